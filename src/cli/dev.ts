@@ -1,0 +1,51 @@
+import { consoleObserver, type LogLevel } from '../observability/index.ts';
+import { startDev } from '../pop/index.ts';
+import type { Command } from './commands.ts';
+
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'Serve a Workers project locally, rebuilding on change',
+  args: '[dir]',
+  options: [
+    { name: 'port', type: 'number', default: 8787, help: 'port to listen on (0 picks a free one)' },
+    { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+    { name: 'production', type: 'boolean', default: false, help: 'production mode: plain 500 pages, no stacks' },
+    { name: 'watch', type: 'boolean', default: true, help: 'rebuild when a source file changes (--no-watch to disable)' },
+    { name: 'origin', type: 'string', help: 'origin URL for ctx.passThroughOnException()' },
+    { name: 'cpu-ms', type: 'number', help: 'CPU time limit per request (overrides limits.cpu_ms default)' },
+    { name: 'memory-mb', type: 'number', default: 128, help: 'heap + WebAssembly memory limit per isolate' },
+    { name: 'wall-ms', type: 'number', default: 30000, help: 'wall-clock limit until response headers' },
+    { name: 'subrequests', type: 'number', default: 50, help: 'subrequests allowed per request' },
+    { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
+  ],
+  async run(positionals, v) {
+    const level = String(v['log-level']);
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error, received "${level}"`);
+    const observer = consoleObserver(level as LogLevel);
+    const dev = await startDev({
+      dir: positionals[0] ?? '.',
+      port: v.port as number,
+      host: v.ip as string,
+      production: !!v.production,
+      watch: v.watch !== false,
+      origin: v.origin as string | undefined,
+      observer,
+      runtime: {
+        limits: {
+          cpuMs: v['cpu-ms'] as number | undefined,
+          memoryMb: v['memory-mb'] as number,
+          wallMs: v['wall-ms'] as number,
+          subrequests: v.subrequests as number,
+        },
+      },
+    });
+    process.stdout.write(`\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await dev.close();
+    return 0;
+  },
+};

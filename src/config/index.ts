@@ -1,0 +1,3 @@
+export { ConfigError } from './errors.ts';
+export { CONFIG_FILES, findConfigFile, type LoadOptions, loadConfig, parseConfigText, validateConfig } from './load.ts';
+export { DEFAULT_CPU_MS, type VarValue, type WorkerConfig, type WorkerLimits } from './types.ts';

@@ -1,0 +1,141 @@
+/**
+ * `outpost dev` wiring: load the project, bundle it, deploy it on a runtime, serve it, and on
+ * every source change rebuild and swap to the new version (requests in flight finish on the
+ * old one). A failed rebuild keeps the last good version serving and says why.
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { relative } from 'node:path';
+import { ConfigError, loadConfig, type WorkerConfig } from '../config/index.ts';
+import type { Observer } from '../observability/index.ts';
+import { bundleWorker, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
+import { type PopServer, startPopServer } from './server.ts';
+
+export interface DevOptions {
+  dir: string;
+  port?: number;
+  host?: string;
+  /** Production mode: plain 500s without stacks. */
+  production?: boolean;
+  watch?: boolean;
+  origin?: string;
+  observer: Observer;
+  runtime?: RuntimeOptions;
+}
+
+export interface DevServer {
+  url: string;
+  port: number;
+  runtime: Runtime;
+  config: WorkerConfig;
+  /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
+  reload(): Promise<Error | null>;
+  close(): Promise<void>;
+}
+
+/** `request.cf` for the single local PoP (the network work fills it from a real topology). */
+export function devCf(req: IncomingMessage): Record<string, unknown> {
+  return {
+    colo: 'DEV',
+    country: 'US',
+    city: 'San Francisco',
+    continent: 'NA',
+    region: 'California',
+    regionCode: 'CA',
+    postalCode: '94107',
+    metroCode: '807',
+    latitude: '37.77490',
+    longitude: '-122.41940',
+    timezone: 'America/Los_Angeles',
+    asn: 0,
+    asOrganization: 'Outpost development',
+    httpProtocol: `HTTP/${req.httpVersion}`,
+    tlsVersion: '',
+    tlsCipher: '',
+    clientTcpRtt: 0,
+    requestPriority: '',
+    edgeRequestKeepAliveStatus: 1,
+  };
+}
+
+const IGNORED = /(^|\/)(node_modules|\.git|\.outpost|\.wrangler|dist)(\/|$)/;
+
+export async function startDev(options: DevOptions): Promise<DevServer> {
+  const { observer } = options;
+  let config = loadConfig(options.dir, { warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }) });
+  const runtime = new Runtime({ observer, ...options.runtime });
+  const tenant = config.name;
+  let buildError: OutpostError | null = null;
+
+  const build = async (): Promise<Error | null> => {
+    const started = performance.now();
+    try {
+      config = loadConfig(options.dir, { warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }) });
+      if (config.name !== tenant) throw new ConfigError(config.configPath, 'name', `unchanged while outpost dev runs ("${tenant}"); restart to rename`, config.name);
+      const bundle = await bundleWorker(config);
+      const previous = runtime.current(tenant);
+      if (previous && previous.bundle.hash === bundle.hash && JSON.stringify(previous.vars) === JSON.stringify(config.vars)) return null;
+      runtime.deploy(tenant, bundle, config);
+      buildError = null;
+      await runtime.warm(tenant);
+      const ms = (performance.now() - started).toFixed(0);
+      observer.log({ level: 'info', source: 'outpost', message: `${previous ? 'reloaded' : 'loaded'} "${tenant}" (${bundle.format} syntax) in ${ms} ms` });
+      return null;
+    } catch (err) {
+      const e = err as Error;
+      if (!runtime.has(tenant)) buildError = new OutpostError('BUNDLE_FAILED', `Build failed:\n${e.message}`);
+      if (!(err instanceof OutpostError && err.code === 'SCRIPT_LOAD_FAILED')) {
+        observer.log({ level: 'error', source: 'outpost', message: `${runtime.has(tenant) ? 'rebuild failed, still serving the last good version' : 'build failed'}:\n${e.message}` });
+      }
+      return e;
+    }
+  };
+
+  await runtime.prewarm();
+  await build();
+
+  const server: PopServer = await startPopServer({
+    runtime,
+    route: () => buildError ?? tenant,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 8787,
+    dev: !options.production,
+    cf: devCf,
+    origin: options.origin,
+    observer,
+  });
+
+  let watcher: FSWatcher | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> = Promise.resolve();
+  if (options.watch !== false) {
+    watcher = watch(config.rootDir, { recursive: true }, (_event, file) => {
+      if (!file || IGNORED.test(String(file))) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        observer.log({ level: 'debug', source: 'outpost', message: `change in ${relative(config.rootDir, `${config.rootDir}/${file}`)}` });
+        running = running.then(build);
+      }, 50);
+    });
+  }
+
+  return {
+    url: server.url,
+    port: server.port,
+    runtime,
+    get config() {
+      return config;
+    },
+    reload: () => {
+      const p = running.then(build);
+      running = p;
+      return p;
+    },
+    close: async () => {
+      watcher?.close();
+      if (timer) clearTimeout(timer);
+      await server.close();
+      await runtime.close();
+    },
+  };
+}

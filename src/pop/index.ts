@@ -1,0 +1,3 @@
+export { type DevOptions, type DevServer, devCf, startDev } from './dev.ts';
+export { errorResponse } from './errors.ts';
+export { type PopServer, type PopServerOptions, startPopServer } from './server.ts';

@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request } from 'undici';
+
+/**
+ * ctx.passThroughOnException(): when the worker throws, the request goes on to the origin as
+ * if no worker were on the route (https://developers.cloudflare.com/workers/runtime-apis/context/#passthroughonexception).
+ * Only requests without a body can be replayed: the body was already given to the worker.
+ */
+export async function proxyToOrigin(req: IncomingMessage, res: ServerResponse, url: string, origin: string, headers: string[]): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    return void res.end('Worker threw an exception (passThroughOnException cannot replay a request body)\n');
+  }
+  const u = new URL(url);
+  const target = new URL(u.pathname + u.search, origin);
+  const fwd: Record<string, string> = {};
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] !== 'host') fwd[headers[i]] = headers[i + 1];
+  try {
+    const r = await request(target, { method: req.method as 'GET', headers: fwd });
+    const out: string[] = [];
+    for (const [k, v] of Object.entries(r.headers)) {
+      if (k === 'connection' || k === 'transfer-encoding' || k === 'keep-alive') continue;
+      for (const one of Array.isArray(v) ? v : [v ?? '']) out.push(k, one);
+    }
+    res.writeHead(r.statusCode, out);
+    for await (const chunk of r.body) if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    res.end();
+  } catch (err) {
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`Origin unreachable: ${(err as Error).message}\n`);
+  }
+}

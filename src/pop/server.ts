@@ -1,0 +1,178 @@
+/**
+ * The PoP's HTTP front: turns node:http requests into WorkerRequests, runs them on the runtime
+ * and writes the answer back, streaming bodies with back-pressure in both directions.
+ * Wiring only: behaviour lives in runtime/ (and later cache/, network/, security/).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Observer } from '../observability/index.ts';
+import { type ChunkSource, fromAsyncIterable, OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
+import { errorResponse } from './errors.ts';
+import { proxyToOrigin } from './origin.ts';
+
+export interface PopServerOptions {
+  runtime: Runtime;
+  /** Which deployed worker serves a request (one project in `outpost dev`). */
+  route: (req: IncomingMessage) => string | OutpostError;
+  host?: string;
+  port?: number;
+  /** Development shows stacks in error responses. */
+  dev?: boolean;
+  /** `request.cf` for a request. */
+  cf: (req: IncomingMessage) => Record<string, unknown>;
+  /** Largest request body accepted, bytes (default 100 MB, Workers' free-plan limit). */
+  maxBodyBytes?: number;
+  /** Where ctx.passThroughOnException() sends a failed request. */
+  origin?: string;
+  observer: Observer;
+}
+
+export interface PopServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
+  const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
+  const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
+    handle(req, res).catch((err) => {
+      options.observer.log({ level: 'error', source: 'outpost', message: `request failed: ${(err as Error).stack ?? err}` });
+      if (!res.headersSent) sendError(res, err);
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${status}\n`);
+  });
+
+  const sendError = (res: ServerResponse, err: unknown) => {
+    const e = errorResponse(err, !!options.dev);
+    if (e.status >= 500) {
+      const detail = err instanceof WorkerException ? err.mappedStack : ((err as Error)?.message ?? String(err));
+      options.observer.log({ level: 'error', source: 'outpost', message: `${e.status} ${e.code}: ${detail}` });
+    }
+    res.writeHead(e.status, { 'content-type': 'text/plain; charset=utf-8', 'outpost-error': e.code });
+    res.end(e.body);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const tenant = options.route(req);
+    if (tenant instanceof OutpostError) return sendError(res, tenant);
+    let url: string;
+    try {
+      const host = req.headers.host ?? `${options.host ?? '127.0.0.1'}:${port}`;
+      url = new URL(req.url ?? '/', `http://${host}`).href;
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      return void res.end('Bad Request: invalid URL or Host header\n');
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBody) {
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+      return void res.end(`Request body too large: ${declared} bytes, limit ${maxBody}\n`);
+    }
+    const headers: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i].toLowerCase();
+      if (!HOP_BY_HOP.has(name)) headers.push(name, req.rawHeaders[i + 1]);
+    }
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (declared > 0 || req.headers['transfer-encoding'] !== undefined);
+    let tooLarge = false;
+    const body = hasBody ? limitedBody(req, maxBody, () => (tooLarge = true)) : null;
+
+    let response: WorkerResponse;
+    try {
+      response = await options.runtime.handle(tenant, { method: req.method ?? 'GET', url, headers, cf: options.cf(req), body });
+    } catch (err) {
+      if (tooLarge) {
+        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+        return void res.end(`Request body too large: limit ${maxBody} bytes\n`);
+      }
+      if (err instanceof WorkerException && err.passThrough && options.origin) {
+        options.observer.log({ level: 'warn', source: 'outpost', message: `worker threw; passing through to origin: ${err.message}` });
+        return proxyToOrigin(req, res, url, options.origin, headers);
+      }
+      return sendError(res, err);
+    }
+    await writeResponse(req, res, response);
+  }
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+  const shownHost = (options.host ?? '127.0.0.1').includes(':') ? `[${options.host}]` : (options.host ?? '127.0.0.1');
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function limitedBody(req: IncomingMessage, max: number, onTooLarge: () => void): ChunkSource {
+  let seen = 0;
+  async function* counted() {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      seen += chunk.byteLength;
+      if (seen > max) {
+        onTooLarge();
+        throw new Error(`TypeError: request body larger than ${max} bytes`);
+      }
+      yield chunk;
+    }
+  }
+  return fromAsyncIterable(counted(), () => req.destroy());
+}
+
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: WorkerResponse): Promise<void> {
+  const headers: string[] = [];
+  const body = response.body;
+  for (let i = 0; i < response.headers.length; i += 2) {
+    const name = response.headers[i];
+    if (HOP_BY_HOP.has(name)) continue;
+    if (name === 'content-length' && body instanceof Uint8Array) continue; // we know the real length
+    headers.push(name, response.headers[i + 1]);
+  }
+  const noBody = req.method === 'HEAD' || NO_BODY_STATUS.has(response.status);
+  if (body instanceof Uint8Array || body === null) {
+    if (body && !noBody) headers.push('content-length', String(body.byteLength));
+    res.writeHead(response.status, response.statusText || undefined, headers);
+    res.end(noBody ? undefined : body);
+    return;
+  }
+  res.writeHead(response.status, response.statusText || undefined, headers);
+  if (noBody) {
+    body.cancel('no body for this response');
+    return void res.end();
+  }
+  let closed = false;
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      closed = true;
+      body.cancel('client disconnected');
+    }
+  });
+  try {
+    for (;;) {
+      const chunk = await body.next();
+      if (chunk === null || closed) break;
+      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+    res.end();
+  } catch {
+    // The stream failed after headers were sent: the only honest signal left is a reset.
+    res.destroy();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Host-side body streams the isolate pulls by id: the incoming request body and subrequest
+ * response bodies. Pull-based, so back-pressure is the isolate's reading pace. A body whose
+ * id is never read again is cancelled when its owner (the worker instance) goes away.
+ */
+export interface ChunkSource {
+  /** The next chunk, or null at the end. */
+  next(): Promise<Uint8Array | null>;
+  cancel(reason?: string): void;
+}
+
+export function fromAsyncIterable(iterable: AsyncIterable<Uint8Array | string>, onCancel?: (reason?: string) => void): ChunkSource {
+  const it = iterable[Symbol.asyncIterator]();
+  let done = false;
+  return {
+    async next() {
+      if (done) return null;
+      const r = await it.next();
+      if (r.done) {
+        done = true;
+        return null;
+      }
+      return typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    },
+    cancel(reason) {
+      if (done) return;
+      done = true;
+      onCancel?.(reason);
+      it.return?.().catch(() => {});
+    },
+  };
+}
+
+export function fromBytes(bytes: Uint8Array): ChunkSource {
+  let sent = false;
+  return {
+    async next() {
+      if (sent) return null;
+      sent = true;
+      return bytes;
+    },
+    cancel() {
+      sent = true;
+    },
+  };
+}
+
+/** Copy a chunk into a standalone ArrayBuffer for the isolate (the copy is what crosses). */
+export function toArrayBuffer(chunk: Uint8Array): ArrayBuffer {
+  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer) return chunk.buffer;
+  return chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
+}
+
+export class BodyRegistry {
+  #bodies = new Map<number, ChunkSource>();
+  #next = 1;
+
+  add(source: ChunkSource): number {
+    const id = this.#next++;
+    this.#bodies.set(id, source);
+    return id;
+  }
+
+  /** Remove and return a body (the host pipes it directly instead of the isolate reading it). */
+  take(id: number): ChunkSource | undefined {
+    const s = this.#bodies.get(id);
+    this.#bodies.delete(id);
+    return s;
+  }
+
+  async read(id: number): Promise<ArrayBuffer | null> {
+    const source = this.#bodies.get(id);
+    if (!source) throw new Error('TypeError: This body has already been read or was cancelled.');
+    const chunk = await source.next();
+    if (chunk === null) {
+      this.#bodies.delete(id);
+      return null;
+    }
+    return toArrayBuffer(chunk);
+  }
+
+  cancel(id: number, reason?: string): void {
+    this.#bodies.get(id)?.cancel(reason);
+    this.#bodies.delete(id);
+  }
+
+  cancelAll(reason: string): void {
+    for (const s of this.#bodies.values()) s.cancel(reason);
+    this.#bodies.clear();
+  }
+
+  get size(): number {
+    return this.#bodies.size;
+  }
+}

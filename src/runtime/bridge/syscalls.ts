@@ -1,0 +1,167 @@
+/**
+ * The syscalls: the only host functions an isolate can call. Each validates its arguments
+ * (tenant code can call them with anything through the prelude's wrappers, and a tampered
+ * prelude must not hurt the host either) and answers with plain data. Errors thrown back into
+ * the isolate carry a message only, never a host stack.
+ */
+import { randomBytes } from 'node:crypto';
+import ivm from 'isolated-vm';
+import { fetch as undiciFetch } from 'undici';
+import type { BodyRegistry } from './bodies.ts';
+import { fromAsyncIterable } from './bodies.ts';
+
+/** What an isolate's syscalls act on: set when a pooled isolate is leased to a worker. */
+export interface IsolateOwner {
+  workerName: string;
+  bodies: BodyRegistry;
+  maxTimers: number;
+  log(level: string, text: string): void;
+  /** Count a subrequest; throws when the request's budget is spent. */
+  beginSubrequest(): void;
+  reportLimit(name: string, detail: string): void;
+}
+
+export interface Slot {
+  owner: IsolateOwner | null;
+}
+
+const URL_PARTS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
+const URL_SETTABLE = new Set(['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash']);
+const MAX_URL = 64 * 1024;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
+const REDIRECTS = new Set(['follow', 'manual', 'error']);
+
+function parts(u: URL): string[] {
+  return URL_PARTS.map((k) => u[k]);
+}
+
+/** An Error that crosses into the isolate with its message and no host stack. */
+function isolateError(message: string): Error {
+  const e = new Error(message);
+  e.stack = message;
+  return e;
+}
+
+function urlParse(input: unknown, base: unknown): string[] | null {
+  if (typeof input !== 'string' || input.length > MAX_URL) return null;
+  if (base !== undefined && (typeof base !== 'string' || base.length > MAX_URL)) return null;
+  try {
+    return parts(new URL(input, base as string | undefined));
+  } catch {
+    return null;
+  }
+}
+
+function urlSet(href: unknown, prop: unknown, value: unknown): string[] {
+  if (typeof href !== 'string' || typeof prop !== 'string' || typeof value !== 'string' || !URL_SETTABLE.has(prop)) {
+    throw isolateError('TypeError: invalid URL update');
+  }
+  const u = new URL(href);
+  if (prop === 'href') {
+    try {
+      return parts(new URL(value));
+    } catch {
+      throw isolateError(`TypeError: Invalid URL: ${value.slice(0, 200)}`);
+    }
+  }
+  (u as unknown as Record<string, string>)[prop] = value;
+  return parts(u);
+}
+
+function random(n: unknown): ArrayBuffer {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65536) throw isolateError('RangeError: invalid byte count');
+  const b = randomBytes(n);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
+}
+
+/** Build the argument list for the prelude's `__outpost_init`. */
+export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; workerName: string }): unknown[] {
+  const aborts = new Map<number, AbortController>();
+  let timers = 0;
+  const owner = (): IsolateOwner => {
+    if (!slot.owner) throw isolateError('Error: this isolate is not serving a worker');
+    return slot.owner;
+  };
+
+  const log = (level: unknown, text: unknown) => {
+    if (typeof text !== 'string') return;
+    slot.owner?.log(typeof level === 'string' ? level : 'info', text.length > 16384 ? `${text.slice(0, 16384)}… (truncated)` : text);
+  };
+  const limit = (name: unknown, detail: unknown) => {
+    if (name === 'memory' && typeof detail === 'string') slot.owner?.reportLimit('memory', detail.slice(0, 500));
+  };
+  const cancelBody = (id: unknown) => {
+    if (typeof id === 'number') slot.owner?.bodies.cancel(id, 'cancelled by the worker');
+  };
+  const abortFetch = (id: unknown) => {
+    if (typeof id === 'number') aborts.get(id)?.abort();
+  };
+
+  const timer = (ms: unknown): Promise<void> => {
+    const o = owner();
+    if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
+    if (timers >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
+    timers++;
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        timers--;
+        resolve();
+      }, ms),
+    );
+  };
+
+  const read = (id: unknown): Promise<ArrayBuffer | null> => {
+    if (typeof id !== 'number') throw isolateError('TypeError: invalid body id');
+    return owner().bodies.read(id);
+  };
+
+  const fetchCall = async (id: unknown, method: unknown, url: unknown, headers: unknown, redirect: unknown, body: unknown) => {
+    const o = owner();
+    if (typeof id !== 'number' || typeof method !== 'string' || typeof url !== 'string' || !Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string')) {
+      throw isolateError('TypeError: invalid fetch arguments');
+    }
+    if (typeof redirect !== 'string' || !REDIRECTS.has(redirect)) throw isolateError('TypeError: invalid redirect mode');
+    if (body !== null && !(body instanceof ArrayBuffer)) throw isolateError('TypeError: invalid request body');
+    o.beginSubrequest();
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < headers.length; i += 2) if (!HOP_BY_HOP.has(headers[i])) pairs.push([headers[i], headers[i + 1]]);
+    const controller = new AbortController();
+    aborts.set(id, controller);
+    try {
+      const res = await undiciFetch(url, {
+        method,
+        headers: pairs,
+        redirect: redirect as 'follow' | 'manual' | 'error',
+        body: body === null ? undefined : new Uint8Array(body),
+        signal: controller.signal,
+      });
+      const flat: string[] = [];
+      for (const [k, v] of res.headers) if (k !== 'set-cookie') flat.push(k, v);
+      for (const c of res.headers.getSetCookie()) flat.push('set-cookie', c);
+      const stream = res.body;
+      const bodyId = stream ? o.bodies.add(fromAsyncIterable(stream as AsyncIterable<Uint8Array>, () => controller.abort())) : null;
+      return { status: res.status, statusText: res.statusText, headers: flat, url: res.url, redirected: res.redirected, body: bodyId };
+    } catch (err) {
+      const e = err as Error & { cause?: Error };
+      if (e.name === 'AbortError') throw isolateError('AbortError: The operation was aborted.');
+      throw isolateError(`TypeError: fetch failed: ${e.cause?.message ?? e.message}`);
+    } finally {
+      aborts.delete(id);
+    }
+  };
+
+  return [
+    ivm,
+    new ivm.Callback(log, { ignored: true }),
+    new ivm.Callback(urlParse),
+    new ivm.Callback(urlSet),
+    new ivm.Callback(random),
+    new ivm.Callback(limit, { ignored: true }),
+    new ivm.Callback(cancelBody, { ignored: true }),
+    new ivm.Callback(abortFetch, { ignored: true }),
+    new ivm.Reference(timer),
+    new ivm.Reference(fetchCall),
+    new ivm.Reference(read),
+    new ivm.ExternalCopy(settings).copyInto(),
+  ];
+}

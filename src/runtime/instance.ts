@@ -1,0 +1,335 @@
+/**
+ * A WorkerInstance is one isolate serving one worker version. It owns the request path through
+ * the isolate and the limits that guard it:
+ *
+ *  - CPU: isolated-vm's `timeout` stops covering code once it has awaited a host promise, so the
+ *    runtime's watchdog samples `isolate.cpuTime` every few ms (checkLimits) and disposes the
+ *    isolate on a breach. Requests that overlap in one isolate share its CPU clock, so the budget
+ *    is the per-request limit times the number of requests in flight.
+ *  - Memory: isolated-vm disposes an isolate whose heap passes memoryLimit; WebAssembly memory is
+ *    accounted by the prelude (isolate/wasm.ts), which reports a breach through a syscall.
+ *  - Wall time (until the response headers) and subrequests are counted here.
+ * A breach answers 503 naming the limit and recycles only this isolate; a subrequest breach
+ * retires the isolate gracefully (it finishes what is in flight, then goes).
+ */
+import ivm from 'isolated-vm';
+import type { Observer } from '../observability/index.ts';
+import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
+import type { IsolateOwner } from './bridge/syscalls.ts';
+import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
+import type { PooledIsolate } from './pool.ts';
+import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
+
+interface Active {
+  id: number;
+  startedAt: number;
+  cpuStart: bigint;
+  subrequests: number;
+  breach: LimitExceededError | null;
+  /** True once headers are out: wall-time limit no longer applies. */
+  responded: boolean;
+}
+
+interface DispatchResult {
+  status: number;
+  statusText: string;
+  headers: string[];
+  kind: 'none' | 'bytes' | 'host' | 'stream';
+  body: ArrayBuffer | number | null;
+  waitUntil: number;
+  error?: { name: string; message: string; stack: string };
+  passThrough?: boolean;
+}
+
+const COPY_PROMISE = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
+let nextRequestId = 1;
+
+export class WorkerInstance implements IsolateOwner {
+  state: 'ready' | 'retiring' | 'dead' = 'ready';
+  deathReason: LimitExceededError | null = null;
+  readonly bodies = new BodyRegistry();
+  readonly active = new Map<number, Active>();
+  lastUsed = Date.now();
+  /** Heap bytes (committed heap + external), sampled after load and now and then. */
+  heapBytes = 0;
+  requests = 0;
+  onIdle: (() => void) | null = null;
+  onDeath: (() => void) | null = null;
+  #waitUntils = 0;
+
+  private constructor(
+    readonly version: WorkerVersion,
+    readonly iso: PooledIsolate,
+    private readonly observer: Observer,
+  ) {
+    iso.slot.owner = this;
+  }
+
+  get workerName() {
+    return this.version.name;
+  }
+  get maxTimers() {
+    return this.version.limits.timers;
+  }
+  get busy(): boolean {
+    return this.active.size > 0 || this.#waitUntils > 0;
+  }
+
+  /** Load the version's bundle into a pooled isolate (the cold start). */
+  static async load(version: WorkerVersion, iso: PooledIsolate, observer: Observer, codeCache: Map<string, ivm.ExternalCopy<ArrayBuffer>>): Promise<WorkerInstance> {
+    const inst = new WorkerInstance(version, iso, observer);
+    const { bundle, limits } = version;
+    const cached = codeCache.get(bundle.hash);
+    try {
+      // The bundle runs inside a function: its exports come back through `module`.
+      const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
+      const script = await iso.isolate.compileScript(code, { filename: bundle.filename, cachedData: cached, produceCachedData: !cached });
+      const produced = (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+      if (!cached && produced) codeCache.set(bundle.hash, produced);
+      const factory = (await script.run(iso.context, { reference: true, timeout: limits.startupMs })) as ivm.Reference;
+      script.release();
+      await iso.api.load.apply(undefined, [factory.derefInto({ release: true }), new ivm.ExternalCopy(version.vars).copyInto({ release: true }), bundle.format], {
+        timeout: limits.startupMs,
+        result: { copy: true },
+      });
+    } catch (err) {
+      inst.dispose();
+      const e = err as Error;
+      const stack = version.mapper.mapStack(String(e.stack ?? e.message));
+      const why = /timed out/i.test(e.message) ? `the script's top level ran longer than ${limits.startupMs} ms` : e.message;
+      throw new ScriptLoadError(`Worker "${version.name}" failed to load: ${why}`, stack);
+    }
+    return inst;
+  }
+
+  log(level: string, text: string): void {
+    const l = level === 'warn' || level === 'error' || level === 'debug' ? level : 'info';
+    this.observer.log({ level: l, source: `worker:${this.version.name}`, message: text });
+  }
+
+  beginSubrequest(): void {
+    // Attribution: the newest request in flight (requests overlapping in one isolate share it).
+    let current: Active | undefined;
+    for (const a of this.active.values()) current = a;
+    if (!current) return; // waitUntil work after the response: bounded by waitUntilMs instead
+    current.subrequests++;
+    if (current.subrequests > this.version.limits.subrequests) {
+      const err = new LimitExceededError('subrequests', `more than ${this.version.limits.subrequests} subrequests in one request`);
+      if (!current.breach) {
+        current.breach = err;
+        this.observer.log({ level: 'error', source: 'outpost', message: `${this.version.name}: ${err.message}; isolate will be recycled`, fields: { limit: 'subrequests' } });
+      }
+      this.retire();
+      const e = new Error('Error: Too many subrequests.');
+      e.stack = e.message;
+      throw e;
+    }
+  }
+
+  reportLimit(name: string, detail: string): void {
+    if (name === 'memory') this.breach(new LimitExceededError('memory', detail));
+  }
+
+  /** Called by the runtime's watchdog every few ms while busy. */
+  checkLimits(now: number): void {
+    if (this.state === 'dead' || this.active.size === 0) return;
+    const cpuNow = this.iso.isolate.isDisposed ? 0n : this.iso.isolate.cpuTime;
+    const limitNs = BigInt(Math.round(this.version.limits.cpuMs * 1e6)) * BigInt(this.active.size);
+    for (const a of this.active.values()) {
+      const used = cpuNow - a.cpuStart;
+      if (used > limitNs) {
+        this.breach(new LimitExceededError('cpu', `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`));
+        return;
+      }
+      if (!a.responded && now - a.startedAt > this.version.limits.wallMs) {
+        this.breach(new LimitExceededError('wall', `no response within ${this.version.limits.wallMs} ms`));
+        return;
+      }
+    }
+  }
+
+  /** A limit was breached: every request in flight answers with it and the isolate goes. */
+  breach(err: LimitExceededError): void {
+    if (this.state === 'dead') return;
+    this.state = 'dead';
+    this.deathReason = err;
+    for (const a of this.active.values()) a.breach ??= err;
+    this.observer.log({ level: 'error', source: 'outpost', message: `${this.version.name}: ${err.message}; isolate recycled`, fields: { limit: err.limit } });
+    // Never dispose from inside a syscall the isolate is blocked on.
+    setImmediate(() => this.dispose());
+  }
+
+  retire(): void {
+    if (this.state !== 'ready') return;
+    this.state = 'retiring';
+    this.onDeath?.();
+    if (!this.busy) setImmediate(() => this.dispose());
+  }
+
+  dispose(): void {
+    if (this.state !== 'dead') this.state = 'dead';
+    this.iso.slot.owner = null;
+    this.bodies.cancelAll('worker isolate disposed');
+    if (!this.iso.isolate.isDisposed) this.iso.isolate.dispose();
+    this.onDeath?.();
+    this.onDeath = null;
+  }
+
+  async sampleHeap(): Promise<void> {
+    if (this.iso.isolate.isDisposed) return;
+    try {
+      const s = await this.iso.isolate.getHeapStatistics();
+      this.heapBytes = s.total_heap_size + s.externally_allocated_size;
+    } catch {
+      // disposed meanwhile
+    }
+  }
+
+  #explain(err: unknown, a: Active): Error {
+    if (a.breach) return a.breach;
+    if (this.deathReason) return this.deathReason;
+    const message = (err as Error)?.message ?? String(err);
+    if (/memory limit/i.test(message)) {
+      const e = new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB`);
+      this.breach(e);
+      return e;
+    }
+    if (this.iso.isolate.isDisposed) {
+      const e = new LimitExceededError('memory', `isolate lost: ${message}`);
+      this.breach(e);
+      return e;
+    }
+    return new WorkerException(message, this.version.mapper.mapStack(String((err as Error)?.stack ?? message)));
+  }
+
+  #finish(a: Active): void {
+    if (!this.active.delete(a.id)) return;
+    if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
+    if (!this.busy) this.onIdle?.();
+  }
+
+  async handle(req: WorkerRequest): Promise<WorkerResponse> {
+    if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
+    this.lastUsed = Date.now();
+    this.requests++;
+    const a: Active = { id: nextRequestId++, startedAt: Date.now(), cpuStart: this.iso.isolate.cpuTime, subrequests: 0, breach: null, responded: false };
+    this.active.set(a.id, a);
+    let body: ArrayBuffer | number | null = null;
+    if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
+    else if (req.body) body = this.bodies.add(req.body);
+
+    let result: DispatchResult;
+    try {
+      const meta = { id: a.id, method: req.method, url: req.url, headers: req.headers, cf: req.cf, body };
+      result = (await this.iso.api.dispatch.apply(undefined, [meta], COPY_PROMISE)) as DispatchResult;
+    } catch (err) {
+      this.#finish(a);
+      throw this.#explain(err, a);
+    }
+    a.responded = true;
+    if (typeof body === 'number') this.bodies.cancel(body, 'request finished');
+    if (result.waitUntil > 0) this.#settle(a.id);
+    if (a.breach) {
+      this.#discard(result);
+      this.#finish(a);
+      throw a.breach;
+    }
+    if (result.error) {
+      this.#finish(a);
+      const err = new WorkerException(result.error.message, this.version.mapper.mapStack(result.error.stack));
+      err.passThrough = !!result.passThrough;
+      throw err;
+    }
+    const status = result.status;
+    if (!Number.isInteger(status) || status < 101 || status > 599 || !Array.isArray(result.headers)) {
+      this.#finish(a);
+      throw new WorkerException(`The worker returned an invalid response (status ${String(status)})`, '');
+    }
+    return { status, statusText: String(result.statusText ?? ''), headers: result.headers, body: this.#responseBody(result, a) };
+  }
+
+  #discard(result: DispatchResult) {
+    if (result.kind === 'host' && typeof result.body === 'number') this.bodies.cancel(result.body);
+    if (result.kind === 'stream' && typeof result.body === 'number') this.#cancelStream(result.body, 'limit exceeded');
+  }
+
+  #cancelStream(id: number, reason: string) {
+    if (this.iso.isolate.isDisposed) return;
+    this.iso.api.cancel.apply(undefined, [id, reason], { arguments: { copy: true } }).catch(() => {});
+  }
+
+  #responseBody(result: DispatchResult, a: Active): Uint8Array | ChunkSource | null {
+    if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) {
+      this.#finish(a);
+      return new Uint8Array(result.body);
+    }
+    if (result.kind === 'host' && typeof result.body === 'number') {
+      const source = this.bodies.take(result.body);
+      if (!source) {
+        this.#finish(a);
+        return null;
+      }
+      return this.#tracked(source, a);
+    }
+    if (result.kind === 'stream' && typeof result.body === 'number') {
+      const id = result.body;
+      const pull = this.iso.api.pull;
+      const source: ChunkSource = {
+        next: async () => {
+          const chunk = (await pull.apply(undefined, [id], COPY_PROMISE).catch((err) => {
+            throw this.#explain(err, a);
+          })) as ArrayBuffer | null;
+          return chunk === null ? null : new Uint8Array(chunk);
+        },
+        cancel: (reason) => this.#cancelStream(id, reason ?? 'client disconnected'),
+      };
+      return this.#tracked(source, a);
+    }
+    this.#finish(a);
+    return null;
+  }
+
+  /** Keep the request accounted (CPU limit, busy) until its streamed body ends. */
+  #tracked(source: ChunkSource, a: Active): ChunkSource {
+    return {
+      next: async () => {
+        if (a.breach) throw a.breach;
+        try {
+          const chunk = await source.next();
+          if (chunk === null) this.#finish(a);
+          return chunk;
+        } catch (err) {
+          this.#finish(a);
+          throw a.breach ?? err;
+        }
+      },
+      cancel: (reason) => {
+        source.cancel(reason);
+        this.#finish(a);
+      },
+    };
+  }
+
+  #settle(id: number): void {
+    this.#waitUntils++;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.log('warn', `ctx.waitUntil() work did not finish within ${this.version.limits.waitUntilMs} ms after the response; no longer awaited`);
+        if (!this.iso.isolate.isDisposed) this.iso.api.forget.apply(undefined, [id], { arguments: { copy: true } }).catch(() => {});
+        resolve();
+      }, this.version.limits.waitUntilMs);
+    });
+    const settled = this.iso.api.settle.apply(undefined, [id], COPY_PROMISE).then(
+      () => {},
+      () => {},
+    );
+    Promise.race([settled, limit]).then(() => {
+      clearTimeout(timer);
+      this.#waitUntils--;
+      if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
+      if (!this.busy) this.onIdle?.();
+    });
+  }
+}
+

@@ -1,0 +1,40 @@
+/**
+ * The host's syscalls as seen from inside the isolate. The host hands them to `__outpost_init`
+ * once; they live only in this module's closure, never on a global, so tenant code cannot
+ * reach them. Every value that crosses is copied (Callbacks) or promise-copied (References).
+ */
+export interface HostBridge {
+  ivm: any;
+  /** (level, text) — ignored-mode callback, never blocks. */
+  log(level: string, text: string): void;
+  /** WHATWG URL parsing done by the host's URL implementation. */
+  urlParse(input: string, base: string | undefined): string[] | null;
+  urlSet(href: string, prop: string, value: string): string[];
+  random(n: number): ArrayBuffer;
+  /** Report a limit breach the isolate detected itself (e.g. WebAssembly memory). */
+  limit(name: string, detail: string): void;
+  timer: Ref;
+  fetch: Ref;
+  read: Ref;
+  cancelBody(id: number): void;
+  abortFetch(id: number): void;
+  /** Limits and settings the prelude needs (copied plain data). */
+  settings: { memoryLimitMb: number; workerName: string };
+}
+
+interface Ref {
+  apply(receiver: undefined, args: unknown[], options: object): Promise<any>;
+}
+
+export const host = {} as HostBridge;
+
+export function installBridge(b: HostBridge): void {
+  Object.assign(host, b);
+}
+
+const ASYNC = { arguments: { copy: true }, result: { promise: true, copy: true } };
+
+/** Call an async host syscall; arguments and result are copied across. */
+export function callHost(ref: Ref, args: unknown[]): Promise<any> {
+  return ref.apply(undefined, args, ASYNC);
+}

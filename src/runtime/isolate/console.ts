@@ -1,0 +1,58 @@
+/** console: formats arguments in the isolate and sends one line to the host log. */
+import { host } from './bridge.ts';
+
+function inspect(v: unknown, depth: number, seen: Set<unknown>): string {
+  if (typeof v === 'string') return depth === 0 ? v : JSON.stringify(v);
+  if (typeof v === 'function') return `[Function: ${v.name || 'anonymous'}]`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'symbol') return v.toString();
+  if (v === null || typeof v !== 'object') return String(v);
+  if (v instanceof Error) return v.stack || `${v.name}: ${v.message}`;
+  if (seen.has(v)) return '[Circular]';
+  if (depth > 2) return Array.isArray(v) ? '[Array]' : '[Object]';
+  seen.add(v);
+  try {
+    if (Array.isArray(v)) return `[ ${v.map((x) => inspect(x, depth + 1, seen)).join(', ')} ]`;
+    if (v instanceof Map) return `Map(${v.size}) { ${[...v].map(([k, x]) => `${inspect(k, depth + 1, seen)} => ${inspect(x, depth + 1, seen)}`).join(', ')} }`;
+    if (v instanceof Set) return `Set(${v.size}) { ${[...v].map((x) => inspect(x, depth + 1, seen)).join(', ')} }`;
+    if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength}) [...]`;
+    const tag = (v as any)[Symbol.toStringTag];
+    if (tag && typeof (v as any).url === 'string') return `${tag} { ${(v as any).method ?? (v as any).status} ${(v as any).url} }`;
+    const entries = Object.entries(v).map(([k, x]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${inspect(x, depth + 1, seen)}`);
+    const name = v.constructor && v.constructor !== Object ? `${v.constructor.name} ` : '';
+    return entries.length === 0 ? `${name}{}` : `${name}{ ${entries.join(', ')} }`;
+  } finally {
+    seen.delete(v);
+  }
+}
+
+export function format(args: unknown[]): string {
+  return args.map((a) => inspect(a, 0, new Set())).join(' ');
+}
+
+const counts = new Map<string, number>();
+const timers = new Map<string, number>();
+
+export const console = {
+  log: (...a: unknown[]) => host.log('info', format(a)),
+  info: (...a: unknown[]) => host.log('info', format(a)),
+  debug: (...a: unknown[]) => host.log('debug', format(a)),
+  trace: (...a: unknown[]) => host.log('debug', format(a)),
+  warn: (...a: unknown[]) => host.log('warn', format(a)),
+  error: (...a: unknown[]) => host.log('error', format(a)),
+  assert: (cond: unknown, ...a: unknown[]) => {
+    if (!cond) host.log('error', `Assertion failed${a.length ? `: ${format(a)}` : ''}`);
+  },
+  count: (label = 'default') => {
+    const n = (counts.get(label) ?? 0) + 1;
+    counts.set(label, n);
+    host.log('info', `${label}: ${n}`);
+  },
+  time: (label = 'default') => void timers.set(label, Date.now()),
+  timeEnd: (label = 'default') => {
+    host.log('info', `${label}: ${Date.now() - (timers.get(label) ?? Date.now())}ms`);
+    timers.delete(label);
+  },
+  table: (...a: unknown[]) => host.log('info', format(a)),
+  dir: (...a: unknown[]) => host.log('info', format(a)),
+};

@@ -1,0 +1,224 @@
+/**
+ * Entry points the host calls: load the tenant bundle, dispatch a request, pull chunks of a
+ * streamed response body, cancel it, and settle `ctx.waitUntil` work. Everything returned is
+ * plain data (copied by isolated-vm); the host validates it again.
+ */
+import { host } from './bridge.ts';
+import { HostBody, isUsed, kBody, newState } from './body.ts';
+import { format } from './console.ts';
+import { toBytes } from './encoding.ts';
+import { DOMException, Event } from './events.ts';
+import { flattenHeaders, Headers } from './headers.ts';
+import { makeRequest, type Request } from './request.ts';
+import { Response } from './response.ts';
+
+type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
+
+let format_: 'modules' | 'service-worker' = 'modules';
+let moduleHandler: { fetch: FetchHandler; self: object } | null = null;
+let env: Record<string, unknown> = {};
+const swListeners: ((e: FetchEvent) => void)[] = [];
+const waitUntils = new Map<number, Promise<unknown>[]>();
+const outStreams = new Map<number, any>();
+let nextStreamId = 1;
+
+/** Service-worker syntax: `addEventListener('fetch', ...)` on the global scope. */
+export function registerGlobalListener(type: string, listener: unknown): boolean {
+  if (type !== 'fetch') return false;
+  if (typeof listener === 'function') swListeners.push(listener as (e: FetchEvent) => void);
+  else if (listener && typeof (listener as any).handleEvent === 'function') swListeners.push((e) => (listener as any).handleEvent(e));
+  return true;
+}
+
+class FetchEvent extends Event {
+  readonly request: Request;
+  #ctx: { waitUntil(p: unknown): void; passThroughOnException(): void };
+  response: Promise<unknown> | null = null;
+  constructor(request: Request, ctx: FetchEvent['ctx']) {
+    super('fetch');
+    this.request = request;
+    this.#ctx = ctx;
+  }
+  get ctx() {
+    return this.#ctx;
+  }
+  respondWith(r: unknown) {
+    if (this.response) throw new DOMException('FetchEvent.respondWith() has already been called.', 'InvalidStateError');
+    this.response = Promise.resolve(r);
+  }
+  waitUntil(p: unknown) {
+    this.#ctx.waitUntil(p);
+  }
+  passThroughOnException() {
+    this.#ctx.passThroughOnException();
+  }
+}
+
+function noModule(id: string): never {
+  throw new Error(`No such module "${id}". Outpost provides no built-in modules yet (node:* and cloudflare:workers arrive with the Workers API completeness work).`);
+}
+
+export function load(factory: (module: object, exports: object, require: (id: string) => unknown) => void, envData: Record<string, unknown>, hint: string): string {
+  env = envData;
+  const defineEnvGlobals = () => {
+    // Service-worker syntax sees bindings as globals (https://developers.cloudflare.com/workers/reference/migrate-to-module-workers/).
+    for (const [k, v] of Object.entries(env)) (globalThis as any)[k] = v;
+  };
+  if (hint === 'service-worker') defineEnvGlobals();
+  const module = { exports: {} as Record<string, any> };
+  factory.call(undefined, module, module.exports, noModule);
+  const exported = Object.keys(module.exports);
+  if (exported.length > 0) {
+    format_ = 'modules';
+    const def = module.exports.default;
+    if (!def || typeof def.fetch !== 'function') {
+      throw new TypeError('Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method.');
+    }
+    moduleHandler = { fetch: def.fetch, self: def };
+    return format_;
+  }
+  format_ = 'service-worker';
+  if (hint !== 'service-worker') defineEnvGlobals();
+  if (swListeners.length === 0) {
+    throw new TypeError('No fetch handler: the module exports nothing and registered no addEventListener("fetch", ...) listener.');
+  }
+  return format_;
+}
+
+interface RequestMeta {
+  id: number;
+  method: string;
+  url: string;
+  headers: string[];
+  cf: Record<string, unknown>;
+  body: null | ArrayBuffer | number;
+}
+
+function serializeError(err: unknown): { name: string; message: string; stack: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: String(err.stack ?? `${err.name}: ${err.message}`) };
+  const text = `Uncaught ${format([err])}`;
+  return { name: 'Error', message: text, stack: text };
+}
+
+function bytesToBuffer(b: Uint8Array): ArrayBuffer {
+  return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
+}
+
+export async function dispatch(meta: RequestMeta): Promise<object> {
+  const body = meta.body === null ? null : typeof meta.body === 'number' ? new HostBody(meta.body) : new Uint8Array(meta.body);
+  const request = makeRequest({
+    method: meta.method,
+    url: meta.url,
+    headers: Headers.fromFlat(meta.headers, 'immutable'),
+    body: newState(body),
+    cf: Object.freeze(meta.cf),
+  });
+  const waits: Promise<unknown>[] = [];
+  waitUntils.set(meta.id, waits);
+  let passThrough = false;
+  const ctx = {
+    waitUntil(p: unknown) {
+      waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
+    },
+    passThroughOnException() {
+      passThrough = true;
+    },
+    props: {},
+  };
+  let response: unknown;
+  try {
+    if (format_ === 'modules') response = await moduleHandler!.fetch.call(moduleHandler!.self, request, env, ctx);
+    else {
+      const event = new FetchEvent(request, ctx);
+      for (const l of swListeners) l(event);
+      if (!event.response) throw new Error('No response: no fetch listener called event.respondWith().');
+      response = await event.response;
+    }
+    if (!(response instanceof Response)) {
+      throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    }
+    if (response.type === 'error') throw new TypeError('The worker returned Response.error().');
+    if (waits.length === 0) waitUntils.delete(meta.id); // late waitUntil() calls still run, unawaited
+    return serializeResponse(response, waits.length);
+  } catch (err) {
+    if (waits.length === 0) waitUntils.delete(meta.id);
+    return { error: serializeError(err), passThrough, waitUntil: waits.length };
+  }
+}
+
+function serializeResponse(r: Response, waitUntil: number): object {
+  const state = r[kBody];
+  if (isUsed(state)) throw new TypeError('The response body has already been used and cannot be sent.');
+  const src = state.source;
+  let kind: 'none' | 'bytes' | 'host' | 'stream' = 'none';
+  let body: ArrayBuffer | number | null = null;
+  if (src instanceof Uint8Array) {
+    kind = 'bytes';
+    body = bytesToBuffer(src);
+  } else if (src instanceof HostBody) {
+    // A subrequest's body returned as is: the host pipes it without crossing into the isolate.
+    kind = 'host';
+    body = src.id;
+  } else if (src !== null) {
+    kind = 'stream';
+    body = nextStreamId++;
+    outStreams.set(body, src.getReader());
+  }
+  state.used = true;
+  return {
+    status: r.status,
+    statusText: r.statusText,
+    headers: flattenHeaders(r.headers),
+    kind,
+    body,
+    waitUntil,
+    webSocket: r.webSocket !== null,
+  };
+}
+
+/** Next chunk of a streamed response body, or null at its end. */
+export async function pull(id: number): Promise<ArrayBuffer | null> {
+  const reader = outStreams.get(id);
+  if (!reader) return null;
+  const { done, value } = await reader.read();
+  if (done) {
+    outStreams.delete(id);
+    return null;
+  }
+  if (!(value instanceof ArrayBuffer || ArrayBuffer.isView(value))) {
+    outStreams.delete(id);
+    reader.cancel().catch(() => {});
+    throw new TypeError('This ReadableStream did not return bytes.');
+  }
+  return bytesToBuffer(toBytes(value, 'chunk').slice());
+}
+
+/** The client went away: cancel the body stream (the producer sees its cancel()). */
+export function cancel(id: number, reason: string): void {
+  const reader = outStreams.get(id);
+  outStreams.delete(id);
+  reader?.cancel(reason).catch(() => {});
+}
+
+/** Resolves when every ctx.waitUntil() promise of the request has settled (including late ones). */
+export async function settle(id: number): Promise<void> {
+  const waits = waitUntils.get(id);
+  if (!waits) return;
+  let done = 0;
+  while (done < waits.length) {
+    const upTo = waits.length;
+    await Promise.allSettled(waits.slice(done, upTo));
+    done = upTo;
+  }
+  waitUntils.delete(id);
+}
+
+/** Forget a request's waitUntil list without waiting (the host gave up on it). */
+export function forget(id: number): void {
+  waitUntils.delete(id);
+}
+
+export function reportError(err: unknown): void {
+  host.log('error', `Uncaught ${err instanceof Error ? err.stack || String(err) : format([err])}`);
+}
+

@@ -1,0 +1,218 @@
+/**
+ * UTF-8 TextEncoder/TextDecoder and base64 (atob/btoa), hand-written: V8 ships none of them.
+ * https://encoding.spec.whatwg.org/ — only UTF-8, as in Workers.
+ */
+
+export function utf8Encode(s: string): Uint8Array {
+  const out = new Uint8Array(s.length * 3);
+  let p = 0;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[p++] = c;
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = s.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+      } else c = 0xfffd; // lone surrogate
+    }
+    if (c < 0x800) {
+      out[p++] = 0xc0 | (c >> 6);
+      out[p++] = 0x80 | (c & 63);
+    } else if (c < 0x10000) {
+      out[p++] = 0xe0 | (c >> 12);
+      out[p++] = 0x80 | ((c >> 6) & 63);
+      out[p++] = 0x80 | (c & 63);
+    } else {
+      out[p++] = 0xf0 | (c >> 18);
+      out[p++] = 0x80 | ((c >> 12) & 63);
+      out[p++] = 0x80 | ((c >> 6) & 63);
+      out[p++] = 0x80 | (c & 63);
+    }
+  }
+  return p === out.length ? out : out.slice(0, p);
+}
+
+/** Length of the incomplete UTF-8 sequence at the end of `b` (0 if it ends cleanly). */
+function incompleteTail(b: Uint8Array, end: number): number {
+  for (let back = 1; back <= 3 && end - back >= 0; back++) {
+    const c = b[end - back];
+    if ((c & 0xc0) === 0x80) continue;
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+export function utf8Decode(b: Uint8Array, fatal: boolean): string {
+  let out = '';
+  let chunk: number[] = [];
+  const flush = () => {
+    out += String.fromCharCode.apply(null, chunk);
+    chunk = [];
+  };
+  const bad = () => {
+    if (fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
+    chunk.push(0xfffd);
+  };
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    if (c < 0x80) {
+      chunk.push(c);
+      i++;
+    } else {
+      const need = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : -1;
+      if (need < 0) {
+        bad();
+        i++;
+      } else {
+        let cp = c & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
+        let j = 1;
+        for (; j <= need; j++) {
+          const n = b[i + j];
+          if (n === undefined || (n & 0xc0) !== 0x80) break;
+          cp = (cp << 6) | (n & 63);
+        }
+        const overlong = (need === 2 && cp < 0x800) || (need === 3 && (cp < 0x10000 || cp > 0x10ffff));
+        if (j <= need || overlong || (cp >= 0xd800 && cp <= 0xdfff)) {
+          bad();
+          i += j <= need ? Math.max(1, j) : need + 1;
+        } else {
+          if (cp >= 0x10000) {
+            cp -= 0x10000;
+            chunk.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+          } else chunk.push(cp);
+          i += need + 1;
+        }
+      }
+    }
+    if (chunk.length > 8190) flush();
+  }
+  flush();
+  return out;
+}
+
+export function toBytes(input: unknown, what: string): Uint8Array {
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  if (input instanceof SharedArrayBuffer) return new Uint8Array(input);
+  throw new TypeError(`${what}: expected an ArrayBuffer or ArrayBufferView`);
+}
+
+const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']);
+
+export class TextEncoder {
+  get encoding() {
+    return 'utf-8';
+  }
+  encode(input = ''): Uint8Array {
+    return utf8Encode(String(input));
+  }
+  encodeInto(source: string, dest: Uint8Array): { read: number; written: number } {
+    let read = 0;
+    let written = 0;
+    for (const ch of String(source)) {
+      const bytes = utf8Encode(ch);
+      if (written + bytes.length > dest.length) break;
+      dest.set(bytes, written);
+      written += bytes.length;
+      read += ch.length;
+    }
+    return { read, written };
+  }
+}
+
+export class TextDecoder {
+  #fatal: boolean;
+  #ignoreBOM: boolean;
+  #pending: Uint8Array | null = null;
+  #seenStart = false;
+  constructor(label = 'utf-8', options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
+    if (!UTF8_LABELS.has(String(label).trim().toLowerCase())) {
+      throw new RangeError(`TextDecoder: encoding "${label}" is not supported (only utf-8)`);
+    }
+    this.#fatal = !!options.fatal;
+    this.#ignoreBOM = !!options.ignoreBOM;
+  }
+  get encoding() {
+    return 'utf-8';
+  }
+  get fatal() {
+    return this.#fatal;
+  }
+  get ignoreBOM() {
+    return this.#ignoreBOM;
+  }
+  decode(input?: unknown, options: { stream?: boolean } = {}): string {
+    let bytes = input === undefined || input === null ? new Uint8Array(0) : toBytes(input, 'TextDecoder.decode');
+    if (this.#pending) {
+      const joined = new Uint8Array(this.#pending.length + bytes.length);
+      joined.set(this.#pending);
+      joined.set(bytes, this.#pending.length);
+      bytes = joined;
+      this.#pending = null;
+    }
+    if (options.stream) {
+      const tail = incompleteTail(bytes, bytes.length);
+      if (tail > 0) {
+        this.#pending = bytes.slice(bytes.length - tail);
+        bytes = bytes.subarray(0, bytes.length - tail);
+      }
+    }
+    if (!this.#seenStart && bytes.length > 0) {
+      this.#seenStart = true;
+      if (!this.#ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    }
+    const text = utf8Decode(bytes, this.#fatal);
+    if (!options.stream) this.#seenStart = false;
+    return text;
+  }
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
+
+export function btoa(data: unknown): string {
+  if (arguments.length === 0) throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
+  const s = String(data);
+  let out = '';
+  for (let i = 0; i < s.length; i += 3) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const c = s.charCodeAt(i + 2);
+    if (a > 255 || b > 255 || c > 255) {
+      throw new DOMExceptionRef.ctor('The string to be encoded contains characters outside of the Latin1 range.', 'InvalidCharacterError');
+    }
+    out += B64[a >> 2] + B64[((a & 3) << 4) | (b >> 4 || 0)];
+    out += i + 1 < s.length ? B64[((b & 15) << 2) | (c >> 6 || 0)] : '=';
+    out += i + 2 < s.length ? B64[c & 63] : '=';
+  }
+  return out;
+}
+
+export function atob(data: unknown): string {
+  if (arguments.length === 0) throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
+  let s = String(data).replace(/[\t\n\f\r ]/g, '');
+  if (s.length % 4 === 0) s = s.replace(/==?$/, '');
+  if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) {
+    throw new DOMExceptionRef.ctor('The string to be decoded is not correctly encoded.', 'InvalidCharacterError');
+  }
+  let out = '';
+  let bits = 0;
+  let acc = 0;
+  for (const ch of s) {
+    acc = (acc << 6) | B64_INDEX.get(ch)!;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += String.fromCharCode((acc >> bits) & 255);
+    }
+  }
+  return out;
+}
+
+/** Set by events.ts to break the import cycle. */
+export const DOMExceptionRef: { ctor: any } = { ctor: Error };

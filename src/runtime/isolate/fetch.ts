@@ -1,0 +1,68 @@
+/**
+ * fetch(): the request is validated here, then the host performs it with undici (redirects,
+ * abort, bodies both ways) and hands back a response whose body is pulled chunk by chunk.
+ * Limits (subrequests per request) are enforced by the host, which sees every call.
+ */
+import { callHost, host } from './bridge.ts';
+import { HostBody, kBody, newState, readAll } from './body.ts';
+import { DOMException } from './events.ts';
+import { Headers, flattenHeaders } from './headers.ts';
+import { Request } from './request.ts';
+import { makeResponse, type Response } from './response.ts';
+
+let nextFetchId = 1;
+
+interface HostResponse {
+  status: number;
+  statusText: string;
+  headers: string[];
+  url: string;
+  redirected: boolean;
+  body: number | null;
+}
+
+export async function fetch(input: unknown, init?: Record<string, any>): Promise<Response> {
+  const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+  const url = request.url;
+  if (!url.startsWith('http:') && !url.startsWith('https:')) {
+    throw new TypeError(`Fetch API cannot load: ${url}`);
+  }
+  const signal = request.signal;
+  signal.throwIfAborted();
+  const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
+  const id = nextFetchId++;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      host.abortFetch(id);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const call = callHost(host.fetch, [id, request.method, url, flattenHeaders(request.headers), request.redirect, body]);
+    const meta: HostResponse = await Promise.race([call, aborted]);
+    return makeResponse({
+      status: meta.status,
+      statusText: meta.statusText,
+      headers: Headers.fromFlat(meta.headers),
+      body: newState(meta.body === null ? null : new HostBody(meta.body)),
+      url: meta.url,
+      redirected: meta.redirected,
+    });
+  } catch (err) {
+    throw rethrow(err);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+/** Errors from the host arrive as plain Errors named in their message: restore the types Workers code expects. */
+function rethrow(err: any): unknown {
+  const m = err && typeof err.message === 'string' ? /^(TypeError|RangeError|AbortError|Error): ([\s\S]*)$/.exec(err.message) : null;
+  if (!m) return err;
+  if (m[1] === 'TypeError') return new TypeError(m[2]);
+  if (m[1] === 'RangeError') return new RangeError(m[2]);
+  if (m[1] === 'AbortError') return new DOMException(m[2], 'AbortError');
+  return new Error(m[2]);
+}

@@ -1,0 +1,74 @@
+/**
+ * setTimeout/setInterval: the isolate has no event loop of its own, so each timer is a host
+ * promise that resolves after the delay. Timer callbacks that throw are reported, not fatal.
+ */
+import { callHost, host } from './bridge.ts';
+
+const active = new Set<number>();
+let nextId = 1;
+
+function arm(id: number, ms: number, fn: () => void) {
+  callHost(host.timer, [ms]).then(
+    () => {
+      if (active.has(id)) fn();
+    },
+    () => active.delete(id),
+  );
+}
+
+function delay(ms: unknown): number {
+  const n = Number(ms);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 2 ** 31 - 1) : 0;
+}
+
+function checkFn(fn: unknown, name: string): asserts fn is (...a: unknown[]) => void {
+  if (typeof fn !== 'function') throw new TypeError(`${name}: the callback must be a function (strings are not evaluated)`);
+}
+
+export function setTimeout(fn: unknown, ms?: unknown, ...args: unknown[]): number {
+  checkFn(fn, 'setTimeout');
+  const id = nextId++;
+  active.add(id);
+  arm(id, delay(ms), () => {
+    active.delete(id);
+    run(fn, args);
+  });
+  return id;
+}
+
+export function setInterval(fn: unknown, ms?: unknown, ...args: unknown[]): number {
+  checkFn(fn, 'setInterval');
+  const id = nextId++;
+  const period = Math.max(delay(ms), 1);
+  active.add(id);
+  const tick = () => {
+    run(fn, args);
+    if (active.has(id)) arm(id, period, tick);
+  };
+  arm(id, period, tick);
+  return id;
+}
+
+export function clearTimeout(id: unknown): void {
+  active.delete(Number(id));
+}
+export const clearInterval = clearTimeout;
+
+function run(fn: (...a: unknown[]) => void, args: unknown[]) {
+  try {
+    fn(...args);
+  } catch (err) {
+    (globalThis as any).reportError(err);
+  }
+}
+
+export function queueMicrotask(fn: unknown): void {
+  if (typeof fn !== 'function') throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+  Promise.resolve().then(() => run(fn as () => void, []));
+}
+
+export const scheduler = {
+  wait(ms: number): Promise<void> {
+    return callHost(host.timer, [delay(ms)]).then(() => undefined);
+  },
+};

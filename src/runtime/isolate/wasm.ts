@@ -1,0 +1,174 @@
+/**
+ * WebAssembly memory accounting. V8 allocates wasm memory outside the heap, so isolated-vm's
+ * memoryLimit does not see it (measured: 1 GB+ reachable in a 128 MB isolate). Outpost makes it
+ * countable by construction:
+ *  - every module is compiled through the wrapped constructors below, which rewrite the
+ *    module's memory section so each memory has a maximum no larger than the budget;
+ *  - every instance and every `new WebAssembly.Memory` reserves its maximum against the
+ *    isolate's budget (memoryLimit), released when the object is garbage collected.
+ * Growth inside wasm code then cannot pass the maximum. A reservation that does not fit is a
+ * memory-limit breach: reported to the host, and a RangeError here.
+ */
+import { host } from './bridge.ts';
+
+const PAGE_KIB = 64;
+let budgetPages = 0;
+let reservedPages = 0;
+const pagesOf = new WeakMap<object, number>();
+const registry = new FinalizationRegistry<number>((pages) => {
+  reservedPages -= pages;
+});
+
+function reserve(holder: object, pages: number, what: string): void {
+  if (reservedPages + pages > budgetPages) {
+    const msg = `WebAssembly memory limit exceeded: ${what} needs ${pages * PAGE_KIB} KiB, ${(budgetPages - reservedPages) * PAGE_KIB} KiB of ${budgetPages / 16} MB left`;
+    host.limit('memory', msg);
+    throw new RangeError(msg);
+  }
+  reservedPages += pages;
+  registry.register(holder, pages);
+}
+
+function readLeb(b: Uint8Array, pos: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = b[pos++];
+    if (byte === undefined) throw new WebAssembly.CompileError('unexpected end of module');
+    result += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((byte & 0x80) === 0) return [result, pos];
+    if (shift > 35) throw new WebAssembly.CompileError('invalid LEB128');
+  }
+}
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Rewrite the memory section so every memory has max ≤ budget; return the new bytes and the pages reserved per instance. */
+export function capModule(input: Uint8Array): { bytes: Uint8Array; pages: number } {
+  if (input.length < 8 || input[0] !== 0 || input[1] !== 0x61 || input[2] !== 0x73 || input[3] !== 0x6d) {
+    return { bytes: input, pages: 0 }; // not a module: let V8 report the error
+  }
+  const out: number[] = Array.from(input.subarray(0, 8));
+  let pages = 0;
+  let pos = 8;
+  while (pos < input.length) {
+    const id = input[pos];
+    const [size, start] = readLeb(input, pos + 1);
+    const end = start + size;
+    if (id !== 5) {
+      for (let i = pos; i < end; i++) out.push(input[i]);
+      pos = end;
+      continue;
+    }
+    let [count, p] = readLeb(input, start);
+    const body: number[] = leb(count);
+    while (count-- > 0) {
+      const flags = input[p++];
+      if (flags & 0x04) throw new WebAssembly.CompileError('Outpost: 64-bit WebAssembly memories are not supported');
+      let min: number;
+      let max = Number.POSITIVE_INFINITY;
+      [min, p] = readLeb(input, p);
+      if (flags & 0x01) [max, p] = readLeb(input, p);
+      const capped = Math.min(max, budgetPages);
+      if (min > capped) {
+        const msg = `WebAssembly memory limit exceeded: a module memory starts at ${min * PAGE_KIB} KiB, more than the ${budgetPages / 16} MB limit`;
+        host.limit('memory', msg);
+        throw new RangeError(msg);
+      }
+      pages += capped;
+      body.push(flags | 0x01, ...leb(min), ...leb(capped));
+    }
+    out.push(5, ...leb(body.length), ...body);
+    pos = end;
+  }
+  return { bytes: new Uint8Array(out), pages };
+}
+
+function bytesOf(source: unknown): Uint8Array {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  throw new TypeError('WebAssembly: argument must be a BufferSource');
+}
+
+export function installWasmLimits(memoryLimitMb: number): void {
+  budgetPages = memoryLimitMb * 16;
+  const W = WebAssembly as any;
+  const OrigModule = W.Module;
+  const OrigInstance = W.Instance;
+  const OrigMemory = W.Memory;
+  const origInstantiate = W.instantiate;
+  const origCompile = W.compile;
+
+  const compileSync = (source: unknown) => {
+    const { bytes, pages } = capModule(bytesOf(source));
+    const m = new OrigModule(bytes);
+    pagesOf.set(m, pages);
+    return m;
+  };
+  const instantiateSync = (module: object, imports: unknown) => {
+    const pages = pagesOf.get(module);
+    if (pages === undefined) throw new TypeError('WebAssembly.Instance: module was not compiled by this runtime');
+    const instance = new OrigInstance(module, imports);
+    if (pages > 0) reserve(instance, pages, 'an instance');
+    return instance;
+  };
+
+  function Module(this: unknown, source: unknown) {
+    if (!new.target) throw new TypeError("Class constructor Module cannot be invoked without 'new'");
+    return compileSync(source);
+  }
+  function Instance(this: unknown, module: object, imports?: unknown) {
+    if (!new.target) throw new TypeError("Class constructor Instance cannot be invoked without 'new'");
+    return instantiateSync(module, imports);
+  }
+  function Memory(this: unknown, desc: { initial: number; maximum?: number; shared?: boolean }) {
+    if (!new.target) throw new TypeError("Class constructor Memory cannot be invoked without 'new'");
+    const d = { ...desc };
+    const initial = Number(d.initial);
+    const free = budgetPages - reservedPages;
+    const maximum = Math.min(d.maximum === undefined ? Number.POSITIVE_INFINITY : Number(d.maximum), free);
+    if (!(initial <= maximum)) {
+      const msg = `WebAssembly memory limit exceeded: a memory of ${initial * PAGE_KIB} KiB does not fit in the ${(free * PAGE_KIB) | 0} KiB left`;
+      host.limit('memory', msg);
+      throw new RangeError(msg);
+    }
+    d.maximum = maximum;
+    const mem = new OrigMemory(d);
+    reserve(mem, maximum, 'a memory');
+    return mem;
+  }
+  for (const [wrapper, orig] of [[Module, OrigModule], [Instance, OrigInstance], [Memory, OrigMemory]] as const) {
+    Object.setPrototypeOf(wrapper, Object.getPrototypeOf(orig));
+    for (const key of Reflect.ownKeys(orig)) {
+      if (key === 'prototype' || key === 'length' || key === 'name') continue;
+      Object.defineProperty(wrapper, key, Object.getOwnPropertyDescriptor(orig, key)!);
+    }
+    Object.defineProperty(wrapper, 'prototype', { value: orig.prototype, writable: false });
+    // Hide the original constructor: `instance.constructor` must not lead back to it.
+    Object.defineProperty(orig.prototype, 'constructor', { value: wrapper, writable: true, configurable: true, enumerable: false });
+  }
+  W.Module = Module;
+  W.Instance = Instance;
+  W.Memory = Memory;
+  W.compile = async (source: unknown) => compileSync(source);
+  W.instantiate = async (source: unknown, imports?: unknown) => {
+    if (source instanceof OrigModule) return instantiateSync(source as object, imports);
+    const module = compileSync(source);
+    return { module, instance: instantiateSync(module, imports) };
+  };
+  void origInstantiate;
+  void origCompile;
+  // No streaming variants: they would need a Response body, and Workers code rarely uses them.
+  delete W.compileStreaming;
+  delete W.instantiateStreaming;
+}

@@ -1,0 +1,30 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+/**
+ * Builds the in-isolate prelude (src/runtime/isolate/) into one script with esbuild, once per
+ * process. Minified to keep the per-isolate cost small (the source string lives in every heap).
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+let cached: Promise<string> | null = null;
+
+export function preludeSource(): Promise<string> {
+  cached ??= esbuild
+    .build({
+      entryPoints: [join(here, 'isolate', 'index.ts')],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'neutral',
+      target: 'es2022',
+      minify: true,
+      keepNames: true,
+      mainFields: ['main'],
+      logLevel: 'silent',
+    })
+    .then((r) => r.outputFiles[0].text);
+  return cached;
+}
+
+export const PRELUDE_FILENAME = 'outpost:prelude.js';

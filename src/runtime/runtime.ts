@@ -1,0 +1,193 @@
+/**
+ * The runtime: many tenants in one process, one isolate per (tenant, version), made on demand
+ * from the warm pool and evicted least-recently-used when the isolates' memory passes a budget
+ * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
+ */
+import type ivm from 'isolated-vm';
+import type { WorkerConfig } from '../config/index.ts';
+import { noopObserver, type Observer } from '../observability/index.ts';
+import type { Bundle } from './bundle.ts';
+import { OutpostError, ScriptLoadError } from './errors.ts';
+import { WorkerInstance } from './instance.ts';
+import { type Limits, resolveLimits } from './limits.ts';
+import { IsolatePool } from './pool.ts';
+import { StackMapper } from './sourcemap.ts';
+import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
+
+export interface RuntimeOptions {
+  /** Defaults for every worker; a worker's own config (limits.cpu_ms) overrides cpuMs. */
+  limits?: Partial<Limits>;
+  /** Isolates kept warm (default 4). */
+  poolSize?: number;
+  /** Evict idle isolates LRU when their heaps pass this many MB (default 4096). */
+  memoryBudgetMb?: number;
+  /** Evict idle isolates LRU past this many (default 5000). */
+  maxIsolates?: number;
+  observer?: Observer;
+  /** Watchdog period, ms (default 5). */
+  watchdogMs?: number;
+}
+
+interface Tenant {
+  version: WorkerVersion;
+  instance: WorkerInstance | null;
+  loading: Promise<WorkerInstance> | null;
+  loadError: ScriptLoadError | null;
+}
+
+export class Runtime {
+  readonly pool: IsolatePool;
+  readonly observer: Observer;
+  readonly limits: Limits;
+  readonly #tenants = new Map<string, Tenant>();
+  /** Live instances, least recently used first. */
+  readonly #lru = new Map<WorkerInstance, true>();
+  readonly #busy = new Set<WorkerInstance>();
+  readonly #codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+  readonly #memoryBudget: number;
+  readonly #maxIsolates: number;
+  #watchdog: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.observer = options.observer ?? noopObserver;
+    this.limits = resolveLimits(options.limits);
+    const poolSize = options.poolSize ?? 4;
+    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {
+      throw new OutpostError('INVALID_OPTION', `poolSize must be an integer from 0 to 1000, received ${poolSize}`);
+    }
+    const budget = options.memoryBudgetMb ?? 4096;
+    if (!(budget >= 16)) throw new OutpostError('INVALID_OPTION', `memoryBudgetMb must be at least 16, received ${budget}`);
+    this.#memoryBudget = budget * 1024 * 1024;
+    const maxIsolates = options.maxIsolates ?? 5000;
+    if (!Number.isInteger(maxIsolates) || maxIsolates < 1) throw new OutpostError('INVALID_OPTION', `maxIsolates must be a positive integer, received ${maxIsolates}`);
+    this.#maxIsolates = maxIsolates;
+    this.pool = new IsolatePool({ size: poolSize, observer: this.observer });
+    this.#watchdog = setInterval(() => this.#check(), options.watchdogMs ?? 5);
+    this.#watchdog.unref();
+  }
+
+  /** Fill the warm pool now (otherwise it fills after the first request). */
+  prewarm(): Promise<void> {
+    return this.pool.prefill(this.limits.memoryMb);
+  }
+
+  /**
+   * Make `bundle` the current version of `tenant`. Requests already running on the previous
+   * version finish there; the old isolate goes once idle.
+   */
+  deploy(tenant: string, bundle: Bundle, config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>): WorkerVersion {
+    const limits = resolveLimits({ ...this.limits, cpuMs: config.limits.cpuMs });
+    const version: WorkerVersion = {
+      id: `${tenant}@${bundle.hash.slice(0, 12)}`,
+      tenant,
+      name: config.name,
+      bundle,
+      vars: config.vars,
+      limits,
+      mapper: new StackMapper(bundle.map, bundle.filename, config.rootDir),
+    };
+    const previous = this.#tenants.get(tenant);
+    this.#tenants.set(tenant, { version, instance: null, loading: null, loadError: null });
+    previous?.instance?.retire();
+    return version;
+  }
+
+  has(tenant: string): boolean {
+    return this.#tenants.has(tenant);
+  }
+
+  current(tenant: string): WorkerVersion | undefined {
+    return this.#tenants.get(tenant)?.version;
+  }
+
+  /** Load the tenant's isolate now (surfaces load errors before the first request). */
+  async warm(tenant: string): Promise<void> {
+    await this.#instance(tenant);
+  }
+
+  async handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
+    const instance = await this.#instance(tenant);
+    this.#lru.delete(instance);
+    this.#lru.set(instance, true);
+    this.#busy.add(instance);
+    return instance.handle(request);
+  }
+
+  async #instance(tenant: string): Promise<WorkerInstance> {
+    const t = this.#tenants.get(tenant);
+    if (!t) throw new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`);
+    if (t.instance && t.instance.state === 'ready') return t.instance;
+    if (t.loadError) throw t.loadError;
+    t.loading ??= this.#load(t);
+    return t.loading;
+  }
+
+  async #load(t: Tenant): Promise<WorkerInstance> {
+    const version = t.version;
+    try {
+      const iso = await this.pool.take(version.limits.memoryMb);
+      const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
+      inst.onIdle = () => this.#busy.delete(inst);
+      inst.onDeath = () => {
+        this.#lru.delete(inst);
+        this.#busy.delete(inst);
+        const cur = this.#tenants.get(version.tenant);
+        if (cur?.instance === inst) cur.instance = null;
+      };
+      const cur = this.#tenants.get(version.tenant);
+      if (cur && cur.version === version) {
+        cur.instance = inst;
+        cur.loading = null;
+      } else inst.retire(); // redeployed while loading
+      this.#lru.set(inst, true);
+      inst.sampleHeap().then(() => this.#evict());
+      return inst;
+    } catch (err) {
+      const cur = this.#tenants.get(version.tenant);
+      if (cur && cur.version === version) {
+        cur.loading = null;
+        if (err instanceof ScriptLoadError) cur.loadError = err;
+      }
+      if (err instanceof ScriptLoadError) this.observer.log({ level: 'error', source: 'outpost', message: `${err.message}\n${err.stack_ ?? ''}` });
+      throw err;
+    }
+  }
+
+  #check(): void {
+    const now = Date.now();
+    for (const inst of this.#busy) {
+      if (inst.state === 'dead') this.#busy.delete(inst);
+      else inst.checkLimits(now);
+    }
+  }
+
+  /** Evict least-recently-used idle isolates while over the memory budget or the count cap. */
+  #evict(): void {
+    let total = 0;
+    for (const inst of this.#lru.keys()) total += inst.heapBytes;
+    let count = this.#lru.size;
+    for (const inst of [...this.#lru.keys()]) {
+      if (total <= this.#memoryBudget && count <= this.#maxIsolates) break;
+      if (inst.busy) continue;
+      total -= inst.heapBytes;
+      count--;
+      inst.dispose();
+    }
+  }
+
+  stats(): { tenants: number; isolates: number; busy: number; pooled: number; heapBytes: number } {
+    let heap = 0;
+    for (const inst of this.#lru.keys()) heap += inst.heapBytes;
+    return { tenants: this.#tenants.size, isolates: this.#lru.size, busy: this.#busy.size, pooled: this.pool.readyCount, heapBytes: heap };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#watchdog);
+    this.pool.close();
+    for (const inst of [...this.#lru.keys()]) inst.dispose();
+    this.#tenants.clear();
+  }
+}

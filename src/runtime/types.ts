@@ -1,0 +1,35 @@
+import type { VarValue } from '../config/index.ts';
+import type { ChunkSource } from './bridge/bodies.ts';
+import type { Bundle } from './bundle.ts';
+import type { Limits } from './limits.ts';
+import type { StackMapper } from './sourcemap.ts';
+
+/** One deployed version of a tenant's script. Instances (isolates) are made from it on demand. */
+export interface WorkerVersion {
+  /** `<tenant>@<bundle hash prefix>` */
+  id: string;
+  tenant: string;
+  name: string;
+  bundle: Bundle;
+  vars: Record<string, VarValue>;
+  limits: Limits;
+  mapper: StackMapper;
+}
+
+/** A request as the runtime receives it from the PoP (already validated HTTP). */
+export interface WorkerRequest {
+  method: string;
+  /** Absolute URL. */
+  url: string;
+  /** Flat [name, value, ...], names lower-case. */
+  headers: string[];
+  cf: Record<string, unknown>;
+  body: ChunkSource | Uint8Array | null;
+}
+
+export interface WorkerResponse {
+  status: number;
+  statusText: string;
+  headers: string[];
+  body: Uint8Array | ChunkSource | null;
+}
