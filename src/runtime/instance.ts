@@ -28,6 +28,8 @@ interface Active {
   breach: LimitExceededError | null;
   /** True once headers are out: wall-time limit no longer applies. */
   responded: boolean;
+  /** Id of the incoming body in the registry, cancelled when the request finishes. */
+  bodyId: number | null;
 }
 
 interface DispatchResult {
@@ -204,6 +206,8 @@ export class WorkerInstance implements IsolateOwner {
 
   #finish(a: Active): void {
     if (!this.active.delete(a.id)) return;
+    // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
+    if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
     if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
     if (!this.busy) this.onIdle?.();
   }
@@ -212,11 +216,11 @@ export class WorkerInstance implements IsolateOwner {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.requests++;
-    const a: Active = { id: nextRequestId++, startedAt: Date.now(), cpuStart: this.iso.isolate.cpuTime, subrequests: 0, breach: null, responded: false };
+    const a: Active = { id: nextRequestId++, startedAt: Date.now(), cpuStart: this.iso.isolate.cpuTime, subrequests: 0, breach: null, responded: false, bodyId: null };
     this.active.set(a.id, a);
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
-    else if (req.body) body = this.bodies.add(req.body);
+    else if (req.body) body = a.bodyId = this.bodies.add(req.body);
 
     let result: DispatchResult;
     try {
@@ -227,7 +231,6 @@ export class WorkerInstance implements IsolateOwner {
       throw this.#explain(err, a);
     }
     a.responded = true;
-    if (typeof body === 'number') this.bodies.cancel(body, 'request finished');
     if (result.waitUntil > 0) this.#settle(a.id);
     if (a.breach) {
       this.#discard(result);

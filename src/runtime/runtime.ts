@@ -76,8 +76,8 @@ export class Runtime {
    * Make `bundle` the current version of `tenant`. Requests already running on the previous
    * version finish there; the old isolate goes once idle.
    */
-  deploy(tenant: string, bundle: Bundle, config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>): WorkerVersion {
-    const limits = resolveLimits({ ...this.limits, cpuMs: config.limits.cpuMs });
+  deploy(tenant: string, bundle: Bundle, config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>, limitOverrides: Partial<Limits> = {}): WorkerVersion {
+    const limits = resolveLimits({ ...this.limits, cpuMs: config.limits.cpuMs, ...limitOverrides });
     const version: WorkerVersion = {
       id: `${tenant}@${bundle.hash.slice(0, 12)}`,
       tenant,

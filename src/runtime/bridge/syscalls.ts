@@ -74,6 +74,22 @@ function random(n: unknown): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
 }
 
+/**
+ * Wrap an async syscall so its promise never rejects: isolated-vm hands a rejection to the
+ * isolate but also leaves the host promise unhandled, which Node turns into a process crash.
+ * Outcomes travel as `{ v }` or `{ e: message }`; the prelude's callHost unwraps them.
+ */
+function asyncSyscall(fn: (...args: any[]) => unknown): ivm.Reference {
+  return new ivm.Reference((...args: unknown[]) =>
+    Promise.resolve()
+      .then(() => fn(...args))
+      .then(
+        (v) => ({ v }),
+        (err) => ({ e: String((err as Error)?.message ?? err) }),
+      ),
+  );
+}
+
 /** Build the argument list for the prelude's `__outpost_init`. */
 export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; workerName: string }): unknown[] {
   const aborts = new Map<number, AbortController>();
@@ -159,9 +175,9 @@ export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; wo
     new ivm.Callback(limit, { ignored: true }),
     new ivm.Callback(cancelBody, { ignored: true }),
     new ivm.Callback(abortFetch, { ignored: true }),
-    new ivm.Reference(timer),
-    new ivm.Reference(fetchCall),
-    new ivm.Reference(read),
+    asyncSyscall(timer),
+    asyncSyscall(fetchCall),
+    asyncSyscall(read),
     new ivm.ExternalCopy(settings).copyInto(),
   ];
 }

@@ -34,7 +34,13 @@ export function installBridge(b: HostBridge): void {
 
 const ASYNC = { arguments: { copy: true }, result: { promise: true, copy: true } };
 
-/** Call an async host syscall; arguments and result are copied across. */
-export function callHost(ref: Ref, args: unknown[]): Promise<any> {
-  return ref.apply(undefined, args, ASYNC);
+/** Call an async host syscall; arguments and result are copied across. The host answers
+ * `{ v }` or `{ e }` (it never rejects, see syscalls.ts); errors are rethrown here. */
+export async function callHost(ref: Ref, args: unknown[]): Promise<any> {
+  const r = await ref.apply(undefined, args, ASYNC);
+  if (r && typeof r === 'object' && 'e' in r) {
+    const err = new Error(String(r.e));
+    throw err;
+  }
+  return r?.v;
 }

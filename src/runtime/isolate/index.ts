@@ -28,9 +28,17 @@ function define(name: string, value: unknown) {
 }
 
 function structuredClone(value: unknown, options?: { transfer?: unknown[] }): unknown {
-  if (options?.transfer?.length) throw new DOMException('structuredClone: transfer is not supported', 'DataCloneError');
+  const { ExternalCopy } = host.ivm;
+  const transfer = options?.transfer ?? [];
+  for (const t of transfer) {
+    if (!(t instanceof ArrayBuffer)) throw new DOMException('structuredClone: only ArrayBuffers can be transferred', 'DataCloneError');
+  }
   try {
-    return new host.ivm.ExternalCopy(value).copy();
+    // Transferring the value itself (what stream implementations do): move, do not copy.
+    if (transfer.length === 1 && value === transfer[0]) return new ExternalCopy(value, { transferOut: true }).copy({ transferIn: true });
+    const copy = new ExternalCopy(value).copy();
+    for (const t of transfer) new ExternalCopy(t, { transferOut: true }).release(); // detach, as a transfer does
+    return copy;
   } catch (err) {
     throw new DOMException(`structuredClone: ${(err as Error).message}`, 'DataCloneError');
   }

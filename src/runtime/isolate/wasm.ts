@@ -15,6 +15,7 @@ const PAGE_KIB = 64;
 let budgetPages = 0;
 let reservedPages = 0;
 const pagesOf = new WeakMap<object, number>();
+const maxPagesOf = new WeakMap<object, number>();
 const registry = new FinalizationRegistry<number>((pages) => {
   reservedPages -= pages;
 });
@@ -145,6 +146,7 @@ export function installWasmLimits(memoryLimitMb: number): void {
     d.maximum = maximum;
     const mem = new OrigMemory(d);
     reserve(mem, maximum, 'a memory');
+    maxPagesOf.set(mem, maximum);
     return mem;
   }
   for (const [wrapper, orig] of [[Module, OrigModule], [Instance, OrigInstance], [Memory, OrigMemory]] as const) {
@@ -157,6 +159,22 @@ export function installWasmLimits(memoryLimitMb: number): void {
     // Hide the original constructor: `instance.constructor` must not lead back to it.
     Object.defineProperty(orig.prototype, 'constructor', { value: wrapper, writable: true, configurable: true, enumerable: false });
   }
+  // Growth from JS past the reserved maximum is a breach (growth inside wasm just returns -1).
+  const origGrow = OrigMemory.prototype.grow;
+  Object.defineProperty(OrigMemory.prototype, 'grow', {
+    value: function grow(this: any, delta: number) {
+      const max = maxPagesOf.get(this);
+      const pages = this.buffer.byteLength / (PAGE_KIB * 1024);
+      if (max !== undefined && pages + Number(delta) > max) {
+        const msg = `WebAssembly memory limit exceeded: growing a memory to ${(pages + Number(delta)) * PAGE_KIB} KiB passes its ${max * PAGE_KIB} KiB share of the ${budgetPages / 16} MB limit`;
+        host.limit('memory', msg);
+        throw new RangeError(msg);
+      }
+      return origGrow.call(this, delta);
+    },
+    writable: true,
+    configurable: true,
+  });
   W.Module = Module;
   W.Instance = Instance;
   W.Memory = Memory;

@@ -1,0 +1,137 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryObserver } from '../src/observability/index.ts';
+import { type DevOptions, type DevServer, startDev } from '../src/pop/index.ts';
+
+export const FIXTURES = join(import.meta.dirname, 'fixtures');
+
+export interface Upstream {
+  url: string;
+  records: string[];
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** A small origin for subrequest tests, on 127.0.0.1 with an ephemeral port. */
+export async function startUpstream(): Promise<Upstream> {
+  const records: string[] = [];
+  const hits = new Map<string, number>();
+  const server: Server = createServer(async (req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    hits.set(u.pathname, (hits.get(u.pathname) ?? 0) + 1);
+    if (u.pathname === '/json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ query: u.search, sent: req.headers['x-sent'] ?? null }));
+    }
+    if (u.pathname === '/echo') {
+      let body = '';
+      for await (const c of req) body += c;
+      return res.end(`${req.method} ${body}`);
+    }
+    if (u.pathname === '/redirect') {
+      res.writeHead(302, { location: '/json?redirected=1' });
+      return res.end();
+    }
+    if (u.pathname === '/big') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 97);
+      for (let i = 0; i < 16; i++) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      return res.end();
+    }
+    if (u.pathname === '/slow') {
+      const t = setTimeout(() => res.end('slow'), 2000);
+      res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (u.pathname === '/record') {
+      records.push(u.searchParams.get('id') ?? '');
+      return res.end('ok');
+    }
+    res.writeHead(404);
+    res.end('upstream 404');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    records,
+    hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export type TestDev = DevServer & { logs: ReturnType<typeof memoryObserver>['entries'] };
+
+/** Start `outpost dev` in-process on an ephemeral port against a fixture (or any folder). */
+export async function startFixture(nameOrDir: string, options: Partial<DevOptions> = {}): Promise<TestDev> {
+  const observer = memoryObserver();
+  const dir = nameOrDir.startsWith('/') ? nameOrDir : join(FIXTURES, nameOrDir);
+  const dev = await startDev({ dir, port: 0, watch: false, observer, runtime: { poolSize: 1 }, ...options });
+  return Object.assign(dev, { logs: observer.entries });
+}
+
+/** Copy a fixture into a temp folder (for tests that edit files). */
+export function copyFixture(name: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `outpost-${name}-`));
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+import { loadConfig } from '../src/config/index.ts';
+import { bundleWorker, type Limits, Runtime, type RuntimeOptions } from '../src/runtime/index.ts';
+import { devCf, type PopServer, startPopServer } from '../src/pop/index.ts';
+
+export interface TestNetwork {
+  url: string;
+  runtime: Runtime;
+  logs: ReturnType<typeof memoryObserver>['entries'];
+  /** fetch on the PoP as a tenant (routed by the `outpost-tenant` header). */
+  fetchAs(tenant: string, path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Several fixture projects served by one PoP, one tenant each, routed by header. */
+export async function startTenants(tenants: Record<string, string | { fixture: string; limits: Partial<Limits> }>, runtime: RuntimeOptions = {}): Promise<TestNetwork> {
+  const observer = memoryObserver();
+  const rt = new Runtime({ observer, poolSize: 2, ...runtime });
+  for (const [tenant, spec] of Object.entries(tenants)) {
+    const { fixture, limits } = typeof spec === 'string' ? { fixture: spec, limits: {} } : spec;
+    const config = loadConfig(join(FIXTURES, fixture), { warn: () => {} });
+    rt.deploy(tenant, await bundleWorker(config), config, limits);
+    await rt.warm(tenant);
+  }
+  const server: PopServer = await startPopServer({
+    runtime: rt,
+    route: (req) => String(req.headers['outpost-tenant'] ?? ''),
+    port: 0,
+    dev: true,
+    cf: devCf,
+    observer,
+  });
+  return {
+    url: server.url,
+    runtime: rt,
+    logs: observer.entries,
+    fetchAs: (tenant, path, init = {}) => fetch(`${server.url}${path}`, { ...init, headers: { ...(init.headers as object), 'outpost-tenant': tenant } }),
+    close: async () => {
+      await server.close();
+      await rt.close();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// Limits: each breach answers 503 naming the limit, recycles only the breaching isolate, and
+// another tenant keeps answering at its normal latency meanwhile.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTenants, startUpstream, type TestNetwork, type Upstream } from './helpers.ts';
+
+let net: TestNetwork;
+let upstream: Upstream;
+
+before(async () => {
+  upstream = await startUpstream();
+  net = await startTenants({ bad: 'limits', heap: { fixture: 'limits-heap', limits: { wallMs: 15_000 } }, good: 'api' }, { limits: { wallMs: 1500 } });
+});
+after(async () => {
+  await net.close();
+  await upstream.close();
+});
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Latency of the healthy tenant: `n` sequential requests. */
+async function goodLatencies(n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await net.fetchAs('good', '/status?s=204');
+    assert.equal(res.status, 204);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function expectBreach(path: string, limit: RegExp, tenant = 'bad') {
+  const baseline = median(await goodLatencies(20));
+  const breach = net.fetchAs(tenant, path);
+  const during = await goodLatencies(20);
+  const res = await breach;
+  const body = await res.text();
+  assert.equal(res.status, 503, `expected 503 for ${path}, got ${res.status}: ${body}`);
+  assert.match(body, limit);
+  assert.equal(res.headers.get('outpost-error')?.startsWith('LIMIT_'), true);
+  // The other tenant kept answering: its median latency stayed in the normal range.
+  assert.ok(median(during) < Math.max(25, baseline * 10), `good tenant slowed: median ${median(during).toFixed(1)} ms vs ${baseline.toFixed(1)} ms`);
+  // The breaching tenant gets a fresh isolate.
+  const again = await net.fetchAs(tenant, '/ok');
+  assert.equal(await again.text(), 'ok');
+  assert.ok(net.logs.some((l) => l.level === 'error' && limit.test(l.message)), 'breach was logged');
+}
+
+describe('CPU time', () => {
+  it('stops a synchronous infinite loop', () => expectBreach('/loop', /exceeded CPU time limit/));
+  it('stops a loop that starts after awaiting fetch()', () => expectBreach(`/loop-after-fetch?upstream=${encodeURIComponent(upstream.url)}`, /exceeded CPU time limit/));
+  it('stops a loop that starts after a timer', () => expectBreach('/loop-after-timer', /exceeded CPU time limit/));
+});
+
+describe('memory', () => {
+  // isolated-vm needs 1–3 s of GC thrashing before it gives up on a heap bomb.
+  it('stops a heap bomb', () => expectBreach('/heap', /exceeded memory limit/, 'heap'));
+  it('stops a WebAssembly memory bomb grown from JS', () => expectBreach('/wasm-memory-bomb', /exceeded memory limit.*WebAssembly/));
+  it('stops many WebAssembly memories adding up past the limit', () => expectBreach('/wasm-many-memories', /exceeded memory limit.*WebAssembly/));
+  it('caps growth from inside wasm code at the limit', async () => {
+    const rss = process.memoryUsage().rss;
+    const res = await net.fetchAs('bad', '/wasm-internal-grow');
+    assert.equal(res.status, 200);
+    const r = await res.json();
+    assert.deepEqual(r.results, [-1, -1, -1, -1, -1, -1, -1, -1]);
+    assert.equal(r.bytes, 65536);
+    assert.ok(process.memoryUsage().rss - rss < 200 * 1024 * 1024);
+  });
+});
+
+describe('wall time and subrequests', () => {
+  it('answers 503 when no response comes within the wall-clock limit', () => expectBreach('/slow?ms=5000', /exceeded wall-clock time limit/));
+  it('allows 50 subrequests and refuses the 51st', async () => {
+    const ok = await net.fetchAs('bad', `/subrequests?n=50&upstream=${encodeURIComponent(upstream.url)}`);
+    assert.equal(await ok.text(), 'made 50');
+    await expectBreach(`/subrequests?n=51&upstream=${encodeURIComponent(upstream.url)}`, /exceeded subrequest limit/);
+  });
+});
