@@ -24,11 +24,18 @@ const json = async (path: string, init?: RequestInit) => {
 describe('env and request.cf', () => {
   it('exposes vars of every type and .dev.vars secrets', async () => {
     const env = await json('/env');
-    assert.deepEqual(env, { PLAIN: 'plain value', NUMBER: 42, NESTED: { a: [1, 2], b: 'x' }, SECRET_TOKEN: 's3cr3t', QUOTED: 'with spaces' });
+    assert.deepEqual(env, {
+      PLAIN: 'plain value',
+      NUMBER: 42,
+      NESTED: { a: [1, 2], b: 'x' },
+      SECRET_TOKEN: 's3cr3t',
+      QUOTED: 'with spaces',
+    });
   });
   it('fills request.cf with location fields', async () => {
     const cf = await json('/cf');
-    for (const k of ['colo', 'country', 'city', 'latitude', 'longitude', 'timezone']) assert.ok(cf[k], `cf.${k}`);
+    for (const k of ['colo', 'country', 'city', 'latitude', 'longitude', 'timezone'])
+      assert.ok(cf[k], `cf.${k}`);
     assert.equal(cf.httpProtocol, 'HTTP/1.1');
   });
   it('warned once about the unknown config key', () => {
@@ -56,7 +63,12 @@ describe('Request, Response, Headers', () => {
   });
   it('implements Headers (sorting, combining, Set-Cookie, immutability, validation)', async () => {
     const h = await json('/headers');
-    assert.deepEqual(h.entries, [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['x-a', '1, again'], ['x-b', '2']]);
+    assert.deepEqual(h.entries, [
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['x-a', '1, again'],
+      ['x-b', '2'],
+    ]);
     assert.deepEqual(h.cookies, ['a=1', 'b=2']);
     assert.equal(h.get, '1, again');
     assert.equal(h.has, true);
@@ -87,7 +99,11 @@ describe('URL, encoding, events, crypto, structuredClone', () => {
     assert.equal(u.after, 'https://user:pw@example.com:8443/changed?x=1&y=+&z=a+b%26c');
     assert.equal(u.port, '8443');
     assert.equal(u.origin, 'https://example.com:8443');
-    assert.deepEqual(u.params, [['x', '1'], ['y', ' '], ['z', 'a b&c']]);
+    assert.deepEqual(u.params, [
+      ['x', '1'],
+      ['y', ' '],
+      ['z', 'a b&c'],
+    ]);
     assert.equal(u.sp, 'q=%C3%BC&r=1');
     assert.equal(u.canParse, true);
     assert.equal(u.invalid, 'TypeError: Invalid URL: not a url');
@@ -155,7 +171,9 @@ describe('timers and ctx', () => {
       const l = dev.logs.filter((e) => e.source === 'worker:api');
       return l.length >= 3 ? l : undefined;
     });
-    assert.ok(lines.some((l) => l.level === 'info' && l.message === 'log line { nested: { deep: [ 1, 2 ] } } 3'));
+    assert.ok(
+      lines.some((l) => l.level === 'info' && l.message === 'log line { nested: { deep: [ 1, 2 ] } } 3'),
+    );
     assert.ok(lines.some((l) => l.level === 'warn' && l.message === 'warn line'));
     assert.ok(lines.some((l) => l.level === 'error' && l.message.startsWith('Error: logged error')));
   });
@@ -199,7 +217,10 @@ describe('errors', () => {
     const body = await res.text();
     assert.match(body, /Error: thrown on purpose/);
     assert.match(body, /src\/index\.ts:\d+:\d+/);
-    assert.ok(dev.logs.some((l) => l.level === 'error' && l.message.includes('thrown on purpose')), 'logged');
+    assert.ok(
+      dev.logs.some((l) => l.level === 'error' && l.message.includes('thrown on purpose')),
+      'logged',
+    );
   });
   it('answers a rejected non-Error and a non-Response with 500 naming the problem', async () => {
     const a = await fetch(`${dev.url}/reject-string`);

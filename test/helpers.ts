@@ -83,7 +83,11 @@ export function copyFixture(name: string): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -94,8 +98,8 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
 }
 
 import { loadConfig } from '../src/config/index.ts';
-import { bundleWorker, type Limits, Runtime, type RuntimeOptions } from '../src/runtime/index.ts';
 import { devCf, type PopServer, startPopServer } from '../src/pop/index.ts';
+import { bundleWorker, type Limits, Runtime, type RuntimeOptions } from '../src/runtime/index.ts';
 
 export interface TestNetwork {
   url: string;
@@ -107,7 +111,10 @@ export interface TestNetwork {
 }
 
 /** Several fixture projects served by one PoP, one tenant each, routed by header. */
-export async function startTenants(tenants: Record<string, string | { fixture: string; limits: Partial<Limits> }>, runtime: RuntimeOptions = {}): Promise<TestNetwork> {
+export async function startTenants(
+  tenants: Record<string, string | { fixture: string; limits: Partial<Limits> }>,
+  runtime: RuntimeOptions = {},
+): Promise<TestNetwork> {
   const observer = memoryObserver();
   const rt = new Runtime({ observer, poolSize: 2, ...runtime });
   for (const [tenant, spec] of Object.entries(tenants)) {
@@ -128,7 +135,11 @@ export async function startTenants(tenants: Record<string, string | { fixture: s
     url: server.url,
     runtime: rt,
     logs: observer.entries,
-    fetchAs: (tenant, path, init = {}) => fetch(`${server.url}${path}`, { ...init, headers: { ...(init.headers as object), 'outpost-tenant': tenant } }),
+    fetchAs: (tenant, path, init = {}) =>
+      fetch(`${server.url}${path}`, {
+        ...init,
+        headers: { ...(init.headers as object), 'outpost-tenant': tenant },
+      }),
     close: async () => {
       await server.close();
       await rt.close();

@@ -9,7 +9,10 @@ let upstream: Upstream;
 
 before(async () => {
   upstream = await startUpstream();
-  net = await startTenants({ bad: 'limits', heap: { fixture: 'limits-heap', limits: { wallMs: 15_000 } }, good: 'api' }, { limits: { wallMs: 1500 } });
+  net = await startTenants(
+    { bad: 'limits', heap: { fixture: 'limits-heap', limits: { wallMs: 15_000 } }, good: 'api' },
+    { limits: { wallMs: 1500 } },
+  );
 });
 after(async () => {
   await net.close();
@@ -40,29 +43,42 @@ async function expectBreach(path: string, limit: RegExp, tenant = 'bad') {
   assert.match(body, limit);
   assert.equal(res.headers.get('outpost-error')?.startsWith('LIMIT_'), true);
   // The other tenant kept answering: its median latency stayed in the normal range.
-  assert.ok(median(during) < Math.max(25, baseline * 10), `good tenant slowed: median ${median(during).toFixed(1)} ms vs ${baseline.toFixed(1)} ms`);
+  assert.ok(
+    median(during) < Math.max(25, baseline * 10),
+    `good tenant slowed: median ${median(during).toFixed(1)} ms vs ${baseline.toFixed(1)} ms`,
+  );
   // The breaching tenant gets a fresh isolate.
   const again = await net.fetchAs(tenant, '/ok');
   assert.equal(await again.text(), 'ok');
-  assert.ok(net.logs.some((l) => l.level === 'error' && limit.test(l.message)), 'breach was logged');
+  assert.ok(
+    net.logs.some((l) => l.level === 'error' && limit.test(l.message)),
+    'breach was logged',
+  );
 }
 
 describe('CPU time', () => {
   it('stops a synchronous infinite loop', () => expectBreach('/loop', /exceeded CPU time limit/));
-  it('stops a loop that starts after awaiting fetch()', () => expectBreach(`/loop-after-fetch?upstream=${encodeURIComponent(upstream.url)}`, /exceeded CPU time limit/));
-  it('stops a loop that starts after a timer', () => expectBreach('/loop-after-timer', /exceeded CPU time limit/));
+  it('stops a loop that starts after awaiting fetch()', () =>
+    expectBreach(
+      `/loop-after-fetch?upstream=${encodeURIComponent(upstream.url)}`,
+      /exceeded CPU time limit/,
+    ));
+  it('stops a loop that starts after a timer', () =>
+    expectBreach('/loop-after-timer', /exceeded CPU time limit/));
 });
 
 describe('memory', () => {
   // isolated-vm needs 1–3 s of GC thrashing before it gives up on a heap bomb.
   it('stops a heap bomb', () => expectBreach('/heap', /exceeded memory limit/, 'heap'));
-  it('stops a WebAssembly memory bomb grown from JS', () => expectBreach('/wasm-memory-bomb', /exceeded memory limit.*WebAssembly/));
-  it('stops many WebAssembly memories adding up past the limit', () => expectBreach('/wasm-many-memories', /exceeded memory limit.*WebAssembly/));
+  it('stops a WebAssembly memory bomb grown from JS', () =>
+    expectBreach('/wasm-memory-bomb', /exceeded memory limit.*WebAssembly/));
+  it('stops many WebAssembly memories adding up past the limit', () =>
+    expectBreach('/wasm-many-memories', /exceeded memory limit.*WebAssembly/));
   it('caps growth from inside wasm code at the limit', async () => {
     const rss = process.memoryUsage().rss;
     const res = await net.fetchAs('bad', '/wasm-internal-grow');
     assert.equal(res.status, 200);
-    const r = await res.json();
+    const r = (await res.json()) as any;
     assert.deepEqual(r.results, [-1, -1, -1, -1, -1, -1, -1, -1]);
     assert.equal(r.bytes, 65536);
     assert.ok(process.memoryUsage().rss - rss < 200 * 1024 * 1024);
@@ -70,10 +86,14 @@ describe('memory', () => {
 });
 
 describe('wall time and subrequests', () => {
-  it('answers 503 when no response comes within the wall-clock limit', () => expectBreach('/slow?ms=5000', /exceeded wall-clock time limit/));
+  it('answers 503 when no response comes within the wall-clock limit', () =>
+    expectBreach('/slow?ms=5000', /exceeded wall-clock time limit/));
   it('allows 50 subrequests and refuses the 51st', async () => {
     const ok = await net.fetchAs('bad', `/subrequests?n=50&upstream=${encodeURIComponent(upstream.url)}`);
     assert.equal(await ok.text(), 'made 50');
-    await expectBreach(`/subrequests?n=51&upstream=${encodeURIComponent(upstream.url)}`, /exceeded subrequest limit/);
+    await expectBreach(
+      `/subrequests?n=51&upstream=${encodeURIComponent(upstream.url)}`,
+      /exceeded subrequest limit/,
+    );
   });
 });

@@ -17,5 +17,8 @@ export interface Command {
   /** Positional arguments, for help text: e.g. '[dir]' */
   args?: string;
   options: OptionSpec[];
-  run(positionals: string[], values: Record<string, string | number | boolean | undefined>): Promise<number | undefined>;
+  run(
+    positionals: string[],
+    values: Record<string, string | number | boolean | undefined>,
+  ): Promise<number | undefined>;
 }

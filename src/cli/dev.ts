@@ -9,8 +9,18 @@ export const devCommand: Command = {
   options: [
     { name: 'port', type: 'number', default: 8787, help: 'port to listen on (0 picks a free one)' },
     { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
-    { name: 'production', type: 'boolean', default: false, help: 'production mode: plain 500 pages, no stacks' },
-    { name: 'watch', type: 'boolean', default: true, help: 'rebuild when a source file changes (--no-watch to disable)' },
+    {
+      name: 'production',
+      type: 'boolean',
+      default: false,
+      help: 'production mode: plain 500 pages, no stacks',
+    },
+    {
+      name: 'watch',
+      type: 'boolean',
+      default: true,
+      help: 'rebuild when a source file changes (--no-watch to disable)',
+    },
     { name: 'origin', type: 'string', help: 'origin URL for ctx.passThroughOnException()' },
     { name: 'cpu-ms', type: 'number', help: 'CPU time limit per request (overrides limits.cpu_ms default)' },
     { name: 'memory-mb', type: 'number', default: 128, help: 'heap + WebAssembly memory limit per isolate' },
@@ -20,7 +30,8 @@ export const devCommand: Command = {
   ],
   async run(positionals, v) {
     const level = String(v['log-level']);
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error, received "${level}"`);
+    if (!['debug', 'info', 'warn', 'error'].includes(level))
+      throw new Error(`--log-level must be debug, info, warn or error, received "${level}"`);
     const observer = consoleObserver(level as LogLevel);
     const dev = await startDev({
       dir: positionals[0] ?? '.',
@@ -39,7 +50,9 @@ export const devCommand: Command = {
         },
       },
     });
-    process.stdout.write(`\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`);
+    process.stdout.write(
+      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

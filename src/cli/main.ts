@@ -43,7 +43,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const o of command.options) {
-    options[o.name] = o.short ? { type: o.type === 'boolean' ? 'boolean' : 'string', short: o.short } : { type: o.type === 'boolean' ? 'boolean' : 'string' };
+    options[o.name] = o.short
+      ? { type: o.type === 'boolean' ? 'boolean' : 'string', short: o.short }
+      : { type: o.type === 'boolean' ? 'boolean' : 'string' };
     if (o.type === 'boolean') options[`no-${o.name}`] = { type: 'boolean' };
   }
   let parsed: ReturnType<typeof parseArgs>;

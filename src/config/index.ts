@@ -1,3 +1,10 @@
 export { ConfigError } from './errors.ts';
-export { CONFIG_FILES, findConfigFile, type LoadOptions, loadConfig, parseConfigText, validateConfig } from './load.ts';
+export {
+  CONFIG_FILES,
+  findConfigFile,
+  type LoadOptions,
+  loadConfig,
+  parseConfigText,
+  validateConfig,
+} from './load.ts';
 export { DEFAULT_CPU_MS, type VarValue, type WorkerConfig, type WorkerLimits } from './types.ts';

@@ -26,14 +26,24 @@ export interface LoadOptions {
 export function findConfigFile(pathOrDir: string): string {
   const abs = resolve(pathOrDir);
   if (!existsSync(abs)) {
-    throw new ConfigError(abs, '(project)', 'a folder holding wrangler.toml, wrangler.json or wrangler.jsonc', 'a path that does not exist');
+    throw new ConfigError(
+      abs,
+      '(project)',
+      'a folder holding wrangler.toml, wrangler.json or wrangler.jsonc',
+      'a path that does not exist',
+    );
   }
   if (statSync(abs).isFile()) return abs;
   for (const name of CONFIG_FILES) {
     const candidate = join(abs, name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new ConfigError(abs, '(project)', `a folder holding one of ${CONFIG_FILES.join(', ')}`, 'a folder with none of them');
+  throw new ConfigError(
+    abs,
+    '(project)',
+    `a folder holding one of ${CONFIG_FILES.join(', ')}`,
+    'a folder with none of them',
+  );
 }
 
 /** Parse the raw text of a config file according to its extension. */
@@ -51,7 +61,12 @@ export function parseConfigText(file: string, text: string): Record<string, unkn
     if (errors.length > 0) {
       const e = errors[0];
       const line = text.slice(0, e.offset).split('\n').length;
-      throw new ConfigError(file, '(syntax)', 'valid JSON with comments', `${printParseErrorCode(e.error)} at line ${line}`);
+      throw new ConfigError(
+        file,
+        '(syntax)',
+        'valid JSON with comments',
+        `${printParseErrorCode(e.error)} at line ${line}`,
+      );
     }
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -67,7 +82,11 @@ export function loadConfig(pathOrDir: string, options: LoadOptions = {}): Worker
   return validateConfig(raw, file, options);
 }
 
-export function validateConfig(raw: Record<string, unknown>, file: string, options: LoadOptions = {}): WorkerConfig {
+export function validateConfig(
+  raw: Record<string, unknown>,
+  file: string,
+  options: LoadOptions = {},
+): WorkerConfig {
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const rootDir = dirname(file);
 
@@ -76,15 +95,20 @@ export function validateConfig(raw: Record<string, unknown>, file: string, optio
     throw new ConfigError(file, 'name', 'letters, digits, "-" or "_" (at most 63 characters)', name);
   }
 
-  if (raw.main === undefined) throw new ConfigError(file, 'main', 'the path of the entry module, e.g. "src/index.ts"');
-  if (typeof raw.main !== 'string' || raw.main === '') throw new ConfigError(file, 'main', 'a non-empty string', raw.main);
+  if (raw.main === undefined)
+    throw new ConfigError(file, 'main', 'the path of the entry module, e.g. "src/index.ts"');
+  if (typeof raw.main !== 'string' || raw.main === '')
+    throw new ConfigError(file, 'main', 'a non-empty string', raw.main);
   const main = isAbsolute(raw.main) ? raw.main : resolve(rootDir, raw.main);
   if (!existsSync(main) || !statSync(main).isFile()) {
     throw new ConfigError(file, 'main', 'a path to an existing file', `${raw.main} (not found at ${main})`);
   }
 
   const compatibilityDate = raw.compatibility_date;
-  if (compatibilityDate !== undefined && (typeof compatibilityDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(compatibilityDate))) {
+  if (
+    compatibilityDate !== undefined &&
+    (typeof compatibilityDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(compatibilityDate))
+  ) {
     throw new ConfigError(file, 'compatibility_date', 'a date "YYYY-MM-DD"', compatibilityDate);
   }
 
@@ -98,8 +122,15 @@ export function validateConfig(raw: Record<string, unknown>, file: string, optio
     throw new ConfigError(file, 'vars', 'a table of name = value', vars);
   }
   for (const [k, v] of Object.entries(vars)) {
-    if (v === undefined || typeof v === 'function' || typeof v === 'bigint') throw new ConfigError(file, `vars.${k}`, 'a string, number, boolean or JSON value', v);
-    if (v instanceof Date) throw new ConfigError(file, `vars.${k}`, 'a string, number, boolean or JSON value (quote dates)', 'a TOML date');
+    if (v === undefined || typeof v === 'function' || typeof v === 'bigint')
+      throw new ConfigError(file, `vars.${k}`, 'a string, number, boolean or JSON value', v);
+    if (v instanceof Date)
+      throw new ConfigError(
+        file,
+        `vars.${k}`,
+        'a string, number, boolean or JSON value (quote dates)',
+        'a TOML date',
+      );
   }
 
   const limits = raw.limits ?? {};

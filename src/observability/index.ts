@@ -1,1 +1,8 @@
-export { consoleObserver, type LogEntry, type LogLevel, memoryObserver, noopObserver, type Observer } from './logger.ts';
+export {
+  consoleObserver,
+  type LogEntry,
+  type LogLevel,
+  memoryObserver,
+  noopObserver,
+  type Observer,
+} from './logger.ts';

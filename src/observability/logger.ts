@@ -25,7 +25,8 @@ export function consoleObserver(minLevel: LogLevel = 'info'): Observer {
   return {
     log(entry) {
       if (order[entry.level] < order[minLevel]) return;
-      const fields = entry.fields && Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
+      const fields =
+        entry.fields && Object.keys(entry.fields).length > 0 ? ` ${JSON.stringify(entry.fields)}` : '';
       const line = `[${entry.source}] ${entry.level === 'info' ? '' : `${entry.level}: `}${entry.message}${fields}\n`;
       (order[entry.level] >= 2 ? process.stderr : process.stdout).write(line);
     },

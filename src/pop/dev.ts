@@ -62,7 +62,9 @@ const IGNORED = /(^|\/)(node_modules|\.git|\.outpost|\.wrangler|dist)(\/|$)/;
 
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const { observer } = options;
-  let config = loadConfig(options.dir, { warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }) });
+  let config = loadConfig(options.dir, {
+    warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }),
+  });
   const runtime = new Runtime({ observer, ...options.runtime });
   const tenant = config.name;
   let buildError: OutpostError | null = null;
@@ -70,22 +72,43 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const build = async (): Promise<Error | null> => {
     const started = performance.now();
     try {
-      config = loadConfig(options.dir, { warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }) });
-      if (config.name !== tenant) throw new ConfigError(config.configPath, 'name', `unchanged while outpost dev runs ("${tenant}"); restart to rename`, config.name);
+      config = loadConfig(options.dir, {
+        warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }),
+      });
+      if (config.name !== tenant)
+        throw new ConfigError(
+          config.configPath,
+          'name',
+          `unchanged while outpost dev runs ("${tenant}"); restart to rename`,
+          config.name,
+        );
       const bundle = await bundleWorker(config);
       const previous = runtime.current(tenant);
-      if (previous && previous.bundle.hash === bundle.hash && JSON.stringify(previous.vars) === JSON.stringify(config.vars)) return null;
+      if (
+        previous &&
+        previous.bundle.hash === bundle.hash &&
+        JSON.stringify(previous.vars) === JSON.stringify(config.vars)
+      )
+        return null;
       runtime.deploy(tenant, bundle, config);
       buildError = null;
       await runtime.warm(tenant);
       const ms = (performance.now() - started).toFixed(0);
-      observer.log({ level: 'info', source: 'outpost', message: `${previous ? 'reloaded' : 'loaded'} "${tenant}" (${bundle.format} syntax) in ${ms} ms` });
+      observer.log({
+        level: 'info',
+        source: 'outpost',
+        message: `${previous ? 'reloaded' : 'loaded'} "${tenant}" (${bundle.format} syntax) in ${ms} ms`,
+      });
       return null;
     } catch (err) {
       const e = err as Error;
       if (!runtime.has(tenant)) buildError = new OutpostError('BUNDLE_FAILED', `Build failed:\n${e.message}`);
       if (!(err instanceof OutpostError && err.code === 'SCRIPT_LOAD_FAILED')) {
-        observer.log({ level: 'error', source: 'outpost', message: `${runtime.has(tenant) ? 'rebuild failed, still serving the last good version' : 'build failed'}:\n${e.message}` });
+        observer.log({
+          level: 'error',
+          source: 'outpost',
+          message: `${runtime.has(tenant) ? 'rebuild failed, still serving the last good version' : 'build failed'}:\n${e.message}`,
+        });
       }
       return e;
     }
@@ -113,7 +136,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       if (!file || IGNORED.test(String(file))) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
-        observer.log({ level: 'debug', source: 'outpost', message: `change in ${relative(config.rootDir, `${config.rootDir}/${file}`)}` });
+        observer.log({
+          level: 'debug',
+          source: 'outpost',
+          message: `change in ${relative(config.rootDir, `${config.rootDir}/${file}`)}`,
+        });
         running = running.then(build);
       }, 50);
     });

@@ -14,14 +14,35 @@ export interface ErrorResponse {
 export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
   if (err instanceof LimitExceededError) return { status: 503, code: err.code, body: `${err.message}\n` };
   if (err instanceof WorkerException) {
-    return { status: 500, code: err.code, body: dev ? `Worker threw an exception:\n\n${err.mappedStack || err.message}\n` : 'Worker threw an exception\n' };
+    return {
+      status: 500,
+      code: err.code,
+      body: dev
+        ? `Worker threw an exception:\n\n${err.mappedStack || err.message}\n`
+        : 'Worker threw an exception\n',
+    };
   }
   if (err instanceof ScriptLoadError) {
-    return { status: 500, code: err.code, body: dev ? `${err.message}\n\n${err.stack_ ?? ''}\n` : 'Worker failed to start\n' };
+    return {
+      status: 500,
+      code: err.code,
+      body: dev ? `${err.message}\n\n${err.stack_ ?? ''}\n` : 'Worker failed to start\n',
+    };
   }
   if (err instanceof OutpostError) {
-    const status = err.code === 'NO_SUCH_WORKER' ? 404 : err.code === 'BODY_TOO_LARGE' ? 413 : err.code === 'BUNDLE_FAILED' ? 500 : 500;
+    const status =
+      err.code === 'NO_SUCH_WORKER'
+        ? 404
+        : err.code === 'BODY_TOO_LARGE'
+          ? 413
+          : err.code === 'BUNDLE_FAILED'
+            ? 500
+            : 500;
     return { status, code: err.code, body: dev || status < 500 ? `${err.message}\n` : 'Internal error\n' };
   }
-  return { status: 500, code: 'INTERNAL', body: dev ? `Internal error: ${(err as Error)?.stack ?? String(err)}\n` : 'Internal error\n' };
+  return {
+    status: 500,
+    code: 'INTERNAL',
+    body: dev ? `Internal error: ${(err as Error)?.stack ?? String(err)}\n` : 'Internal error\n',
+  };
 }

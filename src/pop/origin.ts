@@ -6,7 +6,13 @@ import { request } from 'undici';
  * if no worker were on the route (https://developers.cloudflare.com/workers/runtime-apis/context/#passthroughonexception).
  * Only requests without a body can be replayed: the body was already given to the worker.
  */
-export async function proxyToOrigin(req: IncomingMessage, res: ServerResponse, url: string, origin: string, headers: string[]): Promise<void> {
+export async function proxyToOrigin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  origin: string,
+  headers: string[],
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(500, { 'content-type': 'text/plain' });
     return void res.end('Worker threw an exception (passThroughOnException cannot replay a request body)\n');
@@ -23,7 +29,8 @@ export async function proxyToOrigin(req: IncomingMessage, res: ServerResponse, u
       for (const one of Array.isArray(v) ? v : [v ?? '']) out.push(k, one);
     }
     res.writeHead(r.statusCode, out);
-    for await (const chunk of r.body) if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    for await (const chunk of r.body)
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
     res.end();
   } catch (err) {
     if (res.headersSent) return void res.destroy();

@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Observer } from '../observability/index.ts';
-import { type ChunkSource, fromAsyncIterable, OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
+import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
+import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 
@@ -34,29 +35,47 @@ export interface PopServer {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
   const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
     handle(req, res).catch((err) => {
-      options.observer.log({ level: 'error', source: 'outpost', message: `request failed: ${(err as Error).stack ?? err}` });
+      options.observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `request failed: ${(err as Error).stack ?? err}`,
+      });
       if (!res.headersSent) sendError(res, err);
       else res.destroy();
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${status}\n`);
   });
 
   const sendError = (res: ServerResponse, err: unknown) => {
     const e = errorResponse(err, !!options.dev);
     if (e.status >= 500) {
-      const detail = err instanceof WorkerException ? err.mappedStack : ((err as Error)?.message ?? String(err));
-      options.observer.log({ level: 'error', source: 'outpost', message: `${e.status} ${e.code}: ${detail}` });
+      const detail =
+        err instanceof WorkerException ? err.mappedStack : ((err as Error)?.message ?? String(err));
+      options.observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `${e.status} ${e.code}: ${detail}`,
+      });
     }
     res.writeHead(e.status, { 'content-type': 'text/plain; charset=utf-8', 'outpost-error': e.code });
     res.end(e.body);
@@ -83,20 +102,33 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       const name = req.rawHeaders[i].toLowerCase();
       if (!HOP_BY_HOP.has(name)) headers.push(name, req.rawHeaders[i + 1]);
     }
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (declared > 0 || req.headers['transfer-encoding'] !== undefined);
+    const hasBody =
+      req.method !== 'GET' &&
+      req.method !== 'HEAD' &&
+      (declared > 0 || req.headers['transfer-encoding'] !== undefined);
     let tooLarge = false;
-    const body = hasBody ? limitedBody(req, maxBody, () => (tooLarge = true)) : null;
+    const body = hasBody ? incomingBody(req, maxBody, () => (tooLarge = true)) : null;
 
     let response: WorkerResponse;
     try {
-      response = await options.runtime.handle(tenant, { method: req.method ?? 'GET', url, headers, cf: options.cf(req), body });
+      response = await options.runtime.handle(tenant, {
+        method: req.method ?? 'GET',
+        url,
+        headers,
+        cf: options.cf(req),
+        body,
+      });
     } catch (err) {
       if (tooLarge) {
         res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
         return void res.end(`Request body too large: limit ${maxBody} bytes\n`);
       }
       if (err instanceof WorkerException && err.passThrough && options.origin) {
-        options.observer.log({ level: 'warn', source: 'outpost', message: `worker threw; passing through to origin: ${err.message}` });
+        options.observer.log({
+          level: 'warn',
+          source: 'outpost',
+          message: `worker threw; passing through to origin: ${err.message}`,
+        });
         return proxyToOrigin(req, res, url, options.origin, headers);
       }
       return sendError(res, err);
@@ -106,9 +138,13 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
 
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () =>
+      resolve((server.address() as AddressInfo).port),
+    );
   });
-  const shownHost = (options.host ?? '127.0.0.1').includes(':') ? `[${options.host}]` : (options.host ?? '127.0.0.1');
+  const shownHost = (options.host ?? '127.0.0.1').includes(':')
+    ? `[${options.host}]`
+    : (options.host ?? '127.0.0.1');
   return {
     url: `http://${shownHost}:${port}`,
     port,
@@ -121,22 +157,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
   };
 }
 
-function limitedBody(req: IncomingMessage, max: number, onTooLarge: () => void): ChunkSource {
-  let seen = 0;
-  async function* counted() {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      seen += chunk.byteLength;
-      if (seen > max) {
-        onTooLarge();
-        throw new Error(`TypeError: request body larger than ${max} bytes`);
-      }
-      yield chunk;
-    }
-  }
-  return fromAsyncIterable(counted(), () => req.destroy());
-}
-
-async function writeResponse(req: IncomingMessage, res: ServerResponse, response: WorkerResponse): Promise<void> {
+async function writeResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: WorkerResponse,
+): Promise<void> {
   const headers: string[] = [];
   const body = response.body;
   for (let i = 0; i < response.headers.length; i += 2) {
@@ -168,7 +193,8 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     for (;;) {
       const chunk = await body.next();
       if (chunk === null || closed) break;
-      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(chunk))
+        await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
     }
     res.end();
   } catch {

@@ -50,7 +50,10 @@ const wasmPlugin: esbuild.Plugin = {
       loader: 'js',
       resolveDir: dirname(args.path),
     }));
-    build.onResolve({ filter: /\?outpost-bytes$/ }, (args) => ({ path: args.path.replace(/\?outpost-bytes$/, ''), namespace: 'outpost-bytes' }));
+    build.onResolve({ filter: /\?outpost-bytes$/ }, (args) => ({
+      path: args.path.replace(/\?outpost-bytes$/, ''),
+      namespace: 'outpost-bytes',
+    }));
     build.onLoad({ filter: /.*/, namespace: 'outpost-bytes' }, async (args) => ({
       contents: await import('node:fs/promises').then((fs) => fs.readFile(args.path)),
       loader: 'binary',
@@ -82,7 +85,16 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
       mainFields: ['browser', 'module', 'main'],
       // Runtime-provided modules: resolved by the isolate's require shim.
       external: ['node:*', 'cloudflare:*'],
-      loader: { '.txt': 'text', '.html': 'text', '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js', '.jsx': 'jsx', '.tsx': 'tsx' },
+      loader: {
+        '.txt': 'text',
+        '.html': 'text',
+        '.ts': 'ts',
+        '.mts': 'ts',
+        '.js': 'js',
+        '.mjs': 'js',
+        '.jsx': 'jsx',
+        '.tsx': 'tsx',
+      },
       plugins: [wasmPlugin],
       logLevel: 'silent',
       define: { 'process.env.NODE_ENV': '"production"' },
@@ -99,18 +111,33 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
   const code = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
   // An entry without ES module syntax is a service-worker script for certain; one with it is a
   // module worker unless it turns out to export nothing (decided when the isolate loads it).
-  const entryKey = Object.keys(result.metafile.inputs).find((k) => config.rootDir + '/' + k === config.main || k === config.main);
+  const entryKey = Object.keys(result.metafile.inputs).find(
+    (k) => config.rootDir + '/' + k === config.main || k === config.main,
+  );
   const format = entryKey && result.metafile.inputs[entryKey].format === 'esm' ? 'modules' : 'service-worker';
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes('node_modules') && !p.includes(':'))
     .map((p) => `${config.rootDir}/${p}`);
-  return { code, map: map.text, hash: createHash('sha256').update(code).digest('hex'), format, inputs, filename };
+  return {
+    code,
+    map: map.text,
+    hash: createHash('sha256').update(code).digest('hex'),
+    format,
+    inputs,
+    filename,
+  };
 }
 
 function formatMessages(root: string, messages: esbuild.Message[]): string {
   return messages
     .map((m) => {
-      const where = m.location ? `${relative(root, m.location.file) || m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '';
+      // esbuild reports files relative to absWorkingDir (the project root) already.
+      const file = m.location
+        ? m.location.file.startsWith('/')
+          ? relative(root, m.location.file)
+          : m.location.file
+        : '';
+      const where = m.location ? `${file}:${m.location.line}:${m.location.column + 1}: ` : '';
       return `${where}${m.text}`;
     })
     .join('\n');

@@ -1,6 +1,13 @@
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
 export { type Bundle, bundleWorker } from './bundle.ts';
-export { BundleError, LimitExceededError, type LimitName, OutpostError, ScriptLoadError, WorkerException } from './errors.ts';
+export {
+  BundleError,
+  LimitExceededError,
+  type LimitName,
+  OutpostError,
+  ScriptLoadError,
+  WorkerException,
+} from './errors.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
 export type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';

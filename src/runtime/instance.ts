@@ -43,8 +43,8 @@ interface DispatchResult {
   passThrough?: boolean;
 }
 
-const COPY_PROMISE = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
 let nextRequestId = 1;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export class WorkerInstance implements IsolateOwner {
   state: 'ready' | 'retiring' | 'dead' = 'ready';
@@ -78,27 +78,49 @@ export class WorkerInstance implements IsolateOwner {
   }
 
   /** Load the version's bundle into a pooled isolate (the cold start). */
-  static async load(version: WorkerVersion, iso: PooledIsolate, observer: Observer, codeCache: Map<string, ivm.ExternalCopy<ArrayBuffer>>): Promise<WorkerInstance> {
+  static async load(
+    version: WorkerVersion,
+    iso: PooledIsolate,
+    observer: Observer,
+    codeCache: Map<string, ivm.ExternalCopy<ArrayBuffer>>,
+  ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
     const { bundle, limits } = version;
     const cached = codeCache.get(bundle.hash);
     try {
       // The bundle runs inside a function: its exports come back through `module`.
       const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
-      const script = await iso.isolate.compileScript(code, { filename: bundle.filename, cachedData: cached, produceCachedData: !cached });
+      const script = await iso.isolate.compileScript(code, {
+        filename: bundle.filename,
+        cachedData: cached,
+        produceCachedData: !cached,
+      });
       const produced = (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
       if (!cached && produced) codeCache.set(bundle.hash, produced);
-      const factory = (await script.run(iso.context, { reference: true, timeout: limits.startupMs })) as ivm.Reference;
-      script.release();
-      await iso.api.load.apply(undefined, [factory.derefInto({ release: true }), new ivm.ExternalCopy(version.vars).copyInto({ release: true }), bundle.format], {
+      const factory = (await script.run(iso.context, {
+        reference: true,
         timeout: limits.startupMs,
-        result: { copy: true },
-      });
+      })) as ivm.Reference;
+      script.release();
+      await iso.api.load.apply(
+        undefined,
+        [
+          factory.derefInto({ release: true }),
+          new ivm.ExternalCopy(version.vars).copyInto({ release: true }),
+          bundle.format,
+        ],
+        {
+          timeout: limits.startupMs,
+          result: { copy: true },
+        },
+      );
     } catch (err) {
       inst.dispose();
       const e = err as Error;
       const stack = version.mapper.mapStack(String(e.stack ?? e.message));
-      const why = /timed out/i.test(e.message) ? `the script's top level ran longer than ${limits.startupMs} ms` : e.message;
+      const why = /timed out/i.test(e.message)
+        ? `the script's top level ran longer than ${limits.startupMs} ms`
+        : e.message;
       throw new ScriptLoadError(`Worker "${version.name}" failed to load: ${why}`, stack);
     }
     return inst;
@@ -116,16 +138,41 @@ export class WorkerInstance implements IsolateOwner {
     if (!current) return; // waitUntil work after the response: bounded by waitUntilMs instead
     current.subrequests++;
     if (current.subrequests > this.version.limits.subrequests) {
-      const err = new LimitExceededError('subrequests', `more than ${this.version.limits.subrequests} subrequests in one request`);
+      const err = new LimitExceededError(
+        'subrequests',
+        `more than ${this.version.limits.subrequests} subrequests in one request`,
+      );
       if (!current.breach) {
         current.breach = err;
-        this.observer.log({ level: 'error', source: 'outpost', message: `${this.version.name}: ${err.message}; isolate will be recycled`, fields: { limit: 'subrequests' } });
+        this.observer.log({
+          level: 'error',
+          source: 'outpost',
+          message: `${this.version.name}: ${err.message}; isolate will be recycled`,
+          fields: { limit: 'subrequests' },
+        });
       }
       this.retire();
       const e = new Error('Error: Too many subrequests.');
       e.stack = e.message;
       throw e;
     }
+  }
+
+  onApplyError(err: Error): void {
+    const message = err?.message ?? String(err);
+    if (/memory limit/i.test(message) || this.iso.isolate.isDisposed) {
+      this.breach(
+        new LimitExceededError(
+          'memory',
+          /memory limit/i.test(message)
+            ? `heap passed ${this.version.limits.memoryMb} MB`
+            : `isolate lost: ${message}`,
+        ),
+      );
+      return;
+    }
+    // A promise the worker rejected and never handled: Workers logs it and carries on.
+    this.log('error', `Uncaught (in promise) ${this.version.mapper.mapStack(String(err?.stack ?? message))}`);
   }
 
   reportLimit(name: string, detail: string): void {
@@ -140,7 +187,12 @@ export class WorkerInstance implements IsolateOwner {
     for (const a of this.active.values()) {
       const used = cpuNow - a.cpuStart;
       if (used > limitNs) {
-        this.breach(new LimitExceededError('cpu', `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`));
+        this.breach(
+          new LimitExceededError(
+            'cpu',
+            `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`,
+          ),
+        );
         return;
       }
       if (!a.responded && now - a.startedAt > this.version.limits.wallMs) {
@@ -156,7 +208,13 @@ export class WorkerInstance implements IsolateOwner {
     this.state = 'dead';
     this.deathReason = err;
     for (const a of this.active.values()) a.breach ??= err;
-    this.observer.log({ level: 'error', source: 'outpost', message: `${this.version.name}: ${err.message}; isolate recycled`, fields: { limit: err.limit } });
+    this.iso.calls.failAll(err);
+    this.observer.log({
+      level: 'error',
+      source: 'outpost',
+      message: `${this.version.name}: ${err.message}; isolate recycled`,
+      fields: { limit: err.limit },
+    });
     // Never dispose from inside a syscall the isolate is blocked on.
     setImmediate(() => this.dispose());
   }
@@ -171,6 +229,8 @@ export class WorkerInstance implements IsolateOwner {
   dispose(): void {
     if (this.state !== 'dead') this.state = 'dead';
     this.iso.slot.owner = null;
+    this.iso.slot.release?.();
+    this.iso.calls.failAll(this.deathReason ?? new Error('worker isolate disposed'));
     this.bodies.cancelAll('worker isolate disposed');
     if (!this.iso.isolate.isDisposed) this.iso.isolate.dispose();
     this.onDeath?.();
@@ -201,7 +261,10 @@ export class WorkerInstance implements IsolateOwner {
       this.breach(e);
       return e;
     }
-    return new WorkerException(message, this.version.mapper.mapStack(String((err as Error)?.stack ?? message)));
+    return new WorkerException(
+      message,
+      this.version.mapper.mapStack(String((err as Error)?.stack ?? message)),
+    );
   }
 
   #finish(a: Active): void {
@@ -216,7 +279,15 @@ export class WorkerInstance implements IsolateOwner {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.requests++;
-    const a: Active = { id: nextRequestId++, startedAt: Date.now(), cpuStart: this.iso.isolate.cpuTime, subrequests: 0, breach: null, responded: false, bodyId: null };
+    const a: Active = {
+      id: nextRequestId++,
+      startedAt: Date.now(),
+      cpuStart: this.iso.isolate.cpuTime,
+      subrequests: 0,
+      breach: null,
+      responded: false,
+      bodyId: null,
+    };
     this.active.set(a.id, a);
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
@@ -225,7 +296,7 @@ export class WorkerInstance implements IsolateOwner {
     let result: DispatchResult;
     try {
       const meta = { id: a.id, method: req.method, url: req.url, headers: req.headers, cf: req.cf, body };
-      result = (await this.iso.api.dispatch.apply(undefined, [meta], COPY_PROMISE)) as DispatchResult;
+      result = (await this.iso.calls.call(this.iso.api.dispatch, [meta])) as DispatchResult;
     } catch (err) {
       this.#finish(a);
       throw this.#explain(err, a);
@@ -244,16 +315,33 @@ export class WorkerInstance implements IsolateOwner {
       throw err;
     }
     const status = result.status;
-    if (!Number.isInteger(status) || status < 101 || status > 599 || !Array.isArray(result.headers)) {
+    const invalid =
+      !Number.isInteger(status) || status < 101 || status > 599
+        ? `status ${String(status)}`
+        : !Array.isArray(result.headers) ||
+            result.headers.length % 2 !== 0 ||
+            result.headers.some(
+              (h, i) => typeof h !== 'string' || (i % 2 === 0 ? !TOKEN.test(h) : /[\0\r\n]/.test(h)),
+            )
+          ? 'malformed headers'
+          : null;
+    if (invalid) {
+      this.#discard(result);
       this.#finish(a);
-      throw new WorkerException(`The worker returned an invalid response (status ${String(status)})`, '');
+      throw new WorkerException(`The worker returned an invalid response (${invalid})`, '');
     }
-    return { status, statusText: String(result.statusText ?? ''), headers: result.headers, body: this.#responseBody(result, a) };
+    return {
+      status,
+      statusText: String(result.statusText ?? ''),
+      headers: result.headers,
+      body: this.#responseBody(result, a),
+    };
   }
 
   #discard(result: DispatchResult) {
     if (result.kind === 'host' && typeof result.body === 'number') this.bodies.cancel(result.body);
-    if (result.kind === 'stream' && typeof result.body === 'number') this.#cancelStream(result.body, 'limit exceeded');
+    if (result.kind === 'stream' && typeof result.body === 'number')
+      this.#cancelStream(result.body, 'limit exceeded');
   }
 
   #cancelStream(id: number, reason: string) {
@@ -279,7 +367,7 @@ export class WorkerInstance implements IsolateOwner {
       const pull = this.iso.api.pull;
       const source: ChunkSource = {
         next: async () => {
-          const chunk = (await pull.apply(undefined, [id], COPY_PROMISE).catch((err) => {
+          const chunk = (await this.iso.calls.call(pull, [id]).catch((err) => {
             throw this.#explain(err, a);
           })) as ArrayBuffer | null;
           return chunk === null ? null : new Uint8Array(chunk);
@@ -318,12 +406,16 @@ export class WorkerInstance implements IsolateOwner {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.log('warn', `ctx.waitUntil() work did not finish within ${this.version.limits.waitUntilMs} ms after the response; no longer awaited`);
-        if (!this.iso.isolate.isDisposed) this.iso.api.forget.apply(undefined, [id], { arguments: { copy: true } }).catch(() => {});
+        this.log(
+          'warn',
+          `ctx.waitUntil() work did not finish within ${this.version.limits.waitUntilMs} ms after the response; no longer awaited`,
+        );
+        if (!this.iso.isolate.isDisposed)
+          this.iso.api.forget.apply(undefined, [id], { arguments: { copy: true } }).catch(() => {});
         resolve();
       }, this.version.limits.waitUntilMs);
     });
-    const settled = this.iso.api.settle.apply(undefined, [id], COPY_PROMISE).then(
+    const settled = this.iso.calls.call(this.iso.api.settle, [id]).then(
       () => {},
       () => {},
     );
@@ -335,4 +427,3 @@ export class WorkerInstance implements IsolateOwner {
     });
   }
 }
-

@@ -49,9 +49,16 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     const range = RANGES[key as keyof Limits];
-    if (!range) throw new OutpostError('INVALID_OPTION', `limits.${key} is not a known limit (known: ${Object.keys(RANGES).join(', ')})`);
+    if (!range)
+      throw new OutpostError(
+        'INVALID_OPTION',
+        `limits.${key} is not a known limit (known: ${Object.keys(RANGES).join(', ')})`,
+      );
     if (typeof value !== 'number' || !Number.isFinite(value) || value < range[0] || value > range[1]) {
-      throw new OutpostError('INVALID_OPTION', `limits.${key} must be a number from ${range[0]} to ${range[1]}, received ${String(value)}`);
+      throw new OutpostError(
+        'INVALID_OPTION',
+        `limits.${key} must be a number from ${range[0]} to ${range[1]}, received ${String(value)}`,
+      );
     }
     out[key as keyof Limits] = value;
   }

@@ -7,6 +7,7 @@
 import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { createSyscalls, type Slot } from './bridge/syscalls.ts';
+import { IsolateCalls } from './calls.ts';
 import { PRELUDE_FILENAME, preludeSource } from './prelude.ts';
 
 export interface IsolateApi {
@@ -23,6 +24,8 @@ export interface PooledIsolate {
   context: ivm.Context;
   api: IsolateApi;
   slot: Slot;
+  /** Entry calls (dispatch, pull, settle) and their completions. */
+  calls: IsolateCalls;
   memoryMb: number;
 }
 
@@ -32,19 +35,30 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
   const source = await preludeSource();
   const isolate = new ivm.Isolate({
     memoryLimit: memoryMb,
-    onCatastrophicError: (message: string) => observer.log({ level: 'error', source: 'outpost', message: `isolate catastrophic error: ${message}` }),
+    onCatastrophicError: (message: string) =>
+      observer.log({ level: 'error', source: 'outpost', message: `isolate catastrophic error: ${message}` }),
   });
   try {
     const context = await isolate.createContext();
-    const script = await isolate.compileScript(source, { filename: PRELUDE_FILENAME, cachedData: preludeCache, produceCachedData: !preludeCache });
-    if (!preludeCache && (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData) preludeCache = (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+    const script = await isolate.compileScript(source, {
+      filename: PRELUDE_FILENAME,
+      cachedData: preludeCache,
+      produceCachedData: !preludeCache,
+    });
+    if (!preludeCache && (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData)
+      preludeCache = (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
     await script.run(context);
     script.release();
     const slot: Slot = { owner: null };
+    const calls = new IsolateCalls((err) => slot.owner?.onApplyError(err));
     const init = (await context.global.get('__outpost_init', { reference: true })) as ivm.Reference;
-    const apiRef = (await init.apply(undefined, createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }), {
-      result: { reference: true },
-    })) as ivm.Reference;
+    const apiRef = (await init.apply(
+      undefined,
+      createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }, calls.complete),
+      {
+        result: { reference: true },
+      },
+    )) as ivm.Reference;
     init.release();
     const get = (name: string) => apiRef.get(name, { reference: true }) as Promise<ivm.Reference>;
     const api: IsolateApi = {
@@ -56,7 +70,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       forget: await get('forget'),
     };
     apiRef.release();
-    return { isolate, context, api, slot, memoryMb };
+    return { isolate, context, api, slot, calls, memoryMb };
   } catch (err) {
     isolate.dispose();
     throw err;
@@ -78,7 +92,8 @@ export class IsolatePool {
   /** Fill the pool for a memory size now (e.g. at startup). */
   async prefill(memoryMb: number): Promise<void> {
     const list = this.#list(memoryMb);
-    while (!this.#closed && list.length < this.options.size) list.push(await createIsolate(memoryMb, this.options.observer));
+    while (!this.#closed && list.length < this.options.size)
+      list.push(await createIsolate(memoryMb, this.options.observer));
   }
 
   /** A ready isolate: from the pool when one is there, else created now. */
@@ -118,7 +133,11 @@ export class IsolatePool {
         },
         (err) => {
           this.#filling.delete(memoryMb);
-          this.options.observer.log({ level: 'error', source: 'outpost', message: `warm pool refill failed: ${(err as Error).message}` });
+          this.options.observer.log({
+            level: 'error',
+            source: 'outpost',
+            message: `warm pool refill failed: ${(err as Error).message}`,
+          });
         },
       );
     };
@@ -127,7 +146,8 @@ export class IsolatePool {
 
   close(): void {
     this.#closed = true;
-    for (const list of this.#ready.values()) for (const p of list) if (!p.isolate.isDisposed) p.isolate.dispose();
+    for (const list of this.#ready.values())
+      for (const p of list) if (!p.isolate.isDisposed) p.isolate.dispose();
     this.#ready.clear();
   }
 }

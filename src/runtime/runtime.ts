@@ -54,13 +54,21 @@ export class Runtime {
     this.limits = resolveLimits(options.limits);
     const poolSize = options.poolSize ?? 4;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {
-      throw new OutpostError('INVALID_OPTION', `poolSize must be an integer from 0 to 1000, received ${poolSize}`);
+      throw new OutpostError(
+        'INVALID_OPTION',
+        `poolSize must be an integer from 0 to 1000, received ${poolSize}`,
+      );
     }
     const budget = options.memoryBudgetMb ?? 4096;
-    if (!(budget >= 16)) throw new OutpostError('INVALID_OPTION', `memoryBudgetMb must be at least 16, received ${budget}`);
+    if (!(budget >= 16))
+      throw new OutpostError('INVALID_OPTION', `memoryBudgetMb must be at least 16, received ${budget}`);
     this.#memoryBudget = budget * 1024 * 1024;
     const maxIsolates = options.maxIsolates ?? 5000;
-    if (!Number.isInteger(maxIsolates) || maxIsolates < 1) throw new OutpostError('INVALID_OPTION', `maxIsolates must be a positive integer, received ${maxIsolates}`);
+    if (!Number.isInteger(maxIsolates) || maxIsolates < 1)
+      throw new OutpostError(
+        'INVALID_OPTION',
+        `maxIsolates must be a positive integer, received ${maxIsolates}`,
+      );
     this.#maxIsolates = maxIsolates;
     this.pool = new IsolatePool({ size: poolSize, observer: this.observer });
     this.#watchdog = setInterval(() => this.#check(), options.watchdogMs ?? 5);
@@ -76,7 +84,12 @@ export class Runtime {
    * Make `bundle` the current version of `tenant`. Requests already running on the previous
    * version finish there; the old isolate goes once idle.
    */
-  deploy(tenant: string, bundle: Bundle, config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>, limitOverrides: Partial<Limits> = {}): WorkerVersion {
+  deploy(
+    tenant: string,
+    bundle: Bundle,
+    config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>,
+    limitOverrides: Partial<Limits> = {},
+  ): WorkerVersion {
     const limits = resolveLimits({ ...this.limits, cpuMs: config.limits.cpuMs, ...limitOverrides });
     const version: WorkerVersion = {
       id: `${tenant}@${bundle.hash.slice(0, 12)}`,
@@ -149,7 +162,12 @@ export class Runtime {
         cur.loading = null;
         if (err instanceof ScriptLoadError) cur.loadError = err;
       }
-      if (err instanceof ScriptLoadError) this.observer.log({ level: 'error', source: 'outpost', message: `${err.message}\n${err.stack_ ?? ''}` });
+      if (err instanceof ScriptLoadError)
+        this.observer.log({
+          level: 'error',
+          source: 'outpost',
+          message: `${err.message}\n${err.stack_ ?? ''}`,
+        });
       throw err;
     }
   }
@@ -179,7 +197,13 @@ export class Runtime {
   stats(): { tenants: number; isolates: number; busy: number; pooled: number; heapBytes: number } {
     let heap = 0;
     for (const inst of this.#lru.keys()) heap += inst.heapBytes;
-    return { tenants: this.#tenants.size, isolates: this.#lru.size, busy: this.#busy.size, pooled: this.pool.readyCount, heapBytes: heap };
+    return {
+      tenants: this.#tenants.size,
+      isolates: this.#lru.size,
+      busy: this.#busy.size,
+      pooled: this.pool.readyCount,
+      heapBytes: heap,
+    };
   }
 
   async close(): Promise<void> {

@@ -19,9 +19,14 @@ export class StackMapper {
     const frame = new RegExp(`${name}:(\\d+):(\\d+)`, 'g');
     return stack.replace(frame, (whole, line: string, col: string) => {
       this.#map ??= new TraceMap(this.mapJson);
-      const pos = originalPositionFor(this.#map, { line: Number(line) - LINE_OFFSET, column: Number(col) - 1 });
+      const pos = originalPositionFor(this.#map, {
+        line: Number(line) - LINE_OFFSET,
+        column: Number(col) - 1,
+      });
       if (!pos.source || pos.line === null) return whole;
-      const source = pos.source.replace(/^(\.\.\/)+/, '').startsWith('/') ? pos.source : this.relative(pos.source);
+      const source = pos.source.replace(/^(\.\.\/)+/, '').startsWith('/')
+        ? pos.source
+        : this.relative(pos.source);
       return `${source}:${pos.line}:${(pos.column ?? 0) + 1}`;
     });
   }

@@ -9,7 +9,10 @@ export interface ChunkSource {
   cancel(reason?: string): void;
 }
 
-export function fromAsyncIterable(iterable: AsyncIterable<Uint8Array | string>, onCancel?: (reason?: string) => void): ChunkSource {
+export function fromAsyncIterable(
+  iterable: AsyncIterable<Uint8Array | string>,
+  onCancel?: (reason?: string) => void,
+): ChunkSource {
   const it = iterable[Symbol.asyncIterator]();
   let done = false;
   return {
@@ -47,7 +50,12 @@ export function fromBytes(bytes: Uint8Array): ChunkSource {
 
 /** Copy a chunk into a standalone ArrayBuffer for the isolate (the copy is what crosses). */
 export function toArrayBuffer(chunk: Uint8Array): ArrayBuffer {
-  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer) return chunk.buffer;
+  if (
+    chunk.byteOffset === 0 &&
+    chunk.byteLength === chunk.buffer.byteLength &&
+    chunk.buffer instanceof ArrayBuffer
+  )
+    return chunk.buffer;
   return chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
 }
 

@@ -19,16 +19,52 @@ export interface IsolateOwner {
   /** Count a subrequest; throws when the request's budget is spent. */
   beginSubrequest(): void;
   reportLimit(name: string, detail: string): void;
+  /** An entry call's apply failed: a stray unhandled rejection, or the isolate died. */
+  onApplyError(err: Error): void;
 }
 
 export interface Slot {
   owner: IsolateOwner | null;
+  /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
+  release?: () => void;
 }
 
-const URL_PARTS = ['href', 'origin', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'] as const;
-const URL_SETTABLE = new Set(['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash']);
+const URL_PARTS = [
+  'href',
+  'origin',
+  'protocol',
+  'username',
+  'password',
+  'host',
+  'hostname',
+  'port',
+  'pathname',
+  'search',
+  'hash',
+] as const;
+const URL_SETTABLE = new Set([
+  'href',
+  'protocol',
+  'username',
+  'password',
+  'host',
+  'hostname',
+  'port',
+  'pathname',
+  'search',
+  'hash',
+]);
 const MAX_URL = 64 * 1024;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'host',
+]);
 const REDIRECTS = new Set(['follow', 'manual', 'error']);
 
 function parts(u: URL): string[] {
@@ -53,7 +89,12 @@ function urlParse(input: unknown, base: unknown): string[] | null {
 }
 
 function urlSet(href: unknown, prop: unknown, value: unknown): string[] {
-  if (typeof href !== 'string' || typeof prop !== 'string' || typeof value !== 'string' || !URL_SETTABLE.has(prop)) {
+  if (
+    typeof href !== 'string' ||
+    typeof prop !== 'string' ||
+    typeof value !== 'string' ||
+    !URL_SETTABLE.has(prop)
+  ) {
     throw isolateError('TypeError: invalid URL update');
   }
   const u = new URL(href);
@@ -69,7 +110,8 @@ function urlSet(href: unknown, prop: unknown, value: unknown): string[] {
 }
 
 function random(n: unknown): ArrayBuffer {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65536) throw isolateError('RangeError: invalid byte count');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65536)
+    throw isolateError('RangeError: invalid byte count');
   const b = randomBytes(n);
   return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
 }
@@ -91,9 +133,19 @@ function asyncSyscall(fn: (...args: any[]) => unknown): ivm.Reference {
 }
 
 /** Build the argument list for the prelude's `__outpost_init`. */
-export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; workerName: string }): unknown[] {
+export function createSyscalls(
+  slot: Slot,
+  settings: { memoryLimitMb: number; workerName: string },
+  complete: ivm.Callback,
+): unknown[] {
   const aborts = new Map<number, AbortController>();
-  let timers = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  slot.release = () => {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    for (const a of aborts.values()) a.abort();
+    aborts.clear();
+  };
   const owner = (): IsolateOwner => {
     if (!slot.owner) throw isolateError('Error: this isolate is not serving a worker');
     return slot.owner;
@@ -101,10 +153,14 @@ export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; wo
 
   const log = (level: unknown, text: unknown) => {
     if (typeof text !== 'string') return;
-    slot.owner?.log(typeof level === 'string' ? level : 'info', text.length > 16384 ? `${text.slice(0, 16384)}… (truncated)` : text);
+    slot.owner?.log(
+      typeof level === 'string' ? level : 'info',
+      text.length > 16384 ? `${text.slice(0, 16384)}… (truncated)` : text,
+    );
   };
   const limit = (name: unknown, detail: unknown) => {
-    if (name === 'memory' && typeof detail === 'string') slot.owner?.reportLimit('memory', detail.slice(0, 500));
+    if (name === 'memory' && typeof detail === 'string')
+      slot.owner?.reportLimit('memory', detail.slice(0, 500));
   };
   const cancelBody = (id: unknown) => {
     if (typeof id === 'number') slot.owner?.bodies.cancel(id, 'cancelled by the worker');
@@ -116,14 +172,15 @@ export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; wo
   const timer = (ms: unknown): Promise<void> => {
     const o = owner();
     if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
-    if (timers >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
-    timers++;
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        timers--;
+    if (timers.size >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
         resolve();
-      }, ms),
-    );
+      }, ms);
+      t.unref(); // a worker's timer never keeps the process alive on its own
+      timers.add(t);
+    });
   };
 
   const read = (id: unknown): Promise<ArrayBuffer | null> => {
@@ -131,16 +188,33 @@ export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; wo
     return owner().bodies.read(id);
   };
 
-  const fetchCall = async (id: unknown, method: unknown, url: unknown, headers: unknown, redirect: unknown, body: unknown) => {
+  const fetchCall = async (
+    id: unknown,
+    method: unknown,
+    url: unknown,
+    headers: unknown,
+    redirect: unknown,
+    body: unknown,
+  ) => {
     const o = owner();
-    if (typeof id !== 'number' || typeof method !== 'string' || typeof url !== 'string' || !Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string')) {
+    if (
+      typeof id !== 'number' ||
+      typeof method !== 'string' ||
+      typeof url !== 'string' ||
+      !Array.isArray(headers) ||
+      headers.length % 2 !== 0 ||
+      headers.some((h) => typeof h !== 'string')
+    ) {
       throw isolateError('TypeError: invalid fetch arguments');
     }
-    if (typeof redirect !== 'string' || !REDIRECTS.has(redirect)) throw isolateError('TypeError: invalid redirect mode');
-    if (body !== null && !(body instanceof ArrayBuffer)) throw isolateError('TypeError: invalid request body');
+    if (typeof redirect !== 'string' || !REDIRECTS.has(redirect))
+      throw isolateError('TypeError: invalid redirect mode');
+    if (body !== null && !(body instanceof ArrayBuffer))
+      throw isolateError('TypeError: invalid request body');
     o.beginSubrequest();
     const pairs: [string, string][] = [];
-    for (let i = 0; i < headers.length; i += 2) if (!HOP_BY_HOP.has(headers[i])) pairs.push([headers[i], headers[i + 1]]);
+    for (let i = 0; i < headers.length; i += 2)
+      if (!HOP_BY_HOP.has(headers[i])) pairs.push([headers[i], headers[i + 1]]);
     const controller = new AbortController();
     aborts.set(id, controller);
     try {
@@ -155,8 +229,17 @@ export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; wo
       for (const [k, v] of res.headers) if (k !== 'set-cookie') flat.push(k, v);
       for (const c of res.headers.getSetCookie()) flat.push('set-cookie', c);
       const stream = res.body;
-      const bodyId = stream ? o.bodies.add(fromAsyncIterable(stream as AsyncIterable<Uint8Array>, () => controller.abort())) : null;
-      return { status: res.status, statusText: res.statusText, headers: flat, url: res.url, redirected: res.redirected, body: bodyId };
+      const bodyId = stream
+        ? o.bodies.add(fromAsyncIterable(stream as AsyncIterable<Uint8Array>, () => controller.abort()))
+        : null;
+      return {
+        status: res.status,
+        statusText: res.statusText,
+        headers: flat,
+        url: res.url,
+        redirected: res.redirected,
+        body: bodyId,
+      };
     } catch (err) {
       const e = err as Error & { cause?: Error };
       if (e.name === 'AbortError') throw isolateError('AbortError: The operation was aborted.');
@@ -178,6 +261,7 @@ export function createSyscalls(slot: Slot, settings: { memoryLimitMb: number; wo
     asyncSyscall(timer),
     asyncSyscall(fetchCall),
     asyncSyscall(read),
+    complete,
     new ivm.ExternalCopy(settings).copyInto(),
   ];
 }

@@ -23,7 +23,8 @@ export class AbortSignal extends EventTarget {
   [kAbort](reason: unknown) {
     if (this.#aborted) return;
     this.#aborted = true;
-    this.#reason = reason === undefined ? new DOMException('The operation was aborted.', 'AbortError') : reason;
+    this.#reason =
+      reason === undefined ? new DOMException('The operation was aborted.', 'AbortError') : reason;
     this.dispatchEvent(new Event('abort'));
   }
   static abort(reason?: unknown): AbortSignal {

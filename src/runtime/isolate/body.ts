@@ -22,16 +22,23 @@ export interface BodyState {
   stream: any | null;
 }
 
-export const USED = 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
+export const USED =
+  'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
 
 /** Turn a BodyInit into a source and the Content-Type it implies. */
 export function extractBody(init: unknown): { source: Source; contentType: string | null } {
   if (init === null || init === undefined) return { source: null, contentType: null };
   if (typeof init === 'string') return { source: utf8Encode(init), contentType: 'text/plain;charset=UTF-8' };
-  if (init instanceof ArrayBuffer || ArrayBuffer.isView(init)) return { source: toBytes(init, 'body').slice(), contentType: null };
-  if (init instanceof URLSearchParams) return { source: utf8Encode(init.toString()), contentType: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  if (init instanceof ArrayBuffer || ArrayBuffer.isView(init))
+    return { source: toBytes(init, 'body').slice(), contentType: null };
+  if (init instanceof URLSearchParams)
+    return {
+      source: utf8Encode(init.toString()),
+      contentType: 'application/x-www-form-urlencoded;charset=UTF-8',
+    };
   if (isReadableStream(init)) return { source: init, contentType: null };
-  if (typeof init === 'object' && typeof (init as any).getReader === 'function') return { source: init, contentType: null };
+  if (typeof init === 'object' && typeof (init as any).getReader === 'function')
+    return { source: init, contentType: null };
   return { source: utf8Encode(String(init)), contentType: 'text/plain;charset=UTF-8' };
 }
 
@@ -159,9 +166,13 @@ export abstract class Body {
     return JSON.parse(await this.text());
   }
   async formData(): Promise<never> {
-    throw new TypeError('formData() is not supported by Outpost yet (FormData arrives with the Workers API completeness work).');
+    throw new TypeError(
+      'formData() is not supported by Outpost yet (FormData arrives with the Workers API completeness work).',
+    );
   }
   async blob(): Promise<never> {
-    throw new TypeError('blob() is not supported by Outpost yet (Blob arrives with the Workers API completeness work).');
+    throw new TypeError(
+      'blob() is not supported by Outpost yet (Blob arrives with the Workers API completeness work).',
+    );
   }
 }

@@ -13,12 +13,27 @@ function inspect(v: unknown, depth: number, seen: Set<unknown>): string {
   seen.add(v);
   try {
     if (Array.isArray(v)) return `[ ${v.map((x) => inspect(x, depth + 1, seen)).join(', ')} ]`;
-    if (v instanceof Map) return `Map(${v.size}) { ${[...v].map(([k, x]) => `${inspect(k, depth + 1, seen)} => ${inspect(x, depth + 1, seen)}`).join(', ')} }`;
-    if (v instanceof Set) return `Set(${v.size}) { ${[...v].map((x) => inspect(x, depth + 1, seen)).join(', ')} }`;
+    if (v instanceof Map)
+      return `Map(${v.size}) { ${[...v].map(([k, x]) => `${inspect(k, depth + 1, seen)} => ${inspect(x, depth + 1, seen)}`).join(', ')} }`;
+    if (v instanceof Set)
+      return `Set(${v.size}) { ${[...v].map((x) => inspect(x, depth + 1, seen)).join(', ')} }`;
     if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength}) [...]`;
     const tag = (v as any)[Symbol.toStringTag];
-    if (tag && typeof (v as any).url === 'string') return `${tag} { ${(v as any).method ?? (v as any).status} ${(v as any).url} }`;
-    const entries = Object.entries(v).map(([k, x]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${inspect(x, depth + 1, seen)}`);
+    if (tag && typeof (v as any).url === 'string')
+      return `${tag} { ${(v as any).method ?? (v as any).status} ${(v as any).url} }`;
+    // Like Node's util.inspect, never run getters: show them as [Getter].
+    const entries: string[] = [];
+    for (const k of Object.keys(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, k);
+      const shown = !d
+        ? 'undefined'
+        : 'value' in d
+          ? inspect(d.value, depth + 1, seen)
+          : d.set
+            ? '[Getter/Setter]'
+            : '[Getter]';
+      entries.push(`${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${shown}`);
+    }
     const name = v.constructor && v.constructor !== Object ? `${v.constructor.name} ` : '';
     return entries.length === 0 ? `${name}{}` : `${name}{ ${entries.join(', ')} }`;
   } finally {
@@ -27,7 +42,15 @@ function inspect(v: unknown, depth: number, seen: Set<unknown>): string {
 }
 
 export function format(args: unknown[]): string {
-  return args.map((a) => inspect(a, 0, new Set())).join(' ');
+  return args
+    .map((a) => {
+      try {
+        return inspect(a, 0, new Set());
+      } catch {
+        return '[uninspectable]'; // hostile Proxies and the like: console never throws
+      }
+    })
+    .join(' ');
 }
 
 const counts = new Map<string, number>();

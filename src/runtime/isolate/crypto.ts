@@ -5,14 +5,30 @@
 import { host } from './bridge.ts';
 import { DOMException } from './events.ts';
 
-const INTEGER_ARRAYS = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'];
+const INTEGER_ARRAYS = [
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+];
 
 export function getRandomValues<T extends ArrayBufferView>(array: T): T {
-  if (!ArrayBuffer.isView(array) || !INTEGER_ARRAYS.includes(Object.prototype.toString.call(array).slice(8, -1))) {
-    throw new DOMException("The data argument must be an integer-type TypedArray", 'TypeMismatchError');
+  if (
+    !ArrayBuffer.isView(array) ||
+    !INTEGER_ARRAYS.includes(Object.prototype.toString.call(array).slice(8, -1))
+  ) {
+    throw new DOMException('The data argument must be an integer-type TypedArray', 'TypeMismatchError');
   }
   if (array.byteLength > 65536) {
-    throw new DOMException(`The ArrayBufferView's byte length (${array.byteLength}) exceeds the number of bytes of entropy available via this API (65536)`, 'QuotaExceededError');
+    throw new DOMException(
+      `The ArrayBufferView's byte length (${array.byteLength}) exceeds the number of bytes of entropy available via this API (65536)`,
+      'QuotaExceededError',
+    );
   }
   const bytes = new Uint8Array(host.random(array.byteLength));
   new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(bytes);

@@ -3,8 +3,9 @@
  * streamed response body, cancel it, and settle `ctx.waitUntil` work. Everything returned is
  * plain data (copied by isolated-vm); the host validates it again.
  */
-import { host } from './bridge.ts';
+
 import { HostBody, isUsed, kBody, newState } from './body.ts';
+import { host } from './bridge.ts';
 import { format } from './console.ts';
 import { toBytes } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
@@ -26,7 +27,8 @@ let nextStreamId = 1;
 export function registerGlobalListener(type: string, listener: unknown): boolean {
   if (type !== 'fetch') return false;
   if (typeof listener === 'function') swListeners.push(listener as (e: FetchEvent) => void);
-  else if (listener && typeof (listener as any).handleEvent === 'function') swListeners.push((e) => (listener as any).handleEvent(e));
+  else if (listener && typeof (listener as any).handleEvent === 'function')
+    swListeners.push((e) => (listener as any).handleEvent(e));
   return true;
 }
 
@@ -43,7 +45,8 @@ class FetchEvent extends Event {
     return this.#ctx;
   }
   respondWith(r: unknown) {
-    if (this.response) throw new DOMException('FetchEvent.respondWith() has already been called.', 'InvalidStateError');
+    if (this.response)
+      throw new DOMException('FetchEvent.respondWith() has already been called.', 'InvalidStateError');
     this.response = Promise.resolve(r);
   }
   waitUntil(p: unknown) {
@@ -55,10 +58,16 @@ class FetchEvent extends Event {
 }
 
 function noModule(id: string): never {
-  throw new Error(`No such module "${id}". Outpost provides no built-in modules yet (node:* and cloudflare:workers arrive with the Workers API completeness work).`);
+  throw new Error(
+    `No such module "${id}". Outpost provides no built-in modules yet (node:* and cloudflare:workers arrive with the Workers API completeness work).`,
+  );
 }
 
-export function load(factory: (module: object, exports: object, require: (id: string) => unknown) => void, envData: Record<string, unknown>, hint: string): string {
+export function load(
+  factory: (module: object, exports: object, require: (id: string) => unknown) => void,
+  envData: Record<string, unknown>,
+  hint: string,
+): string {
   env = envData;
   const defineEnvGlobals = () => {
     // Service-worker syntax sees bindings as globals (https://developers.cloudflare.com/workers/reference/migrate-to-module-workers/).
@@ -72,7 +81,9 @@ export function load(factory: (module: object, exports: object, require: (id: st
     format_ = 'modules';
     const def = module.exports.default;
     if (!def || typeof def.fetch !== 'function') {
-      throw new TypeError('Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method.');
+      throw new TypeError(
+        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method.',
+      );
     }
     moduleHandler = { fetch: def.fetch, self: def };
     return format_;
@@ -80,7 +91,9 @@ export function load(factory: (module: object, exports: object, require: (id: st
   format_ = 'service-worker';
   if (hint !== 'service-worker') defineEnvGlobals();
   if (swListeners.length === 0) {
-    throw new TypeError('No fetch handler: the module exports nothing and registered no addEventListener("fetch", ...) listener.');
+    throw new TypeError(
+      'No fetch handler: the module exports nothing and registered no addEventListener("fetch", ...) listener.',
+    );
   }
   return format_;
 }
@@ -95,17 +108,29 @@ interface RequestMeta {
 }
 
 function serializeError(err: unknown): { name: string; message: string; stack: string } {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: String(err.stack ?? `${err.name}: ${err.message}`) };
+  if (err instanceof Error)
+    return {
+      name: err.name,
+      message: err.message,
+      stack: String(err.stack ?? `${err.name}: ${err.message}`),
+    };
   const text = `Uncaught ${format([err])}`;
   return { name: 'Error', message: text, stack: text };
 }
 
 function bytesToBuffer(b: Uint8Array): ArrayBuffer {
-  return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
+  return (
+    b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer
+  ) as ArrayBuffer;
 }
 
 export async function dispatch(meta: RequestMeta): Promise<object> {
-  const body = meta.body === null ? null : typeof meta.body === 'number' ? new HostBody(meta.body) : new Uint8Array(meta.body);
+  const body =
+    meta.body === null
+      ? null
+      : typeof meta.body === 'number'
+        ? new HostBody(meta.body)
+        : new Uint8Array(meta.body);
   const request = makeRequest({
     method: meta.method,
     url: meta.url,
@@ -127,7 +152,8 @@ export async function dispatch(meta: RequestMeta): Promise<object> {
   };
   let response: unknown;
   try {
-    if (format_ === 'modules') response = await moduleHandler!.fetch.call(moduleHandler!.self, request, env, ctx);
+    if (format_ === 'modules')
+      response = await moduleHandler!.fetch.call(moduleHandler!.self, request, env, ctx);
     else {
       const event = new FetchEvent(request, ctx);
       for (const l of swListeners) l(event);
@@ -221,4 +247,3 @@ export function forget(id: number): void {
 export function reportError(err: unknown): void {
   host.log('error', `Uncaught ${err instanceof Error ? err.stack || String(err) : format([err])}`);
 }
-

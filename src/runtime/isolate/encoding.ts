@@ -102,7 +102,14 @@ export function toBytes(input: unknown, what: string): Uint8Array {
   throw new TypeError(`${what}: expected an ArrayBuffer or ArrayBufferView`);
 }
 
-const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']);
+const UTF8_LABELS = new Set([
+  'utf-8',
+  'utf8',
+  'unicode-1-1-utf-8',
+  'unicode11utf8',
+  'unicode20utf8',
+  'x-unicode20utf8',
+]);
 
 export class TextEncoder {
   get encoding() {
@@ -147,7 +154,8 @@ export class TextDecoder {
     return this.#ignoreBOM;
   }
   decode(input?: unknown, options: { stream?: boolean } = {}): string {
-    let bytes = input === undefined || input === null ? new Uint8Array(0) : toBytes(input, 'TextDecoder.decode');
+    let bytes =
+      input === undefined || input === null ? new Uint8Array(0) : toBytes(input, 'TextDecoder.decode');
     if (this.#pending) {
       const joined = new Uint8Array(this.#pending.length + bytes.length);
       joined.set(this.#pending);
@@ -164,7 +172,8 @@ export class TextDecoder {
     }
     if (!this.#seenStart && bytes.length > 0) {
       this.#seenStart = true;
-      if (!this.#ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+      if (!this.#ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+        bytes = bytes.subarray(3);
     }
     const text = utf8Decode(bytes, this.#fatal);
     if (!options.stream) this.#seenStart = false;
@@ -176,7 +185,8 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
 
 export function btoa(data: unknown): string {
-  if (arguments.length === 0) throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
+  if (arguments.length === 0)
+    throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
   const s = String(data);
   let out = '';
   for (let i = 0; i < s.length; i += 3) {
@@ -184,7 +194,10 @@ export function btoa(data: unknown): string {
     const b = s.charCodeAt(i + 1);
     const c = s.charCodeAt(i + 2);
     if (a > 255 || b > 255 || c > 255) {
-      throw new DOMExceptionRef.ctor('The string to be encoded contains characters outside of the Latin1 range.', 'InvalidCharacterError');
+      throw new DOMExceptionRef.ctor(
+        'The string to be encoded contains characters outside of the Latin1 range.',
+        'InvalidCharacterError',
+      );
     }
     out += B64[a >> 2] + B64[((a & 3) << 4) | (b >> 4 || 0)];
     out += i + 1 < s.length ? B64[((b & 15) << 2) | (c >> 6 || 0)] : '=';
@@ -194,11 +207,15 @@ export function btoa(data: unknown): string {
 }
 
 export function atob(data: unknown): string {
-  if (arguments.length === 0) throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
+  if (arguments.length === 0)
+    throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
   let s = String(data).replace(/[\t\n\f\r ]/g, '');
   if (s.length % 4 === 0) s = s.replace(/==?$/, '');
   if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) {
-    throw new DOMExceptionRef.ctor('The string to be decoded is not correctly encoded.', 'InvalidCharacterError');
+    throw new DOMExceptionRef.ctor(
+      'The string to be decoded is not correctly encoded.',
+      'InvalidCharacterError',
+    );
   }
   let out = '';
   let bits = 0;

@@ -2,11 +2,27 @@
 import { DOMExceptionRef } from './encoding.ts';
 
 const LEGACY_CODES: Record<string, number> = {
-  IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4, InvalidCharacterError: 5,
-  NoModificationAllowedError: 7, NotFoundError: 8, NotSupportedError: 9, InvalidStateError: 11,
-  SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15,
-  TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20, URLMismatchError: 21,
-  QuotaExceededError: 22, TimeoutError: 23, InvalidNodeTypeError: 24, DataCloneError: 25,
+  IndexSizeError: 1,
+  HierarchyRequestError: 3,
+  WrongDocumentError: 4,
+  InvalidCharacterError: 5,
+  NoModificationAllowedError: 7,
+  NotFoundError: 8,
+  NotSupportedError: 9,
+  InvalidStateError: 11,
+  SyntaxError: 12,
+  InvalidModificationError: 13,
+  NamespaceError: 14,
+  InvalidAccessError: 15,
+  TypeMismatchError: 17,
+  SecurityError: 18,
+  NetworkError: 19,
+  AbortError: 20,
+  URLMismatchError: 21,
+  QuotaExceededError: 22,
+  TimeoutError: 23,
+  InvalidNodeTypeError: 24,
+  DataCloneError: 25,
 };
 
 export class DOMException extends Error {
@@ -90,7 +106,11 @@ interface Entry {
 
 export class EventTarget {
   #listeners = new Map<string, Entry[]>();
-  addEventListener(type: string, listener: Listener | null, options: boolean | { once?: boolean; signal?: any } = {}) {
+  addEventListener(
+    type: string,
+    listener: Listener | null,
+    options: boolean | { once?: boolean; signal?: any } = {},
+  ) {
     if (listener == null) return;
     const opts = typeof options === 'boolean' ? {} : options;
     if (opts.signal?.aborted) return;
@@ -107,7 +127,8 @@ export class EventTarget {
     if (i >= 0) list.splice(i, 1);
   }
   dispatchEvent(event: Event): boolean {
-    if (!(event instanceof Event)) throw new TypeError("Failed to execute 'dispatchEvent': parameter 1 is not of type 'Event'.");
+    if (!(event instanceof Event))
+      throw new TypeError("Failed to execute 'dispatchEvent': parameter 1 is not of type 'Event'.");
     event.target = this;
     event.currentTarget = this;
     const handler = (this as any)[`on${event.type}`];

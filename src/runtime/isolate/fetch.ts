@@ -3,10 +3,11 @@
  * abort, bodies both ways) and hands back a response whose body is pulled chunk by chunk.
  * Limits (subrequests per request) are enforced by the host, which sees every call.
  */
-import { callHost, host } from './bridge.ts';
+
 import { HostBody, kBody, newState, readAll } from './body.ts';
+import { callHost, host } from './bridge.ts';
 import { DOMException } from './events.ts';
-import { Headers, flattenHeaders } from './headers.ts';
+import { flattenHeaders, Headers } from './headers.ts';
 import { Request } from './request.ts';
 import { makeResponse, type Response } from './response.ts';
 
@@ -40,7 +41,14 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const call = callHost(host.fetch, [id, request.method, url, flattenHeaders(request.headers), request.redirect, body]);
+    const call = callHost(host.fetch, [
+      id,
+      request.method,
+      url,
+      flattenHeaders(request.headers),
+      request.redirect,
+      body,
+    ]);
     const meta: HostResponse = await Promise.race([call, aborted]);
     return makeResponse({
       status: meta.status,
@@ -59,7 +67,10 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
 
 /** Errors from the host arrive as plain Errors named in their message: restore the types Workers code expects. */
 function rethrow(err: any): unknown {
-  const m = err && typeof err.message === 'string' ? /^(TypeError|RangeError|AbortError|Error): ([\s\S]*)$/.exec(err.message) : null;
+  const m =
+    err && typeof err.message === 'string'
+      ? /^(TypeError|RangeError|AbortError|Error): ([\s\S]*)$/.exec(err.message)
+      : null;
   if (!m) return err;
   if (m[1] === 'TypeError') return new TypeError(m[2]);
   if (m[1] === 'RangeError') return new RangeError(m[2]);

@@ -30,12 +30,18 @@ export class Headers {
     } else if (typeof init === 'object' && typeof (init as any)[Symbol.iterator] === 'function') {
       for (const pair of init as Iterable<unknown>) {
         const p = typeof pair === 'string' ? [pair] : [...(pair as Iterable<unknown>)];
-        if (p.length !== 2) throw new TypeError("Failed to construct 'Headers': Each header pair must be an iterable [name, value] tuple");
+        if (p.length !== 2)
+          throw new TypeError(
+            "Failed to construct 'Headers': Each header pair must be an iterable [name, value] tuple",
+          );
         this.append(String(p[0]), p[1] as string);
       }
     } else if (typeof init === 'object') {
       for (const k of Object.keys(init)) this.append(k, (init as any)[k]);
-    } else throw new TypeError("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
+    } else
+      throw new TypeError(
+        "Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.",
+      );
   }
   /** Trusted fast path for headers the host already validated: a flat [name, value, ...] list. */
   static fromFlat(flat: string[], guard: Guard = 'none'): Headers {
@@ -64,7 +70,8 @@ export class Headers {
   }
   getAll(name: string): string[] {
     const n = checkName(String(name));
-    if (n !== 'set-cookie') throw new TypeError('getAll() can only be used with the header name "Set-Cookie".');
+    if (n !== 'set-cookie')
+      throw new TypeError('getAll() can only be used with the header name "Set-Cookie".');
     return this.getSetCookie();
   }
   getSetCookie(): string[] {

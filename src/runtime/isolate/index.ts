@@ -6,10 +6,19 @@
  * Nothing here may hand tenant code a host object: syscalls stay in bridge.ts's closure.
  */
 import { AbortController, AbortSignal } from './abort.ts';
-import { type HostBridge, installBridge, host } from './bridge.ts';
+import { type HostBridge, host, installBridge } from './bridge.ts';
 import { console } from './console.ts';
 import { crypto } from './crypto.ts';
-import { cancel, dispatch, forget, load, pull, registerGlobalListener, reportError, settle } from './dispatch.ts';
+import {
+  cancel,
+  dispatch,
+  forget,
+  load,
+  pull,
+  registerGlobalListener,
+  reportError,
+  settle,
+} from './dispatch.ts';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.ts';
 import { CustomEvent, DOMException, Event, EventTarget } from './events.ts';
 import { fetch } from './fetch.ts';
@@ -31,11 +40,13 @@ function structuredClone(value: unknown, options?: { transfer?: unknown[] }): un
   const { ExternalCopy } = host.ivm;
   const transfer = options?.transfer ?? [];
   for (const t of transfer) {
-    if (!(t instanceof ArrayBuffer)) throw new DOMException('structuredClone: only ArrayBuffers can be transferred', 'DataCloneError');
+    if (!(t instanceof ArrayBuffer))
+      throw new DOMException('structuredClone: only ArrayBuffers can be transferred', 'DataCloneError');
   }
   try {
     // Transferring the value itself (what stream implementations do): move, do not copy.
-    if (transfer.length === 1 && value === transfer[0]) return new ExternalCopy(value, { transferOut: true }).copy({ transferIn: true });
+    if (transfer.length === 1 && value === transfer[0])
+      return new ExternalCopy(value, { transferOut: true }).copy({ transferIn: true });
     const copy = new ExternalCopy(value).copy();
     for (const t of transfer) new ExternalCopy(t, { transferOut: true }).release(); // detach, as a transfer does
     return copy;
@@ -52,30 +63,136 @@ const performance = {
   toJSON: () => ({ timeOrigin }),
 };
 
-function init(ivm: unknown, log: any, urlParse: any, urlSet: any, random: any, limit: any, cancelBody: any, abortFetch: any, timer: any, fetchRef: any, read: any, settings: HostBridge['settings']) {
+/**
+ * Wrap an entry function for the host: it reports its outcome through `complete(callId, ok,
+ * value)` rather than a returned promise (see src/runtime/calls.ts for why).
+ */
+function entry(complete: (id: number, ok: boolean, value: unknown) => void, fn: (...args: any[]) => unknown) {
+  const fail = (callId: number, err: unknown) => {
+    let e: { name: string; message: string; stack: string };
+    try {
+      e =
+        err instanceof Error
+          ? { name: String(err.name), message: String(err.message), stack: String(err.stack) }
+          : { name: 'Error', message: String(err), stack: String(err) };
+    } catch {
+      e = { name: 'Error', message: 'an error whose properties could not be read', stack: '' };
+    }
+    complete(callId, false, e);
+  };
+  return (callId: number, ...args: unknown[]) => {
+    Promise.resolve()
+      .then(() => fn(...args))
+      .then(
+        (value) => {
+          try {
+            complete(callId, true, value);
+          } catch (err) {
+            // The value could not be copied to the host (e.g. tampered internals holding functions).
+            fail(callId, new TypeError(`The worker's result could not be sent: ${(err as Error).message}`));
+          }
+        },
+        (err) => fail(callId, err),
+      );
+  };
+}
+
+function init(
+  ivm: unknown,
+  log: any,
+  urlParse: any,
+  urlSet: any,
+  random: any,
+  limit: any,
+  cancelBody: any,
+  abortFetch: any,
+  timer: any,
+  fetchRef: any,
+  read: any,
+  complete: any,
+  settings: HostBridge['settings'],
+) {
   delete g.__outpost_init;
-  installBridge({ ivm, log, urlParse, urlSet, random, limit, cancelBody, abortFetch, timer, fetch: fetchRef, read, settings });
+  installBridge({
+    ivm,
+    log,
+    urlParse,
+    urlSet,
+    random,
+    limit,
+    cancelBody,
+    abortFetch,
+    timer,
+    fetch: fetchRef,
+    read,
+    settings,
+  });
   installWasmLimits(settings.memoryLimitMb);
-  return { load, dispatch, pull, cancel, settle, forget };
+  return {
+    load,
+    dispatch: entry(complete, dispatch),
+    pull: entry(complete, pull),
+    cancel,
+    settle: entry(complete, settle),
+    forget,
+  };
 }
 
 const globals: Record<string, unknown> = {
   self: g,
-  AbortController, AbortSignal, CustomEvent, DOMException, Event, EventTarget, Headers, Request, Response,
-  TextDecoder, TextEncoder, URL, URLSearchParams,
-  atob, btoa, clearInterval, clearTimeout, console, crypto, fetch, performance, queueMicrotask, reportError,
-  scheduler, setInterval, setTimeout, structuredClone,
+  AbortController,
+  AbortSignal,
+  CustomEvent,
+  DOMException,
+  Event,
+  EventTarget,
+  Headers,
+  Request,
+  Response,
+  TextDecoder,
+  TextEncoder,
+  URL,
+  URLSearchParams,
+  atob,
+  btoa,
+  clearInterval,
+  clearTimeout,
+  console,
+  crypto,
+  fetch,
+  performance,
+  queueMicrotask,
+  reportError,
+  scheduler,
+  setInterval,
+  setTimeout,
+  structuredClone,
   navigator: Object.freeze({ userAgent: 'Cloudflare-Workers', hardwareConcurrency: 1, language: 'en' }),
 };
 for (const [name, value] of Object.entries(globals)) define(name, value);
 installLazyStreams(g);
 
+// Atomics.wait would park one of the host's isolate threads without using CPU (the CPU limit
+// would never see it). Workers, like a browser's main thread, do not allow blocking waits.
+const atomicsWait = () => {
+  throw new TypeError('Atomics.wait cannot be called in this context');
+};
+Object.defineProperty(Atomics, 'wait', {
+  value: atomicsWait,
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
+
 // The global scope is an EventTarget for service-worker syntax ('fetch' listeners).
 const globalTarget = new EventTarget();
 define('addEventListener', (type: string, listener: unknown, options?: unknown) => {
-  if (!registerGlobalListener(String(type), listener)) globalTarget.addEventListener(type, listener as any, options as any);
+  if (!registerGlobalListener(String(type), listener))
+    globalTarget.addEventListener(type, listener as any, options as any);
 });
-define('removeEventListener', (type: string, listener: unknown) => globalTarget.removeEventListener(type, listener as any));
+define('removeEventListener', (type: string, listener: unknown) =>
+  globalTarget.removeEventListener(type, listener as any),
+);
 define('dispatchEvent', (e: Event) => globalTarget.dispatchEvent(e));
 
 define('__outpost_init', init);

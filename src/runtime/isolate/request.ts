@@ -51,14 +51,17 @@ export class Request extends Body {
       this[kBody] = t.body;
       return;
     }
-    if (arguments.length === 0) throw new TypeError("Failed to construct 'Request': 1 argument required, but only 0 present.");
+    if (arguments.length === 0)
+      throw new TypeError("Failed to construct 'Request': 1 argument required, but only 0 present.");
     const from = input instanceof Request ? input : null;
     this.#url = from ? from.url : new URL(String(input)).href;
     this.#method = init.method !== undefined ? normalizeMethod(init.method) : from ? from.method : 'GET';
     this.#headers = new Headers(init.headers !== undefined ? init.headers : from?.headers);
     this.#redirect = init.redirect ?? from?.redirect ?? 'follow';
     if (!['follow', 'manual', 'error'].includes(this.#redirect)) {
-      throw new TypeError(`Invalid redirect value: "${this.#redirect}" (expected "follow", "manual" or "error")`);
+      throw new TypeError(
+        `Invalid redirect value: "${this.#redirect}" (expected "follow", "manual" or "error")`,
+      );
     }
     this.#signal = init.signal ?? from?.signal ?? new AbortController().signal;
     this.#cf = init.cf ?? from?.cf;
@@ -78,20 +81,46 @@ export class Request extends Body {
       if (state.source !== null) state.used = true; // the body moves to the new request
     } else this[kBody] = newState(null);
   }
-  get method() { return this.#method; }
-  get url() { return this.#url; }
-  get headers() { return this.#headers; }
-  get redirect() { return this.#redirect; }
-  get signal() { return this.#signal; }
-  get cf() { return this.#cf; }
-  get fetcher() { return null; }
-  get integrity() { return ''; }
-  get keepalive() { return false; }
+  get method() {
+    return this.#method;
+  }
+  get url() {
+    return this.#url;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get redirect() {
+    return this.#redirect;
+  }
+  get signal() {
+    return this.#signal;
+  }
+  get cf() {
+    return this.#cf;
+  }
+  get fetcher() {
+    return null;
+  }
+  get integrity() {
+    return '';
+  }
+  get keepalive() {
+    return false;
+  }
   clone(): Request {
     const headers = new Headers(this.#headers);
     headers[kGuard] = this.#headers[kGuard];
-    return makeRequest({ method: this.#method, url: this.#url, headers, body: cloneState(this[kBody]), cf: this.#cf, signal: this.#signal });
+    return makeRequest({
+      method: this.#method,
+      url: this.#url,
+      headers,
+      body: cloneState(this[kBody]),
+      cf: this.#cf,
+      signal: this.#signal,
+    });
   }
-  get [Symbol.toStringTag]() { return 'Request'; }
+  get [Symbol.toStringTag]() {
+    return 'Request';
+  }
 }
-

@@ -51,7 +51,9 @@ export class Response extends Body {
     this.#webSocket = init.webSocket ?? null;
     const allowed = (status >= 200 && status <= 599) || (status === 101 && this.#webSocket !== null);
     if (!Number.isInteger(status) || !allowed) {
-      throw new RangeError(`Responses may only be constructed with status codes in the range 200 to 599, inclusive. (received ${init.status})`);
+      throw new RangeError(
+        `Responses may only be constructed with status codes in the range 200 to 599, inclusive. (received ${init.status})`,
+      );
     }
     this.#status = status;
     this.#statusText = init.statusText === undefined ? '' : String(init.statusText);
@@ -62,7 +64,8 @@ export class Response extends Body {
     this.#type = 'default';
     this.#cf = init.cf;
     if (body !== null && body !== undefined) {
-      if (NULL_BODY.has(status)) throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
+      if (NULL_BODY.has(status))
+        throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
       const { source, contentType } = extractBody(body);
       this[kBody] = newState(source);
       if (contentType && !this.#headers.has('content-type')) this.#headers.set('content-type', contentType);
@@ -79,29 +82,69 @@ export class Response extends Body {
     if (!REDIRECT.has(status)) throw new RangeError(`Invalid status code for redirect: ${status}`);
     const headers = new Headers({ location: new URL(String(url)).href });
     headers[kGuard] = 'immutable';
-    return makeResponse({ status, statusText: '', headers, body: newState(null), url: '', redirected: false });
+    return makeResponse({
+      status,
+      statusText: '',
+      headers,
+      body: newState(null),
+      url: '',
+      redirected: false,
+    });
   }
   static error(): Response {
     const headers = new Headers();
     headers[kGuard] = 'immutable';
-    return makeResponse({ status: 0, statusText: '', headers, body: newState(null), url: '', redirected: false, type: 'error' });
+    return makeResponse({
+      status: 0,
+      statusText: '',
+      headers,
+      body: newState(null),
+      url: '',
+      redirected: false,
+      type: 'error',
+    });
   }
-  get status() { return this.#status; }
-  get statusText() { return this.#statusText; }
-  get ok() { return this.#status >= 200 && this.#status <= 299; }
-  get headers() { return this.#headers; }
-  get url() { return this.#url; }
-  get redirected() { return this.#redirected; }
-  get type() { return this.#type; }
-  get webSocket() { return this.#webSocket; }
-  get cf() { return this.#cf; }
+  get status() {
+    return this.#status;
+  }
+  get statusText() {
+    return this.#statusText;
+  }
+  get ok() {
+    return this.#status >= 200 && this.#status <= 299;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get url() {
+    return this.#url;
+  }
+  get redirected() {
+    return this.#redirected;
+  }
+  get type() {
+    return this.#type;
+  }
+  get webSocket() {
+    return this.#webSocket;
+  }
+  get cf() {
+    return this.#cf;
+  }
   clone(): Response {
     const headers = new Headers(this.#headers);
     headers[kGuard] = this.#headers[kGuard];
     return makeResponse({
-      status: this.#status, statusText: this.#statusText, headers, body: cloneState(this[kBody]),
-      url: this.#url, redirected: this.#redirected, type: this.#type,
+      status: this.#status,
+      statusText: this.#statusText,
+      headers,
+      body: cloneState(this[kBody]),
+      url: this.#url,
+      redirected: this.#redirected,
+      type: this.#type,
     });
   }
-  get [Symbol.toStringTag]() { return 'Response'; }
+  get [Symbol.toStringTag]() {
+    return 'Response';
+  }
 }

@@ -22,7 +22,8 @@ function delay(ms: unknown): number {
 }
 
 function checkFn(fn: unknown, name: string): asserts fn is (...a: unknown[]) => void {
-  if (typeof fn !== 'function') throw new TypeError(`${name}: the callback must be a function (strings are not evaluated)`);
+  if (typeof fn !== 'function')
+    throw new TypeError(`${name}: the callback must be a function (strings are not evaluated)`);
 }
 
 export function setTimeout(fn: unknown, ms?: unknown, ...args: unknown[]): number {
@@ -63,7 +64,8 @@ function run(fn: (...a: unknown[]) => void, args: unknown[]) {
 }
 
 export function queueMicrotask(fn: unknown): void {
-  if (typeof fn !== 'function') throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+  if (typeof fn !== 'function')
+    throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
   Promise.resolve().then(() => run(fn as () => void, []));
 }
 

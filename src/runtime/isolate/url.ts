@@ -7,7 +7,17 @@ import { host } from './bridge.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
 
 // Order of the component tuple returned by the host (see src/runtime/bridge/syscalls.ts).
-const HREF = 0, ORIGIN = 1, PROTOCOL = 2, USERNAME = 3, PASSWORD = 4, HOST = 5, HOSTNAME = 6, PORT = 7, PATHNAME = 8, SEARCH = 9, HASH = 10;
+const HREF = 0,
+  ORIGIN = 1,
+  PROTOCOL = 2,
+  USERNAME = 3,
+  PASSWORD = 4,
+  HOST = 5,
+  HOSTNAME = 6,
+  PORT = 7,
+  PATHNAME = 8,
+  SEARCH = 9,
+  HASH = 10;
 
 const kUpdate = Symbol('update');
 const kParts = Symbol('parts');
@@ -16,7 +26,8 @@ export class URL {
   [kParts]: string[];
   #params: URLSearchParams | null = null;
   constructor(url: unknown, base?: unknown) {
-    if (arguments.length === 0) throw new TypeError("Failed to construct 'URL': 1 argument required, but only 0 present.");
+    if (arguments.length === 0)
+      throw new TypeError("Failed to construct 'URL': 1 argument required, but only 0 present.");
     const parts = host.urlParse(String(url), base === undefined ? undefined : String(base));
     if (!parts) throw new TypeError(`Invalid URL: ${String(url)}`);
     this[kParts] = parts;
@@ -31,27 +42,69 @@ export class URL {
     this[kParts] = host.urlSet(this[kParts][HREF], prop, String(value));
     if (prop === 'search' || prop === 'href') this.#params?.[kUpdate](this[kParts][SEARCH]);
   }
-  get href() { return this[kParts][HREF]; }
-  set href(v) { this.#set('href', v); }
-  get origin() { return this[kParts][ORIGIN]; }
-  get protocol() { return this[kParts][PROTOCOL]; }
-  set protocol(v) { this.#set('protocol', v); }
-  get username() { return this[kParts][USERNAME]; }
-  set username(v) { this.#set('username', v); }
-  get password() { return this[kParts][PASSWORD]; }
-  set password(v) { this.#set('password', v); }
-  get host() { return this[kParts][HOST]; }
-  set host(v) { this.#set('host', v); }
-  get hostname() { return this[kParts][HOSTNAME]; }
-  set hostname(v) { this.#set('hostname', v); }
-  get port() { return this[kParts][PORT]; }
-  set port(v) { this.#set('port', v); }
-  get pathname() { return this[kParts][PATHNAME]; }
-  set pathname(v) { this.#set('pathname', v); }
-  get search() { return this[kParts][SEARCH]; }
-  set search(v) { this.#set('search', v); }
-  get hash() { return this[kParts][HASH]; }
-  set hash(v) { this.#set('hash', v); }
+  get href() {
+    return this[kParts][HREF];
+  }
+  set href(v) {
+    this.#set('href', v);
+  }
+  get origin() {
+    return this[kParts][ORIGIN];
+  }
+  get protocol() {
+    return this[kParts][PROTOCOL];
+  }
+  set protocol(v) {
+    this.#set('protocol', v);
+  }
+  get username() {
+    return this[kParts][USERNAME];
+  }
+  set username(v) {
+    this.#set('username', v);
+  }
+  get password() {
+    return this[kParts][PASSWORD];
+  }
+  set password(v) {
+    this.#set('password', v);
+  }
+  get host() {
+    return this[kParts][HOST];
+  }
+  set host(v) {
+    this.#set('host', v);
+  }
+  get hostname() {
+    return this[kParts][HOSTNAME];
+  }
+  set hostname(v) {
+    this.#set('hostname', v);
+  }
+  get port() {
+    return this[kParts][PORT];
+  }
+  set port(v) {
+    this.#set('port', v);
+  }
+  get pathname() {
+    return this[kParts][PATHNAME];
+  }
+  set pathname(v) {
+    this.#set('pathname', v);
+  }
+  get search() {
+    return this[kParts][SEARCH];
+  }
+  set search(v) {
+    this.#set('search', v);
+  }
+  get hash() {
+    return this[kParts][HASH];
+  }
+  set hash(v) {
+    this.#set('hash', v);
+  }
   get searchParams(): URLSearchParams {
     if (!this.#params) {
       this.#params = new URLSearchParams(this.search);
@@ -61,9 +114,15 @@ export class URL {
     }
     return this.#params;
   }
-  toString() { return this.href; }
-  toJSON() { return this.href; }
-  get [Symbol.toStringTag]() { return 'URL'; }
+  toString() {
+    return this.href;
+  }
+  toJSON() {
+    return this.href;
+  }
+  get [Symbol.toStringTag]() {
+    return 'URL';
+  }
 }
 
 const kOwner = Symbol('owner');
@@ -86,7 +145,15 @@ function formEncode(s: string): string {
   let out = '';
   for (const b of utf8Encode(s)) {
     if (b === 0x20) out += '+';
-    else if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2a || b === 0x2d || b === 0x2e || b === 0x5f) {
+    else if (
+      (b >= 0x30 && b <= 0x39) ||
+      (b >= 0x41 && b <= 0x5a) ||
+      (b >= 0x61 && b <= 0x7a) ||
+      b === 0x2a ||
+      b === 0x2d ||
+      b === 0x2e ||
+      b === 0x5f
+    ) {
       out += String.fromCharCode(b);
     } else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
@@ -102,7 +169,10 @@ export class URLSearchParams {
       else if (typeof (init as any)[Symbol.iterator] === 'function') {
         for (const pair of init as Iterable<unknown>) {
           const p = [...(pair as Iterable<unknown>)];
-          if (p.length !== 2) throw new TypeError("Failed to construct 'URLSearchParams': Each query pair must be an iterable [name, value] tuple");
+          if (p.length !== 2)
+            throw new TypeError(
+              "Failed to construct 'URLSearchParams': Each query pair must be an iterable [name, value] tuple",
+            );
           this[kList].push([String(p[0]), String(p[1])]);
         }
       } else for (const [k, v] of Object.entries(init)) this[kList].push([k, String(v)]);
@@ -114,19 +184,25 @@ export class URLSearchParams {
     for (const part of s.split('&')) {
       if (part === '') continue;
       const eq = part.indexOf('=');
-      this[kList].push(eq < 0 ? [formDecode(part), ''] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
+      this[kList].push(
+        eq < 0 ? [formDecode(part), ''] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))],
+      );
     }
   }
   #changed() {
     this[kOwner]?.(this.toString());
   }
-  get size() { return this[kList].length; }
+  get size() {
+    return this[kList].length;
+  }
   append(name: string, value: string) {
     this[kList].push([String(name), String(value)]);
     this.#changed();
   }
   delete(name: string, value?: string) {
-    this[kList] = this[kList].filter(([k, v]) => k !== String(name) || (value !== undefined && v !== String(value)));
+    this[kList] = this[kList].filter(
+      ([k, v]) => k !== String(name) || (value !== undefined && v !== String(value)),
+    );
     this.#changed();
   }
   get(name: string) {
@@ -170,5 +246,7 @@ export class URLSearchParams {
   toString() {
     return this[kList].map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
   }
-  get [Symbol.toStringTag]() { return 'URLSearchParams'; }
+  get [Symbol.toStringTag]() {
+    return 'URLSearchParams';
+  }
 }

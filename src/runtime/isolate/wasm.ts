@@ -75,7 +75,8 @@ export function capModule(input: Uint8Array): { bytes: Uint8Array; pages: number
     const body: number[] = leb(count);
     while (count-- > 0) {
       const flags = input[p++];
-      if (flags & 0x04) throw new WebAssembly.CompileError('Outpost: 64-bit WebAssembly memories are not supported');
+      if (flags & 0x04)
+        throw new WebAssembly.CompileError('Outpost: 64-bit WebAssembly memories are not supported');
       let min: number;
       let max = Number.POSITIVE_INFINITY;
       [min, p] = readLeb(input, p);
@@ -118,7 +119,8 @@ export function installWasmLimits(memoryLimitMb: number): void {
   };
   const instantiateSync = (module: object, imports: unknown) => {
     const pages = pagesOf.get(module);
-    if (pages === undefined) throw new TypeError('WebAssembly.Instance: module was not compiled by this runtime');
+    if (pages === undefined)
+      throw new TypeError('WebAssembly.Instance: module was not compiled by this runtime');
     const instance = new OrigInstance(module, imports);
     if (pages > 0) reserve(instance, pages, 'an instance');
     return instance;
@@ -149,7 +151,11 @@ export function installWasmLimits(memoryLimitMb: number): void {
     maxPagesOf.set(mem, maximum);
     return mem;
   }
-  for (const [wrapper, orig] of [[Module, OrigModule], [Instance, OrigInstance], [Memory, OrigMemory]] as const) {
+  for (const [wrapper, orig] of [
+    [Module, OrigModule],
+    [Instance, OrigInstance],
+    [Memory, OrigMemory],
+  ] as const) {
     Object.setPrototypeOf(wrapper, Object.getPrototypeOf(orig));
     for (const key of Reflect.ownKeys(orig)) {
       if (key === 'prototype' || key === 'length' || key === 'name') continue;
@@ -157,7 +163,12 @@ export function installWasmLimits(memoryLimitMb: number): void {
     }
     Object.defineProperty(wrapper, 'prototype', { value: orig.prototype, writable: false });
     // Hide the original constructor: `instance.constructor` must not lead back to it.
-    Object.defineProperty(orig.prototype, 'constructor', { value: wrapper, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(orig.prototype, 'constructor', {
+      value: wrapper,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
   // Growth from JS past the reserved maximum is a breach (growth inside wasm just returns -1).
   const origGrow = OrigMemory.prototype.grow;

@@ -1,0 +1,188 @@
+// `outpost dev`: hot reload, load and config errors, and bad input at the HTTP front.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError } from '../src/config/index.ts';
+import { copyFixture, startFixture, type TestDev, waitFor } from './helpers.ts';
+
+describe('hot reload', () => {
+  let dev: TestDev;
+  let fixture: ReturnType<typeof copyFixture>;
+  before(async () => {
+    fixture = copyFixture('reload');
+    dev = await startFixture(fixture.dir, { watch: true });
+  });
+  after(async () => {
+    await dev.close();
+    fixture.cleanup();
+  });
+
+  it('rebuilds on change and swaps versions; requests in flight finish on the old one', async () => {
+    assert.equal(await (await fetch(`${dev.url}/`)).text(), 'version 1');
+    const inFlight = fetch(`${dev.url}/slow?ms=1000`).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 100));
+    writeFileSync(join(fixture.dir, 'src/version.js'), 'export const VERSION = 2;\n');
+    await waitFor(
+      async () => ((await (await fetch(`${dev.url}/`)).text()) === 'version 2' ? true : undefined),
+      8000,
+      'version 2',
+    );
+    assert.equal(await inFlight, 'version 1');
+  });
+
+  it('keeps serving the last good version when a rebuild fails, and recovers', async () => {
+    writeFileSync(join(fixture.dir, 'src/version.js'), 'export const VERSION = ;\n');
+    await waitFor(
+      () => dev.logs.some((l) => l.level === 'error' && l.message.includes('rebuild failed')),
+      8000,
+      'rebuild failure log',
+    );
+    assert.equal(await (await fetch(`${dev.url}/`)).text(), 'version 2');
+    const failure = dev.logs.find((l) => l.message.includes('rebuild failed'))!;
+    assert.match(failure.message, /src\/version\.js:1:\d+: Unexpected ";"/);
+    writeFileSync(join(fixture.dir, 'src/version.js'), 'export const VERSION = 3;\n');
+    await waitFor(
+      async () => ((await (await fetch(`${dev.url}/`)).text()) === 'version 3' ? true : undefined),
+      8000,
+      'version 3',
+    );
+  });
+});
+
+describe('load errors', () => {
+  it('answers 500 with the mapped stack when the worker throws at module load', async () => {
+    const dev = await startFixture('throws-at-load');
+    try {
+      const res = await fetch(`${dev.url}/`);
+      assert.equal(res.status, 500);
+      const body = await res.text();
+      assert.match(body, /failed to load: configuration missing at startup/);
+      assert.match(body, /index\.js:2:\d+/);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('production mode answers a plain 500 without the stack, and still logs it', async () => {
+    const dev = await startFixture('api', { production: true });
+    try {
+      const res = await fetch(`${dev.url}/throw`);
+      assert.equal(res.status, 500);
+      assert.equal(await res.text(), 'Worker threw an exception\n');
+      assert.ok(dev.logs.some((l) => l.level === 'error' && l.message.includes('thrown on purpose')));
+    } finally {
+      await dev.close();
+    }
+  });
+});
+
+describe('config errors name the file, the key and what was expected', () => {
+  const project = (files: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-cfg-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+  const cases: [string, Record<string, string>, RegExp][] = [
+    [
+      'missing main file',
+      { 'wrangler.toml': 'name = "x"\nmain = "src/nope.ts"\n' },
+      /wrangler\.toml: "main" must be a path to an existing file, received "src\/nope\.ts/,
+    ],
+    ['no main key', { 'wrangler.toml': 'name = "x"\n' }, /"main" must be the path of the entry module/],
+    ['bad TOML', { 'wrangler.toml': 'name = \n' }, /wrangler\.toml: "\(syntax\)" must be valid TOML/],
+    [
+      'bad JSON',
+      { 'wrangler.json': '{ "name": }' },
+      /wrangler\.json: "\(syntax\)" must be valid JSON with comments/,
+    ],
+    [
+      'bad cpu_ms',
+      { 'wrangler.toml': 'main = "w.js"\n[limits]\ncpu_ms = "fast"\n', 'w.js': '' },
+      /"limits\.cpu_ms" must be a number of milliseconds/,
+    ],
+    [
+      'bad name',
+      { 'wrangler.toml': 'name = "has spaces"\nmain = "w.js"\n', 'w.js': '' },
+      /"name" must be letters, digits/,
+    ],
+    [
+      'bad vars',
+      { 'wrangler.toml': 'main = "w.js"\nvars = 3\n', 'w.js': '' },
+      /"vars" must be a table of name = value, received number 3/,
+    ],
+    [
+      'bad date',
+      { 'wrangler.toml': 'main = "w.js"\ncompatibility_date = "soon"\n', 'w.js': '' },
+      /"compatibility_date" must be a date "YYYY-MM-DD"/,
+    ],
+    [
+      'no config at all',
+      { 'README.md': '' },
+      /must be a folder holding one of wrangler\.json, wrangler\.jsonc, wrangler\.toml/,
+    ],
+  ];
+  for (const [name, files, message] of cases) {
+    it(name, async () => {
+      await assert.rejects(startFixture(project(files)), (err: Error) => {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+
+  it('the CLI prints the error and exits 1 (no crash trace)', async () => {
+    const dir = project({ 'wrangler.toml': 'main = "missing.js"\n' });
+    const bin = join(import.meta.dirname, '..', 'bin', 'outpost.mjs');
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'dev', dir, '--port', '0'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(code, 1);
+    assert.match(stderr, /^outpost dev: .*wrangler\.toml: "main" must be a path to an existing file/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  });
+});
+
+describe('bad input at the HTTP front', () => {
+  let dev: TestDev;
+  before(async () => {
+    dev = await startFixture('api');
+  });
+  after(() => dev.close());
+
+  const raw = (payload: string) =>
+    new Promise<string>((resolve) => {
+      const s = connect(dev.port, '127.0.0.1', () => s.write(payload));
+      let out = '';
+      s.on('data', (d) => (out += d));
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+      setTimeout(() => s.destroy(), 2000);
+    });
+
+  it('answers a malformed request line with 400', async () => {
+    assert.match(await raw('NOT HTTP AT ALL\r\n\r\n'), /^HTTP\/1\.1 400 Bad Request/);
+  });
+  it('answers oversized headers with 431', async () => {
+    assert.match(
+      await raw(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40 * 1024)}\r\n\r\n`),
+      /^HTTP\/1\.1 431/,
+    );
+  });
+  it('answers a declared oversized body with 413 before running the worker', async () => {
+    const out = await raw('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n');
+    assert.match(out, /^HTTP\/1\.1 413/);
+  });
+  it('keeps serving after all of that', async () => {
+    assert.equal((await fetch(`${dev.url}/status?s=204`)).status, 204);
+  });
+});
