@@ -10,7 +10,13 @@ let upstream: Upstream;
 before(async () => {
   upstream = await startUpstream();
   net = await startTenants(
-    { bad: 'limits', heap: { fixture: 'limits-heap', limits: { wallMs: 15_000 } }, good: 'api' },
+    {
+      bad: 'limits',
+      heap: { fixture: 'limits-heap', limits: { wallMs: 15_000 } },
+      // Each subrequest costs ~0.1–0.2 ms of isolate CPU in bridge crossings: give room, this tests the count.
+      subreq: { fixture: 'limits', limits: { cpuMs: 2000 } },
+      good: 'api',
+    },
     { limits: { wallMs: 1500 } },
   );
 });

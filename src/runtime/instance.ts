@@ -20,6 +20,12 @@ import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.t
 import type { PooledIsolate } from './pool.ts';
 import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
 
+/** V8 code cache for tenant bundles, keyed by bundle hash. */
+export interface CodeCache {
+  entries: Map<string, ivm.ExternalCopy<ArrayBuffer>>;
+  hits: number;
+}
+
 interface Active {
   id: number;
   startedAt: number;
@@ -82,25 +88,32 @@ export class WorkerInstance implements IsolateOwner {
     version: WorkerVersion,
     iso: PooledIsolate,
     observer: Observer,
-    codeCache: Map<string, ivm.ExternalCopy<ArrayBuffer>>,
+    codeCache: CodeCache,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
     const { bundle, limits } = version;
-    const cached = codeCache.get(bundle.hash);
+    const cached = codeCache.entries.get(bundle.hash);
     try {
-      // The bundle runs inside a function: its exports come back through `module`.
+      // The bundle runs inside a function: its exports come back through `module`. Compiling it
+      // and evaluating the wrapper run no tenant code, so they are done synchronously (no thread
+      // hops); the tenant's top level runs in load(), asynchronously, under the startup limit.
       const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
-      const script = await iso.isolate.compileScript(code, {
+      const script = iso.isolate.compileScriptSync(code, {
         filename: bundle.filename,
         cachedData: cached,
         produceCachedData: !cached,
       });
-      const produced = (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-      if (!cached && produced) codeCache.set(bundle.hash, produced);
-      const factory = (await script.run(iso.context, {
+      const compiled = script as unknown as {
+        cachedData?: ivm.ExternalCopy<ArrayBuffer>;
+        cachedDataRejected?: boolean;
+      };
+      if (!cached && compiled.cachedData) codeCache.entries.set(bundle.hash, compiled.cachedData);
+      if (cached && compiled.cachedDataRejected !== true) codeCache.hits++;
+      else if (cached) codeCache.entries.delete(bundle.hash); // V8 refused it (flags changed): make a new one
+      const factory = script.runSync(iso.context, {
         reference: true,
         timeout: limits.startupMs,
-      })) as ivm.Reference;
+      }) as ivm.Reference;
       script.release();
       await iso.api.load.apply(
         undefined,

@@ -17,6 +17,7 @@ export interface IsolateApi {
   cancel: ivm.Reference;
   settle: ivm.Reference;
   forget: ivm.Reference;
+  warmup: ivm.Reference;
 }
 
 export interface PooledIsolate {
@@ -50,7 +51,10 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     await script.run(context);
     script.release();
     const slot: Slot = { owner: null };
-    const calls = new IsolateCalls((err) => slot.owner?.onApplyError(err));
+    // Before a worker owns the isolate, a failed entry call fails every waiting call.
+    const calls: IsolateCalls = new IsolateCalls((err) =>
+      slot.owner ? slot.owner.onApplyError(err) : calls.failAll(err),
+    );
     const init = (await context.global.get('__outpost_init', { reference: true })) as ivm.Reference;
     const apiRef = (await init.apply(
       undefined,
@@ -68,14 +72,20 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       cancel: await get('cancel'),
       settle: await get('settle'),
       forget: await get('forget'),
+      warmup: await get('warmup'),
     };
     apiRef.release();
+    await calls.call(api.warmup, []);
     return { isolate, context, api, slot, calls, memoryMb };
   } catch (err) {
     isolate.dispose();
     throw err;
   }
 }
+
+/** Quiet time after the last take before refilling, and the pause between creations, ms. */
+const REFILL_DELAY_MS = 10;
+const REFILL_GAP_MS = 2;
 
 export interface PoolOptions {
   /** Isolates kept ready per memory size (default 4). */
@@ -86,6 +96,7 @@ export interface PoolOptions {
 export class IsolatePool {
   #ready = new Map<number, PooledIsolate[]>();
   #filling = new Set<number>();
+  #timers = new Map<number, NodeJS.Timeout>();
   #closed = false;
   constructor(private readonly options: PoolOptions) {}
 
@@ -116,36 +127,50 @@ export class IsolatePool {
     return l;
   }
 
+  /**
+   * Refill in the background once cold starts pause: creating an isolate costs ~10 ms of CPU
+   * (2–3 ms of it synchronous on the main thread), which would otherwise land on top of the
+   * cold starts the pool exists to make fast. Each take pushes the refill back.
+   */
   #refill(memoryMb: number) {
-    if (this.#filling.has(memoryMb) || this.#closed) return;
+    if (this.#closed) return;
+    const pending = this.#timers.get(memoryMb);
+    if (pending) clearTimeout(pending);
+    const timer = setTimeout(() => {
+      this.#timers.delete(memoryMb);
+      this.#step(memoryMb);
+    }, REFILL_DELAY_MS);
+    timer.unref();
+    this.#timers.set(memoryMb, timer);
+  }
+
+  #step(memoryMb: number) {
+    if (this.#filling.has(memoryMb) || this.#closed || this.#timers.has(memoryMb)) return;
+    const list = this.#list(memoryMb);
+    if (list.length >= this.options.size) return;
     this.#filling.add(memoryMb);
-    const step = () => {
-      const list = this.#list(memoryMb);
-      if (this.#closed || list.length >= this.options.size) {
+    createIsolate(memoryMb, this.options.observer).then(
+      (iso) => {
         this.#filling.delete(memoryMb);
-        return;
-      }
-      createIsolate(memoryMb, this.options.observer).then(
-        (iso) => {
-          if (this.#closed) iso.isolate.dispose();
-          else list.push(iso);
-          setImmediate(step);
-        },
-        (err) => {
-          this.#filling.delete(memoryMb);
-          this.options.observer.log({
-            level: 'error',
-            source: 'outpost',
-            message: `warm pool refill failed: ${(err as Error).message}`,
-          });
-        },
-      );
-    };
-    setImmediate(step);
+        if (this.#closed) iso.isolate.dispose();
+        else list.push(iso);
+        const next = setTimeout(() => this.#step(memoryMb), REFILL_GAP_MS);
+        next.unref();
+      },
+      (err) => {
+        this.#filling.delete(memoryMb);
+        this.options.observer.log({
+          level: 'error',
+          source: 'outpost',
+          message: `warm pool refill failed: ${(err as Error).message}`,
+        });
+      },
+    );
   }
 
   close(): void {
     this.#closed = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
     for (const list of this.#ready.values())
       for (const p of list) if (!p.isolate.isDisposed) p.isolate.dispose();
     this.#ready.clear();

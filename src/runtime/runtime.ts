@@ -3,12 +3,11 @@
  * from the warm pool and evicted least-recently-used when the isolates' memory passes a budget
  * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
  */
-import type ivm from 'isolated-vm';
 import type { WorkerConfig } from '../config/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import type { Bundle } from './bundle.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
-import { WorkerInstance } from './instance.ts';
+import { type CodeCache, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
 import { IsolatePool } from './pool.ts';
 import { StackMapper } from './sourcemap.ts';
@@ -43,11 +42,12 @@ export class Runtime {
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
   readonly #busy = new Set<WorkerInstance>();
-  readonly #codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+  readonly #codeCache: CodeCache = { entries: new Map(), hits: 0 };
   readonly #memoryBudget: number;
   readonly #maxIsolates: number;
   #watchdog: NodeJS.Timeout;
   #closed = false;
+  #evictions = 0;
 
   constructor(options: RuntimeOptions = {}) {
     this.observer = options.observer ?? noopObserver;
@@ -154,7 +154,8 @@ export class Runtime {
         cur.loading = null;
       } else inst.retire(); // redeployed while loading
       this.#lru.set(inst, true);
-      inst.sampleHeap().then(() => this.#evict());
+      // Measure after the first request has gone through (the sample queues on the isolate's thread).
+      setTimeout(() => inst.sampleHeap().then(() => this.#evict()), 20);
       return inst;
     } catch (err) {
       const cur = this.#tenants.get(version.tenant);
@@ -190,11 +191,20 @@ export class Runtime {
       if (inst.busy) continue;
       total -= inst.heapBytes;
       count--;
+      this.#evictions++;
       inst.dispose();
     }
   }
 
-  stats(): { tenants: number; isolates: number; busy: number; pooled: number; heapBytes: number } {
+  stats(): {
+    tenants: number;
+    isolates: number;
+    busy: number;
+    pooled: number;
+    heapBytes: number;
+    codeCacheHits: number;
+    evictions: number;
+  } {
     let heap = 0;
     for (const inst of this.#lru.keys()) heap += inst.heapBytes;
     return {
@@ -203,6 +213,8 @@ export class Runtime {
       busy: this.#busy.size,
       pooled: this.pool.readyCount,
       heapBytes: heap,
+      codeCacheHits: this.#codeCache.hits,
+      evictions: this.#evictions,
     };
   }
 

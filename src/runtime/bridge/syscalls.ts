@@ -66,6 +66,7 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 const REDIRECTS = new Set(['follow', 'manual', 'error']);
+const INLINE_BODY_MAX = 64 * 1024;
 
 function parts(u: URL): string[] {
   return URL_PARTS.map((k) => u[k]);

@@ -19,7 +19,8 @@ interface HostResponse {
   headers: string[];
   url: string;
   redirected: boolean;
-  body: number | null;
+  /** null: no body; a number: a host stream to pull; bytes: the whole (small) body. */
+  body: number | ArrayBuffer | null;
 }
 
 export async function fetch(input: unknown, init?: Record<string, any>): Promise<Response> {
@@ -54,7 +55,13 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
       status: meta.status,
       statusText: meta.statusText,
       headers: Headers.fromFlat(meta.headers),
-      body: newState(meta.body === null ? null : new HostBody(meta.body)),
+      body: newState(
+        meta.body === null
+          ? null
+          : typeof meta.body === 'number'
+            ? new HostBody(meta.body)
+            : new Uint8Array(meta.body),
+      ),
       url: meta.url,
       redirected: meta.redirected,
     });

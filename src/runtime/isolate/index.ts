@@ -18,6 +18,7 @@ import {
   registerGlobalListener,
   reportError,
   settle,
+  warmup,
 } from './dispatch.ts';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.ts';
 import { CustomEvent, DOMException, Event, EventTarget } from './events.ts';
@@ -135,6 +136,7 @@ function init(
     cancel,
     settle: entry(complete, settle),
     forget,
+    warmup: entry(complete, warmup),
   };
 }
 
