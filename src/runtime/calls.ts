@@ -1,51 +1,95 @@
 /**
- * Host → isolate calls that complete through a callback instead of the apply's own promise.
+ * Host → isolate calls, and their completions, batched like an I/O ring.
  *
- * Why: isolated-vm ends every task by throwing the first promise rejection that is still
- * unhandled (IsolateEnvironment::TaskEpilogue). With `result: { promise: true }`, a worker that
- * leaves one stray rejected promise in the first task of a request would fail the whole request,
- * and its real response would be lost. Workers logs "Uncaught (in promise)" and carries on, so
- * Outpost does the same: entry functions report their outcome through `complete(callId, ok,
- * value)`, and a rejection of the apply itself is only logged.
+ * Completion through a callback, not the apply's promise: isolated-vm ends every task by
+ * throwing the first promise rejection still unhandled (IsolateEnvironment::TaskEpilogue), so
+ * with `result: { promise: true }` one stray `Promise.reject()` in a handler failed the whole
+ * request and lost its response. Workers logs "Uncaught (in promise)" and carries on; entry
+ * functions therefore report `complete([id, ok, value, ...])` and the apply's own outcome is
+ * only a signal (a stray rejection to log, or a dead isolate).
+ *
+ * Batching: each crossing costs ~10–25 µs of CPU on each side (measured), more than the rest of
+ * a hello-world request. Requests that arrive in one turn of the event loop go into the isolate
+ * in one `applyIgnored` (flushed from setImmediate, i.e. later in the same loop iteration), and
+ * the isolate sends completions that settle together back in one callback. Under load this
+ * divides the crossing cost by the batch size; alone, a request waits for no one.
  */
 import ivm from 'isolated-vm';
 
-export interface Outcome {
-  ok: boolean;
-  value: unknown;
-}
+type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
 
 export class IsolateCalls {
-  #pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  #pending = new Map<number, Pending>();
   #next = 1;
   #failed: Error | null = null;
+  #queue = new Map<ivm.Reference, unknown[]>();
+  #flushScheduled = false;
 
   constructor(
-    /** Called with the apply's error: a stray rejection to log, or a dead isolate. */
+    /** Called with an apply's error: a stray rejection to log, or a dead isolate. */
     private readonly onApplyError: (err: Error) => void,
   ) {}
 
-  /** The callback the prelude calls when an entry function settles. */
+  /** The callback the prelude calls with settled entry calls: a flat [id, ok, value, ...]. */
   readonly complete = new ivm.Callback(
-    (id: unknown, ok: unknown, value: unknown) => {
-      const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
-      if (!p) return;
-      this.#pending.delete(id as number);
-      if (ok === true) p.resolve(value);
-      else p.reject(value);
+    (list: unknown) => {
+      if (!Array.isArray(list)) return;
+      for (let i = 0; i + 2 < list.length; i += 3) {
+        const id = list[i];
+        const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
+        if (!p) continue;
+        this.#pending.delete(id as number);
+        if (list[i + 1] === true) p.resolve(list[i + 2]);
+        else p.reject(list[i + 2]);
+      }
     },
     { ignored: true },
   );
 
+  /** Call an entry function alone; its apply's failure is reported to onApplyError. */
   call(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      ref
-        .apply(undefined, [id, ...args], { arguments: { copy: true } })
-        .catch((err: Error) => this.onApplyError(err));
+      // A batch of one call.
+      ref.apply(undefined, [[[id, ...args]]], { arguments: { copy: true } }).catch((err: Error) => this.onApplyError(err));
     });
+  }
+
+  /**
+   * Queue a call to a batch entry function (one taking [[id, ...args], ...]). Uses applyIgnored,
+   * less than half the cost of apply (9 vs 23 µs wall, 16 vs 33 µs CPU): a stray rejection in
+   * that task is then dropped rather than logged, and a dead isolate is noticed by the runtime's
+   * watchdog (checkLimits) instead of by the apply.
+   */
+  queue(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      let q = this.#queue.get(ref);
+      if (!q) this.#queue.set(ref, (q = []));
+      q.push([id, ...args]);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const queued = this.#queue;
+    this.#queue = new Map();
+    for (const [ref, batch] of queued) {
+      try {
+        ref.applyIgnored(undefined, [batch], { arguments: { copy: true } });
+      } catch (err) {
+        // The isolate is gone: fail what was queued.
+        this.failAll(err as Error);
+      }
+    }
   }
 
   /** The isolate is gone: every call still waiting fails with `err`. */
@@ -53,6 +97,7 @@ export class IsolateCalls {
     this.#failed = err;
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    this.#queue.clear();
   }
 
   get pending(): number {

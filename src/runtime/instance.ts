@@ -195,6 +195,11 @@ export class WorkerInstance implements IsolateOwner {
   /** Called by the runtime's watchdog every few ms while busy. */
   checkLimits(now: number): void {
     if (this.state === 'dead' || this.active.size === 0) return;
+    if (this.iso.isolate.isDisposed) {
+      // isolated-vm disposes an isolate by itself only when its heap passes memoryLimit.
+      this.breach(new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB`));
+      return;
+    }
     const cpuNow = this.iso.isolate.isDisposed ? 0n : this.iso.isolate.cpuTime;
     const limitNs = BigInt(Math.round(this.version.limits.cpuMs * 1e6)) * BigInt(this.active.size);
     for (const a of this.active.values()) {
@@ -309,7 +314,7 @@ export class WorkerInstance implements IsolateOwner {
     let result: DispatchResult;
     try {
       const meta = { id: a.id, method: req.method, url: req.url, headers: req.headers, cf: req.cf, body };
-      result = (await this.iso.calls.call(this.iso.api.dispatch, [meta])) as DispatchResult;
+      result = (await this.iso.calls.queue(this.iso.api.dispatch, [meta])) as DispatchResult;
     } catch (err) {
       this.#finish(a);
       throw this.#explain(err, a);

@@ -65,36 +65,65 @@ const performance = {
 };
 
 /**
- * Wrap an entry function for the host: it reports its outcome through `complete(callId, ok,
- * value)` rather than a returned promise (see src/runtime/calls.ts for why).
+ * Outcomes of entry calls go back to the host in batches: every outcome that settles before the
+ * flush microtask runs travels in one `complete([id, ok, value, ...])` (see src/runtime/calls.ts).
  */
-function entry(complete: (id: number, ok: boolean, value: unknown) => void, fn: (...args: any[]) => unknown) {
-  const fail = (callId: number, err: unknown) => {
-    let e: { name: string; message: string; stack: string };
-    try {
-      e =
-        err instanceof Error
-          ? { name: String(err.name), message: String(err.message), stack: String(err.stack) }
-          : { name: 'Error', message: String(err), stack: String(err) };
-    } catch {
-      e = { name: 'Error', message: 'an error whose properties could not be read', stack: '' };
+type Complete = (list: unknown[]) => void;
+let complete: Complete = () => {};
+const outbox: unknown[] = [];
+let flushQueued = false;
+
+function errorValue(err: unknown): { name: string; message: string; stack: string } {
+  try {
+    return err instanceof Error
+      ? { name: String(err.name), message: String(err.message), stack: String(err.stack) }
+      : { name: 'Error', message: String(err), stack: String(err) };
+  } catch {
+    return { name: 'Error', message: 'an error whose properties could not be read', stack: '' };
+  }
+}
+
+function flush() {
+  flushQueued = false;
+  const batch = outbox.splice(0);
+  try {
+    complete(batch);
+  } catch {
+    // Some value could not be copied to the host (e.g. tampered internals holding functions):
+    // send the outcomes one by one so only the bad one fails.
+    for (let i = 0; i < batch.length; i += 3) {
+      try {
+        complete([batch[i], batch[i + 1], batch[i + 2]]);
+      } catch (err) {
+        complete([
+          batch[i],
+          false,
+          errorValue(new TypeError(`The worker's result could not be sent: ${(err as Error).message}`)),
+        ]);
+      }
     }
-    complete(callId, false, e);
-  };
-  return (callId: number, ...args: unknown[]) => {
-    Promise.resolve()
-      .then(() => fn(...args))
-      .then(
-        (value) => {
-          try {
-            complete(callId, true, value);
-          } catch (err) {
-            // The value could not be copied to the host (e.g. tampered internals holding functions).
-            fail(callId, new TypeError(`The worker's result could not be sent: ${(err as Error).message}`));
-          }
-        },
-        (err) => fail(callId, err),
-      );
+  }
+}
+
+function report(id: unknown, ok: boolean, value: unknown) {
+  outbox.push(id, ok, ok ? value : errorValue(value));
+  if (!flushQueued) {
+    flushQueued = true;
+    Promise.resolve().then(flush);
+  }
+}
+
+/** Wrap an entry function: called with a batch [[callId, ...args], ...], each outcome reported. */
+function entry(fn: (...args: any[]) => unknown) {
+  return (batch: unknown[][]) => {
+    for (const [callId, ...args] of batch) {
+      Promise.resolve()
+        .then(() => fn(...args))
+        .then(
+          (value) => report(callId, true, value),
+          (err) => report(callId, false, err),
+        );
+    }
   };
 }
 
@@ -110,10 +139,11 @@ function init(
   timer: any,
   fetchRef: any,
   read: any,
-  complete: any,
+  completeCb: Complete,
   settings: HostBridge['settings'],
 ) {
   delete g.__outpost_init;
+  complete = completeCb;
   installBridge({
     ivm,
     log,
@@ -131,12 +161,12 @@ function init(
   installWasmLimits(settings.memoryLimitMb);
   return {
     load,
-    dispatch: entry(complete, dispatch),
-    pull: entry(complete, pull),
+    dispatch: entry(dispatch),
+    pull: entry(pull),
     cancel,
-    settle: entry(complete, settle),
+    settle: entry(settle),
     forget,
-    warmup: entry(complete, warmup),
+    warmup: entry(warmup),
   };
 }
 

@@ -1,0 +1,16 @@
+// Just what the bench uses of autocannon (it ships no types).
+declare module 'autocannon' {
+  interface Result {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+  }
+  function autocannon(opts: {
+    url: string;
+    connections: number;
+    duration: number;
+    pipelining?: number;
+  }): Promise<Result>;
+  export default autocannon;
+}

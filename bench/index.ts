@@ -1,0 +1,31 @@
+// `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
+// Not part of `npm test`. Options: --quick (shorter rounds), --only throughput|coldstart|memory.
+import { parseArgs } from 'node:util';
+import { coldstart } from './coldstart.ts';
+import { memory } from './memory.ts';
+import { throughput } from './throughput.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+const quick = !!values.quick;
+const want = (name: string) => !values.only || values.only === name;
+
+console.log(
+  `Outpost bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${new Date().toISOString()}\n`,
+);
+const results: Record<string, unknown> = {};
+if (want('throughput')) {
+  const r = await throughput({ seconds: quick ? 3 : 8, rounds: quick ? 2 : 3, connections: 32 });
+  console.log(r.table.join('\n'), '\n');
+  results.throughput = r;
+}
+if (want('coldstart')) {
+  const r = await coldstart({ tenants: quick ? 100 : 500, gapMs: 25 });
+  console.log(r.table.join('\n'), '\n');
+  results.coldstart = r;
+}
+if (want('memory')) {
+  const r = await memory({ tenants: quick ? 200 : 1000 });
+  console.log(r.table.join('\n'), '\n');
+  results.memory = r;
+}
+process.exit(0);
