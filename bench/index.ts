@@ -14,7 +14,7 @@ console.log(
 );
 const results: Record<string, unknown> = {};
 if (want('throughput')) {
-  const r = await throughput({ seconds: quick ? 3 : 8, rounds: quick ? 2 : 3, connections: 32 });
+  const r = await throughput({ seconds: quick ? 3 : 6, rounds: quick ? 2 : 6, connections: 32 });
   console.log(r.table.join('\n'), '\n');
   results.throughput = r;
 }

@@ -7,3 +7,4 @@ const server = createServer((_req, res) => {
   res.end('Hello World!');
 });
 server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }));
+process.on('SIGINT', () => process.exit(0));

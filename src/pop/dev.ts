@@ -33,8 +33,20 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
-/** `request.cf` for the single local PoP (the network work fills it from a real topology). */
+const devCfCache = new Map<string, Readonly<Record<string, unknown>>>();
+
+/**
+ * `request.cf` for the single local PoP (the network work fills it from a real topology).
+ * One frozen object per protocol version, shared by requests: the runtime then sends it into
+ * an isolate only when it changes.
+ */
 export function devCf(req: IncomingMessage): Record<string, unknown> {
+  let cf = devCfCache.get(req.httpVersion);
+  if (!cf) devCfCache.set(req.httpVersion, (cf = Object.freeze(makeDevCf(req.httpVersion))));
+  return cf as Record<string, unknown>;
+}
+
+function makeDevCf(httpVersion: string): Record<string, unknown> {
   return {
     colo: 'DEV',
     country: 'US',
@@ -49,7 +61,7 @@ export function devCf(req: IncomingMessage): Record<string, unknown> {
     timezone: 'America/Los_Angeles',
     asn: 0,
     asOrganization: 'Outpost development',
-    httpProtocol: `HTTP/${req.httpVersion}`,
+    httpProtocol: `HTTP/${httpVersion}`,
     tlsVersion: '',
     tlsCipher: '',
     clientTcpRtt: 0,

@@ -53,7 +53,9 @@ export class IsolateCalls {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       // A batch of one call.
-      ref.apply(undefined, [[[id, ...args]]], { arguments: { copy: true } }).catch((err: Error) => this.onApplyError(err));
+      ref
+        .apply(undefined, [[[id, ...args]]], { arguments: { copy: true } })
+        .catch((err: Error) => this.onApplyError(err));
     });
   }
 
@@ -78,11 +80,17 @@ export class IsolateCalls {
     });
   }
 
+  /** Batches sent and calls in them (for stats and the bench). */
+  batches = 0;
+  batched = 0;
+
   #flush(): void {
     this.#flushScheduled = false;
     const queued = this.#queue;
     this.#queue = new Map();
     for (const [ref, batch] of queued) {
+      this.batches++;
+      this.batched += batch.length;
       try {
         ref.applyIgnored(undefined, [batch], { arguments: { copy: true } });
       } catch (err) {

@@ -64,6 +64,7 @@ export class WorkerInstance implements IsolateOwner {
   onIdle: (() => void) | null = null;
   onDeath: (() => void) | null = null;
   #waitUntils = 0;
+  #lastCf: Record<string, unknown> | null = null;
 
   private constructor(
     readonly version: WorkerVersion,
@@ -313,8 +314,19 @@ export class WorkerInstance implements IsolateOwner {
 
     let result: DispatchResult;
     try {
-      const meta = { id: a.id, method: req.method, url: req.url, headers: req.headers, cf: req.cf, body };
-      result = (await this.iso.calls.queue(this.iso.api.dispatch, [meta])) as DispatchResult;
+      // request.cf rarely changes between requests (the PoP hands out shared frozen objects):
+      // send it only when it differs from the last one this isolate saw (null = the same).
+      const cf = req.cf === this.#lastCf ? null : req.cf;
+      this.#lastCf = req.cf;
+      // Positional arguments: a serialized object would carry its key names on every request.
+      result = (await this.iso.calls.queue(this.iso.api.dispatch, [
+        a.id,
+        req.method,
+        req.url,
+        req.headers,
+        cf,
+        body,
+      ])) as DispatchResult;
     } catch (err) {
       this.#finish(a);
       throw this.#explain(err, a);

@@ -204,9 +204,23 @@ export class Runtime {
     heapBytes: number;
     codeCacheHits: number;
     evictions: number;
+    /** CPU time spent inside the live isolates since they were created, ms. */
+    isolateCpuMs: number;
+    /** Mean number of requests per host→isolate crossing (see calls.ts). */
+    meanBatch: number;
   } {
+    let batches = 0;
+    let batched = 0;
+    for (const inst of this.#lru.keys()) {
+      batches += inst.iso.calls.batches;
+      batched += inst.iso.calls.batched;
+    }
     let heap = 0;
-    for (const inst of this.#lru.keys()) heap += inst.heapBytes;
+    let cpu = 0n;
+    for (const inst of this.#lru.keys()) {
+      heap += inst.heapBytes;
+      if (!inst.iso.isolate.isDisposed) cpu += inst.iso.isolate.cpuTime;
+    }
     return {
       tenants: this.#tenants.size,
       isolates: this.#lru.size,
@@ -215,6 +229,8 @@ export class Runtime {
       heapBytes: heap,
       codeCacheHits: this.#codeCache.hits,
       evictions: this.#evictions,
+      isolateCpuMs: Number(cpu) / 1e6,
+      meanBatch: batches === 0 ? 0 : batched / batches,
     };
   }
 

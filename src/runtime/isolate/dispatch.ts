@@ -99,14 +99,7 @@ export function load(
   return format_;
 }
 
-interface RequestMeta {
-  id: number;
-  method: string;
-  url: string;
-  headers: string[];
-  cf: Record<string, unknown>;
-  body: null | ArrayBuffer | number;
-}
+let lastCf: Readonly<Record<string, unknown>> = Object.freeze({});
 
 function serializeError(err: unknown): { name: string; message: string; stack: string } {
   if (err instanceof Error)
@@ -125,22 +118,29 @@ function bytesToBuffer(b: Uint8Array): ArrayBuffer {
   ) as ArrayBuffer;
 }
 
-export async function dispatch(meta: RequestMeta): Promise<object> {
+/**
+ * Run one request. `cf` is null when it is the same as the previous request's (the host sends
+ * it only when it changes); `rawBody` is null, the whole body, or the id of a host stream.
+ */
+export async function dispatch(
+  id: number,
+  method: string,
+  url: string,
+  headers: string[],
+  cf: Record<string, unknown> | null,
+  rawBody: null | ArrayBuffer | number,
+): Promise<object> {
   const body =
-    meta.body === null
-      ? null
-      : typeof meta.body === 'number'
-        ? new HostBody(meta.body)
-        : new Uint8Array(meta.body);
+    rawBody === null ? null : typeof rawBody === 'number' ? new HostBody(rawBody) : new Uint8Array(rawBody);
   const request = makeRequest({
-    method: meta.method,
-    url: meta.url,
-    headers: Headers.fromFlat(meta.headers, 'immutable'),
+    method,
+    url,
+    headers: Headers.fromFlat(headers, 'immutable'),
     body: newState(body),
-    cf: Object.freeze(meta.cf),
+    cf: cf === null ? lastCf : (lastCf = Object.freeze(cf)),
   });
   const waits: Promise<unknown>[] = [];
-  waitUntils.set(meta.id, waits);
+  waitUntils.set(id, waits);
   let passThrough = false;
   const ctx = {
     waitUntil(p: unknown) {
@@ -165,10 +165,10 @@ export async function dispatch(meta: RequestMeta): Promise<object> {
       throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
     }
     if (response.type === 'error') throw new TypeError('The worker returned Response.error().');
-    if (waits.length === 0) waitUntils.delete(meta.id); // late waitUntil() calls still run, unawaited
+    if (waits.length === 0) waitUntils.delete(id); // late waitUntil() calls still run, unawaited
     return serializeResponse(response, waits.length);
   } catch (err) {
-    if (waits.length === 0) waitUntils.delete(meta.id);
+    if (waits.length === 0) waitUntils.delete(id);
     return { error: serializeError(err), passThrough, waitUntil: waits.length };
   }
 }
@@ -221,14 +221,7 @@ export async function warmup(): Promise<void> {
     },
   };
   try {
-    await dispatch({
-      id: 0,
-      method: 'GET',
-      url: 'http://warmup.invalid/?q=1',
-      headers: ['accept', '*/*'],
-      cf: {},
-      body: null,
-    });
+    await dispatch(0, 'GET', 'http://warmup.invalid/?q=1', ['accept', '*/*'], {}, null);
   } finally {
     moduleHandler = null;
     waitUntils.delete(0);
