@@ -45,7 +45,6 @@ const HOP_BY_HOP = new Set([
   'trailer',
 ]);
 const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
-const SMALL_BODY = 16 * 1024;
 
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
@@ -175,12 +174,7 @@ async function writeResponse(
   if (body instanceof Uint8Array || body === null) {
     if (body && !noBody) headers.push('content-length', String(body.byteLength));
     res.writeHead(response.status, response.statusText || undefined, headers);
-    if (noBody || !body) res.end();
-    // Small bodies go out as a latin1 string (byte for byte the same): node:http then sends
-    // head and body in one write instead of a writev of two buffers, measurably cheaper.
-    else if (body.byteLength <= SMALL_BODY)
-      res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), 'latin1');
-    else res.end(body);
+    res.end(noBody || !body ? undefined : body);
     return;
   }
   res.writeHead(response.status, response.statusText || undefined, headers);
