@@ -33,8 +33,10 @@ export function incomingBody(req: IncomingMessage, max: number, onTooLarge: () =
             seen += chunk.byteLength;
             cleanup();
             if (seen > max) {
+              // Stop reading (the socket stays paused) and let the front answer 413 with
+              // `connection: close`; destroying here would reset the client before it hears why.
               onTooLarge();
-              req.destroy();
+              cancelled = true;
               return reject(new Error(`TypeError: request body larger than ${max} bytes`));
             }
             return resolve(chunk);
@@ -61,4 +63,12 @@ export function incomingBody(req: IncomingMessage, max: number, onTooLarge: () =
       req.resume(); // discard what the worker did not read
     },
   };
+}
+
+/** After answering 413: close the connection once the response is out. */
+export function closeAfterResponse(
+  req: IncomingMessage,
+  res: { once(e: 'finish', f: () => void): unknown },
+): void {
+  res.once('finish', () => req.socket.destroySoon());
 }

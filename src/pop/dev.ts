@@ -19,6 +19,8 @@ export interface DevOptions {
   production?: boolean;
   watch?: boolean;
   origin?: string;
+  /** Largest request body accepted, bytes (default 100 MB). */
+  maxBodyBytes?: number;
   observer: Observer;
   runtime?: RuntimeOptions;
 }
@@ -137,6 +139,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     dev: !options.production,
     cf: devCf,
     origin: options.origin,
+    maxBodyBytes: options.maxBodyBytes,
     observer,
   });
 

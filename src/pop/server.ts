@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
-import { incomingBody } from './body.ts';
+import { closeAfterResponse, incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 
@@ -121,6 +121,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     } catch (err) {
       if (tooLarge) {
         res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+        closeAfterResponse(req, res);
         return void res.end(`Request body too large: limit ${maxBody} bytes\n`);
       }
       if (err instanceof WorkerException && err.passThrough && options.origin) {

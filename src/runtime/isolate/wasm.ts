@@ -102,8 +102,13 @@ function bytesOf(source: unknown): Uint8Array {
   throw new TypeError('WebAssembly: argument must be a BufferSource');
 }
 
-export function installWasmLimits(memoryLimitMb: number): void {
+/** Set the budget capModule works against (installWasmLimits does this; tests call it directly). */
+export function setWasmBudget(memoryLimitMb: number): void {
   budgetPages = memoryLimitMb * 16;
+}
+
+export function installWasmLimits(memoryLimitMb: number): void {
+  setWasmBudget(memoryLimitMb);
   const W = WebAssembly as any;
   const OrigModule = W.Module;
   const OrigInstance = W.Instance;

@@ -1,0 +1,71 @@
+// The PoP front's edge cases: client disconnects, passThroughOnException, streamed oversized bodies.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { startFixture, startUpstream, type TestDev, type Upstream, waitFor } from './helpers.ts';
+
+let dev: TestDev;
+let upstream: Upstream;
+
+before(async () => {
+  upstream = await startUpstream();
+  dev = await startFixture('api', { origin: upstream.url, maxBodyBytes: 64 * 1024 });
+});
+after(async () => {
+  await dev.close();
+  await upstream.close();
+});
+
+describe('PoP front edge cases', () => {
+  it('cancels a streamed response body when the client disconnects', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${dev.url}/infinite`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.read();
+    controller.abort();
+    const line = await waitFor(
+      () => dev.logs.find((l) => l.message.startsWith('infinite stream cancelled')),
+      3000,
+      'cancel log',
+    );
+    assert.match(line.message, /infinite stream cancelled after \d+ chunks: client disconnected/);
+    // The isolate is still healthy.
+    assert.equal((await fetch(`${dev.url}/status?s=204`)).status, 204);
+  });
+
+  it('passes a failed request through to the origin after ctx.passThroughOnException()', async () => {
+    const before = upstream.hits.get('/pass-through') ?? 0;
+    const res = await fetch(`${dev.url}/pass-through`);
+    assert.equal(res.status, 404); // the origin's own answer for this path
+    assert.equal(await res.text(), 'upstream 404');
+    assert.equal(upstream.hits.get('/pass-through'), before + 1);
+    assert.ok(dev.logs.some((l) => l.level === 'warn' && l.message.includes('passing through to origin')));
+  });
+
+  it('answers 413 when a chunked body passes the limit while streaming', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${dev.url}/echo`,
+        { method: 'POST', headers: { 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      const chunk = Buffer.alloc(16 * 1024, 120);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 10) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    assert.equal(status, 413);
+    assert.equal((await fetch(`${dev.url}/status?s=204`)).status, 204);
+  });
+});
