@@ -229,17 +229,22 @@ export function createSyscalls(
       const flat: string[] = [];
       for (const [k, v] of res.headers) if (k !== 'set-cookie') flat.push(k, v);
       for (const c of res.headers.getSetCookie()) flat.push('set-cookie', c);
-      const stream = res.body;
-      const bodyId = stream
-        ? o.bodies.add(fromAsyncIterable(stream as AsyncIterable<Uint8Array>, () => controller.abort()))
-        : null;
-      return {
+      const meta = {
         status: res.status,
         statusText: res.statusText,
         headers: flat,
         url: res.url,
         redirected: res.redirected,
-        body: bodyId,
+      };
+      const stream = res.body;
+      if (!stream) return { ...meta, body: null };
+      // A small body of known length comes back with the headers: one crossing instead of
+      // several reads (each crossing costs the tenant 25–55 µs of isolate CPU).
+      const length = Number(res.headers.get('content-length') ?? Number.NaN);
+      if (length <= INLINE_BODY_MAX) return { ...meta, body: await res.arrayBuffer() };
+      return {
+        ...meta,
+        body: o.bodies.add(fromAsyncIterable(stream as AsyncIterable<Uint8Array>, () => controller.abort())),
       };
     } catch (err) {
       const e = err as Error & { cause?: Error };
