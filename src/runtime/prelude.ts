@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -7,12 +8,16 @@ import * as esbuild from 'esbuild';
  * process. Minified to keep the per-isolate cost small (the source string lives in every heap).
  */
 const here = dirname(fileURLToPath(import.meta.url));
+// From src/ the isolate sources sit beside this file; from dist/ they are read from src/.
+const isolateDir = existsSync(join(here, 'isolate', 'index.ts'))
+  ? join(here, 'isolate')
+  : join(here, '..', '..', 'src', 'runtime', 'isolate');
 let cached: Promise<string> | null = null;
 
 export function preludeSource(): Promise<string> {
   cached ??= esbuild
     .build({
-      entryPoints: [join(here, 'isolate', 'index.ts')],
+      entryPoints: [join(isolateDir, 'index.ts')],
       bundle: true,
       write: false,
       format: 'iife',
