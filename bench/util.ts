@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+import { hostEnv } from '../bin/env.mjs';
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -16,6 +17,7 @@ export function startServer(name: string): Promise<{ port: number; child: ChildP
   const child = fork(join(import.meta.dirname, 'servers', `${name}.ts`), [], {
     execArgv: ['--no-node-snapshot', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: hostEnv(),
   });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve({ port: m.port, child }));
@@ -28,6 +30,7 @@ export function runChild<T>(file: string, args: string[] = [], execArgv: string[
   const child = fork(join(import.meta.dirname, file), args, {
     execArgv: ['--no-node-snapshot', '--import', 'tsx', ...execArgv],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: hostEnv(),
   });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));

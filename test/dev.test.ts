@@ -152,6 +152,19 @@ describe('config errors name the file, the key and what was expected', () => {
   });
 });
 
+describe('limit flags', () => {
+  it('a CPU limit given on the command line wins over limits.cpu_ms in the config', async () => {
+    const dev = await startFixture('limits', { limits: { cpuMs: 300 } });
+    try {
+      const res = await fetch(`${dev.url}/loop`);
+      assert.equal(res.status, 503);
+      assert.match(await res.text(), /exceeded CPU time limit \([\d.]+ ms used, limit 300 ms\)/);
+    } finally {
+      await dev.close();
+    }
+  });
+});
+
 describe('bad input at the HTTP front', () => {
   let dev: TestDev;
   before(async () => {

@@ -9,7 +9,9 @@ let upstream: Upstream;
 
 before(async () => {
   upstream = await startUpstream();
-  dev = await startFixture('api', { origin: upstream.url, maxBodyBytes: 64 * 1024 });
+  // Generous CPU: these tests are about streaming and the front, not the CPU limit (moving
+  // 8 MiB through an isolate costs 10-100 ms of CPU here, see docs/runtime.md).
+  dev = await startFixture('api', { origin: upstream.url, maxBodyBytes: 64 * 1024, limits: { cpuMs: 5000 } });
 });
 after(async () => {
   await dev.close();
@@ -32,6 +34,38 @@ describe('PoP front edge cases', () => {
     assert.match(line.message, /infinite stream cancelled after \d+ chunks: client disconnected/);
     // The isolate is still healthy.
     assert.equal((await fetch(`${dev.url}/status?s=204`)).status, 204);
+  });
+
+  it('streams a large body to a slow reader exactly once, with back-pressure and no listener leak', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const n = 128; // 8 MiB
+      const body = await new Promise<Buffer[]>((resolve, reject) => {
+        request(`${dev.url}/big-stream?n=${n}`, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => {
+            parts.push(d);
+            res.pause(); // a slow client: the server must wait for drain
+            setTimeout(() => res.resume(), 1);
+          });
+          res.on('end', () => resolve(parts));
+          res.on('error', reject);
+        })
+          .on('error', reject)
+          .end();
+      });
+      const all = Buffer.concat(body);
+      assert.equal(all.byteLength, n * 65536);
+      for (let i = 0; i < n; i++) assert.equal(all[i * 65536 + 12345], i % 251, `chunk ${i}`);
+      assert.deepEqual(
+        warnings.filter((w) => w === 'MaxListenersExceededWarning'),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('passes a failed request through to the origin after ctx.passThroughOnException()', async () => {

@@ -22,7 +22,11 @@ export const devCommand: Command = {
       help: 'rebuild when a source file changes (--no-watch to disable)',
     },
     { name: 'origin', type: 'string', help: 'origin URL for ctx.passThroughOnException()' },
-    { name: 'cpu-ms', type: 'number', help: 'CPU time limit per request (overrides limits.cpu_ms default)' },
+    {
+      name: 'cpu-ms',
+      type: 'number',
+      help: 'CPU time per request, ms (wins over limits.cpu_ms in the config; default 50)',
+    },
     { name: 'memory-mb', type: 'number', default: 128, help: 'heap + WebAssembly memory limit per isolate' },
     { name: 'wall-ms', type: 'number', default: 30000, help: 'wall-clock limit until response headers' },
     { name: 'subrequests', type: 'number', default: 50, help: 'subrequests allowed per request' },
@@ -41,13 +45,12 @@ export const devCommand: Command = {
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
       observer,
-      runtime: {
-        limits: {
-          cpuMs: v['cpu-ms'] as number | undefined,
-          memoryMb: v['memory-mb'] as number,
-          wallMs: v['wall-ms'] as number,
-          subrequests: v.subrequests as number,
-        },
+      // Flags win over the project's config.
+      limits: {
+        cpuMs: v['cpu-ms'] as number | undefined,
+        memoryMb: v['memory-mb'] as number,
+        wallMs: v['wall-ms'] as number,
+        subrequests: v.subrequests as number,
       },
     });
     process.stdout.write(

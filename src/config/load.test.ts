@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     const c = loadConfig(dir, { warn: () => {} });
     assert.equal(c.main, join(dir, 'w.js'));
     assert.equal(c.name, dir.split('/').pop());
-    assert.equal(c.limits.cpuMs, 50);
+    assert.equal(c.limits.cpuMs, undefined); // the runtime's default (50 ms) applies
     assert.deepEqual(c.compatibilityFlags, []);
     assert.deepEqual(c.vars, {});
   });

@@ -4,7 +4,7 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import { parse as parseToml } from 'smol-toml';
 import { readDevVars } from './devvars.ts';
 import { ConfigError } from './errors.ts';
-import { DEFAULT_CPU_MS, type VarValue, type WorkerConfig } from './types.ts';
+import type { VarValue, WorkerConfig } from './types.ts';
 
 /** Files looked for in a project folder, in wrangler's order of preference. */
 export const CONFIG_FILES = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'] as const;
@@ -137,8 +137,11 @@ export function validateConfig(
   if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
     throw new ConfigError(file, 'limits', 'a table such as { cpu_ms = 50 }', limits);
   }
-  const cpuMs = (limits as Record<string, unknown>).cpu_ms ?? DEFAULT_CPU_MS;
-  if (typeof cpuMs !== 'number' || !Number.isFinite(cpuMs) || cpuMs <= 0 || cpuMs > 300_000) {
+  const cpuMs = (limits as Record<string, unknown>).cpu_ms;
+  if (
+    cpuMs !== undefined &&
+    (typeof cpuMs !== 'number' || !Number.isFinite(cpuMs) || cpuMs <= 0 || cpuMs > 300_000)
+  ) {
     throw new ConfigError(file, 'limits.cpu_ms', 'a number of milliseconds between 1 and 300000', cpuMs);
   }
 

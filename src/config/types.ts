@@ -3,8 +3,8 @@
 export type VarValue = string | number | boolean | null | VarValue[] | { [key: string]: VarValue };
 
 export interface WorkerLimits {
-  /** CPU time per request, ms (wrangler `limits.cpu_ms`). */
-  cpuMs: number;
+  /** CPU time per request, ms (wrangler `limits.cpu_ms`); undefined: the runtime's default. */
+  cpuMs: number | undefined;
 }
 
 export interface WorkerConfig {

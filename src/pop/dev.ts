@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { relative } from 'node:path';
 import { ConfigError, loadConfig, type WorkerConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { bundleWorker, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
+import { bundleWorker, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
 import { type PopServer, startPopServer } from './server.ts';
 
 export interface DevOptions {
@@ -23,6 +23,8 @@ export interface DevOptions {
   maxBodyBytes?: number;
   observer: Observer;
   runtime?: RuntimeOptions;
+  /** Limits that win over the project's config (the CLI's --cpu-ms and friends). */
+  limits?: Partial<Limits>;
 }
 
 export interface DevServer {
@@ -104,7 +106,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         JSON.stringify(previous.vars) === JSON.stringify(config.vars)
       )
         return null;
-      runtime.deploy(tenant, bundle, config);
+      runtime.deploy(tenant, bundle, config, options.limits);
       buildError = null;
       await runtime.warm(tenant);
       const ms = (performance.now() - started).toFixed(0);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
+import { drained } from './server.ts';
 
 /**
  * ctx.passThroughOnException(): when the worker throws, the request goes on to the origin as
@@ -29,8 +30,7 @@ export async function proxyToOrigin(
       for (const one of Array.isArray(v) ? v : [v ?? '']) out.push(k, one);
     }
     res.writeHead(r.statusCode, out);
-    for await (const chunk of r.body)
-      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    for await (const chunk of r.body) if (!res.write(chunk)) await drained(res);
     res.end();
   } catch (err) {
     if (res.headersSent) return void res.destroy();

@@ -194,12 +194,24 @@ async function writeResponse(
     for (;;) {
       const chunk = await body.next();
       if (chunk === null || closed) break;
-      if (!res.write(chunk))
-        await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(chunk)) await drained(res);
     }
     res.end();
   } catch {
     // The stream failed after headers were sent: the only honest signal left is a reset.
     res.destroy();
   }
+}
+
+/** Wait until `res` can take more data, or is closed; leaves no listener behind. */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

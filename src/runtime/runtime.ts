@@ -90,7 +90,12 @@ export class Runtime {
     config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>,
     limitOverrides: Partial<Limits> = {},
   ): WorkerVersion {
-    const limits = resolveLimits({ ...this.limits, cpuMs: config.limits.cpuMs, ...limitOverrides });
+    // Precedence: explicit overrides (CLI flags), then the worker's config, then runtime defaults.
+    const limits = resolveLimits({
+      ...this.limits,
+      cpuMs: config.limits.cpuMs ?? this.limits.cpuMs,
+      ...limitOverrides,
+    });
     const version: WorkerVersion = {
       id: `${tenant}@${bundle.hash.slice(0, 12)}`,
       tenant,

@@ -242,6 +242,8 @@ export async function pull(id: number): Promise<ArrayBuffer | null> {
     reader.cancel().catch(() => {});
     throw new TypeError('This ReadableStream did not return bytes.');
   }
+  // Copy now: the outcome is serialized at the next flush, and by then the stream's next pull()
+  // may have refilled a buffer the worker reuses.
   return bytesToBuffer(toBytes(value, 'chunk').slice());
 }
 
