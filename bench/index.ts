@@ -1,6 +1,18 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds), --only throughput|coldstart|memory.
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
+
+// Measure under the same allocator settings the launcher gives a real deployment.
+if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: hostEnv(),
+  });
+  process.exit(r.status ?? 1);
+}
+
 import { coldstart } from './coldstart.ts';
 import { memory } from './memory.ts';
 import { throughput } from './throughput.ts';

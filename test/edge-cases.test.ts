@@ -11,7 +11,11 @@ before(async () => {
   upstream = await startUpstream();
   // Generous CPU: these tests are about streaming and the front, not the CPU limit (moving
   // 8 MiB through an isolate costs 10-100 ms of CPU here, see docs/runtime.md).
-  dev = await startFixture('api', { origin: upstream.url, maxBodyBytes: 64 * 1024, limits: { cpuMs: 5000 } });
+  dev = await startFixture('api', {
+    origin: upstream.url,
+    maxBodyBytes: 64 * 1024,
+    limits: { cpuMs: 5000, waitUntilMs: 300 },
+  });
 });
 after(async () => {
   await dev.close();
@@ -66,6 +70,19 @@ describe('PoP front edge cases', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('stops awaiting ctx.waitUntil() work at the limit and says so', async () => {
+    const res = await fetch(`${dev.url}/waituntil-forever`);
+    assert.equal(res.status, 200);
+    await res.text();
+    const line = await waitFor(
+      () => dev.logs.find((l) => l.message.includes('did not finish within 300 ms')),
+      3000,
+      'waitUntil limit log',
+    );
+    assert.equal(line.level, 'warn');
+    assert.equal((await fetch(`${dev.url}/status?s=204`)).status, 204);
   });
 
   it('passes a failed request through to the origin after ctx.passThroughOnException()', async () => {

@@ -30,6 +30,13 @@ export const devCommand: Command = {
     { name: 'memory-mb', type: 'number', default: 128, help: 'heap + WebAssembly memory limit per isolate' },
     { name: 'wall-ms', type: 'number', default: 30000, help: 'wall-clock limit until response headers' },
     { name: 'subrequests', type: 'number', default: 50, help: 'subrequests allowed per request' },
+    {
+      name: 'memory-budget-mb',
+      type: 'number',
+      default: 4096,
+      help: 'evict idle isolates, least recently used first, past this much heap',
+    },
+    { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
   ],
   async run(positionals, v) {
@@ -45,6 +52,7 @@ export const devCommand: Command = {
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
       observer,
+      runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
       // Flags win over the project's config.
       limits: {
         cpuMs: v['cpu-ms'] as number | undefined,
