@@ -38,15 +38,49 @@ interface Active {
   bodyId: number | null;
 }
 
+/** What dispatch answers: a response tuple, or an error object (see isolate/dispatch.ts). */
+type DispatchTuple = [
+  status: number,
+  statusText: string,
+  headers: string[],
+  kind: BodyKind,
+  body: ArrayBuffer | number | null,
+  waitUntil: number,
+];
+type BodyKind = 'none' | 'bytes' | 'host' | 'stream';
+interface DispatchError {
+  error: { name: string; message: string; stack: string };
+  passThrough?: boolean;
+  waitUntil: number;
+}
+
 interface DispatchResult {
   status: number;
   statusText: string;
   headers: string[];
-  kind: 'none' | 'bytes' | 'host' | 'stream';
+  kind: BodyKind;
   body: ArrayBuffer | number | null;
   waitUntil: number;
-  error?: { name: string; message: string; stack: string };
+  error?: DispatchError['error'];
   passThrough?: boolean;
+}
+
+function toResult(raw: unknown): DispatchResult {
+  if (Array.isArray(raw)) {
+    const [status, statusText, headers, kind, body, waitUntil] = raw as DispatchTuple;
+    return { status, statusText, headers, kind, body, waitUntil };
+  }
+  const e = raw as DispatchError;
+  return {
+    status: 0,
+    statusText: '',
+    headers: [],
+    kind: 'none',
+    body: null,
+    waitUntil: e.waitUntil ?? 0,
+    error: e.error,
+    passThrough: e.passThrough,
+  };
 }
 
 let nextRequestId = 1;
@@ -319,14 +353,9 @@ export class WorkerInstance implements IsolateOwner {
       const cf = req.cf === this.#lastCf ? null : req.cf;
       this.#lastCf = req.cf;
       // Positional arguments: a serialized object would carry its key names on every request.
-      result = (await this.iso.calls.queue(this.iso.api.dispatch, [
-        a.id,
-        req.method,
-        req.url,
-        req.headers,
-        cf,
-        body,
-      ])) as DispatchResult;
+      result = toResult(
+        await this.iso.calls.queue(this.iso.api.dispatch, [a.id, req.method, req.url, req.headers, cf, body]),
+      );
     } catch (err) {
       this.#finish(a);
       throw this.#explain(err, a);

@@ -124,8 +124,14 @@ export class Runtime {
     await this.#instance(tenant);
   }
 
-  async handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
-    const instance = await this.#instance(tenant);
+  handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
+    // Fast path without an extra await: the tenant's isolate is loaded and serving.
+    const ready = this.#tenants.get(tenant)?.instance;
+    if (ready && ready.state === 'ready') return this.#run(ready, request);
+    return this.#instance(tenant).then((instance) => this.#run(instance, request));
+  }
+
+  #run(instance: WorkerInstance, request: WorkerRequest): Promise<WorkerResponse> {
     this.#lru.delete(instance);
     this.#lru.set(instance, true);
     this.#busy.add(instance);

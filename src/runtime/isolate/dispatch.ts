@@ -173,7 +173,7 @@ export async function dispatch(
   }
 }
 
-function serializeResponse(r: Response, waitUntil: number): object {
+function serializeResponse(r: Response, waitUntil: number): unknown[] {
   const state = r[kBody];
   if (isUsed(state)) throw new TypeError('The response body has already been used and cannot be sent.');
   const src = state.source;
@@ -192,15 +192,9 @@ function serializeResponse(r: Response, waitUntil: number): object {
     outStreams.set(body, src.getReader());
   }
   state.used = true;
-  return {
-    status: r.status,
-    statusText: r.statusText,
-    headers: flattenHeaders(r.headers),
-    kind,
-    body,
-    waitUntil,
-    webSocket: r.webSocket !== null,
-  };
+  // A tuple, not an object: an object's key names would be serialized on every response.
+  // Order: see DispatchResult in src/runtime/instance.ts.
+  return [r.status, r.statusText, flattenHeaders(r.headers), kind, body, waitUntil];
 }
 
 /**
