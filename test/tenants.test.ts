@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
 import { bundleWorker, Runtime } from '../src/runtime/index.ts';
-import { FIXTURES } from './helpers.ts';
+import { FIXTURES, waitFor } from './helpers.ts';
 
 const request = (path = '/') => ({
   method: 'GET',
@@ -18,6 +18,20 @@ const text = (r: { body: unknown }) => new TextDecoder().decode(r.body as Uint8A
 async function tenantBundle() {
   const config = loadConfig(join(FIXTURES, 'service-worker'), { warn: () => {} });
   return { config, bundle: await bundleWorker(config) };
+}
+
+/** Deploy `n` tenants `<prefix><i>` of one bundle, each with its own GREETING, and serve each once. */
+async function loadTenants(
+  rt: Runtime,
+  prefix: string,
+  n: number,
+  bundle: Awaited<ReturnType<typeof tenantBundle>>['bundle'],
+  config: Awaited<ReturnType<typeof tenantBundle>>['config'],
+) {
+  for (let i = 0; i < n; i++) {
+    rt.deploy(`${prefix}${i}`, bundle, { ...config, vars: { GREETING: `${prefix}${i}` } });
+    assert.equal(text(await rt.handle(`${prefix}${i}`, request())), `${prefix}${i} GET /`);
+  }
 }
 
 describe('many tenants', () => {
@@ -49,14 +63,14 @@ describe('many tenants', () => {
     const { config, bundle } = await tenantBundle();
     const rt = new Runtime({ poolSize: 2, maxIsolates: 10 });
     try {
-      for (let i = 0; i < 30; i++) {
-        rt.deploy(`e${i}`, bundle, { ...config, vars: { GREETING: `e${i}` } });
-        await rt.handle(`e${i}`, request());
-      }
-      await new Promise((r) => setTimeout(r, 50)); // heap samples land asynchronously
-      const s = rt.stats();
-      assert.ok(s.isolates <= 11, `isolates ${s.isolates}`);
-      assert.ok(s.evictions >= 19, `evictions ${s.evictions}`);
+      await loadTenants(rt, 'e', 30, bundle, config);
+      // Eviction runs as heap samples land (asynchronously, after each load).
+      const s = await waitFor(
+        () => (rt.stats().isolates <= 10 ? rt.stats() : undefined),
+        5000,
+        'eviction down to the cap',
+      );
+      assert.ok(s.evictions >= 20, `evictions ${s.evictions}`);
       // The oldest tenant was evicted and comes back with a cold start.
       assert.equal(text(await rt.handle('e0', request('/back'))), 'e0 GET /back');
     } finally {
@@ -68,13 +82,12 @@ describe('many tenants', () => {
     const { config, bundle } = await tenantBundle();
     const rt = new Runtime({ poolSize: 1, memoryBudgetMb: 16 });
     try {
-      for (let i = 0; i < 30; i++) {
-        rt.deploy(`m${i}`, bundle, { ...config, vars: { GREETING: `m${i}` } });
-        await rt.handle(`m${i}`, request());
-      }
-      await new Promise((r) => setTimeout(r, 50));
-      const s = rt.stats();
-      assert.ok(s.heapBytes <= 16 * 1024 * 1024 + 3 * 1024 * 1024, `heap ${s.heapBytes}`);
+      await loadTenants(rt, 'm', 30, bundle, config);
+      const s = await waitFor(
+        () => (rt.stats().heapBytes <= 16 * 1024 * 1024 ? rt.stats() : undefined),
+        5000,
+        'eviction under the budget',
+      );
       assert.ok(s.evictions > 0);
     } finally {
       await rt.close();

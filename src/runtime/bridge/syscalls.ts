@@ -42,18 +42,7 @@ const URL_PARTS = [
   'search',
   'hash',
 ] as const;
-const URL_SETTABLE = new Set([
-  'href',
-  'protocol',
-  'username',
-  'password',
-  'host',
-  'hostname',
-  'port',
-  'pathname',
-  'search',
-  'hash',
-]);
+const URL_SETTABLE = new Set<string>(URL_PARTS.filter((p) => p !== 'origin'));
 const MAX_URL = 64 * 1024;
 const HOP_BY_HOP = new Set([
   'connection',
