@@ -30,14 +30,7 @@ export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
     };
   }
   if (err instanceof OutpostError) {
-    const status =
-      err.code === 'NO_SUCH_WORKER'
-        ? 404
-        : err.code === 'BODY_TOO_LARGE'
-          ? 413
-          : err.code === 'BUNDLE_FAILED'
-            ? 500
-            : 500;
+    const status = err.code === 'NO_SUCH_WORKER' ? 404 : 500;
     return { status, code: err.code, body: dev || status < 500 ? `${err.message}\n` : 'Internal error\n' };
   }
   return {

@@ -103,7 +103,7 @@ export class Runtime {
       bundle,
       vars: config.vars,
       limits,
-      mapper: new StackMapper(bundle.map, bundle.filename, config.rootDir),
+      mapper: new StackMapper(bundle.map, bundle.filename),
     };
     const previous = this.#tenants.get(tenant);
     this.#tenants.set(tenant, { version, instance: null, loading: null, loadError: null });

@@ -2,7 +2,8 @@ import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 
 /**
  * Maps stack frames of a bundled worker back to the user's files. The bundle runs wrapped in
- * one extra line (see instance.ts), hence LINE_OFFSET.
+ * one extra line (see instance.ts), hence LINE_OFFSET. esbuild writes sources relative to the
+ * outfile, which sits in the project's root: "src/index.ts", "node_modules/x/y.js".
  */
 export const LINE_OFFSET = 1;
 
@@ -11,7 +12,6 @@ export class StackMapper {
   constructor(
     private readonly mapJson: string,
     private readonly filename: string,
-    private readonly rootDir: string,
   ) {}
 
   mapStack(stack: string): string {
@@ -24,19 +24,7 @@ export class StackMapper {
         column: Number(col) - 1,
       });
       if (!pos.source || pos.line === null) return whole;
-      const source = pos.source.replace(/^(\.\.\/)+/, '').startsWith('/')
-        ? pos.source
-        : this.relative(pos.source);
-      return `${source}:${pos.line}:${(pos.column ?? 0) + 1}`;
+      return `${pos.source.replace(/^\.\//, '')}:${pos.line}:${(pos.column ?? 0) + 1}`;
     });
-  }
-
-  private relative(source: string): string {
-    // esbuild writes sources relative to the outfile, which sits in rootDir.
-    return source.replace(/^\.\//, '');
-  }
-
-  get root(): string {
-    return this.rootDir;
   }
 }
