@@ -2,7 +2,7 @@
 // another tenant keeps answering at its normal latency meanwhile.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTenants, startUpstream, type TestNetwork, type Upstream } from './helpers.ts';
+import { startTenants, startUpstream, type TestNetwork, type Upstream, waitFor } from './helpers.ts';
 
 let net: TestNetwork;
 let upstream: Upstream;
@@ -88,6 +88,29 @@ describe('memory', () => {
     assert.deepEqual(r.results, [-1, -1, -1, -1, -1, -1, -1, -1]);
     assert.equal(r.bytes, 65536);
     assert.ok(process.memoryUsage().rss - rss < 200 * 1024 * 1024);
+  });
+});
+
+describe('code running after the response', () => {
+  it('stops a loop in a timer that runs with no request in flight', async () => {
+    const res = await net.fetchAs('bad', '/loop-after-response');
+    assert.equal(await res.text(), 'responded');
+    await waitFor(
+      () => net.logs.some((l) => /CPU time limit \([\d.]+ ms used outside any request/.test(l.message)),
+      5000,
+      'idle CPU breach',
+    );
+    assert.equal(await (await net.fetchAs('bad', '/ok')).text(), 'ok');
+  });
+  it('serves the next request from a fresh isolate after one died of memory while idle', async () => {
+    const res = await net.fetchAs('heap', '/heap-after-response');
+    assert.equal(await res.text(), 'responded');
+    await waitFor(
+      () => net.logs.some((l) => /memory limit \(heap passed 128 MB outside any request\)/.test(l.message)),
+      15000,
+      'idle memory breach',
+    );
+    assert.equal(await (await net.fetchAs('heap', '/ok')).text(), 'ok');
   });
 });
 

@@ -255,6 +255,35 @@ export class WorkerInstance implements IsolateOwner {
     }
   }
 
+  /** CPU seen at the last idle check (see Runtime's sweep). */
+  #idleCpu = -1n;
+
+  /** Called by the runtime's sweep while no request is in flight. */
+  checkIdle(): void {
+    if (this.iso.isolate.isDisposed) {
+      this.breach(
+        new LimitExceededError(
+          'memory',
+          `heap passed ${this.version.limits.memoryMb} MB outside any request`,
+        ),
+      );
+      return;
+    }
+    const cpu = this.iso.isolate.cpuTime;
+    const last = this.#idleCpu;
+    this.#idleCpu = cpu;
+    if (last < 0n) return;
+    const used = cpu - last;
+    if (used > BigInt(Math.round(this.version.limits.cpuMs * 1e6))) {
+      this.breach(
+        new LimitExceededError(
+          'cpu',
+          `${(Number(used) / 1e6).toFixed(1)} ms used outside any request, limit ${this.version.limits.cpuMs} ms`,
+        ),
+      );
+    }
+  }
+
   /** A limit was breached: every request in flight answers with it and the isolate goes. */
   breach(err: LimitExceededError): void {
     if (this.state === 'dead') return;
@@ -332,6 +361,7 @@ export class WorkerInstance implements IsolateOwner {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.requests++;
+    this.#idleCpu = -1n;
     const a: Active = {
       id: nextRequestId++,
       startedAt: Date.now(),

@@ -6,7 +6,7 @@
 import type { WorkerConfig } from '../config/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import type { Bundle } from './bundle.ts';
-import { OutpostError, ScriptLoadError } from './errors.ts';
+import { LimitExceededError, OutpostError, ScriptLoadError } from './errors.ts';
 import { type CodeCache, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
 import { IsolatePool } from './pool.ts';
@@ -27,6 +27,9 @@ export interface RuntimeOptions {
   watchdogMs?: number;
 }
 
+/** Period of the sweep over idle isolates, ms. */
+const SWEEP_MS = 100;
+
 interface Tenant {
   version: WorkerVersion;
   instance: WorkerInstance | null;
@@ -46,6 +49,7 @@ export class Runtime {
   readonly #memoryBudget: number;
   readonly #maxIsolates: number;
   #watchdog: NodeJS.Timeout;
+  #sweeper: NodeJS.Timeout;
   #closed = false;
   #evictions = 0;
 
@@ -73,6 +77,8 @@ export class Runtime {
     this.pool = new IsolatePool({ size: poolSize, observer: this.observer });
     this.#watchdog = setInterval(() => this.#check(), options.watchdogMs ?? 5);
     this.#watchdog.unref();
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    this.#sweeper.unref();
   }
 
   /** Fill the warm pool now (otherwise it fills after the first request). */
@@ -127,7 +133,7 @@ export class Runtime {
   handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
     // Fast path without an extra await: the tenant's isolate is loaded and serving.
     const ready = this.#tenants.get(tenant)?.instance;
-    if (ready && ready.state === 'ready') return this.#run(ready, request);
+    if (ready && ready.state === 'ready' && !ready.iso.isolate.isDisposed) return this.#run(ready, request);
     return this.#instance(tenant).then((instance) => this.#run(instance, request));
   }
 
@@ -141,7 +147,14 @@ export class Runtime {
   async #instance(tenant: string): Promise<WorkerInstance> {
     const t = this.#tenants.get(tenant);
     if (!t) throw new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`);
-    if (t.instance && t.instance.state === 'ready') return t.instance;
+    if (t.instance && t.instance.state === 'ready') {
+      if (!t.instance.iso.isolate.isDisposed) return t.instance;
+      // isolated-vm disposed it while no request was running (e.g. a timer ran out of memory
+      // after the response): record the breach, and serve this request from a fresh isolate.
+      t.instance.breach(
+        new LimitExceededError('memory', `heap passed ${t.version.limits.memoryMb} MB outside any request`),
+      );
+    }
     if (t.loadError) throw t.loadError;
     t.loading ??= this.#load(t);
     return t.loading;
@@ -181,6 +194,17 @@ export class Runtime {
           message: `${err.message}\n${err.stack_ ?? ''}`,
         });
       throw err;
+    }
+  }
+
+  /**
+   * Code can run with no request in flight (a timer after the response, without waitUntil), out
+   * of the watchdog's sight. Every SWEEP_MS, an isolate that burned more than its per-request
+   * CPU limit while idle is stopped, and one isolated-vm disposed is noticed.
+   */
+  #sweep(): void {
+    for (const inst of this.#lru.keys()) {
+      if (inst.state !== 'dead' && !inst.busy) inst.checkIdle();
     }
   }
 
@@ -249,6 +273,7 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
+    clearInterval(this.#sweeper);
     this.pool.close();
     for (const inst of [...this.#lru.keys()]) inst.dispose();
     this.#tenants.clear();
