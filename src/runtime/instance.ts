@@ -208,17 +208,7 @@ export class WorkerInstance implements IsolateOwner {
 
   onApplyError(err: Error): void {
     const message = err?.message ?? String(err);
-    if (/memory limit/i.test(message) || this.iso.isolate.isDisposed) {
-      this.breach(
-        new LimitExceededError(
-          'memory',
-          /memory limit/i.test(message)
-            ? `heap passed ${this.version.limits.memoryMb} MB`
-            : `isolate lost: ${message}`,
-        ),
-      );
-      return;
-    }
+    if (this.#deathFrom(message)) return;
     // A promise the worker rejected and never handled: Workers logs it and carries on.
     this.log('error', `Uncaught (in promise) ${this.version.mapper.mapStack(String(err?.stack ?? message))}`);
   }
@@ -232,10 +222,10 @@ export class WorkerInstance implements IsolateOwner {
     if (this.state === 'dead' || this.active.size === 0) return;
     if (this.iso.isolate.isDisposed) {
       // isolated-vm disposes an isolate by itself only when its heap passes memoryLimit.
-      this.breach(new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB`));
+      this.breach(this.heapBreach());
       return;
     }
-    const cpuNow = this.iso.isolate.isDisposed ? 0n : this.iso.isolate.cpuTime;
+    const cpuNow = this.iso.isolate.cpuTime;
     const limitNs = BigInt(Math.round(this.version.limits.cpuMs * 1e6)) * BigInt(this.active.size);
     for (const a of this.active.values()) {
       const used = cpuNow - a.cpuStart;
@@ -255,18 +245,28 @@ export class WorkerInstance implements IsolateOwner {
     }
   }
 
+  /** If an isolated-vm error means the isolate is gone, record the breach and return it. */
+  #deathFrom(message: string): LimitExceededError | null {
+    if (!/memory limit/i.test(message) && !this.iso.isolate.isDisposed) return null;
+    const err = /memory limit/i.test(message)
+      ? this.heapBreach()
+      : new LimitExceededError('memory', `isolate lost: ${message}`);
+    this.breach(err);
+    return this.deathReason ?? err;
+  }
+
+  /** The memory breach: isolated-vm disposed the isolate (heap past memoryLimit). */
+  heapBreach(where = ''): LimitExceededError {
+    return new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB${where}`);
+  }
+
   /** CPU seen at the last idle check (see Runtime's sweep). */
   #idleCpu = -1n;
 
   /** Called by the runtime's sweep while no request is in flight. */
   checkIdle(): void {
     if (this.iso.isolate.isDisposed) {
-      this.breach(
-        new LimitExceededError(
-          'memory',
-          `heap passed ${this.version.limits.memoryMb} MB outside any request`,
-        ),
-      );
+      this.breach(this.heapBreach(' outside any request'));
       return;
     }
     const cpu = this.iso.isolate.cpuTime;
@@ -333,16 +333,8 @@ export class WorkerInstance implements IsolateOwner {
     if (a.breach) return a.breach;
     if (this.deathReason) return this.deathReason;
     const message = (err as Error)?.message ?? String(err);
-    if (/memory limit/i.test(message)) {
-      const e = new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB`);
-      this.breach(e);
-      return e;
-    }
-    if (this.iso.isolate.isDisposed) {
-      const e = new LimitExceededError('memory', `isolate lost: ${message}`);
-      this.breach(e);
-      return e;
-    }
+    const death = this.#deathFrom(message);
+    if (death) return death;
     return new WorkerException(
       message,
       this.version.mapper.mapStack(String((err as Error)?.stack ?? message)),

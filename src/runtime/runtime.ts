@@ -6,7 +6,7 @@
 import type { WorkerConfig } from '../config/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import type { Bundle } from './bundle.ts';
-import { LimitExceededError, OutpostError, ScriptLoadError } from './errors.ts';
+import { OutpostError, ScriptLoadError } from './errors.ts';
 import { type CodeCache, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
 import { IsolatePool } from './pool.ts';
@@ -151,9 +151,7 @@ export class Runtime {
       if (!t.instance.iso.isolate.isDisposed) return t.instance;
       // isolated-vm disposed it while no request was running (e.g. a timer ran out of memory
       // after the response): record the breach, and serve this request from a fresh isolate.
-      t.instance.breach(
-        new LimitExceededError('memory', `heap passed ${t.version.limits.memoryMb} MB outside any request`),
-      );
+      t.instance.checkIdle();
     }
     if (t.loadError) throw t.loadError;
     t.loading ??= this.#load(t);
