@@ -2,7 +2,7 @@
 // tenant see nothing of what the attacker did.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTenants, startUpstream, type TestNetwork, type Upstream } from '../helpers.ts';
+import { startTenants, startUpstream, type TestNetwork, type Upstream, waitFor } from '../helpers.ts';
 
 let net: TestNetwork;
 let upstream: Upstream;
@@ -119,6 +119,15 @@ describe('escape attempts are contained', () => {
   it('a timer flood is capped by the host', async () => {
     const res = await run('attacker', 'timer-flood');
     assert.equal(res.status, 200);
+    const refusals = await waitFor(
+      () => {
+        const l = net.logs.filter((e) => e.message.includes('too many timers (limit 10000)'));
+        return l.length > 0 ? l : undefined;
+      },
+      3000,
+      'timer refusal log',
+    );
+    assert.equal(refusals.length, 1, 'logged once, not once per refused timer');
     assert.equal((await run('victim', 'request-chain')).status, 200);
   });
 });

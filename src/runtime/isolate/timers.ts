@@ -7,12 +7,21 @@ import { callHost, host } from './bridge.ts';
 const active = new Set<number>();
 let nextId = 1;
 
+let refusalLogged = false;
+
 function arm(id: number, ms: number, fn: () => void) {
   callHost(host.timer, [ms]).then(
     () => {
       if (active.has(id)) fn();
     },
-    () => active.delete(id),
+    (err) => {
+      active.delete(id);
+      // The host refused the timer (too many alive): say so once, not once per timer.
+      if (!refusalLogged) {
+        refusalLogged = true;
+        host.log('error', `setTimeout/setInterval: ${(err as Error).message}; such timers never fire`);
+      }
+    },
   );
 }
 
