@@ -53,6 +53,29 @@ describe('hot reload', () => {
   });
 });
 
+describe('a project that does not build at start', () => {
+  it('serves the build error (file and line) until the project builds, then the worker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-broken-'));
+    writeFileSync(join(dir, 'wrangler.toml'), 'name = "broken"\nmain = "w.js"\n');
+    writeFileSync(join(dir, 'w.js'), 'export default { fetch() { return new Response("ok" } }\n');
+    const dev = await startFixture(dir, { watch: true });
+    try {
+      const res = await fetch(`${dev.url}/`);
+      assert.equal(res.status, 500);
+      assert.equal(res.headers.get('outpost-error'), 'BUNDLE_FAILED');
+      assert.match(await res.text(), /w\.js:1:\d+: Expected "\)" but found "\}"/);
+      writeFileSync(join(dir, 'w.js'), 'export default { fetch() { return new Response("fixed") } }\n');
+      await waitFor(
+        async () => ((await (await fetch(`${dev.url}/`)).text()) === 'fixed' ? true : undefined),
+        8000,
+        'fixed build',
+      );
+    } finally {
+      await dev.close();
+    }
+  });
+});
+
 describe('load errors', () => {
   it('answers 500 with the mapped stack when the worker throws at module load', async () => {
     const dev = await startFixture('throws-at-load');
