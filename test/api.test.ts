@@ -230,6 +230,18 @@ describe('errors', () => {
     assert.equal(b.status, 500);
     assert.match(await b.text(), /did not resolve to 'Response'/);
   });
+  it('logs a promise rejected and never handled, and still answers', async () => {
+    const res = await fetch(`${dev.url}/stray-rejection`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'still answered');
+    const line = await waitFor(
+      () => dev.logs.find((l) => l.message.startsWith('Uncaught (in promise) Error: stray rejection')),
+      3000,
+      'uncaught log',
+    );
+    assert.equal(line.level, 'error');
+    assert.equal(line.source, 'worker:api');
+  });
   it('without an origin, passThroughOnException still answers 500', async () => {
     const res = await fetch(`${dev.url}/pass-through`);
     assert.equal(res.status, 500);
