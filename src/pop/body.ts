@@ -64,11 +64,3 @@ export function incomingBody(req: IncomingMessage, max: number, onTooLarge: () =
     },
   };
 }
-
-/** After answering 413: close the connection once the response is out. */
-export function closeAfterResponse(
-  req: IncomingMessage,
-  res: { once(e: 'finish', f: () => void): unknown },
-): void {
-  res.once('finish', () => req.socket.destroySoon());
-}

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
-import { closeAfterResponse, incomingBody } from './body.ts';
+import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 
@@ -93,10 +93,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       return void res.end('Bad Request: invalid URL or Host header\n');
     }
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBody) {
-      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
-      return void res.end(`Request body too large: ${declared} bytes, limit ${maxBody}\n`);
-    }
+    if (declared > maxBody) return tooLarge(res, `${declared} bytes, limit ${maxBody}`);
     const headers: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
@@ -106,8 +103,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       req.method !== 'GET' &&
       req.method !== 'HEAD' &&
       (declared > 0 || req.headers['transfer-encoding'] !== undefined);
-    let tooLarge = false;
-    const body = hasBody ? incomingBody(req, maxBody, () => (tooLarge = true)) : null;
+    let overLimit = false;
+    const body = hasBody ? incomingBody(req, maxBody, () => (overLimit = true)) : null;
 
     let response: WorkerResponse;
     try {
@@ -119,11 +116,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         body,
       });
     } catch (err) {
-      if (tooLarge) {
-        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
-        closeAfterResponse(req, res);
-        return void res.end(`Request body too large: limit ${maxBody} bytes\n`);
-      }
+      if (overLimit) return tooLarge(res, `limit ${maxBody} bytes`);
       if (err instanceof WorkerException && err.passThrough && options.origin) {
         options.observer.log({
           level: 'warn',
@@ -214,4 +207,11 @@ export function drained(res: ServerResponse): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/** 413, and close the connection after it (node:http does, given `connection: close`): the
+ * client may still be sending a body nobody will read. */
+function tooLarge(res: ServerResponse, detail: string): void {
+  res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+  res.end(`Request body too large: ${detail}\n`);
 }
