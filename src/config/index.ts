@@ -7,4 +7,10 @@ export {
   parseConfigText,
   validateConfig,
 } from './load.ts';
-export { DEFAULT_CPU_MS, type VarValue, type WorkerConfig, type WorkerLimits } from './types.ts';
+export {
+  DEFAULT_CPU_MS,
+  type ServiceBinding,
+  type VarValue,
+  type WorkerConfig,
+  type WorkerLimits,
+} from './types.ts';

@@ -4,13 +4,21 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import { parse as parseToml } from 'smol-toml';
 import { readDevVars } from './devvars.ts';
 import { ConfigError } from './errors.ts';
-import type { VarValue, WorkerConfig } from './types.ts';
+import type { ServiceBinding, VarValue, WorkerConfig } from './types.ts';
 
 /** Files looked for in a project folder, in wrangler's order of preference. */
 export const CONFIG_FILES = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'] as const;
 
 /** Keys this part interprets; everything else is kept in `unknown` for later parts. */
-const KNOWN = new Set(['name', 'main', 'compatibility_date', 'compatibility_flags', 'vars', 'limits']);
+const KNOWN = new Set([
+  'name',
+  'main',
+  'compatibility_date',
+  'compatibility_flags',
+  'vars',
+  'limits',
+  'services',
+]);
 
 /** Unknown keys already warned about (per file), so a hot reload does not repeat the warning. */
 const warned = new Set<string>();
@@ -145,6 +153,8 @@ export function validateConfig(
     throw new ConfigError(file, 'limits.cpu_ms', 'a number of milliseconds between 1 and 300000', cpuMs);
   }
 
+  const services = parseServices(file, raw.services);
+
   const unknown: Record<string, unknown> = {};
   for (const key of Object.keys(raw)) {
     if (KNOWN.has(key)) continue;
@@ -165,6 +175,33 @@ export function validateConfig(
     vars: { ...(vars as Record<string, VarValue>), ...secrets },
     secretNames: Object.keys(secrets),
     limits: { cpuMs },
+    services,
     unknown,
   };
+}
+
+const BINDING_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/** `services = [{ binding, service, entrypoint? }]` (https://developers.cloudflare.com/workers/wrangler/configuration/#service-bindings). */
+function parseServices(file: string, raw: unknown): ServiceBinding[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(file, 'services', 'an array of { binding, service }', raw);
+  return raw.map((s, i) => {
+    const key = `services[${i}]`;
+    if (!s || typeof s !== 'object' || Array.isArray(s))
+      throw new ConfigError(file, key, 'a table { binding = "NAME", service = "worker-name" }', s);
+    const { binding, service, entrypoint } = s as Record<string, unknown>;
+    if (typeof binding !== 'string' || !BINDING_NAME.test(binding))
+      throw new ConfigError(file, `${key}.binding`, 'a JavaScript identifier', binding);
+    if (typeof service !== 'string' || service === '')
+      throw new ConfigError(file, `${key}.service`, 'the name of a worker', service);
+    if (entrypoint !== undefined && (typeof entrypoint !== 'string' || !BINDING_NAME.test(entrypoint)))
+      throw new ConfigError(
+        file,
+        `${key}.entrypoint`,
+        'the name of an exported WorkerEntrypoint class',
+        entrypoint,
+      );
+    return { binding, service, entrypoint: entrypoint as string | undefined };
+  });
 }

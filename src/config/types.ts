@@ -22,8 +22,18 @@ export interface WorkerConfig {
   /** Names that came from `.dev.vars` (shown redacted in logs). */
   secretNames: string[];
   limits: WorkerLimits;
+  /** Service bindings to other workers (`services` in wrangler config). */
+  services: ServiceBinding[];
   /** Keys Outpost does not interpret yet; kept verbatim for later parts. */
   unknown: Record<string, unknown>;
+}
+
+export interface ServiceBinding {
+  binding: string;
+  /** The target worker's name. */
+  service: string;
+  /** A named WorkerEntrypoint export of the target; undefined: its default export. */
+  entrypoint: string | undefined;
 }
 
 export const DEFAULT_CPU_MS = 50;

@@ -65,11 +65,38 @@ function require_resolve(path: string, resolveDir: string): string {
   return path.startsWith('/') ? path : `${resolveDir}/${path}`;
 }
 
+/** Node built-ins that nodejs_compat lets a worker import without the `node:` prefix. */
+const BARE_NODE = [
+  'async_hooks',
+  'buffer',
+  'crypto',
+  'events',
+  'process',
+  'stream',
+  'string_decoder',
+  'util',
+];
+
 export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
+  const nodeCompat = config.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2');
+  let result = await build(config, nodeCompat, false);
+  // AsyncLocalStorage propagates through `then` only (src/runtime/isolate/ext/node-async_hooks.ts):
+  // a worker that imports it is rebuilt with async functions lowered to generators.
+  const usesAls = Object.values(result.metafile.inputs).some((i) =>
+    i.imports.some((imp) => imp.external && /^(node:)?async_hooks$/.test(imp.path)),
+  );
+  if (usesAls) result = await build(config, nodeCompat, true);
+  return finish(config, result);
+}
+
+async function build(
+  config: WorkerConfig,
+  nodeCompat: boolean,
+  lowerAsync: boolean,
+): Promise<esbuild.BuildResult<{ write: false; metafile: true }>> {
   const filename = `${config.name}.worker.js`;
-  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
-    result = await esbuild.build({
+    return await esbuild.build({
       entryPoints: [config.main],
       absWorkingDir: config.rootDir,
       bundle: true,
@@ -84,7 +111,8 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
       conditions: ['workerd', 'worker', 'browser'],
       mainFields: ['browser', 'module', 'main'],
       // Runtime-provided modules: resolved by the isolate's require shim.
-      external: ['node:*', 'cloudflare:*'],
+      external: ['node:*', 'cloudflare:*', ...(nodeCompat ? BARE_NODE : [])],
+      supported: lowerAsync ? { 'async-await': false, 'async-generator': false, 'for-await': false } : {},
       loader: {
         '.txt': 'text',
         '.html': 'text',
@@ -104,6 +132,10 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
     if (!Array.isArray(failure.errors)) throw new BundleError(String(err));
     throw new BundleError(formatMessages(config.rootDir, failure.errors));
   }
+}
+
+function finish(config: WorkerConfig, result: esbuild.BuildResult<{ write: false; metafile: true }>): Bundle {
+  const filename = `${config.name}.worker.js`;
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
   const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'));
   if (!js || !map) throw new BundleError('esbuild produced no output');

@@ -15,6 +15,8 @@
 import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
+import { NamedError } from './bridge/named-error.ts';
+import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import type { PooledIsolate } from './pool.ts';
@@ -156,6 +158,15 @@ export class WorkerInstance implements IsolateOwner {
           factory.derefInto({ release: true }),
           new ivm.ExternalCopy(version.vars).copyInto({ release: true }),
           bundle.format,
+          new ivm.ExternalCopy({
+            compatibilityFlags: version.compatibilityFlags,
+            bindings: Object.fromEntries(
+              version.services.map((s) => [
+                s.binding,
+                { type: 'service', service: s.service, entrypoint: s.entrypoint },
+              ]),
+            ),
+          }).copyInto({ release: true }),
         ],
         {
           timeout: limits.startupMs,
@@ -172,6 +183,49 @@ export class WorkerInstance implements IsolateOwner {
       throw new ScriptLoadError(`Worker "${version.name}" failed to load: ${why}`, stack);
     }
     return inst;
+  }
+
+  /** Set by the runtime: where this worker's service bindings lead. */
+  services: ServiceLinks | null = null;
+
+  /**
+   * An RPC call into this worker (from another worker's service binding): counted and limited
+   * like a request. Arguments and result are structured-cloned by isolated-vm.
+   */
+  async rpc(entrypoint: string | null, method: string, args: unknown[]): Promise<unknown> {
+    if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
+    this.lastUsed = Date.now();
+    this.#idleCpu = -1n;
+    const a: Active = {
+      id: nextRequestId++,
+      startedAt: Date.now(),
+      cpuStart: this.iso.isolate.cpuTime,
+      subrequests: 0,
+      breach: null,
+      responded: false,
+      bodyId: null,
+    };
+    this.active.set(a.id, a);
+    try {
+      const r = (await this.iso.calls.queue(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
+        value: unknown;
+        waitUntil: number;
+      };
+      if (a.breach) throw a.breach;
+      if (r.waitUntil > 0) this.#settle(a.id);
+      return r.value;
+    } catch (err) {
+      const e = this.#explain(err, a);
+      // The callee's exception is rethrown in the caller with its message and class name.
+      if (e instanceof WorkerException) {
+        const name = (err as { name?: unknown })?.name;
+        throw new NamedError(e.message, typeof name === 'string' ? name : 'Error');
+      }
+      throw e;
+    } finally {
+      a.responded = true;
+      this.#finish(a);
+    }
   }
 
   log(level: string, text: string): void {

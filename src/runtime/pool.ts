@@ -8,6 +8,7 @@ import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { createSyscalls, type Slot } from './bridge/syscalls.ts';
 import { IsolateCalls } from './calls.ts';
+import { extensionSource, extensionSources } from './extensions.ts';
 import { PRELUDE_FILENAME, preludeSource } from './prelude.ts';
 
 export interface IsolateApi {
@@ -16,6 +17,7 @@ export interface IsolateApi {
   pull: ivm.Reference;
   cancel: ivm.Reference;
   settle: ivm.Reference;
+  rpc: ivm.Reference;
   forget: ivm.Reference;
   warmup: ivm.Reference;
 }
@@ -34,6 +36,7 @@ let preludeCache: ivm.ExternalCopy<ArrayBuffer> | undefined;
 
 export async function createIsolate(memoryMb: number, observer: Observer): Promise<PooledIsolate> {
   const source = await preludeSource();
+  await extensionSources(); // built once; the ext syscall reads them synchronously
   const isolate = new ivm.Isolate({
     memoryLimit: memoryMb,
     onCatastrophicError: (message: string) =>
@@ -58,7 +61,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const init = (await context.global.get('__outpost_init', { reference: true })) as ivm.Reference;
     const apiRef = (await init.apply(
       undefined,
-      createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }, calls.complete),
+      createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }, calls.complete, extensionSource),
       {
         result: { reference: true },
       },
@@ -71,6 +74,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       pull: await get('pull'),
       cancel: await get('cancel'),
       settle: await get('settle'),
+      rpc: await get('rpc'),
       forget: await get('forget'),
       warmup: await get('warmup'),
     };

@@ -5,6 +5,8 @@
  */
 import type { WorkerConfig } from '../config/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
+import { NamedError } from './bridge/named-error.ts';
+import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
 import { type CodeCache, WorkerInstance } from './instance.ts';
@@ -93,7 +95,8 @@ export class Runtime {
   deploy(
     tenant: string,
     bundle: Bundle,
-    config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'>,
+    config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'> &
+      Partial<Pick<WorkerConfig, 'compatibilityFlags' | 'services'>>,
     limitOverrides: Partial<Limits> = {},
   ): WorkerVersion {
     // Precedence: explicit overrides (CLI flags), then the worker's config, then runtime defaults.
@@ -108,6 +111,8 @@ export class Runtime {
       name: config.name,
       bundle,
       vars: config.vars,
+      compatibilityFlags: config.compatibilityFlags ?? [],
+      services: config.services ?? [],
       limits,
       mapper: new StackMapper(bundle.map, bundle.filename),
     };
@@ -163,6 +168,7 @@ export class Runtime {
     try {
       const iso = await this.pool.take(version.limits.memoryMb);
       const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
+      inst.services = version.services.length ? this.#serviceLinks(version) : null;
       inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
         this.#lru.delete(inst);
@@ -193,6 +199,31 @@ export class Runtime {
         });
       throw err;
     }
+  }
+
+  /** Service bindings resolve their target by worker name when called, so it can be redeployed. */
+  #serviceLinks(version: WorkerVersion): ServiceLinks {
+    const target = (binding: string) => {
+      const b = version.services.find((s) => s.binding === binding);
+      if (!b) throw new NamedError(`"${binding}" is not a service binding of this worker`, 'TypeError');
+      if (!this.#tenants.has(b.service))
+        throw new NamedError(
+          `Service binding "${binding}" points to the worker "${b.service}", which is not running`,
+          'Error',
+        );
+      return b;
+    };
+    return {
+      fetch: (binding, request) => this.handle(target(binding).service, request),
+      rpc: async (binding, method, args) => {
+        const b = target(binding);
+        const inst = await this.#instance(b.service);
+        this.#lru.delete(inst);
+        this.#lru.set(inst, true);
+        this.#busy.add(inst);
+        return inst.rpc(b.entrypoint ?? null, method, args);
+      },
+    };
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { VarValue } from '../config/index.ts';
+import type { ServiceBinding, VarValue } from '../config/index.ts';
 import type { ChunkSource } from './bridge/bodies.ts';
 import type { Bundle } from './bundle.ts';
 import type { Limits } from './limits.ts';
@@ -12,6 +12,8 @@ export interface WorkerVersion {
   name: string;
   bundle: Bundle;
   vars: Record<string, VarValue>;
+  compatibilityFlags: string[];
+  services: ServiceBinding[];
   limits: Limits;
   mapper: StackMapper;
 }

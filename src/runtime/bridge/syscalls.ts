@@ -9,6 +9,9 @@ import ivm from 'isolated-vm';
 import { fetch as undiciFetch } from 'undici';
 import type { BodyRegistry } from './bodies.ts';
 import { fromAsyncIterable } from './bodies.ts';
+import { NamedError } from './named-error.ts';
+import { type ServiceLinks, serviceCall } from './service.ts';
+import { HashTable, KeyTable, subtleCall } from './subtle.ts';
 
 /** What an isolate's syscalls act on: set when a pooled isolate is leased to a worker. */
 export interface IsolateOwner {
@@ -21,7 +24,12 @@ export interface IsolateOwner {
   reportLimit(name: string, detail: string): void;
   /** An entry call's apply failed: a stray unhandled rejection, or the isolate died. */
   onApplyError(err: Error): void;
+  /** Where the worker's service bindings lead (null: none reachable). */
+  services: ServiceLinks | null;
 }
+
+/** Source of a lazily loaded in-isolate module (see src/runtime/extensions.ts), or undefined. */
+export type ExtensionSource = (name: string) => string | undefined;
 
 export interface Slot {
   owner: IsolateOwner | null;
@@ -117,7 +125,12 @@ function asyncSyscall(fn: (...args: any[]) => unknown): ivm.Reference {
       .then(() => fn(...args))
       .then(
         (v) => ({ v }),
-        (err) => ({ e: String((err as Error)?.message ?? err) }),
+        (err) => {
+          const e = err as Error;
+          // The name travels when it is a standard one the prelude can rebuild (DOMException
+          // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
+          return e instanceof NamedError ? { e: e.message, n: e.name } : { e: String(e?.message ?? err) };
+        },
       ),
   );
 }
@@ -127,10 +140,15 @@ export function createSyscalls(
   slot: Slot,
   settings: { memoryLimitMb: number; workerName: string },
   complete: ivm.Callback,
+  extension: ExtensionSource,
 ): unknown[] {
   const aborts = new Map<number, AbortController>();
   const timers = new Set<NodeJS.Timeout>();
+  const keys = new KeyTable();
+  const hashes = new HashTable();
   slot.release = () => {
+    keys.clear();
+    hashes.clear();
     for (const t of timers) clearTimeout(t);
     timers.clear();
     for (const a of aborts.values()) a.abort();
@@ -244,6 +262,37 @@ export function createSyscalls(
     }
   };
 
+  /** Synchronous calls by name: cheap host work the isolate waits for. */
+  const syncCalls: Record<string, (...args: unknown[]) => unknown> = {
+    hashNew: (alg, key) => hashes.create(alg, key),
+    hashUpdate: (id, data) => hashes.update(id, data),
+    hashDigest: (id) => hashes.digest(id),
+    hashDrop: (id) => hashes.drop(id),
+    keyDrop: (id) => keys.drop(id),
+    ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
+  };
+  const sys = (name: unknown, ...args: unknown[]) => {
+    const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
+    if (!fn) throw isolateError('TypeError: unknown syscall');
+    try {
+      return fn(...args);
+    } catch (err) {
+      const e = err as Error;
+      throw isolateError(`${e instanceof NamedError ? e.name : 'Error'}: ${e.message}`);
+    }
+  };
+  /** Asynchronous calls by name. */
+  const asyncCalls: Record<string, (...args: unknown[]) => unknown> = {
+    subtle: (op, args) => subtleCall(keys, op, args),
+    service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
+  };
+  const asys = (name: unknown, ...args: unknown[]) => {
+    const fn = typeof name === 'string' && Object.hasOwn(asyncCalls, name) ? asyncCalls[name] : undefined;
+    if (!fn) throw isolateError('TypeError: unknown syscall');
+    owner();
+    return fn(...args);
+  };
+
   return [
     ivm,
     new ivm.Callback(log, { ignored: true }),
@@ -256,6 +305,8 @@ export function createSyscalls(
     asyncSyscall(timer),
     asyncSyscall(fetchCall),
     asyncSyscall(read),
+    new ivm.Callback(sys),
+    asyncSyscall(asys),
     complete,
     new ivm.ExternalCopy(settings).copyInto(),
   ];

@@ -4,8 +4,10 @@
  * a subrequest's response: read chunk by chunk over the bridge), or a ReadableStream. A stream
  * object is only created when user code asks for `.body`.
  */
+import { Blob, blobBytes } from './blob.ts';
 import { callHost, host } from './bridge.ts';
 import { toBytes, utf8Decode, utf8Encode } from './encoding.ts';
+import { encodeMultipart, FormData, parseFormData } from './formdata.ts';
 import { isReadableStream, streams } from './streams.ts';
 import { URLSearchParams } from './url.ts';
 
@@ -36,6 +38,11 @@ export function extractBody(init: unknown): { source: Source; contentType: strin
       source: utf8Encode(init.toString()),
       contentType: 'application/x-www-form-urlencoded;charset=UTF-8',
     };
+  if (init instanceof Blob) return { source: blobBytes(init), contentType: init.type || null };
+  if (init instanceof FormData) {
+    const { bytes, contentType } = encodeMultipart(init);
+    return { source: bytes, contentType };
+  }
   if (isReadableStream(init)) return { source: init, contentType: null };
   if (typeof init === 'object' && typeof (init as any).getReader === 'function')
     return { source: init, contentType: null };
@@ -165,14 +172,12 @@ export abstract class Body {
   async json(): Promise<any> {
     return JSON.parse(await this.text());
   }
-  async formData(): Promise<never> {
-    throw new TypeError(
-      'formData() is not supported by Outpost yet (FormData arrives with the Workers API completeness work).',
-    );
+  async formData(): Promise<FormData> {
+    const bytes = await readAll(this[kBody]);
+    return parseFormData(bytes, this.headers.get('content-type'));
   }
-  async blob(): Promise<never> {
-    throw new TypeError(
-      'blob() is not supported by Outpost yet (Blob arrives with the Workers API completeness work).',
-    );
+  async blob(): Promise<Blob> {
+    const bytes = await readAll(this[kBody]);
+    return new Blob([bytes], { type: this.headers.get('content-type') ?? '' });
   }
 }

@@ -3,6 +3,8 @@
  * once; they live only in this module's closure, never on a global, so tenant code cannot
  * reach them. Every value that crosses is copied (Callbacks) or promise-copied (References).
  */
+import { DOMExceptionRef } from './encoding.ts';
+
 export interface HostBridge {
   ivm: any;
   /** (level, text) — ignored-mode callback, never blocks. */
@@ -16,6 +18,10 @@ export interface HostBridge {
   timer: Ref;
   fetch: Ref;
   read: Ref;
+  /** Synchronous syscalls by name (see createSyscalls' syncCalls). */
+  sys(name: string, ...args: unknown[]): any;
+  /** Asynchronous syscalls by name (see createSyscalls' asyncCalls). */
+  asys: Ref;
   cancelBody(id: number): void;
   abortFetch(id: number): void;
   /** Limits and settings the prelude needs (copied plain data). */
@@ -39,8 +45,31 @@ const ASYNC = { arguments: { copy: true }, result: { promise: true, copy: true }
 export async function callHost(ref: Ref, args: unknown[]): Promise<any> {
   const r = await ref.apply(undefined, args, ASYNC);
   if (r && typeof r === 'object' && 'e' in r) {
-    const err = new Error(String(r.e));
-    throw err;
+    throw typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e));
   }
   return r?.v;
+}
+
+/** An async syscall by name. */
+export function callAsync(name: string, ...args: unknown[]): Promise<any> {
+  return callHost(host.asys, [name, ...args]);
+}
+
+/** A synchronous syscall by name; the host's `Name: message` errors come back typed. */
+export function callSync(name: string, ...args: unknown[]): any {
+  try {
+    return host.sys(name, ...args);
+  } catch (err) {
+    const m = /^(\w+): ([\s\S]*)$/.exec(String((err as Error)?.message ?? err));
+    throw m ? namedError(m[1], m[2]) : err;
+  }
+}
+
+const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, Error };
+
+/** Rebuild an error from its name: JS error classes, else a DOMException of that name. */
+export function namedError(name: string, message: string): Error {
+  const E = ERRORS[name];
+  if (E) return new E(message);
+  return new DOMExceptionRef.ctor(message, name);
 }

@@ -1,9 +1,11 @@
 /**
- * crypto.getRandomValues / randomUUID, with randomness from the host's CSPRNG.
- * crypto.subtle is not provided yet (it arrives with the Workers API completeness work).
+ * The `crypto` global: getRandomValues / randomUUID with randomness from the host's CSPRNG,
+ * crypto.subtle (./subtle.ts) and Workers' crypto.DigestStream.
  */
 import { host } from './bridge.ts';
 import { DOMException } from './events.ts';
+import { lazyGlobal } from './modules.ts';
+import { makeDigestStream, makeSubtle } from './subtle.ts';
 
 const INTEGER_ARRAYS = [
   'Int8Array',
@@ -43,4 +45,18 @@ export function randomUUID(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export const crypto = { getRandomValues, randomUUID };
+class Crypto {
+  constructor() {
+    throw new TypeError('Illegal constructor');
+  }
+}
+
+export const crypto: any = Object.create(Crypto.prototype);
+Object.defineProperties(crypto, {
+  getRandomValues: { value: getRandomValues, enumerable: true },
+  randomUUID: { value: randomUUID, enumerable: true },
+  subtle: { value: makeSubtle(), enumerable: true },
+});
+// DigestStream extends WritableStream: defined on first use so streams load lazily.
+lazyGlobal(crypto, 'DigestStream', makeDigestStream);
+export { Crypto };

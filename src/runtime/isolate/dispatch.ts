@@ -4,14 +4,18 @@
  * plain data (copied by isolated-vm); the host validates it again.
  */
 
+import { type BindingDescriptor, makeBindings } from './bindings.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
+import { hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
 import { format } from './console.ts';
 import { TextDecoder, TextEncoder, toBytes } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
+import { requireModule, setCompatibilityFlags } from './modules.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
+import { declaredLength } from './transforms.ts';
 import { URL } from './url.ts';
 
 type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
@@ -19,6 +23,7 @@ type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
 let format_: 'modules' | 'service-worker' = 'modules';
 let moduleHandler: { fetch: FetchHandler; self: object } | null = null;
 let env: Record<string, unknown> = {};
+let exportsObject: Record<string, any> = {};
 const swListeners: ((e: FetchEvent) => void)[] = [];
 const waitUntils = new Map<number, Promise<unknown>[]>();
 const outStreams = new Map<number, any>();
@@ -58,32 +63,44 @@ class FetchEvent extends Event {
   }
 }
 
-function noModule(id: string): never {
-  throw new Error(
-    `No such module "${id}". Outpost provides no built-in modules yet (node:* and cloudflare:workers arrive with the Workers API completeness work).`,
-  );
+export interface LoadOptions {
+  compatibilityFlags: string[];
+  /** Bindings that are objects, not plain vars (service bindings…), by name. */
+  bindings: Record<string, BindingDescriptor>;
 }
 
 export function load(
   factory: (module: object, exports: object, require: (id: string) => unknown) => void,
   envData: Record<string, unknown>,
   hint: string,
+  options: LoadOptions = { compatibilityFlags: [], bindings: {} },
 ): string {
-  env = envData;
+  setCompatibilityFlags(options.compatibilityFlags);
+  env = { ...envData, ...makeBindings(options.bindings) };
+  setWorkerEnv(env);
   const defineEnvGlobals = () => {
     // Service-worker syntax sees bindings as globals (https://developers.cloudflare.com/workers/reference/migrate-to-module-workers/).
     for (const [k, v] of Object.entries(env)) (globalThis as any)[k] = v;
   };
   if (hint === 'service-worker') defineEnvGlobals();
   const module = { exports: {} as Record<string, any> };
-  factory.call(undefined, module, module.exports, noModule);
+  factory.call(undefined, module, module.exports, requireModule);
   const exported = Object.keys(module.exports);
   if (exported.length > 0) {
     format_ = 'modules';
+    exportsObject = module.exports;
     const def = module.exports.default;
+    if (isEntrypointClass(def)) {
+      // `export default class extends WorkerEntrypoint`: one instance per request, fetch(request).
+      moduleHandler = {
+        self: {},
+        fetch: (request, e, ctx) => new (def as any)(ctx, e).fetch(request),
+      };
+      return format_;
+    }
     if (!def || typeof def.fetch !== 'function') {
       throw new TypeError(
-        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method.',
+        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method, or a class extending WorkerEntrypoint.',
       );
     }
     moduleHandler = { fetch: def.fetch, self: def };
@@ -141,6 +158,7 @@ export async function dispatch(
   });
   const waits: Promise<unknown>[] = [];
   waitUntils.set(id, waits);
+  latestRequest = id;
   let passThrough = false;
   const ctx = {
     waitUntil(p: unknown) {
@@ -192,9 +210,12 @@ function serializeResponse(r: Response, waitUntil: number): unknown[] {
     outStreams.set(body, src.getReader());
   }
   state.used = true;
+  const headers = flattenHeaders(r.headers);
+  const fixed = kind === 'stream' ? declaredLength.get(src) : undefined;
+  if (fixed !== undefined && !r.headers.has('content-length')) headers.push('content-length', String(fixed));
   // A tuple, not an object: an object's key names would be serialized on every response.
   // Order: see DispatchResult in src/runtime/instance.ts.
-  return [r.status, r.statusText, flattenHeaders(r.headers), kind, body, waitUntil];
+  return [r.status, r.statusText, headers, kind, body, waitUntil];
 }
 
 /**
@@ -247,6 +268,54 @@ export function cancel(id: number, reason: string): void {
   outStreams.delete(id);
   reader?.cancel(reason).catch(() => {});
 }
+
+let latestRequest = -1;
+hooks.waitUntil = (p) => {
+  const waits = waitUntils.get(latestRequest);
+  const tracked = p.catch((err) => (globalThis as any).reportError(err));
+  waits?.push(tracked);
+};
+
+/**
+ * An RPC call from a service binding: `method` of a new instance of the export named
+ * `entrypoint` (a WorkerEntrypoint class), with structured-cloned arguments. The result is
+ * structured-cloned back by the host.
+ */
+export async function rpc(
+  id: number,
+  entrypoint: string | null,
+  method: string,
+  args: unknown[],
+): Promise<object> {
+  const name = entrypoint ?? 'default';
+  const target = exportsObject[name];
+  if (!isEntrypointClass(target))
+    throw new TypeError(
+      `Cannot call "${method}" over RPC: the export "${name}" is not a class extending WorkerEntrypoint from cloudflare:workers.`,
+    );
+  const waits: Promise<unknown>[] = [];
+  waitUntils.set(id, waits);
+  latestRequest = id;
+  const ctx = {
+    waitUntil(p: unknown) {
+      waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
+    },
+    passThroughOnException() {},
+    props: {},
+  };
+  try {
+    const instance = new target(ctx, env);
+    const fn = NOT_CALLABLE.has(method) ? undefined : instance[method];
+    if (typeof fn !== 'function' || Object.hasOwn(Object.prototype, method))
+      throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
+    const value = await fn.apply(instance, args);
+    return { value, waitUntil: waits.length };
+  } finally {
+    if (waits.length === 0) waitUntils.delete(id);
+  }
+}
+
+const NOT_CALLABLE = new Set(['constructor', 'fetch', 'ctx', 'env']);
 
 /** Resolves when every ctx.waitUntil() promise of the request has settled (including late ones). */
 export async function settle(id: number): Promise<void> {

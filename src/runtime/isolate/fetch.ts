@@ -13,7 +13,7 @@ import { makeResponse, type Response } from './response.ts';
 
 let nextFetchId = 1;
 
-interface HostResponse {
+export interface HostResponse {
   status: number;
   statusText: string;
   headers: string[];
@@ -51,25 +51,30 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
       body,
     ]);
     const meta: HostResponse = await Promise.race([call, aborted]);
-    return makeResponse({
-      status: meta.status,
-      statusText: meta.statusText,
-      headers: Headers.fromFlat(meta.headers),
-      body: newState(
-        meta.body === null
-          ? null
-          : typeof meta.body === 'number'
-            ? new HostBody(meta.body)
-            : new Uint8Array(meta.body),
-      ),
-      url: meta.url,
-      redirected: meta.redirected,
-    });
+    return responseFromHost(meta);
   } catch (err) {
     throw rethrow(err);
   } finally {
     signal.removeEventListener('abort', onAbort!);
   }
+}
+
+/** A Response for what the host answered (fetch, service bindings). */
+export function responseFromHost(meta: HostResponse): Response {
+  return makeResponse({
+    status: meta.status,
+    statusText: meta.statusText,
+    headers: Headers.fromFlat(meta.headers),
+    body: newState(
+      meta.body === null
+        ? null
+        : typeof meta.body === 'number'
+          ? new HostBody(meta.body)
+          : new Uint8Array(meta.body),
+    ),
+    url: meta.url,
+    redirected: meta.redirected,
+  });
 }
 
 /** Errors from the host arrive as plain Errors named in their message: restore the types Workers code expects. */

@@ -6,9 +6,11 @@
  * Nothing here may hand tenant code a host object: syscalls stay in bridge.ts's closure.
  */
 import { AbortController, AbortSignal } from './abort.ts';
+import { Blob, File } from './blob.ts';
 import { type HostBridge, host, installBridge } from './bridge.ts';
 import { console } from './console.ts';
-import { crypto } from './crypto.ts';
+import './cloudflare.ts';
+import { Crypto, crypto } from './crypto.ts';
 import {
   cancel,
   dispatch,
@@ -17,17 +19,27 @@ import {
   pull,
   registerGlobalListener,
   reportError,
+  rpc,
   settle,
   warmup,
 } from './dispatch.ts';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.ts';
 import { CustomEvent, DOMException, Event, EventTarget } from './events.ts';
 import { fetch } from './fetch.ts';
+import { FormData } from './formdata.ts';
 import { Headers } from './headers.ts';
+import { lazyGlobal, loadExtension } from './modules.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
 import { installLazyStreams } from './streams.ts';
+import { CryptoKey, SubtleCrypto } from './subtle.ts';
 import { clearInterval, clearTimeout, queueMicrotask, scheduler, setInterval, setTimeout } from './timers.ts';
+import {
+  makeFixedLengthStream,
+  makeIdentityTransformStream,
+  makeTextDecoderStream,
+  makeTextEncoderStream,
+} from './transforms.ts';
 import { URL, URLSearchParams } from './url.ts';
 import { installWasmLimits } from './wasm.ts';
 
@@ -139,6 +151,8 @@ function init(
   timer: any,
   fetchRef: any,
   read: any,
+  sys: any,
+  asys: any,
   completeCb: Complete,
   settings: HostBridge['settings'],
 ) {
@@ -156,6 +170,8 @@ function init(
     timer,
     fetch: fetchRef,
     read,
+    sys,
+    asys,
     settings,
   });
   installWasmLimits(settings.memoryLimitMb);
@@ -165,6 +181,7 @@ function init(
     pull: entry(pull),
     cancel,
     settle: entry(settle),
+    rpc: entry(rpc),
     forget,
     warmup: entry(warmup),
   };
@@ -174,13 +191,19 @@ const globals: Record<string, unknown> = {
   self: g,
   AbortController,
   AbortSignal,
+  Blob,
+  Crypto,
+  CryptoKey,
   CustomEvent,
   DOMException,
   Event,
   EventTarget,
+  File,
+  FormData,
   Headers,
   Request,
   Response,
+  SubtleCrypto,
   TextDecoder,
   TextEncoder,
   URL,
@@ -203,6 +226,13 @@ const globals: Record<string, unknown> = {
 };
 for (const [name, value] of Object.entries(globals)) define(name, value);
 installLazyStreams(g);
+lazyGlobal(g, 'TextEncoderStream', makeTextEncoderStream);
+lazyGlobal(g, 'TextDecoderStream', makeTextDecoderStream);
+lazyGlobal(g, 'IdentityTransformStream', makeIdentityTransformStream);
+lazyGlobal(g, 'FixedLengthStream', makeFixedLengthStream);
+lazyGlobal(g, 'CompressionStream', () => loadExtension('compression').CompressionStream);
+lazyGlobal(g, 'DecompressionStream', () => loadExtension('compression').DecompressionStream);
+lazyGlobal(g, 'URLPattern', () => loadExtension('urlpattern').URLPattern);
 
 // Atomics.wait would park one of the host's isolate threads without using CPU (the CPU limit
 // would never see it). Workers, like a browser's main thread, do not allow blocking waits.

@@ -1,0 +1,67 @@
+/**
+ * Service bindings seen from the calling isolate: validate what the isolate sent, count the
+ * call as a subrequest (as Workers does), and hand it to the runtime, which runs the target
+ * worker (src/runtime/runtime.ts, serviceLinks). The response body comes back inline when
+ * small, else as a host stream the caller pulls.
+ */
+import type { WorkerRequest, WorkerResponse } from '../types.ts';
+import { fromBytes } from './bodies.ts';
+import { NamedError } from './named-error.ts';
+import type { IsolateOwner } from './syscalls.ts';
+
+export interface ServiceLinks {
+  fetch(binding: string, request: WorkerRequest): Promise<WorkerResponse>;
+  rpc(binding: string, method: string, args: unknown[]): Promise<unknown>;
+}
+
+const INLINE_BODY_MAX = 64 * 1024;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function invalid(what: string): NamedError {
+  return new NamedError(`invalid service binding call: ${what}`, 'TypeError');
+}
+
+export async function serviceCall(
+  o: IsolateOwner,
+  binding: unknown,
+  kind: unknown,
+  rest: unknown[],
+): Promise<unknown> {
+  if (typeof binding !== 'string') throw invalid('binding');
+  const links = o.services;
+  if (!links) throw new NamedError(`Service binding "${binding}" is not connected to a worker`, 'Error');
+  o.beginSubrequest();
+  if (kind === 'rpc') {
+    const [method, args] = rest;
+    if (typeof method !== 'string' || !Array.isArray(args)) throw invalid('method');
+    return links.rpc(binding, method, args);
+  }
+  if (kind !== 'fetch') throw invalid('kind');
+  const [method, url, headers, body] = rest;
+  if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('url');
+  if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
+    throw invalid('headers');
+  if (body !== null && !(body instanceof ArrayBuffer)) throw invalid('body');
+  const res = await links.fetch(binding, {
+    method,
+    url,
+    headers: headers as string[],
+    cf: {},
+    body: body === null ? null : new Uint8Array(body),
+  });
+  const meta = {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    url,
+    redirected: false,
+  };
+  if (res.body === null) return { ...meta, body: null };
+  if (res.body instanceof Uint8Array) {
+    const b = res.body;
+    if (b.byteLength <= INLINE_BODY_MAX) return { ...meta, body: b.slice().buffer };
+    return { ...meta, body: o.bodies.add(fromBytes(b)) };
+  }
+  return { ...meta, body: o.bodies.add(res.body) };
+}

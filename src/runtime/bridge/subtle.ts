@@ -1,0 +1,195 @@
+/**
+ * crypto.subtle, performed by the host's WebCrypto (node:crypto). Keys never enter the isolate:
+ * each isolate has a key table and the isolate holds numbered handles plus a plain-data
+ * description (type, algorithm, usages, extractable). Arguments arrive copied; every key
+ * reference is looked up in the calling isolate's table, so one tenant cannot name another's key.
+ *
+ * Workers additions over WebCrypto (https://developers.cloudflare.com/workers/runtime-apis/web-crypto/):
+ * MD5 for digest (non-cryptographic uses), and the legacy `NODE-ED25519` algorithm name.
+ */
+import { createHash, createHmac, webcrypto } from 'node:crypto';
+import { NamedError } from './named-error.ts';
+
+const subtle = webcrypto.subtle as any;
+type HostKey = webcrypto.CryptoKey;
+
+/** Keys one isolate may hold at once: a loop creating keys fails instead of growing the host. */
+export const MAX_KEYS = 10_000;
+const KEY_MARK = '__outpostKey';
+
+export interface KeyDescriptor {
+  [KEY_MARK]: number;
+  type: string;
+  extractable: boolean;
+  algorithm: unknown;
+  usages: string[];
+}
+
+const OPS = new Set([
+  'digest',
+  'encrypt',
+  'decrypt',
+  'sign',
+  'verify',
+  'generateKey',
+  'importKey',
+  'exportKey',
+  'deriveBits',
+  'deriveKey',
+  'wrapKey',
+  'unwrapKey',
+]);
+
+export class KeyTable {
+  #keys = new Map<number, HostKey>();
+  #next = 1;
+
+  add(key: HostKey): KeyDescriptor {
+    if (this.#keys.size >= MAX_KEYS)
+      throw new NamedError(
+        `Too many live CryptoKeys in this isolate (limit ${MAX_KEYS})`,
+        'QuotaExceededError',
+      );
+    const id = this.#next++;
+    this.#keys.set(id, key);
+    return {
+      [KEY_MARK]: id,
+      type: key.type,
+      extractable: key.extractable,
+      algorithm: plainAlgorithm(key.algorithm),
+      usages: [...key.usages],
+    };
+  }
+  get(id: unknown): HostKey {
+    const key = typeof id === 'number' ? this.#keys.get(id) : undefined;
+    if (!key) throw new NamedError('The CryptoKey is not valid in this worker', 'InvalidAccessError');
+    return key;
+  }
+  drop(id: unknown): void {
+    if (typeof id === 'number') this.#keys.delete(id);
+  }
+  clear(): void {
+    this.#keys.clear();
+  }
+  get size(): number {
+    return this.#keys.size;
+  }
+}
+
+function plainAlgorithm(a: any): unknown {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (v instanceof Uint8Array) out[k] = new Uint8Array(v);
+    else if (v && typeof v === 'object') out[k] = plainAlgorithm(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Replace key markers with the table's keys; map Workers' algorithm aliases. */
+function fromIsolate(v: unknown, keys: KeyTable, depth = 0): unknown {
+  if (depth > 8) throw new NamedError('Algorithm parameters are nested too deeply', 'TypeError');
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof ArrayBuffer) return v;
+  if (ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => fromIsolate(x, keys, depth + 1));
+  const o = v as Record<string, unknown>;
+  if (KEY_MARK in o) return keys.get(o[KEY_MARK]);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = fromIsolate(x, keys, depth + 1);
+  if (out.name === 'NODE-ED25519') {
+    out.name = 'Ed25519';
+    delete out.namedCurve;
+  }
+  return out;
+}
+
+function algName(a: unknown): string {
+  if (typeof a === 'string') return a;
+  if (a && typeof a === 'object' && typeof (a as any).name === 'string') return (a as any).name;
+  return '';
+}
+
+function toIsolate(result: unknown, keys: KeyTable): unknown {
+  if (result instanceof webcrypto.CryptoKey) return keys.add(result);
+  if (result && typeof result === 'object' && 'privateKey' in result && 'publicKey' in result) {
+    const pair = result as webcrypto.CryptoKeyPair;
+    return { publicKey: keys.add(pair.publicKey), privateKey: keys.add(pair.privateKey) };
+  }
+  return result; // ArrayBuffer, boolean, or a JWK (plain data)
+}
+
+function asBytes(v: unknown): Uint8Array {
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  throw new NamedError('data must be a BufferSource', 'TypeError');
+}
+
+/** Run one crypto.subtle operation for an isolate. Errors keep WebCrypto's names. */
+export async function subtleCall(keys: KeyTable, op: unknown, args: unknown): Promise<unknown> {
+  if (typeof op !== 'string' || !OPS.has(op) || !Array.isArray(args) || args.length > 8)
+    throw new NamedError('invalid crypto.subtle call', 'TypeError');
+  if (op === 'digest' && algName(args[0]).toUpperCase() === 'MD5') {
+    const h = createHash('md5').update(asBytes(args[1])).digest();
+    return h.buffer.slice(h.byteOffset, h.byteOffset + h.byteLength);
+  }
+  const hostArgs = args.map((a) => fromIsolate(a, keys));
+  try {
+    return toIsolate(await subtle[op](...hostArgs), keys);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    // Node's argument validation errors (ERR_INVALID_ARG_TYPE…) are TypeErrors in WebCrypto terms.
+    const name = e.name === 'DOMException' || !e.name ? 'OperationError' : e.name;
+    throw new NamedError(e.message, name);
+  }
+}
+
+const HASHES: Record<string, string> = {
+  'SHA-1': 'sha1',
+  'SHA-256': 'sha256',
+  'SHA-384': 'sha384',
+  'SHA-512': 'sha512',
+  MD5: 'md5',
+};
+
+/** Node-style and streaming hashes (crypto.DigestStream, node:crypto createHash/createHmac). */
+export class HashTable {
+  #hashes = new Map<number, ReturnType<typeof createHash>>();
+  #next = 1;
+  create(algorithm: unknown, hmacKey?: unknown): number {
+    if (typeof algorithm !== 'string') throw new NamedError('algorithm must be a string', 'TypeError');
+    const name = HASHES[algorithm.toUpperCase()] ?? algorithm.toLowerCase().replace(/^sha-/, 'sha');
+    if (!['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].includes(name))
+      throw new NamedError(`Unrecognized hash algorithm: ${algorithm}`, 'NotSupportedError');
+    if (this.#hashes.size >= 1000)
+      throw new NamedError('Too many unfinished hashes in this isolate (limit 1000)', 'QuotaExceededError');
+    const id = this.#next++;
+    // createHmac returns an Hmac, which has the same update/digest shape.
+    const h =
+      hmacKey === undefined
+        ? createHash(name)
+        : (createHmac(name, asBytes(hmacKey)) as unknown as ReturnType<typeof createHash>);
+    this.#hashes.set(id, h);
+    return id;
+  }
+  update(id: unknown, data: unknown): void {
+    this.#get(id).update(asBytes(data));
+  }
+  digest(id: unknown): ArrayBuffer {
+    const h = this.#get(id);
+    this.#hashes.delete(id as number);
+    const d = h.digest();
+    return d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer;
+  }
+  drop(id: unknown): void {
+    if (typeof id === 'number') this.#hashes.delete(id);
+  }
+  clear(): void {
+    this.#hashes.clear();
+  }
+  #get(id: unknown) {
+    const h = typeof id === 'number' ? this.#hashes.get(id) : undefined;
+    if (!h) throw new NamedError('Digest already called', 'Error');
+    return h;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Bindings that are objects rather than plain values. Today: service bindings
+ * (https://developers.cloudflare.com/workers/runtime-apis/bindings/service-bindings/), a Fetcher
+ * whose `fetch()` runs the target worker's fetch handler and whose other methods are RPC calls
+ * to the target's WorkerEntrypoint. Both go through the host, which resolves the target by name
+ * at call time (so the target can be redeployed independently).
+ */
+import { kBody, readAll } from './body.ts';
+import { callAsync } from './bridge.ts';
+import { type HostResponse, responseFromHost } from './fetch.ts';
+import { flattenHeaders } from './headers.ts';
+import { Request } from './request.ts';
+import type { Response } from './response.ts';
+
+export interface BindingDescriptor {
+  type: 'service';
+  service: string;
+  entrypoint?: string;
+}
+
+/** Names a stub never treats as RPC methods (so `await stub` or inspection behave). */
+const NOT_RPC = new Set(['then', 'constructor', 'toJSON', 'connect', 'dup']);
+
+function serviceBinding(name: string): object {
+  const fetcher = {
+    async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
+      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
+      const meta: HostResponse = await callAsync(
+        'service',
+        name,
+        'fetch',
+        request.method,
+        request.url,
+        flattenHeaders(request.headers),
+        body,
+      );
+      return responseFromHost(meta);
+    },
+  };
+  return new Proxy(fetcher, {
+    get(target, prop) {
+      if (prop === 'fetch') return target.fetch;
+      if (typeof prop !== 'string' || NOT_RPC.has(prop)) return undefined;
+      return (...args: unknown[]) => callAsync('service', name, 'rpc', prop, args);
+    },
+  });
+}
+
+export function makeBindings(descriptors: Record<string, BindingDescriptor>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, d] of Object.entries(descriptors)) {
+    if (d.type === 'service') out[name] = serviceBinding(name);
+  }
+  return out;
+}

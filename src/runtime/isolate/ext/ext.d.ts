@@ -1,0 +1,44 @@
+/** Free variables of an extension's wrapper function (see src/runtime/extensions.ts). */
+declare const outpost: {
+  /** A synchronous syscall by name (errors rebuilt with their types). */
+  sys(name: string, ...args: unknown[]): any;
+  /** console.log's formatting (util.format / util.inspect). */
+  format(args: unknown[]): string;
+};
+
+/** Globals the prelude defines before any extension runs (see ../index.ts). */
+declare const crypto: {
+  getRandomValues<T extends ArrayBufferView>(a: T): T;
+  randomUUID(): string;
+  subtle: unknown;
+};
+declare function queueMicrotask(fn: () => void): void;
+declare const console: { log(...a: unknown[]): void; warn(...a: unknown[]): void };
+declare const performance: { now(): number };
+type BufferEncoding =
+  | 'utf8'
+  | 'utf-8'
+  | 'hex'
+  | 'base64'
+  | 'base64url'
+  | 'latin1'
+  | 'binary'
+  | 'ascii'
+  | 'ucs2'
+  | 'utf16le';
+
+declare module 'events' {
+  const events: any;
+  export default events;
+}
+declare module 'readable-stream' {
+  const stream: any;
+  export default stream;
+}
+declare module 'string_decoder' {
+  export const StringDecoder: any;
+}
+declare module 'node:buffer' {
+  export const Buffer: any;
+  type Buffer = any;
+}

@@ -1,0 +1,2 @@
+/** node:string_decoder (used by node:stream). */
+export { StringDecoder } from 'string_decoder';

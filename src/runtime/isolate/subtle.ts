@@ -1,0 +1,297 @@
+/**
+ * crypto.subtle inside the isolate: argument checks and conversion, then the host does the work
+ * (src/runtime/bridge/subtle.ts). A CryptoKey here is a handle: its description is plain data,
+ * the key material stays in the host's per-isolate table and is dropped when the handle is
+ * garbage collected.
+ */
+import { callAsync, callSync } from './bridge.ts';
+import { DOMException } from './events.ts';
+
+const kId = Symbol('keyId');
+const KEY_MARK = '__outpostKey';
+let constructing = false;
+
+const dropped = new FinalizationRegistry<number>((id) => {
+  try {
+    callSync('keyDrop', id);
+  } catch {
+    // the isolate is going away
+  }
+});
+
+interface Descriptor {
+  __outpostKey: number;
+  type: string;
+  extractable: boolean;
+  algorithm: Record<string, unknown>;
+  usages: string[];
+}
+
+export class CryptoKey {
+  readonly [kId]: number;
+  readonly type!: string;
+  readonly extractable!: boolean;
+  readonly algorithm!: Readonly<Record<string, unknown>>;
+  readonly usages!: readonly string[];
+  constructor(d: Descriptor) {
+    if (!constructing) throw new TypeError('Illegal constructor');
+    this[kId] = d[KEY_MARK];
+    Object.defineProperties(this, {
+      type: { value: d.type, enumerable: true },
+      extractable: { value: d.extractable, enumerable: true },
+      algorithm: { value: deepFreeze(d.algorithm), enumerable: true },
+      usages: { value: Object.freeze(d.usages), enumerable: true },
+    });
+    dropped.register(this, d[KEY_MARK]);
+  }
+  get [Symbol.toStringTag]() {
+    return 'CryptoKey';
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !ArrayBuffer.isView(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+function wrapKey(d: Descriptor): CryptoKey {
+  constructing = true;
+  try {
+    return new CryptoKey(d);
+  } finally {
+    constructing = false;
+  }
+}
+
+function fromHost(r: any): any {
+  if (r && typeof r === 'object' && KEY_MARK in r) return wrapKey(r);
+  if (r && typeof r === 'object' && r.publicKey && r.privateKey && KEY_MARK in r.publicKey)
+    return { publicKey: wrapKey(r.publicKey), privateKey: wrapKey(r.privateKey) };
+  return r;
+}
+
+function bufferSource(v: unknown, what: string): ArrayBuffer {
+  if (v instanceof ArrayBuffer) return v.slice(0);
+  if (ArrayBuffer.isView(v)) return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) as ArrayBuffer;
+  throw new TypeError(
+    `Failed to execute '${what}' on 'SubtleCrypto': parameter is not of type 'BufferSource'.`,
+  );
+}
+
+function keyRef(k: unknown, what: string): { __outpostKey: number } {
+  if (!(k instanceof CryptoKey))
+    throw new TypeError(
+      `Failed to execute '${what}' on 'SubtleCrypto': parameter is not of type 'CryptoKey'.`,
+    );
+  return { [KEY_MARK]: k[kId] } as { __outpostKey: number };
+}
+
+/** Algorithm identifiers: strings pass; objects are copied with BufferSources and keys converted. */
+function algorithm(a: unknown, what: string): unknown {
+  if (typeof a === 'string') return a;
+  if (!a || typeof a !== 'object')
+    throw new TypeError(`Failed to execute '${what}' on 'SubtleCrypto': Algorithm: name is missing.`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (v instanceof CryptoKey) out[k] = keyRef(v, what);
+    else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) out[k] = bufferSource(v, what);
+    else if (v && typeof v === 'object') out[k] = algorithm(v, what);
+    else out[k] = v;
+  }
+  if (typeof out.name !== 'string')
+    throw new TypeError(`Failed to execute '${what}' on 'SubtleCrypto': Algorithm: name is missing.`);
+  return out;
+}
+
+function usages(u: unknown, what: string): string[] {
+  if (!Array.isArray(u))
+    throw new TypeError(`Failed to execute '${what}' on 'SubtleCrypto': keyUsages is not a sequence.`);
+  return u.map(String);
+}
+
+function keyData(format: string, data: unknown, what: string): unknown {
+  if (format === 'jwk') {
+    if (!data || typeof data !== 'object' || ArrayBuffer.isView(data) || data instanceof ArrayBuffer)
+      throw new TypeError(
+        `Failed to execute '${what}' on 'SubtleCrypto': keyData must be a JsonWebKey for format 'jwk'.`,
+      );
+    return JSON.parse(JSON.stringify(data));
+  }
+  return bufferSource(data, what);
+}
+
+async function call(op: string, args: unknown[]): Promise<any> {
+  return fromHost(await callAsync('subtle', op, args));
+}
+
+export class SubtleCrypto {
+  constructor() {
+    if (!constructing) throw new TypeError('Illegal constructor');
+  }
+  digest(alg: unknown, data: unknown) {
+    return run(() => call('digest', [algorithm(alg, 'digest'), bufferSource(data, 'digest')]));
+  }
+  encrypt(alg: unknown, key: unknown, data: unknown) {
+    return run(() =>
+      call('encrypt', [algorithm(alg, 'encrypt'), keyRef(key, 'encrypt'), bufferSource(data, 'encrypt')]),
+    );
+  }
+  decrypt(alg: unknown, key: unknown, data: unknown) {
+    return run(() =>
+      call('decrypt', [algorithm(alg, 'decrypt'), keyRef(key, 'decrypt'), bufferSource(data, 'decrypt')]),
+    );
+  }
+  sign(alg: unknown, key: unknown, data: unknown) {
+    return run(() => call('sign', [algorithm(alg, 'sign'), keyRef(key, 'sign'), bufferSource(data, 'sign')]));
+  }
+  verify(alg: unknown, key: unknown, signature: unknown, data: unknown) {
+    return run(() =>
+      call('verify', [
+        algorithm(alg, 'verify'),
+        keyRef(key, 'verify'),
+        bufferSource(signature, 'verify'),
+        bufferSource(data, 'verify'),
+      ]),
+    );
+  }
+  generateKey(alg: unknown, extractable: unknown, keyUsages: unknown) {
+    return run(() =>
+      call('generateKey', [algorithm(alg, 'generateKey'), !!extractable, usages(keyUsages, 'generateKey')]),
+    );
+  }
+  importKey(format: unknown, data: unknown, alg: unknown, extractable: unknown, keyUsages: unknown) {
+    return run(() => {
+      const f = String(format);
+      return call('importKey', [
+        f,
+        keyData(f, data, 'importKey'),
+        algorithm(alg, 'importKey'),
+        !!extractable,
+        usages(keyUsages, 'importKey'),
+      ]);
+    });
+  }
+  exportKey(format: unknown, key: unknown) {
+    return run(() => call('exportKey', [String(format), keyRef(key, 'exportKey')]));
+  }
+  deriveBits(alg: unknown, baseKey: unknown, length?: unknown) {
+    return run(() =>
+      call('deriveBits', [
+        algorithm(alg, 'deriveBits'),
+        keyRef(baseKey, 'deriveBits'),
+        length === undefined || length === null ? null : Number(length),
+      ]),
+    );
+  }
+  deriveKey(alg: unknown, baseKey: unknown, derivedAlg: unknown, extractable: unknown, keyUsages: unknown) {
+    return run(() =>
+      call('deriveKey', [
+        algorithm(alg, 'deriveKey'),
+        keyRef(baseKey, 'deriveKey'),
+        algorithm(derivedAlg, 'deriveKey'),
+        !!extractable,
+        usages(keyUsages, 'deriveKey'),
+      ]),
+    );
+  }
+  wrapKey(format: unknown, key: unknown, wrappingKey: unknown, wrapAlg: unknown) {
+    return run(() =>
+      call('wrapKey', [
+        String(format),
+        keyRef(key, 'wrapKey'),
+        keyRef(wrappingKey, 'wrapKey'),
+        algorithm(wrapAlg, 'wrapKey'),
+      ]),
+    );
+  }
+  unwrapKey(
+    format: unknown,
+    wrapped: unknown,
+    unwrappingKey: unknown,
+    unwrapAlg: unknown,
+    keyAlg: unknown,
+    extractable: unknown,
+    keyUsages: unknown,
+  ) {
+    return run(() =>
+      call('unwrapKey', [
+        String(format),
+        bufferSource(wrapped, 'unwrapKey'),
+        keyRef(unwrappingKey, 'unwrapKey'),
+        algorithm(unwrapAlg, 'unwrapKey'),
+        algorithm(keyAlg, 'unwrapKey'),
+        !!extractable,
+        usages(keyUsages, 'unwrapKey'),
+      ]),
+    );
+  }
+  /** Workers' non-standard constant-time comparison (https://developers.cloudflare.com/workers/runtime-apis/web-crypto/#timingsafeequal). */
+  timingSafeEqual(a: unknown, b: unknown): boolean {
+    const x = new Uint8Array(bufferSource(a, 'timingSafeEqual'));
+    const y = new Uint8Array(bufferSource(b, 'timingSafeEqual'));
+    if (x.byteLength !== y.byteLength) throw new TypeError('Input buffers must have the same byte length.');
+    let diff = 0;
+    for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+    return diff === 0;
+  }
+}
+
+/** Argument errors reject the returned promise (WebCrypto methods never throw synchronously). */
+function run<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+export function makeSubtle(): SubtleCrypto {
+  constructing = true;
+  try {
+    return new SubtleCrypto();
+  } finally {
+    constructing = false;
+  }
+}
+
+const DIGESTS = new Set(['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512', 'MD5']);
+
+/**
+ * crypto.DigestStream (Workers): a WritableStream whose `digest` promise resolves with the hash
+ * of everything written. Hashing is incremental on the host.
+ */
+export function makeDigestStream(): any {
+  const { WritableStream } = globalThis as any;
+  return class DigestStream extends WritableStream {
+    readonly digest: Promise<ArrayBuffer>;
+    constructor(alg: unknown) {
+      const name = (typeof alg === 'string' ? alg : ((alg as any)?.name ?? '')).toUpperCase();
+      if (!DIGESTS.has(name))
+        throw new DOMException(`Unrecognized algorithm name: ${String(name)}`, 'NotSupportedError');
+      const id: number = callSync('hashNew', name);
+      let resolve!: (b: ArrayBuffer) => void;
+      let reject!: (e: unknown) => void;
+      const digest = new Promise<ArrayBuffer>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      super({
+        write(chunk: unknown) {
+          callSync('hashUpdate', id, bufferSource(chunk, 'write'));
+        },
+        close() {
+          resolve(callSync('hashDigest', id));
+        },
+        abort(reason: unknown) {
+          callSync('hashDrop', id);
+          reject(reason);
+        },
+      });
+      digest.catch(() => {});
+      this.digest = digest;
+    }
+  };
+}
