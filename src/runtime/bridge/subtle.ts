@@ -11,6 +11,8 @@ import { createHash, createHmac, webcrypto } from 'node:crypto';
 import { NamedError } from './named-error.ts';
 
 const subtle = webcrypto.subtle as any;
+// Node 20 exposes the class as a global only, not on webcrypto.
+const HostCryptoKey = (globalThis as unknown as { CryptoKey: new () => webcrypto.CryptoKey }).CryptoKey;
 type HostKey = webcrypto.CryptoKey;
 
 /** Keys one isolate may hold at once: a loop creating keys fails instead of growing the host. */
@@ -90,7 +92,8 @@ function plainAlgorithm(a: any): unknown {
 function fromIsolate(v: unknown, keys: KeyTable, depth = 0): unknown {
   if (depth > 8) throw new NamedError('Algorithm parameters are nested too deeply', 'TypeError');
   if (v === null || typeof v !== 'object') return v;
-  if (v instanceof ArrayBuffer) return v;
+  // Uint8Array, not ArrayBuffer: some parameters (RSA publicExponent) must be one.
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (ArrayBuffer.isView(v)) return v;
   if (Array.isArray(v)) return v.map((x) => fromIsolate(x, keys, depth + 1));
   const o = v as Record<string, unknown>;
@@ -111,7 +114,7 @@ function algName(a: unknown): string {
 }
 
 function toIsolate(result: unknown, keys: KeyTable): unknown {
-  if (result instanceof webcrypto.CryptoKey) return keys.add(result);
+  if (result instanceof HostCryptoKey) return keys.add(result);
   if (result && typeof result === 'object' && 'privateKey' in result && 'publicKey' in result) {
     const pair = result as webcrypto.CryptoKeyPair;
     return { publicKey: keys.add(pair.publicKey), privateKey: keys.add(pair.privateKey) };
@@ -139,7 +142,9 @@ export async function subtleCall(keys: KeyTable, op: unknown, args: unknown): Pr
   } catch (err) {
     const e = err as Error & { code?: string };
     // Node's argument validation errors (ERR_INVALID_ARG_TYPE…) are TypeErrors in WebCrypto terms.
-    const name = e.name === 'DOMException' || !e.name ? 'OperationError' : e.name;
+    // Node names some errors 'InvalidAccessException'; WebCrypto says 'InvalidAccessError'.
+    const name =
+      e.name === 'DOMException' || !e.name ? 'OperationError' : e.name.replace(/Exception$/, 'Error');
     throw new NamedError(e.message, name);
   }
 }
