@@ -41,16 +41,47 @@ function inspect(v: unknown, depth: number, seen: Set<unknown>): string {
   }
 }
 
+function show(a: unknown): string {
+  try {
+    return inspect(a, 0, new Set());
+  } catch {
+    return '[uninspectable]'; // hostile Proxies and the like: console never throws
+  }
+}
+
+/**
+ * console.log / util.format: a first string argument may hold printf-style specifiers
+ * (%s %d %i %f %j %o %O %c %%), as in Node and browsers; the rest are inspected and joined.
+ */
 export function format(args: unknown[]): string {
-  return args
-    .map((a) => {
+  let rest = args;
+  let head = '';
+  if (typeof args[0] === 'string' && args[0].includes('%')) {
+    let i = 1;
+    head = args[0].replace(/%([sdifjoOc%])/g, (m, k: string) => {
+      if (k === '%') return '%';
+      if (i >= args.length) return m;
+      const v = args[i++];
       try {
-        return inspect(a, 0, new Set());
+        if (k === 's') return typeof v === 'string' ? v : show(v);
+        if (k === 'd' || k === 'i') {
+          if (typeof v === 'bigint') return `${v}n`;
+          const n = Number(v);
+          return String(k === 'i' ? Math.trunc(n) : n);
+        }
+        if (k === 'f') return String(Number.parseFloat(String(v)));
+        if (k === 'j') return JSON.stringify(v);
+        if (k === 'c') return '';
+        return show(v);
       } catch {
-        return '[uninspectable]'; // hostile Proxies and the like: console never throws
+        return '[uninspectable]';
       }
-    })
-    .join(' ');
+    });
+    rest = args.slice(i);
+    if (rest.length === 0) return head;
+    return `${head} ${rest.map(show).join(' ')}`;
+  }
+  return rest.map(show).join(' ');
 }
 
 const counts = new Map<string, number>();

@@ -1,0 +1,53 @@
+// Globals beyond fetch: URLPattern, navigator, performance, scheduler, reportError,
+// DOMException, Intl, structuredClone.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Harness, startHarness } from './harness.ts';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(() => h.close());
+
+describe('web globals', () => {
+  it('URLPattern matches and extracts groups', async () => {
+    const out = await h.run(`
+      const p = new URLPattern({ pathname: '/books/:id(\\\\d+)' });
+      return [p.test('https://x/books/12'), p.exec('https://x/books/12').pathname.groups.id, p.test('https://x/books/abc')];`);
+    assert.deepEqual(out, [true, '12', false]);
+  });
+  it('navigator.userAgent and performance.now', async () => {
+    const out = await h.run(`
+      const a = performance.now(); await scheduler.wait(20); const b = performance.now();
+      return [navigator.userAgent, b - a >= 15, Number.isInteger(a), typeof performance.timeOrigin];`);
+    assert.deepEqual(out, ['Cloudflare-Workers', true, true, 'number']);
+  });
+  it('scheduler.wait waits', async () => {
+    const out = await h.run(`const t = Date.now(); await scheduler.wait(30); return Date.now() - t;`);
+    assert.ok(out >= 25, `waited ${out} ms`);
+  });
+  it('reportError logs without throwing', async () => {
+    await h.run(`reportError(new Error('reported-marker')); return 1;`);
+    assert.ok(h.dev.logs.some((l) => l.message.includes('reported-marker')));
+  });
+  it('DOMException has names, codes and is an Error', async () => {
+    const out = await h.run(
+      `const e = new DOMException('m', 'AbortError'); return [e.name, e.code, e.message, e instanceof Error];`,
+    );
+    assert.deepEqual(out, ['AbortError', 20, 'm', true]);
+  });
+  it('Intl formats as V8 provides', async () => {
+    const out = await h.run(
+      `return [new Intl.NumberFormat('en-US').format(1234.5), new Intl.DateTimeFormat('en-US', { timeZone: 'UTC' }).format(new Date(0))];`,
+    );
+    assert.deepEqual(out, ['1,234.5', '1/1/1970']);
+  });
+  it('structuredClone copies maps, dates and cycles', async () => {
+    const out = await h.run(`
+      const o = { d: new Date(5), m: new Map([[1, 'a']]) }; o.self = o;
+      const c = structuredClone(o);
+      return [c.d.getTime(), c.m.get(1), c.self === c, c !== o];`);
+    assert.deepEqual(out, [5, 'a', true, true]);
+  });
+});
