@@ -1,5 +1,5 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ export interface Upstream {
   url: string;
   records: string[];
   hits: Map<string, number>;
+  /** Extra paths a test serves (checked before the built-in ones). */
+  routes: Map<string, (req: IncomingMessage, res: ServerResponse) => void>;
   close(): Promise<void>;
 }
 
@@ -19,9 +21,12 @@ export interface Upstream {
 export async function startUpstream(): Promise<Upstream> {
   const records: string[] = [];
   const hits = new Map<string, number>();
+  const routes: Upstream['routes'] = new Map();
   const server: Server = createServer(async (req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     hits.set(u.pathname, (hits.get(u.pathname) ?? 0) + 1);
+    const route = routes.get(u.pathname);
+    if (route) return route(req, res);
     if (u.pathname === '/json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ query: u.search, sent: req.headers['x-sent'] ?? null }));
@@ -58,6 +63,7 @@ export async function startUpstream(): Promise<Upstream> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     records,
     hits,
+    routes,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
