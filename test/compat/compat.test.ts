@@ -108,7 +108,7 @@ describe('Hono', () => {
     assert.equal(await (await get('/html')).text(), '<p>&lt;escaped&gt;</p>');
     assert.equal(
       await (await get('/page/hello')).text(),
-      '<!DOCTYPE html><html><body><h1>Hello JSX</h1></body></html>',
+      '<!DOCTYPE html><html lang="en"><body><h1>Hello JSX</h1></body></html>',
     );
   });
   it('HTTPException reaches onError', async () => {
@@ -155,7 +155,7 @@ describe('jose', () => {
         sub: `${alg}-user`,
         alg,
       });
-      const [head, body, sig] = token.split('.');
+      const [head, , sig] = token.split('.');
       const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url')}.${sig}`;
       assert.equal(
         (await verify({ token: forged, spki, alg })).code,

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import { Hono } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { compress } from 'hono/compress';
@@ -85,7 +86,7 @@ app.get('/html', (c) => c.html(html`<p>${'<escaped>'}</p>`));
 app.use(
   '/page/*',
   jsxRenderer(({ children }) => (
-    <html>
+    <html lang="en">
       <body>{children}</body>
     </html>
   )),
