@@ -15,6 +15,7 @@
 import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
+import type { CacheAccess } from './bridge/cache.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
@@ -187,6 +188,8 @@ export class WorkerInstance implements IsolateOwner {
 
   /** Set by the runtime: where this worker's service bindings lead. */
   services: ServiceLinks | null = null;
+  /** Set by the runtime: the PoP's Cache API store. */
+  cache: CacheAccess | null = null;
 
   /**
    * An RPC call into this worker (from another worker's service binding): counted and limited

@@ -3,6 +3,8 @@
  * from the warm pool and evicted least-recently-used when the isolates' memory passes a budget
  * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
  */
+
+import { ApiCacheStore } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import { NamedError } from './bridge/named-error.ts';
@@ -27,6 +29,8 @@ export interface RuntimeOptions {
   observer?: Observer;
   /** Watchdog period, ms (default 5). */
   watchdogMs?: number;
+  /** The PoP's Cache API store (default: a new in-memory store). */
+  cacheStore?: ApiCacheStore;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -43,6 +47,7 @@ export class Runtime {
   readonly pool: IsolatePool;
   readonly observer: Observer;
   readonly limits: Limits;
+  readonly cacheStore: ApiCacheStore;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
@@ -58,6 +63,7 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     this.observer = options.observer ?? noopObserver;
     this.limits = resolveLimits(options.limits);
+    this.cacheStore = options.cacheStore ?? new ApiCacheStore();
     const poolSize = options.poolSize ?? 4;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {
       throw new OutpostError(
@@ -169,6 +175,7 @@ export class Runtime {
       const iso = await this.pool.take(version.limits.memoryMb);
       const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
       inst.services = version.services.length ? this.#serviceLinks(version) : null;
+      inst.cache = { store: this.cacheStore, tenant: version.tenant };
       inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
         this.#lru.delete(inst);

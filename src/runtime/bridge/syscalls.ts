@@ -9,6 +9,7 @@ import ivm from 'isolated-vm';
 import { fetch as undiciFetch } from 'undici';
 import type { BodyRegistry } from './bodies.ts';
 import { fromAsyncIterable } from './bodies.ts';
+import { type CacheAccess, cacheCall } from './cache.ts';
 import { NamedError } from './named-error.ts';
 import { type ServiceLinks, serviceCall } from './service.ts';
 import { HashTable, KeyTable, subtleCall } from './subtle.ts';
@@ -26,6 +27,8 @@ export interface IsolateOwner {
   onApplyError(err: Error): void;
   /** Where the worker's service bindings lead (null: none reachable). */
   services: ServiceLinks | null;
+  /** The PoP's Cache API store and this tenant's part of it. */
+  cache: CacheAccess | null;
 }
 
 /** Source of a lazily loaded in-isolate module (see src/runtime/extensions.ts), or undefined. */
@@ -285,6 +288,7 @@ export function createSyscalls(
   const asyncCalls: Record<string, (...args: unknown[]) => unknown> = {
     subtle: (op, args) => subtleCall(keys, op, args),
     service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
+    cache: (op, ...rest) => cacheCall(owner().cache, op, rest),
   };
   const asys = (name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(asyncCalls, name) ? asyncCalls[name] : undefined;

@@ -8,6 +8,7 @@
 import { AbortController, AbortSignal } from './abort.ts';
 import { Blob, File } from './blob.ts';
 import { type HostBridge, host, installBridge } from './bridge.ts';
+import { Cache, CacheStorage, caches } from './cache.ts';
 import { console } from './console.ts';
 import './cloudflare.ts';
 import { Crypto, crypto } from './crypto.ts';
@@ -192,6 +193,8 @@ const globals: Record<string, unknown> = {
   AbortController,
   AbortSignal,
   Blob,
+  Cache,
+  CacheStorage,
   Crypto,
   CryptoKey,
   CustomEvent,
@@ -210,6 +213,7 @@ const globals: Record<string, unknown> = {
   URLSearchParams,
   atob,
   btoa,
+  caches,
   clearInterval,
   clearTimeout,
   console,

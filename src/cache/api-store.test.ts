@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiCacheStore, parseCacheControl, ttlFor } from './api-store.ts';
+
+const entry = (headers: string[], body = 'x', status = 200) => ({
+  status,
+  statusText: 'OK',
+  headers,
+  body: new TextEncoder().encode(body),
+});
+
+describe('Cache API store', () => {
+  it('parses Cache-Control with quoted arguments', () => {
+    assert.deepEqual(parseCacheControl(['max-age=5, private="set-cookie, x-a"', 'S-MAXAGE=9']), {
+      noStore: false,
+      private: false,
+      privateFields: ['set-cookie', 'x-a'],
+      maxAge: 5,
+      sMaxage: 9,
+    });
+  });
+  it('takes s-maxage over max-age over Expires, else the status default', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    assert.equal(ttlFor(200, ['cache-control', 'max-age=5, s-maxage=9'], now), 9);
+    assert.equal(
+      ttlFor(200, ['cache-control', 'max-age=5', 'expires', 'Thu, 01 Jan 2026 01:00:00 GMT'], now),
+      5,
+    );
+    assert.equal(ttlFor(200, ['expires', 'Thu, 01 Jan 2026 01:00:00 GMT'], now), 3600);
+    assert.equal(ttlFor(200, ['expires', 'garbage'], now), 0);
+    assert.equal(ttlFor(200, [], now), 7200);
+    assert.equal(ttlFor(404, [], now), 180);
+    assert.equal(ttlFor(500, [], now), 0);
+  });
+  it('evicts least recently used entries past the byte budget', () => {
+    const store = new ApiCacheStore({ maxBytes: 600 }); // each entry counts ~187 bytes;
+    const big = 'y'.repeat(100);
+    for (const k of ['a', 'b', 'c'])
+      assert.equal(store.put('ns', `https://x/${k}`, entry(['cache-control', 'max-age=60'], big)), true);
+    store.match('ns', 'https://x/a'); // a is now the most recent
+    store.put('ns', 'https://x/d', entry(['cache-control', 'max-age=60'], big));
+    assert.ok(store.bytes <= 600);
+    assert.ok(store.match('ns', 'https://x/a'));
+    assert.equal(store.match('ns', 'https://x/b'), undefined);
+  });
+  it('expires entries by the clock and keeps namespaces apart', () => {
+    let now = 1_000_000;
+    const store = new ApiCacheStore({ now: () => now });
+    store.put('t1', 'https://x/', entry(['cache-control', 'max-age=10', 'cache-tag', 'a, b']));
+    assert.deepEqual(store.match('t1', 'https://x/')?.tags, ['a', 'b']);
+    assert.equal(store.match('t2', 'https://x/'), undefined);
+    now += 10_001;
+    assert.equal(store.match('t1', 'https://x/'), undefined);
+    assert.equal(store.size, 0);
+  });
+  it('refuses a bad budget', () => {
+    assert.throws(
+      () => new ApiCacheStore({ maxBytes: -1 }),
+      /maxBytes must be a positive integer, received -1/,
+    );
+  });
+});

@@ -1,0 +1,7 @@
+export {
+  ApiCacheStore,
+  type ApiCacheStoreOptions,
+  parseCacheControl,
+  type StoredResponse,
+  ttlFor,
+} from './api-store.ts';
