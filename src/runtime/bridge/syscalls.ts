@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import { fetch as undiciFetch } from 'undici';
+import { extensionWasm } from '../extensions.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { fromAsyncIterable } from './bodies.ts';
 import { type CacheAccess, cacheCall } from './cache.ts';
@@ -273,6 +274,12 @@ export function createSyscalls(
     hashDrop: (id) => hashes.drop(id),
     keyDrop: (id) => keys.drop(id),
     ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
+    wasmModule: (name) => {
+      const w = typeof name === 'string' ? extensionWasm(name, settings.memoryLimitMb) : undefined;
+      return w ? new ivm.ExternalCopy(w.module).copyInto() : undefined;
+    },
+    wasmPages: (name) =>
+      typeof name === 'string' ? extensionWasm(name, settings.memoryLimitMb)?.pages : undefined,
   };
   const sys = (name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;

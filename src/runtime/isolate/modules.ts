@@ -10,6 +10,7 @@
  */
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
+import { adoptModule } from './wasm.ts';
 
 /** Node modules Outpost provides under nodejs_compat. */
 export const NODE_MODULES = [
@@ -28,7 +29,17 @@ const NODE = new Set<string>(NODE_MODULES);
 // tenant can replace.
 // biome-ignore lint/security/noGlobalEval: extensions are Outpost's own code, evaluated inside the isolate
 const indirectEval = globalThis.eval;
-const capability = Object.freeze({ sys: callSync, format });
+const capability = Object.freeze({
+  sys: callSync,
+  format,
+  /** A wasm module the host compiled for an extension, accounted like the worker's own. */
+  wasmModule(name: string): object {
+    const module = callSync('wasmModule', name);
+    if (!module) throw new Error(`No wasm module "${name}".`);
+    adoptModule(module, callSync('wasmPages', name));
+    return module;
+  },
+});
 
 const loaded = new Map<string, unknown>();
 const builtins = new Map<string, () => unknown>();

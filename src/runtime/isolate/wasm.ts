@@ -9,6 +9,7 @@
  * Growth inside wasm code then cannot pass the maximum. A reservation that does not fit is a
  * memory-limit breach: reported to the host, and a RangeError here.
  */
+import { capMemories, WasmCapError } from '../wasm-cap.ts';
 import { host } from './bridge.ts';
 
 const PAGE_KIB = 64;
@@ -30,70 +31,21 @@ function reserve(holder: object, pages: number, what: string): void {
   registry.register(holder, pages);
 }
 
-function readLeb(b: Uint8Array, pos: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = b[pos++];
-    if (byte === undefined) throw new WebAssembly.CompileError('unexpected end of module');
-    result += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if ((byte & 0x80) === 0) return [result, pos];
-    if (shift > 35) throw new WebAssembly.CompileError('invalid LEB128');
-  }
-}
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
 /** Rewrite the memory section so every memory has max ≤ budget; return the new bytes and the pages reserved per instance. */
 export function capModule(input: Uint8Array): { bytes: Uint8Array; pages: number } {
-  if (input.length < 8 || input[0] !== 0 || input[1] !== 0x61 || input[2] !== 0x73 || input[3] !== 0x6d) {
-    return { bytes: input, pages: 0 }; // not a module: let V8 report the error
+  try {
+    return capMemories(input, budgetPages);
+  } catch (err) {
+    if (!(err instanceof WasmCapError)) throw err;
+    if (err.kind === 'compile') throw new WebAssembly.CompileError(err.message);
+    host.limit('memory', err.message);
+    throw new RangeError(err.message);
   }
-  const out: number[] = Array.from(input.subarray(0, 8));
-  let pages = 0;
-  let pos = 8;
-  while (pos < input.length) {
-    const id = input[pos];
-    const [size, start] = readLeb(input, pos + 1);
-    const end = start + size;
-    if (id !== 5) {
-      for (let i = pos; i < end; i++) out.push(input[i]);
-      pos = end;
-      continue;
-    }
-    let [count, p] = readLeb(input, start);
-    const body: number[] = leb(count);
-    while (count-- > 0) {
-      const flags = input[p++];
-      if (flags & 0x04)
-        throw new WebAssembly.CompileError('Outpost: 64-bit WebAssembly memories are not supported');
-      let min: number;
-      let max = Number.POSITIVE_INFINITY;
-      [min, p] = readLeb(input, p);
-      if (flags & 0x01) [max, p] = readLeb(input, p);
-      const capped = Math.min(max, budgetPages);
-      if (min > capped) {
-        const msg = `WebAssembly memory limit exceeded: a module memory starts at ${min * PAGE_KIB} KiB, more than the ${budgetPages / 16} MB limit`;
-        host.limit('memory', msg);
-        throw new RangeError(msg);
-      }
-      pages += capped;
-      body.push(flags | 0x01, ...leb(min), ...leb(capped));
-    }
-    out.push(5, ...leb(body.length), ...body);
-    pos = end;
-  }
-  return { bytes: new Uint8Array(out), pages };
+}
+
+/** Accept a module the host compiled (already capped): instances of it reserve `pages`. */
+export function adoptModule(module: object, pages: number): void {
+  pagesOf.set(module, pages);
 }
 
 function bytesOf(source: unknown): Uint8Array {
