@@ -65,7 +65,9 @@ export function extensionWasm(
   const key = `${name}:${memoryLimitMb}`;
   let entry = wasmCache.get(key);
   if (!entry) {
-    const { bytes, pages } = capMemories(readFileSync(require.resolve(file)), memoryLimitMb * 16);
+    // lol-html streams with bounded buffers: 32 MB of wasm memory leaves the rest of the
+    // worker's budget to its own modules.
+    const { bytes, pages } = capMemories(readFileSync(require.resolve(file)), Math.min(memoryLimitMb, 32) * 16);
     entry = { module: new Wasm.Module(bytes), pages };
     wasmCache.set(key, entry);
   }
