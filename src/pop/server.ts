@@ -3,8 +3,10 @@
  * and writes the answer back, streaming bodies with back-pressure in both directions.
  * Wiring only: behaviour lives in runtime/ (and later cache/, network/, security/).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
 import { incomingBody } from './body.ts';
@@ -81,7 +83,37 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     res.end(e.body);
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // WebSocket upgrades (https://developers.cloudflare.com/workers/runtime-apis/websockets/): the
+  // worker sees the request (Upgrade header included); a 101 with a WebSocket upgrades the
+  // connection and bridges it to the worker's end, anything else is written as a response.
+  const chosenProtocol = new WeakMap<IncomingMessage, string>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 32 * 1024 * 1024,
+    handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false,
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.on('finish', () => socket.destroy());
+    handle(req, res, { socket, head }).catch((err) => {
+      options.observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `upgrade failed: ${(err as Error).stack ?? err}`,
+      });
+      if (!res.headersSent) sendError(res, err);
+      else socket.destroy();
+    });
+  });
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade?: { socket: Duplex; head: Buffer },
+  ): Promise<void> {
     const tenant = options.route(req);
     if (tenant instanceof OutpostError) return sendError(res, tenant);
     let url: string;
@@ -97,7 +129,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const headers: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
-      if (!HOP_BY_HOP.has(name)) headers.push(name, req.rawHeaders[i + 1]);
+      if (!HOP_BY_HOP.has(name) || (upgrade && name === 'upgrade')) headers.push(name, req.rawHeaders[i + 1]);
     }
     const hasBody =
       req.method !== 'GET' &&
@@ -127,6 +159,24 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       }
       return sendError(res, err);
     }
+    const ws = response.webSocket;
+    if (ws && upgrade && response.status === 101 && wss.shouldHandle(req)) {
+      const protocol = headerValue(response.headers, 'sec-websocket-protocol');
+      if (protocol) chosenProtocol.set(req, protocol);
+      res.detachSocket(upgrade.socket as Socket);
+      wss.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => ws.attach(socket));
+      return;
+    }
+    if (ws) {
+      ws.refuse('the request was not a WebSocket upgrade');
+      return sendError(
+        res,
+        new OutpostError(
+          'WEBSOCKET_NOT_UPGRADE',
+          'The worker answered with a WebSocket (101) but the request was not a WebSocket upgrade.',
+        ),
+      );
+    }
     await writeResponse(req, res, response);
   }
 
@@ -145,6 +195,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     server,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -194,6 +246,11 @@ async function writeResponse(
     // The stream failed after headers were sent: the only honest signal left is a reset.
     res.destroy();
   }
+}
+
+function headerValue(flat: string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
 }
 
 /** Wait until `res` can take more data, or is closed; leaves no listener behind. */

@@ -45,33 +45,27 @@ module.exports = assert;`,
 const WASM_FILES: Record<string, string> = {
   'html-rewriter': 'html-rewriter-wasm/dist/html_rewriter_bg.wasm',
 };
-// Node has WebAssembly; the ES2022 lib used for host code does not declare it as a value.
-const Wasm = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } })
-  .WebAssembly;
-const wasmCache = new Map<string, { module: object; pages: number }>();
+const wasmCache = new Map<string, ArrayBuffer>();
 
 /**
- * An extension's wasm module, compiled once per process and memory limit with its memories
- * capped like tenant modules (src/runtime/wasm-cap.ts). Isolates receive the compiled module
- * (V8 shares its code between isolates: 0.3 ms instead of ~12 ms of the worker's CPU to compile
- * HTMLRewriter's 900 KB module inside the isolate).
+ * An extension's wasm module bytes, read once per process with their memories capped at 32 MB
+ * (lol-html streams with bounded buffers; the rest of the worker's wasm budget stays its own).
+ * The isolate compiles them (~12 ms of the worker's CPU on first use).
+ *
+ * Not shared pre-compiled: handing isolates a module compiled on the host (isolated-vm can
+ * transfer one, 0.3 ms) made the process hang at exit under load (V8's shared native module
+ * outliving disposed isolates); measured, reproducible with three test processes in parallel.
  */
-export function extensionWasm(
-  name: string,
-  memoryLimitMb: number,
-): { module: object; pages: number } | undefined {
+export function extensionWasm(name: string): ArrayBuffer | undefined {
   const file = Object.hasOwn(WASM_FILES, name) ? WASM_FILES[name] : undefined;
   if (!file) return undefined;
-  const key = `${name}:${memoryLimitMb}`;
-  let entry = wasmCache.get(key);
-  if (!entry) {
-    // lol-html streams with bounded buffers: 32 MB of wasm memory leaves the rest of the
-    // worker's budget to its own modules.
-    const { bytes, pages } = capMemories(readFileSync(require.resolve(file)), Math.min(memoryLimitMb, 32) * 16);
-    entry = { module: new Wasm.Module(bytes), pages };
-    wasmCache.set(key, entry);
+  let bytes = wasmCache.get(name);
+  if (!bytes) {
+    const capped = capMemories(readFileSync(require.resolve(file)), 32 * 16).bytes;
+    bytes = capped.buffer.slice(capped.byteOffset, capped.byteOffset + capped.byteLength) as ArrayBuffer;
+    wasmCache.set(name, bytes);
   }
-  return entry;
+  return bytes;
 }
 
 let cached: Promise<Map<string, string>> | null = null;
@@ -114,11 +108,14 @@ async function buildOne(file: string): Promise<string> {
           }));
           build.onLoad({ filter: /html-rewriter-wasm[\\/]dist[\\/]html_rewriter\.js$/ }, async (args) => ({
             // Its requires are written as String.raw templates, which esbuild cannot follow.
-            // Its module comes compiled from the host (see extensionWasm) instead of read from disk.
+            // Its module's bytes come from the host (see extensionWasm) instead of the disk.
             contents: (await readFile(args.path, 'utf8'))
               .replace(/require\(String\.raw`([^`]+)`\)/g, 'require("$1")')
               .replace(/const bytes = require\('fs'\)\.readFileSync\(path\);/, '')
-              .replace(/new WebAssembly\.Module\(bytes\)/, 'outpost.wasmModule("html-rewriter")'),
+              .replace(
+                /new WebAssembly\.Module\(bytes\)/,
+                'new WebAssembly.Module(outpost.sys("wasmBytes", "html-rewriter"))',
+              ),
             loader: 'js',
             resolveDir: dirname(args.path),
           }));

@@ -10,4 +10,4 @@ export {
 } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
-export type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
+export type { WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';

@@ -21,7 +21,7 @@ import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import type { PooledIsolate } from './pool.ts';
-import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
+import type { WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';
 
 /** V8 code cache for tenant bundles, keyed by bundle hash. */
 export interface CodeCache {
@@ -49,6 +49,8 @@ type DispatchTuple = [
   kind: BodyKind,
   body: ArrayBuffer | number | null,
   waitUntil: number,
+  /** The id of the WebSocket end a 101 response hands to the PoP, else null. */
+  webSocket: number | null,
 ];
 type BodyKind = 'none' | 'bytes' | 'host' | 'stream';
 interface DispatchError {
@@ -64,14 +66,15 @@ interface DispatchResult {
   kind: BodyKind;
   body: ArrayBuffer | number | null;
   waitUntil: number;
+  webSocket?: number | null;
   error?: DispatchError['error'];
   passThrough?: boolean;
 }
 
 function toResult(raw: unknown): DispatchResult {
   if (Array.isArray(raw)) {
-    const [status, statusText, headers, kind, body, waitUntil] = raw as DispatchTuple;
-    return { status, statusText, headers, kind, body, waitUntil };
+    const [status, statusText, headers, kind, body, waitUntil, webSocket] = raw as DispatchTuple;
+    return { status, statusText, headers, kind, body, waitUntil, webSocket };
   }
   const e = raw as DispatchError;
   return {
@@ -118,7 +121,27 @@ export class WorkerInstance implements IsolateOwner {
     return this.version.limits.timers;
   }
   get busy(): boolean {
-    return this.active.size > 0 || this.#waitUntils > 0;
+    // Open WebSockets keep an isolate: evicting or recycling it would cut them.
+    return this.active.size > 0 || this.#waitUntils > 0 || (this.iso.slot.sockets?.size ?? 0) > 0;
+  }
+
+  cpuNow(): bigint {
+    return this.iso.isolate.isDisposed ? 0n : this.iso.isolate.cpuTime;
+  }
+
+  creditCpu(ns: bigint): void {
+    if (ns <= 0n) return;
+    for (const a of this.active.values()) a.cpuStart += ns;
+    if (this.#idleCpu >= 0n) this.#idleCpu += ns;
+  }
+
+  wsEvent(id: number, type: string, a?: unknown, b?: unknown): void {
+    if (this.iso.isolate.isDisposed) return;
+    this.iso.api.wsEvent
+      .apply(undefined, [id, type, a, b], { arguments: { copy: true } })
+      .catch((err) => this.onApplyError(err as Error));
+    // A closed socket may be what kept a retiring isolate alive.
+    if (type === 'close' && this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
   }
 
   /** Load the version's bundle into a pooled isolate (the cold start). */
@@ -473,6 +496,23 @@ export class WorkerInstance implements IsolateOwner {
       statusText: String(result.statusText ?? ''),
       headers: result.headers,
       body: this.#responseBody(result, a),
+      webSocket: typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket) : undefined,
+    };
+  }
+
+  /** What the PoP uses to bridge an upgraded connection to the worker's WebSocket end. */
+  #webSocketEnd(id: number): WorkerWebSocket {
+    return {
+      attach: (socket) => {
+        const table = this.iso.slot.sockets;
+        if (!table || this.state === 'dead') {
+          socket.close(1011, 'worker is gone');
+          return;
+        }
+        table.attach(id, socket);
+        this.wsEvent(id, 'open');
+      },
+      refuse: (reason) => this.wsEvent(id, 'close', 1006, reason),
     };
   }
 

@@ -18,6 +18,7 @@ export interface IsolateApi {
   cancel: ivm.Reference;
   settle: ivm.Reference;
   rpc: ivm.Reference;
+  wsEvent: ivm.Reference;
   forget: ivm.Reference;
   warmup: ivm.Reference;
 }
@@ -93,6 +94,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       cancel: await get('cancel'),
       settle: await get('settle'),
       rpc: await get('rpc'),
+      wsEvent: await get('wsEvent'),
       forget: await get('forget'),
       warmup: await get('warmup'),
     };

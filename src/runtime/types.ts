@@ -34,4 +34,13 @@ export interface WorkerResponse {
   statusText: string;
   headers: string[];
   body: Uint8Array | ChunkSource | null;
+  /** Set on a 101 response that carries a WebSocket: the PoP upgrades and attaches. */
+  webSocket?: WorkerWebSocket;
+}
+
+export interface WorkerWebSocket {
+  /** Bridge the upgraded client connection to the worker's end. */
+  attach(socket: import('ws').WebSocket): void;
+  /** The upgrade could not happen (not a WebSocket request): the worker's end sees a close. */
+  refuse(reason: string): void;
 }

@@ -7,11 +7,14 @@ import * as jose from 'jose';
 import { startFixture, startUpstream, type TestDev, type Upstream } from '../helpers.ts';
 
 const here = import.meta.dirname;
+// Behaviour, not limits: a generous CPU limit keeps a loaded CI machine from failing first
+// requests (isolated-vm's cpuTime grows while the isolate's thread is descheduled).
+const behaviour = { limits: { cpuMs: 1000 } };
 
 describe('Hono', () => {
   let dev: TestDev;
   before(async () => {
-    dev = await startFixture(join(here, 'hono'));
+    dev = await startFixture(join(here, 'hono'), behaviour);
   });
   after(() => dev.close());
   const get = (path: string, init?: RequestInit) => fetch(`${dev.url}${path}`, init);
@@ -123,7 +126,7 @@ describe('jose', () => {
   let upstream: Upstream;
   const claims = { iss: 'https://issuer.example', aud: 'outpost' };
   before(async () => {
-    dev = await startFixture(join(here, 'jose'));
+    dev = await startFixture(join(here, 'jose'), behaviour);
     upstream = await startUpstream();
   });
   after(async () => {
@@ -198,7 +201,7 @@ describe('jose', () => {
 describe('itty-router, zod and mustache', () => {
   let dev: TestDev;
   before(async () => {
-    dev = await startFixture(join(here, 'itty'));
+    dev = await startFixture(join(here, 'itty'), behaviour);
   });
   after(() => dev.close());
   const post = (body: unknown) =>

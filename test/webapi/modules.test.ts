@@ -6,10 +6,12 @@ import { startTenants, type TestNetwork } from '../helpers.ts';
 
 let net: TestNetwork;
 before(async () => {
+  // Behaviour, not limits: generous CPU so a loaded machine does not fail first requests.
+  const limits = { cpuMs: 1000 };
   net = await startTenants({
-    node: 'node-compat',
-    'svc-target': 'svc-target',
-    'svc-caller': 'svc-caller',
+    node: { fixture: 'node-compat', limits },
+    'svc-target': { fixture: 'svc-target', limits },
+    'svc-caller': { fixture: 'svc-caller', limits },
   });
 });
 after(() => net.close());

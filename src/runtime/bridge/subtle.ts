@@ -7,7 +7,7 @@
  * Workers additions over WebCrypto (https://developers.cloudflare.com/workers/runtime-apis/web-crypto/):
  * MD5 for digest (non-cryptographic uses), and the legacy `NODE-ED25519` algorithm name.
  */
-import { createHash, createHmac, webcrypto } from 'node:crypto';
+import { createHash, createHmac, KeyObject, webcrypto } from 'node:crypto';
 import { NamedError } from './named-error.ts';
 
 const subtle = webcrypto.subtle as any;
@@ -15,12 +15,10 @@ const subtle = webcrypto.subtle as any;
 const HostCryptoKey = (globalThis as unknown as { CryptoKey: new () => webcrypto.CryptoKey }).CryptoKey;
 type HostKey = webcrypto.CryptoKey;
 
-/** Keys one isolate may hold at once: a loop creating keys fails instead of growing the host. */
-export const MAX_KEYS = 10_000;
 const KEY_MARK = '__outpostKey';
 
 export interface KeyDescriptor {
-  [KEY_MARK]: number;
+  [KEY_MARK]: KeyMaterial;
   type: string;
   extractable: boolean;
   algorithm: unknown;
@@ -42,40 +40,85 @@ const OPS = new Set([
   'unwrapKey',
 ]);
 
-export class KeyTable {
-  #keys = new Map<number, HostKey>();
-  #next = 1;
+/**
+ * What the isolate holds for a key: its key material (in a private field of the prelude's
+ * CryptoKey, unreadable by tenant code) and how to import it again. The host keeps no table
+ * per isolate, so keys the worker drops cost the host nothing: V8's garbage collector frees
+ * them with the isolate's objects (an earlier per-isolate key table leaked, because isolated-vm
+ * never runs FinalizationRegistry callbacks while the isolate is idle between calls).
+ */
+interface KeyMaterial {
+  format: 'raw' | 'pkcs8' | 'spki';
+  material: ArrayBuffer;
+  algorithm: Record<string, unknown>;
+  extractable: boolean;
+  usages: string[];
+}
 
-  add(key: HostKey): KeyDescriptor {
-    if (this.#keys.size >= MAX_KEYS)
-      throw new NamedError(
-        `Too many live CryptoKeys in this isolate (limit ${MAX_KEYS})`,
-        'QuotaExceededError',
-      );
-    const id = this.#next++;
-    this.#keys.set(id, key);
-    return {
-      [KEY_MARK]: id,
-      type: key.type,
-      extractable: key.extractable,
-      algorithm: plainAlgorithm(key.algorithm),
-      usages: [...key.usages],
-    };
+/** Imported keys by the hash of their material and parameters, most recently used last. */
+const imported = new Map<string, HostKey>();
+const IMPORTED_MAX = 2000;
+
+function describe(key: HostKey): KeyDescriptor {
+  const ko = KeyObject.from(key);
+  const format = key.type === 'secret' ? 'raw' : key.type === 'private' ? 'pkcs8' : 'spki';
+  const der = (
+    key.type === 'secret'
+      ? ko.export()
+      : ko.export({ format: 'der', type: key.type === 'private' ? 'pkcs8' : 'spki' } as never)
+  ) as Buffer;
+  const material = der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer;
+  const algorithm = plainAlgorithm(key.algorithm) as Record<string, unknown>;
+  const usages = [...key.usages];
+  const m: KeyMaterial = { format, material, algorithm, extractable: key.extractable, usages };
+  remember(cacheKey(m), key);
+  return { [KEY_MARK]: m, type: key.type, extractable: key.extractable, algorithm, usages };
+}
+
+function cacheKey(m: KeyMaterial): string {
+  return createHash('sha256')
+    .update(JSON.stringify([m.format, m.algorithm, m.extractable, m.usages]))
+    .update(new Uint8Array(m.material))
+    .digest('base64');
+}
+
+function remember(k: string, key: HostKey): void {
+  imported.delete(k);
+  imported.set(k, key);
+  if (imported.size > IMPORTED_MAX) imported.delete(imported.keys().next().value as string);
+}
+
+function isMaterial(v: unknown): v is KeyMaterial {
+  const m = v as KeyMaterial;
+  return (
+    !!m &&
+    typeof m === 'object' &&
+    (m.format === 'raw' || m.format === 'pkcs8' || m.format === 'spki') &&
+    m.material instanceof ArrayBuffer &&
+    !!m.algorithm &&
+    typeof m.algorithm === 'object' &&
+    typeof m.extractable === 'boolean' &&
+    Array.isArray(m.usages) &&
+    m.usages.every((u) => typeof u === 'string')
+  );
+}
+
+/** The host CryptoKey for a key the isolate sent back (imported again when not cached). */
+async function resolveKey(v: unknown): Promise<HostKey> {
+  if (!isMaterial(v)) throw new NamedError('parameter is not a valid CryptoKey', 'TypeError');
+  const k = cacheKey(v);
+  const hit = imported.get(k);
+  if (hit) {
+    remember(k, hit);
+    return hit;
   }
-  get(id: unknown): HostKey {
-    const key = typeof id === 'number' ? this.#keys.get(id) : undefined;
-    if (!key) throw new NamedError('The CryptoKey is not valid in this worker', 'InvalidAccessError');
-    return key;
-  }
-  drop(id: unknown): void {
-    if (typeof id === 'number') this.#keys.delete(id);
-  }
-  clear(): void {
-    this.#keys.clear();
-  }
-  get size(): number {
-    return this.#keys.size;
-  }
+  const alg = { ...v.algorithm } as Record<string, unknown>;
+  // importKey derives these from the material; some algorithms refuse them as parameters.
+  delete alg.publicExponent;
+  delete alg.modulusLength;
+  const key = (await subtle.importKey(v.format, v.material, alg, v.extractable, v.usages)) as HostKey;
+  remember(k, key);
+  return key;
 }
 
 function plainAlgorithm(a: any): unknown {
@@ -88,18 +131,18 @@ function plainAlgorithm(a: any): unknown {
   return out;
 }
 
-/** Replace key markers with the table's keys; map Workers' algorithm aliases. */
-function fromIsolate(v: unknown, keys: KeyTable, depth = 0): unknown {
+/** Replace key descriptors with host keys; map Workers' algorithm aliases. */
+async function fromIsolate(v: unknown, depth = 0): Promise<unknown> {
   if (depth > 8) throw new NamedError('Algorithm parameters are nested too deeply', 'TypeError');
   if (v === null || typeof v !== 'object') return v;
   // Uint8Array, not ArrayBuffer: some parameters (RSA publicExponent) must be one.
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (ArrayBuffer.isView(v)) return v;
-  if (Array.isArray(v)) return v.map((x) => fromIsolate(x, keys, depth + 1));
+  if (Array.isArray(v)) return Promise.all(v.map((x) => fromIsolate(x, depth + 1)));
   const o = v as Record<string, unknown>;
-  if (KEY_MARK in o) return keys.get(o[KEY_MARK]);
+  if (KEY_MARK in o) return resolveKey(o[KEY_MARK]);
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(o)) out[k] = fromIsolate(x, keys, depth + 1);
+  for (const [k, x] of Object.entries(o)) out[k] = await fromIsolate(x, depth + 1);
   if (out.name === 'NODE-ED25519') {
     out.name = 'Ed25519';
     delete out.namedCurve;
@@ -113,11 +156,11 @@ function algName(a: unknown): string {
   return '';
 }
 
-function toIsolate(result: unknown, keys: KeyTable): unknown {
-  if (result instanceof HostCryptoKey) return keys.add(result);
+function toIsolate(result: unknown): unknown {
+  if (result instanceof HostCryptoKey) return describe(result);
   if (result && typeof result === 'object' && 'privateKey' in result && 'publicKey' in result) {
     const pair = result as webcrypto.CryptoKeyPair;
-    return { publicKey: keys.add(pair.publicKey), privateKey: keys.add(pair.privateKey) };
+    return { publicKey: describe(pair.publicKey), privateKey: describe(pair.privateKey) };
   }
   return result; // ArrayBuffer, boolean, or a JWK (plain data)
 }
@@ -129,16 +172,16 @@ function asBytes(v: unknown): Uint8Array {
 }
 
 /** Run one crypto.subtle operation for an isolate. Errors keep WebCrypto's names. */
-export async function subtleCall(keys: KeyTable, op: unknown, args: unknown): Promise<unknown> {
+export async function subtleCall(op: unknown, args: unknown): Promise<unknown> {
   if (typeof op !== 'string' || !OPS.has(op) || !Array.isArray(args) || args.length > 8)
     throw new NamedError('invalid crypto.subtle call', 'TypeError');
   if (op === 'digest' && algName(args[0]).toUpperCase() === 'MD5') {
     const h = createHash('md5').update(asBytes(args[1])).digest();
     return h.buffer.slice(h.byteOffset, h.byteOffset + h.byteLength);
   }
-  const hostArgs = args.map((a) => fromIsolate(a, keys));
   try {
-    return toIsolate(await subtle[op](...hostArgs), keys);
+    const hostArgs = await Promise.all(args.map((a) => fromIsolate(a)));
+    return toIsolate(await subtle[op](...hostArgs));
   } catch (err) {
     const e = err as Error & { code?: string };
     // Node's argument validation errors (ERR_INVALID_ARG_TYPE…) are TypeErrors in WebCrypto terms.

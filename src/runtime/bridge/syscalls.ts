@@ -13,7 +13,8 @@ import { fromAsyncIterable } from './bodies.ts';
 import { type CacheAccess, cacheCall } from './cache.ts';
 import { NamedError } from './named-error.ts';
 import { type ServiceLinks, serviceCall } from './service.ts';
-import { HashTable, KeyTable, subtleCall } from './subtle.ts';
+import { HashTable, subtleCall } from './subtle.ts';
+import { SocketTable } from './websockets.ts';
 
 /** What an isolate's syscalls act on: set when a pooled isolate is leased to a worker. */
 export interface IsolateOwner {
@@ -30,6 +31,12 @@ export interface IsolateOwner {
   services: ServiceLinks | null;
   /** The PoP's Cache API store and this tenant's part of it. */
   cache: CacheAccess | null;
+  /** The isolate's CPU time so far, ns. */
+  cpuNow(): bigint;
+  /** CPU the runtime spent on its own work inside the isolate (loading an extension): not the worker's. */
+  creditCpu(ns: bigint): void;
+  /** Hand a WebSocket event to the isolate (the wsEvent entry). */
+  wsEvent(id: number, type: string, a?: unknown, b?: unknown): void;
 }
 
 /** Source of a lazily loaded in-isolate module (see src/runtime/extensions.ts), or undefined. */
@@ -37,6 +44,8 @@ export type ExtensionSource = (name: string) => string | undefined;
 
 export interface Slot {
   owner: IsolateOwner | null;
+  /** The isolate's WebSockets; set by createSyscalls. */
+  sockets?: SocketTable;
   /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
   release?: () => void;
 }
@@ -148,10 +157,11 @@ export function createSyscalls(
 ): unknown[] {
   const aborts = new Map<number, AbortController>();
   const timers = new Set<NodeJS.Timeout>();
-  const keys = new KeyTable();
   const hashes = new HashTable();
+  const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
+  slot.sockets = sockets;
   slot.release = () => {
-    keys.clear();
+    sockets.closeAll('worker isolate disposed');
     hashes.clear();
     for (const t of timers) clearTimeout(t);
     timers.clear();
@@ -266,20 +276,34 @@ export function createSyscalls(
     }
   };
 
+  // Loading an extension (the runtime's own code, e.g. compiling HTMLRewriter's wasm) is
+  // bracketed so its CPU is not charged to the worker, as Workers' built-ins are native code.
+  // Each extension loads once per isolate and a credit is capped, so a worker that replaced a
+  // global an extension calls while loading gains at most EXT_CREDIT_MAX_NS per extension.
+  let extDepth = 0;
+  let extStart = 0n;
+  const EXT_CREDIT_MAX_NS = 100_000_000n;
+
   /** Synchronous calls by name: cheap host work the isolate waits for. */
   const syncCalls: Record<string, (...args: unknown[]) => unknown> = {
     hashNew: (alg, key) => hashes.create(alg, key),
     hashUpdate: (id, data) => hashes.update(id, data),
     hashDigest: (id) => hashes.digest(id),
     hashDrop: (id) => hashes.drop(id),
-    keyDrop: (id) => keys.drop(id),
+    wsSend: (id, data) => sockets.send(id, data),
+    wsClose: (id, code, reason) => sockets.close(id, code, reason),
     ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
-    wasmModule: (name) => {
-      const w = typeof name === 'string' ? extensionWasm(name, settings.memoryLimitMb) : undefined;
-      return w ? new ivm.ExternalCopy(w.module).copyInto() : undefined;
+    extBegin: () => {
+      if (extDepth++ === 0) extStart = owner().cpuNow();
     },
-    wasmPages: (name) =>
-      typeof name === 'string' ? extensionWasm(name, settings.memoryLimitMb)?.pages : undefined,
+    extEnd: () => {
+      if (extDepth === 0) return;
+      if (--extDepth === 0) {
+        const used = owner().cpuNow() - extStart;
+        owner().creditCpu(used > EXT_CREDIT_MAX_NS ? EXT_CREDIT_MAX_NS : used);
+      }
+    },
+    wasmBytes: (name) => (typeof name === 'string' ? extensionWasm(name) : undefined),
   };
   const sys = (name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
@@ -293,9 +317,13 @@ export function createSyscalls(
   };
   /** Asynchronous calls by name. */
   const asyncCalls: Record<string, (...args: unknown[]) => unknown> = {
-    subtle: (op, args) => subtleCall(keys, op, args),
+    subtle: (op, args) => subtleCall(op, args),
     service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
     cache: (op, ...rest) => cacheCall(owner().cache, op, rest),
+    wsConnect: (id, url, protocols, headers) => {
+      owner().beginSubrequest();
+      return sockets.connect(id, url, protocols, headers);
+    },
   };
   const asys = (name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(asyncCalls, name) ? asyncCalls[name] : undefined;

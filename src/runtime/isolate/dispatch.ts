@@ -17,6 +17,7 @@ import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
 import { declaredLength } from './transforms.ts';
 import { URL } from './url.ts';
+import { internals, WebSocket } from './websocket.ts';
 
 type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
 
@@ -211,11 +212,13 @@ function serializeResponse(r: Response, waitUntil: number): unknown[] {
   }
   state.used = true;
   const headers = flattenHeaders(r.headers);
+  // A 101 with a WebSocket: the PoP upgrades the connection and bridges it to this end's peer.
+  const ws = r.status === 101 && r.webSocket instanceof WebSocket ? internals.handOff(r.webSocket) : null;
   const fixed = kind === 'stream' ? declaredLength.get(src) : undefined;
   if (fixed !== undefined && !r.headers.has('content-length')) headers.push('content-length', String(fixed));
   // A tuple, not an object: an object's key names would be serialized on every response.
   // Order: see DispatchResult in src/runtime/instance.ts.
-  return [r.status, r.statusText, headers, kind, body, waitUntil];
+  return [r.status, r.statusText, headers, kind, body, waitUntil, ws];
 }
 
 /**

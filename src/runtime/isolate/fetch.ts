@@ -10,6 +10,7 @@ import { DOMException } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { Request } from './request.ts';
 import { makeResponse, type Response } from './response.ts';
+import { internals } from './websocket.ts';
 
 let nextFetchId = 1;
 
@@ -31,6 +32,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
   }
   const signal = request.signal;
   signal.throwIfAborted();
+  if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return connectWebSocket(request);
   const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
   const id = nextFetchId++;
   let onAbort: (() => void) | undefined;
@@ -56,6 +58,45 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
     throw rethrow(err);
   } finally {
     signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+/**
+ * fetch() with `Upgrade: websocket` (https://developers.cloudflare.com/workers/examples/websockets/#write-a-websocket-client):
+ * resolves with a 101 Response whose `webSocket` must be accept()ed.
+ */
+async function connectWebSocket(request: Request): Promise<Response> {
+  const id = internals.allocate();
+  const protocols = (request.headers.get('sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const headers: string[] = [];
+  for (const [k, v] of request.headers)
+    if (!/^(upgrade|connection|sec-websocket-(key|version|protocol|extensions))$/.test(k)) headers.push(k, v);
+  // Registered before connecting: messages the server sends at once wait in its queue.
+  const ws = internals.connected(id, '', request.url);
+  try {
+    const r: { protocol: string } = await callHost(host.asys, [
+      'wsConnect',
+      id,
+      request.url,
+      protocols,
+      headers,
+    ]);
+    internals.setProtocol(ws, r.protocol);
+    return makeResponse({
+      status: 101,
+      statusText: 'Switching Protocols',
+      headers: Headers.fromFlat(r.protocol ? ['sec-websocket-protocol', r.protocol] : []),
+      body: newState(null),
+      url: request.url,
+      redirected: false,
+      webSocket: ws,
+    });
+  } catch (err) {
+    internals.forget(id);
+    throw rethrow(err);
   }
 }
 

@@ -43,6 +43,7 @@ import {
 } from './transforms.ts';
 import { URL, URLSearchParams } from './url.ts';
 import { installWasmLimits } from './wasm.ts';
+import { CloseEvent, ErrorEvent, MessageEvent, WebSocket, WebSocketPair, wsEvent } from './websocket.ts';
 
 const g = globalThis as any;
 
@@ -183,6 +184,7 @@ function init(
     cancel,
     settle: entry(settle),
     rpc: entry(rpc),
+    wsEvent,
     forget,
     warmup: entry(warmup),
   };
@@ -197,13 +199,16 @@ const globals: Record<string, unknown> = {
   CacheStorage,
   Crypto,
   CryptoKey,
+  CloseEvent,
   CustomEvent,
   DOMException,
+  ErrorEvent,
   Event,
   EventTarget,
   File,
   FormData,
   Headers,
+  MessageEvent,
   Request,
   Response,
   SubtleCrypto,
@@ -211,6 +216,8 @@ const globals: Record<string, unknown> = {
   TextEncoder,
   URL,
   URLSearchParams,
+  WebSocket,
+  WebSocketPair,
   atob,
   btoa,
   caches,

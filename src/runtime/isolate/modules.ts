@@ -10,7 +10,6 @@
  */
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
-import { adoptModule } from './wasm.ts';
 
 /** Node modules Outpost provides under nodejs_compat. */
 export const NODE_MODULES = [
@@ -29,17 +28,7 @@ const NODE = new Set<string>(NODE_MODULES);
 // tenant can replace.
 // biome-ignore lint/security/noGlobalEval: extensions are Outpost's own code, evaluated inside the isolate
 const indirectEval = globalThis.eval;
-const capability = Object.freeze({
-  sys: callSync,
-  format,
-  /** A wasm module the host compiled for an extension, accounted like the worker's own. */
-  wasmModule(name: string): object {
-    const module = callSync('wasmModule', name);
-    if (!module) throw new Error(`No wasm module "${name}".`);
-    adoptModule(module, callSync('wasmPages', name));
-    return module;
-  },
-});
+const capability = Object.freeze({ sys: callSync, format });
 
 const loaded = new Map<string, unknown>();
 const builtins = new Map<string, () => unknown>();
@@ -60,10 +49,16 @@ export function loadExtension(name: string): any {
   if (hit !== undefined) return hit;
   const source = callSync('ext', name);
   if (typeof source !== 'string') throw new Error(`No such module "${name}".`);
-  const factory = indirectEval(source) as (outpost: unknown, require: (id: string) => unknown) => unknown;
-  const exports = factory(capability, internalRequire);
-  loaded.set(name, exports);
-  return exports;
+  // The host does not charge the CPU of this load to the worker (see syscalls.ts, extBegin).
+  callSync('extBegin');
+  try {
+    const factory = indirectEval(source) as (outpost: unknown, require: (id: string) => unknown) => unknown;
+    const exports = factory(capability, internalRequire);
+    loaded.set(name, exports);
+    return exports;
+  } finally {
+    callSync('extEnd');
+  }
 }
 
 /** Extensions require each other by `node:x`, whatever the tenant's flags. */

@@ -16,6 +16,7 @@ interface Trusted {
   url: string;
   redirected: boolean;
   type?: string;
+  webSocket?: unknown;
 }
 
 export function makeResponse(t: Trusted): Response {
@@ -42,7 +43,7 @@ export class Response extends Body {
       this.#url = t.url;
       this.#redirected = t.redirected;
       this.#type = t.type ?? 'default';
-      this.#webSocket = null;
+      this.#webSocket = t.webSocket ?? null;
       this[kBody] = t.body;
       return;
     }

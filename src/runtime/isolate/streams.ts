@@ -3,11 +3,22 @@
  * CommonJS module in a factory that runs on first `require`, so an isolate whose worker never
  * touches a stream never pays for initialising it.
  */
+import { callSync } from './bridge.ts';
+
 declare const require: (id: string) => any;
 
 let mod: any = null;
 export function streams(): any {
-  if (mod === null) mod = require('web-streams-polyfill');
+  if (mod === null) {
+    // Initialising the polyfill is the runtime's work, not the worker's: not charged (see
+    // extBegin in src/runtime/bridge/syscalls.ts).
+    callSync('extBegin');
+    try {
+      mod = require('web-streams-polyfill');
+    } finally {
+      callSync('extEnd');
+    }
+  }
   return mod;
 }
 

@@ -1,26 +1,17 @@
 /**
  * crypto.subtle inside the isolate: argument checks and conversion, then the host does the work
- * (src/runtime/bridge/subtle.ts). A CryptoKey here is a handle: its description is plain data,
- * the key material stays in the host's per-isolate table and is dropped when the handle is
- * garbage collected.
+ * (src/runtime/bridge/subtle.ts). A CryptoKey holds its key material in a private field the
+ * worker cannot read; the host imports it again (cached) for each operation.
  */
 import { callAsync, callSync } from './bridge.ts';
 import { DOMException } from './events.ts';
 
-const kId = Symbol('keyId');
 const KEY_MARK = '__outpostKey';
 let constructing = false;
 
-const dropped = new FinalizationRegistry<number>((id) => {
-  try {
-    callSync('keyDrop', id);
-  } catch {
-    // the isolate is going away
-  }
-});
-
 interface Descriptor {
-  __outpostKey: number;
+  /** Key material and import parameters (see src/runtime/bridge/subtle.ts): never exposed. */
+  __outpostKey: object;
   type: string;
   extractable: boolean;
   algorithm: Record<string, unknown>;
@@ -28,24 +19,28 @@ interface Descriptor {
 }
 
 export class CryptoKey {
-  readonly [kId]: number;
+  // A private field: tenant code has no way to read it, so a non-extractable key stays so.
+  #material: object;
   readonly type!: string;
   readonly extractable!: boolean;
   readonly algorithm!: Readonly<Record<string, unknown>>;
   readonly usages!: readonly string[];
   constructor(d: Descriptor) {
     if (!constructing) throw new TypeError('Illegal constructor');
-    this[kId] = d[KEY_MARK];
+    this.#material = d[KEY_MARK];
     Object.defineProperties(this, {
       type: { value: d.type, enumerable: true },
       extractable: { value: d.extractable, enumerable: true },
       algorithm: { value: deepFreeze(d.algorithm), enumerable: true },
       usages: { value: Object.freeze(d.usages), enumerable: true },
     });
-    dropped.register(this, d[KEY_MARK]);
   }
   get [Symbol.toStringTag]() {
     return 'CryptoKey';
+  }
+  /** The material to send back to the host (prelude-internal). */
+  static material(k: CryptoKey): object {
+    return k.#material;
   }
 }
 
@@ -81,12 +76,12 @@ function bufferSource(v: unknown, what: string): ArrayBuffer {
   );
 }
 
-function keyRef(k: unknown, what: string): { __outpostKey: number } {
+function keyRef(k: unknown, what: string): { __outpostKey: object } {
   if (!(k instanceof CryptoKey))
     throw new TypeError(
       `Failed to execute '${what}' on 'SubtleCrypto': parameter is not of type 'CryptoKey'.`,
     );
-  return { [KEY_MARK]: k[kId] } as { __outpostKey: number };
+  return { [KEY_MARK]: CryptoKey.material(k) };
 }
 
 /** Algorithm identifiers: strings pass; objects are copied with BufferSources and keys converted. */

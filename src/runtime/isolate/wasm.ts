@@ -43,11 +43,6 @@ export function capModule(input: Uint8Array): { bytes: Uint8Array; pages: number
   }
 }
 
-/** Accept a module the host compiled (already capped): instances of it reserve `pages`. */
-export function adoptModule(module: object, pages: number): void {
-  pagesOf.set(module, pages);
-}
-
 function bytesOf(source: unknown): Uint8Array {
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);

@@ -4,8 +4,6 @@ declare const outpost: {
   sys(name: string, ...args: unknown[]): any;
   /** console.log's formatting (util.format / util.inspect). */
   format(args: unknown[]): string;
-  /** A wasm module compiled by the host for an extension (see src/runtime/extensions.ts). */
-  wasmModule(name: string): object;
 };
 
 /** Globals the prelude defines before any extension runs (see ../index.ts). */
