@@ -1,7 +1,8 @@
 // Just what the bench uses of autocannon (it ships no types).
 declare module 'autocannon' {
   interface Result {
-    requests: { average: number };
+    requests: { average: number; total: number };
+    throughput: { total: number };
     latency: { p50: number; p99: number };
     non2xx: number;
     errors: number;

@@ -1,5 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
-// Not part of `npm test`. Options: --quick (shorter rounds), --only throughput|coldstart|memory.
+// Not part of `npm test`. Options: --quick (shorter rounds),
+// --only throughput|hono|stream|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -15,7 +16,8 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 
 import { coldstart } from './coldstart.ts';
 import { memory } from './memory.ts';
-import { throughput } from './throughput.ts';
+import { prelude } from './prelude.ts';
+import { SCENARIOS, throughput } from './throughput.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = !!values.quick;
@@ -25,10 +27,17 @@ console.log(
   `Outpost bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${new Date().toISOString()}\n`,
 );
 const results: Record<string, unknown> = {};
-if (want('throughput')) {
-  const r = await throughput({ seconds: quick ? 3 : 6, rounds: quick ? 2 : 6, connections: 32 });
+for (const scenario of SCENARIOS) {
+  const key = scenario.name === 'hello' ? 'throughput' : scenario.name;
+  if (!want(key)) continue;
+  const r = await throughput({ seconds: quick ? 3 : 6, rounds: quick ? 2 : 6, connections: 32 }, scenario);
   console.log(r.table.join('\n'), '\n');
-  results.throughput = r;
+  results[key] = r;
+}
+if (want('prelude')) {
+  const r = await prelude({ samples: quick ? 20 : 60 });
+  console.log(r.table.join('\n'), '\n');
+  results.prelude = r;
 }
 if (want('coldstart')) {
   const r = await coldstart({ tenants: quick ? 100 : 500, gapMs: 25 });

@@ -1,5 +1,6 @@
-// Requests/s and latency of a hello-world worker vs a plain node:http server, measured in the
-// same run with the same client (autocannon in this process, each server in its own process).
+// Requests/s and latency of a bench worker vs a plain node:http server doing the same work,
+// measured in the same run with the same client (autocannon in this process, each server in its
+// own process). Scenarios: hello world, a Hono JSON route, a 1 MB streamed response.
 import autocannon from 'autocannon';
 import { fmt, median, startServer } from './util.ts';
 
@@ -9,33 +10,60 @@ interface Round {
   p99: number;
 }
 
-async function round(port: number, seconds: number, connections: number): Promise<Round> {
+export interface Scenario {
+  /** bench/fixtures/<name> and the baseline's mode in bench/servers/plain.ts. */
+  name: 'hello' | 'hono' | 'stream';
+  path: string;
+  label: string;
+  /** Bytes each response must carry (checked, so a broken server cannot look fast). */
+  bytes: number;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { name: 'hello', path: '/', label: 'hello world', bytes: 12 },
+  { name: 'hono', path: '/api/users/42?fields=name', label: 'Hono JSON route', bytes: 38 },
+  { name: 'stream', path: '/', label: '1 MB streamed in 16 KB chunks', bytes: 1024 * 1024 },
+];
+
+async function round(
+  port: number,
+  path: string,
+  bytes: number,
+  seconds: number,
+  connections: number,
+): Promise<Round> {
   const r = await autocannon({
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${path}`,
     connections,
     duration: seconds,
     pipelining: 1,
   });
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench saw ${r.non2xx} non-2xx and ${r.errors} errors`);
+  const perResponse = r.throughput.total / Math.max(1, r.requests.total);
+  if (perResponse < bytes)
+    throw new Error(`responses carried ${perResponse.toFixed(0)} bytes, expected ${bytes}+`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
-export async function throughput(opts: { seconds: number; rounds: number; connections: number }) {
-  const plain = await startServer('plain');
-  const outpost = await startServer('outpost');
+export async function throughput(
+  opts: { seconds: number; rounds: number; connections: number },
+  scenario: Scenario = SCENARIOS[0],
+) {
+  const plain = await startServer('plain', [scenario.name]);
+  const outpost = await startServer('outpost', [scenario.name]);
+  const run = (port: number, seconds: number) =>
+    round(port, scenario.path, scenario.bytes, seconds, opts.connections);
   try {
     // Warm both (JIT, pools, connections) before measuring.
-    await round(plain.port, 1, opts.connections);
-    await round(outpost.port, 1, opts.connections);
+    await run(plain.port, 1);
+    await run(outpost.port, 1);
     const results: Record<'plain' | 'outpost', Round[]> = { plain: [], outpost: [] };
     for (let i = 0; i < opts.rounds; i++) {
       // ABBA order: drift in machine load, and whatever favours the first run of a pair (seen
       // here: up to 1.5x on identical servers), hit both alike.
       const order = i % 2 === 0 ? (['plain', 'outpost'] as const) : (['outpost', 'plain'] as const);
       for (const which of order)
-        results[which].push(
-          await round(which === 'plain' ? plain.port : outpost.port, opts.seconds, opts.connections),
-        );
+        results[which].push(await run(which === 'plain' ? plain.port : outpost.port, opts.seconds));
     }
     const summary = (rs: Round[]) => ({
       rps: median(rs.map((r) => r.rps)),
@@ -49,10 +77,10 @@ export async function throughput(opts: { seconds: number; rounds: number; connec
       outpost: o,
       ratio: o.rps / p.rps,
       table: [
-        `hello world, ${opts.connections} connections, ${opts.rounds} × ${opts.seconds} s rounds in ABBA order (medians)`,
+        `${scenario.label}, ${opts.connections} connections, ${opts.rounds} × ${opts.seconds} s rounds in ABBA order (medians)`,
         `  node:http      ${fmt(p.rps, 0).padStart(8)} req/s   p50 ${fmt(p.p50, 1)} ms   p99 ${fmt(p.p99, 1)} ms`,
         `  outpost worker ${fmt(o.rps, 0).padStart(8)} req/s   p50 ${fmt(o.p50, 1)} ms   p99 ${fmt(o.p99, 1)} ms`,
-        `  ratio outpost/node:http: ${fmt(o.rps / p.rps)}x (goal >= 0.70x)`,
+        `  ratio outpost/node:http: ${fmt(o.rps / p.rps)}x${scenario.name === 'stream' ? '' : ' (goal >= 0.70x)'}`,
       ],
     };
   } finally {

@@ -13,8 +13,11 @@ export const percentile = (xs: number[], p: number) => {
 export const fmt = (n: number, digits = 2) => n.toFixed(digits);
 
 /** Start a bench/servers/*.ts file in its own Node process; resolves with its port. */
-export function startServer(name: string): Promise<{ port: number; child: ChildProcess }> {
-  const child = fork(join(import.meta.dirname, 'servers', `${name}.ts`), [], {
+export function startServer(
+  name: string,
+  args: string[] = [],
+): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork(join(import.meta.dirname, 'servers', `${name}.ts`), args, {
     execArgv: ['--no-node-snapshot', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: hostEnv(),

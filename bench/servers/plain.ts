@@ -1,8 +1,30 @@
-// Baseline: the plainest node:http hello-world server, same body and headers as the worker.
+// Baselines: the plainest node:http server doing the same work as each bench worker.
+//   hello  — 'Hello World!'
+//   hono   — the JSON route of bench/fixtures/hono (path parameter, query, JSON body)
+//   stream — 1 MB in 16 KB chunks, written with back-pressure
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-const server = createServer((_req, res) => {
+const scenario = process.argv[2] ?? 'hello';
+const chunk = Buffer.alloc(16 * 1024, 97);
+
+const server = createServer(async (req, res) => {
+  if (scenario === 'hono') {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/api\/users\/([^/]+)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(404);
+      return res.end();
+    }
+    const body = JSON.stringify({ id: m[1], fields: url.searchParams.get('fields') ?? 'all', ok: true });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    return res.end(body);
+  }
+  if (scenario === 'stream') {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    for (let i = 0; i < 64; i++) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    return res.end();
+  }
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '12' });
   res.end('Hello World!');
 });
