@@ -5,7 +5,7 @@ import type { Command } from './commands.ts';
 export const devCommand: Command = {
   name: 'dev',
   summary: 'Serve a Workers project locally, rebuilding on change',
-  args: '[dir]',
+  args: '[dir] [more dirs...]',
   options: [
     { name: 'port', type: 'number', default: 8787, help: 'port to listen on (0 picks a free one)' },
     { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
@@ -46,6 +46,8 @@ export const devCommand: Command = {
     const observer = consoleObserver(level as LogLevel);
     const dev = await startDev({
       dir: positionals[0] ?? '.',
+      // Further projects: served only through service bindings from the first.
+      services: positionals.slice(1),
       port: v.port as number,
       host: v.ip as string,
       production: !!v.production,
@@ -62,7 +64,7 @@ export const devCommand: Command = {
       },
     });
     process.stdout.write(
-      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
+      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}${positionals.length > 1 ? ` (with ${positionals.length - 1} more worker(s) behind service bindings)` : ''}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

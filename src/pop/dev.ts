@@ -1,7 +1,8 @@
 /**
  * `outpost dev` wiring: load the project, bundle it, deploy it on a runtime, serve it, and on
  * every source change rebuild and swap to the new version (requests in flight finish on the
- * old one). A failed rebuild keeps the last good version serving and says why.
+ * old one). A failed rebuild keeps the last good version serving and says why. Further projects
+ * (`outpost dev gateway auth`) run beside it, reachable through service bindings by name.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +14,8 @@ import { type PopServer, startPopServer } from './server.ts';
 
 export interface DevOptions {
   dir: string;
+  /** More worker projects, served only through service bindings (`services` in config). */
+  services?: string[];
   port?: number;
   host?: string;
   /** Production mode: plain 500s without stacks. */
@@ -76,21 +79,27 @@ function makeDevCf(httpVersion: string): Record<string, unknown> {
 
 const IGNORED = /(^|\/)(node_modules|\.git|\.outpost|\.wrangler|dist)(\/|$)/;
 
-export async function startDev(options: DevOptions): Promise<DevServer> {
+/** One worker project in `outpost dev`: its build, its deploys and its file watcher. */
+interface Project {
+  tenant: string;
+  readonly config: WorkerConfig;
+  /** Set while the project has never built: the PoP answers with it. */
+  readonly buildError: OutpostError | null;
+  reload(): Promise<Error | null>;
+  close(): void;
+}
+
+async function startProject(dir: string, runtime: Runtime, options: DevOptions): Promise<Project> {
   const { observer } = options;
-  let config = loadConfig(options.dir, {
-    warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }),
-  });
-  const runtime = new Runtime({ observer, ...options.runtime });
+  const warn = (m: string) => observer.log({ level: 'warn', source: 'outpost', message: m });
+  let config = loadConfig(dir, { warn });
   const tenant = config.name;
   let buildError: OutpostError | null = null;
 
   const build = async (): Promise<Error | null> => {
     const started = performance.now();
     try {
-      config = loadConfig(options.dir, {
-        warn: (m) => observer.log({ level: 'warn', source: 'outpost', message: m }),
-      });
+      config = loadConfig(dir, { warn });
       if (config.name !== tenant)
         throw new ConfigError(
           config.configPath,
@@ -103,7 +112,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       if (
         previous &&
         previous.bundle.hash === bundle.hash &&
-        JSON.stringify(previous.vars) === JSON.stringify(config.vars)
+        JSON.stringify(previous.vars) === JSON.stringify(config.vars) &&
+        JSON.stringify(previous.services) === JSON.stringify(config.services)
       )
         return null;
       runtime.deploy(tenant, bundle, config, options.limits);
@@ -123,27 +133,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         observer.log({
           level: 'error',
           source: 'outpost',
-          message: `${runtime.has(tenant) ? 'rebuild failed, still serving the last good version' : 'build failed'}:\n${e.message}`,
+          message: `${runtime.has(tenant) ? 'rebuild failed, still serving the last good version' : 'build failed'} of "${tenant}":\n${e.message}`,
         });
       }
       return e;
     }
   };
 
-  await runtime.prewarm();
   await build();
-
-  const server: PopServer = await startPopServer({
-    runtime,
-    route: () => buildError ?? tenant,
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 8787,
-    dev: !options.production,
-    cf: devCf,
-    origin: options.origin,
-    maxBodyBytes: options.maxBodyBytes,
-    observer,
-  });
 
   let watcher: FSWatcher | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -162,22 +159,73 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       }, 50);
     });
   }
-
   return {
-    url: server.url,
-    port: server.port,
-    runtime,
+    tenant,
     get config() {
       return config;
+    },
+    get buildError() {
+      return buildError;
     },
     reload: () => {
       const p = running.then(build);
       running = p;
       return p;
     },
-    close: async () => {
+    close: () => {
       watcher?.close();
       if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+export async function startDev(options: DevOptions): Promise<DevServer> {
+  const { observer } = options;
+  const runtime = new Runtime({ observer, ...options.runtime });
+  await runtime.prewarm();
+  // Workers the served one reaches through service bindings load first, each under its name.
+  const others: Project[] = [];
+  for (const dir of options.services ?? []) others.push(await startProject(dir, runtime, options));
+  const main = await startProject(options.dir, runtime, options);
+  const names = new Set([main.tenant]);
+  for (const o of others) {
+    if (names.has(o.tenant)) {
+      main.close();
+      for (const p of others) p.close();
+      await runtime.close();
+      throw new ConfigError(
+        o.config.configPath,
+        'name',
+        'a name no other worker in this dev session uses',
+        o.tenant,
+      );
+    }
+    names.add(o.tenant);
+  }
+
+  const server: PopServer = await startPopServer({
+    runtime,
+    route: () => main.buildError ?? main.tenant,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 8787,
+    dev: !options.production,
+    cf: devCf,
+    origin: options.origin,
+    maxBodyBytes: options.maxBodyBytes,
+    observer,
+  });
+
+  return {
+    url: server.url,
+    port: server.port,
+    runtime,
+    get config() {
+      return main.config;
+    },
+    reload: main.reload,
+    close: async () => {
+      main.close();
+      for (const o of others) o.close();
       await server.close();
       await runtime.close();
     },

@@ -105,3 +105,30 @@ describe('cloudflare:workers and service bindings', () => {
     assert.match(out.badArg.message, /could not be cloned|clone/i);
   });
 });
+
+describe('outpost dev with several workers', () => {
+  it('serves the first project and reaches the others through service bindings', async () => {
+    const { startFixture, FIXTURES } = await import('../helpers.ts');
+    const { join } = await import('node:path');
+    const dev = await startFixture('svc-caller', {
+      services: [join(FIXTURES, 'svc-target')],
+      limits: { cpuMs: 1000 },
+    });
+    try {
+      const out = (await (await fetch(`${dev.url}/rpc`)).json()) as { add: unknown };
+      assert.deepEqual(out.add, { ok: 5 });
+      const res = await fetch(`${dev.url}/fetch`);
+      assert.equal(((await res.json()) as { greeting: string }).greeting, 'hello from the target');
+    } finally {
+      await dev.close();
+    }
+  });
+  it('refuses two workers with the same name', async () => {
+    const { startFixture, FIXTURES } = await import('../helpers.ts');
+    const { join } = await import('node:path');
+    await assert.rejects(
+      startFixture('svc-target', { services: [join(FIXTURES, 'svc-target')] }),
+      /a name no other worker in this dev session uses/,
+    );
+  });
+});
