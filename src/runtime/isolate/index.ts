@@ -245,6 +245,7 @@ lazyGlobal(g, 'CompressionStream', () => loadExtension('compression').Compressio
 lazyGlobal(g, 'DecompressionStream', () => loadExtension('compression').DecompressionStream);
 lazyGlobal(g, 'URLPattern', () => loadExtension('urlpattern').URLPattern);
 lazyGlobal(g, 'HTMLRewriter', () => loadExtension('htmlrewriter').HTMLRewriter);
+lazyGlobal(g, 'EventSource', () => loadExtension('eventsource').makeEventSource());
 
 // Atomics.wait would park one of the host's isolate threads without using CPU (the CPU limit
 // would never see it). Workers, like a browser's main thread, do not allow blocking waits.
