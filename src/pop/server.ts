@@ -51,15 +51,7 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
   const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
-    handle(req, res).catch((err) => {
-      options.observer.log({
-        level: 'error',
-        source: 'outpost',
-        message: `request failed: ${(err as Error).stack ?? err}`,
-      });
-      if (!res.headersSent) sendError(res, err);
-      else res.destroy();
-    });
+    handle(req, res).catch((err) => failed(res, err, 'request failed'));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
@@ -67,6 +59,17 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${status}\n`);
   });
+
+  /** A request whose handling threw: log it, answer if still possible, else reset. */
+  const failed = (res: ServerResponse, err: unknown, what: string) => {
+    options.observer.log({
+      level: 'error',
+      source: 'outpost',
+      message: `${what}: ${(err as Error).stack ?? err}`,
+    });
+    if (!res.headersSent) sendError(res, err);
+    else res.destroy();
+  };
 
   const sendError = (res: ServerResponse, err: unknown) => {
     const e = errorResponse(err, !!options.dev);
@@ -98,15 +101,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     res.on('finish', () => socket.destroy());
-    handle(req, res, { socket, head }).catch((err) => {
-      options.observer.log({
-        level: 'error',
-        source: 'outpost',
-        message: `upgrade failed: ${(err as Error).stack ?? err}`,
-      });
-      if (!res.headersSent) sendError(res, err);
-      else socket.destroy();
-    });
+    handle(req, res, { socket, head }).catch((err) => failed(res, err, 'upgrade failed'));
   });
 
   async function handle(

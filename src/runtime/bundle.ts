@@ -3,6 +3,7 @@ import { dirname, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { WorkerConfig } from '../config/index.ts';
 import { BundleError } from './errors.ts';
+import { NODE_MODULES } from './node-modules.ts';
 
 /**
  * Bundles a project's `main` with esbuild the way wrangler does: npm dependencies resolved
@@ -65,18 +66,6 @@ function require_resolve(path: string, resolveDir: string): string {
   return path.startsWith('/') ? path : `${resolveDir}/${path}`;
 }
 
-/** Node built-ins that nodejs_compat lets a worker import without the `node:` prefix. */
-const BARE_NODE = [
-  'async_hooks',
-  'buffer',
-  'crypto',
-  'events',
-  'process',
-  'stream',
-  'string_decoder',
-  'util',
-];
-
 export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
   const nodeCompat = config.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2');
   let result = await build(config, nodeCompat, false);
@@ -111,7 +100,7 @@ async function build(
       conditions: ['workerd', 'worker', 'browser'],
       mainFields: ['browser', 'module', 'main'],
       // Runtime-provided modules: resolved by the isolate's require shim.
-      external: ['node:*', 'cloudflare:*', ...(nodeCompat ? BARE_NODE : [])],
+      external: ['node:*', 'cloudflare:*', ...(nodeCompat ? NODE_MODULES : [])],
       supported: lowerAsync ? { 'async-await': false, 'async-generator': false, 'for-await': false } : {},
       loader: {
         '.txt': 'text',

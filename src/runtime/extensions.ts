@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { NODE_MODULES } from './node-modules.ts';
 import { capMemories } from './wasm-cap.ts';
 
 /**
@@ -25,7 +26,7 @@ const extDir = existsSync(join(here, 'isolate', 'ext'))
   : join(here, '..', '..', 'src', 'runtime', 'isolate', 'ext');
 
 /** Bare module names extensions provide; imports of them between extensions stay external. */
-const PROVIDED = /^(node:)?(buffer|events|util|stream|string_decoder|crypto|async_hooks|process)$/;
+const PROVIDED = new RegExp(`^(node:)?(${NODE_MODULES.join('|')})$`);
 
 /** Extension name (what `ext` is asked for) from its file: `node-buffer.ts` → `node:buffer`. */
 export function extensionName(file: string): string {

@@ -219,19 +219,7 @@ export class WorkerInstance implements IsolateOwner {
    * like a request. Arguments and result are structured-cloned by isolated-vm.
    */
   async rpc(entrypoint: string | null, method: string, args: unknown[]): Promise<unknown> {
-    if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
-    this.lastUsed = Date.now();
-    this.#idleCpu = -1n;
-    const a: Active = {
-      id: nextRequestId++,
-      startedAt: Date.now(),
-      cpuStart: this.iso.isolate.cpuTime,
-      subrequests: 0,
-      breach: null,
-      responded: false,
-      bodyId: null,
-    };
-    this.active.set(a.id, a);
+    const a = this.#begin();
     try {
       const r = (await this.iso.calls.queue(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
         value: unknown;
@@ -429,10 +417,10 @@ export class WorkerInstance implements IsolateOwner {
     if (!this.busy) this.onIdle?.();
   }
 
-  async handle(req: WorkerRequest): Promise<WorkerResponse> {
+  /** Start tracking a request (or RPC call) for the limits. */
+  #begin(): Active {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
-    this.requests++;
     this.#idleCpu = -1n;
     const a: Active = {
       id: nextRequestId++,
@@ -444,6 +432,12 @@ export class WorkerInstance implements IsolateOwner {
       bodyId: null,
     };
     this.active.set(a.id, a);
+    return a;
+  }
+
+  async handle(req: WorkerRequest): Promise<WorkerResponse> {
+    const a = this.#begin();
+    this.requests++;
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
     else if (req.body) body = a.bodyId = this.bodies.add(req.body);

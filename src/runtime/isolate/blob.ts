@@ -2,7 +2,7 @@
  * Blob and File (https://w3c.github.io/FileAPI/). Bytes live in the isolate; a Blob never
  * changes, so slices and copies share nothing mutable.
  */
-import { toBytes, utf8Decode, utf8Encode } from './encoding.ts';
+import { concat, toBytes, utf8Decode, utf8Encode } from './encoding.ts';
 import { streams } from './streams.ts';
 
 const kBytes = Symbol('bytes');
@@ -27,15 +27,7 @@ export class Blob {
       throw new TypeError(
         "Failed to construct 'Blob': The provided value cannot be converted to a sequence.",
       );
-    const chunks = Array.from(parts as Iterable<unknown>, partBytes);
-    let len = 0;
-    for (const c of chunks) len += c.byteLength;
-    const out = new Uint8Array(len);
-    let off = 0;
-    for (const c of chunks) {
-      out.set(c, off);
-      off += c.byteLength;
-    }
+    const out = concat(Array.from(parts as Iterable<unknown>, partBytes));
     this[kBytes] = out;
     this.#type = normaliseType(options?.type);
   }

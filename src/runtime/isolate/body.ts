@@ -6,7 +6,7 @@
  */
 import { Blob, blobBytes } from './blob.ts';
 import { callHost, host } from './bridge.ts';
-import { toBytes, utf8Decode, utf8Encode } from './encoding.ts';
+import { concat, toBytes, utf8Decode, utf8Encode } from './encoding.ts';
 import { encodeMultipart, FormData, parseFormData } from './formdata.ts';
 import { isReadableStream, streams } from './streams.ts';
 import { URLSearchParams } from './url.ts';
@@ -124,19 +124,6 @@ export async function readAll(state: BodyState): Promise<Uint8Array> {
     }
   }
   return concat(chunks);
-}
-
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let len = 0;
-  for (const c of chunks) len += c.byteLength;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 /** Split a body for clone(): bytes are shared (never mutated), streams are tee'd. */

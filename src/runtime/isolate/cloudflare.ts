@@ -12,7 +12,8 @@ export function setWorkerEnv(e: Record<string, unknown>): void {
 /** Set by dispatch.ts: attach a promise to the request in flight (see waitUntil below). */
 export const hooks = { waitUntil: (_p: Promise<unknown>) => {} };
 
-export class WorkerEntrypoint {
+/** What every entrypoint class gets from the runtime: `this.ctx` and `this.env`. */
+class Entrypoint {
   ctx: unknown;
   env: unknown;
   constructor(ctx: unknown, env: unknown) {
@@ -21,23 +22,9 @@ export class WorkerEntrypoint {
   }
 }
 
-export class DurableObject {
-  ctx: unknown;
-  env: unknown;
-  constructor(ctx: unknown, env: unknown) {
-    this.ctx = ctx;
-    this.env = env;
-  }
-}
-
-export class WorkflowEntrypoint {
-  ctx: unknown;
-  env: unknown;
-  constructor(ctx: unknown, env: unknown) {
-    this.ctx = ctx;
-    this.env = env;
-  }
-}
+export class WorkerEntrypoint extends Entrypoint {}
+export class DurableObject extends Entrypoint {}
+export class WorkflowEntrypoint extends Entrypoint {}
 
 /** Marks a class whose instances are passed by reference over RPC (not supported yet: documented gap). */
 export class RpcTarget {}

@@ -9,7 +9,7 @@ import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
 import { format } from './console.ts';
-import { TextDecoder, TextEncoder, toBytes } from './encoding.ts';
+import { concat, TextDecoder, TextEncoder, toBytes } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
@@ -301,17 +301,7 @@ export async function pull(id: number): Promise<ArrayBuffer | null> {
     parts.push(c);
     total += c.byteLength;
   }
-  return bytesToBuffer(parts.length === 1 ? parts[0] : concatBytes(parts, total));
-}
-
-function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
+  return bytesToBuffer(concat(parts));
 }
 
 /** The client went away: cancel the body stream (the producer sees its cancel()). */

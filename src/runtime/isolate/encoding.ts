@@ -232,4 +232,18 @@ export function atob(data: unknown): string {
 }
 
 /** Set by events.ts to break the import cycle. */
+/** Join byte chunks into one array (the one chunk itself when there is only one). */
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let len = 0;
+  for (const c of chunks) len += c.byteLength;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
 export const DOMExceptionRef: { ctor: any } = { ctor: Error };

@@ -4,7 +4,7 @@
  */
 import { Blob, blobBytes, File } from './blob.ts';
 import { getRandomValues } from './crypto.ts';
-import { utf8Decode, utf8Encode } from './encoding.ts';
+import { concat, utf8Decode, utf8Encode } from './encoding.ts';
 import { URLSearchParams } from './url.ts';
 
 type Entry = [string, string | File];
@@ -102,14 +102,7 @@ export function encodeMultipart(fd: FormData): { bytes: Uint8Array; contentType:
     }
   }
   parts.push(utf8Encode(`--${boundary}--${CRLF}`));
-  let len = 0;
-  for (const p of parts) len += p.byteLength;
-  const bytes = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    bytes.set(p, off);
-    off += p.byteLength;
-  }
+  const bytes = concat(parts);
   return { bytes, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 

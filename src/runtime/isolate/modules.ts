@@ -8,20 +8,11 @@
  * Node modules follow Workers' rule (https://developers.cloudflare.com/workers/runtime-apis/nodejs/):
  * available only with the `nodejs_compat` compatibility flag, by `node:x` or bare `x`.
  */
+
+import { NODE_MODULES } from '../node-modules.ts';
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
 
-/** Node modules Outpost provides under nodejs_compat. */
-export const NODE_MODULES = [
-  'async_hooks',
-  'buffer',
-  'crypto',
-  'events',
-  'process',
-  'stream',
-  'string_decoder',
-  'util',
-] as const;
 const NODE = new Set<string>(NODE_MODULES);
 
 // Captured before tenant code runs: evaluation of extensions must not depend on globals the

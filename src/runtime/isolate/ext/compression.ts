@@ -61,17 +61,26 @@ function codecStream(make: () => Codec, decompress: boolean): { readable: any; w
   });
 }
 
+const CODECS = {
+  compress: { gzip: () => new Gzip(), deflate: () => new Zlib(), 'deflate-raw': () => new Deflate() },
+  decompress: { gzip: () => new Gunzip(), deflate: () => new Unzlib(), 'deflate-raw': () => new Inflate() },
+} as const;
+
+/** The readable/writable pair of a (de)compression stream for `format`. */
+function pair(format: string, decompress: boolean): { readable: any; writable: any } {
+  const f = checkFormat(
+    format,
+    decompress ? 'DecompressionStream' : 'CompressionStream',
+  ) as keyof typeof CODECS.compress;
+  const t = codecStream(CODECS[decompress ? 'decompress' : 'compress'][f] as () => Codec, decompress);
+  return { readable: t.readable, writable: t.writable };
+}
+
 export class CompressionStream {
   readonly readable: any;
   readonly writable: any;
   constructor(format: string) {
-    const f = checkFormat(format, 'CompressionStream');
-    const t = codecStream(
-      () => (f === 'gzip' ? new Gzip() : f === 'deflate' ? new Zlib() : new Deflate()) as any,
-      false,
-    );
-    this.readable = t.readable;
-    this.writable = t.writable;
+    ({ readable: this.readable, writable: this.writable } = pair(format, false));
   }
 }
 
@@ -79,12 +88,6 @@ export class DecompressionStream {
   readonly readable: any;
   readonly writable: any;
   constructor(format: string) {
-    const f = checkFormat(format, 'DecompressionStream');
-    const t = codecStream(
-      () => (f === 'gzip' ? new Gunzip() : f === 'deflate' ? new Unzlib() : new Inflate()) as any,
-      true,
-    );
-    this.readable = t.readable;
-    this.writable = t.writable;
+    ({ readable: this.readable, writable: this.writable } = pair(format, true));
   }
 }
