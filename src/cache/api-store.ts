@@ -8,6 +8,7 @@
  * Deliberately not here yet (the edge cache issue, RFC 9111): revalidation, stale serving,
  * Vary, Range, purge, disk storage, coalescing.
  */
+import { parseCacheControl } from './semantics/index.ts';
 
 export interface StoredResponse {
   status: number;
@@ -37,34 +38,6 @@ function header(headers: string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) out.push(headers[i + 1]);
   return out;
-}
-
-interface Directives {
-  noStore: boolean;
-  /** `private` with no field names. */
-  private: boolean;
-  privateFields: string[];
-  sMaxage?: number;
-  maxAge?: number;
-}
-
-/** Parse Cache-Control (RFC 9111 §5.2): comma-separated directives, optional quoted arguments. */
-export function parseCacheControl(values: string[]): Directives {
-  const d: Directives = { noStore: false, private: false, privateFields: [] };
-  for (const part of values.join(',').split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
-    const m = /^\s*([\w-]+)\s*(?:=\s*(?:"([^"]*)"|([^\s,]*)))?\s*$/.exec(part);
-    if (!m) continue;
-    const name = m[1].toLowerCase();
-    const arg = m[2] ?? m[3];
-    const seconds = arg !== undefined && /^\d+$/.test(arg) ? Number(arg) : undefined;
-    if (name === 'no-store') d.noStore = true;
-    else if (name === 'private') {
-      if (arg) d.privateFields.push(...arg.split(',').map((f) => f.trim().toLowerCase()));
-      else d.private = true;
-    } else if (name === 's-maxage' && seconds !== undefined) d.sMaxage = seconds;
-    else if (name === 'max-age' && seconds !== undefined) d.maxAge = seconds;
-  }
-  return d;
 }
 
 /** How long a response put() into the cache stays, in seconds; 0 = not stored. */

@@ -1,7 +1,2 @@
-export {
-  ApiCacheStore,
-  type ApiCacheStoreOptions,
-  parseCacheControl,
-  type StoredResponse,
-  ttlFor,
-} from './api-store.ts';
+export { ApiCacheStore, type ApiCacheStoreOptions, type StoredResponse, ttlFor } from './api-store.ts';
+export * as semantics from './semantics/index.ts';

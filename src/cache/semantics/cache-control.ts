@@ -1,0 +1,132 @@
+/**
+ * Cache-Control (RFC 9111 §5.2), and the CDN-specific fields that take precedence at the edge:
+ * CDN-Cache-Control (RFC 9213) and Surrogate-Control (Edge Architecture Specification 1.0).
+ *
+ * Parsing follows §4.2.1's advice for invalid input: a duplicated or malformed delta-seconds
+ * directive is treated as stale (0), so a bad header never makes something cacheable for longer.
+ */
+import { all, type Flat } from './headers.ts';
+
+export interface Directives {
+  /** Directive names present (lower case), with their argument (undefined when bare). */
+  readonly raw: ReadonlyMap<string, string | undefined>;
+  maxAge?: number;
+  sMaxage?: number;
+  maxStale?: number;
+  /** `max-stale` with no value: any staleness is acceptable (§5.2.1.2). */
+  maxStaleAny: boolean;
+  minFresh?: number;
+  staleWhileRevalidate?: number;
+  staleIfError?: number;
+  noStore: boolean;
+  /** `no-cache` bare (revalidate always) — with field names, see noCacheFields (§5.2.2.4). */
+  noCache: boolean;
+  noCacheFields: string[];
+  private: boolean;
+  privateFields: string[];
+  public: boolean;
+  mustRevalidate: boolean;
+  proxyRevalidate: boolean;
+  mustUnderstand: boolean;
+  noTransform: boolean;
+  onlyIfCached: boolean;
+  immutable: boolean;
+}
+
+/** delta-seconds (§1.2.2): digits only; values past 2^31 are taken as 2^31. */
+function deltaSeconds(arg: string | undefined): number | undefined {
+  if (arg === undefined || !/^\d+$/.test(arg)) return undefined;
+  const n = Number(arg);
+  return n > 2147483648 ? 2147483648 : n;
+}
+
+/** Split on commas outside quoted strings. */
+function split(value: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"' && value[i - 1] !== '\\') quoted = !quoted;
+    if (c === ',' && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+const DELTA = ['max-age', 's-maxage', 'min-fresh', 'stale-while-revalidate', 'stale-if-error'] as const;
+
+export function parseCacheControl(values: readonly string[]): Directives {
+  const raw = new Map<string, string | undefined>();
+  const seen = new Map<string, number>();
+  for (const part of split(values.join(','))) {
+    const m = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?\s*$/.exec(part);
+    if (!m) continue;
+    const name = m[1].toLowerCase();
+    const arg = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+    seen.set(name, (seen.get(name) ?? 0) + 1);
+    if (!raw.has(name)) raw.set(name, arg);
+  }
+  const d: Directives = {
+    raw,
+    maxStaleAny: false,
+    noStore: raw.has('no-store'),
+    noCache: raw.has('no-cache') && !raw.get('no-cache'),
+    noCacheFields: fields(raw.get('no-cache')),
+    private: raw.has('private') && !raw.get('private'),
+    privateFields: fields(raw.get('private')),
+    public: raw.has('public'),
+    mustRevalidate: raw.has('must-revalidate'),
+    proxyRevalidate: raw.has('proxy-revalidate'),
+    mustUnderstand: raw.has('must-understand'),
+    noTransform: raw.has('no-transform'),
+    onlyIfCached: raw.has('only-if-cached'),
+    immutable: raw.has('immutable'),
+  };
+  for (const name of DELTA) {
+    if (!raw.has(name)) continue;
+    // A directive that appears twice, or whose value is not delta-seconds, is invalid:
+    // §4.2.1 says to consider such a response stale.
+    const v = (seen.get(name) ?? 0) > 1 ? 0 : (deltaSeconds(raw.get(name)) ?? 0);
+    if (name === 'max-age') d.maxAge = v;
+    else if (name === 's-maxage') d.sMaxage = v;
+    else if (name === 'min-fresh') d.minFresh = v;
+    else if (name === 'stale-while-revalidate') d.staleWhileRevalidate = v;
+    else d.staleIfError = v;
+  }
+  if (raw.has('max-stale')) {
+    const v = raw.get('max-stale');
+    if (v === undefined) d.maxStaleAny = true;
+    else d.maxStale = deltaSeconds(v) ?? 0;
+  }
+  return d;
+}
+
+function fields(arg: string | undefined): string[] {
+  return arg
+    ? arg
+        .split(',')
+        .map((f) => f.trim().toLowerCase())
+        .filter(Boolean)
+    : [];
+}
+
+/**
+ * The directives an edge cache obeys for a response: CDN-Cache-Control when present (RFC 9213
+ * §2.1: it then replaces Cache-Control for this cache), else Surrogate-Control, else
+ * Cache-Control. The first two are for the edge only and are removed before the response
+ * leaves it (see edgeOnlyHeaders).
+ */
+export function edgeDirectives(headers: Flat): { directives: Directives; from: string } {
+  for (const name of ['cdn-cache-control', 'surrogate-control']) {
+    const v = all(headers, name);
+    if (v.length > 0) return { directives: parseCacheControl(v), from: name };
+  }
+  return { directives: parseCacheControl(all(headers, 'cache-control')), from: 'cache-control' };
+}
+
+/** Headers meant for the edge cache only: stripped from responses sent downstream. */
+export const EDGE_ONLY_HEADERS = ['cdn-cache-control', 'surrogate-control'] as const;
