@@ -1,2 +1,11 @@
 export { ApiCacheStore, type ApiCacheStoreOptions, type StoredResponse, ttlFor } from './api-store.ts';
+export { Coalescer, type Joined, type Produced } from './coalesce.ts';
 export * as semantics from './semantics/index.ts';
+export {
+  type CacheStore,
+  cacheKey,
+  DiskStore,
+  type EntryMeta,
+  MemoryStore,
+  type StoredEntry,
+} from './store/index.ts';
