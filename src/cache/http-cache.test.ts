@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type CacheAnswer, HttpCache, type Origin, type OriginResponse } from './http-cache.ts';
+import { MemoryStore } from './store/memory.ts';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+async function text(a: CacheAnswer): Promise<string> {
+  let out = '';
+  if (a.body) for await (const c of a.body) out += new TextDecoder().decode(c);
+  return out;
+}
+const header = (a: CacheAnswer, n: string) => {
+  const i = a.headers.indexOf(n);
+  return i >= 0 && i % 2 === 0 ? a.headers[i + 1] : undefined;
+};
+
+/** A scripted origin that records what it was asked. */
+function origin(respond: (n: number, headers: string[]) => Partial<OriginResponse> & { text?: string }) {
+  const seen: string[][] = [];
+  const fn: Origin = async (req) => {
+    seen.push(req.headers);
+    const r = respond(seen.length, req.headers);
+    return {
+      status: r.status ?? 200,
+      statusText: r.statusText ?? 'OK',
+      headers: r.headers ?? [],
+      body:
+        r.text === undefined
+          ? null
+          : (async function* () {
+              yield enc(r.text!);
+            })(),
+    };
+  };
+  return { fn, seen };
+}
+
+function setup() {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const cache = new HttpCache({ store: new MemoryStore(), now: () => now });
+  return {
+    cache,
+    tick: (s: number) => (now += s * 1000),
+    get: (url = 'https://o.example/a', headers: string[] = []) => ({ method: 'GET', url, headers }),
+  };
+}
+
+describe('HttpCache', () => {
+  it('MISS then HIT with Age; HEAD is answered from the GET entry without a body', async () => {
+    const { cache, tick, get } = setup();
+    const o = origin(() => ({ headers: ['cache-control', 'max-age=60'], text: 'hello' }));
+    const a = await cache.handle(get(), o.fn);
+    assert.equal(a.cacheStatus, 'MISS');
+    assert.equal(await text(a), 'hello');
+    tick(10);
+    const b = await cache.handle(get(), o.fn);
+    assert.deepEqual([b.cacheStatus, await text(b), header(b, 'age')], ['HIT', 'hello', '10']);
+    const h = await cache.handle({ ...get(), method: 'HEAD' }, o.fn);
+    assert.deepEqual([h.cacheStatus, h.body], ['HIT', null]);
+    assert.equal(o.seen.length, 1);
+  });
+  it('revalidates a stale entry with its ETag; a 304 freshens it (REVALIDATED, RFC 9111 §4.3)', async () => {
+    const { cache, tick, get } = setup();
+    const o = origin((n) =>
+      n === 1
+        ? { headers: ['cache-control', 'max-age=10', 'etag', '"v1"', 'x-v', '1'], text: 'body v1' }
+        : { status: 304, headers: ['etag', '"v1"', 'x-v', '2', 'cache-control', 'max-age=100'] },
+    );
+    await text(await cache.handle(get(), o.fn));
+    tick(20);
+    const r = await cache.handle(get(), o.fn);
+    assert.deepEqual(
+      [r.cacheStatus, r.status, await text(r), header(r, 'x-v')],
+      ['REVALIDATED', 200, 'body v1', '2'],
+    );
+    assert.equal(o.seen[1][o.seen[1].indexOf('if-none-match') + 1], '"v1"');
+    tick(50);
+    assert.equal((await cache.handle(get(), o.fn)).cacheStatus, 'HIT', 'the 304 extended its lifetime');
+  });
+  it('EXPIRED when the origin sends a new body', async () => {
+    const { cache, tick, get } = setup();
+    const o = origin((n) => ({ headers: ['cache-control', 'max-age=10'], text: `v${n}` }));
+    await text(await cache.handle(get(), o.fn));
+    tick(11);
+    const r = await cache.handle(get(), o.fn);
+    assert.deepEqual([r.cacheStatus, await text(r)], ['EXPIRED', 'v2']);
+    assert.equal(await text(await cache.handle(get(), o.fn)), 'v2');
+  });
+  it('stale-while-revalidate serves UPDATING and refreshes once in the background (RFC 5861 §3)', async () => {
+    const { cache, tick, get } = setup();
+    const o = origin((n) => ({
+      headers: ['cache-control', 'max-age=10, stale-while-revalidate=60'],
+      text: `v${n}`,
+    }));
+    await text(await cache.handle(get(), o.fn));
+    tick(15);
+    const [a, b] = await Promise.all([cache.handle(get(), o.fn), cache.handle(get(), o.fn)]);
+    assert.deepEqual([a.cacheStatus, b.cacheStatus, await text(a)], ['UPDATING', 'UPDATING', 'v1']);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(o.seen.length, 2, 'one background revalidation');
+    const c = await cache.handle(get(), o.fn);
+    assert.deepEqual([c.cacheStatus, await text(c)], ['HIT', 'v2']);
+  });
+  it('stale-if-error serves STALE when the origin fails; without it the error passes through (RFC 5861 §4)', async () => {
+    const { cache, tick, get } = setup();
+    const o = origin((n) =>
+      n === 1
+        ? { headers: ['cache-control', 'max-age=10, stale-if-error=300'], text: 'good' }
+        : { status: 503, text: 'down' },
+    );
+    await text(await cache.handle(get(), o.fn));
+    tick(20);
+    const r = await cache.handle(get(), o.fn);
+    assert.deepEqual([r.cacheStatus, await text(r)], ['STALE', 'good']);
+    const p = origin((n) =>
+      n === 1 ? { headers: ['cache-control', 'max-age=10'], text: 'good' } : { status: 503, text: 'down' },
+    );
+    const other = 'https://o.example/b';
+    await text(await cache.handle(get(other), p.fn));
+    tick(20);
+    const e = await cache.handle(get(other), p.fn);
+    assert.deepEqual([e.status, e.cacheStatus], [503, 'EXPIRED']);
+  });
+  it('request directives: no-store bypasses, no-cache revalidates, only-if-cached answers 504 on a miss (§5.2.1)', async () => {
+    const { cache, get } = setup();
+    const o = origin(() => ({ headers: ['cache-control', 'max-age=60', 'etag', '"e"'], text: 'x' }));
+    assert.equal(
+      (await cache.handle(get('https://o.example/n', ['cache-control', 'only-if-cached']), o.fn)).status,
+      504,
+    );
+    assert.equal(
+      (await cache.handle(get('https://o.example/n', ['cache-control', 'no-store']), o.fn)).cacheStatus,
+      'BYPASS',
+    );
+    await text(await cache.handle(get(), o.fn));
+    const r = await cache.handle(get('https://o.example/a', ['cache-control', 'no-cache']), o.fn);
+    assert.notEqual(r.cacheStatus, 'HIT');
+  });
+  it('does not store private or no-store responses (BYPASS), and keeps Vary variants apart (§3, §4.1)', async () => {
+    const { cache, get } = setup();
+    const priv = origin(() => ({ headers: ['cache-control', 'private, max-age=60'], text: 'mine' }));
+    assert.equal((await cache.handle(get('https://o.example/p'), priv.fn)).cacheStatus, 'BYPASS');
+    assert.equal((await cache.handle(get('https://o.example/p'), priv.fn)).cacheStatus, 'BYPASS');
+    const v = origin((_n, h) => ({
+      headers: ['cache-control', 'max-age=60', 'vary', 'accept-language'],
+      text: h[h.indexOf('accept-language') + 1],
+    }));
+    const en = await cache.handle(get('https://o.example/v', ['accept-language', 'en']), v.fn);
+    const fr = await cache.handle(get('https://o.example/v', ['accept-language', 'fr']), v.fn);
+    assert.deepEqual([await text(en), await text(fr)], ['en', 'fr']);
+    const en2 = await cache.handle(get('https://o.example/v', ['accept-language', 'en']), v.fn);
+    assert.deepEqual([en2.cacheStatus, await text(en2)], ['HIT', 'en']);
+  });
+  it('an unsafe request invalidates the stored URL (§4.4) and is DYNAMIC', async () => {
+    const { cache, get } = setup();
+    const o = origin(() => ({ headers: ['cache-control', 'max-age=60'], text: 'x' }));
+    await text(await cache.handle(get(), o.fn));
+    const post = await cache.handle({ method: 'POST', url: 'https://o.example/a', headers: [] }, o.fn);
+    assert.equal(post.cacheStatus, 'DYNAMIC');
+    assert.equal((await cache.handle(get(), o.fn)).cacheStatus, 'MISS');
+  });
+  it('answers a client If-None-Match from the cache with 304; strips CDN-Cache-Control downstream', async () => {
+    const { cache, get } = setup();
+    const o = origin(() => ({
+      headers: ['cdn-cache-control', 'max-age=60', 'cache-control', 'no-cache', 'etag', '"z"'],
+      text: 'x',
+    }));
+    await text(await cache.handle(get(), o.fn));
+    const r = await cache.handle(get('https://o.example/a', ['if-none-match', '"z"']), o.fn);
+    assert.deepEqual([r.status, r.cacheStatus, header(r, 'cdn-cache-control')], [304, 'HIT', undefined]);
+  });
+  it('1,000 concurrent misses reach the origin once (stampede)', async () => {
+    const { cache, get } = setup();
+    let calls = 0;
+    const slow: Origin = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 20));
+      return {
+        status: 200,
+        statusText: 'OK',
+        headers: ['cache-control', 'max-age=60'],
+        body: (async function* () {
+          yield enc('one');
+        })(),
+      };
+    };
+    const all = await Promise.all(
+      Array.from({ length: 1000 }, () => cache.handle(get('https://o.example/hot'), slow)),
+    );
+    assert.equal(calls, 1);
+    assert.ok((await Promise.all(all.map(text))).every((t) => t === 'one'));
+  });
+});
