@@ -142,9 +142,7 @@ export class HttpCache {
       return { ...res, headers: downstream(res.headers, 'BYPASS'), cacheStatus: 'BYPASS' };
     }
     const key = cacheKey(method, req.url);
-    const entry = (await this.store.get(key).catch((e) => (this.#onError(e), [] as StoredEntry[]))).find(
-      (e) => varyMatches(e.vary, req.headers),
-    );
+    const entry = (await this.#lookup(key)).find((e) => varyMatches(e.vary, req.headers));
     if (!entry) {
       if (reqCc.onlyIfCached) return this.#gatewayTimeout();
       return this.#fill(req, origin, 'MISS', undefined);
@@ -174,6 +172,16 @@ export class HttpCache {
           cacheStatus: 'EXPIRED',
         };
       throw err;
+    }
+  }
+
+  /** Stored variants of a key; a store that fails to read is treated as a miss (and reported). */
+  async #lookup(key: string): Promise<StoredEntry[]> {
+    try {
+      return await this.store.get(key);
+    } catch (err) {
+      this.#onError(err as Error);
+      return [];
     }
   }
 
