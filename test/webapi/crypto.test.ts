@@ -323,19 +323,24 @@ describe('key derivation and generation', () => {
 });
 
 describe('key lifetime', () => {
-  it('holds many keys, and keys the worker drops cost the host nothing', async () => {
-    // No per-isolate table on the host: a worker that imports a key per request (jose does)
-    // runs forever, and held keys keep working.
-    const n = await h.run(`
-      const held = [];
-      for (let i = 0; i < 12000; i++) {
-        const raw = new Uint8Array(16); raw[0] = i & 255; raw[1] = i >> 8;
-        const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
-        if (i % 1000 === 0) held.push(key);
-      }
-      const iv = new Uint8Array(12);
-      for (const k of held) await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, k, new Uint8Array(4));
-      return held.length;`);
-    assert.equal(n, 12);
+  it('keys the worker drops cost the host nothing: 12,000 imports over four requests, held keys keep working', async () => {
+    // No per-isolate key table on the host (a worker that imports a key per request, as JWT
+    // libraries do, must run forever). Spread over requests to stay inside the CPU limit.
+    for (let round = 0; round < 4; round++) {
+      const n = await h.run(
+        `
+        globalThis.held ??= [];
+        for (let i = 0; i < 3000; i++) {
+          const raw = new Uint8Array(16); raw[0] = i & 255; raw[1] = i >> 8; raw[2] = input.round;
+          const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+          if (i % 1000 === 0) globalThis.held.push(key);
+        }
+        const iv = new Uint8Array(12);
+        for (const k of globalThis.held) await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, k, new Uint8Array(4));
+        return globalThis.held.length;`,
+        { round },
+      );
+      assert.equal(n, (round + 1) * 3);
+    }
   });
 });
