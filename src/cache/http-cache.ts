@@ -306,6 +306,16 @@ export class HttpCache {
       return { ...res, headers: downstream(res.headers, 'MISS'), cacheStatus: 'MISS' };
     }
     const status: CacheStatus = m.revalidated ? 'REVALIDATED' : m.stored === false ? 'BYPASS' : missStatus;
+    // The client's own conditional, evaluated against what the origin gave us (RFC 9111 §4.3.2).
+    // The shared body still completes (and is stored) through the coalescer.
+    if (m.status === 200 && clientNotModified(req.headers, m.headers))
+      return {
+        status: 304,
+        statusText: 'Not Modified',
+        headers: downstream(m.headers, status),
+        body: null,
+        cacheStatus: status,
+      };
     const head = req.method.toUpperCase() === 'HEAD';
     return {
       status: m.status,

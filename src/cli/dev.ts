@@ -1,5 +1,6 @@
+import { findConfigFile } from '../config/index.ts';
 import { consoleObserver, type LogLevel } from '../observability/index.ts';
-import { startDev } from '../pop/index.ts';
+import { startDev, startProxy } from '../pop/index.ts';
 import type { Command } from './commands.ts';
 
 export const devCommand: Command = {
@@ -21,7 +22,11 @@ export const devCommand: Command = {
       default: true,
       help: 'rebuild when a source file changes (--no-watch to disable)',
     },
-    { name: 'origin', type: 'string', help: 'origin URL for ctx.passThroughOnException()' },
+    {
+      name: 'origin',
+      type: 'string',
+      help: 'origin URL for ctx.passThroughOnException(); in a folder without a worker project, CDN proxy mode to it',
+    },
     {
       name: 'cpu-ms',
       type: 'number',
@@ -44,8 +49,20 @@ export const devCommand: Command = {
     if (!['debug', 'info', 'warn', 'error'].includes(level))
       throw new Error(`--log-level must be debug, info, warn or error, received "${level}"`);
     const observer = consoleObserver(level as LogLevel);
+    const dir = positionals[0] ?? '.';
+    if (typeof v.origin === 'string' && !hasProject(dir)) {
+      // No worker project here: CDN proxy mode, a caching reverse proxy for every path.
+      const origin = checkOrigin(v.origin);
+      const proxy = await startProxy({ origin, host: v.ip as string, port: v.port as number, observer });
+      process.stdout.write(
+        `\n  Outpost dev: CDN proxy mode for ${origin} on ${proxy.url}\n  Every response carries cf-cache-status. Press Ctrl+C to stop.\n\n`,
+      );
+      await waitForSignal();
+      await proxy.close();
+      return 0;
+    }
     const dev = await startDev({
-      dir: positionals[0] ?? '.',
+      dir,
       // Further projects: served only through service bindings from the first.
       services: positionals.slice(1),
       port: v.port as number,
@@ -66,12 +83,36 @@ export const devCommand: Command = {
     process.stdout.write(
       `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}${positionals.length > 1 ? ` (with ${positionals.length - 1} more worker(s) behind service bindings)` : ''}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await waitForSignal();
     await dev.close();
     return 0;
   },
 };
+
+function waitForSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+function hasProject(dir: string): boolean {
+  try {
+    findConfigFile(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkOrigin(origin: string): string {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    throw new Error(`--origin must be an http(s) URL, received "${origin}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`--origin must be an http(s) URL, received "${origin}"`);
+  return u.href;
+}

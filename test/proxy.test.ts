@@ -1,0 +1,140 @@
+// CDN proxy mode against a real origin server started here: cache statuses over HTTP, a
+// stampede of concurrent misses, stale-if-error with the origin down, and the CLI entry.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { memoryObserver } from '../src/observability/index.ts';
+import { type ProxyServer, startProxy } from '../src/pop/index.ts';
+
+let origin: Server;
+let originUrl: string;
+let proxy: ProxyServer;
+const hits = new Map<string, number>();
+let down = false;
+
+before(async () => {
+  origin = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    if (down) {
+      res.writeHead(503);
+      return void res.end('origin down');
+    }
+    if (path === '/slow') {
+      setTimeout(() => {
+        res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain' });
+        res.end('slow but shared');
+      }, 50);
+      return;
+    }
+    if (path === '/sie') {
+      res.writeHead(200, { 'cache-control': 'max-age=1, stale-if-error=600' });
+      return void res.end('served before the outage');
+    }
+    if (path === '/private') {
+      res.writeHead(200, { 'cache-control': 'private' });
+      return void res.end('per user');
+    }
+    res.writeHead(200, { 'cache-control': 'max-age=60', etag: '"a1"', 'cdn-cache-control': 'max-age=120' });
+    res.end(`origin says ${path}`);
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  proxy = await startProxy({ origin: originUrl, port: 0, observer: memoryObserver() });
+});
+after(async () => {
+  await proxy.close();
+  await new Promise((r) => origin.close(r));
+});
+
+describe('CDN proxy mode', () => {
+  it('MISS, then HIT with Age; CDN-Cache-Control does not leave the edge; If-None-Match gets 304', async () => {
+    const a = await fetch(`${proxy.url}/page`);
+    assert.deepEqual(
+      [a.status, a.headers.get('cf-cache-status'), await a.text()],
+      [200, 'MISS', 'origin says /page'],
+    );
+    const b = await fetch(`${proxy.url}/page`);
+    assert.equal(b.headers.get('cf-cache-status'), 'HIT');
+    assert.ok(b.headers.get('age') !== null);
+    assert.equal(b.headers.get('cdn-cache-control'), null);
+    assert.equal(await b.text(), 'origin says /page');
+    assert.equal(hits.get('/page'), 1);
+    // fetch() adds Cache-Control: no-cache to conditional requests (Fetch standard), so the
+    // cache revalidates, then answers the client's If-None-Match itself.
+    const c = await fetch(`${proxy.url}/page`, { headers: { 'if-none-match': '"a1"' } });
+    assert.equal(c.status, 304);
+  });
+  it('200 concurrent requests for a missing key reach the origin once', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 200 }, () => fetch(`${proxy.url}/slow`).then((r) => r.text())),
+    );
+    assert.ok(all.every((t) => t === 'slow but shared'));
+    assert.equal(hits.get('/slow'), 1);
+  });
+  it('serves stale within stale-if-error while the origin is down, and says STALE', async () => {
+    await (await fetch(`${proxy.url}/sie`)).text();
+    await new Promise((r) => setTimeout(r, 1100));
+    down = true;
+    try {
+      const r = await fetch(`${proxy.url}/sie`);
+      assert.deepEqual(
+        [r.status, r.headers.get('cf-cache-status'), await r.text()],
+        [200, 'STALE', 'served before the outage'],
+      );
+      const miss = await fetch(`${proxy.url}/never-cached`);
+      assert.equal(miss.status, 503);
+    } finally {
+      down = false;
+    }
+  });
+  it('does not store private responses (BYPASS) and refuses request bodies clearly', async () => {
+    for (let i = 0; i < 2; i++)
+      assert.equal((await fetch(`${proxy.url}/private`)).headers.get('cf-cache-status'), 'BYPASS');
+    const post = await fetch(`${proxy.url}/page`, { method: 'POST', body: 'x' });
+    assert.equal(post.status, 501);
+    assert.match(await post.text(), /GET and HEAD only/);
+  });
+  it('`outpost dev --origin URL` in a folder without a project runs proxy mode', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-proxy-'));
+    const child = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '..', 'bin', 'outpost.mjs'),
+        'dev',
+        dir,
+        '--origin',
+        originUrl,
+        '--port',
+        '0',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /CDN proxy mode for \S+ on (http:\/\/\S+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+      });
+      const r = await fetch(`${url}/cli`);
+      assert.deepEqual([r.headers.get('cf-cache-status'), await r.text()], ['MISS', 'origin says /cli']);
+    } finally {
+      child.kill('SIGINT');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
