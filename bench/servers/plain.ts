@@ -6,6 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const scenario = process.argv[2] ?? 'hello';
+// cache1k / cache100k: the same bytes the proxy bench serves from its cache, from memory.
+const cached = Buffer.alloc(scenario === 'cache100k' ? 100 * 1024 : 1024, 97);
 const chunk = Buffer.alloc(16 * 1024, 97);
 
 const server = createServer(async (req, res) => {
@@ -19,6 +21,10 @@ const server = createServer(async (req, res) => {
     const body = JSON.stringify({ id: m[1], fields: url.searchParams.get('fields') ?? 'all', ok: true });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     return res.end(body);
+  }
+  if (scenario.startsWith('cache')) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': cached.length });
+    return res.end(cached);
   }
   if (scenario === 'stream') {
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
