@@ -78,7 +78,19 @@ export type TestDev = DevServer & { logs: ReturnType<typeof memoryObserver>['ent
 export async function startFixture(nameOrDir: string, options: Partial<DevOptions> = {}): Promise<TestDev> {
   const observer = memoryObserver();
   const dir = nameOrDir.startsWith('/') ? nameOrDir : join(FIXTURES, nameOrDir);
-  const dev = await startDev({ dir, port: 0, watch: false, observer, runtime: { poolSize: 1 }, ...options });
+  // Integration tests check behaviour; the CPU limit has its own tests (which pass their own).
+  // A generous default keeps a loaded CI machine from failing first requests: isolated-vm's
+  // cpuTime runs on while an isolate's thread is descheduled (docs/runtime.md).
+  const limits = { cpuMs: 1000, ...options.limits };
+  const dev = await startDev({
+    dir,
+    port: 0,
+    watch: false,
+    observer,
+    runtime: { poolSize: 1 },
+    ...options,
+    limits,
+  });
   return Object.assign(dev, { logs: observer.entries });
 }
 
