@@ -17,18 +17,34 @@ let budgetPages = 0;
 let reservedPages = 0;
 const pagesOf = new WeakMap<object, number>();
 const maxPagesOf = new WeakMap<object, number>();
-const registry = new FinalizationRegistry<number>((pages) => {
-  reservedPages -= pages;
-});
+/**
+ * Live reservations, released once their holder is garbage collected. Weak references checked
+ * at the next reservation, not a FinalizationRegistry: isolated-vm runs finalizer tasks outside
+ * its call environment, and one crashed the process at teardown
+ * (`IsolateEnvironment::GetCurrent(): Assertion 'environment != nullptr' failed`).
+ */
+let reservations: { holder: WeakRef<object>; pages: number }[] = [];
+
+function releaseCollected(): void {
+  const live: typeof reservations = [];
+  for (const r of reservations) {
+    if (r.holder.deref() === undefined) reservedPages -= r.pages;
+    else live.push(r);
+  }
+  reservations = live;
+}
 
 function reserve(holder: object, pages: number, what: string): void {
+  if (reservedPages + pages > budgetPages) releaseCollected();
   if (reservedPages + pages > budgetPages) {
     const msg = `WebAssembly memory limit exceeded: ${what} needs ${pages * PAGE_KIB} KiB, ${(budgetPages - reservedPages) * PAGE_KIB} KiB of ${budgetPages / 16} MB left`;
     host.limit('memory', msg);
     throw new RangeError(msg);
   }
   reservedPages += pages;
-  registry.register(holder, pages);
+  reservations.push({ holder: new WeakRef(holder), pages });
+  // Keep the list from growing without bound when nothing is ever over budget.
+  if (reservations.length > 1024) releaseCollected();
 }
 
 /** Rewrite the memory section so every memory has max ≤ budget; return the new bytes and the pages reserved per instance. */
