@@ -287,15 +287,7 @@ export class HttpCache {
           chunks.push(c);
           yield c;
         }
-        let n = 0;
-        for (const c of chunks) n += c.byteLength;
-        const all = new Uint8Array(n);
-        let o = 0;
-        for (const c of chunks) {
-          all.set(c, o);
-          o += c.byteLength;
-        }
-        await put(all);
+        await put(Buffer.concat(chunks));
       })();
       return { meta, body: tapped };
     });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { type CacheRequest, type CacheStore, HttpCache, MemoryStore, type Origin } from '../cache/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { drained } from './server.ts';
+import { drained, HOP_BY_HOP } from './server.ts';
 
 export interface ProxyOptions {
   origin: string;
@@ -26,16 +26,6 @@ export interface ProxyServer {
   cache: HttpCache;
   close(): Promise<void>;
 }
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'proxy-connection',
-  'upgrade',
-  'te',
-  'trailer',
-]);
 
 /** An Origin that forwards to `base` with undici, streaming the body back. */
 export function httpOrigin(base: string): Origin {

@@ -37,7 +37,8 @@ export interface PopServer {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set([
+/** Connection-level fields (RFC 9110 §7.6.1) that never cross a proxy. */
+export const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'transfer-encoding',
