@@ -16,6 +16,7 @@
  */
 import { Coalescer } from './coalesce.ts';
 import {
+  all,
   clientNotModified,
   conditionalHeaders,
   currentAge,
@@ -134,9 +135,7 @@ export class HttpCache {
         await this.store.delete(cacheKey('GET', url)).catch((e) => this.#onError(e));
       return { ...res, headers: downstream(res.headers, 'DYNAMIC'), cacheStatus: 'DYNAMIC' };
     }
-    const reqCc = parseCacheControl(
-      list(req.headers, 'cache-control').length ? [list(req.headers, 'cache-control').join(',')] : [],
-    );
+    const reqCc = parseCacheControl(all(req.headers, 'cache-control'));
     if (reqCc.noStore) {
       const res = await origin(req);
       return { ...res, headers: downstream(res.headers, 'BYPASS'), cacheStatus: 'BYPASS' };
