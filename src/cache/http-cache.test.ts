@@ -1,49 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type CacheAnswer, HttpCache, type Origin, type OriginResponse } from './http-cache.ts';
-import { MemoryStore } from './store/memory.ts';
-
-const enc = (s: string) => new TextEncoder().encode(s);
-async function text(a: CacheAnswer): Promise<string> {
-  let out = '';
-  if (a.body) for await (const c of a.body) out += new TextDecoder().decode(c);
-  return out;
-}
-const header = (a: CacheAnswer, n: string) => {
-  const i = a.headers.indexOf(n);
-  return i >= 0 && i % 2 === 0 ? a.headers[i + 1] : undefined;
-};
-
-/** A scripted origin that records what it was asked. */
-function origin(respond: (n: number, headers: string[]) => Partial<OriginResponse> & { text?: string }) {
-  const seen: string[][] = [];
-  const fn: Origin = async (req) => {
-    seen.push(req.headers);
-    const r = respond(seen.length, req.headers);
-    return {
-      status: r.status ?? 200,
-      statusText: r.statusText ?? 'OK',
-      headers: r.headers ?? [],
-      body:
-        r.text === undefined
-          ? null
-          : (async function* () {
-              yield enc(r.text!);
-            })(),
-    };
-  };
-  return { fn, seen };
-}
-
-function setup() {
-  let now = Date.parse('2026-01-01T00:00:00Z');
-  const cache = new HttpCache({ store: new MemoryStore(), now: () => now });
-  return {
-    cache,
-    tick: (s: number) => (now += s * 1000),
-    get: (url = 'https://o.example/a', headers: string[] = []) => ({ method: 'GET', url, headers }),
-  };
-}
+import type { Origin } from './http-cache.ts';
+import { enc, header, origin, setup, text } from './test-helpers.ts';
 
 describe('HttpCache', () => {
   it('MISS then HIT with Age; HEAD is answered from the GET entry without a body', async () => {

@@ -8,25 +8,37 @@
  *   REVALIDATED  stale, and the origin answered 304: the stored body served, headers freshened
  *   UPDATING     stale within stale-while-revalidate: served while one background revalidation runs
  *   STALE        stale, served because the origin failed within stale-if-error (or max-stale allowed it)
- *   BYPASS       the request asked not to use the cache (no-store) or the response may not be stored
- *   DYNAMIC      not a cacheable method
+ *   BYPASS       the request asked not to use the cache (no-store, a bypass cookie) or the
+ *                response may not be stored
+ *   DYNAMIC      not a cacheable method, or (worker subrequests) not cached by default
  *
- * Wiring (CDN proxy mode, fetch() subrequests, the Cache API) lives in later layers; this file
- * knows no HTTP server.
+ * A CachePolicy (src/cache/policy.ts) may override the origin's freshness; what it fixed is
+ * stored with the entry, so a later lookup needs no policy. Entries live in namespaces ('' for
+ * the PoP's own cache, a worker's name for its subrequests) so a worker's purge reaches only
+ * its own. Wiring (CDN proxy mode, fetch() subrequests) lives in later layers; this file knows
+ * no HTTP server.
  */
 import { Coalescer } from './coalesce.ts';
+import {
+  browserCacheControl,
+  type CachePolicy,
+  edgeOverride,
+  policyAllows,
+  policyTtl,
+  responseTags,
+} from './policy.ts';
 import {
   all,
   clientNotModified,
   conditionalHeaders,
   currentAge,
+  type Directives,
   EDGE_ONLY_HEADERS,
   edgeDirectives,
   first,
   freshen,
   freshnessLifetime,
   invalidatedUrls,
-  list,
   notModifiedMatches,
   parseCacheControl,
   requestAcceptsStale,
@@ -35,6 +47,7 @@ import {
   varyKey,
   varyMatches,
 } from './semantics/index.ts';
+import { type RangeAnswer, rangeFor } from './semantics/range.ts';
 import { type CacheStore, cacheKey, type EntryMeta, type StoredEntry } from './store/types.ts';
 
 export interface CacheRequest {
@@ -42,6 +55,10 @@ export interface CacheRequest {
   url: string;
   /** Flat, lower-case names. */
   headers: string[];
+  /** The request body, forwarded for methods that carry one (never cached). */
+  body?: AsyncIterable<Uint8Array> | null;
+  /** 1xx interim responses from the origin (103 Early Hints): passed on, never cached (RFC 9110 §15.2). */
+  onInterim?: (status: number, headers: string[]) => void;
 }
 
 export interface OriginResponse {
@@ -67,11 +84,24 @@ export interface CacheAnswer extends OriginResponse {
   cacheStatus: CacheStatus;
 }
 
+export interface PurgeSelector {
+  urls?: string[];
+  /** URL prefixes (scheme and host included). */
+  prefixes?: string[];
+  tags?: string[];
+  everything?: boolean;
+  /** Limit the purge to one namespace (a worker's); undefined: the PoP's own for URLs and prefixes, all for tags and everything. */
+  namespace?: string;
+}
+
 export interface HttpCacheOptions {
   store: CacheStore;
   now?: () => number;
   /** Background revalidation failures and store errors (default: ignored). */
   onError?: (err: Error) => void;
+  /** Largest body stored; bigger ones stream through uncached (default 64 MiB). */
+  maxEntryBytes?: number;
+  random?: () => number;
 }
 
 interface Flight {
@@ -80,9 +110,13 @@ interface Flight {
   headers: string[];
   /** The headers of the request that went to the origin (for Vary checks by waiters). */
   requestHeaders: string[];
+  revalidated?: boolean;
+  stored?: boolean;
 }
 
 const GETLIKE = new Set(['GET', 'HEAD']);
+const NO_DIRECTIVES = parseCacheControl([]);
+const STRIPPED_UPSTREAM = /^(if-(none-match|modified-since|match|unmodified-since|range)|range)$/;
 
 function single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   return (async function* () {
@@ -90,28 +124,54 @@ function single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   })();
 }
 
-/** Response headers for the client: edge-only fields removed, Age and the status added. */
-function downstream(headers: readonly string[], status: CacheStatus, age?: number): string[] {
+async function collect(body: AsyncIterable<Uint8Array> | null): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  for await (const c of body) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** Response headers for the client: edge-only fields removed, Age, the status and a browser TTL added. */
+function downstream(
+  headers: readonly string[],
+  status: CacheStatus,
+  age: number | undefined,
+  policy: CachePolicy | undefined,
+  replace?: Record<string, string>,
+): string[] {
+  const cc = browserCacheControl(policy);
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const n = headers[i];
     if (
       (EDGE_ONLY_HEADERS as readonly string[]).includes(n) ||
       n === 'cf-cache-status' ||
-      (age !== undefined && n === 'age')
+      (age !== undefined && n === 'age') ||
+      (cc !== undefined && n === 'cache-control') ||
+      (replace && n in replace)
     )
       continue;
     out.push(n, headers[i + 1]);
   }
+  if (replace) for (const [n, v] of Object.entries(replace)) out.push(n, v);
+  if (cc !== undefined) out.push('cache-control', cc);
   if (age !== undefined) out.push('age', String(Math.floor(age)));
   out.push('cf-cache-status', status);
   return out;
+}
+
+/** The URL an entry is stored under: the policy's cache key, inside its namespace. */
+export function storedUrl(url: string, policy: CachePolicy | undefined): string {
+  const u = policy?.cacheKey ?? url;
+  return policy?.namespace ? `${policy.namespace}\0${u}` : u;
 }
 
 export class HttpCache {
   readonly store: CacheStore;
   readonly #now: () => number;
   readonly #onError: (err: Error) => void;
+  readonly #random: () => number;
+  readonly #maxEntryBytes: number;
   readonly #fills = new Coalescer<Flight>();
   readonly #revalidating = new Set<string>();
 
@@ -119,6 +179,11 @@ export class HttpCache {
     this.store = options.store;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
+    this.#random = options.random ?? Math.random;
+    const max = options.maxEntryBytes ?? 64 * 1024 * 1024;
+    if (!Number.isSafeInteger(max) || max <= 0)
+      throw new RangeError(`HttpCache maxEntryBytes must be a positive integer, received ${max}`);
+    this.#maxEntryBytes = max;
   }
 
   /** Origin requests started through the cache (coalesced misses count once). */
@@ -126,52 +191,63 @@ export class HttpCache {
     return this.#fills.started;
   }
 
-  async handle(req: CacheRequest, origin: Origin): Promise<CacheAnswer> {
+  async handle(req: CacheRequest, origin: Origin, policy?: CachePolicy): Promise<CacheAnswer> {
     const method = req.method.toUpperCase();
     if (!GETLIKE.has(method)) {
       const res = await origin(req);
       // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates what it names.
       for (const url of invalidatedUrls(method, req.url, res.status, res.headers))
-        await this.store.delete(cacheKey('GET', url)).catch((e) => this.#onError(e));
-      return { ...res, headers: downstream(res.headers, 'DYNAMIC'), cacheStatus: 'DYNAMIC' };
+        await this.store
+          .delete(cacheKey('GET', storedUrl(url, policy && { namespace: policy.namespace })))
+          .catch((e) => this.#onError(e));
+      return this.#passed(res, 'DYNAMIC', policy);
+    }
+    if (!policyAllows(policy, req.url, req.headers)) {
+      const res = await origin(req);
+      return this.#passed(res, policy?.defaultCacheLevel ? 'DYNAMIC' : 'BYPASS', policy);
     }
     const reqCc = parseCacheControl(all(req.headers, 'cache-control'));
-    if (reqCc.noStore) {
-      const res = await origin(req);
-      return { ...res, headers: downstream(res.headers, 'BYPASS'), cacheStatus: 'BYPASS' };
-    }
-    const key = cacheKey(method, req.url);
+    if (reqCc.noStore) return this.#passed(await origin(req), 'BYPASS', policy);
+    const key = cacheKey(method, storedUrl(req.url, policy));
     const entry = (await this.#lookup(key)).find((e) => varyMatches(e.vary, req.headers));
     if (!entry) {
       if (reqCc.onlyIfCached) return this.#gatewayTimeout();
-      return this.#fill(req, origin, 'MISS', undefined);
+      return this.#fill(req, origin, 'MISS', undefined, policy);
     }
     const now = this.#now();
-    const d = edgeDirectives(entry.headers).directives;
-    const lifetime = freshnessLifetime(entry.status, entry.headers, d, entry.responseTime).seconds;
+    const d = entryDirectives(entry);
+    const lifetime =
+      entry.edge?.ttl ?? freshnessLifetime(entry.status, entry.headers, d, entry.responseTime).seconds;
     const age = currentAge(entry.headers, entry.requestTime, entry.responseTime, now);
     const use = usability(lifetime, age, d, reqCc);
-    if (use.fresh && !reqCc.noCache) return this.#serve(req, entry, 'HIT', age);
+    if (use.fresh && !reqCc.noCache) return this.#serve(req, entry, 'HIT', age, policy);
     if (!use.fresh && !reqCc.noCache && requestAcceptsStale(use.staleness, d, reqCc))
-      return this.#serve(req, entry, 'STALE', age);
+      return this.#serve(req, entry, 'STALE', age, policy);
     if (reqCc.onlyIfCached) return this.#gatewayTimeout();
     if (use.withinStaleWhileRevalidate && !reqCc.noCache) {
-      this.#revalidateInBackground(req, origin, entry);
-      return this.#serve(req, entry, 'UPDATING', age);
+      this.#revalidateInBackground(req, origin, entry, policy);
+      return this.#serve(req, entry, 'UPDATING', age, policy);
     }
     try {
-      return await this.#fill(req, origin, 'EXPIRED', entry);
+      return await this.#fill(req, origin, 'EXPIRED', entry, policy);
     } catch (err) {
       // RFC 5861 §4: within stale-if-error, an error (5xx or no answer) serves the stale copy.
-      if (use.withinStaleIfError) return this.#serve(req, entry, 'STALE', age);
-      if (err instanceof OriginError)
-        return {
-          ...err.response,
-          headers: downstream(err.response.headers, 'EXPIRED'),
-          cacheStatus: 'EXPIRED',
-        };
+      if (use.withinStaleIfError) return this.#serve(req, entry, 'STALE', age, policy);
+      if (err instanceof OriginError) return this.#passed(err.response, 'EXPIRED', policy);
       throw err;
     }
+  }
+
+  /** Remove what a purge names; returns how many entries went. */
+  async purge(sel: PurgeSelector): Promise<number> {
+    const ns = sel.namespace;
+    const inNs = (u: string) => (ns ? `${ns}\0${u}` : u);
+    let n = 0;
+    if (sel.everything) return ns ? this.store.purgePrefix(`${ns}\0`) : this.store.clear();
+    for (const url of sel.urls ?? []) if (await this.store.delete(cacheKey('GET', inNs(url)))) n++;
+    for (const prefix of sel.prefixes ?? []) n += await this.store.purgePrefix(inNs(prefix));
+    for (const tag of sel.tags ?? []) n += await this.store.purgeTag(ns ? `${ns}\0${tag}` : tag);
+    return n;
   }
 
   /** Stored variants of a key; a store that fails to read is treated as a miss (and reported). */
@@ -184,41 +260,98 @@ export class HttpCache {
     }
   }
 
+  #passed(res: OriginResponse, status: CacheStatus, policy: CachePolicy | undefined): CacheAnswer {
+    return { ...res, headers: downstream(res.headers, status, undefined, policy), cacheStatus: status };
+  }
+
   #gatewayTimeout(): CacheAnswer {
     // RFC 9111 §5.2.1.7: only-if-cached with nothing usable answers 504.
     return {
       status: 504,
       statusText: 'Gateway Timeout',
-      headers: downstream([], 'MISS'),
+      headers: downstream([], 'MISS', undefined, undefined),
       body: null,
       cacheStatus: 'MISS',
     };
   }
 
-  #serve(req: CacheRequest, e: StoredEntry, status: CacheStatus, age: number): CacheAnswer {
+  #serve(
+    req: CacheRequest,
+    e: StoredEntry,
+    status: CacheStatus,
+    age: number,
+    policy: CachePolicy | undefined,
+  ): CacheAnswer {
     if (clientNotModified(req.headers, e.headers))
       return {
         status: 304,
         statusText: 'Not Modified',
-        headers: downstream(e.headers, status, age),
+        headers: downstream(e.headers, status, age, policy),
         body: null,
         cacheStatus: status,
       };
-    const head = req.method.toUpperCase() === 'HEAD';
+    return this.#answer(req, e.status, e.statusText, e.headers, e.body, status, age, policy);
+  }
+
+  /** A complete response, as a whole, as a byte range (RFC 9110 §14) or as a HEAD answer. */
+  #answer(
+    req: CacheRequest,
+    code: number,
+    text: string,
+    headers: string[],
+    body: Uint8Array,
+    status: CacheStatus,
+    age: number | undefined,
+    policy: CachePolicy | undefined,
+  ): CacheAnswer {
+    const method = req.method.toUpperCase();
+    const range: RangeAnswer =
+      code === 200 ? rangeFor(method, req.headers, headers, body.byteLength) : { kind: 'full' };
+    if (range.kind === 'partial')
+      return {
+        status: 206,
+        statusText: 'Partial Content',
+        headers: downstream(headers, status, age, policy, {
+          'content-range': `bytes ${range.start}-${range.end}/${body.byteLength}`,
+          'content-length': String(range.end - range.start + 1),
+        }),
+        body: single(body.subarray(range.start, range.end + 1)),
+        cacheStatus: status,
+      };
+    if (range.kind === 'unsatisfiable')
+      return {
+        status: 416,
+        statusText: 'Range Not Satisfiable',
+        headers: downstream(
+          headers.filter((_, i) => i % 2 === 0 || !/^content-/.test(headers[i - 1] ?? '')),
+          status,
+          age,
+          policy,
+          { 'content-range': `bytes */${body.byteLength}`, 'content-length': '0' },
+        ),
+        body: null,
+        cacheStatus: status,
+      };
     return {
-      status: e.status,
-      statusText: e.statusText,
-      headers: downstream(e.headers, status, age),
-      body: head ? null : single(e.body),
+      status: code,
+      statusText: text,
+      headers: downstream(headers, status, age, policy),
+      body: method === 'HEAD' ? null : single(body),
       cacheStatus: status,
     };
   }
 
-  #revalidateInBackground(req: CacheRequest, origin: Origin, entry: StoredEntry): void {
+  #revalidateInBackground(
+    req: CacheRequest,
+    origin: Origin,
+    entry: StoredEntry,
+    policy: CachePolicy | undefined,
+  ): void {
     // One background revalidation per key at a time (RFC 5861 §3).
     if (this.#revalidating.has(entry.key)) return;
     this.#revalidating.add(entry.key);
-    this.#fill({ ...req, method: 'GET' }, origin, 'EXPIRED', entry)
+    const { onInterim: _client, ...background } = req;
+    this.#fill({ ...background, method: 'GET' }, origin, 'EXPIRED', entry, policy)
       .then(async (a) => {
         // Drain so the fill completes and stores.
         if (a.body) for await (const _chunk of a.body);
@@ -230,19 +363,23 @@ export class HttpCache {
   /**
    * Go to the origin (coalesced per key; conditional when a stale entry has validators), store
    * what may be stored, and answer. A 5xx from the origin is thrown as an error when a stale
-   * entry exists, so stale-if-error can serve it.
+   * entry exists, so stale-if-error can serve it. The client's Range and conditionals are not
+   * forwarded: the full response is fetched (and stored), then they are answered from it.
    */
   async #fill(
     req: CacheRequest,
     origin: Origin,
     missStatus: CacheStatus,
     stale: StoredEntry | undefined,
+    policy: CachePolicy | undefined,
   ): Promise<CacheAnswer> {
-    const key = cacheKey(req.method, req.url);
+    const url = storedUrl(req.url, policy);
+    const key = cacheKey('GET', url);
     const forward: CacheRequest = {
       method: 'GET',
       url: req.url,
-      headers: [...stripConditionals(req.headers), ...(stale ? conditionalHeaders(stale.headers) : [])],
+      headers: stripUpstream(req.headers).concat(stale ? conditionalHeaders(stale.headers) : []),
+      onInterim: req.onInterim,
     };
     const joined = await this.#fills.run(key, async () => {
       const requestTime = this.#now();
@@ -254,7 +391,7 @@ export class HttpCache {
         await this.store
           .update(stale.key, stale.variant, { headers, requestTime, responseTime })
           .catch((e) => this.#onError(e));
-        const meta: Flight & { revalidated: boolean } = {
+        const meta: Flight = {
           status: stale.status,
           statusText: stale.statusText,
           headers,
@@ -263,38 +400,43 @@ export class HttpCache {
         };
         return { meta, body: single(stale.body) };
       }
-      const d = edgeDirectives(res.headers).directives;
-      const decision = storable('GET', forward.headers, parseCacheControl([]), res.status, res.headers, d);
-      const meta: Flight & { revalidated?: boolean; stored?: boolean } = {
+      const store = this.#storable(forward.headers, res, policy);
+      const meta: Flight = {
         status: res.status,
         statusText: res.statusText,
         headers: res.headers,
         requestHeaders: forward.headers,
-        stored: decision.store,
+        stored: store,
       };
-      if (!decision.store || !res.body) {
-        if (decision.store && !res.body)
-          await this.#put(req, res, new Uint8Array(0), requestTime, responseTime);
+      const put = (body: Uint8Array) => this.#put(url, forward, res, body, requestTime, responseTime, policy);
+      if (!store || !res.body) {
+        if (store) await put(new Uint8Array(0));
         return { meta, body: res.body };
       }
-      // Tap the body: waiters stream it while it is collected for the store.
+      // Tap the body: waiters stream it while it is collected for the store; past the
+      // largest storable size the copy is dropped and the body just streams through.
       const chunks: Uint8Array[] = [];
+      let size = 0;
+      const max = this.#maxEntryBytes;
       const source = res.body;
-      const put = (body: Uint8Array) => this.#put(req, res, body, requestTime, responseTime);
       const tapped = (async function* () {
         for await (const c of source) {
-          chunks.push(c);
+          if (size <= max) {
+            size += c.byteLength;
+            if (size <= max) chunks.push(c);
+            else chunks.length = 0;
+          }
           yield c;
         }
-        await put(Buffer.concat(chunks));
+        if (size <= max) await put(Buffer.concat(chunks));
       })();
       return { meta, body: tapped };
     });
-    const m = joined.meta as Flight & { revalidated?: boolean; stored?: boolean };
+    const m = joined.meta;
     // A waiter whose request differs in a header the response varies on cannot share it.
     if (!joined.leader && !varyMatches(varyKey(m.headers, m.requestHeaders ?? []), req.headers)) {
-      const res = await origin(forward);
-      return { ...res, headers: downstream(res.headers, 'MISS'), cacheStatus: 'MISS' };
+      const res = await origin({ ...forward, onInterim: undefined });
+      return this.#passed(res, 'MISS', policy);
     }
     const status: CacheStatus = m.revalidated ? 'REVALIDATED' : m.stored === false ? 'BYPASS' : missStatus;
     // The client's own conditional, evaluated against what the origin gave us (RFC 9111 §4.3.2).
@@ -303,46 +445,93 @@ export class HttpCache {
       return {
         status: 304,
         statusText: 'Not Modified',
-        headers: downstream(m.headers, status),
+        headers: downstream(m.headers, status, undefined, policy),
         body: null,
         cacheStatus: status,
       };
-    const head = req.method.toUpperCase() === 'HEAD';
+    const method = req.method.toUpperCase();
+    // A Range on a miss: answered from the complete body once it is here.
+    if (m.status === 200 && method === 'GET' && first(req.headers, 'range') !== undefined)
+      return this.#answer(
+        req,
+        m.status,
+        m.statusText,
+        m.headers,
+        await collect(joined.body),
+        status,
+        undefined,
+        policy,
+      );
     return {
       status: m.status,
       statusText: m.statusText,
-      headers: downstream(m.headers, status),
-      body: head ? null : joined.body,
+      headers: downstream(m.headers, status, undefined, policy),
+      body: method === 'HEAD' ? null : joined.body,
       cacheStatus: status,
     };
   }
 
+  /** May this response be stored? RFC 9111 §3, unless a policy forces a TTL for its status. */
+  #storable(requestHeaders: string[], res: OriginResponse, policy: CachePolicy | undefined): boolean {
+    const forced = policyTtl(policy, res.status);
+    if (forced !== undefined) {
+      // A forced TTL caches whatever the headers say (Cloudflare's cacheTtl), except: a negative
+      // TTL, partial content, Vary: *, and responses that set cookies (never shared).
+      return (
+        forced >= 0 &&
+        res.status >= 200 &&
+        res.status !== 206 &&
+        first(res.headers, 'set-cookie') === undefined &&
+        varyKey(res.headers, requestHeaders) !== '*'
+      );
+    }
+    const d = edgeDirectives(res.headers).directives;
+    return storable('GET', requestHeaders, NO_DIRECTIVES, res.status, res.headers, d).store;
+  }
+
   async #put(
+    url: string,
     req: CacheRequest,
     res: OriginResponse,
     body: Uint8Array,
     requestTime: number,
     responseTime: number,
+    policy: CachePolicy | undefined,
   ): Promise<void> {
     const vary = varyKey(res.headers, req.headers);
     if (vary === '*') return;
+    const d = edgeDirectives(res.headers).directives;
+    const lifetime = freshnessLifetime(res.status, res.headers, d, responseTime).seconds;
+    const tags = responseTags(res.headers, policy).filter((t) => !t.includes('\0'));
+    const ns = policy?.namespace;
+    const edge = edgeOverride(policy, res.status, lifetime, this.#random);
     const meta: EntryMeta = {
-      key: cacheKey('GET', req.url),
+      key: cacheKey('GET', url),
       variant: JSON.stringify(vary),
-      url: req.url,
+      url,
       status: res.status,
       statusText: res.statusText,
       headers: res.headers,
       vary,
       requestTime,
       responseTime,
-      tags: [
-        ...list(res.headers, 'cache-tag'),
-        ...(first(res.headers, 'surrogate-key') ?? '').split(/\s+/).filter(Boolean),
-      ],
+      // Raw tags serve the operator's purges; namespaced ones a worker's own.
+      tags: ns ? [...tags, ...tags.map((t) => `${ns}\0${t}`)] : tags,
+      ...(edge ? { edge } : {}),
     };
     await this.store.put(meta, body).catch((e) => this.#onError(e));
   }
+}
+
+/** The directives a stored entry is judged by: a forced TTL ignores the origin's; stale windows may be overridden. */
+function entryDirectives(e: StoredEntry): Directives {
+  const base = e.edge?.ttl !== undefined ? NO_DIRECTIVES : edgeDirectives(e.headers).directives;
+  if (e.edge?.swr === undefined && e.edge?.sie === undefined) return base;
+  return {
+    ...base,
+    staleWhileRevalidate: e.edge.swr ?? base.staleWhileRevalidate,
+    staleIfError: e.edge.sie ?? base.staleIfError,
+  };
 }
 
 /** The origin failed while a stale entry exists: stale-if-error may serve it instead. */
@@ -352,11 +541,11 @@ class OriginError extends Error {
   }
 }
 
-/** The client's own conditionals are evaluated against the cache, not forwarded (RFC 9111 §4.3.2). */
-function stripConditionals(headers: readonly string[]): string[] {
+/** The client's conditionals and Range are answered by the cache, not forwarded (RFC 9111 §4.3.2). */
+function stripUpstream(headers: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if (/^if-(none-match|modified-since|match|unmodified-since|range)$/.test(headers[i])) continue;
+    if (STRIPPED_UPSTREAM.test(headers[i])) continue;
     out.push(headers[i], headers[i + 1]);
   }
   return out;

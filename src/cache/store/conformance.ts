@@ -59,6 +59,18 @@ export function storeConformance(name: string, make: (maxBytes?: number) => Prom
       }),
     );
     it(
+      'keeps a policy override with the entry, and none when there is none',
+      withStore(undefined, async (s) => {
+        const m = meta('https://a.example/p', { edge: { ttl: 90, sie: 600 } });
+        await s.put(m, bytes('p'));
+        const [e] = await s.get(m.key);
+        assert.deepEqual(e.edge, { ttl: 90, sie: 600 });
+        await s.put(meta('https://a.example/q'), bytes('q'));
+        const [f] = await s.get(cacheKey('GET', 'https://a.example/q'));
+        assert.equal(f.edge, undefined);
+      }),
+    );
+    it(
       'keeps variants of one key apart and replaces a variant in place',
       withStore(undefined, async (s) => {
         const url = 'https://a.example/v';

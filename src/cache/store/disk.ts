@@ -27,6 +27,7 @@ interface Row {
   tags: string;
   size: number;
   file: string;
+  edge: string;
 }
 
 export interface DiskStoreOptions {
@@ -61,6 +62,10 @@ export class DiskStore implements CacheStore {
       CREATE INDEX IF NOT EXISTS entries_url ON entries (url);
       CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, key TEXT NOT NULL, variant TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS tags_tag ON tags (tag);`);
+    // Added after the first release of the index: older files gain the column.
+    const columns = this.#db.prepare('PRAGMA table_info(entries)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'edge'))
+      this.#db.exec("ALTER TABLE entries ADD COLUMN edge TEXT NOT NULL DEFAULT ''");
     this.#tick =
       (this.#db.prepare('SELECT max(used) AS m FROM entries').get() as { m: number | null }).m ?? 0;
     // Files no row names: a crash between writing a body and committing its row.
@@ -99,6 +104,7 @@ export class DiskStore implements CacheStore {
         requestTime: row.request_time,
         responseTime: row.response_time,
         tags: JSON.parse(row.tags),
+        ...(row.edge ? { edge: JSON.parse(row.edge) } : {}),
         body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
       });
     }
@@ -121,7 +127,9 @@ export class DiskStore implements CacheStore {
     const insert = this.#db.transaction(() => {
       this.#deleteRows('WHERE key = ? AND variant = ?', [meta.key, meta.variant]);
       this.#db
-        .prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO entries (key, variant, url, status, status_text, headers, vary, request_time, response_time, tags, size, file, used, edge) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(
           meta.key,
           meta.variant,
@@ -136,6 +144,7 @@ export class DiskStore implements CacheStore {
           size,
           file,
           ++this.#tick,
+          meta.edge ? JSON.stringify(meta.edge) : '',
         );
       const tag = this.#db.prepare('INSERT INTO tags VALUES (?, ?, ?)');
       for (const t of new Set(meta.tags)) tag.run(t, meta.key, meta.variant);

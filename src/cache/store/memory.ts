@@ -26,7 +26,13 @@ export class MemoryStore implements CacheStore {
     this.#removeVariant(meta.key, meta.variant);
     let variants = this.#entries.get(meta.key);
     if (!variants) this.#entries.set(meta.key, (variants = new Map()));
-    variants.set(meta.variant, { ...meta, headers: [...meta.headers], tags: [...meta.tags], body });
+    variants.set(meta.variant, {
+      ...meta,
+      headers: [...meta.headers],
+      tags: [...meta.tags],
+      ...(meta.edge ? { edge: { ...meta.edge } } : {}),
+      body,
+    });
     this.#bytes += size;
     this.#count++;
     for (const [k] of this.#entries) {

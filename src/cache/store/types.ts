@@ -22,6 +22,15 @@ export interface EntryMeta {
   responseTime: number;
   /** Purge tags (Cache-Tag, Surrogate-Key). */
   tags: string[];
+  /** A cache policy's overrides of the headers' freshness (src/cache/policy.ts), if any. */
+  edge?: EdgeOverride;
+}
+
+/** Edge TTL and stale windows (seconds) a policy fixed when the entry was stored. */
+export interface EdgeOverride {
+  ttl?: number;
+  swr?: number;
+  sie?: number;
 }
 
 export interface StoredEntry extends EntryMeta {
