@@ -1,5 +1,6 @@
 // CDN proxy mode against a real origin server started here: cache statuses over HTTP, a
-// stampede of concurrent misses, stale-if-error with the origin down, and the CLI entry.
+// stampede of concurrent misses, stale-if-error with the origin down, unsafe methods, ranges,
+// early hints, and the CLI entry.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +36,20 @@ before(async () => {
     if (path === '/sie') {
       res.writeHead(200, { 'cache-control': 'max-age=1, stale-if-error=600' });
       return void res.end('served before the outage');
+    }
+    if (path === '/echo' && req.method !== 'GET') {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`${req.method} ${body}`);
+      });
+      return;
+    }
+    if (path === '/hints') {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.writeHead(200, { 'cache-control': 'max-age=60' });
+      return void res.end('after the hints');
     }
     if (path === '/private') {
       res.writeHead(200, { 'cache-control': 'private' });
@@ -93,12 +108,42 @@ describe('CDN proxy mode', () => {
       down = false;
     }
   });
-  it('does not store private responses (BYPASS) and refuses request bodies clearly', async () => {
+  it('does not store private responses (BYPASS); forwards unsafe methods with their bodies and invalidates (DYNAMIC)', async () => {
     for (let i = 0; i < 2; i++)
       assert.equal((await fetch(`${proxy.url}/private`)).headers.get('cf-cache-status'), 'BYPASS');
-    const post = await fetch(`${proxy.url}/page`, { method: 'POST', body: 'x' });
-    assert.equal(post.status, 501);
-    assert.match(await post.text(), /GET and HEAD only/);
+    await (await fetch(`${proxy.url}/echo`)).text();
+    assert.equal((await fetch(`${proxy.url}/echo`)).headers.get('cf-cache-status'), 'HIT');
+    const big = 'x'.repeat(200_000);
+    const post = await fetch(`${proxy.url}/echo`, { method: 'POST', body: big });
+    assert.deepEqual(
+      [post.status, post.headers.get('cf-cache-status'), await post.text()],
+      [200, 'DYNAMIC', `POST ${big}`],
+    );
+    const put = await fetch(`${proxy.url}/echo`, { method: 'PUT', body: 'y' });
+    assert.equal(await put.text(), 'PUT y');
+    assert.equal((await fetch(`${proxy.url}/echo`)).headers.get('cf-cache-status'), 'MISS');
+  });
+  it('answers Range requests from the cached response (206, 416)', async () => {
+    const full = await fetch(`${proxy.url}/range`);
+    const body = await full.text();
+    const r = await fetch(`${proxy.url}/range`, { headers: { range: 'bytes=6-9' } });
+    assert.deepEqual(
+      [r.status, r.headers.get('content-range'), r.headers.get('cf-cache-status'), await r.text()],
+      [206, `bytes 6-9/${body.length}`, 'HIT', body.slice(6, 10)],
+    );
+    const bad = await fetch(`${proxy.url}/range`, { headers: { range: 'bytes=9999-' } });
+    assert.deepEqual([bad.status, bad.headers.get('content-range')], [416, `bytes */${body.length}`]);
+    assert.equal(hits.get('/range'), 1);
+  });
+  it('passes the origin’s 103 Early Hints on to the client', async () => {
+    const { request } = await import('undici');
+    const infos: { statusCode: number; headers: Record<string, unknown> }[] = [];
+    const r = await request(`${proxy.url}/hints`, { onInfo: (i) => infos.push(i) });
+    assert.equal(await r.body.text(), 'after the hints');
+    assert.deepEqual(
+      infos.map((i) => [i.statusCode, i.headers.link]),
+      [[103, '</style.css>; rel=preload; as=style']],
+    );
   });
   it('`outpost dev --origin URL` in a folder without a project runs proxy mode', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'outpost-proxy-'));

@@ -174,6 +174,7 @@ export class HttpCache {
   readonly #maxEntryBytes: number;
   readonly #fills = new Coalescer<Flight>();
   readonly #revalidating = new Set<string>();
+  readonly #writes = new Set<Promise<unknown>>();
 
   constructor(options: HttpCacheOptions) {
     this.store = options.store;
@@ -236,6 +237,11 @@ export class HttpCache {
       if (err instanceof OriginError) return this.#passed(err.response, 'EXPIRED', policy);
       throw err;
     }
+  }
+
+  /** Resolves when every store write started so far has finished (before closing the store). */
+  async idle(): Promise<void> {
+    while (this.#writes.size) await Promise.all([...this.#writes]);
   }
 
   /** Remove what a purge names; returns how many entries went. */
@@ -519,7 +525,10 @@ export class HttpCache {
       tags: ns ? [...tags, ...tags.map((t) => `${ns}\0${t}`)] : tags,
       ...(edge ? { edge } : {}),
     };
-    await this.store.put(meta, body).catch((e) => this.#onError(e));
+    const write = this.store.put(meta, body).catch((e) => this.#onError(e));
+    this.#writes.add(write);
+    await write;
+    this.#writes.delete(write);
   }
 }
 

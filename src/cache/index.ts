@@ -7,7 +7,17 @@ export {
   HttpCache,
   type Origin,
   type OriginResponse,
+  type PurgeSelector,
+  storedUrl,
 } from './http-cache.ts';
+export {
+  browserCacheControl,
+  type CachePolicy,
+  parseTtlByStatus,
+  policyTtl,
+  type StatusTtl,
+} from './policy.ts';
+export { PurgeBus, PurgeError, parsePurge } from './purge.ts';
 export * as semantics from './semantics/index.ts';
 export {
   type CacheStore,

@@ -17,6 +17,11 @@ describe('cache policies', () => {
       [200, 204, 301, 404, 503].map((s) => policyTtl(p, s)),
       [600, 600, 60, 5, -1],
     );
+    assert.deepEqual(
+      [200, 404, 500, 503].map((s) => policyTtl({ edgeTtl: 60 }, s)),
+      [60, 60, undefined, undefined],
+      'a plain edge TTL never forces errors into the cache',
+    );
     assert.equal(policyTtl(undefined, 200), undefined);
   });
   it('cacheTtlByStatus keys and values are validated, naming the bad one', () => {

@@ -57,11 +57,18 @@ const DEFAULT_CACHED_EXTENSIONS = new Set(
   ).split(' '),
 );
 
+/**
+ * Statuses a plain edge TTL (cf.cacheTtl, a policy's edge_ttl) applies to, as Cloudflare's Edge
+ * Cache TTL does; other statuses (5xx above all) keep their headers' rules unless
+ * cacheTtlByStatus names them.
+ */
+const EDGE_TTL_STATUSES = new Set([200, 206, 301, 302, 303, 404, 410]);
+
 /** The edge TTL a policy sets for a response status; undefined when it sets none. */
 export function policyTtl(policy: CachePolicy | undefined, status: number): number | undefined {
   if (!policy) return undefined;
   for (const r of policy.ttlByStatus ?? []) if (status >= r.from && status <= r.to) return r.ttl;
-  return policy.edgeTtl;
+  return EDGE_TTL_STATUSES.has(status) ? policy.edgeTtl : undefined;
 }
 
 /**

@@ -8,6 +8,8 @@ export interface OptionSpec {
   help: string;
   default?: string | number | boolean;
   short?: string;
+  /** May be given several times; the value is then a string array. */
+  multiple?: boolean;
 }
 
 export interface Command {
@@ -19,6 +21,6 @@ export interface Command {
   options: OptionSpec[];
   run(
     positionals: string[],
-    values: Record<string, string | number | boolean | undefined>,
+    values: Record<string, string | number | boolean | string[] | undefined>,
   ): Promise<number | undefined>;
 }

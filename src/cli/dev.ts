@@ -1,6 +1,8 @@
-import { findConfigFile } from '../config/index.ts';
+import { relative, resolve } from 'node:path';
+import { ConfigError, findConfigFile, loadProxyConfig } from '../config/index.ts';
 import { consoleObserver, type LogLevel } from '../observability/index.ts';
-import { startDev, startProxy } from '../pop/index.ts';
+import { startDev, startProxy, writeAdminFile } from '../pop/index.ts';
+import { CliError } from './cache.ts';
 import type { Command } from './commands.ts';
 
 export const devCommand: Command = {
@@ -47,15 +49,34 @@ export const devCommand: Command = {
   async run(positionals, v) {
     const level = String(v['log-level']);
     if (!['debug', 'info', 'warn', 'error'].includes(level))
-      throw new Error(`--log-level must be debug, info, warn or error, received "${level}"`);
+      throw new CliError(`--log-level must be debug, info, warn or error, received "${level}"`);
     const observer = consoleObserver(level as LogLevel);
     const dir = positionals[0] ?? '.';
-    if (typeof v.origin === 'string' && !hasProject(dir)) {
+    if (!hasProject(dir)) {
       // No worker project here: CDN proxy mode, a caching reverse proxy for every path.
-      const origin = checkOrigin(v.origin);
-      const proxy = await startProxy({ origin, host: v.ip as string, port: v.port as number, observer });
+      const config = loadProxyConfig(dir);
+      const originArg = typeof v.origin === 'string' ? v.origin : config.origin;
+      if (!originArg)
+        throw new ConfigError(
+          resolve(dir),
+          '(project)',
+          'a folder with a wrangler config, or an origin for CDN proxy mode (--origin URL or origin in outpost.toml)',
+          'a folder with neither',
+        );
+      const origin = checkOrigin(originArg);
+      const proxy = await startProxy({
+        origin,
+        host: v.ip as string,
+        port: v.port as number,
+        config,
+        observer,
+      });
+      const admin = writeAdminFile(config.rootDir, proxy.url, proxy.adminToken);
+      const policies = config.policies.length
+        ? `, ${config.policies.length} cache polic${config.policies.length === 1 ? 'y' : 'ies'}`
+        : '';
       process.stdout.write(
-        `\n  Outpost dev: CDN proxy mode for ${origin} on ${proxy.url}\n  Every response carries cf-cache-status. Press Ctrl+C to stop.\n\n`,
+        `\n  Outpost dev: CDN proxy mode for ${origin} on ${proxy.url} (${config.store} cache${policies})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Press Ctrl+C to stop.\n\n`,
       );
       await waitForSignal();
       await proxy.close();
@@ -89,6 +110,12 @@ export const devCommand: Command = {
   },
 };
 
+/** A path relative to the working folder when it lies inside it. */
+function shortPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') ? r : p;
+}
+
 function waitForSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
@@ -110,9 +137,9 @@ function checkOrigin(origin: string): string {
   try {
     u = new URL(origin);
   } catch {
-    throw new Error(`--origin must be an http(s) URL, received "${origin}"`);
+    throw new CliError(`--origin must be an http(s) URL, received "${origin}"`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
-    throw new Error(`--origin must be an http(s) URL, received "${origin}"`);
+    throw new CliError(`--origin must be an http(s) URL, received "${origin}"`);
   return u.href;
 }

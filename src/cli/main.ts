@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/index.ts';
 import { OutpostError } from '../runtime/index.ts';
+import { CliError, cacheCommands } from './cache.ts';
 import type { Command } from './commands.ts';
 import { devCommand } from './dev.ts';
 
-export const COMMANDS: Command[] = [devCommand];
+export const COMMANDS: Command[] = [devCommand, ...cacheCommands];
 
 function usage(): string {
   const lines = ['Usage: outpost <command> [options]', '', 'Commands:'];
@@ -24,28 +25,41 @@ function commandHelp(c: Command): string {
   return lines.join('\n');
 }
 
+/** The command named by the first words of argv (`cache purge` is two words), and what follows. */
+function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  for (let n = Math.min(3, argv.length); n > 0; n--) {
+    const command = COMMANDS.find((c) => c.name === argv.slice(0, n).join(' '));
+    if (command) return { command, rest: argv.slice(n) };
+  }
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    const c = COMMANDS.find((x) => x.name === rest[0]);
+  const [first, ...afterFirst] = argv;
+  if (!first || first === 'help' || first === '--help' || first === '-h') {
+    const c = findCommand(afterFirst)?.command;
     process.stdout.write(`${c ? commandHelp(c) : usage()}\n`);
     return 0;
   }
-  if (name === '--version' || name === 'version') {
+  if (first === '--version' || first === 'version') {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     process.stdout.write(`outpost ${pkg.version}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    process.stderr.write(`outpost: unknown command "${name}"\n\n${usage()}\n`);
+  const found = findCommand(argv);
+  if (!found) {
+    process.stderr.write(`outpost: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}\n`);
     return 2;
   }
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  const { command, rest } = found;
+  const name = command.name;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const o of command.options) {
-    options[o.name] = o.short
-      ? { type: o.type === 'boolean' ? 'boolean' : 'string', short: o.short }
-      : { type: o.type === 'boolean' ? 'boolean' : 'string' };
+    options[o.name] = {
+      type: o.type === 'boolean' ? 'boolean' : 'string',
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
     if (o.type === 'boolean') options[`no-${o.name}`] = { type: 'boolean' };
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -55,8 +69,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`outpost ${name}: ${(err as Error).message}\n\n${commandHelp(command)}\n`);
     return 2;
   }
-  const values: Record<string, string | number | boolean | undefined> = {};
+  const values: Record<string, string | number | boolean | string[] | undefined> = {};
   for (const o of command.options) {
+    if (o.multiple) {
+      values[o.name] = (parsed.values[o.name] as string[] | undefined) ?? [];
+      continue;
+    }
     let v = parsed.values[o.name] as string | boolean | undefined;
     if (o.type === 'boolean' && parsed.values[`no-${o.name}`]) v = false;
     if (v === undefined) {
@@ -75,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await command.run(parsed.positionals, values)) ?? 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof OutpostError) {
+    if (err instanceof ConfigError || err instanceof OutpostError || err instanceof CliError) {
       process.stderr.write(`outpost ${name}: ${err.message}\n`);
       return 1;
     }

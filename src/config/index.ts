@@ -8,6 +8,14 @@ export {
   validateConfig,
 } from './load.ts';
 export {
+  type CachePolicyConfig,
+  loadProxyConfig,
+  matchPolicy,
+  PROXY_CONFIG_FILES,
+  type ProxyConfig,
+  validateProxyConfig,
+} from './proxy.ts';
+export {
   DEFAULT_CPU_MS,
   type ServiceBinding,
   type VarValue,

@@ -1,3 +1,4 @@
+export { ADMIN_PREFIX, handleAdmin, newAdminToken, writeAdminFile } from './admin.ts';
 export { type DevOptions, type DevServer, devCf, startDev } from './dev.ts';
 export { errorResponse } from './errors.ts';
 export { httpOrigin, type ProxyOptions, type ProxyServer, startProxy } from './proxy.ts';

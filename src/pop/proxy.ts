@@ -1,21 +1,42 @@
 /**
  * CDN proxy mode: a route with no worker. The PoP is a caching reverse proxy to the origin
- * (src/cache/http-cache.ts over a memory store); every response says how the cache answered
- * (`cf-cache-status`, `Age`). `outpost dev --origin URL` in a folder without a worker project
- * runs it for every path.
+ * (src/cache/http-cache.ts over a memory or disk store); every response says how the cache
+ * answered (`cf-cache-status`, `Age`). `outpost dev --origin URL` in a folder without a worker
+ * project runs it for every path, with the folder's `outpost.toml` (cache policies, store,
+ * admin token; src/config/proxy.ts) when there is one.
+ *
+ * Every method is forwarded with its body; unsafe ones invalidate what they name (RFC 9111
+ * §4.4). 103 Early Hints from the origin reach the client (Node writes 103s that carry Link).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { type CacheRequest, type CacheStore, HttpCache, MemoryStore, type Origin } from '../cache/index.ts';
+import {
+  type CachePolicy,
+  type CacheRequest,
+  type CacheStore,
+  DiskStore,
+  HttpCache,
+  MemoryStore,
+  type Origin,
+  PurgeBus,
+} from '../cache/index.ts';
+import { matchPolicy, type ProxyConfig, validateProxyConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
+import { handleAdmin, newAdminToken } from './admin.ts';
 import { drained, HOP_BY_HOP } from './server.ts';
 
 export interface ProxyOptions {
   origin: string;
   host?: string;
   port?: number;
+  /** Cache policies, store and admin token (default: no policies, memory store, a random token). */
+  config?: ProxyConfig;
+  /** Overrides the store the config asks for (tests). */
   store?: CacheStore;
+  /** Where purges arrive (default: a bus of this proxy alone). */
+  purges?: PurgeBus;
   observer: Observer;
 }
 
@@ -24,19 +45,34 @@ export interface ProxyServer {
   port: number;
   server: Server;
   cache: HttpCache;
+  /** The admin token (`Authorization: Bearer …` on /__outpost/ endpoints). */
+  adminToken: string;
   close(): Promise<void>;
 }
 
-/** An Origin that forwards to `base` with undici, streaming the body back. */
+/** An Origin that forwards to `base` with undici, streaming both bodies. */
 export function httpOrigin(base: string): Origin {
   const root = new URL(base);
   return async (req: CacheRequest) => {
     const u = new URL(req.url);
     const target = new URL(u.pathname + u.search, root);
-    const headers: Record<string, string> = {};
+    const headers: [string, string][] = [];
     for (let i = 0; i < req.headers.length; i += 2)
-      if (req.headers[i] !== 'host') headers[req.headers[i]] = req.headers[i + 1];
-    const r = await request(target, { method: req.method as 'GET', headers });
+      if (req.headers[i] !== 'host') headers.push([req.headers[i], req.headers[i + 1]]);
+    const onInterim = req.onInterim;
+    const r = await request(target, {
+      method: req.method as 'GET',
+      headers: headers.flat(),
+      body: req.body ? (req.body instanceof Readable ? req.body : Readable.from(req.body)) : undefined,
+      onInfo: onInterim
+        ? (info) => {
+            const flat: string[] = [];
+            for (const [k, v] of Object.entries(info.headers ?? {}))
+              for (const one of Array.isArray(v) ? v : [String(v)]) flat.push(k, one);
+            onInterim(info.statusCode, flat);
+          }
+        : undefined,
+    });
     const flat: string[] = [];
     for (const [k, v] of Object.entries(r.headers)) {
       if (HOP_BY_HOP.has(k)) continue;
@@ -52,29 +88,55 @@ function requestOf(req: IncomingMessage, host: string): CacheRequest {
     const n = req.rawHeaders[i].toLowerCase();
     if (!HOP_BY_HOP.has(n)) headers.push(n, req.rawHeaders[i + 1]);
   }
+  const method = req.method ?? 'GET';
   return {
-    method: req.method ?? 'GET',
+    method,
     url: new URL(req.url ?? '/', `http://${req.headers.host ?? host}`).href,
     headers,
+    body: method === 'GET' || method === 'HEAD' ? null : req,
+  };
+}
+
+/** The HttpCache policy for a config policy (edge_ttl 0 means "not cached at the edge"). */
+export function policyOf(p: ReturnType<typeof matchPolicy>): CachePolicy | undefined {
+  if (!p) return undefined;
+  return {
+    edgeTtl: p.edgeTtl === 0 ? -1 : p.edgeTtl,
+    browserTtl: p.browserTtl,
+    staleWhileRevalidate: p.staleWhileRevalidate,
+    staleIfError: p.staleIfError,
+    tags: p.tags,
+    bypassCookies: p.bypassCookies,
+    jitter: p.jitter,
   };
 }
 
 export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
-  const cache = new HttpCache({
-    store: options.store ?? new MemoryStore(),
-    onError: (err) =>
-      options.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
-  });
+  const config = options.config ?? validateProxyConfig({}, '<defaults>', process.cwd());
+  const onError = (err: Error) =>
+    options.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` });
+  const store =
+    options.store ??
+    (config.store === 'disk'
+      ? new DiskStore({ dir: config.cacheDir, maxBytes: Math.floor(config.maxSizeMb * 1048576), onError })
+      : new MemoryStore({ maxBytes: Math.floor(config.maxSizeMb * 1048576) }));
+  const cache = new HttpCache({ store, onError, maxEntryBytes: Math.floor(config.maxEntryMb * 1048576) });
+  const purges = options.purges ?? new PurgeBus();
+  const leave = purges.join(cache);
+  const adminToken = config.adminToken ?? newAdminToken();
   const origin = httpOrigin(options.origin);
   const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        // Request bodies are not forwarded yet in proxy mode: say so instead of dropping them.
-        res.writeHead(501, { 'content-type': 'text/plain', 'cf-cache-status': 'DYNAMIC' });
-        return void res.end(`CDN proxy mode forwards GET and HEAD only (received ${req.method})\n`);
-      }
-      const a = await cache.handle(requestOf(req, host), origin);
+      if (await handleAdmin(req, res, { token: adminToken, purges })) return;
+      const r = requestOf(req, host);
+      r.onInterim = (status, headers) => {
+        if (status !== 103 || res.headersSent) return;
+        const hints: Record<string, string[]> = {};
+        for (let i = 0; i < headers.length; i += 2) (hints[headers[i]] ??= []).push(headers[i + 1]);
+        res.writeEarlyHints(hints);
+      };
+      const a = await cache.handle(r, origin, policyOf(matchPolicy(config, new URL(r.url).pathname)));
       res.writeHead(a.status, a.statusText || undefined, a.headers);
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);
@@ -99,10 +161,15 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     port,
     server,
     cache,
-    close: () =>
-      new Promise<void>((resolve) => {
+    adminToken,
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      leave();
+      await cache.idle();
+      if (!options.store) await store.close();
+    },
   };
 }

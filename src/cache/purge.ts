@@ -1,0 +1,81 @@
+/**
+ * Purge: validated selectors, and the bus that takes one purge to every PoP cache. In the
+ * embedded network every PoP's HttpCache joins one bus in the process, so a purge reaches all
+ * of them before it is acknowledged; the distributed network (NATS) publishes on a subject
+ * instead (the network issue).
+ *
+ * Selectors follow Cloudflare's purge API (https://developers.cloudflare.com/api/resources/cache/methods/purge/):
+ * files (URLs), prefixes, tags, everything. A prefix is a full URL or Cloudflare's
+ * scheme-less `host/path` form (which covers http and https).
+ */
+import type { HttpCache, PurgeSelector } from './http-cache.ts';
+
+/** A purge request that cannot be done, naming the field. */
+export class PurgeError extends Error {
+  readonly code = 'PURGE_INVALID';
+}
+
+const MAX_ITEMS = 1000;
+
+function list(v: unknown, field: string, check: (s: string) => string | null): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new PurgeError(`"${field}" must be an array of strings`);
+  if (v.length > MAX_ITEMS)
+    throw new PurgeError(`"${field}" may name at most ${MAX_ITEMS} items, received ${v.length}`);
+  return v.map((s, i) => {
+    if (typeof s !== 'string' || s === '')
+      throw new PurgeError(`"${field}[${i}]" must be a non-empty string`);
+    const problem = check(s);
+    if (problem)
+      throw new PurgeError(`"${field}[${i}]" ${problem}, received ${JSON.stringify(s.slice(0, 200))}`);
+    return s;
+  });
+}
+
+function httpUrl(s: string): string | null {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? null : 'must be an http(s) URL';
+  } catch {
+    return 'must be an http(s) URL';
+  }
+}
+
+/** Check a purge request body (JSON from the admin endpoint, the CLI or a worker). */
+export function parsePurge(body: unknown): PurgeSelector {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new PurgeError('a purge must be a JSON object with files, prefixes, tags or purge_everything');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b))
+    if (!['files', 'urls', 'prefixes', 'tags', 'purge_everything', 'worker'].includes(k))
+      throw new PurgeError(`unknown field "${k}" (known: files, prefixes, tags, purge_everything, worker)`);
+  const urls = [...list(b.files, 'files', httpUrl), ...list(b.urls, 'urls', httpUrl)];
+  const prefixes = list(b.prefixes, 'prefixes', (s) =>
+    s.startsWith('/') ? 'must include the host ("example.com/blog/" or a full URL)' : null,
+  ).flatMap((p) => (/^https?:\/\//.test(p) ? [p] : [`http://${p}`, `https://${p}`]));
+  const tags = list(b.tags, 'tags', (s) => (/[\0,]/.test(s) ? 'must not contain commas' : null));
+  if (b.purge_everything !== undefined && typeof b.purge_everything !== 'boolean')
+    throw new PurgeError('"purge_everything" must be true or false');
+  if (b.worker !== undefined && (typeof b.worker !== 'string' || b.worker === ''))
+    throw new PurgeError('"worker" must be a worker name');
+  const everything = b.purge_everything === true;
+  if (!everything && urls.length + prefixes.length + tags.length === 0)
+    throw new PurgeError('nothing to purge: give files, prefixes, tags or purge_everything: true');
+  return { urls, prefixes, tags, everything, namespace: b.worker as string | undefined };
+}
+
+export class PurgeBus {
+  readonly #caches = new Set<HttpCache>();
+
+  /** A PoP's cache starts hearing purges; the returned function stops it. */
+  join(cache: HttpCache): () => void {
+    this.#caches.add(cache);
+    return () => this.#caches.delete(cache);
+  }
+
+  /** Purge on every joined cache; resolves when all have done it. */
+  async purge(sel: PurgeSelector): Promise<{ purged: number; caches: number }> {
+    const counts = await Promise.all([...this.#caches].map((c) => c.purge(sel)));
+    return { purged: counts.reduce((a, b) => a + b, 0), caches: counts.length };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `outpost cache purge`: sends a purge to a running PoP's admin endpoint. The PoP and its token
+ * come from `.outpost/admin.json` in the project folder (written by `outpost dev`), or from
+ * --server and --token / OUTPOST_ADMIN_TOKEN.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+import type { Command } from './commands.ts';
+
+export class CliError extends Error {
+  readonly code = 'CLI_USAGE';
+}
+
+function adminTarget(dir: string, server: unknown, token: unknown): { url: string; token: string } {
+  const file = join(resolve(dir), '.outpost', 'admin.json');
+  let saved: { url?: string; token?: string } = {};
+  if (existsSync(file)) {
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      throw new CliError(`${file} is not valid JSON; restart outpost dev to rewrite it`);
+    }
+  }
+  const url = (server as string | undefined) ?? saved.url;
+  const tok = (token as string | undefined) ?? process.env.OUTPOST_ADMIN_TOKEN ?? saved.token;
+  if (!url)
+    throw new CliError(
+      `no running dev network found (${file} is missing): start \`outpost dev\` there, or pass --server URL`,
+    );
+  if (!tok) throw new CliError('no admin token: pass --token or set OUTPOST_ADMIN_TOKEN');
+  return { url, token: tok };
+}
+
+export const cachePurgeCommand: Command = {
+  name: 'cache purge',
+  summary: 'Purge the edge cache of a running network by URL, prefix, tag or everything',
+  args: '[dir]',
+  options: [
+    { name: 'url', type: 'string', multiple: true, help: 'purge this URL (repeatable)' },
+    {
+      name: 'prefix',
+      type: 'string',
+      multiple: true,
+      help: 'purge URLs starting with this (host/path or full URL; repeatable)',
+    },
+    {
+      name: 'tag',
+      type: 'string',
+      multiple: true,
+      help: 'purge responses tagged so by Cache-Tag / Surrogate-Key (repeatable)',
+    },
+    { name: 'everything', type: 'boolean', default: false, help: 'purge everything' },
+    { name: 'worker', type: 'string', help: "limit the purge to one worker's subrequest cache" },
+    { name: 'server', type: 'string', help: 'the PoP to talk to (default: from .outpost/admin.json)' },
+    {
+      name: 'token',
+      type: 'string',
+      help: 'admin token (default: OUTPOST_ADMIN_TOKEN, then .outpost/admin.json)',
+    },
+  ],
+  async run(positionals, v) {
+    const body: Record<string, unknown> = {};
+    if ((v.url as string[]).length) body.files = v.url;
+    if ((v.prefix as string[]).length) body.prefixes = v.prefix;
+    if ((v.tag as string[]).length) body.tags = v.tag;
+    if (v.everything) body.purge_everything = true;
+    if (v.worker !== undefined) body.worker = v.worker;
+    if (!body.files && !body.prefixes && !body.tags && !body.purge_everything)
+      throw new CliError('say what to purge: --url, --prefix, --tag or --everything');
+    const target = adminTarget(positionals[0] ?? '.', v.server, v.token);
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(new URL('/__outpost/cache/purge', target.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach ${target.url}: ${(err as Error).message} (is outpost dev running?)`);
+    }
+    const text = await res.body.text();
+    let answer: { success?: boolean; purged?: number; caches?: number; errors?: { message: string }[] } = {};
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      throw new CliError(`${target.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    }
+    if (res.statusCode !== 200 || !answer.success)
+      throw new CliError(
+        `purge refused (${res.statusCode}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}`,
+      );
+    process.stdout.write(
+      `purged ${answer.purged} entr${answer.purged === 1 ? 'y' : 'ies'} from ${answer.caches} cache(s)\n`,
+    );
+    return 0;
+  },
+};
+
+export const cacheCommands: Command[] = [cachePurgeCommand];

@@ -1,0 +1,194 @@
+/**
+ * `outpost.toml` (or `outpost.json`): settings of CDN proxy mode, the folder with no worker
+ * project where the PoP is a caching reverse proxy. The cache policies are the seed's
+ * CACHE_POLICIES, matched by path:
+ *
+ *   origin = "http://127.0.0.1:3000"
+ *   [cache]
+ *   store = "disk"            # or "memory" (default)
+ *   [[cache.policies]]
+ *   path = "/static/*"        # `*` matches any characters; the first matching policy wins
+ *   edge_ttl = 86400          # seconds at the edge, whatever the origin says (0: not cached)
+ *   browser_ttl = 3600        # Cache-Control sent to browsers (0: private, no-store)
+ *   stale_while_revalidate = 60
+ *   stale_if_error = 600
+ *   tags = ["static"]
+ *   bypass_cookies = ["session"]
+ *   jitter = 0.1              # ±10% on edge TTLs
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { parseConfigText } from './load.ts';
+
+export const PROXY_CONFIG_FILES = ['outpost.toml', 'outpost.json'] as const;
+
+export interface CachePolicyConfig {
+  /** The `path` pattern as written. */
+  path: string;
+  /** Compiled from `path`. */
+  pattern: RegExp;
+  edgeTtl: number | undefined;
+  browserTtl: number | undefined;
+  staleWhileRevalidate: number | undefined;
+  staleIfError: number | undefined;
+  tags: string[];
+  bypassCookies: string[];
+  jitter: number | undefined;
+}
+
+export interface ProxyConfig {
+  /** The file read, or '<defaults>' when there is none. */
+  configPath: string;
+  rootDir: string;
+  origin: string | undefined;
+  store: 'memory' | 'disk';
+  /** Disk store folder (default `.outpost/cache` beside the config). */
+  cacheDir: string;
+  maxSizeMb: number;
+  maxEntryMb: number;
+  /** Admin token for purges (`[admin] token`, else the OUTPOST_ADMIN_TOKEN environment variable). */
+  adminToken: string | undefined;
+  policies: CachePolicyConfig[];
+}
+
+/** Read the proxy config of a folder; a folder without one gets the defaults. */
+export function loadProxyConfig(
+  dir: string,
+  env: Record<string, string | undefined> = process.env,
+): ProxyConfig {
+  const root = resolve(dir);
+  const file = PROXY_CONFIG_FILES.map((f) => join(root, f)).find((f) => existsSync(f));
+  const raw = file ? parseConfigText(file, readFileSync(file, 'utf8')) : {};
+  return validateProxyConfig(raw, file ?? '<defaults>', file ? dirname(file) : root, env);
+}
+
+export function validateProxyConfig(
+  raw: Record<string, unknown>,
+  file: string,
+  rootDir: string,
+  env: Record<string, string | undefined> = {},
+): ProxyConfig {
+  const fail = (key: string, expected: string, got: unknown): never => {
+    throw new ConfigError(file, key, expected, got);
+  };
+  const table = (key: string, v: unknown): Record<string, unknown> => {
+    if (v === undefined) return {};
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(key, 'a table', v);
+    return v as Record<string, unknown>;
+  };
+  known(raw, ['origin', 'cache', 'admin'], '', fail);
+  const cache = table('cache', raw.cache);
+  known(cache, ['store', 'dir', 'max_size_mb', 'max_entry_mb', 'policies'], 'cache.', fail);
+  const admin = table('admin', raw.admin);
+  known(admin, ['token'], 'admin.', fail);
+
+  let origin: string | undefined;
+  if (raw.origin !== undefined) {
+    if (typeof raw.origin !== 'string' || !/^https?:\/\//.test(raw.origin))
+      fail('origin', 'an http(s) URL', raw.origin);
+    try {
+      origin = new URL(raw.origin as string).href;
+    } catch {
+      fail('origin', 'an http(s) URL', raw.origin);
+    }
+  }
+  const store = cache.store ?? 'memory';
+  if (store !== 'memory' && store !== 'disk') fail('cache.store', '"memory" or "disk"', store);
+  const dir = cache.dir ?? '.outpost/cache';
+  if (typeof dir !== 'string' || dir === '') fail('cache.dir', 'a folder path', dir);
+  const token = admin.token ?? env.OUTPOST_ADMIN_TOKEN;
+  if (token !== undefined && (typeof token !== 'string' || token.length < 16))
+    fail(
+      'admin.token',
+      'a string of at least 16 characters',
+      admin.token === undefined ? '(OUTPOST_ADMIN_TOKEN)' : token,
+    );
+  const policiesRaw = cache.policies ?? [];
+  if (!Array.isArray(policiesRaw))
+    fail('cache.policies', 'an array of tables ([[cache.policies]])', policiesRaw);
+  return {
+    configPath: file,
+    rootDir,
+    origin,
+    store: store as 'memory' | 'disk',
+    cacheDir: resolve(rootDir, dir as string),
+    maxSizeMb: positive(cache.max_size_mb, 'cache.max_size_mb', store === 'disk' ? 1024 : 256, fail),
+    maxEntryMb: positive(cache.max_entry_mb, 'cache.max_entry_mb', 64, fail),
+    adminToken: token as string | undefined,
+    policies: (policiesRaw as unknown[]).map((p, i) => policy(p, `cache.policies[${i}]`, fail)),
+  };
+}
+
+type Fail = (key: string, expected: string, got: unknown) => never;
+
+function known(t: Record<string, unknown>, keys: string[], prefix: string, fail: Fail): void {
+  for (const k of Object.keys(t))
+    if (!keys.includes(k)) fail(`${prefix}${k}`, `one of the known keys (${keys.join(', ')})`, k);
+}
+
+function positive(v: unknown, key: string, fallback: number, fail: Fail): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return fail(key, 'a positive number', v);
+  return v;
+}
+
+function seconds(v: unknown, key: string, fail: Fail): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    return fail(key, 'a whole number of seconds ≥ 0', v);
+  return v;
+}
+
+function strings(v: unknown, key: string, fail: Fail): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '' || /[\0,\s]/.test(s)))
+    return fail(key, 'an array of non-empty strings without commas or spaces', v);
+  return v as string[];
+}
+
+function policy(p: unknown, at: string, fail: Fail): CachePolicyConfig {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return fail(at, 'a table', p);
+  const t = p as Record<string, unknown>;
+  known(
+    t,
+    [
+      'path',
+      'edge_ttl',
+      'browser_ttl',
+      'stale_while_revalidate',
+      'stale_if_error',
+      'tags',
+      'bypass_cookies',
+      'jitter',
+    ],
+    `${at}.`,
+    fail,
+  );
+  if (typeof t.path !== 'string' || !t.path.startsWith('/'))
+    fail(`${at}.path`, 'a path pattern starting with "/" (`*` matches anything)', t.path);
+  const path = t.path as string;
+  const jitter = t.jitter;
+  if (jitter !== undefined && (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 0.5)))
+    fail(`${at}.jitter`, 'a fraction between 0 and 0.5', jitter);
+  return {
+    path,
+    pattern: new RegExp(`^${path.split('*').map(escapeRegExp).join('.*')}$`),
+    edgeTtl: seconds(t.edge_ttl, `${at}.edge_ttl`, fail),
+    browserTtl: seconds(t.browser_ttl, `${at}.browser_ttl`, fail),
+    staleWhileRevalidate: seconds(t.stale_while_revalidate, `${at}.stale_while_revalidate`, fail),
+    staleIfError: seconds(t.stale_if_error, `${at}.stale_if_error`, fail),
+    tags: strings(t.tags, `${at}.tags`, fail),
+    bypassCookies: strings(t.bypass_cookies, `${at}.bypass_cookies`, fail),
+    jitter: jitter as number | undefined,
+  };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The first policy whose path pattern matches a request path. */
+export function matchPolicy(config: ProxyConfig, pathname: string): CachePolicyConfig | undefined {
+  return config.policies.find((p) => p.pattern.test(pathname));
+}

@@ -1,0 +1,101 @@
+/**
+ * The PoP's admin endpoints, under `/__outpost/` on the PoP's own port. Every call needs
+ * `Authorization: Bearer <token>` (config `[admin] token` or OUTPOST_ADMIN_TOKEN; `outpost dev`
+ * makes one per run and writes it to `.outpost/admin.json` for the CLI).
+ *
+ *   POST /__outpost/cache/purge  {"files"|"prefixes"|"tags": [...], "purge_everything": true, "worker": "name"}
+ *        → 200 {"success": true, "purged": N, "caches": M}
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
+
+export const ADMIN_PREFIX = '/__outpost/';
+const MAX_BODY = 256 * 1024;
+
+export interface AdminOptions {
+  token: string;
+  purges: PurgeBus;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]);
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new PurgeError(`the request body is larger than ${MAX_BODY} bytes`);
+    chunks.push(c as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new PurgeError('the request body must be JSON');
+  }
+}
+
+/** Answer an admin request; false when the path is not an admin path. */
+export async function handleAdmin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: AdminOptions,
+): Promise<boolean> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (!path.startsWith(ADMIN_PREFIX)) return false;
+  if (!authorized(req, options.token)) {
+    json(
+      res,
+      401,
+      { success: false, errors: [{ message: 'missing or wrong admin token (Authorization: Bearer …)' }] },
+      {
+        'www-authenticate': 'Bearer realm="outpost-admin"',
+      },
+    );
+    return true;
+  }
+  if (path === `${ADMIN_PREFIX}cache/purge`) {
+    if (req.method !== 'POST') {
+      json(res, 405, { success: false, errors: [{ message: 'use POST' }] }, { allow: 'POST' });
+      return true;
+    }
+    try {
+      const sel = parsePurge(await readJson(req));
+      const r = await options.purges.purge(sel);
+      json(res, 200, { success: true, ...r });
+    } catch (err) {
+      if (!(err instanceof PurgeError)) throw err;
+      json(res, 400, { success: false, errors: [{ message: err.message }] });
+    }
+    return true;
+  }
+  json(res, 404, { success: false, errors: [{ message: `no admin endpoint ${path}` }] });
+  return true;
+}
+
+/** A random admin token for a dev run. */
+export function newAdminToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Where the CLI finds a running dev network: `.outpost/admin.json` under the project folder. */
+export function writeAdminFile(rootDir: string, url: string, token: string): string {
+  const dir = join(rootDir, '.outpost');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'admin.json');
+  writeFileSync(file, `${JSON.stringify({ url, token }, null, 2)}\n`, { mode: 0o600 });
+  return file;
+}
