@@ -88,6 +88,8 @@ export interface PurgeSelector {
   urls?: string[];
   /** URL prefixes (scheme and host included). */
   prefixes?: string[];
+  /** Path prefixes ("/blog/") on any host. */
+  paths?: string[];
   tags?: string[];
   everything?: boolean;
   /** Limit the purge to one namespace (a worker's); undefined: the PoP's own for URLs and prefixes, all for tags and everything. */
@@ -160,10 +162,16 @@ function downstream(
   return out;
 }
 
+/**
+ * Separates a namespace from the URL or tag it scopes. A control character: URLs never hold one
+ * and SQLite's string functions handle it (they stop at NUL).
+ */
+export const NS = '\u001f';
+
 /** The URL an entry is stored under: the policy's cache key, inside its namespace. */
 export function storedUrl(url: string, policy: CachePolicy | undefined): string {
   const u = policy?.cacheKey ?? url;
-  return policy?.namespace ? `${policy.namespace}\0${u}` : u;
+  return policy?.namespace ? `${policy.namespace}${NS}${u}` : u;
 }
 
 export class HttpCache {
@@ -247,12 +255,14 @@ export class HttpCache {
   /** Remove what a purge names; returns how many entries went. */
   async purge(sel: PurgeSelector): Promise<number> {
     const ns = sel.namespace;
-    const inNs = (u: string) => (ns ? `${ns}\0${u}` : u);
+    const inNs = (u: string) => (ns ? `${ns}${NS}${u}` : u);
     let n = 0;
-    if (sel.everything) return ns ? this.store.purgePrefix(`${ns}\0`) : this.store.clear();
+    if (sel.everything) return ns ? this.store.purgePrefix(`${ns}${NS}`) : this.store.clear();
     for (const url of sel.urls ?? []) if (await this.store.delete(cacheKey('GET', inNs(url)))) n++;
     for (const prefix of sel.prefixes ?? []) n += await this.store.purgePrefix(inNs(prefix));
-    for (const tag of sel.tags ?? []) n += await this.store.purgeTag(ns ? `${ns}\0${tag}` : tag);
+    for (const tag of sel.tags ?? []) n += await this.store.purgeTag(ns ? `${ns}${NS}${tag}` : tag);
+    for (const path of sel.paths ?? [])
+      n += await this.store.purgeMatching(inNs(''), (u) => pathOf(u).startsWith(path));
     return n;
   }
 
@@ -508,7 +518,7 @@ export class HttpCache {
     if (vary === '*') return;
     const d = edgeDirectives(res.headers).directives;
     const lifetime = freshnessLifetime(res.status, res.headers, d, responseTime).seconds;
-    const tags = responseTags(res.headers, policy).filter((t) => !t.includes('\0'));
+    const tags = responseTags(res.headers, policy).filter((t) => !t.includes(NS));
     const ns = policy?.namespace;
     const edge = edgeOverride(policy, res.status, lifetime, this.#random);
     const meta: EntryMeta = {
@@ -522,7 +532,7 @@ export class HttpCache {
       requestTime,
       responseTime,
       // Raw tags serve the operator's purges; namespaced ones a worker's own.
-      tags: ns ? [...tags, ...tags.map((t) => `${ns}\0${t}`)] : tags,
+      tags: ns ? [...tags, ...tags.map((t) => `${ns}${NS}${t}`)] : tags,
       ...(edge ? { edge } : {}),
     };
     const write = this.store.put(meta, body).catch((e) => this.#onError(e));
@@ -541,6 +551,15 @@ function entryDirectives(e: StoredEntry): Directives {
     staleWhileRevalidate: e.edge.swr ?? base.staleWhileRevalidate,
     staleIfError: e.edge.sie ?? base.staleIfError,
   };
+}
+
+/** The path of a stored URL (after its namespace); '' for a cache key that is not a URL. */
+function pathOf(stored: string): string {
+  try {
+    return new URL(stored.slice(stored.indexOf(NS) + 1)).pathname;
+  } catch {
+    return '';
+  }
 }
 
 /** The origin failed while a stale entry exists: stale-if-error may serve it instead. */

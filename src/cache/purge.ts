@@ -5,8 +5,8 @@
  * instead (the network issue).
  *
  * Selectors follow Cloudflare's purge API (https://developers.cloudflare.com/api/resources/cache/methods/purge/):
- * files (URLs), prefixes, tags, everything. A prefix is a full URL or Cloudflare's
- * scheme-less `host/path` form (which covers http and https).
+ * files (URLs), prefixes, tags, everything. A prefix is a full URL, Cloudflare's scheme-less
+ * `host/path` form (which covers http and https), or a path ("/blog/", on any host).
  */
 import type { HttpCache, PurgeSelector } from './http-cache.ts';
 
@@ -50,18 +50,22 @@ export function parsePurge(body: unknown): PurgeSelector {
     if (!['files', 'urls', 'prefixes', 'tags', 'purge_everything', 'worker'].includes(k))
       throw new PurgeError(`unknown field "${k}" (known: files, prefixes, tags, purge_everything, worker)`);
   const urls = [...list(b.files, 'files', httpUrl), ...list(b.urls, 'urls', httpUrl)];
-  const prefixes = list(b.prefixes, 'prefixes', (s) =>
-    s.startsWith('/') ? 'must include the host ("example.com/blog/" or a full URL)' : null,
-  ).flatMap((p) => (/^https?:\/\//.test(p) ? [p] : [`http://${p}`, `https://${p}`]));
-  const tags = list(b.tags, 'tags', (s) => (/[\0,]/.test(s) ? 'must not contain commas' : null));
+  const rawPrefixes = list(b.prefixes, 'prefixes', () => null);
+  const paths = rawPrefixes.filter((p) => p.startsWith('/'));
+  const prefixes = rawPrefixes
+    .filter((p) => !p.startsWith('/'))
+    .flatMap((p) => (/^https?:\/\//.test(p) ? [p] : [`http://${p}`, `https://${p}`]));
+  const tags = list(b.tags, 'tags', (s) =>
+    /[\0-\x1f,]/.test(s) ? 'must not contain commas or control characters' : null,
+  );
   if (b.purge_everything !== undefined && typeof b.purge_everything !== 'boolean')
     throw new PurgeError('"purge_everything" must be true or false');
   if (b.worker !== undefined && (typeof b.worker !== 'string' || b.worker === ''))
     throw new PurgeError('"worker" must be a worker name');
   const everything = b.purge_everything === true;
-  if (!everything && urls.length + prefixes.length + tags.length === 0)
+  if (!everything && urls.length + rawPrefixes.length + tags.length === 0)
     throw new PurgeError('nothing to purge: give files, prefixes, tags or purge_everything: true');
-  return { urls, prefixes, tags, everything, namespace: b.worker as string | undefined };
+  return { urls, prefixes, paths, tags, everything, namespace: b.worker as string | undefined };
 }
 
 export class PurgeBus {

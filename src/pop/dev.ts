@@ -10,6 +10,7 @@ import { relative } from 'node:path';
 import { ConfigError, loadConfig, type WorkerConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { bundleWorker, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
+import { newAdminToken, writeAdminFile } from './admin.ts';
 import { type PopServer, startPopServer } from './server.ts';
 
 export interface DevOptions {
@@ -28,6 +29,8 @@ export interface DevOptions {
   runtime?: RuntimeOptions;
   /** Limits that win over the project's config (the CLI's --cpu-ms and friends). */
   limits?: Partial<Limits>;
+  /** Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run). */
+  adminToken?: string;
 }
 
 export interface DevServer {
@@ -35,6 +38,8 @@ export interface DevServer {
   port: number;
   runtime: Runtime;
   config: WorkerConfig;
+  /** Bearer token of the admin endpoints (also written to .outpost/admin.json). */
+  adminToken: string;
   /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
   reload(): Promise<Error | null>;
   close(): Promise<void>;
@@ -203,6 +208,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     names.add(o.tenant);
   }
 
+  const adminToken = options.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN ?? newAdminToken();
   const server: PopServer = await startPopServer({
     runtime,
     route: () => main.buildError ?? main.tenant,
@@ -212,13 +218,16 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     cf: devCf,
     origin: options.origin,
     maxBodyBytes: options.maxBodyBytes,
+    adminToken,
     observer,
   });
+  writeAdminFile(main.config.rootDir, server.url, adminToken);
 
   return {
     url: server.url,
     port: server.port,
     runtime,
+    adminToken,
     get config() {
       return main.config;
     },

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
+import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
 import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
@@ -27,6 +28,8 @@ export interface PopServerOptions {
   maxBodyBytes?: number;
   /** Where ctx.passThroughOnException() sends a failed request. */
   origin?: string;
+  /** Token for the /__outpost/ admin endpoints (purges reach runtime.purges); none: no admin endpoints. */
+  adminToken?: string;
   observer: Observer;
 }
 
@@ -110,6 +113,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     res: ServerResponse,
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
+    if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
+      await handleAdmin(req, res, { token: options.adminToken, purges: options.runtime.purges });
+      return;
+    }
     const tenant = options.route(req);
     if (tenant instanceof OutpostError) return sendError(res, tenant);
     let url: string;

@@ -4,7 +4,7 @@
  * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
  */
 
-import { ApiCacheStore } from '../cache/index.ts';
+import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import { NamedError } from './bridge/named-error.ts';
@@ -31,6 +31,10 @@ export interface RuntimeOptions {
   watchdogMs?: number;
   /** The PoP's Cache API store (default: a new in-memory store). */
   cacheStore?: ApiCacheStore;
+  /** The PoP's HTTP cache for fetch() subrequests (default: a new one over a memory store). */
+  httpCache?: HttpCache;
+  /** Where purges reach every PoP (default: a bus holding this runtime's HTTP cache). */
+  purges?: PurgeBus;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -48,6 +52,8 @@ export class Runtime {
   readonly observer: Observer;
   readonly limits: Limits;
   readonly cacheStore: ApiCacheStore;
+  readonly httpCache: HttpCache;
+  readonly purges: PurgeBus;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
@@ -64,6 +70,15 @@ export class Runtime {
     this.observer = options.observer ?? noopObserver;
     this.limits = resolveLimits(options.limits);
     this.cacheStore = options.cacheStore ?? new ApiCacheStore();
+    this.httpCache =
+      options.httpCache ??
+      new HttpCache({
+        store: new MemoryStore(),
+        onError: (err) =>
+          this.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
+      });
+    this.purges = options.purges ?? new PurgeBus();
+    if (!options.purges) this.purges.join(this.httpCache);
     const poolSize = options.poolSize ?? 4;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {
       throw new OutpostError(
@@ -175,7 +190,12 @@ export class Runtime {
       const iso = await this.pool.take(version.limits.memoryMb);
       const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
       inst.services = version.services.length ? this.#serviceLinks(version) : null;
-      inst.cache = { store: this.cacheStore, tenant: version.tenant };
+      inst.cache = {
+        store: this.cacheStore,
+        tenant: version.tenant,
+        http: this.httpCache,
+        purges: this.purges,
+      };
       inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
         this.#lru.delete(inst);

@@ -103,6 +103,19 @@ export function storeConformance(name: string, make: (maxBytes?: number) => Prom
       }),
     );
     it(
+      'purges entries a test picks among those under a URL prefix',
+      withStore(undefined, async (s) => {
+        await s.put(meta('https://a.example/blog/1'), bytes('1'));
+        await s.put(meta('https://b.example/blog/2'), bytes('2'));
+        await s.put(meta('https://b.example/shop'), bytes('3'));
+        await s.put(meta('ns\u001fhttps://c.example/blog/3'), bytes('4'));
+        const inBlog = (u: string) => new URL(u.slice(u.indexOf('\u001f') + 1)).pathname.startsWith('/blog/');
+        assert.equal(await s.purgeMatching('https://', inBlog), 2);
+        assert.equal(await s.purgeMatching('ns\u001f', inBlog), 1);
+        assert.equal((await s.stats()).entries, 1);
+      }),
+    );
+    it(
       'deletes by key, purges by URL prefix, by tag and everything',
       withStore(undefined, async (s) => {
         await s.put(meta('https://a.example/blog/1', { tags: ['blog', 'post-1'] }), bytes('1'));

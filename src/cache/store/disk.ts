@@ -187,6 +187,16 @@ export class DiskStore implements CacheStore {
     return this.#deleteRows('WHERE (key, variant) IN (SELECT key, variant FROM tags WHERE tag = ?)', [tag]);
   }
 
+  async purgeMatching(urlPrefix: string, test: (url: string) => boolean): Promise<number> {
+    const rows = this.#db
+      .prepare('SELECT key, variant, url FROM entries WHERE substr(url, 1, ?) = ?')
+      .all(urlPrefix.length, urlPrefix) as Row[];
+    let n = 0;
+    for (const r of rows)
+      if (test(r.url)) n += this.#deleteRows('WHERE key = ? AND variant = ?', [r.key, r.variant]);
+    return n;
+  }
+
   async clear(): Promise<number> {
     return this.#deleteRows('', []);
   }

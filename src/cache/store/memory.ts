@@ -72,6 +72,10 @@ export class MemoryStore implements CacheStore {
     return this.#purge((e) => e.tags.includes(tag));
   }
 
+  async purgeMatching(urlPrefix: string, test: (url: string) => boolean): Promise<number> {
+    return this.#purge((e) => e.url.startsWith(urlPrefix) && test(e.url));
+  }
+
   async clear(): Promise<number> {
     const n = this.#count;
     this.#entries.clear();

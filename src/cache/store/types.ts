@@ -53,6 +53,8 @@ export interface CacheStore {
   /** Purge by URL prefix, by tag, or everything; returns how many entries went. */
   purgePrefix(urlPrefix: string): Promise<number>;
   purgeTag(tag: string): Promise<number>;
+  /** Purge the entries whose URL starts with `urlPrefix` and passes `test` (e.g. a path prefix on any host). */
+  purgeMatching(urlPrefix: string, test: (url: string) => boolean): Promise<number>;
   clear(): Promise<number>;
   /** Bytes held (bodies and headers) and entry count. */
   stats(): Promise<{ bytes: number; entries: number }>;

@@ -3,13 +3,60 @@
  * tenant sees only its own entries (the namespace includes the tenant), as a zone does on
  * Cloudflare.
  */
-import type { ApiCacheStore } from '../../cache/index.ts';
+import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
 import { NamedError } from './named-error.ts';
 
 export interface CacheAccess {
   store: ApiCacheStore;
   /** Prefix that keeps tenants apart. */
   tenant: string;
+  /** The PoP's HTTP cache for fetch() subrequests (entries in the tenant's namespace). */
+  http: HttpCache | null;
+  /** Where a worker's purge goes (every PoP). */
+  purges: PurgeBus | null;
+}
+
+const MAX_PURGE_ITEMS = 1000;
+
+function strings(v: unknown, field: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.length > MAX_PURGE_ITEMS || v.some((s) => typeof s !== 'string' || s === ''))
+    throw new NamedError(
+      `cache.purge: ${field} must be an array of at most ${MAX_PURGE_ITEMS} non-empty strings`,
+      'TypeError',
+    );
+  return v as string[];
+}
+
+/**
+ * ctx.cache.purge() / `cache` from cloudflare:workers (https://developers.cloudflare.com/workers/cache/purge/):
+ * by tags, path prefixes or everything, within the worker's own namespace, on every PoP.
+ * A path prefix is a path ("/blog/", any host) or host and path ("example.com/blog/").
+ */
+export async function purgeCall(access: CacheAccess | null, options: unknown): Promise<unknown> {
+  if (!access?.purges) throw new NamedError('cache.purge() is not available here', 'Error');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new NamedError(
+      'cache.purge: options must be an object { tags, pathPrefixes, purgeEverything }',
+      'TypeError',
+    );
+  const o = options as Record<string, unknown>;
+  const tags = strings(o.tags, 'tags');
+  const prefixes = strings(o.pathPrefixes, 'pathPrefixes');
+  if (o.purgeEverything !== undefined && typeof o.purgeEverything !== 'boolean')
+    throw new NamedError('cache.purge: purgeEverything must be a boolean', 'TypeError');
+  if (!o.purgeEverything && tags.length + prefixes.length === 0)
+    throw new NamedError('cache.purge: give tags, pathPrefixes or purgeEverything: true', 'TypeError');
+  const paths = prefixes.filter((p) => p.startsWith('/'));
+  const hosts = prefixes.filter((p) => !p.startsWith('/'));
+  await access.purges.purge({
+    namespace: access.tenant,
+    tags,
+    paths,
+    prefixes: hosts.flatMap((p) => (/^https?:\/\//.test(p) ? [p] : [`http://${p}`, `https://${p}`])),
+    everything: o.purgeEverything === true,
+  });
+  return { success: true, errors: [] };
 }
 
 const MAX_NAME = 1024;

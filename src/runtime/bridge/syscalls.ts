@@ -6,11 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
-import { fetch as undiciFetch } from 'undici';
 import { extensionWasm } from '../extensions.ts';
 import type { BodyRegistry } from './bodies.ts';
-import { fromAsyncIterable } from './bodies.ts';
-import { type CacheAccess, cacheCall } from './cache.ts';
+import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
+import { type FetchArgs, performFetch } from './fetch.ts';
 import { NamedError } from './named-error.ts';
 import { type ServiceLinks, serviceCall } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
@@ -76,7 +75,6 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 const REDIRECTS = new Set(['follow', 'manual', 'error']);
-const INLINE_BODY_MAX = 64 * 1024;
 
 function parts(u: URL): string[] {
   return URL_PARTS.map((k) => u[k]);
@@ -217,6 +215,7 @@ export function createSyscalls(
     headers: unknown,
     redirect: unknown,
     body: unknown,
+    cf: unknown,
   ) => {
     const o = owner();
     if (
@@ -234,41 +233,22 @@ export function createSyscalls(
     if (body !== null && !(body instanceof ArrayBuffer))
       throw isolateError('TypeError: invalid request body');
     o.beginSubrequest();
-    const pairs: [string, string][] = [];
+    const kept: string[] = [];
     for (let i = 0; i < headers.length; i += 2)
-      if (!HOP_BY_HOP.has(headers[i])) pairs.push([headers[i], headers[i + 1]]);
+      if (!HOP_BY_HOP.has(headers[i])) kept.push(headers[i], headers[i + 1]);
     const controller = new AbortController();
     aborts.set(id, controller);
     try {
-      const res = await undiciFetch(url, {
-        method,
-        headers: pairs,
-        redirect: redirect as 'follow' | 'manual' | 'error',
-        body: body === null ? undefined : new Uint8Array(body),
-        signal: controller.signal,
-      });
-      const flat: string[] = [];
-      for (const [k, v] of res.headers) if (k !== 'set-cookie') flat.push(k, v);
-      for (const c of res.headers.getSetCookie()) flat.push('set-cookie', c);
-      const meta = {
-        status: res.status,
-        statusText: res.statusText,
-        headers: flat,
-        url: res.url,
-        redirected: res.redirected,
-      };
-      const stream = res.body;
-      if (!stream) return { ...meta, body: null };
-      // A small body of known length comes back with the headers: one crossing instead of
-      // several reads (each crossing costs the tenant 25–55 µs of isolate CPU).
-      const length = Number(res.headers.get('content-length') ?? Number.NaN);
-      if (length <= INLINE_BODY_MAX) return { ...meta, body: await res.arrayBuffer() };
-      return {
-        ...meta,
-        body: o.bodies.add(fromAsyncIterable(stream as AsyncIterable<Uint8Array>, () => controller.abort())),
-      };
+      return await performFetch(
+        { method, url, headers: kept, redirect: redirect as FetchArgs['redirect'], body, cf },
+        o.cache?.http ?? null,
+        o.workerName,
+        o.bodies,
+        controller,
+      );
     } catch (err) {
       const e = err as Error & { cause?: Error };
+      if (e instanceof NamedError) throw e;
       if (e.name === 'AbortError') throw isolateError('AbortError: The operation was aborted.');
       throw isolateError(`TypeError: fetch failed: ${e.cause?.message ?? e.message}`);
     } finally {
@@ -320,6 +300,7 @@ export function createSyscalls(
     subtle: (op, args) => subtleCall(op, args),
     service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
     cache: (op, ...rest) => cacheCall(owner().cache, op, rest),
+    purge: (options) => purgeCall(owner().cache, options),
     wsConnect: (id, url, protocols, headers) => {
       owner().beginSubrequest();
       return sockets.connect(id, url, protocols, headers);

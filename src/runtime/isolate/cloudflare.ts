@@ -1,7 +1,8 @@
 /**
  * The `cloudflare:workers` module (https://developers.cloudflare.com/workers/runtime-apis/context/
- * and .../bindings/service-bindings/rpc/): entrypoint base classes, `env` and `waitUntil`.
+ * and .../bindings/service-bindings/rpc/): entrypoint base classes, `env`, `waitUntil` and `cache`.
  */
+import { callAsync } from './bridge.ts';
 import { registerBuiltin } from './modules.ts';
 
 let workerEnv: Record<string, unknown> = {};
@@ -42,6 +43,31 @@ export function waitUntil(p: unknown): void {
   hooks.waitUntil(Promise.resolve(p));
 }
 
+function list(v: unknown): unknown {
+  return Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : String(x))) : v;
+}
+
+/**
+ * `ctx.cache` and `cache` from cloudflare:workers (https://developers.cloudflare.com/workers/cache/purge/).
+ * Outpost has no cache in front of workers yet, so a purge reaches the worker's own cached
+ * fetch() subrequests, on every PoP. `invalidate` (mark stale, revalidate) is not built: it
+ * says so instead of purging silently.
+ */
+export const cache = Object.freeze({
+  purge(options: { tags?: unknown; pathPrefixes?: unknown; purgeEverything?: unknown }): Promise<unknown> {
+    const o = options ?? {};
+    if (typeof o !== 'object') return Promise.reject(new TypeError('cache.purge: options must be an object'));
+    return callAsync('purge', {
+      tags: list(o.tags),
+      pathPrefixes: list(o.pathPrefixes),
+      purgeEverything: o.purgeEverything,
+    });
+  },
+  invalidate(_options: unknown): Promise<unknown> {
+    return Promise.reject(new Error('cache.invalidate() is not supported by Outpost yet: use cache.purge()'));
+  },
+});
+
 registerBuiltin('cloudflare:workers', () =>
   Object.freeze({
     __esModule: true,
@@ -51,5 +77,6 @@ registerBuiltin('cloudflare:workers', () =>
     RpcTarget,
     env: workerEnv,
     waitUntil,
+    cache,
   }),
 );

@@ -7,7 +7,7 @@
 import { type BindingDescriptor, makeBindings } from './bindings.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
-import { hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
+import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
 import { format } from './console.ts';
 import { concat, TextDecoder, TextEncoder, toBytes } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
@@ -175,6 +175,7 @@ export async function dispatch(
       passThrough = true;
     },
     props: {},
+    cache,
   };
   let response: unknown;
   try {
@@ -344,6 +345,7 @@ export async function rpc(
     },
     passThroughOnException() {},
     props: {},
+    cache,
   };
   try {
     const instance = new target(ctx, env);

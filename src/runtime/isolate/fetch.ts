@@ -51,6 +51,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
       flattenHeaders(request.headers),
       request.redirect,
       body,
+      cacheOptions(request.cf),
     ]);
     const meta: HostResponse = await Promise.race([call, aborted]);
     return responseFromHost(meta);
@@ -59,6 +60,21 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
   } finally {
     signal.removeEventListener('abort', onAbort!);
   }
+}
+
+/** The cache fields of `cf` (cacheTtl, cacheKey…) as plain data; the host validates them. */
+function cacheOptions(cf: unknown): Record<string, unknown> | null {
+  if (cf === null || typeof cf !== 'object')
+    return cf === undefined || cf === null ? null : { cacheTtl: String(cf), notAnObject: true };
+  const c = cf as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const k of ['cacheTtl', 'cacheTtlByStatus', 'cacheEverything', 'cacheKey', 'cacheTags']) {
+    const v = c[k];
+    if (v === undefined) continue;
+    out ??= {};
+    out[k] = v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v)) : v;
+  }
+  return out;
 }
 
 /**
