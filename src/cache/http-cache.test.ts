@@ -127,6 +127,19 @@ describe('HttpCache', () => {
     const r = await cache.handle(get('https://o.example/a', ['if-none-match', '"z"']), o.fn);
     assert.deepEqual([r.status, r.cacheStatus, header(r, 'cdn-cache-control')], [304, 'HIT', undefined]);
   });
+  it('a 304 that matches no stored response is not passed on: the request is repeated unconditionally (§4.3.4)', async () => {
+    const { cache, tick, get } = setup();
+    const o = origin((n, headers) => {
+      if (n === 1) return { headers: ['cache-control', 'max-age=1', 'etag', '"a"'], text: 'one' };
+      if (headers.includes('if-none-match')) return { status: 304, headers: ['etag', '"b"'] };
+      return { headers: ['cache-control', 'max-age=60', 'etag', '"c"'], text: 'three' };
+    });
+    await text(await cache.handle(get(), o.fn));
+    tick(5);
+    const r = await cache.handle(get(), o.fn);
+    assert.deepEqual([r.status, r.cacheStatus, await text(r)], [200, 'EXPIRED', 'three']);
+    assert.equal(o.seen.length, 3);
+  });
   it('1,000 concurrent misses reach the origin once (stampede)', async () => {
     const { cache, get } = setup();
     let calls = 0;

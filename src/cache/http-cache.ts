@@ -398,8 +398,15 @@ export class HttpCache {
       onInterim: req.onInterim,
     };
     const joined = await this.#fills.run(key, async () => {
-      const requestTime = this.#now();
-      const res = await origin(forward);
+      let requestTime = this.#now();
+      let res = await origin(forward);
+      if (stale && res.status === 304 && !notModifiedMatches(stale.headers, res.headers)) {
+        // A 304 that selects no stored response (§4.3.4) cannot answer a client that did not
+        // ask conditionally: ask again without the validators.
+        if (res.body) for await (const _ of res.body);
+        requestTime = this.#now();
+        res = await origin({ ...forward, headers: stripUpstream(req.headers) });
+      }
       const responseTime = this.#now();
       if (stale && res.status >= 500) throw new OriginError(res);
       if (stale && res.status === 304 && notModifiedMatches(stale.headers, res.headers)) {
@@ -518,6 +525,10 @@ export class HttpCache {
     if (vary === '*') return;
     const d = edgeDirectives(res.headers).directives;
     const lifetime = freshnessLifetime(res.status, res.headers, d, responseTime).seconds;
+    // Fields named by no-cache="…" may not be reused without revalidation (§5.2.2.4) and
+    // those named by private="…" not stored by a shared cache (§5.2.2.7): neither is kept.
+    const omit = new Set([...d.noCacheFields, ...d.privateFields]);
+    const headers = omit.size ? res.headers.filter((_, i, h) => !omit.has(h[i - (i % 2)])) : res.headers;
     const tags = responseTags(res.headers, policy).filter((t) => !t.includes(NS));
     const ns = policy?.namespace;
     const edge = edgeOverride(policy, res.status, lifetime, this.#random);
@@ -527,7 +538,7 @@ export class HttpCache {
       url,
       status: res.status,
       statusText: res.statusText,
-      headers: res.headers,
+      headers,
       vary,
       requestTime,
       responseTime,

@@ -6,7 +6,8 @@
  * admin token; src/config/proxy.ts) when there is one.
  *
  * Every method is forwarded with its body; unsafe ones invalidate what they name (RFC 9111
- * §4.4). 103 Early Hints from the origin reach the client (Node writes 103s that carry Link).
+ * §4.4). 102 and 103 interim responses from the origin reach the client (Node writes only
+ * 103s that carry Link).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,19 +75,32 @@ export function httpOrigin(base: string): Origin {
         : undefined,
     });
     const flat: string[] = [];
+    const listed = connectionListed(r.headers.connection);
     for (const [k, v] of Object.entries(r.headers)) {
-      if (HOP_BY_HOP.has(k)) continue;
+      if (HOP_BY_HOP.has(k) || listed.has(k)) continue;
       for (const one of Array.isArray(v) ? v : [v ?? '']) flat.push(k, one);
     }
     return { status: r.statusCode, statusText: '', headers: flat, body: r.body as AsyncIterable<Uint8Array> };
   };
 }
 
+/** Fields the Connection header names are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(value: string | string[] | undefined): Set<string> {
+  const v = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return new Set(
+    v
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
 function requestOf(req: IncomingMessage, host: string): CacheRequest {
   const headers: string[] = [];
+  const listed = connectionListed(req.headers.connection);
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const n = req.rawHeaders[i].toLowerCase();
-    if (!HOP_BY_HOP.has(n)) headers.push(n, req.rawHeaders[i + 1]);
+    if (!HOP_BY_HOP.has(n) && !listed.has(n)) headers.push(n, req.rawHeaders[i + 1]);
   }
   const method = req.method ?? 'GET';
   return {
@@ -131,7 +145,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       if (await handleAdmin(req, res, { token: adminToken, purges })) return;
       const r = requestOf(req, host);
       r.onInterim = (status, headers) => {
-        if (status !== 103 || res.headersSent) return;
+        if (res.headersSent) return;
+        if (status === 102) return void res.writeProcessing();
+        if (status !== 103) return;
         const hints: Record<string, string[]> = {};
         for (let i = 0; i < headers.length; i += 2) (hints[headers[i]] ??= []).push(headers[i + 1]);
         res.writeEarlyHints(hints);

@@ -5,6 +5,7 @@
  * Parsing follows §4.2.1's advice for invalid input: a duplicated or malformed delta-seconds
  * directive is treated as stale (0), so a bad header never makes something cacheable for longer.
  */
+import { parseDictionary } from 'structured-headers';
 import { all, type Flat } from './headers.ts';
 
 export interface Directives {
@@ -63,7 +64,9 @@ export function parseCacheControl(values: readonly string[]): Directives {
   const raw = new Map<string, string | undefined>();
   const seen = new Map<string, number>();
   for (const part of split(values.join(','))) {
-    const m = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?\s*$/.exec(part);
+    // No whitespace around "=" (§5.2: directive = token [ "=" ( token / quoted-string ) ]);
+    // a directive written otherwise is not understood and so ignored.
+    const m = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*)))?\s*$/.exec(part);
     if (!m) continue;
     const name = m[1].toLowerCase();
     const arg = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
@@ -115,18 +118,52 @@ function fields(arg: string | undefined): string[] {
 }
 
 /**
- * The directives an edge cache obeys for a response: CDN-Cache-Control when present (RFC 9213
- * §2.1: it then replaces Cache-Control for this cache), else Surrogate-Control, else
- * Cache-Control. The first two are for the edge only and are removed before the response
- * leaves it (see edgeOnlyHeaders).
+ * A targeted cache-control field (RFC 9213 §2.1) is a Structured Field Dictionary (RFC 8941
+ * §3.2): a value that does not parse as one makes the whole field ignored, and a directive
+ * whose value has the wrong type (max-age="60") is ignored. Returns the equivalent directives
+ * in Cache-Control syntax, or undefined when the field is invalid.
+ */
+function targetedField(values: readonly string[]): string | undefined {
+  let dict: ReturnType<typeof parseDictionary>;
+  try {
+    dict = parseDictionary(values.join(', '));
+  } catch {
+    return undefined;
+  }
+  const parts: string[] = [];
+  for (const [name, member] of dict) {
+    const value = member[0];
+    if (value === true) parts.push(name);
+    else if (typeof value === 'number') {
+      if (Number.isInteger(value) && value >= 0) parts.push(`${name}=${value}`);
+    } else if (typeof value === 'string' && !(DELTA as readonly string[]).includes(name))
+      parts.push(`${name}="${value.replace(/["\\]/g, '\\$&')}"`);
+  }
+  return parts.join(', ');
+}
+
+/**
+ * The directives an edge cache obeys for a response, the first present of:
+ * Cloudflare-CDN-Cache-Control and CDN-Cache-Control (RFC 9213 §2.1: a targeted field replaces
+ * Cache-Control for the caches it targets; an invalid one is ignored), Surrogate-Control, then
+ * Cache-Control. The targeted fields are for the edge only and are removed before the response
+ * leaves it (EDGE_ONLY_HEADERS).
  */
 export function edgeDirectives(headers: Flat): { directives: Directives; from: string } {
-  for (const name of ['cdn-cache-control', 'surrogate-control']) {
+  for (const name of ['cloudflare-cdn-cache-control', 'cdn-cache-control']) {
     const v = all(headers, name);
-    if (v.length > 0) return { directives: parseCacheControl(v), from: name };
+    if (v.length === 0) continue;
+    const field = targetedField(v);
+    if (field !== undefined) return { directives: parseCacheControl([field]), from: name };
   }
+  const surrogate = all(headers, 'surrogate-control');
+  if (surrogate.length > 0) return { directives: parseCacheControl(surrogate), from: 'surrogate-control' };
   return { directives: parseCacheControl(all(headers, 'cache-control')), from: 'cache-control' };
 }
 
 /** Headers meant for the edge cache only: stripped from responses sent downstream. */
-export const EDGE_ONLY_HEADERS = ['cdn-cache-control', 'surrogate-control'] as const;
+export const EDGE_ONLY_HEADERS = [
+  'cloudflare-cdn-cache-control',
+  'cdn-cache-control',
+  'surrogate-control',
+] as const;

@@ -2,7 +2,7 @@
  * Freshness and age (RFC 9111 §4.2) for a shared cache.
  */
 import type { Directives } from './cache-control.ts';
-import { type Flat, first, httpDate } from './headers.ts';
+import { all, type Flat, first, httpDate } from './headers.ts';
 
 /** Statuses a cache may store with a heuristic lifetime (RFC 9110 §15.1 "heuristically cacheable"). */
 export const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
@@ -46,14 +46,24 @@ export function freshnessLifetime(
  */
 export function currentAge(headers: Flat, requestTime: number, responseTime: number, now: number): number {
   const date = httpDate(first(headers, 'date')) ?? responseTime;
-  const ageValue = Number.parseInt(first(headers, 'age') ?? '0', 10);
-  const age = Number.isFinite(ageValue) && ageValue > 0 ? ageValue : 0;
+  const age = ageHeader(headers);
   const apparentAge = Math.max(0, responseTime - date) / 1000;
   const responseDelay = (responseTime - requestTime) / 1000;
   const correctedAgeValue = age + responseDelay;
   const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
   const residentTime = (now - responseTime) / 1000;
   return correctedInitialAge + residentTime;
+}
+
+/**
+ * The Age field (§5.1) as delta-seconds. Only one well-formed value counts: a list, several
+ * field lines, a sign or a fraction make it invalid, and an invalid Age is ignored (as most
+ * caches measured by the HTTP cache test suite do), never read as a larger age.
+ */
+function ageHeader(headers: Flat): number {
+  const values = all(headers, 'age');
+  if (values.length !== 1 || !/^\s*\d+\s*$/.test(values[0])) return 0;
+  return Math.min(Number(values[0]), 2147483648);
 }
 
 export interface Usability {
