@@ -134,6 +134,11 @@ describe('purge from a worker and from the admin endpoint', () => {
       ['MISS', 'MISS'],
     );
   });
+  it('a worker’s purge by tag reaches its Cache API entries too', async () => {
+    assert.equal(await (await fetch(`${dev.url}/api-cache?op=put`)).text(), 'stored');
+    assert.deepEqual(await purge({ tags: ['api'] }), { success: true, errors: [] });
+    assert.equal(await (await fetch(`${dev.url}/api-cache`)).text(), 'none');
+  });
   it('bad purge options and invalidate() fail clearly', async () => {
     assert.match(
       ((await purge({})) as { error: string }).error,

@@ -5,8 +5,9 @@
  * Cache-Control (no-store, private, s-maxage, max-age), Expires, Set-Cookie never cached
  * unless `private=Set-Cookie`, and the Edge TTL defaults by status when no freshness is given.
  *
- * Deliberately not here yet (the edge cache issue, RFC 9111): revalidation, stale serving,
- * Vary, Range, purge, disk storage, coalescing.
+ * Purges reach it through the PurgeBus (a worker's purge: its own caches; an operator's: all).
+ * Deliberately not here: revalidation, stale serving, Vary, Range and disk storage — the
+ * Cache API stores what a worker put, as Cloudflare's per-data-center cache does.
  */
 import { parseCacheControl } from './semantics/index.ts';
 
@@ -121,6 +122,35 @@ export class ApiCacheStore {
     return this.#remove(ApiCacheStore.key(namespace, url));
   }
 
+  /**
+   * Purge (src/cache/purge.ts): a namespace prefix limits it to one tenant's caches; then
+   * everything, or entries whose URL starts with a prefix, whose path starts with a path prefix
+   * or that carry a tag. Returns how many went.
+   */
+  purge(sel: {
+    namespace?: string;
+    everything?: boolean;
+    urls?: string[];
+    prefixes?: string[];
+    paths?: string[];
+    tags?: string[];
+  }): number {
+    const scope = sel.namespace ? `${sel.namespace}\0` : '';
+    let n = 0;
+    for (const [key, e] of [...this.#entries]) {
+      if (!key.startsWith(scope)) continue;
+      const url = key.slice(key.lastIndexOf('\0') + 1);
+      const hit =
+        sel.everything ||
+        sel.urls?.includes(url) ||
+        sel.prefixes?.some((p) => url.startsWith(p)) ||
+        sel.paths?.some((p) => pathname(url).startsWith(p)) ||
+        sel.tags?.some((t) => e.tags.includes(t));
+      if (hit && this.#remove(key)) n++;
+    }
+    return n;
+  }
+
   get bytes(): number {
     return this.#bytes;
   }
@@ -134,6 +164,14 @@ export class ApiCacheStore {
     this.#bytes -= sizeOf(e);
     this.#entries.delete(key);
     return true;
+  }
+}
+
+function pathname(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
   }
 }
 

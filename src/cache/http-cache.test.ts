@@ -127,6 +127,31 @@ describe('HttpCache', () => {
     const r = await cache.handle(get('https://o.example/a', ['if-none-match', '"z"']), o.fn);
     assert.deepEqual([r.status, r.cacheStatus, header(r, 'cdn-cache-control')], [304, 'HIT', undefined]);
   });
+  it('1,000 concurrent requests for one expired key reach the origin once (the seed’s stampede)', async () => {
+    const { cache, tick, get } = setup();
+    let calls = 0;
+    const o: Origin = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 20));
+      return {
+        status: 200,
+        statusText: 'OK',
+        headers: ['cache-control', 'max-age=60'],
+        body: (async function* () {
+          yield enc(`v${calls}`);
+        })(),
+      };
+    };
+    await text(await cache.handle(get('https://o.example/hot'), o));
+    tick(61);
+    const all = await Promise.all(
+      Array.from({ length: 1000 }, () => cache.handle(get('https://o.example/hot'), o)),
+    );
+    assert.equal(calls, 2);
+    assert.ok(all.every((a) => a.cacheStatus === 'EXPIRED'));
+    assert.ok((await Promise.all(all.map(text))).every((t) => t === 'v2'));
+    assert.equal((await cache.handle(get('https://o.example/hot'), o)).cacheStatus, 'HIT');
+  });
   it('a 304 that matches no stored response is not passed on: the request is repeated unconditionally (§4.3.4)', async () => {
     const { cache, tick, get } = setup();
     const o = origin((n, headers) => {

@@ -17,7 +17,7 @@ export {
   policyTtl,
   type StatusTtl,
 } from './policy.ts';
-export { PurgeBus, PurgeError, parsePurge } from './purge.ts';
+export { type Purgeable, PurgeBus, PurgeError, parsePurge } from './purge.ts';
 export * as semantics from './semantics/index.ts';
 export {
   type CacheStore,

@@ -8,7 +8,7 @@
  * files (URLs), prefixes, tags, everything. A prefix is a full URL, Cloudflare's scheme-less
  * `host/path` form (which covers http and https), or a path ("/blog/", on any host).
  */
-import type { HttpCache, PurgeSelector } from './http-cache.ts';
+import type { PurgeSelector } from './http-cache.ts';
 
 /** A purge request that cannot be done, naming the field. */
 export class PurgeError extends Error {
@@ -68,18 +68,23 @@ export function parsePurge(body: unknown): PurgeSelector {
   return { urls, prefixes, paths, tags, everything, namespace: b.worker as string | undefined };
 }
 
+/** Anything a purge must reach: a PoP's HttpCache, its Cache API store. */
+export interface Purgeable {
+  purge(sel: PurgeSelector): Promise<number> | number;
+}
+
 export class PurgeBus {
-  readonly #caches = new Set<HttpCache>();
+  readonly #caches = new Set<Purgeable>();
 
   /** A PoP's cache starts hearing purges; the returned function stops it. */
-  join(cache: HttpCache): () => void {
+  join(cache: Purgeable): () => void {
     this.#caches.add(cache);
     return () => this.#caches.delete(cache);
   }
 
   /** Purge on every joined cache; resolves when all have done it. */
   async purge(sel: PurgeSelector): Promise<{ purged: number; caches: number }> {
-    const counts = await Promise.all([...this.#caches].map((c) => c.purge(sel)));
+    const counts = await Promise.all([...this.#caches].map(async (c) => c.purge(sel)));
     return { purged: counts.reduce((a, b) => a + b, 0), caches: counts.length };
   }
 }

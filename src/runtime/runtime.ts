@@ -78,7 +78,10 @@ export class Runtime {
           this.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
       });
     this.purges = options.purges ?? new PurgeBus();
-    if (!options.purges) this.purges.join(this.httpCache);
+    if (!options.purges) {
+      this.purges.join(this.httpCache);
+      this.purges.join(this.cacheStore);
+    }
     const poolSize = options.poolSize ?? 4;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {
       throw new OutpostError(
