@@ -82,6 +82,8 @@ export type CacheStatus =
 
 export interface CacheAnswer extends OriginResponse {
   cacheStatus: CacheStatus;
+  /** The whole body when it is already in memory (a stored response): one write instead of a stream. */
+  bytes?: Uint8Array;
 }
 
 export interface PurgeSelector {
@@ -117,13 +119,21 @@ interface Flight {
 }
 
 const GETLIKE = new Set(['GET', 'HEAD']);
+/** Statuses that never carry content (RFC 9110 §6.4.1, §8.6). */
+const NO_BODY_STATUSES = new Set([204, 304]);
 const NO_DIRECTIVES = parseCacheControl([]);
 const STRIPPED_UPSTREAM = /^(if-(none-match|modified-since|match|unmodified-since|range)|range)$/;
 
+/** A body already in memory; the iterator is only made when someone reads it this way. */
+class BytesBody implements AsyncIterable<Uint8Array> {
+  constructor(readonly bytes: Uint8Array) {}
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    if (this.bytes.byteLength) yield this.bytes;
+  }
+}
+
 function single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  return (async function* () {
-    if (bytes.byteLength) yield bytes;
-  })();
+  return new BytesBody(bytes);
 }
 
 async function collect(body: AsyncIterable<Uint8Array> | null): Promise<Uint8Array> {
@@ -131,6 +141,30 @@ async function collect(body: AsyncIterable<Uint8Array> | null): Promise<Uint8Arr
   const chunks: Uint8Array[] = [];
   for await (const c of body) chunks.push(c);
   return Buffer.concat(chunks);
+}
+
+/** A stored or origin header list without edge-only fields (and Age / Cache-Control when they are replaced). */
+function baseHeaders(
+  headers: readonly string[],
+  dropAge: boolean,
+  dropCc: boolean,
+  replace?: Record<string, string>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const n = headers[i];
+    if (
+      (EDGE_ONLY_HEADERS as readonly string[]).includes(n) ||
+      n === 'cf-cache-status' ||
+      (dropAge && n === 'age') ||
+      (dropCc && n === 'cache-control') ||
+      (replace && n in replace)
+    )
+      continue;
+    out.push(n, headers[i + 1]);
+  }
+  if (replace) for (const [n, v] of Object.entries(replace)) out.push(n, v);
+  return out;
 }
 
 /** Response headers for the client: edge-only fields removed, Age, the status and a browser TTL added. */
@@ -142,24 +176,37 @@ function downstream(
   replace?: Record<string, string>,
 ): string[] {
   const cc = browserCacheControl(policy);
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const n = headers[i];
-    if (
-      (EDGE_ONLY_HEADERS as readonly string[]).includes(n) ||
-      n === 'cf-cache-status' ||
-      (age !== undefined && n === 'age') ||
-      (cc !== undefined && n === 'cache-control') ||
-      (replace && n in replace)
-    )
-      continue;
-    out.push(n, headers[i + 1]);
-  }
-  if (replace) for (const [n, v] of Object.entries(replace)) out.push(n, v);
+  const out = baseHeaders(headers, age !== undefined, cc !== undefined, replace);
   if (cc !== undefined) out.push('cache-control', cc);
   if (age !== undefined) out.push('age', String(Math.floor(age)));
   out.push('cf-cache-status', status);
   return out;
+}
+
+/**
+ * What a hit needs to know about a stored response, computed once per stored header list
+ * (a revalidation stores a new list): its directives, freshness lifetime and the headers it
+ * is served with. The hit path then parses nothing.
+ */
+interface EntryFacts {
+  d: Directives;
+  lifetime: number;
+  responseTime: number;
+  edge: StoredEntry['edge'];
+  /** Downstream headers of a whole 200-class answer, before Age and the status (no browser TTL). */
+  served?: string[];
+}
+const FACTS = new WeakMap<readonly string[], EntryFacts>();
+
+function factsOf(e: StoredEntry): EntryFacts {
+  let f = FACTS.get(e.headers);
+  if (!f || f.responseTime !== e.responseTime || f.edge !== e.edge) {
+    const d = entryDirectives(e);
+    const lifetime = e.edge?.ttl ?? freshnessLifetime(e.status, e.headers, d, e.responseTime).seconds;
+    f = { d, lifetime, responseTime: e.responseTime, edge: e.edge };
+    FACTS.set(e.headers, f);
+  }
+  return f;
 }
 
 /**
@@ -215,7 +262,8 @@ export class HttpCache {
       const res = await origin(req);
       return this.#passed(res, policy?.defaultCacheLevel ? 'DYNAMIC' : 'BYPASS', policy);
     }
-    const reqCc = parseCacheControl(all(req.headers, 'cache-control'));
+    const reqLines = all(req.headers, 'cache-control');
+    const reqCc = reqLines.length ? parseCacheControl(reqLines) : NO_DIRECTIVES;
     if (reqCc.noStore) return this.#passed(await origin(req), 'BYPASS', policy);
     const key = cacheKey(method, storedUrl(req.url, policy));
     const entry = (await this.#lookup(key)).find((e) => varyMatches(e.vary, req.headers));
@@ -224,9 +272,7 @@ export class HttpCache {
       return this.#fill(req, origin, 'MISS', undefined, policy);
     }
     const now = this.#now();
-    const d = entryDirectives(entry);
-    const lifetime =
-      entry.edge?.ttl ?? freshnessLifetime(entry.status, entry.headers, d, entry.responseTime).seconds;
+    const { d, lifetime } = factsOf(entry);
     const age = currentAge(entry.headers, entry.requestTime, entry.responseTime, now);
     const use = usability(lifetime, age, d, reqCc);
     if (use.fresh && !reqCc.noCache) return this.#serve(req, entry, 'HIT', age, policy);
@@ -267,13 +313,11 @@ export class HttpCache {
   }
 
   /** Stored variants of a key; a store that fails to read is treated as a miss (and reported). */
-  async #lookup(key: string): Promise<StoredEntry[]> {
-    try {
-      return await this.store.get(key);
-    } catch (err) {
+  #lookup(key: string): Promise<StoredEntry[]> {
+    return this.store.get(key).catch((err) => {
       this.#onError(err as Error);
       return [];
-    }
+    });
   }
 
   #passed(res: OriginResponse, status: CacheStatus, policy: CachePolicy | undefined): CacheAnswer {
@@ -306,6 +350,24 @@ export class HttpCache {
         body: null,
         cacheStatus: status,
       };
+    if (
+      browserCacheControl(policy) === undefined &&
+      first(req.headers, 'range') === undefined &&
+      !NO_BODY_STATUSES.has(e.status)
+    ) {
+      // The common hit: headers prepared once per stored response.
+      const f = factsOf(e);
+      f.served ??= baseHeaders(e.headers, true, false, { 'content-length': String(e.body.byteLength) });
+      const head = req.method.toUpperCase() === 'HEAD';
+      return {
+        status: e.status,
+        statusText: e.statusText,
+        headers: f.served.concat('age', String(Math.floor(age)), 'cf-cache-status', status),
+        body: head ? null : single(e.body),
+        ...(head ? {} : { bytes: e.body }),
+        cacheStatus: status,
+      };
+    }
     return this.#answer(req, e.status, e.statusText, e.headers, e.body, status, age, policy);
   }
 
@@ -332,6 +394,7 @@ export class HttpCache {
           'content-length': String(range.end - range.start + 1),
         }),
         body: single(body.subarray(range.start, range.end + 1)),
+        bytes: body.subarray(range.start, range.end + 1),
         cacheStatus: status,
       };
     if (range.kind === 'unsatisfiable')
@@ -348,11 +411,14 @@ export class HttpCache {
         body: null,
         cacheStatus: status,
       };
+    // The stored body's length is known: say so, instead of the origin's chunked framing.
+    const length = NO_BODY_STATUSES.has(code) ? undefined : { 'content-length': String(body.byteLength) };
     return {
       status: code,
       statusText: text,
-      headers: downstream(headers, status, age, policy),
+      headers: downstream(headers, status, age, policy, length),
       body: method === 'HEAD' ? null : single(body),
+      ...(method === 'HEAD' ? {} : { bytes: body }),
       cacheStatus: status,
     };
   }

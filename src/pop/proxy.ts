@@ -25,7 +25,7 @@ import {
 } from '../cache/index.ts';
 import { matchPolicy, type ProxyConfig, validateProxyConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { handleAdmin, newAdminToken } from './admin.ts';
+import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
 import { drained, HOP_BY_HOP } from './server.ts';
 
 export interface ProxyOptions {
@@ -95,17 +95,29 @@ function connectionListed(value: string | string[] | undefined): Set<string> {
   );
 }
 
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+/** The request's absolute URL (the cache key's base); the WHATWG parser only when the target needs normalizing. */
+function absoluteUrl(target: string, host: string): string {
+  if (PLAIN_PATH.test(target) && PLAIN_HOST.test(host) && !target.includes('/.') && !target.includes('%'))
+    return `http://${host.toLowerCase().replace(/:80$/, '')}${target}`;
+  return new URL(target, `http://${host}`).href;
+}
+
 function requestOf(req: IncomingMessage, host: string): CacheRequest {
   const headers: string[] = [];
-  const listed = connectionListed(req.headers.connection);
+  const connection = req.headers.connection;
+  const listed =
+    connection && connection !== 'keep-alive' && connection !== 'close' ? connectionListed(connection) : null;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const n = req.rawHeaders[i].toLowerCase();
-    if (!HOP_BY_HOP.has(n) && !listed.has(n)) headers.push(n, req.rawHeaders[i + 1]);
+    if (!HOP_BY_HOP.has(n) && !listed?.has(n)) headers.push(n, req.rawHeaders[i + 1]);
   }
   const method = req.method ?? 'GET';
   return {
     method,
-    url: new URL(req.url ?? '/', `http://${req.headers.host ?? host}`).href,
+    url: absoluteUrl(req.url ?? '/', req.headers.host ?? host),
     headers,
     body: method === 'GET' || method === 'HEAD' ? null : req,
   };
@@ -142,7 +154,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
     try {
-      if (await handleAdmin(req, res, { token: adminToken, purges })) return;
+      if (req.url?.startsWith(ADMIN_PREFIX) && (await handleAdmin(req, res, { token: adminToken, purges })))
+        return;
       const r = requestOf(req, host);
       r.onInterim = (status, headers) => {
         if (res.headersSent) return;
@@ -152,8 +165,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         for (let i = 0; i < headers.length; i += 2) (hints[headers[i]] ??= []).push(headers[i + 1]);
         res.writeEarlyHints(hints);
       };
-      const a = await cache.handle(r, origin, policyOf(matchPolicy(config, new URL(r.url).pathname)));
+      const policy = config.policies.length
+        ? policyOf(matchPolicy(config, new URL(r.url).pathname))
+        : undefined;
+      const a = await cache.handle(r, origin, policy);
       res.writeHead(a.status, a.statusText || undefined, a.headers);
+      if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);
       res.end();

@@ -12,12 +12,25 @@ export class MemoryStore implements CacheStore {
     this.maxBytes = checkBudget('MemoryStore maxBytes', options.maxBytes, 256 * 1024 * 1024);
   }
 
+  /** Each key's variants as get() returns them (most recent first), kept until they change. */
+  #lists = new WeakMap<Map<string, StoredEntry>, StoredEntry[]>();
+  /** The insert-or-move sequence number at which a key last reached the LRU's young end. */
+  #moved = new WeakMap<Map<string, StoredEntry>, number>();
+  #seq = 0;
+
   async get(key: string): Promise<StoredEntry[]> {
     const variants = this.#entries.get(key);
     if (!variants) return [];
-    this.#entries.delete(key);
-    this.#entries.set(key, variants);
-    return [...variants.values()].reverse();
+    // Moving a key on every hit churns the Map. A key that fewer than half the keys have
+    // passed since it last moved is in the young half already and stays (approximate LRU).
+    if (this.#seq - (this.#moved.get(variants) ?? 0) > this.#entries.size >> 1) {
+      this.#entries.delete(key);
+      this.#entries.set(key, variants);
+      this.#moved.set(variants, ++this.#seq);
+    }
+    let list = this.#lists.get(variants);
+    if (!list) this.#lists.set(variants, (list = [...variants.values()].reverse()));
+    return list;
   }
 
   async put(meta: EntryMeta, body: Uint8Array): Promise<boolean> {
@@ -25,7 +38,11 @@ export class MemoryStore implements CacheStore {
     if (size > this.maxBytes) return false;
     this.#removeVariant(meta.key, meta.variant);
     let variants = this.#entries.get(meta.key);
-    if (!variants) this.#entries.set(meta.key, (variants = new Map()));
+    if (!variants) {
+      this.#entries.set(meta.key, (variants = new Map()));
+      this.#moved.set(variants, ++this.#seq);
+    }
+    this.#lists.delete(variants);
     variants.set(meta.variant, {
       ...meta,
       headers: [...meta.headers],
@@ -107,6 +124,7 @@ export class MemoryStore implements CacheStore {
     const e = variants?.get(variant);
     if (!variants || !e) return;
     variants.delete(variant);
+    this.#lists.delete(variants);
     this.#bytes -= entrySize(e, e.body);
     this.#count--;
     if (variants.size === 0) this.#entries.delete(key);
