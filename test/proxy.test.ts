@@ -33,6 +33,19 @@ before(async () => {
       }, 50);
       return;
     }
+    if (path === '/stampede') {
+      // The first answer is short-lived; the refresh is slow, so the 1,000 requests that find it
+      // expired overlap it.
+      setTimeout(
+        () => {
+          const maxAge = hits.get(path) === 1 ? 1 : 60;
+          res.writeHead(200, { 'cache-control': `max-age=${maxAge}`, 'content-type': 'text/plain' });
+          res.end(`version ${hits.get(path)}`);
+        },
+        hits.get(path) === 1 ? 0 : 300,
+      );
+      return;
+    }
     if (path === '/sie') {
       res.writeHead(200, { 'cache-control': 'max-age=1, stale-if-error=600' });
       return void res.end('served before the outage');
@@ -91,6 +104,24 @@ describe('CDN proxy mode', () => {
     );
     assert.ok(all.every((t) => t === 'slow but shared'));
     assert.equal(hits.get('/slow'), 1);
+  });
+  it('1,000 concurrent requests for one expired key make exactly one origin request', async () => {
+    const { Agent, request } = await import('undici');
+    const agent = new Agent({ connections: 100 });
+    try {
+      await (await fetch(`${proxy.url}/stampede`)).text();
+      await new Promise((r) => setTimeout(r, 1100));
+      const bodies = await Promise.all(
+        Array.from({ length: 1000 }, async () => {
+          const r = await request(`${proxy.url}/stampede`, { dispatcher: agent });
+          return r.body.text();
+        }),
+      );
+      assert.equal(hits.get('/stampede'), 2, 'the first fill, then one refresh');
+      assert.ok(bodies.every((b) => b === 'version 2'));
+    } finally {
+      await agent.close();
+    }
   });
   it('serves stale within stale-if-error while the origin is down, and says STALE', async () => {
     await (await fetch(`${proxy.url}/sie`)).text();
