@@ -26,6 +26,8 @@ const child = spawn(
     '--no-node-snapshot',
     '--import',
     'tsx',
+    '--import',
+    './scripts/test-exit.mjs',
     '--test',
     '--test-concurrency=2',
     '--test-reporter=spec',

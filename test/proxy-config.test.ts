@@ -37,6 +37,11 @@ before(async () => {
 });
 after(() => new Promise((r) => origin.close(r)));
 
+/** A proxy in front of the test origin, with the project's outpost.toml. */
+function proxyFor(dir: string) {
+  return startProxy({ origin: originUrl, port: 0, config: loadProxyConfig(dir), observer: memoryObserver() });
+}
+
 function project(toml: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-proxy-config-'));
   writeFileSync(join(dir, 'outpost.toml'), toml);
@@ -65,12 +70,7 @@ edge_ttl = 0
 describe('CDN proxy mode with outpost.toml', () => {
   it('applies the first matching policy: edge TTL, browser TTL, bypass cookie, edge_ttl 0', async () => {
     const p = project(POLICIES);
-    const proxy = await startProxy({
-      origin: originUrl,
-      port: 0,
-      config: loadProxyConfig(p.dir),
-      observer: memoryObserver(),
-    });
+    const proxy = await proxyFor(p.dir);
     try {
       const get = (path: string, headers: Record<string, string> = {}) =>
         fetch(`${proxy.url}${path}`, { headers });
@@ -147,12 +147,7 @@ describe('CDN proxy mode with outpost.toml', () => {
   });
   it('serves every cached key stale within its policy stale_if_error while the origin is down, caching no error', async () => {
     const p = project(`[[cache.policies]]\npath = "/sie/*"\nedge_ttl = 1\nstale_if_error = 600\n`);
-    const proxy = await startProxy({
-      origin: originUrl,
-      port: 0,
-      config: loadProxyConfig(p.dir),
-      observer: memoryObserver(),
-    });
+    const proxy = await proxyFor(p.dir);
     try {
       const keys = Array.from({ length: 20 }, (_, i) => `/sie/${i}`);
       for (const k of keys) await (await fetch(`${proxy.url}${k}`)).text();

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Origin } from './http-cache.ts';
-import { enc, header, origin, setup, text } from './test-helpers.ts';
+import { header, origin, setup, slowOrigin, text } from './test-helpers.ts';
 
 describe('HttpCache', () => {
   it('MISS then HIT with Age; HEAD is answered from the GET entry without a body', async () => {
@@ -129,28 +128,16 @@ describe('HttpCache', () => {
   });
   it('1,000 concurrent requests for one expired key reach the origin once (the seed’s stampede)', async () => {
     const { cache, tick, get } = setup();
-    let calls = 0;
-    const o: Origin = async () => {
-      calls++;
-      await new Promise((r) => setTimeout(r, 20));
-      return {
-        status: 200,
-        statusText: 'OK',
-        headers: ['cache-control', 'max-age=60'],
-        body: (async function* () {
-          yield enc(`v${calls}`);
-        })(),
-      };
-    };
-    await text(await cache.handle(get('https://o.example/hot'), o));
+    const o = slowOrigin(20, (n) => `v${n}`);
+    await text(await cache.handle(get('https://o.example/hot'), o.fn));
     tick(61);
     const all = await Promise.all(
-      Array.from({ length: 1000 }, () => cache.handle(get('https://o.example/hot'), o)),
+      Array.from({ length: 1000 }, () => cache.handle(get('https://o.example/hot'), o.fn)),
     );
-    assert.equal(calls, 2);
+    assert.equal(o.counter.calls, 2);
     assert.ok(all.every((a) => a.cacheStatus === 'EXPIRED'));
     assert.ok((await Promise.all(all.map(text))).every((t) => t === 'v2'));
-    assert.equal((await cache.handle(get('https://o.example/hot'), o)).cacheStatus, 'HIT');
+    assert.equal((await cache.handle(get('https://o.example/hot'), o.fn)).cacheStatus, 'HIT');
   });
   it('a 304 that matches no stored response is not passed on: the request is repeated unconditionally (§4.3.4)', async () => {
     const { cache, tick, get } = setup();
@@ -167,23 +154,11 @@ describe('HttpCache', () => {
   });
   it('1,000 concurrent misses reach the origin once (stampede)', async () => {
     const { cache, get } = setup();
-    let calls = 0;
-    const slow: Origin = async () => {
-      calls++;
-      await new Promise((r) => setTimeout(r, 20));
-      return {
-        status: 200,
-        statusText: 'OK',
-        headers: ['cache-control', 'max-age=60'],
-        body: (async function* () {
-          yield enc('one');
-        })(),
-      };
-    };
+    const o = slowOrigin(20, () => 'one');
     const all = await Promise.all(
-      Array.from({ length: 1000 }, () => cache.handle(get('https://o.example/hot'), slow)),
+      Array.from({ length: 1000 }, () => cache.handle(get('https://o.example/hot'), o.fn)),
     );
-    assert.equal(calls, 1);
+    assert.equal(o.counter.calls, 1);
     assert.ok((await Promise.all(all.map(text))).every((t) => t === 'one'));
   });
 });

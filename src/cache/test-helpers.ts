@@ -51,3 +51,21 @@ export function setup(options: Partial<HttpCacheOptions> = {}) {
     get: (url = 'https://o.example/a', headers: string[] = []) => ({ method: 'GET', url, headers }),
   };
 }
+
+/** A slow origin (for stampedes): counts its calls, answers fresh for a minute after `ms`. */
+export function slowOrigin(ms: number, body: (calls: number) => string) {
+  const counter = { calls: 0 };
+  const fn: Origin = async () => {
+    const n = ++counter.calls;
+    await new Promise((r) => setTimeout(r, ms));
+    return {
+      status: 200,
+      statusText: 'OK',
+      headers: ['cache-control', 'max-age=60'],
+      body: (async function* () {
+        yield enc(body(n));
+      })(),
+    };
+  };
+  return { fn, counter };
+}
