@@ -17,6 +17,7 @@ export {
 } from './proxy.ts';
 export {
   DEFAULT_CPU_MS,
+  type KvNamespaceBinding,
   type ServiceBinding,
   type VarValue,
   type WorkerConfig,

@@ -2,9 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
+import { parseKvNamespaces, parseServices } from './bindings.ts';
 import { readDevVars } from './devvars.ts';
 import { ConfigError } from './errors.ts';
-import type { ServiceBinding, VarValue, WorkerConfig } from './types.ts';
+import type { VarValue, WorkerConfig } from './types.ts';
 
 /** Files looked for in a project folder, in wrangler's order of preference. */
 export const CONFIG_FILES = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'] as const;
@@ -18,6 +19,7 @@ const KNOWN = new Set([
   'vars',
   'limits',
   'services',
+  'kv_namespaces',
 ]);
 
 /** Unknown keys already warned about (per file), so a hot reload does not repeat the warning. */
@@ -154,6 +156,15 @@ export function validateConfig(
   }
 
   const services = parseServices(file, raw.services);
+  const kvNamespaces = parseKvNamespaces(file, raw.kv_namespaces);
+  const taken = new Set(Object.keys(vars as object));
+  for (const [b, key] of [
+    ...services.map((x, i) => [x.binding, `services[${i}].binding`]),
+    ...kvNamespaces.map((x, i) => [x.binding, `kv_namespaces[${i}].binding`]),
+  ]) {
+    if (taken.has(b)) throw new ConfigError(file, key, 'a name no other binding or var uses', b);
+    taken.add(b);
+  }
 
   const unknown: Record<string, unknown> = {};
   for (const key of Object.keys(raw)) {
@@ -176,32 +187,7 @@ export function validateConfig(
     secretNames: Object.keys(secrets),
     limits: { cpuMs },
     services,
+    kvNamespaces,
     unknown,
   };
-}
-
-const BINDING_NAME = /^[A-Za-z_$][\w$]*$/;
-
-/** `services = [{ binding, service, entrypoint? }]` (https://developers.cloudflare.com/workers/wrangler/configuration/#service-bindings). */
-function parseServices(file: string, raw: unknown): ServiceBinding[] {
-  if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw new ConfigError(file, 'services', 'an array of { binding, service }', raw);
-  return raw.map((s, i) => {
-    const key = `services[${i}]`;
-    if (!s || typeof s !== 'object' || Array.isArray(s))
-      throw new ConfigError(file, key, 'a table { binding = "NAME", service = "worker-name" }', s);
-    const { binding, service, entrypoint } = s as Record<string, unknown>;
-    if (typeof binding !== 'string' || !BINDING_NAME.test(binding))
-      throw new ConfigError(file, `${key}.binding`, 'a JavaScript identifier', binding);
-    if (typeof service !== 'string' || service === '')
-      throw new ConfigError(file, `${key}.service`, 'the name of a worker', service);
-    if (entrypoint !== undefined && (typeof entrypoint !== 'string' || !BINDING_NAME.test(entrypoint)))
-      throw new ConfigError(
-        file,
-        `${key}.entrypoint`,
-        'the name of an exported WorkerEntrypoint class',
-        entrypoint,
-      );
-    return { binding, service, entrypoint: entrypoint as string | undefined };
-  });
 }

@@ -24,6 +24,8 @@ export interface WorkerConfig {
   limits: WorkerLimits;
   /** Service bindings to other workers (`services` in wrangler config). */
   services: ServiceBinding[];
+  /** KV namespaces (`kv_namespaces`). */
+  kvNamespaces: KvNamespaceBinding[];
   /** Keys Outpost does not interpret yet; kept verbatim for later parts. */
   unknown: Record<string, unknown>;
 }
@@ -34,6 +36,12 @@ export interface ServiceBinding {
   service: string;
   /** A named WorkerEntrypoint export of the target; undefined: its default export. */
   entrypoint: string | undefined;
+}
+
+export interface KvNamespaceBinding {
+  binding: string;
+  /** The namespace id (the binding name when the config gives none). */
+  id: string;
 }
 
 export const DEFAULT_CPU_MS = 50;

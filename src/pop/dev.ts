@@ -6,8 +6,9 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { relative } from 'node:path';
-import { ConfigError, loadConfig, type WorkerConfig } from '../config/index.ts';
+import { dirname, join, relative } from 'node:path';
+import { ConfigError, findConfigFile, loadConfig, type WorkerConfig } from '../config/index.ts';
+import { KvPop, SqliteKvStore } from '../kv/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { bundleWorker, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
@@ -31,6 +32,8 @@ export interface DevOptions {
   limits?: Partial<Limits>;
   /** Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run). */
   adminToken?: string;
+  /** KV storage (default: `.outpost/kv/kv.sqlite` beside the project's config, one local PoP). */
+  kv?: { file?: string; cacheTtl?: number };
 }
 
 export interface DevServer {
@@ -44,6 +47,9 @@ export interface DevServer {
   reload(): Promise<Error | null>;
   close(): Promise<void>;
 }
+
+/** The id of the one PoP `outpost dev` runs today (the network work adds more). */
+export const LOCAL_POP = 'DEV';
 
 const devCfCache = new Map<string, Readonly<Record<string, unknown>>>();
 
@@ -118,7 +124,8 @@ async function startProject(dir: string, runtime: Runtime, options: DevOptions):
         previous &&
         previous.bundle.hash === bundle.hash &&
         JSON.stringify(previous.vars) === JSON.stringify(config.vars) &&
-        JSON.stringify(previous.services) === JSON.stringify(config.services)
+        JSON.stringify(previous.services) === JSON.stringify(config.services) &&
+        JSON.stringify(previous.kvNamespaces) === JSON.stringify(config.kvNamespaces)
       )
         return null;
       runtime.deploy(tenant, bundle, config, options.limits);
@@ -184,9 +191,17 @@ async function startProject(dir: string, runtime: Runtime, options: DevOptions):
   };
 }
 
+/** The embedded KV store of a dev network: one SQLite file beside the project. */
+export function kvFile(rootDir: string): string {
+  return join(rootDir, '.outpost', 'kv', 'kv.sqlite');
+}
+
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const { observer } = options;
-  const runtime = new Runtime({ observer, ...options.runtime });
+  const rootDir = dirname(findConfigFile(options.dir));
+  const kvStore = new SqliteKvStore({ file: options.kv?.file ?? kvFile(rootDir) });
+  const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
+  const runtime = new Runtime({ observer, kv, ...options.runtime });
   await runtime.prewarm();
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
@@ -198,6 +213,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       main.close();
       for (const p of others) p.close();
       await runtime.close();
+      await kvStore.close();
       throw new ConfigError(
         o.config.configPath,
         'name',
@@ -237,6 +253,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       for (const o of others) o.close();
       await server.close();
       await runtime.close();
+      await kvStore.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
+import type { KvAccess } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
@@ -184,12 +185,13 @@ export class WorkerInstance implements IsolateOwner {
           bundle.format,
           new ivm.ExternalCopy({
             compatibilityFlags: version.compatibilityFlags,
-            bindings: Object.fromEntries(
-              version.services.map((s) => [
+            bindings: Object.fromEntries([
+              ...version.services.map((s) => [
                 s.binding,
                 { type: 'service', service: s.service, entrypoint: s.entrypoint },
               ]),
-            ),
+              ...version.kvNamespaces.map((k) => [k.binding, { type: 'kv' }]),
+            ]),
           }).copyInto({ release: true }),
         ],
         {
@@ -213,6 +215,7 @@ export class WorkerInstance implements IsolateOwner {
   services: ServiceLinks | null = null;
   /** Set by the runtime: the PoP's Cache API store. */
   cache: CacheAccess | null = null;
+  kv: KvAccess | null = null;
 
   /**
    * An RPC call into this worker (from another worker's service binding): counted and limited

@@ -6,6 +6,7 @@
 
 import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
+import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
   httpCache?: HttpCache;
   /** Where purges reach every PoP (default: a bus holding this runtime's HTTP cache). */
   purges?: PurgeBus;
+  /** The PoP's view of KV (default: none; a worker with KV bindings then gets a clear error). */
+  kv?: KvPop;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -54,6 +57,7 @@ export class Runtime {
   readonly cacheStore: ApiCacheStore;
   readonly httpCache: HttpCache;
   readonly purges: PurgeBus;
+  readonly kv: KvPop | null;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
@@ -78,6 +82,7 @@ export class Runtime {
           this.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
       });
     this.purges = options.purges ?? new PurgeBus();
+    this.kv = options.kv ?? null;
     if (!options.purges) {
       this.purges.join(this.httpCache);
       this.purges.join(this.cacheStore);
@@ -120,7 +125,7 @@ export class Runtime {
     tenant: string,
     bundle: Bundle,
     config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'> &
-      Partial<Pick<WorkerConfig, 'compatibilityFlags' | 'services'>>,
+      Partial<Pick<WorkerConfig, 'compatibilityFlags' | 'services' | 'kvNamespaces'>>,
     limitOverrides: Partial<Limits> = {},
   ): WorkerVersion {
     // Precedence: explicit overrides (CLI flags), then the worker's config, then runtime defaults.
@@ -137,6 +142,7 @@ export class Runtime {
       vars: config.vars,
       compatibilityFlags: config.compatibilityFlags ?? [],
       services: config.services ?? [],
+      kvNamespaces: config.kvNamespaces ?? [],
       limits,
       mapper: new StackMapper(bundle.map, bundle.filename),
     };
@@ -199,6 +205,10 @@ export class Runtime {
         http: this.httpCache,
         purges: this.purges,
       };
+      inst.kv =
+        version.kvNamespaces.length && this.kv
+          ? { pop: this.kv, namespaces: new Map(version.kvNamespaces.map((k) => [k.binding, k.id])) }
+          : null;
       inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
         this.#lru.delete(inst);

@@ -1,4 +1,4 @@
-import type { ServiceBinding, VarValue } from '../config/index.ts';
+import type { KvNamespaceBinding, ServiceBinding, VarValue } from '../config/index.ts';
 import type { ChunkSource } from './bridge/bodies.ts';
 import type { Bundle } from './bundle.ts';
 import type { Limits } from './limits.ts';
@@ -14,6 +14,7 @@ export interface WorkerVersion {
   vars: Record<string, VarValue>;
   compatibilityFlags: string[];
   services: ServiceBinding[];
+  kvNamespaces: KvNamespaceBinding[];
   limits: Limits;
   mapper: StackMapper;
 }

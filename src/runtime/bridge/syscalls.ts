@@ -10,6 +10,7 @@ import { extensionWasm } from '../extensions.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
+import { type KvAccess, kvCall } from './kv.ts';
 import { NamedError } from './named-error.ts';
 import { type ServiceLinks, serviceCall } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
@@ -30,6 +31,8 @@ export interface IsolateOwner {
   services: ServiceLinks | null;
   /** The PoP's Cache API store and this tenant's part of it. */
   cache: CacheAccess | null;
+  /** The PoP's KV view and the worker's KV bindings. */
+  kv: KvAccess | null;
   /** The isolate's CPU time so far, ns. */
   cpuNow(): bigint;
   /** CPU the runtime spent on its own work inside the isolate (loading an extension): not the worker's. */
@@ -301,6 +304,7 @@ export function createSyscalls(
     service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
     cache: (op, ...rest) => cacheCall(owner().cache, op, rest),
     purge: (options) => purgeCall(owner().cache, options),
+    kv: (binding, op, ...rest) => kvCall(owner().kv, binding, op, rest),
     wsConnect: (id, url, protocols, headers) => {
       owner().beginSubrequest();
       return sockets.connect(id, url, protocols, headers);

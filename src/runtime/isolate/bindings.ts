@@ -1,5 +1,6 @@
 /**
- * Bindings that are objects rather than plain values. Today: service bindings
+ * Bindings that are objects rather than plain values: KV namespaces (src/runtime/isolate/kv.ts)
+ * and service bindings
  * (https://developers.cloudflare.com/workers/runtime-apis/bindings/service-bindings/), a Fetcher
  * whose `fetch()` runs the target worker's fetch handler and whose other methods are RPC calls
  * to the target's WorkerEntrypoint. Both go through the host, which resolves the target by name
@@ -9,14 +10,11 @@ import { kBody, readAll } from './body.ts';
 import { callAsync } from './bridge.ts';
 import { type HostResponse, responseFromHost } from './fetch.ts';
 import { flattenHeaders } from './headers.ts';
+import { KVNamespace } from './kv.ts';
 import { Request } from './request.ts';
 import type { Response } from './response.ts';
 
-export interface BindingDescriptor {
-  type: 'service';
-  service: string;
-  entrypoint?: string;
-}
+export type BindingDescriptor = { type: 'service'; service: string; entrypoint?: string } | { type: 'kv' };
 
 /** Names a stub never treats as RPC methods (so `await stub` or inspection behave). */
 const NOT_RPC = new Set(['then', 'constructor', 'toJSON', 'connect', 'dup']);
@@ -51,6 +49,7 @@ export function makeBindings(descriptors: Record<string, BindingDescriptor>): Re
   const out: Record<string, unknown> = {};
   for (const [name, d] of Object.entries(descriptors)) {
     if (d.type === 'service') out[name] = serviceBinding(name);
+    else if (d.type === 'kv') out[name] = new KVNamespace(name);
   }
   return out;
 }

@@ -1,0 +1,49 @@
+/** Bindings in wrangler config: service bindings and KV namespaces, validated naming the key. */
+import { ConfigError } from './errors.ts';
+import type { KvNamespaceBinding, ServiceBinding } from './types.ts';
+
+export const BINDING_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/** `services = [{ binding, service, entrypoint? }]` (https://developers.cloudflare.com/workers/wrangler/configuration/#service-bindings). */
+export function parseServices(file: string, raw: unknown): ServiceBinding[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(file, 'services', 'an array of { binding, service }', raw);
+  return raw.map((s, i) => {
+    const key = `services[${i}]`;
+    if (!s || typeof s !== 'object' || Array.isArray(s))
+      throw new ConfigError(file, key, 'a table { binding = "NAME", service = "worker-name" }', s);
+    const { binding, service, entrypoint } = s as Record<string, unknown>;
+    if (typeof binding !== 'string' || !BINDING_NAME.test(binding))
+      throw new ConfigError(file, `${key}.binding`, 'a JavaScript identifier', binding);
+    if (typeof service !== 'string' || service === '')
+      throw new ConfigError(file, `${key}.service`, 'the name of a worker', service);
+    if (entrypoint !== undefined && (typeof entrypoint !== 'string' || !BINDING_NAME.test(entrypoint)))
+      throw new ConfigError(
+        file,
+        `${key}.entrypoint`,
+        'the name of an exported WorkerEntrypoint class',
+        entrypoint,
+      );
+    return { binding, service, entrypoint: entrypoint as string | undefined };
+  });
+}
+
+/** `kv_namespaces = [{ binding, id }]` (https://developers.cloudflare.com/kv/concepts/kv-bindings/). */
+export function parseKvNamespaces(file: string, raw: unknown): KvNamespaceBinding[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(file, 'kv_namespaces', 'an array of { binding, id }', raw);
+  return raw.map((s, i) => {
+    const key = `kv_namespaces[${i}]`;
+    if (!s || typeof s !== 'object' || Array.isArray(s))
+      throw new ConfigError(file, key, 'a table { binding = "NAME", id = "namespace id" }', s);
+    const { binding, id, preview_id: previewId } = s as Record<string, unknown>;
+    if (typeof binding !== 'string' || !BINDING_NAME.test(binding))
+      throw new ConfigError(file, `${key}.binding`, 'a JavaScript identifier', binding);
+    if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > 256))
+      throw new ConfigError(file, `${key}.id`, 'a namespace id (a non-empty string)', id);
+    if (previewId !== undefined && (typeof previewId !== 'string' || previewId === ''))
+      throw new ConfigError(file, `${key}.preview_id`, 'a namespace id (a non-empty string)', previewId);
+    // Locally a namespace needs no id: the binding name stands for it (as in Miniflare).
+    return { binding, id: (id as string | undefined) ?? binding };
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * KV bindings, host side: checks what the isolate sent, resolves the binding to its namespace
+ * and calls the PoP's KV view (src/kv/). KV's own errors reach the worker as Workers reports
+ * them: `Error: KV PUT failed: 413 Value length of … exceeds limit of …`.
+ */
+import { KvError, type KvPop } from '../../kv/index.ts';
+import { NamedError } from './named-error.ts';
+
+export interface KvAccess {
+  pop: KvPop;
+  /** binding name → namespace id */
+  namespaces: ReadonlyMap<string, string>;
+}
+
+const OPS: Record<string, string> = {
+  get: 'GET',
+  getMany: 'GET_BULK',
+  put: 'PUT',
+  delete: 'DELETE',
+  list: 'LIST',
+};
+
+function typeError(message: string): NamedError {
+  return new NamedError(message, 'TypeError');
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw typeError(`KV ${what} must be a string`);
+  return v;
+}
+
+function optionalNumber(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number') throw typeError(`KV ${what} must be a number, received ${typeof v}`);
+  return v;
+}
+
+function bytes(u: Uint8Array): ArrayBuffer {
+  return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
+}
+
+export async function kvCall(
+  access: KvAccess | null,
+  binding: unknown,
+  op: unknown,
+  args: unknown[],
+): Promise<unknown> {
+  if (!access) throw new NamedError('KV is not available here', 'Error');
+  if (typeof binding !== 'string' || typeof op !== 'string' || !Object.hasOwn(OPS, op))
+    throw typeError('invalid KV call');
+  const ns = access.namespaces.get(binding);
+  if (ns === undefined) throw typeError(`no KV namespace is bound as "${binding}"`);
+  try {
+    return await run(access.pop, ns, op, args);
+  } catch (err) {
+    if (err instanceof KvError)
+      throw new NamedError(`KV ${OPS[op]} failed: ${err.status} ${err.message}`, 'Error');
+    throw err;
+  }
+}
+
+async function run(pop: KvPop, ns: string, op: string, args: unknown[]): Promise<unknown> {
+  if (op === 'get') {
+    const v = await pop.get(ns, str(args[0], 'key'), optionalNumber(args[1], 'cacheTtl'));
+    return v && { value: bytes(v.value), metadata: v.metadata };
+  }
+  if (op === 'getMany') {
+    const keys = args[0];
+    if (!Array.isArray(keys)) throw typeError('KV keys must be an array of strings');
+    const got = await pop.getMany(
+      ns,
+      keys.map((k) => str(k, 'key')),
+      optionalNumber(args[1], 'cacheTtl'),
+    );
+    return [...got].map(([k, v]) => [k, v && { value: bytes(v.value), metadata: v.metadata }]);
+  }
+  if (op === 'put') {
+    const [key, value, options] = args;
+    if (!(value instanceof ArrayBuffer)) throw typeError('KV value must be bytes');
+    const o = (options ?? {}) as Record<string, unknown>;
+    if (typeof o !== 'object') throw typeError('KV put options must be an object');
+    if (o.metadata !== undefined && typeof o.metadata !== 'string')
+      throw typeError('KV metadata must be JSON text');
+    await pop.put(ns, str(key, 'key'), new Uint8Array(value), {
+      expiration: optionalNumber(o.expiration, 'expiration'),
+      expirationTtl: optionalNumber(o.expirationTtl, 'expirationTtl'),
+      metadata: o.metadata as string | undefined,
+    });
+    return null;
+  }
+  if (op === 'delete') {
+    await pop.delete(ns, str(args[0], 'key'));
+    return null;
+  }
+  const o = (args[0] ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object') throw typeError('KV list options must be an object');
+  if (o.prefix !== undefined && o.prefix !== null && typeof o.prefix !== 'string')
+    throw typeError('KV list prefix must be a string');
+  if (o.cursor !== undefined && o.cursor !== null && typeof o.cursor !== 'string')
+    throw typeError('KV list cursor must be a string');
+  const r = await pop.list(ns, {
+    prefix: o.prefix as string | null | undefined,
+    cursor: o.cursor as string | null | undefined,
+    limit: optionalNumber(o.limit, 'limit'),
+  });
+  return { keys: r.keys, list_complete: r.complete, ...(r.cursor ? { cursor: r.cursor } : {}) };
+}

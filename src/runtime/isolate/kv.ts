@@ -1,0 +1,137 @@
+/**
+ * KV namespace bindings (https://developers.cloudflare.com/kv/api/): the typed API here, the
+ * storage on the host (src/runtime/bridge/kv.ts → src/kv/). Values cross as bytes; this side
+ * turns them into text, JSON, ArrayBuffers or streams, and turns put() values into bytes.
+ */
+import { bodyStream, newState, readAll } from './body.ts';
+import { callAsync } from './bridge.ts';
+import { utf8Decode, utf8Encode } from './encoding.ts';
+import { isReadableStream } from './streams.ts';
+
+type ValueType = 'text' | 'json' | 'arrayBuffer' | 'stream';
+const TYPES = new Set<string>(['text', 'json', 'arrayBuffer', 'stream']);
+
+interface HostValue {
+  value: ArrayBuffer;
+  metadata: string | null;
+}
+
+function readType(options: unknown): { type: ValueType; cacheTtl?: number } {
+  if (options === undefined || options === null) return { type: 'text' };
+  const o =
+    typeof options === 'string' ? { type: options } : (options as { type?: unknown; cacheTtl?: unknown });
+  const type = o.type ?? 'text';
+  if (typeof type !== 'string' || !TYPES.has(type))
+    throw new TypeError(
+      'Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".',
+    );
+  const cacheTtl = (o as { cacheTtl?: unknown }).cacheTtl;
+  if (cacheTtl !== undefined && typeof cacheTtl !== 'number')
+    throw new TypeError('KV cacheTtl must be a number');
+  return { type: type as ValueType, cacheTtl: cacheTtl as number | undefined };
+}
+
+function decode(v: ArrayBuffer, type: ValueType): unknown {
+  if (type === 'arrayBuffer') return v;
+  if (type === 'stream') return bodyStream(newState(new Uint8Array(v)));
+  const text = utf8Decode(new Uint8Array(v), false);
+  return type === 'json' ? JSON.parse(text) : text;
+}
+
+async function toBytes(value: unknown): Promise<ArrayBuffer> {
+  if (typeof value === 'string') return utf8Encode(value).slice().buffer as ArrayBuffer;
+  if (value instanceof ArrayBuffer) return value.slice(0);
+  if (ArrayBuffer.isView(value))
+    return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer;
+  if (isReadableStream(value)) return (await readAll(newState(value))).slice().buffer as ArrayBuffer;
+  throw new TypeError(
+    'KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values.',
+  );
+}
+
+function metadataOf(v: HostValue): unknown {
+  return v.metadata === null ? null : JSON.parse(v.metadata);
+}
+
+export class KVNamespace {
+  readonly #binding: string;
+  constructor(binding: string) {
+    this.#binding = binding;
+  }
+
+  async get(key: unknown, options?: unknown): Promise<unknown> {
+    const { type, cacheTtl } = readType(options);
+    if (Array.isArray(key)) {
+      if (type !== 'text' && type !== 'json')
+        throw new TypeError(`KV bulk get supports the "text" and "json" types, not "${type}"`);
+      const pairs: [string, HostValue | null][] = await callAsync(
+        'kv',
+        this.#binding,
+        'getMany',
+        key.map(String),
+        cacheTtl,
+      );
+      return new Map(pairs.map(([k, v]) => [k, v && decode(v.value, type)]));
+    }
+    const v: HostValue | null = await callAsync('kv', this.#binding, 'get', String(key), cacheTtl);
+    return v && decode(v.value, type);
+  }
+
+  async getWithMetadata(key: unknown, options?: unknown): Promise<unknown> {
+    const { type, cacheTtl } = readType(options);
+    if (Array.isArray(key)) {
+      if (type !== 'text' && type !== 'json')
+        throw new TypeError(`KV bulk get supports the "text" and "json" types, not "${type}"`);
+      const pairs: [string, HostValue | null][] = await callAsync(
+        'kv',
+        this.#binding,
+        'getMany',
+        key.map(String),
+        cacheTtl,
+      );
+      return new Map(
+        pairs.map(([k, v]) => [k, v ? { value: decode(v.value, type), metadata: metadataOf(v) } : null]),
+      );
+    }
+    const v: HostValue | null = await callAsync('kv', this.#binding, 'get', String(key), cacheTtl);
+    if (!v) return { value: null, metadata: null, cacheStatus: null };
+    return { value: decode(v.value, type), metadata: metadataOf(v), cacheStatus: null };
+  }
+
+  async put(key: unknown, value: unknown, options?: unknown): Promise<void> {
+    const bytes = await toBytes(value);
+    const o = (options ?? {}) as { expiration?: unknown; expirationTtl?: unknown; metadata?: unknown };
+    if (typeof o !== 'object') throw new TypeError('KV put() options must be an object');
+    let metadata: string | undefined;
+    if (o.metadata !== undefined && o.metadata !== null) {
+      metadata = JSON.stringify(o.metadata);
+      if (metadata === undefined) throw new TypeError('KV metadata must be serializable to JSON');
+    }
+    const num = (v: unknown) => (v === undefined || v === null ? undefined : Number(v));
+    await callAsync('kv', this.#binding, 'put', String(key), bytes, {
+      expiration: num(o.expiration),
+      expirationTtl: num(o.expirationTtl),
+      metadata,
+    });
+  }
+
+  async delete(key: unknown): Promise<void> {
+    await callAsync('kv', this.#binding, 'delete', String(key));
+  }
+
+  async list(options?: unknown): Promise<unknown> {
+    const o = (options ?? {}) as { prefix?: unknown; limit?: unknown; cursor?: unknown };
+    if (typeof o !== 'object') throw new TypeError('KV list() options must be an object');
+    const r: { keys: unknown[]; list_complete: boolean; cursor?: string } = await callAsync(
+      'kv',
+      this.#binding,
+      'list',
+      {
+        prefix: o.prefix === undefined || o.prefix === null ? undefined : String(o.prefix),
+        cursor: o.cursor === undefined || o.cursor === null ? undefined : String(o.cursor),
+        limit: o.limit === undefined ? undefined : Number(o.limit),
+      },
+    );
+    return { ...r, cacheStatus: null };
+  }
+}
