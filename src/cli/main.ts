@@ -6,8 +6,9 @@ import { OutpostError } from '../runtime/index.ts';
 import { CliError, cacheCommands } from './cache.ts';
 import type { Command } from './commands.ts';
 import { devCommand } from './dev.ts';
+import { kvCommands } from './kv.ts';
 
-export const COMMANDS: Command[] = [devCommand, ...cacheCommands];
+export const COMMANDS: Command[] = [devCommand, ...cacheCommands, ...kvCommands];
 
 function usage(): string {
   const lines = ['Usage: outpost <command> [options]', '', 'Commands:'];
