@@ -45,6 +45,11 @@ export const devCommand: Command = {
     },
     { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
+    {
+      name: 'nats',
+      type: 'string',
+      help: 'NATS server URL: KV lives in JetStream buckets there (default: SQLite in .outpost/kv)',
+    },
   ],
   async run(positionals, v) {
     const level = String(v['log-level']);
@@ -92,6 +97,7 @@ export const devCommand: Command = {
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
       observer,
+      ...(typeof v.nats === 'string' ? { kv: { nats: v.nats } } : {}),
       runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
       // Flags win over the project's config.
       limits: {

@@ -3,12 +3,13 @@
  * (https://developers.cloudflare.com/kv/reference/kv-commands/). They work on the project's
  * KV file (`.outpost/kv/kv.sqlite`) directly, so they serve a running dev network (SQLite
  * lets both write; the network sees a change as any PoP sees a write made elsewhere: once
- * its cached copy's cacheTtl ends) and the files of a stopped one alike.
+ * its cached copy's cacheTtl ends) and the files of a stopped one alike; with `--nats URL`,
+ * on the JetStream buckets of a network that keeps KV there.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { findConfigFile, loadConfig } from '../config/index.ts';
-import { KvError, KvPop, SqliteKvStore } from '../kv/index.ts';
+import { KvError, KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { kvFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
 import type { Command, OptionSpec } from './commands.ts';
@@ -17,6 +18,7 @@ const COMMON: OptionSpec[] = [
   { name: 'binding', type: 'string', help: 'the KV binding name from kv_namespaces' },
   { name: 'namespace-id', type: 'string', help: 'the namespace id (instead of --binding)' },
   { name: 'project', type: 'string', default: '.', help: 'the Workers project folder' },
+  { name: 'nats', type: 'string', help: 'NATS server URL when the network keeps KV in JetStream' },
 ];
 
 /** The PoP id the CLI writes as: a write from outside every PoP, like one through the API. */
@@ -40,7 +42,10 @@ async function withNamespace<T>(
       );
     ns = b.id;
   }
-  const store = new SqliteKvStore({ file: kvFile(dirname(findConfigFile(project))) });
+  const store: KvStore =
+    typeof v.nats === 'string'
+      ? await NatsKvStore.connect({ servers: v.nats, pop: CLI_POP })
+      : new SqliteKvStore({ file: kvFile(dirname(findConfigFile(project))) });
   try {
     return await fn(new KvPop(CLI_POP, store), ns);
   } catch (err) {

@@ -8,7 +8,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError, findConfigFile, loadConfig, type WorkerConfig } from '../config/index.ts';
-import { KvPop, SqliteKvStore } from '../kv/index.ts';
+import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { bundleWorker, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
@@ -32,8 +32,11 @@ export interface DevOptions {
   limits?: Partial<Limits>;
   /** Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run). */
   adminToken?: string;
-  /** KV storage (default: `.outpost/kv/kv.sqlite` beside the project's config, one local PoP). */
-  kv?: { file?: string; cacheTtl?: number };
+  /**
+   * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
+   * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
+   */
+  kv?: { file?: string; cacheTtl?: number; nats?: string };
 }
 
 export interface DevServer {
@@ -199,7 +202,9 @@ export function kvFile(rootDir: string): string {
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const { observer } = options;
   const rootDir = dirname(findConfigFile(options.dir));
-  const kvStore = new SqliteKvStore({ file: options.kv?.file ?? kvFile(rootDir) });
+  const kvStore: KvStore = options.kv?.nats
+    ? await NatsKvStore.connect({ servers: options.kv.nats, pop: LOCAL_POP })
+    : new SqliteKvStore({ file: options.kv?.file ?? kvFile(rootDir) });
   const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
   const runtime = new Runtime({ observer, kv, ...options.runtime });
   await runtime.prewarm();

@@ -1,0 +1,80 @@
+/**
+ * Test support: a real `nats-server` (Debian's package) with JetStream in a temp folder on a
+ * free loopback port. Tests that need NATS fail, naming the package, when it is missing.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Start it again on the same port and store (after stop()). */
+  restart(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startNatsServer(): Promise<NatsServer> {
+  if (spawnSync('nats-server', ['--version']).error)
+    throw new Error(
+      'nats-server is not installed (Debian: apt-get install -y nats-server); the NATS tests need it',
+    );
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-nats-'));
+  let child: ChildProcess | null = null;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = c;
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${out}`)), 10_000);
+      const onData = (d: Buffer) => {
+        out += d;
+        if (out.includes('Server is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      c.stdout?.on('data', onData);
+      c.stderr?.on('data', onData);
+      c.once('exit', (code) => {
+        clearTimeout(timer);
+        if (!out.includes('Server is ready')) reject(new Error(`nats-server exited (${code}): ${out}`));
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const c = child;
+      child = null;
+      if (!c || c.exitCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    });
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: start,
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

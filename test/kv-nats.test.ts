@@ -1,0 +1,68 @@
+// `outpost dev --nats URL`: a worker's KV lives in JetStream buckets; the CLI reaches them too.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
+import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'outpost.mjs');
+let nats: NatsServer;
+let dev: TestDev;
+let project: ReturnType<typeof copyFixture>;
+
+before(async () => {
+  nats = await startNatsServer();
+  project = copyFixture('kv');
+  dev = await startFixture(project.dir, { kv: { nats: nats.url } });
+});
+after(async () => {
+  await dev.close();
+  project.cleanup();
+  await nats.dispose();
+});
+
+describe('KV on NATS JetStream', () => {
+  it('a worker writes and reads through the bucket; the CLI reads and writes the same bucket', async () => {
+    await fetch(`${dev.url}/put?key=hello&value=from%20the%20worker`);
+    const got = (await (await fetch(`${dev.url}/get?key=hello`)).json()) as { result: unknown };
+    assert.equal(got.result, 'from the worker');
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [
+      BIN,
+      'kv',
+      'key',
+      'get',
+      'hello',
+      '--binding',
+      'STORE',
+      '--project',
+      project.dir,
+      '--nats',
+      nats.url,
+    ]);
+    assert.equal(stdout, 'from the worker');
+    await run(process.execPath, [
+      BIN,
+      'kv',
+      'key',
+      'put',
+      'cli',
+      'from the CLI',
+      '--binding',
+      'STORE',
+      '--project',
+      project.dir,
+      '--nats',
+      nats.url,
+    ]);
+    // The PoP's replica hears the CLI's write through its watch (milliseconds); then the worker reads it.
+    const store = dev.runtime.kv?.store;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !(await store?.read('store-ns', 'cli', 'DEV', Date.now())))
+      await new Promise((r) => setTimeout(r, 25));
+    const seen = ((await (await fetch(`${dev.url}/get?key=cli`)).json()) as { result: unknown }).result;
+    assert.equal(seen, 'from the CLI');
+  });
+});
