@@ -92,6 +92,34 @@ describe('outpost kv', () => {
       p.cleanup();
     }
   });
+  it('with --kv-propagation-ms, a write from the CLI reaches the running PoP only after the delay', async () => {
+    const p = copyFixture('kv');
+    const dev = await startFixture(p.dir, { kv: { propagationMs: 1500 } });
+    const view = async () => {
+      const r = await fetch(`${dev.url}/__outpost/kv/keys?binding=STORE&prefix=late`, {
+        headers: { authorization: `Bearer ${dev.adminToken}` },
+      });
+      const [k] = (
+        (await r.json()) as {
+          keys: { seen: Record<string, number | null>; latest: { version: number; pop: string } }[];
+        }
+      ).keys;
+      return k;
+    };
+    try {
+      await outpost(p.dir, 'kv', 'key', 'put', 'late', 'v', '--binding', 'STORE');
+      const before = await view();
+      assert.deepEqual([before.latest.pop, before.seen.DEV], ['CLI', null]);
+      await new Promise((r) => setTimeout(r, 1600));
+      const later = await view();
+      assert.equal(later.seen.DEV, later.latest.version);
+      const got = (await (await fetch(`${dev.url}/get?key=late`)).json()) as { result: unknown };
+      assert.equal(got.result, 'v');
+    } finally {
+      await dev.close();
+      p.cleanup();
+    }
+  });
   it('works next to a running dev network, both ways', async () => {
     const p = copyFixture('kv');
     const dev = await startFixture(p.dir);

@@ -140,6 +140,32 @@ describe('KV binding', () => {
       error: 'Error: KV PUT failed: 413 Value length of 26214401 exceeds limit of 26214400.',
     });
   });
+  it('the admin KV view shows which version each PoP sees and caches', async () => {
+    await call('put', { key: 'seen/1', value: 'v' });
+    const r = await fetch(`${dev.url}/__outpost/kv/keys?binding=STORE&prefix=seen/`, {
+      headers: { authorization: `Bearer ${dev.adminToken}` },
+    });
+    const view = (await r.json()) as {
+      namespace: string;
+      pops: string[];
+      keys: {
+        key: string;
+        latest: { version: number; pop: string };
+        seen: Record<string, number>;
+        cached: Record<string, number>;
+      }[];
+    };
+    assert.deepEqual(
+      [view.namespace, view.pops, view.keys.map((k) => k.key)],
+      ['store-ns', ['DEV'], ['seen/1']],
+    );
+    const [k] = view.keys;
+    assert.deepEqual([k.latest.pop, k.seen.DEV, k.cached.DEV], ['DEV', k.latest.version, k.latest.version]);
+    const bad = await fetch(`${dev.url}/__outpost/kv/keys?binding=NOPE`, {
+      headers: { authorization: `Bearer ${dev.adminToken}` },
+    });
+    assert.equal(bad.status, 400);
+  });
   it('what was written survives a restart of outpost dev (SQLite beside the project)', async () => {
     await call('put', { key: 'durable', value: 'still here' });
     await dev.close();

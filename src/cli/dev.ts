@@ -46,6 +46,14 @@ export const devCommand: Command = {
     { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
     {
+      name: 'kv-propagation-ms',
+      type: 'number',
+      default: 0,
+      help: 'how long a KV write made elsewhere (the CLI, another PoP) takes to reach this PoP',
+    },
+    { name: 'kv-jitter-ms', type: 'number', default: 0, help: 'up to this much more, per write (seeded)' },
+    { name: 'kv-seed', type: 'number', default: 1, help: 'seed of the KV propagation jitter' },
+    {
       name: 'nats',
       type: 'string',
       help: 'NATS server URL: KV lives in JetStream buckets there (default: SQLite in .outpost/kv)',
@@ -97,7 +105,12 @@ export const devCommand: Command = {
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
       observer,
-      ...(typeof v.nats === 'string' ? { kv: { nats: v.nats } } : {}),
+      kv: {
+        ...(typeof v.nats === 'string' ? { nats: v.nats } : {}),
+        propagationMs: v['kv-propagation-ms'] as number,
+        jitterMs: v['kv-jitter-ms'] as number,
+        seed: v['kv-seed'] as number,
+      },
       runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
       // Flags win over the project's config.
       limits: {

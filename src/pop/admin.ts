@@ -5,12 +5,16 @@
  *
  *   POST /__outpost/cache/purge  {"files"|"prefixes"|"tags": [...], "purge_everything": true, "worker": "name"}
  *        → 200 {"success": true, "purged": N, "caches": M}
+ *   GET  /__outpost/kv/keys?binding=NAME (or namespace=ID)&prefix=P
+ *        → 200 {"namespace", "pops", "keys": [{ key, latest, seen: {POP: version}, cached: {POP: version} }]}
+ *        which version of each key every PoP sees, and what its cache holds (eventual consistency, visible)
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
+import type { KvPop } from '../kv/index.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
 const MAX_BODY = 256 * 1024;
@@ -18,6 +22,8 @@ const MAX_BODY = 256 * 1024;
 export interface AdminOptions {
   token: string;
   purges: PurgeBus;
+  /** KV: the PoPs' views and how a binding name maps to a namespace id (worker mode). */
+  kv?: { pops: KvPop[]; namespace(bindingOrId: string): string | undefined };
 }
 
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -80,6 +86,37 @@ export async function handleAdmin(
       if (!(err instanceof PurgeError)) throw err;
       json(res, 400, { success: false, errors: [{ message: err.message }] });
     }
+    return true;
+  }
+  if (path === `${ADMIN_PREFIX}kv/keys` && options.kv) {
+    const q = new URL(req.url ?? '/', 'http://admin').searchParams;
+    const name = q.get('binding') ?? q.get('namespace');
+    const ns = name === null ? undefined : options.kv.namespace(name);
+    if (ns === undefined) {
+      json(res, 400, {
+        success: false,
+        errors: [
+          { message: `give ?binding=NAME or ?namespace=ID of a KV namespace (received ${name ?? 'none'})` },
+        ],
+      });
+      return true;
+    }
+    const pops = options.kv.pops;
+    const states = await pops[0].store.inspect(
+      ns,
+      q.get('prefix') ?? '',
+      pops.map((p) => p.id),
+      Date.now(),
+    );
+    json(res, 200, {
+      success: true,
+      namespace: ns,
+      pops: pops.map((p) => p.id),
+      keys: states.map((st) => ({
+        ...st,
+        cached: Object.fromEntries(pops.map((p) => [p.id, p.cachedVersion(ns, st.key) ?? null])),
+      })),
+    });
     return true;
   }
   json(res, 404, { success: false, errors: [{ message: `no admin endpoint ${path}` }] });

@@ -36,7 +36,15 @@ export interface DevOptions {
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
    */
-  kv?: { file?: string; cacheTtl?: number; nats?: string };
+  kv?: {
+    file?: string;
+    cacheTtl?: number;
+    nats?: string;
+    /** How long a write made elsewhere (another PoP, the CLI) takes to reach this PoP, ms (default 0). */
+    propagationMs?: number;
+    jitterMs?: number;
+    seed?: number;
+  };
 }
 
 export interface DevServer {
@@ -204,7 +212,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const rootDir = dirname(findConfigFile(options.dir));
   const kvStore: KvStore = options.kv?.nats
     ? await NatsKvStore.connect({ servers: options.kv.nats, pop: LOCAL_POP })
-    : new SqliteKvStore({ file: options.kv?.file ?? kvFile(rootDir) });
+    : new SqliteKvStore({
+        file: options.kv?.file ?? kvFile(rootDir),
+        propagationMs: options.kv?.propagationMs,
+        jitterMs: options.kv?.jitterMs,
+        seed: options.kv?.seed,
+      });
   const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
   const runtime = new Runtime({ observer, kv, ...options.runtime });
   await runtime.prewarm();
@@ -240,6 +253,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     origin: options.origin,
     maxBodyBytes: options.maxBodyBytes,
     adminToken,
+    kvNamespace: (name) => {
+      const all = [main, ...others].flatMap((p) => p.config.kvNamespaces);
+      return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
+    },
     observer,
   });
   writeAdminFile(main.config.rootDir, server.url, adminToken);

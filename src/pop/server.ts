@@ -30,6 +30,8 @@ export interface PopServerOptions {
   origin?: string;
   /** Token for the /__outpost/ admin endpoints (purges reach runtime.purges); none: no admin endpoints. */
   adminToken?: string;
+  /** KV namespaces the admin KV view may show (binding name or id → id). */
+  kvNamespace?: (bindingOrId: string) => string | undefined;
   observer: Observer;
 }
 
@@ -114,7 +116,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
     if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
-      await handleAdmin(req, res, { token: options.adminToken, purges: options.runtime.purges });
+      const kv = options.runtime.kv;
+      await handleAdmin(req, res, {
+        token: options.adminToken,
+        purges: options.runtime.purges,
+        ...(kv && options.kvNamespace ? { kv: { pops: [kv], namespace: options.kvNamespace } } : {}),
+      });
       return;
     }
     const tenant = options.route(req);
