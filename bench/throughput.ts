@@ -12,13 +12,15 @@ interface Round {
 
 export interface Scenario {
   /** bench/fixtures/<name> and the baseline's mode in bench/servers/plain.ts. */
-  name: 'hello' | 'hono' | 'stream' | 'cache1k' | 'cache100k';
+  name: 'hello' | 'hono' | 'stream' | 'cache1k' | 'cache100k' | 'kvread';
   path: string;
   label: string;
   /** Bytes each response must carry (checked, so a broken server cannot look fast). */
   bytes: number;
   /** The Outpost side: bench/servers/<server>.ts with these arguments (default: outpost <name>). */
   server?: [string, string[]];
+  /** The baseline (default: plain <name>, a node:http server doing the same work). */
+  baseline?: [string, string[], string];
   goal?: number;
 }
 
@@ -41,6 +43,14 @@ export const SCENARIOS: Scenario[] = [
     bytes: 100 * 1024,
     server: ['proxy', [String(100 * 1024)]],
     goal: 0.9,
+  },
+  {
+    name: 'kvread',
+    path: '/',
+    label: 'a worker answering with a KV value (PoP cache hit) vs one answering a constant',
+    bytes: 12,
+    server: ['outpost', ['kv']],
+    baseline: ['outpost', ['hello'], 'constant worker'],
   },
 ];
 
@@ -68,7 +78,8 @@ export async function throughput(
   opts: { seconds: number; rounds: number; connections: number },
   scenario: Scenario = SCENARIOS[0],
 ) {
-  const plain = await startServer('plain', [scenario.name]);
+  const [baseServer, baseArgs, baseLabel] = scenario.baseline ?? ['plain', [scenario.name], 'node:http'];
+  const plain = await startServer(baseServer, baseArgs);
   const [server, args] = scenario.server ?? ['outpost', [scenario.name]];
   const outpost = await startServer(server, args);
   const run = (port: number, seconds: number) =>
@@ -98,9 +109,9 @@ export async function throughput(
       ratio: o.rps / p.rps,
       table: [
         `${scenario.label}, ${opts.connections} connections, ${opts.rounds} × ${opts.seconds} s rounds in ABBA order (medians)`,
-        `  node:http      ${fmt(p.rps, 0).padStart(8)} req/s   p50 ${fmt(p.p50, 1)} ms   p99 ${fmt(p.p99, 1)} ms`,
+        `  ${baseLabel.padEnd(15)}${fmt(p.rps, 0).padStart(8)} req/s   p50 ${fmt(p.p50, 1)} ms   p99 ${fmt(p.p99, 1)} ms`,
         `  outpost        ${fmt(o.rps, 0).padStart(8)} req/s   p50 ${fmt(o.p50, 1)} ms   p99 ${fmt(o.p99, 1)} ms`,
-        `  ratio outpost/node:http: ${fmt(o.rps / p.rps)}x${scenario.goal ? ` (goal >= ${fmt(scenario.goal)}x)` : ''}`,
+        `  ratio outpost/${baseLabel}: ${fmt(o.rps / p.rps)}x${scenario.goal ? ` (goal >= ${fmt(scenario.goal)}x)` : ''}`,
       ],
     };
   } finally {

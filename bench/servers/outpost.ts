@@ -1,14 +1,27 @@
 // A bench worker (bench/fixtures/<name>) behind Outpost's PoP front, in its own process like
 // the baseline.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.ts';
+import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { noopObserver } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
 import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
 
 const fixture = process.argv[2] ?? 'hello';
 const config = loadConfig(join(import.meta.dirname, '..', 'fixtures', fixture), { warn: () => {} });
-const runtime = new Runtime({ observer: noopObserver, poolSize: 1 });
+// A project with KV bindings gets a store in a temp folder holding `greeting`.
+let kv: KvPop | undefined;
+if (config.kvNamespaces.length) {
+  const store = new SqliteKvStore({
+    file: join(mkdtempSync(join(tmpdir(), 'outpost-bench-kv-')), 'kv.sqlite'),
+  });
+  kv = new KvPop('BENCH', store);
+  for (const ns of config.kvNamespaces)
+    await kv.put(ns.id, 'greeting', new TextEncoder().encode('Hello World!'));
+}
+const runtime = new Runtime({ observer: noopObserver, poolSize: 1, kv });
 runtime.deploy(fixture, await bundleWorker(config), config);
 await runtime.warm(fixture);
 const server = await startPopServer({
