@@ -28,35 +28,21 @@ describe('KV on NATS JetStream', () => {
     await fetch(`${dev.url}/put?key=hello&value=from%20the%20worker`);
     const got = (await (await fetch(`${dev.url}/get?key=hello`)).json()) as { result: unknown };
     assert.equal(got.result, 'from the worker');
-    const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, [
-      BIN,
-      'kv',
-      'key',
-      'get',
-      'hello',
-      '--binding',
-      'STORE',
-      '--project',
-      project.dir,
-      '--nats',
-      nats.url,
-    ]);
+    const kv = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [
+        BIN,
+        'kv',
+        ...args,
+        '--binding',
+        'STORE',
+        '--project',
+        project.dir,
+        '--nats',
+        nats.url,
+      ]);
+    const { stdout } = await kv('key', 'get', 'hello');
     assert.equal(stdout, 'from the worker');
-    await run(process.execPath, [
-      BIN,
-      'kv',
-      'key',
-      'put',
-      'cli',
-      'from the CLI',
-      '--binding',
-      'STORE',
-      '--project',
-      project.dir,
-      '--nats',
-      nats.url,
-    ]);
+    await kv('key', 'put', 'cli', 'from the CLI');
     // The PoP's replica hears the CLI's write through its watch (milliseconds); then the worker reads it.
     const store = dev.runtime.kv?.store;
     const deadline = Date.now() + 5000;

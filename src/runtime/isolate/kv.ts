@@ -59,7 +59,12 @@ export class KVNamespace {
     this.#binding = binding;
   }
 
-  async get(key: unknown, options?: unknown): Promise<unknown> {
+  /** One key or many (bulk: up to 100, text or JSON), shaped by `shape`. */
+  async #read(
+    key: unknown,
+    options: unknown,
+    shape: (v: HostValue | null, type: ValueType) => unknown,
+  ): Promise<unknown> {
     const { type, cacheTtl } = readType(options);
     if (Array.isArray(key)) {
       if (type !== 'text' && type !== 'json')
@@ -71,31 +76,24 @@ export class KVNamespace {
         key.map(String),
         cacheTtl,
       );
-      return new Map(pairs.map(([k, v]) => [k, v && decode(v.value, type)]));
+      return new Map(pairs.map(([k, v]) => [k, shape(v, type)]));
     }
-    const v: HostValue | null = await callAsync('kv', this.#binding, 'get', String(key), cacheTtl);
-    return v && decode(v.value, type);
+    return shape(await callAsync('kv', this.#binding, 'get', String(key), cacheTtl), type);
+  }
+
+  get(key: unknown, options?: unknown): Promise<unknown> {
+    return this.#read(key, options, (v, type) => v && decode(v.value, type));
   }
 
   async getWithMetadata(key: unknown, options?: unknown): Promise<unknown> {
-    const { type, cacheTtl } = readType(options);
-    if (Array.isArray(key)) {
-      if (type !== 'text' && type !== 'json')
-        throw new TypeError(`KV bulk get supports the "text" and "json" types, not "${type}"`);
-      const pairs: [string, HostValue | null][] = await callAsync(
-        'kv',
-        this.#binding,
-        'getMany',
-        key.map(String),
-        cacheTtl,
-      );
-      return new Map(
-        pairs.map(([k, v]) => [k, v ? { value: decode(v.value, type), metadata: metadataOf(v) } : null]),
-      );
-    }
-    const v: HostValue | null = await callAsync('kv', this.#binding, 'get', String(key), cacheTtl);
-    if (!v) return { value: null, metadata: null, cacheStatus: null };
-    return { value: decode(v.value, type), metadata: metadataOf(v), cacheStatus: null };
+    const one = !Array.isArray(key);
+    return this.#read(key, options, (v, type) =>
+      v
+        ? { value: decode(v.value, type), metadata: metadataOf(v), ...(one ? { cacheStatus: null } : {}) }
+        : one
+          ? { value: null, metadata: null, cacheStatus: null }
+          : null,
+    );
   }
 
   async put(key: unknown, value: unknown, options?: unknown): Promise<void> {
