@@ -57,15 +57,42 @@ describe('loadConfig', () => {
 
   it('keeps unknown keys and warns about each once per file', () => {
     const dir = project({
-      'wrangler.toml': 'main = "w.js"\nkv_namespaces = [{ binding = "K", id = "x" }]\n',
+      'wrangler.toml': 'main = "w.js"\nd1_databases = [{ binding = "DB", database_id = "x" }]\n',
       'w.js': '',
     });
     const warnings: string[] = [];
     const c = loadConfig(dir, { warn: (m) => warnings.push(m) });
     loadConfig(dir, { warn: (m) => warnings.push(m) });
-    assert.deepEqual(c.unknown, { kv_namespaces: [{ binding: 'K', id: 'x' }] });
+    assert.deepEqual(c.unknown, { d1_databases: [{ binding: 'DB', database_id: 'x' }] });
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /"kv_namespaces" is not supported by Outpost yet; ignored/);
+    assert.match(warnings[0], /"d1_databases" is not supported by Outpost yet; ignored/);
+  });
+
+  it('reads kv_namespaces (the id defaults to the binding) and names what is wrong', () => {
+    const ok = project({
+      'wrangler.toml': 'main = "w.js"\nkv_namespaces = [{ binding = "A", id = "ns-a" }, { binding = "B" }]\n',
+      'w.js': '',
+    });
+    assert.deepEqual(loadConfig(ok, { warn: () => {} }).kvNamespaces, [
+      { binding: 'A', id: 'ns-a' },
+      { binding: 'B', id: 'B' },
+    ]);
+    const cases: [string, RegExp][] = [
+      ['kv_namespaces = "A"', /"kv_namespaces" must be an array of \{ binding, id \}/],
+      [
+        'kv_namespaces = [{ binding = "not valid", id = "x" }]',
+        /"kv_namespaces\[0\]\.binding" must be a JavaScript identifier/,
+      ],
+      ['kv_namespaces = [{ binding = "A", id = "" }]', /"kv_namespaces\[0\]\.id" must be a namespace id/],
+      [
+        '[vars]\nA = 1\n[[kv_namespaces]]\nbinding = "A"',
+        /"kv_namespaces\[0\]\.binding" must be a name no other binding or var uses, received "A"/,
+      ],
+    ];
+    for (const [toml, re] of cases) {
+      const dir = project({ 'wrangler.toml': `main = "w.js"\n${toml}\n`, 'w.js': '' });
+      assert.throws(() => loadConfig(dir, { warn: () => {} }), re, toml);
+    }
   });
 
   it('accepts a path to the config file itself', () => {
