@@ -46,10 +46,26 @@ export const devCommand: Command = {
     { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
     {
+      name: 'topology',
+      type: 'string',
+      default: 'local',
+      help: 'local (one PoP), world (PoPs in 21 cities, 3 shields) or a topology file',
+    },
+    {
+      name: 'from',
+      type: 'string',
+      help: 'where clients are: a city, PoP code, country code or "lat,long" (per request: Outpost-Client-Location)',
+    },
+    {
+      name: 'simulate-latency',
+      type: 'boolean',
+      default: false,
+      help: 'responses wait the modelled client-to-PoP round trip',
+    },
+    {
       name: 'kv-propagation-ms',
       type: 'number',
-      default: 0,
-      help: 'how long a KV write made elsewhere (the CLI, another PoP) takes to reach this PoP',
+      help: 'how long a KV write made elsewhere (the CLI, another PoP) takes to reach a PoP (default 0; 60000 with a topology)',
     },
     { name: 'kv-jitter-ms', type: 'number', default: 0, help: 'up to this much more, per write (seeded)' },
     { name: 'kv-seed', type: 'number', default: 1, help: 'seed of the KV propagation jitter' },
@@ -105,9 +121,12 @@ export const devCommand: Command = {
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
       observer,
+      topology: v.topology as string,
+      from: v.from as string | undefined,
+      simulateLatency: !!v['simulate-latency'],
       kv: {
         ...(typeof v.nats === 'string' ? { nats: v.nats } : {}),
-        propagationMs: v['kv-propagation-ms'] as number,
+        propagationMs: v['kv-propagation-ms'] as number | undefined,
         jitterMs: v['kv-jitter-ms'] as number,
         seed: v['kv-seed'] as number,
       },
@@ -121,7 +140,11 @@ export const devCommand: Command = {
       },
     });
     process.stdout.write(
-      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}${positionals.length > 1 ? ` (with ${positionals.length - 1} more worker(s) behind service bindings)` : ''}\n  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
+      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}${positionals.length > 1 ? ` (with ${positionals.length - 1} more worker(s) behind service bindings)` : ''}\n${
+        dev.network
+          ? `  Topology ${dev.network.topology.name}: ${dev.network.topology.pops.length} PoPs; clients at ${dev.network.from.city ?? `${dev.network.from.latitude},${dev.network.from.longitude}`} by default (header Outpost-Client-Location: <city>, or Outpost-Pop: <code> for one PoP).\n`
+          : ''
+      }  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
     );
     await waitForSignal();
     await dev.close();

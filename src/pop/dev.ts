@@ -9,9 +9,19 @@ import type { IncomingMessage } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError, findConfigFile, loadConfig, type WorkerConfig } from '../config/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
+import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { bundleWorker, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
+import {
+  type Bundle,
+  bundleWorker,
+  type Limits,
+  OutpostError,
+  Runtime,
+  type RuntimeOptions,
+  type WorkerVersion,
+} from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
+import { DevNetwork } from './network.ts';
 import { type PopServer, startPopServer } from './server.ts';
 
 export interface DevOptions {
@@ -33,6 +43,15 @@ export interface DevOptions {
   /** Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run). */
   adminToken?: string;
   /**
+   * A network of PoPs instead of the one local PoP: a built-in topology name (`world`) or a
+   * topology file (src/network/topology/). `local` (the default) is the single PoP.
+   */
+  topology?: string;
+  /** Where clients are when a request does not say (a city, PoP code, country or "lat,long"). */
+  from?: string;
+  /** Make responses wait the modelled client ↔ PoP round trip. */
+  simulateLatency?: boolean;
+  /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
    */
@@ -51,6 +70,8 @@ export interface DevServer {
   url: string;
   port: number;
   runtime: Runtime;
+  /** The PoPs, when a topology other than `local` runs. */
+  network: DevNetwork | null;
   config: WorkerConfig;
   /** Bearer token of the admin endpoints (also written to .outpost/admin.json). */
   adminToken: string;
@@ -111,7 +132,15 @@ interface Project {
   close(): void;
 }
 
-async function startProject(dir: string, runtime: Runtime, options: DevOptions): Promise<Project> {
+/** What a project needs of where it is deployed: one runtime, or every PoP of a network. */
+interface Deployer {
+  deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): unknown;
+  warm(tenant: string): Promise<void>;
+  current(tenant: string): Pick<WorkerVersion, 'bundle' | 'vars' | 'services' | 'kvNamespaces'> | undefined;
+  has(tenant: string): boolean;
+}
+
+async function startProject(dir: string, runtime: Deployer, options: DevOptions): Promise<Project> {
   const { observer } = options;
   const warn = (m: string) => observer.log({ level: 'warn', source: 'outpost', message: m });
   let config = loadConfig(dir, { warn });
@@ -214,23 +243,53 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ? await NatsKvStore.connect({ servers: options.kv.nats, pop: LOCAL_POP })
     : new SqliteKvStore({
         file: options.kv?.file ?? kvFile(rootDir),
-        propagationMs: options.kv?.propagationMs,
+        // A network of PoPs shows Cloudflare's ~60 s propagation unless told otherwise.
+        propagationMs:
+          options.kv?.propagationMs ?? (options.topology && options.topology !== 'local' ? 60_000 : 0),
         jitterMs: options.kv?.jitterMs,
         seed: options.kv?.seed,
       });
-  const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
-  const runtime = new Runtime({ observer, kv, ...options.runtime });
+  const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
+  let network: DevNetwork | null = null;
+  let runtime: Runtime;
+  let deployer: Deployer;
+  if (topology) {
+    const from: ClientLocation | undefined = options.from
+      ? parseLocation(options.from, topology, '--from')
+      : undefined;
+    network = new DevNetwork({
+      topology,
+      kvStore,
+      observer,
+      runtime: options.runtime,
+      from,
+      simulateLatency: options.simulateLatency,
+      kvCacheTtl: options.kv?.cacheTtl,
+    });
+    const net = network;
+    runtime = net.node(net.router.route(net.from)?.id ?? topology.pops[0].id).runtime;
+    deployer = {
+      deploy: (tenant, bundle, config, limits) => net.deploy(tenant, bundle, config, limits),
+      warm: (tenant) => runtime.warm(tenant),
+      current: (tenant) => runtime.current(tenant),
+      has: (tenant) => runtime.has(tenant),
+    };
+  } else {
+    const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
+    runtime = new Runtime({ observer, kv, ...options.runtime });
+    deployer = runtime;
+  }
   await runtime.prewarm();
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
-  for (const dir of options.services ?? []) others.push(await startProject(dir, runtime, options));
-  const main = await startProject(options.dir, runtime, options);
+  for (const dir of options.services ?? []) others.push(await startProject(dir, deployer, options));
+  const main = await startProject(options.dir, deployer, options);
   const names = new Set([main.tenant]);
   for (const o of others) {
     if (names.has(o.tenant)) {
       main.close();
       for (const p of others) p.close();
-      await runtime.close();
+      await (network ? network.close() : runtime.close());
       await kvStore.close();
       throw new ConfigError(
         o.config.configPath,
@@ -245,6 +304,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const adminToken = options.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN ?? newAdminToken();
   const server: PopServer = await startPopServer({
     runtime,
+    ...(network
+      ? {
+          select: (req: IncomingMessage) => (network as DevNetwork).select(req),
+          admin: { purges: network.purges, kvPops: () => (network as DevNetwork).nodes.map((n) => n.kv) },
+        }
+      : {}),
     route: () => main.buildError ?? main.tenant,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
@@ -265,6 +330,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     url: server.url,
     port: server.port,
     runtime,
+    network,
     adminToken,
     get config() {
       return main.config;
@@ -274,7 +340,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       main.close();
       for (const o of others) o.close();
       await server.close();
-      await runtime.close();
+      await (network ? network.close() : runtime.close());
       await kvStore.close();
     },
   };

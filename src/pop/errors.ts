@@ -30,7 +30,12 @@ export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
     };
   }
   if (err instanceof OutpostError) {
-    const status = err.code === 'NO_SUCH_WORKER' ? 404 : 500;
+    const status =
+      err.code === 'NO_SUCH_WORKER' || err.code === 'NO_SUCH_POP'
+        ? 404
+        : err.code === 'BAD_LOCATION'
+          ? 400
+          : 500;
     return { status, code: err.code, body: dev || status < 500 ? `${err.message}\n` : 'Internal error\n' };
   }
   return {

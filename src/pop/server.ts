@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import type { PurgeBus } from '../cache/index.ts';
+import type { KvPop } from '../kv/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
@@ -14,8 +16,20 @@ import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 
+/** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
+export interface PopSelection {
+  runtime: Runtime;
+  cf: Record<string, unknown>;
+  /** Added to the response (Outpost-Pop, Server-Timing). */
+  headers: string[];
+  /** Simulated network delay before the response is sent, ms. */
+  delayMs?: number;
+}
+
 export interface PopServerOptions {
   runtime: Runtime;
+  /** Several PoPs behind one front: picks the PoP of each request (default: `runtime` and `cf`). */
+  select?: (req: IncomingMessage) => PopSelection | OutpostError;
   /** Which deployed worker serves a request (one project in `outpost dev`). */
   route: (req: IncomingMessage) => string | OutpostError;
   host?: string;
@@ -32,6 +46,8 @@ export interface PopServerOptions {
   adminToken?: string;
   /** KV namespaces the admin KV view may show (binding name or id → id). */
   kvNamespace?: (bindingOrId: string) => string | undefined;
+  /** The purge bus and KV views of every PoP, for a network (default: `runtime`'s). */
+  admin?: { purges: PurgeBus; kvPops: () => KvPop[] };
   observer: Observer;
 }
 
@@ -116,16 +132,22 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
     if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
-      const kv = options.runtime.kv;
+      const kvPops = options.admin ? options.admin.kvPops() : options.runtime.kv ? [options.runtime.kv] : [];
       await handleAdmin(req, res, {
         token: options.adminToken,
-        purges: options.runtime.purges,
-        ...(kv && options.kvNamespace ? { kv: { pops: [kv], namespace: options.kvNamespace } } : {}),
+        purges: options.admin?.purges ?? options.runtime.purges,
+        ...(kvPops.length && options.kvNamespace
+          ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
+          : {}),
       });
       return;
     }
     const tenant = options.route(req);
     if (tenant instanceof OutpostError) return sendError(res, tenant);
+    const sel = options.select
+      ? options.select(req)
+      : { runtime: options.runtime, cf: options.cf(req), headers: [] as string[], delayMs: 0 };
+    if (sel instanceof OutpostError) return sendError(res, sel);
     let url: string;
     try {
       const host = req.headers.host ?? `${options.host ?? '127.0.0.1'}:${port}`;
@@ -150,11 +172,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
 
     let response: WorkerResponse;
     try {
-      response = await options.runtime.handle(tenant, {
+      response = await sel.runtime.handle(tenant, {
         method: req.method ?? 'GET',
         url,
         headers,
-        cf: options.cf(req),
+        cf: sel.cf,
         body,
       });
     } catch (err) {
@@ -187,6 +209,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ),
       );
     }
+    if (sel.headers.length) response = { ...response, headers: [...response.headers, ...sel.headers] };
+    if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
     await writeResponse(req, res, response);
   }
 

@@ -1,0 +1,6 @@
+export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
+export { type ClientLocation, LocationError, parseLocation } from './location.ts';
+export { Router } from './router.ts';
+export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
+export { loadTopology, validateTopology } from './topology/load.ts';
+export type { Origin, Place, Pop, Shield, Topology } from './topology/types.ts';

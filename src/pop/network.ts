@@ -1,0 +1,177 @@
+/**
+ * A network of PoPs in one process (`outpost dev --topology world`): each PoP has its own
+ * runtime (its own isolates, HTTP cache, Cache API store and KV view with its own cacheTtl
+ * cache), created when it first gets traffic; all share the KV store (so writes propagate
+ * between them with the configured delay) and one purge bus. One HTTP front serves them all:
+ * a request goes to the PoP named by `Outpost-Pop` (every PoP is reachable directly), else to
+ * the nearest healthy PoP for the client's location (`Outpost-Client-Location`, `CF-IPCountry`,
+ * else `--from`). Responses say who served them (`Outpost-Pop`) and the modelled edge hop
+ * (`Server-Timing: edge`); with latency simulation on, that round trip is really waited.
+ */
+import type { IncomingMessage } from 'node:http';
+import { PurgeBus } from '../cache/index.ts';
+import type { WorkerConfig } from '../config/index.ts';
+import { KvPop, type KvStore } from '../kv/index.ts';
+import {
+  type ClientLocation,
+  DEFAULT_LATENCY,
+  LocationError,
+  type Pop,
+  parseLocation,
+  Router,
+  rttMs,
+  type Topology,
+} from '../network/index.ts';
+import type { Observer } from '../observability/index.ts';
+import { type Bundle, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
+import type { PopSelection } from './server.ts';
+
+export interface NetworkOptions {
+  topology: Topology;
+  kvStore: KvStore;
+  observer: Observer;
+  runtime?: RuntimeOptions;
+  /** Where clients are when a request does not say (default: the first PoP's city). */
+  from?: ClientLocation;
+  /** Wait the modelled client ↔ PoP round trip before answering. */
+  simulateLatency?: boolean;
+  kvCacheTtl?: number;
+}
+
+interface Deploy {
+  bundle: Bundle;
+  config: WorkerConfig;
+  limits: Partial<Limits> | undefined;
+}
+
+export interface PopNode {
+  pop: Pop;
+  runtime: Runtime;
+  kv: KvPop;
+}
+
+export class DevNetwork {
+  readonly router: Router;
+  readonly purges = new PurgeBus();
+  readonly #nodes = new Map<string, PopNode>();
+  readonly #deploys = new Map<string, Deploy>();
+  readonly #options: NetworkOptions;
+  readonly from: ClientLocation;
+
+  constructor(options: NetworkOptions) {
+    this.#options = options;
+    this.router = new Router(options.topology);
+    const first = options.topology.pops[0];
+    this.from = options.from ?? { ...first, source: 'default' };
+  }
+
+  get topology(): Topology {
+    return this.#options.topology;
+  }
+
+  /** The PoPs that have served traffic so far. */
+  get nodes(): PopNode[] {
+    return [...this.#nodes.values()];
+  }
+
+  /** A PoP's node, made (and given every deployed worker) on first use. */
+  node(popId: string): PopNode {
+    let n = this.#nodes.get(popId);
+    if (n) return n;
+    const pop = this.topology.pops.find((p) => p.id === popId);
+    if (!pop) throw new OutpostError('NO_SUCH_POP', `No PoP "${popId}" in topology ${this.topology.name}`);
+    const kv = new KvPop(pop.id, this.#options.kvStore, { cacheTtl: this.#options.kvCacheTtl });
+    const runtime = new Runtime({
+      observer: this.#options.observer,
+      poolSize: 1,
+      ...this.#options.runtime,
+      kv,
+      purges: this.purges,
+    });
+    this.purges.join(runtime.httpCache);
+    this.purges.join(runtime.cacheStore);
+    for (const [tenant, d] of this.#deploys) runtime.deploy(tenant, d.bundle, d.config, d.limits);
+    n = { pop, runtime, kv };
+    this.#nodes.set(popId, n);
+    return n;
+  }
+
+  /** Deploy a worker to every PoP (those made later get it too). */
+  deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): void {
+    this.#deploys.set(tenant, { bundle, config, limits });
+    for (const n of this.#nodes.values()) n.runtime.deploy(tenant, bundle, config, limits);
+  }
+
+  /** Where a request's client is (header, then CF-IPCountry, then the default). */
+  clientOf(req: IncomingMessage): ClientLocation {
+    const header = req.headers['outpost-client-location'];
+    if (typeof header === 'string') return parseLocation(header, this.topology, 'Outpost-Client-Location');
+    const country = req.headers['cf-ipcountry'];
+    if (typeof country === 'string') return parseLocation(country, this.topology, 'CF-IPCountry');
+    return this.from;
+  }
+
+  select(req: IncomingMessage): PopSelection | OutpostError {
+    let client: ClientLocation;
+    try {
+      client = this.clientOf(req);
+    } catch (err) {
+      if (err instanceof LocationError) return new OutpostError('BAD_LOCATION', err.message);
+      throw err;
+    }
+    const direct = req.headers['outpost-pop'];
+    let pop: Pop | undefined;
+    if (typeof direct === 'string') {
+      pop = this.topology.pops.find((p) => p.id === direct.toUpperCase());
+      if (!pop)
+        return new OutpostError('NO_SUCH_POP', `No PoP "${direct}" in topology ${this.topology.name}`);
+    } else pop = this.router.route(client);
+    if (!pop) return new OutpostError('NO_SUCH_POP', 'Every PoP is down');
+    const node = this.node(pop.id);
+    const rtt = rttMs(client, pop, DEFAULT_LATENCY);
+    return {
+      runtime: node.runtime,
+      cf: cfFor(pop, client, rtt, req.httpVersion),
+      headers: [
+        'outpost-pop',
+        pop.id,
+        'server-timing',
+        `edge;dur=${rtt.toFixed(1)};desc="client to ${pop.id}${this.#options.simulateLatency ? '' : ', simulated'}"`,
+      ],
+      delayMs: this.#options.simulateLatency ? rtt : 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const n of this.#nodes.values()) await n.runtime.close();
+  }
+}
+
+/** request.cf for a client served by a PoP (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties). */
+export function cfFor(
+  pop: Pop,
+  client: ClientLocation,
+  rtt: number,
+  httpVersion: string,
+): Record<string, unknown> {
+  const where = client.country ? client : pop;
+  return {
+    colo: pop.id,
+    country: where.country,
+    city: client.city ?? (client.country ? undefined : pop.city),
+    continent: where.continent,
+    region: client.country ? client.region : pop.region,
+    regionCode: client.country ? client.regionCode : pop.regionCode,
+    latitude: client.latitude.toFixed(5),
+    longitude: client.longitude.toFixed(5),
+    timezone: where.timezone,
+    asn: 0,
+    asOrganization: 'Outpost development',
+    httpProtocol: `HTTP/${httpVersion}`,
+    tlsVersion: '',
+    tlsCipher: '',
+    clientTcpRtt: Math.round(rtt),
+    requestPriority: '',
+    edgeRequestKeepAliveStatus: 1,
+  };
+}
