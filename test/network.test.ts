@@ -145,4 +145,20 @@ describe('simulated latency', () => {
       `far ${far.toFixed(0)} ms, near ${near.toFixed(0)} ms, model ${model.toFixed(0)} ms`,
     );
   });
+  it('a KV read that misses the PoP cache pays the trip to the central store; the next one does not', async () => {
+    const world = builtinTopology('world')!;
+    const bom = world.pops.find((p) => p.id === 'BOM')!;
+    const trip = rttMs(bom, world.origins[0]);
+    const time = async () => {
+      const t = performance.now();
+      await (await fetch(`${slow.url}/get?key=never-written`)).text();
+      return performance.now() - t;
+    };
+    const first = await time();
+    const second = await time();
+    assert.ok(
+      first - second > trip * 0.9,
+      `miss ${first.toFixed(0)} ms, hit ${second.toFixed(0)} ms, central trip ${trip.toFixed(0)} ms`,
+    );
+  });
 });

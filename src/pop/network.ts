@@ -80,7 +80,13 @@ export class DevNetwork {
     if (n) return n;
     const pop = this.topology.pops.find((p) => p.id === popId);
     if (!pop) throw new OutpostError('NO_SUCH_POP', `No PoP "${popId}" in topology ${this.topology.name}`);
-    const kv = new KvPop(pop.id, this.#options.kvStore, { cacheTtl: this.#options.kvCacheTtl });
+    // KV's central store sits with the origin; a read that misses the PoP's cache pays the trip.
+    const central = this.topology.origins[0];
+    const trip = rttMs(pop, central, DEFAULT_LATENCY);
+    const kv = new KvPop(pop.id, this.#options.kvStore, {
+      cacheTtl: this.#options.kvCacheTtl,
+      ...(this.#options.simulateLatency ? { centralTrip: () => new Promise<void>((r) => setTimeout(r, trip)) } : {}),
+    });
     const runtime = new Runtime({
       observer: this.#options.observer,
       poolSize: 1,
