@@ -2,14 +2,17 @@
  * A network of PoPs in one process (`outpost dev --topology world`): each PoP has its own
  * runtime (its own isolates, HTTP cache, Cache API store and KV view with its own cacheTtl
  * cache), created when it first gets traffic; all share the KV store (so writes propagate
- * between them with the configured delay) and one purge bus. One HTTP front serves them all:
+ * between them with the configured delay) and one purge bus. A PoP's cache misses fill from its
+ * regional shield, whose misses fill through an upper tier at the origin, so a URL that expires
+ * everywhere at once is fetched from the origin once (tiered cache, coalescing at each tier).
+ * One HTTP front serves them all:
  * a request goes to the PoP named by `Outpost-Pop` (every PoP is reachable directly), else to
  * the nearest healthy PoP for the client's location (`Outpost-Client-Location`, `CF-IPCountry`,
  * else `--from`). Responses say who served them (`Outpost-Pop`) and the modelled edge hop
  * (`Server-Timing: edge`); with latency simulation on, that round trip is really waited.
  */
 import type { IncomingMessage } from 'node:http';
-import { PurgeBus } from '../cache/index.ts';
+import { type CachePolicy, HttpCache, MemoryStore, type Origin, PurgeBus } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
 import { KvPop, type KvStore } from '../kv/index.ts';
 import {
@@ -57,12 +60,46 @@ export class DevNetwork {
   readonly #deploys = new Map<string, Deploy>();
   readonly #options: NetworkOptions;
   readonly from: ClientLocation;
+  /** Regional shields (one HTTP cache each, coalescing), made on first use. */
+  readonly #shields = new Map<string, HttpCache>();
+  /** The upper tier, at the origin: the shields' misses for one URL coalesce here into one request. */
+  readonly upper: HttpCache;
 
   constructor(options: NetworkOptions) {
     this.#options = options;
     this.router = new Router(options.topology);
     const first = options.topology.pops[0];
     this.from = options.from ?? { ...first, source: 'default' };
+    this.upper = this.#cache();
+  }
+
+  #cache(): HttpCache {
+    const c = new HttpCache({
+      store: new MemoryStore(),
+      onError: (err) =>
+        this.#options.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
+    });
+    this.purges.join(c);
+    return c;
+  }
+
+  /** A regional shield's cache. */
+  shield(id: string): HttpCache {
+    let c = this.#shields.get(id);
+    if (!c) this.#shields.set(id, (c = this.#cache()));
+    return c;
+  }
+
+  /** PoP miss → regional shield → upper tier → origin (tiered cache). */
+  #tier(pop: Pop) {
+    const shield = this.shield(pop.shield);
+    const upper = this.upper;
+    return (origin: Origin, policy: CachePolicy): Origin =>
+      async (r) => {
+        const a = await shield.handle(r, (r2) => upper.handle(r2, origin, policy), policy);
+        // Who filled the PoP, and how (kept with what the PoP stores).
+        return { ...a, headers: [...a.headers, 'outpost-shield', `${pop.shield} ${a.cacheStatus}`] };
+      };
   }
 
   get topology(): Topology {
@@ -85,7 +122,9 @@ export class DevNetwork {
     const trip = rttMs(pop, central, DEFAULT_LATENCY);
     const kv = new KvPop(pop.id, this.#options.kvStore, {
       cacheTtl: this.#options.kvCacheTtl,
-      ...(this.#options.simulateLatency ? { centralTrip: () => new Promise<void>((r) => setTimeout(r, trip)) } : {}),
+      ...(this.#options.simulateLatency
+        ? { centralTrip: () => new Promise<void>((r) => setTimeout(r, trip)) }
+        : {}),
     });
     const runtime = new Runtime({
       observer: this.#options.observer,
@@ -93,6 +132,7 @@ export class DevNetwork {
       ...this.#options.runtime,
       kv,
       purges: this.purges,
+      tier: this.#tier(pop),
     });
     this.purges.join(runtime.httpCache);
     this.purges.join(runtime.cacheStore);

@@ -8,6 +8,7 @@ import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.
 import type { WorkerConfig } from '../config/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
+import type { Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
@@ -38,6 +39,8 @@ export interface RuntimeOptions {
   purges?: PurgeBus;
   /** The PoP's view of KV (default: none; a worker with KV bindings then gets a clear error). */
   kv?: KvPop;
+  /** The cache tiers above this PoP's HTTP cache (a network's regional shield), if any. */
+  tier?: Tier;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -58,6 +61,7 @@ export class Runtime {
   readonly httpCache: HttpCache;
   readonly purges: PurgeBus;
   readonly kv: KvPop | null;
+  readonly tier: Tier | null;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
@@ -83,6 +87,7 @@ export class Runtime {
       });
     this.purges = options.purges ?? new PurgeBus();
     this.kv = options.kv ?? null;
+    this.tier = options.tier ?? null;
     if (!options.purges) {
       this.purges.join(this.httpCache);
       this.purges.join(this.cacheStore);
@@ -204,6 +209,7 @@ export class Runtime {
         tenant: version.tenant,
         http: this.httpCache,
         purges: this.purges,
+        tier: this.tier,
       };
       inst.kv =
         version.kvNamespaces.length && this.kv

@@ -4,6 +4,7 @@
  * Cloudflare.
  */
 import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
+import type { Tier } from './fetch.ts';
 import { NamedError } from './named-error.ts';
 
 export interface CacheAccess {
@@ -14,6 +15,8 @@ export interface CacheAccess {
   http: HttpCache | null;
   /** Where a worker's purge goes (every PoP). */
   purges: PurgeBus | null;
+  /** The cache tiers above this PoP's (a network's shields), if any. */
+  tier?: Tier | null;
 }
 
 const MAX_PURGE_ITEMS = 1000;

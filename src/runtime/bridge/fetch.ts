@@ -137,8 +137,11 @@ async function cachedFetch(
   policy: CachePolicy,
   bodies: BodyRegistry,
   controller: AbortController,
+  tier: Tier | null,
 ): Promise<FetchResult> {
-  const origin = undiciOrigin(controller.signal);
+  const direct = undiciOrigin(controller.signal);
+  // In a network, a PoP's miss fills from its regional shield (and that from the upper tier).
+  const origin = tier ? tier(direct, policy) : direct;
   let url = args.url;
   for (let hop = 0; ; hop++) {
     const a = await http.handle({ method: args.method, url, headers: args.headers }, origin, policy);
@@ -164,16 +167,20 @@ async function drain(body: AsyncIterable<Uint8Array> | null): Promise<void> {
 }
 
 /** Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the origin). */
+/** Wraps the origin of a PoP's cache with the tiers above it (src/pop/network.ts). */
+export type Tier = (origin: Origin, policy: CachePolicy) => Origin;
+
 export async function performFetch(
   args: FetchArgs,
   http: HttpCache | null,
+  tier: Tier | null,
   namespace: string,
   bodies: BodyRegistry,
   controller: AbortController,
 ): Promise<FetchResult> {
   const policy = policyFromCf(args.cf, namespace);
   if (http && (args.method === 'GET' || args.method === 'HEAD'))
-    return cachedFetch(args, http, policy, bodies, controller);
+    return cachedFetch(args, http, policy, bodies, controller, tier);
   const res = await undiciFetch(args.url, {
     method: args.method,
     headers: pairsOf(args.headers),

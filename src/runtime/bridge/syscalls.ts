@@ -245,6 +245,7 @@ export function createSyscalls(
       return await performFetch(
         { method, url, headers: kept, redirect: redirect as FetchArgs['redirect'], body, cf },
         o.cache?.http ?? null,
+        o.cache?.tier ?? null,
         o.workerName,
         o.bodies,
         controller,
