@@ -162,3 +162,42 @@ describe('simulated latency', () => {
     );
   });
 });
+
+describe('health checks and failover', () => {
+  let net: TestDev;
+  let p3: ReturnType<typeof copyFixture>;
+  before(async () => {
+    p3 = copyFixture('kv');
+    net = await startFixture(p3.dir, { topology: 'world', healthIntervalMs: 200 });
+  });
+  after(async () => {
+    await net.close();
+    p3.cleanup();
+  });
+  const admin = (path: string, body?: unknown) =>
+    fetch(`${net.url}/__outpost/${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${net.adminToken}` },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const popFor = async (location: string) =>
+    (await fetch(`${net.url}/cf`, { headers: { 'outpost-client-location': location } })).headers.get(
+      'outpost-pop',
+    );
+
+  it('a PoP that goes down stops getting traffic within one health interval, and gets it back after recovery', async () => {
+    assert.equal(await popFor('Frankfurt'), 'FRA');
+    assert.equal((await admin('network/pops/FRA', { down: true })).status, 200);
+    await sleep(250);
+    assert.equal(await popFor('Frankfurt'), 'AMS', 'the next nearest PoP');
+    const status = (await (await admin('network')).json()) as { pops: { id: string; healthy: boolean }[] };
+    assert.equal(status.pops.find((p) => p.id === 'FRA')?.healthy, false);
+    await admin('network/pops/FRA', { down: false });
+    await sleep(250);
+    assert.equal(await popFor('Frankfurt'), 'FRA');
+  });
+  it('names what is wrong', async () => {
+    assert.equal((await admin('network/pops/XXX', { down: true })).status, 404);
+    assert.equal((await admin('network/pops/FRA', { down: 'yes' })).status, 400);
+  });
+});

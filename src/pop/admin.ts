@@ -8,6 +8,8 @@
  *   GET  /__outpost/kv/keys?binding=NAME (or namespace=ID)&prefix=P
  *        → 200 {"namespace", "pops", "keys": [{ key, latest, seen: {POP: version}, cached: {POP: version} }]}
  *        which version of each key every PoP sees, and what its cache holds (eventual consistency, visible)
+ *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
+ *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,8 @@ export interface AdminOptions {
   purges: PurgeBus;
   /** KV: the PoPs' views and how a binding name maps to a namespace id (worker mode). */
   kv?: { pops: KvPop[]; namespace(bindingOrId: string): string | undefined };
+  /** A network of PoPs: its state, and outages to simulate. */
+  network?: { status(): unknown; setOut(popId: string, out: boolean): void };
 }
 
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -117,6 +121,40 @@ export async function handleAdmin(
         cached: Object.fromEntries(pops.map((p) => [p.id, p.cachedVersion(ns, st.key) ?? null])),
       })),
     });
+    return true;
+  }
+  if (options.network && path === `${ADMIN_PREFIX}network`) {
+    json(res, 200, { success: true, ...(options.network.status() as object) });
+    return true;
+  }
+  const popPath = /^\/__outpost\/network\/pops\/([A-Za-z0-9_-]+)$/.exec(path);
+  if (options.network && popPath) {
+    if (req.method !== 'POST') {
+      json(res, 405, { success: false, errors: [{ message: 'use POST' }] }, { allow: 'POST' });
+      return true;
+    }
+    let body: unknown;
+    try {
+      body = await readJson(req);
+    } catch (err) {
+      json(res, 400, { success: false, errors: [{ message: (err as Error).message }] });
+      return true;
+    }
+    const down = (body as { down?: unknown } | null)?.down;
+    if (typeof down !== 'boolean') {
+      json(res, 400, {
+        success: false,
+        errors: [{ message: 'the body must be {"down": true} or {"down": false}' }],
+      });
+      return true;
+    }
+    try {
+      options.network.setOut(popPath[1].toUpperCase(), down);
+    } catch (err) {
+      json(res, 404, { success: false, errors: [{ message: (err as Error).message }] });
+      return true;
+    }
+    json(res, 200, { success: true, pop: popPath[1].toUpperCase(), down });
     return true;
   }
   json(res, 404, { success: false, errors: [{ message: `no admin endpoint ${path}` }] });

@@ -51,6 +51,8 @@ export interface DevOptions {
   from?: string;
   /** Make responses wait the modelled client ↔ PoP round trip. */
   simulateLatency?: boolean;
+  /** Health-check interval of a network's PoPs, ms (default 1000). */
+  healthIntervalMs?: number;
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -265,6 +267,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
+      healthIntervalMs: options.healthIntervalMs,
     });
     const net = network;
     runtime = net.node(net.router.route(net.from)?.id ?? topology.pops[0].id).runtime;
@@ -307,7 +310,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),
-          admin: { purges: network.purges, kvPops: () => (network as DevNetwork).nodes.map((n) => n.kv) },
+          admin: {
+            purges: network.purges,
+            kvPops: () => (network as DevNetwork).nodes.map((n) => n.kv),
+            network: network as DevNetwork,
+          },
         }
       : {}),
     route: () => main.buildError ?? main.tenant,

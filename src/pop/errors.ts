@@ -35,8 +35,14 @@ export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
         ? 404
         : err.code === 'BAD_LOCATION'
           ? 400
-          : 500;
-    return { status, code: err.code, body: dev || status < 500 ? `${err.message}\n` : 'Internal error\n' };
+          : err.code === 'POP_DOWN'
+            ? 503
+            : 500;
+    return {
+      status,
+      code: err.code,
+      body: dev || status < 500 || err.code === 'POP_DOWN' ? `${err.message}\n` : 'Internal error\n',
+    };
   }
   return {
     status: 500,

@@ -39,6 +39,8 @@ export interface NetworkOptions {
   /** Wait the modelled client ↔ PoP round trip before answering. */
   simulateLatency?: boolean;
   kvCacheTtl?: number;
+  /** How often PoPs are health-checked, ms (default 1000). */
+  healthIntervalMs?: number;
 }
 
 interface Deploy {
@@ -64,6 +66,10 @@ export class DevNetwork {
   readonly #shields = new Map<string, HttpCache>();
   /** The upper tier, at the origin: the shields' misses for one URL coalesce here into one request. */
   readonly upper: HttpCache;
+  /** PoPs taken out (an outage simulated from the admin endpoint): they answer nothing. */
+  readonly #out = new Set<string>();
+  readonly #health: NodeJS.Timeout;
+  readonly healthIntervalMs: number;
 
   constructor(options: NetworkOptions) {
     this.#options = options;
@@ -71,6 +77,50 @@ export class DevNetwork {
     const first = options.topology.pops[0];
     this.from = options.from ?? { ...first, source: 'default' };
     this.upper = this.#cache();
+    this.healthIntervalMs = options.healthIntervalMs ?? 1000;
+    // Health checks: each interval, every PoP is probed; the router follows what they find, so
+    // a PoP that goes down stops getting traffic within one interval and gets it back after.
+    this.#health = setInterval(() => this.checkHealth(), this.healthIntervalMs);
+    this.#health.unref();
+  }
+
+  /** One round of health checks. */
+  checkHealth(): void {
+    for (const p of this.topology.pops) this.router.setHealthy(p.id, this.#probe(p.id));
+  }
+
+  /** A PoP answers its health check unless it is out (its runtime closed counts as out too). */
+  #probe(popId: string): boolean {
+    return !this.#out.has(popId);
+  }
+
+  /** Simulate an outage of a PoP (true) or its recovery (false); health checks notice. */
+  setOut(popId: string, out: boolean): void {
+    if (!this.topology.pops.some((p) => p.id === popId))
+      throw new OutpostError('NO_SUCH_POP', `No PoP "${popId}" in topology ${this.topology.name}`);
+    if (out) this.#out.add(popId);
+    else this.#out.delete(popId);
+  }
+
+  isOut(popId: string): boolean {
+    return this.#out.has(popId);
+  }
+
+  /** The admin view: every PoP with its shield, health and whether it has served yet. */
+  status(): unknown {
+    return {
+      topology: this.topology.name,
+      healthIntervalMs: this.healthIntervalMs,
+      pops: this.topology.pops.map((p) => ({
+        id: p.id,
+        city: p.city,
+        country: p.country,
+        shield: p.shield,
+        healthy: this.router.healthy(p.id),
+        out: this.#out.has(p.id),
+        active: this.#nodes.has(p.id),
+      })),
+    };
   }
 
   #cache(): HttpCache {
@@ -173,6 +223,9 @@ export class DevNetwork {
         return new OutpostError('NO_SUCH_POP', `No PoP "${direct}" in topology ${this.topology.name}`);
     } else pop = this.router.route(client);
     if (!pop) return new OutpostError('NO_SUCH_POP', 'Every PoP is down');
+    // Routed to a PoP whose outage the health checks have not noticed yet: it does not answer.
+    if (this.#out.has(pop.id))
+      return new OutpostError('POP_DOWN', `PoP ${pop.id} is down (outage simulated)`);
     const node = this.node(pop.id);
     const rtt = rttMs(client, pop, DEFAULT_LATENCY);
     return {
@@ -189,6 +242,7 @@ export class DevNetwork {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#health);
     for (const n of this.#nodes.values()) await n.runtime.close();
   }
 }

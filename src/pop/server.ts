@@ -11,7 +11,7 @@ import type { PurgeBus } from '../cache/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
-import { ADMIN_PREFIX, handleAdmin } from './admin.ts';
+import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
 import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
@@ -47,7 +47,7 @@ export interface PopServerOptions {
   /** KV namespaces the admin KV view may show (binding name or id → id). */
   kvNamespace?: (bindingOrId: string) => string | undefined;
   /** The purge bus and KV views of every PoP, for a network (default: `runtime`'s). */
-  admin?: { purges: PurgeBus; kvPops: () => KvPop[] };
+  admin?: { purges: PurgeBus; kvPops: () => KvPop[]; network?: AdminOptions['network'] };
   observer: Observer;
 }
 
@@ -136,6 +136,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       await handleAdmin(req, res, {
         token: options.adminToken,
         purges: options.admin?.purges ?? options.runtime.purges,
+        ...(options.admin?.network ? { network: options.admin.network } : {}),
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
           : {}),
