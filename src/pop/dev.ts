@@ -53,6 +53,8 @@ export interface DevOptions {
   simulateLatency?: boolean;
   /** Health-check interval of a network's PoPs, ms (default 1000). */
   healthIntervalMs?: number;
+  /** A network's PoPs fill misses through regional shields (default true). */
+  tieredCache?: boolean;
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -268,6 +270,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
       healthIntervalMs: options.healthIntervalMs,
+      tieredCache: options.tieredCache,
     });
     const net = network;
     runtime = net.node(net.router.route(net.from)?.id ?? topology.pops[0].id).runtime;

@@ -41,6 +41,8 @@ export interface NetworkOptions {
   kvCacheTtl?: number;
   /** How often PoPs are health-checked, ms (default 1000). */
   healthIntervalMs?: number;
+  /** Fill PoP misses through the shields (default true; false: each PoP goes to the origin, as before tiering). */
+  tieredCache?: boolean;
 }
 
 interface Deploy {
@@ -182,7 +184,7 @@ export class DevNetwork {
       ...this.#options.runtime,
       kv,
       purges: this.purges,
-      tier: this.#tier(pop),
+      ...(this.#options.tieredCache === false ? {} : { tier: this.#tier(pop) }),
     });
     this.purges.join(runtime.httpCache);
     this.purges.join(runtime.cacheStore);
