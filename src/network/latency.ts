@@ -1,8 +1,8 @@
 /**
  * The latency model: great-circle distance at about 2/3 of the speed of light (light in fibre),
  * times a route factor (real paths are longer than the great circle), plus processing per hop.
- * With the defaults, Mumbai ↔ northern Virginia (13,000 km) is a ~270 ms round trip: the
- * seed's 280 ms.
+ * With the defaults, Mumbai ↔ northern Virginia (13,000 km) is a 258 ms round trip (the seed
+ * quotes 280 ms).
  */
 import type { Place } from './topology/types.ts';
 
