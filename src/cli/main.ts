@@ -6,9 +6,10 @@ import { OutpostError } from '../runtime/index.ts';
 import { CliError, cacheCommands } from './cache.ts';
 import type { Command } from './commands.ts';
 import { devCommand } from './dev.ts';
+import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
 
-export const COMMANDS: Command[] = [devCommand, ...cacheCommands, ...kvCommands];
+export const COMMANDS: Command[] = [devCommand, ...cacheCommands, ...kvCommands, geodnsCommand];
 
 function usage(): string {
   const lines = ['Usage: outpost <command> [options]', '', 'Commands:'];

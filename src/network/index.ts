@@ -1,3 +1,12 @@
+export {
+  answer,
+  type GeoDnsOptions,
+  type GeoDnsServer,
+  type Locator,
+  maxmindLocator,
+  startGeoDns,
+  tableLocator,
+} from './geodns.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation } from './location.ts';
 export { Router } from './router.ts';

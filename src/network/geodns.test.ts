@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import dnsPacket, { type Packet } from 'dns-packet';
+import { type GeoDnsServer, parseLocation, Router, startGeoDns, tableLocator } from './index.ts';
+import { builtinTopology } from './topology/builtin.ts';
+
+const world = builtinTopology('world')!;
+const router = new Router(world);
+const addresses = Object.fromEntries(
+  world.pops.map((p, i) => [p.id, { a: [`192.0.2.${i + 1}`], aaaa: [`2001:db8::${i + 1}`] }]),
+);
+const addressOf = (id: string) => addresses[id].a[0];
+let server: GeoDnsServer;
+
+before(async () => {
+  server = await startGeoDns({
+    hostname: 'edge.example.com',
+    router,
+    addresses,
+    locate: tableLocator(
+      [
+        { cidr: '203.0.113.0/24', location: 'Mumbai' },
+        { cidr: '198.51.100.0/24', location: 'Frankfurt' },
+      ],
+      world,
+    ),
+    fallback: parseLocation('San Francisco', world),
+    port: 0,
+  });
+});
+after(() => server.close());
+
+function query(q: Partial<Packet>, ecs?: string): Promise<Packet> {
+  const packet: Packet = {
+    type: 'query',
+    id: Math.floor(Math.random() * 65535),
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name: 'edge.example.com' }],
+    ...q,
+    ...(ecs
+      ? {
+          additionals: [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: 4096,
+              options: [{ code: 8, ip: ecs, sourcePrefixLength: 24 }],
+            } as never,
+          ],
+        }
+      : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('message', (m) => {
+      s.close();
+      resolve(dnsPacket.decode(m));
+    });
+    s.once('error', reject);
+    s.send(dnsPacket.encode(packet), server.port, '127.0.0.1');
+  });
+}
+
+const data = (p: Packet) => (p.answers ?? []).map((a) => (a as { data: string }).data);
+
+describe('GeoDNS', () => {
+  it('answers with the nearest PoP for the EDNS Client Subnet, echoing the option', async () => {
+    const r = await query({}, '203.0.113.0');
+    assert.deepEqual(data(r), [addressOf('BOM')]);
+    assert.equal((r.answers?.[0] as { ttl: number }).ttl, 30);
+    const opt = r.additionals?.find((a) => a.type === 'OPT') as { options: { code: number; ip: string }[] };
+    assert.equal(opt.options[0].ip, '203.0.113.0');
+    assert.deepEqual(data(await query({}, '198.51.100.0')), [addressOf('FRA')]);
+  });
+  it('without a client subnet it places the resolver, else routes from the fallback; AAAA too', async () => {
+    assert.deepEqual(data(await query({})), [addressOf('SFO')]);
+    const six = await query({ questions: [{ type: 'AAAA', name: 'edge.example.com' }] }, '203.0.113.0');
+    assert.deepEqual(data(six), [addresses.BOM.aaaa[0]]);
+  });
+  it('a PoP that is down is not answered; other names are refused', async () => {
+    router.setHealthy('BOM', false);
+    try {
+      assert.deepEqual(data(await query({}, '203.0.113.0')), [addressOf('DXB')]);
+    } finally {
+      router.setHealthy('BOM', true);
+    }
+    const other = await query({ questions: [{ type: 'A', name: 'other.example.com' }] });
+    assert.equal((other as Packet & { rcode?: string }).rcode, 'REFUSED');
+    assert.deepEqual(data(other), []);
+  });
+  it('answers over TCP too', async () => {
+    const reply = await new Promise<Packet>((resolve, reject) => {
+      const s = net.connect(server.port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          s.end();
+          resolve(dnsPacket.streamDecode(buf));
+        }
+      });
+      s.on('error', reject);
+      s.write(
+        dnsPacket.streamEncode({
+          type: 'query',
+          id: 7,
+          questions: [{ type: 'A', name: 'edge.example.com' }],
+        }),
+      );
+    });
+    assert.deepEqual(data(reply), [addressOf('SFO')]);
+  });
+  it('a networks table with a bad entry is refused, naming it', () => {
+    assert.throws(
+      () => tableLocator([{ cidr: '10.0.0.0/33', location: 'Mumbai' }], world),
+      /networks\[0\]\.cidr must be an IPv4 network/,
+    );
+    assert.throws(
+      () => tableLocator([{ cidr: '10.0.0.0/8', location: 'Atlantis' }], world),
+      /networks\[0\]\.location: "Atlantis" is not a known city/,
+    );
+  });
+});
