@@ -201,3 +201,33 @@ describe('health checks and failover', () => {
     assert.equal((await admin('network/pops/FRA', { down: 'yes' })).status, 400);
   });
 });
+
+describe('world-large (the scale topology)', () => {
+  let big: TestDev;
+  let p4: ReturnType<typeof copyFixture>;
+  before(async () => {
+    p4 = copyFixture('kv');
+    big = await startFixture(p4.dir, { topology: 'world-large', runtime: { poolSize: 0 } });
+  });
+  after(async () => {
+    await big.close();
+    p4.cleanup();
+  });
+  it('serves clients in 40 cities from 40 PoPs, each made on its first request', async () => {
+    const cities = builtinTopology('world-large')!
+      .pops.filter((_, i) => i % 9 === 0)
+      .slice(0, 40);
+    const served = await Promise.all(
+      cities.map(async (p) => {
+        const r = await fetch(`${big.url}/cf`, { headers: { 'outpost-client-location': p.id } });
+        return [
+          p.id,
+          r.headers.get('outpost-pop'),
+          ((await r.json()) as { result: { colo: string } }).result.colo,
+        ];
+      }),
+    );
+    for (const [want, pop, colo] of served) assert.deepEqual([pop, colo], [want, want]);
+    assert.equal(big.network?.nodes.length, 40);
+  });
+});

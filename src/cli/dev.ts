@@ -49,7 +49,7 @@ export const devCommand: Command = {
       name: 'topology',
       type: 'string',
       default: 'local',
-      help: 'local (one PoP), world (PoPs in 21 cities, 3 shields) or a topology file',
+      help: 'local (one PoP), world (21 cities, 3 shields), world-large (360 cities) or a topology file',
     },
     {
       name: 'from',

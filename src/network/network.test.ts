@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { builtinTopology, distanceKm, loadTopology, parseLocation, Router, rttMs } from './index.ts';
+import {
+  builtinTopology,
+  distanceKm,
+  loadTopology,
+  parseLocation,
+  Router,
+  rttMs,
+  validateTopology,
+} from './index.ts';
 
 const world = builtinTopology('world')!;
 
@@ -18,6 +26,30 @@ describe('topology', () => {
       world.shields.map((s) => s.id),
       ['us-east', 'eu-west', 'apac'],
     );
+  });
+  it('world-large has 300+ PoPs in real metro areas, valid by the same rules as a file', () => {
+    const large = builtinTopology('world-large')!;
+    assert.ok(large.pops.length >= 300, `${large.pops.length}`);
+    assert.deepEqual(
+      new Set(large.pops.map((p) => p.continent)),
+      new Set(['NA', 'SA', 'EU', 'AF', 'AS', 'OC']),
+    );
+    // Every entry passes the topology file validation (ids unique, coordinates, IANA zones).
+    assert.equal(
+      validateTopology(large as unknown as Record<string, unknown>, 'world-large').pops.length,
+      large.pops.length,
+    );
+    const router = new Router(large);
+    const to = (where: string) => router.route(parseLocation(where, large))?.id;
+    assert.deepEqual(['Nairobi', 'Lima', 'Osaka', 'Perth', 'Reykjavik', 'Honolulu', '-1.29,36.82'].map(to), [
+      'NBO',
+      'LIM',
+      'KIX',
+      'PER',
+      'KEF',
+      'HNL',
+      'NBO',
+    ]);
   });
   it('a topology file is validated, naming the entry', () => {
     const dir = mkdtempSync(join(tmpdir(), 'outpost-topo-'));
@@ -60,7 +92,7 @@ describe('topology', () => {
         writeFileSync(file, JSON.stringify(body));
         assert.throws(() => loadTopology(file), re);
       }
-      assert.throws(() => loadTopology('moon'), /one of local, world or a topology file/);
+      assert.throws(() => loadTopology('moon'), /one of local, world, world-large or a topology file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

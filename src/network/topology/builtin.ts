@@ -1,9 +1,11 @@
 /**
  * Built-in topologies. `local`: one PoP, what `outpost dev` runs by default. `world`: PoPs in
  * real cities on every inhabited continent, three regional shields (us-east, eu-west, apac) and
- * an origin in northern Virginia (the seed's us-east-1).
+ * an origin in northern Virginia (the seed's us-east-1). `world-large`: 360 PoPs in the largest
+ * metro areas (world-large.ts), for scale.
  */
 import type { Origin, Pop, Shield, Topology } from './types.ts';
+import { worldLargePops } from './world-large.ts';
 
 const ORIGIN: Origin = {
   id: 'origin',
@@ -148,7 +150,8 @@ export function builtinTopology(name: string): Topology | undefined {
       origins: [ORIGIN],
     };
   if (name === 'world') return { name, pops: WORLD.map(pop), shields: SHIELDS, origins: [ORIGIN] };
+  if (name === 'world-large') return { name, pops: worldLargePops(), shields: SHIELDS, origins: [ORIGIN] };
   return undefined;
 }
 
-export const BUILTIN_TOPOLOGIES = ['local', 'world'] as const;
+export const BUILTIN_TOPOLOGIES = ['local', 'world', 'world-large'] as const;
