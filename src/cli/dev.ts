@@ -46,6 +46,14 @@ export const devCommand: Command = {
     { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
     {
+      name: 'tls',
+      type: 'boolean',
+      default: false,
+      help: 'HTTPS with HTTP/2 (a development certificate in .outpost/tls)',
+    },
+    { name: 'cert', type: 'string', help: 'TLS certificate file (PEM), with --key' },
+    { name: 'key', type: 'string', help: 'TLS private key file (PEM), with --cert' },
+    {
       name: 'topology',
       type: 'string',
       default: 'local',
@@ -121,6 +129,11 @@ export const devCommand: Command = {
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
       observer,
+      ...(typeof v.cert === 'string' || typeof v.key === 'string'
+        ? { tls: tlsFiles(v.cert, v.key) }
+        : v.tls
+          ? { tls: true as const }
+          : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,
       simulateLatency: !!v['simulate-latency'],
@@ -156,6 +169,12 @@ export const devCommand: Command = {
 function shortPath(p: string): string {
   const r = relative(process.cwd(), p);
   return r && !r.startsWith('..') ? r : p;
+}
+
+function tlsFiles(cert: unknown, key: unknown): { cert: string; key: string } {
+  if (typeof cert !== 'string' || typeof key !== 'string')
+    throw new CliError('give both --cert FILE and --key FILE');
+  return { cert, key };
 }
 
 function waitForSignal(): Promise<void> {

@@ -23,6 +23,7 @@ import {
 import { newAdminToken, writeAdminFile } from './admin.ts';
 import { DevNetwork } from './network.ts';
 import { type PopServer, startPopServer } from './server.ts';
+import { devCertificate, tlsFromFiles } from './tls.ts';
 
 export interface DevOptions {
   dir: string;
@@ -55,6 +56,8 @@ export interface DevOptions {
   healthIntervalMs?: number;
   /** A network's PoPs fill misses through regional shields (default true). */
   tieredCache?: boolean;
+  /** HTTPS with HTTP/2: `true` for a development certificate, or certificate and key files. */
+  tls?: true | { cert: string; key: string };
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -95,12 +98,14 @@ const devCfCache = new Map<string, Readonly<Record<string, unknown>>>();
  * an isolate only when it changes.
  */
 export function devCf(req: IncomingMessage): Record<string, unknown> {
-  let cf = devCfCache.get(req.httpVersion);
-  if (!cf) devCfCache.set(req.httpVersion, (cf = Object.freeze(makeDevCf(req.httpVersion))));
+  const tlsVersion = (req.socket as { getProtocol?: () => string | null }).getProtocol?.() ?? '';
+  const k = `${req.httpVersion} ${tlsVersion}`;
+  let cf = devCfCache.get(k);
+  if (!cf) devCfCache.set(k, (cf = Object.freeze(makeDevCf(req.httpVersion, tlsVersion))));
   return cf as Record<string, unknown>;
 }
 
-function makeDevCf(httpVersion: string): Record<string, unknown> {
+function makeDevCf(httpVersion: string, tlsVersion: string): Record<string, unknown> {
   return {
     colo: 'DEV',
     country: 'US',
@@ -115,8 +120,8 @@ function makeDevCf(httpVersion: string): Record<string, unknown> {
     timezone: 'America/Los_Angeles',
     asn: 0,
     asOrganization: 'Outpost development',
-    httpProtocol: `HTTP/${httpVersion}`,
-    tlsVersion: '',
+    httpProtocol: httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${httpVersion}`,
+    tlsVersion,
     tlsCipher: '',
     clientTcpRtt: 0,
     requestPriority: '',
@@ -308,6 +313,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   }
 
   const adminToken = options.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN ?? newAdminToken();
+  const tls = options.tls
+    ? options.tls === true
+      ? await devCertificate(rootDir)
+      : tlsFromFiles(options.tls.cert, options.tls.key)
+    : undefined;
   const server: PopServer = await startPopServer({
     runtime,
     ...(network
@@ -321,6 +331,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         }
       : {}),
     route: () => main.buildError ?? main.tenant,
+    ...(tls ? { tls } : {}),
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
     dev: !options.production,

@@ -4,6 +4,12 @@
  * Wiring only: behaviour lives in runtime/ (and later cache/, network/, security/).
  */
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import {
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -42,6 +48,13 @@ export interface PopServerOptions {
   maxBodyBytes?: number;
   /** Where ctx.passThroughOnException() sends a failed request. */
   origin?: string;
+  /**
+   * TLS: the front speaks HTTPS, HTTP/2 and HTTP/1.1 chosen by ALPN; TLS sessions resume by
+   * ticket (Node's default). Without it: HTTP/1.1 in the clear.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** How long close() lets requests in flight finish before cutting connections, ms (default 5000). */
+  drainMs?: number;
   /** Token for the /__outpost/ admin endpoints (purges reach runtime.purges); none: no admin endpoints. */
   adminToken?: string;
   /** KV namespaces the admin KV view may show (binding name or id → id). */
@@ -72,8 +85,21 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
-  const server = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => failed(res, err, 'request failed'));
+  };
+  // With TLS, HTTP/2 and HTTP/1.1 share the port (ALPN); the HTTP/2 compatibility API gives
+  // the handler the same request/response shape (pseudo-headers aside).
+  const h2sessions = new Set<Http2Session>();
+  const server: Server = options.tls
+    ? (createSecureServer(
+        { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert, maxHeaderListPairs: 512 },
+        onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+      ) as unknown as Server)
+    : createServer({ maxHeaderSize: 32 * 1024 }, onRequest);
+  server.on('session', (session: Http2Session) => {
+    h2sessions.add(session);
+    session.once('close', () => h2sessions.delete(session));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
@@ -151,7 +177,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     if (sel instanceof OutpostError) return sendError(res, sel);
     let url: string;
     try {
-      const host = req.headers.host ?? `${options.host ?? '127.0.0.1'}:${port}`;
+      const host =
+        req.headers.host ??
+        (req.headers[':authority'] as string | undefined) ??
+        `${options.host ?? '127.0.0.1'}:${port}`;
       url = new URL(req.url ?? '/', `http://${host}`).href;
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain' });
@@ -162,6 +191,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const headers: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
+      if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
       if (!HOP_BY_HOP.has(name) || (upgrade && name === 'upgrade')) headers.push(name, req.rawHeaders[i + 1]);
     }
     const hasBody =
@@ -225,15 +255,25 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     ? `[${options.host}]`
     : (options.host ?? '127.0.0.1');
   return {
-    url: `http://${shownHost}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
     port,
     server,
+    // Graceful: stop accepting, let requests in flight finish (HTTP/2 sessions get GOAWAY),
+    // cut what is left after drainMs.
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
         wss.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const cut = setTimeout(() => {
+          (server as Partial<Pick<Server, 'closeAllConnections'>>).closeAllConnections?.();
+          for (const s of h2sessions) s.destroy();
+        }, options.drainMs ?? 5000);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        (server as Partial<Pick<Server, 'closeIdleConnections'>>).closeIdleConnections?.();
+        for (const s of h2sessions) s.close();
       }),
   };
 }
