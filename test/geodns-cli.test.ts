@@ -1,12 +1,12 @@
 // `outpost geodns`: a real DNS responder started from the CLI, asked over UDP.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import dnsPacket, { type Packet } from 'dns-packet';
+import type { Packet } from 'dns-packet';
+import { dnsQuery } from '../src/network/dns-client.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'outpost.mjs');
 
@@ -54,35 +54,7 @@ describe('outpost geodns', () => {
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
       });
-      const ask = (ecs?: string) =>
-        new Promise<Packet>((resolve) => {
-          const s = dgram.createSocket('udp4');
-          s.once('message', (m) => {
-            s.close();
-            resolve(dnsPacket.decode(m));
-          });
-          s.send(
-            dnsPacket.encode({
-              type: 'query',
-              id: 1,
-              questions: [{ type: 'A', name: 'edge.example.com' }],
-              ...(ecs
-                ? {
-                    additionals: [
-                      {
-                        type: 'OPT',
-                        name: '.',
-                        udpPayloadSize: 4096,
-                        options: [{ code: 8, ip: ecs, sourcePrefixLength: 24 }],
-                      } as never,
-                    ],
-                  }
-                : {}),
-            }),
-            port,
-            '127.0.0.1',
-          );
-        });
+      const ask = (ecs?: string) => dnsQuery(port, { type: 'A', name: 'edge.example.com' }, ecs);
       const first = (p: Packet) => (p.answers?.[0] as { data: string } | undefined)?.data;
       assert.equal(first(await ask('203.0.113.0')), '192.0.2.17');
       assert.equal(first(await ask()), '192.0.2.10', 'unplaced clients route from --from');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import dnsPacket, { type Packet } from 'dns-packet';
+import { dnsQuery } from './dns-client.ts';
 import { type GeoDnsServer, parseLocation, Router, startGeoDns, tableLocator } from './index.ts';
 import { builtinTopology } from './topology/builtin.ts';
 
@@ -32,35 +32,8 @@ before(async () => {
 });
 after(() => server.close());
 
-function query(q: Partial<Packet>, ecs?: string): Promise<Packet> {
-  const packet: Packet = {
-    type: 'query',
-    id: Math.floor(Math.random() * 65535),
-    flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type: 'A', name: 'edge.example.com' }],
-    ...q,
-    ...(ecs
-      ? {
-          additionals: [
-            {
-              type: 'OPT',
-              name: '.',
-              udpPayloadSize: 4096,
-              options: [{ code: 8, ip: ecs, sourcePrefixLength: 24 }],
-            } as never,
-          ],
-        }
-      : {}),
-  };
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('message', (m) => {
-      s.close();
-      resolve(dnsPacket.decode(m));
-    });
-    s.once('error', reject);
-    s.send(dnsPacket.encode(packet), server.port, '127.0.0.1');
-  });
+function query(q: { questions?: { type: 'A' | 'AAAA'; name: string }[] }, ecs?: string): Promise<Packet> {
+  return dnsQuery(server.port, q.questions?.[0] ?? { type: 'A', name: 'edge.example.com' }, ecs);
 }
 
 const data = (p: Packet) => (p.answers ?? []).map((a) => (a as { data: string }).data);
