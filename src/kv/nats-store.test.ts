@@ -59,6 +59,33 @@ describe('KV over NATS between PoPs', () => {
       await sinStore.close();
     }
   });
+  it('an overwrite after a cached read stays stale at that PoP until cacheTtl ends, though its replica has the new value', async () => {
+    let now = Date.now();
+    const clock = () => now;
+    const fraStore = await NatsKvStore.connect({ servers: server.url, pop: 'FRA' });
+    const sinStore = await NatsKvStore.connect({ servers: server.url, pop: 'SIN' });
+    const fra = new KvPop('FRA', fraStore, { now: clock });
+    const sin = new KvPop('SIN', sinStore, { now: clock });
+    try {
+      await fra.put('stale', 'doc', enc('old'));
+      await until(async () => (await sinStore.read('stale', 'doc', 'SIN', Date.now())) !== null);
+      assert.equal(text(await sin.get('stale', 'doc')), 'old');
+      await fra.put('stale', 'doc', enc('new'));
+      assert.equal(text(await fra.get('stale', 'doc')), 'new', 'read-your-writes in Frankfurt');
+      await until(async () => text(await sinStore.read('stale', 'doc', 'SIN', Date.now())) === 'new');
+      now += 59_000;
+      assert.equal(
+        text(await sin.get('stale', 'doc')),
+        'old',
+        'Singapore’s cached copy, 59 s into its 60 s cacheTtl',
+      );
+      now += 1_001;
+      assert.equal(text(await sin.get('stale', 'doc')), 'new');
+    } finally {
+      await fraStore.close();
+      await sinStore.close();
+    }
+  });
   it('with nats-server down: reads keep working from the local replica, writes fail clearly; all converges after restart', async () => {
     const aStore = await NatsKvStore.connect({ servers: server.url, pop: 'A' });
     const bStore = await NatsKvStore.connect({ servers: server.url, pop: 'B' });
