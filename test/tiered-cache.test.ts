@@ -25,14 +25,19 @@ after(async () => {
   await up.close();
 });
 
-async function fetchAt(
-  location: string,
-  path: string,
-): Promise<{ pop: string | null; cache: string; shield: string | null; body: string }> {
-  const r = await fetch(`${dev.url}/fetch?u=${encodeURIComponent(up.url + path)}`, {
+interface Sub {
+  pop: string | null;
+  cache: string;
+  shield: string | null;
+  timing: string | null;
+  body: string;
+}
+
+async function fetchAt(location: string, path: string, base = dev.url): Promise<Sub> {
+  const r = await fetch(`${base}/fetch?u=${encodeURIComponent(up.url + path)}`, {
     headers: { 'outpost-client-location': location },
   });
-  const j = (await r.json()) as { cache: string; shield: string | null; body: string };
+  const j = (await r.json()) as Omit<Sub, 'pop'>;
   return { pop: r.headers.get('outpost-pop'), ...j };
 }
 
@@ -43,6 +48,12 @@ describe('tiered cache', () => {
     const lhr = await fetchAt('London', '/tier.js');
     assert.deepEqual([lhr.pop, lhr.cache, lhr.shield, lhr.body], ['LHR', 'MISS', 'eu-west HIT', fra.body]);
     assert.equal(up.hits.get('/tier.js'), 1);
+    // Server-Timing on the subrequest says which hops it took.
+    assert.match(
+      fra.timing ?? '',
+      /^shield;dur=[\d.]+;desc="FRA to eu-west MISS, simulated", origin;dur=[\d.]+;desc="eu-west to origin, simulated"$/,
+    );
+    assert.match(lhr.timing ?? '', /^shield;dur=[\d.]+;desc="LHR to eu-west HIT, simulated"$/);
   });
   it('every PoP of the world missing at once makes one origin request (the seed’s stampede)', async () => {
     const cities = [
@@ -62,5 +73,41 @@ describe('tiered cache', () => {
     assert.equal(new Set(all.map((a) => a.pop)).size, cities.length);
     assert.equal(up.hits.get('/sync.js'), 1);
     assert.ok(all.every((a) => a.body === all[0].body));
+  });
+});
+
+describe('tiered cache with simulated latency', () => {
+  let slow: TestDev;
+  before(async () => {
+    up.routes.set('/far.js', (_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=300', 'content-type': 'text/javascript' });
+      res.end('// far');
+    });
+    slow = await startFixture('fetch-cache', { topology: 'world', from: 'Mumbai', simulateLatency: true });
+  });
+  after(() => slow.close());
+  it('a Mumbai client whose request goes to the origin waits PoP→shield→origin; a PoP hit does not', async () => {
+    const { builtinTopology, rttMs } = await import('../src/network/index.ts');
+    const world = builtinTopology('world')!;
+    const bom = world.pops.find((p) => p.id === 'BOM')!;
+    const apac = world.shields.find((p) => p.id === 'apac')!;
+    const model = rttMs(bom, apac) + rttMs(apac, world.origins[0]);
+    const time = async () => {
+      const t = performance.now();
+      const r = await fetchAt('Mumbai', '/far.js', slow.url);
+      return { ms: performance.now() - t, r };
+    };
+    const miss = await time();
+    const hit = await time();
+    assert.deepEqual([miss.r.pop, miss.r.cache, hit.r.cache], ['BOM', 'MISS', 'HIT']);
+    assert.match(
+      miss.r.timing ?? '',
+      /^shield;dur=[\d.]+;desc="BOM to apac MISS", origin;dur=[\d.]+;desc="apac to origin"$/,
+    );
+    const extra = miss.ms - hit.ms;
+    assert.ok(
+      extra > model * 0.9 && extra < model * 1.5,
+      `miss ${miss.ms.toFixed(0)} ms, hit ${hit.ms.toFixed(0)} ms, model ${model.toFixed(0)} ms`,
+    );
   });
 });

@@ -145,12 +145,54 @@ export class DevNetwork {
   /** PoP miss → regional shield → upper tier → origin (tiered cache). */
   #tier(pop: Pop) {
     const shield = this.shield(pop.shield);
+    const shieldPlace = this.topology.shields.find((x) => x.id === pop.shield) ?? pop;
+    const originPlace = this.topology.origins[0];
     const upper = this.upper;
+    const simulate = !!this.#options.simulateLatency;
+    // The modelled round trips of each hop: PoP ↔ shield, shield ↔ origin (the upper tier is there).
+    const toShield = rttMs(pop, shieldPlace, DEFAULT_LATENCY);
+    const toOrigin = rttMs(shieldPlace, originPlace, DEFAULT_LATENCY);
+    const wait = (ms: number) => (simulate ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+    const mark = simulate ? '' : ', simulated';
     return (origin: Origin, policy: CachePolicy): Origin =>
       async (r) => {
-        const a = await shield.handle(r, (r2) => upper.handle(r2, origin, policy), policy);
-        // Who filled the PoP, and how (kept with what the PoP stores).
-        return { ...a, headers: [...a.headers, 'outpost-shield', `${pop.shield} ${a.cacheStatus}`] };
+        await wait(toShield);
+        let reachedOrigin = false;
+        const a = await shield.handle(
+          r,
+          async (r2) => {
+            await wait(toOrigin);
+            const u = await upper.handle(
+              r2,
+              (r3) => {
+                reachedOrigin = true;
+                return origin(r3);
+              },
+              policy,
+            );
+            return u;
+          },
+          policy,
+        );
+        // Who filled the PoP, how, and what each hop cost (kept with what the PoP stores).
+        const timing = [
+          `shield;dur=${toShield.toFixed(1)};desc="${pop.id} to ${pop.shield} ${a.cacheStatus}${mark}"`,
+          ...(a.cacheStatus === 'HIT'
+            ? []
+            : [
+                `origin;dur=${toOrigin.toFixed(1)};desc="${pop.shield} to origin${reachedOrigin ? '' : ', upper tier hit'}${mark}"`,
+              ]),
+        ].join(', ');
+        return {
+          ...a,
+          headers: [
+            ...a.headers,
+            'outpost-shield',
+            `${pop.shield} ${a.cacheStatus}`,
+            'server-timing',
+            timing,
+          ],
+        };
       };
   }
 
