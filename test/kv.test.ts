@@ -81,6 +81,11 @@ describe('KV binding', () => {
       .result as { keys: { name: string }[]; list_complete: boolean };
     assert.deepEqual([second.keys.map((k) => k.name), second.list_complete], [['p/c'], true]);
   });
+  it('responses name the PoP and time the worker (Outpost-Pop, Server-Timing)', async () => {
+    const r = await fetch(`${dev.url}/get?key=greeting`);
+    assert.equal(r.headers.get('outpost-pop'), 'DEV');
+    assert.match(r.headers.get('server-timing') ?? '', /^worker;dur=[\d.]+;desc="kv"$/);
+  });
   it('delete removes a key; bindings are separate namespaces', async () => {
     await call('put', { key: 'gone', value: 'x' });
     assert.deepEqual(await call('delete', { key: 'gone' }), { result: 'undefined' });

@@ -56,7 +56,10 @@ describe('a network of PoPs (world topology)', () => {
       assert.equal(r.pop, pop, location);
       assert.equal(cf.colo, pop);
       if (country) assert.equal(cf.country, country);
-      assert.match(r.timing ?? '', /^edge;dur=\d+(\.\d)?;desc="client to [A-Z]{3}, simulated"$/);
+      assert.match(
+        r.timing ?? '',
+        /^edge;dur=\d+(\.\d)?;desc="client to [A-Z]{3}, simulated", worker;dur=[\d.]+;desc="kv"$/,
+      );
     }
     const def = await at({}, '/cf');
     assert.equal(def.pop, 'SFO', 'the --from default');

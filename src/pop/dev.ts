@@ -332,6 +332,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : {}),
     route: () => main.buildError ?? main.tenant,
     ...(tls ? { tls } : {}),
+    popId: LOCAL_POP,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
     dev: !options.production,

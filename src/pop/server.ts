@@ -48,6 +48,8 @@ export interface PopServerOptions {
   maxBodyBytes?: number;
   /** Where ctx.passThroughOnException() sends a failed request. */
   origin?: string;
+  /** The PoP's id, sent as Outpost-Pop (a network's select() says it per request). */
+  popId?: string;
   /**
    * TLS: the front speaks HTTPS, HTTP/2 and HTTP/1.1 chosen by ALPN; TLS sessions resume by
    * ticket (Node's default). Without it: HTTP/1.1 in the clear.
@@ -173,7 +175,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     if (tenant instanceof OutpostError) return sendError(res, tenant);
     const sel = options.select
       ? options.select(req)
-      : { runtime: options.runtime, cf: options.cf(req), headers: [] as string[], delayMs: 0 };
+      : {
+          runtime: options.runtime,
+          cf: options.cf(req),
+          headers: options.popId ? ['outpost-pop', options.popId] : ([] as string[]),
+          delayMs: 0,
+        };
     if (sel instanceof OutpostError) return sendError(res, sel);
     let url: string;
     try {
@@ -202,6 +209,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const body = hasBody ? incomingBody(req, maxBody, () => (overLimit = true)) : null;
 
     let response: WorkerResponse;
+    const started = performance.now();
     try {
       response = await sel.runtime.handle(tenant, {
         method: req.method ?? 'GET',
@@ -240,7 +248,9 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ),
       );
     }
-    if (sel.headers.length) response = { ...response, headers: [...response.headers, ...sel.headers] };
+    // Server-Timing: the worker's time to response headers, beside what the PoP adds (edge).
+    const worker = `worker;dur=${(performance.now() - started).toFixed(1)};desc="${tenant}"`;
+    response = { ...response, headers: [...response.headers, ...sel.headers, 'server-timing', worker] };
     if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
     await writeResponse(req, res, response);
   }
