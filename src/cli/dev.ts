@@ -1,5 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { ConfigError, findConfigFile, loadProxyConfig } from '../config/index.ts';
+import { loadTopology, parseLocation } from '../network/index.ts';
 import { consoleObserver, type LogLevel } from '../observability/index.ts';
 import { startDev, startProxy, writeAdminFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
@@ -101,19 +102,29 @@ export const devCommand: Command = {
           'a folder with neither',
         );
       const origin = checkOrigin(originArg);
+      const topology = v.topology && v.topology !== 'local' ? loadTopology(String(v.topology)) : null;
       const proxy = await startProxy({
         origin,
         host: v.ip as string,
         port: v.port as number,
         config,
         observer,
+        ...(topology
+          ? {
+              network: {
+                topology,
+                from: typeof v.from === 'string' ? parseLocation(v.from, topology, '--from') : undefined,
+                simulateLatency: !!v['simulate-latency'],
+              },
+            }
+          : {}),
       });
       const admin = writeAdminFile(config.rootDir, proxy.url, proxy.adminToken);
       const policies = config.policies.length
         ? `, ${config.policies.length} cache polic${config.policies.length === 1 ? 'y' : 'ies'}`
         : '';
       process.stdout.write(
-        `\n  Outpost dev: CDN proxy mode for ${origin} on ${proxy.url} (${config.store} cache${policies})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Press Ctrl+C to stop.\n\n`,
+        `\n  Outpost dev: CDN proxy mode for ${origin} on ${proxy.url} (${config.store} cache${policies}${topology ? `, ${topology.pops.length} PoPs of ${topology.name}` : ''})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Press Ctrl+C to stop.\n\n`,
       );
       await waitForSignal();
       await proxy.close();

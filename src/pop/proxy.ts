@@ -26,6 +26,7 @@ import {
 import { matchPolicy, type ProxyConfig, validateProxyConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
+import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
 import { drained, HOP_BY_HOP } from './server.ts';
 
 export interface ProxyOptions {
@@ -38,6 +39,8 @@ export interface ProxyOptions {
   store?: CacheStore;
   /** Where purges arrive (default: a bus of this proxy alone). */
   purges?: PurgeBus;
+  /** A network of PoPs (each with its own cache, tiered through shields) instead of one. */
+  network?: ProxyNetworkOptions;
   observer: Observer;
 }
 
@@ -150,6 +153,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const purges = options.purges ?? new PurgeBus();
   const leave = purges.join(cache);
   const adminToken = config.adminToken ?? newAdminToken();
+  const network = options.network ? new ProxyNetwork(options.network, purges, onError) : null;
   const origin = httpOrigin(options.origin);
   const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
@@ -168,7 +172,17 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       const policy = config.policies.length
         ? policyOf(matchPolicy(config, new URL(r.url).pathname))
         : undefined;
-      const a = await cache.handle(r, origin, policy);
+      let a: Awaited<ReturnType<HttpCache['handle']>>;
+      if (network) {
+        const route = network.route(req);
+        if (!('pop' in route)) {
+          res.writeHead(route.status, { 'content-type': 'text/plain' });
+          return void res.end(`${route.message}\n`);
+        }
+        a = await route.cache.handle(r, route.origin(origin, policy), policy);
+        a = { ...a, headers: [...a.headers, ...route.headers()] };
+        if (route.edgeDelayMs) await new Promise((done) => setTimeout(done, route.edgeDelayMs));
+      } else a = await cache.handle(r, origin, policy);
       res.writeHead(a.status, a.statusText || undefined, a.headers);
       if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
       if (a.body && req.method !== 'HEAD')
