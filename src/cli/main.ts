@@ -13,7 +13,7 @@ export const COMMANDS: Command[] = [devCommand, ...cacheCommands, ...kvCommands,
 
 function usage(): string {
   const lines = ['Usage: outpost <command> [options]', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${`${c.name} ${c.args ?? ''}`.padEnd(22)} ${c.summary}`);
+  for (const c of COMMANDS) lines.push(`  ${`${c.name} ${c.args ?? ''}`.padEnd(28)} ${c.summary}`);
   lines.push('', 'Run `outpost help <command>` for its options.');
   return lines.join('\n');
 }
