@@ -79,6 +79,37 @@ describe('TLS and HTTP/2 at the PoP front', () => {
   });
 });
 
+describe('h2c (HTTP/2 in the clear)', () => {
+  it('serves HTTP/2 with prior knowledge on its own port, beside HTTP/1.1', async () => {
+    const p = copyFixture('kv');
+    const d = await startFixture(p.dir, { h2cPort: 0 });
+    try {
+      const h2 = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const c = http2.connect(d.h2cUrl ?? '');
+        c.on('error', reject);
+        const r = c.request({ ':path': '/cf' });
+        let status = 0;
+        let body = '';
+        r.on('response', (h) => (status = Number(h[':status'])));
+        r.on('data', (chunk) => (body += chunk));
+        r.on('end', () => {
+          c.close();
+          resolve({ status, body });
+        });
+      });
+      assert.deepEqual(
+        [h2.status, (JSON.parse(h2.body) as { result: { httpProtocol: string } }).result.httpProtocol],
+        [200, 'HTTP/2'],
+      );
+      const h1 = (await (await fetch(`${d.url}/cf`)).json()) as { result: { httpProtocol: string } };
+      assert.equal(h1.result.httpProtocol, 'HTTP/1.1');
+    } finally {
+      await d.close();
+      p.cleanup();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('lets a request in flight finish, then stops', async () => {
     const p = copyFixture('kv');

@@ -52,6 +52,12 @@ export const devCommand: Command = {
       default: false,
       help: 'HTTPS with HTTP/2 (a development certificate in .outpost/tls)',
     },
+    {
+      name: 'h2c',
+      type: 'boolean',
+      default: false,
+      help: 'also HTTP/2 in the clear (prior knowledge) on the same port',
+    },
     { name: 'cert', type: 'string', help: 'TLS certificate file (PEM), with --key' },
     { name: 'key', type: 'string', help: 'TLS private key file (PEM), with --cert' },
     {
@@ -145,6 +151,7 @@ export const devCommand: Command = {
         : v.tls
           ? { tls: true as const }
           : {}),
+      h2cPort: v['h2c-port'] as number | undefined,
       topology: v.topology as string,
       from: v.from as string | undefined,
       simulateLatency: !!v['simulate-latency'],
@@ -168,7 +175,7 @@ export const devCommand: Command = {
         dev.network
           ? `  Topology ${dev.network.topology.name}: ${dev.network.topology.pops.length} PoPs; clients at ${dev.network.from.city ?? `${dev.network.from.latitude},${dev.network.from.longitude}`} by default (header Outpost-Client-Location: <city>, or Outpost-Pop: <code> for one PoP).\n`
           : ''
-      }  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
+      }${dev.h2cUrl ? `  HTTP/2 in the clear (h2c, prior knowledge): ${dev.h2cUrl}\n` : ''}  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
     );
     await waitForSignal();
     await dev.close();

@@ -58,6 +58,8 @@ export interface DevOptions {
   tieredCache?: boolean;
   /** HTTPS with HTTP/2: `true` for a development certificate, or certificate and key files. */
   tls?: true | { cert: string; key: string };
+  /** Also speak HTTP/2 in the clear (h2c, prior knowledge) on this port (0: a free one). */
+  h2cPort?: number;
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -82,6 +84,8 @@ export interface DevServer {
   config: WorkerConfig;
   /** Bearer token of the admin endpoints (also written to .outpost/admin.json). */
   adminToken: string;
+  /** HTTP/2 in the clear, when h2cPort was given. */
+  h2cUrl?: string;
   /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
   reload(): Promise<Error | null>;
   close(): Promise<void>;
@@ -332,6 +336,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : {}),
     route: () => main.buildError ?? main.tenant,
     ...(tls ? { tls } : {}),
+    ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
     popId: LOCAL_POP,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
@@ -351,6 +356,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   return {
     url: server.url,
     port: server.port,
+    ...(server.h2cUrl ? { h2cUrl: server.h2cUrl } : {}),
     runtime,
     network,
     adminToken,

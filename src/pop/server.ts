@@ -5,12 +5,13 @@
  */
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import {
+  createServer as createH2cServer,
   createSecureServer,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
 } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { PurgeBus } from '../cache/index.ts';
@@ -57,6 +58,11 @@ export interface PopServerOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** How long close() lets requests in flight finish before cutting connections, ms (default 5000). */
   drainMs?: number;
+  /**
+   * Also speak HTTP/2 in the clear (h2c, prior knowledge) on a port of its own (Node's HTTP/2
+   * server cannot fall back to HTTP/1.1 without TLS; 0 picks a free port).
+   */
+  h2cPort?: number;
   /** Token for the /__outpost/ admin endpoints (purges reach runtime.purges); none: no admin endpoints. */
   adminToken?: string;
   /** KV namespaces the admin KV view may show (binding name or id → id). */
@@ -69,6 +75,8 @@ export interface PopServerOptions {
 export interface PopServer {
   url: string;
   port: number;
+  /** HTTP/2 in the clear, when h2cPort was given. */
+  h2cUrl?: string;
   server: Server;
   close(): Promise<void>;
 }
@@ -99,10 +107,20 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
       ) as unknown as Server)
     : createServer({ maxHeaderSize: 32 * 1024 }, onRequest);
-  server.on('session', (session: Http2Session) => {
+  const track = (session: Http2Session) => {
     h2sessions.add(session);
     session.once('close', () => h2sessions.delete(session));
-  });
+  };
+  server.on('session', track);
+  // h2c: HTTP/2 without TLS, on its own port.
+  let h2c: NetServer | null = null;
+  if (options.h2cPort !== undefined) {
+    const h2 = createH2cServer(
+      onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    );
+    h2.on('session', track);
+    h2c = h2 as unknown as NetServer;
+  }
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status =
@@ -255,18 +273,20 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     await writeResponse(req, res, response);
   }
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () =>
-      resolve((server.address() as AddressInfo).port),
-    );
-  });
+  const listen = (srv: NetServer, p: number) =>
+    new Promise<number>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(p, options.host ?? '127.0.0.1', () => resolve((srv.address() as AddressInfo).port));
+    });
+  const port = await listen(server, options.port ?? 8787);
+  const h2cPort = h2c ? await listen(h2c, options.h2cPort ?? 0) : undefined;
   const shownHost = (options.host ?? '127.0.0.1').includes(':')
     ? `[${options.host}]`
     : (options.host ?? '127.0.0.1');
   return {
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
     port,
+    ...(h2cPort !== undefined ? { h2cUrl: `http://${shownHost}:${h2cPort}` } : {}),
     server,
     // Graceful: stop accepting, let requests in flight finish (HTTP/2 sessions get GOAWAY),
     // cut what is left after drainMs.
@@ -278,6 +298,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
           (server as Partial<Pick<Server, 'closeAllConnections'>>).closeAllConnections?.();
           for (const s of h2sessions) s.destroy();
         }, options.drainMs ?? 5000);
+        h2c?.close();
         server.close(() => {
           clearTimeout(cut);
           resolve();
