@@ -20,9 +20,9 @@ after(async () => {
   project.cleanup();
 });
 
-function h2get(path: string): Promise<{ status: number; body: string }> {
+function h2get(path: string, base = dev.url): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const c = http2.connect(dev.url, { rejectUnauthorized: false });
+    const c = http2.connect(base, { rejectUnauthorized: false });
     c.on('error', reject);
     const r = c.request({ ':path': path });
     let status = 0;
@@ -84,19 +84,7 @@ describe('h2c (HTTP/2 in the clear)', () => {
     const p = copyFixture('kv');
     const d = await startFixture(p.dir, { h2cPort: 0 });
     try {
-      const h2 = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const c = http2.connect(d.h2cUrl ?? '');
-        c.on('error', reject);
-        const r = c.request({ ':path': '/cf' });
-        let status = 0;
-        let body = '';
-        r.on('response', (h) => (status = Number(h[':status'])));
-        r.on('data', (chunk) => (body += chunk));
-        r.on('end', () => {
-          c.close();
-          resolve({ status, body });
-        });
-      });
+      const h2 = await h2get('/cf', d.h2cUrl);
       assert.deepEqual(
         [h2.status, (JSON.parse(h2.body) as { result: { httpProtocol: string } }).result.httpProtocol],
         [200, 'HTTP/2'],
