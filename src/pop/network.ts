@@ -12,15 +12,13 @@
  * (`Server-Timing: edge`); with latency simulation on, that round trip is really waited.
  */
 import type { IncomingMessage } from 'node:http';
-import { type CachePolicy, HttpCache, MemoryStore, type Origin, PurgeBus } from '../cache/index.ts';
+import { type CachePolicy, type Origin, PurgeBus } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
 import { KvPop, type KvStore } from '../kv/index.ts';
 import {
   type ClientLocation,
   DEFAULT_LATENCY,
-  LocationError,
   type Pop,
-  parseLocation,
   Router,
   rttMs,
   type Topology,
@@ -28,6 +26,7 @@ import {
 import type { Observer } from '../observability/index.ts';
 import { type Bundle, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
 import type { PopSelection } from './server.ts';
+import { CacheTiers, type Hops, routeRequest } from './tiers.ts';
 
 export interface NetworkOptions {
   topology: Topology;
@@ -64,10 +63,8 @@ export class DevNetwork {
   readonly #deploys = new Map<string, Deploy>();
   readonly #options: NetworkOptions;
   readonly from: ClientLocation;
-  /** Regional shields (one HTTP cache each, coalescing), made on first use. */
-  readonly #shields = new Map<string, HttpCache>();
-  /** The upper tier, at the origin: the shields' misses for one URL coalesce here into one request. */
-  readonly upper: HttpCache;
+  /** Shields and the upper tier above every PoP's cache (tiered cache). */
+  readonly tiers: CacheTiers;
   /** PoPs taken out (an outage simulated from the admin endpoint): they answer nothing. */
   readonly #out = new Set<string>();
   readonly #health: NodeJS.Timeout;
@@ -78,7 +75,12 @@ export class DevNetwork {
     this.router = new Router(options.topology);
     const first = options.topology.pops[0];
     this.from = options.from ?? { ...first, source: 'default' };
-    this.upper = this.#cache();
+    this.tiers = new CacheTiers(
+      options.topology,
+      this.purges,
+      (err) => options.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
+      !!options.simulateLatency,
+    );
     this.healthIntervalMs = options.healthIntervalMs ?? 1000;
     // Health checks: each interval, every PoP is probed; the router follows what they find, so
     // a PoP that goes down stops getting traffic within one interval and gets it back after.
@@ -125,72 +127,21 @@ export class DevNetwork {
     };
   }
 
-  #cache(): HttpCache {
-    const c = new HttpCache({
-      store: new MemoryStore(),
-      onError: (err) =>
-        this.#options.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
-    });
-    this.purges.join(c);
-    return c;
-  }
-
-  /** A regional shield's cache. */
-  shield(id: string): HttpCache {
-    let c = this.#shields.get(id);
-    if (!c) this.#shields.set(id, (c = this.#cache()));
-    return c;
-  }
-
-  /** PoP miss → regional shield → upper tier → origin (tiered cache). */
+  /** PoP miss → regional shield → upper tier → origin, with the hops on the response. */
   #tier(pop: Pop) {
-    const shield = this.shield(pop.shield);
-    const shieldPlace = this.topology.shields.find((x) => x.id === pop.shield) ?? pop;
-    const originPlace = this.topology.origins[0];
-    const upper = this.upper;
-    const simulate = !!this.#options.simulateLatency;
-    // The modelled round trips of each hop: PoP ↔ shield, shield ↔ origin (the upper tier is there).
-    const toShield = rttMs(pop, shieldPlace, DEFAULT_LATENCY);
-    const toOrigin = rttMs(shieldPlace, originPlace, DEFAULT_LATENCY);
-    const wait = (ms: number) => (simulate ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
-    const mark = simulate ? '' : ', simulated';
     return (origin: Origin, policy: CachePolicy): Origin =>
       async (r) => {
-        await wait(toShield);
-        let reachedOrigin = false;
-        const a = await shield.handle(
-          r,
-          async (r2) => {
-            await wait(toOrigin);
-            const u = await upper.handle(
-              r2,
-              (r3) => {
-                reachedOrigin = true;
-                return origin(r3);
-              },
-              policy,
-            );
-            return u;
-          },
-          policy,
-        );
+        const hops: Hops = { timing: [] };
+        const a = await this.tiers.fill(pop, origin, policy, hops)(r);
         // Who filled the PoP, how, and what each hop cost (kept with what the PoP stores).
-        const timing = [
-          `shield;dur=${toShield.toFixed(1)};desc="${pop.id} to ${pop.shield} ${a.cacheStatus}${mark}"`,
-          ...(a.cacheStatus === 'HIT'
-            ? []
-            : [
-                `origin;dur=${toOrigin.toFixed(1)};desc="${pop.shield} to origin${reachedOrigin ? '' : ', upper tier hit'}${mark}"`,
-              ]),
-        ].join(', ');
         return {
           ...a,
           headers: [
             ...a.headers,
             'outpost-shield',
-            `${pop.shield} ${a.cacheStatus}`,
+            `${pop.shield} ${hops.shieldStatus}`,
             'server-timing',
-            timing,
+            hops.timing.join(', '),
           ],
         };
       };
@@ -242,46 +193,19 @@ export class DevNetwork {
     for (const n of this.#nodes.values()) n.runtime.deploy(tenant, bundle, config, limits);
   }
 
-  /** Where a request's client is (header, then CF-IPCountry, then the default). */
-  clientOf(req: IncomingMessage): ClientLocation {
-    const header = req.headers['outpost-client-location'];
-    if (typeof header === 'string') return parseLocation(header, this.topology, 'Outpost-Client-Location');
-    const country = req.headers['cf-ipcountry'];
-    if (typeof country === 'string') return parseLocation(country, this.topology, 'CF-IPCountry');
-    return this.from;
-  }
-
   select(req: IncomingMessage): PopSelection | OutpostError {
-    let client: ClientLocation;
-    try {
-      client = this.clientOf(req);
-    } catch (err) {
-      if (err instanceof LocationError) return new OutpostError('BAD_LOCATION', err.message);
-      throw err;
-    }
-    const direct = req.headers['outpost-pop'];
-    let pop: Pop | undefined;
-    if (typeof direct === 'string') {
-      pop = this.topology.pops.find((p) => p.id === direct.toUpperCase());
-      if (!pop)
-        return new OutpostError('NO_SUCH_POP', `No PoP "${direct}" in topology ${this.topology.name}`);
-    } else pop = this.router.route(client);
-    if (!pop) return new OutpostError('NO_SUCH_POP', 'Every PoP is down');
+    const routed = routeRequest(req, this.topology, this.router, this.from);
+    if (!('pop' in routed)) return routed;
+    const { pop, client } = routed;
     // Routed to a PoP whose outage the health checks have not noticed yet: it does not answer.
     if (this.#out.has(pop.id))
       return new OutpostError('POP_DOWN', `PoP ${pop.id} is down (outage simulated)`);
-    const node = this.node(pop.id);
-    const rtt = rttMs(client, pop, DEFAULT_LATENCY);
+    const edge = this.tiers.edge(client, pop);
     return {
-      runtime: node.runtime,
-      cf: cfFor(pop, client, rtt, req.httpVersion),
-      headers: [
-        'outpost-pop',
-        pop.id,
-        'server-timing',
-        `edge;dur=${rtt.toFixed(1)};desc="client to ${pop.id}${this.#options.simulateLatency ? '' : ', simulated'}"`,
-      ],
-      delayMs: this.#options.simulateLatency ? rtt : 0,
+      runtime: this.node(pop.id).runtime,
+      cf: cfFor(pop, client, edge.ms, req.httpVersion),
+      headers: ['outpost-pop', pop.id, 'server-timing', edge.timing],
+      delayMs: this.#options.simulateLatency ? edge.ms : 0,
     };
   }
 

@@ -26,6 +26,7 @@ import {
 import { matchPolicy, type ProxyConfig, validateProxyConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
+import { errorResponse } from './errors.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
 import { drained, HOP_BY_HOP } from './server.ts';
 
@@ -176,8 +177,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       if (network) {
         const route = network.route(req);
         if (!('pop' in route)) {
-          res.writeHead(route.status, { 'content-type': 'text/plain' });
-          return void res.end(`${route.message}\n`);
+          const e = errorResponse(route, true);
+          res.writeHead(e.status, { 'content-type': 'text/plain' });
+          return void res.end(e.body);
         }
         a = await route.cache.handle(r, route.origin(origin, policy), policy);
         a = { ...a, headers: [...a.headers, ...route.headers()] };

@@ -1,0 +1,145 @@
+/**
+ * The tiers above a PoP's cache in a network, shared by workers' fetch() (network.ts) and CDN
+ * proxy mode (proxy-network.ts): a coalescing HTTP cache per regional shield and one upper tier
+ * at the origin, so a URL that expires everywhere at once is fetched once. Each fill records the
+ * hops it took (for Outpost-Shield and Server-Timing) and, with latency simulation, waits their
+ * modelled round trips. Also: which PoP a request goes to.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  type CachePolicy,
+  type CacheStatus,
+  HttpCache,
+  MemoryStore,
+  type Origin,
+  type PurgeBus,
+} from '../cache/index.ts';
+import {
+  type ClientLocation,
+  LocationError,
+  type Pop,
+  parseLocation,
+  type Router,
+  rttMs,
+  type Topology,
+} from '../network/index.ts';
+import { OutpostError } from '../runtime/index.ts';
+
+/** What one fill went through. */
+export interface Hops {
+  /** How the shield answered, when it was asked. */
+  shieldStatus?: CacheStatus;
+  /** Server-Timing entries, in path order. */
+  timing: string[];
+}
+
+export class CacheTiers {
+  readonly #shields = new Map<string, HttpCache>();
+  /** The upper tier, at the origin: the shields' misses for one URL coalesce here. */
+  readonly upper: HttpCache;
+
+  constructor(
+    readonly topology: Topology,
+    readonly purges: PurgeBus,
+    readonly onError: (err: Error) => void,
+    readonly simulateLatency: boolean,
+  ) {
+    this.upper = this.cache();
+  }
+
+  /** A new in-memory HTTP cache that hears purges. */
+  cache(): HttpCache {
+    const c = new HttpCache({ store: new MemoryStore(), onError: this.onError });
+    this.purges.join(c);
+    return c;
+  }
+
+  /** A regional shield's cache, made on first use. */
+  shield(id: string): HttpCache {
+    let c = this.#shields.get(id);
+    if (!c) this.#shields.set(id, (c = this.cache()));
+    return c;
+  }
+
+  /** " simulated" unless the delays are really waited. */
+  get #mark(): string {
+    return this.simulateLatency ? '' : ', simulated';
+  }
+
+  #wait(ms: number): Promise<void> {
+    return this.simulateLatency ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+  }
+
+  /** The origin a PoP's cache fills from: its shield, then the upper tier, then `base`. */
+  fill(pop: Pop, base: Origin, policy: CachePolicy | undefined, hops: Hops): Origin {
+    const shieldPlace = this.topology.shields.find((s) => s.id === pop.shield) ?? pop;
+    const toShield = rttMs(pop, shieldPlace);
+    const toOrigin = rttMs(shieldPlace, this.topology.origins[0]);
+    const shield = this.shield(pop.shield);
+    return async (r) => {
+      await this.#wait(toShield);
+      let originHop: string | undefined;
+      const a = await shield.handle(
+        r,
+        async (r2) => {
+          await this.#wait(toOrigin);
+          let reached = false;
+          const u = await this.upper.handle(
+            r2,
+            (r3) => {
+              reached = true;
+              return base(r3);
+            },
+            policy,
+          );
+          originHop = `origin;dur=${toOrigin.toFixed(1)};desc="${pop.shield} to origin${reached ? '' : ', upper tier hit'}${this.#mark}"`;
+          return u;
+        },
+        policy,
+      );
+      hops.shieldStatus = a.cacheStatus;
+      hops.timing.push(
+        `shield;dur=${toShield.toFixed(1)};desc="${pop.id} to ${pop.shield} ${a.cacheStatus}${this.#mark}"`,
+      );
+      if (originHop) hops.timing.push(originHop);
+      return a;
+    };
+  }
+
+  /** The Server-Timing entry of the client ↔ PoP hop. */
+  edge(client: ClientLocation, pop: Pop): { ms: number; timing: string } {
+    const ms = rttMs(client, pop);
+    return { ms, timing: `edge;dur=${ms.toFixed(1)};desc="client to ${pop.id}${this.#mark}"` };
+  }
+}
+
+/**
+ * Which PoP serves a request: the one `Outpost-Pop` names, else the nearest healthy one to the
+ * client (`Outpost-Client-Location`, then `CF-IPCountry`, then `from`).
+ */
+export function routeRequest(
+  req: IncomingMessage,
+  topology: Topology,
+  router: Router,
+  from: ClientLocation,
+): { pop: Pop; client: ClientLocation } | OutpostError {
+  let client = from;
+  try {
+    const loc = req.headers['outpost-client-location'];
+    const cc = req.headers['cf-ipcountry'];
+    if (typeof loc === 'string') client = parseLocation(loc, topology, 'Outpost-Client-Location');
+    else if (typeof cc === 'string') client = parseLocation(cc, topology, 'CF-IPCountry');
+  } catch (err) {
+    if (err instanceof LocationError) return new OutpostError('BAD_LOCATION', err.message);
+    throw err;
+  }
+  const direct = req.headers['outpost-pop'];
+  if (typeof direct === 'string') {
+    const pop = topology.pops.find((p) => p.id === direct.toUpperCase());
+    return pop
+      ? { pop, client }
+      : new OutpostError('NO_SUCH_POP', `No PoP "${direct}" in topology ${topology.name}`);
+  }
+  const pop = router.route(client);
+  return pop ? { pop, client } : new OutpostError('NO_SUCH_POP', 'Every PoP is down');
+}
