@@ -116,6 +116,7 @@ describe('fetch() through the PoP cache', () => {
       (await sub('/app.js', { cacheTags: ['a,b'] })).error ?? '',
       /cf\.cacheTags must be an array/,
     );
+    assert.match((await sub('/app.js', 5)).error ?? '', /TypeError: fetch: init\.cf must be an object/);
   });
 });
 

@@ -177,6 +177,9 @@ export class NatsKvStore implements KvStore {
     try {
       if (w.value === null) {
         await replica.kv.delete(hexKey(key));
+        // The delete marker's revision is not returned: the replica shows the deletion at once
+        // under a provisional version just above the last known, which the watch's real
+        // revision then supersedes.
         const known = replica.entries.get(key);
         replica.entries.set(key, { record: null, version: (known?.version ?? 0) + 0.5 });
         return known?.version ?? 0;

@@ -63,9 +63,10 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
 }
 
 /** The cache fields of `cf` (cacheTtl, cacheKey…) as plain data; the host validates them. */
-function cacheOptions(cf: unknown): Record<string, unknown> | null {
-  if (cf === null || typeof cf !== 'object')
-    return cf === undefined || cf === null ? null : { cacheTtl: String(cf), notAnObject: true };
+function cacheOptions(cf: unknown): Record<string, unknown> | string | null {
+  if (cf === undefined || cf === null) return null;
+  // Not an object: the host refuses it ("init.cf must be an object"); its type name crosses.
+  if (typeof cf !== 'object') return typeof cf;
   const c = cf as Record<string, unknown>;
   let out: Record<string, unknown> | null = null;
   for (const k of ['cacheTtl', 'cacheTtlByStatus', 'cacheEverything', 'cacheKey', 'cacheTags']) {
