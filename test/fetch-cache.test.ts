@@ -52,6 +52,20 @@ async function purge(options: unknown, via = 'ctx'): Promise<unknown> {
 }
 
 describe('fetch() through the PoP cache', () => {
+  it("says on the client's Server-Timing what each subrequest went through", async () => {
+    const timing = async (q: string) => (await fetch(`${dev.url}/${q}`)).headers.get('server-timing') ?? '';
+    const u = encodeURIComponent(`${up.url}/static/b.css`);
+    assert.match(
+      await timing(`fetch?u=${u}`),
+      /^worker;dur=[\d.]+;desc="fetch-cache", cache;dur=[\d.]+;desc="MISS \/static\/b.css", origin;dur=[\d.]+;desc="\/static\/b.css"$/,
+    );
+    assert.match(await timing(`fetch?u=${u}`), /, cache;dur=[\d.]+;desc="HIT \/static\/b.css"$/);
+    assert.match(
+      await timing(`fetch?u=${encodeURIComponent(`${up.url}/post-only`)}&method=POST`),
+      /, origin;dur=[\d.]+;desc="POST \/post-only"$/,
+    );
+    assert.match(await timing('api-cache'), /, cache;dur=[\d.]+;desc="Cache API (HIT|MISS) \/item"$/);
+  });
   it('by default caches only what Cloudflare caches by default (static extensions)', async () => {
     const a = [await sub('/page'), await sub('/page')];
     assert.deepEqual(

@@ -81,10 +81,13 @@ describe('KV binding', () => {
       .result as { keys: { name: string }[]; list_complete: boolean };
     assert.deepEqual([second.keys.map((k) => k.name), second.list_complete], [['p/c'], true]);
   });
-  it('responses name the PoP and time the worker (Outpost-Pop, Server-Timing)', async () => {
+  it('responses name the PoP and time the worker and its KV reads (Outpost-Pop, Server-Timing)', async () => {
     const r = await fetch(`${dev.url}/get?key=greeting`);
     assert.equal(r.headers.get('outpost-pop'), 'DEV');
-    assert.match(r.headers.get('server-timing') ?? '', /^worker;dur=[\d.]+;desc="kv"$/);
+    assert.match(
+      r.headers.get('server-timing') ?? '',
+      /^worker;dur=[\d.]+;desc="kv", kv;dur=[\d.]+;desc="GET STORE (PoP cache|central store)"$/,
+    );
   });
   it('delete removes a key; bindings are separate namespaces', async () => {
     await call('put', { key: 'gone', value: 'x' });

@@ -80,6 +80,20 @@ describe('a network of PoPs (world topology)', () => {
     assert.deepEqual((await at({ location: 'Frankfurt' }, '/get?key=geo')).body, { result: 'v1' });
     const sin = await at({ location: 'Singapore' }, '/get?key=geo');
     assert.deepEqual([sin.pop, sin.body], ['SIN', { result: null }]);
+    // Server-Timing says where each read was answered; the central trip is the model's, marked.
+    const trip = rttMs(
+      builtinTopology('world')!.pops.find((p) => p.id === 'SIN')!,
+      builtinTopology('world')!.origins[0],
+    );
+    const kv = /kv;dur=([\d.]+);desc="GET STORE (central store, simulated|PoP cache)"$/;
+    const first = kv.exec(sin.timing ?? '');
+    assert.ok(first, sin.timing ?? '');
+    assert.equal(first[2], 'central store, simulated');
+    assert.ok(Number(first[1]) >= trip, `${first[1]} ms reported, central trip ${trip.toFixed(1)} ms`);
+    assert.equal(
+      kv.exec((await at({ location: 'Singapore' }, '/get?key=geo')).timing ?? '')?.[2],
+      'PoP cache',
+    );
     await sleep(1600);
     assert.deepEqual((await at({ location: 'Singapore' }, '/get?key=geo')).body, { result: 'v1' });
   });
@@ -159,6 +173,9 @@ describe('simulated latency', () => {
     };
     const first = await time();
     const second = await time();
+    // Waited, so not marked simulated.
+    const r = await fetch(`${slow.url}/get?key=written-never`);
+    assert.match(r.headers.get('server-timing') ?? '', /, kv;dur=[\d.]+;desc="GET STORE central store"$/);
     assert.ok(
       first - second > trip * 0.9,
       `miss ${first.toFixed(0)} ms, hit ${second.toFixed(0)} ms, central trip ${trip.toFixed(0)} ms`,

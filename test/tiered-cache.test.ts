@@ -37,8 +37,14 @@ async function fetchAt(location: string, path: string, base = dev.url): Promise<
   const r = await fetch(`${base}/fetch?u=${encodeURIComponent(up.url + path)}`, {
     headers: { 'outpost-client-location': location },
   });
-  const j = (await r.json()) as Omit<Sub, 'pop'>;
-  return { pop: r.headers.get('outpost-pop'), ...j };
+  const j = (await r.json()) as Omit<Sub, 'pop' | 'shield' | 'timing'>;
+  // The hops the worker's subrequest took are on the client's response.
+  return {
+    pop: r.headers.get('outpost-pop'),
+    shield: r.headers.get('outpost-shield'),
+    timing: r.headers.get('server-timing'),
+    ...j,
+  };
 }
 
 describe('tiered cache', () => {
@@ -48,12 +54,20 @@ describe('tiered cache', () => {
     const lhr = await fetchAt('London', '/tier.js');
     assert.deepEqual([lhr.pop, lhr.cache, lhr.shield, lhr.body], ['LHR', 'MISS', 'eu-west HIT', fra.body]);
     assert.equal(up.hits.get('/tier.js'), 1);
-    // Server-Timing on the subrequest says which hops it took.
+    // The client's Server-Timing says which hops the worker's subrequest took, in path order.
     assert.match(
       fra.timing ?? '',
-      /^shield;dur=[\d.]+;desc="FRA to eu-west MISS, simulated", origin;dur=[\d.]+;desc="eu-west to origin, simulated"$/,
+      /^edge;dur=[\d.]+;desc="client to FRA, simulated", worker;dur=[\d.]+;desc="fetch-cache", cache;dur=[\d.]+;desc="MISS \/tier.js", shield;dur=[\d.]+;desc="FRA to eu-west MISS, simulated", origin;dur=[\d.]+;desc="eu-west to origin, simulated"$/,
     );
-    assert.match(lhr.timing ?? '', /^shield;dur=[\d.]+;desc="LHR to eu-west HIT, simulated"$/);
+    assert.match(
+      lhr.timing ?? '',
+      /, cache;dur=[\d.]+;desc="MISS \/tier.js", shield;dur=[\d.]+;desc="LHR to eu-west HIT, simulated"$/,
+    );
+    // A hit at the PoP took no hop beyond it: no shield, no origin, no Outpost-Shield.
+    const again = await fetchAt('London', '/tier.js');
+    assert.equal(again.cache, 'HIT');
+    assert.equal(again.shield, null);
+    assert.match(again.timing ?? '', /, cache;dur=[\d.]+;desc="HIT \/tier.js"$/);
   });
   it('every PoP of the world missing at once makes one origin request (the seed’s stampede)', async () => {
     const cities = [
@@ -102,7 +116,7 @@ describe('tiered cache with simulated latency', () => {
     assert.deepEqual([miss.r.pop, miss.r.cache, hit.r.cache], ['BOM', 'MISS', 'HIT']);
     assert.match(
       miss.r.timing ?? '',
-      /^shield;dur=[\d.]+;desc="BOM to apac MISS", origin;dur=[\d.]+;desc="apac to origin"$/,
+      /, shield;dur=[\d.]+;desc="BOM to apac MISS", origin;dur=[\d.]+;desc="apac to origin"$/,
     );
     const extra = miss.ms - hit.ms;
     assert.ok(

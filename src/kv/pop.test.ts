@@ -10,15 +10,10 @@ function world(propagationMs = 10_000) {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const store = new SqliteKvStore({ file: ':memory:', propagationMs });
   const clock = { now: () => now };
-  let trips = 0;
-  const centralTrip = async () => {
-    trips++;
-  };
   return {
-    fra: new KvPop('FRA', store, { ...clock, centralTrip }),
-    sin: new KvPop('SIN', store, { ...clock, centralTrip }),
+    fra: new KvPop('FRA', store, clock),
+    sin: new KvPop('SIN', store, clock),
     tick: (ms: number) => (now += ms),
-    trips: () => trips,
     close: () => store.close(),
   };
 }
@@ -50,12 +45,27 @@ describe('KV at PoPs (eventual consistency)', () => {
   it('a hit in the PoP cache makes no central trip; a longer cacheTtl keeps it longer', async () => {
     const w = world(0);
     await w.fra.put('ns', 'k', enc('v'));
-    await w.sin.get('ns', 'k', 300);
-    const before = w.trips();
+    const trace = { centralTrips: 0 };
+    await w.sin.get('ns', 'k', 300, trace);
+    assert.equal(trace.centralTrips, 1);
     w.tick(200_000);
-    assert.equal(text(await w.sin.get('ns', 'k')), 'v');
-    assert.equal(w.trips(), before);
+    assert.equal(text(await w.sin.get('ns', 'k', undefined, trace)), 'v');
+    assert.equal(trace.centralTrips, 1);
+    await w.sin.list('ns', {}, trace);
+    assert.equal(trace.centralTrips, 2, 'a list always asks the central store');
     await w.close();
+  });
+  it('with latency simulation a central trip is really waited, a PoP-cache hit is not', async () => {
+    const store = new SqliteKvStore({ file: ':memory:', propagationMs: 0 });
+    const pop = new KvPop('BOM', store, { central: { ms: 60, wait: true } });
+    await pop.put('ns', 'k', enc('v'));
+    let t = performance.now();
+    await pop.get('ns', 'other');
+    assert.ok(performance.now() - t >= 55, 'a read that misses the PoP cache waits the trip');
+    t = performance.now();
+    await pop.get('ns', 'k');
+    assert.ok(performance.now() - t < 55, 'a cached read does not');
+    store.close();
   });
   it('expired keys disappear from reads, cached or not', async () => {
     const w = world(0);

@@ -22,8 +22,16 @@ export interface KvPopOptions {
   /** Default cacheTtl of a read, seconds (Cloudflare: 60). */
   cacheTtl?: number;
   now?: () => number;
-  /** Wait that a trip to the central store takes (the latency model), if any. */
-  centralTrip?: () => Promise<void>;
+  /**
+   * The trip to the central store in the latency model: its round trip, ms, and whether a read
+   * really waits it (latency simulation) or only reports it.
+   */
+  central?: { ms: number; wait: boolean };
+}
+
+/** What one operation went through: how many trips to the central store it made. */
+export interface KvTrace {
+  centralTrips: number;
 }
 
 interface Cached {
@@ -42,8 +50,8 @@ export interface KvValue {
 export class KvPop {
   readonly #cache = new Map<string, Cached>();
   readonly #now: () => number;
-  readonly #trip: (() => Promise<void>) | undefined;
   readonly cacheTtl: number;
+  readonly central: { ms: number; wait: boolean };
 
   constructor(
     readonly id: string,
@@ -51,11 +59,17 @@ export class KvPop {
     options: KvPopOptions = {},
   ) {
     this.#now = options.now ?? Date.now;
-    this.#trip = options.centralTrip;
+    this.central = options.central ?? { ms: 0, wait: false };
     this.cacheTtl = options.cacheTtl ?? 60;
   }
 
-  async get(ns: string, key: string, cacheTtl?: number): Promise<KvValue | null> {
+  async #trip(trace: KvTrace | undefined): Promise<void> {
+    if (trace) trace.centralTrips++;
+    const { ms, wait } = this.central;
+    if (wait && ms > 0) await new Promise((r) => setTimeout(r, ms));
+  }
+
+  async get(ns: string, key: string, cacheTtl?: number, trace?: KvTrace): Promise<KvValue | null> {
     validateKey(key);
     validateCacheTtl(cacheTtl);
     const now = this.#now();
@@ -65,17 +79,22 @@ export class KvPop {
       if (!hit.record || expired(hit.record, now)) return null;
       return { value: hit.record.value, metadata: hit.record.metadata, cached: true };
     }
-    if (this.#trip) await this.#trip();
+    await this.#trip(trace);
     const record = await this.store.read(ns, key, this.id, now);
     this.#cache.set(k, { record, until: now + (cacheTtl ?? this.cacheTtl) * 1000 });
     return record ? { value: record.value, metadata: record.metadata, cached: false } : null;
   }
 
-  async getMany(ns: string, keys: string[], cacheTtl?: number): Promise<Map<string, KvValue | null>> {
+  async getMany(
+    ns: string,
+    keys: string[],
+    cacheTtl?: number,
+    trace?: KvTrace,
+  ): Promise<Map<string, KvValue | null>> {
     if (keys.length > KV_LIMITS.MAX_BULK_KEYS)
       throw new KvError(400, `You can request a maximum of ${KV_LIMITS.MAX_BULK_KEYS} keys`);
     const out = new Map<string, KvValue | null>();
-    for (const key of keys) out.set(key, await this.get(ns, key, cacheTtl));
+    for (const key of keys) out.set(key, await this.get(ns, key, cacheTtl, trace));
     return out;
   }
 
@@ -98,9 +117,9 @@ export class KvPop {
     this.#cache.set(`${ns}\u001f${key}`, { record: null, until: now + this.cacheTtl * 1000 });
   }
 
-  async list(ns: string, options: ListOptions): Promise<KvListResult> {
+  async list(ns: string, options: ListOptions, trace?: KvTrace): Promise<KvListResult> {
     const o = validateList(options);
-    if (this.#trip) await this.#trip();
+    await this.#trip(trace);
     return this.store.list(ns, o, this.id, this.#now());
   }
 

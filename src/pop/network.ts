@@ -12,7 +12,7 @@
  * (`Server-Timing: edge`); with latency simulation on, that round trip is really waited.
  */
 import type { IncomingMessage } from 'node:http';
-import { type CachePolicy, type Origin, PurgeBus } from '../cache/index.ts';
+import { PurgeBus } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
 import { KvPop, type KvStore } from '../kv/index.ts';
 import {
@@ -24,7 +24,14 @@ import {
   type Topology,
 } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { type Bundle, type Limits, OutpostError, Runtime, type RuntimeOptions } from '../runtime/index.ts';
+import {
+  type Bundle,
+  type Limits,
+  OutpostError,
+  Runtime,
+  type RuntimeOptions,
+  type Tier,
+} from '../runtime/index.ts';
 import type { PopSelection } from './server.ts';
 import { CacheTiers, type Hops, routeRequest } from './tiers.ts';
 
@@ -127,24 +134,21 @@ export class DevNetwork {
     };
   }
 
-  /** PoP miss → regional shield → upper tier → origin, with the hops on the response. */
-  #tier(pop: Pop) {
-    return (origin: Origin, policy: CachePolicy): Origin =>
-      async (r) => {
-        const hops: Hops = { timing: [] };
-        const a = await this.tiers.fill(pop, origin, policy, hops)(r);
-        // Who filled the PoP, how, and what each hop cost (kept with what the PoP stores).
-        return {
-          ...a,
-          headers: [
-            ...a.headers,
-            'outpost-shield',
-            `${pop.shield} ${hops.shieldStatus}`,
-            'server-timing',
-            hops.timing.join(', '),
-          ],
-        };
-      };
+  /**
+   * PoP miss → regional shield → upper tier → origin. The hops are told to the request being
+   * served (its Server-Timing and Outpost-Shield), not stored with the response: a later hit at
+   * this PoP did not take them.
+   */
+  #tier(pop: Pop): Tier {
+    return (origin, policy, recorder) => async (r) => {
+      const hops: Hops = { timing: [] };
+      const a = await this.tiers.fill(pop, origin, policy, hops)(r);
+      if (recorder) {
+        for (const t of hops.timing) recorder.timing(t);
+        if (hops.shieldStatus) recorder.shield(`${pop.shield} ${hops.shieldStatus}`);
+      }
+      return a;
+    };
   }
 
   get topology(): Topology {
@@ -167,9 +171,7 @@ export class DevNetwork {
     const trip = rttMs(pop, central, DEFAULT_LATENCY);
     const kv = new KvPop(pop.id, this.#options.kvStore, {
       cacheTtl: this.#options.kvCacheTtl,
-      ...(this.#options.simulateLatency
-        ? { centralTrip: () => new Promise<void>((r) => setTimeout(r, trip)) }
-        : {}),
+      central: { ms: trip, wait: !!this.#options.simulateLatency },
     });
     const runtime = new Runtime({
       observer: this.#options.observer,

@@ -266,9 +266,15 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ),
       );
     }
-    // Server-Timing: the worker's time to response headers, beside what the PoP adds (edge).
+    // Server-Timing: what the PoP adds (edge), the worker's time to response headers, then what
+    // its subrequests and KV operations went through (cache, shield, origin, kv) in that time.
     const worker = `worker;dur=${(performance.now() - started).toFixed(1)};desc="${tenant}"`;
-    response = { ...response, headers: [...response.headers, ...sel.headers, 'server-timing', worker] };
+    const timing = response.hops?.timing.length ? `${worker}, ${response.hops.timing.join(', ')}` : worker;
+    const shield = response.hops?.shield.length ? ['outpost-shield', response.hops.shield.join(', ')] : [];
+    response = {
+      ...response,
+      headers: [...response.headers, ...sel.headers, 'server-timing', timing, ...shield],
+    };
     if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
     await writeResponse(req, res, response);
   }

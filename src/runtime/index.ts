@@ -1,4 +1,5 @@
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
+export type { Tier } from './bridge/fetch.ts';
 export { type Bundle, bundleWorker } from './bundle.ts';
 export {
   BundleError,
@@ -10,4 +11,11 @@ export {
 } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
-export type { WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';
+export type {
+  HopRecorder,
+  RequestHops,
+  WorkerRequest,
+  WorkerResponse,
+  WorkerVersion,
+  WorkerWebSocket,
+} from './types.ts';

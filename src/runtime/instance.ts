@@ -22,7 +22,14 @@ import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import type { PooledIsolate } from './pool.ts';
-import type { WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';
+import type {
+  HopRecorder,
+  RequestHops,
+  WorkerRequest,
+  WorkerResponse,
+  WorkerVersion,
+  WorkerWebSocket,
+} from './types.ts';
 
 /** V8 code cache for tenant bundles, keyed by bundle hash. */
 export interface CodeCache {
@@ -40,7 +47,12 @@ interface Active {
   responded: boolean;
   /** Id of the incoming body in the registry, cancelled when the request finishes. */
   bodyId: number | null;
+  /** What its subrequests and KV operations went through (Server-Timing). */
+  hops: RequestHops;
 }
+
+/** Server-Timing entries kept per request: a worker making thousands of KV reads gets a header of bounded size. */
+const MAX_HOP_ENTRIES = 32;
 
 /** What dispatch answers: a response tuple, or an error object (see isolate/dispatch.ts). */
 type DispatchTuple = [
@@ -277,6 +289,23 @@ export class WorkerInstance implements IsolateOwner {
     }
   }
 
+  hops(): HopRecorder | null {
+    // Attributed as subrequests are: to the newest request in flight, bound now (the call may
+    // finish after that request has answered; what it records then is not shown).
+    let current: Active | undefined;
+    for (const a of this.active.values()) current = a;
+    if (!current) return null;
+    const { timing, shield } = current.hops;
+    return {
+      timing: (entry) => {
+        if (timing.length < MAX_HOP_ENTRIES) timing.push(entry);
+      },
+      shield: (status) => {
+        if (shield.length < MAX_HOP_ENTRIES) shield.push(status);
+      },
+    };
+  }
+
   onApplyError(err: Error): void {
     const message = err?.message ?? String(err);
     if (this.#deathFrom(message)) return;
@@ -433,6 +462,7 @@ export class WorkerInstance implements IsolateOwner {
       breach: null,
       responded: false,
       bodyId: null,
+      hops: { timing: [], shield: [] },
     };
     this.active.set(a.id, a);
     return a;
@@ -494,6 +524,7 @@ export class WorkerInstance implements IsolateOwner {
       headers: result.headers,
       body: this.#responseBody(result, a),
       webSocket: typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket) : undefined,
+      hops: a.hops,
     };
   }
 

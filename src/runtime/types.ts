@@ -37,6 +37,25 @@ export interface WorkerResponse {
   body: Uint8Array | ChunkSource | null;
   /** Set on a 101 response that carries a WebSocket: the PoP upgrades and attaches. */
   webSocket?: WorkerWebSocket;
+  /** What the worker's subrequests and KV reads went through before the response headers. */
+  hops?: RequestHops;
+}
+
+/**
+ * The hops a request's work took (its fetch() subrequests through the PoP cache, shield and
+ * origin; its KV operations), for the client response's Server-Timing and Outpost-Shield.
+ */
+export interface RequestHops {
+  /** Server-Timing entries (`cache;dur=0.2;desc="HIT /a.js"`), in the order they finished. */
+  timing: string[];
+  /** How each shield asked answered (`eu-west MISS`). */
+  shield: string[];
+}
+
+/** Where a host call tells the request it serves what it went through. */
+export interface HopRecorder {
+  timing(entry: string): void;
+  shield(status: string): void;
 }
 
 export interface WorkerWebSocket {

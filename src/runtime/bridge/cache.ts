@@ -4,7 +4,8 @@
  * Cloudflare.
  */
 import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
-import type { Tier } from './fetch.ts';
+import type { HopRecorder } from '../types.ts';
+import { hopName, type Tier } from './fetch.ts';
 import { NamedError } from './named-error.ts';
 
 export interface CacheAccess {
@@ -68,14 +69,23 @@ function invalid(what: string): NamedError {
   return new NamedError(`invalid cache call: ${what}`, 'TypeError');
 }
 
-export function cacheCall(access: CacheAccess | null, op: unknown, args: unknown[]): unknown {
+export function cacheCall(
+  access: CacheAccess | null,
+  op: unknown,
+  args: unknown[],
+  hops: HopRecorder | null = null,
+): unknown {
   if (!access) throw new NamedError('The Cache API is not available here', 'Error');
   const [name, url] = args;
   if (typeof name !== 'string' || name.length > MAX_NAME) throw invalid('cache name');
   if (typeof url !== 'string' || !/^https?:\/\//.test(url) || url.length > 16384) throw invalid('url');
   const ns = `${access.tenant}\0${name}`;
   if (op === 'match') {
+    const started = performance.now();
     const e = access.store.match(ns, url);
+    hops?.timing(
+      `cache;dur=${(performance.now() - started).toFixed(1)};desc="Cache API ${e ? 'HIT' : 'MISS'} ${hopName('GET', url)}"`,
+    );
     if (!e) return null;
     const age = Math.max(0, Math.floor((Date.now() - e.storedAt) / 1000));
     const headers = e.headers;

@@ -10,6 +10,7 @@
  */
 import { fetch as undiciFetch } from 'undici';
 import { type CachePolicy, type HttpCache, type Origin, parseTtlByStatus } from '../../cache/index.ts';
+import type { HopRecorder } from '../types.ts';
 import { type BodyRegistry, fromAsyncIterable } from './bodies.ts';
 import { NamedError } from './named-error.ts';
 
@@ -138,13 +139,25 @@ async function cachedFetch(
   bodies: BodyRegistry,
   controller: AbortController,
   tier: Tier | null,
+  hops: HopRecorder | null,
 ): Promise<FetchResult> {
   const direct = undiciOrigin(controller.signal);
-  // In a network, a PoP's miss fills from its regional shield (and that from the upper tier).
-  const origin = tier ? tier(direct, policy) : direct;
   let url = args.url;
   for (let hop = 0; ; hop++) {
+    // In a network, a PoP's miss fills from its regional shield (and that from the upper tier),
+    // which records those hops; otherwise the origin's time to headers is the hop. They are
+    // told after this hop's `cache` entry, so Server-Timing lists them in path order.
+    const below: string[] = [];
+    const inner: HopRecorder | null = hops && { timing: (e) => below.push(e), shield: hops.shield };
+    const origin = tier ? tier(direct, policy, inner) : inner ? timed(direct, inner) : direct;
+    const started = performance.now();
     const a = await http.handle({ method: args.method, url, headers: args.headers }, origin, policy);
+    if (hops) {
+      hops.timing(
+        `cache;dur=${(performance.now() - started).toFixed(1)};desc="${a.cacheStatus} ${hopName(args.method, url)}"`,
+      );
+      for (const e of below) hops.timing(e);
+    }
     const location =
       a.status >= 300 && a.status < 400 ? a.headers[a.headers.indexOf('location') + 1] : undefined;
     if (location !== undefined && a.headers.indexOf('location') % 2 === 0 && args.redirect !== 'manual') {
@@ -166,10 +179,33 @@ async function drain(body: AsyncIterable<Uint8Array> | null): Promise<void> {
   if (body) for await (const _ of body);
 }
 
-/** Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the origin). */
-/** Wraps the origin of a PoP's cache with the tiers above it (src/pop/network.ts). */
-export type Tier = (origin: Origin, policy: CachePolicy) => Origin;
+/** A subrequest named in Server-Timing: method (unless GET) and path, quotes and backslashes dropped. */
+export function hopName(method: string, url: string): string {
+  let path = url;
+  try {
+    path = new URL(url).pathname;
+  } catch {}
+  const what = method === 'GET' ? path : `${method} ${path}`;
+  return what.replace(/["\\]/g, '').slice(0, 200);
+}
 
+/** An origin whose time to response headers is recorded as the `origin` hop. */
+function timed(origin: Origin, hops: HopRecorder): Origin {
+  return async (r) => {
+    const started = performance.now();
+    const a = await origin(r);
+    hops.timing(`origin;dur=${(performance.now() - started).toFixed(1)};desc="${hopName(r.method, r.url)}"`);
+    return a;
+  };
+}
+
+/**
+ * Wraps the origin of a PoP's cache with the tiers above it (src/pop/network.ts), which record
+ * the hops they take (shield, origin) for the request being served.
+ */
+export type Tier = (origin: Origin, policy: CachePolicy, hops: HopRecorder | null) => Origin;
+
+/** Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the origin). */
 export async function performFetch(
   args: FetchArgs,
   http: HttpCache | null,
@@ -177,10 +213,12 @@ export async function performFetch(
   namespace: string,
   bodies: BodyRegistry,
   controller: AbortController,
+  hops: HopRecorder | null = null,
 ): Promise<FetchResult> {
   const policy = policyFromCf(args.cf, namespace);
   if (http && (args.method === 'GET' || args.method === 'HEAD'))
-    return cachedFetch(args, http, policy, bodies, controller, tier);
+    return cachedFetch(args, http, policy, bodies, controller, tier, hops);
+  const started = performance.now();
   const res = await undiciFetch(args.url, {
     method: args.method,
     headers: pairsOf(args.headers),
@@ -188,6 +226,9 @@ export async function performFetch(
     body: args.body === null ? undefined : new Uint8Array(args.body),
     signal: controller.signal,
   });
+  hops?.timing(
+    `origin;dur=${(performance.now() - started).toFixed(1)};desc="${hopName(args.method, args.url)}"`,
+  );
   const meta = {
     status: res.status,
     statusText: res.statusText,

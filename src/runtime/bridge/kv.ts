@@ -3,7 +3,8 @@
  * and calls the PoP's KV view (src/kv/). KV's own errors reach the worker as Workers reports
  * them: `Error: KV PUT failed: 413 Value length of … exceeds limit of …`.
  */
-import { KvError, type KvPop } from '../../kv/index.ts';
+import { KvError, type KvPop, type KvTrace } from '../../kv/index.ts';
+import type { HopRecorder } from '../types.ts';
 import { NamedError } from './named-error.ts';
 
 export interface KvAccess {
@@ -44,14 +45,19 @@ export async function kvCall(
   binding: unknown,
   op: unknown,
   args: unknown[],
+  hops: HopRecorder | null = null,
 ): Promise<unknown> {
   if (!access) throw new NamedError('KV is not available here', 'Error');
   if (typeof binding !== 'string' || typeof op !== 'string' || !Object.hasOwn(OPS, op))
     throw typeError('invalid KV call');
   const ns = access.namespaces.get(binding);
   if (ns === undefined) throw typeError(`no KV namespace is bound as "${binding}"`);
+  const trace: KvTrace = { centralTrips: 0 };
+  const started = performance.now();
   try {
-    return await run(access.pop, ns, op, args);
+    const out = await run(access.pop, ns, op, args, trace);
+    if (hops) hops.timing(kvTiming(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started));
+    return out;
   } catch (err) {
     if (err instanceof KvError)
       throw new NamedError(`KV ${OPS[op]} failed: ${err.status} ${err.message}`, 'Error');
@@ -59,9 +65,22 @@ export async function kvCall(
   }
 }
 
-async function run(pop: KvPop, ns: string, op: string, args: unknown[]): Promise<unknown> {
+/**
+ * The Server-Timing entry of one KV operation: where it was answered (this PoP's cache or the
+ * central store) and what it cost; a trip the latency model only reports (simulation off) is
+ * added to the measured time and marked simulated.
+ */
+function kvTiming(pop: KvPop, what: string, trace: KvTrace, ms: number): string {
+  const { ms: trip, wait } = pop.central;
+  const modelled = !wait && trip > 0 ? trip * trace.centralTrips : 0;
+  const where = trace.centralTrips > 0 ? 'central store' : 'PoP cache';
+  const mark = modelled > 0 ? ', simulated' : '';
+  return `kv;dur=${(ms + modelled).toFixed(1)};desc="${what.replace(/["\\]/g, '')} ${where}${mark}"`;
+}
+
+async function run(pop: KvPop, ns: string, op: string, args: unknown[], trace: KvTrace): Promise<unknown> {
   if (op === 'get') {
-    const v = await pop.get(ns, str(args[0], 'key'), optionalNumber(args[1], 'cacheTtl'));
+    const v = await pop.get(ns, str(args[0], 'key'), optionalNumber(args[1], 'cacheTtl'), trace);
     return v && { value: bytes(v.value), metadata: v.metadata };
   }
   if (op === 'getMany') {
@@ -71,6 +90,7 @@ async function run(pop: KvPop, ns: string, op: string, args: unknown[]): Promise
       ns,
       keys.map((k) => str(k, 'key')),
       optionalNumber(args[1], 'cacheTtl'),
+      trace,
     );
     return [...got].map(([k, v]) => [k, v && { value: bytes(v.value), metadata: v.metadata }]);
   }
@@ -98,10 +118,14 @@ async function run(pop: KvPop, ns: string, op: string, args: unknown[]): Promise
     throw typeError('KV list prefix must be a string');
   if (o.cursor !== undefined && o.cursor !== null && typeof o.cursor !== 'string')
     throw typeError('KV list cursor must be a string');
-  const r = await pop.list(ns, {
-    prefix: o.prefix as string | null | undefined,
-    cursor: o.cursor as string | null | undefined,
-    limit: optionalNumber(o.limit, 'limit'),
-  });
+  const r = await pop.list(
+    ns,
+    {
+      prefix: o.prefix as string | null | undefined,
+      cursor: o.cursor as string | null | undefined,
+      limit: optionalNumber(o.limit, 'limit'),
+    },
+    trace,
+  );
   return { keys: r.keys, list_complete: r.complete, ...(r.cursor ? { cursor: r.cursor } : {}) };
 }

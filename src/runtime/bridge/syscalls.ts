@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import { extensionWasm } from '../extensions.ts';
+import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
@@ -24,6 +25,8 @@ export interface IsolateOwner {
   log(level: string, text: string): void;
   /** Count a subrequest; throws when the request's budget is spent. */
   beginSubrequest(): void;
+  /** Where the request in flight records its hops (null: none in flight, e.g. waitUntil work). */
+  hops(): HopRecorder | null;
   reportLimit(name: string, detail: string): void;
   /** An entry call's apply failed: a stray unhandled rejection, or the isolate died. */
   onApplyError(err: Error): void;
@@ -249,6 +252,7 @@ export function createSyscalls(
         o.workerName,
         o.bodies,
         controller,
+        o.hops(),
       );
     } catch (err) {
       const e = err as Error & { cause?: Error };
@@ -303,9 +307,9 @@ export function createSyscalls(
   const asyncCalls: Record<string, (...args: unknown[]) => unknown> = {
     subtle: (op, args) => subtleCall(op, args),
     service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
-    cache: (op, ...rest) => cacheCall(owner().cache, op, rest),
+    cache: (op, ...rest) => cacheCall(owner().cache, op, rest, owner().hops()),
     purge: (options) => purgeCall(owner().cache, options),
-    kv: (binding, op, ...rest) => kvCall(owner().kv, binding, op, rest),
+    kv: (binding, op, ...rest) => kvCall(owner().kv, binding, op, rest, owner().hops()),
     wsConnect: (id, url, protocols, headers) => {
       owner().beginSubrequest();
       return sockets.connect(id, url, protocols, headers);
