@@ -12,6 +12,8 @@ declare module 'autocannon' {
     connections: number;
     duration: number;
     pipelining?: number;
+    /** Sent in turn on each connection. */
+    requests?: { method?: string; path?: string; headers?: Record<string, string> }[];
   }): Promise<Result>;
   export default autocannon;
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -17,6 +17,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 import { coldstart } from './coldstart.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
+import { networkBench } from './network.ts';
 import { prelude } from './prelude.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
 
@@ -39,6 +40,11 @@ if (want('kv')) {
   const r = await kvBench({ reads: quick ? 20_000 : 100_000, writes: quick ? 2_000 : 10_000 });
   console.log(r.table.join('\n'), '\n');
   results.kv = r;
+}
+if (want('network')) {
+  const r = await networkBench({ seconds: quick ? 3 : 6, rounds: quick ? 2 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results.network = r;
 }
 if (want('prelude')) {
   const r = await prelude({ samples: quick ? 20 : 60 });

@@ -6,6 +6,7 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { Agent, request } from 'undici';
+import { WebSocket } from 'ws';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
 
 let dev: TestDev;
@@ -99,6 +100,21 @@ describe('h2c (HTTP/2 in the clear)', () => {
 });
 
 describe('graceful shutdown', () => {
+  it('carries WebSockets over TLS (wss://, an HTTP/1.1 upgrade chosen by ALPN)', async () => {
+    const ws = await startFixture('websocket', { tls: true });
+    try {
+      const client = new WebSocket(`${ws.url.replace('https:', 'wss:')}/echo`, { rejectUnauthorized: false });
+      const got = await new Promise<string>((resolve, reject) => {
+        client.on('open', () => client.send('over tls'));
+        client.on('message', (d) => resolve(String(d)));
+        client.on('error', reject);
+      });
+      assert.equal(got, 'echo: over tls');
+      client.close();
+    } finally {
+      await ws.close();
+    }
+  });
   it('lets a request in flight finish, then stops', async () => {
     const p = copyFixture('kv');
     const d = await startFixture(p.dir);

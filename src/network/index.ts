@@ -8,7 +8,7 @@ export {
   tableLocator,
 } from './geodns.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
-export { type ClientLocation, LocationError, parseLocation } from './location.ts';
+export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
 export { Router } from './router.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';

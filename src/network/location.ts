@@ -3,7 +3,7 @@
  * (in that order). A location is a city or PoP code of the topology ("Mumbai", "BOM"), an ISO
  * country code ("IN": the country's first PoP city, else its capital below), or "lat,long".
  */
-import type { Place, Topology } from './topology/types.ts';
+import type { Place, Pop, Topology } from './topology/types.ts';
 
 export interface ClientLocation {
   latitude: number;
@@ -73,6 +73,33 @@ function fromPlace(p: Place, source: string): ClientLocation {
 }
 
 /** Resolve a location string against a topology; throws a LocationError naming it. */
+/** Case and accents do not matter: "sao paulo" names São Paulo. */
+function fold(name: string): string {
+  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** Each topology's places by folded PoP code and city (made once: requests name places often). */
+const names = new WeakMap<Topology, Map<string, Place>>();
+function namesOf(topology: Topology): Map<string, Place> {
+  let m = names.get(topology);
+  if (m) return m;
+  m = new Map();
+  // Codes first, then cities, each keeping the first place of that name (topology order).
+  const places: Place[] = [...topology.pops, ...topology.shields];
+  for (const p of places) if (!m.has(fold(p.id))) m.set(fold(p.id), p);
+  for (const p of places) if (!m.has(fold(p.city))) m.set(fold(p.city), p);
+  names.set(topology, m);
+  return m;
+}
+
+/** A PoP of the topology by its id, any case (a map made once per topology). */
+export function popById(topology: Topology, id: string): Pop | undefined {
+  let m = byId.get(topology);
+  if (!m) byId.set(topology, (m = new Map(topology.pops.map((p) => [p.id.toUpperCase(), p]))));
+  return m.get(id.toUpperCase());
+}
+const byId = new WeakMap<Topology, Map<string, Pop>>();
+
 export function parseLocation(value: string, topology: Topology, source = 'location'): ClientLocation {
   const v = value.trim();
   const m = /^(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)$/.exec(v);
@@ -85,9 +112,7 @@ export function parseLocation(value: string, topology: Topology, source = 'locat
       );
     return { latitude, longitude, source };
   }
-  const places: Place[] = [...topology.pops, ...topology.shields];
-  const lower = v.toLowerCase();
-  const byName = places.find((p) => p.id.toLowerCase() === lower || p.city.toLowerCase() === lower);
+  const byName = namesOf(topology).get(fold(v));
   if (byName) return fromPlace(byName, source);
   if (/^[A-Za-z]{2}$/.test(v)) {
     const cc = v.toUpperCase();

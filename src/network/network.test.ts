@@ -116,6 +116,8 @@ describe('routing', () => {
   it('picks the nearest PoP on every continent', () => {
     const cases: [string, string][] = [
       ['Mumbai', 'BOM'],
+      ['sao paulo', 'GRU'], // case and accents do not matter
+      ['São Paulo', 'GRU'],
       ['35.6895,139.6917', 'NRT'], // Tokyo
       ['48.2082,16.3738', 'FRA'], // Vienna
       ['-33.9249,18.4241', 'JNB'], // Cape Town

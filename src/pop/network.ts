@@ -19,6 +19,7 @@ import {
   type ClientLocation,
   DEFAULT_LATENCY,
   type Pop,
+  popById,
   Router,
   rttMs,
   type Topology,
@@ -164,7 +165,7 @@ export class DevNetwork {
   node(popId: string): PopNode {
     let n = this.#nodes.get(popId);
     if (n) return n;
-    const pop = this.topology.pops.find((p) => p.id === popId);
+    const pop = popById(this.topology, popId);
     if (!pop) throw new OutpostError('NO_SUCH_POP', `No PoP "${popId}" in topology ${this.topology.name}`);
     // KV's central store sits with the origin; a read that misses the PoP's cache pays the trip.
     const central = this.topology.origins[0];

@@ -19,6 +19,7 @@ import {
   LocationError,
   type Pop,
   parseLocation,
+  popById,
   type Router,
   rttMs,
   type Topology,
@@ -135,7 +136,7 @@ export function routeRequest(
   }
   const direct = req.headers['outpost-pop'];
   if (typeof direct === 'string') {
-    const pop = topology.pops.find((p) => p.id === direct.toUpperCase());
+    const pop = popById(topology, direct);
     return pop
       ? { pop, client }
       : new OutpostError('NO_SUCH_POP', `No PoP "${direct}" in topology ${topology.name}`);
