@@ -17,6 +17,8 @@ export {
 } from './proxy.ts';
 export {
   DEFAULT_CPU_MS,
+  type DurableObjectBinding,
+  type DurableObjectClass,
   type KvNamespaceBinding,
   type ServiceBinding,
   type VarValue,

@@ -4,6 +4,7 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import { parse as parseToml } from 'smol-toml';
 import { parseKvNamespaces, parseServices } from './bindings.ts';
 import { readDevVars } from './devvars.ts';
+import { parseDurableObjectBindings, parseMigrations } from './durable-objects.ts';
 import { ConfigError } from './errors.ts';
 import type { VarValue, WorkerConfig } from './types.ts';
 
@@ -20,6 +21,8 @@ const KNOWN = new Set([
   'limits',
   'services',
   'kv_namespaces',
+  'durable_objects',
+  'migrations',
 ]);
 
 /** Unknown keys already warned about (per file), so a hot reload does not repeat the warning. */
@@ -157,10 +160,23 @@ export function validateConfig(
 
   const services = parseServices(file, raw.services);
   const kvNamespaces = parseKvNamespaces(file, raw.kv_namespaces);
+  const durableObjects = parseDurableObjectBindings(file, raw.durable_objects);
+  const durableObjectClasses = parseMigrations(file, raw.migrations);
+  durableObjects.forEach((d, i) => {
+    // A class of another worker is that worker's to migrate.
+    if (d.scriptName === undefined && !durableObjectClasses.some((c) => c.className === d.className))
+      throw new ConfigError(
+        file,
+        `durable_objects.bindings[${i}].class_name`,
+        `a class a migration creates (add [[migrations]] tag = "v1", new_sqlite_classes = ["${d.className}"])`,
+        d.className,
+      );
+  });
   const taken = new Set(Object.keys(vars as object));
   for (const [b, key] of [
     ...services.map((x, i) => [x.binding, `services[${i}].binding`]),
     ...kvNamespaces.map((x, i) => [x.binding, `kv_namespaces[${i}].binding`]),
+    ...durableObjects.map((x, i) => [x.binding, `durable_objects.bindings[${i}].name`]),
   ]) {
     if (taken.has(b)) throw new ConfigError(file, key, 'a name no other binding or var uses', b);
     taken.add(b);
@@ -188,6 +204,8 @@ export function validateConfig(
     limits: { cpuMs },
     services,
     kvNamespaces,
+    durableObjects,
+    durableObjectClasses,
     unknown,
   };
 }

@@ -26,6 +26,10 @@ export interface WorkerConfig {
   services: ServiceBinding[];
   /** KV namespaces (`kv_namespaces`). */
   kvNamespaces: KvNamespaceBinding[];
+  /** Durable Object namespaces (`durable_objects.bindings`). */
+  durableObjects: DurableObjectBinding[];
+  /** The Durable Object classes `migrations` leave, with their storage backend. */
+  durableObjectClasses: DurableObjectClass[];
   /** Keys Outpost does not interpret yet; kept verbatim for later parts. */
   unknown: Record<string, unknown>;
 }
@@ -42,6 +46,19 @@ export interface KvNamespaceBinding {
   binding: string;
   /** The namespace id (the binding name when the config gives none). */
   id: string;
+}
+
+export interface DurableObjectBinding {
+  binding: string;
+  className: string;
+  /** The worker that defines the class; undefined: this worker. */
+  scriptName: string | undefined;
+}
+
+export interface DurableObjectClass {
+  className: string;
+  /** `new_classes`: the key-value backend; `new_sqlite_classes`: SQLite (SQL API too). */
+  storage: 'kv' | 'sqlite';
 }
 
 export const DEFAULT_CPU_MS = 50;

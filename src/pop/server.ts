@@ -271,6 +271,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const worker = `worker;dur=${(performance.now() - started).toFixed(1)};desc="${tenant}"`;
     const timing = response.hops?.timing.length ? `${worker}, ${response.hops.timing.join(', ')}` : worker;
     const shield = response.hops?.shield.length ? ['outpost-shield', response.hops.shield.join(', ')] : [];
+    if (response.hops?.objects.length) shield.push('outpost-do-location', response.hops.objects.join(', '));
     response = {
       ...response,
       headers: [...response.headers, ...sel.headers, 'server-timing', timing, ...shield],

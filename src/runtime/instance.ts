@@ -13,9 +13,11 @@
  * retires the isolate gracefully (it finishes what is in flight, then goes).
  */
 import ivm from 'isolated-vm';
+import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
+import type { ObjectLinks } from './bridge/durable.ts';
 import type { KvAccess } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
@@ -103,6 +105,14 @@ function toResult(raw: unknown): DispatchResult {
 }
 
 let nextRequestId = 1;
+
+/** What an isolate that holds one Durable Object is told at load. */
+export interface DurableObjectLoad {
+  className: string;
+  id: string;
+  name: string | null;
+  backend: 'kv' | 'sqlite';
+}
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export class WorkerInstance implements IsolateOwner {
@@ -157,12 +167,17 @@ export class WorkerInstance implements IsolateOwner {
     if (type === 'close' && this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
   }
 
+  #send(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
+    return this.alone ? this.iso.calls.call(ref, args) : this.iso.calls.queue(ref, args);
+  }
+
   /** Load the version's bundle into a pooled isolate (the cold start). */
   static async load(
     version: WorkerVersion,
     iso: PooledIsolate,
     observer: Observer,
     codeCache: CodeCache,
+    durableObject?: DurableObjectLoad,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
     const { bundle, limits } = version;
@@ -203,7 +218,9 @@ export class WorkerInstance implements IsolateOwner {
                 { type: 'service', service: s.service, entrypoint: s.entrypoint },
               ]),
               ...version.kvNamespaces.map((k) => [k.binding, { type: 'kv' }]),
+              ...version.durableObjects.map((d) => [d.binding, { type: 'do' }]),
             ]),
+            ...(durableObject ? { durableObject } : {}),
           }).copyInto({ release: true }),
         ],
         {
@@ -228,6 +245,13 @@ export class WorkerInstance implements IsolateOwner {
   /** Set by the runtime: the PoP's Cache API store. */
   cache: CacheAccess | null = null;
   kv: KvAccess | null = null;
+  objects: ObjectLinks | null = null;
+  durable: StagedStorage | null = null;
+  /**
+   * Each call its own task in the isolate, never batched with others: an object's events must
+   * not start inside another event's microtask run (the input gate, src/runtime/isolate/durable.ts).
+   */
+  alone = false;
 
   /**
    * An RPC call into this worker (from another worker's service binding): counted and limited
@@ -236,7 +260,7 @@ export class WorkerInstance implements IsolateOwner {
   async rpc(entrypoint: string | null, method: string, args: unknown[]): Promise<unknown> {
     const a = this.#begin();
     try {
-      const r = (await this.iso.calls.queue(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
+      const r = (await this.#send(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
         value: unknown;
         waitUntil: number;
       };
@@ -295,13 +319,16 @@ export class WorkerInstance implements IsolateOwner {
     let current: Active | undefined;
     for (const a of this.active.values()) current = a;
     if (!current) return null;
-    const { timing, shield } = current.hops;
+    const { timing, shield, objects } = current.hops;
     return {
       timing: (entry) => {
         if (timing.length < MAX_HOP_ENTRIES) timing.push(entry);
       },
       shield: (status) => {
         if (shield.length < MAX_HOP_ENTRIES) shield.push(status);
+      },
+      object: (pop) => {
+        if (!objects.includes(pop) && objects.length < MAX_HOP_ENTRIES) objects.push(pop);
       },
     };
   }
@@ -462,7 +489,7 @@ export class WorkerInstance implements IsolateOwner {
       breach: null,
       responded: false,
       bodyId: null,
-      hops: { timing: [], shield: [] },
+      hops: { timing: [], shield: [], objects: [] },
     };
     this.active.set(a.id, a);
     return a;
@@ -483,7 +510,7 @@ export class WorkerInstance implements IsolateOwner {
       this.#lastCf = req.cf;
       // Positional arguments: a serialized object would carry its key names on every request.
       result = toResult(
-        await this.iso.calls.queue(this.iso.api.dispatch, [a.id, req.method, req.url, req.headers, cf, body]),
+        await this.#send(this.iso.api.dispatch, [a.id, req.method, req.url, req.headers, cf, body]),
       );
     } catch (err) {
       this.#finish(a);

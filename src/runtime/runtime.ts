@@ -6,6 +6,7 @@
 
 import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
+import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
 import type { Tier } from './bridge/fetch.ts';
@@ -13,8 +14,9 @@ import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
-import { type CodeCache, WorkerInstance } from './instance.ts';
+import { type CodeCache, type DurableObjectLoad, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
+import { DurableObjects } from './objects.ts';
 import { IsolatePool } from './pool.ts';
 import { StackMapper } from './sourcemap.ts';
 import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
@@ -41,6 +43,10 @@ export interface RuntimeOptions {
   kv?: KvPop;
   /** The cache tiers above this PoP's HTTP cache (a network's regional shield), if any. */
   tier?: Tier;
+  /** Durable Objects of the whole network (default: this runtime's own, in memory). */
+  objects?: DurableObjects;
+  /** This runtime's PoP (for Durable Object placement; default "DEV"). */
+  popId?: string;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -62,6 +68,9 @@ export class Runtime {
   readonly purges: PurgeBus;
   readonly kv: KvPop | null;
   readonly tier: Tier | null;
+  readonly popId: string;
+  #objects: DurableObjects | null;
+  readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
@@ -88,6 +97,9 @@ export class Runtime {
     this.purges = options.purges ?? new PurgeBus();
     this.kv = options.kv ?? null;
     this.tier = options.tier ?? null;
+    this.popId = options.popId ?? 'DEV';
+    this.#objects = options.objects ?? null;
+    this.#ownObjects = !options.objects;
     if (!options.purges) {
       this.purges.join(this.httpCache);
       this.purges.join(this.cacheStore);
@@ -130,7 +142,12 @@ export class Runtime {
     tenant: string,
     bundle: Bundle,
     config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'> &
-      Partial<Pick<WorkerConfig, 'compatibilityFlags' | 'services' | 'kvNamespaces'>>,
+      Partial<
+        Pick<
+          WorkerConfig,
+          'compatibilityFlags' | 'services' | 'kvNamespaces' | 'durableObjects' | 'durableObjectClasses'
+        >
+      >,
     limitOverrides: Partial<Limits> = {},
   ): WorkerVersion {
     // Precedence: explicit overrides (CLI flags), then the worker's config, then runtime defaults.
@@ -148,6 +165,8 @@ export class Runtime {
       compatibilityFlags: config.compatibilityFlags ?? [],
       services: config.services ?? [],
       kvNamespaces: config.kvNamespaces ?? [],
+      durableObjects: config.durableObjects ?? [],
+      durableObjectClasses: config.durableObjectClasses ?? [],
       limits,
       mapper: new StackMapper(bundle.map, bundle.filename),
     };
@@ -203,18 +222,7 @@ export class Runtime {
     try {
       const iso = await this.pool.take(version.limits.memoryMb);
       const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
-      inst.services = version.services.length ? this.#serviceLinks(version) : null;
-      inst.cache = {
-        store: this.cacheStore,
-        tenant: version.tenant,
-        http: this.httpCache,
-        purges: this.purges,
-        tier: this.tier,
-      };
-      inst.kv =
-        version.kvNamespaces.length && this.kv
-          ? { pop: this.kv, namespaces: new Map(version.kvNamespaces.map((k) => [k.binding, k.id])) }
-          : null;
+      this.#wire(inst, version);
       inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
         this.#lru.delete(inst);
@@ -245,6 +253,70 @@ export class Runtime {
         });
       throw err;
     }
+  }
+
+  /** What an instance's bindings reach: service targets, the PoP's caches, KV, Durable Objects. */
+  #wire(inst: WorkerInstance, version: WorkerVersion): void {
+    inst.services = version.services.length ? this.#serviceLinks(version) : null;
+    inst.cache = {
+      store: this.cacheStore,
+      tenant: version.tenant,
+      http: this.httpCache,
+      purges: this.purges,
+      tier: this.tier,
+    };
+    inst.kv =
+      version.kvNamespaces.length && this.kv
+        ? { pop: this.kv, namespaces: new Map(version.kvNamespaces.map((k) => [k.binding, k.id])) }
+        : null;
+    inst.objects = version.durableObjects.length ? this.objects.links(this.popId, this, version) : null;
+  }
+
+  /** The network's Durable Objects (this runtime's own, in memory, when none was given). */
+  get objects(): DurableObjects {
+    this.#objects ??= new DurableObjects({
+      directory: new ObjectDirectory(null),
+      observer: this.observer,
+      runtimeFor: () => this,
+    });
+    return this.#objects;
+  }
+
+  /** An isolate holding one Durable Object of `tenant`'s current version (made by DurableObjects). */
+  async loadObject(tenant: string, load: DurableObjectLoad, storage: StagedStorage): Promise<WorkerInstance> {
+    const t = this.#tenants.get(tenant);
+    if (!t) throw new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`);
+    const version = t.version;
+    const iso = await this.pool.take(version.limits.memoryMb);
+    let inst: WorkerInstance;
+    try {
+      inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache, load);
+    } catch (err) {
+      if (err instanceof ScriptLoadError)
+        throw new NamedError(
+          `Durable Object ${load.className} failed to start: ${err.message.replace(/^Worker "[^"]*" failed to load: /, '')}`,
+          'Error',
+        );
+      throw err;
+    }
+    this.#wire(inst, version);
+    inst.durable = storage;
+    inst.alone = true;
+    inst.onIdle = () => this.#busy.delete(inst);
+    inst.onDeath = () => {
+      this.#lru.delete(inst);
+      this.#busy.delete(inst);
+    };
+    this.#lru.set(inst, true);
+    return inst;
+  }
+
+  /** Run an event on an object's isolate under the limits' watchdog. */
+  runObject<T>(inst: WorkerInstance, run: (inst: WorkerInstance) => Promise<T>): Promise<T> {
+    this.#lru.delete(inst);
+    this.#lru.set(inst, true);
+    this.#busy.add(inst);
+    return run(inst);
   }
 
   /** Service bindings resolve their target by worker name when called, so it can be redeployed. */
@@ -350,6 +422,7 @@ export class Runtime {
     clearInterval(this.#watchdog);
     clearInterval(this.#sweeper);
     this.pool.close();
+    if (this.#ownObjects) await this.#objects?.close();
     for (const inst of [...this.#lru.keys()]) inst.dispose();
     this.#tenants.clear();
   }

@@ -1,4 +1,10 @@
-import type { KvNamespaceBinding, ServiceBinding, VarValue } from '../config/index.ts';
+import type {
+  DurableObjectBinding,
+  DurableObjectClass,
+  KvNamespaceBinding,
+  ServiceBinding,
+  VarValue,
+} from '../config/index.ts';
 import type { ChunkSource } from './bridge/bodies.ts';
 import type { Bundle } from './bundle.ts';
 import type { Limits } from './limits.ts';
@@ -15,6 +21,8 @@ export interface WorkerVersion {
   compatibilityFlags: string[];
   services: ServiceBinding[];
   kvNamespaces: KvNamespaceBinding[];
+  durableObjects: DurableObjectBinding[];
+  durableObjectClasses: DurableObjectClass[];
   limits: Limits;
   mapper: StackMapper;
 }
@@ -50,12 +58,15 @@ export interface RequestHops {
   timing: string[];
   /** How each shield asked answered (`eu-west MISS`). */
   shield: string[];
+  /** Where each Durable Object called lives (a PoP id). */
+  objects: string[];
 }
 
 /** Where a host call tells the request it serves what it went through. */
 export interface HopRecorder {
   timing(entry: string): void;
   shield(status: string): void;
+  object(pop: string): void;
 }
 
 export interface WorkerWebSocket {

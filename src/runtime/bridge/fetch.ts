@@ -148,7 +148,7 @@ async function cachedFetch(
     // which records those hops; otherwise the origin's time to headers is the hop. They are
     // told after this hop's `cache` entry, so Server-Timing lists them in path order.
     const below: string[] = [];
-    const inner: HopRecorder | null = hops && { timing: (e) => below.push(e), shield: hops.shield };
+    const inner: HopRecorder | null = hops && { ...hops, timing: (e) => below.push(e) };
     const origin = tier ? tier(direct, policy, inner) : inner ? timed(direct, inner) : direct;
     const started = performance.now();
     const a = await http.handle({ method: args.method, url, headers: args.headers }, origin, policy);

@@ -6,10 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
+import type { StagedStorage } from '../../durable-objects/index.ts';
 import { extensionWasm } from '../extensions.ts';
 import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
+import { doCall, doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { type KvAccess, kvCall } from './kv.ts';
 import { NamedError } from './named-error.ts';
@@ -36,6 +38,10 @@ export interface IsolateOwner {
   cache: CacheAccess | null;
   /** The PoP's KV view and the worker's KV bindings. */
   kv: KvAccess | null;
+  /** Where the worker's Durable Object bindings lead. */
+  objects: ObjectLinks | null;
+  /** In an object's own isolate: its storage. */
+  durable: StagedStorage | null;
   /** The isolate's CPU time so far, ns. */
   cpuNow(): bigint;
   /** CPU the runtime spent on its own work inside the isolate (loading an extension): not the worker's. */
@@ -278,7 +284,13 @@ export function createSyscalls(
     hashUpdate: (id, data) => hashes.update(id, data),
     hashDigest: (id) => hashes.digest(id),
     hashDrop: (id) => hashes.drop(id),
-    wsSend: (id, data) => sockets.send(id, data),
+    wsSend: (id, data) => {
+      // The output gate: an object's message leaves after the writes made before it.
+      owner().durable?.commit();
+      return sockets.send(id, data);
+    },
+    doId: (binding, kind, arg) => doIdCall(owner().objects, binding, kind, arg),
+    doStorage: (op, ...args) => storageCall(owner().durable, op, args),
     wsClose: (id, code, reason) => sockets.close(id, code, reason),
     ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
     extBegin: () => {
@@ -310,6 +322,7 @@ export function createSyscalls(
     cache: (op, ...rest) => cacheCall(owner().cache, op, rest, owner().hops()),
     purge: (options) => purgeCall(owner().cache, options),
     kv: (binding, op, ...rest) => kvCall(owner().kv, binding, op, rest, owner().hops()),
+    do: (...rest) => doCall(owner(), rest),
     wsConnect: (id, url, protocols, headers) => {
       owner().beginSubrequest();
       return sockets.connect(id, url, protocols, headers);

@@ -8,13 +8,17 @@
  */
 import { kBody, readAll } from './body.ts';
 import { callAsync } from './bridge.ts';
+import { DurableObjectNamespace } from './durable.ts';
 import { type HostResponse, responseFromHost } from './fetch.ts';
 import { flattenHeaders } from './headers.ts';
 import { KVNamespace } from './kv.ts';
 import { Request } from './request.ts';
 import type { Response } from './response.ts';
 
-export type BindingDescriptor = { type: 'service'; service: string; entrypoint?: string } | { type: 'kv' };
+export type BindingDescriptor =
+  | { type: 'service'; service: string; entrypoint?: string }
+  | { type: 'kv' }
+  | { type: 'do' };
 
 /** Names a stub never treats as RPC methods (so `await stub` or inspection behave). */
 const NOT_RPC = new Set(['then', 'constructor', 'toJSON', 'connect', 'dup']);
@@ -50,6 +54,7 @@ export function makeBindings(descriptors: Record<string, BindingDescriptor>): Re
   for (const [name, d] of Object.entries(descriptors)) {
     if (d.type === 'service') out[name] = serviceBinding(name);
     else if (d.type === 'kv') out[name] = new KVNamespace(name);
+    else if (d.type === 'do') out[name] = new DurableObjectNamespace(name);
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
 import { format } from './console.ts';
+import { commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
 import { concat, TextDecoder, TextEncoder, toBytes } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
@@ -74,6 +75,66 @@ export interface LoadOptions {
   compatibilityFlags: string[];
   /** Bindings that are objects, not plain vars (service bindings…), by name. */
   bindings: Record<string, BindingDescriptor>;
+  /** Set when this isolate holds one Durable Object (an instance of an exported class). */
+  durableObject?: { className: string; id: string; name: string | null; backend: 'kv' | 'sqlite' };
+}
+
+/** This isolate's Durable Object, when it holds one. */
+let object: ObjectRuntime | null = null;
+
+/**
+ * One event delivered to the object: waits while blockConcurrencyWhile() runs, then runs; its
+ * writes are committed before its outcome leaves the object (the output gate).
+ */
+async function objectEvent<T>(run: (o: ObjectRuntime) => Promise<T> | T): Promise<T> {
+  const o = object as ObjectRuntime;
+  if (o.gate() || held.length > 0) await heldUntilOpen(o);
+  const out = await run(o);
+  commitWrites();
+  return out;
+}
+
+/** Events that arrived while blockConcurrencyWhile() ran, oldest first. */
+const held: (() => void)[] = [];
+
+/**
+ * Wait for the gate to open, then start in arrival order, one event per task: released in one
+ * microtask run, the held events would interleave across their storage awaits.
+ */
+function heldUntilOpen(o: ObjectRuntime): Promise<void> {
+  return new Promise<void>((resolve) => {
+    held.push(resolve);
+    if (held.length === 1) void releaseHeld(o);
+  });
+}
+
+async function releaseHeld(o: ObjectRuntime): Promise<void> {
+  while (held.length > 0) {
+    for (let g = o.gate(); g; g = o.gate()) await g;
+    // A new task (a host timer): the previous event's microtasks have all run.
+    await new Promise((r) => setTimeout(r, 0));
+    if (o.gate()) continue;
+    held.shift()?.();
+  }
+}
+
+function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Record<string, any>): void {
+  const cls = exported[d.className];
+  if (typeof cls !== 'function')
+    throw new TypeError(
+      `The Durable Object class "${d.className}" is not exported by this worker (its exports: ${Object.keys(exported).join(', ') || 'none'}).`,
+    );
+  object = makeObject(cls, env, d.id, d.name, d.backend, (p) => hooks.waitUntil(Promise.resolve(p)));
+  moduleHandler = {
+    self: {},
+    fetch: (request) =>
+      objectEvent((o) => {
+        const f = o.instance.fetch;
+        if (typeof f !== 'function')
+          throw new TypeError(`The Durable Object class "${d.className}" has no fetch() method.`);
+        return f.call(o.instance, request);
+      }),
+  };
 }
 
 export function load(
@@ -96,6 +157,10 @@ export function load(
   if (exported.length > 0) {
     format_ = 'modules';
     exportsObject = module.exports;
+    if (options.durableObject) {
+      loadObject(options.durableObject, module.exports);
+      return format_;
+    }
     const def = module.exports.default;
     if (isEntrypointClass(def)) {
       // `export default class extends WorkerEntrypoint`: one instance per request, fetch(request).
@@ -330,6 +395,7 @@ export async function rpc(
   method: string,
   args: unknown[],
 ): Promise<object> {
+  if (object) return objectRpc(id, entrypoint, method, args);
   const name = entrypoint ?? 'default';
   const target = exportsObject[name];
   if (!isEntrypointClass(target))
@@ -360,6 +426,37 @@ export async function rpc(
 }
 
 const NOT_CALLABLE = new Set(['constructor', 'fetch', 'ctx', 'env']);
+const NOT_RPC_ON_OBJECTS = new Set([
+  ...NOT_CALLABLE,
+  'alarm',
+  'webSocketMessage',
+  'webSocketClose',
+  'webSocketError',
+]);
+
+/** An RPC call (kind "rpc") or the alarm (kind "alarm", args[0] its info) delivered to this isolate's object. */
+async function objectRpc(id: number, kind: string | null, method: string, args: unknown[]): Promise<object> {
+  const waits: Promise<unknown>[] = [];
+  waitUntils.set(id, waits);
+  latestRequest = id;
+  try {
+    const value = await objectEvent((o) => {
+      const inst = o.instance;
+      if (kind === 'alarm') {
+        if (typeof inst.alarm !== 'function')
+          throw new TypeError('The Durable Object class has no alarm() method.');
+        return inst.alarm(args[0]);
+      }
+      const fn = NOT_RPC_ON_OBJECTS.has(method) ? undefined : inst[method];
+      if (typeof fn !== 'function' || Object.hasOwn(Object.prototype, method))
+        throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
+      return fn.apply(inst, args);
+    });
+    return { value, waitUntil: waits.length };
+  } finally {
+    if (waits.length === 0) waitUntils.delete(id);
+  }
+}
 
 /** Resolves when every ctx.waitUntil() promise of the request has settled (including late ones). */
 export async function settle(id: number): Promise<void> {

@@ -1,0 +1,110 @@
+/**
+ * Where every Durable Object lives: the network-wide directory (an index database beside the
+ * objects' own databases). An object is placed at the PoP nearest its first request (or its
+ * locationHint) and stays there: `place` records the first answer and returns it ever after,
+ * across restarts. Alarms are indexed here too, so they fire after a restart without opening
+ * every object's database.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ObjectStorage } from './storage.ts';
+
+export interface PlacedObject {
+  namespace: string;
+  id: string;
+  name: string | null;
+  pop: string;
+  createdAt: number;
+}
+
+export class ObjectDirectory {
+  readonly #db: Database.Database;
+  readonly #dir: string | null;
+
+  /** `dir`: where the databases go (`.outpost/do`); null keeps everything in memory (tests). */
+  constructor(dir: string | null) {
+    this.#dir = dir;
+    if (dir) mkdirSync(dir, { recursive: true });
+    this.#db = new Database(dir ? join(dir, 'index.sqlite') : ':memory:');
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS objects (
+        ns TEXT NOT NULL, id TEXT NOT NULL, name TEXT, pop TEXT NOT NULL, created INTEGER NOT NULL,
+        PRIMARY KEY (ns, id)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS alarms (
+        ns TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
+    `);
+  }
+
+  /** Where the object lives: where it was first placed, else `pop` from now on. */
+  place(namespace: string, id: string, name: string | null, pop: string): PlacedObject {
+    const found = this.get(namespace, id);
+    if (found) {
+      if (name !== null && found.name === null) {
+        this.#db.prepare('UPDATE objects SET name = ? WHERE ns = ? AND id = ?').run(name, namespace, id);
+        found.name = name;
+      }
+      return found;
+    }
+    const createdAt = Date.now();
+    this.#db
+      .prepare('INSERT INTO objects (ns, id, name, pop, created) VALUES (?, ?, ?, ?, ?)')
+      .run(namespace, id, name, pop, createdAt);
+    return { namespace, id, name, pop, createdAt };
+  }
+
+  get(namespace: string, id: string): PlacedObject | undefined {
+    const r = this.#db
+      .prepare('SELECT ns, id, name, pop, created FROM objects WHERE ns = ? AND id = ?')
+      .get(namespace, id) as
+      | { ns: string; id: string; name: string | null; pop: string; created: number }
+      | undefined;
+    return r && { namespace: r.ns, id: r.id, name: r.name, pop: r.pop, createdAt: r.created };
+  }
+
+  list(): PlacedObject[] {
+    return (
+      this.#db.prepare('SELECT ns, id, name, pop, created FROM objects ORDER BY ns, created').all() as {
+        ns: string;
+        id: string;
+        name: string | null;
+        pop: string;
+        created: number;
+      }[]
+    ).map((r) => ({ namespace: r.ns, id: r.id, name: r.name, pop: r.pop, createdAt: r.created }));
+  }
+
+  /** The object's own database (made on first use). */
+  open(namespace: string, id: string): ObjectStorage {
+    if (!this.#dir) return new ObjectStorage(':memory:');
+    const folder = createHash('sha256').update(namespace).digest('hex').slice(0, 16);
+    return new ObjectStorage(join(this.#dir, folder, `${id}.sqlite`));
+  }
+
+  get inMemory(): boolean {
+    return this.#dir === null;
+  }
+
+  setAlarm(namespace: string, id: string, at: number | null): void {
+    if (at === null) this.#db.prepare('DELETE FROM alarms WHERE ns = ? AND id = ?').run(namespace, id);
+    else
+      this.#db.prepare('INSERT OR REPLACE INTO alarms (ns, id, at) VALUES (?, ?, ?)').run(namespace, id, at);
+  }
+
+  alarms(): { namespace: string; id: string; at: number }[] {
+    return (
+      this.#db.prepare('SELECT ns, id, at FROM alarms ORDER BY at').all() as {
+        ns: string;
+        id: string;
+        at: number;
+      }[]
+    ).map((r) => ({ namespace: r.ns, id: r.id, at: r.at }));
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}

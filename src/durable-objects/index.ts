@@ -1,0 +1,5 @@
+export { ObjectDirectory, type PlacedObject } from './directory.ts';
+export { idFromName, invalidId, newUniqueId } from './ids.ts';
+export { checkKey, checkKeys, checkValue, DO_LIMITS, type StorageBackend, StorageError } from './limits.ts';
+export { StagedStorage } from './staged.ts';
+export { type ListOptions, ObjectStorage, type SqlResult } from './storage.ts';

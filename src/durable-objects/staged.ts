@@ -1,0 +1,166 @@
+/**
+ * A live object's view of its storage: writes are staged and committed as one atomic batch
+ * when the object's synchronous run ends or before anything leaves the object (the isolate
+ * decides when: src/runtime/isolate/durable.ts); reads see staged writes. Values are
+ * serialized with V8's serializer (structured clone, as Cloudflare stores them). A
+ * transaction stages into a layer of its own that joins the batch when the closure returns
+ * and is dropped when it throws or calls rollback().
+ */
+import { deserialize, serialize } from 'node:v8';
+import { checkKeys, checkValue, type StorageBackend, StorageError } from './limits.ts';
+import type { ListOptions, ObjectStorage, SqlResult } from './storage.ts';
+
+type Layer = Map<string, Uint8Array | null>;
+
+export class StagedStorage {
+  #staged: Layer = new Map();
+  #txn: Layer | null = null;
+
+  constructor(
+    readonly store: ObjectStorage,
+    readonly backend: StorageBackend,
+    /** The object set (a time, ms) or deleted (null) its alarm. */
+    readonly onAlarm: (at: number | null) => void,
+  ) {}
+
+  #lookup(key: string): Uint8Array | null | undefined {
+    if (this.#txn?.has(key)) return this.#txn.get(key);
+    if (this.#staged.has(key)) return this.#staged.get(key);
+    return undefined;
+  }
+
+  get(keys: unknown): [string, unknown][] {
+    const list = checkKeys(keys);
+    const out: [string, unknown][] = [];
+    const missing: string[] = [];
+    for (const k of list) {
+      const v = this.#lookup(k);
+      if (v === undefined) missing.push(k);
+      else if (v !== null) out.push([k, deserialize(v)]);
+    }
+    for (const [k, v] of this.store.get(missing)) out.push([k, deserialize(v)]);
+    // As Cloudflare: a Map of the keys found, in key order.
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  put(entries: unknown): void {
+    if (!Array.isArray(entries)) throw new StorageError('put(): entries must be an object', 'TypeError');
+    const keys = checkKeys(entries.map((e) => (Array.isArray(e) ? e[0] : undefined)));
+    const layer = this.#txn ?? this.#staged;
+    const bytes = entries.map(([k, v]: [string, unknown]) => {
+      if (v === undefined) throw new StorageError(`put(): the value of "${k}" is undefined`, 'TypeError');
+      const b = serialize(v);
+      checkValue(this.backend, k, b);
+      return b;
+    });
+    keys.forEach((k, i) => layer.set(k, bytes[i]));
+  }
+
+  /** How many of `keys` existed; they are deleted with the next commit. */
+  delete(keys: unknown): number {
+    const list = checkKeys(keys);
+    const layer = this.#txn ?? this.#staged;
+    const unknown = list.filter((k) => this.#lookup(k) === undefined);
+    const inStore = new Set(this.store.get(unknown).map(([k]) => k));
+    let n = 0;
+    for (const k of list) {
+      const v = this.#lookup(k);
+      if (v === undefined ? inStore.has(k) : v !== null) n++;
+      layer.set(k, null);
+    }
+    return n;
+  }
+
+  list(o: ListOptions): [string, unknown][] {
+    this.commit();
+    const overlay = this.#txn;
+    if (!overlay || overlay.size === 0) return this.store.list(o).map(([k, v]) => [k, deserialize(v)]);
+    // In a transaction: the store's answer with the transaction's own writes laid over it.
+    const limit = o.limit;
+    const merged = new Map(
+      this.store.list({ ...o, limit: limit === undefined ? undefined : limit + overlay.size }),
+    );
+    for (const [k, v] of overlay) {
+      if (!inRange(k, o)) continue;
+      if (v === null) merged.delete(k);
+      else merged.set(k, v);
+    }
+    const keys = [...merged.keys()].sort();
+    if (o.reverse) keys.reverse();
+    return keys.slice(0, limit ?? keys.length).map((k) => [k, deserialize(merged.get(k) as Uint8Array)]);
+  }
+
+  /** Write what is staged (not an open transaction's layer) in one transaction. */
+  commit(): void {
+    if (this.#staged.size === 0) return;
+    const puts: [string, Uint8Array][] = [];
+    const deletes: string[] = [];
+    for (const [k, v] of this.#staged) v === null ? deletes.push(k) : puts.push([k, v]);
+    this.#staged = new Map();
+    this.store.write(puts, deletes);
+  }
+
+  begin(): void {
+    if (this.#txn) throw new StorageError('transaction(): transactions cannot be nested');
+    this.#txn = new Map();
+  }
+
+  end(): void {
+    const t = this.#txn;
+    this.#txn = null;
+    if (t) for (const [k, v] of t) this.#staged.set(k, v);
+  }
+
+  rollback(): void {
+    if (!this.#txn) throw new StorageError('rollback() called outside a transaction');
+    this.#txn = null;
+  }
+
+  deleteAll(): void {
+    this.#staged = new Map();
+    this.store.deleteAll();
+    this.onAlarm(null);
+  }
+
+  sql(query: unknown, bindings: unknown): SqlResult {
+    if (this.backend !== 'sqlite')
+      throw new StorageError(
+        'SQL is not enabled for this Durable Object class: create it with new_sqlite_classes.',
+      );
+    if (typeof query !== 'string' || !Array.isArray(bindings))
+      throw new StorageError('sql.exec(): invalid arguments', 'TypeError');
+    this.commit();
+    return this.store.sql(query, bindings);
+  }
+
+  size(): number {
+    return this.store.databaseSize();
+  }
+
+  getAlarm(): number | null {
+    return this.store.getAlarm();
+  }
+
+  setAlarm(at: unknown): void {
+    if (at !== null && (typeof at !== 'number' || !Number.isFinite(at)))
+      throw new StorageError('setAlarm(): the time must be a number of milliseconds', 'TypeError');
+    this.store.setAlarm(at as number | null);
+    this.onAlarm(at as number | null);
+  }
+
+  close(): void {
+    try {
+      this.commit();
+    } finally {
+      this.store.close();
+    }
+  }
+}
+
+function inRange(k: string, o: ListOptions): boolean {
+  if (o.prefix !== undefined && !k.startsWith(o.prefix)) return false;
+  if (o.start !== undefined && k < o.start) return false;
+  if (o.startAfter !== undefined && k <= o.startAfter) return false;
+  if (o.end !== undefined && k >= o.end) return false;
+  return true;
+}

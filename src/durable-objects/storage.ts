@@ -1,0 +1,188 @@
+/**
+ * One Durable Object's storage: a SQLite database file of its own (embedded mode). The
+ * key-value API lives in the hidden table `__cf_kv` (as on Cloudflare's SQLite backend), the
+ * alarm in `__cf_meta`; objects of `new_sqlite_classes` also run their own SQL here. WAL with
+ * synchronous=FULL: a write is on disk when its transaction returns, which is what the output
+ * gate waits for (src/runtime/isolate/durable.ts) — an acknowledged write survives kill -9.
+ * Values arrive already serialized (the bridge uses V8's serializer, i.e. structured clone).
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { DO_LIMITS, StorageError } from './limits.ts';
+
+export interface ListOptions {
+  start?: string;
+  startAfter?: string;
+  end?: string;
+  prefix?: string;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export interface SqlResult {
+  columns: string[];
+  rows: unknown[][];
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/** Tables the KV and alarm APIs own; user SQL may not name them. */
+const INTERNAL = /__cf_/i;
+
+export class ObjectStorage {
+  readonly #db: Database.Database;
+  readonly #get: Database.Statement;
+  readonly #put: Database.Statement;
+  readonly #del: Database.Statement;
+  readonly #write: (puts: [string, Uint8Array][], deletes: string[]) => number;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS __cf_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS __cf_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+    `);
+    this.#get = this.#db.prepare('SELECT value FROM __cf_kv WHERE key = ?').pluck();
+    this.#put = this.#db.prepare('INSERT OR REPLACE INTO __cf_kv (key, value) VALUES (?, ?)');
+    this.#del = this.#db.prepare('DELETE FROM __cf_kv WHERE key = ?');
+    // One transaction per batch: puts coalesced by the object, and deletes, land together.
+    this.#write = this.#db.transaction((puts: [string, Uint8Array][], deletes: string[]) => {
+      let deleted = 0;
+      for (const [k, v] of puts) this.#put.run(k, v);
+      for (const k of deletes) deleted += this.#del.run(k).changes;
+      return deleted;
+    });
+  }
+
+  get(keys: string[]): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (const k of keys) {
+      const v = this.#get.get(k) as Buffer | undefined;
+      if (v !== undefined) out.push([k, v]);
+    }
+    return out;
+  }
+
+  /** Apply puts then deletes atomically; answers how many of the deleted keys existed. */
+  write(puts: [string, Uint8Array][], deletes: string[]): number {
+    if (puts.length === 0 && deletes.length === 0) return 0;
+    return this.#write(puts, deletes);
+  }
+
+  list(o: ListOptions): [string, Uint8Array][] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (o.start !== undefined) where.push('key >= ?') && args.push(o.start);
+    if (o.startAfter !== undefined) where.push('key > ?') && args.push(o.startAfter);
+    if (o.end !== undefined) where.push('key < ?') && args.push(o.end);
+    if (o.prefix !== undefined && o.prefix !== '') {
+      // Keys in [prefix, prefix + U+10FFFF…): a range, so the primary key index answers it.
+      where.push('substr(key, 1, ?) = ?');
+      args.push(o.prefix.length, o.prefix);
+    }
+    const sql = `SELECT key, value FROM __cf_kv${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY key ${o.reverse ? 'DESC' : 'ASC'}${o.limit !== undefined ? ' LIMIT ?' : ''}`;
+    if (o.limit !== undefined) args.push(o.limit);
+    return (
+      this.#db
+        .prepare(sql)
+        .raw()
+        .all(...args) as [string, Buffer][]
+    ).map(([k, v]) => [k, v]);
+  }
+
+  deleteAll(): void {
+    this.#db.transaction(() => {
+      this.#db.exec('DELETE FROM __cf_kv; DELETE FROM __cf_meta;');
+      const tables = this.#db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )
+        .pluck()
+        .all() as string[];
+      for (const t of tables) this.#db.exec(`DROP TABLE "${t.replaceAll('"', '""')}"`);
+    })();
+  }
+
+  /** `ctx.storage.sql.exec(query, ...bindings)`: every row read at once (the cursor walks them in the isolate). */
+  sql(query: string, bindings: unknown[]): SqlResult {
+    if (Buffer.byteLength(query) > DO_LIMITS.MAX_SQL_BYTES)
+      throw new StorageError(`SQL statement too long (more than ${DO_LIMITS.MAX_SQL_BYTES} bytes)`);
+    if (bindings.length > DO_LIMITS.MAX_SQL_BINDINGS)
+      throw new StorageError(`too many SQL variables (more than ${DO_LIMITS.MAX_SQL_BINDINGS})`);
+    if (INTERNAL.test(query)) throw new StorageError('access to __cf_ tables is not authorized: SQLITE_AUTH');
+    const args = bindings.map((b) =>
+      b instanceof ArrayBuffer
+        ? Buffer.from(b)
+        : ArrayBuffer.isView(b)
+          ? Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+          : b,
+    );
+    try {
+      let stmt: Database.Statement;
+      try {
+        stmt = this.#db.prepare(query);
+      } catch (err) {
+        // Several statements: run them all (no rows come back), as Cloudflare's exec does.
+        if (/more than one statement/.test((err as Error).message) && args.length === 0) {
+          const before = this.#db.prepare('SELECT total_changes()').pluck().get() as number;
+          this.#db.exec(query);
+          const after = this.#db.prepare('SELECT total_changes()').pluck().get() as number;
+          return { columns: [], rows: [], rowsRead: 0, rowsWritten: after - before };
+        }
+        throw err;
+      }
+      if (stmt.reader) {
+        const columns = stmt.columns().map((c) => c.name);
+        const rows = (stmt.raw().all(...args) as unknown[][]).map((r) => r.map(toIsolate));
+        return { columns, rows, rowsRead: rows.length, rowsWritten: 0 };
+      }
+      const r = stmt.run(...args);
+      return { columns: [], rows: [], rowsRead: 0, rowsWritten: r.changes };
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(
+        `${(err as Error).message}: ${(err as { code?: string }).code ?? 'SQLITE_ERROR'}`,
+      );
+    }
+  }
+
+  databaseSize(): number {
+    const pages = this.#db.pragma('page_count', { simple: true }) as number;
+    const size = this.#db.pragma('page_size', { simple: true }) as number;
+    return pages * size;
+  }
+
+  getAlarm(): number | null {
+    const v = this.#db.prepare("SELECT value FROM __cf_meta WHERE key = 'alarm'").pluck().get();
+    return typeof v === 'number' ? v : null;
+  }
+
+  setAlarm(at: number | null): void {
+    if (at === null) this.#db.prepare("DELETE FROM __cf_meta WHERE key = 'alarm'").run();
+    else this.#db.prepare("INSERT OR REPLACE INTO __cf_meta (key, value) VALUES ('alarm', ?)").run(at);
+  }
+
+  /** Bytes on disk (database and WAL), for the admin view. */
+  bytesOnDisk(): number {
+    if (this.file === ':memory:') return this.databaseSize();
+    let n = 0;
+    for (const f of [this.file, `${this.file}-wal`])
+      try {
+        n += statSync(f).size;
+      } catch {}
+    return n;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function toIsolate(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+  return v;
+}

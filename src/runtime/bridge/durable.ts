@@ -1,0 +1,130 @@
+/**
+ * Durable Objects, host side of the isolate's calls: ids (`doId`, synchronous), stub calls
+ * (`do`: fetch or RPC, routed by the runtime to the object wherever it lives) and, inside an
+ * object's own isolate, its storage (`doStorage`, synchronous: see src/runtime/isolate/durable.ts
+ * for why). Storage errors reach the object typed (TypeError, RangeError, Error) with
+ * Cloudflare's texts.
+ */
+import { type ListOptions, type StagedStorage, StorageError } from '../../durable-objects/index.ts';
+import type { HopRecorder, WorkerRequest, WorkerResponse } from '../types.ts';
+import { fromBytes } from './bodies.ts';
+import { NamedError } from './named-error.ts';
+import type { IsolateOwner } from './syscalls.ts';
+
+/** Where a worker's Durable Object bindings lead (set by the runtime). */
+export interface ObjectLinks {
+  /** An id of the binding's namespace: from a name, new, or checked from its string. */
+  id(binding: string, kind: 'name' | 'unique' | 'string', arg: unknown): string;
+  fetch(call: ObjectCall, request: WorkerRequest): Promise<WorkerResponse>;
+  rpc(call: ObjectCall, method: string, args: unknown[]): Promise<unknown>;
+}
+
+export interface ObjectCall {
+  binding: string;
+  id: string;
+  name: string | null;
+  hint: string | null;
+  hops: HopRecorder | null;
+}
+
+const INLINE_BODY_MAX = 64 * 1024;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function invalid(what: string): NamedError {
+  return new NamedError(`invalid Durable Object call: ${what}`, 'TypeError');
+}
+
+export function doIdCall(links: ObjectLinks | null, binding: unknown, kind: unknown, arg: unknown): string {
+  if (!links) throw new NamedError('Durable Objects are not available here', 'Error');
+  if (typeof binding !== 'string' || (kind !== 'name' && kind !== 'unique' && kind !== 'string'))
+    throw invalid('id');
+  return links.id(binding, kind, arg);
+}
+
+export async function doCall(o: IsolateOwner, rest: unknown[]): Promise<unknown> {
+  const [binding, id, name, hint, kind, ...args] = rest;
+  const links = o.objects;
+  if (!links) throw new NamedError('Durable Objects are not available here', 'Error');
+  if (typeof binding !== 'string' || typeof id !== 'string') throw invalid('stub');
+  if (name !== null && typeof name !== 'string') throw invalid('name');
+  if (hint !== null && typeof hint !== 'string') throw invalid('locationHint');
+  o.beginSubrequest();
+  const call: ObjectCall = { binding, id, name, hint, hops: o.hops() };
+  if (kind === 'rpc') {
+    const [method, list] = args;
+    if (typeof method !== 'string' || !Array.isArray(list)) throw invalid('method');
+    return links.rpc(call, method, list);
+  }
+  if (kind !== 'fetch') throw invalid('kind');
+  const [method, url, headers, body] = args;
+  if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('url');
+  if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
+    throw invalid('headers');
+  if (body !== null && !(body instanceof ArrayBuffer)) throw invalid('body');
+  const res = await links.fetch(call, {
+    method,
+    url,
+    headers: headers as string[],
+    cf: {},
+    body: body === null ? null : new Uint8Array(body),
+  });
+  if (res.webSocket) {
+    res.webSocket.refuse('WebSockets from a Durable Object are not passed through stubs yet');
+    throw new NamedError(
+      'A Durable Object answered with a WebSocket: passing it through stub.fetch() is not supported by Outpost yet.',
+      'Error',
+    );
+  }
+  const meta = {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    url,
+    redirected: false,
+  };
+  if (res.body === null) return { ...meta, body: null };
+  if (res.body instanceof Uint8Array && res.body.byteLength <= INLINE_BODY_MAX)
+    return { ...meta, body: res.body.slice().buffer };
+  return { ...meta, body: o.bodies.add(res.body instanceof Uint8Array ? fromBytes(res.body) : res.body) };
+}
+
+/** `doStorage(op, ...args)` from an object's isolate. */
+export function storageCall(s: StagedStorage | null, op: unknown, args: unknown[]): unknown {
+  if (!s) throw new NamedError('storage is only available inside a Durable Object', 'Error');
+  try {
+    switch (op) {
+      case 'get':
+        return s.get(args[0]);
+      case 'put':
+        return s.put(args[0]);
+      case 'delete':
+        return s.delete(args[0]);
+      case 'list':
+        return s.list((args[0] ?? {}) as ListOptions);
+      case 'commit':
+        return s.commit();
+      case 'begin':
+        return s.begin();
+      case 'end':
+        return s.end();
+      case 'rollback':
+        return s.rollback();
+      case 'deleteAll':
+        return s.deleteAll();
+      case 'sql':
+        return s.sql(args[0], args[1]);
+      case 'size':
+        return s.size();
+      case 'getAlarm':
+        return s.getAlarm();
+      case 'setAlarm':
+        return s.setAlarm(args[0]);
+      default:
+        throw new NamedError('invalid storage operation', 'TypeError');
+    }
+  } catch (err) {
+    if (err instanceof StorageError) throw new NamedError(err.message, err.kind);
+    throw err;
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * Durable Objects inside the isolate (https://developers.cloudflare.com/durable-objects/api/).
+ *
+ * Caller side: the namespace binding (ids come from the host, which checks them), and stubs
+ * whose `fetch()` and RPC methods the host routes to the one instance of the object, wherever
+ * in the network it lives.
+ *
+ * Object side (an isolate of its own per object): the state object (`ctx`) with `storage`,
+ * `blockConcurrencyWhile`, `waitUntil` and the event gate. Storage calls are synchronous host
+ * calls into the object's SQLite database, so `await storage.get()` only waits for a microtask:
+ * the host delivers each event to an object as a task of its own, and a task runs its microtasks
+ * to the end before the next event starts — the input gate. Writes are staged on the host and
+ * committed together at the end of the current microtask run (coalesced into one atomic batch),
+ * and at the latest before a response, an RPC result or a WebSocket message leaves the object —
+ * the output gate: nothing is acknowledged before its writes are on disk.
+ */
+import { kBody, readAll } from './body.ts';
+import { callAsync, callSync } from './bridge.ts';
+import { type HostResponse, responseFromHost } from './fetch.ts';
+import { flattenHeaders } from './headers.ts';
+import { Request } from './request.ts';
+import type { Response } from './response.ts';
+
+const kHex = Symbol('hex');
+
+export class DurableObjectId {
+  readonly [kHex]: string;
+  readonly name: string | undefined;
+  constructor(hex: string, name: string | undefined) {
+    this[kHex] = hex;
+    this.name = name;
+  }
+  toString(): string {
+    return this[kHex];
+  }
+  equals(other: unknown): boolean {
+    return other instanceof DurableObjectId && other[kHex] === this[kHex];
+  }
+}
+
+/** Names a stub never treats as RPC methods (so `await stub` or inspection behave). */
+const NOT_RPC = new Set(['then', 'constructor', 'toJSON', 'connect', 'dup']);
+const JURISDICTIONS = new Set(['eu', 'fedramp', 'fedramp-high']);
+const HINTS = new Set(['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me']);
+
+function stub(binding: string, id: DurableObjectId, hint: string | null): object {
+  const target = {
+    id,
+    name: id.name,
+    async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
+      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
+      const meta: HostResponse = await callAsync(
+        'do',
+        binding,
+        id[kHex],
+        id.name ?? null,
+        hint,
+        'fetch',
+        request.method,
+        request.url,
+        flattenHeaders(request.headers),
+        body,
+      );
+      return responseFromHost(meta);
+    },
+  };
+  return new Proxy(target, {
+    get(t, prop) {
+      if (prop === 'fetch' || prop === 'id' || prop === 'name') return t[prop];
+      if (typeof prop !== 'string' || NOT_RPC.has(prop)) return undefined;
+      return (...args: unknown[]) =>
+        callAsync('do', binding, id[kHex], id.name ?? null, hint, 'rpc', prop, args);
+    },
+  });
+}
+
+function locationHint(options: unknown): string | null {
+  if (options === undefined || options === null) return null;
+  if (typeof options !== 'object') throw new TypeError('get(): options must be an object');
+  const hint = (options as { locationHint?: unknown }).locationHint;
+  if (hint === undefined) return null;
+  if (typeof hint !== 'string' || !HINTS.has(hint))
+    throw new TypeError(`get(): unknown locationHint "${String(hint)}" (one of ${[...HINTS].join(', ')})`);
+  return hint;
+}
+
+export class DurableObjectNamespace {
+  readonly #binding: string;
+  constructor(binding: string) {
+    this.#binding = binding;
+  }
+  idFromName(name: unknown): DurableObjectId {
+    const n = String(name);
+    return new DurableObjectId(callSync('doId', this.#binding, 'name', n), n);
+  }
+  newUniqueId(options?: { jurisdiction?: unknown }): DurableObjectId {
+    const j = options?.jurisdiction;
+    if (j !== undefined && (typeof j !== 'string' || !JURISDICTIONS.has(j)))
+      throw new TypeError(`newUniqueId(): unknown jurisdiction "${String(j)}"`);
+    return new DurableObjectId(callSync('doId', this.#binding, 'unique', null), undefined);
+  }
+  idFromString(text: unknown): DurableObjectId {
+    return new DurableObjectId(callSync('doId', this.#binding, 'string', text), undefined);
+  }
+  get(id: unknown, options?: unknown): object {
+    if (!(id instanceof DurableObjectId))
+      throw new TypeError('get(): the id must come from idFromName(), newUniqueId() or idFromString()');
+    return stub(this.#binding, id, locationHint(options));
+  }
+  getByName(name: unknown, options?: unknown): object {
+    return this.get(this.idFromName(name), options);
+  }
+  jurisdiction(j: unknown): DurableObjectNamespace {
+    if (typeof j !== 'string' || !JURISDICTIONS.has(j))
+      throw new TypeError(`unknown jurisdiction "${String(j)}"`);
+    return this;
+  }
+}
+
+// ---- Object side --------------------------------------------------------------------------
+
+let commitQueued = false;
+
+/** Commit staged writes now (the output gate); throws when the disk write failed. */
+export function commitWrites(): void {
+  commitQueued = false;
+  callSync('doStorage', 'commit');
+}
+
+function staged(): void {
+  if (commitQueued) return;
+  commitQueued = true;
+  // After the synchronous run that made the writes: they form one batch.
+  queueMicrotask(() => {
+    if (commitQueued) {
+      try {
+        commitWrites();
+      } catch (err) {
+        (globalThis as any).reportError(err);
+      }
+    }
+  });
+}
+
+function storageCall(op: string, ...args: unknown[]): unknown {
+  return callSync('doStorage', op, ...args);
+}
+
+function asPromise<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function listOptions(o: unknown): Record<string, unknown> {
+  if (o === undefined || o === null) return {};
+  if (typeof o !== 'object') throw new TypeError('list(): options must be an object');
+  const out: Record<string, unknown> = {};
+  for (const k of ['start', 'startAfter', 'end', 'prefix'] as const) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined) {
+      if (typeof v !== 'string') throw new TypeError(`list(): ${k} must be a string`);
+      out[k] = v;
+    }
+  }
+  const { reverse, limit } = o as Record<string, unknown>;
+  if (reverse !== undefined) out.reverse = !!reverse;
+  if (limit !== undefined) {
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)
+      throw new TypeError('list(): limit must be a positive integer');
+    out.limit = limit;
+  }
+  if (out.start !== undefined && out.startAfter !== undefined)
+    throw new TypeError('list(): start and startAfter cannot both be given');
+  return out;
+}
+
+/** The key-value operations, for the storage object and for a transaction's `txn`. */
+class KvOps {
+  get(keyOrKeys: unknown, _options?: unknown): Promise<unknown> {
+    return asPromise(() => {
+      if (Array.isArray(keyOrKeys)) return new Map(storageCall('get', keyOrKeys) as [string, unknown][]);
+      const found = storageCall('get', [keyOrKeys]) as [string, unknown][];
+      return found.length ? found[0][1] : undefined;
+    });
+  }
+  put(keyOrEntries: unknown, value?: unknown, _options?: unknown): Promise<void> {
+    return asPromise(() => {
+      const entries =
+        typeof keyOrEntries === 'object' && keyOrEntries !== null
+          ? Object.entries(keyOrEntries)
+          : [[keyOrEntries, value]];
+      if (typeof keyOrEntries !== 'object' && value === undefined)
+        throw new TypeError('put(): a value is required (use delete() to remove a key)');
+      storageCall('put', entries);
+      staged();
+    });
+  }
+  delete(keyOrKeys: unknown, _options?: unknown): Promise<unknown> {
+    return asPromise(() => {
+      const many = Array.isArray(keyOrKeys);
+      const n = storageCall('delete', many ? keyOrKeys : [keyOrKeys]) as number;
+      staged();
+      return many ? n : n > 0;
+    });
+  }
+  list(options?: unknown): Promise<Map<string, unknown>> {
+    return asPromise(() => new Map(storageCall('list', listOptions(options)) as [string, unknown][]));
+  }
+}
+
+class Transaction extends KvOps {
+  rollback(): void {
+    storageCall('rollback');
+  }
+}
+
+/** `cursor = ctx.storage.sql.exec(query, ...bindings)`: the rows came back at once; this walks them. */
+class SqlCursor {
+  readonly columnNames: string[];
+  readonly rowsRead: number;
+  readonly rowsWritten: number;
+  #rows: unknown[][];
+  #i = 0;
+  constructor(r: { columns: string[]; rows: unknown[][]; rowsRead: number; rowsWritten: number }) {
+    this.columnNames = r.columns;
+    this.#rows = r.rows;
+    this.rowsRead = r.rowsRead;
+    this.rowsWritten = r.rowsWritten;
+  }
+  #object(row: unknown[]): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    this.columnNames.forEach((c, i) => {
+      o[c] = row[i];
+    });
+    return o;
+  }
+  next(): { done: boolean; value?: Record<string, unknown> } {
+    if (this.#i >= this.#rows.length) return { done: true };
+    return { done: false, value: this.#object(this.#rows[this.#i++]) };
+  }
+  [Symbol.iterator]() {
+    return this;
+  }
+  toArray(): Record<string, unknown>[] {
+    const out = this.#rows.slice(this.#i).map((r) => this.#object(r));
+    this.#i = this.#rows.length;
+    return out;
+  }
+  one(): Record<string, unknown> {
+    const rest = this.#rows.length - this.#i;
+    if (rest === 0) throw new Error('Expected exactly one result from SQL query, but got no results.');
+    if (rest > 1) throw new Error('Expected exactly one result from SQL query, but got multiple results.');
+    return this.#object(this.#rows[this.#i++]);
+  }
+  raw(): IterableIterator<unknown[]> {
+    const rows = this.#rows;
+    const self = this;
+    return {
+      next() {
+        if (self.#i >= rows.length) return { done: true, value: undefined };
+        return { done: false, value: rows[self.#i++] };
+      },
+      [Symbol.iterator]() {
+        return this;
+      },
+    } as IterableIterator<unknown[]>;
+  }
+}
+
+class SqlStorage {
+  exec(query: unknown, ...bindings: unknown[]): SqlCursor {
+    if (typeof query !== 'string') throw new TypeError('sql.exec(): the query must be a string');
+    commitWrites(); // KV writes staged before the query are visible to it
+    return new SqlCursor(storageCall('sql', query, bindings) as ConstructorParameters<typeof SqlCursor>[0]);
+  }
+  get databaseSize(): number {
+    return storageCall('size') as number;
+  }
+}
+
+export class DurableObjectStorage extends KvOps {
+  readonly #sql: SqlStorage | null;
+  constructor(backend: 'kv' | 'sqlite') {
+    super();
+    this.#sql = backend === 'sqlite' ? new SqlStorage() : null;
+  }
+  get sql(): SqlStorage {
+    if (!this.#sql)
+      throw new Error(
+        'SQL is not enabled for this Durable Object class: create it with new_sqlite_classes in a migration.',
+      );
+    return this.#sql;
+  }
+  async transaction<T>(closure: (txn: Transaction) => Promise<T> | T): Promise<T> {
+    if (typeof closure !== 'function') throw new TypeError('transaction(): a function is required');
+    storageCall('begin');
+    let result: T;
+    try {
+      result = await closure(new Transaction());
+    } catch (err) {
+      storageCall('rollback');
+      throw err;
+    }
+    storageCall('end');
+    commitWrites();
+    return result;
+  }
+  transactionSync<T>(closure: () => T): T {
+    storageCall('begin');
+    let result: T;
+    try {
+      result = closure();
+    } catch (err) {
+      storageCall('rollback');
+      throw err;
+    }
+    storageCall('end');
+    commitWrites();
+    return result;
+  }
+  deleteAll(_options?: unknown): Promise<void> {
+    return asPromise(() => {
+      commitWrites();
+      storageCall('deleteAll');
+    });
+  }
+  sync(): Promise<void> {
+    return asPromise(() => commitWrites());
+  }
+  getAlarm(_options?: unknown): Promise<number | null> {
+    return asPromise(() => storageCall('getAlarm') as number | null);
+  }
+  setAlarm(when: unknown, _options?: unknown): Promise<void> {
+    return asPromise(() => {
+      const ms = when instanceof Date ? when.getTime() : when;
+      if (typeof ms !== 'number' || !Number.isFinite(ms))
+        throw new TypeError('setAlarm(): the time must be a Date or milliseconds since the epoch');
+      storageCall('setAlarm', ms);
+    });
+  }
+  deleteAlarm(_options?: unknown): Promise<void> {
+    return asPromise(() => {
+      storageCall('setAlarm', null);
+    });
+  }
+}
+
+/** The object's single instance and its event gate. */
+export interface ObjectRuntime {
+  state: Record<string, unknown>;
+  instance: any;
+  /** Resolves when no blockConcurrencyWhile() is running. */
+  gate(): Promise<unknown> | null;
+}
+
+export function makeObject(
+  cls: new (state: unknown, env: unknown) => any,
+  env: unknown,
+  hex: string,
+  name: string | null,
+  backend: 'kv' | 'sqlite',
+  waitUntil: (p: unknown) => void,
+): ObjectRuntime {
+  let blocked: Promise<unknown> | null = null;
+  const state = {
+    id: new DurableObjectId(hex, name ?? undefined),
+    storage: new DurableObjectStorage(backend),
+    waitUntil,
+    blockConcurrencyWhile<T>(fn: () => Promise<T> | T): Promise<T> {
+      if (typeof fn !== 'function')
+        return Promise.reject(new TypeError('blockConcurrencyWhile(): a function is required'));
+      const run = (async () => fn())();
+      const hold = run.then(
+        () => {},
+        () => {},
+      );
+      blocked = hold;
+      hold.then(() => {
+        if (blocked === hold) blocked = null;
+      });
+      return run;
+    },
+    abort(reason?: unknown): void {
+      throw new Error(`Durable Object aborted: ${String(reason ?? 'abort() called')}`);
+    },
+  };
+  const rt: ObjectRuntime = {
+    state,
+    instance: null,
+    gate: () => blocked,
+  };
+  // Constructed once per life in memory (again after eviction, with storage where it was).
+  rt.instance = new cls(state, env);
+  return rt;
+}

@@ -1,0 +1,320 @@
+/**
+ * Durable Objects across a network (one per process, shared by every PoP's runtime): exactly
+ * one live instance per object id, in the PoP where the object was placed (nearest its first
+ * request, or its locationHint) — calls from other PoPs are routed there and pay the modelled
+ * trip between the PoPs. Each live object is an isolate of its own with its SQLite database;
+ * it is evicted after `idleMs` without events (and no open WebSockets or waitUntil work), and
+ * made again from storage on the next call. Alarms are kept in the directory and fire at their
+ * time, with retries and back-off when alarm() throws.
+ */
+import {
+  idFromName,
+  invalidId,
+  newUniqueId,
+  type ObjectDirectory,
+  StagedStorage,
+} from '../durable-objects/index.ts';
+import type { Observer } from '../observability/index.ts';
+import type { ObjectCall, ObjectLinks } from './bridge/durable.ts';
+import { NamedError } from './bridge/named-error.ts';
+import type { WorkerInstance } from './instance.ts';
+import type { Runtime } from './runtime.ts';
+import type { WorkerResponse, WorkerVersion } from './types.ts';
+
+/** Where objects go and what reaching them costs (the network's latency model). */
+export interface ObjectPlacement {
+  /** The PoP a new object is placed in, for a first call from `from` with `hint`. */
+  place(from: string, hint: string | null): string;
+  /** The round trip from one PoP to another, ms, and whether it is really waited. */
+  trip(from: string, to: string): { ms: number; wait: boolean };
+}
+
+interface Live {
+  key: string;
+  namespace: string;
+  id: string;
+  pop: string;
+  instance: WorkerInstance;
+  storage: StagedStorage;
+  lastUsed: number;
+}
+
+export interface DurableObjectsOptions {
+  directory: ObjectDirectory;
+  observer: Observer;
+  /** The runtime of a PoP (made on demand in a network). */
+  runtimeFor: (pop: string) => Runtime;
+  placement?: ObjectPlacement;
+  /** Evict an object after this long without events, ms (default 30 s). */
+  idleMs?: number;
+}
+
+/** Alarm retries: 6, waiting 2 s, 4 s, 8 s … between them (as Cloudflare). */
+const ALARM_RETRIES = 6;
+
+export class DurableObjects {
+  readonly directory: ObjectDirectory;
+  readonly #live = new Map<string, Live>();
+  readonly #loading = new Map<string, Promise<Live>>();
+  readonly #alarms = new Map<string, NodeJS.Timeout>();
+  readonly #sweep: NodeJS.Timeout;
+  readonly idleMs: number;
+  #closed = false;
+
+  constructor(readonly options: DurableObjectsOptions) {
+    this.directory = options.directory;
+    this.idleMs = options.idleMs ?? 30_000;
+    this.#sweep = setInterval(() => this.#evictIdle(), Math.min(1000, this.idleMs));
+    this.#sweep.unref();
+  }
+
+  /** Schedule the alarms the directory holds (after a restart); call once workers are deployed. */
+  startAlarms(): void {
+    for (const a of this.directory.alarms()) this.#schedule(a.namespace, a.id, a.at);
+  }
+
+  /** What a worker's Durable Object bindings do, called from `pop`. */
+  links(pop: string, runtime: Runtime, version: WorkerVersion): ObjectLinks {
+    const target = (binding: string) => {
+      const b = version.durableObjects.find((d) => d.binding === binding);
+      if (!b)
+        throw new NamedError(`"${binding}" is not a Durable Object binding of this worker`, 'TypeError');
+      const tenant = b.scriptName ?? version.tenant;
+      const tv = runtime.current(tenant);
+      if (!tv)
+        throw new NamedError(
+          `Durable Object binding "${binding}" points to the worker "${tenant}", which is not running`,
+          'Error',
+        );
+      const cls = tv.durableObjectClasses.find((c) => c.className === b.className);
+      if (!cls)
+        throw new NamedError(
+          `Durable Object binding "${binding}": no migration of worker "${tenant}" creates the class "${b.className}"`,
+          'Error',
+        );
+      return { tenant, className: b.className, backend: cls.storage, namespace: `${tenant}/${b.className}` };
+    };
+    return {
+      id: (binding, kind, arg) => {
+        const { namespace } = target(binding);
+        if (kind === 'name') return idFromName(namespace, String(arg));
+        if (kind === 'unique') return newUniqueId(namespace);
+        const why = invalidId(namespace, arg);
+        if (why) throw new NamedError(why, 'TypeError');
+        return arg as string;
+      },
+      fetch: (call, request) =>
+        this.#call(
+          pop,
+          target(call.binding),
+          call,
+          (inst) => inst.handle(request) as Promise<WorkerResponse>,
+        ),
+      rpc: (call, method, args) =>
+        this.#call(pop, target(call.binding), call, (inst) => inst.rpc('rpc', method, args)),
+    };
+  }
+
+  async #call<T>(
+    from: string,
+    t: { tenant: string; className: string; backend: 'kv' | 'sqlite'; namespace: string },
+    call: ObjectCall,
+    run: (inst: WorkerInstance) => Promise<T>,
+  ): Promise<T> {
+    const why = invalidId(t.namespace, call.id);
+    if (why) throw new NamedError(why, 'TypeError');
+    const started = performance.now();
+    const placement = this.options.placement;
+    const placed = this.directory.place(
+      t.namespace,
+      call.id,
+      call.name,
+      placement?.place(from, call.hint) ?? from,
+    );
+    const trip = placement && placed.pop !== from ? placement.trip(from, placed.pop) : { ms: 0, wait: false };
+    if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
+    const live = await this.#get(t, call.id, call.name, placed.pop);
+    live.lastUsed = Date.now();
+    try {
+      return await this.options.runtimeFor(live.pop).runObject(live.instance, run);
+    } finally {
+      live.lastUsed = Date.now();
+      if (call.hops) {
+        const ms = performance.now() - started + (trip.wait ? 0 : trip.ms);
+        const where = placed.pop === from ? placed.pop : `${placed.pop} from ${from}`;
+        call.hops.timing(
+          `do;dur=${ms.toFixed(1)};desc="${call.binding} at ${where}${!trip.wait && trip.ms > 0 ? ', simulated' : ''}"`,
+        );
+        call.hops.object(placed.pop);
+      }
+    }
+  }
+
+  /** The live object, made (constructor run, storage opened) when it is not in memory. */
+  #get(
+    t: { tenant: string; className: string; backend: 'kv' | 'sqlite'; namespace: string },
+    id: string,
+    name: string | null,
+    pop: string,
+  ): Promise<Live> {
+    const key = `${t.namespace}\u0000${id}`;
+    const live = this.#live.get(key);
+    if (live && live.instance.state === 'ready') return Promise.resolve(live);
+    let loading = this.#loading.get(key);
+    if (loading) return loading;
+    loading = (async () => {
+      if (this.#closed) throw new NamedError('Durable Objects are shutting down', 'Error');
+      const storage = new StagedStorage(this.directory.open(t.namespace, id), t.backend, (at) =>
+        this.#alarmChanged(t.namespace, id, at),
+      );
+      try {
+        const runtime = this.options.runtimeFor(pop);
+        const instance = await runtime.loadObject(
+          t.tenant,
+          { className: t.className, id, name, backend: t.backend },
+          storage,
+        );
+        const l: Live = { key, namespace: t.namespace, id, pop, instance, storage, lastUsed: Date.now() };
+        const prevDeath = instance.onDeath;
+        instance.onDeath = () => {
+          prevDeath?.();
+          if (this.#live.get(key) === l) this.#drop(l);
+        };
+        this.#live.set(key, l);
+        return l;
+      } catch (err) {
+        storage.close();
+        throw err;
+      }
+    })().finally(() => this.#loading.delete(key));
+    this.#loading.set(key, loading);
+    return loading;
+  }
+
+  #drop(l: Live): void {
+    this.#live.delete(l.key);
+    try {
+      l.storage.close();
+    } catch (err) {
+      this.options.observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `Durable Object ${l.namespace} ${l.id}: closing storage failed: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  #evictIdle(): void {
+    const now = Date.now();
+    for (const l of [...this.#live.values()]) {
+      if (now - l.lastUsed < this.idleMs || l.instance.busy) continue;
+      this.#drop(l);
+      l.instance.dispose();
+    }
+  }
+
+  /** Objects in memory now, for the admin view. */
+  liveObjects(): { namespace: string; id: string; pop: string; idleMs: number }[] {
+    const now = Date.now();
+    return [...this.#live.values()].map((l) => ({
+      namespace: l.namespace,
+      id: l.id,
+      pop: l.pop,
+      idleMs: now - l.lastUsed,
+    }));
+  }
+
+  /** The admin view: every object the directory knows, whether it is in memory, and where. */
+  status(): unknown {
+    const live = new Set(this.#live.keys());
+    return {
+      idleMs: this.idleMs,
+      objects: this.directory.list().map((o) => ({
+        namespace: o.namespace,
+        id: o.id,
+        name: o.name,
+        location: o.pop,
+        createdAt: new Date(o.createdAt).toISOString(),
+        live: live.has(`${o.namespace}\u0000${o.id}`),
+      })),
+    };
+  }
+
+  // ---- alarms ------------------------------------------------------------------------------
+
+  #alarmChanged(namespace: string, id: string, at: number | null): void {
+    this.directory.setAlarm(namespace, id, at);
+    if (at === null) {
+      const key = `${namespace}\u0000${id}`;
+      clearTimeout(this.#alarms.get(key));
+      this.#alarms.delete(key);
+    } else this.#schedule(namespace, id, at);
+  }
+
+  #schedule(namespace: string, id: string, at: number, retry = 0): void {
+    const key = `${namespace}\u0000${id}`;
+    clearTimeout(this.#alarms.get(key));
+    // setTimeout holds at most ~24.8 days: a later alarm re-arms on the way.
+    const wait = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    const timer = setTimeout(() => {
+      this.#alarms.delete(key);
+      if (at - Date.now() > 5) return this.#schedule(namespace, id, at, retry);
+      void this.#fire(namespace, id, at, retry);
+    }, wait);
+    timer.unref();
+    this.#alarms.set(key, timer);
+  }
+
+  async #fire(namespace: string, id: string, at: number, retry: number): Promise<void> {
+    if (this.#closed) return;
+    const slash = namespace.indexOf('/');
+    const tenant = namespace.slice(0, slash);
+    const className = namespace.slice(slash + 1);
+    const placed = this.directory.get(namespace, id);
+    if (!placed) return;
+    try {
+      const version = this.options.runtimeFor(placed.pop).current(tenant);
+      const cls = version?.durableObjectClasses.find((c) => c.className === className);
+      if (!cls) throw new Error(`the worker "${tenant}" with class "${className}" is not deployed`);
+      const live = await this.#get(
+        { tenant, className, backend: cls.storage, namespace },
+        id,
+        placed.name,
+        placed.pop,
+      );
+      live.lastUsed = Date.now();
+      const firing = Date.now();
+      await this.options
+        .runtimeFor(placed.pop)
+        .runObject(live.instance, (inst) =>
+          inst.rpc('alarm', 'alarm', [{ retryCount: retry, isRetry: retry > 0 }]),
+        );
+      live.lastUsed = Date.now();
+      // Done, unless alarm() set a new one (a time after this run began).
+      const stored = live.storage.getAlarm();
+      if (stored !== null && stored <= firing) live.storage.setAlarm(null);
+    } catch (err) {
+      const next = retry + 1;
+      this.options.observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `Durable Object ${namespace} ${id}: alarm() failed (attempt ${next}): ${(err as Error).message}${next <= ALARM_RETRIES ? '' : '; giving up'}`,
+      });
+      if (next <= ALARM_RETRIES) this.#schedule(namespace, id, Date.now() + 1000 * 2 ** next, next);
+      else this.#alarmChanged(namespace, id, null);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    for (const t of this.#alarms.values()) clearTimeout(t);
+    this.#alarms.clear();
+    await Promise.allSettled([...this.#loading.values()]);
+    for (const l of [...this.#live.values()]) {
+      this.#drop(l);
+      l.instance.dispose();
+    }
+    this.directory.close();
+  }
+}
