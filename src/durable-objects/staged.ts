@@ -53,7 +53,7 @@ export class StagedStorage {
       checkValue(this.backend, k, b);
       return b;
     });
-    keys.forEach((k, i) => layer.set(k, bytes[i]));
+    for (let i = 0; i < keys.length; i++) layer.set(keys[i], bytes[i]);
   }
 
   /** How many of `keys` existed; they are deleted with the next commit. */

@@ -259,13 +259,13 @@ export class DurableObjects {
     const timer = setTimeout(() => {
       this.#alarms.delete(key);
       if (at - Date.now() > 5) return this.#schedule(namespace, id, at, retry);
-      void this.#fire(namespace, id, at, retry);
+      void this.#fire(namespace, id, retry);
     }, wait);
     timer.unref();
     this.#alarms.set(key, timer);
   }
 
-  async #fire(namespace: string, id: string, at: number, retry: number): Promise<void> {
+  async #fire(namespace: string, id: string, retry: number): Promise<void> {
     if (this.#closed) return;
     const slash = namespace.indexOf('/');
     const tenant = namespace.slice(0, slash);
