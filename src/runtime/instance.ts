@@ -17,7 +17,7 @@ import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
-import type { ObjectLinks } from './bridge/durable.ts';
+import { type ObjectLinks, takePassedSocket } from './bridge/durable.ts';
 import type { KvAccess } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
@@ -557,6 +557,12 @@ export class WorkerInstance implements IsolateOwner {
 
   /** What the PoP uses to bridge an upgraded connection to the worker's WebSocket end. */
   #webSocketEnd(id: number): WorkerWebSocket {
+    if (id < 0) {
+      // A Durable Object's end, passed on by this worker: the client talks to the object.
+      const passed = takePassedSocket(-id);
+      if (passed) return passed;
+      return { attach: (socket) => socket.close(1011, 'the WebSocket is gone'), refuse: () => {} };
+    }
     return {
       attach: (socket) => {
         const table = this.iso.slot.sockets;

@@ -6,7 +6,7 @@
  * Cloudflare's texts.
  */
 import { type ListOptions, type StagedStorage, StorageError } from '../../durable-objects/index.ts';
-import type { HopRecorder, WorkerRequest, WorkerResponse } from '../types.ts';
+import type { HopRecorder, WorkerRequest, WorkerResponse, WorkerWebSocket } from '../types.ts';
 import { fromBytes } from './bodies.ts';
 import { NamedError } from './named-error.ts';
 import type { IsolateOwner } from './syscalls.ts';
@@ -28,6 +28,30 @@ export interface ObjectCall {
 }
 
 const INLINE_BODY_MAX = 64 * 1024;
+
+/**
+ * WebSocket ends Durable Objects answered with, on their way through the calling worker to the
+ * client (the caller returns them in its own 101): id → the object's end. One not used within
+ * a minute is refused (its object sees a close).
+ */
+const passing = new Map<number, WorkerWebSocket>();
+let nextPassing = 1;
+
+function passOn(ws: WorkerWebSocket): number {
+  const id = nextPassing++;
+  passing.set(id, ws);
+  setTimeout(() => {
+    if (passing.delete(id)) ws.refuse('the WebSocket was not returned to a client');
+  }, 60_000).unref();
+  return id;
+}
+
+/** The object's end a caller's 101 response hands on (see src/runtime/instance.ts). */
+export function takePassedSocket(id: number): WorkerWebSocket | undefined {
+  const ws = passing.get(id);
+  passing.delete(id);
+  return ws;
+}
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function invalid(what: string): NamedError {
@@ -70,11 +94,17 @@ export async function doCall(o: IsolateOwner, rest: unknown[]): Promise<unknown>
     body: body === null ? null : new Uint8Array(body),
   });
   if (res.webSocket) {
-    res.webSocket.refuse('WebSockets from a Durable Object are not passed through stubs yet');
-    throw new NamedError(
-      'A Durable Object answered with a WebSocket: passing it through stub.fetch() is not supported by Outpost yet.',
-      'Error',
-    );
+    if (res.status !== 101) res.webSocket.refuse('the response was not a 101');
+    else
+      return {
+        status: 101,
+        statusText: '',
+        headers: res.headers,
+        url,
+        redirected: false,
+        body: null,
+        webSocket: passOn(res.webSocket),
+      };
   }
   const meta = {
     status: res.status,

@@ -17,9 +17,10 @@
 import { kBody, readAll } from './body.ts';
 import { callAsync, callSync } from './bridge.ts';
 import { type HostResponse, responseFromHost } from './fetch.ts';
-import { flattenHeaders } from './headers.ts';
+import { flattenHeaders, Headers } from './headers.ts';
 import { Request } from './request.ts';
-import type { Response } from './response.ts';
+import { Response } from './response.ts';
+import { internals } from './websocket.ts';
 
 const kHex = Symbol('hex');
 
@@ -50,7 +51,7 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
-      const meta: HostResponse = await callAsync(
+      const meta: HostResponse & { webSocket?: number } = await callAsync(
         'do',
         binding,
         id[kHex],
@@ -62,6 +63,14 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
         flattenHeaders(request.headers),
         body,
       );
+      if (typeof meta.webSocket === 'number') {
+        // The object accepted a WebSocket: the caller can only hand it on to the client.
+        return new Response(null, {
+          status: 101,
+          headers: Headers.fromFlat(meta.headers),
+          webSocket: internals.fromObject(meta.webSocket),
+        });
+      }
       return responseFromHost(meta);
     },
   };

@@ -55,7 +55,12 @@ const hostEnds = new Map<number, WebSocket>();
 let nextId = 1;
 const kInternal = Symbol('internal');
 
-type Link = { kind: 'none' } | { kind: 'peer'; peer: WebSocket } | { kind: 'host'; id: number };
+type Link =
+  | { kind: 'none' }
+  | { kind: 'peer'; peer: WebSocket }
+  | { kind: 'host'; id: number }
+  /** A Durable Object's end, passed through stub.fetch(): only to be returned in a 101. */
+  | { kind: 'object'; id: number };
 
 function validCloseCode(code: number): boolean {
   return code === 1000 || (code >= 3000 && code <= 4999);
@@ -82,6 +87,8 @@ export class WebSocket extends EventTarget {
   #handedOff = false;
   /** Messages the host delivered before this end saw its open. */
   #early: Event[] = [];
+  /** Messages this end sent before the host connected it (a server end sending before its 101 is out). */
+  #outbox: (string | ArrayBuffer)[] | null = null;
   binaryType: 'arraybuffer' | 'blob' = 'arraybuffer';
 
   constructor(url: string | typeof kInternal, protocols?: string | string[]) {
@@ -127,6 +134,8 @@ export class WebSocket extends EventTarget {
 
   /** Server-side ends (pairs, fetch upgrades) start receiving here. */
   accept(): void {
+    if (this.#link.kind === 'object')
+      throw new TypeError("A Durable Object's WebSocket can only be returned in a Response (status 101).");
     if (this.#handedOff) throw new TypeError("Can't accept() WebSocket that was already used in a response.");
     if (this.#accepted) throw new TypeError("Can't accept() WebSocket twice.");
     this.#accepted = true;
@@ -147,6 +156,8 @@ export class WebSocket extends EventTarget {
         "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.",
         'InvalidStateError',
       );
+    if (this.#link.kind === 'object')
+      throw new TypeError("A Durable Object's WebSocket can only be returned in a Response (status 101).");
     if (this.#state !== OPEN) throw new TypeError("Can't call WebSocket send() after close().");
     const payload =
       typeof data === 'string'
@@ -159,7 +170,10 @@ export class WebSocket extends EventTarget {
       link.peer.#deliver(
         new MessageEvent('message', { data: typeof payload === 'string' ? payload : payload.slice(0) }),
       );
-    else if (link.kind === 'host') callSync('wsSend', link.id, payload);
+    else if (link.kind === 'host') {
+      if (this.#outbox) this.#outbox.push(payload);
+      else callSync('wsSend', link.id, payload);
+    }
   }
 
   close(code?: number, reason?: string): void {
@@ -182,6 +196,11 @@ export class WebSocket extends EventTarget {
   }
 
   #open(): void {
+    const out = this.#outbox;
+    if (out && this.#link.kind === 'host') {
+      this.#outbox = null;
+      for (const payload of out) callSync('wsSend', this.#link.id, payload);
+    }
     if (this.#state !== CONNECTING) return;
     this.#state = OPEN;
     this.#deliver(new Event('open'));
@@ -231,6 +250,11 @@ export class WebSocket extends EventTarget {
     /** The end goes out in a 101 response: its peer now talks to the host socket `id`. */
     handOff(ws: WebSocket): number {
       if (ws.#handedOff) throw new TypeError('This WebSocket was already used in a response.');
+      if (ws.#link.kind === 'object') {
+        // The object's end is bridged by the host: a negative id says so.
+        ws.#handedOff = true;
+        return -ws.#link.id;
+      }
       if (ws.#accepted)
         throw new TypeError("Can't return a WebSocket in a Response after calling accept() on it.");
       const link = ws.#link;
@@ -240,9 +264,20 @@ export class WebSocket extends EventTarget {
       const id = nextId++;
       const server = link.peer;
       server.#link = { kind: 'host', id };
+      // What the server end sent before the client is connected goes out once it is.
+      server.#outbox = ws.#queue.flatMap((e) =>
+        e.type === 'message' ? [(e as MessageEvent).data as string | ArrayBuffer] : [],
+      );
+      ws.#queue = [];
       hostEnds.set(id, server);
       if (server.#accepted) server.#state = OPEN;
       return id;
+    },
+    /** The client end a Durable Object answered with (host id `id`), as seen by the caller. */
+    fromObject(id: number): WebSocket {
+      const ws = new WebSocket(kInternal);
+      ws.#link = { kind: 'object', id };
+      return ws;
     },
     /** An end for a host socket opened by fetch() with Upgrade: websocket (needs accept()). */
     connected(id: number, protocol: string, url: string): WebSocket {
