@@ -39,7 +39,7 @@ function join_(base: string, doc: string, user: string) {
 describe('DocumentRoom (examples/document-room)', () => {
   let dev: TestDev;
   before(async () => {
-    dev = await startFixture(join(examples, 'document-room'));
+    dev = await startFixture(join(examples, 'document-room'), { durableObjects: { dir: null } });
   });
   after(() => dev.close());
   it('join, broadcast, leave; the text outlives the connections', async () => {
@@ -85,7 +85,7 @@ describe('DocumentRoom (examples/document-room)', () => {
 describe('RateLimitDO (examples/rate-limit)', () => {
   let dev: TestDev;
   before(async () => {
-    dev = await startFixture(join(examples, 'rate-limit'));
+    dev = await startFixture(join(examples, 'rate-limit'), { durableObjects: { dir: null } });
   });
   after(() => dev.close());
   it('allows LIMIT requests per window for a key, then 429 with Retry-After; other keys are separate', async () => {

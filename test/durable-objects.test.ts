@@ -3,13 +3,18 @@
 // transactions), alarms, both class styles, and clear errors for bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startFixture, type TestDev } from './helpers.ts';
+import { copyFixture, startFixture, type TestDev } from './helpers.ts';
 
 let dev: TestDev;
+let project: ReturnType<typeof copyFixture>;
 before(async () => {
-  dev = await startFixture('durable');
+  project = copyFixture('durable');
+  dev = await startFixture(project.dir);
 });
-after(() => dev.close());
+after(async () => {
+  await dev.close();
+  project.cleanup();
+});
 
 async function rpc(name: string, method: string, ...args: unknown[]): Promise<any> {
   const q = new URLSearchParams({ name, method, args: JSON.stringify(args) });

@@ -6,7 +6,7 @@
  * every object's database.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ObjectStorage } from './storage.ts';
@@ -20,23 +20,31 @@ export interface PlacedObject {
 }
 
 export class ObjectDirectory {
-  readonly #db: Database.Database;
+  #open: Database.Database | null = null;
   readonly #dir: string | null;
 
   /** `dir`: where the databases go (`.outpost/do`); null keeps everything in memory (tests). */
   constructor(dir: string | null) {
     this.#dir = dir;
+  }
+
+  /** The index, opened on first use: a project without Durable Objects gets no files. */
+  get #db(): Database.Database {
+    if (this.#open) return this.#open;
+    const dir = this.#dir;
     if (dir) mkdirSync(dir, { recursive: true });
-    this.#db = new Database(dir ? join(dir, 'index.sqlite') : ':memory:');
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.exec(`
+    const db = new Database(dir ? join(dir, 'index.sqlite') : ':memory:');
+    this.#open = db;
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`
       CREATE TABLE IF NOT EXISTS objects (
         ns TEXT NOT NULL, id TEXT NOT NULL, name TEXT, pop TEXT NOT NULL, created INTEGER NOT NULL,
         PRIMARY KEY (ns, id)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS alarms (
         ns TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
     `);
+    return db;
   }
 
   /** Where the object lives: where it was first placed, else `pop` from now on. */
@@ -95,6 +103,7 @@ export class ObjectDirectory {
   }
 
   alarms(): { namespace: string; id: string; at: number }[] {
+    if (!this.#open && this.#dir && !existsSync(join(this.#dir, 'index.sqlite'))) return [];
     return (
       this.#db.prepare('SELECT ns, id, at FROM alarms ORDER BY at').all() as {
         ns: string;
@@ -105,6 +114,6 @@ export class ObjectDirectory {
   }
 
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (this.#open?.open) this.#open.close();
   }
 }

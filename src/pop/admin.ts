@@ -28,6 +28,8 @@ export interface AdminOptions {
   kv?: { pops: KvPop[]; namespace(bindingOrId: string): string | undefined };
   /** A network of PoPs: its state, and outages to simulate. */
   network?: { status(): unknown; setOut(popId: string, out: boolean): void };
+  /** Durable Objects: every object, where it lives, whether it is in memory. */
+  objects?: { status(): unknown };
 }
 
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -121,6 +123,10 @@ export async function handleAdmin(
         cached: Object.fromEntries(pops.map((p) => [p.id, p.cachedVersion(ns, st.key) ?? null])),
       })),
     });
+    return true;
+  }
+  if (options.objects && path === `${ADMIN_PREFIX}do/objects`) {
+    json(res, 200, { success: true, ...(options.objects.status() as object) });
     return true;
   }
   if (options.network && path === `${ADMIN_PREFIX}network`) {

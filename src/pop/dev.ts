@@ -8,12 +8,14 @@ import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError, findConfigFile, loadConfig, type WorkerConfig } from '../config/index.ts';
+import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import {
   type Bundle,
   bundleWorker,
+  DurableObjects,
   type Limits,
   OutpostError,
   Runtime,
@@ -64,6 +66,8 @@ export interface DevOptions {
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
    */
+  /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
+  durableObjects?: { dir?: string | null; idleMs?: number };
   kv?: {
     file?: string;
     cacheTtl?: number;
@@ -264,7 +268,19 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       });
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
   let network: DevNetwork | null = null;
-  let runtime: Runtime;
+  let runtime: Runtime | undefined;
+  // One Durable Object per id in the whole network, placed and reached through its PoPs.
+  const doDir = options.durableObjects?.dir;
+  const objects = new DurableObjects({
+    directory: new ObjectDirectory(doDir === null ? null : (doDir ?? join(rootDir, '.outpost', 'do'))),
+    observer,
+    idleMs: options.durableObjects?.idleMs,
+    runtimeFor: (pop) => (network ? network.node(pop).runtime : (runtime as Runtime)),
+    placement: {
+      place: (from, hint) => network?.placement().place(from, hint) ?? from,
+      trip: (from, to) => network?.placement().trip(from, to) ?? { ms: 0, wait: false },
+    },
+  });
   let deployer: Deployer;
   if (topology) {
     const from: ClientLocation | undefined = options.from
@@ -280,21 +296,24 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       kvCacheTtl: options.kv?.cacheTtl,
       healthIntervalMs: options.healthIntervalMs,
       tieredCache: options.tieredCache,
+      objects,
     });
     const net = network;
-    runtime = net.node(net.router.route(net.from)?.id ?? topology.pops[0].id).runtime;
+    const first = net.node(net.router.route(net.from)?.id ?? topology.pops[0].id).runtime;
+    runtime = first;
     deployer = {
       deploy: (tenant, bundle, config, limits) => net.deploy(tenant, bundle, config, limits),
-      warm: (tenant) => runtime.warm(tenant),
-      current: (tenant) => runtime.current(tenant),
-      has: (tenant) => runtime.has(tenant),
+      warm: (tenant) => first.warm(tenant),
+      current: (tenant) => first.current(tenant),
+      has: (tenant) => first.has(tenant),
     };
   } else {
     const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
-    runtime = new Runtime({ observer, kv, ...options.runtime });
+    runtime = new Runtime({ observer, kv, ...options.runtime, objects, popId: LOCAL_POP });
     deployer = runtime;
   }
-  await runtime.prewarm();
+  const rt = runtime as Runtime;
+  await rt.prewarm();
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
   for (const dir of options.services ?? []) others.push(await startProject(dir, deployer, options));
@@ -304,7 +323,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     if (names.has(o.tenant)) {
       main.close();
       for (const p of others) p.close();
-      await (network ? network.close() : runtime.close());
+      await objects.close();
+      await (network ? network.close() : rt.close());
       await kvStore.close();
       throw new ConfigError(
         o.config.configPath,
@@ -323,7 +343,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : tlsFromFiles(options.tls.cert, options.tls.key)
     : undefined;
   const server: PopServer = await startPopServer({
-    runtime,
+    runtime: rt,
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),
@@ -352,12 +372,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     observer,
   });
   writeAdminFile(main.config.rootDir, server.url, adminToken);
+  // Alarms set before a restart fire now that their workers are deployed.
+  objects.startAlarms();
 
   return {
     url: server.url,
     port: server.port,
     ...(server.h2cUrl ? { h2cUrl: server.h2cUrl } : {}),
-    runtime,
+    runtime: rt,
     network,
     adminToken,
     get config() {
@@ -368,7 +390,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       main.close();
       for (const o of others) o.close();
       await server.close();
-      await (network ? network.close() : runtime.close());
+      await objects.close();
+      await (network ? network.close() : rt.close());
       await kvStore.close();
     },
   };

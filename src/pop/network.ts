@@ -27,7 +27,9 @@ import {
 import type { Observer } from '../observability/index.ts';
 import {
   type Bundle,
+  type DurableObjects,
   type Limits,
+  type ObjectPlacement,
   OutpostError,
   Runtime,
   type RuntimeOptions,
@@ -50,7 +52,22 @@ export interface NetworkOptions {
   healthIntervalMs?: number;
   /** Fill PoP misses through the shields (default true; false: each PoP goes to the origin, as before tiering). */
   tieredCache?: boolean;
+  /** The network's Durable Objects (placed by this network: see placement()). */
+  objects?: DurableObjects;
 }
+
+/** Cloudflare's locationHint regions, by a city whose nearest PoP stands for them. */
+const HINT_PLACES: Record<string, { latitude: number; longitude: number }> = {
+  wnam: { latitude: 37.77, longitude: -122.42 }, // San Francisco
+  enam: { latitude: 38.9, longitude: -77.04 }, // Washington
+  sam: { latitude: -23.55, longitude: -46.63 }, // São Paulo
+  weur: { latitude: 51.51, longitude: -0.13 }, // London
+  eeur: { latitude: 52.23, longitude: 21.01 }, // Warsaw
+  apac: { latitude: 1.35, longitude: 103.82 }, // Singapore
+  oc: { latitude: -33.87, longitude: 151.21 }, // Sydney
+  afr: { latitude: -26.2, longitude: 28.05 }, // Johannesburg
+  me: { latitude: 25.2, longitude: 55.27 }, // Dubai
+};
 
 interface Deploy {
   bundle: Bundle;
@@ -180,6 +197,8 @@ export class DevNetwork {
       ...this.#options.runtime,
       kv,
       purges: this.purges,
+      popId: pop.id,
+      ...(this.#options.objects ? { objects: this.#options.objects } : {}),
       ...(this.#options.tieredCache === false ? {} : { tier: this.#tier(pop) }),
     });
     this.purges.join(runtime.httpCache);
@@ -188,6 +207,25 @@ export class DevNetwork {
     n = { pop, runtime, kv };
     this.#nodes.set(popId, n);
     return n;
+  }
+
+  /**
+   * Where Durable Objects go: a new object lives in the PoP its first call came through, or the
+   * nearest healthy PoP to its locationHint's region; reaching it from another PoP costs the
+   * round trip between the two (waited with latency simulation).
+   */
+  placement(): ObjectPlacement {
+    return {
+      place: (from, hint) => {
+        const at = hint ? HINT_PLACES[hint] : undefined;
+        return (at && this.router.route({ ...at, source: 'locationHint' })?.id) || from;
+      },
+      trip: (from, to) => {
+        const a = popById(this.topology, from);
+        const b = popById(this.topology, to);
+        return { ms: a && b ? rttMs(a, b) : 0, wait: !!this.#options.simulateLatency };
+      },
+    };
   }
 
   /** Deploy a worker to every PoP (those made later get it too). */

@@ -183,6 +183,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         token: options.adminToken,
         purges: options.admin?.purges ?? options.runtime.purges,
         ...(options.admin?.network ? { network: options.admin.network } : {}),
+        objects: options.runtime.objects,
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
           : {}),

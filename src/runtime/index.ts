@@ -10,6 +10,7 @@ export {
   WorkerException,
 } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
+export { DurableObjects, type ObjectPlacement } from './objects.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
 export type {
   HopRecorder,
