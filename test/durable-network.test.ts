@@ -50,7 +50,8 @@ describe('Durable Objects in the world topology', () => {
 });
 
 describe('durability', () => {
-  const bin = join(import.meta.dirname, '..', 'bin', 'outpost.mjs');
+  // The CLI itself, not bin/outpost.mjs: SIGKILL must reach the process that serves.
+  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
   let project: ReturnType<typeof copyFixture>;
   before(() => {
     project = copyFixture('durable');
@@ -58,9 +59,11 @@ describe('durability', () => {
   after(() => project.cleanup());
 
   function start(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, [bin, 'dev', project.dir, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--no-node-snapshot', '--import', 'tsx', main, 'dev', project.dir, '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     return new Promise((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`outpost dev did not start: ${out}`)), 30_000);

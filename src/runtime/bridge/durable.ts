@@ -7,8 +7,8 @@
  */
 import { type ListOptions, type StagedStorage, StorageError } from '../../durable-objects/index.ts';
 import type { HopRecorder, WorkerRequest, WorkerResponse, WorkerWebSocket } from '../types.ts';
-import { fromBytes } from './bodies.ts';
 import { NamedError } from './named-error.ts';
+import { requestFromIsolate, responseToIsolate } from './service.ts';
 import type { IsolateOwner } from './syscalls.ts';
 
 /** Where a worker's Durable Object bindings lead (set by the runtime). */
@@ -26,8 +26,6 @@ export interface ObjectCall {
   hint: string | null;
   hops: HopRecorder | null;
 }
-
-const INLINE_BODY_MAX = 64 * 1024;
 
 /**
  * WebSocket ends Durable Objects answered with, on their way through the calling worker to the
@@ -52,7 +50,6 @@ export function takePassedSocket(id: number): WorkerWebSocket | undefined {
   passing.delete(id);
   return ws;
 }
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function invalid(what: string): NamedError {
   return new NamedError(`invalid Durable Object call: ${what}`, 'TypeError');
@@ -80,19 +77,8 @@ export async function doCall(o: IsolateOwner, rest: unknown[]): Promise<unknown>
     return links.rpc(call, method, list);
   }
   if (kind !== 'fetch') throw invalid('kind');
-  const [method, url, headers, body] = args;
-  if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
-  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('url');
-  if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
-    throw invalid('headers');
-  if (body !== null && !(body instanceof ArrayBuffer)) throw invalid('body');
-  const res = await links.fetch(call, {
-    method,
-    url,
-    headers: headers as string[],
-    cf: {},
-    body: body === null ? null : new Uint8Array(body),
-  });
+  const request = requestFromIsolate(args, invalid);
+  const res = await links.fetch(call, request);
   if (res.webSocket) {
     if (res.status !== 101) res.webSocket.refuse('the response was not a 101');
     else
@@ -100,23 +86,13 @@ export async function doCall(o: IsolateOwner, rest: unknown[]): Promise<unknown>
         status: 101,
         statusText: '',
         headers: res.headers,
-        url,
+        url: request.url,
         redirected: false,
         body: null,
         webSocket: passOn(res.webSocket),
       };
   }
-  const meta = {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-    url,
-    redirected: false,
-  };
-  if (res.body === null) return { ...meta, body: null };
-  if (res.body instanceof Uint8Array && res.body.byteLength <= INLINE_BODY_MAX)
-    return { ...meta, body: res.body.slice().buffer };
-  return { ...meta, body: o.bodies.add(res.body instanceof Uint8Array ? fromBytes(res.body) : res.body) };
+  return responseToIsolate(o, res, request.url);
 }
 
 /** `doStorage(op, ...args)` from an object's isolate. */

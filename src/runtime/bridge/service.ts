@@ -37,19 +37,29 @@ export async function serviceCall(
     return links.rpc(binding, method, args);
   }
   if (kind !== 'fetch') throw invalid('kind');
+  const request = requestFromIsolate(rest, invalid);
+  return responseToIsolate(o, await links.fetch(binding, request), request.url);
+}
+
+/** A request an isolate sent to another worker or an object ([method, url, headers, body]), checked. */
+export function requestFromIsolate(rest: unknown[], invalid: (what: string) => Error): WorkerRequest {
   const [method, url, headers, body] = rest;
   if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('url');
   if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
     throw invalid('headers');
   if (body !== null && !(body instanceof ArrayBuffer)) throw invalid('body');
-  const res = await links.fetch(binding, {
+  return {
     method,
     url,
     headers: headers as string[],
     cf: {},
     body: body === null ? null : new Uint8Array(body),
-  });
+  };
+}
+
+/** What the calling isolate gets back: the body inline when small, else a host stream it pulls. */
+export function responseToIsolate(o: IsolateOwner, res: WorkerResponse, url: string): object {
   const meta = {
     status: res.status,
     statusText: res.statusText,

@@ -291,6 +291,13 @@ class SqlStorage {
   }
 }
 
+/** A transaction's closure returned: its writes join the batch, committed now. */
+function settled<T>(result: T): T {
+  storageCall('end');
+  commitWrites();
+  return result;
+}
+
 export class DurableObjectStorage extends KvOps {
   readonly #sql: SqlStorage | null;
   constructor(backend: 'kv' | 'sqlite') {
@@ -314,11 +321,10 @@ export class DurableObjectStorage extends KvOps {
       storageCall('rollback');
       throw err;
     }
-    storageCall('end');
-    commitWrites();
-    return result;
+    return settled(result);
   }
   transactionSync<T>(closure: () => T): T {
+    if (typeof closure !== 'function') throw new TypeError('transactionSync(): a function is required');
     storageCall('begin');
     let result: T;
     try {
@@ -327,9 +333,7 @@ export class DurableObjectStorage extends KvOps {
       storageCall('rollback');
       throw err;
     }
-    storageCall('end');
-    commitWrites();
-    return result;
+    return settled(result);
   }
   deleteAll(_options?: unknown): Promise<void> {
     return asPromise(() => {
