@@ -277,8 +277,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     idleMs: options.durableObjects?.idleMs,
     runtimeFor: (pop) => (network ? network.node(pop).runtime : (runtime as Runtime)),
     placement: {
-      place: (from, hint) => network?.placement().place(from, hint) ?? from,
-      trip: (from, to) => network?.placement().trip(from, to) ?? { ms: 0, wait: false },
+      place: (from, hint) => network?.placement.place(from, hint) ?? from,
+      trip: (from, to) => network?.placement.trip(from, to) ?? { ms: 0, wait: false },
     },
   });
   let deployer: Deployer;

@@ -52,7 +52,7 @@ export interface NetworkOptions {
   healthIntervalMs?: number;
   /** Fill PoP misses through the shields (default true; false: each PoP goes to the origin, as before tiering). */
   tieredCache?: boolean;
-  /** The network's Durable Objects (placed by this network: see placement()). */
+  /** The network's Durable Objects (placed by this network: see placement). */
   objects?: DurableObjects;
 }
 
@@ -214,7 +214,9 @@ export class DevNetwork {
    * nearest healthy PoP to its locationHint's region; reaching it from another PoP costs the
    * round trip between the two (waited with latency simulation).
    */
-  placement(): ObjectPlacement {
+  readonly placement: ObjectPlacement = this.#placement();
+
+  #placement(): ObjectPlacement {
     return {
       place: (from, hint) => {
         const at = hint ? HINT_PLACES[hint] : undefined;

@@ -12,6 +12,7 @@ import {
   invalidId,
   newUniqueId,
   type ObjectDirectory,
+  type PlacedObject,
   StagedStorage,
 } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
@@ -27,6 +28,15 @@ export interface ObjectPlacement {
   place(from: string, hint: string | null): string;
   /** The round trip from one PoP to another, ms, and whether it is really waited. */
   trip(from: string, to: string): { ms: number; wait: boolean };
+}
+
+/** A Durable Object class of a deployed worker: what its objects are made from. */
+interface ObjectClass {
+  tenant: string;
+  className: string;
+  backend: 'kv' | 'sqlite';
+  /** `<tenant>/<class>`: ids and storage belong to it. */
+  namespace: string;
 }
 
 interface Live {
@@ -57,6 +67,7 @@ export class DurableObjects {
   readonly #live = new Map<string, Live>();
   readonly #loading = new Map<string, Promise<Live>>();
   readonly #alarms = new Map<string, NodeJS.Timeout>();
+  readonly #placed = new Map<string, PlacedObject>();
   readonly #sweep: NodeJS.Timeout;
   readonly idleMs: number;
   #closed = false;
@@ -79,20 +90,12 @@ export class DurableObjects {
       const b = version.durableObjects.find((d) => d.binding === binding);
       if (!b)
         throw new NamedError(`"${binding}" is not a Durable Object binding of this worker`, 'TypeError');
-      const tenant = b.scriptName ?? version.tenant;
-      const tv = runtime.current(tenant);
-      if (!tv)
-        throw new NamedError(
-          `Durable Object binding "${binding}" points to the worker "${tenant}", which is not running`,
-          'Error',
-        );
-      const cls = tv.durableObjectClasses.find((c) => c.className === b.className);
-      if (!cls)
-        throw new NamedError(
-          `Durable Object binding "${binding}": no migration of worker "${tenant}" creates the class "${b.className}"`,
-          'Error',
-        );
-      return { tenant, className: b.className, backend: cls.storage, namespace: `${tenant}/${b.className}` };
+      return objectClass(
+        runtime,
+        b.scriptName ?? version.tenant,
+        b.className,
+        `Durable Object binding "${binding}"`,
+      );
     };
     return {
       id: (binding, kind, arg) => {
@@ -117,7 +120,7 @@ export class DurableObjects {
 
   async #call<T>(
     from: string,
-    t: { tenant: string; className: string; backend: 'kv' | 'sqlite'; namespace: string },
+    t: ObjectClass,
     call: ObjectCall,
     run: (inst: WorkerInstance) => Promise<T>,
   ): Promise<T> {
@@ -125,12 +128,18 @@ export class DurableObjects {
     if (why) throw new NamedError(why, 'TypeError');
     const started = performance.now();
     const placement = this.options.placement;
-    const placed = this.directory.place(
-      t.namespace,
-      call.id,
-      call.name,
-      placement?.place(from, call.hint) ?? from,
-    );
+    const key = keyOf(t.namespace, call.id);
+    // Where it lives: in memory once known (the directory is read or written on first use only).
+    let placed = this.#placed.get(key);
+    if (!placed || (call.name !== null && placed.name === null)) {
+      placed = this.directory.place(
+        t.namespace,
+        call.id,
+        call.name,
+        placement?.place(from, call.hint) ?? from,
+      );
+      this.#placed.set(key, placed);
+    }
     const trip = placement && placed.pop !== from ? placement.trip(from, placed.pop) : { ms: 0, wait: false };
     if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
     const live = await this.#get(t, call.id, call.name, placed.pop);
@@ -151,13 +160,8 @@ export class DurableObjects {
   }
 
   /** The live object, made (constructor run, storage opened) when it is not in memory. */
-  #get(
-    t: { tenant: string; className: string; backend: 'kv' | 'sqlite'; namespace: string },
-    id: string,
-    name: string | null,
-    pop: string,
-  ): Promise<Live> {
-    const key = `${t.namespace}\u0000${id}`;
+  #get(t: ObjectClass, id: string, name: string | null, pop: string): Promise<Live> {
+    const key = keyOf(t.namespace, id);
     const live = this.#live.get(key);
     if (live && live.instance.state === 'ready') return Promise.resolve(live);
     let loading = this.#loading.get(key);
@@ -213,17 +217,6 @@ export class DurableObjects {
     }
   }
 
-  /** Objects in memory now, for the admin view. */
-  liveObjects(): { namespace: string; id: string; pop: string; idleMs: number }[] {
-    const now = Date.now();
-    return [...this.#live.values()].map((l) => ({
-      namespace: l.namespace,
-      id: l.id,
-      pop: l.pop,
-      idleMs: now - l.lastUsed,
-    }));
-  }
-
   /** The admin view: every object the directory knows, whether it is in memory, and where. */
   status(): unknown {
     const live = new Set(this.#live.keys());
@@ -235,7 +228,7 @@ export class DurableObjects {
         name: o.name,
         location: o.pop,
         createdAt: new Date(o.createdAt).toISOString(),
-        live: live.has(`${o.namespace}\u0000${o.id}`),
+        live: live.has(keyOf(o.namespace, o.id)),
       })),
     };
   }
@@ -245,14 +238,14 @@ export class DurableObjects {
   #alarmChanged(namespace: string, id: string, at: number | null): void {
     this.directory.setAlarm(namespace, id, at);
     if (at === null) {
-      const key = `${namespace}\u0000${id}`;
+      const key = keyOf(namespace, id);
       clearTimeout(this.#alarms.get(key));
       this.#alarms.delete(key);
     } else this.#schedule(namespace, id, at);
   }
 
   #schedule(namespace: string, id: string, at: number, retry = 0): void {
-    const key = `${namespace}\u0000${id}`;
+    const key = keyOf(namespace, id);
     clearTimeout(this.#alarms.get(key));
     // setTimeout holds at most ~24.8 days: a later alarm re-arms on the way.
     const wait = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
@@ -268,20 +261,16 @@ export class DurableObjects {
   async #fire(namespace: string, id: string, retry: number): Promise<void> {
     if (this.#closed) return;
     const slash = namespace.indexOf('/');
-    const tenant = namespace.slice(0, slash);
-    const className = namespace.slice(slash + 1);
     const placed = this.directory.get(namespace, id);
     if (!placed) return;
     try {
-      const version = this.options.runtimeFor(placed.pop).current(tenant);
-      const cls = version?.durableObjectClasses.find((c) => c.className === className);
-      if (!cls) throw new Error(`the worker "${tenant}" with class "${className}" is not deployed`);
-      const live = await this.#get(
-        { tenant, className, backend: cls.storage, namespace },
-        id,
-        placed.name,
-        placed.pop,
+      const t = objectClass(
+        this.options.runtimeFor(placed.pop),
+        namespace.slice(0, slash),
+        namespace.slice(slash + 1),
+        `the alarm of ${namespace} ${id}`,
       );
+      const live = await this.#get(t, id, placed.name, placed.pop);
       live.lastUsed = Date.now();
       const firing = Date.now();
       await this.options
@@ -317,4 +306,21 @@ export class DurableObjects {
     }
     this.directory.close();
   }
+}
+
+function keyOf(namespace: string, id: string): string {
+  return `${namespace}\u0000${id}`;
+}
+
+/** The class `className` of the worker deployed as `tenant`, or an error naming `what` asked. */
+function objectClass(runtime: Runtime, tenant: string, className: string, what: string): ObjectClass {
+  const tv = runtime.current(tenant);
+  if (!tv) throw new NamedError(`${what} points to the worker "${tenant}", which is not running`, 'Error');
+  const cls = tv.durableObjectClasses.find((c) => c.className === className);
+  if (!cls)
+    throw new NamedError(
+      `${what}: no migration of worker "${tenant}" creates the class "${className}"`,
+      'Error',
+    );
+  return { tenant, className, backend: cls.storage, namespace: `${tenant}/${className}` };
 }

@@ -228,9 +228,7 @@ export async function dispatch(
     body: newState(body),
     cf: cf === null ? lastCf : (lastCf = Object.freeze(cf)),
   });
-  const waits: Promise<unknown>[] = [];
-  waitUntils.set(id, waits);
-  latestRequest = id;
+  const waits = trackWaits(id);
   let passThrough = false;
   const ctx = {
     waitUntil(p: unknown) {
@@ -378,6 +376,14 @@ export function cancel(id: number, reason: string): void {
 }
 
 let latestRequest = -1;
+
+/** The ctx.waitUntil() list of request `id`, which is now the newest in flight. */
+function trackWaits(id: number): Promise<unknown>[] {
+  const waits: Promise<unknown>[] = [];
+  waitUntils.set(id, waits);
+  latestRequest = id;
+  return waits;
+}
 hooks.waitUntil = (p) => {
   const waits = waitUntils.get(latestRequest);
   const tracked = p.catch((err) => (globalThis as any).reportError(err));
@@ -402,9 +408,7 @@ export async function rpc(
     throw new TypeError(
       `Cannot call "${method}" over RPC: the export "${name}" is not a class extending WorkerEntrypoint from cloudflare:workers.`,
     );
-  const waits: Promise<unknown>[] = [];
-  waitUntils.set(id, waits);
-  latestRequest = id;
+  const waits = trackWaits(id);
   const ctx = {
     waitUntil(p: unknown) {
       waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
@@ -436,9 +440,7 @@ const NOT_RPC_ON_OBJECTS = new Set([
 
 /** An RPC call (kind "rpc") or the alarm (kind "alarm", args[0] its info) delivered to this isolate's object. */
 async function objectRpc(id: number, kind: string | null, method: string, args: unknown[]): Promise<object> {
-  const waits: Promise<unknown>[] = [];
-  waitUntils.set(id, waits);
-  latestRequest = id;
+  const waits = trackWaits(id);
   try {
     const value = await objectEvent((o) => {
       const inst = o.instance;
