@@ -129,10 +129,12 @@ export class DurableObjectNamespace {
 
 // ---- Object side --------------------------------------------------------------------------
 
+/** Writes are staged on the host and not committed yet. */
 let commitQueued = false;
 
-/** Commit staged writes now (the output gate); throws when the disk write failed. */
+/** Commit staged writes now, if any (the output gate); throws when the disk write failed. */
 export function commitWrites(): void {
+  if (!commitQueued) return;
   commitQueued = false;
   callSync('doStorage', 'commit');
 }
@@ -294,6 +296,7 @@ class SqlStorage {
 /** A transaction's closure returned: its writes join the batch, committed now. */
 function settled<T>(result: T): T {
   storageCall('end');
+  commitQueued = true; // the layer just joined the staged writes
   commitWrites();
   return result;
 }
