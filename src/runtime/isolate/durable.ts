@@ -10,7 +10,7 @@
  * calls into the object's SQLite database, so `await storage.get()` only waits for a microtask:
  * the host delivers each event to an object as a task of its own, and a task runs its microtasks
  * to the end before the next event starts — the input gate. Writes are staged on the host and
- * committed together at the end of the current microtask run (coalesced into one atomic batch),
+ * committed together at the end of the current task (coalesced into one atomic batch),
  * and at the latest before a response, an RPC result or a WebSocket message leaves the object —
  * the output gate: nothing is acknowledged before its writes are on disk.
  */
@@ -142,16 +142,15 @@ export function commitWrites(): void {
 function staged(): void {
   if (commitQueued) return;
   commitQueued = true;
-  // After the synchronous run that made the writes: they form one batch.
-  queueMicrotask(() => {
-    if (commitQueued) {
-      try {
-        commitWrites();
-      } catch (err) {
-        (globalThis as any).reportError(err);
-      }
+  // At the end of this task (a host timer is a new one): writes made in it, awaited or not,
+  // commit as one batch — sooner when something leaves the object first (the output gate).
+  setTimeout(() => {
+    try {
+      commitWrites();
+    } catch (err) {
+      (globalThis as any).reportError(err);
     }
-  });
+  }, 0);
 }
 
 function storageCall(op: string, ...args: unknown[]): unknown {
