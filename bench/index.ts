@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -15,6 +15,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 }
 
 import { coldstart } from './coldstart.ts';
+import { durableBench } from './durable.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
@@ -40,6 +41,15 @@ if (want('kv')) {
   const r = await kvBench({ reads: quick ? 20_000 : 100_000, writes: quick ? 2_000 : 10_000 });
   console.log(r.table.join('\n'), '\n');
   results.kv = r;
+}
+if (want('durable')) {
+  const r = await durableBench({
+    seconds: quick ? 3 : 6,
+    rounds: quick ? 2 : 5,
+    ops: quick ? 5_000 : 20_000,
+  });
+  console.log(r.table.join('\n'), '\n');
+  results.durable = r;
 }
 if (want('network')) {
   const r = await networkBench({ seconds: quick ? 3 : 6, rounds: quick ? 2 : 5 });

@@ -12,7 +12,7 @@ interface Round {
 
 export interface Scenario {
   /** bench/fixtures/<name> and the baseline's mode in bench/servers/plain.ts. */
-  name: 'hello' | 'hono' | 'stream' | 'cache1k' | 'cache100k' | 'kvread';
+  name: 'hello' | 'hono' | 'stream' | 'cache1k' | 'cache100k' | 'kvread' | 'dofetch' | 'dorpc';
   path: string;
   label: string;
   /** Bytes each response must carry (checked, so a broken server cannot look fast). */
@@ -73,6 +73,26 @@ async function round(
     throw new Error(`responses carried ${perResponse.toFixed(0)} bytes, expected ${bytes}+`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
+
+/** One Durable Object called by every request (the seed's hot spot), against a constant worker. */
+export const DO_SCENARIOS: Scenario[] = [
+  {
+    name: 'dofetch',
+    path: '/fetch',
+    label: 'requests to one Durable Object by stub.fetch() vs a worker answering a constant',
+    bytes: 1,
+    server: ['outpost', ['durable']],
+    baseline: ['outpost', ['hello'], 'constant worker'],
+  },
+  {
+    name: 'dorpc',
+    path: '/rpc',
+    label: 'requests to one Durable Object by RPC vs a worker answering a constant',
+    bytes: 1,
+    server: ['outpost', ['durable']],
+    baseline: ['outpost', ['hello'], 'constant worker'],
+  },
+];
 
 export async function throughput(
   opts: { seconds: number; rounds: number; connections: number },

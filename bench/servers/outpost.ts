@@ -4,10 +4,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.ts';
+import { ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { noopObserver } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
-import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
+import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
 
 const fixture = process.argv[2] ?? 'hello';
 const config = loadConfig(join(import.meta.dirname, '..', 'fixtures', fixture), { warn: () => {} });
@@ -21,7 +22,16 @@ if (config.kvNamespaces.length) {
   for (const ns of config.kvNamespaces)
     await kv.put(ns.id, 'greeting', new TextEncoder().encode('Hello World!'));
 }
-const runtime = new Runtime({ observer: noopObserver, poolSize: 1, kv });
+// A project with Durable Objects keeps their databases in a temp folder (on disk, as in dev).
+let runtime: Runtime | undefined;
+const objects = config.durableObjects.length
+  ? new DurableObjects({
+      directory: new ObjectDirectory(mkdtempSync(join(tmpdir(), 'outpost-bench-do-'))),
+      observer: noopObserver,
+      runtimeFor: () => runtime as Runtime,
+    })
+  : undefined;
+runtime = new Runtime({ observer: noopObserver, poolSize: 1, kv, ...(objects ? { objects } : {}) });
 runtime.deploy(fixture, await bundleWorker(config), config);
 await runtime.warm(fixture);
 const server = await startPopServer({

@@ -1,0 +1,73 @@
+// Durable Objects: requests/s to one object by stub.fetch() and by RPC (against a constant
+// worker in the same run, bench/throughput.ts), storage operations/s inside an object (against
+// a Map in the same loop), and the sharded rate limiter's fix for a hot object: requests/s as
+// one key is spread over 1, 2, 4, 8 objects (each object is an isolate of its own, so shards
+// can use more cores).
+import autocannon from 'autocannon';
+import { DO_SCENARIOS, throughput } from './throughput.ts';
+import { fmt, median, startServer } from './util.ts';
+
+async function get(port: number, path: string): Promise<{ ms: number }> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`);
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as { ms: number };
+}
+
+export async function durableBench(opts: { seconds: number; rounds: number; ops: number }) {
+  const table: string[] = [];
+  const results: Record<string, unknown> = {};
+  for (const s of DO_SCENARIOS) {
+    const r = await throughput({ seconds: opts.seconds, rounds: opts.rounds, connections: 32 }, s);
+    table.push(...r.table);
+    results[s.name] = r;
+  }
+  const srv = await startServer('outpost', ['durable']);
+  try {
+    const rate = async (kind: string) => {
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) runs.push((await get(srv.port, `/ops?kind=${kind}&count=${opts.ops}`)).ms);
+      return opts.ops / (Math.max(1, median(runs)) / 1000);
+    };
+    await rate('put'); // warm
+    const ops = {
+      put: await rate('put'),
+      get: await rate('get'),
+      mapSet: await rate('map-set'),
+      mapGet: await rate('map-get'),
+    };
+    results.ops = ops;
+    table.push(
+      `Durable Object storage inside one object, ${opts.ops} awaited operations per run, 100-byte values, median of 3`,
+      `  put  ${fmt(ops.put, 0).padStart(9)} ops/s   (Map.set + structuredClone in the same loop: ${fmt(ops.mapSet, 0)} ops/s, ratio ${fmt(ops.put / ops.mapSet)}x)`,
+      `  get  ${fmt(ops.get, 0).padStart(9)} ops/s   (Map.get in the same loop: ${fmt(ops.mapGet, 0)} ops/s, ratio ${fmt(ops.get / ops.mapGet)}x)`,
+    );
+    const shards: Record<number, number> = {};
+    for (const n of [1, 2, 4, 8]) {
+      const path = `/shard?n=${n}`;
+      await autocannon({ url: `http://127.0.0.1:${srv.port}${path}`, connections: 32, duration: 1 });
+      const rs: number[] = [];
+      for (let i = 0; i < opts.rounds; i++) {
+        const r = await autocannon({
+          url: `http://127.0.0.1:${srv.port}${path}`,
+          connections: 32,
+          duration: opts.seconds,
+        });
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`shards ${n}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        rs.push(r.requests.average);
+      }
+      shards[n] = median(rs);
+    }
+    results.shards = shards;
+    table.push(
+      `One hot key spread over N objects (RPC), 32 connections, ${opts.rounds} × ${opts.seconds} s (medians)`,
+      ...Object.entries(shards).map(
+        ([n, rps]) =>
+          `  ${n.padStart(2)} object${n === '1' ? ' ' : 's'}  ${fmt(rps, 0).padStart(7)} req/s   ${fmt(rps / shards[1])}x`,
+      ),
+    );
+  } finally {
+    srv.child.kill();
+  }
+  return { ...results, table };
+}
