@@ -23,6 +23,7 @@ import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
+import type { HibernationSet, RestoredSocket } from './hibernation.ts';
 import type { PooledIsolate } from './pool.ts';
 import type {
   HopRecorder,
@@ -112,6 +113,8 @@ export interface DurableObjectLoad {
   id: string;
   name: string | null;
   backend: 'kv' | 'sqlite';
+  /** Hibernated WebSockets handed back on wake-up. */
+  sockets?: RestoredSocket[];
 }
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -178,8 +181,11 @@ export class WorkerInstance implements IsolateOwner {
     observer: Observer,
     codeCache: CodeCache,
     durableObject?: DurableObjectLoad,
+    /** Wire the instance's bindings before any tenant code runs (a constructor may use them). */
+    prepare?: (inst: WorkerInstance) => void,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
+    prepare?.(inst);
     const { bundle, limits } = version;
     const cached = codeCache.entries.get(bundle.hash);
     try {
@@ -247,6 +253,7 @@ export class WorkerInstance implements IsolateOwner {
   kv: KvAccess | null = null;
   objects: ObjectLinks | null = null;
   durable: StagedStorage | null = null;
+  hibernation: HibernationSet | null = null;
   /**
    * Each call its own task in the isolate, never batched with others: an object's events must
    * not start inside another event's microtask run (the input gate, src/runtime/isolate/durable.ts).
@@ -565,6 +572,12 @@ export class WorkerInstance implements IsolateOwner {
     }
     return {
       attach: (socket) => {
+        if (this.hibernation?.reserved(id)) {
+          // Accepted for hibernation: the socket is held outside the isolate.
+          this.hibernation.attach(id, socket);
+          this.wsEvent(id, 'open');
+          return;
+        }
         const table = this.iso.slot.sockets;
         if (!table || this.state === 'dead') {
           socket.close(1011, 'worker is gone');

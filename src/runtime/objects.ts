@@ -18,6 +18,7 @@ import {
 import type { Observer } from '../observability/index.ts';
 import type { ObjectCall, ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
+import { HibernationSet } from './hibernation.ts';
 import type { WorkerInstance } from './instance.ts';
 import type { Runtime } from './runtime.ts';
 import type { WorkerResponse, WorkerVersion } from './types.ts';
@@ -68,6 +69,7 @@ export class DurableObjects {
   readonly #loading = new Map<string, Promise<Live>>();
   readonly #alarms = new Map<string, NodeJS.Timeout>();
   readonly #placed = new Map<string, PlacedObject>();
+  readonly #hibernation = new Map<string, HibernationSet>();
   readonly #sweep: NodeJS.Timeout;
   readonly idleMs: number;
   #closed = false;
@@ -173,10 +175,12 @@ export class DurableObjects {
       );
       try {
         const runtime = this.options.runtimeFor(pop);
+        const sockets = this.#sockets(t, id, name, pop);
         const instance = await runtime.loadObject(
           t.tenant,
-          { className: t.className, id, name, backend: t.backend },
+          { className: t.className, id, name, backend: t.backend, sockets: sockets.restore() },
           storage,
+          sockets,
         );
         const l: Live = { key, namespace: t.namespace, id, pop, instance, storage, lastUsed: Date.now() };
         const prevDeath = instance.onDeath;
@@ -193,6 +197,37 @@ export class DurableObjects {
     })().finally(() => this.#loading.delete(key));
     this.#loading.set(key, loading);
     return loading;
+  }
+
+  /**
+   * The object's hibernatable WebSockets: they outlive its isolate, and their events wake it
+   * (made again where it lives) and reach its handlers one after another.
+   */
+  #sockets(t: ObjectClass, id: string, name: string | null, pop: string): HibernationSet {
+    const key = keyOf(t.namespace, id);
+    let set = this.#hibernation.get(key);
+    if (set) return set;
+    set = new HibernationSet(
+      async (socket, type, a, b) => {
+        const live = await this.#get(t, id, name, pop);
+        live.lastUsed = Date.now();
+        try {
+          await this.options
+            .runtimeFor(pop)
+            .runObject(live.instance, (inst) => inst.rpc('ws', type, [socket, a, b]));
+        } finally {
+          live.lastUsed = Date.now();
+        }
+      },
+      (err) =>
+        this.options.observer.log({
+          level: 'error',
+          source: 'outpost',
+          message: `Durable Object ${t.namespace} ${id}: WebSocket handler failed: ${err.message}`,
+        }),
+    );
+    this.#hibernation.set(key, set);
+    return set;
   }
 
   #drop(l: Live): void {
@@ -300,6 +335,7 @@ export class DurableObjects {
     for (const t of this.#alarms.values()) clearTimeout(t);
     this.#alarms.clear();
     await Promise.allSettled([...this.#loading.values()]);
+    for (const set of this.#hibernation.values()) set.closeAll('shutting down');
     for (const l of [...this.#live.values()]) {
       this.#drop(l);
       l.instance.dispose();

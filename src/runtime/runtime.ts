@@ -14,6 +14,7 @@ import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
+import type { HibernationSet } from './hibernation.ts';
 import { type CodeCache, type DurableObjectLoad, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
 import { DurableObjects } from './objects.ts';
@@ -283,14 +284,24 @@ export class Runtime {
   }
 
   /** An isolate holding one Durable Object of `tenant`'s current version (made by DurableObjects). */
-  async loadObject(tenant: string, load: DurableObjectLoad, storage: StagedStorage): Promise<WorkerInstance> {
+  async loadObject(
+    tenant: string,
+    load: DurableObjectLoad,
+    storage: StagedStorage,
+    hibernation: HibernationSet,
+  ): Promise<WorkerInstance> {
     const t = this.#tenants.get(tenant);
     if (!t) throw new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`);
     const version = t.version;
     const iso = await this.pool.take(version.limits.memoryMb);
     let inst: WorkerInstance;
     try {
-      inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache, load);
+      inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache, load, (i) => {
+        this.#wire(i, version);
+        i.durable = storage;
+        i.hibernation = hibernation;
+        i.alone = true;
+      });
     } catch (err) {
       if (err instanceof ScriptLoadError)
         throw new NamedError(
@@ -299,9 +310,6 @@ export class Runtime {
         );
       throw err;
     }
-    this.#wire(inst, version);
-    inst.durable = storage;
-    inst.alone = true;
     inst.onIdle = () => this.#busy.delete(inst);
     inst.onDeath = () => {
       this.#lru.delete(inst);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { StagedStorage } from '../../durable-objects/index.ts';
 import { extensionWasm } from '../extensions.ts';
+import type { HibernationSet } from '../hibernation.ts';
 import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
@@ -42,12 +43,20 @@ export interface IsolateOwner {
   objects: ObjectLinks | null;
   /** In an object's own isolate: its storage. */
   durable: StagedStorage | null;
+  /** In an object's own isolate: its hibernatable WebSockets (held outside the isolate). */
+  hibernation: HibernationSet | null;
   /** The isolate's CPU time so far, ns. */
   cpuNow(): bigint;
   /** CPU the runtime spent on its own work inside the isolate (loading an extension): not the worker's. */
   creditCpu(ns: bigint): void;
   /** Hand a WebSocket event to the isolate (the wsEvent entry). */
   wsEvent(id: number, type: string, a?: unknown, b?: unknown): void;
+}
+
+function hibernationOf(o: IsolateOwner): HibernationSet {
+  if (!o.hibernation)
+    throw new NamedError('WebSocket hibernation is only available in a Durable Object', 'Error');
+  return o.hibernation;
 }
 
 /** Source of a lazily loaded in-isolate module (see src/runtime/extensions.ts), or undefined. */
@@ -285,13 +294,23 @@ export function createSyscalls(
     hashDigest: (id) => hashes.digest(id),
     hashDrop: (id) => hashes.drop(id),
     wsSend: (id, data) => {
+      const o = owner();
       // The output gate: an object's message leaves after the writes made before it.
-      owner().durable?.commit();
+      o.durable?.commit();
+      if (o.hibernation?.has(id)) return o.hibernation.send(id, data);
       return sockets.send(id, data);
     },
+    wsHibernate: (id, tags, attachment) => hibernationOf(owner()).reserve(id, tags, attachment),
+    wsAttachment: (id, value) => hibernationOf(owner()).setAttachment(id, value),
+    wsAutoResponse: (request, response) => hibernationOf(owner()).setAutoResponse(request, response),
+    wsAutoResponseAt: (id) => hibernationOf(owner()).autoResponseAt(id),
     doId: (binding, kind, arg) => doIdCall(owner().objects, binding, kind, arg),
     doStorage: (op, ...args) => storageCall(owner().durable, op, args),
-    wsClose: (id, code, reason) => sockets.close(id, code, reason),
+    wsClose: (id, code, reason) => {
+      const h = owner().hibernation;
+      if (h?.has(id)) return h.close(id, code, reason);
+      return sockets.close(id, code, reason);
+    },
     ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
     extBegin: () => {
       if (extDepth++ === 0) extStart = owner().cpuNow();

@@ -76,7 +76,14 @@ export interface LoadOptions {
   /** Bindings that are objects, not plain vars (service bindings…), by name. */
   bindings: Record<string, BindingDescriptor>;
   /** Set when this isolate holds one Durable Object (an instance of an exported class). */
-  durableObject?: { className: string; id: string; name: string | null; backend: 'kv' | 'sqlite' };
+  durableObject?: {
+    className: string;
+    id: string;
+    name: string | null;
+    backend: 'kv' | 'sqlite';
+    /** Hibernated WebSockets handed back on wake-up: [id, tags, attachment]. */
+    sockets?: [number, string[], unknown][];
+  };
 }
 
 /** This isolate's Durable Object, when it holds one. */
@@ -124,7 +131,15 @@ function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Reco
     throw new TypeError(
       `The Durable Object class "${d.className}" is not exported by this worker (its exports: ${Object.keys(exported).join(', ') || 'none'}).`,
     );
-  object = makeObject(cls, env, d.id, d.name, d.backend, (p) => hooks.waitUntil(Promise.resolve(p)));
+  object = makeObject(
+    cls,
+    env,
+    d.id,
+    d.name,
+    d.backend,
+    (p) => hooks.waitUntil(Promise.resolve(p)),
+    d.sockets,
+  );
   moduleHandler = {
     self: {},
     fetch: (request) =>
@@ -444,6 +459,14 @@ async function objectRpc(id: number, kind: string | null, method: string, args: 
   try {
     const value = await objectEvent((o) => {
       const inst = o.instance;
+      if (kind === 'ws') {
+        // A hibernatable WebSocket's event, for the object's handler.
+        const ws = internals.hibernationEvent(args[0] as number, method, args[1]);
+        if (!ws) return undefined;
+        if (method === 'message') return inst.webSocketMessage?.(ws, args[1]);
+        if (method === 'close') return inst.webSocketClose?.(ws, args[1], args[2], args[1] !== 1006);
+        return inst.webSocketError?.(ws, new Error(String(args[1])));
+      }
       if (kind === 'alarm') {
         if (typeof inst.alarm !== 'function')
           throw new TypeError('The Durable Object class has no alarm() method.');

@@ -20,7 +20,7 @@ import { type HostResponse, responseFromHost } from './fetch.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
-import { internals } from './websocket.ts';
+import { internals, WebSocket } from './websocket.ts';
 
 const kHex = Symbol('hex');
 
@@ -364,6 +364,60 @@ export class DurableObjectStorage extends KvOps {
   }
 }
 
+/** `new WebSocketRequestResponsePair(request, response)`: the auto-response of hibernatable sockets. */
+export class WebSocketRequestResponsePair {
+  readonly request: string;
+  readonly response: string;
+  constructor(request: unknown, response: unknown) {
+    if (typeof request !== 'string' || typeof response !== 'string')
+      throw new TypeError('WebSocketRequestResponsePair: request and response must be strings');
+    this.request = request;
+    this.response = response;
+  }
+}
+
+const MAX_TAGS = 10;
+const MAX_TAG_LENGTH = 256;
+
+function checkTags(tags: unknown): string[] {
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))
+    throw new TypeError('acceptWebSocket(): tags must be an array of strings');
+  if (tags.length > MAX_TAGS) throw new RangeError(`acceptWebSocket(): at most ${MAX_TAGS} tags`);
+  if (tags.some((t) => t.length > MAX_TAG_LENGTH))
+    throw new RangeError(`acceptWebSocket(): a tag is at most ${MAX_TAG_LENGTH} characters`);
+  return [...new Set(tags as string[])];
+}
+
+/** The hibernation API of `ctx` (the sockets themselves are held by the host). */
+const hibernation = {
+  acceptWebSocket(ws: unknown, tags?: unknown): void {
+    if (!(ws instanceof WebSocket)) throw new TypeError('acceptWebSocket(): a WebSocket is required');
+    internals.hibernate(ws, checkTags(tags));
+  },
+  getWebSockets(tag?: unknown): WebSocket[] {
+    return internals.hibernated(tag === undefined ? undefined : String(tag));
+  },
+  getTags(ws: unknown): string[] {
+    if (!(ws instanceof WebSocket)) throw new TypeError('getTags(): a WebSocket is required');
+    return internals.tagsOf(ws);
+  },
+  setWebSocketAutoResponse(pair?: unknown): void {
+    if (pair === undefined || pair === null) return void callSync('wsAutoResponse', null, null);
+    if (!(pair instanceof WebSocketRequestResponsePair))
+      throw new TypeError('setWebSocketAutoResponse(): a WebSocketRequestResponsePair is required');
+    callSync('wsAutoResponse', pair.request, pair.response);
+  },
+  getWebSocketAutoResponse(): null {
+    return null;
+  },
+  getWebSocketAutoResponseTimestamp(ws: unknown): Date | null {
+    const id = ws instanceof WebSocket ? internals.hostId(ws) : null;
+    const at = id === null ? null : (callSync('wsAutoResponseAt', id) as number | null);
+    return at === null ? null : new Date(at);
+  },
+};
+
 /** The object's single instance and its event gate. */
 export interface ObjectRuntime {
   state: Record<string, unknown>;
@@ -379,12 +433,16 @@ export function makeObject(
   name: string | null,
   backend: 'kv' | 'sqlite',
   waitUntil: (p: unknown) => void,
+  sockets: [number, string[], unknown][] = [],
 ): ObjectRuntime {
+  // Woken from hibernation: its WebSockets are there before the constructor runs.
+  for (const [id, tags, attachment] of sockets) internals.restore(id, tags, attachment);
   let blocked: Promise<unknown> | null = null;
   const state = {
     id: new DurableObjectId(hex, name ?? undefined),
     storage: new DurableObjectStorage(backend),
     waitUntil,
+    ...hibernation,
     blockConcurrencyWhile<T>(fn: () => Promise<T> | T): Promise<T> {
       if (typeof fn !== 'function')
         return Promise.reject(new TypeError('blockConcurrencyWhile(): a function is required'));

@@ -24,6 +24,7 @@ import {
   settle,
   warmup,
 } from './dispatch.ts';
+import { WebSocketRequestResponsePair } from './durable.ts';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.ts';
 import { CustomEvent, DOMException, Event, EventTarget } from './events.ts';
 import { fetch } from './fetch.ts';
@@ -218,6 +219,7 @@ const globals: Record<string, unknown> = {
   URLSearchParams,
   WebSocket,
   WebSocketPair,
+  WebSocketRequestResponsePair,
   atob,
   btoa,
   caches,

@@ -87,6 +87,10 @@ export class WebSocket extends EventTarget {
   #handedOff = false;
   /** Messages the host delivered before this end saw its open. */
   #early: Event[] = [];
+  /** Set when a Durable Object accepted this end for hibernation (ctx.acceptWebSocket): its tags. */
+  #tags: string[] | null = null;
+  /** serializeAttachment()'s value (a structured clone). */
+  #attachment: unknown = null;
   /** Messages this end sent before the host connected it (a server end sending before its 101 is out). */
   #outbox: (string | ArrayBuffer)[] | null = null;
   binaryType: 'arraybuffer' | 'blob' = 'arraybuffer';
@@ -130,6 +134,17 @@ export class WebSocket extends EventTarget {
   }
   get extensions(): string {
     return '';
+  }
+
+  /** Keep a value with this WebSocket (a Durable Object's survives hibernation; up to 2 KiB). */
+  serializeAttachment(value: unknown): void {
+    const copy = value === undefined ? null : structuredClone(value);
+    if (this.#tags && this.#link.kind === 'host') callSync('wsAttachment', this.#link.id, copy);
+    this.#attachment = copy;
+  }
+
+  deserializeAttachment(): unknown {
+    return this.#attachment === null ? null : structuredClone(this.#attachment);
   }
 
   /** Server-side ends (pairs, fetch upgrades) start receiving here. */
@@ -264,6 +279,8 @@ export class WebSocket extends EventTarget {
       const id = nextId++;
       const server = link.peer;
       server.#link = { kind: 'host', id };
+      // A hibernatable end's socket is held by the host, outside this isolate.
+      if (server.#tags) callSync('wsHibernate', id, server.#tags, server.#attachment);
       // What the server end sent before the client is connected goes out once it is.
       server.#outbox = ws.#queue.flatMap((e) =>
         e.type === 'message' ? [(e as MessageEvent).data as string | ArrayBuffer] : [],
@@ -277,6 +294,52 @@ export class WebSocket extends EventTarget {
     fromObject(id: number): WebSocket {
       const ws = new WebSocket(kInternal);
       ws.#link = { kind: 'object', id };
+      return ws;
+    },
+    /** ctx.acceptWebSocket(ws, tags): accept a pair's server end for hibernation. */
+    hibernate(ws: WebSocket, tags: string[]): void {
+      if (ws.#link.kind !== 'peer' || !ws.#needsAccept)
+        throw new TypeError('acceptWebSocket() takes the server end of a WebSocketPair.');
+      if (ws.#accepted || ws.#tags) throw new TypeError("Can't accept() WebSocket twice.");
+      ws.#tags = tags;
+      ws.#accepted = true;
+      if (ws.#state === CONNECTING) ws.#state = OPEN;
+      ws.#queue = [];
+    },
+    /** A hibernated end handed back to a new isolate of its object. */
+    restore(id: number, tags: string[], attachment: unknown): WebSocket {
+      const ws = new WebSocket(kInternal);
+      ws.#link = { kind: 'host', id };
+      ws.#tags = tags;
+      ws.#attachment = attachment;
+      ws.#accepted = true;
+      ws.#state = OPEN;
+      hostEnds.set(id, ws);
+      if (id >= nextId) nextId = id + 1;
+      return ws;
+    },
+    /** The hibernatable ends that are open, optionally only those with `tag`. */
+    hibernated(tag?: string): WebSocket[] {
+      return [...hostEnds.values()].filter(
+        (ws) => ws.#tags && ws.#state !== CLOSED && (tag === undefined || ws.#tags.includes(tag)),
+      );
+    },
+    tagsOf(ws: WebSocket): string[] {
+      if (!ws.#tags)
+        throw new TypeError('getTags(): this WebSocket was not accepted with acceptWebSocket().');
+      return [...ws.#tags];
+    },
+    hostId(ws: WebSocket): number | null {
+      return ws.#link.kind === 'host' ? ws.#link.id : null;
+    },
+    /** An event for a hibernatable end, delivered to the object's handler instead of listeners. */
+    hibernationEvent(id: number, type: string, a: unknown): WebSocket | undefined {
+      const ws = hostEnds.get(id);
+      if (!ws || !ws.#tags) return undefined;
+      if (type === 'close' || type === 'error') {
+        ws.#state = CLOSED;
+        hostEnds.delete(id);
+      } else if (type === 'message' && typeof a !== 'string' && !(a instanceof ArrayBuffer)) return undefined;
       return ws;
     },
     /** An end for a host socket opened by fetch() with Upgrade: websocket (needs accept()). */
