@@ -249,6 +249,7 @@ export class DurableObjects {
       if (now - l.lastUsed < this.idleMs || l.instance.busy) continue;
       this.#drop(l);
       l.instance.dispose();
+      if (this.#hibernation.get(l.key)?.size === 0) this.#hibernation.delete(l.key);
     }
   }
 
