@@ -148,6 +148,17 @@ describe('Durable Objects', () => {
     assert.equal((await rpc('alarm', 'kv', 'get', 'lastRetryCount')).result, 1);
     assert.equal((await rpc('alarm', 'kv', 'getAlarm')).result, null);
   });
+  it('bad input: a class the worker does not export; private and inherited names over RPC', async () => {
+    const ghost = await fetch(`${dev.url}/ghost`);
+    assert.match(
+      ((await ghost.json()) as { error: string }).error,
+      /Durable Object Ghost failed to start: .*The Durable Object class "Ghost" is not exported by this worker \(its exports: .*Counter/,
+    );
+    assert.match((await rpc('rpc', '#secret')).error, /does not implement the method "#secret"/);
+    assert.match((await rpc('rpc', 'toString')).error, /does not implement the method "toString"/);
+    // The stub itself does not offer these names.
+    assert.match((await rpc('rpc', 'constructor')).error, /is not a function/);
+  });
   it('bad input: malformed id strings, ids of another namespace', async () => {
     const bad = await fetch(`${dev.url}/id-from-string?s=zz`);
     assert.match(

@@ -68,6 +68,69 @@ describe('loadConfig', () => {
     assert.match(warnings[0], /"d1_databases" is not supported by Outpost yet; ignored/);
   });
 
+  it('reads durable_objects bindings and migrations, and names what is wrong', () => {
+    const ok = project({
+      'wrangler.toml': [
+        'main = "w.js"',
+        '[[durable_objects.bindings]]',
+        'name = "ROOM"',
+        'class_name = "Room"',
+        '[[durable_objects.bindings]]',
+        'name = "OTHER"',
+        'class_name = "Elsewhere"',
+        'script_name = "other-worker"',
+        '[[migrations]]',
+        'tag = "v1"',
+        'new_classes = ["OldRoom", "Gone"]',
+        '[[migrations]]',
+        'tag = "v2"',
+        'renamed_classes = [{ from = "OldRoom", to = "Room" }]',
+        'deleted_classes = ["Gone"]',
+        'new_sqlite_classes = ["Chat"]',
+      ].join('\n'),
+      'w.js': '',
+    });
+    const c = loadConfig(ok, { warn: () => {} });
+    assert.deepEqual(c.durableObjects, [
+      { binding: 'ROOM', className: 'Room', scriptName: undefined },
+      { binding: 'OTHER', className: 'Elsewhere', scriptName: 'other-worker' },
+    ]);
+    assert.deepEqual(c.durableObjectClasses, [
+      { className: 'Chat', storage: 'sqlite' },
+      { className: 'Room', storage: 'kv' },
+    ]);
+    const bind = '[[durable_objects.bindings]]\nname = "ROOM"\nclass_name = "Room"\n';
+    const cases: [string, RegExp][] = [
+      [bind, /"durable_objects\.bindings\[0\]\.class_name" must be a class a migration creates/],
+      ['durable_objects = [1]', /"durable_objects" must be a table with a "bindings" array/],
+      [
+        '[[durable_objects.bindings]]\nname = "no good"\nclass_name = "Room"',
+        /bindings\[0\]\.name" must be a JavaScript identifier/,
+      ],
+      [
+        '[[migrations]]\ntag = "v1"\nnew_classes = ["A"]\n[[migrations]]\ntag = "v1"\nnew_classes = ["B"]',
+        /"migrations\[1\]\.tag" must be a tag no earlier migration uses/,
+      ],
+      [
+        '[[migrations]]\ntag = "v1"\nnew_classes = ["A", "A"]',
+        /"migrations\[0\]\.new_classes\[1\]" must be a class no earlier migration created/,
+      ],
+      [
+        '[[migrations]]\ntag = "v1"\nrenamed_classes = [{ from = "X", to = "Y" }]',
+        /"migrations\[0\]\.renamed_classes\[0\]\.from" must be a class an earlier migration created/,
+      ],
+      [
+        '[[migrations]]\ntag = "v1"\ndeleted_classes = ["X"]',
+        /"migrations\[0\]\.deleted_classes\[0\]" must be a class an earlier migration created/,
+      ],
+      ['[[migrations]]\nnew_classes = ["A"]', /"migrations\[0\]\.tag" must be a non-empty string/],
+    ];
+    for (const [toml, re] of cases) {
+      const dir = project({ 'wrangler.toml': `main = "w.js"\n${toml}\n`, 'w.js': '' });
+      assert.throws(() => loadConfig(dir, { warn: () => {} }), re, toml);
+    }
+  });
+
   it('reads kv_namespaces (the id defaults to the binding) and names what is wrong', () => {
     const ok = project({
       'wrangler.toml': 'main = "w.js"\nkv_namespaces = [{ binding = "A", id = "ns-a" }, { binding = "B" }]\n',
