@@ -52,6 +52,13 @@ describe('Durable Objects', () => {
     assert.equal(who.name, 'who');
     assert.match(who.id, /^[0-9a-f]{64}$/);
   });
+  it('ctx.abort() fails the event and resets the object: the next call gets a new instance, storage kept', async () => {
+    await rpc('reset', 'add', 3);
+    assert.deepEqual([(await rpc('reset', 'memory')).result, (await rpc('reset', 'memory')).result], [1, 2]);
+    assert.match((await rpc('reset', 'reset')).error, /Durable Object reset: asked to/);
+    assert.equal((await rpc('reset', 'memory')).result, 1, 'a new instance');
+    assert.equal((await rpc('reset', 'add', 1)).result, 4, 'its storage is where it was');
+  });
   it('storage: get/put/delete single and batch, list with every option', async () => {
     const kv = (op: string, ...args: unknown[]) => rpc('kv', 'kv', op, ...args);
     await kv('put', { a: 1, b: { deep: [1, 2] }, c: 'three', 'p/1': 1, 'p/2': 2, 'p/3': 3 });

@@ -186,7 +186,7 @@ export class DurableObjects {
         const prevDeath = instance.onDeath;
         instance.onDeath = () => {
           prevDeath?.();
-          if (this.#live.get(key) === l) this.#drop(l);
+          this.#drop(l);
         };
         this.#live.set(key, l);
         return l;
@@ -230,8 +230,9 @@ export class DurableObjects {
     return set;
   }
 
+  /** Forget a live object (its isolate is gone or going) and close its storage. */
   #drop(l: Live): void {
-    this.#live.delete(l.key);
+    if (this.#live.get(l.key) === l) this.#live.delete(l.key);
     try {
       l.storage.close();
     } catch (err) {

@@ -28,6 +28,8 @@ export interface IsolateOwner {
   log(level: string, text: string): void;
   /** Count a subrequest; throws when the request's budget is spent. */
   beginSubrequest(): void;
+  /** Stop taking new events; go once what is in flight has finished. */
+  retire(): void;
   /** Where the request in flight records its hops (null: none in flight, e.g. waitUntil work). */
   hops(): HopRecorder | null;
   reportLimit(name: string, detail: string): void;
@@ -306,6 +308,12 @@ export function createSyscalls(
     wsAutoResponseAt: (id) => hibernationOf(owner()).autoResponseAt(id),
     doId: (binding, kind, arg) => doIdCall(owner().objects, binding, kind, arg),
     doStorage: (op, ...args) => storageCall(owner().durable, op, args),
+    doAbort: () => {
+      const o = owner();
+      if (!o.durable) throw new NamedError('abort() is only available in a Durable Object', 'Error');
+      // What is in flight finishes (and fails); the next event makes a new instance.
+      o.retire();
+    },
     wsClose: (id, code, reason) => {
       const h = owner().hibernation;
       if (h?.has(id)) return h.close(id, code, reason);

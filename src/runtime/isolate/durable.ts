@@ -457,8 +457,11 @@ export function makeObject(
       });
       return run;
     },
-    abort(reason?: unknown): void {
-      throw new Error(`Durable Object aborted: ${String(reason ?? 'abort() called')}`);
+    /** Reset the object: this event fails, the next one gets a new instance (from storage). */
+    abort(reason?: unknown): never {
+      const message = `Durable Object reset: ${String(reason ?? 'abort() called')}`;
+      callSync('doAbort', message);
+      throw new Error(message);
     },
   };
   const rt: ObjectRuntime = {
