@@ -408,9 +408,6 @@ const hibernation = {
       throw new TypeError('setWebSocketAutoResponse(): a WebSocketRequestResponsePair is required');
     callSync('wsAutoResponse', pair.request, pair.response);
   },
-  getWebSocketAutoResponse(): null {
-    return null;
-  },
   getWebSocketAutoResponseTimestamp(ws: unknown): Date | null {
     const id = ws instanceof WebSocket ? internals.hostId(ws) : null;
     const at = id === null ? null : (callSync('wsAutoResponseAt', id) as number | null);
