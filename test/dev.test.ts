@@ -188,6 +188,66 @@ describe('limit flags', () => {
   });
 });
 
+describe('a rebuild redeploys whenever the config changes, not only code and some bindings', () => {
+  const WORKER = `import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  async fetch() { return new Response(String(((await this.ctx.storage.get('n')) ?? 0) + 1)); }
+}
+export class Later extends DurableObject {}
+export default {
+  async fetch(req, env) {
+    if (new URL(req.url).pathname === '/count') return env.COUNTER.get(env.COUNTER.idFromName('a')).fetch(req);
+    return Response.json(Object.keys(env).sort());
+  },
+};
+`;
+  const BASE = 'name = "refit"\nmain = "w.js"\ncompatibility_date = "2025-06-01"\n';
+  const DO =
+    '[[durable_objects.bindings]]\nname = "COUNTER"\nclass_name = "Counter"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Counter"]\n';
+
+  it('Durable Object bindings, migrations and limits edited in wrangler.toml take effect; an unchanged rebuild does not redeploy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-refit-'));
+    writeFileSync(join(dir, 'w.js'), WORKER);
+    writeFileSync(join(dir, 'wrangler.toml'), BASE);
+    // No CPU limit override: the config's limits.cpu_ms is what decides.
+    const dev = await startFixture(dir, { limits: { cpuMs: undefined }, durableObjects: { dir: null } });
+    const reloads = () => dev.logs.filter((l) => l.message.startsWith('reloaded "refit"')).length;
+    try {
+      assert.deepEqual(await (await fetch(`${dev.url}/`)).json(), []);
+
+      writeFileSync(join(dir, 'wrangler.toml'), `${BASE}${DO}`);
+      assert.equal(await dev.reload(), null);
+      assert.deepEqual(await (await fetch(`${dev.url}/`)).json(), ['COUNTER'], 'a new binding');
+      assert.equal(await (await fetch(`${dev.url}/count`)).text(), '1');
+
+      writeFileSync(
+        join(dir, 'wrangler.toml'),
+        `${BASE}${DO}[[migrations]]\ntag = "v2"\nnew_classes = ["Later"]\n`,
+      );
+      assert.equal(await dev.reload(), null);
+      assert.deepEqual(
+        dev.runtime.current('refit')?.durableObjectClasses.map((c) => `${c.className}:${c.storage}`),
+        ['Counter:sqlite', 'Later:kv'],
+        'a migration alone',
+      );
+
+      const before = reloads();
+      writeFileSync(
+        join(dir, 'wrangler.toml'),
+        `${BASE}${DO}[[migrations]]\ntag = "v2"\nnew_classes = ["Later"]\n[limits]\ncpu_ms = 77\n`,
+      );
+      assert.equal(await dev.reload(), null);
+      assert.equal(dev.runtime.current('refit')?.limits.cpuMs, 77, 'limits alone');
+      assert.equal(reloads(), before + 1);
+
+      assert.equal(await dev.reload(), null);
+      assert.equal(reloads(), before + 1, 'nothing changed: the same version keeps serving');
+    } finally {
+      await dev.close();
+    }
+  });
+});
+
 describe('bad input at the HTTP front', () => {
   let dev: TestDev;
   before(async () => {

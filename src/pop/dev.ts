@@ -20,7 +20,6 @@ import {
   OutpostError,
   Runtime,
   type RuntimeOptions,
-  type WorkerVersion,
 } from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
 import { DevNetwork } from './network.ts';
@@ -153,7 +152,6 @@ interface Project {
 interface Deployer {
   deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): unknown;
   warm(tenant: string): Promise<void>;
-  current(tenant: string): Pick<WorkerVersion, 'bundle' | 'vars' | 'services' | 'kvNamespaces'> | undefined;
   has(tenant: string): boolean;
 }
 
@@ -163,6 +161,15 @@ async function startProject(dir: string, runtime: Deployer, options: DevOptions)
   let config = loadConfig(dir, { warn });
   const tenant = config.name;
   let buildError: OutpostError | null = null;
+  // What was last deployed: the code's hash and the whole parsed config. A rebuild that changes
+  // neither is not deployed again; any other change is (bindings, migrations, limits, vars, …),
+  // so no part of the config can be edited without taking effect.
+  let deployed: string | null = null;
+  // Only the limits a flag actually set win over the config: `--cpu-ms` not given must leave
+  // `limits.cpu_ms` in wrangler.toml in force, not reset it to the default.
+  const limitOverrides = Object.fromEntries(
+    Object.entries(options.limits ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<Limits>;
 
   const build = async (): Promise<Error | null> => {
     const started = performance.now();
@@ -176,16 +183,11 @@ async function startProject(dir: string, runtime: Deployer, options: DevOptions)
           config.name,
         );
       const bundle = await bundleWorker(config);
-      const previous = runtime.current(tenant);
-      if (
-        previous &&
-        previous.bundle.hash === bundle.hash &&
-        JSON.stringify(previous.vars) === JSON.stringify(config.vars) &&
-        JSON.stringify(previous.services) === JSON.stringify(config.services) &&
-        JSON.stringify(previous.kvNamespaces) === JSON.stringify(config.kvNamespaces)
-      )
-        return null;
-      runtime.deploy(tenant, bundle, config, options.limits);
+      const previous = runtime.has(tenant);
+      const fingerprint = versionFingerprint(bundle, config);
+      if (previous && fingerprint === deployed) return null;
+      runtime.deploy(tenant, bundle, config, limitOverrides);
+      deployed = fingerprint;
       buildError = null;
       await runtime.warm(tenant);
       const ms = (performance.now() - started).toFixed(0);
@@ -248,6 +250,15 @@ async function startProject(dir: string, runtime: Deployer, options: DevOptions)
   };
 }
 
+/**
+ * Two builds are the same version only when their code and their whole parsed config are equal.
+ * The config is plain data made by the loader (same input, same key order), so its JSON compares.
+ */
+export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerConfig): string {
+  const json = JSON.stringify(config, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  return `${bundle.hash}\n${json}`;
+}
+
 /** The embedded KV store of a dev network: one SQLite file beside the project. */
 export function kvFile(rootDir: string): string {
   return join(rootDir, '.outpost', 'kv', 'kv.sqlite');
@@ -304,7 +315,6 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     deployer = {
       deploy: (tenant, bundle, config, limits) => net.deploy(tenant, bundle, config, limits),
       warm: (tenant) => first.warm(tenant),
-      current: (tenant) => first.current(tenant),
       has: (tenant) => first.has(tenant),
     };
   } else {
