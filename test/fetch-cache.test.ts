@@ -15,6 +15,7 @@ interface Answer {
   body: string;
   redirected: boolean;
   url: string;
+  setCookie: string | null;
   error?: string;
 }
 
@@ -39,9 +40,15 @@ after(async () => {
   await up.close();
 });
 
-async function sub(path: string, cf?: unknown, extra = ''): Promise<Answer> {
+async function sub(
+  path: string,
+  cf?: unknown,
+  extra = '',
+  headers?: Record<string, string>,
+): Promise<Answer> {
   const q = new URLSearchParams({ u: `${up.url}${path}` });
   if (cf !== undefined) q.set('cf', JSON.stringify(cf));
+  if (headers) q.set('h', JSON.stringify(headers));
   const r = await fetch(`${dev.url}/fetch?${q}${extra}`);
   return (await r.json()) as Answer;
 }
@@ -132,6 +139,53 @@ describe('fetch() through the PoP cache', () => {
     );
     assert.match((await sub('/app.js', 5)).error ?? '', /TypeError: fetch: init\.cf must be an object/);
   });
+});
+
+describe('fetch() subrequests coalesced through the cache never get another user’s response', () => {
+  // Issue 13 item 3: 50 workers' subrequests at once, each with its user's cookie or
+  // credentials; the origin builds the page from them. Only what a shared cache could store
+  // and use for each request may be shared (RFC 9111 §3, §3.5, §4.1).
+  const kinds: Record<string, (user: string) => Record<string, string>> = {
+    '/me-private.js': () => ({ 'cache-control': 'private, max-age=60' }),
+    '/me-no-store.js': () => ({ 'cache-control': 'private, no-store' }),
+    '/me-cookie.js': (u) => ({ 'cache-control': 'max-age=60', 'set-cookie': `session=${u}` }),
+    '/me-auth.js': () => ({ 'cache-control': 'max-age=60' }),
+    '/me-vary.js': () => ({ 'cache-control': 'max-age=60', vary: 'cookie' }),
+  };
+  const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
+  for (const [path, respond] of Object.entries(kinds))
+    it(`${path}: 50 concurrent users each get their own page`, async () => {
+      up.routes.set(path, (req, res) => {
+        const user =
+          /user=(\w+)/.exec(req.headers.cookie ?? '')?.[1] ??
+          /Bearer (\w+)/.exec(req.headers.authorization ?? '')?.[1] ??
+          'anonymous';
+        setTimeout(() => {
+          res.writeHead(200, respond(user));
+          res.end(`page of ${user}`);
+        }, 40);
+      });
+      const got = await Promise.all(
+        users.map((u) =>
+          sub(
+            path,
+            undefined,
+            '',
+            path === '/me-auth.js' ? { authorization: `Bearer ${u}` } : { cookie: `user=${u}` },
+          ),
+        ),
+      );
+      assert.deepEqual(
+        got.map((g) => g.body),
+        users.map((u) => `page of ${u}`),
+      );
+      assert.equal(up.hits.get(path), 50);
+      if (path === '/me-cookie.js')
+        assert.deepEqual(
+          got.map((g) => [g.cache, g.setCookie]),
+          users.map((u) => ['BYPASS', `session=${u}`]),
+        );
+    });
 });
 
 describe('purge from a worker and from the admin endpoint', () => {

@@ -18,7 +18,7 @@
  * its own. Wiring (CDN proxy mode, fetch() subrequests) lives in later layers; this file knows
  * no HTTP server.
  */
-import { Coalescer } from './coalesce.ts';
+import { Coalescer, type Produced } from './coalesce.ts';
 import {
   browserCacheControl,
   type CachePolicy,
@@ -39,9 +39,11 @@ import {
   freshen,
   freshnessLifetime,
   invalidatedUrls,
+  mayShareWith,
   notModifiedMatches,
   parseCacheControl,
   requestAcceptsStale,
+  sharedDespiteAuthorization,
   storable,
   usability,
   varyKey,
@@ -108,14 +110,18 @@ export interface HttpCacheOptions {
   random?: () => number;
 }
 
+/** The head of an origin response, as the coalescer hands it to the requests that share it. */
 interface Flight {
   status: number;
   statusText: string;
+  /** The origin's fields, for the client whose own request fetched the response. */
   headers: string[];
-  /** The headers of the request that went to the origin (for Vary checks by waiters). */
-  requestHeaders: string[];
+  /** What a client sharing it gets: the fields a shared cache keeps (§5.2.2.4, §5.2.2.7). */
+  sharedHeaders: string[];
   revalidated?: boolean;
   stored?: boolean;
+  /** A 5xx while a stale entry exists: stale-if-error may answer instead. */
+  failed?: boolean;
 }
 
 const GETLIKE = new Set(['GET', 'HEAD']);
@@ -227,7 +233,8 @@ export class HttpCache {
   readonly #onError: (err: Error) => void;
   readonly #random: () => number;
   readonly #maxEntryBytes: number;
-  readonly #fills = new Coalescer<Flight>();
+  /** Fills in flight per key; a waiter is described by its request headers (for sharing rules). */
+  readonly #fills = new Coalescer<Flight, string[]>();
   readonly #revalidating = new Set<string>();
   readonly #writes = new Set<Promise<unknown>>();
 
@@ -287,7 +294,10 @@ export class HttpCache {
       return await this.#fill(req, origin, 'EXPIRED', entry, policy);
     } catch (err) {
       // RFC 5861 §4: within stale-if-error, an error (5xx or no answer) serves the stale copy.
-      if (use.withinStaleIfError) return this.#serve(req, entry, 'STALE', age, policy);
+      if (use.withinStaleIfError) {
+        if (err instanceof OriginError) discard(err.response.body);
+        return this.#serve(req, entry, 'STALE', age, policy);
+      }
       if (err instanceof OriginError) return this.#passed(err.response, 'EXPIRED', policy);
       throw err;
     }
@@ -447,6 +457,10 @@ export class HttpCache {
    * what may be stored, and answer. A 5xx from the origin is thrown as an error when a stale
    * entry exists, so stale-if-error can serve it. The client's Range and conditionals are not
    * forwarded: the full response is fetched (and stored), then they are answered from it.
+   *
+   * Concurrent requests for the key share the response only when a shared cache could store it
+   * and use it for them (semantics/sharing.ts); any other waiter is sent to the origin on its
+   * own, so no client receives a response fetched with another's cookies or credentials.
    */
   async #fill(
     req: CacheRequest,
@@ -457,13 +471,14 @@ export class HttpCache {
   ): Promise<CacheAnswer> {
     const url = storedUrl(req.url, policy);
     const key = cacheKey('GET', url);
+    const base = stripUpstream(req.headers);
     const forward: CacheRequest = {
       method: 'GET',
       url: req.url,
-      headers: stripUpstream(req.headers).concat(stale ? conditionalHeaders(stale.headers) : []),
+      headers: stale ? base.concat(conditionalHeaders(stale.headers)) : base,
       onInterim: req.onInterim,
     };
-    const joined = await this.#fills.run(key, async () => {
+    const joined = await this.#fills.run(key, base, async (): Promise<Produced<Flight, string[]>> => {
       let requestTime = this.#now();
       let res = await origin(forward);
       if (stale && res.status === 304 && !notModifiedMatches(stale.headers, res.headers)) {
@@ -471,36 +486,44 @@ export class HttpCache {
         // ask conditionally: ask again without the validators.
         if (res.body) for await (const _ of res.body);
         requestTime = this.#now();
-        res = await origin({ ...forward, headers: stripUpstream(req.headers) });
+        res = await origin({ ...forward, headers: base });
       }
       const responseTime = this.#now();
-      if (stale && res.status >= 500) throw new OriginError(res);
       if (stale && res.status === 304 && notModifiedMatches(stale.headers, res.headers)) {
         const headers = freshen(stale.headers, res.headers);
         await this.store
           .update(stale.key, stale.variant, { headers, requestTime, responseTime })
           .catch((e) => this.#onError(e));
-        const meta: Flight = {
-          status: stale.status,
-          statusText: stale.statusText,
-          headers,
-          requestHeaders: forward.headers,
-          revalidated: true,
+        const d = edgeDirectives(headers).directives;
+        return {
+          meta: {
+            status: stale.status,
+            statusText: stale.statusText,
+            headers,
+            sharedHeaders: headers,
+            revalidated: true,
+          },
+          body: single(stale.body),
+          // The stored response, freshened: usable by a waiter its own lookup would have chosen.
+          shareWith: (w) => mayShareWith(stale.vary, d, w),
         };
-        return { meta, body: single(stale.body) };
       }
+      const d = edgeDirectives(res.headers).directives;
       const store = this.#storable(forward.headers, res, policy);
+      const vary = store ? varyKey(res.headers, forward.headers) : '*';
+      const shareWith = store ? (w: string[]) => mayShareWith(vary, d, w) : undefined;
       const meta: Flight = {
         status: res.status,
         statusText: res.statusText,
         headers: res.headers,
-        requestHeaders: forward.headers,
+        sharedHeaders: keptFields(res.headers, d),
         stored: store,
       };
+      if (stale && res.status >= 500) return { meta: { ...meta, failed: true }, body: res.body, shareWith };
       const put = (body: Uint8Array) => this.#put(url, forward, res, body, requestTime, responseTime, policy);
       if (!store || !res.body) {
         if (store) await put(new Uint8Array(0));
-        return { meta, body: res.body };
+        return { meta, body: res.body, shareWith };
       }
       // Tap the body: waiters stream it while it is collected for the store; past the
       // largest storable size the copy is dropped and the body just streams through.
@@ -519,33 +542,34 @@ export class HttpCache {
         }
         if (size <= max) await put(Buffer.concat(chunks));
       })();
-      return { meta, body: tapped };
+      return { meta, body: tapped, shareWith };
     });
     const m = joined.meta;
-    // A waiter whose request differs in a header the response varies on cannot share it.
-    if (!joined.leader && !varyMatches(varyKey(m.headers, m.requestHeaders ?? []), req.headers)) {
-      const res = await origin({ ...forward, onInterim: undefined });
-      return this.#passed(res, 'MISS', policy);
-    }
+    const headers = joined.leader ? m.headers : m.sharedHeaders;
+    if (m.failed)
+      throw new OriginError({ status: m.status, statusText: m.statusText, headers, body: joined.body });
     const status: CacheStatus = m.revalidated ? 'REVALIDATED' : m.stored === false ? 'BYPASS' : missStatus;
+    const method = req.method.toUpperCase();
     // The client's own conditional, evaluated against what the origin gave us (RFC 9111 §4.3.2).
-    // The shared body still completes (and is stored) through the coalescer.
-    if (m.status === 200 && clientNotModified(req.headers, m.headers))
+    // A body this client does not read is still read to its end (a shared one is by the
+    // coalescer), so it is stored and its connection released.
+    const notModified = m.status === 200 && clientNotModified(req.headers, headers);
+    if (notModified || method === 'HEAD') discard(joined.body);
+    if (notModified)
       return {
         status: 304,
         statusText: 'Not Modified',
-        headers: downstream(m.headers, status, undefined, policy),
+        headers: downstream(headers, status, undefined, policy),
         body: null,
         cacheStatus: status,
       };
-    const method = req.method.toUpperCase();
     // A Range on a miss: answered from the complete body once it is here.
     if (m.status === 200 && method === 'GET' && first(req.headers, 'range') !== undefined)
       return this.#answer(
         req,
         m.status,
         m.statusText,
-        m.headers,
+        headers,
         await collect(joined.body),
         status,
         undefined,
@@ -554,7 +578,7 @@ export class HttpCache {
     return {
       status: m.status,
       statusText: m.statusText,
-      headers: downstream(m.headers, status, undefined, policy),
+      headers: downstream(headers, status, undefined, policy),
       body: method === 'HEAD' ? null : joined.body,
       cacheStatus: status,
     };
@@ -562,19 +586,21 @@ export class HttpCache {
 
   /** May this response be stored? RFC 9111 §3, unless a policy forces a TTL for its status. */
   #storable(requestHeaders: string[], res: OriginResponse, policy: CachePolicy | undefined): boolean {
+    const d = edgeDirectives(res.headers).directives;
     const forced = policyTtl(policy, res.status);
     if (forced !== undefined) {
       // A forced TTL caches whatever the headers say (Cloudflare's cacheTtl), except: a negative
-      // TTL, partial content, Vary: *, and responses that set cookies (never shared).
+      // TTL, partial content, Vary: *, responses that set cookies, and answers to requests with
+      // Authorization that do not say they may be shared (§3.5): never shared.
       return (
         forced >= 0 &&
         res.status >= 200 &&
         res.status !== 206 &&
         first(res.headers, 'set-cookie') === undefined &&
+        (first(requestHeaders, 'authorization') === undefined || sharedDespiteAuthorization(d)) &&
         varyKey(res.headers, requestHeaders) !== '*'
       );
     }
-    const d = edgeDirectives(res.headers).directives;
     return storable('GET', requestHeaders, NO_DIRECTIVES, res.status, res.headers, d).store;
   }
 
@@ -591,10 +617,7 @@ export class HttpCache {
     if (vary === '*') return;
     const d = edgeDirectives(res.headers).directives;
     const lifetime = freshnessLifetime(res.status, res.headers, d, responseTime).seconds;
-    // Fields named by no-cache="…" may not be reused without revalidation (§5.2.2.4) and
-    // those named by private="…" not stored by a shared cache (§5.2.2.7): neither is kept.
-    const omit = new Set([...d.noCacheFields, ...d.privateFields]);
-    const headers = omit.size ? res.headers.filter((_, i, h) => !omit.has(h[i - (i % 2)])) : res.headers;
+    const headers = keptFields(res.headers, d);
     const tags = responseTags(res.headers, policy).filter((t) => !t.includes(NS));
     const ns = policy?.namespace;
     const edge = edgeOverride(policy, res.status, lifetime, this.#random);
@@ -628,6 +651,24 @@ function entryDirectives(e: StoredEntry): Directives {
     staleWhileRevalidate: e.edge.swr ?? base.staleWhileRevalidate,
     staleIfError: e.edge.sie ?? base.staleIfError,
   };
+}
+
+/**
+ * The fields a shared cache keeps: those named by no-cache="…" may not be reused without
+ * revalidation (§5.2.2.4) and those named by private="…" not stored (§5.2.2.7).
+ */
+function keptFields(headers: string[], d: Directives): string[] {
+  if (!d.noCacheFields.length && !d.privateFields.length) return headers;
+  const omit = new Set([...d.noCacheFields, ...d.privateFields]);
+  return headers.filter((_, i, h) => !omit.has(h[i - (i % 2)]));
+}
+
+/** Read a body nobody will use to its end in the background, so its connection is released. */
+function discard(body: AsyncIterable<Uint8Array> | null): void {
+  if (!body) return;
+  (async () => {
+    for await (const _ of body);
+  })().catch(() => {});
 }
 
 /** The path of a stored URL (after its namespace); '' for a cache key that is not a URL. */

@@ -10,6 +10,7 @@ export {
 } from './freshness.ts';
 export { all, first, httpDate, list } from './headers.ts';
 export { invalidatedUrls } from './invalidation.ts';
-export { type StoreDecision, storable } from './storable.ts';
+export { mayShareWith } from './sharing.ts';
+export { type StoreDecision, setsUnkeptCookie, sharedDespiteAuthorization, storable } from './storable.ts';
 export { clientNotModified, conditionalHeaders, freshen, notModifiedMatches } from './validation.ts';
 export { varyKey, varyMatches } from './vary.ts';

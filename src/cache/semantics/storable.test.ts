@@ -45,6 +45,13 @@ describe('storing responses in a shared cache (RFC 9111 §3)', () => {
     assert.equal(decide(302, ['cache-control', 'max-age=60']).store, true);
     assert.equal(decide(500, ['cache-control', 'no-cache', 'etag', '"v"']).store, true);
   });
+  it('does not store a response that sets a cookie, unless private= or no-cache= names Set-Cookie (Cloudflare; §5.2.2.7)', () => {
+    const cookie = ['set-cookie', 'user=alice'];
+    assert.equal(decide(200, ['cache-control', 'max-age=60', ...cookie]).reason, 'set-cookie');
+    assert.equal(decide(200, ['cache-control', 'public, max-age=60', ...cookie]).reason, 'set-cookie');
+    assert.equal(decide(200, ['cache-control', 'max-age=60, private="set-cookie"', ...cookie]).store, true);
+    assert.equal(decide(200, ['cache-control', 'max-age=60, no-cache="Set-Cookie"', ...cookie]).store, true);
+  });
   it('does not store Vary: * or partial content', () => {
     assert.equal(decide(200, ['cache-control', 'max-age=60', 'vary', 'accept, *']).reason, 'vary-star');
     assert.equal(decide(206, ['cache-control', 'max-age=60']).reason, 'partial');

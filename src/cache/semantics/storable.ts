@@ -23,14 +23,39 @@ export interface StoreDecision {
     | 'not-understood'
     | 'no-freshness'
     | 'partial'
-    | 'vary-star';
+    | 'vary-star'
+    | 'set-cookie';
+}
+
+/**
+ * §3.5: a shared cache may use a response to a request with Authorization for other requests
+ * only when the response says so: must-revalidate, public or s-maxage.
+ */
+export function sharedDespiteAuthorization(d: Directives): boolean {
+  return d.mustRevalidate || d.public || d.sMaxage !== undefined;
+}
+
+/**
+ * A response that sets a cookie is not stored (Cloudflare, following the origin's cache
+ * headers, answers it BYPASS: https://developers.cloudflare.com/cache/concepts/cache-behavior/),
+ * since every later user would receive the cookie. RFC 9111 §3 would allow it; a Set-Cookie
+ * that `private="set-cookie"` or `no-cache="set-cookie"` names is not kept with the stored
+ * response (§5.2.2.7, §5.2.2.4), so such a response may be stored without it.
+ */
+export function setsUnkeptCookie(responseHeaders: Flat, d: Directives): boolean {
+  return (
+    first(responseHeaders, 'set-cookie') !== undefined &&
+    !d.privateFields.includes('set-cookie') &&
+    !d.noCacheFields.includes('set-cookie')
+  );
 }
 
 /**
  * §3: a shared cache stores a response only if the method is cacheable, the status final and
  * understood (or must-understand is absent), no-store and private are absent, an Authorization
  * request was explicitly allowed (§3.5), and the response has explicit freshness, a validator
- * that makes it useful with revalidation, or a heuristically cacheable status.
+ * that makes it useful with revalidation, or a heuristically cacheable status. Outpost also
+ * refuses a response that sets a cookie (setsUnkeptCookie).
  */
 export function storable(
   method: string,
@@ -50,11 +75,9 @@ export function storable(
   } else if (d.noStore) return { store: false, reason: 'no-store' };
   if (requestDirectives.noStore) return { store: false, reason: 'no-store' };
   if (d.private) return { store: false, reason: 'private' };
-  if (
-    first(requestHeaders, 'authorization') !== undefined &&
-    !(d.mustRevalidate || d.public || d.sMaxage !== undefined)
-  )
+  if (first(requestHeaders, 'authorization') !== undefined && !sharedDespiteAuthorization(d))
     return { store: false, reason: 'authorization' };
+  if (setsUnkeptCookie(responseHeaders, d)) return { store: false, reason: 'set-cookie' };
   if ((first(responseHeaders, 'vary') ?? '').split(',').some((v) => v.trim() === '*'))
     return { store: false, reason: 'vary-star' };
   const explicit =
