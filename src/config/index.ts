@@ -13,6 +13,7 @@ export {
   matchPolicy,
   PROXY_CONFIG_FILES,
   type ProxyConfig,
+  trustedProxyHeaderProblem,
   validateProxyConfig,
 } from './proxy.ts';
 export {

@@ -15,6 +15,13 @@
  *   tags = ["static"]
  *   bypass_cookies = ["session"]
  *   jitter = 0.1              # ±10% on edge TTLs
+ *   [admin]
+ *   token = "…"               # else OUTPOST_ADMIN_TOKEN
+ *   [trusted_proxy]
+ *   header = "X-Forwarded-For" # the client's address comes from this header (behind a proxy you run)
+ *
+ * A worker project may have one too: there `[admin]` and `[trusted_proxy]` apply, `origin` and
+ * `[cache]` do not (they are CDN proxy mode's).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -49,6 +56,8 @@ export interface ProxyConfig {
   maxEntryMb: number;
   /** Admin token for purges (`[admin] token`, else the OUTPOST_ADMIN_TOKEN environment variable). */
   adminToken: string | undefined;
+  /** `[trusted_proxy] header`: the header a proxy in front sets to the client's address (lower case). */
+  trustedProxyHeader: string | undefined;
   policies: CachePolicyConfig[];
 }
 
@@ -77,11 +86,18 @@ export function validateProxyConfig(
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(key, 'a table', v);
     return v as Record<string, unknown>;
   };
-  known(raw, ['origin', 'cache', 'admin'], '', fail);
+  known(raw, ['origin', 'cache', 'admin', 'trusted_proxy'], '', fail);
   const cache = table('cache', raw.cache);
   known(cache, ['store', 'dir', 'max_size_mb', 'max_entry_mb', 'policies'], 'cache.', fail);
   const admin = table('admin', raw.admin);
   known(admin, ['token'], 'admin.', fail);
+  const trusted = table('trusted_proxy', raw.trusted_proxy);
+  known(trusted, ['header'], 'trusted_proxy.', fail);
+  if (trusted.header !== undefined) {
+    const problem =
+      typeof trusted.header === 'string' ? trustedProxyHeaderProblem(trusted.header) : 'a header name';
+    if (problem) fail('trusted_proxy.header', problem, trusted.header);
+  }
 
   let origin: string | undefined;
   if (raw.origin !== undefined) {
@@ -116,6 +132,7 @@ export function validateProxyConfig(
     maxSizeMb: positive(cache.max_size_mb, 'cache.max_size_mb', store === 'disk' ? 1024 : 256, fail),
     maxEntryMb: positive(cache.max_entry_mb, 'cache.max_entry_mb', 64, fail),
     adminToken: token as string | undefined,
+    trustedProxyHeader: typeof trusted.header === 'string' ? trusted.header.toLowerCase() : undefined,
     policies: (policiesRaw as unknown[]).map((p, i) => policy(p, `cache.policies[${i}]`, fail)),
   };
 }
@@ -191,4 +208,19 @@ function escapeRegExp(s: string): string {
 /** The first policy whose path pattern matches a request path. */
 export function matchPolicy(config: ProxyConfig, pathname: string): CachePolicyConfig | undefined {
   return config.policies.find((p) => p.pattern.test(pathname));
+}
+
+/**
+ * Why a header cannot be the trusted proxy header, or null when it can. Names that are not
+ * HTTP tokens, connection-level fields and RFC 7239's Forwarded (a structured field Outpost
+ * does not parse) are refused.
+ */
+export function trustedProxyHeaderProblem(name: string): string | null {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return 'a header name (letters, digits and -)';
+  const n = name.toLowerCase();
+  if (['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host'].includes(n))
+    return 'a header a proxy sets for the client address (X-Forwarded-For, CF-Connecting-IP, X-Real-IP, …), not a connection field';
+  if (n === 'forwarded')
+    return 'X-Forwarded-For or a single-address header (RFC 7239 Forwarded is not supported)';
+  return null;
 }

@@ -62,6 +62,11 @@ export interface DevOptions {
   /** Also speak HTTP/2 in the clear (h2c, prior knowledge) on this port (0: a free one). */
   h2cPort?: number;
   /**
+   * The header a proxy you run in front sets to the client's address (e.g. `X-Forwarded-For`);
+   * workers then see that address in CF-Connecting-IP. Default: the socket's peer.
+   */
+  trustedProxyHeader?: string;
+  /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
    */
@@ -367,6 +372,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     route: () => main.buildError ?? main.tenant,
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
+    ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
     popId: LOCAL_POP,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,

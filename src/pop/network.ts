@@ -249,6 +249,8 @@ export class DevNetwork {
       cf: cfFor(pop, client, edge.ms, req.httpVersion),
       headers: ['outpost-pop', pop.id, 'server-timing', edge.timing],
       delayMs: this.#options.simulateLatency ? edge.ms : 0,
+      popId: pop.id,
+      ...(client.country ? { country: client.country } : {}),
     };
   }
 

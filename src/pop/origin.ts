@@ -26,7 +26,7 @@ export async function proxyToOrigin(
     const r = await request(target, { method: req.method as 'GET', headers: fwd });
     const out: string[] = [];
     for (const [k, v] of Object.entries(r.headers)) {
-      if (k === 'connection' || k === 'transfer-encoding' || k === 'keep-alive') continue;
+      if (k === 'connection' || k === 'transfer-encoding' || k === 'keep-alive' || k === 'cf-ray') continue;
       for (const one of Array.isArray(v) ? v : [v ?? '']) out.push(k, one);
     }
     res.writeHead(r.statusCode, out);

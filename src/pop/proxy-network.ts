@@ -28,6 +28,8 @@ export interface ProxyRoute {
   headers(): string[];
   /** The client ↔ PoP round trip to wait (latency simulation), ms. */
   edgeDelayMs: number;
+  /** The client's country, when its location is known (CF-IPCountry). */
+  country?: string;
 }
 
 export class ProxyNetwork {
@@ -59,6 +61,7 @@ export class ProxyNetwork {
       pop,
       cache,
       edgeDelayMs: this.options.simulateLatency ? edge.ms : 0,
+      ...(client.country ? { country: client.country } : {}),
       origin: (base, policy) => this.#tiers.fill(pop, base, policy, hops),
       headers: () => [
         'outpost-pop',

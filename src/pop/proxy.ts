@@ -23,8 +23,15 @@ import {
   type Origin,
   PurgeBus,
 } from '../cache/index.ts';
-import { matchPolicy, type ProxyConfig, validateProxyConfig } from '../config/index.ts';
+import {
+  matchPolicy,
+  type ProxyConfig,
+  trustedProxyHeaderProblem,
+  validateProxyConfig,
+} from '../config/index.ts';
+import { newRay, PLATFORM_REQUEST_HEADERS, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
+import { OutpostError } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
 import { errorResponse } from './errors.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
@@ -42,6 +49,11 @@ export interface ProxyOptions {
   purges?: PurgeBus;
   /** A network of PoPs (each with its own cache, tiered through shields) instead of one. */
   network?: ProxyNetworkOptions;
+  /**
+   * The header a proxy you run in front sets to the client's address (default: the config's
+   * `[trusted_proxy] header`, else none: the socket's peer is the client).
+   */
+  trustedProxyHeader?: string;
   observer: Observer;
 }
 
@@ -88,6 +100,14 @@ export function httpOrigin(base: string): Origin {
   };
 }
 
+/** Response fields without an origin's own cf-ray: the PoP's is already set. */
+function withoutRay(flat: string[]): string[] {
+  if (!flat.includes('cf-ray')) return flat;
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'cf-ray') out.push(flat[i], flat[i + 1]);
+  return out;
+}
+
 /** Fields the Connection header names are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed(value: string | string[] | undefined): Set<string> {
   const v = Array.isArray(value) ? value.join(',') : (value ?? '');
@@ -109,15 +129,43 @@ function absoluteUrl(target: string, host: string): string {
   return new URL(target, `http://${host}`).href;
 }
 
-function requestOf(req: IncomingMessage, host: string): CacheRequest {
+/**
+ * The request the cache (and the origin) gets: hop-by-hop fields removed, and the client's
+ * address, ray id, scheme and country set by the platform as Cloudflare sends them to an origin
+ * (src/network/visitor.ts); what the client sent in those fields is not passed on.
+ */
+function requestOf(
+  req: IncomingMessage,
+  host: string,
+  client: { trusted: string | undefined; ray: string; country?: string },
+): CacheRequest {
   const headers: string[] = [];
   const connection = req.headers.connection;
   const listed =
     connection && connection !== 'keep-alive' && connection !== 'close' ? connectionListed(connection) : null;
+  let forwardedFor: string | undefined;
+  let trustedValue: string | undefined;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const n = req.rawHeaders[i].toLowerCase();
-    if (!HOP_BY_HOP.has(n) && !listed?.has(n)) headers.push(n, req.rawHeaders[i + 1]);
+    const value = req.rawHeaders[i + 1];
+    if (n === client.trusted) trustedValue = trustedValue === undefined ? value : `${trustedValue}, ${value}`;
+    if (PLATFORM_REQUEST_HEADERS.has(n)) {
+      if (n === 'x-forwarded-for')
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+      continue;
+    }
+    if (!HOP_BY_HOP.has(n) && !listed?.has(n)) headers.push(n, value);
   }
+  headers.push(
+    ...visitorHeaders({
+      peer: req.socket.remoteAddress,
+      ...(trustedValue !== undefined ? { trusted: trustedValue } : {}),
+      ...(forwardedFor !== undefined ? { forwardedFor } : {}),
+      https: false,
+      country: client.country,
+      ray: client.ray,
+    }),
+  );
   const method = req.method ?? 'GET';
   return {
     method,
@@ -154,14 +202,29 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const purges = options.purges ?? new PurgeBus();
   const leave = purges.join(cache);
   const adminToken = config.adminToken ?? newAdminToken();
+  const trusted = (options.trustedProxyHeader ?? config.trustedProxyHeader)?.toLowerCase();
+  const problem = trusted === undefined ? null : trustedProxyHeaderProblem(trusted);
+  if (problem)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `trustedProxyHeader must be ${problem}, received "${options.trustedProxyHeader}"`,
+    );
   const network = options.network ? new ProxyNetwork(options.network, purges, onError) : null;
   const origin = httpOrigin(options.origin);
   const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
     try {
+      const route = network?.route(req);
+      const ray = newRay(route && 'pop' in route ? route.pop.id : 'DEV');
+      // Every response carries the request's ray id (set first: header lists below add to it).
+      res.setHeader('cf-ray', ray);
       if (req.url?.startsWith(ADMIN_PREFIX) && (await handleAdmin(req, res, { token: adminToken, purges })))
         return;
-      const r = requestOf(req, host);
+      const r = requestOf(req, host, {
+        trusted,
+        ray,
+        ...(route && 'pop' in route && route.country ? { country: route.country } : {}),
+      });
       r.onInterim = (status, headers) => {
         if (res.headersSent) return;
         if (status === 102) return void res.writeProcessing();
@@ -174,8 +237,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         ? policyOf(matchPolicy(config, new URL(r.url).pathname))
         : undefined;
       let a: Awaited<ReturnType<HttpCache['handle']>>;
-      if (network) {
-        const route = network.route(req);
+      if (route) {
         if (!('pop' in route)) {
           const e = errorResponse(route, true);
           res.writeHead(e.status, { 'content-type': 'text/plain' });
@@ -185,7 +247,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         a = { ...a, headers: [...a.headers, ...route.headers()] };
         if (route.edgeDelayMs) await new Promise((done) => setTimeout(done, route.edgeDelayMs));
       } else a = await cache.handle(r, origin, policy);
-      res.writeHead(a.status, a.statusText || undefined, a.headers);
+      res.writeHead(a.status, a.statusText || undefined, withoutRay(a.headers));
       if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);

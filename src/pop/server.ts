@@ -15,7 +15,9 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { PurgeBus } from '../cache/index.ts';
+import { trustedProxyHeaderProblem } from '../config/index.ts';
 import type { KvPop } from '../kv/index.ts';
+import { newRay, PLATFORM_REQUEST_HEADERS, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
 import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
@@ -31,6 +33,10 @@ export interface PopSelection {
   headers: string[];
   /** Simulated network delay before the response is sent, ms. */
   delayMs?: number;
+  /** The PoP's id (the colo of CF-Ray). */
+  popId?: string;
+  /** The client's country (CF-IPCountry), when its location is known. */
+  country?: string;
 }
 
 export interface PopServerOptions {
@@ -63,6 +69,12 @@ export interface PopServerOptions {
    * server cannot fall back to HTTP/1.1 without TLS; 0 picks a free port).
    */
   h2cPort?: number;
+  /**
+   * The header a proxy the operator runs in front sets to the client's address (lower case,
+   * e.g. `x-forwarded-for`). Unset (the default): the client's address is the socket's peer,
+   * and no client-sent header is believed (src/network/visitor.ts).
+   */
+  trustedProxyHeader?: string;
   /** Token for the /__outpost/ admin endpoints (purges reach runtime.purges); none: no admin endpoints. */
   adminToken?: string;
   /** KV namespaces the admin KV view may show (binding name or id → id). */
@@ -95,6 +107,13 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
+  const trusted = options.trustedProxyHeader?.toLowerCase();
+  const problem = trusted === undefined ? null : trustedProxyHeaderProblem(trusted);
+  if (problem)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `trustedProxyHeader must be ${problem}, received "${options.trustedProxyHeader}"`,
+    );
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => failed(res, err, 'request failed'));
   };
@@ -153,6 +172,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     res.writeHead(e.status, { 'content-type': 'text/plain; charset=utf-8', 'outpost-error': e.code });
     res.end(e.body);
   };
+  const defaultPop = options.popId ?? 'DEV';
 
   // WebSocket upgrades (https://developers.cloudflare.com/workers/runtime-apis/websockets/): the
   // worker sees the request (Upgrade header included); a 101 with a WebSocket upgrades the
@@ -162,6 +182,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     noServer: true,
     maxPayload: 32 * 1024 * 1024,
     handleProtocols: (_offered, req) => chosenProtocol.get(req) ?? false,
+  });
+  const upgradeRay = new WeakMap<IncomingMessage, string>();
+  wss.on('headers', (lines: string[], req: IncomingMessage) => {
+    const ray = upgradeRay.get(req);
+    if (ray) lines.push(`cf-ray: ${ray}`);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -178,6 +203,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
     if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
+      res.setHeader('cf-ray', newRay(defaultPop));
       const kvPops = options.admin ? options.admin.kvPops() : options.runtime.kv ? [options.runtime.kv] : [];
       await handleAdmin(req, res, {
         token: options.adminToken,
@@ -191,7 +217,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       return;
     }
     const tenant = options.route(req);
-    if (tenant instanceof OutpostError) return sendError(res, tenant);
+    if (tenant instanceof OutpostError) {
+      res.setHeader('cf-ray', newRay(defaultPop));
+      return sendError(res, tenant);
+    }
     const sel = options.select
       ? options.select(req)
       : {
@@ -200,7 +229,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
           headers: options.popId ? ['outpost-pop', options.popId] : ([] as string[]),
           delayMs: 0,
         };
-    if (sel instanceof OutpostError) return sendError(res, sel);
+    // Every response carries the request's ray id, the worker sees it as CF-Ray.
+    const ray = newRay(sel instanceof OutpostError ? defaultPop : (sel.popId ?? defaultPop));
+    if (sel instanceof OutpostError) {
+      res.setHeader('cf-ray', ray);
+      return sendError(res, sel);
+    }
     let url: string;
     try {
       const host =
@@ -209,17 +243,38 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         `${options.host ?? '127.0.0.1'}:${port}`;
       url = new URL(req.url ?? '/', `http://${host}`).href;
     } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
       return void res.end('Bad Request: invalid URL or Host header\n');
     }
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBody) return tooLarge(res, `${declared} bytes, limit ${maxBody}`);
+    if (declared > maxBody) return tooLarge(res, `${declared} bytes, limit ${maxBody}`, ray);
     const headers: string[] = [];
+    let forwardedFor: string | undefined;
+    let trustedValue: string | undefined;
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
       if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
+      if (name === trusted)
+        trustedValue =
+          trustedValue === undefined ? req.rawHeaders[i + 1] : `${trustedValue}, ${req.rawHeaders[i + 1]}`;
+      if (PLATFORM_REQUEST_HEADERS.has(name)) {
+        // The platform sets these; a client's values are dropped (X-Forwarded-For is kept to append to).
+        if (name === 'x-forwarded-for')
+          forwardedFor =
+            forwardedFor === undefined ? req.rawHeaders[i + 1] : `${forwardedFor}, ${req.rawHeaders[i + 1]}`;
+        continue;
+      }
       if (!HOP_BY_HOP.has(name) || (upgrade && name === 'upgrade')) headers.push(name, req.rawHeaders[i + 1]);
     }
+    const visitor = visitorHeaders({
+      peer: req.socket.remoteAddress,
+      ...(trustedValue !== undefined ? { trusted: trustedValue } : {}),
+      ...(forwardedFor !== undefined ? { forwardedFor } : {}),
+      https: !!options.tls,
+      country: sel.country,
+      ray,
+    });
+    for (let i = 0; i < visitor.length; i++) headers.push(visitor[i]);
     const hasBody =
       req.method !== 'GET' &&
       req.method !== 'HEAD' &&
@@ -238,7 +293,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         body,
       });
     } catch (err) {
-      if (overLimit) return tooLarge(res, `limit ${maxBody} bytes`);
+      res.setHeader('cf-ray', ray);
+      if (overLimit) return tooLarge(res, `limit ${maxBody} bytes`, ray);
       if (err instanceof WorkerException && err.passThrough && options.origin) {
         options.observer.log({
           level: 'warn',
@@ -253,11 +309,13 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     if (ws && upgrade && response.status === 101 && wss.shouldHandle(req)) {
       const protocol = headerValue(response.headers, 'sec-websocket-protocol');
       if (protocol) chosenProtocol.set(req, protocol);
+      upgradeRay.set(req, ray);
       res.detachSocket(upgrade.socket as Socket);
       wss.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => ws.attach(socket));
       return;
     }
     if (ws) {
+      res.setHeader('cf-ray', ray);
       ws.refuse('the request was not a WebSocket upgrade');
       return sendError(
         res,
@@ -275,7 +333,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     if (response.hops?.objects.length) shield.push('outpost-do-location', response.hops.objects.join(', '));
     response = {
       ...response,
-      headers: [...response.headers, ...sel.headers, 'server-timing', timing, ...shield],
+      headers: [...response.headers, ...sel.headers, 'server-timing', timing, ...shield, 'cf-ray', ray],
     };
     if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
     await writeResponse(req, res, response);
@@ -327,6 +385,8 @@ async function writeResponse(
   for (let i = 0; i < response.headers.length; i += 2) {
     const name = response.headers[i];
     if (HOP_BY_HOP.has(name)) continue;
+    // The PoP's own cf-ray comes last; one a worker or an origin set is not passed on.
+    if (name === 'cf-ray' && i !== response.headers.length - 2) continue;
     if (name === 'content-length' && body instanceof Uint8Array) continue; // we know the real length
     headers.push(name, response.headers[i + 1]);
   }
@@ -382,7 +442,7 @@ export function drained(res: ServerResponse): Promise<void> {
 
 /** 413, and close the connection after it (node:http does, given `connection: close`): the
  * client may still be sending a body nobody will read. */
-function tooLarge(res: ServerResponse, detail: string): void {
-  res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+function tooLarge(res: ServerResponse, detail: string, ray: string): void {
+  res.writeHead(413, { 'content-type': 'text/plain', connection: 'close', 'cf-ray': ray });
   res.end(`Request body too large: ${detail}\n`);
 }
