@@ -1,18 +1,28 @@
 /**
- * `outpost cache purge`: sends a purge to a running PoP's admin endpoint. The PoP and its token
- * come from `.outpost/admin.json` in the project folder (written by `outpost dev`), or from
- * --server and --token / OUTPOST_ADMIN_TOKEN.
+ * `outpost cache purge`: sends a purge to a running PoP's admin endpoint. The PoP comes from
+ * --server, else `.outpost/admin.json` in the project folder (written by `outpost dev`). The
+ * token follows the server's order, so that the same environment and files give both the same
+ * token: --token, then OUTPOST_ADMIN_TOKEN, then `[admin] token` in the folder's outpost.toml,
+ * then the token the running server wrote to `.outpost/admin.json` (one it made up).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { loadProxyConfig, PROXY_CONFIG_FILES } from '../config/index.ts';
 import type { Command } from './commands.ts';
 
 export class CliError extends Error {
   readonly code = 'CLI_USAGE';
 }
 
-function adminTarget(dir: string, server: unknown, token: unknown): { url: string; token: string } {
+interface AdminTarget {
+  url: string;
+  token: string;
+  /** Where the token came from, for the message when the server refuses it. */
+  source: string;
+}
+
+function adminTarget(dir: string, server: unknown, token: unknown): AdminTarget {
   const file = join(resolve(dir), '.outpost', 'admin.json');
   let saved: { url?: string; token?: string } = {};
   if (existsSync(file)) {
@@ -23,13 +33,23 @@ function adminTarget(dir: string, server: unknown, token: unknown): { url: strin
     }
   }
   const url = (server as string | undefined) ?? saved.url;
-  const tok = (token as string | undefined) ?? process.env.OUTPOST_ADMIN_TOKEN ?? saved.token;
   if (!url)
     throw new CliError(
       `no running dev network found (${file} is missing): start \`outpost dev\` there, or pass --server URL`,
     );
-  if (!tok) throw new CliError('no admin token: pass --token or set OUTPOST_ADMIN_TOKEN');
-  return { url, token: tok };
+  if (typeof token === 'string') return { url, token, source: '--token' };
+  const env = process.env.OUTPOST_ADMIN_TOKEN;
+  if (env !== undefined) return { url, token: env, source: 'OUTPOST_ADMIN_TOKEN' };
+  const root = resolve(dir);
+  if (PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f)))) {
+    const config = loadProxyConfig(root, {});
+    if (config.adminToken)
+      return { url, token: config.adminToken, source: `[admin] token in ${config.configPath}` };
+  }
+  if (saved.token) return { url, token: saved.token, source: file };
+  throw new CliError(
+    'no admin token: pass --token, set OUTPOST_ADMIN_TOKEN or give [admin] token in outpost.toml',
+  );
 }
 
 export const cachePurgeCommand: Command = {
@@ -56,10 +76,10 @@ export const cachePurgeCommand: Command = {
     {
       name: 'token',
       type: 'string',
-      help: 'admin token (default: OUTPOST_ADMIN_TOKEN, then .outpost/admin.json)',
+      help: 'admin token (default: OUTPOST_ADMIN_TOKEN, then [admin] token in outpost.toml, then .outpost/admin.json)',
     },
   ],
-  async run(positionals, v) {
+  async run(positionals, v, io) {
     const body: Record<string, unknown> = {};
     if ((v.url as string[]).length) body.files = v.url;
     if ((v.prefix as string[]).length) body.prefixes = v.prefix;
@@ -88,9 +108,13 @@ export const cachePurgeCommand: Command = {
     }
     if (res.statusCode !== 200 || !answer.success)
       throw new CliError(
-        `purge refused (${res.statusCode}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}`,
+        `purge refused (${res.statusCode}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}${
+          res.statusCode === 401
+            ? ` (the token sent came from ${target.source}; the server takes OUTPOST_ADMIN_TOKEN from its environment, else [admin] token in outpost.toml, else one it makes up and writes to .outpost/admin.json)`
+            : ''
+        }`,
       );
-    process.stdout.write(
+    io.out(
       `purged ${answer.purged} entr${answer.purged === 1 ? 'y' : 'ies'} from ${answer.caches} cache(s)\n`,
     );
     return 0;

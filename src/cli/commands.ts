@@ -22,5 +22,17 @@ export interface Command {
   run(
     positionals: string[],
     values: Record<string, string | number | boolean | string[] | undefined>,
+    io: CliIo,
   ): Promise<number | undefined>;
 }
+
+/** Where a command prints (the process's stdout and stderr, or a test's buffers). */
+export interface CliIo {
+  out(chunk: string | Uint8Array): void;
+  err(text: string): void;
+}
+
+export const processIo: CliIo = {
+  out: (chunk) => void process.stdout.write(chunk),
+  err: (text) => void process.stderr.write(text),
+};

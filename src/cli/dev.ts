@@ -1,10 +1,20 @@
-import { relative, resolve } from 'node:path';
-import { ConfigError, findConfigFile, loadProxyConfig } from '../config/index.ts';
-import { loadTopology, parseLocation } from '../network/index.ts';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import {
+  ConfigError,
+  findConfigFile,
+  loadProxyConfig,
+  PROXY_CONFIG_FILES,
+  type ProxyConfig,
+  trustedProxyHeaderProblem,
+} from '../config/index.ts';
+import { loadTopology, parseLocation, type Topology } from '../network/index.ts';
 import { consoleObserver, type LogLevel } from '../observability/index.ts';
-import { startDev, startProxy, writeAdminFile } from '../pop/index.ts';
+import { type DevOptions, type ProxyOptions, startDev, startProxy, writeAdminFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
 import type { Command } from './commands.ts';
+
+type OptionValues = Parameters<Command['run']>[1];
 
 export const devCommand: Command = {
   name: 'dev',
@@ -53,10 +63,14 @@ export const devCommand: Command = {
       help: 'HTTPS with HTTP/2 (a development certificate in .outpost/tls)',
     },
     {
-      name: 'h2c',
-      type: 'boolean',
-      default: false,
-      help: 'also HTTP/2 in the clear (prior knowledge) on the same port',
+      name: 'h2c-port',
+      type: 'number',
+      help: 'also HTTP/2 in the clear (h2c, prior knowledge) on this port (0 picks a free one)',
+    },
+    {
+      name: 'trusted-proxy-header',
+      type: 'string',
+      help: 'take the client address from this header set by a proxy you run in front (e.g. X-Forwarded-For; wins over [trusted_proxy] in outpost.toml); default: the socket peer',
     },
     { name: 'cert', type: 'string', help: 'TLS certificate file (PEM), with --key' },
     { name: 'key', type: 'string', help: 'TLS private key file (PEM), with --cert' },
@@ -90,31 +104,113 @@ export const devCommand: Command = {
       help: 'NATS server URL: KV lives in JetStream buckets there (default: SQLite in .outpost/kv)',
     },
   ],
-  async run(positionals, v) {
-    const level = String(v['log-level']);
-    if (!['debug', 'info', 'warn', 'error'].includes(level))
-      throw new CliError(`--log-level must be debug, info, warn or error, received "${level}"`);
-    const observer = consoleObserver(level as LogLevel);
-    const dir = positionals[0] ?? '.';
-    if (!hasProject(dir)) {
-      // No worker project here: CDN proxy mode, a caching reverse proxy for every path.
-      const config = loadProxyConfig(dir);
-      const originArg = typeof v.origin === 'string' ? v.origin : config.origin;
-      if (!originArg)
-        throw new ConfigError(
-          resolve(dir),
-          '(project)',
-          'a folder with a wrangler config, or an origin for CDN proxy mode (--origin URL or origin in outpost.toml)',
-          'a folder with neither',
+  async run(positionals, v, io) {
+    const plan = devPlan(positionals, v);
+    const observer = consoleObserver(plan.logLevel);
+    for (const w of plan.warnings) observer.log({ level: 'warn', source: 'outpost', message: w });
+    if (plan.mode === 'proxy') {
+      const { config, topology } = plan;
+      const proxy = await startProxy({ ...plan.proxy, observer });
+      const admin = writeAdminFile(config.rootDir, proxy.url, proxy.adminToken);
+      const policies = config.policies.length
+        ? `, ${config.policies.length} cache polic${config.policies.length === 1 ? 'y' : 'ies'}`
+        : '';
+      io.out(
+        `\n  Outpost dev: CDN proxy mode for ${plan.proxy.origin} on ${proxy.url} (${config.store} cache${policies}${topology ? `, ${topology.pops.length} PoPs of ${topology.name}` : ''})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Press Ctrl+C to stop.\n\n`,
+      );
+      await waitForSignal();
+      await proxy.close();
+      return 0;
+    }
+    const dev = await startDev({ ...plan.dev, observer });
+    io.out(
+      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}${positionals.length > 1 ? ` (with ${positionals.length - 1} more worker(s) behind service bindings)` : ''}\n${
+        dev.network
+          ? `  Topology ${dev.network.topology.name}: ${dev.network.topology.pops.length} PoPs; clients at ${dev.network.from.city ?? `${dev.network.from.latitude},${dev.network.from.longitude}`} by default (header Outpost-Client-Location: <city>, or Outpost-Pop: <code> for one PoP).\n`
+          : ''
+      }${dev.h2cUrl ? `  HTTP/2 in the clear (h2c, prior knowledge): ${dev.h2cUrl}\n` : ''}  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
+    );
+    await waitForSignal();
+    await dev.close();
+    return 0;
+  },
+};
+
+/** What `outpost dev` starts, decided from its arguments alone (nothing is started). */
+export type DevPlan = { logLevel: LogLevel; warnings: string[] } & (
+  | {
+      mode: 'proxy';
+      config: ProxyConfig;
+      topology: Topology | null;
+      proxy: Omit<ProxyOptions, 'observer'>;
+    }
+  | { mode: 'worker'; dev: Omit<DevOptions, 'observer'> }
+);
+
+/** Options that only a Workers project uses: refused in CDN proxy mode rather than ignored. */
+const WORKER_ONLY = [
+  'production',
+  'watch',
+  'cpu-ms',
+  'memory-mb',
+  'wall-ms',
+  'subrequests',
+  'memory-budget-mb',
+  'max-isolates',
+  'tls',
+  'h2c-port',
+  'cert',
+  'key',
+  'kv-propagation-ms',
+  'kv-jitter-ms',
+  'kv-seed',
+  'nats',
+];
+
+/**
+ * The dev command's options turned into what it starts: CDN proxy mode in a folder without a
+ * worker project, else the project on one PoP or a network. Settings come from flags, then
+ * OUTPOST_ADMIN_TOKEN (the admin token), then the folder's outpost.toml.
+ */
+export function devPlan(positionals: string[], v: OptionValues): DevPlan {
+  const logLevel = String(v['log-level']);
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new CliError(`--log-level must be debug, info, warn or error, received "${logLevel}"`);
+  const trusted = trustedHeader(v['trusted-proxy-header']);
+  const dir = positionals[0] ?? '.';
+  const warnings: string[] = [];
+  if (!hasProject(dir)) {
+    // No worker project here: CDN proxy mode, a caching reverse proxy for every path.
+    const defaults = new Map(devCommand.options.map((o) => [o.name, o.default]));
+    for (const name of WORKER_ONLY)
+      if (v[name] !== defaults.get(name))
+        throw new CliError(
+          `--${name} is for a Workers project; ${resolve(dir)} has no wrangler config, so this is CDN proxy mode, which does not use it`,
         );
-      const origin = checkOrigin(originArg);
-      const topology = v.topology && v.topology !== 'local' ? loadTopology(String(v.topology)) : null;
-      const proxy = await startProxy({
+    const config = loadProxyConfig(dir);
+    const originArg = typeof v.origin === 'string' ? v.origin : config.origin;
+    if (!originArg)
+      throw new ConfigError(
+        resolve(dir),
+        '(project)',
+        'a folder with a wrangler config, or an origin for CDN proxy mode (--origin URL or origin in outpost.toml)',
+        'a folder with neither',
+      );
+    const origin = checkOrigin(originArg);
+    const topology = v.topology && v.topology !== 'local' ? loadTopology(String(v.topology)) : null;
+    const header = trusted ?? config.trustedProxyHeader;
+    return {
+      mode: 'proxy',
+      logLevel: logLevel as LogLevel,
+      warnings,
+      config,
+      topology,
+      proxy: {
         origin,
         host: v.ip as string,
         port: v.port as number,
         config,
-        observer,
+        ...(header ? { trustedProxyHeader: header } : {}),
         ...(topology
           ? {
               network: {
@@ -124,19 +220,23 @@ export const devCommand: Command = {
               },
             }
           : {}),
-      });
-      const admin = writeAdminFile(config.rootDir, proxy.url, proxy.adminToken);
-      const policies = config.policies.length
-        ? `, ${config.policies.length} cache polic${config.policies.length === 1 ? 'y' : 'ies'}`
-        : '';
-      process.stdout.write(
-        `\n  Outpost dev: CDN proxy mode for ${origin} on ${proxy.url} (${config.store} cache${policies}${topology ? `, ${topology.pops.length} PoPs of ${topology.name}` : ''})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Press Ctrl+C to stop.\n\n`,
-      );
-      await waitForSignal();
-      await proxy.close();
-      return 0;
-    }
-    const dev = await startDev({
+      },
+    };
+  }
+  // A worker project may have an outpost.toml for the admin token and the trusted proxy header.
+  const root = dirname(findConfigFile(dir));
+  const settings = PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f))) ? loadProxyConfig(root) : null;
+  if (settings && (settings.origin !== undefined || settings.policies.length))
+    warnings.push(
+      `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin] and [trusted_proxy] are used`,
+    );
+  const adminToken = settings ? settings.adminToken : process.env.OUTPOST_ADMIN_TOKEN;
+  const header = trusted ?? settings?.trustedProxyHeader;
+  return {
+    mode: 'worker',
+    logLevel: logLevel as LogLevel,
+    warnings,
+    dev: {
       dir,
       // Further projects: served only through service bindings from the first.
       services: positionals.slice(1),
@@ -145,13 +245,14 @@ export const devCommand: Command = {
       production: !!v.production,
       watch: v.watch !== false,
       origin: v.origin as string | undefined,
-      observer,
       ...(typeof v.cert === 'string' || typeof v.key === 'string'
         ? { tls: tlsFiles(v.cert, v.key) }
         : v.tls
           ? { tls: true as const }
           : {}),
-      h2cPort: v['h2c-port'] as number | undefined,
+      ...(typeof v['h2c-port'] === 'number' ? { h2cPort: v['h2c-port'] } : {}),
+      ...(adminToken ? { adminToken } : {}),
+      ...(header ? { trustedProxyHeader: header } : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,
       simulateLatency: !!v['simulate-latency'],
@@ -169,19 +270,16 @@ export const devCommand: Command = {
         wallMs: v['wall-ms'] as number,
         subrequests: v.subrequests as number,
       },
-    });
-    process.stdout.write(
-      `\n  Outpost dev: "${dev.config.name}" ready on ${dev.url}${positionals.length > 1 ? ` (with ${positionals.length - 1} more worker(s) behind service bindings)` : ''}\n${
-        dev.network
-          ? `  Topology ${dev.network.topology.name}: ${dev.network.topology.pops.length} PoPs; clients at ${dev.network.from.city ?? `${dev.network.from.latitude},${dev.network.from.longitude}`} by default (header Outpost-Client-Location: <city>, or Outpost-Pop: <code> for one PoP).\n`
-          : ''
-      }${dev.h2cUrl ? `  HTTP/2 in the clear (h2c, prior knowledge): ${dev.h2cUrl}\n` : ''}  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
-    );
-    await waitForSignal();
-    await dev.close();
-    return 0;
-  },
-};
+    },
+  };
+}
+
+function trustedHeader(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const problem = trustedProxyHeaderProblem(String(value));
+  if (problem) throw new CliError(`--trusted-proxy-header must be ${problem}, received "${value}"`);
+  return String(value).toLowerCase();
+}
 
 /** A path relative to the working folder when it lies inside it. */
 function shortPath(p: string): string {

@@ -4,12 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  type GeoDnsServer,
   type Locator,
   loadTopology,
   maxmindLocator,
   parseLocation,
   Router,
   startGeoDns,
+  type Topology,
   tableLocator,
 } from '../network/index.ts';
 import { CliError } from './cache.ts';
@@ -49,39 +51,9 @@ export const geodnsCommand: Command = {
     { name: 'port', type: 'number', default: 5353, help: 'UDP and TCP port' },
     { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
   ],
-  async run(_p, v) {
-    if (typeof v.hostname !== 'string') throw new CliError('give --hostname (the name to answer)');
-    if (typeof v.addresses !== 'string')
-      throw new CliError('give --addresses FILE (the PoPs’ public addresses)');
-    const topology = loadTopology(String(v.topology));
-    const addresses = readJson(v.addresses, '--addresses') as Record<
-      string,
-      { a?: string[]; aaaa?: string[] }
-    >;
-    for (const id of Object.keys(addresses))
-      if (!topology.pops.some((p) => p.id === id))
-        throw new CliError(`--addresses names "${id}", not a PoP of ${topology.name}`);
-    let locate: Locator = () => undefined;
-    if (typeof v.maxmind === 'string') locate = await maxmindLocator(v.maxmind);
-    else if (typeof v.networks === 'string')
-      locate = tableLocator(
-        readJson(v.networks, '--networks') as { cidr: string; location: string }[],
-        topology,
-      );
-    const fallback = v.from
-      ? parseLocation(String(v.from), topology, '--from')
-      : { ...topology.pops[0], source: 'default' };
-    const server = await startGeoDns({
-      hostname: v.hostname,
-      router: new Router(topology),
-      addresses,
-      locate,
-      fallback,
-      ttl: v.ttl as number,
-      port: v.port as number,
-      host: v.ip as string,
-    });
-    process.stdout.write(
+  async run(_p, v, io) {
+    const { server, topology } = await startGeodnsFrom(v);
+    io.out(
       `\n  Outpost GeoDNS: ${v.hostname} on ${v.ip}:${server.port} (UDP and TCP), ${topology.pops.length} PoPs\n\n`,
     );
     await new Promise<void>((resolve) => {
@@ -92,3 +64,47 @@ export const geodnsCommand: Command = {
     return 0;
   },
 };
+
+/** Start the responder the command's options describe (tests call this without the signal wait). */
+export async function startGeodnsFrom(
+  v: Parameters<Command['run']>[1],
+): Promise<{ server: GeoDnsServer; topology: Topology }> {
+  if (typeof v.hostname !== 'string') throw new CliError('give --hostname (the name to answer)');
+  if (typeof v.addresses !== 'string')
+    throw new CliError('give --addresses FILE (the PoPs’ public addresses)');
+  const topology = loadTopology(String(v.topology));
+  const addresses = readJson(v.addresses, '--addresses') as Record<string, { a?: string[]; aaaa?: string[] }>;
+  for (const id of Object.keys(addresses))
+    if (!topology.pops.some((p) => p.id === id))
+      throw new CliError(`--addresses names "${id}", not a PoP of ${topology.name}`);
+  if (typeof v.maxmind === 'string' && typeof v.networks === 'string')
+    throw new CliError('give --maxmind FILE or --networks FILE, not both: each places every client');
+  let locate: Locator = () => undefined;
+  if (typeof v.maxmind === 'string') {
+    try {
+      locate = await maxmindLocator(v.maxmind);
+    } catch (err) {
+      throw new CliError(
+        `--maxmind ${v.maxmind} is not a readable MaxMind database: ${(err as Error).message}`,
+      );
+    }
+  } else if (typeof v.networks === 'string')
+    locate = tableLocator(
+      readJson(v.networks, '--networks') as { cidr: string; location: string }[],
+      topology,
+    );
+  const fallback = v.from
+    ? parseLocation(String(v.from), topology, '--from')
+    : { ...topology.pops[0], source: 'default' };
+  const server = await startGeoDns({
+    hostname: v.hostname,
+    router: new Router(topology),
+    addresses,
+    locate,
+    fallback,
+    ttl: v.ttl as number,
+    port: v.port as number,
+    host: v.ip as string,
+  });
+  return { server, topology };
+}

@@ -42,10 +42,14 @@ async function withNamespace<T>(
       );
     ns = b.id;
   }
-  const store: KvStore =
-    typeof v.nats === 'string'
-      ? await NatsKvStore.connect({ servers: v.nats, pop: CLI_POP })
-      : new SqliteKvStore({ file: kvFile(dirname(findConfigFile(project))) });
+  let store: KvStore;
+  if (typeof v.nats === 'string') {
+    try {
+      store = await NatsKvStore.connect({ servers: v.nats, pop: CLI_POP });
+    } catch (err) {
+      throw new CliError(`--nats: ${(err as Error).message}`);
+    }
+  } else store = new SqliteKvStore({ file: kvFile(dirname(findConfigFile(project))) });
   try {
     return await fn(new KvPop(CLI_POP, store), ns);
   } catch (err) {
@@ -74,7 +78,7 @@ const put: Command = {
     { name: 'expiration', type: 'number', help: 'expiration, seconds since the epoch' },
     { name: 'metadata', type: 'string', help: 'metadata as JSON' },
   ],
-  async run([key, value], v) {
+  async run([key, value], v, io) {
     if (key === undefined) throw new CliError('give the key: outpost kv key put <key> <value>');
     if ((value === undefined) === (v.path === undefined))
       throw new CliError('give either a value or --path FILE');
@@ -94,7 +98,7 @@ const put: Command = {
         metadata,
       }),
     );
-    process.stdout.write(`Wrote ${bytes.byteLength} bytes to "${key}"\n`);
+    io.out(`Wrote ${bytes.byteLength} bytes to "${key}"\n`);
     return 0;
   },
 };
@@ -104,14 +108,14 @@ const get: Command = {
   summary: 'Print a value from a KV namespace',
   args: '<key>',
   options: COMMON,
-  async run([key], v) {
+  async run([key], v, io) {
     if (key === undefined) throw new CliError('give the key: outpost kv key get <key>');
     const got = await withNamespace(v, (pop, ns) => pop.get(ns, key));
     if (!got) {
-      process.stderr.write(`Value not found for "${key}"\n`);
+      io.err(`Value not found for "${key}"\n`);
       return 1;
     }
-    process.stdout.write(got.value);
+    io.out(got.value);
     return 0;
   },
 };
@@ -120,7 +124,7 @@ const list: Command = {
   name: 'kv key list',
   summary: 'List the keys of a KV namespace (JSON)',
   options: [...COMMON, { name: 'prefix', type: 'string', help: 'only keys starting with this' }],
-  async run(_p, v) {
+  async run(_p, v, io) {
     const keys = await withNamespace(v, async (pop, ns) => {
       const all: unknown[] = [];
       let cursor: string | undefined;
@@ -131,7 +135,7 @@ const list: Command = {
         cursor = page.cursor;
       }
     });
-    process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+    io.out(`${JSON.stringify(keys, null, 2)}\n`);
     return 0;
   },
 };
@@ -141,10 +145,10 @@ const del: Command = {
   summary: 'Delete a key from a KV namespace',
   args: '<key>',
   options: COMMON,
-  async run([key], v) {
+  async run([key], v, io) {
     if (key === undefined) throw new CliError('give the key: outpost kv key delete <key>');
     await withNamespace(v, (pop, ns) => pop.delete(ns, key));
-    process.stdout.write(`Deleted "${key}"\n`);
+    io.out(`Deleted "${key}"\n`);
     return 0;
   },
 };
@@ -164,7 +168,7 @@ const bulkPut: Command = {
     'Write many values from a JSON file: [{ "key", "value", "expiration_ttl"?, "metadata"?, "base64"? }]',
   args: '<file.json>',
   options: COMMON,
-  async run([file], v) {
+  async run([file], v, io) {
     if (file === undefined) throw new CliError('give the file: outpost kv bulk put <file.json>');
     let entries: BulkEntry[];
     try {
@@ -193,7 +197,7 @@ const bulkPut: Command = {
         }
       }
     });
-    process.stdout.write(`Wrote ${entries.length} key-value pairs\n`);
+    io.out(`Wrote ${entries.length} key-value pairs\n`);
     return 0;
   },
 };

@@ -16,7 +16,7 @@
  *   bypass_cookies = ["session"]
  *   jitter = 0.1              # ±10% on edge TTLs
  *   [admin]
- *   token = "…"               # else OUTPOST_ADMIN_TOKEN
+ *   token = "…"               # OUTPOST_ADMIN_TOKEN, when set, wins over this
  *   [trusted_proxy]
  *   header = "X-Forwarded-For" # the client's address comes from this header (behind a proxy you run)
  *
@@ -54,7 +54,11 @@ export interface ProxyConfig {
   cacheDir: string;
   maxSizeMb: number;
   maxEntryMb: number;
-  /** Admin token for purges (`[admin] token`, else the OUTPOST_ADMIN_TOKEN environment variable). */
+  /**
+   * Admin token of the /__outpost/ endpoints: the OUTPOST_ADMIN_TOKEN environment variable when
+   * set, else `[admin] token`; the server and the CLI follow the same order (undefined: the
+   * server makes one per run and writes it to .outpost/admin.json).
+   */
   adminToken: string | undefined;
   /** `[trusted_proxy] header`: the header a proxy in front sets to the client's address (lower case). */
   trustedProxyHeader: string | undefined;
@@ -113,13 +117,18 @@ export function validateProxyConfig(
   if (store !== 'memory' && store !== 'disk') fail('cache.store', '"memory" or "disk"', store);
   const dir = cache.dir ?? '.outpost/cache';
   if (typeof dir !== 'string' || dir === '') fail('cache.dir', 'a folder path', dir);
-  const token = admin.token ?? env.OUTPOST_ADMIN_TOKEN;
-  if (token !== undefined && (typeof token !== 'string' || token.length < 16))
-    fail(
-      'admin.token',
+  // The environment wins over the file, as flags win over both: one order for server and CLI.
+  if (admin.token !== undefined && (typeof admin.token !== 'string' || admin.token.length < 16))
+    fail('admin.token', 'a string of at least 16 characters', admin.token);
+  const fromEnv = env.OUTPOST_ADMIN_TOKEN;
+  if (fromEnv !== undefined && fromEnv.length < 16)
+    throw new ConfigError(
+      'environment',
+      'OUTPOST_ADMIN_TOKEN',
       'a string of at least 16 characters',
-      admin.token === undefined ? '(OUTPOST_ADMIN_TOKEN)' : token,
+      `${fromEnv.length} characters`,
     );
+  const token = fromEnv ?? admin.token;
   const policiesRaw = cache.policies ?? [];
   if (!Array.isArray(policiesRaw))
     fail('cache.policies', 'an array of tables ([[cache.policies]])', policiesRaw);

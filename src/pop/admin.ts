@@ -1,7 +1,8 @@
 /**
  * The PoP's admin endpoints, under `/__outpost/` on the PoP's own port. Every call needs
- * `Authorization: Bearer <token>` (config `[admin] token` or OUTPOST_ADMIN_TOKEN; `outpost dev`
- * makes one per run and writes it to `.outpost/admin.json` for the CLI).
+ * `Authorization: Bearer <token>` (OUTPOST_ADMIN_TOKEN, else `[admin] token` in outpost.toml,
+ * else one `outpost dev` makes per run; the token in use is written to `.outpost/admin.json`
+ * for the CLI, which looks for it in the same order).
  *
  *   POST /__outpost/cache/purge  {"files"|"prefixes"|"tags": [...], "purge_everything": true, "worker": "name"}
  *        → 200 {"success": true, "purged": N, "caches": M}

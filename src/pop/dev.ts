@@ -42,7 +42,10 @@ export interface DevOptions {
   runtime?: RuntimeOptions;
   /** Limits that win over the project's config (the CLI's --cpu-ms and friends). */
   limits?: Partial<Limits>;
-  /** Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run). */
+  /**
+   * Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run; the
+   * CLI passes `[admin] token` from outpost.toml when the variable is not set).
+   */
   adminToken?: string;
   /**
    * A network of PoPs instead of the one local PoP: a built-in topology name (`world`) or a
