@@ -14,6 +14,10 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Start it again on the same port and store (after stop()). */
   restart(): Promise<void>;
+  /** Freeze the process (SIGSTOP): connections stay open, nothing is answered. */
+  freeze(): void;
+  /** Let a frozen process run on (SIGCONT). */
+  thaw(): void;
   dispose(): Promise<void>;
 }
 
@@ -60,10 +64,11 @@ export async function startNatsServer(): Promise<NatsServer> {
     });
   const stop = () =>
     new Promise<void>((resolve) => {
-      const c = child;
+      const c = child as ChildProcess | null;
       child = null;
       if (!c || c.exitCode !== null) return resolve();
       c.once('exit', () => resolve());
+      c.kill('SIGCONT'); // a frozen server cannot act on SIGTERM
       c.kill('SIGTERM');
     });
   await start();
@@ -72,6 +77,8 @@ export async function startNatsServer(): Promise<NatsServer> {
     port,
     stop,
     restart: start,
+    freeze: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
+    thaw: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
     dispose: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });

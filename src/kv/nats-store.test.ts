@@ -137,5 +137,43 @@ describeNeeding(NATS_SERVER, 'NATS JetStream', () => {
         await bStore.close();
       }
     });
+    it('with nats-server frozen (SIGSTOP): a write that gets no acknowledgement says its outcome is unknown, and is applied once the server resumes', async () => {
+      const aStore = await NatsKvStore.connect({ servers: server.url, pop: 'A', timeoutMs: 500 });
+      const bStore = await NatsKvStore.connect({ servers: server.url, pop: 'B' });
+      const a = new KvPop('A', aStore);
+      try {
+        await bStore.list('frozen', { prefix: '', limit: 10, cursor: null }, 'B', Date.now());
+        await a.put('frozen', 'before', enc('kept'));
+        server.freeze();
+        let message = '';
+        let status = 0;
+        try {
+          await a.put('frozen', 'during', enc('sent'));
+        } catch (err) {
+          message = (err as Error).message;
+          status = (err as { status: number }).status;
+        }
+        assert.equal(status, 504);
+        assert.match(
+          message,
+          /^KV write sent to NATS at nats:\/\/127\.0\.0\.1:\d+ but not acknowledged \(.+ after 500 ms\); the outcome is unknown: it may still be applied\. Read the key to see which, or repeat the write/,
+        );
+        assert.doesNotMatch(message, /not made/);
+        assert.equal(text(await a.get('frozen', 'before')), 'kept', 'reads still answer from the replica');
+        server.thaw();
+        await until(async () => (await bStore.read('frozen', 'during', 'B', Date.now())) !== null, 10_000);
+        assert.equal(
+          text(await bStore.read('frozen', 'during', 'B', Date.now())),
+          'sent',
+          'applied after all',
+        );
+        await a.delete('frozen', 'during');
+        assert.equal(await a.get('frozen', 'during'), null, 'and the store works on');
+      } finally {
+        server.thaw();
+        await aStore.close();
+        await bStore.close();
+      }
+    });
   });
 });

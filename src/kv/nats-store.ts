@@ -4,7 +4,11 @@
  * fed by a watch, and answers reads and lists from it — so reads keep working while NATS is
  * unreachable. Writes go to the bucket and fail with a clear error when NATS cannot be reached
  * (checked before publishing, so a failed write is not sent later by the client's reconnect
- * buffer). Propagation is NATS's own (milliseconds); `cacheTtl` still applies at the PoP
+ * buffer). A write that was sent but got no acknowledgement in time (a frozen or partitioned
+ * server) has an unknown outcome: the server may still apply it when it resumes, so the error
+ * says so (504) instead of claiming the write was not made; only an answer from the server
+ * (JetStream refused it, or nothing listens on the bucket's subject) proves it was not.
+ * Propagation is NATS's own (milliseconds); `cacheTtl` still applies at the PoP
  * (src/kv/pop.ts).
  *
  * Values carry an envelope (metadata, expiration, the writing PoP and time) since JetStream KV
@@ -13,9 +17,9 @@
  * are any UTF-8).
  */
 import { createHash } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, NoRespondersError, RequestError } from '@nats-io/transport-node';
 import { KvError } from './limits.ts';
 import {
   decodeCursor,
@@ -84,17 +88,36 @@ function unpack(key: string, data: Uint8Array, version: number): KvRecord {
   };
 }
 
+/**
+ * True when the server answered and the answer proves the write was not stored: JetStream
+ * refused it, or no stream listens on the subject. Anything else after sending (a timeout, a
+ * connection lost mid-request) leaves the outcome unknown.
+ */
+function refusedByServer(err: unknown): boolean {
+  for (
+    let e = err as { cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as never, depth++
+  ) {
+    if (e instanceof JetStreamApiError || e instanceof NoRespondersError) return true;
+    if (e instanceof RequestError && e.isNoResponders()) return true;
+  }
+  return false;
+}
+
 export class NatsKvStore implements KvStore {
   readonly #nc: NatsConnection;
   readonly #kvm: Kvm;
   readonly #replicas = new Map<string, Promise<Replica>>();
   readonly #servers: string;
   readonly pop: string;
+  readonly #timeoutMs: number;
   #connected = true;
 
   private constructor(nc: NatsConnection, options: NatsKvStoreOptions) {
     this.#nc = nc;
-    this.#kvm = new Kvm(jetstream(nc, { timeout: options.timeoutMs ?? 3000 }));
+    this.#timeoutMs = options.timeoutMs ?? 3000;
+    this.#kvm = new Kvm(jetstream(nc, { timeout: this.#timeoutMs }));
     this.#servers = [options.servers].flat().join(', ');
     this.pop = options.pop;
     (async () => {
@@ -190,7 +213,16 @@ export class NatsKvStore implements KvStore {
         replica.entries.set(key, { record: unpack(key, pack(w, pop, now), version), version });
       return version;
     } catch (err) {
-      throw new KvError(503, `KV write failed at NATS (${this.#servers}): ${(err as Error).message}`);
+      const what = w.value === null ? 'delete' : 'write';
+      if (refusedByServer(err))
+        throw new KvError(
+          503,
+          `KV ${what} refused by NATS at ${this.#servers} (${(err as Error).message}); the ${what} was not made.`,
+        );
+      throw new KvError(
+        504,
+        `KV ${what} sent to NATS at ${this.#servers} but not acknowledged (${(err as Error).message} after ${this.#timeoutMs} ms); the outcome is unknown: it may still be applied. Read the key to see which, or repeat the ${what} (repeating the same ${what} is safe).`,
+      );
     }
   }
 
