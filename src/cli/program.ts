@@ -27,7 +27,7 @@ export function commandHelp(c: Command): string {
   const lines = [`Usage: outpost ${c.name} ${c.args ?? ''} [options]`, '', c.summary, '', 'Options:'];
   for (const o of c.options) {
     const flag = o.type === 'boolean' ? `--${o.name}` : `--${o.name} <${o.type}>`;
-    lines.push(`  ${flag.padEnd(24)} ${o.help}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
+    lines.push(`  ${flag.padEnd(34)} ${o.help}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
   }
   return lines.join('\n');
 }
