@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCacheControl } from './cache-control.ts';
-import { currentAge, freshnessLifetime, requestAcceptsStale, usability } from './freshness.ts';
+import { ageHeader, currentAge, freshnessLifetime, requestAcceptsStale, usability } from './freshness.ts';
 
 const T = Date.parse('Thu, 01 Jan 2026 00:00:00 GMT');
 const date = (ms: number) => new Date(ms).toUTCString();
@@ -16,6 +16,24 @@ describe('freshness lifetime (RFC 9111 §4.2.1)', () => {
   });
   it('an invalid Expires means already expired (§5.3)', () => {
     assert.equal(freshnessLifetime(200, ['expires', '0'], cc(''), T).seconds, 0);
+  });
+  it('an Expires that is not an IMF-fixdate or obsolete HTTP-date, or has several lines, is expired (§5.3)', () => {
+    const d = ['date', date(T)];
+    const future = date(T + 3_600_000); // e.g. "Thu, 01 Jan 2026 01:00:00 GMT"
+    assert.equal(freshnessLifetime(200, [...d, 'expires', future], cc(''), T).seconds, 3600);
+    for (const bad of [
+      future.replace('GMT', 'UTC'),
+      future.replace(',', ''),
+      future.replace(/ /g, '  '),
+      future.replace(/(\d\d) (\w\w\w) (\d{4})/, '$1-$2-$3'),
+      future.replace(' 01:', ' 1:'),
+    ])
+      assert.equal(freshnessLifetime(200, [...d, 'expires', bad], cc(''), T).seconds, 0, bad);
+    assert.equal(
+      freshnessLifetime(200, [...d, 'expires', future, 'expires', future], cc(''), T).seconds,
+      0,
+      'two field lines',
+    );
   });
   it('heuristic freshness: 10% of the time since Last-Modified, only for heuristically cacheable statuses (§4.2.2)', () => {
     const h = ['date', date(T), 'last-modified', date(T - 100_000_000)];
@@ -43,6 +61,16 @@ describe('age (RFC 9111 §4.2.3)', () => {
   it('ignores a negative or invalid Age', () => {
     assert.equal(currentAge(['date', date(T), 'age', '-5'], T, T, T + 1000), 1);
     assert.equal(currentAge(['date', date(T), 'age', 'x'], T, T, T + 1000), 1);
+    assert.equal(ageHeader(['age', '7200.0']), 0);
+    assert.equal(ageHeader(['age', '7200;foo=bar']), 0);
+  });
+  it('a list-valued Age counts by its first member, on one line or several (§5.1)', () => {
+    assert.equal(ageHeader(['age', '7200, 0']), 7200);
+    assert.equal(ageHeader(['age', '0, 7200']), 0);
+    assert.equal(ageHeader(['age', '7200', 'age', '0']), 7200);
+    assert.equal(ageHeader(['age', '0', 'age', '7200']), 0);
+    assert.equal(ageHeader(['age', 'x, 7200']), 0, 'an invalid first member: the field is ignored');
+    assert.equal(currentAge(['date', date(T), 'age', '7200, 0'], T, T, T), 7200);
   });
 });
 

@@ -24,12 +24,13 @@ export function freshnessLifetime(
 ): { seconds: number; heuristic: boolean } {
   if (directives.sMaxage !== undefined) return { seconds: directives.sMaxage, heuristic: false };
   if (directives.maxAge !== undefined) return { seconds: directives.maxAge, heuristic: false };
-  const expiresRaw = first(headers, 'expires');
-  if (expiresRaw !== undefined) {
-    // An invalid Expires (e.g. "0") means already expired (§5.3).
-    const expires = httpDate(expiresRaw);
+  const expiresLines = all(headers, 'expires');
+  if (expiresLines.length > 0) {
+    // An Expires that is not one valid HTTP-date ("0", a sloppy date, several field lines)
+    // means already expired (§5.3).
+    const expires = expiresLines.length === 1 ? httpDate(expiresLines[0], responseTime) : undefined;
     if (expires === undefined) return { seconds: 0, heuristic: false };
-    const date = httpDate(first(headers, 'date')) ?? responseTime;
+    const date = httpDate(first(headers, 'date'), responseTime) ?? responseTime;
     return { seconds: Math.max(0, Math.floor((expires - date) / 1000)), heuristic: false };
   }
   if (!HEURISTIC_STATUSES.has(status) && !directives.public) return { seconds: 0, heuristic: false };
@@ -56,14 +57,16 @@ export function currentAge(headers: Flat, requestTime: number, responseTime: num
 }
 
 /**
- * The Age field (§5.1) as delta-seconds. Only one well-formed value counts: a list, several
- * field lines, a sign or a fraction make it invalid, and an invalid Age is ignored (as most
- * caches measured by the HTTP cache test suite do), never read as a larger age.
+ * The Age field (§5.1) as delta-seconds. A list (one line `7200, 0`, or several field lines)
+ * counts by its first member, the rest discarded; a first member that is not delta-seconds (a
+ * sign, a fraction, letters, a parameter) makes the field invalid, and an invalid Age is ignored.
  */
-function ageHeader(headers: Flat): number {
-  const values = all(headers, 'age');
-  if (values.length !== 1 || !/^\s*\d+\s*$/.test(values[0])) return 0;
-  return Math.min(Number(values[0]), 2147483648);
+export function ageHeader(headers: Flat): number {
+  const lines = all(headers, 'age');
+  if (lines.length === 0) return 0;
+  const firstMember = lines.join(',').split(',')[0].trim();
+  if (!/^\d+$/.test(firstMember)) return 0;
+  return Math.min(Number(firstMember), 2147483648);
 }
 
 export interface Usability {

@@ -25,15 +25,4 @@ export function list(headers: Flat, name: string): string[] {
     .filter(Boolean);
 }
 
-/**
- * An HTTP-date (RFC 9110 §5.6.7) as ms since the epoch, or undefined when it is not a valid
- * date. Recipients must accept the three historical formats; Date.parse reads all three.
- */
-export function httpDate(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  // IMF-fixdate, RFC 850 and asctime all start with a weekday name.
-  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/.test(v)) return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : t;
-}
+export { httpDate } from './date.ts';
