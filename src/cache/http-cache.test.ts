@@ -116,15 +116,36 @@ describe('HttpCache', () => {
     assert.equal(post.cacheStatus, 'DYNAMIC');
     assert.equal((await cache.handle(get(), o.fn)).cacheStatus, 'MISS');
   });
-  it('answers a client If-None-Match from the cache with 304; strips CDN-Cache-Control downstream', async () => {
+  it('answers a client If-None-Match from the cache with 304; CDN-Cache-Control goes on downstream, Cloudflare-CDN-Cache-Control and Surrogate-Control do not', async () => {
     const { cache, get } = setup();
     const o = origin(() => ({
-      headers: ['cdn-cache-control', 'max-age=60', 'cache-control', 'no-cache', 'etag', '"z"'],
+      headers: [
+        'cdn-cache-control',
+        'max-age=60',
+        'cloudflare-cdn-cache-control',
+        'max-age=60',
+        'surrogate-control',
+        'max-age=60',
+        'cache-control',
+        'no-cache',
+        'etag',
+        '"z"',
+      ],
       text: 'x',
     }));
-    await text(await cache.handle(get(), o.fn));
+    const a = await cache.handle(get(), o.fn);
+    await text(a);
     const r = await cache.handle(get('https://o.example/a', ['if-none-match', '"z"']), o.fn);
-    assert.deepEqual([r.status, r.cacheStatus, header(r, 'cdn-cache-control')], [304, 'HIT', undefined]);
+    for (const answer of [a, r])
+      assert.deepEqual(
+        [
+          header(answer, 'cdn-cache-control'),
+          header(answer, 'cloudflare-cdn-cache-control'),
+          header(answer, 'surrogate-control'),
+        ],
+        ['max-age=60', undefined, undefined],
+      );
+    assert.deepEqual([r.status, r.cacheStatus], [304, 'HIT']);
   });
   it('1,000 concurrent requests for one expired key reach the origin once (the seed’s stampede)', async () => {
     const { cache, tick, get } = setup();

@@ -146,8 +146,8 @@ function targetedField(values: readonly string[]): string | undefined {
  * The directives an edge cache obeys for a response, the first present of:
  * Cloudflare-CDN-Cache-Control and CDN-Cache-Control (RFC 9213 §2.1: a targeted field replaces
  * Cache-Control for the caches it targets; an invalid one is ignored), Surrogate-Control, then
- * Cache-Control. The targeted fields are for the edge only and are removed before the response
- * leaves it (EDGE_ONLY_HEADERS).
+ * Cache-Control. Cloudflare-CDN-Cache-Control and Surrogate-Control are removed before the
+ * response leaves the edge; CDN-Cache-Control goes on to the next CDN (EDGE_ONLY_HEADERS).
  */
 export function edgeDirectives(headers: Flat): { directives: Directives; from: string } {
   for (const name of ['cloudflare-cdn-cache-control', 'cdn-cache-control']) {
@@ -161,9 +161,10 @@ export function edgeDirectives(headers: Flat): { directives: Directives; from: s
   return { directives: parseCacheControl(all(headers, 'cache-control')), from: 'cache-control' };
 }
 
-/** Headers meant for the edge cache only: stripped from responses sent downstream. */
-export const EDGE_ONLY_HEADERS = [
-  'cloudflare-cdn-cache-control',
-  'cdn-cache-control',
-  'surrogate-control',
-] as const;
+/**
+ * Headers meant for this edge only: stripped from responses sent downstream. CDN-Cache-Control
+ * is not among them: it targets every CDN on the path (RFC 9213 §2), and Cloudflare passes it
+ * on (https://developers.cloudflare.com/cache/concepts/cdn-cache-control/); only its own
+ * Cloudflare-CDN-Cache-Control and Surrogate-Control are consumed.
+ */
+export const EDGE_ONLY_HEADERS = ['cloudflare-cdn-cache-control', 'surrogate-control'] as const;
