@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Origin } from './http-cache.ts';
 import { header, origin, setup, slowOrigin, text } from './test-helpers.ts';
 
 describe('HttpCache', () => {
@@ -77,6 +78,33 @@ describe('HttpCache', () => {
     tick(20);
     const e = await cache.handle(get(other), p.fn);
     assert.deepEqual([e.status, e.cacheStatus], [503, 'EXPIRED']);
+  });
+  it('origin unreachable: serves STALE, except must-revalidate, proxy-revalidate, no-cache, s-maxage (§4.2.4)', async () => {
+    for (const cc of [
+      'max-age=1',
+      'max-age=1, must-revalidate',
+      'max-age=1, proxy-revalidate',
+      'max-age=1, no-cache',
+      's-maxage=1',
+    ]) {
+      const { cache, tick, get } = setup();
+      let n = 0;
+      const o: Origin = async () => {
+        if (++n > 1) throw new Error('other side closed');
+        return { status: 200, statusText: 'OK', headers: ['cache-control', cc, 'etag', '"e"'], body: null };
+      };
+      await cache.handle(get(), o);
+      tick(5);
+      if (cc === 'max-age=1') {
+        const r = await cache.handle(get(), o);
+        assert.deepEqual([r.status, r.cacheStatus], [200, 'STALE']);
+        await assert.rejects(
+          cache.handle(get('https://o.example/a', ['cache-control', 'no-cache']), o),
+          /other side closed/,
+          'the client asked for a validated answer',
+        );
+      } else await assert.rejects(cache.handle(get(), o), /other side closed/, cc);
+    }
   });
   it('request directives: no-store bypasses, no-cache revalidates, only-if-cached answers 504 on a miss (§5.2.1)', async () => {
     const { cache, get } = setup();

@@ -299,6 +299,12 @@ export class HttpCache {
         return this.#serve(req, entry, 'STALE', age, policy);
       }
       if (err instanceof OriginError) return this.#passed(err.response, 'EXPIRED', policy);
+      // No answer at all (refused, reset, closed before a response): a disconnected cache may
+      // serve stale unless a directive forbids it (§4.2.4), as Cloudflare answers STALE.
+      if (use.staleIfDisconnected) {
+        this.#onError(err as Error);
+        return this.#serve(req, entry, 'STALE', age, policy);
+      }
       throw err;
     }
   }

@@ -96,10 +96,38 @@ describe('serving from the cache (§4.2, §5.2.1, RFC 5861)', () => {
       false,
     );
   });
-  it('a request may accept staleness with max-stale, unless the response forbids it (§5.2.1.2)', () => {
+  it('a request may accept staleness with max-stale, unless the response forbids it (§5.2.1.2, §4.2.4)', () => {
     assert.equal(requestAcceptsStale(5, cc(''), cc('max-stale=10')), true);
     assert.equal(requestAcceptsStale(15, cc(''), cc('max-stale=10')), false);
     assert.equal(requestAcceptsStale(1000, cc(''), cc('max-stale')), true);
-    assert.equal(requestAcceptsStale(5, cc('must-revalidate'), cc('max-stale')), false);
+    for (const forbid of ['must-revalidate', 'proxy-revalidate', 'no-cache', 's-maxage=10'])
+      assert.equal(requestAcceptsStale(5, cc(`max-age=10, ${forbid}`), cc('max-stale')), false, forbid);
+  });
+  it('served stale when the origin cannot be reached, unless a directive forbids it (§4.2.4)', () => {
+    assert.equal(usability(10, 15, cc('max-age=10'), cc('')).staleIfDisconnected, true);
+    assert.equal(usability(10, 5, cc('max-age=10'), cc('')).staleIfDisconnected, false, 'fresh');
+    for (const forbid of ['must-revalidate', 'proxy-revalidate', 'no-cache', 's-maxage=10'])
+      assert.equal(
+        usability(10, 15, cc(`max-age=10, ${forbid}`), cc('')).staleIfDisconnected,
+        false,
+        `${forbid} (§5.2.2.2, §5.2.2.8, §5.2.2.4, §5.2.2.10)`,
+      );
+    for (const ask of ['no-cache', 'max-age=0', 'min-fresh=1', 'max-stale=2'])
+      assert.equal(usability(10, 15, cc('max-age=10'), cc(ask)).staleIfDisconnected, false, ask);
+    assert.equal(usability(10, 15, cc('max-age=10'), cc('max-stale=20')).staleIfDisconnected, true);
+    assert.equal(usability(10, 1000, cc('max-age=10'), cc('')).staleIfDisconnected, true, 'however stale');
+    assert.equal(
+      usability(10, 1000, cc('max-age=10, stale-if-error=60'), cc('')).staleIfDisconnected,
+      false,
+      'an explicit stale-if-error window bounds it',
+    );
+  });
+  it('no-cache closes the stale-if-error window; s-maxage does not close explicit stale windows', () => {
+    assert.equal(
+      usability(10, 15, cc('max-age=10, no-cache, stale-if-error=60'), cc('')).withinStaleIfError,
+      false,
+    );
+    const u = usability(10, 15, cc('s-maxage=10, stale-while-revalidate=30, stale-if-error=60'), cc(''));
+    assert.deepEqual([u.withinStaleWhileRevalidate, u.withinStaleIfError], [true, true]);
   });
 });

@@ -77,6 +77,31 @@ export interface Usability {
   withinStaleWhileRevalidate: boolean;
   /** May be served stale when the origin errors (RFC 5861 §4), given the request too. */
   withinStaleIfError: boolean;
+  /**
+   * May be served stale when the origin cannot be reached at all (§4.2.4: a disconnected cache
+   * may; Cloudflare answers STALE when it "could not contact the origin").
+   */
+  staleIfDisconnected: boolean;
+}
+
+/**
+ * Directives that forbid serving the response stale (§4.2.4): must-revalidate (§5.2.2.2),
+ * no-cache (§5.2.2.4), and for a shared cache proxy-revalidate (§5.2.2.8) and s-maxage, which
+ * incorporates proxy-revalidate's semantics (§5.2.2.10).
+ */
+export function neverStale(d: Directives): boolean {
+  return d.mustRevalidate || d.proxyRevalidate || d.noCache || d.sMaxage !== undefined;
+}
+
+/**
+ * Directives that forbid even the stale serving an origin grants explicitly with
+ * stale-while-revalidate or stale-if-error (RFC 5861): the same list without s-maxage.
+ * `s-maxage=60, stale-while-revalidate=30` is how origins ask a CDN for exactly that (a
+ * shared-cache lifetime with a stale window); the stale window is the origin's own, later,
+ * more specific word, so s-maxage's implied proxy-revalidate does not cancel it.
+ */
+function noStaleExtensions(d: Directives): boolean {
+  return d.mustRevalidate || d.proxyRevalidate || d.noCache;
 }
 
 /**
@@ -94,22 +119,34 @@ export function usability(
   const needFresh = request.minFresh ?? 0;
   const staleness = age - limit;
   const fresh = age + needFresh < limit;
-  // must-revalidate / proxy-revalidate (for a shared cache) forbid serving stale (§5.2.2.2, §5.2.2.8).
-  const noStale = response.mustRevalidate || response.proxyRevalidate || response.noCache;
+  const extensions = !noStaleExtensions(response) && staleness >= 0;
   const swr = response.staleWhileRevalidate ?? 0;
   const sie = Math.max(response.staleIfError ?? 0, request.staleIfError ?? 0);
+  // A client that asked for a fresh or validated answer (no-cache, max-age, min-fresh) is not
+  // given a stale one just because the origin is unreachable; max-stale bounds what it accepts.
+  const clientAllows =
+    !request.noCache &&
+    request.maxAge === undefined &&
+    request.minFresh === undefined &&
+    (request.maxStale === undefined || staleness <= request.maxStale);
   return {
     fresh: fresh && !response.noCache,
     staleness,
-    withinStaleWhileRevalidate: !noStale && staleness >= 0 && staleness < swr,
-    withinStaleIfError:
-      !response.mustRevalidate && !response.proxyRevalidate && staleness >= 0 && staleness < sie,
+    withinStaleWhileRevalidate: extensions && staleness < swr,
+    withinStaleIfError: extensions && staleness < sie,
+    // An explicit stale-if-error window (the origin's or a policy's) bounds it too: being
+    // unreachable is an error, and the window says how stale is still acceptable then.
+    staleIfDisconnected:
+      !neverStale(response) &&
+      staleness >= 0 &&
+      clientAllows &&
+      (response.staleIfError === undefined && request.staleIfError === undefined ? true : staleness < sie),
   };
 }
 
 /** May a stale response be served to this request without validation (§4.2.4, max-stale)? */
 export function requestAcceptsStale(staleness: number, response: Directives, request: Directives): boolean {
-  if (response.mustRevalidate || response.proxyRevalidate || response.noCache) return false;
+  if (neverStale(response)) return false;
   if (request.maxStaleAny) return true;
   return request.maxStale !== undefined && staleness <= request.maxStale;
 }

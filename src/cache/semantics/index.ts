@@ -4,6 +4,7 @@ export {
   currentAge,
   freshnessLifetime,
   HEURISTIC_STATUSES,
+  neverStale,
   requestAcceptsStale,
   type Usability,
   usability,
