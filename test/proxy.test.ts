@@ -64,6 +64,11 @@ before(async () => {
       res.writeHead(200, { 'cache-control': 'max-age=60' });
       return void res.end('after the hints');
     }
+    if (path === '/two-lines') {
+      res.setHeader('cache-control', ['max-age=60', 'must-revalidate']);
+      res.setHeader('x-tag', ['a', 'b']);
+      return void res.end('repeated fields');
+    }
     if (path === '/private') {
       res.writeHead(200, { 'cache-control': 'private' });
       return void res.end('per user');
@@ -97,6 +102,18 @@ describe('CDN proxy mode', () => {
     // cache revalidates, then answers the client's If-None-Match itself.
     const c = await fetch(`${proxy.url}/page`, { headers: { 'if-none-match': '"a1"' } });
     assert.equal(c.status, 304);
+  });
+  it('repeated response fields reach the client as they were sent, on a miss and a hit', async () => {
+    const { request } = await import('undici');
+    for (const status of ['MISS', 'HIT']) {
+      const r = await request(`${proxy.url}/two-lines`);
+      await r.body.text();
+      assert.deepEqual(
+        [r.headers['cf-cache-status'], r.headers['cache-control'], r.headers['x-tag']],
+        [status, ['max-age=60', 'must-revalidate'], ['a', 'b']],
+      );
+      assert.ok(r.headers['cf-ray']);
+    }
   });
   it('200 concurrent requests for a missing key reach the origin once', async () => {
     const all = await Promise.all(

@@ -247,7 +247,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         a = { ...a, headers: [...a.headers, ...route.headers()] };
         if (route.edgeDelayMs) await new Promise((done) => setTimeout(done, route.edgeDelayMs));
       } else a = await cache.handle(r, origin, policy);
-      res.writeHead(a.status, a.statusText || undefined, withoutRay(a.headers));
+      // Appended one by one: with cf-ray already set, Node's writeHead(status, array) would keep
+      // only the last of repeated fields (two Set-Cookie or Cache-Control lines).
+      const out = withoutRay(a.headers);
+      for (let i = 0; i < out.length; i += 2) res.appendHeader(out[i], out[i + 1]);
+      res.writeHead(a.status, a.statusText || undefined);
       if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);
