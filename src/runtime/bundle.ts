@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { WorkerConfig } from '../config/index.ts';
+import { ENTRY_POINT, entryPlugin, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
 
@@ -11,8 +12,11 @@ import { NODE_MODULES } from './node-modules.ts';
  * imports become `WebAssembly.Module`, `.txt`/`.html` text, `.bin` an `ArrayBuffer`
  * (https://developers.cloudflare.com/workers/wrangler/bundling/).
  *
- * The output is CommonJS so the host can wrap it in a function and read its exports; a
- * module with no exports is taken as service-worker syntax (`addEventListener('fetch')`).
+ * A module worker is bundled as an ES module and loaded as one in the isolate
+ * (src/runtime/bundle-modules.ts, src/runtime/load.ts); a module with no exports is taken
+ * as service-worker syntax (`addEventListener('fetch')`). An entry without ES module syntax is a
+ * service-worker script: it stays CommonJS, run as a classic script wrapped in a function, as
+ * Workers runs such scripts (sloppy mode, no imports to link).
  */
 export interface Bundle {
   code: string;
@@ -20,7 +24,11 @@ export interface Bundle {
   map: string;
   /** sha256 of code: the key of the V8 code cache. */
   hash: string;
-  /** 'service-worker' when the entry has no ES module syntax; modules that export nothing fall back to it at load. */
+  /**
+   * 'modules': `code` is an ES module (compiled with compileModule); 'service-worker': the entry has
+   * no ES module syntax and `code` is CommonJS run as a script. Modules that export nothing fall
+   * back to service-worker behaviour at load.
+   */
   format: 'modules' | 'service-worker';
   /** Absolute paths of the project's files that went in (node_modules excluded), for watching. */
   inputs: string[];
@@ -66,85 +74,128 @@ function require_resolve(path: string, resolveDir: string): string {
   return path.startsWith('/') ? path : `${resolveDir}/${path}`;
 }
 
+type Output = esbuild.BuildResult<{ write: false; metafile: true }>;
+
+/** esbuild's `supported` that lowers async functions to generators. */
+const LOWERED = { 'async-await': false, 'async-generator': false, 'for-await': false };
+
+/**
+ * AsyncLocalStorage propagates through `then` only (src/runtime/isolate/ext/node-async_hooks.ts):
+ * a worker that imports it is rebuilt with async functions lowered to generators.
+ */
+function usesAsyncLocalStorage(result: Output): boolean {
+  return Object.entries(result.metafile.inputs).some(
+    ([path, input]) =>
+      /^outpost-runtime:(node:)?async_hooks$/.test(path) ||
+      input.imports.some((imp) => imp.external && /^(node:)?async_hooks$/.test(imp.path)),
+  );
+}
+
 export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
   const nodeCompat = config.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2');
-  let result = await build(config, nodeCompat, false);
-  // AsyncLocalStorage propagates through `then` only (src/runtime/isolate/ext/node-async_hooks.ts):
-  // a worker that imports it is rebuilt with async functions lowered to generators.
-  const usesAls = Object.values(result.metafile.inputs).some((i) =>
-    i.imports.some((imp) => imp.external && /^(node:)?async_hooks$/.test(imp.path)),
-  );
-  if (usesAls) result = await build(config, nodeCompat, true);
-  return finish(config, result);
+  let result: Output;
+  try {
+    result = await build(config, nodeCompat, 'module', false);
+    if (usesAsyncLocalStorage(result)) result = await build(config, nodeCompat, 'module', true);
+  } catch (err) {
+    const errors = (err as esbuild.BuildFailure).errors;
+    if (!Array.isArray(errors)) throw new BundleError(String(err));
+    // A classic script that strict mode refuses (`with`, octal literals): service-worker syntax.
+    if (!errors.some((e) => /strict mode/.test(e.text)))
+      throw new BundleError(formatMessages(config.rootDir, errors));
+    result = await build(config, nodeCompat, 'script', false).catch((e) => {
+      throw new BundleError(formatMessages(config.rootDir, (e as esbuild.BuildFailure).errors ?? errors));
+    });
+    if (usesAsyncLocalStorage(result)) result = await build(config, nodeCompat, 'script', true);
+    return finish(config, result, result, 'service-worker');
+  }
+  // An entry without ES module syntax is a service-worker script for certain: rebuilt as one.
+  if (!entryIsModule(config, result)) {
+    const script = await build(config, nodeCompat, 'script', usesAsyncLocalStorage(result)).catch((e) => {
+      throw new BundleError(formatMessages(config.rootDir, (e as esbuild.BuildFailure).errors ?? []));
+    });
+    return finish(config, script, script, 'service-worker');
+  }
+  return finish(config, result, result, 'modules');
 }
 
-async function build(
+/** Options every build shares. */
+function common(config: WorkerConfig) {
+  return {
+    absWorkingDir: config.rootDir,
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'neutral',
+    target: 'es2022',
+    outfile: `${config.name}.worker.js`,
+    sourcemap: 'external',
+    sourcesContent: false,
+    logLevel: 'silent',
+  } as const;
+}
+
+/**
+ * 'module': the entry Outpost puts in front of `main`, as an ES module; 'script': `main` as
+ * CommonJS (service-worker syntax).
+ */
+function build(
   config: WorkerConfig,
   nodeCompat: boolean,
-  lowerAsync: boolean,
-): Promise<esbuild.BuildResult<{ write: false; metafile: true }>> {
-  const filename = `${config.name}.worker.js`;
-  try {
-    return await esbuild.build({
-      entryPoints: [config.main],
-      absWorkingDir: config.rootDir,
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'cjs',
-      platform: 'neutral',
-      target: 'es2022',
-      outfile: filename,
-      sourcemap: 'external',
-      sourcesContent: false,
-      conditions: ['workerd', 'worker', 'browser'],
-      mainFields: ['browser', 'module', 'main'],
-      // Runtime-provided modules: resolved by the isolate's require shim.
-      external: ['node:*', 'cloudflare:*', ...(nodeCompat ? NODE_MODULES : [])],
-      supported: lowerAsync ? { 'async-await': false, 'async-generator': false, 'for-await': false } : {},
-      loader: {
-        '.txt': 'text',
-        '.html': 'text',
-        '.ts': 'ts',
-        '.mts': 'ts',
-        '.js': 'js',
-        '.mjs': 'js',
-        '.jsx': 'jsx',
-        '.tsx': 'tsx',
-      },
-      plugins: [wasmPlugin],
-      logLevel: 'silent',
-      define: { 'process.env.NODE_ENV': '"production"' },
-    });
-  } catch (err) {
-    const failure = err as esbuild.BuildFailure;
-    if (!Array.isArray(failure.errors)) throw new BundleError(String(err));
-    throw new BundleError(formatMessages(config.rootDir, failure.errors));
-  }
+  kind: 'module' | 'script',
+  lower: boolean,
+): Promise<Output> {
+  const module = kind === 'module';
+  return esbuild.build({
+    ...common(config),
+    entryPoints: [module ? ENTRY_POINT : config.main],
+    format: module ? 'esm' : 'cjs',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    // Runtime-provided modules: in a module bundle, imports of `outpost:runtime`
+    // (bundle-modules.ts); in a script, left to the isolate's require shim.
+    external: module ? [] : ['node:*', 'cloudflare:*', ...(nodeCompat ? NODE_MODULES : [])],
+    // Top-level await is refused: the load cannot wait yet for a top level that settles later.
+    supported: { ...(lower ? LOWERED : {}), ...(module ? { 'top-level-await': false } : {}) },
+    loader: {
+      '.txt': 'text',
+      '.html': 'text',
+      '.ts': 'ts',
+      '.mts': 'ts',
+      '.js': 'js',
+      '.mjs': 'js',
+      '.jsx': 'jsx',
+      '.tsx': 'tsx',
+    },
+    plugins: module ? [wasmPlugin, entryPlugin(config.main), runtimeModulesPlugin(nodeCompat)] : [wasmPlugin],
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
 }
 
-function finish(config: WorkerConfig, result: esbuild.BuildResult<{ write: false; metafile: true }>): Bundle {
+/** Whether `main` itself has ES module syntax (esbuild's metafile says which format it parsed). */
+function entryIsModule(config: WorkerConfig, result: Output): boolean {
+  const key = Object.keys(result.metafile.inputs).find(
+    (k) => config.rootDir + '/' + k === config.main || k === config.main,
+  );
+  return key !== undefined && result.metafile.inputs[key].format === 'esm';
+}
+
+/** `output`'s code and map; `inputs`' metafile (the same build, or the first pass of two). */
+function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bundle['format']): Bundle {
   const filename = `${config.name}.worker.js`;
-  const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
-  const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'));
+  const js = output.outputFiles.find((f) => f.path.endsWith('.js'));
+  const map = output.outputFiles.find((f) => f.path.endsWith('.js.map'));
   if (!js || !map) throw new BundleError('esbuild produced no output');
   // Drop the sourceMappingURL comment: the host maps stacks itself.
   const code = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
-  // An entry without ES module syntax is a service-worker script for certain; one with it is a
-  // module worker unless it turns out to export nothing (decided when the isolate loads it).
-  const entryKey = Object.keys(result.metafile.inputs).find(
-    (k) => config.rootDir + '/' + k === config.main || k === config.main,
-  );
-  const format = entryKey && result.metafile.inputs[entryKey].format === 'esm' ? 'modules' : 'service-worker';
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((p) => !p.includes('node_modules') && !p.includes(':'))
-    .map((p) => `${config.rootDir}/${p}`);
   return {
     code,
     map: map.text,
     hash: createHash('sha256').update(code).digest('hex'),
     format,
-    inputs,
+    inputs: Object.keys(inputs.metafile.inputs)
+      .filter((p) => !p.includes('node_modules') && !p.includes(':'))
+      .map((p) => `${config.rootDir}/${p}`),
     filename,
   };
 }

@@ -60,6 +60,18 @@ export class IsolateCalls {
   }
 
   /**
+   * An outcome the isolate will report without an entry call: the caller hands `id` to the
+   * isolate by other means (loading a module bundle: src/runtime/load.ts). It fails like
+   * any other call if the isolate goes first.
+   */
+  expect(): { id: number; outcome: Promise<unknown> } {
+    const id = this.#next++;
+    if (this.#failed) return { id, outcome: Promise.reject(this.#failed) };
+    const outcome = new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    return { id, outcome };
+  }
+
+  /**
    * Queue a call to a batch entry function (one taking [[id, ...args], ...]); the queue is
    * flushed into the isolate in one apply later in this turn of the event loop.
    */

@@ -12,7 +12,7 @@
  * A breach answers 503 naming the limit and recycles only this isolate; a subrequest breach
  * retires the isolate gracefully (it finishes what is in flight, then goes).
  */
-import ivm from 'isolated-vm';
+import type ivm from 'isolated-vm';
 import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
@@ -24,6 +24,7 @@ import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import type { HibernationSet, RestoredSocket } from './hibernation.ts';
+import { loadBundle } from './load.ts';
 import type { PooledIsolate } from './pool.ts';
 import type {
   HopRecorder,
@@ -186,54 +187,9 @@ export class WorkerInstance implements IsolateOwner {
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
     prepare?.(inst);
-    const { bundle, limits } = version;
-    const cached = codeCache.entries.get(bundle.hash);
+    const { limits } = version;
     try {
-      // The bundle runs inside a function: its exports come back through `module`. Compiling it
-      // and evaluating the wrapper run no tenant code, so they are done synchronously (no thread
-      // hops); the tenant's top level runs in load(), asynchronously, under the startup limit.
-      const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
-      const script = iso.isolate.compileScriptSync(code, {
-        filename: bundle.filename,
-        cachedData: cached,
-        produceCachedData: !cached,
-      });
-      const compiled = script as unknown as {
-        cachedData?: ivm.ExternalCopy<ArrayBuffer>;
-        cachedDataRejected?: boolean;
-      };
-      if (!cached && compiled.cachedData) codeCache.entries.set(bundle.hash, compiled.cachedData);
-      if (cached && compiled.cachedDataRejected !== true) codeCache.hits++;
-      else if (cached) codeCache.entries.delete(bundle.hash); // V8 refused it (flags changed): make a new one
-      const factory = script.runSync(iso.context, {
-        reference: true,
-        timeout: limits.startupMs,
-      }) as ivm.Reference;
-      script.release();
-      await iso.api.load.apply(
-        undefined,
-        [
-          factory.derefInto({ release: true }),
-          new ivm.ExternalCopy(version.vars).copyInto({ release: true }),
-          bundle.format,
-          new ivm.ExternalCopy({
-            compatibilityFlags: version.compatibilityFlags,
-            bindings: Object.fromEntries([
-              ...version.services.map((s) => [
-                s.binding,
-                { type: 'service', service: s.service, entrypoint: s.entrypoint },
-              ]),
-              ...version.kvNamespaces.map((k) => [k.binding, { type: 'kv' }]),
-              ...version.durableObjects.map((d) => [d.binding, { type: 'do' }]),
-            ]),
-            ...(durableObject ? { durableObject } : {}),
-          }).copyInto({ release: true }),
-        ],
-        {
-          timeout: limits.startupMs,
-          result: { copy: true },
-        },
-      );
+      await loadBundle(iso, version, codeCache, durableObject);
     } catch (err) {
       inst.dispose();
       const e = err as Error;

@@ -7,12 +7,16 @@
 import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { createSyscalls, type Slot } from './bridge/syscalls.ts';
+import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
 import { PRELUDE_FILENAME, preludeSource } from './prelude.ts';
 
 export interface IsolateApi {
+  /** Load a service-worker script (CommonJS in a function). */
   load: ivm.Reference;
+  /** Before a module bundle is evaluated: env, flags, the call its outcome completes. */
+  beginModule: ivm.Reference;
   dispatch: ivm.Reference;
   pull: ivm.Reference;
   cancel: ivm.Reference;
@@ -31,6 +35,8 @@ export interface PooledIsolate {
   /** Entry calls (dispatch, pull, settle) and their completions. */
   calls: IsolateCalls;
   memoryMb: number;
+  /** `outpost:runtime`, the one module a module bundle imports (src/runtime/bundle-modules.ts). */
+  runtime: ivm.Module;
 }
 
 let preludeCache: ivm.ExternalCopy<ArrayBuffer> | undefined;
@@ -89,6 +95,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const get = (name: string) => apiRef.get(name, { reference: true }) as Promise<ivm.Reference>;
     const api: IsolateApi = {
       load: await get('load'),
+      beginModule: await get('beginModule'),
       dispatch: await get('dispatch'),
       pull: await get('pull'),
       cancel: await get('cancel'),
@@ -98,13 +105,33 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       forget: await get('forget'),
       warmup: await get('warmup'),
     };
+    const runtime = await linkRuntime(isolate, context, await get('linkRuntime'));
     apiRef.release();
     await calls.call(api.warmup, []);
-    return { isolate, context, api, slot, calls, memoryMb };
+    return { isolate, context, api, slot, calls, memoryMb, runtime };
   } catch (err) {
     isolate.dispose();
     throw err;
   }
+}
+
+/**
+ * Made once per isolate, here rather than at each cold start: the module whose exports forward
+ * to the prelude's module loader and load completion (isolate/index.ts, linkRuntime).
+ */
+async function linkRuntime(
+  isolate: ivm.Isolate,
+  context: ivm.Context,
+  link: ivm.Reference,
+): Promise<ivm.Module> {
+  const runtime = await isolate.compileModule(RUNTIME_MODULE_SOURCE, { filename: RUNTIME_SPECIFIER });
+  runtime.instantiateSync(context, (specifier) => {
+    throw new Error(`No such module "${specifier}"`);
+  });
+  await runtime.evaluate();
+  await link.apply(undefined, [runtime.namespace.derefInto()]);
+  link.release();
+  return runtime;
 }
 
 /** Quiet time after the last take before refilling, and the pause between creations, ms. */

@@ -19,7 +19,7 @@ import { type CodeCache, type DurableObjectLoad, WorkerInstance } from './instan
 import { type Limits, resolveLimits } from './limits.ts';
 import { DurableObjects } from './objects.ts';
 import { IsolatePool } from './pool.ts';
-import { StackMapper } from './sourcemap.ts';
+import { lineOffset, StackMapper } from './sourcemap.ts';
 import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
 
 export interface RuntimeOptions {
@@ -169,7 +169,7 @@ export class Runtime {
       durableObjects: config.durableObjects ?? [],
       durableObjectClasses: config.durableObjectClasses ?? [],
       limits,
-      mapper: new StackMapper(bundle.map, bundle.filename),
+      mapper: new StackMapper(bundle.map, bundle.filename, lineOffset(bundle.format)),
     };
     const previous = this.#tenants.get(tenant);
     this.#tenants.set(tenant, { version, instance: null, loading: null, loadError: null });

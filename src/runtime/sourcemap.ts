@@ -1,17 +1,21 @@
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 
 /**
- * Maps stack frames of a bundled worker back to the user's files. The bundle runs wrapped in
- * one extra line (see instance.ts), hence LINE_OFFSET. esbuild writes sources relative to the
- * outfile, which sits in the project's root: "src/index.ts", "node_modules/x/y.js".
+ * Maps stack frames of a bundled worker back to the user's files. A module bundle is compiled
+ * as it is; a service-worker script runs wrapped in one extra line (src/runtime/load.ts), hence
+ * its line offset. esbuild writes sources relative to the outfile, which sits in the project's
+ * root: "src/index.ts", "node_modules/x/y.js".
  */
-export const LINE_OFFSET = 1;
+export function lineOffset(format: 'modules' | 'service-worker'): number {
+  return format === 'service-worker' ? 1 : 0;
+}
 
 export class StackMapper {
   #map: TraceMap | null = null;
   constructor(
     private readonly mapJson: string,
     private readonly filename: string,
+    private readonly offset = 0,
   ) {}
 
   mapStack(stack: string): string {
@@ -20,7 +24,7 @@ export class StackMapper {
     return stack.replace(frame, (whole, line: string, col: string) => {
       this.#map ??= new TraceMap(this.mapJson);
       const pos = originalPositionFor(this.#map, {
-        line: Number(line) - LINE_OFFSET,
+        line: Number(line) - this.offset,
         column: Number(col) - 1,
       });
       if (!pos.source || pos.line === null) return whole;

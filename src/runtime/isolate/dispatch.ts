@@ -152,31 +152,46 @@ function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Reco
   };
 }
 
-export function load(
-  factory: (module: object, exports: object, require: (id: string) => unknown) => void,
+/** Service-worker syntax sees bindings as globals (https://developers.cloudflare.com/workers/reference/migrate-to-module-workers/). */
+function defineEnvGlobals(): void {
+  for (const [k, v] of Object.entries(env)) (globalThis as any)[k] = v;
+}
+
+let loadOptions: LoadOptions = { compatibilityFlags: [], bindings: {} };
+let loadHint = 'modules';
+
+/**
+ * First half of a load, before any tenant code runs: compatibility flags, `env` (also what
+ * `import { env } from 'cloudflare:workers'` sees at the top level), and for service-worker
+ * syntax the bindings as globals.
+ */
+export function beginLoad(
   envData: Record<string, unknown>,
   hint: string,
   options: LoadOptions = { compatibilityFlags: [], bindings: {} },
-): string {
+): void {
   setCompatibilityFlags(options.compatibilityFlags);
   env = { ...envData, ...makeBindings(options.bindings) };
   setWorkerEnv(env);
-  const defineEnvGlobals = () => {
-    // Service-worker syntax sees bindings as globals (https://developers.cloudflare.com/workers/reference/migrate-to-module-workers/).
-    for (const [k, v] of Object.entries(env)) (globalThis as any)[k] = v;
-  };
+  loadOptions = options;
+  loadHint = hint;
   if (hint === 'service-worker') defineEnvGlobals();
-  const module = { exports: {} as Record<string, any> };
-  factory.call(undefined, module, module.exports, requireModule);
-  const exported = Object.keys(module.exports);
-  if (exported.length > 0) {
+}
+
+/**
+ * Second half, once the top level has run: find the handler among the module's exports (an
+ * object with exports, or a module namespace), or the service-worker listeners.
+ */
+export function finishLoad(exported: Record<string, any>): string {
+  const options = loadOptions;
+  if (Object.keys(exported).length > 0) {
     format_ = 'modules';
-    exportsObject = module.exports;
+    exportsObject = exported;
     if (options.durableObject) {
-      loadObject(options.durableObject, module.exports);
+      loadObject(options.durableObject, exported);
       return format_;
     }
-    const def = module.exports.default;
+    const def = exported.default;
     if (isEntrypointClass(def)) {
       // `export default class extends WorkerEntrypoint`: one instance per request, fetch(request).
       moduleHandler = {
@@ -194,13 +209,26 @@ export function load(
     return format_;
   }
   format_ = 'service-worker';
-  if (hint !== 'service-worker') defineEnvGlobals();
+  if (loadHint !== 'service-worker') defineEnvGlobals();
   if (swListeners.length === 0) {
     throw new TypeError(
       'No fetch handler: the module exports nothing and registered no addEventListener("fetch", ...) listener.',
     );
   }
   return format_;
+}
+
+/** Load a service-worker script: CommonJS wrapped in a function (src/runtime/instance.ts). */
+export function load(
+  factory: (module: object, exports: object, require: (id: string) => unknown) => void,
+  envData: Record<string, unknown>,
+  hint: string,
+  options: LoadOptions = { compatibilityFlags: [], bindings: {} },
+): string {
+  beginLoad(envData, hint, options);
+  const module = { exports: {} as Record<string, any> };
+  factory.call(undefined, module, module.exports, requireModule);
+  return finishLoad(module.exports);
 }
 
 let lastCf: Readonly<Record<string, unknown>> = Object.freeze({});

@@ -1,9 +1,10 @@
 /**
  * Runtime-provided modules and lazily loaded globals.
  *
- * The tenant bundle is CommonJS whose `node:*` / `cloudflare:*` imports stayed external
- * (src/runtime/bundle.ts); its `require` is `requireModule`. `cloudflare:workers` is part of the
- * prelude; everything else is an extension (src/runtime/extensions.ts) evaluated on first use.
+ * A module bundle reaches `requireModule` through its `outpost:runtime` import, one
+ * `require(id)` per runtime module it uses (src/runtime/bundle-modules.ts); a service-worker
+ * script, CommonJS, gets it as its `require`. `cloudflare:workers` is part of the prelude;
+ * everything else is an extension (src/runtime/extensions.ts) evaluated on first use.
  *
  * Node modules follow Workers' rule (https://developers.cloudflare.com/workers/runtime-apis/nodejs/):
  * available only with the `nodejs_compat` compatibility flag, by `node:x` or bare `x`.
