@@ -12,7 +12,8 @@
  *    bundles of earlier versions saw (esbuild's `__toESM` interop), and a module that cannot be
  *    provided fails where it is first used, not when the worker links.
  *  - `loaded(namespace)`: the entry's last statement hands the prelude the project's exports
- *    (Durable Object classes, WorkerEntrypoints, the default handler).
+ *    (Durable Object classes, WorkerEntrypoints, the default handler). With top-level await it
+ *    calls `loading(promise)` instead, and the prelude finishes loading when that settles.
  */
 import type * as esbuild from 'esbuild';
 import { NODE_MODULES } from './node-modules.ts';
@@ -22,20 +23,31 @@ export const RUNTIME_SPECIFIER = 'outpost:runtime';
 
 /** Source of the runtime module: exports forward to what the prelude links in (`__init`). */
 export const RUNTIME_MODULE_SOURCE = [
-  'let r, l;',
+  'let r, l, p;',
   'export function require(id) { return r(id); }',
   'export function loaded(exports) { return l(exports); }',
+  'export function loading(promise) { return p(promise); }',
   // Called once by the prelude (isolate/index.ts, linkRuntime). Only Outpost's generated code
-  // imports this module, and it imports require and loaded.
-  'export function __init(a, b) { if (r) throw new TypeError("outpost:runtime is linked"); r = a; l = b; }',
+  // imports this module, and it imports require, loaded and loading.
+  'export function __init(a, b, c) { if (r) throw new TypeError("outpost:runtime is linked"); r = a; l = b; p = c; }',
 ].join('\n');
 
 /** The bundle's entry point, resolved by entryPlugin. */
 export const ENTRY_POINT = 'outpost:entry';
 
-/** The bundle's entry: imports `main` and hands its namespace to the runtime. */
-export function entryPlugin(main: string): esbuild.Plugin {
-  const contents = `import * as main from ${JSON.stringify(main)};\nimport { loaded } from ${JSON.stringify(RUNTIME_SPECIFIER)};\nloaded(main);\n`;
+/**
+ * The bundle's entry: imports `main` and hands its namespace to the runtime. `topLevelAwait`:
+ * `main` is imported with `import()`, which esbuild turns into a lazily initialised module whose
+ * top level is an async function; that lets the bundle be compiled with async functions lowered
+ * (esbuild refuses to lower them in a module that keeps a syntactic top-level await), and gives
+ * the prelude a promise that settles, or rejects with the error, when the top level finishes.
+ */
+export function entryPlugin(main: string, topLevelAwait: boolean): esbuild.Plugin {
+  const spec = JSON.stringify(main);
+  const runtime = JSON.stringify(RUNTIME_SPECIFIER);
+  const contents = topLevelAwait
+    ? `import { loading } from ${runtime};\nloading(import(${spec}));\n`
+    : `import * as main from ${spec};\nimport { loaded } from ${runtime};\nloaded(main);\n`;
   return {
     name: 'outpost-entry',
     setup(build) {

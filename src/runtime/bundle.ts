@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { WorkerConfig } from '../config/index.ts';
-import { ENTRY_POINT, entryPlugin, runtimeModulesPlugin } from './bundle-modules.ts';
+import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
 
@@ -100,6 +100,8 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
   } catch (err) {
     const errors = (err as esbuild.BuildFailure).errors;
     if (!Array.isArray(errors)) throw new BundleError(String(err));
+    if (errors.some((e) => /^Top-level await is /.test(e.text)))
+      return bundleTopLevelAwait(config, nodeCompat);
     // A classic script that strict mode refuses (`with`, octal literals): service-worker syntax.
     if (!errors.some((e) => /strict mode/.test(e.text)))
       throw new BundleError(formatMessages(config.rootDir, errors));
@@ -117,6 +119,40 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
     return finish(config, script, script, 'service-worker');
   }
   return finish(config, result, result, 'modules');
+}
+
+/**
+ * A module worker with top-level await. esbuild refuses to lower async functions (see
+ * usesAsyncLocalStorage) in a module that keeps a syntactic top-level await, so
+ * the project is bundled twice: first with `main` imported through `import()`, which makes its
+ * top level the body of an async function (bundle-modules.ts, entryPlugin), then that output
+ * again with async functions lowered. The second pass reads the first one's inline source map,
+ * so stacks still map to the project's files.
+ */
+async function bundleTopLevelAwait(config: WorkerConfig, nodeCompat: boolean): Promise<Bundle> {
+  try {
+    const first = await build(config, nodeCompat, 'top-level-await', false);
+    const js = first.outputFiles.find((f) => f.path.endsWith('.js'));
+    if (!js) throw new BundleError('esbuild produced no output');
+    const second = await esbuild.build({
+      ...common(config),
+      stdin: {
+        contents: js.text,
+        sourcefile: `${config.name}.worker.js`,
+        loader: 'js',
+        resolveDir: config.rootDir,
+      },
+      format: 'esm',
+      external: [RUNTIME_SPECIFIER],
+      supported: usesAsyncLocalStorage(first) ? LOWERED : {},
+    });
+    return finish(config, second, first, 'modules');
+  } catch (err) {
+    if (err instanceof BundleError) throw err;
+    const errors = (err as esbuild.BuildFailure).errors;
+    if (!Array.isArray(errors)) throw new BundleError(String(err));
+    throw new BundleError(formatMessages(config.rootDir, errors));
+  }
 }
 
 /** Options every build shares. */
@@ -137,26 +173,31 @@ function common(config: WorkerConfig) {
 
 /**
  * 'module': the entry Outpost puts in front of `main`, as an ES module; 'script': `main` as
- * CommonJS (service-worker syntax).
+ * CommonJS (service-worker syntax); 'top-level-await': the first pass of bundleTopLevelAwait.
  */
 function build(
   config: WorkerConfig,
   nodeCompat: boolean,
-  kind: 'module' | 'script',
+  kind: 'module' | 'script' | 'top-level-await',
   lower: boolean,
 ): Promise<Output> {
-  const module = kind === 'module';
+  const module = kind !== 'script';
   return esbuild.build({
     ...common(config),
     entryPoints: [module ? ENTRY_POINT : config.main],
     format: module ? 'esm' : 'cjs',
+    sourcemap: kind === 'top-level-await' ? 'inline' : 'external',
     conditions: ['workerd', 'worker', 'browser'],
     mainFields: ['browser', 'module', 'main'],
     // Runtime-provided modules: in a module bundle, imports of `outpost:runtime`
     // (bundle-modules.ts); in a script, left to the isolate's require shim.
     external: module ? [] : ['node:*', 'cloudflare:*', ...(nodeCompat ? NODE_MODULES : [])],
-    // Top-level await is refused: the load cannot wait yet for a top level that settles later.
-    supported: { ...(lower ? LOWERED : {}), ...(module ? { 'top-level-await': false } : {}) },
+    // A top-level await is refused here on purpose, with or without lowering: such a worker is
+    // bundled by bundleTopLevelAwait. Its first pass lowers nothing; the second what is needed.
+    supported:
+      kind === 'top-level-await'
+        ? {}
+        : { ...(lower ? LOWERED : {}), ...(module ? { 'top-level-await': false } : {}) },
     loader: {
       '.txt': 'text',
       '.html': 'text',
@@ -167,7 +208,9 @@ function build(
       '.jsx': 'jsx',
       '.tsx': 'tsx',
     },
-    plugins: module ? [wasmPlugin, entryPlugin(config.main), runtimeModulesPlugin(nodeCompat)] : [wasmPlugin],
+    plugins: module
+      ? [wasmPlugin, entryPlugin(config.main, kind === 'top-level-await'), runtimeModulesPlugin(nodeCompat)]
+      : [wasmPlugin],
     define: { 'process.env.NODE_ENV': '"production"' },
   });
 }

@@ -4,8 +4,14 @@
  *
  * Module workers are ES modules (src/runtime/bundle-modules.ts): compiled with compileModule,
  * linked to the isolate's `outpost:runtime` module, evaluated. Their entry hands the exports to
- * the prelude, which reports the outcome as an entry call's outcome (IsolateCalls.expect).
- * The startup limit (limits.startupMs) is isolated-vm's `timeout` on the evaluation.
+ * the prelude, which reports the outcome as an entry call's outcome (IsolateCalls.expect): at
+ * once, or once a top-level await has settled.
+ *
+ * The startup limit (limits.startupMs, wall clock) is enforced twice. isolated-vm's `timeout`
+ * covers the evaluation and the microtasks that run before it returns (measured: a loop after
+ * `await 0` is stopped), but not code that runs in a later task, after the top level awaited a
+ * timer or the host (a syscall's promise); a host timer covers the whole load, and disposes the
+ * isolate when the top level has not finished in time.
  *
  * Service-worker scripts are CommonJS run inside a function, as before: one extra line
  * (src/runtime/sourcemap.ts knows), its exports read back through `module`.
@@ -92,12 +98,14 @@ async function loadModule(
         arguments: { copy: true },
       },
     );
+    const deadline = startupDeadline(iso, limits.startupMs);
     try {
       await module.evaluate({ timeout: limits.startupMs });
-      // Reported while the evaluation ran (the entry's last statement): no waiting here.
-      await outcome;
+      await Promise.race([outcome, deadline.passed]);
     } catch (err) {
-      throw asError(err);
+      throw deadline.error ?? asError(err);
+    } finally {
+      deadline.clear();
     }
   } finally {
     module.release();
@@ -111,6 +119,38 @@ function asError(value: unknown): Error {
   const e = new Error(String(v?.message ?? value));
   if (typeof v?.stack === 'string') e.stack = v.stack;
   return e;
+}
+
+/**
+ * The wall-clock startup limit over the whole load, for code isolated-vm's timeout does not
+ * cover (see the header). When it passes, the isolate is disposed, which stops anything running.
+ */
+function startupDeadline(iso: PooledIsolate, ms: number) {
+  const cpuStart = iso.isolate.cpuTime;
+  let error: Error | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const passed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (iso.isolate.isDisposed) return;
+      const cpuMs = Number(iso.isolate.cpuTime - cpuStart) / 1e6;
+      error = new Error(
+        cpuMs >= ms / 2
+          ? `the script's top level ran longer than ${ms} ms`
+          : `the script's top level did not finish within ${ms} ms (a top-level await that never settled?)`,
+      );
+      error.stack = error.message;
+      iso.isolate.dispose();
+      reject(error);
+    }, ms);
+  });
+  passed.catch(() => {});
+  return {
+    passed,
+    get error() {
+      return error;
+    },
+    clear: () => clearTimeout(timer),
+  };
 }
 
 async function loadScript(

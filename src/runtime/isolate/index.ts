@@ -148,8 +148,8 @@ function entry(fn: (...args: any[]) => unknown) {
 /**
  * Module bundles (src/runtime/load.ts). The host calls beginModule before it evaluates
  * the bundle; the bundle's entry then hands over its exports through `outpost:runtime`
- * (src/runtime/bundle-modules.ts): `loaded(exports)`. The outcome (the format, or the error)
- * goes to the host as the outcome of call `id`.
+ * (src/runtime/bundle-modules.ts): `loaded(exports)`, or `loading(promise)` with top-level
+ * await. The outcome (the format, or the error) goes to the host as the outcome of call `id`.
  */
 let moduleCall = 0;
 
@@ -174,9 +174,19 @@ function moduleLoaded(exported: Record<string, any>): void {
   }
 }
 
+function moduleLoading(pending: Promise<Record<string, any>>): void {
+  const id = takeModuleCall();
+  Promise.resolve(pending)
+    .then(finishLoad)
+    .then(
+      (format) => report(id, true, format),
+      (err) => report(id, false, err),
+    );
+}
+
 /** Give the isolate's `outpost:runtime` module (made by the pool) the functions it forwards to. */
 function linkRuntime(namespace: { __init(...fns: unknown[]): void }): void {
-  namespace.__init(requireModule, moduleLoaded);
+  namespace.__init(requireModule, moduleLoaded, moduleLoading);
   // Run the load path once here, in the pool: V8 compiles its functions lazily, which cost ~0.1 ms
   // of the tenant's cold start (measured). The tenant's load sets all of this state again.
   beginLoad({}, 'modules', { compatibilityFlags: [], bindings: {} });
