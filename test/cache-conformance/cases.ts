@@ -14,6 +14,12 @@ const FRESH: [string, HeaderValue][] = [
 const PAUSE = 1100;
 /** A fixed Last-Modified (validators must compare equal across requests). */
 const LM = new Date(Date.now() - 86400_000).toUTCString();
+/** A year ahead, as an IMF-fixdate with a two-digit hour below 10 ("Fri, 19 Nov 2027 08:00:00 GMT"). */
+const AHEAD = (() => {
+  const d = new Date(Date.now() + 365 * 86400_000);
+  d.setUTCHours(8, 0, 0, 0);
+  return d.toUTCString();
+})();
 
 /** Store with these response headers, then expect the second request cached or not. */
 function second(
@@ -148,6 +154,73 @@ export const CASES: Case[] = [
       ['Date', 0],
     ],
     'not_cached',
+  ),
+  // Expires must be an HTTP-date: IMF-fixdate, rfc850-date or asctime-date (RFC 9110 §5.6.7);
+  // anything else, or several field lines, means already expired (§5.3)
+  ...(
+    [
+      ['expires-utc', '"UTC" instead of "GMT"', AHEAD.replace('GMT', 'UTC')],
+      ['expires-no-comma', 'no comma after the day name', AHEAD.replace(',', '')],
+      ['expires-spaces', 'doubled spaces', AHEAD.replace(/ /g, '  ')],
+      ['expires-dashes', 'dashes in an IMF-fixdate', AHEAD.replace(/(\d\d) (\w{3}) (\d{4})/, '$1-$2-$3')],
+      ['expires-1-digit-hour', 'a one-digit hour', AHEAD.replace(' 08:', ' 8:')],
+    ] as const
+  ).map(([id, what, value]) =>
+    second(id, `an Expires with ${what} is not a date: expired (§5.3)`, [['Expires', value]], 'not_cached'),
+  ),
+  second(
+    'expires-two-lines',
+    'an Expires on two field lines is invalid: expired (§5.3)',
+    [
+      ['Expires', AHEAD],
+      ['Expires', AHEAD],
+    ],
+    'not_cached',
+  ),
+  second(
+    'expires-rfc850',
+    'an rfc850-date Expires is read, its two-digit year within 50 years (RFC 9110 §5.6.7)',
+    [
+      [
+        'Expires',
+        AHEAD.replace(
+          /^(\w{3}), (\d\d) (\w{3}) \d\d(\d\d)/,
+          (_, day: string, dd: string, mon: string, yy: string) =>
+            `${{ Mon: 'Monday', Tue: 'Tuesday', Wed: 'Wednesday', Thu: 'Thursday', Fri: 'Friday', Sat: 'Saturday', Sun: 'Sunday' }[day]}, ${dd}-${mon}-${yy}`,
+        ),
+      ],
+    ],
+    'cached',
+  ),
+  // Age as a list: its first member counts (§5.1)
+  ...(
+    [
+      ['age-list-old-first', 'one line "7200, 0"', ['7200, 0'], 'not_cached'],
+      ['age-list-old-second', 'one line "0, 7200"', ['0, 7200'], 'cached'],
+      ['age-lines-old-first', 'lines "7200" then "0"', ['7200', '0'], 'not_cached'],
+      ['age-lines-old-second', 'lines "0" then "7200"', ['0', '7200'], 'cached'],
+    ] as [string, string, string[], Step['expect']][]
+  ).map(([id, what, lines, expect]) =>
+    second(
+      id,
+      `Age with ${what} counts by its first member (§5.1)`,
+      [
+        ['Date', 0],
+        ['Cache-Control', 'max-age=3600'],
+        ...lines.map((v): [string, HeaderValue] => ['Age', v]),
+      ],
+      expect,
+    ),
+  ),
+  second(
+    'age-invalid-first',
+    'an Age whose first member is not delta-seconds is ignored (§5.1)',
+    [
+      ['Date', 0],
+      ['Cache-Control', 'max-age=3600'],
+      ['Age', '7200.0, 7200'],
+    ],
+    'cached',
   ),
   // Response directives (§5.2.2)
   second(
@@ -664,6 +737,83 @@ export const CASES: Case[] = [
           ['if-none-match', '"abcdef"'],
         ],
       },
+    ],
+  },
+  // CDN-Cache-Control goes on downstream (Cloudflare passes it on); Cloudflare-CDN-Cache-Control
+  // and Surrogate-Control are the edge's own and are removed
+  {
+    id: 'cdn-passed-on',
+    name: 'CDN-Cache-Control reaches the client, on a miss and a hit; the edge-only fields do not (RFC 9213 §2)',
+    steps: [
+      {
+        headers: [
+          ['CDN-Cache-Control', 'max-age=3600'],
+          ['Cloudflare-CDN-Cache-Control', 'max-age=3600'],
+          ['Surrogate-Control', 'max-age=3600'],
+        ],
+        expectHeaders: [['CDN-Cache-Control', 'max-age=3600']],
+        expectMissing: ['Cloudflare-CDN-Cache-Control', 'Surrogate-Control'],
+      },
+      {
+        expect: 'cached',
+        expectHeaders: [['CDN-Cache-Control', 'max-age=3600']],
+        expectMissing: ['Cloudflare-CDN-Cache-Control', 'Surrogate-Control'],
+      },
+    ],
+  },
+  {
+    id: 'cdn-private-passed-on',
+    name: 'CDN-Cache-Control: private is obeyed and passed on (RFC 9213 §2.1)',
+    steps: [
+      {
+        headers: [
+          ['CDN-Cache-Control', 'private'],
+          ['Cache-Control', 'max-age=10000'],
+        ],
+        expectHeaders: [['CDN-Cache-Control', 'private']],
+      },
+      { expect: 'not_cached' },
+    ],
+  },
+  // Serving stale when the origin cannot be reached (§4.2.4)
+  {
+    id: 'stale-close',
+    name: 'a stale response is served (STALE) when the origin closes the connection (§4.2.4)',
+    steps: [
+      { headers: [['Cache-Control', 'max-age=1']], pause: PAUSE },
+      { disconnect: true, expect: 'cached', expectHeaders: [['cf-cache-status', 'STALE']] },
+    ],
+  },
+  ...['must-revalidate', 'proxy-revalidate', 'no-cache', 's-maxage=1'].map(
+    (directive): Case => ({
+      id: `stale-close-${directive.replace('=1', '')}`,
+      name: `${directive} forbids serving stale even when the origin closes the connection (§4.2.4)`,
+      steps: [
+        { headers: [['Cache-Control', `max-age=1, ${directive}`]], pause: PAUSE },
+        { disconnect: true, expectStatus: 502, expectMissing: ['server-request-count'] },
+      ],
+    }),
+  ),
+  {
+    id: 'stale-503-must-revalidate',
+    name: 'must-revalidate forbids serving stale when the origin answers 503 (§4.2.4)',
+    steps: [
+      { headers: [['Cache-Control', 'max-age=1, must-revalidate, stale-if-error=3600']], pause: PAUSE },
+      { status: 503, expectStatus: 503 },
+    ],
+  },
+  {
+    id: 'stale-503-no-cache',
+    name: 'no-cache forbids serving stale when the origin answers 503, stale-if-error or not (§4.2.4)',
+    steps: [
+      {
+        headers: [
+          ['Cache-Control', 'max-age=1, no-cache, stale-if-error=3600'],
+          ['ETag', '"n"'],
+        ],
+        pause: PAUSE,
+      },
+      { status: 503, expectStatus: 503 },
     ],
   },
   // Stale content (RFC 5861)

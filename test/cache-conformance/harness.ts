@@ -25,6 +25,8 @@ export interface Step {
   responseBody?: string;
   /** 103 / 102 sent before the response. */
   interim?: [number, [string, string][]][];
+  /** The origin closes the connection instead of answering. */
+  disconnect?: boolean;
   /** Wait this many ms after the exchange. */
   pause?: number;
   /** Expectations. */
@@ -79,6 +81,7 @@ export class ScriptedOrigin {
       const step = c.steps[clientNum - 1] ?? c.steps[c.steps.length - 1];
       req.resume();
       req.on('end', () => {
+        if (step.disconnect) return void req.socket.destroy();
         const now = Date.now();
         for (const [status, hs] of step.interim ?? []) {
           if (status === 102) res.writeProcessing();
