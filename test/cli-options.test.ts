@@ -26,8 +26,17 @@ const DOC_FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => jo
 );
 const command = (name: string) => COMMANDS.find((c) => c.name === name)!;
 
-/** Flags of other programs that the docs name (Node's, the bench script's, curl's). */
-const FOREIGN = new Set(['--no-node-snapshot', '--import', '--only', '--quick', '--http2-prior-knowledge']);
+/** Flags of other programs that the docs name (Node's, the bench script's, curl's, npm's for the cache suite). */
+const FOREIGN = new Set([
+  '--no-node-snapshot',
+  '--import',
+  '--only',
+  '--quick',
+  '--http2-prior-knowledge',
+  '--omit',
+  '--silent',
+  '--base',
+]);
 
 interface Mention {
   where: string;

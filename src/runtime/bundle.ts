@@ -5,6 +5,7 @@ import type { WorkerConfig } from '../config/index.ts';
 import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
+import { ISOLATE_SUPPORTED } from './prelude.ts';
 
 /**
  * Bundles a project's `main` with esbuild the way wrangler does: npm dependencies resolved
@@ -76,27 +77,11 @@ function require_resolve(path: string, resolveDir: string): string {
 
 type Output = esbuild.BuildResult<{ write: false; metafile: true }>;
 
-/** esbuild's `supported` that lowers async functions to generators. */
-const LOWERED = { 'async-await': false, 'async-generator': false, 'for-await': false };
-
-/**
- * AsyncLocalStorage propagates through `then` only (src/runtime/isolate/ext/node-async_hooks.ts):
- * a worker that imports it is rebuilt with async functions lowered to generators.
- */
-function usesAsyncLocalStorage(result: Output): boolean {
-  return Object.entries(result.metafile.inputs).some(
-    ([path, input]) =>
-      /^outpost-runtime:(node:)?async_hooks$/.test(path) ||
-      input.imports.some((imp) => imp.external && /^(node:)?async_hooks$/.test(imp.path)),
-  );
-}
-
 export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
   const nodeCompat = config.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2');
   let result: Output;
   try {
-    result = await build(config, nodeCompat, 'module', false);
-    if (usesAsyncLocalStorage(result)) result = await build(config, nodeCompat, 'module', true);
+    result = await build(config, nodeCompat, 'module');
   } catch (err) {
     const errors = (err as esbuild.BuildFailure).errors;
     if (!Array.isArray(errors)) throw new BundleError(String(err));
@@ -105,15 +90,14 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
     // A classic script that strict mode refuses (`with`, octal literals): service-worker syntax.
     if (!errors.some((e) => /strict mode/.test(e.text)))
       throw new BundleError(formatMessages(config.rootDir, errors));
-    result = await build(config, nodeCompat, 'script', false).catch((e) => {
+    result = await build(config, nodeCompat, 'script').catch((e) => {
       throw new BundleError(formatMessages(config.rootDir, (e as esbuild.BuildFailure).errors ?? errors));
     });
-    if (usesAsyncLocalStorage(result)) result = await build(config, nodeCompat, 'script', true);
     return finish(config, result, result, 'service-worker');
   }
   // An entry without ES module syntax is a service-worker script for certain: rebuilt as one.
   if (!entryIsModule(config, result)) {
-    const script = await build(config, nodeCompat, 'script', usesAsyncLocalStorage(result)).catch((e) => {
+    const script = await build(config, nodeCompat, 'script').catch((e) => {
       throw new BundleError(formatMessages(config.rootDir, (e as esbuild.BuildFailure).errors ?? []));
     });
     return finish(config, script, script, 'service-worker');
@@ -122,8 +106,8 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
 }
 
 /**
- * A module worker with top-level await. esbuild refuses to lower async functions (see
- * usesAsyncLocalStorage) in a module that keeps a syntactic top-level await, so
+ * A module worker with top-level await. esbuild refuses to lower async functions (which the
+ * isolate needs, see ISOLATE_SUPPORTED) in a module that keeps a syntactic top-level await, so
  * the project is bundled twice: first with `main` imported through `import()`, which makes its
  * top level the body of an async function (bundle-modules.ts, entryPlugin), then that output
  * again with async functions lowered. The second pass reads the first one's inline source map,
@@ -131,7 +115,7 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
  */
 async function bundleTopLevelAwait(config: WorkerConfig, nodeCompat: boolean): Promise<Bundle> {
   try {
-    const first = await build(config, nodeCompat, 'top-level-await', false);
+    const first = await build(config, nodeCompat, 'top-level-await');
     const js = first.outputFiles.find((f) => f.path.endsWith('.js'));
     if (!js) throw new BundleError('esbuild produced no output');
     const second = await esbuild.build({
@@ -144,7 +128,7 @@ async function bundleTopLevelAwait(config: WorkerConfig, nodeCompat: boolean): P
       },
       format: 'esm',
       external: [RUNTIME_SPECIFIER],
-      supported: usesAsyncLocalStorage(first) ? LOWERED : {},
+      supported: ISOLATE_SUPPORTED,
     });
     return finish(config, second, first, 'modules');
   } catch (err) {
@@ -179,7 +163,6 @@ function build(
   config: WorkerConfig,
   nodeCompat: boolean,
   kind: 'module' | 'script' | 'top-level-await',
-  lower: boolean,
 ): Promise<Output> {
   const module = kind !== 'script';
   return esbuild.build({
@@ -192,12 +175,16 @@ function build(
     // Runtime-provided modules: in a module bundle, imports of `outpost:runtime`
     // (bundle-modules.ts); in a script, left to the isolate's require shim.
     external: module ? [] : ['node:*', 'cloudflare:*', ...(nodeCompat ? NODE_MODULES : [])],
-    // A top-level await is refused here on purpose, with or without lowering: such a worker is
-    // bundled by bundleTopLevelAwait. Its first pass lowers nothing; the second what is needed.
+    // Async functions lowered to generators: the request context travels through their
+    // awaits (src/runtime/isolate/context.ts). A top-level await is refused here on purpose, with
+    // or without lowering: such a worker is bundled by bundleTopLevelAwait. Its first pass lowers
+    // nothing; the second lowers everything.
     supported:
       kind === 'top-level-await'
         ? {}
-        : { ...(lower ? LOWERED : {}), ...(module ? { 'top-level-await': false } : {}) },
+        : module
+          ? { ...ISOLATE_SUPPORTED, 'top-level-await': false }
+          : ISOLATE_SUPPORTED,
     loader: {
       '.txt': 'text',
       '.html': 'text',

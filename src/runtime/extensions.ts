@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { NODE_MODULES } from './node-modules.ts';
+import { ISOLATE_SUPPORTED } from './prelude.ts';
 import { capMemories } from './wasm-cap.ts';
 
 /**
@@ -82,6 +83,7 @@ async function buildOne(file: string): Promise<string> {
     // 'browser' applies packages' browser field maps (readable-stream swaps Node's stream out).
     platform: 'browser',
     target: 'es2022',
+    supported: ISOLATE_SUPPORTED,
     minify: true,
     keepNames: true,
     mainFields: ['browser', 'module', 'main'],

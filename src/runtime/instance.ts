@@ -10,7 +10,14 @@
  *    accounted by the prelude (isolate/wasm.ts), which reports a breach through a syscall.
  *  - Wall time (until the response headers) and subrequests are counted here.
  * A breach answers 503 naming the limit and recycles only this isolate; a subrequest breach
- * retires the isolate gracefully (it finishes what is in flight, then goes).
+ * fails only the request that made too many (its fetch() throws, it answers 503).
+ *
+ * Attribution: every call the isolate makes carries the id of the invocation (request, RPC
+ * call, object event) it was made for — the prelude's request context follows each
+ * invocation's promises, timers and callbacks (src/runtime/isolate/context.ts). An invocation
+ * stays live, able to do I/O charged to it, until its response has gone out, its waitUntil()
+ * work has settled and the WebSocket it answered with has closed; I/O for one that is not live
+ * is refused.
  */
 import type ivm from 'isolated-vm';
 import type { StagedStorage } from '../durable-objects/index.ts';
@@ -53,6 +60,10 @@ interface Active {
   bodyId: number | null;
   /** What its subrequests and KV operations went through (Server-Timing). */
   hops: RequestHops;
+  /** Reasons it is still live: its response, its waitUntil work, its WebSocket (see #release). */
+  holds: number;
+  /** What log lines name it by: the request's cf-ray when it has one, else the invocation id. */
+  label: string;
 }
 
 /** Server-Timing entries kept per request: a worker making thousands of KV reads gets a header of bounded size. */
@@ -108,6 +119,12 @@ function toResult(raw: unknown): DispatchResult {
 
 let nextRequestId = 1;
 
+/** A request's cf-ray, which names it in log lines (the PoP sets one on every request). */
+function rayOf(headers: string[]): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'cf-ray') return headers[i + 1];
+  return undefined;
+}
+
 /** What an isolate that holds one Durable Object is told at load. */
 export interface DurableObjectLoad {
   className: string;
@@ -123,14 +140,18 @@ export class WorkerInstance implements IsolateOwner {
   state: 'ready' | 'retiring' | 'dead' = 'ready';
   deathReason: LimitExceededError | null = null;
   readonly bodies = new BodyRegistry();
+  /** Invocations whose response is still in flight (wall time, CPU, busy). */
   readonly active = new Map<number, Active>();
+  /** Invocations that may still do I/O: answering, settling waitUntil work, or holding a WebSocket. */
+  readonly #live = new Map<number, Active>();
+  /** Worker-side WebSocket ends answered in a 101: the invocation each keeps live until it closes. */
+  readonly #socketHolds = new Map<number, Active>();
   lastUsed = Date.now();
   /** Heap bytes (committed heap + external), sampled after load and now and then. */
   heapBytes = 0;
   requests = 0;
   onIdle: (() => void) | null = null;
   onDeath: (() => void) | null = null;
-  #waitUntils = 0;
   #lastCf: Record<string, unknown> | null = null;
 
   private constructor(
@@ -149,7 +170,7 @@ export class WorkerInstance implements IsolateOwner {
   }
   get busy(): boolean {
     // Open WebSockets keep an isolate: evicting or recycling it would cut them.
-    return this.active.size > 0 || this.#waitUntils > 0 || (this.iso.slot.sockets?.size ?? 0) > 0;
+    return this.#live.size > 0 || (this.iso.slot.sockets?.size ?? 0) > 0;
   }
 
   cpuNow(): bigint {
@@ -163,6 +184,7 @@ export class WorkerInstance implements IsolateOwner {
   }
 
   wsEvent(id: number, type: string, a?: unknown, b?: unknown): void {
+    if (type === 'close') this.#releaseSocket(id);
     if (this.iso.isolate.isDisposed) return;
     this.iso.api.wsEvent
       .apply(undefined, [id, type, a, b], { arguments: { copy: true } })
@@ -228,7 +250,7 @@ export class WorkerInstance implements IsolateOwner {
         waitUntil: number;
       };
       if (a.breach) throw a.breach;
-      if (r.waitUntil > 0) this.#settle(a.id);
+      if (r.waitUntil > 0) this.#settle(a);
       return r.value;
     } catch (err) {
       const e = this.#explain(err, a);
@@ -244,45 +266,56 @@ export class WorkerInstance implements IsolateOwner {
     }
   }
 
-  log(level: string, text: string): void {
+  log(level: string, text: string, ctx?: unknown): void {
     const l = level === 'warn' || level === 'error' || level === 'debug' ? level : 'info';
-    this.observer.log({ level: l, source: `worker:${this.version.name}`, message: text });
+    const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
+    this.observer.log({
+      level: l,
+      source: `worker:${this.version.name}`,
+      message: text,
+      ...(a ? { fields: { request: a.label } } : {}),
+    });
   }
 
-  beginSubrequest(): void {
-    // Attribution: the newest request in flight (requests overlapping in one isolate share it).
-    let current: Active | undefined;
-    for (const a of this.active.values()) current = a;
-    if (!current) return; // waitUntil work after the response: bounded by waitUntilMs instead
-    current.subrequests++;
-    if (current.subrequests > this.version.limits.subrequests) {
-      const err = new LimitExceededError(
-        'subrequests',
-        `more than ${this.version.limits.subrequests} subrequests in one request`,
-      );
-      if (!current.breach) {
-        current.breach = err;
-        this.observer.log({
-          level: 'error',
-          source: 'outpost',
-          message: `${this.version.name}: ${err.message}; isolate will be recycled`,
-          fields: { limit: 'subrequests' },
-        });
-      }
-      this.retire();
-      const e = new Error('Error: Too many subrequests.');
-      e.stack = e.message;
-      throw e;
+  /** The live invocation a call names, or an error saying why there is none. */
+  #invocation(ctx: unknown): Active {
+    const a = typeof ctx === 'number' && ctx > 0 ? this.#live.get(ctx) : undefined;
+    if (a) return a;
+    throw new NamedError(
+      ctx === 0
+        ? 'I/O (fetch, KV, cache, Durable Objects, service bindings, WebSockets) is only possible while handling a request, not at the top level of the module.'
+        : 'Cannot perform I/O on behalf of a request that has finished: its response was sent and its waitUntil() work is over.',
+      'Error',
+    );
+  }
+
+  beginSubrequest(ctx: unknown): void {
+    const a = this.#invocation(ctx);
+    a.subrequests++;
+    if (a.subrequests <= this.version.limits.subrequests) return;
+    const err = new LimitExceededError(
+      'subrequests',
+      `more than ${this.version.limits.subrequests} subrequests in one request`,
+    );
+    // Only this request fails (its response becomes the limit's 503); the isolate serves on.
+    if (!a.breach && !a.responded) {
+      a.breach = err;
+      this.observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `${this.version.name}: ${err.message}`,
+        fields: { limit: 'subrequests', request: a.label },
+      });
     }
+    throw new NamedError('Too many subrequests.', 'Error');
   }
 
-  hops(): HopRecorder | null {
-    // Attributed as subrequests are: to the newest request in flight, bound now (the call may
-    // finish after that request has answered; what it records then is not shown).
-    let current: Active | undefined;
-    for (const a of this.active.values()) current = a;
-    if (!current) return null;
-    const { timing, shield, objects } = current.hops;
+  hops(ctx: unknown): HopRecorder | null {
+    // Bound now: the call may finish after its request has answered (what it records then is
+    // not shown, the header being out).
+    const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
+    if (!a) return null;
+    const { timing, shield, objects } = a.hops;
     return {
       timing: (entry) => {
         if (timing.length < MAX_HOP_ENTRIES) timing.push(entry);
@@ -435,12 +468,26 @@ export class WorkerInstance implements IsolateOwner {
     if (!this.active.delete(a.id)) return;
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
+    this.#release(a);
+  }
+
+  /** One reason to keep `a` live is gone; with none left, its I/O is over. */
+  #release(a: Active): void {
+    if (--a.holds > 0) return;
+    this.#live.delete(a.id);
     if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
     if (!this.busy) this.onIdle?.();
   }
 
+  #releaseSocket(id: number): void {
+    const a = this.#socketHolds.get(id);
+    if (!a) return;
+    this.#socketHolds.delete(id);
+    this.#release(a);
+  }
+
   /** Start tracking a request (or RPC call) for the limits. */
-  #begin(): Active {
+  #begin(label?: string): Active {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.#idleCpu = -1n;
@@ -453,13 +500,17 @@ export class WorkerInstance implements IsolateOwner {
       responded: false,
       bodyId: null,
       hops: { timing: [], shield: [], objects: [] },
+      holds: 1,
+      label: '',
     };
+    a.label = label ?? String(a.id);
     this.active.set(a.id, a);
+    this.#live.set(a.id, a);
     return a;
   }
 
   async handle(req: WorkerRequest): Promise<WorkerResponse> {
-    const a = this.#begin();
+    const a = this.#begin(rayOf(req.headers));
     this.requests++;
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
@@ -480,7 +531,7 @@ export class WorkerInstance implements IsolateOwner {
       throw this.#explain(err, a);
     }
     a.responded = true;
-    if (result.waitUntil > 0) this.#settle(a.id);
+    if (result.waitUntil > 0) this.#settle(a);
     if (a.breach) {
       this.#discard(result);
       this.#finish(a);
@@ -513,29 +564,38 @@ export class WorkerInstance implements IsolateOwner {
       statusText: String(result.statusText ?? ''),
       headers: result.headers,
       body: this.#responseBody(result, a),
-      webSocket: typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket) : undefined,
+      webSocket: typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket, a) : undefined,
       hops: a.hops,
     };
   }
 
-  /** What the PoP uses to bridge an upgraded connection to the worker's WebSocket end. */
-  #webSocketEnd(id: number): WorkerWebSocket {
+  /**
+   * What the PoP uses to bridge an upgraded connection to the worker's WebSocket end. The
+   * request that answered with it stays live while the socket is open: its message handlers
+   * run for it (as in Workers, where the request's I/O context lives on with its WebSocket).
+   */
+  #webSocketEnd(id: number, a: Active): WorkerWebSocket {
     if (id < 0) {
       // A Durable Object's end, passed on by this worker: the client talks to the object.
       const passed = takePassedSocket(-id);
       if (passed) return passed;
       return { attach: (socket) => socket.close(1011, 'the WebSocket is gone'), refuse: () => {} };
     }
+    a.holds++;
+    this.#socketHolds.set(id, a);
     return {
       attach: (socket) => {
         if (this.hibernation?.reserved(id)) {
-          // Accepted for hibernation: the socket is held outside the isolate.
+          // Accepted for hibernation: the socket is held outside the isolate, and each of its
+          // events is an invocation of its own (an object event).
+          this.#releaseSocket(id);
           this.hibernation.attach(id, socket);
           this.wsEvent(id, 'open');
           return;
         }
         const table = this.iso.slot.sockets;
         if (!table || this.state === 'dead') {
+          this.#releaseSocket(id);
           socket.close(1011, 'worker is gone');
           return;
         }
@@ -609,8 +669,10 @@ export class WorkerInstance implements IsolateOwner {
     };
   }
 
-  #settle(id: number): void {
-    this.#waitUntils++;
+  /** Keep `a` live until its waitUntil() work settles, or its time after the response is up. */
+  #settle(a: Active): void {
+    const id = a.id;
+    a.holds++;
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -629,9 +691,7 @@ export class WorkerInstance implements IsolateOwner {
     );
     Promise.race([settled, limit]).then(() => {
       clearTimeout(timer);
-      this.#waitUntils--;
-      if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
-      if (!this.busy) this.onIdle?.();
+      this.#release(a);
     });
   }
 }

@@ -14,6 +14,17 @@ const isolateDir = existsSync(join(here, 'isolate', 'index.ts'))
   : join(here, '..', '..', 'src', 'runtime', 'isolate');
 let cached: Promise<string> | null = null;
 
+/**
+ * esbuild's `supported` for all code that runs in an isolate (prelude, extensions, tenant
+ * bundles): async functions lowered to generators, so every await goes through
+ * `Promise.prototype.then` and carries the request context (src/runtime/isolate/context.ts).
+ */
+export const ISOLATE_SUPPORTED: Record<string, boolean> = {
+  'async-await': false,
+  'async-generator': false,
+  'for-await': false,
+};
+
 export function preludeSource(): Promise<string> {
   cached ??= esbuild
     .build({
@@ -23,6 +34,7 @@ export function preludeSource(): Promise<string> {
       format: 'iife',
       platform: 'neutral',
       target: 'es2022',
+      supported: ISOLATE_SUPPORTED,
       minify: true,
       keepNames: true,
       mainFields: ['main'],

@@ -1,7 +1,7 @@
 // The Cache API inside an isolate: caches.default / caches.open with Cloudflare's put() rules.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Harness, startHarness } from './harness.ts';
+import { compileSnippet, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 before(async () => {
@@ -88,11 +88,11 @@ describe('caches', () => {
     try {
       const snippet = (code: string) =>
         net
-          .fetchAs('a', '/', { method: 'POST', body: JSON.stringify({ code }) })
+          .fetchAs('a', '/', { method: 'POST', body: JSON.stringify({ code: compileSnippet(code) }) })
           .then((r) => r.json() as Promise<any>);
       const snippetB = (code: string) =>
         net
-          .fetchAs('b', '/', { method: 'POST', body: JSON.stringify({ code }) })
+          .fetchAs('b', '/', { method: 'POST', body: JSON.stringify({ code: compileSnippet(code) }) })
           .then((r) => r.json() as Promise<any>);
       await snippet(
         `await caches.default.put('https://shared.example/x', new Response('secret', { headers: { 'cache-control': 'max-age=60' } })); return 1;`,

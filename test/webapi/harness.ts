@@ -4,6 +4,8 @@
  * `fails` returns the error the snippet threw.
  */
 import assert from 'node:assert/strict';
+import { transformSync } from 'esbuild';
+import { ISOLATE_SUPPORTED } from '../../src/runtime/prelude.ts';
 import { startFixture, type TestDev } from '../helpers.ts';
 
 export interface Harness {
@@ -23,10 +25,25 @@ function decode(v: any): any {
   return v;
 }
 
+/**
+ * A snippet as the body of an async function, compiled as Outpost compiles bundles (async
+ * lowered, so the request context follows its awaits: src/runtime/isolate/context.ts), into a
+ * script body that returns the function.
+ */
+export function compileSnippet(code: string): string {
+  const out = transformSync(`export default async function (input, env, ctx, request) {\n${code}\n}`, {
+    format: 'iife',
+    globalName: 'snippet',
+    target: 'es2022',
+    supported: ISOLATE_SUPPORTED,
+  });
+  return `${out.code}\nreturn snippet.default;`;
+}
+
 export async function startHarness(): Promise<Harness> {
   const dev = await startFixture('eval');
   const raw = (code: string, input?: unknown) =>
-    fetch(dev.url, { method: 'POST', body: JSON.stringify({ code, input }) });
+    fetch(dev.url, { method: 'POST', body: JSON.stringify({ code: compileSnippet(code), input }) });
   const call = async (code: string, input?: unknown) => {
     const res = await raw(code, input);
     assert.equal(res.status, 200, `snippet answered ${res.status}: ${await res.clone().text()}`);

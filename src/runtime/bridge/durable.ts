@@ -62,15 +62,15 @@ export function doIdCall(links: ObjectLinks | null, binding: unknown, kind: unkn
   return links.id(binding, kind, arg);
 }
 
-export async function doCall(o: IsolateOwner, rest: unknown[]): Promise<unknown> {
+export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Promise<unknown> {
   const [binding, id, name, hint, kind, ...args] = rest;
   const links = o.objects;
   if (!links) throw new NamedError('Durable Objects are not available here', 'Error');
   if (typeof binding !== 'string' || typeof id !== 'string') throw invalid('stub');
   if (name !== null && typeof name !== 'string') throw invalid('name');
   if (hint !== null && typeof hint !== 'string') throw invalid('locationHint');
-  o.beginSubrequest();
-  const call: ObjectCall = { binding, id, name, hint, hops: o.hops() };
+  o.beginSubrequest(ctx);
+  const call: ObjectCall = { binding, id, name, hint, hops: o.hops(ctx) };
   if (kind === 'rpc') {
     const [method, list] = args;
     if (typeof method !== 'string' || !Array.isArray(list)) throw invalid('method');

@@ -23,6 +23,7 @@ function invalid(what: string): NamedError {
 
 export async function serviceCall(
   o: IsolateOwner,
+  ctx: unknown,
   binding: unknown,
   kind: unknown,
   rest: unknown[],
@@ -30,7 +31,7 @@ export async function serviceCall(
   if (typeof binding !== 'string') throw invalid('binding');
   const links = o.services;
   if (!links) throw new NamedError(`Service binding "${binding}" is not connected to a worker`, 'Error');
-  o.beginSubrequest();
+  o.beginSubrequest(ctx);
   if (kind === 'rpc') {
     const [method, args] = rest;
     if (typeof method !== 'string' || !Array.isArray(args)) throw invalid('method');

@@ -25,13 +25,17 @@ export interface IsolateOwner {
   workerName: string;
   bodies: BodyRegistry;
   maxTimers: number;
-  log(level: string, text: string): void;
-  /** Count a subrequest; throws when the request's budget is spent. */
-  beginSubrequest(): void;
+  /** A console line of the invocation `ctx` (the id the isolate's call carried). */
+  log(level: string, text: string, ctx?: unknown): void;
+  /**
+   * Count a subrequest of invocation `ctx`; throws when its budget is spent, or when `ctx` names
+   * no live invocation of this isolate (I/O after the invocation ended, or outside any).
+   */
+  beginSubrequest(ctx: unknown): void;
   /** Stop taking new events; go once what is in flight has finished. */
   retire(): void;
-  /** Where the request in flight records its hops (null: none in flight, e.g. waitUntil work). */
-  hops(): HopRecorder | null;
+  /** Where invocation `ctx` records its hops (null: it has answered, or is not live). */
+  hops(ctx: unknown): HopRecorder | null;
   reportLimit(name: string, detail: string): void;
   /** An entry call's apply failed: a stray unhandled rejection, or the isolate died. */
   onApplyError(err: Error): void;
@@ -151,12 +155,13 @@ function random(n: unknown): ArrayBuffer {
 /**
  * Wrap an async syscall so its promise never rejects: isolated-vm hands a rejection to the
  * isolate but also leaves the host promise unhandled, which Node turns into a process crash.
- * Outcomes travel as `{ v }` or `{ e: message }`; the prelude's callHost unwraps them.
+ * Outcomes travel as `{ v }` or `{ e: message }`; the prelude's callHost unwraps them. The first
+ * argument of every call is the invocation it is made for (src/runtime/isolate/context.ts).
  */
-function asyncSyscall(fn: (...args: any[]) => unknown): ivm.Reference {
-  return new ivm.Reference((...args: unknown[]) =>
+function asyncSyscall(fn: (ctx: unknown, ...args: any[]) => unknown): ivm.Reference {
+  return new ivm.Reference((ctx: unknown, ...args: unknown[]) =>
     Promise.resolve()
-      .then(() => fn(...args))
+      .then(() => fn(ctx, ...args))
       .then(
         (v) => ({ v }),
         (err) => {
@@ -194,11 +199,12 @@ export function createSyscalls(
     return slot.owner;
   };
 
-  const log = (level: unknown, text: unknown) => {
+  const log = (ctx: unknown, level: unknown, text: unknown) => {
     if (typeof text !== 'string') return;
     slot.owner?.log(
       typeof level === 'string' ? level : 'info',
       text.length > 16384 ? `${text.slice(0, 16384)}… (truncated)` : text,
+      ctx,
     );
   };
   const limit = (name: unknown, detail: unknown) => {
@@ -212,7 +218,7 @@ export function createSyscalls(
     if (typeof id === 'number') aborts.get(id)?.abort();
   };
 
-  const timer = (ms: unknown): Promise<void> => {
+  const timer = (_ctx: unknown, ms: unknown): Promise<void> => {
     const o = owner();
     if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
     if (timers.size >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
@@ -226,12 +232,13 @@ export function createSyscalls(
     });
   };
 
-  const read = (id: unknown): Promise<ArrayBuffer | null> => {
+  const read = (_ctx: unknown, id: unknown): Promise<ArrayBuffer | null> => {
     if (typeof id !== 'number') throw isolateError('TypeError: invalid body id');
     return owner().bodies.read(id);
   };
 
   const fetchCall = async (
+    ctx: unknown,
     id: unknown,
     method: unknown,
     url: unknown,
@@ -255,7 +262,7 @@ export function createSyscalls(
       throw isolateError('TypeError: invalid redirect mode');
     if (body !== null && !(body instanceof ArrayBuffer))
       throw isolateError('TypeError: invalid request body');
-    o.beginSubrequest();
+    o.beginSubrequest(ctx);
     const kept: string[] = [];
     for (let i = 0; i < headers.length; i += 2)
       if (!HOP_BY_HOP.has(headers[i])) kept.push(headers[i], headers[i + 1]);
@@ -269,7 +276,7 @@ export function createSyscalls(
         o.workerName,
         o.bodies,
         controller,
-        o.hops(),
+        o.hops(ctx),
       );
     } catch (err) {
       const e = err as Error & { cause?: Error };
@@ -332,7 +339,7 @@ export function createSyscalls(
     },
     wasmBytes: (name) => (typeof name === 'string' ? extensionWasm(name) : undefined),
   };
-  const sys = (name: unknown, ...args: unknown[]) => {
+  const sys = (_ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');
     try {
@@ -342,24 +349,24 @@ export function createSyscalls(
       throw isolateError(`${e instanceof NamedError ? e.name : 'Error'}: ${e.message}`);
     }
   };
-  /** Asynchronous calls by name. */
-  const asyncCalls: Record<string, (...args: unknown[]) => unknown> = {
-    subtle: (op, args) => subtleCall(op, args),
-    service: (binding, kind, ...rest) => serviceCall(owner(), binding, kind, rest),
-    cache: (op, ...rest) => cacheCall(owner().cache, op, rest, owner().hops()),
-    purge: (options) => purgeCall(owner().cache, options),
-    kv: (binding, op, ...rest) => kvCall(owner().kv, binding, op, rest, owner().hops()),
-    do: (...rest) => doCall(owner(), rest),
-    wsConnect: (id, url, protocols, headers) => {
-      owner().beginSubrequest();
+  /** Asynchronous calls by name; `ctx` is the invocation the call is made for. */
+  const asyncCalls: Record<string, (ctx: unknown, ...args: unknown[]) => unknown> = {
+    subtle: (_ctx, op, args) => subtleCall(op, args),
+    service: (ctx, binding, kind, ...rest) => serviceCall(owner(), ctx, binding, kind, rest),
+    cache: (ctx, op, ...rest) => cacheCall(owner().cache, op, rest, owner().hops(ctx)),
+    purge: (_ctx, options) => purgeCall(owner().cache, options),
+    kv: (ctx, binding, op, ...rest) => kvCall(owner().kv, binding, op, rest, owner().hops(ctx)),
+    do: (ctx, ...rest) => doCall(owner(), ctx, rest),
+    wsConnect: (ctx, id, url, protocols, headers) => {
+      owner().beginSubrequest(ctx);
       return sockets.connect(id, url, protocols, headers);
     },
   };
-  const asys = (name: unknown, ...args: unknown[]) => {
+  const asys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(asyncCalls, name) ? asyncCalls[name] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');
     owner();
-    return fn(...args);
+    return fn(ctx, ...args);
   };
 
   return [

@@ -3,6 +3,7 @@
  * once; they live only in this module's closure, never on a global, so tenant code cannot
  * reach them. Every value that crosses is copied (Callbacks) or promise-copied (References).
  */
+import { currentId } from './context.ts';
 import { DOMExceptionRef } from './encoding.ts';
 
 export interface HostBridge {
@@ -34,8 +35,20 @@ interface Ref {
 
 export const host = {} as HostBridge;
 
-export function installBridge(b: HostBridge): void {
+/**
+ * Install the syscalls. Every crossing carries the invocation it is made for (context.ts): the
+ * raw log and sync calls take it first, and callHost puts it before an async call's arguments.
+ */
+export function installBridge(
+  b: Omit<HostBridge, 'log' | 'sys'> & {
+    log(ctx: number, level: string, text: string): void;
+    sys(ctx: number, name: string, ...args: unknown[]): any;
+  },
+): void {
   Object.assign(host, b);
+  const { log, sys } = b;
+  host.log = (level, text) => log(currentId(), level, text);
+  host.sys = (name, ...args) => sys(currentId(), name, ...args);
 }
 
 const ASYNC = { arguments: { copy: true }, result: { promise: true, copy: true } };
@@ -43,7 +56,7 @@ const ASYNC = { arguments: { copy: true }, result: { promise: true, copy: true }
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }` (it never rejects, see syscalls.ts); errors are rethrown here. */
 export async function callHost(ref: Ref, args: unknown[]): Promise<any> {
-  const r = await ref.apply(undefined, args, ASYNC);
+  const r = await ref.apply(undefined, [currentId(), ...args], ASYNC);
   if (r && typeof r === 'object' && 'e' in r) {
     throw typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e));
   }

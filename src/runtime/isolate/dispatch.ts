@@ -9,6 +9,7 @@ import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
 import { format } from './console.ts';
+import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
 import { commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
 import { concat, TextDecoder, TextEncoder, toBytes } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
@@ -30,6 +31,8 @@ const swListeners: ((e: FetchEvent) => void)[] = [];
 const waitUntils = new Map<number, Promise<unknown>[]>();
 interface OutStream {
   reader: any;
+  /** The invocation whose response this is: the stream's callbacks run in it. */
+  frame: Frame | undefined;
   /** A read started by the previous pull that had not settled when that pull returned. */
   pending: Promise<{ done: boolean; value: unknown }> | null;
   done: boolean;
@@ -251,10 +254,22 @@ function bytesToBuffer(b: Uint8Array): ArrayBuffer {
 }
 
 /**
- * Run one request. `cf` is null when it is the same as the previous request's (the host sends
- * it only when it changes); `rawBody` is null, the whole body, or the id of a host stream.
+ * Run one request, in a context of its own (context.ts): `id` is the invocation id the host
+ * charges its work to. `cf` is null when it is the same as the previous request's (the host
+ * sends it only when it changes); `rawBody` is null, the whole body, or the id of a host stream.
  */
-export async function dispatch(
+export function dispatch(
+  id: number,
+  method: string,
+  url: string,
+  headers: string[],
+  cf: Record<string, unknown> | null,
+  rawBody: null | ArrayBuffer | number,
+): Promise<object> {
+  return enter(frameFor(id), () => runRequest(id, method, url, headers, cf, rawBody));
+}
+
+async function runRequest(
   id: number,
   method: string,
   url: string,
@@ -321,7 +336,7 @@ function serializeResponse(r: Response, waitUntil: number): unknown[] {
   } else if (src !== null) {
     kind = 'stream';
     body = nextStreamId++;
-    outStreams.set(body, { reader: src.getReader(), pending: null, done: false });
+    outStreams.set(body, { reader: src.getReader(), frame: currentFrame(), pending: null, done: false });
   }
   state.used = true;
   const headers = flattenHeaders(r.headers);
@@ -379,12 +394,17 @@ function chunkCopy(entry: OutStream, id: number, value: unknown): Uint8Array {
  * along the chunks that are already queued (each crossing costs 25–55 µs of isolate CPU), but
  * never waits for more: a slow producer's chunk goes out as soon as it is written.
  */
-export async function pull(id: number): Promise<ArrayBuffer | null> {
+export function pull(id: number): Promise<ArrayBuffer | null> {
   const entry = outStreams.get(id);
   if (!entry || entry.done) {
     outStreams.delete(id);
-    return null;
+    return Promise.resolve(null);
   }
+  // The producer's callbacks (a TransformStream's writer, a pull() source) run for its request.
+  return enter(entry.frame, () => pullFrom(entry, id));
+}
+
+async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | null> {
   const first = await (entry.pending ?? entry.reader.read());
   entry.pending = null;
   if (first.done) {
@@ -418,17 +438,15 @@ export function cancel(id: number, reason: string): void {
   entry?.reader.cancel(reason).catch(() => {});
 }
 
-let latestRequest = -1;
-
-/** The ctx.waitUntil() list of request `id`, which is now the newest in flight. */
+/** The ctx.waitUntil() list of invocation `id`. */
 function trackWaits(id: number): Promise<unknown>[] {
   const waits: Promise<unknown>[] = [];
   waitUntils.set(id, waits);
-  latestRequest = id;
   return waits;
 }
+// waitUntil from cloudflare:workers: extends the invocation the calling code runs for.
 hooks.waitUntil = (p) => {
-  const waits = waitUntils.get(latestRequest);
+  const waits = waitUntils.get(currentId());
   const tracked = p.catch((err) => (globalThis as any).reportError(err));
   waits?.push(tracked);
 };
@@ -438,13 +456,18 @@ hooks.waitUntil = (p) => {
  * `entrypoint` (a WorkerEntrypoint class), with structured-cloned arguments. The result is
  * structured-cloned back by the host.
  */
-export async function rpc(
+export function rpc(id: number, entrypoint: string | null, method: string, args: unknown[]): Promise<object> {
+  return enter(frameFor(id), () =>
+    object ? objectRpc(id, entrypoint, method, args) : workerRpc(id, entrypoint, method, args),
+  );
+}
+
+async function workerRpc(
   id: number,
   entrypoint: string | null,
   method: string,
   args: unknown[],
 ): Promise<object> {
-  if (object) return objectRpc(id, entrypoint, method, args);
   const name = entrypoint ?? 'default';
   const target = exportsObject[name];
   if (!isEntrypointClass(target))

@@ -10,6 +10,7 @@ import { Blob, File } from './blob.ts';
 import { type HostBridge, host, installBridge } from './bridge.ts';
 import { Cache, CacheStorage, caches } from './cache.ts';
 import { console } from './console.ts';
+import { installContextPropagation } from './context.ts';
 import './cloudflare.ts';
 import { Crypto, crypto } from './crypto.ts';
 import {
@@ -290,6 +291,8 @@ const globals: Record<string, unknown> = {
   structuredClone,
   navigator: Object.freeze({ userAgent: 'Cloudflare-Workers', hardwareConcurrency: 1, language: 'en' }),
 };
+// Before any tenant code: promises carry the invocation they were made for (context.ts).
+installContextPropagation();
 for (const [name, value] of Object.entries(globals)) define(name, value);
 installLazyStreams(g);
 lazyGlobal(g, 'TextEncoderStream', makeTextEncoderStream);

@@ -13,6 +13,7 @@
 import { NODE_MODULES } from '../node-modules.ts';
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
+import { bind, currentFrame, enter, replace, withStores } from './context.ts';
 
 const NODE = new Set<string>(NODE_MODULES);
 
@@ -20,7 +21,11 @@ const NODE = new Set<string>(NODE_MODULES);
 // tenant can replace.
 // biome-ignore lint/security/noGlobalEval: extensions are Outpost's own code, evaluated inside the isolate
 const indirectEval = globalThis.eval;
-const capability = Object.freeze({ sys: callSync, format });
+const capability = Object.freeze({
+  sys: callSync,
+  format,
+  context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),
+});
 
 const loaded = new Map<string, unknown>();
 const builtins = new Map<string, () => unknown>();

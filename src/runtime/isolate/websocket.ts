@@ -11,6 +11,7 @@
  * sends or receives; events that arrive earlier wait in a queue.
  */
 import { callAsync, callSync } from './bridge.ts';
+import { currentFrame, enter, type Frame } from './context.ts';
 import { toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event, EventTarget } from './events.ts';
 import { URL } from './url.ts';
@@ -94,6 +95,11 @@ export class WebSocket extends EventTarget {
   /** Messages this end sent before the host connected it (a server end sending before its 101 is out). */
   #outbox: (string | ArrayBuffer)[] | null = null;
   binaryType: 'arraybuffer' | 'blob' = 'arraybuffer';
+  /**
+   * The invocation whose code accept()ed this end (or created it with `new WebSocket()`): its
+   * listeners run for that invocation (context.ts), whoever delivered the event.
+   */
+  #frame: Frame | undefined = undefined;
 
   constructor(url: string | typeof kInternal, protocols?: string | string[]) {
     super();
@@ -114,6 +120,7 @@ export class WebSocket extends EventTarget {
     hostEnds.set(id, this);
     // A client created with `new WebSocket()` is accepted implicitly (browser semantics).
     this.#accepted = true;
+    this.#frame = currentFrame();
     callAsync('wsConnect', id, u.href.replace(/^ws/, 'http'), list, []).then(
       (r: { protocol: string }) => {
         this.#protocol = r.protocol;
@@ -154,6 +161,7 @@ export class WebSocket extends EventTarget {
     if (this.#handedOff) throw new TypeError("Can't accept() WebSocket that was already used in a response.");
     if (this.#accepted) throw new TypeError("Can't accept() WebSocket twice.");
     this.#accepted = true;
+    this.#frame = currentFrame();
     if (this.#state === CONNECTING) this.#state = OPEN;
     const queued = this.#queue.splice(0);
     queueMicrotask(() => {
@@ -245,11 +253,13 @@ export class WebSocket extends EventTarget {
   }
 
   #emit(e: Event): void {
-    try {
-      this.dispatchEvent(e);
-    } catch (err) {
-      (globalThis as any).reportError(err);
-    }
+    enter(this.#frame ?? currentFrame(), () => {
+      try {
+        this.dispatchEvent(e);
+      } catch (err) {
+        (globalThis as any).reportError(err);
+      }
+    });
   }
 
   static [kInternal] = {

@@ -4,7 +4,16 @@ declare const outpost: {
   sys(name: string, ...args: unknown[]): any;
   /** console.log's formatting (util.format / util.inspect). */
   format(args: unknown[]): string;
+  /** The request context (src/runtime/isolate/context.ts). */
+  context: {
+    currentFrame(): ContextFrame | undefined;
+    withStores(base: ContextFrame | undefined, stores: ReadonlyMap<unknown, unknown> | null): ContextFrame;
+    enter<T>(frame: ContextFrame | undefined, fn: () => T): T;
+    bind<F extends (...args: any[]) => any>(fn: F, frame: ContextFrame | undefined): F;
+    replace(frame: ContextFrame | undefined): void;
+  };
 };
+type ContextFrame = { readonly id: number; readonly stores: ReadonlyMap<unknown, unknown> | null };
 
 /** Globals the prelude defines before any extension runs (see ../index.ts). */
 declare const crypto: {

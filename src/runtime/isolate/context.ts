@@ -1,0 +1,111 @@
+/**
+ * The request context inside the isolate: which invocation (a request, an RPC call, an object's
+ * event) the code running now works for. Many invocations overlap in one isolate; everything one
+ * causes — its subrequests and their limit, Server-Timing hops, console lines, waitUntil — must
+ * land on it, not on whichever arrived last. Workers keeps an I/O context per request for this.
+ *
+ * V8 gives an embedder no promise hooks through isolated-vm, so the context travels with the
+ * callbacks (as zone.js does): `Promise.prototype.then` captures the frame current when a
+ * callback is registered and restores it while the callback runs; timers, queueMicrotask, stream
+ * callbacks and event listeners are all built on `then` or re-entered explicitly (WebSocket
+ * events, response body pulls). A native `await` does not call `then`, so the prelude, its
+ * extensions and every tenant bundle are compiled with async functions lowered to generators
+ * (esbuild's `supported: { 'async-await': false }`), whose awaits go through `then`.
+ *
+ * Every crossing into the host carries the current frame's invocation id (bridge.ts); the host
+ * charges the call to that invocation and refuses I/O for one that has ended. node:async_hooks'
+ * AsyncLocalStorage keeps its stores in the same frames (ext/node-async_hooks.ts).
+ *
+ * Cost: one closure per callback passed to `then` while a frame is current (none outside one).
+ */
+
+/** One invocation's context; frames are immutable (AsyncLocalStorage.run derives a new one). */
+export interface Frame {
+  /** The invocation id the host gave the entry call (0: none, e.g. module top level). */
+  readonly id: number;
+  /** AsyncLocalStorage stores (node:async_hooks), or null. */
+  readonly stores: ReadonlyMap<unknown, unknown> | null;
+}
+
+let current: Frame | undefined;
+
+/** The frame code runs in now (undefined outside any invocation). */
+export function currentFrame(): Frame | undefined {
+  return current;
+}
+
+/** The invocation id every host crossing carries. */
+export function currentId(): number {
+  return current === undefined ? 0 : current.id;
+}
+
+export function frameFor(id: number): Frame {
+  return { id, stores: null };
+}
+
+/** A frame like `base` with other AsyncLocalStorage stores. */
+export function withStores(base: Frame | undefined, stores: ReadonlyMap<unknown, unknown> | null): Frame {
+  return { id: base === undefined ? 0 : base.id, stores };
+}
+
+/** Run `fn` in `frame`, restoring the previous frame after (also when it throws). */
+export function enter<T>(frame: Frame | undefined, fn: () => T): T {
+  const prev = current;
+  current = frame;
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}
+
+/** Switch to `frame` until the callback running now returns (AsyncLocalStorage.enterWith). */
+export function replace(frame: Frame | undefined): void {
+  current = frame;
+}
+
+/** `fn` bound to `frame` (default: the current one): it runs in that frame whenever called. */
+export function bind<F extends (...args: any[]) => any>(fn: F, frame: Frame | undefined = current): F {
+  if (typeof fn !== 'function' || frame === undefined) return fn;
+  return function (this: unknown, ...args: any[]) {
+    const prev = current;
+    current = frame;
+    try {
+      return fn.apply(this, args);
+    } finally {
+      current = prev;
+    }
+  } as F;
+}
+
+let installed = false;
+
+/**
+ * Make `then` carry the frame. Installed once by the prelude, before any tenant code runs; the
+ * original `then` is captured here, so a tenant that replaces `Promise.prototype.then` only
+ * loses propagation for its own callbacks (the host then refuses I/O it cannot attribute).
+ */
+export function installContextPropagation(): void {
+  if (installed) return;
+  installed = true;
+  const then = Promise.prototype.then;
+  // A method, so it is named `then` and is not a constructor, like the original.
+  const patched = {
+    // biome-ignore lint/suspicious/noThenProperty: this is Promise.prototype.then itself, replaced
+    then(this: Promise<unknown>, onFulfilled?: any, onRejected?: any) {
+      const frame = current;
+      if (frame === undefined) return then.call(this, onFulfilled, onRejected);
+      return then.call(
+        this,
+        typeof onFulfilled === 'function' ? bind(onFulfilled, frame) : onFulfilled,
+        typeof onRejected === 'function' ? bind(onRejected, frame) : onRejected,
+      );
+    },
+  }.then;
+  Object.defineProperty(Promise.prototype, 'then', {
+    value: patched,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}

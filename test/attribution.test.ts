@@ -1,0 +1,112 @@
+// Everything a request causes is charged to that request, exactly, while hundreds overlap in
+// one isolate: its subrequests and their limit, its Server-Timing hops, its console lines, its
+// waitUntil work (src/runtime/isolate/context.ts carries the request context).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startFixture, startUpstream, type TestDev, type Upstream, waitFor } from './helpers.ts';
+
+let dev: TestDev;
+let upstream: Upstream;
+
+before(async () => {
+  upstream = await startUpstream();
+  dev = await startFixture('attribution', { limits: { cpuMs: 5000, wallMs: 60_000 } });
+});
+after(async () => {
+  await dev.close();
+  await upstream.close();
+});
+
+/** Server-Timing keeps at most this many hop entries per request (src/runtime/instance.ts). */
+const MAX_HOPS = 32;
+
+interface Sent {
+  tag: string;
+  k: number;
+  wait: boolean;
+  status: number;
+  body: string;
+  timing: string;
+  ray: string;
+}
+
+async function send(tag: string, k: number, wait: boolean, delay: number): Promise<Sent> {
+  const q = new URLSearchParams({ tag, k: String(k), upstream: upstream.url, delay: String(delay) });
+  if (wait) q.set('wait', '1');
+  const res = await fetch(`${dev.url}/?${q}`);
+  return {
+    tag,
+    k,
+    wait,
+    status: res.status,
+    body: await res.text(),
+    timing: res.headers.get('server-timing') ?? '',
+    ray: res.headers.get('cf-ray') ?? '',
+  };
+}
+
+describe('per-request attribution under concurrency', () => {
+  it('256 concurrent requests, 1–50 subrequests each (some 51): each charged for its own', async () => {
+    const plan: { tag: string; k: number; wait: boolean }[] = [];
+    for (let i = 0; i < 256; i++) {
+      // Mixed budgets; every 32nd request makes one subrequest too many.
+      const k = i % 32 === 5 ? 51 : 1 + ((i * 37) % 50);
+      plan.push({ tag: `t${i}`, k, wait: i % 4 === 0 });
+    }
+    const results = await Promise.all(plan.map((p, i) => send(p.tag, p.k, p.wait, i % 7)));
+
+    for (const r of results) {
+      if (r.k > 50) {
+        // Only this request fails, naming the limit; the isolate serves on.
+        assert.equal(r.status, 503, `${r.tag}: ${r.body}`);
+        assert.match(r.body, /subrequest/i);
+        continue;
+      }
+      assert.equal(r.status, 200, `${r.tag} (k=${r.k}): ${r.body}`);
+      assert.equal(r.body, `${r.tag} made ${r.k}`);
+      // Its Server-Timing names exactly its own subrequests: two hops each (the PoP cache's
+      // DYNAMIC, then the origin), up to the cap.
+      const hops = r.timing.split(', ').filter((e) => e.includes('/r/'));
+      assert.equal(hops.length, Math.min(2 * r.k, MAX_HOPS), `${r.tag}: ${r.timing}`);
+      for (const h of hops) assert.ok(h.includes(`/r/${r.tag}/`), `${r.tag} got another's hop: ${h}`);
+    }
+    const failed = results.filter((r) => r.status !== 200);
+    assert.equal(failed.length, plan.filter((p) => p.k > 50).length);
+
+    // waitUntil (from cloudflare:workers) kept its own request alive: its fetch after the
+    // response was charged to it and went out.
+    const waited = results.filter((r) => r.wait && r.status === 200).map((r) => r.tag);
+    await waitFor(
+      () => waited.every((t) => upstream.records.includes(t)) || undefined,
+      10_000,
+      'every waitUntil subrequest',
+    );
+
+    // Console lines carry the request they were written for (its cf-ray).
+    for (const r of results.filter((x) => x.status === 200)) {
+      const line = dev.logs.find((e) => e.message === `attribution ${r.tag} done`);
+      assert.ok(line, `no log line for ${r.tag}`);
+      assert.equal(line.fields?.request, r.ray, `${r.tag}'s log line names another request`);
+    }
+    // No request's I/O was refused for want of a context.
+    assert.ok(!dev.logs.some((e) => /Cannot perform I\/O|only possible while handling/.test(e.message)));
+  });
+
+  it('refuses I/O for a request that is over (a timer outliving it, outside waitUntil)', async () => {
+    const res = await fetch(`${dev.url}/late?upstream=${encodeURIComponent(upstream.url)}`);
+    assert.equal(await res.text(), 'answered');
+    const line = await waitFor(
+      () => dev.logs.find((e) => e.message.startsWith('late fetch')),
+      5000,
+      'the late fetch outcome',
+    );
+    assert.match(line.message, /late fetch refused: .*request that has finished/);
+    assert.ok(!upstream.records.includes('late'));
+  });
+
+  it('the isolate that refused a 51st subrequest keeps serving', async () => {
+    const r = await send('after', 3, false, 0);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'after made 3');
+  });
+});
