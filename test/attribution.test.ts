@@ -92,6 +92,13 @@ describe('per-request attribution under concurrency', () => {
     assert.ok(!dev.logs.some((e) => /Cannot perform I\/O|only possible while handling/.test(e.message)));
   });
 
+  it('a body produced after the handler returned makes subrequests for its own request', async () => {
+    const q = (tag: string) => `${dev.url}/stream?tag=${tag}&upstream=${encodeURIComponent(upstream.url)}`;
+    const rs = await Promise.all(['s1', 's2', 's3', 's4'].map((t) => fetch(q(t))));
+    for (const r of rs) assert.equal(await r.text(), '[404][404][404](404)');
+    assert.ok(!dev.logs.some((e) => e.message.startsWith('stream failed')));
+  });
+
   it('refuses I/O for a request that is over (a timer outliving it, outside waitUntil)', async () => {
     const res = await fetch(`${dev.url}/late?upstream=${encodeURIComponent(upstream.url)}`);
     assert.equal(await res.text(), 'answered');

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -25,6 +26,34 @@ export const ISOLATE_SUPPORTED: Record<string, boolean> = {
   'for-await': false,
 };
 
+/**
+ * Prelude files whose async functions stay native, each resuming its invocation's frame by hand
+ * after an await (see the file). Measured (bench, in-process, one core): lowering dispatch.ts,
+ * the entry points every request passes through, cost ~7 µs per hello-world request (8.3 → 15.0
+ * µs); lowering the rest of the prelude costs nothing measurable on the request path.
+ */
+const NATIVE_ASYNC = new Set(['dispatch.ts']);
+
+/** Lowers async functions file by file (esbuild's `supported` applies to a whole build). */
+const lowerAsync: esbuild.Plugin = {
+  name: 'outpost-lower-async',
+  setup(build) {
+    build.onLoad({ filter: /\.(ts|js|mjs|cjs)$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
+      if (NATIVE_ASYNC.has(basename(args.path))) return { contents: source, loader };
+      // No `format`: each file keeps its module syntax (ESM or CommonJS) for the bundler.
+      const out = await esbuild.transform(source, {
+        loader,
+        target: 'es2022',
+        supported: ISOLATE_SUPPORTED,
+        sourcefile: args.path,
+      });
+      return { contents: out.code, loader: 'js' };
+    });
+  },
+};
+
 export function preludeSource(): Promise<string> {
   cached ??= esbuild
     .build({
@@ -34,8 +63,8 @@ export function preludeSource(): Promise<string> {
       format: 'iife',
       platform: 'neutral',
       target: 'es2022',
-      supported: ISOLATE_SUPPORTED,
       minify: true,
+      plugins: [lowerAsync],
       keepNames: true,
       mainFields: ['main'],
       logLevel: 'silent',

@@ -78,6 +78,19 @@ export function bind<F extends (...args: any[]) => any>(fn: F, frame: Frame | un
   } as F;
 }
 
+/** A promise reaction bound to `frame`: called with one argument and no receiver (cheaper than bind). */
+function reaction(fn: (value: unknown) => unknown, frame: Frame): (value: unknown) => unknown {
+  return (value) => {
+    const prev = current;
+    current = frame;
+    try {
+      return fn(value);
+    } finally {
+      current = prev;
+    }
+  };
+}
+
 let installed = false;
 
 /**
@@ -97,8 +110,8 @@ export function installContextPropagation(): void {
       if (frame === undefined) return then.call(this, onFulfilled, onRejected);
       return then.call(
         this,
-        typeof onFulfilled === 'function' ? bind(onFulfilled, frame) : onFulfilled,
-        typeof onRejected === 'function' ? bind(onRejected, frame) : onRejected,
+        typeof onFulfilled === 'function' ? reaction(onFulfilled, frame) : onFulfilled,
+        typeof onRejected === 'function' ? reaction(onRejected, frame) : onRejected,
       );
     },
   }.then;
