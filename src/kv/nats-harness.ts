@@ -3,7 +3,7 @@
  * free loopback port. Tests that need NATS fail, naming the package, when it is missing.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,28 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Start it again on the same port and store (after stop()). */
   restart(): Promise<void>;
-  /** Freeze the process (SIGSTOP): connections stay open, nothing is answered. */
-  freeze(): void;
+  /**
+   * Freeze the process (SIGSTOP): connections stay open, nothing is answered. Resolves once
+   * every thread has stopped: a group stop is asynchronous, and under load a thread still
+   * running could answer a write sent right after kill() returned.
+   */
+  freeze(): Promise<void>;
   /** Let a frozen process run on (SIGCONT). */
   thaw(): void;
   dispose(): Promise<void>;
+}
+
+/** Whether every thread of process `pid` is stopped (state T in /proc/<pid>/task/<tid>/stat). */
+function allStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state follows the parenthesised command name, which may itself hold spaces.
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+    });
+  } catch {
+    return false;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -77,7 +94,16 @@ export async function startNatsServer(): Promise<NatsServer> {
     port,
     stop,
     restart: start,
-    freeze: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
+    freeze: async () => {
+      const c = child as ChildProcess | null;
+      if (!c?.pid) return;
+      c.kill('SIGSTOP');
+      const until = Date.now() + 5000;
+      while (!allStopped(c.pid)) {
+        if (Date.now() > until) throw new Error('nats-server did not stop within 5 s of SIGSTOP');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
     thaw: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
     dispose: async () => {
       await stop();

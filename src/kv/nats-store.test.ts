@@ -144,7 +144,7 @@ describeNeeding(NATS_SERVER, 'NATS JetStream', () => {
       try {
         await bStore.list('frozen', { prefix: '', limit: 10, cursor: null }, 'B', Date.now());
         await a.put('frozen', 'before', enc('kept'));
-        server.freeze();
+        await server.freeze();
         let message = '';
         let status = 0;
         try {
