@@ -3,19 +3,26 @@
 // waitUntil work (src/runtime/isolate/context.ts carries the request context).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startFixture, startUpstream, type TestDev, type Upstream, waitFor } from './helpers.ts';
+import { WebSocket } from 'ws';
+import { copyFixture, startFixture, startUpstream, type TestDev, type Upstream, waitFor } from './helpers.ts';
 
 let dev: TestDev;
 let upstream: Upstream;
+let project: ReturnType<typeof copyFixture>;
 
 before(async () => {
   upstream = await startUpstream();
-  dev = await startFixture('attribution', { limits: { cpuMs: 5000, wallMs: 60_000 } });
+  // A copy: the fixture's Durable Object keeps its database under the project's .outpost/.
+  project = copyFixture('attribution');
+  dev = await startFixture(project.dir, { limits: { cpuMs: 5000, wallMs: 60_000 } });
 });
 after(async () => {
   await dev.close();
   await upstream.close();
+  project.cleanup();
 });
+
+const up = () => encodeURIComponent(upstream.url);
 
 /** Server-Timing keeps at most this many hop entries per request (src/runtime/instance.ts). */
 const MAX_HOPS = 32;
@@ -100,7 +107,7 @@ describe('per-request attribution under concurrency', () => {
   });
 
   it('refuses I/O for a request that is over (a timer outliving it, outside waitUntil)', async () => {
-    const res = await fetch(`${dev.url}/late?upstream=${encodeURIComponent(upstream.url)}`);
+    const res = await fetch(`${dev.url}/late?upstream=${up()}`);
     assert.equal(await res.text(), 'answered');
     const line = await waitFor(
       () => dev.logs.find((e) => e.message.startsWith('late fetch')),
@@ -109,6 +116,77 @@ describe('per-request attribution under concurrency', () => {
     );
     assert.match(line.message, /late fetch refused: .*request that has finished/);
     assert.ok(!upstream.records.includes('late'));
+  });
+
+  it('a thenable whose then() does the I/O is awaited, gathered, returned and chained in its request', async () => {
+    const res = await fetch(`${dev.url}/thenable?upstream=${up()}`);
+    assert.deepEqual(await res.json(), { awaited: 404, all: 404, returned: 404, chained: 404 });
+  });
+
+  it("a worker's WebSocket listeners make subrequests for the request that accepted it", async () => {
+    const ws = new WebSocket(`${dev.url.replace('http', 'ws')}/ws?upstream=${up()}`);
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    const replies: string[] = [];
+    ws.on('message', (m) => replies.push(String(m)));
+    ws.send('a');
+    ws.send('b');
+    await waitFor(() => replies.length === 2 || undefined, 5000, 'two replies');
+    assert.deepEqual(replies, ['404', '404']);
+    ws.close();
+    // Closed, the request is over: nothing keeps the isolate busy.
+    await waitFor(() => dev.runtime.stats().busy === 0 || undefined, 5000, 'the isolate idle');
+  });
+
+  it('a WebSocket handshake that fails after the 101 does not keep its request alive', async () => {
+    const { request } = await import('node:http');
+    const u = new URL(`${dev.url}/ws?upstream=${up()}`);
+    await new Promise<void>((resolve) => {
+      const req = request({
+        host: u.hostname,
+        port: u.port,
+        path: `${u.pathname}${u.search}`,
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'bad',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+    await waitFor(() => dev.runtime.stats().busy === 0 || undefined, 5000, 'the isolate idle');
+  });
+
+  it('a body pulled one chunk at a time (highWaterMark 0) makes its subrequests for its request', async () => {
+    assert.equal(await (await fetch(`${dev.url}/pull0?upstream=${up()}`)).text(), '[404][404]');
+  });
+
+  it('KV and the Cache API are refused for a request that is over', async () => {
+    assert.equal(await (await fetch(`${dev.url}/late-kv-cache`)).text(), 'answered');
+    const line = await waitFor(
+      () => dev.logs.find((e) => e.message.startsWith('late cache:')),
+      5000,
+      'late cache',
+    );
+    assert.match(line.message, /late cache: refused: .*request that has finished/);
+  });
+
+  it("a Durable Object's constructor and its timers do I/O as the object", async () => {
+    assert.equal(await (await fetch(`${dev.url}/object`)).text(), 'armed');
+    const report = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${dev.url}/object?report=1`)).json()) as Record<string, string>;
+        return r.fromTimer ? r : undefined;
+      },
+      5000,
+      'the object report',
+    );
+    assert.deepEqual(report, { fromConstructor: 'went out', fromTimer: 'went out' });
   });
 
   it('the isolate that refused a 51st subrequest keeps serving', async () => {

@@ -311,7 +311,16 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       if (protocol) chosenProtocol.set(req, protocol);
       upgradeRay.set(req, ray);
       res.detachSocket(upgrade.socket as Socket);
-      wss.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => ws.attach(socket));
+      // ws drops a handshake it refuses (bad key or version, a client already gone) without
+      // calling back: the worker's end must hear of it, or it would wait for a client for ever.
+      let taken = false;
+      upgrade.socket.once('close', () => {
+        if (!taken) ws.refuse('the WebSocket handshake failed');
+      });
+      wss.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => {
+        taken = true;
+        ws.attach(socket);
+      });
       return;
     }
     if (ws) {

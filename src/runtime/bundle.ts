@@ -5,7 +5,7 @@ import type { WorkerConfig } from '../config/index.ts';
 import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
-import { ISOLATE_SUPPORTED } from './prelude.ts';
+import { adoptReturnedThenables, ISOLATE_SUPPORTED } from './prelude.ts';
 
 /**
  * Bundles a project's `main` with esbuild the way wrangler does: npm dependencies resolved
@@ -217,7 +217,7 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
   const map = output.outputFiles.find((f) => f.path.endsWith('.js.map'));
   if (!js || !map) throw new BundleError('esbuild produced no output');
   // Drop the sourceMappingURL comment: the host maps stacks itself.
-  const code = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
+  const code = adoptReturnedThenables(js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'));
   return {
     code,
     map: map.text,

@@ -24,9 +24,10 @@ import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
-import { type ObjectLinks, takePassedSocket } from './bridge/durable.ts';
+import type { ObjectLinks } from './bridge/durable.ts';
 import type { KvAccess } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
+import { takePassedSocket } from './bridge/passed-sockets.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
@@ -65,6 +66,9 @@ interface Active {
   /** What log lines name it by: the request's cf-ray when it has one, else the invocation id. */
   label: string;
 }
+
+/** How long a worker's WebSocket end waits for the PoP to attach the client after its 101. */
+const SOCKET_TAKE_UP_MS = 30_000;
 
 /** Server-Timing entries kept per request: a worker making thousands of KV reads gets a header of bounded size. */
 const MAX_HOP_ENTRIES = 32;
@@ -208,6 +212,7 @@ export class WorkerInstance implements IsolateOwner {
     prepare?: (inst: WorkerInstance) => void,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
+    if (durableObject) inst.#background = inst.#record(`object ${durableObject.id.slice(0, 12)}`);
     prepare?.(inst);
     const { limits } = version;
     try {
@@ -279,7 +284,7 @@ export class WorkerInstance implements IsolateOwner {
 
   /** The live invocation a call names, or an error saying why there is none. */
   #invocation(ctx: unknown): Active {
-    const a = typeof ctx === 'number' && ctx > 0 ? this.#live.get(ctx) : undefined;
+    const a = (typeof ctx === 'number' && ctx > 0 ? this.#live.get(ctx) : undefined) ?? this.#background;
     if (a) return a;
     throw new NamedError(
       ctx === 0
@@ -287,6 +292,11 @@ export class WorkerInstance implements IsolateOwner {
         : 'Cannot perform I/O on behalf of a request that has finished: its response was sent and its waitUntil() work is over.',
       'Error',
     );
+  }
+
+  /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
+  requireLive(ctx: unknown): void {
+    this.#invocation(ctx);
   }
 
   beginSubrequest(ctx: unknown): void {
@@ -491,6 +501,15 @@ export class WorkerInstance implements IsolateOwner {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.#idleCpu = -1n;
+    // An object's work outside its events gets a fresh budget with each event.
+    if (this.#background) this.#background.subrequests = 0;
+    const a = this.#record(label);
+    this.active.set(a.id, a);
+    this.#live.set(a.id, a);
+    return a;
+  }
+
+  #record(label?: string): Active {
     const a: Active = {
       id: nextRequestId++,
       startedAt: Date.now(),
@@ -504,10 +523,15 @@ export class WorkerInstance implements IsolateOwner {
       label: '',
     };
     a.label = label ?? String(a.id);
-    this.active.set(a.id, a);
-    this.#live.set(a.id, a);
     return a;
   }
+
+  /**
+   * In a Durable Object's isolate: what the object does outside any event (its constructor, a
+   * timer that outlives the event that set it) is charged here, as workerd gives an object one
+   * I/O context for its whole life. Counted and limited like a request; never keeps the isolate busy.
+   */
+  #background: Active | null = null;
 
   async handle(req: WorkerRequest): Promise<WorkerResponse> {
     const a = this.#begin(rayOf(req.headers));
@@ -559,12 +583,15 @@ export class WorkerInstance implements IsolateOwner {
       this.#finish(a);
       throw new WorkerException(`The worker returned an invalid response (${invalid})`, '');
     }
+    // The WebSocket's hold is taken before the body's end may release the request.
+    const webSocket =
+      typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket, a) : undefined;
     return {
       status,
       statusText: String(result.statusText ?? ''),
       headers: result.headers,
       body: this.#responseBody(result, a),
-      webSocket: typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket, a) : undefined,
+      webSocket,
       hops: a.hops,
     };
   }
@@ -576,15 +603,24 @@ export class WorkerInstance implements IsolateOwner {
    */
   #webSocketEnd(id: number, a: Active): WorkerWebSocket {
     if (id < 0) {
-      // A Durable Object's end, passed on by this worker: the client talks to the object.
+      // Another worker's or a Durable Object's end, passed on by this worker: the client talks to it.
       const passed = takePassedSocket(-id);
       if (passed) return passed;
       return { attach: (socket) => socket.close(1011, 'the WebSocket is gone'), refuse: () => {} };
     }
+    if (!this.#live.has(a.id)) throw new Error('internal: a WebSocket for a request that is over');
     a.holds++;
     this.#socketHolds.set(id, a);
+    // The PoP attaches the client or refuses soon after the 101; a handshake that dies on the
+    // way (a client gone, a malformed upgrade) must not keep the request live for ever.
+    const deadline = setTimeout(
+      () => this.wsEvent(id, 'close', 1006, 'the WebSocket was not taken up'),
+      SOCKET_TAKE_UP_MS,
+    );
+    deadline.unref();
     return {
       attach: (socket) => {
+        clearTimeout(deadline);
         if (this.hibernation?.reserved(id)) {
           // Accepted for hibernation: the socket is held outside the isolate, and each of its
           // events is an invocation of its own (an object event).
@@ -602,7 +638,10 @@ export class WorkerInstance implements IsolateOwner {
         table.attach(id, socket);
         this.wsEvent(id, 'open');
       },
-      refuse: (reason) => this.wsEvent(id, 'close', 1006, reason),
+      refuse: (reason) => {
+        clearTimeout(deadline);
+        this.wsEvent(id, 'close', 1006, reason);
+      },
     };
   }
 

@@ -6,8 +6,9 @@
  * Cloudflare's texts.
  */
 import { type ListOptions, type StagedStorage, StorageError } from '../../durable-objects/index.ts';
-import type { HopRecorder, WorkerRequest, WorkerResponse, WorkerWebSocket } from '../types.ts';
+import type { HopRecorder, WorkerRequest, WorkerResponse } from '../types.ts';
 import { NamedError } from './named-error.ts';
+import { passedUpgrade } from './passed-sockets.ts';
 import { requestFromIsolate, responseToIsolate } from './service.ts';
 import type { IsolateOwner } from './syscalls.ts';
 
@@ -25,30 +26,6 @@ export interface ObjectCall {
   name: string | null;
   hint: string | null;
   hops: HopRecorder | null;
-}
-
-/**
- * WebSocket ends Durable Objects answered with, on their way through the calling worker to the
- * client (the caller returns them in its own 101): id → the object's end. One not used within
- * a minute is refused (its object sees a close).
- */
-const passing = new Map<number, WorkerWebSocket>();
-let nextPassing = 1;
-
-function passOn(ws: WorkerWebSocket): number {
-  const id = nextPassing++;
-  passing.set(id, ws);
-  setTimeout(() => {
-    if (passing.delete(id)) ws.refuse('the WebSocket was not returned to a client');
-  }, 60_000).unref();
-  return id;
-}
-
-/** The object's end a caller's 101 response hands on (see src/runtime/instance.ts). */
-export function takePassedSocket(id: number): WorkerWebSocket | undefined {
-  const ws = passing.get(id);
-  passing.delete(id);
-  return ws;
 }
 
 function invalid(what: string): NamedError {
@@ -79,20 +56,7 @@ export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Pr
   if (kind !== 'fetch') throw invalid('kind');
   const request = requestFromIsolate(args, invalid);
   const res = await links.fetch(call, request);
-  if (res.webSocket) {
-    if (res.status !== 101) res.webSocket.refuse('the response was not a 101');
-    else
-      return {
-        status: 101,
-        statusText: '',
-        headers: res.headers,
-        url: request.url,
-        redirected: false,
-        body: null,
-        webSocket: passOn(res.webSocket),
-      };
-  }
-  return responseToIsolate(o, res, request.url);
+  return passedUpgrade(res, request.url) ?? responseToIsolate(o, res, request.url);
 }
 
 /** `doStorage(op, ...args)` from an object's isolate. */

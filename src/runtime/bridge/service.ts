@@ -7,6 +7,7 @@
 import type { WorkerRequest, WorkerResponse } from '../types.ts';
 import { fromBytes } from './bodies.ts';
 import { NamedError } from './named-error.ts';
+import { passedUpgrade } from './passed-sockets.ts';
 import type { IsolateOwner } from './syscalls.ts';
 
 export interface ServiceLinks {
@@ -39,7 +40,9 @@ export async function serviceCall(
   }
   if (kind !== 'fetch') throw invalid('kind');
   const request = requestFromIsolate(rest, invalid);
-  return responseToIsolate(o, await links.fetch(binding, request), request.url);
+  const res = await links.fetch(binding, request);
+  // A WebSocket the callee answered with: the caller can hand it on to its client.
+  return passedUpgrade(res, request.url) ?? responseToIsolate(o, res, request.url);
 }
 
 /** A request an isolate sent to another worker or an object ([method, url, headers, body]), checked. */

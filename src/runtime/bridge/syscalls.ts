@@ -32,6 +32,8 @@ export interface IsolateOwner {
    * no live invocation of this isolate (I/O after the invocation ended, or outside any).
    */
   beginSubrequest(ctx: unknown): void;
+  /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
+  requireLive(ctx: unknown): void;
   /** Stop taking new events; go once what is in flight has finished. */
   retire(): void;
   /** Where invocation `ctx` records its hops (null: it has answered, or is not live). */
@@ -353,9 +355,21 @@ export function createSyscalls(
   const asyncCalls: Record<string, (ctx: unknown, ...args: unknown[]) => unknown> = {
     subtle: (_ctx, op, args) => subtleCall(op, args),
     service: (ctx, binding, kind, ...rest) => serviceCall(owner(), ctx, binding, kind, rest),
-    cache: (ctx, op, ...rest) => cacheCall(owner().cache, op, rest, owner().hops(ctx)),
-    purge: (_ctx, options) => purgeCall(owner().cache, options),
-    kv: (ctx, binding, op, ...rest) => kvCall(owner().kv, binding, op, rest, owner().hops(ctx)),
+    cache: (ctx, op, ...rest) => {
+      const o = owner();
+      o.requireLive(ctx);
+      return cacheCall(o.cache, op, rest, o.hops(ctx));
+    },
+    purge: (ctx, options) => {
+      const o = owner();
+      o.requireLive(ctx);
+      return purgeCall(o.cache, options);
+    },
+    kv: (ctx, binding, op, ...rest) => {
+      const o = owner();
+      o.requireLive(ctx);
+      return kvCall(o.kv, binding, op, rest, o.hops(ctx));
+    },
     do: (ctx, ...rest) => doCall(owner(), ctx, rest),
     wsConnect: (ctx, id, url, protocols, headers) => {
       owner().beginSubrequest(ctx);

@@ -10,10 +10,11 @@ import { kBody, readAll } from './body.ts';
 import { callAsync } from './bridge.ts';
 import { DurableObjectNamespace } from './durable.ts';
 import { type HostResponse, responseFromHost } from './fetch.ts';
-import { flattenHeaders } from './headers.ts';
+import { flattenHeaders, Headers } from './headers.ts';
 import { KVNamespace } from './kv.ts';
 import { Request } from './request.ts';
-import type { Response } from './response.ts';
+import { Response } from './response.ts';
+import { internals } from './websocket.ts';
 
 export type BindingDescriptor =
   | { type: 'service'; service: string; entrypoint?: string }
@@ -28,7 +29,7 @@ function serviceBinding(name: string): object {
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
-      const meta: HostResponse = await callAsync(
+      const meta: HostResponse & { webSocket?: number } = await callAsync(
         'service',
         name,
         'fetch',
@@ -37,6 +38,14 @@ function serviceBinding(name: string): object {
         flattenHeaders(request.headers),
         body,
       );
+      if (typeof meta.webSocket === 'number') {
+        // The callee answered with a WebSocket: the caller can only hand it on to its client.
+        return new Response(null, {
+          status: 101,
+          headers: Headers.fromFlat(meta.headers),
+          webSocket: internals.fromObject(meta.webSocket),
+        });
+      }
       return responseFromHost(meta);
     },
   };

@@ -84,11 +84,48 @@ function reaction(fn: (value: unknown) => unknown, frame: Frame): (value: unknow
     const prev = current;
     current = frame;
     try {
-      return fn(value);
+      // A thenable returned here would have its `then` called by V8 from a job in no frame.
+      return adopt(fn(value), frame);
     } finally {
       current = prev;
     }
   };
+}
+
+const NativePromise = Promise;
+const nativeResolve = Promise.resolve;
+let nativeThen: typeof Promise.prototype.then = Promise.prototype.then;
+
+/**
+ * A thenable that is not a native promise (a query builder whose `then` does the I/O) is
+ * resolved by V8 calling its `then` from a job that runs in no frame. Adopted here instead: its
+ * `then` (read now, as the spec reads it) is called from a microtask that runs in `frame`.
+ */
+function adopt(value: unknown, frame: Frame): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
+  if (value instanceof NativePromise) return value;
+  let then: unknown;
+  try {
+    then = (value as { then?: unknown }).then;
+  } catch (err) {
+    return nativeResolve.call(NativePromise, undefined).then(() => {
+      throw err;
+    });
+  }
+  if (typeof then !== 'function') return value;
+  return new NativePromise((resolve, reject) => {
+    nativeThen.call(nativeResolve.call(NativePromise, undefined), () => {
+      const prev = current;
+      current = frame;
+      try {
+        then.call(value, resolve, reject);
+      } catch (err) {
+        reject(err);
+      } finally {
+        current = prev;
+      }
+    });
+  });
 }
 
 let installed = false;
@@ -102,6 +139,7 @@ export function installContextPropagation(): void {
   if (installed) return;
   installed = true;
   const then = Promise.prototype.then;
+  nativeThen = then;
   // A method, so it is named `then` and is not a constructor, like the original.
   const patched = {
     // biome-ignore lint/suspicious/noThenProperty: this is Promise.prototype.then itself, replaced
@@ -117,6 +155,21 @@ export function installContextPropagation(): void {
   }.then;
   Object.defineProperty(Promise.prototype, 'then', {
     value: patched,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  // Promise.resolve(thenable): what a lowered `await`, Promise.all/race/any/allSettled and
+  // adopted returns go through.
+  const resolveMethod = {
+    resolve(this: PromiseConstructor, value?: unknown) {
+      const frame = current;
+      if (frame === undefined || this !== NativePromise) return nativeResolve.call(this, value);
+      return nativeResolve.call(this, adopt(value, frame));
+    },
+  }.resolve;
+  Object.defineProperty(Promise, 'resolve', {
+    value: resolveMethod,
     writable: true,
     configurable: true,
     enumerable: false,

@@ -285,6 +285,8 @@ async function runRequest(
   cf: Record<string, unknown> | null,
   rawBody: null | ArrayBuffer | number,
 ): Promise<object> {
+  // Taken now: after this function's native awaits no frame is current.
+  const frame = currentFrame();
   const body =
     rawBody === null ? null : typeof rawBody === 'number' ? new HostBody(rawBody) : new Uint8Array(rawBody);
   const request = makeRequest({
@@ -321,14 +323,14 @@ async function runRequest(
     }
     if (response.type === 'error') throw new TypeError('The worker returned Response.error().');
     if (waits.length === 0) waitUntils.delete(id); // late waitUntil() calls still run, unawaited
-    return serializeResponse(response, waits.length);
+    return serializeResponse(response, waits.length, frame);
   } catch (err) {
     if (waits.length === 0) waitUntils.delete(id);
     return { error: serializeError(err), passThrough, waitUntil: waits.length };
   }
 }
 
-function serializeResponse(r: Response, waitUntil: number): unknown[] {
+function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefined): unknown[] {
   const state = r[kBody];
   if (isUsed(state)) throw new TypeError('The response body has already been used and cannot be sent.');
   const src = state.source;
@@ -344,7 +346,7 @@ function serializeResponse(r: Response, waitUntil: number): unknown[] {
   } else if (src !== null) {
     kind = 'stream';
     body = nextStreamId++;
-    outStreams.set(body, { reader: src.getReader(), frame: currentFrame(), pending: null, done: false });
+    outStreams.set(body, { reader: src.getReader(), frame, pending: null, done: false });
   }
   state.used = true;
   const headers = flattenHeaders(r.headers);
