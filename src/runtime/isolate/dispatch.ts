@@ -266,15 +266,8 @@ function bytesToBuffer(b: Uint8Array): ArrayBuffer {
  * charges its work to. `cf` is null when it is the same as the previous request's (the host
  * sends it only when it changes); `rawBody` is null, the whole body, or the id of a host stream.
  */
-export function dispatch(
-  id: number,
-  method: string,
-  url: string,
-  headers: string[],
-  cf: Record<string, unknown> | null,
-  rawBody: null | ArrayBuffer | number,
-): Promise<object> {
-  return enter(frameFor(id), () => runRequest(id, method, url, headers, cf, rawBody));
+export function dispatch(...args: Parameters<typeof runRequest>): Promise<object> {
+  return enter(frameFor(args[0]), () => runRequest(...args));
 }
 
 async function runRequest(
