@@ -203,6 +203,7 @@ describe('outpost dev: each option changes what is started', () => {
     'kv-jitter-ms': [['--kv-jitter-ms', '5'], (p) => w(p).kv?.jitterMs, 5],
     'kv-seed': [['--kv-seed', '5'], (p) => w(p).kv?.seed, 5],
     nats: [['--nats', 'nats://127.0.0.1:4222'], (p) => w(p).kv?.nats, 'nats://127.0.0.1:4222'],
+    'build-root': [['--build-root', '/tmp'], (p) => w(p).buildRoot, '/tmp'],
   };
 
   it('every option has an effect checked here', () => {

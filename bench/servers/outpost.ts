@@ -32,7 +32,10 @@ const objects = config.durableObjects.length
     })
   : undefined;
 runtime = new Runtime({ observer: noopObserver, poolSize: 1, kv, ...(objects ? { objects } : {}) });
-runtime.deploy(fixture, await bundleWorker(config), config);
+// The bench projects take npm packages (hono) from the repository's node_modules, as a monorepo's
+// projects take a hoisted one: the repository is their build root (docs/runtime.md#bundling).
+const root = join(import.meta.dirname, '..', '..');
+runtime.deploy(fixture, await bundleWorker(config, { root }), config);
 await runtime.warm(fixture);
 const server = await startPopServer({
   runtime,

@@ -103,6 +103,11 @@ export const devCommand: Command = {
       type: 'string',
       help: 'NATS server URL: KV lives in JetStream buckets there (default: SQLite in .outpost/kv)',
     },
+    {
+      name: 'build-root',
+      type: 'string',
+      help: "the one folder builds read files from (default: the project's folder); a monorepo's root when projects import from above their folder",
+    },
   ],
   async run(positionals, v, io) {
     const plan = devPlan(positionals, v);
@@ -165,6 +170,7 @@ const WORKER_ONLY = [
   'kv-jitter-ms',
   'kv-seed',
   'nats',
+  'build-root',
 ];
 
 /**
@@ -253,6 +259,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(typeof v['h2c-port'] === 'number' ? { h2cPort: v['h2c-port'] } : {}),
       ...(adminToken ? { adminToken } : {}),
       ...(header ? { trustedProxyHeader: header } : {}),
+      ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,
       simulateLatency: !!v['simulate-latency'],

@@ -58,6 +58,12 @@ export interface DevOptions {
   simulateLatency?: boolean;
   /** Health-check interval of a network's PoPs, ms (default 1000). */
   healthIntervalMs?: number;
+  /**
+   * The one folder builds read files from (src/runtime/bundle-confine.ts): by default each
+   * project's own folder; a monorepo's root when projects import shared packages or a hoisted
+   * node_modules from above their folders. It must hold every project served.
+   */
+  buildRoot?: string;
   /** A network's PoPs fill misses through regional shields (default true). */
   tieredCache?: boolean;
   /** HTTPS with HTTP/2: `true` for a development certificate, or certificate and key files. */
@@ -190,7 +196,7 @@ async function startProject(dir: string, runtime: Deployer, options: DevOptions)
           `unchanged while outpost dev runs ("${tenant}"); restart to rename`,
           config.name,
         );
-      const bundle = await bundleWorker(config);
+      const bundle = await bundleWorker(config, { root: options.buildRoot });
       const previous = runtime.has(tenant);
       const fingerprint = versionFingerprint(bundle, config);
       if (previous && fingerprint === deployed) return null;

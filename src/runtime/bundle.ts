@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
-import { dirname, relative } from 'node:path';
+import { relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { WorkerConfig } from '../config/index.ts';
+import {
+  type BuildRoot,
+  buildRoot,
+  checkTsconfigs,
+  confinePlugin,
+  redactMessage,
+  sealedPlugin,
+} from './bundle-confine.ts';
+import { dataModulesPlugin } from './bundle-data.ts';
 import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
@@ -11,7 +20,8 @@ import { adoptReturnedThenables, ISOLATE_SUPPORTED } from './prelude.ts';
  * Bundles a project's `main` with esbuild the way wrangler does: npm dependencies resolved
  * from the project's node_modules with the `workerd`/`worker`/`browser` conditions; `.wasm`
  * imports become `WebAssembly.Module`, `.txt`/`.html` text, `.bin` an `ArrayBuffer`
- * (https://developers.cloudflare.com/workers/wrangler/bundling/).
+ * (https://developers.cloudflare.com/workers/wrangler/bundling/). A build reads files only
+ * under its build root, the project's folder by default (bundle-confine.ts).
  *
  * A module worker is bundled as an ES module and loaded as one in the isolate
  * (src/runtime/bundle-modules.ts, src/runtime/load.ts); a module with no exports is taken
@@ -37,68 +47,42 @@ export interface Bundle {
   filename: string;
 }
 
-const wasmPlugin: esbuild.Plugin = {
-  name: 'outpost-modules',
-  setup(build) {
-    // `x.wasm` and wrangler's `x.wasm?module` → a compiled WebAssembly.Module.
-    build.onResolve({ filter: /\.wasm(\?module)?$/ }, (args) => ({
-      path: require_resolve(args.path.replace(/\?module$/, ''), args.resolveDir),
-      namespace: 'outpost-wasm',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'outpost-wasm' }, (args) => ({
-      contents: `import bytes from ${JSON.stringify(`${args.path}?outpost-bytes`)};\nexport default new WebAssembly.Module(bytes);`,
-      loader: 'js',
-      resolveDir: dirname(args.path),
-    }));
-    // `.bin` data modules are ArrayBuffers in Workers, not Uint8Arrays.
-    build.onResolve({ filter: /\.bin$/ }, (args) => ({
-      path: require_resolve(args.path, args.resolveDir),
-      namespace: 'outpost-data',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'outpost-data' }, (args) => ({
-      contents: `import b from ${JSON.stringify(`${args.path}?outpost-bytes`)};\nexport default b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);`,
-      loader: 'js',
-      resolveDir: dirname(args.path),
-    }));
-    build.onResolve({ filter: /\?outpost-bytes$/ }, (args) => ({
-      path: args.path.replace(/\?outpost-bytes$/, ''),
-      namespace: 'outpost-bytes',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'outpost-bytes' }, async (args) => ({
-      contents: await import('node:fs/promises').then((fs) => fs.readFile(args.path)),
-      loader: 'binary',
-    }));
-  },
-};
-
-function require_resolve(path: string, resolveDir: string): string {
-  return path.startsWith('/') ? path : `${resolveDir}/${path}`;
+/** What a build may read beyond the defaults. */
+export interface BundleOptions {
+  /**
+   * The one folder the build reads files from, symbolic links resolved (bundle-confine.ts):
+   * default the project's folder (`config.rootDir`); a monorepo's root when the project imports
+   * shared packages or a hoisted node_modules from above its folder. It must hold the project.
+   */
+  root?: string;
 }
 
 type Output = esbuild.BuildResult<{ write: false; metafile: true }>;
 
-export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
+export async function bundleWorker(config: WorkerConfig, options: BundleOptions = {}): Promise<Bundle> {
   const nodeCompat = config.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2');
+  const where = buildRoot(config.rootDir, options.root, 'the build root (--build-root)');
+  const tsconfig = await checkTsconfigs(where);
+  if (tsconfig) throw new BundleError(tsconfig);
   let result: Output;
   try {
-    result = await build(config, nodeCompat, 'module');
+    result = await build(config, where, nodeCompat, 'module');
   } catch (err) {
     const errors = (err as esbuild.BuildFailure).errors;
     if (!Array.isArray(errors)) throw new BundleError(String(err));
     if (errors.some((e) => /^Top-level await is /.test(e.text)))
-      return bundleTopLevelAwait(config, nodeCompat);
+      return bundleTopLevelAwait(config, where, nodeCompat);
     // A classic script that strict mode refuses (`with`, octal literals): service-worker syntax.
-    if (!errors.some((e) => /strict mode/.test(e.text)))
-      throw new BundleError(formatMessages(config.rootDir, errors));
-    result = await build(config, nodeCompat, 'script').catch((e) => {
-      throw new BundleError(formatMessages(config.rootDir, (e as esbuild.BuildFailure).errors ?? errors));
+    if (!errors.some((e) => /strict mode/.test(e.text))) throw new BundleError(formatMessages(where, errors));
+    result = await build(config, where, nodeCompat, 'script').catch((e) => {
+      throw new BundleError(formatMessages(where, (e as esbuild.BuildFailure).errors ?? errors));
     });
     return finish(config, result, result, 'service-worker');
   }
   // An entry without ES module syntax is a service-worker script for certain: rebuilt as one.
   if (!entryIsModule(config, result)) {
-    const script = await build(config, nodeCompat, 'script').catch((e) => {
-      throw new BundleError(formatMessages(config.rootDir, (e as esbuild.BuildFailure).errors ?? []));
+    const script = await build(config, where, nodeCompat, 'script').catch((e) => {
+      throw new BundleError(formatMessages(where, (e as esbuild.BuildFailure).errors ?? []));
     });
     return finish(config, script, script, 'service-worker');
   }
@@ -113,9 +97,13 @@ export async function bundleWorker(config: WorkerConfig): Promise<Bundle> {
  * again with async functions lowered. The second pass reads the first one's inline source map,
  * so stacks still map to the project's files.
  */
-async function bundleTopLevelAwait(config: WorkerConfig, nodeCompat: boolean): Promise<Bundle> {
+async function bundleTopLevelAwait(
+  config: WorkerConfig,
+  where: BuildRoot,
+  nodeCompat: boolean,
+): Promise<Bundle> {
   try {
-    const first = await build(config, nodeCompat, 'top-level-await');
+    const first = await build(config, where, nodeCompat, 'top-level-await');
     const js = first.outputFiles.find((f) => f.path.endsWith('.js'));
     if (!js) throw new BundleError('esbuild produced no output');
     const second = await esbuild.build({
@@ -128,6 +116,8 @@ async function bundleTopLevelAwait(config: WorkerConfig, nodeCompat: boolean): P
       },
       format: 'esm',
       external: [RUNTIME_SPECIFIER],
+      // Its one input is the first pass's output: it imports the runtime module, reads no file.
+      plugins: [sealedPlugin(RUNTIME_SPECIFIER)],
       supported: ISOLATE_SUPPORTED,
     });
     return finish(config, second, first, 'modules');
@@ -135,7 +125,7 @@ async function bundleTopLevelAwait(config: WorkerConfig, nodeCompat: boolean): P
     if (err instanceof BundleError) throw err;
     const errors = (err as esbuild.BuildFailure).errors;
     if (!Array.isArray(errors)) throw new BundleError(String(err));
-    throw new BundleError(formatMessages(config.rootDir, errors));
+    throw new BundleError(formatMessages(where, errors));
   }
 }
 
@@ -161,6 +151,7 @@ function common(config: WorkerConfig) {
  */
 function build(
   config: WorkerConfig,
+  where: BuildRoot,
   nodeCompat: boolean,
   kind: 'module' | 'script' | 'top-level-await',
 ): Promise<Output> {
@@ -195,9 +186,18 @@ function build(
       '.jsx': 'jsx',
       '.tsx': 'tsx',
     },
+    // confinePlugin first: it sees every import before another plugin claims it.
     plugins: module
-      ? [wasmPlugin, entryPlugin(config.main, kind === 'top-level-await'), runtimeModulesPlugin(nodeCompat)]
-      : [wasmPlugin],
+      ? [
+          confinePlugin(where),
+          dataModulesPlugin,
+          entryPlugin(config.main, kind === 'top-level-await'),
+          runtimeModulesPlugin(nodeCompat),
+        ]
+      : [confinePlugin(where), dataModulesPlugin],
+    // The one definition, a constant. Nothing of the builder's environment is inlined (esbuild
+    // defines nothing of its own on the neutral platform): `process.env.X` stays an expression,
+    // evaluated in the isolate, whose node:process has an empty env.
     define: { 'process.env.NODE_ENV': '"production"' },
   });
 }
@@ -230,16 +230,20 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
   };
 }
 
-function formatMessages(root: string, messages: esbuild.Message[]): string {
+function formatMessages(scope: BuildRoot, messages: esbuild.Message[]): string {
+  const root = scope.project;
   return messages
-    .map((m) => {
+    .map((raw) => {
+      const m = redactMessage(scope, raw);
       // esbuild reports files relative to absWorkingDir (the project root) already.
       const file = m.location
         ? m.location.file.startsWith('/')
           ? relative(root, m.location.file)
           : m.location.file
         : '';
-      const where = m.location ? `${file}:${m.location.line}:${m.location.column + 1}: ` : '';
+      // A location in a module Outpost generates (`outpost-entry:entry`) tells the user nothing.
+      const ours = m.location && /^outpost-[a-z]+:/.test(m.location.file);
+      const where = m.location && !ours ? `${file}:${m.location.line}:${m.location.column + 1}: ` : '';
       return `${where}${m.text}`;
     })
     .join('\n');

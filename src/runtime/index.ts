@@ -1,6 +1,6 @@
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
 export type { Tier } from './bridge/fetch.ts';
-export { type Bundle, bundleWorker } from './bundle.ts';
+export { type Bundle, type BundleOptions, bundleWorker } from './bundle.ts';
 export {
   BundleError,
   LimitExceededError,

@@ -9,7 +9,9 @@ import { startFixture, startUpstream, type TestDev, type Upstream } from '../hel
 const here = import.meta.dirname;
 // Behaviour, not limits: a generous CPU limit keeps a loaded CI machine from failing first
 // requests (isolated-vm's cpuTime grows while the isolate's thread is descheduled).
-const behaviour = { limits: { cpuMs: 1000 } };
+// The projects take their npm packages from the repository's node_modules, as a monorepo's
+// packages take a hoisted one: the repository is their build root (docs/runtime.md#bundling).
+const behaviour = { limits: { cpuMs: 1000 }, buildRoot: join(here, '..', '..') };
 
 describe('Hono', () => {
   let dev: TestDev;
