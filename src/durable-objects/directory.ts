@@ -6,7 +6,8 @@
  * every object's database.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ObjectStorage } from './storage.ts';
@@ -22,8 +23,10 @@ export interface PlacedObject {
 export class ObjectDirectory {
   #open: Database.Database | null = null;
   readonly #dir: string | null;
+  #tmp: string | null = null;
+  #removeTmp: (() => void) | null = null;
 
-  /** `dir`: where the databases go (`.outpost/do`); null keeps everything in memory (tests). */
+  /** `dir`: where the databases go (`.outpost/do`); null: the index in memory, objects in a temporary directory (tests). */
   constructor(dir: string | null) {
     this.#dir = dir;
   }
@@ -85,11 +88,27 @@ export class ObjectDirectory {
     ).map((r) => ({ namespace: r.ns, id: r.id, name: r.name, pop: r.pop, createdAt: r.created }));
   }
 
-  /** The object's own database (made on first use). */
+  /**
+   * The object's own database (made on first use). In memory mode too it is a file, in a
+   * temporary directory removed at close: an object's SQL runs in the SQL host process
+   * (sql-runner.ts), which opens the same database by its path.
+   */
   open(namespace: string, id: string): ObjectStorage {
-    if (!this.#dir) return new ObjectStorage(':memory:');
     const folder = createHash('sha256').update(namespace).digest('hex').slice(0, 16);
-    return new ObjectStorage(join(this.#dir, folder, `${id}.sqlite`));
+    return new ObjectStorage(join(this.#dir ?? this.#scratch(), folder, `${id}.sqlite`), namespace);
+  }
+
+  #scratch(): string {
+    if (this.#tmp) return this.#tmp;
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-do-'));
+    this.#tmp = dir;
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    this.#removeTmp = () => {
+      process.off('exit', remove);
+      remove();
+    };
+    process.on('exit', remove);
+    return dir;
   }
 
   get inMemory(): boolean {
@@ -115,5 +134,8 @@ export class ObjectDirectory {
 
   close(): void {
     if (this.#open?.open) this.#open.close();
+    this.#removeTmp?.();
+    this.#removeTmp = null;
+    this.#tmp = null;
   }
 }

@@ -12,6 +12,25 @@ export const DO_LIMITS = {
   MAX_BATCH_KEYS: 128,
   MAX_SQL_BYTES: 100 * 1000,
   MAX_SQL_BINDINGS: 100,
+  /** Cloudflare's largest string, BLOB or row (randomblob/zeroblob above it: SQLITE_TOOBIG). */
+  MAX_SQL_VALUE_BYTES: 2 * 1000 * 1000,
+  /** One object's database (Cloudflare: 10 GB per object), as max_page_count. */
+  MAX_DATABASE_BYTES: 10 * 1000 * 1000 * 1000,
+  /** Rows one sql.exec() may return (they cross two threads and enter a 128 MB isolate). */
+  MAX_SQL_RESULT_BYTES: 32 * 1024 * 1024,
+  /**
+   * Outpost's own bounds on SQL (Cloudflare documents none; its objects run on their own
+   * threads). The object's isolate waits synchronously for its SQL, and that wait holds the
+   * host's main thread: one sql.exec() call runs at most MAX_SQL_MS, and the SQL time of one
+   * namespace is a bucket of SQL_BUDGET_MS refilled at SQL_REFILL_MS_PER_S.
+   */
+  MAX_SQL_MS: 250,
+  SQL_BUDGET_MS: 1000,
+  SQL_REFILL_MS_PER_S: 250,
+  /** Charged on top when a statement is interrupted (its SQL host process is killed and replaced). */
+  SQL_KILL_PENALTY_MS: 500,
+  /** The SQL host process's data segment (RLIMIT_DATA): SQLite's memory for every object's SQL. */
+  SQL_HOST_DATA_BYTES: 1024 * 1024 * 1024,
 } as const;
 
 export type StorageBackend = 'kv' | 'sqlite';

@@ -8,6 +8,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { checkKeys, checkValue, type StorageBackend, StorageError } from './limits.ts';
+import { sqlRunner } from './sql-runner.ts';
 import type { ListOptions, ObjectStorage, SqlResult } from './storage.ts';
 
 type Layer = Map<string, Uint8Array | null>;
@@ -21,7 +22,10 @@ export class StagedStorage {
     readonly backend: StorageBackend,
     /** The object set (a time, ms) or deleted (null) its alarm. */
     readonly onAlarm: (at: number | null) => void,
-  ) {}
+  ) {
+    // The SQL host starts while the object loads, not inside its first statement.
+    if (backend === 'sqlite') sqlRunner.warm();
+  }
 
   #lookup(key: string): Uint8Array | null | undefined {
     if (this.#txn?.has(key)) return this.#txn.get(key);

@@ -10,6 +10,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DO_LIMITS, StorageError } from './limits.ts';
+import { sqlRunner } from './sql-runner.ts';
 
 export interface ListOptions {
   start?: string;
@@ -27,9 +28,6 @@ export interface SqlResult {
   rowsWritten: number;
 }
 
-/** Tables the KV and alarm APIs own; user SQL may not name them. */
-const INTERNAL = /__cf_/i;
-
 export class ObjectStorage {
   readonly #db: Database.Database;
   readonly #get: Database.Statement;
@@ -37,7 +35,11 @@ export class ObjectStorage {
   readonly #del: Database.Statement;
   readonly #write: (puts: [string, Uint8Array][], deletes: string[]) => number;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    /** Whose SQL time this object's statements spend (its namespace). */
+    readonly namespace = file,
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
@@ -107,46 +109,45 @@ export class ObjectStorage {
     })();
   }
 
-  /** `ctx.storage.sql.exec(query, ...bindings)`: every row read at once (the cursor walks them in the isolate). */
+  /**
+   * `ctx.storage.sql.exec(query, ...bindings)`: every row read at once (the cursor walks them
+   * in the isolate). The statement runs in the SQL host process through the gate of
+   * sql-gate.ts, within DO_LIMITS.MAX_SQL_MS and the namespace's SQL time budget
+   * (sql-runner.ts says why, and what that costs).
+   */
   sql(query: string, bindings: unknown[]): SqlResult {
     if (Buffer.byteLength(query) > DO_LIMITS.MAX_SQL_BYTES)
       throw new StorageError(`SQL statement too long (more than ${DO_LIMITS.MAX_SQL_BYTES} bytes)`);
     if (bindings.length > DO_LIMITS.MAX_SQL_BINDINGS)
       throw new StorageError(`too many SQL variables (more than ${DO_LIMITS.MAX_SQL_BINDINGS})`);
-    if (INTERNAL.test(query)) throw new StorageError('access to __cf_ tables is not authorized: SQLITE_AUTH');
+    if (this.file === ':memory:') throw new StorageError('SQL needs the object\'s database file');
     const args = bindings.map((b) =>
       b instanceof ArrayBuffer
-        ? Buffer.from(b)
+        ? new Uint8Array(b)
         : ArrayBuffer.isView(b)
-          ? Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+          ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
           : b,
     );
+    const budget = takeBudget(this.namespace);
+    let penalty = 0;
     try {
-      let stmt: Database.Statement;
-      try {
-        stmt = this.#db.prepare(query);
-      } catch (err) {
-        // Several statements: run them all (no rows come back), as Cloudflare's exec does.
-        if (/more than one statement/.test((err as Error).message) && args.length === 0) {
-          const before = this.#db.prepare('SELECT total_changes()').pluck().get() as number;
-          this.#db.exec(query);
-          const after = this.#db.prepare('SELECT total_changes()').pluck().get() as number;
-          return { columns: [], rows: [], rowsRead: 0, rowsWritten: after - before };
+      const r = sqlRunner.run(this.file, query, args, Math.min(DO_LIMITS.MAX_SQL_MS, budget));
+      // BLOBs reach the object as ArrayBuffers, as on Cloudflare.
+      for (const row of r.rows)
+        for (let i = 0; i < row.length; i++) {
+          const v = row[i];
+          if (ArrayBuffer.isView(v)) row[i] = v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
         }
-        throw err;
-      }
-      if (stmt.reader) {
-        const columns = stmt.columns().map((c) => c.name);
-        const rows = (stmt.raw().all(...args) as unknown[][]).map((r) => r.map(toIsolate));
-        return { columns, rows, rowsRead: rows.length, rowsWritten: 0 };
-      }
-      const r = stmt.run(...args);
-      return { columns: [], rows: [], rowsRead: 0, rowsWritten: r.changes };
+      return r;
     } catch (err) {
+      // An interrupted statement cost a process: its namespace pays for the next one's start.
+      if (err instanceof StorageError && err.message.endsWith('SQLITE_INTERRUPT'))
+        penalty = DO_LIMITS.SQL_KILL_PENALTY_MS;
       if (err instanceof StorageError) throw err;
-      throw new StorageError(
-        `${(err as Error).message}: ${(err as { code?: string }).code ?? 'SQLITE_ERROR'}`,
-      );
+      throw new StorageError(String((err as Error)?.message ?? err));
+    } finally {
+      // The statement's own time: not the wait for an SQL host to start.
+      chargeBudget(this.namespace, sqlRunner.lastMs + penalty);
     }
   }
 
@@ -179,10 +180,38 @@ export class ObjectStorage {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+    if (this.file !== ':memory:') sqlRunner.close(this.file);
   }
 }
 
-function toIsolate(v: unknown): unknown {
-  if (Buffer.isBuffer(v)) return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
-  return v;
+/**
+ * SQL time per namespace: a bucket of DO_LIMITS.SQL_BUDGET_MS refilled at SQL_REFILL_MS_PER_S.
+ * What a statement waited is taken from it; an empty bucket refuses statements until it refills,
+ * so one tenant's SQL holds the host's main thread for at most a quarter of the time.
+ */
+const budgets = new Map<string, { ms: number; at: number }>();
+
+function bucket(namespace: string): { ms: number; at: number } {
+  const now = performance.now();
+  let b = budgets.get(namespace);
+  if (!b) {
+    b = { ms: DO_LIMITS.SQL_BUDGET_MS, at: now };
+    budgets.set(namespace, b);
+  }
+  b.ms = Math.min(DO_LIMITS.SQL_BUDGET_MS, b.ms + ((now - b.at) / 1000) * DO_LIMITS.SQL_REFILL_MS_PER_S);
+  b.at = now;
+  return b;
+}
+
+function takeBudget(namespace: string): number {
+  const b = bucket(namespace);
+  if (b.ms < 1)
+    throw new StorageError(
+      `Durable Object SQL time budget exhausted (${DO_LIMITS.SQL_REFILL_MS_PER_S} ms per second for this namespace); try again later: SQLITE_BUSY`,
+    );
+  return Math.max(1, Math.floor(b.ms));
+}
+
+function chargeBudget(namespace: string, ms: number): void {
+  bucket(namespace).ms -= ms;
 }

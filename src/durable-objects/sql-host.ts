@@ -1,0 +1,213 @@
+/**
+ * The SQL host: a child process that runs Durable Objects' own SQL (`ctx.storage.sql.exec`)
+ * on connections of its own to the objects' database files, one statement at a time, for the
+ * runner in the main process (sql-runner.ts). Why a process: the bundled SQLite is built
+ * with SQLITE_OMIT_PROGRESS_CALLBACK and better-sqlite3 exposes neither a progress handler
+ * nor sqlite3_interrupt, so a statement cannot be stopped from inside; a process can be
+ * killed, and its allocations are capped by RLIMIT_DATA (set by the runner) without touching
+ * the host's memory. Every statement passes sql-gate.ts first.
+ */
+import { randomFillSync } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { DO_LIMITS } from './limits.ts';
+import {
+  checkProgram,
+  checkTokens,
+  GateError,
+  NOT_AUTHORIZED,
+  type ProgramRow,
+  splitPieces,
+  TRANSACTION_REFUSED,
+  tokenize,
+} from './sql-gate.ts';
+import type { SqlResult } from './storage.ts';
+
+interface Conn {
+  db: Database.Database;
+  roots: Database.Statement;
+  changes: Database.Statement;
+}
+
+const conns = new Map<string, Conn>();
+const MAX_CONNS = 32;
+
+function tooBig(): Error {
+  return new Error('string or blob too big: SQLITE_TOOBIG');
+}
+
+function open(file: string): Conn {
+  const found = conns.get(file);
+  if (found) {
+    conns.delete(file);
+    conns.set(file, found); // most recently used last
+    return found;
+  }
+  if (conns.size >= MAX_CONNS) {
+    const [oldest, c] = conns.entries().next().value as [string, Conn];
+    conns.delete(oldest);
+    c.db.close();
+  }
+  // The host made the file; never create one here.
+  const db = new Database(file, { fileMustExist: true, timeout: 100 });
+  db.pragma('synchronous = FULL'); // per connection: an acknowledged SQL write is on disk
+  db.pragma('temp_store = MEMORY'); // sorts and temp tables make no files on the host
+  db.pragma('cell_size_check = ON');
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`max_page_count = ${Math.floor(DO_LIMITS.MAX_DATABASE_BYTES / pageSize)}`);
+  // randomblob/zeroblob allocate what they are asked for; Cloudflare caps a string, blob or
+  // row at 2 MB. (Other growth — printf widths, ||, replace — meets the process's RLIMIT_DATA.)
+  const size = (n: unknown, least: number): number => {
+    const v = typeof n === 'bigint' ? Number(n) : Number(n ?? 0);
+    if (!Number.isFinite(v) || v < least) return least;
+    if (v > DO_LIMITS.MAX_SQL_VALUE_BYTES) throw tooBig();
+    return Math.floor(v);
+  };
+  // As SQLite's: randomblob(N < 1) is one byte, zeroblob(N < 0) none.
+  db.function('randomblob', { deterministic: false }, (n: unknown) =>
+    randomFillSync(Buffer.alloc(size(n, 1))),
+  );
+  db.function('zeroblob', { deterministic: true }, (n: unknown) => Buffer.alloc(size(n, 0)));
+  const c: Conn = {
+    db,
+    roots: db
+      .prepare(
+        "SELECT rootpage FROM sqlite_schema WHERE tbl_name LIKE '\\_\\_cf\\_%' ESCAPE '\\' AND rootpage > 0",
+      )
+      .pluck(),
+    changes: db.prepare('SELECT total_changes()').pluck(),
+  };
+  conns.set(file, c);
+  return c;
+}
+
+function significant(text: string): boolean {
+  return tokenize(text).some((t) => t.kind !== 'semi');
+}
+
+function bind(bindings: unknown[]): unknown[] {
+  return bindings.map((b) =>
+    b instanceof Uint8Array && !Buffer.isBuffer(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : b,
+  );
+}
+
+function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return v.length * 2;
+  if (v instanceof Uint8Array) return v.byteLength;
+  return 8;
+}
+
+/** Run `query` (one or more statements); bindings and the returned rows are the last statement's. */
+function runSql(c: Conn, query: string, bindings: unknown[]): SqlResult {
+  if (query.includes('\0')) throw new GateError('unrecognized token: "\\0": SQLITE_ERROR');
+  const pieces = splitPieces(query);
+  const sig = pieces.map(significant);
+  const lastSig = sig.lastIndexOf(true);
+  const args = bind(bindings);
+  let result: SqlResult = { columns: [], rows: [], rowsRead: 0, rowsWritten: 0 };
+  let read = 0;
+  let written = 0;
+  let ran = false;
+  for (let i = 0; i < pieces.length; ) {
+    let text = pieces[i];
+    let j = i;
+    if (!sig[i]) {
+      i++;
+      continue;
+    }
+    // Checked before prepare: SQLite applies PRAGMAs while compiling them.
+    let explain = checkTokens(tokenize(text)).explain;
+    let stmt: Database.Statement | null = null;
+    while (!stmt) {
+      try {
+        stmt = c.db.prepare(text);
+      } catch (err) {
+        // A trigger body holds ';': SQLite says where the statement really ends.
+        if (!/incomplete input/.test((err as Error).message) || j + 1 >= pieces.length) throw err;
+        text += pieces[++j];
+        explain = checkTokens(tokenize(text)).explain;
+      }
+    }
+    i = j + 1;
+    const last = j >= lastSig;
+    const a = last ? args : [];
+    if (!explain) {
+      const program = c.db
+        .prepare(`EXPLAIN ${text}`)
+        .raw()
+        .all(...a) as ProgramRow[];
+      checkProgram(program, new Set(c.roots.all() as number[]));
+    }
+    const before = c.changes.get() as number;
+    let columns: string[] = [];
+    const rows: unknown[][] = [];
+    if (stmt.reader) {
+      columns = stmt.columns().map((col) => col.name);
+      let bytes = 0;
+      for (const row of stmt.raw().iterate(...a) as IterableIterator<unknown[]>) {
+        for (const v of row) bytes += valueBytes(v);
+        if (bytes > DO_LIMITS.MAX_SQL_RESULT_BYTES)
+          throw new Error(
+            `SQL result too large (more than ${DO_LIMITS.MAX_SQL_RESULT_BYTES} bytes): read it in pages with LIMIT: SQLITE_TOOBIG`,
+          );
+        rows.push(row);
+      }
+    } else stmt.run(...a);
+    if (c.db.inTransaction) {
+      // Nothing the gate lets through opens one; if something did, it must not outlive the call.
+      c.db.exec('ROLLBACK');
+      throw new GateError(TRANSACTION_REFUSED);
+    }
+    const changed = (c.changes.get() as number) - before;
+    read += rows.length;
+    written += changed;
+    ran = true;
+    result = { columns, rows, rowsRead: read, rowsWritten: written };
+  }
+  if (!ran) throw new GateError('The supplied SQL string contains no statements: SQLITE_MISUSE');
+  return result;
+}
+
+export interface HostRequest {
+  id: number;
+  op: 'sql' | 'close';
+  file: string;
+  query?: string;
+  bindings?: unknown[];
+}
+
+function describe(err: unknown): string {
+  const e = err as Error & { code?: string };
+  if (err instanceof GateError) return e.message;
+  if (e?.message === NOT_AUTHORIZED || / SQLITE_[A-Z_]+$/.test(e?.message ?? '')) return e.message;
+  return `${e?.message ?? String(err)}: ${e?.code ?? 'SQLITE_ERROR'}`;
+}
+
+function handle(m: HostRequest): unknown {
+  if (m.op === 'close') {
+    const c = conns.get(m.file);
+    conns.delete(m.file);
+    c?.db.close();
+    return null;
+  }
+  return runSql(open(m.file), String(m.query), Array.isArray(m.bindings) ? m.bindings : []);
+}
+
+if (process.send && process.env.OUTPOST_SQL_HOST === '1') {
+  process.on('message', (m: HostRequest) => {
+    let reply: unknown;
+    try {
+      reply = { id: m.id, ok: true, r: handle(m) };
+    } catch (err) {
+      reply = { id: m.id, ok: false, e: describe(err) };
+    }
+    // The host may be gone (it exited, or this process was replaced): then so is this one.
+    process.send?.(reply, undefined, {}, (err) => {
+      if (err) process.exit(0);
+    });
+  });
+  // The host went away: so does this process.
+  process.on('disconnect', () => process.exit(0));
+  process.send({ ready: true }, undefined, {}, (err) => {
+    if (err) process.exit(0);
+  });
+}
