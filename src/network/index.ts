@@ -13,4 +13,5 @@ export { Router } from './router.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';
 export type { Origin, Place, Pop, Shield, Topology } from './topology/types.ts';
+export { originUrl, requestUrl } from './urls.ts';
 export { clientAddress, newRay, PLATFORM_REQUEST_HEADERS, type Visitor, visitorHeaders } from './visitor.ts';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
+import { originUrl } from '../network/index.ts';
 import { drained } from './server.ts';
 
 /**
@@ -18,8 +19,8 @@ export async function proxyToOrigin(
     res.writeHead(500, { 'content-type': 'text/plain' });
     return void res.end('Worker threw an exception (passThroughOnException cannot replay a request body)\n');
   }
-  const u = new URL(url);
-  const target = new URL(u.pathname + u.search, origin);
+  // The request's path on the configured origin: never resolved against it (an open proxy).
+  const target = originUrl(origin, url);
   const fwd: Record<string, string> = {};
   for (let i = 0; i < headers.length; i += 2) if (headers[i] !== 'host') fwd[headers[i]] = headers[i + 1];
   try {

@@ -29,7 +29,7 @@ import {
   trustedProxyHeaderProblem,
   validateProxyConfig,
 } from '../config/index.ts';
-import { newRay, PLATFORM_REQUEST_HEADERS, visitorHeaders } from '../network/index.ts';
+import { newRay, originUrl, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
@@ -67,12 +67,14 @@ export interface ProxyServer {
   close(): Promise<void>;
 }
 
-/** An Origin that forwards to `base` with undici, streaming both bodies. */
+/**
+ * An Origin that forwards to `base` with undici, streaming both bodies. Only the request's path
+ * and query reach the origin URL (src/network/urls.ts): never another host.
+ */
 export function httpOrigin(base: string): Origin {
   const root = new URL(base);
   return async (req: CacheRequest) => {
-    const u = new URL(req.url);
-    const target = new URL(u.pathname + u.search, root);
+    const target = originUrl(root, req.url);
     const headers: [string, string][] = [];
     for (let i = 0; i < req.headers.length; i += 2)
       if (req.headers[i] !== 'host') headers.push([req.headers[i], req.headers[i + 1]]);
@@ -126,7 +128,7 @@ const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 function absoluteUrl(target: string, host: string): string {
   if (PLAIN_PATH.test(target) && PLAIN_HOST.test(host) && !target.includes('/.') && !target.includes('%'))
     return `http://${host.toLowerCase().replace(/:80$/, '')}${target}`;
-  return new URL(target, `http://${host}`).href;
+  return requestUrl(target, host).href;
 }
 
 /**
@@ -220,11 +222,17 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       res.setHeader('cf-ray', ray);
       if (req.url?.startsWith(ADMIN_PREFIX) && (await handleAdmin(req, res, { token: adminToken, purges })))
         return;
-      const r = requestOf(req, host, {
-        trusted,
-        ray,
-        ...(route && 'pop' in route && route.country ? { country: route.country } : {}),
-      });
+      let r: CacheRequest;
+      try {
+        r = requestOf(req, host, {
+          trusted,
+          ray,
+          ...(route && 'pop' in route && route.country ? { country: route.country } : {}),
+        });
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        return void res.end('Bad Request: invalid URL or Host header\n');
+      }
       r.onInterim = (status, headers) => {
         if (res.headersSent) return;
         if (status === 102) return void res.writeProcessing();

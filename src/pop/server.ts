@@ -17,7 +17,7 @@ import { WebSocketServer } from 'ws';
 import type { PurgeBus } from '../cache/index.ts';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import { newRay, PLATFORM_REQUEST_HEADERS, visitorHeaders } from '../network/index.ts';
+import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
 import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
@@ -241,7 +241,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         req.headers.host ??
         (req.headers[':authority'] as string | undefined) ??
         `${options.host ?? '127.0.0.1'}:${port}`;
-      url = new URL(req.url ?? '/', `http://${host}`).href;
+      // A target beginning with // is a path on Host, not another host (src/network/urls.ts).
+      url = requestUrl(req.url ?? '/', host).href;
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
       return void res.end('Bad Request: invalid URL or Host header\n');
