@@ -166,8 +166,9 @@ export class WorkerInstance implements IsolateOwner {
     iso.slot.owner = this;
   }
 
-  get workerName() {
-    return this.version.name;
+  /** Two tenants may share a config name; their caches must not (the fetch() cache's namespace). */
+  get tenant() {
+    return this.version.tenant;
   }
   get maxTimers() {
     return this.version.limits.timers;

@@ -22,7 +22,8 @@ import { SocketTable } from './websockets.ts';
 
 /** What an isolate's syscalls act on: set when a pooled isolate is leased to a worker. */
 export interface IsolateOwner {
-  workerName: string;
+  /** The tenant served (runtime.deploy(tenant, …)): what keys its stores, not its config name. */
+  tenant: string;
   bodies: BodyRegistry;
   maxTimers: number;
   /** A console line of the invocation `ctx` (the id the isolate's call carried). */
@@ -275,7 +276,7 @@ export function createSyscalls(
         { method, url, headers: kept, redirect: redirect as FetchArgs['redirect'], body, cf },
         o.cache?.http ?? null,
         o.cache?.tier ?? null,
-        o.workerName,
+        o.tenant,
         o.bodies,
         controller,
         o.hops(ctx),
