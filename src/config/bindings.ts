@@ -28,8 +28,15 @@ export function parseServices(file: string, raw: unknown): ServiceBinding[] {
   });
 }
 
-/** `kv_namespaces = [{ binding, id }]` (https://developers.cloudflare.com/kv/concepts/kv-bindings/). */
-export function parseKvNamespaces(file: string, raw: unknown): KvNamespaceBinding[] {
+/**
+ * `kv_namespaces = [{ binding, id }]` (https://developers.cloudflare.com/kv/concepts/kv-bindings/).
+ * Cloudflare requires an id; locally a binding without one gets a namespace of its worker's own,
+ * `<worker name>:<binding>` (the runtime uses the tenant it deploys, the same in `outpost dev`).
+ * It used to be the binding name alone, so every worker with a `STORE` binding and no id read and
+ * wrote the same data. An id with ":" is refused: those are the ones made here, and naming one
+ * would reach another worker's namespace.
+ */
+export function parseKvNamespaces(file: string, raw: unknown, workerName: string): KvNamespaceBinding[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new ConfigError(file, 'kv_namespaces', 'an array of { binding, id }', raw);
   return raw.map((s, i) => {
@@ -41,9 +48,17 @@ export function parseKvNamespaces(file: string, raw: unknown): KvNamespaceBindin
       throw new ConfigError(file, `${key}.binding`, 'a JavaScript identifier', binding);
     if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > 256))
       throw new ConfigError(file, `${key}.id`, 'a namespace id (a non-empty string)', id);
+    if (typeof id === 'string' && id.includes(':'))
+      throw new ConfigError(
+        file,
+        `${key}.id`,
+        'a namespace id without ":" (Outpost names the namespace of a binding without an id "<worker>:<binding>")',
+        id,
+      );
     if (previewId !== undefined && (typeof previewId !== 'string' || previewId === ''))
       throw new ConfigError(file, `${key}.preview_id`, 'a namespace id (a non-empty string)', previewId);
-    // Locally a namespace needs no id: the binding name stands for it (as in Miniflare).
-    return { binding, id: (id as string | undefined) ?? binding };
+    return id === undefined
+      ? { binding, id: `${workerName}:${binding}`, own: true }
+      : { binding, id: id as string };
   });
 }

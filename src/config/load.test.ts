@@ -131,14 +131,15 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads kv_namespaces (the id defaults to the binding) and names what is wrong', () => {
+  it("reads kv_namespaces (without an id, the worker's own namespace) and names what is wrong", () => {
     const ok = project({
-      'wrangler.toml': 'main = "w.js"\nkv_namespaces = [{ binding = "A", id = "ns-a" }, { binding = "B" }]\n',
+      'wrangler.toml':
+        'name = "w"\nmain = "w.js"\nkv_namespaces = [{ binding = "A", id = "ns-a" }, { binding = "B" }]\n',
       'w.js': '',
     });
     assert.deepEqual(loadConfig(ok, { warn: () => {} }).kvNamespaces, [
       { binding: 'A', id: 'ns-a' },
-      { binding: 'B', id: 'B' },
+      { binding: 'B', id: 'w:B', own: true },
     ]);
     const cases: [string, RegExp][] = [
       ['kv_namespaces = "A"', /"kv_namespaces" must be an array of \{ binding, id \}/],
@@ -147,6 +148,10 @@ describe('loadConfig', () => {
         /"kv_namespaces\[0\]\.binding" must be a JavaScript identifier/,
       ],
       ['kv_namespaces = [{ binding = "A", id = "" }]', /"kv_namespaces\[0\]\.id" must be a namespace id/],
+      [
+        'kv_namespaces = [{ binding = "A", id = "other:STORE" }]',
+        /"kv_namespaces\[0\]\.id" must be a namespace id without ":" .*received "other:STORE"/,
+      ],
       [
         '[vars]\nA = 1\n[[kv_namespaces]]\nbinding = "A"',
         /"kv_namespaces\[0\]\.binding" must be a name no other binding or var uses, received "A"/,

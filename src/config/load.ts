@@ -159,7 +159,7 @@ export function validateConfig(
   }
 
   const services = parseServices(file, raw.services);
-  const kvNamespaces = parseKvNamespaces(file, raw.kv_namespaces);
+  const kvNamespaces = parseKvNamespaces(file, raw.kv_namespaces, name);
   const durableObjects = parseDurableObjectBindings(file, raw.durable_objects);
   const durableObjectClasses = parseMigrations(file, raw.migrations);
   durableObjects.forEach((d, i) => {

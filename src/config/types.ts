@@ -44,8 +44,13 @@ export interface ServiceBinding {
 
 export interface KvNamespaceBinding {
   binding: string;
-  /** The namespace id (the binding name when the config gives none). */
+  /** The namespace id (`<worker name>:<binding>` when the config gives none: the worker's own). */
   id: string;
+  /**
+   * The config gave no id: the namespace belongs to the worker alone. The runtime names it after
+   * the tenant it deploys (`<tenant>:<binding>`; in `outpost dev` the tenant is the worker's name).
+   */
+  own?: boolean;
 }
 
 export interface DurableObjectBinding {

@@ -268,7 +268,13 @@ export class Runtime {
     };
     inst.kv =
       version.kvNamespaces.length && this.kv
-        ? { pop: this.kv, namespaces: new Map(version.kvNamespaces.map((k) => [k.binding, k.id])) }
+        ? {
+            pop: this.kv,
+            // A binding without an id is the tenant's own, even when two tenants share a name.
+            namespaces: new Map(
+              version.kvNamespaces.map((k) => [k.binding, k.own ? `${version.tenant}:${k.binding}` : k.id]),
+            ),
+          }
         : null;
     inst.objects = version.durableObjects.length ? this.objects.links(this.popId, this, version) : null;
   }
