@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { loadProxyConfig, PROXY_CONFIG_FILES } from '../config/index.ts';
+import { adminTokenFromEnv, loadProxyConfig, PROXY_CONFIG_FILES } from '../config/index.ts';
 import type { Command } from './commands.ts';
 
 export class CliError extends Error {
@@ -38,7 +38,7 @@ function adminTarget(dir: string, server: unknown, token: unknown): AdminTarget 
       `no running dev network found (${file} is missing): start \`outpost dev\` there, or pass --server URL`,
     );
   if (typeof token === 'string') return { url, token, source: '--token' };
-  const env = process.env.OUTPOST_ADMIN_TOKEN;
+  const env = adminTokenFromEnv();
   if (env !== undefined) return { url, token: env, source: 'OUTPOST_ADMIN_TOKEN' };
   const root = resolve(dir);
   if (PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f)))) {

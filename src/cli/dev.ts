@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
+  adminTokenFromEnv,
   ConfigError,
   findConfigFile,
   loadProxyConfig,
@@ -236,7 +237,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     warnings.push(
       `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin] and [trusted_proxy] are used`,
     );
-  const adminToken = settings ? settings.adminToken : process.env.OUTPOST_ADMIN_TOKEN;
+  const adminToken = settings ? settings.adminToken : adminTokenFromEnv();
   const header = trusted ?? settings?.trustedProxyHeader;
   return {
     mode: 'worker',

@@ -8,6 +8,7 @@ export {
   validateConfig,
 } from './load.ts';
 export {
+  adminTokenFromEnv,
   type CachePolicyConfig,
   loadProxyConfig,
   matchPolicy,

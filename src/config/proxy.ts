@@ -65,6 +65,23 @@ export interface ProxyConfig {
   policies: CachePolicyConfig[];
 }
 
+/**
+ * OUTPOST_ADMIN_TOKEN, checked wherever it is read (server, CLI, worker or proxy mode). Set but
+ * shorter than 16 characters is refused, naming the variable — empty included: `OUTPOST_ADMIN_TOKEN=`
+ * once started `outpost dev` with no admin endpoints at all, silently.
+ */
+export function adminTokenFromEnv(env: Record<string, string | undefined> = process.env): string | undefined {
+  const token = env.OUTPOST_ADMIN_TOKEN;
+  if (token !== undefined && token.length < 16)
+    throw new ConfigError(
+      'environment',
+      'OUTPOST_ADMIN_TOKEN',
+      'a string of at least 16 characters',
+      token === '' ? 'an empty string (unset it to have a token made per run)' : `${token.length} characters`,
+    );
+  return token;
+}
+
 /** Read the proxy config of a folder; a folder without one gets the defaults. */
 export function loadProxyConfig(
   dir: string,
@@ -120,15 +137,7 @@ export function validateProxyConfig(
   // The environment wins over the file, as flags win over both: one order for server and CLI.
   if (admin.token !== undefined && (typeof admin.token !== 'string' || admin.token.length < 16))
     fail('admin.token', 'a string of at least 16 characters', admin.token);
-  const fromEnv = env.OUTPOST_ADMIN_TOKEN;
-  if (fromEnv !== undefined && fromEnv.length < 16)
-    throw new ConfigError(
-      'environment',
-      'OUTPOST_ADMIN_TOKEN',
-      'a string of at least 16 characters',
-      `${fromEnv.length} characters`,
-    );
-  const token = fromEnv ?? admin.token;
+  const token = adminTokenFromEnv(env) ?? admin.token;
   const policiesRaw = cache.policies ?? [];
   if (!Array.isArray(policiesRaw))
     fail('cache.policies', 'an array of tables ([[cache.policies]])', policiesRaw);

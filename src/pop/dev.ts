@@ -7,7 +7,13 @@
 import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join, relative } from 'node:path';
-import { ConfigError, findConfigFile, loadConfig, type WorkerConfig } from '../config/index.ts';
+import {
+  adminTokenFromEnv,
+  ConfigError,
+  findConfigFile,
+  loadConfig,
+  type WorkerConfig,
+} from '../config/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
@@ -43,8 +49,8 @@ export interface DevOptions {
   /** Limits that win over the project's config (the CLI's --cpu-ms and friends). */
   limits?: Partial<Limits>;
   /**
-   * Admin token for /__outpost/ (default: OUTPOST_ADMIN_TOKEN, else a random one per run; the
-   * CLI passes `[admin] token` from outpost.toml when the variable is not set).
+   * Admin token for /__outpost/, at least 16 characters (default: OUTPOST_ADMIN_TOKEN, else a
+   * random one per run; the CLI passes `[admin] token` from outpost.toml when the variable is not set).
    */
   adminToken?: string;
   /**
@@ -280,6 +286,13 @@ export function kvFile(rootDir: string): string {
 
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const { observer } = options;
+  // Checked before anything starts: an empty or short token is refused, never "no admin endpoints".
+  if (options.adminToken !== undefined && options.adminToken.length < 16)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `adminToken must be at least 16 characters, received ${options.adminToken.length}`,
+    );
+  const adminToken = options.adminToken ?? adminTokenFromEnv() ?? newAdminToken();
   const rootDir = dirname(findConfigFile(options.dir));
   const kvStore: KvStore = options.kv?.nats
     ? await NatsKvStore.connect({ servers: options.kv.nats, pop: LOCAL_POP })
@@ -360,7 +373,6 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     names.add(o.tenant);
   }
 
-  const adminToken = options.adminToken ?? process.env.OUTPOST_ADMIN_TOKEN ?? newAdminToken();
   const tls = options.tls
     ? options.tls === true
       ? await devCertificate(rootDir)

@@ -75,7 +75,10 @@ export interface PopServerOptions {
    * and no client-sent header is believed (src/network/visitor.ts).
    */
   trustedProxyHeader?: string;
-  /** Token for the /__outpost/ admin endpoints (purges reach runtime.purges); none: no admin endpoints. */
+  /**
+   * Token for the /__outpost/ admin endpoints, at least 16 characters (purges reach
+   * runtime.purges); none: no admin endpoints.
+   */
   adminToken?: string;
   /** KV namespaces the admin KV view may show (binding name or id → id). */
   kvNamespace?: (bindingOrId: string) => string | undefined;
@@ -113,6 +116,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     throw new OutpostError(
       'INVALID_OPTION',
       `trustedProxyHeader must be ${problem}, received "${options.trustedProxyHeader}"`,
+    );
+  // No token means no admin endpoints; an empty or short one is a mistake, not that.
+  if (options.adminToken !== undefined && options.adminToken.length < 16)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `adminToken must be at least 16 characters (leave it out for no admin endpoints), received ${options.adminToken.length}`,
     );
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => failed(res, err, 'request failed'));
