@@ -33,8 +33,7 @@ export function tokenize(sql: string): Token[] {
   const out: Token[] = [];
   const n = sql.length;
   let i = 0;
-  const isIdStart = (c: number) =>
-    (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 0x80;
+  const isIdStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 0x80;
   const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57) || c === 36;
   while (i < n) {
     const c = sql.charCodeAt(i);

@@ -120,7 +120,7 @@ export class ObjectStorage {
       throw new StorageError(`SQL statement too long (more than ${DO_LIMITS.MAX_SQL_BYTES} bytes)`);
     if (bindings.length > DO_LIMITS.MAX_SQL_BINDINGS)
       throw new StorageError(`too many SQL variables (more than ${DO_LIMITS.MAX_SQL_BINDINGS})`);
-    if (this.file === ':memory:') throw new StorageError('SQL needs the object\'s database file');
+    if (this.file === ':memory:') throw new StorageError("SQL needs the object's database file");
     const args = bindings.map((b) =>
       b instanceof ArrayBuffer
         ? new Uint8Array(b)

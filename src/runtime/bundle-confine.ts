@@ -310,7 +310,14 @@ async function checkTsconfig(where: BuildRoot, file: string, seen: Set<string>):
 async function extendsTargets(where: BuildRoot, name: string, dir: string): Promise<string[] | string> {
   const files = async (paths: string[]) => {
     const out: string[] = [];
-    for (const p of paths) if (await stat(p).then((s) => s.isFile(), () => false)) out.push(p);
+    for (const p of paths)
+      if (
+        await stat(p).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        out.push(p);
     return out;
   };
   if (name.startsWith('.') || isAbsolute(name)) {
@@ -328,7 +335,12 @@ async function extendsTargets(where: BuildRoot, name: string, dir: string): Prom
   const pkg = parts.slice(0, name.startsWith('@') ? 2 : 1).join('/');
   for (let d = dir; inside(where.root, d); d = dirname(d)) {
     const folder = join(d, 'node_modules', pkg);
-    if (await stat(folder).then((s) => s.isDirectory(), () => false)) {
+    if (
+      await stat(folder).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    ) {
       const problem = await fileProblem(where, folder);
       if (problem) return problem;
       const base = join(d, 'node_modules', name);

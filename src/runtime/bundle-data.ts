@@ -39,7 +39,8 @@ export const dataModulesPlugin: esbuild.Plugin = {
     }));
     build.onLoad({ filter: /.*/, namespace: DATA }, (args) => ({
       // `.bin` data modules are ArrayBuffers in Workers, not Uint8Arrays.
-      contents: 'import b from "bytes";\nexport default b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);\n',
+      contents:
+        'import b from "bytes";\nexport default b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);\n',
       loader: 'js',
       resolveDir: dirname(args.path),
     }));

@@ -118,7 +118,8 @@ describe('attacks on the bundler: each refused with a build error', () => {
       await refused(importing(spec), refusal(spec, RESERVED));
     // From CommonJS, and in a service-worker script (bundled as CommonJS).
     const cjs = project({
-      'src/index.js': "import x from './lib.cjs';\nexport default { fetch: () => new Response(String(x)) };\n",
+      'src/index.js':
+        "import x from './lib.cjs';\nexport default { fetch: () => new Response(String(x)) };\n",
       'src/lib.cjs': "module.exports = require('outpost:runtime');\n",
     });
     await refused(cjs, new RegExp(`Import "outpost:runtime" in src/lib\\.cjs is refused: ${RESERVED}`));
@@ -148,7 +149,8 @@ describe('attacks on the bundler: each refused with a build error', () => {
     await refused(importing(admin), refusal(admin, OUTSIDE));
     // Under the project's own folder, Outpost's state and the secrets file are refused too.
     const own = project({
-      'src/index.js': "import v from '../.dev.vars' with { type: 'bytes' };\nexport default { fetch: () => new Response(v) };\n",
+      'src/index.js':
+        "import v from '../.dev.vars' with { type: 'bytes' };\nexport default { fetch: () => new Response(v) };\n",
       '.dev.vars': `MY_SECRET=${SECRET}\n`,
     });
     await refused(
@@ -156,7 +158,8 @@ describe('attacks on the bundler: each refused with a build error', () => {
       refusal('../.dev.vars', '\\.dev\\.vars holds secrets, which reach a worker as env bindings'),
     );
     const state = project({
-      'src/index.js': "import a from '../.outpost/admin.json';\nexport default { fetch: () => Response.json(a) };\n",
+      'src/index.js':
+        "import a from '../.outpost/admin.json';\nexport default { fetch: () => Response.json(a) };\n",
       '.outpost/admin.json': JSON.stringify({ token: SECRET }),
     });
     await refused(state, refusal('../.outpost/admin.json', "files in \\.outpost/ are Outpost's state"));
@@ -208,6 +211,7 @@ describe('attacks on the bundler: each refused with a build error', () => {
         'export default {',
         '  async fetch(request) {',
         "    const name = new URL(request.url).searchParams.get('f');",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: worker source with a template literal
         '    return new Response((await import(`../../outside/${name}.js`)).default);',
         '  },',
         '};',
@@ -246,7 +250,9 @@ describe('attacks on the bundler: each refused with a build error', () => {
     });
     await refused(
       rel,
-      new RegExp(`^src/tsconfig\\.json: "extends": "\\.\\./\\.\\./outside/tsconfig\\.base" is refused: ${OUTSIDE}`),
+      new RegExp(
+        `^src/tsconfig\\.json: "extends": "\\.\\./\\.\\./outside/tsconfig\\.base" is refused: ${OUTSIDE}`,
+      ),
     );
     const linked = worker(index);
     symlinkSync(join(outside, 'tsconfig.base.json'), join(linked, 'tsconfig.json'));
@@ -362,7 +368,8 @@ describe('legitimate projects still build', () => {
       'packages/shared/package.json': JSON.stringify({ name: 'shared', version: '1.0.0', main: 'index.js' }),
       'packages/shared/index.js': "export const shared = 'from the workspace';\n",
       'app/wrangler.toml': 'name = "app"\nmain = "src/index.js"\n',
-      'app/src/index.js': "import { shared } from 'shared';\nexport default { fetch: () => new Response(shared) };\n",
+      'app/src/index.js':
+        "import { shared } from 'shared';\nexport default { fetch: () => new Response(shared) };\n",
     });
     mkdirSync(join(mono, 'app', 'node_modules'));
     symlinkSync(join(mono, 'packages', 'shared'), join(mono, 'app', 'node_modules', 'shared'));

@@ -264,8 +264,14 @@ describe('Durable Object SQL: time and memory', () => {
       const o = await exec(ENDLESS);
       errors.push(o.error ?? 'no error');
     }
-    assert.ok(errors.every((e) => /SQLITE_INTERRUPT|budget exhausted/.test(e)), errors.join('\n'));
-    assert.ok(errors.some((e) => /budget exhausted/.test(e)), errors.join('\n'));
+    assert.ok(
+      errors.every((e) => /SQLITE_INTERRUPT|budget exhausted/.test(e)),
+      errors.join('\n'),
+    );
+    assert.ok(
+      errors.some((e) => /budget exhausted/.test(e)),
+      errors.join('\n'),
+    );
     // Another namespace's budget is its own.
     assert.equal(await (await fetch(`${dev.url}/victim/ping?name=v`)).json(), 1);
     await new Promise((r) => setTimeout(r, 4000)); // the bucket refills
