@@ -4,8 +4,8 @@
  *
  *  - CPU: isolated-vm's `timeout` stops covering code once it has awaited a host promise, so the
  *    runtime's watchdog samples `isolate.cpuTime` every few ms (checkLimits) and disposes the
- *    isolate on a breach. Requests that overlap in one isolate share its CPU clock, so the budget
- *    is the per-request limit times the number of requests in flight.
+ *    isolate on a breach. Requests that overlap in one isolate share its CPU clock: each is
+ *    charged an equal share of the CPU used while it was in flight (#account).
  *  - Memory: isolated-vm disposes an isolate whose heap passes memoryLimit; WebAssembly memory is
  *    accounted by the prelude (isolate/wasm.ts), which reports a breach through a syscall.
  *  - Wall time (until the response headers) and subrequests are counted here.
@@ -52,7 +52,8 @@ export interface CodeCache {
 interface Active {
   id: number;
   startedAt: number;
-  cpuStart: bigint;
+  /** Its share of the isolate's CPU while it was in flight, ns (see #account). */
+  cpuUsed: bigint;
   subrequests: number;
   breach: LimitExceededError | null;
   /** True once headers are out: wall-time limit no longer applies. */
@@ -81,8 +82,8 @@ type DispatchTuple = [
   kind: BodyKind,
   body: ArrayBuffer | number | null,
   waitUntil: number,
-  /** The id of the WebSocket end a 101 response hands to the PoP, else null. */
-  webSocket: number | null,
+  /** A 101's WebSocket: the id of this isolate's end, or the token of an end passed to it; else null. */
+  webSocket: number | string | null,
 ];
 type BodyKind = 'none' | 'bytes' | 'host' | 'stream';
 interface DispatchError {
@@ -98,7 +99,7 @@ interface DispatchResult {
   kind: BodyKind;
   body: ArrayBuffer | number | null;
   waitUntil: number;
-  webSocket?: number | null;
+  webSocket?: number | string | null;
   error?: DispatchError['error'];
   passThrough?: boolean;
 }
@@ -184,7 +185,7 @@ export class WorkerInstance implements IsolateOwner {
 
   creditCpu(ns: bigint): void {
     if (ns <= 0n) return;
-    for (const a of this.active.values()) a.cpuStart += ns;
+    this.#cpuCredit += ns;
     if (this.#idleCpu >= 0n) this.#idleCpu += ns;
   }
 
@@ -351,6 +352,30 @@ export class WorkerInstance implements IsolateOwner {
     if (name === 'memory') this.breach(new LimitExceededError('memory', detail));
   }
 
+  /** The isolate's CPU time when #account last ran, and credit not yet taken off (ns). */
+  #cpuSeen = 0n;
+  #cpuCredit = 0n;
+
+  /**
+   * Share the isolate's CPU since the last call among the responses in flight. Overlapping
+   * requests share one CPU clock (the isolate's) and which of them ran cannot be measured from
+   * the host: each is charged an equal share of what was used while it was in flight. Measuring
+   * from each request's start instead charged a long request with CPU its neighbours used.
+   */
+  #account(): void {
+    if (this.iso.isolate.isDisposed) return;
+    const now = this.iso.isolate.cpuTime;
+    let charge = now - this.#cpuSeen - this.#cpuCredit;
+    this.#cpuSeen = now;
+    if (charge < 0n) {
+      this.#cpuCredit = -charge;
+      charge = 0n;
+    } else this.#cpuCredit = 0n;
+    if (this.active.size === 0 || charge === 0n) return;
+    const share = charge / BigInt(this.active.size);
+    for (const a of this.active.values()) a.cpuUsed += share;
+  }
+
   /** Called by the runtime's watchdog every few ms while busy. */
   checkLimits(now: number): void {
     if (this.state === 'dead' || this.active.size === 0) return;
@@ -359,10 +384,10 @@ export class WorkerInstance implements IsolateOwner {
       this.breach(this.heapBreach());
       return;
     }
-    const cpuNow = this.iso.isolate.cpuTime;
-    const limitNs = BigInt(Math.round(this.version.limits.cpuMs * 1e6)) * BigInt(this.active.size);
+    this.#account();
+    const limitNs = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
     for (const a of this.active.values()) {
-      const used = cpuNow - a.cpuStart;
+      const used = a.cpuUsed;
       if (used > limitNs) {
         this.breach(
           new LimitExceededError(
@@ -397,10 +422,18 @@ export class WorkerInstance implements IsolateOwner {
   /** CPU seen at the last idle check (see Runtime's sweep). */
   #idleCpu = -1n;
 
-  /** Called by the runtime's sweep while no request is in flight. */
+  /**
+   * Called by the runtime's sweep while no response is in flight: what runs then (waitUntil
+   * work, WebSocket messages, timers, a Durable Object's background work) may use at most the
+   * per-request CPU limit in each sweep period, or the isolate goes.
+   */
   checkIdle(): void {
+    const where =
+      this.#live.size > 0
+        ? ' after the response (waitUntil, WebSocket or timer work)'
+        : ' outside any request';
     if (this.iso.isolate.isDisposed) {
-      this.breach(this.heapBreach(' outside any request'));
+      this.breach(this.heapBreach(where));
       return;
     }
     const cpu = this.iso.isolate.cpuTime;
@@ -412,7 +445,7 @@ export class WorkerInstance implements IsolateOwner {
       this.breach(
         new LimitExceededError(
           'cpu',
-          `${(Number(used) / 1e6).toFixed(1)} ms used outside any request, limit ${this.version.limits.cpuMs} ms`,
+          `${(Number(used) / 1e6).toFixed(1)} ms used${where}, limit ${this.version.limits.cpuMs} ms`,
         ),
       );
     }
@@ -476,7 +509,9 @@ export class WorkerInstance implements IsolateOwner {
   }
 
   #finish(a: Active): void {
-    if (!this.active.delete(a.id)) return;
+    if (!this.active.has(a.id)) return;
+    this.#account();
+    this.active.delete(a.id);
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
     this.#release(a);
@@ -505,6 +540,7 @@ export class WorkerInstance implements IsolateOwner {
     // An object's work outside its events gets a fresh budget with each event.
     if (this.#background) this.#background.subrequests = 0;
     const a = this.#record(label);
+    this.#account(); // what ran before it is not its share
     this.active.set(a.id, a);
     this.#live.set(a.id, a);
     return a;
@@ -514,7 +550,7 @@ export class WorkerInstance implements IsolateOwner {
     const a: Active = {
       id: nextRequestId++,
       startedAt: Date.now(),
-      cpuStart: this.iso.isolate.cpuTime,
+      cpuUsed: 0n,
       subrequests: 0,
       breach: null,
       responded: false,
@@ -586,7 +622,11 @@ export class WorkerInstance implements IsolateOwner {
     }
     // The WebSocket's hold is taken before the body's end may release the request.
     const webSocket =
-      typeof result.webSocket === 'number' ? this.#webSocketEnd(result.webSocket, a) : undefined;
+      typeof result.webSocket === 'string'
+        ? this.#passedEnd(result.webSocket)
+        : typeof result.webSocket === 'number'
+          ? this.#webSocketEnd(result.webSocket, a)
+          : undefined;
     return {
       status,
       statusText: String(result.statusText ?? ''),
@@ -602,13 +642,16 @@ export class WorkerInstance implements IsolateOwner {
    * request that answered with it stays live while the socket is open: its message handlers
    * run for it (as in Workers, where the request's I/O context lives on with its WebSocket).
    */
+  /** Another worker's or a Durable Object's end, passed to this isolate: the client talks to it. */
+  #passedEnd(token: string): WorkerWebSocket {
+    const passed = takePassedSocket(token, this);
+    if (passed) return passed;
+    return { attach: (socket) => socket.close(1011, 'the WebSocket is gone'), refuse: () => {} };
+  }
+
   #webSocketEnd(id: number, a: Active): WorkerWebSocket {
-    if (id < 0) {
-      // Another worker's or a Durable Object's end, passed on by this worker: the client talks to it.
-      const passed = takePassedSocket(-id);
-      if (passed) return passed;
-      return { attach: (socket) => socket.close(1011, 'the WebSocket is gone'), refuse: () => {} };
-    }
+    if (!Number.isInteger(id) || id <= 0)
+      return { attach: (socket) => socket.close(1011, 'no such WebSocket'), refuse: () => {} };
     if (!this.#live.has(a.id)) throw new Error('internal: a WebSocket for a request that is over');
     a.holds++;
     this.#socketHolds.set(id, a);

@@ -365,7 +365,8 @@ export class Runtime {
    */
   #sweep(): void {
     for (const inst of this.#lru.keys()) {
-      if (inst.state !== 'dead' && !inst.busy) inst.checkIdle();
+      // No response in flight (the watchdog covers those): waitUntil, WebSocket and timer work.
+      if (inst.state !== 'dead' && inst.active.size === 0) inst.checkIdle();
     }
   }
 

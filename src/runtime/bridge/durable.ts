@@ -56,7 +56,7 @@ export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Pr
   if (kind !== 'fetch') throw invalid('kind');
   const request = requestFromIsolate(args, invalid);
   const res = await links.fetch(call, request);
-  return passedUpgrade(res, request.url) ?? responseToIsolate(o, res, request.url);
+  return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
 }
 
 /** `doStorage(op, ...args)` from an object's isolate. */

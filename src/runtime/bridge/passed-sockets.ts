@@ -1,33 +1,39 @@
 /**
  * WebSocket ends that another worker or a Durable Object answered a call with (a 101), on their
  * way through the calling worker to the client: the caller can only return them in its own 101
- * (src/runtime/instance.ts takes them back by id). One not used within a minute is refused (its
- * owner sees a close). Ids are the host's: the caller's isolate sees them only as numbers it
- * hands back.
+ * (src/runtime/instance.ts takes them back). One not used within a minute is refused (its owner
+ * sees a close).
+ *
+ * The calling isolate holds a token for each: 128 random bits, redeemable once, and only by the
+ * isolate the end was passed to (its tuple is tenant-controlled data: a guessed or stolen token
+ * from another tenant's call must not reach that tenant's socket).
  */
+import { randomBytes } from 'node:crypto';
 import type { WorkerResponse, WorkerWebSocket } from '../types.ts';
 
-const passing = new Map<number, WorkerWebSocket>();
-let nextPassing = 1;
+const passing = new Map<string, { ws: WorkerWebSocket; holder: object }>();
 
-export function passOn(ws: WorkerWebSocket): number {
-  const id = nextPassing++;
-  passing.set(id, ws);
+/** Pass `ws` to the isolate `holder` (its IsolateOwner); the token it may return it by. */
+export function passOn(ws: WorkerWebSocket, holder: object): string {
+  const token = randomBytes(16).toString('hex');
+  passing.set(token, { ws, holder });
   setTimeout(() => {
-    if (passing.delete(id)) ws.refuse('the WebSocket was not returned to a client');
+    if (passing.delete(token)) ws.refuse('the WebSocket was not returned to a client');
   }, 60_000).unref();
-  return id;
+  return token;
 }
 
-/** The object's end a caller's 101 response hands on (see src/runtime/instance.ts). */
-export function takePassedSocket(id: number): WorkerWebSocket | undefined {
-  const ws = passing.get(id);
-  passing.delete(id);
-  return ws;
+/** The end a caller's 101 hands on, if `token` was passed to `holder` and not yet taken. */
+export function takePassedSocket(token: unknown, holder: object): WorkerWebSocket | undefined {
+  if (typeof token !== 'string') return undefined;
+  const entry = passing.get(token);
+  if (!entry || entry.holder !== holder) return undefined;
+  passing.delete(token);
+  return entry.ws;
 }
 
 /** A call's 101 response with a WebSocket, as the calling isolate gets it (`webSocket`: a passed id). */
-export function passedUpgrade(res: WorkerResponse, url: string): object | null {
+export function passedUpgrade(res: WorkerResponse, url: string, holder: object): object | null {
   const ws = res.webSocket;
   if (!ws) return null;
   if (res.status !== 101) {
@@ -41,6 +47,6 @@ export function passedUpgrade(res: WorkerResponse, url: string): object | null {
     url,
     redirected: false,
     body: null,
-    webSocket: passOn(ws),
+    webSocket: passOn(ws, holder),
   };
 }

@@ -42,7 +42,7 @@ export async function serviceCall(
   const request = requestFromIsolate(rest, invalid);
   const res = await links.fetch(binding, request);
   // A WebSocket the callee answered with: the caller can hand it on to its client.
-  return passedUpgrade(res, request.url) ?? responseToIsolate(o, res, request.url);
+  return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
 }
 
 /** A request an isolate sent to another worker or an object ([method, url, headers, body]), checked. */

@@ -29,7 +29,7 @@ function serviceBinding(name: string): object {
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
-      const meta: HostResponse & { webSocket?: number } = await callAsync(
+      const meta: HostResponse & { webSocket?: string } = await callAsync(
         'service',
         name,
         'fetch',
@@ -38,7 +38,7 @@ function serviceBinding(name: string): object {
         flattenHeaders(request.headers),
         body,
       );
-      if (typeof meta.webSocket === 'number') {
+      if (typeof meta.webSocket === 'string') {
         // The callee answered with a WebSocket: the caller can only hand it on to its client.
         return new Response(null, {
           status: 101,

@@ -35,6 +35,9 @@ interface Ref {
 
 export const host = {} as HostBridge;
 
+/** The longest console line that crosses to the host (the host cuts at the same length). */
+const LOG_LINE_MAX = 16384;
+
 /**
  * Install the syscalls. Every crossing carries the invocation it is made for (context.ts): the
  * raw log and sync calls take it first, and callHost puts it before an async call's arguments.
@@ -47,11 +50,23 @@ export function installBridge(
 ): void {
   Object.assign(host, b);
   const { log, sys } = b;
-  host.log = (level, text) => log(currentId(), level, text);
+  // Cut here, not on the host: the whole string would be copied across first (a 300 MB line).
+  host.log = (level, text) =>
+    log(
+      currentId(),
+      level,
+      text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}… (truncated)` : text,
+    );
   host.sys = (name, ...args) => sys(currentId(), name, ...args);
 }
 
-const ASYNC = { arguments: { copy: true }, result: { promise: true, copy: true } };
+// Null prototypes: isolated-vm reads options with ordinary lookups, and a tenant that set
+// Object.prototype.timeout would otherwise put a timeout on every host call.
+const ASYNC = {
+  __proto__: null,
+  arguments: { __proto__: null, copy: true },
+  result: { __proto__: null, promise: true, copy: true },
+};
 
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }` (it never rejects, see syscalls.ts); errors are rethrown here. */

@@ -128,6 +128,26 @@ function adopt(value: unknown, frame: Frame): unknown {
   });
 }
 
+/**
+ * `p.then(onFulfilled, onRejected)` with the intrinsic `then`, and a resolved promise from the
+ * intrinsic `Promise.resolve`: for the prelude's own plumbing (entry calls, outcome reports),
+ * which must not run through anything tenant code can replace.
+ */
+export function thenIntrinsic<T>(
+  p: Promise<T>,
+  onFulfilled?: (value: T) => unknown,
+  onRejected?: (reason: unknown) => unknown,
+): Promise<unknown> {
+  return nativeThen.call(p, onFulfilled, onRejected) as Promise<unknown>;
+}
+/** Whether `v` is a promise of the intrinsic Promise (not a subclass or a thenable). */
+export function isIntrinsicPromise(v: unknown): v is Promise<unknown> {
+  return v instanceof NativePromise && Object.getPrototypeOf(v) === NativePromise.prototype;
+}
+export function resolvedIntrinsic<T>(value?: T): Promise<T> {
+  return nativeResolve.call(NativePromise, value) as Promise<T>;
+}
+
 let installed = false;
 
 /**

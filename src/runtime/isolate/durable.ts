@@ -51,7 +51,7 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
       const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
-      const meta: HostResponse & { webSocket?: number } = await callAsync(
+      const meta: HostResponse & { webSocket?: string } = await callAsync(
         'do',
         binding,
         id[kHex],
@@ -63,7 +63,7 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
         flattenHeaders(request.headers),
         body,
       );
-      if (typeof meta.webSocket === 'number') {
+      if (typeof meta.webSocket === 'string') {
         // The object accepted a WebSocket: the caller can only hand it on to the client.
         return new Response(null, {
           status: 101,

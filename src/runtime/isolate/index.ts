@@ -10,7 +10,12 @@ import { Blob, File } from './blob.ts';
 import { type HostBridge, host, installBridge } from './bridge.ts';
 import { Cache, CacheStorage, caches } from './cache.ts';
 import { console } from './console.ts';
-import { installContextPropagation } from './context.ts';
+import {
+  installContextPropagation,
+  isIntrinsicPromise,
+  resolvedIntrinsic,
+  thenIntrinsic,
+} from './context.ts';
 import './cloudflare.ts';
 import { Crypto, crypto } from './crypto.ts';
 import {
@@ -56,6 +61,9 @@ function define(name: string, value: unknown) {
   Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
 }
 
+/** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
+const NO_OPTIONS = Object.freeze({ __proto__: null });
+
 function structuredClone(value: unknown, options?: { transfer?: unknown[] }): unknown {
   const { ExternalCopy } = host.ivm;
   const transfer = options?.transfer ?? [];
@@ -66,9 +74,12 @@ function structuredClone(value: unknown, options?: { transfer?: unknown[] }): un
   try {
     // Transferring the value itself (what stream implementations do): move, do not copy.
     if (transfer.length === 1 && value === transfer[0])
-      return new ExternalCopy(value, { transferOut: true }).copy({ transferIn: true });
-    const copy = new ExternalCopy(value).copy();
-    for (const t of transfer) new ExternalCopy(t, { transferOut: true }).release(); // detach, as a transfer does
+      return new ExternalCopy(value, { __proto__: null, transferOut: true }).copy({
+        __proto__: null,
+        transferIn: true,
+      });
+    const copy = new ExternalCopy(value, NO_OPTIONS).copy(NO_OPTIONS);
+    for (const t of transfer) new ExternalCopy(t, { __proto__: null, transferOut: true }).release(); // detach, as a transfer does
     return copy;
   } catch (err) {
     throw new DOMException(`structuredClone: ${(err as Error).message}`, 'DataCloneError');
@@ -128,7 +139,7 @@ function report(id: unknown, ok: boolean, value: unknown) {
   outbox.push(id, ok, ok ? value : errorValue(value));
   if (!flushQueued) {
     flushQueued = true;
-    Promise.resolve().then(flush);
+    thenIntrinsic(resolvedIntrinsic(), flush);
   }
 }
 
@@ -136,12 +147,21 @@ function report(id: unknown, ok: boolean, value: unknown) {
 function entry(fn: (...args: any[]) => unknown) {
   return (batch: unknown[][]) => {
     for (const [callId, ...args] of batch) {
-      Promise.resolve()
-        .then(() => fn(...args))
-        .then(
-          (value) => report(callId, true, value),
-          (err) => report(callId, false, err),
-        );
+      // Intrinsics only: a tenant that replaced Promise.prototype.then must not see or change
+      // the outcomes (a response tuple names the WebSocket handed to the PoP). A promise is never
+      // returned from a reaction, which would make V8 call its `then` by property lookup.
+      const ok = (value: unknown) => report(callId, true, value);
+      const failed = (err: unknown) => report(callId, false, err);
+      thenIntrinsic(resolvedIntrinsic(), () => {
+        let out: unknown;
+        try {
+          out = fn(...args);
+        } catch (err) {
+          return failed(err);
+        }
+        if (isIntrinsicPromise(out)) thenIntrinsic(out, ok, failed);
+        else ok(out);
+      });
     }
   };
 }
@@ -177,12 +197,17 @@ function moduleLoaded(exported: Record<string, any>): void {
 
 function moduleLoading(pending: Promise<Record<string, any>>): void {
   const id = takeModuleCall();
-  Promise.resolve(pending)
-    .then(finishLoad)
-    .then(
-      (format) => report(id, true, format),
-      (err) => report(id, false, err),
-    );
+  thenIntrinsic(
+    resolvedIntrinsic(pending),
+    (exported) => {
+      try {
+        report(id, true, finishLoad(exported as Record<string, any>));
+      } catch (err) {
+        report(id, false, err);
+      }
+    },
+    (err) => report(id, false, err),
+  );
 }
 
 /** Give the isolate's `outpost:runtime` module (made by the pool) the functions it forwards to. */

@@ -47,7 +47,7 @@ export function loadExtension(name: string): any {
   const source = callSync('ext', name);
   if (typeof source !== 'string') throw new Error(`No such module "${name}".`);
   // The host does not charge the CPU of this load to the worker (see syscalls.ts, extBegin).
-  callSync('extBegin');
+  callSync('extBegin', name);
   try {
     const factory = indirectEval(source) as (outpost: unknown, require: (id: string) => unknown) => unknown;
     const exports = factory(capability, internalRequire);

@@ -18,6 +18,9 @@ interface Descriptor {
   usages: string[];
 }
 
+/** The material to send back to the host (prelude-internal; never on the class). */
+let materialOf: (k: CryptoKey) => object;
+
 export class CryptoKey {
   // A private field: tenant code has no way to read it, so a non-extractable key stays so.
   #material: object;
@@ -38,9 +41,9 @@ export class CryptoKey {
   get [Symbol.toStringTag]() {
     return 'CryptoKey';
   }
-  /** The material to send back to the host (prelude-internal). */
-  static material(k: CryptoKey): object {
-    return k.#material;
+  static {
+    // Module-private: a static method would be reachable as the global CryptoKey.material().
+    materialOf = (k) => k.#material;
   }
 }
 
@@ -81,7 +84,7 @@ function keyRef(k: unknown, what: string): { __outpostKey: object } {
     throw new TypeError(
       `Failed to execute '${what}' on 'SubtleCrypto': parameter is not of type 'CryptoKey'.`,
     );
-  return { [KEY_MARK]: CryptoKey.material(k) };
+  return { [KEY_MARK]: materialOf(k) };
 }
 
 /** Algorithm identifiers: strings pass; objects are copied with BufferSources and keys converted. */

@@ -61,7 +61,7 @@ type Link =
   | { kind: 'peer'; peer: WebSocket }
   | { kind: 'host'; id: number }
   /** A Durable Object's end, passed through stub.fetch(): only to be returned in a 101. */
-  | { kind: 'object'; id: number };
+  | { kind: 'object'; token: string };
 
 function validCloseCode(code: number): boolean {
   return code === 1000 || (code >= 3000 && code <= 4999);
@@ -273,12 +273,12 @@ export class WebSocket extends EventTarget {
       b.#link = { kind: 'peer', peer: a };
     },
     /** The end goes out in a 101 response: its peer now talks to the host socket `id`. */
-    handOff(ws: WebSocket): number {
+    handOff(ws: WebSocket): number | string {
       if (ws.#handedOff) throw new TypeError('This WebSocket was already used in a response.');
       if (ws.#link.kind === 'object') {
-        // The object's end is bridged by the host: a negative id says so.
+        // Another worker's or an object's end, bridged by the host: its token says which.
         ws.#handedOff = true;
-        return -ws.#link.id;
+        return ws.#link.token;
       }
       if (ws.#accepted)
         throw new TypeError("Can't return a WebSocket in a Response after calling accept() on it.");
@@ -301,9 +301,9 @@ export class WebSocket extends EventTarget {
       return id;
     },
     /** The client end a Durable Object answered with (host id `id`), as seen by the caller. */
-    fromObject(id: number): WebSocket {
+    fromObject(token: string): WebSocket {
       const ws = new WebSocket(kInternal);
-      ws.#link = { kind: 'object', id };
+      ws.#link = { kind: 'object', token };
       return ws;
     },
     /** ctx.acceptWebSocket(ws, tags): accept a pair's server end for hibernation. */
