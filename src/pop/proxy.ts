@@ -102,11 +102,11 @@ export function httpOrigin(base: string): Origin {
   };
 }
 
-/** Response fields without an origin's own cf-ray: the PoP's is already set. */
-function withoutRay(flat: string[]): string[] {
-  if (!flat.includes('cf-ray')) return flat;
+/** Response fields with the PoP's cf-ray instead of an origin's own (a new array: `flat` may be a stored entry's). */
+function withRay(flat: string[], ray: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'cf-ray') out.push(flat[i], flat[i + 1]);
+  out.push('cf-ray', ray);
   return out;
 }
 
@@ -215,13 +215,18 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const origin = httpOrigin(options.origin);
   const host = options.host ?? '127.0.0.1';
   const server = createServer(async (req, res) => {
+    // Every response carries the request's ray id. Not set with setHeader on the answering path:
+    // writeHead(status, array) then has to merge (slow, and keeps only the last of repeated
+    // fields); the ray goes into the array instead.
+    let ray = '';
     try {
       const route = network?.route(req);
-      const ray = newRay(route && 'pop' in route ? route.pop.id : 'DEV');
-      // Every response carries the request's ray id (set first: header lists below add to it).
-      res.setHeader('cf-ray', ray);
-      if (req.url?.startsWith(ADMIN_PREFIX) && (await handleAdmin(req, res, { token: adminToken, purges })))
-        return;
+      ray = newRay(route && 'pop' in route ? route.pop.id : 'DEV');
+      if (req.url?.startsWith(ADMIN_PREFIX)) {
+        res.setHeader('cf-ray', ray);
+        if (await handleAdmin(req, res, { token: adminToken, purges })) return;
+        res.removeHeader('cf-ray');
+      }
       let r: CacheRequest;
       try {
         r = requestOf(req, host, {
@@ -230,7 +235,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
           ...(route && 'pop' in route && route.country ? { country: route.country } : {}),
         });
       } catch {
-        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
         return void res.end('Bad Request: invalid URL or Host header\n');
       }
       r.onInterim = (status, headers) => {
@@ -248,18 +253,16 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       if (route) {
         if (!('pop' in route)) {
           const e = errorResponse(route, true);
-          res.writeHead(e.status, { 'content-type': 'text/plain' });
+          res.writeHead(e.status, { 'content-type': 'text/plain', 'cf-ray': ray });
           return void res.end(e.body);
         }
         a = await route.cache.handle(r, route.origin(origin, policy), policy);
         a = { ...a, headers: [...a.headers, ...route.headers()] };
         if (route.edgeDelayMs) await new Promise((done) => setTimeout(done, route.edgeDelayMs));
       } else a = await cache.handle(r, origin, policy);
-      // Appended one by one: with cf-ray already set, Node's writeHead(status, array) would keep
-      // only the last of repeated fields (two Set-Cookie or Cache-Control lines).
-      const out = withoutRay(a.headers);
-      for (let i = 0; i < out.length; i += 2) res.appendHeader(out[i], out[i + 1]);
-      res.writeHead(a.status, a.statusText || undefined);
+      // One raw array, nothing set before it: repeated fields (two Set-Cookie or Cache-Control
+      // lines) go out as they are.
+      res.writeHead(a.status, a.statusText || undefined, withRay(a.headers, ray));
       if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);
@@ -271,7 +274,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         message: `origin request failed: ${(err as Error).message}`,
       });
       if (res.headersSent) return void res.destroy();
-      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.writeHead(502, { 'content-type': 'text/plain', ...(ray ? { 'cf-ray': ray } : {}) });
       res.end(`Origin unreachable: ${(err as Error).message}\n`);
     }
   });
