@@ -12,7 +12,8 @@ before(async () => {
   net = await startTenants(
     {
       bad: 'limits',
-      heap: { fixture: 'limits-heap', limits: { wallMs: 15_000 } },
+      // A large CPU budget, so that a heap bomb meets the memory limit first.
+      heap: { fixture: 'limits', limits: { cpuMs: 20_000, wallMs: 15_000 } },
       // Each subrequest costs ~0.1–0.2 ms of isolate CPU in bridge crossings: give room, this tests the count.
       subreq: { fixture: 'limits', limits: { cpuMs: 2000 } },
       good: 'api',
