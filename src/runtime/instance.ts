@@ -30,6 +30,7 @@ import { NamedError } from './bridge/named-error.ts';
 import { takePassedSocket } from './bridge/passed-sockets.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
+import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import type { HibernationSet, RestoredSocket } from './hibernation.ts';
 import { loadBundle } from './load.ts';
@@ -74,61 +75,7 @@ const SOCKET_TAKE_UP_MS = 30_000;
 /** Server-Timing entries kept per request: a worker making thousands of KV reads gets a header of bounded size. */
 const MAX_HOP_ENTRIES = 32;
 
-/** What dispatch answers: a response tuple, or an error object (see isolate/dispatch.ts). */
-type DispatchTuple = [
-  status: number,
-  statusText: string,
-  headers: string[],
-  kind: BodyKind,
-  body: ArrayBuffer | number | null,
-  waitUntil: number,
-  /** A 101's WebSocket: the id of this isolate's end, or the token of an end passed to it; else null. */
-  webSocket: number | string | null,
-];
-type BodyKind = 'none' | 'bytes' | 'host' | 'stream';
-interface DispatchError {
-  error: { name: string; message: string; stack: string };
-  passThrough?: boolean;
-  waitUntil: number;
-}
-
-interface DispatchResult {
-  status: number;
-  statusText: string;
-  headers: string[];
-  kind: BodyKind;
-  body: ArrayBuffer | number | null;
-  waitUntil: number;
-  webSocket?: number | string | null;
-  error?: DispatchError['error'];
-  passThrough?: boolean;
-}
-
-function toResult(raw: unknown): DispatchResult {
-  if (Array.isArray(raw)) {
-    const [status, statusText, headers, kind, body, waitUntil, webSocket] = raw as DispatchTuple;
-    return { status, statusText, headers, kind, body, waitUntil, webSocket };
-  }
-  const e = raw as DispatchError;
-  return {
-    status: 0,
-    statusText: '',
-    headers: [],
-    kind: 'none',
-    body: null,
-    waitUntil: e.waitUntil ?? 0,
-    error: e.error,
-    passThrough: e.passThrough,
-  };
-}
-
 let nextRequestId = 1;
-
-/** A request's cf-ray, which names it in log lines (the PoP sets one on every request). */
-function rayOf(headers: string[]): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'cf-ray') return headers[i + 1];
-  return undefined;
-}
 
 /** What an isolate that holds one Durable Object is told at load. */
 export interface DurableObjectLoad {

@@ -1,0 +1,59 @@
+/**
+ * The shape of what the isolate's dispatch entry answers (src/runtime/isolate/dispatch.ts), read
+ * back on the host: a response tuple, or an error object. Positional on the wire: an object's key
+ * names would be serialized with every response.
+ */
+
+/** What dispatch answers: a response tuple, or an error object (see isolate/dispatch.ts). */
+export type DispatchTuple = [
+  status: number,
+  statusText: string,
+  headers: string[],
+  kind: BodyKind,
+  body: ArrayBuffer | number | null,
+  waitUntil: number,
+  /** A 101's WebSocket: the id of this isolate's end, or the token of an end passed to it; else null. */
+  webSocket: number | string | null,
+];
+export type BodyKind = 'none' | 'bytes' | 'host' | 'stream';
+export interface DispatchError {
+  error: { name: string; message: string; stack: string };
+  passThrough?: boolean;
+  waitUntil: number;
+}
+
+export interface DispatchResult {
+  status: number;
+  statusText: string;
+  headers: string[];
+  kind: BodyKind;
+  body: ArrayBuffer | number | null;
+  waitUntil: number;
+  webSocket?: number | string | null;
+  error?: DispatchError['error'];
+  passThrough?: boolean;
+}
+
+export function toResult(raw: unknown): DispatchResult {
+  if (Array.isArray(raw)) {
+    const [status, statusText, headers, kind, body, waitUntil, webSocket] = raw as DispatchTuple;
+    return { status, statusText, headers, kind, body, waitUntil, webSocket };
+  }
+  const e = raw as DispatchError;
+  return {
+    status: 0,
+    statusText: '',
+    headers: [],
+    kind: 'none',
+    body: null,
+    waitUntil: e.waitUntil ?? 0,
+    error: e.error,
+    passThrough: e.passThrough,
+  };
+}
+
+/** A request's cf-ray, which names it in log lines (the PoP sets one on every request). */
+export function rayOf(headers: string[]): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'cf-ray') return headers[i + 1];
+  return undefined;
+}
