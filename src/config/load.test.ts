@@ -163,6 +163,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads unsafe_eval bindings and refuses other unsafe binding types, naming the key', () => {
+    const ok = project({
+      'wrangler.toml': 'main = "w.js"\n[[unsafe.bindings]]\nname = "EVAL"\ntype = "unsafe_eval"\n',
+      'w.js': '',
+    });
+    assert.deepEqual(loadConfig(ok, { warn: () => {} }).unsafeEval, ['EVAL']);
+    const bad = project({
+      'wrangler.toml': 'main = "w.js"\n[[unsafe.bindings]]\nname = "X"\ntype = "ratelimit"\n',
+      'w.js': '',
+    });
+    assert.throws(
+      () => loadConfig(bad, { warn: () => {} }),
+      (e: unknown) => e instanceof ConfigError && /unsafe\.bindings\[0\]\.type/.test(e.message),
+    );
+  });
+
   it('accepts a path to the config file itself', () => {
     const dir = project({ 'custom.toml': 'name = "c"\nmain = "w.js"\n', 'w.js': '' });
     assert.equal(loadConfig(join(dir, 'custom.toml'), { warn: () => {} }).name, 'c');

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
-import { parseKvNamespaces, parseServices } from './bindings.ts';
+import { parseKvNamespaces, parseServices, parseUnsafeBindings } from './bindings.ts';
 import { readDevVars } from './devvars.ts';
 import { parseDurableObjectBindings, parseMigrations } from './durable-objects.ts';
 import { ConfigError } from './errors.ts';
@@ -21,6 +21,7 @@ const KNOWN = new Set([
   'limits',
   'services',
   'kv_namespaces',
+  'unsafe',
   'durable_objects',
   'migrations',
 ]);
@@ -162,6 +163,7 @@ export function validateConfig(
   const kvNamespaces = parseKvNamespaces(file, raw.kv_namespaces, name);
   const durableObjects = parseDurableObjectBindings(file, raw.durable_objects);
   const durableObjectClasses = parseMigrations(file, raw.migrations);
+  const unsafeEval = parseUnsafeBindings(file, raw.unsafe);
   durableObjects.forEach((d, i) => {
     // A class of another worker is that worker's to migrate.
     if (d.scriptName === undefined && !durableObjectClasses.some((c) => c.className === d.className))
@@ -177,6 +179,7 @@ export function validateConfig(
     ...services.map((x, i) => [x.binding, `services[${i}].binding`]),
     ...kvNamespaces.map((x, i) => [x.binding, `kv_namespaces[${i}].binding`]),
     ...durableObjects.map((x, i) => [x.binding, `durable_objects.bindings[${i}].name`]),
+    ...unsafeEval.map((x, i) => [x, `unsafe.bindings[${i}].name`]),
   ]) {
     if (taken.has(b)) throw new ConfigError(file, key, 'a name no other binding or var uses', b);
     taken.add(b);
@@ -206,6 +209,7 @@ export function validateConfig(
     kvNamespaces,
     durableObjects,
     durableObjectClasses,
+    unsafeEval,
     unknown,
   };
 }

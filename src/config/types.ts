@@ -30,6 +30,8 @@ export interface WorkerConfig {
   durableObjects: DurableObjectBinding[];
   /** The Durable Object classes `migrations` leave, with their storage backend. */
   durableObjectClasses: DurableObjectClass[];
+  /** `unsafe_eval` bindings (names): code from strings after startup (test harnesses). */
+  unsafeEval: string[];
   /** Keys Outpost does not interpret yet; kept verbatim for later parts. */
   unknown: Record<string, unknown>;
 }

@@ -33,6 +33,7 @@ function loadOptions(version: WorkerVersion, durableObject?: DurableObjectLoad) 
       ]),
       ...version.kvNamespaces.map((k) => [k.binding, { type: 'kv' }]),
       ...version.durableObjects.map((d) => [d.binding, { type: 'do' }]),
+      ...version.unsafeEval.map((name) => [name, { type: 'unsafe_eval' }]),
     ]),
     ...(durableObject ? { durableObject } : {}),
   };

@@ -146,7 +146,12 @@ export class Runtime {
       Partial<
         Pick<
           WorkerConfig,
-          'compatibilityFlags' | 'services' | 'kvNamespaces' | 'durableObjects' | 'durableObjectClasses'
+          | 'compatibilityFlags'
+          | 'services'
+          | 'kvNamespaces'
+          | 'durableObjects'
+          | 'durableObjectClasses'
+          | 'unsafeEval'
         >
       >,
     limitOverrides: Partial<Limits> = {},
@@ -168,6 +173,7 @@ export class Runtime {
       kvNamespaces: config.kvNamespaces ?? [],
       durableObjects: config.durableObjects ?? [],
       durableObjectClasses: config.durableObjectClasses ?? [],
+      unsafeEval: config.unsafeEval ?? [],
       limits,
       mapper: new StackMapper(bundle.map, bundle.filename, lineOffset(bundle.format)),
     };

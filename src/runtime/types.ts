@@ -23,6 +23,7 @@ export interface WorkerVersion {
   kvNamespaces: KvNamespaceBinding[];
   durableObjects: DurableObjectBinding[];
   durableObjectClasses: DurableObjectClass[];
+  unsafeEval: string[];
   limits: Limits;
   mapper: StackMapper;
 }

@@ -8,6 +8,7 @@
  */
 import { kBody, readAll } from './body.ts';
 import { callAsync } from './bridge.ts';
+import { unsafe } from './codegen.ts';
 import { DurableObjectNamespace } from './durable.ts';
 import { type HostResponse, responseFromHost } from './fetch.ts';
 import { flattenHeaders, Headers } from './headers.ts';
@@ -19,7 +20,8 @@ import { internals } from './websocket.ts';
 export type BindingDescriptor =
   | { type: 'service'; service: string; entrypoint?: string }
   | { type: 'kv' }
-  | { type: 'do' };
+  | { type: 'do' }
+  | { type: 'unsafe_eval' };
 
 /** Names a stub never treats as RPC methods (so `await stub` or inspection behave). */
 const NOT_RPC = new Set(['then', 'constructor', 'toJSON', 'connect', 'dup']);
@@ -58,12 +60,31 @@ function serviceBinding(name: string): object {
   });
 }
 
+/**
+ * workerd's and Miniflare's `unsafe_eval` binding: code from strings at any time, for test
+ * harnesses (`eval(code)`, `newFunction(code, name?, ...argNames)`, `newAsyncFunction(...)`).
+ */
+function unsafeEval(): object {
+  const named = <T extends Function>(fn: T, name: unknown): T => {
+    if (name !== undefined) Object.defineProperty(fn, 'name', { value: String(name) });
+    return fn;
+  };
+  return Object.freeze({
+    eval: (code: unknown) => unsafe.eval(String(code)),
+    newFunction: (code: unknown, name?: unknown, ...args: unknown[]) =>
+      named(unsafe.newFunction(String(code), args.map(String)), name),
+    newAsyncFunction: (code: unknown, name?: unknown, ...args: unknown[]) =>
+      named(unsafe.newAsyncFunction(String(code), args.map(String)), name),
+  });
+}
+
 export function makeBindings(descriptors: Record<string, BindingDescriptor>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, d] of Object.entries(descriptors)) {
     if (d.type === 'service') out[name] = serviceBinding(name);
     else if (d.type === 'kv') out[name] = new KVNamespace(name);
     else if (d.type === 'do') out[name] = new DurableObjectNamespace(name);
+    else if (d.type === 'unsafe_eval') out[name] = unsafeEval();
   }
   return out;
 }

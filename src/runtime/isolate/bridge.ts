@@ -3,6 +3,7 @@
  * once; they live only in this module's closure, never on a global, so tenant code cannot
  * reach them. Every value that crosses is copied (Callbacks) or promise-copied (References).
  */
+import { tick } from './clock.ts';
 import { currentId } from './context.ts';
 import { DOMExceptionRef } from './encoding.ts';
 
@@ -72,6 +73,7 @@ const ASYNC = {
  * `{ v }` or `{ e }` (it never rejects, see syscalls.ts); errors are rethrown here. */
 export async function callHost(ref: Ref, args: unknown[]): Promise<any> {
   const r = await ref.apply(undefined, [currentId(), ...args], ASYNC);
+  tick(); // I/O completed: the clock moves on (clock.ts)
   if (r && typeof r === 'object' && 'e' in r) {
     throw typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e));
   }

@@ -14,6 +14,7 @@ import { type BindingDescriptor, makeBindings } from './bindings.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
+import { allowCodegen } from './codegen.ts';
 import { format } from './console.ts';
 import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
 import { commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
@@ -181,6 +182,7 @@ export function beginLoad(
   hint: string,
   options: LoadOptions = { compatibilityFlags: [], bindings: {} },
 ): void {
+  allowCodegen(true); // the top level may evaluate strings (codegen.ts)
   setCompatibilityFlags(options.compatibilityFlags);
   env = { ...envData, ...makeBindings(options.bindings) };
   setWorkerEnv(env);
@@ -194,6 +196,7 @@ export function beginLoad(
  * object with exports, or a module namespace), or the service-worker listeners.
  */
 export function finishLoad(exported: Record<string, any>): string {
+  allowCodegen(false); // startup is over
   const options = loadOptions;
   if (Object.keys(exported).length > 0) {
     format_ = 'modules';

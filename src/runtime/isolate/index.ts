@@ -9,6 +9,8 @@ import { AbortController, AbortSignal } from './abort.ts';
 import { Blob, File } from './blob.ts';
 import { type HostBridge, host, installBridge } from './bridge.ts';
 import { Cache, CacheStorage, caches } from './cache.ts';
+import { installClock, now, tick } from './clock.ts';
+import { installCodegenGuard } from './codegen.ts';
 import { console } from './console.ts';
 import {
   installContextPropagation,
@@ -90,7 +92,7 @@ const timeOrigin = Date.now();
 const performance = {
   timeOrigin,
   // Millisecond resolution, as Workers coarsens timers against side channels.
-  now: () => Date.now() - timeOrigin,
+  now: () => now() - timeOrigin,
   toJSON: () => ({ timeOrigin }),
 };
 
@@ -146,6 +148,7 @@ function report(id: unknown, ok: boolean, value: unknown) {
 /** Wrap an entry function: called with a batch [[callId, ...args], ...], each outcome reported. */
 function entry(fn: (...args: any[]) => unknown) {
   return (batch: unknown[][]) => {
+    tick();
     for (const [callId, ...args] of batch) {
       // Intrinsics only: a tenant that replaced Promise.prototype.then must not see or change
       // the outcomes (a response tuple names the WebSocket handed to the PoP). A promise is never
@@ -175,6 +178,7 @@ function entry(fn: (...args: any[]) => unknown) {
 let moduleCall = 0;
 
 function beginModule(id: number, envData: Record<string, unknown>, hint: string, options: LoadOptions): void {
+  tick();
   moduleCall = id;
   beginLoad(envData, hint, options);
 }
@@ -256,7 +260,10 @@ function init(
   });
   installWasmLimits(settings.memoryLimitMb);
   return {
-    load,
+    load: (...args: Parameters<typeof load>) => {
+      tick();
+      return load(...args);
+    },
     beginModule,
     linkRuntime,
     dispatch: entry(dispatch),
@@ -264,7 +271,10 @@ function init(
     cancel,
     settle: entry(settle),
     rpc: entry(rpc),
-    wsEvent,
+    wsEvent: (id: number, type: string, a: unknown, b: unknown) => {
+      tick();
+      wsEvent(id, type, a, b);
+    },
     forget,
     warmup: entry(warmup),
   };
@@ -318,6 +328,8 @@ const globals: Record<string, unknown> = {
 };
 // Before any tenant code: promises carry the invocation they were made for (context.ts).
 installContextPropagation();
+installClock(g);
+installCodegenGuard(g);
 for (const [name, value] of Object.entries(globals)) define(name, value);
 installLazyStreams(g);
 lazyGlobal(g, 'TextEncoderStream', makeTextEncoderStream);

@@ -1,0 +1,53 @@
+/**
+ * The clock tenant code sees. As on Workers, `Date.now()`, `new Date()` and `performance.now()`
+ * stand still while code runs and move on only when the isolate is entered again: an event is
+ * dispatched, a host call (fetch, KV, a timer, a body read) completes, a WebSocket message
+ * arrives. A tenant cannot time its own code, or another tenant's, with them (a timing side
+ * channel needs a clock that moves during computation), and code that busy-waits on the clock
+ * fails here as it does on Cloudflare (it spins until the CPU limit stops it).
+ * https://developers.cloudflare.com/workers/reference/security-model/#step-1-disallow-timers-and-multi-threading
+ *
+ * `tick()` is called by the prelude's entry points (index.ts, bridge.ts callHost); nothing
+ * tenant code can reach moves the clock.
+ */
+const RealDate = Date;
+const realNow = Date.now;
+
+let frozen = realNow();
+
+/** The isolate was entered (an event, or I/O completed): the clock catches up with real time. */
+export function tick(): void {
+  const n = realNow();
+  if (n > frozen) frozen = n;
+}
+
+/** The frozen time, ms since the epoch. */
+export function now(): number {
+  return frozen;
+}
+
+/**
+ * Replace the global `Date` with one whose no-argument forms read the frozen clock. The
+ * prototype is Date's own, so `instanceof Date`, subclasses and every method behave as before.
+ */
+export function installClock(g: Record<string, unknown>): void {
+  const D = function (this: unknown, ...args: unknown[]) {
+    if (new.target === undefined) return new RealDate(frozen).toString();
+    return Reflect.construct(RealDate, args.length === 0 ? [frozen] : args, new.target);
+  } as unknown as DateConstructor;
+  Object.defineProperty(D, 'name', { value: 'Date' });
+  Object.defineProperty(D, 'length', { value: 7 });
+  Object.defineProperties(D, {
+    prototype: { value: RealDate.prototype, writable: false, enumerable: false, configurable: false },
+    now: { value: now, writable: true, enumerable: false, configurable: true },
+    parse: { value: RealDate.parse, writable: true, enumerable: false, configurable: true },
+    UTC: { value: RealDate.UTC, writable: true, enumerable: false, configurable: true },
+  });
+  Object.defineProperty(RealDate.prototype, 'constructor', {
+    value: D,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+  Object.defineProperty(g, 'Date', { value: D, writable: true, enumerable: false, configurable: true });
+}
