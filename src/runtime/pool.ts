@@ -4,6 +4,7 @@
  * from the pool vs 2–4 ms from scratch). The prelude is compiled with a shared V8 code cache.
  * Refilling happens in the background, one isolate at a time, off the request path.
  */
+import { setFlagsFromString } from 'node:v8';
 import ivm from 'isolated-vm';
 import type { Observer } from '../observability/index.ts';
 import { createSyscalls, type Slot } from './bridge/syscalls.ts';
@@ -11,6 +12,12 @@ import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
 import { PRELUDE_FILENAME, preludeSource } from './prelude.ts';
+
+// Every context V8 makes from now on gets a `gc` global: the prelude takes it before tenant code
+// runs (isolate/native-memory.ts) to collect dropped objects holding native memory (Intl, wasm)
+// before it calls a reservation that does not fit a breach. V8 cannot see that memory, so it
+// would not collect them for it. Node's own context, made before, has no `gc`.
+setFlagsFromString('--expose-gc');
 
 export interface IsolateApi {
   /** Load a service-worker script (CommonJS in a function). */

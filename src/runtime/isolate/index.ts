@@ -41,6 +41,7 @@ import { CustomEvent, DOMException, Event, EventTarget } from './events.ts';
 import { fetch } from './fetch.ts';
 import { FormData } from './formdata.ts';
 import { Headers } from './headers.ts';
+import { installIntlLimits } from './intl.ts';
 import { lazyGlobal, loadExtension, requireModule } from './modules.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
@@ -259,6 +260,7 @@ function init(
     settings,
   });
   installWasmLimits(settings.memoryLimitMb);
+  installIntlLimits(settings.memoryLimitMb);
   return {
     load: (...args: Parameters<typeof load>) => {
       tick();

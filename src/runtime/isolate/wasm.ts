@@ -10,52 +10,31 @@
  * memory-limit breach: reported to the host, and a RangeError here.
  */
 import { capMemories, WasmCapError } from '../wasm-cap.ts';
-import { host } from './bridge.ts';
+import { fail, NativeBudget } from './native-memory.ts';
 
 const PAGE_KIB = 64;
-let budgetPages = 0;
-let reservedPages = 0;
+/** Pages of 64 KiB, reserved per instance and memory for the holder's lifetime. */
+const pages = new NativeBudget();
 const pagesOf = new WeakMap<object, number>();
 const maxPagesOf = new WeakMap<object, number>();
-/**
- * Live reservations, released once their holder is garbage collected. Weak references checked
- * at the next reservation, not a FinalizationRegistry: isolated-vm runs finalizer tasks outside
- * its call environment, and one crashed the process at teardown
- * (`IsolateEnvironment::GetCurrent(): Assertion 'environment != nullptr' failed`).
- */
-let reservations: { holder: WeakRef<object>; pages: number }[] = [];
 
-function releaseCollected(): void {
-  const live: typeof reservations = [];
-  for (const r of reservations) {
-    if (r.holder.deref() === undefined) reservedPages -= r.pages;
-    else live.push(r);
-  }
-  reservations = live;
-}
-
-function reserve(holder: object, pages: number, what: string): void {
-  if (reservedPages + pages > budgetPages) releaseCollected();
-  if (reservedPages + pages > budgetPages) {
-    const msg = `WebAssembly memory limit exceeded: ${what} needs ${pages * PAGE_KIB} KiB, ${(budgetPages - reservedPages) * PAGE_KIB} KiB of ${budgetPages / 16} MB left`;
-    host.limit('memory', msg);
-    throw new RangeError(msg);
-  }
-  reservedPages += pages;
-  reservations.push({ holder: new WeakRef(holder), pages });
-  // Keep the list from growing without bound when nothing is ever over budget.
-  if (reservations.length > 1024) releaseCollected();
+function reserve(holder: object, n: number, what: string): void {
+  pages.reserve(
+    holder,
+    n,
+    (left) =>
+      `WebAssembly memory limit exceeded: ${what} needs ${n * PAGE_KIB} KiB, ${left * PAGE_KIB} KiB of ${pages.budget / 16} MB left`,
+  );
 }
 
 /** Rewrite the memory section so every memory has max ≤ budget; return the new bytes and the pages reserved per instance. */
 export function capModule(input: Uint8Array): { bytes: Uint8Array; pages: number } {
   try {
-    return capMemories(input, budgetPages);
+    return capMemories(input, pages.budget);
   } catch (err) {
     if (!(err instanceof WasmCapError)) throw err;
     if (err.kind === 'compile') throw new WebAssembly.CompileError(err.message);
-    host.limit('memory', err.message);
-    throw new RangeError(err.message);
+    fail(err.message);
   }
 }
 
@@ -67,7 +46,7 @@ function bytesOf(source: unknown): Uint8Array {
 
 /** Set the budget capModule works against (installWasmLimits does this; tests call it directly). */
 export function setWasmBudget(memoryLimitMb: number): void {
-  budgetPages = memoryLimitMb * 16;
+  pages.budget = memoryLimitMb * 16;
 }
 
 export function installWasmLimits(memoryLimitMb: number): void {
@@ -80,17 +59,16 @@ export function installWasmLimits(memoryLimitMb: number): void {
   const origCompile = W.compile;
 
   const compileSync = (source: unknown) => {
-    const { bytes, pages } = capModule(bytesOf(source));
-    const m = new OrigModule(bytes);
-    pagesOf.set(m, pages);
+    const capped = capModule(bytesOf(source));
+    const m = new OrigModule(capped.bytes);
+    pagesOf.set(m, capped.pages);
     return m;
   };
   const instantiateSync = (module: object, imports: unknown) => {
-    const pages = pagesOf.get(module);
-    if (pages === undefined)
-      throw new TypeError('WebAssembly.Instance: module was not compiled by this runtime');
+    const n = pagesOf.get(module);
+    if (n === undefined) throw new TypeError('WebAssembly.Instance: module was not compiled by this runtime');
     const instance = new OrigInstance(module, imports);
-    if (pages > 0) reserve(instance, pages, 'an instance');
+    if (n > 0) reserve(instance, n, 'an instance');
     return instance;
   };
 
@@ -106,12 +84,12 @@ export function installWasmLimits(memoryLimitMb: number): void {
     if (!new.target) throw new TypeError("Class constructor Memory cannot be invoked without 'new'");
     const d = { ...desc };
     const initial = Number(d.initial);
-    const free = budgetPages - reservedPages;
+    const free = pages.free();
     const maximum = Math.min(d.maximum === undefined ? Number.POSITIVE_INFINITY : Number(d.maximum), free);
     if (!(initial <= maximum)) {
-      const msg = `WebAssembly memory limit exceeded: a memory of ${initial * PAGE_KIB} KiB does not fit in the ${(free * PAGE_KIB) | 0} KiB left`;
-      host.limit('memory', msg);
-      throw new RangeError(msg);
+      fail(
+        `WebAssembly memory limit exceeded: a memory of ${initial * PAGE_KIB} KiB does not fit in the ${(free * PAGE_KIB) | 0} KiB left`,
+      );
     }
     d.maximum = maximum;
     const mem = new OrigMemory(d);
@@ -143,11 +121,11 @@ export function installWasmLimits(memoryLimitMb: number): void {
   Object.defineProperty(OrigMemory.prototype, 'grow', {
     value: function grow(this: any, delta: number) {
       const max = maxPagesOf.get(this);
-      const pages = this.buffer.byteLength / (PAGE_KIB * 1024);
-      if (max !== undefined && pages + Number(delta) > max) {
-        const msg = `WebAssembly memory limit exceeded: growing a memory to ${(pages + Number(delta)) * PAGE_KIB} KiB passes its ${max * PAGE_KIB} KiB share of the ${budgetPages / 16} MB limit`;
-        host.limit('memory', msg);
-        throw new RangeError(msg);
+      const now = this.buffer.byteLength / (PAGE_KIB * 1024);
+      if (max !== undefined && now + Number(delta) > max) {
+        fail(
+          `WebAssembly memory limit exceeded: growing a memory to ${(now + Number(delta)) * PAGE_KIB} KiB passes its ${max * PAGE_KIB} KiB share of the ${pages.budget / 16} MB limit`,
+        );
       }
       return origGrow.call(this, delta);
     },
