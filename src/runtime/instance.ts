@@ -5,7 +5,8 @@
  *  - CPU: isolated-vm's `timeout` stops covering code once it has awaited a host promise, so the
  *    runtime's watchdog samples `isolate.cpuTime` every few ms (checkLimits) and disposes the
  *    isolate on a breach. Requests that overlap in one isolate share its CPU clock: each is
- *    charged an equal share of the CPU used while it was in flight (#account).
+ *    charged an equal share of the CPU used while it was in flight (#account). Host work done
+ *    for the isolate outside it (crypto.subtle, hashing: chargeHost) counts as its CPU too.
  *  - Memory: isolated-vm disposes an isolate whose heap passes memoryLimit; WebAssembly memory is
  *    accounted by the prelude (isolate/wasm.ts), which reports a breach through a syscall.
  *  - Wall time (until the response headers) and subrequests are counted here.
@@ -128,6 +129,25 @@ export class WorkerInstance implements IsolateOwner {
 
   cpuNow(): bigint {
     return this.iso.isolate.isDisposed ? 0n : this.iso.isolate.cpuTime;
+  }
+
+  /**
+   * Host time spent for invocation `ctx` outside the isolate (crypto on libuv's pool, hashing):
+   * isolate.cpuTime never sees it. A response in flight is charged directly and checked at once
+   * (the work is over when this is called; waiting for the watchdog would let the isolate run
+   * more of it). Anything else (waitUntil work, top-level code, a Durable Object's background)
+   * goes on the isolate's clock like its own CPU: shared by #account, limited by checkIdle.
+   */
+  chargeHost(ctx: unknown, ns: bigint): void {
+    if (ns <= 0n || this.state === 'dead') return;
+    const a = typeof ctx === 'number' ? this.active.get(ctx) : undefined;
+    if (!a) {
+      this.#hostCpu += ns;
+      return;
+    }
+    a.cpuUsed += ns;
+    const breach = this.#cpuBreach(a);
+    if (breach) this.breach(breach);
   }
 
   creditCpu(ns: bigint): void {
@@ -302,6 +322,13 @@ export class WorkerInstance implements IsolateOwner {
   /** The isolate's CPU time when #account last ran, and credit not yet taken off (ns). */
   #cpuSeen = 0n;
   #cpuCredit = 0n;
+  /** Host time charged to no response in flight (chargeHost), ns. */
+  #hostCpu = 0n;
+
+  /** The isolate's CPU clock: its own CPU time plus host work done for it outside a response. */
+  #clock(): bigint {
+    return this.iso.isolate.cpuTime + this.#hostCpu;
+  }
 
   /**
    * Share the isolate's CPU since the last call among the responses in flight. Overlapping
@@ -311,7 +338,7 @@ export class WorkerInstance implements IsolateOwner {
    */
   #account(): void {
     if (this.iso.isolate.isDisposed) return;
-    const now = this.iso.isolate.cpuTime;
+    const now = this.#clock();
     let charge = now - this.#cpuSeen - this.#cpuCredit;
     this.#cpuSeen = now;
     if (charge < 0n) {
@@ -332,16 +359,10 @@ export class WorkerInstance implements IsolateOwner {
       return;
     }
     this.#account();
-    const limitNs = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
     for (const a of this.active.values()) {
-      const used = a.cpuUsed;
-      if (used > limitNs) {
-        this.breach(
-          new LimitExceededError(
-            'cpu',
-            `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`,
-          ),
-        );
+      const cpu = this.#cpuBreach(a);
+      if (cpu) {
+        this.breach(cpu);
         return;
       }
       if (!a.responded && now - a.startedAt > this.version.limits.wallMs) {
@@ -349,6 +370,15 @@ export class WorkerInstance implements IsolateOwner {
         return;
       }
     }
+  }
+
+  #cpuBreach(a: Active): LimitExceededError | null {
+    const used = a.cpuUsed;
+    if (used <= BigInt(Math.round(this.version.limits.cpuMs * 1e6))) return null;
+    return new LimitExceededError(
+      'cpu',
+      `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`,
+    );
   }
 
   /** If an isolated-vm error means the isolate is gone, record the breach and return it. */
@@ -383,7 +413,7 @@ export class WorkerInstance implements IsolateOwner {
       this.breach(this.heapBreach(where));
       return;
     }
-    const cpu = this.iso.isolate.cpuTime;
+    const cpu = this.#clock();
     const last = this.#idleCpu;
     this.#idleCpu = cpu;
     if (last < 0n) return;

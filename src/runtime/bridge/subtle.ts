@@ -6,8 +6,11 @@
  *
  * Workers additions over WebCrypto (https://developers.cloudflare.com/workers/runtime-apis/web-crypto/):
  * MD5 for digest (non-cryptographic uses), and the legacy `NODE-ED25519` algorithm name.
+ * Work whose cost a tenant could make unbounded is refused first (./crypto-limits.ts); the
+ * caller (./crypto-gate.ts) times each call and charges it to the tenant.
  */
 import { createHash, createHmac, KeyObject, webcrypto } from 'node:crypto';
+import { checkCryptoCall, checkKeyAlgorithm } from './crypto-limits.ts';
 import { NamedError } from './named-error.ts';
 
 const subtle = webcrypto.subtle as any;
@@ -117,6 +120,8 @@ async function resolveKey(v: unknown): Promise<HostKey> {
   delete alg.publicExponent;
   delete alg.modulusLength;
   const key = (await subtle.importKey(v.format, v.material, alg, v.extractable, v.usages)) as HostKey;
+  // Material comes from the isolate: a tampered prelude could send a key never checked.
+  checkKeyAlgorithm(key.algorithm);
   remember(k, key);
   return key;
 }
@@ -157,7 +162,11 @@ function algName(a: unknown): string {
 }
 
 function toIsolate(result: unknown): unknown {
-  if (result instanceof HostCryptoKey) return describe(result);
+  if (result instanceof HostCryptoKey) {
+    // Imported or unwrapped keys: one with a huge RSA modulus makes every later use costly.
+    checkKeyAlgorithm(result.algorithm);
+    return describe(result);
+  }
   if (result && typeof result === 'object' && 'privateKey' in result && 'publicKey' in result) {
     const pair = result as webcrypto.CryptoKeyPair;
     return { publicKey: describe(pair.publicKey), privateKey: describe(pair.privateKey) };
@@ -181,8 +190,10 @@ export async function subtleCall(op: unknown, args: unknown): Promise<unknown> {
   }
   try {
     const hostArgs = await Promise.all(args.map((a) => fromIsolate(a)));
+    checkCryptoCall(op, hostArgs);
     return toIsolate(await subtle[op](...hostArgs));
   } catch (err) {
+    if (err instanceof NamedError) throw err;
     const e = err as Error & { code?: string };
     // Node's argument validation errors (ERR_INVALID_ARG_TYPE…) are TypeErrors in WebCrypto terms.
     // Node names some errors 'InvalidAccessException'; WebCrypto says 'InvalidAccessError'.

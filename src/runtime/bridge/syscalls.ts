@@ -12,6 +12,7 @@ import type { HibernationSet } from '../hibernation.ts';
 import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
+import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
 import { doCall, doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { type KvAccess, kvCall } from './kv.ts';
@@ -58,6 +59,11 @@ export interface IsolateOwner {
   cpuNow(): bigint;
   /** CPU the runtime spent on its own work inside the isolate (loading an extension): not the worker's. */
   creditCpu(ns: bigint): void;
+  /**
+   * Host time spent on the worker's behalf outside the isolate (crypto, hashing), which
+   * isolate.cpuTime does not see: charged to invocation `ctx` as CPU, against its CPU limit.
+   */
+  chargeHost(ctx: unknown, ns: bigint): void;
   /** Hand a WebSocket event to the isolate (the wsEvent entry). */
   wsEvent(id: number, type: string, a?: unknown, b?: unknown): void;
 }
@@ -187,11 +193,13 @@ export function createSyscalls(
   const aborts = new Map<number, AbortController>();
   const timers = new Set<NodeJS.Timeout>();
   const hashes = new HashTable();
+  const cryptoQueue = new CryptoQueue((ctx, ns) => slot.owner?.chargeHost(ctx, ns));
   const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
   slot.sockets = sockets;
   slot.release = () => {
     sockets.closeAll('worker isolate disposed');
     hashes.clear();
+    cryptoQueue.close();
     for (const t of timers) clearTimeout(t);
     timers.clear();
     for (const a of aborts.values()) a.abort();
@@ -355,19 +363,25 @@ export function createSyscalls(
     },
     wasmBytes: (name) => (typeof name === 'string' ? extensionWasm(name) : undefined),
   };
-  const sys = (_ctx: unknown, name: unknown, ...args: unknown[]) => {
+  // Hashing runs on the main thread while the isolate waits, and isolate.cpuTime stops while a
+  // callback runs on the host (measured): its time is charged to the invocation as CPU.
+  const CHARGED = new Set(['hashNew', 'hashUpdate', 'hashDigest']);
+  const sys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');
+    const start = CHARGED.has(name as string) ? process.hrtime.bigint() : 0n;
     try {
       return fn(...args);
     } catch (err) {
       const e = err as Error;
       throw isolateError(`${e instanceof NamedError ? e.name : 'Error'}: ${e.message}`);
+    } finally {
+      if (start !== 0n) slot.owner?.chargeHost(ctx, process.hrtime.bigint() - start);
     }
   };
   /** Asynchronous calls by name; `ctx` is the invocation the call is made for. */
   const asyncCalls: Record<string, (ctx: unknown, ...args: unknown[]) => unknown> = {
-    subtle: (_ctx, op, args) => subtleCall(op, args),
+    subtle: (ctx, op, args) => cryptoQueue.run(ctx, argumentBytes(args), () => subtleCall(op, args)),
     service: (ctx, binding, kind, ...rest) => serviceCall(owner(), ctx, binding, kind, rest),
     cache: (ctx, op, ...rest) => {
       const o = owner();
