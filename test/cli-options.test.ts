@@ -202,6 +202,26 @@ describe('outpost dev: each option changes what is started', () => {
     'kv-propagation-ms': [['--kv-propagation-ms', '5'], (p) => w(p).kv?.propagationMs, 5],
     'kv-jitter-ms': [['--kv-jitter-ms', '5'], (p) => w(p).kv?.jitterMs, 5],
     'kv-seed': [['--kv-seed', '5'], (p) => w(p).kv?.seed, 5],
+    'cache-api-tenant-mb': [
+      ['--cache-api-tenant-mb', '2'],
+      (p) => w(p).quotas?.cacheApiTenantBytes,
+      2 * 1048576,
+    ],
+    'fetch-cache-tenant-mb': [
+      ['--fetch-cache-tenant-mb', '0.5'],
+      (p) => w(p).quotas?.fetchCacheTenantBytes,
+      524288,
+    ],
+    'kv-namespace-quota-mb': [
+      ['--kv-namespace-quota-mb', '3'],
+      (p) => w(p).quotas?.kvNamespaceBytes,
+      3 * 1048576,
+    ],
+    'do-object-quota-mb': [
+      ['--do-object-quota-mb', '4'],
+      (p) => w(p).quotas?.durableObjectBytes,
+      4 * 1048576,
+    ],
     nats: [['--nats', 'nats://127.0.0.1:4222'], (p) => w(p).kv?.nats, 'nats://127.0.0.1:4222'],
     'build-root': [['--build-root', '/tmp'], (p) => w(p).buildRoot, '/tmp'],
   };

@@ -24,7 +24,7 @@ describe('Cache API store', () => {
     assert.equal(ttlFor(500, [], now), 0);
   });
   it('evicts least recently used entries past the byte budget', () => {
-    const store = new ApiCacheStore({ maxBytes: 600 }); // each entry counts ~187 bytes;
+    const store = new ApiCacheStore({ tenantMaxBytes: 600 }); // each entry counts ~187 bytes;
     const big = 'y'.repeat(100);
     for (const k of ['a', 'b', 'c'])
       assert.equal(store.put('ns', `https://x/${k}`, entry(['cache-control', 'max-age=60'], big)), true);
@@ -33,6 +33,29 @@ describe('Cache API store', () => {
     assert.ok(store.bytes <= 600);
     assert.ok(store.match('ns', 'https://x/a'));
     assert.equal(store.match('ns', 'https://x/b'), undefined);
+  });
+  it("gives each tenant its own budget: one tenant's writes evict only its own entries", () => {
+    const store = new ApiCacheStore({ tenantMaxBytes: 600 });
+    const big = 'y'.repeat(100);
+    const put = (ns: string, k: string) =>
+      store.put(ns, `https://x/${k}`, entry(['cache-control', 'max-age=60'], big));
+    assert.equal(put('bank\0default', 'a'), true);
+    assert.equal(put('bank\0sessions', 'b'), true);
+    for (let i = 0; i < 50; i++) put(`shop\0c${i}`, String(i));
+    assert.ok(store.bytesOf('shop') <= 600);
+    assert.ok(store.match('bank\0default', 'https://x/a'));
+    assert.ok(store.match('bank\0sessions', 'https://x/b'));
+    // Both bank caches share bank's budget: a third entry pushes out its least recently used.
+    put('bank\0other', 'c');
+    put('bank\0other', 'd');
+    assert.ok(store.bytesOf('bank') <= 600);
+    assert.equal(store.match('bank\0default', 'https://x/a'), undefined);
+    assert.ok(store.purge({ namespace: 'shop', everything: true }) > 0);
+    assert.equal(store.bytesOf('shop'), 0);
+    assert.ok(store.match('bank\0other', 'https://x/d'));
+    assert.ok(store.purge({ everything: true }) > 0);
+    assert.equal(store.bytes, 0);
+    assert.equal(store.size, 0);
   });
   it('expires entries by the clock and keeps namespaces apart', () => {
     let now = 1_000_000;
@@ -46,8 +69,8 @@ describe('Cache API store', () => {
   });
   it('refuses a bad budget', () => {
     assert.throws(
-      () => new ApiCacheStore({ maxBytes: -1 }),
-      /maxBytes must be a positive integer, received -1/,
+      () => new ApiCacheStore({ tenantMaxBytes: -1 }),
+      /tenantMaxBytes must be a positive integer, received -1/,
     );
   });
 });

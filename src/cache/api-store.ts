@@ -1,6 +1,7 @@
 /**
  * The store behind the Workers Cache API (`caches.default`, `caches.open(name)`) for now: one
- * per PoP, in memory, least-recently-used entries evicted past a byte budget. It applies
+ * per PoP, in memory, shared by its tenants, each with a byte budget and an LRU of its own
+ * (a tenant's writes evict only its own least recently used entries). It applies
  * Cloudflare's put() rules (https://developers.cloudflare.com/workers/runtime-apis/cache/):
  * Cache-Control (no-store, private, s-maxage, max-age), Expires, Set-Cookie never cached
  * unless `private=Set-Cookie`, and the Edge TTL defaults by status when no freshness is given.
@@ -57,22 +58,43 @@ export function ttlFor(status: number, headers: string[], now: number): number {
 }
 
 export interface ApiCacheStoreOptions {
-  /** Bytes of bodies and headers kept before the least recently used go (default 64 MiB). */
-  maxBytes?: number;
+  /**
+   * Bytes of bodies and headers one tenant keeps (default 32 MiB): past it, that tenant's least
+   * recently used entries go. Tenants never evict each other's entries: each has a budget and an
+   * LRU of its own, so the store holds at most (tenants at this PoP) × tenantMaxBytes.
+   */
+  tenantMaxBytes?: number;
   now?: () => number;
 }
 
+/** One tenant's share of the store: its entries, least recently used first, and their bytes. */
+interface Partition {
+  entries: Map<string, StoredResponse>;
+  bytes: number;
+}
+
+/**
+ * The tenant a namespace belongs to: the part before its first NUL. The runtime names Cache API
+ * namespaces `<tenant>\0<cache name>` (src/runtime/bridge/cache.ts), so `caches.open()` with any
+ * name stays inside its tenant's budget.
+ */
+export function tenantOf(namespace: string): string {
+  const i = namespace.indexOf('\0');
+  return i < 0 ? namespace : namespace.slice(0, i);
+}
+
 export class ApiCacheStore {
-  #entries = new Map<string, StoredResponse>();
+  readonly #tenants = new Map<string, Partition>();
   #bytes = 0;
-  readonly maxBytes: number;
+  #count = 0;
+  readonly tenantMaxBytes: number;
   #now: () => number;
 
   constructor(options: ApiCacheStoreOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes <= 0)
+    this.tenantMaxBytes = options.tenantMaxBytes ?? 32 * 1024 * 1024;
+    if (!Number.isSafeInteger(this.tenantMaxBytes) || this.tenantMaxBytes <= 0)
       throw new RangeError(
-        `ApiCacheStore: maxBytes must be a positive integer, received ${options.maxBytes}`,
+        `ApiCacheStore: tenantMaxBytes must be a positive integer, received ${options.tenantMaxBytes}`,
       );
     this.#now = options.now ?? Date.now;
   }
@@ -81,45 +103,57 @@ export class ApiCacheStore {
     return `${namespace}\0${url}`;
   }
 
-  /** Store a response; returns false when its headers say it must not be stored. */
+  /**
+   * Store a response; returns false when its headers say it must not be stored, or when it is
+   * larger than a tenant's whole budget. Room is made by evicting the writer's own least
+   * recently used entries, never another tenant's.
+   */
   put(namespace: string, url: string, r: Omit<StoredResponse, 'storedAt' | 'expiresAt' | 'tags'>): boolean {
     const now = this.#now();
     const ttl = ttlFor(r.status, r.headers, now);
     const key = ApiCacheStore.key(namespace, url);
-    this.#remove(key);
+    const tenant = tenantOf(namespace);
+    this.#remove(tenant, key);
     if (ttl <= 0) return false;
     const size = sizeOf(r);
-    if (size > this.maxBytes) return false;
+    if (size > this.tenantMaxBytes) return false;
     const tags = header(r.headers, 'cache-tag')
       .flatMap((v) => v.split(','))
       .map((t) => t.trim())
       .filter(Boolean);
-    this.#entries.set(key, { ...r, storedAt: now, expiresAt: now + ttl * 1000, tags });
-    this.#bytes += size;
-    for (const [k, e] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#bytes -= sizeOf(e);
-      this.#entries.delete(k);
+    let p = this.#tenants.get(tenant);
+    if (!p) this.#tenants.set(tenant, (p = { entries: new Map(), bytes: 0 }));
+    for (const k of p.entries.keys()) {
+      if (p.bytes + size <= this.tenantMaxBytes) break;
+      this.#remove(tenant, k);
     }
+    p.entries.set(key, { ...r, storedAt: now, expiresAt: now + ttl * 1000, tags });
+    p.bytes += size;
+    this.#bytes += size;
+    this.#count++;
+    // A partition emptied by its own evictions was dropped; the write makes it again.
+    if (!this.#tenants.has(tenant)) this.#tenants.set(tenant, p);
     return true;
   }
 
   match(namespace: string, url: string): StoredResponse | undefined {
     const key = ApiCacheStore.key(namespace, url);
-    const e = this.#entries.get(key);
-    if (!e) return undefined;
+    const tenant = tenantOf(namespace);
+    const p = this.#tenants.get(tenant);
+    const e = p?.entries.get(key);
+    if (!p || !e) return undefined;
     if (e.expiresAt <= this.#now()) {
-      this.#remove(key);
+      this.#remove(tenant, key);
       return undefined;
     }
     // Most recently used last (Map keeps insertion order).
-    this.#entries.delete(key);
-    this.#entries.set(key, e);
+    p.entries.delete(key);
+    p.entries.set(key, e);
     return e;
   }
 
   delete(namespace: string, url: string): boolean {
-    return this.#remove(ApiCacheStore.key(namespace, url));
+    return this.#remove(tenantOf(namespace), ApiCacheStore.key(namespace, url));
   }
 
   /**
@@ -136,33 +170,48 @@ export class ApiCacheStore {
     tags?: string[];
   }): number {
     const scope = sel.namespace ? `${sel.namespace}\0` : '';
+    const tenants = sel.namespace ? [tenantOf(sel.namespace)] : [...this.#tenants.keys()];
     let n = 0;
-    for (const [key, e] of [...this.#entries]) {
-      if (!key.startsWith(scope)) continue;
-      const url = key.slice(key.lastIndexOf('\0') + 1);
-      const hit =
-        sel.everything ||
-        sel.urls?.includes(url) ||
-        sel.prefixes?.some((p) => url.startsWith(p)) ||
-        sel.paths?.some((p) => pathname(url).startsWith(p)) ||
-        sel.tags?.some((t) => e.tags.includes(t));
-      if (hit && this.#remove(key)) n++;
+    for (const tenant of tenants) {
+      const p = this.#tenants.get(tenant);
+      if (!p) continue;
+      for (const [key, e] of [...p.entries]) {
+        if (!key.startsWith(scope)) continue;
+        const url = key.slice(key.lastIndexOf('\0') + 1);
+        const hit =
+          sel.everything ||
+          sel.urls?.includes(url) ||
+          sel.prefixes?.some((pre) => url.startsWith(pre)) ||
+          sel.paths?.some((pre) => pathname(url).startsWith(pre)) ||
+          sel.tags?.some((t) => e.tags.includes(t));
+        if (hit && this.#remove(tenant, key)) n++;
+      }
     }
     return n;
   }
 
+  /** Bytes held by every tenant together. */
   get bytes(): number {
     return this.#bytes;
   }
+  /** Bytes one tenant holds (at most tenantMaxBytes). */
+  bytesOf(tenant: string): number {
+    return this.#tenants.get(tenant)?.bytes ?? 0;
+  }
   get size(): number {
-    return this.#entries.size;
+    return this.#count;
   }
 
-  #remove(key: string): boolean {
-    const e = this.#entries.get(key);
-    if (!e) return false;
-    this.#bytes -= sizeOf(e);
-    this.#entries.delete(key);
+  #remove(tenant: string, key: string): boolean {
+    const p = this.#tenants.get(tenant);
+    const e = p?.entries.get(key);
+    if (!p || !e) return false;
+    const size = sizeOf(e);
+    p.bytes -= size;
+    this.#bytes -= size;
+    this.#count--;
+    p.entries.delete(key);
+    if (p.entries.size === 0) this.#tenants.delete(tenant);
     return true;
   }
 }

@@ -50,7 +50,7 @@ import {
   varyMatches,
 } from './semantics/index.ts';
 import { type RangeAnswer, rangeFor } from './semantics/range.ts';
-import { type CacheStore, cacheKey, type EntryMeta, type StoredEntry } from './store/types.ts';
+import { type CacheStore, cacheKey, type EntryMeta, NS, type StoredEntry } from './store/types.ts';
 
 export interface CacheRequest {
   method: string;
@@ -215,11 +215,8 @@ function factsOf(e: StoredEntry): EntryFacts {
   return f;
 }
 
-/**
- * Separates a namespace from the URL or tag it scopes. A control character: URLs never hold one
- * and SQLite's string functions handle it (they stop at NUL).
- */
-export const NS = '\u001f';
+/** Separates a namespace from the URL or tag it scopes (defined beside the store interface). */
+export { NS };
 
 /** The URL an entry is stored under: the policy's cache key, inside its namespace. */
 export function storedUrl(url: string, policy: CachePolicy | undefined): string {

@@ -1,4 +1,10 @@
-export { ApiCacheStore, type ApiCacheStoreOptions, type StoredResponse, ttlFor } from './api-store.ts';
+export {
+  ApiCacheStore,
+  type ApiCacheStoreOptions,
+  type StoredResponse,
+  tenantOf,
+  ttlFor,
+} from './api-store.ts';
 export { Coalescer, type Joined, type Produced } from './coalesce.ts';
 export {
   type CacheAnswer,
@@ -25,5 +31,6 @@ export {
   DiskStore,
   type EntryMeta,
   MemoryStore,
+  type MemoryStoreOptions,
   type StoredEntry,
 } from './store/index.ts';

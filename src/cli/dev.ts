@@ -7,6 +7,7 @@ import {
   loadProxyConfig,
   PROXY_CONFIG_FILES,
   type ProxyConfig,
+  type StorageQuotas,
   trustedProxyHeaderProblem,
 } from '../config/index.ts';
 import { loadTopology, parseLocation, type Topology } from '../network/index.ts';
@@ -100,6 +101,26 @@ export const devCommand: Command = {
     { name: 'kv-jitter-ms', type: 'number', default: 0, help: 'up to this much more, per write (seeded)' },
     { name: 'kv-seed', type: 'number', default: 1, help: 'seed of the KV propagation jitter' },
     {
+      name: 'cache-api-tenant-mb',
+      type: 'number',
+      help: "MiB of Cache API entries each tenant keeps per PoP; past it, only that tenant's LRU entries go (default 32)",
+    },
+    {
+      name: 'fetch-cache-tenant-mb',
+      type: 'number',
+      help: 'MiB of fetch() subrequest cache each tenant keeps per PoP and shield (default 32)',
+    },
+    {
+      name: 'kv-namespace-quota-mb',
+      type: 'number',
+      help: 'MiB one KV namespace may store; a put past it fails (default 1024)',
+    },
+    {
+      name: 'do-object-quota-mb',
+      type: 'number',
+      help: "MiB one Durable Object's storage may grow to; writes past it fail with SQLITE_FULL (default Cloudflare's 10 GB)",
+    },
+    {
       name: 'nats',
       type: 'string',
       help: 'NATS server URL: KV lives in JetStream buckets there (default: SQLite in .outpost/kv)',
@@ -170,6 +191,10 @@ const WORKER_ONLY = [
   'kv-propagation-ms',
   'kv-jitter-ms',
   'kv-seed',
+  'cache-api-tenant-mb',
+  'fetch-cache-tenant-mb',
+  'kv-namespace-quota-mb',
+  'do-object-quota-mb',
   'nats',
   'build-root',
 ];
@@ -271,6 +296,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
         seed: v['kv-seed'] as number,
       },
       runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
+      quotas: quotaFlags(v),
       // Flags win over the project's config.
       limits: {
         cpuMs: v['cpu-ms'] as number | undefined,
@@ -280,6 +306,25 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       },
     },
   };
+}
+
+/** The storage quota flags, MiB (fractions allowed), as bytes. */
+function quotaFlags(v: OptionValues): Partial<StorageQuotas> {
+  const out: Partial<StorageQuotas> = {};
+  const flags: [string, keyof StorageQuotas, number][] = [
+    ['cache-api-tenant-mb', 'cacheApiTenantBytes', 1024 * 1024],
+    ['fetch-cache-tenant-mb', 'fetchCacheTenantBytes', 1024 * 1024],
+    ['kv-namespace-quota-mb', 'kvNamespaceBytes', 1024 * 1024],
+    ['do-object-quota-mb', 'durableObjectBytes', 1024 * 1024],
+  ];
+  for (const [flag, key, unit] of flags) {
+    const n = v[flag];
+    if (n === undefined) continue;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0)
+      throw new CliError(`--${flag} must be a positive number of MiB, received ${String(n)}`);
+    out[key] = Math.max(1, Math.floor(n * unit));
+  }
+  return out;
 }
 
 function trustedHeader(value: unknown): string | undefined {

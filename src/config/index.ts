@@ -17,6 +17,7 @@ export {
   trustedProxyHeaderProblem,
   validateProxyConfig,
 } from './proxy.ts';
+export { DEFAULT_QUOTAS, resolveQuotas, type StorageQuotas } from './quotas.ts';
 export {
   DEFAULT_CPU_MS,
   type DurableObjectBinding,

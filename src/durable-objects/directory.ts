@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { DO_LIMITS } from './limits.ts';
 import { ObjectStorage } from './storage.ts';
 
 export interface PlacedObject {
@@ -26,9 +27,20 @@ export class ObjectDirectory {
   #tmp: string | null = null;
   #removeTmp: (() => void) | null = null;
 
-  /** `dir`: where the databases go (`.outpost/do`); null: the index in memory, objects in a temporary directory (tests). */
-  constructor(dir: string | null) {
+  /** Each object's storage quota, bytes (the operator's; default Cloudflare's 10 GB). */
+  readonly objectMaxBytes: number;
+
+  /**
+   * `dir`: where the databases go (`.outpost/do`); null: the index in memory, objects in a
+   * temporary directory (tests). `objectMaxBytes`: each object's storage quota.
+   */
+  constructor(dir: string | null, options: { objectMaxBytes?: number } = {}) {
     this.#dir = dir;
+    this.objectMaxBytes = options.objectMaxBytes ?? DO_LIMITS.MAX_DATABASE_BYTES;
+    if (!Number.isSafeInteger(this.objectMaxBytes) || this.objectMaxBytes <= 0)
+      throw new RangeError(
+        `ObjectDirectory objectMaxBytes must be a positive integer, received ${options.objectMaxBytes}`,
+      );
   }
 
   /** The index, opened on first use: a project without Durable Objects gets no files. */
@@ -95,7 +107,11 @@ export class ObjectDirectory {
    */
   open(namespace: string, id: string): ObjectStorage {
     const folder = createHash('sha256').update(namespace).digest('hex').slice(0, 16);
-    return new ObjectStorage(join(this.#dir ?? this.#scratch(), folder, `${id}.sqlite`), namespace);
+    return new ObjectStorage(
+      join(this.#dir ?? this.#scratch(), folder, `${id}.sqlite`),
+      namespace,
+      this.objectMaxBytes,
+    );
   }
 
   #scratch(): string {

@@ -24,6 +24,8 @@ import type { SqlResult } from './storage.ts';
 
 interface Conn {
   db: Database.Database;
+  /** The max_page_count last set (the object's quota in pages; per connection, not stored). */
+  maxPages: number;
   roots: Database.Statement;
   changes: Database.Statement;
 }
@@ -35,11 +37,21 @@ function tooBig(): Error {
   return new Error('string or blob too big: SQLITE_TOOBIG');
 }
 
-function open(file: string): Conn {
+/** Cap the database at `maxBytes` (SQLite keeps it at its current size when that is larger). */
+function cap(c: Conn, maxBytes: number): void {
+  const pageSize = c.db.pragma('page_size', { simple: true }) as number;
+  const pages = Math.max(1, Math.floor(maxBytes / pageSize));
+  if (pages === c.maxPages) return;
+  c.db.pragma(`max_page_count = ${pages}`);
+  c.maxPages = pages;
+}
+
+function open(file: string, maxBytes: number): Conn {
   const found = conns.get(file);
   if (found) {
     conns.delete(file);
     conns.set(file, found); // most recently used last
+    cap(found, maxBytes);
     return found;
   }
   if (conns.size >= MAX_CONNS) {
@@ -52,8 +64,6 @@ function open(file: string): Conn {
   db.pragma('synchronous = FULL'); // per connection: an acknowledged SQL write is on disk
   db.pragma('temp_store = MEMORY'); // sorts and temp tables make no files on the host
   db.pragma('cell_size_check = ON');
-  const pageSize = db.pragma('page_size', { simple: true }) as number;
-  db.pragma(`max_page_count = ${Math.floor(DO_LIMITS.MAX_DATABASE_BYTES / pageSize)}`);
   // randomblob/zeroblob allocate what they are asked for; Cloudflare caps a string, blob or
   // row at 2 MB. (Other growth — printf widths, ||, replace — meets the process's RLIMIT_DATA.)
   const size = (n: unknown, least: number): number => {
@@ -69,6 +79,7 @@ function open(file: string): Conn {
   db.function('zeroblob', { deterministic: true }, (n: unknown) => Buffer.alloc(size(n, 0)));
   const c: Conn = {
     db,
+    maxPages: 0,
     roots: db
       .prepare(
         "SELECT rootpage FROM sqlite_schema WHERE tbl_name LIKE '\\_\\_cf\\_%' ESCAPE '\\' AND rootpage > 0",
@@ -77,6 +88,9 @@ function open(file: string): Conn {
     changes: db.prepare('SELECT total_changes()').pluck(),
   };
   conns.set(file, c);
+  // Past it, writes fail with SQLite's own "database or disk is full: SQLITE_FULL", as on
+  // Cloudflare (workerd reports SQLite errors as "<message>: <code name>").
+  cap(c, maxBytes);
   return c;
 }
 
@@ -173,6 +187,8 @@ export interface HostRequest {
   file: string;
   query?: string;
   bindings?: unknown[];
+  /** The object's storage quota, bytes. */
+  maxBytes?: number;
 }
 
 function describe(err: unknown): string {
@@ -189,7 +205,9 @@ function handle(m: HostRequest): unknown {
     c?.db.close();
     return null;
   }
-  return runSql(open(m.file), String(m.query), Array.isArray(m.bindings) ? m.bindings : []);
+  const maxBytes =
+    typeof m.maxBytes === 'number' && m.maxBytes > 0 ? m.maxBytes : DO_LIMITS.MAX_DATABASE_BYTES;
+  return runSql(open(m.file, maxBytes), String(m.query), Array.isArray(m.bindings) ? m.bindings : []);
 }
 
 if (process.send && process.env.OUTPOST_SQL_HOST === '1') {

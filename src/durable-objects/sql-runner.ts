@@ -201,8 +201,17 @@ class SqlRunner {
     void w?.terminate();
   }
 
-  /** Run `query` against the database `file` within `timeoutMs`; throws StorageError. */
-  run(file: string, query: string, bindings: unknown[], timeoutMs: number): SqlResult {
+  /**
+   * Run `query` against the database `file` within `timeoutMs`, the database capped at
+   * `maxBytes` (its object's storage quota, as max_page_count); throws StorageError.
+   */
+  run(
+    file: string,
+    query: string,
+    bindings: unknown[],
+    timeoutMs: number,
+    maxBytes: number = DO_LIMITS.MAX_DATABASE_BYTES,
+  ): SqlResult {
     this.warm();
     const port = this.#port as MessagePort;
     const flag = this.#flag;
@@ -211,7 +220,7 @@ class SqlRunner {
     // Starting the host may take a few seconds on a loaded machine; the statement's own
     // time is enforced by the relay from when the host has it.
     const deadline = Date.now() + timeoutMs + (Atomics.load(flag, 1) === 1 ? 2000 : 30000);
-    port.postMessage({ id, op: 'sql', file, query, bindings, timeoutMs });
+    port.postMessage({ id, op: 'sql', file, query, bindings, timeoutMs, maxBytes });
     for (;;) {
       const seen = Atomics.load(flag, 0);
       const got = receiveMessageOnPort(port);

@@ -145,9 +145,13 @@ export class StagedStorage {
     return this.store.getAlarm();
   }
 
+  /** How many times setAlarm/deleteAlarm ran: an alarm run that changed its alarm re-armed it. */
+  alarmSets = 0;
+
   setAlarm(at: unknown): void {
     if (at !== null && (typeof at !== 'number' || !Number.isFinite(at)))
       throw new StorageError('setAlarm(): the time must be a number of milliseconds', 'TypeError');
+    this.alarmSets++;
     this.store.setAlarm(at as number | null);
     this.onAlarm(at as number | null);
   }

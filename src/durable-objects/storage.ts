@@ -39,11 +39,22 @@ export class ObjectStorage {
     readonly file: string,
     /** Whose SQL time this object's statements spend (its namespace). */
     readonly namespace = file,
+    /**
+     * The object's storage quota (the operator's, src/config/quotas.ts): its database may grow to
+     * this many bytes, key-value API and SQL together. Past it a write fails with
+     * `database or disk is full: SQLITE_FULL` and is not applied; reads and deletes go on.
+     */
+    readonly maxBytes: number = DO_LIMITS.MAX_DATABASE_BYTES,
   ) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)
+      throw new RangeError(`ObjectStorage maxBytes must be a positive integer, received ${maxBytes}`);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
+    // max_page_count is per connection: the SQL host sets the same cap on its own.
+    const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
+    this.#db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS __cf_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS __cf_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -72,7 +83,7 @@ export class ObjectStorage {
   /** Apply puts then deletes atomically; answers how many of the deleted keys existed. */
   write(puts: [string, Uint8Array][], deletes: string[]): number {
     if (puts.length === 0 && deletes.length === 0) return 0;
-    return this.#write(puts, deletes);
+    return full(() => this.#write(puts, deletes));
   }
 
   list(o: ListOptions): [string, Uint8Array][] {
@@ -131,7 +142,7 @@ export class ObjectStorage {
     const budget = takeBudget(this.namespace);
     let penalty = 0;
     try {
-      const r = sqlRunner.run(this.file, query, args, Math.min(DO_LIMITS.MAX_SQL_MS, budget));
+      const r = sqlRunner.run(this.file, query, args, Math.min(DO_LIMITS.MAX_SQL_MS, budget), this.maxBytes);
       // BLOBs reach the object as ArrayBuffers, as on Cloudflare.
       for (const row of r.rows)
         for (let i = 0; i < row.length; i++) {
@@ -164,7 +175,10 @@ export class ObjectStorage {
 
   setAlarm(at: number | null): void {
     if (at === null) this.#db.prepare("DELETE FROM __cf_meta WHERE key = 'alarm'").run();
-    else this.#db.prepare("INSERT OR REPLACE INTO __cf_meta (key, value) VALUES ('alarm', ?)").run(at);
+    else
+      full(() =>
+        this.#db.prepare("INSERT OR REPLACE INTO __cf_meta (key, value) VALUES ('alarm', ?)").run(at),
+      );
   }
 
   /** Bytes on disk (database and WAL), for the admin view. */
@@ -181,6 +195,21 @@ export class ObjectStorage {
   close(): void {
     if (this.#db.open) this.#db.close();
     if (this.file !== ':memory:') sqlRunner.close(this.file);
+  }
+}
+
+/**
+ * A write that met the object's quota (max_page_count) fails as Cloudflare reports it, with
+ * SQLite's message and code name (https://developers.cloudflare.com/durable-objects/platform/limits/);
+ * better-sqlite3 has already rolled its transaction back, so nothing of it is kept.
+ */
+function full<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if ((err as { code?: string })?.code === 'SQLITE_FULL')
+      throw new StorageError('database or disk is full: SQLITE_FULL');
+    throw err;
   }
 }
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { describeNeeding, NATS_SERVER } from '../../test/support/programs.ts';
 import { kvStoreConformance } from './conformance.ts';
 import { type NatsServer, startNatsServer } from './nats-harness.ts';
@@ -171,6 +173,47 @@ describeNeeding(NATS_SERVER, 'NATS JetStream', () => {
         assert.equal(await a.get('frozen', 'during'), null, 'and the store works on');
       } finally {
         server.thaw();
+        await aStore.close();
+        await bStore.close();
+      }
+    });
+  });
+
+  describe('namespace quota over NATS', () => {
+    it("refuses a put past the quota on the writer's replica, counts other processes' writes, and makes the bucket with a max_bytes backstop", async () => {
+      const w = (v: string | null) => ({
+        value: v === null ? null : enc(v),
+        metadata: null,
+        expiration: null,
+      });
+      const aStore = await NatsKvStore.connect({ servers: server.url, pop: 'A', namespaceQuotaBytes: 100 });
+      const bStore = await NatsKvStore.connect({ servers: server.url, pop: 'B', namespaceQuotaBytes: 100 });
+      try {
+        await bStore.list('quota', { prefix: '', limit: 10, cursor: null }, 'B', Date.now());
+        await aStore.write('quota', 'k1', w('x'.repeat(60)), 'A', Date.now()); // 62 bytes
+        await assert.rejects(
+          aStore.write('quota', 'k2', w('y'.repeat(40)), 'A', Date.now()),
+          /413|KV namespace "quota" is over its storage quota of 100 bytes: this write adds 42 bytes to the 62 stored; the write was not made/,
+        );
+        // B learns of A's write through its watch, and its own put is refused too.
+        await until(async () => (await bStore.read('quota', 'k1', 'B', Date.now())) !== null);
+        await assert.rejects(
+          bStore.write('quota', 'k3', w('z'.repeat(40)), 'B', Date.now()),
+          /storage quota/,
+        );
+        assert.equal(await aStore.read('quota', 'k2', 'A', Date.now()), null);
+        // A delete makes room; another namespace is not affected.
+        await aStore.write('quota', 'k1', w(null), 'A', Date.now());
+        await aStore.write('quota', 'k2', w('y'.repeat(40)), 'A', Date.now());
+        await aStore.write('quota_other', 'k', w('z'.repeat(90)), 'A', Date.now());
+        const nc = await connect({ servers: server.url });
+        try {
+          const st = await new Kvm(nc).open('outpost_kv_quota').then((kv) => kv.status());
+          assert.equal(st.max_bytes, 2 * 100 + 1024 * 1024);
+        } finally {
+          await nc.close();
+        }
+      } finally {
         await aStore.close();
         await bStore.close();
       }

@@ -20,7 +20,9 @@ import { createHash } from 'node:crypto';
 import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, NoRespondersError, RequestError } from '@nats-io/transport-node';
+import { DEFAULT_QUOTAS } from '../config/index.ts';
 import { KvError } from './limits.ts';
+import { checkQuota, recordBytes } from './quota.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -38,12 +40,20 @@ export interface NatsKvStoreOptions {
   pop: string;
   /** How long a write waits for JetStream's acknowledgement, ms (default 3000). */
   timeoutMs?: number;
+  /**
+   * Bytes one namespace may store (default 1 GiB), counted as the SQLite store counts them, on
+   * this process's replica; the bucket's JetStream `max_bytes` (twice that plus 1 MiB, for
+   * JetStream's own framing, hex keys and delete markers) is the server's backstop.
+   */
+  namespaceQuotaBytes?: number;
 }
 
 interface Replica {
   kv: KV;
   /** Decoded key → live record, or null for a deletion (version of the marker). */
   entries: Map<string, { record: KvRecord | null; version: number }>;
+  /** Bytes of the live records in `entries` (key, value, metadata), kept as they change. */
+  bytes: number;
   stop(): void;
 }
 
@@ -105,6 +115,22 @@ function refusedByServer(err: unknown): boolean {
   return false;
 }
 
+/** Bytes a replica entry's record stores. */
+function entryBytes(e: { record: KvRecord | null } | undefined): number {
+  const r = e?.record;
+  return r ? recordBytes(r.key, r) : 0;
+}
+
+/** Replace a replica's entry for a key, keeping its byte total. */
+function setEntry(
+  replica: Pick<Replica, 'entries' | 'bytes'>,
+  key: string,
+  e: { record: KvRecord | null; version: number },
+): void {
+  replica.bytes += entryBytes(e) - entryBytes(replica.entries.get(key));
+  replica.entries.set(key, e);
+}
+
 export class NatsKvStore implements KvStore {
   readonly #nc: NatsConnection;
   readonly #kvm: Kvm;
@@ -112,11 +138,17 @@ export class NatsKvStore implements KvStore {
   readonly #servers: string;
   readonly pop: string;
   readonly #timeoutMs: number;
+  readonly namespaceQuotaBytes: number;
   #connected = true;
 
   private constructor(nc: NatsConnection, options: NatsKvStoreOptions) {
     this.#nc = nc;
     this.#timeoutMs = options.timeoutMs ?? 3000;
+    this.namespaceQuotaBytes = options.namespaceQuotaBytes ?? DEFAULT_QUOTAS.kvNamespaceBytes;
+    if (!Number.isSafeInteger(this.namespaceQuotaBytes) || this.namespaceQuotaBytes <= 0)
+      throw new RangeError(
+        `NatsKvStore namespaceQuotaBytes must be a positive integer, received ${options.namespaceQuotaBytes}`,
+      );
     this.#kvm = new Kvm(jetstream(nc, { timeout: this.#timeoutMs }));
     this.#servers = [options.servers].flat().join(', ');
     this.pop = options.pop;
@@ -158,10 +190,15 @@ export class NatsKvStore implements KvStore {
 
   async #openReplica(ns: string): Promise<Replica> {
     this.#ensureConnected('open');
-    const kv = await this.#kvm.create(bucketName(ns), { history: 1 });
+    // A bucket made before quotas existed keeps the max_bytes it was made with (none).
+    const kv = await this.#kvm.create(bucketName(ns), {
+      history: 1,
+      max_bytes: 2 * this.namespaceQuotaBytes + 1024 * 1024,
+    });
     const entries: Replica['entries'] = new Map();
     const lastSeq = (await kv.status()).streamInfo.state.last_seq;
     const watcher = await kv.watch();
+    const replica: Replica = { kv, entries, bytes: 0, stop: () => watcher.stop() };
     let ready!: () => void;
     const initialized = new Promise<void>((resolve) => (ready = resolve));
     if (lastSeq === 0) ready();
@@ -170,7 +207,7 @@ export class NatsKvStore implements KvStore {
         const key = fromHex(e.key);
         const known = entries.get(key);
         if (!known || known.version < e.revision)
-          entries.set(key, {
+          setEntry(replica, key, {
             record: e.operation === 'PUT' ? unpack(key, e.value, e.revision) : null,
             version: e.revision,
           });
@@ -178,7 +215,7 @@ export class NatsKvStore implements KvStore {
       }
     })().catch(() => {});
     await initialized;
-    return { kv, entries, stop: () => watcher.stop() };
+    return replica;
   }
 
   #ensureConnected(what: string): void {
@@ -197,6 +234,10 @@ export class NatsKvStore implements KvStore {
   async write(ns: string, key: string, w: KvWrite, pop: string, now: number): Promise<number> {
     const replica = await this.#replica(ns);
     this.#ensureConnected(w.value === null ? 'delete' : 'write');
+    // The quota, as this process's replica counts the namespace (other processes' writes arrive
+    // through the watch): eventually consistent across processes, the bucket's max_bytes is the hard cap.
+    const delta = recordBytes(key, w) - entryBytes(replica.entries.get(key));
+    if (delta > 0) checkQuota(ns, replica.bytes + delta, delta, this.namespaceQuotaBytes);
     try {
       if (w.value === null) {
         await replica.kv.delete(hexKey(key));
@@ -204,16 +245,21 @@ export class NatsKvStore implements KvStore {
         // under a provisional version just above the last known, which the watch's real
         // revision then supersedes.
         const known = replica.entries.get(key);
-        replica.entries.set(key, { record: null, version: (known?.version ?? 0) + 0.5 });
+        setEntry(replica, key, { record: null, version: (known?.version ?? 0) + 0.5 });
         return known?.version ?? 0;
       }
       const version = await replica.kv.put(hexKey(key), pack(w, pop, now));
       const known = replica.entries.get(key);
       if (!known || known.version < version)
-        replica.entries.set(key, { record: unpack(key, pack(w, pop, now), version), version });
+        setEntry(replica, key, { record: unpack(key, pack(w, pop, now), version), version });
       return version;
     } catch (err) {
       const what = w.value === null ? 'delete' : 'write';
+      if (refusedByServer(err) && /maximum bytes/i.test(String((err as Error).message)))
+        throw new KvError(
+          413,
+          `KV namespace "${ns}" is over its storage quota of ${this.namespaceQuotaBytes} bytes (its JetStream bucket is full: ${(err as Error).message}); the ${what} was not made. Delete keys or ask the operator for a larger quota.`,
+        );
       if (refusedByServer(err))
         throw new KvError(
           503,

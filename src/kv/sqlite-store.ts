@@ -8,6 +8,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { DEFAULT_QUOTAS } from '../config/index.ts';
+import { checkQuota, recordBytes } from './quota.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -27,6 +29,11 @@ export interface SqliteKvStoreOptions {
   /** Up to this much more, ms, per PoP and write (default 0). */
   jitterMs?: number;
   seed?: number;
+  /**
+   * Bytes one namespace may store: its live keys' key, value and metadata bytes (default 1 GiB,
+   * Cloudflare's free plan). The operator's setting; a put past it fails and writes nothing.
+   */
+  namespaceQuotaBytes?: number;
 }
 
 interface Row {
@@ -55,8 +62,15 @@ export class SqliteKvStore implements KvStore {
   readonly propagationMs: number;
   readonly jitterMs: number;
   readonly #seed: number;
+  readonly namespaceQuotaBytes: number;
+  readonly #write: (ns: string, key: string, w: KvWrite, pop: string, now: number) => number;
 
   constructor(options: SqliteKvStoreOptions) {
+    this.namespaceQuotaBytes = options.namespaceQuotaBytes ?? DEFAULT_QUOTAS.kvNamespaceBytes;
+    if (!Number.isSafeInteger(this.namespaceQuotaBytes) || this.namespaceQuotaBytes <= 0)
+      throw new RangeError(
+        `SqliteKvStore namespaceQuotaBytes must be a positive integer, received ${options.namespaceQuotaBytes}`,
+      );
     this.propagationMs = nonNegative('propagationMs', options.propagationMs ?? 0);
     this.jitterMs = nonNegative('jitterMs', options.jitterMs ?? 0);
     this.#seed = options.seed ?? 1;
@@ -70,7 +84,60 @@ export class SqliteKvStore implements KvStore {
         version INTEGER PRIMARY KEY AUTOINCREMENT,
         ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB, metadata TEXT, expiration INTEGER,
         written_at INTEGER NOT NULL, pop TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS kv_key ON kv_versions (ns, key, version);`);
+      CREATE INDEX IF NOT EXISTS kv_key ON kv_versions (ns, key, version);
+      CREATE TABLE IF NOT EXISTS kv_usage (ns TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID;`);
+    // The running total of each namespace's stored bytes, kept in the write's own transaction.
+    // A file from before it existed (user_version 0) is summed once, here, not on every put.
+    this.#db
+      .transaction(() => {
+        if (this.#db.pragma('user_version', { simple: true }) !== 0) return;
+        this.#db.exec(`
+          DELETE FROM kv_usage;
+          INSERT INTO kv_usage (ns, bytes)
+            SELECT ns, sum(${SIZE}) FROM kv_versions v
+            WHERE value IS NOT NULL
+              AND version = (SELECT max(version) FROM kv_versions w WHERE w.ns = v.ns AND w.key = v.key)
+            GROUP BY ns;`);
+        this.#db.pragma('user_version = 1');
+      })
+      .immediate();
+    const newest = this.#db.prepare(
+      `SELECT value IS NULL AS gone, ${SIZE} AS size FROM kv_versions WHERE ns = ? AND key = ? ORDER BY version DESC LIMIT 1`,
+    );
+    const usage = this.#db.prepare('SELECT bytes FROM kv_usage WHERE ns = ?').pluck();
+    const charge = this.#db.prepare(
+      'INSERT INTO kv_usage (ns, bytes) VALUES (?, ?) ON CONFLICT (ns) DO UPDATE SET bytes = bytes + excluded.bytes',
+    );
+    const insert = this.#db.prepare(
+      'INSERT INTO kv_versions (ns, key, value, metadata, expiration, written_at, pop) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const tx = this.#db.transaction((ns: string, key: string, w: KvWrite, pop: string, now: number) => {
+      const prev = newest.get(ns, key) as { gone: number; size: number } | undefined;
+      const delta = recordBytes(key, w) - (prev && !prev.gone ? prev.size : 0);
+      if (delta > 0)
+        checkQuota(ns, ((usage.get(ns) as number | undefined) ?? 0) + delta, delta, this.namespaceQuotaBytes);
+      const r = insert.run(
+        ns,
+        key,
+        w.value === null ? null : Buffer.from(w.value),
+        w.metadata,
+        w.expiration,
+        now,
+        pop,
+      );
+      if (delta !== 0) charge.run(ns, delta);
+      this.#prune(ns, key, now);
+      return Number(r.lastInsertRowid);
+    });
+    // IMMEDIATE: the quota is read and charged under the write lock (the CLI may write beside a network).
+    this.#write = (ns, key, w, pop, now) => tx.immediate(ns, key, w, pop, now);
+  }
+
+  /** Bytes a namespace stores now (its live keys' key, value and metadata). */
+  usedBytes(ns: string): number {
+    return (
+      (this.#db.prepare('SELECT bytes FROM kv_usage WHERE ns = ?').pluck().get(ns) as number | undefined) ?? 0
+    );
   }
 
   /** When `pop` sees a version (ms). */
@@ -88,16 +155,7 @@ export class SqliteKvStore implements KvStore {
   }
 
   async write(ns: string, key: string, w: KvWrite, pop: string, now: number): Promise<number> {
-    const tx = this.#db.transaction(() => {
-      const r = this.#db
-        .prepare(
-          'INSERT INTO kv_versions (ns, key, value, metadata, expiration, written_at, pop) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(ns, key, w.value === null ? null : Buffer.from(w.value), w.metadata, w.expiration, now, pop);
-      this.#prune(ns, key, now);
-      return Number(r.lastInsertRowid);
-    });
-    return tx();
+    return this.#write(ns, key, w, pop, now);
   }
 
   async list(
@@ -173,6 +231,10 @@ export class SqliteKvStore implements KvStore {
         .run(ns, key, newest.v);
   }
 }
+
+/** A stored version's size in SQL, as recordBytes counts it: UTF-8 key, value and metadata bytes. */
+const SIZE =
+  'length(CAST(key AS BLOB)) + coalesce(length(value), 0) + coalesce(length(CAST(metadata AS BLOB)), 0)';
 
 function nonNegative(name: string, v: number): number {
   if (!Number.isFinite(v) || v < 0)

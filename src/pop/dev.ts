@@ -12,6 +12,8 @@ import {
   ConfigError,
   findConfigFile,
   loadConfig,
+  resolveQuotas,
+  type StorageQuotas,
   type WorkerConfig,
 } from '../config/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
@@ -85,6 +87,11 @@ export interface DevOptions {
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
    */
+  /**
+   * Storage quotas per tenant (src/config/quotas.ts; the CLI's --cache-api-tenant-mb and
+   * friends): the operator's. A worker's config cannot set or raise them.
+   */
+  quotas?: Partial<StorageQuotas>;
   /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
   durableObjects?: { dir?: string | null; idleMs?: number };
   kv?: {
@@ -294,9 +301,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     );
   const adminToken = options.adminToken ?? adminTokenFromEnv() ?? newAdminToken();
   const rootDir = dirname(findConfigFile(options.dir));
+  const quotas = resolveQuotas(options.quotas, 'quotas');
   const kvStore: KvStore = options.kv?.nats
-    ? await NatsKvStore.connect({ servers: options.kv.nats, pop: LOCAL_POP })
+    ? await NatsKvStore.connect({
+        servers: options.kv.nats,
+        pop: LOCAL_POP,
+        namespaceQuotaBytes: quotas.kvNamespaceBytes,
+      })
     : new SqliteKvStore({
+        namespaceQuotaBytes: quotas.kvNamespaceBytes,
         file: options.kv?.file ?? kvFile(rootDir),
         // A network of PoPs shows Cloudflare's ~60 s propagation unless told otherwise.
         propagationMs:
@@ -310,7 +323,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   // One Durable Object per id in the whole network, placed and reached through its PoPs.
   const doDir = options.durableObjects?.dir;
   const objects = new DurableObjects({
-    directory: new ObjectDirectory(doDir === null ? null : (doDir ?? join(rootDir, '.outpost', 'do'))),
+    directory: new ObjectDirectory(doDir === null ? null : (doDir ?? join(rootDir, '.outpost', 'do')), {
+      objectMaxBytes: quotas.durableObjectBytes,
+    }),
     observer,
     idleMs: options.durableObjects?.idleMs,
     runtimeFor: (pop) => (network ? network.node(pop).runtime : (runtime as Runtime)),
@@ -328,7 +343,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: options.runtime,
+      runtime: { ...options.runtime, quotas },
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -346,7 +361,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     };
   } else {
     const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
-    runtime = new Runtime({ observer, kv, ...options.runtime, objects, popId: LOCAL_POP });
+    runtime = new Runtime({ observer, kv, ...options.runtime, quotas, objects, popId: LOCAL_POP });
     deployer = runtime;
   }
   const rt = runtime as Runtime;

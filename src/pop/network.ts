@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { PurgeBus } from '../cache/index.ts';
-import type { WorkerConfig } from '../config/index.ts';
+import { resolveQuotas, type WorkerConfig } from '../config/index.ts';
 import { KvPop, type KvStore } from '../kv/index.ts';
 import {
   type ClientLocation,
@@ -105,6 +105,8 @@ export class DevNetwork {
       this.purges,
       (err) => options.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
       !!options.simulateLatency,
+      // A shield's cache holds workers' fetch() entries too: each tenant within its own budget.
+      resolveQuotas(options.runtime?.quotas, 'quotas').fetchCacheTenantBytes,
     );
     this.healthIntervalMs = options.healthIntervalMs ?? 1000;
     // Health checks: each interval, every PoP is probed; the router follows what they find, so

@@ -44,13 +44,18 @@ export class CacheTiers {
     readonly purges: PurgeBus,
     readonly onError: (err: Error) => void,
     readonly simulateLatency: boolean,
+    /** Each worker namespace's budget in a tier's cache (its fetch() entries); unset: shared. */
+    readonly namespaceMaxBytes?: number,
   ) {
     this.upper = this.cache();
   }
 
   /** A new in-memory HTTP cache that hears purges. */
   cache(): HttpCache {
-    const c = new HttpCache({ store: new MemoryStore(), onError: this.onError });
+    const c = new HttpCache({
+      store: new MemoryStore({ namespaceMaxBytes: this.namespaceMaxBytes }),
+      onError: this.onError,
+    });
     this.purges.join(c);
     return c;
   }

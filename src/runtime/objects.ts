@@ -62,12 +62,27 @@ export interface DurableObjectsOptions {
 
 /** Alarm retries: 6, waiting 2 s, 4 s, 8 s … between them (as Cloudflare). */
 const ALARM_RETRIES = 6;
+/**
+ * Runs of one object's alarm start at least this long after the previous run ended, and at least
+ * as long as that run took: an alarm() that re-arms itself at once ran back to back and kept a
+ * core busy. Alarms fire "at or after" their time, so this is within what Workers promises.
+ */
+export const ALARM_MIN_GAP_MS = 100;
+
+interface AlarmRun {
+  running: boolean;
+  end: number;
+  ms: number;
+  /** Set while running: the alarm set meanwhile, scheduled once the run ends. */
+  pending?: { at: number; retry: number };
+}
 
 export class DurableObjects {
   readonly directory: ObjectDirectory;
   readonly #live = new Map<string, Live>();
   readonly #loading = new Map<string, Promise<Live>>();
   readonly #alarms = new Map<string, NodeJS.Timeout>();
+  readonly #alarmRuns = new Map<string, AlarmRun>();
   readonly #placed = new Map<string, PlacedObject>();
   readonly #hibernation = new Map<string, HibernationSet>();
   readonly #sweep: NodeJS.Timeout;
@@ -278,17 +293,29 @@ export class DurableObjects {
       const key = keyOf(namespace, id);
       clearTimeout(this.#alarms.get(key));
       this.#alarms.delete(key);
+      const run = this.#alarmRuns.get(key);
+      if (run) run.pending = undefined;
     } else this.#schedule(namespace, id, at);
   }
 
   #schedule(namespace: string, id: string, at: number, retry = 0): void {
     const key = keyOf(namespace, id);
     clearTimeout(this.#alarms.get(key));
+    this.#alarms.delete(key);
+    const run = this.#alarmRuns.get(key);
+    if (run?.running) {
+      run.pending = { at, retry };
+      return;
+    }
+    const now = Date.now();
+    const earliest = run ? run.end + Math.max(ALARM_MIN_GAP_MS, run.ms) : 0;
+    if (run && earliest <= now) this.#alarmRuns.delete(key);
+    const due = Math.max(at, earliest);
     // setTimeout holds at most ~24.8 days: a later alarm re-arms on the way.
-    const wait = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    const wait = Math.min(Math.max(0, due - now), 2 ** 31 - 1);
     const timer = setTimeout(() => {
       this.#alarms.delete(key);
-      if (at - Date.now() > 5) return this.#schedule(namespace, id, at, retry);
+      if (due - Date.now() > 5) return this.#schedule(namespace, id, at, retry);
       void this.#fire(namespace, id, retry);
     }, wait);
     timer.unref();
@@ -297,6 +324,23 @@ export class DurableObjects {
 
   async #fire(namespace: string, id: string, retry: number): Promise<void> {
     if (this.#closed) return;
+    const key = keyOf(namespace, id);
+    const run: AlarmRun = { running: true, end: 0, ms: 0 };
+    this.#alarmRuns.set(key, run);
+    const start = Date.now();
+    try {
+      await this.#runAlarm(namespace, id, retry);
+    } finally {
+      run.running = false;
+      run.end = Date.now();
+      run.ms = run.end - start;
+      const next = run.pending;
+      run.pending = undefined;
+      if (next && !this.#closed) this.#schedule(namespace, id, next.at, next.retry);
+    }
+  }
+
+  async #runAlarm(namespace: string, id: string, retry: number): Promise<void> {
     const slash = namespace.indexOf('/');
     const placed = this.directory.get(namespace, id);
     if (!placed) return;
@@ -309,16 +353,16 @@ export class DurableObjects {
       );
       const live = await this.#get(t, id, placed.name, placed.pop);
       live.lastUsed = Date.now();
-      const firing = Date.now();
+      const sets = live.storage.alarmSets;
       await this.options
         .runtimeFor(placed.pop)
         .runObject(live.instance, (inst) =>
           inst.rpc('alarm', 'alarm', [{ retryCount: retry, isRetry: retry > 0 }]),
         );
       live.lastUsed = Date.now();
-      // Done, unless alarm() set a new one (a time after this run began).
-      const stored = live.storage.getAlarm();
-      if (stored !== null && stored <= firing) live.storage.setAlarm(null);
+      // Done, unless the alarm was set again meanwhile (by alarm() itself or another event),
+      // for any time: `setAlarm(Date.now())` in alarm() runs it again.
+      if (live.storage.alarmSets === sets) live.storage.setAlarm(null);
     } catch (err) {
       const next = retry + 1;
       this.options.observer.log({

@@ -5,7 +5,7 @@
  */
 
 import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
-import type { WorkerConfig } from '../config/index.ts';
+import { resolveQuotas, type StorageQuotas, type WorkerConfig } from '../config/index.ts';
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
@@ -48,6 +48,12 @@ export interface RuntimeOptions {
   objects?: DurableObjects;
   /** This runtime's PoP (for Durable Object placement; default "DEV"). */
   popId?: string;
+  /**
+   * Storage quotas per tenant (src/config/quotas.ts): the operator's, never from a worker's
+   * config. Used for the stores this runtime makes itself (Cache API, fetch() cache, its own
+   * Durable Objects); stores passed in carry their own.
+   */
+  quotas?: Partial<StorageQuotas>;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -70,6 +76,7 @@ export class Runtime {
   readonly kv: KvPop | null;
   readonly tier: Tier | null;
   readonly popId: string;
+  readonly quotas: StorageQuotas;
   #objects: DurableObjects | null;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
@@ -87,11 +94,14 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     this.observer = options.observer ?? noopObserver;
     this.limits = resolveLimits(options.limits);
-    this.cacheStore = options.cacheStore ?? new ApiCacheStore();
+    this.quotas = resolveQuotas(options.quotas, 'RuntimeOptions.quotas');
+    // Each tenant has a budget of its own in the PoP's shared stores: one never evicts another's.
+    this.cacheStore =
+      options.cacheStore ?? new ApiCacheStore({ tenantMaxBytes: this.quotas.cacheApiTenantBytes });
     this.httpCache =
       options.httpCache ??
       new HttpCache({
-        store: new MemoryStore(),
+        store: new MemoryStore({ namespaceMaxBytes: this.quotas.fetchCacheTenantBytes }),
         onError: (err) =>
           this.observer.log({ level: 'warn', source: 'outpost', message: `cache: ${err.message}` }),
       });
@@ -288,7 +298,7 @@ export class Runtime {
   /** The network's Durable Objects (this runtime's own, in memory, when none was given). */
   get objects(): DurableObjects {
     this.#objects ??= new DurableObjects({
-      directory: new ObjectDirectory(null),
+      directory: new ObjectDirectory(null, { objectMaxBytes: this.quotas.durableObjectBytes }),
       observer: this.observer,
       runtimeFor: () => this,
     });

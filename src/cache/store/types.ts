@@ -61,6 +61,13 @@ export interface CacheStore {
   close(): Promise<void>;
 }
 
+/**
+ * Separates a namespace from the URL or tag it scopes (HttpCache stores a worker's entries
+ * under `<namespace>NS<url>`). A control character: URLs never hold one and SQLite's string
+ * functions handle it (they stop at NUL).
+ */
+export const NS = '\u001f';
+
 /** Primary key of a request (RFC 9111 §2: method and target URI; HEAD is served from GET). */
 export function cacheKey(method: string, url: string): string {
   const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
