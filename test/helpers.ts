@@ -134,7 +134,9 @@ export async function startTenants(
   runtime: RuntimeOptions = {},
 ): Promise<TestNetwork> {
   const observer = memoryObserver();
-  const rt = new Runtime({ observer, poolSize: 2, ...runtime });
+  // Workers here fetch origins the tests start on 127.0.0.1: this PoP opts in to loopback egress,
+  // as `outpost dev` does (the default refuses it; test/security/egress.test.ts passes its own).
+  const rt = new Runtime({ observer, poolSize: 2, egress: { allow: ['loopback'] }, ...runtime });
   for (const [tenant, spec] of Object.entries(tenants)) {
     const { fixture, limits } = typeof spec === 'string' ? { fixture: spec, limits: {} } : spec;
     const config = loadConfig(join(FIXTURES, fixture), { warn: () => {} });

@@ -18,7 +18,12 @@ before(async () => {
         res.end(`// ${p} #${up.hits.get(p)}`);
       }, 100);
     });
-  dev = await startFixture('fetch-cache', { topology: 'world', from: 'Frankfurt' });
+  // The origin runs on 127.0.0.1: a network refuses loopback egress unless the operator allows it.
+  dev = await startFixture('fetch-cache', {
+    topology: 'world',
+    from: 'Frankfurt',
+    egressAllow: ['loopback'],
+  });
 });
 after(async () => {
   await dev.close();
@@ -97,7 +102,12 @@ describe('tiered cache with simulated latency', () => {
       res.writeHead(200, { 'cache-control': 'max-age=300', 'content-type': 'text/javascript' });
       res.end('// far');
     });
-    slow = await startFixture('fetch-cache', { topology: 'world', from: 'Mumbai', simulateLatency: true });
+    slow = await startFixture('fetch-cache', {
+      topology: 'world',
+      from: 'Mumbai',
+      simulateLatency: true,
+      egressAllow: ['loopback'],
+    });
   });
   after(() => slow.close());
   it('a Mumbai client whose request goes to the origin waits PoP→shield→origin; a PoP hit does not', async () => {

@@ -3,10 +3,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import {
   adminTokenFromEnv,
   ConfigError,
+  EGRESS_CLASSES,
   findConfigFile,
   loadProxyConfig,
   PROXY_CONFIG_FILES,
   type ProxyConfig,
+  parseEgressRule,
   type StorageQuotas,
   trustedProxyHeaderProblem,
 } from '../config/index.ts';
@@ -126,6 +128,12 @@ export const devCommand: Command = {
       help: 'NATS server URL: KV lives in JetStream buckets there (default: SQLite in .outpost/kv)',
     },
     {
+      name: 'egress-allow',
+      type: 'string',
+      multiple: true,
+      help: "what workers' fetch() may reach besides the internet: an address, CIDR block, host[:port] or loopback/private/link-local/cgnat (repeatable; adds to [egress] allow in outpost.toml; the single local PoP allows loopback already)",
+    },
+    {
       name: 'build-root',
       type: 'string',
       help: "the one folder builds read files from (default: the project's folder); a monorepo's root when projects import from above their folder",
@@ -197,6 +205,7 @@ const WORKER_ONLY = [
   'do-object-quota-mb',
   'nats',
   'build-root',
+  'egress-allow',
 ];
 
 /**
@@ -215,7 +224,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     // No worker project here: CDN proxy mode, a caching reverse proxy for every path.
     const defaults = new Map(devCommand.options.map((o) => [o.name, o.default]));
     for (const name of WORKER_ONLY)
-      if (v[name] !== defaults.get(name))
+      if (Array.isArray(v[name]) ? (v[name] as string[]).length > 0 : v[name] !== defaults.get(name))
         throw new CliError(
           `--${name} is for a Workers project; ${resolve(dir)} has no wrangler config, so this is CDN proxy mode, which does not use it`,
         );
@@ -260,9 +269,10 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
   const settings = PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f))) ? loadProxyConfig(root) : null;
   if (settings && (settings.origin !== undefined || settings.policies.length))
     warnings.push(
-      `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin] and [trusted_proxy] are used`,
+      `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin], [trusted_proxy] and [egress] are used`,
     );
   const adminToken = settings ? settings.adminToken : adminTokenFromEnv();
+  const egressAllow = [...(settings?.egressAllow ?? []), ...egressFlags(v['egress-allow'])];
   const header = trusted ?? settings?.trustedProxyHeader;
   return {
     mode: 'worker',
@@ -286,6 +296,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(adminToken ? { adminToken } : {}),
       ...(header ? { trustedProxyHeader: header } : {}),
       ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),
+      ...(egressAllow.length ? { egressAllow } : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,
       simulateLatency: !!v['simulate-latency'],
@@ -325,6 +336,21 @@ function quotaFlags(v: OptionValues): Partial<StorageQuotas> {
     out[key] = Math.max(1, Math.floor(n * unit));
   }
   return out;
+}
+
+/** `--egress-allow` entries, each checked (src/config/egress.ts). */
+function egressFlags(value: unknown): string[] {
+  const list = value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+  for (const e of list) {
+    try {
+      parseEgressRule(e);
+    } catch (err) {
+      throw new CliError(
+        `--egress-allow must be an address, CIDR block, host[:port] or one of ${EGRESS_CLASSES.join(', ')}: ${(err as Error).message}`,
+      );
+    }
+  }
+  return list;
 }
 
 function trustedHeader(value: unknown): string | undefined {

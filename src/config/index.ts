@@ -1,3 +1,11 @@
+export {
+  EGRESS_CLASSES,
+  type EgressClass,
+  type EgressRule,
+  ipBytes,
+  parseEgressAllow,
+  parseEgressRule,
+} from './egress.ts';
 export { ConfigError } from './errors.ts';
 export {
   CONFIG_FILES,

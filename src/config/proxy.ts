@@ -19,12 +19,16 @@
  *   token = "…"               # OUTPOST_ADMIN_TOKEN, when set, wins over this
  *   [trusted_proxy]
  *   header = "X-Forwarded-For" # the client's address comes from this header (behind a proxy you run)
+ *   [egress]
+ *   allow = ["10.0.0.0/8", "api.internal:8080"] # what workers' fetch() may reach besides the internet
  *
- * A worker project may have one too: there `[admin]` and `[trusted_proxy]` apply, `origin` and
- * `[cache]` do not (they are CDN proxy mode's).
+ * A worker project may have one too: there `[admin]`, `[trusted_proxy]` and `[egress]` apply,
+ * `origin` and `[cache]` do not (they are CDN proxy mode's). `[egress]` is for workers only
+ * (src/config/egress.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { EGRESS_CLASSES, parseEgressRule } from './egress.ts';
 import { ConfigError } from './errors.ts';
 import { parseConfigText } from './load.ts';
 
@@ -62,6 +66,8 @@ export interface ProxyConfig {
   adminToken: string | undefined;
   /** `[trusted_proxy] header`: the header a proxy in front sets to the client's address (lower case). */
   trustedProxyHeader: string | undefined;
+  /** `[egress] allow`: what workers' fetch() may reach beyond the public internet (src/config/egress.ts). */
+  egressAllow: string[];
   policies: CachePolicyConfig[];
 }
 
@@ -107,7 +113,23 @@ export function validateProxyConfig(
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(key, 'a table', v);
     return v as Record<string, unknown>;
   };
-  known(raw, ['origin', 'cache', 'admin', 'trusted_proxy'], '', fail);
+  known(raw, ['origin', 'cache', 'admin', 'trusted_proxy', 'egress'], '', fail);
+  const egress = table('egress', raw.egress);
+  known(egress, ['allow'], 'egress.', fail);
+  const egressAllow = egress.allow ?? [];
+  if (!Array.isArray(egressAllow) || egressAllow.some((e) => typeof e !== 'string'))
+    fail('egress.allow', 'an array of strings', egressAllow);
+  for (const e of egressAllow as string[]) {
+    try {
+      parseEgressRule(e);
+    } catch (err) {
+      fail(
+        'egress.allow',
+        `addresses ("10.1.2.3", "[::1]:8080"), CIDR blocks ("10.0.0.0/8"), host names ("api.internal:8080") or classes (${EGRESS_CLASSES.join(', ')}); ${(err as Error).message}`,
+        e,
+      );
+    }
+  }
   const cache = table('cache', raw.cache);
   known(cache, ['store', 'dir', 'max_size_mb', 'max_entry_mb', 'policies'], 'cache.', fail);
   const admin = table('admin', raw.admin);
@@ -151,6 +173,7 @@ export function validateProxyConfig(
     maxEntryMb: positive(cache.max_entry_mb, 'cache.max_entry_mb', 64, fail),
     adminToken: token as string | undefined,
     trustedProxyHeader: typeof trusted.header === 'string' ? trusted.header.toLowerCase() : undefined,
+    egressAllow: egressAllow as string[],
     policies: (policiesRaw as unknown[]).map((p, i) => policy(p, `cache.policies[${i}]`, fail)),
   };
 }

@@ -72,6 +72,13 @@ export interface DevOptions {
    * node_modules from above their folders. It must hold every project served.
    */
   buildRoot?: string;
+  /**
+   * What workers' fetch() may reach beyond the public internet (`[egress] allow` in outpost.toml,
+   * `--egress-allow`; src/config/egress.ts). The single local PoP allows loopback besides, so
+   * a worker can call an API on the developer's machine; a network (a topology) does not,
+   * as a deployed PoP would not.
+   */
+  egressAllow?: string[];
   /** A network's PoPs fill misses through regional shields (default true). */
   tieredCache?: boolean;
   /** HTTPS with HTTP/2: `true` for a development certificate, or certificate and key files. */
@@ -119,6 +126,17 @@ export interface DevServer {
   /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
   reload(): Promise<Error | null>;
   close(): Promise<void>;
+}
+
+/** The egress allow-list of a dev session's runtimes: `local`, the single PoP, adds loopback. */
+function egressOf(options: DevOptions, local: boolean): { allow: string[] } {
+  return {
+    allow: [
+      ...(local ? ['loopback'] : []),
+      ...(options.runtime?.egress?.allow ?? []),
+      ...(options.egressAllow ?? []),
+    ],
+  };
 }
 
 /** The id of the one PoP `outpost dev` runs today (the network work adds more). */
@@ -343,7 +361,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: { ...options.runtime, quotas },
+      runtime: { ...options.runtime, quotas, egress: egressOf(options, false) },
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -361,7 +379,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     };
   } else {
     const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
-    runtime = new Runtime({ observer, kv, ...options.runtime, quotas, objects, popId: LOCAL_POP });
+    runtime = new Runtime({
+      observer,
+      kv,
+      ...options.runtime,
+      quotas,
+      egress: egressOf(options, true),
+      objects,
+      popId: LOCAL_POP,
+    });
     deployer = runtime;
   }
   const rt = runtime as Runtime;

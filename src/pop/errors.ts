@@ -37,11 +37,16 @@ export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
           ? 400
           : err.code === 'POP_DOWN'
             ? 503
-            : 500;
+            : err.code === 'LOOP_LIMIT'
+              ? 508 // Loop Detected (RFC 5842 §7.2); Workers' error 1019
+              : 500;
     return {
       status,
       code: err.code,
-      body: dev || status < 500 || err.code === 'POP_DOWN' ? `${err.message}\n` : 'Internal error\n',
+      body:
+        dev || status < 500 || err.code === 'POP_DOWN' || err.code === 'LOOP_LIMIT'
+          ? `${err.message}\n`
+          : 'Internal error\n',
     };
   }
   return {

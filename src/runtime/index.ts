@@ -1,6 +1,7 @@
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
 export type { Tier } from './bridge/fetch.ts';
 export { type Bundle, type BundleOptions, bundleWorker } from './bundle.ts';
+export { type EgressOptions, EgressPolicy, EgressRefusedError } from './egress.ts';
 export {
   BundleError,
   LimitExceededError,
@@ -10,6 +11,7 @@ export {
   WorkerException,
 } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
+export { LOOP_HEADER, LoopLimitError, MAX_LOOP_HOPS, MAX_SERVICE_INVOCATIONS } from './loops.ts';
 export { DurableObjects, type ObjectPlacement } from './objects.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
 export type {

@@ -32,9 +32,11 @@ import { takePassedSocket } from './bridge/passed-sockets.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
+import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import type { HibernationSet, RestoredSocket } from './hibernation.ts';
 import { loadBundle } from './load.ts';
+import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
 import type { PooledIsolate } from './pool.ts';
 import type {
   HopRecorder,
@@ -68,6 +70,8 @@ interface Active {
   holds: number;
   /** What log lines name it by: the request's cf-ray when it has one, else the invocation id. */
   label: string;
+  /** Its place in its request's chain: the loop limits (src/runtime/loops.ts). */
+  chain: RequestChain;
 }
 
 /** How long a worker's WebSocket end waits for the PoP to attach the client after its 101. */
@@ -198,6 +202,8 @@ export class WorkerInstance implements IsolateOwner {
     return inst;
   }
 
+  /** Set by the runtime: what fetch() may connect to (null: nothing). */
+  egress: EgressPolicy | null = null;
   /** Set by the runtime: where this worker's service bindings lead. */
   services: ServiceLinks | null = null;
   /** Set by the runtime: the PoP's Cache API store. */
@@ -216,8 +222,13 @@ export class WorkerInstance implements IsolateOwner {
    * An RPC call into this worker (from another worker's service binding): counted and limited
    * like a request. Arguments and result are structured-cloned by isolated-vm.
    */
-  async rpc(entrypoint: string | null, method: string, args: unknown[]): Promise<unknown> {
-    const a = this.#begin();
+  async rpc(
+    entrypoint: string | null,
+    method: string,
+    args: unknown[],
+    chain: RequestChain = freshChain(),
+  ): Promise<unknown> {
+    const a = this.#begin(undefined, chain);
     try {
       const r = (await this.#send(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
         value: unknown;
@@ -266,6 +277,10 @@ export class WorkerInstance implements IsolateOwner {
   /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
   requireLive(ctx: unknown): void {
     this.#invocation(ctx);
+  }
+
+  chain(ctx: unknown): RequestChain {
+    return this.#invocation(ctx).chain;
   }
 
   beginSubrequest(ctx: unknown): void {
@@ -510,20 +525,20 @@ export class WorkerInstance implements IsolateOwner {
   }
 
   /** Start tracking a request (or RPC call) for the limits. */
-  #begin(label?: string): Active {
+  #begin(label?: string, chain: RequestChain = freshChain()): Active {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.#idleCpu = -1n;
     // An object's work outside its events gets a fresh budget with each event.
     if (this.#background) this.#background.subrequests = 0;
-    const a = this.#record(label);
+    const a = this.#record(label, chain);
     this.#account(); // what ran before it is not its share
     this.active.set(a.id, a);
     this.#live.set(a.id, a);
     return a;
   }
 
-  #record(label?: string): Active {
+  #record(label?: string, chain: RequestChain = freshChain()): Active {
     const a: Active = {
       id: nextRequestId++,
       startedAt: Date.now(),
@@ -535,6 +550,7 @@ export class WorkerInstance implements IsolateOwner {
       hops: { timing: [], shield: [], objects: [] },
       holds: 1,
       label: '',
+      chain,
     };
     a.label = label ?? String(a.id);
     return a;
@@ -548,7 +564,10 @@ export class WorkerInstance implements IsolateOwner {
   #background: Active | null = null;
 
   async handle(req: WorkerRequest): Promise<WorkerResponse> {
-    const a = this.#begin(rayOf(req.headers));
+    // A request from another worker carries its chain; one entering the platform, its CF-EW-Via.
+    const chain = req.chain ?? chainFromHeaders(req.headers);
+    checkEntry(chain);
+    const a = this.#begin(rayOf(req.headers), chain);
     this.requests++;
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;

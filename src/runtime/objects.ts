@@ -131,7 +131,7 @@ export class DurableObjects {
           (inst) => inst.handle(request) as Promise<WorkerResponse>,
         ),
       rpc: (call, method, args) =>
-        this.#call(pop, target(call.binding), call, (inst) => inst.rpc('rpc', method, args)),
+        this.#call(pop, target(call.binding), call, (inst) => inst.rpc('rpc', method, args, call.chain)),
     };
   }
 

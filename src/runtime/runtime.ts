@@ -13,6 +13,7 @@ import type { Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
+import { type EgressOptions, EgressPolicy } from './egress.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
 import type { HibernationSet } from './hibernation.ts';
 import { type CodeCache, type DurableObjectLoad, WorkerInstance } from './instance.ts';
@@ -49,6 +50,11 @@ export interface RuntimeOptions {
   /** This runtime's PoP (for Durable Object placement; default "DEV"). */
   popId?: string;
   /**
+   * What workers' fetch() may connect to beyond the public internet (src/runtime/egress.ts).
+   * Default: nothing else; `outpost dev` on its single PoP passes `{ allow: ['loopback'] }`.
+   */
+  egress?: EgressOptions;
+  /**
    * Storage quotas per tenant (src/config/quotas.ts): the operator's, never from a worker's
    * config. Used for the stores this runtime makes itself (Cache API, fetch() cache, its own
    * Durable Objects); stores passed in carry their own.
@@ -77,6 +83,7 @@ export class Runtime {
   readonly tier: Tier | null;
   readonly popId: string;
   readonly quotas: StorageQuotas;
+  readonly egress: EgressPolicy;
   #objects: DurableObjects | null;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
@@ -109,6 +116,7 @@ export class Runtime {
     this.kv = options.kv ?? null;
     this.tier = options.tier ?? null;
     this.popId = options.popId ?? 'DEV';
+    this.egress = new EgressPolicy(options.egress);
     this.#objects = options.objects ?? null;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
@@ -274,6 +282,7 @@ export class Runtime {
 
   /** What an instance's bindings reach: service targets, the PoP's caches, KV, Durable Objects. */
   #wire(inst: WorkerInstance, version: WorkerVersion): void {
+    inst.egress = this.egress;
     inst.services = version.services.length ? this.#serviceLinks(version) : null;
     inst.cache = {
       store: this.cacheStore,
@@ -363,13 +372,13 @@ export class Runtime {
     };
     return {
       fetch: (binding, request) => this.handle(target(binding).service, request),
-      rpc: async (binding, method, args) => {
+      rpc: async (binding, method, args, chain) => {
         const b = target(binding);
         const inst = await this.#instance(b.service);
         this.#lru.delete(inst);
         this.#lru.set(inst, true);
         this.#busy.add(inst);
-        return inst.rpc(b.entrypoint ?? null, method, args);
+        return inst.rpc(b.entrypoint ?? null, method, args, chain);
       },
     };
   }
@@ -456,5 +465,6 @@ export class Runtime {
     if (this.#ownObjects) await this.#objects?.close();
     for (const inst of [...this.#lru.keys()]) inst.dispose();
     this.#tenants.clear();
+    await this.egress.close().catch(() => {});
   }
 }

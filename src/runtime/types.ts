@@ -8,6 +8,7 @@ import type {
 import type { ChunkSource } from './bridge/bodies.ts';
 import type { Bundle } from './bundle.ts';
 import type { Limits } from './limits.ts';
+import type { RequestChain } from './loops.ts';
 import type { StackMapper } from './sourcemap.ts';
 
 /** One deployed version of a tenant's script. Instances (isolates) are made from it on demand. */
@@ -37,6 +38,12 @@ export interface WorkerRequest {
   headers: string[];
   cf: Record<string, unknown>;
   body: ChunkSource | Uint8Array | null;
+  /**
+   * Set by the host for a request one worker makes to another (service binding, Durable
+   * Object): its place in the request's chain. Absent: a request entering the platform, whose
+   * chain comes from its CF-EW-Via header (src/runtime/loops.ts).
+   */
+  chain?: RequestChain;
 }
 
 export interface WorkerResponse {

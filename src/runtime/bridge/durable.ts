@@ -6,6 +6,7 @@
  * Cloudflare's texts.
  */
 import { type ListOptions, type StagedStorage, StorageError } from '../../durable-objects/index.ts';
+import { calleeChain, type RequestChain } from '../loops.ts';
 import type { HopRecorder, WorkerRequest, WorkerResponse } from '../types.ts';
 import { NamedError } from './named-error.ts';
 import { passedUpgrade } from './passed-sockets.ts';
@@ -26,6 +27,8 @@ export interface ObjectCall {
   name: string | null;
   hint: string | null;
   hops: HopRecorder | null;
+  /** The object event's place in the request's chain (src/runtime/loops.ts). */
+  chain: RequestChain;
 }
 
 function invalid(what: string): NamedError {
@@ -47,14 +50,16 @@ export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Pr
   if (name !== null && typeof name !== 'string') throw invalid('name');
   if (hint !== null && typeof hint !== 'string') throw invalid('locationHint');
   o.beginSubrequest(ctx);
-  const call: ObjectCall = { binding, id, name, hint, hops: o.hops(ctx) };
+  // An object call is a step down the request's chain (loop limits), not a new request.
+  const chain = calleeChain(o.chain(ctx), 'calling a Durable Object', false);
+  const call: ObjectCall = { binding, id, name, hint, hops: o.hops(ctx), chain };
   if (kind === 'rpc') {
     const [method, list] = args;
     if (typeof method !== 'string' || !Array.isArray(list)) throw invalid('method');
     return links.rpc(call, method, list);
   }
   if (kind !== 'fetch') throw invalid('kind');
-  const request = requestFromIsolate(args, invalid);
+  const request = { ...requestFromIsolate(args, invalid), chain };
   const res = await links.fetch(call, request);
   return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
 }

@@ -7,8 +7,12 @@
  * worker's own namespace, so ctx.cache.purge() reaches only them. Redirects are followed
  * hop by hop through the cache, as each hop is a cacheable response of its own. Other methods
  * go straight to the origin with undici.
+ *
+ * Every connection goes through the runtime's egress policy (src/runtime/egress.ts): its
+ * dispatcher checks the address each connection is made to, for every redirect hop and every
+ * tier of the cache; there is no path to the network without it.
  */
-import { fetch as undiciFetch } from 'undici';
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import { type CachePolicy, type HttpCache, type Origin, parseTtlByStatus } from '../../cache/index.ts';
 import type { HopRecorder } from '../types.ts';
 import { type BodyRegistry, fromAsyncIterable } from './bodies.ts';
@@ -101,9 +105,10 @@ function pairsOf(flat: string[]): [string, string][] {
 }
 
 /** The origin behind the cache: one hop, no redirects followed (the caller follows them). */
-function undiciOrigin(signal: AbortSignal): Origin {
+function undiciOrigin(signal: AbortSignal, dispatcher: Dispatcher): Origin {
   return async (r) => {
     const res = await undiciFetch(r.url, {
+      dispatcher,
       method: r.method,
       headers: pairsOf(r.headers),
       redirect: 'manual',
@@ -140,8 +145,9 @@ async function cachedFetch(
   controller: AbortController,
   tier: Tier | null,
   hops: HopRecorder | null,
+  dispatcher: Dispatcher,
 ): Promise<FetchResult> {
-  const direct = undiciOrigin(controller.signal);
+  const direct = undiciOrigin(controller.signal, dispatcher);
   let url = args.url;
   for (let hop = 0; ; hop++) {
     // In a network, a PoP's miss fills from its regional shield (and that from the upper tier),
@@ -205,7 +211,10 @@ function timed(origin: Origin, hops: HopRecorder): Origin {
  */
 export type Tier = (origin: Origin, policy: CachePolicy, hops: HopRecorder | null) => Origin;
 
-/** Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the origin). */
+/**
+ * Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the
+ * origin); `dispatcher` makes its connections (the egress policy's).
+ */
 export async function performFetch(
   args: FetchArgs,
   http: HttpCache | null,
@@ -213,13 +222,15 @@ export async function performFetch(
   namespace: string,
   bodies: BodyRegistry,
   controller: AbortController,
-  hops: HopRecorder | null = null,
+  hops: HopRecorder | null,
+  dispatcher: Dispatcher,
 ): Promise<FetchResult> {
   const policy = policyFromCf(args.cf, namespace);
   if (http && (args.method === 'GET' || args.method === 'HEAD'))
-    return cachedFetch(args, http, policy, bodies, controller, tier, hops);
+    return cachedFetch(args, http, policy, bodies, controller, tier, hops, dispatcher);
   const started = performance.now();
   const res = await undiciFetch(args.url, {
+    dispatcher,
     method: args.method,
     headers: pairsOf(args.headers),
     redirect: args.redirect,

@@ -4,6 +4,7 @@
  * worker (src/runtime/runtime.ts, serviceLinks). The response body comes back inline when
  * small, else as a host stream the caller pulls.
  */
+import { calleeChain, type RequestChain } from '../loops.ts';
 import type { WorkerRequest, WorkerResponse } from '../types.ts';
 import { fromBytes } from './bodies.ts';
 import { NamedError } from './named-error.ts';
@@ -11,8 +12,9 @@ import { passedUpgrade } from './passed-sockets.ts';
 import type { IsolateOwner } from './syscalls.ts';
 
 export interface ServiceLinks {
+  /** `request.chain` is the callee's place in the request's chain (set by serviceCall). */
   fetch(binding: string, request: WorkerRequest): Promise<WorkerResponse>;
-  rpc(binding: string, method: string, args: unknown[]): Promise<unknown>;
+  rpc(binding: string, method: string, args: unknown[], chain: RequestChain): Promise<unknown>;
 }
 
 const INLINE_BODY_MAX = 64 * 1024;
@@ -33,13 +35,15 @@ export async function serviceCall(
   const links = o.services;
   if (!links) throw new NamedError(`Service binding "${binding}" is not connected to a worker`, 'Error');
   o.beginSubrequest(ctx);
+  // The callee's place in the chain comes from the caller's, never from the request's headers.
+  const chain = calleeChain(o.chain(ctx), `calling the service binding "${binding}"`, true);
   if (kind === 'rpc') {
     const [method, args] = rest;
     if (typeof method !== 'string' || !Array.isArray(args)) throw invalid('method');
-    return links.rpc(binding, method, args);
+    return links.rpc(binding, method, args, chain);
   }
   if (kind !== 'fetch') throw invalid('kind');
-  const request = requestFromIsolate(rest, invalid);
+  const request = { ...requestFromIsolate(rest, invalid), chain };
   const res = await links.fetch(binding, request);
   // A WebSocket the callee answered with: the caller can hand it on to its client.
   return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);

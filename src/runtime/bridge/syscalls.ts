@@ -7,8 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { StagedStorage } from '../../durable-objects/index.ts';
+import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
 import type { HibernationSet } from '../hibernation.ts';
+import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
 import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
@@ -43,6 +45,10 @@ export interface IsolateOwner {
   reportLimit(name: string, detail: string): void;
   /** An entry call's apply failed: a stray unhandled rejection, or the isolate died. */
   onApplyError(err: Error): void;
+  /** Where invocation `ctx` stands in its request's chain (loop limits, src/runtime/loops.ts). */
+  chain(ctx: unknown): RequestChain;
+  /** What the worker's fetch() and outgoing WebSockets may connect to (null: nothing). */
+  egress: EgressPolicy | null;
   /** Where the worker's service bindings lead (null: none reachable). */
   services: ServiceLinks | null;
   /** The PoP's Cache API store and this tenant's part of it. */
@@ -274,9 +280,13 @@ export function createSyscalls(
     if (body !== null && !(body instanceof ArrayBuffer))
       throw isolateError('TypeError: invalid request body');
     o.beginSubrequest(ctx);
+    const egress = o.egress;
+    if (!egress) throw isolateError('TypeError: fetch failed: this worker has no network access');
     const kept: string[] = [];
     for (let i = 0; i < headers.length; i += 2)
-      if (!HOP_BY_HOP.has(headers[i])) kept.push(headers[i], headers[i + 1]);
+      if (!HOP_BY_HOP.has(headers[i]) && headers[i] !== LOOP_HEADER) kept.push(headers[i], headers[i + 1]);
+    // The loop count is the platform's, whatever the worker wrote (src/runtime/loops.ts).
+    kept.push(LOOP_HEADER, outgoingHops(o.chain(ctx)));
     const controller = new AbortController();
     aborts.set(id, controller);
     try {
@@ -288,10 +298,14 @@ export function createSyscalls(
         o.bodies,
         controller,
         o.hops(ctx),
+        egress.dispatcher,
       );
     } catch (err) {
       const e = err as Error & { cause?: Error };
       if (e instanceof NamedError) throw e;
+      // Refused by the egress policy: the worker sees the policy's own words.
+      const refused = e instanceof EgressRefusedError ? e : e.cause;
+      if (refused instanceof EgressRefusedError) throw new NamedError(refused.message, 'TypeError');
       if (e.name === 'AbortError') throw isolateError('AbortError: The operation was aborted.');
       throw isolateError(`TypeError: fetch failed: ${e.cause?.message ?? e.message}`);
     } finally {
@@ -400,8 +414,11 @@ export function createSyscalls(
     },
     do: (ctx, ...rest) => doCall(owner(), ctx, rest),
     wsConnect: (ctx, id, url, protocols, headers) => {
-      owner().beginSubrequest(ctx);
-      return sockets.connect(id, url, protocols, headers);
+      const o = owner();
+      o.beginSubrequest(ctx);
+      if (!o.egress)
+        throw isolateError('Error: WebSocket connection failed: this worker has no network access');
+      return sockets.connect(id, url, protocols, headers, o.egress, outgoingHops(o.chain(ctx)));
     },
   };
   const asys = (ctx: unknown, name: unknown, ...args: unknown[]) => {

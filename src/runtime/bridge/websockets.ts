@@ -5,6 +5,8 @@
  * back to it through `deliver` (the wsEvent entry). Disposing the isolate closes them all.
  */
 import WebSocket from 'ws';
+import type { EgressPolicy } from '../egress.ts';
+import { LOOP_HEADER } from '../loops.ts';
 import { NamedError } from './named-error.ts';
 
 export type Deliver = (
@@ -58,8 +60,14 @@ export class SocketTable {
   }
 
   /** Open a connection for the worker. Resolves once open, with the negotiated protocol. */
-  connect(id: unknown, url: unknown, protocols: unknown, headers: unknown): Promise<{ protocol: string }> {
-    const n = this.#reserve(id);
+  connect(
+    id: unknown,
+    url: unknown,
+    protocols: unknown,
+    headers: unknown,
+    egress: EgressPolicy,
+    loopHops: string,
+  ): Promise<{ protocol: string }> {
     if (typeof url !== 'string' || !/^(https?|wss?):\/\//.test(url))
       throw new NamedError('WebSocket URL must be http(s) or ws(s)', 'TypeError');
     if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== 'string'))
@@ -68,7 +76,19 @@ export class SocketTable {
       throw new NamedError('invalid WebSocket headers', 'TypeError');
     const h: Record<string, string> = {};
     for (let i = 0; i < headers.length; i += 2) h[headers[i]] = headers[i + 1];
-    const socket = new WebSocket(url.replace(/^http/, 'ws'), protocols as string[], {
+    for (const k of Object.keys(h)) if (k.toLowerCase() === LOOP_HEADER) delete h[k];
+    h[LOOP_HEADER] = loopHops;
+    // The egress policy (src/runtime/egress.ts): literal addresses now, names as they resolve.
+    const target = new URL(url.replace(/^http/, 'ws'));
+    const port = Number(target.port) || (target.protocol === 'wss:' ? 443 : 80);
+    try {
+      egress.checkLiteral(target.hostname.replace(/^\[(.*)\]$/, '$1'), port);
+    } catch (err) {
+      throw new NamedError((err as Error).message.replace(/^fetch/, 'WebSocket connection'), 'TypeError');
+    }
+    const n = this.#reserve(id);
+    const socket = new WebSocket(target.href, protocols as string[], {
+      lookup: egress.lookupFor(port),
       headers: h,
       maxPayload: MAX_MESSAGE,
       handshakeTimeout: 30_000,
