@@ -26,8 +26,9 @@ describe('the clock', () => {
     assert.equal(t.p1, t.p0, 'performance.now() moved during computation');
     assert.equal(t.n0, t.d0);
     assert.equal(t.n1, t.d0);
-    assert.ok(t.d2 >= t.d0 + 20, `after a 20 ms wait the clock moved ${t.d2 - t.d0} ms`);
-    assert.ok(t.d3 >= t.d2 + 5, `after a 5 ms timer the clock moved ${t.d3 - t.d2} ms`);
+    // Millisecond clocks, and host timers may fire up to a millisecond early by Date.now().
+    assert.ok(t.d2 >= t.d0 + 19, `after a 20 ms wait the clock moved ${t.d2 - t.d0} ms`);
+    assert.ok(t.d3 >= t.d2 + 4, `after a 5 ms timer the clock moved ${t.d3 - t.d2} ms`);
     assert.ok(Math.abs(t.d3 - Date.now()) < 5_000, 'the clock is the real time');
   });
   it('Date keeps its behaviour: called as a function, statics, subclasses, instanceof', async () => {
