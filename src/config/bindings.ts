@@ -34,7 +34,8 @@ export function parseServices(file: string, raw: unknown): ServiceBinding[] {
  * `<worker name>:<binding>` (the runtime uses the tenant it deploys, the same in `outpost dev`).
  * It used to be the binding name alone, so every worker with a `STORE` binding and no id read and
  * wrote the same data. An id with ":" is refused: those are the ones made here, and naming one
- * would reach another worker's namespace.
+ * would reach another worker's namespace; so is one with "/", which names another account's
+ * (src/runtime/accounts.ts).
  */
 export function parseKvNamespaces(file: string, raw: unknown, workerName: string): KvNamespaceBinding[] {
   if (raw === undefined) return [];
@@ -48,11 +49,11 @@ export function parseKvNamespaces(file: string, raw: unknown, workerName: string
       throw new ConfigError(file, `${key}.binding`, 'a JavaScript identifier', binding);
     if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > 256))
       throw new ConfigError(file, `${key}.id`, 'a namespace id (a non-empty string)', id);
-    if (typeof id === 'string' && id.includes(':'))
+    if (typeof id === 'string' && (id.includes(':') || id.includes('/')))
       throw new ConfigError(
         file,
         `${key}.id`,
-        'a namespace id without ":" (Outpost names the namespace of a binding without an id "<worker>:<binding>")',
+        'a namespace id without ":" or "/" (Outpost names the namespace of a binding without an id "<worker>:<binding>", and one of another account "<account>/<id>")',
         id,
       );
     if (previewId !== undefined && (typeof previewId !== 'string' || previewId === ''))

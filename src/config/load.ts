@@ -22,6 +22,7 @@ const KNOWN = new Set([
   'services',
   'kv_namespaces',
   'unsafe',
+  'account_id',
   'durable_objects',
   'migrations',
 ]);
@@ -164,6 +165,14 @@ export function validateConfig(
   const durableObjects = parseDurableObjectBindings(file, raw.durable_objects);
   const durableObjectClasses = parseMigrations(file, raw.migrations);
   const unsafeEval = parseUnsafeBindings(file, raw.unsafe);
+  const accountId = raw.account_id;
+  if (accountId !== undefined && (typeof accountId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(accountId)))
+    throw new ConfigError(
+      file,
+      'account_id',
+      'an account id (letters, digits, "-" or "_", at most 64)',
+      accountId,
+    );
   durableObjects.forEach((d, i) => {
     // A class of another worker is that worker's to migrate.
     if (d.scriptName === undefined && !durableObjectClasses.some((c) => c.className === d.className))
@@ -209,6 +218,7 @@ export function validateConfig(
     kvNamespaces,
     durableObjects,
     durableObjectClasses,
+    accountId: accountId as string | undefined,
     unsafeEval,
     unknown,
   };

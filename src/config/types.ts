@@ -30,6 +30,12 @@ export interface WorkerConfig {
   durableObjects: DurableObjectBinding[];
   /** The Durable Object classes `migrations` leave, with their storage backend. */
   durableObjectClasses: DurableObjectClass[];
+  /**
+   * `account_id`: the account the worker is deployed into. Service bindings, `script_name`
+   * Durable Object bindings and KV namespace ids reach only workers and data of the same
+   * account. Undefined: the default account ("local"), shared by every worker without one.
+   */
+  accountId: string | undefined;
   /** `unsafe_eval` bindings (names): code from strings after startup (test harnesses). */
   unsafeEval: string[];
   /** Keys Outpost does not interpret yet; kept verbatim for later parts. */

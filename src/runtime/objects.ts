@@ -16,6 +16,7 @@ import {
   StagedStorage,
 } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
+import { sameAccountTarget } from './accounts.ts';
 import type { ObjectCall, ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
 import { HibernationSet } from './hibernation.ts';
@@ -107,12 +108,11 @@ export class DurableObjects {
       const b = version.durableObjects.find((d) => d.binding === binding);
       if (!b)
         throw new NamedError(`"${binding}" is not a Durable Object binding of this worker`, 'TypeError');
-      return objectClass(
-        runtime,
-        b.scriptName ?? version.tenant,
-        b.className,
-        `Durable Object binding "${binding}"`,
-      );
+      const what = `Durable Object binding "${binding}"`;
+      // A class of another worker: only one of this worker's account (src/runtime/accounts.ts).
+      if (b.scriptName !== undefined)
+        sameAccountTarget(version, runtime.current(b.scriptName), what, b.scriptName);
+      return objectClass(runtime, b.scriptName ?? version.tenant, b.className, what);
     };
     return {
       id: (binding, kind, arg) => {

@@ -9,6 +9,7 @@ import { resolveQuotas, type StorageQuotas, type WorkerConfig } from '../config/
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
+import { DEFAULT_ACCOUNT, kvNamespaceOf, sameAccountTarget } from './accounts.ts';
 import type { Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
@@ -170,9 +171,11 @@ export class Runtime {
           | 'durableObjects'
           | 'durableObjectClasses'
           | 'unsafeEval'
+          | 'accountId'
         >
       >,
     limitOverrides: Partial<Limits> = {},
+    options: { account?: string } = {},
   ): WorkerVersion {
     // Precedence: explicit overrides (CLI flags), then the worker's config, then runtime defaults.
     const limits = resolveLimits({
@@ -183,6 +186,7 @@ export class Runtime {
     const version: WorkerVersion = {
       id: `${tenant}@${bundle.hash.slice(0, 12)}`,
       tenant,
+      account: options.account ?? config.accountId ?? DEFAULT_ACCOUNT,
       name: config.name,
       bundle,
       vars: config.vars,
@@ -297,7 +301,10 @@ export class Runtime {
             pop: this.kv,
             // A binding without an id is the tenant's own, even when two tenants share a name.
             namespaces: new Map(
-              version.kvNamespaces.map((k) => [k.binding, k.own ? `${version.tenant}:${k.binding}` : k.id]),
+              version.kvNamespaces.map((k) => [
+                k.binding,
+                k.own ? `${version.tenant}:${k.binding}` : kvNamespaceOf(version.account, k.id),
+              ]),
             ),
           }
         : null;
@@ -363,11 +370,7 @@ export class Runtime {
     const target = (binding: string) => {
       const b = version.services.find((s) => s.binding === binding);
       if (!b) throw new NamedError(`"${binding}" is not a service binding of this worker`, 'TypeError');
-      if (!this.#tenants.has(b.service))
-        throw new NamedError(
-          `Service binding "${binding}" points to the worker "${b.service}", which is not running`,
-          'Error',
-        );
+      sameAccountTarget(version, this.current(b.service), `Service binding "${binding}"`, b.service);
       return b;
     };
     return {

@@ -16,6 +16,8 @@ export interface WorkerVersion {
   /** `<tenant>@<bundle hash prefix>` */
   id: string;
   tenant: string;
+  /** The account it belongs to (src/runtime/accounts.ts). */
+  account: string;
   name: string;
   bundle: Bundle;
   vars: Record<string, VarValue>;
