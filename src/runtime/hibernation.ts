@@ -9,6 +9,8 @@
  */
 import { serialize } from 'node:v8';
 import type { WebSocket } from 'ws';
+import { Inflow } from './bridge/inflow.ts';
+import { isStringList } from './bridge/lists.ts';
 import { NamedError } from './bridge/named-error.ts';
 
 /** What the isolate is handed on wake-up: [id, tags, attachment]. */
@@ -30,6 +32,7 @@ export const HIBERNATION_LIMITS = {
 
 export class HibernationSet {
   readonly #held = new Map<number, Held>();
+  readonly #inflow = new Inflow();
   #auto: { request: string; response: string } | null = null;
 
   constructor(
@@ -56,8 +59,7 @@ export class HibernationSet {
         `too many hibernatable WebSockets (limit ${HIBERNATION_LIMITS.MAX_SOCKETS})`,
         'Error',
       );
-    if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))
-      throw new NamedError('invalid tags', 'TypeError');
+    if (!isStringList(tags, HIBERNATION_LIMITS.MAX_TAGS)) throw new NamedError('invalid tags', 'TypeError');
     this.#held.set(id, {
       socket: null,
       tags: tags as string[],
@@ -78,10 +80,12 @@ export class HibernationSet {
     const h = this.#held.get(id);
     if (!h) return void socket.close(1011, 'the WebSocket is gone');
     h.socket = socket;
-    // Events of one socket reach the object in order.
+    // Events of one socket reach the object in order; a socket that sends faster than the
+    // object handles its messages pauses (bridge/inflow.ts).
     let chain = Promise.resolve();
     const send = (type: 'message' | 'close' | 'error', a?: unknown, b?: unknown) => {
       chain = chain.then(() => this.deliver(id, type, a, b)).catch(this.onError);
+      return chain;
     };
     socket.on('message', (data, isBinary) => {
       const text = isBinary ? null : data.toString();
@@ -90,11 +94,16 @@ export class HibernationSet {
         h.autoResponseAt = Date.now();
         return;
       }
-      if (text !== null) return send('message', text);
+      if (text !== null) return this.#inflow.track(socket, text.length * 2, send('message', text));
       const b = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      send('message', b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      this.#inflow.track(
+        socket,
+        b.byteLength,
+        send('message', b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
+      );
     });
     socket.on('close', (code, reason) => {
+      this.#inflow.forget(socket);
       send('close', code === 1005 ? 1005 : code, reason.toString());
       chain = chain.then(() => void this.#held.delete(id));
     });

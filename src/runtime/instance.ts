@@ -160,14 +160,19 @@ export class WorkerInstance implements IsolateOwner {
     if (this.#idleCpu >= 0n) this.#idleCpu += ns;
   }
 
-  wsEvent(id: number, type: string, a?: unknown, b?: unknown): void {
+  /** Hand a WebSocket event to the isolate; settles once it ran there (back-pressure, bridge/inflow.ts). */
+  wsEvent(id: number, type: string, a?: unknown, b?: unknown): Promise<void> | undefined {
     if (type === 'close') this.#releaseSocket(id);
-    if (this.iso.isolate.isDisposed) return;
-    this.iso.api.wsEvent
+    if (this.iso.isolate.isDisposed) return undefined;
+    const delivered = this.iso.api.wsEvent
       .apply(undefined, [id, type, a, b], { arguments: { copy: true } })
-      .catch((err) => this.onApplyError(err as Error));
+      .then(
+        () => {},
+        (err) => this.onApplyError(err as Error),
+      );
     // A closed socket may be what kept a retiring isolate alive.
     if (type === 'close' && this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
+    return delivered;
   }
 
   #send(ref: ivm.Reference, args: unknown[]): Promise<unknown> {

@@ -70,8 +70,8 @@ export interface IsolateOwner {
    * isolate.cpuTime does not see: charged to invocation `ctx` as CPU, against its CPU limit.
    */
   chargeHost(ctx: unknown, ns: bigint): void;
-  /** Hand a WebSocket event to the isolate (the wsEvent entry). */
-  wsEvent(id: number, type: string, a?: unknown, b?: unknown): void;
+  /** Hand a WebSocket event to the isolate (the wsEvent entry); settles once it ran there. */
+  wsEvent(id: number, type: string, a?: unknown, b?: unknown): Promise<void> | undefined;
 }
 
 function hibernationOf(o: IsolateOwner): HibernationSet {

@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import type { EgressPolicy } from '../egress.ts';
 import { LOOP_HEADER } from '../loops.ts';
+import { Inflow } from './inflow.ts';
 import { NamedError } from './named-error.ts';
 
 export type Deliver = (
@@ -14,7 +15,7 @@ export type Deliver = (
   type: 'open' | 'message' | 'close' | 'error',
   a?: unknown,
   b?: unknown,
-) => void;
+) => Promise<unknown> | undefined;
 
 /** Sockets one isolate may hold open at once. */
 export const MAX_SOCKETS = 1000;
@@ -27,6 +28,8 @@ function toArrayBuffer(data: WebSocket.RawData): ArrayBuffer {
 
 export class SocketTable {
   #sockets = new Map<number, WebSocket>();
+  /** Messages in flight into the isolate: a socket that sends faster than it is handled pauses. */
+  readonly inflow = new Inflow();
   constructor(private readonly deliver: Deliver) {}
 
   get size(): number {
@@ -36,10 +39,13 @@ export class SocketTable {
   #track(id: number, socket: WebSocket): void {
     this.#sockets.set(id, socket);
     socket.on('message', (data, isBinary) => {
-      this.deliver(id, 'message', isBinary ? toArrayBuffer(data) : data.toString());
+      const message = isBinary ? toArrayBuffer(data) : data.toString();
+      const size = typeof message === 'string' ? message.length * 2 : message.byteLength;
+      this.inflow.track(socket, size, this.deliver(id, 'message', message));
     });
     socket.on('close', (code, reason) => {
       this.#sockets.delete(id);
+      this.inflow.forget(socket);
       this.deliver(id, 'close', code === 1005 ? 1005 : code, reason.toString());
     });
     socket.on('error', (err) => this.deliver(id, 'error', err.message));
