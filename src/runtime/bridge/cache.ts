@@ -6,6 +6,7 @@
 import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
 import type { HopRecorder } from '../types.ts';
 import { hopName, type Tier } from './fetch.ts';
+import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
 export interface CacheAccess {
@@ -102,8 +103,7 @@ export function cacheCall(
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599)
       throw invalid('status');
     if (typeof statusText !== 'string') throw invalid('statusText');
-    if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
-      throw invalid('headers');
+    if (!isStringList(headers, MAX_HEADER_LIST, true)) throw invalid('headers');
     if (!(body instanceof ArrayBuffer)) throw invalid('body');
     return access.store.put(ns, url, {
       status,

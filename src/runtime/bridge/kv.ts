@@ -3,8 +3,9 @@
  * and calls the PoP's KV view (src/kv/). KV's own errors reach the worker as Workers reports
  * them: `Error: KV PUT failed: 413 Value length of … exceeds limit of …`.
  */
-import { KvError, type KvPop, type KvTrace } from '../../kv/index.ts';
+import { KV_LIMITS, KvError, type KvPop, type KvTrace } from '../../kv/index.ts';
 import type { HopRecorder } from '../types.ts';
+import { isStringList } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
 export interface KvAccess {
@@ -86,12 +87,11 @@ async function run(pop: KvPop, ns: string, op: string, args: unknown[], trace: K
   if (op === 'getMany') {
     const keys = args[0];
     if (!Array.isArray(keys)) throw typeError('KV keys must be an array of strings');
-    const got = await pop.getMany(
-      ns,
-      keys.map((k) => str(k, 'key')),
-      optionalNumber(args[1], 'cacheTtl'),
-      trace,
-    );
+    // Checked before walking the list (src/runtime/bridge/lists.ts); KvPop states the limit.
+    if (keys.length > KV_LIMITS.MAX_BULK_KEYS)
+      throw new KvError(400, `You can request a maximum of ${KV_LIMITS.MAX_BULK_KEYS} keys`);
+    if (!isStringList(keys, KV_LIMITS.MAX_BULK_KEYS)) throw typeError('KV key must be a string');
+    const got = await pop.getMany(ns, keys, optionalNumber(args[1], 'cacheTtl'), trace);
     return [...got].map(([k, v]) => [k, v && { value: bytes(v.value), metadata: v.metadata }]);
   }
   if (op === 'put') {

@@ -7,6 +7,7 @@
 import { calleeChain, type RequestChain } from '../loops.ts';
 import type { WorkerRequest, WorkerResponse } from '../types.ts';
 import { fromBytes } from './bodies.ts';
+import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
 import { passedUpgrade } from './passed-sockets.ts';
 import type { IsolateOwner } from './syscalls.ts';
@@ -54,8 +55,7 @@ export function requestFromIsolate(rest: unknown[], invalid: (what: string) => E
   const [method, url, headers, body] = rest;
   if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('method');
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw invalid('url');
-  if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
-    throw invalid('headers');
+  if (!isStringList(headers, MAX_HEADER_LIST, true)) throw invalid('headers');
   if (body !== null && !(body instanceof ArrayBuffer)) throw invalid('body');
   return {
     method,

@@ -18,6 +18,7 @@ import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
 import { doCall, doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { type KvAccess, kvCall } from './kv.ts';
+import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
 import { type ServiceLinks, serviceCall } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
@@ -269,9 +270,7 @@ export function createSyscalls(
       typeof id !== 'number' ||
       typeof method !== 'string' ||
       typeof url !== 'string' ||
-      !Array.isArray(headers) ||
-      headers.length % 2 !== 0 ||
-      headers.some((h) => typeof h !== 'string')
+      !isStringList(headers, MAX_HEADER_LIST, true)
     ) {
       throw isolateError('TypeError: invalid fetch arguments');
     }

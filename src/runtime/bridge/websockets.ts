@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import type { EgressPolicy } from '../egress.ts';
 import { LOOP_HEADER } from '../loops.ts';
 import { Inflow } from './inflow.ts';
+import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
 export type Deliver = (
@@ -20,6 +21,8 @@ export type Deliver = (
 /** Sockets one isolate may hold open at once. */
 export const MAX_SOCKETS = 1000;
 const MAX_MESSAGE = 32 * 1024 * 1024; // Workers' message size limit (32 MiB)
+/** Subprotocols one connection may offer (a handful in practice). */
+const MAX_PROTOCOLS = 256;
 
 function toArrayBuffer(data: WebSocket.RawData): ArrayBuffer {
   const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -76,9 +79,9 @@ export class SocketTable {
   ): Promise<{ protocol: string }> {
     if (typeof url !== 'string' || !/^(https?|wss?):\/\//.test(url))
       throw new NamedError('WebSocket URL must be http(s) or ws(s)', 'TypeError');
-    if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== 'string'))
+    if (!isStringList(protocols, MAX_PROTOCOLS))
       throw new NamedError('invalid WebSocket protocols', 'TypeError');
-    if (!Array.isArray(headers) || headers.length % 2 !== 0 || headers.some((h) => typeof h !== 'string'))
+    if (!isStringList(headers, MAX_HEADER_LIST, true))
       throw new NamedError('invalid WebSocket headers', 'TypeError');
     const h: Record<string, string> = {};
     for (let i = 0; i < headers.length; i += 2) h[headers[i]] = headers[i + 1];
