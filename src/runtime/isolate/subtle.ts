@@ -276,12 +276,28 @@ export function makeDigestStream(): any {
         resolve = res;
         reject = rej;
       });
+      // A write that fails errors the stream without calling abort(): the host's hash is
+      // dropped and `digest` rejects here, or the hash stayed on the host (1,000 such and the
+      // isolate could make no more) and `digest` never settled.
+      const fail = (err: unknown) => {
+        callSync('hashDrop', id);
+        reject(err);
+        throw err;
+      };
       super({
         write(chunk: unknown) {
-          callSync('hashUpdate', id, bufferSource(chunk, 'write'));
+          try {
+            callSync('hashUpdate', id, bufferSource(chunk, 'write'));
+          } catch (err) {
+            fail(err);
+          }
         },
         close() {
-          resolve(callSync('hashDigest', id));
+          try {
+            resolve(callSync('hashDigest', id));
+          } catch (err) {
+            fail(err);
+          }
         },
         abort(reason: unknown) {
           callSync('hashDrop', id);
