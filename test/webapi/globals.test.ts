@@ -27,6 +27,16 @@ describe('web globals', () => {
     const out = await h.run(`const t = Date.now(); await scheduler.wait(30); return Date.now() - t;`);
     assert.ok(out >= 25, `waited ${out} ms`);
   });
+  it('cleared timers free their host timer: 20,000 armed and cleared, then timers still work', async () => {
+    // The host keeps at most 10,000 live timers per isolate; a cleared one used to hold its place
+    // until it would have fired (here, 30 s later).
+    const out = await h.run(`
+      for (let i = 0; i < 20000; i++) clearTimeout(setTimeout(() => {}, 30000));
+      const iv = setInterval(() => {}, 30000); clearInterval(iv);
+      await new Promise((r) => setTimeout(r, 1));
+      return 'fired';`);
+    assert.equal(out, 'fired');
+  });
   it('reportError logs without throwing', async () => {
     await h.run(`reportError(new Error('reported-marker')); return 1;`);
     assert.ok(h.dev.logs.some((l) => l.message.includes('reported-marker')));

@@ -198,7 +198,8 @@ export function createSyscalls(
   extension: ExtensionSource,
 ): unknown[] {
   const aborts = new Map<number, AbortController>();
-  const timers = new Set<NodeJS.Timeout>();
+  /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
+  const timers = new Map<number, { t: NodeJS.Timeout; resolve: () => void }>();
   const hashes = new HashTable();
   const cryptoQueue = new CryptoQueue((ctx, ns) => slot.owner?.chargeHost(ctx, ns));
   const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
@@ -207,7 +208,7 @@ export function createSyscalls(
     sockets.closeAll('worker isolate disposed');
     hashes.clear();
     cryptoQueue.close();
-    for (const t of timers) clearTimeout(t);
+    for (const { t } of timers.values()) clearTimeout(t);
     timers.clear();
     for (const a of aborts.values()) a.abort();
     aborts.clear();
@@ -236,18 +237,28 @@ export function createSyscalls(
     if (typeof id === 'number') aborts.get(id)?.abort();
   };
 
-  const timer = (_ctx: unknown, ms: unknown): Promise<void> => {
+  const timer = (_ctx: unknown, ms: unknown, id: unknown): Promise<void> => {
     const o = owner();
     if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || timers.has(id))
+      throw isolateError('TypeError: invalid timer id');
     if (timers.size >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        timers.delete(t);
+        timers.delete(id);
         resolve();
       }, ms);
       t.unref(); // a worker's timer never keeps the process alive on its own
-      timers.add(t);
+      timers.set(id, { t, resolve });
     });
+  };
+  /** clearTimeout/clearInterval: the host timer goes now, not when it would have fired. */
+  const clearTimer = (id: unknown): void => {
+    const live = typeof id === 'number' ? timers.get(id) : undefined;
+    if (!live) return;
+    clearTimeout(live.t);
+    timers.delete(id as number);
+    live.resolve(); // the isolate's side sees the timer cleared and does nothing
   };
 
   const read = (_ctx: unknown, id: unknown): Promise<ArrayBuffer | null> => {
@@ -327,6 +338,7 @@ export function createSyscalls(
 
   /** Synchronous calls by name: cheap host work the isolate waits for. */
   const syncCalls: Record<string, (...args: unknown[]) => unknown> = {
+    clearTimer,
     hashNew: (alg, key) => hashes.create(alg, key),
     hashUpdate: (id, data) => hashes.update(id, data),
     hashDigest: (id) => hashes.digest(id),

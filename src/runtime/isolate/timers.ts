@@ -2,7 +2,7 @@
  * setTimeout/setInterval: the isolate has no event loop of its own, so each timer is a host
  * promise that resolves after the delay. Timer callbacks that throw are reported, not fatal.
  */
-import { callHost, host } from './bridge.ts';
+import { callHost, callSync, host } from './bridge.ts';
 
 const active = new Set<number>();
 let nextId = 1;
@@ -10,7 +10,7 @@ let nextId = 1;
 let refusalLogged = false;
 
 function arm(id: number, ms: number, fn: () => void) {
-  callHost(host.timer, [ms]).then(
+  callHost(host.timer, [ms, id]).then(
     () => {
       if (active.has(id)) fn();
     },
@@ -60,7 +60,9 @@ export function setInterval(fn: unknown, ms?: unknown, ...args: unknown[]): numb
 }
 
 export function clearTimeout(id: unknown): void {
-  active.delete(Number(id));
+  const n = Number(id);
+  // The host's timer goes too (it counted against the isolate's timer limit until it fired).
+  if (active.delete(n)) callSync('clearTimer', n);
 }
 export const clearInterval = clearTimeout;
 
@@ -80,6 +82,6 @@ export function queueMicrotask(fn: unknown): void {
 
 export const scheduler = {
   wait(ms: number): Promise<void> {
-    return callHost(host.timer, [delay(ms)]).then(() => undefined);
+    return callHost(host.timer, [delay(ms), nextId++]).then(() => undefined);
   },
 };
