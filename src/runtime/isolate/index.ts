@@ -146,26 +146,38 @@ function report(id: unknown, ok: boolean, value: unknown) {
   }
 }
 
-/** Wrap an entry function: called with a batch [[callId, ...args], ...], each outcome reported. */
+// Captured before tenant code runs: the entry loop must not go through anything it can replace
+// (a replaced Array.prototype[Symbol.iterator] would otherwise see every call's arguments).
+const applyIntrinsic = Reflect.apply;
+const sliceIntrinsic = Array.prototype.slice;
+
+/**
+ * Wrap an entry function: called with a batch [[callId, ...args], ...], each outcome reported.
+ * Each call runs at once, in the batch's task (a microtask per call cost ~0.6 µs a request);
+ * what it awaits runs after, as the events of one task do.
+ */
 function entry(fn: (...args: any[]) => unknown) {
   return (batch: unknown[][]) => {
     tick();
-    for (const [callId, ...args] of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const call = batch[i];
+      const callId = call[0];
+      let out: unknown;
+      try {
+        out = applyIntrinsic(fn, undefined, applyIntrinsic(sliceIntrinsic, call, [1]));
+      } catch (err) {
+        report(callId, false, err);
+        continue;
+      }
       // Intrinsics only: a tenant that replaced Promise.prototype.then must not see or change
-      // the outcomes (a response tuple names the WebSocket handed to the PoP). A promise is never
-      // returned from a reaction, which would make V8 call its `then` by property lookup.
-      const ok = (value: unknown) => report(callId, true, value);
-      const failed = (err: unknown) => report(callId, false, err);
-      thenIntrinsic(resolvedIntrinsic(), () => {
-        let out: unknown;
-        try {
-          out = fn(...args);
-        } catch (err) {
-          return failed(err);
-        }
-        if (isIntrinsicPromise(out)) thenIntrinsic(out, ok, failed);
-        else ok(out);
-      });
+      // the outcomes (a response tuple names the WebSocket handed to the PoP).
+      if (isIntrinsicPromise(out))
+        thenIntrinsic(
+          out,
+          (value) => report(callId, true, value),
+          (err) => report(callId, false, err),
+        );
+      else report(callId, true, out);
     }
   };
 }
