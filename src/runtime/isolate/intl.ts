@@ -11,7 +11,7 @@
  * DateTimeFormat 26 KB, a word Segmenter 7 KB, a Collator 1.6 KB, a word segment() 2 KB, the
  * rest under 300 bytes.
  */
-import { NativeBudget } from './native-memory.ts';
+import { NativeBudget, standIn } from './native-memory.ts';
 
 const KIB = 1024;
 const ESTIMATE: Record<string, number> = {
@@ -65,18 +65,7 @@ export function installIntlLimits(memoryLimitMb: number): void {
       if (made !== null && typeof made === 'object' && made !== this) reserve(made, bytes, what);
       return made;
     };
-    Object.setPrototypeOf(Wrapper, Object.getPrototypeOf(Original));
-    for (const key of Reflect.ownKeys(Original)) {
-      if (key === 'prototype') continue;
-      Object.defineProperty(Wrapper, key, Object.getOwnPropertyDescriptor(Original, key)!);
-    }
-    Object.defineProperty(Wrapper, 'prototype', { value: Original.prototype, writable: false });
-    Object.defineProperty(Original.prototype, 'constructor', {
-      value: Wrapper,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
+    standIn(Wrapper, Original);
     Object.defineProperty(intl, name, { ...Object.getOwnPropertyDescriptor(intl, name)!, value: Wrapper });
   }
   // Each segment() result and each iterator over it is a copy of the segmenter's break iterator.

@@ -10,7 +10,7 @@
  * memory-limit breach: reported to the host, and a RangeError here.
  */
 import { capMemories, WasmCapError } from '../wasm-cap.ts';
-import { fail, NativeBudget } from './native-memory.ts';
+import { fail, NativeBudget, standIn } from './native-memory.ts';
 
 const PAGE_KIB = 64;
 /** Pages of 64 KiB, reserved per instance and memory for the holder's lifetime. */
@@ -101,21 +101,8 @@ export function installWasmLimits(memoryLimitMb: number): void {
     [Module, OrigModule],
     [Instance, OrigInstance],
     [Memory, OrigMemory],
-  ] as const) {
-    Object.setPrototypeOf(wrapper, Object.getPrototypeOf(orig));
-    for (const key of Reflect.ownKeys(orig)) {
-      if (key === 'prototype' || key === 'length' || key === 'name') continue;
-      Object.defineProperty(wrapper, key, Object.getOwnPropertyDescriptor(orig, key)!);
-    }
-    Object.defineProperty(wrapper, 'prototype', { value: orig.prototype, writable: false });
-    // Hide the original constructor: `instance.constructor` must not lead back to it.
-    Object.defineProperty(orig.prototype, 'constructor', {
-      value: wrapper,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
-  }
+  ] as const)
+    standIn(wrapper, orig);
   // Growth from JS past the reserved maximum is a breach (growth inside wasm just returns -1).
   const origGrow = OrigMemory.prototype.grow;
   Object.defineProperty(OrigMemory.prototype, 'grow', {
