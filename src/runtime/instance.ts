@@ -167,7 +167,16 @@ export class WorkerInstance implements IsolateOwner {
     const delivered = this.iso.api.wsEvent
       .apply(undefined, [id, type, a, b], { arguments: { copy: true } })
       .then(
-        () => {},
+        () => {
+          // Each message handled is an event with the CPU limit of its own: its invocation is
+          // given one limit back once the isolate has run it (not when it arrives, which a
+          // client could time to refill a loop's budget while it runs).
+          const holder = type === 'message' ? this.#socketHolds.get(id) : undefined;
+          if (!holder) return;
+          this.#account();
+          const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
+          holder.cpuUsed = holder.cpuUsed > limit ? holder.cpuUsed - limit : 0n;
+        },
         (err) => this.onApplyError(err as Error),
       );
     // A closed socket may be what kept a retiring isolate alive.
@@ -365,9 +374,13 @@ export class WorkerInstance implements IsolateOwner {
       this.#cpuCredit = -charge;
       charge = 0n;
     } else this.#cpuCredit = 0n;
-    if (this.active.size === 0 || charge === 0n) return;
-    const share = charge / BigInt(this.active.size);
-    for (const a of this.active.values()) a.cpuUsed += share;
+    if (charge === 0n) return;
+    // With no response in flight, the invocations still live (waitUntil work, WebSocket
+    // handlers) share it: their budget is the one their request started with, as on Workers.
+    const to = this.active.size > 0 ? this.active : this.#live;
+    if (to.size === 0) return;
+    const share = charge / BigInt(to.size);
+    for (const a of to.values()) a.cpuUsed += share;
   }
 
   /** Called by the runtime's watchdog every few ms while busy. */
@@ -423,18 +436,21 @@ export class WorkerInstance implements IsolateOwner {
   #idleExcess = 0n;
 
   /**
-   * Called by the runtime's sweep while no response is in flight: what runs then (waitUntil
-   * work, WebSocket messages, timers, a Durable Object's background work) may use at most the
-   * per-request CPU limit in each sweep period, or the isolate goes. A limit longer than the
-   * sweep period could never be passed in one period (a loop after the response ran for ever
-   * with cpu_ms >= 100), so what is used beyond half a core is also summed across periods
-   * (draining at half a core while it uses less) and may reach the limit at most.
+   * Called by the runtime's sweep while no response is in flight. What runs then is limited
+   * two ways:
+   *  - Work of requests still live (waitUntil, WebSocket handlers): each request within its
+   *    CPU limit in all, counting what it used before its response (#account shares what runs
+   *    among them; each WebSocket message handled gives its request one limit back: an event of
+   *    its own). Backstop for budgets diluted over many live requests: what is used beyond 90%
+   *    of a core, summed across periods, may reach the limit at most.
+   *  - Work outside any request (timers armed at the top level or after everything ended): at
+   *    most the limit per sweep period, and what is used beyond half a core, summed across
+   *    periods (draining while it uses less), at most the limit (so limits longer than the
+   *    period hold too).
    */
   checkIdle(): void {
-    const where =
-      this.#live.size > 0
-        ? ' after the response (waitUntil, WebSocket or timer work)'
-        : ' outside any request';
+    const live = this.#live.size > 0;
+    const where = live ? ' after the response (waitUntil, WebSocket or timer work)' : ' outside any request';
     if (this.iso.isolate.isDisposed) {
       this.breach(this.heapBreach(where));
       return;
@@ -446,15 +462,26 @@ export class WorkerInstance implements IsolateOwner {
     this.#idleAt = at;
     if (last < 0n) return;
     const used = cpu - last;
-    const excess = this.#idleExcess + used - BigInt(Math.round(((at - lastAt) * 1e6) / 2));
+    const allowance = BigInt(Math.round((at - lastAt) * 1e6 * (live ? 0.9 : 0.5)));
+    const excess = this.#idleExcess + used - allowance;
     this.#idleExcess = excess > 0n ? excess : 0n;
     const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
     const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(1);
-    if (used > limit || this.#idleExcess > limit) {
-      const what =
-        used > limit ? `${ms(used)} ms used` : `${ms(this.#idleExcess)} ms used beyond half a core`;
+    const cpuBreach = (what: string) =>
       this.breach(new LimitExceededError('cpu', `${what}${where}, limit ${this.version.limits.cpuMs} ms`));
-    }
+    if (!live && used > limit) return cpuBreach(`${ms(used)} ms used`);
+    if (this.#idleExcess > limit)
+      return cpuBreach(`${ms(this.#idleExcess)} ms used beyond ${live ? '90%' : 'half'} of a core`);
+    if (!live) return;
+    this.#account();
+    for (const a of this.#live.values())
+      if (a.cpuUsed > limit)
+        return this.breach(
+          new LimitExceededError(
+            'cpu',
+            `${ms(a.cpuUsed)} ms used by a request with its work after the response (waitUntil, WebSocket messages), limit ${this.version.limits.cpuMs} ms`,
+          ),
+        );
   }
 
   /** A limit was breached: every request in flight answers with it and the isolate goes. */

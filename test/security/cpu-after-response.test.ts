@@ -38,6 +38,43 @@ describe('CPU after the response is limited', () => {
     });
   }
 
+  it("waitUntil work at a quarter of a core for ever meets the request's limit in all", async () => {
+    // Under every per-period check (the sweep's, and half a core), so it used to run for ever.
+    const n = breaches();
+    assert.equal(await (await net.fetchAs('spinner', '/wait-until-slow')).text(), 'answered');
+    await recycled(n);
+    assert.match(
+      [...net.logs].reverse().find((e) => e.fields?.limit === 'cpu')?.message ?? '',
+      /by a request with its work after the response/,
+    );
+    assert.equal(await (await net.fetchAs('spinner', '/ok')).text(), 'ok');
+  });
+
+  it('WebSocket messages are events of their own: many small ones in all pass the limit, no breach', async () => {
+    const n = breaches();
+    const ws = new WebSocket(`${net.url.replace('http', 'ws')}/ws-work`, {
+      headers: { 'outpost-tenant': 'spinner' },
+    });
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    // ~10 ms each, 30 of them: several times the 50 ms limit in all.
+    const closed = new Promise((_, j) =>
+      ws.once('close', (code) =>
+        j(
+          new Error(
+            `closed (${code}): ${[...net.logs].reverse().find((e) => e.fields?.limit === 'cpu')?.message}`,
+          ),
+        ),
+      ),
+    );
+    for (let i = 0; i < 30; i++) {
+      const done = new Promise((r) => ws.once('message', r));
+      ws.send('work');
+      await Promise.race([done, closed]);
+    }
+    ws.close();
+    assert.equal(breaches(), n, 'a breach was logged');
+  });
+
   it('a WebSocket message handler that loops is stopped', async () => {
     const n = breaches();
     // A real client: the handshake through the PoP, then one message.
