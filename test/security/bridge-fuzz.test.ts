@@ -91,12 +91,18 @@ async function injectRawSyscalls(): Promise<void> {
   );
   list.shift(); // the ivm module: the fuzz calls the syscalls as the prelude does
   const live = new ivm.Callback(() => [...inst.active.keys()]);
-  const install = (await iso.context.eval(
-    '(function (live, ...raw) { globalThis.__fuzz_live = live; globalThis.__fuzz_raw = raw; })',
-    { reference: true },
-  )) as ivm.Reference;
-  await install.apply(undefined, [live, ...list]);
-  install.release();
+  try {
+    const install = (await iso.context.eval(
+      '(function (live, ...raw) { globalThis.__fuzz_live = live; globalThis.__fuzz_raw = raw; })',
+      { reference: true },
+    )) as ivm.Reference;
+    await install.apply(undefined, [live, ...list]);
+    install.release();
+  } catch (err) {
+    // The fuzz broke that isolate meanwhile (a limit): the next round injects into its successor.
+    if (iso.isolate.isDisposed) return;
+    throw err;
+  }
   fuzzSlots.push(slot);
   injected.add(iso);
 }
