@@ -3,24 +3,16 @@
 // transactions), alarms, both class styles, and clear errors for bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { startDurableFixture, type TestDev } from './helpers.ts';
 
+let fixture: Awaited<ReturnType<typeof startDurableFixture>>;
 let dev: TestDev;
-let project: ReturnType<typeof copyFixture>;
 before(async () => {
-  project = copyFixture('durable');
-  dev = await startFixture(project.dir);
+  fixture = await startDurableFixture();
+  dev = fixture.dev;
 });
-after(async () => {
-  await dev.close();
-  project.cleanup();
-});
-
-async function rpc(name: string, method: string, ...args: unknown[]): Promise<any> {
-  const q = new URLSearchParams({ name, method, args: JSON.stringify(args) });
-  const r = await fetch(`${dev.url}/rpc?${q}`);
-  return r.json();
-}
+after(() => fixture.close());
+const rpc = (name: string, method: string, ...args: unknown[]) => fixture.rpc(name, method, ...args);
 
 describe('Durable Objects', () => {
   it('ids: idFromName is deterministic, newUniqueId differs, idFromString round-trips', async () => {

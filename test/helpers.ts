@@ -101,6 +101,30 @@ export function copyFixture(name: string): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The Durable Objects fixture (test/fixtures/durable) copied and served by `outpost dev`, with
+ * `rpc(name, method, ...args)`: a method of the object named `name`, through the worker.
+ */
+export async function startDurableFixture(): Promise<{
+  dev: TestDev;
+  rpc(name: string, method: string, ...args: unknown[]): Promise<any>;
+  close(): Promise<void>;
+}> {
+  const project = copyFixture('durable');
+  const dev = await startFixture(project.dir);
+  return {
+    dev,
+    rpc: async (name, method, ...args) => {
+      const q = new URLSearchParams({ name, method, args: JSON.stringify(args) });
+      return (await fetch(`${dev.url}/rpc?${q}`)).json();
+    },
+    close: async () => {
+      await dev.close();
+      project.cleanup();
+    },
+  };
+}
+
 export async function waitFor<T>(
   fn: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 5000,

@@ -5,23 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ALARM_MIN_GAP_MS } from '../../src/runtime/objects.ts';
-import { copyFixture, startFixture, type TestDev } from '../helpers.ts';
+import { startDurableFixture } from '../helpers.ts';
 
-let dev: TestDev;
-let project: ReturnType<typeof copyFixture>;
+let fixture: Awaited<ReturnType<typeof startDurableFixture>>;
 before(async () => {
-  project = copyFixture('durable');
-  dev = await startFixture(project.dir);
+  fixture = await startDurableFixture();
 });
-after(async () => {
-  await dev.close();
-  project.cleanup();
-});
-
-async function rpc(name: string, method: string, ...args: unknown[]): Promise<any> {
-  const q = new URLSearchParams({ name, method, args: JSON.stringify(args) });
-  return (await fetch(`${dev.url}/rpc?${q}`)).json();
-}
+after(() => fixture.close());
+const rpc = (name: string, method: string, ...args: unknown[]) => fixture.rpc(name, method, ...args);
 
 describe('an alarm that re-arms itself at once', () => {
   it('runs a few times a second, not back to back, and a neighbour answers meanwhile', async () => {
