@@ -469,19 +469,24 @@ export class WorkerInstance implements IsolateOwner {
     const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(1);
     const cpuBreach = (what: string) =>
       this.breach(new LimitExceededError('cpu', `${what}${where}, limit ${this.version.limits.cpuMs} ms`));
-    if (!live && used > limit) return cpuBreach(`${ms(used)} ms used`);
-    if (this.#idleExcess > limit)
-      return cpuBreach(`${ms(this.#idleExcess)} ms used beyond ${live ? '90%' : 'half'} of a core`);
+    if (!live && used > limit) {
+      cpuBreach(`${ms(used)} ms used`);
+      return;
+    }
+    if (this.#idleExcess > limit) {
+      cpuBreach(`${ms(this.#idleExcess)} ms used beyond ${live ? '90%' : 'half'} of a core`);
+      return;
+    }
     if (!live) return;
     this.#account();
-    for (const a of this.#live.values())
-      if (a.cpuUsed > limit)
-        return this.breach(
-          new LimitExceededError(
-            'cpu',
-            `${ms(a.cpuUsed)} ms used by a request with its work after the response (waitUntil, WebSocket messages), limit ${this.version.limits.cpuMs} ms`,
-          ),
-        );
+    const over = [...this.#live.values()].find((a) => a.cpuUsed > limit);
+    if (over)
+      this.breach(
+        new LimitExceededError(
+          'cpu',
+          `${ms(over.cpuUsed)} ms used by a request with its work after the response (waitUntil, WebSocket messages), limit ${this.version.limits.cpuMs} ms`,
+        ),
+      );
   }
 
   /** A limit was breached: every request in flight answers with it and the isolate goes. */
