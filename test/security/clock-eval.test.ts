@@ -1,7 +1,8 @@
 // Fidelity that is also defence (issue 14): inside a request the clock stands still while code
 // runs (a timing side channel needs a clock that moves during computation) and moves on with
 // I/O; `eval` and the Function constructors are refused after startup, as on Workers, and the
-// unsafe_eval binding is the one way around it.
+// unsafe_eval binding is the one way around it: present only when declared, and what it
+// evaluates runs in the isolate like any tenant code (no host object, the guard still holds).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTenants, type TestNetwork } from '../helpers.ts';
@@ -9,7 +10,8 @@ import { startTenants, type TestNetwork } from '../helpers.ts';
 let net: TestNetwork;
 
 before(async () => {
-  net = await startTenants({ probe: 'clock-eval' });
+  // `evaluator` declares the unsafe_eval binding (test/fixtures/eval); `probe` does not.
+  net = await startTenants({ probe: 'clock-eval', evaluator: 'eval' });
 });
 after(() => net.close());
 
@@ -69,5 +71,33 @@ describe('code from strings', () => {
     assert.deepEqual(e.evalNonString, { ok: true, value: '5' });
     assert.equal(e.instance, true);
     assert.equal(e.functionName, 'Function');
+  });
+});
+
+describe('the unsafe_eval binding', () => {
+  const evaluate = async (code: string) => {
+    const snippet = `return async function (input, env) { ${code} }`;
+    const res = await net.fetchAs('evaluator', '/', {
+      method: 'POST',
+      body: JSON.stringify({ code: snippet }),
+    });
+    return (await res.json()) as { ok: boolean; result?: unknown; error?: { message: string } };
+  };
+  it('evaluates in the isolate, which holds nothing of the host', async () => {
+    const r = await evaluate(`
+      const E = env.UNSAFE_EVAL;
+      const reach = (f) => { try { return String(f()); } catch (e) { return 'threw ' + e.name; } };
+      return [
+        E.eval('typeof process + typeof require + typeof module'),
+        reach(() => E.newFunction('return this')().constructor.constructor('return typeof process')()),
+        reach(() => E.eval('(function(){ return this })()').constructor.name),
+        E.newFunction('return a + b', 'add', 'a', 'b')(1, 2),
+      ];`);
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual(r.result, ['undefinedundefinedundefined', 'threw EvalError', 'Object', 3]);
+  });
+  it('is absent unless the config declares it', async () => {
+    const e = (await (await net.fetchAs('probe', '/eval')).json()) as Record<string, any>;
+    assert.equal(e.fn.name, 'EvalError');
   });
 });
