@@ -10,6 +10,8 @@
  * `tick()` is called by the prelude's entry points (index.ts, bridge.ts callHost); nothing
  * tenant code can reach moves the clock.
  */
+import { standIn } from './stand-in.ts';
+
 const RealDate = Date;
 const realNow = Date.now;
 
@@ -35,19 +37,7 @@ export function installClock(g: Record<string, unknown>): void {
     if (new.target === undefined) return new RealDate(frozen).toString();
     return Reflect.construct(RealDate, args.length === 0 ? [frozen] : args, new.target);
   } as unknown as DateConstructor;
-  Object.defineProperty(D, 'name', { value: 'Date' });
-  Object.defineProperty(D, 'length', { value: 7 });
-  Object.defineProperties(D, {
-    prototype: { value: RealDate.prototype, writable: false, enumerable: false, configurable: false },
-    now: { value: now, writable: true, enumerable: false, configurable: true },
-    parse: { value: RealDate.parse, writable: true, enumerable: false, configurable: true },
-    UTC: { value: RealDate.UTC, writable: true, enumerable: false, configurable: true },
-  });
-  Object.defineProperty(RealDate.prototype, 'constructor', {
-    value: D,
-    writable: true,
-    enumerable: false,
-    configurable: true,
-  });
+  standIn(D, RealDate);
+  Object.defineProperty(D, 'now', { value: now, writable: true, enumerable: false, configurable: true });
   Object.defineProperty(g, 'Date', { value: D, writable: true, enumerable: false, configurable: true });
 }

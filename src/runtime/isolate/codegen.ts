@@ -12,6 +12,8 @@
  * The `unsafe_eval` binding (bindings.ts), as in workerd and Miniflare, evaluates at any time:
  * a worker opts in to it in its config (test harnesses use it).
  */
+import { standIn } from './stand-in.ts';
+
 let allowed = true;
 
 // biome-ignore lint/security/noGlobalEval: kept to guard it, the point of this module
@@ -41,21 +43,12 @@ export const unsafe = {
   newAsyncFunction: (code: string, args: string[]) => Reflect.construct(AsyncFunction, [...args, code]),
 };
 
-function guard(Original: FunctionConstructor, name: string): FunctionConstructor {
+function guard(Original: FunctionConstructor): FunctionConstructor {
   const Guard = function (this: unknown, ...args: string[]) {
     if (!allowed) refuse();
     return Reflect.construct(Original, args, new.target ?? Original);
   } as unknown as FunctionConstructor;
-  Object.defineProperty(Guard, 'name', { value: name });
-  Object.defineProperty(Guard, 'length', { value: 1 });
-  Object.defineProperty(Guard, 'prototype', { value: Original.prototype, writable: false });
-  Object.defineProperty(Original.prototype, 'constructor', {
-    value: Guard,
-    writable: false,
-    enumerable: false,
-    configurable: true,
-  });
-  Object.setPrototypeOf(Guard, Object.getPrototypeOf(Original));
+  standIn(Guard, Original);
   return Guard;
 }
 
@@ -73,12 +66,12 @@ export function installCodegenGuard(g: Record<string, unknown>): void {
     configurable: true,
   });
   Object.defineProperty(g, 'Function', {
-    value: guard(IntrinsicFunction, 'Function'),
+    value: guard(IntrinsicFunction),
     writable: true,
     enumerable: false,
     configurable: true,
   });
-  guard(AsyncFunction, 'AsyncFunction');
-  guard(GeneratorFunction, 'GeneratorFunction');
-  guard(AsyncGeneratorFunction, 'AsyncGeneratorFunction');
+  guard(AsyncFunction);
+  guard(GeneratorFunction);
+  guard(AsyncGeneratorFunction);
 }

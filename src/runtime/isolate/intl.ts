@@ -11,7 +11,8 @@
  * DateTimeFormat 26 KB, a word Segmenter 7 KB, a Collator 1.6 KB, a word segment() 2 KB, the
  * rest under 300 bytes.
  */
-import { NativeBudget, standIn } from './native-memory.ts';
+import { NativeBudget } from './native-memory.ts';
+import { standIn } from './stand-in.ts';
 
 const KIB = 1024;
 const ESTIMATE: Record<string, number> = {

@@ -10,7 +10,8 @@
  * memory-limit breach: reported to the host, and a RangeError here.
  */
 import { capMemories, WasmCapError } from '../wasm-cap.ts';
-import { fail, NativeBudget, standIn } from './native-memory.ts';
+import { fail, NativeBudget } from './native-memory.ts';
+import { standIn } from './stand-in.ts';
 
 const PAGE_KIB = 64;
 /** Pages of 64 KiB, reserved per instance and memory for the holder's lifetime. */
