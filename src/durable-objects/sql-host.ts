@@ -28,6 +28,7 @@ interface Conn {
   maxPages: number;
   roots: Database.Statement;
   changes: Database.Statement;
+  lastRowid: Database.Statement;
 }
 
 const conns = new Map<string, Conn>();
@@ -86,6 +87,7 @@ function open(file: string, maxBytes: number): Conn {
       )
       .pluck(),
     changes: db.prepare('SELECT total_changes()').pluck(),
+    lastRowid: db.prepare('SELECT last_insert_rowid()').pluck(),
   };
   conns.set(file, c);
   // Past it, writes fail with SQLite's own "database or disk is full: SQLITE_FULL", as on
@@ -98,9 +100,18 @@ function significant(text: string): boolean {
   return tokenize(text).some((t) => t.kind !== 'semi');
 }
 
+function bindValue(b: unknown): unknown {
+  return b instanceof Uint8Array && !Buffer.isBuffer(b)
+    ? Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    : b;
+}
+
+/** Values as better-sqlite3 binds them; a plain object holds named parameters (D1's ?NNN). */
 function bind(bindings: unknown[]): unknown[] {
   return bindings.map((b) =>
-    b instanceof Uint8Array && !Buffer.isBuffer(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : b,
+    b !== null && typeof b === 'object' && Object.getPrototypeOf(b) === Object.prototype
+      ? Object.fromEntries(Object.entries(b).map(([k, v]) => [k, bindValue(v)]))
+      : bindValue(b),
   );
 }
 
@@ -111,7 +122,7 @@ function valueBytes(v: unknown): number {
 }
 
 /** Run `query` (one or more statements); bindings and the returned rows are the last statement's. */
-function runSql(c: Conn, query: string, bindings: unknown[]): SqlResult {
+function runSql(c: Conn, query: string, bindings: unknown[], inBatch = false): SqlResult {
   if (query.includes('\0')) throw new GateError('unrecognized token: "\\0": SQLITE_ERROR');
   const pieces = splitPieces(query);
   const sig = pieces.map(significant);
@@ -166,7 +177,7 @@ function runSql(c: Conn, query: string, bindings: unknown[]): SqlResult {
         rows.push(row);
       }
     } else stmt.run(...a);
-    if (c.db.inTransaction) {
+    if (!inBatch && c.db.inTransaction) {
       // Nothing the gate lets through opens one; if something did, it must not outlive the call.
       c.db.exec('ROLLBACK');
       throw new GateError(TRANSACTION_REFUSED);
@@ -181,12 +192,45 @@ function runSql(c: Conn, query: string, bindings: unknown[]): SqlResult {
   return result;
 }
 
+/** One statement of a batch, answered with what D1 reports of it (src/d1/). */
+export interface BatchResult extends SqlResult {
+  lastRowId: number;
+  /** The database's size after the statement, bytes. */
+  sizeAfter: number;
+}
+
+/**
+ * D1's batch (src/d1/): the statements in one transaction, all or none. The gate refuses
+ * BEGIN/COMMIT in the statements themselves, so only this function opens and ends it.
+ */
+function runBatch(c: Conn, statements: unknown): BatchResult[] {
+  if (!Array.isArray(statements)) throw new GateError('invalid batch: SQLITE_MISUSE');
+  const size = c.db
+    .prepare('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')
+    .pluck();
+  c.db.exec('BEGIN');
+  try {
+    const out = statements.map((st) => {
+      const [query, bindings] = Array.isArray(st) ? st : [];
+      const r = runSql(c, String(query), Array.isArray(bindings) ? bindings : [], true);
+      return { ...r, lastRowId: Number(c.lastRowid.get()), sizeAfter: Number(size.get()) };
+    });
+    c.db.exec('COMMIT');
+    return out;
+  } catch (err) {
+    if (c.db.inTransaction) c.db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
 export interface HostRequest {
   id: number;
-  op: 'sql' | 'close';
+  op: 'sql' | 'batch' | 'close';
   file: string;
   query?: string;
   bindings?: unknown[];
+  /** op 'batch': [query, bindings][] */
+  statements?: unknown;
   /** The object's storage quota, bytes. */
   maxBytes?: number;
 }
@@ -207,6 +251,7 @@ function handle(m: HostRequest): unknown {
   }
   const maxBytes =
     typeof m.maxBytes === 'number' && m.maxBytes > 0 ? m.maxBytes : DO_LIMITS.MAX_DATABASE_BYTES;
+  if (m.op === 'batch') return runBatch(open(m.file, maxBytes), m.statements);
   return runSql(open(m.file, maxBytes), String(m.query), Array.isArray(m.bindings) ? m.bindings : []);
 }
 

@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { DO_LIMITS, StorageError } from './limits.ts';
+import type { BatchResult } from './sql-host.ts';
 import type { SqlResult } from './storage.ts';
 
 /** The relay thread: plain JavaScript (eval), so it needs no TypeScript loader. */
@@ -62,7 +63,7 @@ function spawnOne() {
       clearTimeout(current.timer);
       const cur = current; current = null;
       m.ms = Date.now() - cur.sent;
-      if (cur.msg.op === 'sql') reply(m);
+      if (cur.msg.op !== 'close') reply(m);
       pump();
     }
   });
@@ -71,12 +72,12 @@ function spawnOne() {
     if (current && current.p === p) {
       clearTimeout(current.timer);
       const cur = current; current = null;
-      if (cur.msg.op === 'sql') reply({ id: cur.msg.id, ok: false, ms: Date.now() - cur.sent, e: 'SQL host process ended while running the statement (out of memory?): SQLITE_NOMEM' });
+      if (cur.msg.op !== 'close') reply({ id: cur.msg.id, ok: false, ms: Date.now() - cur.sent, e: 'SQL host process ended while running the statement (out of memory?): SQLITE_NOMEM' });
     }
     if (!p.ready) {
       // It never started: fail what waits rather than spin, and retry later.
       failures++;
-      if (!procs.some((q) => q.ready)) for (const m of queue.splice(0)) if (m.op === 'sql') reply({ id: m.id, ok: false, e: 'SQL host process failed to start: SQLITE_CANTOPEN' });
+      if (!procs.some((q) => q.ready)) for (const m of queue.splice(0)) if (m.op !== 'close') reply({ id: m.id, ok: false, e: 'SQL host process failed to start: SQLITE_CANTOPEN' });
       if (!backoff) backoff = setTimeout(() => { backoff = null; fill(); }, Math.min(10000, 250 * 2 ** failures));
     }
     fill();
@@ -91,7 +92,7 @@ function pump() {
   if (!p) return;
   const msg = queue.shift();
   current = { msg, p, timer: null, sent: Date.now() };
-  if (msg.op === 'sql')
+  if (msg.op !== 'close')
     current.timer = setTimeout(() => {
       // Over time: answer now, then kill the process (the only way to stop SQLite here).
       const cur = current; current = null;
@@ -144,14 +145,14 @@ function hostCommand(): { execPath: string; args: string[] } {
 interface Reply {
   id: number;
   ok: boolean;
-  r?: SqlResult;
+  r?: SqlResult | BatchResult[];
   e?: string;
   timeout?: boolean;
   /** How long the host had the statement (not the wait for a host to start). */
   ms?: number;
 }
 
-class SqlRunner {
+export class SqlRunner {
   #worker: Worker | null = null;
   #port: MessagePort | null = null;
   #flag = new Int32Array(new SharedArrayBuffer(16));
@@ -198,6 +199,10 @@ class SqlRunner {
     this.#worker = null;
     this.#port?.close();
     this.#port = null;
+    this.#listening = false;
+    for (const settle of this.#pending.values())
+      settle({ id: 0, ok: false, e: 'SQL host stopped: SQLITE_INTERRUPT' });
+    this.#pending.clear();
     void w?.terminate();
   }
 
@@ -244,6 +249,49 @@ class SqlRunner {
       Atomics.wait(flag, 0, seen, left);
     }
   }
+
+  /**
+   * Run `statements` in one transaction, waiting without blocking the main thread (D1, whose
+   * API is asynchronous). An instance used this way must not also serve run(): the port's
+   * listener takes every answer.
+   */
+  batch(
+    file: string,
+    statements: [string, unknown[]][],
+    timeoutMs: number,
+    maxBytes: number,
+  ): Promise<{ results: BatchResult[]; ms: number }> {
+    this.warm();
+    const port = this.#port as MessagePort;
+    if (!this.#listening) {
+      this.#listening = true;
+      port.on('message', (m: Reply) => {
+        const settle = this.#pending.get(m.id);
+        if (!settle) return;
+        this.#pending.delete(m.id);
+        if (this.#pending.size === 0) port.unref();
+        settle(m);
+      });
+    }
+    const id = this.#next++;
+    port.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (m) => {
+        if (m.ok) return resolve({ results: m.r as BatchResult[], ms: m.ms ?? 0 });
+        reject(
+          new StorageError(
+            m.timeout
+              ? `D1 query exceeded its time limit of ${timeoutMs} ms and was interrupted: SQLITE_INTERRUPT`
+              : String(m.e),
+          ),
+        );
+      });
+      port.postMessage({ id, op: 'batch', file, statements, timeoutMs, maxBytes });
+    });
+  }
+
+  #listening = false;
+  #pending = new Map<number, (m: Reply) => void>();
 
   /** Forget the host's connection to `file` (the object closed); nothing to wait for. */
   close(file: string): void {
