@@ -224,6 +224,7 @@ describe('outpost dev: each option changes what is started', () => {
     ],
     nats: [['--nats', 'nats://127.0.0.1:4222'], (p) => w(p).kv?.nats, 'nats://127.0.0.1:4222'],
     'build-root': [['--build-root', '/tmp'], (p) => w(p).buildRoot, '/tmp'],
+    env: [['--env', 'staging'], (p) => w(p).env, 'staging'],
     'egress-allow': [
       ['--egress-allow', '10.0.0.0/8', '--egress-allow', 'api.internal:8080'],
       (p) => w(p).egressAllow,

@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
+import { bindingsOf, loadConfig } from '../../src/config/index.ts';
 import { ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { noopObserver } from '../../src/observability/index.ts';
@@ -14,17 +14,17 @@ const fixture = process.argv[2] ?? 'hello';
 const config = loadConfig(join(import.meta.dirname, '..', 'fixtures', fixture), { warn: () => {} });
 // A project with KV bindings gets a store in a temp folder holding `greeting`.
 let kv: KvPop | undefined;
-if (config.kvNamespaces.length) {
+const kvBindings = bindingsOf(config.bindings, 'kv');
+if (kvBindings.length) {
   const store = new SqliteKvStore({
     file: join(mkdtempSync(join(tmpdir(), 'outpost-bench-kv-')), 'kv.sqlite'),
   });
   kv = new KvPop('BENCH', store);
-  for (const ns of config.kvNamespaces)
-    await kv.put(ns.id, 'greeting', new TextEncoder().encode('Hello World!'));
+  for (const ns of kvBindings) await kv.put(ns.id, 'greeting', new TextEncoder().encode('Hello World!'));
 }
 // A project with Durable Objects keeps their databases in a temp folder (on disk, as in dev).
 let runtime: Runtime | undefined;
-const objects = config.durableObjects.length
+const objects = bindingsOf(config.bindings, 'do').length
   ? new DurableObjects({
       directory: new ObjectDirectory(mkdtempSync(join(tmpdir(), 'outpost-bench-do-'))),
       observer: noopObserver,

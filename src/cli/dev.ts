@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
   adminTokenFromEnv,
@@ -23,8 +23,14 @@ type OptionValues = Parameters<Command['run']>[1];
 export const devCommand: Command = {
   name: 'dev',
   summary: 'Serve a Workers project locally, rebuilding on change',
-  args: '[dir] [more dirs...]',
+  args: '[dir | entry file] [more dirs...]',
   options: [
+    {
+      name: 'env',
+      short: 'e',
+      type: 'string',
+      help: "use the config's [env.NAME] (its bindings and vars; the worker is named <name>-<env>)",
+    },
     { name: 'port', type: 'number', default: 8787, help: 'port to listen on (0 picks a free one)' },
     { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
     {
@@ -184,6 +190,7 @@ export type DevPlan = { logLevel: LogLevel; warnings: string[] } & (
 
 /** Options that only a Workers project uses: refused in CDN proxy mode rather than ignored. */
 const WORKER_ONLY = [
+  'env',
   'production',
   'watch',
   'cpu-ms',
@@ -218,9 +225,12 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new CliError(`--log-level must be debug, info, warn or error, received "${logLevel}"`);
   const trusted = trustedHeader(v['trusted-proxy-header']);
-  const dir = positionals[0] ?? '.';
+  // `outpost dev src/index.ts`: the entry on the command line, the config (if any) from here.
+  const entry =
+    positionals[0] !== undefined && isEntryFile(positionals[0]) ? resolve(positionals[0]) : undefined;
+  const dir = entry ? '.' : (positionals[0] ?? '.');
   const warnings: string[] = [];
-  if (!hasProject(dir)) {
+  if (!entry && !hasProject(dir)) {
     // No worker project here: CDN proxy mode, a caching reverse proxy for every path.
     const defaults = new Map(devCommand.options.map((o) => [o.name, o.default]));
     for (const name of WORKER_ONLY)
@@ -265,7 +275,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     };
   }
   // A worker project may have an outpost.toml for the admin token and the trusted proxy header.
-  const root = dirname(findConfigFile(dir));
+  const root = hasProject(dir) ? dirname(findConfigFile(dir)) : resolve(dir);
   const settings = PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f))) ? loadProxyConfig(root) : null;
   if (settings && (settings.origin !== undefined || settings.policies.length))
     warnings.push(
@@ -280,6 +290,8 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     warnings,
     dev: {
       dir,
+      ...(entry ? { main: entry } : {}),
+      ...(typeof v.env === 'string' ? { env: v.env } : {}),
       // Further projects: served only through service bindings from the first.
       services: positionals.slice(1),
       port: v.port as number,
@@ -377,6 +389,10 @@ function waitForSignal(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+}
+
+function isEntryFile(path: string): boolean {
+  return /\.(m|c)?(j|t)sx?$/.test(path) && existsSync(path) && statSync(path).isFile();
 }
 
 function hasProject(dir: string): boolean {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { findConfigFile, loadConfig } from '../config/index.ts';
+import { bindingsOf, findConfigFile, loadConfig } from '../config/index.ts';
 import { KvError, KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { kvFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
@@ -35,10 +35,11 @@ async function withNamespace<T>(
   else {
     if (typeof v.binding !== 'string')
       throw new CliError('say which namespace: --binding NAME or --namespace-id ID');
-    const b = config.kvNamespaces.find((k) => k.binding === v.binding);
+    const kv = bindingsOf(config.bindings, 'kv');
+    const b = kv.find((k) => k.binding === v.binding);
     if (!b)
       throw new CliError(
-        `no KV binding "${v.binding}" in ${config.configPath} (kv_namespaces has: ${config.kvNamespaces.map((k) => k.binding).join(', ') || 'none'})`,
+        `no KV binding "${v.binding}" in ${config.configPath} (kv_namespaces has: ${kv.map((k) => k.binding).join(', ') || 'none'})`,
       );
     ns = b.id;
   }

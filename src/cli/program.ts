@@ -8,11 +8,18 @@ import { ConfigError } from '../config/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 import { CliError, cacheCommands } from './cache.ts';
 import { type CliIo, type Command, processIo } from './commands.ts';
+import { d1Commands } from './d1.ts';
 import { devCommand } from './dev.ts';
 import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
 
-export const COMMANDS: Command[] = [devCommand, ...cacheCommands, ...kvCommands, geodnsCommand];
+export const COMMANDS: Command[] = [
+  devCommand,
+  ...cacheCommands,
+  ...kvCommands,
+  ...d1Commands,
+  geodnsCommand,
+];
 
 export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;
 

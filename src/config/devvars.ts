@@ -5,10 +5,11 @@ import { parseEnv } from 'node:util';
 /**
  * Secrets for local development, read from `.dev.vars` (dotenv syntax) beside the config,
  * as wrangler does (https://developers.cloudflare.com/workers/configuration/secrets/#local-development-with-secrets).
- * `.dev.vars.<environment>` is not supported yet: Outpost has no environments.
+ * With `--env NAME`, `.dev.vars.NAME` is read instead when it exists.
  */
-export function readDevVars(rootDir: string): Record<string, string> {
-  const file = join(rootDir, '.dev.vars');
+export function readDevVars(rootDir: string, env?: string): Record<string, string> {
+  const specific = env === undefined ? undefined : join(rootDir, `.dev.vars.${env}`);
+  const file = specific && existsSync(specific) ? specific : join(rootDir, '.dev.vars');
   if (!existsSync(file)) return {};
   return parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
 }

@@ -9,7 +9,7 @@
  * Migrations are applied in order to find each class's storage backend (KV or SQLite); a class
  * bound here but never created by a migration is an error, as `wrangler deploy` makes it.
  */
-import { BINDING_NAME } from './bindings.ts';
+import { BINDING_NAME } from './bindings/name.ts';
 import { ConfigError } from './errors.ts';
 import type { DurableObjectBinding, DurableObjectClass } from './types.ts';
 

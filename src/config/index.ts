@@ -1,3 +1,6 @@
+export { type AssetsConfig, HTML_HANDLING, NOT_FOUND_HANDLING } from './assets.ts';
+export { BINDING_KEYS } from './bindings/index.ts';
+export type { BuildOptions, ModuleRule, RuleType } from './build.ts';
 export {
   EGRESS_CLASSES,
   type EgressClass,
@@ -27,10 +30,16 @@ export {
 } from './proxy.ts';
 export { DEFAULT_QUOTAS, resolveQuotas, type StorageQuotas } from './quotas.ts';
 export {
+  type BindingConfig,
+  type BindingOf,
+  type BindingType,
+  bindingsOf,
+  type D1DatabaseBinding,
   DEFAULT_CPU_MS,
   type DurableObjectBinding,
   type DurableObjectClass,
   type KvNamespaceBinding,
+  type R2BucketBinding,
   type ServiceBinding,
   type VarValue,
   type WorkerConfig,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from './errors.ts';
 import { loadConfig } from './load.ts';
+import { bindingsOf } from './types.ts';
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-config-'));
@@ -55,17 +56,19 @@ describe('loadConfig', () => {
     assert.deepEqual(c.secretNames, ['B', 'C']);
   });
 
-  it('keeps unknown keys and warns about each once per file', () => {
+  it('keeps keys it does not act on and names them all in one warning per file, with what happens instead', () => {
     const dir = project({
-      'wrangler.toml': 'main = "w.js"\nd1_databases = [{ binding = "DB", database_id = "x" }]\n',
+      'wrangler.toml': 'main = "w.js"\nworkers_dev = true\nmade_up = 1\n[triggers]\ncrons = ["* * * * *"]\n',
       'w.js': '',
     });
     const warnings: string[] = [];
     const c = loadConfig(dir, { warn: (m) => warnings.push(m) });
     loadConfig(dir, { warn: (m) => warnings.push(m) });
-    assert.deepEqual(c.unknown, { d1_databases: [{ binding: 'DB', database_id: 'x' }] });
+    assert.deepEqual(c.unknown, { workers_dev: true, made_up: 1, triggers: { crons: ['* * * * *'] } });
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /"d1_databases" is not supported by Outpost yet; ignored/);
+    assert.match(warnings[0], /workers_dev: no effect/);
+    assert.match(warnings[0], /triggers: cron triggers are not run by Outpost yet/);
+    assert.match(warnings[0], /made_up: not a key Outpost knows; ignored/);
   });
 
   it('reads durable_objects bindings and migrations, and names what is wrong', () => {
@@ -91,9 +94,21 @@ describe('loadConfig', () => {
       'w.js': '',
     });
     const c = loadConfig(ok, { warn: () => {} });
-    assert.deepEqual(c.durableObjects, [
-      { binding: 'ROOM', className: 'Room', scriptName: undefined },
-      { binding: 'OTHER', className: 'Elsewhere', scriptName: 'other-worker' },
+    assert.deepEqual(bindingsOf(c.bindings, 'do'), [
+      {
+        binding: 'ROOM',
+        className: 'Room',
+        scriptName: undefined,
+        type: 'do',
+        key: 'durable_objects.bindings[0]',
+      },
+      {
+        binding: 'OTHER',
+        className: 'Elsewhere',
+        scriptName: 'other-worker',
+        type: 'do',
+        key: 'durable_objects.bindings[1]',
+      },
     ]);
     assert.deepEqual(c.durableObjectClasses, [
       { className: 'Chat', storage: 'sqlite' },
@@ -137,9 +152,9 @@ describe('loadConfig', () => {
         'name = "w"\nmain = "w.js"\nkv_namespaces = [{ binding = "A", id = "ns-a" }, { binding = "B" }]\n',
       'w.js': '',
     });
-    assert.deepEqual(loadConfig(ok, { warn: () => {} }).kvNamespaces, [
-      { binding: 'A', id: 'ns-a' },
-      { binding: 'B', id: 'w:B', own: true },
+    assert.deepEqual(bindingsOf(loadConfig(ok, { warn: () => {} }).bindings, 'kv'), [
+      { binding: 'A', id: 'ns-a', type: 'kv', key: 'kv_namespaces[0]' },
+      { binding: 'B', id: 'w:B', own: true, type: 'kv', key: 'kv_namespaces[1]' },
     ]);
     const cases: [string, RegExp][] = [
       ['kv_namespaces = "A"', /"kv_namespaces" must be an array of \{ binding, id \}/],
@@ -154,7 +169,7 @@ describe('loadConfig', () => {
       ],
       [
         '[vars]\nA = 1\n[[kv_namespaces]]\nbinding = "A"',
-        /"kv_namespaces\[0\]\.binding" must be a name no other binding or var uses, received "A"/,
+        /"kv_namespaces\[0\]" must be a binding name no other binding or var uses, received "A"/,
       ],
     ];
     for (const [toml, re] of cases) {
@@ -168,7 +183,9 @@ describe('loadConfig', () => {
       'wrangler.toml': 'main = "w.js"\n[[unsafe.bindings]]\nname = "EVAL"\ntype = "unsafe_eval"\n',
       'w.js': '',
     });
-    assert.deepEqual(loadConfig(ok, { warn: () => {} }).unsafeEval, ['EVAL']);
+    assert.deepEqual(loadConfig(ok, { warn: () => {} }).bindings, [
+      { type: 'unsafe_eval', binding: 'EVAL', key: 'unsafe.bindings[0]' },
+    ]);
     const bad = project({
       'wrangler.toml': 'main = "w.js"\n[[unsafe.bindings]]\nname = "X"\ntype = "ratelimit"\n',
       'w.js': '',

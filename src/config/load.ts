@@ -2,39 +2,31 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
-import { parseKvNamespaces, parseServices, parseUnsafeBindings } from './bindings.ts';
+import { parseAssets } from './assets.ts';
+import { parseBindings } from './bindings/index.ts';
+import { parseBuildOptions } from './build.ts';
 import { readDevVars } from './devvars.ts';
-import { parseDurableObjectBindings, parseMigrations } from './durable-objects.ts';
+import { parseMigrations } from './durable-objects.ts';
+import { deployRedirect, selectEnvironment } from './environments.ts';
 import { ConfigError } from './errors.ts';
-import type { VarValue, WorkerConfig } from './types.ts';
+import { IGNORED_KEYS, KNOWN } from './keys.ts';
+import { bindingsOf, type VarValue, type WorkerConfig } from './types.ts';
 
 /** Files looked for in a project folder, in wrangler's order of preference. */
 export const CONFIG_FILES = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'] as const;
-
-/** Keys this part interprets; everything else is kept in `unknown` for later parts. */
-const KNOWN = new Set([
-  'name',
-  'main',
-  'compatibility_date',
-  'compatibility_flags',
-  'vars',
-  'limits',
-  'services',
-  'kv_namespaces',
-  'unsafe',
-  'account_id',
-  'durable_objects',
-  'migrations',
-]);
 
 /** Unknown keys already warned about (per file), so a hot reload does not repeat the warning. */
 const warned = new Set<string>();
 
 export interface LoadOptions {
-  /** Called once per unknown top-level key (default: console.warn). */
+  /** Called once per file with every key Outpost does not act on (default: console.warn). */
   warn?: (message: string) => void;
   /** Read `.dev.vars` secrets (default true). */
   devVars?: boolean;
+  /** `--env NAME`: apply `[env.NAME]` over the top level, as wrangler does (./environments.ts). */
+  env?: string;
+  /** The entry module given on the command line (`outpost dev src/index.ts`): wins over `main`. */
+  main?: string;
 }
 
 /** Find the config file of a project folder, or accept a path to the file itself. */
@@ -49,6 +41,8 @@ export function findConfigFile(pathOrDir: string): string {
     );
   }
   if (statSync(abs).isFile()) return abs;
+  const redirected = deployRedirect(abs);
+  if (redirected) return redirected;
   for (const name of CONFIG_FILES) {
     const candidate = join(abs, name);
     if (existsSync(candidate)) return candidate;
@@ -59,6 +53,15 @@ export function findConfigFile(pathOrDir: string): string {
     `a folder holding one of ${CONFIG_FILES.join(', ')}`,
     'a folder with none of them',
   );
+}
+
+function hasConfig(pathOrDir: string): boolean {
+  try {
+    findConfigFile(pathOrDir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Parse the raw text of a config file according to its extension. */
@@ -92,6 +95,9 @@ export function parseConfigText(file: string, text: string): Record<string, unkn
 
 /** Load and validate a Workers project config. */
 export function loadConfig(pathOrDir: string, options: LoadOptions = {}): WorkerConfig {
+  // An entry on the command line runs without a config, as `wrangler dev src/index.ts` does.
+  if (options.main !== undefined && !hasConfig(pathOrDir))
+    return validateConfig({}, join(resolve(pathOrDir), '(no wrangler config)'), options);
   const file = findConfigFile(pathOrDir);
   const raw = parseConfigText(file, readFileSync(file, 'utf8'));
   return validateConfig(raw, file, options);
@@ -104,20 +110,29 @@ export function validateConfig(
 ): WorkerConfig {
   const warn = options.warn ?? ((m: string) => console.warn(m));
   const rootDir = dirname(file);
+  const topName = raw.name;
+  raw = selectEnvironment(raw, file, options.env);
 
-  const name = raw.name ?? basename(rootDir);
+  // wrangler accepts `name = ""` (frameworks write it); the folder's name stands in.
+  let name = raw.name === undefined || raw.name === '' ? folderName(rootDir) : raw.name;
+  if (
+    options.env !== undefined &&
+    (raw.name === undefined || raw.name === topName) &&
+    typeof name === 'string'
+  )
+    name = `${name}-${options.env}`;
   if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(name)) {
     throw new ConfigError(file, 'name', 'letters, digits, "-" or "_" (at most 63 characters)', name);
   }
 
-  if (raw.main === undefined)
-    throw new ConfigError(file, 'main', 'the path of the entry module, e.g. "src/index.ts"');
-  if (typeof raw.main !== 'string' || raw.main === '')
-    throw new ConfigError(file, 'main', 'a non-empty string', raw.main);
-  const main = isAbsolute(raw.main) ? raw.main : resolve(rootDir, raw.main);
-  if (!existsSync(main) || !statSync(main).isFile()) {
-    throw new ConfigError(file, 'main', 'a path to an existing file', `${raw.main} (not found at ${main})`);
-  }
+  const assets = parseAssets(file, raw.assets, rootDir);
+  const main = entryModule(
+    file,
+    rootDir,
+    options.main ?? raw.main,
+    options.main !== undefined,
+    assets !== undefined,
+  );
 
   const compatibilityDate = raw.compatibility_date;
   if (
@@ -160,11 +175,7 @@ export function validateConfig(
     throw new ConfigError(file, 'limits.cpu_ms', 'a number of milliseconds between 1 and 300000', cpuMs);
   }
 
-  const services = parseServices(file, raw.services);
-  const kvNamespaces = parseKvNamespaces(file, raw.kv_namespaces, name);
-  const durableObjects = parseDurableObjectBindings(file, raw.durable_objects);
   const durableObjectClasses = parseMigrations(file, raw.migrations);
-  const unsafeEval = parseUnsafeBindings(file, raw.unsafe);
   const accountId = raw.account_id;
   if (accountId !== undefined && (typeof accountId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(accountId)))
     throw new ConfigError(
@@ -173,37 +184,37 @@ export function validateConfig(
       'an account id (letters, digits, "-" or "_", at most 64)',
       accountId,
     );
-  durableObjects.forEach((d, i) => {
+  const bindings = parseBindings(
+    raw,
+    { file, worker: name, rootDir },
+    new Set(Object.keys(vars as object)),
+    assets?.binding ? [{ type: 'assets', binding: assets.binding, key: 'assets.binding' }] : [],
+  );
+  for (const d of bindingsOf(bindings, 'do')) {
     // A class of another worker is that worker's to migrate.
     if (d.scriptName === undefined && !durableObjectClasses.some((c) => c.className === d.className))
       throw new ConfigError(
         file,
-        `durable_objects.bindings[${i}].class_name`,
+        `${d.key}.class_name`,
         `a class a migration creates (add [[migrations]] tag = "v1", new_sqlite_classes = ["${d.className}"])`,
         d.className,
       );
-  });
-  const taken = new Set(Object.keys(vars as object));
-  for (const [b, key] of [
-    ...services.map((x, i) => [x.binding, `services[${i}].binding`]),
-    ...kvNamespaces.map((x, i) => [x.binding, `kv_namespaces[${i}].binding`]),
-    ...durableObjects.map((x, i) => [x.binding, `durable_objects.bindings[${i}].name`]),
-    ...unsafeEval.map((x, i) => [x, `unsafe.bindings[${i}].name`]),
-  ]) {
-    if (taken.has(b)) throw new ConfigError(file, key, 'a name no other binding or var uses', b);
-    taken.add(b);
   }
+  const build = parseBuildOptions(raw, file);
 
   const unknown: Record<string, unknown> = {};
+  const notes: string[] = [];
   for (const key of Object.keys(raw)) {
     if (KNOWN.has(key)) continue;
     unknown[key] = raw[key];
-    if (warned.has(`${file}\0${key}`)) continue;
-    warned.add(`${file}\0${key}`);
-    warn(`${file}: "${key}" is not supported by Outpost yet; ignored`);
+    notes.push(`  ${key}: ${IGNORED_KEYS[key] ?? 'not a key Outpost knows; ignored'}`);
+  }
+  if (notes.length > 0 && !warned.has(`${file}\0${Object.keys(unknown).join()}`)) {
+    warned.add(`${file}\0${Object.keys(unknown).join()}`);
+    warn(`${file}: keys Outpost does not act on:\n${notes.join('\n')}`);
   }
 
-  const secrets = options.devVars === false ? {} : readDevVars(rootDir);
+  const secrets = options.devVars === false ? {} : readDevVars(rootDir, options.env);
   return {
     configPath: file,
     rootDir,
@@ -214,12 +225,44 @@ export function validateConfig(
     vars: { ...(vars as Record<string, VarValue>), ...secrets },
     secretNames: Object.keys(secrets),
     limits: { cpuMs },
-    services,
-    kvNamespaces,
-    durableObjects,
+    bindings,
+    assets,
+    build,
     durableObjectClasses,
     accountId: accountId as string | undefined,
-    unsafeEval,
     unknown,
   };
+}
+
+/** A worker name made from a folder's name (for `name = ""` or no name). */
+function folderName(dir: string): string {
+  const n = basename(dir)
+    .replace(/[^a-zA-Z0-9_-]+/g, '-')
+    .replace(/^[^a-zA-Z0-9]+/, '')
+    .slice(0, 63);
+  return n === '' ? 'worker' : n;
+}
+
+/** The entry module: `main`, or the command line's; none only for an assets-only project. */
+function entryModule(
+  file: string,
+  rootDir: string,
+  main: unknown,
+  fromCli: boolean,
+  hasAssets: boolean,
+): string | undefined {
+  const key = fromCli ? '(entry on the command line)' : 'main';
+  if (main === undefined) {
+    if (hasAssets) return undefined;
+    throw new ConfigError(
+      file,
+      'main',
+      'the path of the entry module, e.g. "src/index.ts" (or an assets table)',
+    );
+  }
+  if (typeof main !== 'string' || main === '') throw new ConfigError(file, key, 'a non-empty string', main);
+  const abs = isAbsolute(main) ? main : resolve(fromCli ? process.cwd() : rootDir, main);
+  if (!existsSync(abs) || !statSync(abs).isFile())
+    throw new ConfigError(file, key, 'a path to an existing file', `${main} (not found at ${abs})`);
+  return abs;
 }

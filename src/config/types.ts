@@ -1,4 +1,8 @@
 /** Public, hand-written types of a loaded Workers project. */
+import type { AssetsConfig } from './assets.ts';
+import type { BuildOptions } from './build.ts';
+
+export type { AssetsConfig, BuildOptions };
 
 export type VarValue = string | number | boolean | null | VarValue[] | { [key: string]: VarValue };
 
@@ -13,8 +17,12 @@ export interface WorkerConfig {
   /** Folder that holds the config file; relative paths resolve from here. */
   rootDir: string;
   name: string;
-  /** Absolute path of the entry module. */
-  main: string;
+  /** Absolute path of the entry module; undefined: an assets-only project. */
+  main: string | undefined;
+  /** Static assets (`assets`), served before the worker runs. */
+  assets: AssetsConfig | undefined;
+  /** wrangler's bundling keys (`rules`, `alias`, `define`, `minify`, `keep_names`). */
+  build: BuildOptions;
   compatibilityDate: string | undefined;
   compatibilityFlags: string[];
   /** `vars` from config, merged with secrets from `.dev.vars` (secrets win). */
@@ -22,12 +30,11 @@ export interface WorkerConfig {
   /** Names that came from `.dev.vars` (shown redacted in logs). */
   secretNames: string[];
   limits: WorkerLimits;
-  /** Service bindings to other workers (`services` in wrangler config). */
-  services: ServiceBinding[];
-  /** KV namespaces (`kv_namespaces`). */
-  kvNamespaces: KvNamespaceBinding[];
-  /** Durable Object namespaces (`durable_objects.bindings`). */
-  durableObjects: DurableObjectBinding[];
+  /**
+   * Every binding on `env` besides vars, in config order, each tagged with its type and the
+   * config key it came from (src/config/bindings/index.ts reads them; `bindingsOf` picks a type).
+   */
+  bindings: BindingConfig[];
   /** The Durable Object classes `migrations` leave, with their storage backend. */
   durableObjectClasses: DurableObjectClass[];
   /**
@@ -36,8 +43,6 @@ export interface WorkerConfig {
    * account. Undefined: the default account ("local"), shared by every worker without one.
    */
   accountId: string | undefined;
-  /** `unsafe_eval` bindings (names): code from strings after startup (test harnesses). */
-  unsafeEval: string[];
   /** Keys Outpost does not interpret yet; kept verbatim for later parts. */
   unknown: Record<string, unknown>;
 }
@@ -75,3 +80,58 @@ export interface DurableObjectClass {
 }
 
 export const DEFAULT_CPU_MS = 50;
+
+export interface D1DatabaseBinding {
+  binding: string;
+  /** `database_id`, or `<worker name>:<binding>` when the config gives none (the worker's own). */
+  id: string;
+  own?: boolean;
+  databaseName: string | undefined;
+  /** Absolute path of the migrations folder (`migrations_dir`, default `migrations`). */
+  migrationsDir: string;
+  /** The table that records applied migrations (`migrations_table`, default `d1_migrations`). */
+  migrationsTable: string;
+}
+
+export interface R2BucketBinding {
+  binding: string;
+  /** `bucket_name`, or `<worker name>:<binding>` when the config gives none. */
+  bucket: string;
+  own?: boolean;
+}
+
+/**
+ * A binding wrangler documents that Outpost does not provide: kept so `env.NAME` exists and
+ * every use of it throws an error naming the binding and the config key.
+ */
+export interface UnsupportedBinding {
+  binding: string;
+  /** What it is, for the error ("a Queues producer"). */
+  what: string;
+}
+
+/** The part every binding shares: its name on `env` and where it was configured. */
+interface BindingBase {
+  /** The config key it came from, e.g. `kv_namespaces[0]` (for errors). */
+  key: string;
+}
+
+/** One binding of a worker, by type. Adding a binding type starts here (docs/architecture.md). */
+export type BindingConfig = BindingBase &
+  (
+    | ({ type: 'service' } & ServiceBinding)
+    | ({ type: 'kv' } & KvNamespaceBinding)
+    | ({ type: 'do' } & DurableObjectBinding)
+    | { type: 'unsafe_eval'; binding: string }
+    | ({ type: 'd1' } & D1DatabaseBinding)
+    | { type: 'assets'; binding: string }
+    | ({ type: 'unsupported' } & UnsupportedBinding)
+  );
+
+export type BindingType = BindingConfig['type'];
+export type BindingOf<T extends BindingType> = Extract<BindingConfig, { type: T }>;
+
+/** The bindings of one type, in config order. */
+export function bindingsOf<T extends BindingType>(list: readonly BindingConfig[], type: T): BindingOf<T>[] {
+  return list.filter((b): b is BindingOf<T> => b.type === type);
+}

@@ -6,9 +6,10 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
   adminTokenFromEnv,
+  bindingsOf,
   ConfigError,
   findConfigFile,
   loadConfig,
@@ -16,6 +17,7 @@ import {
   type StorageQuotas,
   type WorkerConfig,
 } from '../config/index.ts';
+import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
@@ -36,6 +38,10 @@ import { devCertificate, tlsFromFiles } from './tls.ts';
 
 export interface DevOptions {
   dir: string;
+  /** `--env NAME`: the config's `[env.NAME]` (src/config/environments.ts). */
+  env?: string;
+  /** The entry module from the command line (`outpost dev src/index.ts`): wins over `main`. */
+  main?: string;
   /** More worker projects, served only through service bindings (`services` in config). */
   services?: string[];
   port?: number;
@@ -200,10 +206,16 @@ interface Deployer {
   has(tenant: string): boolean;
 }
 
-async function startProject(dir: string, runtime: Deployer, options: DevOptions): Promise<Project> {
+async function startProject(
+  dir: string,
+  runtime: Deployer,
+  options: DevOptions,
+  own: { env?: string; main?: string } = {},
+): Promise<Project> {
   const { observer } = options;
   const warn = (m: string) => observer.log({ level: 'warn', source: 'outpost', message: m });
-  let config = loadConfig(dir, { warn });
+  const load = () => loadConfig(dir, { warn, ...own });
+  let config = load();
   const tenant = config.name;
   let buildError: OutpostError | null = null;
   // What was last deployed: the code's hash and the whole parsed config. A rebuild that changes
@@ -219,7 +231,7 @@ async function startProject(dir: string, runtime: Deployer, options: DevOptions)
   const build = async (): Promise<Error | null> => {
     const started = performance.now();
     try {
-      config = loadConfig(dir, { warn });
+      config = load();
       if (config.name !== tenant)
         throw new ConfigError(
           config.configPath,
@@ -318,7 +330,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       `adminToken must be at least 16 characters, received ${options.adminToken.length}`,
     );
   const adminToken = options.adminToken ?? adminTokenFromEnv() ?? newAdminToken();
-  const rootDir = dirname(findConfigFile(options.dir));
+  const rootDir = options.main ? resolve(options.dir) : dirname(findConfigFile(options.dir));
+  // One primary per D1 database for the whole network (docs/d1.md).
+  const d1 = new D1Databases(join(rootDir, '.outpost', 'd1'));
   const quotas = resolveQuotas(options.quotas, 'quotas');
   const kvStore: KvStore = options.kv?.nats
     ? await NatsKvStore.connect({
@@ -361,7 +375,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: { ...options.runtime, quotas, egress: egressOf(options, false) },
+      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1 },
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -387,6 +401,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       egress: egressOf(options, true),
       objects,
       popId: LOCAL_POP,
+      d1,
     });
     deployer = runtime;
   }
@@ -395,7 +410,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
   for (const dir of options.services ?? []) others.push(await startProject(dir, deployer, options));
-  const main = await startProject(options.dir, deployer, options);
+  const main = await startProject(options.dir, deployer, options, {
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.main !== undefined ? { main: options.main } : {}),
+  });
   const names = new Set([main.tenant]);
   for (const o of others) {
     if (names.has(o.tenant)) {
@@ -444,7 +462,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     maxBodyBytes: options.maxBodyBytes,
     adminToken,
     kvNamespace: (name) => {
-      const all = [main, ...others].flatMap((p) => p.config.kvNamespaces);
+      const all = [main, ...others].flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
       return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
     },
     observer,
@@ -471,6 +489,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await objects.close();
       await (network ? network.close() : rt.close());
       await kvStore.close();
+      d1.close();
     },
   };
 }

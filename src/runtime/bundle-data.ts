@@ -11,13 +11,16 @@
  * read any host file).
  */
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, relative, sep } from 'node:path';
 import type * as esbuild from 'esbuild';
+import picomatch from 'picomatch';
+import type { ModuleRule } from '../config/index.ts';
 import { isPlainResolve, resolvePlain } from './bundle-confine.ts';
 
 const WASM = 'outpost-wasm';
 const DATA = 'outpost-data';
 const BYTES = 'outpost-bytes';
+const TEXT = 'outpost-text';
 
 export const dataModulesPlugin: esbuild.Plugin = {
   name: 'outpost-data-modules',
@@ -44,6 +47,10 @@ export const dataModulesPlugin: esbuild.Plugin = {
       loader: 'js',
       resolveDir: dirname(args.path),
     }));
+    build.onLoad({ filter: /.*/, namespace: TEXT }, async (args) => ({
+      contents: await readFile(args.path, 'utf8'),
+      loader: 'text',
+    }));
     // The one import of the generated modules: their own file, as bytes.
     for (const namespace of [WASM, DATA])
       build.onResolve({ filter: /.*/, namespace }, (args) => ({ path: args.importer, namespace: BYTES }));
@@ -53,3 +60,34 @@ export const dataModulesPlugin: esbuild.Plugin = {
     }));
   },
 };
+
+/**
+ * wrangler's `[[rules]]` (src/config/build.ts): files matching a rule's globs (relative to the
+ * config's folder) are imported as Text, Data (an ArrayBuffer) or CompiledWasm (a
+ * WebAssembly.Module); ESModule and CommonJS rules name what esbuild already does with
+ * JavaScript. The first matching rule wins, as in wrangler; `fallthrough` lets a later rule of
+ * the same type add globs. Must come after dataModulesPlugin, whose namespaces it uses.
+ */
+export function rulesPlugin(rootDir: string, rules: ModuleRule[]): esbuild.Plugin {
+  const data = rules
+    .filter((r) => r.type === 'Text' || r.type === 'Data' || r.type === 'CompiledWasm')
+    .map((r) => ({ type: r.type, match: picomatch(r.globs, { dot: true }) }));
+  const ns = { Text: TEXT, Data: DATA, CompiledWasm: WASM } as const;
+  return {
+    name: 'outpost-module-rules',
+    setup(build) {
+      if (data.length === 0) return;
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (isPlainResolve(args) || args.namespace !== 'file' || args.path.startsWith('outpost:'))
+          return undefined;
+        if (!/^[./]/.test(args.path)) return undefined; // packages keep their own loaders
+        const found = await resolvePlain(build, args.path, args);
+        if (found.errors.length > 0 || found.external) return undefined;
+        const rel = relative(rootDir, found.path).split(sep).join('/');
+        const rule = data.find((r) => r.match(rel));
+        if (!rule) return undefined;
+        return { path: found.path, namespace: ns[rule.type as keyof typeof ns] };
+      });
+    },
+  };
+}

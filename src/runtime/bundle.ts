@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { WorkerConfig } from '../config/index.ts';
 import {
@@ -10,7 +10,7 @@ import {
   redactMessage,
   sealedPlugin,
 } from './bundle-confine.ts';
-import { dataModulesPlugin } from './bundle-data.ts';
+import { dataModulesPlugin, rulesPlugin } from './bundle-data.ts';
 import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
@@ -59,6 +59,26 @@ export interface BundleOptions {
 
 type Output = esbuild.BuildResult<{ write: false; metafile: true }>;
 
+/**
+ * The worker of an assets-only project (no `main`): the runtime answers every request from the
+ * assets (src/assets/) before a worker would run, so this one only says so if it ever does.
+ */
+const ASSETS_ONLY = 'outpost:assets-only';
+const assetsOnlyPlugin: esbuild.Plugin = {
+  name: 'outpost-assets-only',
+  setup(build) {
+    build.onResolve({ filter: /^outpost:assets-only$/ }, () => ({
+      path: 'worker',
+      namespace: 'outpost-assets-only',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'outpost-assets-only' }, () => ({
+      contents:
+        'export default { fetch() { return new Response("Not Found (assets-only project)", { status: 404 }); } };\n',
+      loader: 'js',
+    }));
+  },
+};
+
 export async function bundleWorker(config: WorkerConfig, options: BundleOptions = {}): Promise<Bundle> {
   const nodeCompat = config.compatibilityFlags.some((f) => f === 'nodejs_compat' || f === 'nodejs_compat_v2');
   const where = buildRoot(config.rootDir, options.root, 'the build root (--build-root)');
@@ -80,7 +100,7 @@ export async function bundleWorker(config: WorkerConfig, options: BundleOptions 
     return finish(config, result, result, 'service-worker');
   }
   // An entry without ES module syntax is a service-worker script for certain: rebuilt as one.
-  if (!entryIsModule(config, result)) {
+  if (config.main !== undefined && !entryIsModule(config, result)) {
     const script = await build(config, where, nodeCompat, 'script').catch((e) => {
       throw new BundleError(formatMessages(where, (e as esbuild.BuildFailure).errors ?? []));
     });
@@ -129,6 +149,16 @@ async function bundleTopLevelAwait(
   }
 }
 
+/** `alias`: paths (./x) resolve from the config's folder, as wrangler resolves them. */
+function aliases(config: WorkerConfig): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config.build.alias).map(([k, v]) => [
+      k,
+      v.startsWith('.') ? resolve(config.rootDir, v) : v,
+    ]),
+  );
+}
+
 /** Options every build shares. */
 function common(config: WorkerConfig) {
   return {
@@ -136,7 +166,9 @@ function common(config: WorkerConfig) {
     bundle: true,
     write: false,
     metafile: true,
-    platform: 'neutral',
+    // As wrangler: the browser platform, so packages' `browser` field maps (a file swapped for
+    // its browser version) apply; Node built-ins are the runtime's modules (bundle-modules.ts).
+    platform: 'browser',
     target: 'es2022',
     outfile: `${config.name}.worker.js`,
     sourcemap: 'external',
@@ -158,7 +190,7 @@ function build(
   const module = kind !== 'script';
   return esbuild.build({
     ...common(config),
-    entryPoints: [module ? ENTRY_POINT : config.main],
+    entryPoints: [module ? ENTRY_POINT : (config.main ?? ASSETS_ONLY)],
     format: module ? 'esm' : 'cjs',
     sourcemap: kind === 'top-level-await' ? 'inline' : 'external',
     conditions: ['workerd', 'worker', 'browser'],
@@ -191,14 +223,18 @@ function build(
       ? [
           confinePlugin(where),
           dataModulesPlugin,
-          entryPlugin(config.main, kind === 'top-level-await'),
+          rulesPlugin(config.rootDir, config.build.rules),
+          entryPlugin(config.main ?? ASSETS_ONLY, kind === 'top-level-await'),
           runtimeModulesPlugin(nodeCompat),
+          assetsOnlyPlugin,
         ]
-      : [confinePlugin(where), dataModulesPlugin],
-    // The one definition, a constant. Nothing of the builder's environment is inlined (esbuild
-    // defines nothing of its own on the neutral platform): `process.env.X` stays an expression,
-    // evaluated in the isolate, whose node:process has an empty env.
-    define: { 'process.env.NODE_ENV': '"production"' },
+      : [confinePlugin(where), dataModulesPlugin, rulesPlugin(config.rootDir, config.build.rules)],
+    // NODE_ENV a constant, and the project's own `define`s. Nothing of the builder's environment
+    // is inlined: `process.env.X` stays an expression, evaluated in the isolate.
+    define: { 'process.env.NODE_ENV': '"production"', ...config.build.define },
+    alias: aliases(config),
+    minify: config.build.minify,
+    keepNames: config.build.keepNames,
   });
 }
 

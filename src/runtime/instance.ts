@@ -23,10 +23,10 @@
 import type ivm from 'isolated-vm';
 import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
+import type { ConnectedBinding } from './bindings/types.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
 import type { ObjectLinks } from './bridge/durable.ts';
-import type { KvAccess } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import { takePassedSocket } from './bridge/passed-sockets.ts';
 import type { ServiceLinks } from './bridge/service.ts';
@@ -222,7 +222,7 @@ export class WorkerInstance implements IsolateOwner {
   services: ServiceLinks | null = null;
   /** Set by the runtime: the PoP's Cache API store. */
   cache: CacheAccess | null = null;
-  kv: KvAccess | null = null;
+  bindings: ReadonlyMap<string, ConnectedBinding> | null = null;
   objects: ObjectLinks | null = null;
   durable: StagedStorage | null = null;
   hibernation: HibernationSet | null = null;

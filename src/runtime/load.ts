@@ -17,6 +17,7 @@
  * (src/runtime/sourcemap.ts knows), its exports read back through `module`.
  */
 import ivm from 'isolated-vm';
+import { describeBindings } from './bindings/index.ts';
 import { RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import type { CodeCache, DurableObjectLoad } from './instance.ts';
 import type { PooledIsolate } from './pool.ts';
@@ -26,15 +27,7 @@ import type { WorkerVersion } from './types.ts';
 function loadOptions(version: WorkerVersion, durableObject?: DurableObjectLoad) {
   return {
     compatibilityFlags: version.compatibilityFlags,
-    bindings: Object.fromEntries([
-      ...version.services.map((s) => [
-        s.binding,
-        { type: 'service', service: s.service, entrypoint: s.entrypoint },
-      ]),
-      ...version.kvNamespaces.map((k) => [k.binding, { type: 'kv' }]),
-      ...version.durableObjects.map((d) => [d.binding, { type: 'do' }]),
-      ...version.unsafeEval.map((name) => [name, { type: 'unsafe_eval' }]),
-    ]),
+    bindings: describeBindings(version.bindings),
     ...(durableObject ? { durableObject } : {}),
   };
 }

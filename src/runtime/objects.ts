@@ -7,6 +7,8 @@
  * made again from storage on the next call. Alarms are kept in the directory and fire at their
  * time, with retries and back-off when alarm() throws.
  */
+
+import { bindingsOf } from '../config/index.ts';
 import {
   idFromName,
   invalidId,
@@ -105,7 +107,7 @@ export class DurableObjects {
   /** What a worker's Durable Object bindings do, called from `pop`. */
   links(pop: string, runtime: Runtime, version: WorkerVersion): ObjectLinks {
     const target = (binding: string) => {
-      const b = version.durableObjects.find((d) => d.binding === binding);
+      const b = bindingsOf(version.bindings, 'do').find((d) => d.binding === binding);
       if (!b)
         throw new NamedError(`"${binding}" is not a Durable Object binding of this worker`, 'TypeError');
       const what = `Durable Object binding "${binding}"`;

@@ -4,12 +4,16 @@
  * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
  */
 
+import { type AssetResponse, AssetServer } from '../assets/index.ts';
 import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
-import { resolveQuotas, type StorageQuotas, type WorkerConfig } from '../config/index.ts';
+import { bindingsOf, resolveQuotas, type StorageQuotas, type WorkerConfig } from '../config/index.ts';
+import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
-import { DEFAULT_ACCOUNT, kvNamespaceOf, sameAccountTarget } from './accounts.ts';
+import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
+import { connectBindings } from './bindings/index.ts';
+import { fromAsyncIterable } from './bridge/bodies.ts';
 import type { Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
@@ -61,6 +65,8 @@ export interface RuntimeOptions {
    * Durable Objects); stores passed in carry their own.
    */
   quotas?: Partial<StorageQuotas>;
+  /** Where D1 databases live (default: a temporary folder); `outpost dev` passes `.outpost/d1`. */
+  d1?: D1Databases;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -86,6 +92,7 @@ export class Runtime {
   readonly quotas: StorageQuotas;
   readonly egress: EgressPolicy;
   #objects: DurableObjects | null;
+  #d1: D1Databases | null;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
@@ -119,6 +126,7 @@ export class Runtime {
     this.popId = options.popId ?? 'DEV';
     this.egress = new EgressPolicy(options.egress);
     this.#objects = options.objects ?? null;
+    this.#d1 = options.d1 ?? null;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
       this.purges.join(this.httpCache);
@@ -165,13 +173,7 @@ export class Runtime {
       Partial<
         Pick<
           WorkerConfig,
-          | 'compatibilityFlags'
-          | 'services'
-          | 'kvNamespaces'
-          | 'durableObjects'
-          | 'durableObjectClasses'
-          | 'unsafeEval'
-          | 'accountId'
+          'compatibilityFlags' | 'bindings' | 'durableObjectClasses' | 'accountId' | 'assets' | 'main'
         >
       >,
     limitOverrides: Partial<Limits> = {},
@@ -191,11 +193,14 @@ export class Runtime {
       bundle,
       vars: config.vars,
       compatibilityFlags: config.compatibilityFlags ?? [],
-      services: config.services ?? [],
-      kvNamespaces: config.kvNamespaces ?? [],
-      durableObjects: config.durableObjects ?? [],
+      bindings: config.bindings ?? [],
       durableObjectClasses: config.durableObjectClasses ?? [],
-      unsafeEval: config.unsafeEval ?? [],
+      // Read now: a deploy with a bad assets folder fails here, naming what is wrong.
+      assets: config.assets
+        ? new AssetServer(config.assets, config.main !== undefined, (message) =>
+            this.observer.log({ level: 'warn', source: 'outpost', message: `${config.name}: ${message}` }),
+          )
+        : null,
       limits,
       mapper: new StackMapper(bundle.map, bundle.filename, lineOffset(bundle.format)),
     };
@@ -219,6 +224,27 @@ export class Runtime {
   }
 
   handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
+    const t = this.#tenants.get(tenant);
+    const assets = t?.version.assets;
+    if (assets) return this.#assetsFirst(tenant, assets, request);
+    return this.#handle(tenant, request);
+  }
+
+  /** Static assets the rules serve without the worker (src/assets/), else the worker. */
+  async #assetsFirst(tenant: string, assets: AssetServer, request: WorkerRequest): Promise<WorkerResponse> {
+    const h = request.headers;
+    const header = (name: string) => {
+      for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+      return undefined;
+    };
+    const started = performance.now();
+    const r = await assets.beforeWorker({ method: request.method, url: request.url, header });
+    if (!r) return this.#handle(tenant, request);
+    const dur = (performance.now() - started).toFixed(1);
+    return assetResponse(r, `assets;dur=${dur};desc="${r.status}"`);
+  }
+
+  #handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
     // Fast path without an extra await: the tenant's isolate is loaded and serving.
     const ready = this.#tenants.get(tenant)?.instance;
     if (ready && ready.state === 'ready' && !ready.iso.isolate.isDisposed) return this.#run(ready, request);
@@ -287,7 +313,7 @@ export class Runtime {
   /** What an instance's bindings reach: service targets, the PoP's caches, KV, Durable Objects. */
   #wire(inst: WorkerInstance, version: WorkerVersion): void {
     inst.egress = this.egress;
-    inst.services = version.services.length ? this.#serviceLinks(version) : null;
+    inst.services = bindingsOf(version.bindings, 'service').length ? this.#serviceLinks(version) : null;
     inst.cache = {
       store: this.cacheStore,
       tenant: version.tenant,
@@ -295,20 +321,23 @@ export class Runtime {
       purges: this.purges,
       tier: this.tier,
     };
-    inst.kv =
-      version.kvNamespaces.length && this.kv
-        ? {
-            pop: this.kv,
-            // A binding without an id is the tenant's own, even when two tenants share a name.
-            namespaces: new Map(
-              version.kvNamespaces.map((k) => [
-                k.binding,
-                k.own ? `${version.tenant}:${k.binding}` : kvNamespaceOf(version.account, k.id),
-              ]),
-            ),
-          }
-        : null;
-    inst.objects = version.durableObjects.length ? this.objects.links(this.popId, this, version) : null;
+    inst.objects = bindingsOf(version.bindings, 'do').length
+      ? this.objects.links(this.popId, this, version)
+      : null;
+    inst.bindings = connectBindings(version, {
+      version,
+      kv: this.kv,
+      services: () => inst.services ?? this.#serviceLinks(version),
+      objects: () => inst.objects ?? this.objects.links(this.popId, this, version),
+      d1: () => this.d1,
+      assets: () => version.assets,
+    });
+  }
+
+  /** The D1 databases of this runtime (a temporary folder's when none was given). */
+  get d1(): D1Databases {
+    this.#d1 ??= new D1Databases(null);
+    return this.#d1;
   }
 
   /** The network's Durable Objects (this runtime's own, in memory, when none was given). */
@@ -368,7 +397,7 @@ export class Runtime {
   /** Service bindings resolve their target by worker name when called, so it can be redeployed. */
   #serviceLinks(version: WorkerVersion): ServiceLinks {
     const target = (binding: string) => {
-      const b = version.services.find((s) => s.binding === binding);
+      const b = bindingsOf(version.bindings, 'service').find((s) => s.binding === binding);
       if (!b) throw new NamedError(`"${binding}" is not a service binding of this worker`, 'TypeError');
       sameAccountTarget(version, this.current(b.service), `Service binding "${binding}"`, b.service);
       return b;
@@ -470,4 +499,15 @@ export class Runtime {
     this.#tenants.clear();
     await this.egress.close().catch(() => {});
   }
+}
+
+/** An asset answer as the PoP writes it, with its Server-Timing entry. */
+function assetResponse(r: AssetResponse, timing: string): WorkerResponse {
+  return {
+    status: r.status,
+    statusText: '',
+    headers: r.headers.flat(),
+    body: r.body === null || r.body instanceof Uint8Array ? r.body : fromAsyncIterable(r.body),
+    hops: { timing: [timing], shield: [], objects: [] },
+  };
 }

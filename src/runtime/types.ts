@@ -1,10 +1,5 @@
-import type {
-  DurableObjectBinding,
-  DurableObjectClass,
-  KvNamespaceBinding,
-  ServiceBinding,
-  VarValue,
-} from '../config/index.ts';
+import type { AssetServer } from '../assets/index.ts';
+import type { BindingConfig, DurableObjectClass, VarValue } from '../config/index.ts';
 import type { ChunkSource } from './bridge/bodies.ts';
 import type { Bundle } from './bundle.ts';
 import type { Limits } from './limits.ts';
@@ -22,11 +17,11 @@ export interface WorkerVersion {
   bundle: Bundle;
   vars: Record<string, VarValue>;
   compatibilityFlags: string[];
-  services: ServiceBinding[];
-  kvNamespaces: KvNamespaceBinding[];
-  durableObjects: DurableObjectBinding[];
+  /** Every binding on `env` besides vars (src/runtime/bindings/ gives each its host side). */
+  bindings: BindingConfig[];
   durableObjectClasses: DurableObjectClass[];
-  unsafeEval: string[];
+  /** Its static assets, served before the worker runs (null: none). */
+  assets: AssetServer | null;
   limits: Limits;
   mapper: StackMapper;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.ts';
+import { bindingsOf, loadConfig } from '../../src/config/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
 import { copyFixture } from '../helpers.ts';
@@ -57,7 +57,9 @@ after(async () => {
 describe('KV bindings without an id', () => {
   it("are each worker's own namespace, named so the CLI and admin view can find it", () => {
     const bank = loadConfig(project('bank'), { warn: () => {} });
-    assert.deepEqual(bank.kvNamespaces, [{ binding: 'STORE', id: 'bank:STORE', own: true }]);
+    assert.deepEqual(bindingsOf(bank.bindings, 'kv'), [
+      { binding: 'STORE', id: 'bank:STORE', own: true, type: 'kv', key: 'kv_namespaces[0]' },
+    ]);
   });
 
   it("another worker's STORE neither reads, lists nor overwrites the victim's", async () => {

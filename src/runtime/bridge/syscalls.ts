@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { StagedStorage } from '../../durable-objects/index.ts';
+import type { ConnectedBinding } from '../bindings/types.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
 import type { HibernationSet } from '../hibernation.ts';
@@ -15,12 +16,11 @@ import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
 import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
-import { doCall, doIdCall, type ObjectLinks, storageCall } from './durable.ts';
+import { doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
-import { type KvAccess, kvCall } from './kv.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
-import { type ServiceLinks, serviceCall } from './service.ts';
+import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
 import { SocketTable } from './websockets.ts';
 
@@ -54,8 +54,8 @@ export interface IsolateOwner {
   services: ServiceLinks | null;
   /** The PoP's Cache API store and this tenant's part of it. */
   cache: CacheAccess | null;
-  /** The PoP's KV view and the worker's KV bindings. */
-  kv: KvAccess | null;
+  /** The host side of the worker's bindings, by name (src/runtime/bindings/). */
+  bindings: ReadonlyMap<string, ConnectedBinding> | null;
   /** Where the worker's Durable Object bindings lead. */
   objects: ObjectLinks | null;
   /** In an object's own isolate: its storage. */
@@ -407,7 +407,6 @@ export function createSyscalls(
   /** Asynchronous calls by name; `ctx` is the invocation the call is made for. */
   const asyncCalls: Record<string, (ctx: unknown, ...args: unknown[]) => unknown> = {
     subtle: (ctx, op, args) => cryptoQueue.run(ctx, argumentBytes(args), () => subtleCall(op, args)),
-    service: (ctx, binding, kind, ...rest) => serviceCall(owner(), ctx, binding, kind, rest),
     cache: (ctx, op, ...rest) => {
       const o = owner();
       o.requireLive(ctx);
@@ -418,12 +417,24 @@ export function createSyscalls(
       o.requireLive(ctx);
       return purgeCall(o.cache, options);
     },
-    kv: (ctx, binding, op, ...rest) => {
+    // Every binding's calls (src/runtime/bindings/protocol.ts): found by name among the
+    // calling worker's own, so a tenant reaches only what its config binds.
+    binding: (ctx, name, op, ...args) => {
       const o = owner();
-      o.requireLive(ctx);
-      return kvCall(o.kv, binding, op, rest, o.hops(ctx));
+      const b = typeof name === 'string' ? o.bindings?.get(name) : undefined;
+      if (!b)
+        throw new NamedError(
+          `env.${String(name).slice(0, 100)} is not a binding of this worker`,
+          'TypeError',
+        );
+      const fn = typeof op === 'string' && Object.hasOwn(b.ops, op) ? b.ops[op] : undefined;
+      if (!fn)
+        throw new NamedError(
+          `env.${name} (${b.type}) has no operation ${String(op).slice(0, 100)}`,
+          'TypeError',
+        );
+      return fn(o, ctx, args);
     },
-    do: (ctx, ...rest) => doCall(owner(), ctx, rest),
     wsConnect: (ctx, id, url, protocols, headers) => {
       const o = owner();
       o.beginSubrequest(ctx);

@@ -3,6 +3,7 @@
  * once; they live only in this module's closure, never on a global, so tenant code cannot
  * reach them. Every value that crosses is copied (Callbacks) or promise-copied (References).
  */
+import type { BindingKind, OpsOf } from '../bindings/protocol.ts';
 import { tick } from './clock.ts';
 import { currentId } from './context.ts';
 import { DOMExceptionRef } from './encoding.ts';
@@ -83,6 +84,23 @@ export async function callHost(ref: Ref, args: unknown[]): Promise<any> {
 /** An async syscall by name. */
 export function callAsync(name: string, ...args: unknown[]): Promise<any> {
   return callHost(host.asys, [name, ...args]);
+}
+
+type Op<T extends BindingKind, K extends keyof OpsOf<T>> = OpsOf<T>[K] extends (...args: infer A) => infer R
+  ? { args: A; result: R }
+  : never;
+
+/**
+ * A call of binding `name` (of type `kind`): its arguments and result as the binding protocol
+ * declares them (src/runtime/bindings/protocol.ts), checked where the host answers.
+ */
+export function callBinding<T extends BindingKind, K extends keyof OpsOf<T> & string>(
+  _kind: T,
+  name: string,
+  op: K,
+  ...args: Op<T, K>['args']
+): Promise<Op<T, K>['result']> {
+  return callHost(host.asys, ['binding', name, op, ...args]);
 }
 
 /** A synchronous syscall by name; the host's `Name: message` errors come back typed. */

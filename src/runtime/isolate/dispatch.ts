@@ -10,7 +10,8 @@
  * pullFrom).
  */
 
-import { type BindingDescriptor, makeBindings } from './bindings.ts';
+import type { AnyDescriptor } from '../bindings/protocol.ts';
+import { makeBindings } from './bindings/index.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
@@ -84,7 +85,7 @@ class FetchEvent extends Event {
 export interface LoadOptions {
   compatibilityFlags: string[];
   /** Bindings that are objects, not plain vars (service bindings…), by name. */
-  bindings: Record<string, BindingDescriptor>;
+  bindings: Record<string, AnyDescriptor>;
   /** Set when this isolate holds one Durable Object (an instance of an exported class). */
   durableObject?: {
     className: string;

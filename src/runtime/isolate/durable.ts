@@ -14,11 +14,9 @@
  * and at the latest before a response, an RPC result or a WebSocket message leaves the object —
  * the output gate: nothing is acknowledged before its writes are on disk.
  */
-import { kBody, readAll } from './body.ts';
-import { callAsync, callSync } from './bridge.ts';
-import { type HostResponse, responseFromHost } from './fetch.ts';
-import { flattenHeaders, Headers } from './headers.ts';
-import { Request } from './request.ts';
+import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
+import { callBinding, callSync } from './bridge.ts';
+import { Headers } from './headers.ts';
 import { Response } from './response.ts';
 import { internals, WebSocket } from './websocket.ts';
 
@@ -49,19 +47,14 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
     id,
     name: id.name,
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
-      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
-      const meta: HostResponse & { webSocket?: string } = await callAsync(
+      const meta = await callBinding(
         'do',
         binding,
+        'fetch',
         id[kHex],
         id.name ?? null,
         hint,
-        'fetch',
-        request.method,
-        request.url,
-        flattenHeaders(request.headers),
-        body,
+        ...(await crossingRequest(input, init)),
       );
       if (typeof meta.webSocket === 'string') {
         // The object accepted a WebSocket: the caller can only hand it on to the client.
@@ -71,7 +64,7 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
           webSocket: internals.fromObject(meta.webSocket),
         });
       }
-      return responseFromHost(meta);
+      return responseFromCrossing(meta);
     },
   };
   return new Proxy(target, {
@@ -79,7 +72,7 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
       if (prop === 'fetch' || prop === 'id' || prop === 'name') return t[prop];
       if (typeof prop !== 'string' || NOT_RPC.has(prop)) return undefined;
       return (...args: unknown[]) =>
-        callAsync('do', binding, id[kHex], id.name ?? null, hint, 'rpc', prop, args);
+        callBinding('do', binding, 'rpc', id[kHex], id.name ?? null, hint, prop, args);
     },
   });
 }

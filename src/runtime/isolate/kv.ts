@@ -4,7 +4,7 @@
  * turns them into text, JSON, ArrayBuffers or streams, and turns put() values into bytes.
  */
 import { bodyStream, newState, readAll } from './body.ts';
-import { callAsync } from './bridge.ts';
+import { callBinding } from './bridge.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
 import { isReadableStream } from './streams.ts';
 
@@ -69,16 +69,10 @@ export class KVNamespace {
     if (Array.isArray(key)) {
       if (type !== 'text' && type !== 'json')
         throw new TypeError(`KV bulk get supports the "text" and "json" types, not "${type}"`);
-      const pairs: [string, HostValue | null][] = await callAsync(
-        'kv',
-        this.#binding,
-        'getMany',
-        key.map(String),
-        cacheTtl,
-      );
+      const pairs = await callBinding('kv', this.#binding, 'getMany', key.map(String), cacheTtl);
       return new Map(pairs.map(([k, v]) => [k, shape(v, type)]));
     }
-    return shape(await callAsync('kv', this.#binding, 'get', String(key), cacheTtl), type);
+    return shape(await callBinding('kv', this.#binding, 'get', String(key), cacheTtl), type);
   }
 
   get(key: unknown, options?: unknown): Promise<unknown> {
@@ -106,7 +100,7 @@ export class KVNamespace {
       if (metadata === undefined) throw new TypeError('KV metadata must be serializable to JSON');
     }
     const num = (v: unknown) => (v === undefined || v === null ? undefined : Number(v));
-    await callAsync('kv', this.#binding, 'put', String(key), bytes, {
+    await callBinding('kv', this.#binding, 'put', String(key), bytes, {
       expiration: num(o.expiration),
       expirationTtl: num(o.expirationTtl),
       metadata,
@@ -114,22 +108,17 @@ export class KVNamespace {
   }
 
   async delete(key: unknown): Promise<void> {
-    await callAsync('kv', this.#binding, 'delete', String(key));
+    await callBinding('kv', this.#binding, 'delete', String(key));
   }
 
   async list(options?: unknown): Promise<unknown> {
     const o = (options ?? {}) as { prefix?: unknown; limit?: unknown; cursor?: unknown };
     if (typeof o !== 'object') throw new TypeError('KV list() options must be an object');
-    const r: { keys: unknown[]; list_complete: boolean; cursor?: string } = await callAsync(
-      'kv',
-      this.#binding,
-      'list',
-      {
-        prefix: o.prefix === undefined || o.prefix === null ? undefined : String(o.prefix),
-        cursor: o.cursor === undefined || o.cursor === null ? undefined : String(o.cursor),
-        limit: o.limit === undefined ? undefined : Number(o.limit),
-      },
-    );
+    const r = await callBinding('kv', this.#binding, 'list', {
+      prefix: o.prefix === undefined || o.prefix === null ? undefined : String(o.prefix),
+      cursor: o.cursor === undefined || o.cursor === null ? undefined : String(o.cursor),
+      limit: o.limit === undefined ? undefined : Number(o.limit),
+    });
     return { ...r, cacheStatus: null };
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * The files of an assets directory, read once per deploy: path → file, size, ETag and content
+ * type. `_headers`, `_redirects`, `.assetsignore` and what `.assetsignore` names are not served
+ * (https://developers.cloudflare.com/workers/static-assets/binding/#ignoring-assets).
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import mime from 'mime';
+import picomatch from 'picomatch';
+
+export interface AssetFile {
+  /** Absolute path on disk. */
+  file: string;
+  size: number;
+  /** Strong ETag, quoted: a hash of the content. */
+  etag: string;
+  contentType: string;
+}
+
+/** Cloudflare's limits: 20,000 files (free plan) of at most 25 MiB each. */
+export const ASSET_LIMITS = { MAX_FILES: 20_000, MAX_FILE_BYTES: 25 * 1024 * 1024 } as const;
+
+const NEVER_SERVED = new Set(['_headers', '_redirects', '.assetsignore', '_worker.js', '_routes.json']);
+
+export class AssetsError extends Error {
+  readonly code = 'ASSETS_INVALID';
+}
+
+function contentType(path: string): string {
+  const type = mime.getType(path) ?? 'application/octet-stream';
+  return /^text\/|^application\/(javascript|json|xml|manifest\+json)|\+xml$/.test(type)
+    ? `${type}; charset=utf-8`
+    : type;
+}
+
+function ignoreMatcher(dir: string): (rel: string) => boolean {
+  let text = '';
+  try {
+    text = readFileSync(join(dir, '.assetsignore'), 'utf8');
+  } catch {
+    return () => false;
+  }
+  const patterns = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  // gitignore-like: a pattern without "/" matches a name anywhere; a trailing "/" a folder.
+  const globs = patterns.flatMap((p) => {
+    const anchored = p.startsWith('/') ? p.slice(1) : p.includes('/') ? p : `**/${p}`;
+    const base = anchored.replace(/\/$/, '');
+    return [base, `${base}/**`];
+  });
+  return globs.length ? picomatch(globs, { dot: true }) : () => false;
+}
+
+/** Walk `dir`; keys are URL paths ("/a/b.html"). */
+export function readManifest(dir: string): Map<string, AssetFile> {
+  const ignored = ignoreMatcher(dir);
+  const out = new Map<string, AssetFile>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const abs = join(d, entry.name);
+      const rel = relative(dir, abs).split(sep).join('/');
+      if (ignored(rel)) continue;
+      if (entry.isDirectory()) {
+        if (entry.name === 'node_modules' || entry.name === '.git') continue;
+        walk(abs);
+        continue;
+      }
+      if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+      if (d === dir && NEVER_SERVED.has(entry.name)) continue;
+      const st = statSync(abs);
+      if (!st.isFile()) continue;
+      if (st.size > ASSET_LIMITS.MAX_FILE_BYTES)
+        throw new AssetsError(
+          `assets: ${rel} is ${st.size} bytes, over the limit of ${ASSET_LIMITS.MAX_FILE_BYTES} per file`,
+        );
+      if (out.size >= ASSET_LIMITS.MAX_FILES)
+        throw new AssetsError(`assets: more than ${ASSET_LIMITS.MAX_FILES} files in ${dir}`);
+      const hash = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 32);
+      out.set(`/${rel}`, { file: abs, size: st.size, etag: `"${hash}"`, contentType: contentType(rel) });
+    }
+  };
+  walk(dir);
+  return out;
+}

@@ -1,0 +1,120 @@
+/**
+ * The host↔isolate interface of every binding, declared once. The host's registry
+ * (./index.ts) and the isolate's (src/runtime/isolate/bindings/index.ts) both compile against
+ * these types (this file is in tsconfig.json and tsconfig.isolate.json, and imports nothing), so
+ * an operation one side calls and the other does not answer, or answers with another shape,
+ * fails to compile.
+ *
+ * A binding's calls cross as one async syscall, `binding(name, op, ...args)`: the host looks the
+ * name up among the bindings of the calling worker and runs that binding's `op`. Arguments are
+ * untrusted on the host (tenant code can call the syscall with anything), so host handlers take
+ * `unknown[]` and check them; results are plain data copied into the isolate.
+ */
+
+/** A response as it crosses into the isolate: small bodies inline, others a host stream id. */
+export interface CrossingResponse {
+  status: number;
+  statusText: string;
+  headers: string[];
+  url: string;
+  redirected: boolean;
+  body: number | ArrayBuffer | null;
+  /** A WebSocket the callee answered with (a socket id the caller hands on). */
+  webSocket?: string;
+}
+
+/** A request as the isolate sends it: method, URL, flat headers, whole body. */
+export type CrossingRequest = [method: string, url: string, headers: string[], body: ArrayBuffer | null];
+
+export interface KvValue {
+  value: ArrayBuffer;
+  metadata: string | null;
+}
+
+/** D1: one statement's outcome in Cloudflare's shape (https://developers.cloudflare.com/d1/worker-api/return-object/). */
+export interface D1Result {
+  success: true;
+  /** 'objects': rows as objects; 'raw': rows as arrays (columns first when asked). */
+  results: unknown[];
+  meta: D1Meta;
+}
+
+export interface D1Meta {
+  duration: number;
+  size_after: number;
+  rows_read: number;
+  rows_written: number;
+  last_row_id: number;
+  changed_db: boolean;
+  changes: number;
+  served_by: string;
+  served_by_region: string;
+  served_by_primary: boolean;
+  timings: { sql_duration_ms: number };
+}
+
+/** One statement as it crosses: SQL, bound values, how rows come back. */
+export type D1Statement = [sql: string, params: unknown[], rows: 'objects' | 'raw' | 'raw+columns'];
+
+/** What each binding type gives the isolate to build `env[name]`, and the calls it answers. */
+export interface BindingProtocol {
+  service: {
+    descriptor: { service: string; entrypoint?: string };
+    ops: {
+      fetch(...request: CrossingRequest): CrossingResponse;
+      rpc(method: string, args: unknown[]): unknown;
+    };
+  };
+  kv: {
+    descriptor: Record<never, never>;
+    ops: {
+      get(key: string, cacheTtl: number | undefined): KvValue | null;
+      getMany(keys: string[], cacheTtl: number | undefined): [string, KvValue | null][];
+      put(
+        key: string,
+        value: ArrayBuffer,
+        options: { expiration?: number; expirationTtl?: number; metadata?: string },
+      ): void;
+      delete(key: string): void;
+      list(options: { prefix?: string; cursor?: string; limit?: number }): {
+        keys: unknown[];
+        list_complete: boolean;
+        cursor?: string;
+      };
+    };
+  };
+  do: {
+    descriptor: Record<never, never>;
+    ops: {
+      fetch(
+        id: string,
+        name: string | null,
+        hint: string | null,
+        ...request: CrossingRequest
+      ): CrossingResponse;
+      rpc(id: string, name: string | null, hint: string | null, method: string, args: unknown[]): unknown;
+    };
+  };
+  unsafe_eval: { descriptor: Record<never, never>; ops: Record<string, never> };
+  d1: {
+    descriptor: Record<never, never>;
+    ops: {
+      /** Statements in one transaction (batch), or one statement. */
+      query(statements: D1Statement[]): D1Result[];
+      /** Semicolon-separated SQL without parameters: `{ count, duration }`. */
+      exec(sql: string): { count: number; duration: number };
+      dump(): ArrayBuffer;
+    };
+  };
+  assets: {
+    descriptor: Record<never, never>;
+    ops: { fetch(...request: CrossingRequest): CrossingResponse };
+  };
+  unsupported: { descriptor: { key: string; what: string }; ops: Record<string, never> };
+}
+
+export type BindingKind = keyof BindingProtocol;
+export type OpsOf<T extends BindingKind> = BindingProtocol[T]['ops'];
+export type DescriptorOf<T extends BindingKind> = { type: T } & BindingProtocol[T]['descriptor'];
+/** What the host hands the prelude per binding name. */
+export type AnyDescriptor = { [T in BindingKind]: DescriptorOf<T> }[BindingKind];

@@ -1,0 +1,49 @@
+/**
+ * What one binding type is on the host: what the isolate needs to build `env[name]`, and the
+ * host side of its calls. One module per type in this folder, registered in ./index.ts.
+ */
+
+import type { AssetServer } from '../../assets/index.ts';
+import type { BindingOf } from '../../config/index.ts';
+import type { D1Databases } from '../../d1/index.ts';
+import type { KvPop } from '../../kv/index.ts';
+import type { ObjectLinks } from '../bridge/durable.ts';
+import type { ServiceLinks } from '../bridge/service.ts';
+import type { IsolateOwner } from '../bridge/syscalls.ts';
+import type { WorkerVersion } from '../types.ts';
+import type { BindingKind, DescriptorOf, OpsOf } from './protocol.ts';
+
+type Awaitable<T> = T | Promise<T>;
+
+/** The host side of one binding's operations: untrusted arguments in, typed results out. */
+export type HostOps<T extends BindingKind> = {
+  [K in keyof OpsOf<T>]: OpsOf<T>[K] extends (...args: never[]) => infer R
+    ? (o: IsolateOwner, ctx: unknown, args: unknown[]) => Awaitable<R>
+    : never;
+};
+
+/** What a runtime offers the bindings of the version it wires (lazily: most use few). */
+export interface WireContext {
+  version: WorkerVersion;
+  /** The PoP's KV view (null: no KV store). */
+  kv: KvPop | null;
+  services(): ServiceLinks;
+  objects(): ObjectLinks;
+  /** The D1 databases of the runtime's data folder. */
+  d1(): D1Databases;
+  /** The version's static assets (null: none configured). */
+  assets(): AssetServer | null;
+}
+
+export interface HostBinding<T extends BindingKind> {
+  /** What the prelude gets for a binding of this type (plain data). */
+  describe(b: BindingOf<T>): DescriptorOf<T>;
+  /** Its calls' host side for one instance of `wire.version`; null: it makes none. */
+  connect(b: BindingOf<T>, wire: WireContext): HostOps<T> | null;
+}
+
+/** A connected binding of an instance, as the `binding` syscall finds it by name. */
+export interface ConnectedBinding {
+  type: BindingKind;
+  ops: Record<string, (o: IsolateOwner, ctx: unknown, args: unknown[]) => unknown>;
+}

@@ -1,0 +1,32 @@
+/**
+ * The isolate's binding registry: what `env[name]` is for each binding type, built from the
+ * descriptors the host sends (src/runtime/bindings/index.ts). Keyed by the same union as the
+ * host's table, so a type without an isolate side fails to compile.
+ */
+import type { AnyDescriptor, BindingKind, DescriptorOf } from '../../bindings/protocol.ts';
+import { DurableObjectNamespace } from '../durable.ts';
+import { KVNamespace } from '../kv.ts';
+import { assetsBinding } from './assets.ts';
+import { D1Database } from './d1.ts';
+import { serviceBinding } from './service.ts';
+import { unsafeEval } from './unsafe-eval.ts';
+import { unsupportedBinding } from './unsupported.ts';
+
+const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown } = {
+  service: (name) => serviceBinding(name),
+  kv: (name) => new KVNamespace(name),
+  do: (name) => new DurableObjectNamespace(name),
+  unsafe_eval: () => unsafeEval(),
+  d1: (name) => new D1Database(name),
+  assets: (name) => assetsBinding(name),
+  unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
+};
+
+export function makeBindings(descriptors: Record<string, AnyDescriptor>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, d] of Object.entries(descriptors)) {
+    const make = MAKE[d.type] as (name: string, d: AnyDescriptor) => unknown;
+    out[name] = make(name, d);
+  }
+  return out;
+}
