@@ -94,17 +94,20 @@ async function buildOne(file: string): Promise<string> {
       {
         name: 'outpost-ext-externals',
         setup(build) {
+          // html-rewriter-wasm is written for Node: it reads its .wasm with fs and uses assert.
+          // Its wasm bytes come from the host instead (the wasmBytes syscall); small shims stand
+          // in for the rest, rather than loading node:fs and node:assert into every isolate
+          // that rewrites HTML.
+          build.onResolve({ filter: /^(fs|path|assert)$/ }, (args) =>
+            args.importer.includes('html-rewriter-wasm')
+              ? { path: args.path, namespace: 'outpost-shim' }
+              : undefined,
+          );
           build.onResolve({ filter: PROVIDED }, (args) => {
             // The extension that provides a module bundles the package itself.
             if (args.importer === entry && extensionName(file) === `node:${args.path}`) return undefined;
             return { path: `node:${args.path.replace(/^node:/, '')}`, external: true };
           });
-          // html-rewriter-wasm is written for Node: it reads its .wasm with fs and uses assert.
-          // Its wasm bytes come from the host instead (the wasmBytes syscall).
-          build.onResolve({ filter: /^(fs|path|assert)$/ }, (args) => ({
-            path: args.path,
-            namespace: 'outpost-shim',
-          }));
           build.onLoad({ filter: /.*/, namespace: 'outpost-shim' }, (args) => ({
             contents: SHIMS[args.path],
             loader: 'js',

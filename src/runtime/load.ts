@@ -27,6 +27,7 @@ import type { WorkerVersion } from './types.ts';
 function loadOptions(version: WorkerVersion, durableObject?: DurableObjectLoad) {
   return {
     compatibilityFlags: version.compatibilityFlags,
+    compatibilityDate: version.compatibilityDate ?? null,
     bindings: describeBindings(version.bindings),
     ...(durableObject ? { durableObject } : {}),
   };

@@ -4,12 +4,20 @@
  * loader; plain data, so it runs in both places.
  */
 export const NODE_MODULES = [
+  'assert',
   'async_hooks',
   'buffer',
   'crypto',
   'events',
+  'fs',
+  'http',
+  'https',
+  'path',
   'process',
+  'querystring',
   'stream',
   'string_decoder',
+  'url',
   'util',
+  'zlib',
 ] as const;

@@ -173,7 +173,13 @@ export class Runtime {
       Partial<
         Pick<
           WorkerConfig,
-          'compatibilityFlags' | 'bindings' | 'durableObjectClasses' | 'accountId' | 'assets' | 'main'
+          | 'compatibilityFlags'
+          | 'compatibilityDate'
+          | 'bindings'
+          | 'durableObjectClasses'
+          | 'accountId'
+          | 'assets'
+          | 'main'
         >
       >,
     limitOverrides: Partial<Limits> = {},
@@ -193,6 +199,7 @@ export class Runtime {
       bundle,
       vars: config.vars,
       compatibilityFlags: config.compatibilityFlags ?? [],
+      compatibilityDate: config.compatibilityDate,
       bindings: config.bindings ?? [],
       durableObjectClasses: config.durableObjectClasses ?? [],
       // Read now: a deploy with a bad assets folder fails here, naming what is wrong.

@@ -17,6 +17,8 @@ export interface WorkerVersion {
   bundle: Bundle;
   vars: Record<string, VarValue>;
   compatibilityFlags: string[];
+  /** `compatibility_date` (YYYY-MM-DD; undefined: none given), which gates some behaviour. */
+  compatibilityDate: string | undefined;
   /** Every binding on `env` besides vars (src/runtime/bindings/ gives each its host side). */
   bindings: BindingConfig[];
   durableObjectClasses: DurableObjectClass[];

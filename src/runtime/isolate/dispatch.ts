@@ -84,6 +84,8 @@ class FetchEvent extends Event {
 
 export interface LoadOptions {
   compatibilityFlags: string[];
+  /** `compatibility_date`, null when the config gives none. */
+  compatibilityDate?: string | null;
   /** Bindings that are objects, not plain vars (service bindings…), by name. */
   bindings: Record<string, AnyDescriptor>;
   /** Set when this isolate holds one Durable Object (an instance of an exported class). */
@@ -184,7 +186,7 @@ export function beginLoad(
   options: LoadOptions = { compatibilityFlags: [], bindings: {} },
 ): void {
   allowCodegen(true); // the top level may evaluate strings (codegen.ts)
-  setCompatibilityFlags(options.compatibilityFlags);
+  setCompatibilityFlags(options.compatibilityFlags, options.compatibilityDate ?? null, envData);
   env = { ...envData, ...makeBindings(options.bindings) };
   setWorkerEnv(env);
   loadOptions = options;

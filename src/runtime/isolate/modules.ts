@@ -21,19 +21,106 @@ const NODE = new Set<string>(NODE_MODULES);
 // tenant can replace.
 // biome-ignore lint/security/noGlobalEval: extensions are Outpost's own code, evaluated inside the isolate
 const indirectEval = globalThis.eval;
+const loaded = new Map<string, unknown>();
+const builtins = new Map<string, () => unknown>();
+let nodeCompat = false;
+/** What each compatibility date or flag turns on (https://developers.cloudflare.com/workers/configuration/compatibility-flags/). */
+const features = { processEnv: false, fs: false, http: false, httpServer: false };
+let processEnv: Record<string, string> = {};
+
+/** A feature on from `date` (YYYY-MM-DD) or by its flag, off by its opposite flag. */
+function gate(
+  flags: readonly string[],
+  date: string | null,
+  since: string,
+  on: string,
+  off: string,
+): boolean {
+  if (flags.includes(off)) return false;
+  return flags.includes(on) || (date !== null && date >= since);
+}
+
+export function setCompatibilityFlags(
+  flags: readonly string[],
+  date: string | null = null,
+  vars: Record<string, unknown> = {},
+): void {
+  nodeCompat = flags.includes('nodejs_compat') || flags.includes('nodejs_compat_v2');
+  features.processEnv =
+    nodeCompat &&
+    gate(
+      flags,
+      date,
+      '2025-04-01',
+      'nodejs_compat_populate_process_env',
+      'nodejs_compat_do_not_populate_process_env',
+    );
+  features.fs =
+    nodeCompat && gate(flags, date, '2025-09-01', 'enable_nodejs_fs_module', 'disable_nodejs_fs_module');
+  features.http =
+    nodeCompat &&
+    gate(flags, date, '2025-08-15', 'enable_nodejs_http_modules', 'disable_nodejs_http_modules');
+  features.httpServer =
+    features.http &&
+    gate(
+      flags,
+      date,
+      '2025-09-01',
+      'enable_nodejs_http_server_modules',
+      'disable_nodejs_http_server_modules',
+    );
+  // Text vars and secrets, as workerd fills process.env; JSON vars are not strings and stay out.
+  processEnv = {};
+  if (features.processEnv)
+    for (const [k, v] of Object.entries(vars)) if (typeof v === 'string') processEnv[k] = v;
+  if (nodeCompat) {
+    // Globals workerd defines under nodejs_compat (evaluated on first read).
+    lazyGlobal(globalThis, 'process', () => loadExtension('node:process').default);
+    lazyGlobal(globalThis, 'Buffer', () => loadExtension('node:buffer').Buffer);
+  }
+}
+
+/** What a module gated by a compatibility date needs, or why it is off. */
+function requireFeature(bare: string): void {
+  const need: Record<string, [keyof typeof features, string, string]> = {
+    fs: ['fs', '2025-09-01', 'enable_nodejs_fs_module'],
+    http: ['http', '2025-08-15', 'enable_nodejs_http_modules'],
+    https: ['http', '2025-08-15', 'enable_nodejs_http_modules'],
+  };
+  const gateOf = need[bare];
+  if (gateOf && !features[gateOf[0]])
+    throw new Error(
+      `No such module "node:${bare}". With nodejs_compat it needs compatibility_date = "${gateOf[1]}" or later, or the "${gateOf[2]}" compatibility flag.`,
+    );
+}
+
+/** Subpath modules (`node:fs/promises`): a property of their module. */
+const SUBPATHS: Record<string, [string, string]> = {
+  'fs/promises': ['fs', 'promises'],
+  'path/posix': ['path', 'posix'],
+  'assert/strict': ['assert', 'strict'],
+  'stream/promises': ['stream', 'promises'],
+  'stream/web': ['stream', 'web'],
+  'util/types': ['util', 'types'],
+};
+
 const capability = Object.freeze({
   sys: callSync,
   format,
   context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),
+  /** process.env's contents: a fresh copy (text vars and secrets, when the date allows). */
+  processEnv: () => ({ ...processEnv }),
+  /** process.getBuiltinModule(): a runtime module, or undefined when there is none. */
+  builtinModule: (id: string) => {
+    try {
+      return requireModule(id);
+    } catch {
+      return undefined;
+    }
+  },
+  /** Whether the http server half (cloudflare:node) is on. */
+  httpServer: () => features.httpServer,
 });
-
-const loaded = new Map<string, unknown>();
-const builtins = new Map<string, () => unknown>();
-let nodeCompat = false;
-
-export function setCompatibilityFlags(flags: readonly string[]): void {
-  nodeCompat = flags.includes('nodejs_compat') || flags.includes('nodejs_compat_v2');
-}
 
 /** Register a module the prelude itself implements (e.g. cloudflare:workers). */
 export function registerBuiltin(name: string, factory: () => unknown): void {
@@ -71,11 +158,19 @@ export function requireModule(id: string): unknown {
     return loaded.get(id);
   }
   const bare = id.startsWith('node:') ? id.slice(5) : id;
-  if (id.startsWith('node:') || NODE.has(bare)) {
+  if (id.startsWith('node:') || NODE.has(bare) || Object.hasOwn(SUBPATHS, bare)) {
     if (!nodeCompat)
       throw new Error(
         `No such module "${id}". Node.js modules need compatibility_flags = ["nodejs_compat"] in the wrangler config.`,
       );
+    if (Object.hasOwn(SUBPATHS, bare)) {
+      const [base, prop] = SUBPATHS[bare];
+      requireFeature(base);
+      const sub = (loadExtension(`node:${base}`) as Record<string, unknown>)[prop];
+      if (sub === undefined) throw new Error(`No such module "${id}".`);
+      return sub;
+    }
+    requireFeature(bare);
     if (!NODE.has(bare))
       throw new Error(
         `No such module "${id}". Outpost's nodejs_compat provides ${NODE_MODULES.map((m) => `node:${m}`).join(', ')}.`,
@@ -100,3 +195,14 @@ export function lazyGlobal(g: any, name: string, resolve: () => unknown): void {
     },
   });
 }
+
+// `cloudflare:node`: node:http servers as fetch handlers (ext/node-http.ts).
+registerBuiltin('cloudflare:node', () => {
+  if (!nodeCompat)
+    throw new Error('No such module "cloudflare:node". It needs compatibility_flags = ["nodejs_compat"].');
+  const http = loadExtension('node:http');
+  return Object.freeze({
+    httpServerHandler: http.httpServerHandler,
+    handleAsNodeRequest: http.handleAsNodeRequest,
+  });
+});

@@ -12,6 +12,12 @@ declare const outpost: {
     bind<F extends (...args: any[]) => any>(fn: F, frame: ContextFrame | undefined): F;
     replace(frame: ContextFrame | undefined): void;
   };
+  /** process.env's contents (text vars and secrets, when the compatibility date allows). */
+  processEnv(): Record<string, string>;
+  /** A runtime module by id (`node:path`), or undefined. */
+  builtinModule(id: string): unknown;
+  /** Whether node:http's server half (cloudflare:node) is on for this worker. */
+  httpServer(): boolean;
 };
 type ContextFrame = { readonly id: number; readonly stores: ReadonlyMap<unknown, unknown> | null };
 
@@ -50,4 +56,39 @@ declare module 'string_decoder' {
 declare module 'node:buffer' {
   export const Buffer: any;
   type Buffer = any;
+}
+declare module 'path-browserify' {
+  const path: any;
+  export default path;
+}
+declare module 'querystring-es3' {
+  const qs: any;
+  export default qs;
+}
+declare module 'url' {
+  const url: any;
+  export default url;
+}
+declare module 'node:stream' {
+  export const Readable: any;
+  export const Writable: any;
+  export const Duplex: any;
+  export const Transform: any;
+  export const PassThrough: any;
+  export const pipeline: any;
+  const stream: any;
+  export default stream;
+}
+declare module 'node:events' {
+  export const EventEmitter: any;
+  const events: any;
+  export default events;
+}
+declare module 'node:http' {
+  export const makeClient: any;
+  export const Agent: any;
+  export const Server: any;
+  export const createServer: any;
+  const http: any;
+  export default http;
 }

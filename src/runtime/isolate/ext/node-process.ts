@@ -1,9 +1,22 @@
 /**
- * node:process (nodejs_compat): what Workers provides — an env object, nextTick, and inert
- * values for the rest. There is no host process behind it.
+ * node:process (nodejs_compat), also the global `process`: what Workers provides — `env`
+ * holding the worker's text vars and secrets (from compatibility date 2025-04-01, or the
+ * nodejs_compat_populate_process_env flag), `getBuiltinModule`, nextTick, and inert values for
+ * the rest. There is no host process behind it.
  */
 const process: Record<string, any> = {
-  env: {},
+  env: outpost.processEnv(),
+  getBuiltinModule: (id: string) => outpost.builtinModule(String(id)),
+  features: { inspector: false, tls: false },
+  release: { name: 'node' },
+  title: 'workerd',
+  pid: 1,
+  ppid: 0,
+  execArgv: [],
+  arch: 'x64',
+  memoryUsage: () => ({ rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 }),
+  uptime: () => performance.now() / 1000,
+  umask: () => 0o22,
   argv: [],
   platform: 'linux',
   version: 'v20.0.0',
@@ -41,3 +54,5 @@ const process: Record<string, any> = {
 export default process;
 export const env = process.env;
 export const nextTick = process.nextTick;
+export const getBuiltinModule = process.getBuiltinModule;
+export const platform = process.platform;
