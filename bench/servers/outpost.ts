@@ -4,11 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bindingsOf, loadConfig } from '../../src/config/index.ts';
+import { D1Databases } from '../../src/d1/index.ts';
 import { ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { noopObserver } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
 import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
+import { seedStatements } from '../d1-data.ts';
 
 const fixture = process.argv[2] ?? 'hello';
 const config = loadConfig(join(import.meta.dirname, '..', 'fixtures', fixture), { warn: () => {} });
@@ -31,7 +33,19 @@ const objects = bindingsOf(config.bindings, 'do').length
       runtimeFor: () => runtime as Runtime,
     })
   : undefined;
-runtime = new Runtime({ observer: noopObserver, poolSize: 1, kv, ...(objects ? { objects } : {}) });
+// A project with D1 gets a database in a temp folder holding the bench table (bench/d1-data.ts).
+let d1: D1Databases | undefined;
+if (bindingsOf(config.bindings, 'd1').length) {
+  d1 = new D1Databases(mkdtempSync(join(tmpdir(), 'outpost-bench-d1-')));
+  await d1.query('bench', seedStatements());
+}
+runtime = new Runtime({
+  observer: noopObserver,
+  poolSize: 1,
+  kv,
+  ...(objects ? { objects } : {}),
+  ...(d1 ? { d1 } : {}),
+});
 // The bench projects take npm packages (hono) from the repository's node_modules, as a monorepo's
 // projects take a hoisted one: the repository is their build root (docs/runtime.md#bundling).
 const root = join(import.meta.dirname, '..', '..');

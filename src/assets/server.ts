@@ -34,6 +34,35 @@ export interface AssetResponse {
 }
 
 type Resolved = { asset: AssetFile; path: string } | { redirect: string } | null;
+type Routed = Resolved | { rule: RedirectRule; to: string };
+
+/** An absolute URL in the parts routing needs, without the cost of a URL object. */
+interface UrlParts {
+  /** `https://host:port` */
+  origin: string;
+  /** Still percent-encoded. */
+  pathname: string;
+  /** `?…` or '' */
+  search: string;
+}
+
+function splitUrl(url: string): UrlParts {
+  const scheme = url.indexOf('//');
+  let slash = url.indexOf('/', scheme + 2);
+  if (slash < 0) slash = url.length;
+  const hash = url.indexOf('#', slash);
+  const end = hash < 0 ? url.length : hash;
+  const q = url.indexOf('?', slash);
+  const qEnd = q < 0 || q > end ? end : q;
+  return {
+    origin: url.slice(0, slash),
+    pathname: slash === url.length ? '/' : url.slice(slash, qEnd),
+    search: q < 0 || q > end ? '' : url.slice(q, end),
+  };
+}
+
+/** Decided routes (and headers) kept per server; past this many, the table starts over. */
+const ROUTE_CACHE_MAX = 10_000;
 
 /** Bodies up to this size are kept in memory after the first read. */
 const INLINE_MAX = 1024 * 1024;
@@ -53,6 +82,8 @@ export class AssetServer {
   readonly #redirects: RedirectRule[];
   readonly #headers: HeaderRule[];
   readonly #memory = new Map<string, Uint8Array>();
+  readonly #routes = new Map<string, Routed>();
+  readonly #headerCache = new Map<string, [string, string][]>();
   #memoryBytes = 0;
   readonly #workerFirst: ((path: string) => boolean) | boolean;
 
@@ -89,20 +120,20 @@ export class AssetServer {
   async beforeWorker(req: AssetRequest): Promise<AssetResponse | null> {
     if (!this.hasWorker) return this.fetch(req);
     if (req.method !== 'GET' && req.method !== 'HEAD') return null;
-    const url = new URL(req.url);
+    const url = splitUrl(req.url);
     const path = decodePath(url.pathname);
     if (path === null) return null;
     if (this.#workerFirst === true || (typeof this.#workerFirst === 'function' && this.#workerFirst(path)))
       return null;
-    const found = this.#route(url, path);
-    if (found) return this.#answer(req, url, found);
+    const found = this.#routeCached(url, path);
+    if (found) return this.#answer(req, url, path, found);
     // A single-page app's client routes: navigations get index.html, other requests the worker.
     if (
       this.config.notFoundHandling === 'single-page-application' &&
       req.header('sec-fetch-mode') === 'navigate'
     ) {
       const index = this.#files.get('/index.html');
-      if (index) return this.#serve(req, '/index.html', index, 200);
+      if (index) return this.#serve(req, url, path, '/index.html', index, 200);
     }
     return null;
   }
@@ -111,30 +142,44 @@ export class AssetServer {
   async fetch(req: AssetRequest): Promise<AssetResponse> {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return textResponse(405, 'Method Not Allowed', [['allow', 'GET, HEAD']]);
-    const url = new URL(req.url);
+    const url = splitUrl(req.url);
     const path = decodePath(url.pathname);
     if (path === null) return textResponse(400, 'Bad Request');
-    const found = this.#route(url, path);
-    if (found) return this.#answer(req, url, found);
+    const found = this.#routeCached(url, path);
+    if (found) return this.#answer(req, url, path, found);
     const mode = this.config.notFoundHandling;
     if (mode === 'single-page-application') {
       const index = this.#files.get('/index.html');
-      if (index) return this.#serve(req, '/index.html', index, 200);
+      if (index) return this.#serve(req, url, path, '/index.html', index, 200);
     } else if (mode === '404-page') {
       const page = this.#notFoundPage(path);
-      if (page) return this.#serve(req, page[0], page[1], 404);
+      if (page) return this.#serve(req, url, path, page[0], page[1], 404);
     }
     return { status: 404, headers: [], body: null };
   }
 
+  /**
+   * Where a path leads is the same on every request for it (the folder is read once per
+   * deploy): decided once per origin and path, then looked up.
+   */
+  #routeCached(url: UrlParts, path: string): Routed {
+    const key = `${url.origin}${url.pathname}`;
+    const hit = this.#routes.get(key);
+    if (hit !== undefined) return hit;
+    const routed = this.#route(url, path);
+    if (this.#routes.size >= ROUTE_CACHE_MAX) this.#routes.clear();
+    this.#routes.set(key, routed);
+    return routed;
+  }
+
   /** `_redirects` first, then the path's own file. */
-  #route(url: URL, path: string): Resolved | { rule: RedirectRule; to: string } {
+  #route(url: UrlParts, path: string): Routed {
     for (const rule of this.#redirects) {
-      const params = rule.match(rule.absolute ? `${url.protocol}//${url.host}${path}` : path);
+      const params = rule.match(rule.absolute ? `${url.origin}${path}` : path);
       if (!params) continue;
       const to = substitute(rule.to, params);
       if (rule.status === 200) {
-        const target = decodePath(new URL(to, url).pathname);
+        const target = decodePath(new URL(to, `${url.origin}${url.pathname}`).pathname);
         const r = target === null ? null : (this.#file(target) ?? this.#resolve(target));
         if (r && 'asset' in r) return r;
         continue;
@@ -144,7 +189,7 @@ export class AssetServer {
     return this.#resolve(path);
   }
 
-  #answer(req: AssetRequest, url: URL, found: NonNullable<Resolved> | { rule: RedirectRule; to: string }) {
+  #answer(req: AssetRequest, url: UrlParts, path: string, found: NonNullable<Routed>): AssetResponse {
     if ('rule' in found) {
       const location =
         /^https?:\/\//.test(found.to) || found.to.includes('?') ? found.to : found.to + url.search;
@@ -160,7 +205,7 @@ export class AssetServer {
         headers: [['location', found.redirect + url.search]] as [string, string][],
         body: null,
       };
-    return this.#serve(req, found.path, found.asset, 200);
+    return this.#serve(req, url, path, found.path, found.asset, 200);
   }
 
   #has(p: string): boolean {
@@ -219,29 +264,46 @@ export class AssetServer {
     }
   }
 
-  #serve(req: AssetRequest, path: string, asset: AssetFile, status: number): AssetResponse {
-    const headers: [string, string][] = [
-      ['content-type', asset.contentType],
-      ['etag', asset.etag],
-      ['cache-control', 'public, max-age=0, must-revalidate'],
-    ];
-    this.#applyHeaderRules(req, headers);
+  /** `requested`: the request's decoded path (what `_headers` rules match); `path`: the file's. */
+  #serve(
+    req: AssetRequest,
+    url: UrlParts,
+    requested: string,
+    path: string,
+    asset: AssetFile,
+    status: number,
+  ): AssetResponse {
+    const key = `${url.origin}${requested}\0${path}`;
+    let base = this.#headerCache.get(key);
+    if (!base) {
+      base = [
+        ['content-type', asset.contentType],
+        ['etag', asset.etag],
+        ['cache-control', 'public, max-age=0, must-revalidate'],
+      ];
+      this.#applyHeaderRules(url, requested, base);
+      base.push(['content-length', String(asset.size)]);
+      if (this.#headerCache.size >= ROUTE_CACHE_MAX) this.#headerCache.clear();
+      this.#headerCache.set(key, base);
+    }
+    const headers = base.slice();
     const inm = req.header('if-none-match');
     if (status === 200 && inm !== undefined && etagMatches(inm, asset.etag))
-      return { status: 304, headers: headers.filter(([n]) => n !== 'content-type'), body: null };
-    headers.push(['content-length', String(asset.size)]);
+      return {
+        status: 304,
+        headers: headers.filter(([n]) => n !== 'content-type' && n !== 'content-length'),
+        body: null,
+      };
     if (req.method === 'HEAD') return { status, headers, body: null };
     return { status, headers, body: this.#body(path, asset) };
   }
 
-  #applyHeaderRules(req: AssetRequest, headers: [string, string][]): void {
+  #applyHeaderRules(url: UrlParts, path: string, headers: [string, string][]): void {
     if (this.#headers.length === 0) return;
-    const url = new URL(req.url);
-    const path = decodePath(url.pathname) ?? url.pathname;
     const added = new Map<string, string>();
     const removed = new Set<string>();
     for (const rule of this.#headers) {
-      const params = rule.match(rule.absolute ? `${url.protocol}//${url.host}${path}` : path);
+      const params = rule.match(rule.absolute ? `${url.origin}${path}` : path);
       if (!params) continue;
       for (const n of rule.unset) {
         removed.add(n);

@@ -1,0 +1,207 @@
+// Static assets and D1, each pinned per core against its baseline, in one run: the server
+// under test and its baseline on core 0 (one at a time, rounds interleaved), the load
+// generator (this process) on core 1.
+//   assets: Outpost serving an assets-only project vs nginx serving the same folder (1 KB, 100 KB)
+//   d1:     a worker answering with D1's first() of one row by primary key vs a node:http
+//           server calling better-sqlite3 directly on the same table
+// Run: npm run bench -- --only assets | d1. nginx must be installed (apt-get install -y nginx).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { fmt, median, startServer } from './util.ts';
+
+const pin = (pid: number, core: number) => {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Target {
+  label: string;
+  port: number;
+  stop(): void;
+}
+
+const hasWrk = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    // wrk --version exits 1 after printing its version.
+    return (err as { status?: number }).status === 1;
+  }
+})();
+
+const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
+
+/**
+ * Requests/s of one round: with wrk (C, one thread, 64 connections, on core 1) when installed,
+ * since autocannon (Node) tops out near 30k req/s on one core, below what nginx serves;
+ * else autocannon.
+ */
+async function load(port: number, path: string, seconds: number, bytes: number): Promise<number> {
+  if (hasWrk) {
+    const out = execFileSync('taskset', [
+      '-c',
+      '1',
+      'wrk',
+      '-t1',
+      '-c64',
+      `-d${seconds}s`,
+      `http://127.0.0.1:${port}${path}`,
+    ]).toString();
+    if (/Non-2xx or 3xx responses|Socket errors/.test(out))
+      throw new Error(`wrk saw errors on ${path}:\n${out}`);
+    const m = /(\d+) requests in [\d.]+\w+, ([\d.]+)(B|KB|MB|GB) read/.exec(out);
+    const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+    if (!m || !rps) throw new Error(`could not read wrk's output:\n${out}`);
+    if ((Number(m[2]) * UNITS[m[3]]) / Number(m[1]) < bytes * 0.9)
+      throw new Error(`responses on ${path} carried fewer than ${bytes} bytes`);
+    return Number(rps[1]);
+  }
+  const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 32, duration: seconds });
+  if (r.non2xx > 0 || r.errors > 0)
+    throw new Error(`saw ${r.non2xx} non-2xx and ${r.errors} errors on ${path}`);
+  if (r.throughput.total / Math.max(1, r.requests.total) < bytes * 0.9)
+    throw new Error(`responses on ${path} carried fewer than ${bytes} bytes`);
+  return r.requests.average;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function startNginx(root: string): Promise<Target | string> {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+  } catch {
+    return 'nginx is not installed (Debian: apt-get install -y nginx)';
+  }
+  const prefix = mkdtempSync(join(tmpdir(), 'outpost-bench-nginx-'));
+  mkdirSync(join(prefix, 'logs'));
+  const port = await freePort();
+  // One worker process, as one core: what nginx does per core. No access log (nor has Outpost).
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `worker_processes 1; daemon off; pid ${prefix}/nginx.pid; error_log ${prefix}/logs/error.log;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types; access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;
+  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  server { listen 127.0.0.1:${port}; root ${root}; etag on; }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  // The master and its worker: both on core 0.
+  pin(child.pid as number, 0);
+  for (const pid of execFileSync('pgrep', ['-P', String(child.pid)])
+    .toString()
+    .trim()
+    .split('\n'))
+    if (pid) pin(Number(pid), 0);
+  return { label: 'nginx', port, stop: () => child.kill('SIGTERM') };
+}
+
+async function startNode(name: string, args: string[], label: string): Promise<Target> {
+  const { port, child } = await startServer(name, args);
+  pin(child.pid as number, 0);
+  return { label, port, stop: () => (child as ChildProcess).kill() };
+}
+
+async function compare(
+  title: string,
+  a: Target,
+  b: Target,
+  paths: { path: string; bytes: number; label: string }[],
+  opts: { rounds: number; seconds: number },
+): Promise<{ table: string[]; ratios: Record<string, number> }> {
+  const table = [title];
+  const ratios: Record<string, number> = {};
+  for (const { path, bytes, label } of paths) {
+    await load(a.port, path, 1, bytes);
+    await load(b.port, path, 1, bytes);
+    const ra: number[] = [];
+    const rb: number[] = [];
+    for (let i = 0; i < opts.rounds; i++) {
+      const order: [Target, number[]][] =
+        i % 2
+          ? [
+              [b, rb],
+              [a, ra],
+            ]
+          : [
+              [a, ra],
+              [b, rb],
+            ];
+      for (const [t, out] of order) out.push(await load(t.port, path, opts.seconds, bytes));
+    }
+    const ratio = median(ra) / median(rb);
+    ratios[label] = ratio;
+    table.push(
+      `  ${label.padEnd(28)} ${a.label} ${fmt(median(ra), 0).padStart(7)} req/s   ${b.label} ${fmt(median(rb), 0).padStart(7)} req/s   ratio ${fmt(ratio, 2)}x  (medians of ${opts.rounds})`,
+    );
+  }
+  return { table, ratios };
+}
+
+export async function assetsBench(opts: { rounds: number; seconds: number }) {
+  const pinned = pin(process.pid, 1);
+  const root = join(import.meta.dirname, 'fixtures', 'assets', 'public');
+  const nginx = await startNginx(root);
+  if (typeof nginx === 'string')
+    return { table: [`Static assets vs nginx: not measured: ${nginx}`], ratios: {} };
+  const outpost = await startNode('outpost', ['assets'], 'Outpost');
+  try {
+    return await compare(
+      `Static assets, Outpost vs nginx, one core each${pinned ? '' : ' (taskset missing: not pinned)'}`,
+      outpost,
+      nginx,
+      [
+        { path: '/1k.css', bytes: 1024, label: '1 KB file' },
+        { path: '/100k.js', bytes: 100 * 1024, label: '100 KB file' },
+      ],
+      opts,
+    );
+  } finally {
+    outpost.stop();
+    nginx.stop();
+  }
+}
+
+export async function d1Bench(opts: { rounds: number; seconds: number }) {
+  const pinned = pin(process.pid, 1);
+  const outpost = await startNode('outpost', ['d1'], 'D1 first()');
+  const plain = await startNode('plain', ['d1'], 'better-sqlite3');
+  try {
+    return await compare(
+      `D1 first() of one row by primary key vs better-sqlite3 called directly, one core each${pinned ? '' : ' (not pinned)'}`,
+      outpost,
+      plain,
+      [{ path: '/?id=4242', bytes: 60, label: 'row by id, as JSON' }],
+      opts,
+    );
+  } finally {
+    outpost.stop();
+    plain.stop();
+  }
+}
