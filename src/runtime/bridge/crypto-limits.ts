@@ -160,3 +160,72 @@ export function checkKeyAlgorithm(algorithm: unknown): void {
       'The "publicExponent" must be either 3 or 65537, but got a number larger than 2^32.',
     );
 }
+
+/**
+ * node:crypto's key derivations (./node-crypto.ts). They run on the host's main thread while
+ * the calling isolate waits (the Node APIs are synchronous), so one call is held to a few hundred
+ * milliseconds of CPU at most; all of it is charged to the request.
+ *  - pbkdf2: iterations 1..100,000 (workerd's limit for node:crypto too), iterations × output
+ *    blocks ≤ 400,000 (4 SHA-256 blocks at 100,000 is ~80 ms; SHA-512 ~200 ms).
+ *  - scrypt: Node's own rule first (128·r·(N+p+2) ≤ maxmem, maxmem 32 MiB unless given), then
+ *    Outpost's: memory 128·N·r ≤ 64 MiB whatever maxmem says, work N·r·p ≤ 2^19 (4× Node's
+ *    default N=16384, r=8, p=1; ~170 ms), output ≤ 256 KiB.
+ *  - generateKeyPairSync: RSA moduli 512..2048 bits (~0.1–0.5 s on the main thread). Larger ones
+ *    (to crypto.subtle's 4096) come from generateKeyPair, which the extension makes with
+ *    crypto.subtle on the thread pool.
+ */
+export const NODE_PBKDF2_MAX_WORK = 400_000;
+export const SCRYPT_MAX_MEMORY = 64 * 1024 * 1024;
+export const SCRYPT_MAX_WORK = 2 ** 19;
+export const SCRYPT_MAX_KEYLEN = 256 * 1024;
+export const NODE_RSA_SYNC_MAX_BITS = 2048;
+
+/** An error for node:crypto: its Node code travels in the message (`[CODE] text`). */
+export function nodeError(code: string, message: string, name = 'RangeError'): NamedError {
+  return new NamedError(`[${code}] ${message}`, name);
+}
+
+export function checkNodePbkdf2(iterations: number, keylen: number, hashBytes: number): void {
+  if (iterations > PBKDF2_MAX_ITERATIONS)
+    throw nodeError(
+      'ERR_OUT_OF_RANGE',
+      `The value of "iterations" is out of range. Pbkdf2 iteration counts above ${PBKDF2_MAX_ITERATIONS} ` +
+        `are not supported (as on Cloudflare Workers). Received ${iterations}`,
+    );
+  const blocks = Math.ceil(keylen / hashBytes);
+  if (iterations * blocks > NODE_PBKDF2_MAX_WORK)
+    throw nodeError(
+      'ERR_OUT_OF_RANGE',
+      `Pbkdf2 iterations × output blocks above ${NODE_PBKDF2_MAX_WORK} are not supported on Outpost ` +
+        `(requested ${iterations} × ${blocks}); derive fewer bytes or use fewer iterations.`,
+    );
+}
+
+export function checkScrypt(N: number, r: number, p: number, maxmem: number, keylen: number): void {
+  // Node's rules (OpenSSL's EVP_PBE_scrypt), with the message Node gives. All of them are checked
+  // here so that Node's scrypt never fails: a failed one leaves an OpenSSL error queued on the
+  // main thread that the next crypto call there reports as its own (Node 20).
+  if (
+    N < 2 ||
+    (N & (N - 1)) !== 0 ||
+    r < 1 ||
+    p < 1 ||
+    (16 * r < 64 && N >= 2 ** (16 * r)) ||
+    128 * r * (N + p + 2) > maxmem
+  )
+    throw nodeError(
+      'ERR_CRYPTO_INVALID_SCRYPT_PARAMS',
+      'Invalid scrypt params: error:030000AC:digital envelope routines::memory limit exceeded',
+    );
+  if (128 * N * r > SCRYPT_MAX_MEMORY || N * r * p > SCRYPT_MAX_WORK)
+    throw nodeError(
+      'ERR_CRYPTO_INVALID_SCRYPT_PARAMS',
+      `Invalid scrypt params: Outpost allows at most ${SCRYPT_MAX_MEMORY >> 20} MiB of memory ` +
+        `(128·N·r) and N·r·p ≤ ${SCRYPT_MAX_WORK} (requested N=${N}, r=${r}, p=${p}).`,
+    );
+  if (keylen > SCRYPT_MAX_KEYLEN)
+    throw nodeError(
+      'ERR_OUT_OF_RANGE',
+      `The value of "keylen" is out of range. Outpost derives at most ${SCRYPT_MAX_KEYLEN} bytes with scrypt. Received ${keylen}`,
+    );
+}

@@ -9,7 +9,7 @@
  * Work whose cost a tenant could make unbounded is refused first (./crypto-limits.ts); the
  * caller (./crypto-gate.ts) times each call and charges it to the tenant.
  */
-import { createHash, createHmac, KeyObject, webcrypto } from 'node:crypto';
+import { createHash, createHmac, getHashes, KeyObject, webcrypto } from 'node:crypto';
 import { checkCryptoCall, checkKeyAlgorithm } from './crypto-limits.ts';
 import { NamedError } from './named-error.ts';
 
@@ -211,15 +211,19 @@ const HASHES: Record<string, string> = {
   MD5: 'md5',
 };
 
+/** Every digest the host's Node offers (node:crypto's createHash, getHashes). */
+export const NODE_HASHES: ReadonlySet<string> = new Set(getHashes().map((h) => h.toLowerCase()));
+
 /** Node-style and streaming hashes (crypto.DigestStream, node:crypto createHash/createHmac). */
 export class HashTable {
   #hashes = new Map<number, ReturnType<typeof createHash>>();
   #next = 1;
   create(algorithm: unknown, hmacKey?: unknown): number {
     if (typeof algorithm !== 'string') throw new NamedError('algorithm must be a string', 'TypeError');
-    const name = HASHES[algorithm.toUpperCase()] ?? algorithm.toLowerCase().replace(/^sha-/, 'sha');
-    if (!['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].includes(name))
-      throw new NamedError(`Unrecognized hash algorithm: ${algorithm}`, 'NotSupportedError');
+    // WebCrypto's names (crypto.DigestStream checks its own list first), or any of Node's.
+    const name = HASHES[algorithm.toUpperCase()] ?? algorithm.toLowerCase();
+    if (!NODE_HASHES.has(name))
+      throw new NamedError(`Unrecognized hash algorithm: ${algorithm.slice(0, 100)}`, 'NotSupportedError');
     if (this.#hashes.size >= 1000)
       throw new NamedError('Too many unfinished hashes in this isolate (limit 1000)', 'QuotaExceededError');
     const id = this.#next++;
@@ -239,6 +243,15 @@ export class HashTable {
     this.#hashes.delete(id as number);
     const d = h.digest();
     return d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer;
+  }
+  /** node:crypto's Hash.copy(): a new handle with the same state. */
+  copy(id: unknown): number {
+    const h = this.#get(id);
+    if (this.#hashes.size >= 1000)
+      throw new NamedError('Too many unfinished hashes in this isolate (limit 1000)', 'QuotaExceededError');
+    const next = this.#next++;
+    this.#hashes.set(next, h.copy());
+    return next;
   }
   drop(id: unknown): void {
     if (typeof id === 'number') this.#hashes.delete(id);

@@ -20,6 +20,7 @@ import { doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
+import { CipherTable, NODE_CRYPTO_CALLS, nodeCryptoCalls } from './node-crypto.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
 import { SocketTable } from './websockets.ts';
@@ -201,12 +202,14 @@ export function createSyscalls(
   /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
   const timers = new Map<number, { t: NodeJS.Timeout; resolve: () => void }>();
   const hashes = new HashTable();
+  const ciphers = new CipherTable();
   const cryptoQueue = new CryptoQueue((ctx, ns) => slot.owner?.chargeHost(ctx, ns));
   const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
   slot.sockets = sockets;
   slot.release = () => {
     sockets.closeAll('worker isolate disposed');
     hashes.clear();
+    ciphers.clear();
     cryptoQueue.close();
     for (const { t } of timers.values()) clearTimeout(t);
     timers.clear();
@@ -343,6 +346,9 @@ export function createSyscalls(
     hashUpdate: (id, data) => hashes.update(id, data),
     hashDigest: (id) => hashes.digest(id),
     hashDrop: (id) => hashes.drop(id),
+    hashCopy: (id) => hashes.copy(id),
+    // node:crypto's key derivation, ciphers, keys and signatures (./node-crypto.ts).
+    ...nodeCryptoCalls(ciphers),
     wsSend: (id, data) => {
       const o = owner();
       // The output gate: an object's message leaves after the writes made before it.
@@ -388,9 +394,9 @@ export function createSyscalls(
     },
     wasmBytes: (name) => (typeof name === 'string' ? extensionWasm(name) : undefined),
   };
-  // Hashing runs on the main thread while the isolate waits, and isolate.cpuTime stops while a
-  // callback runs on the host (measured): its time is charged to the invocation as CPU.
-  const CHARGED = new Set(['hashNew', 'hashUpdate', 'hashDigest']);
+  // Hashing and node:crypto run on the main thread while the isolate waits, and isolate.cpuTime
+  // stops while a callback runs on the host (measured): their time is charged as CPU.
+  const CHARGED = new Set(['hashNew', 'hashUpdate', 'hashDigest', 'hashCopy', ...NODE_CRYPTO_CALLS]);
   const sys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');
