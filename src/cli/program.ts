@@ -12,12 +12,14 @@ import { d1Commands } from './d1.ts';
 import { devCommand } from './dev.ts';
 import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
+import { r2Commands } from './r2.ts';
 
 export const COMMANDS: Command[] = [
   devCommand,
   ...cacheCommands,
   ...kvCommands,
   ...d1Commands,
+  ...r2Commands,
   geodnsCommand,
 ];
 

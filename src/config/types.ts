@@ -124,6 +124,7 @@ export type BindingConfig = BindingBase &
     | ({ type: 'do' } & DurableObjectBinding)
     | { type: 'unsafe_eval'; binding: string }
     | ({ type: 'd1' } & D1DatabaseBinding)
+    | ({ type: 'r2' } & R2BucketBinding)
     | { type: 'assets'; binding: string }
     | ({ type: 'unsupported' } & UnsupportedBinding)
   );

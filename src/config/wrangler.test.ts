@@ -113,6 +113,41 @@ describe('keys read by the binding registry', () => {
     );
   });
 
+  it('r2_buckets: a bucket of its own without bucket_name; bad entries named by key', () => {
+    const dir = project({
+      'wrangler.toml':
+        'name = "w"\nmain = "w.js"\nr2_buckets = [{ binding = "BUCKET", bucket_name = "b" }, { binding = "MINE" }]',
+      'w.js': '',
+    });
+    assert.deepEqual(
+      bindingsOf(loadConfig(dir, quiet).bindings, 'r2').map((b) => [
+        b.binding,
+        b.bucket,
+        b.own ?? false,
+        b.key,
+      ]),
+      [
+        ['BUCKET', 'b', false, 'r2_buckets[0]'],
+        ['MINE', 'w:MINE', true, 'r2_buckets[1]'],
+      ],
+    );
+    const cases: [string, RegExp][] = [
+      [
+        'r2_buckets = [{ binding = "my bucket" }]',
+        /"r2_buckets\[0\]\.binding" must be a JavaScript identifier/,
+      ],
+      [
+        'r2_buckets = [{ binding = "B", bucket_name = "a/b" }]',
+        /"r2_buckets\[0\]\.bucket_name" must be an id without ":" or "\/"/,
+      ],
+      ['r2_buckets = { binding = "B" }', /"r2_buckets" must be an array of/],
+    ];
+    for (const [toml, re] of cases) {
+      writeFileSync(join(dir, 'wrangler.toml'), `main = "w.js"\n${toml}`);
+      assert.throws(() => loadConfig(dir, quiet), re, toml);
+    }
+  });
+
   it('assets: a directory that exists, known options only, an optional binding; no main needed', () => {
     const dir = project({
       'public/index.html': '',
@@ -148,7 +183,6 @@ describe('keys read by the binding registry', () => {
     const dir = project({
       'wrangler.toml': [
         'main = "w.js"',
-        'r2_buckets = [{ binding = "BUCKET", bucket_name = "b" }]',
         'ai = { binding = "AI" }',
         'send_email = [{ name = "MAIL" }]',
         '[queues]',
@@ -160,7 +194,6 @@ describe('keys read by the binding registry', () => {
     assert.deepEqual(
       bindingsOf(loadConfig(dir, quiet).bindings, 'unsupported').map((b) => [b.binding, b.key, b.what]),
       [
-        ['BUCKET', 'r2_buckets[0]', 'an R2 bucket'],
         ['Q', 'queues.producers[0]', 'a Queues producer'],
         ['MAIL', 'send_email[0]', 'an Email sending binding'],
         ['AI', 'ai', 'the Workers AI binding'],

@@ -22,6 +22,7 @@ import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
+import { R2Buckets } from '../r2/index.ts';
 import {
   type Bundle,
   bundleWorker,
@@ -333,6 +334,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const rootDir = options.main ? resolve(options.dir) : dirname(findConfigFile(options.dir));
   // One primary per D1 database for the whole network (docs/d1.md).
   const d1 = new D1Databases(join(rootDir, '.outpost', 'd1'));
+  // R2 buckets: one folder for the whole network, bodies as files beside an SQLite index (docs/r2.md).
+  const r2 = new R2Buckets(join(rootDir, '.outpost', 'r2'));
   const quotas = resolveQuotas(options.quotas, 'quotas');
   const kvStore: KvStore = options.kv?.nats
     ? await NatsKvStore.connect({
@@ -375,7 +378,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1 },
+      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2 },
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -402,6 +405,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       objects,
       popId: LOCAL_POP,
       d1,
+      r2,
     });
     deployer = runtime;
   }
@@ -490,6 +494,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await (network ? network.close() : rt.close());
       await kvStore.close();
       d1.close();
+      r2.close();
     },
   };
 }

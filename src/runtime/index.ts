@@ -1,5 +1,6 @@
 export { DEFAULT_ACCOUNT } from './accounts.ts';
 export { d1DatabaseId } from './bindings/d1.ts';
+export { r2BucketId } from './bindings/r2.ts';
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
 export type { Tier } from './bridge/fetch.ts';
 export { type Bundle, type BundleOptions, bundleWorker } from './bundle.ts';

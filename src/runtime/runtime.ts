@@ -11,6 +11,7 @@ import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { noopObserver, type Observer } from '../observability/index.ts';
+import { R2Buckets } from '../r2/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
 import { fromAsyncIterable } from './bridge/bodies.ts';
@@ -67,6 +68,8 @@ export interface RuntimeOptions {
   quotas?: Partial<StorageQuotas>;
   /** Where D1 databases live (default: a temporary folder); `outpost dev` passes `.outpost/d1`. */
   d1?: D1Databases;
+  /** Where R2 buckets live (default: a temporary folder); `outpost dev` passes `.outpost/r2`. */
+  r2?: R2Buckets;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -93,6 +96,7 @@ export class Runtime {
   readonly egress: EgressPolicy;
   #objects: DurableObjects | null;
   #d1: D1Databases | null;
+  #r2: R2Buckets | null;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
@@ -127,6 +131,7 @@ export class Runtime {
     this.egress = new EgressPolicy(options.egress);
     this.#objects = options.objects ?? null;
     this.#d1 = options.d1 ?? null;
+    this.#r2 = options.r2 ?? null;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
       this.purges.join(this.httpCache);
@@ -337,6 +342,7 @@ export class Runtime {
       services: () => inst.services ?? this.#serviceLinks(version),
       objects: () => inst.objects ?? this.objects.links(this.popId, this, version),
       d1: () => this.d1,
+      r2: () => this.r2,
       assets: () => version.assets,
     });
   }
@@ -345,6 +351,12 @@ export class Runtime {
   get d1(): D1Databases {
     this.#d1 ??= new D1Databases(null);
     return this.#d1;
+  }
+
+  /** The R2 buckets of this runtime (a temporary folder's when none was given). */
+  get r2(): R2Buckets {
+    this.#r2 ??= new R2Buckets(null);
+    return this.#r2;
   }
 
   /** The network's Durable Objects (this runtime's own, in memory, when none was given). */

@@ -66,13 +66,7 @@ export const BINDING_KEYS: BindingKey[] = [
   {
     key: 'r2_buckets',
     parse: (raw, c) =>
-      // Read and checked, but not provided yet: each use names the binding (unsupported.ts).
-      parseR2Buckets(c.file, raw, c.worker).map((b, i) => ({
-        binding: b.binding,
-        type: 'unsupported',
-        what: 'an R2 bucket',
-        key: at('r2_buckets', i),
-      })),
+      parseR2Buckets(c.file, raw, c.worker).map((b, i) => ({ ...b, type: 'r2', key: at('r2_buckets', i) })),
   },
   {
     key: 'unsafe',

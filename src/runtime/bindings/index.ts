@@ -10,6 +10,7 @@ import { assetsBinding } from './assets.ts';
 import { d1Binding } from './d1.ts';
 import { doBinding, kvBinding, serviceBinding } from './links.ts';
 import type { AnyDescriptor } from './protocol.ts';
+import { r2Binding } from './r2.ts';
 import type { ConnectedBinding, HostBinding, WireContext } from './types.ts';
 
 export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
@@ -17,6 +18,7 @@ export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
   kv: kvBinding,
   do: doBinding,
   d1: d1Binding,
+  r2: r2Binding,
   assets: assetsBinding,
   unsafe_eval: { describe: () => ({ type: 'unsafe_eval' }), connect: () => null },
   unsupported: {

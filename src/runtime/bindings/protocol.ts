@@ -56,6 +56,92 @@ export interface D1Meta {
 /** One statement as it crosses: SQL, bound values, how rows come back. */
 export type D1Statement = [sql: string, params: unknown[], rows: 'objects' | 'raw' | 'raw+columns'];
 
+/**
+ * R2 (https://developers.cloudflare.com/r2/api/workers/workers-api-reference/): objects as plain
+ * data (dates as ms since the epoch, digests as hex); the isolate builds R2Object from them.
+ */
+export interface R2HttpFields {
+  contentType?: string;
+  contentLanguage?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  cacheControl?: string;
+  /** ms since the epoch */
+  cacheExpiry?: number;
+}
+
+/** Digests as lower-case hex. */
+export interface R2Checksums {
+  md5?: string;
+  sha1?: string;
+  sha256?: string;
+  sha384?: string;
+  sha512?: string;
+}
+
+export interface R2ObjectData {
+  key: string;
+  version: string;
+  size: number;
+  etag: string;
+  /** ms since the epoch */
+  uploaded: number;
+  /** Absent in a list() that did not `include` it. */
+  httpMetadata?: R2HttpFields;
+  customMetadata?: Record<string, string>;
+  checksums: R2Checksums;
+  storageClass: string;
+  range?: { offset: number; length: number };
+}
+
+/** onlyIf as it crosses: the R2Conditional object (dates as ms), or the four conditional headers. */
+export type R2OnlyIf =
+  | {
+      etagMatches?: string;
+      etagDoesNotMatch?: string;
+      uploadedBefore?: number;
+      uploadedAfter?: number;
+      secondsGranularity?: boolean;
+    }
+  | {
+      headers: {
+        'if-match'?: string;
+        'if-none-match'?: string;
+        'if-modified-since'?: string;
+        'if-unmodified-since'?: string;
+      };
+    };
+
+/** A range: offset and/or length, a suffix, or a Range header's value. */
+export type R2RangeData = { offset?: number; length?: number; suffix?: number } | { header: string };
+
+export interface R2PutData {
+  onlyIf?: R2OnlyIf;
+  httpMetadata?: R2HttpFields;
+  customMetadata?: Record<string, string>;
+  /** At most one. */
+  checksums?: R2Checksums;
+  storageClass?: string;
+}
+
+export interface R2ListData {
+  prefix?: string;
+  delimiter?: string;
+  cursor?: string;
+  startAfter?: string;
+  limit?: number;
+  include?: string[];
+}
+
+/**
+ * A get()'s answer: the object, and its body inline (small), as a host stream id (larger), or
+ * null when onlyIf did not hold (R2 then answers the object without a body).
+ */
+export interface R2GetData {
+  object: R2ObjectData;
+  body: number | ArrayBuffer | null;
+}
+
 /** What each binding type gives the isolate to build `env[name]`, and the calls it answers. */
 export interface BindingProtocol {
   service: {
@@ -109,6 +195,42 @@ export interface BindingProtocol {
   assets: {
     descriptor: Record<never, never>;
     ops: { fetch(...request: CrossingRequest): CrossingResponse };
+  };
+  r2: {
+    descriptor: Record<never, never>;
+    ops: {
+      head(key: string): R2ObjectData | null;
+      get(key: string, options: { onlyIf?: R2OnlyIf; range?: R2RangeData }): R2GetData | null;
+      /** The isolate reads the whole body first: it crosses as one ArrayBuffer. */
+      put(key: string, value: ArrayBuffer, options: R2PutData): R2ObjectData | null;
+      delete(keys: string | string[]): void;
+      list(options: R2ListData): {
+        objects: R2ObjectData[];
+        delimitedPrefixes: string[];
+        truncated: boolean;
+        cursor?: string;
+      };
+      createMultipartUpload(
+        key: string,
+        options: {
+          httpMetadata?: R2HttpFields;
+          customMetadata?: Record<string, string>;
+          storageClass?: string;
+        },
+      ): string;
+      uploadPart(
+        key: string,
+        uploadId: string,
+        partNumber: number,
+        value: ArrayBuffer,
+      ): { partNumber: number; etag: string };
+      completeMultipartUpload(
+        key: string,
+        uploadId: string,
+        parts: { partNumber: number; etag: string }[],
+      ): R2ObjectData;
+      abortMultipartUpload(key: string, uploadId: string): void;
+    };
   };
   unsupported: { descriptor: { key: string; what: string }; ops: Record<string, never> };
 }

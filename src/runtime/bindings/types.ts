@@ -7,6 +7,7 @@ import type { AssetServer } from '../../assets/index.ts';
 import type { BindingOf } from '../../config/index.ts';
 import type { D1Databases } from '../../d1/index.ts';
 import type { KvPop } from '../../kv/index.ts';
+import type { R2Buckets } from '../../r2/index.ts';
 import type { ObjectLinks } from '../bridge/durable.ts';
 import type { ServiceLinks } from '../bridge/service.ts';
 import type { IsolateOwner } from '../bridge/syscalls.ts';
@@ -31,6 +32,8 @@ export interface WireContext {
   objects(): ObjectLinks;
   /** The D1 databases of the runtime's data folder. */
   d1(): D1Databases;
+  /** The R2 buckets of the runtime's data folder. */
+  r2(): R2Buckets;
   /** The version's static assets (null: none configured). */
   assets(): AssetServer | null;
 }

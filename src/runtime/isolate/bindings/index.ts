@@ -8,6 +8,7 @@ import { DurableObjectNamespace } from '../durable.ts';
 import { KVNamespace } from '../kv.ts';
 import { assetsBinding } from './assets.ts';
 import { D1Database } from './d1.ts';
+import { R2Bucket } from './r2.ts';
 import { serviceBinding } from './service.ts';
 import { unsafeEval } from './unsafe-eval.ts';
 import { unsupportedBinding } from './unsupported.ts';
@@ -18,6 +19,7 @@ const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown 
   do: (name) => new DurableObjectNamespace(name),
   unsafe_eval: () => unsafeEval(),
   d1: (name) => new D1Database(name),
+  r2: (name) => new R2Bucket(name),
   assets: (name) => assetsBinding(name),
   unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
 };
