@@ -29,7 +29,17 @@ interface Conn {
   roots: Database.Statement;
   changes: Database.Statement;
   lastRowid: Database.Statement;
+  schemaVersion: Database.Statement;
+  /**
+   * Statements by their text, prepared once, with what the gate found: whether the text is an
+   * EXPLAIN (a pure function of the text), and the schema version at which its program last
+   * passed checkProgram (a program depends on the schema, so a schema change checks it again).
+   */
+  prepared: Map<string, { stmt: Database.Statement; explain: boolean; checkedAt: number }>;
 }
+
+/** Statements kept prepared per connection (the most recently used). */
+const PREPARED_MAX = 64;
 
 const conns = new Map<string, Conn>();
 const MAX_CONNS = 32;
@@ -88,6 +98,8 @@ function open(file: string, maxBytes: number): Conn {
       .pluck(),
     changes: db.prepare('SELECT total_changes()').pluck(),
     lastRowid: db.prepare('SELECT last_insert_rowid()').pluck(),
+    schemaVersion: db.prepare('PRAGMA schema_version').pluck(),
+    prepared: new Map(),
   };
   conns.set(file, c);
   // Past it, writes fail with SQLite's own "database or disk is full: SQLITE_FULL", as on
@@ -139,29 +151,44 @@ function runSql(c: Conn, query: string, bindings: unknown[], inBatch = false): S
       i++;
       continue;
     }
-    // Checked before prepare: SQLite applies PRAGMAs while compiling them.
-    let explain = checkTokens(tokenize(text)).explain;
+    const cached = c.prepared.get(text);
+    let explain: boolean;
     let stmt: Database.Statement | null = null;
-    while (!stmt) {
-      try {
-        stmt = c.db.prepare(text);
-      } catch (err) {
-        // A trigger body holds ';': SQLite says where the statement really ends.
-        if (!/incomplete input/.test((err as Error).message) || j + 1 >= pieces.length) throw err;
-        text += pieces[++j];
-        explain = checkTokens(tokenize(text)).explain;
+    if (cached) {
+      c.prepared.delete(text);
+      c.prepared.set(text, cached); // most recently used last
+      explain = cached.explain;
+      stmt = cached.stmt;
+    } else {
+      // Checked before prepare: SQLite applies PRAGMAs while compiling them.
+      explain = checkTokens(tokenize(text)).explain;
+      while (!stmt) {
+        try {
+          stmt = c.db.prepare(text);
+        } catch (err) {
+          // A trigger body holds ';': SQLite says where the statement really ends.
+          if (!/incomplete input/.test((err as Error).message) || j + 1 >= pieces.length) throw err;
+          text += pieces[++j];
+          explain = checkTokens(tokenize(text)).explain;
+        }
       }
     }
     i = j + 1;
     const last = j >= lastSig;
     const a = last ? args : [];
-    if (!explain) {
+    const version = c.schemaVersion.get() as number;
+    if (!explain && cached?.checkedAt !== version) {
       const program = c.db
         .prepare(`EXPLAIN ${text}`)
         .raw()
         .all(...a) as ProgramRow[];
       checkProgram(program, new Set(c.roots.all() as number[]));
     }
+    // Remembered only once it passed the gate; a text that failed is checked (and fails) again.
+    if (!cached) {
+      if (c.prepared.size >= PREPARED_MAX) c.prepared.delete(c.prepared.keys().next().value as string);
+      c.prepared.set(text, { stmt, explain, checkedAt: version });
+    } else cached.checkedAt = version;
     const before = c.changes.get() as number;
     let columns: string[] = [];
     const rows: unknown[][] = [];
@@ -205,18 +232,27 @@ export interface BatchResult extends SqlResult {
  */
 function runBatch(c: Conn, statements: unknown): BatchResult[] {
   if (!Array.isArray(statements)) throw new GateError('invalid batch: SQLITE_MISUSE');
-  const size = c.db
-    .prepare('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')
-    .pluck();
+  const one = (st: unknown) => {
+    const [query, bindings] = Array.isArray(st) ? st : [];
+    return {
+      ...runSql(c, String(query), Array.isArray(bindings) ? bindings : [], true),
+      lastRowId: Number(c.lastRowid.get()),
+    };
+  };
+  const size = () =>
+    (c.db.pragma('page_count', { simple: true }) as number) *
+    (c.db.pragma('page_size', { simple: true }) as number);
+  // One statement is atomic on its own (autocommit); several share one transaction.
+  if (statements.length === 1) {
+    const r = one(statements[0]);
+    return [{ ...r, sizeAfter: size() }];
+  }
   c.db.exec('BEGIN');
   try {
-    const out = statements.map((st) => {
-      const [query, bindings] = Array.isArray(st) ? st : [];
-      const r = runSql(c, String(query), Array.isArray(bindings) ? bindings : [], true);
-      return { ...r, lastRowId: Number(c.lastRowid.get()), sizeAfter: Number(size.get()) };
-    });
+    const out = statements.map(one);
     c.db.exec('COMMIT');
-    return out;
+    const after = size();
+    return out.map((r) => ({ ...r, sizeAfter: after }));
   } catch (err) {
     if (c.db.inTransaction) c.db.exec('ROLLBACK');
     throw err;
