@@ -1,6 +1,6 @@
 /**
  * D1 databases on one machine: one SQLite file per database id under `<dir>/<id>.sqlite`, run
- * in the SQL host process (src/durable-objects/sql-runner.ts) with the same statement gate as
+ * in an SQL host process (src/durable-objects/sql-async.ts, queries pipelined) with the same statement gate as
  * Durable Objects' SQL (no ATTACH, PRAGMAs from a list, no internal tables), a time limit per
  * query that kills the statement, and the database's size capped. Every call is a batch: the
  * statements in one transaction, all or none, as D1's `batch()` and a single `run()` are.
@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BatchResult, SqlRunner, StorageError, tokenize } from '../durable-objects/index.ts';
+import { AsyncSqlHost, type BatchResult, StorageError, tokenize } from '../durable-objects/index.ts';
 import { D1_LIMITS, D1Error } from './limits.ts';
 
 export type RowShape = 'objects' | 'raw' | 'raw+columns';
@@ -82,7 +82,7 @@ export function numberedParams(sql: string, params: unknown[]): [string, unknown
 
 export class D1Databases {
   readonly dir: string;
-  readonly #runner = new SqlRunner();
+  readonly #runner = new AsyncSqlHost();
   readonly #made = new Set<string>();
 
   /** `dir` null: a temporary folder (in-memory use: tests, `--no-persist`). */
@@ -179,7 +179,7 @@ export class D1Databases {
   }
 
   close(): void {
-    for (const file of this.#made) this.#runner.close(file);
+    this.#runner.close();
   }
 }
 

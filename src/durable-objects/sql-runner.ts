@@ -20,7 +20,6 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { DO_LIMITS, StorageError } from './limits.ts';
-import type { BatchResult } from './sql-host.ts';
 import type { SqlResult } from './storage.ts';
 
 /** The relay thread: plain JavaScript (eval), so it needs no TypeScript loader. */
@@ -118,7 +117,7 @@ fill();
  * then starts in ~0.15 s and ~45 MB instead of ~1–2 s and ~80 MB through the tsx loader, which
  * matters when a killed host's spare must be ready before the next statement.
  */
-function hostCommand(): { execPath: string; args: string[] } {
+export function hostCommand(): { execPath: string; args: string[] } {
   const ts = import.meta.url.endsWith('.ts');
   const file = fileURLToPath(new URL(`./sql-host.${ts ? 'ts' : 'js'}`, import.meta.url));
   if (!ts) return { execPath: process.execPath, args: [file] };
@@ -145,7 +144,7 @@ function hostCommand(): { execPath: string; args: string[] } {
 interface Reply {
   id: number;
   ok: boolean;
-  r?: SqlResult | BatchResult[];
+  r?: SqlResult;
   e?: string;
   timeout?: boolean;
   /** How long the host had the statement (not the wait for a host to start). */
@@ -199,10 +198,7 @@ export class SqlRunner {
     this.#worker = null;
     this.#port?.close();
     this.#port = null;
-    this.#listening = false;
-    for (const settle of this.#pending.values())
-      settle({ id: 0, ok: false, e: 'SQL host stopped: SQLITE_INTERRUPT' });
-    this.#pending.clear();
+
     void w?.terminate();
   }
 
@@ -249,49 +245,6 @@ export class SqlRunner {
       Atomics.wait(flag, 0, seen, left);
     }
   }
-
-  /**
-   * Run `statements` in one transaction, waiting without blocking the main thread (D1, whose
-   * API is asynchronous). An instance used this way must not also serve run(): the port's
-   * listener takes every answer.
-   */
-  batch(
-    file: string,
-    statements: [string, unknown[]][],
-    timeoutMs: number,
-    maxBytes: number,
-  ): Promise<{ results: BatchResult[]; ms: number }> {
-    this.warm();
-    const port = this.#port as MessagePort;
-    if (!this.#listening) {
-      this.#listening = true;
-      port.on('message', (m: Reply) => {
-        const settle = this.#pending.get(m.id);
-        if (!settle) return;
-        this.#pending.delete(m.id);
-        if (this.#pending.size === 0) port.unref();
-        settle(m);
-      });
-    }
-    const id = this.#next++;
-    port.ref();
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, (m) => {
-        if (m.ok) return resolve({ results: m.r as BatchResult[], ms: m.ms ?? 0 });
-        reject(
-          new StorageError(
-            m.timeout
-              ? `D1 query exceeded its time limit of ${timeoutMs} ms and was interrupted: SQLITE_INTERRUPT`
-              : String(m.e),
-          ),
-        );
-      });
-      port.postMessage({ id, op: 'batch', file, statements, timeoutMs, maxBytes });
-    });
-  }
-
-  #listening = false;
-  #pending = new Map<number, (m: Reply) => void>();
 
   /** Forget the host's connection to `file` (the object closed); nothing to wait for. */
   close(file: string): void {
