@@ -4,7 +4,7 @@
  * (https://developers.cloudflare.com/workers/static-assets/binding/#ignoring-assets).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import mime from 'mime';
 import picomatch from 'picomatch';
@@ -22,6 +22,17 @@ export interface AssetFile {
 export const ASSET_LIMITS = { MAX_FILES: 20_000, MAX_FILE_BYTES: 25 * 1024 * 1024 } as const;
 
 const NEVER_SERVED = new Set(['_headers', '_redirects', '.assetsignore', '_worker.js', '_routes.json']);
+/**
+ * Never served wherever they are: Outpost's own state (`.outpost/` holds the admin token) and
+ * secrets (`.dev.vars`), as the bundler never reads them either.
+ */
+const PRIVATE_DIRS = new Set(['.outpost', '.wrangler', '.git', 'node_modules']);
+const PRIVATE_FILE = /^\.dev\.vars(\..*)?$/;
+
+/** Whether `path` (symbolic links resolved) is `root` or lies under it. */
+function inside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
 
 export class AssetsError extends Error {
   readonly code = 'ASSETS_INVALID';
@@ -54,23 +65,43 @@ function ignoreMatcher(dir: string): (rel: string) => boolean {
   return globs.length ? picomatch(globs, { dot: true }) : () => false;
 }
 
-/** Walk `dir`; keys are URL paths ("/a/b.html"). */
-export function readManifest(dir: string): Map<string, AssetFile> {
+/**
+ * Walk `dir`; keys are URL paths ("/a/b.html"). The folder and every file, symbolic links
+ * resolved, must lie under `root` (the project's folder): a tenant's config names its own files,
+ * never the host's (`directory = "/etc"`, or a link to one inside `public/`).
+ */
+export function readManifest(dir: string, root: string = dir): Map<string, AssetFile> {
+  const realRoot = realpathSync(root);
+  const realDir = realpathSync(dir);
+  if (!inside(realRoot, realDir))
+    throw new AssetsError(`assets: the directory ${dir} is outside the project's folder ${root}`);
   const ignored = ignoreMatcher(dir);
   const out = new Map<string, AssetFile>();
+  const seen = new Set<string>([realDir]);
   const walk = (d: string) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const abs = join(d, entry.name);
       const rel = relative(dir, abs).split(sep).join('/');
       if (ignored(rel)) continue;
-      if (entry.isDirectory()) {
-        if (entry.name === 'node_modules' || entry.name === '.git') continue;
+      if (PRIVATE_DIRS.has(entry.name) || PRIVATE_FILE.test(entry.name)) continue;
+      if (!entry.isDirectory() && !entry.isFile() && !entry.isSymbolicLink()) continue;
+      let real: string;
+      try {
+        real = realpathSync(abs);
+      } catch {
+        continue; // a dangling link
+      }
+      if (!inside(realRoot, real))
+        throw new AssetsError(`assets: ${rel} leads outside the project's folder (to ${real})`);
+      const st = statSync(real);
+      if (st.isDirectory()) {
+        // A link back up the tree would loop for ever: a folder is walked once.
+        if (seen.has(real)) continue;
+        seen.add(real);
         walk(abs);
         continue;
       }
-      if (!entry.isFile() && !entry.isSymbolicLink()) continue;
       if (d === dir && NEVER_SERVED.has(entry.name)) continue;
-      const st = statSync(abs);
       if (!st.isFile()) continue;
       if (st.size > ASSET_LIMITS.MAX_FILE_BYTES)
         throw new AssetsError(
@@ -78,8 +109,8 @@ export function readManifest(dir: string): Map<string, AssetFile> {
         );
       if (out.size >= ASSET_LIMITS.MAX_FILES)
         throw new AssetsError(`assets: more than ${ASSET_LIMITS.MAX_FILES} files in ${dir}`);
-      const hash = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 32);
-      out.set(`/${rel}`, { file: abs, size: st.size, etag: `"${hash}"`, contentType: contentType(rel) });
+      const hash = createHash('sha256').update(readFileSync(real)).digest('hex').slice(0, 32);
+      out.set(`/${rel}`, { file: real, size: st.size, etag: `"${hash}"`, contentType: contentType(rel) });
     }
   };
   walk(dir);

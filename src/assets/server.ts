@@ -92,8 +92,10 @@ export class AssetServer {
     /** The project has a worker (`main`): unmatched requests go to it. */
     readonly hasWorker: boolean,
     warn: (message: string) => void = () => {},
+    /** The project's folder: the files served must lie under it (symbolic links resolved). */
+    root?: string,
   ) {
-    this.#files = readManifest(config.directory);
+    this.#files = readManifest(config.directory, root ?? config.directory);
     const read = (name: string) => {
       try {
         return readFileSync(join(config.directory, name), 'utf8');

@@ -209,8 +209,12 @@ export class Runtime {
       durableObjectClasses: config.durableObjectClasses ?? [],
       // Read now: a deploy with a bad assets folder fails here, naming what is wrong.
       assets: config.assets
-        ? new AssetServer(config.assets, config.main !== undefined, (message) =>
-            this.observer.log({ level: 'warn', source: 'outpost', message: `${config.name}: ${message}` }),
+        ? new AssetServer(
+            config.assets,
+            config.main !== undefined,
+            (message) =>
+              this.observer.log({ level: 'warn', source: 'outpost', message: `${config.name}: ${message}` }),
+            config.rootDir,
           )
         : null,
       limits,
