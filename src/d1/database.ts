@@ -13,27 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncSqlHost, type BatchResult, StorageError, tokenize } from '../durable-objects/index.ts';
 import { D1_LIMITS, D1Error } from './limits.ts';
+import type { D1Result } from './types.ts';
+
+export type { D1Result };
 
 export type RowShape = 'objects' | 'raw' | 'raw+columns';
-
-/** One statement's outcome, in Cloudflare's shape (https://developers.cloudflare.com/d1/worker-api/return-object/). */
-export interface D1Result {
-  success: true;
-  results: unknown[];
-  meta: {
-    duration: number;
-    size_after: number;
-    rows_read: number;
-    rows_written: number;
-    last_row_id: number;
-    changed_db: boolean;
-    changes: number;
-    served_by: string;
-    served_by_region: string;
-    served_by_primary: boolean;
-    timings: { sql_duration_ms: number };
-  };
-}
 
 /** A D1 database id: what the config or the runtime names it (no path separators). */
 const ID = /^[A-Za-z0-9_.:@/-]{1,300}$/;

@@ -7,7 +7,7 @@ import type { D1DatabaseBinding } from '../../config/index.ts';
 import { D1Error, type RowShape } from '../../d1/index.ts';
 import { kvNamespaceOf } from '../accounts.ts';
 import { NamedError } from '../bridge/named-error.ts';
-import type { D1Result as CrossingResult, D1Statement } from './protocol.ts';
+import type { D1Statement } from './protocol.ts';
 import type { HostBinding } from './types.ts';
 
 /**
@@ -66,7 +66,7 @@ export const d1Binding: HostBinding<'d1'> = {
       query: (o, ctx, [list]) => {
         o.requireLive(ctx);
         const checked = statements(list);
-        return d1(() => wire.d1().query(id, checked) as Promise<CrossingResult[]>);
+        return d1(() => wire.d1().query(id, checked));
       },
       exec: (o, ctx, [sql]) => {
         o.requireLive(ctx);

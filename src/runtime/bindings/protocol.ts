@@ -1,7 +1,8 @@
 /**
  * The host↔isolate interface of every binding, declared once. The host's registry
  * (./index.ts) and the isolate's (src/runtime/isolate/bindings/index.ts) both compile against
- * these types (this file is in tsconfig.json and tsconfig.isolate.json, and imports nothing), so
+ * these types (this file is in tsconfig.json and tsconfig.isolate.json, and imports only the
+ * storage parts' type-only files), so
  * an operation one side calls and the other does not answer, or answers with another shape,
  * fails to compile.
  *
@@ -10,6 +11,12 @@
  * untrusted on the host (tenant code can call the syscall with anything), so host handlers take
  * `unknown[]` and check them; results are plain data copied into the isolate.
  */
+
+// Plain-data shapes the storage parts define (type-only files, compiled by both tsconfigs).
+import type { D1Meta, D1Result } from '../../d1/types.ts';
+import type { R2HttpFields } from '../../r2/types.ts';
+
+export type { D1Meta, D1Result, R2HttpFields };
 
 /** A response as it crosses into the isolate: small bodies inline, others a host stream id. */
 export interface CrossingResponse {
@@ -31,28 +38,6 @@ export interface KvValue {
   metadata: string | null;
 }
 
-/** D1: one statement's outcome in Cloudflare's shape (https://developers.cloudflare.com/d1/worker-api/return-object/). */
-export interface D1Result {
-  success: true;
-  /** 'objects': rows as objects; 'raw': rows as arrays (columns first when asked). */
-  results: unknown[];
-  meta: D1Meta;
-}
-
-export interface D1Meta {
-  duration: number;
-  size_after: number;
-  rows_read: number;
-  rows_written: number;
-  last_row_id: number;
-  changed_db: boolean;
-  changes: number;
-  served_by: string;
-  served_by_region: string;
-  served_by_primary: boolean;
-  timings: { sql_duration_ms: number };
-}
-
 /** One statement as it crosses: SQL, bound values, how rows come back. */
 export type D1Statement = [sql: string, params: unknown[], rows: 'objects' | 'raw' | 'raw+columns'];
 
@@ -60,16 +45,6 @@ export type D1Statement = [sql: string, params: unknown[], rows: 'objects' | 'ra
  * R2 (https://developers.cloudflare.com/r2/api/workers/workers-api-reference/): objects as plain
  * data (dates as ms since the epoch, digests as hex); the isolate builds R2Object from them.
  */
-export interface R2HttpFields {
-  contentType?: string;
-  contentLanguage?: string;
-  contentDisposition?: string;
-  contentEncoding?: string;
-  cacheControl?: string;
-  /** ms since the epoch */
-  cacheExpiry?: number;
-}
-
 /** Digests as lower-case hex. */
 export interface R2Checksums {
   md5?: string;
