@@ -3,7 +3,7 @@
 // env.ASSETS), bindings Outpost does not provide, wrangler's [[rules]], define, alias and the
 // browser field, `name = ""`, and [env.NAME].
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,6 +161,59 @@ describe('an assets-only project (no main)', () => {
       assert.equal((await fetch(`${site.url}/`, { method: 'POST' })).status, 405);
     } finally {
       await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a framework build (the Cloudflare Vite plugin's output, through the deploy redirect)", () => {
+  it('serves the built worker and its client assets beside it, keeping state in the project folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-vite-build-'));
+    const write = (p: string, text: string) => {
+      mkdirSync(join(dir, p, '..'), { recursive: true });
+      writeFileSync(join(dir, p), text);
+    };
+    write(
+      'wrangler.jsonc',
+      '{ "name": "app", "main": "worker/index.ts", "assets": { "not_found_handling": "single-page-application" } }',
+    );
+    write('dist/client/index.html', '<h1>client</h1>');
+    write('dist/client/assets/app.js', 'console.log(1)');
+    write(
+      'dist/app/wrangler.json',
+      JSON.stringify({
+        configPath: join(dir, 'wrangler.jsonc'),
+        topLevelName: 'app',
+        name: 'app',
+        main: 'index.js',
+        compatibility_date: '2025-09-01',
+        assets: { not_found_handling: 'single-page-application', directory: '../client' },
+        no_bundle: true,
+        queues: { producers: [], consumers: [] },
+        worker_loaders: [],
+      }),
+    );
+    write('dist/app/index.js', 'export default { fetch: () => Response.json({ name: "Cloudflare" }) };\n');
+    write(
+      '.wrangler/deploy/config.json',
+      '{"configPath":"../../dist/app/wrangler.json","auxiliaryWorkers":[]}',
+    );
+    const app = await startFixture(dir);
+    try {
+      assert.equal(await (await fetch(`${app.url}/`)).text(), '<h1>client</h1>');
+      assert.equal((await fetch(`${app.url}/assets/app.js`)).status, 200);
+      assert.deepEqual(await (await fetch(`${app.url}/api/name`)).json(), { name: 'Cloudflare' });
+      assert.ok(existsSync(join(dir, '.outpost', 'admin.json')), 'state in the project folder');
+      assert.ok(
+        !existsSync(join(dir, 'dist', 'app', '.outpost')),
+        'none under dist/, which a build replaces',
+      );
+      // Only keys with something in them are named.
+      const warning = app.logs.find((l) => /keys Outpost does not act on/.test(l.message))?.message ?? '';
+      assert.match(warning, /no_bundle: not supported/);
+      assert.doesNotMatch(warning, /queues|worker_loaders/);
+    } finally {
+      await app.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -50,7 +50,7 @@ function target(name: string | undefined, v: Record<string, unknown>): Target {
 }
 
 async function withDatabases<T>(t: Target, fn: (dbs: D1Databases) => Promise<T>): Promise<T> {
-  const dbs = new D1Databases(join(t.config.rootDir, '.outpost', 'd1'));
+  const dbs = new D1Databases(join(t.config.projectDir, '.outpost', 'd1'));
   try {
     return await fn(dbs);
   } catch (err) {

@@ -50,7 +50,7 @@ async function withNamespace<T>(
     } catch (err) {
       throw new CliError(`--nats: ${(err as Error).message}`);
     }
-  } else store = new SqliteKvStore({ file: kvFile(dirname(findConfigFile(project))) });
+  } else store = new SqliteKvStore({ file: kvFile(config.projectDir) });
   try {
     return await fn(new KvPop(CLI_POP, store), ns);
   } catch (err) {

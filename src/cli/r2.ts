@@ -50,7 +50,7 @@ function target(path: string | undefined, v: Record<string, unknown>, usage: str
 }
 
 async function withBuckets<T>(t: Target, op: string, fn: (r2: R2Buckets) => Promise<T>): Promise<T> {
-  const r2 = new R2Buckets(join(t.config.rootDir, '.outpost', 'r2'));
+  const r2 = new R2Buckets(join(t.config.projectDir, '.outpost', 'r2'));
   try {
     return await fn(r2);
   } catch (err) {

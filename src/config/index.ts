@@ -16,6 +16,7 @@ export {
   type LoadOptions,
   loadConfig,
   parseConfigText,
+  projectDirOf,
   validateConfig,
 } from './load.ts';
 export {

@@ -57,4 +57,22 @@ export const IGNORED_KEYS: Record<string, string> = {
   containers: 'Containers are not supported',
   cloudchamber: 'Containers are not supported',
   unsafe_hello_world: 'no effect',
+  // Written into built configs by the Cloudflare Vite plugin (the deploy redirect's target).
+  configPath: 'no effect (bookkeeping of the Cloudflare Vite plugin)',
+  userConfigPath: 'no effect (bookkeeping of the Cloudflare Vite plugin)',
+  topLevelName: 'no effect (bookkeeping of the Cloudflare Vite plugin)',
+  definedEnvironments: 'no effect (bookkeeping of the Cloudflare Vite plugin)',
+  exports: 'no effect (bookkeeping of the Cloudflare Vite plugin)',
+  python_modules: 'no effect (Python Workers are not supported)',
+  // Binding types newer than Outpost's list: their bindings are not on env.
+  connect: 'not supported; these bindings are not on env',
+  worker_loaders: 'Worker Loader bindings are not supported; they are not on env',
+  vpc_services: 'VPC service bindings are not supported; they are not on env',
+  vpc_networks: 'VPC network bindings are not supported; they are not on env',
+  ai_search_namespaces: 'AI Search bindings are not supported; they are not on env',
+  ai_search: 'AI Search bindings are not supported; they are not on env',
+  agent_memory: 'not supported; these bindings are not on env',
+  k2: 'not supported; these bindings are not on env',
+  artifacts: 'not supported; these bindings are not on env',
+  flagship: 'not supported; these bindings are not on env',
 };

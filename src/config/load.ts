@@ -27,6 +27,8 @@ export interface LoadOptions {
   env?: string;
   /** The entry module given on the command line (`outpost dev src/index.ts`): wins over `main`. */
   main?: string;
+  /** The project's folder (default: the config's); see WorkerConfig.projectDir. */
+  projectDir?: string;
 }
 
 /** Find the config file of a project folder, or accept a path to the file itself. */
@@ -53,6 +55,12 @@ export function findConfigFile(pathOrDir: string): string {
     `a folder holding one of ${CONFIG_FILES.join(', ')}`,
     'a folder with none of them',
   );
+}
+
+/** The project's folder: the folder given, or the folder of the config file given. */
+export function projectDirOf(pathOrDir: string): string {
+  const abs = resolve(pathOrDir);
+  return existsSync(abs) && statSync(abs).isFile() ? dirname(abs) : abs;
 }
 
 function hasConfig(pathOrDir: string): boolean {
@@ -100,7 +108,7 @@ export function loadConfig(pathOrDir: string, options: LoadOptions = {}): Worker
     return validateConfig({}, join(resolve(pathOrDir), '(no wrangler config)'), options);
   const file = findConfigFile(pathOrDir);
   const raw = parseConfigText(file, readFileSync(file, 'utf8'));
-  return validateConfig(raw, file, options);
+  return validateConfig(raw, file, { projectDir: projectDirOf(pathOrDir), ...options });
 }
 
 export function validateConfig(
@@ -207,6 +215,8 @@ export function validateConfig(
   for (const key of Object.keys(raw)) {
     if (KNOWN.has(key)) continue;
     unknown[key] = raw[key];
+    // Built configs spell out every key, mostly empty: only a key with something in it is news.
+    if (isEmpty(raw[key])) continue;
     notes.push(`  ${key}: ${IGNORED_KEYS[key] ?? 'not a key Outpost knows; ignored'}`);
   }
   if (notes.length > 0 && !warned.has(`${file}\0${Object.keys(unknown).join()}`)) {
@@ -214,10 +224,18 @@ export function validateConfig(
     warn(`${file}: keys Outpost does not act on:\n${notes.join('\n')}`);
   }
 
-  const secrets = options.devVars === false ? {} : readDevVars(rootDir, options.env);
+  const projectDir = options.projectDir ?? rootDir;
+  // A built config (the deploy redirect) may sit without the project's .dev.vars beside it.
+  const secrets =
+    options.devVars === false
+      ? {}
+      : (readDevVars(rootDir, options.env) ??
+        (projectDir !== rootDir ? readDevVars(projectDir, options.env) : null) ??
+        {});
   return {
     configPath: file,
     rootDir,
+    projectDir,
     name,
     main,
     compatibilityDate,
@@ -232,6 +250,14 @@ export function validateConfig(
     accountId: accountId as string | undefined,
     unknown,
   };
+}
+
+/** `[]`, `{}` (or one holding only empty values), null, false, "": nothing to act on. */
+function isEmpty(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object') return Object.values(v as object).every(isEmpty);
+  return false;
 }
 
 /** A worker name made from a folder's name (for `name = ""` or no name). */

@@ -16,6 +16,12 @@ export interface WorkerConfig {
   configPath: string;
   /** Folder that holds the config file; relative paths resolve from here. */
   rootDir: string;
+  /**
+   * The project's folder: the one given to `outpost dev` (or the config's folder). It differs
+   * from rootDir when `.wrangler/deploy/config.json` redirects to a built config (dist/…):
+   * Outpost's state (`.outpost/`) lives here, and the files a worker serves must lie under it.
+   */
+  projectDir: string;
   name: string;
   /** Absolute path of the entry module; undefined: an assets-only project. */
   main: string | undefined;

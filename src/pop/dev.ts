@@ -11,8 +11,8 @@ import {
   adminTokenFromEnv,
   bindingsOf,
   ConfigError,
-  findConfigFile,
   loadConfig,
+  projectDirOf,
   resolveQuotas,
   type StorageQuotas,
   type WorkerConfig,
@@ -331,7 +331,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       `adminToken must be at least 16 characters, received ${options.adminToken.length}`,
     );
   const adminToken = options.adminToken ?? adminTokenFromEnv() ?? newAdminToken();
-  const rootDir = options.main ? resolve(options.dir) : dirname(findConfigFile(options.dir));
+  // Outpost's state lives in the project's folder, also when a deploy redirect points at a
+  // built config under dist/ (which a rebuild replaces).
+  const rootDir = options.main ? resolve(options.dir) : projectDirOf(options.dir);
   // One primary per D1 database for the whole network (docs/d1.md).
   const d1 = new D1Databases(join(rootDir, '.outpost', 'd1'));
   // R2 buckets: one folder for the whole network, bodies as files beside an SQLite index (docs/r2.md).
@@ -471,7 +473,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     },
     observer,
   });
-  writeAdminFile(main.config.rootDir, server.url, adminToken);
+  writeAdminFile(rootDir, server.url, adminToken);
   // Alarms set before a restart fire now that their workers are deployed.
   objects.startAlarms();
 

@@ -175,6 +175,7 @@ export class Runtime {
     tenant: string,
     bundle: Bundle,
     config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'> &
+      Partial<Pick<WorkerConfig, 'projectDir'>> &
       Partial<
         Pick<
           WorkerConfig,
@@ -214,7 +215,7 @@ export class Runtime {
             config.main !== undefined,
             (message) =>
               this.observer.log({ level: 'warn', source: 'outpost', message: `${config.name}: ${message}` }),
-            config.rootDir,
+            config.projectDir ?? config.rootDir,
           )
         : null,
       limits,
