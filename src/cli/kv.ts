@@ -7,8 +7,7 @@
  * on the JetStream buckets of a network that keeps KV there.
  */
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { bindingsOf, findConfigFile, loadConfig } from '../config/index.ts';
+import { bindingsOf, loadConfig } from '../config/index.ts';
 import { KvError, KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { kvFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
