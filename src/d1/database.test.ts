@@ -72,6 +72,38 @@ describe('D1 databases', () => {
     );
   });
 
+  it('bound what one call may answer in all, and exec() text, refusing past the bounds', async () => {
+    const big = (i: number) =>
+      [`SELECT printf('%.*c', 1000000, 'x') AS s FROM (SELECT 1 UNION ALL SELECT 2) -- ${i}`, [], 'raw'] as [
+        string,
+        unknown[],
+        'raw',
+      ];
+    await assert.rejects(
+      db.query(
+        'bounds',
+        Array.from({ length: 10 }, (_, i) => big(i)),
+      ),
+      /SQL result too large \(more than 16777216 bytes\)/,
+    );
+    await assert.rejects(
+      db.query('bounds', [['SELECT zeroblob(2000000) AS b', [], 'raw']]),
+      /SQL result too large/,
+      'BLOBs count as the arrays of numbers the worker gets',
+    );
+    await assert.rejects(db.exec('bounds', 'SELECT 1;'.repeat(200_000)), /SQL too long for exec\(\)/);
+    await assert.rejects(
+      db.query('bounds', [['BEGIN TRANSACTION', [], 'raw']]),
+      /transactions are not supported in SQL: run statements in one transaction with batch\(\)/,
+    );
+  });
+
+  it('split exec() text in time linear in its length', () => {
+    const t = performance.now();
+    assert.equal(splitStatements('BEGIN '.repeat(100_000)).length, 1);
+    assert.ok(performance.now() - t < 2000, `took ${performance.now() - t} ms`);
+  });
+
   it('keep data across restarts (one file per database under the folder)', async () => {
     await db.query('persist', [
       ['CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)', [], 'raw'],
@@ -89,7 +121,11 @@ describe('D1 databases', () => {
       'CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);',
     );
     assert.equal(r.count, 3);
-    const bytes = db.dump('exec');
+    const bytes = await db.dump('exec');
+    await assert.rejects(
+      db.dump('exec', 100),
+      /D1_DUMP_ERROR: the database is \d+ bytes, more than dump\(\) returns \(100\)/,
+    );
     assert.equal(new TextDecoder().decode(bytes.slice(0, 15)), 'SQLite format 3');
     await assert.rejects(
       db.exec('exec', 'INSERT INTO missing VALUES (1)'),

@@ -8,10 +8,11 @@
  * Reads go to the one primary: `withSession()` bookmarks are accepted and every read sees every
  * write before it (docs/d1.md).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AsyncSqlHost, type BatchResult, StorageError, tokenize } from '../durable-objects/index.ts';
+import { AsyncSqlHost, type BatchResult, TRANSACTION_REFUSED, tokenize } from '../durable-objects/index.ts';
 import { D1_LIMITS, D1Error } from './limits.ts';
 import type { D1Result } from './types.ts';
 
@@ -112,10 +113,16 @@ export class D1Databases {
         statements.map(([sql, params]) => numberedParams(sql, params)),
         D1_LIMITS.MAX_QUERY_MS,
         this.maxBytes,
+        D1_LIMITS.MAX_RESULT_BYTES,
       );
     } catch (err) {
-      if (err instanceof StorageError || err instanceof Error) throw new D1Error(`D1_ERROR: ${err.message}`);
-      throw err;
+      if (!(err instanceof Error)) throw err;
+      // The statement gate is Durable Objects'; its advice on transactions is not D1's.
+      if (err.message === TRANSACTION_REFUSED)
+        throw new D1Error(
+          'D1_ERROR: transactions are not supported in SQL: run statements in one transaction with batch(): SQLITE_AUTH',
+        );
+      throw new D1Error(`D1_ERROR: ${err.message}`);
     }
     const duration = performance.now() - started;
     return out.results.map((r, i) => ({
@@ -142,6 +149,8 @@ export class D1Databases {
    * run in one transaction. Answers how many ran.
    */
   async exec(id: string, sql: string): Promise<{ count: number; duration: number }> {
+    if (Buffer.byteLength(sql) > D1_LIMITS.MAX_EXEC_BYTES)
+      throw new D1Error(`D1_EXEC_ERROR: SQL too long for exec() (limit ${D1_LIMITS.MAX_EXEC_BYTES} bytes)`);
     const started = performance.now();
     const statements = splitStatements(sql);
     if (statements.length === 0)
@@ -157,9 +166,15 @@ export class D1Databases {
     return { count: statements.length, duration: performance.now() - started };
   }
 
-  /** The database file's bytes (`dump()`, and `outpost d1 export`). */
-  dump(id: string): Uint8Array {
-    return readFileSync(this.file(id));
+  /** The database file's bytes (`dump()`, and `outpost d1 export`), read without blocking. */
+  async dump(id: string, maxBytes: number = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
+    const file = this.file(id);
+    const { size } = await stat(file);
+    if (size > maxBytes)
+      throw new D1Error(
+        `D1_DUMP_ERROR: the database is ${size} bytes, more than dump() returns (${maxBytes})`,
+      );
+    return readFile(file);
   }
 
   close(): void {
@@ -175,6 +190,7 @@ export function splitStatements(sql: string): string[] {
   const out: string[] = [];
   let cur = '';
   let depth = 0;
+  let trigger = false; // the statement so far has the word TRIGGER (so BEGIN opens a body)
   let i = 0;
   const word = /[A-Za-z_]+/y;
   while (i < sql.length) {
@@ -203,7 +219,8 @@ export function splitStatements(sql: string): string[] {
     const m = /[A-Za-z_]/.test(ch) && (i === 0 || !/[\w$]/.test(sql[i - 1])) ? word.exec(sql) : null;
     if (m) {
       const w = m[0].toUpperCase();
-      if (w === 'CASE' || (w === 'BEGIN' && /\bTRIGGER\b/i.test(cur))) depth++;
+      if (w === 'TRIGGER') trigger = true;
+      if (w === 'CASE' || (w === 'BEGIN' && trigger)) depth++;
       else if (w === 'END' && depth > 0) depth--;
       cur += m[0];
       i += m[0].length;
@@ -212,6 +229,7 @@ export function splitStatements(sql: string): string[] {
     if (ch === ';' && depth === 0) {
       if (cur.trim() !== '') out.push(cur.trim());
       cur = '';
+      trigger = false;
       i++;
       continue;
     }

@@ -13,6 +13,18 @@ export const D1_LIMITS = {
   MAX_DATABASE_BYTES: 500 * 1024 * 1024,
   /** Statements in one batch (Outpost's bound; Cloudflare documents none below the request's size). */
   MAX_BATCH: 1000,
+  /**
+   * What one call's rows may weigh in all, as the worker will hold them (a BLOB's bytes count
+   * 9 times: they reach the worker as arrays of numbers). Outpost's bound, under the isolate's
+   * memory limit: a bigger answer is refused, not copied across.
+   */
+  MAX_RESULT_BYTES: 16 * 1024 * 1024,
+  /** exec() SQL text in all, bytes (it is split into statements on the host). */
+  MAX_EXEC_BYTES: 1024 * 1024,
+  /** dump() of a database larger than this is refused (it is copied into the isolate whole). */
+  MAX_DUMP_BYTES: 64 * 1024 * 1024,
+  /** D1 calls in flight per isolate; more wait their turn (none may starve others). */
+  MAX_IN_FLIGHT_PER_ISOLATE: 8,
 } as const;
 
 /** A D1 failure: `message` is the full text the worker sees. */

@@ -50,11 +50,12 @@ export class AsyncSqlHost {
     statements: [string, unknown[]][],
     timeoutMs: number,
     maxBytes: number,
+    maxResultBytes?: number,
   ): Promise<{ results: BatchResult[]; ms: number }> {
     if (this.#closed) return Promise.reject(new StorageError('D1 is closed: SQLITE_MISUSE'));
     return new Promise((resolve, reject) => {
       this.#waiting.push({
-        msg: { id: this.#next++, op: 'batch', file, statements, maxBytes, timeoutMs },
+        msg: { id: this.#next++, op: 'batch', file, statements, maxBytes, timeoutMs, maxResultBytes },
         resolve,
         reject,
       });

@@ -134,7 +134,27 @@ function valueBytes(v: unknown): number {
 }
 
 /** Run `query` (one or more statements); bindings and the returned rows are the last statement's. */
-function runSql(c: Conn, query: string, bindings: unknown[], inBatch = false): SqlResult {
+/**
+ * What a call's rows may weigh in all, as the caller will hold them: `left` bytes, BLOB bytes
+ * counted `blobWeight` times (D1 hands BLOBs to the worker as arrays of numbers, ~8 bytes each).
+ */
+interface ResultBudget {
+  left: number;
+  blobWeight: number;
+  limit: number;
+}
+
+function runSql(
+  c: Conn,
+  query: string,
+  bindings: unknown[],
+  inBatch = false,
+  budget: ResultBudget = {
+    left: DO_LIMITS.MAX_SQL_RESULT_BYTES,
+    blobWeight: 1,
+    limit: DO_LIMITS.MAX_SQL_RESULT_BYTES,
+  },
+): SqlResult {
   if (query.includes('\0')) throw new GateError('unrecognized token: "\\0": SQLITE_ERROR');
   const pieces = splitPieces(query);
   const sig = pieces.map(significant);
@@ -194,12 +214,12 @@ function runSql(c: Conn, query: string, bindings: unknown[], inBatch = false): S
     const rows: unknown[][] = [];
     if (stmt.reader) {
       columns = stmt.columns().map((col) => col.name);
-      let bytes = 0;
       for (const row of stmt.raw().iterate(...a) as IterableIterator<unknown[]>) {
-        for (const v of row) bytes += valueBytes(v);
-        if (bytes > DO_LIMITS.MAX_SQL_RESULT_BYTES)
+        for (const v of row)
+          budget.left -= v instanceof Uint8Array ? v.byteLength * budget.blobWeight : valueBytes(v);
+        if (budget.left < 0)
           throw new Error(
-            `SQL result too large (more than ${DO_LIMITS.MAX_SQL_RESULT_BYTES} bytes): read it in pages with LIMIT: SQLITE_TOOBIG`,
+            `SQL result too large (more than ${budget.limit} bytes): read it in pages with LIMIT: SQLITE_TOOBIG`,
           );
         rows.push(row);
       }
@@ -230,12 +250,18 @@ export interface BatchResult extends SqlResult {
  * D1's batch (src/d1/): the statements in one transaction, all or none. The gate refuses
  * BEGIN/COMMIT in the statements themselves, so only this function opens and ends it.
  */
-function runBatch(c: Conn, statements: unknown): BatchResult[] {
+function runBatch(c: Conn, statements: unknown, maxResultBytes: unknown): BatchResult[] {
   if (!Array.isArray(statements)) throw new GateError('invalid batch: SQLITE_MISUSE');
+  // One budget for the whole call: a batch of many statements is one answer to hold.
+  const limit =
+    typeof maxResultBytes === 'number' && maxResultBytes > 0
+      ? maxResultBytes
+      : DO_LIMITS.MAX_SQL_RESULT_BYTES;
+  const budget: ResultBudget = { left: limit, blobWeight: 9, limit };
   const one = (st: unknown) => {
     const [query, bindings] = Array.isArray(st) ? st : [];
     return {
-      ...runSql(c, String(query), Array.isArray(bindings) ? bindings : [], true),
+      ...runSql(c, String(query), Array.isArray(bindings) ? bindings : [], true, budget),
       lastRowId: Number(c.lastRowid.get()),
     };
   };
@@ -267,6 +293,8 @@ export interface HostRequest {
   bindings?: unknown[];
   /** op 'batch': [query, bindings][] */
   statements?: unknown;
+  /** op 'batch': what all its rows may weigh, BLOBs counted 9 times (see ResultBudget). */
+  maxResultBytes?: number;
   /** The object's storage quota, bytes. */
   maxBytes?: number;
 }
@@ -287,7 +315,7 @@ function handle(m: HostRequest): unknown {
   }
   const maxBytes =
     typeof m.maxBytes === 'number' && m.maxBytes > 0 ? m.maxBytes : DO_LIMITS.MAX_DATABASE_BYTES;
-  if (m.op === 'batch') return runBatch(open(m.file, maxBytes), m.statements);
+  if (m.op === 'batch') return runBatch(open(m.file, maxBytes), m.statements, m.maxResultBytes);
   return runSql(open(m.file, maxBytes), String(m.query), Array.isArray(m.bindings) ? m.bindings : []);
 }
 

@@ -4,9 +4,10 @@
  * src/runtime/isolate/bindings/d1.ts; failures reach the worker with D1's texts.
  */
 import type { D1DatabaseBinding } from '../../config/index.ts';
-import { D1Error, type RowShape } from '../../d1/index.ts';
+import { D1_LIMITS, D1Error, type RowShape } from '../../d1/index.ts';
 import { kvNamespaceOf } from '../accounts.ts';
 import { NamedError } from '../bridge/named-error.ts';
+import type { IsolateOwner } from '../bridge/syscalls.ts';
 import type { D1Statement } from './protocol.ts';
 import type { HostBinding } from './types.ts';
 
@@ -34,18 +35,67 @@ function bindable(v: unknown): boolean {
 }
 
 function statements(v: unknown): D1Statement[] {
-  if (!Array.isArray(v)) throw new NamedError('invalid D1 call: statements', 'TypeError');
-  return v.map((s) => {
-    if (!Array.isArray(s) || typeof s[0] !== 'string' || !Array.isArray(s[1]) || !SHAPES.has(s[2]))
+  // Lengths are checked before anything walks a list: a sparse array of 2^32 entries is cheap
+  // to send and slow to walk (src/runtime/bridge/lists.ts).
+  if (!Array.isArray(v) || v.length > D1_LIMITS.MAX_BATCH)
+    throw new NamedError(`invalid D1 call: at most ${D1_LIMITS.MAX_BATCH} statements`, 'TypeError');
+  const out: D1Statement[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const s = v[i];
+    if (
+      !Array.isArray(s) ||
+      s.length !== 3 ||
+      typeof s[0] !== 'string' ||
+      !Array.isArray(s[1]) ||
+      !SHAPES.has(s[2])
+    )
       throw new NamedError('invalid D1 call: statement', 'TypeError');
-    for (const p of s[1])
+    const params = s[1] as unknown[];
+    if (params.length > D1_LIMITS.MAX_PARAMS)
+      throw new NamedError(
+        `D1_ERROR: too many SQL variables (limit ${D1_LIMITS.MAX_PARAMS}): SQLITE_ERROR`,
+        'Error',
+      );
+    for (let j = 0; j < params.length; j++) {
+      const p = params[j];
       if (!bindable(p))
         throw new NamedError(
           `D1_TYPE_ERROR: Type '${typeof p}' not supported for value '${String(p)}'`,
           'Error',
         );
-    return [s[0], s[1], s[2]] as D1Statement;
-  });
+    }
+    out.push([s[0], params, s[2]]);
+  }
+  return out;
+}
+
+/**
+ * At most MAX_IN_FLIGHT_PER_ISOLATE calls of one isolate reach the SQL host at a time (it is
+ * shared by every tenant); the others wait here, and one whose invocation has ended by its
+ * turn is refused instead of run. A request firing many slow queries and returning holds the
+ * host for a few of them, not all.
+ */
+function gate(): <T>(o: IsolateOwner, ctx: unknown, run: () => Promise<T>) => Promise<T> {
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  return async (o, ctx, run) => {
+    if (inFlight >= D1_LIMITS.MAX_IN_FLIGHT_PER_ISOLATE) {
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      try {
+        o.requireLive(ctx);
+      } catch (err) {
+        waiting.shift()?.();
+        throw err;
+      }
+    }
+    inFlight++;
+    try {
+      return await run();
+    } finally {
+      inFlight--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 /** D1's own errors reach the worker as `Error: D1_ERROR: …`. */
@@ -62,21 +112,27 @@ export const d1Binding: HostBinding<'d1'> = {
   describe: () => ({ type: 'd1' }),
   connect: (b, wire) => {
     const id = d1DatabaseId(wire.version.tenant, wire.version.account, b);
+    const turn = gate();
     return {
       query: (o, ctx, [list]) => {
         o.requireLive(ctx);
         const checked = statements(list);
-        return d1(() => wire.d1().query(id, checked));
+        return turn(o, ctx, () => d1(() => wire.d1().query(id, checked)));
       },
       exec: (o, ctx, [sql]) => {
         o.requireLive(ctx);
         if (typeof sql !== 'string') throw new NamedError('D1 exec() needs SQL text', 'TypeError');
-        return d1(() => wire.d1().exec(id, sql));
+        return turn(o, ctx, () => d1(() => wire.d1().exec(id, sql)));
       },
       dump: (o, ctx) => {
         o.requireLive(ctx);
-        const bytes = wire.d1().dump(id);
-        return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        return turn(o, ctx, async () => {
+          const bytes = await d1(() => wire.d1().dump(id, D1_LIMITS.MAX_DUMP_BYTES));
+          // A fresh Buffer from readFile owns its memory: handed over without another copy.
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+            ? (bytes.buffer as ArrayBuffer)
+            : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+        });
       },
     };
   },

@@ -9,6 +9,8 @@ import type { D1Result, D1Statement } from '../../bindings/protocol.ts';
 import { callBinding } from '../bridge.ts';
 
 const kDb = Symbol('d1 database');
+/** Statements per batch, as src/d1/limits.ts (checked again on the host). */
+const MAX_BATCH = 1000;
 const kRun = Symbol('d1 run');
 
 function bindValue(v: unknown): unknown {
@@ -97,11 +99,16 @@ export class D1Database {
 
   async batch(statements: unknown): Promise<D1Result[]> {
     if (!Array.isArray(statements)) throw new TypeError('D1 batch() needs an array of prepared statements');
-    const list = statements.map((s) => {
+    // A plain loop over a checked length: the array is the worker's, and so are its methods.
+    const n = statements.length;
+    if (n > MAX_BATCH) throw new RangeError(`D1 batch() takes at most ${MAX_BATCH} statements`);
+    const list: D1Statement[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = statements[i];
       if (!(s instanceof D1PreparedStatement) || s[kDb] !== this)
         throw new TypeError('D1 batch() takes statements prepared on the same database');
-      return s[kRun]('objects');
-    });
+      list.push(s[kRun]('objects'));
+    }
     if (list.length === 0) return [];
     return this[kRun](list);
   }
