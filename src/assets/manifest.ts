@@ -29,6 +29,12 @@ const NEVER_SERVED = new Set(['_headers', '_redirects', '.assetsignore', '_worke
 const PRIVATE_DIRS = new Set(['.outpost', '.wrangler', '.git', 'node_modules']);
 const PRIVATE_FILE = /^\.dev\.vars(\..*)?$/;
 
+/** Whether a resolved path is (or lies in) Outpost's state or a secrets file, judged from the root. */
+function isPrivate(realRoot: string, real: string): boolean {
+  const parts = relative(realRoot, real).split(sep);
+  return parts.some((p) => PRIVATE_DIRS.has(p)) || PRIVATE_FILE.test(parts[parts.length - 1] ?? '');
+}
+
 /** Whether `path` (symbolic links resolved) is `root` or lies under it. */
 function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
@@ -45,13 +51,34 @@ function contentType(path: string): string {
     : type;
 }
 
-function ignoreMatcher(dir: string): (rel: string) => boolean {
-  let text = '';
+/** Rule files (`.assetsignore`, `_redirects`, `_headers`) are small text files; larger ones are not read. */
+export const RULE_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * A rule file of the assets folder, or '' when there is none. Read only when it is a regular
+ * file inside the project (links resolved) of at most RULE_FILE_MAX_BYTES: a link to a host
+ * file, a FIFO (which would block the read for ever) or /dev/zero is refused, naming it.
+ */
+export function readRuleFile(dir: string, name: string, root: string): string {
+  const file = join(dir, name);
+  let real: string;
   try {
-    text = readFileSync(join(dir, '.assetsignore'), 'utf8');
+    real = realpathSync(file);
   } catch {
-    return () => false;
+    return '';
   }
+  if (!inside(realpathSync(root), real))
+    throw new AssetsError(`assets: ${name} leads outside the project's folder (to ${real})`);
+  const st = statSync(real);
+  if (!st.isFile()) throw new AssetsError(`assets: ${name} is not a regular file`);
+  if (st.size > RULE_FILE_MAX_BYTES)
+    throw new AssetsError(`assets: ${name} is ${st.size} bytes, more than ${RULE_FILE_MAX_BYTES}`);
+  return readFileSync(real, 'utf8');
+}
+
+function ignoreMatcher(dir: string, root: string): (rel: string) => boolean {
+  const text = readRuleFile(dir, '.assetsignore', root);
+  if (text === '') return () => false;
   const patterns = text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -75,7 +102,11 @@ export function readManifest(dir: string, root: string = dir): Map<string, Asset
   const realDir = realpathSync(dir);
   if (!inside(realRoot, realDir))
     throw new AssetsError(`assets: the directory ${dir} is outside the project's folder ${root}`);
-  const ignored = ignoreMatcher(dir);
+  if (isPrivate(realRoot, realDir))
+    throw new AssetsError(
+      `assets: the directory ${dir} is Outpost's state or a secrets file, which is never served`,
+    );
+  const ignored = ignoreMatcher(dir, root);
   const out = new Map<string, AssetFile>();
   const seen = new Set<string>([realDir]);
   const walk = (d: string) => {
@@ -93,6 +124,8 @@ export function readManifest(dir: string, root: string = dir): Map<string, Asset
       }
       if (!inside(realRoot, real))
         throw new AssetsError(`assets: ${rel} leads outside the project's folder (to ${real})`);
+      // Also through a link: what it leads to is judged, not its name.
+      if (isPrivate(realRoot, real)) continue;
       const st = statSync(real);
       if (st.isDirectory()) {
         // A link back up the tree would loop for ever: a folder is walked once.

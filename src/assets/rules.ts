@@ -26,8 +26,38 @@ export interface HeaderRule {
 
 export const RULE_LIMITS = { STATIC_REDIRECTS: 2000, DYNAMIC_REDIRECTS: 100, HEADER_RULES: 100 } as const;
 
-/** A pattern with `*` (the splat, at most one) and `:name` placeholders → a matcher. */
-function compile(pattern: string): (path: string) => Record<string, string> | null {
+/** Longest rule line, pattern and substituted target; longer ones are skipped. */
+export const RULE_LENGTH_MAX = 2048;
+
+/**
+ * Why a pattern cannot be used, or null. As Cloudflare documents them: at most one splat `*`,
+ * and a `:name` placeholder stands for a whole path segment. That also keeps matching linear:
+ * placeholders are split by "/" and one splat can only move one way, so no crafted path makes
+ * the RegExp backtrack without end.
+ */
+function patternProblem(pattern: string): string | null {
+  if (pattern.length > RULE_LENGTH_MAX) return `longer than ${RULE_LENGTH_MAX} characters`;
+  if ((pattern.match(/\*/g) ?? []).length > 1) return 'more than one splat (*)';
+  for (const m of pattern.matchAll(/:[A-Za-z]\w*/g)) {
+    const before = pattern[(m.index ?? 0) - 1];
+    const after = pattern[(m.index ?? 0) + m[0].length];
+    if (before !== '/' || (after !== undefined && after !== '/'))
+      return `the placeholder ${m[0]} must be a whole path segment`;
+  }
+  return null;
+}
+
+/** A pattern as a request path is sent: characters a path cannot hold as they are, escaped. */
+function encodePattern(pattern: string): string {
+  return pattern.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (ch) => encodeURIComponent(ch));
+}
+
+/**
+ * A pattern with `*` (the splat, at most one) and `:name` placeholders → a matcher of the
+ * path as sent (percent-encoded).
+ */
+function compile(raw: string): (path: string) => Record<string, string> | null {
+  const pattern = encodePattern(raw);
   const names: string[] = [];
   let re = '^';
   for (let i = 0; i < pattern.length; ) {
@@ -48,6 +78,7 @@ function compile(pattern: string): (path: string) => Record<string, string> | nu
   }
   const rx = new RegExp(`${re}$`);
   return (path) => {
+    if (path.length > RULE_LENGTH_MAX) return null;
     const m = rx.exec(path);
     if (!m) return null;
     const out: Record<string, string> = {};
@@ -58,9 +89,18 @@ function compile(pattern: string): (path: string) => Record<string, string> | nu
   };
 }
 
-/** Fill `:name` and `:splat` in a target. */
-export function substitute(target: string, params: Record<string, string>): string {
-  return target.replace(/:([A-Za-z]\w*)/g, (all, n: string) => params[n] ?? all);
+/**
+ * Fill `:name` and `:splat` in a target; null when the result would pass RULE_LENGTH_MAX (a
+ * target repeating `:splat` must not turn a long path into megabytes).
+ */
+export function substitute(target: string, params: Record<string, string>): string | null {
+  let total = 0;
+  const out = target.replace(/:([A-Za-z]\w*)/g, (all, n: string) => {
+    const v = params[n] ?? all;
+    total += v.length;
+    return total > RULE_LENGTH_MAX ? '' : v;
+  });
+  return total > RULE_LENGTH_MAX || out.length > RULE_LENGTH_MAX ? null : out;
 }
 
 const STATUSES = new Set([200, 301, 302, 303, 307, 308]);
@@ -93,6 +133,11 @@ export function parseRedirects(text: string, warn: (m: string) => void): Redirec
       warn(`${where}: a 200 rewrite must lead to a path; ignored`);
       continue;
     }
+    const problem = patternProblem(absolute ? from.replace(/^https?:\/\/[^/]*/, '') : from);
+    if (problem) {
+      warn(`${where}: "${from.slice(0, 100)}": ${problem}; ignored`);
+      continue;
+    }
     const dynamic = /[*:]/.test(absolute ? from.replace(/^https?:\/\//, '') : from);
     if (dynamic ? ++dynamics > RULE_LIMITS.DYNAMIC_REDIRECTS : ++statics > RULE_LIMITS.STATIC_REDIRECTS) {
       warn(
@@ -120,6 +165,12 @@ export function parseHeaders(text: string, warn: (m: string) => void): HeaderRul
       if (out.length >= RULE_LIMITS.HEADER_RULES) {
         current = null;
         warn(`${where}: over the limit of ${RULE_LIMITS.HEADER_RULES} rules; ignored`);
+        continue;
+      }
+      const problem = patternProblem(pattern.replace(/^https?:\/\/[^/]*/, ''));
+      if (problem) {
+        current = null;
+        warn(`${where}: "${pattern.slice(0, 100)}": ${problem}; ignored`);
         continue;
       }
       current = { match: compile(pattern), set: [], unset: [], absolute: /^https?:\/\//.test(pattern) };

@@ -12,10 +12,9 @@
  * then the file the path names (or a 307 to its canonical path), then not-found handling.
  */
 import { createReadStream, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { AssetsConfig } from '../config/index.ts';
-import { type AssetFile, readManifest } from './manifest.ts';
+import { type AssetFile, readManifest, readRuleFile } from './manifest.ts';
 import { type HeaderRule, parseHeaders, parseRedirects, type RedirectRule, substitute } from './rules.ts';
 
 export interface AssetRequest {
@@ -95,22 +94,17 @@ export class AssetServer {
     /** The project's folder: the files served must lie under it (symbolic links resolved). */
     root?: string,
   ) {
-    this.#files = readManifest(config.directory, root ?? config.directory);
-    const read = (name: string) => {
-      try {
-        return readFileSync(join(config.directory, name), 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    this.#redirects = parseRedirects(read('_redirects'), warn);
-    this.#headers = parseHeaders(read('_headers'), warn);
+    const projectRoot = root ?? config.directory;
+    this.#files = readManifest(config.directory, projectRoot);
+    this.#redirects = parseRedirects(readRuleFile(config.directory, '_redirects', projectRoot), warn);
+    this.#headers = parseHeaders(readRuleFile(config.directory, '_headers', projectRoot), warn);
     const first = config.runWorkerFirst;
     if (Array.isArray(first)) {
       const include = picomatch(first.filter((p) => !p.startsWith('!')));
       const exclude = first.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
       const excluded = exclude.length ? picomatch(exclude) : () => false;
-      this.#workerFirst = (path) => include(path) && !excluded(path);
+      // Paths longer than any route pattern could sensibly name are not matched (assets then).
+      this.#workerFirst = (path) => path.length <= 2048 && include(path) && !excluded(path);
     } else this.#workerFirst = first;
   }
 
@@ -128,14 +122,14 @@ export class AssetServer {
     if (this.#workerFirst === true || (typeof this.#workerFirst === 'function' && this.#workerFirst(path)))
       return null;
     const found = this.#routeCached(url, path);
-    if (found) return this.#answer(req, url, path, found);
+    if (found) return this.#answer(req, url, found);
     // A single-page app's client routes: navigations get index.html, other requests the worker.
     if (
       this.config.notFoundHandling === 'single-page-application' &&
       req.header('sec-fetch-mode') === 'navigate'
     ) {
       const index = this.#files.get('/index.html');
-      if (index) return this.#serve(req, url, path, '/index.html', index, 200);
+      if (index) return this.#serve(req, url, '/index.html', index, 200);
     }
     return null;
   }
@@ -148,14 +142,14 @@ export class AssetServer {
     const path = decodePath(url.pathname);
     if (path === null) return textResponse(400, 'Bad Request');
     const found = this.#routeCached(url, path);
-    if (found) return this.#answer(req, url, path, found);
+    if (found) return this.#answer(req, url, found);
     const mode = this.config.notFoundHandling;
     if (mode === 'single-page-application') {
       const index = this.#files.get('/index.html');
-      if (index) return this.#serve(req, url, path, '/index.html', index, 200);
+      if (index) return this.#serve(req, url, '/index.html', index, 200);
     } else if (mode === '404-page') {
       const page = this.#notFoundPage(path);
-      if (page) return this.#serve(req, url, path, page[0], page[1], 404);
+      if (page) return this.#serve(req, url, page[0], page[1], 404);
     }
     return { status: 404, headers: [], body: null };
   }
@@ -174,12 +168,17 @@ export class AssetServer {
     return routed;
   }
 
-  /** `_redirects` first, then the path's own file. */
+  /**
+   * `_redirects` first, then the path's own file. Rules match the path as it was sent
+   * (percent-encoded), so what a placeholder captures stays encoded in the target: a request
+   * for `/go/%2F%2Fevil.example` cannot become `Location: //evil.example`.
+   */
   #route(url: UrlParts, path: string): Routed {
     for (const rule of this.#redirects) {
-      const params = rule.match(rule.absolute ? `${url.origin}${path}` : path);
+      const params = rule.match(rule.absolute ? `${url.origin}${url.pathname}` : url.pathname);
       if (!params) continue;
       const to = substitute(rule.to, params);
+      if (to === null) continue;
       if (rule.status === 200) {
         const target = decodePath(new URL(to, `${url.origin}${url.pathname}`).pathname);
         const r = target === null ? null : (this.#file(target) ?? this.#resolve(target));
@@ -191,10 +190,12 @@ export class AssetServer {
     return this.#resolve(path);
   }
 
-  #answer(req: AssetRequest, url: UrlParts, path: string, found: NonNullable<Routed>): AssetResponse {
+  #answer(req: AssetRequest, url: UrlParts, found: NonNullable<Routed>): AssetResponse {
     if ('rule' in found) {
-      const location =
-        /^https?:\/\//.test(found.to) || found.to.includes('?') ? found.to : found.to + url.search;
+      const absolute = /^https?:\/\//.test(found.to);
+      // A relative target stays on this site: "//host" or "/\\host" would leave it.
+      const to = absolute ? found.to : `/${found.to.replace(/^[/\\]+/, '')}`;
+      const location = absolute || to.includes('?') ? to : to + url.search;
       return {
         status: found.rule.status,
         headers: [['location', location]] as [string, string][],
@@ -207,7 +208,7 @@ export class AssetServer {
         headers: [['location', found.redirect + url.search]] as [string, string][],
         body: null,
       };
-    return this.#serve(req, url, path, found.path, found.asset, 200);
+    return this.#serve(req, url, found.path, found.asset, 200);
   }
 
   #has(p: string): boolean {
@@ -266,16 +267,9 @@ export class AssetServer {
     }
   }
 
-  /** `requested`: the request's decoded path (what `_headers` rules match); `path`: the file's. */
-  #serve(
-    req: AssetRequest,
-    url: UrlParts,
-    requested: string,
-    path: string,
-    asset: AssetFile,
-    status: number,
-  ): AssetResponse {
-    const key = `${url.origin}${requested}\0${path}`;
+  /** `path`: the file's; `_headers` rules match the request's path (`url`). */
+  #serve(req: AssetRequest, url: UrlParts, path: string, asset: AssetFile, status: number): AssetResponse {
+    const key = `${url.origin}${url.pathname}\0${path}`;
     let base = this.#headerCache.get(key);
     if (!base) {
       base = [
@@ -283,7 +277,7 @@ export class AssetServer {
         ['etag', asset.etag],
         ['cache-control', 'public, max-age=0, must-revalidate'],
       ];
-      this.#applyHeaderRules(url, requested, base);
+      this.#applyHeaderRules(url, url.pathname, base);
       base.push(['content-length', String(asset.size)]);
       if (this.#headerCache.size >= ROUTE_CACHE_MAX) this.#headerCache.clear();
       this.#headerCache.set(key, base);
@@ -313,6 +307,7 @@ export class AssetServer {
       }
       for (const [n, v] of rule.set) {
         const value = substitute(v, params);
+        if (value === null) continue;
         added.set(n, added.has(n) ? `${added.get(n)}, ${value}` : value);
       }
     }

@@ -76,6 +76,26 @@ export function parseAssets(file: string, raw: unknown, rootDir: string): Assets
       'true, false, or a list of route patterns starting with "/" (or "!/" to exclude)',
       first,
     );
+  if (Array.isArray(first)) {
+    if (first.length > 100)
+      throw new ConfigError(
+        file,
+        'assets.run_worker_first',
+        'at most 100 route patterns',
+        `${first.length} patterns`,
+      );
+    first.forEach((p, i) => {
+      // Globs matched on every request: kept simple enough that no path makes them slow.
+      const wild = (p.match(/[*?]/g) ?? []).length;
+      if (p.length > 256 || wild > 4 || /[*?][*?]/.test(p.replace(/\/\*\*(\/|$)/g, '/x$1')))
+        throw new ConfigError(
+          file,
+          `assets.run_worker_first[${i}]`,
+          'a route pattern of at most 256 characters with at most 4 wildcards, none next to another (except "/**")',
+          p,
+        );
+    });
+  }
   for (const key of Object.keys(raw)) {
     if (!['directory', 'binding', 'html_handling', 'not_found_handling', 'run_worker_first'].includes(key))
       throw new ConfigError(file, `assets.${key}`, 'absent (not an assets option)', raw[key]);

@@ -171,6 +171,10 @@ describe('keys read by the binding registry', () => {
         /"assets\.run_worker_first" must be true, false, or a list of route patterns/,
       ],
       ['assets = { directory = "public", serve_directly = true }', /"assets\.serve_directly" must be absent/],
+      [
+        'assets = { directory = "public", run_worker_first = ["/?*?*?*?*?*b"] }',
+        /"assets\.run_worker_first\[0\]" must be a route pattern of at most 256 characters with at most 4 wildcards/,
+      ],
       ['name = "x"', /"main" must be the path of the entry module/],
     ];
     for (const [toml, re] of cases) {

@@ -3,6 +3,7 @@
 // the admin token is) and secrets (.dev.vars) are never served even from a folder holding them;
 // a request path names a file of the folder or nothing (no "..", encoded or not).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,5 +86,75 @@ describe('static assets stay inside the project', () => {
     const s = new AssetServer(config(join(root, 'public')), false, undefined, root);
     for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2E%2E%2Fsecret.txt'])
       assert.equal(await get(s, p), 404, p);
+  });
+});
+
+describe('rule files cannot be turned against the host', () => {
+  const quietServer = (root: string, dir: string, warnings: string[] = []) =>
+    new AssetServer(config(dir), false, (m) => warnings.push(m), root);
+
+  it('rules that would backtrack without end are refused, naming the line', async () => {
+    const root = project({
+      'public/index.html': 'hi',
+      'public/_redirects': ['/x*a*a*a*a*a*ab /y 302', '/a/:x-:y /z 302', '/ok/* /fine/:splat 301'].join('\n'),
+    });
+    const warnings: string[] = [];
+    const s = quietServer(root, join(root, 'public'), warnings);
+    assert.match(warnings.join('\n'), /line 1: .*more than one splat/);
+    assert.match(warnings.join('\n'), /line 2: .*placeholder :x must be a whole path segment/);
+    const t = performance.now();
+    assert.equal(await get(s, `/x${'a'.repeat(60)}c`), 404);
+    assert.ok(performance.now() - t < 1000);
+    assert.equal(await get(s, '/ok/a/b'), 301);
+  });
+
+  it('a target repeating :splat does not grow without bound', async () => {
+    const root = project({ 'public/_redirects': `/amp/* /${':splat'.repeat(4000)}\n` });
+    const s = quietServer(root, join(root, 'public'));
+    const r = await s.fetch({
+      method: 'GET',
+      url: `http://x/amp/${'y'.repeat(8000)}`,
+      header: () => undefined,
+    });
+    assert.equal(r.status, 404);
+  });
+
+  it('a relative redirect target stays on the site, whatever the path captured', async () => {
+    const root = project({ 'public/_redirects': '/go/* /:splat 302\n/r/:x /:x 301\n' });
+    const s = quietServer(root, join(root, 'public'));
+    const where = async (path: string) =>
+      new Map(
+        (await s.fetch({ method: 'GET', url: `http://x${path}`, header: () => undefined })).headers,
+      ).get('location');
+    assert.equal(await where('/go/%2F%2Fevil.example'), '/%2F%2Fevil.example');
+    assert.equal(await where('/r/%5Cevil.example'), '/%5Cevil.example');
+    assert.equal(await where('/go//evil.example'), '/evil.example');
+  });
+
+  it('Outpost state and secrets are refused through links and as the directory', () => {
+    const root = project({ 'public/index.html': 'hi', '.dev.vars': 'SECRET=1', '.outpost/admin.json': '{}' });
+    symlinkSync(join(root, '.dev.vars'), join(root, 'public', 'vars.txt'));
+    symlinkSync(join(root, '.outpost'), join(root, 'public', 'state'));
+    return (async () => {
+      const s = quietServer(root, join(root, 'public'));
+      assert.equal(await get(s, '/vars.txt'), 404);
+      assert.equal(await get(s, '/state/admin.json'), 404);
+      assert.throws(() => quietServer(root, join(root, '.outpost')), /Outpost's state or a secrets file/);
+    })();
+  });
+
+  it('rule files are read only as small regular files inside the project', () => {
+    const root = project({ 'public/index.html': 'hi', 'public/.assetsignore': '_headers\n' });
+    const outside = project({ 'secret.txt': 'X-Leak: host-secret' });
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'public', '_headers'));
+    assert.throws(
+      () => quietServer(root, join(root, 'public')),
+      /_headers leads outside the project's folder/,
+    );
+    const fifo = project({ 'public/index.html': 'hi' });
+    execFileSync('mkfifo', [join(fifo, 'public', '_redirects')]);
+    assert.throws(() => quietServer(fifo, join(fifo, 'public')), /_redirects is not a regular file/);
+    const big = project({ 'public/_redirects': `# ${'x'.repeat(2 * 1024 * 1024)}\n` });
+    assert.throws(() => quietServer(big, join(big, 'public')), /_redirects is \d+ bytes, more than 1048576/);
   });
 });
