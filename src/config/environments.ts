@@ -11,8 +11,8 @@
  *   plugin, OpenNext) write: `{ "configPath": "../../dist/worker/wrangler.json" }`, a path
  *   relative to that file, used instead of the project's own config.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { isTable } from './bindings/name.ts';
 import { ConfigError } from './errors.ts';
 
@@ -102,6 +102,17 @@ export function deployRedirect(dir: string): string | undefined {
       'configPath',
       'a config file that exists (run the build first)',
       `${target} (not found at ${abs})`,
+    );
+  // A build writes its config inside the project; one elsewhere (another project's, with its
+  // .dev.vars) is not this project's to run.
+  const real = realpathSync(abs);
+  const root = realpathSync(dir);
+  if (!real.startsWith(root.endsWith(sep) ? root : root + sep))
+    throw new ConfigError(
+      redirect,
+      'configPath',
+      'a config file inside the project folder',
+      `${target} (at ${real})`,
     );
   return abs;
 }

@@ -76,6 +76,14 @@ describe('choosing the config', () => {
       () => loadConfig(broken, quiet),
       /"configPath" must be a config file that exists \(run the build first\)/,
     );
+    const elsewhere = project({ 'wrangler.toml': 'main = "w.js"', 'w.js': '' });
+    const pointing = project({
+      '.wrangler/deploy/config.json': JSON.stringify({ configPath: join(elsewhere, 'wrangler.toml') }),
+    });
+    assert.throws(
+      () => loadConfig(pointing, quiet),
+      /"configPath" must be a config file inside the project folder/,
+    );
   });
 
   it('an entry on the command line wins over main, and needs no config', () => {

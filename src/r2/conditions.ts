@@ -172,7 +172,9 @@ export function checkRange(r: { offset?: number; length?: number; suffix?: numbe
  * when the header is not one satisfiable range (R2 then answers the whole object).
  */
 function headerRange(header: string, size: number): [number, number] | undefined {
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  // Bounded and parsed without adjacent optional spaces: a header of spaces must not backtrack.
+  if (header.length > 256) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.replace(/\s+/g, ''));
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   if (m[1] === '') {
     const suffix = Number(m[2]);

@@ -59,11 +59,24 @@ export function toArrayBuffer(chunk: Uint8Array): ArrayBuffer {
   return chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength) as ArrayBuffer;
 }
 
+/**
+ * Host bodies one isolate may hold open at once (a response body not yet read or cancelled;
+ * each may hold a socket or a file descriptor). Workers allows 6 connections open at a time;
+ * this is generous for real code and keeps one tenant from exhausting the host's descriptors.
+ */
+export const MAX_OPEN_BODIES = 256;
+
 export class BodyRegistry {
   #bodies = new Map<number, ChunkSource>();
   #next = 1;
 
   add(source: ChunkSource): number {
+    if (this.#bodies.size >= MAX_OPEN_BODIES) {
+      source.cancel('too many open bodies');
+      throw new Error(
+        `Too many response bodies open at once (limit ${MAX_OPEN_BODIES}): read or cancel the ones you have`,
+      );
+    }
     const id = this.#next++;
     this.#bodies.set(id, source);
     return id;

@@ -270,11 +270,13 @@ function keyInput(v: unknown): Record<string, unknown> {
       'The "key.key" property must be of type string or an instance of Buffer, TypedArray, DataView, or KeyObject.',
       'TypeError',
     );
-  // Decrypting a private key runs its KDF with the key's own settings.
-  if (typeof key === 'string') {
-    const m = ENCRYPTED_PEM.exec(key);
-    if (m) checkEncryptedPkcs8(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
-  } else if (Buffer.isBuffer(key) && format === 'der' && k.type === 'pkcs8' && k.passphrase !== undefined) {
+  // Decrypting a private key runs its KDF with the key's own settings: checked before, whatever
+  // form the key came in (PEM as text or as bytes, DER), every encrypted block of it.
+  if (format === 'pem' && (typeof key === 'string' || Buffer.isBuffer(key))) {
+    const text = typeof key === 'string' ? key : key.toString('latin1');
+    for (const m of text.matchAll(new RegExp(ENCRYPTED_PEM.source, 'g')))
+      checkEncryptedPkcs8(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+  } else if (Buffer.isBuffer(key) && format === 'der' && k.passphrase !== undefined) {
     checkEncryptedPkcs8(key);
   }
   const input: Record<string, unknown> = { key, format };

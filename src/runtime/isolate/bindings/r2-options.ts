@@ -213,7 +213,8 @@ export function listOptionsData(v: unknown): R2ListData {
   if (o.limit !== undefined) out.limit = Number(o.limit);
   if (o.include !== undefined) {
     if (!Array.isArray(o.include)) throw new TypeError('list() include must be an array');
-    out.include = o.include.map((i) => {
+    if (o.include.length > 2) throw new RangeError('list() include takes at most 2 values');
+    out.include = Array.from({ length: o.include.length }, (_, i) => (o.include as unknown[])[i]).map((i) => {
       const s = String(i);
       if (s !== 'httpMetadata' && s !== 'customMetadata')
         throw new RangeError(`Unsupported include value ${s}`);

@@ -53,7 +53,7 @@ export class R2Bucket {
   }
 
   async delete(keys: unknown): Promise<void> {
-    await callBinding('r2', this[kBinding], 'delete', Array.isArray(keys) ? keys.map(keyOf) : keyOf(keys));
+    await callBinding('r2', this[kBinding], 'delete', Array.isArray(keys) ? keysOf(keys) : keyOf(keys));
   }
 
   async list(options?: unknown): Promise<{
@@ -121,7 +121,8 @@ export class R2MultipartUpload {
       throw new TypeError(
         "Failed to execute 'complete' on 'R2MultipartUpload': parameter 1 is not of type 'Array'.",
       );
-    const parts = uploadedParts.map((p) => {
+    if (uploadedParts.length > 10_000) throw new RangeError('complete() takes at most 10,000 parts');
+    const parts = Array.from({ length: uploadedParts.length }, (_, i) => uploadedParts[i]).map((p) => {
       if (p === null || typeof p !== 'object')
         throw new TypeError('complete() takes the parts uploadPart() answered');
       const { partNumber, etag } = p as { partNumber?: unknown; etag?: unknown };
@@ -140,4 +141,16 @@ export class R2MultipartUpload {
       ),
     );
   }
+}
+
+/**
+ * delete()'s list of keys, read with a plain loop over a checked length: the array is the
+ * worker's, and so are its methods (a replaced map could hand the host a 2^32-long array).
+ */
+function keysOf(list: unknown[]): string[] {
+  const n = list.length;
+  if (n > 1000) throw new RangeError('delete() takes at most 1000 keys');
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(keyOf(list[i]));
+  return out;
 }
