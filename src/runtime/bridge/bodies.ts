@@ -61,10 +61,12 @@ export function toArrayBuffer(chunk: Uint8Array): ArrayBuffer {
 
 /**
  * Host bodies one isolate may hold open at once (a response body not yet read or cancelled;
- * each may hold a socket or a file descriptor). Workers allows 6 connections open at a time;
- * this is generous for real code and keeps one tenant from exhausting the host's descriptors.
+ * each may hold a socket or a file descriptor). One isolate serves many requests at once (256
+ * concurrent requests with a few subrequests each is a tested load), so the bound is per
+ * isolate and generous; it keeps one tenant from exhausting the host's descriptors alone.
+ * Bodies are not yet released when the request that made them ends (docs/security.md).
  */
-export const MAX_OPEN_BODIES = 256;
+export const MAX_OPEN_BODIES = 4096;
 
 export class BodyRegistry {
   #bodies = new Map<number, ChunkSource>();
