@@ -23,7 +23,7 @@ describe('runtime modules in a module bundle', () => {
       fromCommonJs: true,
       dynamicImport: 'b2s=',
       missing:
-        'No such module "node:net". Outpost\'s nodejs_compat provides node:assert, node:async_hooks, node:buffer, node:crypto, node:events, node:fs, node:http, node:https, node:path, node:process, node:querystring, node:stream, node:string_decoder, node:url, node:util, node:zlib.',
+        'No such module "node:dgram". Outpost\'s nodejs_compat provides node:assert, node:async_hooks, node:buffer, node:crypto, node:events, node:fs, node:http, node:https, node:net, node:path, node:process, node:querystring, node:stream, node:string_decoder, node:tls, node:url, node:util, node:zlib.',
       strict: true,
     });
   });

@@ -23,6 +23,7 @@ import { NamedError } from './named-error.ts';
 import { CipherTable, NODE_CRYPTO_CALLS, nodeCryptoCalls } from './node-crypto.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
+import { TcpTable } from './tcp.ts';
 import { SocketTable } from './websockets.ts';
 
 /** What an isolate's syscalls act on: set when a pooled isolate is leased to a worker. */
@@ -205,9 +206,11 @@ export function createSyscalls(
   const ciphers = new CipherTable();
   const cryptoQueue = new CryptoQueue((ctx, ns) => slot.owner?.chargeHost(ctx, ns));
   const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
+  const tcp = new TcpTable();
   slot.sockets = sockets;
   slot.release = () => {
     sockets.closeAll('worker isolate disposed');
+    tcp.closeAll();
     hashes.clear();
     ciphers.clear();
     cryptoQueue.close();
@@ -448,6 +451,16 @@ export function createSyscalls(
         throw isolateError('Error: WebSocket connection failed: this worker has no network access');
       return sockets.connect(id, url, protocols, headers, o.egress, outgoingHops(o.chain(ctx)));
     },
+    // connect() from cloudflare:sockets (src/runtime/bridge/tcp.ts): a subrequest through the
+    // egress policy; its bytes arrive as a body the isolate pulls.
+    tcpConnect: (ctx, hostname, port, secure) => {
+      const o = owner();
+      o.beginSubrequest(ctx);
+      if (!o.egress) throw isolateError('Error: connect() failed: this worker has no network access');
+      return tcp.connect(hostname, port, secure, o.egress, o.bodies);
+    },
+    tcpWrite: (_ctx, id, data) => tcp.write(id, data),
+    tcpClose: (_ctx, id, half) => tcp.close(id, half),
   };
   const asys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(asyncCalls, name) ? asyncCalls[name] : undefined;

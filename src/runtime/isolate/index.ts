@@ -19,6 +19,7 @@ import {
   thenIntrinsic,
 } from './context.ts';
 import './cloudflare.ts';
+import './sockets.ts';
 import { Crypto, crypto } from './crypto.ts';
 import {
   beginLoad,

@@ -120,6 +120,12 @@ const capability = Object.freeze({
   },
   /** Whether the http server half (cloudflare:node) is on. */
   httpServer: () => features.httpServer,
+  /** cloudflare:sockets' connect(), for node:net and node:tls. */
+  connect: (address: unknown, options: unknown) =>
+    (requireModule('cloudflare:sockets') as { connect(a: unknown, o: unknown): unknown }).connect(
+      address,
+      options,
+    ),
 });
 
 /** Register a module the prelude itself implements (e.g. cloudflare:workers). */

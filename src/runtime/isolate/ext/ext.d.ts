@@ -18,6 +18,8 @@ declare const outpost: {
   builtinModule(id: string): unknown;
   /** Whether node:http's server half (cloudflare:node) is on for this worker. */
   httpServer(): boolean;
+  /** cloudflare:sockets' connect(). */
+  connect(address: unknown, options: unknown): any;
 };
 type ContextFrame = { readonly id: number; readonly stores: ReadonlyMap<unknown, unknown> | null };
 
@@ -91,4 +93,11 @@ declare module 'node:http' {
   export const createServer: any;
   const http: any;
   export default http;
+}
+declare module 'node:net' {
+  export const Socket: any;
+  export const connect: any;
+  export const normalize: any;
+  const net: any;
+  export default net;
 }
