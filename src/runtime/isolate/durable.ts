@@ -16,8 +16,7 @@
  */
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
 import { callBinding, callSync } from './bridge.ts';
-import { Headers } from './headers.ts';
-import { Response } from './response.ts';
+import type { Response } from './response.ts';
 import { internals, WebSocket } from './websocket.ts';
 
 const kHex = Symbol('hex');
@@ -56,14 +55,6 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
         hint,
         ...(await crossingRequest(input, init)),
       );
-      if (typeof meta.webSocket === 'string') {
-        // The object accepted a WebSocket: the caller can only hand it on to the client.
-        return new Response(null, {
-          status: 101,
-          headers: Headers.fromFlat(meta.headers),
-          webSocket: internals.fromObject(meta.webSocket),
-        });
-      }
       return responseFromCrossing(meta);
     },
   };

@@ -2,9 +2,10 @@
 import type { CrossingRequest, CrossingResponse } from '../../bindings/protocol.ts';
 import { kBody, readAll } from '../body.ts';
 import { responseFromHost } from '../fetch.ts';
-import { flattenHeaders } from '../headers.ts';
+import { flattenHeaders, Headers } from '../headers.ts';
 import { Request } from '../request.ts';
-import type { Response } from '../response.ts';
+import { Response } from '../response.ts';
+import { internals } from '../websocket.ts';
 
 /** `fetch(input, init)`'s request as the host takes it: method, URL, headers, whole body. */
 export async function crossingRequest(
@@ -16,6 +17,16 @@ export async function crossingRequest(
   return [request.method, request.url, flattenHeaders(request.headers), body as ArrayBuffer | null];
 }
 
+/**
+ * The Response a binding's fetch answers. A callee (a worker, a Durable Object) that answered
+ * with a WebSocket gives a 101 whose socket the caller can only hand on to its own client.
+ */
 export function responseFromCrossing(meta: CrossingResponse): Response {
+  if (typeof meta.webSocket === 'string')
+    return new Response(null, {
+      status: 101,
+      headers: Headers.fromFlat(meta.headers),
+      webSocket: internals.fromObject(meta.webSocket),
+    });
   return responseFromHost(meta);
 }

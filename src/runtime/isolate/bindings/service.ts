@@ -6,9 +6,7 @@
  * target can be redeployed independently).
  */
 import { callBinding } from '../bridge.ts';
-import { Headers } from '../headers.ts';
-import { Response } from '../response.ts';
-import { internals } from '../websocket.ts';
+import type { Response } from '../response.ts';
 import { crossingRequest, responseFromCrossing } from './crossing.ts';
 
 /** Names a stub never treats as RPC methods (so `await stub` or inspection behave). */
@@ -18,14 +16,6 @@ export function serviceBinding(name: string): object {
   const fetcher = {
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
       const meta = await callBinding('service', name, 'fetch', ...(await crossingRequest(input, init)));
-      if (typeof meta.webSocket === 'string') {
-        // The callee answered with a WebSocket: the caller can only hand it on to its client.
-        return new Response(null, {
-          status: 101,
-          headers: Headers.fromFlat(meta.headers),
-          webSocket: internals.fromObject(meta.webSocket),
-        });
-      }
       return responseFromCrossing(meta);
     },
   };
