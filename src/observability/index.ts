@@ -1,3 +1,4 @@
+export { type Hop, type HopRecorder, type RequestHops, serverTiming, timingEntry } from './hops.ts';
 export {
   consoleObserver,
   type LogEntry,

@@ -161,10 +161,10 @@ export class DevNetwork {
    */
   #tier(pop: Pop): Tier {
     return (origin, policy, recorder) => async (r) => {
-      const hops: Hops = { timing: [] };
+      const hops: Hops = { hops: [] };
       const a = await this.tiers.fill(pop, origin, policy, hops)(r);
       if (recorder) {
-        for (const t of hops.timing) recorder.timing(t);
+        for (const h of hops.hops) recorder.hop(h);
         if (hops.shieldStatus) recorder.shield(`${pop.shield} ${hops.shieldStatus}`);
       }
       return a;
@@ -249,7 +249,8 @@ export class DevNetwork {
     return {
       runtime: this.node(pop.id).runtime,
       cf: cfFor(pop, client, edge.ms, req.httpVersion),
-      headers: ['outpost-pop', pop.id, 'server-timing', edge.timing],
+      headers: ['outpost-pop', pop.id],
+      edge,
       delayMs: this.#options.simulateLatency ? edge.ms : 0,
       popId: pop.id,
       ...(client.country ? { country: client.country } : {}),

@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CachePolicy, HttpCache, Origin, PurgeBus } from '../cache/index.ts';
 import { type ClientLocation, type Pop, Router, type Topology } from '../network/index.ts';
+import { serverTiming } from '../observability/index.ts';
 import type { OutpostError } from '../runtime/index.ts';
 import { CacheTiers, type Hops, routeRequest } from './tiers.ts';
 
@@ -56,7 +57,7 @@ export class ProxyNetwork {
     let cache = this.#pops.get(pop.id);
     if (!cache) this.#pops.set(pop.id, (cache = this.#tiers.cache()));
     const edge = this.#tiers.edge(client, pop);
-    const hops: Hops = { timing: [] };
+    const hops: Hops = { hops: [] };
     return {
       pop,
       cache,
@@ -68,7 +69,7 @@ export class ProxyNetwork {
         pop.id,
         ...(hops.shieldStatus ? ['outpost-shield', `${pop.shield} ${hops.shieldStatus}`] : []),
         'server-timing',
-        [edge.timing, ...hops.timing].join(', '),
+        serverTiming([edge, ...hops.hops]),
       ],
     };
   }

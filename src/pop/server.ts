@@ -18,7 +18,7 @@ import type { PurgeBus } from '../cache/index.ts';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
-import type { Observer } from '../observability/index.ts';
+import { type Hop, type Observer, serverTiming } from '../observability/index.ts';
 import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
 import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
 import { incomingBody } from './body.ts';
@@ -29,8 +29,10 @@ import { proxyToOrigin } from './origin.ts';
 export interface PopSelection {
   runtime: Runtime;
   cf: Record<string, unknown>;
-  /** Added to the response (Outpost-Pop, Server-Timing). */
+  /** Added to the response (Outpost-Pop). */
   headers: string[];
+  /** The client ↔ PoP hop, first in Server-Timing (a network's PoPs). */
+  edge?: Hop;
   /** Simulated network delay before the response is sent, ms. */
   delayMs?: number;
   /** The PoP's id (the colo of CF-Ray). */
@@ -346,8 +348,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     }
     // Server-Timing: what the PoP adds (edge), the worker's time to response headers, then what
     // its subrequests and KV operations went through (cache, shield, origin, kv) in that time.
-    const worker = `worker;dur=${(performance.now() - started).toFixed(1)};desc="${tenant}"`;
-    const timing = response.hops?.timing.length ? `${worker}, ${response.hops.timing.join(', ')}` : worker;
+    const timing = serverTiming([
+      ...(sel.edge ? [sel.edge] : []),
+      { name: 'worker', ms: performance.now() - started, desc: tenant },
+      ...(response.hops?.hops ?? []),
+    ]);
     const shield = response.hops?.shield.length ? ['outpost-shield', response.hops.shield.join(', ')] : [];
     if (response.hops?.objects.length) shield.push('outpost-do-location', response.hops.objects.join(', '));
     response = {

@@ -24,14 +24,15 @@ import {
   rttMs,
   type Topology,
 } from '../network/index.ts';
+import type { Hop } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 
 /** What one fill went through. */
 export interface Hops {
   /** How the shield answered, when it was asked. */
   shieldStatus?: CacheStatus;
-  /** Server-Timing entries, in path order. */
-  timing: string[];
+  /** The hops above the PoP, in path order. */
+  hops: Hop[];
 }
 
 export class CacheTiers {
@@ -67,9 +68,9 @@ export class CacheTiers {
     return c;
   }
 
-  /** " simulated" unless the delays are really waited. */
-  get #mark(): string {
-    return this.simulateLatency ? '' : ', simulated';
+  /** A hop's time is modelled, not waited, unless latency is simulated for real. */
+  get #simulated(): boolean {
+    return !this.simulateLatency;
   }
 
   #wait(ms: number): Promise<void> {
@@ -84,7 +85,7 @@ export class CacheTiers {
     const shield = this.shield(pop.shield);
     return async (r) => {
       await this.#wait(toShield);
-      let originHop: string | undefined;
+      let originHop: Hop | undefined;
       const a = await shield.handle(
         r,
         async (r2) => {
@@ -98,24 +99,31 @@ export class CacheTiers {
             },
             policy,
           );
-          originHop = `origin;dur=${toOrigin.toFixed(1)};desc="${pop.shield} to origin${reached ? '' : ', upper tier hit'}${this.#mark}"`;
+          originHop = {
+            name: 'origin',
+            ms: toOrigin,
+            desc: `${pop.shield} to origin${reached ? '' : ', upper tier hit'}`,
+            simulated: this.#simulated,
+          };
           return u;
         },
         policy,
       );
       hops.shieldStatus = a.cacheStatus;
-      hops.timing.push(
-        `shield;dur=${toShield.toFixed(1)};desc="${pop.id} to ${pop.shield} ${a.cacheStatus}${this.#mark}"`,
-      );
-      if (originHop) hops.timing.push(originHop);
+      hops.hops.push({
+        name: 'shield',
+        ms: toShield,
+        desc: `${pop.id} to ${pop.shield} ${a.cacheStatus}`,
+        simulated: this.#simulated,
+      });
+      if (originHop) hops.hops.push(originHop);
       return a;
     };
   }
 
-  /** The Server-Timing entry of the client ↔ PoP hop. */
-  edge(client: ClientLocation, pop: Pop): { ms: number; timing: string } {
-    const ms = rttMs(client, pop);
-    return { ms, timing: `edge;dur=${ms.toFixed(1)};desc="client to ${pop.id}${this.#mark}"` };
+  /** The client ↔ PoP hop. */
+  edge(client: ClientLocation, pop: Pop): Hop {
+    return { name: 'edge', ms: rttMs(client, pop), desc: `client to ${pop.id}`, simulated: this.#simulated };
   }
 }
 

@@ -323,10 +323,10 @@ export class WorkerInstance implements IsolateOwner {
     // not shown, the header being out).
     const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
     if (!a) return null;
-    const { timing, shield, objects } = a.hops;
+    const { hops, shield, objects } = a.hops;
     return {
-      timing: (entry) => {
-        if (timing.length < MAX_HOP_ENTRIES) timing.push(entry);
+      hop: (h) => {
+        if (hops.length < MAX_HOP_ENTRIES) hops.push(h);
       },
       shield: (status) => {
         if (shield.length < MAX_HOP_ENTRIES) shield.push(status);
@@ -593,7 +593,7 @@ export class WorkerInstance implements IsolateOwner {
       breach: null,
       responded: false,
       bodyId: null,
-      hops: { timing: [], shield: [], objects: [] },
+      hops: { hops: [], shield: [], objects: [] },
       holds: 1,
       label: '',
       chain,

@@ -170,9 +170,12 @@ export class DurableObjects {
       if (call.hops) {
         const ms = performance.now() - started + (trip.wait ? 0 : trip.ms);
         const where = placed.pop === from ? placed.pop : `${placed.pop} from ${from}`;
-        call.hops.timing(
-          `do;dur=${ms.toFixed(1)};desc="${call.binding} at ${where}${!trip.wait && trip.ms > 0 ? ', simulated' : ''}"`,
-        );
+        call.hops.hop({
+          name: 'do',
+          ms,
+          desc: `${call.binding} at ${where}`,
+          simulated: !trip.wait && trip.ms > 0,
+        });
         call.hops.object(placed.pop);
       }
     }

@@ -10,7 +10,7 @@ import { bindingsOf, resolveQuotas, type StorageQuotas, type WorkerConfig } from
 import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import { noopObserver, type Observer } from '../observability/index.ts';
+import { type Hop, noopObserver, type Observer } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
@@ -257,8 +257,7 @@ export class Runtime {
     const started = performance.now();
     const r = await assets.beforeWorker({ method: request.method, url: request.url, header });
     if (!r) return this.#handle(tenant, request);
-    const dur = (performance.now() - started).toFixed(1);
-    return assetResponse(r, `assets;dur=${dur};desc="${r.status}"`);
+    return assetResponse(r, { name: 'assets', ms: performance.now() - started, desc: String(r.status) });
   }
 
   #handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
@@ -526,12 +525,12 @@ export class Runtime {
 }
 
 /** An asset answer as the PoP writes it, with its Server-Timing entry. */
-function assetResponse(r: AssetResponse, timing: string): WorkerResponse {
+function assetResponse(r: AssetResponse, hop: Hop): WorkerResponse {
   return {
     status: r.status,
     statusText: '',
     headers: r.headers.flat(),
     body: r.body === null || r.body instanceof Uint8Array ? r.body : fromAsyncIterable(r.body),
-    hops: { timing: [timing], shield: [], objects: [] },
+    hops: { hops: [hop], shield: [], objects: [] },
   };
 }

@@ -56,25 +56,11 @@ export interface WorkerResponse {
   hops?: RequestHops;
 }
 
-/**
- * The hops a request's work took (its fetch() subrequests through the PoP cache, shield and
- * origin; its KV operations), for the client response's Server-Timing and Outpost-Shield.
- */
-export interface RequestHops {
-  /** Server-Timing entries (`cache;dur=0.2;desc="HIT /a.js"`), in the order they finished. */
-  timing: string[];
-  /** How each shield asked answered (`eu-west MISS`). */
-  shield: string[];
-  /** Where each Durable Object called lives (a PoP id). */
-  objects: string[];
-}
+// The hops a request's work took, and where a host call records them (Server-Timing,
+// Outpost-Shield, Outpost-Do-Location): src/observability/hops.ts.
+export type { HopRecorder, RequestHops } from '../observability/index.ts';
 
-/** Where a host call tells the request it serves what it went through. */
-export interface HopRecorder {
-  timing(entry: string): void;
-  shield(status: string): void;
-  object(pop: string): void;
-}
+import type { RequestHops } from '../observability/index.ts';
 
 export interface WorkerWebSocket {
   /** Bridge the upgraded client connection to the worker's end. */

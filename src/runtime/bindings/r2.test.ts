@@ -1,9 +1,11 @@
 // The host side of R2 bindings with what tenant code could send through the binding syscall
 // directly: every argument checked before the store sees it, the invocation checked first, R2's
 // errors named by operation, and each binding reaching only its own bucket.
+
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { BindingOf } from '../../config/index.ts';
+import { type Hop, serverTiming } from '../../observability/index.ts';
 import { R2Buckets } from '../../r2/index.ts';
 import { BodyRegistry } from '../bridge/bodies.ts';
 import type { IsolateOwner } from '../bridge/syscalls.ts';
@@ -24,13 +26,13 @@ const version = {
 const wire = { version, r2: () => store } as unknown as WireContext;
 
 let live = true;
-const timings: string[] = [];
+const hops: Hop[] = [];
 const owner = {
   bodies: new BodyRegistry(),
   requireLive: () => {
     if (!live) throw new Error('this request has ended');
   },
-  hops: () => ({ timing: (t: string) => timings.push(t), shield() {}, object() {} }),
+  hops: () => ({ hop: (h: Hop) => hops.push(h), shield() {}, object() {} }),
 } as unknown as IsolateOwner;
 
 function connect(b: Partial<BindingOf<'r2'>>) {
@@ -59,7 +61,7 @@ describe('R2 binding, host side', () => {
     assert.equal(await own.head(owner, 1, ['k']), null);
     const got = await a.get(owner, 1, ['k', {}]);
     assert.deepEqual(new Uint8Array(got.body), new TextEncoder().encode('hi'));
-    assert.match(timings.join(), /r2;dur=[\d.]+;desc="put BUCKET"/);
+    assert.match(serverTiming(hops), /r2;dur=[\d.]+;desc="put BUCKET"/);
   });
 
   it('checks the invocation first, then every argument', async () => {

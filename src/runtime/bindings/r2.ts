@@ -74,7 +74,7 @@ export const r2Binding: HostBinding<'r2'> = {
         throw err;
       } finally {
         const ms = performance.now() - started;
-        o.hops(ctx)?.timing(`r2;dur=${ms.toFixed(1)};desc="${op} ${b.binding}"`);
+        o.hops(ctx)?.hop({ name: 'r2', ms, desc: `${op} ${b.binding}` });
       }
     };
     return {

@@ -84,9 +84,11 @@ export function cacheCall(
   if (op === 'match') {
     const started = performance.now();
     const e = access.store.match(ns, url);
-    hops?.timing(
-      `cache;dur=${(performance.now() - started).toFixed(1)};desc="Cache API ${e ? 'HIT' : 'MISS'} ${hopName('GET', url)}"`,
-    );
+    hops?.hop({
+      name: 'cache',
+      ms: performance.now() - started,
+      desc: `Cache API ${e ? 'HIT' : 'MISS'} ${hopName('GET', url)}`,
+    });
     if (!e) return null;
     const age = Math.max(0, Math.floor((Date.now() - e.storedAt) / 1000));
     const headers = e.headers;

@@ -14,7 +14,7 @@
  */
 import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import { type CachePolicy, type HttpCache, type Origin, parseTtlByStatus } from '../../cache/index.ts';
-import type { HopRecorder } from '../types.ts';
+import type { Hop, HopRecorder } from '../../observability/index.ts';
 import { type BodyRegistry, fromAsyncIterable } from './bodies.ts';
 import { NamedError } from './named-error.ts';
 
@@ -153,16 +153,18 @@ async function cachedFetch(
     // In a network, a PoP's miss fills from its regional shield (and that from the upper tier),
     // which records those hops; otherwise the origin's time to headers is the hop. They are
     // told after this hop's `cache` entry, so Server-Timing lists them in path order.
-    const below: string[] = [];
-    const inner: HopRecorder | null = hops && { ...hops, timing: (e) => below.push(e) };
+    const below: Hop[] = [];
+    const inner: HopRecorder | null = hops && { ...hops, hop: (h) => below.push(h) };
     const origin = tier ? tier(direct, policy, inner) : inner ? timed(direct, inner) : direct;
     const started = performance.now();
     const a = await http.handle({ method: args.method, url, headers: args.headers }, origin, policy);
     if (hops) {
-      hops.timing(
-        `cache;dur=${(performance.now() - started).toFixed(1)};desc="${a.cacheStatus} ${hopName(args.method, url)}"`,
-      );
-      for (const e of below) hops.timing(e);
+      hops.hop({
+        name: 'cache',
+        ms: performance.now() - started,
+        desc: `${a.cacheStatus} ${hopName(args.method, url)}`,
+      });
+      for (const h of below) hops.hop(h);
     }
     const location =
       a.status >= 300 && a.status < 400 ? a.headers[a.headers.indexOf('location') + 1] : undefined;
@@ -200,7 +202,7 @@ function timed(origin: Origin, hops: HopRecorder): Origin {
   return async (r) => {
     const started = performance.now();
     const a = await origin(r);
-    hops.timing(`origin;dur=${(performance.now() - started).toFixed(1)};desc="${hopName(r.method, r.url)}"`);
+    hops.hop({ name: 'origin', ms: performance.now() - started, desc: hopName(r.method, r.url) });
     return a;
   };
 }
@@ -237,9 +239,7 @@ export async function performFetch(
     body: args.body === null ? undefined : new Uint8Array(args.body),
     signal: controller.signal,
   });
-  hops?.timing(
-    `origin;dur=${(performance.now() - started).toFixed(1)};desc="${hopName(args.method, args.url)}"`,
-  );
+  hops?.hop({ name: 'origin', ms: performance.now() - started, desc: hopName(args.method, args.url) });
   const meta = {
     status: res.status,
     statusText: res.statusText,

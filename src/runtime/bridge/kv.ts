@@ -4,7 +4,7 @@
  * them: `Error: KV PUT failed: 413 Value length of … exceeds limit of …`.
  */
 import { KV_LIMITS, KvError, type KvPop, type KvTrace } from '../../kv/index.ts';
-import type { HopRecorder } from '../types.ts';
+import type { Hop, HopRecorder } from '../../observability/index.ts';
 import { isStringList } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
@@ -57,7 +57,7 @@ export async function kvCall(
   const started = performance.now();
   try {
     const out = await run(access.pop, ns, op, args, trace);
-    if (hops) hops.timing(kvTiming(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started));
+    if (hops) hops.hop(kvHop(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started));
     return out;
   } catch (err) {
     if (err instanceof KvError)
@@ -67,16 +67,15 @@ export async function kvCall(
 }
 
 /**
- * The Server-Timing entry of one KV operation: where it was answered (this PoP's cache or the
- * central store) and what it cost; a trip the latency model only reports (simulation off) is
- * added to the measured time and marked simulated.
+ * The hop of one KV operation: where it was answered (this PoP's cache or the central store)
+ * and what it cost; a trip the latency model only reports (simulation off) is added to the
+ * measured time and marked simulated.
  */
-function kvTiming(pop: KvPop, what: string, trace: KvTrace, ms: number): string {
+function kvHop(pop: KvPop, what: string, trace: KvTrace, ms: number): Hop {
   const { ms: trip, wait } = pop.central;
   const modelled = !wait && trip > 0 ? trip * trace.centralTrips : 0;
   const where = trace.centralTrips > 0 ? 'central store' : 'PoP cache';
-  const mark = modelled > 0 ? ', simulated' : '';
-  return `kv;dur=${(ms + modelled).toFixed(1)};desc="${what.replace(/["\\]/g, '')} ${where}${mark}"`;
+  return { name: 'kv', ms: ms + modelled, desc: `${what} ${where}`, simulated: modelled > 0 };
 }
 
 async function run(pop: KvPop, ns: string, op: string, args: unknown[], trace: KvTrace): Promise<unknown> {
