@@ -7,3 +7,4 @@ export {
   noopObserver,
   type Observer,
 } from './logger.ts';
+export { DURATION_BUCKETS_SECONDS, EdgeMetrics, type IsolateStats, type RequestRecord } from './metrics.ts';

@@ -12,17 +12,21 @@
  *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
  *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
+
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
 import type { KvPop } from '../kv/index.ts';
+import type { EdgeMetrics } from '../observability/index.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
 const MAX_BODY = 256 * 1024;
 
 export interface AdminOptions {
+  /** The edge metrics, served as Prometheus text at /__outpost/metrics. */
+  metrics?: EdgeMetrics;
   token: string;
   purges: PurgeBus;
   /** KV: the PoPs' views and how a binding name maps to a namespace id (worker mode). */
@@ -124,6 +128,12 @@ export async function handleAdmin(
         cached: Object.fromEntries(pops.map((p) => [p.id, p.cachedVersion(ns, st.key) ?? null])),
       })),
     });
+    return true;
+  }
+  if (options.metrics && path === `${ADMIN_PREFIX}metrics`) {
+    const text = await options.metrics.text();
+    res.writeHead(200, { 'content-type': options.metrics.contentType });
+    res.end(text);
     return true;
   }
   if (options.objects && path === `${ADMIN_PREFIX}do/objects`) {

@@ -21,7 +21,7 @@ import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
-import type { Observer } from '../observability/index.ts';
+import { EdgeMetrics, type Observer } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
   type Bundle,
@@ -443,8 +443,19 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       ? await devCertificate(rootDir)
       : tlsFromFiles(options.tls.cert, options.tls.key)
     : undefined;
+  // One registry for the session: every PoP's requests, labelled by PoP (/__outpost/metrics).
+  const metrics = new EdgeMetrics(() => {
+    const runtimes = network
+      ? network.nodes.map((n) => [n.pop.id, n.runtime] as const)
+      : [[LOCAL_POP, rt] as const];
+    return runtimes.map(([pop, r]) => {
+      const st = r.stats();
+      return { pop, isolates: st.isolates, busy: st.busy, pooled: st.pooled, evictions: st.evictions };
+    });
+  });
   const server: PopServer = await startPopServer({
     runtime: rt,
+    metrics,
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),

@@ -18,8 +18,14 @@ import type { PurgeBus } from '../cache/index.ts';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
-import { type Hop, type Observer, serverTiming } from '../observability/index.ts';
-import { OutpostError, type Runtime, WorkerException, type WorkerResponse } from '../runtime/index.ts';
+import { type EdgeMetrics, type Hop, type Observer, serverTiming } from '../observability/index.ts';
+import {
+  LimitExceededError,
+  OutpostError,
+  type Runtime,
+  WorkerException,
+  type WorkerResponse,
+} from '../runtime/index.ts';
 import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
 import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
@@ -43,6 +49,8 @@ export interface PopSelection {
 
 export interface PopServerOptions {
   runtime: Runtime;
+  /** Where answered requests are counted (`/__outpost/metrics`); none: not counted. */
+  metrics?: EdgeMetrics;
   /** Several PoPs behind one front: picks the PoP of each request (default: `runtime` and `cf`). */
   select?: (req: IncomingMessage) => PopSelection | OutpostError;
   /** Which deployed worker serves a request (one project in `outpost dev`). */
@@ -221,11 +229,28 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         purges: options.admin?.purges ?? options.runtime.purges,
         ...(options.admin?.network ? { network: options.admin.network } : {}),
         objects: options.runtime.objects,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
           : {}),
       });
       return;
+    }
+    // What the metrics record once the response has finished (src/observability/metrics.ts).
+    const seen = { pop: defaultPop, worker: '', started: performance.now() };
+    if (options.metrics) {
+      const metrics = options.metrics;
+      res.once('finish', () => {
+        const out = written.get(res);
+        metrics.request({
+          pop: seen.pop,
+          worker: seen.worker,
+          status: res.statusCode,
+          cacheStatus: out?.cacheStatus ?? 'none',
+          seconds: (performance.now() - seen.started) / 1000,
+          bytes: out?.bytes ?? 0,
+        });
+      });
     }
     const tenant = options.route(req);
     if (tenant instanceof OutpostError) {
@@ -240,6 +265,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
           headers: options.popId ? ['outpost-pop', options.popId] : ([] as string[]),
           delayMs: 0,
         };
+    seen.worker = tenant;
+    if (!(sel instanceof OutpostError)) seen.pop = sel.popId ?? defaultPop;
     // Every response carries the request's ray id, the worker sees it as CF-Ray.
     const ray = newRay(sel instanceof OutpostError ? defaultPop : (sel.popId ?? defaultPop));
     if (sel instanceof OutpostError) {
@@ -315,6 +342,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         });
         return proxyToOrigin(req, res, url, options.origin, headers);
       }
+      if (err instanceof LimitExceededError) options.metrics?.limitExceeded(seen.pop, tenant, err.limit);
       return sendError(res, err);
     }
     const ws = response.webSocket;
@@ -444,9 +472,12 @@ async function writeResponse(
     else headers.push(name, response.headers[i + 1]);
   }
   const noBody = req.method === 'HEAD' || NO_BODY_STATUS.has(response.status);
+  const out = { bytes: 0, cacheStatus: headerValue(response.headers, 'cf-cache-status') ?? 'none' };
+  written.set(res, out);
   if (body instanceof Uint8Array) {
     // A whole body is sent with its real length, whatever the worker said.
     if (!noBody) headers.push('content-length', String(body.byteLength));
+    if (!noBody) out.bytes = body.byteLength;
     res.writeHead(response.status, response.statusText || undefined, headers);
     res.end(noBody ? undefined : body);
     return;
@@ -488,6 +519,7 @@ async function writeResponse(
         throw new Error(`the response body is longer than its Content-Length (${length} bytes)`);
       }
       sent += chunk.byteLength;
+      out.bytes = sent;
       if (!res.write(chunk)) await drained(res);
     }
     if (!closed && length !== null && sent < length)
@@ -501,6 +533,9 @@ async function writeResponse(
     res.destroy();
   }
 }
+
+/** What writeResponse wrote of each response, for the metrics (body bytes, cache status). */
+const written = new WeakMap<ServerResponse, { bytes: number; cacheStatus: string }>();
 
 function headerValue(flat: string[], name: string): string | undefined {
   for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];

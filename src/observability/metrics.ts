@@ -1,0 +1,111 @@
+/**
+ * Edge metrics in Prometheus' text exposition format (prom-client), served at
+ * `/__outpost/metrics` (src/pop/admin.ts): what each PoP answered, how fast, how many bytes,
+ * which requests a limit stopped, and the runtime's isolates. Names follow Prometheus'
+ * conventions (base units, `_total` counters); request durations use the seed's buckets
+ * (10 ms … 10 s), in seconds.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One answered request, as the PoP front saw it. */
+export interface RequestRecord {
+  pop: string;
+  /** The worker (tenant) that served it; "" when none was chosen (a routing error). */
+  worker: string;
+  status: number;
+  /** `cf-cache-status` of the response, or "none". */
+  cacheStatus: string;
+  seconds: number;
+  /** Response body bytes written. */
+  bytes: number;
+}
+
+/** What a runtime tells the isolate gauges, per PoP. */
+export interface IsolateStats {
+  pop: string;
+  isolates: number;
+  busy: number;
+  pooled: number;
+  evictions: number;
+}
+
+export class EdgeMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'pop' | 'worker' | 'status_class' | 'cache_status'>;
+  readonly #duration: Histogram<'pop' | 'worker'>;
+  readonly #bytes: Counter<'pop' | 'worker'>;
+  readonly #limits: Counter<'pop' | 'worker' | 'limit'>;
+
+  constructor(isolates: () => IsolateStats[] = () => []) {
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'outpost_requests_total',
+      help: 'Requests answered, by PoP, worker, status class and cache status',
+      labelNames: ['pop', 'worker', 'status_class', 'cache_status'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'outpost_request_duration_seconds',
+      help: 'Time from a request reaching the PoP to its response finishing',
+      labelNames: ['pop', 'worker'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    });
+    this.#bytes = new Counter({
+      name: 'outpost_response_bytes_total',
+      help: 'Response body bytes written',
+      labelNames: ['pop', 'worker'],
+      registers,
+    });
+    this.#limits = new Counter({
+      name: 'outpost_limit_exceeded_total',
+      help: 'Requests answered 503 because the worker exceeded a limit (cpu, memory, wall, subrequests…)',
+      labelNames: ['pop', 'worker', 'limit'],
+      registers,
+    });
+    const gauge = (name: string, help: string, pick: (s: IsolateStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pop'],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of isolates()) this.set({ pop: s.pop }, pick(s));
+        },
+      });
+    gauge('outpost_isolates', 'Live worker isolates', (s) => s.isolates);
+    gauge('outpost_isolates_busy', 'Isolates serving a request now', (s) => s.busy);
+    gauge('outpost_isolates_pooled', 'Warm pool isolates ready for a new worker', (s) => s.pooled);
+    gauge(
+      'outpost_isolate_evictions',
+      'Idle isolates evicted since start (memory budget or count cap)',
+      (s) => s.evictions,
+    );
+  }
+
+  request(r: RequestRecord): void {
+    const labels = { pop: r.pop, worker: r.worker };
+    this.#requests.inc({
+      ...labels,
+      status_class: `${Math.floor(r.status / 100)}xx`,
+      cache_status: r.cacheStatus,
+    });
+    this.#duration.observe(labels, r.seconds);
+    if (r.bytes > 0) this.#bytes.inc(labels, r.bytes);
+  }
+
+  limitExceeded(pop: string, worker: string, limit: string): void {
+    this.#limits.inc({ pop, worker, limit });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
