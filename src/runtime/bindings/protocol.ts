@@ -14,7 +14,7 @@
 
 // Plain-data shapes the storage parts define (type-only files, compiled by both tsconfigs).
 import type { D1Meta, D1Result } from '../../d1/types.ts';
-import type { R2HttpFields } from '../../r2/types.ts';
+import type { R2HexChecksums, R2HttpFields, R2ObjectMeta } from '../../r2/types.ts';
 
 export type { D1Meta, D1Result, R2HttpFields };
 
@@ -45,29 +45,9 @@ export type D1Statement = [sql: string, params: unknown[], rows: 'objects' | 'ra
  * R2 (https://developers.cloudflare.com/r2/api/workers/workers-api-reference/): objects as plain
  * data (dates as ms since the epoch, digests as hex); the isolate builds R2Object from them.
  */
-/** Digests as lower-case hex. */
-export interface R2Checksums {
-  md5?: string;
-  sha1?: string;
-  sha256?: string;
-  sha384?: string;
-  sha512?: string;
-}
-
-export interface R2ObjectData {
-  key: string;
-  version: string;
-  size: number;
-  etag: string;
-  /** ms since the epoch */
-  uploaded: number;
-  /** Absent in a list() that did not `include` it. */
-  httpMetadata?: R2HttpFields;
-  customMetadata?: Record<string, string>;
-  checksums: R2Checksums;
-  storageClass: string;
-  range?: { offset: number; length: number };
-}
+/** Digests as lower-case hex; an object's metadata as src/r2/ answers it (one declaration). */
+export type R2Checksums = R2HexChecksums;
+export type R2ObjectData = R2ObjectMeta;
 
 /** onlyIf as it crosses: the R2Conditional object (dates as ms), or the four conditional headers. */
 export type R2OnlyIf =
