@@ -137,17 +137,34 @@ function plainAlgorithm(a: any): unknown {
 }
 
 /** Replace key descriptors with host keys; map Workers' algorithm aliases. */
+/** Entries of one list or object in algorithm parameters (a JWK's `oth`, key usages…). */
+const MAX_PARAM_ENTRIES = 256;
+
 async function fromIsolate(v: unknown, depth = 0): Promise<unknown> {
   if (depth > 8) throw new NamedError('Algorithm parameters are nested too deeply', 'TypeError');
   if (v === null || typeof v !== 'object') return v;
   // Uint8Array, not ArrayBuffer: some parameters (RSA publicExponent) must be one.
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (ArrayBuffer.isView(v)) return v;
-  if (Array.isArray(v)) return Promise.all(v.map((x) => fromIsolate(x, depth + 1)));
+  // Sizes checked before anything walks them: a sparse array of length 2^32 or an object of a
+  // million keys is cheap to send and held the host's main thread (found by the bridge fuzz).
+  if (Array.isArray(v)) {
+    if (v.length > MAX_PARAM_ENTRIES)
+      throw new NamedError(
+        `Algorithm parameters hold a list of more than ${MAX_PARAM_ENTRIES} entries`,
+        'TypeError',
+      );
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) out.push(await fromIsolate(v[i], depth + 1));
+    return out;
+  }
   const o = v as Record<string, unknown>;
   if (KEY_MARK in o) return resolveKey(o[KEY_MARK]);
+  const keys = Object.keys(o);
+  if (keys.length > MAX_PARAM_ENTRIES)
+    throw new NamedError(`Algorithm parameters hold more than ${MAX_PARAM_ENTRIES} fields`, 'TypeError');
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(o)) out[k] = await fromIsolate(x, depth + 1);
+  for (const k of keys) out[k] = await fromIsolate(o[k], depth + 1);
   if (out.name === 'NODE-ED25519') {
     out.name = 'Ed25519';
     delete out.namedCurve;
