@@ -174,6 +174,7 @@ describe('outpost dev: each option changes what is started', () => {
   type Worker = Extract<DevPlan, { mode: 'worker' }>;
   type Proxy = Extract<DevPlan, { mode: 'proxy' }>;
   const w = (p: DevPlan) => (p as Worker).dev;
+  const OTLP = 'http://127.0.0.1:4318/v1/traces';
   const EFFECTS: Record<string, [string[], (p: DevPlan) => unknown, unknown]> = {
     port: [['--port', '9999'], (p) => w(p).port, 9999],
     ip: [['--ip', '127.0.0.2'], (p) => w(p).host, '127.0.0.2'],
@@ -187,6 +188,13 @@ describe('outpost dev: each option changes what is started', () => {
     'memory-budget-mb': [['--memory-budget-mb', '512'], (p) => w(p).runtime?.memoryBudgetMb, 512],
     'max-isolates': [['--max-isolates', '9'], (p) => w(p).runtime?.maxIsolates, 9],
     'log-level': [['--log-level', 'debug'], (p) => p.logLevel, 'debug'],
+    'trace-endpoint': [['--trace-endpoint', OTLP], (p) => w(p).tracing?.endpoint, OTLP],
+    'trace-sample': [
+      ['--trace-endpoint', OTLP, '--trace-sample', '0.01'],
+      (p) => w(p).tracing?.sampleRatio,
+      0.01,
+    ],
+    'trace-slow-ms': [['--trace-endpoint', OTLP, '--trace-slow-ms', '250'], (p) => w(p).tracing?.slowMs, 250],
     tls: [['--tls'], (p) => w(p).tls, true],
     'h2c-port': [['--h2c-port', '0'], (p) => w(p).h2cPort, 0],
     cert: [['--cert', 'c.pem', '--key', 'k.pem'], (p) => w(p).tls, { cert: 'c.pem', key: 'k.pem' }],
@@ -303,6 +311,25 @@ describe('outpost dev: each option changes what is started', () => {
       /--trusted-proxy-header must be a header name/,
     );
     assert.throws(() => plan(project, ['--cert', 'c.pem']), /give both --cert FILE and --key FILE/);
+    assert.throws(
+      () => plan(project, ['--trace-endpoint', 'http://127.0.0.1:4318/v1/traces', '--trace-sample', '2']),
+      /--trace-endpoint\/--trace-sample\/--trace-slow-ms: sample ratio must be a number from 0 to 1, received 2/,
+    );
+    assert.throws(
+      () => plan(project, ['--trace-endpoint', 'collector']),
+      /endpoint must be a URL, received "collector"/,
+    );
+  });
+  it('tracing follows the OpenTelemetry exporter variables when no flag says', () => {
+    const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://collector:4318/';
+    try {
+      assert.equal(w(plan(project, [])).tracing?.endpoint, 'http://collector:4318/v1/traces');
+      assert.equal(w(plan(project, ['--trace-endpoint', OTLP])).tracing?.endpoint, OTLP);
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved;
+    }
   });
 
   it('a server started from the options: --h2c-port serves HTTP/2 with prior knowledge, --trusted-proxy-header is believed', async () => {

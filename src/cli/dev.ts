@@ -13,7 +13,12 @@ import {
   trustedProxyHeaderProblem,
 } from '../config/index.ts';
 import { loadTopology, parseLocation, type Topology } from '../network/index.ts';
-import { consoleObserver, type LogLevel } from '../observability/index.ts';
+import {
+  consoleObserver,
+  type LogLevel,
+  type TracingOptions,
+  validateTracing,
+} from '../observability/index.ts';
 import { type DevOptions, type ProxyOptions, startDev, startProxy, writeAdminFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
 import type { Command } from './commands.ts';
@@ -66,6 +71,23 @@ export const devCommand: Command = {
     },
     { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
+    {
+      name: 'trace-endpoint',
+      type: 'string',
+      help: 'export traces over OTLP/HTTP to this URL, e.g. http://127.0.0.1:4318/v1/traces (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces; none: tracing off)',
+    },
+    {
+      name: 'trace-sample',
+      type: 'number',
+      default: 1,
+      help: 'share of traces kept, 0 to 1 (errors and slow requests are always kept)',
+    },
+    {
+      name: 'trace-slow-ms',
+      type: 'number',
+      default: 1000,
+      help: 'a request slower than this is traced whatever --trace-sample says',
+    },
     {
       name: 'tls',
       type: 'boolean',
@@ -191,6 +213,9 @@ export type DevPlan = { logLevel: LogLevel; warnings: string[] } & (
 /** Options that only a Workers project uses: refused in CDN proxy mode rather than ignored. */
 const WORKER_ONLY = [
   'env',
+  'trace-endpoint',
+  'trace-sample',
+  'trace-slow-ms',
   'production',
   'watch',
   'cpu-ms',
@@ -282,6 +307,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin], [trusted_proxy] and [egress] are used`,
     );
   const adminToken = settings ? settings.adminToken : adminTokenFromEnv();
+  const tracing = tracingFlags(v);
   const egressAllow = [...(settings?.egressAllow ?? []), ...egressFlags(v['egress-allow'])];
   const header = trusted ?? settings?.trustedProxyHeader;
   return {
@@ -309,6 +335,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(header ? { trustedProxyHeader: header } : {}),
       ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
+      ...(tracing ? { tracing } : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,
       simulateLatency: !!v['simulate-latency'],
@@ -329,6 +356,27 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       },
     },
   };
+}
+
+/**
+ * Tracing from the flags, else OpenTelemetry's standard variables for where to export
+ * (https://opentelemetry.io/docs/specs/otel/protocol/exporter/); no endpoint: tracing off.
+ */
+function tracingFlags(v: OptionValues): TracingOptions | null {
+  const env = process.env;
+  const sampleRatio = v['trace-sample'] as number;
+  const slowMs = v['trace-slow-ms'] as number;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const endpoint =
+    typeof v['trace-endpoint'] === 'string'
+      ? v['trace-endpoint']
+      : env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ||
+        (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+  if (!endpoint) return null;
+  const tracing: TracingOptions = { endpoint, sampleRatio, slowMs };
+  const problem = validateTracing(tracing);
+  if (problem) throw new CliError(`--trace-endpoint/--trace-sample/--trace-slow-ms: ${problem}`);
+  return tracing;
 }
 
 /** The storage quota flags, MiB (fractions allowed), as bytes. */

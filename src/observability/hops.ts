@@ -2,8 +2,11 @@
  * The hops a request's work took — the client ↔ PoP trip, the worker, each cache tier, the
  * shield and the origin, KV, Durable Objects, R2, static assets — recorded as data where each
  * happens, and rendered in one place: `Server-Timing` (https://www.w3.org/TR/server-timing/).
- * Every part reports a Hop; none formats the header itself.
+ * Every part reports a Hop; none formats the header itself. With tracing on, each hop is also
+ * a span of the request's trace (trace.ts), parented where it was recorded: a recorder is a
+ * place in the trace, and `begin` opens a hop whose own recorder is the place for what it does.
  */
+import { type Attrs, epochOf, NO_TRACE, nowMs, type OpenSpan, SpanKind, type TraceScope } from './trace.ts';
 
 /** One hop of a request's work. */
 export interface Hop {
@@ -15,11 +18,40 @@ export interface Hop {
   desc: string;
   /** The time holds a modelled network trip that was reported, not waited (latency simulation off). */
   simulated?: boolean;
+  /** Begun and not yet ended (a hop that failed before it ended is not shown). */
+  pending?: boolean;
+}
+
+/** What a hop's span is, when it is not the default `outpost.<hop name>`. */
+export interface HopSpan {
+  /** The span's name (OpenTelemetry conventions: `GET` for an HTTP client span, `kv_get`…). */
+  name: string;
+  kind?: SpanKind;
+  attrs?: Attrs;
+  /** When it began, a `performance.now()` reading (default: its end minus the hop's ms). */
+  started?: number;
+  /** It failed: the span's error status. */
+  error?: string;
+}
+
+/** A hop in progress: what it does is recorded inside it. */
+export interface OpenHop {
+  /** Records into the same Server-Timing, with spans parented to this hop's. */
+  readonly recorder: HopRecorder;
+  /** The `traceparent` of a request this hop sends (null: not tracing). */
+  readonly traceparent: string | null;
+  set(attrs: Attrs): void;
+  /** `hop`: its Server-Timing entry, in the place it was begun (null: none). */
+  end(hop: Hop | null, attrs?: Attrs, error?: string): void;
 }
 
 /** Where a host call tells the request it serves what it went through. */
 export interface HopRecorder {
-  hop(hop: Hop): void;
+  /** A finished hop; `span: false` for one that is not a span (a modelled trip). */
+  hop(hop: Hop, span?: HopSpan | false): void;
+  begin(name: string, kind?: SpanKind, attrs?: Attrs): OpenHop;
+  /** The place in the trace its spans go (for work handed on: a callee's invocation). */
+  readonly trace: TraceScope;
   /** How a shield asked answered (`eu-west MISS`), for `Outpost-Shield`. */
   shield(status: string): void;
   /** Where a Durable Object called lives (a PoP id), for `Outpost-Do-Location`. */
@@ -46,5 +78,82 @@ export function timingEntry(h: Hop): string {
 
 /** The Server-Timing header value of hops, in order. */
 export function serverTiming(hops: readonly Hop[]): string {
-  return hops.map(timingEntry).join(', ');
+  let out = '';
+  for (const h of hops) {
+    if (h.pending) continue;
+    out += out ? `, ${timingEntry(h)}` : timingEntry(h);
+  }
+  return out;
 }
+
+/** Server-Timing entries kept per request by default: a header of bounded size. */
+export const MAX_HOP_ENTRIES = 32;
+
+/**
+ * A recorder into `into` (Server-Timing) and `scope` (the trace). Each list keeps at most
+ * `max` entries; spans are bounded by their trace.
+ */
+export function recordHops(into: RequestHops, scope: TraceScope, max = MAX_HOP_ENTRIES): HopRecorder {
+  return new Recorder(into, scope, max);
+}
+
+class Recorder implements HopRecorder {
+  constructor(
+    readonly into: RequestHops,
+    readonly trace: TraceScope,
+    readonly max: number,
+  ) {}
+  hop(h: Hop, span?: HopSpan | false): void {
+    if (this.into.hops.length < this.max) this.into.hops.push(h);
+    if (!this.trace.recording || span === false) return;
+    const started = span?.started !== undefined ? epochOf(span.started) : nowMs() - h.ms;
+    const s = this.trace.start(
+      span?.name ?? `outpost.${h.name}`,
+      span?.kind ?? SpanKind.INTERNAL,
+      { 'outpost.hop': h.desc, ...(h.simulated ? { 'outpost.hop.simulated_ms': h.ms } : {}), ...span?.attrs },
+      started,
+    );
+    s.end(undefined, span?.error);
+  }
+  begin(name: string, kind: SpanKind = SpanKind.INTERNAL, attrs?: Attrs): OpenHop {
+    const slot: Hop = { name, ms: 0, desc: '', pending: true };
+    if (this.into.hops.length < this.max) this.into.hops.push(slot);
+    const span = this.trace.start(name, kind, attrs);
+    return new Open(this, slot, span);
+  }
+  shield(status: string): void {
+    if (this.into.shield.length < this.max) this.into.shield.push(status);
+  }
+  object(pop: string): void {
+    const o = this.into.objects;
+    if (!o.includes(pop) && o.length < this.max) o.push(pop);
+  }
+}
+
+class Open implements OpenHop {
+  #recorder: HopRecorder | null = null;
+  constructor(
+    readonly parent: Recorder,
+    readonly slot: Hop,
+    readonly span: OpenSpan,
+  ) {}
+  get recorder(): HopRecorder {
+    this.#recorder ??= this.parent.trace.recording
+      ? new Recorder(this.parent.into, this.span.scope, this.parent.max)
+      : this.parent;
+    return this.#recorder;
+  }
+  get traceparent(): string | null {
+    return this.parent.trace.traceparent(this.span);
+  }
+  set(attrs: Attrs): void {
+    this.span.set(attrs);
+  }
+  end(hop: Hop | null, attrs?: Attrs, error?: string): void {
+    if (hop) Object.assign(this.slot, hop, { pending: false });
+    this.span.end(attrs, error);
+  }
+}
+
+/** A recorder that keeps nothing (work with no request to tell). */
+export const NO_HOPS: HopRecorder = recordHops({ hops: [], shield: [], objects: [] }, NO_TRACE, 0);

@@ -1,4 +1,15 @@
-export { type Hop, type HopRecorder, type RequestHops, serverTiming, timingEntry } from './hops.ts';
+export {
+  type Hop,
+  type HopRecorder,
+  type HopSpan,
+  MAX_HOP_ENTRIES,
+  NO_HOPS,
+  type OpenHop,
+  type RequestHops,
+  recordHops,
+  serverTiming,
+  timingEntry,
+} from './hops.ts';
 export {
   consoleObserver,
   type LogEntry,
@@ -8,3 +19,20 @@ export {
   type Observer,
 } from './logger.ts';
 export { DURATION_BUCKETS_SECONDS, EdgeMetrics, type IsolateStats, type RequestRecord } from './metrics.ts';
+export {
+  type Attrs,
+  formatTraceparent,
+  NO_TRACE,
+  type OpenSpan,
+  parseTraceparent,
+  RequestTrace,
+  SpanKind,
+  type TraceScope,
+} from './trace.ts';
+export {
+  type TraceOutcome,
+  Tracer,
+  type TracerStats,
+  type TracingOptions,
+  validateTracing,
+} from './tracer.ts';

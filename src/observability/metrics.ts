@@ -37,6 +37,7 @@ export class EdgeMetrics {
   readonly #duration: Histogram<'pop' | 'worker'>;
   readonly #bytes: Counter<'pop' | 'worker'>;
   readonly #limits: Counter<'pop' | 'worker' | 'limit'>;
+  readonly #spans: Counter<'outcome'>;
 
   constructor(isolates: () => IsolateStats[] = () => []) {
     const registers = [this.registry];
@@ -63,6 +64,12 @@ export class EdgeMetrics {
       name: 'outpost_limit_exceeded_total',
       help: 'Requests answered 503 because the worker exceeded a limit (cpu, memory, wall, subrequests…)',
       labelNames: ['pop', 'worker', 'limit'],
+      registers,
+    });
+    this.#spans = new Counter({
+      name: 'outpost_trace_spans_total',
+      help: 'Spans of kept traces, by outcome: exported to the collector, or dropped (queue full, export failed)',
+      labelNames: ['outcome'],
       registers,
     });
     const gauge = (name: string, help: string, pick: (s: IsolateStats) => number) =>
@@ -99,6 +106,10 @@ export class EdgeMetrics {
 
   limitExceeded(pop: string, worker: string, limit: string): void {
     this.#limits.inc({ pop, worker, limit });
+  }
+
+  traceSpans(outcome: 'exported' | 'dropped', n: number): void {
+    this.#spans.inc({ outcome }, n);
   }
 
   get contentType(): string {

@@ -21,7 +21,7 @@ import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
-import { EdgeMetrics, type Observer } from '../observability/index.ts';
+import { EdgeMetrics, type Observer, Tracer, type TracingOptions } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
   type Bundle,
@@ -106,6 +106,8 @@ export interface DevOptions {
    * friends): the operator's. A worker's config cannot set or raise them.
    */
   quotas?: Partial<StorageQuotas>;
+  /** Tracing: export each request's trace over OTLP/HTTP (src/observability/tracer.ts); none: off. */
+  tracing?: TracingOptions;
   /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
   durableObjects?: { dir?: string | null; idleMs?: number };
   kv?: {
@@ -130,6 +132,8 @@ export interface DevServer {
   adminToken: string;
   /** HTTP/2 in the clear, when h2cPort was given. */
   h2cUrl?: string;
+  /** The tracer, when tracing is on. */
+  tracer: Tracer | null;
   /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
   reload(): Promise<Error | null>;
   close(): Promise<void>;
@@ -453,9 +457,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       return { pop, isolates: st.isolates, busy: st.busy, pooled: st.pooled, evictions: st.evictions };
     });
   });
+  const tracer = options.tracing ? new Tracer(options.tracing, observer) : null;
+  if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
   const server: PopServer = await startPopServer({
     runtime: rt,
     metrics,
+    ...(tracer ? { tracer } : {}),
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),
@@ -495,6 +502,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     runtime: rt,
     network,
     adminToken,
+    tracer,
     get config() {
       return main.config;
     },
@@ -503,6 +511,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       main.close();
       for (const o of others) o.close();
       await server.close();
+      await tracer?.close();
       await objects.close();
       await (network ? network.close() : rt.close());
       await kvStore.close();

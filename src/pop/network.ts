@@ -36,7 +36,7 @@ import {
   type Tier,
 } from '../runtime/index.ts';
 import type { PopSelection } from './server.ts';
-import { CacheTiers, type Hops, routeRequest } from './tiers.ts';
+import { CacheTiers, routeRequest } from './tiers.ts';
 
 export interface NetworkOptions {
   topology: Topology;
@@ -156,19 +156,11 @@ export class DevNetwork {
 
   /**
    * PoP miss → regional shield → upper tier → origin. The hops are told to the request being
-   * served (its Server-Timing and Outpost-Shield), not stored with the response: a later hit at
-   * this PoP did not take them.
+   * served (its Server-Timing, Outpost-Shield and trace), not stored with the response: a later
+   * hit at this PoP did not take them.
    */
   #tier(pop: Pop): Tier {
-    return (origin, policy, recorder) => async (r) => {
-      const hops: Hops = { hops: [] };
-      const a = await this.tiers.fill(pop, origin, policy, hops)(r);
-      if (recorder) {
-        for (const h of hops.hops) recorder.hop(h);
-        if (hops.shieldStatus) recorder.shield(`${pop.shield} ${hops.shieldStatus}`);
-      }
-      return a;
-    };
+    return (origin, policy, recorder) => this.tiers.fill(pop, origin, policy, recorder);
   }
 
   get topology(): Topology {

@@ -10,9 +10,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { CachePolicy, HttpCache, Origin, PurgeBus } from '../cache/index.ts';
 import { type ClientLocation, type Pop, Router, type Topology } from '../network/index.ts';
-import { serverTiming } from '../observability/index.ts';
-import type { OutpostError } from '../runtime/index.ts';
-import { CacheTiers, type Hops, routeRequest } from './tiers.ts';
+import { NO_TRACE, type RequestHops, recordHops, serverTiming } from '../observability/index.ts';
+import { type OutpostError, unrecorded } from '../runtime/index.ts';
+import { CacheTiers, routeRequest } from './tiers.ts';
 
 export interface ProxyNetworkOptions {
   topology: Topology;
@@ -57,17 +57,18 @@ export class ProxyNetwork {
     let cache = this.#pops.get(pop.id);
     if (!cache) this.#pops.set(pop.id, (cache = this.#tiers.cache()));
     const edge = this.#tiers.edge(client, pop);
-    const hops: Hops = { hops: [] };
+    const hops: RequestHops = { hops: [], shield: [], objects: [] };
+    const recorder = recordHops(hops, NO_TRACE);
     return {
       pop,
       cache,
       edgeDelayMs: this.options.simulateLatency ? edge.ms : 0,
       ...(client.country ? { country: client.country } : {}),
-      origin: (base, policy) => this.#tiers.fill(pop, base, policy, hops),
+      origin: (base, policy) => this.#tiers.fill(pop, unrecorded(base), policy, recorder),
       headers: () => [
         'outpost-pop',
         pop.id,
-        ...(hops.shieldStatus ? ['outpost-shield', `${pop.shield} ${hops.shieldStatus}`] : []),
+        ...(hops.shield.length ? ['outpost-shield', hops.shield.join(', ')] : []),
         'server-timing',
         serverTiming([edge, ...hops.hops]),
       ],

@@ -18,7 +18,15 @@ import type { PurgeBus } from '../cache/index.ts';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
-import { type EdgeMetrics, type Hop, type Observer, serverTiming } from '../observability/index.ts';
+import {
+  type EdgeMetrics,
+  type Hop,
+  type Observer,
+  type OpenSpan,
+  SpanKind,
+  serverTiming,
+  type Tracer,
+} from '../observability/index.ts';
 import {
   LimitExceededError,
   OutpostError,
@@ -51,6 +59,8 @@ export interface PopServerOptions {
   runtime: Runtime;
   /** Where answered requests are counted (`/__outpost/metrics`); none: not counted. */
   metrics?: EdgeMetrics;
+  /** Traces requests (src/observability/tracer.ts); none: tracing off. */
+  tracer?: Tracer;
   /** Several PoPs behind one front: picks the PoP of each request (default: `runtime` and `cf`). */
   select?: (req: IncomingMessage) => PopSelection | OutpostError;
   /** Which deployed worker serves a request (one project in `outpost dev`). */
@@ -229,6 +239,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         purges: options.admin?.purges ?? options.runtime.purges,
         ...(options.admin?.network ? { network: options.admin.network } : {}),
         objects: options.runtime.objects,
+        analytics: () => options.runtime.analytics,
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
@@ -237,7 +248,13 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       return;
     }
     // What the metrics record once the response has finished (src/observability/metrics.ts).
-    const seen = { pop: defaultPop, worker: '', started: performance.now() };
+    const seen = {
+      pop: defaultPop,
+      worker: '',
+      started: performance.now(),
+      error: undefined as string | undefined,
+    };
+    const root = options.tracer ? traceRequest(options.tracer, req, res, seen) : null;
     if (options.metrics) {
       const metrics = options.metrics;
       res.once('finish', () => {
@@ -267,8 +284,20 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         };
     seen.worker = tenant;
     if (!(sel instanceof OutpostError)) seen.pop = sel.popId ?? defaultPop;
+    if (root && !(sel instanceof OutpostError) && sel.edge) {
+      // The router's choice, and the modelled trip to the PoP it chose.
+      const e = sel.edge;
+      root.scope
+        .start('outpost.route', SpanKind.INTERNAL, {
+          'outpost.pop': seen.pop,
+          'outpost.hop': e.desc,
+          'outpost.hop.simulated_ms': e.ms,
+        })
+        .end();
+    }
     // Every response carries the request's ray id, the worker sees it as CF-Ray.
     const ray = newRay(sel instanceof OutpostError ? defaultPop : (sel.popId ?? defaultPop));
+    root?.set({ 'cloudflare.ray_id': ray });
     if (sel instanceof OutpostError) {
       res.setHeader('cf-ray', ray);
       return sendError(res, sel);
@@ -281,6 +310,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         `${options.host ?? '127.0.0.1'}:${port}`;
       // A target beginning with // is a path on Host, not another host (src/network/urls.ts).
       url = requestUrl(req.url ?? '/', host).href;
+      root?.set({ 'url.full': url.slice(0, 2048) });
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
       return void res.end('Bad Request: invalid URL or Host header\n');
@@ -330,8 +360,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         headers,
         cf: sel.cf,
         body,
+        ...(root ? { trace: root.scope } : {}),
       });
     } catch (err) {
+      seen.error = (err as Error)?.message ?? String(err);
       res.setHeader('cf-ray', ray);
       if (overLimit) return tooLarge(res, `limit ${maxBody} bytes`, ray);
       if (err instanceof WorkerException && err.passThrough && options.origin) {
@@ -532,6 +564,52 @@ async function writeResponse(
     if (!closed) warn(`${(err as Error).message}: connection closed`);
     res.destroy();
   }
+}
+
+/**
+ * Starts the trace of a request (continuing its `traceparent`) with the PoP's server span, and
+ * hands it to the tracer when the response is over (finished, or the connection closed).
+ */
+function traceRequest(
+  tracer: Tracer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  seen: { pop: string; worker: string; started: number; error: string | undefined },
+): OpenSpan {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);
+  const trace = tracer.begin(one(req.headers.traceparent), one(req.headers.tracestate));
+  const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').replace(
+    /:\d+$/,
+    '',
+  );
+  const path = (req.url ?? '/').split('?')[0];
+  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, {
+    'http.request.method': req.method ?? 'GET',
+    'url.path': path.slice(0, 2048),
+    'server.address': host,
+    'network.protocol.version': req.httpVersion,
+    ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'].slice(0, 512) } : {}),
+    ...(req.socket.remoteAddress ? { 'client.address': req.socket.remoteAddress } : {}),
+  });
+  res.once('close', () => {
+    const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+    root.end(
+      {
+        'http.response.status_code': status,
+        'outpost.pop': seen.pop,
+        'faas.name': seen.worker,
+        'outpost.cache.status': written.get(res)?.cacheStatus ?? 'none',
+        'http.response.body.size': written.get(res)?.bytes ?? 0,
+      },
+      seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined),
+    );
+    tracer.finish(
+      trace,
+      { status, ...(seen.error !== undefined ? { error: seen.error } : {}) },
+      performance.now() - seen.started,
+    );
+  });
+  return root;
 }
 
 /** What writeResponse wrote of each response, for the metrics (body bytes, cache status). */

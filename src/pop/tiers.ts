@@ -6,14 +6,7 @@
  * modelled round trips. Also: which PoP a request goes to.
  */
 import type { IncomingMessage } from 'node:http';
-import {
-  type CachePolicy,
-  type CacheStatus,
-  HttpCache,
-  MemoryStore,
-  type Origin,
-  type PurgeBus,
-} from '../cache/index.ts';
+import { type CachePolicy, HttpCache, MemoryStore, type Origin, type PurgeBus } from '../cache/index.ts';
 import {
   type ClientLocation,
   LocationError,
@@ -24,16 +17,8 @@ import {
   rttMs,
   type Topology,
 } from '../network/index.ts';
-import type { Hop } from '../observability/index.ts';
-import { OutpostError } from '../runtime/index.ts';
-
-/** What one fill went through. */
-export interface Hops {
-  /** How the shield answered, when it was asked. */
-  shieldStatus?: CacheStatus;
-  /** The hops above the PoP, in path order. */
-  hops: Hop[];
-}
+import { type Hop, type HopRecorder, SpanKind } from '../observability/index.ts';
+import { OutpostError, type RecordedOrigin } from '../runtime/index.ts';
 
 export class CacheTiers {
   readonly #shields = new Map<string, HttpCache>();
@@ -77,47 +62,68 @@ export class CacheTiers {
     return this.simulateLatency ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
   }
 
-  /** The origin a PoP's cache fills from: its shield, then the upper tier, then `base`. */
-  fill(pop: Pop, base: Origin, policy: CachePolicy | undefined, hops: Hops): Origin {
+  /**
+   * The origin a PoP's cache fills from: its shield, then the upper tier, then `base`. What the
+   * fill went through is told to `hops`: the shield (`Outpost-Shield`, Server-Timing `shield`
+   * and `origin`, the modelled trips) and, with tracing, a span per tier with the origin's
+   * request inside.
+   */
+  fill(pop: Pop, base: RecordedOrigin, policy: CachePolicy | undefined, hops: HopRecorder | null): Origin {
     const shieldPlace = this.topology.shields.find((s) => s.id === pop.shield) ?? pop;
     const toShield = rttMs(pop, shieldPlace);
     const toOrigin = rttMs(shieldPlace, this.topology.origins[0]);
     const shield = this.shield(pop.shield);
     return async (r) => {
+      const at = hops?.begin('outpost.cache', SpanKind.INTERNAL, {
+        'outpost.cache.tier': 'shield',
+        'outpost.shield': pop.shield,
+      });
       await this.#wait(toShield);
       let originHop: Hop | undefined;
-      const a = await shield.handle(
-        r,
-        async (r2) => {
-          await this.#wait(toOrigin);
-          let reached = false;
-          const u = await this.upper.handle(
-            r2,
-            (r3) => {
-              reached = true;
-              return base(r3);
-            },
-            policy,
-          );
-          originHop = {
-            name: 'origin',
-            ms: toOrigin,
-            desc: `${pop.shield} to origin${reached ? '' : ', upper tier hit'}`,
+      try {
+        const a = await shield.handle(
+          r,
+          async (r2) => {
+            await this.#wait(toOrigin);
+            const upper = at?.recorder.begin('outpost.cache', SpanKind.INTERNAL, {
+              'outpost.cache.tier': 'upper',
+            });
+            let reached = false;
+            const u = await this.upper.handle(
+              r2,
+              (r3) => {
+                reached = true;
+                return base(r3, upper?.recorder ?? null, false);
+              },
+              policy,
+            );
+            upper?.end(null, { 'outpost.cache.status': u.cacheStatus });
+            originHop = {
+              name: 'origin',
+              ms: toOrigin,
+              desc: `${pop.shield} to origin${reached ? '' : ', upper tier hit'}`,
+              simulated: this.#simulated,
+            };
+            return u;
+          },
+          policy,
+        );
+        hops?.shield(`${pop.shield} ${a.cacheStatus}`);
+        at?.end(
+          {
+            name: 'shield',
+            ms: toShield,
+            desc: `${pop.id} to ${pop.shield} ${a.cacheStatus}`,
             simulated: this.#simulated,
-          };
-          return u;
-        },
-        policy,
-      );
-      hops.shieldStatus = a.cacheStatus;
-      hops.hops.push({
-        name: 'shield',
-        ms: toShield,
-        desc: `${pop.id} to ${pop.shield} ${a.cacheStatus}`,
-        simulated: this.#simulated,
-      });
-      if (originHop) hops.hops.push(originHop);
-      return a;
+          },
+          { 'outpost.cache.status': a.cacheStatus },
+        );
+        if (originHop) hops?.hop(originHop, false);
+        return a;
+      } catch (err) {
+        at?.end(null, undefined, (err as Error).message);
+        throw err;
+      }
     };
   }
 

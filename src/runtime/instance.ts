@@ -23,6 +23,14 @@
 import type ivm from 'isolated-vm';
 import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
+import {
+  type Attrs,
+  NO_TRACE,
+  type OpenSpan,
+  recordHops,
+  SpanKind,
+  type TraceScope,
+} from '../observability/index.ts';
 import type { ConnectedBinding } from './bindings/types.ts';
 import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
@@ -66,6 +74,8 @@ interface Active {
   bodyId: number | null;
   /** What its subrequests and KV operations went through (Server-Timing). */
   hops: RequestHops;
+  /** Its span in the request's trace (a no-op with tracing off): its work records under it. */
+  span: OpenSpan;
   /** Reasons it is still live: its response, its waitUntil work, its WebSocket (see #release). */
   holds: number;
   /** What log lines name it by: the request's cf-ray when it has one, else the invocation id. */
@@ -77,10 +87,10 @@ interface Active {
 /** How long a worker's WebSocket end waits for the PoP to attach the client after its 101. */
 const SOCKET_TAKE_UP_MS = 30_000;
 
-/** Server-Timing entries kept per request: a worker making thousands of KV reads gets a header of bounded size. */
-const MAX_HOP_ENTRIES = 32;
-
 let nextRequestId = 1;
+
+/** The span of an invocation nobody traces. */
+const NO_SPAN = NO_TRACE.start('', SpanKind.INTERNAL);
 
 /** What an isolate that holds one Durable Object is told at load. */
 export interface DurableObjectLoad {
@@ -242,7 +252,11 @@ export class WorkerInstance implements IsolateOwner {
     args: unknown[],
     chain: RequestChain = freshChain(),
   ): Promise<unknown> {
-    const a = this.#begin(undefined, chain);
+    const a = this.#begin(
+      undefined,
+      chain,
+      this.#span(chain.trace, 'outpost.worker.rpc', { 'rpc.method': method }),
+    );
     try {
       const r = (await this.#send(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
         value: unknown;
@@ -253,6 +267,7 @@ export class WorkerInstance implements IsolateOwner {
       return r.value;
     } catch (err) {
       const e = this.#explain(err, a);
+      a.span.end(undefined, (e as Error).message);
       // The callee's exception is rethrown in the caller with its message and class name.
       if (e instanceof WorkerException) {
         const name = (err as { name?: unknown })?.name;
@@ -320,21 +335,10 @@ export class WorkerInstance implements IsolateOwner {
 
   hops(ctx: unknown): HopRecorder | null {
     // Bound now: the call may finish after its request has answered (what it records then is
-    // not shown, the header being out).
+    // not shown, the header being out; its span is still part of the trace).
     const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
     if (!a) return null;
-    const { hops, shield, objects } = a.hops;
-    return {
-      hop: (h) => {
-        if (hops.length < MAX_HOP_ENTRIES) hops.push(h);
-      },
-      shield: (status) => {
-        if (shield.length < MAX_HOP_ENTRIES) shield.push(status);
-      },
-      object: (pop) => {
-        if (!objects.includes(pop) && objects.length < MAX_HOP_ENTRIES) objects.push(pop);
-      },
-    };
+    return recordHops(a.hops, a.span.scope);
   }
 
   onApplyError(err: Error): void {
@@ -546,10 +550,14 @@ export class WorkerInstance implements IsolateOwner {
     );
   }
 
-  #finish(a: Active): void {
+  #finish(a: Active, error?: string): void {
     if (!this.active.has(a.id)) return;
     this.#account();
     this.active.delete(a.id);
+    a.span.end(
+      { 'outpost.worker.cpu_ms': Number(a.cpuUsed) / 1e6 },
+      error ?? (a.breach ? a.breach.message : undefined),
+    );
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
     this.#release(a);
@@ -571,20 +579,20 @@ export class WorkerInstance implements IsolateOwner {
   }
 
   /** Start tracking a request (or RPC call) for the limits. */
-  #begin(label?: string, chain: RequestChain = freshChain()): Active {
+  #begin(label?: string, chain: RequestChain = freshChain(), span?: OpenSpan): Active {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.#idleCpu = -1n;
     // An object's work outside its events gets a fresh budget with each event.
     if (this.#background) this.#background.subrequests = 0;
-    const a = this.#record(label, chain);
+    const a = this.#record(label, chain, span);
     this.#account(); // what ran before it is not its share
     this.active.set(a.id, a);
     this.#live.set(a.id, a);
     return a;
   }
 
-  #record(label?: string, chain: RequestChain = freshChain()): Active {
+  #record(label?: string, chain: RequestChain = freshChain(), span: OpenSpan = NO_SPAN): Active {
     const a: Active = {
       id: nextRequestId++,
       startedAt: Date.now(),
@@ -594,6 +602,7 @@ export class WorkerInstance implements IsolateOwner {
       responded: false,
       bodyId: null,
       hops: { hops: [], shield: [], objects: [] },
+      span,
       holds: 1,
       label: '',
       chain,
@@ -609,11 +618,22 @@ export class WorkerInstance implements IsolateOwner {
    */
   #background: Active | null = null;
 
+  /** The span of an invocation under `parent`: which worker, and whether it was a cold start. */
+  #span(parent: TraceScope | undefined, name: string, attrs?: Attrs): OpenSpan {
+    if (!parent?.recording) return NO_SPAN;
+    return parent.start(name, SpanKind.INTERNAL, {
+      'faas.name': this.version.name,
+      'faas.coldstart': this.requests === 0,
+      'outpost.isolate.cold': this.requests === 0,
+      ...attrs,
+    });
+  }
+
   async handle(req: WorkerRequest): Promise<WorkerResponse> {
     // A request from another worker carries its chain; one entering the platform, its CF-EW-Via.
     const chain = req.chain ?? chainFromHeaders(req.headers);
     checkEntry(chain);
-    const a = this.#begin(rayOf(req.headers), chain);
+    const a = this.#begin(rayOf(req.headers), chain, this.#span(req.trace ?? chain.trace, 'outpost.worker'));
     this.requests++;
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
@@ -630,8 +650,9 @@ export class WorkerInstance implements IsolateOwner {
         await this.#send(this.iso.api.dispatch, [a.id, req.method, req.url, req.headers, cf, body]),
       );
     } catch (err) {
-      this.#finish(a);
-      throw this.#explain(err, a);
+      const e = this.#explain(err, a);
+      this.#finish(a, (e as Error).message);
+      throw e;
     }
     a.responded = true;
     if (result.waitUntil > 0) this.#settle(a);
@@ -641,7 +662,7 @@ export class WorkerInstance implements IsolateOwner {
       throw a.breach;
     }
     if (result.error) {
-      this.#finish(a);
+      this.#finish(a, `${result.error.message}`);
       const err = new WorkerException(result.error.message, this.version.mapper.mapStack(result.error.stack));
       err.passThrough = !!result.passThrough;
       throw err;

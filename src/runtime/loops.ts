@@ -18,6 +18,8 @@
  * it is honoured only downwards (at most 16), so a client can shorten its own request's chain,
  * and fail only that request, but never lengthen one.
  */
+
+import type { TraceScope } from '../observability/index.ts';
 import { NamedError } from './bridge/named-error.ts';
 import { OutpostError } from './errors.ts';
 
@@ -33,6 +35,8 @@ export interface RequestChain {
   hops: number;
   /** Worker invocations of the whole request tree through bindings, shared along it. */
   tree: { invocations: number };
+  /** The span a callee's invocation records under (the call's, set by the caller's bridge). */
+  trace?: TraceScope;
 }
 
 /** A request that hit the loop limit, answered 508 by the PoP. */

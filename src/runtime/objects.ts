@@ -17,7 +17,7 @@ import {
   type PlacedObject,
   StagedStorage,
 } from '../durable-objects/index.ts';
-import type { Observer } from '../observability/index.ts';
+import { type Hop, type Observer, SpanKind } from '../observability/index.ts';
 import { sameAccountTarget } from './accounts.ts';
 import type { ObjectCall, ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
@@ -146,39 +146,66 @@ export class DurableObjects {
     const why = invalidId(t.namespace, call.id);
     if (why) throw new NamedError(why, 'TypeError');
     const started = performance.now();
-    const placement = this.options.placement;
-    const key = keyOf(t.namespace, call.id);
-    // Where it lives: in memory once known (the directory is read or written on first use only).
-    let placed = this.#placed.get(key);
-    if (!placed || (call.name !== null && placed.name === null)) {
-      placed = this.directory.place(
-        t.namespace,
-        call.id,
-        call.name,
-        placement?.place(from, call.hint) ?? from,
-      );
-      this.#placed.set(key, placed);
-    }
-    const trip = placement && placed.pop !== from ? placement.trip(from, placed.pop) : { ms: 0, wait: false };
-    if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
-    const live = await this.#get(t, call.id, call.name, placed.pop);
-    live.lastUsed = Date.now();
+    // The call's span: the object's invocation records under it (its chain carries it).
+    const at = call.hops?.begin('durable_object_subrequest', SpanKind.CLIENT, {
+      'cloudflare.binding.type': 'DurableObject',
+      'cloudflare.binding.name': call.binding,
+      'cloudflare.durable_object.id': call.id,
+    });
+    if (at?.recorder.trace.recording) call.chain.trace = at.recorder.trace;
+    let where = '';
+    let trip = { ms: 0, wait: false };
     try {
-      return await this.options.runtimeFor(live.pop).runObject(live.instance, run);
-    } finally {
-      live.lastUsed = Date.now();
-      if (call.hops) {
-        const ms = performance.now() - started + (trip.wait ? 0 : trip.ms);
-        const where = placed.pop === from ? placed.pop : `${placed.pop} from ${from}`;
-        call.hops.hop({
-          name: 'do',
-          ms,
-          desc: `${call.binding} at ${where}`,
-          simulated: !trip.wait && trip.ms > 0,
-        });
-        call.hops.object(placed.pop);
+      const placement = this.options.placement;
+      const key = keyOf(t.namespace, call.id);
+      // Where it lives: in memory once known (the directory is read or written on first use only).
+      let placed = this.#placed.get(key);
+      if (!placed || (call.name !== null && placed.name === null)) {
+        placed = this.directory.place(
+          t.namespace,
+          call.id,
+          call.name,
+          placement?.place(from, call.hint) ?? from,
+        );
+        this.#placed.set(key, placed);
       }
+      where = placed.pop;
+      call.hops?.object(placed.pop);
+      if (placement && placed.pop !== from) trip = placement.trip(from, placed.pop);
+      if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
+      const live = await this.#get(t, call.id, call.name, placed.pop);
+      live.lastUsed = Date.now();
+      try {
+        const out = await this.options.runtimeFor(live.pop).runObject(live.instance, run);
+        at?.end(this.#hop(call, from, where, started, trip), { 'outpost.do.location': where });
+        return out;
+      } finally {
+        live.lastUsed = Date.now();
+      }
+    } catch (err) {
+      at?.end(
+        where ? this.#hop(call, from, where, started, trip) : null,
+        where ? { 'outpost.do.location': where } : undefined,
+        (err as Error).message,
+      );
+      throw err;
     }
+  }
+
+  /** The `do` Server-Timing entry of a call: where the object lives, and the trip there. */
+  #hop(
+    call: ObjectCall,
+    from: string,
+    pop: string,
+    started: number,
+    trip: { ms: number; wait: boolean },
+  ): Hop {
+    return {
+      name: 'do',
+      ms: performance.now() - started + (trip.wait ? 0 : trip.ms),
+      desc: `${call.binding} at ${pop === from ? pop : `${pop} from ${from}`}`,
+      simulated: !trip.wait && trip.ms > 0,
+    };
   }
 
   /** The live object, made (constructor run, storage opened) when it is not in memory. */

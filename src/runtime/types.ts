@@ -43,6 +43,8 @@ export interface WorkerRequest {
    * chain comes from its CF-EW-Via header (src/runtime/loops.ts).
    */
   chain?: RequestChain;
+  /** Where the invocation records its span: the request's trace (set by the PoP front). */
+  trace?: TraceScope;
 }
 
 export interface WorkerResponse {
@@ -60,7 +62,7 @@ export interface WorkerResponse {
 // Outpost-Shield, Outpost-Do-Location): src/observability/hops.ts.
 export type { HopRecorder, RequestHops } from '../observability/index.ts';
 
-import type { RequestHops } from '../observability/index.ts';
+import type { RequestHops, TraceScope } from '../observability/index.ts';
 
 export interface WorkerWebSocket {
   /** Bridge the upgraded client connection to the worker's end. */

@@ -74,7 +74,13 @@ export const r2Binding: HostBinding<'r2'> = {
         throw err;
       } finally {
         const ms = performance.now() - started;
-        o.hops(ctx)?.hop({ name: 'r2', ms, desc: `${op} ${b.binding}` });
+        o.hops(ctx)?.hop(
+          { name: 'r2', ms, desc: `${op} ${b.binding}` },
+          {
+            name: `r2_${op}`,
+            attrs: { 'cloudflare.binding.type': 'R2', 'cloudflare.binding.name': b.binding },
+          },
+        );
       }
     };
     return {

@@ -84,11 +84,18 @@ export function cacheCall(
   if (op === 'match') {
     const started = performance.now();
     const e = access.store.match(ns, url);
-    hops?.hop({
-      name: 'cache',
-      ms: performance.now() - started,
-      desc: `Cache API ${e ? 'HIT' : 'MISS'} ${hopName('GET', url)}`,
-    });
+    hops?.hop(
+      {
+        name: 'cache',
+        ms: performance.now() - started,
+        desc: `Cache API ${e ? 'HIT' : 'MISS'} ${hopName('GET', url)}`,
+      },
+      {
+        name: 'cache_match',
+        started,
+        attrs: { 'url.full': url.slice(0, 2048), 'outpost.cache.status': e ? 'HIT' : 'MISS' },
+      },
+    );
     if (!e) return null;
     const age = Math.max(0, Math.floor((Date.now() - e.storedAt) / 1000));
     const headers = e.headers;

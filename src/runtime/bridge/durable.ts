@@ -60,6 +60,7 @@ export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Pr
   }
   if (kind !== 'fetch') throw invalid('kind');
   const request = { ...requestFromIsolate(args, invalid), chain };
+  // The object's invocation is parented by the call's span (objects.ts sets chain.trace).
   const res = await links.fetch(call, request);
   return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
 }

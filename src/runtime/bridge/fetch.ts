@@ -13,8 +13,15 @@
  * tier of the cache; there is no path to the network without it.
  */
 import { type Dispatcher, fetch as undiciFetch } from 'undici';
-import { type CachePolicy, type HttpCache, type Origin, parseTtlByStatus } from '../../cache/index.ts';
-import type { Hop, HopRecorder } from '../../observability/index.ts';
+import {
+  type CacheAnswer,
+  type CachePolicy,
+  type CacheRequest,
+  type HttpCache,
+  type Origin,
+  parseTtlByStatus,
+} from '../../cache/index.ts';
+import { type Attrs, type HopRecorder, SpanKind } from '../../observability/index.ts';
 import { type BodyRegistry, fromAsyncIterable } from './bodies.ts';
 import { NamedError } from './named-error.ts';
 
@@ -147,25 +154,34 @@ async function cachedFetch(
   hops: HopRecorder | null,
   dispatcher: Dispatcher,
 ): Promise<FetchResult> {
-  const direct = undiciOrigin(controller.signal, dispatcher);
+  const direct = recorded(undiciOrigin(controller.signal, dispatcher));
   let url = args.url;
   for (let hop = 0; ; hop++) {
     // In a network, a PoP's miss fills from its regional shield (and that from the upper tier),
-    // which records those hops; otherwise the origin's time to headers is the hop. They are
-    // told after this hop's `cache` entry, so Server-Timing lists them in path order.
-    const below: Hop[] = [];
-    const inner: HopRecorder | null = hops && { ...hops, hop: (h) => below.push(h) };
-    const origin = tier ? tier(direct, policy, inner) : inner ? timed(direct, inner) : direct;
+    // which records those hops inside this one; otherwise the origin's time to headers is the
+    // hop. This hop's `cache` entry is placed first, so Server-Timing lists them in path order.
+    const at = hops?.begin('outpost.cache', SpanKind.INTERNAL, {
+      'outpost.cache.tier': 'pop',
+      'url.full': url,
+    });
+    const inner = at ? at.recorder : null;
+    const origin: Origin = tier ? tier(direct, policy, inner) : (r) => direct(r, inner, true);
     const started = performance.now();
-    const a = await http.handle({ method: args.method, url, headers: args.headers }, origin, policy);
-    if (hops) {
-      hops.hop({
+    let a: CacheAnswer;
+    try {
+      a = await http.handle({ method: args.method, url, headers: args.headers }, origin, policy);
+    } catch (err) {
+      at?.end(null, undefined, (err as Error).message);
+      throw err;
+    }
+    at?.end(
+      {
         name: 'cache',
         ms: performance.now() - started,
         desc: `${a.cacheStatus} ${hopName(args.method, url)}`,
-      });
-      for (const h of below) hops.hop(h);
-    }
+      },
+      { 'outpost.cache.status': a.cacheStatus },
+    );
     const location =
       a.status >= 300 && a.status < 400 ? a.headers[a.headers.indexOf('location') + 1] : undefined;
     if (location !== undefined && a.headers.indexOf('location') % 2 === 0 && args.redirect !== 'manual') {
@@ -197,21 +213,75 @@ export function hopName(method: string, url: string): string {
   return what.replace(/["\\]/g, '').slice(0, 200);
 }
 
-/** An origin whose time to response headers is recorded as the `origin` hop. */
-function timed(origin: Origin, hops: HopRecorder): Origin {
-  return async (r) => {
+/**
+ * An origin that records its request where it is told (RecordedOrigin): an HTTP client span
+ * whose id the request's `traceparent` carries, and, unless `timing` is false, the `origin`
+ * Server-Timing entry (its time to response headers).
+ */
+export function recorded(origin: Origin): RecordedOrigin {
+  return async (r, hops, timing) => {
+    if (!hops) return origin(r);
+    const at = hops.begin(r.method, SpanKind.CLIENT, clientAttrs(r.method, r.url));
     const started = performance.now();
-    const a = await origin(r);
-    hops.hop({ name: 'origin', ms: performance.now() - started, desc: hopName(r.method, r.url) });
-    return a;
+    try {
+      const a = await origin(
+        at.traceparent ? { ...r, headers: withTraceparent(r.headers, at.traceparent) } : r,
+      );
+      at.end(
+        timing ? { name: 'origin', ms: performance.now() - started, desc: hopName(r.method, r.url) } : null,
+        { 'http.response.status_code': a.status },
+      );
+      return a;
+    } catch (err) {
+      at.end(null, undefined, (err as Error).message);
+      throw err;
+    }
   };
 }
+
+/** A plain origin as a RecordedOrigin that records nothing. */
+export function unrecorded(origin: Origin): RecordedOrigin {
+  return (r) => origin(r);
+}
+
+/**
+ * An origin that records its own hop where it is told: the span of its request (and the
+ * `traceparent` that request carries), and its Server-Timing entry unless `timing` is false.
+ */
+export type RecordedOrigin = (
+  r: CacheRequest,
+  hops: HopRecorder | null,
+  timing: boolean,
+) => ReturnType<Origin>;
 
 /**
  * Wraps the origin of a PoP's cache with the tiers above it (src/pop/network.ts), which record
  * the hops they take (shield, origin) for the request being served.
  */
-export type Tier = (origin: Origin, policy: CachePolicy, hops: HopRecorder | null) => Origin;
+export type Tier = (origin: RecordedOrigin, policy: CachePolicy, hops: HopRecorder | null) => Origin;
+
+/** OpenTelemetry's HTTP client attributes of a request. */
+function clientAttrs(method: string, url: string): Attrs {
+  let host = '';
+  try {
+    host = new URL(url).hostname;
+  } catch {}
+  return { 'http.request.method': method, 'url.full': url.slice(0, 2048), 'server.address': host };
+}
+
+/**
+ * Headers with the platform's `traceparent` (and no `tracestate` the worker set): with tracing
+ * on, the platform propagates the trace on every subrequest, as OpenTelemetry's instrumentation does.
+ */
+export function withTraceparent(headers: string[], traceparent: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const n = headers[i].toLowerCase();
+    if (n !== 'traceparent' && n !== 'tracestate') out.push(headers[i], headers[i + 1]);
+  }
+  out.push('traceparent', traceparent);
+  return out;
+}
 
 /**
  * Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the
@@ -228,18 +298,52 @@ export async function performFetch(
   dispatcher: Dispatcher,
 ): Promise<FetchResult> {
   const policy = policyFromCf(args.cf, namespace);
-  if (http && (args.method === 'GET' || args.method === 'HEAD'))
-    return cachedFetch(args, http, policy, bodies, controller, tier, hops, dispatcher);
+  // The worker's fetch() call: its span holds the cache lookups and origin requests it made.
+  const call = hops?.trace.recording
+    ? hops.begin('fetch', SpanKind.INTERNAL, clientAttrs(args.method, args.url))
+    : null;
+  const rec = call ? call.recorder : hops;
+  try {
+    const r =
+      http && (args.method === 'GET' || args.method === 'HEAD')
+        ? await cachedFetch(args, http, policy, bodies, controller, tier, rec, dispatcher)
+        : await directFetch(args, bodies, controller, rec, dispatcher);
+    call?.end(null, { 'http.response.status_code': r.status });
+    return r;
+  } catch (err) {
+    call?.end(null, undefined, (err as Error).message);
+    throw err;
+  }
+}
+
+/** Any other method: straight to the origin with undici. */
+async function directFetch(
+  args: FetchArgs,
+  bodies: BodyRegistry,
+  controller: AbortController,
+  hops: HopRecorder | null,
+  dispatcher: Dispatcher,
+): Promise<FetchResult> {
+  const at = hops?.begin(args.method, SpanKind.CLIENT, clientAttrs(args.method, args.url));
   const started = performance.now();
-  const res = await undiciFetch(args.url, {
-    dispatcher,
-    method: args.method,
-    headers: pairsOf(args.headers),
-    redirect: args.redirect,
-    body: args.body === null ? undefined : new Uint8Array(args.body),
-    signal: controller.signal,
-  });
-  hops?.hop({ name: 'origin', ms: performance.now() - started, desc: hopName(args.method, args.url) });
+  let res: Awaited<ReturnType<typeof undiciFetch>>;
+  try {
+    res = await undiciFetch(args.url, {
+      dispatcher,
+      method: args.method,
+      headers: pairsOf(at?.traceparent ? withTraceparent(args.headers, at.traceparent) : args.headers),
+      redirect: args.redirect,
+      body: args.body === null ? undefined : new Uint8Array(args.body),
+      signal: controller.signal,
+    });
+  } catch (err) {
+    at?.end(null, undefined, (err as Error).message);
+    throw err;
+  }
+  at?.end(
+    { name: 'origin', ms: performance.now() - started, desc: hopName(args.method, args.url) },
+    { 'http.response.status_code': res.status },
+  );
   const meta = {
     status: res.status,
     statusText: res.statusText,

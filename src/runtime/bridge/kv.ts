@@ -4,7 +4,7 @@
  * them: `Error: KV PUT failed: 413 Value length of … exceeds limit of …`.
  */
 import { KV_LIMITS, KvError, type KvPop, type KvTrace } from '../../kv/index.ts';
-import type { Hop, HopRecorder } from '../../observability/index.ts';
+import type { Hop, HopRecorder, HopSpan } from '../../observability/index.ts';
 import { isStringList } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
@@ -57,13 +57,36 @@ export async function kvCall(
   const started = performance.now();
   try {
     const out = await run(access.pop, ns, op, args, trace);
-    if (hops) hops.hop(kvHop(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started));
+    if (hops) {
+      const hop = kvHop(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started);
+      hops.hop(hop, kvSpan(op, binding, started, trace));
+    }
     return out;
   } catch (err) {
+    hops?.hop(
+      { name: 'kv', ms: performance.now() - started, desc: `${OPS[op]} ${binding} failed` },
+      kvSpan(op, binding, started, trace, (err as Error).message),
+    );
     if (err instanceof KvError)
       throw new NamedError(`KV ${OPS[op]} failed: ${err.status} ${err.message}`, 'Error');
     throw err;
   }
+}
+
+/** The span of one KV operation, named as Workers' automatic tracing names it (`kv_get`…). */
+function kvSpan(op: string, binding: string, started: number, trace: KvTrace, error?: string): HopSpan {
+  return {
+    name: `kv_${op === 'getMany' ? 'get' : op}`,
+    started,
+    attrs: {
+      'db.system.name': 'cloudflare-kv',
+      'db.operation.name': op,
+      'cloudflare.binding.type': 'KV',
+      'cloudflare.binding.name': binding,
+      'outpost.kv.answered_by': trace.centralTrips > 0 ? 'central' : 'pop',
+    },
+    ...(error !== undefined ? { error } : {}),
+  };
 }
 
 /**

@@ -4,9 +4,11 @@
  * worker (src/runtime/runtime.ts, serviceLinks). The response body comes back inline when
  * small, else as a host stream the caller pulls.
  */
+import { SpanKind } from '../../observability/index.ts';
 import { calleeChain, type RequestChain } from '../loops.ts';
 import type { WorkerRequest, WorkerResponse } from '../types.ts';
 import { fromBytes } from './bodies.ts';
+import { withTraceparent } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
 import { passedUpgrade } from './passed-sockets.ts';
@@ -38,16 +40,36 @@ export async function serviceCall(
   o.beginSubrequest(ctx);
   // The callee's place in the chain comes from the caller's, never from the request's headers.
   const chain = calleeChain(o.chain(ctx), `calling the service binding "${binding}"`, true);
-  if (kind === 'rpc') {
-    const [method, args] = rest;
-    if (typeof method !== 'string' || !Array.isArray(args)) throw invalid('method');
-    return links.rpc(binding, method, args, chain);
+  if (kind !== 'rpc' && kind !== 'fetch') throw invalid('kind');
+  const [method, args] = rest;
+  if (kind === 'rpc' && (typeof method !== 'string' || !Array.isArray(args))) throw invalid('method');
+  const request = kind === 'fetch' ? { ...requestFromIsolate(rest, invalid), chain } : null;
+  // The call's span: the callee's invocation records under it (its chain carries it).
+  const hops = o.hops(ctx);
+  const at = hops?.trace.recording
+    ? hops.begin('service_binding', SpanKind.CLIENT, {
+        'cloudflare.binding.type': 'Service',
+        'cloudflare.binding.name': binding,
+        ...(request ? { 'http.request.method': request.method, 'url.full': request.url.slice(0, 2048) } : {}),
+        ...(kind === 'rpc' ? { 'rpc.method': method as string } : {}),
+      })
+    : null;
+  if (at) chain.trace = at.recorder.trace;
+  try {
+    if (!request) {
+      const out = await links.rpc(binding, method as string, args as unknown[], chain);
+      at?.end(null);
+      return out;
+    }
+    if (at?.traceparent) request.headers = withTraceparent(request.headers, at.traceparent);
+    const res = await links.fetch(binding, request);
+    at?.end(null, { 'http.response.status_code': res.status });
+    // A WebSocket the callee answered with: the caller can hand it on to its client.
+    return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
+  } catch (err) {
+    at?.end(null, undefined, (err as Error).message);
+    throw err;
   }
-  if (kind !== 'fetch') throw invalid('kind');
-  const request = { ...requestFromIsolate(rest, invalid), chain };
-  const res = await links.fetch(binding, request);
-  // A WebSocket the callee answered with: the caller can hand it on to its client.
-  return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
 }
 
 /** A request an isolate sent to another worker or an object ([method, url, headers, body]), checked. */

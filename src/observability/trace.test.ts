@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { recordHops, serverTiming } from './hops.ts';
+import { memoryObserver } from './logger.ts';
+import { cleanTracestate, MAX_SPANS_PER_TRACE, parseTraceparent, SpanKind } from './trace.ts';
+import { Tracer } from './tracer.ts';
+
+function memoryExporter(): SpanExporter & { spans: ReadableSpan[] } {
+  const spans: ReadableSpan[] = [];
+  return {
+    spans,
+    export(batch, done) {
+      spans.push(...batch);
+      done({ code: ExportResultCode.SUCCESS });
+    },
+    shutdown: async () => {},
+  };
+}
+
+function tracer(sampleRatio: number, slowMs = 1000) {
+  const exporter = memoryExporter();
+  const t = new Tracer(
+    { endpoint: 'http://127.0.0.1:1/v1/traces', sampleRatio, slowMs, exporter },
+    memoryObserver(),
+  );
+  return { t, exporter };
+}
+
+const SPAN = '00f067aa0ba902b7';
+/** A trace id whose last 8 hex digits put it at `share` of the ratio range. */
+const idAt = (share: number) =>
+  `${'1'.repeat(24)}${Math.floor(share * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0')}`;
+
+describe('traceparent (W3C Trace Context §3.2)', () => {
+  it('reads version 00 and the sampled flag', () => {
+    assert.deepEqual(parseTraceparent(`00-4bf92f3577b34da6a3ce929d0e0e4736-${SPAN}-01`), {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: SPAN,
+      sampled: true,
+    });
+    assert.equal(parseTraceparent(`00-4bf92f3577b34da6a3ce929d0e0e4736-${SPAN}-00`)?.sampled, false);
+  });
+  it('refuses what the spec calls invalid', () => {
+    for (const bad of [
+      `ff-4bf92f3577b34da6a3ce929d0e0e4736-${SPAN}-01`, // version ff
+      `00-00000000000000000000000000000000-${SPAN}-01`, // zero trace id
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', // zero span id
+      `00-4BF92F3577B34DA6A3CE929D0E0E4736-${SPAN}-01`, // upper case
+      `00-4bf92f3577b34da6a3ce929d0e0e4736-${SPAN}-01-extra`, // version 00 has four fields
+      '00-4bf92f-00f067aa-01',
+      '',
+      undefined,
+    ])
+      assert.equal(parseTraceparent(bad), null, String(bad));
+  });
+  it('reads a later version by its first four fields', () => {
+    assert.equal(parseTraceparent(`01-4bf92f3577b34da6a3ce929d0e0e4736-${SPAN}-01-future`)?.spanId, SPAN);
+  });
+  it('passes on a well-formed tracestate and drops a malformed one', () => {
+    assert.equal(
+      cleanTracestate('congo=t61rcWkgMzE, rojo=00f067aa0ba902b7'),
+      'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
+    );
+    assert.equal(cleanTracestate('no equals sign'), undefined);
+    assert.equal(cleanTracestate(Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',')), undefined);
+  });
+});
+
+describe('sampling', () => {
+  it('at 1%, the ratio applies to the trace id; errors and slow requests are kept anyway', () => {
+    const { t, exporter } = tracer(0.01, 500);
+    assert.equal(t.headSample(idAt(0.005)), true, 'inside the 1%');
+    assert.equal(t.headSample(idAt(0.5)), false, 'outside the 1%');
+    const run = (status: number, ms: number) => {
+      // Not sampled at the head (the caller said so, as the 99% are).
+      const trace = t.begin(`00-${idAt(0.5)}-${SPAN}-00`, undefined);
+      trace.start('GET', SpanKind.SERVER).end();
+      return t.finish(trace, { status }, ms);
+    };
+    assert.equal(run(200, 1), false, 'a quick success');
+    assert.equal(run(503, 1), true, 'an error');
+    assert.equal(run(200, 600), true, 'a slow request');
+    t.flush();
+    assert.equal(exporter.spans.length, 2);
+  });
+  it('the head decision of a new trace follows its id, about the configured share of traces', () => {
+    const { t } = tracer(0.01);
+    let sampled = 0;
+    for (let i = 0; i < 20_000; i++) if (t.begin(undefined, undefined).sampled) sampled++;
+    assert.ok(sampled > 120 && sampled < 300, `${sampled} of 20,000 sampled at 1%`);
+  });
+  it('at 0%, an exception is kept even with a 2xx status', () => {
+    const { t } = tracer(0);
+    const trace = t.begin(undefined, undefined);
+    trace.start('GET', SpanKind.SERVER).end();
+    assert.equal(t.finish(trace, { status: 200 }, 1), false);
+    const failed = t.begin(undefined, undefined);
+    failed.start('GET', SpanKind.SERVER).end();
+    assert.equal(t.finish(failed, { status: 200, error: 'worker threw' }, 1), true);
+  });
+});
+
+describe('spans', () => {
+  it('parent where they were recorded; hops render Server-Timing in path order', () => {
+    const { t, exporter } = tracer(1);
+    const trace = t.begin(`00-${'a'.repeat(32)}-${SPAN}-01`, 'k=v');
+    const root = trace.start('ROOT', SpanKind.SERVER);
+    const hops = { hops: [], shield: [], objects: [] };
+    const rec = recordHops(hops, root.scope);
+    const cache = rec.begin('outpost.cache');
+    cache.recorder.hop({ name: 'shield', ms: 2, desc: 'FRA to eu-west MISS' });
+    const origin = cache.recorder.begin('GET', SpanKind.CLIENT);
+    assert.match(origin.traceparent ?? '', new RegExp(`^00-${'a'.repeat(32)}-[0-9a-f]{16}-01$`));
+    origin.end({ name: 'origin', ms: 5, desc: '/x' });
+    cache.end({ name: 'cache', ms: 8, desc: 'MISS /x' });
+    root.end();
+    t.finish(trace, { status: 200 }, 10);
+    t.flush();
+    assert.equal(
+      serverTiming(hops.hops),
+      'cache;dur=8.0;desc="MISS /x", shield;dur=2.0;desc="FRA to eu-west MISS", origin;dur=5.0;desc="/x"',
+    );
+    const byName = new Map(exporter.spans.map((s) => [s.name, s]));
+    const id = (name: string) => byName.get(name)?.spanContext().spanId;
+    assert.equal(byName.get('ROOT')?.parentSpanContext?.spanId, SPAN);
+    assert.equal(byName.get('ROOT')?.parentSpanContext?.isRemote, true);
+    assert.equal(byName.get('outpost.cache')?.parentSpanContext?.spanId, id('ROOT'));
+    assert.equal(byName.get('outpost.shield')?.parentSpanContext?.spanId, id('outpost.cache'));
+    assert.equal(byName.get('GET')?.parentSpanContext?.spanId, id('outpost.cache'));
+    assert.equal(byName.get('GET')?.parentSpanContext?.isRemote, false);
+    assert.equal(byName.get('GET')?.spanContext().spanId, origin.traceparent?.split('-')[2]);
+    assert.equal(byName.get('ROOT')?.spanContext().traceState?.get('k'), 'v');
+  });
+  it('a hop begun and never ended is not rendered', () => {
+    const hops = { hops: [], shield: [], objects: [] };
+    const { t } = tracer(1);
+    const rec = recordHops(hops, t.begin(undefined, undefined));
+    rec.begin('outpost.cache');
+    rec.hop({ name: 'kv', ms: 1, desc: 'GET KV' });
+    assert.equal(serverTiming(hops.hops), 'kv;dur=1.0;desc="GET KV"');
+  });
+  it('a trace keeps at most MAX_SPANS_PER_TRACE spans and says how many it dropped', () => {
+    const { t, exporter } = tracer(1);
+    const trace = t.begin(undefined, undefined);
+    const root = trace.start('GET', SpanKind.SERVER);
+    for (let i = 0; i < MAX_SPANS_PER_TRACE + 50; i++) root.scope.start('kv_get', SpanKind.INTERNAL).end();
+    root.end();
+    t.finish(trace, { status: 200 }, 1);
+    t.flush();
+    assert.equal(exporter.spans.length, MAX_SPANS_PER_TRACE);
+    assert.equal(exporter.spans[0].attributes['outpost.trace.dropped_spans'], 51);
+  });
+  it('a span that ends after the response (waitUntil work) follows its trace: exported if it was kept', () => {
+    const { t, exporter } = tracer(1);
+    const trace = t.begin(undefined, undefined);
+    const root = trace.start('GET', SpanKind.SERVER);
+    const late = root.scope.start('kv_put', SpanKind.INTERNAL);
+    root.end();
+    t.finish(trace, { status: 200 }, 1);
+    late.end();
+    t.flush();
+    assert.deepEqual(exporter.spans.map((s) => s.name).sort(), ['GET', 'kv_put']);
+  });
+  it('refuses a bad configuration, naming it', () => {
+    assert.throws(() => tracer(1.5), /sample ratio must be a number from 0 to 1, received 1.5/);
+    assert.throws(
+      () => new Tracer({ endpoint: 'ftp://x' }, memoryObserver()),
+      /endpoint must be an http\(s\) URL, received "ftp:\/\/x"/,
+    );
+  });
+});

@@ -1,0 +1,249 @@
+/**
+ * A request's trace: the spans of everything it caused, under one W3C trace id
+ * (https://www.w3.org/TR/trace-context/). The PoP front starts one per request (continuing an
+ * incoming `traceparent` or starting a trace), the parts below it record into a TraceScope —
+ * "the span my work belongs under" — and the trace is handed to the Tracer when the response
+ * has finished, which decides whether it is kept (tracer.ts).
+ *
+ * Spans are plain records here, made cheap on purpose: every request of a traced PoP records
+ * them, because whether a trace is kept is decided at its end (errors and slow requests are
+ * kept whatever the sampling ratio). With tracing off, NO_TRACE records nothing and costs a
+ * call. Times are epoch milliseconds with sub-millisecond precision.
+ */
+import { randomFillSync } from 'node:crypto';
+
+/** OpenTelemetry span kinds (the numbering of @opentelemetry/api's SpanKind). */
+export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2 } as const;
+export type SpanKind = (typeof SpanKind)[keyof typeof SpanKind];
+
+export type Attrs = Record<string, string | number | boolean>;
+
+/** One finished (or still open) span. */
+export interface SpanRecord {
+  name: string;
+  kind: SpanKind;
+  spanId: string;
+  /** The parent's span id; for the root, the incoming traceparent's, if any. */
+  parentId: string | null;
+  start: number;
+  end: number;
+  attrs: Attrs;
+  /** Set when the span's work failed: the OpenTelemetry status description. */
+  error: string | null;
+}
+
+/** A span being recorded. */
+export interface OpenSpan {
+  /** Where work done inside this span records its own spans. */
+  readonly scope: TraceScope;
+  set(attrs: Attrs): void;
+  /** Ends it now (once; later calls only add attributes and errors). */
+  end(attrs?: Attrs, error?: string): void;
+}
+
+/** Where work records spans: under one parent span of one trace. */
+export interface TraceScope {
+  /** False for NO_TRACE: callers may skip building attributes. */
+  readonly recording: boolean;
+  /** The `traceparent` a request sent from here carries, naming `span` as its parent. */
+  traceparent(span: OpenSpan): string | null;
+  start(name: string, kind: SpanKind, attrs?: Attrs, startedAt?: number): OpenSpan;
+}
+
+/** Epoch milliseconds, sub-millisecond precision. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** `performance.now()` readings (what the hops measure with) as epoch milliseconds. */
+export function epochOf(perfNow: number): number {
+  return performance.timeOrigin + perfNow;
+}
+
+const NO_SPAN: OpenSpan = {
+  get scope() {
+    return NO_TRACE;
+  },
+  set() {},
+  end() {},
+};
+
+/** Tracing off: nothing is recorded. */
+export const NO_TRACE: TraceScope = {
+  recording: false,
+  traceparent: () => null,
+  start: () => NO_SPAN,
+};
+
+// Random ids from a pooled buffer: one randomFillSync per 512 span ids.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const s = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return s;
+}
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+export function newTraceId(): string {
+  const id = randomHex(16);
+  return id === ZERO_TRACE ? newTraceId() : id;
+}
+export function newSpanId(): string {
+  const id = randomHex(8);
+  return id === ZERO_SPAN ? newSpanId() : id;
+}
+
+/** A parsed `traceparent` (W3C Trace Context §3.2). */
+export interface TraceParent {
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+/**
+ * A `traceparent` header value, or null when it is not one this version understands. Per §3.2:
+ * version ff is invalid, all-zero ids are invalid, version 00 has exactly four fields, and a
+ * higher version is read by its first four (§4.3, forward compatibility).
+ */
+export function parseTraceparent(value: string | undefined): TraceParent | null {
+  if (value === undefined || value.length > 512) return null;
+  const m = TRACEPARENT.exec(value.trim());
+  if (!m) return null;
+  const [, version, traceId, spanId, flags, rest] = m;
+  if (version === 'ff' || traceId === ZERO_TRACE || spanId === ZERO_SPAN) return null;
+  if (version === '00' && rest !== undefined) return null;
+  return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
+}
+
+export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
+  return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
+}
+
+/**
+ * A `tracestate` to pass on (§3.3): at most 32 list members, 512 characters; otherwise it is
+ * dropped rather than forwarded malformed.
+ */
+export function cleanTracestate(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v.length === 0 || v.length > 512) return undefined;
+  const members = v
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  if (members.length > 32) return undefined;
+  if (
+    !members.every((m) =>
+      /^[a-z0-9][-a-z0-9_*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/.test(
+        m,
+      ),
+    )
+  )
+    return undefined;
+  return members.join(',');
+}
+
+/** Spans kept per trace: a worker making thousands of KV calls makes a trace of bounded size. */
+export const MAX_SPANS_PER_TRACE = 256;
+
+/** The trace of one request through a PoP. */
+export class RequestTrace implements TraceScope {
+  readonly recording = true;
+  readonly traceId: string;
+  /** The head decision: the incoming traceparent's sampled flag, else the tracer's ratio. */
+  readonly sampled: boolean;
+  readonly tracestate: string | undefined;
+  readonly spans: SpanRecord[] = [];
+  /** Spans not recorded past MAX_SPANS_PER_TRACE. */
+  dropped = 0;
+  /** The incoming traceparent's span: the root's parent. */
+  readonly remoteParent: string | null;
+  /** Set by the tracer once the trace was decided: later spans follow the decision. */
+  late: ((s: SpanRecord) => void) | null = null;
+  closed = false;
+
+  constructor(
+    incoming: TraceParent | null,
+    tracestate: string | undefined,
+    sampleHead: (traceId: string) => boolean,
+  ) {
+    this.traceId = incoming?.traceId ?? newTraceId();
+    this.remoteParent = incoming?.spanId ?? null;
+    this.sampled = incoming ? incoming.sampled : sampleHead(this.traceId);
+    this.tracestate = tracestate;
+  }
+
+  traceparent(span: OpenSpan): string | null {
+    const id = (span as Span).record?.spanId;
+    return id ? formatTraceparent(this.traceId, id, this.sampled) : null;
+  }
+
+  start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
+    return this.child(this.remoteParent, name, kind, attrs, startedAt);
+  }
+
+  child(parentId: string | null, name: string, kind: SpanKind, attrs: Attrs, startedAt: number): OpenSpan {
+    if (this.spans.length >= MAX_SPANS_PER_TRACE && !this.closed) {
+      this.dropped++;
+      return NO_SPAN;
+    }
+    const record: SpanRecord = {
+      name,
+      kind,
+      spanId: newSpanId(),
+      parentId,
+      start: startedAt,
+      end: 0,
+      attrs,
+      error: null,
+    };
+    if (!this.closed) this.spans.push(record);
+    return new Span(this, record);
+  }
+}
+
+class Span implements OpenSpan {
+  #scope: TraceScope | null = null;
+  constructor(
+    readonly trace: RequestTrace,
+    readonly record: SpanRecord,
+  ) {}
+  get scope(): TraceScope {
+    this.#scope ??= new ChildScope(this.trace, this.record.spanId);
+    return this.#scope;
+  }
+  set(attrs: Attrs): void {
+    Object.assign(this.record.attrs, attrs);
+  }
+  end(attrs?: Attrs, error?: string): void {
+    const r = this.record;
+    if (attrs) Object.assign(r.attrs, attrs);
+    if (error !== undefined && r.error === null) r.error = error;
+    if (r.end !== 0) return;
+    r.end = nowMs();
+    // A span that ends after its trace was decided (work that outlived the response) is
+    // handed on by itself, if the trace was kept.
+    if (this.trace.closed) this.trace.late?.(r);
+  }
+}
+
+class ChildScope implements TraceScope {
+  readonly recording = true;
+  constructor(
+    readonly trace: RequestTrace,
+    readonly parentId: string,
+  ) {}
+  traceparent(span: OpenSpan): string | null {
+    return this.trace.traceparent(span);
+  }
+  start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
+    return this.trace.child(this.parentId, name, kind, attrs, startedAt);
+  }
+}

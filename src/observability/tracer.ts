@@ -1,0 +1,270 @@
+/**
+ * The tracer of a PoP (or of a whole `outpost dev` network): starts each request's trace,
+ * decides at the request's end whether it is kept, and exports kept spans over OTLP/HTTP
+ * (protobuf, with @opentelemetry/exporter-trace-otlp-proto) in batches.
+ *
+ * Sampling: the head decision is the incoming `traceparent`'s sampled flag or, for a trace that
+ * starts here, a ratio applied to the trace id (as OpenTelemetry's TraceIdRatioBased, so every
+ * process of a network decides alike). The tail decision, at the PoP when the response has
+ * finished, keeps a trace the head did not sample when it failed (5xx, an exception, a limit) or
+ * was slow (`slowMs`). Every request therefore records its spans in memory until it ends.
+ *
+ * Export never delays a response: kept spans go to a bounded queue flushed every `flushMs` or
+ * when a batch is full, with at most two exports in flight. When the collector is slow or down
+ * the queue fills and further spans are dropped and counted (`dropped`, and the metrics), and
+ * one warning is logged — memory stays bounded whatever the collector does.
+ */
+import { type HrTime, type SpanContext, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { ExportResultCode, TraceState } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { Observer } from './logger.ts';
+import {
+  cleanTracestate,
+  NO_TRACE,
+  parseTraceparent,
+  RequestTrace,
+  type SpanRecord,
+  type TraceScope,
+} from './trace.ts';
+
+export interface TracingOptions {
+  /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces. */
+  endpoint: string;
+  /** Head sampling ratio for traces that start here, 0..1 (default 1). */
+  sampleRatio?: number;
+  /** A request slower than this is kept whatever the ratio, ms (default 1000). */
+  slowMs?: number;
+  /** Spans waiting for export at most; past it new spans are dropped (default 4096). */
+  maxQueue?: number;
+  /** Spans per export request (default 512). */
+  batchSize?: number;
+  /** How often the queue is flushed, ms (default 1000). */
+  flushMs?: number;
+  /** An export that takes longer is abandoned, ms (default 10000). */
+  timeoutMs?: number;
+  /** Extra OTLP request headers (e.g. an API key for a hosted collector). */
+  headers?: Record<string, string>;
+  /** `service.name` of the exported resource (default "outpost"). */
+  serviceName?: string;
+  /** Export through this instead of OTLP/HTTP (tests). */
+  exporter?: SpanExporter;
+}
+
+/** How a request ended, for the tail decision. */
+export interface TraceOutcome {
+  status: number;
+  /** The request failed on the platform's side (an exception, a limit), whatever its status. */
+  error?: string;
+}
+
+export interface TracerStats {
+  /** Traces kept: head-sampled, or kept for an error or slowness. */
+  kept: number;
+  /** Spans handed to the exporter and acknowledged. */
+  exported: number;
+  /** Spans dropped: the queue was full, or their export failed. */
+  dropped: number;
+}
+
+const MAX_IN_FLIGHT = 2;
+
+export function validateTracing(o: TracingOptions): string | null {
+  try {
+    const u = new URL(o.endpoint);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      return `endpoint must be an http(s) URL, received "${o.endpoint}"`;
+  } catch {
+    return `endpoint must be a URL, received "${o.endpoint}"`;
+  }
+  const r = o.sampleRatio;
+  if (r !== undefined && !(Number.isFinite(r) && r >= 0 && r <= 1))
+    return `sample ratio must be a number from 0 to 1, received ${r}`;
+  if (o.slowMs !== undefined && !(Number.isFinite(o.slowMs) && o.slowMs >= 0))
+    return `slow threshold must be a number of milliseconds ≥ 0, received ${o.slowMs}`;
+  return null;
+}
+
+export class Tracer {
+  readonly stats: TracerStats = { kept: 0, exported: 0, dropped: 0 };
+  readonly #ratio: number;
+  /** The ratio as a bound on a trace id's last 8 hex digits (as TraceIdRatioBased does). */
+  readonly #bound: number;
+  readonly #slowMs: number;
+  readonly #maxQueue: number;
+  readonly #batch: number;
+  readonly #exporter: SpanExporter;
+  readonly #resource: Resource;
+  readonly #queue: ReadableSpan[] = [];
+  #inFlight = 0;
+  #warned = false;
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+  /** Told of each drop and export (the metrics). */
+  onCount: ((what: 'exported' | 'dropped', n: number) => void) | null = null;
+
+  constructor(
+    readonly options: TracingOptions,
+    readonly observer: Observer,
+  ) {
+    const problem = validateTracing(options);
+    if (problem) throw new TypeError(`tracing: ${problem}`);
+    this.#ratio = options.sampleRatio ?? 1;
+    this.#bound = Math.floor(this.#ratio * 0xffffffff);
+    this.#slowMs = options.slowMs ?? 1000;
+    this.#maxQueue = options.maxQueue ?? 4096;
+    this.#batch = options.batchSize ?? 512;
+    this.#exporter =
+      options.exporter ??
+      new OTLPTraceExporter({
+        url: options.endpoint,
+        timeoutMillis: options.timeoutMs ?? 10_000,
+        headers: options.headers ?? {},
+        concurrencyLimit: MAX_IN_FLIGHT,
+      });
+    this.#resource = resourceFromAttributes({
+      'service.name': options.serviceName ?? 'outpost',
+      'telemetry.sdk.name': 'outpost',
+    });
+    this.#timer = setInterval(() => this.flush(), options.flushMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  /** Spans waiting for export. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** A request's trace, continuing what its headers carry. */
+  begin(traceparent: string | undefined, tracestate: string | undefined): RequestTrace {
+    const incoming = parseTraceparent(traceparent);
+    return new RequestTrace(incoming, incoming ? cleanTracestate(tracestate) : undefined, (id) =>
+      this.headSample(id),
+    );
+  }
+
+  /** The head decision for a trace that starts here. */
+  headSample(traceId: string): boolean {
+    if (this.#ratio >= 1) return true;
+    if (this.#ratio <= 0) return false;
+    return Number.parseInt(traceId.slice(-8), 16) < this.#bound;
+  }
+
+  /** The request is over: keep its trace or forget it. */
+  finish(trace: RequestTrace, outcome: TraceOutcome, ms: number): boolean {
+    if (trace.closed) return false;
+    trace.closed = true;
+    const keep = trace.sampled || outcome.status >= 500 || outcome.error !== undefined || ms >= this.#slowMs;
+    if (!keep) return false;
+    this.stats.kept++;
+    if (trace.dropped > 0 && trace.spans[0])
+      trace.spans[0].attrs['outpost.trace.dropped_spans'] = trace.dropped;
+    trace.late = (s) => this.#push(trace, s);
+    for (const s of trace.spans) if (s.end !== 0) this.#push(trace, s);
+    return true;
+  }
+
+  #push(trace: RequestTrace, s: SpanRecord): void {
+    if (this.#closed) return;
+    if (this.#queue.length >= this.#maxQueue) {
+      this.#drop(1, 'the export queue is full');
+      return;
+    }
+    this.#queue.push(this.#readable(trace, s));
+    if (this.#queue.length >= this.#batch) this.flush();
+  }
+
+  #drop(n: number, why: string): void {
+    this.stats.dropped += n;
+    this.onCount?.('dropped', n);
+    if (this.#warned) return;
+    this.#warned = true;
+    this.observer.log({
+      level: 'warn',
+      source: 'outpost',
+      message: `tracing: spans are being dropped (${why}; collector ${this.options.endpoint}); counted in outpost_trace_spans_total{outcome="dropped"}; warned once`,
+    });
+  }
+
+  /** Send what is queued, up to the in-flight limit. */
+  flush(): void {
+    while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
+      const batch = this.#queue.splice(0, this.#batch);
+      this.#inFlight++;
+      this.#exporter.export(batch, (result) => {
+        this.#inFlight--;
+        if (result.code === ExportResultCode.SUCCESS) {
+          this.stats.exported += batch.length;
+          this.onCount?.('exported', batch.length);
+        } else this.#drop(batch.length, `export failed: ${result.error?.message ?? 'unknown error'}`);
+        if (this.#queue.length >= this.#batch) this.flush();
+      });
+    }
+  }
+
+  /** Export what is left and stop. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.flush();
+    this.#closed = true;
+    // A slow or hung collector must not hold the shutdown: two seconds for what is in flight.
+    const deadline = Date.now() + 2000;
+    while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const left = Math.max(0, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#exporter.shutdown().catch(() => {}),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, left);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  #readable(trace: RequestTrace, s: SpanRecord): ReadableSpan {
+    const flags = trace.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    const state = trace.tracestate ? { traceState: new TraceState(trace.tracestate) } : {};
+    const context: SpanContext = { traceId: trace.traceId, spanId: s.spanId, traceFlags: flags, ...state };
+    const parent: SpanContext | undefined = s.parentId
+      ? {
+          traceId: trace.traceId,
+          spanId: s.parentId,
+          traceFlags: flags,
+          isRemote: s.parentId === trace.remoteParent,
+        }
+      : undefined;
+    return {
+      name: s.name,
+      kind: s.kind,
+      spanContext: () => context,
+      ...(parent ? { parentSpanContext: parent } : {}),
+      startTime: hr(s.start),
+      endTime: hr(s.end),
+      duration: hr(Math.max(0, s.end - s.start)),
+      status:
+        s.error === null ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message: s.error },
+      attributes: s.attrs,
+      links: [],
+      events: [],
+      ended: true,
+      resource: this.#resource,
+      instrumentationScope: { name: 'outpost' },
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+    };
+  }
+}
+
+/** Epoch (or duration) milliseconds as OpenTelemetry's [seconds, nanoseconds]. */
+function hr(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  return [s, Math.min(999_999_999, Math.round((ms - s * 1000) * 1e6))];
+}
+
+/** The scope a request records under: its trace, or nothing with tracing off. */
+export function scopeOf(trace: RequestTrace | null): TraceScope {
+  return trace ?? NO_TRACE;
+}
