@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/index.ts';
 import { OutpostError } from '../runtime/index.ts';
+import { analyticsCommands } from './analytics.ts';
 import { CliError, cacheCommands } from './cache.ts';
 import { type CliIo, type Command, processIo } from './commands.ts';
 import { d1Commands } from './d1.ts';
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   ...kvCommands,
   ...d1Commands,
   ...r2Commands,
+  ...analyticsCommands,
   geodnsCommand,
 ];
 

@@ -31,6 +31,7 @@ export {
 } from './proxy.ts';
 export { DEFAULT_QUOTAS, resolveQuotas, type StorageQuotas } from './quotas.ts';
 export {
+  type AnalyticsEngineBinding,
   type BindingConfig,
   type BindingOf,
   type BindingType,

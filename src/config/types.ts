@@ -106,6 +106,12 @@ export interface R2BucketBinding {
   own?: boolean;
 }
 
+export interface AnalyticsEngineBinding {
+  binding: string;
+  /** `dataset`, or the binding's name when the config gives none: the table queries name. */
+  dataset: string;
+}
+
 /**
  * A binding wrangler documents that Outpost does not provide: kept so `env.NAME` exists and
  * every use of it throws an error naming the binding and the config key.
@@ -131,6 +137,7 @@ export type BindingConfig = BindingBase &
     | { type: 'unsafe_eval'; binding: string }
     | ({ type: 'd1' } & D1DatabaseBinding)
     | ({ type: 'r2' } & R2BucketBinding)
+    | ({ type: 'analytics_engine' } & AnalyticsEngineBinding)
     | { type: 'assets'; binding: string }
     | ({ type: 'unsupported' } & UnsupportedBinding)
   );

@@ -9,6 +9,9 @@
  *   GET  /__outpost/kv/keys?binding=NAME (or namespace=ID)&prefix=P
  *        → 200 {"namespace", "pops", "keys": [{ key, latest, seen: {POP: version}, cached: {POP: version} }]}
  *        which version of each key every PoP sees, and what its cache holds (eventual consistency, visible)
+ *   POST /__outpost/analytics/sql[?account=ID]   body: SQL text
+ *        → 200 the answer in the query's FORMAT (JSON: {"meta", "data", "rows", "rows_before_limit_at_least"}),
+ *        as Cloudflare's Analytics Engine SQL API; 400 naming what is wrong with the query
  *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
  *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
@@ -17,9 +20,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { type AnalyticsEngine, AnalyticsSqlError } from '../analytics/index.ts';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import type { EdgeMetrics } from '../observability/index.ts';
+import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
 const MAX_BODY = 256 * 1024;
@@ -35,6 +40,8 @@ export interface AdminOptions {
   network?: { status(): unknown; setOut(popId: string, out: boolean): void };
   /** Durable Objects: every object, where it lives, whether it is in memory. */
   objects?: { status(): unknown };
+  /** Analytics Engine's datasets, for the SQL API (made on first use). */
+  analytics?: () => AnalyticsEngine;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -50,7 +57,7 @@ function authorized(req: IncomingMessage, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -58,8 +65,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw new PurgeError(`the request body is larger than ${MAX_BODY} bytes`);
     chunks.push(c as Buffer);
   }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readText(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(text);
   } catch {
     throw new PurgeError('the request body must be JSON');
   }
@@ -134,6 +146,27 @@ export async function handleAdmin(
     const text = await options.metrics.text();
     res.writeHead(200, { 'content-type': options.metrics.contentType });
     res.end(text);
+    return true;
+  }
+  if (options.analytics && path === `${ADMIN_PREFIX}analytics/sql`) {
+    if (req.method !== 'POST') {
+      json(
+        res,
+        405,
+        { success: false, errors: [{ message: 'use POST with the SQL as the body' }] },
+        { allow: 'POST' },
+      );
+      return true;
+    }
+    const account = new URL(req.url ?? '/', 'http://admin').searchParams.get('account') ?? DEFAULT_ACCOUNT;
+    try {
+      const out = options.analytics().query(account, await readText(req));
+      res.writeHead(200, { 'content-type': out.contentType, 'cache-control': 'no-store' });
+      res.end(out.body);
+    } catch (err) {
+      if (!(err instanceof AnalyticsSqlError) && !(err instanceof PurgeError)) throw err;
+      json(res, 400, { success: false, errors: [{ message: err.message }] });
+    }
     return true;
   }
   if (options.objects && path === `${ADMIN_PREFIX}do/objects`) {

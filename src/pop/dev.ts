@@ -7,6 +7,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join, relative, resolve } from 'node:path';
+import { AnalyticsEngine } from '../analytics/index.ts';
 import {
   adminTokenFromEnv,
   bindingsOf,
@@ -321,6 +322,11 @@ export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerC
   return `${bundle.hash}\n${json}`;
 }
 
+/** Analytics Engine's datasets of a project (`outpost analytics query` reads the same file). */
+export function analyticsFile(rootDir: string): string {
+  return join(rootDir, '.outpost', 'analytics', 'analytics.sqlite');
+}
+
 /** The embedded KV store of a dev network: one SQLite file beside the project. */
 export function kvFile(rootDir: string): string {
   return join(rootDir, '.outpost', 'kv', 'kv.sqlite');
@@ -342,6 +348,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const d1 = new D1Databases(join(rootDir, '.outpost', 'd1'));
   // R2 buckets: one folder for the whole network, bodies as files beside an SQLite index (docs/r2.md).
   const r2 = new R2Buckets(join(rootDir, '.outpost', 'r2'));
+  // Analytics Engine: every dataset in one SQLite file, written in batches (docs/analytics-engine.md).
+  const analytics = new AnalyticsEngine({
+    file: analyticsFile(rootDir),
+    onError: (err) => observer.log({ level: 'warn', source: 'outpost', message: err.message }),
+  });
   const quotas = resolveQuotas(options.quotas, 'quotas');
   const kvStore: KvStore = options.kv?.nats
     ? await NatsKvStore.connect({
@@ -384,7 +395,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2 },
+      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2, analytics },
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -412,6 +423,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       popId: LOCAL_POP,
       d1,
       r2,
+      analytics,
     });
     deployer = runtime;
   }
@@ -517,6 +529,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await kvStore.close();
       d1.close();
       r2.close();
+      analytics.close();
     },
   };
 }

@@ -1,5 +1,13 @@
 export { ADMIN_PREFIX, handleAdmin, newAdminToken, writeAdminFile } from './admin.ts';
-export { type DevOptions, type DevServer, devCf, kvFile, LOCAL_POP, startDev } from './dev.ts';
+export {
+  analyticsFile,
+  type DevOptions,
+  type DevServer,
+  devCf,
+  kvFile,
+  LOCAL_POP,
+  startDev,
+} from './dev.ts';
 export { errorResponse } from './errors.ts';
 export { httpOrigin, type ProxyOptions, type ProxyServer, startProxy } from './proxy.ts';
 export { type PopServer, type PopServerOptions, startPopServer } from './server.ts';

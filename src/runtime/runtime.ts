@@ -4,6 +4,7 @@
  * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
  */
 
+import { AnalyticsEngine } from '../analytics/index.ts';
 import { type AssetResponse, AssetServer } from '../assets/index.ts';
 import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
 import { bindingsOf, resolveQuotas, type StorageQuotas, type WorkerConfig } from '../config/index.ts';
@@ -70,6 +71,11 @@ export interface RuntimeOptions {
   d1?: D1Databases;
   /** Where R2 buckets live (default: a temporary folder); `outpost dev` passes `.outpost/r2`. */
   r2?: R2Buckets;
+  /**
+   * Where Analytics Engine data points are written (default: in memory, closed with the
+   * runtime); `outpost dev` passes `.outpost/analytics`.
+   */
+  analytics?: AnalyticsEngine;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -97,6 +103,8 @@ export class Runtime {
   #objects: DurableObjects | null;
   #d1: D1Databases | null;
   #r2: R2Buckets | null;
+  #analytics: AnalyticsEngine | null;
+  readonly #ownAnalytics: boolean;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
   /** Live instances, least recently used first. */
@@ -132,6 +140,8 @@ export class Runtime {
     this.#objects = options.objects ?? null;
     this.#d1 = options.d1 ?? null;
     this.#r2 = options.r2 ?? null;
+    this.#analytics = options.analytics ?? null;
+    this.#ownAnalytics = !options.analytics;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
       this.purges.join(this.httpCache);
@@ -348,6 +358,7 @@ export class Runtime {
       d1: () => this.d1,
       r2: () => this.r2,
       assets: () => version.assets,
+      analytics: () => this.analytics,
     });
   }
 
@@ -361,6 +372,15 @@ export class Runtime {
   get r2(): R2Buckets {
     this.#r2 ??= new R2Buckets(null);
     return this.#r2;
+  }
+
+  /** Analytics Engine's datasets (this runtime's own, in memory, when none was given). */
+  get analytics(): AnalyticsEngine {
+    this.#analytics ??= new AnalyticsEngine({
+      file: null,
+      onError: (err) => this.observer.log({ level: 'warn', source: 'outpost', message: err.message }),
+    });
+    return this.#analytics;
   }
 
   /** The network's Durable Objects (this runtime's own, in memory, when none was given). */
@@ -518,6 +538,7 @@ export class Runtime {
     clearInterval(this.#sweeper);
     this.pool.close();
     if (this.#ownObjects) await this.#objects?.close();
+    if (this.#ownAnalytics) this.#analytics?.close();
     for (const inst of [...this.#lru.keys()]) inst.dispose();
     this.#tenants.clear();
     await this.egress.close().catch(() => {});

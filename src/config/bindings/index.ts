@@ -7,6 +7,7 @@
 import { parseDurableObjectBindings } from '../durable-objects.ts';
 import { ConfigError } from '../errors.ts';
 import type { BindingConfig } from '../types.ts';
+import { parseAnalyticsEngineDatasets } from './analytics.ts';
 import { parseKvNamespaces } from './kv.ts';
 import { parseServices } from './services.ts';
 import { parseD1Databases, parseR2Buckets } from './storage.ts';
@@ -67,6 +68,15 @@ export const BINDING_KEYS: BindingKey[] = [
     key: 'r2_buckets',
     parse: (raw, c) =>
       parseR2Buckets(c.file, raw, c.worker).map((b, i) => ({ ...b, type: 'r2', key: at('r2_buckets', i) })),
+  },
+  {
+    key: 'analytics_engine_datasets',
+    parse: (raw, c) =>
+      parseAnalyticsEngineDatasets(c.file, raw).map((b, i) => ({
+        ...b,
+        type: 'analytics_engine',
+        key: at('analytics_engine_datasets', i),
+      })),
   },
   {
     key: 'unsafe',

@@ -25,7 +25,6 @@ interface Entry {
 }
 
 export const UNSUPPORTED_BINDINGS: Entry[] = [
-  { key: 'analytics_engine_datasets', what: 'an Analytics Engine dataset', shape: 'list' },
   { key: 'vectorize', what: 'a Vectorize index', shape: 'list' },
   { key: 'hyperdrive', what: 'a Hyperdrive configuration', shape: 'list' },
   { key: 'mtls_certificates', what: 'an mTLS certificate', shape: 'list' },

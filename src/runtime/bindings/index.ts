@@ -6,6 +6,7 @@
  */
 import type { BindingConfig, BindingOf, BindingType } from '../../config/index.ts';
 import type { WorkerVersion } from '../types.ts';
+import { analyticsBinding } from './analytics.ts';
 import { assetsBinding } from './assets.ts';
 import { d1Binding } from './d1.ts';
 import { doBinding, kvBinding, serviceBinding } from './links.ts';
@@ -20,6 +21,7 @@ export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
   d1: d1Binding,
   r2: r2Binding,
   assets: assetsBinding,
+  analytics_engine: analyticsBinding,
   unsafe_eval: { describe: () => ({ type: 'unsafe_eval' }), connect: () => null },
   unsupported: {
     describe: (b) => ({ type: 'unsupported', key: b.key, what: b.what }),

@@ -13,10 +13,11 @@
  */
 
 // Plain-data shapes the storage parts define (type-only files, compiled by both tsconfigs).
+import type { DataPointData } from '../../analytics/types.ts';
 import type { D1Meta, D1Result } from '../../d1/types.ts';
 import type { R2HexChecksums, R2HttpFields, R2ObjectMeta } from '../../r2/types.ts';
 
-export type { D1Meta, D1Result, R2HttpFields };
+export type { D1Meta, D1Result, DataPointData, R2HttpFields };
 
 /** A response as it crosses into the isolate: small bodies inline, others a host stream id. */
 export interface CrossingResponse {
@@ -185,6 +186,13 @@ export interface BindingProtocol {
         parts: { partNumber: number; etag: string }[],
       ): R2ObjectData;
       abortMultipartUpload(key: string, uploadId: string): void;
+    };
+  };
+  analytics_engine: {
+    descriptor: Record<never, never>;
+    ops: {
+      /** The data points one invocation wrote in one turn (writeDataPoint() is fire-and-forget). */
+      write(points: DataPointData[]): void;
     };
   };
   unsupported: { descriptor: { key: string; what: string }; ops: Record<string, never> };

@@ -3,6 +3,7 @@
  * host side of its calls. One module per type in this folder, registered in ./index.ts.
  */
 
+import type { AnalyticsEngine } from '../../analytics/index.ts';
 import type { AssetServer } from '../../assets/index.ts';
 import type { BindingOf } from '../../config/index.ts';
 import type { D1Databases } from '../../d1/index.ts';
@@ -36,6 +37,8 @@ export interface WireContext {
   r2(): R2Buckets;
   /** The version's static assets (null: none configured). */
   assets(): AssetServer | null;
+  /** The Analytics Engine datasets of the runtime's data folder. */
+  analytics(): AnalyticsEngine;
 }
 
 export interface HostBinding<T extends BindingKind> {

@@ -6,6 +6,7 @@
 import type { AnyDescriptor, BindingKind, DescriptorOf } from '../../bindings/protocol.ts';
 import { DurableObjectNamespace } from '../durable.ts';
 import { KVNamespace } from '../kv.ts';
+import { AnalyticsEngineDataset } from './analytics.ts';
 import { assetsBinding } from './assets.ts';
 import { D1Database } from './d1.ts';
 import { R2Bucket } from './r2.ts';
@@ -21,6 +22,7 @@ const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown 
   d1: (name) => new D1Database(name),
   r2: (name) => new R2Bucket(name),
   assets: (name) => assetsBinding(name),
+  analytics_engine: (name) => new AnalyticsEngineDataset(name),
   unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
 };
 
