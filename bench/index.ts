@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -19,7 +19,7 @@ import { durableBench } from './durable.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
-import { assetsBench, d1Bench } from './platform.ts';
+import { assetsBench, d1Bench, tracingBench } from './platform.ts';
 import { prelude } from './prelude.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
 
@@ -66,6 +66,11 @@ if (want('d1')) {
   const r = await d1Bench({ rounds: quick ? 2 : 5, seconds: quick ? 3 : 5 });
   console.log(r.table.join('\n'), '\n');
   results.d1 = r;
+}
+if (want('tracing')) {
+  const r = await tracingBench({ rounds: quick ? 2 : 5, seconds: quick ? 3 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results.tracing = r;
 }
 if (want('prelude')) {
   const r = await prelude({ samples: quick ? 20 : 60 });

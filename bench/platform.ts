@@ -4,7 +4,9 @@
 //   assets: Outpost serving an assets-only project vs nginx serving the same folder (1 KB, 100 KB)
 //   d1:     a worker answering with D1's first() of one row by primary key vs a node:http
 //           server calling better-sqlite3 directly on the same table
-// Run: npm run bench -- --only assets | d1. nginx must be installed (apt-get install -y nginx).
+//   tracing: hello world and Hono with tracing off, at 1% and at 100%, exporting over OTLP/HTTP
+//           to a local receiver (on core 1, beside the load generator)
+// Run: npm run bench -- --only assets | d1 | tracing. nginx must be installed (apt-get install -y nginx).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -204,4 +206,68 @@ export async function d1Bench(opts: { rounds: number; seconds: number }) {
     outpost.stop();
     plain.stop();
   }
+}
+
+/** The OTLP/HTTP receiver (bench/servers/otlp-sink.ts), on core 1 beside the load generator. */
+async function startSink(): Promise<{ url: string; bytes: () => Promise<number>; stop(): void }> {
+  const { port, child } = await startServer('otlp-sink');
+  pin(child.pid as number, 1);
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    bytes: () =>
+      new Promise((resolve) => {
+        child.once('message', (m: { bytes: number }) => resolve(m.bytes));
+        child.send('bytes');
+      }),
+    stop: () => child.kill(),
+  };
+}
+
+/**
+ * Tracing's cost: the same worker behind three PoP fronts — tracing off, at 1% and at 100% —
+ * each alone on core 0 in turn, rounds interleaved. At 1% every request still records its spans
+ * (the tail decision keeps errors and slow requests), so that is the figure the target (< 5%) is on.
+ */
+export async function tracingBench(opts: { rounds: number; seconds: number }) {
+  const pinned = pin(process.pid, 1);
+  const sink = await startSink();
+  const table = [
+    `Tracing overhead, one core for the server${pinned ? '' : ' (not pinned)'}, exporting to a local OTLP/HTTP receiver`,
+  ];
+  const ratios: Record<string, number> = {};
+  for (const [fixture, path, bytes] of [
+    ['hello', '/', 12],
+    ['hono', '/api/users/42?fields=name', 38],
+  ] as const) {
+    const targets: Target[] = [];
+    for (const [label, ratio] of [
+      ['off', null],
+      ['1%', '0.01'],
+      ['100%', '1'],
+    ] as const) {
+      if (ratio) process.env.OUTPOST_BENCH_TRACE = `${ratio},${sink.url}`;
+      else delete process.env.OUTPOST_BENCH_TRACE;
+      targets.push(await startNode('outpost', [fixture], label));
+    }
+    delete process.env.OUTPOST_BENCH_TRACE;
+    try {
+      const rps = targets.map(() => [] as number[]);
+      for (const t of targets) await load(t.port, path, 1, bytes);
+      for (let i = 0; i < opts.rounds; i++) {
+        const order = i % 2 ? [2, 1, 0] : [0, 1, 2];
+        for (const k of order) rps[k].push(await load(targets[k].port, path, opts.seconds, bytes));
+      }
+      const [off, one, all] = rps.map(median);
+      ratios[`${fixture} 1%`] = one / off;
+      ratios[`${fixture} 100%`] = all / off;
+      table.push(
+        `  ${fixture.padEnd(6)} off ${fmt(off, 0).padStart(7)} req/s   1% ${fmt(one, 0).padStart(7)} (${fmt(one / off, 3)}x, cost ${fmt((1 - one / off) * 100, 1)}%)   100% ${fmt(all, 0).padStart(7)} (${fmt(all / off, 3)}x)  (medians of ${opts.rounds})`,
+      );
+    } finally {
+      for (const t of targets) t.stop();
+    }
+  }
+  table.push(`  the receiver read ${fmt((await sink.bytes()) / 1024 / 1024, 1)} MB of OTLP protobuf`);
+  sink.stop();
+  return { table, ratios };
 }

@@ -188,6 +188,7 @@ describe('outpost dev: each option changes what is started', () => {
     'memory-budget-mb': [['--memory-budget-mb', '512'], (p) => w(p).runtime?.memoryBudgetMb, 512],
     'max-isolates': [['--max-isolates', '9'], (p) => w(p).runtime?.maxIsolates, 9],
     'log-level': [['--log-level', 'debug'], (p) => p.logLevel, 'debug'],
+    'log-format': [['--log-format', 'json'], (p) => p.logFormat, 'json'],
     'trace-endpoint': [['--trace-endpoint', OTLP], (p) => w(p).tracing?.endpoint, OTLP],
     'trace-sample': [
       ['--trace-endpoint', OTLP, '--trace-sample', '0.01'],
@@ -305,6 +306,10 @@ describe('outpost dev: each option changes what is started', () => {
     assert.throws(
       () => plan(project, ['--log-level', 'loud']),
       /--log-level must be debug, info, warn or error, received "loud"/,
+    );
+    assert.throws(
+      () => plan(project, ['--log-format', 'xml']),
+      /--log-format must be pretty or json, received "xml"/,
     );
     assert.throws(
       () => plan(project, ['--trusted-proxy-header', 'a b']),

@@ -7,7 +7,7 @@ import { bindingsOf, loadConfig } from '../../src/config/index.ts';
 import { D1Databases } from '../../src/d1/index.ts';
 import { ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
-import { noopObserver } from '../../src/observability/index.ts';
+import { consoleObserver, noopObserver, Tracer } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
 import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
 import { seedStatements } from '../d1-data.ts';
@@ -51,8 +51,14 @@ runtime = new Runtime({
 const root = join(import.meta.dirname, '..', '..');
 runtime.deploy(fixture, await bundleWorker(config, { root }), config);
 await runtime.warm(fixture);
+// Tracing (bench/platform.ts, --only tracing): OUTPOST_BENCH_TRACE=<ratio>,<OTLP endpoint>.
+const trace = process.env.OUTPOST_BENCH_TRACE?.split(',');
+const tracer = trace
+  ? new Tracer({ endpoint: trace[1], sampleRatio: Number(trace[0]) }, consoleObserver('warn'))
+  : null;
 const server = await startPopServer({
   runtime,
+  ...(tracer ? { tracer } : {}),
   route: () => fixture,
   port: 0,
   cf: devCf,

@@ -15,6 +15,7 @@ import {
 import { loadTopology, parseLocation, type Topology } from '../network/index.ts';
 import {
   consoleObserver,
+  type LogFormat,
   type LogLevel,
   type TracingOptions,
   validateTracing,
@@ -71,6 +72,12 @@ export const devCommand: Command = {
     },
     { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
+    {
+      name: 'log-format',
+      type: 'string',
+      default: 'pretty',
+      help: 'pretty (for people) or json (one object per line: requests with ray, PoP, worker, status, cache, ms, trace id; worker console lines tagged with their request)',
+    },
     {
       name: 'trace-endpoint',
       type: 'string',
@@ -169,7 +176,7 @@ export const devCommand: Command = {
   ],
   async run(positionals, v, io) {
     const plan = devPlan(positionals, v);
-    const observer = consoleObserver(plan.logLevel);
+    const observer = consoleObserver(plan.logLevel, plan.logFormat);
     for (const w of plan.warnings) observer.log({ level: 'warn', source: 'outpost', message: w });
     if (plan.mode === 'proxy') {
       const { config, topology } = plan;
@@ -200,7 +207,7 @@ export const devCommand: Command = {
 };
 
 /** What `outpost dev` starts, decided from its arguments alone (nothing is started). */
-export type DevPlan = { logLevel: LogLevel; warnings: string[] } & (
+export type DevPlan = { logLevel: LogLevel; logFormat: LogFormat; warnings: string[] } & (
   | {
       mode: 'proxy';
       config: ProxyConfig;
@@ -249,6 +256,9 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
   const logLevel = String(v['log-level']);
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new CliError(`--log-level must be debug, info, warn or error, received "${logLevel}"`);
+  const logFormat = String(v['log-format']);
+  if (logFormat !== 'pretty' && logFormat !== 'json')
+    throw new CliError(`--log-format must be pretty or json, received "${logFormat}"`);
   const trusted = trustedHeader(v['trusted-proxy-header']);
   // `outpost dev src/index.ts`: the entry on the command line, the config (if any) from here.
   const entry =
@@ -278,6 +288,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     return {
       mode: 'proxy',
       logLevel: logLevel as LogLevel,
+      logFormat,
       warnings,
       config,
       topology,
@@ -313,6 +324,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
   return {
     mode: 'worker',
     logLevel: logLevel as LogLevel,
+    logFormat,
     warnings,
     dev: {
       dir,

@@ -13,14 +13,17 @@ export {
 export {
   consoleObserver,
   type LogEntry,
+  type LogFormat,
   type LogLevel,
   memoryObserver,
   noopObserver,
   type Observer,
+  prettyLine,
 } from './logger.ts';
 export { DURATION_BUCKETS_SECONDS, EdgeMetrics, type IsolateStats, type RequestRecord } from './metrics.ts';
 export {
   type Attrs,
+  epochOf,
   formatTraceparent,
   NO_TRACE,
   type OpenSpan,

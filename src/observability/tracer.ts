@@ -151,12 +151,19 @@ export class Tracer {
     return Number.parseInt(traceId.slice(-8), 16) < this.#bound;
   }
 
-  /** The request is over: keep its trace or forget it. */
-  finish(trace: RequestTrace, outcome: TraceOutcome, ms: number): boolean {
+  /**
+   * The request is over: keep its trace or forget it. `kept` runs first for a kept trace (the
+   * place to end its root span with the attributes only a kept trace needs).
+   */
+  finish(trace: RequestTrace, outcome: TraceOutcome, ms: number, kept?: () => void): boolean {
     if (trace.closed) return false;
-    trace.closed = true;
     const keep = trace.sampled || outcome.status >= 500 || outcome.error !== undefined || ms >= this.#slowMs;
-    if (!keep) return false;
+    if (!keep) {
+      trace.closed = true;
+      return false;
+    }
+    kept?.();
+    trace.closed = true;
     this.stats.kept++;
     if (trace.dropped > 0 && trace.spans[0])
       trace.spans[0].attrs['outpost.trace.dropped_spans'] = trace.dropped;

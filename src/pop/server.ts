@@ -20,9 +20,11 @@ import type { KvPop } from '../kv/index.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import {
   type EdgeMetrics,
+  epochOf,
   type Hop,
   type Observer,
   type OpenSpan,
+  parseTraceparent,
   SpanKind,
   serverTiming,
   type Tracer,
@@ -248,13 +250,9 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       return;
     }
     // What the metrics record once the response has finished (src/observability/metrics.ts).
-    const seen = {
-      pop: defaultPop,
-      worker: '',
-      started: performance.now(),
-      error: undefined as string | undefined,
-    };
+    const seen: Seen = { pop: defaultPop, worker: '', started: performance.now() };
     const root = options.tracer ? traceRequest(options.tracer, req, res, seen) : null;
+    res.once('close', () => logRequest(options.observer, req, res, seen));
     if (options.metrics) {
       const metrics = options.metrics;
       res.once('finish', () => {
@@ -297,7 +295,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     }
     // Every response carries the request's ray id, the worker sees it as CF-Ray.
     const ray = newRay(sel instanceof OutpostError ? defaultPop : (sel.popId ?? defaultPop));
-    root?.set({ 'cloudflare.ray_id': ray });
+    seen.ray = ray;
     if (sel instanceof OutpostError) {
       res.setHeader('cf-ray', ray);
       return sendError(res, sel);
@@ -310,7 +308,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         `${options.host ?? '127.0.0.1'}:${port}`;
       // A target beginning with // is a path on Host, not another host (src/network/urls.ts).
       url = requestUrl(req.url ?? '/', host).href;
-      root?.set({ 'url.full': url.slice(0, 2048) });
+      seen.url = url;
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
       return void res.end('Bad Request: invalid URL or Host header\n');
@@ -566,47 +564,92 @@ async function writeResponse(
   }
 }
 
+/** What the PoP learned of a request as it went, for its metrics and its trace. */
+interface Seen {
+  pop: string;
+  worker: string;
+  /** `performance.now()` when it arrived. */
+  started: number;
+  url?: string;
+  ray?: string;
+  /** It failed on the platform's side (an exception, a limit): the message. */
+  error?: string;
+  /** Its trace id, when traced. */
+  traceId?: string;
+}
+
+/**
+ * The request's line (one per request, JSON with `--log-format json`): what it was, how it
+ * ended, where and how fast, its ray id and trace id — what a worker's console lines are tagged
+ * with (their `request` field), so the two join.
+ */
+function logRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, seen: Seen): void {
+  const status = res.headersSent ? res.statusCode : 499;
+  const out = written.get(res);
+  const traceId = seen.traceId ?? parseTraceparent(req.headers.traceparent as string | undefined)?.traceId;
+  observer.log({
+    level: 'info',
+    source: 'request',
+    message: `${req.method ?? 'GET'} ${(req.url ?? '/').split('?')[0].slice(0, 200)} ${status}`,
+    fields: {
+      ray: seen.ray ?? '',
+      pop: seen.pop,
+      worker: seen.worker,
+      status,
+      cache: out?.cacheStatus ?? 'none',
+      ms: Math.round((performance.now() - seen.started) * 10) / 10,
+      bytes: out?.bytes ?? 0,
+      ...(traceId ? { trace: traceId } : {}),
+      ...(seen.error !== undefined ? { error: seen.error.slice(0, 500) } : {}),
+    },
+  });
+}
+
 /**
  * Starts the trace of a request (continuing its `traceparent`) with the PoP's server span, and
  * hands it to the tracer when the response is over (finished, or the connection closed).
  */
-function traceRequest(
-  tracer: Tracer,
-  req: IncomingMessage,
-  res: ServerResponse,
-  seen: { pop: string; worker: string; started: number; error: string | undefined },
-): OpenSpan {
+function traceRequest(tracer: Tracer, req: IncomingMessage, res: ServerResponse, seen: Seen): OpenSpan {
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);
   const trace = tracer.begin(one(req.headers.traceparent), one(req.headers.tracestate));
-  const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').replace(
-    /:\d+$/,
-    '',
-  );
-  const path = (req.url ?? '/').split('?')[0];
-  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, {
-    'http.request.method': req.method ?? 'GET',
-    'url.path': path.slice(0, 2048),
-    'server.address': host,
-    'network.protocol.version': req.httpVersion,
-    ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'].slice(0, 512) } : {}),
-    ...(req.socket.remoteAddress ? { 'client.address': req.socket.remoteAddress } : {}),
-  });
+  seen.traceId = trace.traceId;
+  const method = req.method ?? 'GET';
+  const root = trace.start(method, SpanKind.SERVER, {}, epochOf(seen.started));
   res.once('close', () => {
     const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
-    root.end(
-      {
-        'http.response.status_code': status,
-        'outpost.pop': seen.pop,
-        'faas.name': seen.worker,
-        'outpost.cache.status': written.get(res)?.cacheStatus ?? 'none',
-        'http.response.body.size': written.get(res)?.bytes ?? 0,
-      },
-      seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined),
-    );
+    const error = seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined);
+    // The attributes are made only for a trace that is kept: most are not, at a low ratio.
     tracer.finish(
       trace,
       { status, ...(seen.error !== undefined ? { error: seen.error } : {}) },
       performance.now() - seen.started,
+      () => {
+        const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').replace(
+          /:\d+$/,
+          '',
+        );
+        const out = written.get(res);
+        root.end(
+          {
+            'http.request.method': method,
+            'url.path': (req.url ?? '/').split('?')[0].slice(0, 2048),
+            ...(seen.url ? { 'url.full': seen.url.slice(0, 2048) } : {}),
+            'server.address': host,
+            'network.protocol.version': req.httpVersion,
+            ...(req.headers['user-agent']
+              ? { 'user_agent.original': req.headers['user-agent'].slice(0, 512) }
+              : {}),
+            ...(req.socket?.remoteAddress ? { 'client.address': req.socket.remoteAddress } : {}),
+            ...(seen.ray ? { 'cloudflare.ray_id': seen.ray } : {}),
+            'http.response.status_code': status,
+            'outpost.pop': seen.pop,
+            'faas.name': seen.worker,
+            'outpost.cache.status': out?.cacheStatus ?? 'none',
+            'http.response.body.size': out?.bytes ?? 0,
+          },
+          error,
+        );
+      },
     );
   });
   return root;
