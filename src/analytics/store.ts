@@ -11,6 +11,11 @@
  * (locked) keeps the points in memory, up to MAX_BUFFERED_ROWS. Retention: points older than
  * RETENTION_DAYS go, checked hourly, and a dataset keeps its newest MAX_ROWS_PER_DATASET.
  *
+ * With a log (`attachLog`, ./nats.ts: JetStream, for a network over several machines) a flush
+ * appends the points to the log instead, and the file is a view of the log: every process
+ * applies the log's points in order (`apply`), remembering the last sequence applied in the same
+ * transaction, so a restart goes on where it stopped and a lost file is rebuilt from the log.
+ *
  * Queries run in this process on the same connection (synchronously: one over a full dataset
  * of a million points takes a few hundred ms on the event loop; they come only from the
  * operator, through the admin endpoint or the CLI).
@@ -35,11 +40,20 @@ export interface AnalyticsEngineOptions {
   onError?: (err: Error) => void;
 }
 
-interface Pending {
+/** A data point as it is stored: its account, dataset and time (whole seconds). */
+export interface StoredPoint {
   account: string;
   dataset: string;
   timestamp: number;
   row: PointRow;
+}
+
+/** Where flushed points go when the file is a view of a shared log (./nats.ts). */
+export interface AnalyticsLog {
+  /** Take points to publish (the log retries until they are acknowledged). */
+  append(points: StoredPoint[]): void;
+  /** The sequence of the last point acknowledged once all appended so far are (or the time is up). */
+  acknowledged(timeoutMs: number): Promise<number>;
 }
 
 const BLOBS = Array.from({ length: 20 }, (_, i) => `blob${i + 1}`);
@@ -62,6 +76,7 @@ CREATE TABLE IF NOT EXISTS datasets (
   rows INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (account, dataset)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_position (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
 `;
 
 const HOUR_MS = 3600_000;
@@ -74,11 +89,14 @@ export class AnalyticsEngine {
   readonly #flushRows: number;
   readonly #flushMs: number;
   readonly #onError: (err: Error) => void;
-  #pending: Pending[] = [];
+  #pending: StoredPoint[] = [];
   #timer: NodeJS.Timeout | null = null;
   #lastRetention = 0;
   #dropped = 0;
   #closed = false;
+  #log: AnalyticsLog | null = null;
+  /** The last sequence of the log applied to the file. */
+  #applied = 0;
 
   constructor(options: AnalyticsEngineOptions) {
     this.retentionDays = positive('retentionDays', options.retentionDays ?? AE_STORAGE.RETENTION_DAYS);
@@ -102,6 +120,50 @@ export class AnalyticsEngine {
     // Data points are fire-and-forget: NORMAL loses none when the process dies, only on power loss.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
+    const at = this.#db.prepare('SELECT seq FROM log_position WHERE id = 1').get() as
+      | { seq: number }
+      | undefined;
+    this.#applied = at?.seq ?? 0;
+  }
+
+  /** From now on, flushed points go to `log`, and reach the file through apply(). */
+  attachLog(log: AnalyticsLog): void {
+    this.#log = log;
+  }
+
+  /** The last sequence of the log this file holds (0: none). */
+  get appliedSeq(): number {
+    return this.#applied;
+  }
+
+  /**
+   * Write points read from the log at `seq` (in order); a sequence already applied is skipped
+   * (the log may deliver one again after a reconnect). `seq` 0 restarts the count (a new log).
+   */
+  apply(points: StoredPoint[], seq: number): void {
+    if (this.#readonly || this.#closed || (seq <= this.#applied && seq !== 0)) return;
+    const mark = this.#db.prepare(
+      'INSERT INTO log_position (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq',
+    );
+    this.#db.transaction(() => {
+      if (points.length) this.#insert(points);
+      mark.run(seq);
+    })();
+    this.#applied = seq;
+  }
+
+  /**
+   * Everything written so far is in the file: flushed, and with a log, acknowledged and applied
+   * back (or `timeoutMs` has passed). Queries call it so they see the writes before them.
+   */
+  async settle(timeoutMs = 2000): Promise<void> {
+    this.flush();
+    const log = this.#log;
+    if (!log) return;
+    const end = Date.now() + timeoutMs;
+    const seq = await log.acknowledged(timeoutMs);
+    while (this.#applied < seq && Date.now() < end && !this.#closed)
+      await new Promise((r) => setTimeout(r, 5));
   }
 
   /** Buffer data points of one dataset, written within FLUSH_MS. */
@@ -133,7 +195,8 @@ export class AnalyticsEngine {
     if (this.#readonly || this.#closed) return true;
     const batch = this.#pending;
     try {
-      if (batch.length) this.#insert(batch);
+      if (batch.length && this.#log) this.#log.append(batch);
+      else if (batch.length) this.#db.transaction(() => this.#insert(batch))();
       this.#pending = [];
       if (now - this.#lastRetention >= HOUR_MS) {
         this.#expire(now);
@@ -161,7 +224,8 @@ export class AnalyticsEngine {
     }
   }
 
-  #insert(batch: Pending[]): void {
+  /** Insert points and count them per dataset, trimming past the cap (inside a transaction). */
+  #insert(batch: StoredPoint[]): void {
     const db = this.#db;
     const insert = db.prepare(
       `INSERT INTO points (account, dataset, timestamp, index1, ${BLOBS.join(', ')}, ${DOUBLES.join(', ')}) VALUES (${Array(44).fill('?').join(', ')})`,
@@ -173,23 +237,21 @@ export class AnalyticsEngine {
       'DELETE FROM points WHERE rowid IN (SELECT rowid FROM points WHERE account = ? AND dataset = ? ORDER BY timestamp, rowid LIMIT ?)',
     );
     const setRows = db.prepare('UPDATE datasets SET rows = ? WHERE account = ? AND dataset = ?');
-    db.transaction(() => {
-      const per = new Map<string, { account: string; dataset: string; n: number }>();
-      for (const p of batch) {
-        insert.run(p.account, p.dataset, p.timestamp, p.row.index1, ...p.row.blobs, ...p.row.doubles);
-        const key = `${p.account}\0${p.dataset}`;
-        const e = per.get(key) ?? { account: p.account, dataset: p.dataset, n: 0 };
-        e.n++;
-        per.set(key, e);
+    const per = new Map<string, { account: string; dataset: string; n: number }>();
+    for (const p of batch) {
+      insert.run(p.account, p.dataset, p.timestamp, p.row.index1, ...p.row.blobs, ...p.row.doubles);
+      const key = `${p.account}\0${p.dataset}`;
+      const e = per.get(key) ?? { account: p.account, dataset: p.dataset, n: 0 };
+      e.n++;
+      per.set(key, e);
+    }
+    for (const { account, dataset, n } of per.values()) {
+      const { rows } = count.get(account, dataset, n) as { rows: number };
+      if (rows > this.maxRowsPerDataset) {
+        trim.run(account, dataset, rows - this.maxRowsPerDataset);
+        setRows.run(this.maxRowsPerDataset, account, dataset);
       }
-      for (const { account, dataset, n } of per.values()) {
-        const { rows } = count.get(account, dataset, n) as { rows: number };
-        if (rows > this.maxRowsPerDataset) {
-          trim.run(account, dataset, rows - this.maxRowsPerDataset);
-          setRows.run(this.maxRowsPerDataset, account, dataset);
-        }
-      }
-    })();
+    }
   }
 
   /** Points past the retention period go (each dataset by its time index). */
@@ -218,7 +280,10 @@ export class AnalyticsEngine {
     return (rows as { dataset: string }[]).map((r) => r.dataset);
   }
 
-  /** Run one SQL API query over `account`'s datasets, after writing what is buffered. */
+  /**
+   * Run one SQL API query over `account`'s datasets, after writing what is buffered (with a log,
+   * call settle() first: the points come back through it).
+   */
   query(account: string, sql: string, now?: number): QueryOutput {
     this.flush();
     return runQuery(this.#db, {
@@ -234,6 +299,7 @@ export class AnalyticsEngine {
     return this.#pending.length;
   }
 
+  /** Close the file (with a log, settle() first, so the last points are sent). */
   close(): void {
     if (this.#closed) return;
     this.flush();

@@ -160,7 +160,11 @@ export async function handleAdmin(
     }
     const account = new URL(req.url ?? '/', 'http://admin').searchParams.get('account') ?? DEFAULT_ACCOUNT;
     try {
-      const out = options.analytics().query(account, await readText(req));
+      const sql = await readText(req);
+      // Every point written before the query is in it (with --nats, back from the stream).
+      const engine = options.analytics();
+      await engine.settle();
+      const out = engine.query(account, sql);
       res.writeHead(200, { 'content-type': out.contentType, 'cache-control': 'no-store' });
       res.end(out.body);
     } catch (err) {

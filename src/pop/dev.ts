@@ -7,7 +7,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join, relative, resolve } from 'node:path';
-import { AnalyticsEngine } from '../analytics/index.ts';
+import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
 import {
   adminTokenFromEnv,
   bindingsOf,
@@ -369,6 +369,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         jitterMs: options.kv?.jitterMs,
         seed: options.kv?.seed,
       });
+  // With --nats, data points go through a JetStream stream every machine applies to its file.
+  const analyticsLog = options.kv?.nats
+    ? await NatsAnalyticsLog.connect({
+        servers: options.kv.nats,
+        engine: analytics,
+        onError: (err) => observer.log({ level: 'warn', source: 'outpost', message: err.message }),
+      })
+    : null;
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
   let network: DevNetwork | null = null;
   let runtime: Runtime | undefined;
@@ -444,6 +452,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await objects.close();
       await (network ? network.close() : rt.close());
       await kvStore.close();
+      await analyticsLog?.close();
+      analytics.close();
       throw new ConfigError(
         o.config.configPath,
         'name',
@@ -529,6 +539,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await kvStore.close();
       d1.close();
       r2.close();
+      await analytics.settle();
+      await analyticsLog?.close();
       analytics.close();
     },
   };
