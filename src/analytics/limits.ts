@@ -33,8 +33,11 @@ export const AE_STORAGE = {
   FLUSH_ROWS: 1000,
   /** How long a written data point waits in memory at most, ms. */
   FLUSH_MS: 200,
-  /** Data points kept in memory while the database cannot be written; older ones are dropped. */
-  MAX_BUFFERED_ROWS: 100_000,
+  /**
+   * Bytes of data points (their blobs and index, and 400 for the rest) kept in memory while the
+   * database cannot be written; older ones are dropped past it.
+   */
+  MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
   /** SQL text of one query, bytes. */
   MAX_SQL_BYTES: 64 * 1024,
   /** Rows one query may answer (more is an error asking for a LIMIT). */

@@ -36,6 +36,9 @@ describe('checkPoint', () => {
     // Bytes, not characters: 5,334 three-byte characters are 16,002 bytes.
     throwsWith({ blobs: ['€'.repeat(5334)] }, AE_ERRORS.blobsTooBig);
     assert.equal(checkPoint({ blobs: ['x'.repeat(16_000)] }).blobs[0].length, 16_000);
+    // Over the limit by its length alone: refused before it is measured or copied.
+    throwsWith({ blobs: ['a', 'x'.repeat(20_000_000)] }, AE_ERRORS.blobsTooBig);
+    throwsWith({ blobs: [new Uint8Array(16_001)] }, AE_ERRORS.blobsTooBig);
     assert.equal(checkPoint({ indexes: ['x'.repeat(96)] }).index1.length, 96);
     assert.match(AE_ERRORS.tooManyBlobs, /^writeDataPoint\(\): Maximum of 20 blobs supported\.$/);
     assert.match(AE_ERRORS.indexTooBig, /^writeDataPoint\(\): Size of indexes\[0\] exceeds 96 bytes\)\.$/);

@@ -26,13 +26,19 @@ function listOf(v: unknown, field: string): unknown[] {
   return v;
 }
 
-/** A blob or index as bytes: its size counts toward the limits before it is decoded. */
-function bytesOf(v: unknown, field: string): Uint8Array | null {
+/**
+ * A blob or index as text, and its size in bytes, which counts toward the limits. Sizes are
+ * measured without copying: a string of more UTF-16 units than `max` is over it whatever it
+ * holds (every unit is at least one UTF-8 byte), and is refused before it is measured.
+ */
+function textOf(v: unknown, field: string, max: number): [string, number] | null {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return Buffer.from(v, 'utf8');
-  if (v instanceof ArrayBuffer) return new Uint8Array(v);
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  throw new TypeError(`invalid Analytics Engine call: ${field} must be strings or ArrayBuffers`);
+  if (typeof v === 'string') return [v, v.length > max ? v.length : Buffer.byteLength(v, 'utf8')];
+  let bytes: Uint8Array;
+  if (v instanceof ArrayBuffer) bytes = new Uint8Array(v);
+  else if (ArrayBuffer.isView(v)) bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  else throw new TypeError(`invalid Analytics Engine call: ${field} must be strings or ArrayBuffers`);
+  return [bytes.byteLength > max ? '' : decoder.decode(bytes), bytes.byteLength];
 }
 
 /** Check one untrusted data point; throws a TypeError with workerd's text. */
@@ -50,18 +56,18 @@ export function checkPoint(raw: unknown): PointRow {
 
   let index1 = '';
   if (indexes.length === 1) {
-    const b = bytesOf(indexes[0], 'indexes');
-    if (b && b.byteLength > AE_LIMITS.MAX_INDEX_BYTES) throw new TypeError(AE_ERRORS.indexTooBig);
-    if (b) index1 = decoder.decode(b);
+    const t = textOf(indexes[0], 'indexes', AE_LIMITS.MAX_INDEX_BYTES);
+    if (t && t[1] > AE_LIMITS.MAX_INDEX_BYTES) throw new TypeError(AE_ERRORS.indexTooBig);
+    if (t) index1 = t[0];
   }
   const outBlobs: string[] = new Array(AE_LIMITS.MAX_BLOBS).fill('');
   let total = 0;
   for (let i = 0; i < blobs.length; i++) {
-    const b = bytesOf(blobs[i], 'blobs');
-    if (!b) continue;
-    total += b.byteLength;
+    const t = textOf(blobs[i], 'blobs', AE_LIMITS.MAX_BLOB_BYTES - total);
+    if (!t) continue;
+    total += t[1];
     if (total > AE_LIMITS.MAX_BLOB_BYTES) throw new TypeError(AE_ERRORS.blobsTooBig);
-    outBlobs[i] = decoder.decode(b);
+    outBlobs[i] = t[0];
   }
   const outDoubles: (number | null)[] = new Array(AE_LIMITS.MAX_DOUBLES).fill(0);
   for (let i = 0; i < doubles.length; i++) {

@@ -8,7 +8,7 @@
  * writeDataPoint() is fire-and-forget, so writes are buffered here and written in one
  * transaction when FLUSH_ROWS have gathered or FLUSH_MS after the first, on a query (which sees
  * every point written before it), and on close. A database that cannot be written for a while
- * (locked) keeps the points in memory, up to MAX_BUFFERED_ROWS. Retention: points older than
+ * (locked) keeps the points in memory, up to MAX_BUFFERED_BYTES. Retention: points older than
  * RETENTION_DAYS go, checked hourly, and a dataset keeps its newest MAX_ROWS_PER_DATASET.
  *
  * With a log (`attachLog`, ./nats.ts: JetStream, for a network over several machines) a flush
@@ -90,6 +90,7 @@ export class AnalyticsEngine {
   readonly #flushMs: number;
   readonly #onError: (err: Error) => void;
   #pending: StoredPoint[] = [];
+  #pendingBytes = 0;
   #timer: NodeJS.Timeout | null = null;
   #lastRetention = 0;
   #dropped = 0;
@@ -170,8 +171,13 @@ export class AnalyticsEngine {
   write(account: string, dataset: string, rows: PointRow[], now = Date.now()): void {
     if (this.#closed || this.#readonly) return;
     const timestamp = Math.floor(now / 1000);
-    for (const row of rows) this.#pending.push({ account, dataset, timestamp, row });
-    const over = this.#pending.length - AE_STORAGE.MAX_BUFFERED_ROWS;
+    for (const row of rows) {
+      this.#pending.push({ account, dataset, timestamp, row });
+      this.#pendingBytes += pointBytes(row);
+    }
+    let over = 0;
+    while (this.#pendingBytes > AE_STORAGE.MAX_BUFFERED_BYTES && over < this.#pending.length - 1)
+      this.#pendingBytes -= pointBytes(this.#pending[over++].row);
     if (over > 0) {
       this.#pending.splice(0, over);
       this.#dropped += over;
@@ -198,6 +204,7 @@ export class AnalyticsEngine {
       if (batch.length && this.#log) this.#log.append(batch);
       else if (batch.length) this.#db.transaction(() => this.#insert(batch))();
       this.#pending = [];
+      this.#pendingBytes = 0;
       if (now - this.#lastRetention >= HOUR_MS) {
         this.#expire(now);
         this.#lastRetention = now;
@@ -306,6 +313,13 @@ export class AnalyticsEngine {
     this.#closed = true;
     this.#db.close();
   }
+}
+
+/** What a buffered point weighs, roughly: its text, and 400 bytes for the rest. */
+function pointBytes(row: PointRow): number {
+  let n = 400 + row.index1.length * 2;
+  for (const b of row.blobs) n += b.length * 2;
+  return n;
 }
 
 function positive(name: string, v: number): number {
