@@ -22,7 +22,7 @@ interface AdminTarget {
   source: string;
 }
 
-function adminTarget(dir: string, server: unknown, token: unknown): AdminTarget {
+export function adminTarget(dir: string, server: unknown, token: unknown): AdminTarget {
   const file = join(resolve(dir), '.outpost', 'admin.json');
   let saved: { url?: string; token?: string } = {};
   if (existsSync(file)) {

@@ -14,6 +14,7 @@ import { devCommand } from './dev.ts';
 import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
 import { r2Commands } from './r2.ts';
+import { tailCommand } from './tail.ts';
 
 export const COMMANDS: Command[] = [
   devCommand,
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   ...d1Commands,
   ...r2Commands,
   ...analyticsCommands,
+  tailCommand,
   geodnsCommand,
 ];
 

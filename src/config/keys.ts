@@ -21,6 +21,7 @@ export const KNOWN = new Set([
   'define',
   'minify',
   'keep_names',
+  'tail_consumers',
   ...BINDING_KEYS.map((k) => k.key),
 ]);
 
@@ -43,7 +44,6 @@ export const IGNORED_KEYS: Record<string, string> = {
   site: 'Workers Sites are not supported; use an assets table',
   observability: 'no effect yet (logs go to the terminal)',
   logpush: 'no effect',
-  tail_consumers: 'no effect (tail workers are not supported)',
   placement: 'no effect (Smart Placement is not modelled)',
   upload_source_maps: 'no effect (Outpost always maps stacks to the sources)',
   usage_model: 'no effect',

@@ -248,8 +248,22 @@ export function validateConfig(
     build,
     durableObjectClasses,
     accountId: accountId as string | undefined,
+    tailConsumers: parseTailConsumers(file, raw.tail_consumers),
     unknown,
   };
+}
+
+/** `tail_consumers = [{ service = "name" }]`: the Tail Workers that get this worker's events. */
+function parseTailConsumers(file: string, v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v))
+    throw new ConfigError(file, 'tail_consumers', 'an array of { service = "worker-name" }', v);
+  return v.map((c, i) => {
+    const service = (c as Record<string, unknown> | null)?.service;
+    if (typeof service !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/.test(service))
+      throw new ConfigError(file, `tail_consumers[${i}].service`, 'the name of a worker', service);
+    return service;
+  });
 }
 
 /** `[]`, `{}` (or one holding only empty values), null, false, "": nothing to act on. */

@@ -36,6 +36,8 @@ export interface WorkerConfig {
   /** Names that came from `.dev.vars` (shown redacted in logs). */
   secretNames: string[];
   limits: WorkerLimits;
+  /** `tail_consumers`: the Tail Workers (by name) that get this worker's events. */
+  tailConsumers: string[];
   /**
    * Every binding on `env` besides vars, in config order, each tagged with its type and the
    * config key it came from (src/config/bindings/index.ts reads them; `bindingsOf` picks a type).

@@ -22,6 +22,16 @@ export {
 } from './logger.ts';
 export { DURATION_BUCKETS_SECONDS, EdgeMetrics, type IsolateStats, type RequestRecord } from './metrics.ts';
 export {
+  matchesTail,
+  parseTailFilter,
+  prettyTail,
+  TailDraft,
+  type TailFilter,
+  TailHub,
+  type TailItem,
+  type TailOutcome,
+} from './tail.ts';
+export {
   type Attrs,
   epochOf,
   formatTraceparent,

@@ -12,6 +12,8 @@
  *   POST /__outpost/analytics/sql[?account=ID]   body: SQL text
  *        → 200 the answer in the query's FORMAT (JSON: {"meta", "data", "rows", "rows_before_limit_at_least"}),
  *        as Cloudflare's Analytics Engine SQL API; 400 naming what is wrong with the query
+ *   GET  /__outpost/tail?worker=&status=ok,error,canceled&method=&search=&sampling=
+ *        → text/event-stream: each finished invocation as `data: <TailItem JSON>` (outpost tail)
  *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
  *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
@@ -23,7 +25,7 @@ import { join } from 'node:path';
 import { type AnalyticsEngine, AnalyticsSqlError } from '../analytics/index.ts';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import type { EdgeMetrics } from '../observability/index.ts';
+import { type EdgeMetrics, parseTailFilter, type TailHub } from '../observability/index.ts';
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
@@ -42,6 +44,62 @@ export interface AdminOptions {
   objects?: { status(): unknown };
   /** Analytics Engine's datasets, for the SQL API (made on first use). */
   analytics?: () => AnalyticsEngine;
+  /** Live tail: finished invocations, streamed to `outpost tail`. */
+  tail?: TailHub;
+}
+
+/** Tail sessions one server serves at once. */
+const MAX_TAIL_SESSIONS = 32;
+/** Bytes a tail client may fall behind by before events are dropped for it. */
+const MAX_TAIL_BACKLOG = 1024 * 1024;
+
+/**
+ * A live-tail session as Server-Sent Events: a comment when it starts (the client knows it is
+ * subscribed), each matching event as one `data:` line, a comment every 15 s to keep proxies
+ * from closing it. A client that reads slower than events come loses events (counted in a
+ * `: dropped N` comment), never the server's memory.
+ */
+function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): void {
+  const filter = parseTailFilter(new URL(req.url ?? '/', 'http://admin').searchParams);
+  if (typeof filter === 'string') {
+    json(res, 400, { success: false, errors: [{ message: filter }] });
+    return;
+  }
+  if (hub.sessions >= MAX_TAIL_SESSIONS) {
+    json(res, 429, {
+      success: false,
+      errors: [{ message: `at most ${MAX_TAIL_SESSIONS} tail sessions at once` }],
+    });
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
+  res.write(': tailing\n\n');
+  let dropped = 0;
+  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+  ping.unref();
+  const forget = hub.subscribe(
+    filter,
+    (e) => {
+      if (res.writableLength > MAX_TAIL_BACKLOG) {
+        dropped++;
+        return;
+      }
+      if (dropped > 0) {
+        res.write(`: dropped ${dropped}\n\n`);
+        dropped = 0;
+      }
+      res.write(`data: ${JSON.stringify(e)}\n\n`);
+    },
+    () => res.end(),
+  );
+  res.once('close', () => {
+    clearInterval(ping);
+    forget();
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -171,6 +229,10 @@ export async function handleAdmin(
       if (!(err instanceof AnalyticsSqlError) && !(err instanceof PurgeError)) throw err;
       json(res, 400, { success: false, errors: [{ message: err.message }] });
     }
+    return true;
+  }
+  if (options.tail && path === `${ADMIN_PREFIX}tail`) {
+    tailSession(req, res, options.tail);
     return true;
   }
   if (options.objects && path === `${ADMIN_PREFIX}do/objects`) {

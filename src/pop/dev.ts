@@ -22,7 +22,7 @@ import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
-import { EdgeMetrics, type Observer, Tracer, type TracingOptions } from '../observability/index.ts';
+import { EdgeMetrics, type Observer, TailHub, Tracer, type TracingOptions } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
   type Bundle,
@@ -394,6 +394,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       trip: (from, to) => network?.placement.trip(from, to) ?? { ms: 0, wait: false },
     },
   });
+  // Live tail and Tail Workers: every runtime reports finished invocations here.
+  const tail = new TailHub();
   let deployer: Deployer;
   if (topology) {
     const from: ClientLocation | undefined = options.from
@@ -403,7 +405,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2, analytics },
+      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2, analytics, tail },
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -432,6 +434,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       d1,
       r2,
       analytics,
+      tail,
     });
     deployer = runtime;
   }
@@ -463,6 +466,27 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     }
     names.add(o.tenant);
   }
+  // Tail Workers: a project's tail_consumers that are served in this session get its events.
+  for (const p of [main, ...others])
+    for (const consumer of p.config.tailConsumers) {
+      if (!names.has(consumer)) {
+        observer.log({
+          level: 'warn',
+          source: 'outpost',
+          message: `"${p.tenant}": its tail consumer "${consumer}" is not served in this session (give its folder to outpost dev after the first); its events go to outpost tail only`,
+        });
+        continue;
+      }
+      tail.consume(p.tenant, (events) => {
+        rt.event(consumer, 'tail', [events]).catch((err) =>
+          observer.log({
+            level: 'error',
+            source: 'outpost',
+            message: `tail consumer "${consumer}" of "${p.tenant}" failed: ${(err as Error).message}`,
+          }),
+        );
+      });
+    }
 
   const tls = options.tls
     ? options.tls === true
@@ -485,6 +509,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     runtime: rt,
     metrics,
     ...(tracer ? { tracer } : {}),
+    tail,
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),
@@ -532,6 +557,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     close: async () => {
       main.close();
       for (const o of others) o.close();
+      tail.close();
       await server.close();
       await tracer?.close();
       await objects.close();

@@ -27,6 +27,7 @@ import {
   parseTraceparent,
   SpanKind,
   serverTiming,
+  type TailHub,
   type Tracer,
 } from '../observability/index.ts';
 import {
@@ -106,6 +107,8 @@ export interface PopServerOptions {
   kvNamespace?: (bindingOrId: string) => string | undefined;
   /** The purge bus and KV views of every PoP, for a network (default: `runtime`'s). */
   admin?: { purges: PurgeBus; kvPops: () => KvPop[]; network?: AdminOptions['network'] };
+  /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
+  tail?: TailHub;
   observer: Observer;
 }
 
@@ -243,6 +246,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         objects: options.runtime.objects,
         analytics: () => options.runtime.analytics,
         ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.tail ? { tail: options.tail } : {}),
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
           : {}),

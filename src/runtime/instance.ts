@@ -29,6 +29,9 @@ import {
   type OpenSpan,
   recordHops,
   SpanKind,
+  TailDraft,
+  type TailHub,
+  type TailOutcome,
   type TraceScope,
 } from '../observability/index.ts';
 import type { ConnectedBinding } from './bindings/types.ts';
@@ -76,6 +79,8 @@ interface Active {
   hops: RequestHops;
   /** Its span in the request's trace (a no-op with tracing off): its work records under it. */
   span: OpenSpan;
+  /** Its live-tail event, collected only when someone tails this worker (src/observability/tail.ts). */
+  tail: TailDraft | null;
   /** Reasons it is still live: its response, its waitUntil work, its WebSocket (see #release). */
   holds: number;
   /** What log lines name it by: the request's cf-ray when it has one, else the invocation id. */
@@ -88,6 +93,22 @@ interface Active {
 const SOCKET_TAKE_UP_MS = 30_000;
 
 let nextRequestId = 1;
+
+/** Console levels a tail event keeps as they were called (Workers' TraceLog levels). */
+const TAIL_LEVELS = new Set(['log', 'debug', 'info', 'warn', 'error']);
+
+/** How an invocation that failed ended, in Workers' tail outcomes. */
+function tailOutcome(err: unknown): TailOutcome {
+  if (err instanceof LimitExceededError)
+    return err.limit === 'cpu'
+      ? 'exceededCpu'
+      : err.limit === 'memory'
+        ? 'exceededMemory'
+        : err.limit === 'wall'
+          ? 'canceled'
+          : 'exception';
+  return 'exception';
+}
 
 /** The span of an invocation nobody traces. */
 const NO_SPAN = NO_TRACE.start('', SpanKind.INTERNAL);
@@ -280,6 +301,26 @@ export class WorkerInstance implements IsolateOwner {
     }
   }
 
+  /**
+   * A handler event (a Tail Worker's `tail(events)`): counted and limited like a request, its
+   * arguments structured-cloned in. Its own invocation is not tailed (no event loops).
+   */
+  async event(handler: 'tail', args: unknown[]): Promise<void> {
+    const a = this.#begin(undefined, freshChain());
+    try {
+      const r = (await this.#send(this.iso.api.event, [a.id, handler, args])) as { waitUntil: number };
+      if (a.breach) throw a.breach;
+      if (r.waitUntil > 0) this.#settle(a);
+    } catch (err) {
+      const e = this.#explain(err, a);
+      if (e instanceof WorkerException) throw new NamedError(e.message, 'Error');
+      throw e;
+    } finally {
+      a.responded = true;
+      this.#finish(a);
+    }
+  }
+
   log(level: string, text: string, ctx?: unknown): void {
     const l = level === 'warn' || level === 'error' || level === 'debug' ? level : 'info';
     const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
@@ -289,6 +330,7 @@ export class WorkerInstance implements IsolateOwner {
       message: text,
       ...(a ? { fields: { request: a.label } } : {}),
     });
+    a?.tail?.log(TAIL_LEVELS.has(level) ? level : 'log', text);
   }
 
   /** The live invocation a call names, or an error saying why there is none. */
@@ -302,6 +344,9 @@ export class WorkerInstance implements IsolateOwner {
       'Error',
     );
   }
+
+  /** Where finished invocations go for live tail (set by the runtime); null: nobody tails. */
+  tail: TailHub | null = null;
 
   /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
   requireLive(ctx: unknown): void {
@@ -567,6 +612,7 @@ export class WorkerInstance implements IsolateOwner {
   #release(a: Active): void {
     if (--a.holds > 0) return;
     this.#live.delete(a.id);
+    if (a.tail) this.tail?.emit(a.tail.item);
     if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
     if (!this.busy) this.onIdle?.();
   }
@@ -603,6 +649,7 @@ export class WorkerInstance implements IsolateOwner {
       bodyId: null,
       hops: { hops: [], shield: [], objects: [] },
       span,
+      tail: null,
       holds: 1,
       label: '',
       chain,
@@ -634,6 +681,13 @@ export class WorkerInstance implements IsolateOwner {
     const chain = req.chain ?? chainFromHeaders(req.headers);
     checkEntry(chain);
     const a = this.#begin(rayOf(req.headers), chain, this.#span(req.trace ?? chain.trace, 'outpost.worker'));
+    if (this.tail?.wants(this.version.name))
+      a.tail = new TailDraft(
+        this.version.name,
+        req,
+        this.#background ? 'durableObject' : 'stateless',
+        rayOf(req.headers),
+      );
     this.requests++;
     let body: ArrayBuffer | number | null = null;
     if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
@@ -651,17 +705,22 @@ export class WorkerInstance implements IsolateOwner {
       );
     } catch (err) {
       const e = this.#explain(err, a);
+      a.tail?.outcome(tailOutcome(e));
       this.#finish(a, (e as Error).message);
       throw e;
     }
     a.responded = true;
     if (result.waitUntil > 0) this.#settle(a);
     if (a.breach) {
+      a.tail?.outcome(tailOutcome(a.breach));
       this.#discard(result);
       this.#finish(a);
       throw a.breach;
     }
     if (result.error) {
+      a.tail?.exception(result.error.name ?? 'Error', result.error.message);
+      a.tail?.outcome('exception');
+      a.tail?.status(500);
       this.#finish(a, `${result.error.message}`);
       const err = new WorkerException(result.error.message, this.version.mapper.mapStack(result.error.stack));
       err.passThrough = !!result.passThrough;
@@ -690,6 +749,7 @@ export class WorkerInstance implements IsolateOwner {
         : typeof result.webSocket === 'number'
           ? this.#webSocketEnd(result.webSocket, a)
           : undefined;
+    a.tail?.status(status);
     return {
       status,
       statusText: String(result.statusText ?? ''),

@@ -29,6 +29,8 @@ export interface IsolateApi {
   cancel: ivm.Reference;
   settle: ivm.Reference;
   rpc: ivm.Reference;
+  /** A handler event (tail) for the worker: src/runtime/isolate/dispatch.ts `event`. */
+  event: ivm.Reference;
   wsEvent: ivm.Reference;
   forget: ivm.Reference;
   warmup: ivm.Reference;
@@ -108,6 +110,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       cancel: await get('cancel'),
       settle: await get('settle'),
       rpc: await get('rpc'),
+      event: await get('event'),
       wsEvent: await get('wsEvent'),
       forget: await get('forget'),
       warmup: await get('warmup'),

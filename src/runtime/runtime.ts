@@ -11,7 +11,7 @@ import { bindingsOf, resolveQuotas, type StorageQuotas, type WorkerConfig } from
 import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import { type Hop, noopObserver, type Observer } from '../observability/index.ts';
+import { type Hop, noopObserver, type Observer, type TailHub } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
@@ -76,6 +76,8 @@ export interface RuntimeOptions {
    * runtime); `outpost dev` passes `.outpost/analytics`.
    */
   analytics?: AnalyticsEngine;
+  /** Where finished invocations go for `outpost tail` and Tail Workers (none: nobody tails). */
+  tail?: TailHub;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -104,6 +106,7 @@ export class Runtime {
   #d1: D1Databases | null;
   #r2: R2Buckets | null;
   #analytics: AnalyticsEngine | null;
+  readonly #tail: TailHub | null;
   readonly #ownAnalytics: boolean;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
@@ -141,6 +144,7 @@ export class Runtime {
     this.#d1 = options.d1 ?? null;
     this.#r2 = options.r2 ?? null;
     this.#analytics = options.analytics ?? null;
+    this.#tail = options.tail ?? null;
     this.#ownAnalytics = !options.analytics;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
@@ -277,6 +281,15 @@ export class Runtime {
     return this.#instance(tenant).then((instance) => this.#run(instance, request));
   }
 
+  /** A handler event (a Tail Worker's `tail(events)`) for a deployed worker. */
+  async event(tenant: string, handler: 'tail', args: unknown[]): Promise<void> {
+    const instance = await this.#instance(tenant);
+    this.#lru.delete(instance);
+    this.#lru.set(instance, true);
+    this.#busy.add(instance);
+    return instance.event(handler, args);
+  }
+
   #run(instance: WorkerInstance, request: WorkerRequest): Promise<WorkerResponse> {
     this.#lru.delete(instance);
     this.#lru.set(instance, true);
@@ -339,6 +352,7 @@ export class Runtime {
   /** What an instance's bindings reach: service targets, the PoP's caches, KV, Durable Objects. */
   #wire(inst: WorkerInstance, version: WorkerVersion): void {
     inst.egress = this.egress;
+    inst.tail = this.#tail;
     inst.services = bindingsOf(version.bindings, 'service').length ? this.#serviceLinks(version) : null;
     inst.cache = {
       store: this.cacheStore,

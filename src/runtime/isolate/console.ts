@@ -88,7 +88,7 @@ const counts = new Map<string, number>();
 const timers = new Map<string, number>();
 
 export const console = {
-  log: (...a: unknown[]) => host.log('info', format(a)),
+  log: (...a: unknown[]) => host.log('log', format(a)),
   info: (...a: unknown[]) => host.log('info', format(a)),
   debug: (...a: unknown[]) => host.log('debug', format(a)),
   trace: (...a: unknown[]) => host.log('debug', format(a)),

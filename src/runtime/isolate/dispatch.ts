@@ -217,12 +217,24 @@ export function finishLoad(exported: Record<string, any>): string {
       };
       return format_;
     }
-    if (!def || typeof def.fetch !== 'function') {
+    if (
+      !def ||
+      (typeof def.fetch !== 'function' && !EVENT_HANDLERS.some((h) => typeof def[h] === 'function'))
+    ) {
       throw new TypeError(
-        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method, or a class extending WorkerEntrypoint.',
+        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method (or another handler: tail), or a class extending WorkerEntrypoint.',
       );
     }
-    moduleHandler = { fetch: def.fetch, self: def };
+    // A worker with only event handlers (a Tail Worker) answers a request with a clear error.
+    const fetch =
+      typeof def.fetch === 'function'
+        ? def.fetch
+        : () => {
+            throw new TypeError(
+              `This worker has no fetch() handler: its default export has only ${EVENT_HANDLERS.filter((h) => typeof def[h] === 'function').join(', ')}().`,
+            );
+          };
+    moduleHandler = { fetch, self: def };
     return format_;
   }
   format_ = 'service-worker';
@@ -505,7 +517,42 @@ async function workerRpc(
   }
 }
 
-const NOT_CALLABLE = new Set(['constructor', 'fetch', 'ctx', 'env']);
+/** Handlers other than fetch() a module's default export may have (the host calls them by `event`). */
+const EVENT_HANDLERS = ['tail'];
+
+/**
+ * A handler event for this worker (`tail(events, env, ctx)`; on a WorkerEntrypoint class,
+ * `tail(events)` of a new instance), its arguments structured-cloned from the host.
+ */
+export function event(id: number, handler: string, args: unknown[]): Promise<object> {
+  return enter(frameFor(id), async () => {
+    const waits = trackWaits(id);
+    const ctx = {
+      waitUntil(p: unknown) {
+        waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
+      },
+      passThroughOnException() {},
+      props: {},
+      cache,
+    };
+    try {
+      if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);
+      const def = exportsObject.default;
+      const self = isEntrypointClass(def) ? new (def as any)(ctx, env) : def;
+      const fn = self?.[handler];
+      if (typeof fn !== 'function')
+        throw new TypeError(
+          `The worker has no ${handler}() handler: its default export does not define one.`,
+        );
+      await (isEntrypointClass(def) ? fn.apply(self, args) : fn.call(self, ...args, env, ctx));
+      return { value: undefined, waitUntil: waits.length };
+    } finally {
+      if (waits.length === 0) waitUntils.delete(id);
+    }
+  });
+}
+
+const NOT_CALLABLE = new Set(['constructor', 'fetch', 'ctx', 'env', ...EVENT_HANDLERS]);
 const NOT_RPC_ON_OBJECTS = new Set([
   ...NOT_CALLABLE,
   'alarm',

@@ -25,6 +25,7 @@ import {
   beginLoad,
   cancel,
   dispatch,
+  event,
   finishLoad,
   forget,
   type LoadOptions,
@@ -286,6 +287,7 @@ function init(
     cancel,
     settle: entry(settle),
     rpc: entry(rpc),
+    event: entry(event),
     wsEvent: (id: number, type: string, a: unknown, b: unknown) => {
       tick();
       wsEvent(id, type, a, b);
