@@ -1,6 +1,8 @@
 // /__outpost/metrics: Prometheus text exposition, parsed with a Prometheus text-format parser,
 // whose counters and histogram match a known sequence of requests exactly.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { startFixture, type TestDev } from './helpers.ts';
@@ -23,9 +25,9 @@ interface Family {
   }[];
 }
 
-async function scrape(): Promise<Map<string, Family>> {
-  const res = await fetch(`${dev.url}/__outpost/metrics`, {
-    headers: { authorization: `Bearer ${dev.adminToken}` },
+async function scrape(from: TestDev = dev): Promise<Map<string, Family>> {
+  const res = await fetch(`${from.url}/__outpost/metrics`, {
+    headers: { authorization: `Bearer ${from.adminToken}` },
   });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
@@ -78,5 +80,59 @@ describe('/__outpost/metrics', () => {
     // The CPU kill recycled the isolate: the gauge is there, whatever its value now.
     assert.equal(m.get('outpost_isolates')?.type, 'GAUGE');
     assert.ok(Number.isFinite(value(m.get('outpost_isolates'), { pop: 'DEV' })));
+  });
+});
+
+describe('/__outpost/metrics in a network: cache tiers, KV, Durable Objects, cold starts, origin errors', () => {
+  let net: TestDev;
+  let origin: Server;
+  let originUrl: string;
+  before(async () => {
+    origin = createServer((req, res) => {
+      if (req.url === '/broken') res.writeHead(503).end('down');
+      else
+        res
+          .writeHead(200, { 'cache-control': 'max-age=300', 'content-type': 'text/javascript' })
+          .end('// data');
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    net = await startFixture('tracing', { topology: 'world', from: 'Frankfurt', egressAllow: ['loopback'] });
+  });
+  after(async () => {
+    await net?.close();
+    await new Promise<void>((r) => origin.close(() => r()));
+  });
+
+  it('counts each tier lookup, KV operation, live object, cold start and origin error', async () => {
+    const at = (path: string) =>
+      fetch(`${net.url}${path}`, { headers: { 'outpost-client-location': 'London' } }).then((r) => r.text());
+    const all = `/all?origin=${encodeURIComponent(originUrl)}`;
+    assert.match(await at(all), /"cache":"MISS"/);
+    assert.match(await at(all), /"cache":"HIT"/);
+    assert.equal(await at(`/fetch?u=${encodeURIComponent(`${originUrl}/broken`)}`), 'origin answered 503');
+    assert.match(await at('/fetch?u=http%3A%2F%2F127.0.0.1%3A1%2F'), /^origin failed/);
+    const m = await scrape(net);
+    const cache = m.get('outpost_cache_lookups_total');
+    assert.equal(cache?.type, 'COUNTER');
+    assert.equal(value(cache, { pop: 'LHR', tier: 'pop', status: 'MISS' }), 1);
+    assert.equal(value(cache, { pop: 'LHR', tier: 'pop', status: 'HIT' }), 1);
+    assert.equal(value(cache, { pop: 'LHR', tier: 'shield', status: 'MISS' }), 1);
+    assert.equal(value(cache, { pop: 'LHR', tier: 'upper', status: 'MISS' }), 1);
+    const kv = m.get('outpost_kv_operations_total');
+    const gets = (kv?.metrics ?? []).filter((x) => x.labels?.pop === 'LHR' && x.labels?.op === 'get');
+    assert.equal(
+      gets.reduce((n, x) => n + Number(x.value), 0),
+      2,
+    );
+    assert.equal(value(m.get('outpost_durable_objects_live'), {}), 1);
+    const origins = m.get('outpost_origin_errors_total');
+    // The object's POST to /from-object and the PoP's fill answered 200: only these two count.
+    assert.equal(value(origins, { pop: 'LHR', kind: '5xx' }), 1);
+    assert.equal(value(origins, { pop: 'LHR', kind: 'network' }), 1);
+    const cold = m.get('outpost_cold_start_duration_seconds');
+    assert.equal(cold?.type, 'HISTOGRAM');
+    const infs = (cold?.metrics ?? []).map((x) => Number(x.buckets?.['+Inf'] ?? 0));
+    assert.ok(infs.reduce((a, b) => a + b, 0) >= 1, 'at least the LHR PoP loaded the worker once');
   });
 });

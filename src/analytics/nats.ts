@@ -139,6 +139,11 @@ export class NatsAnalyticsLog implements AnalyticsLog {
   #dropped = 0;
   #closed = false;
 
+  /** Whether its NATS connection is open (the metrics' outpost_nats_connected). */
+  get connected(): boolean {
+    return !this.#nc.isClosed();
+  }
+
   private constructor(nc: NatsConnection, o: NatsAnalyticsOptions) {
     this.#nc = nc;
     this.#js = jetstream(nc);

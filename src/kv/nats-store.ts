@@ -160,6 +160,11 @@ export class NatsKvStore implements KvStore {
     })().catch(() => {});
   }
 
+  /** Whether the NATS connection is up now (the metrics' outpost_nats_connected). */
+  get connected(): boolean {
+    return this.#connected && !this.#nc.isClosed();
+  }
+
   /** Connect to NATS; fails with a clear error when no server answers. */
   static async connect(options: NatsKvStoreOptions): Promise<NatsKvStore> {
     try {

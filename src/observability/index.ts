@@ -20,7 +20,14 @@ export {
   type Observer,
   prettyLine,
 } from './logger.ts';
-export { DURATION_BUCKETS_SECONDS, EdgeMetrics, type IsolateStats, type RequestRecord } from './metrics.ts';
+export {
+  DURATION_BUCKETS_SECONDS,
+  EdgeMetrics,
+  type IsolateStats,
+  NO_METRICS,
+  type PopMetrics,
+  type RequestRecord,
+} from './metrics.ts';
 export {
   matchesTail,
   parseTailFilter,

@@ -22,6 +22,23 @@ export interface RequestRecord {
   bytes: number;
 }
 
+/**
+ * What the parts of one PoP report as it happens (the cache tiers, KV, the runtime, fetch()):
+ * EdgeMetrics.forPop() gives one; NO_METRICS when nobody counts.
+ */
+export interface PopMetrics {
+  /** A lookup in a cache tier (`pop`, `shield`, `upper`, `api` for the Cache API) and how it answered. */
+  cache(tier: string, status: string): void;
+  /** A KV operation (`get`, `put`, …) and where it was answered (`pop` cache or `central` store). */
+  kv(op: string, answeredBy: 'pop' | 'central'): void;
+  /** A worker's isolate made and its code loaded for a request: how long it took. */
+  coldStart(worker: string, seconds: number): void;
+  /** An origin request that failed (`network`) or answered 5xx (`5xx`). */
+  originError(kind: 'network' | '5xx'): void;
+}
+
+export const NO_METRICS: PopMetrics = { cache() {}, kv() {}, coldStart() {}, originError() {} };
+
 /** What a runtime tells the isolate gauges, per PoP. */
 export interface IsolateStats {
   pop: string;
@@ -38,8 +55,16 @@ export class EdgeMetrics {
   readonly #bytes: Counter<'pop' | 'worker'>;
   readonly #limits: Counter<'pop' | 'worker' | 'limit'>;
   readonly #spans: Counter<'outcome'>;
+  readonly #cache: Counter<'pop' | 'tier' | 'status'>;
+  readonly #kv: Counter<'pop' | 'op' | 'answered_by'>;
+  readonly #cold: Histogram<'pop' | 'worker'>;
+  readonly #origin: Counter<'pop' | 'kind'>;
 
-  constructor(isolates: () => IsolateStats[] = () => []) {
+  constructor(
+    isolates: () => IsolateStats[] = () => [],
+    /** Live Durable Objects (in memory), and NATS connections by role (1 connected, 0 not). */
+    more: { liveObjects?: () => number; nats?: () => { role: string; connected: boolean }[] } = {},
+  ) {
     const registers = [this.registry];
     this.#requests = new Counter({
       name: 'outpost_requests_total',
@@ -72,6 +97,55 @@ export class EdgeMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.#cache = new Counter({
+      name: 'outpost_cache_lookups_total',
+      help: 'Cache lookups by tier (pop, shield, upper, api) and how they answered (HIT, MISS, EXPIRED, STALE, REVALIDATED, BYPASS…)',
+      labelNames: ['pop', 'tier', 'status'],
+      registers,
+    });
+    this.#kv = new Counter({
+      name: 'outpost_kv_operations_total',
+      help: "KV operations by kind and where they were answered (the PoP's cache or the central store)",
+      labelNames: ['pop', 'op', 'answered_by'],
+      registers,
+    });
+    this.#cold = new Histogram({
+      name: 'outpost_cold_start_duration_seconds',
+      help: 'Cold starts: an isolate taken from the pool and the worker loaded into it, for a request',
+      labelNames: ['pop', 'worker'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.#origin = new Counter({
+      name: 'outpost_origin_errors_total',
+      help: 'Origin requests that failed (network) or answered 5xx',
+      labelNames: ['pop', 'kind'],
+      registers,
+    });
+    if (more.liveObjects) {
+      const live = more.liveObjects;
+      new Gauge({
+        name: 'outpost_durable_objects_live',
+        help: 'Durable Objects in memory now',
+        registers,
+        collect() {
+          this.set(live());
+        },
+      });
+    }
+    if (more.nats) {
+      const nats = more.nats;
+      new Gauge({
+        name: 'outpost_nats_connected',
+        help: 'NATS connections by what uses them (kv, analytics): 1 connected, 0 not',
+        labelNames: ['role'],
+        registers,
+        collect() {
+          this.reset();
+          for (const c of nats()) this.set({ role: c.role }, c.connected ? 1 : 0);
+        },
+      });
+    }
     const gauge = (name: string, help: string, pick: (s: IsolateStats) => number) =>
       new Gauge({
         name,
@@ -106,6 +180,16 @@ export class EdgeMetrics {
 
   limitExceeded(pop: string, worker: string, limit: string): void {
     this.#limits.inc({ pop, worker, limit });
+  }
+
+  /** What one PoP's parts report to (its pop label bound). */
+  forPop(pop: string): PopMetrics {
+    return {
+      cache: (tier, status) => this.#cache.inc({ pop, tier, status }),
+      kv: (op, answeredBy) => this.#kv.inc({ pop, op, answered_by: answeredBy }),
+      coldStart: (worker, seconds) => this.#cold.observe({ pop, worker }, seconds),
+      originError: (kind) => this.#origin.inc({ pop, kind }),
+    };
   }
 
   traceSpans(outcome: 'exported' | 'dropped', n: number): void {

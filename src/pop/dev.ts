@@ -394,6 +394,29 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       trip: (from, to) => network?.placement.trip(from, to) ?? { ms: 0, wait: false },
     },
   });
+  // One registry for the session: every PoP's requests, labelled by PoP (/__outpost/metrics).
+  const metrics = new EdgeMetrics(
+    () => {
+      const runtimes = network
+        ? network.nodes.map((n) => [n.pop.id, n.runtime] as const)
+        : [[LOCAL_POP, runtime as Runtime] as const];
+      return runtimes.map(([pop, r]) => {
+        const st = r.stats();
+        return { pop, isolates: st.isolates, busy: st.busy, pooled: st.pooled, evictions: st.evictions };
+      });
+    },
+    {
+      liveObjects: () => objects.liveCount,
+      ...(options.kv?.nats
+        ? {
+            nats: () => [
+              { role: 'kv', connected: (kvStore as NatsKvStore).connected },
+              ...(analyticsLog ? [{ role: 'analytics', connected: analyticsLog.connected }] : []),
+            ],
+          }
+        : {}),
+    },
+  );
   // Live tail and Tail Workers: every runtime reports finished invocations here.
   const tail = new TailHub();
   let deployer: Deployer;
@@ -406,6 +429,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       kvStore,
       observer,
       runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2, analytics, tail },
+      metrics,
       from,
       simulateLatency: options.simulateLatency,
       kvCacheTtl: options.kv?.cacheTtl,
@@ -435,6 +459,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       r2,
       analytics,
       tail,
+      metrics: metrics.forPop(LOCAL_POP),
     });
     deployer = runtime;
   }
@@ -493,16 +518,6 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       ? await devCertificate(rootDir)
       : tlsFromFiles(options.tls.cert, options.tls.key)
     : undefined;
-  // One registry for the session: every PoP's requests, labelled by PoP (/__outpost/metrics).
-  const metrics = new EdgeMetrics(() => {
-    const runtimes = network
-      ? network.nodes.map((n) => [n.pop.id, n.runtime] as const)
-      : [[LOCAL_POP, rt] as const];
-    return runtimes.map(([pop, r]) => {
-      const st = r.stats();
-      return { pop, isolates: st.isolates, busy: st.busy, pooled: st.pooled, evictions: st.evictions };
-    });
-  });
   const tracer = options.tracing ? new Tracer(options.tracing, observer) : null;
   if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
   const server: PopServer = await startPopServer({

@@ -24,7 +24,7 @@ import {
   rttMs,
   type Topology,
 } from '../network/index.ts';
-import type { Observer } from '../observability/index.ts';
+import { type EdgeMetrics, NO_METRICS, type Observer } from '../observability/index.ts';
 import {
   type Bundle,
   type DurableObjects,
@@ -54,6 +54,8 @@ export interface NetworkOptions {
   tieredCache?: boolean;
   /** The network's Durable Objects (placed by this network: see placement). */
   objects?: DurableObjects;
+  /** Where each PoP's cache lookups, KV operations, cold starts and origin errors are counted. */
+  metrics?: EdgeMetrics;
 }
 
 /** Cloudflare's locationHint regions, by a city whose nearest PoP stands for them. */
@@ -107,6 +109,7 @@ export class DevNetwork {
       !!options.simulateLatency,
       // A shield's cache holds workers' fetch() entries too: each tenant within its own budget.
       resolveQuotas(options.runtime?.quotas, 'quotas').fetchCacheTenantBytes,
+      (id) => options.metrics?.forPop(id) ?? NO_METRICS,
     );
     this.healthIntervalMs = options.healthIntervalMs ?? 1000;
     // Health checks: each interval, every PoP is probed; the router follows what they find, so
@@ -192,6 +195,7 @@ export class DevNetwork {
       kv,
       purges: this.purges,
       popId: pop.id,
+      ...(this.#options.metrics ? { metrics: this.#options.metrics.forPop(pop.id) } : {}),
       ...(this.#options.objects ? { objects: this.#options.objects } : {}),
       ...(this.#options.tieredCache === false ? {} : { tier: this.#tier(pop) }),
     });

@@ -17,7 +17,7 @@ import {
   rttMs,
   type Topology,
 } from '../network/index.ts';
-import { type Hop, type HopRecorder, SpanKind } from '../observability/index.ts';
+import { type Hop, type HopRecorder, NO_METRICS, type PopMetrics, SpanKind } from '../observability/index.ts';
 import { OutpostError, type RecordedOrigin } from '../runtime/index.ts';
 
 export class CacheTiers {
@@ -32,6 +32,8 @@ export class CacheTiers {
     readonly simulateLatency: boolean,
     /** Each worker namespace's budget in a tier's cache (its fetch() entries); unset: shared. */
     readonly namespaceMaxBytes?: number,
+    /** Where a PoP's lookups in the tiers above it are counted. */
+    readonly metricsFor: (popId: string) => PopMetrics = () => NO_METRICS,
   ) {
     this.upper = this.cache();
   }
@@ -97,6 +99,7 @@ export class CacheTiers {
               },
               policy,
             );
+            this.metricsFor(pop.id).cache('upper', u.cacheStatus);
             upper?.end(null, { 'outpost.cache.status': u.cacheStatus });
             originHop = {
               name: 'origin',
@@ -108,6 +111,7 @@ export class CacheTiers {
           },
           policy,
         );
+        this.metricsFor(pop.id).cache('shield', a.cacheStatus);
         hops?.shield(`${pop.shield} ${a.cacheStatus}`);
         at?.end(
           {

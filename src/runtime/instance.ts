@@ -25,8 +25,10 @@ import type { StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
 import {
   type Attrs,
+  NO_METRICS,
   NO_TRACE,
   type OpenSpan,
+  type PopMetrics,
   recordHops,
   SpanKind,
   TailDraft,
@@ -249,6 +251,8 @@ export class WorkerInstance implements IsolateOwner {
 
   /** Set by the runtime: what fetch() may connect to (null: nothing). */
   egress: EgressPolicy | null = null;
+  /** What this PoP counts (set by the runtime). */
+  metrics: PopMetrics = NO_METRICS;
   /** Set by the runtime: where this worker's service bindings lead. */
   services: ServiceLinks | null = null;
   /** Set by the runtime: the PoP's Cache API store. */

@@ -302,6 +302,11 @@ export class DurableObjects {
   }
 
   /** The admin view: every object the directory knows, whether it is in memory, and where. */
+  /** Objects in memory now. */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
   status(): unknown {
     const live = new Set(this.#live.keys());
     return {

@@ -11,7 +11,14 @@ import { bindingsOf, resolveQuotas, type StorageQuotas, type WorkerConfig } from
 import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import { type Hop, noopObserver, type Observer, type TailHub } from '../observability/index.ts';
+import {
+  type Hop,
+  NO_METRICS,
+  noopObserver,
+  type Observer,
+  type PopMetrics,
+  type TailHub,
+} from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
@@ -78,6 +85,8 @@ export interface RuntimeOptions {
   analytics?: AnalyticsEngine;
   /** Where finished invocations go for `outpost tail` and Tail Workers (none: nobody tails). */
   tail?: TailHub;
+  /** What this PoP's parts count (cache lookups, KV operations, cold starts, origin errors). */
+  metrics?: PopMetrics;
 }
 
 /** Period of the sweep over idle isolates, ms. */
@@ -107,6 +116,8 @@ export class Runtime {
   #r2: R2Buckets | null;
   #analytics: AnalyticsEngine | null;
   readonly #tail: TailHub | null;
+  /** What this PoP's parts count (src/observability/metrics.ts). */
+  readonly metrics: PopMetrics;
   readonly #ownAnalytics: boolean;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
@@ -145,6 +156,7 @@ export class Runtime {
     this.#r2 = options.r2 ?? null;
     this.#analytics = options.analytics ?? null;
     this.#tail = options.tail ?? null;
+    this.metrics = options.metrics ?? NO_METRICS;
     this.#ownAnalytics = !options.analytics;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
@@ -314,8 +326,10 @@ export class Runtime {
   async #load(t: Tenant): Promise<WorkerInstance> {
     const version = t.version;
     try {
+      const started = performance.now();
       const iso = await this.pool.take(version.limits.memoryMb);
       const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
+      this.metrics.coldStart(version.name, (performance.now() - started) / 1000);
       this.#wire(inst, version);
       inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
@@ -353,6 +367,7 @@ export class Runtime {
   #wire(inst: WorkerInstance, version: WorkerVersion): void {
     inst.egress = this.egress;
     inst.tail = this.#tail;
+    inst.metrics = this.metrics;
     inst.services = bindingsOf(version.bindings, 'service').length ? this.#serviceLinks(version) : null;
     inst.cache = {
       store: this.cacheStore,

@@ -40,7 +40,7 @@ export const kvBinding: HostBinding<'kv'> = {
       <R>(name: string) =>
       (o: IsolateOwner, ctx: unknown, args: unknown[]): Promise<R> => {
         o.requireLive(ctx);
-        return kvCall(access, b.binding, name, args, o.hops(ctx)) as Promise<R>;
+        return kvCall(access, b.binding, name, args, o.hops(ctx), o.metrics) as Promise<R>;
       };
     return {
       get: call<KvValue | null>('get'),

@@ -4,6 +4,7 @@
  * Cloudflare.
  */
 import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
+import { NO_METRICS, type PopMetrics } from '../../observability/index.ts';
 import type { HopRecorder } from '../types.ts';
 import { hopName, type Tier } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
@@ -75,6 +76,7 @@ export function cacheCall(
   op: unknown,
   args: unknown[],
   hops: HopRecorder | null = null,
+  metrics: PopMetrics = NO_METRICS,
 ): unknown {
   if (!access) throw new NamedError('The Cache API is not available here', 'Error');
   const [name, url] = args;
@@ -84,6 +86,7 @@ export function cacheCall(
   if (op === 'match') {
     const started = performance.now();
     const e = access.store.match(ns, url);
+    metrics.cache('api', e ? 'HIT' : 'MISS');
     hops?.hop(
       {
         name: 'cache',

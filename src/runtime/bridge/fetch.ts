@@ -21,7 +21,14 @@ import {
   type Origin,
   parseTtlByStatus,
 } from '../../cache/index.ts';
-import { type Attrs, type HopRecorder, SpanKind } from '../../observability/index.ts';
+import {
+  type Attrs,
+  type HopRecorder,
+  NO_METRICS,
+  type PopMetrics,
+  SpanKind,
+} from '../../observability/index.ts';
+import { EgressRefusedError } from '../egress.ts';
 import { type BodyRegistry, fromAsyncIterable } from './bodies.ts';
 import { NamedError } from './named-error.ts';
 
@@ -153,8 +160,9 @@ async function cachedFetch(
   tier: Tier | null,
   hops: HopRecorder | null,
   dispatcher: Dispatcher,
+  metrics: PopMetrics,
 ): Promise<FetchResult> {
-  const direct = recorded(undiciOrigin(controller.signal, dispatcher));
+  const direct = recorded(undiciOrigin(controller.signal, dispatcher), metrics);
   let url = args.url;
   for (let hop = 0; ; hop++) {
     // In a network, a PoP's miss fills from its regional shield (and that from the upper tier),
@@ -174,6 +182,7 @@ async function cachedFetch(
       at?.end(null, undefined, (err as Error).message);
       throw err;
     }
+    metrics.cache('pop', a.cacheStatus);
     at?.end(
       {
         name: 'cache',
@@ -218,14 +227,15 @@ export function hopName(method: string, url: string): string {
  * whose id the request's `traceparent` carries, and, unless `timing` is false, the `origin`
  * Server-Timing entry (its time to response headers).
  */
-export function recorded(origin: Origin): RecordedOrigin {
+export function recorded(origin: Origin, metrics: PopMetrics = NO_METRICS): RecordedOrigin {
   return async (r, hops, timing) => {
-    if (!hops) return origin(r);
+    if (!hops) return counted(origin(r), metrics);
     const at = hops.begin(r.method, SpanKind.CLIENT, clientAttrs(r.method, r.url));
     const started = performance.now();
     try {
-      const a = await origin(
-        at.traceparent ? { ...r, headers: withTraceparent(r.headers, at.traceparent) } : r,
+      const a = await counted(
+        origin(at.traceparent ? { ...r, headers: withTraceparent(r.headers, at.traceparent) } : r),
+        metrics,
       );
       at.end(
         timing ? { name: 'origin', ms: performance.now() - started, desc: hopName(r.method, r.url) } : null,
@@ -237,6 +247,25 @@ export function recorded(origin: Origin): RecordedOrigin {
       throw err;
     }
   };
+}
+
+/** An origin's answer, its failure (`network`) or 5xx counted as an origin error. */
+async function counted<T extends { status: number }>(answer: Promise<T>, metrics: PopMetrics): Promise<T> {
+  try {
+    const a = await answer;
+    if (a.status >= 500) metrics.originError('5xx');
+    return a;
+  } catch (err) {
+    // The worker's own abort, or the egress policy's refusal, is not the origin failing.
+    const e = err as Error & { cause?: unknown };
+    if (
+      e?.name !== 'AbortError' &&
+      !(e instanceof EgressRefusedError) &&
+      !(e?.cause instanceof EgressRefusedError)
+    )
+      metrics.originError('network');
+    throw err;
+  }
 }
 
 /** A plain origin as a RecordedOrigin that records nothing. */
@@ -296,6 +325,7 @@ export async function performFetch(
   controller: AbortController,
   hops: HopRecorder | null,
   dispatcher: Dispatcher,
+  metrics: PopMetrics = NO_METRICS,
 ): Promise<FetchResult> {
   const policy = policyFromCf(args.cf, namespace);
   // The worker's fetch() call: its span holds the cache lookups and origin requests it made.
@@ -306,8 +336,8 @@ export async function performFetch(
   try {
     const r =
       http && (args.method === 'GET' || args.method === 'HEAD')
-        ? await cachedFetch(args, http, policy, bodies, controller, tier, rec, dispatcher)
-        : await directFetch(args, bodies, controller, rec, dispatcher);
+        ? await cachedFetch(args, http, policy, bodies, controller, tier, rec, dispatcher, metrics)
+        : await directFetch(args, bodies, controller, rec, dispatcher, metrics);
     call?.end(null, { 'http.response.status_code': r.status });
     return r;
   } catch (err) {
@@ -323,19 +353,23 @@ async function directFetch(
   controller: AbortController,
   hops: HopRecorder | null,
   dispatcher: Dispatcher,
+  metrics: PopMetrics,
 ): Promise<FetchResult> {
   const at = hops?.begin(args.method, SpanKind.CLIENT, clientAttrs(args.method, args.url));
   const started = performance.now();
   let res: Awaited<ReturnType<typeof undiciFetch>>;
   try {
-    res = await undiciFetch(args.url, {
-      dispatcher,
-      method: args.method,
-      headers: pairsOf(at?.traceparent ? withTraceparent(args.headers, at.traceparent) : args.headers),
-      redirect: args.redirect,
-      body: args.body === null ? undefined : new Uint8Array(args.body),
-      signal: controller.signal,
-    });
+    res = await counted(
+      undiciFetch(args.url, {
+        dispatcher,
+        method: args.method,
+        headers: pairsOf(at?.traceparent ? withTraceparent(args.headers, at.traceparent) : args.headers),
+        redirect: args.redirect,
+        body: args.body === null ? undefined : new Uint8Array(args.body),
+        signal: controller.signal,
+      }),
+      metrics,
+    );
   } catch (err) {
     at?.end(null, undefined, (err as Error).message);
     throw err;

@@ -4,7 +4,13 @@
  * them: `Error: KV PUT failed: 413 Value length of … exceeds limit of …`.
  */
 import { KV_LIMITS, KvError, type KvPop, type KvTrace } from '../../kv/index.ts';
-import type { Hop, HopRecorder, HopSpan } from '../../observability/index.ts';
+import {
+  type Hop,
+  type HopRecorder,
+  type HopSpan,
+  NO_METRICS,
+  type PopMetrics,
+} from '../../observability/index.ts';
 import { isStringList } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
@@ -47,6 +53,7 @@ export async function kvCall(
   op: unknown,
   args: unknown[],
   hops: HopRecorder | null = null,
+  metrics: PopMetrics = NO_METRICS,
 ): Promise<unknown> {
   if (!access) throw new NamedError('KV is not available here', 'Error');
   if (typeof binding !== 'string' || typeof op !== 'string' || !Object.hasOwn(OPS, op))
@@ -57,6 +64,7 @@ export async function kvCall(
   const started = performance.now();
   try {
     const out = await run(access.pop, ns, op, args, trace);
+    metrics.kv(op, trace.centralTrips > 0 ? 'central' : 'pop');
     if (hops) {
       const hop = kvHop(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started);
       hops.hop(hop, kvSpan(op, binding, started, trace));

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { StagedStorage } from '../../durable-objects/index.ts';
+import type { PopMetrics } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
@@ -52,6 +53,8 @@ export interface IsolateOwner {
   chain(ctx: unknown): RequestChain;
   /** What the worker's fetch() and outgoing WebSockets may connect to (null: nothing). */
   egress: EgressPolicy | null;
+  /** What the PoP counts: cache lookups, KV operations, origin errors. */
+  metrics: PopMetrics;
   /** Where the worker's service bindings lead (null: none reachable). */
   services: ServiceLinks | null;
   /** The PoP's Cache API store and this tenant's part of it. */
@@ -315,6 +318,7 @@ export function createSyscalls(
         controller,
         o.hops(ctx),
         egress.dispatcher,
+        o.metrics,
       );
     } catch (err) {
       const e = err as Error & { cause?: Error };
@@ -419,7 +423,7 @@ export function createSyscalls(
     cache: (ctx, op, ...rest) => {
       const o = owner();
       o.requireLive(ctx);
-      return cacheCall(o.cache, op, rest, o.hops(ctx));
+      return cacheCall(o.cache, op, rest, o.hops(ctx), o.metrics);
     },
     purge: (ctx, options) => {
       const o = owner();
