@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -21,6 +21,7 @@ import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
 import { assetsBench, d1Bench, tracingBench } from './platform.ts';
 import { prelude } from './prelude.ts';
+import { scrapeBench } from './scrape.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
@@ -71,6 +72,11 @@ if (want('tracing')) {
   const r = await tracingBench({ rounds: quick ? 2 : 5, seconds: quick ? 3 : 5 });
   console.log(r.table.join('\n'), '\n');
   results.tracing = r;
+}
+if (want('scrape')) {
+  const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });
+  console.log(r.table.join('\n'), '\n');
+  results.scrape = r;
 }
 if (want('prelude')) {
   const r = await prelude({ samples: quick ? 20 : 60 });

@@ -22,6 +22,7 @@ export type Attrs = Record<string, string | number | boolean>;
 export interface SpanRecord {
   name: string;
   kind: SpanKind;
+  /** Made when first needed (a child, a traceparent, the export): most spans of unkept traces never are. */
   spanId: string;
   /** The parent's span id; for the root, the incoming traceparent's, if any. */
   parentId: string | null;
@@ -96,6 +97,12 @@ export function newTraceId(): string {
 export function newSpanId(): string {
   const id = randomHex(8);
   return id === ZERO_SPAN ? newSpanId() : id;
+}
+
+/** A span's id, made on first use. */
+export function spanIdOf(r: SpanRecord): string {
+  if (r.spanId === '') r.spanId = newSpanId();
+  return r.spanId;
 }
 
 /** A parsed `traceparent` (W3C Trace Context §3.2). */
@@ -181,8 +188,8 @@ export class RequestTrace implements TraceScope {
   }
 
   traceparent(span: OpenSpan): string | null {
-    const id = (span as Span).record?.spanId;
-    return id ? formatTraceparent(this.traceId, id, this.sampled) : null;
+    const r = (span as Span).record;
+    return r ? formatTraceparent(this.traceId, spanIdOf(r), this.sampled) : null;
   }
 
   start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
@@ -197,7 +204,7 @@ export class RequestTrace implements TraceScope {
     const record: SpanRecord = {
       name,
       kind,
-      spanId: newSpanId(),
+      spanId: '',
       parentId,
       start: startedAt,
       end: 0,
@@ -216,7 +223,7 @@ class Span implements OpenSpan {
     readonly record: SpanRecord,
   ) {}
   get scope(): TraceScope {
-    this.#scope ??= new ChildScope(this.trace, this.record.spanId);
+    this.#scope ??= new ChildScope(this.trace, spanIdOf(this.record));
     return this.#scope;
   }
   set(attrs: Attrs): void {

@@ -26,6 +26,7 @@ import {
   parseTraceparent,
   RequestTrace,
   type SpanRecord,
+  spanIdOf,
   type TraceScope,
 } from './trace.ts';
 
@@ -233,7 +234,7 @@ export class Tracer {
   #readable(trace: RequestTrace, s: SpanRecord): ReadableSpan {
     const flags = trace.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
     const state = trace.tracestate ? { traceState: new TraceState(trace.tracestate) } : {};
-    const context: SpanContext = { traceId: trace.traceId, spanId: s.spanId, traceFlags: flags, ...state };
+    const context: SpanContext = { traceId: trace.traceId, spanId: spanIdOf(s), traceFlags: flags, ...state };
     const parent: SpanContext | undefined = s.parentId
       ? {
           traceId: trace.traceId,
