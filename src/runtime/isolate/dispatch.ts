@@ -497,14 +497,7 @@ async function workerRpc(
       `Cannot call "${method}" over RPC: the export "${name}" is not a class extending WorkerEntrypoint from cloudflare:workers.`,
     );
   const waits = trackWaits(id);
-  const ctx = {
-    waitUntil(p: unknown) {
-      waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
-    },
-    passThroughOnException() {},
-    props: {},
-    cache,
-  };
+  const ctx = executionContext(waits);
   try {
     const instance = new target(ctx, env);
     const fn = NOT_CALLABLE.has(method) ? undefined : instance[method];
@@ -517,6 +510,18 @@ async function workerRpc(
   }
 }
 
+/** The `ctx` of an RPC call or handler event: its waitUntil() list (no passThroughOnException effect). */
+function executionContext(waits: Promise<unknown>[]) {
+  return {
+    waitUntil(p: unknown) {
+      waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
+    },
+    passThroughOnException() {},
+    props: {},
+    cache,
+  };
+}
+
 /** Handlers other than fetch() a module's default export may have (the host calls them by `event`). */
 const EVENT_HANDLERS = ['tail'];
 
@@ -527,14 +532,7 @@ const EVENT_HANDLERS = ['tail'];
 export function event(id: number, handler: string, args: unknown[]): Promise<object> {
   return enter(frameFor(id), async () => {
     const waits = trackWaits(id);
-    const ctx = {
-      waitUntil(p: unknown) {
-        waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
-      },
-      passThroughOnException() {},
-      props: {},
-      cache,
-    };
+    const ctx = executionContext(waits);
     try {
       if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);
       const def = exportsObject.default;
