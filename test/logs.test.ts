@@ -2,6 +2,7 @@
 // trace id), the worker's console lines tagged with the request's ray id, and the JSON format.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { consoleObserver } from '../src/observability/index.ts';
 import { startFixture, type TestDev } from './helpers.ts';
 
@@ -34,6 +35,27 @@ describe('request logs', () => {
       (l) => l.source === 'worker:traced' && l.message.includes('log-marker 7'),
     );
     assert.equal(consoleLine?.fields?.request, ray);
+  });
+
+  it('a WebSocket upgrade has its line, with status 101', async () => {
+    const ws = new WebSocket(`${dev.url.replace('http', 'ws')}/ws`);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => ws.send('hi'));
+      ws.once('message', (d) => resolve(String(d)));
+      ws.once('error', reject);
+    });
+    assert.equal(echoed, 'echo hi');
+    ws.close();
+    const line = await (async () => {
+      const deadline = Date.now() + 2000;
+      for (;;) {
+        const l = dev.logs.find((x) => x.source === 'request' && x.message === 'GET /ws 101');
+        if (l || Date.now() > deadline) return l;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    assert.equal(line?.fields?.status, 101);
+    assert.equal(line?.fields?.worker, 'traced');
   });
 
   it('a failed request says why', async () => {

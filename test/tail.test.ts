@@ -35,7 +35,8 @@ async function tail(
   );
   const lines: string[] = [];
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (d: string) => {
     out += d;
     const parts = out.split('\n');
     out = parts.pop() ?? '';
@@ -127,6 +128,32 @@ describe('outpost tail', () => {
     }
   });
 
+  it('decodes characters split across chunks, and does not let a worker drive the terminal', async () => {
+    const t = await tail(dev, ['tail-producer', '--format', 'json']);
+    try {
+      await (await fetch(`${dev.url}/euro`)).text();
+      const line = await until('the long line', () => t.lines.find((l) => l.includes('/euro')));
+      const logs = JSON.parse(line).logs.slice(1);
+      assert.equal(logs.length, 10);
+      assert.ok(
+        logs.every((l: { message: string[] }) => l.message[0] === '€'.repeat(5000)),
+        'every line came back whole',
+      );
+    } finally {
+      t.stop();
+    }
+    const p = await tail(dev, ['tail-producer']);
+    try {
+      await (await fetch(`${dev.url}/escape`)).text();
+      await until('the escaped line', () => p.lines.find((l) => l.includes('fake')));
+      const text = p.lines.join('\n');
+      assert.ok(!text.includes('\u001b'), 'an escape sequence reached the terminal');
+      assert.match(text, /\(log\) \\x1b\[2J\n {4}fake \[request\] line/);
+    } finally {
+      p.stop();
+    }
+  });
+
   it('refuses a bad filter, naming it', async () => {
     const res = await fetch(`${dev.url}/__outpost/tail?status=maybe`, {
       headers: { authorization: `Bearer ${dev.adminToken}` },
@@ -202,6 +229,32 @@ describe('Tail Workers', () => {
       );
     } finally {
       await alone.close();
+    }
+  });
+});
+
+describe('a Tail Worker that calls its producer back', () => {
+  it('is stopped by the loop limits, not run for ever', async () => {
+    const dev = await startFixture(join(FIXTURES, 'tail-loop-a'), {
+      services: [join(FIXTURES, 'tail-loop-b')],
+    });
+    try {
+      await (await fetch(`${dev.url}/`)).text();
+      const count = () => dev.logs.filter((l) => l.message === 'loop-a invoked').length;
+      // Settle: the count stops growing.
+      let last = -1;
+      for (let i = 0; i < 40 && count() !== last; i++) {
+        last = count();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(count() > 1, 'the consumer called its producer back at least once');
+      assert.ok(count() <= 17, `${count()} invocations from one request`);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(count(), last, 'still growing');
+      // The stop is said, naming the consumer and the loop limit.
+      assert.ok(dev.logs.some((l) => /tail consumer "tail-loop-b".*loop \(error 1019\)/.test(l.message)));
+    } finally {
+      await dev.close();
     }
   });
 });

@@ -14,12 +14,15 @@ import { type ReceivedSpan, type Receiver, startReceiver } from './otlp/receiver
 async function startOrigin(): Promise<{
   url: string;
   seen: Map<string, string | undefined>;
+  state: Map<string, string | undefined>;
   close(): Promise<void>;
 }> {
   const seen = new Map<string, string | undefined>();
+  const state = new Map<string, string | undefined>();
   const server: Server = createServer(async (req, res) => {
     for await (const _ of req);
     seen.set(`${req.method} ${req.url}`, req.headers.traceparent as string | undefined);
+    state.set(`${req.method} ${req.url}`, req.headers.tracestate as string | undefined);
     res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'max-age=300' });
     res.end('// data');
   });
@@ -27,6 +30,7 @@ async function startOrigin(): Promise<{
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    state,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -148,6 +152,8 @@ describe('a request through the network is one trace', () => {
     // What the origin was told: this trace, with the request's own span as parent.
     assert.equal(origin.seen.get('GET /data.js'), `00-${CLIENT_TRACE}-${get.spanId}-01`);
     assert.equal(origin.seen.get('POST /from-object'), `00-${CLIENT_TRACE}-${post.spanId}-01`);
+    // The tracestate the client sent goes on beside it (W3C Trace Context §3.3).
+    assert.equal(origin.state.get('GET /data.js'), 'vendor=x');
 
     // Every span of the trace hangs off the root: no orphans.
     const ids = new Set(spans.map((s) => s.spanId));

@@ -72,8 +72,10 @@ export const tailCommand: Command = {
       );
     }
     let buffered = '';
+    // A character split across two chunks is decoded whole.
+    const utf8 = new TextDecoder('utf-8');
     for await (const chunk of res.body) {
-      buffered += (chunk as Buffer).toString('utf8');
+      buffered += utf8.decode(chunk as Buffer, { stream: true });
       let end = buffered.indexOf('\n\n');
       while (end !== -1) {
         const block = buffered.slice(0, end);

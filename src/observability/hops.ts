@@ -40,6 +40,8 @@ export interface OpenHop {
   readonly recorder: HopRecorder;
   /** The `traceparent` of a request this hop sends (null: not tracing). */
   readonly traceparent: string | null;
+  /** The trace's `tracestate`, sent beside the traceparent. */
+  readonly tracestate: string | undefined;
   set(attrs: Attrs): void;
   /** `hop`: its Server-Timing entry, in the place it was begun (null: none). */
   end(hop: Hop | null, attrs?: Attrs, error?: string): void;
@@ -116,10 +118,12 @@ class Recorder implements HopRecorder {
     s.end(undefined, span?.error);
   }
   begin(name: string, kind: SpanKind = SpanKind.INTERNAL, attrs?: Attrs): OpenHop {
+    // Its place in Server-Timing is taken now (path order), and given back if it ends unshown.
     const slot: Hop = { name, ms: 0, desc: '', pending: true };
-    if (this.into.hops.length < this.max) this.into.hops.push(slot);
+    const placed = this.into.hops.length < this.max;
+    if (placed) this.into.hops.push(slot);
     const span = this.trace.start(name, kind, attrs);
-    return new Open(this, slot, span);
+    return new Open(this, placed ? slot : null, span);
   }
   shield(status: string): void {
     if (this.into.shield.length < this.max) this.into.shield.push(status);
@@ -134,7 +138,8 @@ class Open implements OpenHop {
   #recorder: HopRecorder | null = null;
   constructor(
     readonly parent: Recorder,
-    readonly slot: Hop,
+    /** Its reserved Server-Timing entry; null when the list was full when it began. */
+    readonly slot: Hop | null,
     readonly span: OpenSpan,
   ) {}
   get recorder(): HopRecorder {
@@ -146,11 +151,21 @@ class Open implements OpenHop {
   get traceparent(): string | null {
     return this.parent.trace.traceparent(this.span);
   }
+  get tracestate(): string | undefined {
+    return this.parent.trace.tracestate;
+  }
   set(attrs: Attrs): void {
     this.span.set(attrs);
   }
   end(hop: Hop | null, attrs?: Attrs, error?: string): void {
-    if (hop) Object.assign(this.slot, hop, { pending: false });
+    const hops = this.parent.into.hops;
+    if (this.slot?.pending) {
+      if (hop) Object.assign(this.slot, hop, { pending: false });
+      else {
+        const at = hops.indexOf(this.slot);
+        if (at !== -1) hops.splice(at, 1);
+      }
+    } else if (hop && !this.slot && hops.length < this.parent.max) hops.push(hop);
     this.span.end(attrs, error);
   }
 }

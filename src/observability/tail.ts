@@ -45,8 +45,10 @@ export interface TailItem {
   pop?: string;
 }
 
-/** Logs and exceptions kept per event (Workers truncates a tail event past 256 KB). */
+/** Logs and exceptions kept per event (Workers truncates a tail event past 256 KB), as JSON bytes. */
 const MAX_LOG_BYTES = 256 * 1024;
+/** What each entry costs besides its text (its JSON object's keys, level, timestamp). */
+const ENTRY_BYTES = 64;
 /** Request headers whose values a tail does not show. */
 const REDACTED = new Set(['authorization', 'cookie', 'proxy-authorization', 'set-cookie']);
 
@@ -79,8 +81,13 @@ export class TailDraft {
       ...(ray ? { ray } : {}),
     };
   }
+  /** Room for an entry with `text`, charged what it will take as JSON (escapes, UTF-8) plus its keys. */
   #room(text: string): boolean {
-    this.#bytes += text.length;
+    if (this.#bytes >= MAX_LOG_BYTES) {
+      this.item.truncated = true;
+      return false;
+    }
+    this.#bytes += ENTRY_BYTES + Buffer.byteLength(JSON.stringify(text));
     if (this.#bytes <= MAX_LOG_BYTES) return true;
     this.item.truncated = true;
     return false;
@@ -169,26 +176,37 @@ export function prettyTail(e: TailItem): string {
     canceled: 'Canceled',
   }[e.outcome];
   const head = e.event
-    ? `${e.event.request.method} ${e.event.request.url} - ${outcome}${e.event.response ? ` (${e.event.response.status})` : ''} @ ${when}`
+    ? `${e.event.request.method} ${printable(e.event.request.url)} - ${outcome}${e.event.response ? ` (${e.event.response.status})` : ''} @ ${when}`
     : `${e.scriptName} - ${outcome} @ ${when}`;
   const lines = [`${head}${e.ray ? ` [${e.scriptName}, ray ${e.ray}]` : ` [${e.scriptName}]`}`];
-  for (const l of e.logs) lines.push(`  (${l.level}) ${l.message.map(String).join(' ')}`);
-  for (const x of e.exceptions) lines.push(`  ✘ ${x.name}: ${x.message}`);
+  for (const l of e.logs) lines.push(`  (${l.level}) ${printable(l.message.map(String).join(' '))}`);
+  for (const x of e.exceptions) lines.push(`  ✘ ${printable(x.name)}: ${printable(x.message)}`);
   if (e.truncated) lines.push('  (truncated)');
   return lines.join('\n');
 }
 
 interface Session {
   filter: TailFilter;
-  send(e: TailItem): void;
+  /** `json()`: the event as JSON, made once however many sessions send it. */
+  send(e: TailItem, json: () => string): void;
   end(): void;
+}
+
+/** Text from a worker made safe for a terminal: control characters (escape sequences) shown, not obeyed. */
+function printable(text: string): string {
+  return text
+    .replace(/\r?\n/g, '\n    ')
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    );
 }
 
 /** Where finished invocations go: `outpost tail` sessions and Tail Workers. */
 export class TailHub {
   readonly #sessions = new Set<Session>();
-  /** Producer worker name → its Tail Workers' delivery. */
-  readonly #consumers = new Map<string, ((events: TailItem[]) => void)[]>();
+  /** Producer worker name → its Tail Workers' delivery (with the producer invocation's chain). */
+  readonly #consumers = new Map<string, ((events: TailItem[], chain: unknown) => void)[]>();
 
   /** Whether an invocation of `worker` should collect its event. */
   wants(worker: string): boolean {
@@ -198,13 +216,27 @@ export class TailHub {
     return false;
   }
 
-  emit(e: TailItem): void {
-    for (const s of this.#sessions) if (matchesTail(s.filter, e)) s.send(e);
-    for (const deliver of this.#consumers.get(e.scriptName) ?? []) deliver([e]);
+  /**
+   * A finished invocation. `chain` is its place in its request's chain (src/runtime/loops.ts),
+   * handed to Tail Workers so that a consumer whose tail() calls back into its producer is
+   * stopped by the loop limits like any other chain.
+   */
+  emit(e: TailItem, chain?: unknown): void {
+    let json: string | undefined;
+    const once = () => {
+      json ??= JSON.stringify(e);
+      return json;
+    };
+    for (const s of this.#sessions) if (matchesTail(s.filter, e)) s.send(e, once);
+    for (const deliver of this.#consumers.get(e.scriptName) ?? []) deliver([e], chain);
   }
 
   /** A tail session; the returned function forgets it. `end` is called when the hub closes. */
-  subscribe(filter: TailFilter, send: (e: TailItem) => void, end: () => void = () => {}): () => void {
+  subscribe(
+    filter: TailFilter,
+    send: (e: TailItem, json: () => string) => void,
+    end: () => void = () => {},
+  ): () => void {
     const s: Session = { filter, send, end };
     this.#sessions.add(s);
     return () => this.#sessions.delete(s);
@@ -223,7 +255,7 @@ export class TailHub {
   }
 
   /** A Tail Worker of `producer`: gets each of its events. */
-  consume(producer: string, deliver: (events: TailItem[]) => void): void {
+  consume(producer: string, deliver: (events: TailItem[], chain: unknown) => void): void {
     const list = this.#consumers.get(producer) ?? [];
     list.push(deliver);
     this.#consumers.set(producer, list);

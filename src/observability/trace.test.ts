@@ -4,7 +4,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { recordHops, serverTiming } from './hops.ts';
 import { memoryObserver } from './logger.ts';
-import { cleanTracestate, MAX_SPANS_PER_TRACE, parseTraceparent, SpanKind } from './trace.ts';
+import { cleanTracestate, MAX_SPANS_PER_TRACE, NO_TRACE, parseTraceparent, SpanKind } from './trace.ts';
 import { Tracer } from './tracer.ts';
 
 function memoryExporter(): SpanExporter & { spans: ReadableSpan[] } {
@@ -153,6 +153,24 @@ describe('spans', () => {
     t.flush();
     assert.equal(exporter.spans.length, MAX_SPANS_PER_TRACE);
     assert.equal(exporter.spans[0].attributes['outpost.trace.dropped_spans'], 51);
+  });
+  it('spans made after the trace was decided count against the same cap', () => {
+    const { t, exporter } = tracer(1);
+    const trace = t.begin(undefined, undefined);
+    const root = trace.start('GET', SpanKind.SERVER);
+    root.end();
+    t.finish(trace, { status: 200 }, 1);
+    for (let i = 0; i < 5000; i++) root.scope.start('kv_get', SpanKind.INTERNAL).end();
+    t.flush();
+    assert.equal(exporter.spans.length, MAX_SPANS_PER_TRACE);
+    assert.equal(trace.dropped, 5001 - MAX_SPANS_PER_TRACE);
+  });
+  it('a hop that ends unshown gives its Server-Timing place back', () => {
+    const hops = { hops: [], shield: [], objects: [] };
+    const rec = recordHops(hops, NO_TRACE, 4);
+    for (let i = 0; i < 10; i++) rec.begin('fetch').end(null);
+    for (let i = 0; i < 4; i++) rec.hop({ name: 'kv', ms: 1, desc: `GET ${i}` });
+    assert.equal(serverTiming(hops.hops).split(', ').length, 4);
   });
   it('a span that ends after the response (waitUntil work) follows its trace: exported if it was kept', () => {
     const { t, exporter } = tracer(1);

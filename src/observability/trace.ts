@@ -48,6 +48,8 @@ export interface TraceScope {
   readonly recording: boolean;
   /** The `traceparent` a request sent from here carries, naming `span` as its parent. */
   traceparent(span: OpenSpan): string | null;
+  /** The trace's `tracestate`, passed on beside the traceparent (W3C Trace Context §3.3). */
+  readonly tracestate?: string;
   start(name: string, kind: SpanKind, attrs?: Attrs, startedAt?: number): OpenSpan;
 }
 
@@ -170,6 +172,7 @@ export class RequestTrace implements TraceScope {
   readonly spans: SpanRecord[] = [];
   /** Spans not recorded past MAX_SPANS_PER_TRACE. */
   dropped = 0;
+  #made = 0;
   /** The incoming traceparent's span: the root's parent. */
   readonly remoteParent: string | null;
   /** Set by the tracer once the trace was decided: later spans follow the decision. */
@@ -197,10 +200,13 @@ export class RequestTrace implements TraceScope {
   }
 
   child(parentId: string | null, name: string, kind: SpanKind, attrs: Attrs, startedAt: number): OpenSpan {
-    if (this.spans.length >= MAX_SPANS_PER_TRACE && !this.closed) {
+    // Counted as made, before or after the trace was decided: work after the response (a
+    // waitUntil loop) cannot flood the export queue past the cap either.
+    if (this.#made >= MAX_SPANS_PER_TRACE) {
       this.dropped++;
       return NO_SPAN;
     }
+    this.#made++;
     const record: SpanRecord = {
       name,
       kind,
@@ -247,6 +253,9 @@ class ChildScope implements TraceScope {
     readonly trace: RequestTrace,
     readonly parentId: string,
   ) {}
+  get tracestate(): string | undefined {
+    return this.trace.tracestate;
+  }
   traceparent(span: OpenSpan): string | null {
     return this.trace.traceparent(span);
   }

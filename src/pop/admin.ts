@@ -83,7 +83,7 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
   ping.unref();
   const forget = hub.subscribe(
     filter,
-    (e) => {
+    (_e, json) => {
       if (res.writableLength > MAX_TAIL_BACKLOG) {
         dropped++;
         return;
@@ -92,7 +92,7 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
         res.write(`: dropped ${dropped}\n\n`);
         dropped = 0;
       }
-      res.write(`data: ${JSON.stringify(e)}\n\n`);
+      res.write(`data: ${json()}\n\n`);
     },
     () => res.end(),
   );

@@ -27,9 +27,11 @@ import { R2Buckets } from '../r2/index.ts';
 import {
   type Bundle,
   bundleWorker,
+  calleeChain,
   DurableObjects,
   type Limits,
   OutpostError,
+  type RequestChain,
   Runtime,
   type RuntimeOptions,
 } from '../runtime/index.ts';
@@ -121,6 +123,9 @@ export interface DevOptions {
     seed?: number;
   };
 }
+
+/** tail() calls one Tail Worker may have running at once; past it, events for it are skipped. */
+const MAX_TAIL_IN_FLIGHT = 64;
 
 export interface DevServer {
   url: string;
@@ -502,14 +507,37 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         });
         continue;
       }
-      tail.consume(p.tenant, (events) => {
-        rt.event(consumer, 'tail', [events]).catch((err) =>
-          observer.log({
-            level: 'error',
-            source: 'outpost',
-            message: `tail consumer "${consumer}" of "${p.tenant}" failed: ${(err as Error).message}`,
-          }),
-        );
+      let inFlight = 0;
+      let warned = false;
+      const skip = (why: string) => {
+        if (warned) return;
+        warned = true;
+        observer.log({
+          level: 'warn',
+          source: 'outpost',
+          message: `tail consumer "${consumer}" of "${p.tenant}": events are being skipped (${why}); warned once`,
+        });
+      };
+      tail.consume(p.tenant, (events, chain) => {
+        // A tail() that calls back into its producer is a chain like any other: the loop limits stop it.
+        let next: RequestChain;
+        try {
+          next = calleeChain(chain as RequestChain, `the Tail Worker "${consumer}"`, true);
+        } catch (err) {
+          return skip((err as Error).message);
+        }
+        if (inFlight >= MAX_TAIL_IN_FLIGHT)
+          return skip(`${MAX_TAIL_IN_FLIGHT} tail() calls are already running`);
+        inFlight++;
+        rt.event(consumer, 'tail', [events], next)
+          .catch((err) =>
+            observer.log({
+              level: 'error',
+              source: 'outpost',
+              message: `tail consumer "${consumer}" of "${p.tenant}" failed: ${(err as Error).message}`,
+            }),
+          )
+          .finally(() => inFlight--);
       });
     }
 

@@ -254,17 +254,17 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       return;
     }
     // What the metrics record once the response has finished (src/observability/metrics.ts).
-    const seen: Seen = { pop: defaultPop, worker: '', started: performance.now() };
+    const seen: Seen = { pop: defaultPop, worker: '', started: performance.now(), upgraded: [] };
     const root = options.tracer ? traceRequest(options.tracer, req, res, seen) : null;
-    res.once('close', () => logRequest(options.observer, req, res, seen));
+    whenDone(res, seen, 'close', () => logRequest(options.observer, req, res, seen));
     if (options.metrics) {
       const metrics = options.metrics;
-      res.once('finish', () => {
+      whenDone(res, seen, 'finish', () => {
         const out = written.get(res);
         metrics.request({
           pop: seen.pop,
           worker: seen.worker,
-          status: res.statusCode,
+          status: statusOf(res, seen),
           cacheStatus: out?.cacheStatus ?? 'none',
           seconds: (performance.now() - seen.started) / 1000,
           bytes: out?.bytes ?? 0,
@@ -346,6 +346,9 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       ray,
     });
     for (let i = 0; i < visitor.length; i++) headers.push(visitor[i]);
+    // The client's address as workers see it (CF-Connecting-IP), for the trace.
+    const clientAt = root ? visitor.indexOf('cf-connecting-ip') : -1;
+    if (clientAt >= 0) seen.client = visitor[clientAt + 1];
     const hasBody =
       req.method !== 'GET' &&
       req.method !== 'HEAD' &&
@@ -394,6 +397,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       wss.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => {
         taken = true;
         ws.attach(socket);
+        // The response is the 101: its request line, trace and metrics end here (the detached
+        // response will never close).
+        seen.status = 101;
+        for (const done of seen.upgraded.splice(0)) done();
       });
       return;
     }
@@ -580,6 +587,29 @@ interface Seen {
   error?: string;
   /** Its trace id, when traced. */
   traceId?: string;
+  /** The client's address (CF-Connecting-IP: the peer, or what the trusted proxy said). */
+  client?: string;
+  /** Set for a WebSocket upgrade: its 101, the response that never closes. */
+  status?: number;
+  /** What runs when an upgrade completes, in place of the response's close/finish. */
+  upgraded: (() => void)[];
+}
+
+/** The status a request ended with: its response's, 101 for an upgrade, 499 when the client left first. */
+function statusOf(res: ServerResponse, seen: Seen): number {
+  return seen.status ?? (res.headersSent ? res.statusCode : 499);
+}
+
+/** `fn` once, when the response emits `event` or, for a WebSocket, when the upgrade completes. */
+function whenDone(res: ServerResponse, seen: Seen, event: 'close' | 'finish', fn: () => void): void {
+  let ran = false;
+  const once = () => {
+    if (ran) return;
+    ran = true;
+    fn();
+  };
+  res.once(event, once);
+  seen.upgraded.push(once);
 }
 
 /**
@@ -588,7 +618,7 @@ interface Seen {
  * with (their `request` field), so the two join.
  */
 function logRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, seen: Seen): void {
-  const status = res.headersSent ? res.statusCode : 499;
+  const status = statusOf(res, seen);
   const out = written.get(res);
   const traceId = seen.traceId ?? parseTraceparent(req.headers.traceparent as string | undefined)?.traceId;
   observer.log({
@@ -619,8 +649,8 @@ function traceRequest(tracer: Tracer, req: IncomingMessage, res: ServerResponse,
   seen.traceId = trace.traceId;
   const method = req.method ?? 'GET';
   const root = trace.start(method, SpanKind.SERVER, {}, epochOf(seen.started));
-  res.once('close', () => {
-    const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+  whenDone(res, seen, 'close', () => {
+    const status = statusOf(res, seen);
     const error = seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined);
     // The attributes are made only for a trace that is kept: most are not, at a low ratio.
     tracer.finish(
@@ -643,7 +673,10 @@ function traceRequest(tracer: Tracer, req: IncomingMessage, res: ServerResponse,
             ...(req.headers['user-agent']
               ? { 'user_agent.original': req.headers['user-agent'].slice(0, 512) }
               : {}),
-            ...(req.socket?.remoteAddress ? { 'client.address': req.socket.remoteAddress } : {}),
+            'url.scheme': (req.socket as { encrypted?: boolean })?.encrypted ? 'https' : 'http',
+            ...((seen.client ?? req.socket?.remoteAddress)
+              ? { 'client.address': seen.client ?? (req.socket.remoteAddress as string) }
+              : {}),
             ...(seen.ray ? { 'cloudflare.ray_id': seen.ray } : {}),
             'http.response.status_code': status,
             'outpost.pop': seen.pop,

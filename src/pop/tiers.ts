@@ -91,14 +91,20 @@ export class CacheTiers {
               'outpost.cache.tier': 'upper',
             });
             let reached = false;
-            const u = await this.upper.handle(
-              r2,
-              (r3) => {
-                reached = true;
-                return base(r3, upper?.recorder ?? null, false);
-              },
-              policy,
-            );
+            let u: Awaited<ReturnType<HttpCache['handle']>>;
+            try {
+              u = await this.upper.handle(
+                r2,
+                (r3) => {
+                  reached = true;
+                  return base(r3, upper?.recorder ?? null, false);
+                },
+                policy,
+              );
+            } catch (err) {
+              upper?.end(null, undefined, (err as Error).message);
+              throw err;
+            }
             this.metricsFor(pop.id).cache('upper', u.cacheStatus);
             upper?.end(null, { 'outpost.cache.status': u.cacheStatus });
             originHop = {

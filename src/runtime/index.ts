@@ -14,7 +14,14 @@ export {
   WorkerException,
 } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
-export { LOOP_HEADER, LoopLimitError, MAX_LOOP_HOPS, MAX_SERVICE_INVOCATIONS } from './loops.ts';
+export {
+  calleeChain,
+  LOOP_HEADER,
+  LoopLimitError,
+  MAX_LOOP_HOPS,
+  MAX_SERVICE_INVOCATIONS,
+  type RequestChain,
+} from './loops.ts';
 export { DurableObjects, type ObjectPlacement } from './objects.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
 export type {

@@ -309,8 +309,8 @@ export class WorkerInstance implements IsolateOwner {
    * A handler event (a Tail Worker's `tail(events)`): counted and limited like a request, its
    * arguments structured-cloned in. Its own invocation is not tailed (no event loops).
    */
-  async event(handler: 'tail', args: unknown[]): Promise<void> {
-    const a = this.#begin(undefined, freshChain());
+  async event(handler: 'tail', args: unknown[], chain: RequestChain = freshChain()): Promise<void> {
+    const a = this.#begin(undefined, chain);
     try {
       const r = (await this.#send(this.iso.api.event, [a.id, handler, args])) as { waitUntil: number };
       if (a.breach) throw a.breach;
@@ -616,7 +616,7 @@ export class WorkerInstance implements IsolateOwner {
   #release(a: Active): void {
     if (--a.holds > 0) return;
     this.#live.delete(a.id);
-    if (a.tail) this.tail?.emit(a.tail.item);
+    if (a.tail) this.tail?.emit(a.tail.item, a.chain);
     if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
     if (!this.busy) this.onIdle?.();
   }
@@ -636,6 +636,7 @@ export class WorkerInstance implements IsolateOwner {
     // An object's work outside its events gets a fresh budget with each event.
     if (this.#background) this.#background.subrequests = 0;
     const a = this.#record(label, chain, span);
+    this.#invocations++;
     this.#account(); // what ran before it is not its share
     this.active.set(a.id, a);
     this.#live.set(a.id, a);
@@ -672,13 +673,18 @@ export class WorkerInstance implements IsolateOwner {
   /** The span of an invocation under `parent`: which worker, and whether it was a cold start. */
   #span(parent: TraceScope | undefined, name: string, attrs?: Attrs): OpenSpan {
     if (!parent?.recording) return NO_SPAN;
+    // Cold: the first invocation of this isolate's load (a request, an RPC call or an event).
+    const cold = this.#invocations === 0;
     return parent.start(name, SpanKind.INTERNAL, {
       'faas.name': this.version.name,
-      'faas.coldstart': this.requests === 0,
-      'outpost.isolate.cold': this.requests === 0,
+      'faas.coldstart': cold,
+      'outpost.isolate.cold': cold,
       ...attrs,
     });
   }
+
+  /** Invocations begun in this isolate (the cold-start attribute of the first). */
+  #invocations = 0;
 
   async handle(req: WorkerRequest): Promise<WorkerResponse> {
     // A request from another worker carries its chain; one entering the platform, its CF-EW-Via.

@@ -32,6 +32,7 @@ import { OutpostError, ScriptLoadError } from './errors.ts';
 import type { HibernationSet } from './hibernation.ts';
 import { type CodeCache, type DurableObjectLoad, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
+import type { RequestChain } from './loops.ts';
 import { DurableObjects } from './objects.ts';
 import { IsolatePool } from './pool.ts';
 import { lineOffset, StackMapper } from './sourcemap.ts';
@@ -294,12 +295,12 @@ export class Runtime {
   }
 
   /** A handler event (a Tail Worker's `tail(events)`) for a deployed worker. */
-  async event(tenant: string, handler: 'tail', args: unknown[]): Promise<void> {
+  async event(tenant: string, handler: 'tail', args: unknown[], chain?: RequestChain): Promise<void> {
     const instance = await this.#instance(tenant);
     this.#lru.delete(instance);
     this.#lru.set(instance, true);
     this.#busy.add(instance);
-    return instance.event(handler, args);
+    return instance.event(handler, args, chain);
   }
 
   #run(instance: WorkerInstance, request: WorkerRequest): Promise<WorkerResponse> {

@@ -170,7 +170,7 @@ async function cachedFetch(
     // hop. This hop's `cache` entry is placed first, so Server-Timing lists them in path order.
     const at = hops?.begin('outpost.cache', SpanKind.INTERNAL, {
       'outpost.cache.tier': 'pop',
-      'url.full': url,
+      'url.full': url.slice(0, 2048),
     });
     const inner = at ? at.recorder : null;
     const origin: Origin = tier ? tier(direct, policy, inner) : (r) => direct(r, inner, true);
@@ -234,12 +234,15 @@ export function recorded(origin: Origin, metrics: PopMetrics = NO_METRICS): Reco
     const started = performance.now();
     try {
       const a = await counted(
-        origin(at.traceparent ? { ...r, headers: withTraceparent(r.headers, at.traceparent) } : r),
+        origin(
+          at.traceparent ? { ...r, headers: withTraceparent(r.headers, at.traceparent, at.tracestate) } : r,
+        ),
         metrics,
       );
       at.end(
         timing ? { name: 'origin', ms: performance.now() - started, desc: hopName(r.method, r.url) } : null,
         { 'http.response.status_code': a.status },
+        clientError(a.status),
       );
       return a;
     } catch (err) {
@@ -289,6 +292,11 @@ export type RecordedOrigin = (
  */
 export type Tier = (origin: RecordedOrigin, policy: CachePolicy, hops: HopRecorder | null) => Origin;
 
+/** An HTTP client span's error status: a 4xx or 5xx answer (OpenTelemetry's HTTP conventions). */
+function clientError(status: number): string | undefined {
+  return status >= 400 ? `HTTP ${status}` : undefined;
+}
+
 /** OpenTelemetry's HTTP client attributes of a request. */
 function clientAttrs(method: string, url: string): Attrs {
   let host = '';
@@ -299,16 +307,18 @@ function clientAttrs(method: string, url: string): Attrs {
 }
 
 /**
- * Headers with the platform's `traceparent` (and no `tracestate` the worker set): with tracing
- * on, the platform propagates the trace on every subrequest, as OpenTelemetry's instrumentation does.
+ * Headers with the platform's `traceparent` and the trace's `tracestate`, replacing any the
+ * worker set: with tracing on, the platform propagates the trace on every subrequest, as
+ * OpenTelemetry's instrumentation does (W3C Trace Context §3.3: tracestate goes on with it).
  */
-export function withTraceparent(headers: string[], traceparent: string): string[] {
+export function withTraceparent(headers: string[], traceparent: string, tracestate?: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const n = headers[i].toLowerCase();
     if (n !== 'traceparent' && n !== 'tracestate') out.push(headers[i], headers[i + 1]);
   }
   out.push('traceparent', traceparent);
+  if (tracestate) out.push('tracestate', tracestate);
   return out;
 }
 
@@ -363,7 +373,9 @@ async function directFetch(
       undiciFetch(args.url, {
         dispatcher,
         method: args.method,
-        headers: pairsOf(at?.traceparent ? withTraceparent(args.headers, at.traceparent) : args.headers),
+        headers: pairsOf(
+          at?.traceparent ? withTraceparent(args.headers, at.traceparent, at.tracestate) : args.headers,
+        ),
         redirect: args.redirect,
         body: args.body === null ? undefined : new Uint8Array(args.body),
         signal: controller.signal,
@@ -377,6 +389,7 @@ async function directFetch(
   at?.end(
     { name: 'origin', ms: performance.now() - started, desc: hopName(args.method, args.url) },
     { 'http.response.status_code': res.status },
+    clientError(res.status),
   );
   const meta = {
     status: res.status,

@@ -61,7 +61,7 @@ export async function serviceCall(
       at?.end(null);
       return out;
     }
-    if (at?.traceparent) request.headers = withTraceparent(request.headers, at.traceparent);
+    if (at?.traceparent) request.headers = withTraceparent(request.headers, at.traceparent, at.tracestate);
     const res = await links.fetch(binding, request);
     at?.end(null, { 'http.response.status_code': res.status });
     // A WebSocket the callee answered with: the caller can hand it on to its client.
