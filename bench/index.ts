@@ -69,7 +69,7 @@ if (want('d1')) {
   results.d1 = r;
 }
 if (want('tracing')) {
-  const r = await tracingBench({ rounds: quick ? 2 : 5, seconds: quick ? 3 : 5 });
+  const r = await tracingBench({ rounds: quick ? 2 : 7, seconds: quick ? 3 : 5 });
   console.log(r.table.join('\n'), '\n');
   results.tracing = r;
 }

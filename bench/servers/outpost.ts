@@ -52,7 +52,7 @@ const root = join(import.meta.dirname, '..', '..');
 runtime.deploy(fixture, await bundleWorker(config, { root }), config);
 await runtime.warm(fixture);
 // Tracing (bench/platform.ts, --only tracing): OUTPOST_BENCH_TRACE=<ratio>,<OTLP endpoint>.
-const trace = process.env.OUTPOST_BENCH_TRACE?.split(',');
+const trace = process.env.OUTPOST_BENCH_TRACE ? process.env.OUTPOST_BENCH_TRACE.split(',') : null;
 const tracer = trace
   ? new Tracer({ endpoint: trace[1], sampleRatio: Number(trace[0]) }, consoleObserver('warn'))
   : null;

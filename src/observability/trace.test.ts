@@ -90,7 +90,11 @@ describe('sampling', () => {
   it('the head decision of a new trace follows its id, about the configured share of traces', () => {
     const { t } = tracer(0.01);
     let sampled = 0;
-    for (let i = 0; i < 20_000; i++) if (t.begin(undefined, undefined).sampled) sampled++;
+    for (let i = 0; i < 20_000; i++) {
+      const trace = t.begin(undefined, undefined);
+      assert.equal(trace.sampled, t.headSample(trace.traceId), trace.traceId);
+      if (trace.sampled) sampled++;
+    }
     assert.ok(sampled > 120 && sampled < 300, `${sampled} of 20,000 sampled at 1%`);
   });
   it('at 0%, an exception is kept even with a 2xx status', () => {

@@ -24,8 +24,8 @@ export interface SpanRecord {
   kind: SpanKind;
   /** Made when first needed (a child, a traceparent, the export): most spans of unkept traces never are. */
   spanId: string;
-  /** The parent's span id; for the root, the incoming traceparent's, if any. */
-  parentId: string | null;
+  /** The parent span (its id is made only if this one is exported); null for the root. */
+  parent: SpanRecord | null;
   start: number;
   end: number;
   attrs: Attrs;
@@ -92,9 +92,18 @@ function randomHex(bytes: number): string {
 }
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
+/** The last 8 hex digits of the trace id newTraceId() made last, as a number (for the head decision). */
+let lastTail = 0;
 export function newTraceId(): string {
+  const at = poolAt + 16 > pool.length ? 12 : poolAt + 12;
   const id = randomHex(16);
+  lastTail = pool.readUInt32BE(at);
   return id === ZERO_TRACE ? newTraceId() : id;
+}
+
+/** A trace id's last 8 hex digits as a number: what the head decision compares with the ratio. */
+export function traceTail(traceId: string): number {
+  return Number.parseInt(traceId.slice(-8), 16);
 }
 export function newSpanId(): string {
   const id = randomHex(8);
@@ -179,14 +188,19 @@ export class RequestTrace implements TraceScope {
   late: ((s: SpanRecord) => void) | null = null;
   closed = false;
 
-  constructor(
-    incoming: TraceParent | null,
-    tracestate: string | undefined,
-    sampleHead: (traceId: string) => boolean,
-  ) {
-    this.traceId = incoming?.traceId ?? newTraceId();
+  /**
+   * `bound`: a trace that starts here is sampled when its id's last 8 hex digits are at most
+   * this (OpenTelemetry's TraceIdRatioBased; -1: never, 0xffffffff: always).
+   */
+  constructor(incoming: TraceParent | null, tracestate: string | undefined, bound: number) {
+    if (incoming) {
+      this.traceId = incoming.traceId;
+      this.sampled = incoming.sampled;
+    } else {
+      this.traceId = newTraceId();
+      this.sampled = lastTail <= bound;
+    }
     this.remoteParent = incoming?.spanId ?? null;
-    this.sampled = incoming ? incoming.sampled : sampleHead(this.traceId);
     this.tracestate = tracestate;
   }
 
@@ -196,10 +210,15 @@ export class RequestTrace implements TraceScope {
   }
 
   start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
-    return this.child(this.remoteParent, name, kind, attrs, startedAt);
+    return this.child(null, name, kind, attrs, startedAt);
   }
 
-  child(parentId: string | null, name: string, kind: SpanKind, attrs: Attrs, startedAt: number): OpenSpan {
+  /** The id of `s`'s parent: its parent span's, or for the root the incoming traceparent's. */
+  parentIdOf(s: SpanRecord): string | null {
+    return s.parent ? spanIdOf(s.parent) : this.remoteParent;
+  }
+
+  child(parent: SpanRecord | null, name: string, kind: SpanKind, attrs: Attrs, startedAt: number): OpenSpan {
     // Counted as made, before or after the trace was decided: work after the response (a
     // waitUntil loop) cannot flood the export queue past the cap either.
     if (this.#made >= MAX_SPANS_PER_TRACE) {
@@ -211,7 +230,7 @@ export class RequestTrace implements TraceScope {
       name,
       kind,
       spanId: '',
-      parentId,
+      parent,
       start: startedAt,
       end: 0,
       attrs,
@@ -229,7 +248,7 @@ class Span implements OpenSpan {
     readonly record: SpanRecord,
   ) {}
   get scope(): TraceScope {
-    this.#scope ??= new ChildScope(this.trace, spanIdOf(this.record));
+    this.#scope ??= new ChildScope(this.trace, this.record);
     return this.#scope;
   }
   set(attrs: Attrs): void {
@@ -251,7 +270,7 @@ class ChildScope implements TraceScope {
   readonly recording = true;
   constructor(
     readonly trace: RequestTrace,
-    readonly parentId: string,
+    readonly parent: SpanRecord,
   ) {}
   get tracestate(): string | undefined {
     return this.trace.tracestate;
@@ -260,6 +279,6 @@ class ChildScope implements TraceScope {
     return this.trace.traceparent(span);
   }
   start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
-    return this.trace.child(this.parentId, name, kind, attrs, startedAt);
+    return this.trace.child(this.parent, name, kind, attrs, startedAt);
   }
 }

@@ -28,6 +28,7 @@ import {
   type SpanRecord,
   spanIdOf,
   type TraceScope,
+  traceTail,
 } from './trace.ts';
 
 export interface TracingOptions {
@@ -112,7 +113,8 @@ export class Tracer {
     const problem = validateTracing(options);
     if (problem) throw new TypeError(`tracing: ${problem}`);
     this.#ratio = options.sampleRatio ?? 1;
-    this.#bound = Math.floor(this.#ratio * 0xffffffff);
+    this.#bound =
+      this.#ratio >= 1 ? 0xffffffff : this.#ratio <= 0 ? -1 : Math.floor(this.#ratio * 0xffffffff) - 1;
     this.#slowMs = options.slowMs ?? 1000;
     this.#maxQueue = options.maxQueue ?? 4096;
     this.#batch = options.batchSize ?? 512;
@@ -139,17 +141,13 @@ export class Tracer {
 
   /** A request's trace, continuing what its headers carry. */
   begin(traceparent: string | undefined, tracestate: string | undefined): RequestTrace {
-    const incoming = parseTraceparent(traceparent);
-    return new RequestTrace(incoming, incoming ? cleanTracestate(tracestate) : undefined, (id) =>
-      this.headSample(id),
-    );
+    const incoming = traceparent === undefined ? null : parseTraceparent(traceparent);
+    return new RequestTrace(incoming, incoming ? cleanTracestate(tracestate) : undefined, this.#bound);
   }
 
-  /** The head decision for a trace that starts here. */
+  /** The head decision for a trace that starts here, with this id. */
   headSample(traceId: string): boolean {
-    if (this.#ratio >= 1) return true;
-    if (this.#ratio <= 0) return false;
-    return Number.parseInt(traceId.slice(-8), 16) < this.#bound;
+    return traceTail(traceId) <= this.#bound;
   }
 
   /**
@@ -235,13 +233,9 @@ export class Tracer {
     const flags = trace.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
     const state = trace.tracestate ? { traceState: new TraceState(trace.tracestate) } : {};
     const context: SpanContext = { traceId: trace.traceId, spanId: spanIdOf(s), traceFlags: flags, ...state };
-    const parent: SpanContext | undefined = s.parentId
-      ? {
-          traceId: trace.traceId,
-          spanId: s.parentId,
-          traceFlags: flags,
-          isRemote: s.parentId === trace.remoteParent,
-        }
+    const parentId = trace.parentIdOf(s);
+    const parent: SpanContext | undefined = parentId
+      ? { traceId: trace.traceId, spanId: parentId, traceFlags: flags, isRemote: s.parent === null }
       : undefined;
     return {
       name: s.name,

@@ -25,6 +25,7 @@ import {
   type Observer,
   type OpenSpan,
   parseTraceparent,
+  type RequestTrace,
   SpanKind,
   serverTiming,
   type TailHub,
@@ -253,24 +254,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       });
       return;
     }
-    // What the metrics record once the response has finished (src/observability/metrics.ts).
-    const seen: Seen = { pop: defaultPop, worker: '', started: performance.now(), upgraded: [] };
-    const root = options.tracer ? traceRequest(options.tracer, req, res, seen) : null;
-    whenDone(res, seen, 'close', () => logRequest(options.observer, req, res, seen));
-    if (options.metrics) {
-      const metrics = options.metrics;
-      whenDone(res, seen, 'finish', () => {
-        const out = written.get(res);
-        metrics.request({
-          pop: seen.pop,
-          worker: seen.worker,
-          status: statusOf(res, seen),
-          cacheStatus: out?.cacheStatus ?? 'none',
-          seconds: (performance.now() - seen.started) / 1000,
-          bytes: out?.bytes ?? 0,
-        });
-      });
-    }
+    // What the metrics, the request's line and its trace record once it is over: one listener.
+    const seen: Seen = { pop: defaultPop, worker: '', started: performance.now(), ended: null };
+    const root = options.tracer ? startTrace(options.tracer, req, seen) : null;
+    const ended = () => requestEnded(options, req, res, seen);
+    seen.ended = ended;
+    res.once('close', ended);
     const tenant = options.route(req);
     if (tenant instanceof OutpostError) {
       res.setHeader('cf-ray', newRay(defaultPop));
@@ -365,7 +354,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         headers,
         cf: sel.cf,
         body,
-        ...(root ? { trace: root.scope } : {}),
+        trace: root?.scope,
       });
     } catch (err) {
       seen.error = (err as Error)?.message ?? String(err);
@@ -400,7 +389,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         // The response is the 101: its request line, trace and metrics end here (the detached
         // response will never close).
         seen.status = 101;
-        for (const done of seen.upgraded.splice(0)) done();
+        seen.ended?.();
       });
       return;
     }
@@ -591,8 +580,11 @@ interface Seen {
   client?: string;
   /** Set for a WebSocket upgrade: its 101, the response that never closes. */
   status?: number;
-  /** What runs when an upgrade completes, in place of the response's close/finish. */
-  upgraded: (() => void)[];
+  /** Its trace, when traced. */
+  trace?: RequestTrace;
+  root?: OpenSpan;
+  /** What runs once when it is over (the response closed, or a WebSocket upgrade completed); null after. */
+  ended: (() => void) | null;
 }
 
 /** The status a request ended with: its response's, 101 for an upgrade, 499 when the client left first. */
@@ -600,16 +592,36 @@ function statusOf(res: ServerResponse, seen: Seen): number {
   return seen.status ?? (res.headersSent ? res.statusCode : 499);
 }
 
-/** `fn` once, when the response emits `event` or, for a WebSocket, when the upgrade completes. */
-function whenDone(res: ServerResponse, seen: Seen, event: 'close' | 'finish', fn: () => void): void {
-  let ran = false;
-  const once = () => {
-    if (ran) return;
-    ran = true;
-    fn();
-  };
-  res.once(event, once);
-  seen.upgraded.push(once);
+/** The request is over: count it, hand its trace to the tracer, write its line. */
+function requestEnded(
+  options: PopServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  seen: Seen,
+): void {
+  if (seen.ended === null) return;
+  seen.ended = null;
+  const status = statusOf(res, seen);
+  const out = written.get(res);
+  // A response that did not finish (the client left) is not counted, as before.
+  if (options.metrics && (seen.status !== undefined || res.writableFinished))
+    options.metrics.request({
+      pop: seen.pop,
+      worker: seen.worker,
+      status,
+      cacheStatus: out?.cacheStatus ?? 'none',
+      seconds: (performance.now() - seen.started) / 1000,
+      bytes: out?.bytes ?? 0,
+    });
+  if (options.tracer && seen.trace)
+    // The attributes are made only for a trace that is kept: most are not, at a low ratio.
+    options.tracer.finish(
+      seen.trace,
+      { status, ...(seen.error !== undefined ? { error: seen.error } : {}) },
+      performance.now() - seen.started,
+      () => endRoot(req, res, seen, status),
+    );
+  logRequest(options.observer, req, res, seen);
 }
 
 /**
@@ -639,57 +651,48 @@ function logRequest(observer: Observer, req: IncomingMessage, res: ServerRespons
   });
 }
 
-/**
- * Starts the trace of a request (continuing its `traceparent`) with the PoP's server span, and
- * hands it to the tracer when the response is over (finished, or the connection closed).
- */
-function traceRequest(tracer: Tracer, req: IncomingMessage, res: ServerResponse, seen: Seen): OpenSpan {
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);
-  const trace = tracer.begin(one(req.headers.traceparent), one(req.headers.tracestate));
+/** Starts the trace of a request (continuing its `traceparent`) with the PoP's server span. */
+function startTrace(tracer: Tracer, req: IncomingMessage, seen: Seen): OpenSpan {
+  const h = req.headers;
+  const trace = tracer.begin(
+    Array.isArray(h.traceparent) ? h.traceparent.join(',') : h.traceparent,
+    Array.isArray(h.tracestate) ? h.tracestate.join(',') : h.tracestate,
+  );
+  seen.trace = trace;
   seen.traceId = trace.traceId;
-  const method = req.method ?? 'GET';
-  const root = trace.start(method, SpanKind.SERVER, {}, epochOf(seen.started));
-  whenDone(res, seen, 'close', () => {
-    const status = statusOf(res, seen);
-    const error = seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined);
-    // The attributes are made only for a trace that is kept: most are not, at a low ratio.
-    tracer.finish(
-      trace,
-      { status, ...(seen.error !== undefined ? { error: seen.error } : {}) },
-      performance.now() - seen.started,
-      () => {
-        const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').replace(
-          /:\d+$/,
-          '',
-        );
-        const out = written.get(res);
-        root.end(
-          {
-            'http.request.method': method,
-            'url.path': (req.url ?? '/').split('?')[0].slice(0, 2048),
-            ...(seen.url ? { 'url.full': seen.url.slice(0, 2048) } : {}),
-            'server.address': host,
-            'network.protocol.version': req.httpVersion,
-            ...(req.headers['user-agent']
-              ? { 'user_agent.original': req.headers['user-agent'].slice(0, 512) }
-              : {}),
-            'url.scheme': (req.socket as { encrypted?: boolean })?.encrypted ? 'https' : 'http',
-            ...((seen.client ?? req.socket?.remoteAddress)
-              ? { 'client.address': seen.client ?? (req.socket.remoteAddress as string) }
-              : {}),
-            ...(seen.ray ? { 'cloudflare.ray_id': seen.ray } : {}),
-            'http.response.status_code': status,
-            'outpost.pop': seen.pop,
-            'faas.name': seen.worker,
-            'outpost.cache.status': out?.cacheStatus ?? 'none',
-            'http.response.body.size': out?.bytes ?? 0,
-          },
-          error,
-        );
-      },
-    );
-  });
+  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, {}, epochOf(seen.started));
+  seen.root = root;
   return root;
+}
+
+/** The server span of a kept trace, ended with OpenTelemetry's HTTP server attributes. */
+function endRoot(req: IncomingMessage, res: ServerResponse, seen: Seen, status: number): void {
+  const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').replace(
+    /:\d+$/,
+    '',
+  );
+  const out = written.get(res);
+  const ua = req.headers['user-agent'];
+  const client = seen.client ?? req.socket?.remoteAddress;
+  seen.root?.end(
+    {
+      'http.request.method': req.method ?? 'GET',
+      'url.path': (req.url ?? '/').split('?')[0].slice(0, 2048),
+      ...(seen.url ? { 'url.full': seen.url.slice(0, 2048) } : {}),
+      'server.address': host,
+      'network.protocol.version': req.httpVersion,
+      ...(ua ? { 'user_agent.original': ua.slice(0, 512) } : {}),
+      'url.scheme': (req.socket as { encrypted?: boolean })?.encrypted ? 'https' : 'http',
+      ...(client ? { 'client.address': client } : {}),
+      ...(seen.ray ? { 'cloudflare.ray_id': seen.ray } : {}),
+      'http.response.status_code': status,
+      'outpost.pop': seen.pop,
+      'faas.name': seen.worker,
+      'outpost.cache.status': out?.cacheStatus ?? 'none',
+      'http.response.body.size': out?.bytes ?? 0,
+    },
+    seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined),
+  );
 }
 
 /** What writeResponse wrote of each response, for the metrics (body bytes, cache status). */

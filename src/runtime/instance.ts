@@ -675,12 +675,13 @@ export class WorkerInstance implements IsolateOwner {
     if (!parent?.recording) return NO_SPAN;
     // Cold: the first invocation of this isolate's load (a request, an RPC call or an event).
     const cold = this.#invocations === 0;
-    return parent.start(name, SpanKind.INTERNAL, {
+    const all: Attrs = {
       'faas.name': this.version.name,
       'faas.coldstart': cold,
       'outpost.isolate.cold': cold,
-      ...attrs,
-    });
+    };
+    if (attrs) Object.assign(all, attrs);
+    return parent.start(name, SpanKind.INTERNAL, all);
   }
 
   /** Invocations begun in this isolate (the cold-start attribute of the first). */
