@@ -26,8 +26,9 @@ export interface SpanRecord {
   spanId: string;
   /** The parent span (its id is made only if this one is exported); null for the root. */
   parent: SpanRecord | null;
-  start: number;
-  end: number;
+  startMs: number;
+  /** 0 until it ends. */
+  endMs: number;
   attrs: Attrs;
   /** Set when the span's work failed: the OpenTelemetry status description. */
   error: string | null;
@@ -205,8 +206,7 @@ export class RequestTrace implements TraceScope {
   }
 
   traceparent(span: OpenSpan): string | null {
-    const r = (span as Span).record;
-    return r ? formatTraceparent(this.traceId, spanIdOf(r), this.sampled) : null;
+    return span instanceof Span ? formatTraceparent(this.traceId, spanIdOf(span), this.sampled) : null;
   }
 
   start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
@@ -226,59 +226,52 @@ export class RequestTrace implements TraceScope {
       return NO_SPAN;
     }
     this.#made++;
-    const record: SpanRecord = {
-      name,
-      kind,
-      spanId: '',
-      parent,
-      start: startedAt,
-      end: 0,
-      attrs,
-      error: null,
-    };
-    if (!this.closed) this.spans.push(record);
-    return new Span(this, record);
+    const span = new Span(this, parent, name, kind, attrs, startedAt);
+    if (!this.closed) this.spans.push(span);
+    return span;
   }
 }
 
-class Span implements OpenSpan {
-  #scope: TraceScope | null = null;
+/**
+ * A span: its record, its handle and the scope of its children in one object (one allocation
+ * per span: every request of a traced PoP makes them, most are never exported).
+ */
+class Span implements SpanRecord, OpenSpan, TraceScope {
+  readonly recording = true;
+  spanId = '';
+  endMs = 0;
+  error: string | null = null;
   constructor(
     readonly trace: RequestTrace,
-    readonly record: SpanRecord,
+    readonly parent: SpanRecord | null,
+    readonly name: string,
+    readonly kind: SpanKind,
+    readonly attrs: Attrs,
+    readonly startMs: number,
   ) {}
   get scope(): TraceScope {
-    this.#scope ??= new ChildScope(this.trace, this.record);
-    return this.#scope;
+    return this;
   }
-  set(attrs: Attrs): void {
-    Object.assign(this.record.attrs, attrs);
-  }
-  end(attrs?: Attrs, error?: string): void {
-    const r = this.record;
-    if (attrs) Object.assign(r.attrs, attrs);
-    if (error !== undefined && r.error === null) r.error = error;
-    if (r.end !== 0) return;
-    r.end = nowMs();
-    // A span that ends after its trace was decided (work that outlived the response) is
-    // handed on by itself, if the trace was kept.
-    if (this.trace.closed) this.trace.late?.(r);
-  }
-}
-
-class ChildScope implements TraceScope {
-  readonly recording = true;
-  constructor(
-    readonly trace: RequestTrace,
-    readonly parent: SpanRecord,
-  ) {}
   get tracestate(): string | undefined {
     return this.trace.tracestate;
   }
   traceparent(span: OpenSpan): string | null {
     return this.trace.traceparent(span);
   }
+  set(attrs: Attrs): void {
+    Object.assign(this.attrs, attrs);
+  }
+  /** A child span (this span as a TraceScope). */
   start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
-    return this.trace.child(this.parent, name, kind, attrs, startedAt);
+    return this.trace.child(this, name, kind, attrs, startedAt);
+  }
+  end(attrs?: Attrs, error?: string): void {
+    if (attrs) Object.assign(this.attrs, attrs);
+    if (error !== undefined && this.error === null) this.error = error;
+    if (this.endMs !== 0) return;
+    this.endMs = nowMs();
+    // A span that ends after its trace was decided (work that outlived the response) is
+    // handed on by itself, if the trace was kept.
+    if (this.trace.closed) this.trace.late?.(this);
   }
 }

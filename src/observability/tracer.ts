@@ -167,7 +167,7 @@ export class Tracer {
     if (trace.dropped > 0 && trace.spans[0])
       trace.spans[0].attrs['outpost.trace.dropped_spans'] = trace.dropped;
     trace.late = (s) => this.#push(trace, s);
-    for (const s of trace.spans) if (s.end !== 0) this.#push(trace, s);
+    for (const s of trace.spans) if (s.endMs !== 0) this.#push(trace, s);
     return true;
   }
 
@@ -242,9 +242,9 @@ export class Tracer {
       kind: s.kind,
       spanContext: () => context,
       ...(parent ? { parentSpanContext: parent } : {}),
-      startTime: hr(s.start),
-      endTime: hr(s.end),
-      duration: hr(Math.max(0, s.end - s.start)),
+      startTime: hr(s.startMs),
+      endTime: hr(s.endMs),
+      duration: hr(Math.max(0, s.endMs - s.startMs)),
       status:
         s.error === null ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message: s.error },
       attributes: s.attrs,
