@@ -69,7 +69,9 @@ describe('Hono', () => {
     assert.equal((await get('/private/me')).status, 401);
     const me = await get('/private/me', { headers: { authorization: `Bearer ${token}` } });
     assert.deepEqual(await me.json(), { sub: 'user-1', role: 'editor' });
-    const tampered = `${token.slice(0, -2)}xx`;
+    // One character of the signature changed for another (the last ones may carry only padding bits).
+    const at = token.lastIndexOf('.') + 5;
+    const tampered = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
     assert.equal(
       (await get('/private/me', { headers: { authorization: `Bearer ${tampered}` } })).status,
       401,
