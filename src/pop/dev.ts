@@ -28,6 +28,7 @@ import {
   type Bundle,
   bundleWorker,
   calleeChain,
+  DEFAULT_ACCOUNT,
   DurableObjects,
   type Limits,
   OutpostError,
@@ -497,13 +498,16 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     names.add(o.tenant);
   }
   // Tail Workers: a project's tail_consumers that are served in this session get its events.
+  const accountOf = (p: { config: WorkerConfig }) => p.config.accountId ?? DEFAULT_ACCOUNT;
   for (const p of [main, ...others])
     for (const consumer of p.config.tailConsumers) {
-      if (!names.has(consumer)) {
+      // As bindings, a Tail Worker is reached only within the producer's account.
+      const target = [main, ...others].find((o) => o.tenant === consumer);
+      if (!target || accountOf(target) !== accountOf(p)) {
         observer.log({
           level: 'warn',
           source: 'outpost',
-          message: `"${p.tenant}": its tail consumer "${consumer}" is not served in this session (give its folder to outpost dev after the first); its events go to outpost tail only`,
+          message: `"${p.tenant}": its tail consumer "${consumer}" is not served in this session and account (give its folder to outpost dev after the first); its events go to outpost tail only`,
         });
         continue;
       }
