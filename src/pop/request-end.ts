@@ -1,0 +1,150 @@
+/**
+ * What the PoP records of each request once it is over, in one place: its metrics, its line
+ * in the log (`--log-format`) and its trace (handed to the tracer, which keeps or drops it).
+ * The front (server.ts) fills a `Seen` as the request goes and calls requestEnded once.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type EdgeMetrics,
+  epochOf,
+  type Observer,
+  type OpenSpan,
+  parseTraceparent,
+  type RequestTrace,
+  SpanKind,
+  type Tracer,
+} from '../observability/index.ts';
+
+/** What the PoP learned of a request as it went, for its metrics and its trace. */
+export interface Seen {
+  pop: string;
+  worker: string;
+  /** `performance.now()` when it arrived. */
+  started: number;
+  url?: string;
+  ray?: string;
+  /** It failed on the platform's side (an exception, a limit): the message. */
+  error?: string;
+  /** Its trace id, when traced. */
+  traceId?: string;
+  /** The client's address (CF-Connecting-IP: the peer, or what the trusted proxy said). */
+  client?: string;
+  /** Set for a WebSocket upgrade: its 101, the response that never closes. */
+  status?: number;
+  /** Its trace, when traced. */
+  trace?: RequestTrace;
+  root?: OpenSpan;
+  /** What runs once when it is over (the response closed, or a WebSocket upgrade completed); null after. */
+  ended: (() => void) | null;
+}
+
+/** The status a request ended with: its response's, 101 for an upgrade, 499 when the client left first. */
+export function statusOf(res: ServerResponse, seen: Seen): number {
+  return seen.status ?? (res.headersSent ? res.statusCode : 499);
+}
+
+/** The request is over: count it, hand its trace to the tracer, write its line. */
+export function requestEnded(
+  options: { metrics?: EdgeMetrics; tracer?: Tracer; observer: Observer },
+  req: IncomingMessage,
+  res: ServerResponse,
+  seen: Seen,
+): void {
+  if (seen.ended === null) return;
+  seen.ended = null;
+  const status = statusOf(res, seen);
+  const out = written.get(res);
+  // A response that did not finish (the client left) is not counted, as before.
+  if (options.metrics && (seen.status !== undefined || res.writableFinished))
+    options.metrics.request({
+      pop: seen.pop,
+      worker: seen.worker,
+      status,
+      cacheStatus: out?.cacheStatus ?? 'none',
+      seconds: (performance.now() - seen.started) / 1000,
+      bytes: out?.bytes ?? 0,
+    });
+  if (options.tracer && seen.trace)
+    // The attributes are made only for a trace that is kept: most are not, at a low ratio.
+    options.tracer.finish(
+      seen.trace,
+      { status, ...(seen.error !== undefined ? { error: seen.error } : {}) },
+      performance.now() - seen.started,
+      () => endRoot(req, res, seen, status),
+    );
+  logRequest(options.observer, req, res, seen);
+}
+
+/**
+ * The request's line (one per request, JSON with `--log-format json`): what it was, how it
+ * ended, where and how fast, its ray id and trace id — what a worker's console lines are tagged
+ * with (their `request` field), so the two join.
+ */
+function logRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, seen: Seen): void {
+  const status = statusOf(res, seen);
+  const out = written.get(res);
+  const traceId = seen.traceId ?? parseTraceparent(req.headers.traceparent as string | undefined)?.traceId;
+  observer.log({
+    level: 'info',
+    source: 'request',
+    message: `${req.method ?? 'GET'} ${(req.url ?? '/').split('?')[0].slice(0, 200)} ${status}`,
+    fields: {
+      ray: seen.ray ?? '',
+      pop: seen.pop,
+      worker: seen.worker,
+      status,
+      cache: out?.cacheStatus ?? 'none',
+      ms: Math.round((performance.now() - seen.started) * 10) / 10,
+      bytes: out?.bytes ?? 0,
+      ...(traceId ? { trace: traceId } : {}),
+      ...(seen.error !== undefined ? { error: seen.error.slice(0, 500) } : {}),
+    },
+  });
+}
+
+/** Starts the trace of a request (continuing its `traceparent`) with the PoP's server span. */
+export function startTrace(tracer: Tracer, req: IncomingMessage, seen: Seen): OpenSpan {
+  const h = req.headers;
+  const trace = tracer.begin(
+    Array.isArray(h.traceparent) ? h.traceparent.join(',') : h.traceparent,
+    Array.isArray(h.tracestate) ? h.tracestate.join(',') : h.tracestate,
+  );
+  seen.trace = trace;
+  seen.traceId = trace.traceId;
+  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, {}, epochOf(seen.started));
+  seen.root = root;
+  return root;
+}
+
+/** The server span of a kept trace, ended with OpenTelemetry's HTTP server attributes. */
+function endRoot(req: IncomingMessage, res: ServerResponse, seen: Seen, status: number): void {
+  const host = (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '').replace(
+    /:\d+$/,
+    '',
+  );
+  const out = written.get(res);
+  const ua = req.headers['user-agent'];
+  const client = seen.client ?? req.socket?.remoteAddress;
+  seen.root?.end(
+    {
+      'http.request.method': req.method ?? 'GET',
+      'url.path': (req.url ?? '/').split('?')[0].slice(0, 2048),
+      ...(seen.url ? { 'url.full': seen.url.slice(0, 2048) } : {}),
+      'server.address': host,
+      'network.protocol.version': req.httpVersion,
+      ...(ua ? { 'user_agent.original': ua.slice(0, 512) } : {}),
+      'url.scheme': (req.socket as { encrypted?: boolean })?.encrypted ? 'https' : 'http',
+      ...(client ? { 'client.address': client } : {}),
+      ...(seen.ray ? { 'cloudflare.ray_id': seen.ray } : {}),
+      'http.response.status_code': status,
+      'outpost.pop': seen.pop,
+      'faas.name': seen.worker,
+      'outpost.cache.status': out?.cacheStatus ?? 'none',
+      'http.response.body.size': out?.bytes ?? 0,
+    },
+    seen.error ?? (status >= 500 ? `HTTP ${status}` : undefined),
+  );
+}
+
+/** What writeResponse wrote of each response, for the metrics (body bytes, cache status). */
+export const written = new WeakMap<ServerResponse, { bytes: number; cacheStatus: string }>();
