@@ -6,7 +6,7 @@
  * a span of the request's trace (trace.ts), parented where it was recorded: a recorder is a
  * place in the trace, and `begin` opens a hop whose own recorder is the place for what it does.
  */
-import { type Attrs, epochOf, NO_TRACE, nowMs, type OpenSpan, SpanKind, type TraceScope } from './trace.ts';
+import { type Attrs, epochOf, nowMs, type OpenSpan, SpanKind, type TraceScope } from './trace.ts';
 
 /** One hop of a request's work. */
 export interface Hop {
@@ -169,6 +169,3 @@ class Open implements OpenHop {
     this.span.end(attrs, error);
   }
 }
-
-/** A recorder that keeps nothing (work with no request to tell). */
-export const NO_HOPS: HopRecorder = recordHops({ hops: [], shield: [], objects: [] }, NO_TRACE, 0);

@@ -3,7 +3,6 @@ export {
   type HopRecorder,
   type HopSpan,
   MAX_HOP_ENTRIES,
-  NO_HOPS,
   type OpenHop,
   type RequestHops,
   recordHops,

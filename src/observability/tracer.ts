@@ -22,12 +22,10 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Observer } from './logger.ts';
 import {
   cleanTracestate,
-  NO_TRACE,
   parseTraceparent,
   RequestTrace,
   type SpanRecord,
   spanIdOf,
-  type TraceScope,
   traceTail,
 } from './trace.ts';
 
@@ -264,9 +262,4 @@ export class Tracer {
 function hr(ms: number): HrTime {
   const s = Math.floor(ms / 1000);
   return [s, Math.min(999_999_999, Math.round((ms - s * 1000) * 1e6))];
-}
-
-/** The scope a request records under: its trace, or nothing with tracing off. */
-export function scopeOf(trace: RequestTrace | null): TraceScope {
-  return trace ?? NO_TRACE;
 }
