@@ -15,9 +15,14 @@ export interface LogEntry {
 
 export interface Observer {
   log(entry: LogEntry): void;
+  /**
+   * Whether an entry of this level would be written: callers building costly entries on the
+   * hot path (a request's line) ask first. Absent: assume yes.
+   */
+  wants?(level: LogLevel): boolean;
 }
 
-export const noopObserver: Observer = { log() {} };
+export const noopObserver: Observer = { log() {}, wants: () => false };
 
 export type LogFormat = 'pretty' | 'json';
 
@@ -29,6 +34,7 @@ export type LogFormat = 'pretty' | 'json';
 export function consoleObserver(minLevel: LogLevel = 'info', format: LogFormat = 'pretty'): Observer {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   return {
+    wants: (level) => order[level] >= order[minLevel],
     log(entry) {
       if (order[entry.level] < order[minLevel]) return;
       if (format === 'json') {

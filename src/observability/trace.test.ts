@@ -90,12 +90,17 @@ describe('sampling', () => {
   it('the head decision of a new trace follows its id, about the configured share of traces', () => {
     const { t } = tracer(0.01);
     let sampled = 0;
+    const ids = new Set<string>();
     for (let i = 0; i < 20_000; i++) {
       const trace = t.begin(undefined, undefined);
+      assert.match(trace.traceId, /^[0-9a-f]{32}$/);
+      assert.notEqual(trace.traceId.slice(-8), '00000000');
+      ids.add(trace.traceId);
       assert.equal(trace.sampled, t.headSample(trace.traceId), trace.traceId);
       if (trace.sampled) sampled++;
     }
     assert.ok(sampled > 120 && sampled < 300, `${sampled} of 20,000 sampled at 1%`);
+    assert.equal(ids.size, 20_000, 'trace ids repeat');
   });
   it('at 0%, an exception is kept even with a 2xx status', () => {
     const { t } = tracer(0);

@@ -10,7 +10,6 @@
  * kept whatever the sampling ratio). With tracing off, NO_TRACE records nothing and costs a
  * call. Times are epoch milliseconds with sub-millisecond precision.
  */
-import { randomFillSync } from 'node:crypto';
 
 /** OpenTelemetry span kinds (the numbering of @opentelemetry/api's SpanKind). */
 export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2 } as const;
@@ -54,14 +53,17 @@ export interface TraceScope {
   start(name: string, kind: SpanKind, attrs?: Attrs, startedAt?: number): OpenSpan;
 }
 
+/** `performance.timeOrigin` read once: a getter that costs as much as the clock itself. */
+const ORIGIN = performance.timeOrigin;
+
 /** Epoch milliseconds, sub-millisecond precision. */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  return ORIGIN + performance.now();
 }
 
 /** `performance.now()` readings (what the hops measure with) as epoch milliseconds. */
 export function epochOf(perfNow: number): number {
-  return performance.timeOrigin + perfNow;
+  return ORIGIN + perfNow;
 }
 
 const NO_SPAN: OpenSpan = {
@@ -79,36 +81,32 @@ export const NO_TRACE: TraceScope = {
   start: () => NO_SPAN,
 };
 
-// Random ids from a pooled buffer: one randomFillSync per 512 span ids.
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-function randomHex(bytes: number): string {
-  if (poolAt + bytes > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  const s = pool.toString('hex', poolAt, poolAt + bytes);
-  poolAt += bytes;
-  return s;
+// Ids are random, not secret (W3C Trace Context §3.2.2.3 asks for randomness, not
+// unpredictability): Math.random, as OpenTelemetry JS's RandomIdGenerator uses. Every request of
+// a traced PoP starts a trace, so this is on the hot path; crypto's generator cost more than the
+// rest of a trace's recording.
+function word(): number {
+  return (Math.random() * 0x100000000) >>> 0;
 }
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
-/** The last 8 hex digits of the trace id newTraceId() made last, as a number (for the head decision). */
-let lastTail = 0;
-export function newTraceId(): string {
-  const at = poolAt + 16 > pool.length ? 12 : poolAt + 12;
-  const id = randomHex(16);
-  lastTail = pool.readUInt32BE(at);
-  return id === ZERO_TRACE ? newTraceId() : id;
+
+/** Four random 32-bit words, the last non-zero (no all-zero id). */
+function randomWords(): [number, number, number, number] {
+  return [word(), word(), word(), word() || 1];
+}
+/** Two hex digits per byte value: Number#toString(16) of a word past 2^31 is V8's slow path. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+function hex8(n: number): string {
+  return HEX[n >>> 24] + HEX[(n >>> 16) & 0xff] + HEX[(n >>> 8) & 0xff] + HEX[n & 0xff];
 }
 
 /** A trace id's last 8 hex digits as a number: what the head decision compares with the ratio. */
 export function traceTail(traceId: string): number {
   return Number.parseInt(traceId.slice(-8), 16);
 }
-export function newSpanId(): string {
-  const id = randomHex(8);
-  return id === ZERO_SPAN ? newSpanId() : id;
+function newSpanId(): string {
+  return hex8(word()) + hex8(word() || 1);
 }
 
 /** A span's id, made on first use. */
@@ -175,7 +173,9 @@ export const MAX_SPANS_PER_TRACE = 256;
 /** The trace of one request through a PoP. */
 export class RequestTrace implements TraceScope {
   readonly recording = true;
-  readonly traceId: string;
+  /** Set when continuing a trace, or made from #words when first asked for (most never are). */
+  #id: string | null = null;
+  #words: [number, number, number, number] | null = null;
   /** The head decision: the incoming traceparent's sampled flag, else the tracer's ratio. */
   readonly sampled: boolean;
   readonly tracestate: string | undefined;
@@ -195,14 +195,21 @@ export class RequestTrace implements TraceScope {
    */
   constructor(incoming: TraceParent | null, tracestate: string | undefined, bound: number) {
     if (incoming) {
-      this.traceId = incoming.traceId;
+      this.#id = incoming.traceId;
       this.sampled = incoming.sampled;
     } else {
-      this.traceId = newTraceId();
-      this.sampled = lastTail <= bound;
+      // The id's last 32 bits decide, so every process seeing this id decides alike.
+      this.#words = randomWords();
+      this.sampled = this.#words[3] <= bound;
     }
     this.remoteParent = incoming?.spanId ?? null;
     this.tracestate = tracestate;
+  }
+
+  /** The W3C trace id (32 hex digits). */
+  get traceId(): string {
+    if (this.#id === null) this.#id = (this.#words as number[]).map(hex8).join('');
+    return this.#id;
   }
 
   traceparent(span: OpenSpan): string | null {

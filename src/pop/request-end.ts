@@ -25,8 +25,6 @@ export interface Seen {
   ray?: string;
   /** It failed on the platform's side (an exception, a limit): the message. */
   error?: string;
-  /** Its trace id, when traced. */
-  traceId?: string;
   /** The client's address (CF-Connecting-IP: the peer, or what the trusted proxy said). */
   client?: string;
   /** Set for a WebSocket upgrade: its 101, the response that never closes. */
@@ -81,9 +79,11 @@ export function requestEnded(
  * with (their `request` field), so the two join.
  */
 function logRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, seen: Seen): void {
+  if (observer.wants?.('info') === false) return;
   const status = statusOf(res, seen);
   const out = written.get(res);
-  const traceId = seen.traceId ?? parseTraceparent(req.headers.traceparent as string | undefined)?.traceId;
+  const traceId =
+    seen.trace?.traceId ?? parseTraceparent(req.headers.traceparent as string | undefined)?.traceId;
   observer.log({
     level: 'info',
     source: 'request',
@@ -110,7 +110,6 @@ export function startTrace(tracer: Tracer, req: IncomingMessage, seen: Seen): Op
     Array.isArray(h.tracestate) ? h.tracestate.join(',') : h.tracestate,
   );
   seen.trace = trace;
-  seen.traceId = trace.traceId;
   const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, {}, epochOf(seen.started));
   seen.root = root;
   return root;
