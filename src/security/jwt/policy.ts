@@ -19,7 +19,6 @@ function claimValue(v: unknown): string | undefined {
           ? String(v)
           : JSON.stringify(v);
   // A header value cannot carry CR, LF or other controls (RFC 9110 §5.5): they are dropped.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
   return text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '').slice(0, 4096);
 }
 
