@@ -315,7 +315,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
   const settings = PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f))) ? loadProxyConfig(root) : null;
   if (settings && (settings.origin !== undefined || settings.policies.length))
     warnings.push(
-      `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin], [trusted_proxy] and [egress] are used`,
+      `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin], [trusted_proxy], [egress] and [security] are used`,
     );
   const adminToken = settings ? settings.adminToken : adminTokenFromEnv();
   const tracing = tracingFlags(v);
@@ -347,6 +347,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(header ? { trustedProxyHeader: header } : {}),
       ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
+      ...(settings?.security ? { security: settings.security } : {}),
       ...(tracing ? { tracing } : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,

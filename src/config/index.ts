@@ -31,6 +31,15 @@ export {
 } from './proxy.ts';
 export { DEFAULT_QUOTAS, resolveQuotas, type StorageQuotas } from './quotas.ts';
 export {
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  type JwtKeySource,
+  type JwtPolicyConfig,
+  parseSecurity,
+  pathPatterns,
+  type SecurityConfig,
+} from './security.ts';
+export {
   type AnalyticsEngineBinding,
   type BindingConfig,
   type BindingOf,

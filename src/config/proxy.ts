@@ -22,7 +22,9 @@
  *   [egress]
  *   allow = ["10.0.0.0/8", "api.internal:8080"] # what workers' fetch() may reach besides the internet
  *
- * A worker project may have one too: there `[admin]`, `[trusted_proxy]` and `[egress]` apply,
+ *   [[security.jwt]] / [[security.rate_limit]] / [security.waf]   # policies before the worker (src/config/security.ts)
+ *
+ * A worker project may have one too: there `[admin]`, `[trusted_proxy]`, `[egress]` and `[security]` apply,
  * `origin` and `[cache]` do not (they are CDN proxy mode's). `[egress]` is for workers only
  * (src/config/egress.ts).
  */
@@ -31,6 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { EGRESS_CLASSES, parseEgressRule } from './egress.ts';
 import { ConfigError } from './errors.ts';
 import { parseConfigText } from './load.ts';
+import { parseSecurity, type SecurityConfig } from './security.ts';
 
 export const PROXY_CONFIG_FILES = ['outpost.toml', 'outpost.json'] as const;
 
@@ -69,6 +72,8 @@ export interface ProxyConfig {
   /** `[egress] allow`: what workers' fetch() may reach beyond the public internet (src/config/egress.ts). */
   egressAllow: string[];
   policies: CachePolicyConfig[];
+  /** `[security]`: WAF, rate limits and JWT policies run before the worker (src/config/security.ts). */
+  security: SecurityConfig | undefined;
 }
 
 /**
@@ -113,7 +118,7 @@ export function validateProxyConfig(
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(key, 'a table', v);
     return v as Record<string, unknown>;
   };
-  known(raw, ['origin', 'cache', 'admin', 'trusted_proxy', 'egress'], '', fail);
+  known(raw, ['origin', 'cache', 'admin', 'trusted_proxy', 'egress', 'security'], '', fail);
   const egress = table('egress', raw.egress);
   known(egress, ['allow'], 'egress.', fail);
   const egressAllow = egress.allow ?? [];
@@ -175,6 +180,7 @@ export function validateProxyConfig(
     trustedProxyHeader: typeof trusted.header === 'string' ? trusted.header.toLowerCase() : undefined,
     egressAllow: egressAllow as string[],
     policies: (policiesRaw as unknown[]).map((p, i) => policy(p, `cache.policies[${i}]`, fail)),
+    security: parseSecurity(raw.security, file),
   };
 }
 

@@ -54,6 +54,7 @@ export class EdgeMetrics {
   readonly #duration: Histogram<'pop' | 'worker'>;
   readonly #bytes: Counter<'pop' | 'worker'>;
   readonly #limits: Counter<'pop' | 'worker' | 'limit'>;
+  readonly #policies: Counter<'pop' | 'worker' | 'policy' | 'decision'>;
   readonly #spans: Counter<'outcome'>;
   readonly #cache: Counter<'pop' | 'tier' | 'status'>;
   readonly #kv: Counter<'pop' | 'op' | 'answered_by'>;
@@ -89,6 +90,12 @@ export class EdgeMetrics {
       name: 'outpost_limit_exceeded_total',
       help: 'Requests answered 503 because the worker exceeded a limit (cpu, memory, wall, subrequests…)',
       labelNames: ['pop', 'worker', 'limit'],
+      registers,
+    });
+    this.#policies = new Counter({
+      name: 'outpost_policy_decisions_total',
+      help: 'Decisions of the platform policies run before the worker (waf, rate_limit, jwt): allow, block, log, or a JWT failure reason',
+      labelNames: ['pop', 'worker', 'policy', 'decision'],
       registers,
     });
     this.#spans = new Counter({
@@ -180,6 +187,11 @@ export class EdgeMetrics {
 
   limitExceeded(pop: string, worker: string, limit: string): void {
     this.#limits.inc({ pop, worker, limit });
+  }
+
+  /** A platform policy decided (`policy`: waf, rate_limit, jwt; `decision`: allow, block, log, a JWT reason). */
+  policy(pop: string, worker: string, policy: string, decision: string): void {
+    this.#policies.inc({ pop, worker, policy, decision });
   }
 
   /** What one PoP's parts report to (its pop label bound). */

@@ -15,6 +15,7 @@ import {
   loadConfig,
   projectDirOf,
   resolveQuotas,
+  type SecurityConfig,
   type StorageQuotas,
   type WorkerConfig,
 } from '../config/index.ts';
@@ -38,6 +39,7 @@ import {
 } from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
 import { DevNetwork } from './network.ts';
+import { Policies } from './policies.ts';
 import { type PopServer, startPopServer } from './server.ts';
 import { devCertificate, tlsFromFiles } from './tls.ts';
 
@@ -101,6 +103,8 @@ export interface DevOptions {
    * workers then see that address in CF-Connecting-IP. Default: the socket's peer.
    */
   trustedProxyHeader?: string;
+  /** `[security]` of the project's outpost.toml: policies run before the worker (src/pop/policies.ts). */
+  security?: SecurityConfig;
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -552,9 +556,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     : undefined;
   const tracer = options.tracing ? new Tracer(options.tracing, observer) : null;
   if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
+  const kvNamespace = (name: string) => {
+    const all = [main, ...others].flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
+    return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
+  };
+  const policies = options.security ? new Policies(options.security, { kvNamespace, metrics }) : null;
   const server: PopServer = await startPopServer({
     runtime: rt,
     metrics,
+    ...(policies ? { policies } : {}),
     ...(tracer ? { tracer } : {}),
     tail,
     ...(network
@@ -579,10 +589,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     origin: options.origin,
     maxBodyBytes: options.maxBodyBytes,
     adminToken,
-    kvNamespace: (name) => {
-      const all = [main, ...others].flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
-      return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
-    },
+    kvNamespace,
     observer,
   });
   writeAdminFile(rootDir, server.url, adminToken);

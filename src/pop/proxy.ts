@@ -34,6 +34,7 @@ import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
 import { errorResponse } from './errors.ts';
+import { Policies } from './policies.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
 import { drained, HOP_BY_HOP } from './server.ts';
 
@@ -214,6 +215,13 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const network = options.network ? new ProxyNetwork(options.network, purges, onError) : null;
   const origin = httpOrigin(options.origin);
   const host = options.host ?? '127.0.0.1';
+  const kvPolicy = config.security?.jwt.find((p) => p.keys.kind === 'kv');
+  if (kvPolicy)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `${config.configPath}: ${kvPolicy.at}.keys_kv: CDN proxy mode has no KV namespaces; use jwks_url`,
+    );
+  const policies = config.security && config.security.jwt.length > 0 ? new Policies(config.security) : null;
   const server = createServer(async (req, res) => {
     // Every response carries the request's ray id. Not set with setHeader on the answering path:
     // writeHead(status, array) then has to merge (slow, and keeps only the last of repeated
@@ -237,6 +245,22 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       } catch {
         res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
         return void res.end('Bad Request: invalid URL or Host header\n');
+      }
+      if (policies) {
+        // WAF, rate limits, JWT (src/pop/policies.ts): before the cache, as before a worker.
+        const stop = await policies.apply({
+          method: r.method,
+          url: new URL(r.url),
+          headers: r.headers,
+          pop: route && 'pop' in route ? route.pop.id : 'DEV',
+          worker: '',
+          scope: undefined,
+          kv: null,
+        });
+        if (stop) {
+          res.writeHead(stop.status, [...stop.headers.flat(), 'cf-ray', ray]);
+          return void res.end(stop.body);
+        }
       }
       r.onInterim = (status, headers) => {
         if (res.headersSent) return;

@@ -25,6 +25,8 @@ export interface Seen {
   ray?: string;
   /** It failed on the platform's side (an exception, a limit): the message. */
   error?: string;
+  /** A platform policy stopped it: which and why (e.g. "jwt:token_expired"). */
+  policy?: string;
   /** The client's address (CF-Connecting-IP: the peer, or what the trusted proxy said). */
   client?: string;
   /** Set for a WebSocket upgrade: its 101, the response that never closes. */
@@ -98,6 +100,7 @@ function logRequest(observer: Observer, req: IncomingMessage, res: ServerRespons
       bytes: out?.bytes ?? 0,
       ...(traceId ? { trace: traceId } : {}),
       ...(seen.error !== undefined ? { error: seen.error.slice(0, 500) } : {}),
+      ...(seen.policy !== undefined ? { policy: seen.policy } : {}),
     },
   });
 }

@@ -38,6 +38,7 @@ import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
 import { incomingBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
+import type { Policies } from './policies.ts';
 import { requestEnded, type Seen, startTrace, written } from './request-end.ts';
 
 /** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
@@ -62,6 +63,8 @@ export interface PopServerOptions {
   metrics?: EdgeMetrics;
   /** Traces requests (src/observability/tracer.ts); none: tracing off. */
   tracer?: Tracer;
+  /** `[security]` policies run before the worker (src/pop/policies.ts); none: no policies. */
+  policies?: Policies;
   /** Several PoPs behind one front: picks the PoP of each request (default: `runtime` and `cf`). */
   select?: (req: IncomingMessage) => PopSelection | OutpostError;
   /** Which deployed worker serves a request (one project in `outpost dev`). */
@@ -335,6 +338,23 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // The client's address as workers see it (CF-Connecting-IP), for the trace.
     const clientAt = root ? visitor.indexOf('cf-connecting-ip') : -1;
     if (clientAt >= 0) seen.client = visitor[clientAt + 1];
+    if (options.policies && !options.policies.empty) {
+      // WAF, rate limits, JWT (src/pop/policies.ts): before the worker runs, before any cache.
+      const stop = await options.policies.apply({
+        method: req.method ?? 'GET',
+        url: new URL(url),
+        headers,
+        pop: seen.pop,
+        worker: tenant,
+        scope: root?.scope,
+        kv: sel.runtime.kv,
+      });
+      if (stop) {
+        seen.policy = stop.decision;
+        res.writeHead(stop.status, [...stop.headers.flat(), 'cf-ray', ray]);
+        return void res.end(stop.body);
+      }
+    }
     const hasBody =
       req.method !== 'GET' &&
       req.method !== 'HEAD' &&

@@ -1,0 +1,130 @@
+// Platform policies ([security] in outpost.toml) in front of a worker: a JWT policy with keys in
+// the worker's KV namespace, claims forwarded as headers, client-sent claim headers removed,
+// failures answered before the worker runs, each decision counted and logged.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { loadProxyConfig } from '../src/config/index.ts';
+import { parseSecurity } from '../src/config/security.ts';
+import { startFixture, type TestDev } from './helpers.ts';
+
+describe('security policies before the worker', () => {
+  let dev: TestDev;
+  let signer: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+  const sign = (claims: Record<string, unknown>, exp = Math.floor(Date.now() / 1000) + 600) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime(exp).sign(signer);
+
+  before(async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    signer = pair.privateKey;
+    const security = parseSecurity(
+      {
+        jwt: [
+          {
+            paths: ['/api/*'],
+            algorithms: ['ES256'],
+            keys_kv: 'JWT_KEYS',
+            keys_prefix: 'jwk:',
+            issuer: 'https://auth.example',
+            forward: { sub: 'X-User-ID', permissions: 'X-User-Permissions' },
+            max_token_bytes: 4096,
+          },
+        ],
+      },
+      'outpost.toml',
+    );
+    dev = await startFixture('policies', { ...(security ? { security } : {}) });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
+    await dev.runtime.kv?.put('jwt-keys', 'jwk:k1', new TextEncoder().encode(JSON.stringify(jwk)));
+  });
+  after(() => dev.close());
+
+  it('a valid token reaches the worker with its claims as headers; forged claim headers are dropped', async () => {
+    const token = await sign({ sub: 'user-42', iss: 'https://auth.example', permissions: ['read', 'write'] });
+    const res = await fetch(`${dev.url}/api/orders`, {
+      headers: { authorization: `Bearer ${token}`, 'x-user-id': 'admin', 'x-user-permissions': 'all' },
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { headers: Record<string, string> };
+    assert.equal(body.headers['x-user-id'], 'user-42');
+    assert.equal(body.headers['x-user-permissions'], 'read,write');
+    // Outside the policy's paths the forged headers are removed too.
+    const open = (await (
+      await fetch(`${dev.url}/public`, { headers: { 'x-user-id': 'admin', 'X-User-Permissions': 'all' } })
+    ).json()) as { headers: Record<string, string> };
+    assert.equal(open.headers['x-user-id'], undefined);
+    assert.equal(open.headers['x-user-permissions'], undefined);
+  });
+
+  it('no token, a bad one, an expired one: 401 JSON with a reason and a Bearer challenge, the worker never runs', async () => {
+    const none = await fetch(`${dev.url}/api/orders`);
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="127.0.0.1"');
+    assert.match(none.headers.get('cf-ray') ?? '', /-DEV$/);
+    assert.equal(((await none.json()) as { reason: string }).reason, 'missing_token');
+    const expired = await fetch(`${dev.url}/api/orders`, {
+      headers: { authorization: `Bearer ${await sign({ sub: 'u', iss: 'https://auth.example' }, 1000)}` },
+    });
+    assert.equal(expired.status, 401);
+    assert.match(
+      expired.headers.get('www-authenticate') ?? '',
+      /error="invalid_token", error_description="token_expired"/,
+    );
+    assert.deepEqual(Object.keys((await expired.json()) as object).sort(), ['error', 'message', 'reason']);
+    const wrongIssuer = await fetch(`${dev.url}/api/orders`, {
+      headers: { authorization: `Bearer ${await sign({ sub: 'u', iss: 'https://evil.example' })}` },
+    });
+    assert.equal(((await wrongIssuer.json()) as { reason: string }).reason, 'invalid_issuer');
+    for (const bad of [
+      'Bearer',
+      'Bearer a.b',
+      `Bearer ${'x'.repeat(10_000)}`,
+      'Bearer ..',
+      'Bearer a.b.c.d',
+    ]) {
+      const r = await fetch(`${dev.url}/api/orders`, { headers: { authorization: bad } });
+      assert.equal(r.status, 401, bad.slice(0, 20));
+      const reason = ((await r.json()) as { reason: string }).reason;
+      assert.ok(
+        ['missing_token', 'malformed_token', 'token_too_large'].includes(reason),
+        `${bad.slice(0, 20)}: ${reason}`,
+      );
+    }
+    const line = dev.logs.find((l) => l.source === 'request' && l.fields?.policy === 'jwt:token_expired');
+    assert.ok(line, 'the log line names the policy and reason');
+    const metrics = await (
+      await fetch(`${dev.url}/__outpost/metrics`, { headers: { authorization: `Bearer ${dev.adminToken}` } })
+    ).text();
+    assert.match(
+      metrics,
+      /outpost_policy_decisions_total\{[^}]*policy="jwt"[^}]*decision="token_expired"[^}]*\} 1/,
+    );
+    assert.match(
+      metrics,
+      /outpost_policy_decisions_total\{[^}]*policy="jwt"[^}]*decision="allow"[^}]*\} [1-9]/,
+    );
+  });
+
+  it('outpost.toml [security] is read and validated, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-security-'));
+    try {
+      writeFileSync(
+        join(dir, 'outpost.toml'),
+        '[[security.jwt]]\nalgorithms = ["RS256"]\njwks_url = "https://idp.example/jwks.json"\naudience = "api"\n',
+      );
+      const config = loadProxyConfig(dir, {});
+      assert.equal(config.security?.jwt[0].keys.kind, 'jwks');
+      assert.deepEqual(config.security?.jwt[0].audience, ['api']);
+      writeFileSync(join(dir, 'outpost.toml'), '[[security.jwt]]\nalgorithms = ["RS256"]\njwks_url = 5\n');
+      assert.throws(
+        () => loadProxyConfig(dir, {}),
+        /"security\.jwt\[0\]\.jwks_url" must be an http\(s\) URL/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
