@@ -128,3 +128,43 @@ describe('security policies before the worker', () => {
     }
   });
 });
+
+describe('rate-limit policies before the worker', () => {
+  let dev: TestDev;
+  before(async () => {
+    const security = parseSecurity(
+      {
+        rate_limit: [
+          { name: 'api', paths: ['/api/*'], limit: 3, period: 60, key: 'header:X-API-Key' },
+          { name: 'login', paths: ['/login'], methods: ['POST'], limit: 1, period: 10, mode: 'fixed' },
+        ],
+      },
+      'outpost.toml',
+    );
+    dev = await startFixture('policies', { ...(security ? { security } : {}) });
+  });
+  after(() => dev.close());
+
+  it('counts per key; the request past the limit gets 429 with Retry-After and RateLimit fields', async () => {
+    const call = (key: string) => fetch(`${dev.url}/api/x`, { headers: { 'x-api-key': key } });
+    for (let i = 0; i < 3; i++) {
+      const ok = await call('alice');
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get('ratelimit-policy'), '"api";q=3;w=60');
+      assert.equal(ok.headers.get('ratelimit'), `"api";r=${2 - i};t=60`);
+      await ok.arrayBuffer();
+    }
+    const refused = await call('alice');
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    assert.match(refused.headers.get('ratelimit') ?? '', /^"api";r=0;t=\d+$/);
+    assert.equal(((await refused.json()) as { error: string }).error, 'rate_limited');
+    assert.equal((await call('bob')).status, 200, 'another key has its own count');
+    // Not on the policy's paths, or another method: not counted.
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${dev.url}/login`)).status, 200);
+    assert.equal((await fetch(`${dev.url}/login`, { method: 'POST', body: 'a' })).status, 200);
+    assert.equal((await fetch(`${dev.url}/login`, { method: 'POST', body: 'a' })).status, 429);
+    const line = dev.logs.find((l) => l.source === 'request' && l.fields?.policy === 'rate_limit:login');
+    assert.equal(line?.fields?.status, 429);
+  });
+});

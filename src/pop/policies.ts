@@ -22,6 +22,12 @@ import {
   keyResolver,
   tokenOf,
 } from '../security/jwt/index.ts';
+import {
+  parseRateLimitPolicy,
+  RateLimiter,
+  type RateLimitPolicy,
+  rateLimitHeaders,
+} from '../security/ratelimit/index.ts';
 
 /** One request as the policies see it. `headers` is the flat list sent to the worker: changed in place. */
 export interface PolicyRequest {
@@ -34,6 +40,8 @@ export interface PolicyRequest {
   scope: TraceScope | undefined;
   /** The PoP's KV (keys of a `keys_kv` JWT policy are read there). */
   kv: KvPop | null;
+  /** Filled with header fields for the response (RateLimit, RateLimit-Policy), flat. */
+  responseHeaders?: string[];
 }
 
 /** A request a policy stopped: the answer, and which step and why (for the request's log line). */
@@ -51,6 +59,8 @@ export interface PolicyDeps {
   metrics?: EdgeMetrics;
   /** For JWKS documents (tests pass their own). */
   fetch?: typeof fetch;
+  /** The counters of rate-limit policies (default: one in this process, the network's single owner). */
+  limiter?: RateLimiter;
 }
 
 function header(list: string[], name: string): string | undefined {
@@ -102,20 +112,25 @@ class JwtStep {
 
 export class Policies {
   readonly #jwt: JwtStep[];
+  readonly #limits: RateLimitPolicy[];
+  readonly #limiter: RateLimiter;
   /** Every header a JWT policy forwards a claim in: removed from what clients send. */
   readonly #claimHeaders: Set<string>;
 
+  /** Throws an Error naming the key when a `[[security.rate_limit]]` table is invalid. */
   constructor(
     readonly config: SecurityConfig,
     readonly deps: PolicyDeps = {},
   ) {
     this.#jwt = config.jwt.map((p) => new JwtStep(p, deps));
+    this.#limits = config.rateLimit.map((raw, i) => parseRateLimitPolicy(raw, `security.rate_limit[${i}]`));
+    this.#limiter = deps.limiter ?? new RateLimiter();
     this.#claimHeaders = new Set(config.jwt.flatMap((p) => p.forward.map(([, h]) => h)));
   }
 
   /** Whether there is anything to run (a config with no policies costs nothing). */
   get empty(): boolean {
-    return this.#jwt.length === 0;
+    return this.#jwt.length === 0 && this.#limits.length === 0;
   }
 
   /** Runs the policies; null: the request goes on (its headers possibly changed). */
@@ -125,28 +140,93 @@ export class Policies {
       for (let i = h.length - 2; i >= 0; i -= 2) if (this.#claimHeaders.has(h[i])) h.splice(i, 2);
     }
     const path = req.url.pathname;
-    for (const step of this.#jwt) {
-      if (!step.matches(path)) continue;
-      const span = req.scope?.recording
-        ? req.scope.start('outpost.policy.jwt', SpanKind.INTERNAL, { 'outpost.policy': step.policy.at })
-        : null;
-      const token = tokenOf(step.policy, header(req.headers, 'authorization'), header(req.headers, 'cookie'));
-      const result: JwtResult = await step.verifier(req).verify(token);
+    const jwtSteps = this.#jwt.filter((s) => s.matches(path));
+    const limits = this.#limits.filter(
+      (p) => p.patterns.some((r) => r.test(path)) && (!p.methods || p.methods.includes(req.method)),
+    );
+    // A limit keyed by a claim counts by the verified token's claim, so verification comes
+    // first; its failure is answered after the limits, in the documented order.
+    const verified =
+      limits.some((p) => p.key.kind === 'claim') || jwtSteps.length > 0
+        ? await Promise.all(jwtSteps.map((s) => this.#verify(s, req)))
+        : [];
+    for (const policy of limits) {
+      const stop = this.#limit(policy, req, verified);
+      if (stop) return stop;
+    }
+    for (let i = 0; i < jwtSteps.length; i++) {
+      const result = verified[i];
       const decision = result.ok ? 'allow' : result.reason;
       this.deps.metrics?.policy(req.pop, req.worker, 'jwt', decision);
-      span?.end(
-        {
-          'outpost.policy.decision': decision,
-          ...(result.ok && result.kid ? { 'outpost.jwt.kid': result.kid } : {}),
-        },
-        result.ok || result.status === 401 ? undefined : result.message,
-      );
-      if (!result.ok) {
-        const answer = jwtFailure(result, req.url.hostname);
-        return { ...answer, decision: `jwt:${result.reason}` };
-      }
-      for (const [name, value] of claimHeaders(step.policy, result.claims)) req.headers.push(name, value);
+      if (!result.ok) return { ...jwtFailure(result, req.url.hostname), decision: `jwt:${result.reason}` };
+      for (const [name, value] of claimHeaders(jwtSteps[i].policy, result.claims))
+        req.headers.push(name, value);
     }
     return null;
+  }
+
+  async #verify(step: JwtStep, req: PolicyRequest): Promise<JwtResult> {
+    const span = req.scope?.recording
+      ? req.scope.start('outpost.policy.jwt', SpanKind.INTERNAL, { 'outpost.policy': step.policy.at })
+      : null;
+    const token = tokenOf(step.policy, header(req.headers, 'authorization'), header(req.headers, 'cookie'));
+    const result = await step.verifier(req).verify(token);
+    span?.end(
+      {
+        'outpost.policy.decision': result.ok ? 'allow' : result.reason,
+        ...(result.ok && result.kid ? { 'outpost.jwt.kid': result.kid } : {}),
+      },
+      result.ok || result.status === 401 ? undefined : result.message,
+    );
+    return result;
+  }
+
+  /**
+   * One rate-limit policy's hit. The key: the client's address (CF-Connecting-IP, as the
+   * worker would see it), the path, a request header, or a claim of a verified token; a request
+   * without the header or a verified claim is counted by its client address instead.
+   */
+  #limit(policy: RateLimitPolicy, req: PolicyRequest, verified: JwtResult[]): PolicyStop | null {
+    const ip = header(req.headers, 'cf-connecting-ip') ?? '';
+    const k = policy.key;
+    let key: string;
+    if (k.kind === 'path') key = `path:${req.url.pathname}`;
+    else if (k.kind === 'header') {
+      const v = header(req.headers, k.name);
+      key = v === undefined ? `ip:${ip}` : `header:${v}`;
+    } else if (k.kind === 'claim') {
+      const claims = verified.find((r) => r.ok && r.claims[k.claim] !== undefined);
+      const v = claims?.ok ? claims.claims[k.claim] : undefined;
+      key = v === undefined ? `ip:${ip}` : `claim:${typeof v === 'string' ? v : JSON.stringify(v)}`;
+    } else key = `ip:${ip}`;
+    const span = req.scope?.recording
+      ? req.scope.start('outpost.policy.rate_limit', SpanKind.INTERNAL, { 'outpost.policy': policy.name })
+      : null;
+    const d = this.#limiter.hit(`${req.worker}\u0000${policy.name}`, key.slice(0, 256), policy.rule, req.pop);
+    const headers = rateLimitHeaders(policy.rule, d, policy.name);
+    this.deps.metrics?.policy(req.pop, req.worker, 'rate_limit', d.allowed ? 'allow' : 'block');
+    span?.end({
+      'outpost.policy.decision': d.allowed ? 'allow' : 'block',
+      'outpost.ratelimit.remaining': d.remaining,
+    });
+    if (d.allowed) {
+      for (const [n, v] of headers) req.responseHeaders?.push(n.toLowerCase(), v);
+      return null;
+    }
+    return {
+      status: 429,
+      headers: [
+        ['content-type', 'application/json'],
+        ['cache-control', 'no-store'],
+        ...headers.map(([n, v]) => [n.toLowerCase(), v] as [string, string]),
+      ],
+      body: JSON.stringify({
+        error: 'rate_limited',
+        policy: policy.name,
+        message: `more than ${policy.rule.limit} requests in ${policy.rule.periodSec} s`,
+        retry_after: d.retryAfterSec,
+      }),
+      decision: `rate_limit:${policy.name}`,
+    };
   }
 }

@@ -221,7 +221,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       'INVALID_OPTION',
       `${config.configPath}: ${kvPolicy.at}.keys_kv: CDN proxy mode has no KV namespaces; use jwks_url`,
     );
-  const policies = config.security && config.security.jwt.length > 0 ? new Policies(config.security) : null;
+  const policies = config.security ? new Policies(config.security) : null;
   const server = createServer(async (req, res) => {
     // Every response carries the request's ray id. Not set with setHeader on the answering path:
     // writeHead(status, array) then has to merge (slow, and keeps only the last of repeated
@@ -246,9 +246,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
         return void res.end('Bad Request: invalid URL or Host header\n');
       }
-      if (policies) {
+      const policyHeaders: string[] = [];
+      if (policies && !policies.empty) {
         // WAF, rate limits, JWT (src/pop/policies.ts): before the cache, as before a worker.
         const stop = await policies.apply({
+          responseHeaders: policyHeaders,
           method: r.method,
           url: new URL(r.url),
           headers: r.headers,
@@ -286,7 +288,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       } else a = await cache.handle(r, origin, policy);
       // One raw array, nothing set before it: repeated fields (two Set-Cookie or Cache-Control
       // lines) go out as they are.
-      res.writeHead(a.status, a.statusText || undefined, withRay(a.headers, ray));
+      res.writeHead(
+        a.status,
+        a.statusText || undefined,
+        withRay(policyHeaders.length ? [...a.headers, ...policyHeaders] : a.headers, ray),
+      );
       if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);

@@ -338,9 +338,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // The client's address as workers see it (CF-Connecting-IP), for the trace.
     const clientAt = root ? visitor.indexOf('cf-connecting-ip') : -1;
     if (clientAt >= 0) seen.client = visitor[clientAt + 1];
+    const policyHeaders: string[] = [];
     if (options.policies && !options.policies.empty) {
       // WAF, rate limits, JWT (src/pop/policies.ts): before the worker runs, before any cache.
       const stop = await options.policies.apply({
+        responseHeaders: policyHeaders,
         method: req.method ?? 'GET',
         url: new URL(url),
         headers,
@@ -432,7 +434,16 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     if (response.hops?.objects.length) shield.push('outpost-do-location', response.hops.objects.join(', '));
     response = {
       ...response,
-      headers: [...response.headers, ...sel.headers, 'server-timing', timing, ...shield, 'cf-ray', ray],
+      headers: [
+        ...response.headers,
+        ...sel.headers,
+        ...policyHeaders,
+        'server-timing',
+        timing,
+        ...shield,
+        'cf-ray',
+        ray,
+      ],
     };
     if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
     await writeResponse(req, res, response, (message) =>
