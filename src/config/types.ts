@@ -114,6 +114,16 @@ export interface AnalyticsEngineBinding {
   dataset: string;
 }
 
+export interface RateLimitBinding {
+  binding: string;
+  /** `namespace_id`, as a string of digits: counters are shared by the account's bindings of it. */
+  namespaceId: string;
+  /** `simple.limit`: calls allowed per key per period. */
+  limit: number;
+  /** `simple.period`: 10 or 60 seconds. */
+  periodSec: 10 | 60;
+}
+
 /**
  * A binding wrangler documents that Outpost does not provide: kept so `env.NAME` exists and
  * every use of it throws an error naming the binding and the config key.
@@ -140,6 +150,7 @@ export type BindingConfig = BindingBase &
     | ({ type: 'd1' } & D1DatabaseBinding)
     | ({ type: 'r2' } & R2BucketBinding)
     | ({ type: 'analytics_engine' } & AnalyticsEngineBinding)
+    | ({ type: 'ratelimit' } & RateLimitBinding)
     | { type: 'assets'; binding: string }
     | ({ type: 'unsupported' } & UnsupportedBinding)
   );

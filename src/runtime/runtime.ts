@@ -20,6 +20,7 @@ import {
   type TailHub,
 } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
+import { RateLimiter } from '../security/ratelimit/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
 import { fromAsyncIterable } from './bridge/bodies.ts';
@@ -84,6 +85,12 @@ export interface RuntimeOptions {
    * runtime); `outpost dev` passes `.outpost/analytics`.
    */
   analytics?: AnalyticsEngine;
+  /**
+   * The counters of Rate Limiting bindings (default: this runtime's own, so in a network each
+   * PoP counts alone, as Cloudflare's binding counts per location). Runtimes given one
+   * RateLimiter share its counters.
+   */
+  rateLimiter?: RateLimiter;
   /** Where finished invocations go for `outpost tail` and Tail Workers (none: nobody tails). */
   tail?: TailHub;
   /** What this PoP's parts count (cache lookups, KV operations, cold starts, origin errors). */
@@ -116,6 +123,7 @@ export class Runtime {
   #d1: D1Databases | null;
   #r2: R2Buckets | null;
   #analytics: AnalyticsEngine | null;
+  #rateLimiter: RateLimiter | null;
   readonly #tail: TailHub | null;
   /** What this PoP's parts count (src/observability/metrics.ts). */
   readonly metrics: PopMetrics;
@@ -156,6 +164,7 @@ export class Runtime {
     this.#d1 = options.d1 ?? null;
     this.#r2 = options.r2 ?? null;
     this.#analytics = options.analytics ?? null;
+    this.#rateLimiter = options.rateLimiter ?? null;
     this.#tail = options.tail ?? null;
     this.metrics = options.metrics ?? NO_METRICS;
     this.#ownAnalytics = !options.analytics;
@@ -389,6 +398,7 @@ export class Runtime {
       r2: () => this.r2,
       assets: () => version.assets,
       analytics: () => this.analytics,
+      rateLimiter: () => this.rateLimiter,
     });
   }
 
@@ -411,6 +421,12 @@ export class Runtime {
       onError: (err) => this.observer.log({ level: 'warn', source: 'outpost', message: err.message }),
     });
     return this.#analytics;
+  }
+
+  /** The counters of Rate Limiting bindings (this runtime's own when none was given). */
+  get rateLimiter(): RateLimiter {
+    this.#rateLimiter ??= new RateLimiter();
+    return this.#rateLimiter;
   }
 
   /** The network's Durable Objects (this runtime's own, in memory, when none was given). */

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.ts';
 import type { BindingConfig } from '../types.ts';
 import { parseAnalyticsEngineDatasets } from './analytics.ts';
 import { parseKvNamespaces } from './kv.ts';
+import { parseRateLimits } from './ratelimit.ts';
 import { parseServices } from './services.ts';
 import { parseD1Databases, parseR2Buckets } from './storage.ts';
 import { parseUnsafeBindings } from './unsafe.ts';
@@ -77,6 +78,11 @@ export const BINDING_KEYS: BindingKey[] = [
         type: 'analytics_engine',
         key: at('analytics_engine_datasets', i),
       })),
+  },
+  {
+    key: 'ratelimits',
+    parse: (raw, c) =>
+      parseRateLimits(c.file, raw).map((b, i) => ({ ...b, type: 'ratelimit', key: at('ratelimits', i) })),
   },
   {
     key: 'unsafe',

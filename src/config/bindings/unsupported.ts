@@ -33,7 +33,6 @@ export const UNSUPPORTED_BINDINGS: Entry[] = [
   { key: 'pipelines', what: 'a Pipeline', shape: 'list' },
   { key: 'secrets_store_secrets', what: 'a Secrets Store secret', shape: 'list' },
   { key: 'send_email', what: 'an Email sending binding', shape: 'list', nameKey: 'name' },
-  { key: 'ratelimits', what: 'a Rate Limiting binding', shape: 'list', nameKey: 'name' },
   { key: 'ai', what: 'the Workers AI binding', shape: 'table' },
   { key: 'browser', what: 'the Browser Rendering binding', shape: 'table' },
   { key: 'images', what: 'the Images binding', shape: 'table' },

@@ -12,6 +12,7 @@ import { d1Binding } from './d1.ts';
 import { doBinding, kvBinding, serviceBinding } from './links.ts';
 import type { AnyDescriptor } from './protocol.ts';
 import { r2Binding } from './r2.ts';
+import { rateLimitBinding } from './ratelimit.ts';
 import type { ConnectedBinding, HostBinding, WireContext } from './types.ts';
 
 export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
@@ -22,6 +23,7 @@ export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
   r2: r2Binding,
   assets: assetsBinding,
   analytics_engine: analyticsBinding,
+  ratelimit: rateLimitBinding,
   unsafe_eval: { describe: () => ({ type: 'unsafe_eval' }), connect: () => null },
   unsupported: {
     describe: (b) => ({ type: 'unsupported', key: b.key, what: b.what }),

@@ -195,6 +195,13 @@ export interface BindingProtocol {
       write(points: DataPointData[]): void;
     };
   };
+  ratelimit: {
+    descriptor: Record<never, never>;
+    ops: {
+      /** One `limit({ key })`: counted (when allowed) and decided on the host. */
+      limit(key: string): { success: boolean };
+    };
+  };
   unsupported: { descriptor: { key: string; what: string }; ops: Record<string, never> };
 }
 

@@ -9,6 +9,7 @@ import type { BindingOf } from '../../config/index.ts';
 import type { D1Databases } from '../../d1/index.ts';
 import type { KvPop } from '../../kv/index.ts';
 import type { R2Buckets } from '../../r2/index.ts';
+import type { RateLimiter } from '../../security/ratelimit/index.ts';
 import type { ObjectLinks } from '../bridge/durable.ts';
 import type { ServiceLinks } from '../bridge/service.ts';
 import type { IsolateOwner } from '../bridge/syscalls.ts';
@@ -39,6 +40,8 @@ export interface WireContext {
   assets(): AssetServer | null;
   /** The Analytics Engine datasets of the runtime's data folder. */
   analytics(): AnalyticsEngine;
+  /** The counters of Rate Limiting bindings (the runtime's: one per PoP unless shared). */
+  rateLimiter(): RateLimiter;
 }
 
 export interface HostBinding<T extends BindingKind> {

@@ -10,6 +10,7 @@ import { AnalyticsEngineDataset } from './analytics.ts';
 import { assetsBinding } from './assets.ts';
 import { D1Database } from './d1.ts';
 import { R2Bucket } from './r2.ts';
+import { RateLimit } from './ratelimit.ts';
 import { serviceBinding } from './service.ts';
 import { unsafeEval } from './unsafe-eval.ts';
 import { unsupportedBinding } from './unsupported.ts';
@@ -23,6 +24,7 @@ const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown 
   r2: (name) => new R2Bucket(name),
   assets: (name) => assetsBinding(name),
   analytics_engine: (name) => new AnalyticsEngineDataset(name),
+  ratelimit: (name) => new RateLimit(name),
   unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
 };
 
