@@ -88,6 +88,10 @@ describe('ratelimits', () => {
       '"ratelimits[0].simple.limit" must be an integer',
     );
     bad(`[{ ${ok}, simple = { limit = "ten", period = 60 } }]`, 'received "ten"');
+    bad(
+      `[{ ${ok}, simple = { limit = 1000001, period = 60 } }]`,
+      '"ratelimits[0].simple.limit" must be an integer from 1 to 1000000',
+    );
     bad(`[{ ${ok}, simple = { period = 60 } }]`, '"ratelimits[0].simple.limit"');
     bad(
       `[{ ${ok}, simple = { limit = 1, period = 60, burst = 2 } }]`,

@@ -11,11 +11,12 @@
  *
  * Keys wrangler does not know are refused, as its schema does.
  */
-import { MAX_LIMIT } from '../../security/ratelimit/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { RateLimitBinding } from '../types.ts';
 import { BINDING_NAME, isTable } from './name.ts';
 
+/** The largest limit a rule takes (MAX_LIMIT of src/security/ratelimit/; config imports no other part). */
+const MAX_LIMIT = 1_000_000;
 const KEYS = new Set(['name', 'namespace_id', 'simple']);
 const SIMPLE_KEYS = new Set(['limit', 'period']);
 /** What namespace_id may be: a non-negative integer, as a string or a number. */
