@@ -12,6 +12,7 @@ declare module 'autocannon' {
     connections: number;
     duration: number;
     pipelining?: number;
+    headers?: Record<string, string>;
     /** Sent in turn on each connection. */
     requests?: { method?: string; path?: string; headers?: Record<string, string> }[];
   }): Promise<Result>;

@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|scrape|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -20,6 +20,7 @@ import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
 import { assetsBench, d1Bench, tracingBench } from './platform.ts';
+import { policiesBench } from './policies.ts';
 import { prelude } from './prelude.ts';
 import { scrapeBench } from './scrape.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
@@ -72,6 +73,11 @@ if (want('tracing')) {
   const r = await tracingBench({ rounds: quick ? 2 : 7, seconds: quick ? 3 : 5 });
   console.log(r.table.join('\n'), '\n');
   results.tracing = r;
+}
+if (want('policies')) {
+  const r = await policiesBench({ rounds: quick ? 2 : 7, seconds: quick ? 3 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results.policies = r;
 }
 if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { fmt, median, startServer } from './util.ts';
 
-const pin = (pid: number, core: number) => {
+export const pin = (pid: number, core: number) => {
   try {
     execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
     return true;
@@ -30,7 +30,7 @@ interface Target {
   stop(): void;
 }
 
-const hasWrk = (() => {
+export const hasWrk = (() => {
   try {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
     return true;
@@ -47,7 +47,13 @@ const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 
  * since autocannon (Node) tops out near 30k req/s on one core, below what nginx serves;
  * else autocannon.
  */
-async function load(port: number, path: string, seconds: number, bytes: number): Promise<number> {
+export async function load(
+  port: number,
+  path: string,
+  seconds: number,
+  bytes: number,
+  headers: string[] = [],
+): Promise<number> {
   if (hasWrk) {
     const out = execFileSync('taskset', [
       '-c',
@@ -56,6 +62,7 @@ async function load(port: number, path: string, seconds: number, bytes: number):
       '-t1',
       '-c64',
       `-d${seconds}s`,
+      ...headers.flatMap((h) => ['-H', h]),
       `http://127.0.0.1:${port}${path}`,
     ]).toString();
     if (/Non-2xx or 3xx responses|Socket errors/.test(out))
@@ -67,7 +74,14 @@ async function load(port: number, path: string, seconds: number, bytes: number):
       throw new Error(`responses on ${path} carried fewer than ${bytes} bytes`);
     return Number(rps[1]);
   }
-  const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 32, duration: seconds });
+  const r = await autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    connections: 32,
+    duration: seconds,
+    headers: Object.fromEntries(
+      headers.map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1).trim()]),
+    ),
+  });
   if (r.non2xx > 0 || r.errors > 0)
     throw new Error(`saw ${r.non2xx} non-2xx and ${r.errors} errors on ${path}`);
   if (r.throughput.total / Math.max(1, r.requests.total) < bytes * 0.9)
@@ -124,7 +138,7 @@ http {
   return { label: 'nginx', port, stop: () => child.kill('SIGTERM') };
 }
 
-async function startNode(name: string, args: string[], label: string): Promise<Target> {
+export async function startNode(name: string, args: string[], label: string): Promise<Target> {
   const { port, child } = await startServer(name, args);
   pin(child.pid as number, 0);
   return { label, port, stop: () => (child as ChildProcess).kill() };

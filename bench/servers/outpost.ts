@@ -3,12 +3,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bindingsOf, loadConfig } from '../../src/config/index.ts';
+import { bindingsOf, loadConfig, parseSecurity } from '../../src/config/index.ts';
 import { D1Databases } from '../../src/d1/index.ts';
 import { ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { consoleObserver, noopObserver, Tracer } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
+import { Policies } from '../../src/pop/policies.ts';
 import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
 import { seedStatements } from '../d1-data.ts';
 
@@ -17,7 +18,7 @@ const config = loadConfig(join(import.meta.dirname, '..', 'fixtures', fixture), 
 // A project with KV bindings gets a store in a temp folder holding `greeting`.
 let kv: KvPop | undefined;
 const kvBindings = bindingsOf(config.bindings, 'kv');
-if (kvBindings.length) {
+if (kvBindings.length || process.env.OUTPOST_BENCH_KV_KEYS) {
   const store = new SqliteKvStore({
     file: join(mkdtempSync(join(tmpdir(), 'outpost-bench-kv-')), 'kv.sqlite'),
   });
@@ -56,9 +57,24 @@ const trace = process.env.OUTPOST_BENCH_TRACE ? process.env.OUTPOST_BENCH_TRACE.
 const tracer = trace
   ? new Tracer({ endpoint: trace[1], sampleRatio: Number(trace[0]) }, consoleObserver('warn'))
   : null;
+// Policies (bench/policies.ts, --only policies): OUTPOST_BENCH_SECURITY is a [security] table as
+// JSON; OUTPOST_BENCH_KV_KEYS a JSON object of keys put in KV namespace "bench-keys" (JWKs).
+let policies: Policies | undefined;
+if (process.env.OUTPOST_BENCH_SECURITY) {
+  const security = parseSecurity(JSON.parse(process.env.OUTPOST_BENCH_SECURITY), 'OUTPOST_BENCH_SECURITY');
+  if (security) policies = new Policies(security);
+  if (process.env.OUTPOST_BENCH_KV_KEYS) {
+    if (!runtime.kv) throw new Error('the bench fixture has no KV for the policy keys');
+    for (const [k, v] of Object.entries(
+      JSON.parse(process.env.OUTPOST_BENCH_KV_KEYS) as Record<string, string>,
+    ))
+      await runtime.kv.put('bench-keys', k, new TextEncoder().encode(v));
+  }
+}
 const server = await startPopServer({
   runtime,
   ...(tracer ? { tracer } : {}),
+  ...(policies ? { policies } : {}),
   route: () => fixture,
   port: 0,
   cf: devCf,

@@ -265,3 +265,41 @@ describe('JWT policy', () => {
     assert.throws(() => parseSecurity({ jwts: [] }, 'outpost.toml'), /security\.jwts/);
   });
 });
+
+describe('JWT verdicts remembered', () => {
+  it('a token verified once is not verified again, but its exp still applies and a withdrawn key stops it after the key cache time', async () => {
+    const k = await keyFor('RS256', 'r');
+    const store = kv({ 'jwk:r': k.jwk });
+    const p = policy({ keys_cache: 60 });
+    let keyCalls = 0;
+    const resolver = keyResolver(p.keys, { kvRead: store.read, now });
+    const counting = {
+      key: (h: Parameters<typeof resolver.key>[0]) => {
+        keyCalls++;
+        return resolver.key(h);
+      },
+    };
+    const v = new JwtVerifier(p, counting, now);
+    const t = await token(k.sign, 'RS256', 'r', { exp: NOW + 100 });
+    for (let i = 0; i < 5; i++) assert.equal((await v.verify(t)).ok, true);
+    assert.equal(keyCalls, 1, 'verified once');
+    // Past exp (+ the 30 s leeway), the remembered verdict no longer holds.
+    clock.t = (NOW + 131) * 1000;
+    const late = await v.verify(t);
+    assert.equal(late.ok, false);
+    if (!late.ok) assert.equal(late.reason, 'token_expired');
+    // The key is withdrawn: within the key cache time the token still verifies (as with the
+    // cached key itself), after it, not.
+    clock.t = (NOW + 200) * 1000;
+    const t2 = await token(k.sign, 'RS256', 'r', { exp: NOW + 3600 });
+    assert.equal((await v.verify(t2)).ok, true);
+    store.data.delete('jwk:r');
+    clock.t = (NOW + 230) * 1000;
+    assert.equal((await v.verify(t2)).ok, true, 'within the key cache time');
+    clock.t = (NOW + 261) * 1000;
+    const gone = await v.verify(t2);
+    assert.equal(gone.ok, false);
+    if (!gone.ok) assert.equal(gone.reason, 'unknown_key');
+    clock.t = NOW * 1000;
+  });
+});

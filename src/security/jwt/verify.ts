@@ -63,7 +63,19 @@ export function tokenOf(
   return m ? m[1] : undefined;
 }
 
+/** Verified tokens remembered per policy: a bound on memory whatever tokens arrive. */
+const MAX_REMEMBERED = 10_000;
+
 export class JwtVerifier {
+  /**
+   * Tokens that verified, by their text: a session sends the same token with every request,
+   * and an RSA signature costs tens of microseconds to check. A token is immutable, so only
+   * time can change its verdict: exp and nbf are checked again on every use, and a verdict is
+   * kept no longer than the keys it was checked with (the key source's cache time), so a key
+   * withdrawn from KV or the JWKS stops verifying within that time, as it would uncached.
+   */
+  readonly #verified = new Map<string, { result: Extract<JwtResult, { ok: true }>; until: number }>();
+
   constructor(
     readonly policy: JwtPolicyConfig,
     readonly keys: KeyResolver,
@@ -71,6 +83,37 @@ export class JwtVerifier {
   ) {}
 
   async verify(token: string | undefined): Promise<JwtResult> {
+    if (token !== undefined) {
+      const known = this.#verified.get(token);
+      if (known) {
+        const t = this.now();
+        if (t < known.until) return this.#recheck(known.result, t);
+        this.#verified.delete(token);
+      }
+    }
+    const result = await this.#verify(token);
+    if (result.ok && token !== undefined) {
+      if (this.#verified.size >= MAX_REMEMBERED)
+        this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(token, { result, until: this.now() + this.policy.keys.cacheSec * 1000 });
+    }
+    return result;
+  }
+
+  /** A remembered verdict at time `t`: exp and nbf move with the clock (RFC 7519 §4.1.4, §4.1.5). */
+  #recheck(result: Extract<JwtResult, { ok: true }>, t: number): JwtResult {
+    const { exp, nbf } = result.claims;
+    // Whole seconds, compared as jose compares them.
+    const s = Math.floor(t / 1000);
+    const leeway = this.policy.leewaySec;
+    if (typeof exp === 'number' && exp <= s - leeway)
+      return fail('token_expired', 'the token has expired (exp)');
+    if (typeof nbf === 'number' && nbf > s + leeway)
+      return fail('token_not_yet_valid', 'the token is not valid yet (nbf)');
+    return result;
+  }
+
+  async #verify(token: string | undefined): Promise<JwtResult> {
     const p = this.policy;
     if (token === undefined || token === '')
       return fail(

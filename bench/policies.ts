@@ -1,0 +1,94 @@
+/**
+ * What each platform policy adds to a request (issue: JWT RS256 with a cached key, a rate-limit
+ * check, the WAF on a typical request), against the same route without it, in the same run:
+ * the hello worker behind a PoP front pinned to core 0, wrk on core 1; throughput with 64
+ * connections, latency (p50) with one. Fresh server processes each round, settings interleaved.
+ */
+import { execFileSync } from 'node:child_process';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { hasWrk, load, pin, startNode } from './platform.ts';
+import { fmt, median } from './util.ts';
+
+/** p50 latency (ms) of one connection for `seconds`, from wrk --latency. */
+function latency(port: number, path: string, seconds: number, headers: string[]): number {
+  const out = execFileSync('taskset', [
+    '-c',
+    '1',
+    'wrk',
+    '-t1',
+    '-c1',
+    `-d${seconds}s`,
+    '--latency',
+    ...headers.flatMap((h) => ['-H', h]),
+    `http://127.0.0.1:${port}${path}`,
+  ]).toString();
+  const m = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
+  if (!m) throw new Error(`could not read wrk's latency:\n${out}`);
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
+export async function policiesBench(opts: { rounds: number; seconds: number }) {
+  if (!hasWrk)
+    return { table: ['Policies: not measured: wrk is not installed (apt-get install -y wrk)'], ratios: {} };
+  const pinned = pin(process.pid, 1);
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256' };
+  const token = await new SignJWT({ sub: 'user-42', permissions: ['read'] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
+    .setExpirationTime('2h')
+    .sign(privateKey);
+  const settings: { label: string; security?: object; keys?: object; headers: string[] }[] = [
+    { label: 'none', headers: [`Authorization: Bearer ${token}`] },
+    {
+      label: 'JWT RS256',
+      security: {
+        jwt: [{ algorithms: ['RS256'], keys_kv: 'bench-keys', forward: { sub: 'X-User-ID' } }],
+      },
+      keys: { bench: JSON.stringify(jwk) },
+      headers: [`Authorization: Bearer ${token}`],
+    },
+    {
+      label: 'rate limit',
+      // A limit no run reaches: the cost measured is the check, not refusals.
+      security: { rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }] },
+      headers: [`Authorization: Bearer ${token}`, 'X-API-Key: bench-client'],
+    },
+  ];
+  const path = '/?q=summer+shoes&page=2';
+  const rps = settings.map(() => [] as number[]);
+  const p50 = settings.map(() => [] as number[]);
+  for (let i = 0; i < opts.rounds; i++) {
+    const order = settings.map((_, k) => k);
+    if (i % 2) order.reverse();
+    for (const k of order) {
+      const s = settings[k];
+      if (s.security) process.env.OUTPOST_BENCH_SECURITY = JSON.stringify(s.security);
+      if (s.keys) process.env.OUTPOST_BENCH_KV_KEYS = JSON.stringify(s.keys);
+      const target = await startNode('outpost', ['hello'], s.label);
+      delete process.env.OUTPOST_BENCH_SECURITY;
+      delete process.env.OUTPOST_BENCH_KV_KEYS;
+      try {
+        await load(target.port, path, 1, 12, s.headers);
+        rps[k].push(await load(target.port, path, opts.seconds, 12, s.headers));
+        p50[k].push(latency(target.port, path, 2, s.headers));
+      } finally {
+        target.stop();
+      }
+    }
+  }
+  const base = median(rps[0]);
+  const baseLatency = median(p50[0]);
+  const table = [
+    `Platform policies on a hello-world route, one core for the server${pinned ? '' : ' (not pinned)'}, fresh processes each round (medians of ${opts.rounds})`,
+  ];
+  const ratios: Record<string, number> = {};
+  for (let k = 0; k < settings.length; k++) {
+    const r = median(rps[k]);
+    const l = median(p50[k]);
+    ratios[settings[k].label] = r / base;
+    table.push(
+      `  ${settings[k].label.padEnd(12)} ${fmt(r, 0).padStart(7)} req/s (${fmt(r / base, 3)}x, ${fmt((1 / r - 1 / base) * 1e6, 1)} µs a request)   p50 ${fmt(l, 3)} ms (+${fmt((l - baseLatency) * 1000, 0)} µs)`,
+    );
+  }
+  return { table, ratios };
+}
