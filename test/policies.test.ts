@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadProxyConfig } from '../src/config/index.ts';
 import { parseSecurity } from '../src/config/security.ts';
+import { Policies } from '../src/pop/policies.ts';
 import { startFixture, type TestDev } from './helpers.ts';
 
 describe('security policies before the worker', () => {
@@ -166,5 +167,13 @@ describe('rate-limit policies before the worker', () => {
     assert.equal((await fetch(`${dev.url}/login`, { method: 'POST', body: 'a' })).status, 429);
     const line = dev.logs.find((l) => l.source === 'request' && l.fields?.policy === 'rate_limit:login');
     assert.equal(line?.fields?.status, 429);
+  });
+
+  it('a bad [[security.rate_limit]] table stops the start, naming the file and key', () => {
+    const security = parseSecurity({ rate_limit: [{ name: 'a', limit: 'ten', period: 60 }] }, 'outpost.toml');
+    assert.throws(
+      () => new Policies(security as NonNullable<typeof security>),
+      /^Error: outpost\.toml: security\.rate_limit\[0\]\.limit: expected an integer ≥ 1, received "ten"/,
+    );
   });
 });

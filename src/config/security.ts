@@ -2,8 +2,9 @@
  * `[security]` of `outpost.toml`: the platform policies run before a worker (and before the
  * cache), in the order WAF → rate limits → JWT (src/pop/policies.ts runs them,
  * src/security/ holds their engines). This file reads and validates the JWT policies; the
- * rate-limit and WAF tables are validated by their own parsers (security-ratelimit.ts,
- * security-waf.ts). Errors name the key, as every config error does.
+ * rate-limit and WAF tables are validated by their engines' parsers
+ * (src/security/ratelimit/policy.ts, src/security/waf/), when the policies are built at start.
+ * Errors name the key, as every config error does.
  *
  *   [[security.jwt]]
  *   paths = ["/api/*"]                  # `*` matches anything; default every path
@@ -64,6 +65,8 @@ export interface JwtPolicyConfig {
 }
 
 export interface SecurityConfig {
+  /** The file it was read from (named in errors found when the policies are built). */
+  file: string;
   jwt: JwtPolicyConfig[];
   /** `[[security.rate_limit]]`, validated by its parser. */
   rateLimit: unknown[];
@@ -271,6 +274,7 @@ export function parseSecurity(raw: unknown, file: string): SecurityConfig | unde
     return v;
   };
   return {
+    file,
     jwt: list('jwt').map((p, i) => jwtPolicy(p, `security.jwt[${i}]`, fail)),
     rateLimit: list('rate_limit'),
     waf: t.waf,

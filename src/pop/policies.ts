@@ -117,13 +117,17 @@ export class Policies {
   /** Every header a JWT policy forwards a claim in: removed from what clients send. */
   readonly #claimHeaders: Set<string>;
 
-  /** Throws an Error naming the key when a `[[security.rate_limit]]` table is invalid. */
+  /** Throws an Error naming the file and key when a `[[security.rate_limit]]` table is invalid. */
   constructor(
     readonly config: SecurityConfig,
     readonly deps: PolicyDeps = {},
   ) {
     this.#jwt = config.jwt.map((p) => new JwtStep(p, deps));
-    this.#limits = config.rateLimit.map((raw, i) => parseRateLimitPolicy(raw, `security.rate_limit[${i}]`));
+    try {
+      this.#limits = config.rateLimit.map((raw, i) => parseRateLimitPolicy(raw, `security.rate_limit[${i}]`));
+    } catch (err) {
+      throw new Error(`${config.file}: ${(err as Error).message}`);
+    }
     this.#limiter = deps.limiter ?? new RateLimiter();
     this.#claimHeaders = new Set(config.jwt.flatMap((p) => p.forward.map(([, h]) => h)));
   }
@@ -202,7 +206,7 @@ export class Policies {
     const span = req.scope?.recording
       ? req.scope.start('outpost.policy.rate_limit', SpanKind.INTERNAL, { 'outpost.policy': policy.name })
       : null;
-    const d = this.#limiter.hit(`${req.worker}\u0000${policy.name}`, key.slice(0, 256), policy.rule, req.pop);
+    const d = this.#limiter.hit(`${req.worker}\u0000${policy.name}`, key, policy.rule, req.pop);
     const headers = rateLimitHeaders(policy.rule, d, policy.name);
     this.deps.metrics?.policy(req.pop, req.worker, 'rate_limit', d.allowed ? 'allow' : 'block');
     span?.end({
