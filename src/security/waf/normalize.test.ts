@@ -62,7 +62,11 @@ describe('WAF normalisation', () => {
     assert.equal(decodeEntities('java&Tab;script&colon;'), 'java\tscript:');
     assert.equal(decodeEntities('&NewLine;&lpar;&rpar;&quot;&apos;'), '\n()"\'');
     assert.equal(decodeEntities('AT&T; Q&A &amp; R&D &unknown;'), 'AT&T; Q&A & R&D &unknown;');
-    assert.equal(decodeEntities('&colon'), '&colon', 'named references other than lt/gt/amp/quot need their ";"');
+    assert.equal(
+      decodeEntities('&colon'),
+      '&colon',
+      'named references other than lt/gt/amp/quot need their ";"',
+    );
     assert.equal(decodeEntities('&#x110000;&#xD800;'), '\ufffd\ufffd');
   });
 

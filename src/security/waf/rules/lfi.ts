@@ -18,6 +18,15 @@ export const INCLUDE_NAMES =
 
 const REMOTE = String.raw`(?:https?|ftps?|smb|dav|webdav|gopher|ldap|dict):\/\/`;
 
+/**
+ * The include-like names that only ever name code or files to load (no site passes a web page's
+ * URL in `template` or `include_path`): a remote URL in one is critical. The other include-like
+ * names (`page`, `file`, `url`-ish `p`, …) also carry URLs legitimately (PDF viewers take
+ * `?file=https://…`, trackers `?page=https://…`), and score an error there.
+ */
+export const LOADER_NAMES =
+  /^(?:include|inc|incl|require|template|tpl|module|mod|layout|conf|config|lang|language|theme|skin|dir|folder|path|doc|document|plugin|controller|abspath|basepath|base_path|root|rootdir|root_path|mosconfig_absolute_path|phpbb_root_path|include_path|includedir|inc_dir|lib|libdir|script|dir_path)$/;
+
 export const LFI_RULES = [
   rule({
     id: '930200',
@@ -112,6 +121,18 @@ export const LFI_RULES = [
     pattern: new RegExp(
       String.raw`^\s*(?:${REMOTE}|\/\/[\w.-]+\/|\\\\[\w.-]+\\)[^?#\s]{0,300}?\.(?:txt|php\d?|phtml|inc|sh|pl|cgi|py|jsp|asp|aspx|gif|jpg|png)(?:$|[?#])`,
     ),
+  }),
+  rule({
+    id: '931111',
+    category: 'rfi',
+    description: 'Remote URL in a parameter naming code to load (template=http://…, include_path=ftp://…)',
+    paranoia: 1,
+    severity: 'critical',
+    needs: CHAR.colon | CHAR.slash,
+    parts: PARAM_PARTS,
+    keys: false,
+    names: LOADER_NAMES,
+    pattern: new RegExp(String.raw`^\s*(?:${REMOTE}|\\\\[\w.-]+\\|\/\/[\w.-]+\.[a-z]{2,}(?:\/|$))`),
   }),
   rule({
     id: '931120',
