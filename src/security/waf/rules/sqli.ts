@@ -180,7 +180,7 @@ export const SQLI_RULES = [
     paranoia: 1,
     severity: 'critical',
     view: 'text',
-    pattern: /^[^\s'"`]{0,64}['"]\s*\)*\s*(?:--|#(?:\s|$)|\/\*)/,
+    pattern: /^[^\s'"`(]{0,64}['"]\s*\)*\s*(?:--|#(?:\s|$)|\/\*)/,
   }),
   rule({
     id: '942200',
@@ -273,7 +273,7 @@ export const SQLI_RULES = [
     severity: 'critical',
     view: 'sql',
     pattern:
-      /\bxp_(?:cmdshell|regread|regwrite|dirtree|fileexist|servicecontrol|availablemedia|loginconfig|execresultset)\b|\bsp_(?:oacreate|oamethod|executesql|addlogin|addsrvrolemember|password|makewebtask|configure)\b|\bexec(?:ute)?\s+(?:master\.|xp_|sp_)|\bexec\s*\(\s*['"@]|\bopenrowset\s*\(|\bopendatasource\s*\(|\bbulk\s+insert\b|\butl_http\.request\b|\bdbms_java\.|\bsys_(?:exec|eval)\s*\(|\bcopy\s+[\w.()]+\s+(?:from|to)\s+program\b|\blo_(?:import|export)\s*\(/,
+      /\bxp_(?:cmdshell|regread|regwrite|dirtree|fileexist|servicecontrol|availablemedia|loginconfig|execresultset)\b|\bsp_(?:oacreate|oamethod|executesql|addlogin|addsrvrolemember|password|makewebtask|configure)\b|\bexec(?:ute)?\s+(?:master\.|xp_|sp_)|(?<![.\w$])exec\s*\(\s*['"@]|\bopenrowset\s*\(|\bopendatasource\s*\(|\bbulk\s+insert\b|\butl_http\.request\b|\bdbms_java\.|\bsys_(?:exec|eval)\s*\(|\bcopy\s+[\w.()]+\s+(?:from|to)\s+program\b|\blo_(?:import|export)\s*\(/,
   }),
   rule({
     id: '942250',

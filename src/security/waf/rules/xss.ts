@@ -111,7 +111,7 @@ export const XSS_RULES = [
     paranoia: 1,
     severity: 'critical',
     pattern: new RegExp(
-      String.raw`^[\s'"\`]*[})\]]+\s*[;,]?\s*${JS_CALL}|['"\`]\s*(?:[;+\-*/|&^,)]\s*){1,3}(?:${JS_CALL}|(?:document|window|top|self|parent|globalthis|this)\s*(?:\.|\[)\s*['"\`]?(?:cookie|location|domain|write|open|eval|alert|localstorage))`,
+      String.raw`^[\s'"\`]*[})\]]+\s*[;,]?\s*${JS_CALL}|['"\`] *(?:[;+\-*/|&^,)] *){1,3}(?:${JS_CALL}|(?:document|window|top|self|parent|globalthis|this)\s*(?:\.|\[)\s*['"\`]?(?:cookie|location|domain|write|open|eval|alert|localstorage))`,
     ),
   }),
   rule({
