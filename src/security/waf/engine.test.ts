@@ -396,6 +396,20 @@ describe('WAF sanitize', () => {
     }
   });
 
+  it('blocks when the caller says the body it passed is only a prefix', () => {
+    const req = post('q=%3Cscript%3E&ok=1', 'application/x-www-form-urlencoded');
+    const whole = w.inspect(req);
+    assert.equal(whole.action, 'allow');
+    assert.equal(whole.bodyTruncated, false);
+    const cut = w.inspect({ ...req, bodyTruncated: true });
+    assert.deepEqual([cut.action, cut.bodyTruncated, cut.sanitized], ['block', true, undefined]);
+    const json = w.inspect({
+      ...post('{"a": "<script>", "b": "cut off', 'application/json'),
+      bodyTruncated: true,
+    });
+    assert.equal(json.action, 'block', 'a cut-off JSON body is read as JSON strings, not refused as invalid');
+  });
+
   it('a query match with a header match blocks (not every match can be blanked)', () => {
     const v = w.inspect(get(q('<script>'), '/', [['referer', "' or '1'='1"]]));
     assert.equal(v.action, 'block');

@@ -276,11 +276,12 @@ function contentTypeHeader(req: WafRequest): string {
 
 function bodyItems(req: WafRequest, limit: number, ex: Extracted): void {
   const body = req.body instanceof Uint8Array ? req.body : undefined;
+  const cut = req.bodyTruncated === true;
   if (!body || body.length === 0 || limit === 0) {
-    ex.bodyTruncated = !!body && body.length > limit;
+    ex.bodyTruncated = (!!body && body.length > limit) || cut;
     return;
   }
-  ex.bodyTruncated = body.length > limit;
+  ex.bodyTruncated = body.length > limit || cut;
   const bytes = ex.bodyTruncated ? body.subarray(0, limit) : body;
   const declared = typeof req.contentType === 'string' ? req.contentType : contentTypeHeader(req);
   const ct = declared.toLowerCase().trim();

@@ -59,6 +59,13 @@ export interface WafRequest {
   headers: [string, string][];
   body?: Uint8Array;
   contentType?: string;
+  /**
+   * `body` is only a prefix of what the client sent (the caller read a limited amount). The
+   * engine also sees truncation itself when `body` is longer than `inspectBodyBytes`; a caller
+   * that reads exactly `inspectBodyBytes` must say so here, or a cut-off body passes as whole
+   * (and `sanitize` would rewrite it to the prefix).
+   */
+  bodyTruncated?: boolean;
 }
 
 export interface WafMatch {

@@ -154,7 +154,7 @@ export const CMDI_RULES: Rule[] = [
     paranoia: 1,
     severity: 'critical',
     pattern:
-      /\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|eval|create_function)\s*\(\s*(?:\$_(?:get|post|request|cookie|server)\b|['"]\s*(?:id|whoami|uname|ls|cat|wget|curl|nc|bash|sh|pwd|sleep|echo|ping|dir|type|net)\b|base64_decode\s*\()|(?<![\w.$>])(?:system|shell_exec|passthru|popen|proc_open|pcntl_exec)\s*\(\s*['"$]|\bphpinfo\s*\(\s*\)|\$\{\s*@?(?:print|phpinfo|system|eval|sleep|exec|passthru|shell_exec)\s*\(/,
+      /(?<![\w.$>])(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|eval|create_function)\s*\(\s*(?:\$_(?:get|post|request|cookie|server)\b|['"]\s*(?:id|whoami|uname|ls|cat|wget|curl|nc|bash|sh|pwd|sleep|echo|ping|dir|type|net)\b|base64_decode\s*\()|(?<![\w.$>])(?:system|shell_exec|passthru|popen|proc_open|pcntl_exec)\s*\(\s*['"$]|\bphpinfo\s*\(\s*\)|\$\{\s*@?(?:print|phpinfo|system|eval|sleep|exec|passthru|shell_exec)\s*\(/,
   }),
   rule({
     id: '932200',
