@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { loadProxyConfig } from '../src/config/index.ts';
+import { loadProxyConfig, validateProxyConfig } from '../src/config/index.ts';
 import { parseSecurity } from '../src/config/security.ts';
+import { memoryObserver } from '../src/observability/index.ts';
+import { startProxy } from '../src/pop/index.ts';
 import { Policies } from '../src/pop/policies.ts';
-import { startFixture, type TestDev } from './helpers.ts';
+import { startFixture, startUpstream, type TestDev } from './helpers.ts';
 
 describe('security policies before the worker', () => {
   let dev: TestDev;
@@ -165,7 +167,9 @@ describe('rate-limit policies before the worker', () => {
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${dev.url}/login`)).status, 200);
     assert.equal((await fetch(`${dev.url}/login`, { method: 'POST', body: 'a' })).status, 200);
     assert.equal((await fetch(`${dev.url}/login`, { method: 'POST', body: 'a' })).status, 429);
-    const line = dev.logs.find((l) => l.source === 'request' && l.fields?.policy === 'rate_limit:login');
+    const line = dev.logs.find(
+      (l) => l.source === 'request' && l.fields?.policy === 'rate_limit:login:block',
+    );
     assert.equal(line?.fields?.status, 429);
   });
 
@@ -175,5 +179,132 @@ describe('rate-limit policies before the worker', () => {
       () => new Policies(security as NonNullable<typeof security>),
       /^Error: outpost\.toml: security\.rate_limit\[0\]\.limit: expected an integer ≥ 1, received "ten"/,
     );
+  });
+});
+
+describe('policies in CDN proxy mode (before the cache)', () => {
+  it('a JWT policy with keys from a JWKS URL guards the origin and forwards the claims to it', async () => {
+    const upstream = await startUpstream();
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'idp-1', alg: 'RS256' };
+    upstream.routes.set('/jwks.json', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    const seen: (string | undefined)[] = [];
+    upstream.routes.set('/private', (req, res) => {
+      seen.push(req.headers['x-user-id'] as string | undefined);
+      res.writeHead(200, { 'cache-control': 'public, max-age=60' });
+      res.end('secret');
+    });
+    const config = validateProxyConfig(
+      {
+        security: {
+          jwt: [
+            {
+              paths: ['/private'],
+              algorithms: ['RS256'],
+              jwks_url: `${upstream.url}/jwks.json`,
+              forward: { sub: 'X-User-ID' },
+            },
+          ],
+        },
+      },
+      'outpost.toml',
+      tmpdir(),
+    );
+    const proxy = await startProxy({ origin: upstream.url, port: 0, observer: memoryObserver(), config });
+    try {
+      const token = await new SignJWT({ sub: 'carol' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'idp-1' })
+        .setExpirationTime('1h')
+        .sign(pair.privateKey);
+      const ok = await fetch(`${proxy.url}/private`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), 'secret');
+      assert.deepEqual(seen, ['carol']);
+      // The response is cached now: a request without a token is still refused, before the cache.
+      const none = await fetch(`${proxy.url}/private`);
+      assert.equal(none.status, 401);
+      assert.equal(((await none.json()) as { reason: string }).reason, 'missing_token');
+      assert.equal(upstream.hits.get('/jwks.json'), 1);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
+  it('keys_kv is refused in CDN proxy mode (no KV there), naming the key', async () => {
+    const config = validateProxyConfig(
+      { security: { jwt: [{ algorithms: ['RS256'], keys_kv: 'K' }] } },
+      'outpost.toml',
+      tmpdir(),
+    );
+    await assert.rejects(
+      startProxy({ origin: 'http://127.0.0.1:9', port: 0, observer: memoryObserver(), config }),
+      /security\.jwt\[0\]\.keys_kv: CDN proxy mode has no KV namespaces/,
+    );
+  });
+});
+
+describe('the WAF before the worker', () => {
+  let dev: TestDev;
+  before(async () => {
+    const security = parseSecurity(
+      { waf: { reveal_rule_id: true, inspect_body_bytes: 4096 } },
+      'outpost.toml',
+    );
+    dev = await startFixture('policies', { ...(security ? { security } : {}) });
+  });
+  after(() => dev.close());
+
+  it('blocks attacks (encoded too) with 403, lets ordinary text through, and logs and counts each match', async () => {
+    const blocked = await fetch(
+      `${dev.url}/search?q=${encodeURIComponent(encodeURIComponent("' OR 1=1 --"))}`,
+    );
+    assert.equal(blocked.status, 403);
+    assert.match(blocked.headers.get('outpost-waf-rule') ?? '', /^\d+$/);
+    assert.equal(((await blocked.json()) as { error: string }).error, 'blocked');
+    const xss = await fetch(`${dev.url}/comments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: '<script>alert(document.cookie)</script>' }),
+    });
+    assert.equal(xss.status, 403);
+    for (const q of ["O'Brien", 'C# -- notes', 'select the best union plan', 'Rock & Roll <3']) {
+      const ok = await fetch(`${dev.url}/search?q=${encodeURIComponent(q)}`);
+      assert.equal(ok.status, 200, q);
+      await ok.arrayBuffer();
+    }
+    const line = dev.logs.find(
+      (l) => l.source === 'request' && String(l.fields?.policy).startsWith('waf:block'),
+    );
+    assert.equal(line?.fields?.status, 403);
+    const match = dev.logs.find((l) => l.source === 'outpost' && l.message.startsWith('waf: block'));
+    assert.ok(Array.isArray(match?.fields?.rules) && (match?.fields?.rules as string[]).length > 0);
+    const metrics = await (
+      await fetch(`${dev.url}/__outpost/metrics`, { headers: { authorization: `Bearer ${dev.adminToken}` } })
+    ).text();
+    assert.match(metrics, /outpost_waf_matches_total\{[^}]*category="sqli"[^}]*\} [1-9]/);
+    assert.match(metrics, /outpost_policy_decisions_total\{[^}]*policy="waf"[^}]*decision="block"[^}]*\} 2/);
+  });
+
+  it('reads only a prefix of a large body, and the worker still gets all of it', async () => {
+    const big = `${'a'.repeat(8000)}<script>alert(1)</script>`;
+    const res = await fetch(`${dev.url}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: big,
+    });
+    assert.equal(res.status, 200, 'the attack lies past the inspected prefix (documented)');
+    const seen = (await res.json()) as { bodyLength: number; bodyStart: string };
+    assert.equal(seen.bodyLength, big.length);
+    assert.equal(seen.bodyStart, 'a'.repeat(64));
+    const early = await fetch(`${dev.url}/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: `<script>alert(1)</script>${'a'.repeat(8000)}`,
+    });
+    assert.equal(early.status, 403, 'within the prefix it is caught');
   });
 });

@@ -33,7 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { EGRESS_CLASSES, parseEgressRule } from './egress.ts';
 import { ConfigError } from './errors.ts';
 import { parseConfigText } from './load.ts';
-import { parseSecurity, type SecurityConfig } from './security.ts';
+import { parseSecurity, pathPattern, type SecurityConfig } from './security.ts';
 
 export const PROXY_CONFIG_FILES = ['outpost.toml', 'outpost.json'] as const;
 
@@ -237,7 +237,7 @@ function policy(p: unknown, at: string, fail: Fail): CachePolicyConfig {
     fail(`${at}.jitter`, 'a fraction between 0 and 0.5', jitter);
   return {
     path,
-    pattern: new RegExp(`^${path.split('*').map(escapeRegExp).join('.*')}$`),
+    pattern: pathPattern(path),
     edgeTtl: seconds(t.edge_ttl, `${at}.edge_ttl`, fail),
     browserTtl: seconds(t.browser_ttl, `${at}.browser_ttl`, fail),
     staleWhileRevalidate: seconds(t.stale_while_revalidate, `${at}.stale_while_revalidate`, fail),
@@ -246,10 +246,6 @@ function policy(p: unknown, at: string, fail: Fail): CachePolicyConfig {
     bypassCookies: strings(t.bypass_cookies, `${at}.bypass_cookies`, fail),
     jitter: jitter as number | undefined,
   };
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The first policy whose path pattern matches a request path. */

@@ -106,8 +106,15 @@ function table(v: unknown, key: string, fail: Fail): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+/** A path pattern (`*` matches any characters, slashes too) as a regular expression of the whole path. */
+export function pathPattern(p: string): RegExp {
+  return new RegExp(
+    `^${p
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  );
 }
 
 /** Path patterns (`*` matches anything) as written and compiled; default every path. */
@@ -121,9 +128,7 @@ export function pathPatterns(v: unknown, key: string, fail: Fail): { paths: stri
     return fail(key, 'a non-empty array of path patterns starting with "/" (`*` matches anything)', v);
   return {
     paths: paths as string[],
-    patterns: (paths as string[]).map(
-      (p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`, 's'),
-    ),
+    patterns: (paths as string[]).map(pathPattern),
   };
 }
 

@@ -55,6 +55,7 @@ export class EdgeMetrics {
   readonly #bytes: Counter<'pop' | 'worker'>;
   readonly #limits: Counter<'pop' | 'worker' | 'limit'>;
   readonly #policies: Counter<'pop' | 'worker' | 'policy' | 'decision'>;
+  readonly #waf: Counter<'pop' | 'worker' | 'rule' | 'category'>;
   readonly #spans: Counter<'outcome'>;
   readonly #cache: Counter<'pop' | 'tier' | 'status'>;
   readonly #kv: Counter<'pop' | 'op' | 'answered_by'>;
@@ -96,6 +97,12 @@ export class EdgeMetrics {
       name: 'outpost_policy_decisions_total',
       help: 'Decisions of the platform policies run before the worker (waf, rate_limit, jwt): allow, block, log, or a JWT failure reason',
       labelNames: ['pop', 'worker', 'policy', 'decision'],
+      registers,
+    });
+    this.#waf = new Counter({
+      name: 'outpost_waf_matches_total',
+      help: 'WAF rule matches, by rule id and category (whatever the request\'s outcome)',
+      labelNames: ['pop', 'worker', 'rule', 'category'],
       registers,
     });
     this.#spans = new Counter({
@@ -187,6 +194,11 @@ export class EdgeMetrics {
 
   limitExceeded(pop: string, worker: string, limit: string): void {
     this.#limits.inc({ pop, worker, limit });
+  }
+
+  /** A WAF rule matched a request. */
+  wafMatch(pop: string, worker: string, rule: string, category: string): void {
+    this.#waf.inc({ pop, worker, rule, category });
   }
 
   /** A platform policy decided (`policy`: waf, rate_limit, jwt; `decision`: allow, block, log, a JWT reason). */

@@ -64,3 +64,54 @@ export function incomingBody(req: IncomingMessage, max: number, onTooLarge: () =
     },
   };
 }
+
+/**
+ * A body source whose first `n` bytes can be read before the worker reads it (the WAF inspects
+ * a prefix): what was read is buffered and handed to the worker first, then the rest flows as
+ * before. `replace` swaps the whole body (a sanitized one).
+ */
+export class PeekableBody implements ChunkSource {
+  #buffered: Uint8Array[] = [];
+  #replaced: Uint8Array | null = null;
+  #ended = false;
+  constructor(readonly source: ChunkSource) {}
+
+  /** Up to `n` bytes of the body, and whether there is more beyond them. */
+  async prefix(n: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+    let have = this.#buffered.reduce((sum, c) => sum + c.byteLength, 0);
+    while (have <= n && !this.#ended) {
+      const chunk = await this.source.next();
+      if (chunk === null) this.#ended = true;
+      else {
+        this.#buffered.push(chunk);
+        have += chunk.byteLength;
+      }
+    }
+    const all = Buffer.concat(this.#buffered);
+    return { bytes: all.subarray(0, n), truncated: all.byteLength > n };
+  }
+
+  /** The body becomes `bytes` (the rest of the original is discarded). */
+  replace(bytes: Uint8Array): void {
+    this.#replaced = bytes;
+    this.#buffered = [];
+    this.source.cancel();
+  }
+
+  async next(): Promise<Uint8Array | null> {
+    if (this.#replaced) {
+      const r = this.#replaced;
+      this.#replaced = new Uint8Array(0);
+      return r.byteLength ? r : null;
+    }
+    const first = this.#buffered.shift();
+    if (first) return first;
+    if (this.#ended) return null;
+    return this.source.next();
+  }
+
+  cancel(): void {
+    this.#buffered = [];
+    this.source.cancel();
+  }
+}

@@ -560,7 +560,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const all = [main, ...others].flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
     return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
   };
-  const policies = options.security ? new Policies(options.security, { kvNamespace, metrics }) : null;
+  const policies = options.security
+    ? new Policies(options.security, { kvNamespace, metrics, observer })
+    : null;
   const server: PopServer = await startPopServer({
     runtime: rt,
     metrics,

@@ -11,6 +11,7 @@
  */
 import type { SecurityConfig } from '../config/security.ts';
 import type { KvPop } from '../kv/index.ts';
+import type { Observer } from '../observability/logger.ts';
 import type { EdgeMetrics } from '../observability/metrics.ts';
 import { SpanKind, type TraceScope } from '../observability/trace.ts';
 import {
@@ -28,6 +29,14 @@ import {
   type RateLimitPolicy,
   rateLimitHeaders,
 } from '../security/ratelimit/index.ts';
+import {
+  parseWafConfig,
+  Waf,
+  type WafConfig,
+  type WafVerdict,
+  wafBlockHeaders,
+} from '../security/waf/index.ts';
+import type { PeekableBody } from './body.ts';
 
 /** One request as the policies see it. `headers` is the flat list sent to the worker: changed in place. */
 export interface PolicyRequest {
@@ -42,6 +51,14 @@ export interface PolicyRequest {
   kv: KvPop | null;
   /** Filled with header fields for the response (RateLimit, RateLimit-Policy), flat. */
   responseHeaders?: string[];
+  /** The request target as the client sent it (the WAF inspects it before URL parsing changes it). */
+  target?: string;
+  /** The body, when there is one: the WAF reads a prefix (and may replace it, sanitizing). */
+  body?: PeekableBody | null;
+  /** Set when the WAF sanitized the query: the URL the worker gets instead. */
+  rewrittenUrl?: string;
+  /** Filled with each step's decision (`waf:allow`, `rate_limit:api:allow`, `jwt:allow`): the log line's `policy`. */
+  decisions?: string[];
 }
 
 /** A request a policy stopped: the answer, and which step and why (for the request's log line). */
@@ -61,6 +78,8 @@ export interface PolicyDeps {
   fetch?: typeof fetch;
   /** The counters of rate-limit policies (default: one in this process, the network's single owner). */
   limiter?: RateLimiter;
+  /** Where WAF matches are logged (rule id, category, part). */
+  observer?: Observer;
 }
 
 function header(list: string[], name: string): string | undefined {
@@ -114,6 +133,7 @@ export class Policies {
   readonly #jwt: JwtStep[];
   readonly #limits: RateLimitPolicy[];
   readonly #limiter: RateLimiter;
+  readonly #waf: { engine: Waf; config: WafConfig } | null;
   /** Every header a JWT policy forwards a claim in: removed from what clients send. */
   readonly #claimHeaders: Set<string>;
 
@@ -129,12 +149,19 @@ export class Policies {
       throw new Error(`${config.file}: ${(err as Error).message}`);
     }
     this.#limiter = deps.limiter ?? new RateLimiter();
+    let waf: WafConfig | null = null;
+    try {
+      waf = config.waf === undefined ? null : parseWafConfig(config.waf, 'security.waf');
+    } catch (err) {
+      throw new Error(`${config.file}: ${(err as Error).message}`);
+    }
+    this.#waf = waf ? { engine: new Waf(waf), config: waf } : null;
     this.#claimHeaders = new Set(config.jwt.flatMap((p) => p.forward.map(([, h]) => h)));
   }
 
   /** Whether there is anything to run (a config with no policies costs nothing). */
   get empty(): boolean {
-    return this.#jwt.length === 0 && this.#limits.length === 0;
+    return this.#jwt.length === 0 && this.#limits.length === 0 && this.#waf === null;
   }
 
   /** Runs the policies; null: the request goes on (its headers possibly changed). */
@@ -142,6 +169,10 @@ export class Policies {
     if (this.#claimHeaders.size > 0) {
       const h = req.headers;
       for (let i = h.length - 2; i >= 0; i -= 2) if (this.#claimHeaders.has(h[i])) h.splice(i, 2);
+    }
+    if (this.#waf) {
+      const stop = await this.#inspect(this.#waf.engine, this.#waf.config, req);
+      if (stop) return stop;
     }
     const path = req.url.pathname;
     const jwtSteps = this.#jwt.filter((s) => s.matches(path));
@@ -162,9 +193,88 @@ export class Policies {
       const result = verified[i];
       const decision = result.ok ? 'allow' : result.reason;
       this.deps.metrics?.policy(req.pop, req.worker, 'jwt', decision);
+      req.decisions?.push(`jwt:${decision}`);
       if (!result.ok) return { ...jwtFailure(result, req.url.hostname), decision: `jwt:${result.reason}` };
       for (const [name, value] of claimHeaders(jwtSteps[i].policy, result.claims))
         req.headers.push(name, value);
+    }
+    return null;
+  }
+
+  /**
+   * The WAF over the request as the client sent it: target, headers and a prefix of the body
+   * (`inspect_body_bytes`). Every match is logged with its rule id and counted; a request at
+   * the threshold is answered 403 (the rule id in a header only with `reveal_rule_id`).
+   */
+  async #inspect(waf: Waf, config: WafConfig, req: PolicyRequest): Promise<PolicyStop | null> {
+    const span = req.scope?.recording ? req.scope.start('outpost.policy.waf', SpanKind.INTERNAL) : null;
+    const target = req.target ?? `${req.url.pathname}${req.url.search}`;
+    const q = target.indexOf('?');
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < req.headers.length; i += 2) pairs.push([req.headers[i], req.headers[i + 1]]);
+    let body: Uint8Array | undefined;
+    let truncated = false;
+    if (req.body && config.inspectBodyBytes > 0) {
+      try {
+        ({ bytes: body, truncated } = await req.body.prefix(config.inspectBodyBytes));
+      } catch {
+        // A body that failed to arrive is the worker's (and the client's) problem, not a match.
+      }
+    }
+    const verdict: WafVerdict = waf.inspect({
+      method: req.method,
+      path: q < 0 ? target : target.slice(0, q),
+      query: q < 0 ? '' : target.slice(q + 1),
+      headers: pairs,
+      ...(body ? { body } : {}),
+      ...(header(req.headers, 'content-type') ? { contentType: header(req.headers, 'content-type') } : {}),
+    });
+    for (const m of verdict.matches) this.deps.metrics?.wafMatch(req.pop, req.worker, m.id, m.category);
+    this.deps.metrics?.policy(req.pop, req.worker, 'waf', verdict.action);
+    req.decisions?.push(`waf:${verdict.action === 'block' ? 'block' : verdict.action}`);
+    if (verdict.matches.length)
+      this.deps.observer?.log({
+        level: 'warn',
+        source: 'outpost',
+        message: `waf: ${verdict.action} ${req.method} ${req.url.pathname.slice(0, 200)} (score ${verdict.score}${truncated ? ', body prefix only' : ''})`,
+        fields: {
+          worker: req.worker,
+          pop: req.pop,
+          score: verdict.score,
+          rules: verdict.matches.map((m) => `${m.id}:${m.category}@${m.part}${m.name ? `(${m.name})` : ''}`),
+        },
+      });
+    span?.end({
+      'outpost.policy.decision': verdict.action,
+      'outpost.waf.score': verdict.score,
+      ...(verdict.matches.length ? { 'outpost.waf.rules': verdict.matches.map((m) => m.id).join(',') } : {}),
+    });
+    if (verdict.action === 'block') {
+      const first = verdict.matches.reduce((a, b) => (b.score > a.score ? b : a));
+      return {
+        status: 403,
+        headers: [
+          ['content-type', 'application/json'],
+          ['cache-control', 'no-store'],
+          ...wafBlockHeaders(config, verdict),
+        ],
+        body: JSON.stringify({
+          error: 'blocked',
+          message: 'The request was blocked by the web application firewall.',
+        }),
+        decision: `waf:${first.id}`,
+      };
+    }
+    if (verdict.sanitized?.query !== undefined) {
+      const u = new URL(req.url.href);
+      u.search = verdict.sanitized.query;
+      req.rewrittenUrl = u.href;
+    }
+    if (verdict.sanitized?.body && req.body) {
+      req.body.replace(verdict.sanitized.body);
+      const h = req.headers;
+      for (let i = 0; i < h.length; i += 2)
+        if (h[i] === 'content-length') h[i + 1] = String(verdict.sanitized.body.byteLength);
     }
     return null;
   }
@@ -209,6 +319,7 @@ export class Policies {
     const d = this.#limiter.hit(`${req.worker}\u0000${policy.name}`, key, policy.rule, req.pop);
     const headers = rateLimitHeaders(policy.rule, d, policy.name);
     this.deps.metrics?.policy(req.pop, req.worker, 'rate_limit', d.allowed ? 'allow' : 'block');
+    req.decisions?.push(`rate_limit:${policy.name}:${d.allowed ? 'allow' : 'block'}`);
     span?.end({
       'outpost.policy.decision': d.allowed ? 'allow' : 'block',
       'outpost.ratelimit.remaining': d.remaining,

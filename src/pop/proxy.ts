@@ -221,7 +221,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       'INVALID_OPTION',
       `${config.configPath}: ${kvPolicy.at}.keys_kv: CDN proxy mode has no KV namespaces; use jwks_url`,
     );
-  const policies = config.security ? new Policies(config.security) : null;
+  const policies = config.security ? new Policies(config.security, { observer: options.observer }) : null;
   const server = createServer(async (req, res) => {
     // Every response carries the request's ray id. Not set with setHeader on the answering path:
     // writeHead(status, array) then has to merge (slow, and keeps only the last of repeated
@@ -251,6 +251,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         // WAF, rate limits, JWT (src/pop/policies.ts): before the cache, as before a worker.
         const stop = await policies.apply({
           responseHeaders: policyHeaders,
+          target: req.url ?? '/',
           method: r.method,
           url: new URL(r.url),
           headers: r.headers,

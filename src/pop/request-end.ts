@@ -25,7 +25,7 @@ export interface Seen {
   ray?: string;
   /** It failed on the platform's side (an exception, a limit): the message. */
   error?: string;
-  /** A platform policy stopped it: which and why (e.g. "jwt:token_expired"). */
+  /** What the platform policies decided, step by step (e.g. "waf:allow jwt:token_expired"). */
   policy?: string;
   /** The client's address (CF-Connecting-IP: the peer, or what the trusted proxy said). */
   client?: string;

@@ -35,10 +35,10 @@ import {
   type WorkerResponse,
 } from '../runtime/index.ts';
 import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
-import { incomingBody } from './body.ts';
+import { incomingBody, PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
-import type { Policies } from './policies.ts';
+import type { Policies, PolicyRequest } from './policies.ts';
 import { requestEnded, type Seen, startTrace, written } from './request-end.ts';
 
 /** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
@@ -338,11 +338,20 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // The client's address as workers see it (CF-Connecting-IP), for the trace.
     const clientAt = root ? visitor.indexOf('cf-connecting-ip') : -1;
     if (clientAt >= 0) seen.client = visitor[clientAt + 1];
+    const hasBody =
+      req.method !== 'GET' &&
+      req.method !== 'HEAD' &&
+      (declared > 0 || req.headers['transfer-encoding'] !== undefined);
+    let overLimit = false;
+    const body = hasBody ? new PeekableBody(incomingBody(req, maxBody, () => (overLimit = true))) : null;
     const policyHeaders: string[] = [];
     if (options.policies && !options.policies.empty) {
       // WAF, rate limits, JWT (src/pop/policies.ts): before the worker runs, before any cache.
-      const stop = await options.policies.apply({
+      const policyRequest: PolicyRequest = {
         responseHeaders: policyHeaders,
+        decisions: [],
+        target: req.url ?? '/',
+        body,
         method: req.method ?? 'GET',
         url: new URL(url),
         headers,
@@ -350,19 +359,16 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         worker: tenant,
         scope: root?.scope,
         kv: sel.runtime.kv,
-      });
+      };
+      const stop = await options.policies.apply(policyRequest);
+      if (policyRequest.decisions?.length) seen.policy = policyRequest.decisions.join(' ');
       if (stop) {
-        seen.policy = stop.decision;
+        body?.cancel();
         res.writeHead(stop.status, [...stop.headers.flat(), 'cf-ray', ray]);
         return void res.end(stop.body);
       }
+      if (policyRequest.rewrittenUrl) url = policyRequest.rewrittenUrl;
     }
-    const hasBody =
-      req.method !== 'GET' &&
-      req.method !== 'HEAD' &&
-      (declared > 0 || req.headers['transfer-encoding'] !== undefined);
-    let overLimit = false;
-    const body = hasBody ? incomingBody(req, maxBody, () => (overLimit = true)) : null;
 
     let response: WorkerResponse;
     const started = performance.now();

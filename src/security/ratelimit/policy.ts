@@ -16,6 +16,7 @@
  * adds the file.
  */
 import { describe } from '../../config/errors.ts';
+import { pathPattern } from '../../config/security.ts';
 import {
   MAX_LIMIT,
   MAX_PERIOD_SEC,
@@ -60,10 +61,6 @@ function int(v: unknown, at: string, min: number, max: number): number {
   return v;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
-
 function paths(v: unknown, at: string): { paths: string[]; patterns: RegExp[] } {
   const list = v === undefined ? ['/*'] : v;
   if (!Array.isArray(list) || list.length === 0)
@@ -74,9 +71,7 @@ function paths(v: unknown, at: string): { paths: string[]; patterns: RegExp[] } 
   });
   return {
     paths: [...(list as string[])],
-    patterns: (list as string[]).map(
-      (p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`, 's'),
-    ),
+    patterns: (list as string[]).map(pathPattern),
   };
 }
 
