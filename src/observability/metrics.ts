@@ -101,7 +101,7 @@ export class EdgeMetrics {
     });
     this.#waf = new Counter({
       name: 'outpost_waf_matches_total',
-      help: 'WAF rule matches, by rule id and category (whatever the request\'s outcome)',
+      help: "WAF rule matches, by rule id and category (whatever the request's outcome)",
       labelNames: ['pop', 'worker', 'rule', 'category'],
       registers,
     });
