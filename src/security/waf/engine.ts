@@ -24,6 +24,7 @@ import {
 } from './normalize.ts';
 import {
   BUILTIN_RULES,
+  CHAR,
   charClasses,
   type Rule,
   SEVERITY_SCORE,
@@ -52,6 +53,7 @@ interface Compiled {
 }
 
 const PLAIN = /^[a-z0-9 _.,-]*$/;
+const SMART_QUOTE = /[\u2018\u2019\u201a\u201b\u2032\u02bc\u201c\u201d\u201e\u2033]/;
 
 class InspectedValue implements Value {
   readonly part: WafPart;
@@ -95,7 +97,7 @@ class InspectedValue implements Value {
           this.text.indexOf('/*') < 0 && this.text.indexOf('*/') < 0 && this.text.indexOf('\n') < 0
             ? this.text
             : stripSqlComments(this.text, ' ');
-      if (/[\u2018\u2019\u201a\u201b\u2032\u02bc\u201c\u201d\u201e\u2033]/.test(this.sql))
+      if ((this.chars & CHAR.quote) !== 0 && SMART_QUOTE.test(this.sql))
         this.sql = this.sql
           .replace(/[\u2018\u2019\u201a\u201b\u2032\u02bc]/g, "'")
           .replace(/[\u201c\u201d\u201e\u2033]/g, '"');
