@@ -234,6 +234,34 @@ describe('policies in CDN proxy mode (before the cache)', () => {
     }
   });
 
+  it('the WAF reads a prefix of a body before the cache; the origin still gets the body whole', async () => {
+    const upstream = await startUpstream();
+    const config = validateProxyConfig(
+      { security: { waf: { inspect_body_bytes: 1024 } } },
+      'outpost.toml',
+      tmpdir(),
+    );
+    const proxy = await startProxy({ origin: upstream.url, port: 0, observer: memoryObserver(), config });
+    try {
+      const attack = await fetch(`${proxy.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=x&bio=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+      });
+      assert.equal(attack.status, 403);
+      assert.equal(upstream.hits.get('/echo'), undefined, 'the origin never saw it');
+      const text = `${"O'Brien wrote: # heading -- and more. ".repeat(100)}end`;
+      const ok = await fetch(`${proxy.url}/echo`, { method: 'POST', body: text });
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), `POST ${text}`);
+      const blockedQuery = await fetch(`${proxy.url}/json?file=..%252f..%252f..%252fetc%252fpasswd`);
+      assert.equal(blockedQuery.status, 403);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
   it('keys_kv is refused in CDN proxy mode (no KV there), naming the key', async () => {
     const config = validateProxyConfig(
       { security: { jwt: [{ algorithms: ['RS256'], keys_kv: 'K' }] } },

@@ -31,10 +31,11 @@ import {
 } from '../config/index.ts';
 import { newRay, originUrl, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { OutpostError } from '../runtime/index.ts';
+import { fromAsyncIterable, OutpostError } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
+import { PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
-import { Policies } from './policies.ts';
+import { Policies, type PolicyRequest } from './policies.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
 import { drained, HOP_BY_HOP } from './server.ts';
 
@@ -248,10 +249,19 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       }
       const policyHeaders: string[] = [];
       if (policies && !policies.empty) {
+        // The WAF reads a prefix of the body ahead; the origin then gets it whole, replayed.
+        const body = r.body ? new PeekableBody(fromAsyncIterable(r.body)) : null;
+        if (body)
+          r.body = {
+            async *[Symbol.asyncIterator]() {
+              for (let c = await body.next(); c !== null; c = await body.next()) yield c;
+            },
+          };
         // WAF, rate limits, JWT (src/pop/policies.ts): before the cache, as before a worker.
-        const stop = await policies.apply({
+        const p: PolicyRequest = {
           responseHeaders: policyHeaders,
           target: req.url ?? '/',
+          body,
           method: r.method,
           url: new URL(r.url),
           headers: r.headers,
@@ -259,11 +269,14 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
           worker: '',
           scope: undefined,
           kv: null,
-        });
+        };
+        const stop = await policies.apply(p);
         if (stop) {
+          body?.cancel();
           res.writeHead(stop.status, [...stop.headers.flat(), 'cf-ray', ray]);
           return void res.end(stop.body);
         }
+        if (p.rewrittenUrl) r.url = p.rewrittenUrl;
       }
       r.onInterim = (status, headers) => {
         if (res.headersSent) return;
