@@ -93,14 +93,11 @@ class InspectedValue implements Value {
   view(v: View): string {
     if (v === 'sql') {
       if (this.sql === undefined)
-        this.sql =
+        this.sql = this.quotes(
           this.text.indexOf('/*') < 0 && this.text.indexOf('*/') < 0 && this.text.indexOf('\n') < 0
             ? this.text
-            : stripSqlComments(this.text, ' ');
-      if ((this.chars & CHAR.quote) !== 0 && SMART_QUOTE.test(this.sql))
-        this.sql = this.sql
-          .replace(/[\u2018\u2019\u201a\u201b\u2032\u02bc]/g, "'")
-          .replace(/[\u201c\u201d\u201e\u2033]/g, '"');
+            : stripSqlComments(this.text, ' '),
+        );
       return this.sql;
     }
     if (v === 'shell') return (this.shell ??= shellView(this.text));
@@ -109,12 +106,20 @@ class InspectedValue implements Value {
     return this.text;
   }
 
+  /** Typographic quotes as the ASCII ones (for the sql views). */
+  private quotes(s: string): string {
+    if ((this.chars & CHAR.quote) === 0 || !SMART_QUOTE.test(s)) return s;
+    return s
+      .replace(/[\u2018\u2019\u201a\u201b\u2032\u02bc]/g, "'")
+      .replace(/[\u201c\u201d\u201e\u2033]/g, '"');
+  }
+
   sqlJoined(): string | undefined {
     if (this.joined === undefined) {
       const sql = this.view('sql');
       if (this.text.indexOf('/*') < 0) this.joined = null;
       else {
-        const j = stripSqlComments(this.text, '');
+        const j = this.quotes(stripSqlComments(this.text, ''));
         this.joined = j === sql ? null : j;
       }
     }
@@ -129,7 +134,7 @@ function shellView(text: string): string {
 }
 
 function test(rule: Compiled, v: Value): { index: number; text: string } | undefined {
-  const text = rule.view === 'shell' ? v.text : v.view(rule.view);
+  const text = rule.view === 'text' || rule.view === 'shell' ? v.text : v.view(rule.view);
   if (rule.match) {
     const index = rule.match(v);
     return index >= 0 ? { index, text } : undefined;
