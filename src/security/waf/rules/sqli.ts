@@ -126,7 +126,7 @@ export const SQLI_RULES = [
     severity: 'critical',
     view: 'sql',
     pattern:
-      /(?:^|\b(?:and|or|xor|select|if|then|else|when|not|union|where|having)\b|[(,'"`|&=+*/-])\s*sleep\s*\(\s*[\d'"@(]|\bbenchmark\s*\(\s*\d{3,}\s*,|\bpg_sleep\s*\(|\bwaitfor\s+(?:delay|time)\s*['"\d]|\bdbms_lock\.sleep\b|\bdbms_pipe\.receive_message\b|\brandomblob\s*\(\s*\d{6,}|\bsleep\s*\(\s*\d+\s*\)\s*(?:--|#|\/\*|$)/,
+      /(?:^|\b(?:and|or|xor|select|if|then|else|when|not|union|where|having)\b|[(,'"`|&=+*/-])\s*sleep\s*\(\s*(?:\d+(?:\.\d+)?\s*\)|['"@(])|\bbenchmark\s*\(\s*\d{3,}\s*,|\bpg_sleep\s*\(|\bwaitfor\s+(?:delay|time)\s*['"\d]|\bdbms_lock\.sleep\b|\bdbms_pipe\.receive_message\b|\brandomblob\s*\(\s*\d{6,}|\bsleep\s*\(\s*\d+\s*\)\s*(?:--|#|\/\*|$)/,
   }),
   rule({
     id: '942150',

@@ -55,7 +55,7 @@ export const TRAVERSAL_RULES = [
     parts: INPUT_PARTS,
     view: 'slash',
     pattern:
-      /(?:^|[/\s'"=:(,;|<>@]|\.\.)(?:etc\/+(?:passwd|shadow|group|gshadow|sudoers|master\.passwd|security\/+passwd|crontab)\b|proc\/+(?:self|\d+)\/+(?:environ|cmdline|maps|fd|status|mem|cwd|exe|root)\b|(?<=\/)(?:boot|win|system)\.ini\b|windows\/+(?:system32|repair|panther|win\.ini|system\.ini)\b|winnt\/+|\.htpasswd\b|\.ssh\/+(?:id_\w+|authorized_keys|known_hosts)|id_(?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\.bash_history\b|\.aws\/+credentials\b|var\/+log\/+(?:apache2?|httpd|nginx|auth\.log|syslog|messages|secure)\b|wp-config\.php\b|inetpub\/+|system32\/+(?:config|drivers)\b|\.kube\/+config\b|\.docker\/+config\.json\b)/,
+      /(?:^|[/\s'"=:(,;|<>@]|\.\.)(?:etc\/+(?:passwd|shadow|group|gshadow|sudoers|master\.passwd|security\/+passwd|crontab)\b|proc\/+(?:self|\d+)\/+(?:environ|cmdline|maps|fd|status|mem|cwd|exe|root)\b|(?<=\/)(?:boot|win|system)\.ini\b|(?<=\/)(?:windows\/+(?:system32|repair|panther|win\.ini|system\.ini)\b|winnt\/+)|\.htpasswd\b|\.ssh\/+(?:id_\w+|authorized_keys|known_hosts)|id_(?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\.bash_history\b|\.aws\/+credentials\b|var\/+log\/+(?:apache2?|httpd|nginx|auth\.log|syslog|messages|secure)\b|wp-config\.php\b|(?<=\/)(?:inetpub\/+|system32\/+(?:config|drivers)\b)|\.kube\/+config\b|\.docker\/+config\.json\b)/,
   }),
   rule({
     id: '930112',
