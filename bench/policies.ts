@@ -39,22 +39,32 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
     .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
     .setExpirationTime('2h')
     .sign(privateKey);
+  // A typical browser request: the same fields for every setting, so only the policy differs.
+  const browser = [
+    'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+    'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    'Accept-Language: en-US,en;q=0.9',
+    'Cookie: session=3f9a1c; theme=dark',
+    `Authorization: Bearer ${token}`,
+    'X-API-Key: bench-client',
+  ];
   const settings: { label: string; security?: object; keys?: object; headers: string[] }[] = [
-    { label: 'none', headers: [`Authorization: Bearer ${token}`] },
+    { label: 'none', headers: browser },
     {
       label: 'JWT RS256',
       security: {
         jwt: [{ algorithms: ['RS256'], keys_kv: 'bench-keys', forward: { sub: 'X-User-ID' } }],
       },
       keys: { bench: JSON.stringify(jwk) },
-      headers: [`Authorization: Bearer ${token}`],
+      headers: browser,
     },
     {
       label: 'rate limit',
       // A limit no run reaches: the cost measured is the check, not refusals.
       security: { rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }] },
-      headers: [`Authorization: Bearer ${token}`, 'X-API-Key: bench-client'],
+      headers: browser,
     },
+    { label: 'WAF', security: { waf: {} }, headers: browser },
   ];
   const path = '/?q=summer+shoes&page=2';
   const rps = settings.map(() => [] as number[]);

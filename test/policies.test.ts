@@ -336,3 +336,45 @@ describe('the WAF before the worker', () => {
     assert.equal(early.status, 403, 'within the prefix it is caught');
   });
 });
+
+describe('the WAF sanitizing instead of blocking', () => {
+  let dev: TestDev;
+  before(async () => {
+    const security = parseSecurity({ waf: { sanitize: true, inspect_body_bytes: 2048 } }, 'outpost.toml');
+    dev = await startFixture('policies', { ...(security ? { security } : {}) });
+  });
+  after(() => dev.close());
+
+  it('drops the offending parameter from the query and from a form body; a cut-off body is blocked, never cut', async () => {
+    const q = await fetch(
+      `${dev.url}/search?q=shoes&id=${encodeURIComponent("1' UNION SELECT password FROM users--")}`,
+    );
+    assert.equal(q.status, 200);
+    const seen = (await q.json()) as { search: string };
+    assert.match(seen.search, /q=shoes/);
+    assert.doesNotMatch(seen.search, /union/i);
+    const form = await fetch(`${dev.url}/profile`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `name=${encodeURIComponent("O'Brien")}&bio=${encodeURIComponent('<script>alert(1)</script>')}`,
+    });
+    assert.equal(form.status, 200);
+    const body = (await form.json()) as {
+      bodyStart: string;
+      bodyLength: number;
+      headers: Record<string, string>;
+    };
+    assert.match(body.bodyStart, /name=O/);
+    assert.doesNotMatch(body.bodyStart, /script/i);
+    const long = await fetch(`${dev.url}/profile`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `bio=${encodeURIComponent('<script>alert(1)</script>')}&pad=${'a'.repeat(5000)}`,
+    });
+    assert.equal(
+      long.status,
+      403,
+      'a body longer than the inspected prefix is not sanitized into its prefix',
+    );
+  });
+});

@@ -226,7 +226,7 @@ export class Policies {
       path: q < 0 ? target : target.slice(0, q),
       query: q < 0 ? '' : target.slice(q + 1),
       headers: pairs,
-      ...(body ? { body } : {}),
+      ...(body ? { body, bodyTruncated: truncated } : {}),
       ...(header(req.headers, 'content-type') ? { contentType: header(req.headers, 'content-type') } : {}),
     });
     for (const m of verdict.matches) this.deps.metrics?.wafMatch(req.pop, req.worker, m.id, m.category);
