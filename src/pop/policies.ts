@@ -11,6 +11,7 @@
  */
 import type { SecurityConfig } from '../config/security.ts';
 import type { KvPop } from '../kv/index.ts';
+import { PLATFORM_REQUEST_HEADERS } from '../network/index.ts';
 import type { Observer } from '../observability/logger.ts';
 import type { EdgeMetrics } from '../observability/metrics.ts';
 import { SpanKind, type TraceScope } from '../observability/trace.ts';
@@ -211,7 +212,11 @@ export class Policies {
     const target = req.target ?? `${req.url.pathname}${req.url.search}`;
     const q = target.indexOf('?');
     const pairs: [string, string][] = [];
-    for (let i = 0; i < req.headers.length; i += 2) pairs.push([req.headers[i], req.headers[i + 1]]);
+    const h = req.headers;
+    // The fields the platform sets (a client's own values were dropped at the front) are not
+    // the client's input — except X-Forwarded-For, which carries what the client sent in it.
+    for (let i = 0; i < h.length; i += 2)
+      if (!PLATFORM_REQUEST_HEADERS.has(h[i]) || h[i] === 'x-forwarded-for') pairs.push([h[i], h[i + 1]]);
     let body: Uint8Array | undefined;
     let truncated = false;
     if (req.body && config.inspectBodyBytes > 0) {
