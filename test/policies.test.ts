@@ -11,7 +11,7 @@ import { loadProxyConfig, validateProxyConfig } from '../src/config/index.ts';
 import { parseSecurity } from '../src/config/security.ts';
 import { memoryObserver } from '../src/observability/index.ts';
 import { startProxy } from '../src/pop/index.ts';
-import { Policies } from '../src/pop/policies.ts';
+import { Policies, pathForms } from '../src/pop/policies.ts';
 import { startFixture, startUpstream, type TestDev } from './helpers.ts';
 
 describe('security policies before the worker', () => {
@@ -65,6 +65,8 @@ describe('security policies before the worker', () => {
   it('no token, a bad one, an expired one: 401 JSON with a reason and a Bearer challenge, the worker never runs', async () => {
     const none = await fetch(`${dev.url}/api/orders`);
     assert.equal(none.status, 401);
+    for (const around of ['/%61pi/orders', '//api/orders', '/public/../api/orders', '/api%2forders'])
+      assert.equal((await fetch(`${dev.url}${around}`)).status, 401, around);
     assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="127.0.0.1"');
     assert.match(none.headers.get('cf-ray') ?? '', /-DEV$/);
     assert.equal(((await none.json()) as { reason: string }).reason, 'missing_token');
@@ -376,5 +378,15 @@ describe('the WAF sanitizing instead of blocking', () => {
       403,
       'a body longer than the inspected prefix is not sanitized into its prefix',
     );
+  });
+});
+
+describe('policy paths', () => {
+  it('match the path as parsed, decoded and with repeated slashes collapsed', () => {
+    assert.deepEqual(pathForms('/api/x'), ['/api/x']);
+    assert.ok(pathForms('/%61pi/x').includes('/api/x'));
+    assert.ok(pathForms('/%2561pi/x').includes('/api/x'), 'double encoding');
+    assert.ok(pathForms('//api//x').includes('/api/x'));
+    assert.ok(pathForms('/%61pi/%ZZ').includes('/api/%ZZ'), 'a malformed escape does not stop the rest');
   });
 });

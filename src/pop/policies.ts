@@ -88,6 +88,25 @@ function header(list: string[], name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The forms of a path a policy's patterns are matched against: as parsed (dot segments already
+ * resolved, `\` already `/`), percent-decoded, and with repeated slashes collapsed. A policy
+ * applies when any form matches — a worker's router may decode `/%61pi/x` to `/api/x` or
+ * collapse `//api/x`, so a policy on `/api/*` must not be stepped around that way.
+ */
+export function pathForms(path: string): string[] {
+  const forms = [path];
+  // ASCII escapes only, each on its own (a malformed one elsewhere must not stop the rest).
+  let decoded = path;
+  for (let i = 0; i < 3 && decoded.includes('%'); i++)
+    decoded = decoded.replace(/%([0-7][0-9a-f])/gi, (_, h: string) =>
+      String.fromCharCode(Number.parseInt(h, 16)),
+    );
+  for (const f of [decoded, path.replace(/\/{2,}/g, '/'), decoded.replace(/\/{2,}/g, '/')])
+    if (!forms.includes(f)) forms.push(f);
+  return forms;
+}
+
 class JwtStep {
   readonly #jwks: JwtVerifier | null;
   /** KV keys are read at the request's PoP: one resolver (and key cache) per PoP. */
@@ -125,8 +144,8 @@ class JwtStep {
     return r;
   }
 
-  matches(path: string): boolean {
-    return this.policy.patterns.some((p) => p.test(path));
+  matches(paths: string[]): boolean {
+    return this.policy.patterns.some((p) => paths.some((path) => p.test(path)));
   }
 }
 
@@ -176,9 +195,12 @@ export class Policies {
       if (stop) return stop;
     }
     const path = req.url.pathname;
-    const jwtSteps = this.#jwt.filter((s) => s.matches(path));
+    const paths = pathForms(path);
+    const jwtSteps = this.#jwt.filter((s) => s.matches(paths));
     const limits = this.#limits.filter(
-      (p) => p.patterns.some((r) => r.test(path)) && (!p.methods || p.methods.includes(req.method)),
+      (p) =>
+        p.patterns.some((r) => paths.some((f) => r.test(f))) &&
+        (!p.methods || p.methods.includes(req.method)),
     );
     // A limit keyed by a claim counts by the verified token's claim, so verification comes
     // first; its failure is answered after the limits, in the documented order.
