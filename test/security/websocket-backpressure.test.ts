@@ -10,7 +10,13 @@ import { startTenants, type TestNetwork } from '../helpers.ts';
 let net: TestNetwork;
 
 before(async () => {
-  net = await startTenants({ flood: 'ws-flood', neighbour: 'api' });
+  // Generous CPU limits: this is about back-pressure and a neighbour's latency, not CPU limits,
+  // and isolated-vm's CPU time runs on while a thread is descheduled on a loaded machine (CI
+  // once saw the neighbour's request stopped at the default 50 ms while the flood ran).
+  net = await startTenants({
+    flood: { fixture: 'ws-flood', limits: { cpuMs: 1000 } },
+    neighbour: { fixture: 'api', limits: { cpuMs: 1000 } },
+  });
 });
 after(() => net.close());
 
