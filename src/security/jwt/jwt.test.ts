@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, generateSecret, type JWK, SignJWT } from 'jose';
-import { type JwtAlgorithm, type JwtPolicyConfig, parseSecurity } from '../../config/security.ts';
+import {
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  type JwtPolicyConfig,
+  parseSecurity,
+} from '../../config/security.ts';
 import { claimHeaders, JwtVerifier, jwtFailure, keyResolver, tokenOf } from './index.ts';
 
-const ALGS: JwtAlgorithm[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'EdDSA',
-  'HS256',
-  'HS384',
-  'HS512',
-];
+const ALGS: JwtAlgorithm[] = [...JWT_ALGORITHMS];
 
 async function keyFor(alg: JwtAlgorithm, kid: string) {
   if (alg.startsWith('HS')) {
