@@ -390,3 +390,53 @@ describe('policy paths', () => {
     assert.ok(pathForms('/%61pi/%ZZ').includes('/api/%ZZ'), 'a malformed escape does not stop the rest');
   });
 });
+
+describe('rate-limit counters placed as Durable Objects in a network', () => {
+  const request = (pop: string) => ({
+    method: 'GET',
+    url: new URL('http://site.example/api/x'),
+    headers: ['cf-connecting-ip', '203.0.113.9'],
+    pop,
+    worker: 'w',
+    scope: undefined,
+    kv: null,
+  });
+
+  it('an exact counter lives where its key was first hit; other PoPs pay the trip and share its count', async () => {
+    const trips: string[] = [];
+    const security = parseSecurity({ rate_limit: [{ name: 'api', limit: 2, period: 60 }] }, 'outpost.toml');
+    const policies = new Policies(security as NonNullable<typeof security>, {
+      placement: {
+        place: (from) => from,
+        trip: (from, to) => {
+          trips.push(`${from}->${to}`);
+          return { ms: 40, wait: true };
+        },
+      },
+    });
+    assert.equal(await policies.apply(request('FRA')), null, 'placed in FRA');
+    const t = performance.now();
+    assert.equal(await policies.apply(request('SYD')), null);
+    assert.ok(performance.now() - t >= 38, 'the trip to FRA is waited');
+    assert.deepEqual(trips, ['SYD->FRA']);
+    assert.equal((await policies.apply(request('NRT')))?.status, 429, 'one count for the whole network');
+  });
+
+  it('a local counter stays in each PoP, with no trip', async () => {
+    const security = parseSecurity(
+      { rate_limit: [{ name: 'api', limit: 1, period: 60, mode: 'local' }] },
+      'outpost.toml',
+    );
+    const policies = new Policies(security as NonNullable<typeof security>, {
+      placement: {
+        place: () => 'FRA',
+        trip: () => {
+          throw new Error('no trip for a local counter');
+        },
+      },
+    });
+    assert.equal(await policies.apply(request('FRA')), null);
+    assert.equal(await policies.apply(request('SYD')), null, 'SYD counts alone');
+    assert.equal((await policies.apply(request('SYD')))?.status, 429);
+  });
+});

@@ -561,7 +561,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
   };
   const policies = options.security
-    ? new Policies(options.security, { kvNamespace, metrics, observer })
+    ? new Policies(options.security, {
+        kvNamespace,
+        metrics,
+        observer,
+        ...(network ? { placement: network.placement } : {}),
+      })
     : null;
   const server: PopServer = await startPopServer({
     runtime: rt,

@@ -15,6 +15,7 @@ import { PLATFORM_REQUEST_HEADERS } from '../network/index.ts';
 import type { Observer } from '../observability/logger.ts';
 import type { EdgeMetrics } from '../observability/metrics.ts';
 import { SpanKind, type TraceScope } from '../observability/trace.ts';
+import type { ObjectPlacement } from '../runtime/objects.ts';
 import {
   claimHeaders,
   type JwtResult,
@@ -81,7 +82,16 @@ export interface PolicyDeps {
   limiter?: RateLimiter;
   /** Where WAF matches are logged (rule id, category, part). */
   observer?: Observer;
+  /**
+   * A network's placement of Durable Objects: an exact (sliding or fixed) rate-limit counter is
+   * placed as an object would be — at the PoP of its key's first hit — and a hit from another
+   * PoP pays the round trip to it (waited with latency simulation). None: one PoP, no trip.
+   */
+  placement?: ObjectPlacement;
 }
+
+/** Counters whose owner PoP is remembered at most (then the oldest is placed afresh). */
+const MAX_PLACED = 100_000;
 
 function header(list: string[], name: string): string | undefined {
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
@@ -153,6 +163,8 @@ export class Policies {
   readonly #jwt: JwtStep[];
   readonly #limits: RateLimitPolicy[];
   readonly #limiter: RateLimiter;
+  /** Where each exact counter lives (its owner PoP), by namespace and key. */
+  readonly #owners = new Map<string, string>();
   readonly #waf: { engine: Waf; config: WafConfig } | null;
   /** Every header a JWT policy forwards a claim in: removed from what clients send. */
   readonly #claimHeaders: Set<string>;
@@ -209,7 +221,7 @@ export class Policies {
         ? await Promise.all(jwtSteps.map((s) => this.#verify(s, req)))
         : [];
     for (const policy of limits) {
-      const stop = this.#limit(policy, req, verified);
+      const stop = await this.#limit(policy, req, verified);
       if (stop) return stop;
     }
     for (let i = 0; i < jwtSteps.length; i++) {
@@ -322,12 +334,29 @@ export class Policies {
     return result;
   }
 
+  /** The PoP an exact counter lives in: placed at its first hit, as a Durable Object is. */
+  #owner(namespace: string, key: string, policy: RateLimitPolicy, pop: string): string {
+    if (!this.deps.placement || policy.rule.mode === 'local') return pop;
+    const k = `${namespace}\u0000${key}`;
+    let owner = this.#owners.get(k);
+    if (owner === undefined) {
+      owner = this.deps.placement.place(pop, null);
+      if (this.#owners.size >= MAX_PLACED) this.#owners.delete(this.#owners.keys().next().value as string);
+      this.#owners.set(k, owner);
+    }
+    return owner;
+  }
+
   /**
    * One rate-limit policy's hit. The key: the client's address (CF-Connecting-IP, as the
    * worker would see it), the path, a request header, or a claim of a verified token; a request
    * without the header or a verified claim is counted by its client address instead.
    */
-  #limit(policy: RateLimitPolicy, req: PolicyRequest, verified: JwtResult[]): PolicyStop | null {
+  async #limit(
+    policy: RateLimitPolicy,
+    req: PolicyRequest,
+    verified: JwtResult[],
+  ): Promise<PolicyStop | null> {
     const ip = header(req.headers, 'cf-connecting-ip') ?? '';
     const k = policy.key;
     let key: string;
@@ -343,13 +372,20 @@ export class Policies {
     const span = req.scope?.recording
       ? req.scope.start('outpost.policy.rate_limit', SpanKind.INTERNAL, { 'outpost.policy': policy.name })
       : null;
-    const d = this.#limiter.hit(`${req.worker}\u0000${policy.name}`, key, policy.rule, req.pop);
+    const namespace = `${req.worker}\u0000${policy.name}`;
+    const owner = this.#owner(namespace, key, policy, req.pop);
+    if (owner !== req.pop && this.deps.placement) {
+      const trip = this.deps.placement.trip(req.pop, owner);
+      if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
+    }
+    const d = this.#limiter.hit(namespace, key, policy.rule, req.pop);
     const headers = rateLimitHeaders(policy.rule, d, policy.name);
     this.deps.metrics?.policy(req.pop, req.worker, 'rate_limit', d.allowed ? 'allow' : 'block');
     req.decisions?.push(`rate_limit:${policy.name}:${d.allowed ? 'allow' : 'block'}`);
     span?.end({
       'outpost.policy.decision': d.allowed ? 'allow' : 'block',
       'outpost.ratelimit.remaining': d.remaining,
+      'outpost.ratelimit.location': owner,
     });
     if (d.allowed) {
       for (const [n, v] of headers) req.responseHeaders?.push(n.toLowerCase(), v);
