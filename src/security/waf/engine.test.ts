@@ -319,7 +319,13 @@ describe('WAF engine', () => {
         `engine error on ${JSON.stringify(req).slice(0, 80)}`,
       );
     }
-    assert.equal(w.inspect(cases[9] as WafRequest).action, 'allow');
+    // 20,000 header fields are more values than it inspects (Node's server takes 2,000 at most).
+    const many = w.inspect(cases[9] as WafRequest);
+    assert.equal(many.action, 'block');
+    assert.deepEqual(
+      many.matches.map((m) => m.id),
+      ['waf-limit'],
+    );
   });
 
   it('the prefilter changes no verdict', () => {
@@ -338,6 +344,46 @@ describe('WAF engine', () => {
       const req = get(q(v));
       assert.equal(fast.inspect(req).score, full.inspect(req).score, v);
     }
+  });
+});
+
+describe('WAF against parser differences and floods (review findings)', () => {
+  const attack = "1' or '1'='1";
+  it('finds multipart parts as the runtime does: a delimiter mid-line is content, the boundary keeps its case', () => {
+    const midLine = `--aaa\r\nContent-Disposition: form-data; name="x"\r\n\r\nfoo--aaa--\r\n--aaa\r\nContent-Disposition: form-data; name="q"\r\n\r\n${attack}\r\n--aaa--\r\n`;
+    assert.equal(waf().inspect(post(midLine, 'multipart/form-data; boundary=aaa')).action, 'block');
+    const mixed = `--AbC\r\nContent-Disposition: form-data; name="q"\r\n\r\n${attack}\r\n--AbC--\r\n`;
+    const v = waf().inspect(post(mixed, 'multipart/form-data; boundary=AbC'));
+    assert.equal(v.action, 'block');
+    assert.equal(v.matches[0].name, 'q', 'read as a multipart field, not as text');
+    // Two boundary parameters: the runtime takes the first `boundary`; an unclean parse is also read as text.
+    const two = `--bbb\r\nContent-Disposition: form-data; name="q"\r\n\r\n${attack}\r\n--bbb--\r\n`;
+    assert.equal(
+      waf().inspect(post(two, 'multipart/form-data; xboundary=aaa; boundary=bbb')).action,
+      'block',
+    );
+    assert.equal(
+      waf().inspect(post(two, 'multipart/form-data; boundary=aaa')).action,
+      'block',
+      'unparsable: read as text',
+    );
+  });
+  it('the media type alone decides how a body is read (charset=json is still a form)', () => {
+    const v = waf().inspect(
+      post(`q=${attack.replaceAll(' ', '+')}`, 'application/x-www-form-urlencoded; charset=json'),
+    );
+    assert.equal(v.action, 'block');
+  });
+  it('a request of more values than it inspects is blocked as such, in bounded time', () => {
+    const flood = post("'&".repeat(65536), 'application/x-www-form-urlencoded');
+    const t = performance.now();
+    const v = waf().inspect(flood);
+    assert.ok(performance.now() - t < 500, 'bounded');
+    assert.equal(v.action, 'block');
+    assert.ok(v.matches.some((m) => m.id === 'waf-limit'));
+    assert.equal(waf({ mode: 'log' }).inspect(flood).action, 'log');
+    const many = post(JSON.stringify(Array.from({ length: 900 }, (_, i) => `item ${i}`)), 'application/json');
+    assert.equal(waf().inspect(many).action, 'allow', '900 values are inspected, not refused');
   });
 });
 

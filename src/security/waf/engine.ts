@@ -36,6 +36,13 @@ import type { WafConfig, WafMatch, WafPart, WafRequest, WafVerdict } from './typ
 
 /** At most this many matches are listed in a verdict (the score counts them all). */
 export const MAX_LISTED_MATCHES = 32;
+/**
+ * Values (parameters, their names, headers, cookies, JSON strings) inspected per request at
+ * most. Past it the request is not inspected further and scores as critical (`waf-limit`):
+ * 128 KB of `a&a&a…` is 40,000 values, tens of milliseconds of matching — a request made to
+ * cost the PoP CPU. ModSecurity's SecArgumentsLimit, which CRS 4 blocks on, plays the same part.
+ */
+export const MAX_INSPECTED_VALUES = 2000;
 
 interface Compiled {
   /** Position in the engine's rule list. */
@@ -256,9 +263,10 @@ export class Waf {
     const config = this.config;
     const rawPath = typeof req.path === 'string' ? req.path : '';
     const ex: Extracted = extract(req, config.inspectBodyBytes);
+    const overflow = ex.items.length + 1 > MAX_INSPECTED_VALUES;
     const items: Item[] = [
       { part: 'path', name: undefined, raw: rawPath, plus: false, isKey: false },
-      ...ex.items,
+      ...(overflow ? ex.items.slice(0, MAX_INSPECTED_VALUES - 1) : ex.items),
     ];
     const exclusions = this.exclusionsFor(rawPath);
     const excluded = (rule: Compiled, part: WafPart) =>
@@ -305,6 +313,20 @@ export class Waf {
     }
     let score = 0;
     for (const r of matchedRules) score += r.score;
+    if (overflow) {
+      score += SEVERITY_SCORE.critical;
+      matches.push({
+        id: 'waf-limit',
+        category: 'evasion',
+        part: ex.bodyKind === 'none' ? 'query' : 'body',
+        score: SEVERITY_SCORE.critical,
+        excerpt: `more than ${MAX_INSPECTED_VALUES} values to inspect (${ex.items.length + 1})`,
+      });
+      // Sanitizing cannot make such a request safe: it is blocked (or logged) whole.
+      const verdict: WafVerdict = { action: 'log', score, matches, bodyTruncated: ex.bodyTruncated };
+      if (config.mode === 'block' && score >= config.threshold) verdict.action = 'block';
+      return verdict;
+    }
     const verdict: WafVerdict = { action: 'allow', score, matches, bodyTruncated: ex.bodyTruncated };
     if (matchedRules.length === 0) return verdict;
     if (config.mode === 'block' && score >= config.threshold) {
