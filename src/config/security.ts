@@ -108,13 +108,12 @@ function table(v: unknown, key: string, fail: Fail): Record<string, unknown> {
 
 /** A path pattern (`*` matches any characters, slashes too) as a regular expression of the whole path. */
 export function pathPattern(p: string): RegExp {
-  return new RegExp(
-    `^${p
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-    's',
-  );
+  const esc = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  // A trailing `/*` matches the bare prefix too: `/api/*` covers `/api`, as routers (Hono's
+  // `/api/*` among them) route `/api` there.
+  if (p.endsWith('/*') && !p.slice(0, -2).includes('*'))
+    return new RegExp(`^${esc(p.slice(0, -2))}(?:/.*)?$`, 's');
+  return new RegExp(`^${p.split('*').map(esc).join('.*')}$`, 's');
 }
 
 /** Path patterns (`*` matches anything) as written and compiled; default every path. */

@@ -93,6 +93,12 @@ export interface PolicyDeps {
 /** Counters whose owner PoP is remembered at most (then the oldest is placed afresh). */
 const MAX_PLACED = 100_000;
 
+function all(list: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
+  return out;
+}
+
 function header(list: string[], name: string): string | undefined {
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
   return undefined;
@@ -104,6 +110,15 @@ function header(list: string[], name: string): string | undefined {
  * applies when any form matches — a worker's router may decode `/%61pi/x` to `/api/x` or
  * collapse `//api/x`, so a policy on `/api/*` must not be stepped around that way.
  */
+export function canonicalPath(path: string): string {
+  let decoded = path;
+  for (let i = 0; i < 3 && decoded.includes('%'); i++)
+    decoded = decoded.replace(/%([0-7][0-9a-f])/gi, (_, h: string) =>
+      String.fromCharCode(Number.parseInt(h, 16)),
+    );
+  return decoded.replace(/\/{2,}/g, '/');
+}
+
 export function pathForms(path: string): string[] {
   const forms = [path];
   // ASCII escapes only, each on its own (a malformed one elsewhere must not stop the rest).
@@ -199,8 +214,10 @@ export class Policies {
   /** Runs the policies; null: the request goes on (its headers possibly changed). */
   async apply(req: PolicyRequest): Promise<PolicyStop | null> {
     if (this.#claimHeaders.size > 0) {
+      // `x_user_id` too: a CGI-style origin reads it as HTTP_X_USER_ID, as it reads x-user-id.
       const h = req.headers;
-      for (let i = h.length - 2; i >= 0; i -= 2) if (this.#claimHeaders.has(h[i])) h.splice(i, 2);
+      for (let i = h.length - 2; i >= 0; i -= 2)
+        if (this.#claimHeaders.has(h[i].includes('_') ? h[i].replaceAll('_', '-') : h[i])) h.splice(i, 2);
     }
     if (this.#waf) {
       const stop = await this.#inspect(this.#waf.engine, this.#waf.config, req);
@@ -212,7 +229,7 @@ export class Policies {
     const limits = this.#limits.filter(
       (p) =>
         p.patterns.some((r) => paths.some((f) => r.test(f))) &&
-        (!p.methods || p.methods.includes(req.method)),
+        (!p.methods || p.methods.includes(req.method.toUpperCase())),
     );
     // A limit keyed by a claim counts by the verified token's claim, so verification comes
     // first; its failure is answered after the limits, in the documented order.
@@ -318,12 +335,38 @@ export class Policies {
     return null;
   }
 
+  /** One JWT check; whatever goes wrong inside fails closed, as a 401. */
+  async #check(step: JwtStep, req: PolicyRequest): Promise<JwtResult> {
+    const auth = all(req.headers, 'authorization');
+    // Two Authorization fields: the edge would check one and the worker might read the other.
+    if (auth.length > 1)
+      return {
+        ok: false,
+        reason: 'malformed_token',
+        message: 'more than one Authorization field',
+        status: 401,
+      };
+    // Cookie fields (HTTP/2 sends one per cookie) read as one list (RFC 9113 §8.2.3).
+    const cookies = all(req.headers, 'cookie');
+    try {
+      return await step
+        .verifier(req)
+        .verify(tokenOf(step.policy, auth[0], cookies.length ? cookies.join('; ') : undefined));
+    } catch (err) {
+      return {
+        ok: false,
+        reason: 'malformed_token',
+        message: `the token could not be read: ${(err as Error)?.message}`.slice(0, 200),
+        status: 401,
+      };
+    }
+  }
+
   async #verify(step: JwtStep, req: PolicyRequest): Promise<JwtResult> {
     const span = req.scope?.recording
       ? req.scope.start('outpost.policy.jwt', SpanKind.INTERNAL, { 'outpost.policy': step.policy.at })
       : null;
-    const token = tokenOf(step.policy, header(req.headers, 'authorization'), header(req.headers, 'cookie'));
-    const result = await step.verifier(req).verify(token);
+    const result = await this.#check(step, req);
     span?.end(
       {
         'outpost.policy.decision': result.ok ? 'allow' : result.reason,
@@ -360,7 +403,9 @@ export class Policies {
     const ip = header(req.headers, 'cf-connecting-ip') ?? '';
     const k = policy.key;
     let key: string;
-    if (k.kind === 'path') key = `path:${req.url.pathname}`;
+    // The path as a router would read it (decoded, slashes collapsed): /%6cogin and //login
+    // are /login, and count as /login.
+    if (k.kind === 'path') key = `path:${canonicalPath(req.url.pathname)}`;
     else if (k.kind === 'header') {
       const v = header(req.headers, k.name);
       key = v === undefined ? `ip:${ip}` : `header:${v}`;

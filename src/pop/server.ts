@@ -311,6 +311,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const headers: string[] = [];
     let forwardedFor: string | undefined;
     let trustedValue: string | undefined;
+    let cookieAt = -1;
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
       if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
@@ -324,6 +325,13 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
             forwardedFor === undefined ? req.rawHeaders[i + 1] : `${forwardedFor}, ${req.rawHeaders[i + 1]}`;
         continue;
       }
+      if (name === 'cookie' && cookieAt >= 0) {
+        // HTTP/2 sends each cookie as its own field: one Cookie for the worker, joined with
+        // "; " (RFC 9113 §8.2.3), not the ", " of other repeated fields.
+        headers[cookieAt + 1] += `; ${req.rawHeaders[i + 1]}`;
+        continue;
+      }
+      if (name === 'cookie') cookieAt = headers.length;
       if (!HOP_BY_HOP.has(name) || (upgrade && name === 'upgrade')) headers.push(name, req.rawHeaders[i + 1]);
     }
     const visitor = visitorHeaders({
@@ -352,7 +360,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         decisions: [],
         target: req.url ?? '/',
         body,
-        method: req.method ?? 'GET',
+        method: fetchMethod(req.method),
         url: new URL(url),
         headers,
         pop: seen.pop,
@@ -374,7 +382,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const started = performance.now();
     try {
       response = await sel.runtime.handle(tenant, {
-        method: req.method ?? 'GET',
+        method: fetchMethod(req.method),
         url,
         headers,
         cf: sel.cf,
@@ -497,6 +505,14 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
  * The one length a worker's Content-Length fields declare, null for none, or 'invalid' when
  * they are not one decimal number (RFC 9110 §8.6: a list of identical values counts as one).
  */
+/** The methods the Fetch standard normalizes to upper case (a `post` from HTTP/2 is POST). */
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+function fetchMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  const upper = method.toUpperCase();
+  return NORMALIZED_METHODS.has(upper) ? upper : method;
+}
+
 function declaredLength(values: string[]): number | null | 'invalid' {
   let n: number | null = null;
   for (const v of values)

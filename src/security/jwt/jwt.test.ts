@@ -205,6 +205,20 @@ describe('JWT policy', () => {
       assert.equal(r.status, 503);
       assert.equal(jwtFailure(r, 'x').status, 503);
     }
+    // A failing provider is asked again once per cooldown, not once per request.
+    let fetches = 0;
+    const counting = (async () => {
+      fetches++;
+      throw new Error('down');
+    }) as unknown as typeof fetch;
+    const v2 = new JwtVerifier(p, keyResolver(p.keys, { fetch: counting, now }), now);
+    const t = await token(k1.sign, 'RS256', 'k1');
+    for (let i = 0; i < 20; i++) assert.equal((await v2.verify(t)).ok, false);
+    assert.equal(fetches, 1);
+    clock.t += 31_000;
+    await v2.verify(t);
+    assert.equal(fetches, 2, 'again after the cooldown');
+    clock.t = NOW * 1000;
   });
 
   it('finds the token in Authorization or a cookie; forwards claims as clean headers; answers RFC 6750 challenges', () => {

@@ -65,6 +65,12 @@ class JwksResolver implements KeyResolver {
 
   async key(header: JWSHeaderParameters): Promise<VerifyKey> {
     const t = this.now();
+    // Never fetched successfully: a failing provider is asked again once per cooldown, not once
+    // per request (requests in between fail closed at once).
+    if (!this.#set && t - this.#attemptAt < this.source.cooldownSec * 1000 && !this.#loading)
+      throw new KeySourceUnavailable(
+        `the JWKS at ${this.source.url} could not be read (retried every ${this.source.cooldownSec} s)`,
+      );
     if (!this.#set || t - this.#fetchedAt >= this.source.cacheSec * 1000) await this.#refresh();
     try {
       return await this.#select(header);

@@ -133,7 +133,7 @@ export class JwtVerifier {
     if (typeof alg !== 'string' || !(p.algorithms as string[]).includes(alg))
       return fail(
         'unsupported_algorithm',
-        `alg ${JSON.stringify(alg ?? null).slice(0, 40)} is not one of ${p.algorithms.join(', ')}`,
+        `alg ${typeof alg === 'string' ? JSON.stringify(alg.slice(0, 40)) : `of type ${alg === null ? 'null' : typeof alg}`} is not one of ${p.algorithms.join(', ')}`,
       );
     if (header.crit !== undefined) return fail('malformed_token', 'the token has critical header parameters');
     try {
