@@ -159,3 +159,26 @@ describe('WAF cost', () => {
     assert.ok(worst < 1000, `${worst} ms`);
   });
 });
+
+describe('values remembered as clean', () => {
+  it('change no verdict: every corpus request twice through one engine, interleaved, as a fresh one decides', () => {
+    const config = parseWafConfig({}, 'security.waf');
+    const warm = new Waf(config);
+    const requests = [...ATTACKS.map(attackRequest), ...BENIGN.map((b) => b.req)];
+    for (let pass = 0; pass < 2; pass++)
+      for (const req of pass ? [...requests].reverse() : requests) {
+        const fresh = new Waf(config).inspect(req);
+        const seen = warm.inspect(req);
+        assert.equal(seen.action, fresh.action);
+        assert.equal(seen.score, fresh.score);
+      }
+  });
+  it('a value left unchecked because its rule had matched earlier in the request is not remembered as clean', () => {
+    const waf = new Waf(parseWafConfig({}, 'security.waf'));
+    const attack = encodeURIComponent("1' or 1=1--");
+    const two: WafRequest = { method: 'GET', path: '/', query: `a=${attack}&b=${attack}`, headers: [] };
+    assert.equal(waf.inspect(two).action, 'block');
+    const one: WafRequest = { method: 'GET', path: '/', query: `b=${attack}`, headers: [] };
+    assert.equal(waf.inspect(one).action, 'block');
+  });
+});

@@ -36,6 +36,9 @@ import type { WafConfig, WafMatch, WafPart, WafRequest, WafVerdict } from './typ
 
 /** At most this many matches are listed in a verdict (the score counts them all). */
 export const MAX_LISTED_MATCHES = 32;
+/** Values remembered as matching no rule, at most, and the longest one remembered. */
+const MAX_CLEAN_VALUES = 10_000;
+const MAX_CLEAN_CHARS = 1024;
 /**
  * Values (parameters, their names, headers, cookies, JSON strings) inspected per request at
  * most. Past it the request is not inspected further and scores as critical (`waf-limit`):
@@ -185,6 +188,13 @@ export class Waf {
   private readonly plainByPart = new Map<WafPart, Compiled[]>();
   private readonly exclusions: Exclusion[];
   private readonly prefilter: boolean;
+  /**
+   * Values that matched no rule, checked with every rule (no exclusion, no rule skipped for
+   * having matched earlier in the request): the verdict of a value is a function of its part,
+   * name and text, so they need not be checked again. Only "no match" is remembered; oldest
+   * first out.
+   */
+  private readonly clean = new Set<string>();
   private readonly ruleCount: number;
 
   /** `prefilter: false` runs every rule on every value (tests compare the two). */
@@ -281,6 +291,14 @@ export class Waf {
     const hitItems: Item[] = [];
     for (const item of items) {
       if (item.raw === '') continue;
+      // A value known to match no rule (a browser's user agent, a session's cookie or token,
+      // sent again with every request) is not normalised and matched again.
+      const cacheable =
+        item.raw.length <= MAX_CLEAN_CHARS && exclusions.length === 0 && matchedRules.length === 0;
+      const cleanKey = cacheable
+        ? `${item.part}\u0000${item.isKey ? 'k' : 'v'}${item.plus ? '+' : '-'}${item.name ?? ''}\u0000${item.raw}`
+        : '';
+      if (cacheable && this.clean.has(cleanKey)) continue;
       const value = new InspectedValue(item);
       const rules = (value.plain ? this.plainByPart : this.byPart).get(item.part)!;
       let hit = false;
@@ -310,6 +328,10 @@ export class Waf {
         }
       }
       if (hit) hitItems.push(item);
+      else if (cacheable) {
+        if (this.clean.size >= MAX_CLEAN_VALUES) this.clean.delete(this.clean.keys().next().value as string);
+        this.clean.add(cleanKey);
+      }
     }
     let score = 0;
     for (const r of matchedRules) score += r.score;
