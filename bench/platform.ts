@@ -53,6 +53,8 @@ export async function load(
   seconds: number,
   bytes: number,
   headers: string[] = [],
+  /** A wrk Lua script making each request (wrk only). */
+  script?: string,
 ): Promise<number> {
   if (hasWrk) {
     const out = execFileSync('taskset', [
@@ -63,6 +65,7 @@ export async function load(
       '-c64',
       `-d${seconds}s`,
       ...headers.flatMap((h) => ['-H', h]),
+      ...(script ? ['-s', script] : []),
       `http://127.0.0.1:${port}${path}`,
     ]).toString();
     if (/Non-2xx or 3xx responses|Socket errors/.test(out))

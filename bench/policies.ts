@@ -5,6 +5,7 @@
  * connections, latency (p50) with one. Fresh server processes each round, settings interleaved.
  */
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parseSecurity } from '../src/config/index.ts';
 import { JwtVerifier, keyResolver } from '../src/security/jwt/index.ts';
@@ -12,7 +13,7 @@ import { hasWrk, load, pin, startNode } from './platform.ts';
 import { fmt, median } from './util.ts';
 
 /** p50 latency (ms) of one connection for `seconds`, from wrk --latency. */
-function latency(port: number, path: string, seconds: number, headers: string[]): number {
+function latency(port: number, path: string, seconds: number, headers: string[], script?: string): number {
   const out = execFileSync('taskset', [
     '-c',
     '1',
@@ -22,6 +23,7 @@ function latency(port: number, path: string, seconds: number, headers: string[])
     `-d${seconds}s`,
     '--latency',
     ...headers.flatMap((h) => ['-H', h]),
+    ...(script ? ['-s', script] : []),
     `http://127.0.0.1:${port}${path}`,
   ]).toString();
   const m = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -48,24 +50,29 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
     `Authorization: Bearer ${token}`,
     'X-API-Key: bench-client',
   ];
-  const settings: { label: string; security?: object; keys?: object; headers: string[] }[] = [
-    { label: 'none', headers: browser },
-    {
-      label: 'JWT RS256',
-      security: {
-        jwt: [{ algorithms: ['RS256'], keys_kv: 'bench-keys', forward: { sub: 'X-User-ID' } }],
+  const varied = join(import.meta.dirname, 'fixtures', 'varied-query.lua');
+  const settings: { label: string; security?: object; keys?: object; headers: string[]; script?: string }[] =
+    [
+      { label: 'none', headers: browser },
+      {
+        label: 'JWT RS256',
+        security: {
+          jwt: [{ algorithms: ['RS256'], keys_kv: 'bench-keys', forward: { sub: 'X-User-ID' } }],
+        },
+        keys: { bench: JSON.stringify(jwk) },
+        headers: browser,
       },
-      keys: { bench: JSON.stringify(jwk) },
-      headers: browser,
-    },
-    {
-      label: 'rate limit',
-      // A limit no run reaches: the cost measured is the check, not refusals.
-      security: { rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }] },
-      headers: browser,
-    },
-    { label: 'WAF', security: { waf: {} }, headers: browser },
-  ];
+      {
+        label: 'rate limit',
+        // A limit no run reaches: the cost measured is the check, not refusals.
+        security: { rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }] },
+        headers: browser,
+      },
+      { label: 'WAF', security: { waf: {} }, headers: browser },
+      // The same with a query that differs on every request: values the WAF has not seen.
+      { label: 'none, new q', headers: browser, script: varied },
+      { label: 'WAF, new q', security: { waf: {} }, headers: browser, script: varied },
+    ];
   const path = '/?q=summer+shoes&page=2';
   const rps = settings.map(() => [] as number[]);
   const p50 = settings.map(() => [] as number[]);
@@ -80,16 +87,16 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
       delete process.env.OUTPOST_BENCH_SECURITY;
       delete process.env.OUTPOST_BENCH_KV_KEYS;
       try {
-        await load(target.port, path, 1, 12, s.headers);
-        rps[k].push(await load(target.port, path, opts.seconds, 12, s.headers));
-        p50[k].push(latency(target.port, path, 2, s.headers));
+        await load(target.port, path, 1, 12, s.headers, s.script);
+        rps[k].push(await load(target.port, path, opts.seconds, 12, s.headers, s.script));
+        p50[k].push(latency(target.port, path, 2, s.headers, s.script));
       } finally {
         target.stop();
       }
     }
   }
-  const base = median(rps[0]);
-  const baseLatency = median(p50[0]);
+  // Each setting against its baseline: the first, or the one with the same request script.
+  const baseOf = (k: number) => settings.findIndex((b) => !b.security && b.script === settings[k].script);
   const table = [
     `Platform policies on a hello-world route, one core for the server${pinned ? '' : ' (not pinned)'}, fresh processes each round (medians of ${opts.rounds})`,
   ];
@@ -97,6 +104,8 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
   for (let k = 0; k < settings.length; k++) {
     const r = median(rps[k]);
     const l = median(p50[k]);
+    const base = median(rps[baseOf(k)]);
+    const baseLatency = median(p50[baseOf(k)]);
     ratios[settings[k].label] = r / base;
     table.push(
       `  ${settings[k].label.padEnd(12)} ${fmt(r, 0).padStart(7)} req/s (${fmt(r / base, 3)}x, ${fmt((1 / r - 1 / base) * 1e6, 1)} µs a request)   p50 ${fmt(l, 3)} ms (+${fmt((l - baseLatency) * 1000, 0)} µs)`,
