@@ -36,7 +36,6 @@ export {
   type JwtKeySource,
   type JwtPolicyConfig,
   parseSecurity,
-  pathPatterns,
   type SecurityConfig,
 } from './security.ts';
 export {

@@ -2,8 +2,8 @@
  * The platform policies of `[security]` (outpost.toml), run by the PoP front on every request
  * before the worker runs (and so before any cache the worker uses), in the order WAF → rate
  * limits → JWT. Each step records a span (`outpost.policy.<name>`), counts its decision in
- * `outpost_policy_decisions_total`, and a request a step stops carries the step and reason in
- * its log line. The engines live in src/security/; this file only wires them to a request.
+ * `outpost_policy_decisions_total`, and the request's log line carries every step's decision
+ * (`policy`). The engines live in src/security/; this file only wires them to a request.
  *
  * Headers a JWT policy forwards claims in (X-User-ID, …) are removed from every request that
  * enters, whether or not a policy matched its path: a worker that trusts them must only ever
@@ -68,8 +68,6 @@ export interface PolicyStop {
   status: number;
   headers: [string, string][];
   body: string;
-  /** e.g. "jwt:token_expired". */
-  decision: string;
 }
 
 export interface PolicyDeps {
@@ -246,7 +244,7 @@ export class Policies {
       const decision = result.ok ? 'allow' : result.reason;
       this.deps.metrics?.policy(req.pop, req.worker, 'jwt', decision);
       req.decisions?.push(`jwt:${decision}`);
-      if (!result.ok) return { ...jwtFailure(result, req.url.hostname), decision: `jwt:${result.reason}` };
+      if (!result.ok) return jwtFailure(result, req.url.hostname);
       for (const [name, value] of claimHeaders(jwtSteps[i].policy, result.claims))
         req.headers.push(name, value);
     }
@@ -287,7 +285,7 @@ export class Policies {
     });
     for (const m of verdict.matches) this.deps.metrics?.wafMatch(req.pop, req.worker, m.id, m.category);
     this.deps.metrics?.policy(req.pop, req.worker, 'waf', verdict.action);
-    req.decisions?.push(`waf:${verdict.action === 'block' ? 'block' : verdict.action}`);
+    req.decisions?.push(`waf:${verdict.action}`);
     if (verdict.matches.length)
       this.deps.observer?.log({
         level: 'warn',
@@ -306,7 +304,6 @@ export class Policies {
       ...(verdict.matches.length ? { 'outpost.waf.rules': verdict.matches.map((m) => m.id).join(',') } : {}),
     });
     if (verdict.action === 'block') {
-      const first = verdict.matches.reduce((a, b) => (b.score > a.score ? b : a));
       return {
         status: 403,
         headers: [
@@ -318,7 +315,6 @@ export class Policies {
           error: 'blocked',
           message: 'The request was blocked by the web application firewall.',
         }),
-        decision: `waf:${first.id}`,
       };
     }
     if (verdict.sanitized?.query !== undefined) {
@@ -449,7 +445,6 @@ export class Policies {
         message: `more than ${policy.rule.limit} requests in ${policy.rule.periodSec} s`,
         retry_after: d.retryAfterSec,
       }),
-      decision: `rate_limit:${policy.name}`,
     };
   }
 }

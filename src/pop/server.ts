@@ -351,15 +351,18 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       req.method !== 'HEAD' &&
       (declared > 0 || req.headers['transfer-encoding'] !== undefined);
     let overLimit = false;
-    const body = hasBody ? new PeekableBody(incomingBody(req, maxBody, () => (overLimit = true))) : null;
+    const source = hasBody ? incomingBody(req, maxBody, () => (overLimit = true)) : null;
+    // Read ahead only when a WAF may inspect a prefix: other requests' bodies flow as before.
+    const policies = options.policies && !options.policies.empty ? options.policies : null;
+    const body = source && policies ? new PeekableBody(source) : source;
     const policyHeaders: string[] = [];
-    if (options.policies && !options.policies.empty) {
+    if (policies) {
       // WAF, rate limits, JWT (src/pop/policies.ts): before the worker runs, before any cache.
       const policyRequest: PolicyRequest = {
         responseHeaders: policyHeaders,
         decisions: [],
         target: req.url ?? '/',
-        body,
+        body: body instanceof PeekableBody ? body : null,
         method: fetchMethod(req.method),
         url: new URL(url),
         headers,
@@ -368,7 +371,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         scope: root?.scope,
         kv: sel.runtime.kv,
       };
-      const stop = await options.policies.apply(policyRequest);
+      const stop = await policies.apply(policyRequest);
       if (policyRequest.decisions?.length) seen.policy = policyRequest.decisions.join(' ');
       if (stop) {
         body?.cancel();
