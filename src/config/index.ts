@@ -31,6 +31,14 @@ export {
 } from './proxy.ts';
 export { DEFAULT_QUOTAS, resolveQuotas, type StorageQuotas } from './quotas.ts';
 export {
+  type HostPattern,
+  hostInZone,
+  parseRoutePattern,
+  parseRoutes,
+  type RouteConfig,
+  type RoutePattern,
+} from './routes.ts';
+export {
   JWT_ALGORITHMS,
   type JwtAlgorithm,
   type JwtKeySource,

@@ -10,6 +10,13 @@ export {
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
 export { Router } from './router.ts';
+export {
+  type CompiledRoute,
+  compileRoutes,
+  type RouteInput,
+  type RouteMatch,
+  type RouteMatcher,
+} from './routes.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';
 export type { Origin, Place, Pop, Shield, Topology } from './topology/types.ts';
