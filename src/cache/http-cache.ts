@@ -25,6 +25,7 @@ import {
   edgeOverride,
   policyAllows,
   policyTtl,
+  refinePolicy,
   responseTags,
 } from './policy.ts';
 import {
@@ -334,7 +335,8 @@ export class HttpCache {
   }
 
   #passed(res: OriginResponse, status: CacheStatus, policy: CachePolicy | undefined): CacheAnswer {
-    return { ...res, headers: downstream(res.headers, status, undefined, policy), cacheStatus: status };
+    const p = refinePolicy(policy, res.headers);
+    return { ...res, headers: downstream(res.headers, status, undefined, p), cacheStatus: status };
   }
 
   #gatewayTimeout(): CacheAnswer {
@@ -353,8 +355,9 @@ export class HttpCache {
     e: StoredEntry,
     status: CacheStatus,
     age: number,
-    policy: CachePolicy | undefined,
+    byPath: CachePolicy | undefined,
   ): CacheAnswer {
+    const policy = refinePolicy(byPath, e.headers);
     if (clientNotModified(req.headers, e.headers))
       return {
         status: 304,
@@ -512,7 +515,9 @@ export class HttpCache {
         };
       }
       const d = edgeDirectives(res.headers).directives;
-      const store = this.#storable(forward.headers, res, policy);
+      // The content class is known now: its policy decides storing and TTLs.
+      const p = refinePolicy(policy, res.headers);
+      const store = this.#storable(forward.headers, res, p);
       const vary = store ? varyKey(res.headers, forward.headers) : '*';
       const shareWith = store ? (w: string[]) => mayShareWith(vary, d, w) : undefined;
       const meta: Flight = {
@@ -523,7 +528,7 @@ export class HttpCache {
         stored: store,
       };
       if (stale && res.status >= 500) return { meta: { ...meta, failed: true }, body: res.body, shareWith };
-      const put = (body: Uint8Array) => this.#put(url, forward, res, body, requestTime, responseTime, policy);
+      const put = (body: Uint8Array) => this.#put(url, forward, res, body, requestTime, responseTime, p);
       if (!store || !res.body) {
         if (store) await put(new Uint8Array(0));
         return { meta, body: res.body, shareWith };
@@ -549,6 +554,7 @@ export class HttpCache {
     });
     const m = joined.meta;
     const headers = joined.leader ? m.headers : m.sharedHeaders;
+    policy = refinePolicy(policy, headers);
     if (m.failed)
       throw new OriginError({ status: m.status, statusText: m.statusText, headers, body: joined.body });
     const status: CacheStatus = m.revalidated ? 'REVALIDATED' : m.stored === false ? 'BYPASS' : missStatus;

@@ -19,8 +19,10 @@ export {
 export {
   browserCacheControl,
   type CachePolicy,
+  type ContentTypePolicy,
   parseTtlByStatus,
   policyTtl,
+  refinePolicy,
   type StatusTtl,
 } from './policy.ts';
 export { type Purgeable, PurgeBus, PurgeError, parsePurge } from './purge.ts';

@@ -40,6 +40,19 @@ export interface CachePolicy {
    */
   defaultCacheLevel?: boolean;
   cacheEverything?: boolean;
+  /**
+   * Policies by content class: the first whose media types match the response's Content-Type
+   * replaces this one for that response (its storing, its TTLs, its browser Cache-Control).
+   * The request is matched by path first; the content class is only known once the origin
+   * answers (or from the stored entry on a hit).
+   */
+  byContentType?: ContentTypePolicy[];
+}
+
+export interface ContentTypePolicy {
+  /** Media types, lower case: `text/html`, `image/*` (a whole top-level type), or any. */
+  types: string[];
+  policy: CachePolicy;
 }
 
 export interface StatusTtl {
@@ -63,6 +76,29 @@ const DEFAULT_CACHED_EXTENSIONS = new Set(
  * cacheTtlByStatus names them.
  */
 const EDGE_TTL_STATUSES = new Set([200, 206, 301, 302, 303, 404, 410]);
+
+/**
+ * The policy that applies to a response with these headers: the first content-class policy
+ * whose media types match its Content-Type (parameters ignored, RFC 9110 §8.3.1), else the
+ * policy itself. Without content classes, the policy unchanged.
+ */
+export function refinePolicy(
+  policy: CachePolicy | undefined,
+  headers: readonly string[],
+): CachePolicy | undefined {
+  if (!policy?.byContentType) return policy;
+  const type = (first(headers, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const slash = type.indexOf('/');
+  for (const c of policy.byContentType)
+    for (const t of c.types)
+      if (
+        t === type ||
+        t === '*/*' ||
+        (t.endsWith('/*') && slash > 0 && type.slice(0, slash) === t.slice(0, -2))
+      )
+        return c.policy;
+  return policy;
+}
 
 /** The edge TTL a policy sets for a response status; undefined when it sets none. */
 export function policyTtl(policy: CachePolicy | undefined, status: number): number | undefined {

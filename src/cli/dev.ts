@@ -313,9 +313,9 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
   // A worker project may have an outpost.toml for the admin token and the trusted proxy header.
   const root = hasProject(dir) ? dirname(findConfigFile(dir)) : resolve(dir);
   const settings = PROXY_CONFIG_FILES.some((f) => existsSync(join(root, f))) ? loadProxyConfig(root) : null;
-  if (settings && (settings.origin !== undefined || settings.policies.length))
+  if (settings && settings.store === 'disk')
     warnings.push(
-      `${settings.configPath}: origin and [cache] apply to CDN proxy mode only; this folder is a Workers project, so only [admin], [trusted_proxy], [egress] and [security] are used`,
+      `${settings.configPath}: [cache] store = "disk" applies to CDN proxy mode only; a worker project's site is cached in memory`,
     );
   const adminToken = settings ? settings.adminToken : adminTokenFromEnv();
   const tracing = tracingFlags(v);
@@ -348,6 +348,15 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
       ...(settings?.security ? { security: settings.security } : {}),
+      ...(settings && (settings.origin || settings.zone || settings.policies.length)
+        ? {
+            site: {
+              ...(settings.origin ? { origin: settings.origin } : {}),
+              ...(settings.zone ? { zone: settings.zone } : {}),
+              policies: settings.policies,
+            },
+          }
+        : {}),
       ...(tracing ? { tracing } : {}),
       topology: v.topology as string,
       from: v.from as string | undefined,

@@ -2,6 +2,11 @@ export { type AssetsConfig, HTML_HANDLING, NOT_FOUND_HANDLING } from './assets.t
 export { BINDING_KEYS } from './bindings/index.ts';
 export type { BuildOptions, ModuleRule, RuleType } from './build.ts';
 export {
+  type CachePolicyConfig,
+  type CacheSettings,
+  policiesForPath,
+} from './cache-policies.ts';
+export {
   EGRESS_CLASSES,
   type EgressClass,
   type EgressRule,
@@ -21,9 +26,7 @@ export {
 } from './load.ts';
 export {
   adminTokenFromEnv,
-  type CachePolicyConfig,
   loadProxyConfig,
-  matchPolicy,
   PROXY_CONFIG_FILES,
   type ProxyConfig,
   trustedProxyHeaderProblem,

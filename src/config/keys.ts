@@ -22,13 +22,13 @@ export const KNOWN = new Set([
   'minify',
   'keep_names',
   'tail_consumers',
+  'routes',
+  'route',
   ...BINDING_KEYS.map((k) => k.key),
 ]);
 
 /** What happens instead, for keys wrangler documents that Outpost does not act on. */
 export const IGNORED_KEYS: Record<string, string> = {
-  routes: 'accepted; outpost dev serves the worker on every route of its port',
-  route: 'accepted; outpost dev serves the worker on every route of its port',
   workers_dev: 'no effect (there is no workers.dev locally)',
   preview_urls: 'no effect (there are no preview URLs locally)',
   triggers: 'cron triggers are not run by Outpost yet; the worker still serves fetch',

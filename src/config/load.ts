@@ -10,6 +10,7 @@ import { parseMigrations } from './durable-objects.ts';
 import { deployRedirect, selectEnvironment } from './environments.ts';
 import { ConfigError } from './errors.ts';
 import { IGNORED_KEYS, KNOWN } from './keys.ts';
+import { parseRoutes, type RouteConfig } from './routes.ts';
 import { bindingsOf, type VarValue, type WorkerConfig } from './types.ts';
 
 /** Files looked for in a project folder, in wrangler's order of preference. */
@@ -249,8 +250,16 @@ export function validateConfig(
     durableObjectClasses,
     accountId: accountId as string | undefined,
     tailConsumers: parseTailConsumers(file, raw.tail_consumers),
+    routes: routesOf(file, raw),
     unknown,
   };
+}
+
+/** `routes` (a list) or `route` (one), as wrangler reads them (src/config/routes.ts); not both. */
+function routesOf(file: string, raw: Record<string, unknown>): RouteConfig[] {
+  if (raw.routes !== undefined && raw.route !== undefined)
+    throw new ConfigError(file, 'route', 'absent when routes is set (use routes alone)', raw.route);
+  return raw.route !== undefined ? parseRoutes(raw.route, file, 'route') : parseRoutes(raw.routes, file);
 }
 
 /** `tail_consumers = [{ service = "name" }]`: the Tail Workers that get this worker's events. */

@@ -30,32 +30,23 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { type CachePolicyConfig, known, parseClasses, parsePolicy } from './cache-policies.ts';
 import { EGRESS_CLASSES, parseEgressRule } from './egress.ts';
 import { ConfigError } from './errors.ts';
 import { parseConfigText } from './load.ts';
-import { parseSecurity, pathPattern, type SecurityConfig } from './security.ts';
+import { parseSecurity, type SecurityConfig } from './security.ts';
 
 export const PROXY_CONFIG_FILES = ['outpost.toml', 'outpost.json'] as const;
 
-export interface CachePolicyConfig {
-  /** The `path` pattern as written. */
-  path: string;
-  /** Compiled from `path`. */
-  pattern: RegExp;
-  edgeTtl: number | undefined;
-  browserTtl: number | undefined;
-  staleWhileRevalidate: number | undefined;
-  staleIfError: number | undefined;
-  tags: string[];
-  bypassCookies: string[];
-  jitter: number | undefined;
-}
+export type { CachePolicyConfig } from './cache-policies.ts';
 
 export interface ProxyConfig {
   /** The file read, or '<defaults>' when there is none. */
   configPath: string;
   rootDir: string;
   origin: string | undefined;
+  /** `zone`: the site's domain (default: the workers' routes say). */
+  zone: string | undefined;
   store: 'memory' | 'disk';
   /** Disk store folder (default `.outpost/cache` beside the config). */
   cacheDir: string;
@@ -118,7 +109,13 @@ export function validateProxyConfig(
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(key, 'a table', v);
     return v as Record<string, unknown>;
   };
-  known(raw, ['origin', 'cache', 'admin', 'trusted_proxy', 'egress', 'security'], '', fail);
+  known(raw, ['origin', 'zone', 'cache', 'admin', 'trusted_proxy', 'egress', 'security'], '', fail);
+  if (
+    raw.zone !== undefined &&
+    (typeof raw.zone !== 'string' ||
+      !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(raw.zone))
+  )
+    fail('zone', 'a domain name such as "example.com"', raw.zone);
   const egress = table('egress', raw.egress);
   known(egress, ['allow'], 'egress.', fail);
   const egressAllow = egress.allow ?? [];
@@ -136,7 +133,8 @@ export function validateProxyConfig(
     }
   }
   const cache = table('cache', raw.cache);
-  known(cache, ['store', 'dir', 'max_size_mb', 'max_entry_mb', 'policies'], 'cache.', fail);
+  known(cache, ['store', 'dir', 'max_size_mb', 'max_entry_mb', 'classes', 'policies'], 'cache.', fail);
+  const classes = parseClasses(cache.classes, fail);
   const admin = table('admin', raw.admin);
   known(admin, ['token'], 'admin.', fail);
   const trusted = table('trusted_proxy', raw.trusted_proxy);
@@ -172,6 +170,7 @@ export function validateProxyConfig(
     configPath: file,
     rootDir,
     origin,
+    zone: typeof raw.zone === 'string' ? raw.zone.toLowerCase() : undefined,
     store: store as 'memory' | 'disk',
     cacheDir: resolve(rootDir, dir as string),
     maxSizeMb: positive(cache.max_size_mb, 'cache.max_size_mb', store === 'disk' ? 1024 : 256, fail),
@@ -179,78 +178,17 @@ export function validateProxyConfig(
     adminToken: token as string | undefined,
     trustedProxyHeader: typeof trusted.header === 'string' ? trusted.header.toLowerCase() : undefined,
     egressAllow: egressAllow as string[],
-    policies: (policiesRaw as unknown[]).map((p, i) => policy(p, `cache.policies[${i}]`, fail)),
+    policies: (policiesRaw as unknown[]).map((p, i) => parsePolicy(p, `cache.policies[${i}]`, classes, fail)),
     security: parseSecurity(raw.security, file),
   };
 }
 
 type Fail = (key: string, expected: string, got: unknown) => never;
 
-function known(t: Record<string, unknown>, keys: string[], prefix: string, fail: Fail): void {
-  for (const k of Object.keys(t))
-    if (!keys.includes(k)) fail(`${prefix}${k}`, `one of the known keys (${keys.join(', ')})`, k);
-}
-
 function positive(v: unknown, key: string, fallback: number, fail: Fail): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return fail(key, 'a positive number', v);
   return v;
-}
-
-function seconds(v: unknown, key: string, fail: Fail): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-    return fail(key, 'a whole number of seconds ≥ 0', v);
-  return v;
-}
-
-function strings(v: unknown, key: string, fail: Fail): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '' || /[\0,\s]/.test(s)))
-    return fail(key, 'an array of non-empty strings without commas or spaces', v);
-  return v as string[];
-}
-
-function policy(p: unknown, at: string, fail: Fail): CachePolicyConfig {
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) return fail(at, 'a table', p);
-  const t = p as Record<string, unknown>;
-  known(
-    t,
-    [
-      'path',
-      'edge_ttl',
-      'browser_ttl',
-      'stale_while_revalidate',
-      'stale_if_error',
-      'tags',
-      'bypass_cookies',
-      'jitter',
-    ],
-    `${at}.`,
-    fail,
-  );
-  if (typeof t.path !== 'string' || !t.path.startsWith('/'))
-    fail(`${at}.path`, 'a path pattern starting with "/" (`*` matches anything)', t.path);
-  const path = t.path as string;
-  const jitter = t.jitter;
-  if (jitter !== undefined && (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 0.5)))
-    fail(`${at}.jitter`, 'a fraction between 0 and 0.5', jitter);
-  return {
-    path,
-    pattern: pathPattern(path),
-    edgeTtl: seconds(t.edge_ttl, `${at}.edge_ttl`, fail),
-    browserTtl: seconds(t.browser_ttl, `${at}.browser_ttl`, fail),
-    staleWhileRevalidate: seconds(t.stale_while_revalidate, `${at}.stale_while_revalidate`, fail),
-    staleIfError: seconds(t.stale_if_error, `${at}.stale_if_error`, fail),
-    tags: strings(t.tags, `${at}.tags`, fail),
-    bypassCookies: strings(t.bypass_cookies, `${at}.bypass_cookies`, fail),
-    jitter: jitter as number | undefined,
-  };
-}
-
-/** The first policy whose path pattern matches a request path. */
-export function matchPolicy(config: ProxyConfig, pathname: string): CachePolicyConfig | undefined {
-  return config.policies.find((p) => p.pattern.test(pathname));
 }
 
 /**

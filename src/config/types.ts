@@ -1,6 +1,8 @@
 /** Public, hand-written types of a loaded Workers project. */
+
 import type { AssetsConfig } from './assets.ts';
 import type { BuildOptions } from './build.ts';
+import type { RouteConfig } from './routes.ts';
 
 export type { AssetsConfig, BuildOptions };
 
@@ -38,6 +40,8 @@ export interface WorkerConfig {
   limits: WorkerLimits;
   /** `tail_consumers`: the Tail Workers (by name) that get this worker's events. */
   tailConsumers: string[];
+  /** `routes` / `route`: where the worker runs on its site (src/config/routes.ts, src/pop/site.ts). */
+  routes: RouteConfig[];
   /**
    * Every binding on `env` besides vars, in config order, each tagged with its type and the
    * config key it came from (src/config/bindings/index.ts reads them; `bindingsOf` picks a type).

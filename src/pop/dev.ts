@@ -11,6 +11,7 @@ import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
 import {
   adminTokenFromEnv,
   bindingsOf,
+  type CachePolicyConfig,
   ConfigError,
   loadConfig,
   projectDirOf,
@@ -22,7 +23,7 @@ import {
 import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
-import { type ClientLocation, loadTopology, parseLocation } from '../network/index.ts';
+import { type ClientLocation, compileRoutes, loadTopology, parseLocation } from '../network/index.ts';
 import { EdgeMetrics, type Observer, TailHub, Tracer, type TracingOptions } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
@@ -41,6 +42,7 @@ import { newAdminToken, writeAdminFile } from './admin.ts';
 import { DevNetwork } from './network.ts';
 import { Policies } from './policies.ts';
 import { type PopServer, startPopServer } from './server.ts';
+import { Site } from './site.ts';
 import { devCertificate, tlsFromFiles } from './tls.ts';
 
 export interface DevOptions {
@@ -105,6 +107,12 @@ export interface DevOptions {
   trustedProxyHeader?: string;
   /** `[security]` of the project's outpost.toml: policies run before the worker (src/pop/policies.ts). */
   security?: SecurityConfig;
+  /**
+   * The site the workers serve (outpost.toml `origin`, `zone`, `[cache]`; src/pop/site.ts): with
+   * the workers' `routes`, requests no route matches go through the cache to its origin; a
+   * worker's fetch() to the site's hosts reaches the origin under the site's cache policies.
+   */
+  site?: { origin?: string; zone?: string; policies?: CachePolicyConfig[] };
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -227,6 +235,7 @@ async function startProject(
   runtime: Deployer,
   options: DevOptions,
   own: { env?: string; main?: string } = {},
+  onDeployed: () => void = () => {},
 ): Promise<Project> {
   const { observer } = options;
   const warn = (m: string) => observer.log({ level: 'warn', source: 'outpost', message: m });
@@ -262,6 +271,7 @@ async function startProject(
       runtime.deploy(tenant, bundle, config, limitOverrides);
       deployed = fingerprint;
       buildError = null;
+      onDeployed();
       await runtime.warm(tenant);
       const ms = (performance.now() - started).toFixed(0);
       observer.log({
@@ -332,6 +342,34 @@ export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerC
   return `${bundle.hash}\n${json}`;
 }
 
+/**
+ * The site's routes from every project's `routes`. The first project (the one served) without
+ * routes of its own serves whatever no other project's route matches, as `outpost dev` always
+ * has; with routes, what none matches goes to the site's origin. At start a bad set of routes
+ * is an error; on a rebuild it is logged and the last good routes stay.
+ */
+function siteRoutes(site: Site, projects: Project[], observer: Observer, fatal: boolean): void {
+  const inputs = projects.flatMap((p) =>
+    p.config.routes.map((r) => ({
+      pattern: r.pattern,
+      worker: p.tenant,
+      ...(r.zoneName ? { zoneName: r.zoneName } : {}),
+      customDomain: r.customDomain,
+      enabled: r.enabled,
+    })),
+  );
+  try {
+    site.setRoutes(inputs.length ? compileRoutes(inputs) : null, projects[0].config.routes.length === 0);
+  } catch (err) {
+    if (fatal) throw new OutpostError('INVALID_ROUTES', `routes: ${(err as Error).message}`);
+    observer.log({
+      level: 'error',
+      source: 'outpost',
+      message: `routes: ${(err as Error).message}; the previous routes stay in force`,
+    });
+  }
+}
+
 /** Analytics Engine's datasets of a project (`outpost analytics query` reads the same file). */
 export function analyticsFile(rootDir: string): string {
   return join(rootDir, '.outpost', 'analytics', 'analytics.sqlite');
@@ -388,6 +426,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       })
     : null;
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
+  // The site: its routes are the projects' own, compiled once they have loaded (and again
+  // when a rebuild changes them).
+  const site = new Site({
+    origin: options.site?.origin ?? options.origin,
+    policies: options.site?.policies ?? [],
+    ...(options.site?.zone ? { zone: options.site.zone } : {}),
+    routes: null,
+  });
   let network: DevNetwork | null = null;
   let runtime: Runtime | undefined;
   // One Durable Object per id in the whole network, placed and reached through its PoPs.
@@ -438,7 +484,16 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       topology,
       kvStore,
       observer,
-      runtime: { ...options.runtime, quotas, egress: egressOf(options, false), d1, r2, analytics, tail },
+      runtime: {
+        ...options.runtime,
+        quotas,
+        egress: egressOf(options, false),
+        d1,
+        r2,
+        analytics,
+        tail,
+        site,
+      },
       metrics,
       from,
       simulateLatency: options.simulateLatency,
@@ -469,6 +524,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       r2,
       analytics,
       tail,
+      site,
       metrics: metrics.forPop(LOCAL_POP),
     });
     deployer = runtime;
@@ -477,11 +533,22 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   await rt.prewarm();
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
-  for (const dir of options.services ?? []) others.push(await startProject(dir, deployer, options));
-  const main = await startProject(options.dir, deployer, options, {
-    ...(options.env !== undefined ? { env: options.env } : {}),
-    ...(options.main !== undefined ? { main: options.main } : {}),
-  });
+  let started = false;
+  const routesChanged = () => {
+    if (started) siteRoutes(site, [main, ...others], observer, false);
+  };
+  for (const dir of options.services ?? [])
+    others.push(await startProject(dir, deployer, options, {}, routesChanged));
+  const main = await startProject(
+    options.dir,
+    deployer,
+    options,
+    {
+      ...(options.env !== undefined ? { env: options.env } : {}),
+      ...(options.main !== undefined ? { main: options.main } : {}),
+    },
+    routesChanged,
+  );
   const names = new Set([main.tenant]);
   for (const o of others) {
     if (names.has(o.tenant)) {
@@ -501,6 +568,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     }
     names.add(o.tenant);
   }
+  siteRoutes(site, [main, ...others], observer, true);
+  started = true;
   // Tail Workers: a project's tail_consumers that are served in this session get its events.
   const accountOf = (p: { config: WorkerConfig }) => p.config.accountId ?? DEFAULT_ACCOUNT;
   for (const p of [main, ...others])
@@ -585,6 +654,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         }
       : {}),
     route: () => main.buildError ?? main.tenant,
+    site,
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
@@ -593,7 +663,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     port: options.port ?? 8787,
     dev: !options.production,
     cf: devCf,
-    origin: options.origin,
+    origin: site.origin?.href ?? options.origin,
     maxBodyBytes: options.maxBodyBytes,
     adminToken,
     kvNamespace,
@@ -620,6 +690,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       for (const o of others) o.close();
       tail.close();
       await server.close();
+      await site.close();
       await tracer?.close();
       await objects.close();
       await (network ? network.close() : rt.close());

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { originUrl } from '../network/index.ts';
-import { drained } from './server.ts';
+import { drained } from './respond.ts';
 
 /**
  * ctx.passThroughOnException(): when the worker throws, the request goes on to the origin as

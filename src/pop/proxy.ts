@@ -23,12 +23,7 @@ import {
   type Origin,
   PurgeBus,
 } from '../cache/index.ts';
-import {
-  matchPolicy,
-  type ProxyConfig,
-  trustedProxyHeaderProblem,
-  validateProxyConfig,
-} from '../config/index.ts';
+import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
 import { newRay, originUrl, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { fromAsyncIterable, OutpostError } from '../runtime/index.ts';
@@ -37,7 +32,8 @@ import { PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { Policies, type PolicyRequest } from './policies.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
-import { drained, HOP_BY_HOP } from './server.ts';
+import { drained, HOP_BY_HOP } from './respond.ts';
+import { Site } from './site.ts';
 
 export interface ProxyOptions {
   origin: string;
@@ -179,20 +175,6 @@ function requestOf(
   };
 }
 
-/** The HttpCache policy for a config policy (edge_ttl 0 means "not cached at the edge"). */
-export function policyOf(p: ReturnType<typeof matchPolicy>): CachePolicy | undefined {
-  if (!p) return undefined;
-  return {
-    edgeTtl: p.edgeTtl === 0 ? -1 : p.edgeTtl,
-    browserTtl: p.browserTtl,
-    staleWhileRevalidate: p.staleWhileRevalidate,
-    staleIfError: p.staleIfError,
-    tags: p.tags,
-    bypassCookies: p.bypassCookies,
-    jitter: p.jitter,
-  };
-}
-
 export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const config = options.config ?? validateProxyConfig({}, '<defaults>', process.cwd());
   const onError = (err: Error) =>
@@ -215,6 +197,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     );
   const network = options.network ? new ProxyNetwork(options.network, purges, onError) : null;
   const origin = httpOrigin(options.origin);
+  // The cache policies by path and content class (src/pop/site.ts); every path goes to the origin.
+  const site = new Site({ origin: options.origin, policies: config.policies, routes: null });
   const host = options.host ?? '127.0.0.1';
   const kvPolicy = config.security?.jwt.find((p) => p.keys.kind === 'kv');
   if (kvPolicy)
@@ -286,9 +270,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         for (let i = 0; i < headers.length; i += 2) (hints[headers[i]] ??= []).push(headers[i + 1]);
         res.writeEarlyHints(hints);
       };
-      const policy = config.policies.length
-        ? policyOf(matchPolicy(config, new URL(r.url).pathname))
-        : undefined;
+      const policy = config.policies.length ? site.policyFor(new URL(r.url).pathname) : undefined;
       let a: Awaited<ReturnType<HttpCache['handle']>>;
       if (route) {
         if (!('pop' in route)) {
@@ -338,6 +320,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         server.closeAllConnections();
       });
       leave();
+      await site.close();
       await cache.idle();
       if (!options.store) await store.close();
     },

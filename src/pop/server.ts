@@ -39,7 +39,10 @@ import { incomingBody, PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 import type { Policies, PolicyRequest } from './policies.ts';
-import { requestEnded, type Seen, startTrace, written } from './request-end.ts';
+import { requestEnded, type Seen, startTrace } from './request-end.ts';
+import { HOP_BY_HOP, headerValue, writeResponse } from './respond.ts';
+import type { Site } from './site.ts';
+import { serveFromSite } from './site-serve.ts';
 
 /** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
 export interface PopSelection {
@@ -69,6 +72,11 @@ export interface PopServerOptions {
   select?: (req: IncomingMessage) => PopSelection | OutpostError;
   /** Which deployed worker serves a request (one project in `outpost dev`). */
   route: (req: IncomingMessage) => string | OutpostError;
+  /**
+   * The site (src/pop/site.ts): with workers' routes, a request no route matches goes through
+   * the cache to the site's origin instead of a worker.
+   */
+  site?: Site;
   host?: string;
   port?: number;
   /** Development shows stacks in error responses. */
@@ -122,17 +130,7 @@ export interface PopServer {
   close(): Promise<void>;
 }
 
-/** Connection-level fields (RFC 9110 §7.6.1) that never cross a proxy. */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'proxy-connection',
-  'upgrade',
-  'te',
-  'trailer',
-]);
-const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
+export { drained, HOP_BY_HOP } from './respond.ts';
 
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
@@ -352,6 +350,17 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       (declared > 0 || req.headers['transfer-encoding'] !== undefined);
     let overLimit = false;
     const source = hasBody ? incomingBody(req, maxBody, () => (overLimit = true)) : null;
+    // A site with routes: the route's worker, or (no route matches) the cache and the origin.
+    let worker = tenant;
+    let toOrigin = false;
+    if (options.site?.routes) {
+      const target = new URL(url);
+      if (options.tls) target.protocol = 'https:'; // routes may name a scheme
+      const answer = options.site.answer(target, tenant);
+      if ('origin' in answer) toOrigin = true;
+      else worker = answer.worker;
+      seen.worker = toOrigin ? '' : worker;
+    }
     // Read ahead only when a WAF may inspect a prefix: other requests' bodies flow as before.
     const policies = options.policies && !options.policies.empty ? options.policies : null;
     const body = source && policies ? new PeekableBody(source) : source;
@@ -367,7 +376,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         url: new URL(url),
         headers,
         pop: seen.pop,
-        worker: tenant,
+        worker,
         scope: root?.scope,
         kv: sel.runtime.kv,
       };
@@ -381,10 +390,24 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       if (policyRequest.rewrittenUrl) url = policyRequest.rewrittenUrl;
     }
 
+    if (toOrigin && options.site)
+      return serveFromSite(req, res, {
+        site: options.site,
+        runtime: sel.runtime,
+        method: fetchMethod(req.method),
+        url: new URL(url),
+        headers,
+        body,
+        extra: [...sel.headers, ...policyHeaders, 'cf-ray', ray],
+        edge: sel.edge,
+        delayMs: sel.delayMs ?? 0,
+        scope: root?.scope,
+        warn: (message) => options.observer.log({ level: 'warn', source: 'outpost', message }),
+      });
     let response: WorkerResponse;
     const started = performance.now();
     try {
-      response = await sel.runtime.handle(tenant, {
+      response = await sel.runtime.handle(worker, {
         method: fetchMethod(req.method),
         url,
         headers,
@@ -404,7 +427,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         });
         return proxyToOrigin(req, res, url, options.origin, headers);
       }
-      if (err instanceof LimitExceededError) options.metrics?.limitExceeded(seen.pop, tenant, err.limit);
+      if (err instanceof LimitExceededError) options.metrics?.limitExceeded(seen.pop, worker, err.limit);
       return sendError(res, err);
     }
     const ws = response.webSocket;
@@ -444,7 +467,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // its subrequests and KV operations went through (cache, shield, origin, kv) in that time.
     const timing = serverTiming([
       ...(sel.edge ? [sel.edge] : []),
-      { name: 'worker', ms: performance.now() - started, desc: tenant },
+      { name: 'worker', ms: performance.now() - started, desc: worker },
       ...(response.hops?.hops ?? []),
     ]);
     const shield = response.hops?.shield.length ? ['outpost-shield', response.hops.shield.join(', ')] : [];
@@ -464,7 +487,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     };
     if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
     await writeResponse(req, res, response, (message) =>
-      options.observer.log({ level: 'error', source: 'outpost', message: `${tenant}: ${message}` }),
+      options.observer.log({ level: 'error', source: 'outpost', message: `${worker}: ${message}` }),
     );
   }
 
@@ -504,135 +527,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
   };
 }
 
-/**
- * The one length a worker's Content-Length fields declare, null for none, or 'invalid' when
- * they are not one decimal number (RFC 9110 §8.6: a list of identical values counts as one).
- */
 /** The methods the Fetch standard normalizes to upper case (a `post` from HTTP/2 is POST). */
 const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 function fetchMethod(method: string | undefined): string {
   if (method === undefined) return 'GET';
   const upper = method.toUpperCase();
   return NORMALIZED_METHODS.has(upper) ? upper : method;
-}
-
-function declaredLength(values: string[]): number | null | 'invalid' {
-  let n: number | null = null;
-  for (const v of values)
-    for (const part of v.split(',')) {
-      const t = part.trim();
-      if (!/^\d{1,15}$/.test(t) || (n !== null && Number(t) !== n)) return 'invalid';
-      n = Number(t);
-    }
-  return n;
-}
-
-/**
- * Write a worker's response. The body's framing is the PoP's, never the worker's: a Content-Length
- * the worker set is kept only on a streamed body (as Workers does), and that body must then be
- * exactly that long. Written as it came, a body longer than its Content-Length put the rest on the
- * keep-alive connection as the next response (a second, worker-authored response to whoever sends
- * the next request on it); a shorter one left the client waiting for bytes that the next response
- * would supply. Now a longer body is cut at the declared length and its stream cancelled, and in
- * both cases the connection is closed (HTTP/2: the stream is reset) and a line logged.
- */
-async function writeResponse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  response: WorkerResponse,
-  warn: (message: string) => void,
-): Promise<void> {
-  const headers: string[] = [];
-  const lengths: string[] = [];
-  const body = response.body;
-  for (let i = 0; i < response.headers.length; i += 2) {
-    // Lower-cased here: the framing checks below must not be dodged by "Content-Length".
-    const name = response.headers[i].toLowerCase();
-    if (HOP_BY_HOP.has(name)) continue;
-    // The PoP's own cf-ray comes last; one a worker or an origin set is not passed on.
-    if (name === 'cf-ray' && i !== response.headers.length - 2) continue;
-    if (name === 'content-length') lengths.push(response.headers[i + 1]);
-    else headers.push(name, response.headers[i + 1]);
-  }
-  const noBody = req.method === 'HEAD' || NO_BODY_STATUS.has(response.status);
-  const out = { bytes: 0, cacheStatus: headerValue(response.headers, 'cf-cache-status') ?? 'none' };
-  written.set(res, out);
-  if (body instanceof Uint8Array) {
-    // A whole body is sent with its real length, whatever the worker said.
-    if (!noBody) headers.push('content-length', String(body.byteLength));
-    if (!noBody) out.bytes = body.byteLength;
-    res.writeHead(response.status, response.statusText || undefined, headers);
-    res.end(noBody ? undefined : body);
-    return;
-  }
-  let length = lengths.length ? declaredLength(lengths) : null;
-  if (length === 'invalid') {
-    warn(`Content-Length "${lengths.join(', ').slice(0, 100)}" is not one length: not sent`);
-    length = null;
-  }
-  if (length !== null && (body !== null || noBody)) headers.push('content-length', String(length));
-  if (body === null) {
-    // No body: a HEAD, 204 or 304 may say the length of what it stands for; any other is empty.
-    res.writeHead(response.status, response.statusText || undefined, headers);
-    res.end();
-    return;
-  }
-  res.writeHead(response.status, response.statusText || undefined, headers);
-  if (noBody) {
-    body.cancel('no body for this response');
-    return void res.end();
-  }
-  let closed = false;
-  res.on('close', () => {
-    if (!res.writableFinished) {
-      closed = true;
-      body.cancel('client disconnected');
-    }
-  });
-  let sent = 0;
-  try {
-    for (;;) {
-      const chunk = await body.next();
-      if (chunk === null || closed) break;
-      if (length !== null && sent + chunk.byteLength > length) {
-        body.cancel('the body is longer than its Content-Length');
-        // What fits is the response as declared: sent, and flushed before the connection closes.
-        const fits = chunk.subarray(0, length - sent);
-        if (fits.byteLength > 0) await new Promise<void>((done) => res.write(fits, () => done()));
-        throw new Error(`the response body is longer than its Content-Length (${length} bytes)`);
-      }
-      sent += chunk.byteLength;
-      out.bytes = sent;
-      if (!res.write(chunk)) await drained(res);
-    }
-    if (!closed && length !== null && sent < length)
-      throw new Error(
-        `the response body ended after ${sent} of the ${length} bytes its Content-Length declared`,
-      );
-    res.end();
-  } catch (err) {
-    // Headers were sent: the only honest signal left is closing the connection (or the stream).
-    if (!closed) warn(`${(err as Error).message}: connection closed`);
-    res.destroy();
-  }
-}
-
-function headerValue(flat: string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
-  return undefined;
-}
-
-/** Wait until `res` can take more data, or is closed; leaves no listener behind. */
-export function drained(res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 /** 413, and close the connection after it (node:http does, given `connection: close`): the

@@ -2,7 +2,14 @@ export { DEFAULT_ACCOUNT } from './accounts.ts';
 export { d1DatabaseId } from './bindings/d1.ts';
 export { r2BucketId } from './bindings/r2.ts';
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
-export { type RecordedOrigin, type Tier, unrecorded } from './bridge/fetch.ts';
+export {
+  type RecordedOrigin,
+  recorded,
+  type SiteLink,
+  type SiteTarget,
+  type Tier,
+  unrecorded,
+} from './bridge/fetch.ts';
 export { type Bundle, type BundleOptions, bundleWorker } from './bundle.ts';
 export { type EgressOptions, EgressPolicy, EgressRefusedError } from './egress.ts';
 export {

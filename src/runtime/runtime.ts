@@ -24,7 +24,7 @@ import { RateLimiter } from '../security/ratelimit/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
 import { fromAsyncIterable } from './bridge/bodies.ts';
-import type { Tier } from './bridge/fetch.ts';
+import type { SiteLink, Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
@@ -61,6 +61,8 @@ export interface RuntimeOptions {
   kv?: KvPop;
   /** The cache tiers above this PoP's HTTP cache (a network's regional shield), if any. */
   tier?: Tier;
+  /** The site workers serve (outpost.toml `origin`, `[cache]`): fetch() to its hosts reaches its origin. */
+  site?: SiteLink;
   /** Durable Objects of the whole network (default: this runtime's own, in memory). */
   objects?: DurableObjects;
   /** This runtime's PoP (for Durable Object placement; default "DEV"). */
@@ -116,6 +118,7 @@ export class Runtime {
   readonly purges: PurgeBus;
   readonly kv: KvPop | null;
   readonly tier: Tier | null;
+  readonly site: SiteLink | null;
   readonly popId: string;
   readonly quotas: StorageQuotas;
   readonly egress: EgressPolicy;
@@ -158,6 +161,7 @@ export class Runtime {
     this.purges = options.purges ?? new PurgeBus();
     this.kv = options.kv ?? null;
     this.tier = options.tier ?? null;
+    this.site = options.site ?? null;
     this.popId = options.popId ?? 'DEV';
     this.egress = new EgressPolicy(options.egress);
     this.#objects = options.objects ?? null;
@@ -385,6 +389,7 @@ export class Runtime {
       http: this.httpCache,
       purges: this.purges,
       tier: this.tier,
+      site: this.site,
     };
     inst.objects = bindingsOf(version.bindings, 'do').length
       ? this.objects.links(this.popId, this, version)

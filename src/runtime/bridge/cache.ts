@@ -6,7 +6,7 @@
 import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
 import { NO_METRICS, type PopMetrics } from '../../observability/index.ts';
 import type { HopRecorder } from '../types.ts';
-import { hopName, type Tier } from './fetch.ts';
+import { hopName, type SiteLink, type Tier } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
@@ -20,6 +20,8 @@ export interface CacheAccess {
   purges: PurgeBus | null;
   /** The cache tiers above this PoP's (a network's shields), if any. */
   tier?: Tier | null;
+  /** The site the worker serves: its fetch() to the site's hosts goes to the site's origin. */
+  site?: SiteLink | null;
 }
 
 const MAX_PURGE_ITEMS = 1000;

@@ -323,8 +323,46 @@ export function withTraceparent(headers: string[], traceparent: string, tracesta
 }
 
 /**
+ * The site a worker is deployed on (outpost.toml: `origin`, `[cache]`): a subrequest to one of
+ * the site's hosts goes to the site's origin, as on Cloudflare a worker's fetch() to its own
+ * zone reaches the zone's origin, not a worker again, and is cached by the site's policies.
+ */
+export interface SiteLink {
+  /** For a subrequest URL on the site's hosts: where it goes; null: not the site's. */
+  resolve(url: string): SiteTarget | null;
+}
+
+export interface SiteTarget {
+  /** The origin URL the request goes to. */
+  target: string;
+  /** What it is stored under in the PoP's cache (the site's public URL). */
+  cacheUrl: string;
+  /** The site's cache policy for the path (undefined: Cloudflare's default cache level). */
+  policy: CachePolicy | undefined;
+  /** Connections to the site's origin (the operator's: not the tenant's egress policy). */
+  dispatcher: Dispatcher;
+}
+
+/**
+ * The policy of a subrequest to the site's origin: the site's, with what the worker's `cf`
+ * sets winning (as a fetch() with `cf.cacheTtl` wins over a zone's Cache Rules), stored in the
+ * site's own entries (namespace ''), so the site's pages and the worker's fetch() of them are
+ * one entry, purged by the operator's purges.
+ */
+export function sitePolicy(cf: CachePolicy, site: SiteTarget): CachePolicy {
+  const out: CachePolicy = site.policy
+    ? { ...site.policy, namespace: '' }
+    : { namespace: '', defaultCacheLevel: true };
+  for (const [k, v] of Object.entries(cf) as [keyof CachePolicy, never][])
+    if (v !== undefined && k !== 'namespace' && k !== 'defaultCacheLevel') out[k] = v;
+  out.cacheKey ??= site.cacheUrl;
+  return out;
+}
+
+/**
  * Perform one fetch() of a worker. `http` is the PoP's cache (null: none, straight to the
- * origin); `dispatcher` makes its connections (the egress policy's).
+ * origin); `dispatcher` makes its connections (the egress policy's); `site`: the request is
+ * for the site's origin (SiteLink).
  */
 export async function performFetch(
   args: FetchArgs,
@@ -336,8 +374,14 @@ export async function performFetch(
   hops: HopRecorder | null,
   dispatcher: Dispatcher,
   metrics: PopMetrics = NO_METRICS,
+  site: SiteTarget | null = null,
 ): Promise<FetchResult> {
-  const policy = policyFromCf(args.cf, namespace);
+  let policy = policyFromCf(args.cf, namespace);
+  if (site) {
+    policy = sitePolicy(policy, site);
+    args = { ...args, url: site.target };
+    dispatcher = site.dispatcher;
+  }
   // The worker's fetch() call: its span holds the cache lookups and origin requests it made.
   const call = hops?.trace.recording
     ? hops.begin('fetch', SpanKind.INTERNAL, clientAttrs(args.method, args.url))

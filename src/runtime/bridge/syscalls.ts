@@ -319,6 +319,7 @@ export function createSyscalls(
         o.hops(ctx),
         egress.dispatcher,
         o.metrics,
+        o.cache?.site?.resolve(url) ?? null,
       );
     } catch (err) {
       const e = err as Error & { cause?: Error };
