@@ -160,3 +160,61 @@ describe('a site on the world topology', () => {
     assert.equal(((await worker.json()) as { worker: boolean }).worker, true);
   });
 });
+
+describe('A/B variants on a cached site', () => {
+  let origin: Server;
+  let dev: TestDev;
+  let hits = 0;
+  before(async () => {
+    origin = createServer((req, res) => {
+      hits++;
+      // A page made for the bucket the PoP chose, cacheable for everyone by its own headers.
+      res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'public, max-age=600' });
+      res.end(`page for ${req.headers['outpost-variant'] ?? 'nobody'}`);
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    const config = validateProxyConfig(
+      { origin: url, experiments: [{ name: 'home', paths: ['/'], variants: { a: 50, b: 50 } }] },
+      'outpost.toml',
+      '/tmp',
+    );
+    dev = await startFixture('site', { site: { origin: url, experiments: config.experiments } });
+  });
+  after(async () => {
+    await dev.close();
+    await new Promise((r) => origin.close(r));
+  });
+
+  it('a new visitor gets a bucket and a cookie that keeps it', async () => {
+    const res = await fetch(`${dev.url}/`);
+    const cookie = res.headers.get('set-cookie') ?? '';
+    const m = /^outpost_ab_home=(a|b); Path=\/; Max-Age=2592000; SameSite=Lax$/.exec(cookie);
+    assert.ok(m, cookie);
+    assert.equal(await res.text(), `page for home=${m[1]}`);
+  });
+
+  it('1,000 requests from two buckets never get the other bucket’s page from cache', async () => {
+    const wrong: string[] = [];
+    const statuses = new Set<string>();
+    for (let i = 0; i < 1000; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, j) => {
+          const bucket = (i + j) % 2 === 0 ? 'a' : 'b';
+          // Half the requests also forge the header for the other bucket.
+          const headers: Record<string, string> = { cookie: `outpost_ab_home=${bucket}` };
+          if (j % 4 < 2) headers['outpost-variant'] = `home=${bucket === 'a' ? 'b' : 'a'}`;
+          const res = await request(`${dev.url}/`, { headers });
+          statuses.add(String(res.headers['cf-cache-status']));
+          const body = await res.body.text();
+          if (body !== `page for home=${bucket}`) wrong.push(`${bucket}: ${body}`);
+          assert.equal(res.headers['set-cookie'], undefined);
+        }),
+      );
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(statuses.has('HIT'), [...statuses].join());
+    // One fill per bucket (and the first visitor's): the variants are cached, not bypassed.
+    assert.ok(hits <= 3, `${hits} origin requests`);
+  });
+});

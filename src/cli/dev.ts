@@ -348,12 +348,14 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
       ...(settings?.security ? { security: settings.security } : {}),
-      ...(settings && (settings.origin || settings.zone || settings.policies.length)
+      ...(settings &&
+      (settings.origin || settings.zone || settings.policies.length || settings.experiments.length)
         ? {
             site: {
               ...(settings.origin ? { origin: settings.origin } : {}),
               ...(settings.zone ? { zone: settings.zone } : {}),
               policies: settings.policies,
+              experiments: settings.experiments,
             },
           }
         : {}),

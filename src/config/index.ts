@@ -1,6 +1,7 @@
 export { type AssetsConfig, HTML_HANDLING, NOT_FOUND_HANDLING } from './assets.ts';
 export { BINDING_KEYS } from './bindings/index.ts';
 export type { BuildOptions, ModuleRule, RuleType } from './build.ts';
+export { type ExperimentConfig, parseExperiments } from './experiments.ts';
 export {
   type CachePolicyConfig,
   type CacheSettings,

@@ -33,6 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type CachePolicyConfig, known, parseClasses, parsePolicy } from './cache-policies.ts';
 import { EGRESS_CLASSES, parseEgressRule } from './egress.ts';
 import { ConfigError } from './errors.ts';
+import { type ExperimentConfig, parseExperiments } from './experiments.ts';
 import { parseConfigText } from './load.ts';
 import { parseSecurity, type SecurityConfig } from './security.ts';
 
@@ -63,6 +64,8 @@ export interface ProxyConfig {
   /** `[egress] allow`: what workers' fetch() may reach beyond the public internet (src/config/egress.ts). */
   egressAllow: string[];
   policies: CachePolicyConfig[];
+  /** `[[experiments]]`: A/B tests decided at the PoP (src/config/experiments.ts). */
+  experiments: ExperimentConfig[];
   /** `[security]`: WAF, rate limits and JWT policies run before the worker (src/config/security.ts). */
   security: SecurityConfig | undefined;
 }
@@ -109,7 +112,12 @@ export function validateProxyConfig(
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(key, 'a table', v);
     return v as Record<string, unknown>;
   };
-  known(raw, ['origin', 'zone', 'cache', 'admin', 'trusted_proxy', 'egress', 'security'], '', fail);
+  known(
+    raw,
+    ['origin', 'zone', 'cache', 'experiments', 'admin', 'trusted_proxy', 'egress', 'security'],
+    '',
+    fail,
+  );
   if (
     raw.zone !== undefined &&
     (typeof raw.zone !== 'string' ||
@@ -179,6 +187,7 @@ export function validateProxyConfig(
     trustedProxyHeader: typeof trusted.header === 'string' ? trusted.header.toLowerCase() : undefined,
     egressAllow: egressAllow as string[],
     policies: (policiesRaw as unknown[]).map((p, i) => parsePolicy(p, `cache.policies[${i}]`, classes, fail)),
+    experiments: parseExperiments(raw.experiments, file),
     security: parseSecurity(raw.security, file),
   };
 }

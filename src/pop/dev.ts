@@ -13,6 +13,7 @@ import {
   bindingsOf,
   type CachePolicyConfig,
   ConfigError,
+  type ExperimentConfig,
   loadConfig,
   projectDirOf,
   resolveQuotas,
@@ -112,7 +113,7 @@ export interface DevOptions {
    * the workers' `routes`, requests no route matches go through the cache to its origin; a
    * worker's fetch() to the site's hosts reaches the origin under the site's cache policies.
    */
-  site?: { origin?: string; zone?: string; policies?: CachePolicyConfig[] };
+  site?: { origin?: string; zone?: string; policies?: CachePolicyConfig[]; experiments?: ExperimentConfig[] };
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -432,6 +433,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     origin: options.site?.origin ?? options.origin,
     policies: options.site?.policies ?? [],
     ...(options.site?.zone ? { zone: options.site.zone } : {}),
+    experiments: options.site?.experiments ?? [],
     routes: null,
   });
   let network: DevNetwork | null = null;

@@ -24,6 +24,7 @@ import {
   PurgeBus,
 } from '../cache/index.ts';
 import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
+import { applyVariants, varyOnVariant } from '../frontend/variants/index.ts';
 import { newRay, originUrl, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { fromAsyncIterable, OutpostError } from '../runtime/index.ts';
@@ -196,7 +197,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       `trustedProxyHeader must be ${problem}, received "${options.trustedProxyHeader}"`,
     );
   const network = options.network ? new ProxyNetwork(options.network, purges, onError) : null;
-  const origin = httpOrigin(options.origin);
+  // A/B tests: each response for a request with a bucket varies on it (src/frontend/variants/).
+  const origin = config.experiments.length
+    ? varyOnVariant(httpOrigin(options.origin))
+    : httpOrigin(options.origin);
   // The cache policies by path and content class (src/pop/site.ts); every path goes to the origin.
   const site = new Site({ origin: options.origin, policies: config.policies, routes: null });
   const host = options.host ?? '127.0.0.1';
@@ -262,6 +266,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         }
         if (p.rewrittenUrl) r.url = p.rewrittenUrl;
       }
+      if (config.experiments.length)
+        for (const c of applyVariants(r.headers, config.experiments, new URL(r.url).pathname, false))
+          policyHeaders.push('set-cookie', c);
       r.onInterim = (status, headers) => {
         if (res.headersSent) return;
         if (status === 102) return void res.writeProcessing();

@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { PurgeBus } from '../cache/index.ts';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
+import { applyVariants } from '../frontend/variants/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import {
@@ -390,6 +391,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       if (policyRequest.rewrittenUrl) url = policyRequest.rewrittenUrl;
     }
 
+    // A/B tests: the visitor's buckets for this path, in Outpost-Variant (src/frontend/variants/).
+    const experiments = options.site?.experiments;
+    if (experiments?.length) {
+      const cookies = applyVariants(headers, experiments, new URL(url).pathname, !!options.tls);
+      for (const c of cookies) policyHeaders.push('set-cookie', c);
+    }
     if (toOrigin && options.site)
       return serveFromSite(req, res, {
         site: options.site,

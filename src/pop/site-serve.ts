@@ -58,7 +58,11 @@ export async function serveFromSite(
     );
   }
   let direct = origins.get(site);
-  if (!direct) origins.set(site, (direct = recorded(httpOrigin(site.origin.href), runtime.metrics)));
+  if (!direct) {
+    direct = recorded(httpOrigin(site.origin.href), runtime.metrics);
+    if (site.wrap) direct = site.wrap(direct);
+    origins.set(site, direct);
+  }
   const policy = site.policyFor(r.url.pathname);
   const hops: RequestHops = { hops: [], shield: [], objects: [] };
   const rec = recordHops(hops, r.scope ?? NO_TRACE);

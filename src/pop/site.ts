@@ -13,9 +13,10 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { CachePolicy } from '../cache/index.ts';
-import { type CachePolicyConfig, policiesForPath } from '../config/index.ts';
+import { type CachePolicyConfig, type ExperimentConfig, policiesForPath } from '../config/index.ts';
+import { varyOnVariant } from '../frontend/variants/index.ts';
 import type { RouteMatcher } from '../network/index.ts';
-import type { SiteLink, SiteTarget } from '../runtime/index.ts';
+import type { RecordedOrigin, SiteLink, SiteTarget } from '../runtime/index.ts';
 
 export interface SiteOptions {
   /** The origin behind the zone (none: unmatched requests get a 404 saying so). */
@@ -25,6 +26,8 @@ export interface SiteOptions {
   zone?: string;
   /** The workers' routes; none: the worker serves every path (the site only shapes its fetch()). */
   routes: RouteMatcher | null;
+  /** A/B tests decided at the PoP (src/frontend/variants/): the site's responses vary by bucket. */
+  experiments?: readonly ExperimentConfig[];
 }
 
 /** Where a request to the site goes. */
@@ -37,6 +40,9 @@ export class Site implements SiteLink {
   #routes: RouteMatcher | null = null;
   #catchAll = false;
   readonly #policies: readonly CachePolicyConfig[];
+  readonly experiments: readonly ExperimentConfig[];
+  /** Wraps the origin the site's cache fills from (variants vary the responses). */
+  readonly wrap: ((origin: RecordedOrigin) => RecordedOrigin) | undefined;
   readonly #self = new Set<string>();
   readonly #memo = new Map<string, CachePolicy | undefined>();
   /** The site's origin is the operator's: its connections are not a tenant's egress. */
@@ -45,6 +51,8 @@ export class Site implements SiteLink {
   constructor(options: SiteOptions) {
     this.origin = options.origin ? new URL(options.origin) : null;
     this.#policies = options.policies;
+    this.experiments = options.experiments ?? [];
+    this.wrap = this.experiments.length ? varyOnVariant : undefined;
     this.#configuredZone = options.zone?.toLowerCase();
     this.setRoutes(options.routes);
     for (const h of ['localhost', '127.0.0.1', '[::1]']) this.#self.add(h);
@@ -141,6 +149,7 @@ export class Site implements SiteLink {
       cacheUrl: this.publicUrl(url).href,
       policy: this.policyFor(url.pathname),
       dispatcher: this.#dispatcher,
+      ...(this.wrap ? { wrap: this.wrap } : {}),
     };
   }
 

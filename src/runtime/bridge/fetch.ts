@@ -161,8 +161,10 @@ async function cachedFetch(
   hops: HopRecorder | null,
   dispatcher: Dispatcher,
   metrics: PopMetrics,
+  wrap: ((origin: RecordedOrigin) => RecordedOrigin) | undefined,
 ): Promise<FetchResult> {
-  const direct = recorded(undiciOrigin(controller.signal, dispatcher), metrics);
+  const plain = recorded(undiciOrigin(controller.signal, dispatcher), metrics);
+  const direct = wrap ? wrap(plain) : plain;
   let url = args.url;
   for (let hop = 0; ; hop++) {
     // In a network, a PoP's miss fills from its regional shield (and that from the upper tier),
@@ -341,6 +343,8 @@ export interface SiteTarget {
   policy: CachePolicy | undefined;
   /** Connections to the site's origin (the operator's: not the tenant's egress policy). */
   dispatcher: Dispatcher;
+  /** Wraps the origin of the site's cache (the site's A/B variants vary its responses). */
+  wrap?: (origin: RecordedOrigin) => RecordedOrigin;
 }
 
 /**
@@ -390,7 +394,18 @@ export async function performFetch(
   try {
     const r =
       http && (args.method === 'GET' || args.method === 'HEAD')
-        ? await cachedFetch(args, http, policy, bodies, controller, tier, rec, dispatcher, metrics)
+        ? await cachedFetch(
+            args,
+            http,
+            policy,
+            bodies,
+            controller,
+            tier,
+            rec,
+            dispatcher,
+            metrics,
+            site?.wrap,
+          )
         : await directFetch(args, bodies, controller, rec, dispatcher, metrics);
     call?.end(null, { 'http.response.status_code': r.status });
     return r;
