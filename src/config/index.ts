@@ -1,7 +1,6 @@
 export { type AssetsConfig, HTML_HANDLING, NOT_FOUND_HANDLING } from './assets.ts';
 export { BINDING_KEYS } from './bindings/index.ts';
 export type { BuildOptions, ModuleRule, RuleType } from './build.ts';
-export { type ExperimentConfig, parseExperiments } from './experiments.ts';
 export {
   type CachePolicyConfig,
   type CacheSettings,
@@ -16,6 +15,7 @@ export {
   parseEgressRule,
 } from './egress.ts';
 export { ConfigError } from './errors.ts';
+export { type ExperimentConfig, parseExperiments } from './experiments.ts';
 export {
   CONFIG_FILES,
   findConfigFile,
