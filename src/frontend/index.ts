@@ -1,1 +1,2 @@
+export * from './esi/index.ts';
 export * from './hints/index.ts';
