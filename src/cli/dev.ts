@@ -349,13 +349,19 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       ...(egressAllow.length ? { egressAllow } : {}),
       ...(settings?.security ? { security: settings.security } : {}),
       ...(settings &&
-      (settings.origin || settings.zone || settings.policies.length || settings.experiments.length)
+      (settings.origin ||
+        settings.zone ||
+        settings.policies.length ||
+        settings.experiments.length ||
+        settings.configPath !== '<defaults>')
         ? {
             site: {
               ...(settings.origin ? { origin: settings.origin } : {}),
               ...(settings.zone ? { zone: settings.zone } : {}),
               policies: settings.policies,
               experiments: settings.experiments,
+              esi: settings.esi,
+              earlyHints: settings.earlyHints,
             },
           }
         : {}),

@@ -17,6 +17,12 @@ export {
 export { ConfigError } from './errors.ts';
 export { type ExperimentConfig, parseExperiments } from './experiments.ts';
 export {
+  type EarlyHintsConfig,
+  type EsiConfig,
+  parseEarlyHints,
+  parseEsi,
+} from './frontend.ts';
+export {
   CONFIG_FILES,
   findConfigFile,
   type LoadOptions,

@@ -34,6 +34,7 @@ import { type CachePolicyConfig, known, parseClasses, parsePolicy } from './cach
 import { EGRESS_CLASSES, parseEgressRule } from './egress.ts';
 import { ConfigError } from './errors.ts';
 import { type ExperimentConfig, parseExperiments } from './experiments.ts';
+import { type EarlyHintsConfig, type EsiConfig, parseEarlyHints, parseEsi } from './frontend.ts';
 import { parseConfigText } from './load.ts';
 import { parseSecurity, type SecurityConfig } from './security.ts';
 
@@ -64,6 +65,10 @@ export interface ProxyConfig {
   /** `[egress] allow`: what workers' fetch() may reach beyond the public internet (src/config/egress.ts). */
   egressAllow: string[];
   policies: CachePolicyConfig[];
+  /** `[esi]`: Edge Side Includes at the PoP (src/config/frontend.ts). */
+  esi: EsiConfig;
+  /** `[early_hints]`: 103 Early Hints (src/config/frontend.ts). */
+  earlyHints: EarlyHintsConfig;
   /** `[[experiments]]`: A/B tests decided at the PoP (src/config/experiments.ts). */
   experiments: ExperimentConfig[];
   /** `[security]`: WAF, rate limits and JWT policies run before the worker (src/config/security.ts). */
@@ -114,7 +119,18 @@ export function validateProxyConfig(
   };
   known(
     raw,
-    ['origin', 'zone', 'cache', 'experiments', 'admin', 'trusted_proxy', 'egress', 'security'],
+    [
+      'origin',
+      'zone',
+      'cache',
+      'experiments',
+      'esi',
+      'early_hints',
+      'admin',
+      'trusted_proxy',
+      'egress',
+      'security',
+    ],
     '',
     fail,
   );
@@ -188,6 +204,8 @@ export function validateProxyConfig(
     egressAllow: egressAllow as string[],
     policies: (policiesRaw as unknown[]).map((p, i) => parsePolicy(p, `cache.policies[${i}]`, classes, fail)),
     experiments: parseExperiments(raw.experiments, file),
+    esi: parseEsi(raw.esi, file),
+    earlyHints: parseEarlyHints(raw.early_hints, file, rootDir),
     security: parseSecurity(raw.security, file),
   };
 }

@@ -4,7 +4,7 @@
  * old one). A failed rebuild keeps the last good version serving and says why. Further projects
  * (`outpost dev gateway auth`) run beside it, reachable through service bindings by name.
  */
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
@@ -13,8 +13,12 @@ import {
   bindingsOf,
   type CachePolicyConfig,
   ConfigError,
+  type EarlyHintsConfig,
+  type EsiConfig,
   type ExperimentConfig,
   loadConfig,
+  parseEarlyHints,
+  parseEsi,
   projectDirOf,
   resolveQuotas,
   type SecurityConfig,
@@ -41,6 +45,7 @@ import {
 } from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
 import { DevNetwork } from './network.ts';
+import { Pages } from './pages.ts';
 import { Policies } from './policies.ts';
 import { type PopServer, startPopServer } from './server.ts';
 import { Site } from './site.ts';
@@ -113,7 +118,16 @@ export interface DevOptions {
    * the workers' `routes`, requests no route matches go through the cache to its origin; a
    * worker's fetch() to the site's hosts reaches the origin under the site's cache policies.
    */
-  site?: { origin?: string; zone?: string; policies?: CachePolicyConfig[]; experiments?: ExperimentConfig[] };
+  site?: {
+    origin?: string;
+    zone?: string;
+    policies?: CachePolicyConfig[];
+    experiments?: ExperimentConfig[];
+    /** `[esi]` (default: responses that ask for it are assembled). */
+    esi?: EsiConfig;
+    /** `[early_hints]` (default: on, remembered Link values only). */
+    earlyHints?: EarlyHintsConfig;
+  };
   /**
    * KV storage: by default `.outpost/kv/kv.sqlite` beside the project's config; with `nats`,
    * JetStream KV buckets on that NATS server (src/kv/nats-store.ts).
@@ -341,6 +355,18 @@ async function startProject(
 export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerConfig): string {
   const json = JSON.stringify(config, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
   return `${bundle.hash}\n${json}`;
+}
+
+/** A build manifest of `[[early_hints.manifest]]`, read once at start. */
+function readManifest(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `early_hints.manifest: cannot read ${file} (${(err as Error).message}); run the build first`,
+    );
+  }
 }
 
 /**
@@ -657,6 +683,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : {}),
     route: () => main.buildError ?? main.tenant,
     site,
+    pages: new Pages({
+      esi: options.site?.esi ?? parseEsi(undefined, 'outpost.toml'),
+      earlyHints: options.site?.earlyHints ?? parseEarlyHints(undefined, 'outpost.toml', rootDir),
+      observer,
+      readManifest,
+    }),
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),

@@ -39,11 +39,12 @@ import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
 import { incomingBody, PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
+import type { Pages } from './pages.ts';
 import type { Policies, PolicyRequest } from './policies.ts';
 import { requestEnded, type Seen, startTrace } from './request-end.ts';
 import { HOP_BY_HOP, headerValue, writeResponse } from './respond.ts';
 import type { Site } from './site.ts';
-import { serveFromSite } from './site-serve.ts';
+import { answerFromSite } from './site-serve.ts';
 
 /** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
 export interface PopSelection {
@@ -78,6 +79,8 @@ export interface PopServerOptions {
    * the cache to the site's origin instead of a worker.
    */
   site?: Site;
+  /** ESI and 103 Early Hints for pages (src/pop/pages.ts); none: neither. */
+  pages?: Pages;
   host?: string;
   port?: number;
   /** Development shows stacks in error responses. */
@@ -397,20 +400,42 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       const cookies = applyVariants(headers, experiments, new URL(url).pathname, !!options.tls);
       for (const c of cookies) policyHeaders.push('set-cookie', c);
     }
+    // The answer's head, once known, goes through the page features (ESI, Early Hints) and out.
+    const hintKey = upgrade ? undefined : options.pages?.hint(req, res, new URL(url));
+    const send = async (response: WorkerResponse, who: string) => {
+      if (options.pages && options.site) {
+        const site = options.site;
+        response = options.pages.finish(response, hintKey, fetchMethod(req.method), () => ({
+          site,
+          runtime: sel.runtime,
+          fallback: tenant,
+          url: new URL(url),
+          headers,
+          cf: sel.cf,
+          scope: root?.scope,
+        }));
+      }
+      if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
+      await writeResponse(req, res, response, (message) =>
+        options.observer.log({ level: 'error', source: 'outpost', message: `${who}: ${message}` }),
+      );
+    };
     if (toOrigin && options.site)
-      return serveFromSite(req, res, {
-        site: options.site,
-        runtime: sel.runtime,
-        method: fetchMethod(req.method),
-        url: new URL(url),
-        headers,
-        body,
-        extra: [...sel.headers, ...policyHeaders, 'cf-ray', ray],
-        edge: sel.edge,
-        delayMs: sel.delayMs ?? 0,
-        scope: root?.scope,
-        warn: (message) => options.observer.log({ level: 'warn', source: 'outpost', message }),
-      });
+      return send(
+        await answerFromSite(res, {
+          site: options.site,
+          runtime: sel.runtime,
+          method: fetchMethod(req.method),
+          url: new URL(url),
+          headers,
+          body,
+          extra: [...sel.headers, ...policyHeaders, 'cf-ray', ray],
+          edge: sel.edge,
+          scope: root?.scope,
+          warn: (message) => options.observer.log({ level: 'warn', source: 'outpost', message }),
+        }),
+        'origin',
+      );
     let response: WorkerResponse;
     const started = performance.now();
     try {
@@ -492,10 +517,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ray,
       ],
     };
-    if (sel.delayMs) await new Promise((r) => setTimeout(r, sel.delayMs));
-    await writeResponse(req, res, response, (message) =>
-      options.observer.log({ level: 'error', source: 'outpost', message: `${worker}: ${message}` }),
-    );
+    await send(response, worker);
   }
 
   const listen = (srv: NetServer, p: number) =>
