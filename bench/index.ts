@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|scrape|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -16,6 +16,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 
 import { coldstart } from './coldstart.ts';
 import { durableBench } from './durable.ts';
+import { esiBench } from './esi.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
@@ -23,6 +24,7 @@ import { assetsBench, d1Bench, tracingBench } from './platform.ts';
 import { policiesBench } from './policies.ts';
 import { prelude } from './prelude.ts';
 import { scrapeBench } from './scrape.ts';
+import { streamingBench } from './streaming.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
@@ -78,6 +80,16 @@ if (want('policies')) {
   const r = await policiesBench({ rounds: quick ? 2 : 7, seconds: quick ? 3 : 5 });
   console.log(r.table.join('\n'), '\n');
   results.policies = r;
+}
+if (want('esi')) {
+  const r = await esiBench({ rounds: quick ? 2 : 5, seconds: quick ? 3 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results.esi = r;
+}
+if (want('streaming')) {
+  const r = await streamingBench({ requests: quick ? 40 : 200, delayMs: 100, inFlight: [1, 16] });
+  console.log(r.table.join('\n'), '\n');
+  results.streaming = r;
 }
 if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });

@@ -158,7 +158,7 @@ export class Pages {
       onMalformed: e.onMalformed,
       onWarning: (m) => this.#warn(`ESI ${p.url.pathname}: ${m}`),
     });
-    const out = fromAsyncIterable(assembled, () => {
+    const out = fromAsyncIterable(coalesced(assembled), () => {
       if (!(source instanceof Uint8Array)) source.cancel('the page is no longer read');
     });
     return { ...response, headers, body: out };
@@ -252,6 +252,44 @@ function geoOf(cf: Record<string, unknown>): Record<string, string | undefined> 
     lat: s(cf.latitude),
     long: s(cf.longitude),
   };
+}
+
+/**
+ * The assembled page in as few writes as its arrival allows: what the processor has ready within
+ * one turn of the event loop goes out as one chunk (a page of ten cached fragments is one write,
+ * not twenty-one), and a chunk waiting on a slow fragment does not hold back what came before.
+ */
+async function* coalesced(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const turn = () => new Promise<'turn'>((r) => setImmediate(r, 'turn'));
+  let pending: Promise<IteratorResult<Uint8Array>> | null = null;
+  let ended = false;
+  try {
+    while (!ended) {
+      const first = await (pending ?? it.next());
+      pending = null;
+      if (first.done) return;
+      const parts = [first.value];
+      let size = first.value.byteLength;
+      while (size < 64 * 1024) {
+        const next = it.next();
+        const r = await Promise.race([next, turn()]);
+        if (r === 'turn') {
+          pending = next;
+          break;
+        }
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        parts.push(r.value);
+        size += r.value.byteLength;
+      }
+      yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+    }
+  } finally {
+    if (!ended) await it.return?.();
+  }
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
