@@ -1,8 +1,8 @@
-// A bench worker (bench/fixtures/<name>) behind Outpost's PoP front, in its own process like
-// the baseline.
+// A bench worker (bench/fixtures/<name>, or a project of the repository given by its path, such as
+// examples/react-streaming) behind Outpost's PoP front, in its own process like the baseline.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { bindingsOf, loadConfig, parseSecurity } from '../../src/config/index.ts';
 import { D1Databases } from '../../src/d1/index.ts';
 import { ObjectDirectory } from '../../src/durable-objects/index.ts';
@@ -13,8 +13,12 @@ import { Policies } from '../../src/pop/policies.ts';
 import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
 import { seedStatements } from '../d1-data.ts';
 
-const fixture = process.argv[2] ?? 'hello';
-const config = loadConfig(join(import.meta.dirname, '..', 'fixtures', fixture), { warn: () => {} });
+const project = process.argv[2] ?? 'hello';
+const dir = project.includes('/')
+  ? join(import.meta.dirname, '..', '..', project)
+  : join(import.meta.dirname, '..', 'fixtures', project);
+const fixture = basename(dir);
+const config = loadConfig(dir, { warn: () => {} });
 // A project with KV bindings gets a store in a temp folder holding `greeting`.
 let kv: KvPop | undefined;
 const kvBindings = bindingsOf(config.bindings, 'kv');
