@@ -34,6 +34,8 @@ async function replay(tieredCache: boolean): Promise<{ fill: number; stampede: n
     tieredCache,
     runtime: { poolSize: 0 },
     limits: { cpuMs: 1000 },
+    // The origin is on this machine: a network's workers reach loopback only when allowed.
+    egressAllow: ['loopback'],
   });
   const hit = (pop: string) =>
     fetch(`${dev.url}/?origin=${encodeURIComponent(originUrl)}`, { headers: { 'outpost-pop': pop } }).then((r) => r.text());
