@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { validateProxyConfig } from '../src/config/index.ts';
@@ -169,5 +170,55 @@ describe('pages at the PoP', () => {
     } finally {
       session.close();
     }
+  });
+});
+
+describe('Early Hints from a build manifest', () => {
+  let dev: TestDev;
+  before(async () => {
+    const config = validateProxyConfig(
+      {
+        early_hints: {
+          exclude: ['/w/private/*'],
+          manifest: [{ path: '/w/*', entry: 'index.html', manifest: 'vite-manifest.json' }],
+        },
+      },
+      'outpost.toml',
+      join(import.meta.dirname, '..', 'src', 'frontend', 'hints', 'fixtures'),
+    );
+    dev = await startFixture('pages', { site: { earlyHints: config.earlyHints } });
+  });
+  after(() => dev.close());
+
+  it("the entry's files are hinted on the very first request, before any response was seen", async () => {
+    const hints: string[] = [];
+    const res = await request(`${dev.url}/w/frag`, {
+      onInfo: (info) => {
+        if (info.statusCode === 103) hints.push(String(info.headers.link));
+      },
+    });
+    await res.body.text();
+    assert.equal(hints.length, 1);
+    assert.match(hints[0], /<\/assets\/index-Ddp6DqVz\.js>; rel=preload; as=script; crossorigin/);
+    assert.match(hints[0], /<\/assets\/index-DIRYncXI\.css>; rel=preload; as=style/);
+  });
+
+  it('an excluded path gets no 103', async () => {
+    const infos: number[] = [];
+    const res = await request(`${dev.url}/w/private/x`, { onInfo: (i) => infos.push(i.statusCode) });
+    await res.body.text();
+    assert.deepEqual(infos, []);
+  });
+
+  it('a manifest that is not there stops the start with a message naming it', async () => {
+    const config = validateProxyConfig(
+      { early_hints: { manifest: [{ path: '/', entry: 'index.html', manifest: 'dist/none.json' }] } },
+      'outpost.toml',
+      '/tmp',
+    );
+    await assert.rejects(
+      startFixture('pages', { site: { earlyHints: config.earlyHints } }),
+      /early_hints\.manifest: cannot read \/tmp\/dist\/none\.json .*run the build first/,
+    );
   });
 });

@@ -419,6 +419,22 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   // Outpost's state lives in the project's folder, also when a deploy redirect points at a
   // built config under dist/ (which a rebuild replaces).
   const rootDir = options.main ? resolve(options.dir) : projectDirOf(options.dir);
+  // The site: its routes are the projects' own, compiled once they have loaded (and again
+  // when a rebuild changes them).
+  const site = new Site({
+    origin: options.site?.origin ?? options.origin,
+    policies: options.site?.policies ?? [],
+    ...(options.site?.zone ? { zone: options.site.zone } : {}),
+    experiments: options.site?.experiments ?? [],
+    routes: null,
+  });
+  // Page features; a build manifest that cannot be read stops the start here, before anything runs.
+  const pages = new Pages({
+    esi: options.site?.esi ?? parseEsi(undefined, 'outpost.toml'),
+    earlyHints: options.site?.earlyHints ?? parseEarlyHints(undefined, 'outpost.toml', rootDir),
+    observer,
+    readManifest,
+  });
   // One primary per D1 database for the whole network (docs/d1.md).
   const d1 = new D1Databases(join(rootDir, '.outpost', 'd1'));
   // R2 buckets: one folder for the whole network, bodies as files beside an SQLite index (docs/r2.md).
@@ -453,15 +469,6 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       })
     : null;
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
-  // The site: its routes are the projects' own, compiled once they have loaded (and again
-  // when a rebuild changes them).
-  const site = new Site({
-    origin: options.site?.origin ?? options.origin,
-    policies: options.site?.policies ?? [],
-    ...(options.site?.zone ? { zone: options.site.zone } : {}),
-    experiments: options.site?.experiments ?? [],
-    routes: null,
-  });
   let network: DevNetwork | null = null;
   let runtime: Runtime | undefined;
   // One Durable Object per id in the whole network, placed and reached through its PoPs.
@@ -683,12 +690,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : {}),
     route: () => main.buildError ?? main.tenant,
     site,
-    pages: new Pages({
-      esi: options.site?.esi ?? parseEsi(undefined, 'outpost.toml'),
-      earlyHints: options.site?.earlyHints ?? parseEarlyHints(undefined, 'outpost.toml', rootDir),
-      observer,
-      readManifest,
-    }),
+    pages,
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
