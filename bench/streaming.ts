@@ -30,8 +30,10 @@ function timed(agent: http.Agent, port: number, path: string): Promise<Sample> {
           body += c;
         });
         res.on('end', () => {
+          // A limit's 503 names the limit in its body: show it. (On an oversubscribed machine the
+          // CPU limit can be met by time the isolate's thread spent descheduled; docs/runtime.md.)
           if (res.statusCode !== 200 || !body.includes('id="recommendations"') || !body.endsWith('</html>'))
-            return reject(new Error(`${path}: status ${res.statusCode}, an incomplete page`));
+            return reject(new Error(`${path}: status ${res.statusCode}: ${body.slice(0, 200)}`));
           resolve({ ttfb, total: performance.now() - t0 });
         });
         res.on('error', reject);
