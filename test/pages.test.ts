@@ -46,6 +46,12 @@ function esiOrigin() {
       return void res.end('slow-fragment');
     }
     if (path === '/frag/hang') return; // never answers
+    if (path === '/own-hints') {
+      res.writeEarlyHints({ link: '</origin.css>; rel=preload; as=style' });
+      await new Promise((r) => setTimeout(r, 20));
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return void res.end('own');
+    }
     if (path === '/plain') {
       res.writeHead(200, { 'content-type': 'text/html', link: '</style.css>; rel=preload; as=style' });
       return void res.end('plain');
@@ -144,6 +150,18 @@ describe('pages at the PoP', () => {
     assert.match(link, /<\/app\.js>; rel=preload; as=script/);
     assert.match(link, /<https:\/\/cdn\.example>; rel=preconnect/);
     assert.doesNotMatch(link, /prefetch/);
+  });
+
+  it("an origin's own 103 still reaches the client", async () => {
+    const hints: string[] = [];
+    const res = await request(`${dev.url}/own-hints`, {
+      dispatcher: insecure(),
+      onInfo: (info) => {
+        if (info.statusCode === 103) hints.push(String(info.headers.link));
+      },
+    });
+    assert.equal(await res.body.text(), 'own');
+    assert.deepEqual(hints, ['</origin.css>; rel=preload; as=style']);
   });
 
   it('103 Early Hints over HTTP/2, for a page from the origin too', async () => {
