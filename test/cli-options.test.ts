@@ -59,7 +59,7 @@ function mentions(): Mention[] {
       else for (const m of line.matchAll(/`([^`]+)`/g)) snippets.push({ where, text: m[1] });
     });
     for (const s of snippets) {
-      if (/npm run bench|\bcurl\b|^node --/.test(s.text)) continue;
+      if (/npm run bench|npm install|\bcurl\b|^node --/.test(s.text)) continue;
       const words = /\boutpost(?:\.mjs)?\s+(.*)$/.exec(s.text)?.[1].split(/\s+/) ?? [];
       let cmd: string | undefined;
       for (let n = 3; n > 0 && !cmd; n--)
