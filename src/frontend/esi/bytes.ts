@@ -26,7 +26,8 @@ export function toBinary(bytes: Uint8Array): string {
 
 /** Binary string → bytes (each char's low 8 bits), in an ArrayBuffer of their own. */
 export function fromBinary(s: string): Uint8Array {
-  if (!NodeBuf) return portableFromBinary(s);
+  // Short text (between includes, mostly) is quicker copied by hand than through a Buffer.
+  if (!NodeBuf || s.length < 64) return portableFromBinary(s);
   const out = new Uint8Array(s.length);
   NodeBuf.from(out.buffer, 0, out.length).write(s, 0, 'latin1');
   return out;

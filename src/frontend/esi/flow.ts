@@ -53,8 +53,12 @@ export class Flow {
     this.wake();
   }
 
-  /** Resolves when the parser may read on. */
-  async room(): Promise<void> {
+  /** null when the parser may read on now, else a promise of when it may (most chunks: null). */
+  room(): Promise<void> | null {
+    return this.bytes > this.limit ? this.#wait() : null;
+  }
+
+  async #wait(): Promise<void> {
     while (this.bytes > this.limit) {
       const need = this.needs;
       if (need === 'items') return;

@@ -13,7 +13,7 @@
 // A fragment is collected whole before it is sent, so the page never holds half a fragment:
 // what fails after some bytes have come is still replaced by alt or left out cleanly.
 
-import { guarded, link, raceAbort, release } from './abort.ts';
+import { Cancel, guarded, readAll, release } from './abort.ts';
 import { headerLookup } from './headers.ts';
 import { wantsEsi } from './surrogate.ts';
 import { asEsiError, type Outcome } from './tree.ts';
@@ -35,7 +35,7 @@ export interface PageState {
   fetches: number;
   bytes: number;
   /** Processes a fragment's body as ESI (process.ts). */
-  process(body: AsyncIterable<Uint8Array>, doc: DocContext, signal: AbortSignal): AsyncIterable<Uint8Array>;
+  process(body: AsyncIterable<Uint8Array>, doc: DocContext, cancel: Cancel): AsyncIterable<Uint8Array>;
 }
 
 export interface IncludeSpec {
@@ -48,11 +48,11 @@ export async function runInclude(
   spec: IncludeSpec,
   doc: DocContext,
   page: PageState,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<Outcome> {
-  let first = await fetchFragment(spec.src, doc, page, signal);
-  if (!first.ok && spec.alt !== null && !signal.aborted) {
-    const second = await fetchFragment(spec.alt, doc, page, signal);
+  let first = await fetchFragment(spec.src, doc, page, cancel);
+  if (!first.ok && spec.alt !== null && !cancel.aborted) {
+    const second = await fetchFragment(spec.alt, doc, page, cancel);
     if (second.ok) return second;
     first = {
       ok: false,
@@ -63,18 +63,13 @@ export async function runInclude(
       ),
     };
   }
-  if (!first.ok && spec.continueOnError && !signal.aborted) return { ok: true, chunks: [] };
+  if (!first.ok && spec.continueOnError && !cancel.aborted) return { ok: true, chunks: [] };
   return first;
 }
 
-async function fetchFragment(
-  src: string,
-  doc: DocContext,
-  page: PageState,
-  signal: AbortSignal,
-): Promise<Outcome> {
+async function fetchFragment(src: string, doc: DocContext, page: PageState, outer: Cancel): Promise<Outcome> {
   const { opts } = page;
-  if (signal.aborted) return { ok: false, error: asEsiError(signal.reason, src) };
+  if (outer.aborted) return { ok: false, error: asEsiError(outer.reason, src) };
   let url: URL;
   try {
     url = new URL(src, doc.base);
@@ -97,22 +92,29 @@ async function fetchFragment(
     );
   }
 
-  const ac = new AbortController();
-  const unlink = link(signal, ac);
+  const cancel = new Cancel(outer);
   const timer = setTimeout(
-    () => ac.abort(new EsiError('timeout', `include of ${href} timed out after ${opts.timeoutMs} ms`, href)),
+    () =>
+      cancel.abort(new EsiError('timeout', `include of ${href} timed out after ${opts.timeoutMs} ms`, href)),
     opts.timeoutMs,
   );
   try {
     let pending: Promise<FragmentResponse>;
     try {
-      pending = Promise.resolve(opts.fetch(href, { signal: ac.signal, depth }));
+      // The AbortSignal is made only if the fetcher reads it (abort.ts).
+      const init = {
+        depth,
+        get signal() {
+          return cancel.signal;
+        },
+      };
+      pending = Promise.resolve(opts.fetch(href, init));
     } catch (e) {
       pending = Promise.reject(e);
     }
     let res: FragmentResponse;
     try {
-      res = await raceAbort(pending, ac.signal);
+      res = await cancel.race(pending);
     } catch (e) {
       // A response that comes after the abort is let go unread.
       pending.then(
@@ -125,34 +127,35 @@ async function fetchFragment(
       release(res.body?.[Symbol.asyncIterator]());
       return fail('status', `include of ${href} answered ${res.status}`, href);
     }
-    const body = guarded(
-      res.body ?? emptyBody(),
-      ac.signal,
-      (chunk) => {
-        page.bytes += chunk.byteLength;
-        if (page.bytes > opts.maxFragmentBytes) {
-          throw new EsiError(
-            'too-many-bytes',
-            `fragments of the page exceed ${opts.maxFragmentBytes} bytes`,
-            href,
-          );
-        }
-      },
-      () => clearTimeout(timer),
-    );
+    const onChunk = (chunk: Uint8Array) => {
+      page.bytes += chunk.byteLength;
+      if (page.bytes > opts.maxFragmentBytes) {
+        throw new EsiError(
+          'too-many-bytes',
+          `fragments of the page exceed ${opts.maxFragmentBytes} bytes`,
+          href,
+        );
+      }
+    };
     const esi =
       opts.processFragments === 'always' ||
       wantsEsi(headerLookup(res.headers)('surrogate-control'), opts.deviceToken);
-    const out = esi ? page.process(body, { base: url, depth, chain: [...doc.chain, href] }, ac.signal) : body;
-    const chunks: Uint8Array[] = [];
-    for await (const c of out) chunks.push(c);
+    let chunks: Uint8Array[] = [];
+    if (!esi) {
+      if (res.body) chunks = await readAll(res.body, cancel, onChunk);
+    } else {
+      // The timer stops when the fragment's own body has arrived, before its includes have.
+      const body = guarded(res.body ?? emptyBody(), cancel, onChunk, () => clearTimeout(timer));
+      const nested = { base: url, depth, chain: [...doc.chain, href] };
+      for await (const c of page.process(body, nested, cancel)) chunks.push(c);
+    }
     return { ok: true, chunks };
   } catch (e) {
-    ac.abort(e);
+    cancel.abort(e);
     return { ok: false, error: asEsiError(e, href) };
   } finally {
     clearTimeout(timer);
-    unlink();
+    cancel.detach();
   }
 }
 

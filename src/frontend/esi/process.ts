@@ -25,10 +25,11 @@
 // page fails that fragment's include instead (its alt, onerror, try then apply).
 //
 // Cancellation. When the consumer stops reading (return() on the iterator), or the page fails,
-// the document's AbortController aborts: every fetch in flight (their AbortSignals), the parser's
-// read of the body (the source iterator's return() is called) and every nested document.
+// the document's Cancel token (abort.ts) aborts, and with it every token linked below it: every
+// include and fetch in flight (the AbortSignal a fetcher was given, if it asked for one), the
+// parser's read of the body (the source iterator's return() is called) and every nested document.
 
-import { guarded, link, raceAbort } from './abort.ts';
+import { Cancel, guarded } from './abort.ts';
 import { fromBinary, toBinary } from './bytes.ts';
 import { deferred, Flow } from './flow.ts';
 import { type DocContext, type IncludeSpec, type PageState, runInclude } from './fragment.ts';
@@ -49,7 +50,7 @@ export function processEsi(body: AsyncIterable<Uint8Array>, options: EsiOptions)
     opts,
     fetches: 0,
     bytes: 0,
-    process: (b, doc, signal) => processDocument(b, doc, page, vars, signal),
+    process: (b, doc, cancel) => processDocument(b, doc, page, vars, cancel),
   };
   const url = opts.context.url;
   return processDocument(body, { base: url, depth: 0, chain: [url.href] }, page, vars, undefined);
@@ -60,11 +61,10 @@ async function* processDocument(
   doc: DocContext,
   page: PageState,
   vars: Variables,
-  outer: AbortSignal | undefined,
+  outer: Cancel | undefined,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { opts } = page;
-  const ac = new AbortController();
-  const unlink = link(outer, ac);
+  const cancel = new Cancel(outer);
   let error: unknown = null;
   let over = false; // torn down: what fails from here on is the teardown itself
   const failed = deferred<never>();
@@ -73,7 +73,7 @@ async function* processDocument(
     if (error !== null) return;
     error = e ?? new Error('ESI processing failed');
     failed.reject(error);
-    ac.abort(error);
+    cancel.abort(error);
   };
   const rootScope: Scope = {
     add() {},
@@ -90,16 +90,16 @@ async function* processDocument(
   const parser = new EsiParser(root, {
     vars,
     flow,
-    include: (spec: IncludeSpec) =>
-      new IncludeItem((signal) => runInclude(spec, doc, page, signal), ac.signal),
+    include: (spec: IncludeSpec) => new IncludeItem((c) => runInclude(spec, doc, page, c), cancel),
     malformed: opts.onMalformed === 'report' ? opts.onWarning : undefined,
   });
 
   const parse = async () => {
     const tokenizer = new Tokenizer(opts.maxTagBytes);
-    for await (const chunk of guarded(body, ac.signal)) {
+    for await (const chunk of guarded(body, cancel)) {
       if (chunk.byteLength > 0) for (const t of tokenizer.push(toBinary(chunk))) parser.token(t);
-      await raceAbort(flow.room(), ac.signal);
+      const room = flow.room();
+      if (room) await cancel.race(room);
     }
     for (const t of tokenizer.end()) parser.token(t);
     parser.end();
@@ -121,8 +121,8 @@ async function* processDocument(
     completed = true;
   } finally {
     over = true;
-    if (!completed) ac.abort(error ?? new EsiError('cancelled', 'ESI output no longer read'));
-    unlink();
+    if (!completed) cancel.abort(error ?? new EsiError('cancelled', 'ESI output no longer read'));
+    cancel.detach();
   }
 }
 
@@ -145,7 +145,7 @@ async function* write(seq: Seq, flow: Flow, w: Waits): AsyncGenerator<Uint8Array
     }
     const item = seq.take();
     if (item?.t === 'include') {
-      const o = await Promise.race([item.inc.outcome, w.failed]);
+      const o = item.inc.settled ?? (await Promise.race([item.inc.outcome, w.failed]));
       // A failed include here lies outside any attempt: with onIncludeError 'fail' the document
       // has failed (check throws), with 'empty' it is left out.
       w.check();

@@ -12,6 +12,7 @@
 // failure chooses esi:except, and the attempt is chosen once it is closed and everything in it
 // has finished well, including nested tries' chosen branches.
 
+import { Cancel } from './abort.ts';
 import { type Deferred, deferred, type Flow } from './flow.ts';
 import { EsiError } from './types.ts';
 
@@ -134,18 +135,24 @@ export class Seq {
 /** One esi:include: fetched (with its alt and fallbacks) once started. */
 export class IncludeItem {
   readonly outcome: Promise<Outcome>;
+  /** The outcome once it is known (the writer need not wait for it then). */
+  settled: Outcome | null = null;
   private settle!: (o: Outcome) => void;
   private started = false;
   private cancelled = false;
-  private readonly ac = new AbortController();
+  /** Aborts with the page, or when the include is no longer needed; made when it starts. */
+  private cancelToken: Cancel | null = null;
 
   /** `run` fetches and processes the fragment; `page` aborts with the page. */
   constructor(
-    private readonly run: (signal: AbortSignal) => Promise<Outcome>,
-    private readonly page: AbortSignal,
+    private readonly run: (cancel: Cancel) => Promise<Outcome>,
+    private readonly page: Cancel,
   ) {
     this.outcome = new Promise<Outcome>((res) => {
-      this.settle = res;
+      this.settle = (o) => {
+        this.settled = o;
+        res(o);
+      };
     });
   }
 
@@ -153,17 +160,16 @@ export class IncludeItem {
     if (this.started || this.cancelled) return;
     this.started = true;
     scope.add();
-    const onAbort = () => this.ac.abort(this.page.reason);
-    if (this.page.aborted) onAbort();
-    else this.page.addEventListener('abort', onAbort, { once: true });
+    const cancel = new Cancel(this.page);
+    this.cancelToken = cancel;
     let p: Promise<Outcome>;
     try {
-      p = this.run(this.ac.signal);
+      p = this.run(cancel);
     } catch (e) {
       p = Promise.reject(e);
     }
     p.catch((e): Outcome => ({ ok: false, error: asEsiError(e) })).then((o) => {
-      this.page.removeEventListener('abort', onAbort);
+      cancel.detach();
       this.settle(o);
       if (this.cancelled) return;
       if (o.ok) scope.done();
@@ -175,7 +181,7 @@ export class IncludeItem {
     if (this.cancelled) return;
     this.cancelled = true;
     const reason = new EsiError('cancelled', 'include no longer needed');
-    this.ac.abort(reason);
+    this.cancelToken?.abort(reason);
     if (!this.started) this.settle({ ok: false, error: reason });
   }
 }

@@ -23,8 +23,10 @@ export interface FragmentResponse {
 
 /**
  * Fetches one fragment (GET). The caller routes it through the PoP's cache. `signal` aborts when
- * the fragment times out, its page no longer needs it or the consumer stops reading; `depth` is
- * the fragment's nesting level (1 for an include in the page itself).
+ * the fragment times out, its page no longer needs it or the consumer stops reading; it is made
+ * when first read (a getter), so a fetcher that has no use for it should not read it: an
+ * AbortSignal costs more than the rest of an include. `depth` is the fragment's nesting level (1
+ * for an include in the page itself).
  */
 export type FragmentFetcher = (
   url: string,
