@@ -16,6 +16,7 @@ export {
   type RouteInput,
   type RouteMatch,
   type RouteMatcher,
+  type RouteUrl,
 } from './routes.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';

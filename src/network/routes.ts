@@ -68,9 +68,12 @@ export interface RouteMatch {
   route: CompiledRoute;
 }
 
+/** What matching reads of a URL (a URL, or a view of one with another host). */
+export type RouteUrl = Pick<URL, 'protocol' | 'hostname' | 'pathname' | 'search' | 'href' | 'hash'>;
+
 export interface RouteMatcher {
   /** The worker for a URL: the most specific route, else the hostname's custom domain. */
-  match(url: URL): RouteMatch | null;
+  match(url: RouteUrl): RouteMatch | null;
   /** The custom domain of a hostname (lower-case ASCII, as `URL.hostname`), the origin behind its routes. */
   customDomain(hostname: string): CompiledRoute | null;
   /** Every route (not custom domains), most specific first. */
@@ -168,14 +171,14 @@ function hostMatches(p: HostPattern, host: string): boolean {
 }
 
 /** Scheme and path (query included: an exact path matches only a URL with no query). */
-function pathMatches(r: CompiledRoute, url: URL): boolean {
+function pathMatches(r: CompiledRoute, url: RouteUrl): boolean {
   if (r.scheme !== undefined && r.scheme !== url.protocol) return false;
   if (r.pathPrefix) return url.pathname.startsWith(r.path);
   return url.pathname === r.path && !hasQuery(url);
 }
 
 /** `?` after the path, even an empty query (`/a?`), which `URL.search` reports as "". */
-function hasQuery(url: URL): boolean {
+function hasQuery(url: RouteUrl): boolean {
   return url.search !== '' || url.href.charCodeAt(url.href.length - url.hash.length - 1) === 63; // "?"
 }
 

@@ -169,7 +169,9 @@ export class Pages {
     const headers: string[] = [];
     for (let i = 0; i < p.headers.length; i += 2)
       if (!NOT_FOR_FRAGMENTS.has(p.headers[i].toLowerCase())) headers.push(p.headers[i], p.headers[i + 1]);
-    return async (raw, { signal }) => {
+    // `init.signal` is read only where it is used (a worker's body): the ESI processor makes the
+    // AbortSignal on first read, and the cache path needs none.
+    return async (raw, init) => {
       const url = new URL(raw);
       const own = p.site.isSelf(url.host) || (p.site.zone !== undefined && url.hostname === p.site.zone);
       if (!own || (url.protocol !== 'http:' && url.protocol !== 'https:'))
@@ -184,13 +186,13 @@ export class Pages {
           body: null,
           trace: p.scope,
         });
-        return fragmentOf(r.status, r.headers, r.body, signal);
+        return fragmentOf(r.status, r.headers, r.body, () => init.signal);
       }
       if (!p.site.origin) throw new EsiError('include-failed', 'the site has no origin', raw);
       const a = await siteFetch(
         p.site,
         p.runtime,
-        { method: 'GET', url: p.site.publicUrl(url).href, headers },
+        { method: 'GET', url: p.site.publicHref(url), headers },
         url.pathname,
         recordHops({ hops: [], shield: [], objects: [] }, p.scope ?? NO_TRACE),
       );
@@ -198,7 +200,7 @@ export class Pages {
       const flat = field(a.headers, ESI_MARK)
         ? [...without(a.headers, ESI_MARK), 'surrogate-control', 'content="ESI/1.0"']
         : a.headers;
-      return fragmentOf(a.status, flat, a.bytes ?? a.body, signal);
+      return fragmentOf(a.status, flat, a.bytes ?? a.body, null);
     };
   }
 
@@ -211,13 +213,15 @@ function fragmentOf(
   status: number,
   flat: string[],
   body: Uint8Array | ChunkSource | AsyncIterable<Uint8Array> | null,
-  signal: AbortSignal,
+  signal: (() => AbortSignal) | null,
 ): FragmentResponse {
   let iterable: AsyncIterable<Uint8Array> | null = null;
   if (body instanceof Uint8Array) iterable = once(body);
   else if (body && 'next' in body && typeof (body as ChunkSource).cancel === 'function') {
     const src = body as ChunkSource;
-    signal.addEventListener('abort', () => src.cancel('the fragment is no longer needed'), { once: true });
+    signal?.().addEventListener('abort', () => src.cancel('the fragment is no longer needed'), {
+      once: true,
+    });
     iterable = iterate(src);
   } else if (body) iterable = body as AsyncIterable<Uint8Array>;
   return { status, headers: pairs(flat), body: iterable };

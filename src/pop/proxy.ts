@@ -14,7 +14,6 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import {
-  type CachePolicy,
   type CacheRequest,
   type CacheStore,
   DiskStore,

@@ -308,6 +308,16 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
       return void res.end('Bad Request: invalid URL or Host header\n');
     }
+    // The URL parsed once per value (a policy may rewrite it); its users must not change it.
+    let parsedUrl: URL | null = null;
+    let parsedFrom = '';
+    const parsed = (): URL => {
+      if (parsedUrl === null || parsedFrom !== url) {
+        parsedUrl = new URL(url);
+        parsedFrom = url;
+      }
+      return parsedUrl;
+    };
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBody) return tooLarge(res, `${declared} bytes, limit ${maxBody}`, ray);
     const headers: string[] = [];
@@ -358,7 +368,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     let worker = tenant;
     let toOrigin = false;
     if (options.site?.routes) {
-      const target = new URL(url);
+      const target = options.tls ? new URL(url) : parsed();
       if (options.tls) target.protocol = 'https:'; // routes may name a scheme
       const answer = options.site.answer(target, tenant);
       if ('origin' in answer) toOrigin = true;
@@ -377,7 +387,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         target: req.url ?? '/',
         body: body instanceof PeekableBody ? body : null,
         method: fetchMethod(req.method),
-        url: new URL(url),
+        url: parsed(),
         headers,
         pop: seen.pop,
         worker,
@@ -397,11 +407,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // A/B tests: the visitor's buckets for this path, in Outpost-Variant (src/frontend/variants/).
     const experiments = options.site?.experiments;
     if (experiments?.length) {
-      const cookies = applyVariants(headers, experiments, new URL(url).pathname, !!options.tls);
+      const cookies = applyVariants(headers, experiments, parsed().pathname, !!options.tls);
       for (const c of cookies) policyHeaders.push('set-cookie', c);
     }
     // The answer's head, once known, goes through the page features (ESI, Early Hints) and out.
-    const hintKey = upgrade ? undefined : options.pages?.hint(req, res, new URL(url));
+    const hintKey = upgrade ? undefined : options.pages?.hint(req, res, parsed());
     const send = async (response: WorkerResponse, who: string) => {
       if (options.pages && options.site) {
         const site = options.site;
@@ -409,7 +419,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
           site,
           runtime: sel.runtime,
           fallback: tenant,
-          url: new URL(url),
+          url: parsed(),
           headers,
           cf: sel.cf,
           scope: root?.scope,
@@ -426,7 +436,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
           site: options.site,
           runtime: sel.runtime,
           method: fetchMethod(req.method),
-          url: new URL(url),
+          url: parsed(),
           headers,
           body,
           extra: [...sel.headers, ...policyHeaders, 'cf-ray', ray],

@@ -117,7 +117,7 @@ export async function answerFromSite(res: ServerResponse, r: SiteRequest): Promi
   const rec = recordHops(hops, r.scope ?? NO_TRACE);
   const cacheReq: CacheRequest = {
     method: r.method,
-    url: site.publicUrl(r.url).href,
+    url: site.publicHref(r.url),
     headers: r.headers,
     body: r.body ? Readable.from(chunks(r.body)) : null,
     onInterim: (status, headers) => {

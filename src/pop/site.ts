@@ -15,7 +15,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CachePolicy } from '../cache/index.ts';
 import { type CachePolicyConfig, type ExperimentConfig, policiesForPath } from '../config/index.ts';
 import { varyOnVariant } from '../frontend/variants/index.ts';
-import type { RouteMatcher } from '../network/index.ts';
+import type { RouteMatcher, RouteUrl } from '../network/index.ts';
 import type { RecordedOrigin, SiteLink, SiteTarget } from '../runtime/index.ts';
 
 export interface SiteOptions {
@@ -93,15 +93,32 @@ export class Site implements SiteLink {
   /** The URL as the zone sees it: the dev server's address replaced by the zone's name. */
   publicUrl(url: URL): URL {
     if (!this.#zone || !this.isSelf(url.host)) return url;
-    const u = new URL(url.href);
-    u.host = this.#zone;
-    return u;
+    return new URL(this.publicHref(url));
+  }
+
+  /** What route matching reads of the public URL, without parsing one. */
+  #view(url: URL): RouteUrl {
+    if (!this.#zone || !this.isSelf(url.host)) return url;
+    return {
+      protocol: url.protocol,
+      hostname: this.#zone,
+      pathname: url.pathname,
+      search: url.search,
+      hash: url.hash,
+      href: this.publicHref(url) + url.hash,
+    };
+  }
+
+  /** publicUrl's href, without making a URL (the cache key of a request to the site). */
+  publicHref(url: URL): string {
+    if (!this.#zone || !this.isSelf(url.host)) return url.href;
+    return `${url.protocol}//${this.#zone}${url.pathname}${url.search}`;
   }
 
   /** A worker's route, or the origin. Without routes every request runs `fallback`. */
   answer(url: URL, fallback: string): SiteAnswer {
     if (!this.#routes) return { worker: fallback };
-    const m = this.#routes.match(this.publicUrl(url));
+    const m = this.#routes.match(this.#view(url));
     return m ? { worker: m.worker } : this.#catchAll ? { worker: fallback } : { origin: true };
   }
 
@@ -146,7 +163,7 @@ export class Site implements SiteLink {
     if (!inZone) return null;
     return {
       target: this.originUrl(url),
-      cacheUrl: this.publicUrl(url).href,
+      cacheUrl: this.publicHref(url),
       policy: this.policyFor(url.pathname),
       dispatcher: this.#dispatcher,
       ...(this.wrap ? { wrap: this.wrap } : {}),

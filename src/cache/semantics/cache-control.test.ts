@@ -53,6 +53,12 @@ describe('edge directives (RFC 9213)', () => {
       edgeDirectives(['surrogate-control', 'max-age=5', 'cache-control', 'no-store']).directives.maxAge,
       5,
     );
+    // A Surrogate-Control that only asks for ESI says nothing of freshness: Cache-Control decides.
+    assert.equal(
+      edgeDirectives(['surrogate-control', 'content="ESI/1.0"', 'cache-control', 'max-age=60']).directives
+        .maxAge,
+      60,
+    );
     assert.equal(edgeDirectives(['cache-control', 'no-store']).directives.noStore, true);
   });
 });

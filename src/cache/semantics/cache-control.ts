@@ -157,7 +157,13 @@ export function edgeDirectives(headers: Flat): { directives: Directives; from: s
     if (field !== undefined) return { directives: parseCacheControl([field]), from: name };
   }
   const surrogate = all(headers, 'surrogate-control');
-  if (surrogate.length > 0) return { directives: parseCacheControl(surrogate), from: 'surrogate-control' };
+  if (surrogate.length > 0) {
+    // Only a Surrogate-Control that says something about caching replaces Cache-Control: one
+    // carrying only `content="ESI/1.0"` (Edge Architecture §2.2.4, processing, not freshness)
+    // leaves freshness to Cache-Control, as §2.2.3 has it when max-age is absent.
+    const d = parseCacheControl(surrogate);
+    if ([...d.raw.keys()].some((k) => k !== 'content')) return { directives: d, from: 'surrogate-control' };
+  }
   return { directives: parseCacheControl(all(headers, 'cache-control')), from: 'cache-control' };
 }
 
