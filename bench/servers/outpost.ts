@@ -3,13 +3,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { bindingsOf, loadConfig, parseSecurity } from '../../src/config/index.ts';
+import { bindingsOf, loadConfig, parseEarlyHints, parseEsi, parseSecurity } from '../../src/config/index.ts';
 import { D1Databases } from '../../src/d1/index.ts';
 import { ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { consoleObserver, noopObserver, Tracer } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
+import { Pages } from '../../src/pop/pages.ts';
 import { Policies } from '../../src/pop/policies.ts';
+import { Site } from '../../src/pop/site.ts';
 import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
 import { seedStatements } from '../d1-data.ts';
 
@@ -75,8 +77,22 @@ if (process.env.OUTPOST_BENCH_SECURITY) {
       await runtime.kv.put('bench-keys', k, new TextEncoder().encode(v));
   }
 }
+// The page features outpost dev always runs (ESI, Early Hints; src/pop/pages.ts), with a site of
+// no origin: OUTPOST_BENCH_PAGES=1 measures what they add to every request.
+const pagesOn = process.env.OUTPOST_BENCH_PAGES === '1';
 const server = await startPopServer({
   runtime,
+  ...(pagesOn
+    ? {
+        site: new Site({ origin: undefined, policies: [], routes: null }),
+        pages: new Pages({
+          esi: parseEsi(undefined, 'bench'),
+          earlyHints: parseEarlyHints(undefined, 'bench', '/'),
+          observer: noopObserver,
+          readManifest: () => ({}),
+        }),
+      }
+    : {}),
   ...(tracer ? { tracer } : {}),
   ...(policies ? { policies } : {}),
   route: () => fixture,

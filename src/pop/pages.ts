@@ -90,7 +90,7 @@ export class Pages {
    * Before the answer: send the page's 103 when there is one to send. Returns the key its
    * answer's Link values are remembered under, or undefined when the request gets no hints.
    */
-  hint(req: IncomingMessage, res: ServerResponse, url: URL): string | undefined {
+  hint(req: IncomingMessage, res: ServerResponse, url: URL): URL | undefined {
     const h = this.#hints;
     if (!h.enabled || res.headersSent) return undefined;
     if (
@@ -100,27 +100,44 @@ export class Pages {
       )
     )
       return undefined;
-    if (h.exclude.some((p) => p.test(url.pathname))) return undefined;
+    if (h.exclude.length && h.exclude.some((p) => p.test(url.pathname))) return undefined;
+    // Nothing remembered and no manifest (most requests of most sites): nothing to look up.
+    if (this.#remembered.size === 0 && !this.#manifest) return url;
     const key = this.#remembered.keyOf(url);
     if (key === undefined) return undefined;
     const links = mergeLinks(this.#manifest?.match(url.pathname), this.#remembered.lookup(key));
     if (links.length) res.writeEarlyHints({ link: links });
-    return key;
+    return url;
   }
 
-  /** After the answer's head is known: remember its hints, and assemble it when it is ESI. */
+  /**
+   * After the answer's head is known: remember its hints (`hinted`: the URL hint() took), and
+   * assemble it when it is ESI. One pass over the header list finds what each needs.
+   */
   finish(
     response: WorkerResponse,
-    hintKey: string | undefined,
+    hinted: URL | undefined,
     method: string,
     page: () => PageRequest,
   ): WorkerResponse {
-    const marked = field(response.headers, ESI_MARK) !== undefined;
-    if (marked) response = { ...response, headers: without(response.headers, ESI_MARK) };
-    if (hintKey !== undefined) {
-      const links = hintsFromResponse(response.status, response.headers);
-      if (links !== null) this.#remembered.remember(hintKey, links);
+    let marked = false;
+    let link = false;
+    let surrogate = false;
+    const flat = response.headers;
+    // Field names arrive lower-cased (a worker's Headers, undici's answers, the cache's).
+    for (let i = 0; i < flat.length; i += 2) {
+      const n = flat[i];
+      if (n === ESI_MARK) marked = true;
+      else if (n === 'link') link = true;
+      else if (n === 'surrogate-control') surrogate = true;
     }
+    if (marked) response = { ...response, headers: without(flat, ESI_MARK) };
+    if (hinted !== undefined && (link || this.#remembered.size > 0)) {
+      const links = hintsFromResponse(response.status, response.headers);
+      const key = links !== null ? this.#remembered.keyOf(hinted) : undefined;
+      if (links !== null && key !== undefined) this.#remembered.remember(key, links);
+    }
+    if (!marked && !surrogate && this.#esi.patterns.length === 0) return response;
     return this.#esiOf(response, method, page, marked);
   }
 

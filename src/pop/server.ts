@@ -411,11 +411,11 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       for (const c of cookies) policyHeaders.push('set-cookie', c);
     }
     // The answer's head, once known, goes through the page features (ESI, Early Hints) and out.
-    const hintKey = upgrade ? undefined : options.pages?.hint(req, res, parsed());
+    const hinted = upgrade ? undefined : options.pages?.hint(req, res, parsed());
     const send = async (response: WorkerResponse, who: string) => {
       if (options.pages && options.site) {
         const site = options.site;
-        response = options.pages.finish(response, hintKey, fetchMethod(req.method), () => ({
+        response = options.pages.finish(response, hinted, fetchMethod(req.method), () => ({
           site,
           runtime: sel.runtime,
           fallback: tenant,
