@@ -54,7 +54,7 @@ export const devCommand: Command = {
     {
       name: 'origin',
       type: 'string',
-      help: 'origin URL for ctx.passThroughOnException(); in a folder without a worker project, CDN proxy mode to it',
+      help: "the site's origin, winning over outpost.toml's (ctx.passThroughOnException(), requests no route matches); in a folder without a worker project, CDN proxy mode to it",
     },
     {
       name: 'cpu-ms',

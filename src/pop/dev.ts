@@ -422,7 +422,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   // The site: its routes are the projects' own, compiled once they have loaded (and again
   // when a rebuild changes them).
   const site = new Site({
-    origin: options.site?.origin ?? options.origin,
+    origin: options.origin ?? options.site?.origin,
     policies: options.site?.policies ?? [],
     ...(options.site?.zone ? { zone: options.site.zone } : {}),
     experiments: options.site?.experiments ?? [],
