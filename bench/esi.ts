@@ -5,25 +5,8 @@
  * against the finished page served from the same cache. Throughput with 64 connections and p50
  * latency with one, interleaved, fresh server each round.
  */
-import { execFileSync } from 'node:child_process';
-import { hasWrk, load, startNode } from './platform.ts';
+import { hasWrk, latencyP50, load, startNode } from './platform.ts';
 import { fmt, median } from './util.ts';
-
-function p50(port: number, path: string, seconds: number): number {
-  const out = execFileSync('taskset', [
-    '-c',
-    '1',
-    'wrk',
-    '-t1',
-    '-c1',
-    `-d${seconds}s`,
-    '--latency',
-    `http://127.0.0.1:${port}${path}`,
-  ]).toString();
-  const m = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
-  if (!m) throw new Error(`could not read wrk's latency:\n${out}`);
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-}
 
 export async function esiBench(opts: { rounds: number; seconds: number }) {
   if (!hasWrk)
@@ -42,7 +25,7 @@ export async function esiBench(opts: { rounds: number; seconds: number }) {
       const order = round % 2 ? [1, 0] : [0, 1];
       for (const k of order) {
         rps[k].push(await load(target.port, paths[k].path, opts.seconds, 1000));
-        lat[k].push(p50(target.port, paths[k].path, Math.max(1, Math.floor(opts.seconds / 2))));
+        lat[k].push(latencyP50(target.port, paths[k].path, Math.max(1, Math.floor(opts.seconds / 2))));
       }
     } finally {
       target.stop();

@@ -47,6 +47,31 @@ const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 
  * since autocannon (Node) tops out near 30k req/s on one core, below what nginx serves;
  * else autocannon.
  */
+/** p50 latency (ms) of one connection for `seconds`, from wrk --latency (wrk only). */
+export function latencyP50(
+  port: number,
+  path: string,
+  seconds: number,
+  headers: string[] = [],
+  script?: string,
+): number {
+  const out = execFileSync('taskset', [
+    '-c',
+    '1',
+    'wrk',
+    '-t1',
+    '-c1',
+    `-d${seconds}s`,
+    '--latency',
+    ...headers.flatMap((h) => ['-H', h]),
+    ...(script ? ['-s', script] : []),
+    `http://127.0.0.1:${port}${path}`,
+  ]).toString();
+  const m = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
+  if (!m) throw new Error(`could not read wrk's latency:\n${out}`);
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
 export async function load(
   port: number,
   path: string,

@@ -4,32 +4,12 @@
  * the hello worker behind a PoP front pinned to core 0, wrk on core 1; throughput with 64
  * connections, latency (p50) with one. Fresh server processes each round, settings interleaved.
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parseSecurity } from '../src/config/index.ts';
 import { JwtVerifier, keyResolver } from '../src/security/jwt/index.ts';
-import { hasWrk, load, pin, startNode } from './platform.ts';
+import { hasWrk, latencyP50, load, pin, startNode } from './platform.ts';
 import { fmt, median } from './util.ts';
-
-/** p50 latency (ms) of one connection for `seconds`, from wrk --latency. */
-function latency(port: number, path: string, seconds: number, headers: string[], script?: string): number {
-  const out = execFileSync('taskset', [
-    '-c',
-    '1',
-    'wrk',
-    '-t1',
-    '-c1',
-    `-d${seconds}s`,
-    '--latency',
-    ...headers.flatMap((h) => ['-H', h]),
-    ...(script ? ['-s', script] : []),
-    `http://127.0.0.1:${port}${path}`,
-  ]).toString();
-  const m = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
-  if (!m) throw new Error(`could not read wrk's latency:\n${out}`);
-  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
-}
 
 export async function policiesBench(opts: { rounds: number; seconds: number }) {
   if (!hasWrk)
@@ -89,7 +69,7 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
       try {
         await load(target.port, path, 1, 12, s.headers, s.script);
         rps[k].push(await load(target.port, path, opts.seconds, 12, s.headers, s.script));
-        p50[k].push(latency(target.port, path, 2, s.headers, s.script));
+        p50[k].push(latencyP50(target.port, path, 2, s.headers, s.script));
       } finally {
         target.stop();
       }

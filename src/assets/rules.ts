@@ -35,7 +35,7 @@ export const RULE_LENGTH_MAX = 2048;
  * placeholders are split by "/" and one splat can only move one way, so no crafted path makes
  * the RegExp backtrack without end.
  */
-function patternProblem(pattern: string): string | null {
+export function patternProblem(pattern: string): string | null {
   if (pattern.length > RULE_LENGTH_MAX) return `longer than ${RULE_LENGTH_MAX} characters`;
   if ((pattern.match(/\*/g) ?? []).length > 1) return 'more than one splat (*)';
   for (const m of pattern.matchAll(/:[A-Za-z]\w*/g)) {
@@ -56,7 +56,7 @@ function encodePattern(pattern: string): string {
  * A pattern with `*` (the splat, at most one) and `:name` placeholders → a matcher of the
  * path as sent (percent-encoded).
  */
-function compile(raw: string): (path: string) => Record<string, string> | null {
+export function compilePattern(raw: string): (path: string) => Record<string, string> | null {
   const pattern = encodePattern(raw);
   const names: string[] = [];
   let re = '^';
@@ -145,7 +145,7 @@ export function parseRedirects(text: string, warn: (m: string) => void): Redirec
       );
       continue;
     }
-    out.push({ from, to, status, match: compile(from), absolute });
+    out.push({ from, to, status, match: compilePattern(from), absolute });
   }
   return out;
 }
@@ -173,7 +173,7 @@ export function parseHeaders(text: string, warn: (m: string) => void): HeaderRul
         warn(`${where}: "${pattern.slice(0, 100)}": ${problem}; ignored`);
         continue;
       }
-      current = { match: compile(pattern), set: [], unset: [], absolute: /^https?:\/\//.test(pattern) };
+      current = { match: compilePattern(pattern), set: [], unset: [], absolute: /^https?:\/\//.test(pattern) };
       out.push(current);
       continue;
     }

@@ -99,11 +99,11 @@ describe('routePreloads: errors name the route', () => {
     );
     bad(
       [{ path: '/*/*', entry: 'x', manifest: vite }],
-      'early_hints.manifest[0].path "/*/*" has more than one splat (*)',
+      'early_hints.manifest[0].path "/*/*" is not a pattern: more than one splat (*)',
     );
     bad(
       [{ path: '/u-:id', entry: 'x', manifest: vite }],
-      'early_hints.manifest[0].path "/u-:id" the placeholder :id must be a whole path segment',
+      'early_hints.manifest[0].path "/u-:id" is not a pattern: the placeholder :id must be a whole path segment',
     );
     bad([{ path: '/', manifest: vite }], 'early_hints.manifest[0].entry must be a non-empty string');
     bad(

@@ -21,6 +21,7 @@
  * shape: webpack stats have `entrypoints` or `assetsByChunkName`, anything else is read as a
  * Vite manifest. Every problem throws a BuildManifestError naming the route.
  */
+import { compilePattern, patternProblem } from '../../assets/rules.ts';
 import { BuildManifestError, isRecord } from './preload.ts';
 import { preloadsFromViteManifest } from './vite.ts';
 import { preloadsFromWebpackStats } from './webpack.ts';
@@ -55,42 +56,20 @@ export interface RoutePreloadOptions {
 /** Longest pattern and path looked at. */
 export const ROUTE_PATH_MAX = 2048;
 
-/** Why a pattern cannot be used, or null. */
-function patternProblem(pattern: string): string | null {
+/**
+ * Why a pattern cannot be used, or null: the rules of `_headers` and `_redirects` patterns
+ * (src/assets/rules.ts), and a leading "/".
+ */
+function problemOf(pattern: string): string | null {
   if (!pattern.startsWith('/')) return 'must start with /';
-  if (pattern.length > ROUTE_PATH_MAX) return `longer than ${ROUTE_PATH_MAX} characters`;
-  if ((pattern.match(/\*/g) ?? []).length > 1) return 'has more than one splat (*)';
-  for (const m of pattern.matchAll(/:[A-Za-z]\w*/g)) {
-    const before = pattern[(m.index ?? 0) - 1];
-    const after = pattern[(m.index ?? 0) + m[0].length];
-    if (before !== '/' || (after !== undefined && after !== '/'))
-      return `the placeholder ${m[0]} must be a whole path segment`;
-  }
-  return null;
+  const problem = patternProblem(pattern);
+  return problem && `is not a pattern: ${problem}`;
 }
 
-/**
- * A pattern → a test of a path as sent. One splat and segment-bound placeholders keep the
- * RegExp linear: no crafted path makes it backtrack without end.
- */
+/** A pattern → a test of a path as sent (the matcher of `_headers` patterns). */
 function compile(raw: string): (path: string) => boolean {
-  const pattern = raw.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (ch) => encodeURIComponent(ch));
-  let re = '^';
-  for (let i = 0; i < pattern.length; ) {
-    const m = /^:[A-Za-z]\w*/.exec(pattern.slice(i));
-    if (m) {
-      re += '[^/]+';
-      i += m[0].length;
-    } else if (pattern[i] === '*') {
-      re += '.*';
-      i++;
-    } else {
-      re += pattern[i].replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-      i++;
-    }
-  }
-  const rx = new RegExp(`${re}$`);
-  return (path) => path.length <= ROUTE_PATH_MAX && rx.test(path);
+  const match = compilePattern(raw);
+  return (path) => path.length <= ROUTE_PATH_MAX && match(path) !== null;
 }
 
 const isWebpackStats = (m: unknown) => isRecord(m) && ('entrypoints' in m || 'assetsByChunkName' in m);
@@ -112,7 +91,7 @@ export function routePreloads(
         throw new BuildManifestError(`${at}.${f} must be a non-empty string`);
     if (r.base !== undefined && typeof r.base !== 'string')
       throw new BuildManifestError(`${at}.base must be a string`);
-    const problem = patternProblem(r.path);
+    const problem = problemOf(r.path);
     if (problem) throw new BuildManifestError(`${at}.path ${JSON.stringify(r.path)} ${problem}`);
 
     if (!files.has(r.manifest)) files.set(r.manifest, readManifest(r.manifest));
