@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|streaming|scrape|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -15,6 +15,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 }
 
 import { coldstart } from './coldstart.ts';
+import { cronBench } from './cron.ts';
 import { durableBench } from './durable.ts';
 import { esiBench } from './esi.ts';
 import { kvBench } from './kv.ts';
@@ -90,6 +91,11 @@ if (want('streaming')) {
   const r = await streamingBench({ requests: quick ? 40 : 200, delayMs: 100, inFlight: [1, 16] });
   console.log(r.table.join('\n'), '\n');
   results.streaming = r;
+}
+if (want('cron')) {
+  const r = await cronBench({ ticks: 100, tickMs: 100 });
+  console.log(r.table.join('\n'), '\n');
+  results.cron = r;
 }
 if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });

@@ -198,6 +198,7 @@ describe('outpost dev: each option changes what is started', () => {
     'trace-slow-ms': [['--trace-endpoint', OTLP, '--trace-slow-ms', '250'], (p) => w(p).tracing?.slowMs, 250],
     tls: [['--tls'], (p) => w(p).tls, true],
     'h2c-port': [['--h2c-port', '0'], (p) => w(p).h2cPort, 0],
+    'test-scheduled': [['--test-scheduled'], (p) => w(p).testScheduled, true],
     cert: [['--cert', 'c.pem', '--key', 'k.pem'], (p) => w(p).tls, { cert: 'c.pem', key: 'k.pem' }],
     key: [['--key', 'k.pem', '--cert', 'c.pem'], (p) => w(p).tls, { cert: 'c.pem', key: 'k.pem' }],
     'trusted-proxy-header': [

@@ -173,7 +173,12 @@ export function parseHeaders(text: string, warn: (m: string) => void): HeaderRul
         warn(`${where}: "${pattern.slice(0, 100)}": ${problem}; ignored`);
         continue;
       }
-      current = { match: compilePattern(pattern), set: [], unset: [], absolute: /^https?:\/\//.test(pattern) };
+      current = {
+        match: compilePattern(pattern),
+        set: [],
+        unset: [],
+        absolute: /^https?:\/\//.test(pattern),
+      };
       out.push(current);
       continue;
     }

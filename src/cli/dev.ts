@@ -102,6 +102,12 @@ export const devCommand: Command = {
       help: 'HTTPS with HTTP/2 (a development certificate in .outpost/tls)',
     },
     {
+      name: 'test-scheduled',
+      type: 'boolean',
+      default: false,
+      help: "GET /__scheduled?cron=… runs the worker's scheduled() (as wrangler dev --test-scheduled)",
+    },
+    {
       name: 'h2c-port',
       type: 'number',
       help: 'also HTTP/2 in the clear (h2c, prior knowledge) on this port (0 picks a free one)',
@@ -220,6 +226,7 @@ export type DevPlan = { logLevel: LogLevel; logFormat: LogFormat; warnings: stri
 /** Options that only a Workers project uses: refused in CDN proxy mode rather than ignored. */
 const WORKER_ONLY = [
   'env',
+  'test-scheduled',
   'trace-endpoint',
   'trace-sample',
   'trace-slow-ms',
@@ -343,6 +350,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
           ? { tls: true as const }
           : {}),
       ...(typeof v['h2c-port'] === 'number' ? { h2cPort: v['h2c-port'] } : {}),
+      ...(v['test-scheduled'] ? { testScheduled: true } : {}),
       ...(adminToken ? { adminToken } : {}),
       ...(header ? { trustedProxyHeader: header } : {}),
       ...(typeof v['build-root'] === 'string' ? { buildRoot: resolve(v['build-root']) } : {}),

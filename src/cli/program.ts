@@ -15,6 +15,7 @@ import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
 import { r2Commands } from './r2.ts';
 import { tailCommand } from './tail.ts';
+import { triggerCommands } from './trigger.ts';
 
 export const COMMANDS: Command[] = [
   devCommand,
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   ...r2Commands,
   ...analyticsCommands,
   tailCommand,
+  ...triggerCommands,
   geodnsCommand,
 ];
 

@@ -24,6 +24,7 @@ export const KNOWN = new Set([
   'tail_consumers',
   'routes',
   'route',
+  'triggers',
   ...BINDING_KEYS.map((k) => k.key),
 ]);
 
@@ -31,7 +32,6 @@ export const KNOWN = new Set([
 export const IGNORED_KEYS: Record<string, string> = {
   workers_dev: 'no effect (there is no workers.dev locally)',
   preview_urls: 'no effect (there are no preview URLs locally)',
-  triggers: 'cron triggers are not run by Outpost yet; the worker still serves fetch',
   build: 'the custom build command is not run; run it before outpost dev',
   find_additional_modules: 'not supported; dynamic imports are bundled by esbuild instead',
   base_dir: 'not supported (used with find_additional_modules)',

@@ -58,16 +58,18 @@ describe('loadConfig', () => {
 
   it('keeps keys it does not act on and names them all in one warning per file, with what happens instead', () => {
     const dir = project({
-      'wrangler.toml': 'main = "w.js"\nworkers_dev = true\nmade_up = 1\n[triggers]\ncrons = ["* * * * *"]\n',
+      'wrangler.toml':
+        'main = "w.js"\nworkers_dev = true\nmade_up = 1\nno_bundle = true\n[triggers]\ncrons = ["* * * * *"]\n',
       'w.js': '',
     });
     const warnings: string[] = [];
     const c = loadConfig(dir, { warn: (m) => warnings.push(m) });
     loadConfig(dir, { warn: (m) => warnings.push(m) });
-    assert.deepEqual(c.unknown, { workers_dev: true, made_up: 1, triggers: { crons: ['* * * * *'] } });
+    assert.deepEqual(c.unknown, { workers_dev: true, made_up: 1, no_bundle: true });
+    assert.deepEqual(c.crons, ['* * * * *']);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /workers_dev: no effect/);
-    assert.match(warnings[0], /triggers: cron triggers are not run by Outpost yet/);
+    assert.match(warnings[0], /no_bundle: not supported/);
     assert.match(warnings[0], /made_up: not a key Outpost knows; ignored/);
   });
 

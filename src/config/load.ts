@@ -251,8 +251,25 @@ export function validateConfig(
     accountId: accountId as string | undefined,
     tailConsumers: parseTailConsumers(file, raw.tail_consumers),
     routes: routesOf(file, raw),
+    crons: cronsOf(file, raw.triggers),
     unknown,
   };
+}
+
+/**
+ * `triggers = { crons = ["0 * * * *"] }`: the worker's Cron Triggers. Their syntax is checked
+ * where they are scheduled (src/background/cron/), naming this key.
+ */
+function cronsOf(file: string, triggers: unknown): string[] {
+  if (triggers === undefined) return [];
+  if (typeof triggers !== 'object' || triggers === null || Array.isArray(triggers))
+    throw new ConfigError(file, 'triggers', 'a table with crons = ["<cron expression>", …]', triggers);
+  for (const k of Object.keys(triggers))
+    if (k !== 'crons') throw new ConfigError(file, `triggers.${k}`, 'one of the known keys (crons)', k);
+  const crons = (triggers as { crons?: unknown }).crons ?? [];
+  if (!Array.isArray(crons) || crons.some((c) => typeof c !== 'string' || c.trim() === ''))
+    throw new ConfigError(file, 'triggers.crons', 'an array of cron expressions ("0 * * * *")', crons);
+  return crons as string[];
 }
 
 /** `routes` (a list) or `route` (one), as wrangler reads them (src/config/routes.ts); not both. */

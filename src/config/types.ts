@@ -42,6 +42,8 @@ export interface WorkerConfig {
   tailConsumers: string[];
   /** `routes` / `route`: where the worker runs on its site (src/config/routes.ts, src/pop/site.ts). */
   routes: RouteConfig[];
+  /** `triggers.crons`: Cron Triggers, run as `scheduled()` (src/background/). */
+  crons: string[];
   /**
    * Every binding on `env` besides vars, in config order, each tagged with its type and the
    * config key it came from (src/config/bindings/index.ts reads them; `bindingsOf` picks a type).

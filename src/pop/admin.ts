@@ -46,6 +46,11 @@ export interface AdminOptions {
   analytics?: () => AnalyticsEngine;
   /** Live tail: finished invocations, streamed to `outpost tail`. */
   tail?: TailHub;
+  /** Cron Triggers: the jobs (GET), and firing a worker's scheduled() now (POST, `outpost trigger scheduled`). */
+  scheduled?: {
+    list(): unknown;
+    run(worker: string | undefined, cron: string | undefined): Promise<{ worker: string; cron: string }[]>;
+  };
 }
 
 /** Tail sessions one server serves at once. */
@@ -228,6 +233,37 @@ export async function handleAdmin(
     } catch (err) {
       if (!(err instanceof AnalyticsSqlError) && !(err instanceof PurgeError)) throw err;
       json(res, 400, { success: false, errors: [{ message: err.message }] });
+    }
+    return true;
+  }
+  if (options.scheduled && path === `${ADMIN_PREFIX}scheduled`) {
+    if (req.method === 'GET') {
+      json(res, 200, { success: true, jobs: options.scheduled.list() });
+      return true;
+    }
+    if (req.method !== 'POST') {
+      json(res, 405, { success: false, errors: [{ message: 'use GET or POST' }] }, { allow: 'GET, POST' });
+      return true;
+    }
+    let body: { worker?: unknown; cron?: unknown };
+    try {
+      body = ((await readJson(req)) ?? {}) as typeof body;
+    } catch (err) {
+      json(res, 400, { success: false, errors: [{ message: (err as Error).message }] });
+      return true;
+    }
+    if (
+      (body.worker !== undefined && typeof body.worker !== 'string') ||
+      (body.cron !== undefined && typeof body.cron !== 'string')
+    ) {
+      json(res, 400, { success: false, errors: [{ message: 'worker and cron must be strings' }] });
+      return true;
+    }
+    try {
+      const ran = await options.scheduled.run(body.worker, body.cron);
+      json(res, 200, { success: true, ran });
+    } catch (err) {
+      json(res, 500, { success: false, errors: [{ message: (err as Error).message }] });
     }
     return true;
   }

@@ -8,6 +8,7 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
+import { CronScheduler, type SchedulerClock } from '../background/index.ts';
 import {
   adminTokenFromEnv,
   bindingsOf,
@@ -139,6 +140,10 @@ export interface DevOptions {
   quotas?: Partial<StorageQuotas>;
   /** Tracing: export each request's trace over OTLP/HTTP (src/observability/tracer.ts); none: off. */
   tracing?: TracingOptions;
+  /** `GET /__scheduled?cron=…` runs the worker's scheduled() (wrangler dev --test-scheduled). */
+  testScheduled?: boolean;
+  /** The cron scheduler's clock (tests, the jitter bench); default the real one. */
+  cronClock?: SchedulerClock;
   /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
   durableObjects?: { dir?: string | null; idleMs?: number };
   kv?: {
@@ -159,6 +164,8 @@ export interface DevServer {
   url: string;
   port: number;
   runtime: Runtime;
+  /** The Cron Triggers of every project, fired once per network. */
+  scheduler: CronScheduler;
   /** The PoPs, when a topology other than `local` runs. */
   network: DevNetwork | null;
   config: WorkerConfig;
@@ -355,6 +362,22 @@ async function startProject(
 export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerConfig): string {
   const json = JSON.stringify(config, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
   return `${bundle.hash}\n${json}`;
+}
+
+/** Each project's `triggers.crons` on the scheduler; at start a bad one stops it, later it is logged. */
+function siteCrons(scheduler: CronScheduler, projects: Project[], observer: Observer, fatal: boolean): void {
+  for (const p of projects) {
+    try {
+      scheduler.set(p.tenant, p.config.crons, `${p.config.configPath}: triggers.crons`);
+    } catch (err) {
+      if (fatal) throw new OutpostError('INVALID_CRON', (err as Error).message);
+      observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `${(err as Error).message}; the previous crons of "${p.tenant}" stay in force`,
+      });
+    }
+  }
 }
 
 /** A build manifest of `[[early_hints.manifest]]`, read once at start. */
@@ -566,11 +589,33 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   }
   const rt = runtime as Runtime;
   await rt.prewarm();
+  // Cron Triggers: one scheduler for the whole network, firing at the first PoP's runtime.
+  const scheduler = new CronScheduler({
+    run: async (worker, cron, scheduledTime) => {
+      const started = performance.now();
+      await rt.event(worker, 'scheduled', [{ scheduledTime, cron }]);
+      observer.log({
+        level: 'info',
+        source: 'outpost',
+        message: `scheduled "${cron}" of "${worker}" ran in ${(performance.now() - started).toFixed(1)} ms`,
+      });
+    },
+    onError: (worker, cron, err) =>
+      observer.log({
+        level: 'error',
+        source: 'outpost',
+        message: `scheduled "${cron}" of "${worker}" failed: ${err.message}`,
+      }),
+    ...(options.cronClock ? { clock: options.cronClock } : {}),
+  });
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
   let started = false;
+  // A rebuild may change a project's routes or crons.
   const routesChanged = () => {
-    if (started) siteRoutes(site, [main, ...others], observer, false);
+    if (!started) return;
+    siteRoutes(site, [main, ...others], observer, false);
+    siteCrons(scheduler, [main, ...others], observer, false);
   };
   for (const dir of options.services ?? [])
     others.push(await startProject(dir, deployer, options, {}, routesChanged));
@@ -584,27 +629,39 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     },
     routesChanged,
   );
+  // What the projects declare is checked once they have loaded: names, routes, crons. A problem
+  // stops the start, after closing what was started.
+  const abandon = async (err: Error): Promise<never> => {
+    main.close();
+    for (const p of others) p.close();
+    await objects.close();
+    await (network ? network.close() : rt.close());
+    await kvStore.close();
+    await analyticsLog?.close();
+    analytics.close();
+    throw err;
+  };
   const names = new Set([main.tenant]);
   for (const o of others) {
-    if (names.has(o.tenant)) {
-      main.close();
-      for (const p of others) p.close();
-      await objects.close();
-      await (network ? network.close() : rt.close());
-      await kvStore.close();
-      await analyticsLog?.close();
-      analytics.close();
-      throw new ConfigError(
-        o.config.configPath,
-        'name',
-        'a name no other worker in this dev session uses',
-        o.tenant,
+    if (names.has(o.tenant))
+      await abandon(
+        new ConfigError(
+          o.config.configPath,
+          'name',
+          'a name no other worker in this dev session uses',
+          o.tenant,
+        ),
       );
-    }
     names.add(o.tenant);
   }
-  siteRoutes(site, [main, ...others], observer, true);
+  try {
+    siteRoutes(site, [main, ...others], observer, true);
+    siteCrons(scheduler, [main, ...others], observer, true);
+  } catch (err) {
+    await abandon(err as Error);
+  }
   started = true;
+  scheduler.start();
   // Tail Workers: a project's tail_consumers that are served in this session get its events.
   const accountOf = (p: { config: WorkerConfig }) => p.config.accountId ?? DEFAULT_ACCOUNT;
   for (const p of [main, ...others])
@@ -690,6 +747,19 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : {}),
     route: () => main.buildError ?? main.tenant,
     site,
+    ...(options.testScheduled ? { testScheduled: true } : {}),
+    scheduled: {
+      list: () => scheduler.list(),
+      // `outpost trigger scheduled`: a worker's crons now (or the one named; none: cron "").
+      run: async (worker, cron) => {
+        const name = worker ?? main.tenant;
+        const project = [main, ...others].find((p) => p.tenant === name);
+        if (!project) throw new OutpostError('NO_SUCH_WORKER', `No worker "${name}" in this dev session`);
+        const crons = cron !== undefined ? [cron] : project.config.crons.length ? project.config.crons : [''];
+        for (const c of crons) await rt.event(name, 'scheduled', [{ scheduledTime: Date.now(), cron: c }]);
+        return crons.map((c) => ({ worker: name, cron: c }));
+      },
+    },
     pages,
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
@@ -714,6 +784,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     port: server.port,
     ...(server.h2cUrl ? { h2cUrl: server.h2cUrl } : {}),
     runtime: rt,
+    scheduler,
     network,
     adminToken,
     tracer,
@@ -725,6 +796,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       main.close();
       for (const o of others) o.close();
       tail.close();
+      await scheduler.close();
       await server.close();
       await site.close();
       await tracer?.close();

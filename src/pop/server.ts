@@ -81,6 +81,13 @@ export interface PopServerOptions {
   site?: Site;
   /** ESI and 103 Early Hints for pages (src/pop/pages.ts); none: neither. */
   pages?: Pages;
+  /**
+   * `GET /__scheduled?cron=…&time=…` runs the worker's scheduled() instead of fetch(), as
+   * `wrangler dev --test-scheduled` does (off by default: it lets any client fire crons).
+   */
+  testScheduled?: boolean;
+  /** Cron Triggers for the admin endpoint (`outpost trigger scheduled`). */
+  scheduled?: AdminOptions['scheduled'];
   host?: string;
   port?: number;
   /** Development shows stacks in error responses. */
@@ -250,6 +257,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         analytics: () => options.runtime.analytics,
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.tail ? { tail: options.tail } : {}),
+        ...(options.scheduled ? { scheduled: options.scheduled } : {}),
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
           : {}),
@@ -294,6 +302,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     if (sel instanceof OutpostError) {
       res.setHeader('cf-ray', ray);
       return sendError(res, sel);
+    }
+    if (options.testScheduled && (req.url ?? '').split('?')[0] === '/__scheduled') {
+      res.setHeader('cf-ray', ray);
+      return testScheduled(req, res, sel.runtime, tenant);
     }
     let url: string;
     try {
@@ -564,6 +576,25 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         for (const s of h2sessions) s.close();
       }),
   };
+}
+
+/** `/__scheduled?cron=…&time=…`: one scheduled() event, answered as wrangler dev answers it. */
+async function testScheduled(req: IncomingMessage, res: ServerResponse, runtime: Runtime, tenant: string) {
+  const q = new URL(req.url ?? '/', 'http://x').searchParams;
+  const time = q.get('time');
+  const scheduledTime = time === null ? Date.now() : Number(time);
+  if (!Number.isFinite(scheduledTime)) {
+    res.writeHead(400, { 'content-type': 'text/plain' });
+    return void res.end(`time must be milliseconds since the epoch, received "${time}"\n`);
+  }
+  try {
+    await runtime.event(tenant, 'scheduled', [{ scheduledTime, cron: q.get('cron') ?? '' }]);
+  } catch (err) {
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    return void res.end(`scheduled() failed: ${(err as Error).message}\n`);
+  }
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end('Ran scheduled event\n');
 }
 
 /** The methods the Fetch standard normalizes to upper case (a `post` from HTTP/2 is POST). */

@@ -309,7 +309,11 @@ export class WorkerInstance implements IsolateOwner {
    * A handler event (a Tail Worker's `tail(events)`): counted and limited like a request, its
    * arguments structured-cloned in. Its own invocation is not tailed (no event loops).
    */
-  async event(handler: 'tail', args: unknown[], chain: RequestChain = freshChain()): Promise<void> {
+  async event(
+    handler: 'tail' | 'scheduled',
+    args: unknown[],
+    chain: RequestChain = freshChain(),
+  ): Promise<void> {
     const a = this.#begin(undefined, chain);
     try {
       const r = (await this.#send(this.iso.api.event, [a.id, handler, args])) as { waitUntil: number };

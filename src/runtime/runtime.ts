@@ -307,8 +307,13 @@ export class Runtime {
     return this.#instance(tenant).then((instance) => this.#run(instance, request));
   }
 
-  /** A handler event (a Tail Worker's `tail(events)`) for a deployed worker. */
-  async event(tenant: string, handler: 'tail', args: unknown[], chain?: RequestChain): Promise<void> {
+  /** A handler event (a Tail Worker's `tail(events)`, a cron's `scheduled(controller)`) for a deployed worker. */
+  async event(
+    tenant: string,
+    handler: 'tail' | 'scheduled',
+    args: unknown[],
+    chain?: RequestChain,
+  ): Promise<void> {
     const instance = await this.#instance(tenant);
     this.#lru.delete(instance);
     this.#lru.set(instance, true);

@@ -36,6 +36,8 @@ let moduleHandler: { fetch: FetchHandler; self: object } | null = null;
 let env: Record<string, unknown> = {};
 let exportsObject: Record<string, any> = {};
 const swListeners: ((e: FetchEvent) => void)[] = [];
+/** Service-worker syntax: `addEventListener('scheduled', ...)`. */
+const swScheduled: ((e: object) => void)[] = [];
 const waitUntils = new Map<number, Promise<unknown>[]>();
 interface OutStream {
   reader: any;
@@ -50,6 +52,12 @@ let nextStreamId = 1;
 
 /** Service-worker syntax: `addEventListener('fetch', ...)` on the global scope. */
 export function registerGlobalListener(type: string, listener: unknown): boolean {
+  if (type === 'scheduled') {
+    if (typeof listener === 'function') swScheduled.push(listener as (e: object) => void);
+    else if (listener && typeof (listener as any).handleEvent === 'function')
+      swScheduled.push((e) => (listener as any).handleEvent(e));
+    return true;
+  }
   if (type !== 'fetch') return false;
   if (typeof listener === 'function') swListeners.push(listener as (e: FetchEvent) => void);
   else if (listener && typeof (listener as any).handleEvent === 'function')
@@ -222,7 +230,7 @@ export function finishLoad(exported: Record<string, any>): string {
       (typeof def.fetch !== 'function' && !EVENT_HANDLERS.some((h) => typeof def[h] === 'function'))
     ) {
       throw new TypeError(
-        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method (or another handler: tail), or a class extending WorkerEntrypoint.',
+        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method (or another handler: scheduled, tail), or a class extending WorkerEntrypoint.',
       );
     }
     // A worker with only event handlers (a Tail Worker) answers a request with a clear error.
@@ -239,7 +247,7 @@ export function finishLoad(exported: Record<string, any>): string {
   }
   format_ = 'service-worker';
   if (loadHint !== 'service-worker') defineEnvGlobals();
-  if (swListeners.length === 0) {
+  if (swListeners.length === 0 && swScheduled.length === 0) {
     throw new TypeError(
       'No fetch handler: the module exports nothing and registered no addEventListener("fetch", ...) listener.',
     );
@@ -523,7 +531,24 @@ function executionContext(waits: Promise<unknown>[]) {
 }
 
 /** Handlers other than fetch() a module's default export may have (the host calls them by `event`). */
-const EVENT_HANDLERS = ['tail'];
+const EVENT_HANDLERS = ['tail', 'scheduled'];
+
+/**
+ * The ScheduledController a `scheduled(controller, env, ctx)` handler gets
+ * (https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/): when the
+ * trigger was due and which cron it was; `noRetry()` is accepted (Outpost does not retry a
+ * failed scheduled event, so it changes nothing).
+ */
+function scheduledController(arg: unknown): object {
+  const a = (arg ?? {}) as { scheduledTime?: unknown; cron?: unknown };
+  const controller = {
+    scheduledTime: typeof a.scheduledTime === 'number' ? a.scheduledTime : Date.now(),
+    cron: typeof a.cron === 'string' ? a.cron : '',
+    type: 'scheduled',
+    noRetry() {},
+  };
+  return Object.freeze(controller);
+}
 
 /**
  * A handler event for this worker (`tail(events, env, ctx)`; on a WorkerEntrypoint class,
@@ -535,6 +560,15 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
     const ctx = executionContext(waits);
     try {
       if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);
+      if (format_ === 'service-worker' && handler === 'scheduled') {
+        // addEventListener('scheduled', (event) => event.waitUntil(...)): the controller's
+        // fields on the event, with waitUntil.
+        if (swScheduled.length === 0)
+          throw new TypeError('The worker registered no addEventListener("scheduled", ...) listener.');
+        const event = Object.freeze({ ...scheduledController(args[0]), waitUntil: ctx.waitUntil });
+        for (const l of swScheduled) l(event);
+        return { value: undefined, waitUntil: waits.length };
+      }
       const def = exportsObject.default;
       const self = isEntrypointClass(def) ? new (def as any)(ctx, env) : def;
       const fn = self?.[handler];
@@ -542,7 +576,8 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
         throw new TypeError(
           `The worker has no ${handler}() handler: its default export does not define one.`,
         );
-      await (isEntrypointClass(def) ? fn.apply(self, args) : fn.call(self, ...args, env, ctx));
+      const given = handler === 'scheduled' ? [scheduledController(args[0])] : args;
+      await (isEntrypointClass(def) ? fn.apply(self, given) : fn.call(self, ...given, env, ctx));
       return { value: undefined, waitUntil: waits.length };
     } finally {
       if (waits.length === 0) waitUntils.delete(id);
