@@ -119,7 +119,7 @@ describe('SqliteQueueStore across processes', () => {
       const file = join(dir, 'queues.sqlite');
       const store = new SqliteQueueStore({ file });
       const enc = new TextEncoder();
-      for (let i = 0; i < 4; i++)
+      for (let i = 0; i < 10; i++)
         await store.send(
           'race',
           Array.from({ length: 100 }, (_, j) => ({ body: enc.encode(`${i}.${j}`), contentType: 'text' })),
@@ -137,8 +137,8 @@ describe('SqliteQueueStore across processes', () => {
         })
       ).map((l) => JSON.parse(l) as string[]);
       assert.ok(ia.length > 0 && ib.length > 0, `both leased some (${ia.length}, ${ib.length})`);
-      assert.equal(ia.length + ib.length, 400);
-      assert.equal(new Set([...ia, ...ib]).size, 400, 'no message in both');
+      assert.equal(ia.length + ib.length, 1000);
+      assert.equal(new Set([...ia, ...ib]).size, 1000, 'no message in both');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

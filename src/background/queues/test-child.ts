@@ -31,7 +31,7 @@ if (mode === 'send') {
     const got = await store.lease(queue, 5, 60_000);
     if (got.length === 0) break;
     ids.push(...got.map((m) => m.id));
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 1)); // let the other process in
   }
   await store.close();
   process.stdout.write(`${JSON.stringify(ids)}\n`, () => process.exit(0));
