@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|streaming|scrape|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -24,6 +24,7 @@ import { networkBench } from './network.ts';
 import { assetsBench, d1Bench, tracingBench } from './platform.ts';
 import { policiesBench } from './policies.ts';
 import { prelude } from './prelude.ts';
+import { queuesBench } from './queues.ts';
 import { scrapeBench } from './scrape.ts';
 import { streamingBench } from './streaming.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
@@ -96,6 +97,11 @@ if (want('cron')) {
   const r = await cronBench({ ticks: 100, tickMs: 100 });
   console.log(r.table.join('\n'), '\n');
   results.cron = r;
+}
+if (want('queues')) {
+  const r = await queuesBench({ messages: quick ? 2_000 : 10_000, rounds: quick ? 2 : 3 });
+  console.log(r.table.join('\n'), '\n');
+  results.queues = r;
 }
 if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });

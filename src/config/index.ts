@@ -67,6 +67,8 @@ export {
   type DurableObjectBinding,
   type DurableObjectClass,
   type KvNamespaceBinding,
+  type QueueConsumer,
+  type QueueProducerBinding,
   type R2BucketBinding,
   type ServiceBinding,
   type VarValue,

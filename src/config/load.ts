@@ -4,6 +4,7 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import { parse as parseToml } from 'smol-toml';
 import { parseAssets } from './assets.ts';
 import { parseBindings } from './bindings/index.ts';
+import { parseQueueConsumers } from './bindings/queues.ts';
 import { parseBuildOptions } from './build.ts';
 import { readDevVars } from './devvars.ts';
 import { parseMigrations } from './durable-objects.ts';
@@ -252,6 +253,7 @@ export function validateConfig(
     tailConsumers: parseTailConsumers(file, raw.tail_consumers),
     routes: routesOf(file, raw),
     crons: cronsOf(file, raw.triggers),
+    queueConsumers: parseQueueConsumers(file, raw.queues),
     unknown,
   };
 }

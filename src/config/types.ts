@@ -44,6 +44,8 @@ export interface WorkerConfig {
   routes: RouteConfig[];
   /** `triggers.crons`: Cron Triggers, run as `scheduled()` (src/background/). */
   crons: string[];
+  /** `queues.consumers`: the queues this worker's queue() handler consumes (src/background/). */
+  queueConsumers: QueueConsumer[];
   /**
    * Every binding on `env` besides vars, in config order, each tagged with its type and the
    * config key it came from (src/config/bindings/index.ts reads them; `bindingsOf` picks a type).
@@ -130,6 +132,27 @@ export interface RateLimitBinding {
   periodSec: 10 | 60;
 }
 
+/** `[[queues.producers]]`: `env.NAME` sends to `queue`. */
+export interface QueueProducerBinding {
+  binding: string;
+  queue: string;
+  /** `delivery_delay`, seconds every message of this producer waits. */
+  deliveryDelay: number;
+}
+
+/** `[[queues.consumers]]`: the worker's queue() handler consumes `queue`. */
+export interface QueueConsumer {
+  queue: string;
+  maxBatchSize: number;
+  /** Seconds to wait for a full batch. */
+  maxBatchTimeout: number;
+  maxRetries: number;
+  deadLetterQueue?: string;
+  /** Seconds before a retried message is delivered again. */
+  retryDelay: number;
+  maxConcurrency: number;
+}
+
 /**
  * A binding wrangler documents that Outpost does not provide: kept so `env.NAME` exists and
  * every use of it throws an error naming the binding and the config key.
@@ -157,6 +180,7 @@ export type BindingConfig = BindingBase &
     | ({ type: 'r2' } & R2BucketBinding)
     | ({ type: 'analytics_engine' } & AnalyticsEngineBinding)
     | ({ type: 'ratelimit' } & RateLimitBinding)
+    | ({ type: 'queue' } & QueueProducerBinding)
     | { type: 'assets'; binding: string }
     | ({ type: 'unsupported' } & UnsupportedBinding)
   );

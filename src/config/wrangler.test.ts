@@ -203,14 +203,48 @@ describe('keys read by the binding registry', () => {
       ].join('\n'),
       'w.js': '',
     });
+    const config = loadConfig(dir, quiet);
     assert.deepEqual(
-      bindingsOf(loadConfig(dir, quiet).bindings, 'unsupported').map((b) => [b.binding, b.key, b.what]),
+      bindingsOf(config.bindings, 'unsupported').map((b) => [b.binding, b.key, b.what]),
       [
-        ['Q', 'queues.producers[0]', 'a Queues producer'],
         ['MAIL', 'send_email[0]', 'an Email sending binding'],
         ['AI', 'ai', 'the Workers AI binding'],
       ],
     );
+    // Queues are provided: a producer binding, and the consumer with Cloudflare's defaults.
+    assert.deepEqual(
+      bindingsOf(config.bindings, 'queue').map((b) => [b.binding, b.queue, b.key]),
+      [['Q', 'q', 'queues.producers[0]']],
+    );
+    assert.deepEqual(config.queueConsumers, [
+      { queue: 'q', maxBatchSize: 10, maxBatchTimeout: 5, maxRetries: 3, retryDelay: 0, maxConcurrency: 1 },
+    ]);
+  });
+
+  it('queues are checked, naming the key', () => {
+    const cases: [string, RegExp][] = [
+      [
+        '[queues]\nproducers = [{ binding = "my q", queue = "q" }]',
+        /"queues\.producers\[0\]\.binding" must be a JavaScript identifier/,
+      ],
+      [
+        '[queues]\nconsumers = [{ queue = "q", max_batch_size = 500 }]',
+        /"queues\.consumers\[0\]\.max_batch_size" must be a whole number from 1 to 100/,
+      ],
+      [
+        '[queues]\nconsumers = [{ queue = "q", dead_letter_queue = "q" }]',
+        /"queues\.consumers\[0\]\.dead_letter_queue" must be another queue than the one consumed/,
+      ],
+      [
+        '[queues]\nconsumers = [{ queue = "bad name" }]',
+        /"queues\.consumers\[0\]\.queue" must be a queue name/,
+      ],
+      ['[queues]\nconsumer = []', /"queues\.consumer" must be one of the known keys/],
+    ];
+    for (const [toml, err] of cases) {
+      const dir = project({ 'wrangler.toml': `main = "w.js"\n${toml}\n`, 'w.js': '' });
+      assert.throws(() => loadConfig(dir, quiet), err, toml);
+    }
   });
 
   it('rules, alias and define are checked, naming the key', () => {

@@ -8,7 +8,13 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
-import { CronScheduler, type SchedulerClock } from '../background/index.ts';
+import {
+  type BatchOutcome,
+  CronScheduler,
+  QueueConsumerLoop,
+  type SchedulerClock,
+  SqliteQueueStore,
+} from '../background/index.ts';
 import {
   adminTokenFromEnv,
   bindingsOf,
@@ -40,6 +46,8 @@ import {
   DurableObjects,
   type Limits,
   OutpostError,
+  type QueueSink,
+  queueId,
   type RequestChain,
   Runtime,
   type RuntimeOptions,
@@ -491,6 +499,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         onError: (err) => observer.log({ level: 'warn', source: 'outpost', message: err.message }),
       })
     : null;
+  // Queues: one store for the whole network (SQLite beside the project), one consumer per queue.
+  const queueStore = new SqliteQueueStore({ file: join(rootDir, '.outpost', 'queues', 'queues.sqlite') });
+  const consumers = new Map<string, QueueConsumerLoop>();
+  const queueSink: QueueSink = {
+    send: async (queue, messages) => {
+      await queueStore.send(queue, messages);
+      consumers.get(queue)?.wake();
+    },
+  };
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
   let network: DevNetwork | null = null;
   let runtime: Runtime | undefined;
@@ -551,6 +568,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         analytics,
         tail,
         site,
+        queues: queueSink,
       },
       metrics,
       from,
@@ -583,6 +601,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       analytics,
       tail,
       site,
+      queues: queueSink,
       metrics: metrics.forPop(LOCAL_POP),
     });
     deployer = runtime;
@@ -616,6 +635,75 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     if (!started) return;
     siteRoutes(site, [main, ...others], observer, false);
     siteCrons(scheduler, [main, ...others], observer, false);
+    void siteQueues([main, ...others], false).catch((err) =>
+      observer.log({ level: 'error', source: 'outpost', message: `queues: ${(err as Error).message}` }),
+    );
+  };
+  /**
+   * A consumer loop per `[[queues.consumers]]` of every project (one per queue in the session,
+   * as Cloudflare allows one consumer per queue); made again when a rebuild changes them.
+   */
+  let consumerKey = '';
+  const siteQueues = async (projects: Project[], fatal: boolean) => {
+    const wanted = projects.flatMap((p) =>
+      p.config.queueConsumers.map((c) => ({
+        p,
+        c,
+        id: queueId(p.config.accountId ?? DEFAULT_ACCOUNT, c.queue),
+      })),
+    );
+    const owners = new Map<string, string>();
+    for (const w of wanted) {
+      const other = owners.get(w.id);
+      if (other !== undefined) {
+        const message = `${w.p.config.configPath}: queues.consumers: queue "${w.c.queue}" already has a consumer ("${other}"); Cloudflare allows one per queue`;
+        if (fatal) throw new OutpostError('INVALID_QUEUES', message);
+        observer.log({
+          level: 'error',
+          source: 'outpost',
+          message: `${message}; the previous consumers stay`,
+        });
+        return;
+      }
+      owners.set(w.id, w.p.tenant);
+    }
+    const key = JSON.stringify(wanted.map((w) => [w.p.tenant, w.c]));
+    if (key === consumerKey) return;
+    consumerKey = key;
+    const old = [...consumers.values()];
+    consumers.clear();
+    await Promise.all(old.map((c) => c.close()));
+    for (const { p, c, id } of wanted) {
+      const account = p.config.accountId ?? DEFAULT_ACCOUNT;
+      const loop = new QueueConsumerLoop({
+        store: queueStore,
+        queue: id,
+        ...(c.deadLetterQueue ? { deadLetterQueue: queueId(account, c.deadLetterQueue) } : {}),
+        config: c,
+        deliver: async (batch) =>
+          (await rt.event(p.tenant, 'queue', [
+            {
+              queue: c.queue,
+              messages: batch.map((m) => {
+                const body = new ArrayBuffer(m.body.byteLength);
+                new Uint8Array(body).set(m.body);
+                return {
+                  id: m.id,
+                  timestamp: m.timestamp,
+                  body,
+                  contentType: m.contentType,
+                  attempts: m.attempts,
+                };
+              }),
+            },
+          ])) as BatchOutcome,
+        log: (level, message) =>
+          observer.log({ level, source: 'outpost', message: `"${p.tenant}": ${message}` }),
+        notify: (queue) => consumers.get(queue)?.wake(),
+      });
+      consumers.set(id, loop);
+      loop.start();
+    }
   };
   for (const dir of options.services ?? [])
     others.push(await startProject(dir, deployer, options, {}, routesChanged));
@@ -637,6 +725,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     await objects.close();
     await (network ? network.close() : rt.close());
     await kvStore.close();
+    await queueStore.close();
     await analyticsLog?.close();
     analytics.close();
     throw err;
@@ -657,6 +746,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   try {
     siteRoutes(site, [main, ...others], observer, true);
     siteCrons(scheduler, [main, ...others], observer, true);
+    await siteQueues([main, ...others], true);
   } catch (err) {
     await abandon(err as Error);
   }
@@ -797,12 +887,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       for (const o of others) o.close();
       tail.close();
       await scheduler.close();
+      await Promise.all([...consumers.values()].map((c) => c.close()));
       await server.close();
       await site.close();
       await tracer?.close();
       await objects.close();
       await (network ? network.close() : rt.close());
       await kvStore.close();
+      await queueStore.close();
       d1.close();
       r2.close();
       await analytics.settle();

@@ -1,6 +1,8 @@
 export { DEFAULT_ACCOUNT } from './accounts.ts';
 export { d1DatabaseId } from './bindings/d1.ts';
+export { queueId } from './bindings/queue.ts';
 export { r2BucketId } from './bindings/r2.ts';
+export type { QueueSink } from './bindings/types.ts';
 export { type ChunkSource, fromAsyncIterable, fromBytes } from './bridge/bodies.ts';
 export {
   type RecordedOrigin,

@@ -310,15 +310,19 @@ export class WorkerInstance implements IsolateOwner {
    * arguments structured-cloned in. Its own invocation is not tailed (no event loops).
    */
   async event(
-    handler: 'tail' | 'scheduled',
+    handler: 'tail' | 'scheduled' | 'queue',
     args: unknown[],
     chain: RequestChain = freshChain(),
-  ): Promise<void> {
+  ): Promise<unknown> {
     const a = this.#begin(undefined, chain);
     try {
-      const r = (await this.#send(this.iso.api.event, [a.id, handler, args])) as { waitUntil: number };
+      const r = (await this.#send(this.iso.api.event, [a.id, handler, args])) as {
+        waitUntil: number;
+        value?: unknown;
+      };
       if (a.breach) throw a.breach;
       if (r.waitUntil > 0) this.#settle(a);
+      return r.value;
     } catch (err) {
       const e = this.#explain(err, a);
       if (e instanceof WorkerException) throw new NamedError(e.message, 'Error');

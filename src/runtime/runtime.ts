@@ -23,6 +23,7 @@ import { R2Buckets } from '../r2/index.ts';
 import { RateLimiter } from '../security/ratelimit/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
+import type { QueueSink } from './bindings/types.ts';
 import { fromAsyncIterable } from './bridge/bodies.ts';
 import type { SiteLink, Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
@@ -93,6 +94,8 @@ export interface RuntimeOptions {
    * RateLimiter share its counters.
    */
   rateLimiter?: RateLimiter;
+  /** Where Queues producers send (the network's queue store); none: sends fail naming the binding. */
+  queues?: QueueSink;
   /** Where finished invocations go for `outpost tail` and Tail Workers (none: nobody tails). */
   tail?: TailHub;
   /** What this PoP's parts count (cache lookups, KV operations, cold starts, origin errors). */
@@ -127,6 +130,7 @@ export class Runtime {
   #r2: R2Buckets | null;
   #analytics: AnalyticsEngine | null;
   #rateLimiter: RateLimiter | null;
+  readonly queues: QueueSink | null;
   readonly #tail: TailHub | null;
   /** What this PoP's parts count (src/observability/metrics.ts). */
   readonly metrics: PopMetrics;
@@ -169,6 +173,7 @@ export class Runtime {
     this.#r2 = options.r2 ?? null;
     this.#analytics = options.analytics ?? null;
     this.#rateLimiter = options.rateLimiter ?? null;
+    this.queues = options.queues ?? null;
     this.#tail = options.tail ?? null;
     this.metrics = options.metrics ?? NO_METRICS;
     this.#ownAnalytics = !options.analytics;
@@ -310,10 +315,10 @@ export class Runtime {
   /** A handler event (a Tail Worker's `tail(events)`, a cron's `scheduled(controller)`) for a deployed worker. */
   async event(
     tenant: string,
-    handler: 'tail' | 'scheduled',
+    handler: 'tail' | 'scheduled' | 'queue',
     args: unknown[],
     chain?: RequestChain,
-  ): Promise<void> {
+  ): Promise<unknown> {
     const instance = await this.#instance(tenant);
     this.#lru.delete(instance);
     this.#lru.set(instance, true);
@@ -409,6 +414,7 @@ export class Runtime {
       assets: () => version.assets,
       analytics: () => this.analytics,
       rateLimiter: () => this.rateLimiter,
+      queues: () => this.queues,
     });
   }
 

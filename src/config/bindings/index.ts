@@ -9,11 +9,12 @@ import { ConfigError } from '../errors.ts';
 import type { BindingConfig } from '../types.ts';
 import { parseAnalyticsEngineDatasets } from './analytics.ts';
 import { parseKvNamespaces } from './kv.ts';
+import { parseQueueProducers } from './queues.ts';
 import { parseRateLimits } from './ratelimit.ts';
 import { parseServices } from './services.ts';
 import { parseD1Databases, parseR2Buckets } from './storage.ts';
 import { parseUnsafeBindings } from './unsafe.ts';
-import { parseQueueProducers, parseUnsupported, UNSUPPORTED_BINDINGS } from './unsupported.ts';
+import { parseUnsupported, UNSUPPORTED_BINDINGS } from './unsupported.ts';
 
 export { BINDING_NAME, isTable } from './name.ts';
 
@@ -95,7 +96,7 @@ export const BINDING_KEYS: BindingKey[] = [
   },
   {
     key: 'queues',
-    parse: (raw, c) => parseQueueProducers(c.file, raw).map((b) => ({ ...b, type: 'unsupported' })),
+    parse: (raw, c) => parseQueueProducers(c.file, raw).map((b) => ({ ...b, type: 'queue' })),
   },
   ...UNSUPPORTED_BINDINGS.map(
     (entry): BindingKey => ({

@@ -74,18 +74,3 @@ export function parseUnsupported(
     return { binding: named(file, `${key}[${i}].${nameKey}`, b[nameKey]), key: `${key}[${i}]`, what };
   });
 }
-
-/** `queues = { producers = [{ binding, queue }], consumers = [...] }`: producers are bindings. */
-export function parseQueueProducers(file: string, raw: unknown): (UnsupportedBinding & { key: string })[] {
-  if (raw === undefined) return [];
-  if (!isTable(raw))
-    throw new ConfigError(file, 'queues', 'a table { producers = [...], consumers = [...] }', raw);
-  const producers = raw.producers ?? [];
-  if (!Array.isArray(producers))
-    throw new ConfigError(file, 'queues.producers', 'an array of { binding, queue }', producers);
-  return producers.map((p, i) => {
-    const key = `queues.producers[${i}]`;
-    if (!isTable(p)) throw new ConfigError(file, key, 'a table { binding = "NAME", queue = "name" }', p);
-    return { binding: named(file, `${key}.binding`, p.binding), key, what: 'a Queues producer' };
-  });
-}

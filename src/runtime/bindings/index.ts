@@ -11,6 +11,7 @@ import { assetsBinding } from './assets.ts';
 import { d1Binding } from './d1.ts';
 import { doBinding, kvBinding, serviceBinding } from './links.ts';
 import type { AnyDescriptor } from './protocol.ts';
+import { queueBinding } from './queue.ts';
 import { r2Binding } from './r2.ts';
 import { rateLimitBinding } from './ratelimit.ts';
 import type { ConnectedBinding, HostBinding, WireContext } from './types.ts';
@@ -24,6 +25,7 @@ export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
   assets: assetsBinding,
   analytics_engine: analyticsBinding,
   ratelimit: rateLimitBinding,
+  queue: queueBinding,
   unsafe_eval: { describe: () => ({ type: 'unsafe_eval' }), connect: () => null },
   unsupported: {
     describe: (b) => ({ type: 'unsupported', key: b.key, what: b.what }),

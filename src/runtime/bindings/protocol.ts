@@ -19,6 +19,13 @@ import type { R2HexChecksums, R2HttpFields, R2ObjectMeta } from '../../r2/types.
 
 export type { D1Meta, D1Result, DataPointData, R2HttpFields };
 
+/** One message a producer sends: its body as its content type serialized it. */
+export interface QueueSendData {
+  body: ArrayBuffer;
+  contentType: 'json' | 'text' | 'bytes' | 'v8';
+  delaySeconds: number;
+}
+
 /** A response as it crosses into the isolate: small bodies inline, others a host stream id. */
 export interface CrossingResponse {
   status: number;
@@ -200,6 +207,13 @@ export interface BindingProtocol {
     ops: {
       /** One `limit({ key })`: counted (when allowed) and decided on the host. */
       limit(key: string): { success: boolean };
+    };
+  };
+  queue: {
+    descriptor: Record<never, never>;
+    ops: {
+      /** One send() or sendBatch(): bodies serialized in the isolate, checked again on the host. */
+      send(messages: QueueSendData[]): void;
     };
   };
   unsupported: { descriptor: { key: string; what: string }; ops: Record<string, never> };

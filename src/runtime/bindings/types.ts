@@ -42,6 +42,16 @@ export interface WireContext {
   analytics(): AnalyticsEngine;
   /** The counters of Rate Limiting bindings (the runtime's: one per PoP unless shared). */
   rateLimiter(): RateLimiter;
+  /** Where Queues producers send (null: no queue store; a send then fails naming the binding). */
+  queues(): QueueSink | null;
+}
+
+/** What the Queues binding needs of a queue store (src/background/queues/). */
+export interface QueueSink {
+  send(
+    queue: string,
+    messages: { body: Uint8Array; contentType: string; delaySeconds?: number }[],
+  ): Promise<void>;
 }
 
 export interface HostBinding<T extends BindingKind> {

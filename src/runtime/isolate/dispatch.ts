@@ -12,6 +12,7 @@
 
 import type { AnyDescriptor } from '../bindings/protocol.ts';
 import { makeBindings } from './bindings/index.ts';
+import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
@@ -230,7 +231,7 @@ export function finishLoad(exported: Record<string, any>): string {
       (typeof def.fetch !== 'function' && !EVENT_HANDLERS.some((h) => typeof def[h] === 'function'))
     ) {
       throw new TypeError(
-        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method (or another handler: scheduled, tail), or a class extending WorkerEntrypoint.',
+        'Handler does not export a fetch() function: the default export must be an object with a fetch(request, env, ctx) method (or another handler: scheduled, queue, tail), or a class extending WorkerEntrypoint.',
       );
     }
     // A worker with only event handlers (a Tail Worker) answers a request with a clear error.
@@ -531,7 +532,7 @@ function executionContext(waits: Promise<unknown>[]) {
 }
 
 /** Handlers other than fetch() a module's default export may have (the host calls them by `event`). */
-const EVENT_HANDLERS = ['tail', 'scheduled'];
+const EVENT_HANDLERS = ['tail', 'scheduled', 'queue'];
 
 /**
  * The ScheduledController a `scheduled(controller, env, ctx)` handler gets
@@ -576,6 +577,24 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
         throw new TypeError(
           `The worker has no ${handler}() handler: its default export does not define one.`,
         );
+      if (handler === 'queue') {
+        // queue(batch, env, ctx): the decisions go back even when it throws (the rest retried).
+        const a = (args[0] ?? {}) as { queue?: unknown; messages?: unknown };
+        const { batch, settle } = messageBatch(
+          String(a.queue ?? ''),
+          Array.isArray(a.messages) ? (a.messages as DeliveredMessage[]) : [],
+        );
+        try {
+          await (isEntrypointClass(def) ? fn.call(self, batch) : fn.call(self, batch, env, ctx));
+        } catch (err) {
+          const e = err as Error;
+          return {
+            value: { ...settle(true), error: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` },
+            waitUntil: waits.length,
+          };
+        }
+        return { value: settle(false), waitUntil: waits.length };
+      }
       const given = handler === 'scheduled' ? [scheduledController(args[0])] : args;
       await (isEntrypointClass(def) ? fn.apply(self, given) : fn.call(self, ...given, env, ctx));
       return { value: undefined, waitUntil: waits.length };

@@ -9,6 +9,7 @@ import { KVNamespace } from '../kv.ts';
 import { AnalyticsEngineDataset } from './analytics.ts';
 import { assetsBinding } from './assets.ts';
 import { D1Database } from './d1.ts';
+import { Queue } from './queue.ts';
 import { R2Bucket } from './r2.ts';
 import { RateLimit } from './ratelimit.ts';
 import { serviceBinding } from './service.ts';
@@ -25,6 +26,7 @@ const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown 
   assets: (name) => assetsBinding(name),
   analytics_engine: (name) => new AnalyticsEngineDataset(name),
   ratelimit: (name) => new RateLimit(name),
+  queue: (name) => new Queue(name),
   unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
 };
 

@@ -1,0 +1,170 @@
+/**
+ * A queue's consumer (`[[queues.consumers]]`): takes batches from the queue store and hands
+ * each to the worker's `queue(batch, env, ctx)`, then acknowledges or retries every message as
+ * the handler decided (https://developers.cloudflare.com/queues/configuration/batching-retries/).
+ *
+ * - A batch goes out when `max_batch_size` messages are deliverable, or when the first of
+ *   fewer has waited `max_batch_timeout` seconds.
+ * - Each batch is leased: while the handler runs no other batch holds its messages; a process
+ *   killed mid-batch leaves them to be delivered again when the lease expires (at-least-once).
+ * - A handler that throws (or breaches a limit) retries every message it did not acknowledge;
+ *   retries wait `retry_delay` (or the delay the handler gave); past `max_retries` a message
+ *   goes to the dead-letter queue, or is dropped (logged) without one.
+ * - At most `max_concurrency` batches of the queue are with the worker at once.
+ * One consumer per queue for the whole network, so a message is with one invocation at a time.
+ */
+import type { QueueConsumer } from '../config/index.ts';
+import type { QueueMessageRecord, QueueStore } from './queues/index.ts';
+
+/** What the worker's queue() decided (src/runtime/isolate/bindings/queue.ts). */
+export interface BatchOutcome {
+  acks: string[];
+  retries: { id: string; delaySeconds: number | undefined }[];
+  /** The handler threw: its message. */
+  error?: string;
+}
+
+export interface ConsumerOptions {
+  store: QueueStore;
+  /** The queue's id in the store, and its dead-letter queue's. */
+  queue: string;
+  deadLetterQueue?: string;
+  config: QueueConsumer;
+  /** Runs the worker's queue() with this batch. Throws when the invocation itself failed. */
+  deliver(messages: QueueMessageRecord[]): Promise<BatchOutcome>;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Messages were moved to this queue (its dead-letter queue): its consumer may look now. */
+  notify?(queue: string): void;
+  /** How long a batch is leased, ms (default 5 minutes: longer than any invocation's wall limit). */
+  leaseMs?: number;
+}
+
+export class QueueConsumerLoop {
+  readonly #o: ConsumerOptions;
+  #running = false;
+  #wake: (() => void) | null = null;
+  /** A wake() that came while the loop was not asleep: it looks again instead of sleeping. */
+  #kicked = false;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #inFlight = new Set<Promise<void>>();
+  #loop: Promise<void> | null = null;
+  /** When fewer than a full batch became deliverable (the batch timeout runs from there). */
+  #firstReadyAt: number | null = null;
+
+  constructor(options: ConsumerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run().catch((err) =>
+      this.#o.log('error', `queue ${this.#o.config.queue}: the consumer stopped: ${(err as Error).message}`),
+    );
+  }
+
+  /** Something was sent: look again now. */
+  wake(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    if (w) w();
+    else this.#kicked = true;
+  }
+
+  async close(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  async #run(): Promise<void> {
+    const { store, queue, config } = this.#o;
+    while (this.#running) {
+      if (this.#inFlight.size >= config.maxConcurrency) {
+        await Promise.race(this.#inFlight);
+        continue;
+      }
+      const depth = await store.depth(queue);
+      const now = Date.now();
+      if (depth.ready > 0) this.#firstReadyAt ??= now;
+      const full = depth.ready >= config.maxBatchSize;
+      const waited = this.#firstReadyAt !== null && now - this.#firstReadyAt >= config.maxBatchTimeout * 1000;
+      if (full || (depth.ready > 0 && waited)) {
+        const batch = await store.lease(queue, config.maxBatchSize, this.#o.leaseMs ?? 300_000);
+        this.#firstReadyAt = null;
+        if (batch.length) {
+          const p = this.#handle(batch).finally(() => this.#inFlight.delete(p));
+          this.#inFlight.add(p);
+        }
+        continue;
+      }
+      // Sleep until the batch timeout, the next delayed message, or a send, whichever is first.
+      const next = await store.nextReady(queue);
+      let until = Number.POSITIVE_INFINITY;
+      if (this.#firstReadyAt !== null) until = this.#firstReadyAt + config.maxBatchTimeout * 1000;
+      if (next !== null && next > now) until = Math.min(until, next);
+      await this.#sleep(Number.isFinite(until) ? Math.max(1, until - Date.now()) : 60_000);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#kicked) {
+      this.#kicked = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        if (this.#timer) clearTimeout(this.#timer);
+        this.#timer = null;
+        this.#wake = null;
+        resolve();
+      };
+      this.#wake = done;
+      this.#timer = setTimeout(done, ms);
+      this.#timer.unref();
+    });
+  }
+
+  async #handle(batch: QueueMessageRecord[]): Promise<void> {
+    const { store, queue, config } = this.#o;
+    let outcome: BatchOutcome;
+    try {
+      outcome = await this.#o.deliver(batch);
+    } catch (err) {
+      // The invocation failed (a limit, a script that does not load): every message is retried.
+      outcome = {
+        acks: [],
+        retries: batch.map((m) => ({ id: m.id, delaySeconds: undefined })),
+        error: (err as Error).message,
+      };
+    }
+    if (outcome.error)
+      this.#o.log(
+        'error',
+        `queue ${config.queue}: queue() failed on a batch of ${batch.length}: ${outcome.error}`,
+      );
+    if (outcome.acks.length) await store.ack(queue, outcome.acks);
+    // Retries grouped by delay (the handler's, else the consumer's retry_delay).
+    const byDelay = new Map<number, string[]>();
+    for (const r of outcome.retries) {
+      const d = r.delaySeconds ?? config.retryDelay;
+      byDelay.set(d, [...(byDelay.get(d) ?? []), r.id]);
+    }
+    for (const [delay, ids] of byDelay) {
+      const r = await store.retry(queue, ids, delay, config.maxRetries, this.#o.deadLetterQueue);
+      if (r.deadLettered.length) {
+        this.#o.log(
+          'warn',
+          `queue ${config.queue}: ${r.deadLettered.length} message(s) moved to ${config.deadLetterQueue}`,
+        );
+        if (this.#o.deadLetterQueue) this.#o.notify?.(this.#o.deadLetterQueue);
+      }
+      if (r.dropped.length)
+        this.#o.log(
+          'warn',
+          `queue ${config.queue}: ${r.dropped.length} message(s) dropped after ${config.maxRetries} retries (no dead_letter_queue)`,
+        );
+    }
+  }
+}

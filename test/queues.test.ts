@@ -1,0 +1,108 @@
+// Queues: producers send (json, text, bytes; delays; Cloudflare's limits), the consumer gets
+// batches by size and timeout, acknowledges or retries per message, a throwing handler retries
+// its batch, messages past max_retries go to the dead-letter queue, and what was sent survives
+// a restart of outpost dev.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+
+type Seen = Record<string, { value: unknown; attempts: number; size: number; queue: string }>;
+
+async function until(dev: TestDev, pred: (s: Seen) => boolean, ms = 8000): Promise<Seen> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const seen = (await (await fetch(`${dev.url}/seen`)).json()) as Seen;
+    if (pred(seen)) return seen;
+    if (Date.now() > end) throw new Error(`not seen in time: ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const send = (dev: TestDev, body: unknown, extra: Record<string, unknown> = {}) =>
+  fetch(`${dev.url}/send`, { method: 'POST', body: JSON.stringify({ body, ...extra }) }).then((r) =>
+    r.text(),
+  );
+
+describe('Queues on outpost dev', () => {
+  let dev: TestDev;
+  let fixture: ReturnType<typeof copyFixture>;
+  before(async () => {
+    fixture = copyFixture('queues');
+    dev = await startFixture(fixture.dir);
+  });
+  after(async () => {
+    await dev.close();
+    fixture.cleanup();
+  });
+
+  it('a full batch goes out at once; json, text and bytes bodies arrive as sent', async () => {
+    const res = await fetch(`${dev.url}/batch`, {
+      method: 'POST',
+      body: JSON.stringify([{ tag: 'a' }, { tag: 'b' }, { tag: 'c' }, { tag: 'd' }]),
+    });
+    assert.equal(await res.text(), 'sent');
+    const seen = await until(dev, (s) => ['a', 'b', 'c', 'd'].every((t) => s[`jobs:${t}:1`]));
+    assert.equal(seen['jobs:a:1'].size, 4);
+    assert.deepEqual(seen['jobs:b:1'].value, { tag: 'b' });
+    await send(dev, 'hello', { contentType: 'text' });
+    await send(dev, [1, 2, 3], { contentType: 'json' });
+    const more = await until(dev, (s) => Object.values(s).some((v) => v.value === 'text:hello'));
+    assert.ok(Object.values(more).some((v) => JSON.stringify(v.value) === '[1,2,3]'));
+  });
+
+  it('fewer than a batch wait max_batch_timeout, then go', async () => {
+    const started = Date.now();
+    await send(dev, { tag: 'late' });
+    await until(dev, (s) => !!s['jobs:late:1']);
+    assert.ok(Date.now() - started >= 900, `delivered after ${Date.now() - started} ms`);
+  });
+
+  it('retry() redelivers with attempts + 1; past max_retries the message goes to the dead-letter queue', async () => {
+    await send(dev, { tag: 'retry' });
+    const seen = await until(dev, (s) => !!s['jobs-dlq:retry:1']);
+    // max_retries = 2: delivered 3 times on "jobs", then once on "jobs-dlq".
+    assert.deepEqual(
+      [1, 2, 3].map((n) => seen[`jobs:retry:${n}`]?.attempts),
+      [1, 2, 3],
+    );
+    assert.equal(seen['jobs:retry:4'], undefined);
+    assert.equal(seen['jobs-dlq:retry:1'].queue, 'jobs-dlq');
+  });
+
+  it('a handler that throws has its unacknowledged messages retried', async () => {
+    await send(dev, { tag: 'throw' });
+    const seen = await until(dev, (s) => !!s['jobs:throw:2']);
+    assert.equal(seen['jobs:throw:2'].attempts, 2);
+    assert.ok(
+      dev.logs.some((l) =>
+        /queue\(\) failed on a batch of 1: Error: queue handler failed on purpose/.test(l.message),
+      ),
+    );
+  });
+
+  it("Cloudflare's limits: a message over 128 KB is refused, naming the limit", async () => {
+    const res = await fetch(`${dev.url}/big`);
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /TypeError: Queue send: message too large \(204800 bytes, limit 128 KB\)/);
+  });
+});
+
+describe('Queues across a restart', () => {
+  it('a message sent with a delay and not yet consumed is delivered by the next outpost dev', async () => {
+    const fixture = copyFixture('queues');
+    try {
+      const first = await startFixture(fixture.dir);
+      await send(first, { tag: 'survivor' }, { delaySeconds: 1 });
+      await first.close();
+      const second = await startFixture(fixture.dir);
+      try {
+        const seen = await until(second, (s) => !!s['jobs:survivor:1']);
+        assert.deepEqual(seen['jobs:survivor:1'].value, { tag: 'survivor' });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});
