@@ -8,6 +8,7 @@ export {
   validateMaxRetries,
   validateSend,
 } from './limits.ts';
+export { NatsQueueStore, type NatsQueueStoreOptions } from './nats-store.ts';
 export { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-store.ts';
 export {
   newMessageId,
