@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QueueConsumerLoop, SqliteQueueStore } from '../src/background/index.ts';
+import { deliveredBatch, QueueConsumerLoop, SqliteQueueStore } from '../src/background/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { noopObserver } from '../src/observability/index.ts';
 import { bundleWorker, Runtime } from '../src/runtime/index.ts';
@@ -68,22 +68,10 @@ export async function queuesBench(opts: { messages: number; rounds: number }) {
             maxConcurrency: 1,
           },
           deliver: async (messages) => {
-            const r = (await runtime.event('q', 'queue', [
-              {
-                queue: 'bench',
-                messages: messages.map((m) => {
-                  const body = new ArrayBuffer(m.body.byteLength);
-                  new Uint8Array(body).set(m.body);
-                  return {
-                    id: m.id,
-                    timestamp: m.timestamp,
-                    body,
-                    contentType: m.contentType,
-                    attempts: m.attempts,
-                  };
-                }),
-              },
-            ])) as { acks: string[]; retries: { id: string; delaySeconds: number | undefined }[] };
+            const r = (await runtime.event('q', 'queue', [deliveredBatch('bench', messages)])) as {
+              acks: string[];
+              retries: { id: string; delaySeconds: number | undefined }[];
+            };
             acked += r.acks.length;
             if (acked >= opts.messages) setImmediate(() => void loop.close().then(done));
             return r;

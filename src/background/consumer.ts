@@ -24,6 +24,21 @@ export interface BatchOutcome {
   error?: string;
 }
 
+/**
+ * A leased batch as the isolate's queue() takes it: each body copied into a fresh ArrayBuffer
+ * (the store's bytes are never handed to an isolate).
+ */
+export function deliveredBatch(queue: string, batch: QueueMessageRecord[]) {
+  return {
+    queue,
+    messages: batch.map((m) => {
+      const body = new ArrayBuffer(m.body.byteLength);
+      new Uint8Array(body).set(m.body);
+      return { id: m.id, timestamp: m.timestamp, body, contentType: m.contentType, attempts: m.attempts };
+    }),
+  };
+}
+
 export interface ConsumerOptions {
   store: QueueStore;
   /** The queue's id in the store, and its dead-letter queue's. */

@@ -1,4 +1,4 @@
-export { type BatchOutcome, type ConsumerOptions, QueueConsumerLoop } from './consumer.ts';
+export { type BatchOutcome, type ConsumerOptions, deliveredBatch, QueueConsumerLoop } from './consumer.ts';
 export * from './cron/index.ts';
 export * from './queues/index.ts';
 export { CronScheduler, type SchedulerClock, type SchedulerOptions } from './scheduler.ts';

@@ -52,6 +52,33 @@ export function adminTarget(dir: string, server: unknown, token: unknown): Admin
   );
 }
 
+/**
+ * POST a JSON body to a running network's admin endpoint; the answer as JSON with its status.
+ * Unreachable servers and answers that are not JSON are CliErrors saying so.
+ */
+export async function adminPost<T>(
+  target: AdminTarget,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; answer: T; text: string }> {
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(new URL(path, target.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${target.url}: ${(err as Error).message} (is outpost dev running?)`);
+  }
+  const text = await res.body.text();
+  try {
+    return { status: res.statusCode, answer: JSON.parse(text) as T, text };
+  } catch {
+    throw new CliError(`${target.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+  }
+}
+
 export const cachePurgeCommand: Command = {
   name: 'cache purge',
   summary: 'Purge the edge cache of a running network by URL, prefix, tag or everything',
@@ -89,27 +116,16 @@ export const cachePurgeCommand: Command = {
     if (!body.files && !body.prefixes && !body.tags && !body.purge_everything)
       throw new CliError('say what to purge: --url, --prefix, --tag or --everything');
     const target = adminTarget(positionals[0] ?? '.', v.server, v.token);
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(new URL('/__outpost/cache/purge', target.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach ${target.url}: ${(err as Error).message} (is outpost dev running?)`);
-    }
-    const text = await res.body.text();
-    let answer: { success?: boolean; purged?: number; caches?: number; errors?: { message: string }[] } = {};
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      throw new CliError(`${target.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
-    }
-    if (res.statusCode !== 200 || !answer.success)
+    const { status, answer, text } = await adminPost<{
+      success?: boolean;
+      purged?: number;
+      caches?: number;
+      errors?: { message: string }[];
+    }>(target, '/__outpost/cache/purge', body);
+    if (status !== 200 || !answer.success)
       throw new CliError(
-        `purge refused (${res.statusCode}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}${
-          res.statusCode === 401
+        `purge refused (${status}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}${
+          status === 401
             ? ` (the token sent came from ${target.source}; the server takes OUTPOST_ADMIN_TOKEN from its environment, else [admin] token in outpost.toml, else one it makes up and writes to .outpost/admin.json)`
             : ''
         }`,

@@ -3,8 +3,7 @@
  * its admin endpoint (POST /__outpost/scheduled), as Cloudflare's dashboard "Trigger" does. The
  * network and token come as for `outpost cache purge` (src/cli/cache.ts).
  */
-import { request } from 'undici';
-import { adminTarget, CliError } from './cache.ts';
+import { adminPost, adminTarget, CliError } from './cache.ts';
 import type { Command } from './commands.ts';
 
 export const triggerScheduledCommand: Command = {
@@ -30,30 +29,14 @@ export const triggerScheduledCommand: Command = {
     const body: Record<string, string> = {};
     if (typeof v.worker === 'string') body.worker = v.worker;
     if (typeof v.cron === 'string') body.cron = v.cron;
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(new URL('/__outpost/scheduled', target.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach ${target.url}: ${(err as Error).message} (is outpost dev running?)`);
-    }
-    const text = await res.body.text();
-    let answer: {
+    const { status, answer, text } = await adminPost<{
       success?: boolean;
       ran?: { worker: string; cron: string }[];
       errors?: { message: string }[];
-    } = {};
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      throw new CliError(`${target.url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
-    }
-    if (res.statusCode !== 200 || !answer.success)
+    }>(target, '/__outpost/scheduled', body);
+    if (status !== 200 || !answer.success)
       throw new CliError(
-        `scheduled() failed (${res.statusCode}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}`,
+        `scheduled() failed (${status}): ${answer.errors?.map((e) => e.message).join('; ') ?? text}`,
       );
     for (const r of answer.ran ?? [])
       io.out(`ran scheduled() of ${r.worker}${r.cron ? ` for "${r.cron}"` : ''}\n`);

@@ -11,6 +11,7 @@ import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
 import {
   type BatchOutcome,
   CronScheduler,
+  deliveredBatch,
   QueueConsumerLoop,
   type SchedulerClock,
   SqliteQueueStore,
@@ -681,22 +682,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         ...(c.deadLetterQueue ? { deadLetterQueue: queueId(account, c.deadLetterQueue) } : {}),
         config: c,
         deliver: async (batch) =>
-          (await rt.event(p.tenant, 'queue', [
-            {
-              queue: c.queue,
-              messages: batch.map((m) => {
-                const body = new ArrayBuffer(m.body.byteLength);
-                new Uint8Array(body).set(m.body);
-                return {
-                  id: m.id,
-                  timestamp: m.timestamp,
-                  body,
-                  contentType: m.contentType,
-                  attempts: m.attempts,
-                };
-              }),
-            },
-          ])) as BatchOutcome,
+          (await rt.event(p.tenant, 'queue', [deliveredBatch(c.queue, batch)])) as BatchOutcome,
         log: (level, message) =>
           observer.log({ level, source: 'outpost', message: `"${p.tenant}": ${message}` }),
         notify: (queue) => consumers.get(queue)?.wake(),
