@@ -155,7 +155,8 @@ export function queueStoreConformance(name: string, make: () => Promise<QueueSto
         await h.store.send(q, [msg('poison')]);
         const seen: number[] = [];
         let first: { id: string; timestamp: number } | undefined;
-        for (;;) {
+        for (let i = 0; ; i++) {
+          assert.ok(i < 10, `still retried after ${i} deliveries`);
           const [m] = await h.store.lease(q, 10, LONG);
           assert.ok(m, 'delivered again');
           first ??= m;

@@ -29,7 +29,6 @@
  * not lease are ignored (their lease runs out and they are delivered again: at-least-once).
  * AckWait is the consumer's, so leases of one queue with different leaseMs update it.
  */
-import { createHash } from 'node:crypto';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -40,8 +39,9 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { type QueueSendMessage, validateDelay, validateMaxRetries, validateSend } from './limits.ts';
+import { deliveries, pullNoWait, token } from './nats-wire.ts';
 import {
   checkLease,
   newMessageId,
@@ -63,18 +63,6 @@ export interface NatsQueueStoreOptions {
 const STREAM = 'OUTPOST_QUEUES';
 /** When nextReady cannot know (another process's lease), look again after this long. */
 const POLL_MS = 1000;
-
-/** The subject token and consumer suffix for a queue name. */
-function token(queue: string): string {
-  const hex = Buffer.from(queue, 'utf8').toString('hex');
-  return hex.length <= 64 ? hex : createHash('sha256').update(queue).digest('hex').slice(0, 40);
-}
-
-/** The delivery count in a JetStream ack subject ($JS.ACK.<stream>.<consumer>.<delivered>…). */
-function deliveries(reply: string): number {
-  const t = reply.split('.');
-  return Number(t.length >= 12 ? t[6] : t[4]);
-}
 
 interface Leased {
   reply: string;
@@ -178,30 +166,6 @@ export class NatsQueueStore implements QueueStore {
     });
   }
 
-  /** Pull up to `batch` messages from a consumer without waiting for more. */
-  async #pull(consumer: string, batch: number): Promise<Msg[]> {
-    const inbox = createInbox();
-    const sub = this.#nc.subscribe(inbox);
-    const out: Msg[] = [];
-    const timer = setTimeout(() => sub.unsubscribe(), this.#timeoutMs);
-    this.#nc.publish(
-      `$JS.API.CONSUMER.MSG.NEXT.${STREAM}.${consumer}`,
-      JSON.stringify({ batch, no_wait: true }),
-      {
-        reply: inbox,
-      },
-    );
-    for await (const m of sub) {
-      // A status (404 no messages, 408 request done) ends the pull.
-      if (!m.reply?.startsWith('$JS.ACK.')) break;
-      out.push(m);
-      if (out.length >= batch) break;
-    }
-    clearTimeout(timer);
-    sub.unsubscribe();
-    return out;
-  }
-
   #publish(subject: string, id: string, msgId: string, h: Record<string, string>, body: Uint8Array) {
     const hdrs = headers();
     hdrs.set('Outpost-Id', id);
@@ -213,7 +177,7 @@ export class NatsQueueStore implements QueueStore {
   async #promote(queue: string, q: Tracked): Promise<void> {
     const t = token(queue);
     for (;;) {
-      const msgs = await this.#pull(`d_${t}`, 100);
+      const msgs = await pullNoWait(this.#nc, STREAM, `d_${t}`, 100, this.#timeoutMs);
       const now = this.#now();
       await Promise.all(
         msgs.map(async (m) => {
@@ -269,7 +233,7 @@ export class NatsQueueStore implements QueueStore {
     checkLease(max, leaseMs);
     const q = await this.#queue(queue, leaseMs);
     await this.#promote(queue, q);
-    const msgs = await this.#pull(`r_${token(queue)}`, max);
+    const msgs = await pullNoWait(this.#nc, STREAM, `r_${token(queue)}`, max, this.#timeoutMs);
     const until = this.#now() + leaseMs;
     return msgs.map((m) => {
       const h = m.headers;
