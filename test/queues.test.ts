@@ -4,7 +4,9 @@
 // a restart of outpost dev.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 type Seen = Record<string, { value: unknown; attempts: number; size: number; queue: string }>;
 
@@ -107,6 +109,36 @@ describe('Queues across a restart', () => {
         await second.close();
       }
     } finally {
+      fixture.cleanup();
+    }
+  });
+});
+
+describeNeeding(NATS_SERVER, 'Queues on NATS JetStream (outpost dev --nats)', () => {
+  let nats: NatsServer;
+  before(async () => {
+    nats = await startNatsServer();
+  });
+  after(() => nats?.dispose());
+
+  it('producers and consumers work the same with the JetStream store, dead letters included', async () => {
+    const fixture = copyFixture('queues');
+    const dev = await startFixture(fixture.dir, { kv: { nats: nats.url } });
+    try {
+      await fetch(`${dev.url}/batch`, {
+        method: 'POST',
+        body: JSON.stringify([{ tag: 'n1' }, { tag: 'n2' }, { tag: 'n3' }, { tag: 'n4' }]),
+      });
+      const seen = await until(dev, (s) => ['n1', 'n2', 'n3', 'n4'].every((t) => s[`jobs:${t}:1`]));
+      assert.equal(seen['jobs:n1:1'].size, 4);
+      await send(dev, { tag: 'retry' });
+      const dead = await until(dev, (s) => !!s['jobs-dlq:retry:1'], 15000);
+      assert.deepEqual(
+        [1, 2, 3].map((n) => dead[`jobs:retry:${n}`]?.attempts),
+        [1, 2, 3],
+      );
+    } finally {
+      await dev.close();
       fixture.cleanup();
     }
   });

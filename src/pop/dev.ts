@@ -12,7 +12,9 @@ import {
   type BatchOutcome,
   CronScheduler,
   deliveredBatch,
+  NatsQueueStore,
   QueueConsumerLoop,
+  type QueueStore,
   type SchedulerClock,
   SqliteQueueStore,
 } from '../background/index.ts';
@@ -501,7 +503,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       })
     : null;
   // Queues: one store for the whole network (SQLite beside the project), one consumer per queue.
-  const queueStore = new SqliteQueueStore({ file: join(rootDir, '.outpost', 'queues', 'queues.sqlite') });
+  // With --nats the queues are JetStream streams on that server (src/background/queues/nats-store.ts).
+  const queueStore: QueueStore = options.kv?.nats
+    ? await NatsQueueStore.connect({ servers: options.kv.nats })
+    : new SqliteQueueStore({ file: join(rootDir, '.outpost', 'queues', 'queues.sqlite') });
   const consumers = new Map<string, QueueConsumerLoop>();
   const queueSink: QueueSink = {
     send: async (queue, messages) => {

@@ -4,7 +4,7 @@
  *   [[queues.producers]]
  *   binding = "MY_QUEUE"        # env.MY_QUEUE.send(...)
  *   queue = "my-queue"
- *   delivery_delay = 0          # seconds every message of this producer waits (0 to 43200)
+ *   delivery_delay = 0          # seconds every message of this producer waits (0 to 86400)
  *
  *   [[queues.consumers]]
  *   queue = "my-queue"          # this worker's queue() handler consumes it
@@ -12,7 +12,7 @@
  *   max_batch_timeout = 5       # seconds to wait for a full batch (0 to 60)
  *   max_retries = 3             # 0 to 100
  *   dead_letter_queue = "my-dlq"
- *   retry_delay = 0             # seconds before a retried message is delivered again (0 to 43200)
+ *   retry_delay = 0             # seconds before a retried message is delivered again (0 to 86400)
  *   max_concurrency = 1         # batches of this queue in flight at once (1 to 250)
  */
 import { ConfigError } from '../errors.ts';
@@ -78,7 +78,7 @@ export function parseQueueProducers(file: string, raw: unknown): (QueueProducerB
       key,
       binding: p.binding,
       queue: queueName(file, `${key}.queue`, p.queue),
-      deliveryDelay: int(file, `${key}.delivery_delay`, p.delivery_delay, 0, 0, 43_200),
+      deliveryDelay: int(file, `${key}.delivery_delay`, p.delivery_delay, 0, 0, 86_400),
     };
   });
 }
@@ -122,7 +122,7 @@ export function parseQueueConsumers(file: string, raw: unknown): QueueConsumer[]
       maxBatchSize: int(file, `${key}.max_batch_size`, c.max_batch_size, 10, 1, 100),
       maxBatchTimeout: int(file, `${key}.max_batch_timeout`, c.max_batch_timeout, 5, 0, 60),
       maxRetries: int(file, `${key}.max_retries`, c.max_retries, 3, 0, 100),
-      retryDelay: int(file, `${key}.retry_delay`, c.retry_delay, 0, 0, 43_200),
+      retryDelay: int(file, `${key}.retry_delay`, c.retry_delay, 0, 0, 86_400),
       maxConcurrency: int(file, `${key}.max_concurrency`, c.max_concurrency, 1, 1, 250),
       ...(dlq ? { deadLetterQueue: dlq } : {}),
     };

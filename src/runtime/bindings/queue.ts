@@ -11,10 +11,10 @@ import type { HostBinding } from './types.ts';
 
 /** Cloudflare's limits (https://developers.cloudflare.com/queues/platform/limits/). */
 export const QUEUE_LIMITS = {
-  messageBytes: 128 * 1024,
+  messageBytes: 128_000,
   batchMessages: 100,
-  batchBytes: 256 * 1024,
-  delaySeconds: 43_200,
+  batchBytes: 256_000,
+  delaySeconds: 86_400,
 } as const;
 
 const TYPES = new Set(['json', 'text', 'bytes', 'v8']);

@@ -13,9 +13,9 @@ import { callBinding } from '../bridge.ts';
 import { TextDecoder, TextEncoder } from '../encoding.ts';
 
 /** As src/runtime/bindings/queue.ts (checked again on the host). */
-const MAX_MESSAGE = 128 * 1024;
+const MAX_MESSAGE = 128_000;
 const MAX_BATCH = 100;
-const MAX_DELAY = 43_200;
+const MAX_DELAY = 86_400;
 const TYPES = ['json', 'text', 'bytes', 'v8'];
 
 function delayOf(v: unknown, where: string): number {
