@@ -145,7 +145,7 @@ export class QueueConsumerLoop {
     const { store, queue, config } = this.#o;
     let outcome: BatchOutcome;
     try {
-      outcome = await this.#o.deliver(batch);
+      outcome = sanitize(await this.#o.deliver(batch), batch);
     } catch (err) {
       // The invocation failed (a limit, a script that does not load): every message is retried.
       outcome = {
@@ -182,4 +182,34 @@ export class QueueConsumerLoop {
         );
     }
   }
+}
+
+/**
+ * The decisions as the host acts on them: what the isolate returned is tenant-reachable data, so
+ * only ids of this batch count (each once, an ack winning over nothing else, the first decision
+ * kept), delays are whole seconds within Cloudflare's 24 h, and a message with no valid decision
+ * is retried.
+ */
+function sanitize(raw: BatchOutcome, batch: QueueMessageRecord[]): BatchOutcome {
+  const ids = new Set(batch.map((m) => m.id));
+  const decided = new Set<string>();
+  const out: BatchOutcome = { acks: [], retries: [] };
+  const o = (raw ?? {}) as Partial<BatchOutcome>;
+  for (const id of Array.isArray(o.acks) ? o.acks : [])
+    if (typeof id === 'string' && ids.has(id) && !decided.has(id)) {
+      decided.add(id);
+      out.acks.push(id);
+    }
+  for (const r of Array.isArray(o.retries) ? o.retries : []) {
+    const id = (r as { id?: unknown })?.id;
+    if (typeof id !== 'string' || !ids.has(id) || decided.has(id)) continue;
+    decided.add(id);
+    const d = (r as { delaySeconds?: unknown }).delaySeconds;
+    const delaySeconds =
+      typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= 86_400 ? d : undefined;
+    out.retries.push({ id, delaySeconds });
+  }
+  for (const id of ids) if (!decided.has(id)) out.retries.push({ id, delaySeconds: undefined });
+  if (typeof o.error === 'string') out.error = o.error.slice(0, 2000);
+  return out;
 }
