@@ -856,6 +856,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     kvNamespace,
     observer,
   });
+  // The dev server's addresses stand in for the zone (src/pop/site.ts).
+  site.addSelf(options.host ?? '127.0.0.1', [
+    server.port,
+    ...(server.h2cUrl ? [Number(new URL(server.h2cUrl).port)] : []),
+  ]);
   writeAdminFile(rootDir, server.url, adminToken);
   // Alarms set before a restart fire now that their workers are deployed.
   objects.startAlarms();

@@ -55,7 +55,6 @@ export class Site implements SiteLink {
     this.wrap = this.experiments.length ? varyOnVariant : undefined;
     this.#configuredZone = options.zone?.toLowerCase();
     this.setRoutes(options.routes);
-    for (const h of ['localhost', '127.0.0.1', '[::1]']) this.#self.add(h);
   }
 
   /** The zone's name: configured, else from the routes. */
@@ -77,17 +76,19 @@ export class Site implements SiteLink {
     this.#zone = this.#configuredZone ?? zoneOfRoutes(routes);
   }
 
-  /** The dev server's own address (`127.0.0.1:8787`): requests to it are requests to the zone. */
-  addSelf(host: string): void {
-    this.#self.add(host.toLowerCase());
+  /**
+   * The dev server's own addresses, once it listens: its port (and h2c port) on its host and on
+   * the loopback names. Requests to them are requests to the zone; a worker's fetch() to another
+   * port of this machine is not the zone's (it goes where it says, egress permitting).
+   */
+  addSelf(host: string, ports: readonly number[]): void {
+    const names = new Set([host.includes(':') ? `[${host}]` : host, '127.0.0.1', 'localhost', '[::1]']);
+    for (const n of names) for (const p of ports) this.#self.add(`${n.toLowerCase()}:${p}`);
   }
 
-  /** A request's host (with port) is the dev server's own. */
+  /** A request's host (with its port) is one of the dev server's own addresses. */
   isSelf(host: string): boolean {
-    if (this.#self.has(host)) return true;
-    // Any port on a loopback name: the h2c and TLS ports of the same server.
-    const colon = host.lastIndexOf(':');
-    return colon > 0 && host.indexOf(']', colon) < 0 && this.#self.has(host.slice(0, colon));
+    return this.#self.has(host.toLowerCase());
   }
 
   /** The URL as the zone sees it: the dev server's address replaced by the zone's name. */
