@@ -22,9 +22,7 @@ const assembled = `<!doctype html><html><body>${Array.from({ length: FRAGMENTS }
   '\n',
 )}</body></html>`;
 
-let originHits = 0;
 const origin = createServer((req, res) => {
-  if (process.env.ESI_BENCH_DEBUG) console.error(`origin ${++originHits} ${req.url}`);
   const path = req.url ?? '/';
   const cached = { 'content-type': 'text/html', 'cache-control': 'public, max-age=3600' };
   if (path === '/esi') {
