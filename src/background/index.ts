@@ -2,3 +2,11 @@ export { type BatchOutcome, type ConsumerOptions, deliveredBatch, QueueConsumerL
 export * from './cron/index.ts';
 export * from './queues/index.ts';
 export { CronScheduler, type SchedulerClock, type SchedulerOptions } from './scheduler.ts';
+export {
+  backoffMs,
+  type WorkflowDefinition,
+  WorkflowEngine,
+  type WorkflowEngineOptions,
+  WorkflowError,
+} from './workflows/engine.ts';
+export { type InstanceStatus, WorkflowStore } from './workflows/store.ts';

@@ -154,6 +154,21 @@ export interface QueueConsumer {
 }
 
 /**
+ * `[[workflows]]`: `env.NAME` creates and finds instances of the Workflow `name`. Without
+ * `scriptName` this worker defines it: `className` is its exported WorkflowEntrypoint class.
+ */
+export interface WorkflowBinding {
+  binding: string;
+  /** The Workflow's name (instances are the account's, by this name). */
+  name: string;
+  className: string;
+  /** `limits.steps`: steps one instance may take. */
+  steps: number;
+  /** `script_name`: the worker that defines it, when another one does. */
+  scriptName?: string;
+}
+
+/**
  * A binding wrangler documents that Outpost does not provide: kept so `env.NAME` exists and
  * every use of it throws an error naming the binding and the config key.
  */
@@ -181,6 +196,7 @@ export type BindingConfig = BindingBase &
     | ({ type: 'analytics_engine' } & AnalyticsEngineBinding)
     | ({ type: 'ratelimit' } & RateLimitBinding)
     | ({ type: 'queue' } & QueueProducerBinding)
+    | ({ type: 'workflow' } & WorkflowBinding)
     | { type: 'assets'; binding: string }
     | ({ type: 'unsupported' } & UnsupportedBinding)
   );

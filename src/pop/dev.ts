@@ -8,16 +8,7 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
-import {
-  type BatchOutcome,
-  CronScheduler,
-  deliveredBatch,
-  NatsQueueStore,
-  QueueConsumerLoop,
-  type QueueStore,
-  type SchedulerClock,
-  SqliteQueueStore,
-} from '../background/index.ts';
+import type { CronScheduler, SchedulerClock, WorkflowEngine } from '../background/index.ts';
 import {
   adminTokenFromEnv,
   bindingsOf,
@@ -49,13 +40,12 @@ import {
   DurableObjects,
   type Limits,
   OutpostError,
-  type QueueSink,
-  queueId,
   type RequestChain,
   Runtime,
   type RuntimeOptions,
 } from '../runtime/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
+import { Background } from './background.ts';
 import { DevNetwork } from './network.ts';
 import { Pages } from './pages.ts';
 import { Policies } from './policies.ts';
@@ -155,6 +145,8 @@ export interface DevOptions {
   testScheduled?: boolean;
   /** The cron scheduler's clock (tests, the jitter bench); default the real one. */
   cronClock?: SchedulerClock;
+  /** Where Workflow state is kept (default `.outpost/workflows/workflows.sqlite`; ':memory:' none). */
+  workflowsFile?: string;
   /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
   durableObjects?: { dir?: string | null; idleMs?: number };
   kv?: {
@@ -177,6 +169,8 @@ export interface DevServer {
   runtime: Runtime;
   /** The Cron Triggers of every project, fired once per network. */
   scheduler: CronScheduler;
+  /** The Workflows engine of the session. */
+  workflows: WorkflowEngine;
   /** The PoPs, when a topology other than `local` runs. */
   network: DevNetwork | null;
   config: WorkerConfig;
@@ -375,22 +369,6 @@ export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerC
   return `${bundle.hash}\n${json}`;
 }
 
-/** Each project's `triggers.crons` on the scheduler; at start a bad one stops it, later it is logged. */
-function siteCrons(scheduler: CronScheduler, projects: Project[], observer: Observer, fatal: boolean): void {
-  for (const p of projects) {
-    try {
-      scheduler.set(p.tenant, p.config.crons, `${p.config.configPath}: triggers.crons`);
-    } catch (err) {
-      if (fatal) throw new OutpostError('INVALID_CRON', (err as Error).message);
-      observer.log({
-        level: 'error',
-        source: 'outpost',
-        message: `${(err as Error).message}; the previous crons of "${p.tenant}" stay in force`,
-      });
-    }
-  }
-}
-
 /** A build manifest of `[[early_hints.manifest]]`, read once at start. */
 function readManifest(file: string): unknown {
   try {
@@ -502,18 +480,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         onError: (err) => observer.log({ level: 'warn', source: 'outpost', message: err.message }),
       })
     : null;
-  // Queues: one store for the whole network (SQLite beside the project), one consumer per queue.
-  // With --nats the queues are JetStream streams on that server (src/background/queues/nats-store.ts).
-  const queueStore: QueueStore = options.kv?.nats
-    ? await NatsQueueStore.connect({ servers: options.kv.nats })
-    : new SqliteQueueStore({ file: join(rootDir, '.outpost', 'queues', 'queues.sqlite') });
-  const consumers = new Map<string, QueueConsumerLoop>();
-  const queueSink: QueueSink = {
-    send: async (queue, messages) => {
-      await queueStore.send(queue, messages);
-      consumers.get(queue)?.wake();
-    },
-  };
+  // Crons, queues and Workflows: once for the whole network (src/pop/background.ts).
+  const background = await Background.open({
+    rootDir,
+    ...(options.kv?.nats ? { nats: options.kv.nats } : {}),
+    observer,
+    ...(options.cronClock ? { cronClock: options.cronClock } : {}),
+    ...(options.workflowsFile !== undefined ? { workflowsFile: options.workflowsFile } : {}),
+  });
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
   let network: DevNetwork | null = null;
   let runtime: Runtime | undefined;
@@ -574,7 +548,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         analytics,
         tail,
         site,
-        queues: queueSink,
+        queues: background.queueSink,
+        workflows: background.workflows,
       },
       metrics,
       from,
@@ -607,94 +582,24 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       analytics,
       tail,
       site,
-      queues: queueSink,
+      queues: background.queueSink,
+      workflows: background.workflows,
       metrics: metrics.forPop(LOCAL_POP),
     });
     deployer = runtime;
   }
   const rt = runtime as Runtime;
   await rt.prewarm();
-  // Cron Triggers: one scheduler for the whole network, firing at the first PoP's runtime.
-  const scheduler = new CronScheduler({
-    run: async (worker, cron, scheduledTime) => {
-      const started = performance.now();
-      await rt.event(worker, 'scheduled', [{ scheduledTime, cron }]);
-      observer.log({
-        level: 'info',
-        source: 'outpost',
-        message: `scheduled "${cron}" of "${worker}" ran in ${(performance.now() - started).toFixed(1)} ms`,
-      });
-    },
-    onError: (worker, cron, err) =>
-      observer.log({
-        level: 'error',
-        source: 'outpost',
-        message: `scheduled "${cron}" of "${worker}" failed: ${err.message}`,
-      }),
-    ...(options.cronClock ? { clock: options.cronClock } : {}),
-  });
+  background.attach(rt);
+  const scheduler = background.scheduler;
   // Workers the served one reaches through service bindings load first, each under its name.
   const others: Project[] = [];
   let started = false;
-  // A rebuild may change a project's routes or crons.
+  // A rebuild may change a project's routes, crons, queue consumers or Workflows.
   const routesChanged = () => {
     if (!started) return;
     siteRoutes(site, [main, ...others], observer, false);
-    siteCrons(scheduler, [main, ...others], observer, false);
-    void siteQueues([main, ...others], false).catch((err) =>
-      observer.log({ level: 'error', source: 'outpost', message: `queues: ${(err as Error).message}` }),
-    );
-  };
-  /**
-   * A consumer loop per `[[queues.consumers]]` of every project (one per queue in the session,
-   * as Cloudflare allows one consumer per queue); made again when a rebuild changes them.
-   */
-  let consumerKey = '';
-  const siteQueues = async (projects: Project[], fatal: boolean) => {
-    const wanted = projects.flatMap((p) =>
-      p.config.queueConsumers.map((c) => ({
-        p,
-        c,
-        id: queueId(p.config.accountId ?? DEFAULT_ACCOUNT, c.queue),
-      })),
-    );
-    const owners = new Map<string, string>();
-    for (const w of wanted) {
-      const other = owners.get(w.id);
-      if (other !== undefined) {
-        const message = `${w.p.config.configPath}: queues.consumers: queue "${w.c.queue}" already has a consumer ("${other}"); Cloudflare allows one per queue`;
-        if (fatal) throw new OutpostError('INVALID_QUEUES', message);
-        observer.log({
-          level: 'error',
-          source: 'outpost',
-          message: `${message}; the previous consumers stay`,
-        });
-        return;
-      }
-      owners.set(w.id, w.p.tenant);
-    }
-    const key = JSON.stringify(wanted.map((w) => [w.p.tenant, w.c]));
-    if (key === consumerKey) return;
-    consumerKey = key;
-    const old = [...consumers.values()];
-    consumers.clear();
-    await Promise.all(old.map((c) => c.close()));
-    for (const { p, c, id } of wanted) {
-      const account = p.config.accountId ?? DEFAULT_ACCOUNT;
-      const loop = new QueueConsumerLoop({
-        store: queueStore,
-        queue: id,
-        ...(c.deadLetterQueue ? { deadLetterQueue: queueId(account, c.deadLetterQueue) } : {}),
-        config: c,
-        deliver: async (batch) =>
-          (await rt.event(p.tenant, 'queue', [deliveredBatch(c.queue, batch)])) as BatchOutcome,
-        log: (level, message) =>
-          observer.log({ level, source: 'outpost', message: `"${p.tenant}": ${message}` }),
-        notify: (queue) => consumers.get(queue)?.wake(),
-      });
-      consumers.set(id, loop);
-      loop.start();
-    }
+    void background.configure([main, ...others], false);
   };
   for (const dir of options.services ?? [])
     others.push(await startProject(dir, deployer, options, {}, routesChanged));
@@ -716,7 +621,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     await objects.close();
     await (network ? network.close() : rt.close());
     await kvStore.close();
-    await queueStore.close();
+    await background.stop();
+    await background.close();
     await analyticsLog?.close();
     analytics.close();
     throw err;
@@ -736,13 +642,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   }
   try {
     siteRoutes(site, [main, ...others], observer, true);
-    siteCrons(scheduler, [main, ...others], observer, true);
-    await siteQueues([main, ...others], true);
+    await background.configure([main, ...others], true);
   } catch (err) {
     await abandon(err as Error);
   }
   started = true;
-  scheduler.start();
+  background.start();
   // Tail Workers: a project's tail_consumers that are served in this session get its events.
   const accountOf = (p: { config: WorkerConfig }) => p.config.accountId ?? DEFAULT_ACCOUNT;
   for (const p of [main, ...others])
@@ -871,6 +776,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(server.h2cUrl ? { h2cUrl: server.h2cUrl } : {}),
     runtime: rt,
     scheduler,
+    workflows: background.workflows,
     network,
     adminToken,
     tracer,
@@ -882,15 +788,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       main.close();
       for (const o of others) o.close();
       tail.close();
-      await scheduler.close();
-      await Promise.all([...consumers.values()].map((c) => c.close()));
+      await background.stop();
       await server.close();
       await site.close();
       await tracer?.close();
       await objects.close();
       await (network ? network.close() : rt.close());
       await kvStore.close();
-      await queueStore.close();
+      await background.close();
       d1.close();
       r2.close();
       await analytics.settle();

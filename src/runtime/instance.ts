@@ -75,6 +75,8 @@ interface Active {
   breach: LimitExceededError | null;
   /** True once headers are out: wall-time limit no longer applies. */
   responded: boolean;
+  /** Its wall-clock limit when not the version's (a Workflow step's). */
+  wallMs?: number;
   /** Id of the incoming body in the registry, cancelled when the request finishes. */
   bodyId: number | null;
   /** What its subrequests and KV operations went through (Server-Timing). */
@@ -310,7 +312,7 @@ export class WorkerInstance implements IsolateOwner {
    * arguments structured-cloned in. Its own invocation is not tailed (no event loops).
    */
   async event(
-    handler: 'tail' | 'scheduled' | 'queue',
+    handler: 'tail' | 'scheduled' | 'queue' | 'workflow',
     args: unknown[],
     chain: RequestChain = freshChain(),
   ): Promise<unknown> {
@@ -363,6 +365,15 @@ export class WorkerInstance implements IsolateOwner {
   /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
   requireLive(ctx: unknown): void {
     this.#invocation(ctx);
+  }
+
+  stepBudget(ctx: unknown, wallMs: number): void {
+    const a = this.#invocation(ctx);
+    this.#account();
+    a.cpuUsed = 0n;
+    a.subrequests = 0;
+    a.startedAt = Date.now();
+    a.wallMs = wallMs;
   }
 
   chain(ctx: unknown): RequestChain {
@@ -459,8 +470,9 @@ export class WorkerInstance implements IsolateOwner {
         this.breach(cpu);
         return;
       }
-      if (!a.responded && now - a.startedAt > this.version.limits.wallMs) {
-        this.breach(new LimitExceededError('wall', `no response within ${this.version.limits.wallMs} ms`));
+      const wallMs = a.wallMs ?? this.version.limits.wallMs;
+      if (!a.responded && now - a.startedAt > wallMs) {
+        this.breach(new LimitExceededError('wall', `no response within ${wallMs} ms`));
         return;
       }
     }

@@ -23,7 +23,7 @@ import { R2Buckets } from '../r2/index.ts';
 import { RateLimiter } from '../security/ratelimit/index.ts';
 import { DEFAULT_ACCOUNT, sameAccountTarget } from './accounts.ts';
 import { connectBindings } from './bindings/index.ts';
-import type { QueueSink } from './bindings/types.ts';
+import type { QueueSink, WorkflowHost } from './bindings/types.ts';
 import { fromAsyncIterable } from './bridge/bodies.ts';
 import type { SiteLink, Tier } from './bridge/fetch.ts';
 import { NamedError } from './bridge/named-error.ts';
@@ -96,6 +96,8 @@ export interface RuntimeOptions {
   rateLimiter?: RateLimiter;
   /** Where Queues producers send (the network's queue store); none: sends fail naming the binding. */
   queues?: QueueSink;
+  /** The Workflows engine of the network (null: Workflow bindings say there is none). */
+  workflows?: WorkflowHost;
   /** Where finished invocations go for `outpost tail` and Tail Workers (none: nobody tails). */
   tail?: TailHub;
   /** What this PoP's parts count (cache lookups, KV operations, cold starts, origin errors). */
@@ -131,6 +133,7 @@ export class Runtime {
   #analytics: AnalyticsEngine | null;
   #rateLimiter: RateLimiter | null;
   readonly queues: QueueSink | null;
+  readonly workflows: WorkflowHost | null;
   readonly #tail: TailHub | null;
   /** What this PoP's parts count (src/observability/metrics.ts). */
   readonly metrics: PopMetrics;
@@ -174,6 +177,7 @@ export class Runtime {
     this.#analytics = options.analytics ?? null;
     this.#rateLimiter = options.rateLimiter ?? null;
     this.queues = options.queues ?? null;
+    this.workflows = options.workflows ?? null;
     this.#tail = options.tail ?? null;
     this.metrics = options.metrics ?? NO_METRICS;
     this.#ownAnalytics = !options.analytics;
@@ -315,7 +319,7 @@ export class Runtime {
   /** A handler event (a Tail Worker's `tail(events)`, a cron's `scheduled(controller)`) for a deployed worker. */
   async event(
     tenant: string,
-    handler: 'tail' | 'scheduled' | 'queue',
+    handler: 'tail' | 'scheduled' | 'queue' | 'workflow',
     args: unknown[],
     chain?: RequestChain,
   ): Promise<unknown> {
@@ -415,6 +419,7 @@ export class Runtime {
       analytics: () => this.analytics,
       rateLimiter: () => this.rateLimiter,
       queues: () => this.queues,
+      workflows: () => this.workflows,
     });
   }
 

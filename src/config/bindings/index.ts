@@ -15,6 +15,7 @@ import { parseServices } from './services.ts';
 import { parseD1Databases, parseR2Buckets } from './storage.ts';
 import { parseUnsafeBindings } from './unsafe.ts';
 import { parseUnsupported, UNSUPPORTED_BINDINGS } from './unsupported.ts';
+import { parseWorkflows } from './workflows.ts';
 
 export { BINDING_NAME, isTable } from './name.ts';
 
@@ -97,6 +98,10 @@ export const BINDING_KEYS: BindingKey[] = [
   {
     key: 'queues',
     parse: (raw, c) => parseQueueProducers(c.file, raw).map((b) => ({ ...b, type: 'queue' })),
+  },
+  {
+    key: 'workflows',
+    parse: (raw, c) => parseWorkflows(c.file, raw).map((b) => ({ ...b, type: 'workflow' })),
   },
   ...UNSUPPORTED_BINDINGS.map(
     (entry): BindingKey => ({

@@ -29,7 +29,6 @@ export const UNSUPPORTED_BINDINGS: Entry[] = [
   { key: 'hyperdrive', what: 'a Hyperdrive configuration', shape: 'list' },
   { key: 'mtls_certificates', what: 'an mTLS certificate', shape: 'list' },
   { key: 'dispatch_namespaces', what: 'a Workers for Platforms dispatch namespace', shape: 'list' },
-  { key: 'workflows', what: 'a Workflow', shape: 'list' },
   { key: 'pipelines', what: 'a Pipeline', shape: 'list' },
   { key: 'secrets_store_secrets', what: 'a Secrets Store secret', shape: 'list' },
   { key: 'send_email', what: 'an Email sending binding', shape: 'list', nameKey: 'name' },

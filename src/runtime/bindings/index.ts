@@ -15,6 +15,7 @@ import { queueBinding } from './queue.ts';
 import { r2Binding } from './r2.ts';
 import { rateLimitBinding } from './ratelimit.ts';
 import type { ConnectedBinding, HostBinding, WireContext } from './types.ts';
+import { workflowBinding } from './workflow.ts';
 
 export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
   service: serviceBinding,
@@ -26,6 +27,7 @@ export const BINDINGS: { [T in BindingType]: HostBinding<T> } = {
   analytics_engine: analyticsBinding,
   ratelimit: rateLimitBinding,
   queue: queueBinding,
+  workflow: workflowBinding,
   unsafe_eval: { describe: () => ({ type: 'unsafe_eval' }), connect: () => null },
   unsupported: {
     describe: (b) => ({ type: 'unsupported', key: b.key, what: b.what }),

@@ -26,6 +26,87 @@ export interface QueueSendData {
   delaySeconds: number;
 }
 
+/** An error as it crosses: its class name and message. */
+export interface ErrorData {
+  name: string;
+  message: string;
+}
+
+/** A `step.do` config resolved in the isolate (durations in ms); `delayMs` is 0 for a delay function. */
+export interface StepConfigData {
+  limit: number;
+  delayMs: number;
+  backoff: 'constant' | 'linear' | 'exponential';
+  timeoutMs: number;
+}
+
+/** One call of a Workflow run's `step` to the engine (src/background/workflows/engine.ts). */
+export type WorkflowStepCall =
+  | { op: 'begin'; name: string; count: number; config: StepConfigData }
+  | { op: 'end'; name: string; count: number; attempt: number; ok: true; value: unknown }
+  | {
+      op: 'end';
+      name: string;
+      count: number;
+      attempt: number;
+      ok: false;
+      error: ErrorData;
+      /** No more attempts (a NonRetryableError, or the last one). */
+      final: boolean;
+      /** The delay before the next attempt, ms (the isolate computed it from the config). */
+      delayMs: number;
+    }
+  | { op: 'sleep'; name: string; count: number; until: number }
+  | { op: 'wait'; name: string; count: number; type: string; timeoutMs: number };
+
+/** The engine's answer to a step call. */
+export type WorkflowStepReply =
+  /** A `do` step that completed before: its output. */
+  | { kind: 'output'; value: unknown }
+  /** The step failed for good (retries spent, or a wait timed out): throw this. */
+  | { kind: 'error'; error: ErrorData }
+  /** Run the callback: attempt number `attempt`. */
+  | { kind: 'run'; attempt: number }
+  /** The step's result was stored. */
+  | { kind: 'ok' }
+  /** A sleep that is over. */
+  | { kind: 'done' }
+  /** An event for a waitForEvent. */
+  | { kind: 'event'; event: { payload: unknown; timestamp: number; type: string } }
+  /** Not due yet (a sleep, a retry delay, an event): the run ends here and is run again later. */
+  | { kind: 'wait' }
+  /** The instance was paused, terminated or restarted: this run stops here. */
+  | { kind: 'stop' };
+
+/** What the engine hands a Workflow run (the `workflow` handler event). */
+export interface WorkflowRunArgs {
+  className: string;
+  /** The defining worker's binding of this Workflow: its step calls go through it. */
+  binding: string;
+  /** This run's token: the engine answers step calls only of the run it is. */
+  token: string;
+  instanceId: string;
+  workflowName: string;
+  payload: unknown;
+  /** When the instance was created, ms. */
+  timestamp: number;
+  /** Steps one run may take. */
+  steps: number;
+}
+
+/** How a run ended: returned, threw, or stopped at a step that is not due. */
+export type WorkflowRunOutcome =
+  | { kind: 'complete'; value: unknown }
+  | { kind: 'errored'; error: ErrorData }
+  | { kind: 'suspended' };
+
+/** An instance's status as `instance.status()` answers it. */
+export interface WorkflowStatusData {
+  status: string;
+  error?: ErrorData;
+  output?: unknown;
+}
+
 /** A response as it crosses into the isolate: small bodies inline, others a host stream id. */
 export interface CrossingResponse {
   status: number;
@@ -214,6 +295,23 @@ export interface BindingProtocol {
     ops: {
       /** One send() or sendBatch(): bodies serialized in the isolate, checked again on the host. */
       send(messages: QueueSendData[]): void;
+    };
+  };
+  workflow: {
+    descriptor: Record<never, never>;
+    ops: {
+      /** New instances ({ id?, params? } each): their ids, and why each one that failed did. */
+      create(instances: { id?: string; params?: unknown }[]): {
+        ids: (string | null)[];
+        errors: { index: number; id?: string; message: string }[];
+      };
+      /** Throws `instance.not_found` unless the instance exists. */
+      get(id: string): void;
+      status(id: string): WorkflowStatusData;
+      control(id: string, action: 'pause' | 'resume' | 'terminate' | 'restart'): void;
+      sendEvent(id: string, type: string, payload: unknown): void;
+      /** A running instance's step (the token names its run). */
+      step(token: string, call: WorkflowStepCall): WorkflowStepReply;
     };
   };
   unsupported: { descriptor: { key: string; what: string }; ops: Record<string, never> };

@@ -14,7 +14,14 @@ import type { ObjectLinks } from '../bridge/durable.ts';
 import type { ServiceLinks } from '../bridge/service.ts';
 import type { IsolateOwner } from '../bridge/syscalls.ts';
 import type { WorkerVersion } from '../types.ts';
-import type { BindingKind, DescriptorOf, OpsOf } from './protocol.ts';
+import type {
+  BindingKind,
+  DescriptorOf,
+  OpsOf,
+  WorkflowStatusData,
+  WorkflowStepCall,
+  WorkflowStepReply,
+} from './protocol.ts';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -44,6 +51,23 @@ export interface WireContext {
   rateLimiter(): RateLimiter;
   /** Where Queues producers send (null: no queue store; a send then fails naming the binding). */
   queues(): QueueSink | null;
+  /** The Workflows engine (null: none; a call then fails naming the binding). */
+  workflows(): WorkflowHost | null;
+}
+
+type InstanceRef = { account: string; workflow: string; id: string };
+
+/** What the Workflow binding needs of the engine (src/background/workflows/engine.ts). */
+export interface WorkflowHost {
+  create(account: string, workflow: string, id: string | undefined, params: unknown): string;
+  get(ref: InstanceRef): void;
+  status(ref: InstanceRef): WorkflowStatusData;
+  pause(ref: InstanceRef): void;
+  resume(ref: InstanceRef): void;
+  terminate(ref: InstanceRef): void;
+  restart(ref: InstanceRef): void;
+  sendEvent(ref: InstanceRef, type: string, payload: unknown): void;
+  step(token: string, call: WorkflowStepCall): WorkflowStepReply;
 }
 
 /** What the Queues binding needs of a queue store (src/background/queues/). */

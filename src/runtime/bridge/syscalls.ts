@@ -42,6 +42,11 @@ export interface IsolateOwner {
   beginSubrequest(ctx: unknown): void;
   /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
   requireLive(ctx: unknown): void;
+  /**
+   * A Workflow step starts in invocation `ctx`: its CPU time, subrequests and wall clock count
+   * from here, the wall clock up to `wallMs` (on Workers each step has its own budget).
+   */
+  stepBudget(ctx: unknown, wallMs: number): void;
   /** Stop taking new events; go once what is in flight has finished. */
   retire(): void;
   /** Where invocation `ctx` records its hops (null: it has answered, or is not live). */

@@ -30,6 +30,10 @@ export class WorkflowEntrypoint extends Entrypoint {}
 /** Marks a class whose instances are passed by reference over RPC (not supported yet: documented gap). */
 export class RpcTarget {}
 
+export function isWorkflowClass(v: unknown): boolean {
+  return typeof v === 'function' && v.prototype instanceof WorkflowEntrypoint;
+}
+
 export function isEntrypointClass(v: unknown): v is new (ctx: unknown, env: unknown) => any {
   return typeof v === 'function' && v.prototype instanceof WorkerEntrypoint;
 }

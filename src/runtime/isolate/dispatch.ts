@@ -10,12 +10,12 @@
  * pullFrom).
  */
 
-import type { AnyDescriptor } from '../bindings/protocol.ts';
+import type { AnyDescriptor, WorkflowRunArgs } from '../bindings/protocol.ts';
 import { makeBindings } from './bindings/index.ts';
 import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
-import { cache, hooks, isEntrypointClass, setWorkerEnv } from './cloudflare.ts';
+import { cache, hooks, isEntrypointClass, isWorkflowClass, setWorkerEnv } from './cloudflare.ts';
 import { allowCodegen } from './codegen.ts';
 import { format } from './console.ts';
 import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
@@ -29,6 +29,7 @@ import { Response } from './response.ts';
 import { declaredLength } from './transforms.ts';
 import { URL } from './url.ts';
 import { internals, WebSocket } from './websocket.ts';
+import { runWorkflow } from './workflows/run.ts';
 
 type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
 
@@ -223,6 +224,16 @@ export function finishLoad(exported: Record<string, any>): string {
       moduleHandler = {
         self: {},
         fetch: (request, e, ctx) => new (def as any)(ctx, e).fetch(request),
+      };
+      return format_;
+    }
+    if (!def && Object.values(exported).some(isWorkflowClass)) {
+      // Only Workflow classes (their runs come as events): a request gets a clear error.
+      moduleHandler = {
+        self: {},
+        fetch: () => {
+          throw new TypeError('This worker has no fetch() handler: it exports only Workflow classes.');
+        },
       };
       return format_;
     }
@@ -560,6 +571,12 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
     const waits = trackWaits(id);
     const ctx = executionContext(waits);
     try {
+      if (handler === 'workflow') {
+        // A Workflow instance's run (workflows/run.ts): its outcome goes back to the engine.
+        if (format_ !== 'modules') throw new TypeError('Workflows need an ES module worker.');
+        const value = await runWorkflow(exportsObject, env, ctx, args[0] as WorkflowRunArgs);
+        return { value, waitUntil: waits.length };
+      }
       if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);
       if (format_ === 'service-worker' && handler === 'scheduled') {
         // addEventListener('scheduled', (event) => event.waitUntil(...)): the controller's

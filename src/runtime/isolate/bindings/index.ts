@@ -15,6 +15,7 @@ import { RateLimit } from './ratelimit.ts';
 import { serviceBinding } from './service.ts';
 import { unsafeEval } from './unsafe-eval.ts';
 import { unsupportedBinding } from './unsupported.ts';
+import { Workflow } from './workflow.ts';
 
 const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown } = {
   service: (name) => serviceBinding(name),
@@ -27,6 +28,7 @@ const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown 
   analytics_engine: (name) => new AnalyticsEngineDataset(name),
   ratelimit: (name) => new RateLimit(name),
   queue: (name) => new Queue(name),
+  workflow: (name) => new Workflow(name),
   unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
 };
 
