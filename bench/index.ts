@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|streaming|scrape|coldstart|memory|prelude.
+// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -28,6 +28,7 @@ import { queuesBench } from './queues.ts';
 import { scrapeBench } from './scrape.ts';
 import { streamingBench } from './streaming.ts';
 import { SCENARIOS, throughput } from './throughput.ts';
+import { workflowsBench } from './workflows.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = !!values.quick;
@@ -102,6 +103,11 @@ if (want('queues')) {
   const r = await queuesBench({ messages: quick ? 2_000 : 10_000, rounds: quick ? 2 : 3 });
   console.log(r.table.join('\n'), '\n');
   results.queues = r;
+}
+if (want('workflows')) {
+  const r = await workflowsBench({ instances: 10, steps: quick ? 100 : 500, rounds: quick ? 2 : 3 });
+  console.log(r.table.join('\n'), '\n');
+  results.workflows = r;
 }
 if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });

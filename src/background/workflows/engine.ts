@@ -120,6 +120,8 @@ export class WorkflowEngine {
   /** Instances whose run ended while something asked for another (an event arrived). */
   readonly #again = new Set<string>();
   readonly #warned = new Set<string>();
+  /** Running instances asked to pause (at their next step). */
+  readonly #pausing = new Set<string>();
   #started = false;
   #closed = false;
 
@@ -228,6 +230,7 @@ export class WorkflowEngine {
     if (row.status === 'paused' || row.status === 'waitingForPause') return;
     const key = keyOf(ref);
     if (this.#running.has(key)) {
+      this.#pausing.add(key);
       this.#set(row, { status: 'waitingForPause', pause: 1 });
       return;
     }
@@ -244,6 +247,7 @@ export class WorkflowEngine {
         `Cannot resume the instance "${ref.id}": it is not paused (it is ${row.status})`,
       );
     if (row.status === 'waitingForPause') {
+      this.#pausing.delete(keyOf(ref));
       this.#set(row, { status: 'running', pause: 0 });
       return;
     }
@@ -308,12 +312,11 @@ export class WorkflowEngine {
   step(token: string, call: WorkflowStepCall): WorkflowStepReply {
     const key = this.#live.get(token);
     if (key === undefined) return { kind: 'stop' };
+    // A live token is a running instance: terminate and restart revoke it (no store read here).
     const ref = refOf(key);
-    const row = this.#store.instance(ref);
-    if (!row || FINISHED.has(row.status)) return { kind: 'stop' };
     if (call.op === 'end') return this.#end(ref, call);
     // A pause takes effect before the next step starts.
-    if (row.pause) return { kind: 'stop' };
+    if (this.#pausing.has(key)) return { kind: 'stop' };
     if (call.op === 'begin') return this.#begin(ref, call);
     if (call.op === 'sleep') return this.#sleep(ref, call);
     return this.#wait(ref, call);
@@ -602,6 +605,7 @@ export class WorkflowEngine {
       outcome = { kind: 'failed', error: err as Error };
     } finally {
       this.#running.delete(key);
+      this.#pausing.delete(key);
     }
     const valid = this.#live.delete(token);
     this.#drain();

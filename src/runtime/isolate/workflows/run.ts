@@ -95,24 +95,66 @@ class WorkflowTimeoutError extends Error {
   }
 }
 
-/** Run `callback` for at most `ms`; a timeout rejects (the callback itself cannot be stopped). */
-function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(
-      () => reject(new WorkflowTimeoutError(`step.do("${name}") timed out after ${ms} ms`)),
-      ms,
-    );
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+/**
+ * Step timeouts of one run with one timer: armed for the earliest deadline of the callbacks
+ * running, and re-armed only when an earlier one starts (each timer is a host call, and most
+ * steps end long before their timeout). A timeout rejects the step; its callback cannot be
+ * stopped, and what it returns later goes nowhere.
+ */
+class Deadlines {
+  readonly #pending = new Map<number, { at: number; fail: () => void }>();
+  #timer: number | null = null;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #next = 0;
+
+  race<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = this.#next++;
+      this.#pending.set(id, {
+        at: Date.now() + ms,
+        fail: () => reject(new WorkflowTimeoutError(`step.do("${name}") timed out after ${ms} ms`)),
+      });
+      this.#arm();
+      p.then(
+        (v) => {
+          this.#pending.delete(id);
+          resolve(v);
+        },
+        (e) => {
+          this.#pending.delete(id);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  #arm(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const d of this.#pending.values()) earliest = Math.min(earliest, d.at);
+    if (earliest === Number.POSITIVE_INFINITY || (this.#timer !== null && this.#timerAt <= earliest)) return;
+    this.stop();
+    this.#timerAt = earliest;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, earliest - Date.now()));
+  }
+
+  #fire(): void {
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    for (const [id, d] of this.#pending)
+      if (d.at <= now) {
+        this.#pending.delete(id);
+        d.fail();
+      }
+    this.#arm();
+  }
+
+  /** The run is over: no timer outlives it. */
+  stop(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
 }
 
 const toError = (e: unknown) => ({
@@ -137,6 +179,7 @@ export async function runWorkflow(
     };
   /** Set once the run has ended (returned, threw or suspended): what it still does goes nowhere. */
   let over = false;
+  const deadlines = new Deadlines();
   const call = (c: WorkflowStepCall): Promise<WorkflowStepReply> =>
     over ? new Promise(() => {}) : callBinding('workflow', args.binding, 'step', args.token, c);
   const counts = new Map<string, number>();
@@ -148,6 +191,7 @@ export async function runWorkflow(
   const suspended = new Promise<WorkflowRunOutcome>((resolve) => {
     suspend = () => {
       over = true;
+      deadlines.stop();
       resolve({ kind: 'suspended' });
     };
   });
@@ -200,7 +244,7 @@ export async function runWorkflow(
         });
         let value: unknown;
         try {
-          value = await withTimeout(
+          value = await deadlines.race(
             Promise.resolve().then(() => callback(stepCtx)),
             config.data.timeoutMs,
             name,
@@ -316,6 +360,7 @@ export async function runWorkflow(
       return { kind: 'errored', error: toError(err) };
     } finally {
       over = true;
+      deadlines.stop();
     }
   })();
   return Promise.race([ran, suspended]);
