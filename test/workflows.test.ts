@@ -190,6 +190,31 @@ describe('Workflows on outpost dev', () => {
     assert.match(s.error?.message ?? '', /more than 50 steps/);
   });
 
+  it('the admin API lists instances by status and shows one with its steps (admin token required)', async () => {
+    await c.until('BASIC', 'basic-1', 'complete');
+    const auth = { headers: { authorization: `Bearer ${dev.adminToken}` } };
+    assert.equal((await fetch(`${dev.url}/__outpost/workflows`)).status, 401);
+    const list = (await (
+      await fetch(`${dev.url}/__outpost/workflows?workflow=basic&limit=500`, auth)
+    ).json()) as any;
+    assert.ok(list.counts.some((r: any) => r.workflow === 'basic' && r.status === 'complete' && r.n >= 1));
+    assert.ok(list.instances.every((i: any) => i.workflow === 'basic'));
+    const one = (await (
+      await fetch(`${dev.url}/__outpost/workflows/local/basic/basic-1`, auth)
+    ).json()) as any;
+    assert.equal(one.status, 'complete');
+    assert.deepEqual(
+      one.steps.map((s: any) => [s.key, s.state, s.attempts]),
+      [
+        ['do:a:1', 'done', 1],
+        ['do:b:1', 'done', 1],
+      ],
+    );
+    assert.equal((await fetch(`${dev.url}/__outpost/workflows/local/basic/nobody`, auth)).status, 404);
+    assert.equal((await fetch(`${dev.url}/__outpost/workflows/%E0%A4%A/x/y`, auth)).status, 404);
+    assert.equal((await fetch(`${dev.url}/__outpost/workflows?limit=0`, auth)).status, 400);
+  });
+
   it('createBatch: the array form and { instances } with per-instance errors', async () => {
     const ids = await c.batch('BASIC', [
       { id: 'b1', params: { n: 1 } },

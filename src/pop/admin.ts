@@ -51,6 +51,13 @@ export interface AdminOptions {
     list(): unknown;
     run(worker: string | undefined, cron: string | undefined): Promise<{ worker: string; cron: string }[]>;
   };
+  /** Workflows: instances by status, the newest instances, one instance's status and steps. */
+  workflows?: {
+    counts(): unknown;
+    list(filter: { workflow?: string; limit?: number }): unknown;
+    status(ref: { account: string; workflow: string; id: string }): unknown;
+    steps(ref: { account: string; workflow: string; id: string }): unknown;
+  };
 }
 
 /** Tail sessions one server serves at once. */
@@ -267,6 +274,13 @@ export async function handleAdmin(
     }
     return true;
   }
+  if (
+    options.workflows &&
+    (path === `${ADMIN_PREFIX}workflows` || path.startsWith(`${ADMIN_PREFIX}workflows/`))
+  ) {
+    workflowsAdmin(req, res, path.slice(`${ADMIN_PREFIX}workflows`.length), options.workflows);
+    return true;
+  }
   if (options.tail && path === `${ADMIN_PREFIX}tail`) {
     tailSession(req, res, options.tail);
     return true;
@@ -325,4 +339,58 @@ export function writeAdminFile(rootDir: string, url: string, token: string): str
   const file = join(dir, 'admin.json');
   writeFileSync(file, `${JSON.stringify({ url, token }, null, 2)}\n`, { mode: 0o600 });
   return file;
+}
+
+/**
+ * `GET /__outpost/workflows[?workflow=NAME&limit=N]`: instances by account, Workflow and status,
+ * and the newest instances; `GET /__outpost/workflows/<account>/<workflow>/<id>`: one
+ * instance's status and steps.
+ */
+function workflowsAdmin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  rest: string,
+  wf: NonNullable<AdminOptions['workflows']>,
+): void {
+  if (req.method !== 'GET') {
+    json(res, 405, { success: false, errors: [{ message: 'use GET' }] }, { allow: 'GET' });
+    return;
+  }
+  if (rest === '' || rest === '/') {
+    const q = new URL(req.url ?? '/', 'http://admin').searchParams;
+    const limit = Number(q.get('limit') ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      json(res, 400, {
+        success: false,
+        errors: [{ message: 'limit must be a whole number from 1 to 1000' }],
+      });
+      return;
+    }
+    const workflow = q.get('workflow') ?? undefined;
+    json(res, 200, {
+      success: true,
+      counts: wf.counts(),
+      instances: wf.list({ ...(workflow ? { workflow } : {}), limit }),
+    });
+    return;
+  }
+  let parts: string[];
+  try {
+    parts = rest.slice(1).split('/').map(decodeURIComponent);
+  } catch {
+    parts = [];
+  }
+  if (parts.length !== 3 || parts.some((p) => p === '')) {
+    json(res, 404, {
+      success: false,
+      errors: [{ message: 'use /__outpost/workflows/<account>/<workflow>/<id>' }],
+    });
+    return;
+  }
+  const ref = { account: parts[0], workflow: parts[1], id: parts[2] };
+  try {
+    json(res, 200, { success: true, ...(wf.status(ref) as object), steps: wf.steps(ref) });
+  } catch (err) {
+    json(res, 404, { success: false, errors: [{ message: (err as Error).message }] });
+  }
 }

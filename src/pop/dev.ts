@@ -746,6 +746,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         return crons.map((c) => ({ worker: name, cron: c }));
       },
     },
+    workflows: background.workflows,
     pages,
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),

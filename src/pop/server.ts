@@ -88,6 +88,8 @@ export interface PopServerOptions {
   testScheduled?: boolean;
   /** Cron Triggers for the admin endpoint (`outpost trigger scheduled`). */
   scheduled?: AdminOptions['scheduled'];
+  /** Workflows for the admin endpoint (`/__outpost/workflows`). */
+  workflows?: AdminOptions['workflows'];
   host?: string;
   port?: number;
   /** Development shows stacks in error responses. */
@@ -258,6 +260,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.tail ? { tail: options.tail } : {}),
         ...(options.scheduled ? { scheduled: options.scheduled } : {}),
+        ...(options.workflows ? { workflows: options.workflows } : {}),
         ...(kvPops.length && options.kvNamespace
           ? { kv: { pops: kvPops, namespace: options.kvNamespace } }
           : {}),

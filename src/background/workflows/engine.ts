@@ -96,9 +96,14 @@ export const decodeValue = (b: Buffer | null): unknown => (b === null ? undefine
 
 /** The delay before the attempt after `attempts` failed ones (workers-types' WorkflowBackoff). */
 export function backoffMs(config: StepConfigData, attempts: number): number {
-  if (config.backoff === 'exponential') return config.delayMs * 2 ** (attempts - 1);
-  if (config.backoff === 'linear') return config.delayMs * attempts;
-  return config.delayMs;
+  const ms =
+    config.backoff === 'exponential'
+      ? config.delayMs * 2 ** (attempts - 1)
+      : config.backoff === 'linear'
+        ? config.delayMs * attempts
+        : config.delayMs;
+  // At most a year (Cloudflare's longest wait), whatever the attempt count.
+  return Math.min(ms, 365 * 86_400_000);
 }
 
 const errorOf = (s: string | null): ErrorData =>

@@ -7,7 +7,7 @@
  * invocation a fresh CPU and subrequest budget: on Workers each step has its own.
  */
 import { NamedError } from '../bridge/named-error.ts';
-import type { WorkflowStepCall } from './protocol.ts';
+import type { ErrorData, StepConfigData, WorkflowStepCall } from './protocol.ts';
 import type { HostBinding } from './types.ts';
 
 const ACTIONS = new Set(['pause', 'resume', 'terminate', 'restart']);
@@ -15,6 +15,70 @@ const ACTIONS = new Set(['pause', 'resume', 'terminate', 'restart']);
 const MAX_BATCH = 100;
 /** How long one step may run before the wall-clock limit recycles the isolate (its timeout caps at this). */
 export const STEP_WALL_MS = 15 * 60_000;
+
+/** The longest sleep, retry delay, step timeout or event timeout (Cloudflare: 365 days). */
+const MAX_DURATION_MS = 365 * 86_400_000;
+const BACKOFFS = new Set(['constant', 'linear', 'exponential']);
+
+function bad(what: string): never {
+  throw new NamedError(`invalid Workflow step call: ${what}`, 'TypeError');
+}
+
+const whole = (v: unknown, what: string, min: number, max: number): number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : bad(what);
+const ms = (v: unknown, what: string): number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_DURATION_MS ? v : bad(what);
+const text = (v: unknown, max: number): string =>
+  typeof v === 'string' ? v.slice(0, max) : String(v).slice(0, max);
+
+/**
+ * A step call as tenant code could send it, checked field by field into a fresh object (the
+ * isolate's Workflow code makes well-formed ones; anything else is refused, never stored).
+ */
+export function checkStepCall(raw: unknown, now: number): WorkflowStepCall {
+  if (!raw || typeof raw !== 'object') bad('not an object');
+  const c = raw as Record<string, unknown>;
+  const name = typeof c.name === 'string' && c.name.length > 0 && c.name.length <= 256 ? c.name : bad('name');
+  const count = whole(c.count, 'count', 1, 1_000_000);
+  if (c.op === 'begin') {
+    const k = (c.config ?? {}) as Record<string, unknown>;
+    const config: StepConfigData = {
+      limit: whole(k.limit, 'config.limit', 0, 10_000),
+      delayMs: ms(k.delayMs, 'config.delayMs'),
+      backoff: BACKOFFS.has(k.backoff as string)
+        ? (k.backoff as StepConfigData['backoff'])
+        : bad('config.backoff'),
+      timeoutMs: ms(k.timeoutMs, 'config.timeoutMs'),
+    };
+    return { op: 'begin', name, count, config };
+  }
+  if (c.op === 'end') {
+    const attempt = whole(c.attempt, 'attempt', 1, 1_000_000);
+    if (c.ok === true) return { op: 'end', name, count, attempt, ok: true, value: c.value };
+    const e = (c.error ?? {}) as Record<string, unknown>;
+    const error: ErrorData = { name: text(e.name ?? 'Error', 100), message: text(e.message ?? '', 4096) };
+    return {
+      op: 'end',
+      name,
+      count,
+      attempt,
+      ok: false,
+      error,
+      final: c.final === true,
+      delayMs: ms(c.delayMs, 'delayMs'),
+    };
+  }
+  if (c.op === 'sleep') {
+    const until = typeof c.until === 'number' && Number.isFinite(c.until) ? c.until : bad('until');
+    if (until > now + MAX_DURATION_MS) bad('a sleep longer than 365 days');
+    return { op: 'sleep', name, count, until };
+  }
+  if (c.op === 'wait') {
+    if (typeof c.type !== 'string') bad('type');
+    return { op: 'wait', name, count, type: c.type, timeoutMs: ms(c.timeoutMs, 'timeoutMs') };
+  }
+  return bad('op');
+}
 
 const asId = (v: unknown): string => {
   if (typeof v !== 'string' || v.length === 0 || v.length > 100)
@@ -91,9 +155,8 @@ export const workflowBinding: HostBinding<'workflow'> = {
       },
       step: (o, ctx, [token, call]) => {
         o.requireLive(ctx);
-        if (typeof token !== 'string' || !call || typeof call !== 'object')
-          throw new NamedError('invalid Workflow step call', 'TypeError');
-        const c = call as WorkflowStepCall;
+        if (typeof token !== 'string') bad('token');
+        const c = checkStepCall(call, Date.now());
         if (c.op !== 'end') o.stepBudget(ctx, STEP_WALL_MS);
         return engine().step(token, c);
       },

@@ -16,15 +16,20 @@ const UNIT_MS: Record<string, number> = {
 
 const FORMAT = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i;
 
+/** The longest duration a Workflow takes (Cloudflare: a sleep of at most 365 days). */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
 /** Milliseconds, or a TypeError naming `what` and the value. */
 export function durationMs(v: unknown, what: string): number {
-  if (typeof v === 'number') {
-    if (Number.isFinite(v) && v >= 0) return v;
-  } else if (typeof v === 'string') {
+  let ms = Number.NaN;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string') {
     const m = FORMAT.exec(v);
     const unit = m && UNIT_MS[m[2].toLowerCase()];
-    if (m && unit) return Number(m[1]) * unit;
+    if (m && unit) ms = Number(m[1]) * unit;
   }
+  if (ms > MAX_DURATION_MS) throw new RangeError(`${what} must be at most 365 days, received ${String(v)}`);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
   throw new TypeError(
     `${what} must be a number of milliseconds or a duration such as "30 seconds", "5 minutes" or "1 day", received ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`,
   );

@@ -20,7 +20,7 @@ import type {
 } from '../../bindings/protocol.ts';
 import { callBinding } from '../bridge.ts';
 import { clearTimeout, setTimeout } from '../timers.ts';
-import { durationMs } from './durations.ts';
+import { durationMs, MAX_DURATION_MS } from './durations.ts';
 import { NonRetryableError, stepError } from './errors.ts';
 
 /** Cloudflare's defaults for a step (workers-sdk's workflows-shared). */
@@ -62,8 +62,8 @@ function resolveConfig(name: string, raw: unknown): ResolvedConfig {
   if (typeof r !== 'object' || Object.keys(r).some((k) => k !== 'limit' && k !== 'delay' && k !== 'backoff'))
     throw new TypeError(`step.do("${name}"): retries is { limit, delay, backoff? }`);
   const limit = r.limit ?? DEFAULTS.limit;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)
-    throw new TypeError(`step.do("${name}"): retries.limit must be a whole number, 0 or more`);
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > 10_000)
+    throw new TypeError(`step.do("${name}"): retries.limit must be a whole number from 0 to 10000`);
   const backoff = r.backoff ?? DEFAULTS.backoff;
   if (typeof backoff !== 'string' || !BACKOFFS.has(backoff))
     throw new TypeError(`step.do("${name}"): retries.backoff must be "constant", "linear" or "exponential"`);
@@ -83,9 +83,13 @@ function resolveConfig(name: string, raw: unknown): ResolvedConfig {
 }
 
 function backoff(c: StepConfigData, attempt: number): number {
-  if (c.backoff === 'exponential') return c.delayMs * 2 ** (attempt - 1);
-  if (c.backoff === 'linear') return c.delayMs * attempt;
-  return c.delayMs;
+  const ms =
+    c.backoff === 'exponential'
+      ? c.delayMs * 2 ** (attempt - 1)
+      : c.backoff === 'linear'
+        ? c.delayMs * attempt
+        : c.delayMs;
+  return Math.min(ms, MAX_DURATION_MS);
 }
 
 class WorkflowTimeoutError extends Error {
@@ -321,6 +325,8 @@ export async function runWorkflow(
         const t = when instanceof Date ? when.getTime() : when;
         if (typeof t !== 'number' || !Number.isFinite(t))
           throw new TypeError('step.sleepUntil: the time must be a Date or milliseconds since the epoch');
+        if (t - Date.now() > MAX_DURATION_MS)
+          throw new RangeError('step.sleepUntil: the time must be at most 365 days from now');
         return sleepUntil(name, t);
       }),
     waitForEvent: (nameArg: unknown, options: unknown) =>
