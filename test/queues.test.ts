@@ -3,6 +3,9 @@
 // its batch, messages past max_retries go to the dead-letter queue, and what was sent survives
 // a restart of outpost dev.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
@@ -140,6 +143,58 @@ describeNeeding(NATS_SERVER, 'Queues on NATS JetStream (outpost dev --nats)', ()
     } finally {
       await dev.close();
       fixture.cleanup();
+    }
+  });
+
+  it('two outpost dev sessions consuming one queue: every message is delivered once between them', async () => {
+    const dirs = [0, 1].map(() => {
+      const dir = mkdtempSync(join(tmpdir(), 'outpost-queue-pair-'));
+      writeFileSync(
+        join(dir, 'wrangler.toml'),
+        'name = "pair"\nmain = "w.js"\ncompatibility_date = "2025-01-01"\n[[queues.producers]]\nbinding = "Q"\nqueue = "pair"\n[[queues.consumers]]\nqueue = "pair"\nmax_batch_size = 5\nmax_batch_timeout = 0\n',
+      );
+      writeFileSync(
+        join(dir, 'w.js'),
+        `export default {
+          async fetch(request, env) {
+            const n = Number(new URL(request.url).searchParams.get('n'));
+            await env.Q.sendBatch(Array.from({ length: n }, (_, i) => ({ body: i })));
+            return new Response('sent');
+          },
+          async queue(batch) {
+            for (const m of batch.messages) console.log('got', m.body, m.attempts);
+          },
+        };`,
+      );
+      return dir;
+    });
+    const devs = await Promise.all(dirs.map((d) => startFixture(d, { kv: { nats: nats.url } })));
+    const got = () =>
+      devs.flatMap((d) => d.logs.map((l) => /^got (\d+) (\d+)$/.exec(l.message)).filter((m) => m !== null));
+    try {
+      for (let i = 0; i < 4; i++)
+        assert.equal(await (await fetch(`${devs[i % 2].url}/?n=25`)).text(), 'sent');
+      for (let i = 0; i < 400 && got().length < 100; i++) await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 300));
+      const seen = got();
+      assert.equal(seen.length, 100, `${seen.length} deliveries`);
+      assert.ok(
+        seen.every((m) => m?.[2] === '1'),
+        'no message was delivered twice',
+      );
+      const bodies = seen.map((m) => Number(m?.[1])).sort((a, b) => a - b);
+      assert.deepEqual(
+        bodies,
+        [...Array.from({ length: 25 }, (_, i) => [i, i, i, i])].flat().sort((a, b) => a - b),
+      );
+      // Both sessions consumed (a shared durable consumer hands batches to whichever pulls).
+      assert.ok(
+        devs.every((d) => d.logs.some((l) => l.message.startsWith('got '))),
+        'both consumed',
+      );
+    } finally {
+      await Promise.all(devs.map((d) => d.close()));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 });

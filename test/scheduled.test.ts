@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SchedulerClock } from '../src/background/index.ts';
+import { NatsCronClaims } from '../src/background/index.ts';
 import { runCli } from '../src/cli/program.ts';
+import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 /** A clock the test moves: the scheduler's timer is kept, not run, until the test says. */
 function fakeClock(start: string) {
@@ -168,6 +171,50 @@ describe('scheduled() on demand and without fetch()', () => {
       await assert.rejects(startFixture(dir), /wrangler\.toml: triggers\.crons\[0\]: .*\* \* \*/);
     } finally {
       cleanup();
+    }
+  });
+});
+
+describeNeeding(NATS_SERVER, 'cron triggers across processes sharing NATS (--nats)', () => {
+  let nats: NatsServer;
+  before(async () => {
+    nats = await startNatsServer();
+  });
+  after(() => nats?.dispose());
+
+  it('a firing is claimed once: two claims of one tick, one wins; another tick is another claim', async () => {
+    const [a, b] = await Promise.all([NatsCronClaims.connect(nats.url), NatsCronClaims.connect(nats.url)]);
+    try {
+      const at = Date.parse('2026-03-01T00:00:00Z');
+      const won = await Promise.all([a.claim('w', '* * * * *', at), b.claim('w', '* * * * *', at)]);
+      assert.deepEqual(won.sort(), [false, true]);
+      assert.equal(await b.claim('w', '* * * * *', at + 60_000), true);
+      assert.equal(await a.claim('other', '* * * * *', at), true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('two outpost dev sessions serving one worker: each tick fires once between them', async () => {
+    const projects = [copyFixture('scheduled'), copyFixture('scheduled')];
+    const clocks = [fakeClock('2026-02-28T11:58:30Z'), fakeClock('2026-02-28T11:58:30Z')];
+    const devs = await Promise.all(
+      projects.map((p, i) => startFixture(p.dir, { cronClock: clocks[i].clock, kv: { nats: nats.url } })),
+    );
+    try {
+      // 12:00 fires both crons, then 12:05 … 12:25 the five-minute one: 7 firings.
+      for (let tick = 0; tick < 6; tick++) {
+        for (const c of clocks) c.wake();
+        // Both processes have decided this tick before the next.
+        for (let i = 0; i < 200 && ran(devs[0]) + ran(devs[1]) < (tick === 0 ? 2 : tick + 2); i++)
+          await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(ran(devs[0]) + ran(devs[1]), 7, `${ran(devs[0])} + ${ran(devs[1])}`);
+    } finally {
+      await Promise.all(devs.map((d) => d.close()));
+      for (const p of projects) p.cleanup();
     }
   });
 });

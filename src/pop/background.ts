@@ -10,6 +10,7 @@ import {
   type BatchOutcome,
   CronScheduler,
   deliveredBatch,
+  NatsCronClaims,
   NatsQueueStore,
   QueueConsumerLoop,
   type QueueStore,
@@ -56,12 +57,22 @@ export class Background {
     const queues: QueueStore = options.nats
       ? await NatsQueueStore.connect({ servers: options.nats })
       : new SqliteQueueStore({ file: join(options.rootDir, '.outpost', 'queues', 'queues.sqlite') });
-    return new Background(options, queues);
+    let claims: NatsCronClaims | null = null;
+    try {
+      claims = options.nats ? await NatsCronClaims.connect(options.nats) : null;
+    } catch (err) {
+      await queues.close();
+      throw err;
+    }
+    return new Background(options, queues, claims);
   }
 
-  private constructor(options: BackgroundOptions, queues: QueueStore) {
+  readonly #claims: NatsCronClaims | null;
+
+  private constructor(options: BackgroundOptions, queues: QueueStore, claims: NatsCronClaims | null) {
     this.#observer = options.observer;
     this.#queues = queues;
+    this.#claims = claims;
     this.queueSink = {
       send: async (queue, messages) => {
         await queues.send(queue, messages);
@@ -70,6 +81,14 @@ export class Background {
     };
     this.scheduler = new CronScheduler({
       run: async (worker, cron, scheduledTime) => {
+        // With --nats, other processes may serve this worker: one of them fires each tick.
+        const won = await (this.#claims?.claim(worker, cron, scheduledTime, (err) =>
+          this.#log(
+            'warn',
+            `scheduled "${cron}" of "${worker}": could not claim the firing over NATS (${err.message}); it runs here`,
+          ),
+        ) ?? true);
+        if (!won) return;
         const started = performance.now();
         await this.#rt().event(worker, 'scheduled', [{ scheduledTime, cron }]);
         this.#log(
@@ -225,6 +244,7 @@ export class Background {
 
   /** Close the stores (after the runtimes). */
   async close(): Promise<void> {
+    await this.#claims?.close();
     await this.#queues.close();
     this.#workflowStore.close();
   }
