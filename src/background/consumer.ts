@@ -52,7 +52,14 @@ export interface ConsumerOptions {
   notify?(queue: string): void;
   /** How long a batch is leased, ms (default 5 minutes: longer than any invocation's wall limit). */
   leaseMs?: number;
+  /** How long a message is kept, ms (default 4 days, Cloudflare's default retention). */
+  retentionMs?: number;
+  /** The clock for retention, ms (default Date.now). */
+  now?: () => number;
 }
+
+/** Cloudflare's default message retention period: 4 days. */
+export const RETENTION_MS = 4 * 86_400_000;
 
 export class QueueConsumerLoop {
   readonly #o: ConsumerOptions;
@@ -141,8 +148,32 @@ export class QueueConsumerLoop {
     });
   }
 
-  async #handle(batch: QueueMessageRecord[]): Promise<void> {
+  async #handle(all: QueueMessageRecord[]): Promise<void> {
     const { store, queue, config } = this.#o;
+    // Past the retention period (Cloudflare's default, 4 days): deleted, not delivered.
+    const cutoff = (this.#o.now?.() ?? Date.now()) - (this.#o.retentionMs ?? RETENTION_MS);
+    const expired = all.filter((m) => m.timestamp < cutoff);
+    if (expired.length) {
+      await store.ack(
+        queue,
+        expired.map((m) => m.id),
+      );
+      this.#o.log(
+        'warn',
+        `queue ${config.queue}: ${expired.length} message(s) older than the retention period deleted`,
+      );
+    }
+    const leased = expired.length ? all.filter((m) => m.timestamp >= cutoff) : all;
+    // A message leased more than max_retries + 1 times whose leases ran out (its consumer's
+    // process died each time) is not delivered again: it goes where a retried one would.
+    const spent = leased.filter((m) => m.attempts > config.maxRetries + 1);
+    if (spent.length)
+      await this.#retry(
+        spent.map((m) => m.id),
+        0,
+      );
+    const batch = spent.length ? leased.filter((m) => m.attempts <= config.maxRetries + 1) : leased;
+    if (batch.length === 0) return;
     let outcome: BatchOutcome;
     try {
       outcome = sanitize(await this.#o.deliver(batch), batch);
@@ -166,21 +197,24 @@ export class QueueConsumerLoop {
       const d = r.delaySeconds ?? config.retryDelay;
       byDelay.set(d, [...(byDelay.get(d) ?? []), r.id]);
     }
-    for (const [delay, ids] of byDelay) {
-      const r = await store.retry(queue, ids, delay, config.maxRetries, this.#o.deadLetterQueue);
-      if (r.deadLettered.length) {
-        this.#o.log(
-          'warn',
-          `queue ${config.queue}: ${r.deadLettered.length} message(s) moved to ${config.deadLetterQueue}`,
-        );
-        if (this.#o.deadLetterQueue) this.#o.notify?.(this.#o.deadLetterQueue);
-      }
-      if (r.dropped.length)
-        this.#o.log(
-          'warn',
-          `queue ${config.queue}: ${r.dropped.length} message(s) dropped after ${config.maxRetries} retries (no dead_letter_queue)`,
-        );
+    for (const [delay, ids] of byDelay) await this.#retry(ids, delay);
+  }
+
+  async #retry(ids: string[], delay: number): Promise<void> {
+    const { store, queue, config } = this.#o;
+    const r = await store.retry(queue, ids, delay, config.maxRetries, this.#o.deadLetterQueue);
+    if (r.deadLettered.length) {
+      this.#o.log(
+        'warn',
+        `queue ${config.queue}: ${r.deadLettered.length} message(s) moved to ${config.deadLetterQueue}`,
+      );
+      if (this.#o.deadLetterQueue) this.#o.notify?.(this.#o.deadLetterQueue);
     }
+    if (r.dropped.length)
+      this.#o.log(
+        'warn',
+        `queue ${config.queue}: ${r.dropped.length} message(s) dropped after ${config.maxRetries} retries (no dead_letter_queue)`,
+      );
   }
 }
 
