@@ -77,6 +77,8 @@ interface Active {
   responded: boolean;
   /** Its wall-clock limit when not the version's (a Workflow step's). */
   wallMs?: number;
+  /** A Workflow run: the token its step calls must carry (src/runtime/bindings/workflow.ts). */
+  runToken?: string;
   /** Id of the incoming body in the registry, cancelled when the request finishes. */
   bodyId: number | null;
   /** What its subrequests and KV operations went through (Server-Timing). */
@@ -317,6 +319,10 @@ export class WorkerInstance implements IsolateOwner {
     chain: RequestChain = freshChain(),
   ): Promise<unknown> {
     const a = this.#begin(undefined, chain);
+    if (handler === 'workflow') {
+      const token = (args[0] as { token?: unknown } | undefined)?.token;
+      if (typeof token === 'string') a.runToken = token;
+    }
     try {
       const r = (await this.#send(this.iso.api.event, [a.id, handler, args])) as {
         waitUntil: number;
@@ -365,6 +371,10 @@ export class WorkerInstance implements IsolateOwner {
   /** Throws unless `ctx` names an invocation that may still do I/O (KV, cache, purge). */
   requireLive(ctx: unknown): void {
     this.#invocation(ctx);
+  }
+
+  runToken(ctx: unknown): string | null {
+    return (typeof ctx === 'number' ? this.#live.get(ctx)?.runToken : undefined) ?? null;
   }
 
   stepBudget(ctx: unknown, wallMs: number): void {

@@ -39,6 +39,10 @@ export const MAX_VALUE_BYTES = 1_048_576;
 const ID = /^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,99}$/;
 /** Runs in a row that fail before a step decides anything, after which the instance errors. */
 const MAX_RUN_FAILURES = 5;
+/** Instances of one Workflow created per second (Cloudflare's creation rate limit). */
+const CREATES_PER_SECOND = 100;
+/** Events sent to an instance and not yet taken by a waitForEvent. */
+const MAX_PENDING_EVENTS = 1000;
 /** Longest single timer (setTimeout's limit is ~24.8 days): later wakes re-arm. */
 const MAX_TIMER_MS = 86_400_000;
 const FINISHED = new Set<InstanceStatus>(['complete', 'errored', 'terminated']);
@@ -58,6 +62,8 @@ export interface WorkflowEngineOptions {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Runs at once in the whole engine (default 100). */
   concurrency?: number;
+  /** Runs at once of one account's instances (default a quarter of `concurrency`): one account cannot hold every slot. */
+  perAccount?: number;
   now?: () => number;
 }
 
@@ -114,6 +120,11 @@ export class WorkflowEngine {
   readonly #store: WorkflowStore;
   readonly #now: () => number;
   readonly #concurrency: number;
+  readonly #perAccount: number;
+  /** Runs in flight by account. */
+  readonly #byAccount = new Map<string, number>();
+  /** Creations in the current second, by account and Workflow. */
+  #creates = { second: 0, counts: new Map<string, number>() };
   /** account\0workflow → its definition. */
   #defs = new Map<string, WorkflowDefinition>();
   /** Live runs: token → instance key; an instance's current run's token. */
@@ -135,6 +146,7 @@ export class WorkflowEngine {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency ?? 100;
+    this.#perAccount = options.perAccount ?? Math.max(1, Math.floor(this.#concurrency / 4));
   }
 
   /** Which worker defines each Workflow (`[[workflows]]` without script_name), by account. */
@@ -189,9 +201,17 @@ export class WorkflowEngine {
         'TypeError',
       );
     const ref = { account, workflow, id: instanceId };
+    const second = Math.floor(this.#now() / 1000);
+    if (this.#creates.second !== second) this.#creates = { second, counts: new Map() };
+    const made = this.#creates.counts.get(`${account}\u0000${workflow}`) ?? 0;
+    if (made >= CREATES_PER_SECOND)
+      throw new WorkflowError(
+        `Too many instances of "${workflow}" created: at most ${CREATES_PER_SECOND} per second (Cloudflare's rate limit)`,
+      );
     const bytes = encodeValue(params, 'The instance params');
     if (!this.#store.create(ref, bytes, this.#now()))
       throw new WorkflowError(`instance.already_exists: an instance "${instanceId}" of "${workflow}" exists`);
+    this.#creates.counts.set(`${account}\u0000${workflow}`, made + 1);
     this.#kick(keyOf(ref));
     return instanceId;
   }
@@ -251,13 +271,15 @@ export class WorkflowEngine {
       throw new WorkflowError(
         `Cannot resume the instance "${ref.id}": it is not paused (it is ${row.status})`,
       );
-    if (row.status === 'waitingForPause') {
-      this.#pausing.delete(keyOf(ref));
+    const key = keyOf(ref);
+    if (row.status === 'waitingForPause' && this.#live.has(this.#running.get(key) ?? '')) {
+      this.#pausing.delete(key);
       this.#set(row, { status: 'running', pause: 0 });
       return;
     }
+    this.#pausing.delete(key);
     this.#set(row, { status: 'queued', pause: 0 });
-    this.#kick(keyOf(ref));
+    this.#kick(key);
   }
 
   terminate(ref: InstanceRef): void {
@@ -290,6 +312,10 @@ export class WorkflowEngine {
     const row = this.#row(ref);
     if (FINISHED.has(row.status))
       throw new WorkflowError(`Cannot send an event to the instance "${ref.id}": it is ${row.status}`);
+    if (this.#store.pendingEvents(ref) >= MAX_PENDING_EVENTS)
+      throw new WorkflowError(
+        `Cannot send an event to the instance "${ref.id}": ${MAX_PENDING_EVENTS} events it has not taken are waiting`,
+      );
     this.#store.addEvent(ref, type, encodeValue(payload, 'The event payload'), this.#now());
     const key = keyOf(ref);
     if (this.#running.has(key)) {
@@ -314,14 +340,26 @@ export class WorkflowEngine {
 
   // ——— a run's step calls ———
 
+  /** Whether `token` is a live run of an instance of this account's Workflow `workflow`. */
+  owns(token: string, account: string, workflow: string): boolean {
+    const key = this.#live.get(token);
+    if (key === undefined) return false;
+    const ref = refOf(key);
+    return ref.account === account && ref.workflow === workflow;
+  }
+
   step(token: string, call: WorkflowStepCall): WorkflowStepReply {
     const key = this.#live.get(token);
     if (key === undefined) return { kind: 'stop' };
     // A live token is a running instance: terminate and restart revoke it (no store read here).
     const ref = refOf(key);
     if (call.op === 'end') return this.#end(ref, call);
-    // A pause takes effect before the next step starts.
-    if (this.#pausing.has(key)) return { kind: 'stop' };
+    // A pause takes effect before the next step starts; a resume before the run settles runs
+    // it again at once (the refused step left no record to wake it).
+    if (this.#pausing.has(key)) {
+      this.#again.add(key);
+      return { kind: 'stop' };
+    }
     if (call.op === 'begin') return this.#begin(ref, call);
     if (call.op === 'sleep') return this.#sleep(ref, call);
     return this.#wait(ref, call);
@@ -533,9 +571,11 @@ export class WorkflowEngine {
     this.#drain();
   }
 
+  /** Start ready instances, oldest first, while slots are free and their account has some. */
   #drain(): void {
-    while (this.#running.size < this.#concurrency && this.#ready.size > 0) {
-      const key = this.#ready.values().next().value as string;
+    for (const key of this.#ready) {
+      if (this.#running.size >= this.#concurrency) return;
+      if ((this.#byAccount.get(refOf(key).account) ?? 0) >= this.#perAccount) continue;
       this.#ready.delete(key);
       void this.#run(key).catch((err) =>
         this.#o.log('error', `workflow ${refOf(key).workflow}: ${(err as Error).message}`),
@@ -592,6 +632,7 @@ export class WorkflowEngine {
     const token = randomUUID();
     this.#live.set(token, key);
     this.#running.set(key, token);
+    this.#byAccount.set(ref.account, (this.#byAccount.get(ref.account) ?? 0) + 1);
     this.#again.delete(key);
     this.#set(row, { status: 'running' });
     let outcome: WorkflowRunOutcome | { kind: 'failed'; error: Error };
@@ -611,6 +652,9 @@ export class WorkflowEngine {
     } finally {
       this.#running.delete(key);
       this.#pausing.delete(key);
+      const n = (this.#byAccount.get(ref.account) ?? 1) - 1;
+      if (n > 0) this.#byAccount.set(ref.account, n);
+      else this.#byAccount.delete(ref.account);
     }
     const valid = this.#live.delete(token);
     this.#drain();
@@ -618,15 +662,25 @@ export class WorkflowEngine {
     const now = this.#store.instance(ref);
     if (!now) return;
     if (!valid) {
-      // Terminated or restarted while it ran: the outcome is not this instance's any more.
-      if (now.status === 'queued') this.#kick(key);
+      // Terminated or restarted while it ran: the outcome is not this instance's any more. A
+      // restarted one runs again, unless a pause came meanwhile.
+      if (FINISHED.has(now.status) || now.status === 'paused') return;
+      if (now.pause) this.#set(now, { status: 'paused' });
+      else this.#kick(key);
       return;
     }
     this.#settle(now, outcome);
   }
 
-  #settle(row: InstanceRow, outcome: WorkflowRunOutcome | { kind: 'failed'; error: Error }): void {
+  #settle(row: InstanceRow, reported: WorkflowRunOutcome | { kind: 'failed'; error: Error }): void {
     const key = keyOf(row);
+    // What the isolate reported is tenant-reachable (a run can tamper with the prelude's
+    // intrinsics): anything but an outcome is a failed run.
+    const kind = (reported as { kind?: unknown } | null | undefined)?.kind;
+    const outcome: WorkflowRunOutcome | { kind: 'failed'; error: Error } =
+      kind === 'complete' || kind === 'errored' || kind === 'suspended' || kind === 'failed'
+        ? reported
+        : { kind: 'failed', error: new Error('the run reported no outcome') };
     if (outcome.kind === 'complete') {
       let output: Buffer | null;
       try {
@@ -643,8 +697,8 @@ export class WorkflowEngine {
     }
     if (outcome.kind === 'errored') {
       const error = {
-        name: String(outcome.error?.name ?? 'Error'),
-        message: String(outcome.error?.message ?? ''),
+        name: String(outcome.error?.name ?? 'Error').slice(0, 100),
+        message: String(outcome.error?.message ?? '').slice(0, 4096),
       };
       this.#o.log(
         'warn',
@@ -655,7 +709,7 @@ export class WorkflowEngine {
     }
     if (outcome.kind === 'failed') {
       const failures = row.failures + 1;
-      const message = outcome.error?.message ?? String(outcome.error);
+      const message = String(outcome.error?.message ?? outcome.error).slice(0, 4096);
       if (failures >= MAX_RUN_FAILURES) {
         this.#o.log(
           'error',
@@ -692,11 +746,18 @@ export class WorkflowEngine {
       this.#set(row, { status: 'paused', failures: 0 });
       return;
     }
-    this.#set(row, { status: 'waiting', failures: 0 });
     if (this.#again.delete(key)) {
+      this.#set(row, { status: 'waiting', failures: 0 });
       this.#kick(key);
       return;
     }
+    if (this.#store.waiting(row).length === 0) {
+      // Suspended with nothing to wait for: not a real suspension (a tampered run); counted as a
+      // failed run, so it backs off and errors after a few.
+      this.#settle(row, { kind: 'failed', error: new Error('the run stopped with no step waiting') });
+      return;
+    }
+    this.#set(row, { status: 'waiting', failures: 0 });
     this.#arm(row);
   }
 }

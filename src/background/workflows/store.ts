@@ -151,6 +151,7 @@ export class WorkflowStore {
          WHERE ${where} AND type = @type AND taken IS NULL ORDER BY seq LIMIT 1`,
       ),
       takeEvent: db.prepare('UPDATE workflow_events SET taken = @step WHERE seq = @seq'),
+      pendingEvents: db.prepare(`SELECT COUNT(*) AS n FROM workflow_events WHERE ${where} AND taken IS NULL`),
       untakeEvents: db.prepare(`UPDATE workflow_events SET taken = NULL WHERE ${where}`),
       counts: db.prepare(
         `SELECT account, workflow, status, COUNT(*) AS n FROM workflow_instances GROUP BY account, workflow, status`,
@@ -246,6 +247,11 @@ export class WorkflowStore {
 
   addEvent(ref: InstanceRef, type: string, payload: Buffer | null, at: number): void {
     this.#s.addEvent.run({ ...pick(ref), type, payload, at });
+  }
+
+  /** Events sent to this instance that no waitForEvent has taken. */
+  pendingEvents(ref: InstanceRef): number {
+    return (this.#s.pendingEvents.get(pick(ref)) as { n: number }).n;
   }
 
   /** Whether an untaken event of `type` is waiting for this instance. */

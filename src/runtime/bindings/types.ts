@@ -68,6 +68,8 @@ export interface WorkflowHost {
   restart(ref: InstanceRef): void;
   sendEvent(ref: InstanceRef, type: string, payload: unknown): void;
   step(token: string, call: WorkflowStepCall): WorkflowStepReply;
+  /** Whether `token` is a live run of an instance of this account's Workflow `workflow`. */
+  owns(token: string, account: string, workflow: string): boolean;
 }
 
 /** What the Queues binding needs of a queue store (src/background/queues/). */

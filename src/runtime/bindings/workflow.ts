@@ -157,8 +157,17 @@ export const workflowBinding: HostBinding<'workflow'> = {
         o.requireLive(ctx);
         if (typeof token !== 'string') bad('token');
         const c = checkStepCall(call, Date.now());
+        const e = engine();
+        // Only a live run of this binding's Workflow and account, and only from the invocation
+        // that run is: a `step` kept past its run, or used from a fetch, renews nothing.
+        if (!e.owns(token, account, b.name)) return { kind: 'stop' };
+        if (o.runToken(ctx) !== token)
+          throw new NamedError(
+            'A Workflow step can only be used inside its own run(): this call came from another invocation',
+            'Error',
+          );
         if (c.op !== 'end') o.stepBudget(ctx, STEP_WALL_MS);
-        return engine().step(token, c);
+        return e.step(token, c);
       },
     };
   },

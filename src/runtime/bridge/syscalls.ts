@@ -47,6 +47,8 @@ export interface IsolateOwner {
    * from here, the wall clock up to `wallMs` (on Workers each step has its own budget).
    */
   stepBudget(ctx: unknown, wallMs: number): void;
+  /** The Workflow run token invocation `ctx` was started with (null: it is not a Workflow run). */
+  runToken(ctx: unknown): string | null;
   /** Stop taking new events; go once what is in flight has finished. */
   retire(): void;
   /** Where invocation `ctx` records its hops (null: it has answered, or is not live). */
