@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 type Status = { status: string; output?: any; error?: { name: string; message: string } };
 
@@ -286,6 +288,91 @@ describe('Workflows survive kill -9', () => {
       assert.deepEqual(await c.runs(id), { one: 1, three: 1, two: 2 });
     } finally {
       b.child.kill('SIGKILL');
+    }
+  });
+});
+
+describeNeeding(NATS_SERVER, 'Workflows on a network of processes sharing NATS (--nats)', () => {
+  let nats: NatsServer;
+  before(async () => {
+    nats = await startNatsServer();
+  });
+  after(() => nats?.dispose());
+  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+
+  it('two sessions: instances created through either run once, at the leader; both read them', async () => {
+    const projects = [copyFixture('workflows'), copyFixture('workflows')];
+    const devs: TestDev[] = [];
+    try {
+      for (const p of projects)
+        devs.push(await startFixture(p.dir, { kv: { nats: nats.url }, workflowLeaseMs: 1000 }));
+      const [a, b] = devs.map((d) => client(() => d.url));
+      // Whichever leads, a call through the other is sent to it.
+      const one = await a.create('BASIC', { id: 'from-a', params: { n: 1 } });
+      const two = await b.create('BASIC', { id: 'from-b', params: { n: 2 } });
+      assert.equal(one.id, 'from-a');
+      assert.equal(two.id, 'from-b');
+      assert.equal((await b.until('BASIC', 'from-a', 'complete')).output.a.n, 2);
+      assert.equal((await a.until('BASIC', 'from-b', 'complete')).output.a.n, 3);
+      assert.deepEqual(await a.runs('from-b'), { a: 1, b: 1 });
+      const leaders = devs.filter((d) => d.logs.some((l) => /this process leads/.test(l.message)));
+      assert.equal(leaders.length, 1);
+      // A taken id is refused by the leader, whoever asks.
+      assert.match(
+        (await b.create('BASIC', { id: 'from-a', params: { n: 1 } })).error ?? '',
+        /already_exists/,
+      );
+      // Events through the follower reach the instance at the leader.
+      const w = await b.create('WAITER', { params: { timeout: '1 minute' } });
+      await a.until('WAITER', w.id, 'waiting');
+      assert.equal(await b.event('WAITER', w.id, 'approval', 'via follower'), 'sent');
+      assert.equal((await a.until('WAITER', w.id, 'complete')).output.approved, 'via follower');
+    } finally {
+      await Promise.all(devs.map((d) => d.close()));
+      for (const p of projects) p.cleanup();
+    }
+  });
+
+  it('the leader killed inside a step: another process takes the lead and finishes the instance without running a completed step again', async () => {
+    const project = copyFixture('workflows');
+    const spare = copyFixture('workflows');
+    const child = spawn(
+      process.execPath,
+      ['--no-node-snapshot', '--import', 'tsx', main, 'dev', project.dir, '--port', '0', '--nats', nats.url],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      out += d;
+    });
+    let dev: TestDev | null = null;
+    try {
+      for (let i = 0; i < 600 && !/this process leads/.test(out); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, /this process leads/);
+      dev = await startFixture(spare.dir, { kv: { nats: nats.url } });
+      const d = dev;
+      const c = client(() => d.url);
+      const made = await c.create('SLOW', { params: { ms: 60_000 } });
+      const id = made.id;
+      assert.ok(id, JSON.stringify(made));
+      for (let i = 0; i < 250 && !(await c.runs(id)).two; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(await c.runs(id), { one: 1, two: 1 }, out);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      const done = await c.until('SLOW', id, 'complete', 30_000);
+      assert.equal(done.output, 'done');
+      assert.deepEqual(await c.runs(id), { one: 1, three: 1, two: 2 });
+      assert.ok(d.logs.some((l) => /this process leads/.test(l.message)));
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await dev?.close();
+      project.cleanup();
+      spare.cleanup();
     }
   });
 });

@@ -10,4 +10,5 @@ export {
   type WorkflowEngineOptions,
   WorkflowError,
 } from './workflows/engine.ts';
+export { NatsWorkflows } from './workflows/network.ts';
 export { type InstanceStatus, WorkflowStore } from './workflows/store.ts';

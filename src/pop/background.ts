@@ -12,6 +12,7 @@ import {
   deliveredBatch,
   NatsCronClaims,
   NatsQueueStore,
+  NatsWorkflows,
   QueueConsumerLoop,
   type QueueStore,
   type SchedulerClock,
@@ -22,6 +23,7 @@ import {
 import { bindingsOf, type WorkerConfig } from '../config/index.ts';
 import type { Observer } from '../observability/index.ts';
 import type { WorkflowRunOutcome } from '../runtime/bindings/protocol.ts';
+import type { WorkflowHost } from '../runtime/bindings/types.ts';
 import { DEFAULT_ACCOUNT, OutpostError, type QueueSink, queueId, type Runtime } from '../runtime/index.ts';
 
 /** A served project as background work sees it. */
@@ -36,6 +38,8 @@ export interface BackgroundOptions {
   nats?: string;
   observer: Observer;
   cronClock?: SchedulerClock;
+  /** With --nats: how long a dead leader's instances wait before another process takes over, ms. */
+  workflowLeaseMs?: number;
   /** Where workflow state lives (default `.outpost/workflows/workflows.sqlite`; ':memory:' none). */
   workflowsFile?: string;
 }
@@ -64,7 +68,31 @@ export class Background {
       await queues.close();
       throw err;
     }
-    return new Background(options, queues, claims);
+    const bg = new Background(options, queues, claims);
+    if (options.nats) {
+      // Workflow state in a JetStream journal; one process of the network leads and runs them.
+      try {
+        bg.#nats = await NatsWorkflows.start({
+          servers: options.nats,
+          engine: bg.workflows,
+          store: bg.#workflowStore,
+          log: (level, message) => bg.#log(level, message),
+          ...(options.workflowLeaseMs ? { leaseMs: options.workflowLeaseMs } : {}),
+        });
+      } catch (err) {
+        await claims?.close();
+        await queues.close();
+        throw err;
+      }
+    }
+    return bg;
+  }
+
+  #nats: NatsWorkflows | null = null;
+
+  /** What Workflow bindings call: the engine here, or with --nats the network's leader. */
+  get workflowHost(): WorkflowHost {
+    return this.#nats?.host ?? this.workflows;
   }
 
   readonly #claims: NatsCronClaims | null;
@@ -100,8 +128,11 @@ export class Background {
         this.#log('error', `scheduled "${cron}" of "${worker}" failed: ${err.message}`),
       ...(options.cronClock ? { clock: options.cronClock } : {}),
     });
+    // With --nats the file is a replica rebuilt from the journal at start: in memory.
     this.#workflowStore = new WorkflowStore(
-      options.workflowsFile ?? join(options.rootDir, '.outpost', 'workflows', 'workflows.sqlite'),
+      options.nats
+        ? ':memory:'
+        : (options.workflowsFile ?? join(options.rootDir, '.outpost', 'workflows', 'workflows.sqlite')),
     );
     this.workflows = new WorkflowEngine({
       store: this.#workflowStore,
@@ -146,7 +177,9 @@ export class Background {
 
   start(): void {
     this.scheduler.start();
-    this.workflows.start();
+    // With --nats the engine runs where the lead is (it starts when this process takes it).
+    if (this.#nats) this.#nats.begin();
+    else this.workflows.start();
   }
 
   #crons(projects: BackgroundProject[], fatal: boolean): void {
@@ -238,6 +271,7 @@ export class Background {
   /** Stop firing events (before the runtimes close). */
   async stop(): Promise<void> {
     await this.scheduler.close();
+    await this.#nats?.close();
     await this.workflows.close();
     await Promise.all([...this.#consumers.values()].map((c) => c.close()));
   }

@@ -147,6 +147,8 @@ export interface DevOptions {
   cronClock?: SchedulerClock;
   /** Where Workflow state is kept (default `.outpost/workflows/workflows.sqlite`; ':memory:' none). */
   workflowsFile?: string;
+  /** With --nats: how long a dead leader's Workflow instances wait for another process, ms (default 5000). */
+  workflowLeaseMs?: number;
   /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
   durableObjects?: { dir?: string | null; idleMs?: number };
   kv?: {
@@ -487,6 +489,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     observer,
     ...(options.cronClock ? { cronClock: options.cronClock } : {}),
     ...(options.workflowsFile !== undefined ? { workflowsFile: options.workflowsFile } : {}),
+    ...(options.workflowLeaseMs !== undefined ? { workflowLeaseMs: options.workflowLeaseMs } : {}),
   });
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
   let network: DevNetwork | null = null;
@@ -549,7 +552,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         tail,
         site,
         queues: background.queueSink,
-        workflows: background.workflows,
+        workflows: background.workflowHost,
       },
       metrics,
       from,
@@ -583,7 +586,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       tail,
       site,
       queues: background.queueSink,
-      workflows: background.workflows,
+      workflows: background.workflowHost,
       metrics: metrics.forPop(LOCAL_POP),
     });
     deployer = runtime;

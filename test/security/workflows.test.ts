@@ -226,24 +226,24 @@ describe('Workflows engine and binding under attack (host level)', () => {
     try {
       const b = binding(h2.engine, 'acct-a');
       for (const id of ['a/b', '../x', '', 'x'.repeat(101), 'a\u0000b', '-lead', 'é', 42, {}])
-        assert.throws(
-          () => b.ops.create(b.owner, 1, [[{ id }]]),
+        await assert.rejects(
+          async () => b.ops.create(b.owner, 1, [[{ id }]]),
           (e: unknown) => e instanceof NamedError && e.name === 'TypeError',
           JSON.stringify(id),
         );
       h2.create('ok');
       for (const type of ['', 'a b', 'x'.repeat(101), 'a\u0000', '\u202e', 7, null])
-        assert.throws(
-          () => b.ops.sendEvent(b.owner, 1, ['ok', type, 1]),
+        await assert.rejects(
+          async () => b.ops.sendEvent(b.owner, 1, ['ok', type, 1]),
           (e: unknown) => e instanceof NamedError && e.name === 'TypeError',
           JSON.stringify(type),
         );
-      assert.throws(
-        () => b.ops.sendEvent(b.owner, 1, ['ok', 'big', 'x'.repeat(MAX_VALUE_BYTES + 10)]),
+      await assert.rejects(
+        async () => b.ops.sendEvent(b.owner, 1, ['ok', 'big', 'x'.repeat(MAX_VALUE_BYTES + 10)]),
         (e: unknown) => e instanceof NamedError && e.name === 'RangeError',
       );
-      assert.throws(
-        () => b.ops.control(b.owner, 1, ['ok', 'constructor']),
+      await assert.rejects(
+        async () => b.ops.control(b.owner, 1, ['ok', 'constructor']),
         (e: unknown) => e instanceof NamedError,
       );
     } finally {

@@ -162,6 +162,7 @@ export class WorkflowEngine {
   /** Pick up every instance that was not finished when the engine last stopped. */
   start(): void {
     this.#started = true;
+    this.#closed = false;
     this.#recover();
   }
 
@@ -179,8 +180,12 @@ export class WorkflowEngine {
     }
   }
 
+  /** Stop running instances (runs in flight finish, their results refused); start() again resumes. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#started = false;
+    this.#pausing.clear();
+    this.#again.clear();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     this.#ready.clear();

@@ -80,9 +80,33 @@ interface StepDbRow {
 
 const ACTIVE = `('queued','running','waiting','waitingForPause')`;
 
+/**
+ * One change to the store, as it is written to a journal (journal.ts) and applied by replicas:
+ * every write of the engine is one of these, so a replica that applies them in order holds the
+ * same state. Byte values are the store's structured-clone buffers.
+ */
+export type JournalOp =
+  | { t: 'create'; ref: InstanceRef; params: Buffer | null; now: number }
+  | {
+      t: 'update';
+      row: Pick<
+        InstanceRow,
+        'account' | 'workflow' | 'id' | 'status' | 'output' | 'error' | 'pause' | 'failures'
+      >;
+      now: number;
+    }
+  | { t: 'step'; ref: InstanceRef; step: StepRow }
+  | { t: 'reset'; ref: InstanceRef }
+  | { t: 'event'; ref: InstanceRef; seq: number; type: string; payload: Buffer | null; at: number }
+  | { t: 'take'; ref: InstanceRef; seq: number; step: StepRow }
+  /** A new writer starts (journal.ts): changes nothing here. */
+  | { t: 'epoch'; writer: string };
+
 export class WorkflowStore {
   readonly #db: Database.Database;
   readonly #s: Record<string, Database.Statement>;
+  /** Where each write is reported, when the store is replicated (journal.ts); null: nowhere. */
+  journal: ((op: JournalOp) => void) | null = null;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -115,6 +139,7 @@ export class WorkflowStore {
         type TEXT NOT NULL, payload BLOB, at INTEGER NOT NULL, taken TEXT
       );
       CREATE INDEX IF NOT EXISTS workflow_events_instance ON workflow_events (account, workflow, id, type, taken);
+      CREATE TABLE IF NOT EXISTS workflow_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
     `);
     const where = 'account = @account AND workflow = @workflow AND id = @id';
     this.#s = {
@@ -143,9 +168,11 @@ export class WorkflowStore {
       ),
       deleteSteps: db.prepare(`DELETE FROM workflow_steps WHERE ${where}`),
       addEvent: db.prepare(
-        `INSERT INTO workflow_events (account, workflow, id, type, payload, at)
-         VALUES (@account, @workflow, @id, @type, @payload, @at)`,
+        `INSERT INTO workflow_events (seq, account, workflow, id, type, payload, at)
+         VALUES (@seq, @account, @workflow, @id, @type, @payload, @at)`,
       ),
+      getMeta: db.prepare('SELECT v FROM workflow_meta WHERE k = ?'),
+      setMeta: db.prepare('INSERT OR REPLACE INTO workflow_meta (k, v) VALUES (?, ?)'),
       nextEvent: db.prepare(
         `SELECT seq, payload, at FROM workflow_events
          WHERE ${where} AND type = @type AND taken IS NULL ORDER BY seq LIMIT 1`,
@@ -161,7 +188,9 @@ export class WorkflowStore {
 
   /** A new instance (queued); false when one with this id exists. */
   create(ref: InstanceRef, params: Buffer | null, now: number): boolean {
-    return this.#s.insert.run({ ...ref, params, now }).changes === 1;
+    const made = this.#s.insert.run({ ...pick(ref), params, now }).changes === 1;
+    if (made) this.journal?.({ t: 'create', ref: pick(ref), params, now });
+    return made;
   }
 
   instance(ref: InstanceRef): InstanceRow | undefined {
@@ -182,6 +211,18 @@ export class WorkflowStore {
       error: row.error,
       pause: row.pause,
       failures: row.failures,
+      now,
+    });
+    this.journal?.({
+      t: 'update',
+      row: {
+        ...pick(row),
+        status: row.status,
+        output: row.output,
+        error: row.error,
+        pause: row.pause,
+        failures: row.failures,
+      },
       now,
     });
   }
@@ -223,6 +264,11 @@ export class WorkflowStore {
   }
 
   putStep(ref: InstanceRef, s: StepRow): void {
+    this.#putStep(ref, s);
+    this.journal?.({ t: 'step', ref: pick(ref), step: { ...s } });
+  }
+
+  #putStep(ref: InstanceRef, s: StepRow): void {
     this.#s.putStep.run({
       ...pick(ref),
       step: s.key,
@@ -243,10 +289,18 @@ export class WorkflowStore {
       this.#s.deleteSteps.run(pick(ref));
       this.#s.untakeEvents.run(pick(ref));
     })();
+    this.journal?.({ t: 'reset', ref: pick(ref) });
   }
 
-  addEvent(ref: InstanceRef, type: string, payload: Buffer | null, at: number): void {
-    this.#s.addEvent.run({ ...pick(ref), type, payload, at });
+  addEvent(
+    ref: InstanceRef,
+    type: string,
+    payload: Buffer | null,
+    at: number,
+    seq: number | null = null,
+  ): void {
+    const r = this.#s.addEvent.run({ ...pick(ref), seq, type, payload, at });
+    this.journal?.({ t: 'event', ref: pick(ref), seq: Number(r.lastInsertRowid), type, payload, at });
   }
 
   /** Events sent to this instance that no waitForEvent has taken. */
@@ -273,9 +327,62 @@ export class WorkflowStore {
       if (!e) return null;
       this.#s.takeEvent.run({ seq: e.seq, step: step.key });
       const s = done(e);
-      this.putStep(ref, s);
+      this.#putStep(ref, s);
+      this.journal?.({ t: 'take', ref: pick(ref), seq: e.seq, step: { ...s } });
       return s;
     })();
+  }
+
+  /** Forget everything (a replica about to be rebuilt from its journal). */
+  wipe(): void {
+    this.#db.exec(
+      'DELETE FROM workflow_instances; DELETE FROM workflow_steps; DELETE FROM workflow_events; DELETE FROM workflow_meta;',
+    );
+  }
+
+  /** The journal sequence this store holds changes up to (0: none). */
+  get appliedSeq(): number {
+    return (this.#s.getMeta.get('journal_seq') as { v: number } | undefined)?.v ?? 0;
+  }
+
+  set appliedSeq(seq: number) {
+    this.#s.setMeta.run('journal_seq', seq);
+  }
+
+  /** A change another process wrote (journal sequence `seq`), applied as it was made there. */
+  apply(op: JournalOp, seq: number): void {
+    const journal = this.journal;
+    this.journal = null;
+    try {
+      this.#db.transaction(() => {
+        switch (op.t) {
+          case 'create':
+            this.create(op.ref, op.params, op.now);
+            break;
+          case 'update':
+            this.update(op.row, op.now);
+            break;
+          case 'step':
+            this.#putStep(op.ref, op.step);
+            break;
+          case 'reset':
+            this.reset(op.ref);
+            break;
+          case 'event':
+            this.addEvent(op.ref, op.type, op.payload, op.at, op.seq);
+            break;
+          case 'take':
+            this.#s.takeEvent.run({ seq: op.seq, step: op.step.key });
+            this.#putStep(op.ref, op.step);
+            break;
+          default:
+            break;
+        }
+        this.appliedSeq = seq;
+      })();
+    } finally {
+      this.journal = journal;
+    }
   }
 
   close(): void {

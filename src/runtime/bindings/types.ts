@@ -57,17 +57,20 @@ export interface WireContext {
 
 type InstanceRef = { account: string; workflow: string; id: string };
 
-/** What the Workflow binding needs of the engine (src/background/workflows/engine.ts). */
+/**
+ * What the Workflow binding needs of the engine (src/background/workflows/engine.ts), or of the
+ * process that leads Workflows when the network runs on NATS (…/workflows/network.ts).
+ */
 export interface WorkflowHost {
-  create(account: string, workflow: string, id: string | undefined, params: unknown): string;
-  get(ref: InstanceRef): void;
-  status(ref: InstanceRef): WorkflowStatusData;
-  pause(ref: InstanceRef): void;
-  resume(ref: InstanceRef): void;
-  terminate(ref: InstanceRef): void;
-  restart(ref: InstanceRef): void;
-  sendEvent(ref: InstanceRef, type: string, payload: unknown): void;
-  step(token: string, call: WorkflowStepCall): WorkflowStepReply;
+  create(account: string, workflow: string, id: string | undefined, params: unknown): Awaitable<string>;
+  get(ref: InstanceRef): Awaitable<void>;
+  status(ref: InstanceRef): Awaitable<WorkflowStatusData>;
+  pause(ref: InstanceRef): Awaitable<void>;
+  resume(ref: InstanceRef): Awaitable<void>;
+  terminate(ref: InstanceRef): Awaitable<void>;
+  restart(ref: InstanceRef): Awaitable<void>;
+  sendEvent(ref: InstanceRef, type: string, payload: unknown): Awaitable<void>;
+  step(token: string, call: WorkflowStepCall): Awaitable<WorkflowStepReply>;
   /** Whether `token` is a live run of an instance of this account's Workflow `workflow`. */
   owns(token: string, account: string, workflow: string): boolean;
 }

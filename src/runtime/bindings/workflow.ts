@@ -102,26 +102,26 @@ export const workflowBinding: HostBinding<'workflow'> = {
     };
     const account = wire.version.account;
     const ref = (id: unknown) => ({ account, workflow: b.name, id: asId(id) });
-    const guard = <T>(f: () => T): T => {
+    const guard = async <T>(f: () => T | Promise<T>): Promise<T> => {
       try {
-        return f();
+        return await f();
       } catch (err) {
         rethrow(err);
       }
     };
     return {
-      create: (o, ctx, [list]) => {
+      create: async (o, ctx, [list]) => {
         o.requireLive(ctx);
         if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH)
           throw new NamedError(`Workflow create: 1 to ${MAX_BATCH} instances at a time`, 'TypeError');
         const ids: (string | null)[] = [];
         const errors: { index: number; id?: string; message: string }[] = [];
-        list.forEach((item, index) => {
+        for (const [index, item] of list.entries()) {
           const { id, params } = (item ?? {}) as { id?: unknown; params?: unknown };
           try {
             if (id !== undefined && typeof id !== 'string')
               throw new NamedError('A Workflow instance id must be a string', 'TypeError');
-            ids.push(engine().create(account, b.name, id, params));
+            ids.push(await engine().create(account, b.name, id, params));
           } catch (err) {
             if (list.length === 1) rethrow(err);
             ids.push(null);
@@ -131,12 +131,12 @@ export const workflowBinding: HostBinding<'workflow'> = {
               message: (err as Error).message,
             });
           }
-        });
+        }
         return { ids, errors };
       },
       get: (o, ctx, [id]) => {
         o.requireLive(ctx);
-        guard(() => engine().get(ref(id)));
+        return guard(() => engine().get(ref(id)));
       },
       status: (o, ctx, [id]) => {
         o.requireLive(ctx);
@@ -147,11 +147,11 @@ export const workflowBinding: HostBinding<'workflow'> = {
         if (typeof action !== 'string' || !ACTIONS.has(action))
           throw new NamedError('invalid Workflow instance call', 'TypeError');
         const e = engine();
-        guard(() => e[action as 'pause' | 'resume' | 'terminate' | 'restart'](ref(id)));
+        return guard(() => e[action as 'pause' | 'resume' | 'terminate' | 'restart'](ref(id)));
       },
       sendEvent: (o, ctx, [id, type, payload]) => {
         o.requireLive(ctx);
-        guard(() => engine().sendEvent(ref(id), type as string, payload));
+        return guard(() => engine().sendEvent(ref(id), type as string, payload));
       },
       step: (o, ctx, [token, call]) => {
         o.requireLive(ctx);
