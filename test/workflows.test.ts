@@ -236,6 +236,36 @@ describe('Workflows on outpost dev', () => {
   });
 });
 
+describe('a worker that exports only a Workflow', () => {
+  it('loads without fetch() (a request gets a clear error); another worker runs it through script_name', async () => {
+    const fixtures = join(import.meta.dirname, 'fixtures', 'workflows-only');
+    const dev = await startFixture(join(fixtures, 'caller'), {
+      services: [join(fixtures, 'definer')],
+      workflowsFile: ':memory:',
+    });
+    try {
+      const { id } = (await (await fetch(`${dev.url}/?name=ann`)).json()) as { id: string };
+      let s: Status = { status: '' };
+      for (let i = 0; i < 200 && s.status !== 'complete'; i++) {
+        s = (await (await fetch(`${dev.url}/?id=${id}`)).json()) as Status;
+        if (s.status !== 'complete') await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.deepEqual(s, { status: 'complete', output: 'hello ann' });
+    } finally {
+      await dev.close();
+    }
+    // Served alone, the definer has no fetch(): a request to it is a 500 saying so.
+    const alone = await startFixture(join(fixtures, 'definer'), { workflowsFile: ':memory:' });
+    try {
+      const res = await fetch(`${alone.url}/`);
+      assert.equal(res.status, 500);
+      assert.match(await res.text(), /no fetch\(\) handler: it exports only Workflow classes/);
+    } finally {
+      await alone.close();
+    }
+  });
+});
+
 describe('Workflows survive kill -9', () => {
   // The CLI itself, not bin/outpost.mjs: SIGKILL must reach the process that serves.
   const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
