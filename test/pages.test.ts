@@ -2,7 +2,7 @@
 // origin through the cache), and 103 Early Hints remembered from a page's Link preloads, seen by
 // real clients over HTTP/1.1 and HTTP/2.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';

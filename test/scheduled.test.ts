@@ -2,7 +2,7 @@
 // crons at the minutes they name, once per network; /__scheduled (--test-scheduled) and
 // `outpost trigger scheduled` run scheduled() on demand; the service-worker syntax works too.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
