@@ -57,29 +57,32 @@ function decode(text: string): JournalOp[] {
   ) as JournalOp[];
 }
 
-/** Messages for a batch of ops: whole ops together up to MAX_PART, a larger op in parts. */
-function messages(ops: JournalOp[]): { data: string; part?: string }[] {
-  const out: { data: string; part?: string }[] = [];
-  let batch: string[] = [];
+/**
+ * Messages for a batch of ops, sized in bytes (NATS's limit is bytes): whole ops together up to
+ * MAX_PART, a larger op cut into parts of MAX_PART bytes (a reader joins the bytes back).
+ */
+function messages(ops: JournalOp[]): { data: Uint8Array; part?: string }[] {
+  const out: { data: Uint8Array; part?: string }[] = [];
+  let batch: Buffer[] = [];
   let size = 0;
   const close = () => {
-    if (batch.length) out.push({ data: `[${batch.join(',')}]` });
+    if (batch.length) out.push({ data: Buffer.from(`[${batch.map((b) => b.toString('utf8')).join(',')}]`) });
     batch = [];
     size = 0;
   };
   for (const op of ops) {
-    const one = encode([op]).slice(1, -1);
-    if (one.length > MAX_PART) {
+    const one = Buffer.from(encode([op]).slice(1, -1));
+    if (one.byteLength + 2 > MAX_PART) {
       close();
-      const whole = `[${one}]`;
-      const n = Math.ceil(whole.length / MAX_PART);
+      const whole = Buffer.concat([Buffer.from('['), one, Buffer.from(']')]);
+      const n = Math.ceil(whole.byteLength / MAX_PART);
       for (let i = 0; i < n; i++)
-        out.push({ data: whole.slice(i * MAX_PART, (i + 1) * MAX_PART), part: `${i + 1}/${n}` });
+        out.push({ data: whole.subarray(i * MAX_PART, (i + 1) * MAX_PART), part: `${i + 1}/${n}` });
       continue;
     }
-    if (size + one.length > MAX_PART) close();
+    if (size + one.byteLength + 3 > MAX_PART) close();
     batch.push(one);
-    size += one.length + 1;
+    size += one.byteLength + 1;
   }
   close();
   return out;
@@ -102,7 +105,7 @@ export class NatsWorkflowJournal {
   #following: ConsumerMessages | null = null;
   #reading: Promise<void> = Promise.resolve();
   /** Parts of an op being read. */
-  #parts: string[] = [];
+  #parts: Buffer[] = [];
   /** Leading: ops written and not yet appended; waiters for what has been recorded so far. */
   #queue: JournalOp[] = [];
   #recorded = 0;
@@ -148,28 +151,24 @@ export class NatsWorkflowJournal {
   }
 
   #apply(data: Uint8Array, seq: number, part: string | undefined): void {
-    const text = Buffer.from(data).toString('utf8');
     if (part) {
       const [i, n] = part.split('/').map(Number);
       if (i === 1) this.#parts = [];
-      this.#parts.push(text);
+      this.#parts.push(Buffer.from(data));
       if (i < n) {
         this.#store.appliedSeq = seq;
         return;
       }
     }
-    const whole = part ? this.#parts.join('') : text;
+    const whole = part ? Buffer.concat(this.#parts) : Buffer.from(data);
     this.#parts = [];
-    let ops: JournalOp[];
     try {
-      ops = decode(whole);
+      // One message, one transaction: applied whole, or (it cannot be) skipped whole.
+      this.#store.applyAll(decode(whole.toString('utf8')), seq);
     } catch (err) {
       this.#onError(new Error(`Workflows: journal message ${seq} skipped: ${(err as Error).message}`));
       this.#store.appliedSeq = seq;
-      return;
     }
-    for (const op of ops) this.#store.apply(op, seq);
-    if (ops.length === 0) this.#store.appliedSeq = seq;
   }
 
   /** Follow the journal: apply what other processes append, from where the replica stopped. */
@@ -187,6 +186,8 @@ export class NatsWorkflowJournal {
           this.#apply(m.data, m.seq, m.headers?.get('Outpost-Part') || undefined);
       } catch (err) {
         this.#onError(err as Error);
+      } finally {
+        if (this.#following === messages) this.#following = null;
       }
     })();
   }
@@ -288,7 +289,13 @@ export class NatsWorkflowJournal {
           });
         }
       } catch (err) {
+        // Whatever the reason (refused, or NATS did not answer: it may even have landed), this
+        // writer stops at once: nothing recorded after a failed append may be appended after it.
         const lost = this.#lost;
+        this.#leading = false;
+        this.#lost = null;
+        this.#store.journal = null;
+        this.#queue = [];
         for (const w of this.#waiters.splice(0)) w.reject(err as Error);
         lost?.(err as Error);
       } finally {
@@ -322,6 +329,10 @@ export class NatsWorkflowJournal {
 
   async close(): Promise<void> {
     this.#leading = false;
+    this.#store.journal = null;
+    this.#queue = [];
+    const err = new JournalConflict();
+    for (const w of this.#waiters.splice(0)) w.reject(err);
     await this.#pumping?.catch(() => {});
     await this.#unfollow();
     await this.#nc.drain().catch(() => this.#nc.close());

@@ -1,10 +1,12 @@
 /**
  * Who leads Workflows among the processes of a network on NATS: a lease in a JetStream KV
- * bucket (`outpost_workflows_lease`, key `lease`, value { id, until }), taken when absent or
- * expired and renewed every second, each change a compare-and-set on the entry's revision, so
- * two processes never both take it. A holder that cannot renew gives it up before it expires
- * (wall clocks of the machines are assumed roughly in step; the journal's fencing, journal.ts,
- * is what keeps a holder that is wrong about the time from doing harm).
+ * bucket (`outpost_workflows_lease`, key `lease`, value { id }), taken when absent or expired
+ * and renewed every ttl/5, each change a compare-and-set on the entry's revision, so two
+ * processes never both take it. Expiry is judged without comparing clocks: a process that has
+ * seen the same revision for longer than the ttl by its own monotonic clock takes it over. A
+ * holder that cannot renew (NATS unreachable) counts itself out before a contender could count
+ * the lease expired, and one whose renewal is refused (someone else took it) at once. The
+ * journal's fencing (journal.ts) is what keeps a holder that is wrong about it from doing harm.
  */
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
@@ -35,6 +37,8 @@ export class NatsLease {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   #ticking: Promise<void> = Promise.resolve();
+  /** The lease entry's revision last seen, and when (monotonic ms) it was first seen. */
+  #seen = { revision: -1, at: 0 };
 
   private constructor(nc: NatsConnection, kv: KV, o: LeaseOptions) {
     this.#nc = nc;
@@ -72,29 +76,46 @@ export class NatsLease {
   }
 
   async #tick(): Promise<void> {
-    const now = Date.now();
+    const now = performance.now();
     let won = false;
     try {
       const e = await this.#kv.get(KEY);
-      const value = JSON.stringify({ id: this.#o.id, until: now + this.#ttl });
+      const value = JSON.stringify({ id: this.#o.id });
       if (!e || e.operation !== 'PUT') {
         await this.#kv.create(KEY, value);
         won = true;
       } else {
-        const v = JSON.parse(e.string()) as { id?: string; until?: number };
-        if (v.id === this.#o.id || (v.until ?? 0) < now) {
+        if (e.revision !== this.#seen.revision) this.#seen = { revision: e.revision, at: now };
+        const mine = (JSON.parse(e.string()) as { id?: string }).id === this.#o.id;
+        if (mine || now - this.#seen.at > this.#ttl) {
           await this.#kv.update(KEY, value, e.revision);
           won = true;
         }
       }
     } catch (err) {
       const m = String((err as Error)?.message);
-      if (!/wrong last sequence|key exists/i.test(m)) this.#o.onError?.(err as Error);
-      // Could not renew: still the holder only while the last renewal lasts (with a margin).
-      if (this.#held && Date.now() < this.#until - this.#ttl / 5) return;
+      const refused = /wrong last sequence|key exists/i.test(m);
+      if (!refused) {
+        this.#o.onError?.(err as Error);
+        // NATS did not answer: still the holder only while the last renewal surely lasts.
+        if (this.#held && performance.now() < this.#until - (this.#ttl * 2) / 5) return;
+      }
     }
     if (won) this.#until = now + this.#ttl;
     this.#set(won);
+  }
+
+  /**
+   * Give the lease up now (this process stepped down): deleted if it is still this process's,
+   * so another takes it at once; this process may take it again later.
+   */
+  async release(): Promise<void> {
+    this.#held = false;
+    try {
+      const e = await this.#kv.get(KEY);
+      if (e && e.operation === 'PUT' && (JSON.parse(e.string()) as { id?: string }).id === this.#o.id)
+        await this.#kv.delete(KEY, { previousSeq: e.revision });
+    } catch {}
   }
 
   #set(held: boolean): void {
@@ -109,14 +130,7 @@ export class NatsLease {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#ticking.catch(() => {});
-    if (this.#held) {
-      try {
-        const e = await this.#kv.get(KEY);
-        if (e && e.operation === 'PUT' && (JSON.parse(e.string()) as { id?: string }).id === this.#o.id)
-          await this.#kv.delete(KEY, { previousSeq: e.revision });
-      } catch {}
-      this.#held = false;
-    }
+    if (this.#held) await this.release();
     await this.#nc.drain().catch(() => this.#nc.close());
   }
 }

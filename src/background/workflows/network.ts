@@ -93,7 +93,17 @@ export class NatsWorkflows {
 
   async #lead(): Promise<void> {
     if (this.#leading || this.#closed) return;
-    await this.#journal.lead(this.id, () => this.#role(false));
+    try {
+      await this.#journal.lead(this.id, () => this.#role(false));
+    } catch (err) {
+      // Could not become the writer (the journal did not answer, or kept moving): give the
+      // lease up so another process (or this one, later) takes it, and follow again.
+      this.#o.log('warn', `Workflows: could not take the lead: ${(err as Error).message}`);
+      await this.#journal.stepDown().catch((e) => this.#o.log('error', `Workflows: ${(e as Error).message}`));
+      await this.#lease?.release();
+      return;
+    }
+    if (this.#closed) return;
     this.#leading = true;
     this.#o.engine.start();
     this.#rpc = this.#nc.subscribe(RPC, { callback: (_err, m) => void this.#serve(m) });
@@ -106,7 +116,13 @@ export class NatsWorkflows {
     this.#rpc?.unsubscribe();
     this.#rpc = null;
     await this.#o.engine.close();
-    await this.#journal.stepDown();
+    try {
+      await this.#journal.stepDown();
+    } catch (err) {
+      this.#o.log('error', `Workflows: following the journal again failed: ${(err as Error).message}`);
+    }
+    // The journal refused this process (or failed it): the lease goes too, so another leads.
+    await this.#lease?.release();
     if (!this.#closed)
       this.#o.log('warn', 'Workflows: this process no longer leads; another one runs the instances');
   }
@@ -195,13 +211,15 @@ export class NatsWorkflows {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#lease?.close();
-    await this.#changing;
+    await this.#changing.catch(() => {});
     if (this.#leading) {
+      // Stop running, and let what was written reach the journal, before the lease goes.
       this.#leading = false;
       this.#rpc?.unsubscribe();
       await this.#o.engine.close();
+      await this.#journal.flush().catch(() => {});
     }
+    await this.#lease?.close();
     await this.#journal.close();
     await this.#nc.drain().catch(() => this.#nc.close());
   }

@@ -349,6 +349,14 @@ export class WorkflowStore {
     this.#s.setMeta.run('journal_seq', seq);
   }
 
+  /** The changes of one journal message, in one transaction. */
+  applyAll(ops: JournalOp[], seq: number): void {
+    this.#db.transaction(() => {
+      for (const op of ops) this.apply(op, seq);
+      this.appliedSeq = seq;
+    })();
+  }
+
   /** A change another process wrote (journal sequence `seq`), applied as it was made there. */
   apply(op: JournalOp, seq: number): void {
     const journal = this.journal;
