@@ -2,10 +2,8 @@
 // locationHint; calls from elsewhere routed there and timed; the admin list), and durability:
 // kill -9 while an object acknowledges writes, restart, every acknowledged write is there.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { copyFixture, startDevProcess, startFixture, type TestDev } from './helpers.ts';
 
 describe('Durable Objects in the world topology', () => {
   let dev: TestDev;
@@ -50,36 +48,13 @@ describe('Durable Objects in the world topology', () => {
 });
 
 describe('durability', () => {
-  // The CLI itself, not bin/outpost.mjs: SIGKILL must reach the process that serves.
-  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
   let project: ReturnType<typeof copyFixture>;
   before(() => {
     project = copyFixture('durable');
   });
   after(() => project.cleanup());
 
-  function start(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(
-      process.execPath,
-      ['--no-node-snapshot', '--import', 'tsx', main, 'dev', project.dir, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`outpost dev did not start: ${out}`)), 30_000);
-      const seen = (d: Buffer) => {
-        out += d;
-        const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve({ child, url: m[0] });
-        }
-      };
-      child.stdout?.on('data', seen);
-      child.stderr?.on('data', seen);
-      child.once('exit', (code) => reject(new Error(`outpost dev exited with ${code}: ${out}`)));
-    });
-  }
+  const start = () => startDevProcess(project.dir);
 
   it('kill -9 while an object acknowledges writes: after a restart every acknowledged write is there', async () => {
     const a = await start();

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -92,6 +93,38 @@ export async function startFixture(nameOrDir: string, options: Partial<DevOption
     limits,
   });
   return Object.assign(dev, { logs: observer.entries });
+}
+
+/**
+ * `outpost dev <dir>` in a child process on an ephemeral port — the CLI itself, not
+ * bin/outpost.mjs, so SIGKILL reaches the process that serves — resolved once it prints its URL.
+ * `output()` is everything it printed so far.
+ */
+export function startDevProcess(
+  dir: string,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; url: string; output(): string }> {
+  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const child = spawn(
+    process.execPath,
+    ['--no-node-snapshot', '--import', 'tsx', main, 'dev', dir, '--port', '0', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`outpost dev did not start: ${out}`)), 30_000);
+    const seen = (d: Buffer) => {
+      out += d;
+      const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[0], output: () => out });
+      }
+    };
+    child.stdout?.on('data', seen);
+    child.stderr?.on('data', seen);
+    child.once('exit', (code) => reject(new Error(`outpost dev exited with ${code}: ${out}`)));
+  });
 }
 
 /** Copy a fixture into a temp folder (for tests that edit files). */

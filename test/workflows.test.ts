@@ -4,11 +4,10 @@
 // waitingForPause, complete, errored, terminated), restart, parallel steps and step counts,
 // the step limit, batches, and a Workflow's state surviving kill -9 mid-step.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
-import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { copyFixture, startDevProcess, startFixture, type TestDev } from './helpers.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 type Status = { status: string; output?: any; error?: { name: string; message: string } };
@@ -267,36 +266,13 @@ describe('a worker that exports only a Workflow', () => {
 });
 
 describe('Workflows survive kill -9', () => {
-  // The CLI itself, not bin/outpost.mjs: SIGKILL must reach the process that serves.
-  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
   let project: ReturnType<typeof copyFixture>;
   before(() => {
     project = copyFixture('workflows');
   });
   after(() => project.cleanup());
 
-  function start(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(
-      process.execPath,
-      ['--no-node-snapshot', '--import', 'tsx', main, 'dev', project.dir, '--port', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`outpost dev did not start: ${out}`)), 30_000);
-      const seen = (d: Buffer) => {
-        out += d;
-        const m = /http:\/\/127\.0\.0\.1:\d+/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve({ child, url: m[0] });
-        }
-      };
-      child.stdout?.on('data', seen);
-      child.stderr?.on('data', seen);
-      child.once('exit', (code) => reject(new Error(`outpost dev exited with ${code}: ${out}`)));
-    });
-  }
+  const start = () => startDevProcess(project.dir);
 
   it('killed inside a step, the instance resumes after a restart: completed steps are not run again, the interrupted one is retried', async () => {
     let url = '';
@@ -328,7 +304,6 @@ describeNeeding(NATS_SERVER, 'Workflows on a network of processes sharing NATS (
     nats = await startNatsServer();
   });
   after(() => nats?.dispose());
-  const main = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
   it('two sessions: instances created through either run once, at the leader; both read them', async () => {
     const projects = [copyFixture('workflows'), copyFixture('workflows')];
@@ -366,23 +341,13 @@ describeNeeding(NATS_SERVER, 'Workflows on a network of processes sharing NATS (
   it('the leader killed inside a step: another process takes the lead and finishes the instance without running a completed step again', async () => {
     const project = copyFixture('workflows');
     const spare = copyFixture('workflows');
-    const child = spawn(
-      process.execPath,
-      ['--no-node-snapshot', '--import', 'tsx', main, 'dev', project.dir, '--port', '0', '--nats', nats.url],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-    });
-    child.stderr?.on('data', (d) => {
-      out += d;
-    });
+    const leader = await startDevProcess(project.dir, ['--nats', nats.url]);
+    const child = leader.child;
     let dev: TestDev | null = null;
     try {
-      for (let i = 0; i < 600 && !/this process leads/.test(out); i++)
+      for (let i = 0; i < 600 && !/this process leads/.test(leader.output()); i++)
         await new Promise((r) => setTimeout(r, 50));
-      assert.match(out, /this process leads/);
+      assert.match(leader.output(), /this process leads/);
       dev = await startFixture(spare.dir, { kv: { nats: nats.url } });
       const d = dev;
       const c = client(() => d.url);
@@ -390,7 +355,7 @@ describeNeeding(NATS_SERVER, 'Workflows on a network of processes sharing NATS (
       const id = made.id;
       assert.ok(id, JSON.stringify(made));
       for (let i = 0; i < 250 && !(await c.runs(id)).two; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(await c.runs(id), { one: 1, two: 1 }, out);
+      assert.deepEqual(await c.runs(id), { one: 1, two: 1 }, leader.output());
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;

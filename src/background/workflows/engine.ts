@@ -22,14 +22,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import type {
-  ErrorData,
-  StepConfigData,
-  WorkflowRunArgs,
-  WorkflowRunOutcome,
-  WorkflowStatusData,
-  WorkflowStepCall,
-  WorkflowStepReply,
+import {
+  type ErrorData,
+  stepBackoffMs,
+  type WorkflowRunArgs,
+  type WorkflowRunOutcome,
+  type WorkflowStatusData,
+  type WorkflowStepCall,
+  type WorkflowStepReply,
 } from '../../runtime/bindings/protocol.ts';
 import type { InstanceRef, InstanceRow, InstanceStatus, StepRow, WorkflowStore } from './store.ts';
 
@@ -100,17 +100,8 @@ export function encodeValue(v: unknown, what: string): Buffer | null {
 
 export const decodeValue = (b: Buffer | null): unknown => (b === null ? undefined : deserialize(b));
 
-/** The delay before the attempt after `attempts` failed ones (workers-types' WorkflowBackoff). */
-export function backoffMs(config: StepConfigData, attempts: number): number {
-  const ms =
-    config.backoff === 'exponential'
-      ? config.delayMs * 2 ** (attempts - 1)
-      : config.backoff === 'linear'
-        ? config.delayMs * attempts
-        : config.delayMs;
-  // At most a year (Cloudflare's longest wait), whatever the attempt count.
-  return Math.min(ms, 365 * 86_400_000);
-}
+/** The delay before the next attempt after `attempts` failed ones (one definition, in protocol.ts). */
+export const backoffMs = stepBackoffMs;
 
 const errorOf = (s: string | null): ErrorData =>
   s ? (JSON.parse(s) as ErrorData) : { name: 'Error', message: 'unknown error' };

@@ -40,6 +40,24 @@ export interface StepConfigData {
   timeoutMs: number;
 }
 
+/** The longest wait a Workflow takes (Cloudflare: a sleep of at most 365 days), ms. */
+export const MAX_WORKFLOW_WAIT_MS = 365 * 86_400_000;
+
+/**
+ * The delay before the next attempt after `attempts` failed ones (workers-types' WorkflowBackoff),
+ * at most a year: computed the same way in the isolate and, for an attempt its run never ended,
+ * by the engine.
+ */
+export function stepBackoffMs(config: StepConfigData, attempts: number): number {
+  const ms =
+    config.backoff === 'exponential'
+      ? config.delayMs * 2 ** (attempts - 1)
+      : config.backoff === 'linear'
+        ? config.delayMs * attempts
+        : config.delayMs;
+  return Math.min(ms, MAX_WORKFLOW_WAIT_MS);
+}
+
 /** One call of a Workflow run's `step` to the engine (src/background/workflows/engine.ts). */
 export type WorkflowStepCall =
   | { op: 'begin'; name: string; count: number; config: StepConfigData }

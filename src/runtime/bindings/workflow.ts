@@ -7,7 +7,12 @@
  * invocation a fresh CPU and subrequest budget: on Workers each step has its own.
  */
 import { NamedError } from '../bridge/named-error.ts';
-import type { ErrorData, StepConfigData, WorkflowStepCall } from './protocol.ts';
+import {
+  type ErrorData,
+  MAX_WORKFLOW_WAIT_MS,
+  type StepConfigData,
+  type WorkflowStepCall,
+} from './protocol.ts';
 import type { HostBinding } from './types.ts';
 
 const ACTIONS = new Set(['pause', 'resume', 'terminate', 'restart']);
@@ -17,7 +22,7 @@ const MAX_BATCH = 100;
 export const STEP_WALL_MS = 15 * 60_000;
 
 /** The longest sleep, retry delay, step timeout or event timeout (Cloudflare: 365 days). */
-const MAX_DURATION_MS = 365 * 86_400_000;
+const MAX_DURATION_MS = MAX_WORKFLOW_WAIT_MS;
 const BACKOFFS = new Set(['constant', 'linear', 'exponential']);
 
 function bad(what: string): never {

@@ -3,6 +3,8 @@
  * `"<number> <unit>"` with unit second, minute, hour, day, week, month (30 days) or year
  * (365 days), singular or plural ("1 minute", "26 hours", "2.5 seconds").
  */
+import { MAX_WORKFLOW_WAIT_MS } from '../../bindings/protocol.ts';
+
 const UNIT_MS: Record<string, number> = {
   millisecond: 1,
   second: 1000,
@@ -17,7 +19,7 @@ const UNIT_MS: Record<string, number> = {
 const FORMAT = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i;
 
 /** The longest duration a Workflow takes (Cloudflare: a sleep of at most 365 days). */
-export const MAX_DURATION_MS = 365 * 86_400_000;
+export const MAX_DURATION_MS = MAX_WORKFLOW_WAIT_MS;
 
 /** Milliseconds, or a TypeError naming `what` and the value. */
 export function durationMs(v: unknown, what: string): number {

@@ -11,12 +11,13 @@
  * this run (a loop calling step.do("x") makes x#1, x#2, …), so a run must call its steps in the
  * same order each time, as on Workers.
  */
-import type {
-  StepConfigData,
-  WorkflowRunArgs,
-  WorkflowRunOutcome,
-  WorkflowStepCall,
-  WorkflowStepReply,
+import {
+  type StepConfigData,
+  stepBackoffMs,
+  type WorkflowRunArgs,
+  type WorkflowRunOutcome,
+  type WorkflowStepCall,
+  type WorkflowStepReply,
 } from '../../bindings/protocol.ts';
 import { callBinding } from '../bridge.ts';
 import { clearTimeout, setTimeout } from '../timers.ts';
@@ -80,16 +81,6 @@ function resolveConfig(name: string, raw: unknown): ResolvedConfig {
       timeout: c.timeout ?? DEFAULTS.timeout,
     },
   };
-}
-
-function backoff(c: StepConfigData, attempt: number): number {
-  const ms =
-    c.backoff === 'exponential'
-      ? c.delayMs * 2 ** (attempt - 1)
-      : c.backoff === 'linear'
-        ? c.delayMs * attempt
-        : c.delayMs;
-  return Math.min(ms, MAX_DURATION_MS);
 }
 
 class WorkflowTimeoutError extends Error {
@@ -241,6 +232,9 @@ export async function runWorkflow(
         if (reply.kind === 'error') throw stepError(reply.error);
         if (reply.kind !== 'run') return park();
         const attempt = reply.attempt;
+        /** This attempt failed: the engine says what comes next. */
+        const failed = (error: { name: string; message: string }, final: boolean, delayMs: number) =>
+          call({ op: 'end', name, count, attempt, ok: false, error, final, delayMs });
         const stepCtx = Object.freeze({
           step: Object.freeze({ name, count }),
           attempt,
@@ -255,7 +249,7 @@ export async function runWorkflow(
           );
         } catch (err) {
           const final = err instanceof NonRetryableError || (err as Error)?.name === 'NonRetryableError';
-          let delayMs = backoff(config.data, attempt);
+          let delayMs = stepBackoffMs(config.data, attempt);
           if (config.delay && !final && attempt <= config.data.limit) {
             try {
               delayMs = durationMs(
@@ -263,29 +257,11 @@ export async function runWorkflow(
                 `step.do("${name}"): retries.delay()`,
               );
             } catch (e) {
-              reply = await call({
-                op: 'end',
-                name,
-                count,
-                attempt,
-                ok: false,
-                error: toError(e),
-                final: true,
-                delayMs: 0,
-              });
+              reply = await failed(toError(e), true, 0);
               continue;
             }
           }
-          reply = await call({
-            op: 'end',
-            name,
-            count,
-            attempt,
-            ok: false,
-            error: toError(err),
-            final,
-            delayMs,
-          });
+          reply = await failed(toError(err), final, delayMs);
           continue;
         }
         let stored: WorkflowStepReply;
@@ -297,7 +273,7 @@ export async function runWorkflow(
             name: 'WorkflowFatalError',
             message: `The value returned by step "${name}" cannot be serialized: ${toError(err).message}`,
           };
-          reply = await call({ op: 'end', name, count, attempt, ok: false, error, final: true, delayMs: 0 });
+          reply = await failed(error, true, 0);
           continue;
         }
         if (stored.kind === 'ok') return value;
