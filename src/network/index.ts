@@ -7,6 +7,7 @@ export {
   startGeoDns,
   tableLocator,
 } from './geodns.ts';
+export { connectionListed, HOP_BY_HOP, withoutHopByHop } from './hop-by-hop.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
 export { Router } from './router.ts';

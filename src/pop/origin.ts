@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
+import { withoutHopByHop } from '../network/hop-by-hop.ts';
 import { originUrl } from '../network/index.ts';
 import { drained } from './respond.ts';
 
@@ -22,15 +23,16 @@ export async function proxyToOrigin(
   // The request's path on the configured origin: never resolved against it (an open proxy).
   const target = originUrl(origin, url);
   const fwd: Record<string, string> = {};
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] !== 'host') fwd[headers[i]] = headers[i + 1];
+  const kept = withoutHopByHop(headers);
+  for (let i = 0; i < kept.length; i += 2) if (kept[i] !== 'host') fwd[kept[i]] = kept[i + 1];
   try {
     const r = await request(target, { method: req.method as 'GET', headers: fwd });
-    const out: string[] = [];
+    const flat: string[] = [];
     for (const [k, v] of Object.entries(r.headers)) {
-      if (k === 'connection' || k === 'transfer-encoding' || k === 'keep-alive' || k === 'cf-ray') continue;
-      for (const one of Array.isArray(v) ? v : [v ?? '']) out.push(k, one);
+      if (k === 'cf-ray') continue;
+      for (const one of Array.isArray(v) ? v : [v ?? '']) flat.push(k, one);
     }
-    res.writeHead(r.statusCode, out);
+    res.writeHead(r.statusCode, withoutHopByHop(flat));
     for await (const chunk of r.body) if (!res.write(chunk)) await drained(res);
     res.end();
   } catch (err) {

@@ -24,6 +24,7 @@ import {
 } from '../cache/index.ts';
 import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
 import { applyVariants, varyOnVariant } from '../frontend/variants/index.ts';
+import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
 import { newRay, originUrl, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { fromAsyncIterable, OutpostError } from '../runtime/index.ts';
@@ -32,7 +33,7 @@ import { PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { Policies, type PolicyRequest } from './policies.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
-import { drained, HOP_BY_HOP } from './respond.ts';
+import { drained } from './respond.ts';
 import { Site } from './site.ts';
 
 export interface ProxyOptions {
@@ -108,17 +109,6 @@ function withRay(flat: string[], ray: string): string[] {
   return out;
 }
 
-/** Fields the Connection header names are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionListed(value: string | string[] | undefined): Set<string> {
-  const v = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return new Set(
-    v
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
-}
-
 const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
 const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
@@ -140,9 +130,7 @@ function requestOf(
   client: { trusted: string | undefined; ray: string; country?: string },
 ): CacheRequest {
   const headers: string[] = [];
-  const connection = req.headers.connection;
-  const listed =
-    connection && connection !== 'keep-alive' && connection !== 'close' ? connectionListed(connection) : null;
+  const listed = connectionListed(req.headers.connection);
   let forwardedFor: string | undefined;
   let trustedValue: string | undefined;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -154,7 +142,7 @@ function requestOf(
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
     }
-    if (!HOP_BY_HOP.has(n) && !listed?.has(n)) headers.push(n, value);
+    if (!HOP_BY_HOP.has(n) && !listed.has(n)) headers.push(n, value);
   }
   headers.push(
     ...visitorHeaders({

@@ -3,19 +3,11 @@
  * (src/pop/site-serve.ts). What was written is told to the request's end (request-end.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
 import type { WorkerResponse } from '../runtime/index.ts';
 import { written } from './request-end.ts';
 
-/** Connection-level fields (RFC 9110 §7.6.1) that never cross a proxy. */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'proxy-connection',
-  'upgrade',
-  'te',
-  'trailer',
-]);
+export { HOP_BY_HOP } from '../network/hop-by-hop.ts';
 
 const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 
@@ -52,10 +44,15 @@ export async function writeResponse(
   const headers: string[] = [];
   const lengths: string[] = [];
   const body = response.body;
+  // Fields the response's own Connection names are hop-by-hop too (RFC 9110 §7.6.1).
+  const connection: string[] = [];
+  for (let i = 0; i < response.headers.length; i += 2)
+    if (response.headers[i].toLowerCase() === 'connection') connection.push(response.headers[i + 1]);
+  const listed = connectionListed(connection);
   for (let i = 0; i < response.headers.length; i += 2) {
     // Lower-cased here: the framing checks below must not be dodged by "Content-Length".
     const name = response.headers[i].toLowerCase();
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
     // The PoP's own cf-ray comes last; one a worker or an origin set is not passed on.
     if (name === 'cf-ray' && i !== response.headers.length - 2) continue;
     if (name === 'content-length') lengths.push(response.headers[i + 1]);

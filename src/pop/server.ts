@@ -18,6 +18,7 @@ import type { PurgeBus } from '../cache/index.ts';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
 import { applyVariants } from '../frontend/variants/index.ts';
 import type { KvPop } from '../kv/index.ts';
+import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import {
   type EdgeMetrics,
@@ -42,7 +43,7 @@ import { proxyToOrigin } from './origin.ts';
 import type { Pages } from './pages.ts';
 import type { Policies, PolicyRequest } from './policies.ts';
 import { requestEnded, type Seen, startTrace } from './request-end.ts';
-import { HOP_BY_HOP, headerValue, writeResponse } from './respond.ts';
+import { headerValue, writeResponse } from './respond.ts';
 import type { Site } from './site.ts';
 import { answerFromSite } from './site-serve.ts';
 
@@ -339,6 +340,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     let forwardedFor: string | undefined;
     let trustedValue: string | undefined;
     let cookieAt = -1;
+    // Fields the client's Connection names are hop-by-hop too (RFC 9110 §7.6.1).
+    const listed = connectionListed(req.headers.connection);
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i].toLowerCase();
       if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
@@ -359,7 +362,8 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         continue;
       }
       if (name === 'cookie') cookieAt = headers.length;
-      if (!HOP_BY_HOP.has(name) || (upgrade && name === 'upgrade')) headers.push(name, req.rawHeaders[i + 1]);
+      if ((!HOP_BY_HOP.has(name) && !listed.has(name)) || (upgrade && name === 'upgrade'))
+        headers.push(name, req.rawHeaders[i + 1]);
     }
     const visitor = visitorHeaders({
       peer: req.socket.remoteAddress,

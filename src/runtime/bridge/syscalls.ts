@@ -4,9 +4,11 @@
  * prelude must not hurt the host either) and answers with plain data. Errors thrown back into
  * the isolate carry a message only, never a host stack.
  */
+
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { StagedStorage } from '../../durable-objects/index.ts';
+import { withoutHopByHop } from '../../network/hop-by-hop.ts';
 import type { PopMetrics } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
@@ -119,16 +121,6 @@ const URL_PARTS = [
 ] as const;
 const URL_SETTABLE = new Set<string>(URL_PARTS.filter((p) => p !== 'origin'));
 const MAX_URL = 64 * 1024;
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'host',
-]);
 const REDIRECTS = new Set(['follow', 'manual', 'error']);
 
 function parts(u: URL): string[] {
@@ -308,9 +300,11 @@ export function createSyscalls(
     o.beginSubrequest(ctx);
     const egress = o.egress;
     if (!egress) throw isolateError('TypeError: fetch failed: this worker has no network access');
+    // Hop-by-hop fields (and those the worker's Connection names) and Host are the platform's.
     const kept: string[] = [];
-    for (let i = 0; i < headers.length; i += 2)
-      if (!HOP_BY_HOP.has(headers[i]) && headers[i] !== LOOP_HEADER) kept.push(headers[i], headers[i + 1]);
+    const sendable = withoutHopByHop(headers as string[]);
+    for (let i = 0; i < sendable.length; i += 2)
+      if (sendable[i] !== 'host' && sendable[i] !== LOOP_HEADER) kept.push(sendable[i], sendable[i + 1]);
     // The loop count is the platform's, whatever the worker wrote (src/runtime/loops.ts).
     kept.push(LOOP_HEADER, outgoingHops(o.chain(ctx)));
     const controller = new AbortController();
