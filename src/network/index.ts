@@ -1,3 +1,4 @@
+export { type CfInput, httpProtocol, requestCf } from './cf.ts';
 export {
   answer,
   type GeoDnsOptions,

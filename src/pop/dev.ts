@@ -29,7 +29,13 @@ import {
 import { D1Databases } from '../d1/index.ts';
 import { ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
-import { type ClientLocation, compileRoutes, loadTopology, parseLocation } from '../network/index.ts';
+import {
+  type ClientLocation,
+  compileRoutes,
+  loadTopology,
+  parseLocation,
+  requestCf,
+} from '../network/index.ts';
 import { EdgeMetrics, type Observer, TailHub, Tracer, type TracingOptions } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
@@ -216,28 +222,27 @@ export function devCf(req: IncomingMessage): Record<string, unknown> {
   return cf as Record<string, unknown>;
 }
 
+/** The local PoP: in San Francisco, as wrangler dev's request.cf is. */
+const DEV_PLACE = {
+  id: 'DEV',
+  city: 'San Francisco',
+  country: 'US',
+  continent: 'NA',
+  region: 'California',
+  regionCode: 'CA',
+  latitude: 37.7749,
+  longitude: -122.4194,
+  timezone: 'America/Los_Angeles',
+};
+
 function makeDevCf(httpVersion: string, tlsVersion: string): Record<string, unknown> {
-  return {
-    colo: 'DEV',
-    country: 'US',
-    city: 'San Francisco',
-    continent: 'NA',
-    region: 'California',
-    regionCode: 'CA',
-    postalCode: '94107',
-    metroCode: '807',
-    latitude: '37.77490',
-    longitude: '-122.41940',
-    timezone: 'America/Los_Angeles',
-    asn: 0,
-    asOrganization: 'Outpost development',
-    httpProtocol: httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${httpVersion}`,
+  return requestCf({
+    pop: DEV_PLACE,
+    rttMs: 0,
+    httpVersion,
     tlsVersion,
-    tlsCipher: '',
-    clientTcpRtt: 0,
-    requestPriority: '',
-    edgeRequestKeepAliveStatus: 1,
-  };
+    extra: { postalCode: '94107', metroCode: '807' },
+  });
 }
 
 const IGNORED = /(^|\/)(node_modules|\.git|\.outpost|\.wrangler|dist)(\/|$)/;

@@ -21,6 +21,7 @@ import {
   type Pop,
   popById,
   Router,
+  requestCf,
   rttMs,
   type Topology,
 } from '../network/index.ts';
@@ -244,7 +245,13 @@ export class DevNetwork {
     const edge = this.tiers.edge(client, pop);
     return {
       runtime: this.node(pop.id).runtime,
-      cf: cfFor(pop, client, edge.ms, req.httpVersion),
+      cf: cfFor(
+        pop,
+        client,
+        edge.ms,
+        req.httpVersion,
+        (req.socket as { getProtocol?: () => string | null }).getProtocol?.() ?? '',
+      ),
       headers: ['outpost-pop', pop.id],
       edge,
       delayMs: this.#options.simulateLatency ? edge.ms : 0,
@@ -259,31 +266,13 @@ export class DevNetwork {
   }
 }
 
-/** request.cf for a client served by a PoP (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties). */
+/** request.cf for a client served by a PoP (src/network/cf.ts). */
 export function cfFor(
   pop: Pop,
   client: ClientLocation,
   rtt: number,
   httpVersion: string,
+  tlsVersion = '',
 ): Record<string, unknown> {
-  const where = client.country ? client : pop;
-  return {
-    colo: pop.id,
-    country: where.country,
-    city: client.city ?? (client.country ? undefined : pop.city),
-    continent: where.continent,
-    region: client.country ? client.region : pop.region,
-    regionCode: client.country ? client.regionCode : pop.regionCode,
-    latitude: client.latitude.toFixed(5),
-    longitude: client.longitude.toFixed(5),
-    timezone: where.timezone,
-    asn: 0,
-    asOrganization: 'Outpost development',
-    httpProtocol: `HTTP/${httpVersion}`,
-    tlsVersion: '',
-    tlsCipher: '',
-    clientTcpRtt: Math.round(rtt),
-    requestPriority: '',
-    edgeRequestKeepAliveStatus: 1,
-  };
+  return requestCf({ pop, client, rttMs: rtt, httpVersion, tlsVersion });
 }

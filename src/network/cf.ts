@@ -1,0 +1,54 @@
+/**
+ * `request.cf` (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties):
+ * what the PoP tells a worker about the request's client and connection — the PoP (`colo`), where
+ * the client is (from its location, else the PoP's own place), the round trip to it, and the
+ * HTTP and TLS versions it spoke. One builder for the local PoP of `outpost dev` and for every
+ * PoP of a topology.
+ */
+import type { ClientLocation } from './location.ts';
+import type { Place } from './topology/types.ts';
+
+export interface CfInput {
+  /** The PoP serving it: its id is `colo`; its place stands in for a client of unknown place. */
+  pop: Place;
+  /** Where the client is, when known (a topology's routing); else the PoP's place. */
+  client?: ClientLocation;
+  /** The client's round trip to the PoP, ms. */
+  rttMs: number;
+  /** Node's `req.httpVersion`: "1.1", "2.0". */
+  httpVersion: string;
+  /** The TLS version negotiated ("TLSv1.3"), '' over plain HTTP. */
+  tlsVersion: string;
+  /** Extra fields of a place the topology does not describe (the local PoP's postal and metro codes). */
+  extra?: Record<string, unknown>;
+}
+
+/** "HTTP/1.1", "HTTP/2" (as Cloudflare writes it), "HTTP/1.0". */
+export function httpProtocol(httpVersion: string): string {
+  return httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${httpVersion}`;
+}
+
+export function requestCf(i: CfInput): Record<string, unknown> {
+  const known = i.client?.country ? i.client : undefined;
+  const where = known ?? i.pop;
+  return {
+    colo: i.pop.id,
+    country: where.country,
+    city: i.client ? (i.client.city ?? (known ? undefined : i.pop.city)) : i.pop.city,
+    continent: where.continent,
+    region: known ? known.region : i.pop.region,
+    regionCode: known ? known.regionCode : i.pop.regionCode,
+    ...i.extra,
+    latitude: (i.client ?? i.pop).latitude.toFixed(5),
+    longitude: (i.client ?? i.pop).longitude.toFixed(5),
+    timezone: where.timezone,
+    asn: 0,
+    asOrganization: 'Outpost development',
+    httpProtocol: httpProtocol(i.httpVersion),
+    tlsVersion: i.tlsVersion,
+    tlsCipher: '',
+    clientTcpRtt: Math.round(i.rttMs),
+    requestPriority: '',
+    edgeRequestKeepAliveStatus: 1,
+  };
+}
