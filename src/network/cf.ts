@@ -5,6 +5,7 @@
  * HTTP and TLS versions it spoke. One builder for the local PoP of `outpost dev` and for every
  * PoP of a topology.
  */
+import type { IncomingMessage } from 'node:http';
 import type { ClientLocation } from './location.ts';
 import type { Place } from './topology/types.ts';
 
@@ -51,4 +52,42 @@ export function requestCf(i: CfInput): Record<string, unknown> {
     requestPriority: '',
     edgeRequestKeepAliveStatus: 1,
   };
+}
+
+/** The local PoP of `outpost dev`: in San Francisco, as wrangler dev's request.cf is. */
+const LOCAL_PLACE = {
+  id: 'DEV',
+  city: 'San Francisco',
+  country: 'US',
+  continent: 'NA',
+  region: 'California',
+  regionCode: 'CA',
+  latitude: 37.7749,
+  longitude: -122.4194,
+  timezone: 'America/Los_Angeles',
+};
+
+const localCache = new Map<string, Readonly<Record<string, unknown>>>();
+
+/**
+ * `request.cf` for the single local PoP. One frozen object per protocol version, shared by
+ * requests: the runtime then sends it into an isolate only when it changes.
+ */
+export function localCf(req: IncomingMessage): Record<string, unknown> {
+  const tlsVersion = (req.socket as { getProtocol?: () => string | null }).getProtocol?.() ?? '';
+  const k = `${req.httpVersion} ${tlsVersion}`;
+  let cf = localCache.get(k);
+  if (!cf) {
+    cf = Object.freeze(
+      requestCf({
+        pop: LOCAL_PLACE,
+        rttMs: 0,
+        httpVersion: req.httpVersion,
+        tlsVersion,
+        extra: { postalCode: '94107', metroCode: '807' },
+      }),
+    );
+    localCache.set(k, cf);
+  }
+  return cf as Record<string, unknown>;
 }

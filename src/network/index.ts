@@ -1,4 +1,4 @@
-export { type CfInput, httpProtocol, requestCf } from './cf.ts';
+export { type CfInput, httpProtocol, localCf, requestCf } from './cf.ts';
 export {
   answer,
   type GeoDnsOptions,

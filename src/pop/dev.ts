@@ -33,8 +33,8 @@ import {
   type ClientLocation,
   compileRoutes,
   loadTopology,
+  localCf,
   parseLocation,
-  requestCf,
 } from '../network/index.ts';
 import { EdgeMetrics, type Observer, TailHub, Tracer, type TracingOptions } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
@@ -207,43 +207,8 @@ function egressOf(options: DevOptions, local: boolean): { allow: string[] } {
 /** The id of the one PoP `outpost dev` runs today (the network work adds more). */
 export const LOCAL_POP = 'DEV';
 
-const devCfCache = new Map<string, Readonly<Record<string, unknown>>>();
-
-/**
- * `request.cf` for the single local PoP (the network work fills it from a real topology).
- * One frozen object per protocol version, shared by requests: the runtime then sends it into
- * an isolate only when it changes.
- */
-export function devCf(req: IncomingMessage): Record<string, unknown> {
-  const tlsVersion = (req.socket as { getProtocol?: () => string | null }).getProtocol?.() ?? '';
-  const k = `${req.httpVersion} ${tlsVersion}`;
-  let cf = devCfCache.get(k);
-  if (!cf) devCfCache.set(k, (cf = Object.freeze(makeDevCf(req.httpVersion, tlsVersion))));
-  return cf as Record<string, unknown>;
-}
-
-/** The local PoP: in San Francisco, as wrangler dev's request.cf is. */
-const DEV_PLACE = {
-  id: 'DEV',
-  city: 'San Francisco',
-  country: 'US',
-  continent: 'NA',
-  region: 'California',
-  regionCode: 'CA',
-  latitude: 37.7749,
-  longitude: -122.4194,
-  timezone: 'America/Los_Angeles',
-};
-
-function makeDevCf(httpVersion: string, tlsVersion: string): Record<string, unknown> {
-  return requestCf({
-    pop: DEV_PLACE,
-    rttMs: 0,
-    httpVersion,
-    tlsVersion,
-    extra: { postalCode: '94107', metroCode: '807' },
-  });
-}
+/** request.cf for the single local PoP (src/network/cf.ts). */
+export { localCf as devCf } from '../network/index.ts';
 
 const IGNORED = /(^|\/)(node_modules|\.git|\.outpost|\.wrangler|dist)(\/|$)/;
 
@@ -763,7 +728,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
     dev: !options.production,
-    cf: devCf,
+    cf: localCf,
     origin: site.origin?.href ?? options.origin,
     maxBodyBytes: options.maxBodyBytes,
     adminToken,
