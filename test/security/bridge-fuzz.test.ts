@@ -102,8 +102,11 @@ async function injectRawSyscalls(): Promise<void> {
     // The fuzz broke that isolate meanwhile (a limit): the next round injects into its successor.
     if (iso.isolate.isDisposed) return;
     // The tenant's own code threw from a job that ran with the installer (isolated-vm runs the
-    // isolate's microtasks with every call): its error, not the host's; inject next round.
-    if (String((err as Error)?.stack ?? '').includes('bridge-fuzz.worker.js')) return;
+    // isolate's microtasks with every call): its error, not the host's; inject next round. So
+    // is a prelude job the tenant broke by replacing an intrinsic it uses (Promise.resolve,
+    // seed 1186291122): thrown inside the isolate, in its own realm, never on the host.
+    const stack = String((err as Error)?.stack ?? '');
+    if (stack.includes('bridge-fuzz.worker.js') || /^\s*at .*outpost:prelude\.js/m.test(stack)) return;
     throw err;
   }
   fuzzSlots.push(slot);
