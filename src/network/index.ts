@@ -11,6 +11,7 @@ export {
 export { connectionListed, HOP_BY_HOP, withoutHopByHop } from './hop-by-hop.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
+export { httpOrigin } from './origin.ts';
 export { Router } from './router.ts';
 export {
   type CompiledRoute,

@@ -1,3 +1,4 @@
+export { httpOrigin } from '../network/origin.ts';
 export { ADMIN_PREFIX, handleAdmin, newAdminToken, writeAdminFile } from './admin.ts';
 export {
   analyticsFile,
@@ -9,5 +10,5 @@ export {
   startDev,
 } from './dev.ts';
 export { errorResponse } from './errors.ts';
-export { httpOrigin, type ProxyOptions, type ProxyServer, startProxy } from './proxy.ts';
+export { type ProxyOptions, type ProxyServer, startProxy } from './proxy.ts';
 export { type PopServer, type PopServerOptions, startPopServer } from './server.ts';

@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { request } from 'undici';
-import { withoutHopByHop } from '../network/hop-by-hop.ts';
-import { originUrl } from '../network/index.ts';
+import { httpOrigin } from '../network/origin.ts';
 import { drained } from './respond.ts';
 
 /**
@@ -20,20 +18,15 @@ export async function proxyToOrigin(
     res.writeHead(500, { 'content-type': 'text/plain' });
     return void res.end('Worker threw an exception (passThroughOnException cannot replay a request body)\n');
   }
-  // The request's path on the configured origin: never resolved against it (an open proxy).
-  const target = originUrl(origin, url);
-  const fwd: Record<string, string> = {};
-  const kept = withoutHopByHop(headers);
-  for (let i = 0; i < kept.length; i += 2) if (kept[i] !== 'host') fwd[kept[i]] = kept[i + 1];
   try {
-    const r = await request(target, { method: req.method as 'GET', headers: fwd });
+    // The request's path on the configured origin, through the PoP's origin client (never
+    // resolved against it as a URL of its own: an open proxy).
+    const r = await httpOrigin(origin)({ method: req.method ?? 'GET', url, headers });
     const flat: string[] = [];
-    for (const [k, v] of Object.entries(r.headers)) {
-      if (k === 'cf-ray') continue;
-      for (const one of Array.isArray(v) ? v : [v ?? '']) flat.push(k, one);
-    }
-    res.writeHead(r.statusCode, withoutHopByHop(flat));
-    for await (const chunk of r.body) if (!res.write(chunk)) await drained(res);
+    for (let i = 0; i < r.headers.length; i += 2)
+      if (r.headers[i] !== 'cf-ray') flat.push(r.headers[i], r.headers[i + 1]);
+    res.writeHead(r.status, flat);
+    if (r.body) for await (const chunk of r.body) if (!res.write(chunk)) await drained(res);
     res.end();
   } catch (err) {
     if (res.headersSent) return void res.destroy();

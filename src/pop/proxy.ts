@@ -11,21 +11,19 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import { request } from 'undici';
 import {
   type CacheRequest,
   type CacheStore,
   DiskStore,
   HttpCache,
   MemoryStore,
-  type Origin,
   PurgeBus,
 } from '../cache/index.ts';
 import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
 import { applyVariants, varyOnVariant } from '../frontend/variants/index.ts';
 import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
-import { newRay, originUrl, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
+import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
+import { httpOrigin } from '../network/origin.ts';
 import type { Observer } from '../observability/index.ts';
 import { fromAsyncIterable, OutpostError } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
@@ -64,41 +62,6 @@ export interface ProxyServer {
   /** The admin token (`Authorization: Bearer …` on /__outpost/ endpoints). */
   adminToken: string;
   close(): Promise<void>;
-}
-
-/**
- * An Origin that forwards to `base` with undici, streaming both bodies. Only the request's path
- * and query reach the origin URL (src/network/urls.ts): never another host.
- */
-export function httpOrigin(base: string): Origin {
-  const root = new URL(base);
-  return async (req: CacheRequest) => {
-    const target = originUrl(root, req.url);
-    const headers: [string, string][] = [];
-    for (let i = 0; i < req.headers.length; i += 2)
-      if (req.headers[i] !== 'host') headers.push([req.headers[i], req.headers[i + 1]]);
-    const onInterim = req.onInterim;
-    const r = await request(target, {
-      method: req.method as 'GET',
-      headers: headers.flat(),
-      body: req.body ? (req.body instanceof Readable ? req.body : Readable.from(req.body)) : undefined,
-      onInfo: onInterim
-        ? (info) => {
-            const flat: string[] = [];
-            for (const [k, v] of Object.entries(info.headers ?? {}))
-              for (const one of Array.isArray(v) ? v : [String(v)]) flat.push(k, one);
-            onInterim(info.statusCode, flat);
-          }
-        : undefined,
-    });
-    const flat: string[] = [];
-    const listed = connectionListed(r.headers.connection);
-    for (const [k, v] of Object.entries(r.headers)) {
-      if (HOP_BY_HOP.has(k) || listed.has(k)) continue;
-      for (const one of Array.isArray(v) ? v : [v ?? '']) flat.push(k, one);
-    }
-    return { status: r.statusCode, statusText: '', headers: flat, body: r.body as AsyncIterable<Uint8Array> };
-  };
 }
 
 /** Response fields with the PoP's cf-ray instead of an origin's own (a new array: `flat` may be a stored entry's). */

@@ -12,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { CacheAnswer, CacheRequest, Origin } from '../cache/index.ts';
 import { wantsEsi } from '../frontend/esi/index.ts';
+import { httpOrigin } from '../network/origin.ts';
 import {
   type Hop,
   type HopRecorder,
@@ -31,7 +32,6 @@ import {
   type WorkerResponse,
 } from '../runtime/index.ts';
 import type { PeekableBody } from './body.ts';
-import { httpOrigin } from './proxy.ts';
 import type { Site } from './site.ts';
 
 export interface SiteRequest {
