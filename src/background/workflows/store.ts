@@ -204,27 +204,17 @@ export class WorkflowStore {
     >,
     now: number,
   ): void {
-    this.#s.update.run({
+    // Only the fields a row holds (the caller's object may carry more, e.g. a whole InstanceRow).
+    const fields = {
       ...pick(row),
       status: row.status,
       output: row.output,
       error: row.error,
       pause: row.pause,
       failures: row.failures,
-      now,
-    });
-    this.journal?.({
-      t: 'update',
-      row: {
-        ...pick(row),
-        status: row.status,
-        output: row.output,
-        error: row.error,
-        pause: row.pause,
-        failures: row.failures,
-      },
-      now,
-    });
+    };
+    this.#s.update.run({ ...fields, now });
+    this.journal?.({ t: 'update', row: fields, now });
   }
 
   /** Instances not finished (queued, running, waiting, waiting for pause), oldest first. */
