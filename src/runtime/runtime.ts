@@ -107,6 +107,22 @@ export interface RuntimeOptions {
 /** Period of the sweep over idle isolates, ms. */
 const SWEEP_MS = 100;
 
+/** What of a worker's config a deploy uses. */
+export type DeployConfig = Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'> &
+  Partial<Pick<WorkerConfig, 'projectDir'>> &
+  Partial<
+    Pick<
+      WorkerConfig,
+      | 'compatibilityFlags'
+      | 'compatibilityDate'
+      | 'bindings'
+      | 'durableObjectClasses'
+      | 'accountId'
+      | 'assets'
+      | 'main'
+    >
+  >;
+
 interface Tenant {
   version: WorkerVersion;
   instance: WorkerInstance | null;
@@ -140,6 +156,8 @@ export class Runtime {
   readonly #ownAnalytics: boolean;
   readonly #ownObjects: boolean;
   readonly #tenants = new Map<string, Tenant>();
+  /** Versions being pre-warmed by stage(), not yet current. */
+  readonly #staged = new Set<Tenant>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
   readonly #busy = new Set<WorkerInstance>();
@@ -223,20 +241,53 @@ export class Runtime {
   deploy(
     tenant: string,
     bundle: Bundle,
-    config: Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'rootDir'> &
-      Partial<Pick<WorkerConfig, 'projectDir'>> &
-      Partial<
-        Pick<
-          WorkerConfig,
-          | 'compatibilityFlags'
-          | 'compatibilityDate'
-          | 'bindings'
-          | 'durableObjectClasses'
-          | 'accountId'
-          | 'assets'
-          | 'main'
-        >
-      >,
+    config: DeployConfig,
+    limitOverrides: Partial<Limits> = {},
+    options: { account?: string } = {},
+  ): WorkerVersion {
+    const version = this.#version(tenant, bundle, config, limitOverrides, options);
+    const previous = this.#tenants.get(tenant);
+    this.#tenants.set(tenant, { version, instance: null, loading: null, loadError: null });
+    previous?.instance?.retire();
+    return version;
+  }
+
+  /**
+   * Pre-warm, then switch: load `bundle` in an isolate and run its top level while the current
+   * version keeps serving, and make it current only once it is ready (requests in flight finish
+   * on the old one). A version that fails to load never takes traffic: the error is thrown and
+   * the previous version stays. A newer deploy or stage of the tenant made meanwhile wins.
+   */
+  async stage(
+    tenant: string,
+    bundle: Bundle,
+    config: DeployConfig,
+    limitOverrides: Partial<Limits> = {},
+    options: { account?: string } = {},
+  ): Promise<WorkerVersion> {
+    const version = this.#version(tenant, bundle, config, limitOverrides, options);
+    const staged: Tenant = { version, instance: null, loading: null, loadError: null };
+    const started = this.#tenants.get(tenant);
+    this.#staged.add(staged);
+    try {
+      staged.loading = this.#load(staged);
+      await staged.loading;
+    } finally {
+      this.#staged.delete(staged);
+    }
+    if (this.#tenants.get(tenant) !== started) {
+      staged.instance?.retire();
+      return version;
+    }
+    this.#tenants.set(tenant, staged);
+    started?.instance?.retire();
+    return version;
+  }
+
+  #version(
+    tenant: string,
+    bundle: Bundle,
+    config: DeployConfig,
     limitOverrides: Partial<Limits> = {},
     options: { account?: string } = {},
   ): WorkerVersion {
@@ -270,9 +321,6 @@ export class Runtime {
       limits,
       mapper: new StackMapper(bundle.map, bundle.filename, lineOffset(bundle.format)),
     };
-    const previous = this.#tenants.get(tenant);
-    this.#tenants.set(tenant, { version, instance: null, loading: null, loadError: null });
-    previous?.instance?.retire();
     return version;
   }
 
@@ -363,23 +411,20 @@ export class Runtime {
       inst.onDeath = () => {
         this.#lru.delete(inst);
         this.#busy.delete(inst);
-        const cur = this.#tenants.get(version.tenant);
-        if (cur?.instance === inst) cur.instance = null;
+        if (t.instance === inst) t.instance = null;
       };
-      const cur = this.#tenants.get(version.tenant);
-      if (cur && cur.version === version) {
-        cur.instance = inst;
-        cur.loading = null;
+      if (this.#live(t)) {
+        t.instance = inst;
+        t.loading = null;
       } else inst.retire(); // redeployed while loading
       this.#lru.set(inst, true);
       // Measure after the first request has gone through (the sample queues on the isolate's thread).
       setTimeout(() => inst.sampleHeap().then(() => this.#evict()), 20);
       return inst;
     } catch (err) {
-      const cur = this.#tenants.get(version.tenant);
-      if (cur && cur.version === version) {
-        cur.loading = null;
-        if (err instanceof ScriptLoadError) cur.loadError = err;
+      if (this.#live(t)) {
+        t.loading = null;
+        if (err instanceof ScriptLoadError) t.loadError = err;
       }
       if (err instanceof ScriptLoadError)
         this.observer.log({
@@ -389,6 +434,11 @@ export class Runtime {
         });
       throw err;
     }
+  }
+
+  /** Whether a tenant record still takes traffic (current) or is being pre-warmed (staged). */
+  #live(t: Tenant): boolean {
+    return this.#tenants.get(t.version.tenant) === t || this.#staged.has(t);
   }
 
   /** What an instance's bindings reach: service targets, the PoP's caches, KV, Durable Objects. */
