@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
 import { OutpostError } from '../runtime/index.ts';
 
 export interface TlsMaterial {
@@ -36,6 +35,8 @@ export async function devCertificate(rootDir: string): Promise<TlsMaterial> {
   const certFile = join(dir, 'dev-cert.pem');
   const keyFile = join(dir, 'dev-key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) return tlsFromFiles(certFile, keyFile);
+  // Loaded only here: it and its X.509 library cost ~35 ms of every process's start otherwise.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',

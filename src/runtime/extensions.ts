@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { cachedBuild } from './build-cache.ts';
 import { NODE_MODULES } from './node-modules.ts';
 import { ISOLATE_SUPPORTED } from './prelude.ts';
 import { capMemories } from './wasm-cap.ts';
@@ -73,7 +74,7 @@ export function extensionWasm(name: string): ArrayBuffer | undefined {
 let cached: Promise<Map<string, string>> | null = null;
 let ready: Map<string, string> | null = null;
 
-async function buildOne(file: string): Promise<string> {
+async function buildOne(file: string): Promise<{ code: string; inputs: string[] }> {
   const entry = join(extDir, file);
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -89,6 +90,7 @@ async function buildOne(file: string): Promise<string> {
     mainFields: ['browser', 'module', 'main'],
     conditions: ['worker', 'browser'],
     logLevel: 'silent',
+    metafile: true,
     define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis', __dirname: '"/"' },
     plugins: [
       {
@@ -130,7 +132,12 @@ async function buildOne(file: string): Promise<string> {
     ],
   });
   const code = result.outputFiles[0].text;
-  return `(function(outpost,require){var module={exports:{}},exports=module.exports;${code}\nreturn module.exports;})`;
+  return {
+    code: `(function(outpost,require){var module={exports:{}},exports=module.exports;${code}\nreturn module.exports;})`,
+    inputs: Object.keys(result.metafile.inputs)
+      .filter((rel) => !rel.includes(':'))
+      .map((rel) => resolve(rel)),
+  };
 }
 
 /** Build every extension once per process. */
@@ -139,7 +146,14 @@ export function extensionSources(): Promise<Map<string, string>> {
     const files = readdirSync(extDir).filter(
       (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'),
     );
-    const built = await Promise.all(files.map(async (f) => [extensionName(f), await buildOne(f)] as const));
+    // Built once per machine (build-cache.ts): all of them are one entry.
+    const built = await cachedBuild('extensions', async () => {
+      const all = await Promise.all(files.map(async (f) => [extensionName(f), await buildOne(f)] as const));
+      return {
+        value: all.map(([name, b]) => [name, b.code] as [string, string]),
+        inputs: [...all.flatMap(([, b]) => b.inputs), extDir, fileURLToPath(import.meta.url)],
+      };
+    });
     ready = new Map(built);
     return ready;
   })();

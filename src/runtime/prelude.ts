@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { cachedBuild } from './build-cache.ts';
 
 /**
  * Builds the in-isolate prelude (src/runtime/isolate/) into one script with esbuild, once per
@@ -76,9 +77,10 @@ const lowerAsync: esbuild.Plugin = {
   },
 };
 
+/** The prelude, built once per machine (build-cache.ts), then once per process at most. */
 export function preludeSource(): Promise<string> {
-  cached ??= esbuild
-    .build({
+  cached ??= cachedBuild('prelude', async () => {
+    const r = await esbuild.build({
       entryPoints: [join(isolateDir, 'index.ts')],
       bundle: true,
       write: false,
@@ -90,8 +92,18 @@ export function preludeSource(): Promise<string> {
       keepNames: true,
       mainFields: ['main'],
       logLevel: 'silent',
-    })
-    .then((r) => r.outputFiles[0].text);
+      metafile: true,
+    });
+    return {
+      value: r.outputFiles[0].text,
+      inputs: [
+        ...Object.keys(r.metafile.inputs)
+          .filter((rel) => !rel.includes(':'))
+          .map((rel) => resolve(rel)),
+        fileURLToPath(import.meta.url),
+      ],
+    };
+  });
   return cached;
 }
 
