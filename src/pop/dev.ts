@@ -4,9 +4,9 @@
  * old one). A failed rebuild keeps the last good version serving and says why. Further projects
  * (`outpost dev gateway auth`) run beside it, reachable through service bindings by name.
  */
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AnalyticsEngine, NatsAnalyticsLog } from '../analytics/index.ts';
 import type { CronScheduler, SchedulerClock, WorkflowEngine } from '../background/index.ts';
 import {
@@ -17,7 +17,6 @@ import {
   type EarlyHintsConfig,
   type EsiConfig,
   type ExperimentConfig,
-  loadConfig,
   parseEarlyHints,
   parseEsi,
   projectDirOf,
@@ -39,8 +38,6 @@ import {
 import { EdgeMetrics, type Observer, TailHub, Tracer, type TracingOptions } from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
-  type Bundle,
-  bundleWorker,
   calleeChain,
   DEFAULT_ACCOUNT,
   DurableObjects,
@@ -55,6 +52,7 @@ import { Background } from './background.ts';
 import { DevNetwork } from './network.ts';
 import { Pages } from './pages.ts';
 import { Policies } from './policies.ts';
+import { type Deployer, folderProjects, type Project, type ProjectSource } from './project.ts';
 import { type PopServer, startPopServer } from './server.ts';
 import { Site } from './site.ts';
 import { devCertificate, tlsFromFiles } from './tls.ts';
@@ -79,6 +77,12 @@ export interface DevOptions {
   runtime?: RuntimeOptions;
   /** Limits that win over the project's config (the CLI's --cpu-ms and friends). */
   limits?: Partial<Limits>;
+  /** Fill the isolate pool before serving (default true). */
+  prewarm?: boolean;
+  /** Where the workers come from (default: `dir` and `services`, built and watched; a node: its deployments). */
+  source?: ProjectSource;
+  /** The PoP this process serves (default the local one, `DEV`, with request.cf of localCf). */
+  pop?: { id: string; cf: (req: IncomingMessage) => Record<string, unknown> };
   /**
    * Admin token for /__outpost/, at least 16 characters (default: OUTPOST_ADMIN_TOKEN, else a
    * random one per run; the CLI passes `[admin] token` from outpost.toml when the variable is not set).
@@ -210,137 +214,6 @@ export const LOCAL_POP = 'DEV';
 /** request.cf for the single local PoP (src/network/cf.ts). */
 export { localCf as devCf } from '../network/index.ts';
 
-const IGNORED = /(^|\/)(node_modules|\.git|\.outpost|\.wrangler|dist)(\/|$)/;
-
-/** One worker project in `outpost dev`: its build, its deploys and its file watcher. */
-interface Project {
-  tenant: string;
-  readonly config: WorkerConfig;
-  /** Set while the project has never built: the PoP answers with it. */
-  readonly buildError: OutpostError | null;
-  reload(): Promise<Error | null>;
-  close(): void;
-}
-
-/** What a project needs of where it is deployed: one runtime, or every PoP of a network. */
-interface Deployer {
-  deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): unknown;
-  warm(tenant: string): Promise<void>;
-  has(tenant: string): boolean;
-}
-
-async function startProject(
-  dir: string,
-  runtime: Deployer,
-  options: DevOptions,
-  own: { env?: string; main?: string } = {},
-  onDeployed: () => void = () => {},
-): Promise<Project> {
-  const { observer } = options;
-  const warn = (m: string) => observer.log({ level: 'warn', source: 'outpost', message: m });
-  const load = () => loadConfig(dir, { warn, ...own });
-  let config = load();
-  const tenant = config.name;
-  let buildError: OutpostError | null = null;
-  // What was last deployed: the code's hash and the whole parsed config. A rebuild that changes
-  // neither is not deployed again; any other change is (bindings, migrations, limits, vars, …),
-  // so no part of the config can be edited without taking effect.
-  let deployed: string | null = null;
-  // Only the limits a flag actually set win over the config: `--cpu-ms` not given must leave
-  // `limits.cpu_ms` in wrangler.toml in force, not reset it to the default.
-  const limitOverrides = Object.fromEntries(
-    Object.entries(options.limits ?? {}).filter(([, v]) => v !== undefined),
-  ) as Partial<Limits>;
-
-  const build = async (): Promise<Error | null> => {
-    const started = performance.now();
-    try {
-      config = load();
-      if (config.name !== tenant)
-        throw new ConfigError(
-          config.configPath,
-          'name',
-          `unchanged while outpost dev runs ("${tenant}"); restart to rename`,
-          config.name,
-        );
-      const bundle = await bundleWorker(config, { root: options.buildRoot });
-      const previous = runtime.has(tenant);
-      const fingerprint = versionFingerprint(bundle, config);
-      if (previous && fingerprint === deployed) return null;
-      runtime.deploy(tenant, bundle, config, limitOverrides);
-      deployed = fingerprint;
-      buildError = null;
-      onDeployed();
-      await runtime.warm(tenant);
-      const ms = (performance.now() - started).toFixed(0);
-      observer.log({
-        level: 'info',
-        source: 'outpost',
-        message: `${previous ? 'reloaded' : 'loaded'} "${tenant}" (${bundle.format} syntax) in ${ms} ms`,
-      });
-      return null;
-    } catch (err) {
-      const e = err as Error;
-      if (!runtime.has(tenant)) buildError = new OutpostError('BUNDLE_FAILED', `Build failed:\n${e.message}`);
-      if (!(err instanceof OutpostError && err.code === 'SCRIPT_LOAD_FAILED')) {
-        observer.log({
-          level: 'error',
-          source: 'outpost',
-          message: `${runtime.has(tenant) ? 'rebuild failed, still serving the last good version' : 'build failed'} of "${tenant}":\n${e.message}`,
-        });
-      }
-      return e;
-    }
-  };
-
-  await build();
-
-  let watcher: FSWatcher | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> = Promise.resolve();
-  if (options.watch !== false) {
-    watcher = watch(config.rootDir, { recursive: true }, (_event, file) => {
-      if (!file || IGNORED.test(String(file))) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        observer.log({
-          level: 'debug',
-          source: 'outpost',
-          message: `change in ${relative(config.rootDir, `${config.rootDir}/${file}`)}`,
-        });
-        running = running.then(build);
-      }, 50);
-    });
-  }
-  return {
-    tenant,
-    get config() {
-      return config;
-    },
-    get buildError() {
-      return buildError;
-    },
-    reload: () => {
-      const p = running.then(build);
-      running = p;
-      return p;
-    },
-    close: () => {
-      watcher?.close();
-      if (timer) clearTimeout(timer);
-    },
-  };
-}
-
-/**
- * Two builds are the same version only when their code and their whole parsed config are equal.
- * The config is plain data made by the loader (same input, same key order), so its JSON compares.
- */
-export function versionFingerprint(bundle: Pick<Bundle, 'hash'>, config: WorkerConfig): string {
-  const json = JSON.stringify(config, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-  return `${bundle.hash}\n${json}`;
-}
-
 /** A build manifest of `[[early_hints.manifest]]`, read once at start. */
 function readManifest(file: string): unknown {
   try {
@@ -400,6 +273,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       `adminToken must be at least 16 characters, received ${options.adminToken.length}`,
     );
   const adminToken = options.adminToken ?? adminTokenFromEnv() ?? newAdminToken();
+  // The PoP this process is: the local one of `outpost dev`, or a node's (src/pop/node.ts).
+  const popId = options.pop?.id ?? LOCAL_POP;
+  const popCf = options.pop?.cf ?? localCf;
   // Outpost's state lives in the project's folder, also when a deploy redirect points at a
   // built config under dist/ (which a rebuild replaces).
   const rootDir = options.main ? resolve(options.dir) : projectDirOf(options.dir);
@@ -432,7 +308,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const kvStore: KvStore = options.kv?.nats
     ? await NatsKvStore.connect({
         servers: options.kv.nats,
-        pop: LOCAL_POP,
+        pop: popId,
         namespaceQuotaBytes: quotas.kvNamespaceBytes,
       })
     : new SqliteKvStore({
@@ -483,7 +359,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     () => {
       const runtimes = network
         ? network.nodes.map((n) => [n.pop.id, n.runtime] as const)
-        : [[LOCAL_POP, runtime as Runtime] as const];
+        : [[popId, runtime as Runtime] as const];
       return runtimes.map(([pop, r]) => {
         const st = r.stats();
         return { pop, isolates: st.isolates, busy: st.busy, pooled: st.pooled, evictions: st.evictions };
@@ -541,7 +417,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       has: (tenant) => first.has(tenant),
     };
   } else {
-    const kv = new KvPop(LOCAL_POP, kvStore, { cacheTtl: options.kv?.cacheTtl });
+    const kv = new KvPop(popId, kvStore, { cacheTtl: options.kv?.cacheTtl });
     runtime = new Runtime({
       observer,
       kv,
@@ -549,7 +425,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       quotas,
       egress: egressOf(options, true),
       objects,
-      popId: LOCAL_POP,
+      popId,
       d1,
       r2,
       analytics,
@@ -557,40 +433,29 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       site,
       queues: background.queueSink,
       workflows: background.workflowHost,
-      metrics: metrics.forPop(LOCAL_POP),
+      metrics: metrics.forPop(popId),
     });
     deployer = runtime;
   }
   const rt = runtime as Runtime;
-  await rt.prewarm();
+  // A node fills its warm pool once it is serving: its start is on the clock (src/pop/node.ts).
+  if (options.prewarm !== false) await rt.prewarm();
   background.attach(rt);
   const scheduler = background.scheduler;
-  // Workers the served one reaches through service bindings load first, each under its name.
-  const others: Project[] = [];
   let started = false;
-  // A rebuild may change a project's routes, crons, queue consumers or Workflows.
+  // A rebuild (or a deploy to a node) may change a project's routes, crons, queue consumers or Workflows.
   const routesChanged = () => {
     if (!started) return;
-    siteRoutes(site, [main, ...others], observer, false);
-    void background.configure([main, ...others], false);
+    siteRoutes(site, projects, observer, false);
+    void background.configure(projects, false);
   };
-  for (const dir of options.services ?? [])
-    others.push(await startProject(dir, deployer, options, {}, routesChanged));
-  const main = await startProject(
-    options.dir,
-    deployer,
-    options,
-    {
-      ...(options.env !== undefined ? { env: options.env } : {}),
-      ...(options.main !== undefined ? { main: options.main } : {}),
-    },
-    routesChanged,
-  );
+  const source = options.source ?? folderProjects(options);
+  // The first is the one requests no route matches go to; a node's list grows with deploys.
+  const projects = await source.open(deployer, routesChanged);
   // What the projects declare is checked once they have loaded: names, routes, crons. A problem
   // stops the start, after closing what was started.
   const abandon = async (err: Error): Promise<never> => {
-    main.close();
-    for (const p of others) p.close();
+    for (const p of projects) p.close();
     await objects.close();
     await (network ? network.close() : rt.close());
     await kvStore.close();
@@ -600,8 +465,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     analytics.close();
     throw err;
   };
-  const names = new Set([main.tenant]);
-  for (const o of others) {
+  const names = new Set<string>();
+  for (const o of projects) {
     if (names.has(o.tenant))
       await abandon(
         new ConfigError(
@@ -614,8 +479,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     names.add(o.tenant);
   }
   try {
-    siteRoutes(site, [main, ...others], observer, true);
-    await background.configure([main, ...others], true);
+    siteRoutes(site, projects, observer, true);
+    await background.configure(projects, true);
   } catch (err) {
     await abandon(err as Error);
   }
@@ -623,10 +488,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   background.start();
   // Tail Workers: a project's tail_consumers that are served in this session get its events.
   const accountOf = (p: { config: WorkerConfig }) => p.config.accountId ?? DEFAULT_ACCOUNT;
-  for (const p of [main, ...others])
+  for (const p of projects)
     for (const consumer of p.config.tailConsumers) {
       // As bindings, a Tail Worker is reached only within the producer's account.
-      const target = [main, ...others].find((o) => o.tenant === consumer);
+      const target = projects.find((o) => o.tenant === consumer);
       if (!target || accountOf(target) !== accountOf(p)) {
         observer.log({
           level: 'warn',
@@ -677,7 +542,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const tracer = options.tracing ? new Tracer(options.tracing, observer) : null;
   if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
   const kvNamespace = (name: string) => {
-    const all = [main, ...others].flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
+    const all = projects.flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
     return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
   };
   const policies = options.security
@@ -704,15 +569,18 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           },
         }
       : {}),
-    route: () => main.buildError ?? main.tenant,
+    route: () =>
+      projects[0]?.buildError ??
+      projects[0]?.tenant ??
+      new OutpostError('NO_DEPLOYMENT', 'No worker is deployed here yet (outpost deploy)'),
     site,
     ...(options.testScheduled ? { testScheduled: true } : {}),
     scheduled: {
       list: () => scheduler.list(),
       // `outpost trigger scheduled`: a worker's crons now (or the one named; none: cron "").
       run: async (worker, cron) => {
-        const name = worker ?? main.tenant;
-        const project = [main, ...others].find((p) => p.tenant === name);
+        const name = worker ?? projects[0]?.tenant;
+        const project = projects.find((p) => p.tenant === name);
         if (!project) throw new OutpostError('NO_SUCH_WORKER', `No worker "${name}" in this dev session`);
         const crons = cron !== undefined ? [cron] : project.config.crons.length ? project.config.crons : [''];
         for (const c of crons) await rt.event(name, 'scheduled', [{ scheduledTime: Date.now(), cron: c }]);
@@ -724,11 +592,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
-    popId: LOCAL_POP,
+    popId,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
     dev: !options.production,
-    cf: localCf,
+    cf: popCf,
     origin: site.origin?.href ?? options.origin,
     maxBodyBytes: options.maxBodyBytes,
     adminToken,
@@ -755,12 +623,13 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     adminToken,
     tracer,
     get config() {
-      return main.config;
+      const first = projects[0];
+      if (!first) throw new OutpostError('NO_DEPLOYMENT', 'No worker is deployed here yet');
+      return first.config;
     },
-    reload: main.reload,
+    reload: () => projects[0]?.reload() ?? Promise.resolve(null),
     close: async () => {
-      main.close();
-      for (const o of others) o.close();
+      for (const o of projects) o.close();
       tail.close();
       await background.stop();
       await server.close();
