@@ -6,8 +6,11 @@
  * PoP of a topology.
  */
 import type { IncomingMessage } from 'node:http';
+import { OutpostError } from '../runtime/index.ts';
+import { rttMs } from './latency.ts';
 import type { ClientLocation } from './location.ts';
-import type { Place } from './topology/types.ts';
+import { clientLocation } from './select.ts';
+import type { Place, Pop, Topology } from './topology/types.ts';
 
 export interface CfInput {
   /** The PoP serving it: its id is `colo`; its place stands in for a client of unknown place. */
@@ -90,4 +93,36 @@ export function localCf(req: IncomingMessage): Record<string, unknown> {
     localCache.set(k, cf);
   }
   return cf as Record<string, unknown>;
+}
+
+/**
+ * `request.cf` for a node serving one PoP of a topology (src/pop/node.ts): the PoP is fixed and
+ * the client is where the router says (`Outpost-Client-Location`, `CF-IPCountry`); a request
+ * that says nothing (or nothing valid) is from the PoP's own place. The round trip is the
+ * modelled one. Requests that say nothing share one frozen object per protocol version.
+ */
+export function nodeCf(topology: Topology, pop: Pop): (req: IncomingMessage) => Record<string, unknown> {
+  const shared = new Map<string, Readonly<Record<string, unknown>>>();
+  return (req) => {
+    const tlsVersion = (req.socket as { getProtocol?: () => string | null }).getProtocol?.() ?? '';
+    const located = req.headers['outpost-client-location'] ?? req.headers['cf-ipcountry'];
+    if (located !== undefined) {
+      const client = clientLocation(req, topology, { ...pop, source: 'the PoP' });
+      if (!(client instanceof OutpostError))
+        return requestCf({
+          pop,
+          client,
+          rttMs: rttMs(client, pop),
+          httpVersion: req.httpVersion,
+          tlsVersion,
+        });
+    }
+    const k = `${req.httpVersion} ${tlsVersion}`;
+    let cf = shared.get(k);
+    if (!cf) {
+      cf = Object.freeze(requestCf({ pop, rttMs: 0, httpVersion: req.httpVersion, tlsVersion }));
+      shared.set(k, cf);
+    }
+    return cf as Record<string, unknown>;
+  };
 }

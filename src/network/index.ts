@@ -1,4 +1,4 @@
-export { type CfInput, httpProtocol, localCf, requestCf } from './cf.ts';
+export { type CfInput, httpProtocol, localCf, nodeCf, requestCf } from './cf.ts';
 export {
   answer,
   type GeoDnsOptions,
@@ -11,8 +11,10 @@ export {
 export { connectionListed, HOP_BY_HOP, withoutHopByHop } from './hop-by-hop.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
+export { type Member, Membership, type MembershipOptions } from './membership.ts';
 export { httpOrigin } from './origin.ts';
 export { Router } from './router.ts';
+export { type RouterServer, type RouterServerOptions, startRouterServer } from './router-server.ts';
 export {
   type CompiledRoute,
   compileRoutes,
@@ -21,6 +23,7 @@ export {
   type RouteMatcher,
   type RouteUrl,
 } from './routes.ts';
+export { clientLocation, routeRequest } from './select.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';
 export type { Origin, Place, Pop, Shield, Topology } from './topology/types.ts';

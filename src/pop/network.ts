@@ -22,6 +22,7 @@ import {
   popById,
   Router,
   requestCf,
+  routeRequest,
   rttMs,
   type Topology,
 } from '../network/index.ts';
@@ -37,7 +38,7 @@ import {
   type Tier,
 } from '../runtime/index.ts';
 import type { PopSelection } from './server.ts';
-import { CacheTiers, routeRequest } from './tiers.ts';
+import { CacheTiers } from './tiers.ts';
 
 export interface NetworkOptions {
   topology: Topology;

@@ -1,24 +1,7 @@
-/**
- * The tiers above a PoP's cache in a network, shared by workers' fetch() (network.ts) and CDN
- * proxy mode (proxy-network.ts): a coalescing HTTP cache per regional shield and one upper tier
- * at the origin, so a URL that expires everywhere at once is fetched once. Each fill records the
- * hops it took (for Outpost-Shield and Server-Timing) and, with latency simulation, waits their
- * modelled round trips. Also: which PoP a request goes to.
- */
-import type { IncomingMessage } from 'node:http';
 import { type CachePolicy, HttpCache, MemoryStore, type Origin, type PurgeBus } from '../cache/index.ts';
-import {
-  type ClientLocation,
-  LocationError,
-  type Pop,
-  parseLocation,
-  popById,
-  type Router,
-  rttMs,
-  type Topology,
-} from '../network/index.ts';
+import { type ClientLocation, type Pop, rttMs, type Topology } from '../network/index.ts';
 import { type Hop, type HopRecorder, NO_METRICS, type PopMetrics, SpanKind } from '../observability/index.ts';
-import { OutpostError, type RecordedOrigin } from '../runtime/index.ts';
+import type { RecordedOrigin } from '../runtime/index.ts';
 
 export class CacheTiers {
   readonly #shields = new Map<string, HttpCache>();
@@ -141,35 +124,4 @@ export class CacheTiers {
   edge(client: ClientLocation, pop: Pop): Hop {
     return { name: 'edge', ms: rttMs(client, pop), desc: `client to ${pop.id}`, simulated: this.#simulated };
   }
-}
-
-/**
- * Which PoP serves a request: the one `Outpost-Pop` names, else the nearest healthy one to the
- * client (`Outpost-Client-Location`, then `CF-IPCountry`, then `from`).
- */
-export function routeRequest(
-  req: IncomingMessage,
-  topology: Topology,
-  router: Router,
-  from: ClientLocation,
-): { pop: Pop; client: ClientLocation } | OutpostError {
-  let client = from;
-  try {
-    const loc = req.headers['outpost-client-location'];
-    const cc = req.headers['cf-ipcountry'];
-    if (typeof loc === 'string') client = parseLocation(loc, topology, 'Outpost-Client-Location');
-    else if (typeof cc === 'string') client = parseLocation(cc, topology, 'CF-IPCountry');
-  } catch (err) {
-    if (err instanceof LocationError) return new OutpostError('BAD_LOCATION', err.message);
-    throw err;
-  }
-  const direct = req.headers['outpost-pop'];
-  if (typeof direct === 'string') {
-    const pop = popById(topology, direct);
-    return pop
-      ? { pop, client }
-      : new OutpostError('NO_SUCH_POP', `No PoP "${direct}" in topology ${topology.name}`);
-  }
-  const pop = router.route(client);
-  return pop ? { pop, client } : new OutpostError('NO_SUCH_POP', 'Every PoP is down');
 }

@@ -1,0 +1,149 @@
+/**
+ * Who is in the network: every node registers in a JetStream KV bucket (`outpost_nodes`, key =
+ * node id) and rewrites its entry every heartbeat (PoP, address, Outpost version, the versions it
+ * serves, load). A reader counts a node as present while its entry keeps changing: it notes, by
+ * its own monotonic clock, when it last saw a new revision, and drops the node once that is older
+ * than `leaveMs` (a node killed or paused with SIGSTOP stops writing; it is back with its next
+ * heartbeat). Entries already there when a reader starts are judged by the age NATS stamped on
+ * them, the one place the reader's wall clock is compared with the server's. A node that shuts
+ * down cleanly deletes its entry and leaves at once. Nothing here is consensus: a router needs
+ * only "who answered lately", and two routers may disagree for one heartbeat.
+ */
+import { jetstream } from '@nats-io/jetstream';
+import { type KV, Kvm, KvWatchInclude } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+const BUCKET = 'outpost_nodes';
+/** Entries nobody rewrote in this long are removed by JetStream itself (ms). */
+const MAX_AGE_MS = 60 * 60 * 1000;
+
+export interface Member {
+  /** Unique per node process (pop, host, pid and start time). */
+  id: string;
+  pop: string;
+  /** Where it serves HTTP (what the router forwards to). */
+  url: string;
+  /** The Outpost release it runs. */
+  outpost: string;
+  /** Workers and the version each serves here (and the last that failed to load). */
+  workers: { worker: string; version: string | null; failed?: { version: string; error: string } }[];
+  /** Requests in flight and live isolates. */
+  load: { inflight: number; isolates: number };
+  /** Per version: requests, 5xx answers, CPU-limit kills and p99 since the node started. */
+  health?: Record<string, { requests: number; errors: number; p99Ms: number; cpuKills: number }>;
+  startedAt: string;
+}
+
+export interface MembershipOptions {
+  servers: string;
+  /** A node that has not heartbeated for this long is gone, ms (default 3000). */
+  leaveMs?: number;
+  replicas?: number;
+}
+
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const parse = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as Member;
+
+export class Membership {
+  readonly #nc: NatsConnection;
+  readonly #kv: KV;
+  readonly leaveMs: number;
+  readonly #seen = new Map<string, { member: Member; at: number }>();
+  #stopWatch: (() => void) | null = null;
+  #beat: NodeJS.Timeout | null = null;
+  #self: string | null = null;
+  #describe: (() => Member) | null = null;
+  /** Called when the set of present nodes may have changed. */
+  onChange: () => void = () => {};
+
+  private constructor(nc: NatsConnection, kv: KV, leaveMs: number) {
+    this.#nc = nc;
+    this.#kv = kv;
+    this.leaveMs = leaveMs;
+  }
+
+  static async connect(o: MembershipOptions): Promise<Membership> {
+    const leaveMs = o.leaveMs ?? 3000;
+    if (!Number.isFinite(leaveMs) || leaveMs < 100)
+      throw new RangeError(`leaveMs must be at least 100, received ${leaveMs}`);
+    const nc = await connect({ servers: o.servers, name: 'outpost-membership', maxReconnectAttempts: -1 });
+    try {
+      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).create(BUCKET, {
+        history: 1,
+        ttl: MAX_AGE_MS,
+        replicas: o.replicas ?? 1,
+      });
+      return new Membership(nc, kv, leaveMs);
+    } catch (err) {
+      await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Register and heartbeat every `intervalMs` (default leaveMs / 3) with what `describe` says
+   * now. A failed write (NATS away) is retried with the next beat.
+   */
+  async join(describe: () => Member, intervalMs = this.leaveMs / 3): Promise<void> {
+    const first = describe();
+    this.#self = first.id;
+    await this.#kv.put(first.id, enc(first));
+    this.#describe = describe;
+    this.#beat = setInterval(() => void this.beat(), intervalMs);
+    this.#beat.unref();
+  }
+
+  /** Heartbeat now (after a change others should see soon); a failed write waits for the next. */
+  async beat(): Promise<void> {
+    if (!this.#self || !this.#describe) return;
+    await this.#kv.put(this.#self, enc(this.#describe())).catch(() => {});
+  }
+
+  /** Follow the table (resolves once the entries present now are read). */
+  async watch(): Promise<void> {
+    // Changes from now on first, then what is there: a beat landing in between is seen twice,
+    // never missed.
+    const watcher = await this.#kv.watch({ include: KvWatchInclude.UpdatesOnly });
+    this.#stopWatch = () => watcher.stop();
+    void (async () => {
+      for await (const e of watcher) {
+        if (e.operation !== 'PUT') this.#seen.delete(e.key);
+        else this.#seen.set(e.key, { member: parse(e.value), at: performance.now() });
+        this.onChange();
+      }
+    })();
+    for await (const key of await this.#kv.keys()) {
+      const e = await this.#kv.get(key);
+      if (!e || e.operation !== 'PUT' || this.#seen.has(key)) continue;
+      const age = Math.max(0, Date.now() - e.created.getTime());
+      this.#seen.set(key, { member: parse(e.value), at: performance.now() - age });
+    }
+    this.onChange();
+  }
+
+  /** The nodes present now. */
+  members(): Member[] {
+    const now = performance.now();
+    const out: Member[] = [];
+    for (const { member, at } of this.#seen.values()) if (now - at < this.leaveMs) out.push(member);
+    return out;
+  }
+
+  /** Leave: stop heartbeating and delete this node's entry (others drop it at once). */
+  async leave(): Promise<void> {
+    if (this.#beat) clearInterval(this.#beat);
+    this.#beat = null;
+    if (this.#self) await this.#kv.delete(this.#self).catch(() => {});
+    this.#self = null;
+  }
+
+  get connected(): boolean {
+    return !this.#nc.isClosed();
+  }
+
+  async close(): Promise<void> {
+    await this.leave();
+    this.#stopWatch?.();
+    await this.#nc.drain().catch(() => {});
+  }
+}
