@@ -10,9 +10,11 @@ import { analyticsCommands } from './analytics.ts';
 import { CliError, cacheCommands } from './cache.ts';
 import { type CliIo, type Command, processIo } from './commands.ts';
 import { d1Commands } from './d1.ts';
+import { deployCommand, versionCommands } from './deploy.ts';
 import { devCommand } from './dev.ts';
 import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
+import { nodeCommand, routerCommand } from './node.ts';
 import { r2Commands } from './r2.ts';
 import { tailCommand } from './tail.ts';
 import { triggerCommands } from './trigger.ts';
@@ -27,6 +29,10 @@ export const COMMANDS: Command[] = [
   tailCommand,
   ...triggerCommands,
   geodnsCommand,
+  deployCommand,
+  ...versionCommands,
+  nodeCommand,
+  routerCommand,
 ];
 
 export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;

@@ -1,0 +1,201 @@
+/**
+ * Where versions and deployments live on a network: JetStream, the engine Outpost already uses
+ * for KV, so a deploy needs nothing else to replicate.
+ * - `outpost_artifacts` (object store): artifacts by id (content address; artifact.ts).
+ * - `outpost_versions` (KV): `<worker>.<id>` → VersionInfo.
+ * - `outpost_deployments` (KV, history 64): `<worker>` → the current Deployment; the key's
+ *   history is `outpost deployments list`. Every change is a compare-and-set on the revision
+ *   read, so two deploys of one worker at once cannot overwrite each other unseen.
+ * Nodes watch `outpost_deployments`; a watch restarts by itself after NATS comes back.
+ */
+import { jetstream } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { type ObjectStore, Objm } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type Artifact, decodeArtifact, encodeArtifact } from './artifact.ts';
+import { DeployError, type Deployment, type VersionInfo, WORKER_NAME } from './deployment.ts';
+
+const ARTIFACTS = 'outpost_artifacts';
+const VERSIONS = 'outpost_versions';
+const DEPLOYMENTS = 'outpost_deployments';
+const HISTORY = 64;
+
+export interface ControlStoreOptions {
+  servers: string;
+  /** JetStream replicas of the buckets (3 on a three-node NATS cluster; default 1). */
+  replicas?: number;
+  /** Connection name shown by NATS monitoring. */
+  name?: string;
+}
+
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const dec = <T>(b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as T;
+
+function checkWorker(worker: string): string {
+  if (!WORKER_NAME.test(worker))
+    throw new DeployError(
+      'INVALID_WORKER_NAME',
+      `worker name must be letters, digits, "-" or "_" (at most 63), received "${worker}"`,
+    );
+  return worker;
+}
+
+export class NatsControlStore {
+  readonly #nc: NatsConnection;
+  readonly #artifacts: ObjectStore;
+  readonly #versions: KV;
+  readonly #deployments: KV;
+
+  private constructor(nc: NatsConnection, artifacts: ObjectStore, versions: KV, deployments: KV) {
+    this.#nc = nc;
+    this.#artifacts = artifacts;
+    this.#versions = versions;
+    this.#deployments = deployments;
+  }
+
+  static async connect(o: ControlStoreOptions): Promise<NatsControlStore> {
+    const nc = await connect({ servers: o.servers, name: o.name ?? 'outpost-control' });
+    try {
+      const js = jetstream(nc, { timeout: 10_000 });
+      const replicas = o.replicas ?? 1;
+      const artifacts = await new Objm(js).create(ARTIFACTS, { replicas });
+      const kvm = new Kvm(js);
+      const versions = await kvm.create(VERSIONS, { history: 1, replicas });
+      const deployments = await kvm.create(DEPLOYMENTS, { history: HISTORY, replicas });
+      return new NatsControlStore(nc, artifacts, versions, deployments);
+    } catch (err) {
+      await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Store an artifact (once per content) and record it as a version of its worker. */
+  async putVersion(artifact: Artifact, message?: string): Promise<{ info: VersionInfo; created: boolean }> {
+    checkWorker(artifact.worker);
+    const { id, bytes } = encodeArtifact(artifact);
+    const key = `${artifact.worker}.${id}`;
+    const known = await this.#versions.get(key);
+    if (known && known.operation === 'PUT') return { info: dec<VersionInfo>(known.value), created: false };
+    const info: VersionInfo = {
+      id,
+      worker: artifact.worker,
+      createdAt: new Date().toISOString(),
+      ...(message ? { message } : {}),
+      bytes: bytes.byteLength,
+      codeHash: artifact.bundle.hash,
+    };
+    if (!(await this.#artifacts.info(id))) await this.#artifacts.putBlob({ name: id }, bytes);
+    await this.#versions.put(key, enc(info));
+    return { info, created: true };
+  }
+
+  /** An artifact's stored bytes (artifact.ts decodeArtifact checks them against the id). */
+  async artifactBytes(id: string): Promise<Uint8Array> {
+    const bytes = await this.#artifacts.getBlob(id);
+    if (!bytes) throw new DeployError('NO_SUCH_VERSION', `no artifact ${id.slice(0, 12)} is stored`);
+    return bytes;
+  }
+
+  /** An artifact by version id, checked against its content hash. */
+  async artifact(id: string): Promise<Artifact> {
+    return decodeArtifact(id, await this.artifactBytes(id));
+  }
+
+  /** A worker's versions, newest first. */
+  async versions(worker: string): Promise<VersionInfo[]> {
+    checkWorker(worker);
+    const out: VersionInfo[] = [];
+    for await (const key of await this.#versions.keys(`${worker}.>`)) {
+      const e = await this.#versions.get(key);
+      if (e && e.operation === 'PUT') out.push(dec<VersionInfo>(e.value));
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** A version by id or unambiguous prefix (at least 6 characters). */
+  async version(worker: string, idOrPrefix: string): Promise<VersionInfo> {
+    if (!/^[0-9a-f]{6,64}$/.test(idOrPrefix))
+      throw new DeployError(
+        'INVALID_VERSION',
+        `a version id is 6 to 64 hex digits, received "${idOrPrefix}"`,
+      );
+    const all = (await this.versions(worker)).filter((v) => v.id.startsWith(idOrPrefix));
+    if (all.length === 0)
+      throw new DeployError('NO_SUCH_VERSION', `"${worker}" has no version ${idOrPrefix}`);
+    if (all.length > 1)
+      throw new DeployError('AMBIGUOUS_VERSION', `${idOrPrefix} names ${all.length} versions of "${worker}"`);
+    return all[0];
+  }
+
+  /** Workers with a deployment. */
+  async workers(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of await this.#deployments.keys()) out.push(key);
+    return out.sort();
+  }
+
+  /** The current deployment of a worker and its revision (for compare-and-set), or null. */
+  async deployment(worker: string): Promise<{ deployment: Deployment; revision: number } | null> {
+    checkWorker(worker);
+    const e = await this.#deployments.get(worker);
+    if (!e || e.operation !== 'PUT') return null;
+    return { deployment: dec<Deployment>(e.value), revision: e.revision };
+  }
+
+  /** Past deployments of a worker (every change of its record), newest first. */
+  async deployments(worker: string): Promise<Deployment[]> {
+    checkWorker(worker);
+    const out: Deployment[] = [];
+    for await (const e of await this.#deployments.history({ key: worker }))
+      if (e.operation === 'PUT') out.push(dec<Deployment>(e.value));
+    return out.reverse();
+  }
+
+  /**
+   * Write a worker's deployment if its record is still at `revision` (0: there is none yet).
+   * Someone else's change in between fails with DEPLOY_CONFLICT; nothing is overwritten.
+   */
+  async setDeployment(d: Deployment, revision: number): Promise<number> {
+    checkWorker(d.worker);
+    try {
+      return revision === 0
+        ? await this.#deployments.create(d.worker, enc(d))
+        : await this.#deployments.update(d.worker, enc(d), revision);
+    } catch (err) {
+      const m = (err as Error).message;
+      if (/wrong last sequence|key exists/i.test(m))
+        throw new DeployError(
+          'DEPLOY_CONFLICT',
+          `the deployment of "${d.worker}" changed meanwhile (another deploy or rollback); run it again`,
+        );
+      throw err;
+    }
+  }
+
+  /**
+   * Every deployment as it is now and as it changes. The callback runs one at a time, in order.
+   * Returns a stop function.
+   */
+  async watch(onChange: (d: Deployment) => Promise<void> | void): Promise<() => void> {
+    const watcher = await this.#deployments.watch();
+    void (async () => {
+      for await (const e of watcher) {
+        if (e.operation !== 'PUT') continue;
+        try {
+          await onChange(dec<Deployment>(e.value));
+        } catch {
+          // The callback reports its own failures; the watch goes on.
+        }
+      }
+    })();
+    return () => watcher.stop();
+  }
+
+  get connected(): boolean {
+    return !this.#nc.isClosed();
+  }
+
+  async close(): Promise<void> {
+    await this.#nc.drain().catch(() => {});
+  }
+}

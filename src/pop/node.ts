@@ -1,0 +1,176 @@
+/**
+ * `outpost node` wiring: one PoP of a topology served from one process, its workers coming from
+ * the deployments in NATS (src/control/) instead of folders: no bundling on start, each version
+ * pre-warmed before it takes traffic. KV, crons, queues, Workflows and Analytics Engine go
+ * through the same NATS (as `outpost dev --nats`); the node registers and heartbeats in the
+ * membership bucket (src/network/membership.ts) so routers find it. Several nodes may serve the
+ * same PoP. Durable Objects, D1 and R2 are kept on the node's own disk (per node, not shared).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DeployAgent, NatsControlStore, type Served } from '../control/index.ts';
+import { loadTopology, type Member, Membership, nodeCf, popById } from '../network/index.ts';
+import type { Observer } from '../observability/index.ts';
+import { type Limits, OutpostError, type RuntimeOptions } from '../runtime/index.ts';
+import { type DevServer, startDev } from './dev.ts';
+import type { Project, ProjectSource } from './project.ts';
+
+export interface NodeOptions {
+  /** NATS server(s), comma-separated. */
+  nats: string;
+  /** The PoP served (an id of the topology). */
+  pop: string;
+  /** Built-in topology name or topology file (default `world`). */
+  topology?: string;
+  /** Where the node keeps artifacts, Durable Objects, D1 and R2 (default `.outpost-node/<pop>`). */
+  dir?: string;
+  host?: string;
+  port?: number;
+  /** The address routers reach this node at (default http://<host>:<port>). */
+  advertise?: string;
+  observer: Observer;
+  /** Membership: how long without a heartbeat before routers drop this node, ms (default 3000). */
+  leaveMs?: number;
+  /** JetStream replicas of the control buckets (3 on a three-node NATS cluster). */
+  replicas?: number;
+  adminToken?: string;
+  trustedProxyHeader?: string;
+  runtime?: RuntimeOptions;
+  limits?: Partial<Limits>;
+}
+
+export interface NodeServer {
+  id: string;
+  pop: string;
+  url: string;
+  port: number;
+  dev: DevServer;
+  /** What this node serves now, per worker. */
+  served(): Served[];
+  close(): Promise<void>;
+}
+
+const OUTPOST_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Workers without routes first (the first of them gets what no route matches), then by name. */
+function order(a: Project, b: Project): number {
+  const ra = a.config.routes.length > 0 ? 1 : 0;
+  const rb = b.config.routes.length > 0 ? 1 : 0;
+  return ra - rb || a.tenant.localeCompare(b.tenant);
+}
+
+export async function startNode(o: NodeOptions): Promise<NodeServer> {
+  const topology = loadTopology(o.topology ?? 'world');
+  const pop = popById(topology, o.pop);
+  if (!pop)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `--pop: no PoP "${o.pop}" in topology ${topology.name} (it has ${topology.pops.map((p) => p.id).join(', ')})`,
+    );
+  const dir = resolve(o.dir ?? join('.outpost-node', pop.id));
+  mkdirSync(dir, { recursive: true });
+  const id = `${pop.id}-${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+  const log = (level: 'info' | 'warn' | 'error', message: string) =>
+    o.observer.log({ level, source: 'outpost', message });
+  const store = await NatsControlStore.connect({
+    servers: o.nats,
+    ...(o.replicas ? { replicas: o.replicas } : {}),
+    name: `outpost-node-${pop.id}`,
+  });
+  let agent: DeployAgent | null = null;
+  let membershipRef: Membership | null = null;
+  const projects: Project[] = [];
+  const source: ProjectSource = {
+    async open(deployer, changed) {
+      const stage = deployer.stage;
+      if (!stage) throw new OutpostError('INVALID_OPTION', 'a node serves one PoP from one runtime');
+      agent = new DeployAgent({
+        store,
+        pop: pop.id,
+        dir: join(dir, 'versions'),
+        log,
+        onChange: () => void membershipRef?.beat(),
+        switchTo: async (worker, bundle, config) => {
+          await stage.call(deployer, worker, bundle, config, o.limits);
+          const project: Project = {
+            tenant: worker,
+            config,
+            buildError: null,
+            reload: async () => null,
+            close: () => {},
+          };
+          const i = projects.findIndex((p) => p.tenant === worker);
+          if (i >= 0) projects[i] = project;
+          else projects.push(project);
+          projects.sort(order);
+          changed();
+        },
+      });
+      await agent.start();
+      return projects;
+    },
+  };
+  let dev: DevServer;
+  try {
+    dev = await startDev({
+      dir,
+      source,
+      pop: { id: pop.id, cf: nodeCf(topology, pop) },
+      kv: { nats: o.nats },
+      watch: false,
+      production: true,
+      observer: o.observer,
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 8787,
+      durableObjects: { dir: join(dir, 'do') },
+      prewarm: false,
+      ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+      ...(o.trustedProxyHeader ? { trustedProxyHeader: o.trustedProxyHeader } : {}),
+      ...(o.runtime ? { runtime: o.runtime } : {}),
+    });
+  } catch (err) {
+    (agent as DeployAgent | null)?.stop();
+    await store.close();
+    throw err;
+  }
+  const url = o.advertise ?? dev.url;
+  const startedAt = new Date().toISOString();
+  const membership = await Membership.connect({
+    servers: o.nats,
+    ...(o.leaveMs ? { leaveMs: o.leaveMs } : {}),
+    ...(o.replicas ? { replicas: o.replicas } : {}),
+  });
+  const describe = (): Member => {
+    const st = dev.runtime.stats();
+    return {
+      id,
+      pop: pop.id,
+      url,
+      outpost: OUTPOST_VERSION,
+      workers: (agent as DeployAgent | null)?.served() ?? [],
+      load: { inflight: st.busy, isolates: st.isolates },
+      startedAt,
+    };
+  };
+  await membership.join(describe);
+  membershipRef = membership;
+  // The warm pool fills now that the deployed versions serve (their isolates came first).
+  void dev.runtime.prewarm().catch(() => {});
+  return {
+    id,
+    pop: pop.id,
+    url,
+    port: dev.port,
+    dev,
+    served: () => (agent as DeployAgent | null)?.served() ?? [],
+    close: async () => {
+      await membership.close();
+      (agent as DeployAgent | null)?.stop();
+      await dev.close();
+      await store.close();
+    },
+  };
+}

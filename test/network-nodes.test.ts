@@ -1,0 +1,192 @@
+/**
+ * A network of real `outpost node` processes on a real nats-server, behind the router: routing
+ * by location, failover on SIGKILL and SIGSTOP, recovery, deploys reaching every node and a
+ * rollback under traffic that fails no request.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
+import { loadTopology, Membership, type RouterServer, startRouterServer } from '../src/network/index.ts';
+import { memoryObserver } from '../src/observability/index.ts';
+import { waitFor } from './helpers.ts';
+import { cli, type NodeProcess, startNodeProcess } from './support/nodes.ts';
+import { describeNeeding, NATS_SERVER } from './support/programs.ts';
+
+const POPS = ['FRA', 'LHR', 'IAD', 'SFO', 'SYD', 'NRT'];
+const topology = loadTopology('world');
+
+function writeProject(dir: string, version: string): void {
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    `name = "net-hello"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n[vars]\nV = "${version}"\n`,
+  );
+  writeFileSync(
+    join(dir, 'index.js'),
+    'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo) };\n',
+  );
+}
+
+describeNeeding(NATS_SERVER, 'a network of node processes', () => {
+  let nats: NatsServer;
+  let project: string;
+  const nodes = new Map<string, NodeProcess>();
+  let members: Membership;
+  let router: RouterServer;
+
+  const get = async (from: string) => {
+    const r = await fetch(router.url, { headers: { 'outpost-client-location': from } });
+    return { status: r.status, body: await r.text(), node: r.headers.get('outpost-node') };
+  };
+
+  before(async () => {
+    nats = await startNatsServer();
+    project = mkdtempSync(join(tmpdir(), 'outpost-net-project-'));
+    writeProject(project, 'v1');
+    const d = await cli(['deploy', project, '--nats', nats.url, '--wait', '0']);
+    assert.equal(d.code, 0, d.err);
+    for (const n of await Promise.all(POPS.map((p) => startNodeProcess(nats.url, p)))) nodes.set(n.pop, n);
+    members = await Membership.connect({ servers: nats.url, leaveMs: 1500 });
+    await members.watch();
+    router = await startRouterServer({
+      members,
+      topology,
+      port: 0,
+      upstreamTimeoutMs: 1000,
+      observer: memoryObserver(),
+    });
+    await waitFor(() => members.members().length === POPS.length || undefined, 10_000, 'six nodes');
+  });
+
+  after(async () => {
+    await router?.close();
+    await members?.close();
+    for (const n of nodes.values()) {
+      n.child.kill('SIGCONT');
+      n.child.kill('SIGKILL');
+      await n.exited;
+      rmSync(n.dir, { recursive: true, force: true });
+    }
+    await nats?.dispose();
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it('routes each client to its nearest PoP, each node serving the deployed version', async () => {
+    for (const [from, pop] of [
+      ['Frankfurt', 'FRA'],
+      ['London', 'LHR'],
+      ['Sydney', 'SYD'],
+      ['Tokyo', 'NRT'],
+      ['San Francisco', 'SFO'],
+      ['38.9,-77.0', 'IAD'],
+    ]) {
+      const r = await get(from);
+      assert.equal(`${r.status} ${r.body}`, `200 v1 ${pop}`, `a client in ${from}`);
+    }
+  });
+
+  it('fails over when a node is killed with SIGKILL mid-traffic, and takes it back when it returns', async () => {
+    const results: { status: number; body: string; at: number }[] = [];
+    let stop = false;
+    const t0 = performance.now();
+    const loop = async () => {
+      while (!stop) {
+        try {
+          const r = await get('Sydney');
+          results.push({ ...r, at: performance.now() - t0 });
+        } catch {
+          results.push({ status: 0, body: '', at: performance.now() - t0 });
+        }
+      }
+    };
+    const loops = [loop(), loop(), loop()];
+    await new Promise((r) => setTimeout(r, 300));
+    const syd = nodes.get('SYD') as NodeProcess;
+    const killedAt = performance.now() - t0;
+    syd.child.kill('SIGKILL');
+    await syd.exited;
+    await new Promise((r) => setTimeout(r, 2500));
+    stop = true;
+    await Promise.all(loops);
+    // No request was answered wrongly: every answer is the deployed version from a real PoP.
+    for (const r of results.filter((x) => x.status === 200)) assert.match(r.body, /^v1 [A-Z]{3}$/);
+    const afterLeave = results.filter((r) => r.at > killedAt + 1500 + 500);
+    assert.ok(afterLeave.length > 10, 'traffic went on after the node left');
+    assert.ok(
+      afterLeave.every((r) => r.status === 200 && r.body !== 'v1 SYD'),
+      `after one leave interval every request succeeds elsewhere: ${JSON.stringify(afterLeave.filter((r) => r.status !== 200).slice(0, 3))}`,
+    );
+    const failed = results.filter((r) => r.status !== 200).length;
+    assert.ok(failed <= 3, `at most the requests in flight failed (${failed} of ${results.length})`);
+    // It comes back (same folder: its artifacts are on disk) and gets its clients back.
+    const back = await startNodeProcess(nats.url, 'SYD', { dir: syd.dir });
+    nodes.set('SYD', back);
+    await waitFor(
+      async () => ((await get('Sydney')).body === 'v1 SYD' ? true : undefined),
+      10_000,
+      'SYD back',
+    );
+  });
+
+  it('treats a node paused with SIGSTOP as dead, and takes it back when it resumes', async () => {
+    const nrt = nodes.get('NRT') as NodeProcess;
+    nrt.child.kill('SIGSTOP');
+    try {
+      // Within one leave interval (plus the router's upstream timeout for a request caught in
+      // between) Tokyo's clients are served elsewhere.
+      await waitFor(
+        async () => {
+          const r = await get('Tokyo');
+          return r.status === 200 && r.body !== 'v1 NRT' ? true : undefined;
+        },
+        8000,
+        'Tokyo served elsewhere',
+      );
+      for (let i = 0; i < 5; i++) {
+        const r = await get('Tokyo');
+        assert.equal(r.status, 200);
+        assert.notEqual(r.body, 'v1 NRT');
+      }
+    } finally {
+      nrt.child.kill('SIGCONT');
+    }
+    await waitFor(
+      async () => ((await get('Tokyo')).body === 'v1 NRT' ? true : undefined),
+      10_000,
+      'NRT back',
+    );
+  });
+
+  it('a deploy reaches every node; a rollback under traffic fails no request', async () => {
+    writeProject(project, 'v2');
+    const d = await cli(['deploy', project, '--nats', nats.url, '--wait', '20000']);
+    assert.equal(d.code, 0, d.out + d.err);
+    assert.match(d.out, new RegExp(`${POPS.length} of ${POPS.length} node\\(s\\) serve`));
+    for (const from of ['Frankfurt', 'Sydney', 'Tokyo']) assert.match((await get(from)).body, /^v2 /);
+
+    const results: { status: number; body: string }[] = [];
+    let stop = false;
+    const loop = async (from: string) => {
+      while (!stop) results.push(await get(from));
+    };
+    const loops = ['Frankfurt', 'Sydney', 'San Francisco', 'London'].map(loop);
+    await new Promise((r) => setTimeout(r, 200));
+    const rb = await cli(['rollback', '--name', 'net-hello', '--nats', nats.url, '--wait', '20000']);
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(loops);
+    assert.equal(rb.code, 0, rb.out + rb.err);
+    assert.ok(results.length > 20, `traffic ran during the rollback (${results.length})`);
+    assert.deepEqual(
+      results.filter((r) => r.status !== 200 || !/^v[12] [A-Z]{3}$/.test(r.body)),
+      [],
+      'no request failed or was answered wrongly',
+    );
+    assert.match(results[results.length - 1].body, /^v1 /);
+    const list = await cli(['deployments', 'list', '--name', 'net-hello', '--nats', nats.url]);
+    assert.equal(list.out.trim().split('\n').length, 3, list.out);
+    assert.match(list.out.split('\n')[0], /rollback/);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * `outpost node` processes for the network tests: the CLI itself in a child process (not
+ * bin/outpost.mjs, so signals reach the process that serves), resolved once it prints where it
+ * serves. The node's folder is a temp folder unless given.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/program.ts';
+
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+
+export interface NodeProcess {
+  child: ChildProcess;
+  pop: string;
+  url: string;
+  id: string;
+  dir: string;
+  output(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+}
+
+export function startNodeProcess(
+  nats: string,
+  pop: string,
+  o: { dir?: string; port?: number; extra?: string[] } = {},
+): Promise<NodeProcess> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), `outpost-node-${pop}-`));
+  const child = spawn(
+    process.execPath,
+    [
+      '--no-node-snapshot',
+      '--import',
+      'tsx',
+      MAIN,
+      'node',
+      '--nats',
+      nats,
+      '--pop',
+      pop,
+      '--port',
+      String(o.port ?? 0),
+      '--processes',
+      '1',
+      '--dir',
+      dir,
+      '--leave-ms',
+      '1500',
+      ...(o.extra ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`outpost node ${pop} did not start: ${out}`)), 60_000);
+    const seen = (d: Buffer) => {
+      out += d;
+      const m = /Outpost node (\S+): PoP \S+ ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, pop, url: m[2], id: m[1], dir, output: () => out, exited });
+      }
+    };
+    child.stdout?.on('data', seen);
+    child.stderr?.on('data', seen);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`outpost node ${pop} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+/** `outpost <argv>` in this process, with what it printed. */
+export async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, {
+    out: (c) => {
+      out += typeof c === 'string' ? c : Buffer.from(c).toString();
+    },
+    err: (t) => {
+      err += t;
+    },
+  });
+  return { code, out, err };
+}
