@@ -18,14 +18,16 @@ import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 const POPS = ['FRA', 'LHR', 'IAD', 'SFO', 'SYD', 'NRT'];
 const topology = loadTopology('world');
 
-function writeProject(dir: string, version: string): void {
+function writeProject(dir: string, version: string, broken = false): void {
   writeFileSync(
     join(dir, 'wrangler.toml'),
     `name = "net-hello"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n[vars]\nV = "${version}"\n`,
   );
   writeFileSync(
     join(dir, 'index.js'),
-    'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo) };\n',
+    broken
+      ? 'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo, { status: 500 }) };\n'
+      : 'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo) };\n',
   );
 }
 
@@ -45,7 +47,7 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
     nats = await startNatsServer();
     project = mkdtempSync(join(tmpdir(), 'outpost-net-project-'));
     writeProject(project, 'v1');
-    const d = await cli(['deploy', project, '--nats', nats.url, '--wait', '0']);
+    const d = await cli(['deploy', project, '--nats', nats.url, '--waves', 'all', '--wait', '0']);
     assert.equal(d.code, 0, d.err);
     for (const n of await Promise.all(POPS.map((p) => startNodeProcess(nats.url, p)))) nodes.set(n.pop, n);
     members = await Membership.connect({ servers: nats.url, leaveMs: 1500 });
@@ -161,7 +163,7 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
 
   it('a deploy reaches every node; a rollback under traffic fails no request', async () => {
     writeProject(project, 'v2');
-    const d = await cli(['deploy', project, '--nats', nats.url, '--wait', '20000']);
+    const d = await cli(['deploy', project, '--nats', nats.url, '--waves', 'all', '--wait', '20000']);
     assert.equal(d.code, 0, d.out + d.err);
     assert.match(d.out, new RegExp(`${POPS.length} of ${POPS.length} node\\(s\\) serve`));
     for (const from of ['Frankfurt', 'Sydney', 'Tokyo']) assert.match((await get(from)).body, /^v2 /);
@@ -188,5 +190,101 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
     const list = await cli(['deployments', 'list', '--name', 'net-hello', '--nats', nats.url]);
     assert.equal(list.out.trim().split('\n').length, 3, list.out);
     assert.match(list.out.split('\n')[0], /rollback/);
+  });
+
+  /** Requests from several cities until stopped: every answer with the PoP that gave it. */
+  const traffic = (cities: string[]) => {
+    const results: { status: number; body: string }[] = [];
+    let stop = false;
+    const loops = cities.map(async (from) => {
+      while (!stop) {
+        results.push(await get(from));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    return {
+      results,
+      stop: async () => {
+        stop = true;
+        await Promise.all(loops);
+      },
+    };
+  };
+  const CITIES = ['Frankfurt', 'London', 'Sydney', 'Tokyo', 'San Francisco', '38.9,-77.0'];
+
+  it('waves: a version whose canary errors never reaches another PoP and is rolled back automatically', async () => {
+    writeProject(project, 'broken', true);
+    const t = traffic(CITIES);
+    const d = await cli([
+      'deploy',
+      project,
+      '--nats',
+      nats.url,
+      '--waves',
+      'canary;*',
+      '--canary',
+      'FRA',
+      '--bake-ms',
+      '1500',
+      '--min-requests',
+      '10',
+      '--wait',
+      '20000',
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    await t.stop();
+    assert.equal(d.code, 1, d.out + d.err);
+    assert.match(d.out, /wave 1\/2: FRA/);
+    assert.match(d.out, /rolled back: error rate/);
+    assert.doesNotMatch(d.out, /wave 2\/2/);
+    const broken = t.results.filter((r) => r.body.startsWith('broken'));
+    assert.ok(broken.length > 0, 'the canary served the broken version');
+    assert.deepEqual(
+      broken.filter((r) => r.body !== 'broken FRA'),
+      [],
+      'no PoP but the canary ever served it',
+    );
+    // Rolled back: the canary is on the previous version again.
+    await waitFor(
+      async () => ((await get('Frankfurt')).body === 'v1 FRA' ? true : undefined),
+      10_000,
+      'FRA back on v1',
+    );
+    const status = await cli(['deployments', 'status', '--name', 'net-hello', '--nats', nats.url]);
+    assert.match(status.out, /rolled_back/);
+    assert.match(status.out, /failed its gate/);
+  });
+
+  it('waves: a healthy version goes canary first, then the rest, gated on its health', async () => {
+    writeProject(project, 'v3');
+    const t = traffic(CITIES);
+    const d = await cli([
+      'deploy',
+      project,
+      '--nats',
+      nats.url,
+      '--waves',
+      'canary;50%;*',
+      '--canary',
+      'SYD',
+      '--bake-ms',
+      '800',
+      '--min-requests',
+      '5',
+      '--wait',
+      '20000',
+    ]);
+    await t.stop();
+    assert.equal(d.code, 0, d.out + d.err);
+    assert.match(d.out, /wave 1\/3: SYD/);
+    assert.match(d.out, /wave 3\/3/);
+    assert.match(d.out, /healthy: \d+ requests, 0\.0% errors/);
+    assert.match(d.out, new RegExp(`${POPS.length} of ${POPS.length} node\\(s\\) serve`));
+    assert.deepEqual(
+      t.results.filter((r) => r.status !== 200),
+      [],
+      'no request failed during the rollout',
+    );
+    for (const from of CITIES) assert.match((await get(from)).body, /^v3 /);
   });
 });

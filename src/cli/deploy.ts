@@ -2,18 +2,21 @@
  * `outpost deploy`, `outpost versions list`, `outpost deployments list|status` and
  * `outpost rollback`, as wrangler's (https://developers.cloudflare.com/workers/configuration/versions-and-deployments/),
  * on a network of nodes that share a NATS server: a deploy bundles once, stores the artifact in
- * JetStream (src/control/), and records a deployment every node follows.
+ * JetStream (src/control/), and takes a deployment every node follows through its waves, each
+ * gated on the new version's health (src/control/waves.ts), rolling back when a gate fails.
  */
 import { loadConfig } from '../config/index.ts';
 import {
+  checkSplits,
+  DEFAULT_WAVES,
   DeployError,
-  type Deployment,
-  deploymentId,
   makeArtifact,
   NatsControlStore,
+  planWaves,
+  rollout,
   type Split,
 } from '../control/index.ts';
-import { type Member, Membership } from '../network/index.ts';
+import { loadTopology, type Member, Membership, popById } from '../network/index.ts';
 import { bundleWorker } from '../runtime/index.ts';
 import { CliError } from './cache.ts';
 import type { CliIo, Command, OptionSpec } from './commands.ts';
@@ -77,79 +80,133 @@ async function nodesPresent(nats: string): Promise<Member[]> {
  */
 async function awaitRollout(
   io: CliIo,
-  nats: string,
+  m: Membership,
   worker: string,
   version: string,
   timeoutMs: number,
 ): Promise<boolean> {
-  const m = await Membership.connect({ servers: nats });
-  try {
-    await m.watch();
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const nodes = m.members();
-      const state = (n: Member) => n.workers.find((w) => w.worker === worker);
-      const done = nodes.filter((n) => state(n)?.version === version);
-      const failed = nodes.filter((n) => state(n)?.failed?.version === version);
-      if (done.length + failed.length === nodes.length || Date.now() > deadline) {
-        io.out(`  ${done.length} of ${nodes.length} node(s) serve ${short(version)}\n`);
-        for (const n of failed)
-          io.out(`  ${n.id} (${n.pop}) failed to load it: ${state(n)?.failed?.error}\n`);
-        for (const n of nodes.filter((x) => !done.includes(x) && !failed.includes(x)))
-          io.out(`  ${n.id} (${n.pop}) has not switched within ${timeoutMs} ms\n`);
-        return failed.length === 0 && done.length === nodes.length;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const nodes = m.members();
+    const state = (n: Member) => n.workers.find((w) => w.worker === worker);
+    const done = nodes.filter((n) => state(n)?.version === version);
+    const failed = nodes.filter((n) => state(n)?.failed?.version === version);
+    if (done.length + failed.length === nodes.length || Date.now() > deadline) {
+      io.out(`  ${done.length} of ${nodes.length} node(s) serve ${short(version)}\n`);
+      for (const n of failed) io.out(`  ${n.id} (${n.pop}) failed to load it: ${state(n)?.failed?.error}\n`);
+      for (const n of nodes.filter((x) => !done.includes(x) && !failed.includes(x)))
+        io.out(`  ${n.id} (${n.pop}) has not switched within ${timeoutMs} ms\n`);
+      return failed.length === 0 && done.length === nodes.length;
     }
-  } finally {
-    await m.close();
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-/** Write a deployment of `versions` for `worker`, replacing the current one (compare-and-set). */
-async function record(
+const WAIT: OptionSpec = {
+  name: 'wait',
+  type: 'number',
+  default: 30_000,
+  help: 'ms to wait for every node to switch (0: do not wait)',
+};
+
+/** Take a deployment of `versions` through its waves, printing each step; 0 when it completed. */
+async function deployVersions(
+  io: CliIo,
   store: NatsControlStore,
+  v: Values,
   worker: string,
   versions: Split[],
-  message: string | undefined,
-): Promise<Deployment> {
-  const current = await store.deployment(worker);
-  const now = new Date().toISOString();
-  const d: Deployment = {
-    id: deploymentId(),
-    worker,
-    createdAt: now,
-    updatedAt: now,
-    ...(message ? { message } : {}),
-    versions,
-    previous: current
-      ? current.deployment.status === 'rolled_back'
-        ? current.deployment.previous
-        : current.deployment.versions
-      : [],
-    waves: null,
-    released: 0,
-    status: 'complete',
-    sticky: false,
-  };
-  await store.setDeployment(d, current?.revision ?? 0);
-  return d;
+  waves: string | null,
+): Promise<number> {
+  const nats = natsOf(v);
+  const members = await Membership.connect({ servers: nats });
+  try {
+    await members.watch();
+    const topology = loadTopology(String(v.topology ?? 'world'));
+    const pops = [...new Set(members.members().map((m) => m.pop))].sort();
+    const plan =
+      waves === null || waves === 'all'
+        ? null
+        : planWaves(
+            waves,
+            pops,
+            (id) => !!popById(topology, id),
+            typeof v.canary === 'string' ? v.canary : undefined,
+          );
+    const d = await rollout({
+      store,
+      members: () => members.members(),
+      worker,
+      versions,
+      waves: plan,
+      ...(typeof v.message === 'string' ? { message: v.message } : {}),
+      sticky: v.sticky === true,
+      bakeMs: Number(v['bake-ms'] ?? 0),
+      switchTimeoutMs: Number(v.wait) || 30_000,
+      gate: {
+        ...(v['min-requests'] !== undefined ? { minRequests: Number(v['min-requests']) } : {}),
+        ...(v['max-error-rate'] !== undefined ? { maxErrorRate: Number(v['max-error-rate']) } : {}),
+      },
+      log: (line) => io.out(`  ${line}\n`),
+    });
+    io.out(
+      `Deployment ${d.id}: ${d.status}, serving ${splitText(d.status === 'rolled_back' ? d.previous : d.versions)}\n`,
+    );
+    if (d.status === 'rolled_back') return 1;
+    if (!v.wait) return 0;
+    const target = [...versions].sort((a, b) => b.percentage - a.percentage)[0].version;
+    return (await awaitRollout(io, members, worker, target, Number(v.wait))) ? 0 : 1;
+  } finally {
+    await members.close();
+  }
 }
 
 export const deployCommand: Command = {
   name: 'deploy',
   args: '[dir]',
-  summary: 'Bundle a worker once, store it as a version in the network and deploy it to every node',
+  summary: 'Bundle a worker once, store it as a version in the network and deploy it in waves',
   options: [
     NATS,
     { name: 'env', type: 'string', help: 'the config’s [env.NAME] to deploy' },
     { name: 'message', type: 'string', help: 'a note kept with the version and the deployment' },
     {
-      name: 'wait',
+      name: 'waves',
+      type: 'string',
+      default: DEFAULT_WAVES,
+      help: 'the plan: ";"-separated steps, each "canary", "N%", "*" or PoP ids ("FRA,LHR"); "all": every PoP at once',
+    },
+    { name: 'canary', type: 'string', help: 'the canary PoP (default: the first PoP with a live node)' },
+    {
+      name: 'bake-ms',
       type: 'number',
       default: 30_000,
-      help: 'ms to wait for every node to switch (0: do not wait)',
+      help: 'how long each wave serves before it is judged',
     },
+    {
+      name: 'min-requests',
+      type: 'number',
+      default: 20,
+      help: 'requests a wave needs before its gate can judge it',
+    },
+    {
+      name: 'max-error-rate',
+      type: 'number',
+      default: 0.02,
+      help: 'error rate (0–1) allowed when the previous version gives no baseline',
+    },
+    {
+      name: 'percentage',
+      type: 'number',
+      help: 'a gradual deployment: the new version takes this share of requests, the current one the rest',
+    },
+    {
+      name: 'sticky',
+      type: 'boolean',
+      default: false,
+      help: 'with --percentage: a client keeps its version',
+    },
+    { name: 'topology', type: 'string', default: 'world', help: 'the network’s topology (to check PoP ids)' },
+    WAIT,
   ],
   async run(positionals, v, io) {
     const dir = positionals[0] ?? '.';
@@ -164,12 +221,24 @@ export const deployCommand: Command = {
     const message = typeof v.message === 'string' ? v.message : undefined;
     return withStore(v, async (store) => {
       const { info, created } = await store.putVersion(artifact, message);
-      const d = await record(store, config.name, [{ version: info.id, percentage: 100 }], message);
       io.out(
-        `Deployed "${config.name}" version ${short(info.id)}${created ? '' : ' (already stored)'} as deployment ${d.id} in ${(performance.now() - started).toFixed(0)} ms\n`,
+        `Stored "${config.name}" version ${short(info.id)}${created ? '' : ' (already stored)'} in ${(performance.now() - started).toFixed(0)} ms\n`,
       );
-      if (!v.wait) return 0;
-      return (await awaitRollout(io, natsOf(v), config.name, info.id, Number(v.wait))) ? 0 : 1;
+      let versions: Split[] = [{ version: info.id, percentage: 100 }];
+      let waves: string | null = String(v.waves);
+      if (v.percentage !== undefined) {
+        const current = await store.deployment(config.name);
+        const primary = current?.deployment.versions.find((s) => s.version !== info.id)?.version;
+        if (!primary)
+          throw new CliError(`--percentage needs a deployed version of "${config.name}" to split with`);
+        const pct = Number(v.percentage);
+        versions = checkSplits([
+          { version: info.id, percentage: pct },
+          { version: primary, percentage: 100 - pct },
+        ]);
+        waves = null; // a split is itself the gradual step
+      }
+      return deployVersions(io, store, v, config.name, versions, waves);
     });
   },
 };
@@ -261,11 +330,15 @@ export const versionCommands: Command[] = [
             throw new CliError(`"${worker}" has no earlier deployment to roll back to`);
           target = [...before].sort((a, b) => b.percentage - a.percentage)[0].version;
         }
-        const message = typeof v.message === 'string' ? v.message : 'rollback';
-        const d = await record(store, worker, [{ version: target, percentage: 100 }], message);
-        io.out(`Rolled "${worker}" back to version ${short(target)} (deployment ${d.id})\n`);
-        if (!v.wait) return 0;
-        return (await awaitRollout(io, natsOf(v), worker, target, Number(v.wait))) ? 0 : 1;
+        io.out(`Rolling "${worker}" back to version ${short(target)}\n`);
+        return deployVersions(
+          io,
+          store,
+          { ...v, message: v.message ?? 'rollback' },
+          worker,
+          [{ version: target, percentage: 100 }],
+          null,
+        );
       });
     },
   },

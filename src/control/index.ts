@@ -22,4 +22,7 @@ export {
   type VersionInfo,
   WORKER_NAME,
 } from './deployment.ts';
+export { HealthBook, type VersionHealth } from './health.ts';
 export { type ControlStoreOptions, NatsControlStore } from './nats-store.ts';
+export { type RolloutOptions, rollout } from './rollout.ts';
+export { DEFAULT_WAVES, type GateOptions, judge, planWaves, type Verdict } from './waves.ts';

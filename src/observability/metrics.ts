@@ -181,7 +181,12 @@ export class EdgeMetrics {
     );
   }
 
+  /** Also told of every request and limit breach (a node's per-version health, src/control/health.ts). */
+  onRequest: ((r: RequestRecord) => void) | null = null;
+  onLimit: ((worker: string, limit: string) => void) | null = null;
+
   request(r: RequestRecord): void {
+    this.onRequest?.(r);
     const labels = { pop: r.pop, worker: r.worker };
     this.#requests.inc({
       ...labels,
@@ -193,6 +198,7 @@ export class EdgeMetrics {
   }
 
   limitExceeded(pop: string, worker: string, limit: string): void {
+    this.onLimit?.(worker, limit);
     this.#limits.inc({ pop, worker, limit });
   }
 

@@ -179,6 +179,8 @@ export interface DevServer {
   url: string;
   port: number;
   runtime: Runtime;
+  /** The session's metrics (/__outpost/metrics). */
+  metrics: EdgeMetrics;
   /** The Cron Triggers of every project, fired once per network. */
   scheduler: CronScheduler;
   /** The Workflows engine of the session. */
@@ -617,6 +619,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     port: server.port,
     ...(server.h2cUrl ? { h2cUrl: server.h2cUrl } : {}),
     runtime: rt,
+    metrics,
     scheduler,
     workflows: background.workflows,
     network,

@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DeployAgent, NatsControlStore, type Served } from '../control/index.ts';
+import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
 import { loadTopology, type Member, Membership, nodeCf, popById } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
 import { type Limits, OutpostError, type RuntimeOptions } from '../runtime/index.ts';
@@ -143,6 +143,12 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     ...(o.leaveMs ? { leaveMs: o.leaveMs } : {}),
     ...(o.replicas ? { replicas: o.replicas } : {}),
   });
+  // Health per version for deploy gates: what each request and limit breach did, by the version serving.
+  const health = new HealthBook(
+    (worker) => (agent as DeployAgent | null)?.served().find((w) => w.worker === worker)?.version ?? null,
+  );
+  dev.metrics.onRequest = (r) => health.request(r.worker, r.status, r.seconds);
+  dev.metrics.onLimit = (worker, limit) => health.limit(worker, limit);
   const describe = (): Member => {
     const st = dev.runtime.stats();
     return {
@@ -152,6 +158,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       outpost: OUTPOST_VERSION,
       workers: (agent as DeployAgent | null)?.served() ?? [],
       load: { inflight: st.busy, isolates: st.isolates },
+      health: health.snapshot(),
       startedAt,
     };
   };
