@@ -287,4 +287,66 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
     );
     for (const from of CITIES) assert.match((await get(from)).body, /^v3 /);
   });
+
+  it('a gradual deployment splits traffic within 5% of the asked share; sticky keeps each client on one version', async () => {
+    writeProject(project, 'v4');
+    const d = await cli(['deploy', project, '--nats', nats.url, '--percentage', '10', '--wait', '20000']);
+    assert.equal(d.code, 0, d.out + d.err);
+    let v4 = 0;
+    const N = 2000;
+    for (let i = 0; i < N; i += 50) {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => get(CITIES[i % CITIES.length])));
+      for (const r of batch) {
+        assert.equal(r.status, 200);
+        if (r.body.startsWith('v4 ')) v4++;
+        else assert.match(r.body, /^v3 /);
+      }
+    }
+    assert.ok(Math.abs((v4 / N) * 100 - 10) <= 5, `${v4} of ${N} requests took the 10% version`);
+
+    writeProject(project, 'v5');
+    const s = await cli([
+      'deploy',
+      project,
+      '--nats',
+      nats.url,
+      '--percentage',
+      '30',
+      '--sticky',
+      '--wait',
+      '20000',
+    ]);
+    assert.equal(s.code, 0, s.out + s.err);
+    // 400 clients, each from its own loopback address (the router vouches for the address it saw).
+    const { request } = await import('node:http');
+    /** A GET from its own loopback address (node:http's localAddress), the body's first word. */
+    const from = (localAddress: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request(
+          router.url,
+          { localAddress, agent: false, headers: { 'outpost-client-location': 'Frankfurt' } },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve(body.split(' ')[0]));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    let onNew = 0;
+    for (let c = 0; c < 400; c += 40) {
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, k) => {
+          const n = c + k;
+          const address = `127.0.${1 + (n >> 8)}.${n & 255}`;
+          const seen = new Set<string>();
+          for (let i = 0; i < 3; i++) seen.add(await from(address));
+          assert.equal(seen.size, 1, `client ${n} kept one version (${[...seen]})`);
+          if (seen.has('v5')) onNew++;
+        }),
+      );
+    }
+    assert.ok(Math.abs((onNew / 400) * 100 - 30) <= 5, `${onNew} of 400 clients on the 30% version`);
+  });
 });

@@ -49,6 +49,7 @@ describe('pre-warm, then switch (Runtime.stage)', () => {
       dev: true,
       cf: devCf,
       observer: memoryObserver(),
+      trustedProxyHeader: 'x-client',
     });
     const v1 = await build('export default { fetch: () => new Response("v1") };\n');
     await rt.stage('pw', v1.bundle, v1.config);
@@ -108,5 +109,29 @@ describe('pre-warm, then switch (Runtime.stage)', () => {
     rt.deploy('pw', fast.bundle, fast.config);
     await staging;
     assert.equal(await (await fetch(server.url)).text(), 'fast');
+  });
+
+  it('a gradual split: a share of requests to a second version, sticky by client address', async () => {
+    const a = await build('export default { fetch: () => new Response("A") };\n');
+    const b = await build('export default { fetch: () => new Response("B") };\n');
+    await rt.stage('pw', a.bundle, a.config);
+    await rt.stageSplit('pw', b.bundle, b.config, { percentage: 20, sticky: false });
+    let onB = 0;
+    for (let i = 0; i < 1000; i++) if ((await (await fetch(server.url)).text()) === 'B') onB++;
+    assert.ok(onB > 150 && onB < 250, `${onB} of 1000 took the 20% version`);
+    await rt.stageSplit('pw', b.bundle, b.config, { percentage: 20, sticky: true });
+    let clientsOnB = 0;
+    for (let c = 0; c < 200; c++) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(server.url, { headers: { 'x-client': `10.0.${c >> 8}.${c & 255}` } });
+        seen.add(await res.text());
+      }
+      assert.equal(seen.size, 1, `client ${c} kept one version`);
+      if (seen.has('B')) clientsOnB++;
+    }
+    assert.ok(clientsOnB > 20 && clientsOnB < 60, `${clientsOnB} of 200 clients on the 20% version`);
+    rt.clearSplit('pw');
+    for (let i = 0; i < 20; i++) assert.equal(await (await fetch(server.url)).text(), 'A');
   });
 });

@@ -228,7 +228,10 @@ export const deployCommand: Command = {
       let waves: string | null = String(v.waves);
       if (v.percentage !== undefined) {
         const current = await store.deployment(config.name);
-        const primary = current?.deployment.versions.find((s) => s.version !== info.id)?.version;
+        // The split is with what serves most now (a new split replaces an earlier one).
+        const primary = [...(current?.deployment.versions ?? [])]
+          .filter((s) => s.version !== info.id)
+          .sort((a, b) => b.percentage - a.percentage)[0]?.version;
         if (!primary)
           throw new CliError(`--percentage needs a deployed version of "${config.name}" to split with`);
         const pct = Number(v.percentage);

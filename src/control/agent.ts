@@ -13,14 +13,31 @@ import { type Artifact, decodeArtifact, materialize } from './artifact.ts';
 import { type Deployment, servedAt } from './deployment.ts';
 import type { NatsControlStore } from './nats-store.ts';
 
-/** What the PoP does with a version: pre-warm it and make it current (Runtime.stage). */
-export type Switch = (worker: string, bundle: Bundle, config: WorkerConfig, version: string) => Promise<void>;
+/** A version unpacked and ready to deploy. */
+export interface Unpacked {
+  version: string;
+  bundle: Bundle;
+  config: WorkerConfig;
+}
+
+/**
+ * What the PoP does with a deployment: pre-warm `primary` and make it current (Runtime.stage),
+ * and with a gradual deployment pre-warm `split` for its share (Runtime.stageSplit), or end one.
+ */
+export type Switch = (
+  worker: string,
+  primary: Unpacked,
+  split: (Unpacked & { percentage: number; sticky: boolean }) | null,
+) => Promise<void>;
 
 export interface Served {
   worker: string;
-  /** The version serving now, or null before the first succeeded. */
+  /** The version serving now (the larger share of a split), or null before the first succeeded. */
   version: string | null;
+  /** A gradual deployment's second version and its share. */
+  split?: { version: string; percentage: number };
   deployment: string;
+  sticky?: boolean;
   /** The last version that failed to load here, and why. */
   failed?: { version: string; error: string };
 }
@@ -40,7 +57,7 @@ export class DeployAgent {
   readonly #o: AgentOptions;
   readonly #served = new Map<string, Served>();
   /** Unpacked versions: id → what the runtime deploys. */
-  readonly #unpacked = new Map<string, { bundle: Bundle; config: WorkerConfig }>();
+  readonly #unpacked = new Map<string, Unpacked>();
   #stop: (() => void) | null = null;
   #queue: Promise<void> = Promise.resolve();
 
@@ -67,40 +84,55 @@ export class DeployAgent {
 
   /** Serve what `d` says this PoP serves, unless it already does. */
   async apply(d: Deployment): Promise<void> {
-    const splits = servedAt(d, this.#o.pop);
-    const now = this.#served.get(d.worker);
+    const splits = [...servedAt(d, this.#o.pop)].sort((a, b) => b.percentage - a.percentage);
     if (splits.length === 0) return;
-    // Two versions at once (a gradual deployment) are served by the version with the larger share
-    // until traffic splitting lands on nodes; say so rather than pretend.
-    const target = [...splits].sort((a, b) => b.percentage - a.percentage)[0].version;
-    if (splits.length > 1)
-      this.#o.log?.(
-        'warn',
-        `"${d.worker}": deployment ${d.id} splits traffic between versions; this node serves ${target.slice(0, 12)} only`,
-      );
-    if (now?.version === target) {
-      now.deployment = d.id;
+    const [primary, second] = splits;
+    const want = `${primary.version} ${second ? `${second.version}@${second.percentage}${d.sticky ? 's' : ''}` : ''}`;
+    const now = this.#served.get(d.worker);
+    const has = now
+      ? `${now.version} ${now.split ? `${now.split.version}@${now.split.percentage}${now.sticky ? 's' : ''}` : ''}`
+      : '';
+    if (has === want) {
+      (now as Served).deployment = d.id;
       return;
     }
-    if (now?.failed?.version === target) return;
-    const served: Served = { worker: d.worker, version: now?.version ?? null, deployment: d.id };
+    if (now?.failed && (now.failed.version === primary.version || now.failed.version === second?.version))
+      return;
+    const served: Served = {
+      worker: d.worker,
+      version: now?.version ?? null,
+      deployment: d.id,
+      ...(now?.split ? { split: now.split } : {}),
+    };
+    let loading = primary.version;
     try {
-      const { bundle, config } = await this.#unpack(target);
-      await this.#o.switchTo(d.worker, bundle, config, target);
-      served.version = target;
-      this.#o.log?.('info', `"${d.worker}" now serves version ${target.slice(0, 12)} (deployment ${d.id})`);
+      const main = await this.#unpack(primary.version);
+      loading = second?.version ?? loading;
+      const extra = second
+        ? { ...(await this.#unpack(second.version)), percentage: second.percentage, sticky: d.sticky }
+        : null;
+      await this.#o.switchTo(d.worker, main, extra);
+      served.version = primary.version;
+      if (second) {
+        served.split = { version: second.version, percentage: second.percentage };
+        served.sticky = d.sticky;
+      } else delete served.split;
+      this.#o.log?.(
+        'info',
+        `"${d.worker}" now serves version ${primary.version.slice(0, 12)}${second ? ` and ${second.version.slice(0, 12)} for ${second.percentage}% of requests` : ''} (deployment ${d.id})`,
+      );
     } catch (err) {
-      served.failed = { version: target, error: (err as Error).message };
+      served.failed = { version: loading, error: (err as Error).message };
       this.#o.log?.(
         'error',
-        `"${d.worker}": version ${target.slice(0, 12)} failed to load here; ${served.version ? `still serving ${served.version.slice(0, 12)}` : 'nothing served'}: ${(err as Error).message}`,
+        `"${d.worker}": version ${loading.slice(0, 12)} failed to load here; ${served.version ? `still serving ${served.version.slice(0, 12)}` : 'nothing served'}: ${(err as Error).message}`,
       );
     }
     this.#served.set(d.worker, served);
     this.#o.onChange?.(served);
   }
 
-  async #unpack(id: string): Promise<{ bundle: Bundle; config: WorkerConfig }> {
+  async #unpack(id: string): Promise<Unpacked> {
     const known = this.#unpacked.get(id);
     if (known) return known;
     const file = join(this.#o.dir, `${id}.artifact`);
@@ -119,7 +151,7 @@ export class DeployAgent {
       writeFileSync(tmp, bytes);
       renameSync(tmp, file);
     }
-    const out = materialize(id, artifact, this.#o.dir);
+    const out = { version: id, ...materialize(id, artifact, this.#o.dir) };
     this.#unpacked.set(id, out);
     return out;
   }

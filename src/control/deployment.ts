@@ -108,15 +108,8 @@ export function pickSplit(splits: Split[], roll: number): string {
   return splits[splits.length - 1].version;
 }
 
-/** A stable roll in [0, 100) for a sticky key (FNV-1a). */
-export function stickyRoll(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return (h % 10_000) / 100;
-}
+/** A stable roll in [0, 100) for a sticky key (the runtime's, src/runtime/split.ts). */
+export { stickyRoll } from '../runtime/index.ts';
 
 /** A time-ordered unique id: ms since epoch in base 36, then randomness. */
 export function deploymentId(now = Date.now()): string {

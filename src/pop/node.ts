@@ -83,6 +83,8 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   let agent: DeployAgent | null = null;
   let membershipRef: Membership | null = null;
   const projects: Project[] = [];
+  /** The version each worker's primary is now. */
+  const live = new Map<string, string>();
   const source: ProjectSource = {
     async open(deployer, changed) {
       const stage = deployer.stage;
@@ -93,8 +95,18 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
         dir: join(dir, 'versions'),
         log,
         onChange: () => void membershipRef?.beat(),
-        switchTo: async (worker, bundle, config) => {
-          await stage.call(deployer, worker, bundle, config, o.limits);
+        switchTo: async (worker, primary, split) => {
+          const { bundle, config } = primary;
+          // The primary is staged again only when it changed (a split may come and go around it).
+          if (live.get(worker) !== primary.version) {
+            await stage.call(deployer, worker, bundle, config, o.limits);
+            live.set(worker, primary.version);
+          }
+          if (split) {
+            if (!deployer.stageSplit)
+              throw new OutpostError('INVALID_OPTION', 'this PoP cannot split traffic');
+            await deployer.stageSplit(worker, split.bundle, split.config, split, o.limits);
+          } else deployer.clearSplit?.(worker);
           const project: Project = {
             tenant: worker,
             config,

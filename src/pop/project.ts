@@ -26,6 +26,15 @@ export interface Deployer {
   deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): unknown;
   /** Pre-warm, then switch (Runtime.stage); a single PoP's runtime has it, a dev network not. */
   stage?(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): Promise<unknown>;
+  /** A gradual deployment's second version (Runtime.stageSplit), and its end. */
+  stageSplit?(
+    tenant: string,
+    bundle: Bundle,
+    config: WorkerConfig,
+    split: { percentage: number; sticky: boolean },
+    limits?: Partial<Limits>,
+  ): Promise<void>;
+  clearSplit?(tenant: string): void;
   warm(tenant: string): Promise<void>;
   has(tenant: string): boolean;
 }

@@ -33,6 +33,7 @@ export {
 } from './loops.ts';
 export { DurableObjects, type ObjectPlacement } from './objects.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
+export { stickyRoll } from './split.ts';
 export type {
   HopRecorder,
   RequestHops,

@@ -38,6 +38,7 @@ import type { RequestChain } from './loops.ts';
 import { DurableObjects } from './objects.ts';
 import { IsolatePool } from './pool.ts';
 import { lineOffset, StackMapper } from './sourcemap.ts';
+import { stickyRoll } from './split.ts';
 import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
 
 export interface RuntimeOptions {
@@ -123,6 +124,22 @@ export type DeployConfig = Pick<WorkerConfig, 'name' | 'vars' | 'limits' | 'root
     >
   >;
 
+/** A second version of a tenant and the share of its requests it takes. */
+interface Split {
+  t: Tenant;
+  percentage: number;
+  sticky: boolean;
+}
+
+/** Whether a request goes to the split's version: by the client's address when sticky. */
+function splitTakes(split: Split, request: WorkerRequest): boolean {
+  if (!split.sticky) return Math.random() * 100 < split.percentage;
+  const h = request.headers;
+  let key = '';
+  for (let i = 0; i < h.length; i += 2) if (h[i] === 'cf-connecting-ip') key = h[i + 1];
+  return stickyRoll(key) < split.percentage;
+}
+
 interface Tenant {
   version: WorkerVersion;
   instance: WorkerInstance | null;
@@ -158,6 +175,8 @@ export class Runtime {
   readonly #tenants = new Map<string, Tenant>();
   /** Versions being pre-warmed by stage(), not yet current. */
   readonly #staged = new Set<Tenant>();
+  /** Gradual deployments: a second version taking a share of a tenant's requests. */
+  readonly #splits = new Map<string, Split>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
   readonly #busy = new Set<WorkerInstance>();
@@ -338,14 +357,16 @@ export class Runtime {
   }
 
   handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
-    const t = this.#tenants.get(tenant);
+    let t = this.#tenants.get(tenant);
+    const split = this.#splits.get(tenant);
+    if (split && t && splitTakes(split, request)) t = split.t;
     const assets = t?.version.assets;
-    if (assets) return this.#assetsFirst(tenant, assets, request);
-    return this.#handle(tenant, request);
+    if (assets && t) return this.#assetsFirst(t, assets, request);
+    return this.#handle(tenant, t, request);
   }
 
   /** Static assets the rules serve without the worker (src/assets/), else the worker. */
-  async #assetsFirst(tenant: string, assets: AssetServer, request: WorkerRequest): Promise<WorkerResponse> {
+  async #assetsFirst(t: Tenant, assets: AssetServer, request: WorkerRequest): Promise<WorkerResponse> {
     const h = request.headers;
     const header = (name: string) => {
       for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
@@ -353,15 +374,60 @@ export class Runtime {
     };
     const started = performance.now();
     const r = await assets.beforeWorker({ method: request.method, url: request.url, header });
-    if (!r) return this.#handle(tenant, request);
+    if (!r) return this.#handle(t.version.tenant, t, request);
     return assetResponse(r, { name: 'assets', ms: performance.now() - started, desc: String(r.status) });
   }
 
-  #handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
+  #handle(tenant: string, t: Tenant | undefined, request: WorkerRequest): Promise<WorkerResponse> {
     // Fast path without an extra await: the tenant's isolate is loaded and serving.
-    const ready = this.#tenants.get(tenant)?.instance;
+    const ready = t?.instance;
     if (ready && ready.state === 'ready' && !ready.iso.isolate.isDisposed) return this.#run(ready, request);
-    return this.#instance(tenant).then((instance) => this.#run(instance, request));
+    return (t ? this.#instanceOf(t) : this.#instance(tenant)).then((instance) =>
+      this.#run(instance, request),
+    );
+  }
+
+  /**
+   * A gradual deployment: a second version of `tenant` takes `percentage` of its requests (by
+   * the client's address when sticky, else at random), pre-warmed before it takes any. The
+   * tenant's current version keeps the rest, and every other kind of event (crons, queues,
+   * alarms). Replaces an earlier split of the tenant.
+   */
+  async stageSplit(
+    tenant: string,
+    bundle: Bundle,
+    config: DeployConfig,
+    split: { percentage: number; sticky: boolean },
+    limitOverrides: Partial<Limits> = {},
+  ): Promise<void> {
+    if (!Number.isFinite(split.percentage) || split.percentage < 0 || split.percentage > 100)
+      throw new OutpostError(
+        'INVALID_OPTION',
+        `a split's percentage is 0 to 100, received ${split.percentage}`,
+      );
+    const t: Tenant = {
+      version: this.#version(tenant, bundle, config, limitOverrides),
+      instance: null,
+      loading: null,
+      loadError: null,
+    };
+    this.#staged.add(t);
+    try {
+      t.loading = this.#load(t);
+      await t.loading;
+    } finally {
+      this.#staged.delete(t);
+    }
+    const old = this.#splits.get(tenant);
+    this.#splits.set(tenant, { t, ...split });
+    old?.t.instance?.retire();
+  }
+
+  /** End a gradual deployment: every request goes to the tenant's current version again. */
+  clearSplit(tenant: string): void {
+    const old = this.#splits.get(tenant);
+    this.#splits.delete(tenant);
+    old?.t.instance?.retire();
   }
 
   /** A handler event (a Tail Worker's `tail(events)`, a cron's `scheduled(controller)`) for a deployed worker. */
@@ -385,9 +451,13 @@ export class Runtime {
     return instance.handle(request);
   }
 
-  async #instance(tenant: string): Promise<WorkerInstance> {
+  #instance(tenant: string): Promise<WorkerInstance> {
     const t = this.#tenants.get(tenant);
-    if (!t) throw new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`);
+    if (!t) return Promise.reject(new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`));
+    return this.#instanceOf(t);
+  }
+
+  async #instanceOf(t: Tenant): Promise<WorkerInstance> {
     if (t.instance && t.instance.state === 'ready') {
       if (!t.instance.iso.isolate.isDisposed) return t.instance;
       // isolated-vm disposed it while no request was running (e.g. a timer ran out of memory
@@ -438,7 +508,11 @@ export class Runtime {
 
   /** Whether a tenant record still takes traffic (current) or is being pre-warmed (staged). */
   #live(t: Tenant): boolean {
-    return this.#tenants.get(t.version.tenant) === t || this.#staged.has(t);
+    return (
+      this.#tenants.get(t.version.tenant) === t ||
+      this.#staged.has(t) ||
+      this.#splits.get(t.version.tenant)?.t === t
+    );
   }
 
   /** What an instance's bindings reach: service targets, the PoP's caches, KV, Durable Objects. */

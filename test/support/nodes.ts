@@ -48,6 +48,8 @@ export function startNodeProcess(
       dir,
       '--leave-ms',
       '1500',
+      '--trusted-proxy-header',
+      'x-forwarded-for',
       ...(o.extra ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
