@@ -27,7 +27,19 @@ function writeProject(dir: string, version: string, broken = false): void {
     join(dir, 'index.js'),
     broken
       ? 'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo, { status: 500 }) };\n'
-      : 'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo) };\n',
+      : `export default {
+  async fetch(req, env) {
+    if (new URL(req.url).pathname !== '/cached') return new Response(env.V + ' ' + req.cf.colo);
+    // The Cache API at this PoP: a value made once, until purged.
+    let hit = await caches.default.match(req.url);
+    if (!hit) {
+      hit = new Response(crypto.randomUUID(), { headers: { 'cache-control': 'max-age=3600' } });
+      await caches.default.put(req.url, hit.clone());
+    }
+    return hit;
+  },
+};
+`,
   );
 }
 
@@ -348,5 +360,38 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
       );
     }
     assert.ok(Math.abs((onNew / 400) * 100 - 30) <= 5, `${onNew} of 400 clients on the 30% version`);
+  });
+
+  it('a purge reaches every node, or names those that missed it; a node that missed one does not serve what it purged', async () => {
+    const at = async (pop: string) =>
+      (await fetch(`${router.url}/cached`, { headers: { 'outpost-pop': pop } })).text();
+    const fra = await at('FRA');
+    assert.equal(await at('FRA'), fra, 'cached at FRA');
+    const all = await cli(['cache', 'purge', '--prefix', '/cached', '--nats', nats.url]);
+    assert.equal(all.code, 0, all.out + all.err);
+    assert.match(all.out, new RegExp(`${POPS.length} of ${POPS.length} PoP\\(s\\) acknowledged`));
+    assert.notEqual(await at('FRA'), fra, 'purged at FRA');
+
+    const syd = nodes.get('SYD') as NodeProcess;
+    const before = await (await fetch(`${syd.url}/cached`)).text();
+    assert.equal(await (await fetch(`${syd.url}/cached`)).text(), before, 'cached at SYD');
+    const fraBefore = await at('FRA');
+    syd.child.kill('SIGSTOP');
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli(['cache', 'purge', '--prefix', '/cached', '--nats', nats.url, '--timeout-ms', '1000']);
+    } finally {
+      syd.child.kill('SIGCONT');
+    }
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, new RegExp(`${POPS.length - 1} of ${POPS.length} PoP\\(s\\) acknowledged`));
+    assert.match(r.out, new RegExp(`no acknowledgement from ${syd.id} \\(SYD\\)`));
+    // Back, SYD serves nothing it held before the purge it missed.
+    assert.notEqual(
+      await (await fetch(`${syd.url}/cached`)).text(),
+      before,
+      'SYD dropped what it could not prove fresh',
+    );
+    assert.notEqual(await at('FRA'), fraBefore, 'the purge reached FRA');
   });
 });

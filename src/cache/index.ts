@@ -17,6 +17,13 @@ export {
   storedUrl,
 } from './http-cache.ts';
 export {
+  NodePurges,
+  type NodePurgesOptions,
+  type PurgeAck,
+  type PurgeMessage,
+  publishPurge,
+} from './nats-purge.ts';
+export {
   browserCacheControl,
   type CachePolicy,
   type ContentTypePolicy,

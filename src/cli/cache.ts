@@ -8,8 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { parsePurge, publishPurge } from '../cache/index.ts';
 import { adminTokenFromEnv, loadProxyConfig, PROXY_CONFIG_FILES } from '../config/index.ts';
-import type { Command } from './commands.ts';
+import { Membership } from '../network/index.ts';
+import type { CliIo, Command } from './commands.ts';
 
 export class CliError extends Error {
   readonly code = 'CLI_USAGE';
@@ -101,6 +103,17 @@ export const cachePurgeCommand: Command = {
     { name: 'worker', type: 'string', help: "limit the purge to one worker's subrequest cache" },
     { name: 'server', type: 'string', help: 'the PoP to talk to (default: from .outpost/admin.json)' },
     {
+      name: 'nats',
+      type: 'string',
+      help: 'purge every node of a network on this NATS server (outpost node)',
+    },
+    {
+      name: 'timeout-ms',
+      type: 'number',
+      default: 5000,
+      help: 'with --nats: how long to wait for the nodes',
+    },
+    {
       name: 'token',
       type: 'string',
       help: 'admin token (default: OUTPOST_ADMIN_TOKEN, then [admin] token in outpost.toml, then .outpost/admin.json)',
@@ -115,6 +128,7 @@ export const cachePurgeCommand: Command = {
     if (v.worker !== undefined) body.worker = v.worker;
     if (!body.files && !body.prefixes && !body.tags && !body.purge_everything)
       throw new CliError('say what to purge: --url, --prefix, --tag or --everything');
+    if (typeof v.nats === 'string') return purgeNetwork(v.nats, body, Number(v['timeout-ms']), io);
     const target = adminTarget(positionals[0] ?? '.', v.server, v.token);
     const { status, answer, text } = await adminPost<{
       success?: boolean;
@@ -136,5 +150,40 @@ export const cachePurgeCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * A purge through NATS to every node (src/cache/nats-purge.ts): how many PoPs acknowledged it,
+ * and the nodes that did not within the timeout, by name. Exit 1 when any did not.
+ */
+async function purgeNetwork(
+  nats: string,
+  body: Record<string, unknown>,
+  timeoutMs: number,
+  io: CliIo,
+): Promise<number> {
+  let selector: ReturnType<typeof parsePurge>;
+  try {
+    selector = parsePurge(body);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const members = await Membership.connect({ servers: nats });
+  try {
+    await members.watch();
+    const expected = () => members.members().map((m) => ({ node: m.id, pop: m.pop }));
+    const r = await publishPurge(nats, selector, expected, timeoutMs);
+    const pops = new Set(r.acks.map((a) => a.pop));
+    const allPops = new Set([...expected().map((e) => e.pop), ...pops]);
+    const purged = r.acks.reduce((n, a) => n + a.purged, 0);
+    io.out(
+      `purged ${purged} entr${purged === 1 ? 'y' : 'ies'}: ${pops.size} of ${allPops.size} PoP(s) acknowledged (${r.acks.length} node(s)) in ${r.ms.toFixed(0)} ms\n`,
+    );
+    for (const m of r.missing)
+      io.out(`  no acknowledgement from ${m.node} (${m.pop}) within ${timeoutMs} ms\n`);
+    return r.missing.length ? 1 : 0;
+  } finally {
+    await members.close();
+  }
+}
 
 export const cacheCommands: Command[] = [cachePurgeCommand];

@@ -77,6 +77,8 @@ export interface DevOptions {
   runtime?: RuntimeOptions;
   /** Limits that win over the project's config (the CLI's --cpu-ms and friends). */
   limits?: Partial<Limits>;
+  /** Before each request (PopServerOptions.beforeRequest). */
+  beforeRequest?: () => Promise<void> | null;
   /** Fill the isolate pool before serving (default true). */
   prewarm?: boolean;
   /** Where the workers come from (default: `dir` and `services`, built and watched; a node: its deployments). */
@@ -577,6 +579,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       new OutpostError('NO_DEPLOYMENT', 'No worker is deployed here yet (outpost deploy)'),
     site,
     ...(options.testScheduled ? { testScheduled: true } : {}),
+    ...(options.beforeRequest ? { beforeRequest: options.beforeRequest } : {}),
     scheduled: {
       list: () => scheduler.list(),
       // `outpost trigger scheduled`: a worker's crons now (or the one named; none: cron "").

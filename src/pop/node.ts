@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NodePurges } from '../cache/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
 import { loadTopology, type Member, Membership, nodeCf, popById } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
@@ -125,6 +126,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       return projects;
     },
   };
+  let purges: NodePurges | null = null;
   let dev: DevServer;
   try {
     dev = await startDev({
@@ -139,6 +141,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       port: o.port ?? 8787,
       durableObjects: { dir: join(dir, 'do') },
       prewarm: false,
+      beforeRequest: () => purges?.checkAway() ?? null,
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
       ...(o.trustedProxyHeader ? { trustedProxyHeader: o.trustedProxyHeader } : {}),
       ...(o.runtime ? { runtime: o.runtime } : {}),
@@ -148,6 +151,15 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     await store.close();
     throw err;
   }
+  // Purges from anywhere in the network reach this node's caches (and it says so).
+  purges = await NodePurges.connect({
+    servers: o.nats,
+    node: id,
+    pop: pop.id,
+    bus: dev.runtime.purges,
+    ...(o.replicas ? { replicas: o.replicas } : {}),
+    log: (m) => log('info', m),
+  });
   const url = o.advertise ?? dev.url;
   const startedAt = new Date().toISOString();
   const membership = await Membership.connect({
@@ -187,6 +199,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     served: () => (agent as DeployAgent | null)?.served() ?? [],
     close: async () => {
       await membership.close();
+      await purges?.close();
       (agent as DeployAgent | null)?.stop();
       await dev.close();
       await store.close();

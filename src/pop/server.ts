@@ -129,6 +129,11 @@ export interface PopServerOptions {
   /** KV namespaces the admin KV view may show (binding name or id → id). */
   kvNamespace?: (bindingOrId: string) => string | undefined;
   /** The purge bus and KV views of every PoP, for a network (default: `runtime`'s). */
+  /**
+   * Run before each request; a promise holds the request until it settles (a node that was
+   * paused purges what it cannot prove fresh first: src/cache/nats-purge.ts).
+   */
+  beforeRequest?: () => Promise<void> | null;
   admin?: { purges: PurgeBus; kvPops: () => KvPop[]; network?: AdminOptions['network'] };
   /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
   tail?: TailHub;
@@ -161,8 +166,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       'INVALID_OPTION',
       `adminToken must be at least 16 characters (leave it out for no admin endpoints), received ${options.adminToken.length}`,
     );
+  const before = options.beforeRequest;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((err) => failed(res, err, 'request failed'));
+    const wait = before?.();
+    (wait ? wait.then(() => handle(req, res)) : handle(req, res)).catch((err) =>
+      failed(res, err, 'request failed'),
+    );
   };
   // With TLS, HTTP/2 and HTTP/1.1 share the port (ALPN); the HTTP/2 compatibility API gives
   // the handler the same request/response shape (pseudo-headers aside).

@@ -1,0 +1,222 @@
+/**
+ * Purges across machines: each purge is a message in the JetStream stream `OUTPOST_PURGES`
+ * (kept a day), every node applies the stream in order to its own PurgeBus and acknowledges each
+ * purge on `outpost.purges.ack.<id>`, so the sender can say which PoPs did and name those that
+ * did not within its timeout.
+ *
+ * A node never serves what it cannot prove fresh:
+ * - it reads the stream from where it last applied; a gap (purges that aged out before it read
+ *   them) purges everything it holds;
+ * - while its NATS connection is down it cannot hear purges: on the disconnect it purges
+ *   everything (what it caches meanwhile came from the origin after the disconnect), and again
+ *   when it reconnects, before the purges it missed replay;
+ * - a process that was paused (SIGSTOP, a VM freeze) may still hold a live connection with
+ *   purges unread in its socket: `checkAway()`, called before each request, sees that its
+ *   clock jumped by more than `awayMs` and purges everything first.
+ */
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { PurgeSelector } from './http-cache.ts';
+import type { PurgeBus } from './purge.ts';
+
+const STREAM = 'OUTPOST_PURGES';
+const SUBJECT = 'outpost.purges';
+const ACKS = 'outpost.purges.ack';
+
+/** A purge as it travels: its id, the selector, who sent it. */
+export interface PurgeMessage {
+  id: string;
+  selector: PurgeSelector;
+  at: string;
+}
+
+export interface PurgeAck {
+  id: string;
+  node: string;
+  pop: string;
+  purged: number;
+}
+
+const EVERYTHING: PurgeSelector = { urls: [], prefixes: [], paths: [], tags: [], everything: true };
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const dec = <T>(b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as T;
+
+async function ensureStream(nc: NatsConnection, replicas: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(STREAM);
+  } catch (err) {
+    if (!/stream not found/i.test(String((err as Error).message))) throw err;
+    await jsm.streams.add({
+      name: STREAM,
+      subjects: [SUBJECT],
+      storage: StorageType.File,
+      max_age: nanos(86_400_000),
+      num_replicas: replicas,
+    });
+  }
+}
+
+export interface NodePurgesOptions {
+  servers: string;
+  node: string;
+  pop: string;
+  bus: PurgeBus;
+  /** A clock jump larger than this means the process was away (paused), ms (default 1000). */
+  awayMs?: number;
+  replicas?: number;
+  log?: (message: string) => void;
+}
+
+/** A node's side: apply every purge of the stream to its caches and acknowledge it. */
+export class NodePurges {
+  readonly #nc: NatsConnection;
+  readonly #o: NodePurgesOptions;
+  #messages: ConsumerMessages | null = null;
+  #applied = 0;
+  #tick = performance.now();
+  readonly #ticker: NodeJS.Timeout;
+  readonly #awayMs: number;
+
+  private constructor(nc: NatsConnection, o: NodePurgesOptions) {
+    this.#nc = nc;
+    this.#o = o;
+    this.#awayMs = o.awayMs ?? 1000;
+    this.#ticker = setInterval(
+      () => {
+        this.#tick = performance.now();
+      },
+      Math.max(50, this.#awayMs / 5),
+    );
+    this.#ticker.unref();
+  }
+
+  static async connect(o: NodePurgesOptions): Promise<NodePurges> {
+    // Pings every 2 s: a dead connection is noticed within ~4 s, not the default 4 minutes.
+    const nc = await connect({
+      servers: o.servers,
+      name: `outpost-purges-${o.node}`,
+      maxReconnectAttempts: -1,
+      pingInterval: 2000,
+      maxPingOut: 2,
+    });
+    try {
+      await ensureStream(nc, o.replicas ?? 1);
+      const p = new NodePurges(nc, o);
+      // A node starts with empty caches: only purges from now on concern it.
+      const { state } = await (await jetstreamManager(nc)).streams.info(STREAM);
+      p.#applied = state.last_seq;
+      await p.#follow(jetstream(nc));
+      p.#watchStatus();
+      return p;
+    } catch (err) {
+      await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Purges applied so far (the stream sequence). */
+  get applied(): number {
+    return this.#applied;
+  }
+
+  async #follow(js: JetStreamClient): Promise<void> {
+    const consumer = await js.consumers.get(STREAM, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: this.#applied + 1,
+    });
+    this.#messages = await consumer.consume();
+    void (async () => {
+      for await (const m of this.#messages as ConsumerMessages) {
+        // Sequences it never saw (aged out of the stream): it cannot know what they purged.
+        if (m.seq > this.#applied + 1)
+          await this.#purgeAll(`purges ${this.#applied + 1}–${m.seq - 1} were missed`);
+        this.#applied = m.seq;
+        let msg: PurgeMessage;
+        try {
+          msg = dec<PurgeMessage>(m.data);
+        } catch {
+          continue;
+        }
+        const r = await this.#o.bus.purge(msg.selector);
+        const ack: PurgeAck = { id: msg.id, node: this.#o.node, pop: this.#o.pop, purged: r.purged };
+        this.#nc.publish(`${ACKS}.${msg.id}`, enc(ack));
+      }
+    })();
+  }
+
+  #watchStatus(): void {
+    void (async () => {
+      for await (const s of this.#nc.status()) {
+        if (s.type === 'disconnect') await this.#purgeAll('the connection to NATS was lost');
+        else if (s.type === 'reconnect') await this.#purgeAll('reconnected to NATS');
+      }
+    })();
+  }
+
+  async #purgeAll(why: string): Promise<void> {
+    const r = await this.#o.bus.purge(EVERYTHING);
+    this.#o.log?.(`purged everything held here (${r.purged} entries): ${why}`);
+  }
+
+  /** Before serving a request: a process that was away purges everything first. */
+  checkAway(): Promise<void> | null {
+    const now = performance.now();
+    const away = now - this.#tick;
+    if (away <= this.#awayMs) return null;
+    this.#tick = now;
+    return this.#purgeAll(`this process was away for ${Math.round(away)} ms`);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#ticker);
+    this.#messages?.stop();
+    await this.#nc.drain().catch(() => {});
+  }
+}
+
+/**
+ * The sender's side (`outpost cache purge --nats`): publish a purge and collect acknowledgements
+ * until every expected node has answered or `timeoutMs` passes.
+ */
+export async function publishPurge(
+  servers: string,
+  selector: PurgeSelector,
+  expected: () => { node: string; pop: string }[],
+  timeoutMs: number,
+  replicas = 1,
+): Promise<{ id: string; acks: PurgeAck[]; missing: { node: string; pop: string }[]; ms: number }> {
+  const nc = await connect({ servers, name: 'outpost-purge-cli' });
+  try {
+    await ensureStream(nc, replicas);
+    const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    const acks: PurgeAck[] = [];
+    const sub = nc.subscribe(`${ACKS}.${id}`);
+    const started = performance.now();
+    const done = (async () => {
+      if (expected().length === 0) return;
+      const deadline = setTimeout(() => sub.unsubscribe(), timeoutMs);
+      for await (const m of sub) {
+        acks.push(dec<PurgeAck>(m.data));
+        const want = expected();
+        if (want.every((w) => acks.some((a) => a.node === w.node))) break;
+      }
+      clearTimeout(deadline);
+    })();
+    const msg: PurgeMessage = { id, selector, at: new Date().toISOString() };
+    await jetstream(nc).publish(SUBJECT, enc(msg), { msgID: id });
+    await done;
+    const ms = performance.now() - started;
+    const missing = expected().filter((w) => !acks.some((a) => a.node === w.node));
+    return { id, acks, missing, ms };
+  } finally {
+    await nc.drain().catch(() => {});
+  }
+}
