@@ -16,6 +16,7 @@
  * the last one the file holds; the file records each message's sequence with its points, so a
  * restart neither loses nor repeats any, and a new file is built from the whole stream.
  */
+
 import { randomUUID } from 'node:crypto';
 import {
   type ConsumerMessages,
@@ -27,6 +28,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { natsServers } from '../config/index.ts';
 import { AE_LIMITS } from './limits.ts';
 import type { AnalyticsEngine, AnalyticsLog, StoredPoint } from './store.ts';
 
@@ -153,7 +155,7 @@ export class NatsAnalyticsLog implements AnalyticsLog {
 
   /** Connect, make the stream if it is not there, and apply it to `engine` from where it stopped. */
   static async connect(o: NatsAnalyticsOptions): Promise<NatsAnalyticsLog> {
-    const nc = await connect({ servers: o.servers, name: 'outpost-analytics' });
+    const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-analytics' });
     try {
       const jsm = await jetstreamManager(nc);
       await ensureStream(jsm, o.engine.retentionDays);

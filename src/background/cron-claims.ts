@@ -8,10 +8,12 @@
  * When NATS cannot be reached the claim fails open (the firing runs here, logged): a missed
  * tick is worse than a doubled one for most crons, and at-least-once is what Workers promises.
  */
+
 import { createHash } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../config/index.ts';
 
 const BUCKET = 'outpost_cron_claims';
 const DAY_MS = 86_400_000;
@@ -26,7 +28,7 @@ export class NatsCronClaims {
   }
 
   static async connect(servers: string): Promise<NatsCronClaims> {
-    const nc = await connect({ servers, name: 'outpost-cron' });
+    const nc = await connect({ servers: natsServers(servers), name: 'outpost-cron' });
     try {
       const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).create(BUCKET, { ttl: DAY_MS, history: 1 });
       return new NatsCronClaims(nc, kv);

@@ -14,6 +14,7 @@
  *   purges unread in its socket: `checkAway()`, called before each request, sees that its
  *   clock jumped by more than `awayMs` and purges everything first.
  */
+
 import {
   type ConsumerMessages,
   DeliverPolicy,
@@ -23,6 +24,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { natsServers } from '../config/index.ts';
 import type { PurgeSelector } from './http-cache.ts';
 import type { PurgeBus } from './purge.ts';
 
@@ -84,6 +86,8 @@ export class NodePurges {
   #tick = performance.now();
   readonly #ticker: NodeJS.Timeout;
   readonly #awayMs: number;
+  #poller: NodeJS.Timeout | null = null;
+  #polling: Promise<void> | null = null;
 
   private constructor(nc: NatsConnection, o: NodePurgesOptions) {
     this.#nc = nc;
@@ -101,7 +105,7 @@ export class NodePurges {
   static async connect(o: NodePurgesOptions): Promise<NodePurges> {
     // Pings every 2 s: a dead connection is noticed within ~4 s, not the default 4 minutes.
     const nc = await connect({
-      servers: o.servers,
+      servers: natsServers(o.servers),
       name: `outpost-purges-${o.node}`,
       maxReconnectAttempts: -1,
       pingInterval: 2000,
@@ -134,22 +138,48 @@ export class NodePurges {
     });
     this.#messages = await consumer.consume();
     void (async () => {
-      for await (const m of this.#messages as ConsumerMessages) {
-        // Sequences it never saw (aged out of the stream): it cannot know what they purged.
-        if (m.seq > this.#applied + 1)
-          await this.#purgeAll(`purges ${this.#applied + 1}–${m.seq - 1} were missed`);
-        this.#applied = m.seq;
-        let msg: PurgeMessage;
-        try {
-          msg = dec<PurgeMessage>(m.data);
-        } catch {
-          continue;
-        }
-        const r = await this.#o.bus.purge(msg.selector);
-        const ack: PurgeAck = { id: msg.id, node: this.#o.node, pop: this.#o.pop, purged: r.purged };
-        this.#nc.publish(`${ACKS}.${msg.id}`, enc(ack));
-      }
+      for await (const m of this.#messages as ConsumerMessages) await this.#apply(m.seq, m.data);
     })();
+    // The consumer can stay broken after a NATS server dies while plain requests work (measured
+    // on a three-server cluster): every second the stream's last sequence is also checked, and
+    // purges the consumer has not delivered are read one by one.
+    this.#poller = setInterval(() => {
+      if (this.#polling) return;
+      this.#polling = this.#catchUp().finally(() => {
+        this.#polling = null;
+      });
+    }, 1000);
+    this.#poller.unref();
+  }
+
+  async #catchUp(): Promise<void> {
+    try {
+      const jsm = await jetstreamManager(this.#nc);
+      const { state } = await jsm.streams.info(STREAM);
+      for (let seq = this.#applied + 1; seq <= state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(STREAM, { seq }).catch(() => null);
+        if (m) await this.#apply(seq, m.data);
+      }
+    } catch {
+      // NATS away: the disconnect handling covers it.
+    }
+  }
+
+  /** One purge, once, in order; an ack to whoever sent it. */
+  async #apply(seq: number, data: Uint8Array): Promise<void> {
+    if (seq <= this.#applied) return; // delivered twice (the consumer and the catch-up)
+    // Sequences it never saw (aged out of the stream): it cannot know what they purged.
+    if (seq > this.#applied + 1) await this.#purgeAll(`purges ${this.#applied + 1}–${seq - 1} were missed`);
+    this.#applied = seq;
+    let msg: PurgeMessage;
+    try {
+      msg = dec<PurgeMessage>(data);
+    } catch {
+      return;
+    }
+    const r = await this.#o.bus.purge(msg.selector);
+    const ack: PurgeAck = { id: msg.id, node: this.#o.node, pop: this.#o.pop, purged: r.purged };
+    this.#nc.publish(`${ACKS}.${msg.id}`, enc(ack));
   }
 
   #watchStatus(): void {
@@ -177,6 +207,7 @@ export class NodePurges {
 
   async close(): Promise<void> {
     clearInterval(this.#ticker);
+    if (this.#poller) clearInterval(this.#poller);
     this.#messages?.stop();
     await this.#nc.drain().catch(() => {});
   }
@@ -193,7 +224,7 @@ export async function publishPurge(
   timeoutMs: number,
   replicas = 1,
 ): Promise<{ id: string; acks: PurgeAck[]; missing: { node: string; pop: string }[]; ms: number }> {
-  const nc = await connect({ servers, name: 'outpost-purge-cli' });
+  const nc = await connect({ servers: natsServers(servers), name: 'outpost-purge-cli' });
   try {
     await ensureStream(nc, replicas);
     const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;

@@ -114,6 +114,12 @@ export const cachePurgeCommand: Command = {
       help: 'with --nats: how long to wait for the nodes',
     },
     {
+      name: 'replicas',
+      type: 'number',
+      default: 1,
+      help: 'with --nats: JetStream replicas of what this makes if missing (3 on a NATS cluster)',
+    },
+    {
       name: 'token',
       type: 'string',
       help: 'admin token (default: OUTPOST_ADMIN_TOKEN, then [admin] token in outpost.toml, then .outpost/admin.json)',
@@ -128,7 +134,8 @@ export const cachePurgeCommand: Command = {
     if (v.worker !== undefined) body.worker = v.worker;
     if (!body.files && !body.prefixes && !body.tags && !body.purge_everything)
       throw new CliError('say what to purge: --url, --prefix, --tag or --everything');
-    if (typeof v.nats === 'string') return purgeNetwork(v.nats, body, Number(v['timeout-ms']), io);
+    if (typeof v.nats === 'string')
+      return purgeNetwork(v.nats, body, Number(v['timeout-ms']), Number(v.replicas), io);
     const target = adminTarget(positionals[0] ?? '.', v.server, v.token);
     const { status, answer, text } = await adminPost<{
       success?: boolean;
@@ -159,6 +166,7 @@ async function purgeNetwork(
   nats: string,
   body: Record<string, unknown>,
   timeoutMs: number,
+  replicas: number,
   io: CliIo,
 ): Promise<number> {
   let selector: ReturnType<typeof parsePurge>;
@@ -167,11 +175,11 @@ async function purgeNetwork(
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const members = await Membership.connect({ servers: nats });
+  const members = await Membership.connect({ servers: nats, replicas });
   try {
     await members.watch();
     const expected = () => members.members().map((m) => ({ node: m.id, pop: m.pop }));
-    const r = await publishPurge(nats, selector, expected, timeoutMs);
+    const r = await publishPurge(nats, selector, expected, timeoutMs, replicas);
     const pops = new Set(r.acks.map((a) => a.pop));
     const allPops = new Set([...expected().map((e) => e.pop), ...pops]);
     const purged = r.acks.reduce((n, a) => n + a.purged, 0);

@@ -26,6 +26,12 @@ const NATS: OptionSpec = {
   type: 'string',
   help: 'NATS server URL of the network (default $OUTPOST_NATS)',
 };
+const REPLICAS: OptionSpec = {
+  name: 'replicas',
+  type: 'number',
+  default: 1,
+  help: 'JetStream replicas of the buckets this makes if they are missing (3 on a NATS cluster)',
+};
 const NAME: OptionSpec = { name: 'name', type: 'string', help: 'the worker (default: the project’s name)' };
 
 type Values = Record<string, string | number | boolean | string[] | undefined>;
@@ -45,7 +51,11 @@ function workerOf(positionals: string[], v: Values): string {
 async function withStore<T>(v: Values, fn: (s: NatsControlStore) => Promise<T>): Promise<T> {
   let store: NatsControlStore;
   try {
-    store = await NatsControlStore.connect({ servers: natsOf(v), name: 'outpost-cli' });
+    store = await NatsControlStore.connect({
+      servers: natsOf(v),
+      name: 'outpost-cli',
+      replicas: Number(v.replicas ?? 1),
+    });
   } catch (err) {
     throw new CliError(`--nats: ${(err as Error).message}`);
   }
@@ -64,8 +74,8 @@ const splitText = (s: Split[]) =>
   s.map((x) => `${short(x.version)} (${x.percentage}%)`).join(', ') || 'nothing';
 
 /** The nodes present (each says which version of every worker it serves). */
-async function nodesPresent(nats: string): Promise<Member[]> {
-  const m = await Membership.connect({ servers: nats });
+async function nodesPresent(nats: string, replicas: number): Promise<Member[]> {
+  const m = await Membership.connect({ servers: nats, replicas });
   try {
     await m.watch();
     return m.members();
@@ -119,7 +129,7 @@ async function deployVersions(
   waves: string | null,
 ): Promise<number> {
   const nats = natsOf(v);
-  const members = await Membership.connect({ servers: nats });
+  const members = await Membership.connect({ servers: nats, replicas: Number(v.replicas ?? 1) });
   try {
     await members.watch();
     const topology = loadTopology(String(v.topology ?? 'world'));
@@ -154,6 +164,8 @@ async function deployVersions(
     );
     if (d.status === 'rolled_back') return 1;
     if (!v.wait) return 0;
+    if (members.members().length === 0)
+      io.out('  no node is running: nodes serve the deployment as they start (outpost node)\n');
     const target = [...versions].sort((a, b) => b.percentage - a.percentage)[0].version;
     return (await awaitRollout(io, members, worker, target, Number(v.wait))) ? 0 : 1;
   } finally {
@@ -167,6 +179,7 @@ export const deployCommand: Command = {
   summary: 'Bundle a worker once, store it as a version in the network and deploy it in waves',
   options: [
     NATS,
+    REPLICAS,
     { name: 'env', type: 'string', help: 'the config’s [env.NAME] to deploy' },
     { name: 'message', type: 'string', help: 'a note kept with the version and the deployment' },
     {
@@ -251,7 +264,7 @@ export const versionCommands: Command[] = [
     name: 'versions list',
     args: '[dir]',
     summary: 'The stored versions of a worker, newest first',
-    options: [NATS, NAME],
+    options: [NATS, REPLICAS, NAME],
     async run(positionals, v, io) {
       const worker = workerOf(positionals, v);
       return withStore(v, async (store) => {
@@ -269,7 +282,7 @@ export const versionCommands: Command[] = [
     name: 'deployments list',
     args: '[dir]',
     summary: 'The deployments of a worker, newest first',
-    options: [NATS, NAME],
+    options: [NATS, REPLICAS, NAME],
     async run(positionals, v, io) {
       const worker = workerOf(positionals, v);
       return withStore(v, async (store) => {
@@ -285,7 +298,7 @@ export const versionCommands: Command[] = [
     name: 'deployments status',
     args: '[dir]',
     summary: 'The current deployment of a worker and the version each node serves',
-    options: [NATS, NAME],
+    options: [NATS, REPLICAS, NAME],
     async run(positionals, v, io) {
       const worker = workerOf(positionals, v);
       return withStore(v, async (store) => {
@@ -294,7 +307,7 @@ export const versionCommands: Command[] = [
         const d = current.deployment;
         io.out(`Deployment ${d.id} (${d.status}), ${d.createdAt}: ${splitText(d.versions)}\n`);
         if (d.reason) io.out(`  ${d.reason}\n`);
-        for (const n of await nodesPresent(natsOf(v))) {
+        for (const n of await nodesPresent(natsOf(v), Number(v.replicas ?? 1))) {
           const w = n.workers.find((x) => x.worker === worker);
           io.out(
             `  ${n.pop.padEnd(5)} ${n.id}  ${w?.version ? short(w.version) : '-'}${w?.failed ? `  (failed: ${short(w.failed.version)} ${w.failed.error})` : ''}\n`,
@@ -310,6 +323,7 @@ export const versionCommands: Command[] = [
     summary: 'Serve an earlier version again (default: the one before the current deployment)',
     options: [
       NATS,
+      REPLICAS,
       NAME,
       { name: 'project', type: 'string', default: '.', help: 'the Workers project folder (for its name)' },
       { name: 'message', type: 'string', help: 'why (kept with the deployment)' },

@@ -155,7 +155,11 @@ export const routerCommand: Command = {
     const observer = consoleObserver(logLevelOf(v));
     const topology = loadTopology(String(v.topology));
     const from = typeof v.from === 'string' ? parseLocation(v.from, topology, '--from') : undefined;
-    const members = await Membership.connect({ servers: natsOf(v), leaveMs: Number(v['leave-ms']) });
+    const members = await Membership.connect({
+      servers: natsOf(v),
+      leaveMs: Number(v['leave-ms']),
+      replicas: Number(v.replicas),
+    });
     await members.watch();
     const server = await startRouterServer({
       members,

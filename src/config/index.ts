@@ -31,6 +31,7 @@ export {
   projectDirOf,
   validateConfig,
 } from './load.ts';
+export { natsServers } from './nats.ts';
 export {
   adminTokenFromEnv,
   loadProxyConfig,

@@ -51,6 +51,8 @@ export interface AgentOptions {
   /** After a worker's served version changed (or failed). */
   onChange?: (s: Served) => void;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** How often deployments are also read directly, besides the watch, ms (default 5000). */
+  reconcileMs?: number;
 }
 
 export class DeployAgent {
@@ -60,6 +62,7 @@ export class DeployAgent {
   readonly #unpacked = new Map<string, Unpacked>();
   #stop: (() => void) | null = null;
   #queue: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | null = null;
 
   constructor(o: AgentOptions) {
     this.#o = o;
@@ -76,6 +79,21 @@ export class DeployAgent {
       this.#queue = this.#queue.then(() => this.apply(d));
       return this.#queue;
     });
+    // The watch is a JetStream consumer; after a NATS server dies one may stay broken while plain
+    // reads work (measured on a three-server cluster): every few seconds the deployments are
+    // also read directly, so a node converges either way.
+    const every = this.#o.reconcileMs ?? 5000;
+    this.#timer = setInterval(() => {
+      this.#queue = this.#queue.then(() => this.#reconcile()).catch(() => {});
+    }, every);
+    this.#timer.unref();
+  }
+
+  async #reconcile(): Promise<void> {
+    for (const worker of await this.#o.store.workers()) {
+      const d = await this.#o.store.deployment(worker);
+      if (d) await this.apply(d.deployment);
+    }
   }
 
   served(): Served[] {
@@ -104,13 +122,24 @@ export class DeployAgent {
       deployment: d.id,
       ...(now?.split ? { split: now.split } : {}),
     };
-    let loading = primary.version;
+    let main: Unpacked;
+    let extra: (Unpacked & { percentage: number; sticky: boolean }) | null;
     try {
-      const main = await this.#unpack(primary.version);
-      loading = second?.version ?? loading;
-      const extra = second
+      main = await this.#unpack(primary.version);
+      extra = second
         ? { ...(await this.#unpack(second.version)), percentage: second.percentage, sticky: d.sticky }
         : null;
+    } catch (err) {
+      // Not the version's fault (NATS unreachable, a stream leader moving): tried again with the
+      // next change or reconciliation, not recorded as a failed version.
+      this.#o.log?.(
+        'warn',
+        `"${d.worker}": cannot fetch version ${primary.version.slice(0, 12)} yet: ${(err as Error).message}`,
+      );
+      return;
+    }
+    const loading = second?.version ?? primary.version;
+    try {
       await this.#o.switchTo(d.worker, main, extra);
       served.version = primary.version;
       if (second) {
@@ -157,6 +186,7 @@ export class DeployAgent {
   }
 
   stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
     this.#stop?.();
     this.#stop = null;
   }

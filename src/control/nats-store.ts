@@ -8,10 +8,12 @@
  *   read, so two deploys of one worker at once cannot overwrite each other unseen.
  * Nodes watch `outpost_deployments`; a watch restarts by itself after NATS comes back.
  */
-import { jetstream } from '@nats-io/jetstream';
+
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../config/index.ts';
 import { type Artifact, decodeArtifact, encodeArtifact } from './artifact.ts';
 import { DeployError, type Deployment, type VersionInfo, WORKER_NAME } from './deployment.ts';
 
@@ -45,24 +47,50 @@ export class NatsControlStore {
   readonly #artifacts: ObjectStore;
   readonly #versions: KV;
   readonly #deployments: KV;
+  readonly #jsm: JetStreamManager;
 
-  private constructor(nc: NatsConnection, artifacts: ObjectStore, versions: KV, deployments: KV) {
+  private constructor(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    artifacts: ObjectStore,
+    versions: KV,
+    deployments: KV,
+  ) {
     this.#nc = nc;
+    this.#jsm = jsm;
     this.#artifacts = artifacts;
     this.#versions = versions;
     this.#deployments = deployments;
   }
 
   static async connect(o: ControlStoreOptions): Promise<NatsControlStore> {
-    const nc = await connect({ servers: o.servers, name: o.name ?? 'outpost-control' });
+    const nc = await connect({ servers: natsServers(o.servers), name: o.name ?? 'outpost-control' });
     try {
       const js = jetstream(nc, { timeout: 10_000 });
       const replicas = o.replicas ?? 1;
-      const artifacts = await new Objm(js).create(ARTIFACTS, { replicas });
+      // Opened as they are when they exist (whoever made them chose their replicas), else made.
+      // Existence is asked with a plain stream-info request (see #keys on consumers).
+      const jsm = await jetstreamManager(nc);
+      const exists = (stream: string) =>
+        jsm.streams.info(stream).then(
+          () => true,
+          (err: Error) => {
+            if (/stream not found/i.test(err.message)) return false;
+            throw err;
+          },
+        );
+      const objm = new Objm(js);
+      const artifacts = (await exists(`OBJ_${ARTIFACTS}`))
+        ? await objm.open(ARTIFACTS, false)
+        : await objm.create(ARTIFACTS, { replicas });
       const kvm = new Kvm(js);
-      const versions = await kvm.create(VERSIONS, { history: 1, replicas });
-      const deployments = await kvm.create(DEPLOYMENTS, { history: HISTORY, replicas });
-      return new NatsControlStore(nc, artifacts, versions, deployments);
+      const bucket = async (name: string, history: number) =>
+        (await exists(`KV_${name}`))
+          ? kvm.open(name, { bindOnly: true })
+          : kvm.create(name, { history, replicas });
+      const versions = await bucket(VERSIONS, 1);
+      const deployments = await bucket(DEPLOYMENTS, HISTORY);
+      return new NatsControlStore(nc, jsm, artifacts, versions, deployments);
     } catch (err) {
       await nc.close().catch(() => {});
       throw err;
@@ -105,7 +133,7 @@ export class NatsControlStore {
   async versions(worker: string): Promise<VersionInfo[]> {
     checkWorker(worker);
     const out: VersionInfo[] = [];
-    for await (const key of await this.#versions.keys(`${worker}.>`)) {
+    for (const key of await this.#keys(VERSIONS, `${worker}.>`)) {
       const e = await this.#versions.get(key);
       if (e && e.operation === 'PUT') out.push(dec<VersionInfo>(e.value));
     }
@@ -127,10 +155,21 @@ export class NatsControlStore {
     return all[0];
   }
 
+  /**
+   * A bucket's keys from its stream's subject counts: a plain API request, where KV's keys()
+   * makes a consumer — which, measured on a three-server cluster that had just lost a server,
+   * kept timing out while reads and writes worked. Deleted keys are filtered by the caller's get.
+   */
+  async #keys(bucket: string, filter: string): Promise<string[]> {
+    const prefix = `$KV.${bucket}.`;
+    const info = await this.#jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+    return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  }
+
   /** Workers with a deployment. */
   async workers(): Promise<string[]> {
     const out: string[] = [];
-    for await (const key of await this.#deployments.keys()) out.push(key);
+    for (const key of await this.#keys(DEPLOYMENTS, '>')) out.push(key);
     return out.sort();
   }
 

@@ -111,3 +111,114 @@ export async function startNatsServer(): Promise<NatsServer> {
     },
   };
 }
+
+export interface NatsCluster {
+  /** Every server's client URL, comma-separated (what --nats takes). */
+  urls: string;
+  servers: { url: string; stop(): Promise<void>; restart(): Promise<void> }[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * A JetStream cluster of `size` nats-servers on loopback (routes between all of them), resolved
+ * once a metadata leader is elected, so streams and buckets with `size` replicas can be made.
+ */
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  if (spawnSync('nats-server', ['--version']).error)
+    throw new Error(
+      'nats-server is not installed (Debian: apt-get install -y nats-server); the NATS tests need it',
+    );
+  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const root = mkdtempSync(join(tmpdir(), 'outpost-nats-cluster-'));
+  const children: (ChildProcess | null)[] = Array(size).fill(null);
+  let leader = false;
+  const start = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn(
+        'nats-server',
+        [
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(ports[i]),
+          '-js',
+          '-sd',
+          join(root, `s${i}`),
+          '--server_name',
+          `s${i}`,
+          '--cluster_name',
+          'outpost',
+          '--cluster',
+          `nats://127.0.0.1:${routes[i]}`,
+          '--routes',
+          routes
+            .filter((_, j) => j !== i)
+            .map((p) => `nats://127.0.0.1:${p}`)
+            .join(','),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children[i] = c;
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`nats-server s${i} did not start: ${out}`)), 15_000);
+      const onData = (d: Buffer) => {
+        out += d;
+        if (/metadata leader|JetStream cluster new/i.test(out)) leader = true;
+        if (out.includes('Server is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      c.stdout?.on('data', onData);
+      c.stderr?.on('data', onData);
+    });
+  const stop = (i: number) =>
+    new Promise<void>((resolve) => {
+      const c = children[i];
+      children[i] = null;
+      if (!c || c.exitCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
+  await Promise.all(ports.map((_, i) => start(i)));
+  const until = Date.now() + 20_000;
+  while (!leader && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (!leader) throw new Error('the NATS cluster elected no JetStream metadata leader within 20 s');
+  // A leader is not yet a cluster: wait until a stream with `size` replicas can be placed.
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: ports.map((p) => `nats://127.0.0.1:${p}`) });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (;;) {
+      try {
+        await jsm.streams.add({
+          name: 'OUTPOST_HARNESS_PROBE',
+          subjects: ['outpost.harness.probe'],
+          num_replicas: size,
+        });
+        await jsm.streams.delete('OUTPOST_HARNESS_PROBE');
+        break;
+      } catch (err) {
+        if (Date.now() > until)
+          throw new Error(`the NATS cluster cannot place ${size} replicas: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+  return {
+    urls: ports.map((p) => `nats://127.0.0.1:${p}`).join(','),
+    servers: ports.map((p, i) => ({
+      url: `nats://127.0.0.1:${p}`,
+      stop: () => stop(i),
+      restart: () => start(i),
+    })),
+    dispose: async () => {
+      await Promise.all(ports.map((_, i) => stop(i)));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, NoRespondersError, RequestError } from '@nats-io/transport-node';
-import { DEFAULT_QUOTAS } from '../config/index.ts';
+import { DEFAULT_QUOTAS, natsServers } from '../config/index.ts';
 import { KvError } from './limits.ts';
 import { checkQuota, recordBytes } from './quota.ts';
 import {
@@ -169,7 +169,7 @@ export class NatsKvStore implements KvStore {
   static async connect(options: NatsKvStoreOptions): Promise<NatsKvStore> {
     try {
       const nc = await connect({
-        servers: options.servers,
+        servers: natsServers(options.servers),
         name: `outpost-kv-${options.pop}`,
         reconnect: true,
         maxReconnectAttempts: -1,

@@ -9,9 +9,11 @@
  * down cleanly deletes its entry and leaves at once. Nothing here is consensus: a router needs
  * only "who answered lately", and two routers may disagree for one heartbeat.
  */
-import { jetstream } from '@nats-io/jetstream';
+
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm, KvWatchInclude } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../config/index.ts';
 
 const BUCKET = 'outpost_nodes';
 /** Entries nobody rewrote in this long are removed by JetStream itself (ms). */
@@ -53,27 +55,42 @@ export class Membership {
   #beat: NodeJS.Timeout | null = null;
   #self: string | null = null;
   #describe: (() => Member) | null = null;
+  /** When the last heartbeat of any node arrived (0: none yet). */
+  #lastBeat = 0;
+  /** When the connection to NATS went down (null: it is up). */
+  #frozenAt: number | null = null;
   /** Called when the set of present nodes may have changed. */
   onChange: () => void = () => {};
 
-  private constructor(nc: NatsConnection, kv: KV, leaveMs: number) {
+  readonly #jsm: JetStreamManager;
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, kv: KV, leaveMs: number) {
     this.#nc = nc;
+    this.#jsm = jsm;
     this.#kv = kv;
     this.leaveMs = leaveMs;
+    this.#followStatus();
   }
 
   static async connect(o: MembershipOptions): Promise<Membership> {
     const leaveMs = o.leaveMs ?? 3000;
     if (!Number.isFinite(leaveMs) || leaveMs < 100)
       throw new RangeError(`leaveMs must be at least 100, received ${leaveMs}`);
-    const nc = await connect({ servers: o.servers, name: 'outpost-membership', maxReconnectAttempts: -1 });
+    // Pings every second: an outage is noticed (and the table frozen) well within a leave interval.
+    const nc = await connect({
+      servers: natsServers(o.servers),
+      name: 'outpost-membership',
+      maxReconnectAttempts: -1,
+      pingInterval: 1000,
+      maxPingOut: 2,
+    });
     try {
-      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).create(BUCKET, {
-        history: 1,
-        ttl: MAX_AGE_MS,
-        replicas: o.replicas ?? 1,
-      });
-      return new Membership(nc, kv, leaveMs);
+      const kvm = new Kvm(jetstream(nc, { timeout: 5000 }));
+      const kv = await kvm
+        .open(BUCKET)
+        .then(async (b) => (await b.status(), b))
+        .catch(() => kvm.create(BUCKET, { history: 1, ttl: MAX_AGE_MS, replicas: o.replicas ?? 1 }));
+      return new Membership(nc, await jetstreamManager(nc), kv, leaveMs);
     } catch (err) {
       await nc.close().catch(() => {});
       throw err;
@@ -108,11 +125,18 @@ export class Membership {
     void (async () => {
       for await (const e of watcher) {
         if (e.operation !== 'PUT') this.#seen.delete(e.key);
-        else this.#seen.set(e.key, { member: parse(e.value), at: performance.now() });
+        else {
+          this.#lastBeat = performance.now();
+          this.#seen.set(e.key, { member: parse(e.value), at: this.#lastBeat });
+        }
         this.onChange();
       }
     })();
-    for await (const key of await this.#kv.keys()) {
+    // Keys from the stream's subject counts: KV's keys() makes a consumer, which kept timing out
+    // on a cluster that had just lost a server (src/control/nats-store.ts).
+    const prefix = `$KV.${BUCKET}.`;
+    const info = await this.#jsm.streams.info(`KV_${BUCKET}`, { subjects_filter: `${prefix}>` });
+    for (const key of Object.keys(info.state.subjects ?? {}).map((k) => k.slice(prefix.length))) {
       const e = await this.#kv.get(key);
       if (!e || e.operation !== 'PUT' || this.#seen.has(key)) continue;
       const age = Math.max(0, Date.now() - e.created.getTime());
@@ -121,9 +145,34 @@ export class Membership {
     this.onChange();
   }
 
+  /**
+   * While this reader's NATS connection is down it hears no heartbeats: the table is kept as it
+   * was when the connection went (a NATS outage must not empty the network; a node that dies
+   * meanwhile is skipped by the router when it refuses connections), and the outage is credited
+   * to every entry when the connection comes back.
+   */
+  #followStatus(): void {
+    void (async () => {
+      for await (const s of this.#nc.status()) {
+        if (s.type === 'disconnect' && this.#frozenAt === null) this.#frozenAt = performance.now();
+        else if (s.type === 'reconnect' && this.#frozenAt !== null) {
+          const gap = performance.now() - this.#frozenAt;
+          for (const e of this.#seen.values()) e.at += gap;
+          if (this.#lastBeat > 0) this.#lastBeat += gap;
+          this.#frozenAt = null;
+          this.onChange();
+        }
+      }
+    })();
+  }
+
   /** The nodes present now. */
   members(): Member[] {
-    const now = performance.now();
+    let now = this.#frozenAt ?? performance.now();
+    // Every node silent at once is a stalled bucket (its JetStream leader moving after a NATS
+    // server died, measured at up to ~20 s), not every node dead: the table stays as it was when
+    // the last heartbeat arrived. A node that really died is skipped by the router on refusal.
+    if (this.#lastBeat > 0 && now - this.#lastBeat > this.leaveMs) now = this.#lastBeat;
     const out: Member[] = [];
     for (const { member, at } of this.#seen.values()) if (now - at < this.leaveMs) out.push(member);
     return out;

@@ -29,6 +29,7 @@
  * not lease are ignored (their lease runs out and they are delivered again: at-least-once).
  * AckWait is the consumer's, so leases of one queue with different leaseMs update it.
  */
+
 import {
   AckPolicy,
   DeliverPolicy,
@@ -40,6 +41,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../../config/index.ts';
 import { type QueueSendMessage, validateDelay, validateMaxRetries, validateSend } from './limits.ts';
 import { deliveries, pullNoWait, token } from './nats-wire.ts';
 import {
@@ -101,7 +103,7 @@ export class NatsQueueStore implements QueueStore {
   }
 
   static async connect(options: NatsQueueStoreOptions): Promise<NatsQueueStore> {
-    const nc = await connect({ servers: options.servers });
+    const nc = await connect({ servers: natsServers(options.servers) });
     try {
       const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5000 });
       try {

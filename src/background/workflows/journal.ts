@@ -17,6 +17,7 @@
  * stream. Who leads is decided by a lease (lease.ts); the journal's check is what makes a stale
  * leader harmless.
  */
+
 import {
   type ConsumerMessages,
   DeliverPolicy,
@@ -27,6 +28,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../../config/index.ts';
 import type { JournalOp, WorkflowStore } from './store.ts';
 
 export const STREAM = 'OUTPOST_WORKFLOWS';
@@ -125,7 +127,7 @@ export class NatsWorkflowJournal {
   }
 
   static async connect(o: WorkflowJournalOptions): Promise<NatsWorkflowJournal> {
-    const nc = await connect({ servers: o.servers, name: 'outpost-workflows' });
+    const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows' });
     try {
       const jsm = await jetstreamManager(nc);
       try {

@@ -8,9 +8,11 @@
  * the lease expired, and one whose renewal is refused (someone else took it) at once. The
  * journal's fencing (journal.ts) is what keeps a holder that is wrong about it from doing harm.
  */
+
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../../config/index.ts';
 
 const BUCKET = 'outpost_workflows_lease';
 const KEY = 'lease';
@@ -48,7 +50,7 @@ export class NatsLease {
   }
 
   static async connect(o: LeaseOptions): Promise<NatsLease> {
-    const nc = await connect({ servers: o.servers, name: 'outpost-workflows-lease' });
+    const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows-lease' });
     try {
       const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).create(BUCKET, { history: 1 });
       return new NatsLease(nc, kv, o);

@@ -9,9 +9,11 @@
  * Reads for the admin API (counts, lists, steps) come from the local replica, which follows
  * the journal a few milliseconds behind.
  */
+
 import { randomUUID } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { natsServers } from '../../config/index.ts';
 import type { WorkflowHost } from '../../runtime/bindings/types.ts';
 import { type WorkflowEngine, WorkflowError } from './engine.ts';
 import { JournalConflict, NatsWorkflowJournal } from './journal.ts';
@@ -50,7 +52,7 @@ export class NatsWorkflows {
   }
 
   static async start(o: NatsWorkflowsOptions): Promise<NatsWorkflows> {
-    const nc = await connect({ servers: o.servers, name: 'outpost-workflows-rpc' });
+    const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows-rpc' });
     let journal: NatsWorkflowJournal | null = null;
     try {
       journal = await NatsWorkflowJournal.connect({

@@ -1,0 +1,12 @@
+/**
+ * `--nats` takes one server URL or several, comma-separated (a cluster: `nats://a:4222,nats://b:4222`);
+ * the NATS client wants a list. Empty entries are dropped; nothing left is refused by name.
+ */
+export function natsServers(value: string | string[]): string[] {
+  const list = (Array.isArray(value) ? value : [value])
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw new TypeError(`--nats: no NATS server URL in "${String(value)}"`);
+  return list;
+}
