@@ -129,7 +129,6 @@ describeNeeding(NATS_SERVER, 'the network through NATS outages', () => {
             '15000',
           ]);
           // Until the nodes have heartbeated again the deploy sees none (and waits for none).
-            console.log(Math.round(performance.now()), JSON.stringify(r).slice(0, 300));
           return r.code === 0 && /2 of 2/.test(r.out) ? r : undefined;
         },
         30_000,
@@ -171,7 +170,6 @@ describeNeeding(NATS_SERVER, 'the network through NATS outages', () => {
             out: err.message,
             err: '',
           }));
-            console.log(Math.round(performance.now()), JSON.stringify(r).slice(0, 300));
           return r.code === 0 && /2 of 2/.test(r.out) ? r : undefined;
         },
         // JetStream moves the stream leaders the dead server held: measured here, ~20 s.

@@ -88,7 +88,10 @@ export class Membership {
       const kvm = new Kvm(jetstream(nc, { timeout: 5000 }));
       const kv = await kvm
         .open(BUCKET)
-        .then(async (b) => (await b.status(), b))
+        .then(async (b) => {
+          await b.status(); // open() does not check that the bucket exists
+          return b;
+        })
         .catch(() => kvm.create(BUCKET, { history: 1, ttl: MAX_AGE_MS, replicas: o.replicas ?? 1 }));
       return new Membership(nc, await jetstreamManager(nc), kv, leaveMs);
     } catch (err) {
