@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
+// --only nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -21,6 +21,7 @@ import { esiBench } from './esi.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
+import { nodesBench } from './nodes.ts';
 import { assetsBench, d1Bench, tracingBench } from './platform.ts';
 import { policiesBench } from './policies.ts';
 import { prelude } from './prelude.ts';
@@ -58,6 +59,16 @@ if (want('durable')) {
   });
   console.log(r.table.join('\n'), '\n');
   results.durable = r;
+}
+if (want('nodes')) {
+  const r = await nodesBench({
+    pops: quick ? 6 : 21,
+    starts: quick ? 2 : 5,
+    seconds: quick ? 3 : 5,
+    deploys: quick ? 2 : 5,
+  });
+  console.log(r.table.join('\n'), '\n');
+  results.nodes = r;
 }
 if (want('network')) {
   const r = await networkBench({ seconds: quick ? 3 : 6, rounds: quick ? 2 : 5 });
