@@ -20,12 +20,8 @@ import { loadTopology, type Member, Membership, popById } from '../network/index
 import { bundleWorker } from '../runtime/index.ts';
 import { CliError } from './cache.ts';
 import type { CliIo, Command, OptionSpec } from './commands.ts';
+import { NATS_OPTION as NATS, natsOf } from './nats.ts';
 
-const NATS: OptionSpec = {
-  name: 'nats',
-  type: 'string',
-  help: 'NATS server URL of the network (default $OUTPOST_NATS)',
-};
 const REPLICAS: OptionSpec = {
   name: 'replicas',
   type: 'number',
@@ -35,12 +31,6 @@ const REPLICAS: OptionSpec = {
 const NAME: OptionSpec = { name: 'name', type: 'string', help: 'the worker (default: the project’s name)' };
 
 type Values = Record<string, string | number | boolean | string[] | undefined>;
-
-function natsOf(v: Values): string {
-  const url = typeof v.nats === 'string' ? v.nats : process.env.OUTPOST_NATS;
-  if (!url) throw new CliError('give --nats URL (or set OUTPOST_NATS): the NATS server of the network');
-  return url;
-}
 
 /** The worker a command is about: --name, else the name in the project's config. */
 function workerOf(positionals: string[], v: Values): string {

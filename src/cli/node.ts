@@ -10,24 +10,14 @@ import { consoleObserver, type LogLevel } from '../observability/index.ts';
 import { startNode } from '../pop/index.ts';
 import { CliError } from './cache.ts';
 import type { Command, OptionSpec } from './commands.ts';
+import { NATS_OPTION as NATS, natsOf } from './nats.ts';
 
-const NATS: OptionSpec = {
-  name: 'nats',
-  type: 'string',
-  help: 'NATS server URL(s) of the network, comma-separated (default $OUTPOST_NATS)',
-};
 const LOG_LEVEL: OptionSpec = {
   name: 'log-level',
   type: 'string',
   default: 'info',
   help: 'debug | info | warn | error',
 };
-
-function natsOf(v: Record<string, unknown>): string {
-  const url = typeof v.nats === 'string' ? v.nats : process.env.OUTPOST_NATS;
-  if (!url) throw new CliError('give --nats URL (or set OUTPOST_NATS): the NATS server of the network');
-  return url;
-}
 
 function logLevelOf(v: Record<string, unknown>): LogLevel {
   const l = String(v['log-level']);
