@@ -7,6 +7,7 @@ import {
   type GeoDnsServer,
   type Locator,
   loadTopology,
+  Membership,
   maxmindLocator,
   parseLocation,
   Router,
@@ -48,6 +49,17 @@ export const geodnsCommand: Command = {
       help: 'where to route clients nothing can place (default: the first PoP)',
     },
     { name: 'ttl', type: 'number', default: 30, help: 'TTL of answers, seconds' },
+    {
+      name: 'nats',
+      type: 'string',
+      help: 'route from the live membership of node processes there: a PoP without a live node is not answered',
+    },
+    {
+      name: 'leave-ms',
+      type: 'number',
+      default: 3000,
+      help: 'with --nats: ms without a heartbeat before a node is gone',
+    },
     { name: 'port', type: 'number', default: 5353, help: 'UDP and TCP port' },
     { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
   ],
@@ -96,9 +108,26 @@ export async function startGeodnsFrom(
   const fallback = v.from
     ? parseLocation(String(v.from), topology, '--from')
     : { ...topology.pops[0], source: 'default' };
-  const server = await startGeoDns({
+  const router = new Router(topology);
+  // With --nats, a PoP is healthy while it has a live node (src/network/membership.ts).
+  let membership: Membership | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  if (typeof v.nats === 'string') {
+    membership = await Membership.connect({ servers: v.nats, leaveMs: Number(v['leave-ms']) });
+    await membership.watch();
+    const m = membership;
+    const refresh = () => {
+      const live = new Set(m.members().map((x) => x.pop));
+      for (const p of topology.pops) router.setHealthy(p.id, live.has(p.id));
+    };
+    refresh();
+    m.onChange = refresh;
+    timer = setInterval(refresh, Math.max(50, m.leaveMs / 4));
+    timer.unref();
+  }
+  const dns = await startGeoDns({
     hostname: v.hostname,
-    router: new Router(topology),
+    router,
     addresses,
     locate,
     fallback,
@@ -106,5 +135,13 @@ export async function startGeodnsFrom(
     port: v.port as number,
     host: v.ip as string,
   });
+  const server: GeoDnsServer = {
+    ...dns,
+    close: async () => {
+      if (timer) clearInterval(timer);
+      await membership?.close();
+      await dns.close();
+    },
+  };
   return { server, topology };
 }
