@@ -358,7 +358,7 @@ export class Runtime {
 
   handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
     let t = this.#tenants.get(tenant);
-    const split = this.#splits.get(tenant);
+    const split = this.#splits.size ? this.#splits.get(tenant) : undefined;
     if (split && t && splitTakes(split, request)) t = split.t;
     const assets = t?.version.assets;
     if (assets && t) return this.#assetsFirst(t, assets, request);
