@@ -94,10 +94,15 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
   let byPop = new Map<string, Member[]>();
   let turn = 0;
 
+  /** The last non-empty table: an empty one is taken for NATS trouble, not every node dead. */
+  let lastKnown: Member[] = [];
   const refresh = () => {
     const now = performance.now();
     const next = new Map<string, Member[]>();
-    for (const m of o.members.members()) {
+    const present = o.members.members();
+    // Nodes that really died are skipped as they refuse connections (suspect, below).
+    if (present.length) lastKnown = present;
+    for (const m of present.length ? present : lastKnown) {
       const until = suspect.get(m.id);
       if (until !== undefined && until > now) continue;
       if (until !== undefined) suspect.delete(m.id);

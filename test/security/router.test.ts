@@ -119,16 +119,29 @@ describe('the router, attacked by clients', () => {
     assert.equal(r.headers.get('outpost-node'), 'good-2');
   });
 
-  it('answers a bad location with 400 and an unknown PoP or no live node with 503, naming it', async () => {
+  it('answers a bad location with 400, an unknown PoP or no node ever seen with 503, naming it', async () => {
     const loc = await fetch(router.url, { headers: { 'outpost-client-location': 'Atlantis' } });
     assert.equal(loc.status, 400);
     const pop = await fetch(router.url, { headers: { 'outpost-pop': 'XYZ' } });
     assert.equal(pop.status, 503);
     assert.match(await pop.text(), /No PoP "XYZ"/);
+    // An empty table after a full one is NATS trouble, not a dead network: the last nodes known serve.
     members = [];
     router.refresh();
-    const none = await fetch(router.url);
-    assert.equal(none.status, 503);
-    assert.equal(none.headers.get('outpost-error'), 'NO_LIVE_NODE');
+    assert.equal((await fetch(router.url)).status, 200);
+    // A router that never saw a node says so.
+    const fresh = await startRouterServer({
+      members: { members: () => [], leaveMs: 60_000, onChange: () => {} },
+      topology: loadTopology('world'),
+      port: 0,
+      observer: memoryObserver(),
+    });
+    try {
+      const none = await fetch(fresh.url);
+      assert.equal(none.status, 503);
+      assert.equal(none.headers.get('outpost-error'), 'NO_LIVE_NODE');
+    } finally {
+      await fresh.close();
+    }
   });
 });
