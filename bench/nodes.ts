@@ -22,6 +22,21 @@ import { fmt, median } from './util.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
+/** `outpost dev <dir>` through tsx on `port`, quiet. */
+const devArgv = (dir: string, port: string) => [
+  '--no-node-snapshot',
+  '--import',
+  'tsx',
+  MAIN,
+  'dev',
+  dir,
+  '--port',
+  port,
+  '--no-watch',
+  '--log-level',
+  'error',
+];
+
 function project(dir: string, v: string): void {
   writeFileSync(join(dir, 'wrangler.toml'), `name = "bench-hello"\nmain = "index.js"\n[vars]\nV = "${v}"\n`);
   writeFileSync(
@@ -103,24 +118,7 @@ export async function nodesBench(o: { pops: number; starts: number; seconds: num
         ),
       );
       rmSync(nodeDir, { recursive: true, force: true });
-      starts.dev.push(
-        await startToFirst(
-          [
-            '--no-node-snapshot',
-            '--import',
-            'tsx',
-            MAIN,
-            'dev',
-            dir,
-            '--port',
-            String(port + 2),
-            '--no-watch',
-            '--log-level',
-            'error',
-          ],
-          port + 2,
-        ),
-      );
+      starts.dev.push(await startToFirst(devArgv(dir, String(port + 2)), port + 2));
     }
     const s = { http: median(starts.http), node: median(starts.node), dev: median(starts.dev) };
     table.push(
@@ -141,23 +139,7 @@ export async function nodesBench(o: { pops: number; starts: number; seconds: num
       port: 0,
       observer: noopObserver,
     });
-    const dev = spawn(
-      process.execPath,
-      [
-        '--no-node-snapshot',
-        '--import',
-        'tsx',
-        MAIN,
-        'dev',
-        dir,
-        '--port',
-        '19090',
-        '--no-watch',
-        '--log-level',
-        'error',
-      ],
-      { stdio: 'ignore' },
-    );
+    const dev = spawn(process.execPath, devArgv(dir, '19090'), { stdio: 'ignore' });
     await answered(19090, 'outpost dev');
     const viaRouter = median([await rps(router.url, o.seconds), await rps(router.url, o.seconds)]);
     const inDev = median([
