@@ -178,13 +178,19 @@ async function purgeNetwork(
   const members = await Membership.connect({ servers: nats, replicas });
   try {
     await members.watch();
-    const expected = () => members.members().map((m) => ({ node: m.id, pop: m.pop }));
+    // Shield nodes hold cached responses too: they are expected to acknowledge, counted apart.
+    const expected = () =>
+      members.members().map((m) => ({ node: m.id, pop: m.role === 'shield' ? `shield:${m.pop}` : m.pop }));
     const r = await publishPurge(nats, selector, expected, timeoutMs, replicas);
-    const pops = new Set(r.acks.map((a) => a.pop));
-    const allPops = new Set([...expected().map((e) => e.pop), ...pops]);
+    const isShield = (pop: string) => pop.startsWith('shield:');
+    const acked = new Set(r.acks.map((a) => a.pop));
+    const all = new Set([...expected().map((e) => e.pop), ...acked]);
+    const count = (set: Set<string>, shield: boolean) =>
+      [...set].filter((p) => isShield(p) === shield).length;
     const purged = r.acks.reduce((n, a) => n + a.purged, 0);
+    const shields = count(all, true) ? `, ${count(acked, true)} of ${count(all, true)} shield(s)` : '';
     io.out(
-      `purged ${purged} entr${purged === 1 ? 'y' : 'ies'}: ${pops.size} of ${allPops.size} PoP(s) acknowledged (${r.acks.length} node(s)) in ${r.ms.toFixed(0)} ms\n`,
+      `purged ${purged} entr${purged === 1 ? 'y' : 'ies'}: ${count(acked, false)} of ${count(all, false)} PoP(s) acknowledged${shields} (${r.acks.length} node(s)) in ${r.ms.toFixed(0)} ms\n`,
     );
     for (const m of r.missing)
       io.out(`  no acknowledgement from ${m.node} (${m.pop}) within ${timeoutMs} ms\n`);

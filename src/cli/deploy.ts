@@ -16,7 +16,7 @@ import {
   rollout,
   type Split,
 } from '../control/index.ts';
-import { loadTopology, type Member, Membership, popById } from '../network/index.ts';
+import { loadTopology, type Member, Membership, popById, popNodes } from '../network/index.ts';
 import { bundleWorker } from '../runtime/index.ts';
 import { CliError } from './cache.ts';
 import type { CliIo, Command, OptionSpec } from './commands.ts';
@@ -68,7 +68,7 @@ async function nodesPresent(nats: string, replicas: number): Promise<Member[]> {
   const m = await Membership.connect({ servers: nats, replicas });
   try {
     await m.watch();
-    return m.members();
+    return popNodes(m.members());
   } finally {
     await m.close();
   }
@@ -87,7 +87,7 @@ async function awaitRollout(
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const nodes = m.members();
+    const nodes = popNodes(m.members());
     const state = (n: Member) => n.workers.find((w) => w.worker === worker);
     const done = nodes.filter((n) => state(n)?.version === version);
     const failed = nodes.filter((n) => state(n)?.failed?.version === version);
@@ -123,7 +123,7 @@ async function deployVersions(
   try {
     await members.watch();
     const topology = loadTopology(String(v.topology ?? 'world'));
-    const pops = [...new Set(members.members().map((m) => m.pop))].sort();
+    const pops = [...new Set(popNodes(members.members()).map((m) => m.pop))].sort();
     const plan =
       waves === null || waves === 'all'
         ? null
@@ -135,7 +135,7 @@ async function deployVersions(
           );
     const d = await rollout({
       store,
-      members: () => members.members(),
+      members: () => popNodes(members.members()),
       worker,
       versions,
       waves: plan,
@@ -154,7 +154,7 @@ async function deployVersions(
     );
     if (d.status === 'rolled_back') return 1;
     if (!v.wait) return 0;
-    if (members.members().length === 0)
+    if (popNodes(members.members()).length === 0)
       io.out('  no node is running: nodes serve the deployment as they start (outpost node)\n');
     const target = [...versions].sort((a, b) => b.percentage - a.percentage)[0].version;
     return (await awaitRollout(io, members, worker, target, Number(v.wait))) ? 0 : 1;

@@ -437,7 +437,7 @@ function quotaFlags(v: OptionValues): Partial<StorageQuotas> {
 }
 
 /** `--egress-allow` entries, each checked (src/config/egress.ts). */
-function egressFlags(value: unknown): string[] {
+export function egressFlags(value: unknown): string[] {
   const list = value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
   for (const e of list) {
     try {

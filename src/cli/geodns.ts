@@ -10,6 +10,7 @@ import {
   Membership,
   maxmindLocator,
   parseLocation,
+  popNodes,
   Router,
   startGeoDns,
   type Topology,
@@ -117,7 +118,7 @@ export async function startGeodnsFrom(
     await membership.watch();
     const m = membership;
     const refresh = () => {
-      const live = new Set(m.members().map((x) => x.pop));
+      const live = new Set(popNodes(m.members()).map((x) => x.pop));
       for (const p of topology.pops) router.setHealthy(p.id, live.has(p.id));
     };
     refresh();

@@ -4,13 +4,25 @@
  * src/network/router-server.ts). Both find the network through NATS.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadTopology, Membership, parseLocation, startRouterServer } from '../network/index.ts';
+import {
+  loadTopology,
+  Membership,
+  MIN_SECRET_LENGTH,
+  parseLocation,
+  startRouterServer,
+  startShieldServer,
+} from '../network/index.ts';
 import { consoleObserver, type LogLevel } from '../observability/index.ts';
-import { startNode } from '../pop/index.ts';
+import { OUTPOST_VERSION, startNode } from '../pop/index.ts';
 import { CliError } from './cache.ts';
 import type { Command, OptionSpec } from './commands.ts';
+import { egressFlags } from './dev.ts';
 import { NATS_OPTION as NATS, natsOf } from './nats.ts';
+
+/** Where the network secret may come from instead of a file. */
+const SECRET_ENV = 'OUTPOST_NETWORK_SECRET';
 
 const LOG_LEVEL: OptionSpec = {
   name: 'log-level',
@@ -31,6 +43,36 @@ function waitForSignal(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+}
+
+const EGRESS: OptionSpec = {
+  name: 'egress-allow',
+  type: 'string',
+  multiple: true,
+  help: 'what may be fetched besides the public internet: an address, CIDR block, host[:port] or loopback/private/link-local/cgnat (repeatable)',
+};
+
+const SECRET_FILE: OptionSpec = {
+  name: 'secret-file',
+  type: 'string',
+  help: `a file holding the network's shared secret (or set ${SECRET_ENV}); nodes and shields with the same secret tier their caches`,
+};
+
+/** The network secret from --secret-file or the environment, if any. */
+function secretOf(v: Record<string, unknown>): string | undefined {
+  let secret: string | undefined;
+  if (typeof v['secret-file'] === 'string') {
+    try {
+      secret = readFileSync(v['secret-file'], 'utf8').trim();
+    } catch (err) {
+      throw new CliError(`--secret-file: ${(err as Error).message}`);
+    }
+  } else secret = process.env[SECRET_ENV]?.trim() || undefined;
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH)
+    throw new CliError(
+      `the network secret must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -hex 32)`,
+    );
+  return secret;
 }
 
 export const nodeCommand: Command = {
@@ -74,6 +116,8 @@ export const nodeCommand: Command = {
       type: 'string',
       help: 'the header the router sets to the client address (x-forwarded-for behind outpost router)',
     },
+    EGRESS,
+    SECRET_FILE,
     LOG_LEVEL,
   ],
   async run(_p, v, io) {
@@ -93,6 +137,8 @@ export const nodeCommand: Command = {
       return 0;
     }
     const observer = consoleObserver(logLevelOf(v));
+    const egressAllow = egressFlags(v['egress-allow']);
+    const secret = secretOf(v);
     const node = await startNode({
       nats,
       pop: v.pop,
@@ -107,6 +153,8 @@ export const nodeCommand: Command = {
       ...(typeof v['trusted-proxy-header'] === 'string'
         ? { trustedProxyHeader: v['trusted-proxy-header'] }
         : {}),
+      ...(egressAllow.length ? { egressAllow } : {}),
+      ...(secret ? { secret } : {}),
     });
     const served = node.served().map((s) => `${s.worker}@${s.version?.slice(0, 12) ?? '-'}`);
     io.out(
@@ -166,6 +214,72 @@ export const routerCommand: Command = {
     await waitForSignal();
     await server.close();
     await members.close();
+    return 0;
+  },
+};
+
+export const shieldCommand: Command = {
+  name: 'shield',
+  summary: "Serve a region's shield: the cache tier between its PoP nodes and the origin",
+  options: [
+    NATS,
+    { name: 'shield', type: 'string', help: 'the shield region served, an id of the topology (e.g. weur)' },
+    { name: 'topology', type: 'string', default: 'world', help: 'a built-in topology or a topology file' },
+    { name: 'port', type: 'number', default: 8788, help: 'port to listen on (0 picks a free one)' },
+    { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+    {
+      name: 'advertise',
+      type: 'string',
+      help: 'the URL nodes reach this shield at (default http://<ip>:<port>)',
+    },
+    {
+      name: 'leave-ms',
+      type: 'number',
+      default: 3000,
+      help: 'ms without a heartbeat before nodes drop the shield',
+    },
+    {
+      name: 'replicas',
+      type: 'number',
+      default: 1,
+      help: 'JetStream replicas of the control buckets (3 on a NATS cluster)',
+    },
+    { name: 'max-mb', type: 'number', default: 256, help: "the shield cache's budget, MiB" },
+    EGRESS,
+    SECRET_FILE,
+    LOG_LEVEL,
+  ],
+  async run(_p, v, io) {
+    const nats = natsOf(v);
+    if (typeof v.shield !== 'string')
+      throw new CliError('give --shield ID (the shield region this process serves, e.g. weur)');
+    const secret = secretOf(v);
+    if (!secret)
+      throw new CliError(
+        `a shield needs the network secret: --secret-file PATH or ${SECRET_ENV} (the same the nodes have)`,
+      );
+    const maxMb = Number(v['max-mb']);
+    if (!Number.isFinite(maxMb) || maxMb <= 0)
+      throw new CliError(`--max-mb must be a positive number, received ${v['max-mb']}`);
+    const observer = consoleObserver(logLevelOf(v));
+    const shield = await startShieldServer({
+      nats,
+      shield: v.shield,
+      topology: loadTopology(String(v.topology)),
+      secret,
+      host: String(v.ip),
+      port: Number(v.port),
+      leaveMs: Number(v['leave-ms']),
+      replicas: Number(v.replicas),
+      maxBytes: Math.round(maxMb * 1024 * 1024),
+      egressAllow: egressFlags(v['egress-allow']),
+      outpostVersion: OUTPOST_VERSION,
+      ...(typeof v.advertise === 'string' ? { advertise: v.advertise } : {}),
+      log: (level, message) => observer.log({ level, source: 'outpost', message }),
+    });
+    io.out(`\n  Outpost shield ${shield.id}: region ${v.shield} ready on ${shield.url}\n\n`);
+    await waitForSignal();
+    await shield.close();
     return 0;
   },
 };

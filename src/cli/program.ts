@@ -14,7 +14,7 @@ import { deployCommand, versionCommands } from './deploy.ts';
 import { devCommand } from './dev.ts';
 import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
-import { nodeCommand, routerCommand } from './node.ts';
+import { nodeCommand, routerCommand, shieldCommand } from './node.ts';
 import { r2Commands } from './r2.ts';
 import { tailCommand } from './tail.ts';
 import { triggerCommands } from './trigger.ts';
@@ -33,6 +33,7 @@ export const COMMANDS: Command[] = [
   ...versionCommands,
   nodeCommand,
   routerCommand,
+  shieldCommand,
 ];
 
 export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;

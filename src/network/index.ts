@@ -11,7 +11,7 @@ export {
 export { connectionListed, HOP_BY_HOP, withoutHopByHop } from './hop-by-hop.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
-export { type Member, Membership, type MembershipOptions } from './membership.ts';
+export { type Member, Membership, type MembershipOptions, popNodes } from './membership.ts';
 export { httpOrigin } from './origin.ts';
 export { Router } from './router.ts';
 export { type RouterServer, type RouterServerOptions, startRouterServer } from './router-server.ts';
@@ -24,6 +24,9 @@ export {
   type RouteUrl,
 } from './routes.ts';
 export { clientLocation, routeRequest } from './select.ts';
+export { MIN_SECRET_LENGTH, type ShieldTierOptions, shieldTier } from './shield.ts';
+export { type ShieldServer, type ShieldServerOptions, startShieldServer } from './shield-server.ts';
+export { CacheTiers } from './tiers.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';
 export type { Origin, Place, Pop, Shield, Topology } from './topology/types.ts';

@@ -22,7 +22,10 @@ const MAX_AGE_MS = 60 * 60 * 1000;
 export interface Member {
   /** Unique per node process (pop, host, pid and start time). */
   id: string;
+  /** The PoP it serves, or for a shield node the shield region it is (topology `shields`). */
   pop: string;
+  /** A shield node (`outpost shield`) fills PoP nodes' caches and serves no client; unset: a PoP node. */
+  role?: 'shield';
   /** Where it serves HTTP (what the router forwards to). */
   url: string;
   /** The Outpost release it runs. */
@@ -34,6 +37,11 @@ export interface Member {
   /** Per version: requests, 5xx answers, CPU-limit kills and p99 since the node started. */
   health?: Record<string, { requests: number; errors: number; p99Ms: number; cpuKills: number }>;
   startedAt: string;
+}
+
+/** The members that serve a PoP (what routers, GeoDNS and deploys look at): shields left out. */
+export function popNodes(members: readonly Member[]): Member[] {
+  return members.filter((m) => m.role !== 'shield');
 }
 
 export interface MembershipOptions {

@@ -20,7 +20,7 @@ import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
 import type { ClientLocation } from './location.ts';
-import type { Member } from './membership.ts';
+import { type Member, popNodes } from './membership.ts';
 import { Router } from './router.ts';
 import { clientLocation } from './select.ts';
 import type { Pop, Topology } from './topology/types.ts';
@@ -99,7 +99,7 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
   const refresh = () => {
     const now = performance.now();
     const next = new Map<string, Member[]>();
-    const present = o.members.members();
+    const present = popNodes(o.members.members());
     // Nodes that really died are skipped as they refuse connections (suspect, below).
     if (present.length) lastKnown = present;
     for (const m of present.length ? present : lastKnown) {

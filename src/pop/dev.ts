@@ -427,7 +427,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       kv,
       ...options.runtime,
       quotas,
-      egress: egressOf(options, true),
+      // A node (options.pop) is a machine of a real network: loopback only where it is allowed.
+      egress: egressOf(options, !options.pop),
       objects,
       popId,
       d1,

@@ -10,7 +10,7 @@ export {
   startDev,
 } from './dev.ts';
 export { errorResponse } from './errors.ts';
-export { type NodeOptions, type NodeServer, startNode } from './node.ts';
+export { type NodeOptions, type NodeServer, OUTPOST_VERSION, startNode } from './node.ts';
 export { type Deployer, folderProjects, type Project, type ProjectSource } from './project.ts';
 export { type ProxyOptions, type ProxyServer, startProxy } from './proxy.ts';
 export { type PopServer, type PopServerOptions, startPopServer } from './server.ts';

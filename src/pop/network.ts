@@ -16,6 +16,7 @@ import { PurgeBus } from '../cache/index.ts';
 import { resolveQuotas, type WorkerConfig } from '../config/index.ts';
 import { KvPop, type KvStore } from '../kv/index.ts';
 import {
+  CacheTiers,
   type ClientLocation,
   DEFAULT_LATENCY,
   type Pop,
@@ -38,7 +39,6 @@ import {
   type Tier,
 } from '../runtime/index.ts';
 import type { PopSelection } from './server.ts';
-import { CacheTiers } from './tiers.ts';
 
 export interface NetworkOptions {
   topology: Topology;

@@ -11,9 +11,17 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges } from '../cache/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
-import { loadTopology, type Member, Membership, nodeCf, popById } from '../network/index.ts';
+import {
+  loadTopology,
+  type Member,
+  Membership,
+  MIN_SECRET_LENGTH,
+  nodeCf,
+  popById,
+  shieldTier,
+} from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { type Limits, OutpostError, type RuntimeOptions } from '../runtime/index.ts';
+import { type Limits, OutpostError, type RuntimeOptions, type Tier } from '../runtime/index.ts';
 import { type DevServer, startDev } from './dev.ts';
 import type { Project, ProjectSource } from './project.ts';
 
@@ -39,6 +47,13 @@ export interface NodeOptions {
   trustedProxyHeader?: string;
   runtime?: RuntimeOptions;
   limits?: Partial<Limits>;
+  /** What workers' fetch() may reach beyond the public internet (src/config/egress.ts entries). */
+  egressAllow?: string[];
+  /**
+   * The network's shared secret: with it, cache misses fill through a shield node of the PoP's
+   * region (src/network/shield.ts) when one is live; without, straight from the origin.
+   */
+  secret?: string;
 }
 
 export interface NodeServer {
@@ -52,7 +67,7 @@ export interface NodeServer {
   close(): Promise<void>;
 }
 
-const OUTPOST_VERSION = (
+export const OUTPOST_VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
@@ -128,6 +143,37 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   };
   let purges: NodePurges | null = null;
   let dev: DevServer;
+  let membership: Membership;
+  try {
+    membership = await Membership.connect({
+      servers: o.nats,
+      ...(o.leaveMs ? { leaveMs: o.leaveMs } : {}),
+      ...(o.replicas ? { replicas: o.replicas } : {}),
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  // Tiered caching between nodes: the node follows the table to find its region's shields.
+  let tier: Tier | undefined;
+  if (o.secret !== undefined) {
+    if (o.secret.length < MIN_SECRET_LENGTH) {
+      await membership.close();
+      await store.close();
+      throw new OutpostError(
+        'INVALID_OPTION',
+        `the network secret must be at least ${MIN_SECRET_LENGTH} characters`,
+      );
+    }
+    await membership.watch();
+    tier = shieldTier({
+      pop,
+      secret: o.secret,
+      members: () => membership.members(),
+      suspectMs: membership.leaveMs,
+      log,
+    });
+  }
   try {
     dev = await startDev({
       dir,
@@ -144,10 +190,12 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       beforeRequest: () => purges?.checkAway() ?? null,
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
       ...(o.trustedProxyHeader ? { trustedProxyHeader: o.trustedProxyHeader } : {}),
-      ...(o.runtime ? { runtime: o.runtime } : {}),
+      ...(o.runtime || tier ? { runtime: { ...o.runtime, ...(tier ? { tier } : {}) } } : {}),
+      ...(o.egressAllow ? { egressAllow: o.egressAllow } : {}),
     });
   } catch (err) {
     (agent as DeployAgent | null)?.stop();
+    await membership.close();
     await store.close();
     throw err;
   }
@@ -162,11 +210,6 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   });
   const url = o.advertise ?? dev.url;
   const startedAt = new Date().toISOString();
-  const membership = await Membership.connect({
-    servers: o.nats,
-    ...(o.leaveMs ? { leaveMs: o.leaveMs } : {}),
-    ...(o.replicas ? { replicas: o.replicas } : {}),
-  });
   // Health per version for deploy gates: what each request and limit breach did, by the version serving.
   const health = new HealthBook(
     (worker) => (agent as DeployAgent | null)?.served().find((w) => w.worker === worker)?.version ?? null,

@@ -9,10 +9,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { CachePolicy, HttpCache, Origin, PurgeBus } from '../cache/index.ts';
-import { type ClientLocation, type Pop, Router, routeRequest, type Topology } from '../network/index.ts';
+import {
+  CacheTiers,
+  type ClientLocation,
+  type Pop,
+  Router,
+  routeRequest,
+  type Topology,
+} from '../network/index.ts';
 import { NO_TRACE, type RequestHops, recordHops, serverTiming } from '../observability/index.ts';
 import { type OutpostError, unrecorded } from '../runtime/index.ts';
-import { CacheTiers } from './tiers.ts';
 
 export interface ProxyNetworkOptions {
   topology: Topology;

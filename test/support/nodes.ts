@@ -54,13 +54,45 @@ export function startNodeProcess(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  return ready(child, pop, dir, /Outpost node (\S+): PoP \S+ ready on (http:\/\/127\.0\.0\.1:\d+)/);
+}
+
+/**
+ * `outpost shield` in a child process for region `shield`, resolved once it prints where it
+ * serves (the `url` of the result; `pop` is the region).
+ */
+export function startShieldProcess(nats: string, shield: string, extra: string[] = []): Promise<NodeProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--no-node-snapshot',
+      '--import',
+      'tsx',
+      MAIN,
+      'shield',
+      '--nats',
+      nats,
+      '--shield',
+      shield,
+      '--port',
+      '0',
+      '--leave-ms',
+      '1500',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return ready(child, shield, '', /Outpost shield (\S+): region \S+ ready on (http:\/\/127\.0\.0\.1:\d+)/);
+}
+
+function ready(child: ChildProcess, pop: string, dir: string, line: RegExp): Promise<NodeProcess> {
   let out = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`outpost node ${pop} did not start: ${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`outpost ${pop} did not start: ${out}`)), 60_000);
     const seen = (d: Buffer) => {
       out += d;
-      const m = /Outpost node (\S+): PoP \S+ ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = line.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ child, pop, url: m[2], id: m[1], dir, output: () => out, exited });
@@ -70,7 +102,7 @@ export function startNodeProcess(
     child.stderr?.on('data', seen);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`outpost node ${pop} exited with ${code}: ${out}`));
+      reject(new Error(`outpost ${pop} exited with ${code}: ${out}`));
     });
   });
 }

@@ -1,7 +1,15 @@
+/**
+ * The tiers above a PoP's cache in one process (`outpost dev --topology`, CDN proxy mode over a
+ * network): a regional shield per region, then the upper tier at the origin, each an HTTP cache
+ * of its own that coalesces what the tier below misses. Between node processes the shield is a
+ * process of its own instead (shield.ts, shield-server.ts).
+ */
 import { type CachePolicy, HttpCache, MemoryStore, type Origin, type PurgeBus } from '../cache/index.ts';
-import { type ClientLocation, type Pop, rttMs, type Topology } from '../network/index.ts';
 import { type Hop, type HopRecorder, NO_METRICS, type PopMetrics, SpanKind } from '../observability/index.ts';
 import type { RecordedOrigin } from '../runtime/index.ts';
+import { rttMs } from './latency.ts';
+import type { ClientLocation } from './location.ts';
+import type { Pop, Topology } from './topology/types.ts';
 
 export class CacheTiers {
   readonly #shields = new Map<string, HttpCache>();
