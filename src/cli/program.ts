@@ -14,6 +14,7 @@ import { deployCommand, versionCommands } from './deploy.ts';
 import { devCommand } from './dev.ts';
 import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
+import { networkCommands } from './network.ts';
 import { nodeCommand, routerCommand, shieldCommand } from './node.ts';
 import { r2Commands } from './r2.ts';
 import { tailCommand } from './tail.ts';
@@ -34,6 +35,7 @@ export const COMMANDS: Command[] = [
   nodeCommand,
   routerCommand,
   shieldCommand,
+  ...networkCommands,
 ];
 
 export type OptionValues = Record<string, string | number | boolean | string[] | undefined>;
