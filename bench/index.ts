@@ -65,6 +65,7 @@ if (want('nodes')) {
     pops: quick ? 6 : 21,
     starts: quick ? 2 : 5,
     seconds: quick ? 3 : 5,
+    rounds: quick ? 2 : 3,
     deploys: quick ? 2 : 5,
   });
   console.log(r.table.join('\n'), '\n');

@@ -4,30 +4,28 @@
  *   node:http server and `outpost dev` of the same project, each spawned and polled until it
  *   answers 200 (median of `starts`; processes run the TypeScript sources through tsx, as the
  *   CLI does without a build);
- * - hello-world requests/s through `outpost router` to one node process against the same worker
- *   in one `outpost dev` process (autocannon, 32 connections; not pinned: a first look);
+ * - hello-world and cache-hit requests/s through `outpost router` to one node process (both on
+ *   core 0) against the same worker in one `outpost dev` process (core 0), wrk on core 1;
  * - deploy time to `pops` node processes (store + every node switched, `--waves all`) and purge
  *   fan-out time (publish to the last acknowledgement), medians.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { startNatsServer } from '../src/kv/nats-harness.ts';
-import { loadTopology, Membership, startRouterServer } from '../src/network/index.ts';
-import { noopObserver } from '../src/observability/index.ts';
+import { loadTopology } from '../src/network/index.ts';
 import { cli, type NodeProcess, startNodeProcess } from '../test/support/nodes.ts';
+import { hasWrk, load, pin } from './platform.ts';
 import { fmt, median } from './util.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
+const tsxArgv = ['--no-node-snapshot', '--import', 'tsx', MAIN];
+
 /** `outpost dev <dir>` through tsx on `port`, quiet. */
 const devArgv = (dir: string, port: string) => [
-  '--no-node-snapshot',
-  '--import',
-  'tsx',
-  MAIN,
+  ...tsxArgv,
   'dev',
   dir,
   '--port',
@@ -37,11 +35,21 @@ const devArgv = (dir: string, port: string) => [
   'error',
 ];
 
-function project(dir: string, v: string): void {
-  writeFileSync(join(dir, 'wrangler.toml'), `name = "bench-hello"\nmain = "index.js"\n[vars]\nV = "${v}"\n`);
+/** Hello world at `/`; at `/cached`, a fetch() of the origin's stylesheet, a cache hit once warm. */
+function project(dir: string, v: string, origin = 'http://127.0.0.1:9'): void {
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    `name = "bench-hello"\nmain = "index.js"\n[vars]\nV = "${v}"\nORIGIN = "${origin}"\n`,
+  );
   writeFileSync(
     join(dir, 'index.js'),
-    'export default { fetch: (req, env) => new Response("hello " + env.V) };\n',
+    `export default {
+  async fetch(req, env) {
+    if (new URL(req.url).pathname === '/cached') return fetch(env.ORIGIN + '/site.css');
+    return new Response('hello ' + env.V);
+  },
+};
+`,
   );
 }
 
@@ -70,12 +78,14 @@ async function startToFirst(cmd: string[], port: number): Promise<number> {
   }
 }
 
-async function rps(url: string, seconds: number, headers: Record<string, string> = {}): Promise<number> {
-  const r = await autocannon({ url, connections: 32, duration: seconds, headers });
-  return r.requests.average;
-}
-
-export async function nodesBench(o: { pops: number; starts: number; seconds: number; deploys: number }) {
+export async function nodesBench(o: {
+  pops: number;
+  starts: number;
+  seconds: number;
+  rounds: number;
+  deploys: number;
+}) {
+  let throughput: Record<string, { viaRouter: number; inDev: number }> = {};
   const nats = await startNatsServer();
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-nodes-'));
   const nodes: NodeProcess[] = [];
@@ -129,33 +139,70 @@ export async function nodesBench(o: { pops: number; starts: number; seconds: num
       '',
     );
 
-    // Throughput: router → one node process, against one outpost dev process.
-    nodes.push(await startNodeProcess(nats.url, 'FRA'));
-    const members = await Membership.connect({ servers: nats.url });
-    await members.watch();
-    const router = await startRouterServer({
-      members,
-      topology: loadTopology('world'),
-      port: 0,
-      observer: noopObserver,
-    });
-    const dev = spawn(process.execPath, devArgv(dir, '19090'), { stdio: 'ignore' });
-    await answered(19090, 'outpost dev');
-    const viaRouter = median([await rps(router.url, o.seconds), await rps(router.url, o.seconds)]);
-    const inDev = median([
-      await rps('http://127.0.0.1:19090/', o.seconds),
-      await rps('http://127.0.0.1:19090/', o.seconds),
-    ]);
-    dev.kill('SIGKILL');
-    await router.close();
-    await members.close();
-    table.push(
-      'Hello world, 32 connections (not pinned)',
-      `  router → node process               ${fmt(viaRouter, 0)} req/s`,
-      `  outpost dev, one process            ${fmt(inDev, 0)} req/s`,
-      `  ratio                               ${fmt(viaRouter / inDev)}x`,
-      '',
+    // Throughput per core: the router and one node process together on core 0 against one
+    // `outpost dev` process on core 0 (one at a time, rounds interleaved); wrk on core 1.
+    // The origin is a process of its own: this one blocks while wrk runs (execFileSync).
+    const originScript = join(dir, 'origin.mjs');
+    writeFileSync(
+      originScript,
+      "import { createServer } from 'node:http'; createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/css', 'cache-control': 'public, max-age=3600' }); s.end('body { color: #333 }\\n'); }).listen(19070, '127.0.0.1');\n",
     );
+    const origin = spawn(process.execPath, [originScript], { stdio: 'ignore' });
+    const originUrl = 'http://127.0.0.1:19070';
+    project(dir, 'v0', originUrl);
+    await cli(['deploy', dir, '--nats', nats.url, '--waves', 'all', '--wait', '0']);
+    const node = await startNodeProcess(nats.url, 'FRA', { extra: ['--egress-allow', 'loopback'] });
+    nodes.push(node);
+    const routerPort = 19080;
+    const router = spawn(
+      process.execPath,
+      [...tsxArgv, 'router', '--nats', nats.url, '--port', String(routerPort), '--log-level', 'error'],
+      { stdio: 'ignore' },
+    );
+    const dev = spawn(process.execPath, devArgv(dir, '19090'), { stdio: 'ignore' });
+    const pinned =
+      pin(node.child.pid as number, 0) && pin(router.pid as number, 0) && pin(dev.pid as number, 0);
+    pin(process.pid, 1);
+    try {
+      await answered(routerPort, 'outpost router');
+      await answered(19090, 'outpost dev');
+      const rounds = {
+        hello: { net: [] as number[], dev: [] as number[] },
+        hit: { net: [] as number[], dev: [] as number[] },
+      };
+      for (const [path, key, bytes] of [
+        ['/', 'hello', 8],
+        ['/cached', 'hit', 20],
+      ] as const) {
+        // Warm-up (JIT, connections, the cache entry), not counted.
+        await load(routerPort, path, 2, bytes);
+        await load(19090, path, 2, bytes);
+        for (let i = 0; i < o.rounds; i++) {
+          rounds[key].net.push(await load(routerPort, path, o.seconds, bytes));
+          rounds[key].dev.push(await load(19090, path, o.seconds, bytes));
+        }
+      }
+      const row = (label: string, r: { net: number[]; dev: number[] }) =>
+        `  ${label.padEnd(34)} ${fmt(median(r.net), 0).padStart(8)} ${fmt(median(r.dev), 0).padStart(8)}   ${fmt(median(r.net) / median(r.dev))}x`;
+      table.push(
+        `Requests/s, server side on one core${pinned ? '' : ' (taskset missing: not pinned)'}, ${hasWrk ? 'wrk -c64' : 'autocannon -c32'} on the other, median of ${o.rounds}`,
+        '                                     router→node  outpost dev   ratio',
+        row('hello world', rounds.hello),
+        row('cache hit (worker fetch, cached)', rounds.hit),
+        '',
+      );
+      throughput = {
+        hello: { viaRouter: median(rounds.hello.net), inDev: median(rounds.hello.dev) },
+        hit: { viaRouter: median(rounds.hit.net), inDev: median(rounds.hit.dev) },
+      };
+    } finally {
+      router.kill('SIGKILL');
+      dev.kill('SIGKILL');
+      origin.kill('SIGKILL');
+      pin(process.pid, 0);
+      execFileSync('taskset', ['-a', '-p', '-c', '0,1', String(process.pid)], { stdio: 'ignore' });
+      execFileSync('taskset', ['-a', '-p', '-c', '0,1', String(node.child.pid)], { stdio: 'ignore' });
+    }
 
     // Deploy and purge fan-out to `pops` node processes.
     const world = loadTopology('world').pops.map((p) => p.id);
@@ -184,7 +231,7 @@ export async function nodesBench(o: { pops: number; starts: number; seconds: num
       `  deploy (bundle, store, every node pre-warmed and switched)   ${fmt(median(deploys), 0)} ms median of ${deploys.length}`,
       `  purge (publish to the last acknowledgement)                  ${fmt(median(purges), 0)} ms median of ${purges.length}`,
     );
-    return { table, starts: s, viaRouter, inDev, deployMs: median(deploys), purgeMs: median(purges) };
+    return { table, starts: s, throughput, deployMs: median(deploys), purgeMs: median(purges) };
   } finally {
     for (const n of nodes) {
       n.child.kill('SIGKILL');

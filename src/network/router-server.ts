@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
@@ -69,6 +69,33 @@ function forwardedHeaders(req: IncomingMessage): string[] {
   chain.push(req.socket.remoteAddress ?? '0.0.0.0');
   out.push('x-forwarded-for', chain.join(', '));
   return out;
+}
+
+/**
+ * A node's response body to the client, chunk by chunk with backpressure. (stream.pipeline does
+ * the same but makes and aborts an AbortController per call: a DOMException per request, a
+ * measured 5% of the router's time.) The node or the client going away mid-body cuts the other.
+ */
+async function relay(body: Readable, res: ServerResponse): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      if (res.destroyed) break;
+      if (!res.write(chunk))
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off('drain', go);
+            res.off('close', go);
+            resolve();
+          };
+          res.on('drain', go);
+          res.on('close', go);
+        });
+    }
+    if (res.destroyed) body.destroy();
+    else res.end();
+  } catch {
+    res.destroy();
+  }
 }
 
 function plain(res: ServerResponse, status: number, code: string, message: string): void {
@@ -181,12 +208,7 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
       if (!('outpost-pop' in r.headers)) headers.push('outpost-pop', pop.id);
       headers.push('outpost-node', member.id);
       res.writeHead(r.statusCode, headers);
-      try {
-        await pipeline(r.body, res);
-      } catch {
-        // The node or the client went away mid-body: the client sees a cut response.
-        res.destroy();
-      }
+      await relay(r.body, res);
       return;
     }
     plain(res, 502, 'NO_LIVE_NODE', `No node answered after ${MAX_ATTEMPTS} attempts`);
