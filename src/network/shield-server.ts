@@ -20,9 +20,11 @@ import {
   type Origin,
   PurgeBus,
 } from '../cache/index.ts';
+import { resolveQuotas } from '../config/index.ts';
 import { EgressPolicy, OutpostError } from '../runtime/index.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
 import { type Member, Membership } from './membership.ts';
+import { relay } from './relay.ts';
 import {
   isTierField,
   MIN_SECRET_LENGTH,
@@ -145,7 +147,12 @@ export async function startShieldServer(o: ShieldServerOptions): Promise<ShieldS
     );
   const egress = new EgressPolicy({ allow: o.egressAllow ?? [] });
   const cache = new HttpCache({
-    store: new MemoryStore({ maxBytes: o.maxBytes }),
+    // Each worker's fetch() entries within their own budget, as in a PoP's cache: one tenant
+    // cannot evict the others'.
+    store: new MemoryStore({
+      maxBytes: o.maxBytes,
+      namespaceMaxBytes: resolveQuotas(undefined, 'quotas').fetchCacheTenantBytes,
+    }),
     onError: (err) => o.log('warn', `cache: ${err.message}`),
   });
   const bus = new PurgeBus();
@@ -166,8 +173,9 @@ export async function startShieldServer(o: ShieldServerOptions): Promise<ShieldS
           headers.push(r.headers[i], r.headers[i + 1]);
       const res = await request(r.url, { method: r.method as 'GET', headers, dispatcher: egress.dispatcher });
       const flat: string[] = [];
+      // An origin cannot speak for the shield: the tier protocol's fields it sends are dropped.
       for (const [k, v] of Object.entries(res.headers))
-        for (const one of Array.isArray(v) ? v : [v ?? '']) flat.push(k, one);
+        if (!isTierField(k)) for (const one of Array.isArray(v) ? v : [v ?? '']) flat.push(k, one);
       timing.ms = performance.now() - started;
       return { status: res.statusCode, statusText: '', headers: withoutHopByHop(flat), body: res.body };
     };
@@ -234,12 +242,11 @@ export async function startShieldServer(o: ShieldServerOptions): Promise<ShieldS
     res.writeHead(a.status, out);
     if (req.method === 'HEAD' || !a.body) return void res.end();
     if (a.bytes) return void res.end(a.bytes);
-    for await (const chunk of a.body)
-      if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', () => r()));
-    res.end();
+    await relay(a.body, res);
   };
 
-  const server: Server = createServer((req, res) => {
+  // PoPs accept 32 KiB of request headers (src/pop/server.ts); the tier's own fields come on top.
+  const server: Server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     handle(req, res).catch((err: Error) => {
       if (!res.headersSent) refuse(res, 500, 'internal', err.message);
       else res.destroy();
@@ -292,9 +299,10 @@ export async function startShieldServer(o: ShieldServerOptions): Promise<ShieldS
     close: async () => {
       await membership?.close();
       await purges?.close();
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
-      await egress.dispatcher.close().catch(() => {});
+      await closed;
+      await egress.dispatcher.destroy().catch(() => {});
     },
   };
 }

@@ -22,7 +22,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { request } from 'undici';
 import type { CachePolicy, CacheRequest, Origin } from '../cache/index.ts';
 import { type HopRecorder, SpanKind } from '../observability/index.ts';
-import type { RecordedOrigin, Tier } from '../runtime/index.ts';
+import type { EgressPolicy, RecordedOrigin, Tier, TierFill } from '../runtime/index.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
 import type { Member } from './membership.ts';
 import type { Pop } from './topology/types.ts';
@@ -48,17 +48,34 @@ export function secretMatches(presented: string | undefined, secret: string): bo
   return timingSafeEqual(a, b);
 }
 
+/** Failures that mean the shield was never reached (or went away before answering anything). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
 /** The shortest network secret accepted (it is all that stands between a shield and an open proxy). */
 export const MIN_SECRET_LENGTH = 16;
 
 export interface ShieldTierOptions {
   pop: Pop;
   secret: string;
+  /**
+   * The PoP's egress policy for workers' fetch(): a fill through the shield is checked against
+   * it first, as a fill from the PoP itself would be at connect time (the shield then applies its
+   * own). Unset: no check here.
+   */
+  egress?: () => EgressPolicy | null;
   /** The network's live members (membership.ts); shields are those with role 'shield'. */
   members: () => Member[];
   /** A shield that failed is skipped this long, ms (the membership's leave interval). */
   suspectMs: number;
-  /** How long a shield may take to start answering, ms (default 10 s). */
+  /** How long a shield may take to start answering, ms, its own trip to the origin included (default 120 s). */
   timeoutMs?: number;
   log: (level: 'info' | 'warn', message: string) => void;
 }
@@ -79,9 +96,11 @@ export function shieldTier(o: ShieldTierOptions): Tier {
       .filter((m) => m.role === 'shield' && m.pop === o.pop.shield && (suspect.get(m.id) ?? 0) < now);
     return live.length ? live[Math.floor(Math.random() * live.length)] : null;
   };
-  return (base: RecordedOrigin, policy: CachePolicy, hops: HopRecorder | null): Origin =>
+  return (base: RecordedOrigin, policy: CachePolicy, hops: HopRecorder | null, fill?: TierFill): Origin =>
     async (r: CacheRequest) => {
-      // Only what a cache fills with goes through a shield: GET and HEAD without a body.
+      // The site's origin is filled by the PoP (TierFill.site); otherwise only what a cache fills
+      // with goes through a shield: GET and HEAD without a body.
+      if (fill?.site) return base(r, hops, true);
       const shield = r.method === 'GET' || r.method === 'HEAD' ? pick() : null;
       if (!shield) {
         if (r.method === 'GET' || r.method === 'HEAD')
@@ -91,44 +110,32 @@ export function shieldTier(o: ShieldTierOptions): Tier {
           );
         return base(r, hops, true);
       }
+      // What the PoP may not reach, it may not have the shield reach either.
+      const egress = o.egress?.();
+      if (egress) {
+        const u = new URL(r.url);
+        const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+        await egress.resolve(u.hostname.replace(/^\[(.*)\]$/, '$1'), port);
+      }
       const at = hops?.begin('outpost.cache', SpanKind.CLIENT, {
         'outpost.cache.tier': 'shield',
         'outpost.shield': o.pop.shield,
         'server.address': shield.url,
       });
       const started = performance.now();
-      const headers: string[] = [];
-      const sendable = withoutHopByHop(r.headers);
-      for (let i = 0; i < sendable.length; i += 2) {
-        const name = sendable[i];
-        if (name === 'host' || isTierField(name)) continue;
-        if (at?.traceparent && (name === 'traceparent' || name === 'tracestate')) continue;
-        headers.push(name, sendable[i + 1]);
-      }
-      if (at?.traceparent) {
-        headers.push('traceparent', at.traceparent);
-        if (at.tracestate) headers.push('tracestate', at.tracestate);
-      }
-      headers.push(
-        TIER_URL,
-        r.url,
-        TIER_POLICY,
-        Buffer.from(JSON.stringify(policy)).toString('base64url'),
-        TIER_POP,
-        o.pop.id,
-        TIER_SECRET,
-        o.secret,
-      );
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(new URL('/', shield.url), {
           method: r.method as 'GET',
-          headers,
-          headersTimeout: o.timeoutMs ?? 10_000,
+          headers: tierHeaders(r, policy, o, at?.traceparent ?? undefined, at?.tracestate ?? undefined),
+          headersTimeout: o.timeoutMs ?? 120_000,
         });
       } catch (err) {
-        // The shield is down or hung: skip it for a while and fill from the origin meanwhile.
         at?.end(null, undefined, (err as Error).message);
+        // The shield could not be reached: skip it for a while and fill from the origin meanwhile.
+        // Anything later (no headers in time: the shield may be waiting on a slow origin) is the
+        // fill failing, not the shield: the origin is not asked a second time.
+        if (!UNREACHABLE.has((err as { code?: string }).code ?? '')) throw err;
         suspect.set(shield.id, performance.now() + o.suspectMs);
         warnOnce(
           shield.id,
@@ -145,11 +152,22 @@ export function shieldTier(o: ShieldTierOptions): Tier {
           if (k === TIER_STATUS) status = one;
           else if (k === TIER_ORIGIN_MS) originMs = Number(one);
           else if (k === TIER_ERROR) tierError = one;
-          else flat.push(k, one);
+          else if (!isTierField(k)) flat.push(k, one);
         }
-      if (tierError) {
+      if (!status) {
+        // Not a cache answer from the shield (an origin cannot forge one: the shield drops tier
+        // fields from what origins send).
         const body = (await res.body.text().catch(() => '')).slice(0, 300);
-        at?.end(null, undefined, `${tierError}: ${body}`);
+        at?.end(null, undefined, `${tierError || `HTTP ${res.statusCode}`}: ${body}`);
+        if (!tierError) {
+          // Something before the shield's code answered (its HTTP parser: 431, 400): the PoP
+          // fills this one itself.
+          warnOnce(
+            `raw ${shield.id}`,
+            `shield ${shield.id} answered ${res.statusCode} outside the tier protocol; filling from the origin`,
+          );
+          return base(r, hops, true);
+        }
         if (res.statusCode === 401) {
           // A misconfigured shield (another secret) must not take the region down with it.
           suspect.set(shield.id, performance.now() + o.suspectMs);
@@ -178,4 +196,37 @@ export function shieldTier(o: ShieldTierOptions): Tier {
         body: res.body as AsyncIterable<Uint8Array>,
       };
     };
+}
+
+/** The request to a shield: the fill's own fields (hop-by-hop and tier fields dropped), then the tier's. */
+function tierHeaders(
+  r: CacheRequest,
+  policy: CachePolicy,
+  o: ShieldTierOptions,
+  traceparent: string | undefined,
+  tracestate: string | undefined,
+): string[] {
+  const headers: string[] = [];
+  const sendable = withoutHopByHop(r.headers);
+  for (let i = 0; i < sendable.length; i += 2) {
+    const name = sendable[i].toLowerCase();
+    if (name === 'host' || isTierField(name)) continue;
+    if (traceparent && (name === 'traceparent' || name === 'tracestate')) continue;
+    headers.push(name, sendable[i + 1]);
+  }
+  if (traceparent) {
+    headers.push('traceparent', traceparent);
+    if (tracestate) headers.push('tracestate', tracestate);
+  }
+  headers.push(
+    TIER_URL,
+    r.url,
+    TIER_POLICY,
+    Buffer.from(JSON.stringify(policy)).toString('base64url'),
+    TIER_POP,
+    o.pop.id,
+    TIER_SECRET,
+    o.secret,
+  );
+  return headers;
 }

@@ -143,6 +143,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   };
   let purges: NodePurges | null = null;
   let dev: DevServer;
+  let devRef: DevServer | null = null;
   let membership: Membership;
   try {
     membership = await Membership.connect({
@@ -171,6 +172,8 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       secret: o.secret,
       members: () => membership.members(),
       suspectMs: membership.leaveMs,
+      // The runtime's egress policy, once the runtime exists (fills come only after it does).
+      egress: () => devRef?.runtime.egress ?? null,
       log,
     });
   }
@@ -199,6 +202,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     await store.close();
     throw err;
   }
+  devRef = dev;
   // Purges from anywhere in the network reach this node's caches (and it says so).
   purges = await NodePurges.connect({
     servers: o.nats,

@@ -77,7 +77,9 @@ export async function siteFetch(
   });
   const inner = at.recorder;
   const fill = direct;
-  const origin: Origin = runtime.tier ? runtime.tier(fill, policy ?? {}, inner) : (q) => fill(q, inner, true);
+  const origin: Origin = runtime.tier
+    ? runtime.tier(fill, policy ?? {}, inner, { site: true })
+    : (q) => fill(q, inner, true);
   const started = performance.now();
   let a: CacheAnswer;
   try {

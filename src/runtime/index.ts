@@ -10,6 +10,7 @@ export {
   type SiteLink,
   type SiteTarget,
   type Tier,
+  type TierFill,
   unrecorded,
 } from './bridge/fetch.ts';
 export { type Bundle, type BundleOptions, bundleWorker } from './bundle.ts';

@@ -175,7 +175,9 @@ async function cachedFetch(
       'url.full': url.slice(0, 2048),
     });
     const inner = at ? at.recorder : null;
-    const origin: Origin = tier ? tier(direct, policy, inner) : (r) => direct(r, inner, true);
+    const origin: Origin = tier
+      ? tier(direct, policy, inner, wrap ? { site: true } : undefined)
+      : (r) => direct(r, inner, true);
     const started = performance.now();
     let a: CacheAnswer;
     try {
@@ -292,7 +294,22 @@ export type RecordedOrigin = (
  * Wraps the origin of a PoP's cache with the tiers above it (src/pop/network.ts), which record
  * the hops they take (shield, origin) for the request being served.
  */
-export type Tier = (origin: RecordedOrigin, policy: CachePolicy, hops: HopRecorder | null) => Origin;
+export type Tier = (
+  origin: RecordedOrigin,
+  policy: CachePolicy,
+  hops: HopRecorder | null,
+  fill?: TierFill,
+) => Origin;
+
+/** What a tier is told about the fill beyond the request. */
+export interface TierFill {
+  /**
+   * The fill is the site's origin (outpost.toml `origin`): `origin` maps the public URL to it and
+   * applies the site's rules (A/B variants, ESI marking), so a tier in another process, which
+   * would see only the public URL, leaves it to the PoP (src/network/shield.ts).
+   */
+  site?: boolean;
+}
 
 /** An HTTP client span's error status: a 4xx or 5xx answer (OpenTelemetry's HTTP conventions). */
 function clientError(status: number): string | undefined {
