@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import {
   type NatsCluster,
   type NatsServer,
@@ -23,11 +25,17 @@ import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 function writeProject(dir: string, version: string): void {
   writeFileSync(
     join(dir, 'wrangler.toml'),
-    `name = "outage"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n[vars]\nV = "${version}"\n`,
+    `name = "outage"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n[vars]\nV = "${version}"\n[[kv_namespaces]]\nbinding = "KV"\nid = "outage-kv"\n`,
   );
   writeFileSync(
     join(dir, 'index.js'),
-    'export default { fetch: (req, env) => new Response(env.V + " " + req.cf.colo) };\n',
+    `export default {
+  async fetch(req, env) {
+    if (new URL(req.url).pathname === '/kv') return new Response(String(await env.KV.get('k')));
+    return new Response(env.V + " " + req.cf.colo);
+  },
+};
+`,
   );
 }
 
@@ -72,6 +80,7 @@ async function network(nats: string, extra: string[]) {
   };
   return {
     project,
+    routerUrl: router.url,
     get,
     traffic,
     close: async () => {
@@ -152,6 +161,37 @@ describeNeeding(NATS_SERVER, 'the network through NATS outages', () => {
     after(async () => {
       await net?.close();
       await cluster?.dispose();
+    });
+
+    it('every bucket and stream the network made is replicated on all three servers', async () => {
+      // KV namespaces are made on first use.
+      const kv = await fetch(`${net.routerUrl}/kv`, { headers: { 'outpost-client-location': 'Frankfurt' } });
+      assert.equal(`${kv.status} ${await kv.text()}`, '200 null');
+      const nc = await connect({ servers: cluster.urls.split(',') });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const streams: { name: string; replicas: number }[] = [];
+        for await (const si of jsm.streams.list())
+          streams.push({ name: si.config.name, replicas: si.config.num_replicas });
+        const names = streams.map((x) => x.name);
+        for (const want of ['OUTPOST_QUEUES', 'OUTPOST_PURGES', 'KV_outpost_nodes', 'KV_outpost_deployments'])
+          assert.ok(names.includes(want), `${want} among ${names.join(', ')}`);
+        assert.ok(
+          names.some((n) => n.startsWith('KV_outpost_kv_')),
+          `a KV namespace bucket among ${names.join(', ')}`,
+        );
+        assert.ok(
+          names.length >= 9,
+          `the queue, Workflow, cron, Analytics, KV and control streams: ${names.join(', ')}`,
+        );
+        assert.deepEqual(
+          streams.filter((x) => x.replicas !== 3),
+          [],
+          'every stream has 3 replicas',
+        );
+      } finally {
+        await nc.close();
+      }
     });
 
     it('keeps serving, deploying and purging with one of three NATS servers gone', async () => {

@@ -75,3 +75,38 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
     await waitFor(() => (members.members().length === 0 ? true : undefined), 10_000, 'both processes left');
   });
 });
+
+describeNeeding(NATS_SERVER, 'a node before anything is deployed', () => {
+  let nats: NatsServer;
+  let node: NodeProcess | null = null;
+  let project = '';
+  before(async () => {
+    nats = await startNatsServer();
+  });
+  after(async () => {
+    node?.child.kill('SIGKILL');
+    if (node) await node.exited;
+    if (node) rmSync(node.dir, { recursive: true, force: true });
+    if (project) rmSync(project, { recursive: true, force: true });
+    await nats?.dispose();
+  });
+
+  it('starts, says nothing is deployed, and serves the first deploy when it comes', async () => {
+    node = await startNodeProcess(nats.url, 'LHR');
+    assert.match(node.output(), /nothing deployed yet/);
+    const before = await fetch(`${node.url}/`);
+    assert.equal(before.status, 503);
+    assert.equal(before.headers.get('outpost-error'), 'NO_DEPLOYMENT');
+    assert.match(await before.text(), /No worker is deployed here yet/);
+    project = mkdtempSync(join(tmpdir(), 'outpost-first-deploy-'));
+    writeFileSync(
+      join(project, 'wrangler.toml'),
+      'name = "late"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+    );
+    writeFileSync(join(project, 'index.js'), 'export default { fetch: () => new Response("late") };\n');
+    const d = await cli(['deploy', project, '--nats', nats.url, '--wait', '20000']);
+    assert.equal(d.code, 0, d.out + d.err);
+    const r = await fetch(`${node.url}/`);
+    assert.equal(`${r.status} ${await r.text()}`, '200 late');
+  });
+});

@@ -28,7 +28,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { natsServers } from '../config/index.ts';
+import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
 import { AE_LIMITS } from './limits.ts';
 import type { AnalyticsEngine, AnalyticsLog, StoredPoint } from './store.ts';
 
@@ -101,20 +101,31 @@ function messages(points: StoredPoint[]): string[] {
   return out;
 }
 
-async function ensureStream(jsm: JetStreamManager, retentionDays: number): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, retentionDays: number, replicas: number): Promise<void> {
   const config = {
     name: STREAM,
     subjects: [SUBJECT],
     storage: StorageType.File,
+    num_replicas: replicas,
     max_age: nanos(retentionDays * 86400_000),
   };
+  let current: number;
   try {
-    await jsm.streams.info(STREAM);
-    await jsm.streams.update(STREAM, { max_age: config.max_age });
+    current = (await jsm.streams.info(STREAM)).config.max_age;
   } catch (err) {
     if (!/stream not found/i.test(String((err as Error).message))) throw err;
-    await jsm.streams.add(config);
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (e) {
+      // Another process made it meanwhile (nodes start together): use theirs.
+      if (!/already in use/i.test(String((e as Error).message))) throw e;
+      current = (await jsm.streams.info(STREAM)).config.max_age;
+    }
   }
+  // Only a changed retention is written: an update while a replicated stream is still being
+  // placed stalled its creation on a three-server cluster.
+  if (current !== config.max_age) await jsm.streams.update(STREAM, { max_age: config.max_age });
 }
 
 export interface NatsAnalyticsOptions {
@@ -122,6 +133,8 @@ export interface NatsAnalyticsOptions {
   engine: AnalyticsEngine;
   /** How long a publish waits for JetStream's acknowledgement, ms (default 3000). */
   timeoutMs?: number;
+  /** JetStream replicas of what this makes (3 on a three-server NATS cluster; default 1). Existing streams keep theirs. */
+  replicas?: number;
   /** A failure (publishing, or a message the stream holds that cannot be applied). */
   onError?: (err: Error) => void;
 }
@@ -157,8 +170,8 @@ export class NatsAnalyticsLog implements AnalyticsLog {
   static async connect(o: NatsAnalyticsOptions): Promise<NatsAnalyticsLog> {
     const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-analytics' });
     try {
-      const jsm = await jetstreamManager(nc);
-      await ensureStream(jsm, o.engine.retentionDays);
+      const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
+      await ensureStream(jsm, o.engine.retentionDays, o.replicas ?? 1);
       const log = new NatsAnalyticsLog(nc, o);
       const { state } = await jsm.streams.info(STREAM);
       let from = o.engine.appliedSeq + 1;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers } from '../config/index.ts';
+import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
 
 const BUCKET = 'outpost_cron_claims';
 const DAY_MS = 86_400_000;
@@ -27,10 +27,17 @@ export class NatsCronClaims {
     this.#kv = kv;
   }
 
-  static async connect(servers: string): Promise<NatsCronClaims> {
+  /** `replicas`: of the claims bucket when this makes it (3 on a three-server cluster). */
+  static async connect(servers: string, replicas = 1): Promise<NatsCronClaims> {
     const nc = await connect({ servers: natsServers(servers), name: 'outpost-cron' });
     try {
-      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).create(BUCKET, { ttl: DAY_MS, history: 1 });
+      // Made (or found) with a long timeout; used with a short one.
+      await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
+        ttl: DAY_MS,
+        history: 1,
+        replicas,
+      });
+      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).open(BUCKET);
       return new NatsCronClaims(nc, kv);
     } catch (err) {
       await nc.close();

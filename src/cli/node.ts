@@ -109,7 +109,7 @@ export const nodeCommand: Command = {
       name: 'replicas',
       type: 'number',
       default: 1,
-      help: 'JetStream replicas of the control buckets (3 on a NATS cluster)',
+      help: 'JetStream replicas of every bucket and stream the node makes (3 on a NATS cluster)',
     },
     {
       name: 'trusted-proxy-header',
@@ -242,7 +242,7 @@ export const shieldCommand: Command = {
       name: 'replicas',
       type: 'number',
       default: 1,
-      help: 'JetStream replicas of the control buckets (3 on a NATS cluster)',
+      help: 'JetStream replicas of every bucket and stream the node makes (3 on a NATS cluster)',
     },
     { name: 'max-mb', type: 'number', default: 256, help: "the shield cache's budget, MiB" },
     EGRESS,

@@ -31,7 +31,7 @@ export {
   projectDirOf,
   validateConfig,
 } from './load.ts';
-export { natsServers } from './nats.ts';
+export { NATS_CREATE_TIMEOUT_MS, natsServers } from './nats.ts';
 export {
   adminTokenFromEnv,
   loadProxyConfig,

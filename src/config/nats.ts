@@ -1,4 +1,10 @@
 /**
+ * How long making a stream or bucket may take, ms: a replicated one (R3) is placed by the
+ * cluster's metadata leader, which can take seconds while several processes start at once.
+ */
+export const NATS_CREATE_TIMEOUT_MS = 20_000;
+
+/**
  * `--nats` takes one server URL or several, comma-separated (a cluster: `nats://a:4222,nats://b:4222`);
  * the NATS client wants a list. Empty entries are dropped; nothing left is refused by name.
  */

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, NoRespondersError, RequestError } from '@nats-io/transport-node';
-import { DEFAULT_QUOTAS, natsServers } from '../config/index.ts';
+import { DEFAULT_QUOTAS, NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
 import { KvError } from './limits.ts';
 import { checkQuota, recordBytes } from './quota.ts';
 import {
@@ -46,6 +46,8 @@ export interface NatsKvStoreOptions {
    * JetStream's own framing, hex keys and delete markers) is the server's backstop.
    */
   namespaceQuotaBytes?: number;
+  /** JetStream replicas of what this makes (3 on a three-server NATS cluster; default 1). Existing streams keep theirs. */
+  replicas?: number;
 }
 
 interface Replica {
@@ -134,22 +136,27 @@ function setEntry(
 export class NatsKvStore implements KvStore {
   readonly #nc: NatsConnection;
   readonly #kvm: Kvm;
+  /** Makes namespace buckets: the same client with a timeout long enough to place replicas. */
+  readonly #kvmCreate: Kvm;
   readonly #replicas = new Map<string, Promise<Replica>>();
   readonly #servers: string;
   readonly pop: string;
   readonly #timeoutMs: number;
   readonly namespaceQuotaBytes: number;
+  readonly #streamReplicas: number;
   #connected = true;
 
   private constructor(nc: NatsConnection, options: NatsKvStoreOptions) {
     this.#nc = nc;
     this.#timeoutMs = options.timeoutMs ?? 3000;
+    this.#streamReplicas = options.replicas ?? 1;
     this.namespaceQuotaBytes = options.namespaceQuotaBytes ?? DEFAULT_QUOTAS.kvNamespaceBytes;
     if (!Number.isSafeInteger(this.namespaceQuotaBytes) || this.namespaceQuotaBytes <= 0)
       throw new RangeError(
         `NatsKvStore namespaceQuotaBytes must be a positive integer, received ${options.namespaceQuotaBytes}`,
       );
     this.#kvm = new Kvm(jetstream(nc, { timeout: this.#timeoutMs }));
+    this.#kvmCreate = new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS }));
     this.#servers = [options.servers].flat().join(', ');
     this.pop = options.pop;
     (async () => {
@@ -196,10 +203,12 @@ export class NatsKvStore implements KvStore {
   async #openReplica(ns: string): Promise<Replica> {
     this.#ensureConnected('open');
     // A bucket made before quotas existed keeps the max_bytes it was made with (none).
-    const kv = await this.#kvm.create(bucketName(ns), {
+    await this.#kvmCreate.create(bucketName(ns), {
       history: 1,
       max_bytes: 2 * this.namespaceQuotaBytes + 1024 * 1024,
+      replicas: this.#streamReplicas,
     });
+    const kv = await this.#kvm.open(bucketName(ns));
     const entries: Replica['entries'] = new Map();
     const lastSeq = (await kv.status()).streamInfo.state.last_seq;
     const watcher = await kv.watch();

@@ -36,6 +36,8 @@ export interface BackgroundOptions {
   rootDir: string;
   /** JetStream for queues (`--nats`). */
   nats?: string;
+  /** JetStream replicas of the queue stream, cron claims and Workflow journal and lease (default 1). */
+  natsReplicas?: number;
   observer: Observer;
   cronClock?: SchedulerClock;
   /** With --nats: how long a dead leader's instances wait before another process takes over, ms. */
@@ -59,11 +61,14 @@ export class Background {
 
   static async open(options: BackgroundOptions): Promise<Background> {
     const queues: QueueStore = options.nats
-      ? await NatsQueueStore.connect({ servers: options.nats })
+      ? await NatsQueueStore.connect({
+          servers: options.nats,
+          ...(options.natsReplicas ? { replicas: options.natsReplicas } : {}),
+        })
       : new SqliteQueueStore({ file: join(options.rootDir, '.outpost', 'queues', 'queues.sqlite') });
     let claims: NatsCronClaims | null = null;
     try {
-      claims = options.nats ? await NatsCronClaims.connect(options.nats) : null;
+      claims = options.nats ? await NatsCronClaims.connect(options.nats, options.natsReplicas ?? 1) : null;
     } catch (err) {
       await queues.close();
       throw err;
@@ -74,6 +79,7 @@ export class Background {
       try {
         bg.#nats = await NatsWorkflows.start({
           servers: options.nats,
+          ...(options.natsReplicas ? { replicas: options.natsReplicas } : {}),
           engine: bg.workflows,
           store: bg.#workflowStore,
           log: (level, message) => bg.#log(level, message),

@@ -167,6 +167,8 @@ export interface DevOptions {
     file?: string;
     cacheTtl?: number;
     nats?: string;
+    /** JetStream replicas of what `nats` makes here: KV buckets, queue, Workflow, cron and Analytics streams (default 1). */
+    replicas?: number;
     /** How long a write made elsewhere (another PoP, the CLI) takes to reach this PoP, ms (default 0). */
     propagationMs?: number;
     jitterMs?: number;
@@ -247,7 +249,8 @@ function siteRoutes(site: Site, projects: Project[], observer: Observer, fatal: 
     })),
   );
   try {
-    site.setRoutes(inputs.length ? compileRoutes(inputs) : null, projects[0].config.routes.length === 0);
+    // A node may start before anything is deployed to it: no projects, nothing to fall back to.
+    site.setRoutes(inputs.length ? compileRoutes(inputs) : null, projects[0]?.config.routes.length === 0);
   } catch (err) {
     if (fatal) throw new OutpostError('INVALID_ROUTES', `routes: ${(err as Error).message}`);
     observer.log({
@@ -314,6 +317,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         servers: options.kv.nats,
         pop: popId,
         namespaceQuotaBytes: quotas.kvNamespaceBytes,
+        ...(options.kv.replicas ? { replicas: options.kv.replicas } : {}),
       })
     : new SqliteKvStore({
         namespaceQuotaBytes: quotas.kvNamespaceBytes,
@@ -329,6 +333,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ? await NatsAnalyticsLog.connect({
         servers: options.kv.nats,
         engine: analytics,
+        ...(options.kv.replicas ? { replicas: options.kv.replicas } : {}),
         onError: (err) => observer.log({ level: 'warn', source: 'outpost', message: err.message }),
       })
     : null;
@@ -336,6 +341,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const background = await Background.open({
     rootDir,
     ...(options.kv?.nats ? { nats: options.kv.nats } : {}),
+    ...(options.kv?.replicas ? { natsReplicas: options.kv.replicas } : {}),
     observer,
     ...(options.cronClock ? { cronClock: options.cronClock } : {}),
     ...(options.workflowsFile !== undefined ? { workflowsFile: options.workflowsFile } : {}),

@@ -35,7 +35,7 @@ export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
         ? 404
         : err.code === 'BAD_LOCATION'
           ? 400
-          : err.code === 'POP_DOWN'
+          : err.code === 'POP_DOWN' || err.code === 'NO_DEPLOYMENT'
             ? 503
             : err.code === 'LOOP_LIMIT'
               ? 508 // Loop Detected (RFC 5842 §7.2); Workers' error 1019
@@ -44,7 +44,11 @@ export function errorResponse(err: unknown, dev: boolean): ErrorResponse {
       status,
       code: err.code,
       body:
-        dev || status < 500 || err.code === 'POP_DOWN' || err.code === 'LOOP_LIMIT'
+        dev ||
+        status < 500 ||
+        err.code === 'POP_DOWN' ||
+        err.code === 'NO_DEPLOYMENT' ||
+        err.code === 'LOOP_LIMIT'
           ? `${err.message}\n`
           : 'Internal error\n',
     };

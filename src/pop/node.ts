@@ -41,7 +41,7 @@ export interface NodeOptions {
   observer: Observer;
   /** Membership: how long without a heartbeat before routers drop this node, ms (default 3000). */
   leaveMs?: number;
-  /** JetStream replicas of the control buckets (3 on a three-node NATS cluster). */
+  /** JetStream replicas of every bucket and stream the node makes (3 on a three-server NATS cluster). */
   replicas?: number;
   adminToken?: string;
   trustedProxyHeader?: string;
@@ -182,7 +182,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       dir,
       source,
       pop: { id: pop.id, cf: nodeCf(topology, pop) },
-      kv: { nats: o.nats },
+      kv: { nats: o.nats, ...(o.replicas ? { replicas: o.replicas } : {}) },
       watch: false,
       production: true,
       observer: o.observer,

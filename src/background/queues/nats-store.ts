@@ -41,7 +41,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers } from '../../config/index.ts';
+import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
 import { type QueueSendMessage, validateDelay, validateMaxRetries, validateSend } from './limits.ts';
 import { deliveries, pullNoWait, token } from './nats-wire.ts';
 import {
@@ -58,6 +58,8 @@ export interface NatsQueueStoreOptions {
   servers: string | string[];
   /** How long a request to JetStream may take, ms (default 5000). */
   timeoutMs?: number;
+  /** JetStream replicas of what this makes (3 on a three-server NATS cluster; default 1). Existing streams keep theirs. */
+  replicas?: number;
   /** The clock for delays, ms (default Date.now). The lease itself is the server's AckWait. */
   now?: () => number;
 }
@@ -105,7 +107,9 @@ export class NatsQueueStore implements QueueStore {
   static async connect(options: NatsQueueStoreOptions): Promise<NatsQueueStore> {
     const nc = await connect({ servers: natsServers(options.servers) });
     try {
-      const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5000 });
+      const jsm = await jetstreamManager(nc, {
+        timeout: Math.max(options.timeoutMs ?? 5000, NATS_CREATE_TIMEOUT_MS),
+      });
       try {
         await jsm.streams.info(STREAM);
       } catch {
@@ -115,6 +119,7 @@ export class NatsQueueStore implements QueueStore {
           retention: RetentionPolicy.Workqueue,
           storage: StorageType.File,
           duplicate_window: 120_000_000_000,
+          num_replicas: options.replicas ?? 1,
         });
       }
       return new NatsQueueStore(nc, jsm, options);

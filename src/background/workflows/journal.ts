@@ -28,7 +28,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers } from '../../config/index.ts';
+import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
 import type { JournalOp, WorkflowStore } from './store.ts';
 
 export const STREAM = 'OUTPOST_WORKFLOWS';
@@ -95,6 +95,8 @@ export interface WorkflowJournalOptions {
   store: WorkflowStore;
   onError?: (err: Error) => void;
   timeoutMs?: number;
+  /** JetStream replicas of what this makes (3 on a three-server NATS cluster; default 1). Existing streams keep theirs. */
+  replicas?: number;
 }
 
 export class NatsWorkflowJournal {
@@ -129,12 +131,17 @@ export class NatsWorkflowJournal {
   static async connect(o: WorkflowJournalOptions): Promise<NatsWorkflowJournal> {
     const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows' });
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
       try {
         await jsm.streams.info(STREAM);
       } catch (err) {
         if (!/stream not found/i.test(String((err as Error).message))) throw err;
-        await jsm.streams.add({ name: STREAM, subjects: [SUBJECT], storage: StorageType.File });
+        await jsm.streams.add({
+          name: STREAM,
+          subjects: [SUBJECT],
+          storage: StorageType.File,
+          num_replicas: o.replicas ?? 1,
+        });
       }
       const j = new NatsWorkflowJournal(nc, jsm, o);
       if (o.store.appliedSeq > (await j.#lastSeq())) {

@@ -12,7 +12,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers } from '../../config/index.ts';
+import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
 
 const BUCKET = 'outpost_workflows_lease';
 const KEY = 'lease';
@@ -23,6 +23,8 @@ export interface LeaseOptions {
   id: string;
   /** How long a lease lasts without renewal, ms (default 5000); renewed every ttl/5. */
   ttlMs?: number;
+  /** JetStream replicas of what this makes (3 on a three-server NATS cluster; default 1). Existing streams keep theirs. */
+  replicas?: number;
   onAcquire(): void;
   onLose(): void;
   onError?(err: Error): void;
@@ -52,7 +54,12 @@ export class NatsLease {
   static async connect(o: LeaseOptions): Promise<NatsLease> {
     const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows-lease' });
     try {
-      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).create(BUCKET, { history: 1 });
+      // Made (or found) with a long timeout; used with a short one.
+      await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
+        history: 1,
+        replicas: o.replicas ?? 1,
+      });
+      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).open(BUCKET);
       return new NatsLease(nc, kv, o);
     } catch (err) {
       await nc.close().catch(() => {});

@@ -26,6 +26,8 @@ type Method = 'create' | 'get' | 'status' | 'pause' | 'resume' | 'terminate' | '
 
 export interface NatsWorkflowsOptions {
   servers: string;
+  /** JetStream replicas of what this makes (3 on a three-server NATS cluster; default 1). Existing streams keep theirs. */
+  replicas?: number;
   engine: WorkflowEngine;
   store: WorkflowStore;
   log(level: 'info' | 'warn' | 'error', message: string): void;
@@ -57,6 +59,7 @@ export class NatsWorkflows {
     try {
       journal = await NatsWorkflowJournal.connect({
         servers: o.servers,
+        ...(o.replicas ? { replicas: o.replicas } : {}),
         store: o.store,
         onError: (err) => o.log('warn', err.message),
       });
@@ -64,6 +67,7 @@ export class NatsWorkflows {
       const w = new NatsWorkflows(o, nc, journal);
       w.#lease = await NatsLease.connect({
         servers: o.servers,
+        ...(o.replicas ? { replicas: o.replicas } : {}),
         id: w.id,
         ...(o.leaseMs ? { ttlMs: o.leaseMs } : {}),
         onAcquire: () => w.#role(true),
