@@ -24,6 +24,20 @@ import { NATS_OPTION as NATS, natsOf } from './nats.ts';
 /** Where the network secret may come from instead of a file. */
 const SECRET_ENV = 'OUTPOST_NETWORK_SECRET';
 
+const TOPOLOGY: OptionSpec = {
+  name: 'topology',
+  type: 'string',
+  default: 'world',
+  help: 'a built-in topology or a topology file',
+};
+const IP: OptionSpec = { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' };
+const REPLICAS: OptionSpec = {
+  name: 'replicas',
+  type: 'number',
+  default: 1,
+  help: 'JetStream replicas of every bucket and stream this process makes (3 on a NATS cluster)',
+};
+
 const LOG_LEVEL: OptionSpec = {
   name: 'log-level',
   type: 'string',
@@ -81,9 +95,9 @@ export const nodeCommand: Command = {
   options: [
     NATS,
     { name: 'pop', type: 'string', help: 'the PoP served, an id of the topology (e.g. FRA)' },
-    { name: 'topology', type: 'string', default: 'world', help: 'a built-in topology or a topology file' },
+    TOPOLOGY,
     { name: 'port', type: 'number', default: 8787, help: 'port to listen on (0 picks a free one)' },
-    { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+    IP,
     {
       name: 'advertise',
       type: 'string',
@@ -105,12 +119,7 @@ export const nodeCommand: Command = {
       default: 3000,
       help: 'ms without a heartbeat before routers drop the node',
     },
-    {
-      name: 'replicas',
-      type: 'number',
-      default: 1,
-      help: 'JetStream replicas of every bucket and stream the node makes (3 on a NATS cluster)',
-    },
+    REPLICAS,
     {
       name: 'trusted-proxy-header',
       type: 'string',
@@ -171,9 +180,9 @@ export const routerCommand: Command = {
   summary: 'Route requests to the nearest PoP with a live node, failing over (the stand-in for anycast)',
   options: [
     NATS,
-    { name: 'topology', type: 'string', default: 'world', help: 'a built-in topology or a topology file' },
+    TOPOLOGY,
     { name: 'port', type: 'number', default: 8080, help: 'port to listen on (0 picks a free one)' },
-    { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+    IP,
     { name: 'from', type: 'string', help: 'where clients are that say nothing (default: the first PoP)' },
     {
       name: 'leave-ms',
@@ -224,9 +233,9 @@ export const shieldCommand: Command = {
   options: [
     NATS,
     { name: 'shield', type: 'string', help: 'the shield region served, an id of the topology (e.g. weur)' },
-    { name: 'topology', type: 'string', default: 'world', help: 'a built-in topology or a topology file' },
+    TOPOLOGY,
     { name: 'port', type: 'number', default: 8788, help: 'port to listen on (0 picks a free one)' },
-    { name: 'ip', type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+    IP,
     {
       name: 'advertise',
       type: 'string',
@@ -238,12 +247,7 @@ export const shieldCommand: Command = {
       default: 3000,
       help: 'ms without a heartbeat before nodes drop the shield',
     },
-    {
-      name: 'replicas',
-      type: 'number',
-      default: 1,
-      help: 'JetStream replicas of every bucket and stream the node makes (3 on a NATS cluster)',
-    },
+    REPLICAS,
     { name: 'max-mb', type: 'number', default: 256, help: "the shield cache's budget, MiB" },
     EGRESS,
     SECRET_FILE,

@@ -11,20 +11,24 @@ export async function relay(body: AsyncIterable<Uint8Array>, res: ServerResponse
   try {
     for await (const chunk of body) {
       if (res.destroyed) break;
-      if (!res.write(chunk))
-        await new Promise<void>((resolve) => {
-          const go = () => {
-            res.off('drain', go);
-            res.off('close', go);
-            resolve();
-          };
-          res.on('drain', go);
-          res.on('close', go);
-        });
+      if (!res.write(chunk)) await drained(res);
       if (res.destroyed) break;
     }
     if (!res.destroyed) res.end();
   } catch {
     res.destroy();
   }
+}
+
+/** Wait until `res` can take more data, or is closed; leaves no listener behind. */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

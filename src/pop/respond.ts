@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
+import { drained } from '../network/relay.ts';
 import type { WorkerResponse } from '../runtime/index.ts';
 import { written } from './request-end.ts';
 
@@ -126,15 +127,4 @@ export function headerValue(flat: string[], name: string): string | undefined {
   return undefined;
 }
 
-/** Wait until `res` can take more data, or is closed; leaves no listener behind. */
-export function drained(res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
+export { drained };
