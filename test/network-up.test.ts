@@ -47,6 +47,7 @@ describeNeeding(NATS_SERVER, 'outpost network up / down', () => {
 
   after(async () => {
     // Whatever happened, no process of this test outlives it.
+    // (If up failed, its network.json is gone: it stopped its processes itself.)
     for (const p of state?.processes ?? []) if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
     if (root) rmSync(root, { recursive: true, force: true });
   });
@@ -63,8 +64,8 @@ describeNeeding(NATS_SERVER, 'outpost network up / down', () => {
       '--dir',
       dir,
     ]);
-    state = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as State;
     assert.equal(up.code, 0, up.out + up.err);
+    state = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as State;
     assert.match(
       up.out,
       /Outpost network up: 2 node\(s\) \(FRA, SYD\), 2 shield\(s\), router on http:\/\/127\.0\.0\.1:\d+/,
@@ -103,9 +104,40 @@ describeNeeding(NATS_SERVER, 'outpost network up / down', () => {
     assert.match(none.out, /no network is up/);
   });
 
+  it('down never signals a process that merely reuses a recorded pid', async () => {
+    const { spawn } = await import('node:child_process');
+    const other = spawn('sleep', ['30']);
+    try {
+      const d = join(root, 'stale');
+      mkdirSync(d, { recursive: true });
+      // A network.json from before: the pid is now some other process (started later).
+      writeFileSync(
+        join(d, 'network.json'),
+        JSON.stringify({
+          topology: 'world',
+          nats: 'nats://127.0.0.1:1',
+          router: 'http://127.0.0.1:1',
+          startedAt: new Date().toISOString(),
+          processes: [{ role: 'nats', name: 'nats', pid: other.pid, start: '1', url: '', log: '' }],
+        }),
+      );
+      const st = await cli(['network', 'status', '--dir', d]);
+      assert.match(st.out, /DEAD/);
+      const down = await cli(['network', 'down', '--dir', d]);
+      assert.equal(down.code, 0, down.err);
+      assert.equal(alive(other.pid as number), true, 'the unrelated process was left alone');
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
   it('names what is wrong with its options', async () => {
-    const r = await cli(['network', 'up', '--pops', 'FRA,XXX', '--dir', join(root, 'bad')]);
+    const r = await cli(['network', 'up', '--pops', 'fra,XXX', '--dir', join(root, 'bad')]);
     assert.equal(r.code, 1);
     assert.match(r.err, /--pops: no PoP XXX in topology world/);
+    // A status from a directory with no network says so, with the directory in full.
+    const none = await cli(['network', 'status', '--dir', join(root, 'bad')]);
+    assert.equal(none.code, 1);
+    assert.match(none.out, new RegExp(`no network is up from ${join(root, 'bad')}`));
   });
 });

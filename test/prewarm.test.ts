@@ -64,7 +64,8 @@ describe('pre-warm, then switch (Runtime.stage)', () => {
     // A top level that takes ~300 ms (a big app's module graph): requests meanwhile get v1, fast.
     const v2 = await build(`${SPIN(250)}\nexport default { fetch: () => new Response("v2") };\n`);
     let staged = false;
-    const staging = rt.stage('pw', v2.bundle, v2.config).then(() => {
+    // The startup limit raised: on a loaded machine 250 M additions can pass the default 1 s.
+    const staging = rt.stage('pw', v2.bundle, v2.config, { startupMs: 10_000 }).then(() => {
       staged = true;
     });
     const during: { body: string; ms: number }[] = [];
@@ -105,7 +106,7 @@ describe('pre-warm, then switch (Runtime.stage)', () => {
   it('a deploy made while a stage loads wins over it', async () => {
     const slow = await build(`${SPIN(150)}\nexport default { fetch: () => new Response("slow") };\n`);
     const fast = await build('export default { fetch: () => new Response("fast") };\n');
-    const staging = rt.stage('pw', slow.bundle, slow.config);
+    const staging = rt.stage('pw', slow.bundle, slow.config, { startupMs: 10_000 });
     rt.deploy('pw', fast.bundle, fast.config);
     await staging;
     assert.equal(await (await fetch(server.url)).text(), 'fast');

@@ -7,10 +7,19 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { loadTopology, Membership, type Topology } from '../network/index.ts';
+import { loadTopology, Membership, popById, type Topology } from '../network/index.ts';
 import { CliError } from './cache.ts';
 import type { CliIo, Command } from './commands.ts';
 import { deployCommand } from './deploy.ts';
@@ -18,6 +27,8 @@ import { outpostArgv } from './spawn.ts';
 
 interface Proc {
   role: 'nats' | 'node' | 'shield' | 'router';
+  /** When the process started (/proc/<pid>/stat), so a pid reused by another process is not ours. */
+  start?: string;
   /** The PoP or shield region; 'nats' and 'router' for those. */
   name: string;
   pid: number;
@@ -30,28 +41,86 @@ interface NetworkState {
   nats: string;
   router: string;
   startedAt: string;
+  /** The kernel's boot id when the network came up: after a reboot no pid is ours. */
+  boot?: string;
   processes: Proc[];
 }
 
 const STATE = 'network.json';
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
+/** Ports handed out by this process: the kernel may give the same ephemeral port twice. */
+const issued = new Set<number>();
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const s = createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => res(p));
+      });
     });
+    if (!issued.has(port)) {
+      issued.add(port);
+      return port;
+    }
+  }
+}
+
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
 }
 
-function alive(pid: number): boolean {
+function bootId(): string | undefined {
   try {
-    process.kill(pid, 0);
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's start time in clock ticks since boot, or null when it is gone or a zombie. */
+function procStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? null : fields[19];
+  } catch {
+    return null;
+  }
+}
+
+const HAS_PROC = existsSync('/proc/self/stat');
+
+/** Whether the process recorded as `p` is still that process (not a pid reused by another). */
+function alive(p: Proc, boot: string | undefined): boolean {
+  if (HAS_PROC) {
+    if (boot !== undefined && boot !== bootId()) return false;
+    const start = procStart(p.pid);
+    return start !== null && (p.start === undefined || start === p.start);
+  }
+  try {
+    process.kill(p.pid, 0);
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Signal a process and the group it leads (it was started detached); gone already is fine. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {}
   }
 }
 
@@ -61,7 +130,9 @@ function readState(dir: string): NetworkState | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as NetworkState;
   } catch (err) {
-    throw new CliError(`${file} is not a network this command wrote: ${(err as Error).message}`);
+    throw new CliError(
+      `${file} is not a network this command wrote (${(err as Error).message}); stop its processes yourself and delete it`,
+    );
   }
 }
 
@@ -99,30 +170,40 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Stop the processes of a network: SIGTERM (they leave the membership), SIGKILL what lingers. */
-async function stopAll(procs: Proc[], io: CliIo, graceMs = 10_000): Promise<void> {
+/**
+ * Stop the processes of a network: SIGTERM (they leave the membership), SIGKILL what lingers;
+ * resolves with those still running after that (none, normally).
+ */
+async function stopAll(state: NetworkState, io: CliIo, graceMs = 10_000): Promise<Proc[]> {
+  const live = (p: Proc) => alive(p, state.boot);
+  const waitGone = async (group: Proc[], ms: number) => {
+    const deadline = Date.now() + ms;
+    while (group.some(live) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  };
   // Routers and nodes before shields, NATS last: nodes leave the membership while NATS is up.
-  const order = ['router', 'node', 'shield', 'nats'];
-  for (const role of order) {
-    const group = procs.filter((p) => p.role === role && alive(p.pid));
-    for (const p of group) process.kill(p.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (group.some((p) => alive(p.pid)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    for (const p of group.filter((x) => alive(x.pid))) {
+  for (const role of ['router', 'node', 'shield', 'nats']) {
+    const group = state.processes.filter((p) => p.role === role && live(p));
+    for (const p of group) signal(p.pid, 'SIGTERM');
+    await waitGone(group, graceMs);
+    const stuck = group.filter(live);
+    for (const p of stuck) {
       io.err(`${p.role} ${p.name} (pid ${p.pid}) did not stop within ${graceMs} ms: killed\n`);
-      process.kill(p.pid, 'SIGKILL');
+      signal(p.pid, 'SIGKILL');
     }
+    await waitGone(stuck, 2000);
   }
+  return state.processes.filter(live);
 }
 
 function pickPops(topology: Topology, list: unknown): string[] {
   if (list === undefined) return topology.pops.map((p) => p.id);
-  const ids = String(list)
+  const given = String(list)
     .split(',')
-    .map((s) => s.trim().toUpperCase())
+    .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = ids.filter((id) => !topology.pops.some((p) => p.id === id));
+  // PoP ids match as popById matches them (any case); the topology's own spelling is kept.
+  const ids = given.map((id) => popById(topology, id)?.id ?? id);
+  const unknown = ids.filter((id) => !popById(topology, id));
   if (!ids.length || unknown.length)
     throw new CliError(
       `--pops: ${unknown.length ? `no PoP ${unknown.join(', ')} in` : 'give PoP ids of'} topology ${topology.name} (it has ${topology.pops.map((p) => p.id).join(', ')})`,
@@ -158,9 +239,9 @@ export const networkUpCommand: Command = {
   async run(positionals, v, io) {
     const dir = resolve(String(v.dir));
     const before = readState(dir);
-    if (before?.processes.some((p) => alive(p.pid)))
+    if (before?.processes.some((p) => alive(p, before.boot)))
       throw new CliError(
-        `a network is already up from ${dir} (router ${before.router}): outpost network down --dir ${v.dir} first`,
+        `a network is already up from ${dir} (router ${before.router}): outpost network down --dir ${dir} first`,
       );
     if (spawnSync('nats-server', ['--version']).error)
       throw new CliError(
@@ -175,13 +256,21 @@ export const networkUpCommand: Command = {
     const timeoutMs = Number(v['timeout-ms']);
     mkdirSync(join(dir, 'logs'), { recursive: true });
     const secretFile = join(dir, 'secret');
-    if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+    if (!existsSync(secretFile))
+      writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600, flag: 'wx' });
+    chmodSync(secretFile, 0o600);
+    const routerPort = Number(v.port) === 0 ? await freePort() : Number(v.port);
+    if (!(await portFree(routerPort)))
+      throw new CliError(
+        `--port ${routerPort}: something already listens there (give another, or 0 for a free one)`,
+      );
     const procs: Proc[] = [];
     const state: NetworkState = {
       topology: topologyName,
       nats: '',
       router: '',
       startedAt: new Date().toISOString(),
+      ...(bootId() ? { boot: bootId() } : {}),
       processes: procs,
     };
     const save = () => writeFileSync(join(dir, STATE), `${JSON.stringify(state, null, 2)}\n`);
@@ -196,12 +285,25 @@ export const networkUpCommand: Command = {
       const fd = openSync(log, 'w');
       const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd] });
       closeSync(fd);
+      child.on('error', () => {}); // a failed spawn has no pid: reported below
       child.unref();
-      if (child.pid === undefined) throw new CliError(`could not start ${role} ${name}: see ${log}`);
-      procs.push({ role, name, pid: child.pid, url, log });
+      if (child.pid === undefined) throw new CliError(`could not start ${role} ${name} (${cmd}): see ${log}`);
+      const start = procStart(child.pid);
+      procs.push({ role, name, pid: child.pid, ...(start ? { start } : {}), url, log });
       save();
       return child;
     };
+    // Interrupted while coming up (Ctrl-C): what started is stopped, not left detached.
+    const interrupted = () => {
+      io.err('\ninterrupted: stopping what started\n');
+      void stopAll(state, io, 3000).then(() => {
+        rmSync(join(dir, STATE), { force: true });
+        process.exit(130);
+      });
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    process.once('SIGHUP', interrupted);
     try {
       const natsPort = await freePort();
       state.nats = `nats://127.0.0.1:${natsPort}`;
@@ -277,7 +379,6 @@ export const networkUpCommand: Command = {
           `http://127.0.0.1:${port}`,
         );
       }
-      const routerPort = Number(v.port) === 0 ? await freePort() : Number(v.port);
       state.router = `http://127.0.0.1:${routerPort}`;
       launch(
         'router',
@@ -301,30 +402,47 @@ export const networkUpCommand: Command = {
         await members.watch();
         const want = pops.length + shields.length;
         await until(`not every node and shield joined (see ${join(dir, 'logs')})`, timeoutMs, () => {
-          const dead = procs.find((p) => !alive(p.pid));
+          const dead = procs.find((p) => !alive(p, state.boot));
           if (dead) throw new CliError(`${dead.role} ${dead.name} exited:\n${tail(dead.log)}`);
           return members.members().length >= want ? true : undefined;
         });
       } finally {
         await members.close();
       }
-      await until('the router did not answer', 30_000, async () =>
-        (await tcpOpen(routerPort)) ? true : undefined,
-      );
+      // The router answers for itself (Outpost-Error or Outpost-Node), not just anything on the port.
+      const router = procs.find((p) => p.role === 'router') as Proc;
+      await until('the router did not answer', 30_000, async () => {
+        if (!alive(router, state.boot)) throw new CliError(`the router exited:\n${tail(router.log)}`);
+        try {
+          const r = await fetch(`${state.router}/`, { signal: AbortSignal.timeout(2000) });
+          await r.body?.cancel();
+          return r.headers.has('outpost-error') || r.headers.has('outpost-node') ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      });
     } catch (err) {
       io.err(`outpost network up failed; stopping what started\n`);
-      await stopAll(procs, io, 3000);
+      await stopAll(state, io, 3000);
       rmSync(join(dir, STATE), { force: true });
       throw err;
+    } finally {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      process.off('SIGHUP', interrupted);
     }
-    const first = topology.pops.find((p) => p.id === pops[0]);
+    const topologyFlag = topologyName === 'world' ? '' : ` --topology ${topologyName}`;
     io.out(
       `\n  Outpost network up: ${pops.length} node(s) (${pops.join(', ')}), ${shields.length} shield(s), router on ${state.router}\n` +
         `  NATS        ${state.nats}   (export OUTPOST_NATS=${state.nats})\n` +
-        `  Try         curl -i -H 'Outpost-Client-Location: ${first?.city ?? pops[0]}' ${state.router}/\n` +
-        `  Deploy      outpost deploy <project> --nats ${state.nats}\n` +
+        (positionals[0] === undefined
+          ? '  Nothing is deployed yet: deploy a project first (below); until then nodes answer 503\n'
+          : '') +
+        // A PoP code is a location the router accepts (a city name may not survive a shell's encoding).
+        `  Try         curl -i -H 'Outpost-Client-Location: ${pops[0]}' ${state.router}/\n` +
+        `  Deploy      outpost deploy <project> --nats ${state.nats}${topologyFlag}\n` +
         `  Logs        ${join(dir, 'logs')}\n` +
-        `  Stop        outpost network down${v.dir === '.outpost-network' ? '' : ` --dir ${v.dir}`}\n\n`,
+        `  Stop        outpost network down --dir ${dir}\n\n`,
     );
     return 0;
   },
@@ -337,9 +455,10 @@ export const networkStatusCommand: Command = {
     { name: 'dir', type: 'string', default: '.outpost-network', help: 'the directory given to network up' },
   ],
   async run(_p, v, io) {
-    const state = readState(resolve(String(v.dir)));
+    const dir = resolve(String(v.dir));
+    const state = readState(dir);
     if (!state) {
-      io.out(`no network is up from ${v.dir}\n`);
+      io.out(`no network is up from ${dir}\n`);
       return 1;
     }
     io.out(
@@ -347,7 +466,7 @@ export const networkStatusCommand: Command = {
     );
     let down = 0;
     for (const p of state.processes) {
-      const up = alive(p.pid);
+      const up = alive(p, state.boot);
       if (!up) down++;
       io.out(
         `  ${p.role.padEnd(6)} ${p.name.padEnd(8)} pid ${String(p.pid).padEnd(7)} ${up ? 'alive' : 'DEAD '}  ${p.url}\n`,
@@ -370,9 +489,17 @@ export const networkDownCommand: Command = {
       io.out(`no network is up from ${dir}\n`);
       return 0;
     }
-    await stopAll(state.processes, io);
+    const running = state.processes.filter((p) => alive(p, state.boot)).length;
+    const left = await stopAll(state, io);
+    if (left.length) {
+      // Kept in network.json, so another `down` (or the user) can deal with them.
+      for (const p of left) io.err(`${p.role} ${p.name} (pid ${p.pid}) is still running\n`);
+      return 1;
+    }
     rmSync(join(dir, STATE), { force: true });
-    io.out(`stopped ${state.processes.length} process(es); logs and data stay in ${dir}\n`);
+    io.out(
+      `stopped ${running} process(es)${running < state.processes.length ? ` (${state.processes.length - running} had already exited)` : ''}; logs and data stay in ${dir}\n`,
+    );
     return 0;
   },
 };

@@ -232,7 +232,7 @@ export const shieldCommand: Command = {
   summary: "Serve a region's shield: the cache tier between its PoP nodes and the origin",
   options: [
     NATS,
-    { name: 'shield', type: 'string', help: 'the shield region served, an id of the topology (e.g. weur)' },
+    { name: 'shield', type: 'string', help: 'the shield region served, an id of the topology (e.g. eu-west)' },
     TOPOLOGY,
     { name: 'port', type: 'number', default: 8788, help: 'port to listen on (0 picks a free one)' },
     IP,
@@ -256,7 +256,7 @@ export const shieldCommand: Command = {
   async run(_p, v, io) {
     const nats = natsOf(v);
     if (typeof v.shield !== 'string')
-      throw new CliError('give --shield ID (the shield region this process serves, e.g. weur)');
+      throw new CliError('give --shield ID (the shield region this process serves, e.g. eu-west)');
     const secret = secretOf(v);
     if (!secret)
       throw new CliError(

@@ -12,7 +12,7 @@
  *   Outpost-Tier-Status     the shield cache's status (HIT, MISS, STALE, ...)
  *   Outpost-Tier-Origin-Ms  the shield's time to the origin's headers, when it went there
  *   Outpost-Tier-Error      set (with a 4xx/502) when the shield itself refused or failed.
- * The PoP renders these as the in-process tiers do (tiers.ts): `Outpost-Shield: weur HIT`,
+ * The PoP renders these as the in-process tiers do (tiers.ts): `Outpost-Shield: eu-west HIT`,
  * Server-Timing `shield` and `origin`, a span per tier carrying the trace on.
  *
  * No live shield for the region, or one that cannot be reached: the PoP fills from the origin
