@@ -22,23 +22,27 @@ import { CliError } from './cache.ts';
 import type { CliIo, Command, OptionSpec } from './commands.ts';
 import { NATS_OPTION as NATS, natsOf } from './nats.ts';
 
-const REPLICAS: OptionSpec = {
+export const REPLICAS: OptionSpec = {
   name: 'replicas',
   type: 'number',
   default: 1,
   help: 'JetStream replicas of the buckets this makes if they are missing (3 on a NATS cluster)',
 };
-const NAME: OptionSpec = { name: 'name', type: 'string', help: 'the worker (default: the project’s name)' };
+export const NAME: OptionSpec = {
+  name: 'name',
+  type: 'string',
+  help: 'the worker (default: the project’s name)',
+};
 
-type Values = Record<string, string | number | boolean | string[] | undefined>;
+export type Values = Record<string, string | number | boolean | string[] | undefined>;
 
 /** The worker a command is about: --name, else the name in the project's config. */
-function workerOf(positionals: string[], v: Values): string {
+export function workerOf(positionals: string[], v: Values): string {
   if (typeof v.name === 'string') return v.name;
   return loadConfig(positionals[0] ?? '.', { warn: () => {}, devVars: false }).name;
 }
 
-async function withStore<T>(v: Values, fn: (s: NatsControlStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(v: Values, fn: (s: NatsControlStore) => Promise<T>): Promise<T> {
   let store: NatsControlStore;
   try {
     store = await NatsControlStore.connect({

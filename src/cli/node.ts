@@ -232,7 +232,11 @@ export const shieldCommand: Command = {
   summary: "Serve a region's shield: the cache tier between its PoP nodes and the origin",
   options: [
     NATS,
-    { name: 'shield', type: 'string', help: 'the shield region served, an id of the topology (e.g. eu-west)' },
+    {
+      name: 'shield',
+      type: 'string',
+      help: 'the shield region served, an id of the topology (e.g. eu-west)',
+    },
     TOPOLOGY,
     { name: 'port', type: 'number', default: 8788, help: 'port to listen on (0 picks a free one)' },
     IP,

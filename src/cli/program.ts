@@ -17,6 +17,7 @@ import { kvCommands } from './kv.ts';
 import { networkCommands } from './network.ts';
 import { nodeCommand, routerCommand, shieldCommand } from './node.ts';
 import { r2Commands } from './r2.ts';
+import { secretCommands } from './secret.ts';
 import { tailCommand } from './tail.ts';
 import { triggerCommands } from './trigger.ts';
 
@@ -32,6 +33,7 @@ export const COMMANDS: Command[] = [
   geodnsCommand,
   deployCommand,
   ...versionCommands,
+  ...secretCommands,
   nodeCommand,
   routerCommand,
   shieldCommand,

@@ -18,6 +18,8 @@ export interface Unpacked {
   version: string;
   bundle: Bundle;
   config: WorkerConfig;
+  /** The revision of the worker's secrets merged into `config.vars` (0: none). */
+  secretsRevision?: number;
 }
 
 /**
@@ -40,10 +42,12 @@ export interface Served {
   sticky?: boolean;
   /** The last version that failed to load here, and why. */
   failed?: { version: string; error: string };
+  /** The secrets revision serving (outpost secret put). */
+  secrets?: number;
 }
 
 export interface AgentOptions {
-  store: Pick<NatsControlStore, 'artifactBytes' | 'workers' | 'deployment' | 'watch'>;
+  store: Pick<NatsControlStore, 'artifactBytes' | 'workers' | 'deployment' | 'watch' | 'secrets'>;
   pop: string;
   /** Where artifacts and their unpacked assets are kept. */
   dir: string;
@@ -105,10 +109,10 @@ export class DeployAgent {
     const splits = [...servedAt(d, this.#o.pop)].sort((a, b) => b.percentage - a.percentage);
     if (splits.length === 0) return;
     const [primary, second] = splits;
-    const want = `${primary.version} ${second ? `${second.version}@${second.percentage}${d.sticky ? 's' : ''}` : ''}`;
+    const want = `${primary.version} ${second ? `${second.version}@${second.percentage}${d.sticky ? 's' : ''}` : ''}#${d.secrets ?? 0}`;
     const now = this.#served.get(d.worker);
     const has = now
-      ? `${now.version} ${now.split ? `${now.split.version}@${now.split.percentage}${now.sticky ? 's' : ''}` : ''}`
+      ? `${now.version} ${now.split ? `${now.split.version}@${now.split.percentage}${now.sticky ? 's' : ''}` : ''}#${now.secrets ?? 0}`
       : '';
     if (has === want) {
       (now as Served).deployment = d.id;
@@ -125,9 +129,15 @@ export class DeployAgent {
     let main: Unpacked;
     let extra: (Unpacked & { percentage: number; sticky: boolean }) | null;
     try {
-      main = await this.#unpack(primary.version);
+      // Secrets are not in artifacts: they are read now and merged into each version's vars.
+      const secrets = d.secrets ? await this.#o.store.secrets(d.worker) : null;
+      main = withSecrets(await this.#unpack(primary.version), secrets);
       extra = second
-        ? { ...(await this.#unpack(second.version)), percentage: second.percentage, sticky: d.sticky }
+        ? {
+            ...withSecrets(await this.#unpack(second.version), secrets),
+            percentage: second.percentage,
+            sticky: d.sticky,
+          }
         : null;
     } catch (err) {
       // Not the version's fault (NATS unreachable, a stream leader moving): tried again with the
@@ -142,6 +152,8 @@ export class DeployAgent {
     try {
       await this.#o.switchTo(d.worker, main, extra);
       served.version = primary.version;
+      if (d.secrets) served.secrets = d.secrets;
+      else delete served.secrets;
       if (second) {
         served.split = { version: second.version, percentage: second.percentage };
         served.sticky = d.sticky;
@@ -190,4 +202,22 @@ export class DeployAgent {
     this.#stop?.();
     this.#stop = null;
   }
+}
+
+/** A version with the worker's secrets in its env (secrets win over vars, as .dev.vars do). */
+function withSecrets(
+  u: Unpacked,
+  secrets: { values: Record<string, string>; revision: number } | null,
+): Unpacked {
+  if (!secrets) return u;
+  const names = Object.keys(secrets.values);
+  return {
+    ...u,
+    config: {
+      ...u.config,
+      vars: { ...u.config.vars, ...secrets.values },
+      secretNames: [...new Set([...u.config.secretNames, ...names])],
+    },
+    secretsRevision: secrets.revision,
+  };
 }

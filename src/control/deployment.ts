@@ -48,6 +48,11 @@ export interface Deployment {
   sticky: boolean;
   /** When the status last changed. */
   updatedAt: string;
+  /**
+   * The worker's secrets revision this deployment was made with (outpost secret put): a change
+   * makes a new deployment of the same versions, which nodes apply with the new secrets.
+   */
+  secrets?: number;
 }
 
 /** Worker names are stored as KV keys and object names: the characters wrangler allows. */

@@ -21,6 +21,12 @@ const ARTIFACTS = 'outpost_artifacts';
 const VERSIONS = 'outpost_versions';
 const DEPLOYMENTS = 'outpost_deployments';
 const HISTORY = 64;
+const SECRETS = 'outpost_secrets';
+
+/** Secret names as wrangler takes them: an identifier. */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** The largest secret value, bytes (Cloudflare's limit is 5 KiB). */
+export const MAX_SECRET_BYTES = 5 * 1024;
 
 export interface ControlStoreOptions {
   servers: string;
@@ -47,6 +53,7 @@ export class NatsControlStore {
   readonly #artifacts: ObjectStore;
   readonly #versions: KV;
   readonly #deployments: KV;
+  readonly #secrets: KV;
   readonly #jsm: JetStreamManager;
 
   private constructor(
@@ -55,12 +62,14 @@ export class NatsControlStore {
     artifacts: ObjectStore,
     versions: KV,
     deployments: KV,
+    secrets: KV,
   ) {
     this.#nc = nc;
     this.#jsm = jsm;
     this.#artifacts = artifacts;
     this.#versions = versions;
     this.#deployments = deployments;
+    this.#secrets = secrets;
   }
 
   static async connect(o: ControlStoreOptions): Promise<NatsControlStore> {
@@ -90,7 +99,8 @@ export class NatsControlStore {
           : kvm.create(name, { history, replicas });
       const versions = await bucket(VERSIONS, 1);
       const deployments = await bucket(DEPLOYMENTS, HISTORY);
-      return new NatsControlStore(nc, jsm, artifacts, versions, deployments);
+      const secrets = await bucket(SECRETS, 1);
+      return new NatsControlStore(nc, jsm, artifacts, versions, deployments, secrets);
     } catch (err) {
       await nc.close().catch(() => {});
       throw err;
@@ -230,6 +240,53 @@ export class NatsControlStore {
     return () => watcher.stop();
   }
 
+  /**
+   * Set a worker's secret; resolves with the secrets' new revision. Stored as written in the
+   * JetStream bucket `outpost_secrets` (encrypt JetStream at rest on the NATS servers).
+   */
+  async putSecret(worker: string, name: string, value: string): Promise<number> {
+    checkWorker(worker);
+    checkSecret(name);
+    if (Buffer.byteLength(value) > MAX_SECRET_BYTES)
+      throw new DeployError(
+        'INVALID_SECRET',
+        `secret ${name} is ${Buffer.byteLength(value)} bytes; at most ${MAX_SECRET_BYTES} are allowed`,
+      );
+    return this.#secrets.put(`${worker}.${name}`, enc({ value, updatedAt: new Date().toISOString() }));
+  }
+
+  /** Delete a worker's secret; resolves with the new revision, or null when it had none by that name. */
+  async deleteSecret(worker: string, name: string): Promise<number | null> {
+    checkWorker(worker);
+    checkSecret(name);
+    const e = await this.#secrets.get(`${worker}.${name}`);
+    if (!e || e.operation !== 'PUT') return null;
+    await this.#secrets.delete(`${worker}.${name}`);
+    return (await this.secrets(worker)).revision;
+  }
+
+  /**
+   * A worker's secrets and their revision (the latest change to any of them, deletions too: a
+   * node re-stages the worker when it moves).
+   */
+  async secrets(worker: string): Promise<{ values: Record<string, string>; revision: number }> {
+    checkWorker(worker);
+    const values: Record<string, string> = {};
+    let revision = 0;
+    // Each key's last message, deletions included (KV's get() hides a deleted key's sequence,
+    // and a deletion must move the revision too).
+    for (const key of await this.#keys(SECRETS, `${worker}.*`)) {
+      const m = await this.#jsm.streams.getMessage(`KV_${SECRETS}`, {
+        last_by_subj: `$KV.${SECRETS}.${key}`,
+      });
+      if (!m) continue;
+      revision = Math.max(revision, m.seq);
+      const op = m.header?.get('KV-Operation');
+      if (!op || op === 'PUT') values[key.slice(worker.length + 1)] = dec<{ value: string }>(m.data).value;
+    }
+    return { values, revision };
+  }
+
   get connected(): boolean {
     return !this.#nc.isClosed();
   }
@@ -237,4 +294,12 @@ export class NatsControlStore {
   async close(): Promise<void> {
     await this.#nc.drain().catch(() => {});
   }
+}
+
+function checkSecret(name: string): void {
+  if (!SECRET_NAME.test(name))
+    throw new DeployError(
+      'INVALID_SECRET',
+      `a secret name is a letter or _ then letters, digits or _ (at most 128), received "${name}"`,
+    );
 }

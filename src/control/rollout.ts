@@ -13,7 +13,7 @@ import type { NatsControlStore } from './nats-store.ts';
 import { type GateOptions, judge } from './waves.ts';
 
 export interface RolloutOptions {
-  store: Pick<NatsControlStore, 'deployment' | 'setDeployment'>;
+  store: Pick<NatsControlStore, 'deployment' | 'setDeployment' | 'secrets'>;
   /** The nodes present now (a Membership's members()). */
   members: () => Member[];
   worker: string;
@@ -42,6 +42,8 @@ export async function rollout(o: RolloutOptions): Promise<Deployment> {
       : current.deployment.versions
     : [];
   const now = new Date().toISOString();
+  // The worker's secrets as they are now travel with every deployment (outpost secret put).
+  const secrets = (await o.store.secrets(o.worker)).revision;
   // A first deployment has nothing to compare with or fall back to: everywhere at once.
   const waves = previous.length && o.waves?.length ? o.waves : null;
   const d: Deployment = {
@@ -56,6 +58,7 @@ export async function rollout(o: RolloutOptions): Promise<Deployment> {
     released: waves ? 1 : 0,
     status: waves ? 'rolling' : 'complete',
     sticky: o.sticky ?? false,
+    ...(secrets ? { secrets } : {}),
   };
   let revision = await o.store.setDeployment(d, current?.revision ?? 0);
   const save = async () => {

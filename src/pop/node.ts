@@ -114,9 +114,10 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
         switchTo: async (worker, primary, split) => {
           const { bundle, config } = primary;
           // The primary is staged again only when it changed (a split may come and go around it).
-          if (live.get(worker) !== primary.version) {
+          const key = `${primary.version}#${primary.secretsRevision ?? 0}`;
+          if (live.get(worker) !== key) {
             await stage.call(deployer, worker, bundle, config, o.limits);
-            live.set(worker, primary.version);
+            live.set(worker, key);
           }
           if (split) {
             if (!deployer.stageSplit)
