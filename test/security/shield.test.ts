@@ -8,16 +8,16 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { type AddressInfo, Socket } from 'node:net';
 import { after, before, it } from 'node:test';
 import { request } from 'undici';
-import { describeNeeding, NATS_SERVER } from '../../test/support/programs.ts';
-import type { CacheRequest, OriginResponse } from '../cache/index.ts';
-import { varyOnVariant } from '../frontend/variants/index.ts';
-import { type NatsServer, startNatsServer } from '../kv/nats-harness.ts';
-import { EgressPolicy, type RecordedOrigin } from '../runtime/index.ts';
-import type { Member } from './membership.ts';
-import { httpOrigin } from './origin.ts';
-import { shieldTier } from './shield.ts';
-import { type ShieldServer, startShieldServer } from './shield-server.ts';
-import { loadTopology } from './topology/load.ts';
+import type { CacheRequest, OriginResponse } from '../../src/cache/index.ts';
+import { varyOnVariant } from '../../src/frontend/variants/index.ts';
+import { type NatsServer, startNatsServer } from '../../src/kv/nats-harness.ts';
+import type { Member } from '../../src/network/membership.ts';
+import { httpOrigin } from '../../src/network/origin.ts';
+import { shieldTier } from '../../src/network/shield.ts';
+import { type ShieldServer, startShieldServer } from '../../src/network/shield-server.ts';
+import { loadTopology } from '../../src/network/topology/load.ts';
+import { EgressPolicy, type RecordedOrigin } from '../../src/runtime/index.ts';
+import { describeNeeding, NATS_SERVER } from '../support/programs.ts';
 
 const SECRET = 'adversarial-network-secret-0123456789';
 const topology = loadTopology('world');
