@@ -21,7 +21,7 @@ import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadTopology, Membership, popById, type Topology } from '../network/index.ts';
 import { CliError } from './cache.ts';
-import type { CliIo, Command } from './commands.ts';
+import type { CliIo, Command, OptionSpec } from './commands.ts';
 import { deployCommand } from './deploy.ts';
 import { outpostArgv } from './spawn.ts';
 
@@ -47,6 +47,13 @@ interface NetworkState {
 }
 
 const STATE = 'network.json';
+
+const DIR_GIVEN: OptionSpec = {
+  name: 'dir',
+  type: 'string',
+  default: '.outpost-network',
+  help: 'the directory given to network up',
+};
 
 /** Ports handed out by this process: the kernel may give the same ephemeral port twice. */
 const issued = new Set<number>();
@@ -451,9 +458,7 @@ export const networkUpCommand: Command = {
 export const networkStatusCommand: Command = {
   name: 'network status',
   summary: 'The processes of the network `outpost network up` started, and whether each is alive',
-  options: [
-    { name: 'dir', type: 'string', default: '.outpost-network', help: 'the directory given to network up' },
-  ],
+  options: [DIR_GIVEN],
   async run(_p, v, io) {
     const dir = resolve(String(v.dir));
     const state = readState(dir);
@@ -479,9 +484,7 @@ export const networkStatusCommand: Command = {
 export const networkDownCommand: Command = {
   name: 'network down',
   summary: 'Stop the network `outpost network up` started',
-  options: [
-    { name: 'dir', type: 'string', default: '.outpost-network', help: 'the directory given to network up' },
-  ],
+  options: [DIR_GIVEN],
   async run(_p, v, io) {
     const dir = resolve(String(v.dir));
     const state = readState(dir);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { runCli } from '../../src/cli/program.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+/** Node arguments that run the CLI from its TypeScript sources. */
+const TSX = ['--no-node-snapshot', '--import', 'tsx', MAIN];
 
 export interface NodeProcess {
   child: ChildProcess;
@@ -31,10 +33,7 @@ export function startNodeProcess(
   const child = spawn(
     process.execPath,
     [
-      '--no-node-snapshot',
-      '--import',
-      'tsx',
-      MAIN,
+      ...TSX,
       'node',
       '--nats',
       nats,
@@ -64,22 +63,7 @@ export function startNodeProcess(
 export function startShieldProcess(nats: string, shield: string, extra: string[] = []): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
-    [
-      '--no-node-snapshot',
-      '--import',
-      'tsx',
-      MAIN,
-      'shield',
-      '--nats',
-      nats,
-      '--shield',
-      shield,
-      '--port',
-      '0',
-      '--leave-ms',
-      '1500',
-      ...extra,
-    ],
+    [...TSX, 'shield', '--nats', nats, '--shield', shield, '--port', '0', '--leave-ms', '1500', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return ready(child, shield, '', /Outpost shield (\S+): region \S+ ready on (http:\/\/127\.0\.0\.1:\d+)/);
