@@ -109,11 +109,9 @@ export class DeployAgent {
     const splits = [...servedAt(d, this.#o.pop)].sort((a, b) => b.percentage - a.percentage);
     if (splits.length === 0) return;
     const [primary, second] = splits;
-    const want = `${primary.version} ${second ? `${second.version}@${second.percentage}${d.sticky ? 's' : ''}` : ''}#${d.secrets ?? 0}`;
+    const want = servingKey(primary.version, second, d.sticky, d.secrets);
     const now = this.#served.get(d.worker);
-    const has = now
-      ? `${now.version} ${now.split ? `${now.split.version}@${now.split.percentage}${now.sticky ? 's' : ''}` : ''}#${now.secrets ?? 0}`
-      : '';
+    const has = now ? servingKey(now.version, now.split, now.sticky, now.secrets) : '';
     if (has === want) {
       (now as Served).deployment = d.id;
       return;
@@ -220,4 +218,14 @@ function withSecrets(
     },
     secretsRevision: secrets.revision,
   };
+}
+
+/** What a PoP serves of a worker, as one comparable string: versions, split, stickiness, secrets. */
+function servingKey(
+  version: string | null,
+  split: { version: string; percentage: number } | undefined,
+  sticky: boolean | undefined,
+  secrets: number | undefined,
+): string {
+  return `${version} ${split ? `${split.version}@${split.percentage}${sticky ? 's' : ''}` : ''}#${secrets ?? 0}`;
 }
