@@ -127,10 +127,28 @@ export const nodeCommand: Command = {
     },
     EGRESS,
     SECRET_FILE,
+    {
+      name: 'do-lease-ms',
+      type: 'number',
+      default: 10_000,
+      help: "ms a node's hold on its Durable Objects lasts unrenewed (with a secret: objects are shared across nodes); the longest a dead node's objects wait",
+    },
+    {
+      name: 'do-snapshot-every',
+      type: 'number',
+      default: 1000,
+      help: "Durable Object journal records between snapshots of an object's database (0: never)",
+    },
     LOG_LEVEL,
   ],
   async run(_p, v, io) {
     const nats = natsOf(v);
+    const leaseMs = Number(v['do-lease-ms']);
+    if (!Number.isInteger(leaseMs) || leaseMs < 500)
+      throw new CliError(`--do-lease-ms must be an integer of at least 500, received ${v['do-lease-ms']}`);
+    const snapshotEvery = Number(v['do-snapshot-every']);
+    if (!Number.isInteger(snapshotEvery) || snapshotEvery < 0)
+      throw new CliError(`--do-snapshot-every must be a whole number, received ${v['do-snapshot-every']}`);
     if (typeof v.pop !== 'string') throw new CliError('give --pop ID (the PoP this node serves, e.g. FRA)');
     const processes = v.processes === undefined ? availableParallelism() : Number(v.processes);
     if (!Number.isInteger(processes) || processes < 1)
@@ -164,6 +182,8 @@ export const nodeCommand: Command = {
         : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
       ...(secret ? { secret } : {}),
+      objectLeaseMs: leaseMs,
+      objectSnapshotEvery: snapshotEvery,
     });
     const served = node.served().map((s) => `${s.worker}@${s.version?.slice(0, 12) ?? '-'}`);
     io.out(

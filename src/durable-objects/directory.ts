@@ -106,12 +106,13 @@ export class ObjectDirectory {
    * (sql-runner.ts), which opens the same database by its path.
    */
   open(namespace: string, id: string): ObjectStorage {
+    return new ObjectStorage(join(this.folder(namespace), `${id}.sqlite`), namespace, this.objectMaxBytes);
+  }
+
+  /** The folder of a namespace's databases (made on first write). */
+  folder(namespace: string): string {
     const folder = createHash('sha256').update(namespace).digest('hex').slice(0, 16);
-    return new ObjectStorage(
-      join(this.#dir ?? this.#scratch(), folder, `${id}.sqlite`),
-      namespace,
-      this.objectMaxBytes,
-    );
+    return join(this.#dir ?? this.#scratch(), folder);
   }
 
   #scratch(): string {

@@ -1,3 +1,10 @@
+export {
+  type AlarmEntry,
+  ObjectCluster,
+  ObjectElsewhere,
+  type OwnerEntry,
+  ReplicatedStorage,
+} from './cluster/index.ts';
 export { ObjectDirectory, type PlacedObject } from './directory.ts';
 export { idFromName, invalidId, newUniqueId } from './ids.ts';
 export { checkKey, checkKeys, checkValue, DO_LIMITS, type StorageBackend, StorageError } from './limits.ts';

@@ -181,6 +181,19 @@ export class ObjectStorage {
       );
   }
 
+  /**
+   * SQLite's `data_version` of this connection: it changes when another connection (the SQL host
+   * running the object's own SQL) committed a change to the database since it was last read.
+   */
+  dataVersion(): number {
+    return this.#db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** The whole database as one image (a consistent copy: what a snapshot stores). */
+  image(): Buffer {
+    return this.#db.serialize();
+  }
+
   /** Bytes on disk (database and WAL), for the admin view. */
   bytesOnDisk(): number {
     if (this.file === ':memory:') return this.databaseSize();

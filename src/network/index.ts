@@ -12,6 +12,7 @@ export { connectionListed, HOP_BY_HOP, withoutHopByHop } from './hop-by-hop.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, LocationError, parseLocation, popById } from './location.ts';
 export { type Member, Membership, type MembershipOptions, popNodes } from './membership.ts';
+export { objectPeers, PEER_OBJECT_PATH, servePeerObject } from './object-peer.ts';
 export { httpOrigin } from './origin.ts';
 export { Router } from './router.ts';
 export { type RouterServer, type RouterServerOptions, startRouterServer } from './router-server.ts';

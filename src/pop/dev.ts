@@ -41,6 +41,7 @@ import {
   calleeChain,
   DEFAULT_ACCOUNT,
   DurableObjects,
+  type DurableObjectsOptions,
   type Limits,
   OutpostError,
   type RequestChain,
@@ -53,7 +54,7 @@ import { DevNetwork } from './network.ts';
 import { Pages } from './pages.ts';
 import { Policies } from './policies.ts';
 import { type Deployer, folderProjects, type Project, type ProjectSource } from './project.ts';
-import { type PopServer, startPopServer } from './server.ts';
+import { type PopServer, type PopServerOptions, startPopServer } from './server.ts';
 import { Site } from './site.ts';
 import { devCertificate, tlsFromFiles } from './tls.ts';
 
@@ -162,7 +163,14 @@ export interface DevOptions {
   /** With --nats: how long a dead leader's Workflow instances wait for another process, ms (default 5000). */
   workflowLeaseMs?: number;
   /** Durable Objects: where their databases go (default `.outpost/do`; null: in memory) and when an idle one is evicted. */
-  durableObjects?: { dir?: string | null; idleMs?: number };
+  durableObjects?: {
+    dir?: string | null;
+    idleMs?: number;
+    /** A node of a network: objects owned across nodes, storage replicated (src/runtime/objects.ts). */
+    cluster?: DurableObjectsOptions['cluster'];
+  };
+  /** Requests another node of the network sends (PopServerOptions.peer). */
+  peer?: PopServerOptions['peer'];
   kv?: {
     file?: string;
     cacheTtl?: number;
@@ -358,6 +366,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     }),
     observer,
     idleMs: options.durableObjects?.idleMs,
+    ...(options.durableObjects?.cluster ? { cluster: options.durableObjects.cluster } : {}),
     runtimeFor: (pop) => (network ? network.node(pop).runtime : (runtime as Runtime)),
     placement: {
       place: (from, hint) => network?.placement.place(from, hint) ?? from,
@@ -587,6 +596,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     site,
     ...(options.testScheduled ? { testScheduled: true } : {}),
     ...(options.beforeRequest ? { beforeRequest: options.beforeRequest } : {}),
+    ...(options.peer ? { peer: options.peer } : {}),
     scheduled: {
       list: () => scheduler.list(),
       // `outpost trigger scheduled`: a worker's crons now (or the one named; none: cron "").

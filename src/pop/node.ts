@@ -11,13 +11,16 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges } from '../cache/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
+import { ObjectCluster } from '../durable-objects/index.ts';
 import {
   loadTopology,
   type Member,
   Membership,
   MIN_SECRET_LENGTH,
   nodeCf,
+  objectPeers,
   popById,
+  servePeerObject,
   shieldTier,
 } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
@@ -51,9 +54,15 @@ export interface NodeOptions {
   egressAllow?: string[];
   /**
    * The network's shared secret: with it, cache misses fill through a shield node of the PoP's
-   * region (src/network/shield.ts) when one is live; without, straight from the origin.
+   * region (src/network/shield.ts) when one is live, and Durable Objects are one per id across
+   * the nodes, their storage replicated through JetStream; without, cache misses go straight to
+   * the origin and each node keeps Durable Objects of its own.
    */
   secret?: string;
+  /** Durable Object leases across nodes, ms (default 10 000): how long a dead owner holds its objects. */
+  objectLeaseMs?: number;
+  /** Durable Object journal records between snapshots (default 1000; 0: never). */
+  objectSnapshotEvery?: number;
 }
 
 export interface NodeServer {
@@ -178,6 +187,27 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       log,
     });
   }
+  // Durable Objects across nodes: calls between nodes carry the network secret, so only with one.
+  let objectCluster: ObjectCluster | null = null;
+  const peers = o.secret !== undefined ? objectPeers({ secret: o.secret }) : null;
+  if (peers)
+    try {
+      objectCluster = await ObjectCluster.connect({
+        servers: o.nats,
+        ...(o.replicas ? { replicas: o.replicas } : {}),
+        node: id,
+        pop: pop.id,
+        ...(o.objectLeaseMs !== undefined ? { leaseMs: o.objectLeaseMs } : {}),
+        ...(o.objectSnapshotEvery !== undefined ? { snapshotEvery: o.objectSnapshotEvery } : {}),
+        log,
+      });
+    } catch (err) {
+      await peers.close();
+      await membership.close();
+      await store.close();
+      throw err;
+    }
+  const secret = o.secret ?? '';
   try {
     dev = await startDev({
       dir,
@@ -189,7 +219,20 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       observer: o.observer,
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 8787,
-      durableObjects: { dir: join(dir, 'do') },
+      durableObjects: {
+        dir: join(dir, 'do'),
+        ...(objectCluster && peers ? { cluster: { objects: objectCluster, peers } } : {}),
+      },
+      ...(objectCluster
+        ? {
+            peer: (req, res) =>
+              servePeerObject(req, res, {
+                secret,
+                pop: pop.id,
+                objects: () => devRef?.runtime.objects ?? null,
+              }),
+          }
+        : {}),
       prewarm: false,
       beforeRequest: () => purges?.checkAway() ?? null,
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
@@ -199,6 +242,8 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     });
   } catch (err) {
     (agent as DeployAgent | null)?.stop();
+    await objectCluster?.close();
+    await peers?.close();
     await membership.close();
     await store.close();
     throw err;
@@ -214,6 +259,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     log: (m) => log('info', m),
   });
   const url = o.advertise ?? dev.url;
+  objectCluster?.serve(url);
   const startedAt = new Date().toISOString();
   // Health per version for deploy gates: what each request and limit breach did, by the version serving.
   const health = new HealthBook(
@@ -250,6 +296,8 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       await purges?.close();
       (agent as DeployAgent | null)?.stop();
       await dev.close();
+      await objectCluster?.close();
+      await peers?.close();
       await store.close();
     },
   };

@@ -134,6 +134,11 @@ export interface PopServerOptions {
    * paused purges what it cannot prove fresh first: src/cache/nats-purge.ts).
    */
   beforeRequest?: () => Promise<void> | null;
+  /**
+   * Calls from the other nodes of a network (src/network/object-peer.ts): answers true when it
+   * took the request, before anything else sees it.
+   */
+  peer?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   admin?: { purges: PurgeBus; kvPops: () => KvPop[]; network?: AdminOptions['network'] };
   /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
   tail?: TailHub;
@@ -258,6 +263,13 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     res: ServerResponse,
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
+    if (
+      !upgrade &&
+      options.peer &&
+      (req.url ?? '').startsWith(ADMIN_PREFIX) &&
+      (await options.peer(req, res))
+    )
+      return;
     if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
       res.setHeader('cf-ray', newRay(defaultPop));
       const kvPops = options.admin ? options.admin.kvPops() : options.runtime.kv ? [options.runtime.kv] : [];

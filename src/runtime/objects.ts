@@ -10,11 +10,17 @@
 
 import { bindingsOf } from '../config/index.ts';
 import {
+  type AlarmEntry,
   idFromName,
   invalidId,
   newUniqueId,
+  type ObjectCluster,
   type ObjectDirectory,
+  ObjectElsewhere,
+  type ObjectStorage,
+  type OwnerEntry,
   type PlacedObject,
+  ReplicatedStorage,
   StagedStorage,
 } from '../durable-objects/index.ts';
 import { type Hop, type Observer, SpanKind } from '../observability/index.ts';
@@ -24,7 +30,7 @@ import { NamedError } from './bridge/named-error.ts';
 import { HibernationSet } from './hibernation.ts';
 import type { WorkerInstance } from './instance.ts';
 import type { Runtime } from './runtime.ts';
-import type { WorkerResponse, WorkerVersion } from './types.ts';
+import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
 
 /** Where objects go and what reaching them costs (the network's latency model). */
 export interface ObjectPlacement {
@@ -50,7 +56,49 @@ interface Live {
   pop: string;
   instance: WorkerInstance;
   storage: StagedStorage;
+  /** In a network of nodes: the replicated storage under `storage` (its output gate). */
+  replicated: ReplicatedStorage | null;
   lastUsed: number;
+}
+
+/** What a call asks of an object. */
+export type ObjectOp =
+  | { kind: 'fetch'; request: WorkerRequest }
+  | { kind: 'rpc'; method: string; args: unknown[] };
+
+/** A call sent to the node that owns the object (src/network/object-peer.ts carries it). */
+export interface PeerObjectCall {
+  tenant: string;
+  className: string;
+  id: string;
+  name: string | null;
+  hint: string | null;
+  /** The caller's chain: invocations left and made (loop limits hold across nodes). */
+  hops: number;
+  invocations: number;
+  op:
+    | {
+        kind: 'fetch';
+        method: string;
+        url: string;
+        headers: string[];
+        cf: Record<string, unknown>;
+        body: Uint8Array | null;
+      }
+    | { kind: 'rpc'; method: string; args: unknown[] };
+}
+
+/** Sends calls to other nodes; throws ObjectElsewhere (not the owner) or OwnerUnreachable. */
+export interface ObjectPeers {
+  call(owner: OwnerEntry, call: PeerObjectCall): Promise<unknown>;
+}
+
+/** The owner's node did not take the call (refused connection): nothing ran there. */
+export class OwnerUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OwnerUnreachable';
+  }
 }
 
 export interface DurableObjectsOptions {
@@ -61,6 +109,12 @@ export interface DurableObjectsOptions {
   placement?: ObjectPlacement;
   /** Evict an object after this long without events, ms (default 30 s). */
   idleMs?: number;
+  /**
+   * A network of nodes (`outpost node`): one owner per object across them, storage replicated
+   * through JetStream (src/durable-objects/cluster/), calls to objects owned elsewhere sent by
+   * `peers`. Absent: objects live in this process only.
+   */
+  cluster?: { objects: ObjectCluster; peers: ObjectPeers };
 }
 
 /** Alarm retries: 6, waiting 2 s, 4 s, 8 s … between them (as Cloudflare). */
@@ -97,7 +151,18 @@ export class DurableObjects {
     this.idleMs = options.idleMs ?? 30_000;
     this.#sweep = setInterval(() => this.#evictIdle(), Math.min(1000, this.idleMs));
     this.#sweep.unref();
+    const c = options.cluster?.objects;
+    if (c) {
+      c.onLost = (ns, id, why) => this.#lost(ns, id, why);
+      c.onOrphanAlarm = (a: AlarmEntry) => {
+        this.#alarmNames.set(keyOf(a.ns, a.id), a.name);
+        this.#schedule(a.ns, a.id, a.at);
+      };
+    }
   }
+
+  /** Names of objects whose alarms this node fires without having made them (in a network). */
+  readonly #alarmNames = new Map<string, string | null>();
 
   /** Schedule the alarms the directory holds (after a restart); call once workers are deployed. */
   startAlarms(): void {
@@ -126,23 +191,47 @@ export class DurableObjects {
         return arg as string;
       },
       fetch: (call, request) =>
-        this.#call(
-          pop,
-          target(call.binding),
-          call,
-          (inst) => inst.handle(request) as Promise<WorkerResponse>,
-        ),
-      rpc: (call, method, args) =>
-        this.#call(pop, target(call.binding), call, (inst) => inst.rpc('rpc', method, args, call.chain)),
+        this.#call(pop, target(call.binding), call, { kind: 'fetch', request }) as Promise<WorkerResponse>,
+      rpc: (call, method, args) => this.#call(pop, target(call.binding), call, { kind: 'rpc', method, args }),
     };
   }
 
-  async #call<T>(
+  /** A call another node sent because this node owns the object (or should take it). */
+  peerCall(pop: string, c: PeerObjectCall): Promise<unknown> {
+    const t = objectClass(this.options.runtimeFor(pop), c.tenant, c.className, 'a call from another node');
+    const chain = { hops: c.hops, tree: { invocations: c.invocations } };
+    const call: ObjectCall = {
+      binding: c.className,
+      id: c.id,
+      name: c.name,
+      hint: c.hint,
+      hops: null,
+      chain,
+    };
+    const op: ObjectOp =
+      c.op.kind === 'rpc'
+        ? c.op
+        : {
+            kind: 'fetch',
+            request: {
+              method: c.op.method,
+              url: c.op.url,
+              headers: c.op.headers,
+              cf: c.op.cf,
+              body: c.op.body,
+              chain,
+            },
+          };
+    return this.#call(pop, t, call, op, false);
+  }
+
+  async #call(
     from: string,
     t: ObjectClass,
     call: ObjectCall,
-    run: (inst: WorkerInstance) => Promise<T>,
-  ): Promise<T> {
+    op: ObjectOp,
+    forward = true,
+  ): Promise<unknown> {
     const why = invalidId(t.namespace, call.id);
     if (why) throw new NamedError(why, 'TypeError');
     const started = performance.now();
@@ -155,6 +244,24 @@ export class DurableObjects {
     if (at?.recorder.trace.recording) call.chain.trace = at.recorder.trace;
     let where = '';
     let trip = { ms: 0, wait: false };
+    const run = (inst: WorkerInstance): Promise<unknown> =>
+      op.kind === 'fetch' ? inst.handle(op.request) : inst.rpc('rpc', op.method, op.args, call.chain);
+    if (this.options.cluster)
+      try {
+        const out = await this.#clustered(from, t, call, op, run, forward, (w) => {
+          where = w;
+          call.hops?.object(w);
+        });
+        at?.end(this.#hop(call, from, where, started, trip), { 'outpost.do.location': where });
+        return out;
+      } catch (err) {
+        at?.end(
+          where ? this.#hop(call, from, where, started, trip) : null,
+          where ? { 'outpost.do.location': where } : undefined,
+          (err as Error).message,
+        );
+        throw err;
+      }
     try {
       const placement = this.options.placement;
       const key = keyOf(t.namespace, call.id);
@@ -192,6 +299,83 @@ export class DurableObjects {
     }
   }
 
+  /**
+   * A call in a network of nodes: run here when this node owns the object or nobody does (it
+   * takes it: src/durable-objects/cluster/), else sent to the owner. Calls are held, not failed,
+   * while an owner that stopped answering still holds its lease (up to twice the lease), and
+   * while the object changes hands. A call whose connection broke after it was sent is not sent
+   * again (it may have run): the caller gets "Network connection lost", as on Cloudflare.
+   */
+  async #clustered(
+    from: string,
+    t: ObjectClass,
+    call: ObjectCall,
+    op: ObjectOp,
+    run: (inst: WorkerInstance) => Promise<unknown>,
+    forward: boolean,
+    at: (where: string) => void,
+  ): Promise<unknown> {
+    const { objects: c, peers } = this.options.cluster as { objects: ObjectCluster; peers: ObjectPeers };
+    const key = keyOf(t.namespace, call.id);
+    const deadline = Date.now() + 2 * c.leaseMs + 5000;
+    let fresh = false;
+    const retry = async (why: Error, ms: number) => {
+      if (Date.now() > deadline)
+        throw new NamedError(`Durable Object unavailable: ${why.message}; try again later`, 'Error');
+      fresh = true;
+      await new Promise((r) => setTimeout(r, ms));
+    };
+    for (;;) {
+      const live = this.#live.get(key);
+      if (!live?.replicated || !c.holding(t.namespace, call.id)) {
+        const owner = await c.owner(t.namespace, call.id, fresh);
+        if (owner && owner.node !== c.node && c.holds(owner)) {
+          if (!forward) throw new ObjectElsewhere(owner);
+          at(`${owner.pop} (${owner.node})`);
+          try {
+            return await peers.call(owner, await peerCallOf(t, call, op));
+          } catch (err) {
+            if (err instanceof ObjectElsewhere) await retry(err, 10);
+            else if (err instanceof OwnerUnreachable) await retry(err, 200);
+            else throw err;
+            continue;
+          }
+        }
+      }
+      at(`${c.pop} (${c.node})`);
+      let l: Live;
+      try {
+        l = await this.#get(t, call.id, call.name, from);
+      } catch (err) {
+        if (!(err instanceof ObjectElsewhere)) throw err;
+        await retry(err, 10);
+        continue;
+      }
+      l.lastUsed = Date.now();
+      try {
+        const out = await this.options.runtimeFor(l.pop).runObject(l.instance, run);
+        await this.#gate(l);
+        if (op.kind === 'fetch') return gatedResponse(out as WorkerResponse, () => this.#gate(l));
+        return out;
+      } finally {
+        l.lastUsed = Date.now();
+      }
+    }
+  }
+
+  /** The output gate across nodes: what the object wrote is replicated and its lease holds. */
+  async #gate(l: Live): Promise<void> {
+    if (!l.replicated) return;
+    try {
+      await l.replicated.gate();
+    } catch (err) {
+      throw new NamedError(
+        `Durable Object storage could not be confirmed, so its answer was withheld: ${(err as Error).message}`,
+        'Error',
+      );
+    }
+  }
+
   /** The `do` Server-Timing entry of a call: where the object lives, and the trip there. */
   #hop(
     call: ObjectCall,
@@ -217,9 +401,23 @@ export class DurableObjects {
     if (loading) return loading;
     loading = (async () => {
       if (this.#closed) throw new NamedError('Durable Objects are shutting down', 'Error');
-      const storage = new StagedStorage(this.directory.open(t.namespace, id), t.backend, (at) =>
-        this.#alarmChanged(t.namespace, id, at),
-      );
+      const c = this.options.cluster?.objects;
+      const store: ObjectStorage = c
+        ? await c.open(
+            t.namespace,
+            id,
+            name,
+            this.directory.folder(t.namespace),
+            this.directory.objectMaxBytes,
+          )
+        : this.directory.open(t.namespace, id);
+      const replicated = store instanceof ReplicatedStorage ? store : null;
+      const storage = new StagedStorage(store, t.backend, (at) => this.#alarmChanged(t.namespace, id, at));
+      if (replicated) {
+        // Taken from another node: the alarm its journal holds is armed here now.
+        const at = replicated.getAlarm();
+        if (at !== null) this.#alarmChanged(t.namespace, id, at);
+      }
       try {
         const runtime = this.options.runtimeFor(pop);
         const sockets = this.#sockets(t, id, name, pop);
@@ -229,7 +427,16 @@ export class DurableObjects {
           storage,
           sockets,
         );
-        const l: Live = { key, namespace: t.namespace, id, pop, instance, storage, lastUsed: Date.now() };
+        const l: Live = {
+          key,
+          namespace: t.namespace,
+          id,
+          pop,
+          instance,
+          storage,
+          replicated,
+          lastUsed: Date.now(),
+        };
         const prevDeath = instance.onDeath;
         instance.onDeath = () => {
           prevDeath?.();
@@ -239,6 +446,7 @@ export class DurableObjects {
         return l;
       } catch (err) {
         storage.close();
+        if (replicated) void c?.release(t.namespace, id);
         throw err;
       }
     })().finally(() => this.#loading.delete(key));
@@ -289,6 +497,25 @@ export class DurableObjects {
         message: `Durable Object ${l.namespace} ${l.id}: closing storage failed: ${(err as Error).message}`,
       });
     }
+    // Its lease goes back once what it wrote is replicated (another node may take it then).
+    if (l.replicated) void this.options.cluster?.objects.release(l.namespace, l.id);
+  }
+
+  /** This node lost the object (another took it, or replication failed): the instance goes. */
+  #lost(namespace: string, id: string, why: Error): void {
+    const key = keyOf(namespace, id);
+    const l = this.#live.get(key);
+    if (l) {
+      this.#drop(l);
+      l.instance.dispose();
+    }
+    const set = this.#hibernation.get(key);
+    if (set) {
+      set.closeAll(`the Durable Object moved to another node (${why.message})`);
+      this.#hibernation.delete(key);
+    }
+    clearTimeout(this.#alarms.get(key));
+    this.#alarms.delete(key);
   }
 
   #evictIdle(): void {
@@ -379,7 +606,17 @@ export class DurableObjects {
 
   async #runAlarm(namespace: string, id: string, retry: number): Promise<void> {
     const slash = namespace.indexOf('/');
-    const placed = this.directory.get(namespace, id);
+    const c = this.options.cluster?.objects;
+    let placed = this.directory.get(namespace, id);
+    if (c) {
+      // In a network the owner fires an object's alarm; a node takes an object for its alarm
+      // only when nobody holds it (src/durable-objects/cluster/cluster.ts).
+      const owner = await c.owner(namespace, id, true).catch(() => null);
+      if (owner && owner.node !== c.node && c.holds(owner)) return;
+      const key = keyOf(namespace, id);
+      const name = placed?.name ?? owner?.name ?? this.#alarmNames.get(key) ?? null;
+      placed = { namespace, id, name, pop: c.pop, createdAt: placed?.createdAt ?? Date.now() };
+    }
     if (!placed) return;
     try {
       const t = objectClass(
@@ -388,7 +625,13 @@ export class DurableObjects {
         namespace.slice(slash + 1),
         `the alarm of ${namespace} ${id}`,
       );
-      const live = await this.#get(t, id, placed.name, placed.pop);
+      let live: Live;
+      try {
+        live = await this.#get(t, id, placed.name, placed.pop);
+      } catch (err) {
+        if (err instanceof ObjectElsewhere) return; // another node took it: its alarm is theirs
+        throw err;
+      }
       live.lastUsed = Date.now();
       const sets = live.storage.alarmSets;
       await this.options
@@ -442,4 +685,44 @@ function objectClass(runtime: Runtime, tenant: string, className: string, what: 
       'Error',
     );
   return { tenant, className, backend: cls.storage, namespace: `${tenant}/${className}` };
+}
+
+/** What is sent to the owning node: the request's body read whole (streamed bodies: a known gap). */
+async function peerCallOf(t: ObjectClass, call: ObjectCall, op: ObjectOp): Promise<PeerObjectCall> {
+  const base = {
+    tenant: t.tenant,
+    className: t.className,
+    id: call.id,
+    name: call.name,
+    hint: call.hint,
+    hops: call.chain.hops,
+    invocations: call.chain.tree.invocations,
+  };
+  if (op.kind === 'rpc') return { ...base, op };
+  const r = op.request;
+  let body: Uint8Array | null = null;
+  if (r.body instanceof Uint8Array) body = r.body;
+  else if (r.body) {
+    const chunks: Uint8Array[] = [];
+    for (let c = await r.body.next(); c; c = await r.body.next()) chunks.push(c);
+    body = Buffer.concat(chunks);
+  }
+  return { ...base, op: { kind: 'fetch', method: r.method, url: r.url, headers: r.headers, cf: r.cf, body } };
+}
+
+/** A response whose body chunks each wait for the output gate (writes made while streaming). */
+function gatedResponse(res: WorkerResponse, gate: () => Promise<void>): WorkerResponse {
+  const body = res.body;
+  if (!body || body instanceof Uint8Array) return res;
+  return {
+    ...res,
+    body: {
+      async next() {
+        const chunk = await body.next();
+        await gate();
+        return chunk;
+      },
+      cancel: (reason) => body.cancel(reason),
+    },
+  };
 }
