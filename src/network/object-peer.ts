@@ -44,7 +44,7 @@ export function objectPeers(o: {
 }): ObjectPeers & { close(): Promise<void> } {
   const agent = new Agent({ connections: 64, keepAliveTimeout: 4000, connectTimeout: 2000 });
   return {
-    async call(owner: OwnerEntry, call: PeerObjectCall): Promise<unknown> {
+    async call(owner: OwnerEntry, call: PeerObjectCall, signal?: AbortSignal): Promise<unknown> {
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(new URL(PEER_OBJECT_PATH, owner.url), {
@@ -52,6 +52,7 @@ export function objectPeers(o: {
           dispatcher: agent,
           headers: { [SECRET]: o.secret, 'content-type': 'application/octet-stream' },
           body: serialize(call),
+          ...(signal ? { signal } : {}),
           headersTimeout: o.timeoutMs ?? 60_000,
           bodyTimeout: o.timeoutMs ?? 60_000,
         });

@@ -90,7 +90,8 @@ export interface PeerObjectCall {
 
 /** Sends calls to other nodes; throws ObjectElsewhere (not the owner) or OwnerUnreachable. */
 export interface ObjectPeers {
-  call(owner: OwnerEntry, call: PeerObjectCall): Promise<unknown>;
+  /** `signal` aborts a call whose owner stopped holding the object while it waited. */
+  call(owner: OwnerEntry, call: PeerObjectCall, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** The owner's node did not take the call (refused connection): nothing ran there. */
@@ -333,7 +334,9 @@ export class DurableObjects {
           if (!forward) throw new ObjectElsewhere(owner);
           at(`${owner.pop} (${owner.node})`);
           try {
-            return await peers.call(owner, await peerCallOf(t, call, op));
+            return await this.#watched(c, t.namespace, call.id, owner, (signal) =>
+              peerCallOf(t, call, op).then((p) => peers.call(owner, p, signal)),
+            );
           } catch (err) {
             if (err instanceof ObjectElsewhere) await retry(err, 10);
             else if (err instanceof OwnerUnreachable) await retry(err, 200);
@@ -360,6 +363,44 @@ export class DurableObjects {
       } finally {
         l.lastUsed = Date.now();
       }
+    }
+  }
+
+  /**
+   * A call sent to the owner, watched: while it waits, the owner must keep its lease. An owner
+   * that stops renewing (paused, cut off) cannot answer validly any more (its output gate checks
+   * its lease), so the wait ends there with "Network connection lost": the call may have reached
+   * it, so it is not sent again.
+   */
+  async #watched<T>(
+    c: ObjectCluster,
+    ns: string,
+    id: string,
+    owner: OwnerEntry,
+    send: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const watch = () => {
+      timer = setTimeout(async () => {
+        const now = await c.owner(ns, id, true).catch(() => owner);
+        if (now && now.node === owner.node && now.epoch === owner.epoch && c.holds(now)) return watch();
+        abort.abort(
+          new NamedError(
+            `Network connection lost (the Durable Object's node ${owner.node} stopped answering for it)`,
+            'Error',
+          ),
+        );
+      }, c.leaseMs / 2);
+    };
+    watch();
+    try {
+      return await send(abort.signal);
+    } catch (err) {
+      if (abort.signal.aborted) throw abort.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -95,6 +95,7 @@ export class ObjectCluster {
   readonly #kept = new Map<string, { file: string; seq: number }>();
   readonly #alarmIndex = new Map<string, AlarmEntry>();
   readonly #alarmTried = new Map<string, number>();
+  readonly #alarmChecked = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
   #closed = false;
   /** An object this node held is gone (fenced, lease lost, replication failed): drop its instance. */
@@ -256,7 +257,7 @@ export class ObjectCluster {
           encodeRecord({ e: epoch, n: this.node, ops: [], fence: true }),
           last,
           {
-            msgID: `${this.node}.${epoch}.fence.${attempt}`,
+            msgID: `${key}.${this.node}.${epoch}.fence.${attempt}`,
             timeoutMs: 5000,
           },
         );
@@ -452,12 +453,17 @@ export class ObjectCluster {
     const now = Date.now();
     for (const [key, a] of this.#alarmIndex) {
       if (a.at > now || this.#held.has(key)) continue;
-      const tried = this.#alarmTried.get(key) ?? 0;
-      if (now - tried < this.leaseMs) continue;
-      this.#alarmTried.set(key, now);
+      // An owner seen holding the object is asked again at most twice a lease.
+      const known = this.#known.get(key);
+      if (known && this.holds(known.entry) && now - (this.#alarmChecked.get(key) ?? 0) < this.leaseMs / 2)
+        continue;
+      this.#alarmChecked.set(key, now);
       try {
         const o = await this.owner(a.ns, a.id, true);
         if (o && this.holds(o)) continue;
+        // Offered once a lease: the node that takes the object fires it (or it is offered again).
+        if (now - (this.#alarmTried.get(key) ?? 0) < this.leaseMs) continue;
+        this.#alarmTried.set(key, now);
         this.onOrphanAlarm(a);
       } catch {}
     }

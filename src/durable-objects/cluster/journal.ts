@@ -11,7 +11,8 @@
  * owner that still believes it owns the object (paused, partitioned) fails its next append with
  * "wrong last sequence" and is fenced: it answers nothing more and drops its copy. Two owners can
  * therefore never both extend the journal, whatever their clocks say. An append whose answer was
- * lost is sent again with the same `Nats-Msg-Id`, which JetStream de-duplicates.
+ * lost is sent again with the same `Nats-Msg-Id`, which JetStream de-duplicates (per stream, so
+ * an id names the object, the node, the epoch and the batch).
  *
  * Group commit: while an append is in flight, later commits wait and go out together as one
  * record, so a hot object pays one replication round trip per group, not per event.
@@ -140,7 +141,7 @@ export class JournalWriter {
       const h = natsHeaders();
       if (pieces.length > 1) h.set(PART_HEADER, `${i + 1}/${pieces.length}`);
       this.lastSeq = await appendOnce(o.js, o.key, pieces[i], this.lastSeq, {
-        msgID: `${o.node}.${o.epoch}.${batch}.${i}`,
+        msgID: `${o.key}.${o.node}.${o.epoch}.${batch}.${i}`,
         headers: h,
         timeoutMs: o.timeoutMs ?? 5000,
       });
