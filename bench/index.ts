@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
+// --only nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -17,6 +17,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 import { coldstart } from './coldstart.ts';
 import { cronBench } from './cron.ts';
 import { durableBench } from './durable.ts';
+import { durableNodesBench } from './durable-nodes.ts';
 import { esiBench } from './esi.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
@@ -59,6 +60,11 @@ if (want('durable')) {
   });
   console.log(r.table.join('\n'), '\n');
   results.durable = r;
+}
+if (want('do-nodes')) {
+  const r = await durableNodesBench({ calls: quick ? 200 : 1000, seconds: quick ? 3 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results['do-nodes'] = r;
 }
 if (want('nodes')) {
   const r = await nodesBench({

@@ -3,7 +3,9 @@
  * counter object called from six nodes while its owner is SIGKILLed twice ends with exactly the
  * acknowledged increments, each acknowledged value given once (no two owners ever committed,
  * which the journal's fences show too); an owner paused past its lease commits nothing when it
- * resumes; an alarm set before its owner dies fires once, elsewhere.
+ * resumes; an alarm set before its owner dies fires once, elsewhere; a WebSocket chat room with
+ * members on three nodes gives them one order, and after its owner dies they reconnect to the
+ * whole history.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { after, before, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { WebSocket } from 'ws';
 import {
   decodeRecord,
   LOG_STREAM,
@@ -28,7 +31,7 @@ import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'do-network');
 const NS = 'do-net/Counter';
 const POPS = ['FRA', 'AMS', 'LHR', 'CDG', 'JNB', 'DXB'];
-const LEASE_MS = 2000;
+const LEASE_MS = 3000;
 
 describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NATS cluster)', () => {
   let nats: NatsCluster;
@@ -37,9 +40,9 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
   let secretDir = '';
 
   const alive = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
-  const ownerOf = async (name: string) => {
+  const ownerOf = async (name: string, ns = NS) => {
     const kv = await new Kvm(nc).open(OWNERS_BUCKET);
-    const e = await kv.get(objectKey(NS, idFromName(NS, name)));
+    const e = await kv.get(objectKey(ns, idFromName(ns, name)));
     return e?.json<{ node: string; epoch: number; until: number }>() ?? null;
   };
   const nodeOf = (id: string) => nodes.find((n) => n.id === id);
@@ -118,6 +121,12 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     const values = new Map<number, number>(); // op → the value its answer gave
     let next = 0;
     let errors = 0;
+    const why = new Map<string, number>();
+    const failed = (what: string) => {
+      errors++;
+      const k = what.replace(/[0-9a-f]{12,}|\d+/g, '#').slice(0, 90);
+      why.set(k, (why.get(k) ?? 0) + 1);
+    };
     let turn = 0;
     const client = async () => {
       for (let op = next++; op < TOTAL; op = next++) {
@@ -130,9 +139,9 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
               values.set(op, (JSON.parse(r.body) as { value: number }).value);
               break;
             }
-            errors++;
-          } catch {
-            errors++;
+            failed(`${r.status} ${r.body}`);
+          } catch (err) {
+            failed((err as Error).message);
           }
           assert.ok(attempt < 50, `op ${op} never acknowledged`);
           await new Promise((r) => setTimeout(r, 50));
@@ -164,7 +173,7 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     const records = await journal('one');
     assert.ok(checkFences(records) >= 3, 'three owners at least, each behind its fence');
     console.log(
-      `# ${TOTAL} increments in ${Date.now() - started} ms, ${errors} failed attempts retried, owners killed at ${kills.join(', ')}, ${records.length} journal records`,
+      `# ${TOTAL} increments in ${Date.now() - started} ms, ${errors} failed attempts retried (${[...why].map(([k, n]) => `${n}× ${k}`).join('; ')}), owners killed at ${kills.join(', ')}, ${records.length} journal records`,
     );
   });
 
@@ -225,5 +234,70 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     assert.equal(fired, 1, 'fired after the failover');
     await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
     assert.equal(JSON.parse((await get(y, '/fired?name=alarm')).body).fired, 1, 'and only once');
+  });
+
+  it('a chat room over WebSockets: members on three nodes see one order; its owner killed, they reconnect to the whole history', async () => {
+    const ROOM = 'do-net/ChatRoom';
+    type Member = {
+      ws: WebSocket;
+      got: { n?: number; message?: string; history?: string[] }[];
+      closed: Promise<number>;
+    };
+    const join = (n: NodeProcess) =>
+      new Promise<Member>((resolve, reject) => {
+        const ws = new WebSocket(`${n.url.replace('http', 'ws')}/room?name=chat`);
+        const got: Member['got'] = [];
+        const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+        ws.on('message', (d) => got.push(JSON.parse(String(d))));
+        ws.once('open', () => resolve({ ws, got, closed }));
+        ws.once('error', reject);
+        ws.once('unexpected-response', (_q, r) => reject(new Error(`${n.pop} answered ${r.statusCode}`)));
+      });
+    const live = alive();
+    assert.ok(live.length >= 3, `three nodes left (${live.length})`);
+    const members: Member[] = [];
+    for (const n of live.slice(0, 3)) members.push(await join(n));
+    const owner = await ownerOf('chat', ROOM);
+    assert.equal(owner?.node, live[0].id, 'the first member’s node owns the room');
+    for (let i = 0; i < 20; i++) for (const [j, m] of members.entries()) m.ws.send(`m${j}-${i}`);
+    const said = (m: Member) => m.got.filter((x) => x.n !== undefined).map((x) => `${x.n}:${x.message}`);
+    const end = Date.now() + 30_000;
+    while (members.some((m) => said(m).length < 60) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50));
+    const order = said(members[0]);
+    assert.equal(order.length, 60);
+    for (const m of members) assert.deepEqual(said(m), order, 'every member saw the same order');
+    assert.deepEqual(
+      order.map((x) => Number(x.split(':')[0])),
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
+    for (let j = 0; j < 3; j++) {
+      const mine = order.map((x) => x.split(':')[1]).filter((x) => x.startsWith(`m${j}-`));
+      assert.deepEqual(
+        mine,
+        Array.from({ length: 20 }, (_, i) => `m${j}-${i}`),
+        'each member’s messages in the order sent',
+      );
+    }
+    live[0].child.kill('SIGKILL');
+    await live[0].exited;
+    // Every member's socket ends: the owner is gone.
+    await Promise.all(members.map((m) => m.closed));
+    // Reconnecting (through another node) reaches the next owner once the lease has run out.
+    let again: Member | null = null;
+    const until = Date.now() + 20_000;
+    while (!again && Date.now() < until) {
+      again = await join(alive()[0]).catch(() => null);
+      if (!again) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(again, 'reconnected');
+    const wait = Date.now() + 10_000;
+    while (again.got.length === 0 && Date.now() < wait) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      again.got[0]?.history,
+      order.map((x) => x.split(':')[1]),
+      'the whole history, in order',
+    );
+    again.ws.close();
   });
 });

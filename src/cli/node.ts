@@ -111,7 +111,7 @@ export const nodeCommand: Command = {
     {
       name: 'processes',
       type: 'number',
-      help: `processes sharing the port (Node's cluster; default one per core, ${availableParallelism()} here)`,
+      help: `processes sharing the port (Node's cluster; default one per core, ${availableParallelism()} here; 1 with a network secret)`,
     },
     {
       name: 'leave-ms',
@@ -150,9 +150,17 @@ export const nodeCommand: Command = {
     if (!Number.isInteger(snapshotEvery) || snapshotEvery < 0)
       throw new CliError(`--do-snapshot-every must be a whole number, received ${v['do-snapshot-every']}`);
     if (typeof v.pop !== 'string') throw new CliError('give --pop ID (the PoP this node serves, e.g. FRA)');
-    const processes = v.processes === undefined ? availableParallelism() : Number(v.processes);
+    // With a network secret, Durable Objects are shared across nodes, and each node process must be
+    // reachable at an address of its own (other nodes send calls to the process owning an object):
+    // processes sharing one port are not, yet. So one process, unless asked otherwise (refused).
+    const shared = secretOf(v) !== undefined;
+    const processes = v.processes === undefined ? (shared ? 1 : availableParallelism()) : Number(v.processes);
     if (!Number.isInteger(processes) || processes < 1)
       throw new CliError(`--processes must be a positive integer, received ${v.processes}`);
+    if (shared && processes > 1)
+      throw new CliError(
+        '--processes above 1 cannot be combined with a network secret yet: Durable Objects shared across nodes need each process at an address of its own (run one node per port instead)',
+      );
     if (processes > 1 && cluster.isPrimary) {
       if (v.port === 0) throw new CliError('--processes above 1 needs a fixed --port (they share it)');
       // The workers run this same command line; each is a whole node sharing the port.

@@ -156,6 +156,35 @@ export class StagedStorage {
     this.onAlarm(at as number | null);
   }
 
+  #outputs: Promise<void> | null = null;
+
+  /** Whether an output now would have to wait (a copy of its data is then kept). */
+  outputWaits(): boolean {
+    return this.#outputs !== null || this.store.outputWaits();
+  }
+
+  /**
+   * Let an output of the object (a WebSocket message) leave once what was committed before it is
+   * confirmed, after the outputs before it: at once when nothing is pending. When confirmation
+   * fails the message is dropped: the object is being dropped (its storage could not be confirmed).
+   */
+  output(send: () => void): void {
+    if (!this.outputWaits()) {
+      send();
+      return;
+    }
+    const wait = this.store.outputWaits() ? this.store.confirmOutput() : null;
+    wait?.catch(() => {}); // observed here too: a failure only drops the message
+    const tail = (this.#outputs ?? Promise.resolve())
+      .then(() => wait)
+      .then(send)
+      .catch(() => {});
+    this.#outputs = tail;
+    void tail.then(() => {
+      if (this.#outputs === tail) this.#outputs = null;
+    });
+  }
+
   close(): void {
     try {
       this.commit();

@@ -45,13 +45,19 @@ export class ObjectStorage {
      * `database or disk is full: SQLITE_FULL` and is not applied; reads and deletes go on.
      */
     readonly maxBytes: number = DO_LIMITS.MAX_DATABASE_BYTES,
+    /**
+     * Whether a commit waits for the disk (synchronous=FULL). A replicated object's commits are
+     * made durable by its journal (cluster/replicated.ts), so its file needs no fsync per commit:
+     * after a crash it is rebuilt from the journal, never read.
+     */
+    fsync = true,
   ) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)
       throw new RangeError(`ObjectStorage maxBytes must be a positive integer, received ${maxBytes}`);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma(fsync ? 'synchronous = FULL' : 'synchronous = NORMAL');
     // max_page_count is per connection: the SQL host sets the same cap on its own.
     const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
     this.#db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
@@ -132,13 +138,7 @@ export class ObjectStorage {
     if (bindings.length > DO_LIMITS.MAX_SQL_BINDINGS)
       throw new StorageError(`too many SQL variables (more than ${DO_LIMITS.MAX_SQL_BINDINGS})`);
     if (this.file === ':memory:') throw new StorageError("SQL needs the object's database file");
-    const args = bindings.map((b) =>
-      b instanceof ArrayBuffer
-        ? new Uint8Array(b)
-        : ArrayBuffer.isView(b)
-          ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-          : b,
-    );
+    const args = sqlBindings(bindings);
     const budget = takeBudget(this.namespace);
     let penalty = 0;
     try {
@@ -189,7 +189,27 @@ export class ObjectStorage {
     return this.#db.pragma('data_version', { simple: true }) as number;
   }
 
+  /**
+   * What an output of the object (a WebSocket message) must wait for before it leaves, beyond the
+   * commit that came before it: nothing here (the commit was on disk when it returned);
+   * replicated storage answers its replication (cluster/replicated.ts).
+   */
+  outputWaits(): boolean {
+    return false;
+  }
+
+  /** Resolves when an output may leave (outputWaits() said it must wait). */
+  confirmOutput(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The SQL of the database's schema (tables, indexes, triggers, views). */
+  schema(): string[] {
+    return this.#db.prepare('SELECT sql FROM sqlite_master WHERE sql IS NOT NULL').pluck().all() as string[];
+  }
+
   /** The whole database as one image (a consistent copy: what a snapshot stores). */
+
   image(): Buffer {
     return this.#db.serialize();
   }
@@ -209,6 +229,17 @@ export class ObjectStorage {
     if (this.#db.open) this.#db.close();
     if (this.file !== ':memory:') sqlRunner.close(this.file);
   }
+}
+
+/** SQL bindings as SQLite takes them: bytes (ArrayBuffer or a view) as Uint8Array. */
+export function sqlBindings(bindings: unknown[]): unknown[] {
+  return bindings.map((b) =>
+    b instanceof ArrayBuffer
+      ? new Uint8Array(b)
+      : ArrayBuffer.isView(b)
+        ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+        : b,
+  );
 }
 
 /**

@@ -10,13 +10,21 @@
  *             body = the object's response body, streamed
  *   refused   409 + JSON owner: this node does not own the object (the caller asks again)
  *
+ * A WebSocket upgrade (`stub.fetch()` of an Upgrade: websocket request) is a WebSocket between the
+ * nodes instead: the call travels in the Outpost-Object-Call header of the upgrade request, the
+ * owner attaches the object's end to that connection (so hibernation stays at the owner), and the
+ * calling node bridges it to its client message by message. The owner's node dying closes the
+ * client's socket abnormally (1006): clients reconnect and reach the next owner.
+ *
  * A call that never reached the owner (connection refused) is OwnerUnreachable: the caller may
  * wait and retry, nothing ran. A connection that broke after the call was sent may have run it:
  * that is "Network connection lost" for the caller, never retried here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import { Agent, request } from 'undici';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { ObjectElsewhere, type OwnerEntry } from '../durable-objects/index.ts';
 import { fromAsyncIterable } from '../runtime/bridge/bodies.ts';
 import { NamedError } from '../runtime/bridge/named-error.ts';
@@ -26,12 +34,14 @@ import {
   OwnerUnreachable,
   type PeerObjectCall,
   type WorkerResponse,
+  type WorkerWebSocket,
 } from '../runtime/index.ts';
 import { secretMatches } from './shield.ts';
 
 export const PEER_OBJECT_PATH = '/__outpost/peer/object';
 const SECRET = 'outpost-peer-secret';
 const RESPONSE = 'outpost-object-response';
+const CALL = 'outpost-object-call';
 /** The largest call body a node accepts from a peer (a request body read whole, plus framing). */
 const MAX_CALL_BYTES = 128 * 1024 * 1024;
 
@@ -42,9 +52,17 @@ export function objectPeers(o: {
   secret: string;
   timeoutMs?: number;
 }): ObjectPeers & { close(): Promise<void> } {
-  const agent = new Agent({ connections: 64, keepAliveTimeout: 4000, connectTimeout: 2000 });
+  // Response headers travel in one header (a large set of them grows past undici's 16 KiB default).
+  const agent = new Agent({
+    connections: 64,
+    keepAliveTimeout: 4000,
+    connectTimeout: 2000,
+    maxHeaderSize: 1024 * 1024,
+  });
   return {
     async call(owner: OwnerEntry, call: PeerObjectCall, signal?: AbortSignal): Promise<unknown> {
+      if (call.op.kind === 'fetch' && isUpgrade(call.op.headers))
+        return upgradeCall(owner, call, o.secret, signal);
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(new URL(PEER_OBJECT_PATH, owner.url), {
@@ -94,29 +112,179 @@ export function objectPeers(o: {
   };
 }
 
+function isUpgrade(headers: string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2)
+    if (headers[i] === 'upgrade' && headers[i + 1].toLowerCase() === 'websocket') return true;
+  return false;
+}
+
+/** A WebSocket upgrade sent to the owner: a WebSocket between the nodes, bridged to the client. */
+function upgradeCall(
+  owner: OwnerEntry,
+  call: PeerObjectCall,
+  secret: string,
+  signal?: AbortSignal,
+): Promise<WorkerResponse> {
+  const url = new URL(PEER_OBJECT_PATH, owner.url);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const peer = new WebSocket(url, {
+    headers: { [SECRET]: secret, [CALL]: serialize(call).toString('base64') },
+    perMessageDeflate: false,
+    maxPayload: 32 * 1024 * 1024,
+    handshakeTimeout: 60_000,
+  });
+  return new Promise((resolve, reject) => {
+    let meta: Omit<WorkerResponse, 'body'> | null = null;
+    const fail = (err: Error) => {
+      peer.removeAllListeners();
+      peer.on('error', () => {});
+      peer.terminate();
+      reject(err);
+    };
+    signal?.addEventListener('abort', () => fail(signal.reason as Error), { once: true });
+    peer.once('upgrade', (res) => {
+      const h = res.headers[RESPONSE];
+      if (typeof h === 'string') meta = deserialize(Buffer.from(h, 'base64')) as Omit<WorkerResponse, 'body'>;
+    });
+    peer.once('open', () => {
+      peer.removeAllListeners('error');
+      resolve({
+        status: 101,
+        statusText: 'Switching Protocols',
+        headers: meta?.headers ?? [],
+        body: null,
+        webSocket: bridge(peer),
+      });
+    });
+    peer.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (res.statusCode === 409) {
+          let entry: OwnerEntry | null = null;
+          try {
+            entry = JSON.parse(body.toString()) as OwnerEntry;
+          } catch {}
+          return fail(new ObjectElsewhere(entry));
+        }
+        const h = res.headers[RESPONSE];
+        if (typeof h !== 'string')
+          return fail(
+            new NamedError(
+              `the Durable Object's node ${owner.node} refused the WebSocket (${res.statusCode}): ${body.toString().slice(0, 200)}`,
+              'Error',
+            ),
+          );
+        // The object answered without accepting a WebSocket (or failed): its response as it is.
+        const m = deserialize(Buffer.from(h, 'base64')) as
+          | Omit<WorkerResponse, 'body'>
+          | { error: { name: string; message: string } };
+        peer.removeAllListeners();
+        peer.on('error', () => {});
+        if ('error' in m) return reject(new NamedError(m.error.message, m.error.name));
+        resolve({
+          status: m.status,
+          statusText: m.statusText,
+          headers: m.headers,
+          body: new Uint8Array(body),
+        });
+      });
+    });
+    peer.once('error', (err) => {
+      const code = (err as { code?: string }).code;
+      fail(
+        code && NOT_REACHED.has(code)
+          ? new OwnerUnreachable(`node ${owner.node} (${owner.url}) did not answer: ${code}`)
+          : new NamedError(`Network connection lost (to the Durable Object's node ${owner.node})`, 'Error'),
+      );
+    });
+  });
+}
+
+/**
+ * The calling node's end of a WebSocket to an object on another node: messages cross one by one,
+ * in order; what the object sends before the client is attached waits. A close crosses with its
+ * code; a peer that went away abnormally (1006) ends the client's socket abnormally too.
+ */
+function bridge(peer: WebSocket): WorkerWebSocket {
+  let client: WebSocket | null = null;
+  const early: [RawData, boolean][] = [];
+  let ended: [number, Buffer] | null = null;
+  const closeClient = (c: WebSocket, code: number, reason: Buffer) => {
+    if (code === 1006) c.terminate();
+    else if (code === 1005) c.close();
+    else c.close(code, reason);
+  };
+  peer.on('message', (data, binary) => {
+    if (client) client.send(data, { binary });
+    else early.push([data, binary]);
+  });
+  peer.on('close', (code, reason) => {
+    if (client) closeClient(client, code, reason);
+    else ended = [code, reason];
+  });
+  peer.on('error', () => {});
+  return {
+    attach(c) {
+      client = c;
+      for (const [data, binary] of early.splice(0)) c.send(data, { binary });
+      if (ended) return closeClient(c, ended[0], ended[1]);
+      c.on('message', (data, binary) => {
+        if (peer.readyState === WebSocket.OPEN) peer.send(data, { binary });
+      });
+      c.on('close', (code, reason) => {
+        if (code === 1005 || code === 1006) peer.close();
+        else peer.close(code, reason);
+      });
+      c.on('error', () => peer.terminate());
+    },
+    refuse(reason) {
+      peer.close(1011, reason.slice(0, 120));
+    },
+  };
+}
+
+const upgrades = new WebSocketServer({
+  noServer: true,
+  perMessageDeflate: false,
+  maxPayload: 32 * 1024 * 1024,
+});
+const upgradeMeta = new WeakMap<IncomingMessage, string>();
+upgrades.on('headers', (lines: string[], req: IncomingMessage) => {
+  const m = upgradeMeta.get(req);
+  if (m) lines.push(`${RESPONSE}: ${m}`);
+});
+
 /** Serve a peer's call on this node; false when the request is not one (not this path). */
 export async function servePeerObject(
   req: IncomingMessage,
   res: ServerResponse,
   o: { secret: string; pop: string; objects: () => DurableObjects | null },
+  upgrade?: { socket: Duplex; head: Buffer },
 ): Promise<boolean> {
   if ((req.url ?? '').split('?')[0] !== PEER_OBJECT_PATH) return false;
   const objects = o.objects();
   const h = req.headers[SECRET];
-  if (req.method !== 'POST' || !objects || !secretMatches(typeof h === 'string' ? h : undefined, o.secret)) {
+  const method = upgrade ? 'GET' : 'POST';
+  if (req.method !== method || !objects || !secretMatches(typeof h === 'string' ? h : undefined, o.secret)) {
     req.resume();
     res.writeHead(403, { 'content-type': 'text/plain' }).end('not a peer of this network\n');
     return true;
   }
   let call: PeerObjectCall;
   try {
-    call = deserialize(await readAll(req)) as PeerObjectCall;
+    const head = req.headers[CALL];
+    const bytes = upgrade ? Buffer.from(typeof head === 'string' ? head : '', 'base64') : await readAll(req);
+    call = deserialize(bytes) as PeerObjectCall;
     if (!call || typeof call.tenant !== 'string' || typeof call.id !== 'string' || !call.op)
       throw new Error('not a Durable Object call');
+    if (upgrade && call.op.kind !== 'fetch') throw new Error('only fetch() upgrades to a WebSocket');
   } catch (err) {
     res.writeHead(400, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
     return true;
   }
+  if (upgrade) return serveUpgrade(req, res, objects, o.pop, call, upgrade);
   try {
     const out = await objects.peerCall(o.pop, call);
     if (call.op.kind === 'rpc') {
@@ -169,4 +337,46 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** A WebSocket upgrade from a peer: the object's answer, its WebSocket attached to the peer's. */
+async function serveUpgrade(
+  req: IncomingMessage,
+  res: ServerResponse,
+  objects: DurableObjects,
+  pop: string,
+  call: PeerObjectCall,
+  upgrade: { socket: Duplex; head: Buffer },
+): Promise<boolean> {
+  let r: WorkerResponse;
+  try {
+    r = (await objects.peerCall(pop, call)) as WorkerResponse;
+  } catch (err) {
+    if (err instanceof ObjectElsewhere) {
+      res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify(err.owner));
+      return true;
+    }
+    const e = err as { name?: string; message?: string };
+    const error = { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message ?? err) };
+    res.writeHead(500, { [RESPONSE]: serialize({ error }).toString('base64') }).end();
+    return true;
+  }
+  const meta = serialize({ status: r.status, statusText: r.statusText, headers: r.headers }).toString(
+    'base64',
+  );
+  const ws = r.webSocket;
+  if (r.status === 101 && ws) {
+    upgradeMeta.set(req, meta);
+    upgrades.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => ws.attach(socket));
+    return true;
+  }
+  ws?.refuse('the object did not accept the WebSocket');
+  res.writeHead(r.status === 101 ? 502 : r.status, { [RESPONSE]: meta });
+  if (r.body instanceof Uint8Array) res.end(r.body);
+  else if (r.body) {
+    const chunks: Uint8Array[] = [];
+    for (let c = await r.body.next(); c; c = await r.body.next()) chunks.push(c);
+    res.end(Buffer.concat(chunks));
+  } else res.end();
+  return true;
 }

@@ -225,12 +225,13 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       },
       ...(objectCluster
         ? {
-            peer: (req, res) =>
-              servePeerObject(req, res, {
-                secret,
-                pop: pop.id,
-                objects: () => devRef?.runtime.objects ?? null,
-              }),
+            peer: (req, res, upgrade) =>
+              servePeerObject(
+                req,
+                res,
+                { secret, pop: pop.id, objects: () => devRef?.runtime.objects ?? null },
+                upgrade,
+              ),
           }
         : {}),
       prewarm: false,

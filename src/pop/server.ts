@@ -138,7 +138,11 @@ export interface PopServerOptions {
    * Calls from the other nodes of a network (src/network/object-peer.ts): answers true when it
    * took the request, before anything else sees it.
    */
-  peer?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  peer?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade?: { socket: Duplex; head: Buffer },
+  ) => Promise<boolean>;
   admin?: { purges: PurgeBus; kvPops: () => KvPop[]; network?: AdminOptions['network'] };
   /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
   tail?: TailHub;
@@ -263,12 +267,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     res: ServerResponse,
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
-    if (
-      !upgrade &&
-      options.peer &&
-      (req.url ?? '').startsWith(ADMIN_PREFIX) &&
-      (await options.peer(req, res))
-    )
+    if (options.peer && (req.url ?? '').startsWith(ADMIN_PREFIX) && (await options.peer(req, res, upgrade)))
       return;
     if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
       res.setHeader('cf-ray', newRay(defaultPop));

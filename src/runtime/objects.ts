@@ -356,7 +356,14 @@ export class DurableObjects {
       }
       l.lastUsed = Date.now();
       try {
-        const out = await this.options.runtimeFor(l.pop).runObject(l.instance, run);
+        let out: unknown;
+        try {
+          out = await this.options.runtimeFor(l.pop).runObject(l.instance, run);
+        } catch (err) {
+          // An exception is an answer too: it leaves once the writes before it are confirmed.
+          await this.#gate(l);
+          throw err;
+        }
         await this.#gate(l);
         if (op.kind === 'fetch') return gatedResponse(out as WorkerResponse, () => this.#gate(l));
         return out;
@@ -381,9 +388,11 @@ export class DurableObjects {
   ): Promise<T> {
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let done = false;
     const watch = () => {
       timer = setTimeout(async () => {
         const now = await c.owner(ns, id, true).catch(() => owner);
+        if (done) return;
         if (now && now.node === owner.node && now.epoch === owner.epoch && c.holds(now)) return watch();
         abort.abort(
           new NamedError(
@@ -400,6 +409,7 @@ export class DurableObjects {
       if (abort.signal.aborted) throw abort.signal.reason;
       throw err;
     } finally {
+      done = true;
       clearTimeout(timer);
     }
   }
@@ -563,6 +573,9 @@ export class DurableObjects {
     const now = Date.now();
     for (const l of [...this.#live.values()]) {
       if (now - l.lastUsed < this.idleMs || l.instance.busy) continue;
+      // Across nodes an evicted object's lease goes back, and another node may take it: its
+      // hibernated WebSockets, held here, would lose it. It stays while it has any.
+      if (l.replicated && (this.#hibernation.get(l.key)?.size ?? 0) > 0) continue;
       this.#drop(l);
       l.instance.dispose();
       if (this.#hibernation.get(l.key)?.size === 0) this.#hibernation.delete(l.key);
@@ -674,6 +687,12 @@ export class DurableObjects {
         throw err;
       }
       live.lastUsed = Date.now();
+      if (c) {
+        // Taken for its alarm: its storage says whether the alarm is still set, and when.
+        const at = live.storage.getAlarm();
+        if (at === null) return;
+        if (at > Date.now() + 5) return this.#schedule(namespace, id, at);
+      }
       const sets = live.storage.alarmSets;
       await this.options
         .runtimeFor(placed.pop)
@@ -692,7 +711,12 @@ export class DurableObjects {
         message: `Durable Object ${namespace} ${id}: alarm() failed (attempt ${next}): ${(err as Error).message}${next <= ALARM_RETRIES ? '' : '; giving up'}`,
       });
       if (next <= ALARM_RETRIES) this.#schedule(namespace, id, Date.now() + 1000 * 2 ** next, next);
-      else this.#alarmChanged(namespace, id, null);
+      else {
+        // Given up: the alarm is deleted where it is stored too (across nodes, others would offer it again).
+        const live = this.#live.get(keyOf(namespace, id));
+        if (live) live.storage.setAlarm(null);
+        else this.#alarmChanged(namespace, id, null);
+      }
     }
   }
 

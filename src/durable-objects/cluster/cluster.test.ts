@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { describeNeeding, NATS_SERVER } from '../../../test/support/programs.ts';
 import { type NatsServer, startNatsServer } from '../../kv/nats-harness.ts';
-import { type AlarmEntry, ObjectCluster, ObjectElsewhere, objectKey } from './cluster.ts';
+import { type AlarmEntry, ObjectCluster, ObjectElsewhere, objectKey, SNAPSHOTS } from './cluster.ts';
 import { FencedError, LOG_STREAM, logSubject } from './journal.ts';
 import { OWNERS_BUCKET } from './owners.ts';
 import { decodeRecord } from './records.ts';
@@ -167,6 +168,58 @@ describeNeeding(NATS_SERVER, 'Durable Objects across nodes (ObjectCluster)', () 
     assert.deepEqual(read(t, 'big'), big);
     t.close();
     await b.release(NS, 'obj3');
+  });
+
+  it('a late snapshot of an owner that let the object go never replaces a newer one', async () => {
+    const a = await node('a7', { snapshotEvery: 3 });
+    const b = await node('b7', { snapshotEvery: 3 });
+    const c = await node('c7');
+    // a7's first snapshot upload is held until b7 has snapshotted past it.
+    const store = await new Objm(jetstream(nc)).open(SNAPSHOTS);
+    const proto = Object.getPrototypeOf(store) as { putBlob: (...args: unknown[]) => Promise<unknown> };
+    const putBlob = proto.putBlob;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let first = true;
+    proto.putBlob = async function (this: unknown, ...args: unknown[]) {
+      if (first) {
+        first = false;
+        await held;
+      }
+      return putBlob.apply(this, args);
+    };
+    try {
+      const sa = await a.open(NS, 'obj7', null, folder(), 1e9);
+      for (const k of ['k1', 'k2', 'k3']) {
+        sa.write([[k, value(k)]], []);
+        await sa.gate();
+      }
+      sa.close();
+      await a.release(NS, 'obj7');
+      const sb = await b.open(NS, 'obj7', null, folder(), 1e9);
+      for (const k of ['k4', 'k5', 'k6']) {
+        sb.write([[k, value(k)]], []);
+        await sb.gate();
+      }
+      await new Promise((r) => setTimeout(r, 300)); // b7's snapshot and purge
+      release();
+      await new Promise((r) => setTimeout(r, 300)); // a7's late one
+      sb.write([['k7', value('k7')]], []);
+      await sb.gate();
+      sb.close();
+      await b.release(NS, 'obj7');
+      const sc = await c.open(NS, 'obj7', null, folder(), 1e9);
+      assert.deepEqual(
+        sc.list({}).map(([k]) => k),
+        ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'],
+      );
+      sc.close();
+    } finally {
+      proto.putBlob = putBlob;
+      release();
+    }
   });
 
   it("SQL is replayed; a statement using random() or datetime('now') is kept as its image", async () => {

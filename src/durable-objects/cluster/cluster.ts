@@ -28,13 +28,18 @@ import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/nats.ts';
 import { appendOnce, FencedError, JournalWriter, LOG_STREAM, LOG_SUBJECTS, logSubject } from './journal.ts';
-import { OWNERS_BUCKET, type Owned, type OwnerEntry, Owners } from './owners.ts';
+import { isCasFailure, OWNERS_BUCKET, type Owned, type OwnerEntry, Owners } from './owners.ts';
 import { encodeRecord, type JournalOp, type JournalRecord, PART_HEADER, PartJoiner } from './records.ts';
 import { ReplicatedStorage } from './replicated.ts';
 import { removeDatabase, restoreDatabase } from './restore.ts';
 
 export const ALARMS_BUCKET = 'outpost_do_alarms';
 export const SNAPSHOTS = 'outpost_do_snapshots';
+/** Per object, the snapshot a restore starts from: `{ seq, name }`, only ever moved forward. */
+export const SNAPSHOT_INDEX = 'outpost_do_snapshot_index';
+
+/** A restore read a snapshot that a newer one replaced meanwhile: it starts over. */
+class JournalGap extends Error {}
 
 /** The object is owned by another node (follow `owner`), or was taken by one first. */
 export class ObjectElsewhere extends Error {
@@ -89,6 +94,7 @@ export class ObjectCluster {
   readonly #owners: Owners;
   readonly #alarms: KV;
   readonly #snapshots: ObjectStore;
+  readonly #snapIndex: KV;
   readonly #held = new Map<string, Held>();
   readonly #known = new Map<string, Owned>();
   /** Files this node kept after releasing an object, and the journal sequence they hold. */
@@ -111,6 +117,7 @@ export class ObjectCluster {
     owners: KV,
     alarms: KV,
     snapshots: ObjectStore,
+    snapIndex: KV,
   ) {
     this.#o = o;
     this.node = o.node;
@@ -124,6 +131,7 @@ export class ObjectCluster {
     this.#owners = new Owners(owners, this.leaseMs);
     this.#alarms = alarms;
     this.#snapshots = snapshots;
+    this.#snapIndex = snapIndex;
   }
 
   static async connect(o: ObjectClusterOptions): Promise<ObjectCluster> {
@@ -140,27 +148,51 @@ export class ObjectCluster {
             throw err;
           },
         );
-      if (!(await exists(LOG_STREAM)))
-        await jsm.streams
-          .add({
-            name: LOG_STREAM,
-            subjects: [LOG_SUBJECTS],
-            num_replicas: replicas,
-            duplicate_window: 120e9,
-          })
-          .catch(async (err) => {
-            if (!(await exists(LOG_STREAM))) throw err;
-          });
       const kvm = new Kvm(js);
       const bucket = async (name: string) =>
         (await exists(`KV_${name}`)) ? kvm.open(name, { bindOnly: true }) : kvm.create(name, { replicas });
-      const owners = await bucket(OWNERS_BUCKET);
-      const alarms = await bucket(ALARMS_BUCKET);
       const objm = new Objm(js);
-      const snapshots = (await exists(`OBJ_${SNAPSHOTS}`))
-        ? await objm.open(SNAPSHOTS, false)
-        : await objm.create(SNAPSHOTS, { replicas });
-      return new ObjectCluster(o, nc, jetstream(nc, { timeout: 10_000 }), jsm, owners, alarms, snapshots);
+      // Made by whichever node needs them first. While several nodes start at once on a cluster,
+      // JetStream's metadata leader can leave a request unanswered: asked again, not fatal.
+      const setup = async () => {
+        if (!(await exists(LOG_STREAM)))
+          await jsm.streams
+            .add({
+              name: LOG_STREAM,
+              subjects: [LOG_SUBJECTS],
+              num_replicas: replicas,
+              duplicate_window: 120e9,
+            })
+            .catch(async (err) => {
+              if (!(await exists(LOG_STREAM))) throw err;
+            });
+        return {
+          owners: await bucket(OWNERS_BUCKET),
+          alarms: await bucket(ALARMS_BUCKET),
+          snapIndex: await bucket(SNAPSHOT_INDEX),
+          snapshots: (await exists(`OBJ_${SNAPSHOTS}`))
+            ? await objm.open(SNAPSHOTS, false)
+            : await objm.create(SNAPSHOTS, { replicas }),
+        };
+      };
+      let made: Awaited<ReturnType<typeof setup>> | null = null;
+      for (let attempt = 1; !made; attempt++)
+        try {
+          made = await setup();
+        } catch (err) {
+          if (attempt >= 3 || !/timeout/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;
+        }
+      const { owners, alarms, snapIndex, snapshots } = made;
+      return new ObjectCluster(
+        o,
+        nc,
+        jetstream(nc, { timeout: 10_000 }),
+        jsm,
+        owners,
+        alarms,
+        snapshots,
+        snapIndex,
+      );
     } catch (err) {
       await nc.close().catch(() => {});
       throw err;
@@ -234,85 +266,138 @@ export class ObjectCluster {
     let owned = took.owned;
     this.#known.set(key, owned);
     const epoch = owned.entry.epoch;
-    mkdirSync(folder, { recursive: true });
-    for (let attempt = 0; ; attempt++) {
-      const last =
-        (await this.#jsm.streams.getMessage(LOG_STREAM, { last_by_subj: logSubject(key) }))?.seq ?? 0;
-      const kept = this.#kept.get(key);
-      this.#kept.delete(key);
-      let file: string;
-      if (kept && kept.seq === last && existsSync(kept.file)) file = kept.file;
-      else {
-        if (kept) removeDatabase(kept.file);
-        file = join(folder, `${id}.${epoch}.sqlite`);
-        const { image, from } = await this.#snapshot(key);
-        const records = await this.#read(key, from, last);
-        restoreDatabase(file, ns, maxBytes, image, records);
-      }
-      let seq: number;
-      try {
-        seq = await appendOnce(
-          this.#js,
-          key,
-          encodeRecord({ e: epoch, n: this.node, ops: [], fence: true }),
-          last,
-          {
-            msgID: `${key}.${this.node}.${epoch}.fence.${attempt}`,
-            timeoutMs: 5000,
-          },
-        );
-      } catch (err) {
-        // The previous owner appended after we read: read again (it is fenced by our lease soon).
-        if (err instanceof FencedError && attempt < 5) {
-          removeDatabase(file);
-          continue;
+    // The lease is renewed while the object is rebuilt (a large one may take longer than a lease).
+    let lost = false;
+    let inflight: Promise<void> | null = null;
+    const renewing = setInterval(
+      () => {
+        if (inflight) return;
+        inflight = this.#owners
+          .renew(key, owned)
+          .then(
+            (next) => {
+              if (next) owned = next;
+              else lost = true;
+            },
+            () => {},
+          )
+          .finally(() => {
+            inflight = null;
+          });
+      },
+      Math.max(100, Math.floor(this.leaseMs / 4)),
+    );
+    /** Renewals stopped, the last one settled: `owned` is the lease's latest revision. */
+    const stopRenewing = async () => {
+      clearInterval(renewing);
+      await inflight;
+    };
+    renewing.unref();
+    const stillOurs = () => {
+      if (lost) throw new ObjectElsewhere(null);
+    };
+    let file = '';
+    try {
+      mkdirSync(folder, { recursive: true });
+      for (let attempt = 0; ; attempt++) {
+        stillOurs();
+        const last =
+          (await this.#jsm.streams.getMessage(LOG_STREAM, { last_by_subj: logSubject(key) }))?.seq ?? 0;
+        const kept = this.#kept.get(key);
+        this.#kept.delete(key);
+        if (kept && kept.seq === last && existsSync(kept.file)) file = kept.file;
+        else {
+          if (kept) removeDatabase(kept.file);
+          file = join(folder, `${id}.${epoch}.sqlite`);
+          try {
+            const { image, seq: after } = await this.#snapshot(key);
+            const records = await this.#read(key, after, last);
+            restoreDatabase(file, ns, maxBytes, image, records);
+          } catch (err) {
+            // A newer snapshot moved the journal on while this one was read: start over.
+            if (err instanceof JournalGap && attempt < 5) continue;
+            throw err;
+          }
         }
-        await this.#owners.release(key, owned).catch(() => {});
-        removeDatabase(file);
-        throw err;
+        stillOurs();
+        let seq: number;
+        try {
+          seq = await appendOnce(
+            this.#js,
+            key,
+            encodeRecord({ e: epoch, n: this.node, ops: [], fence: true }),
+            last,
+            { msgID: `${key}.${this.node}.${epoch}.fence.${attempt}`, timeoutMs: 5000 },
+          );
+        } catch (err) {
+          // The previous owner appended after we read: read again (its lease is ours now).
+          if ((err instanceof FencedError || err instanceof JournalGap) && attempt < 5) {
+            removeDatabase(file);
+            continue;
+          }
+          throw err;
+        }
+        await stopRenewing();
+        stillOurs();
+        const storage = new ReplicatedStorage(file, ns, maxBytes, Math.min(1000, this.leaseMs / 5));
+        storage.leaseUntil = owned.entry.until;
+        const held: Held = {
+          ns,
+          id,
+          owned,
+          storage,
+          writer: null as unknown as JournalWriter,
+          sinceSnapshot: 0,
+          snapshotting: false,
+        };
+        held.writer = new JournalWriter({
+          js: this.#js,
+          key,
+          node: this.node,
+          epoch,
+          lastSeq: seq,
+          maxPayload: this.#nc.info?.max_payload ?? 1024 * 1024,
+          onBroken: (err) => this.#lose(key, held, err),
+          onAppended: (ops) => this.#appended(key, held, ops),
+        });
+        storage.journal = held.writer;
+        try {
+          // The alarm the journal holds is the one the network must know (a failover may have
+          // happened between an append and its index write).
+          await this.#indexAlarm(key, { ns, id, name: me.name, at: storage.getAlarm() });
+        } catch (err) {
+          storage.close();
+          throw err;
+        }
+        this.#held.set(key, held);
+        return storage;
       }
-      // The lease may have been renewed meanwhile by nobody: re-read its revision for renewals.
-      owned = (await this.#owners.get(key)) ?? owned;
-      if (owned.entry.node !== this.node || owned.entry.epoch !== epoch) {
-        removeDatabase(file);
-        throw new ObjectElsewhere(owned.entry);
-      }
-      const storage = new ReplicatedStorage(file, ns, maxBytes, Math.min(1000, this.leaseMs / 5));
-      storage.leaseUntil = owned.entry.until;
-      const held: Held = {
-        ns,
-        id,
-        owned,
-        storage,
-        writer: null as unknown as JournalWriter,
-        sinceSnapshot: 0,
-        snapshotting: false,
-      };
-      held.writer = new JournalWriter({
-        js: this.#js,
-        key,
-        node: this.node,
-        epoch,
-        lastSeq: seq,
-        maxPayload: this.#nc.info?.max_payload ?? 1024 * 1024,
-        onBroken: (err) => this.#lose(key, held, err),
-        onAppended: (ops) => this.#appended(key, held, ops),
-      });
-      storage.journal = held.writer;
-      this.#held.set(key, held);
-      // The alarm the journal holds is the one the network must know (a failover may have
-      // happened between the append and the index write).
-      await this.#indexAlarm(key, { ns, id, name: me.name, at: storage.getAlarm() });
-      return storage;
+    } catch (err) {
+      // Nothing of it serves here: the lease goes back at once (another node, or a later call, may
+      // try again) and the error says why.
+      await stopRenewing();
+      if (file) removeDatabase(file);
+      if (!lost) await this.#owners.release(key, owned).catch(() => {});
+      if (err instanceof ObjectElsewhere) throw err;
+      throw new Error(`taking Durable Object ${ns} ${id} failed: ${(err as Error).message}`);
     }
   }
 
   /** The object closed here (idle, or dropped): its lease is released, its file kept for a quick return. */
-  async release(ns: string, id: string): Promise<void> {
+  release(ns: string, id: string): Promise<void> {
     const key = objectKey(ns, id);
     const h = this.#held.get(key);
-    if (!h) return;
+    if (!h) return Promise.resolve();
     this.#held.delete(key);
+    // close() waits for it: a lease handed back spares the next owner a lease's wait.
+    const p = this.#release(key, h).finally(() => this.#releasing.delete(p));
+    this.#releasing.add(p);
+    return p;
+  }
+
+  readonly #releasing = new Set<Promise<void>>();
+
+  async #release(key: string, h: Held): Promise<void> {
     if (h.writer.broken) return removeDatabase(h.storage.file);
     try {
       await h.writer.barrier();
@@ -337,7 +422,10 @@ export class ObjectCluster {
 
   async #appended(key: string, h: Held, ops: JournalOp[]): Promise<void> {
     let alarm: { at: number | null } | null = null;
-    for (const op of ops) if (op.t === 'alarm') alarm = op;
+    // deleteAll() removes the alarm too.
+    for (const op of ops)
+      if (op.t === 'alarm') alarm = op;
+      else if (op.t === 'deleteAll') alarm = { at: null };
     if (alarm) await this.#indexAlarm(key, { ns: h.ns, id: h.id, name: h.owned.entry.name, at: alarm.at });
     h.sinceSnapshot++;
     const every = this.#o.snapshotEvery ?? 1000;
@@ -355,17 +443,40 @@ export class ObjectCluster {
     } else await this.#alarms.put(key, JSON.stringify(a));
   }
 
-  /** The database image now (consistent: nothing unreplicated), stored; the journal before it purged. */
+  /**
+   * The database image now (consistent: nothing unreplicated) stored as `<key>.<seq>`, then the
+   * object's snapshot pointer moved to it — only forward (compare-and-set, higher sequences
+   * only), so a late snapshot of an owner that lost the object can never replace a newer one —
+   * and the journal before it purged.
+   */
   async #takeSnapshot(key: string, h: Held): Promise<void> {
     h.snapshotting = true;
+    const seq = h.writer.lastSeq;
+    const name = `${key}.${seq}`;
     try {
-      const seq = h.writer.lastSeq;
       const db = h.storage.image();
       h.sinceSnapshot = 0;
-      await this.#snapshots.putBlob({ name: key }, serialize({ seq, epoch: h.owned.entry.epoch, db }));
-      // Kept: the record at `seq` itself (the journal's last sequence is what appends compare with).
-      if (this.#held.get(key) === h && !h.writer.broken)
-        await this.#jsm.streams.purge(LOG_STREAM, { filter: logSubject(key), seq });
+      await this.#snapshots.putBlob({ name }, serialize({ seq, epoch: h.owned.entry.epoch, db }));
+      const now = await this.#snapIndex.get(key);
+      const was =
+        now?.operation === 'PUT' && now.value.length > 0 ? now.json<{ seq: number; name: string }>() : null;
+      if (was && was.seq >= seq) {
+        await this.#snapshots.delete(name).catch(() => {});
+        return;
+      }
+      const pointer = JSON.stringify({ seq, name });
+      try {
+        if (now) await this.#snapIndex.update(key, pointer, now.revision);
+        else await this.#snapIndex.create(key, pointer);
+      } catch (err) {
+        await this.#snapshots.delete(name).catch(() => {});
+        if (isCasFailure(err)) return;
+        throw err;
+      }
+      if (was) await this.#snapshots.delete(was.name).catch(() => {});
+      // Kept: the record at `seq` itself (appends compare with the journal's last sequence, and a
+      // restore checks that its snapshot's record is still there).
+      await this.#jsm.streams.purge(LOG_STREAM, { filter: logSubject(key), seq });
     } catch (err) {
       this.#o.log('warn', `Durable Object ${h.ns} ${h.id}: snapshot failed: ${(err as Error).message}`);
     } finally {
@@ -373,25 +484,40 @@ export class ObjectCluster {
     }
   }
 
-  async #snapshot(key: string): Promise<{ image: Uint8Array | null; from: number }> {
-    const blob = await this.#snapshots.getBlob(key);
-    if (!blob) return { image: null, from: 1 };
+  /** The object's latest snapshot: its image and the journal sequence it holds (0: none). */
+  async #snapshot(key: string): Promise<{ image: Uint8Array | null; seq: number }> {
+    const e = await this.#snapIndex.get(key);
+    if (!e || e.operation !== 'PUT' || e.value.length === 0) return { image: null, seq: 0 };
+    const { name, seq } = e.json<{ name: string; seq: number }>();
+    const blob = await this.#snapshots.getBlob(name);
+    if (!blob) throw new JournalGap(`snapshot ${name} is gone (a newer one replaced it)`);
     const s = deserialize(blob) as { seq: number; db: Uint8Array };
-    return { image: s.db, from: s.seq + 1 };
+    return { image: s.db, seq };
   }
 
-  /** The journal's records from sequence `from` through `last`, parts joined. */
-  async #read(key: string, from: number, last: number): Promise<JournalRecord[]> {
-    if (last < from) return [];
+  /**
+   * The journal's records after the snapshot at `after` (0: from the start) through `last`, parts
+   * joined. The snapshot's own record must still be there: when a newer snapshot purged it, this
+   * read started from an old snapshot, and JournalGap says to start over.
+   */
+  async #read(key: string, after: number, last: number): Promise<JournalRecord[]> {
+    if (last <= after) return [];
     const out: JournalRecord[] = [];
     const join = new PartJoiner();
     const c = await this.#js.consumers.get(LOG_STREAM, {
       filter_subjects: logSubject(key),
-      opt_start_seq: from,
+      opt_start_seq: Math.max(1, after),
     });
     const it = await c.consume();
+    let first = true;
     try {
       for await (const m of it) {
+        if (first && after > 0) {
+          first = false;
+          if (m.seq !== after) throw new JournalGap(`journal record ${after} was purged meanwhile`);
+          continue;
+        }
+        first = false;
         const r = join.add(m.data, m.headers?.get(PART_HEADER) || null);
         if (r) out.push(r);
         if (m.seq >= last) break;
@@ -403,8 +529,9 @@ export class ObjectCluster {
   }
 
   #start(): void {
-    // Leases are renewed at a third of their length: two renewals may fail before one runs out.
-    const renew = setInterval(() => void this.#renewAll(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    // Leases are renewed at a quarter of their length: a renewal may fail or be slow, and the
+    // next still comes before the lease runs out.
+    const renew = setInterval(() => void this.#renewAll(), Math.max(100, Math.floor(this.leaseMs / 4)));
     renew.unref();
     this.#timers.push(renew);
     void this.#watchAlarms();
@@ -413,24 +540,35 @@ export class ObjectCluster {
     this.#timers.push(sweep);
   }
 
+  #renewing = false;
+
+  /**
+   * Every held lease renewed, all at once; a round never overlaps the previous one (two renewals
+   * from one revision would make the second look like a lease taken by another node).
+   */
   async #renewAll(): Promise<void> {
-    for (const [key, h] of [...this.#held]) {
-      if (h.writer.broken) continue;
-      try {
-        const next = await this.#owners.renew(key, h.owned);
-        if (this.#held.get(key) !== h) continue;
-        if (!next) {
-          h.writer.break(new FencedError('its lease was taken by another node'));
-          continue;
-        }
-        h.owned = next;
-        h.storage.leaseUntil = next.entry.until;
-      } catch (err) {
-        this.#o.log(
-          'warn',
-          `Durable Object ${h.ns} ${h.id}: lease renewal failed: ${(err as Error).message}`,
-        );
-      }
+    if (this.#renewing) return;
+    this.#renewing = true;
+    try {
+      await Promise.all(
+        [...this.#held].map(async ([key, h]) => {
+          if (h.writer.broken) return;
+          try {
+            const next = await this.#owners.renew(key, h.owned);
+            if (this.#held.get(key) !== h) return;
+            if (!next) return h.writer.break(new FencedError('its lease was taken by another node'));
+            h.owned = next;
+            h.storage.leaseUntil = next.entry.until;
+          } catch (err) {
+            this.#o.log(
+              'warn',
+              `Durable Object ${h.ns} ${h.id}: lease renewal failed: ${(err as Error).message}`,
+            );
+          }
+        }),
+      );
+    } finally {
+      this.#renewing = false;
     }
   }
 
@@ -441,7 +579,11 @@ export class ObjectCluster {
         for await (const e of w) {
           if (this.#closed) break;
           if (e.operation === 'PUT' && e.value.length > 0) this.#alarmIndex.set(e.key, e.json<AlarmEntry>());
-          else this.#alarmIndex.delete(e.key);
+          else {
+            this.#alarmIndex.delete(e.key);
+            this.#alarmTried.delete(e.key);
+            this.#alarmChecked.delete(e.key);
+          }
         }
       } catch {
         await new Promise((r) => setTimeout(r, 1000));
@@ -473,6 +615,7 @@ export class ObjectCluster {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    await Promise.allSettled([...this.#releasing]);
     // Leases go back at once, so other nodes need not wait for them to run out.
     await Promise.allSettled(
       [...this.#held].map(async ([key, h]) => {

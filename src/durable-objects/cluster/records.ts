@@ -113,3 +113,35 @@ export function repeatable(query: string): boolean {
     if ((tok.kind === 'word' || tok.kind === 'id') && UNREPEATABLE.has(tok.value.toLowerCase())) return false;
   return true;
 }
+
+/**
+ * Words of statements that may change what later statements see without changing the database
+ * file (so SQLite's data_version does not move): a TEMP table and what is written to it, a
+ * PRAGMA such as foreign_keys. A query with one is journalled even when the file did not change.
+ */
+const STATEFUL = new Set([
+  'insert',
+  'update',
+  'delete',
+  'replace',
+  'create',
+  'drop',
+  'alter',
+  'pragma',
+  'temp',
+  'temporary',
+  'reindex',
+  'analyze',
+  'vacuum',
+]);
+
+export function stateful(query: string): boolean {
+  for (const tok of tokenize(query))
+    if (tok.kind === 'word' && STATEFUL.has(tok.value.toLowerCase())) return true;
+  return false;
+}
+
+/** Whether a schema (its CREATE statements) calls anything unrepeatable: defaults, triggers, views. */
+export function schemaRepeatable(schemaSql: string[]): boolean {
+  return schemaSql.every((q) => repeatable(q));
+}

@@ -8,9 +8,9 @@
  * reads: it rebuilds from the journal (restore.ts).
  */
 import { DO_LIMITS } from '../limits.ts';
-import { ObjectStorage, type SqlResult } from '../storage.ts';
+import { ObjectStorage, type SqlResult, sqlBindings } from '../storage.ts';
 import type { JournalWriter } from './journal.ts';
-import { repeatable } from './records.ts';
+import { repeatable, schemaRepeatable, stateful } from './records.ts';
 
 export class ReplicatedStorage extends ObjectStorage {
   journal: JournalWriter | null = null;
@@ -24,7 +24,7 @@ export class ReplicatedStorage extends ObjectStorage {
     /** The lease's margin: the object stops answering this long before its lease runs out. */
     readonly marginMs = 0,
   ) {
-    super(file, namespace, maxBytes);
+    super(file, namespace, maxBytes, false);
   }
 
   #push(op: Parameters<JournalWriter['push']>[0]): void {
@@ -38,21 +38,38 @@ export class ReplicatedStorage extends ObjectStorage {
     return n;
   }
 
+  /**
+   * Whether the schema makes writes unrepeatable (a DEFAULT CURRENT_TIMESTAMP, a trigger calling
+   * random()): known until a statement that may change the schema runs.
+   */
+  #schemaRepeatable: boolean | null = null;
+
   override sql(query: string, bindings: unknown[]): SqlResult {
     const before = this.dataVersion();
+    const mayChange = stateful(query);
     let ok = false;
     try {
       const r = super.sql(query, bindings);
       ok = true;
       return r;
     } finally {
-      // A statement that changed the database (its rows or schema) is journalled; one of several
-      // in a query that failed after an earlier one changed something, as the image it left.
-      if (this.dataVersion() !== before)
+      const changed = this.dataVersion() !== before;
+      if (changed || (ok && mayChange)) {
+        if (mayChange) this.#schemaRepeatable = null;
+        // Replayed as text when that gives the same result; otherwise (an unrepeatable function
+        // in it or in the schema, or a query that failed after changing something) as the image
+        // it left.
+        const replay = ok && repeatable(query) && this.#schemaIsRepeatable();
         this.#push(
-          ok && repeatable(query) ? { t: 'sql', q: query, b: bindings } : { t: 'image', db: this.image() },
+          replay ? { t: 'sql', q: query, b: sqlBindings(bindings) } : { t: 'image', db: this.image() },
         );
+      }
     }
+  }
+
+  #schemaIsRepeatable(): boolean {
+    if (this.#schemaRepeatable === null) this.#schemaRepeatable = schemaRepeatable(this.schema());
+    return this.#schemaRepeatable;
   }
 
   override setAlarm(at: number | null): void {
@@ -63,6 +80,14 @@ export class ReplicatedStorage extends ObjectStorage {
   override deleteAll(): void {
     super.deleteAll();
     this.#push({ t: 'deleteAll' });
+  }
+
+  override outputWaits(): boolean {
+    return !this.journal || this.journal.unacknowledged > 0 || !!this.journal.broken;
+  }
+
+  override confirmOutput(): Promise<void> {
+    return this.gate();
   }
 
   /**

@@ -360,10 +360,15 @@ export function createSyscalls(
     ...nodeCryptoCalls(ciphers),
     wsSend: (id, data) => {
       const o = owner();
-      // The output gate: an object's message leaves after the writes made before it.
-      o.durable?.commit();
-      if (o.hibernation?.has(id)) return o.hibernation.send(id, data);
-      return sockets.send(id, data);
+      // The output gate: an object's message leaves after the writes made before it (and, for an
+      // object replicated across nodes, once they are replicated: a copy of the data waits).
+      const send = (d: unknown) => (o.hibernation?.has(id) ? o.hibernation.send(id, d) : sockets.send(id, d));
+      const durable = o.durable;
+      if (!durable) return send(data);
+      durable.commit();
+      // A message that waits is a copy: the isolate's buffer is not kept past this call.
+      const d = durable.outputWaits() && data instanceof ArrayBuffer ? data.slice(0) : data;
+      durable.output(() => send(d));
     },
     wsHibernate: (id, tags, attachment) => hibernationOf(owner()).reserve(id, tags, attachment),
     wsAttachment: (id, value) => hibernationOf(owner()).setAttachment(id, value),
