@@ -116,6 +116,20 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     if (secretDir) rmSync(secretDir, { recursive: true, force: true });
   });
 
+  it('a new object is placed near its locationHint: called through FRA with "me", it lives in DXB', async () => {
+    const fra = nodes.find((n) => n.pop === 'FRA') as NodeProcess;
+    const r = await fetch(`${fra.url}/inc?name=near-dubai&hint=me`);
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal(((await r.json()) as { value: number }).value, 1);
+    assert.match(r.headers.get('server-timing') ?? '', /COUNTER at DXB \(DXB-.*\) from FRA/);
+    const owner = await ownerOf('near-dubai');
+    assert.equal(nodeOf(owner?.node ?? '')?.pop, 'DXB');
+    // Without a hint, the first caller's node.
+    const plain = await get(fra, '/inc?name=near-frankfurt');
+    assert.equal(plain.status, 200);
+    assert.equal(nodeOf((await ownerOf('near-frankfurt'))?.node ?? '')?.pop, 'FRA');
+  });
+
   it('10,000 increments from six nodes, the owner SIGKILLed twice: every acknowledged one counted once', async () => {
     const TOTAL = 10_000;
     const values = new Map<number, number>(); // op → the value its answer gave

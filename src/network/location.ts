@@ -137,3 +137,16 @@ export function parseLocation(value: string, topology: Topology, source = 'locat
       .join(', ')}…)`,
   );
 }
+
+/** Cloudflare's locationHint regions, by a city whose nearest PoP stands for them. */
+export const HINT_PLACES: Record<string, { latitude: number; longitude: number }> = {
+  wnam: { latitude: 37.77, longitude: -122.42 }, // San Francisco
+  enam: { latitude: 38.9, longitude: -77.04 }, // Washington
+  sam: { latitude: -23.55, longitude: -46.63 }, // São Paulo
+  weur: { latitude: 51.51, longitude: -0.13 }, // London
+  eeur: { latitude: 52.23, longitude: 21.01 }, // Warsaw
+  apac: { latitude: 1.35, longitude: 103.82 }, // Singapore
+  oc: { latitude: -33.87, longitude: 151.21 }, // Sydney
+  afr: { latitude: -26.2, longitude: 28.05 }, // Johannesburg
+  me: { latitude: 25.2, longitude: 55.27 }, // Dubai
+};

@@ -13,6 +13,8 @@ import { NodePurges } from '../cache/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
 import { ObjectCluster } from '../durable-objects/index.ts';
 import {
+  distanceKm,
+  HINT_PLACES,
   loadTopology,
   type Member,
   Membership,
@@ -20,11 +22,18 @@ import {
   nodeCf,
   objectPeers,
   popById,
+  popNodes,
   servePeerObject,
   shieldTier,
 } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
-import { type Limits, OutpostError, type RuntimeOptions, type Tier } from '../runtime/index.ts';
+import {
+  type Limits,
+  OutpostError,
+  type PeerNode,
+  type RuntimeOptions,
+  type Tier,
+} from '../runtime/index.ts';
 import { type DevServer, startDev } from './dev.ts';
 import type { Project, ProjectSource } from './project.ts';
 
@@ -208,6 +217,31 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       throw err;
     }
   const secret = o.secret ?? '';
+  /**
+   * Where an object nobody holds goes (src/runtime/objects.ts): the PoP it lived in, else the PoP
+   * nearest its locationHint among those with a live node (as Cloudflare places by hint); null:
+   * here. The node is any live one of that PoP.
+   */
+  const placeAt = (at: string | null, hint: string | null): PeerNode | null => {
+    const nodes = popNodes(membership.members()).filter((m) => m.id !== id);
+    let target = at;
+    const place = hint ? HINT_PLACES[hint] : undefined;
+    if (!target && place) {
+      const pops = new Set([pop.id, ...nodes.map((m) => m.pop)]);
+      let best = Number.POSITIVE_INFINITY;
+      for (const p of pops) {
+        const where = popById(topology, p);
+        const km = where ? distanceKm(where, place) : Number.POSITIVE_INFINITY;
+        if (km < best) {
+          best = km;
+          target = p;
+        }
+      }
+    }
+    if (!target || target === pop.id) return null;
+    const m = nodes.find((n) => n.pop === target);
+    return m ? { node: m.id, pop: m.pop, url: m.url } : null;
+  };
   try {
     dev = await startDev({
       dir,
@@ -221,7 +255,9 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       port: o.port ?? 8787,
       durableObjects: {
         dir: join(dir, 'do'),
-        ...(objectCluster && peers ? { cluster: { objects: objectCluster, peers } } : {}),
+        ...(objectCluster && peers
+          ? { cluster: { objects: objectCluster, peers, placeAt: (at, hint) => placeAt(at, hint) } }
+          : {}),
       },
       ...(objectCluster
         ? {

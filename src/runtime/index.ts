@@ -38,6 +38,7 @@ export {
   type ObjectPeers,
   type ObjectPlacement,
   OwnerUnreachable,
+  type PeerNode,
   type PeerObjectCall,
 } from './objects.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';

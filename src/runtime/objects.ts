@@ -115,7 +115,22 @@ export interface DurableObjectsOptions {
    * through JetStream (src/durable-objects/cluster/), calls to objects owned elsewhere sent by
    * `peers`. Absent: objects live in this process only.
    */
-  cluster?: { objects: ObjectCluster; peers: ObjectPeers };
+  cluster?: {
+    objects: ObjectCluster;
+    peers: ObjectPeers;
+    /**
+     * Where an object nobody holds should live: its PoP before (it stays put across a failover)
+     * or, new, the PoP nearest its locationHint; and a live node serving that PoP, if any.
+     */
+    placeAt?: (pop: string | null, hint: string | null) => PeerNode | null;
+  };
+}
+
+/** A node of the network that may take an object (src/pop/node.ts finds them). */
+export interface PeerNode {
+  node: string;
+  pop: string;
+  url: string;
 }
 
 /** Alarm retries: 6, waiting 2 s, 4 s, 8 s … between them (as Cloudflare). */
@@ -320,6 +335,7 @@ export class DurableObjects {
     const key = keyOf(t.namespace, call.id);
     const deadline = Date.now() + 2 * c.leaseMs + 5000;
     let fresh = false;
+    let placedFailed = false;
     const retry = async (why: Error, ms: number) => {
       if (Date.now() > deadline)
         throw new NamedError(`Durable Object unavailable: ${why.message}; try again later`, 'Error');
@@ -329,7 +345,22 @@ export class DurableObjects {
     for (;;) {
       const live = this.#live.get(key);
       if (!live?.replicated || !c.holding(t.namespace, call.id)) {
-        const owner = await c.owner(t.namespace, call.id, fresh);
+        let owner = await c.owner(t.namespace, call.id, fresh);
+        const place = this.options.cluster?.placeAt;
+        if (forward && place && !placedFailed && !(owner && c.holds(owner))) {
+          // Nobody holds it: it goes where it lived before, or (new) near its locationHint, when
+          // a node serves that PoP; the call is sent there and that node takes it.
+          const at = place(owner?.pop ?? null, owner ? null : call.hint);
+          if (at && at.node !== c.node)
+            owner = {
+              ...at,
+              epoch: 0,
+              until: Date.now() + c.leaseMs,
+              ns: t.namespace,
+              id: call.id,
+              name: call.name,
+            };
+        }
         if (owner && owner.node !== c.node && c.holds(owner)) {
           if (!forward) throw new ObjectElsewhere(owner);
           at(`${owner.pop} (${owner.node})`);
@@ -338,8 +369,10 @@ export class DurableObjects {
               peerCallOf(t, call, op).then((p) => peers.call(owner, p, signal)),
             );
           } catch (err) {
+            // The node it was placed at did not take it: it is taken here instead.
+            if (owner.epoch === 0 && err instanceof OwnerUnreachable) placedFailed = true;
             if (err instanceof ObjectElsewhere) await retry(err, 10);
-            else if (err instanceof OwnerUnreachable) await retry(err, 200);
+            else if (err instanceof OwnerUnreachable) await retry(err, placedFailed ? 0 : 200);
             else throw err;
             continue;
           }
