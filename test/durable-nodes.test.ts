@@ -60,14 +60,25 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     }
     return out;
   };
-  /** Every record belongs to the epoch of the fence before it; fences only go up. */
-  const checkFences = (records: { e: number; fence: boolean }[]) => {
+  /**
+   * Every record belongs to the epoch of the fence before it, written by that fence's node; a
+   * fence never lowers the epoch, and one of the same epoch comes from the same node.
+   */
+  const checkFences = (records: { e: number; fence: boolean; n: string }[]) => {
     let epoch = 0;
+    let owner = '';
     for (const [i, r] of records.entries()) {
       if (r.fence) {
-        assert.ok(r.e > epoch, `fence ${i} (epoch ${r.e}) after epoch ${epoch}`);
+        assert.ok(
+          r.e > epoch || (r.e === epoch && r.n === owner),
+          `fence ${i} (epoch ${r.e}, ${r.n}) after epoch ${epoch} (${owner})`,
+        );
         epoch = r.e;
-      } else assert.equal(r.e, epoch, `record ${i} of epoch ${r.e} written during epoch ${epoch}`);
+        owner = r.n;
+      } else {
+        assert.equal(r.e, epoch, `record ${i} of epoch ${r.e} written during epoch ${epoch}`);
+        assert.equal(r.n, owner, `record ${i} written by ${r.n} during ${owner}'s epoch`);
+      }
     }
     return epoch;
   };
@@ -128,6 +139,70 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     const plain = await get(fra, '/inc?name=near-frankfurt');
     assert.equal(plain.status, 200);
     assert.equal(nodeOf((await ownerOf('near-frankfurt'))?.node ?? '')?.pop, 'FRA');
+  });
+
+  it('outpost do move hands an object to another PoP while it is called: calls held, none failed, none lost', async () => {
+    const fra = nodes.find((n) => n.pop === 'FRA') as NodeProcess;
+    assert.equal(nodeOf((await ownerOf('near-frankfurt'))?.node ?? '')?.pop, 'FRA');
+    let acked = 0;
+    const failures: string[] = [];
+    let stop = false;
+    const callers = nodes.slice(0, 4).map(async (n, i) => {
+      for (let k = 0; !stop; k++) {
+        const r = await get(n, `/inc?name=near-frankfurt&op=move-${i}-${k}`);
+        if (r.status === 200) acked++;
+        else failures.push(`${n.pop}: ${r.status} ${r.body}`);
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const moved = await cli([
+      'do',
+      'move',
+      'do-net/Counter',
+      'near-frankfurt',
+      '--to',
+      'AMS',
+      '--nats',
+      nats.urls,
+      '--secret-file',
+      join(secretDir, 'secret'),
+    ]);
+    assert.equal(moved.code, 0, moved.err);
+    assert.match(moved.out, /moved from FRA \(FRA-.*\) to AMS/);
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(callers);
+    assert.deepEqual(failures, [], 'no call failed during the move');
+    assert.equal(nodeOf((await ownerOf('near-frankfurt'))?.node ?? '')?.pop, 'AMS');
+    const now = JSON.parse((await get(fra, '/?name=near-frankfurt')).body).value;
+    assert.equal(now, acked + 1, 'every acknowledged increment, and the one before');
+    const again = await cli([
+      'do',
+      'move',
+      'do-net/Counter',
+      'near-frankfurt',
+      '--to',
+      'ams',
+      '--nats',
+      nats.urls,
+      '--secret-file',
+      join(secretDir, 'secret'),
+    ]);
+    assert.match(again.out, /already at AMS/);
+    const bad = await cli([
+      'do',
+      'move',
+      'do-net/Counter',
+      'near-frankfurt',
+      '--to',
+      'XXX',
+      '--nats',
+      nats.urls,
+      '--secret-file',
+      join(secretDir, 'secret'),
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /no live node serves PoP XXX/);
   });
 
   it('10,000 increments from six nodes, the owner SIGKILLed twice: every acknowledged one counted once', async () => {

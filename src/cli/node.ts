@@ -66,14 +66,14 @@ const EGRESS: OptionSpec = {
   help: 'what may be fetched besides the public internet: an address, CIDR block, host[:port] or loopback/private/link-local/cgnat (repeatable)',
 };
 
-const SECRET_FILE: OptionSpec = {
+export const SECRET_FILE: OptionSpec = {
   name: 'secret-file',
   type: 'string',
   help: `a file holding the network's shared secret (or set ${SECRET_ENV}); nodes and shields with the same secret tier their caches`,
 };
 
 /** The network secret from --secret-file or the environment, if any. */
-function secretOf(v: Record<string, unknown>): string | undefined {
+export function secretOf(v: Record<string, unknown>): string | undefined {
   let secret: string | undefined;
   if (typeof v['secret-file'] === 'string') {
     try {

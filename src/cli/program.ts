@@ -16,6 +16,7 @@ import { geodnsCommand } from './geodns.ts';
 import { kvCommands } from './kv.ts';
 import { networkCommands } from './network.ts';
 import { nodeCommand, routerCommand, shieldCommand } from './node.ts';
+import { objectCommands } from './objects.ts';
 import { r2Commands } from './r2.ts';
 import { secretCommands } from './secret.ts';
 import { tailCommand } from './tail.ts';
@@ -34,6 +35,7 @@ export const COMMANDS: Command[] = [
   deployCommand,
   ...versionCommands,
   ...secretCommands,
+  ...objectCommands,
   nodeCommand,
   routerCommand,
   shieldCommand,

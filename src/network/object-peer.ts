@@ -287,7 +287,7 @@ export async function servePeerObject(
   if (upgrade) return serveUpgrade(req, res, objects, o.pop, call, upgrade);
   try {
     const out = await objects.peerCall(o.pop, call);
-    if (call.op.kind === 'rpc') {
+    if (call.op.kind !== 'fetch') {
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(serialize({ value: out }));
       return true;
     }

@@ -85,7 +85,11 @@ export interface PeerObjectCall {
         cf: Record<string, unknown>;
         body: Uint8Array | null;
       }
-    | { kind: 'rpc'; method: string; args: unknown[] };
+    | { kind: 'rpc'; method: string; args: unknown[] }
+    /** Take the object here (the last step of a move). */
+    | { kind: 'take' }
+    /** Hand the object to `to` (`outpost do move`, sent to its owner). */
+    | { kind: 'move'; to: PeerNode };
 }
 
 /** Sends calls to other nodes; throws ObjectElsewhere (not the owner) or OwnerUnreachable. */
@@ -224,6 +228,8 @@ export class DurableObjects {
       hops: null,
       chain,
     };
+    if (c.op.kind === 'move') return this.#moveOut(t, c.id, c.name, c.op.to);
+    if (c.op.kind === 'take') return this.#take(pop, t, call);
     const op: ObjectOp =
       c.op.kind === 'rpc'
         ? c.op
@@ -343,6 +349,11 @@ export class DurableObjects {
       await new Promise((r) => setTimeout(r, ms));
     };
     for (;;) {
+      const moving = this.#moving.get(key);
+      if (moving) {
+        await moving;
+        fresh = true;
+      }
       const live = this.#live.get(key);
       if (!live?.replicated || !c.holding(t.namespace, call.id)) {
         let owner = await c.owner(t.namespace, call.id, fresh);
@@ -387,7 +398,9 @@ export class DurableObjects {
         await retry(err, 10);
         continue;
       }
+      if (this.#moving.has(key)) continue; // a move began while it was made: wait for it
       l.lastUsed = Date.now();
+      this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
       try {
         let out: unknown;
         try {
@@ -402,6 +415,9 @@ export class DurableObjects {
         return out;
       } finally {
         l.lastUsed = Date.now();
+        const n = (this.#running.get(key) ?? 1) - 1;
+        if (n > 0) this.#running.set(key, n);
+        else this.#running.delete(key);
       }
     }
   }
@@ -570,7 +586,7 @@ export class DurableObjects {
   }
 
   /** Forget a live object (its isolate is gone or going) and close its storage. */
-  #drop(l: Live): void {
+  #drop(l: Live, toPop?: string): Promise<void> {
     if (this.#live.get(l.key) === l) this.#live.delete(l.key);
     try {
       l.storage.close();
@@ -582,7 +598,86 @@ export class DurableObjects {
       });
     }
     // Its lease goes back once what it wrote is replicated (another node may take it then).
-    if (l.replicated) void this.options.cluster?.objects.release(l.namespace, l.id);
+    if (l.replicated)
+      return this.options.cluster?.objects.release(l.namespace, l.id, toPop) ?? Promise.resolve();
+    return Promise.resolve();
+  }
+
+  /** Calls for objects being moved away from this node wait for the move (then go where it went). */
+  readonly #moving = new Map<string, Promise<void>>();
+  /** Calls running on each object here now. */
+  readonly #running = new Map<string, number>();
+
+  /**
+   * `outpost do move`: hand an object this node owns to the node `to`. New calls wait; the calls
+   * running finish; the object's writes are replicated and its lease released with `to`'s PoP as
+   * its place; `to` takes it. Calls that waited then go to it. Hibernated WebSockets are closed
+   * (their clients reconnect, to the new owner).
+   */
+  async #moveOut(t: ObjectClass, id: string, name: string | null, to: PeerNode): Promise<unknown> {
+    const c = this.options.cluster;
+    if (!c) throw new NamedError('moving objects needs a network of nodes', 'Error');
+    const key = keyOf(t.namespace, id);
+    if (!c.objects.holding(t.namespace, id))
+      throw new ObjectElsewhere(await c.objects.owner(t.namespace, id, true));
+    if (to.node === c.objects.node) return { from: c.objects.pop, to: to.pop, moved: false, ms: 0 };
+    let done: () => void = () => {};
+    this.#moving.set(
+      key,
+      new Promise<void>((r) => {
+        done = r;
+      }),
+    );
+    const started = Date.now();
+    try {
+      while ((this.#running.get(key) ?? 0) > 0) {
+        if (Date.now() - started > 30_000)
+          throw new NamedError('the object stayed busy for 30 s: not moved', 'Error');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const set = this.#hibernation.get(key);
+      if (set) {
+        set.closeAll('the Durable Object moved to another node');
+        this.#hibernation.delete(key);
+      }
+      const l = this.#live.get(key);
+      if (l) {
+        const released = this.#drop(l, to.pop);
+        l.instance.dispose();
+        await released;
+      } else await c.objects.release(t.namespace, id, to.pop);
+      clearTimeout(this.#alarms.get(key));
+      this.#alarms.delete(key);
+      // The new owner takes it now (if it cannot, the next call takes it, near `to`'s PoP).
+      await c.peers.call(
+        { ...to, epoch: 0, until: 0, ns: t.namespace, id, name },
+        {
+          tenant: t.tenant,
+          className: t.className,
+          id,
+          name,
+          hint: null,
+          hops: 2,
+          invocations: 1,
+          op: { kind: 'take' },
+        },
+      );
+      return { from: c.objects.pop, to: to.pop, moved: true, ms: Date.now() - started };
+    } finally {
+      this.#moving.delete(key);
+      done();
+    }
+  }
+
+  /** Take the object on this node (made and running here) unless another node holds it. */
+  async #take(pop: string, t: ObjectClass, call: ObjectCall): Promise<unknown> {
+    const c = this.options.cluster?.objects;
+    if (!c) throw new NamedError('taking objects needs a network of nodes', 'Error');
+    const owner = await c.owner(t.namespace, call.id, true);
+    if (owner && owner.node !== c.node && c.holds(owner)) throw new ObjectElsewhere(owner);
+    const l = await this.#get(t, call.id, call.name, pop);
+    l.lastUsed = Date.now();
+    return { taken: true, at: c.pop };
   }
 
   /** This node lost the object (another took it, or replication failed): the instance goes. */

@@ -29,7 +29,14 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/nats.ts';
 import { appendOnce, FencedError, JournalWriter, LOG_STREAM, LOG_SUBJECTS, logSubject } from './journal.ts';
 import { isCasFailure, OWNERS_BUCKET, type Owned, type OwnerEntry, Owners } from './owners.ts';
-import { encodeRecord, type JournalOp, type JournalRecord, PART_HEADER, PartJoiner } from './records.ts';
+import {
+  decodeRecord,
+  encodeRecord,
+  type JournalOp,
+  type JournalRecord,
+  PART_HEADER,
+  PartJoiner,
+} from './records.ts';
 import { ReplicatedStorage } from './replicated.ts';
 import { removeDatabase, restoreDatabase } from './restore.ts';
 
@@ -330,12 +337,14 @@ export class ObjectCluster {
             { msgID: `${key}.${this.node}.${epoch}.fence.${attempt}`, timeoutMs: 5000 },
           );
         } catch (err) {
+          // An attempt whose answer was lost may have landed: then the journal ends with our fence.
+          const end = err instanceof FencedError ? await this.#lastRecord(key) : null;
+          if (end?.record.fence && end.record.e === epoch && end.record.n === this.node) seq = end.seq;
           // The previous owner appended after we read: read again (its lease is ours now).
-          if ((err instanceof FencedError || err instanceof JournalGap) && attempt < 5) {
+          else if ((err instanceof FencedError || err instanceof JournalGap) && attempt < 5) {
             removeDatabase(file);
             continue;
-          }
-          throw err;
+          } else throw err;
         }
         await stopRenewing();
         stillOurs();
@@ -384,24 +393,24 @@ export class ObjectCluster {
   }
 
   /** The object closed here (idle, or dropped): its lease is released, its file kept for a quick return. */
-  release(ns: string, id: string): Promise<void> {
+  release(ns: string, id: string, toPop?: string): Promise<void> {
     const key = objectKey(ns, id);
     const h = this.#held.get(key);
     if (!h) return Promise.resolve();
     this.#held.delete(key);
     // close() waits for it: a lease handed back spares the next owner a lease's wait.
-    const p = this.#release(key, h).finally(() => this.#releasing.delete(p));
+    const p = this.#release(key, h, toPop).finally(() => this.#releasing.delete(p));
     this.#releasing.add(p);
     return p;
   }
 
   readonly #releasing = new Set<Promise<void>>();
 
-  async #release(key: string, h: Held): Promise<void> {
+  async #release(key: string, h: Held, toPop?: string): Promise<void> {
     if (h.writer.broken) return removeDatabase(h.storage.file);
     try {
       await h.writer.barrier();
-      await this.#owners.release(key, h.owned);
+      await this.#owners.release(key, h.owned, toPop);
       this.#known.delete(key);
       this.#kept.set(key, { file: h.storage.file, seq: h.writer.lastSeq });
     } catch {
@@ -481,6 +490,17 @@ export class ObjectCluster {
       this.#o.log('warn', `Durable Object ${h.ns} ${h.id}: snapshot failed: ${(err as Error).message}`);
     } finally {
       h.snapshotting = false;
+    }
+  }
+
+  /** The journal's last record (a whole one: parts are not joined here) and its sequence. */
+  async #lastRecord(key: string): Promise<{ seq: number; record: JournalRecord } | null> {
+    try {
+      const m = await this.#jsm.streams.getMessage(LOG_STREAM, { last_by_subj: logSubject(key) });
+      if (!m || m.header?.get(PART_HEADER)) return null;
+      return { seq: m.seq, record: decodeRecord(m.data) };
+    } catch {
+      return null;
     }
   }
 

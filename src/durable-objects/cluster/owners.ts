@@ -84,10 +84,13 @@ export class Owners {
     }
   }
 
-  /** Give the object up (kept: its epoch and PoP, for the next owner). */
-  async release(key: string, o: Owned): Promise<void> {
+  /**
+   * Give the object up (kept: its epoch, and its PoP for the next owner — `pop` when it is being
+   * moved there).
+   */
+  async release(key: string, o: Owned, pop?: string): Promise<void> {
     try {
-      await this.kv.update(key, enc({ ...o.entry, until: 0 }), o.revision);
+      await this.kv.update(key, enc({ ...o.entry, until: 0, ...(pop ? { pop } : {}) }), o.revision);
     } catch (err) {
       if (!isCasFailure(err)) throw err;
     }
