@@ -112,6 +112,29 @@ describe('Durable Objects', () => {
       /Key and value combined cannot exceed 2097152 bytes/,
     );
   });
+  it('reads see the latest write, delete, rollback and deleteAll (the storage cache in the isolate)', async () => {
+    const kv = async (op: string, ...args: unknown[]) => (await rpc('cached', 'kv', op, ...args)).result;
+    await kv('put', 'a', 1);
+    assert.equal(await kv('get', 'a'), 1);
+    assert.equal(await kv('get', 'a'), 1, 'twice: the second from the cache');
+    await kv('put', { a: 2, b: 'two', o: { x: 1 } });
+    assert.deepEqual(await kv('get', ['o', 'b', 'a', 'nope']), [
+      ['a', 2],
+      ['b', 'two'],
+      ['o', { x: 1 }],
+    ]);
+    assert.equal(await kv('delete', 'a'), true);
+    assert.equal(await kv('get', 'a'), undefined);
+    assert.equal(await kv('delete', 'a'), false);
+    assert.deepEqual(await kv('get', ['a', 'b']), [['b', 'two']]);
+    await kv('deleteAll');
+    assert.deepEqual([await kv('get', 'b'), await kv('get', 'o')], [undefined, undefined]);
+    // A rolled-back transaction's write is not read back, before or after.
+    assert.deepEqual((await rpc('cached', 'txn', true)).result, { error: 'rolled back', t1: null });
+    assert.equal(await kv('get', 't1'), undefined);
+    assert.deepEqual((await rpc('cached', 'txn', false)).result, { t1: 'a', t2: 'b' });
+    assert.equal(await kv('get', 't1'), 'a');
+  });
   it('transactions commit together or not at all', async () => {
     assert.deepEqual((await rpc('txn', 'txn', true)).result, { error: 'rolled back', t1: null });
     assert.deepEqual((await rpc('txn', 'txn', false)).result, { t1: 'a', t2: 'b' });

@@ -55,7 +55,8 @@ export const objectCommands: Command[] = [
       const servers = natsOf(v);
       const members = await Membership.connect({ servers });
       const nc = await connect({ servers: natsServers(servers), name: 'outpost-do-move' });
-      const peers = objectPeers({ secret });
+      // A move may wait for running calls (up to 30 s) and then for the new owner to restore it.
+      const peers = objectPeers({ secret, timeoutMs: 180_000 });
       try {
         await members.watch();
         const target = popNodes(members.members()).find((m) => m.pop === to);
@@ -84,8 +85,8 @@ export const objectCommands: Command[] = [
           io.out(`${label}: nobody held it; now at ${to} (${target.id}), ${Date.now() - started} ms\n`);
           return 0;
         }
-        if (owner.node === target.id) {
-          io.out(`${label} is already at ${to} (${target.id})\n`);
+        if (owner.pop === to) {
+          io.out(`${label} is already at ${to} (${owner.node})\n`);
           return 0;
         }
         await peers.call(owner, { ...base, op: { kind: 'move', to: dest } });

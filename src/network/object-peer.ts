@@ -366,8 +366,21 @@ async function serveUpgrade(
   );
   const ws = r.webSocket;
   if (r.status === 101 && ws) {
+    // The calling node may have gone while the object answered: its end is then refused, so the
+    // object does not keep a socket (and itself) for nobody.
+    if (upgrade.socket.destroyed) {
+      ws.refuse('the calling node went away');
+      return true;
+    }
+    let taken = false;
+    upgrade.socket.once('close', () => {
+      if (!taken) ws.refuse('the calling node went away');
+    });
     upgradeMeta.set(req, meta);
-    upgrades.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => ws.attach(socket));
+    upgrades.handleUpgrade(req, upgrade.socket, upgrade.head, (socket) => {
+      taken = true;
+      ws.attach(socket);
+    });
     return true;
   }
   ws?.refuse('the object did not accept the WebSocket');

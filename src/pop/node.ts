@@ -222,8 +222,11 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
    * nearest its locationHint among those with a live node (as Cloudflare places by hint); null:
    * here. The node is any live one of that PoP.
    */
-  const placeAt = (at: string | null, hint: string | null): PeerNode | null => {
-    const nodes = popNodes(membership.members()).filter((m) => m.id !== id);
+  const placeAt = (at: string | null, hint: string | null, tenant: string): PeerNode | null => {
+    // Nodes that serve the object's worker (one still loading a deploy would refuse the call).
+    const nodes = popNodes(membership.members()).filter(
+      (m) => m.id !== id && m.workers.some((w) => w.worker === tenant),
+    );
     let target = at;
     const place = hint ? HINT_PLACES[hint] : undefined;
     if (!target && place) {
@@ -256,7 +259,13 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       durableObjects: {
         dir: join(dir, 'do'),
         ...(objectCluster && peers
-          ? { cluster: { objects: objectCluster, peers, placeAt: (at, hint) => placeAt(at, hint) } }
+          ? {
+              cluster: {
+                objects: objectCluster,
+                peers,
+                placeAt: (at, hint, tenant) => placeAt(at, hint, tenant),
+              },
+            }
           : {}),
       },
       ...(objectCluster

@@ -126,7 +126,7 @@ export interface DurableObjectsOptions {
      * Where an object nobody holds should live: its PoP before (it stays put across a failover)
      * or, new, the PoP nearest its locationHint; and a live node serving that PoP, if any.
      */
-    placeAt?: (pop: string | null, hint: string | null) => PeerNode | null;
+    placeAt?: (pop: string | null, hint: string | null, tenant: string) => PeerNode | null;
   };
 }
 
@@ -350,6 +350,9 @@ export class DurableObjects {
     };
     for (;;) {
       const moving = this.#moving.get(key);
+      // Another node's call during a move goes back at once (409): it asks again, and reaches
+      // the new owner, instead of waiting here on a lease that is about to be handed over.
+      if (moving && !forward) throw new ObjectElsewhere(null);
       if (moving) {
         await moving;
         fresh = true;
@@ -361,7 +364,7 @@ export class DurableObjects {
         if (forward && place && !placedFailed && !(owner && c.holds(owner))) {
           // Nobody holds it: it goes where it lived before, or (new) near its locationHint, when
           // a node serves that PoP; the call is sent there and that node takes it.
-          const at = place(owner?.pop ?? null, owner ? null : call.hint);
+          const at = place(owner?.pop ?? null, owner ? null : call.hint, t.tenant);
           if (at && at.node !== c.node)
             owner = {
               ...at,
@@ -398,7 +401,10 @@ export class DurableObjects {
         await retry(err, 10);
         continue;
       }
-      if (this.#moving.has(key)) continue; // a move began while it was made: wait for it
+      if (this.#moving.has(key)) {
+        if (!forward) throw new ObjectElsewhere(null);
+        continue; // a move began while it was made: wait for it
+      }
       l.lastUsed = Date.now();
       this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
       try {
@@ -442,7 +448,11 @@ export class DurableObjects {
       timer = setTimeout(async () => {
         const now = await c.owner(ns, id, true).catch(() => owner);
         if (done) return;
-        if (now && now.node === owner.node && now.epoch === owner.epoch && c.holds(now)) return watch();
+        const same = now && now.node === owner.node && c.holds(now);
+        // A node the call was placed at (epoch 0) takes the object with an epoch of its own, and
+        // may still be taking it (nobody holds it yet): both are waited for.
+        if (same && (owner.epoch === 0 || now.epoch === owner.epoch)) return watch();
+        if (owner.epoch === 0 && !(now && c.holds(now))) return watch();
         abort.abort(
           new NamedError(
             `Network connection lost (the Durable Object's node ${owner.node} stopped answering for it)`,
@@ -560,10 +570,12 @@ export class DurableObjects {
    */
   #sockets(t: ObjectClass, id: string, name: string | null, pop: string): HibernationSet {
     const key = keyOf(t.namespace, id);
-    let set = this.#hibernation.get(key);
+    const set = this.#hibernation.get(key);
     if (set) return set;
-    set = new HibernationSet(
+    const made: HibernationSet = new HibernationSet(
       async (socket, type, a, b) => {
+        // The object went to another node: the closes of the sockets it had here wake nothing.
+        if (this.#dead.has(made)) return;
         const live = await this.#get(t, id, name, pop);
         live.lastUsed = Date.now();
         try {
@@ -581,12 +593,12 @@ export class DurableObjects {
           message: `Durable Object ${t.namespace} ${id}: WebSocket handler failed: ${err.message}`,
         }),
     );
-    this.#hibernation.set(key, set);
-    return set;
+    this.#hibernation.set(key, made);
+    return made;
   }
 
   /** Forget a live object (its isolate is gone or going) and close its storage. */
-  #drop(l: Live, toPop?: string): Promise<void> {
+  #drop(l: Live, to?: PeerNode): Promise<void> {
     if (this.#live.get(l.key) === l) this.#live.delete(l.key);
     try {
       l.storage.close();
@@ -599,9 +611,12 @@ export class DurableObjects {
     }
     // Its lease goes back once what it wrote is replicated (another node may take it then).
     if (l.replicated)
-      return this.options.cluster?.objects.release(l.namespace, l.id, toPop) ?? Promise.resolve();
+      return this.options.cluster?.objects.release(l.namespace, l.id, to) ?? Promise.resolve();
     return Promise.resolve();
   }
+
+  /** WebSocket sets of objects that went to another node (their events are dropped). */
+  readonly #dead = new WeakSet<HibernationSet>();
 
   /** Calls for objects being moved away from this node wait for the move (then go where it went). */
   readonly #moving = new Map<string, Promise<void>>();
@@ -621,6 +636,7 @@ export class DurableObjects {
     if (!c.objects.holding(t.namespace, id))
       throw new ObjectElsewhere(await c.objects.owner(t.namespace, id, true));
     if (to.node === c.objects.node) return { from: c.objects.pop, to: to.pop, moved: false, ms: 0 };
+    if (this.#moving.has(key)) throw new NamedError('the object is being moved already', 'Error');
     let done: () => void = () => {};
     this.#moving.set(
       key,
@@ -630,24 +646,30 @@ export class DurableObjects {
     );
     const started = Date.now();
     try {
-      while ((this.#running.get(key) ?? 0) > 0) {
+      // What runs here finishes first: calls, an instance being made, an alarm.
+      while (
+        (this.#running.get(key) ?? 0) > 0 ||
+        this.#loading.has(key) ||
+        this.#alarmRuns.get(key)?.running
+      ) {
         if (Date.now() - started > 30_000)
           throw new NamedError('the object stayed busy for 30 s: not moved', 'Error');
         await new Promise((r) => setTimeout(r, 5));
       }
+      clearTimeout(this.#alarms.get(key));
+      this.#alarms.delete(key);
       const set = this.#hibernation.get(key);
       if (set) {
+        this.#dead.add(set);
         set.closeAll('the Durable Object moved to another node');
         this.#hibernation.delete(key);
       }
       const l = this.#live.get(key);
       if (l) {
-        const released = this.#drop(l, to.pop);
+        const released = this.#drop(l, to);
         l.instance.dispose();
         await released;
-      } else await c.objects.release(t.namespace, id, to.pop);
-      clearTimeout(this.#alarms.get(key));
-      this.#alarms.delete(key);
+      } else await c.objects.release(t.namespace, id, to);
       // The new owner takes it now (if it cannot, the next call takes it, near `to`'s PoP).
       await c.peers.call(
         { ...to, epoch: 0, until: 0, ns: t.namespace, id, name },
@@ -690,6 +712,7 @@ export class DurableObjects {
     }
     const set = this.#hibernation.get(key);
     if (set) {
+      this.#dead.add(set);
       set.closeAll(`the Durable Object moved to another node (${why.message})`);
       this.#hibernation.delete(key);
     }

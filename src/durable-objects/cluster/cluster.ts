@@ -393,24 +393,28 @@ export class ObjectCluster {
   }
 
   /** The object closed here (idle, or dropped): its lease is released, its file kept for a quick return. */
-  release(ns: string, id: string, toPop?: string): Promise<void> {
+  release(ns: string, id: string, to?: { node: string; url: string; pop: string }): Promise<void> {
     const key = objectKey(ns, id);
     const h = this.#held.get(key);
     if (!h) return Promise.resolve();
     this.#held.delete(key);
     // close() waits for it: a lease handed back spares the next owner a lease's wait.
-    const p = this.#release(key, h, toPop).finally(() => this.#releasing.delete(p));
+    const p = this.#release(key, h, to).finally(() => this.#releasing.delete(p));
     this.#releasing.add(p);
     return p;
   }
 
   readonly #releasing = new Set<Promise<void>>();
 
-  async #release(key: string, h: Held, toPop?: string): Promise<void> {
+  async #release(key: string, h: Held, to?: { node: string; url: string; pop: string }): Promise<void> {
     if (h.writer.broken) return removeDatabase(h.storage.file);
     try {
       await h.writer.barrier();
-      await this.#owners.release(key, h.owned, toPop);
+      // A renewal in flight changes the entry's revision: the release waits for it.
+      await this.#renewRound;
+      if (!to) await this.#owners.release(key, h.owned);
+      else if (!(await this.#owners.handOver(key, h.owned, to)))
+        throw new Error('the object changed hands while it was being moved');
       this.#known.delete(key);
       this.#kept.set(key, { file: h.storage.file, seq: h.writer.lastSeq });
     } catch {
@@ -560,36 +564,39 @@ export class ObjectCluster {
     this.#timers.push(sweep);
   }
 
-  #renewing = false;
+  /** The renewal round in flight, if any (a release waits for it: it changes the revision). */
+  #renewRound: Promise<void> | null = null;
 
   /**
    * Every held lease renewed, all at once; a round never overlaps the previous one (two renewals
    * from one revision would make the second look like a lease taken by another node).
    */
-  async #renewAll(): Promise<void> {
-    if (this.#renewing) return;
-    this.#renewing = true;
-    try {
-      await Promise.all(
-        [...this.#held].map(async ([key, h]) => {
-          if (h.writer.broken) return;
-          try {
-            const next = await this.#owners.renew(key, h.owned);
-            if (this.#held.get(key) !== h) return;
-            if (!next) return h.writer.break(new FencedError('its lease was taken by another node'));
-            h.owned = next;
-            h.storage.leaseUntil = next.entry.until;
-          } catch (err) {
-            this.#o.log(
-              'warn',
-              `Durable Object ${h.ns} ${h.id}: lease renewal failed: ${(err as Error).message}`,
-            );
-          }
-        }),
-      );
-    } finally {
-      this.#renewing = false;
-    }
+  #renewAll(): Promise<void> {
+    this.#renewRound ??= this.#renewEach().finally(() => {
+      this.#renewRound = null;
+    });
+    return this.#renewRound;
+  }
+
+  async #renewEach(): Promise<void> {
+    await Promise.all(
+      [...this.#held].map(async ([key, h]) => {
+        if (h.writer.broken) return;
+        try {
+          const next = await this.#owners.renew(key, h.owned);
+          // Kept even for an object released meanwhile: its release needs the latest revision.
+          if (next) h.owned = next;
+          if (this.#held.get(key) !== h) return;
+          if (!next) return h.writer.break(new FencedError('its lease was taken by another node'));
+          h.storage.leaseUntil = next.entry.until;
+        } catch (err) {
+          this.#o.log(
+            'warn',
+            `Durable Object ${h.ns} ${h.id}: lease renewal failed: ${(err as Error).message}`,
+          );
+        }
+      }),
+    );
   }
 
   async #watchAlarms(): Promise<void> {

@@ -95,6 +95,29 @@ export class Owners {
       if (!isCasFailure(err)) throw err;
     }
   }
+
+  /**
+   * Hand the object to another node (a move): the entry names that node, with a lease of its
+   * own for the time it needs to take it (it takes it with the next epoch: take() lets a node
+   * take over its own entry); if it never does, the lease runs out and anyone may. Other nodes
+   * meanwhile send the object's calls to it. False when the entry changed since it was read.
+   */
+  async handOver(key: string, o: Owned, to: { node: string; url: string; pop: string }): Promise<boolean> {
+    const entry: OwnerEntry = {
+      ...o.entry,
+      node: to.node,
+      url: to.url,
+      pop: to.pop,
+      until: Date.now() + this.leaseMs,
+    };
+    try {
+      await this.kv.update(key, enc(entry), o.revision);
+      return true;
+    } catch (err) {
+      if (isCasFailure(err)) return false;
+      throw err;
+    }
+  }
 }
 
 /** A KV compare-and-set that lost (JetStream's "wrong last sequence" or "key exists"). */

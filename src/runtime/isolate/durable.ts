@@ -17,6 +17,7 @@
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
 import { callBinding, callSync } from './bridge.ts';
 import type { Response } from './response.ts';
+import { MISS, StorageCache } from './storage-cache.ts';
 import { internals, WebSocket } from './websocket.ts';
 
 const kHex = Symbol('hex');
@@ -116,11 +117,20 @@ export class DurableObjectNamespace {
 /** Writes are staged on the host and not committed yet. */
 let commitQueued = false;
 
+/** The object's storage cache (one object per isolate): ./storage-cache.ts. */
+const cache = new StorageCache();
+
 /** Commit staged writes now, if any (the output gate); throws when the disk write failed. */
 export function commitWrites(): void {
   if (!commitQueued) return;
   commitQueued = false;
-  callSync('doStorage', 'commit');
+  try {
+    callSync('doStorage', 'commit');
+  } catch (err) {
+    // The writes it held are gone: what the cache learnt from them is not true.
+    cache.clear();
+    throw err;
+  }
 }
 
 function staged(): void {
@@ -176,8 +186,17 @@ function listOptions(o: unknown): Record<string, unknown> {
 class KvOps {
   get(keyOrKeys: unknown, _options?: unknown): Promise<unknown> {
     return asPromise(() => {
-      if (Array.isArray(keyOrKeys)) return new Map(storageCall('get', keyOrKeys) as [string, unknown][]);
+      if (Array.isArray(keyOrKeys)) {
+        const known = cache.many(keyOrKeys);
+        if (known) return new Map(known);
+        const found = storageCall('get', keyOrKeys) as [string, unknown][];
+        cache.fill(keyOrKeys, found);
+        return new Map(found);
+      }
+      const known = cache.get(keyOrKeys);
+      if (known !== MISS) return known;
       const found = storageCall('get', [keyOrKeys]) as [string, unknown][];
+      cache.fill([keyOrKeys], found);
       return found.length ? found[0][1] : undefined;
     });
   }
@@ -190,13 +209,16 @@ class KvOps {
       if (typeof keyOrEntries !== 'object' && value === undefined)
         throw new TypeError('put(): a value is required (use delete() to remove a key)');
       storageCall('put', entries);
+      for (const [k, v] of entries) cache.wrote(k as string, v);
       staged();
     });
   }
   delete(keyOrKeys: unknown, _options?: unknown): Promise<unknown> {
     return asPromise(() => {
       const many = Array.isArray(keyOrKeys);
-      const n = storageCall('delete', many ? keyOrKeys : [keyOrKeys]) as number;
+      const keys = (many ? keyOrKeys : [keyOrKeys]) as string[];
+      const n = storageCall('delete', keys) as number;
+      for (const k of keys) cache.deleted(k);
       staged();
       return many ? n : n > 0;
     });
@@ -209,6 +231,7 @@ class KvOps {
 class Transaction extends KvOps {
   rollback(): void {
     storageCall('rollback');
+    cache.end();
   }
 }
 
@@ -279,6 +302,7 @@ class SqlStorage {
 /** A transaction's closure returned: its writes join the batch, committed now. */
 function settled<T>(result: T): T {
   storageCall('end');
+  cache.end();
   commitQueued = true; // the layer just joined the staged writes
   commitWrites();
   return result;
@@ -300,10 +324,12 @@ export class DurableObjectStorage extends KvOps {
   async transaction<T>(closure: (txn: Transaction) => Promise<T> | T): Promise<T> {
     if (typeof closure !== 'function') throw new TypeError('transaction(): a function is required');
     storageCall('begin');
+    cache.begin();
     let result: T;
     try {
       result = await closure(new Transaction());
     } catch (err) {
+      cache.end();
       storageCall('rollback');
       throw err;
     }
@@ -312,10 +338,12 @@ export class DurableObjectStorage extends KvOps {
   transactionSync<T>(closure: () => T): T {
     if (typeof closure !== 'function') throw new TypeError('transactionSync(): a function is required');
     storageCall('begin');
+    cache.begin();
     let result: T;
     try {
       result = closure();
     } catch (err) {
+      cache.end();
       storageCall('rollback');
       throw err;
     }
@@ -325,6 +353,7 @@ export class DurableObjectStorage extends KvOps {
     return asPromise(() => {
       commitWrites();
       storageCall('deleteAll');
+      cache.clear();
     });
   }
   sync(): Promise<void> {

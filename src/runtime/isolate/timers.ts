@@ -25,9 +25,17 @@ function arm(id: number, ms: number, fn: () => void) {
   );
 }
 
+/**
+ * A timer's delay, ms. Past 2^31 - 1 a delay does not fit the 32-bit count timers keep: Node
+ * then uses 1 ms (https://nodejs.org/api/timers.html#settimeoutcallback-delay-args) and browsers
+ * wrap it (WebIDL's `long`), which for the values code meets (2^31, 2^32 - 1, 2^53, 1e308) is
+ * at once too. Holding such a timer for 24.8 days instead kept `scheduler.wait(2 ** 31)` pending
+ * for weeks where the same code on Node goes on at once (found by test/security/bridge-fuzz.test.ts).
+ */
 function delay(ms: unknown): number {
   const n = Number(ms);
-  return Number.isFinite(n) && n > 0 ? Math.min(n, 2 ** 31 - 1) : 0;
+  if (!Number.isFinite(n) || n <= 0) return 0;
+  return n > 2 ** 31 - 1 ? 1 : n;
 }
 
 function checkFn(fn: unknown, name: string): asserts fn is (...a: unknown[]) => void {
