@@ -47,7 +47,7 @@ describeNeeding(NATS_SERVER, 'the peer endpoint of a node without the secret', (
       invocations: 1,
       op: { kind: 'rpc', method: 'add', args: [1000] },
     });
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { 'outpost-peer-secret': 'wrong-secret-0123456789' },
       { 'outpost-peer-secret': '' },
