@@ -16,3 +16,20 @@ export function natsServers(value: string | string[]): string[] {
   if (list.length === 0) throw new TypeError(`--nats: no NATS server URL in "${String(value)}"`);
   return list;
 }
+
+/**
+ * Whether a JetStream stream exists, asked with a plain stream-info request (a consumer-based
+ * listing kept timing out on a cluster that had just lost a server); other errors are thrown.
+ */
+export function streamExists(
+  jsm: { streams: { info(name: string): Promise<unknown> } },
+  stream: string,
+): Promise<boolean> {
+  return jsm.streams.info(stream).then(
+    () => true,
+    (err: Error) => {
+      if (/stream not found/i.test(err.message)) return false;
+      throw err;
+    },
+  );
+}

@@ -14,6 +14,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsServers } from '../config/index.ts';
+import { streamExists } from '../config/nats.ts';
 import { type Artifact, decodeArtifact, encodeArtifact } from './artifact.ts';
 import { DeployError, type Deployment, type VersionInfo, WORKER_NAME } from './deployment.ts';
 
@@ -80,14 +81,7 @@ export class NatsControlStore {
       // Opened as they are when they exist (whoever made them chose their replicas), else made.
       // Existence is asked with a plain stream-info request (see #keys on consumers).
       const jsm = await jetstreamManager(nc);
-      const exists = (stream: string) =>
-        jsm.streams.info(stream).then(
-          () => true,
-          (err: Error) => {
-            if (/stream not found/i.test(err.message)) return false;
-            throw err;
-          },
-        );
+      const exists = (stream: string) => streamExists(jsm, stream);
       const objm = new Objm(js);
       const artifacts = (await exists(`OBJ_${ARTIFACTS}`))
         ? await objm.open(ARTIFACTS, false)

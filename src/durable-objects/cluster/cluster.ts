@@ -26,7 +26,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/nats.ts';
+import { NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../../config/nats.ts';
 import { appendOnce, FencedError, JournalWriter, LOG_STREAM, LOG_SUBJECTS, logSubject } from './journal.ts';
 import { isCasFailure, OWNERS_BUCKET, type Owned, type OwnerEntry, Owners } from './owners.ts';
 import {
@@ -147,14 +147,7 @@ export class ObjectCluster {
       const js = jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
       const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
       const replicas = o.replicas ?? 1;
-      const exists = (stream: string) =>
-        jsm.streams.info(stream).then(
-          () => true,
-          (err: Error) => {
-            if (/stream not found/i.test(err.message)) return false;
-            throw err;
-          },
-        );
+      const exists = (stream: string) => streamExists(jsm, stream);
       const kvm = new Kvm(js);
       const bucket = async (name: string) =>
         (await exists(`KV_${name}`)) ? kvm.open(name, { bindOnly: true }) : kvm.create(name, { replicas });
