@@ -13,8 +13,7 @@ import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jet
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers } from '../config/index.ts';
-import { streamExists } from '../config/nats.ts';
+import { natsServers, streamExists } from '../config/index.ts';
 import { type Artifact, decodeArtifact, encodeArtifact } from './artifact.ts';
 import { DeployError, type Deployment, type VersionInfo, WORKER_NAME } from './deployment.ts';
 
