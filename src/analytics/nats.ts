@@ -28,7 +28,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
 import { AE_LIMITS } from './limits.ts';
 import type { AnalyticsEngine, AnalyticsLog, StoredPoint } from './store.ts';
 
@@ -171,9 +171,11 @@ export class NatsAnalyticsLog implements AnalyticsLog {
     const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-analytics' });
     try {
       const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
-      await ensureStream(jsm, o.engine.retentionDays, o.replicas ?? 1);
+      const { state } = await jetStreamSetup('the Analytics Engine stream', async () => {
+        await ensureStream(jsm, o.engine.retentionDays, o.replicas ?? 1);
+        return jsm.streams.info(STREAM);
+      });
       const log = new NatsAnalyticsLog(nc, o);
-      const { state } = await jsm.streams.info(STREAM);
       let from = o.engine.appliedSeq + 1;
       if (o.engine.appliedSeq > state.last_seq) {
         // The file was applied from a stream that is gone: this one starts over.

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
 
 const BUCKET = 'outpost_cron_claims';
 const DAY_MS = 86_400_000;
@@ -32,12 +32,14 @@ export class NatsCronClaims {
     const nc = await connect({ servers: natsServers(servers), name: 'outpost-cron' });
     try {
       // Made (or found) with a long timeout; used with a short one.
-      await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
-        ttl: DAY_MS,
-        history: 1,
-        replicas,
+      const kv = await jetStreamSetup('the cron claims bucket', async () => {
+        await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
+          ttl: DAY_MS,
+          history: 1,
+          replicas,
+        });
+        return new Kvm(jetstream(nc, { timeout: 5000 })).open(BUCKET);
       });
-      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).open(BUCKET);
       return new NatsCronClaims(nc, kv);
     } catch (err) {
       await nc.close();

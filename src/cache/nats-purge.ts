@@ -24,7 +24,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { natsServers } from '../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../config/index.ts';
 import type { PurgeSelector } from './http-cache.ts';
 import type { PurgeBus } from './purge.ts';
 
@@ -51,19 +51,22 @@ const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const dec = <T>(b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as T;
 
 async function ensureStream(nc: NatsConnection, replicas: number): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.streams.info(STREAM);
-  } catch (err) {
-    if (!/stream not found/i.test(String((err as Error).message))) throw err;
-    await jsm.streams.add({
-      name: STREAM,
-      subjects: [SUBJECT],
-      storage: StorageType.File,
-      max_age: nanos(86_400_000),
-      num_replicas: replicas,
-    });
-  }
+  const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
+  await jetStreamSetup('the purge stream', async () => {
+    if (await streamExists(jsm, STREAM)) return;
+    await jsm.streams
+      .add({
+        name: STREAM,
+        subjects: [SUBJECT],
+        storage: StorageType.File,
+        max_age: nanos(86_400_000),
+        num_replicas: replicas,
+      })
+      .catch(async (err) => {
+        // Another process made it meanwhile (nodes start together): use theirs.
+        if (!(await streamExists(jsm, STREAM))) throw err;
+      });
+  });
 }
 
 export interface NodePurgesOptions {

@@ -33,3 +33,42 @@ export function streamExists(
     },
   );
 }
+
+/**
+ * Whether a JetStream API failure may pass if asked again: a request left unanswered (the
+ * metadata leader busy placing replicated streams while several processes start at once, or a
+ * stream whose group has no leader yet) or a cluster that says it is temporarily unavailable.
+ */
+export function transientJetStream(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string | number } | null;
+  const text = `${e?.name ?? ''} ${e?.message ?? String(err)} ${e?.code ?? ''}`;
+  return /timeout|temporarily unavailable|no responders|\b503\b/i.test(text);
+}
+
+/**
+ * Run `setup` (making or finding streams and buckets when a process starts) again while it fails
+ * with a transient JetStream error, until `deadlineMs` have passed (then it fails naming `what`);
+ * any other error is thrown as it is. Every step of `setup` must be safe to repeat.
+ */
+export async function jetStreamSetup<T>(
+  what: string,
+  setup: () => Promise<T>,
+  deadlineMs = 3 * NATS_CREATE_TIMEOUT_MS,
+): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+    try {
+      return await setup();
+    } catch (err) {
+      if (!transientJetStream(err)) throw err;
+      if (Date.now() + wait > until) {
+        const e = err as Error;
+        throw new Error(
+          `${what}: JetStream did not answer within ${Math.round(deadlineMs / 1000)} s (${e.name}: ${e.message})`,
+          { cause: err },
+        );
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}

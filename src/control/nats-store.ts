@@ -13,7 +13,7 @@ import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jet
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers, streamExists } from '../config/index.ts';
+import { jetStreamSetup, natsServers, streamExists } from '../config/index.ts';
 import { type Artifact, decodeArtifact, encodeArtifact } from './artifact.ts';
 import { DeployError, type Deployment, type VersionInfo, WORKER_NAME } from './deployment.ts';
 
@@ -82,18 +82,23 @@ export class NatsControlStore {
       const jsm = await jetstreamManager(nc);
       const exists = (stream: string) => streamExists(jsm, stream);
       const objm = new Objm(js);
-      const artifacts = (await exists(`OBJ_${ARTIFACTS}`))
-        ? await objm.open(ARTIFACTS, false)
-        : await objm.create(ARTIFACTS, { replicas });
       const kvm = new Kvm(js);
       const bucket = async (name: string, history: number) =>
         (await exists(`KV_${name}`))
           ? kvm.open(name, { bindOnly: true })
           : kvm.create(name, { history, replicas });
-      const versions = await bucket(VERSIONS, 1);
-      const deployments = await bucket(DEPLOYMENTS, HISTORY);
-      const secrets = await bucket(SECRETS, 1);
-      return new NatsControlStore(nc, jsm, artifacts, versions, deployments, secrets);
+      const made = await jetStreamSetup(
+        'the deploy store (artifacts, versions, deployments, secrets)',
+        async () => ({
+          artifacts: (await exists(`OBJ_${ARTIFACTS}`))
+            ? await objm.open(ARTIFACTS, false)
+            : await objm.create(ARTIFACTS, { replicas }),
+          versions: await bucket(VERSIONS, 1),
+          deployments: await bucket(DEPLOYMENTS, HISTORY),
+          secrets: await bucket(SECRETS, 1),
+        }),
+      );
+      return new NatsControlStore(nc, jsm, made.artifacts, made.versions, made.deployments, made.secrets);
     } catch (err) {
       await nc.close().catch(() => {});
       throw err;

@@ -13,7 +13,7 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm, KvWatchInclude } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsServers } from '../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../config/index.ts';
 
 const BUCKET = 'outpost_nodes';
 /** Entries nobody rewrote in this long are removed by JetStream itself (ms). */
@@ -94,13 +94,20 @@ export class Membership {
     });
     try {
       const kvm = new Kvm(jetstream(nc, { timeout: 5000 }));
-      const kv = await kvm
-        .open(BUCKET)
-        .then(async (b) => {
-          await b.status(); // open() does not check that the bucket exists
-          return b;
-        })
-        .catch(() => kvm.create(BUCKET, { history: 1, ttl: MAX_AGE_MS, replicas: o.replicas ?? 1 }));
+      const kvCreate = new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS }));
+      const kv = await jetStreamSetup('the membership bucket', () =>
+        kvm
+          .open(BUCKET)
+          .then(async (b) => {
+            await b.status(); // open() does not check that the bucket exists
+            return b;
+          })
+          .catch(async () => {
+            // Made with a timeout long enough to place replicas, used with the short one.
+            await kvCreate.create(BUCKET, { history: 1, ttl: MAX_AGE_MS, replicas: o.replicas ?? 1 });
+            return kvm.open(BUCKET);
+          }),
+      );
       return new Membership(nc, await jetstreamManager(nc), kv, leaveMs);
     } catch (err) {
       await nc.close().catch(() => {});

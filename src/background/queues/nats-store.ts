@@ -41,7 +41,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../../config/index.ts';
 import { type QueueSendMessage, validateDelay, validateMaxRetries, validateSend } from './limits.ts';
 import { deliveries, pullNoWait, token } from './nats-wire.ts';
 import {
@@ -110,18 +110,22 @@ export class NatsQueueStore implements QueueStore {
       const jsm = await jetstreamManager(nc, {
         timeout: Math.max(options.timeoutMs ?? 5000, NATS_CREATE_TIMEOUT_MS),
       });
-      try {
-        await jsm.streams.info(STREAM);
-      } catch {
-        await jsm.streams.add({
-          name: STREAM,
-          subjects: ['outpost.queues.>'],
-          retention: RetentionPolicy.Workqueue,
-          storage: StorageType.File,
-          duplicate_window: 120_000_000_000,
-          num_replicas: options.replicas ?? 1,
-        });
-      }
+      await jetStreamSetup('the Queues stream', async () => {
+        if (await streamExists(jsm, STREAM)) return;
+        await jsm.streams
+          .add({
+            name: STREAM,
+            subjects: ['outpost.queues.>'],
+            retention: RetentionPolicy.Workqueue,
+            storage: StorageType.File,
+            duplicate_window: 120_000_000_000,
+            num_replicas: options.replicas ?? 1,
+          })
+          .catch(async (err) => {
+            // Another process made it meanwhile (processes start together): use theirs.
+            if (!(await streamExists(jsm, STREAM))) throw err;
+          });
+      });
       return new NatsQueueStore(nc, jsm, options);
     } catch (err) {
       await nc.close();

@@ -28,7 +28,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../../config/index.ts';
 import type { JournalOp, WorkflowStore } from './store.ts';
 
 export const STREAM = 'OUTPOST_WORKFLOWS';
@@ -132,19 +132,23 @@ export class NatsWorkflowJournal {
     const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows' });
     try {
       const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
-      try {
-        await jsm.streams.info(STREAM);
-      } catch (err) {
-        if (!/stream not found/i.test(String((err as Error).message))) throw err;
-        await jsm.streams.add({
-          name: STREAM,
-          subjects: [SUBJECT],
-          storage: StorageType.File,
-          num_replicas: o.replicas ?? 1,
-        });
-      }
+      const lastSeq = await jetStreamSetup('the Workflows stream', async () => {
+        if (!(await streamExists(jsm, STREAM)))
+          await jsm.streams
+            .add({
+              name: STREAM,
+              subjects: [SUBJECT],
+              storage: StorageType.File,
+              num_replicas: o.replicas ?? 1,
+            })
+            .catch(async (err) => {
+              // Another process made it meanwhile (processes start together): use theirs.
+              if (!(await streamExists(jsm, STREAM))) throw err;
+            });
+        return (await jsm.streams.info(STREAM)).state.last_seq;
+      });
       const j = new NatsWorkflowJournal(nc, jsm, o);
-      if (o.store.appliedSeq > (await j.#lastSeq())) {
+      if (o.store.appliedSeq > lastSeq) {
         // The replica was applied from a stream that is gone: it starts over.
         o.store.wipe();
       }

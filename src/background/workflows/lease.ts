@@ -12,7 +12,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
 
 const BUCKET = 'outpost_workflows_lease';
 const KEY = 'lease';
@@ -55,11 +55,13 @@ export class NatsLease {
     const nc = await connect({ servers: natsServers(o.servers), name: 'outpost-workflows-lease' });
     try {
       // Made (or found) with a long timeout; used with a short one.
-      await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
-        history: 1,
-        replicas: o.replicas ?? 1,
+      const kv = await jetStreamSetup('the Workflows lease bucket', async () => {
+        await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
+          history: 1,
+          replicas: o.replicas ?? 1,
+        });
+        return new Kvm(jetstream(nc, { timeout: 5000 })).open(BUCKET);
       });
-      const kv = await new Kvm(jetstream(nc, { timeout: 5000 })).open(BUCKET);
       return new NatsLease(nc, kv, o);
     } catch (err) {
       await nc.close().catch(() => {});

@@ -26,7 +26,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type KV, Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../../config/nats.ts';
+import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../../config/nats.ts';
 import { appendOnce, FencedError, JournalWriter, LOG_STREAM, LOG_SUBJECTS, logSubject } from './journal.ts';
 import { isCasFailure, OWNERS_BUCKET, type Owned, type OwnerEntry, Owners } from './owners.ts';
 import {
@@ -175,14 +175,10 @@ export class ObjectCluster {
             : await objm.create(SNAPSHOTS, { replicas }),
         };
       };
-      let made: Awaited<ReturnType<typeof setup>> | null = null;
-      for (let attempt = 1; !made; attempt++)
-        try {
-          made = await setup();
-        } catch (err) {
-          if (attempt >= 3 || !/timeout/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;
-        }
-      const { owners, alarms, snapIndex, snapshots } = made;
+      const { owners, alarms, snapIndex, snapshots } = await jetStreamSetup(
+        'the Durable Object streams and buckets',
+        setup,
+      );
       return new ObjectCluster(
         o,
         nc,
