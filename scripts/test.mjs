@@ -25,16 +25,23 @@ const args = process.argv.slice(2);
  */
 const ALONE = new Set(['test/durable-nodes.test.ts']);
 const all = args.length > 0 ? args : [...find(join(root, 'src')), ...find(join(root, 'test'))].sort();
+/**
+ * A phase that runs longer than its limit (minutes) is stopped and counted as failed: a test that
+ * leaves a process behind must fail the run with a reason, not hold CI until CI's own time limit.
+ * On two cores the first phase takes about 10 minutes, the second about 2
+ * (OUTPOST_TEST_PHASE_MINUTES sets another limit for every phase).
+ */
 const phases =
   args.length > 0
-    ? [{ files: all, concurrency: 2 }]
+    ? [{ files: all, concurrency: 2, limit: 40 }]
     : [
-        { files: all.filter((f) => !ALONE.has(f)), concurrency: 2 },
-        { files: all.filter((f) => ALONE.has(f)), concurrency: 1 },
+        { files: all.filter((f) => !ALONE.has(f)), concurrency: 2, limit: 35 },
+        { files: all.filter((f) => ALONE.has(f)), concurrency: 1, limit: 15 },
       ].filter((p) => p.files.length > 0);
 
 /** Run one phase, passing its output through; its counts from the spec reporter's summary. */
-function run({ files, concurrency }) {
+function run({ files, concurrency, limit }) {
+  const minutes = Number(process.env.OUTPOST_TEST_PHASE_MINUTES) || limit;
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
@@ -51,6 +58,8 @@ function run({ files, concurrency }) {
       ],
       {
         cwd: root,
+        // Its own process group, so that everything it started can be stopped with it.
+        detached: true,
         stdio: ['inherit', 'pipe', 'inherit'],
         env: hostEnv({
           ...process.env,
@@ -58,14 +67,42 @@ function run({ files, concurrency }) {
         }),
       },
     );
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    };
+    let timedOut = false;
+    const limit = setTimeout(() => {
+      timedOut = true;
+      console.log(
+        `\n✖ these tests did not end within ${minutes} minutes: stopped (${files.length > 3 ? `${files.length} files` : files.join(' ')})`,
+      );
+      killGroup();
+    }, minutes * 60_000);
+    const interrupted = () => {
+      killGroup();
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     let tail = '';
     child.stdout.on('data', (d) => {
       process.stdout.write(d);
       tail = (tail + d).slice(-4096);
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(limit);
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      // What the phase started and left running (a node, a nats-server) goes with it.
+      killGroup();
       const count = (what) => Number(new RegExp(`ℹ ${what} (\\d+)`).exec(tail)?.[1] ?? 0);
-      resolve({ code: code ?? (signal ? 1 : 0), pass: count('pass'), fail: count('fail') });
+      resolve({
+        code: timedOut ? 1 : (code ?? (signal ? 1 : 0)),
+        pass: count('pass'),
+        fail: count('fail') + (timedOut ? 1 : 0),
+      });
     });
   });
 }

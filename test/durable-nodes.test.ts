@@ -25,7 +25,7 @@ import {
 } from '../src/durable-objects/cluster/index.ts';
 import { idFromName } from '../src/durable-objects/ids.ts';
 import { type NatsCluster, startNatsCluster } from '../src/kv/nats-harness.ts';
-import { cli, type NodeProcess, startNodeProcess } from './support/nodes.ts';
+import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'do-network');
@@ -119,6 +119,7 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
   });
 
   after(async () => {
+    await stopNodeProcesses();
     for (const n of nodes) n.child.kill('SIGKILL');
     await Promise.all(nodes.map((n) => n.exited));
     await nc?.close();

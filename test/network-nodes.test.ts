@@ -12,7 +12,7 @@ import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { loadTopology, Membership, type RouterServer, startRouterServer } from '../src/network/index.ts';
 import { memoryObserver } from '../src/observability/index.ts';
 import { waitFor } from './helpers.ts';
-import { cli, type NodeProcess, startNodeProcess } from './support/nodes.ts';
+import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 const POPS = ['FRA', 'LHR', 'IAD', 'SFO', 'SYD', 'NRT'];
@@ -75,6 +75,7 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
   });
 
   after(async () => {
+    await stopNodeProcesses();
     await router?.close();
     await members?.close();
     for (const n of nodes.values()) {

@@ -11,7 +11,7 @@ import { after, before, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { Membership } from '../src/network/index.ts';
 import { waitFor } from './helpers.ts';
-import { cli, type NodeProcess, startNodeProcess } from './support/nodes.ts';
+import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 function freePort(): Promise<number> {
@@ -49,6 +49,7 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
   });
 
   after(async () => {
+    await stopNodeProcesses();
     node?.child.kill('SIGKILL');
     await members?.close();
     await nats?.dispose();
@@ -84,6 +85,7 @@ describeNeeding(NATS_SERVER, 'a node before anything is deployed', () => {
     nats = await startNatsServer();
   });
   after(async () => {
+    await stopNodeProcesses();
     node?.child.kill('SIGKILL');
     if (node) await node.exited;
     if (node) rmSync(node.dir, { recursive: true, force: true });

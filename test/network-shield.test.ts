@@ -14,7 +14,13 @@ import { after, before, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { loadTopology, Membership } from '../src/network/index.ts';
 import { waitFor } from './helpers.ts';
-import { cli, type NodeProcess, startNodeProcess, startShieldProcess } from './support/nodes.ts';
+import {
+  cli,
+  type NodeProcess,
+  startNodeProcess,
+  startShieldProcess,
+  stopNodeProcesses,
+} from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 const SECRET = 'test-network-secret-0123456789';
@@ -87,6 +93,7 @@ describeNeeding(NATS_SERVER, 'tiered caching between node processes', () => {
   });
 
   after(async () => {
+    await stopNodeProcesses();
     await members?.close();
     for (const n of [...nodes, shield].filter(Boolean)) {
       n.child.kill('SIGKILL');

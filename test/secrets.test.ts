@@ -11,7 +11,7 @@ import { after, before, it } from 'node:test';
 import { NatsControlStore } from '../src/control/index.ts';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { waitFor } from './helpers.ts';
-import { cli, type NodeProcess, startNodeProcess } from './support/nodes.ts';
+import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 describeNeeding(NATS_SERVER, 'secrets on a network (outpost secret)', () => {
@@ -37,6 +37,7 @@ describeNeeding(NATS_SERVER, 'secrets on a network (outpost secret)', () => {
   });
 
   after(async () => {
+    await stopNodeProcesses();
     node?.child.kill('SIGKILL');
     if (node) {
       await node.exited;

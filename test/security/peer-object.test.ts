@@ -11,7 +11,7 @@ import { after, before, it } from 'node:test';
 import { serialize } from 'node:v8';
 import { WebSocket } from 'ws';
 import { type NatsServer, startNatsServer } from '../../src/kv/nats-harness.ts';
-import { cli, type NodeProcess, startNodeProcess } from '../support/nodes.ts';
+import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from '../support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from '../support/programs.ts';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'do-network');
@@ -29,6 +29,7 @@ describeNeeding(NATS_SERVER, 'the peer endpoint of a node without the secret', (
     node = await startNodeProcess(nats.url, 'FRA', { extra: ['--secret-file', join(dir, 'secret')] });
   });
   after(async () => {
+    await stopNodeProcesses();
     node?.child.kill('SIGKILL');
     await node?.exited;
     await nats?.dispose();

@@ -69,11 +69,36 @@ export function startShieldProcess(nats: string, shield: string, extra: string[]
   return ready(child, shield, '', /Outpost shield (\S+): region \S+ ready on (http:\/\/127\.0\.0\.1:\d+)/);
 }
 
+/**
+ * Every process started here that has not exited: a test's `after` stops them all with
+ * stopNodeProcesses(), including those whose start had not resolved when another failed (left
+ * running, their pipes kept the test file's process alive until CI's time ran out).
+ */
+const live = new Map<ChildProcess, Promise<void>>();
+
+/** SIGKILL every node or shield process started here that is still running, and wait for them. */
+export async function stopNodeProcesses(): Promise<void> {
+  for (const child of live.keys()) {
+    child.kill('SIGCONT'); // a stopped process is killed too, but let it be reaped at once
+    child.kill('SIGKILL');
+  }
+  await Promise.all(live.values());
+}
+
 function ready(child: ChildProcess, pop: string, dir: string, line: RegExp): Promise<NodeProcess> {
   let out = '';
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      live.delete(child);
+      r();
+    }),
+  );
+  live.set(child, exited);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`outpost ${pop} did not start: ${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`outpost ${pop} did not start within 60 s: ${out}`));
+    }, 60_000);
     const seen = (d: Buffer) => {
       out += d;
       const m = line.exec(out);
