@@ -119,6 +119,19 @@ describe('code running after the response', () => {
 describe('wall time and subrequests', () => {
   it('answers 503 when no response comes within the wall-clock limit', () =>
     expectBreach('/slow?ms=5000', /exceeded wall-clock time limit/));
+  it('measures wall time on a monotonic clock: the host clock stepped forward fails nothing', async () => {
+    const realNow = Date.now;
+    const pending = net.fetchAs('bad', '/slow?ms=300');
+    await new Promise((r) => setTimeout(r, 50));
+    // As NTP or a VM's clock sync may do while a request is in flight.
+    Date.now = () => realNow() + 60_000;
+    try {
+      const res = await pending;
+      assert.equal(`${res.status} ${await res.text()}`, '200 slow done');
+    } finally {
+      Date.now = realNow;
+    }
+  });
   it('allows 50 subrequests and refuses the 51st', async () => {
     const ok = await net.fetchAs('subreq', `/subrequests?n=50&upstream=${encodeURIComponent(upstream.url)}`);
     assert.equal(await ok.text(), 'made 50');

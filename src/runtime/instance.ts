@@ -68,6 +68,7 @@ export interface CodeCache {
 
 interface Active {
   id: number;
+  /** When it began (or its Workflow step began), performance.now() ms: the wall-clock limit runs from here. */
   startedAt: number;
   /** Its share of the isolate's CPU while it was in flight, ns (see #account). */
   cpuUsed: bigint;
@@ -382,7 +383,7 @@ export class WorkerInstance implements IsolateOwner {
     this.#account();
     a.cpuUsed = 0n;
     a.subrequests = 0;
-    a.startedAt = Date.now();
+    a.startedAt = performance.now();
     a.wallMs = wallMs;
   }
 
@@ -465,7 +466,10 @@ export class WorkerInstance implements IsolateOwner {
     for (const a of to.values()) a.cpuUsed += share;
   }
 
-  /** Called by the runtime's watchdog every few ms while busy. */
+  /**
+   * Called by the runtime's watchdog every few ms while busy; `now` is performance.now(): a wall
+   * clock stepped forward (NTP, a VM's clock sync) must not fail a request that ran for 100 ms.
+   */
   checkLimits(now: number): void {
     if (this.state === 'dead' || this.active.size === 0) return;
     if (this.iso.isolate.isDisposed) {
@@ -676,7 +680,7 @@ export class WorkerInstance implements IsolateOwner {
   #record(label?: string, chain: RequestChain = freshChain(), span: OpenSpan = NO_SPAN): Active {
     const a: Active = {
       id: nextRequestId++,
-      startedAt: Date.now(),
+      startedAt: performance.now(),
       cpuUsed: 0n,
       subrequests: 0,
       breach: null,

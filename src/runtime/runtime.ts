@@ -662,7 +662,7 @@ export class Runtime {
   }
 
   #check(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const inst of this.#busy) {
       if (inst.state === 'dead') this.#busy.delete(inst);
       else inst.checkLimits(now);
