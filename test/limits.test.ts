@@ -1,7 +1,9 @@
 // Limits: each breach answers 503 naming the limit, recycles only the breaching isolate, and
 // another tenant keeps answering at its normal latency meanwhile.
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { setLoadSource } from '../src/runtime/contention.ts';
 import { startTenants, startUpstream, type TestNetwork, type Upstream, waitFor } from './helpers.ts';
 
 let net: TestNetwork;
@@ -113,6 +115,27 @@ describe('code running after the response', () => {
       'idle memory breach',
     );
     assert.equal(await (await net.fetchAs('heap', '/ok')).text(), 'ok');
+  });
+});
+
+describe('CPU time on contended cores (isolate.cpuTime counts time run by the clock)', () => {
+  // /proc/loadavg as the runtime reads it: `running` threads runnable now, the watchdog's included.
+  const load = (running: number) => () => `1.00 1.00 1.00 ${running}/300 4242\n`;
+  const cores = availableParallelism();
+  after(() => setLoadSource(null));
+  it('uncontended, about 120 ms of work on a 50 ms limit is stopped', async () => {
+    setLoadSource(load(1));
+    await expectBreach('/burn?n=20000000', /exceeded CPU time limit/);
+  });
+  it('with 16 runnable threads per core, the same work is weighed by its share and answers', async () => {
+    setLoadSource(load(cores * 16 + 1));
+    const res = await net.fetchAs('bad', '/burn?n=20000000');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.match(await res.text(), /^burnt \d+$/);
+  });
+  it('with 16 runnable threads per core, a loop is still stopped', async () => {
+    setLoadSource(load(cores * 16 + 1));
+    await expectBreach('/loop', /exceeded CPU time limit/);
   });
 });
 

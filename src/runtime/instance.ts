@@ -6,7 +6,8 @@
  *    runtime's watchdog samples `isolate.cpuTime` every few ms (checkLimits) and disposes the
  *    isolate on a breach. Requests that overlap in one isolate share its CPU clock: each is
  *    charged an equal share of the CPU used while it was in flight (#account). Host work done
- *    for the isolate outside it (crypto.subtle, hashing: chargeHost) counts as its CPU too.
+ *    for the isolate outside it (crypto.subtle, hashing: chargeHost) counts as its CPU too. A
+ *    reading is the time its tasks ran by the clock: weighed by contention (contention.ts).
  *  - Memory: isolated-vm disposes an isolate whose heap passes memoryLimit; WebAssembly memory is
  *    accounted by the prelude (isolate/wasm.ts), which reports a breach through a syscall.
  *  - Wall time (until the response headers) and subrequests are counted here.
@@ -44,6 +45,7 @@ import { NamedError } from './bridge/named-error.ts';
 import { takePassedSocket } from './bridge/passed-sockets.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
+import { weighCpu } from './contention.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
@@ -494,7 +496,10 @@ export class WorkerInstance implements IsolateOwner {
 
   #cpuBreach(a: Active): LimitExceededError | null {
     const used = a.cpuUsed;
-    if (used <= BigInt(Math.round(this.version.limits.cpuMs * 1e6))) return null;
+    const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
+    if (used <= limit) return null;
+    // cpuTime is time run by the clock: weighed by how contended the cores are (contention.ts).
+    if (weighCpu(used) <= limit) return null;
     return new LimitExceededError(
       'cpu',
       `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`,
@@ -548,7 +553,8 @@ export class WorkerInstance implements IsolateOwner {
     this.#idleCpu = cpu;
     this.#idleAt = at;
     if (last < 0n) return;
-    const used = cpu - last;
+    // cpuTime is time run by the clock: weighed by how contended the cores are (contention.ts).
+    const used = weighCpu(cpu - last);
     const allowance = BigInt(Math.round((at - lastAt) * 1e6 * (live ? 0.9 : 0.5)));
     const excess = this.#idleExcess + used - allowance;
     this.#idleExcess = excess > 0n ? excess : 0n;
