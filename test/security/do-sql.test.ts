@@ -226,11 +226,14 @@ describe('Durable Object SQL: time and memory', () => {
   it('a recursive CTE with a huge bound is interrupted; another namespace answers meanwhile', async () => {
     await new Promise((r) => setTimeout(r, 5000)); // a full SQL budget again
     const latencies: number[] = [];
+    /** When each ping was answered. */
+    const answered: number[] = [];
     let attacking = true;
     const pinger = (async () => {
       while (attacking) {
         const t = performance.now();
         assert.equal(await (await fetch(`${dev.url}/victim/ping?name=v`)).json(), 1);
+        answered.push(performance.now());
         latencies.push(performance.now() - t);
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -242,6 +245,7 @@ describe('Durable Object SQL: time and memory', () => {
     );
     const ms = performance.now() - started;
     const endless = await exec(ENDLESS);
+    const attackEnded = performance.now();
     await new Promise((r) => setTimeout(r, 200));
     attacking = false;
     await pinger;
@@ -254,7 +258,10 @@ describe('Durable Object SQL: time and memory', () => {
       `victim pings during the attack: ${latencies.length}, ` +
         `p50 ${latencies[latencies.length >> 1].toFixed(0)} ms, max ${worst.toFixed(0)} ms`,
     );
-    assert.ok(latencies.length >= 3, 'the victim answered during the attack');
+    // On a loaded host (other test files beside this one) a ping can take ~300 ms: the victim
+    // must answer while the attack runs, and never wait long, however many pings that makes.
+    const during = answered.filter((t) => t < attackEnded).length;
+    assert.ok(during >= 1, `the victim answered during the attack (${during} of ${answered.length} pings)`);
     assert.ok(worst < 1500, `victim's worst latency ${worst.toFixed(0)} ms`);
   });
 
