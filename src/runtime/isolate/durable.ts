@@ -79,14 +79,33 @@ function locationHint(options: unknown): string | null {
   return hint;
 }
 
+/** Names whose ids a namespace keeps, and the longest name kept (see idFromName). */
+const NAME_CACHE_MAX = 1024;
+const NAME_CACHE_KEY_MAX = 256;
+
 export class DurableObjectNamespace {
   readonly #binding: string;
   constructor(binding: string) {
     this.#binding = binding;
   }
+  /**
+   * Ids by name, kept: an id is a pure function of the namespace and the name, and asking the
+   * host is a synchronous crossing that stalls this isolate's thread until the host's main
+   * thread answers (per request, for `getByName()` on a hot path). Bounded; the oldest go first.
+   */
+  readonly #byName = new Map<string, string>();
   idFromName(name: unknown): DurableObjectId {
     const n = String(name);
-    return new DurableObjectId(callSync('doId', this.#binding, 'name', n), n);
+    let hex = this.#byName.get(n);
+    if (hex === undefined) {
+      hex = callSync('doId', this.#binding, 'name', n) as string;
+      if (n.length <= NAME_CACHE_KEY_MAX) {
+        if (this.#byName.size >= NAME_CACHE_MAX)
+          this.#byName.delete(this.#byName.keys().next().value as string);
+        this.#byName.set(n, hex);
+      }
+    }
+    return new DurableObjectId(hex, n);
   }
   newUniqueId(options?: { jurisdiction?: unknown }): DurableObjectId {
     const j = options?.jurisdiction;
