@@ -5,6 +5,8 @@ declare module 'autocannon' {
     throughput: { total: number };
     latency: { p50: number; p99: number };
     non2xx: number;
+    /** Requests that got no answer within autocannon's timeout (10 s), counted in `errors` too. */
+    timeouts: number;
     errors: number;
   }
   function autocannon(opts: {

@@ -2,7 +2,7 @@
 // worker in the same run, bench/throughput.ts), storage operations/s inside an object (against
 // a Map in the same loop), and the sharded rate limiter's fix for a hot object: requests/s as
 // one key is spread over 1, 2, 4, 8 objects (each object is an isolate of its own, so shards
-// can use more cores).
+// can use more cores), and one object with 256 connections (every call must be answered).
 import autocannon from 'autocannon';
 import { DO_SCENARIOS, throughput } from './throughput.ts';
 import { fmt, median, startServer } from './util.ts';
@@ -79,6 +79,23 @@ export async function durableBench(opts: { seconds: number; rounds: number; ops:
         ([n, rps]) =>
           `  ${n.padStart(2)} object${n === '1' ? ' ' : 's'}  ${fmt(rps, 0).padStart(7)} req/s   ${fmt(rps / shards[1])}x`,
       ),
+    );
+    // The hot object under many clients at once: every call answered, none refused or failed.
+    const crowd = await autocannon({
+      url: `http://127.0.0.1:${srv.port}/rpc`,
+      connections: 256,
+      duration: opts.seconds,
+    });
+    results.crowd = {
+      rps: crowd.requests.average,
+      p99: crowd.latency.p99,
+      errors: crowd.errors,
+      timeouts: crowd.timeouts,
+      non2xx: crowd.non2xx,
+    };
+    table.push(
+      `One hot object by RPC with 256 connections, ${opts.seconds} s`,
+      `  ${fmt(crowd.requests.average, 0).padStart(9)} req/s   p99 ${fmt(crowd.latency.p99, 1)} ms   ${crowd.errors} errors (${crowd.timeouts} timeouts), ${crowd.non2xx} non-2xx (goal: 0 and 0)`,
     );
   } finally {
     srv.child.kill();

@@ -137,6 +137,8 @@ export interface PeerNode {
   url: string;
 }
 
+/** How many checked ids a process keeps before it starts over (see #checkId). */
+const CHECKED_IDS_MAX = 10_000;
 /** Alarm retries: 6, waiting 2 s, 4 s, 8 s … between them (as Cloudflare). */
 const ALARM_RETRIES = 6;
 /**
@@ -161,6 +163,18 @@ export class DurableObjects {
   readonly #alarms = new Map<string, NodeJS.Timeout>();
   readonly #alarmRuns = new Map<string, AlarmRun>();
   readonly #placed = new Map<string, PlacedObject>();
+  /** Ids already checked (namespace and id): the check is a SHA-256 per call on a hot object. */
+  #checkedIds = new Set<string>();
+
+  /** Throws the reason `id` is not an id of `namespace` (the stub's id comes from the isolate). */
+  #checkId(namespace: string, id: string): void {
+    const key = `${namespace}\0${id}`;
+    if (this.#checkedIds.has(key)) return;
+    const why = invalidId(namespace, id);
+    if (why) throw new NamedError(why, 'TypeError');
+    if (this.#checkedIds.size >= CHECKED_IDS_MAX) this.#checkedIds = new Set();
+    this.#checkedIds.add(key);
+  }
   readonly #hibernation = new Map<string, HibernationSet>();
   readonly #sweep: NodeJS.Timeout;
   readonly idleMs: number;
@@ -254,8 +268,7 @@ export class DurableObjects {
     op: ObjectOp,
     forward = true,
   ): Promise<unknown> {
-    const why = invalidId(t.namespace, call.id);
-    if (why) throw new NamedError(why, 'TypeError');
+    this.#checkId(t.namespace, call.id);
     const started = performance.now();
     // The call's span: the object's invocation records under it (its chain carries it).
     const at = call.hops?.begin('durable_object_subrequest', SpanKind.CLIENT, {
