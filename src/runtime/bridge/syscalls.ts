@@ -16,6 +16,7 @@ import { extensionWasm } from '../extensions.ts';
 import type { HibernationSet } from '../hibernation.ts';
 import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
 import type { HopRecorder } from '../types.ts';
+import { URL_PARTS } from '../url-parts.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
 import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
@@ -106,19 +107,6 @@ export interface Slot {
   release?: () => void;
 }
 
-const URL_PARTS = [
-  'href',
-  'origin',
-  'protocol',
-  'username',
-  'password',
-  'host',
-  'hostname',
-  'port',
-  'pathname',
-  'search',
-  'hash',
-] as const;
 const URL_SETTABLE = new Set<string>(URL_PARTS.filter((p) => p !== 'origin'));
 const MAX_URL = 64 * 1024;
 const REDIRECTS = new Set(['follow', 'manual', 'error']);

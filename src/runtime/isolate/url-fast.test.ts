@@ -3,26 +3,13 @@
 // built from the characters and shapes that make the parser change what it is given.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { URL_PARTS } from '../url-parts.ts';
 import { fastParse } from './url-fast.ts';
-
-const PARTS = [
-  'href',
-  'origin',
-  'protocol',
-  'username',
-  'password',
-  'host',
-  'hostname',
-  'port',
-  'pathname',
-  'search',
-  'hash',
-] as const;
 
 function hostParse(input: string, base?: string): string[] | null {
   try {
     const u = new URL(input, base);
-    return PARTS.map((k) => u[k]);
+    return URL_PARTS.map((k) => u[k]);
   } catch {
     return null;
   }

@@ -17,7 +17,7 @@
  * on generated URLs (url-fast.test.ts): where it answers, it must answer the same.
  */
 
-/** The components in the order of the host's tuple (src/runtime/bridge/syscalls.ts URL_PARTS). */
+/** The components in the order of the host's tuple (src/runtime/url-parts.ts). */
 export type UrlParts = [
   href: string,
   origin: string,
