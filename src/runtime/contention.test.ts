@@ -12,6 +12,9 @@ describe('contention: the share of a core a runnable thread gets', () => {
     assert.equal(shareFrom('4.00 3.00 2.00 5/120 999\n', 2), 0.5);
     assert.equal(shareFrom('9.00 3.00 2.00 9/120 999\n', 2), 0.25);
   });
+  it('is never below a quarter: the runnable count is host-wide', () => {
+    assert.equal(shareFrom('40.00 30.00 20.00 42/500 999\n', 2), 0.25);
+  });
   it('is 1 when /proc/loadavg cannot be read or parsed', () => {
     assert.equal(shareFrom(null, 2), 1);
     assert.equal(shareFrom('garbage', 2), 1);

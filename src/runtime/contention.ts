@@ -7,19 +7,28 @@
  * watchdog read a request that used about 5 ms of CPU as 57 ms and killed it (on CI, beside
  * two test files' networks).
  *
- * So a suspected breach is weighed by the share of a core a runnable thread gets at that moment:
- * the cores over the threads Linux counts as runnable now (/proc/loadavg's fourth field, less
- * the watchdog's own thread that is reading it), at most 1. With no more runnable threads than
- * cores (the usual case, and always for a loop on an idle host) the share is 1 and nothing
- * changes; under contention a runaway loop is stopped when its weighed time passes the limit,
- * which is about when its real CPU time does. Elsewhere than Linux the share is 1.
+ * So what an isolate runs is weighed, slice by slice as the watchdog takes it (instance.ts
+ * #account, every few ms), by the share of a core a runnable thread gets at that moment: the
+ * cores over the threads Linux counts as runnable now (/proc/loadavg's fourth field, less the
+ * watchdog's own thread that is reading it), at most 1 and at least MIN_SHARE. With no more
+ * runnable threads than cores (the usual case, and always for a loop on an idle host) the share
+ * is 1 and nothing changes; under contention a runaway loop is stopped about when its real CPU
+ * time passes the limit, and never later than at MIN_SHARE's inverse times the limit by the
+ * clock: /proc/loadavg counts the whole host (other containers, CPUs this process may not use),
+ * so the discount is bounded. Elsewhere than Linux the share is 1.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 const CORES = availableParallelism();
-/** A share is read at most this often (ms): a breach is checked every few ms. */
+/** A share is read at most this often (ms): the watchdog runs every few ms. */
 const FRESH_MS = 20;
+/**
+ * The least share a thread is taken to get: time run is discounted at most 4x, however busy
+ * the host looks (its runnable count is host-wide and may not compete with this process).
+ */
+const MIN_SHARE = 0.25;
+let minShare = MIN_SHARE;
 
 function readLoadavg(): string | null {
   try {
@@ -46,16 +55,20 @@ export function shareFrom(text: string | null, cores = CORES): number {
   // Less one: the thread reading it (the watchdog's) is running too.
   const running = Number(/^\S+ \S+ \S+ (\d+)\//.exec(text ?? '')?.[1]) - 1;
   if (!Number.isFinite(running) || running <= cores) return 1;
-  return cores / running;
+  return Math.max(minShare, cores / running);
 }
 
-/** Tests: read /proc/loadavg's content from `read` instead (null: back to the real file). */
-export function setLoadSource(read: (() => string | null) | null): void {
+/**
+ * Tests: read /proc/loadavg's content from `read` instead, and take `floor` as the least share
+ * (null: back to the real file and MIN_SHARE).
+ */
+export function setLoadSource(read: (() => string | null) | null, floor = MIN_SHARE): void {
   readAt = Number.NEGATIVE_INFINITY;
   source = read ?? readLoadavg;
+  minShare = read ? floor : MIN_SHARE;
 }
 
-/** `ns` of CPU as read from isolate.cpuTime, weighed by the share of a core a thread gets now. */
+/** A slice of `ns` read from isolate.cpuTime, weighed by the share of a core a thread gets now. */
 export function weighCpu(ns: bigint): bigint {
   const share = coreShare();
   return share >= 1 ? ns : BigInt(Math.floor(Number(ns) * share));

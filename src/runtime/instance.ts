@@ -460,6 +460,8 @@ export class WorkerInstance implements IsolateOwner {
       charge = 0n;
     } else this.#cpuCredit = 0n;
     if (charge === 0n) return;
+    // cpuTime is time run by the clock: each slice is weighed by how contended the cores are now.
+    charge = weighCpu(charge);
     // With no response in flight, the invocations still live (waitUntil work, WebSocket
     // handlers) share it: their budget is the one their request started with, as on Workers.
     const to = this.active.size > 0 ? this.active : this.#live;
@@ -498,8 +500,6 @@ export class WorkerInstance implements IsolateOwner {
     const used = a.cpuUsed;
     const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
     if (used <= limit) return null;
-    // cpuTime is time run by the clock: weighed by how contended the cores are (contention.ts).
-    if (weighCpu(used) <= limit) return null;
     return new LimitExceededError(
       'cpu',
       `${(Number(used) / 1e6).toFixed(1)} ms used, limit ${this.version.limits.cpuMs} ms`,
