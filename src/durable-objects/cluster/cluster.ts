@@ -143,6 +143,12 @@ export class ObjectCluster {
 
   static async connect(o: ObjectClusterOptions): Promise<ObjectCluster> {
     const nc = await connect({ servers: natsServers(o.servers), name: `outpost-objects-${o.pop}` });
+    const version = nc.info?.version ?? '';
+    if ((o.replicas ?? 1) > 1 && !casCheckedOnApply(version))
+      o.log(
+        'warn',
+        `nats-server ${version} does not check a compare-and-set again when a replicated stream applies it (nats-io/nats-server#4320, fixed in 2.9.21): two nodes taking one Durable Object at the same moment can both win its lease, and an old owner's write can pass a new owner's fence. Use nats-server 2.9.21 or later with --replicas ${o.replicas}.`,
+      );
     try {
       const js = jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
       const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
@@ -329,6 +335,10 @@ export class ObjectCluster {
           // An attempt whose answer was lost may have landed: then the journal ends with our fence.
           const end = err instanceof FencedError ? await this.#lastRecord(key) : null;
           if (end?.record.fence && end.record.e === epoch && end.record.n === this.node) seq = end.seq;
+          // A later owner (a higher epoch, or this one granted twice by a server that did not
+          // check the lease's compare-and-set: docs/deploying.md) has written: it is theirs.
+          else if (end && (end.record.e > epoch || (end.record.e === epoch && end.record.n !== this.node)))
+            throw new ObjectElsewhere(null);
           // The previous owner appended after we read: read again (its lease is ours now).
           else if ((err instanceof FencedError || err instanceof JournalGap) && attempt < 5) {
             removeDatabase(file);
@@ -642,4 +652,19 @@ export class ObjectCluster {
     );
     await this.#nc.close().catch(() => {});
   }
+}
+
+/**
+ * Whether nats-server `version` checks an expected last sequence when a replicated (R3) stream
+ * applies the message, not only on the leader before proposing it: from 2.9.21 on. Before, two
+ * compare-and-sets sent with the same expected sequence could both be stored; leases and
+ * journal fences rest on that check. Unknown versions are taken as checked.
+ */
+export function casCheckedOnApply(version: string): boolean {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) return true;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (major !== 2) return major > 2;
+  if (minor !== 9) return minor > 9;
+  return patch >= 21;
 }

@@ -1,5 +1,6 @@
 export {
   type AlarmEntry,
+  casCheckedOnApply,
   ObjectCluster,
   type ObjectClusterOptions,
   ObjectElsewhere,
