@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { bindingsOf, loadConfig, parseEarlyHints, parseEsi, parseSecurity } from '../../src/config/index.ts';
 import { D1Databases } from '../../src/d1/index.ts';
-import { ObjectDirectory } from '../../src/durable-objects/index.ts';
+import { DurableObjects, ObjectDirectory } from '../../src/durable-objects/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { consoleObserver, noopObserver, Tracer } from '../../src/observability/index.ts';
 import { devCf, startPopServer } from '../../src/pop/index.ts';
 import { Pages } from '../../src/pop/pages.ts';
 import { Policies } from '../../src/pop/policies.ts';
 import { Site } from '../../src/pop/site.ts';
-import { bundleWorker, DurableObjects, Runtime } from '../../src/runtime/index.ts';
+import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
 import { seedStatements } from '../d1-data.ts';
 
 const project = process.argv[2] ?? 'hello';

@@ -139,6 +139,12 @@ export const nodeCommand: Command = {
       default: 1000,
       help: "Durable Object journal records between snapshots of an object's database (0: never)",
     },
+    {
+      name: 'do-auto-move',
+      type: 'number',
+      default: 0,
+      help: 'move a Durable Object to the PoP that sent at least 80% of N of its calls within a minute (0: never; objects shared across nodes only)',
+    },
     LOG_LEVEL,
   ],
   async run(_p, v, io) {
@@ -149,11 +155,20 @@ export const nodeCommand: Command = {
     const snapshotEvery = Number(v['do-snapshot-every']);
     if (!Number.isInteger(snapshotEvery) || snapshotEvery < 0)
       throw new CliError(`--do-snapshot-every must be a whole number, received ${v['do-snapshot-every']}`);
+    const autoMove = Number(v['do-auto-move']);
+    if (!Number.isInteger(autoMove) || autoMove < 0)
+      throw new CliError(
+        `--do-auto-move must be a whole number of calls (0: never), received ${v['do-auto-move']}`,
+      );
     if (typeof v.pop !== 'string') throw new CliError('give --pop ID (the PoP this node serves, e.g. FRA)');
     // With a network secret, Durable Objects are shared across nodes, and each node process must be
     // reachable at an address of its own (other nodes send calls to the process owning an object):
     // processes sharing one port are not, yet. So one process, unless asked otherwise (refused).
     const shared = secretOf(v) !== undefined;
+    if (autoMove > 0 && !shared)
+      throw new CliError(
+        '--do-auto-move moves objects between nodes, which share them only with a network secret (--secret-file or $OUTPOST_NETWORK_SECRET)',
+      );
     const processes = v.processes === undefined ? (shared ? 1 : availableParallelism()) : Number(v.processes);
     if (!Number.isInteger(processes) || processes < 1)
       throw new CliError(`--processes must be a positive integer, received ${v.processes}`);
@@ -192,6 +207,7 @@ export const nodeCommand: Command = {
       ...(secret ? { secret } : {}),
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,
+      ...(autoMove > 0 ? { objectAutoMove: autoMove } : {}),
     });
     const served = node.served().map((s) => `${s.worker}@${s.version?.slice(0, 12) ?? '-'}`);
     io.out(

@@ -1,6 +1,6 @@
 /**
  * Durable Object calls between the nodes of a network: a node sends a call to the node that owns
- * the object (src/runtime/objects.ts decides where), over HTTP on the owner's own port, under
+ * the object (src/durable-objects/across-nodes.ts decides where), over HTTP on the owner's own port, under
  * `/__outpost/peer/object`, with the network's shared secret (a node is no open door to every
  * tenant's objects). The call is V8-serialized (structured clone, as RPC arguments are):
  *
@@ -25,17 +25,17 @@ import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import { Agent, request } from 'undici';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { ObjectElsewhere, type OwnerEntry } from '../durable-objects/index.ts';
-import { fromAsyncIterable } from '../runtime/bridge/bodies.ts';
-import { NamedError } from '../runtime/bridge/named-error.ts';
 import {
   type DurableObjects,
+  ObjectElsewhere,
   type ObjectPeers,
+  type OwnerEntry,
   OwnerUnreachable,
   type PeerObjectCall,
-  type WorkerResponse,
-  type WorkerWebSocket,
-} from '../runtime/index.ts';
+} from '../durable-objects/index.ts';
+import { fromAsyncIterable } from '../runtime/bridge/bodies.ts';
+import { NamedError } from '../runtime/bridge/named-error.ts';
+import type { WorkerResponse, WorkerWebSocket } from '../runtime/index.ts';
 import { secretMatches } from './shield.ts';
 
 export const PEER_OBJECT_PATH = '/__outpost/peer/object';

@@ -26,7 +26,7 @@ import {
   type WorkerConfig,
 } from '../config/index.ts';
 import { D1Databases } from '../d1/index.ts';
-import { ObjectDirectory } from '../durable-objects/index.ts';
+import { DurableObjects, type DurableObjectsOptions, ObjectDirectory } from '../durable-objects/index.ts';
 import { KvPop, type KvStore, NatsKvStore, SqliteKvStore } from '../kv/index.ts';
 import {
   type ClientLocation,
@@ -40,8 +40,6 @@ import { R2Buckets } from '../r2/index.ts';
 import {
   calleeChain,
   DEFAULT_ACCOUNT,
-  DurableObjects,
-  type DurableObjectsOptions,
   type Limits,
   OutpostError,
   type RequestChain,
@@ -166,7 +164,7 @@ export interface DevOptions {
   durableObjects?: {
     dir?: string | null;
     idleMs?: number;
-    /** A node of a network: objects owned across nodes, storage replicated (src/runtime/objects.ts). */
+    /** A node of a network: objects owned across nodes, storage replicated (src/durable-objects/across-nodes.ts). */
     cluster?: DurableObjectsOptions['cluster'];
   };
   /** Requests another node of the network sends (PopServerOptions.peer). */

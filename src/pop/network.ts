@@ -14,6 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PurgeBus } from '../cache/index.ts';
 import { resolveQuotas, type WorkerConfig } from '../config/index.ts';
+import type { DurableObjects, ObjectPlacement } from '../durable-objects/index.ts';
 import { KvPop, type KvStore } from '../kv/index.ts';
 import {
   CacheTiers,
@@ -31,9 +32,7 @@ import {
 import { type EdgeMetrics, NO_METRICS, type Observer } from '../observability/index.ts';
 import {
   type Bundle,
-  type DurableObjects,
   type Limits,
-  type ObjectPlacement,
   OutpostError,
   Runtime,
   type RuntimeOptions,

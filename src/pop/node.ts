@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges } from '../cache/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
-import { ObjectCluster } from '../durable-objects/index.ts';
+import { AUTO_MOVE_DEFAULTS, ObjectCluster, type PeerNode } from '../durable-objects/index.ts';
 import {
   distanceKm,
   HINT_PLACES,
@@ -27,13 +27,7 @@ import {
   shieldTier,
 } from '../network/index.ts';
 import type { Observer } from '../observability/index.ts';
-import {
-  type Limits,
-  OutpostError,
-  type PeerNode,
-  type RuntimeOptions,
-  type Tier,
-} from '../runtime/index.ts';
+import { type Limits, OutpostError, type RuntimeOptions, type Tier } from '../runtime/index.ts';
 import { type DevServer, startDev } from './dev.ts';
 import type { Project, ProjectSource } from './project.ts';
 
@@ -72,6 +66,11 @@ export interface NodeOptions {
   objectLeaseMs?: number;
   /** Durable Object journal records between snapshots (default 1000; 0: never). */
   objectSnapshotEvery?: number;
+  /**
+   * Move a Durable Object to the PoP that sent most of this many of its calls within a minute
+   * (src/durable-objects/auto-move.ts; default 0: never). Needs `secret`.
+   */
+  objectAutoMove?: number;
 }
 
 export interface NodeServer {
@@ -218,7 +217,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     }
   const secret = o.secret ?? '';
   /**
-   * Where an object nobody holds goes (src/runtime/objects.ts): the PoP it lived in, else the PoP
+   * Where an object nobody holds goes (src/durable-objects/across-nodes.ts): the PoP it lived in, else the PoP
    * nearest its locationHint among those with a live node (as Cloudflare places by hint); null:
    * here. The node is any live one of that PoP.
    */
@@ -264,6 +263,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
                 objects: objectCluster,
                 peers,
                 placeAt: (at, hint, tenant) => placeAt(at, hint, tenant),
+                ...(o.objectAutoMove ? { autoMove: { ...AUTO_MOVE_DEFAULTS, calls: o.objectAutoMove } } : {}),
               },
             }
           : {}),

@@ -10,12 +10,12 @@
  * see values the edge put there.
  */
 import type { SecurityConfig } from '../config/security.ts';
+import type { ObjectPlacement } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { PLATFORM_REQUEST_HEADERS } from '../network/index.ts';
 import type { Observer } from '../observability/logger.ts';
 import type { EdgeMetrics } from '../observability/metrics.ts';
 import { SpanKind, type TraceScope } from '../observability/trace.ts';
-import type { ObjectPlacement } from '../runtime/objects.ts';
 import {
   claimHeaders,
   type JwtResult,

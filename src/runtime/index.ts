@@ -32,15 +32,6 @@ export {
   MAX_SERVICE_INVOCATIONS,
   type RequestChain,
 } from './loops.ts';
-export {
-  DurableObjects,
-  type DurableObjectsOptions,
-  type ObjectPeers,
-  type ObjectPlacement,
-  OwnerUnreachable,
-  type PeerNode,
-  type PeerObjectCall,
-} from './objects.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
 export { stickyRoll } from './split.ts';
 export type {

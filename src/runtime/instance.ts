@@ -22,7 +22,7 @@
  * is refused.
  */
 import type ivm from 'isolated-vm';
-import type { StagedStorage } from '../durable-objects/index.ts';
+import type { HibernationSet, ObjectLoad, StagedStorage } from '../durable-objects/index.ts';
 import type { Observer } from '../observability/index.ts';
 import {
   type Attrs,
@@ -49,7 +49,6 @@ import { weighCpu } from './contention.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
-import type { HibernationSet, RestoredSocket } from './hibernation.ts';
 import { loadBundle } from './load.ts';
 import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
 import type { PooledIsolate } from './pool.ts';
@@ -123,14 +122,6 @@ function tailOutcome(err: unknown): TailOutcome {
 const NO_SPAN = NO_TRACE.start('', SpanKind.INTERNAL);
 
 /** What an isolate that holds one Durable Object is told at load. */
-export interface DurableObjectLoad {
-  className: string;
-  id: string;
-  name: string | null;
-  backend: 'kv' | 'sqlite';
-  /** Hibernated WebSockets handed back on wake-up. */
-  sockets?: RestoredSocket[];
-}
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export class WorkerInstance implements IsolateOwner {
@@ -234,7 +225,7 @@ export class WorkerInstance implements IsolateOwner {
     iso: PooledIsolate,
     observer: Observer,
     codeCache: CodeCache,
-    durableObject?: DurableObjectLoad,
+    durableObject?: ObjectLoad,
     /** Wire the instance's bindings before any tenant code runs (a constructor may use them). */
     prepare?: (inst: WorkerInstance) => void,
   ): Promise<WorkerInstance> {

@@ -17,14 +17,15 @@
  * (src/runtime/sourcemap.ts knows), its exports read back through `module`.
  */
 import ivm from 'isolated-vm';
+import type { ObjectLoad } from '../durable-objects/index.ts';
 import { describeBindings } from './bindings/index.ts';
 import { RUNTIME_SPECIFIER } from './bundle-modules.ts';
-import type { CodeCache, DurableObjectLoad } from './instance.ts';
+import type { CodeCache } from './instance.ts';
 import type { PooledIsolate } from './pool.ts';
 import type { WorkerVersion } from './types.ts';
 
 /** What the prelude's load needs besides `env` (src/runtime/isolate/dispatch.ts, LoadOptions). */
-function loadOptions(version: WorkerVersion, durableObject?: DurableObjectLoad) {
+function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {
   return {
     compatibilityFlags: version.compatibilityFlags,
     compatibilityDate: version.compatibilityDate ?? null,
@@ -57,7 +58,7 @@ export async function loadBundle(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
-  durableObject?: DurableObjectLoad,
+  durableObject?: ObjectLoad,
 ): Promise<void> {
   if (version.bundle.format === 'modules') return loadModule(iso, version, codeCache, durableObject);
   return loadScript(iso, version, codeCache, durableObject);
@@ -67,7 +68,7 @@ async function loadModule(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
-  durableObject?: DurableObjectLoad,
+  durableObject?: ObjectLoad,
 ): Promise<void> {
   const { bundle, limits } = version;
   // Compiling, linking and beginModule run no tenant code in an idle isolate: synchronous, no
@@ -152,7 +153,7 @@ async function loadScript(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
-  durableObject?: DurableObjectLoad,
+  durableObject?: ObjectLoad,
 ): Promise<void> {
   const { bundle, limits } = version;
   // The bundle runs inside a function: its exports come back through `module`. Compiling it

@@ -9,7 +9,18 @@ import { type AssetResponse, AssetServer } from '../assets/index.ts';
 import { ApiCacheStore, HttpCache, MemoryStore, PurgeBus } from '../cache/index.ts';
 import { bindingsOf, resolveQuotas, type StorageQuotas, type WorkerConfig } from '../config/index.ts';
 import { D1Databases } from '../d1/index.ts';
-import { ObjectDirectory, type StagedStorage } from '../durable-objects/index.ts';
+import {
+  DurableObjects,
+  type HibernationSet,
+  type ObjectClass,
+  ObjectDirectory,
+  type ObjectEvent,
+  type ObjectHost,
+  type ObjectInstance,
+  type ObjectLoad,
+  type SocketFlow,
+  type StagedStorage,
+} from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import {
   type Hop,
@@ -26,16 +37,16 @@ import { connectBindings } from './bindings/index.ts';
 import type { QueueSink, WorkflowHost } from './bindings/types.ts';
 import { fromAsyncIterable } from './bridge/bodies.ts';
 import type { SiteLink, Tier } from './bridge/fetch.ts';
+import { Inflow } from './bridge/inflow.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
 import { type EgressOptions, EgressPolicy } from './egress.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
-import type { HibernationSet } from './hibernation.ts';
-import { type CodeCache, type DurableObjectLoad, WorkerInstance } from './instance.ts';
+import { type CodeCache, WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
 import type { RequestChain } from './loops.ts';
-import { DurableObjects } from './objects.ts';
+import { objectClassOf, objectLinks } from './object-links.ts';
 import { IsolatePool } from './pool.ts';
 import { lineOffset, StackMapper } from './sourcemap.ts';
 import { stickyRoll } from './split.ts';
@@ -147,7 +158,7 @@ interface Tenant {
   loadError: ScriptLoadError | null;
 }
 
-export class Runtime {
+export class Runtime implements ObjectHost {
   readonly pool: IsolatePool;
   readonly observer: Observer;
   readonly limits: Limits;
@@ -530,13 +541,13 @@ export class Runtime {
       site: this.site,
     };
     inst.objects = bindingsOf(version.bindings, 'do').length
-      ? this.objects.links(this.popId, this, version)
+      ? objectLinks(this, this.objects, this.popId, version)
       : null;
     inst.bindings = connectBindings(version, {
       version,
       kv: this.kv,
       services: () => inst.services ?? this.#serviceLinks(version),
-      objects: () => inst.objects ?? this.objects.links(this.popId, this, version),
+      objects: () => inst.objects ?? objectLinks(this, this.objects, this.popId, version),
       d1: () => this.d1,
       r2: () => this.r2,
       assets: () => version.assets,
@@ -584,10 +595,16 @@ export class Runtime {
     return this.#objects;
   }
 
+  // ---- ObjectHost: Durable Objects (src/durable-objects/) run their objects' code here ----
+
+  objectClass(tenant: string, className: string, what: string): ObjectClass {
+    return objectClassOf(this, tenant, className, what);
+  }
+
   /** An isolate holding one Durable Object of `tenant`'s current version (made by DurableObjects). */
   async loadObject(
     tenant: string,
-    load: DurableObjectLoad,
+    load: ObjectLoad,
     storage: StagedStorage,
     hibernation: HibernationSet,
   ): Promise<WorkerInstance> {
@@ -621,11 +638,26 @@ export class Runtime {
   }
 
   /** Run an event on an object's isolate under the limits' watchdog. */
-  runObject<T>(inst: WorkerInstance, run: (inst: WorkerInstance) => Promise<T>): Promise<T> {
+  runObject(o: ObjectInstance, event: ObjectEvent): Promise<unknown> {
+    if (!(o instanceof WorkerInstance)) throw new TypeError('not an instance of this runtime');
+    const inst = o;
     this.#lru.delete(inst);
     this.#lru.set(inst, true);
     this.#busy.add(inst);
-    return run(inst);
+    switch (event.kind) {
+      case 'fetch':
+        return inst.handle(event.request as WorkerRequest);
+      case 'rpc':
+        return inst.rpc('rpc', event.method, event.args, event.chain);
+      case 'ws':
+        return inst.rpc('ws', event.type, [event.socket, event.a, event.b]);
+      case 'alarm':
+        return inst.rpc('alarm', 'alarm', [{ retryCount: event.retry, isRetry: event.retry > 0 }]);
+    }
+  }
+
+  socketFlow(): SocketFlow {
+    return new Inflow();
   }
 
   /** Service bindings resolve their target by worker name when called, so it can be redeployed. */

@@ -1,10 +1,10 @@
 // An alarm() that re-arms itself at once (issue 14 item 12) ran back to back and kept a core
-// busy. Runs of one object's alarm are now spaced (src/runtime/objects.ts, ALARM_MIN_GAP_MS):
+// busy. Runs of one object's alarm are now spaced (src/durable-objects/alarms.ts, ALARM_MIN_GAP_MS):
 // the loop still runs, as alarms fire "at or after" their time, but a few times a second, and a
 // neighbour object answers meanwhile.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ALARM_MIN_GAP_MS } from '../../src/runtime/objects.ts';
+import { ALARM_MIN_GAP_MS } from '../../src/durable-objects/index.ts';
 import { startDurableFixture } from '../helpers.ts';
 
 let fixture: Awaited<ReturnType<typeof startDurableFixture>>;

@@ -5,7 +5,12 @@
  * for why). Storage errors reach the object typed (TypeError, RangeError, Error) with
  * Cloudflare's texts.
  */
-import { type ListOptions, type StagedStorage, StorageError } from '../../durable-objects/index.ts';
+import {
+  type ListOptions,
+  type ObjectCall,
+  type StagedStorage,
+  StorageError,
+} from '../../durable-objects/index.ts';
 import { calleeChain, type RequestChain } from '../loops.ts';
 import type { HopRecorder, WorkerRequest, WorkerResponse } from '../types.ts';
 import { NamedError } from './named-error.ts';
@@ -19,16 +24,6 @@ export interface ObjectLinks {
   id(binding: string, kind: 'name' | 'unique' | 'string', arg: unknown): string;
   fetch(call: ObjectCall, request: WorkerRequest): Promise<WorkerResponse>;
   rpc(call: ObjectCall, method: string, args: unknown[]): Promise<unknown>;
-}
-
-export interface ObjectCall {
-  binding: string;
-  id: string;
-  name: string | null;
-  hint: string | null;
-  hops: HopRecorder | null;
-  /** The object event's place in the request's chain (src/runtime/loops.ts). */
-  chain: RequestChain;
 }
 
 function invalid(what: string): NamedError {

@@ -7,13 +7,12 @@
 
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
-import type { StagedStorage } from '../../durable-objects/index.ts';
+import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
 import type { PopMetrics } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
-import type { HibernationSet } from '../hibernation.ts';
 import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
 import type { HopRecorder } from '../types.ts';
 import { URL_PARTS } from '../url-parts.ts';
@@ -23,7 +22,7 @@ import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
 import { doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
-import { NamedError } from './named-error.ts';
+import { crossingName, NamedError } from './named-error.ts';
 import { CipherTable, NODE_CRYPTO_CALLS, nodeCryptoCalls } from './node-crypto.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
@@ -176,7 +175,8 @@ function asyncSyscall(fn: (ctx: unknown, ...args: any[]) => unknown): ivm.Refere
           const e = err as Error;
           // The name travels when it is a standard one the prelude can rebuild (DOMException
           // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
-          return e instanceof NamedError ? { e: e.message, n: e.name } : { e: String(e?.message ?? err) };
+          const n = crossingName(e);
+          return n !== null ? { e: e.message, n } : { e: String(e?.message ?? err) };
         },
       ),
   );
@@ -407,7 +407,7 @@ export function createSyscalls(
       return fn(...args);
     } catch (err) {
       const e = err as Error;
-      throw isolateError(`${e instanceof NamedError ? e.name : 'Error'}: ${e.message}`);
+      throw isolateError(`${crossingName(e) ?? 'Error'}: ${e.message}`);
     } finally {
       if (start !== 0n) slot.owner?.chargeHost(ctx, process.hrtime.bigint() - start);
     }

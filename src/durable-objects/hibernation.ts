@@ -9,9 +9,7 @@
  */
 import { serialize } from 'node:v8';
 import type { WebSocket } from 'ws';
-import { Inflow } from './bridge/inflow.ts';
-import { isStringList } from './bridge/lists.ts';
-import { NamedError } from './bridge/named-error.ts';
+import { ObjectError, type SocketFlow } from './host.ts';
 
 /** What the isolate is handed on wake-up: [id, tags, attachment]. */
 export type RestoredSocket = [number, string[], unknown];
@@ -32,7 +30,6 @@ export const HIBERNATION_LIMITS = {
 
 export class HibernationSet {
   readonly #held = new Map<number, Held>();
-  readonly #inflow = new Inflow();
   #auto: { request: string; response: string } | null = null;
 
   constructor(
@@ -44,6 +41,8 @@ export class HibernationSet {
       b?: unknown,
     ) => Promise<void>,
     readonly onError: (err: Error) => void,
+    /** Back-pressure: a socket sending faster than the object handles its messages pauses. */
+    private readonly inflow: SocketFlow,
   ) {}
 
   get size(): number {
@@ -53,13 +52,13 @@ export class HibernationSet {
   /** The object accepted end `id` for hibernation (its client is connected by attach()). */
   reserve(id: unknown, tags: unknown, attachment: unknown): void {
     if (typeof id !== 'number' || this.#held.has(id))
-      throw new NamedError('invalid WebSocket id', 'TypeError');
+      throw new ObjectError('invalid WebSocket id', 'TypeError');
     if (this.#held.size >= HIBERNATION_LIMITS.MAX_SOCKETS)
-      throw new NamedError(
+      throw new ObjectError(
         `too many hibernatable WebSockets (limit ${HIBERNATION_LIMITS.MAX_SOCKETS})`,
         'Error',
       );
-    if (!isStringList(tags, HIBERNATION_LIMITS.MAX_TAGS)) throw new NamedError('invalid tags', 'TypeError');
+    if (!isTagList(tags)) throw new ObjectError('invalid tags', 'TypeError');
     this.#held.set(id, {
       socket: null,
       tags: tags as string[],
@@ -81,7 +80,7 @@ export class HibernationSet {
     if (!h) return void socket.close(1011, 'the WebSocket is gone');
     h.socket = socket;
     // Events of one socket reach the object in order; a socket that sends faster than the
-    // object handles its messages pauses (bridge/inflow.ts).
+    // object handles its messages pauses (the runtime's SocketFlow).
     let chain = Promise.resolve();
     const send = (type: 'message' | 'close' | 'error', a?: unknown, b?: unknown) => {
       chain = chain.then(() => this.deliver(id, type, a, b)).catch(this.onError);
@@ -94,16 +93,16 @@ export class HibernationSet {
         h.autoResponseAt = Date.now();
         return;
       }
-      if (text !== null) return this.#inflow.track(socket, text.length * 2, send('message', text));
+      if (text !== null) return this.inflow.track(socket, text.length * 2, send('message', text));
       const b = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      this.#inflow.track(
+      this.inflow.track(
         socket,
         b.byteLength,
         send('message', b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
       );
     });
     socket.on('close', (code, reason) => {
-      this.#inflow.forget(socket);
+      this.inflow.forget(socket);
       send('close', code === 1005 ? 1005 : code, reason.toString());
       chain = chain.then(() => void this.#held.delete(id));
     });
@@ -115,7 +114,7 @@ export class HibernationSet {
     if (!s || s.readyState !== s.OPEN) return;
     if (typeof data === 'string') s.send(data);
     else if (data instanceof ArrayBuffer) s.send(new Uint8Array(data));
-    else throw new NamedError('WebSocket data must be a string or bytes', 'TypeError');
+    else throw new ObjectError('WebSocket data must be a string or bytes', 'TypeError');
   }
 
   close(id: unknown, code: unknown, reason: unknown): void {
@@ -132,7 +131,7 @@ export class HibernationSet {
     if (request === null) this.#auto = null;
     else if (typeof request === 'string' && typeof response === 'string') this.#auto = { request, response };
     else
-      throw new NamedError('setWebSocketAutoResponse(): request and response must be strings', 'TypeError');
+      throw new ObjectError('setWebSocketAutoResponse(): request and response must be strings', 'TypeError');
   }
 
   autoResponseAt(id: unknown): number | null {
@@ -150,11 +149,18 @@ export class HibernationSet {
   }
 }
 
+/** At most MAX_TAGS strings (an array from the isolate may claim any length: walk no further). */
+function isTagList(v: unknown): v is string[] {
+  if (!Array.isArray(v) || v.length > HIBERNATION_LIMITS.MAX_TAGS) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
+}
+
 function checkAttachment(value: unknown): unknown {
   if (value === undefined || value === null) return null;
   const size = serialize(value).byteLength;
   if (size > HIBERNATION_LIMITS.MAX_ATTACHMENT)
-    throw new NamedError(
+    throw new ObjectError(
       `A WebSocket attachment cannot be larger than ${HIBERNATION_LIMITS.MAX_ATTACHMENT} bytes (this one: ${size})`,
       'Error',
     );

@@ -1,0 +1,415 @@
+/**
+ * Durable Objects across a network (one per process, shared by every PoP's runtime): exactly
+ * one live instance per object id, in the PoP where the object was placed (nearest its first
+ * request, or its locationHint) — calls from other PoPs are routed there and pay the modelled
+ * trip between the PoPs. Each live object is an isolate of its own with its SQLite database;
+ * it is evicted after `idleMs` without events (and no open WebSockets or waitUntil work), and
+ * made again from storage on the next call. Alarms (./alarms.ts) are kept in the directory and
+ * fire at their time. In a network of nodes, ./across-nodes.ts finds each object's one owner.
+ *
+ * The runtime runs the objects' code: this file asks it through ObjectHost (./host.ts) and
+ * never imports it.
+ */
+
+import { type Hop, type Observer, SpanKind } from '../observability/index.ts';
+import { type NetworkOptions, NodeCalls } from './across-nodes.ts';
+import { ObjectAlarms } from './alarms.ts';
+import { ReplicatedStorage } from './cluster/index.ts';
+import type { ObjectDirectory, PlacedObject } from './directory.ts';
+import { HibernationSet } from './hibernation.ts';
+import {
+  keyOf,
+  type ObjectCall,
+  type ObjectClass,
+  ObjectError,
+  type ObjectEvent,
+  type ObjectHost,
+  type ObjectOp,
+  type ObjectPlacement,
+  type PeerNode,
+  type PeerObjectCall,
+} from './host.ts';
+import { invalidId } from './ids.ts';
+import type { Live } from './live.ts';
+import { StagedStorage } from './staged.ts';
+import type { ObjectStorage } from './storage.ts';
+
+export interface DurableObjectsOptions {
+  directory: ObjectDirectory;
+  observer: Observer;
+  /** The runtime of a PoP (made on demand in a network): it runs the objects' code. */
+  runtimeFor: (pop: string) => ObjectHost;
+  placement?: ObjectPlacement;
+  /** Evict an object after this long without events, ms (default 30 s). */
+  idleMs?: number;
+  /**
+   * A network of nodes (`outpost node`): one owner per object across them, storage replicated
+   * through JetStream (src/durable-objects/cluster/), calls to objects owned elsewhere sent by
+   * `peers`. Absent: objects live in this process only.
+   */
+  cluster?: NetworkOptions;
+}
+
+/** How many checked ids a process keeps before it starts over (see #checkId). */
+const CHECKED_IDS_MAX = 10_000;
+
+export class DurableObjects {
+  readonly directory: ObjectDirectory;
+  readonly idleMs: number;
+  readonly #live = new Map<string, Live>();
+  readonly #loading = new Map<string, Promise<Live>>();
+  readonly #placed = new Map<string, PlacedObject>();
+  readonly #hibernation = new Map<string, HibernationSet>();
+  /** WebSocket sets of objects that went to another node (their events are dropped). */
+  readonly #dead = new WeakSet<HibernationSet>();
+  /** Ids already checked (namespace and id): the check is a SHA-256 per call on a hot object. */
+  #checkedIds = new Set<string>();
+  readonly #alarms: ObjectAlarms;
+  readonly #nodes: NodeCalls | null;
+  readonly #sweep: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(readonly options: DurableObjectsOptions) {
+    this.directory = options.directory;
+    this.idleMs = options.idleMs ?? 30_000;
+    this.#sweep = setInterval(() => this.#evictIdle(), Math.min(1000, this.idleMs));
+    this.#sweep.unref();
+    const self = this;
+    this.#alarms = new ObjectAlarms({
+      directory: this.directory,
+      cluster: options.cluster?.objects,
+      get closed() {
+        return self.#closed;
+      },
+      hostFor: (pop) => options.runtimeFor(pop),
+      get: (t, id, name, pop) => this.#get(t, id, name, pop),
+      live: (key) => this.#live.get(key),
+      log: (message) => this.#log(message),
+    });
+    this.#nodes = options.cluster
+      ? new NodeCalls(options.cluster, {
+          hostFor: (pop) => options.runtimeFor(pop),
+          live: (key) => this.#live.get(key),
+          loading: (key) => this.#loading.has(key),
+          alarmRunning: (key) => this.#alarms.running(key),
+          get: (t, id, name, pop) => this.#get(t, id, name, pop),
+          leave: (key, reason, to) => this.#leave(key, reason, to),
+          log: (level, message) => this.#log(message, level),
+        })
+      : null;
+    const c = options.cluster?.objects;
+    if (c) {
+      c.onLost = (ns, id, why) =>
+        void this.#leave(keyOf(ns, id), `the Durable Object moved to another node (${why.message})`);
+      c.onOrphanAlarm = (a) => this.#alarms.orphan(a);
+    }
+  }
+
+  /** Schedule the alarms the directory holds (after a restart); call once workers are deployed. */
+  startAlarms(): void {
+    this.#alarms.start();
+  }
+
+  /** An id of class `t`: from a name, new, or checked from its string (stubs' ids). */
+  checkId(t: ObjectClass, id: unknown): string {
+    const why = invalidId(t.namespace, id);
+    if (why) throw new ObjectError(why, 'TypeError');
+    return id as string;
+  }
+
+  /** Throws the reason `id` is not an id of `namespace` (the stub's id comes from the isolate). */
+  #checkId(namespace: string, id: string): void {
+    const key = `${namespace}\0${id}`;
+    if (this.#checkedIds.has(key)) return;
+    const why = invalidId(namespace, id);
+    if (why) throw new ObjectError(why, 'TypeError');
+    if (this.#checkedIds.size >= CHECKED_IDS_MAX) this.#checkedIds = new Set();
+    this.#checkedIds.add(key);
+  }
+
+  /** A call through a stub of class `t`, made in PoP `from`. */
+  call(from: string, t: ObjectClass, call: ObjectCall, op: ObjectOp): Promise<unknown> {
+    return this.#call(from, t, call, op, true);
+  }
+
+  /** A call another node sent because this node owns the object (or should take it). */
+  peerCall(pop: string, c: PeerObjectCall): Promise<unknown> {
+    const t = this.options.runtimeFor(pop).objectClass(c.tenant, c.className, 'a call from another node');
+    const chain = { hops: c.hops, tree: { invocations: c.invocations } };
+    const call: ObjectCall = {
+      binding: c.className,
+      id: c.id,
+      name: c.name,
+      hint: c.hint,
+      hops: null,
+      chain,
+    };
+    const nodes = this.#nodes;
+    if (!nodes) throw new ObjectError('calls from other nodes need a network of nodes');
+    if (c.op.kind === 'move') return nodes.moveOut(t, c.id, c.name, c.op.to);
+    if (c.op.kind === 'take') return nodes.take(pop, t, call);
+    const { op } = c;
+    // The caller's PoP, as its node said (nodes share the network secret).
+    const origin = typeof c.from === 'string' ? c.from : pop;
+    if (op.kind === 'rpc') return this.#call(pop, t, call, op, false, origin);
+    const request = { method: op.method, url: op.url, headers: op.headers, cf: op.cf, body: op.body, chain };
+    return this.#call(pop, t, call, { kind: 'fetch', request }, false, origin);
+  }
+
+  async #call(
+    from: string,
+    t: ObjectClass,
+    call: ObjectCall,
+    op: ObjectOp,
+    forward: boolean,
+    origin = from,
+  ): Promise<unknown> {
+    this.#checkId(t.namespace, call.id);
+    const started = performance.now();
+    // The call's span: the object's invocation records under it (its chain carries it).
+    const at = call.hops?.begin('durable_object_subrequest', SpanKind.CLIENT, {
+      'cloudflare.binding.type': 'DurableObject',
+      'cloudflare.binding.name': call.binding,
+      'cloudflare.durable_object.id': call.id,
+    });
+    if (at?.recorder.trace.recording) call.chain.trace = at.recorder.trace;
+    let where = '';
+    let trip = { ms: 0, wait: false };
+    try {
+      let out: unknown;
+      if (this.#nodes)
+        out = await this.#nodes.call(
+          from,
+          t,
+          call,
+          op,
+          forward,
+          (w) => {
+            where = w;
+            call.hops?.object(w);
+          },
+          origin,
+        );
+      else {
+        const placed = this.#place(from, t, call);
+        where = placed.pop;
+        call.hops?.object(placed.pop);
+        const placement = this.options.placement;
+        if (placement && placed.pop !== from) trip = placement.trip(from, placed.pop);
+        if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
+        const event: ObjectEvent = op.kind === 'fetch' ? op : { ...op, chain: call.chain };
+        out = await this.#run(await this.#get(t, call.id, call.name, placed.pop), event);
+      }
+      at?.end(this.#hop(call, from, where, started, trip), { 'outpost.do.location': where });
+      return out;
+    } catch (err) {
+      at?.end(
+        where ? this.#hop(call, from, where, started, trip) : null,
+        where ? { 'outpost.do.location': where } : undefined,
+        (err as Error).message,
+      );
+      throw err;
+    }
+  }
+
+  /** Where an object lives in this process: in memory once known (the directory is read or written on first use only). */
+  #place(from: string, t: ObjectClass, call: ObjectCall): PlacedObject {
+    const key = keyOf(t.namespace, call.id);
+    let placed = this.#placed.get(key);
+    if (!placed || (call.name !== null && placed.name === null)) {
+      const pop = this.options.placement?.place(from, call.hint) ?? from;
+      placed = this.directory.place(t.namespace, call.id, call.name, pop);
+      this.#placed.set(key, placed);
+    }
+    return placed;
+  }
+
+  /** Run an event on a live object, keeping it from eviction meanwhile. */
+  async #run(live: Live, event: ObjectEvent): Promise<unknown> {
+    live.lastUsed = Date.now();
+    try {
+      return await this.options.runtimeFor(live.pop).runObject(live.instance, event);
+    } finally {
+      live.lastUsed = Date.now();
+    }
+  }
+
+  /** The `do` Server-Timing entry of a call: where the object lives, and the trip there. */
+  #hop(
+    call: ObjectCall,
+    from: string,
+    pop: string,
+    started: number,
+    trip: { ms: number; wait: boolean },
+  ): Hop {
+    return {
+      name: 'do',
+      ms: performance.now() - started + (trip.wait ? 0 : trip.ms),
+      desc: `${call.binding} at ${pop === from ? pop : `${pop} from ${from}`}`,
+      simulated: !trip.wait && trip.ms > 0,
+    };
+  }
+
+  /** The live object, made (constructor run, storage opened) when it is not in memory. */
+  #get(t: ObjectClass, id: string, name: string | null, pop: string): Promise<Live> {
+    const key = keyOf(t.namespace, id);
+    const live = this.#live.get(key);
+    if (live && live.instance.state === 'ready') return Promise.resolve(live);
+    let loading = this.#loading.get(key);
+    if (loading) return loading;
+    loading = this.#make(t, id, name, pop, key).finally(() => this.#loading.delete(key));
+    this.#loading.set(key, loading);
+    return loading;
+  }
+
+  async #make(t: ObjectClass, id: string, name: string | null, pop: string, key: string): Promise<Live> {
+    if (this.#closed) throw new ObjectError('Durable Objects are shutting down');
+    const c = this.options.cluster?.objects;
+    const store: ObjectStorage = c
+      ? await c.open(t.namespace, id, name, this.directory.folder(t.namespace), this.directory.objectMaxBytes)
+      : this.directory.open(t.namespace, id);
+    const replicated = store instanceof ReplicatedStorage ? store : null;
+    const storage = new StagedStorage(store, t.backend, (at) => this.#alarms.changed(t.namespace, id, at));
+    if (replicated) {
+      // Taken from another node: the alarm its journal holds is armed here now.
+      const at = replicated.getAlarm();
+      if (at !== null) this.#alarms.changed(t.namespace, id, at);
+    }
+    try {
+      const host = this.options.runtimeFor(pop);
+      const sockets = this.#sockets(t, id, name, pop);
+      const instance = await host.loadObject(
+        t.tenant,
+        { className: t.className, id, name, backend: t.backend, sockets: sockets.restore() },
+        storage,
+        sockets,
+      );
+      const l: Live = {
+        key,
+        namespace: t.namespace,
+        id,
+        pop,
+        instance,
+        storage,
+        replicated,
+        lastUsed: Date.now(),
+      };
+      const prevDeath = instance.onDeath;
+      instance.onDeath = () => {
+        prevDeath?.();
+        this.#drop(l);
+      };
+      this.#live.set(key, l);
+      return l;
+    } catch (err) {
+      storage.close();
+      if (replicated) void c?.release(t.namespace, id);
+      throw err;
+    }
+  }
+
+  /**
+   * The object's hibernatable WebSockets: they outlive its isolate, and their events wake it
+   * (made again where it lives) and reach its handlers one after another.
+   */
+  #sockets(t: ObjectClass, id: string, name: string | null, pop: string): HibernationSet {
+    const key = keyOf(t.namespace, id);
+    const set = this.#hibernation.get(key);
+    if (set) return set;
+    const host = this.options.runtimeFor(pop);
+    const made: HibernationSet = new HibernationSet(
+      async (socket, type, a, b) => {
+        // The object went to another node: the closes of the sockets it had here wake nothing.
+        if (this.#dead.has(made)) return;
+        await this.#run(await this.#get(t, id, name, pop), { kind: 'ws', type, socket, a, b });
+      },
+      (err) => this.#log(`Durable Object ${t.namespace} ${id}: WebSocket handler failed: ${err.message}`),
+      host.socketFlow(),
+    );
+    this.#hibernation.set(key, made);
+    return made;
+  }
+
+  /** Forget a live object (its isolate is gone or going) and close its storage. */
+  #drop(l: Live, to?: PeerNode): Promise<void> {
+    if (this.#live.get(l.key) === l) this.#live.delete(l.key);
+    this.#nodes?.forget(l.key);
+    try {
+      l.storage.close();
+    } catch (err) {
+      this.#log(`Durable Object ${l.namespace} ${l.id}: closing storage failed: ${(err as Error).message}`);
+    }
+    // Its lease goes back once what it wrote is replicated (another node may take it then).
+    if (l.replicated)
+      return this.options.cluster?.objects.release(l.namespace, l.id, to) ?? Promise.resolve();
+    return Promise.resolve();
+  }
+
+  /** The object leaves this node (moved, or lost to another): instance, alarm timer, WebSockets. */
+  async #leave(key: string, reason: string, to?: PeerNode): Promise<boolean> {
+    this.#alarms.cancel(key);
+    const set = this.#hibernation.get(key);
+    if (set) {
+      this.#dead.add(set);
+      set.closeAll(reason);
+      this.#hibernation.delete(key);
+    }
+    const l = this.#live.get(key);
+    if (!l) return false;
+    const released = this.#drop(l, to);
+    l.instance.dispose();
+    await released;
+    return true;
+  }
+
+  #evictIdle(): void {
+    const now = Date.now();
+    for (const l of [...this.#live.values()]) {
+      if (now - l.lastUsed < this.idleMs || l.instance.busy) continue;
+      // Across nodes an evicted object's lease goes back, and another node may take it: its
+      // hibernated WebSockets, held here, would lose it. It stays while it has any.
+      if (l.replicated && (this.#hibernation.get(l.key)?.size ?? 0) > 0) continue;
+      this.#drop(l);
+      l.instance.dispose();
+      if (this.#hibernation.get(l.key)?.size === 0) this.#hibernation.delete(l.key);
+    }
+  }
+
+  #log(message: string, level: 'info' | 'error' = 'error'): void {
+    this.options.observer.log({ level, source: 'outpost', message });
+  }
+
+  /** Objects in memory now. */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  /** The admin view: every object the directory knows, whether it is in memory, and where. */
+  status(): unknown {
+    const live = new Set(this.#live.keys());
+    return {
+      idleMs: this.idleMs,
+      objects: this.directory.list().map((o) => ({
+        namespace: o.namespace,
+        id: o.id,
+        name: o.name,
+        location: o.pop,
+        createdAt: new Date(o.createdAt).toISOString(),
+        live: live.has(keyOf(o.namespace, o.id)),
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#alarms.close();
+    await Promise.allSettled([...this.#loading.values()]);
+    for (const set of this.#hibernation.values()) set.closeAll('shutting down');
+    for (const l of [...this.#live.values()]) {
+      this.#drop(l);
+      l.instance.dispose();
+    }
+    this.directory.close();
+  }
+}
