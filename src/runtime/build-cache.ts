@@ -4,14 +4,20 @@
  * start, the largest part of a node's. An entry records every file the build read with its size
  * and modification time, and the esbuild version; it is used only while all of them are
  * unchanged, otherwise built again and rewritten. A cache that cannot be read or written is
- * skipped (every process builds, as before), never trusted half-way.
+ * skipped (every process builds, as before), never trusted half-way. Entries are named after the
+ * source tree that built them too: two checkouts sharing one node_modules (a worktree linked to
+ * it for an A/B benchmark) each read their own, not the other's prelude.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.cache', 'outpost');
+const here = dirname(fileURLToPath(import.meta.url));
+const dir = join(here, '..', '..', 'node_modules', '.cache', 'outpost');
+/** This source tree, as part of every entry's name. */
+const tree = createHash('sha256').update(here).digest('hex').slice(0, 12);
 
 interface Entry<T> {
   esbuild: string;
@@ -61,9 +67,9 @@ export async function cachedBuild<T>(
   name: string,
   build: () => Promise<{ value: T; inputs: string[] }>,
 ): Promise<T> {
-  const hit = read<T>(name);
+  const hit = read<T>(`${name}-${tree}`);
   if (hit !== null) return hit;
   const { value, inputs } = await build();
-  write(name, value, inputs);
+  write(`${name}-${tree}`, value, inputs);
   return value;
 }
