@@ -327,9 +327,12 @@ export async function handleAdmin(
   return true;
 }
 
-/** A random admin token for a dev run. */
+/**
+ * A random admin token for a dev run: hex, so it can be given as `--token X` (a base64url token
+ * starts with "-" one time in 64, which an option parser takes for an option).
+ */
 export function newAdminToken(): string {
-  return randomBytes(24).toString('base64url');
+  return randomBytes(24).toString('hex');
 }
 
 /** Where the CLI finds a running dev network: `.outpost/admin.json` under the project folder. */
