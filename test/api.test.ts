@@ -158,6 +158,12 @@ describe('timers and ctx', () => {
     assert.deepEqual(t.order, ['microtask', 'interval1', 'interval2', 'interval3', 'timeout:arg']);
     assert.ok(t.elapsed >= 40, `elapsed ${t.elapsed}`);
   });
+  it('timers due together run as tasks of their own: microtasks of one run before the next', async () => {
+    for (let i = 0; i < 5; i++) {
+      const t = await json('/timer-tasks');
+      assert.deepEqual(t.order, ['A', 'A micro', 'A micro 2', 'B']);
+    }
+  });
   it('finishes ctx.waitUntil work after the response', async () => {
     const id = `w${Date.now()}`;
     const res = await fetch(`${dev.url}/waituntil?upstream=${encodeURIComponent(upstream.url)}&id=${id}`);
@@ -241,6 +247,13 @@ describe('errors', () => {
     );
     assert.equal(line.level, 'error');
     assert.equal(line.source, 'worker:api');
+    const after = await fetch(`${dev.url}/stray-after-io`);
+    assert.equal(await after.text(), 'still answered');
+    await waitFor(
+      () => dev.logs.find((l) => l.message.startsWith('Uncaught (in promise) Error: stray after io')),
+      3000,
+      'uncaught log after I/O',
+    );
   });
   it('without an origin, passThroughOnException still answers 500', async () => {
     const res = await fetch(`${dev.url}/pass-through`);

@@ -34,6 +34,19 @@ describe('Durable Objects', () => {
       'no event was delivered while blockConcurrencyWhile ran',
     );
   });
+  it('I/O completions that arrive together each run to their end in the object (no lost update)', async () => {
+    const at = Date.now() + 400;
+    const all = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        fetch(`${dev.url}/increment-after-io?name=race-io&at=${at}`).then((r) => r.json()),
+      ),
+    );
+    const ns = (all as { n: number }[]).map((a) => a.n).sort((a, b) => a - b);
+    assert.deepEqual(
+      ns,
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+  });
   it('RPC: public methods with structured-cloned arguments; errors rethrown with their message', async () => {
     assert.deepEqual(await rpc('rpc', 'add', 5), { result: 5 });
     assert.deepEqual(await rpc('rpc', 'add', 2), { result: 7 });

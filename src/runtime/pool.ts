@@ -34,6 +34,8 @@ export interface IsolateApi {
   wsEvent: ivm.Reference;
   forget: ivm.Reference;
   warmup: ivm.Reference;
+  /** Answers to the isolate's posted host calls, a batch at a time (bridge/syscalls.ts). */
+  hostDone: ivm.Reference;
 }
 
 export interface PooledIsolate {
@@ -95,7 +97,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const init = (await context.global.get('__outpost_init', { reference: true })) as ivm.Reference;
     const apiRef = (await init.apply(
       undefined,
-      createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }, calls.complete, extensionSource),
+      createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }, calls, extensionSource),
       {
         result: { reference: true },
       },
@@ -114,7 +116,9 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       wsEvent: await get('wsEvent'),
       forget: await get('forget'),
       warmup: await get('warmup'),
+      hostDone: await get('hostDone'),
     };
+    slot.done = api.hostDone;
     const runtime = await linkRuntime(isolate, context, await get('linkRuntime'));
     apiRef.release();
     await calls.call(api.warmup, []);

@@ -23,6 +23,7 @@ import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { memoryObserver } from '../../src/observability/index.ts';
 import { devCf, type PopServer, startPopServer } from '../../src/pop/index.ts';
 import { createSyscalls, type Slot } from '../../src/runtime/bridge/syscalls.ts';
+import { IsolateCalls } from '../../src/runtime/calls.ts';
 import { extensionSource } from '../../src/runtime/extensions.ts';
 import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
 import type { WorkerInstance } from '../../src/runtime/instance.ts';
@@ -83,10 +84,11 @@ async function injectRawSyscalls(): Promise<void> {
       return iso.slot.owner;
     },
   } as Slot;
+  // The raw set answers posted calls to the fuzz worker's own __fuzz_done, in batches as for the prelude.
   const list = createSyscalls(
     slot,
     { memoryLimitMb: iso.memoryMb, workerName: 'fuzzer' },
-    new ivm.Callback(() => {}),
+    new IsolateCalls(() => {}),
     extensionSource,
   );
   list.shift(); // the ivm module: the fuzz calls the syscalls as the prelude does
@@ -98,6 +100,7 @@ async function injectRawSyscalls(): Promise<void> {
     )) as ivm.Reference;
     await install.apply(undefined, [live, ...list]);
     install.release();
+    slot.done = (await iso.context.global.get('__fuzz_done', { reference: true })) as ivm.Reference;
   } catch (err) {
     // The fuzz broke that isolate meanwhile (a limit): the next round injects into its successor.
     if (iso.isolate.isDisposed) return;

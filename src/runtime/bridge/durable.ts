@@ -11,8 +11,8 @@ import {
   type StagedStorage,
   StorageError,
 } from '../../durable-objects/index.ts';
-import { calleeChain, type RequestChain } from '../loops.ts';
-import type { HopRecorder, WorkerRequest, WorkerResponse } from '../types.ts';
+import { calleeChain } from '../loops.ts';
+import type { WorkerRequest, WorkerResponse } from '../types.ts';
 import { NamedError } from './named-error.ts';
 import { passedUpgrade } from './passed-sockets.ts';
 import { requestFromIsolate, responseToIsolate } from './service.ts';

@@ -11,6 +11,7 @@ import type { HibernationSet, StagedStorage } from '../../durable-objects/index.
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
 import type { PopMetrics } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
+import type { IsolateCalls } from '../calls.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
 import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
@@ -104,6 +105,8 @@ export interface Slot {
   sockets?: SocketTable;
   /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
   release?: () => void;
+  /** The isolate's hostDone entry: where posted calls are answered (set by the pool). */
+  done?: ivm.Reference;
 }
 
 const URL_SETTABLE = new Set<string>(URL_PARTS.filter((p) => p !== 'origin'));
@@ -159,26 +162,48 @@ function random(n: unknown): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
 }
 
+/** How an async syscall's failure travels: `{ e: message }`, with the error's name when it has one the prelude can rebuild. */
+function failure(err: unknown): { e: string; n?: string } {
+  const e = err as Error;
+  // The name travels when it is a standard one the prelude can rebuild (DOMException
+  // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
+  const n = crossingName(e);
+  return n !== null ? { e: e.message, n } : { e: String(e?.message ?? err) };
+}
+
 /**
- * Wrap an async syscall so its promise never rejects: isolated-vm hands a rejection to the
- * isolate but also leaves the host promise unhandled, which Node turns into a process crash.
- * Outcomes travel as `{ v }` or `{ e: message }`; the prelude's callHost unwraps them. The first
- * argument of every call is the invocation it is made for (src/runtime/isolate/context.ts).
+ * The isolate's asynchronous host calls (its half: src/runtime/isolate/bridge.ts, callHost). The
+ * isolate posts `(call id, invocation, which, ...args)` through an ignored callback; the outcome,
+ * `{ v }` or `{ e }`, goes back in a task of its own (IsolateCalls.deliver to the isolate's
+ * hostDone), whose stray rejections are logged like a request's. A call never fails to answer:
+ * whatever it throws, or a call the host does not know, is an `{ e }` outcome. The second
+ * argument is the invocation the call is made for (src/runtime/isolate/context.ts).
  */
-function asyncSyscall(fn: (ctx: unknown, ...args: any[]) => unknown): ivm.Reference {
-  return new ivm.Reference((ctx: unknown, ...args: unknown[]) =>
-    Promise.resolve()
-      .then(() => fn(ctx, ...args))
-      .then(
-        (v) => ({ v }),
-        (err) => {
-          const e = err as Error;
-          // The name travels when it is a standard one the prelude can rebuild (DOMException
-          // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
-          const n = crossingName(e);
-          return n !== null ? { e: e.message, n } : { e: String(e?.message ?? err) };
-        },
-      ),
+function postedCalls(
+  slot: Slot,
+  calls: IsolateCalls,
+  posted: ((ctx: unknown, ...args: any[]) => unknown)[],
+): ivm.Callback {
+  const answer = (id: number, outcome: unknown) => {
+    if (slot.done) calls.deliver(slot.done, [id, outcome]);
+  };
+  return new ivm.Callback(
+    (id: unknown, ctx: unknown, which: unknown, ...args: unknown[]) => {
+      if (typeof id !== 'number') return;
+      let out: Promise<unknown>;
+      try {
+        const fn = typeof which === 'number' ? posted[which] : undefined;
+        if (!fn) throw isolateError('TypeError: unknown syscall');
+        out = Promise.resolve(fn(ctx, ...args));
+      } catch (err) {
+        out = Promise.reject(err);
+      }
+      out.then(
+        (v) => answer(id, { v }),
+        (err) => answer(id, failure(err)),
+      );
+    },
+    { ignored: true },
   );
 }
 
@@ -186,7 +211,7 @@ function asyncSyscall(fn: (ctx: unknown, ...args: any[]) => unknown): ivm.Refere
 export function createSyscalls(
   slot: Slot,
   settings: { memoryLimitMb: number; workerName: string },
-  complete: ivm.Callback,
+  calls: IsolateCalls,
   extension: ExtensionSource,
 ): unknown[] {
   const aborts = new Map<number, AbortController>();
@@ -477,12 +502,10 @@ export function createSyscalls(
     new ivm.Callback(limit, { ignored: true }),
     new ivm.Callback(cancelBody, { ignored: true }),
     new ivm.Callback(abortFetch, { ignored: true }),
-    asyncSyscall(timer),
-    asyncSyscall(fetchCall),
-    asyncSyscall(read),
+    // The order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC.
+    postedCalls(slot, calls, [timer, fetchCall, read, asys]),
     new ivm.Callback(sys),
-    asyncSyscall(asys),
-    complete,
+    calls.complete,
     new ivm.ExternalCopy(settings).copyInto(),
   ];
 }

@@ -5,7 +5,7 @@
  * object is only created when user code asks for `.body`.
  */
 import { Blob, blobBytes } from './blob.ts';
-import { callHost, host } from './bridge.ts';
+import { callHost, host, READ } from './bridge.ts';
 import { concat, toBytes, utf8Decode, utf8Encode } from './encoding.ts';
 import { encodeMultipart, FormData, parseFormData } from './formdata.ts';
 import { isReadableStream, streams } from './streams.ts';
@@ -58,7 +58,7 @@ function hostStream(body: HostBody): any {
   return new ReadableStream({
     type: 'bytes',
     async pull(c: any) {
-      const chunk: ArrayBuffer | null = await callHost(host.read, [body.id]);
+      const chunk: ArrayBuffer | null = await callHost(READ, [body.id]);
       if (chunk === null) {
         c.close();
         c.byobRequest?.respond(0);
@@ -108,7 +108,7 @@ export async function readAll(state: BodyState): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   if (src instanceof HostBody) {
     for (;;) {
-      const chunk: ArrayBuffer | null = await callHost(host.read, [src.id]);
+      const chunk: ArrayBuffer | null = await callHost(READ, [src.id]);
       if (chunk === null) break;
       chunks.push(new Uint8Array(chunk));
     }

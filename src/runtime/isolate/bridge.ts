@@ -18,21 +18,17 @@ export interface HostBridge {
   random(n: number): ArrayBuffer;
   /** Report a limit breach the isolate detected itself (e.g. WebAssembly memory). */
   limit(name: string, detail: string): void;
-  timer: Ref;
-  fetch: Ref;
-  read: Ref;
+  /**
+   * Start an asynchronous host call (ignored-mode callback: no promise, no stack captured):
+   * `(call id, invocation, which, ...args)`; the host answers through hostDone.
+   */
+  post(id: number, ctx: number, which: number, ...args: unknown[]): void;
   /** Synchronous syscalls by name (see createSyscalls' syncCalls). */
   sys(name: string, ...args: unknown[]): any;
-  /** Asynchronous syscalls by name (see createSyscalls' asyncCalls). */
-  asys: Ref;
   cancelBody(id: number): void;
   abortFetch(id: number): void;
   /** Limits and settings the prelude needs (copied plain data). */
   settings: { memoryLimitMb: number; workerName: string };
-}
-
-interface Ref {
-  apply(receiver: undefined, args: unknown[], options: object): Promise<any>;
 }
 
 export const host = {} as HostBridge;
@@ -62,28 +58,57 @@ export function installBridge(
   host.sys = (name, ...args) => sys(currentId(), name, ...args);
 }
 
-// Null prototypes: isolated-vm reads options with ordinary lookups, and a tenant that set
-// Object.prototype.timeout would otherwise put a timeout on every host call.
-const ASYNC = {
-  __proto__: null,
-  arguments: { __proto__: null, copy: true },
-  result: { __proto__: null, promise: true, copy: true },
-};
+/** What an asynchronous host call starts (src/runtime/bridge/syscalls.ts, POSTED, same order). */
+export const TIMER = 0;
+export const FETCH = 1;
+export const READ = 2;
+/** A syscall by name (createSyscalls' asyncCalls). */
+export const ASYNC = 3;
+
+/**
+ * Host calls in flight, by call id. A call is posted to the host through an ignored callback,
+ * which costs no promise and no captured stack (isolated-vm captures a 10-frame stack for
+ * every async `apply`, which perf showed as the largest single cost of a Durable Object stub
+ * call inside the caller's isolate). The host answers each call in a task of its own
+ * (hostDone), so one I/O's continuation runs with its microtasks to the end before the next's.
+ */
+const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+let nextCall = 1;
 
 /** Call an async host syscall; arguments and result are copied across. The host answers
- * `{ v }` or `{ e }` (it never rejects, see syscalls.ts); errors are rethrown here. */
-export async function callHost(ref: Ref, args: unknown[]): Promise<any> {
-  const r = await ref.apply(undefined, [currentId(), ...args], ASYNC);
+ * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
+export function callHost(which: number, args: unknown[]): Promise<any> {
+  const id = nextCall++;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    try {
+      host.post(id, currentId(), which, ...args);
+    } catch (err) {
+      // Arguments that cannot be copied: nothing was sent.
+      waiting.delete(id);
+      throw err;
+    }
+  });
+}
+
+/** The host's answers to posted calls: [[id, { v } | { e, n? }], ...] (one per task today). */
+export function hostDone(list: unknown): void {
   tick(); // I/O completed: the clock moves on (clock.ts)
-  if (r && typeof r === 'object' && 'e' in r) {
-    throw typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e));
+  if (!Array.isArray(list)) return;
+  for (const item of list) {
+    const w = waiting.get(item[0]);
+    if (!w) continue;
+    waiting.delete(item[0]);
+    const r = item[1];
+    if (r && typeof r === 'object' && 'e' in r)
+      w.reject(typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e)));
+    else w.resolve(r?.v);
   }
-  return r?.v;
 }
 
 /** An async syscall by name. */
 export function callAsync(name: string, ...args: unknown[]): Promise<any> {
-  return callHost(host.asys, [name, ...args]);
+  return callHost(ASYNC, [name, ...args]);
 }
 
 type Op<T extends BindingKind, K extends keyof OpsOf<T>> = OpsOf<T>[K] extends (...args: infer A) => infer R
@@ -100,7 +125,7 @@ export function callBinding<T extends BindingKind, K extends keyof OpsOf<T> & st
   op: K,
   ...args: Op<T, K>['args']
 ): Promise<Op<T, K>['result']> {
-  return callHost(host.asys, ['binding', name, op, ...args]);
+  return callHost(ASYNC, ['binding', name, op, ...args]);
 }
 
 /** A synchronous syscall by name; the host's `Name: message` errors come back typed. */

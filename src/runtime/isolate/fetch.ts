@@ -5,7 +5,7 @@
  */
 
 import { HostBody, kBody, newState, readAll } from './body.ts';
-import { callHost, host } from './bridge.ts';
+import { ASYNC, callHost, FETCH, host } from './bridge.ts';
 import { DOMException } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { Request } from './request.ts';
@@ -44,7 +44,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const call = callHost(host.fetch, [
+    const call = callHost(FETCH, [
       id,
       request.method,
       url,
@@ -94,13 +94,7 @@ async function connectWebSocket(request: Request): Promise<Response> {
   // Registered before connecting: messages the server sends at once wait in its queue.
   const ws = internals.connected(id, '', request.url);
   try {
-    const r: { protocol: string } = await callHost(host.asys, [
-      'wsConnect',
-      id,
-      request.url,
-      protocols,
-      headers,
-    ]);
+    const r: { protocol: string } = await callHost(ASYNC, ['wsConnect', id, request.url, protocols, headers]);
     internals.setProtocol(ws, r.protocol);
     return makeResponse({
       status: 101,

@@ -7,7 +7,7 @@
  */
 import { AbortController, AbortSignal } from './abort.ts';
 import { Blob, File } from './blob.ts';
-import { type HostBridge, host, installBridge } from './bridge.ts';
+import { type HostBridge, host, hostDone, installBridge } from './bridge.ts';
 import { Cache, CacheStorage, caches } from './cache.ts';
 import { installClock, now, tick } from './clock.ts';
 import { installCodegenGuard } from './codegen.ts';
@@ -247,11 +247,8 @@ function init(
   limit: any,
   cancelBody: any,
   abortFetch: any,
-  timer: any,
-  fetchRef: any,
-  read: any,
+  post: any,
   sys: any,
-  asys: any,
   completeCb: Complete,
   settings: HostBridge['settings'],
 ) {
@@ -266,11 +263,8 @@ function init(
     limit,
     cancelBody,
     abortFetch,
-    timer,
-    fetch: fetchRef,
-    read,
+    post,
     sys,
-    asys,
     settings,
   });
   installWasmLimits(settings.memoryLimitMb);
@@ -294,6 +288,7 @@ function init(
     },
     forget,
     warmup: entry(warmup),
+    hostDone,
   };
 }
 

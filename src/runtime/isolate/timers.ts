@@ -2,7 +2,7 @@
  * setTimeout/setInterval: the isolate has no event loop of its own, so each timer is a host
  * promise that resolves after the delay. Timer callbacks that throw are reported, not fatal.
  */
-import { callHost, callSync, host } from './bridge.ts';
+import { callHost, callSync, host, TIMER } from './bridge.ts';
 
 const active = new Set<number>();
 let nextId = 1;
@@ -10,7 +10,7 @@ let nextId = 1;
 let refusalLogged = false;
 
 function arm(id: number, ms: number, fn: () => void) {
-  callHost(host.timer, [ms, id]).then(
+  callHost(TIMER, [ms, id]).then(
     () => {
       if (active.has(id)) fn();
     },
@@ -90,6 +90,6 @@ export function queueMicrotask(fn: unknown): void {
 
 export const scheduler = {
   wait(ms: number): Promise<void> {
-    return callHost(host.timer, [delay(ms), nextId++]).then(() => undefined);
+    return callHost(TIMER, [delay(ms), nextId++]).then(() => undefined);
   },
 };
