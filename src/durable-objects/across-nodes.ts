@@ -9,17 +9,16 @@
  */
 import { type AutoMoveOptions, CallOrigins } from './auto-move.ts';
 import { type ObjectCluster, ObjectElsewhere, type OwnerEntry } from './cluster/index.ts';
+import { ObjectError, OwnerUnreachable } from './errors.ts';
 import {
   keyOf,
   type ObjectCall,
   type ObjectClass,
-  ObjectError,
   type ObjectEvent,
   type ObjectHost,
   type ObjectOp,
   type ObjectPeers,
   type ObjectResponse,
-  OwnerUnreachable,
   type PeerNode,
   type PeerObjectCall,
 } from './host.ts';

@@ -9,7 +9,7 @@
  */
 import { serialize } from 'node:v8';
 import type { WebSocket } from 'ws';
-import { ObjectError, type SocketFlow } from './host.ts';
+import { ObjectError } from './errors.ts';
 
 /** What the isolate is handed on wake-up: [id, tags, attachment]. */
 export type RestoredSocket = [number, string[], unknown];
@@ -19,6 +19,12 @@ interface Held {
   tags: string[];
   attachment: unknown;
   autoResponseAt: number | null;
+}
+
+/** Back-pressure for client WebSockets whose messages enter an isolate (src/runtime/bridge/inflow.ts). */
+export interface SocketFlow {
+  track(socket: WebSocket, bytes: number, delivered: Promise<unknown>): void;
+  forget(socket: WebSocket): void;
 }
 
 export const HIBERNATION_LIMITS = {

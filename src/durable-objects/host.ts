@@ -5,10 +5,9 @@
  * isolate and runs events there. Layers point one way: nothing here imports the runtime, which
  * hands its requests, responses and instances over as the shapes declared below.
  */
-import type { WebSocket } from 'ws';
 import type { HopRecorder, TraceScope } from '../observability/index.ts';
 import type { OwnerEntry } from './cluster/index.ts';
-import type { HibernationSet, RestoredSocket } from './hibernation.ts';
+import type { HibernationSet, RestoredSocket, SocketFlow } from './hibernation.ts';
 import type { StagedStorage } from './staged.ts';
 
 /** A streamed body (the runtime's ChunkSource). */
@@ -93,12 +92,6 @@ export interface ObjectInstance {
   dispose(): void;
 }
 
-/** Back-pressure for client WebSockets whose messages enter an isolate (src/runtime/bridge/inflow.ts). */
-export interface SocketFlow {
-  track(socket: WebSocket, bytes: number, delivered: Promise<unknown>): void;
-  forget(socket: WebSocket): void;
-}
-
 /** The runtime of a PoP, as Durable Objects use it. */
 export interface ObjectHost {
   /** The class `className` of the worker deployed as `tenant`; throws an ObjectError naming `what`. */
@@ -114,20 +107,6 @@ export interface ObjectHost {
   runObject(inst: ObjectInstance, event: ObjectEvent): Promise<unknown>;
   /** Back-pressure for a new set of hibernatable WebSockets. */
   socketFlow(): SocketFlow;
-}
-
-/**
- * An error a caller's isolate sees by `kind` (a TypeError for a bad id, an Error otherwise): the
- * runtime's bridge rebuilds it as that type. Its `name` is the kind, so it keeps it across nodes.
- */
-export class ObjectError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'Error' | 'TypeError' = 'Error',
-  ) {
-    super(message);
-    this.name = kind;
-  }
 }
 
 /** Where objects go and what reaching them costs (the network's latency model). */
@@ -177,14 +156,6 @@ export interface PeerObjectCall {
 export interface ObjectPeers {
   /** `signal` aborts a call whose owner stopped holding the object while it waited. */
   call(owner: OwnerEntry, call: PeerObjectCall, signal?: AbortSignal): Promise<unknown>;
-}
-
-/** The owner's node did not take the call (refused connection): nothing ran there. */
-export class OwnerUnreachable extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OwnerUnreachable';
-  }
 }
 
 export function keyOf(namespace: string, id: string): string {

@@ -9,25 +9,23 @@ export {
   ReplicatedStorage,
 } from './cluster/index.ts';
 export { ObjectDirectory, type PlacedObject } from './directory.ts';
-export { HIBERNATION_LIMITS, HibernationSet, type RestoredSocket } from './hibernation.ts';
-export {
-  type BodySource,
-  type ObjectCall,
-  type ObjectChain,
-  type ObjectClass,
-  ObjectError,
-  type ObjectEvent,
-  type ObjectHost,
-  type ObjectInstance,
-  type ObjectLoad,
-  type ObjectOp,
-  type ObjectPeers,
-  type ObjectPlacement,
-  type ObjectRequest,
-  OwnerUnreachable,
-  type PeerNode,
-  type PeerObjectCall,
-  type SocketFlow,
+export { ObjectError, OwnerUnreachable } from './errors.ts';
+export { HIBERNATION_LIMITS, HibernationSet, type RestoredSocket, type SocketFlow } from './hibernation.ts';
+export type {
+  BodySource,
+  ObjectCall,
+  ObjectChain,
+  ObjectClass,
+  ObjectEvent,
+  ObjectHost,
+  ObjectInstance,
+  ObjectLoad,
+  ObjectOp,
+  ObjectPeers,
+  ObjectPlacement,
+  ObjectRequest,
+  PeerNode,
+  PeerObjectCall,
 } from './host.ts';
 export { idFromName, invalidId, newUniqueId } from './ids.ts';
 export { checkKey, checkKeys, checkValue, DO_LIMITS, type StorageBackend, StorageError } from './limits.ts';

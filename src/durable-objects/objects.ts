@@ -16,12 +16,12 @@ import { type NetworkOptions, NodeCalls } from './across-nodes.ts';
 import { ObjectAlarms } from './alarms.ts';
 import { ReplicatedStorage } from './cluster/index.ts';
 import type { ObjectDirectory, PlacedObject } from './directory.ts';
+import { ObjectError } from './errors.ts';
 import { HibernationSet } from './hibernation.ts';
 import {
   keyOf,
   type ObjectCall,
   type ObjectClass,
-  ObjectError,
   type ObjectEvent,
   type ObjectHost,
   type ObjectOp,

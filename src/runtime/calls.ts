@@ -68,11 +68,16 @@ export class IsolateCalls {
   readonly #applyAlone = (): void => {
     const list = this.#alone;
     this.#alone = [];
+    this.#applyEach(list);
+  };
+
+  /** Apply each [ref, args] of `list` as a task of its own; failures go to onApplyError. */
+  #applyEach(list: unknown[]): void {
     for (let i = 0; i < list.length; i += 2)
       (list[i] as ivm.Reference)
         .apply(undefined, list[i + 1] as unknown[], { arguments: { copy: true } })
         .catch((err: Error) => this.onApplyError(err));
-  };
+  }
 
   /**
    * An outcome the isolate will report without an entry call: the caller hands `id` to the
@@ -134,10 +139,7 @@ export class IsolateCalls {
     this.#flushScheduled = false;
     const answers = this.#answers;
     this.#answers = [];
-    for (let i = 0; i < answers.length; i += 2)
-      (answers[i] as ivm.Reference)
-        .apply(undefined, answers[i + 1] as unknown[], { arguments: { copy: true } })
-        .catch((err: Error) => this.onApplyError(err));
+    this.#applyEach(answers);
     const queued = this.#queue;
     this.#queue = new Map();
     for (const [ref, batch] of queued) {

@@ -5,9 +5,9 @@
  *  - CPU: isolated-vm's `timeout` stops covering code once it has awaited a host promise, so the
  *    runtime's watchdog samples `isolate.cpuTime` every few ms (checkLimits) and disposes the
  *    isolate on a breach. Requests that overlap in one isolate share its CPU clock: each is
- *    charged an equal share of the CPU used while it was in flight (#account). Host work done
- *    for the isolate outside it (crypto.subtle, hashing: chargeHost) counts as its CPU too. A
- *    reading is the time its tasks ran by the clock: weighed by contention (contention.ts).
+ *    charged an equal share of the CPU used while it was in flight (cpu-meter.ts). Host work
+ *    done for the isolate outside it (crypto.subtle, hashing: chargeHost) counts as its CPU too.
+ *    A reading is the time its tasks ran by the clock: weighed by contention (contention.ts).
  *  - Memory: isolated-vm disposes an isolate whose heap passes memoryLimit; WebAssembly memory is
  *    accounted by the prelude (isolate/wasm.ts), which reports a breach through a syscall.
  *  - Wall time (until the response headers) and subrequests are counted here.
@@ -27,99 +27,32 @@ import type { Observer } from '../observability/index.ts';
 import {
   type Attrs,
   NO_METRICS,
-  NO_TRACE,
   type OpenSpan,
   type PopMetrics,
   recordHops,
   SpanKind,
   TailDraft,
   type TailHub,
-  type TailOutcome,
   type TraceScope,
 } from '../observability/index.ts';
 import type { ConnectedBinding } from './bindings/types.ts';
-import { BodyRegistry, type ChunkSource } from './bridge/bodies.ts';
+import { BodyRegistry } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
 import type { ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
-import { takePassedSocket } from './bridge/passed-sockets.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
-import { weighCpu } from './contention.ts';
+import { CpuMeter } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
-import { loadBundle } from './load.ts';
+import { type Active, NO_SPAN, newInvocation, TAIL_LEVELS, tailOutcome } from './invocation.ts';
+import { type CodeCache, loadBundle } from './load.ts';
 import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
 import type { PooledIsolate } from './pool.ts';
-import type {
-  HopRecorder,
-  RequestHops,
-  WorkerRequest,
-  WorkerResponse,
-  WorkerVersion,
-  WorkerWebSocket,
-} from './types.ts';
-
-/** V8 code cache for tenant bundles, keyed by bundle hash. */
-export interface CodeCache {
-  entries: Map<string, ivm.ExternalCopy<ArrayBuffer>>;
-  hits: number;
-}
-
-interface Active {
-  id: number;
-  /** When it began (or its Workflow step began), performance.now() ms: the wall-clock limit runs from here. */
-  startedAt: number;
-  /** Its share of the isolate's CPU while it was in flight, ns (see #account). */
-  cpuUsed: bigint;
-  subrequests: number;
-  breach: LimitExceededError | null;
-  /** True once headers are out: wall-time limit no longer applies. */
-  responded: boolean;
-  /** Its wall-clock limit when not the version's (a Workflow step's). */
-  wallMs?: number;
-  /** A Workflow run: the token its step calls must carry (src/runtime/bindings/workflow.ts). */
-  runToken?: string;
-  /** Id of the incoming body in the registry, cancelled when the request finishes. */
-  bodyId: number | null;
-  /** What its subrequests and KV operations went through (Server-Timing). */
-  hops: RequestHops;
-  /** Its span in the request's trace (a no-op with tracing off): its work records under it. */
-  span: OpenSpan;
-  /** Its live-tail event, collected only when someone tails this worker (src/observability/tail.ts). */
-  tail: TailDraft | null;
-  /** Reasons it is still live: its response, its waitUntil work, its WebSocket (see #release). */
-  holds: number;
-  /** What log lines name it by: the request's cf-ray when it has one, else the invocation id. */
-  label: string;
-  /** Its place in its request's chain: the loop limits (src/runtime/loops.ts). */
-  chain: RequestChain;
-}
-
-/** How long a worker's WebSocket end waits for the PoP to attach the client after its 101. */
-const SOCKET_TAKE_UP_MS = 30_000;
-
-let nextRequestId = 1;
-
-/** Console levels a tail event keeps as they were called (Workers' TraceLog levels). */
-const TAIL_LEVELS = new Set(['log', 'debug', 'info', 'warn', 'error']);
-
-/** How an invocation that failed ended, in Workers' tail outcomes. */
-function tailOutcome(err: unknown): TailOutcome {
-  if (err instanceof LimitExceededError)
-    return err.limit === 'cpu'
-      ? 'exceededCpu'
-      : err.limit === 'memory'
-        ? 'exceededMemory'
-        : err.limit === 'wall'
-          ? 'canceled'
-          : 'exception';
-  return 'exception';
-}
-
-/** The span of an invocation nobody traces. */
-const NO_SPAN = NO_TRACE.start('', SpanKind.INTERNAL);
+import { type BodyHost, discardBody, responseBody } from './response-body.ts';
+import { passedEnd, webSocketEnd } from './socket-ends.ts';
+import type { HopRecorder, WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';
 
 /** What an isolate that holds one Durable Object is told at load. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -148,6 +81,7 @@ export class WorkerInstance implements IsolateOwner {
     private readonly observer: Observer,
   ) {
     iso.slot.owner = this;
+    this.#meter = new CpuMeter(iso.isolate);
   }
 
   /** Two tenants may share a config name; their caches must not (the fetch() cache's namespace). */
@@ -177,7 +111,7 @@ export class WorkerInstance implements IsolateOwner {
     if (ns <= 0n || this.state === 'dead') return;
     const a = typeof ctx === 'number' ? this.active.get(ctx) : undefined;
     if (!a) {
-      this.#hostCpu += ns;
+      this.#meter.chargeOutside(ns);
       return;
     }
     a.cpuUsed += ns;
@@ -187,8 +121,7 @@ export class WorkerInstance implements IsolateOwner {
 
   creditCpu(ns: bigint): void {
     if (ns <= 0n) return;
-    this.#cpuCredit += ns;
-    if (this.#idleCpu >= 0n) this.#idleCpu += ns;
+    this.#meter.credit(ns);
   }
 
   /** Hand a WebSocket event to the isolate; settles once it ran there (back-pressure, bridge/inflow.ts). */
@@ -230,7 +163,7 @@ export class WorkerInstance implements IsolateOwner {
     prepare?: (inst: WorkerInstance) => void,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
-    if (durableObject) inst.#background = inst.#record(`object ${durableObject.id.slice(0, 12)}`);
+    if (durableObject) inst.#background = newInvocation(`object ${durableObject.id.slice(0, 12)}`);
     prepare?.(inst);
     const { limits } = version;
     try {
@@ -424,41 +357,12 @@ export class WorkerInstance implements IsolateOwner {
     if (name === 'memory') this.breach(new LimitExceededError('memory', detail));
   }
 
-  /** The isolate's CPU time when #account last ran, and credit not yet taken off (ns). */
-  #cpuSeen = 0n;
-  #cpuCredit = 0n;
-  /** Host time charged to no response in flight (chargeHost), ns. */
-  #hostCpu = 0n;
+  /** The isolate's CPU clock and its shares (cpu-meter.ts). */
+  readonly #meter: CpuMeter;
 
-  /** The isolate's CPU clock: its own CPU time plus host work done for it outside a response. */
-  #clock(): bigint {
-    return this.iso.isolate.cpuTime + this.#hostCpu;
-  }
-
-  /**
-   * Share the isolate's CPU since the last call among the responses in flight. Overlapping
-   * requests share one CPU clock (the isolate's) and which of them ran cannot be measured from
-   * the host: each is charged an equal share of what was used while it was in flight. Measuring
-   * from each request's start instead charged a long request with CPU its neighbours used.
-   */
+  /** Share the isolate's CPU since the last call among the responses in flight (else the invocations still live). */
   #account(): void {
-    if (this.iso.isolate.isDisposed) return;
-    const now = this.#clock();
-    let charge = now - this.#cpuSeen - this.#cpuCredit;
-    this.#cpuSeen = now;
-    if (charge < 0n) {
-      this.#cpuCredit = -charge;
-      charge = 0n;
-    } else this.#cpuCredit = 0n;
-    if (charge === 0n) return;
-    // cpuTime is time run by the clock: each slice is weighed by how contended the cores are now.
-    charge = weighCpu(charge);
-    // With no response in flight, the invocations still live (waitUntil work, WebSocket
-    // handlers) share it: their budget is the one their request started with, as on Workers.
-    const to = this.active.size > 0 ? this.active : this.#live;
-    if (to.size === 0) return;
-    const share = charge / BigInt(to.size);
-    for (const a of to.values()) a.cpuUsed += share;
+    this.#meter.share(this.active.size > 0 ? this.active : this.#live);
   }
 
   /**
@@ -512,12 +416,6 @@ export class WorkerInstance implements IsolateOwner {
     return new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB${where}`);
   }
 
-  /** CPU seen at the last idle check (see Runtime's sweep), and when (performance.now()). */
-  #idleCpu = -1n;
-  #idleAt = 0;
-  /** CPU used with no response in flight beyond half of the time it ran in, ns (see checkIdle). */
-  #idleExcess = 0n;
-
   /**
    * Called by the runtime's sweep while no response is in flight. What runs then is limited
    * two ways:
@@ -538,17 +436,9 @@ export class WorkerInstance implements IsolateOwner {
       this.breach(this.heapBreach(where));
       return;
     }
-    const cpu = this.#clock();
-    const at = performance.now();
-    const [last, lastAt] = [this.#idleCpu, this.#idleAt];
-    this.#idleCpu = cpu;
-    this.#idleAt = at;
-    if (last < 0n) return;
-    // cpuTime is time run by the clock: weighed by how contended the cores are (contention.ts).
-    const used = weighCpu(cpu - last);
-    const allowance = BigInt(Math.round((at - lastAt) * 1e6 * (live ? 0.9 : 0.5)));
-    const excess = this.#idleExcess + used - allowance;
-    this.#idleExcess = excess > 0n ? excess : 0n;
+    const idle = this.#meter.idle(live ? 0.9 : 0.5);
+    if (!idle) return;
+    const { used, excess } = idle;
     const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
     const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(1);
     const cpuBreach = (what: string) =>
@@ -557,8 +447,8 @@ export class WorkerInstance implements IsolateOwner {
       cpuBreach(`${ms(used)} ms used`);
       return;
     }
-    if (this.#idleExcess > limit) {
-      cpuBreach(`${ms(this.#idleExcess)} ms used beyond ${live ? '90%' : 'half'} of a core`);
+    if (excess > limit) {
+      cpuBreach(`${ms(excess)} ms used beyond ${live ? '90%' : 'half'} of a core`);
       return;
     }
     if (!live) return;
@@ -663,34 +553,14 @@ export class WorkerInstance implements IsolateOwner {
   #begin(label?: string, chain: RequestChain = freshChain(), span?: OpenSpan): Active {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
-    this.#idleCpu = -1n;
+    this.#meter.busy();
     // An object's work outside its events gets a fresh budget with each event.
     if (this.#background) this.#background.subrequests = 0;
-    const a = this.#record(label, chain, span);
+    const a = newInvocation(label, chain, span);
     this.#invocations++;
     this.#account(); // what ran before it is not its share
     this.active.set(a.id, a);
     this.#live.set(a.id, a);
-    return a;
-  }
-
-  #record(label?: string, chain: RequestChain = freshChain(), span: OpenSpan = NO_SPAN): Active {
-    const a: Active = {
-      id: nextRequestId++,
-      startedAt: performance.now(),
-      cpuUsed: 0n,
-      subrequests: 0,
-      breach: null,
-      responded: false,
-      bodyId: null,
-      hops: { hops: [], shield: [], objects: [] },
-      span,
-      tail: null,
-      holds: 1,
-      label: '',
-      chain,
-    };
-    a.label = label ?? String(a.id);
     return a;
   }
 
@@ -755,7 +625,7 @@ export class WorkerInstance implements IsolateOwner {
     if (result.waitUntil > 0) this.#settle(a);
     if (a.breach) {
       a.tail?.outcome(tailOutcome(a.breach));
-      this.#discard(result);
+      discardBody(result, this.#bodyHost(a));
       this.#finish(a);
       throw a.breach;
     }
@@ -780,14 +650,14 @@ export class WorkerInstance implements IsolateOwner {
           ? 'malformed headers'
           : null;
     if (invalid) {
-      this.#discard(result);
+      discardBody(result, this.#bodyHost(a));
       this.#finish(a);
       throw new WorkerException(`The worker returned an invalid response (${invalid})`, '');
     }
     // The WebSocket's hold is taken before the body's end may release the request.
     const webSocket =
       typeof result.webSocket === 'string'
-        ? this.#passedEnd(result.webSocket)
+        ? passedEnd(result.webSocket, this)
         : typeof result.webSocket === 'number'
           ? this.#webSocketEnd(result.webSocket, a)
           : undefined;
@@ -796,68 +666,25 @@ export class WorkerInstance implements IsolateOwner {
       status,
       statusText: String(result.statusText ?? ''),
       headers: result.headers,
-      body: this.#responseBody(result, a),
+      body: responseBody(result, this.#bodyHost(a)),
       webSocket,
       hops: a.hops,
     };
   }
 
-  /**
-   * What the PoP uses to bridge an upgraded connection to the worker's WebSocket end. The
-   * request that answered with it stays live while the socket is open: its message handlers
-   * run for it (as in Workers, where the request's I/O context lives on with its WebSocket).
-   */
-  /** Another worker's or a Durable Object's end, passed to this isolate: the client talks to it. */
-  #passedEnd(token: string): WorkerWebSocket {
-    const passed = takePassedSocket(token, this);
-    if (passed) return passed;
-    return { attach: (socket) => socket.close(1011, 'the WebSocket is gone'), refuse: () => {} };
-  }
-
+  /** The isolate's own WebSocket end `id`, answered in a 101 by invocation `a` (socket-ends.ts). */
   #webSocketEnd(id: number, a: Active): WorkerWebSocket {
-    if (!Number.isInteger(id) || id <= 0)
-      return { attach: (socket) => socket.close(1011, 'no such WebSocket'), refuse: () => {} };
-    if (!this.#live.has(a.id)) throw new Error('internal: a WebSocket for a request that is over');
-    a.holds++;
-    this.#socketHolds.set(id, a);
-    // The PoP attaches the client or refuses soon after the 101; a handshake that dies on the
-    // way (a client gone, a malformed upgrade) must not keep the request live for ever.
-    const deadline = setTimeout(
-      () => this.wsEvent(id, 'close', 1006, 'the WebSocket was not taken up'),
-      SOCKET_TAKE_UP_MS,
-    );
-    deadline.unref();
-    return {
-      attach: (socket) => {
-        clearTimeout(deadline);
-        if (this.hibernation?.reserved(id)) {
-          // Accepted for hibernation: the socket is held outside the isolate, and each of its
-          // events is an invocation of its own (an object event).
-          this.#releaseSocket(id);
-          this.hibernation.attach(id, socket);
-          this.wsEvent(id, 'open');
-          return;
-        }
-        const table = this.iso.slot.sockets;
-        if (!table || this.state === 'dead') {
-          this.#releaseSocket(id);
-          socket.close(1011, 'worker is gone');
-          return;
-        }
-        table.attach(id, socket);
-        this.wsEvent(id, 'open');
+    return webSocketEnd(id, {
+      hold: (socket) => {
+        if (!this.#live.has(a.id)) throw new Error('internal: a WebSocket for a request that is over');
+        a.holds++;
+        this.#socketHolds.set(socket, a);
       },
-      refuse: (reason) => {
-        clearTimeout(deadline);
-        this.wsEvent(id, 'close', 1006, reason);
-      },
-    };
-  }
-
-  #discard(result: DispatchResult) {
-    if (result.kind === 'host' && typeof result.body === 'number') this.bodies.cancel(result.body);
-    if (result.kind === 'stream' && typeof result.body === 'number')
-      this.#cancelStream(result.body, 'limit exceeded');
+      release: (socket) => this.#releaseSocket(socket),
+      event: (socket, type, x, y) => void this.wsEvent(socket, type, x, y),
+      hibernation: this.hibernation,
+      sockets: () => (this.state === 'dead' ? null : (this.iso.slot.sockets ?? null)),
+    });
   }
 
   #cancelStream(id: number, reason: string) {
@@ -865,55 +692,15 @@ export class WorkerInstance implements IsolateOwner {
     this.iso.api.cancel.apply(undefined, [id, reason], { arguments: { copy: true } }).catch(() => {});
   }
 
-  #responseBody(result: DispatchResult, a: Active): Uint8Array | ChunkSource | null {
-    if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) {
-      this.#finish(a);
-      return new Uint8Array(result.body);
-    }
-    if (result.kind === 'host' && typeof result.body === 'number') {
-      const source = this.bodies.take(result.body);
-      if (!source) {
-        this.#finish(a);
-        return null;
-      }
-      return this.#tracked(source, a);
-    }
-    if (result.kind === 'stream' && typeof result.body === 'number') {
-      const id = result.body;
-      const pull = this.iso.api.pull;
-      const source: ChunkSource = {
-        next: async () => {
-          const chunk = (await this.iso.calls.call(pull, [id]).catch((err) => {
-            throw this.#explain(err, a);
-          })) as ArrayBuffer | null;
-          return chunk === null ? null : new Uint8Array(chunk);
-        },
-        cancel: (reason) => this.#cancelStream(id, reason ?? 'client disconnected'),
-      };
-      return this.#tracked(source, a);
-    }
-    this.#finish(a);
-    return null;
-  }
-
-  /** Keep the request accounted (CPU limit, busy) until its streamed body ends. */
-  #tracked(source: ChunkSource, a: Active): ChunkSource {
+  /** What invocation `a`'s response body needs of this instance (response-body.ts). */
+  #bodyHost(a: Active): BodyHost {
     return {
-      next: async () => {
-        if (a.breach) throw a.breach;
-        try {
-          const chunk = await source.next();
-          if (chunk === null) this.#finish(a);
-          return chunk;
-        } catch (err) {
-          this.#finish(a);
-          throw a.breach ?? err;
-        }
-      },
-      cancel: (reason) => {
-        source.cancel(reason);
-        this.#finish(a);
-      },
+      bodies: this.bodies,
+      pull: (id) => this.iso.calls.call(this.iso.api.pull, [id]) as Promise<ArrayBuffer | null>,
+      cancelStream: (id, reason) => this.#cancelStream(id, reason),
+      finish: () => this.#finish(a),
+      breach: () => a.breach,
+      explain: (err) => this.#explain(err, a),
     };
   }
 

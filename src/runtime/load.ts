@@ -20,9 +20,14 @@ import ivm from 'isolated-vm';
 import type { ObjectLoad } from '../durable-objects/index.ts';
 import { describeBindings } from './bindings/index.ts';
 import { RUNTIME_SPECIFIER } from './bundle-modules.ts';
-import type { CodeCache } from './instance.ts';
 import type { PooledIsolate } from './pool.ts';
 import type { WorkerVersion } from './types.ts';
+
+/** V8 code cache for tenant bundles, keyed by bundle hash. */
+export interface CodeCache {
+  entries: Map<string, ivm.ExternalCopy<ArrayBuffer>>;
+  hits: number;
+}
 
 /** What the prelude's load needs besides `env` (src/runtime/isolate/dispatch.ts, LoadOptions). */
 function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {

@@ -1,0 +1,83 @@
+/**
+ * The body of a worker's response, as the PoP serves it: bytes the isolate returned whole, a
+ * host body passed through (a subrequest's response returned as is), or a stream the host pulls
+ * chunk by chunk from the isolate. The invocation stays accounted (CPU limit, busy) until its
+ * body ends or is cancelled; a breach meanwhile fails the next pull with the limit's error.
+ */
+import type { BodyRegistry, ChunkSource } from './bridge/bodies.ts';
+import type { DispatchResult } from './dispatch-result.ts';
+import type { LimitExceededError } from './errors.ts';
+
+/** What a response body needs of its isolate and invocation (src/runtime/instance.ts). */
+export interface BodyHost {
+  readonly bodies: BodyRegistry;
+  /** The next chunk of the isolate's stream `id` (null at its end). */
+  pull(id: number): Promise<ArrayBuffer | null>;
+  /** Cancel the isolate's stream `id`. */
+  cancelStream(id: number, reason: string): void;
+  /** The invocation's response is over (its body ended or was cancelled). */
+  finish(): void;
+  /** The invocation's breach, if it had one. */
+  breach(): LimitExceededError | null;
+  /** The error a failed pull is reported as. */
+  explain(err: unknown): Error;
+}
+
+export function responseBody(result: DispatchResult, h: BodyHost): Uint8Array | ChunkSource | null {
+  if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) {
+    h.finish();
+    return new Uint8Array(result.body);
+  }
+  if (result.kind === 'host' && typeof result.body === 'number') {
+    const source = h.bodies.take(result.body);
+    if (!source) {
+      h.finish();
+      return null;
+    }
+    return tracked(source, h);
+  }
+  if (result.kind === 'stream' && typeof result.body === 'number') {
+    const id = result.body;
+    const source: ChunkSource = {
+      next: async () => {
+        const chunk = await h.pull(id).catch((err) => {
+          throw h.explain(err);
+        });
+        return chunk === null ? null : new Uint8Array(chunk);
+      },
+      cancel: (reason) => h.cancelStream(id, reason ?? 'client disconnected'),
+    };
+    return tracked(source, h);
+  }
+  h.finish();
+  return null;
+}
+
+/** A response that will not be served (a limit was hit meanwhile): its body is let go. */
+export function discardBody(result: DispatchResult, h: Pick<BodyHost, 'bodies' | 'cancelStream'>): void {
+  if (result.kind === 'host' && typeof result.body === 'number') h.bodies.cancel(result.body);
+  if (result.kind === 'stream' && typeof result.body === 'number')
+    h.cancelStream(result.body, 'limit exceeded');
+}
+
+/** Keep the invocation accounted (CPU limit, busy) until its streamed body ends. */
+function tracked(source: ChunkSource, h: BodyHost): ChunkSource {
+  return {
+    next: async () => {
+      const breach = h.breach();
+      if (breach) throw breach;
+      try {
+        const chunk = await source.next();
+        if (chunk === null) h.finish();
+        return chunk;
+      } catch (err) {
+        h.finish();
+        throw h.breach() ?? err;
+      }
+    },
+    cancel: (reason) => {
+      source.cancel(reason);
+      h.finish();
+    },
+  };
+}
