@@ -2,13 +2,15 @@
  * Automatic moves of Durable Objects between node processes (`outpost node --do-auto-move N`):
  * an object placed in FRA whose calls then come from AMS moves to AMS while it is called, with
  * no call failed and no acknowledged increment lost; an object called from both PoPs alike stays
- * where it is; the flag without a network secret is refused.
+ * where it is, and so does one holding hibernated WebSockets; the flag without a network secret
+ * (or below 10 calls) is refused.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
 import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
@@ -91,12 +93,31 @@ describeNeeding(NATS_SERVER, 'Durable Objects moved toward their callers (--do-a
     assert.equal(JSON.parse(now.body).value, 3 * AFTER + 1);
   });
 
+  it('an object holding hibernated WebSockets is not moved (a move would close them)', async () => {
+    const ws = new WebSocket(`${fra.url.replace('http', 'ws')}/room?name=stays`);
+    await new Promise((resolve, reject) => {
+      ws.once('message', resolve);
+      ws.once('error', reject);
+    });
+    for (let k = 0; k < 2 * AFTER; k++) {
+      const r = await call(ams, '/room?name=stays');
+      assert.equal(r.status, 200, r.body);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await call(ams, '/room?name=stays');
+    assert.match(now.timing, /ROOM at FRA/, 'still in FRA');
+    assert.equal(ws.readyState, WebSocket.OPEN, 'its member is still connected');
+    ws.close();
+  });
+
   it('--do-auto-move without a network secret is refused, naming why', async () => {
     const r = await cli(['node', '--nats', nats.url, '--pop', 'FRA', '--port', '0', '--do-auto-move', '10']);
     assert.equal(r.code, 1);
     assert.match(r.err, /--do-auto-move moves objects between nodes.*network secret/);
-    const bad = await cli(['node', '--nats', nats.url, '--pop', 'FRA', '--do-auto-move=1.5']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.err, /--do-auto-move must be a whole number of calls/);
+    for (const n of ['1.5', '5']) {
+      const bad = await cli(['node', '--nats', nats.url, '--pop', 'FRA', `--do-auto-move=${n}`]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.err, /--do-auto-move must be a whole number of calls, at least 10/);
+    }
   });
 });

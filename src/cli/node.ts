@@ -156,9 +156,9 @@ export const nodeCommand: Command = {
     if (!Number.isInteger(snapshotEvery) || snapshotEvery < 0)
       throw new CliError(`--do-snapshot-every must be a whole number, received ${v['do-snapshot-every']}`);
     const autoMove = Number(v['do-auto-move']);
-    if (!Number.isInteger(autoMove) || autoMove < 0)
+    if (!Number.isInteger(autoMove) || autoMove < 0 || (autoMove > 0 && autoMove < 10))
       throw new CliError(
-        `--do-auto-move must be a whole number of calls (0: never), received ${v['do-auto-move']}`,
+        `--do-auto-move must be a whole number of calls, at least 10 (0: never), received ${v['do-auto-move']}`,
       );
     if (typeof v.pop !== 'string') throw new CliError('give --pop ID (the PoP this node serves, e.g. FRA)');
     // With a network secret, Durable Objects are shared across nodes, and each node process must be

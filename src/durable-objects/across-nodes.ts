@@ -52,7 +52,24 @@ export interface NodeSite {
    */
   leave(key: string, reason: string, to?: PeerNode): Promise<boolean>;
   log(level: 'info' | 'error', message: string): void;
+  /** Hibernatable WebSockets this node holds for the object. */
+  sockets(key: string): number;
 }
+
+/** A move decided by the counts, started once the object is idle here. */
+interface WantedMove {
+  t: ObjectClass;
+  id: string;
+  name: string | null;
+  to: string;
+  /** When it was decided (ms): a decision older than a window is dropped. */
+  at: number;
+}
+
+/** How long an automatic move waits for the object to be idle before it gives up, ms. */
+const AUTO_MOVE_WAIT_MS = 2000;
+/** After a failed automatic move, the object stays for this many windows. */
+const AUTO_MOVE_BACKOFF_WINDOWS = 5;
 
 export class NodeCalls {
   /** Calls for objects being moved away from this node wait for the move (then go where it went). */
@@ -61,6 +78,10 @@ export class NodeCalls {
   readonly #running = new Map<string, number>();
   /** Where the calls of objects held here come from (automatic moves), if on. */
   readonly #origins: CallOrigins | null;
+  /** Moves decided and not started yet, by object. */
+  readonly #wanted = new Map<string, WantedMove>();
+  /** Objects whose automatic move failed: not tried again before this time (ms). */
+  #backoff = new Map<string, number>();
 
   constructor(
     readonly options: NetworkOptions,
@@ -72,6 +93,7 @@ export class NodeCalls {
   /** The object left this node. */
   forget(key: string): void {
     this.#origins?.forget(key);
+    this.#wanted.delete(key);
   }
 
   /**
@@ -159,24 +181,47 @@ export class NodeCalls {
     }
   }
 
-  /** Count where the call came from; move the object when most of its calls come from elsewhere. */
+  /** Count where the call came from; a move is wanted when most of its calls come from elsewhere. */
   #count(t: ObjectClass, call: ObjectCall, key: string, origin: string): void {
+    const to = this.#origins?.record(key, origin, this.options.objects.pop);
+    if (to) this.#wanted.set(key, { t, id: call.id, name: call.name, to, at: Date.now() });
+  }
+
+  /**
+   * Start a wanted move once nothing runs on the object here: no call, no response body still
+   * streaming, no waitUntil work, no hibernated WebSocket (a move would cut them). Until then
+   * it is asked again as each call ends, for one window; one that failed is not tried again for
+   * a while.
+   */
+  #maybeMove(l: Live, key: string): void {
+    const want = this.#wanted.get(key);
+    if (!want) return;
     const c = this.options.objects;
-    const to = this.#origins?.record(key, origin, c.pop);
-    if (!to || this.#moving.has(key)) return;
-    const node = this.options.placeAt?.(to, null, t.tenant);
+    const windowMs = this.options.autoMove?.windowMs ?? 60_000;
+    if (Date.now() - want.at > windowMs || (this.#backoff.get(key) ?? 0) > Date.now()) {
+      this.#wanted.delete(key);
+      return;
+    }
+    if (this.#moving.has(key) || (this.#running.get(key) ?? 0) > 0) return;
+    if (l.instance.busy || this.site.sockets(key) > 0) return;
+    this.#wanted.delete(key);
+    const node = this.options.placeAt?.(want.to, null, want.t.tenant);
     if (!node || node.node === c.node) return;
-    const label = `Durable Object ${t.namespace} ${call.name ?? call.id}`;
-    this.moveOut(t, call.id, call.name, node).then(
+    const label = `Durable Object ${want.t.namespace} ${want.name ?? want.id}`;
+    this.moveOut(want.t, want.id, want.name, node, AUTO_MOVE_WAIT_MS).then(
       (r) => {
         const { moved, ms } = r as { moved: boolean; ms: number };
         if (moved)
           this.site.log(
             'info',
-            `${label}: moved from ${c.pop} to ${to} (most of its calls came from there) in ${ms} ms`,
+            `${label}: moved from ${c.pop} to ${want.to} (most of its calls came from there) in ${ms} ms`,
           );
       },
-      (err) => this.site.log('error', `${label}: automatic move to ${to} failed: ${(err as Error).message}`),
+      (err) => {
+        if (this.#backoff.size >= 10_000) this.#backoff = new Map();
+        this.#backoff.set(key, Date.now() + AUTO_MOVE_BACKOFF_WINDOWS * windowMs);
+        this.site.log('error', `${label}: automatic move to ${want.to} failed: ${(err as Error).message}`);
+      },
     );
   }
 
@@ -189,7 +234,6 @@ export class NodeCalls {
   ): Promise<unknown> {
     l.lastUsed = Date.now();
     this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
-    // Counted once it runs: a move it starts waits for it.
     counted();
     try {
       const event: ObjectEvent = op.kind === 'fetch' ? op : { ...op, chain: call.chain };
@@ -208,7 +252,10 @@ export class NodeCalls {
       l.lastUsed = Date.now();
       const n = (this.#running.get(key) ?? 1) - 1;
       if (n > 0) this.#running.set(key, n);
-      else this.#running.delete(key);
+      else {
+        this.#running.delete(key);
+        if (this.#wanted.has(key)) setImmediate(() => this.#maybeMove(l, key));
+      }
     }
   }
 
@@ -262,7 +309,13 @@ export class NodeCalls {
    * its place; `to` takes it. Calls that waited then go to it. Hibernated WebSockets are closed
    * (their clients reconnect, to the new owner).
    */
-  async moveOut(t: ObjectClass, id: string, name: string | null, to: PeerNode): Promise<unknown> {
+  async moveOut(
+    t: ObjectClass,
+    id: string,
+    name: string | null,
+    to: PeerNode,
+    waitMs = 30_000,
+  ): Promise<unknown> {
     const { objects: c, peers } = this.options;
     const key = keyOf(t.namespace, id);
     if (!c.holding(t.namespace, id)) throw new ObjectElsewhere(await c.owner(t.namespace, id, true));
@@ -279,8 +332,8 @@ export class NodeCalls {
     try {
       // What runs here finishes first: calls, an instance being made, an alarm.
       while ((this.#running.get(key) ?? 0) > 0 || this.site.loading(key) || this.site.alarmRunning(key)) {
-        if (Date.now() - started > 30_000)
-          throw new ObjectError('the object stayed busy for 30 s: not moved');
+        if (Date.now() - started > waitMs)
+          throw new ObjectError(`the object stayed busy for ${waitMs / 1000} s: not moved`);
         await new Promise((r) => setTimeout(r, 5));
       }
       if (!(await this.site.leave(key, 'the Durable Object moved to another node', to)))

@@ -95,6 +95,7 @@ export class DurableObjects {
           get: (t, id, name, pop) => this.#get(t, id, name, pop),
           leave: (key, reason, to) => this.#leave(key, reason, to),
           log: (level, message) => this.#log(message, level),
+          sockets: (key) => this.#hibernation.get(key)?.size ?? 0,
         })
       : null;
     const c = options.cluster?.objects;

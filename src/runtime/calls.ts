@@ -68,16 +68,11 @@ export class IsolateCalls {
   readonly #applyAlone = (): void => {
     const list = this.#alone;
     this.#alone = [];
-    this.#applyEach(list);
-  };
-
-  /** Apply each [ref, args] of `list` as a task of its own; failures go to onApplyError. */
-  #applyEach(list: unknown[]): void {
     for (let i = 0; i < list.length; i += 2)
       (list[i] as ivm.Reference)
         .apply(undefined, list[i + 1] as unknown[], { arguments: { copy: true } })
         .catch((err: Error) => this.onApplyError(err));
-  }
+  };
 
   /**
    * An outcome the isolate will report without an entry call: the caller hands `id` to the
@@ -115,14 +110,23 @@ export class IsolateCalls {
    * it, and Workers, Node and browsers run microtasks between timer callbacks). Applied from
    * setImmediate, where the stack isolated-vm captures is shallow and cheap.
    */
-  deliver(ref: ivm.Reference, item: unknown[]): void {
+  deliver(ref: ivm.Reference, item: unknown[], instead?: unknown[]): void {
     if (this.#failed) return;
-    this.#answers.push(ref, [[item]]);
+    this.#answers.push({ ref, item, instead });
     this.#schedule();
   }
 
-  /** Answers waiting for the flush: [ref, args, ref, args, ...]. */
-  #answers: unknown[] = [];
+  /** Answers waiting for the flush; `instead` is sent when `item` cannot be copied. */
+  #answers: { ref: ivm.Reference; item: unknown[]; instead?: unknown[] }[] = [];
+
+  #answer(a: { ref: ivm.Reference; item: unknown[]; instead?: unknown[] }): void {
+    a.ref.apply(undefined, [[a.item]], { arguments: { copy: true } }).catch((err: Error) => {
+      // Copying happens before the task runs: the call is answered with `instead`, not left hanging.
+      if (a.instead && !this.#failed && /could not be cloned/.test(String(err?.message)))
+        this.#answer({ ref: a.ref, item: a.instead });
+      else this.onApplyError(err);
+    });
+  }
 
   #schedule(): void {
     if (!this.#flushScheduled) {
@@ -139,7 +143,7 @@ export class IsolateCalls {
     this.#flushScheduled = false;
     const answers = this.#answers;
     this.#answers = [];
-    this.#applyEach(answers);
+    for (const a of answers) this.#answer(a);
     const queued = this.#queue;
     this.#queue = new Map();
     for (const [ref, batch] of queued) {

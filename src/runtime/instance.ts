@@ -42,6 +42,7 @@ import type { ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
+import { weighCpu } from './contention.ts';
 import { CpuMeter } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
@@ -114,7 +115,8 @@ export class WorkerInstance implements IsolateOwner {
       this.#meter.chargeOutside(ns);
       return;
     }
-    a.cpuUsed += ns;
+    // Timed by the clock, like isolate.cpuTime: weighed by how contended the cores are now.
+    a.cpuUsed += weighCpu(ns);
     const breach = this.#cpuBreach(a);
     if (breach) this.breach(breach);
   }

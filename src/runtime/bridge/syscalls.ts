@@ -162,18 +162,26 @@ function random(n: unknown): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
 }
 
-/** How an async syscall's failure travels: `{ e: message }`, with the error's name when it has one the prelude can rebuild. */
+/**
+ * How an async syscall's failure travels: `{ e: message }`, with the error's name when it has
+ * one the prelude can rebuild. Total: whatever was thrown (even a value with no string form),
+ * an outcome comes back, so the call is always answered.
+ */
 function failure(err: unknown): { e: string; n?: string } {
-  const e = err as Error;
-  // The name travels when it is a standard one the prelude can rebuild (DOMException
-  // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
-  const n = crossingName(e);
-  return n !== null ? { e: e.message, n } : { e: String(e?.message ?? err) };
+  try {
+    const e = err as Error;
+    // The name travels when it is a standard one the prelude can rebuild (DOMException
+    // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
+    const n = crossingName(e);
+    return n !== null ? { e: String(e.message), n } : { e: String(e?.message ?? err) };
+  } catch {
+    return { e: 'internal error' };
+  }
 }
 
 /**
  * The isolate's asynchronous host calls (its half: src/runtime/isolate/bridge.ts, callHost). The
- * isolate posts `(call id, invocation, which, ...args)` through an ignored callback; the outcome,
+ * isolate posts `(call id, invocation, which, args)` through an ignored callback; the outcome,
  * `{ v }` or `{ e }`, goes back in a task of its own (IsolateCalls.deliver to the isolate's
  * hostDone), whose stray rejections are logged like a request's. A call never fails to answer:
  * whatever it throws, or a call the host does not know, is an `{ e }` outcome. The second
@@ -184,16 +192,21 @@ function postedCalls(
   calls: IsolateCalls,
   posted: ((ctx: unknown, ...args: any[]) => unknown)[],
 ): ivm.Callback {
+  // A result that cannot be copied into the isolate is answered with that error instead.
   const answer = (id: number, outcome: unknown) => {
-    if (slot.done) calls.deliver(slot.done, [id, outcome]);
+    if (slot.done)
+      calls.deliver(slot.done, [id, outcome], [id, { e: 'the result of the call could not be copied' }]);
   };
   return new ivm.Callback(
-    (id: unknown, ctx: unknown, which: unknown, ...args: unknown[]) => {
+    (id: unknown, ctx: unknown, which: unknown, args: unknown) => {
       if (typeof id !== 'number') return;
       let out: Promise<unknown>;
       try {
         const fn = typeof which === 'number' ? posted[which] : undefined;
         if (!fn) throw isolateError('TypeError: unknown syscall');
+        // A copied array keeps its length: a sparse one must not be walked (bridge/lists.ts).
+        if (!Array.isArray(args) || args.length > 64)
+          throw isolateError('TypeError: invalid syscall arguments');
         out = Promise.resolve(fn(ctx, ...args));
       } catch (err) {
         out = Promise.reject(err);

@@ -20,9 +20,9 @@ export interface HostBridge {
   limit(name: string, detail: string): void;
   /**
    * Start an asynchronous host call (ignored-mode callback: no promise, no stack captured):
-   * `(call id, invocation, which, ...args)`; the host answers through hostDone.
+   * `(call id, invocation, which, args)`; the host answers through hostDone.
    */
-  post(id: number, ctx: number, which: number, ...args: unknown[]): void;
+  post(id: number, ctx: number, which: number, args: unknown[]): void;
   /** Synchronous syscalls by name (see createSyscalls' syncCalls). */
   sys(name: string, ...args: unknown[]): any;
   cancelBody(id: number): void;
@@ -72,20 +72,25 @@ export const ASYNC = 3;
  * call inside the caller's isolate). The host answers each call in a task of its own
  * (hostDone), so one I/O's continuation runs with its microtasks to the end before the next's.
  */
-const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+// Intrinsics only (captured before tenant code runs): a tenant that replaces Map.prototype.set,
+// Promise or Object.prototype.e must not see, forge or hang other invocations' calls.
+const waiting: Record<number, { resolve(v: unknown): void; reject(e: unknown): void }> = Object.create(null);
 let nextCall = 1;
+const NativePromise = Promise;
+const isArray = Array.isArray;
+const hasOwn = Object.hasOwn;
 
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
 export function callHost(which: number, args: unknown[]): Promise<any> {
   const id = nextCall++;
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
+  return new NativePromise((resolve, reject) => {
+    waiting[id] = { resolve, reject };
     try {
-      host.post(id, currentId(), which, ...args);
+      host.post(id, currentId(), which, args);
     } catch (err) {
       // Arguments that cannot be copied: nothing was sent.
-      waiting.delete(id);
+      delete waiting[id];
       throw err;
     }
   });
@@ -94,13 +99,14 @@ export function callHost(which: number, args: unknown[]): Promise<any> {
 /** The host's answers to posted calls: [[id, { v } | { e, n? }], ...] (one per task today). */
 export function hostDone(list: unknown): void {
   tick(); // I/O completed: the clock moves on (clock.ts)
-  if (!Array.isArray(list)) return;
-  for (const item of list) {
-    const w = waiting.get(item[0]);
+  if (!isArray(list)) return;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    const w = waiting[item[0]];
     if (!w) continue;
-    waiting.delete(item[0]);
+    delete waiting[item[0]];
     const r = item[1];
-    if (r && typeof r === 'object' && 'e' in r)
+    if (r && typeof r === 'object' && hasOwn(r, 'e'))
       w.reject(typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e)));
     else w.resolve(r?.v);
   }
