@@ -42,7 +42,6 @@ import type { ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
-import { weighCpu } from './contention.ts';
 import { CpuMeter } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
@@ -115,8 +114,9 @@ export class WorkerInstance implements IsolateOwner {
       this.#meter.chargeOutside(ns);
       return;
     }
-    // Timed by the clock, like isolate.cpuTime: weighed by how contended the cores are now.
-    a.cpuUsed += weighCpu(ns);
+    // Not weighed by contention (as the isolate's slices are): synchronous host work holds the
+    // main thread, every tenant's, for its whole wall time, which is the harm to limit.
+    a.cpuUsed += ns;
     const breach = this.#cpuBreach(a);
     if (breach) this.breach(breach);
   }

@@ -41,7 +41,12 @@ describe('node:crypto host work is bounded', () => {
       const n = cpuBreaches();
       const t0 = performance.now();
       const answer = net.fetchAs('attacker', path);
-      for (let i = 0; i < 3; i++) assert.ok((await neighbourAnswers()) < 1000);
+      // Unbounded, the loop holds the main thread ~20 s. 2.5 s leaves room for the other test file
+      // the suite runs beside this one on two cores (1 s failed there now and then, before and after).
+      for (let i = 0; i < 3; i++) {
+        const ms = await neighbourAnswers();
+        assert.ok(ms < 2500, `the neighbour answered after ${ms.toFixed(0)} ms`);
+      }
       const res = await answer;
       const body = await res.text();
       assert.equal(res.status, 503, body);
