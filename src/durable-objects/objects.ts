@@ -113,19 +113,18 @@ export class DurableObjects {
 
   /** An id of class `t`: from a name, new, or checked from its string (stubs' ids). */
   checkId(t: ObjectClass, id: unknown): string {
-    const why = invalidId(t.namespace, id);
-    if (why) throw new ObjectError(why, 'TypeError');
+    this.#checkId(t.namespace, id);
     return id as string;
   }
 
-  /** Throws the reason `id` is not an id of `namespace` (the stub's id comes from the isolate). */
-  #checkId(namespace: string, id: string): void {
-    const key = `${namespace}\0${id}`;
-    if (this.#checkedIds.has(key)) return;
+  /** Throws the reason `id` is not an id of `namespace` (ids come from the isolate); ids that passed are kept. */
+  #checkId(namespace: string, id: unknown): void {
+    const key = typeof id === 'string' ? keyOf(namespace, id) : null;
+    if (key !== null && this.#checkedIds.has(key)) return;
     const why = invalidId(namespace, id);
     if (why) throw new ObjectError(why, 'TypeError');
     if (this.#checkedIds.size >= CHECKED_IDS_MAX) this.#checkedIds = new Set();
-    this.#checkedIds.add(key);
+    if (key !== null) this.#checkedIds.add(key);
   }
 
   /** A call through a stub of class `t`, made in PoP `from`. */
