@@ -149,16 +149,26 @@ describeNeeding(NATS_SERVER, 'Durable Objects across nodes (ObjectCluster)', () 
     s.write([['big', value(big)]], []);
     await s.gate();
     const key = objectKey(NS, 'obj3');
-    await new Promise((r) => setTimeout(r, 200)); // the last snapshot's purge
+    // Snapshots and their purges run behind the commits: wait (bounded) for the last one.
     const jsm = await jetstreamManager(nc);
-    let records = 0;
-    for (let seq = 0; ; records++) {
-      const m = await jsm.streams.getMessage(LOG_STREAM, {
-        next_by_subj: logSubject(key),
-        seq: seq + 1,
-      } as never);
-      if (!m) break;
-      seq = m.seq;
+    const countRecords = async () => {
+      let n = 0;
+      for (let seq = 0; ; n++) {
+        const m = await jsm.streams.getMessage(LOG_STREAM, {
+          next_by_subj: logSubject(key),
+          seq: seq + 1,
+        } as never);
+        if (!m) return n;
+        seq = m.seq;
+      }
+    };
+    let records = await countRecords();
+    for (
+      const until = Date.now() + 5000;
+      records >= 8 && Date.now() < until;
+      records = await countRecords()
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(records < 8, `the journal was purged behind snapshots (${records} messages left)`);
     s.close();
