@@ -16,6 +16,21 @@
  */
 import ivm from 'isolated-vm';
 
+const RESOLVED = Promise.resolve();
+const COPY = { arguments: { copy: true } } as const;
+
+/**
+ * `ref.apply(undefined, args)`, made from a promise job that calls the bound apply itself, so
+ * no JavaScript frame is on the stack. isolated-vm captures the caller's stack (10 frames) on
+ * every async apply, and describing an optimized frame makes V8 decode its deoptimization data
+ * (TranslatedState): from deep in host code that cost more than the rest of the crossing, and
+ * from one small frame still ~2% of a hot Durable Object's main thread (perf). Copy failures
+ * reject the returned promise, as they do the apply's.
+ */
+function applySoon(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
+  return RESOLVED.then(ref.apply.bind(ref, undefined, args, COPY));
+}
+
 type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
 
 export class IsolateCalls {
@@ -48,31 +63,18 @@ export class IsolateCalls {
 
   /**
    * Call an entry function alone (a task of its own in the isolate); its apply's failure is
-   * reported to onApplyError. The apply is made from a microtask: isolated-vm captures the
-   * caller's stack (10 frames) on every async apply, and from deep in optimized host code that
-   * capture cost more than the rest of the crossing (V8 rebuilds inlined frames to describe
-   * them: perf showed TranslatedState at 6.5% of the main thread on a hot Durable Object).
+   * reported to onApplyError. Applied from a promise job (applySoon).
    */
   call(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#alone.push(ref, [[[id, ...args]]]);
-      if (this.#alone.length === 2) queueMicrotask(this.#applyAlone);
+      applySoon(ref, [[[id, ...args]]]).catch(this.#applyFailed);
     });
   }
 
-  /** Calls made alone, waiting for their microtask: [ref, args, ref, args, ...]. */
-  #alone: unknown[] = [];
-  readonly #applyAlone = (): void => {
-    const list = this.#alone;
-    this.#alone = [];
-    for (let i = 0; i < list.length; i += 2)
-      (list[i] as ivm.Reference)
-        .apply(undefined, list[i + 1] as unknown[], { arguments: { copy: true } })
-        .catch((err: Error) => this.onApplyError(err));
-  };
+  readonly #applyFailed = (err: Error): void => this.onApplyError(err);
 
   /**
    * An outcome the isolate will report without an entry call: the caller hands `id` to the
@@ -104,26 +106,18 @@ export class IsolateCalls {
 
   /**
    * Answer one of the isolate's own host calls (bridge/syscalls.ts) through `ref`, an entry
-   * taking a list of answers, later in this turn of the event loop. Each answer is a task of its
-   * own in the isolate, never batched with another: the continuation of one I/O must run with
-   * its microtasks to the end before the next starts (a Durable Object's input gate relies on
-   * it, and Workers, Node and browsers run microtasks between timer callbacks). Applied from
-   * setImmediate, where the stack isolated-vm captures is shallow and cheap.
+   * taking a list of answers, from a promise job (applySoon). Each answer is a task of its own in
+   * the isolate, never batched with another: the continuation of one I/O must run with its
+   * microtasks to the end before the next starts (a Durable Object's input gate relies on it,
+   * and Workers, Node and browsers run microtasks between timer callbacks). If `item` cannot be
+   * copied (copying happens before the task runs) the call is answered with `instead`, not left
+   * hanging.
    */
   deliver(ref: ivm.Reference, item: unknown[], instead?: unknown[]): void {
     if (this.#failed) return;
-    this.#answers.push({ ref, item, instead });
-    this.#schedule();
-  }
-
-  /** Answers waiting for the flush; `instead` is sent when `item` cannot be copied. */
-  #answers: { ref: ivm.Reference; item: unknown[]; instead?: unknown[] }[] = [];
-
-  #answer(a: { ref: ivm.Reference; item: unknown[]; instead?: unknown[] }): void {
-    a.ref.apply(undefined, [[a.item]], { arguments: { copy: true } }).catch((err: Error) => {
-      // Copying happens before the task runs: the call is answered with `instead`, not left hanging.
-      if (a.instead && !this.#failed && /could not be cloned/.test(String(err?.message)))
-        this.#answer({ ref: a.ref, item: a.instead });
+    applySoon(ref, [[item]]).catch((err: Error) => {
+      if (instead && !this.#failed && /could not be cloned/.test(String(err?.message)))
+        this.deliver(ref, instead);
       else this.onApplyError(err);
     });
   }
@@ -141,9 +135,6 @@ export class IsolateCalls {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const answers = this.#answers;
-    this.#answers = [];
-    for (const a of answers) this.#answer(a);
     const queued = this.#queue;
     this.#queue = new Map();
     for (const [ref, batch] of queued) {
@@ -161,8 +152,6 @@ export class IsolateCalls {
   /** The isolate is gone: every call still waiting fails with `err`. */
   failAll(err: Error): void {
     this.#failed = err;
-    this.#alone = [];
-    this.#answers = [];
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
     this.#queue.clear();
