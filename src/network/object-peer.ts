@@ -13,8 +13,9 @@
  * A WebSocket upgrade (`stub.fetch()` of an Upgrade: websocket request) is a WebSocket between the
  * nodes instead: the call travels in the Outpost-Object-Call header of the upgrade request, the
  * owner attaches the object's end to that connection (so hibernation stays at the owner), and the
- * calling node bridges it to its client message by message. The owner's node dying closes the
- * client's socket abnormally (1006): clients reconnect and reach the next owner.
+ * calling node bridges it to its client message by message, with back-pressure
+ * (socket-bridge.ts). The owner's node dying closes the client's socket abnormally (1006):
+ * clients reconnect and reach the next owner.
  *
  * A call that never reached the owner (connection refused) is OwnerUnreachable: the caller may
  * wait and retry, nothing ran. A connection that broke after the call was sent may have run it:
@@ -24,7 +25,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import { Agent, request } from 'undici';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import {
   type DurableObjects,
   ObjectElsewhere,
@@ -35,8 +36,9 @@ import {
 } from '../durable-objects/index.ts';
 import { fromAsyncIterable } from '../runtime/bridge/bodies.ts';
 import { NamedError } from '../runtime/bridge/named-error.ts';
-import type { WorkerResponse, WorkerWebSocket } from '../runtime/index.ts';
+import type { WorkerResponse } from '../runtime/index.ts';
 import { secretMatches } from './shield.ts';
+import { bridge } from './socket-bridge.ts';
 
 export const PEER_OBJECT_PATH = '/__outpost/peer/object';
 const SECRET = 'outpost-peer-secret';
@@ -200,49 +202,6 @@ function upgradeCall(
       );
     });
   });
-}
-
-/**
- * The calling node's end of a WebSocket to an object on another node: messages cross one by one,
- * in order; what the object sends before the client is attached waits. A close crosses with its
- * code; a peer that went away abnormally (1006) ends the client's socket abnormally too.
- */
-function bridge(peer: WebSocket): WorkerWebSocket {
-  let client: WebSocket | null = null;
-  const early: [RawData, boolean][] = [];
-  let ended: [number, Buffer] | null = null;
-  const closeClient = (c: WebSocket, code: number, reason: Buffer) => {
-    if (code === 1006) c.terminate();
-    else if (code === 1005) c.close();
-    else c.close(code, reason);
-  };
-  peer.on('message', (data, binary) => {
-    if (client) client.send(data, { binary });
-    else early.push([data, binary]);
-  });
-  peer.on('close', (code, reason) => {
-    if (client) closeClient(client, code, reason);
-    else ended = [code, reason];
-  });
-  peer.on('error', () => {});
-  return {
-    attach(c) {
-      client = c;
-      for (const [data, binary] of early.splice(0)) c.send(data, { binary });
-      if (ended) return closeClient(c, ended[0], ended[1]);
-      c.on('message', (data, binary) => {
-        if (peer.readyState === WebSocket.OPEN) peer.send(data, { binary });
-      });
-      c.on('close', (code, reason) => {
-        if (code === 1005 || code === 1006) peer.close();
-        else peer.close(code, reason);
-      });
-      c.on('error', () => peer.terminate());
-    },
-    refuse(reason) {
-      peer.close(1011, reason.slice(0, 120));
-    },
-  };
 }
 
 const upgrades = new WebSocketServer({
