@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,22 @@ import { Membership } from '../src/network/index.ts';
 import { waitFor } from './helpers.ts';
 import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
+
+/** GET on a connection of its own (so the cluster spreads them over its processes): status 200's text. */
+function getFresh(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode} ${text}`)),
+      );
+    }).on('error', reject);
+  });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -27,6 +44,7 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
   let nats: NatsServer;
   let project = '';
   let node: NodeProcess | null = null;
+  const dirs = new Set<string>();
   let members: Membership;
   let port = 0;
 
@@ -35,11 +53,41 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
     project = mkdtempSync(join(tmpdir(), 'outpost-processes-'));
     writeFileSync(
       join(project, 'wrangler.toml'),
-      'name = "procs"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+      [
+        'name = "procs"',
+        'main = "index.js"',
+        'compatibility_date = "2025-01-01"',
+        '[[durable_objects.bindings]]',
+        'name = "COUNTER"',
+        'class_name = "Counter"',
+        '[[migrations]]',
+        'tag = "v1"',
+        'new_sqlite_classes = ["Counter"]',
+        '',
+      ].join('\n'),
     );
     writeFileSync(
       join(project, 'index.js'),
-      'export default { fetch: (req) => new Response("hi " + req.cf.colo) };\n',
+      [
+        'import { DurableObject } from "cloudflare:workers";',
+        'export class Counter extends DurableObject {',
+        '  instance = crypto.randomUUID();',
+        '  async fetch() {',
+        '    const n = ((await this.ctx.storage.get("n")) ?? 0) + 1;',
+        '    await this.ctx.storage.put("n", n);',
+        '    return new Response(this.instance + " " + n);',
+        '  }',
+        '}',
+        'const me = crypto.randomUUID();',
+        'export default {',
+        '  async fetch(req, env) {',
+        '    if (new URL(req.url).pathname === "/count")',
+        '      return new Response((await (await env.COUNTER.getByName("one").fetch(req)).text()) + " " + me);',
+        '    return new Response("hi " + req.cf.colo);',
+        '  },',
+        '};',
+        '',
+      ].join('\n'),
     );
     const d = await cli(['deploy', project, '--nats', nats.url, '--waves', 'all', '--wait', '0']);
     assert.equal(d.code, 0, d.err);
@@ -53,27 +101,66 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
     node?.child.kill('SIGKILL');
     await members?.close();
     await nats?.dispose();
-    if (node) rmSync(node.dir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
-  it('forks two nodes on one port, both registered and serving; SIGTERM stops both', async () => {
+  /**
+   * Two processes on one port; one Durable Object called through both (a connection each, spread
+   * by the cluster): one instance of it, every increment counted once, in order.
+   */
+  async function twoProcesses(extra: string[], dir?: string, from = 0): Promise<void> {
     // startNodeProcess passes --processes 1; the later flag wins.
-    node = await startNodeProcess(nats.url, 'FRA', { port, extra: ['--processes', '2'] });
+    node = await startNodeProcess(nats.url, 'FRA', {
+      port,
+      extra: ['--processes', '2', ...extra],
+      ...(dir ? { dir } : {}),
+    });
+    dirs.add(node.dir);
     await waitFor(
       () => (members.members().filter((m) => m.pop === 'FRA').length === 2 ? true : undefined),
       30_000,
       'two FRA processes in the membership',
     );
-    const ids = new Set(members.members().map((m) => m.id));
-    assert.equal(ids.size, 2, 'each process is a member of its own');
+    const fra = members.members();
+    assert.equal(new Set(fra.map((m) => m.id)).size, 2, 'each process is a member of its own');
+    const own = new Set(fra.map((m) => m.peer));
+    assert.equal(own.size, 2, `each process has a port of its own: ${[...own].join(', ')}`);
     for (let i = 0; i < 20; i++) {
       const r = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(`${r.status} ${await r.text()}`, '200 hi FRA');
     }
+    const seen: string[] = [];
+    for (let i = 0; i < 24; i++) seen.push(await getFresh(`http://127.0.0.1:${port}/count`));
+    const callers = new Set(seen.map((s) => s.split(' ')[2]));
+    assert.ok(callers.size >= 2, 'the calls came through isolates of both processes');
+    const instances = new Set(seen.map((s) => s.split(' ')[0]));
+    assert.equal(instances.size, 1, `one live instance of the object, saw ${[...instances].join(', ')}`);
+    assert.deepEqual(
+      seen.map((s) => Number(s.split(' ')[1])),
+      seen.map((_, i) => from + i + 1),
+    );
     node.child.kill('SIGTERM');
     await node.exited;
     await waitFor(() => (members.members().length === 0 ? true : undefined), 10_000, 'both processes left');
+  }
+
+  it('forks two nodes on one port sharing one instance of each object; SIGTERM stops both', async () => {
+    await twoProcesses([]);
+    // Started again on its folder, the node finds its objects where they were.
+    const dir = node?.dir as string;
+    await twoProcesses([], dir, 24);
+    // As one process it keeps objects on local SQLite instead, and says it does not serve these.
+    node = await startNodeProcess(nats.url, 'FRA', { port, dir });
+    assert.match(node.output(), /kept in NATS while it ran as several processes/);
+    node.child.kill('SIGTERM');
+    await node.exited;
+  });
+
+  it('the same with the network secret (objects shared with the whole network)', async () => {
+    const secretFile = join(project, 'secret');
+    writeFileSync(secretFile, 'a network secret of enough length for the test');
+    await twoProcesses(['--secret-file', secretFile]);
   });
 });
 

@@ -4,6 +4,7 @@
  * src/network/router-server.ts). Both find the network through NATS.
  */
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
@@ -21,6 +22,8 @@ import type { Command, OptionSpec } from './commands.ts';
 import { egressFlags } from './dev.ts';
 import { NATS_OPTION as NATS, natsOf } from './nats.ts';
 
+/** What the primary of `outpost node --processes N` hands its processes (src/pop/node.ts). */
+const PROCESS_SECRET_ENV = 'OUTPOST_NODE_PROCESS_SECRET';
 /** Where the network secret may come from instead of a file. */
 const SECRET_ENV = 'OUTPOST_NETWORK_SECRET';
 
@@ -111,7 +114,7 @@ export const nodeCommand: Command = {
     {
       name: 'processes',
       type: 'number',
-      help: `processes sharing the port (Node's cluster; default one per core, ${availableParallelism()} here; 1 with a network secret)`,
+      help: `processes sharing the port (Node's cluster; default one per core, ${availableParallelism()} here); each also listens on a port of its own for calls to the Durable Objects it owns`,
     },
     {
       name: 'leave-ms',
@@ -131,7 +134,7 @@ export const nodeCommand: Command = {
       name: 'do-lease-ms',
       type: 'number',
       default: 10_000,
-      help: "ms a node's hold on its Durable Objects lasts unrenewed (with a secret: objects are shared across nodes); the longest a dead node's objects wait",
+      help: "ms a node's hold on its Durable Objects lasts unrenewed (objects shared across nodes with a secret, or across the processes of one node); the longest a dead node's objects wait",
     },
     {
       name: 'do-snapshot-every',
@@ -161,31 +164,30 @@ export const nodeCommand: Command = {
         `--do-auto-move must be a whole number of calls, at least 10 (0: never), received ${v['do-auto-move']}`,
       );
     if (typeof v.pop !== 'string') throw new CliError('give --pop ID (the PoP this node serves, e.g. FRA)');
-    // With a network secret, Durable Objects are shared across nodes, and each node process must be
-    // reachable at an address of its own (other nodes send calls to the process owning an object):
-    // processes sharing one port are not, yet. So one process, unless asked otherwise (refused).
     const shared = secretOf(v) !== undefined;
     if (autoMove > 0 && !shared)
       throw new CliError(
         '--do-auto-move moves objects between nodes, which share them only with a network secret (--secret-file or $OUTPOST_NETWORK_SECRET)',
       );
-    const processes = v.processes === undefined ? (shared ? 1 : availableParallelism()) : Number(v.processes);
+    const processes = v.processes === undefined ? availableParallelism() : Number(v.processes);
     if (!Number.isInteger(processes) || processes < 1)
       throw new CliError(`--processes must be a positive integer, received ${v.processes}`);
-    if (shared && processes > 1)
-      throw new CliError(
-        '--processes above 1 cannot be combined with a network secret yet: Durable Objects shared across nodes need each process at an address of its own (run one node per port instead)',
-      );
     if (processes > 1 && cluster.isPrimary) {
       if (v.port === 0) throw new CliError('--processes above 1 needs a fixed --port (they share it)');
-      // The workers run this same command line; each is a whole node sharing the port.
-      for (let i = 0; i < processes; i++) cluster.fork();
+      // The workers run this same command line; each is a whole node sharing the port. Without
+      // the network secret they share Durable Objects among themselves only, with a secret of
+      // their own (src/pop/node.ts).
+      const env = { [PROCESS_SECRET_ENV]: randomBytes(32).toString('hex') };
+      for (let i = 0; i < processes; i++) cluster.fork(env);
       io.out(`\n  Outpost node: PoP ${v.pop}, ${processes} processes on ${v.ip}:${v.port}\n\n`);
       await waitForSignal();
       for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
       await new Promise<void>((resolve) => cluster.once('exit', () => resolve()));
       return 0;
     }
+    // Read once and out of the environment: nothing this process starts needs it.
+    const processSecret = process.env[PROCESS_SECRET_ENV];
+    delete process.env[PROCESS_SECRET_ENV];
     const observer = consoleObserver(logLevelOf(v));
     const egressAllow = egressFlags(v['egress-allow']);
     const secret = secretOf(v);
@@ -208,6 +210,14 @@ export const nodeCommand: Command = {
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,
       ...(autoMove > 0 ? { objectAutoMove: autoMove } : {}),
+      ...(cluster.isWorker && cluster.worker
+        ? {
+            processes: {
+              index: cluster.worker.id,
+              ...(processSecret ? { secret: processSecret } : {}),
+            },
+          }
+        : {}),
     });
     const served = node.served().map((s) => `${s.worker}@${s.version?.slice(0, 12) ?? '-'}`);
     io.out(

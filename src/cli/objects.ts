@@ -65,7 +65,7 @@ export const objectCommands: Command[] = [
         const e = await kv.get(objectKey(ns, id));
         const owner = e?.operation === 'PUT' && e.value.length > 0 ? e.json<OwnerEntry>() : null;
         const label = `${ns} ${name ?? id}`;
-        const dest = { node: target.id, pop: target.pop, url: target.url };
+        const dest = { node: target.id, pop: target.pop, url: target.peer ?? target.url };
         const base = {
           tenant: worker,
           className,

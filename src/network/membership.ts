@@ -28,6 +28,11 @@ export interface Member {
   role?: 'shield';
   /** Where it serves HTTP (what the router forwards to). */
   url: string;
+  /**
+   * Where this process alone is reached, when several serve the node's `url` (`--processes N`):
+   * calls for the Durable Objects it owns, and moves to it.
+   */
+  peer?: string;
   /** The Outpost release it runs. */
   outpost: string;
   /** Workers and the version each serves here (and the last that failed to load). */

@@ -119,6 +119,8 @@ export interface DevOptions {
   tls?: true | { cert: string; key: string };
   /** Also speak HTTP/2 in the clear (h2c, prior knowledge) on this port (0: a free one). */
   h2cPort?: number;
+  /** Also listen on a port of this process alone (PopServerOptions.ownPort; 0: a free one). */
+  ownPort?: number;
   /**
    * The header a proxy you run in front sets to the client's address (e.g. `X-Forwarded-For`);
    * workers then see that address in CF-Connecting-IP. Default: the socket's peer.
@@ -202,6 +204,8 @@ export interface DevServer {
   adminToken: string;
   /** HTTP/2 in the clear, when h2cPort was given. */
   h2cUrl?: string;
+  /** The port of this process alone, when ownPort was given. */
+  ownPort?: number;
   /** The tracer, when tracing is on. */
   tracer: Tracer | null;
   /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
@@ -611,6 +615,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     pages,
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
+    ...(options.ownPort !== undefined ? { ownPort: options.ownPort } : {}),
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
     popId,
     host: options.host ?? '127.0.0.1',
@@ -627,6 +632,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   site.addSelf(options.host ?? '127.0.0.1', [
     server.port,
     ...(server.h2cUrl ? [Number(new URL(server.h2cUrl).port)] : []),
+    ...(server.ownPort !== undefined ? [server.ownPort] : []),
   ]);
   writeAdminFile(rootDir, server.url, adminToken);
   // Alarms set before a restart fire now that their workers are deployed.
@@ -636,6 +642,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     url: server.url,
     port: server.port,
     ...(server.h2cUrl ? { h2cUrl: server.h2cUrl } : {}),
+    ...(server.ownPort !== undefined ? { ownPort: server.ownPort } : {}),
     runtime: rt,
     metrics,
     scheduler,

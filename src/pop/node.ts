@@ -6,7 +6,7 @@
  * membership bucket (src/network/membership.ts) so routers find it. Several nodes may serve the
  * same PoP. Durable Objects, D1 and R2 are kept on the node's own disk (per node, not shared).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges } from '../cache/index.ts';
@@ -71,6 +71,14 @@ export interface NodeOptions {
    * (src/durable-objects/auto-move.ts; default 0: never). Needs `secret`.
    */
   objectAutoMove?: number;
+  /**
+   * This process is one of several serving the node on one port (`outpost node --processes N`,
+   * Node's cluster): its index (1..N), and for a node without the network secret the secret its
+   * processes share Durable Objects with (made by the primary). Each process then also listens
+   * on a port of its own (other processes and nodes send calls for the objects it owns there),
+   * and keeps its copies of objects in a folder of its own.
+   */
+  processes?: { index: number; secret?: string };
 }
 
 export interface NodeServer {
@@ -95,6 +103,35 @@ function order(a: Project, b: Project): number {
   return ra - rb || a.tenant.localeCompare(b.tenant);
 }
 
+/**
+ * A node without the network secret keeps Durable Objects on local SQLite when it is one process
+ * (`<dir>/do`), and in NATS when it is several (`<dir>/do/process-N` are copies): switching
+ * between the two does not carry objects over. Say so at start rather than serve empty objects
+ * silently.
+ */
+function warnOfObjectsElsewhere(
+  dir: string,
+  processes: boolean,
+  networkSecret: boolean,
+  log: (level: 'warn', message: string) => void,
+): void {
+  if (networkSecret) return;
+  const doDir = join(dir, 'do');
+  const entries = existsSync(doDir) ? readdirSync(doDir) : [];
+  const local = entries.some((e) => e === 'index.sqlite');
+  const shared = entries.some((e) => e.startsWith('process-'));
+  if (processes && local)
+    log(
+      'warn',
+      `Durable Objects in ${doDir} were stored by this node as one process: a node of several processes shares its objects through NATS and does not serve those (start it with --processes 1 to serve them)`,
+    );
+  else if (!processes && shared)
+    log(
+      'warn',
+      `Durable Objects of this node were kept in NATS while it ran as several processes: as one process it keeps objects in ${doDir} and does not serve those (start it with --processes N again to serve them)`,
+    );
+}
+
 export async function startNode(o: NodeOptions): Promise<NodeServer> {
   const topology = loadTopology(o.topology ?? 'world');
   const pop = popById(topology, o.pop);
@@ -102,6 +139,11 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     throw new OutpostError(
       'INVALID_OPTION',
       `--pop: no PoP "${o.pop}" in topology ${topology.name} (it has ${topology.pops.map((p) => p.id).join(', ')})`,
+    );
+  if (o.processes && o.secret === undefined && !o.processes.secret)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      'the processes of a node without the network secret need a secret of their own to share Durable Objects',
     );
   const dir = resolve(o.dir ?? join('.outpost-node', pop.id));
   mkdirSync(dir, { recursive: true });
@@ -196,8 +238,14 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     });
   }
   // Durable Objects across nodes: calls between nodes carry the network secret, so only with one.
+  // The processes of one node without it share theirs the same way, among themselves only: one
+  // live instance per id, whichever process a request reached. Their scope is the node's data
+  // folder on this machine, so a restarted node finds its objects again.
+  const objectSecret = o.secret ?? o.processes?.secret;
+  const objectScope = o.secret === undefined && o.processes ? `node:${hostname()}:${dir}` : '';
+  warnOfObjectsElsewhere(dir, objectScope !== '', o.secret !== undefined, log);
   let objectCluster: ObjectCluster | null = null;
-  const peers = o.secret !== undefined ? objectPeers({ secret: o.secret }) : null;
+  const peers = objectSecret !== undefined ? objectPeers({ secret: objectSecret }) : null;
   if (peers)
     try {
       objectCluster = await ObjectCluster.connect({
@@ -205,6 +253,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
         ...(o.replicas ? { replicas: o.replicas } : {}),
         node: id,
         pop: pop.id,
+        scope: objectScope,
         ...(o.objectLeaseMs !== undefined ? { leaseMs: o.objectLeaseMs } : {}),
         ...(o.objectSnapshotEvery !== undefined ? { snapshotEvery: o.objectSnapshotEvery } : {}),
         log,
@@ -215,13 +264,15 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       await store.close();
       throw err;
     }
-  const secret = o.secret ?? '';
+  const secret = objectSecret ?? '';
   /**
    * Where an object nobody holds goes (src/durable-objects/across-nodes.ts): the PoP it lived in, else the PoP
    * nearest its locationHint among those with a live node (as Cloudflare places by hint); null:
    * here. The node is any live one of that PoP.
    */
   const placeAt = (at: string | null, hint: string | null, tenant: string): PeerNode | null => {
+    // The objects of one node's processes stay in that node (where the first call came in).
+    if (objectScope) return null;
     // Nodes that serve the object's worker (one still loading a deploy would refuse the call).
     const nodes = popNodes(membership.members()).filter(
       (m) => m.id !== id && m.workers.some((w) => w.worker === tenant),
@@ -242,7 +293,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     }
     if (!target || target === pop.id) return null;
     const m = nodes.find((n) => n.pop === target);
-    return m ? { node: m.id, pop: m.pop, url: m.url } : null;
+    return m ? { node: m.id, pop: m.pop, url: m.peer ?? m.url } : null;
   };
   try {
     dev = await startDev({
@@ -255,8 +306,11 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       observer: o.observer,
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 8787,
+      ...(o.processes ? { ownPort: 0 } : {}),
       durableObjects: {
-        dir: join(dir, 'do'),
+        // The copies a process keeps of the objects it owns are its own (another process taking
+        // an object restores it from the journal into its own folder).
+        dir: o.processes ? join(dir, 'do', `process-${o.processes.index}`) : join(dir, 'do'),
         ...(objectCluster && peers
           ? {
               cluster: {
@@ -305,7 +359,14 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     log: (m) => log('info', m),
   });
   const url = o.advertise ?? dev.url;
-  objectCluster?.serve(url);
+  // Where other nodes and processes reach this process alone: the advertised host, its own port.
+  let peerUrl: string | undefined;
+  if (dev.ownPort !== undefined) {
+    const u = new URL(url);
+    u.port = String(dev.ownPort);
+    peerUrl = u.origin;
+  }
+  objectCluster?.serve(peerUrl ?? url);
   const startedAt = new Date().toISOString();
   // Health per version for deploy gates: what each request and limit breach did, by the version serving.
   const health = new HealthBook(
@@ -319,6 +380,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       id,
       pop: pop.id,
       url,
+      ...(peerUrl ? { peer: peerUrl } : {}),
       outpost: OUTPOST_VERSION,
       workers: (agent as DeployAgent | null)?.served() ?? [],
       load: { inflight: st.busy, isolates: st.isolates },

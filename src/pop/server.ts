@@ -116,6 +116,13 @@ export interface PopServerOptions {
    */
   h2cPort?: number;
   /**
+   * Also listen, the same way, on a port of this process alone (0 picks a free one), not shared
+   * with the other processes of a node (`outpost node --processes N`, Node's cluster): where
+   * other nodes and processes send what must reach this process (calls to the Durable Objects
+   * it owns).
+   */
+  ownPort?: number;
+  /**
    * The header a proxy the operator runs in front sets to the client's address (lower case,
    * e.g. `x-forwarded-for`). Unset (the default): the client's address is the socket's peer,
    * and no client-sent header is believed (src/network/visitor.ts).
@@ -154,6 +161,8 @@ export interface PopServer {
   port: number;
   /** HTTP/2 in the clear, when h2cPort was given. */
   h2cUrl?: string;
+  /** The port of this process alone, when ownPort was given. */
+  ownPort?: number;
   server: Server;
   close(): Promise<void>;
 }
@@ -253,14 +262,21 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const ray = upgradeRay.get(req);
     if (ray) lines.push(`cf-ray: ${ray}`);
   });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     res.on('finish', () => socket.destroy());
     handle(req, res, { socket, head }).catch((err) => failed(res, err, 'upgrade failed'));
-  });
+  };
+  server.on('upgrade', onUpgrade);
+  // This process's own port (HTTP/1.1 in the clear, where nodes talk to each other).
+  let own: Server | null = null;
+  if (options.ownPort !== undefined) {
+    own = createServer({ maxHeaderSize: 32 * 1024 }, onRequest);
+    own.on('upgrade', onUpgrade);
+  }
 
   async function handle(
     req: IncomingMessage,
@@ -569,13 +585,17 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     await send(response, worker);
   }
 
-  const listen = (srv: NetServer, p: number) =>
+  const listen = (srv: NetServer, p: number, exclusive = false) =>
     new Promise<number>((resolve, reject) => {
       srv.once('error', reject);
-      srv.listen(p, options.host ?? '127.0.0.1', () => resolve((srv.address() as AddressInfo).port));
+      srv.listen({ port: p, host: options.host ?? '127.0.0.1', exclusive }, () =>
+        resolve((srv.address() as AddressInfo).port),
+      );
     });
   const port = await listen(server, options.port ?? 8787);
   const h2cPort = h2c ? await listen(h2c, options.h2cPort ?? 0) : undefined;
+  // exclusive: in a cluster worker, a port of its own rather than one the primary shares out.
+  const ownPort = own ? await listen(own, options.ownPort ?? 0, true) : undefined;
   const shownHost = (options.host ?? '127.0.0.1').includes(':')
     ? `[${options.host}]`
     : (options.host ?? '127.0.0.1');
@@ -583,6 +603,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
     port,
     ...(h2cPort !== undefined ? { h2cUrl: `http://${shownHost}:${h2cPort}` } : {}),
+    ...(ownPort !== undefined ? { ownPort } : {}),
     server,
     // Graceful: stop accepting, let requests in flight finish (HTTP/2 sessions get GOAWAY),
     // cut what is left after drainMs.
@@ -592,9 +613,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         wss.close();
         const cut = setTimeout(() => {
           (server as Partial<Pick<Server, 'closeAllConnections'>>).closeAllConnections?.();
+          own?.closeAllConnections();
           for (const s of h2sessions) s.destroy();
         }, options.drainMs ?? 5000);
         h2c?.close();
+        own?.close();
+        own?.closeIdleConnections();
         server.close(() => {
           clearTimeout(cut);
           resolve();

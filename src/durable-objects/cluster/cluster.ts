@@ -66,6 +66,13 @@ export interface ObjectClusterOptions {
   leaseMs?: number;
   /** Journal records between snapshots (default 1000; 0: never). */
   snapshotEvery?: number;
+  /**
+   * Whose objects these are: '' (default) the network's, shared by every node with the network
+   * secret; otherwise a name of its own (the processes of one node without the secret,
+   * `outpost node --processes N`). Objects of different scopes never meet: their keys differ,
+   * and a node fires only its own scope's orphaned alarms.
+   */
+  scope?: string;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -80,19 +87,25 @@ interface Held {
 }
 
 export interface AlarmEntry {
+  /** The cluster's scope (ObjectClusterOptions.scope); absent: the network's. */
+  scope?: string;
   ns: string;
   id: string;
   name: string | null;
   at: number;
 }
 
-export function objectKey(ns: string, id: string): string {
-  return createHash('sha256').update(`${ns}\u0000${id}`).digest('hex');
+/** An object's key in the buckets and the journal: per scope ('' is the network's). */
+export function objectKey(ns: string, id: string, scope = ''): string {
+  return createHash('sha256')
+    .update(scope ? `${scope}\u0000${ns}\u0000${id}` : `${ns}\u0000${id}`)
+    .digest('hex');
 }
 
 export class ObjectCluster {
   readonly node: string;
   readonly pop: string;
+  readonly scope: string;
   readonly leaseMs: number;
   readonly #o: ObjectClusterOptions;
   readonly #nc: NatsConnection;
@@ -129,6 +142,7 @@ export class ObjectCluster {
     this.#o = o;
     this.node = o.node;
     this.pop = o.pop;
+    this.scope = o.scope ?? '';
     this.leaseMs = o.leaseMs ?? 10_000;
     if (!Number.isSafeInteger(this.leaseMs) || this.leaseMs < 500)
       throw new RangeError(`Durable Object lease must be at least 500 ms, received ${o.leaseMs}`);
@@ -212,7 +226,7 @@ export class ObjectCluster {
 
   /** The object's owner as last seen (`fresh`: asked of NATS now). */
   async owner(ns: string, id: string, fresh = false): Promise<OwnerEntry | null> {
-    const key = objectKey(ns, id);
+    const key = objectKey(ns, id, this.scope);
     const held = this.#held.get(key);
     if (held) return held.owned.entry;
     if (!fresh) {
@@ -232,7 +246,7 @@ export class ObjectCluster {
 
   /** Whether this node holds the object now. */
   holding(ns: string, id: string): boolean {
-    const h = this.#held.get(objectKey(ns, id));
+    const h = this.#held.get(objectKey(ns, id, this.scope));
     return !!h && !h.writer.broken;
   }
 
@@ -249,7 +263,7 @@ export class ObjectCluster {
   ): Promise<ReplicatedStorage> {
     if (this.#closed) throw new Error('Durable Objects are shutting down');
     if (!this.#url) throw new Error('this node is not serving yet');
-    const key = objectKey(ns, id);
+    const key = objectKey(ns, id, this.scope);
     if (this.#held.has(key)) throw new Error(`Durable Object ${ns} ${id} is already open on this node`);
     const seen = await this.#owners.get(key);
     const me = {
@@ -393,7 +407,7 @@ export class ObjectCluster {
 
   /** The object closed here (idle, or dropped): its lease is released, its file kept for a quick return. */
   release(ns: string, id: string, to?: { node: string; url: string; pop: string }): Promise<void> {
-    const key = objectKey(ns, id);
+    const key = objectKey(ns, id, this.scope);
     const h = this.#held.get(key);
     if (!h) return Promise.resolve();
     this.#held.delete(key);
@@ -452,7 +466,7 @@ export class ObjectCluster {
     if (a.at === null) {
       if (this.#alarmIndex.has(key) || (await this.#alarms.get(key))?.operation === 'PUT')
         await this.#alarms.delete(key);
-    } else await this.#alarms.put(key, JSON.stringify(a));
+    } else await this.#alarms.put(key, JSON.stringify(this.scope ? { scope: this.scope, ...a } : a));
   }
 
   /**
@@ -604,7 +618,8 @@ export class ObjectCluster {
         const w = await this.#alarms.watch();
         for await (const e of w) {
           if (this.#closed) break;
-          if (e.operation === 'PUT' && e.value.length > 0) this.#alarmIndex.set(e.key, e.json<AlarmEntry>());
+          const a = e.operation === 'PUT' && e.value.length > 0 ? e.json<AlarmEntry>() : null;
+          if (a && (a.scope ?? '') === this.scope) this.#alarmIndex.set(e.key, a);
           else {
             this.#alarmIndex.delete(e.key);
             this.#alarmTried.delete(e.key);
