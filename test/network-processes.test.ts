@@ -126,6 +126,12 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
     assert.equal(new Set(fra.map((m) => m.id)).size, 2, 'each process is a member of its own');
     const own = new Set(fra.map((m) => m.peer));
     assert.equal(own.size, 2, `each process has a port of its own: ${[...own].join(', ')}`);
+    for (const peer of own) {
+      // Calls between nodes only: the app and the admin endpoints are the shared port's.
+      const r = await fetch(`${peer}/`);
+      assert.equal(r.status, 404, `${peer} answers only calls between nodes`);
+      await r.body?.cancel();
+    }
     for (let i = 0; i < 20; i++) {
       const r = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(`${r.status} ${await r.text()}`, '200 hi FRA');

@@ -117,6 +117,12 @@ export const nodeCommand: Command = {
       help: `processes sharing the port (Node's cluster; default one per core, ${availableParallelism()} here); each also listens on a port of its own for calls to the Durable Objects it owns`,
     },
     {
+      name: 'peer-port',
+      type: 'number',
+      default: 0,
+      help: 'with --processes above 1: the own port of the first process, the next ones following (0: a free port each)',
+    },
+    {
       name: 'leave-ms',
       type: 'number',
       default: 3000,
@@ -172,6 +178,15 @@ export const nodeCommand: Command = {
     const processes = v.processes === undefined ? availableParallelism() : Number(v.processes);
     if (!Number.isInteger(processes) || processes < 1)
       throw new CliError(`--processes must be a positive integer, received ${v.processes}`);
+    const peerPort = Number(v['peer-port']);
+    if (!Number.isInteger(peerPort) || peerPort < 0 || peerPort + processes - 1 > 65535)
+      throw new CliError(
+        `--peer-port must be a port with room for ${processes} after it (0: free ports), received ${v['peer-port']}`,
+      );
+    if (cluster.isWorker && !shared && !process.env[PROCESS_SECRET_ENV])
+      throw new CliError(
+        'this node runs as one of several processes that outpost node did not fork (a cluster manager such as pm2?): without the network secret they cannot share Durable Objects; use --processes N instead',
+      );
     if (processes > 1 && cluster.isPrimary) {
       if (v.port === 0) throw new CliError('--processes above 1 needs a fixed --port (they share it)');
       // The workers run this same command line; each is a whole node sharing the port. Without
@@ -210,6 +225,7 @@ export const nodeCommand: Command = {
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,
       ...(autoMove > 0 ? { objectAutoMove: autoMove } : {}),
+      ...(Number(v['peer-port']) > 0 ? { peerPort: Number(v['peer-port']) } : {}),
       ...(cluster.isWorker && cluster.worker
         ? {
             processes: {

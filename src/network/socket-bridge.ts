@@ -100,6 +100,8 @@ export function bridge(peer: WebSocket): WorkerWebSocket & { flows(): { up: Flow
       c.on('error', () => peer.terminate());
     },
     refuse(reason) {
+      // Paused by what the object sent early, it would not read the close's answer.
+      peer.resume();
       peer.close(1011, reason.slice(0, 120));
     },
     flows: () => ({ up, down }),

@@ -6,7 +6,8 @@
  * membership bucket (src/network/membership.ts) so routers find it. Several nodes may serve the
  * same PoP. Durable Objects, D1 and R2 are kept on the node's own disk (per node, not shared).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges } from '../cache/index.ts';
@@ -79,6 +80,11 @@ export interface NodeOptions {
    * and keeps its copies of objects in a folder of its own.
    */
   processes?: { index: number; secret?: string };
+  /**
+   * With `processes`: the own port of process 1 (process i listens on peerPort + i - 1), for a
+   * firewall to open; 0 or unset: a free port each.
+   */
+  peerPort?: number;
 }
 
 export interface NodeServer {
@@ -101,6 +107,47 @@ function order(a: Project, b: Project): number {
   const ra = a.config.routes.length > 0 ? 1 : 0;
   const rb = b.config.routes.length > 0 ? 1 : 0;
   return ra - rb || a.tenant.localeCompare(b.tenant);
+}
+
+/**
+ * The node's identity on this machine, kept in its folder (made on first start): what the
+ * processes of a node without the network secret share objects under, so a restarted node
+ * finds them again whatever its host is called now, and two nodes never share by accident.
+ */
+function nodeIdentity(dir: string): string {
+  const file = join(dir, 'node-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{32}$/.test(id)) return id;
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `${file} is not a node id written by Outpost (delete it to make a new one)`,
+    );
+  }
+  const id = randomBytes(16).toString('hex');
+  // Written whole, then linked into place: of processes starting together, one's id wins and
+  // the others read it (never a half-written file).
+  const tmp = `${file}.${process.pid}.${id}`;
+  writeFileSync(tmp, `${id}\n`);
+  try {
+    linkSync(tmp, file);
+    return id;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return nodeIdentity(dir);
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * The folder where process `index` keeps its copies of the objects it owns: emptied at start
+ * (a copy outlives no process; the journal is what counts), so stale copies do not pile up.
+ */
+function processFolder(dir: string, index: number): string {
+  const folder = join(dir, 'do', `process-${index}`);
+  rmSync(folder, { recursive: true, force: true });
+  return folder;
 }
 
 /**
@@ -242,7 +289,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   // live instance per id, whichever process a request reached. Their scope is the node's data
   // folder on this machine, so a restarted node finds its objects again.
   const objectSecret = o.secret ?? o.processes?.secret;
-  const objectScope = o.secret === undefined && o.processes ? `node:${hostname()}:${dir}` : '';
+  const objectScope = o.secret === undefined && o.processes ? `node:${nodeIdentity(dir)}` : '';
   warnOfObjectsElsewhere(dir, objectScope !== '', o.secret !== undefined, log);
   let objectCluster: ObjectCluster | null = null;
   const peers = objectSecret !== undefined ? objectPeers({ secret: objectSecret }) : null;
@@ -306,11 +353,11 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       observer: o.observer,
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 8787,
-      ...(o.processes ? { ownPort: 0 } : {}),
+      ...(o.processes ? { ownPort: o.peerPort ? o.peerPort + o.processes.index - 1 : 0 } : {}),
       durableObjects: {
         // The copies a process keeps of the objects it owns are its own (another process taking
         // an object restores it from the journal into its own folder).
-        dir: o.processes ? join(dir, 'do', `process-${o.processes.index}`) : join(dir, 'do'),
+        dir: o.processes ? processFolder(dir, o.processes.index) : join(dir, 'do'),
         ...(objectCluster && peers
           ? {
               cluster: {
@@ -359,12 +406,14 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     log: (m) => log('info', m),
   });
   const url = o.advertise ?? dev.url;
-  // Where other nodes and processes reach this process alone: the advertised host, its own port.
+  // Where other processes reach this one alone: its own port (plain HTTP), at the advertised host
+  // when other nodes call too (the network secret), else at the address it listens on.
   let peerUrl: string | undefined;
   if (dev.ownPort !== undefined) {
-    const u = new URL(url);
-    u.port = String(dev.ownPort);
-    peerUrl = u.origin;
+    const host = o.host ?? '127.0.0.1';
+    const local =
+      host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+    peerUrl = `http://${o.secret !== undefined ? new URL(url).hostname : local}:${dev.ownPort}`;
   }
   objectCluster?.serve(peerUrl ?? url);
   const startedAt = new Date().toISOString();

@@ -262,20 +262,34 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     const ray = upgradeRay.get(req);
     if (ray) lines.push(`cf-ray: ${ray}`);
   });
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  type Handler = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade?: { socket: Duplex; head: Buffer },
+  ) => Promise<void>;
+  const upgradeTo = (h: Handler) => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     res.on('finish', () => socket.destroy());
-    handle(req, res, { socket, head }).catch((err) => failed(res, err, 'upgrade failed'));
+    h(req, res, { socket, head }).catch((err) => failed(res, err, 'upgrade failed'));
   };
-  server.on('upgrade', onUpgrade);
-  // This process's own port (HTTP/1.1 in the clear, where nodes talk to each other).
+  server.on('upgrade', upgradeTo(handle));
+  // This process's own port takes calls between nodes only (HTTP/1.1 in the clear): the app, the
+  // admin endpoints and the trusted proxy header are the main port's alone.
   let own: Server | null = null;
   if (options.ownPort !== undefined) {
-    own = createServer({ maxHeaderSize: 32 * 1024 }, onRequest);
-    own.on('upgrade', onUpgrade);
+    const peerOnly: Handler = async (req, res, upgrade) => {
+      if (options.peer && (req.url ?? '').startsWith(ADMIN_PREFIX) && (await options.peer(req, res, upgrade)))
+        return;
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('This port takes calls between Outpost nodes only.\n');
+    };
+    own = createServer({ maxHeaderSize: 32 * 1024 }, (req, res) => {
+      peerOnly(req, res).catch((err) => failed(res, err, 'peer call failed'));
+    });
+    own.on('upgrade', upgradeTo(peerOnly));
   }
 
   async function handle(
@@ -595,7 +609,15 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
   const port = await listen(server, options.port ?? 8787);
   const h2cPort = h2c ? await listen(h2c, options.h2cPort ?? 0) : undefined;
   // exclusive: in a cluster worker, a port of its own rather than one the primary shares out.
-  const ownPort = own ? await listen(own, options.ownPort ?? 0, true) : undefined;
+  let ownPort: number | undefined;
+  if (own)
+    try {
+      ownPort = await listen(own, options.ownPort ?? 0, true);
+    } catch (err) {
+      server.close();
+      h2c?.close();
+      throw err;
+    }
   const shownHost = (options.host ?? '127.0.0.1').includes(':')
     ? `[${options.host}]`
     : (options.host ?? '127.0.0.1');
@@ -617,12 +639,15 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
           for (const s of h2sessions) s.destroy();
         }, options.drainMs ?? 5000);
         h2c?.close();
-        own?.close();
-        own?.closeIdleConnections();
-        server.close(() => {
+        let open = own ? 2 : 1;
+        const closed = () => {
+          if (--open > 0) return;
           clearTimeout(cut);
           resolve();
-        });
+        };
+        own?.close(closed);
+        own?.closeIdleConnections();
+        server.close(closed);
         (server as Partial<Pick<Server, 'closeIdleConnections'>>).closeIdleConnections?.();
         for (const s of h2sessions) s.close();
       }),
