@@ -148,6 +148,16 @@ describe('Durable Objects', () => {
     assert.deepEqual((await rpc('cached', 'txn', false)).result, { t1: 'a', t2: 'b' });
     assert.equal(await kv('get', 't1'), 'a');
   });
+  it('object values come from the storage cache as fresh copies; a put takes the value as it was', async () => {
+    assert.deepEqual((await rpc('copies', 'copies')).result, {
+      a: [1, 2, 4],
+      b: [1, 2],
+      d: [1, 2],
+      same: false,
+      getterRuns: 1,
+      counted: 'once',
+    });
+  });
   it('transactions commit together or not at all', async () => {
     assert.deepEqual((await rpc('txn', 'txn', true)).result, { error: 'rolled back', t1: null });
     assert.deepEqual((await rpc('txn', 'txn', false)).result, { t1: 'a', t2: 'b' });

@@ -33,21 +33,23 @@ export class StagedStorage {
     return undefined;
   }
 
-  get(keys: unknown): [string, unknown][] {
+  /** [key, value, its serialized bytes] of the keys found (the isolate's cache weighs values by it). */
+  get(keys: unknown): [string, unknown, number][] {
     const list = checkKeys(keys);
-    const out: [string, unknown][] = [];
+    const out: [string, unknown, number][] = [];
     const missing: string[] = [];
     for (const k of list) {
       const v = this.#lookup(k);
       if (v === undefined) missing.push(k);
-      else if (v !== null) out.push([k, deserialize(v)]);
+      else if (v !== null) out.push([k, deserialize(v), v.length]);
     }
-    for (const [k, v] of this.store.get(missing)) out.push([k, deserialize(v)]);
+    for (const [k, v] of this.store.get(missing)) out.push([k, deserialize(v), v.length]);
     // As Cloudflare: a Map of the keys found, in key order.
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  put(entries: unknown): void {
+  /** Stage the entries; the serialized bytes of each value (the isolate's cache weighs values by it). */
+  put(entries: unknown): number[] {
     if (!Array.isArray(entries)) throw new StorageError('put(): entries must be an object', 'TypeError');
     const keys = checkKeys(entries.map((e) => (Array.isArray(e) ? e[0] : undefined)));
     const layer = this.#txn ?? this.#staged;
@@ -58,6 +60,7 @@ export class StagedStorage {
       return b;
     });
     for (let i = 0; i < keys.length; i++) layer.set(keys[i], bytes[i]);
+    return bytes.map((b) => b.length);
   }
 
   /** How many of `keys` existed; they are deleted with the next commit. */

@@ -208,13 +208,13 @@ class KvOps {
       if (Array.isArray(keyOrKeys)) {
         const known = cache.many(keyOrKeys);
         if (known) return new Map(known);
-        const found = storageCall('get', keyOrKeys) as [string, unknown][];
+        const found = storageCall('get', keyOrKeys) as [string, unknown, number][];
         cache.fill(keyOrKeys, found);
-        return new Map(found);
+        return new Map(found.map(([k, v]) => [k, v]));
       }
       const known = cache.get(keyOrKeys);
       if (known !== MISS) return known;
-      const found = storageCall('get', [keyOrKeys]) as [string, unknown][];
+      const found = storageCall('get', [keyOrKeys]) as [string, unknown, number][];
       cache.fill([keyOrKeys], found);
       return found.length ? found[0][1] : undefined;
     });
@@ -227,8 +227,14 @@ class KvOps {
           : [[keyOrEntries, value]];
       if (typeof keyOrEntries !== 'object' && value === undefined)
         throw new TypeError('put(): a value is required (use delete() to remove a key)');
-      storageCall('put', entries);
-      for (const [k, v] of entries) cache.wrote(k as string, v);
+      // Objects are copied once here: the host stores that copy and the cache keeps it.
+      const prepared = entries.map(([, v]) => cache.prepare(v));
+      const bytes = storageCall(
+        'put',
+        entries.map(([k], i) => [k, prepared[i].send]),
+      ) as number[];
+      for (let i = 0; i < entries.length; i++)
+        cache.wrote(entries[i][0] as string, prepared[i].send, prepared[i].copied, bytes?.[i]);
       staged();
     });
   }

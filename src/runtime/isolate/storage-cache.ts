@@ -4,28 +4,57 @@
  * the object wrote or read before answers without leaving the isolate. Here that saves a host
  * call, SQLite and a V8 deserialization (~50 µs) per get.
  *
- * Only values that need no copy are kept — numbers, booleans, bigints, null and strings of up to
- * 64 Ki characters, all immutable, so handing out the kept value is handing out a copy — plus the
- * knowledge that a key is absent. An object or array is read from the host each time (every get
- * must return a fresh copy). Bounded: MAX_KEYS keys and MAX_CHARS characters of strings, the
- * least recently used first out.
+ * Immutable values — numbers, booleans, bigints, null and strings of up to 64 Ki characters — are
+ * kept as they are: handing out the kept value is handing out a copy. Objects and arrays (of up
+ * to 64 KiB serialized, as the host measured them) are kept as a private copy, and each get hands
+ * out a new copy of it, made in this isolate with V8's serializer as storage makes one (a few µs,
+ * not a crossing): what the caller does to what it got, or to what it put, never reaches the
+ * cache. A value put is copied once, before it goes to the host (which then stores that copy), so
+ * its getters run once, as they did before there was a cache. The knowledge that a key is absent
+ * is kept too. Bounded: MAX_KEYS keys and MAX_UNITS of strings (characters) and copies (bytes),
+ * the least recently used first out.
  *
  * It stays right because every write of this object's key-value storage passes through this
  * isolate: a put or delete updates it once the host accepted it; keys written inside a
  * transaction are not cached and are forgotten when it ends or rolls back (its layer may be
  * dropped); deleteAll() and a failed commit (the staged writes it held are gone) empty it.
  */
+import { host } from './bridge.ts';
 
 export const MISS: unique symbol = Symbol('miss');
 const ABSENT: unique symbol = Symbol('absent');
 
 const MAX_KEYS = 4096;
-const MAX_CHARS = 8 * 1024 * 1024;
+/** Characters of strings plus bytes of copies (and key lengths) kept at most. */
+const MAX_UNITS = 8 * 1024 * 1024;
 const MAX_STRING = 64 * 1024;
+/** The largest object or array kept, serialized. */
+const MAX_COPY_BYTES = 64 * 1024;
+
+/** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
+const NO_OPTIONS = Object.freeze({ __proto__: null });
+
+/** A copy of `v` made in this isolate by V8's serializer (as structuredClone); throws if it cannot be. */
+export function copyValue<T>(v: T): T {
+  const c = new host.ivm.ExternalCopy(v, NO_OPTIONS);
+  try {
+    return c.copy(NO_OPTIONS) as T;
+  } finally {
+    c.release();
+  }
+}
+
+/** An object or array kept: each get hands out a copy of `value`. */
+class Kept {
+  constructor(
+    readonly value: unknown,
+    readonly bytes: number,
+  ) {}
+}
 /** Cloudflare's largest get() of several keys: more go to the host, which says so. */
 const MAX_GET_KEYS = 128;
 
-function cacheable(v: unknown): boolean {
+function immutable(v: unknown): boolean {
   const t = typeof v;
   return (
     v === null ||
@@ -36,9 +65,15 @@ function cacheable(v: unknown): boolean {
   );
 }
 
+const unitsOf = (key: string, v: unknown): number =>
+  key.length + (typeof v === 'string' ? v.length : v instanceof Kept ? v.bytes : 0);
+
+/** What a get hands out for a kept entry. */
+const out = (v: unknown): unknown => (v instanceof Kept ? copyValue(v.value) : v);
+
 export class StorageCache {
   readonly #map = new Map<string, unknown>();
-  #chars = 0;
+  #units = 0;
   /** Keys written in the open transaction (not cached; forgotten when it ends). */
   #txn: Set<string> | null = null;
   hits = 0;
@@ -52,37 +87,69 @@ export class StorageCache {
     this.#map.delete(key);
     this.#map.set(key, v);
     this.hits++;
-    return v === ABSENT ? undefined : v;
+    return v === ABSENT ? undefined : out(v);
   }
 
   /** The found keys of `keys`, in key order, when every one is known; else null. */
   many(keys: unknown[]): [string, unknown][] | null {
     if (keys.length > MAX_GET_KEYS) return null;
-    const out: [string, unknown][] = [];
+    const found: [string, unknown][] = [];
     for (const k of keys) {
       if (typeof k !== 'string' || this.#txn?.has(k)) return null;
       const v = this.#map.get(k);
       if (v === undefined) return null;
-      if (v !== ABSENT) out.push([k, v]);
+      if (v !== ABSENT) found.push([k, v]);
     }
     this.hits += keys.length;
     // As the host answers (staged.ts): a Map of the keys found, in key order, each once.
-    out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return out.filter((e, i) => i === 0 || e[0] !== out[i - 1][0]);
+    found.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return found.filter((e, i) => i === 0 || e[0] !== found[i - 1][0]).map(([k, v]) => [k, out(v)]);
   }
 
-  /** What the host answered for `keys`: found ones kept (when they can be), the rest absent. */
-  fill(keys: unknown[], found: [string, unknown][]): void {
-    const got = new Map(found);
-    for (const k of keys) if (typeof k === 'string') this.#keep(k, got.has(k) ? got.get(k) : ABSENT);
+  /**
+   * What the host answered for `keys` ([key, value, serialized bytes] of those found): found ones
+   * kept (when they can be; an object as a copy, the caller keeps what the host sent), the rest
+   * absent.
+   */
+  fill(keys: unknown[], found: [string, unknown, number?][]): void {
+    const got = new Map<string, [unknown, number | undefined]>();
+    for (const [k, v, bytes] of found) got.set(k, [v, bytes]);
+    for (const k of keys) {
+      if (typeof k !== 'string') continue;
+      const g = got.get(k);
+      if (!g) this.#keep(k, ABSENT);
+      else if (immutable(g[0])) this.#keep(k, g[0]);
+      else if (typeof g[0] !== 'object' || typeof g[1] !== 'number' || g[1] > MAX_COPY_BYTES) this.#forget(k);
+      else this.#keep(k, new Kept(copyValue(g[0]), g[1]));
+    }
   }
 
-  /** `key` was written (put) with `value`, or deleted (ABSENT). */
-  wrote(key: string, value: unknown): void {
+  /**
+   * The value a put should send to the host for `key`, and keep once the host took it: an
+   * object or array is copied here first (its getters run once), immutable values as they are.
+   * A value that cannot be copied here goes as it is (the host says what is wrong with it).
+   */
+  prepare(value: unknown): { send: unknown; copied: boolean } {
+    if (this.#txn || immutable(value) || typeof value !== 'object') return { send: value, copied: false };
+    try {
+      return { send: copyValue(value), copied: true };
+    } catch {
+      return { send: value, copied: false };
+    }
+  }
+
+  /**
+   * `key` was written (put) with `value` — a copy of its own made by prepare() when `copied`,
+   * `bytes` long serialized — or deleted (ABSENT).
+   */
+  wrote(key: string, value: unknown, copied = false, bytes?: number): void {
     if (this.#txn) {
       this.#txn.add(key);
       this.#forget(key);
-    } else this.#keep(key, value);
+    } else if (value === ABSENT || immutable(value)) this.#keep(key, value);
+    else if (copied && typeof bytes === 'number' && bytes <= MAX_COPY_BYTES)
+      this.#keep(key, new Kept(value, bytes));
+    else this.#forget(key);
   }
 
   deleted(key: string): void {
@@ -102,16 +169,16 @@ export class StorageCache {
 
   clear(): void {
     this.#map.clear();
-    this.#chars = 0;
+    this.#units = 0;
   }
 
+  /** Keep `value`: ABSENT, an immutable value or a Kept copy. */
   #keep(key: string, value: unknown): void {
     if (this.#txn?.has(key)) return;
     this.#forget(key);
-    if (value !== ABSENT && !cacheable(value)) return;
     this.#map.set(key, value);
-    this.#chars += key.length + (typeof value === 'string' ? value.length : 0);
-    while (this.#map.size > MAX_KEYS || this.#chars > MAX_CHARS) {
+    this.#units += unitsOf(key, value);
+    while (this.#map.size > MAX_KEYS || this.#units > MAX_UNITS) {
       const oldest = this.#map.keys().next().value as string;
       this.#forget(oldest);
     }
@@ -121,6 +188,6 @@ export class StorageCache {
     const v = this.#map.get(key);
     if (v === undefined) return;
     this.#map.delete(key);
-    this.#chars -= key.length + (typeof v === 'string' ? v.length : 0);
+    this.#units -= unitsOf(key, v);
   }
 }
