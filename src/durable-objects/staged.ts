@@ -48,8 +48,7 @@ export class StagedStorage {
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  /** Stage the entries; the serialized bytes of each value (the isolate's cache weighs values by it). */
-  put(entries: unknown): number[] {
+  put(entries: unknown): void {
     if (!Array.isArray(entries)) throw new StorageError('put(): entries must be an object', 'TypeError');
     const keys = checkKeys(entries.map((e) => (Array.isArray(e) ? e[0] : undefined)));
     const layer = this.#txn ?? this.#staged;
@@ -60,7 +59,6 @@ export class StagedStorage {
       return b;
     });
     for (let i = 0; i < keys.length; i++) layer.set(keys[i], bytes[i]);
-    return bytes.map((b) => b.length);
   }
 
   /** How many of `keys` existed; they are deleted with the next commit. */

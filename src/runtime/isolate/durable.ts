@@ -227,14 +227,8 @@ class KvOps {
           : [[keyOrEntries, value]];
       if (typeof keyOrEntries !== 'object' && value === undefined)
         throw new TypeError('put(): a value is required (use delete() to remove a key)');
-      // Objects are copied once here: the host stores that copy and the cache keeps it.
-      const prepared = entries.map(([, v]) => cache.prepare(v));
-      const bytes = storageCall(
-        'put',
-        entries.map(([k], i) => [k, prepared[i].send]),
-      ) as number[];
-      for (let i = 0; i < entries.length; i++)
-        cache.wrote(entries[i][0] as string, prepared[i].send, prepared[i].copied, bytes?.[i]);
+      storageCall('put', entries);
+      for (const [k, v] of entries) cache.wrote(k as string, v);
       staged();
     });
   }

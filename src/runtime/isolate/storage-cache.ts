@@ -8,10 +8,9 @@
  * kept as they are: handing out the kept value is handing out a copy. Objects and arrays (of up
  * to 64 KiB serialized, as the host measured them) are kept as a private copy, and each get hands
  * out a new copy of it, made in this isolate with V8's serializer as storage makes one (a few µs,
- * not a crossing): what the caller does to what it got, or to what it put, never reaches the
- * cache. A value put is copied once, before it goes to the host (which then stores that copy), so
- * its getters run once, as they did before there was a cache. The knowledge that a key is absent
- * is kept too. Bounded: MAX_KEYS keys and MAX_UNITS of strings (characters) and copies (bytes),
+ * not a crossing): what the caller does to what it got never reaches the cache. An object is kept
+ * once read (a put of one forgets the key: see wrote()). The knowledge that a key is absent is
+ * kept too. Bounded: MAX_KEYS keys and MAX_UNITS of strings (characters) and copies (bytes),
  * the least recently used first out.
  *
  * It stays right because every write of this object's key-value storage passes through this
@@ -125,30 +124,15 @@ export class StorageCache {
   }
 
   /**
-   * The value a put should send to the host for `key`, and keep once the host took it: an
-   * object or array is copied here first (its getters run once), immutable values as they are.
-   * A value that cannot be copied here goes as it is (the host says what is wrong with it).
+   * `key` was written (put) with `value`, or deleted (ABSENT). An object or array put is not kept:
+   * keeping it would take a copy of it here (the caller may change it after the put), and that
+   * copy made every put of an object ~2x slower (+40 µs, bench/durable.ts); it is kept once read.
    */
-  prepare(value: unknown): { send: unknown; copied: boolean } {
-    if (this.#txn || immutable(value) || typeof value !== 'object') return { send: value, copied: false };
-    try {
-      return { send: copyValue(value), copied: true };
-    } catch {
-      return { send: value, copied: false };
-    }
-  }
-
-  /**
-   * `key` was written (put) with `value` — a copy of its own made by prepare() when `copied`,
-   * `bytes` long serialized — or deleted (ABSENT).
-   */
-  wrote(key: string, value: unknown, copied = false, bytes?: number): void {
+  wrote(key: string, value: unknown): void {
     if (this.#txn) {
       this.#txn.add(key);
       this.#forget(key);
     } else if (value === ABSENT || immutable(value)) this.#keep(key, value);
-    else if (copied && typeof bytes === 'number' && bytes <= MAX_COPY_BYTES)
-      this.#keep(key, new Kept(value, bytes));
     else this.#forget(key);
   }
 
