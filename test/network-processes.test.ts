@@ -128,9 +128,23 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
     assert.equal(own.size, 2, `each process has a port of its own: ${[...own].join(', ')}`);
     for (const peer of own) {
       // Calls between nodes only: the app and the admin endpoints are the shared port's.
-      const r = await fetch(`${peer}/`);
-      assert.equal(r.status, 404, `${peer} answers only calls between nodes`);
-      await r.body?.cancel();
+      for (const path of ['/', '/count', '/__outpost/metrics', '/__outpost/do/objects']) {
+        const r = await fetch(`${peer}${path}`, {
+          headers: { authorization: 'Bearer x', 'x-forwarded-for': '1.2.3.4' },
+        });
+        assert.equal(r.status, 404, `${peer}${path} answers only calls between nodes`);
+        await r.body?.cancel();
+      }
+      // ...and only with the secret: a guessed one, or none, is refused before anything runs.
+      for (const secret of [undefined, 'guess', `${'a'.repeat(64)}`]) {
+        const r = await fetch(`${peer}/__outpost/peer/object`, {
+          method: 'POST',
+          headers: secret ? { 'outpost-peer-secret': secret } : {},
+          body: 'x',
+        });
+        assert.equal(r.status, 403, `a peer call with secret ${secret} is refused`);
+        await r.body?.cancel();
+      }
     }
     for (let i = 0; i < 20; i++) {
       const r = await fetch(`http://127.0.0.1:${port}/`);
