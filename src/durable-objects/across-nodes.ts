@@ -23,7 +23,6 @@ import {
   type PeerObjectCall,
 } from './host.ts';
 import type { Live } from './live.ts';
-import { gate, gatedResponse } from './output-gate.ts';
 
 export interface NetworkOptions {
   objects: ObjectCluster;
@@ -371,6 +370,18 @@ export class NodeCalls {
   }
 }
 
+/** The output gate across nodes: what the object wrote is replicated and its lease holds. */
+async function gate(l: Live): Promise<void> {
+  if (!l.replicated) return;
+  try {
+    await l.replicated.gate();
+  } catch (err) {
+    throw new ObjectError(
+      `Durable Object storage could not be confirmed, so its answer was withheld: ${(err as Error).message}`,
+    );
+  }
+}
+
 /** What is sent to the owning node: the request's body read whole (streamed bodies: a known gap). */
 async function peerCallOf(
   t: ObjectClass,
@@ -398,4 +409,21 @@ async function peerCallOf(
     body = Buffer.concat(chunks);
   }
   return { ...base, op: { kind: 'fetch', method: r.method, url: r.url, headers: r.headers, cf: r.cf, body } };
+}
+
+/** A response whose body chunks each wait for the output gate (writes made while streaming). */
+function gatedResponse(res: ObjectResponse, wait: () => Promise<void>): ObjectResponse {
+  const body = res.body;
+  if (!body || body instanceof Uint8Array) return res;
+  return {
+    ...res,
+    body: {
+      async next() {
+        const chunk = await body.next();
+        await wait();
+        return chunk;
+      },
+      cancel: (reason) => body.cancel(reason),
+    },
+  };
 }

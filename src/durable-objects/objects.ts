@@ -26,13 +26,11 @@ import {
   type ObjectHost,
   type ObjectOp,
   type ObjectPlacement,
-  type ObjectResponse,
   type PeerNode,
   type PeerObjectCall,
 } from './host.ts';
 import { invalidId } from './ids.ts';
 import type { Live } from './live.ts';
-import { gate, gatedResponse } from './output-gate.ts';
 import { StagedStorage } from './staged.ts';
 import type { ObjectStorage } from './storage.ts';
 
@@ -226,22 +224,11 @@ export class DurableObjects {
     return placed;
   }
 
-  /**
-   * Run an event on a live object, keeping it from eviction meanwhile; its answer (or exception)
-   * leaves through the output gate (output-gate.ts).
-   */
+  /** Run an event on a live object, keeping it from eviction meanwhile. */
   async #run(live: Live, event: ObjectEvent): Promise<unknown> {
     live.lastUsed = Date.now();
     try {
-      let out: unknown;
-      try {
-        out = await this.options.runtimeFor(live.pop).runObject(live.instance, event);
-      } catch (err) {
-        if (live.storage.store.outputWaits()) await gate(live);
-        throw err;
-      }
-      if (live.storage.store.outputWaits()) await gate(live);
-      return event.kind === 'fetch' ? gatedResponse(out as ObjectResponse, () => gate(live)) : out;
+      return await this.options.runtimeFor(live.pop).runObject(live.instance, event);
     } finally {
       live.lastUsed = Date.now();
     }
