@@ -41,12 +41,13 @@ it('keeps immutable values and absences, and objects as copies handed out afresh
   assert.equal(c.get('q'), MISS, 'no size from the host: not kept');
 });
 
-it('objects count by their serialized size against the bound', () => {
+it('objects count by their serialized size, weighed for the heap, against the bound', () => {
   const c = new StorageCache();
-  // 8 MiB of units: 200 copies of 60 KiB do not fit; the oldest go first.
-  for (let i = 0; i < 200; i++) c.fill([`k${i}`], [[`k${i}`, { i }, 60 * 1024]]);
-  assert.equal(c.get('k0'), MISS);
-  assert.deepEqual(c.get('k199'), { i: 199 });
+  // 8 Mi units at 16 per serialized byte: 512 KiB of copies. Ten of 60 KiB do not all fit.
+  for (let i = 0; i < 10; i++) c.fill([`k${i}`], [[`k${i}`, { i }, 60 * 1024]]);
+  assert.equal(c.get('k0'), MISS, 'the oldest went first');
+  assert.deepEqual(c.get('k9'), { i: 9 });
+  assert.deepEqual(c.get('k2'), { i: 2 }, '8 x 60 KiB = 480 KiB fit');
 });
 
 it('answers a get of several keys only when it knows them all, in key order, found ones only', () => {

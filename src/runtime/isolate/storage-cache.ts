@@ -10,8 +10,8 @@
  * out a new copy of it, made in this isolate with V8's serializer as storage makes one (a few µs,
  * not a crossing): what the caller does to what it got never reaches the cache. An object is kept
  * once read (a put of one forgets the key: see wrote()). The knowledge that a key is absent is
- * kept too. Bounded: MAX_KEYS keys and MAX_UNITS of strings (characters) and copies (bytes),
- * the least recently used first out.
+ * kept too. Bounded: MAX_KEYS keys and MAX_UNITS of strings (characters) and copies
+ * (serialized bytes, weighed 16x for the heap), the least recently used first out.
  *
  * It stays right because every write of this object's key-value storage passes through this
  * isolate: a put or delete updates it once the host accepted it; keys written inside a
@@ -29,6 +29,12 @@ const MAX_UNITS = 8 * 1024 * 1024;
 const MAX_STRING = 64 * 1024;
 /** The largest object or array kept, serialized. */
 const MAX_COPY_BYTES = 64 * 1024;
+/**
+ * Units an object's serialized byte counts for: on the isolate's heap, small objects and arrays
+ * take many times their serialized size (8-30x for arrays of small objects), and the cache must
+ * not spend the tenant's memory limit unseen. At 16, copies hold at most 512 KiB serialized.
+ */
+const COPY_WEIGHT = 16;
 
 /** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
 const NO_OPTIONS = Object.freeze({ __proto__: null });
@@ -65,7 +71,7 @@ function immutable(v: unknown): boolean {
 }
 
 const unitsOf = (key: string, v: unknown): number =>
-  key.length + (typeof v === 'string' ? v.length : v instanceof Kept ? v.bytes : 0);
+  key.length + (typeof v === 'string' ? v.length : v instanceof Kept ? v.bytes * COPY_WEIGHT : 0);
 
 /** What a get hands out for a kept entry. */
 const out = (v: unknown): unknown => (v instanceof Kept ? copyValue(v.value) : v);
@@ -119,7 +125,7 @@ export class StorageCache {
       if (!g) this.#keep(k, ABSENT);
       else if (immutable(g[0])) this.#keep(k, g[0]);
       else if (typeof g[0] !== 'object' || typeof g[1] !== 'number' || g[1] > MAX_COPY_BYTES) this.#forget(k);
-      else this.#keep(k, new Kept(copyValue(g[0]), g[1]));
+      else this.#keepCopy(k, g[0], g[1]);
     }
   }
 
@@ -154,6 +160,18 @@ export class StorageCache {
   clear(): void {
     this.#map.clear();
     this.#units = 0;
+  }
+
+  /** Keep a copy of `value` (the caller keeps `value` itself); one that cannot be copied is not kept. */
+  #keepCopy(key: string, value: unknown, bytes: number): void {
+    let copy: unknown;
+    try {
+      copy = copyValue(value);
+    } catch {
+      this.#forget(key);
+      return;
+    }
+    this.#keep(key, new Kept(copy, bytes));
   }
 
   /** Keep `value`: ABSENT, an immutable value or a Kept copy. */
