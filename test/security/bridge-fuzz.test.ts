@@ -319,6 +319,22 @@ describe('the bridge under hostile values', () => {
     assert.ok(performance.now() - t < NEIGHBOUR_MAX_MS, `took ${(performance.now() - t).toFixed(0)} ms`);
   });
 
+  it('RPC arguments and results nested past 1,000 levels fail at once, not never (regression)', async () => {
+    // Found by this fuzzer: isolated-vm copied such a value out of the isolate, the host's main
+    // thread could not take it apart, and the dropped call was never answered.
+    const res = await call('regress', '/regress/deep');
+    const [doArg, doResult, svcArg, svcResult, doSmallArg, doSmallResult] = (await res.json()) as unknown[];
+    const refused = /^RangeError: A value passed to this call nests more than 1000 levels deep/;
+    const unsent =
+      /^TypeError: The worker's result could not be sent: The value returned nests more than 1000/;
+    assert.match(String(doArg), refused);
+    assert.match(String(svcArg), refused);
+    assert.match(String(doResult), unsent);
+    assert.match(String(svcResult), unsent);
+    assert.equal(doSmallArg, 1, 'a value 900 levels deep still goes through');
+    assert.equal(doSmallResult, 900);
+  });
+
   it("a DigestStream whose write fails rejects its digest and frees the host's hash (regression)", async () => {
     // Found by this fuzzer: the digest never settled and the hash stayed in the host's table.
     const res = await call('regress', '/regress/digest-stream');

@@ -6,6 +6,7 @@
 import type { BindingKind, OpsOf } from '../bindings/protocol.ts';
 import { tick } from './clock.ts';
 import { currentId } from './context.ts';
+import { checkDepth } from './depth.ts';
 import { DOMExceptionRef } from './encoding.ts';
 
 export interface HostBridge {
@@ -85,6 +86,8 @@ const hasOwn = Object.hasOwn;
 export function callHost(which: number, args: unknown[]): Promise<any> {
   const id = nextCall++;
   return new NativePromise((resolve, reject) => {
+    // A value the host cannot take apart would be dropped on the way, unanswered (depth.ts).
+    checkDepth(args, 'A value passed to this call');
     waiting[id] = { resolve, reject };
     try {
       host.post(id, currentId(), which, args);

@@ -18,6 +18,7 @@ import {
   resolvedIntrinsic,
   thenIntrinsic,
 } from './context.ts';
+import { checkDepth } from './depth.ts';
 import './cloudflare.ts';
 import './sockets.ts';
 import { Crypto, crypto } from './crypto.ts';
@@ -141,6 +142,14 @@ function flush() {
 }
 
 function report(id: unknown, ok: boolean, value: unknown) {
+  if (ok) {
+    try {
+      checkDepth(value, 'The value returned');
+    } catch (err) {
+      ok = false;
+      value = new TypeError(`The worker's result could not be sent: ${(err as Error).message}`);
+    }
+  }
   outbox.push(id, ok, ok ? value : errorValue(value));
   if (!flushQueued) {
     flushQueued = true;

@@ -1,0 +1,118 @@
+// The depth check the prelude makes before a value leaves the isolate (depth.ts): what it
+// refuses, what it lets through untouched, and that tenant-shaped values cannot fool or hang it.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { checkDepth, MAX_DEPTH } from './depth.ts';
+
+const nested = (levels: number, wrap: (v: unknown) => unknown) => {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = wrap(v);
+  return v;
+};
+const refused = (v: unknown) => {
+  try {
+    checkDepth(v, 'The value');
+    return false;
+  } catch (err) {
+    assert.ok(err instanceof RangeError);
+    assert.match((err as Error).message, /^The value nests more than 1000 levels deep/);
+    return true;
+  }
+};
+
+it('refuses arrays, objects, Maps, Sets and error causes nested past the limit, at any mix', () => {
+  const wraps: Record<string, (v: unknown) => unknown> = {
+    array: (v) => [v],
+    object: (v) => ({ a: v }),
+    map: (v) => new Map([['k', v]]),
+    'map key': (v) => new Map([[v, 1]]),
+    set: (v) => new Set([v]),
+    cause: (v) => new Error('e', { cause: v }),
+  };
+  for (const [name, wrap] of Object.entries(wraps)) {
+    assert.equal(refused(nested(MAX_DEPTH, wrap)), false, `${name} at the limit`);
+    assert.equal(refused(nested(MAX_DEPTH + 1, wrap)), true, `${name} past the limit`);
+  }
+  // Three containers a level: 333 levels are 999 containers, 334 are 1002.
+  const mixed = (v: unknown) => [{ x: new Map([[1, v]]) }];
+  assert.equal(refused(nested(333, mixed)), false);
+  assert.equal(refused(nested(334, mixed)), true);
+  // Deep inside a wide value (past the quick pass's bounds) is still found.
+  const wide: unknown[] = Array.from({ length: 1000 }, (_, i) => ({ i }));
+  wide.push(nested(MAX_DEPTH + 5, (v) => ({ v })));
+  assert.equal(refused(wide), true);
+});
+
+it('lets through primitives, bytes, cycles and shared parts without walking them again', () => {
+  for (const v of [undefined, null, 1, 'x', 2n, new Uint8Array(1 << 20), new ArrayBuffer(8)])
+    checkDepth(v, 'v');
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  cyclic.list = [cyclic, cyclic];
+  checkDepth(cyclic, 'v');
+  // 2^60 paths through 60 levels of shared pairs: walked once each, not per path.
+  let shared: unknown = 1;
+  for (let i = 0; i < 60; i++) shared = [shared, shared];
+  const t = performance.now();
+  checkDepth(shared, 'v');
+  assert.ok(performance.now() - t < 1000);
+  // Four billion holes: only what is there is looked at.
+  const sparse: unknown[] = [];
+  sparse.length = 2 ** 32 - 2;
+  sparse[7] = { a: 1 };
+  checkDepth([sparse], 'v');
+});
+
+it('calls no getter, and leaves Proxies and throwing traps to the copy', () => {
+  let calls = 0;
+  const withGetter = {
+    get deep() {
+      calls++;
+      return nested(MAX_DEPTH + 10, (v) => [v]);
+    },
+  };
+  checkDepth([withGetter], 'v');
+  assert.equal(calls, 0);
+  const hostile = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new Error('trap');
+      },
+      getPrototypeOf() {
+        throw new Error('trap');
+      },
+    },
+  );
+  checkDepth([hostile], 'v');
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  checkDepth({ p: proxy }, 'v');
+});
+
+it('keeps working when tenant code replaces the intrinsics it would use', () => {
+  const saved = {
+    keys: Object.keys,
+    has: WeakSet.prototype.has,
+    add: WeakSet.prototype.add,
+    forEach: Map.prototype.forEach,
+    isArray: Array.isArray,
+  };
+  try {
+    Object.keys = () => [];
+    WeakSet.prototype.has = () => true;
+    WeakSet.prototype.add = () => {
+      throw new Error('replaced');
+    };
+    Map.prototype.forEach = () => {};
+    Array.isArray = ((_: unknown) => false) as typeof Array.isArray;
+    assert.equal(refused(nested(MAX_DEPTH + 1, (v) => ({ a: v }))), true);
+    assert.equal(refused(nested(MAX_DEPTH + 1, (v) => new Map([[1, v]]))), true);
+  } finally {
+    Object.keys = saved.keys;
+    WeakSet.prototype.has = saved.has;
+    WeakSet.prototype.add = saved.add;
+    Map.prototype.forEach = saved.forEach;
+    Array.isArray = saved.isArray;
+  }
+});
