@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
+// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -23,6 +23,7 @@ import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
 import { nodesBench } from './nodes.ts';
+import { perCoreBench } from './percore.ts';
 import { assetsBench, d1Bench, tracingBench } from './platform.ts';
 import { policiesBench } from './policies.ts';
 import { prelude } from './prelude.ts';
@@ -40,6 +41,13 @@ console.log(
   `Outpost bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${new Date().toISOString()}\n`,
 );
 const results: Record<string, unknown> = {};
+// Per core first (each server pinned to one core, wrk on the other); the unpinned tables after.
+if (!values.only || values.only.startsWith('percore')) {
+  const only = values.only?.split(':')[1];
+  const r = await perCoreBench({ rounds: quick ? 2 : 3, seconds: quick ? 3 : 5, only });
+  console.log(r.table.join('\n'), '\n');
+  results.percore = r;
+}
 for (const scenario of SCENARIOS) {
   const key = scenario.name === 'hello' ? 'throughput' : scenario.name;
   if (!want(key)) continue;

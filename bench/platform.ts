@@ -24,7 +24,7 @@ export const pin = (pid: number, core: number) => {
   }
 };
 
-interface Target {
+export interface Target {
   label: string;
   port: number;
   stop(): void;
@@ -117,7 +117,7 @@ export async function load(
   return r.requests.average;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as { port: number }).port;
@@ -125,7 +125,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startNginx(root: string): Promise<Target | string> {
+export async function startNginx(root: string): Promise<Target | string> {
   try {
     execFileSync('nginx', ['-v'], { stdio: 'ignore' });
   } catch {

@@ -1,5 +1,6 @@
 // Baselines: the plainest node:http server doing the same work as each bench worker.
 //   hello  — 'Hello World!'
+//   echo   — the request's headers as JSON (bench/fixtures/echo)
 //   hono   — the JSON route of bench/fixtures/hono (path parameter, query, JSON body)
 //   stream — 1 MB in 16 KB chunks, written with back-pressure
 //   d1     — one row by primary key with better-sqlite3 called directly, as JSON
@@ -43,6 +44,11 @@ const server = createServer(async (req, res) => {
       return res.end();
     }
     const body = JSON.stringify({ id: m[1], fields: url.searchParams.get('fields') ?? 'all', ok: true });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    return res.end(body);
+  }
+  if (scenario === 'echo') {
+    const body = JSON.stringify(req.headers);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     return res.end(body);
   }

@@ -1,0 +1,177 @@
+// Requests/s per core: every server under test on core 0 (all its threads: Outpost's isolate
+// threads share the core with its main thread), one at a time, and wrk (C, one thread, 64
+// connections) on core 1, so the load generator is never the limit and no server borrows the
+// other core. Each path is measured on Outpost, plain node:http doing the same work and workerd
+// (Cloudflare's runtime, from the `workerd` npm package) on the same worker code; cache hits
+// against nginx serving the same bytes as a static file. Rounds rotate the order of the servers;
+// figures are medians. Without wrk this table is not measured (autocannon, in Node, would be the
+// bottleneck); without taskset it says so.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hasWrk, load, pin, startNginx, startNode, type Target } from './platform.ts';
+import { fmt, median } from './util.ts';
+import { startWorkerd } from './workerd.ts';
+
+interface PerCore {
+  key: string;
+  label: string;
+  path: string;
+  /** Bytes each response must carry at least (checked by the load generator). */
+  bytes: number;
+  headers?: string[];
+  /** Outpost first, then what it is measured against; a string says why a peer is missing. */
+  targets: () => Promise<(Target | string)[]>;
+  /** Goals: ratio of Outpost to the target with this label. */
+  goals: Record<string, number>;
+}
+
+/** What a browser sends on a navigation (the header echo's input). */
+const BROWSER = [
+  'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+  'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'Accept-Language: en-GB,en;q=0.9',
+  'Accept-Encoding: gzip, deflate, br',
+  'Cookie: session=0123456789abcdef; theme=dark',
+  'Referer: https://example.com/',
+];
+
+const node = (mode: string) => startNode('plain', [mode], 'node:http');
+const outpost = (project: string, label = 'Outpost') => startNode('outpost', [project], label);
+
+async function nginxServing(bytes: number): Promise<Target | string> {
+  const root = mkdtempSync(join(tmpdir(), 'outpost-bench-static-'));
+  writeFileSync(join(root, 'asset'), Buffer.alloc(bytes, 97));
+  return startNginx(root);
+}
+
+export const PER_CORE: PerCore[] = [
+  {
+    key: 'hello',
+    label: 'hello world',
+    path: '/',
+    bytes: 12,
+    targets: async () => [await outpost('hello'), await node('hello'), await startWorkerd('hello')],
+    goals: { 'node:http': 0.5, workerd: 1.2 },
+  },
+  {
+    key: 'echo',
+    label: 'request headers echoed as JSON',
+    path: '/',
+    bytes: 300,
+    headers: BROWSER,
+    targets: async () => [await outpost('echo'), await node('echo'), await startWorkerd('echo')],
+    goals: { 'node:http': 0.5, workerd: 1.2 },
+  },
+  {
+    key: 'hono',
+    label: 'Hono JSON route',
+    path: '/api/users/42?fields=name',
+    bytes: 38,
+    targets: async () => [await outpost('hono'), await node('hono'), await startWorkerd('hono')],
+    goals: { 'node:http': 0.5 },
+  },
+  {
+    key: 'kvread',
+    label: 'a worker answering with a KV value',
+    path: '/',
+    bytes: 12,
+    targets: async () => [await outpost('kv'), await outpost('hello', 'constant worker')],
+    goals: { 'constant worker': 0.9 },
+  },
+  {
+    key: 'dorpc',
+    label: 'one Durable Object by RPC',
+    path: '/rpc',
+    bytes: 1,
+    targets: async () => [
+      await outpost('durable'),
+      await outpost('hello', 'constant worker'),
+      await startWorkerd('durable'),
+    ],
+    goals: { 'constant worker': 0.5 },
+  },
+  {
+    key: 'dofetch',
+    label: 'one Durable Object by stub.fetch()',
+    path: '/fetch',
+    bytes: 1,
+    targets: async () => [
+      await outpost('durable'),
+      await outpost('hello', 'constant worker'),
+      await startWorkerd('durable'),
+    ],
+    goals: { 'constant worker': 0.5 },
+  },
+  {
+    key: 'cache1k',
+    label: 'CDN proxy mode, cache hits, 1 KB',
+    path: '/asset',
+    bytes: 1024,
+    targets: async () => [
+      await startNode('proxy', ['1024'], 'Outpost'),
+      await nginxServing(1024),
+      await node('cache1k'),
+    ],
+    goals: { nginx: 1.0 },
+  },
+  {
+    key: 'cache100k',
+    label: 'CDN proxy mode, cache hits, 100 KB',
+    path: '/asset',
+    bytes: 100 * 1024,
+    targets: async () => [
+      await startNode('proxy', [String(100 * 1024)], 'Outpost'),
+      await nginxServing(100 * 1024),
+      await node('cache100k'),
+    ],
+    goals: { nginx: 1.0 },
+  },
+];
+
+export async function perCoreBench(opts: { rounds: number; seconds: number; only?: string }) {
+  if (!hasWrk)
+    return {
+      table: ['Per core: not measured: wrk is not installed (Debian: apt-get install -y wrk)'],
+      ratios: {},
+    };
+  const pinned = pin(process.pid, 1);
+  const table = [
+    `Requests/s per core: each server alone on core 0${pinned ? '' : ' (taskset missing: NOT pinned)'}, wrk -t1 -c64 on core 1, ` +
+      `${opts.rounds} rounds × ${opts.seconds} s in rotating order, medians`,
+  ];
+  const ratios: Record<string, Record<string, number>> = {};
+  for (const s of PER_CORE) {
+    if (opts.only && opts.only !== s.key) continue;
+    const started = await s.targets();
+    const targets = started.filter((t): t is Target => typeof t !== 'string');
+    const missing = started.filter((t): t is string => typeof t === 'string');
+    try {
+      for (const t of targets) await load(t.port, s.path, 1, s.bytes, s.headers); // warm
+      const rps = new Map<Target, number[]>(targets.map((t) => [t, []]));
+      for (let i = 0; i < opts.rounds; i++) {
+        // Rotate, and reverse every other round: whatever favours a position hits all alike.
+        const order = targets.map((_, k) => targets[(k + i) % targets.length]);
+        if (i % 2) order.reverse();
+        for (const t of order) rps.get(t)?.push(await load(t.port, s.path, opts.seconds, s.bytes, s.headers));
+      }
+      const [mine, ...peers] = targets;
+      const m = median(rps.get(mine) ?? []);
+      ratios[s.key] = {};
+      const parts = [`${mine.label} ${fmt(m, 0)}`];
+      for (const p of peers) {
+        const r = m / median(rps.get(p) ?? []);
+        ratios[s.key][p.label] = r;
+        const goal = s.goals[p.label];
+        parts.push(
+          `${p.label} ${fmt(median(rps.get(p) ?? []), 0)} (${fmt(r)}x${goal ? `, goal ≥ ${fmt(goal)}x` : ''})`,
+        );
+      }
+      table.push(`  ${s.label.padEnd(36)} ${parts.join('   ')}`);
+      for (const why of missing) table.push(`    not measured against a peer: ${why}`);
+    } finally {
+      for (const t of targets) t.stop();
+    }
+  }
+  return { table, ratios };
+}
