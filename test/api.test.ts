@@ -118,6 +118,13 @@ describe('URL, encoding, events, crypto, structuredClone', () => {
     assert.equal(e.unb64, 'hello');
     assert.equal(e.lossy, 'a\ufffdb');
   });
+  it('sends a body given as text as UTF-8 with its length, a lone surrogate as U+FFFD', async () => {
+    const res = await fetch(`${dev.url}/text-body`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.deepEqual(bytes, Buffer.from('héllo ✓ 𝄞 \ufffd!', 'utf8'));
+    assert.equal(res.headers.get('content-length'), String(bytes.byteLength));
+    assert.equal(res.headers.get('content-type'), 'text/plain;charset=UTF-8');
+  });
   it('dispatches events and builds DOMExceptions', async () => {
     const e = await json('/events');
     assert.deepEqual(e.seen, ['1:ping', '2:ping', '2:ping']);

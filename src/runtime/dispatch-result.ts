@@ -10,12 +10,13 @@ export type DispatchTuple = [
   statusText: string,
   headers: string[],
   kind: BodyKind,
-  body: ArrayBuffer | number | null,
+  body: string | ArrayBuffer | number | null,
   waitUntil: number,
   /** A 101's WebSocket: the id of this isolate's end, or the token of an end passed to it; else null. */
   webSocket: number | string | null,
 ];
-export type BodyKind = 'none' | 'bytes' | 'host' | 'stream';
+/** 'text': a body given as a string, sent as one (the host encodes it to UTF-8). */
+export type BodyKind = 'none' | 'text' | 'bytes' | 'host' | 'stream';
 export interface DispatchError {
   error: { name: string; message: string; stack: string };
   passThrough?: boolean;
@@ -27,7 +28,7 @@ export interface DispatchResult {
   statusText: string;
   headers: string[];
   kind: BodyKind;
-  body: ArrayBuffer | number | null;
+  body: string | ArrayBuffer | number | null;
   waitUntil: number;
   webSocket?: number | string | null;
   error?: DispatchError['error'];

@@ -24,6 +24,11 @@ export interface BodyHost {
 }
 
 export function responseBody(result: DispatchResult, h: BodyHost): Uint8Array | ChunkSource | null {
+  if (result.kind === 'text' && typeof result.body === 'string') {
+    h.finish();
+    // Lone surrogates become U+FFFD, as the isolate's encoder makes them.
+    return Buffer.from(result.body, 'utf8');
+  }
   if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) {
     h.finish();
     return new Uint8Array(result.body);

@@ -149,6 +149,38 @@ describe('Body mixin', () => {
       return [await r.text(), await c.text()];`);
     assert.deepEqual(out, ['ab', 'ab']);
   });
+  it('a body given as text reads as UTF-8 encoding then decoding would: lone surrogates, a BOM, streams, clones', async () => {
+    // Such a body stays text until something wants its bytes (src/runtime/isolate/body.ts).
+    const out = await h.run(`
+      const s = 'a\\ud800b\\u00e9\\u{1F600}';
+      const bytes = async (r) => [...new Uint8Array(await r.arrayBuffer())];
+      const streamed = async (r) => { const parts = []; for await (const c of r.body) parts.push(...c); return parts; };
+      const r = new Response(s);
+      const c = r.clone();
+      return {
+        text: await new Response(s).text(),
+        bom: await new Response('\\uFEFFx').text(),
+        bytes: await bytes(new Response(s)),
+        streamed: await streamed(c),
+        clone: await r.text(),
+        type: new Response(s).headers.get('content-type'),
+        jsonType: Response.json({ a: 'é' }).headers.get('content-type'),
+        jsonText: await Response.json({ a: 'é' }).text(),
+        request: await new Request('http://x/', { method: 'POST', body: s }).text(),
+        used: await (async () => { const x = new Response('t'); await x.text(); return x.bodyUsed; })(),
+      };`);
+    const expected = [...Buffer.from('a\ufffdb\u00e9\u{1F600}', 'utf8')];
+    assert.equal(out.text, 'a\ufffdb\u00e9\u{1F600}');
+    assert.equal(out.bom, 'x');
+    assert.deepEqual(out.bytes, expected);
+    assert.deepEqual(out.streamed, expected);
+    assert.equal(out.clone, 'a\ufffdb\u00e9\u{1F600}');
+    assert.equal(out.type, 'text/plain;charset=UTF-8');
+    assert.equal(out.jsonType, 'application/json');
+    assert.equal(out.jsonText, '{"a":"é"}');
+    assert.equal(out.request, 'a\ufffdb\u00e9\u{1F600}');
+    assert.equal(out.used, true);
+  });
   it('a locked stream body cannot be read', async () => {
     const e = await h.fails(`const r = new Response('x'); r.body.getReader(); return r.text();`);
     assert.equal(e.name, 'TypeError');

@@ -365,9 +365,13 @@ function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefi
   const state = r[kBody];
   if (isUsed(state)) throw new TypeError('The response body has already been used and cannot be sent.');
   const src = state.source;
-  let kind: 'none' | 'bytes' | 'host' | 'stream' = 'none';
-  let body: ArrayBuffer | number | null = null;
-  if (src instanceof Uint8Array) {
+  let kind: 'none' | 'text' | 'bytes' | 'host' | 'stream' = 'none';
+  let body: string | ArrayBuffer | number | null = null;
+  if (typeof src === 'string') {
+    // Text crosses as text: the host encodes it (Buffer.from), natively.
+    kind = 'text';
+    body = src;
+  } else if (src instanceof Uint8Array) {
     kind = 'bytes';
     body = bytesToBuffer(src);
   } else if (src instanceof HostBody) {

@@ -20,6 +20,8 @@ function normalizeValue(value: unknown): string {
 
 export type Guard = 'none' | 'immutable';
 
+const byName = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 export class Headers {
   [kList]: [string, string][] = [];
   [kGuard]: Guard = 'none';
@@ -92,26 +94,33 @@ export class Headers {
       this[kList] = this[kList].filter(([k], j) => k !== n || j <= i);
     }
   }
+  /** Sorted by name (a stable sort keeps each name's values in order), repeats combined. */
   #sorted(): [string, string][] {
-    const names = [...new Set(this[kList].map(([k]) => k))].sort();
+    const list = this[kList].slice().sort(byName);
     const out: [string, string][] = [];
-    for (const n of names) {
-      if (n === 'set-cookie') for (const v of this.getSetCookie()) out.push([n, v]);
-      else out.push([n, this.get(n)!]);
+    for (let i = 0; i < list.length; i++) {
+      const [k, v] = list[i];
+      const last = out.length > 0 ? out[out.length - 1] : null;
+      if (last !== null && last[0] === k && k !== 'set-cookie') last[1] = `${last[1]}, ${v}`;
+      else out.push([k, v]);
     }
     return out;
   }
   forEach(cb: (value: string, key: string, self: Headers) => void, thisArg?: unknown) {
     for (const [k, v] of this.#sorted()) cb.call(thisArg, v, k, this);
   }
-  *entries(): IterableIterator<[string, string]> {
-    yield* this.#sorted();
+  entries(): IterableIterator<[string, string]> {
+    return this.#sorted().values();
   }
-  *keys() {
-    for (const [k] of this.#sorted()) yield k;
+  keys(): IterableIterator<string> {
+    return this.#sorted()
+      .map(([k]) => k)
+      .values();
   }
-  *values() {
-    for (const [, v] of this.#sorted()) yield v;
+  values(): IterableIterator<string> {
+    return this.#sorted()
+      .map(([, v]) => v)
+      .values();
   }
   [Symbol.iterator]() {
     return this.entries();

@@ -77,7 +77,7 @@ export class Response extends Body {
     if (text === undefined) throw new TypeError('Value is not JSON serializable');
     const headers = new Headers(init.headers);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    return new Response(utf8Encode(text), { ...init, headers });
+    return new Response(text, { ...init, headers });
   }
   static redirect(url: unknown, status = 302): Response {
     if (!REDIRECT.has(status)) throw new RangeError(`Invalid status code for redirect: ${status}`);
