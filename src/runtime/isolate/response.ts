@@ -1,6 +1,5 @@
 /** Response (https://fetch.spec.whatwg.org/#response-class), with Workers' `webSocket` and `cf`. */
 import { Body, type BodyState, cloneState, extractBody, kBody, newState } from './body.ts';
-import { utf8Encode } from './encoding.ts';
 import { Headers, kGuard } from './headers.ts';
 import { URL } from './url.ts';
 
