@@ -583,19 +583,13 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     ]);
     const shield = response.hops?.shield.length ? ['outpost-shield', response.hops.shield.join(', ')] : [];
     if (response.hops?.objects.length) shield.push('outpost-do-location', response.hops.objects.join(', '));
-    response = {
-      ...response,
-      headers: [
-        ...response.headers,
-        ...sel.headers,
-        ...policyHeaders,
-        'server-timing',
-        timing,
-        ...shield,
-        'cf-ray',
-        ray,
-      ],
-    };
+    // The response's header list is this request's own (copied out of the isolate): appended to.
+    const out = response.headers;
+    for (let i = 0; i < sel.headers.length; i++) out.push(sel.headers[i]);
+    for (let i = 0; i < policyHeaders.length; i++) out.push(policyHeaders[i]);
+    out.push('server-timing', timing);
+    for (let i = 0; i < shield.length; i++) out.push(shield[i]);
+    out.push('cf-ray', ray);
     await send(response, worker);
   }
 

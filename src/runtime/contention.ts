@@ -17,7 +17,7 @@
  * clock: /proc/loadavg counts the whole host (other containers, CPUs this process may not use),
  * so the discount is bounded. Elsewhere than Linux the share is 1.
  */
-import { readFileSync } from 'node:fs';
+import { openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 const CORES = availableParallelism();
@@ -30,9 +30,14 @@ const FRESH_MS = 20;
 const MIN_SHARE = 0.25;
 let minShare = MIN_SHARE;
 
+/** /proc/loadavg, kept open and read from its start (one pread, not open, read and close). */
+let loadavgFd: number | null = null;
+const loadavgBuf = Buffer.alloc(128);
 function readLoadavg(): string | null {
   try {
-    return readFileSync('/proc/loadavg', 'latin1');
+    loadavgFd ??= openSync('/proc/loadavg', 'r');
+    const n = readSync(loadavgFd, loadavgBuf, 0, loadavgBuf.length, 0);
+    return loadavgBuf.toString('latin1', 0, n);
   } catch {
     return null;
   }

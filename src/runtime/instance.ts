@@ -50,7 +50,7 @@ import { type Active, NO_SPAN, newInvocation, TAIL_LEVELS, tailOutcome } from '.
 import { type CodeCache, loadBundle } from './load.ts';
 import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
 import type { PooledIsolate } from './pool.ts';
-import { type BodyHost, discardBody, responseBody } from './response-body.ts';
+import { type BodyHost, discardBody, responseBody, wholeBody } from './response-body.ts';
 import { passedEnd, webSocketEnd } from './socket-ends.ts';
 import type { HopRecorder, WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';
 
@@ -664,11 +664,14 @@ export class WorkerInstance implements IsolateOwner {
           ? this.#webSocketEnd(result.webSocket, a)
           : undefined;
     a.tail?.status(status);
+    // A whole body ends the request here; a streamed one when it ends (its body host's finish).
+    const whole = wholeBody(result);
+    if (whole !== undefined) this.#finish(a);
     return {
       status,
       statusText: String(result.statusText ?? ''),
       headers: result.headers,
-      body: responseBody(result, this.#bodyHost(a)),
+      body: whole !== undefined ? whole : responseBody(result, this.#bodyHost(a)),
       webSocket,
       hops: a.hops,
     };

@@ -23,15 +23,23 @@ export interface BodyHost {
   explain(err: unknown): Error;
 }
 
+/**
+ * A body the isolate gave whole (text, bytes or none) as bytes or null; undefined when it is
+ * a host body or a stream (responseBody). A whole body needs nothing more of its invocation.
+ */
+export function wholeBody(result: DispatchResult): Uint8Array | null | undefined {
+  // Lone surrogates become U+FFFD, as the isolate's encoder makes them.
+  if (result.kind === 'text' && typeof result.body === 'string') return Buffer.from(result.body, 'utf8');
+  if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) return new Uint8Array(result.body);
+  if (result.kind === 'host' || result.kind === 'stream') return undefined;
+  return null;
+}
+
 export function responseBody(result: DispatchResult, h: BodyHost): Uint8Array | ChunkSource | null {
-  if (result.kind === 'text' && typeof result.body === 'string') {
+  const whole = wholeBody(result);
+  if (whole !== undefined) {
     h.finish();
-    // Lone surrogates become U+FFFD, as the isolate's encoder makes them.
-    return Buffer.from(result.body, 'utf8');
-  }
-  if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) {
-    h.finish();
-    return new Uint8Array(result.body);
+    return whole;
   }
   if (result.kind === 'host' && typeof result.body === 'number') {
     const source = h.bodies.take(result.body);
