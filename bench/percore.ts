@@ -6,7 +6,7 @@
 // against nginx serving the same bytes as a static file. Rounds rotate the order of the servers;
 // figures are medians. Without wrk this table is not measured (autocannon, in Node, would be the
 // bottleneck); without taskset it says so.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasWrk, load, pin, startNginx, startNode, type Target } from './platform.ts';
@@ -41,7 +41,9 @@ const outpost = (project: string, label = 'Outpost') => startNode('outpost', [pr
 
 async function nginxServing(bytes: number): Promise<Target | string> {
   const root = mkdtempSync(join(tmpdir(), 'outpost-bench-static-'));
-  writeFileSync(join(root, 'asset'), Buffer.alloc(bytes, 97));
+  // nginx's worker runs as an unprivileged user: the folder and file must be readable to it.
+  chmodSync(root, 0o755);
+  writeFileSync(join(root, 'asset'), Buffer.alloc(bytes, 97), { mode: 0o644 });
   return startNginx(root);
 }
 
@@ -147,13 +149,21 @@ export async function perCoreBench(opts: { rounds: number; seconds: number; only
     const targets = started.filter((t): t is Target => typeof t !== 'string');
     const missing = started.filter((t): t is string => typeof t === 'string');
     try {
-      for (const t of targets) await load(t.port, s.path, 1, s.bytes, s.headers); // warm
+      for (const t of targets) await load(t.port, s.path, 1, s.bytes, s.headers).catch(() => 0); // warm
       const rps = new Map<Target, number[]>(targets.map((t) => [t, []]));
+      const failures: string[] = [];
       for (let i = 0; i < opts.rounds; i++) {
         // Rotate, and reverse every other round: whatever favours a position hits all alike.
         const order = targets.map((_, k) => targets[(k + i) % targets.length]);
         if (i % 2) order.reverse();
-        for (const t of order) rps.get(t)?.push(await load(t.port, s.path, opts.seconds, s.bytes, s.headers));
+        for (const t of order)
+          try {
+            rps.get(t)?.push(await load(t.port, s.path, opts.seconds, s.bytes, s.headers));
+          } catch (err) {
+            // A round with errors (e.g. requests past wrk's 2 s timeout) is reported, not counted.
+            const first = /Socket errors:[^\n]*|Non-2xx[^\n]*/.exec(String((err as Error).message))?.[0];
+            failures.push(`${t.label} round ${i + 1}: ${first ?? (err as Error).message.split('\n')[0]}`);
+          }
       }
       const [mine, ...peers] = targets;
       const m = median(rps.get(mine) ?? []);
@@ -169,6 +179,7 @@ export async function perCoreBench(opts: { rounds: number; seconds: number; only
       }
       table.push(`  ${s.label.padEnd(36)} ${parts.join('   ')}`);
       for (const why of missing) table.push(`    not measured against a peer: ${why}`);
+      for (const f of failures) table.push(`    errors, round not counted: ${f}`);
     } finally {
       for (const t of targets) t.stop();
     }
