@@ -47,6 +47,38 @@ async function nginxServing(bytes: number): Promise<Target | string> {
   return startNginx(root);
 }
 
+/** One hot Durable Object (bench/fixtures/durable) against a constant worker and workerd. */
+function durableObject(key: string, by: string, path: string): PerCore {
+  return {
+    key,
+    label: `one Durable Object by ${by}`,
+    path,
+    bytes: 1,
+    targets: async () => [
+      await outpost('durable'),
+      await outpost('hello', 'constant worker'),
+      await startWorkerd('durable'),
+    ],
+    goals: { 'constant worker': 0.5 },
+  };
+}
+
+/** Cache hits of `bytes` in CDN proxy mode against nginx's static file and node:http's memory. */
+function cacheHits(key: string, size: string, bytes: number): PerCore {
+  return {
+    key,
+    label: `CDN proxy mode, cache hits, ${size}`,
+    path: '/asset',
+    bytes,
+    targets: async () => [
+      await startNode('proxy', [String(bytes)], 'Outpost'),
+      await nginxServing(bytes),
+      await node(key),
+    ],
+    goals: { nginx: 1.0 },
+  };
+}
+
 export const PER_CORE: PerCore[] = [
   {
     key: 'hello',
@@ -81,54 +113,10 @@ export const PER_CORE: PerCore[] = [
     targets: async () => [await outpost('kv'), await outpost('hello', 'constant worker')],
     goals: { 'constant worker': 0.9 },
   },
-  {
-    key: 'dorpc',
-    label: 'one Durable Object by RPC',
-    path: '/rpc',
-    bytes: 1,
-    targets: async () => [
-      await outpost('durable'),
-      await outpost('hello', 'constant worker'),
-      await startWorkerd('durable'),
-    ],
-    goals: { 'constant worker': 0.5 },
-  },
-  {
-    key: 'dofetch',
-    label: 'one Durable Object by stub.fetch()',
-    path: '/fetch',
-    bytes: 1,
-    targets: async () => [
-      await outpost('durable'),
-      await outpost('hello', 'constant worker'),
-      await startWorkerd('durable'),
-    ],
-    goals: { 'constant worker': 0.5 },
-  },
-  {
-    key: 'cache1k',
-    label: 'CDN proxy mode, cache hits, 1 KB',
-    path: '/asset',
-    bytes: 1024,
-    targets: async () => [
-      await startNode('proxy', ['1024'], 'Outpost'),
-      await nginxServing(1024),
-      await node('cache1k'),
-    ],
-    goals: { nginx: 1.0 },
-  },
-  {
-    key: 'cache100k',
-    label: 'CDN proxy mode, cache hits, 100 KB',
-    path: '/asset',
-    bytes: 100 * 1024,
-    targets: async () => [
-      await startNode('proxy', [String(100 * 1024)], 'Outpost'),
-      await nginxServing(100 * 1024),
-      await node('cache100k'),
-    ],
-    goals: { nginx: 1.0 },
-  },
+  durableObject('dorpc', 'RPC', '/rpc'),
+  durableObject('dofetch', 'stub.fetch()', '/fetch'),
+  cacheHits('cache1k', '1 KB', 1024),
+  cacheHits('cache100k', '100 KB', 100 * 1024),
 ];
 
 export async function perCoreBench(opts: { rounds: number; seconds: number; only?: string }) {
