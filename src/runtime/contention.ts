@@ -17,7 +17,7 @@
  * clock: /proc/loadavg counts the whole host (other containers, CPUs this process may not use),
  * so the discount is bounded. Elsewhere than Linux the share is 1.
  */
-import { openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 const CORES = availableParallelism();
@@ -39,6 +39,11 @@ function readLoadavg(): string | null {
     const n = readSync(loadavgFd, loadavgBuf, 0, loadavgBuf.length, 0);
     return loadavgBuf.toString('latin1', 0, n);
   } catch {
+    // Opened again next time (the old read opened the file on every call).
+    try {
+      if (loadavgFd !== null) closeSync(loadavgFd);
+    } catch {}
+    loadavgFd = null;
     return null;
   }
 }

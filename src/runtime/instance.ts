@@ -36,7 +36,7 @@ import {
   type TraceScope,
 } from '../observability/index.ts';
 import type { ConnectedBinding } from './bindings/types.ts';
-import { BodyRegistry } from './bridge/bodies.ts';
+import { BodyRegistry, toArrayBuffer } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
 import type { ObjectLinks } from './bridge/durable.ts';
 import { NamedError } from './bridge/named-error.ts';
@@ -604,7 +604,7 @@ export class WorkerInstance implements IsolateOwner {
       );
     this.requests++;
     let body: ArrayBuffer | number | null = null;
-    if (req.body instanceof Uint8Array) body = req.body.slice().buffer as ArrayBuffer;
+    if (req.body instanceof Uint8Array) body = toArrayBuffer(req.body);
     else if (req.body) body = a.bodyId = this.bodies.add(req.body);
 
     let result: DispatchResult;

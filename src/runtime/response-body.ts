@@ -27,9 +27,13 @@ export interface BodyHost {
  * A body the isolate gave whole (text, bytes or none) as bytes or null; undefined when it is
  * a host body or a stream (responseBody). A whole body needs nothing more of its invocation.
  */
+const encoder = new TextEncoder();
+
 export function wholeBody(result: DispatchResult): Uint8Array | null | undefined {
-  // Lone surrogates become U+FFFD, as the isolate's encoder makes them.
-  if (result.kind === 'text' && typeof result.body === 'string') return Buffer.from(result.body, 'utf8');
+  // Lone surrogates become U+FFFD, as the isolate's encoder makes them. Not Buffer.from: a small
+  // Buffer is a view of a shared pool, and a consumer taking its `.buffer` (or a Buffer's
+  // `slice()`, which does not copy) would hand other requests' bytes to an isolate.
+  if (result.kind === 'text' && typeof result.body === 'string') return encoder.encode(result.body);
   if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) return new Uint8Array(result.body);
   if (result.kind === 'host' || result.kind === 'stream') return undefined;
   return null;

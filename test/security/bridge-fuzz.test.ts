@@ -323,7 +323,8 @@ describe('the bridge under hostile values', () => {
     // Found by this fuzzer: isolated-vm copied such a value out of the isolate, the host's main
     // thread could not take it apart, and the dropped call was never answered.
     const res = await call('regress', '/regress/deep');
-    const [doArg, doResult, svcArg, svcResult, doSmallArg, doSmallResult] = (await res.json()) as unknown[];
+    const [doArg, doResult, svcArg, svcResult, doSmallArg, doSmallResult, noTypeError] =
+      (await res.json()) as unknown[];
     const refused = /^RangeError: A value passed to this call nests more than 1000 levels deep/;
     const unsent =
       /^TypeError: The worker's result could not be sent: The value returned nests more than 1000/;
@@ -333,6 +334,18 @@ describe('the bridge under hostile values', () => {
     assert.match(String(svcResult), unsent);
     assert.equal(doSmallArg, 1, 'a value 900 levels deep still goes through');
     assert.equal(doSmallResult, 900);
+    // The prelude's refusal does not go through a TypeError the object's code replaced.
+    assert.match(String(noTypeError), unsent);
+  });
+
+  it("a service binding's or an object's small answer reaches the caller as its own bytes only (regression)", async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await call('regress', `/regress/pool?x=${i}`);
+      assert.deepEqual(await res.json(), [
+        [6, `pong ${i}`],
+        [13, 'object GET /p'],
+      ]);
+    }
   });
 
   it("a DigestStream whose write fails rejects its digest and frees the host's hash (regression)", async () => {

@@ -4,7 +4,7 @@
  * not-found handling applies, and nothing matching is a 404. Not a subrequest, as on Workers.
  */
 import type { AssetResponse } from '../../assets/index.ts';
-import { fromAsyncIterable, fromBytes } from '../bridge/bodies.ts';
+import { fromAsyncIterable, fromBytes, toArrayBuffer } from '../bridge/bodies.ts';
 import { NamedError } from '../bridge/named-error.ts';
 import { requestFromIsolate } from '../bridge/service.ts';
 import type { IsolateOwner } from '../bridge/syscalls.ts';
@@ -31,7 +31,7 @@ export function assetToIsolate(o: IsolateOwner, r: AssetResponse, url: string): 
   };
   if (r.body === null) return { ...meta, body: null };
   if (r.body instanceof Uint8Array) {
-    if (r.body.byteLength <= INLINE_BODY_MAX) return { ...meta, body: r.body.slice().buffer };
+    if (r.body.byteLength <= INLINE_BODY_MAX) return { ...meta, body: toArrayBuffer(r.body) };
     return { ...meta, body: o.bodies.add(fromBytes(r.body)) };
   }
   return { ...meta, body: o.bodies.add(fromAsyncIterable(r.body)) };

@@ -6,6 +6,7 @@
 import type { ApiCacheStore, HttpCache, PurgeBus } from '../../cache/index.ts';
 import { NO_METRICS, type PopMetrics } from '../../observability/index.ts';
 import type { HopRecorder } from '../types.ts';
+import { toArrayBuffer } from './bodies.ts';
 import { hopName, type SiteLink, type Tier } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
@@ -108,7 +109,7 @@ export function cacheCall(
     for (let i = 0; i < headers.length; i += 2)
       if (headers[i] !== 'age' && headers[i] !== 'cf-cache-status') out.push(headers[i], headers[i + 1]);
     out.push('cf-cache-status', 'HIT', 'age', String(age));
-    const body = e.body.slice().buffer;
+    const body = toArrayBuffer(e.body);
     return { status: e.status, statusText: e.statusText, headers: out, url: '', redirected: false, body };
   }
   if (op === 'delete') return access.store.delete(ns, url);

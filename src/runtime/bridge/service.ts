@@ -7,7 +7,7 @@
 import { SpanKind } from '../../observability/index.ts';
 import { calleeChain, type RequestChain } from '../loops.ts';
 import type { WorkerRequest, WorkerResponse } from '../types.ts';
-import { fromBytes } from './bodies.ts';
+import { fromBytes, toArrayBuffer } from './bodies.ts';
 import { withTraceparent } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { NamedError } from './named-error.ts';
@@ -100,7 +100,7 @@ export function responseToIsolate(o: IsolateOwner, res: WorkerResponse, url: str
   if (res.body === null) return { ...meta, body: null };
   if (res.body instanceof Uint8Array) {
     const b = res.body;
-    if (b.byteLength <= INLINE_BODY_MAX) return { ...meta, body: b.slice().buffer };
+    if (b.byteLength <= INLINE_BODY_MAX) return { ...meta, body: toArrayBuffer(b) };
     return { ...meta, body: o.bodies.add(fromBytes(b)) };
   }
   return { ...meta, body: o.bodies.add(res.body) };

@@ -55,9 +55,10 @@ export function extractBody(init: unknown): { source: Source; contentType: strin
 }
 
 const wellFormed = (String.prototype as { toWellFormed?: () => string }).toWellFormed;
-/** `s` with lone surrogates replaced by U+FFFD (the intrinsic, captured before tenant code). */
+const apply = Reflect.apply;
+/** `s` with lone surrogates replaced by U+FFFD (intrinsics captured before tenant code). */
 function toWellFormed(s: string): string {
-  return wellFormed ? wellFormed.call(s) : utf8Decode(utf8Encode(s), false);
+  return wellFormed ? (apply(wellFormed, s, []) as string) : utf8Decode(utf8Encode(s), false);
 }
 
 export function newState(source: Source): BodyState {

@@ -43,6 +43,42 @@ it('refuses arrays, objects, Maps, Sets and error causes nested past the limit, 
   assert.equal(refused(wide), true);
 });
 
+it('finds depth through Map and Set subclasses, and past parts whose walk throws', () => {
+  class Lru extends Map<unknown, unknown> {}
+  class Tags extends Set<unknown> {}
+  assert.equal(refused(nested(MAX_DEPTH + 1, (v) => new Lru([['k', v]]))), true);
+  assert.equal(refused(nested(MAX_DEPTH + 1, (v) => new Tags([v]))), true);
+  // Map.prototype.forEach throws on an object that only inherits from Map.prototype: that
+  // object is skipped, the rest of the value is still walked.
+  const fake = Object.create(Map.prototype);
+  assert.equal(refused([fake, nested(MAX_DEPTH + 1, (v) => [v])]), true);
+  // A throwing getter on the prototype where an array has a hole: the copy never reads it.
+  const saved = Object.getOwnPropertyDescriptor(Array.prototype, '0');
+  Object.defineProperty(Array.prototype, '0', {
+    configurable: true,
+    get() {
+      throw new Error('tenant getter');
+    },
+  });
+  try {
+    const holey: unknown[] = [];
+    holey.length = 3;
+    holey[2] = nested(MAX_DEPTH + 1, (v) => ({ v }));
+    assert.equal(refused(holey), true);
+  } finally {
+    if (saved) Object.defineProperty(Array.prototype, '0', saved);
+    else delete (Array.prototype as unknown as Record<string, unknown>)['0'];
+  }
+});
+
+it('walks a large dense array by index: two million numbers pass, a deep element among them does not', () => {
+  const big = new Array(2_000_000).fill(1);
+  checkDepth(big, 'v');
+  const withDeep = new Array(1_000_000).fill(1);
+  withDeep[999_999] = nested(MAX_DEPTH + 1, (v) => [v]);
+  assert.equal(refused(withDeep), true);
+});
+
 it('lets through primitives, bytes, cycles and shared parts without walking them again', () => {
   for (const v of [undefined, null, 1, 'x', 2n, new Uint8Array(1 << 20), new ArrayBuffer(8)])
     checkDepth(v, 'v');

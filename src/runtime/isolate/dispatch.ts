@@ -20,7 +20,7 @@ import { allowCodegen } from './codegen.ts';
 import { format } from './console.ts';
 import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
 import { commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
-import { concat, TextDecoder, TextEncoder, toBytes } from './encoding.ts';
+import { concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
@@ -361,16 +361,26 @@ async function runRequest(
   }
 }
 
+/**
+ * Longer texts are encoded in the isolate: the host's encoding is work on its main thread that
+ * no tenant's CPU limit sees (cheap per byte, but a worker could send tens of MB a request).
+ */
+const TEXT_MAX = 64 * 1024;
+
 function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefined): unknown[] {
   const state = r[kBody];
   if (isUsed(state)) throw new TypeError('The response body has already been used and cannot be sent.');
   const src = state.source;
   let kind: 'none' | 'text' | 'bytes' | 'host' | 'stream' = 'none';
   let body: string | ArrayBuffer | number | null = null;
-  if (typeof src === 'string') {
+  if (typeof src === 'string' && src.length <= TEXT_MAX) {
     // Text crosses as text: the host encodes it (Buffer.from), natively.
     kind = 'text';
     body = src;
+  } else if (typeof src === 'string') {
+    // A large text is encoded here, on the tenant's CPU, not on the host's main thread.
+    kind = 'bytes';
+    body = bytesToBuffer(utf8Encode(src));
   } else if (src instanceof Uint8Array) {
     kind = 'bytes';
     body = bytesToBuffer(src);

@@ -119,9 +119,24 @@ function errorValue(err: unknown): { name: string; message: string; stack: strin
   }
 }
 
+/** The intrinsic, captured before tenant code runs: the errors made here must not throw. */
+const NativeTypeError = TypeError;
+const unsent = (message: string) =>
+  errorValue(new NativeTypeError(`The worker's result could not be sent: ${message}`));
+
 function flush() {
   flushQueued = false;
   const batch = outbox.splice(0);
+  // Checked here, just before the copy: a value made deeper after report() is caught too.
+  for (let i = 0; i + 2 < batch.length; i += 3) {
+    if (batch[i + 1] !== true) continue;
+    try {
+      checkDepth(batch[i + 2], 'The value returned');
+    } catch (err) {
+      batch[i + 1] = false;
+      batch[i + 2] = unsent((err as Error).message);
+    }
+  }
   try {
     complete(batch);
   } catch {
@@ -131,25 +146,13 @@ function flush() {
       try {
         complete([batch[i], batch[i + 1], batch[i + 2]]);
       } catch (err) {
-        complete([
-          batch[i],
-          false,
-          errorValue(new TypeError(`The worker's result could not be sent: ${(err as Error).message}`)),
-        ]);
+        complete([batch[i], false, unsent(String((err as Error)?.message))]);
       }
     }
   }
 }
 
 function report(id: unknown, ok: boolean, value: unknown) {
-  if (ok) {
-    try {
-      checkDepth(value, 'The value returned');
-    } catch (err) {
-      ok = false;
-      value = new TypeError(`The worker's result could not be sent: ${(err as Error).message}`);
-    }
-  }
   outbox.push(id, ok, ok ? value : errorValue(value));
   if (!flushQueued) {
     flushQueued = true;
