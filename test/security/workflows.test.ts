@@ -118,7 +118,10 @@ describe('Workflows engine and binding under attack (host level)', () => {
       const b = binding(h.engine, 'acct-a');
       for (const call of [begin('a'), { op: 'sleep', name: 's', count: 1, until: 0 }])
         assert.deepEqual(b.step(1, 'forged-token-0000', call), { kind: 'stop' });
-      assert.deepEqual(h.engine.step(h.runs[0].args.token.replace(/.$/, '0'), begin('b')), { kind: 'stop' });
+      // The real token with its last character changed (to '1' when it already ends in '0').
+      const real = h.runs[0].args.token;
+      const near = real.slice(0, -1) + (real.endsWith('0') ? '1' : '0');
+      assert.deepEqual(h.engine.step(near, begin('b')), { kind: 'stop' });
       assert.deepEqual(h.store.steps(h.ref('i1')), []);
     } finally {
       await h.close();
