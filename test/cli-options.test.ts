@@ -290,6 +290,20 @@ describe('outpost dev: each option changes what is started', () => {
     assert.equal(p.proxy.trustedProxyHeader, 'x-forwarded-for');
     assert.deepEqual([p.proxy.port, p.proxy.host], [9998, '127.0.0.2']);
   });
+  it('CDN proxy mode traces as worker mode does: --trace-endpoint, --trace-sample, --trace-slow-ms', () => {
+    const p = plan(empty, [
+      '--origin',
+      'http://127.0.0.1:1/',
+      '--trace-endpoint',
+      OTLP,
+      '--trace-sample',
+      '0.25',
+      '--trace-slow-ms',
+      '300',
+    ]) as Proxy;
+    assert.deepEqual(p.proxy.tracing, { endpoint: OTLP, sampleRatio: 0.25, slowMs: 300 });
+    assert.equal((plan(empty, ['--origin', 'http://127.0.0.1:1/']) as Proxy).proxy.tracing, undefined);
+  });
   it('CDN proxy mode refuses the options only a Workers project uses, naming them', () => {
     for (const args of [
       ['--tls'],

@@ -227,9 +227,6 @@ export type DevPlan = { logLevel: LogLevel; logFormat: LogFormat; warnings: stri
 const WORKER_ONLY = [
   'env',
   'test-scheduled',
-  'trace-endpoint',
-  'trace-sample',
-  'trace-slow-ms',
   'production',
   'watch',
   'cpu-ms',
@@ -292,6 +289,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     const origin = checkOrigin(originArg);
     const topology = v.topology && v.topology !== 'local' ? loadTopology(String(v.topology)) : null;
     const header = trusted ?? config.trustedProxyHeader;
+    const tracing = tracingFlags(v);
     return {
       mode: 'proxy',
       logLevel: logLevel as LogLevel,
@@ -305,6 +303,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
         port: v.port as number,
         config,
         ...(header ? { trustedProxyHeader: header } : {}),
+        ...(tracing ? { tracing } : {}),
         ...(topology
           ? {
               network: {

@@ -6,8 +6,29 @@
  * (10 ms … 10 s), in seconds.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FastCounter, FastHistogram } from './series.ts';
 
 export const DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A series key is its label values joined by NUL (no label value here holds one). */
+const SEP = '\0';
+/** Label makers for series.ts: a key's values named, in the order they were joined. */
+const named =
+  <L extends string>(...names: L[]) =>
+  (key: string): Record<L, string> => {
+    const values = key.split(SEP);
+    const out = {} as Record<L, string>;
+    names.forEach((n, i) => {
+      out[n] = values[i] ?? '';
+    });
+    return out;
+  };
+const POP_WORKER = named('pop', 'worker');
+const REQUEST = named('pop', 'worker', 'status_class', 'cache_status');
+const POLICY = named('pop', 'worker', 'policy', 'decision');
+const WAF = named('pop', 'worker', 'rule', 'category');
+const CACHE = named('pop', 'tier', 'status');
+const KV = named('pop', 'op', 'answered_by');
 
 /** One answered request, as the PoP front saw it. */
 export interface RequestRecord {
@@ -50,15 +71,26 @@ export interface IsolateStats {
 
 export class EdgeMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'pop' | 'worker' | 'status_class' | 'cache_status'>;
-  readonly #duration: Histogram<'pop' | 'worker'>;
-  readonly #bytes: Counter<'pop' | 'worker'>;
+  // What every request touches is counted in series.ts's metrics (found by one key); the rest
+  // in prom-client's own.
+  readonly #requests: FastCounter<'pop' | 'worker' | 'status_class' | 'cache_status'>;
+  readonly #duration: FastHistogram<'pop' | 'worker'>;
+  readonly #bytes: FastCounter<'pop' | 'worker'>;
+  /** A request's three series by `pop\0worker\0status class\0cache status`. */
+  readonly #rows = new Map<
+    string,
+    {
+      requests: { value: number };
+      duration: ReturnType<FastHistogram<'pop'>['seriesAt']>;
+      bytes: { value: number };
+    }
+  >();
   readonly #limits: Counter<'pop' | 'worker' | 'limit'>;
-  readonly #policies: Counter<'pop' | 'worker' | 'policy' | 'decision'>;
-  readonly #waf: Counter<'pop' | 'worker' | 'rule' | 'category'>;
+  readonly #policies: FastCounter<'pop' | 'worker' | 'policy' | 'decision'>;
+  readonly #waf: FastCounter<'pop' | 'worker' | 'rule' | 'category'>;
   readonly #spans: Counter<'outcome'>;
-  readonly #cache: Counter<'pop' | 'tier' | 'status'>;
-  readonly #kv: Counter<'pop' | 'op' | 'answered_by'>;
+  readonly #cache: FastCounter<'pop' | 'tier' | 'status'>;
+  readonly #kv: FastCounter<'pop' | 'op' | 'answered_by'>;
   readonly #cold: Histogram<'pop' | 'worker'>;
   readonly #origin: Counter<'pop' | 'kind'>;
 
@@ -68,61 +100,51 @@ export class EdgeMetrics {
     more: { liveObjects?: () => number; nats?: () => { role: string; connected: boolean }[] } = {},
   ) {
     const registers = [this.registry];
-    this.#requests = new Counter({
-      name: 'outpost_requests_total',
-      help: 'Requests answered, by PoP, worker, status class and cache status',
-      labelNames: ['pop', 'worker', 'status_class', 'cache_status'],
-      registers,
-    });
-    this.#duration = new Histogram({
-      name: 'outpost_request_duration_seconds',
-      help: 'Time from a request reaching the PoP to its response finishing',
-      labelNames: ['pop', 'worker'],
-      buckets: DURATION_BUCKETS_SECONDS,
-      registers,
-    });
-    this.#bytes = new Counter({
-      name: 'outpost_response_bytes_total',
-      help: 'Response body bytes written',
-      labelNames: ['pop', 'worker'],
-      registers,
-    });
+    const registry = this.registry;
+    this.#requests = new FastCounter(
+      'outpost_requests_total',
+      'Requests answered, by PoP, worker, status class and cache status',
+      registry,
+    );
+    this.#duration = new FastHistogram(
+      'outpost_request_duration_seconds',
+      'Time from a request reaching the PoP to its response finishing',
+      registry,
+      DURATION_BUCKETS_SECONDS,
+    );
+    this.#bytes = new FastCounter('outpost_response_bytes_total', 'Response body bytes written', registry);
     this.#limits = new Counter({
       name: 'outpost_limit_exceeded_total',
       help: 'Requests answered 503 because the worker exceeded a limit (cpu, memory, wall, subrequests…)',
       labelNames: ['pop', 'worker', 'limit'],
       registers,
     });
-    this.#policies = new Counter({
-      name: 'outpost_policy_decisions_total',
-      help: 'Decisions of the platform policies run before the worker (waf, rate_limit, jwt): allow, block, log, or a JWT failure reason',
-      labelNames: ['pop', 'worker', 'policy', 'decision'],
-      registers,
-    });
-    this.#waf = new Counter({
-      name: 'outpost_waf_matches_total',
-      help: "WAF rule matches, by rule id and category (whatever the request's outcome)",
-      labelNames: ['pop', 'worker', 'rule', 'category'],
-      registers,
-    });
+    this.#policies = new FastCounter(
+      'outpost_policy_decisions_total',
+      'Decisions of the platform policies run before the worker (waf, rate_limit, jwt): allow, block, log, or a JWT failure reason',
+      registry,
+    );
+    this.#waf = new FastCounter(
+      'outpost_waf_matches_total',
+      "WAF rule matches, by rule id and category (whatever the request's outcome)",
+      registry,
+    );
     this.#spans = new Counter({
       name: 'outpost_trace_spans_total',
       help: 'Spans of kept traces, by outcome: exported to the collector, or dropped (queue full, export failed)',
       labelNames: ['outcome'],
       registers,
     });
-    this.#cache = new Counter({
-      name: 'outpost_cache_lookups_total',
-      help: 'Cache lookups by tier (pop, shield, upper, api) and how they answered (HIT, MISS, EXPIRED, STALE, REVALIDATED, BYPASS…)',
-      labelNames: ['pop', 'tier', 'status'],
-      registers,
-    });
-    this.#kv = new Counter({
-      name: 'outpost_kv_operations_total',
-      help: "KV operations by kind and where they were answered (the PoP's cache or the central store)",
-      labelNames: ['pop', 'op', 'answered_by'],
-      registers,
-    });
+    this.#cache = new FastCounter(
+      'outpost_cache_lookups_total',
+      'Cache lookups by tier (pop, shield, upper, api) and how they answered (HIT, MISS, EXPIRED, STALE, REVALIDATED, BYPASS…)',
+      registry,
+    );
+    this.#kv = new FastCounter(
+      'outpost_kv_operations_total',
+      "KV operations by kind and where they were answered (the PoP's cache or the central store)",
+      registry,
+    );
     this.#cold = new Histogram({
       name: 'outpost_cold_start_duration_seconds',
       help: 'Cold starts: an isolate taken from the pool and the worker loaded into it, for a request',
@@ -187,14 +209,20 @@ export class EdgeMetrics {
 
   request(r: RequestRecord): void {
     this.onRequest?.(r);
-    const labels = { pop: r.pop, worker: r.worker };
-    this.#requests.inc({
-      ...labels,
-      status_class: `${Math.floor(r.status / 100)}xx`,
-      cache_status: r.cacheStatus,
-    });
-    this.#duration.observe(labels, r.seconds);
-    if (r.bytes > 0) this.#bytes.inc(labels, r.bytes);
+    const key = `${r.pop}${SEP}${r.worker}${SEP}${Math.floor(r.status / 100)}xx${SEP}${r.cacheStatus}`;
+    let row = this.#rows.get(key);
+    if (!row) {
+      const at = `${r.pop}${SEP}${r.worker}`;
+      row = {
+        requests: this.#requests.seriesAt(key, REQUEST),
+        duration: this.#duration.seriesAt(at, POP_WORKER),
+        bytes: this.#bytes.seriesAt(at, POP_WORKER),
+      };
+      this.#rows.set(key, row);
+    }
+    row.requests.value++;
+    this.#duration.observeIn(row.duration, r.seconds);
+    if (r.bytes > 0) row.bytes.value += r.bytes;
   }
 
   limitExceeded(pop: string, worker: string, limit: string): void {
@@ -204,19 +232,19 @@ export class EdgeMetrics {
 
   /** A WAF rule matched a request. */
   wafMatch(pop: string, worker: string, rule: string, category: string): void {
-    this.#waf.inc({ pop, worker, rule, category });
+    this.#waf.inc(`${pop}${SEP}${worker}${SEP}${rule}${SEP}${category}`, WAF);
   }
 
   /** A platform policy decided (`policy`: waf, rate_limit, jwt; `decision`: allow, block, log, a JWT reason). */
   policy(pop: string, worker: string, policy: string, decision: string): void {
-    this.#policies.inc({ pop, worker, policy, decision });
+    this.#policies.inc(`${pop}${SEP}${worker}${SEP}${policy}${SEP}${decision}`, POLICY);
   }
 
   /** What one PoP's parts report to (its pop label bound). */
   forPop(pop: string): PopMetrics {
     return {
-      cache: (tier, status) => this.#cache.inc({ pop, tier, status }),
-      kv: (op, answeredBy) => this.#kv.inc({ pop, op, answered_by: answeredBy }),
+      cache: (tier, status) => this.#cache.inc(`${pop}${SEP}${tier}${SEP}${status}`, CACHE),
+      kv: (op, answeredBy) => this.#kv.inc(`${pop}${SEP}${op}${SEP}${answeredBy}`, KV),
       coldStart: (worker, seconds) => this.#cold.observe({ pop, worker }, seconds),
       originError: (kind) => this.#origin.inc({ pop, kind }),
     };

@@ -17,8 +17,18 @@ import {
   routeRequest,
   type Topology,
 } from '../network/index.ts';
-import { NO_TRACE, type RequestHops, recordHops, serverTiming } from '../observability/index.ts';
-import { type OutpostError, unrecorded } from '../runtime/index.ts';
+import {
+  type EdgeMetrics,
+  type Hop,
+  type HopRecorder,
+  NO_METRICS,
+  NO_TRACE,
+  type RequestHops,
+  recordHops,
+  serverTiming,
+  type TraceScope,
+} from '../observability/index.ts';
+import type { OutpostError, RecordedOrigin } from '../runtime/index.ts';
 
 export interface ProxyNetworkOptions {
   topology: Topology;
@@ -29,10 +39,17 @@ export interface ProxyNetworkOptions {
 export interface ProxyRoute {
   pop: Pop;
   cache: HttpCache;
-  /** The origin for this request's fill: through the shield and upper tier, recording the hops. */
-  origin(base: Origin, policy: CachePolicy | undefined): Origin;
+  /** Where this request's hops are told: Server-Timing, `Outpost-Shield` and its trace. */
+  recorder: HopRecorder;
+  /**
+   * The origin for this request's fill: through the shield and upper tier, recording the hops
+   * into `hops` (the PoP cache lookup's place in the trace).
+   */
+  origin(base: RecordedOrigin, policy: CachePolicy | undefined, hops: HopRecorder): Origin;
   /** Headers saying how the request went (after cache.handle). */
   headers(): string[];
+  /** The client ↔ PoP trip (its Server-Timing `edge` entry and its trace's route span). */
+  edge: Hop;
   /** The client ↔ PoP round trip to wait (latency simulation), ms. */
   edgeDelayMs: number;
   /** The client's country, when its location is known (CF-IPCountry). */
@@ -49,14 +66,25 @@ export class ProxyNetwork {
     readonly options: ProxyNetworkOptions,
     purges: PurgeBus,
     onError: (err: Error) => void,
+    metrics?: EdgeMetrics,
   ) {
     this.router = new Router(options.topology);
     this.#from = options.from ?? { ...options.topology.pops[0], source: 'default' };
-    this.#tiers = new CacheTiers(options.topology, purges, onError, !!options.simulateLatency);
+    this.#tiers = new CacheTiers(
+      options.topology,
+      purges,
+      onError,
+      !!options.simulateLatency,
+      undefined,
+      metrics ? (pop) => metrics.forPop(pop) : () => NO_METRICS,
+    );
   }
 
-  /** The PoP for a request, with its cache and the way it fills, or why there is none. */
-  route(req: IncomingMessage): ProxyRoute | OutpostError {
+  /**
+   * The PoP for a request, with its cache and the way it fills, or why there is none; `trace`
+   * is where its spans go (NO_TRACE: not traced).
+   */
+  route(req: IncomingMessage, trace: TraceScope = NO_TRACE): ProxyRoute | OutpostError {
     const routed = routeRequest(req, this.options.topology, this.router, this.#from);
     if (!('pop' in routed)) return routed;
     const { pop, client } = routed;
@@ -64,13 +92,15 @@ export class ProxyNetwork {
     if (!cache) this.#pops.set(pop.id, (cache = this.#tiers.cache()));
     const edge = this.#tiers.edge(client, pop);
     const hops: RequestHops = { hops: [], shield: [], objects: [] };
-    const recorder = recordHops(hops, NO_TRACE);
+    const recorder = recordHops(hops, trace);
     return {
       pop,
       cache,
+      recorder,
+      edge,
       edgeDelayMs: this.options.simulateLatency ? edge.ms : 0,
       ...(client.country ? { country: client.country } : {}),
-      origin: (base, policy) => this.#tiers.fill(pop, unrecorded(base), policy, recorder),
+      origin: (base, policy, at) => this.#tiers.fill(pop, base, policy, at),
       headers: () => [
         'outpost-pop',
         pop.id,

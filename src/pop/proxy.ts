@@ -9,7 +9,7 @@
  * §4.4). 102 and 103 interim responses from the origin reach the client (Node writes only
  * 103s that carry Link).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type CacheRequest,
@@ -17,6 +17,7 @@ import {
   DiskStore,
   HttpCache,
   MemoryStore,
+  type Origin,
   PurgeBus,
 } from '../cache/index.ts';
 import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
@@ -24,13 +25,24 @@ import { applyVariants, varyOnVariant } from '../frontend/variants/index.ts';
 import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
 import { httpOrigin } from '../network/origin.ts';
-import type { Observer } from '../observability/index.ts';
-import { fromAsyncIterable, OutpostError } from '../runtime/index.ts';
+import {
+  EdgeMetrics,
+  type HopRecorder,
+  type Observer,
+  type PopMetrics,
+  type RequestHops,
+  recordHops,
+  SpanKind,
+  Tracer,
+  type TracingOptions,
+} from '../observability/index.ts';
+import { fromAsyncIterable, OutpostError, type RecordedOrigin, recorded } from '../runtime/index.ts';
 import { ADMIN_PREFIX, handleAdmin, newAdminToken } from './admin.ts';
 import { PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { Policies, type PolicyRequest } from './policies.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
+import { newSeen, requestEnded, type Seen, startTrace } from './request-end.ts';
 import { drained } from './respond.ts';
 import { Site } from './site.ts';
 
@@ -51,6 +63,8 @@ export interface ProxyOptions {
    * `[trusted_proxy] header`, else none: the socket's peer is the client).
    */
   trustedProxyHeader?: string;
+  /** Traces exported over OTLP/HTTP (src/observability/tracer.ts); none: not traced. */
+  tracing?: TracingOptions;
   observer: Observer;
 }
 
@@ -59,6 +73,8 @@ export interface ProxyServer {
   port: number;
   server: Server;
   cache: HttpCache;
+  /** What each PoP answered and how its caches and origin did (`/__outpost/metrics`). */
+  metrics: EdgeMetrics;
   /** The admin token (`Authorization: Bearer …` on /__outpost/ endpoints). */
   adminToken: string;
   close(): Promise<void>;
@@ -70,6 +86,23 @@ function withRay(flat: string[], ray: string): string[] {
   for (let i = 0; i < flat.length; i += 2) if (flat[i] !== 'cf-ray') out.push(flat[i], flat[i + 1]);
   out.push('cf-ray', ray);
   return out;
+}
+
+const NOT_ENDED = () => {};
+
+// Closures made outside the request handler: what they capture stays out of the handler's own
+// context, whose variables then need no heap allocation per request (a CDN hit is ~20 µs).
+function endsOnClose(
+  ending: Parameters<typeof requestEnded>[0],
+  req: IncomingMessage,
+  res: ServerResponse,
+  seen: Seen,
+): void {
+  res.on('close', () => requestEnded(ending, req, res, seen));
+}
+
+function recordingInto(origin: RecordedOrigin, hops: HopRecorder): Origin {
+  return (q) => origin(q, hops, false);
 }
 
 const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
@@ -146,7 +179,13 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       'INVALID_OPTION',
       `trustedProxyHeader must be ${problem}, received "${options.trustedProxyHeader}"`,
     );
-  const network = options.network ? new ProxyNetwork(options.network, purges, onError) : null;
+  // What every request leaves once it is over (src/pop/request-end.ts), as in worker mode: its
+  // metrics, its log line and its trace. There is no worker: the `worker` label is empty.
+  const metrics = new EdgeMetrics();
+  const tracer = options.tracing ? new Tracer(options.tracing, options.observer) : null;
+  if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
+  const ending = { metrics, ...(tracer ? { tracer } : {}), observer: options.observer };
+  const network = options.network ? new ProxyNetwork(options.network, purges, onError, metrics) : null;
   // A/B tests: each response for a request with a bucket varies on it (src/frontend/variants/).
   const origin = config.experiments.length
     ? varyOnVariant(httpOrigin(options.origin))
@@ -160,20 +199,53 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       'INVALID_OPTION',
       `${config.configPath}: ${kvPolicy.at}.keys_kv: CDN proxy mode has no KV namespaces; use jwks_url`,
     );
-  const policies = config.security ? new Policies(config.security, { observer: options.observer }) : null;
+  const policies = config.security
+    ? new Policies(config.security, { observer: options.observer, metrics })
+    : null;
+  // Per PoP, made once: what it counts, and the origin as it reaches it (its requests' spans and
+  // the traceparent they carry; its failures and 5xx counted), also as a plain Origin for an
+  // untraced fill on one PoP.
+  const pops = new Map<string, { count: PopMetrics; origin: RecordedOrigin; plain: Origin }>();
+  const popAt = (pop: string) => {
+    let p = pops.get(pop);
+    if (!p) {
+      const count = metrics.forPop(pop);
+      const o = recorded(origin, count);
+      pops.set(pop, (p = { count, origin: o, plain: (q) => o(q, null, false) }));
+    }
+    return p;
+  };
   const server = createServer(async (req, res) => {
     // Every response carries the request's ray id. Not set with setHeader on the answering path:
     // writeHead(status, array) then has to merge (slow, and keeps only the last of repeated
     // fields); the ray goes into the array instead.
     let ray = '';
+    const seen = newSeen('DEV');
     try {
-      const route = network?.route(req);
-      ray = newRay(route && 'pop' in route ? route.pop.id : 'DEV');
       if (req.url?.startsWith(ADMIN_PREFIX)) {
-        res.setHeader('cf-ray', ray);
-        if (await handleAdmin(req, res, { token: adminToken, purges })) return;
+        const at = network?.route(req);
+        res.setHeader('cf-ray', newRay(at && 'pop' in at ? at.pop.id : 'DEV'));
+        if (await handleAdmin(req, res, { token: adminToken, purges, metrics })) return;
         res.removeHeader('cf-ray');
       }
+      const root = tracer ? startTrace(tracer, req, seen) : null;
+      // `ended` only marks it as not yet recorded: no upgrade ends a request here before close.
+      seen.ended = NOT_ENDED;
+      endsOnClose(ending, req, res, seen);
+      const route = network?.route(req, root?.scope);
+      if (route && 'pop' in route) {
+        seen.pop = route.pop.id;
+        // The router's choice, and the modelled trip to the PoP it chose (as in worker mode).
+        root?.scope
+          .start('outpost.route', SpanKind.INTERNAL, {
+            'outpost.pop': seen.pop,
+            'outpost.hop': route.edge.desc,
+            'outpost.hop.simulated_ms': route.edge.ms,
+          })
+          .end();
+      }
+      ray = newRay(seen.pop);
+      seen.ray = ray;
       let r: CacheRequest;
       try {
         r = requestOf(req, host, {
@@ -185,6 +257,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });
         return void res.end('Bad Request: invalid URL or Host header\n');
       }
+      seen.url = r.url;
+      const clientAt = root ? r.headers.indexOf('cf-connecting-ip') : -1;
+      if (clientAt >= 0 && clientAt % 2 === 0) seen.client = r.headers[clientAt + 1];
       const policyHeaders: string[] = [];
       if (policies && !policies.empty) {
         // The WAF reads a prefix of the body ahead; the origin then gets it whole, replayed.
@@ -198,20 +273,23 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         // WAF, rate limits, JWT (src/pop/policies.ts): before the cache, as before a worker.
         const p: PolicyRequest = {
           responseHeaders: policyHeaders,
+          decisions: [],
           target: req.url ?? '/',
           body,
           method: r.method,
           url: new URL(r.url),
           headers: r.headers,
-          pop: route && 'pop' in route ? route.pop.id : 'DEV',
+          pop: seen.pop,
           worker: '',
-          scope: undefined,
+          scope: root?.scope,
           kv: null,
         };
         const stop = await policies.apply(p);
+        if (p.decisions?.length) seen.policy = p.decisions.join(' ');
         if (stop) {
           body?.cancel();
           res.writeHead(stop.status, [...stop.headers.flat(), 'cf-ray', ray]);
+          seen.out = { bytes: Buffer.byteLength(stop.body), cacheStatus: 'none' };
           return void res.end(stop.body);
         }
         if (p.rewrittenUrl) r.url = p.rewrittenUrl;
@@ -228,17 +306,43 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         res.writeEarlyHints(hints);
       };
       const policy = config.policies.length ? site.policyFor(new URL(r.url).pathname) : undefined;
+      if (route && !('pop' in route)) {
+        seen.error = route.message;
+        const e = errorResponse(route, true);
+        res.writeHead(e.status, { 'content-type': 'text/plain', 'cf-ray': ray });
+        return void res.end(e.body);
+      }
+      // The PoP's cache lookup: a span holding the fill through the tiers and the origin request.
+      const recorder = route
+        ? route.recorder
+        : root
+          ? recordHops({ hops: [], shield: [], objects: [] } satisfies RequestHops, root.scope)
+          : null;
+      const lookup = recorder?.begin('outpost.cache', SpanKind.INTERNAL, {
+        'outpost.cache.tier': 'pop',
+        'url.full': r.url.slice(0, 2048),
+      });
+      const at = popAt(seen.pop);
+      const inner = lookup ? lookup.recorder : null;
+      const fill: Origin = route
+        ? route.origin(at.origin, policy, inner ?? route.recorder)
+        : inner
+          ? recordingInto(at.origin, inner)
+          : at.plain;
       let a: Awaited<ReturnType<HttpCache['handle']>>;
+      try {
+        a = await (route ? route.cache : cache).handle(r, fill, policy);
+      } catch (err) {
+        lookup?.end(null, undefined, (err as Error).message);
+        throw err;
+      }
+      at.count.cache('pop', a.cacheStatus);
+      // Its Server-Timing entry is the tiers' (`shield`, `origin`): none of its own.
+      lookup?.end(null, { 'outpost.cache.status': a.cacheStatus });
       if (route) {
-        if (!('pop' in route)) {
-          const e = errorResponse(route, true);
-          res.writeHead(e.status, { 'content-type': 'text/plain', 'cf-ray': ray });
-          return void res.end(e.body);
-        }
-        a = await route.cache.handle(r, route.origin(origin, policy), policy);
         a = { ...a, headers: [...a.headers, ...route.headers()] };
         if (route.edgeDelayMs) await new Promise((done) => setTimeout(done, route.edgeDelayMs));
-      } else a = await cache.handle(r, origin, policy);
+      }
       // One raw array, nothing set before it: repeated fields (two Set-Cookie or Cache-Control
       // lines) go out as they are.
       res.writeHead(
@@ -246,11 +350,20 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         a.statusText || undefined,
         withRay(policyHeaders.length ? [...a.headers, ...policyHeaders] : a.headers, ray),
       );
-      if (a.bytes && req.method !== 'HEAD') return void res.end(a.bytes);
+      const out = { bytes: 0, cacheStatus: a.cacheStatus };
+      seen.out = out;
+      if (a.bytes && req.method !== 'HEAD') {
+        out.bytes = a.bytes.byteLength;
+        return void res.end(a.bytes);
+      }
       if (a.body && req.method !== 'HEAD')
-        for await (const chunk of a.body) if (!res.write(chunk)) await drained(res);
+        for await (const chunk of a.body) {
+          out.bytes += chunk.byteLength;
+          if (!res.write(chunk)) await drained(res);
+        }
       res.end();
     } catch (err) {
+      seen.error = (err as Error)?.message ?? String(err);
       options.observer.log({
         level: 'error',
         source: 'outpost',
@@ -270,6 +383,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     port,
     server,
     cache,
+    metrics,
     adminToken,
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -277,6 +391,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         server.closeAllConnections();
       });
       leave();
+      await tracer?.close();
       await site.close();
       await cache.idle();
       if (!options.store) await store.close();

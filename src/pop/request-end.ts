@@ -31,11 +31,35 @@ export interface Seen {
   client?: string;
   /** Set for a WebSocket upgrade: its 101, the response that never closes. */
   status?: number;
+  /** What was written of its response (else `written` holds it, as writeResponse records it). */
+  out?: { bytes: number; cacheStatus: string };
   /** Its trace, when traced. */
   trace?: RequestTrace;
   root?: OpenSpan;
   /** What runs once when it is over (the response closed, or a WebSocket upgrade completed); null after. */
   ended: (() => void) | null;
+}
+
+/**
+ * A request's record with every field present from the start: one object shape for all
+ * requests (fields added one by one as a request goes would move it through several).
+ */
+export function newSeen(pop: string): Seen {
+  return {
+    pop,
+    worker: '',
+    started: performance.now(),
+    url: undefined,
+    ray: undefined,
+    error: undefined,
+    policy: undefined,
+    client: undefined,
+    status: undefined,
+    out: undefined,
+    trace: undefined,
+    root: undefined,
+    ended: null,
+  };
 }
 
 /** The status a request ended with: its response's, 101 for an upgrade, 499 when the client left first. */
@@ -53,7 +77,7 @@ export function requestEnded(
   if (seen.ended === null) return;
   seen.ended = null;
   const status = statusOf(res, seen);
-  const out = written.get(res);
+  const out = seen.out ?? written.get(res);
   // A response that did not finish (the client left) is not counted, as before.
   if (options.metrics && (seen.status !== undefined || res.writableFinished))
     options.metrics.request({
@@ -83,7 +107,7 @@ export function requestEnded(
 function logRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, seen: Seen): void {
   if (observer.wants?.('info') === false) return;
   const status = statusOf(res, seen);
-  const out = written.get(res);
+  const out = seen.out ?? written.get(res);
   const traceId =
     seen.trace?.traceId ?? parseTraceparent(req.headers.traceparent as string | undefined)?.traceId;
   observer.log({
@@ -124,7 +148,7 @@ function endRoot(req: IncomingMessage, res: ServerResponse, seen: Seen, status: 
     /:\d+$/,
     '',
   );
-  const out = written.get(res);
+  const out = seen.out ?? written.get(res);
   const ua = req.headers['user-agent'];
   const client = seen.client ?? req.socket?.remoteAddress;
   seen.root?.end(
