@@ -302,7 +302,22 @@ describe('outpost dev: each option changes what is started', () => {
       '300',
     ]) as Proxy;
     assert.deepEqual(p.proxy.tracing, { endpoint: OTLP, sampleRatio: 0.25, slowMs: 300 });
-    assert.equal((plan(empty, ['--origin', 'http://127.0.0.1:1/']) as Proxy).proxy.tracing, undefined);
+    // Without a flag, the OpenTelemetry variables decide (as in worker mode): none set, no tracing.
+    const saved = [process.env.OTEL_EXPORTER_OTLP_ENDPOINT, process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT];
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    try {
+      assert.equal((plan(empty, ['--origin', 'http://127.0.0.1:1/']) as Proxy).proxy.tracing, undefined);
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:4318';
+      assert.equal(
+        (plan(empty, ['--origin', 'http://127.0.0.1:1/']) as Proxy).proxy.tracing?.endpoint,
+        'http://127.0.0.1:4318/v1/traces',
+      );
+    } finally {
+      if (saved[0] === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved[0];
+      if (saved[1] !== undefined) process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = saved[1];
+    }
   });
   it('CDN proxy mode refuses the options only a Workers project uses, naming them', () => {
     for (const args of [

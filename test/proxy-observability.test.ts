@@ -165,6 +165,38 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
   });
 });
 
+describe('CDN proxy mode without tracing', () => {
+  it('sends the origin no traceparent of its own, and still counts and logs', async () => {
+    const origin = await startOrigin();
+    const observer = memoryObserver();
+    const proxy = await startProxy({ origin: origin.url, port: 0, observer });
+    try {
+      await (await fetch(`${proxy.url}/x/plain`)).text();
+      assert.equal(origin.seen.get('GET /x/plain'), undefined);
+      // A client's own traceparent goes on as it came (the proxy does not trace it).
+      const client = `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`;
+      await (await fetch(`${proxy.url}/x/theirs`, { headers: { traceparent: client } })).text();
+      assert.equal(origin.seen.get('GET /x/theirs'), client);
+      const m = await scrape(proxy);
+      assert.equal(
+        value(m.get('outpost_requests_total'), {
+          pop: 'DEV',
+          worker: '',
+          status_class: '2xx',
+          cache_status: 'MISS',
+        }),
+        2,
+      );
+      const lines = observer.entries.filter((e) => e.source === 'request');
+      assert.equal(lines.length, 2);
+      assert.equal(lines[1].fields?.trace, CLIENT_TRACE, "the line names the client's trace");
+    } finally {
+      await proxy.close();
+      await origin.close();
+    }
+  });
+});
+
 describe('CDN proxy mode on a network: the tiers in the trace and the metrics', () => {
   let origin: Awaited<ReturnType<typeof startOrigin>>;
   let receiver: Receiver;

@@ -20,8 +20,12 @@ export async function relay(body: AsyncIterable<Uint8Array>, res: ServerResponse
   }
 }
 
-/** Wait until `res` can take more data, or is closed; leaves no listener behind. */
+/**
+ * Wait until `res` can take more data, or is closed; leaves no listener behind. A response
+ * already destroyed (the client left) resolves at once: its 'close' has been emitted already.
+ */
 export function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);

@@ -10,7 +10,10 @@ import { FastCounter, FastHistogram } from './series.ts';
 
 export const DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** A series key is its label values joined by NUL (no label value here holds one). */
+/**
+ * A series key is its label values joined by NUL. None holds one: PoP ids, worker names, WAF
+ * rule ids and categories are validated where they are configured, the rest are Outpost's own.
+ */
 const SEP = '\0';
 /** Label makers for series.ts: a key's values named, in the order they were joined. */
 const named =

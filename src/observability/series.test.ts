@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { FastCounter, FastHistogram } from './series.ts';
 
 interface Family {
@@ -48,6 +48,56 @@ describe('series.ts: counters and histograms found by key', () => {
       1,
       'reset zeroes in place',
     );
+  });
+
+  it('writes what prom-client writes for the same counts: text and JSON, several series', async () => {
+    const theirs = new Registry();
+    const ours = new Registry();
+    const c1 = new Counter({
+      name: 'x_total',
+      help: 'X',
+      labelNames: ['pop', 'worker'],
+      registers: [theirs],
+    });
+    const c2 = new FastCounter<'pop' | 'worker'>('x_total', 'X', ours);
+    const h1 = new Histogram({
+      name: 'y_seconds',
+      help: 'Y',
+      labelNames: ['pop', 'worker'],
+      buckets: [0.01, 0.1, 1],
+      registers: [theirs],
+    });
+    const h2 = new FastHistogram<'pop' | 'worker'>('y_seconds', 'Y', ours, [0.01, 0.1, 1]);
+    const labels = (key: string) => {
+      const [pop, worker] = key.split('\0');
+      return { pop, worker };
+    };
+    const seen = [
+      ['FRA', 'shop', 0.004],
+      ['AMS', 'blog', 0.5],
+      ['FRA', 'shop', 0.1],
+      ['FRA', 'blog', 3],
+      ['AMS', 'blog', 0.02],
+    ] as const;
+    for (const [pop, worker, v] of seen) {
+      c1.inc({ pop, worker });
+      c2.inc(`${pop}\0${worker}`, labels);
+      h1.observe({ pop, worker }, v);
+      h2.observe(`${pop}\0${worker}`, labels, v);
+    }
+    assert.equal(await ours.metrics(), await theirs.metrics());
+    // JSON: the same names, types, series, labels and values (prom-client adds empty exemplars).
+    const essence = async (r: Registry) =>
+      (await r.getMetricsAsJSON()).map((m) => ({
+        name: m.name,
+        type: m.type,
+        values: m.values.map((v) => ({
+          labels: { ...v.labels },
+          value: v.value,
+          metricName: (v as { metricName?: string }).metricName,
+        })),
+      }));
+    assert.deepEqual(await essence(ours), await essence(theirs));
   });
 
   it('a histogram puts a value on a bound into that bound’s bucket; buckets are cumulative with +Inf, _sum and _count', async () => {

@@ -120,7 +120,19 @@ export class FastHistogram<L extends string> extends Family<L, HistogramSeries> 
   observe(key: string, labels: (key: string) => Labels<L>, value: number): void {
     this.observeIn(this.at(key, labels), value);
   }
+  /** As prom-client's own: every value's labels whole (getMetricsAsJSON, aggregation). */
   async get(): Promise<Exported> {
+    const out = await this.getForPromString();
+    out.values = out.values.map((v) =>
+      v.sharedLabels
+        ? { labels: { ...v.sharedLabels, ...v.labels }, value: v.value, metricName: v.metricName }
+        : v,
+    );
+    return out;
+  }
+
+  /** For the text exposition: a series' labels shared by its buckets (formatted once). */
+  async getForPromString(): Promise<Exported> {
     const values: Exported['values'] = [];
     const bucket = `${this.name}_bucket`;
     const sum = `${this.name}_sum`;

@@ -258,8 +258,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         return void res.end('Bad Request: invalid URL or Host header\n');
       }
       seen.url = r.url;
-      const clientAt = root ? r.headers.indexOf('cf-connecting-ip') : -1;
-      if (clientAt >= 0 && clientAt % 2 === 0) seen.client = r.headers[clientAt + 1];
+      if (root)
+        for (let i = 0; i < r.headers.length; i += 2)
+          if (r.headers[i] === 'cf-connecting-ip') seen.client = r.headers[i + 1];
       const policyHeaders: string[] = [];
       if (policies && !policies.empty) {
         // The WAF reads a prefix of the body ahead; the origin then gets it whole, replayed.
@@ -289,7 +290,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         if (stop) {
           body?.cancel();
           res.writeHead(stop.status, [...stop.headers.flat(), 'cf-ray', ray]);
-          seen.out = { bytes: Buffer.byteLength(stop.body), cacheStatus: 'none' };
+          // Outpost's own answer: no body bytes counted (as in worker mode).
+          seen.out = { bytes: 0, cacheStatus: 'none' };
           return void res.end(stop.body);
         }
         if (p.rewrittenUrl) r.url = p.rewrittenUrl;
@@ -358,6 +360,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       }
       if (a.body && req.method !== 'HEAD')
         for await (const chunk of a.body) {
+          // The client left: stop reading (leaving the loop cancels the body).
+          if (res.destroyed) break;
           out.bytes += chunk.byteLength;
           if (!res.write(chunk)) await drained(res);
         }
@@ -369,7 +373,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         source: 'outpost',
         message: `origin request failed: ${(err as Error).message}`,
       });
-      if (res.headersSent) return void res.destroy();
+      if (res.headersSent) {
+        // The body failed after its head went out (the origin's connection broke): the
+        // response is cut short, and counted as the origin's failure.
+        if (!res.destroyed) popAt(seen.pop).count.originError('network');
+        return void res.destroy();
+      }
       res.writeHead(502, { 'content-type': 'text/plain', ...(ray ? { 'cf-ray': ray } : {}) });
       res.end(`Origin unreachable: ${(err as Error).message}\n`);
     }

@@ -42,7 +42,7 @@ import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 import type { Pages } from './pages.ts';
 import type { Policies, PolicyRequest } from './policies.ts';
-import { requestEnded, type Seen, startTrace } from './request-end.ts';
+import { newSeen, requestEnded, type Seen, startTrace } from './request-end.ts';
 import { headerValue, writeResponse } from './respond.ts';
 import type { Site } from './site.ts';
 import { answerFromSite } from './site-serve.ts';
@@ -319,7 +319,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       return;
     }
     // What the metrics, the request's line and its trace record once it is over: one listener.
-    const seen: Seen = { pop: defaultPop, worker: '', started: performance.now(), ended: null };
+    const seen: Seen = newSeen(defaultPop);
     const root = options.tracer ? startTrace(options.tracer, req, seen) : null;
     const ended = () => requestEnded(options, req, res, seen);
     seen.ended = ended;
