@@ -4,9 +4,11 @@
  * the hello worker behind a PoP front pinned to core 0, wrk on core 1; throughput with 64
  * connections, latency (p50) with one. Fresh server processes each round, settings interleaved.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parseSecurity } from '../src/config/index.ts';
+import { startNatsServer } from '../src/kv/nats-harness.ts';
 import { JwtVerifier, keyResolver } from '../src/security/jwt/index.ts';
 import { hasWrk, latencyP50, load, pin, startNode } from './platform.ts';
 import { fmt, median } from './util.ts';
@@ -31,28 +33,53 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
     'X-API-Key: bench-client',
   ];
   const varied = join(import.meta.dirname, 'fixtures', 'varied-query.lua');
-  const settings: { label: string; security?: object; keys?: object; headers: string[]; script?: string }[] =
-    [
-      { label: 'none', headers: browser },
-      {
-        label: 'JWT RS256',
-        security: {
-          jwt: [{ algorithms: ['RS256'], keys_kv: 'bench-keys', forward: { sub: 'X-User-ID' } }],
-        },
-        keys: { bench: JSON.stringify(jwk) },
-        headers: browser,
+  // Shared counters (outpost node, dev --nats): a nats-server for the run, on the load's core.
+  let nats: Awaited<ReturnType<typeof startNatsServer>> | null = null;
+  try {
+    nats = await startNatsServer();
+  } catch {}
+  const natsAt = nats ? natsPid(nats.port) : 0;
+  if (natsAt > 0) pin(natsAt, 1);
+  const settings: {
+    label: string;
+    security?: object;
+    keys?: object;
+    headers: string[];
+    script?: string;
+    nats?: boolean;
+  }[] = [
+    { label: 'none', headers: browser },
+    {
+      label: 'JWT RS256',
+      security: {
+        jwt: [{ algorithms: ['RS256'], keys_kv: 'bench-keys', forward: { sub: 'X-User-ID' } }],
       },
-      {
-        label: 'rate limit',
-        // A limit no run reaches: the cost measured is the check, not refusals.
-        security: { rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }] },
-        headers: browser,
-      },
-      { label: 'WAF', security: { waf: {} }, headers: browser },
-      // The same with a query that differs on every request: values the WAF has not seen.
-      { label: 'none, new q', headers: browser, script: varied },
-      { label: 'WAF, new q', security: { waf: {} }, headers: browser, script: varied },
-    ];
+      keys: { bench: JSON.stringify(jwk) },
+      headers: browser,
+    },
+    {
+      label: 'rate limit',
+      // A limit no run reaches: the cost measured is the check, not refusals.
+      security: { rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }] },
+      headers: browser,
+    },
+    ...(nats
+      ? [
+          {
+            label: 'rate limit, NATS',
+            security: {
+              rate_limit: [{ name: 'api', limit: 1_000_000, period: 60, key: 'header:X-API-Key' }],
+            },
+            headers: browser,
+            nats: true,
+          },
+        ]
+      : []),
+    { label: 'WAF', security: { waf: {} }, headers: browser },
+    // The same with a query that differs on every request: values the WAF has not seen.
+    { label: 'none, new q', headers: browser, script: varied },
+    { label: 'WAF, new q', security: { waf: {} }, headers: browser, script: varied },
+  ];
   const path = '/?q=summer+shoes&page=2';
   const rps = settings.map(() => [] as number[]);
   const p50 = settings.map(() => [] as number[]);
@@ -63,9 +90,11 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
       const s = settings[k];
       if (s.security) process.env.OUTPOST_BENCH_SECURITY = JSON.stringify(s.security);
       if (s.keys) process.env.OUTPOST_BENCH_KV_KEYS = JSON.stringify(s.keys);
+      if (s.nats && nats) process.env.OUTPOST_BENCH_NATS = nats.url;
       const target = await startNode('outpost', ['hello'], s.label);
       delete process.env.OUTPOST_BENCH_SECURITY;
       delete process.env.OUTPOST_BENCH_KV_KEYS;
+      delete process.env.OUTPOST_BENCH_NATS;
       try {
         await load(target.port, path, 1, 12, s.headers, s.script);
         rps[k].push(await load(target.port, path, opts.seconds, 12, s.headers, s.script));
@@ -91,6 +120,11 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
       `  ${settings[k].label.padEnd(12)} ${fmt(r, 0).padStart(7)} req/s (${fmt(r / base, 3)}x, ${fmt((1 / r - 1 / base) * 1e6, 1)} µs a request)   p50 ${fmt(l, 3)} ms (+${fmt((l - baseLatency) * 1000, 0)} µs)`,
     );
   }
+  if (!nats)
+    table.push(
+      '  rate limit, NATS: not measured: nats-server is not installed (apt-get install -y nats-server)',
+    );
+  await nats?.dispose();
   // A token seen for the first time is checked in full (the figures above reuse one token,
   // whose verdict is remembered): that cost, in this process, over distinct tokens.
   const policy = parseSecurity({ jwt: [{ algorithms: ['RS256'], keys_kv: 'k' }] }, 'bench')?.jwt[0];
@@ -118,4 +152,13 @@ export async function policiesBench(opts: { rounds: number; seconds: number }) {
     ratios['JWT RS256 uncached µs'] = us;
   }
   return { table, ratios };
+}
+
+/** The pid of the nats-server listening on `port` (to pin it beside the load generator). */
+function natsPid(port: number): number {
+  const out = execFileSync('pgrep', ['-f', `nats-server .*-p ${port}`])
+    .toString()
+    .trim()
+    .split('\n')[0];
+  return Number(out);
 }

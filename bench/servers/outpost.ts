@@ -13,6 +13,7 @@ import { Pages } from '../../src/pop/pages.ts';
 import { Policies } from '../../src/pop/policies.ts';
 import { Site } from '../../src/pop/site.ts';
 import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
+import { NatsCounterStore, RateLimiter } from '../../src/security/ratelimit/index.ts';
 import { seedStatements } from '../d1-data.ts';
 
 const project = process.argv[2] ?? 'hello';
@@ -68,7 +69,11 @@ const tracer = trace
 let policies: Policies | undefined;
 if (process.env.OUTPOST_BENCH_SECURITY) {
   const security = parseSecurity(JSON.parse(process.env.OUTPOST_BENCH_SECURITY), 'OUTPOST_BENCH_SECURITY');
-  if (security) policies = new Policies(security);
+  // OUTPOST_BENCH_NATS: exact rate-limit counters kept in NATS, as nodes keep them.
+  const shared = process.env.OUTPOST_BENCH_NATS
+    ? await NatsCounterStore.connect(process.env.OUTPOST_BENCH_NATS)
+    : null;
+  if (security) policies = new Policies(security, shared ? { limiter: new RateLimiter({ shared }) } : {});
   if (process.env.OUTPOST_BENCH_KV_KEYS) {
     if (!runtime.kv) throw new Error('the bench fixture has no KV for the policy keys');
     for (const [k, v] of Object.entries(

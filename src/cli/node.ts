@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { parseConfigText, parseSecurity, type SecurityConfig } from '../config/index.ts';
 import {
   loadTopology,
   Membership,
@@ -134,6 +135,11 @@ export const nodeCommand: Command = {
       type: 'string',
       help: 'the header the router sets to the client address (x-forwarded-for behind outpost router)',
     },
+    {
+      name: 'security',
+      type: 'string',
+      help: 'an outpost.toml (or .json) whose [security] policies (WAF, rate limits, JWT) run before every worker the node serves; exact rate-limit counters are shared by every node through NATS',
+    },
     EGRESS,
     SECRET_FILE,
     {
@@ -170,6 +176,7 @@ export const nodeCommand: Command = {
         `--do-auto-move must be a whole number of calls, at least 10 (0: never), received ${v['do-auto-move']}`,
       );
     if (typeof v.pop !== 'string') throw new CliError('give --pop ID (the PoP this node serves, e.g. FRA)');
+    const security = typeof v.security === 'string' ? securityOf(v.security) : undefined;
     const shared = secretOf(v) !== undefined;
     if (autoMove > 0 && !shared)
       throw new CliError(
@@ -221,6 +228,7 @@ export const nodeCommand: Command = {
         ? { trustedProxyHeader: v['trusted-proxy-header'] }
         : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
+      ...(security ? { security } : {}),
       ...(secret ? { secret } : {}),
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,
@@ -361,3 +369,19 @@ export const shieldCommand: Command = {
     return 0;
   },
 };
+
+/** The [security] table of `file` (--security), refused when the file cannot be read or has none. */
+export function securityOf(file: string): SecurityConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(
+      `--security ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  const raw = parseConfigText(file, text);
+  const security = parseSecurity(raw.security, file);
+  if (!security) throw new CliError(`--security ${file}: it has no [security] table`);
+  return security;
+}

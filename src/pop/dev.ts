@@ -46,6 +46,7 @@ import {
   Runtime,
   type RuntimeOptions,
 } from '../runtime/index.ts';
+import { NatsCounterStore, RateLimiter } from '../security/ratelimit/index.ts';
 import { newAdminToken, writeAdminFile } from './admin.ts';
 import { Background } from './background.ts';
 import { DevNetwork } from './network.ts';
@@ -567,14 +568,27 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const all = projects.flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
     return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
   };
-  const policies = options.security
-    ? new Policies(options.security, {
-        kvNamespace,
-        metrics,
-        observer,
-        ...(network ? { placement: network.placement } : {}),
-      })
-    : null;
+  // With --nats, exact rate-limit counters are kept in NATS, shared by every process of the
+  // network (src/security/ratelimit/nats-store.ts); `local` ones stay here, per PoP.
+  const sharedCounters =
+    options.kv?.nats && options.security?.rateLimit.some((r) => (r as { mode?: unknown }).mode !== 'local')
+      ? await NatsCounterStore.connect(options.kv.nats, options.kv.replicas ?? 1)
+      : null;
+  let policies: Policies | null = null;
+  try {
+    policies = options.security
+      ? new Policies(options.security, {
+          kvNamespace,
+          metrics,
+          observer,
+          ...(sharedCounters ? { limiter: new RateLimiter({ shared: sharedCounters }) } : {}),
+          ...(network ? { placement: network.placement } : {}),
+        })
+      : null;
+  } catch (err) {
+    await sharedCounters?.close();
+    throw err;
+  }
   const server: PopServer = await startPopServer({
     runtime: rt,
     metrics,
@@ -663,6 +677,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await server.close();
       await site.close();
       await tracer?.close();
+      await sharedCounters?.close();
       await objects.close();
       await (network ? network.close() : rt.close());
       await kvStore.close();

@@ -11,6 +11,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, wri
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges } from '../cache/index.ts';
+import type { SecurityConfig } from '../config/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
 import { AUTO_MOVE_DEFAULTS, ObjectCluster, type PeerNode } from '../durable-objects/index.ts';
 import {
@@ -52,6 +53,11 @@ export interface NodeOptions {
   replicas?: number;
   adminToken?: string;
   trustedProxyHeader?: string;
+  /**
+   * Platform policies run before every worker served (WAF, rate limits, JWT); exact rate-limit
+   * counters live in NATS, shared by every node and process (src/security/ratelimit/nats-store.ts).
+   */
+  security?: SecurityConfig;
   runtime?: RuntimeOptions;
   limits?: Partial<Limits>;
   /** What workers' fetch() may reach beyond the public internet (src/config/egress.ts entries). */
@@ -351,6 +357,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       watch: false,
       production: true,
       observer: o.observer,
+      ...(o.security ? { security: o.security } : {}),
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 8787,
       ...(o.processes ? { ownPort: o.peerPort ? o.peerPort + o.processes.index - 1 : 0 } : {}),

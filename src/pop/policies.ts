@@ -26,7 +26,9 @@ import {
   tokenOf,
 } from '../security/jwt/index.ts';
 import {
+  MAX_SHARED_SLIDING,
   parseRateLimitPolicy,
+  type RateLimitDecision,
   RateLimiter,
   type RateLimitPolicy,
   rateLimitHeaders,
@@ -194,6 +196,14 @@ export class Policies {
       throw new Error(`${config.file}: ${(err as Error).message}`);
     }
     this.#limiter = deps.limiter ?? new RateLimiter();
+    if (this.#limiter.shared)
+      this.#limits.forEach((p, i) => {
+        // A shared sliding counter is stored whole on every hit: bounded (./nats-store.ts).
+        if (p.rule.mode === 'sliding' && Math.ceil(p.rule.limit / p.rule.shards) > MAX_SHARED_SLIDING)
+          throw new Error(
+            `${config.file}: security.rate_limit[${i}] ("${p.name}"): a sliding window shared across processes holds at most ${MAX_SHARED_SLIDING} hits per shard, received limit ${p.rule.limit} with ${p.rule.shards} shard(s); use mode = "fixed", or shards = ${Math.ceil(p.rule.limit / MAX_SHARED_SLIDING)} or more`,
+          );
+      });
     let waf: WafConfig | null = null;
     try {
       waf = config.waf === undefined ? null : parseWafConfig(config.waf, 'security.waf');
@@ -373,6 +383,19 @@ export class Policies {
     return result;
   }
 
+  /** When the shared counters last failed and were logged (at most one line in 10 s). */
+  #warnedAt = 0;
+  #warnShared(message: string): void {
+    const now = Date.now();
+    if (now - this.#warnedAt < 10_000) return;
+    this.#warnedAt = now;
+    this.deps.observer?.log({
+      level: 'warn',
+      source: 'outpost',
+      message: `rate limiting failed open (requests are let through uncounted): ${message}`,
+    });
+  }
+
   /** The PoP an exact counter lives in: placed at its first hit, as a Durable Object is. */
   #owner(namespace: string, key: string, policy: RateLimitPolicy, pop: string): string {
     if (!this.deps.placement || policy.rule.mode === 'local') return pop;
@@ -419,7 +442,19 @@ export class Policies {
       const trip = this.deps.placement.trip(req.pop, owner);
       if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
     }
-    const d = this.#limiter.hit(namespace, key, policy.rule, req.pop);
+    let d: RateLimitDecision;
+    try {
+      d = await this.#limiter.check(namespace, key, policy.rule, req.pop);
+    } catch (err) {
+      // The shared counters cannot be reached (NATS down, a key lost every race): the request
+      // goes on uncounted rather than the site going down with them — logged, counted, traced.
+      const message = (err as Error).message;
+      this.#warnShared(message);
+      this.deps.metrics?.policy(req.pop, req.worker, 'rate_limit', 'error');
+      req.decisions?.push(`rate_limit:${policy.name}:error`);
+      span?.end({ 'outpost.policy.decision': 'error' }, message);
+      return null;
+    }
     const headers = rateLimitHeaders(policy.rule, d, policy.name);
     this.deps.metrics?.policy(req.pop, req.worker, 'rate_limit', d.allowed ? 'allow' : 'block');
     req.decisions?.push(`rate_limit:${policy.name}:${d.allowed ? 'allow' : 'block'}`);

@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type CounterState, type StepResult, stepFixed, stepSliding } from './algorithms.ts';
-import { type CounterStore, MemoryCounterStore } from './store.ts';
+import { type CounterStore, MemoryCounterStore, type SharedCounterStore } from './store.ts';
 import { type RateLimitDecision, type RateLimitRule, ruleProblem } from './types.ts';
 
 export interface RateLimiterOptions {
@@ -38,6 +38,12 @@ export interface RateLimiterOptions {
   random?: () => number;
   /** Where counters live (default: in this process, bounded by maxKeys and maxBytes). */
   store?: CounterStore;
+  /**
+   * Where exact (sliding and fixed) counters live when several processes must share them
+   * (NATS JetStream, ./nats-store.ts); `check()` counts there, `hit()` never does. `local`
+   * counters stay in `store`: they count per PoP.
+   */
+  shared?: SharedCounterStore;
 }
 
 const MAX_KEY_LENGTH = 256;
@@ -46,6 +52,7 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #store: CounterStore;
+  readonly #shared: SharedCounterStore | null;
   /** Rules already checked (rules are config: few objects, hit many times). */
   readonly #valid = new WeakSet<RateLimitRule>();
 
@@ -54,6 +61,12 @@ export class RateLimiter {
     this.#random = options.random ?? Math.random;
     this.#store =
       options.store ?? new MemoryCounterStore({ maxKeys: options.maxKeys, maxBytes: options.maxBytes });
+    this.#shared = options.shared ?? null;
+  }
+
+  /** Whether exact counters are shared with other processes (`check()` then awaits their store). */
+  get shared(): boolean {
+    return this.#shared !== null;
   }
 
   /**
@@ -61,6 +74,26 @@ export class RateLimiter {
    * `pop` is the PoP the hit came through: required by `local` rules, which count per PoP.
    */
   hit(namespace: string, key: string, rule: RateLimitRule, pop?: string): RateLimitDecision {
+    const h = this.#plan(namespace, key, rule, pop);
+    return h.decide(this.#store.update<StepResult>(namespace, h.id, h.now, h.step));
+  }
+
+  /**
+   * As hit(), counting exact rules in the shared store when there is one (a round trip to it;
+   * it rejects when the store cannot be reached or keeps losing races for the counter).
+   */
+  async check(namespace: string, key: string, rule: RateLimitRule, pop?: string): Promise<RateLimitDecision> {
+    const h = this.#plan(namespace, key, rule, pop);
+    const store = rule.mode !== 'local' ? this.#shared : null;
+    return h.decide(
+      store
+        ? await store.update<StepResult>(namespace, h.id, h.now, h.step)
+        : this.#store.update<StepResult>(namespace, h.id, h.now, h.step),
+    );
+  }
+
+  /** What one hit counts where, and how its step's result becomes the decision. */
+  #plan(namespace: string, key: string, rule: RateLimitRule, pop: string | undefined) {
     if (!this.#valid.has(rule)) {
       const problem = ruleProblem(rule);
       if (problem) throw new RangeError(problem);
@@ -85,16 +118,18 @@ export class RateLimiter {
     const now = this.#now();
     const k = key.length > MAX_KEY_LENGTH ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
     const id = `${rule.mode === 'sliding' ? 's' : 'f'}${periodSec}${where}\0${k}`;
-    const step = rule.mode === 'sliding' ? stepSliding : stepFixed;
-    const r = this.#store.update<StepResult>(namespace, id, now, (s: CounterState | undefined) =>
-      step(s, perShard, periodMs, now),
-    );
+    const steps = rule.mode === 'sliding' ? stepSliding : stepFixed;
     return {
-      allowed: r.allowed,
-      limit,
-      remaining: shards > 1 ? Math.min(limit, r.remaining * shards) : r.remaining,
-      resetSec: Math.ceil(r.resetMs / 1000),
-      retryAfterSec: r.allowed ? 0 : Math.max(1, Math.ceil(r.retryMs / 1000)),
+      id,
+      now,
+      step: (s: CounterState | undefined) => steps(s, perShard, periodMs, now),
+      decide: (r: StepResult): RateLimitDecision => ({
+        allowed: r.allowed,
+        limit,
+        remaining: shards > 1 ? Math.min(limit, r.remaining * shards) : r.remaining,
+        resetSec: Math.ceil(r.resetMs / 1000),
+        retryAfterSec: r.allowed ? 0 : Math.max(1, Math.ceil(r.retryMs / 1000)),
+      }),
     };
   }
 }

@@ -30,6 +30,21 @@ export interface CounterStore {
   ): R;
 }
 
+/**
+ * Counters shared by several processes (./nats-store.ts): the same step, run atomically on the
+ * counter wherever it is kept, asynchronously. `step` may run more than once (a store that
+ * retries after losing a race for the counter); only the state of the run that was kept counts.
+ */
+export interface SharedCounterStore {
+  update<R>(
+    namespace: string,
+    id: string,
+    now: number,
+    step: (state: CounterState | undefined) => [CounterState, R],
+  ): Promise<R>;
+  close(): Promise<void>;
+}
+
 export interface MemoryCounterStoreOptions {
   /** Counters kept at most (default 100,000). */
   maxKeys?: number;
