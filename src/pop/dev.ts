@@ -501,9 +501,17 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       );
     names.add(o.tenant);
   }
+  // With --nats, exact rate-limit counters are kept in NATS, shared by every process of the
+  // network (src/security/ratelimit/nats-store.ts); `local` ones stay here, per PoP.
+  let sharedCounters: NatsCounterStore | null = null;
   try {
     siteRoutes(site, projects, observer, true);
     await background.configure(projects, true);
+    if (
+      options.kv?.nats &&
+      options.security?.rateLimit.some((r) => (r as { mode?: unknown }).mode !== 'local')
+    )
+      sharedCounters = await NatsCounterStore.connect(options.kv.nats, options.kv.replicas ?? 1);
   } catch (err) {
     await abandon(err as Error);
   }
@@ -568,12 +576,6 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const all = projects.flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
     return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
   };
-  // With --nats, exact rate-limit counters are kept in NATS, shared by every process of the
-  // network (src/security/ratelimit/nats-store.ts); `local` ones stay here, per PoP.
-  const sharedCounters =
-    options.kv?.nats && options.security?.rateLimit.some((r) => (r as { mode?: unknown }).mode !== 'local')
-      ? await NatsCounterStore.connect(options.kv.nats, options.kv.replicas ?? 1)
-      : null;
   let policies: Policies | null = null;
   try {
     policies = options.security

@@ -47,6 +47,8 @@ export interface RateLimiterOptions {
 }
 
 const MAX_KEY_LENGTH = 256;
+/** A hit is counted only when allowed: a refused one changes nothing a store must keep. */
+const allowedHit = (r: StepResult) => r.allowed;
 
 export class RateLimiter {
   readonly #now: () => number;
@@ -87,7 +89,7 @@ export class RateLimiter {
     const store = rule.mode !== 'local' ? this.#shared : null;
     return h.decide(
       store
-        ? await store.update<StepResult>(namespace, h.id, h.now, h.step)
+        ? await store.update<StepResult>(namespace, h.id, h.now, h.step, allowedHit)
         : this.#store.update<StepResult>(namespace, h.id, h.now, h.step),
     );
   }

@@ -29,9 +29,31 @@ describe('shared counters: the stored state', () => {
     assert.deepEqual(b, a);
   });
 
-  it('bytes that are not a state count afresh', () => {
-    for (const bad of [new Uint8Array(0), new Uint8Array(7), new Uint8Array(24).fill(255)])
-      assert.equal(decodeState(bad), undefined);
+  it('bytes that are not a sane state count afresh: garbage, NaN, Infinity, negative, unsorted, off-period', () => {
+    const f64 = (...xs: number[]) => new Uint8Array(new Float64Array(xs).buffer);
+    for (const [i, bad] of [
+      new Uint8Array(0),
+      new Uint8Array(7),
+      new Uint8Array(24).fill(255),
+      f64(0, 60_000, 120_000, 60_000, Number.NaN), // a NaN count
+      f64(0, 60_000, 120_000, Number.NaN, 3), // a NaN window start would never roll over
+      f64(0, 60_000, 120_000, 60_001, 3), // a start off its period
+      f64(0, 60_000, 120_000, 60_000, -1),
+      f64(0, 60_000, 120_000, 60_000, 2.5),
+      f64(0, 0, 0, 0, 1), // no period
+      f64(1, 1000, 5000, 10, Number.POSITIVE_INFINITY), // an Infinity hit would never expire
+      f64(1, 1000, 5000, 30, 20), // a log out of order
+      f64(2, 1000, 5000),
+    ].entries())
+      assert.equal(decodeState(bad), undefined, `case ${i}`);
+    assert.deepEqual(decodeState(f64(0, 60_000, 120_000, 60_000, 3)), {
+      kind: 'fixed',
+      periodMs: 60_000,
+      idleAt: 120_000,
+      start: 60_000,
+      count: 3,
+      bytes: 96,
+    });
   });
 });
 
@@ -107,6 +129,50 @@ describeNeeding(NATS_SERVER, 'shared rate-limit counters over NATS JetStream', (
     const fixed: RateLimitRule = { mode: 'fixed', limit: 1, periodSec: 60, shards: 1 };
     assert.equal(limiter.hit(space, 'sync', fixed).allowed, true);
     assert.equal((await limiter.check(space, 'sync', fixed)).allowed, true, 'hit() counted in memory only');
+  });
+
+  it('hits refused over the limit write nothing: a flood on a full key makes no traffic to race with', async () => {
+    const { Kvm } = await import('@nats-io/kv');
+    const { jetstream } = await import('@nats-io/jetstream');
+    const { connect } = await import('@nats-io/transport-node');
+    const nc = await connect({ servers: server.url });
+    try {
+      const kv = await new Kvm(jetstream(nc)).open('outpost_ratelimit');
+      const rule: RateLimitRule = { mode: 'fixed', limit: 3, periodSec: 60, shards: 1 };
+      const limiter = new RateLimiter({ shared: stores[0] });
+      const space = ns();
+      for (let i = 0; i < 3; i++) assert.equal((await limiter.check(space, 'full', rule)).allowed, true);
+      const key = NatsCounterStore.keyOf(space, 'f60\0full');
+      const before = (await kv.get(key))?.revision;
+      assert.ok(before);
+      const refused = await Promise.all(Array.from({ length: 50 }, () => limiter.check(space, 'full', rule)));
+      assert.ok(refused.every((d) => !d.allowed && d.retryAfterSec >= 1));
+      assert.equal((await kv.get(key))?.revision, before);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('NATS gone: every hit waiting for a counter fails within a timeout, not one timeout each', async () => {
+    const lone = await startNatsServer();
+    const store = await NatsCounterStore.connect(lone.url);
+    try {
+      const rule: RateLimitRule = { mode: 'fixed', limit: 500, periodSec: 60, shards: 1 };
+      const limiter = new RateLimiter({ shared: store });
+      await limiter.check('q', 'k', rule);
+      await lone.freeze();
+      const started = performance.now();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 600 }, () => limiter.check('q', 'k', rule)),
+      );
+      const ms = performance.now() - started;
+      lone.thaw();
+      assert.ok(outcomes.every((o) => o.status === 'rejected'));
+      assert.ok(ms < 2500, `${ms.toFixed(0)} ms for 600 waiting hits (3 batches would take 3 timeouts)`);
+    } finally {
+      await store.close();
+      await lone.dispose();
+    }
   });
 
   it('a store whose NATS is gone rejects with an error naming it', async () => {

@@ -17,7 +17,7 @@
  * period): an idle counter holds nothing a later hit reads.
  */
 import { createHash } from 'node:crypto';
-import { jetstream } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
@@ -32,9 +32,19 @@ export const MAX_SHARED_SLIDING = 65_536;
 const MAX_ATTEMPTS = 32;
 /** Hits of one process counted by one compare-and-set at most. */
 const MAX_BATCH = 256;
+/** Hits waiting for one counter in one process at most; past it a hit fails at once. */
+const MAX_WAITING = 4096;
+/** How long one read or write may wait for NATS, ms: a request waits for its counter. */
+const TIMEOUT_MS = 1000;
+/** The bucket's bytes at most; past it the oldest writes go (each write re-appends a key: LRU). */
+const MAX_BUCKET_BYTES = 1024 * 1024 * 1024;
+/** Room a NATS message needs beside a full shared sliding window's bytes. */
+const PAYLOAD_SLACK = 4096;
 
 interface Waiting {
   step: (state: CounterState | undefined) => [CounterState, unknown];
+  /** Whether the step's result counted a hit (the state then must be written). */
+  counted: (result: unknown) => boolean;
   resolve(result: unknown): void;
   reject(err: Error): void;
 }
@@ -55,13 +65,24 @@ export function encodeState(s: CounterState): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-/** The state encodeState wrote, or undefined for bytes that are not one (counted afresh). */
+/**
+ * The state encodeState wrote, or undefined for bytes that are not a sane one (counted afresh):
+ * times finite and non-negative, a fixed window's start on its period with a whole count, a
+ * sliding log in order and within the shared bound. Anything that reaches the bucket (another
+ * version, a hand-made write) cannot make a key unlimited or blocked forever.
+ */
 export function decodeState(bytes: Uint8Array): CounterState | undefined {
   if (bytes.byteLength < 24 || bytes.byteLength % 8 !== 0) return undefined;
   const f = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  if (f[0] === 0 && f.length === 5)
-    return { kind: 'fixed', periodMs: f[1], idleAt: f[2], start: f[3], count: f[4], bytes: STATE_BYTES };
-  if (f[0] !== 1) return undefined;
+  for (const x of f) if (!Number.isFinite(x) || x < 0) return undefined;
+  const periodMs = f[1];
+  if (!Number.isInteger(periodMs) || periodMs < 1000 || periodMs > MAX_PERIOD_SEC * 1000) return undefined;
+  if (f[0] === 0 && f.length === 5) {
+    if (f[3] % periodMs !== 0 || !Number.isInteger(f[4])) return undefined;
+    return { kind: 'fixed', periodMs, idleAt: f[2], start: f[3], count: f[4], bytes: STATE_BYTES };
+  }
+  if (f[0] !== 1 || f.length - 3 > MAX_SHARED_SLIDING) return undefined;
+  for (let i = 4; i < f.length; i++) if (f[i] < f[i - 1]) return undefined;
   const size = f.length - 3;
   const log = new Float64Array(Math.max(MIN_LOG, size));
   log.set(f.subarray(3));
@@ -79,18 +100,33 @@ export function decodeState(bytes: Uint8Array): CounterState | undefined {
 /** A KV compare-and-set that lost (JetStream's "wrong last sequence", or "key exists" on create). */
 function lostRace(err: unknown): boolean {
   const code = (err as { code?: number })?.code;
-  return code === 10071 || code === 10164 || /wrong last sequence|key exists/i.test(String(err));
+  // 10163: the stream's leader is changing; the write may be tried again.
+  return (
+    code === 10071 ||
+    code === 10164 ||
+    code === 10163 ||
+    /wrong last sequence|key exists|temporarily unavailable/i.test(String(err))
+  );
 }
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class NatsCounterStore implements SharedCounterStore {
   readonly #nc: NatsConnection;
   readonly #kv: KV;
   readonly #servers: string;
+  #connected = true;
 
   private constructor(nc: NatsConnection, kv: KV, servers: string) {
     this.#nc = nc;
     this.#kv = kv;
     this.#servers = servers;
+    (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.#connected = false;
+        else if (s.type === 'reconnect') this.#connected = true;
+      }
+    })().catch(() => {});
   }
 
   /** `replicas`: of the counters' bucket when this makes it (3 on a three-server cluster). */
@@ -108,13 +144,26 @@ export class NatsCounterStore implements SharedCounterStore {
       throw new Error(`rate limiting: cannot connect to NATS at ${servers}: ${(err as Error).message}`);
     }
     try {
+      const maxPayload = nc.info?.max_payload ?? 0;
+      if (maxPayload < 8 * (MAX_SHARED_SLIDING + 3) + PAYLOAD_SLACK)
+        throw new Error(
+          `rate limiting: the NATS server's max_payload (${maxPayload} bytes) is below what a shared sliding window may hold (${8 * (MAX_SHARED_SLIDING + 3) + PAYLOAD_SLACK}); raise it (the default is 1 MiB)`,
+        );
       const kv = await jetStreamSetup('the rate-limit counters bucket', async () => {
         await new Kvm(jetstream(nc, { timeout: NATS_CREATE_TIMEOUT_MS })).create(BUCKET, {
           ttl: MAX_PERIOD_SEC * 1000,
           history: 1,
           replicas,
+          max_bytes: MAX_BUCKET_BYTES,
         });
-        return new Kvm(jetstream(nc, { timeout: 3000 })).open(BUCKET);
+        // A full bucket drops its oldest writes rather than refusing new ones: a flood of keys
+        // evicts idle counters instead of failing every counter open.
+        const jsm = await jetstreamManager(nc, { timeout: NATS_CREATE_TIMEOUT_MS });
+        const stream = `KV_${BUCKET}`;
+        const info = await jsm.streams.info(stream);
+        if (info.config.discard !== 'old')
+          await jsm.streams.update(stream, { ...info.config, discard: DiscardPolicy.Old });
+        return new Kvm(jetstream(nc, { timeout: TIMEOUT_MS })).open(BUCKET);
       });
       return new NatsCounterStore(nc, kv, servers);
     } catch (err) {
@@ -139,19 +188,37 @@ export class NatsCounterStore implements SharedCounterStore {
     id: string,
     _now: number,
     step: (state: CounterState | undefined) => [CounterState, R],
+    counted: (result: R) => boolean = () => true,
   ): Promise<R> {
     if (this.#nc.isClosed()) return Promise.reject(new Error('rate limiting: the NATS connection is closed'));
+    // Disconnected (reconnecting): fail at once rather than each request waiting out a timeout.
+    if (!this.#connected)
+      return Promise.reject(
+        new Error(`rate limiting: NATS at ${this.#servers} is unreachable (reconnecting)`),
+      );
     const key = NatsCounterStore.keyOf(namespace, id);
     return new Promise<R>((resolve, reject) => {
-      const w: Waiting = { step, resolve: resolve as (r: unknown) => void, reject };
+      const w: Waiting = {
+        step,
+        counted: counted as (r: unknown) => boolean,
+        resolve: resolve as (r: unknown) => void,
+        reject,
+      };
       const queue = this.#queues.get(key);
-      if (queue) return void queue.push(w);
+      if (queue) {
+        if (queue.length >= MAX_WAITING)
+          return reject(new Error(`rate limiting: ${MAX_WAITING} hits already wait for this counter`));
+        return void queue.push(w);
+      }
       this.#queues.set(key, [w]);
       void this.#drain(key);
     });
   }
 
-  /** Counts what waits for `key`, batch after batch, until nothing does. */
+  /**
+   * Counts what waits for `key`, batch after batch, until nothing does. A failure that is not a
+   * lost race fails every hit waiting for the key at once (they would meet it too).
+   */
   async #drain(key: string): Promise<void> {
     const queue = this.#queues.get(key) as Waiting[];
     while (queue.length > 0) {
@@ -161,6 +228,7 @@ export class NatsCounterStore implements SharedCounterStore {
         for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
       } catch (err) {
         for (const w of batch) w.reject(err as Error);
+        for (const w of queue.splice(0)) w.reject(err as Error);
       }
     }
     this.#queues.delete(key);
@@ -177,11 +245,16 @@ export class NatsCounterStore implements SharedCounterStore {
       }
       let state = e?.operation === 'PUT' ? decodeState(e.value) : undefined;
       const results: unknown[] = [];
+      let counts = false;
       for (const w of batch) {
         const [next, r] = w.step(state);
         state = next;
         results.push(r);
+        if (w.counted(r)) counts = true;
       }
+      // Nothing counted (every hit refused): the decisions hold as of this read, and no write
+      // is made — a flood on a key over its limit makes no traffic to race with.
+      if (!counts) return results;
       const bytes = encodeState(state as CounterState);
       try {
         // A key never written is created: the create fails if another process created it
@@ -193,6 +266,8 @@ export class NatsCounterStore implements SharedCounterStore {
         if (!lostRace(err))
           throw new Error(`rate limiting: NATS at ${this.#servers}: ${(err as Error).message}`);
       }
+      // Lost: another process counted first. A short random pause spreads the next tries.
+      if (attempt >= 2) await pause(Math.random() * Math.min(50, 2 ** attempt));
     }
     throw new Error(
       `rate limiting: the counter lost ${MAX_ATTEMPTS} races in a row to other processes (a hot key: give its policy shards)`,

@@ -41,6 +41,8 @@ export interface SharedCounterStore {
     id: string,
     now: number,
     step: (state: CounterState | undefined) => [CounterState, R],
+    /** Whether a result counted something (a batch where none did need not be written). */
+    counted?: (result: R) => boolean,
   ): Promise<R>;
   close(): Promise<void>;
 }
