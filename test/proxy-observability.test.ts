@@ -64,33 +64,43 @@ function one(spans: ReceivedSpan[], pick: (s: ReceivedSpan) => boolean, what: st
   return found[0];
 }
 
+/** An origin, an OTLP receiver and a traced proxy in front of the origin, for one describe. */
+function tracedProxy(extra: Partial<Parameters<typeof startProxy>[0]> = {}) {
+  const t = {} as {
+    origin: Awaited<ReturnType<typeof startOrigin>>;
+    receiver: Receiver;
+    proxy: ProxyServer;
+    observer: ReturnType<typeof memoryObserver>;
+  };
+  before(async () => {
+    t.observer = memoryObserver();
+    t.origin = await startOrigin();
+    t.receiver = await startReceiver();
+    t.proxy = await startProxy({
+      origin: t.origin.url,
+      port: 0,
+      observer: t.observer,
+      tracing: { endpoint: t.receiver.url, sampleRatio: 1, flushMs: 50 },
+      ...extra,
+    });
+  });
+  after(async () => {
+    await t.proxy?.close();
+    await t.receiver?.close();
+    await t.origin?.close();
+  });
+  return t;
+}
+
 const CLIENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CLIENT_SPAN = 'b7ad6b7169203331';
 
 describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
-  let receiver: Receiver;
-  let proxy: ProxyServer;
-  const observer = memoryObserver();
-  before(async () => {
-    origin = await startOrigin();
-    receiver = await startReceiver();
-    proxy = await startProxy({
-      origin: origin.url,
-      port: 0,
-      observer,
-      tracing: { endpoint: receiver.url, sampleRatio: 1, flushMs: 50 },
-    });
-  });
-  after(async () => {
-    await proxy?.close();
-    await receiver?.close();
-    await origin?.close();
-  });
+  const t = tracedProxy();
 
   it('counts a known sequence of requests exactly: by cache status, cache lookups, bytes, origin errors', async () => {
     const get = async (path: string, init?: RequestInit) => {
-      const r = await fetch(`${proxy.url}${path}`, init);
+      const r = await fetch(`${t.proxy.url}${path}`, init);
       return [r.status, r.headers.get('cf-cache-status'), await r.text()] as const;
     };
     assert.deepEqual(await get('/x/a'), [200, 'MISS', 'body of /x/a']);
@@ -98,7 +108,7 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
     assert.deepEqual(await get('/x/a'), [200, 'HIT', 'body of /x/a']);
     assert.deepEqual(await get('/x/a', { method: 'HEAD' }), [200, 'HIT', '']);
     assert.deepEqual((await get('/fail')).slice(0, 2), [503, 'BYPASS']);
-    const m = await scrape(proxy);
+    const m = await scrape(t.proxy);
     const requests = m.get('outpost_requests_total');
     const at = { pop: 'DEV', worker: '' };
     assert.equal(value(requests, { ...at, status_class: '2xx', cache_status: 'MISS' }), 1);
@@ -115,7 +125,7 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
     const buckets = duration?.metrics[0].buckets ?? {};
     assert.equal(Number(buckets['+Inf']), 5);
     // One line per request, with the cache status and the ray id the response carried.
-    const lines = observer.entries.filter((e) => e.source === 'request');
+    const lines = t.observer.entries.filter((e) => e.source === 'request');
     assert.deepEqual(
       lines.map((e) => [e.message, e.fields?.cache, e.fields?.worker]),
       [
@@ -131,12 +141,12 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
   });
 
   it('a request is one trace: its server span, the cache lookup, the origin request carrying the traceparent', async () => {
-    const res = await fetch(`${proxy.url}/x/traced?q=1`, {
+    const res = await fetch(`${t.proxy.url}/x/traced?q=1`, {
       headers: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
     });
     assert.equal(res.status, 200);
     await res.text();
-    const spans = await receiver.trace(CLIENT_TRACE, (s) => s.some((x) => x.kind === 2) && s.length >= 3);
+    const spans = await t.receiver.trace(CLIENT_TRACE, (s) => s.some((x) => x.kind === 2) && s.length >= 3);
     const root = one(spans, (s) => s.kind === 2, 'the server span');
     assert.equal(root.parentSpanId, CLIENT_SPAN);
     assert.equal(root.attributes['http.response.status_code'], 200);
@@ -151,15 +161,15 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
     const get = one(spans, (s) => s.name === 'GET' && s.kind === 3, 'the origin request');
     assert.equal(get.parentSpanId, lookup.spanId);
     assert.equal(get.attributes['http.response.status_code'], 200);
-    assert.equal(origin.seen.get('GET /x/traced?q=1'), `00-${CLIENT_TRACE}-${get.spanId}-01`);
+    assert.equal(t.origin.seen.get('GET /x/traced?q=1'), `00-${CLIENT_TRACE}-${get.spanId}-01`);
   });
 
   it('an origin that answers 5xx marks the trace as an error', async () => {
     const trace = 'aaaa591916cd43dd8448eb211c8031ff';
     await (
-      await fetch(`${proxy.url}/fail`, { headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` } })
+      await fetch(`${t.proxy.url}/fail`, { headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` } })
     ).text();
-    const spans = await receiver.trace(trace, (s) => s.some((x) => x.kind === 2));
+    const spans = await t.receiver.trace(trace, (s) => s.some((x) => x.kind === 2));
     assert.equal(one(spans, (s) => s.kind === 2, 'the server span').status.code, 2);
     assert.equal(one(spans, (s) => s.kind === 3, 'the origin request').status.code, 2);
   });
@@ -198,28 +208,10 @@ describe('CDN proxy mode without tracing', () => {
 });
 
 describe('CDN proxy mode on a network: the tiers in the trace and the metrics', () => {
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
-  let receiver: Receiver;
-  let proxy: ProxyServer;
-  before(async () => {
-    origin = await startOrigin();
-    receiver = await startReceiver();
-    proxy = await startProxy({
-      origin: origin.url,
-      port: 0,
-      observer: memoryObserver(),
-      network: { topology: builtinTopology('world')! },
-      tracing: { endpoint: receiver.url, sampleRatio: 1, flushMs: 50 },
-    });
-  });
-  after(async () => {
-    await proxy?.close();
-    await receiver?.close();
-    await origin?.close();
-  });
+  const t = tracedProxy({ network: { topology: builtinTopology('world')! } });
 
   it('router, PoP cache, shield, upper tier and origin are spans under one root; each tier is counted', async () => {
-    const res = await fetch(`${proxy.url}/x/net`, {
+    const res = await fetch(`${t.proxy.url}/x/net`, {
       headers: {
         'outpost-client-location': 'Frankfurt',
         traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`,
@@ -235,7 +227,7 @@ describe('CDN proxy mode on a network: the tiers in the trace and the metrics', 
       timing,
     );
     await res.text();
-    const spans = await receiver.trace(CLIENT_TRACE, (s) => s.some((x) => x.kind === 2) && s.length >= 6);
+    const spans = await t.receiver.trace(CLIENT_TRACE, (s) => s.some((x) => x.kind === 2) && s.length >= 6);
     const root = one(spans, (s) => s.kind === 2, 'the server span');
     assert.equal(root.attributes['outpost.pop'], 'FRA');
     const route = one(spans, (s) => s.name === 'outpost.route', 'the router');
@@ -248,10 +240,10 @@ describe('CDN proxy mode on a network: the tiers in the trace and the metrics', 
     assert.equal(upper.parentSpanId, shield.spanId);
     const get = one(spans, (s) => s.name === 'GET' && s.kind === 3, 'the origin request');
     assert.equal(get.parentSpanId, upper.spanId);
-    assert.equal(origin.seen.get('GET /x/net'), `00-${CLIENT_TRACE}-${get.spanId}-01`);
+    assert.equal(t.origin.seen.get('GET /x/net'), `00-${CLIENT_TRACE}-${get.spanId}-01`);
 
-    await (await fetch(`${proxy.url}/x/net`, { headers: { 'outpost-client-location': 'London' } })).text();
-    const m = await scrape(proxy);
+    await (await fetch(`${t.proxy.url}/x/net`, { headers: { 'outpost-client-location': 'London' } })).text();
+    const m = await scrape(t.proxy);
     const lookups = m.get('outpost_cache_lookups_total');
     assert.equal(value(lookups, { pop: 'FRA', tier: 'pop', status: 'MISS' }), 1);
     assert.equal(value(lookups, { pop: 'FRA', tier: 'shield', status: 'MISS' }), 1);
