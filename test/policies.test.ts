@@ -390,6 +390,50 @@ describe('policy paths', () => {
     assert.ok(pathForms('//api//x').includes('/api/x'));
     assert.ok(pathForms('/%61pi/%ZZ').includes('/api/%ZZ'), 'a malformed escape does not stop the rest');
   });
+
+  it('a route with a host applies on that host only (any case, any port); the dev address stands in for the zone', async () => {
+    const security = parseSecurity(
+      {
+        rate_limit: [
+          { name: 'admin', paths: ['Admin.Shop.Example/*'], limit: 1, period: 60, mode: 'fixed' },
+          { name: 'sub', paths: ['*.shop.example/api/*'], limit: 1, period: 60, mode: 'fixed', key: 'path' },
+        ],
+      },
+      'outpost.toml',
+    );
+    assert.ok(security);
+    const policies = new Policies(security, {
+      hostOf: (u) => (u.hostname === '127.0.0.1' ? 'admin.shop.example' : u.hostname),
+    });
+    const hit = async (url: string) =>
+      (
+        await policies.apply({
+          method: 'GET',
+          url: new URL(url),
+          headers: ['cf-connecting-ip', '203.0.113.5'],
+          pop: 'FRA',
+          worker: 'w',
+          scope: undefined,
+          kv: null,
+        })
+      )?.status ?? 200;
+    assert.equal(await hit('http://admin.shop.example:8443/x'), 200);
+    assert.equal(await hit('http://ADMIN.shop.example/y'), 429, 'the same host, any case and port');
+    assert.equal(await hit('http://shop.example/x'), 200, 'another host: not this route');
+    assert.equal(await hit('http://shop.example/x'), 200);
+    assert.equal(await hit('http://127.0.0.1:8787/z'), 429, "the dev address is the zone's host here");
+    assert.equal(await hit('http://eu.shop.example/api/a'), 200);
+    assert.equal(await hit('http://us.shop.example/api/a'), 429, 'a wildcard host, one count per path');
+    assert.equal(await hit('http://shop.example/api/a'), 200, '*.shop.example needs a subdomain');
+    assert.throws(
+      () =>
+        parseSecurity(
+          { jwt: [{ algorithms: ['RS256'], jwks_url: 'https://a.example/j', paths: ['x'] }] },
+          'o.toml',
+        ),
+      /"security\.jwt\[0\]\.paths" must be a non-empty array of path patterns starting with "\/", or routes with a host first/,
+    );
+  });
 });
 
 describe('rate-limit counters placed as Durable Objects in a network', () => {

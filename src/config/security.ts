@@ -7,7 +7,9 @@
  * Errors name the key, as every config error does.
  *
  *   [[security.jwt]]
- *   paths = ["/api/*"]                  # `*` matches anything; default every path
+ *   paths = ["/api/*"]                  # `*` matches anything; default every path; a route
+ *                                       # "api.example.com/*" (host first, as Workers routes)
+ *                                       # applies on that host only
  *   algorithms = ["RS256", "ES256"]     # required: what tokens may be signed with
  *   jwks_url = "https://auth.example.com/.well-known/jwks.json"
  *   # or: keys_kv = "<KV namespace id or the worker's KV binding name>", keys_prefix = "jwk:"
@@ -116,6 +118,48 @@ export function pathPattern(p: string): RegExp {
   return new RegExp(`^${p.split('*').map(esc).join('.*')}$`, 's');
 }
 
+/**
+ * A policy's route: a path pattern (`/api/*`, every host), or a host and path pattern as a
+ * Workers route is written (`api.example.com/*`, `*.example.com/admin/*`): host name
+ * characters and `*` (no port: a route names a host, whatever port it is reached on), then the
+ * path. Compiled by pathPattern over what
+ * routeForms gives (the path, and the host followed by the path).
+ */
+export const ROUTE_PATTERN = /^(?:[a-z0-9*.-]+)?\/.*$/s;
+
+/** Route patterns of a policy (`paths`): path or host/path, `*` matches anything; default every path. */
+export function routePatterns(v: unknown, key: string, fail: Fail): { paths: string[]; patterns: RegExp[] } {
+  const list = v === undefined ? ['/*'] : v;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    list.some((p) => typeof p !== 'string' || p.length > 1024 || !ROUTE_PATTERN.test(p.toLowerCase()))
+  )
+    return fail(
+      key,
+      'a non-empty array of path patterns starting with "/", or routes with a host first ("api.example.com/*"); `*` matches anything',
+      v,
+    );
+  // The host is matched as a host is: without regard to case.
+  const routes = (list as string[]).map((p) => (p.startsWith('/') ? p : hostLower(p)));
+  return { paths: routes, patterns: routes.map(pathPattern) };
+}
+
+const hostLower = (route: string) => {
+  const slash = route.indexOf('/');
+  return route.slice(0, slash).toLowerCase() + route.slice(slash);
+};
+
+/**
+ * What a policy's route patterns are matched against: each form of the path (pathForms), and
+ * the same after the request's host name (lower case, no port).
+ */
+export function routeForms(host: string, paths: readonly string[]): string[] {
+  const out = [...paths];
+  for (const p of paths) out.push(host + p);
+  return out;
+}
+
 /** Path patterns (`*` matches anything) as written and compiled; default every path. */
 export function pathPatterns(v: unknown, key: string, fail: Fail): { paths: string[]; patterns: RegExp[] } {
   const paths = v === undefined ? ['/*'] : v;
@@ -171,7 +215,7 @@ function jwtPolicy(raw: unknown, at: string, fail: Fail): JwtPolicyConfig {
     `${at}.`,
     fail,
   );
-  const { paths, patterns } = pathPatterns(t.paths, `${at}.paths`, fail);
+  const { paths, patterns } = routePatterns(t.paths, `${at}.paths`, fail);
   const algs = t.algorithms;
   if (
     !Array.isArray(algs) ||

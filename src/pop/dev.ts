@@ -583,6 +583,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           kvNamespace,
           metrics,
           observer,
+          // The dev address stands in for the zone, as for worker routes (docs/sites.md).
+          hostOf: (u) => (site.zone && site.isSelf(u.host) ? site.zone : u.hostname),
           ...(sharedCounters ? { limiter: new RateLimiter({ shared: sharedCounters }) } : {}),
           ...(network ? { placement: network.placement } : {}),
         })

@@ -9,7 +9,7 @@
  * enters, whether or not a policy matched its path: a worker that trusts them must only ever
  * see values the edge put there.
  */
-import type { SecurityConfig } from '../config/security.ts';
+import { routeForms, type SecurityConfig } from '../config/security.ts';
 import type { ObjectPlacement } from '../durable-objects/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { PLATFORM_REQUEST_HEADERS } from '../network/index.ts';
@@ -88,6 +88,11 @@ export interface PolicyDeps {
    * PoP pays the round trip to it (waited with latency simulation). None: one PoP, no trip.
    */
   placement?: ObjectPlacement;
+  /**
+   * The host a request is for, as routes read it (default: its URL's): `outpost dev` gives the
+   * zone's name for its own address, as it does for worker routes (src/pop/site.ts).
+   */
+  hostOf?: (url: URL) => string;
 }
 
 /** Counters whose owner PoP is remembered at most (then the oldest is placed afresh). */
@@ -178,6 +183,8 @@ export class Policies {
   readonly #jwt: JwtStep[];
   readonly #limits: RateLimitPolicy[];
   readonly #limiter: RateLimiter;
+  /** Some policy's route names a host. */
+  readonly #hosted: boolean;
   /** Where each exact counter lives (its owner PoP), by namespace and key. */
   readonly #owners = new Map<string, string>();
   readonly #waf: { engine: Waf; config: WafConfig } | null;
@@ -196,6 +203,9 @@ export class Policies {
       throw new Error(`${config.file}: ${(err as Error).message}`);
     }
     this.#limiter = deps.limiter ?? new RateLimiter();
+    this.#hosted = [...config.jwt.map((p) => p.paths), ...this.#limits.map((p) => p.paths)].some((list) =>
+      list.some((p) => !p.startsWith('/')),
+    );
     if (this.#limiter.shared)
       this.#limits.forEach((p, i) => {
         // A shared sliding counter is stored whole on every hit: bounded (./nats-store.ts).
@@ -232,7 +242,10 @@ export class Policies {
       if (stop) return stop;
     }
     const path = req.url.pathname;
-    const paths = pathForms(path);
+    // Routes with a host ("api.example.com/*") are matched against the host and the path.
+    const paths = this.#hosted
+      ? routeForms(this.deps.hostOf?.(req.url) ?? req.url.hostname, pathForms(path))
+      : pathForms(path);
     const jwtSteps = this.#jwt.filter((s) => s.matches(paths));
     const limits = this.#limits.filter(
       (p) =>

@@ -83,7 +83,15 @@ describe('[[security.rate_limit]]', () => {
       [{ ...base, key: 'header:bad name' }, 'security.rate_limit[0].key: expected "header:<Name>"'],
       [{ ...base, key: 'claim:' }, 'security.rate_limit[0].key: expected "claim:<claim>"'],
       [{ ...base, paths: [] }, 'security.rate_limit[0].paths: expected a non-empty array'],
-      [{ ...base, paths: ['/ok', 'api/*'] }, 'security.rate_limit[0].paths[1]: expected a path pattern'],
+      [{ ...base, paths: ['/ok', 'api'] }, 'security.rate_limit[0].paths[1]: expected a path pattern'],
+      [
+        { ...base, paths: ['shop.example:8787/*'] },
+        'security.rate_limit[0].paths[0]: expected a path pattern starting with "/", or a route with a host first',
+      ],
+      [
+        { ...base, paths: ['https://shop.example/*'] },
+        'security.rate_limit[0].paths[0]: expected a path pattern',
+      ],
       [{ ...base, methods: ['GET', 'B A D'] }, 'security.rate_limit[0].methods[1]: expected an HTTP method'],
       [{ ...base, limt: 5 }, 'security.rate_limit[0].limt: expected no such key'],
     ];

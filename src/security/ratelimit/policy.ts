@@ -16,7 +16,7 @@
  * adds the file.
  */
 import { describe } from '../../config/errors.ts';
-import { pathPattern } from '../../config/security.ts';
+import { ROUTE_PATTERN, routePatterns } from '../../config/security.ts';
 import {
   MAX_LIMIT,
   MAX_PERIOD_SEC,
@@ -66,13 +66,14 @@ function paths(v: unknown, at: string): { paths: string[]; patterns: RegExp[] } 
   if (!Array.isArray(list) || list.length === 0)
     fail(at, 'a non-empty array of path patterns starting with "/" (`*` matches anything)', v);
   list.forEach((p, i) => {
-    if (typeof p !== 'string' || !p.startsWith('/') || p.length > 1024)
-      fail(`${at}[${i}]`, 'a path pattern starting with "/" (`*` matches anything), at most 1024 long', p);
+    if (typeof p !== 'string' || p.length > 1024 || !ROUTE_PATTERN.test(p.toLowerCase()))
+      fail(
+        `${at}[${i}]`,
+        'a path pattern starting with "/", or a route with a host first ("api.example.com/*"); `*` matches anything; at most 1024 long',
+        p,
+      );
   });
-  return {
-    paths: [...(list as string[])],
-    patterns: (list as string[]).map(pathPattern),
-  };
+  return routePatterns(list, at, (key, expected, got) => fail(key, expected, got));
 }
 
 function methods(v: unknown, at: string): string[] | undefined {
