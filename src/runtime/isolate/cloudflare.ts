@@ -4,6 +4,9 @@
  */
 import { callAsync } from './bridge.ts';
 import { registerBuiltin } from './modules.ts';
+import { tracing } from './tracing.ts';
+
+export { tracing };
 
 let workerEnv: Record<string, unknown> = {};
 export function setWorkerEnv(e: Record<string, unknown>): void {
@@ -82,5 +85,6 @@ registerBuiltin('cloudflare:workers', () =>
     env: workerEnv,
     waitUntil,
     cache,
+    tracing,
   }),
 );

@@ -15,7 +15,7 @@ import { makeBindings } from './bindings/index.ts';
 import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
-import { cache, hooks, isEntrypointClass, isWorkflowClass, setWorkerEnv } from './cloudflare.ts';
+import { cache, hooks, isEntrypointClass, isWorkflowClass, setWorkerEnv, tracing } from './cloudflare.ts';
 import { allowCodegen } from './codegen.ts';
 import { format } from './console.ts';
 import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
@@ -338,6 +338,7 @@ async function runRequest(
     },
     props: {},
     cache,
+    tracing,
   };
   let response: unknown;
   try {
@@ -553,6 +554,7 @@ function executionContext(waits: Promise<unknown>[]) {
     passThroughOnException() {},
     props: {},
     cache,
+    tracing,
   };
 }
 
