@@ -31,6 +31,8 @@ export interface SpanRecord {
   attrs: Attrs;
   /** Set when the span's work failed: the OpenTelemetry status description. */
   error: string | null;
+  /** Marked as succeeded (OpenTelemetry's OK status; an error wins over it). */
+  ok?: boolean;
 }
 
 /** A span being recorded. */
@@ -38,6 +40,12 @@ export interface OpenSpan {
   /** Where work done inside this span records its own spans. */
   readonly scope: TraceScope;
   set(attrs: Attrs): void;
+  /** Gives it another name (a worker's span.updateName()). */
+  rename(name: string): void;
+  /** Marks its work as failed (the first error given is kept). */
+  fail(error: string): void;
+  /** Marks its work as succeeded (OpenTelemetry's OK status, unless it failed). */
+  succeed(): void;
   /** Ends it now (once; later calls only add attributes and errors). */
   end(attrs?: Attrs, error?: string): void;
 }
@@ -71,6 +79,9 @@ const NO_SPAN: OpenSpan = {
     return NO_TRACE;
   },
   set() {},
+  rename() {},
+  fail() {},
+  succeed() {},
   end() {},
 };
 
@@ -251,7 +262,7 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   constructor(
     readonly trace: RequestTrace,
     readonly parent: SpanRecord | null,
-    readonly name: string,
+    public name: string,
     readonly kind: SpanKind,
     readonly attrs: Attrs,
     readonly startMs: number,
@@ -267,6 +278,16 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   }
   set(attrs: Attrs): void {
     Object.assign(this.attrs, attrs);
+  }
+  rename(name: string): void {
+    this.name = name;
+  }
+  fail(error: string): void {
+    if (this.error === null) this.error = error;
+  }
+  ok = false;
+  succeed(): void {
+    this.ok = true;
   }
   /** A child span (this span as a TraceScope). */
   start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {

@@ -253,7 +253,9 @@ export class Tracer {
       endTime: hr(s.endMs),
       duration: hr(Math.max(0, s.endMs - s.startMs)),
       status:
-        s.error === null ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message: s.error },
+        s.error !== null
+          ? { code: SpanStatusCode.ERROR, message: s.error }
+          : { code: s.ok ? SpanStatusCode.OK : SpanStatusCode.UNSET },
       attributes: s.attrs,
       links: [],
       events: [],

@@ -348,6 +348,11 @@ export class WorkerInstance implements IsolateOwner {
     return recordHops(a.hops, a.span.scope);
   }
 
+  invocationSpan(ctx: unknown): OpenSpan | null {
+    const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
+    return a ? a.span : null;
+  }
+
   onApplyError(err: Error): void {
     const message = err?.message ?? String(err);
     if (this.#deathFrom(message)) return;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
-import type { PopMetrics } from '../../observability/index.ts';
+import type { OpenSpan, PopMetrics } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import type { IsolateCalls } from '../calls.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
@@ -20,6 +20,7 @@ import { URL_PARTS } from '../url-parts.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
 import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
+import { CustomSpans } from './custom-spans.ts';
 import { doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
@@ -56,6 +57,8 @@ export interface IsolateOwner {
   retire(): void;
   /** Where invocation `ctx` records its hops (null: it has answered, or is not live). */
   hops(ctx: unknown): HopRecorder | null;
+  /** Invocation `ctx`'s own span (the worker's), or null when it is not live. */
+  invocationSpan(ctx: unknown): OpenSpan | null;
   reportLimit(name: string, detail: string): void;
   /** An entry call's apply failed: a stray unhandled rejection, or the isolate died. */
   onApplyError(err: Error): void;
@@ -374,9 +377,16 @@ export function createSyscalls(
   const EXT_CREDIT_MAX_NS = 30_000_000n;
   const EXT_CREDIT_TOTAL_NS = 150_000_000n;
 
+  // Worker code's custom spans (./custom-spans.ts): the calls that name their invocation get
+  // it first (CTX_CALLS).
+  const spans = new CustomSpans(owner);
   /** Synchronous calls by name: cheap host work the isolate waits for. */
   const syncCalls: Record<string, (...args: unknown[]) => unknown> = {
     clearTimer,
+    spanStart: (ctx, name, parent) => spans.start(ctx, name, parent),
+    spanEnd: (id, attrs, status, name) => spans.end(id, attrs, status, name),
+    spanRoot: (ctx, attrs, status, name) => spans.root(ctx, attrs, status, name),
+    spanContext: (ctx, id) => spans.context(ctx, id),
     hashNew: (alg, key) => hashes.create(alg, key),
     hashUpdate: (id, data) => hashes.update(id, data),
     hashDigest: (id) => hashes.digest(id),
@@ -437,12 +447,13 @@ export function createSyscalls(
   // Hashing and node:crypto run on the main thread while the isolate waits, and isolate.cpuTime
   // stops while a callback runs on the host (measured): their time is charged as CPU.
   const CHARGED = new Set(['hashNew', 'hashUpdate', 'hashDigest', 'hashCopy', ...NODE_CRYPTO_CALLS]);
+  const CTX_CALLS = new Set(['spanStart', 'spanRoot', 'spanContext']);
   const sys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');
     const start = CHARGED.has(name as string) ? process.hrtime.bigint() : 0n;
     try {
-      return fn(...args);
+      return CTX_CALLS.has(name as string) ? fn(ctx, ...args) : fn(...args);
     } catch (err) {
       const e = err as Error;
       throw isolateError(`${crossingName(e) ?? 'Error'}: ${e.message}`);

@@ -4,14 +4,17 @@
  * startActiveSpan, startSpan, getActiveSpan, and a Span's setAttribute(s), recordException,
  * setStatus, updateName, spanContext, end.
  *
- * Outpost does not record custom spans yet: every span is non-recording — `isTraced` is false
- * and its span context is the invalid (all-zero) one, as a Worker's spans are when tracing is
- * off — so code written for the API runs unchanged, its callbacks called and their results
- * returned as Workers does. The platform's own spans (fetch, KV, Durable Objects, cache) are
- * recorded as before. The active span follows async context: it lives in the request-context
- * frames (context.ts), as AsyncLocalStorage's stores do.
+ * When the invocation is traced, a span is one of its trace (src/runtime/bridge/custom-spans.ts):
+ * started on the host under the active custom span (or the worker's own), ended with what was
+ * set on it — two synchronous crossings a span. When it is not, spans are non-recording
+ * (`isTraced` false, the all-zero span context), as a Worker's are with tracing off, and cost no
+ * crossing once the invocation is known to be untraced. Callbacks run as Workers runs them:
+ * their arguments, results and errors passed through. The active span follows async context: it
+ * lives in the request-context frames (context.ts), as AsyncLocalStorage's stores do. The
+ * platform's own spans (fetch, KV, Durable Objects, cache) stay children of the worker's span.
  */
-import { currentFrame, enter, withStores } from './context.ts';
+import { callSync } from './bridge.ts';
+import { currentFrame, currentId, enter, withStores } from './context.ts';
 
 /** The frames' store key of the active custom span. */
 const ACTIVE = Symbol('active span');
@@ -34,44 +37,136 @@ function checkAttr(key: unknown, value: unknown): void {
     );
 }
 
-/** A non-recording span: what it is told is checked as Workers checks it, and not kept. */
+/** Whether each recent invocation is traced, learned from its first span (no crossing after). */
+const traced = new Map<number, boolean>();
+function learn(id: number, isTraced: boolean): void {
+  if (traced.size >= 1024) traced.delete(traced.keys().next().value as number);
+  traced.set(id, isTraced);
+}
+
+/** A span of the worker's: recorded through the host when its invocation is traced (id > 0). */
 class Span {
-  /** Whether this span is recorded and exported: never yet in Outpost (see the top of this file). */
+  /** The host's id of the span; 0: not recorded. */
+  readonly #id: number;
+  #attrs: Record<string, unknown> | null = null;
+  #status: [string, string] | null = null;
+  #name: string | null = null;
+  #ended = false;
+  constructor(id: number) {
+    this.#id = id;
+  }
+  /** The host's id (0: not recorded), for children to start under. */
+  get hostId(): number {
+    return this.#id;
+  }
+  /** Whether this span is recorded and exported with the request's trace. */
   get isTraced(): boolean {
-    return false;
+    return this.#id !== 0;
   }
   setAttribute(key: string, value: Attr | undefined): this {
     checkAttr(key, value);
+    if (this.#id !== 0 && !this.#ended && value !== undefined) (this.#attrs ??= {})[key] = value;
+    return this;
+  }
+  setAttributes(attributes: Record<string, Attr | undefined>): this {
+    if (typeof attributes !== 'object' || attributes === null)
+      throw new TypeError('span.setAttributes: attributes must be an object');
+    for (const [k, v] of Object.entries(attributes)) this.setAttribute(k, v);
+    return this;
+  }
+  /** As OpenTelemetry's exception attributes (exception.type, exception.message) on the span. */
+  recordException(exception: unknown): void {
+    const e = exception as { name?: unknown; message?: unknown; code?: unknown } | null;
+    const type = typeof e === 'object' && e !== null ? (e.name ?? e.code) : undefined;
+    const message =
+      typeof exception === 'string' ? exception : typeof e === 'object' && e !== null ? e.message : undefined;
+    if (type !== undefined) this.setAttribute('exception.type', String(type));
+    if (message !== undefined) this.setAttribute('exception.message', String(message));
+  }
+  setStatus(status: { code: string; message?: string }): this {
+    if (typeof status !== 'object' || status === null || !STATUS.includes(status.code))
+      throw new TypeError('span.setStatus: status.code must be "unset", "ok" or "error"');
+    if (this.#id !== 0 && !this.#ended) this.#status = [status.code, String(status.message ?? '')];
+    return this;
+  }
+  updateName(name: string): this {
+    if (typeof name !== 'string' || name === '')
+      throw new TypeError('span.updateName: the name must be a non-empty string');
+    if (this.#id !== 0 && !this.#ended) this.#name = name;
+    return this;
+  }
+  spanContext(): { traceId: string; spanId: string; traceFlags: number } {
+    const c = this.#id === 0 ? null : (callSync('spanContext', this.#id) as [string, string, number] | null);
+    return c ? { traceId: c[0], spanId: c[1], traceFlags: c[2] } : { ...INVALID_CONTEXT };
+  }
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#id !== 0) callSync('spanEnd', this.#id, this.#attrs, this.#status, this.#name);
+  }
+}
+
+/**
+ * The invocation's own span (the worker's), as getActiveSpan() gives it outside any custom
+ * span: what is set on it goes to the invocation running the call, at once.
+ */
+class InvocationSpan {
+  get hostId(): number {
+    return 0;
+  }
+  get isTraced(): boolean {
+    return callSync('spanRoot', null, null, null) === true;
+  }
+  setAttribute(key: string, value: Attr | undefined): this {
+    checkAttr(key, value);
+    if (value !== undefined) callSync('spanRoot', { [key]: value }, null, null);
     return this;
   }
   setAttributes(attributes: Record<string, Attr | undefined>): this {
     if (typeof attributes !== 'object' || attributes === null)
       throw new TypeError('span.setAttributes: attributes must be an object');
     for (const [k, v] of Object.entries(attributes)) checkAttr(k, v);
+    callSync('spanRoot', attributes, null, null);
     return this;
   }
-  recordException(_exception: unknown): void {}
+  recordException(exception: unknown): void {
+    Span.prototype.recordException.call(this, exception);
+  }
   setStatus(status: { code: string; message?: string }): this {
     if (typeof status !== 'object' || status === null || !STATUS.includes(status.code))
       throw new TypeError('span.setStatus: status.code must be "unset", "ok" or "error"');
+    callSync('spanRoot', null, [status.code, String(status.message ?? '')], null);
     return this;
   }
   updateName(name: string): this {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('span.updateName: the name must be a non-empty string');
+    callSync('spanRoot', null, null, name);
     return this;
   }
   spanContext(): { traceId: string; spanId: string; traceFlags: number } {
-    return { ...INVALID_CONTEXT };
+    const c = callSync('spanContext', 0) as [string, string, number] | null;
+    return c ? { traceId: c[0], spanId: c[1], traceFlags: c[2] } : { ...INVALID_CONTEXT };
   }
+  /** The invocation's span ends with the invocation. */
   end(): void {}
 }
 
-/**
- * The invocation's own span, as getActiveSpan() gives it outside any custom span: one for the
- * isolate, which nothing can tell apart from one per invocation (a span keeps no state).
- */
-const ROOT = new Span();
+const ROOT = new InvocationSpan();
+
+type AnySpan = Span | InvocationSpan;
+
+/** A new span under the active one: recorded when the invocation is traced. */
+function newSpan(name: string): Span {
+  const parent = (currentFrame()?.stores?.get(ACTIVE) as AnySpan | undefined) ?? ROOT;
+  const invocation = currentId();
+  // Under a span that is not recorded, or in an invocation known to be untraced: no crossing.
+  if (parent !== ROOT && parent.hostId === 0) return new Span(0);
+  if (invocation === 0 || traced.get(invocation) === false) return new Span(0);
+  const id = callSync('spanStart', name, parent.hostId) as number;
+  if (parent === ROOT) learn(invocation, id !== 0);
+  return new Span(typeof id === 'number' ? id : 0);
+}
 
 function checkName(name: unknown, what: string): void {
   if (typeof name !== 'string' || name === '')
@@ -83,7 +178,7 @@ function checkCallback(fn: unknown, what: string): asserts fn is (...args: any[]
 }
 
 /** `fn(span, ...args)` with `span` active for it and for everything it starts. */
-function runActive<R>(span: Span, fn: (...args: any[]) => R, args: unknown[]): R {
+function runActive<R>(span: AnySpan, fn: (...args: any[]) => R, args: unknown[]): R {
   const frame = currentFrame();
   const stores = new Map(frame?.stores ?? []);
   stores.set(ACTIVE, span);
@@ -94,8 +189,8 @@ export const tracing = Object.freeze({
   /** Runs `fn(span, ...args)` in a new active span, ended when it returns or its promise settles. */
   enterSpan<R>(name: string, fn: (span: Span, ...args: any[]) => R, ...args: unknown[]): R {
     checkName(name, 'enterSpan');
-    const span = new Span();
     checkCallback(fn, 'enterSpan');
+    const span = newSpan(name);
     let result: R;
     try {
       result = runActive(span, fn, args);
@@ -120,17 +215,17 @@ export const tracing = Object.freeze({
   /** As enterSpan, but the span stays open until its end() is called. */
   startActiveSpan<R>(name: string, fn: (span: Span, ...args: any[]) => R, ...args: unknown[]): R {
     checkName(name, 'startActiveSpan');
-    const span = new Span();
     checkCallback(fn, 'startActiveSpan');
+    const span = newSpan(name);
     return runActive(span, fn, args);
   },
   /** A span that is not made active (nothing nests under it); end() it when done. */
   startSpan(name: string): Span {
     checkName(name, 'startSpan');
-    return new Span();
+    return newSpan(name);
   },
   /** The active custom span, or outside any the invocation's own. */
-  getActiveSpan(): Span {
-    return (currentFrame()?.stores?.get(ACTIVE) as Span | undefined) ?? ROOT;
+  getActiveSpan(): AnySpan {
+    return (currentFrame()?.stores?.get(ACTIVE) as AnySpan | undefined) ?? ROOT;
   },
 });

@@ -1,0 +1,135 @@
+/**
+ * The host side of worker code's custom spans (src/runtime/isolate/tracing.ts): a span the
+ * worker starts becomes a span of its invocation's trace, under the worker's span or under the
+ * custom span active where it started, ended with what the worker set on it. Nothing is
+ * recorded for an invocation that is not traced (the isolate then keeps its spans to itself).
+ *
+ * What crosses is checked here, as all isolate input: names and attribute keys are strings cut
+ * to bounds, values strings (cut), finite numbers or booleans (arrays as JSON), at most
+ * MAX_ATTRS a span; open spans are bounded per isolate (the oldest is ended past the bound, so a
+ * worker that never ends its spans cannot grow the host). Each trace is bounded in spans anyway
+ * (MAX_SPANS_PER_TRACE in src/observability/trace.ts).
+ */
+import { type Attrs, type OpenSpan, SpanKind } from '../../observability/index.ts';
+import type { HopRecorder } from '../types.ts';
+
+const MAX_NAME = 256;
+const MAX_KEY = 256;
+const MAX_VALUE = 4096;
+const MAX_ATTRS = 64;
+/** Spans open at once in one isolate at most. */
+const MAX_OPEN = 10_000;
+
+/** What the isolate's spans need of the invocation they run for. */
+export interface SpanOwner {
+  /** The invocation's recorder (its trace scope is the worker's span), or null when it is over. */
+  hops(ctx: unknown): HopRecorder | null;
+  /** The invocation's own span (the worker's), or null. */
+  invocationSpan(ctx: unknown): OpenSpan | null;
+}
+
+function name(v: unknown): string {
+  return typeof v === 'string' && v !== '' ? v.slice(0, MAX_NAME) : 'span';
+}
+
+/** Attributes the isolate sent, as a span may keep them (anything else dropped). */
+export function cleanAttrs(v: unknown): Attrs {
+  const out: Attrs = {};
+  if (typeof v !== 'object' || v === null) return out;
+  let n = 0;
+  let seen = 0;
+  const o = v as Record<string, unknown>;
+  // for…in, not Object.entries: a huge object is not copied again before the bound stops it.
+  for (const k in o) {
+    if (n >= MAX_ATTRS || ++seen > 4 * MAX_ATTRS) break;
+    if (k === '' || !Object.hasOwn(o, k)) continue;
+    const x = o[k];
+    const key = k.slice(0, MAX_KEY);
+    if (typeof x === 'string') out[key] = x.slice(0, MAX_VALUE);
+    else if (typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x))) out[key] = x;
+    else if (
+      Array.isArray(x) &&
+      x.length <= 128 &&
+      x.every((e) => ['string', 'number', 'boolean'].includes(typeof e))
+    )
+      out[key] = JSON.stringify(x).slice(0, MAX_VALUE);
+    else continue;
+    n++;
+  }
+  return out;
+}
+
+/** A status the isolate sent: the error message of an "error" status, else undefined. */
+function errorOf(status: unknown): string | undefined {
+  if (!Array.isArray(status) || status[0] !== 'error') return undefined;
+  return typeof status[1] === 'string' && status[1] !== '' ? status[1].slice(0, MAX_VALUE) : 'error';
+}
+
+/** Ended spans whose context a worker may still ask for (span.spanContext() after end()). */
+const MAX_RECENT = 256;
+
+export class CustomSpans {
+  readonly #open = new Map<number, OpenSpan>();
+  readonly #recent = new Map<number, OpenSpan>();
+  #next = 0;
+
+  constructor(readonly owner: () => SpanOwner) {}
+
+  /** Starts a span under `parent` (a custom span's id, or 0: the worker's span); 0: not traced. */
+  start(ctx: unknown, spanName: unknown, parent: unknown): number {
+    const under = typeof parent === 'number' && parent > 0 ? this.#open.get(parent) : undefined;
+    const scope = under ? under.scope : this.owner().hops(ctx)?.trace;
+    if (!scope?.recording) return 0;
+    if (this.#open.size >= MAX_OPEN) {
+      const [oldest, span] = this.#open.entries().next().value as [number, OpenSpan];
+      this.#open.delete(oldest);
+      span.end({ 'outpost.span.unended': true });
+    }
+    const id = ++this.#next;
+    this.#open.set(id, scope.start(name(spanName), SpanKind.INTERNAL, {}));
+    return id;
+  }
+
+  /** Ends span `id` with what the worker set on it (once; an unknown id is ignored). */
+  end(id: unknown, attrs: unknown, status: unknown, newName: unknown): void {
+    const span = typeof id === 'number' ? this.#open.get(id) : undefined;
+    if (!span) return;
+    this.#open.delete(id as number);
+    if (this.#recent.size >= MAX_RECENT) this.#recent.delete(this.#recent.keys().next().value as number);
+    this.#recent.set(id as number, span);
+    if (typeof newName === 'string' && newName !== '') span.rename(name(newName));
+    if (Array.isArray(status) && status[0] === 'ok') span.succeed();
+    span.end(cleanAttrs(attrs), errorOf(status));
+  }
+
+  /**
+   * The invocation's own span, changed by the worker (getActiveSpan() outside any custom span):
+   * attributes added, renamed, its status set. Returns whether the invocation is traced.
+   */
+  root(ctx: unknown, attrs: unknown, status: unknown, newName: unknown): boolean {
+    const span = this.owner().invocationSpan(ctx);
+    if (!span || !span.scope.recording) return false;
+    const a = cleanAttrs(attrs);
+    if (Object.keys(a).length > 0) span.set(a);
+    if (typeof newName === 'string' && newName !== '') span.rename(name(newName));
+    const error = errorOf(status);
+    if (error !== undefined) span.fail(error);
+    else if (Array.isArray(status) && status[0] === 'ok') span.succeed();
+    return true;
+  }
+
+  /** [trace id, span id, trace flags] of span `id` (0: the invocation's), or null when not traced. */
+  context(ctx: unknown, id: unknown): [string, string, number] | null {
+    const span =
+      typeof id === 'number' && id > 0
+        ? (this.#open.get(id) ?? this.#recent.get(id))
+        : id === 0
+          ? this.owner().invocationSpan(ctx)
+          : undefined;
+    if (!span || !span.scope.recording) return null;
+    const tp = span.scope.traceparent(span);
+    if (!tp) return null;
+    const [, trace, spanId, flags] = tp.split('-');
+    return [trace, spanId, Number.parseInt(flags, 16)];
+  }
+}
