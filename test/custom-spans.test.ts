@@ -78,7 +78,10 @@ describe('custom spans, traced', () => {
     assert.equal(out.sync, true, 'span.isTraced');
     const spans = await receiver.trace(
       trace,
-      (s) => s.some((x) => x.name === 'load-profile') && s.some((x) => x.kind === 2),
+      (s) =>
+        s.some((x) => x.name === 'load-profile') &&
+        s.some((x) => x.name === 'left-open') &&
+        s.some((x) => x.kind === 2),
     );
     const one = (name: string): ReceivedSpan => {
       const found = spans.filter((s) => s.name === name);
@@ -104,5 +107,6 @@ describe('custom spans, traced', () => {
     assert.equal(loose.attributes['exception.message'], 'x');
     assert.deepEqual(out.context, { traceId: trace, spanId: loose.spanId, traceFlags: 1 });
     one('fails');
+    assert.equal(one('left-open').attributes['outpost.span.unended'], true);
   });
 });

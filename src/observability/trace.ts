@@ -33,6 +33,8 @@ export interface SpanRecord {
   error: string | null;
   /** Marked as succeeded (OpenTelemetry's OK status; an error wins over it). */
   ok?: boolean;
+  /** Marked as failed by the worker's code (the platform's own `error` wins over it). */
+  failed?: string | null;
 }
 
 /** A span being recorded. */
@@ -42,7 +44,7 @@ export interface OpenSpan {
   set(attrs: Attrs): void;
   /** Gives it another name (a worker's span.updateName()). */
   rename(name: string): void;
-  /** Marks its work as failed (the first error given is kept). */
+  /** Marks its work as failed, as worker code says (the first is kept; a platform error wins). */
   fail(error: string): void;
   /** Marks its work as succeeded (OpenTelemetry's OK status, unless it failed). */
   succeed(): void;
@@ -282,8 +284,9 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   rename(name: string): void {
     this.name = name;
   }
+  failed: string | null = null;
   fail(error: string): void {
-    if (this.error === null) this.error = error;
+    if (this.failed === null) this.failed = error;
   }
   ok = false;
   succeed(): void {

@@ -253,8 +253,8 @@ export class Tracer {
       endTime: hr(s.endMs),
       duration: hr(Math.max(0, s.endMs - s.startMs)),
       status:
-        s.error !== null
-          ? { code: SpanStatusCode.ERROR, message: s.error }
+        s.error !== null || s.failed
+          ? { code: SpanStatusCode.ERROR, message: (s.error ?? s.failed) as string }
           : { code: s.ok ? SpanStatusCode.OK : SpanStatusCode.UNSET },
       attributes: s.attrs,
       links: [],

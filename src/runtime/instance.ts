@@ -544,6 +544,8 @@ export class WorkerInstance implements IsolateOwner {
   #release(a: Active): void {
     if (--a.holds > 0) return;
     this.#live.delete(a.id);
+    // Custom spans the invocation left open end with it (src/runtime/bridge/custom-spans.ts).
+    this.iso.slot.endSpans?.(a.id);
     if (a.tail) this.tail?.emit(a.tail.item, a.chain);
     if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
     if (!this.busy) this.onIdle?.();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cleanAttrs } from './custom-spans.ts';
+import { type OpenSpan, RequestTrace, SpanKind } from '../../observability/index.ts';
+import type { HopRecorder } from '../types.ts';
+import { CustomSpans, cleanAttrs, type SpanOwner } from './custom-spans.ts';
 
 describe('custom spans: what crosses from the isolate', () => {
   it('keeps strings (cut), finite numbers, booleans and short arrays (as JSON); drops the rest', () => {
@@ -29,5 +31,70 @@ describe('custom spans: what crosses from the isolate', () => {
     for (let i = 0; i < 100_000; i++) junk[`j${i}`] = { no: i };
     junk.late = 'never reached';
     assert.deepEqual(cleanAttrs(junk), {});
+  });
+});
+
+describe('custom spans: each belongs to its invocation', () => {
+  /** Two invocations (1 and 2) of one isolate, each with its trace and worker span. */
+  function setup() {
+    const traces = new Map([1, 2].map((ctx) => [ctx, new RequestTrace(null, undefined, 0xffffffff)]));
+    const roots = new Map([...traces].map(([ctx, t]) => [ctx, t.start('outpost.worker', SpanKind.INTERNAL)]));
+    const owner: SpanOwner = {
+      hops: (ctx) => ({ trace: roots.get(ctx as number)?.scope }) as unknown as HopRecorder,
+      invocationSpan: (ctx) => roots.get(ctx as number) ?? null,
+    };
+    return { spans: new CustomSpans(() => owner), traces, roots };
+  }
+
+  it('another invocation cannot end, read or start under a span it did not start', () => {
+    const { spans, traces } = setup();
+    const a = spans.start(1, 'a', 0);
+    assert.ok(a > 0);
+    spans.end(2, a, { x: 1 }, null, null);
+    assert.equal(traces.get(1)?.spans.find((s) => s.name === 'a')?.endMs, 0, 'still open');
+    assert.equal(spans.context(2, a), null);
+    assert.equal(spans.start(2, 'child', a), 0);
+    assert.ok(spans.context(1, a));
+    spans.end(1, a, { x: 1 }, ['ok', ''], 'renamed');
+    const done = traces.get(1)?.spans.find((s) => s.name === 'renamed');
+    assert.ok(done && done.endMs > 0 && done.attrs.x === 1 && done.ok === true);
+    assert.ok(spans.context(1, a), 'its context is still there after end()');
+    assert.equal(spans.context(2, a), null);
+  });
+
+  it('spans an invocation leaves open end with it, marked; at most 256 open per invocation', () => {
+    const { spans, traces } = setup();
+    const ids = Array.from({ length: 300 }, (_, i) => spans.start(1, `s${i}`, 0));
+    assert.equal(ids.filter((id) => id > 0).length, 256);
+    spans.release(1);
+    const recorded = (traces.get(1)?.spans ?? []).filter((s) => s.name.startsWith('s'));
+    // The trace itself keeps 256 spans, the worker's among them.
+    assert.equal(recorded.length, 255);
+    assert.ok(recorded.every((s) => s.endMs > 0 && s.attrs['outpost.span.unended'] === true));
+  });
+
+  it("the worker's own span: 64 attributes in all, never the platform's names; the platform's error wins", () => {
+    const { spans, roots } = setup();
+    for (let i = 0; i < 10; i++) {
+      const attrs: Record<string, number> = {};
+      for (let j = 0; j < 10; j++) attrs[`k${i}_${j}`] = j;
+      assert.equal(spans.root(1, attrs, null, null), true);
+    }
+    spans.root(
+      1,
+      { 'faas.name': 'evil', 'outpost.pop': 'X', 'cloudflare.ray_id': 'r' },
+      ['error', 'mine'],
+      null,
+    );
+    const root = roots.get(1) as unknown as {
+      attrs: Record<string, unknown>;
+      failed: string | null;
+      error: string | null;
+    };
+    assert.equal(Object.keys(root.attrs).length, 64);
+    assert.equal(root.attrs['faas.name'], undefined);
+    assert.equal(root.failed, 'mine');
+    (roots.get(1) as OpenSpan).end(undefined, 'Worker exceeded CPU time limit.');
+    assert.equal(root.error, 'Worker exceeded CPU time limit.');
   });
 });

@@ -17,8 +17,8 @@ const MAX_NAME = 256;
 const MAX_KEY = 256;
 const MAX_VALUE = 4096;
 const MAX_ATTRS = 64;
-/** Spans open at once in one isolate at most. */
-const MAX_OPEN = 10_000;
+/** Spans open at once in one isolate at most (past it the oldest is ended, marked unended). */
+const MAX_OPEN = 1_000;
 
 /** What the isolate's spans need of the invocation they run for. */
 export interface SpanOwner {
@@ -65,12 +65,29 @@ function errorOf(status: unknown): string | undefined {
   return typeof status[1] === 'string' && status[1] !== '' ? status[1].slice(0, MAX_VALUE) : 'error';
 }
 
+/** Spans open at once for one invocation at most (a trace keeps 256 anyway). */
+const MAX_OPEN_PER_INVOCATION = 256;
 /** Ended spans whose context a worker may still ask for (span.spanContext() after end()). */
 const MAX_RECENT = 256;
+/** Attributes a worker may add to its invocation's own span, in all. */
+const MAX_ROOT_ATTRS = 64;
+/** Attribute names the platform sets on the worker's span: not the worker's to overwrite. */
+const RESERVED = /^(?:faas\.|outpost\.|cloudflare\.)/;
+
+interface Open {
+  span: OpenSpan;
+  /** The invocation that started it: only it may end it, read it or start under it. */
+  ctx: unknown;
+}
 
 export class CustomSpans {
-  readonly #open = new Map<number, OpenSpan>();
-  readonly #recent = new Map<number, OpenSpan>();
+  readonly #open = new Map<number, Open>();
+  /** Open span ids by invocation. */
+  readonly #byInvocation = new Map<unknown, Set<number>>();
+  /** Ended spans' context, by id, with their invocation. */
+  readonly #recent = new Map<number, { ctx: unknown; context: [string, string, number] | null }>();
+  /** Attributes the worker added to each invocation span. */
+  readonly #rootAttrs = new WeakMap<OpenSpan, number>();
   #next = 0;
 
   constructor(readonly owner: () => SpanOwner) {}
@@ -78,39 +95,73 @@ export class CustomSpans {
   /** Starts a span under `parent` (a custom span's id, or 0: the worker's span); 0: not traced. */
   start(ctx: unknown, spanName: unknown, parent: unknown): number {
     const under = typeof parent === 'number' && parent > 0 ? this.#open.get(parent) : undefined;
-    const scope = under ? under.scope : this.owner().hops(ctx)?.trace;
+    if (under && under.ctx !== ctx) return 0;
+    const scope = under ? under.span.scope : this.owner().hops(ctx)?.trace;
     if (!scope?.recording) return 0;
+    let mine = this.#byInvocation.get(ctx);
+    if (mine && mine.size >= MAX_OPEN_PER_INVOCATION) return 0;
     if (this.#open.size >= MAX_OPEN) {
-      const [oldest, span] = this.#open.entries().next().value as [number, OpenSpan];
-      this.#open.delete(oldest);
-      span.end({ 'outpost.span.unended': true });
+      const [oldest, o] = this.#open.entries().next().value as [number, Open];
+      this.#close(oldest, o, { 'outpost.span.unended': true }, undefined);
     }
     const id = ++this.#next;
-    this.#open.set(id, scope.start(name(spanName), SpanKind.INTERNAL, {}));
+    this.#open.set(id, { span: scope.start(name(spanName), SpanKind.INTERNAL, {}), ctx });
+    if (!mine) this.#byInvocation.set(ctx, (mine = new Set()));
+    mine.add(id);
     return id;
   }
 
-  /** Ends span `id` with what the worker set on it (once; an unknown id is ignored). */
-  end(id: unknown, attrs: unknown, status: unknown, newName: unknown): void {
-    const span = typeof id === 'number' ? this.#open.get(id) : undefined;
-    if (!span) return;
-    this.#open.delete(id as number);
+  #close(id: number, o: Open, attrs: Attrs, error: string | undefined): void {
+    this.#open.delete(id);
+    const mine = this.#byInvocation.get(o.ctx);
+    mine?.delete(id);
+    if (mine?.size === 0) this.#byInvocation.delete(o.ctx);
+    o.span.end(attrs, error);
     if (this.#recent.size >= MAX_RECENT) this.#recent.delete(this.#recent.keys().next().value as number);
-    this.#recent.set(id as number, span);
-    if (typeof newName === 'string' && newName !== '') span.rename(name(newName));
-    if (Array.isArray(status) && status[0] === 'ok') span.succeed();
-    span.end(cleanAttrs(attrs), errorOf(status));
+    this.#recent.set(id, { ctx: o.ctx, context: contextOf(o.span) });
+  }
+
+  /** Ends span `id` of invocation `ctx` with what the worker set on it (once; others ignored). */
+  end(ctx: unknown, id: unknown, attrs: unknown, status: unknown, newName: unknown): void {
+    const o = typeof id === 'number' ? this.#open.get(id) : undefined;
+    if (!o || o.ctx !== ctx) return;
+    if (typeof newName === 'string' && newName !== '') o.span.rename(name(newName));
+    if (Array.isArray(status) && status[0] === 'ok') o.span.succeed();
+    const error = errorOf(status);
+    if (error !== undefined) o.span.fail(error);
+    this.#close(id as number, o, cleanAttrs(attrs), undefined);
+  }
+
+  /** Invocation `ctx` is over: the spans it left open end now, marked so. */
+  release(ctx: unknown): void {
+    const mine = this.#byInvocation.get(ctx);
+    if (!mine) return;
+    for (const id of [...mine]) {
+      const o = this.#open.get(id);
+      if (o) this.#close(id, o, { 'outpost.span.unended': true }, undefined);
+    }
+    this.#byInvocation.delete(ctx);
   }
 
   /**
    * The invocation's own span, changed by the worker (getActiveSpan() outside any custom span):
-   * attributes added, renamed, its status set. Returns whether the invocation is traced.
+   * attributes added (64 in all; the platform's own names refused), renamed, its status set (a
+   * platform error still wins). Returns whether the invocation is traced.
    */
   root(ctx: unknown, attrs: unknown, status: unknown, newName: unknown): boolean {
     const span = this.owner().invocationSpan(ctx);
     if (!span || !span.scope.recording) return false;
+    if ((span as OpenSpan & { endMs?: number }).endMs) return true;
     const a = cleanAttrs(attrs);
-    if (Object.keys(a).length > 0) span.set(a);
+    let added = this.#rootAttrs.get(span) ?? 0;
+    const keep: Attrs = {};
+    for (const [k, v] of Object.entries(a)) {
+      if (RESERVED.test(k) || added >= MAX_ROOT_ATTRS) continue;
+      keep[k] = v;
+      added++;
+    }
+    this.#rootAttrs.set(span, added);
+    if (Object.keys(keep).length > 0) span.set(keep);
     if (typeof newName === 'string' && newName !== '') span.rename(name(newName));
     const error = errorOf(status);
     if (error !== undefined) span.fail(error);
@@ -120,16 +171,21 @@ export class CustomSpans {
 
   /** [trace id, span id, trace flags] of span `id` (0: the invocation's), or null when not traced. */
   context(ctx: unknown, id: unknown): [string, string, number] | null {
-    const span =
-      typeof id === 'number' && id > 0
-        ? (this.#open.get(id) ?? this.#recent.get(id))
-        : id === 0
-          ? this.owner().invocationSpan(ctx)
-          : undefined;
-    if (!span || !span.scope.recording) return null;
-    const tp = span.scope.traceparent(span);
-    if (!tp) return null;
-    const [, trace, spanId, flags] = tp.split('-');
-    return [trace, spanId, Number.parseInt(flags, 16)];
+    if (id === 0) {
+      const span = this.owner().invocationSpan(ctx);
+      return span?.scope.recording ? contextOf(span) : null;
+    }
+    if (typeof id !== 'number') return null;
+    const o = this.#open.get(id);
+    if (o) return o.ctx === ctx ? contextOf(o.span) : null;
+    const r = this.#recent.get(id);
+    return r && r.ctx === ctx ? r.context : null;
   }
+}
+
+function contextOf(span: OpenSpan): [string, string, number] | null {
+  const tp = span.scope.traceparent(span);
+  if (!tp) return null;
+  const [, trace, spanId, flags] = tp.split('-');
+  return [trace, spanId, Number.parseInt(flags, 16)];
 }

@@ -106,6 +106,8 @@ export interface Slot {
   owner: IsolateOwner | null;
   /** The isolate's WebSockets; set by createSyscalls. */
   sockets?: SocketTable;
+  /** Ends the custom spans invocation `ctx` left open (it is over); set by createSyscalls. */
+  endSpans?: (ctx: number) => void;
   /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
   release?: () => void;
   /** The isolate's hostDone entry: where posted calls are answered (set by the pool). */
@@ -380,11 +382,12 @@ export function createSyscalls(
   // Worker code's custom spans (./custom-spans.ts): the calls that name their invocation get
   // it first (CTX_CALLS).
   const spans = new CustomSpans(owner);
+  slot.endSpans = (ctx) => spans.release(ctx);
   /** Synchronous calls by name: cheap host work the isolate waits for. */
   const syncCalls: Record<string, (...args: unknown[]) => unknown> = {
     clearTimer,
     spanStart: (ctx, name, parent) => spans.start(ctx, name, parent),
-    spanEnd: (id, attrs, status, name) => spans.end(id, attrs, status, name),
+    spanEnd: (ctx, id, attrs, status, name) => spans.end(ctx, id, attrs, status, name),
     spanRoot: (ctx, attrs, status, name) => spans.root(ctx, attrs, status, name),
     spanContext: (ctx, id) => spans.context(ctx, id),
     hashNew: (alg, key) => hashes.create(alg, key),
@@ -446,8 +449,18 @@ export function createSyscalls(
   };
   // Hashing and node:crypto run on the main thread while the isolate waits, and isolate.cpuTime
   // stops while a callback runs on the host (measured): their time is charged as CPU.
-  const CHARGED = new Set(['hashNew', 'hashUpdate', 'hashDigest', 'hashCopy', ...NODE_CRYPTO_CALLS]);
-  const CTX_CALLS = new Set(['spanStart', 'spanRoot', 'spanContext']);
+  const CHARGED = new Set([
+    'hashNew',
+    'hashUpdate',
+    'hashDigest',
+    'hashCopy',
+    'spanStart',
+    'spanEnd',
+    'spanRoot',
+    'spanContext',
+    ...NODE_CRYPTO_CALLS,
+  ]);
+  const CTX_CALLS = new Set(['spanStart', 'spanEnd', 'spanRoot', 'spanContext']);
   const sys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
     const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');

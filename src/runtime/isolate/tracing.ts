@@ -37,6 +37,21 @@ function checkAttr(key: unknown, value: unknown): void {
     );
 }
 
+/** What crosses to the host at most: attributes a span, characters a value, items an array. */
+const MAX_ATTRS = 64;
+const MAX_VALUE = 4096;
+const MAX_ITEMS = 128;
+
+/** An attribute value as it crosses: strings cut, arrays bounded (else dropped: undefined). */
+function bounded(value: Attr): Attr | undefined {
+  if (typeof value === 'string') return value.length > MAX_VALUE ? value.slice(0, MAX_VALUE) : value;
+  if (Array.isArray(value))
+    return value.length > MAX_ITEMS
+      ? undefined
+      : (value.map((v) => (typeof v === 'string' ? v.slice(0, MAX_VALUE) : v)) as Attr);
+  return value;
+}
+
 /** Whether each recent invocation is traced, learned from its first span (no crossing after). */
 const traced = new Map<number, boolean>();
 function learn(id: number, isTraced: boolean): void {
@@ -65,7 +80,11 @@ class Span {
   }
   setAttribute(key: string, value: Attr | undefined): this {
     checkAttr(key, value);
-    if (this.#id !== 0 && !this.#ended && value !== undefined) (this.#attrs ??= {})[key] = value;
+    if (this.#id === 0 || this.#ended || value === undefined) return this;
+    const v = bounded(value);
+    const attrs = (this.#attrs ??= {});
+    if (v !== undefined && (key in attrs || Object.keys(attrs).length < MAX_ATTRS))
+      attrs[key.slice(0, 256)] = v;
     return this;
   }
   setAttributes(attributes: Record<string, Attr | undefined>): this {
@@ -86,13 +105,14 @@ class Span {
   setStatus(status: { code: string; message?: string }): this {
     if (typeof status !== 'object' || status === null || !STATUS.includes(status.code))
       throw new TypeError('span.setStatus: status.code must be "unset", "ok" or "error"');
-    if (this.#id !== 0 && !this.#ended) this.#status = [status.code, String(status.message ?? '')];
+    if (this.#id !== 0 && !this.#ended)
+      this.#status = [status.code, String(status.message ?? '').slice(0, MAX_VALUE)];
     return this;
   }
   updateName(name: string): this {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('span.updateName: the name must be a non-empty string');
-    if (this.#id !== 0 && !this.#ended) this.#name = name;
+    if (this.#id !== 0 && !this.#ended) this.#name = name.slice(0, 256);
     return this;
   }
   spanContext(): { traceId: string; spanId: string; traceFlags: number } {
@@ -115,18 +135,33 @@ class InvocationSpan {
     return 0;
   }
   get isTraced(): boolean {
-    return callSync('spanRoot', null, null, null) === true;
+    const id = currentId();
+    const known = traced.get(id);
+    if (known !== undefined || id === 0) return known === true;
+    const is = callSync('spanRoot', null, null, null) === true;
+    learn(id, is);
+    return is;
   }
   setAttribute(key: string, value: Attr | undefined): this {
     checkAttr(key, value);
-    if (value !== undefined) callSync('spanRoot', { [key]: value }, null, null);
+    const v = value === undefined ? undefined : bounded(value);
+    if (v !== undefined && this.isTraced) callSync('spanRoot', { [key.slice(0, 256)]: v }, null, null);
     return this;
   }
   setAttributes(attributes: Record<string, Attr | undefined>): this {
     if (typeof attributes !== 'object' || attributes === null)
       throw new TypeError('span.setAttributes: attributes must be an object');
-    for (const [k, v] of Object.entries(attributes)) checkAttr(k, v);
-    callSync('spanRoot', attributes, null, null);
+    const out: Record<string, Attr> = {};
+    let n = 0;
+    for (const [k, v] of Object.entries(attributes)) {
+      checkAttr(k, v);
+      const b = v === undefined ? undefined : bounded(v);
+      if (b !== undefined && n < MAX_ATTRS) {
+        out[k.slice(0, 256)] = b;
+        n++;
+      }
+    }
+    if (n > 0 && this.isTraced) callSync('spanRoot', out, null, null);
     return this;
   }
   recordException(exception: unknown): void {
@@ -135,17 +170,18 @@ class InvocationSpan {
   setStatus(status: { code: string; message?: string }): this {
     if (typeof status !== 'object' || status === null || !STATUS.includes(status.code))
       throw new TypeError('span.setStatus: status.code must be "unset", "ok" or "error"');
-    callSync('spanRoot', null, [status.code, String(status.message ?? '')], null);
+    if (this.isTraced)
+      callSync('spanRoot', null, [status.code, String(status.message ?? '').slice(0, MAX_VALUE)], null);
     return this;
   }
   updateName(name: string): this {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('span.updateName: the name must be a non-empty string');
-    callSync('spanRoot', null, null, name);
+    if (this.isTraced) callSync('spanRoot', null, null, name.slice(0, 256));
     return this;
   }
   spanContext(): { traceId: string; spanId: string; traceFlags: number } {
-    const c = callSync('spanContext', 0) as [string, string, number] | null;
+    const c = this.isTraced ? (callSync('spanContext', 0) as [string, string, number] | null) : null;
     return c ? { traceId: c[0], spanId: c[1], traceFlags: c[2] } : { ...INVALID_CONTEXT };
   }
   /** The invocation's span ends with the invocation. */
@@ -198,7 +234,15 @@ export const tracing = Object.freeze({
       span.end();
       throw err;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as any).then === 'function')
+    let thenable: boolean;
+    try {
+      thenable = result !== null && typeof result === 'object' && typeof (result as any).then === 'function';
+    } catch (err) {
+      // A `then` getter that throws: the span still ends.
+      span.end();
+      throw err;
+    }
+    if (thenable)
       return Promise.resolve(result).then(
         (v) => {
           span.end();
