@@ -1,0 +1,82 @@
+// Attacks on custom spans (src/runtime/isolate/tracing.ts → src/runtime/bridge/custom-spans.ts):
+// a request reaching another request's span through a forged id or a shared object, attributes
+// and names far past the bounds, thousands of spans never ended. The trace of each request is
+// decoded from OTLP: nothing of the attacker lands in the victim's trace, the host stays up.
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { startFixture, type TestDev } from '../helpers.ts';
+import { type Receiver, startReceiver } from '../otlp/receiver.ts';
+
+let dev: TestDev;
+let receiver: Receiver;
+before(async () => {
+  receiver = await startReceiver();
+  dev = await startFixture('spans-attack', {
+    tracing: { endpoint: receiver.url, sampleRatio: 1, flushMs: 50 },
+  });
+});
+after(async () => {
+  await dev?.close();
+  await receiver?.close();
+});
+
+const VICTIM = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
+const ATTACKER = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
+const tp = (trace: string) => ({ traceparent: `00-${trace}-00f067aa0ba902b7-01` });
+
+it("another request cannot end, rename, annotate or read a request's span", async () => {
+  const victim = fetch(`${dev.url}/hold?ms=500`, { headers: tp(VICTIM) });
+  await new Promise((r) => setTimeout(r, 100));
+  const res = await fetch(`${dev.url}/forge`, { headers: tp(ATTACKER) });
+  const out = (await res.json()) as { contexts: string[]; heldContext?: string };
+  assert.ok(
+    out.contexts.every((c) => c === '0000000000000000'),
+    'no forged id reads a span',
+  );
+  assert.equal(out.heldContext, '0000000000000000', "the victim's span object is not the attacker's to read");
+  assert.deepEqual(await (await victim).json(), { traced: true });
+  const spans = await receiver.trace(
+    VICTIM,
+    (s) => s.some((x) => x.name === 'victim') && s.some((x) => x.kind === 2),
+  );
+  const v = spans.find((s) => s.name === 'victim');
+  assert.ok(v, spans.map((s) => s.name).join(', '));
+  assert.equal(v.attributes['victim.after'], 'yes', 'it was still open for its own request');
+  assert.equal(v.attributes.forged, undefined);
+  // (A span object the worker itself shares between its requests is its own to annotate: it
+  // ends with what any of them set, as it would on Workers. Only the host's ids are fenced.)
+  assert.equal(v.status.code, 0);
+  assert.ok(spans.every((s) => s.name !== 'hijacked'));
+});
+
+it('attributes, names and open spans far past the bounds: cut, the host up, the trace bounded', async () => {
+  const trace = 'cccccccccccccccccccccccccccccc03';
+  const res = await fetch(`${dev.url}/huge`, { headers: tp(trace) });
+  assert.equal(await res.text(), 'survived');
+  const spans = await receiver.trace(
+    trace,
+    (s) => s.some((x) => x.kind === 2) && s.some((x) => x.name.startsWith('leak')),
+  );
+  assert.ok(spans.length <= 256, `${spans.length} spans`);
+  const wide = spans.find(
+    (s) =>
+      s.attributes['outpost.span.unended'] === undefined &&
+      s.attributes['faas.name'] === undefined &&
+      s.name.startsWith('x'),
+  );
+  assert.ok(wide, 'the renamed span');
+  assert.ok(wide.name.length <= 256);
+  assert.ok(Object.keys(wide.attributes).length <= 64);
+  assert.ok(Object.values(wide.attributes).every((v) => typeof v !== 'string' || v.length <= 4096));
+  assert.ok(wide.status.message.length <= 4096);
+  const worker = spans.find((s) => s.kind === 1 && s.attributes['faas.name'] === 'spans-attack');
+  assert.ok(worker && Object.keys(worker.attributes).length <= 64 + 8);
+  // Spans never ended are closed with the request, marked.
+  assert.ok(
+    spans
+      .filter((s) => s.name.startsWith('leak'))
+      .every((s) => s.attributes['outpost.span.unended'] === true),
+  );
+  // And the host still serves.
+  assert.equal((await fetch(`${dev.url}/nothing`)).status, 404);
+});
