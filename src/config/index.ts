@@ -31,7 +31,7 @@ export {
   projectDirOf,
   validateConfig,
 } from './load.ts';
-export { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from './nats.ts';
+export { isCasFailure, jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from './nats.ts';
 export {
   adminTokenFromEnv,
   loadProxyConfig,

@@ -34,6 +34,12 @@ export function streamExists(
   );
 }
 
+/** A KV compare-and-set that lost (JetStream's "wrong last sequence" or "key exists"). */
+export function isCasFailure(err: unknown): boolean {
+  const code = (err as { code?: number })?.code;
+  return code === 10071 || code === 10164 || /wrong last sequence|key exists/i.test(String(err));
+}
+
 /**
  * Whether a JetStream API failure may pass if asked again: a request left unanswered (the
  * metadata leader busy placing replicated streams while several processes start at once, or a

@@ -9,6 +9,7 @@
  * lease only decides who should try.
  */
 import type { KV } from '@nats-io/kv';
+import { isCasFailure } from '../../config/nats.ts';
 
 export const OWNERS_BUCKET = 'outpost_do_owners';
 
@@ -120,8 +121,4 @@ export class Owners {
   }
 }
 
-/** A KV compare-and-set that lost (JetStream's "wrong last sequence" or "key exists"). */
-export function isCasFailure(err: unknown): boolean {
-  const code = (err as { code?: number })?.code;
-  return code === 10071 || code === 10164 || /wrong last sequence|key exists/i.test(String(err));
-}
+export { isCasFailure };

@@ -57,8 +57,9 @@ export interface StepResult {
 }
 
 /** An object's own cost, roughly, beside its log. */
-const STATE_BYTES = 96;
-const MIN_LOG = 4;
+export const STATE_BYTES = 96;
+/** The smallest sliding log kept (and the first made). */
+export const MIN_LOG = 4;
 
 /** One hit against a fixed-window counter (`state` is changed in place when given). */
 export function stepFixed(

@@ -20,8 +20,8 @@ import { createHash } from 'node:crypto';
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
-import type { CounterState } from './algorithms.ts';
+import { isCasFailure, jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers } from '../../config/index.ts';
+import { type CounterState, MIN_LOG, STATE_BYTES } from './algorithms.ts';
 import type { SharedCounterStore } from './store.ts';
 import { MAX_PERIOD_SEC } from './types.ts';
 
@@ -48,8 +48,6 @@ interface Waiting {
   resolve(result: unknown): void;
   reject(err: Error): void;
 }
-const STATE_BYTES = 96;
-const MIN_LOG = 4;
 
 /** A counter's state as stored: kind, period, idle time, then the window or the live hits. */
 export function encodeState(s: CounterState): Uint8Array {
@@ -97,15 +95,12 @@ export function decodeState(bytes: Uint8Array): CounterState | undefined {
   };
 }
 
-/** A KV compare-and-set that lost (JetStream's "wrong last sequence", or "key exists" on create). */
+/** A compare-and-set that lost, or a write refused while the stream's leader changes (10163): tried again. */
 function lostRace(err: unknown): boolean {
-  const code = (err as { code?: number })?.code;
-  // 10163: the stream's leader is changing; the write may be tried again.
   return (
-    code === 10071 ||
-    code === 10164 ||
-    code === 10163 ||
-    /wrong last sequence|key exists|temporarily unavailable/i.test(String(err))
+    isCasFailure(err) ||
+    (err as { code?: number })?.code === 10163 ||
+    /temporarily unavailable/i.test(String(err))
   );
 }
 
