@@ -104,10 +104,6 @@ function word(): number {
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
-/** Four random 32-bit words, the last non-zero (no all-zero id). */
-function randomWords(): [number, number, number, number] {
-  return [word(), word(), word(), word() || 1];
-}
 /** Two hex digits per byte value: Number#toString(16) of a word past 2^31 is V8's slow path. */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 function hex8(n: number): string {
@@ -186,13 +182,18 @@ export const MAX_SPANS_PER_TRACE = 256;
 /** The trace of one request through a PoP. */
 export class RequestTrace implements TraceScope {
   readonly recording = true;
-  /** Set when continuing a trace, or made from #words when first asked for (most never are). */
+  /**
+   * Set when continuing a trace, or made when first asked for (most never are): three random
+   * words then #tail, the word the head decision was made from.
+   */
   #id: string | null = null;
-  #words: [number, number, number, number] | null = null;
+  #tail = 0;
   /** The head decision: the incoming traceparent's sampled flag, else the tracer's ratio. */
   readonly sampled: boolean;
   readonly tracestate: string | undefined;
-  readonly spans: SpanRecord[] = [];
+  /** Its spans in the order they started, linked (no array for the many traces never kept). */
+  #first: Span | null = null;
+  #last: Span | null = null;
   /** Spans not recorded past MAX_SPANS_PER_TRACE. */
   dropped = 0;
   #made = 0;
@@ -212,8 +213,8 @@ export class RequestTrace implements TraceScope {
       this.sampled = incoming.sampled;
     } else {
       // The id's last 32 bits decide, so every process seeing this id decides alike.
-      this.#words = randomWords();
-      this.sampled = this.#words[3] <= bound;
+      this.#tail = word() || 1; // non-zero: no all-zero id
+      this.sampled = this.#tail <= bound;
     }
     this.remoteParent = incoming?.spanId ?? null;
     this.tracestate = tracestate;
@@ -221,15 +222,22 @@ export class RequestTrace implements TraceScope {
 
   /** The W3C trace id (32 hex digits). */
   get traceId(): string {
-    if (this.#id === null) this.#id = (this.#words as number[]).map(hex8).join('');
+    if (this.#id === null) this.#id = hex8(word()) + hex8(word()) + hex8(word()) + hex8(this.#tail);
     return this.#id;
+  }
+
+  /** Its spans recorded before it was decided, in the order they started. */
+  get spans(): SpanRecord[] {
+    const all: SpanRecord[] = [];
+    for (let s = this.#first; s !== null; s = s.next) all.push(s);
+    return all;
   }
 
   traceparent(span: OpenSpan): string | null {
     return span instanceof Span ? formatTraceparent(this.traceId, spanIdOf(span), this.sampled) : null;
   }
 
-  start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
+  start(name: string, kind: SpanKind, attrs?: Attrs, startedAt = nowMs()): OpenSpan {
     return this.child(null, name, kind, attrs, startedAt);
   }
 
@@ -238,7 +246,13 @@ export class RequestTrace implements TraceScope {
     return s.parent ? spanIdOf(s.parent) : this.remoteParent;
   }
 
-  child(parent: SpanRecord | null, name: string, kind: SpanKind, attrs: Attrs, startedAt: number): OpenSpan {
+  child(
+    parent: SpanRecord | null,
+    name: string,
+    kind: SpanKind,
+    attrs: Attrs | undefined,
+    startedAt: number,
+  ): OpenSpan {
     // Counted as made, before or after the trace was decided: work after the response (a
     // waitUntil loop) cannot flood the export queue past the cap either.
     if (this.#made >= MAX_SPANS_PER_TRACE) {
@@ -246,8 +260,12 @@ export class RequestTrace implements TraceScope {
       return NO_SPAN;
     }
     this.#made++;
-    const span = new Span(this, parent, name, kind, attrs, startedAt);
-    if (!this.closed) this.spans.push(span);
+    const span = new Span(this, parent, name, kind, attrs ?? null, startedAt);
+    if (!this.closed) {
+      if (this.#last === null) this.#first = span;
+      else this.#last.next = span;
+      this.#last = span;
+    }
     return span;
   }
 }
@@ -261,14 +279,30 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   spanId = '';
   endMs = 0;
   error: string | null = null;
+  /**
+   * The attributes given at its end, merged into the others when they are read: most spans
+   * belong to traces that are never kept, whose attributes nobody reads.
+   */
+  #last: Attrs | null = null;
+  /** The next span its trace recorded. */
+  next: Span | null = null;
   constructor(
     readonly trace: RequestTrace,
     readonly parent: SpanRecord | null,
     public name: string,
     readonly kind: SpanKind,
-    readonly attrs: Attrs,
+    /** The attributes it started with; null for none (made when first set). */
+    private first: Attrs | null,
     readonly startMs: number,
   ) {}
+  get attrs(): Attrs {
+    if (this.first === null) this.first = {};
+    if (this.#last !== null) {
+      Object.assign(this.first, this.#last);
+      this.#last = null;
+    }
+    return this.first;
+  }
   get scope(): TraceScope {
     return this;
   }
@@ -293,11 +327,15 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
     this.ok = true;
   }
   /** A child span (this span as a TraceScope). */
-  start(name: string, kind: SpanKind, attrs: Attrs = {}, startedAt = nowMs()): OpenSpan {
+  start(name: string, kind: SpanKind, attrs?: Attrs, startedAt = nowMs()): OpenSpan {
     return this.trace.child(this, name, kind, attrs, startedAt);
   }
   end(attrs?: Attrs, error?: string): void {
-    if (attrs) Object.assign(this.attrs, attrs);
+    if (attrs) {
+      // Kept as given (callers pass a fresh object) until read; a second set is merged now.
+      if (this.#last === null) this.#last = attrs;
+      else Object.assign(this.attrs, attrs);
+    }
     if (error !== undefined && this.error === null) this.error = error;
     if (this.endMs !== 0) return;
     this.endMs = nowMs();

@@ -162,20 +162,32 @@ export class Tracer {
    * place to end its root span with the attributes only a kept trace needs).
    */
   finish(trace: RequestTrace, outcome: TraceOutcome, ms: number, kept?: () => void): boolean {
-    if (trace.closed) return false;
-    const keep = trace.sampled || outcome.status >= 500 || outcome.error !== undefined || ms >= this.#slowMs;
-    if (!keep) {
-      trace.closed = true;
-      return false;
-    }
+    if (!this.keeps(trace, outcome.status, outcome.error, ms)) return false;
     kept?.();
+    this.keep(trace);
+    return true;
+  }
+
+  /**
+   * The tail decision without allocating (the request path's form of `finish`): false closes
+   * the trace, forgotten; true leaves it open for its root span to end, then `keep(trace)`.
+   */
+  keeps(trace: RequestTrace, status: number, error: string | undefined, ms: number): boolean {
+    if (trace.closed) return false;
+    if (trace.sampled || status >= 500 || error !== undefined || ms >= this.#slowMs) return true;
+    trace.closed = true;
+    return false;
+  }
+
+  /** Exports a trace `keeps` kept: its ended spans now, the others as they end. */
+  keep(trace: RequestTrace): void {
+    if (trace.closed) return;
     trace.closed = true;
     this.stats.kept++;
-    if (trace.dropped > 0 && trace.spans[0])
-      trace.spans[0].attrs['outpost.trace.dropped_spans'] = trace.dropped;
+    const spans = trace.spans;
+    if (trace.dropped > 0 && spans[0]) spans[0].attrs['outpost.trace.dropped_spans'] = trace.dropped;
     trace.late = (s) => this.#push(trace, s);
-    for (const s of trace.spans) if (s.endMs !== 0) this.#push(trace, s);
-    return true;
+    for (const s of spans) if (s.endMs !== 0) this.#push(trace, s);
   }
 
   #push(trace: RequestTrace, s: SpanRecord): void {

@@ -88,14 +88,16 @@ export function requestEnded(
       seconds: (performance.now() - seen.started) / 1000,
       bytes: out?.bytes ?? 0,
     });
-  if (options.tracer && seen.trace)
-    // The attributes are made only for a trace that is kept: most are not, at a low ratio.
-    options.tracer.finish(
-      seen.trace,
-      { status, ...(seen.error !== undefined ? { error: seen.error } : {}) },
-      performance.now() - seen.started,
-      () => endRoot(req, res, seen, status),
-    );
+  const tracer = options.tracer;
+  // The attributes are made only for a trace that is kept: most are not, at a low ratio.
+  if (
+    tracer &&
+    seen.trace &&
+    tracer.keeps(seen.trace, status, seen.error, performance.now() - seen.started)
+  ) {
+    endRoot(req, res, seen, status);
+    tracer.keep(seen.trace);
+  }
   logRequest(options.observer, req, res, seen);
 }
 
@@ -137,7 +139,7 @@ export function startTrace(tracer: Tracer, req: IncomingMessage, seen: Seen): Op
     Array.isArray(h.tracestate) ? h.tracestate.join(',') : h.tracestate,
   );
   seen.trace = trace;
-  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, {}, epochOf(seen.started));
+  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, undefined, epochOf(seen.started));
   seen.root = root;
   return root;
 }
