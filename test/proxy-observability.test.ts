@@ -173,6 +173,26 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
     assert.equal(one(spans, (s) => s.kind === 2, 'the server span').status.code, 2);
     assert.equal(one(spans, (s) => s.kind === 3, 'the origin request').status.code, 2);
   });
+
+  it('serves /__outpost/metrics only with the admin token: no token or a wrong one gets a 401, never the metrics or the origin', async () => {
+    const total = (m: Map<string, Family>) =>
+      (m.get('outpost_requests_total')?.metrics ?? []).reduce((n, x) => n + Number(x.value), 0);
+    const before = total(await scrape(t.proxy));
+    for (const headers of [
+      {},
+      { authorization: 'Bearer not-the-token-0123456789' },
+      { authorization: 'Basic x' },
+    ]) {
+      const res = await fetch(`${t.proxy.url}/__outpost/metrics`, { headers });
+      const body = await res.text();
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assert.doesNotMatch(body, /outpost_/);
+      assert.match(res.headers.get('cf-ray') ?? '', /^[0-9a-f]{16}-DEV$/);
+    }
+    assert.equal(t.origin.seen.has('GET /__outpost/metrics'), false, 'the origin never saw it');
+    // Refused scrapes are not requests of the site: nothing was counted.
+    assert.equal(total(await scrape(t.proxy)), before);
+  });
 });
 
 describe('CDN proxy mode without tracing', () => {
