@@ -163,6 +163,26 @@ describe('spans', () => {
     assert.equal(exporter.spans.length, MAX_SPANS_PER_TRACE);
     assert.equal(exporter.spans[0].attributes['outpost.trace.dropped_spans'], 51);
   });
+  it('attributes set at a span end, before or after it was queued for export, are all exported in order', () => {
+    const { t, exporter } = tracer(1);
+    const trace = t.begin(undefined, undefined);
+    const root = trace.start('GET', SpanKind.SERVER);
+    const early = root.scope.start('early', SpanKind.INTERNAL, { a: 1 });
+    early.set({ b: 1 });
+    early.end({ b: 2, c: 1 });
+    early.end({ c: 2 }); // a second end adds attributes, as the first did
+    root.end();
+    t.finish(trace, { status: 200 }, 1);
+    // Ended (so queued) first, then ended again with more: an error, then the CPU it used.
+    const late = root.scope.start('late', SpanKind.INTERNAL);
+    late.end(undefined, 'boom');
+    late.end({ 'outpost.worker.cpu_ms': 1.5 });
+    t.flush();
+    const byName = new Map(exporter.spans.map((s) => [s.name, s]));
+    assert.deepEqual({ ...byName.get('early')?.attributes }, { a: 1, b: 2, c: 2 });
+    assert.deepEqual({ ...byName.get('late')?.attributes }, { 'outpost.worker.cpu_ms': 1.5 });
+    assert.equal(byName.get('late')?.status.message, 'boom');
+  });
   it('spans made after the trace was decided count against the same cap', () => {
     const { t, exporter } = tracer(1);
     const trace = t.begin(undefined, undefined);

@@ -28,7 +28,8 @@ export interface SpanRecord {
   startMs: number;
   /** 0 until it ends. */
   endMs: number;
-  attrs: Attrs;
+  /** Its attributes (an object the exporter may hold: add to it, never replace it). */
+  readonly attrs: Attrs;
   /** Set when the span's work failed: the OpenTelemetry status description. */
   error: string | null;
   /** Marked as succeeded (OpenTelemetry's OK status; an error wins over it). */
@@ -332,8 +333,9 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   }
   end(attrs?: Attrs, error?: string): void {
     if (attrs) {
-      // Kept as given (callers pass a fresh object) until read; a second set is merged now.
-      if (this.#last === null) this.#last = attrs;
+      // Kept as given (callers pass a fresh object) until read. A second set is merged now, as
+      // is any set once it has ended: it may already be queued for export with its attributes.
+      if (this.#last === null && this.endMs === 0) this.#last = attrs;
       else Object.assign(this.attrs, attrs);
     }
     if (error !== undefined && this.error === null) this.error = error;
