@@ -178,7 +178,7 @@ describe('CDN proxy mode on one PoP: metrics, request lines, traces', () => {
     const total = (m: Map<string, Family>) =>
       (m.get('outpost_requests_total')?.metrics ?? []).reduce((n, x) => n + Number(x.value), 0);
     const before = total(await scrape(t.proxy));
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { authorization: 'Bearer not-the-token-0123456789' },
       { authorization: 'Basic x' },
