@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type OpenSpan, RequestTrace, SpanKind } from '../../observability/index.ts';
 import type { HopRecorder } from '../types.ts';
-import { CustomSpans, cleanAttrs, type SpanOwner } from './custom-spans.ts';
+import { CustomSpans, cleanAttrs, type SpanOwner, spanName } from './custom-spans.ts';
 
 describe('custom spans: what crosses from the isolate', () => {
   it('keeps strings (cut), finite numbers, booleans and short arrays (as JSON); drops the rest', () => {
@@ -21,6 +21,19 @@ describe('custom spans: what crosses from the isolate', () => {
       { s: 'x'.repeat(4096), n: 1.5, b: false, arr: '["a",1,true]' },
     );
     for (const v of [null, undefined, 'str', 5, []]) assert.deepEqual(cleanAttrs(v), {});
+  });
+
+  it("cuts a span's name to its first 64 bytes of UTF-8 without splitting a character, as workerd does", () => {
+    assert.equal(spanName('load'), 'load');
+    assert.equal(spanName('x'.repeat(64)), 'x'.repeat(64));
+    assert.equal(spanName('x'.repeat(65)), 'x'.repeat(64));
+    assert.equal(spanName('é'.repeat(40)), 'é'.repeat(32)); // 2 bytes each
+    assert.equal(spanName(`${'x'.repeat(62)}€`), 'x'.repeat(62)); // € is 3 bytes: 65 in all
+    assert.equal(spanName(`${'x'.repeat(60)}😀😀`), `${'x'.repeat(60)}😀`); // 4 bytes, one surrogate pair
+    assert.equal(spanName('日本語'.repeat(30)).length, 21); // 63 bytes
+    for (const v of ['', 5, null, undefined, {}]) assert.equal(spanName(v), 'span');
+    for (const v of ['ab€😀'.repeat(50), '\ud800'.repeat(100)])
+      assert.ok(new TextEncoder().encode(spanName(v)).length <= 64);
   });
 
   it('keeps at most 64 attributes and stops looking after a bound, however large the object', () => {

@@ -13,7 +13,7 @@
 import { type Attrs, type OpenSpan, SpanKind } from '../../observability/index.ts';
 import type { HopRecorder } from '../types.ts';
 
-const MAX_NAME = 256;
+const MAX_NAME_BYTES = 64;
 const MAX_KEY = 256;
 const MAX_VALUE = 4096;
 const MAX_ATTRS = 64;
@@ -28,8 +28,22 @@ export interface SpanOwner {
   invocationSpan(ctx: unknown): OpenSpan | null;
 }
 
-function name(v: unknown): string {
-  return typeof v === 'string' && v !== '' ? v.slice(0, MAX_NAME) : 'span';
+/**
+ * A span's name as Workers keeps it: its first 64 bytes of UTF-8, here without splitting a
+ * character (workerd's MAX_USER_OPERATION_NAME_BYTES: names identify operations, not data).
+ */
+export function spanName(v: unknown): string {
+  if (typeof v !== 'string' || v === '') return 'span';
+  if (v.length <= MAX_NAME_BYTES / 3) return v; // at most 3 bytes a UTF-16 unit
+  let bytes = 0;
+  let end = 0;
+  for (const ch of v) {
+    const cp = ch.codePointAt(0) as number;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > MAX_NAME_BYTES) break;
+    end += ch.length;
+  }
+  return v.slice(0, end);
 }
 
 /** Attributes the isolate sent, as a span may keep them (anything else dropped). */
@@ -93,7 +107,7 @@ export class CustomSpans {
   constructor(readonly owner: () => SpanOwner) {}
 
   /** Starts a span under `parent` (a custom span's id, or 0: the worker's span); 0: not traced. */
-  start(ctx: unknown, spanName: unknown, parent: unknown): number {
+  start(ctx: unknown, name: unknown, parent: unknown): number {
     const under = typeof parent === 'number' && parent > 0 ? this.#open.get(parent) : undefined;
     if (under && under.ctx !== ctx) return 0;
     const scope = under ? under.span.scope : this.owner().hops(ctx)?.trace;
@@ -105,7 +119,7 @@ export class CustomSpans {
       this.#close(oldest, o, { 'outpost.span.unended': true }, undefined);
     }
     const id = ++this.#next;
-    this.#open.set(id, { span: scope.start(name(spanName), SpanKind.INTERNAL, {}), ctx });
+    this.#open.set(id, { span: scope.start(spanName(name), SpanKind.INTERNAL, {}), ctx });
     if (!mine) this.#byInvocation.set(ctx, (mine = new Set()));
     mine.add(id);
     return id;
@@ -125,7 +139,7 @@ export class CustomSpans {
   end(ctx: unknown, id: unknown, attrs: unknown, status: unknown, newName: unknown): void {
     const o = typeof id === 'number' ? this.#open.get(id) : undefined;
     if (!o || o.ctx !== ctx) return;
-    if (typeof newName === 'string' && newName !== '') o.span.rename(name(newName));
+    if (typeof newName === 'string' && newName !== '') o.span.rename(spanName(newName));
     if (Array.isArray(status) && status[0] === 'ok') o.span.succeed();
     const error = errorOf(status);
     if (error !== undefined) o.span.fail(error);
@@ -162,7 +176,7 @@ export class CustomSpans {
     }
     this.#rootAttrs.set(span, added);
     if (Object.keys(keep).length > 0) span.set(keep);
-    if (typeof newName === 'string' && newName !== '') span.rename(name(newName));
+    if (typeof newName === 'string' && newName !== '') span.rename(spanName(newName));
     const error = errorOf(status);
     if (error !== undefined) span.fail(error);
     else if (Array.isArray(status) && status[0] === 'ok') span.succeed();
