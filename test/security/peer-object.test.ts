@@ -19,6 +19,20 @@ import { describeNeeding, NATS_SERVER } from '../support/programs.ts';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'do-network');
 
+/** A call a peer would send to add 1000 to the counter: what an attacker forges. */
+function forgedCall(): Buffer {
+  return serialize({
+    tenant: 'do-net',
+    className: 'Counter',
+    id: '0'.repeat(64),
+    name: null,
+    hint: null,
+    hops: 2,
+    invocations: 1,
+    op: { kind: 'rpc', method: 'add', args: [1000] },
+  });
+}
+
 describeNeeding(NATS_SERVER, 'the peer endpoint of a node without the secret', () => {
   let nats: NatsServer;
   let node: NodeProcess;
@@ -41,16 +55,7 @@ describeNeeding(NATS_SERVER, 'the peer endpoint of a node without the secret', (
   });
 
   it('refuses calls without the secret or with a wrong one; the object is untouched', async () => {
-    const call = serialize({
-      tenant: 'do-net',
-      className: 'Counter',
-      id: '0'.repeat(64),
-      name: null,
-      hint: null,
-      hops: 2,
-      invocations: 1,
-      op: { kind: 'rpc', method: 'add', args: [1000] },
-    });
+    const call = forgedCall();
     for (const headers of <Record<string, string>[]>[
       {},
       { 'outpost-peer-secret': 'wrong-secret-0123456789' },
@@ -116,16 +121,7 @@ describeNeeding(NATS_SERVER, "the own ports of a node's processes (--processes 2
   });
 
   it('refuse calls and WebSocket upgrades without the processes’ secret; the object is untouched', async () => {
-    const call = serialize({
-      tenant: 'do-net',
-      className: 'Counter',
-      id: '0'.repeat(64),
-      name: null,
-      hint: null,
-      hops: 2,
-      invocations: 1,
-      op: { kind: 'rpc', method: 'add', args: [1000] },
-    });
+    const call = forgedCall();
     for (const peer of peers) {
       for (const headers of <Record<string, string>[]>[{}, { 'outpost-peer-secret': 'f'.repeat(64) }]) {
         const r = await fetch(`${peer}/__outpost/peer/object`, { method: 'POST', headers, body: call });
