@@ -117,11 +117,16 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
       ...(dir ? { dir } : {}),
     });
     dirs.add(node.dir);
+    const started = node;
     await waitFor(
       () => (members.members().filter((m) => m.pop === 'FRA').length === 2 ? true : undefined),
       30_000,
       'two FRA processes in the membership',
-    );
+    ).catch((err: Error) => {
+      // Stopped here, or it holds the port into the next test; what it printed says why.
+      started.child.kill('SIGKILL');
+      throw new Error(`${err.message}; the node printed:\n${started.output()}`);
+    });
     const fra = members.members();
     assert.equal(new Set(fra.map((m) => m.id)).size, 2, 'each process is a member of its own');
     const own = new Set(fra.map((m) => m.peer));
