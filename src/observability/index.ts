@@ -39,9 +39,11 @@ export {
 } from './tail.ts';
 export {
   type Attrs,
+  type DeferredSpan,
   epochOf,
   formatTraceparent,
   NO_TRACE,
+  nowMs,
   type OpenSpan,
   parseTraceparent,
   RequestTrace,

@@ -77,8 +77,8 @@ describe('sampling', () => {
     assert.equal(t.headSample(idAt(0.5)), false, 'outside the 1%');
     const run = (status: number, ms: number) => {
       // Not sampled at the head (the caller said so, as the 99% are).
-      const trace = t.begin(`00-${idAt(0.5)}-${SPAN}-00`, undefined);
-      trace.start('GET', SpanKind.SERVER).end();
+      const trace = t.begin(`00-${idAt(0.5)}-${SPAN}-00`, undefined, 'GET');
+      trace.end();
       return t.finish(trace, { status }, ms);
     };
     assert.equal(run(200, 1), false, 'a quick success');
@@ -104,11 +104,11 @@ describe('sampling', () => {
   });
   it('at 0%, an exception is kept even with a 2xx status', () => {
     const { t } = tracer(0);
-    const trace = t.begin(undefined, undefined);
-    trace.start('GET', SpanKind.SERVER).end();
+    const trace = t.begin(undefined, undefined, 'GET');
+    trace.end();
     assert.equal(t.finish(trace, { status: 200 }, 1), false);
-    const failed = t.begin(undefined, undefined);
-    failed.start('GET', SpanKind.SERVER).end();
+    const failed = t.begin(undefined, undefined, 'GET');
+    failed.end();
     assert.equal(t.finish(failed, { status: 200, error: 'worker threw' }, 1), true);
   });
 });
@@ -116,8 +116,8 @@ describe('sampling', () => {
 describe('spans', () => {
   it('parent where they were recorded; hops render Server-Timing in path order', () => {
     const { t, exporter } = tracer(1);
-    const trace = t.begin(`00-${'a'.repeat(32)}-${SPAN}-01`, 'k=v');
-    const root = trace.start('ROOT', SpanKind.SERVER);
+    const root = t.begin(`00-${'a'.repeat(32)}-${SPAN}-01`, 'k=v', 'ROOT');
+    const trace = root;
     const hops = { hops: [], shield: [], objects: [] };
     const rec = recordHops(hops, root.scope);
     const cache = rec.begin('outpost.cache');
@@ -154,8 +154,8 @@ describe('spans', () => {
   });
   it('a trace keeps at most MAX_SPANS_PER_TRACE spans and says how many it dropped', () => {
     const { t, exporter } = tracer(1);
-    const trace = t.begin(undefined, undefined);
-    const root = trace.start('GET', SpanKind.SERVER);
+    const trace = t.begin(undefined, undefined, 'GET');
+    const root = trace;
     for (let i = 0; i < MAX_SPANS_PER_TRACE + 50; i++) root.scope.start('kv_get', SpanKind.INTERNAL).end();
     root.end();
     t.finish(trace, { status: 200 }, 1);
@@ -165,8 +165,8 @@ describe('spans', () => {
   });
   it('attributes set at a span end, before or after it was queued for export, are all exported in order', () => {
     const { t, exporter } = tracer(1);
-    const trace = t.begin(undefined, undefined);
-    const root = trace.start('GET', SpanKind.SERVER);
+    const trace = t.begin(undefined, undefined, 'GET');
+    const root = trace;
     const early = root.scope.start('early', SpanKind.INTERNAL, { a: 1 });
     early.set({ b: 1 });
     early.end({ b: 2, c: 1 });
@@ -185,8 +185,8 @@ describe('spans', () => {
   });
   it('spans made after the trace was decided count against the same cap', () => {
     const { t, exporter } = tracer(1);
-    const trace = t.begin(undefined, undefined);
-    const root = trace.start('GET', SpanKind.SERVER);
+    const trace = t.begin(undefined, undefined, 'GET');
+    const root = trace;
     root.end();
     t.finish(trace, { status: 200 }, 1);
     for (let i = 0; i < 5000; i++) root.scope.start('kv_get', SpanKind.INTERNAL).end();
@@ -203,14 +203,61 @@ describe('spans', () => {
   });
   it('a span that ends after the response (waitUntil work) follows its trace: exported if it was kept', () => {
     const { t, exporter } = tracer(1);
-    const trace = t.begin(undefined, undefined);
-    const root = trace.start('GET', SpanKind.SERVER);
+    const trace = t.begin(undefined, undefined, 'GET');
+    const root = trace;
     const late = root.scope.start('kv_put', SpanKind.INTERNAL);
     root.end();
     t.finish(trace, { status: 200 }, 1);
     late.end();
     t.flush();
     assert.deepEqual(exporter.spans.map((s) => s.name).sort(), ['GET', 'kv_put']);
+  });
+  it('a deferred span is made only for a kept trace, once, before the trace closes', () => {
+    const { t, exporter } = tracer(0.01);
+    let made = 0;
+    const deferredTo = (trace: ReturnType<typeof t.begin>) => ({
+      materialize() {
+        made++;
+        trace.start('outpost.worker', SpanKind.INTERNAL, undefined, trace.startMs).end({ w: 1 });
+      },
+    });
+    // Dropped at its end: never made.
+    const quick = t.begin(`00-${idAt(0.5)}-${SPAN}-00`, undefined, 'GET');
+    assert.equal(quick.defer(deferredTo(quick)), true);
+    assert.equal(
+      quick.defer(deferredTo(quick)),
+      false,
+      'one deferred span a trace; the next is made at once',
+    );
+    quick.end();
+    assert.equal(t.finish(quick, { status: 200 }, 1), false);
+    assert.equal(made, 0);
+    assert.equal(quick.defer(deferredTo(quick)), false, 'a decided trace holds nothing');
+    // Kept for its error: made as the trace is kept, exported with it.
+    const failed = t.begin(`00-${idAt(0.5)}-${SPAN}-00`, undefined, 'GET');
+    failed.defer(deferredTo(failed));
+    failed.end();
+    assert.equal(t.finish(failed, { status: 503 }, 1), true);
+    assert.equal(made, 1);
+    failed.settle();
+    assert.equal(made, 1, 'made once');
+    t.flush();
+    const worker = exporter.spans.find((s) => s.name === 'outpost.worker');
+    assert.deepEqual({ ...worker?.attributes }, { w: 1 });
+    assert.equal(
+      worker?.parentSpanContext?.spanId,
+      exporter.spans.find((s) => s.name === 'GET')?.spanContext().spanId,
+    );
+  });
+  it('a span ended at a given time keeps it', () => {
+    const { t, exporter } = tracer(1);
+    const trace = t.begin(undefined, undefined, 'GET', SpanKind.SERVER, 1_000_000);
+    trace.start('w', SpanKind.INTERNAL, undefined, 1_000_001).end(undefined, undefined, 1_000_003.5);
+    trace.end(undefined, undefined, 1_000_004);
+    t.finish(trace, { status: 200 }, 1);
+    t.flush();
+    const w = exporter.spans.find((s) => s.name === 'w');
+    assert.deepEqual(w?.duration, [0, 2_500_000]);
   });
   it('refuses a bad configuration, naming it', () => {
     assert.throws(() => tracer(1.5), /sample ratio must be a number from 0 to 1, received 1.5/);

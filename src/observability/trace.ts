@@ -49,8 +49,23 @@ export interface OpenSpan {
   fail(error: string): void;
   /** Marks its work as succeeded (OpenTelemetry's OK status, unless it failed). */
   succeed(): void;
-  /** Ends it now (once; later calls only add attributes and errors). */
-  end(attrs?: Attrs, error?: string): void;
+  /**
+   * Ends it (once; later calls only add attributes and errors), now or at `endedAt` (epoch ms,
+   * for a span recorded after the fact).
+   */
+  end(attrs?: Attrs, error?: string, endedAt?: number): void;
+}
+
+/**
+ * A span whose owner records it only if its trace needs it: the trace is kept, or work under it
+ * needs it as a parent. The worker's span of a request is one: most traces are dropped at their
+ * end, and the objects of a span made for each request cost more than their share — they are
+ * live across the request's crossings into the isolate, and building them in the request path's
+ * hottest functions took the optimising compiler's inlining budget from the code around them.
+ */
+export interface DeferredSpan {
+  /** Record it now (started, and ended if its work is over) under the scope it was deferred to. */
+  materialize(): void;
 }
 
 /** Where work records spans: under one parent span of one trace. */
@@ -62,6 +77,13 @@ export interface TraceScope {
   /** The trace's `tracestate`, passed on beside the traceparent (W3C Trace Context §3.3). */
   readonly tracestate?: string;
   start(name: string, kind: SpanKind, attrs?: Attrs, startedAt?: number): OpenSpan;
+  /**
+   * Leaves a span under this scope to be made when its trace needs it (`d.materialize()`);
+   * false when it cannot wait (nothing is recording, or the trace holds one already): make it now.
+   */
+  defer(d: DeferredSpan): boolean;
+  /** `d`, deferred here, was made by its owner after all: the trace need not hold it. */
+  undefer(d: DeferredSpan): void;
 }
 
 /** `performance.timeOrigin` read once: a getter that costs as much as the clock itself. */
@@ -93,6 +115,8 @@ export const NO_TRACE: TraceScope = {
   recording: false,
   traceparent: () => null,
   start: () => NO_SPAN,
+  defer: () => false,
+  undefer: () => {},
 };
 
 // Ids are random, not secret (W3C Trace Context §3.2.2.3 asks for randomness, not
@@ -180,97 +204,6 @@ export function cleanTracestate(value: string | undefined): string | undefined {
 /** Spans kept per trace: a worker making thousands of KV calls makes a trace of bounded size. */
 export const MAX_SPANS_PER_TRACE = 256;
 
-/** The trace of one request through a PoP. */
-export class RequestTrace implements TraceScope {
-  readonly recording = true;
-  /**
-   * Set when continuing a trace, or made when first asked for (most never are): three random
-   * words then #tail, the word the head decision was made from.
-   */
-  #id: string | null = null;
-  #tail = 0;
-  /** The head decision: the incoming traceparent's sampled flag, else the tracer's ratio. */
-  readonly sampled: boolean;
-  readonly tracestate: string | undefined;
-  /** Its spans in the order they started, linked (no array for the many traces never kept). */
-  #first: Span | null = null;
-  #last: Span | null = null;
-  /** Spans not recorded past MAX_SPANS_PER_TRACE. */
-  dropped = 0;
-  #made = 0;
-  /** The incoming traceparent's span: the root's parent. */
-  readonly remoteParent: string | null;
-  /** Set by the tracer once the trace was decided: later spans follow the decision. */
-  late: ((s: SpanRecord) => void) | null = null;
-  closed = false;
-
-  /**
-   * `bound`: a trace that starts here is sampled when its id's last 8 hex digits are at most
-   * this (OpenTelemetry's TraceIdRatioBased; -1: never, 0xffffffff: always).
-   */
-  constructor(incoming: TraceParent | null, tracestate: string | undefined, bound: number) {
-    if (incoming) {
-      this.#id = incoming.traceId;
-      this.sampled = incoming.sampled;
-    } else {
-      // The id's last 32 bits decide, so every process seeing this id decides alike.
-      this.#tail = word() || 1; // non-zero: no all-zero id
-      this.sampled = this.#tail <= bound;
-    }
-    this.remoteParent = incoming?.spanId ?? null;
-    this.tracestate = tracestate;
-  }
-
-  /** The W3C trace id (32 hex digits). */
-  get traceId(): string {
-    if (this.#id === null) this.#id = hex8(word()) + hex8(word()) + hex8(word()) + hex8(this.#tail);
-    return this.#id;
-  }
-
-  /** Its spans recorded before it was decided, in the order they started. */
-  get spans(): SpanRecord[] {
-    const all: SpanRecord[] = [];
-    for (let s = this.#first; s !== null; s = s.next) all.push(s);
-    return all;
-  }
-
-  traceparent(span: OpenSpan): string | null {
-    return span instanceof Span ? formatTraceparent(this.traceId, spanIdOf(span), this.sampled) : null;
-  }
-
-  start(name: string, kind: SpanKind, attrs?: Attrs, startedAt = nowMs()): OpenSpan {
-    return this.child(null, name, kind, attrs, startedAt);
-  }
-
-  /** The id of `s`'s parent: its parent span's, or for the root the incoming traceparent's. */
-  parentIdOf(s: SpanRecord): string | null {
-    return s.parent ? spanIdOf(s.parent) : this.remoteParent;
-  }
-
-  child(
-    parent: SpanRecord | null,
-    name: string,
-    kind: SpanKind,
-    attrs: Attrs | undefined,
-    startedAt: number,
-  ): OpenSpan {
-    // Counted as made, before or after the trace was decided: work after the response (a
-    // waitUntil loop) cannot flood the export queue past the cap either.
-    if (this.#made >= MAX_SPANS_PER_TRACE) {
-      this.dropped++;
-      return NO_SPAN;
-    }
-    this.#made++;
-    const span = new Span(this, parent, name, kind, attrs ?? null, startedAt);
-    if (!this.closed) {
-      if (this.#last === null) this.#first = span;
-      else this.#last.next = span;
-      this.#last = span;
-    }
-    return span;
-  }
-}
-
 /**
  * A span: its record, its handle and the scope of its children in one object (one allocation
  * per span: every request of a traced PoP makes them, most are never exported).
@@ -287,15 +220,21 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   #last: Attrs | null = null;
   /** The next span its trace recorded. */
   next: Span | null = null;
+  failed: string | null = null;
+  ok = false;
+  /** Its trace (the root span is the trace). */
+  readonly trace: RequestTrace;
   constructor(
-    readonly trace: RequestTrace,
+    trace: RequestTrace | null,
     readonly parent: SpanRecord | null,
     public name: string,
     readonly kind: SpanKind,
     /** The attributes it started with; null for none (made when first set). */
     private first: Attrs | null,
     readonly startMs: number,
-  ) {}
+  ) {
+    this.trace = trace ?? (this as unknown as RequestTrace);
+  }
   get attrs(): Attrs {
     if (this.first === null) this.first = {};
     if (this.#last !== null) {
@@ -308,10 +247,10 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
     return this;
   }
   get tracestate(): string | undefined {
-    return this.trace.tracestate;
+    return this.trace.state;
   }
   traceparent(span: OpenSpan): string | null {
-    return this.trace.traceparent(span);
+    return span instanceof Span ? this.trace.parentHeader(span) : null;
   }
   set(attrs: Attrs): void {
     Object.assign(this.attrs, attrs);
@@ -319,11 +258,9 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   rename(name: string): void {
     this.name = name;
   }
-  failed: string | null = null;
   fail(error: string): void {
     if (this.failed === null) this.failed = error;
   }
-  ok = false;
   succeed(): void {
     this.ok = true;
   }
@@ -331,7 +268,13 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   start(name: string, kind: SpanKind, attrs?: Attrs, startedAt = nowMs()): OpenSpan {
     return this.trace.child(this, name, kind, attrs, startedAt);
   }
-  end(attrs?: Attrs, error?: string): void {
+  defer(d: DeferredSpan): boolean {
+    return this.trace.hold(d);
+  }
+  undefer(d: DeferredSpan): void {
+    this.trace.release(d);
+  }
+  end(attrs?: Attrs, error?: string, endedAt?: number): void {
     if (attrs) {
       // Kept as given (callers pass a fresh object) until read. A second set is merged now, as
       // is any set once it has ended: it may already be queued for export with its attributes.
@@ -340,9 +283,136 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
     }
     if (error !== undefined && this.error === null) this.error = error;
     if (this.endMs !== 0) return;
-    this.endMs = nowMs();
+    this.endMs = endedAt ?? nowMs();
     // A span that ends after its trace was decided (work that outlived the response) is
     // handed on by itself, if the trace was kept.
     if (this.trace.closed) this.trace.late?.(this);
+  }
+}
+
+/**
+ * The trace of one request through a PoP, which is also its root span (the PoP's server span):
+ * one object, not two, for each request of a traced PoP. Its `start` starts a child of the root.
+ */
+export class RequestTrace extends Span {
+  /**
+   * Set when continuing a trace, or made when first asked for (most never are): three random
+   * words then #tail, the word the head decision was made from.
+   */
+  #id: string | null = null;
+  #tail = 0;
+  /** The head decision: the incoming traceparent's sampled flag, else the tracer's ratio. */
+  readonly sampled: boolean;
+  /** The `tracestate` passed on (cleaned), read through each span's `tracestate`. */
+  readonly state: string | undefined;
+  /** Its spans in the order they started, linked from the root (no array for the many traces never kept). */
+  #newest: Span = this;
+  /** Spans not recorded past MAX_SPANS_PER_TRACE. */
+  dropped = 0;
+  #made = 1;
+  /** The incoming traceparent's span: the root's parent. */
+  readonly remoteParent: string | null;
+  /** Set by the tracer once the trace was decided: later spans follow the decision. */
+  late: ((s: SpanRecord) => void) | null = null;
+  closed = false;
+  /** A span deferred to it (one at most; others are made at once). */
+  #deferred: DeferredSpan | null = null;
+
+  /**
+   * `bound`: a trace that starts here is sampled when its id's last 8 hex digits are at most
+   * this (OpenTelemetry's TraceIdRatioBased; -1: never, 0xffffffff: always). `name`, `kind` and
+   * `startedAt` are its root span's.
+   */
+  constructor(
+    incoming: TraceParent | null,
+    tracestate: string | undefined,
+    bound: number,
+    name = 'request',
+    kind: SpanKind = SpanKind.SERVER,
+    startedAt = nowMs(),
+  ) {
+    super(null, null, name, kind, null, startedAt);
+    if (incoming) {
+      this.#id = incoming.traceId;
+      this.sampled = incoming.sampled;
+    } else {
+      // The id's last 32 bits decide, so every process seeing this id decides alike.
+      this.#tail = word() || 1; // non-zero: no all-zero id
+      this.sampled = this.#tail <= bound;
+    }
+    this.remoteParent = incoming?.spanId ?? null;
+    this.state = tracestate;
+  }
+
+  /** The W3C trace id (32 hex digits). */
+  get traceId(): string {
+    if (this.#id === null) this.#id = hex8(word()) + hex8(word()) + hex8(word()) + hex8(this.#tail);
+    return this.#id;
+  }
+
+  /**
+   * Holds `d` until the trace needs it (`settle`); false when it holds one already, is decided or
+   * is full. Its place under MAX_SPANS_PER_TRACE is taken now: a span deferred early is not the
+   * one lost to spans that started after it.
+   */
+  hold(d: DeferredSpan): boolean {
+    if (this.#deferred !== null || this.closed || this.#made >= MAX_SPANS_PER_TRACE) return false;
+    this.#deferred = d;
+    this.#made++;
+    return true;
+  }
+
+  /** Forgets `d` (made by its owner, which makes it through `child`, taking the place back). */
+  release(d: DeferredSpan): void {
+    if (this.#deferred !== d) return;
+    this.#deferred = null;
+    this.#made--;
+  }
+
+  /** Makes the span deferred to it, if any (the trace is kept; before it is closed). */
+  settle(): void {
+    const d = this.#deferred;
+    if (d === null) return;
+    this.release(d);
+    d.materialize();
+  }
+
+  /** Decided and dropped: nothing more is recorded, nothing deferred is kept alive by it. */
+  drop(): void {
+    this.closed = true;
+    this.#deferred = null;
+  }
+
+  /** Its spans recorded before it was decided, in the order they started (the root first). */
+  get spans(): SpanRecord[] {
+    const all: SpanRecord[] = [];
+    for (let s: Span | null = this; s !== null; s = s.next) all.push(s);
+    return all;
+  }
+
+  /** The `traceparent` naming `span` (one of this trace's) as the parent. */
+  parentHeader(span: Span): string {
+    return formatTraceparent(this.traceId, spanIdOf(span), this.sampled);
+  }
+
+  /** The id of `s`'s parent: its parent span's, or for the root the incoming traceparent's. */
+  parentIdOf(s: SpanRecord): string | null {
+    return s.parent ? spanIdOf(s.parent) : this.remoteParent;
+  }
+
+  child(parent: Span, name: string, kind: SpanKind, attrs: Attrs | undefined, startedAt: number): OpenSpan {
+    // Counted as made, before or after the trace was decided: work after the response (a
+    // waitUntil loop) cannot flood the export queue past the cap either.
+    if (this.#made >= MAX_SPANS_PER_TRACE) {
+      this.dropped++;
+      return NO_SPAN;
+    }
+    this.#made++;
+    const span = new Span(this, parent, name, kind, attrs ?? null, startedAt);
+    if (!this.closed) {
+      this.#newest.next = span;
+      this.#newest = span;
+    }
+    return span;
   }
 }

@@ -25,8 +25,10 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Observer } from './logger.ts';
 import {
   cleanTracestate,
+  nowMs,
   parseTraceparent,
   RequestTrace,
+  SpanKind,
   type SpanRecord,
   spanIdOf,
   traceTail,
@@ -146,10 +148,20 @@ export class Tracer {
     return this.#queue.length;
   }
 
-  /** A request's trace, continuing what its headers carry. */
-  begin(traceparent: string | undefined, tracestate: string | undefined): RequestTrace {
+  /**
+   * A request's trace, continuing what its headers carry; it is its root span (`name`, `kind`,
+   * started at `startedAt`, epoch ms), whose `start` starts the spans under it.
+   */
+  begin(
+    traceparent: string | undefined,
+    tracestate: string | undefined,
+    name = 'request',
+    kind: SpanKind = SpanKind.SERVER,
+    startedAt = nowMs(),
+  ): RequestTrace {
     const incoming = traceparent === undefined ? null : parseTraceparent(traceparent);
-    return new RequestTrace(incoming, incoming ? cleanTracestate(tracestate) : undefined, this.#bound);
+    const state = incoming ? cleanTracestate(tracestate) : undefined;
+    return new RequestTrace(incoming, state, this.#bound, name, kind, startedAt);
   }
 
   /** The head decision for a trace that starts here, with this id. */
@@ -175,13 +187,14 @@ export class Tracer {
   keeps(trace: RequestTrace, status: number, error: string | undefined, ms: number): boolean {
     if (trace.closed) return false;
     if (trace.sampled || status >= 500 || error !== undefined || ms >= this.#slowMs) return true;
-    trace.closed = true;
+    trace.drop();
     return false;
   }
 
   /** Exports a trace `keeps` kept: its ended spans now, the others as they end. */
   keep(trace: RequestTrace): void {
     if (trace.closed) return;
+    trace.settle();
     trace.closed = true;
     this.stats.kept++;
     const spans = trace.spans;

@@ -33,9 +33,8 @@ export interface Seen {
   status?: number;
   /** What was written of its response (else `written` holds it, as writeResponse records it). */
   out?: { bytes: number; cacheStatus: string };
-  /** Its trace, when traced. */
+  /** Its trace, when traced: also its server span, the root of the trace. */
   trace?: RequestTrace;
-  root?: OpenSpan;
   /** What runs once when it is over (the response closed, or a WebSocket upgrade completed); null after. */
   ended: (() => void) | null;
 }
@@ -57,7 +56,6 @@ export function newSeen(pop: string): Seen {
     status: undefined,
     out: undefined,
     trace: undefined,
-    root: undefined,
     ended: null,
   };
 }
@@ -137,11 +135,12 @@ export function startTrace(tracer: Tracer, req: IncomingMessage, seen: Seen): Op
   const trace = tracer.begin(
     Array.isArray(h.traceparent) ? h.traceparent.join(',') : h.traceparent,
     Array.isArray(h.tracestate) ? h.tracestate.join(',') : h.tracestate,
+    req.method ?? 'GET',
+    SpanKind.SERVER,
+    epochOf(seen.started),
   );
   seen.trace = trace;
-  const root = trace.start(req.method ?? 'GET', SpanKind.SERVER, undefined, epochOf(seen.started));
-  seen.root = root;
-  return root;
+  return trace;
 }
 
 /** The server span of a kept trace, ended with OpenTelemetry's HTTP server attributes. */
@@ -153,7 +152,7 @@ function endRoot(req: IncomingMessage, res: ServerResponse, seen: Seen, status: 
   const out = seen.out ?? written.get(res);
   const ua = req.headers['user-agent'];
   const client = seen.client ?? req.socket?.remoteAddress;
-  seen.root?.end(
+  seen.trace?.end(
     {
       'http.request.method': req.method ?? 'GET',
       'url.path': (req.url ?? '/').split('?')[0].slice(0, 2048),

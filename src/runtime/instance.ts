@@ -30,7 +30,6 @@ import {
   type OpenSpan,
   type PopMetrics,
   recordHops,
-  SpanKind,
   TailDraft,
   type TailHub,
   type TraceScope,
@@ -46,7 +45,7 @@ import { CpuMeter } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
-import { type Active, NO_SPAN, newInvocation, TAIL_LEVELS, tailOutcome } from './invocation.ts';
+import { type Active, newInvocation, TAIL_LEVELS, tailOutcome } from './invocation.ts';
 import { type CodeCache, loadBundle } from './load.ts';
 import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
 import type { PooledIsolate } from './pool.ts';
@@ -165,7 +164,8 @@ export class WorkerInstance implements IsolateOwner {
     prepare?: (inst: WorkerInstance) => void,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
-    if (durableObject) inst.#background = newInvocation(`object ${durableObject.id.slice(0, 12)}`);
+    if (durableObject)
+      inst.#background = newInvocation(version.name, `object ${durableObject.id.slice(0, 12)}`);
     prepare?.(inst);
     const { limits } = version;
     try {
@@ -210,11 +210,8 @@ export class WorkerInstance implements IsolateOwner {
     args: unknown[],
     chain: RequestChain = freshChain(),
   ): Promise<unknown> {
-    const a = this.#begin(
-      undefined,
-      chain,
-      this.#span(chain.trace, 'outpost.worker.rpc', { 'rpc.method': method }),
-    );
+    const a = this.#begin(undefined, chain, chain.trace, 'outpost.worker.rpc', { 'rpc.method': method });
+    let failure: string | undefined;
     try {
       const r = (await this.#send(this.iso.api.rpc, [a.id, entrypoint, method, args])) as {
         value: unknown;
@@ -225,7 +222,7 @@ export class WorkerInstance implements IsolateOwner {
       return r.value;
     } catch (err) {
       const e = this.#explain(err, a);
-      a.span.end(undefined, (e as Error).message);
+      failure = (e as Error).message;
       // The callee's exception is rethrown in the caller with its message and class name.
       if (e instanceof WorkerException) {
         const name = (err as { name?: unknown })?.name;
@@ -234,7 +231,7 @@ export class WorkerInstance implements IsolateOwner {
       throw e;
     } finally {
       a.responded = true;
-      this.#finish(a);
+      this.#finish(a, failure);
     }
   }
 
@@ -531,10 +528,7 @@ export class WorkerInstance implements IsolateOwner {
     if (!this.active.has(a.id)) return;
     this.#account();
     this.active.delete(a.id);
-    a.span.end(
-      { 'outpost.worker.cpu_ms': Number(a.cpuUsed) / 1e6 },
-      error ?? (a.breach ? a.breach.message : undefined),
-    );
+    a.endSpan(error ?? (a.breach ? a.breach.message : undefined));
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
     this.#release(a);
@@ -558,14 +552,22 @@ export class WorkerInstance implements IsolateOwner {
     this.#release(a);
   }
 
-  /** Start tracking a request (or RPC call) for the limits. */
-  #begin(label?: string, chain: RequestChain = freshChain(), span?: OpenSpan): Active {
+  /** Start tracking an invocation; its span (`name`, `attrs`) goes under `under` when traced. */
+  #begin(
+    label?: string,
+    chain: RequestChain = freshChain(),
+    under?: TraceScope,
+    name?: string,
+    attrs?: Attrs,
+  ): Active {
     if (this.state === 'dead') throw this.deathReason ?? new Error('isolate is gone');
     this.lastUsed = Date.now();
     this.#meter.busy();
     // An object's work outside its events gets a fresh budget with each event.
     if (this.#background) this.#background.subrequests = 0;
-    const a = newInvocation(label, chain, span);
+    const a = newInvocation(this.version.name, label, chain, under, name, attrs);
+    // Cold: the first invocation of this isolate's load (a request, an RPC call or an event).
+    a.cold = this.#invocations === 0;
     this.#invocations++;
     this.#account(); // what ran before it is not its share
     this.active.set(a.id, a);
@@ -580,20 +582,6 @@ export class WorkerInstance implements IsolateOwner {
    */
   #background: Active | null = null;
 
-  /** The span of an invocation under `parent`: which worker, and whether it was a cold start. */
-  #span(parent: TraceScope | undefined, name: string, attrs?: Attrs): OpenSpan {
-    if (!parent?.recording) return NO_SPAN;
-    // Cold: the first invocation of this isolate's load (a request, an RPC call or an event).
-    const cold = this.#invocations === 0;
-    const all: Attrs = {
-      'faas.name': this.version.name,
-      'faas.coldstart': cold,
-      'outpost.isolate.cold': cold,
-    };
-    if (attrs) Object.assign(all, attrs);
-    return parent.start(name, SpanKind.INTERNAL, all);
-  }
-
   /** Invocations begun in this isolate (the cold-start attribute of the first). */
   #invocations = 0;
 
@@ -601,7 +589,7 @@ export class WorkerInstance implements IsolateOwner {
     // A request from another worker carries its chain; one entering the platform, its CF-EW-Via.
     const chain = req.chain ?? chainFromHeaders(req.headers);
     checkEntry(chain);
-    const a = this.#begin(rayOf(req.headers), chain, this.#span(req.trace ?? chain.trace, 'outpost.worker'));
+    const a = this.#begin(rayOf(req.headers), chain, req.trace ?? chain.trace);
     if (this.tail?.wants(this.version.name))
       a.tail = new TailDraft(
         this.version.name,
