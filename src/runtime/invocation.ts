@@ -61,6 +61,8 @@ export class Invocation implements DeferredSpan {
   runToken: string | undefined = undefined;
   /** Id of the incoming body in the registry, cancelled when the request finishes. */
   bodyId: number | null = null;
+  /** A request's body on its way to the isolate: whole, or its id in the registry (until answered). */
+  body: ArrayBuffer | number | null = null;
   /** What its subrequests and KV operations went through (Server-Timing). */
   hops: RequestHops = { hops: [], shield: [], objects: [] };
   /** Its live-tail event, collected only when someone tails this worker (src/observability/tail.ts). */
