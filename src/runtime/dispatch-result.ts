@@ -53,6 +53,22 @@ export function toResult(raw: unknown): DispatchResult {
   };
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** What is wrong with a response the worker returned (its status or headers), or null. */
+export function responseProblem(result: DispatchResult): string | null {
+  const status = result.status;
+  if (!Number.isInteger(status) || status < 101 || status > 599) return `status ${String(status)}`;
+  const h = result.headers;
+  if (!Array.isArray(h) || h.length % 2 !== 0) return 'malformed headers';
+  for (let i = 0; i < h.length; i++) {
+    const v = h[i];
+    if (typeof v !== 'string' || (i % 2 === 0 ? !TOKEN.test(v) : /[\0\r\n]/.test(v)))
+      return 'malformed headers';
+  }
+  return null;
+}
+
 /** A request's cf-ray, which names it in log lines (the PoP sets one on every request). */
 export function rayOf(headers: string[]): string | undefined {
   for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'cf-ray') return headers[i + 1];

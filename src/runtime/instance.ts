@@ -42,7 +42,7 @@ import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import { CpuMeter } from './cpu-meter.ts';
-import { type DispatchResult, rayOf, toResult } from './dispatch-result.ts';
+import { type DispatchResult, rayOf, responseProblem, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import { type Active, newInvocation, TAIL_LEVELS, tailOutcome } from './invocation.ts';
@@ -52,9 +52,6 @@ import type { PooledIsolate } from './pool.ts';
 import { type BodyHost, discardBody, responseBody, wholeBody } from './response-body.ts';
 import { passedEnd, webSocketEnd } from './socket-ends.ts';
 import type { HopRecorder, WorkerRequest, WorkerResponse, WorkerVersion, WorkerWebSocket } from './types.ts';
-
-/** What an isolate that holds one Durable Object is told at load. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export class WorkerInstance implements IsolateOwner {
   state: 'ready' | 'retiring' | 'dead' = 'ready';
@@ -653,16 +650,7 @@ export class WorkerInstance implements IsolateOwner {
       throw err;
     }
     const status = result.status;
-    const invalid =
-      !Number.isInteger(status) || status < 101 || status > 599
-        ? `status ${String(status)}`
-        : !Array.isArray(result.headers) ||
-            result.headers.length % 2 !== 0 ||
-            result.headers.some(
-              (h, i) => typeof h !== 'string' || (i % 2 === 0 ? !TOKEN.test(h) : /[\0\r\n]/.test(h)),
-            )
-          ? 'malformed headers'
-          : null;
+    const invalid = responseProblem(result);
     if (invalid) {
       discardBody(result, this.#bodyHost(a));
       this.#finish(a);
