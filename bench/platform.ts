@@ -317,6 +317,38 @@ export async function tracingBench(opts: { rounds: number; seconds: number }) {
       `  ${fixture.padEnd(6)} off ${fmt(off, 0).padStart(7)} req/s   1% ${fmt(one, 0).padStart(7)} (${fmt(one / off, 3)}x, cost ${fmt((1 - one / off) * 100, 1)}%)   100% ${fmt(all, 0).padStart(7)} (${fmt(all / off, 3)}x)  (medians of ${opts.rounds})`,
     );
   }
+  // The same comparison inside one process: tracing at 1% switched off and on between windows
+  // (bench/servers/outpost.ts, SIGUSR2). No process-to-process luck, so a smaller cost shows;
+  // what it cannot show is what tracing costs a process that never had it.
+  for (const [fixture, path, bytes] of [
+    ['hello', '/', 12],
+    ['hono', '/api/users/42?fields=name', 38],
+  ] as const) {
+    process.env.OUTPOST_BENCH_TRACE = `0.01,${sink.url}`;
+    process.env.OUTPOST_BENCH_TRACE_SWITCH = '1';
+    const { port, child } = await startServer('outpost', [fixture]);
+    delete process.env.OUTPOST_BENCH_TRACE;
+    delete process.env.OUTPOST_BENCH_TRACE_SWITCH;
+    pin(child.pid as number, 0);
+    const windows = { on: [] as number[], off: [] as number[] };
+    try {
+      await load(port, path, 3, bytes); // warm, traced
+      let on = true;
+      for (let i = 0; i < opts.rounds * 2; i++) {
+        child.kill('SIGUSR2');
+        on = !on;
+        await new Promise((r) => setTimeout(r, 100));
+        windows[on ? 'on' : 'off'].push(await load(port, path, 3, bytes));
+      }
+    } finally {
+      child.kill();
+    }
+    const ratio = median(windows.on) / median(windows.off);
+    ratios[`${fixture} 1% same process`] = ratio;
+    table.push(
+      `  ${fixture.padEnd(6)} same process, 3 s windows: off ${fmt(median(windows.off), 0)}   1% ${fmt(median(windows.on), 0)} (${fmt(ratio, 3)}x, cost ${fmt((1 - ratio) * 100, 1)}%)  (medians of ${opts.rounds})`,
+    );
+  }
   table.push(`  the receiver read ${fmt((await sink.bytes()) / 1024 / 1024, 1)} MB of OTLP protobuf`);
   sink.stop();
   return { table, ratios };

@@ -85,7 +85,9 @@ if (process.env.OUTPOST_BENCH_SECURITY) {
 // The page features outpost dev always runs (ESI, Early Hints; src/pop/pages.ts), with a site of
 // no origin: OUTPOST_BENCH_PAGES=1 measures what they add to every request.
 const pagesOn = process.env.OUTPOST_BENCH_PAGES === '1';
-const server = await startPopServer({
+// OUTPOST_BENCH_TRACE_SWITCH=1: SIGUSR2 switches tracing off and on in this process (bench/
+// platform.ts measures its cost between windows of one process). The options keep their shape.
+const popOptions = {
   runtime,
   ...(pagesOn
     ? {
@@ -98,13 +100,18 @@ const server = await startPopServer({
         }),
       }
     : {}),
-  ...(tracer ? { tracer } : {}),
+  tracer: tracer ?? undefined,
   ...(policies ? { policies } : {}),
   route: () => fixture,
   port: 0,
   cf: devCf,
   observer: noopObserver,
-});
+};
+const server = await startPopServer(popOptions);
+if (tracer && process.env.OUTPOST_BENCH_TRACE_SWITCH === '1')
+  process.on('SIGUSR2', () => {
+    popOptions.tracer = popOptions.tracer ? undefined : tracer;
+  });
 process.send?.({ port: server.port });
 // SIGINT (a profiling run, --cpu-prof): every isolate is disposed before exit, objects first (the
 // runtime does not own them). An isolate thread inside a synchronous host call at exit would
