@@ -38,7 +38,7 @@ export function tailOutcome(err: unknown): TailOutcome {
 }
 
 /** The span of an invocation nobody traces. */
-export const NO_SPAN = NO_TRACE.start('', SpanKind.INTERNAL);
+const NO_SPAN = NO_TRACE.start('', SpanKind.INTERNAL);
 
 /**
  * An invocation record. Its span is made only when needed (DeferredSpan, src/observability/
