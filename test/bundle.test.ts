@@ -1,0 +1,136 @@
+/**
+ * The built CLI (`npm run build` → scripts/bundle.mjs): the one-file bundle run through its
+ * loader, as bin/outpost.mjs runs it after a build. What the bundle must still find relative to
+ * itself (package.json, the isolate sources, the SQL host process) and the code cache the loader
+ * writes and reads.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type BuiltCopy, builtCopy } from './support/bundle.ts';
+
+const WORKER = `import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  async fetch() {
+    const sql = this.ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS hits (at INTEGER)');
+    sql.exec('INSERT INTO hits VALUES (?)', Date.now());
+    return new Response(String(sql.exec('SELECT count(*) AS n FROM hits').one().n));
+  }
+}
+export default {
+  fetch(req, env) {
+    if (new URL(req.url).pathname === '/count') return env.COUNTER.get(env.COUNTER.idFromName('a')).fetch(req);
+    return new Response('hello from the bundle ' + new Intl.NumberFormat('en-US').format(1234.5));
+  },
+};
+`;
+const CONFIG = `name = "bundled"
+main = "w.js"
+compatibility_date = "2025-06-01"
+[[durable_objects.bindings]]
+name = "COUNTER"
+class_name = "Counter"
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Counter"]
+`;
+
+/** `outpost dev` through the built loader; resolves with its URL once it is ready. */
+function startDev(built: BuiltCopy, dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--no-node-snapshot', '--expose-gc', built.loader, 'dev', dir, '--port', '0', '--no-watch'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`outpost dev (bundle) did not start in 30 s:\n${out}`));
+    }, 30_000);
+    const read = (d: Buffer) => {
+      out += d;
+      const m = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`outpost dev (bundle) exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('the built CLI (one-file bundle through its loader)', () => {
+  let built: BuiltCopy;
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-bundled-'));
+  before(async () => {
+    built = await builtCopy();
+    writeFileSync(join(dir, 'w.js'), WORKER);
+    writeFileSync(join(dir, 'wrangler.toml'), CONFIG);
+  });
+  after(() => built?.remove());
+
+  it('prints the version of the package.json beside it', () => {
+    const out = execFileSync(
+      process.execPath,
+      ['--no-node-snapshot', '--expose-gc', built.loader, '--version'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const { version } = JSON.parse(readFileSync(join(built.root, 'package.json'), 'utf8'));
+    assert.equal(out.trim(), `outpost ${version}`);
+  });
+
+  it('serves a worker and a Durable Object with SQL storage (the SQL host process found beside it), then starts again from its code cache', async () => {
+    const cacheDir = join(built.root, 'node_modules', '.cache', 'outpost');
+    const caches = () => {
+      try {
+        return readdirSync(cacheDir).filter((f) => f.startsWith('bundle-') && f.endsWith('.v8'));
+      } catch {
+        return [];
+      }
+    };
+    const before = new Set(caches());
+    const first = await startDev(built, dir);
+    try {
+      const hello = await fetch(`${first.url}/`);
+      assert.equal(await hello.text(), 'hello from the bundle 1,234.5');
+      assert.equal(await (await fetch(`${first.url}/count`)).text(), '1');
+      // The loader writes the cache once the process has run for two seconds.
+      const deadline = Date.now() + 10_000;
+      while (!caches().some((f) => !before.has(f)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.ok(
+        caches().some((f) => !before.has(f)),
+        `a code cache for this bundle in ${cacheDir} (have: ${caches()})`,
+      );
+    } finally {
+      await stop(first.child);
+    }
+    // Started again, from the cache: the same answers, the object's storage kept.
+    const second = await startDev(built, dir);
+    try {
+      assert.equal(await (await fetch(`${second.url}/`)).text(), 'hello from the bundle 1,234.5');
+      assert.equal(await (await fetch(`${second.url}/count`)).text(), '2');
+    } finally {
+      await stop(second.child);
+    }
+  });
+});
