@@ -1,9 +1,9 @@
 /**
  * A network of node processes (docs/deploying.md), same run, on a real nats-server:
- * - start to first response: `outpost node` (from a deployed artifact) against a plain
- *   node:http server and `outpost dev` of the same project, each spawned and polled until it
- *   answers 200 (median of `starts`; processes run the TypeScript sources through tsx, as the
- *   CLI does without a build);
+ * - start to first response: `outpost node` (from a deployed artifact; built as `npm run build`
+ *   builds it, downloading the artifact or restarting with it kept, and from the TypeScript
+ *   sources through tsx) against a plain node:http server and `outpost dev` of the same
+ *   project, each spawned and polled until it answers 200 (median of `starts`);
  * - hello-world and cache-hit requests/s through `outpost router` to one node process (both on
  *   core 0) against the same worker in one `outpost dev` process (core 0), wrk on core 1;
  * - deploy time to `pops` node processes (store + every node switched, `--waves all`) and purge
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer } from '../src/kv/nats-harness.ts';
 import { loadTopology } from '../src/network/index.ts';
+import { type BuiltCopy, builtCopy } from '../test/support/bundle.ts';
 import { cli, type NodeProcess, startNodeProcess } from '../test/support/nodes.ts';
 import { hasWrk, load, pin } from './platform.ts';
 import { fmt, median } from './util.ts';
@@ -23,9 +24,9 @@ const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
 const tsxArgv = ['--no-node-snapshot', '--import', 'tsx', MAIN];
 
-/** `outpost dev <dir>` through tsx on `port`, quiet. */
-const devArgv = (dir: string, port: string) => [
-  ...tsxArgv,
+/** `outpost dev <dir>` on `port`, quiet (through tsx unless another entry is given). */
+const devArgv = (dir: string, port: string, entry = tsxArgv) => [
+  ...entry,
   'dev',
   dir,
   '--port',
@@ -78,6 +79,41 @@ async function startToFirst(cmd: string[], port: number): Promise<number> {
   }
 }
 
+/**
+ * Runs a built node until its loader has written the bundle's code cache (two seconds into a
+ * process: src/cli/bundle-loader.cjs), as a node's first start after an install does.
+ */
+async function warmCodeCache(entry: string[], nats: string): Promise<void> {
+  const nodeDir = mkdtempSync(join(tmpdir(), 'outpost-bench-node-'));
+  const port = 19095;
+  const child = spawn(
+    process.execPath,
+    [
+      ...entry,
+      'node',
+      '--nats',
+      nats,
+      '--pop',
+      'FRA',
+      '--port',
+      String(port),
+      '--processes',
+      '1',
+      '--dir',
+      nodeDir,
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    await answered(port, 'outpost node (built)');
+    await new Promise((r) => setTimeout(r, 3000));
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(nodeDir, { recursive: true, force: true });
+  }
+}
+
 export async function nodesBench(o: {
   pops: number;
   starts: number;
@@ -90,6 +126,7 @@ export async function nodesBench(o: {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-nodes-'));
   const nodes: NodeProcess[] = [];
   const table: string[] = [];
+  let built: BuiltCopy | null = null;
   try {
     project(dir, 'v0');
     await cli(['deploy', dir, '--nats', nats.url, '--waves', 'all', '--wait', '0']);
@@ -98,44 +135,62 @@ export async function nodesBench(o: {
       httpScript,
       "import { createServer } from 'node:http'; createServer((q, s) => s.end('hello')).listen(Number(process.argv[2]), '127.0.0.1');\n",
     );
-    const starts = { http: [] as number[], node: [] as number[], dev: [] as number[] };
+    // The built CLI (one bundle through its loader, as after `npm run build`), its code cache
+    // written by a first start that runs long enough (src/cli/bundle-loader.cjs).
+    built = await builtCopy();
+    const builtArgv = ['--no-node-snapshot', '--expose-gc', built.loader];
+    await warmCodeCache(builtArgv, nats.url);
+    const nodeArgv = (entry: string[], port: number, nodeDir: string) => [
+      ...entry,
+      'node',
+      '--nats',
+      nats.url,
+      '--pop',
+      'FRA',
+      '--port',
+      String(port),
+      '--processes',
+      '1',
+      '--dir',
+      nodeDir,
+      '--log-level',
+      'error',
+    ];
+    const starts = {
+      http: [] as number[],
+      node: [] as number[],
+      restart: [] as number[],
+      tsx: [] as number[],
+      dev: [] as number[],
+    };
     for (let i = 0; i < o.starts; i++) {
-      const port = 19100 + i * 3;
+      const port = 19100 + i * 5;
       starts.http.push(await startToFirst(['--no-node-snapshot', httpScript, String(port)], port));
       const nodeDir = mkdtempSync(join(tmpdir(), 'outpost-bench-node-'));
-      starts.node.push(
-        await startToFirst(
-          [
-            '--no-node-snapshot',
-            '--import',
-            'tsx',
-            MAIN,
-            'node',
-            '--nats',
-            nats.url,
-            '--pop',
-            'FRA',
-            '--port',
-            String(port + 1),
-            '--processes',
-            '1',
-            '--dir',
-            nodeDir,
-            '--log-level',
-            'error',
-          ],
-          port + 1,
-        ),
-      );
+      starts.node.push(await startToFirst(nodeArgv(builtArgv, port + 1, nodeDir), port + 1));
+      // Restarted: the artifact is in its --dir already.
+      starts.restart.push(await startToFirst(nodeArgv(builtArgv, port + 2, nodeDir), port + 2));
       rmSync(nodeDir, { recursive: true, force: true });
-      starts.dev.push(await startToFirst(devArgv(dir, String(port + 2)), port + 2));
+      const tsxDir = mkdtempSync(join(tmpdir(), 'outpost-bench-node-'));
+      starts.tsx.push(await startToFirst(nodeArgv(tsxArgv, port + 3, tsxDir), port + 3));
+      rmSync(tsxDir, { recursive: true, force: true });
+      starts.dev.push(await startToFirst(devArgv(dir, String(port + 4), builtArgv), port + 4));
     }
-    const s = { http: median(starts.http), node: median(starts.node), dev: median(starts.dev) };
+    const s = {
+      http: median(starts.http),
+      node: median(starts.node),
+      restart: median(starts.restart),
+      tsx: median(starts.tsx),
+      dev: median(starts.dev),
+    };
+    const vs = (ms: number) => `${fmt(ms, 0)} ms  (${fmt(ms / s.http)}x node:http)`;
     table.push(
       'Start to first response (spawn → 200, median)',
-      `  node:http (--no-node-snapshot)     ${fmt(s.http, 0)} ms`,
-      `  outpost node (deployed artifact)   ${fmt(s.node, 0)} ms  (${fmt(s.node / s.http)}x node:http; goal 150 ms)`,
-      `  outpost dev (bundles on start)     ${fmt(s.dev, 0)} ms  (${fmt(s.dev / s.http)}x node:http)`,
+      `  node:http (--no-node-snapshot)                ${fmt(s.http, 0)} ms`,
+      `  outpost node, built, new --dir (downloads)    ${vs(s.node)}; goal 150 ms`,
+      `  outpost node, built, restarted (artifact kept) ${vs(s.restart)}`,
+      `  outpost node, TypeScript sources through tsx  ${vs(s.tsx)}`,
+      `  outpost dev, built (bundles the project)      ${vs(s.dev)}`,
       '',
     );
 
@@ -239,6 +294,7 @@ export async function nodesBench(o: {
       rmSync(n.dir, { recursive: true, force: true });
     }
     rmSync(dir, { recursive: true, force: true });
+    built?.remove();
     await nats.dispose();
   }
 }
