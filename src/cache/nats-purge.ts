@@ -73,7 +73,8 @@ export interface NodePurgesOptions {
   servers: string;
   node: string;
   pop: string;
-  bus: PurgeBus;
+  /** Where purges are applied (a PoP's caches). */
+  bus: Pick<PurgeBus, 'purge'>;
   /** A clock jump larger than this means the process was away (paused), ms (default 1000). */
   awayMs?: number;
   replicas?: number;

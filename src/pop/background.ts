@@ -5,6 +5,7 @@
  * tick, a message is with one consumer invocation at a time, and an instance has one run.
  * With `--nats`, queues are JetStream streams; workflow state is SQLite beside the project.
  */
+
 import { join } from 'node:path';
 import {
   type BatchOutcome,
@@ -25,6 +26,7 @@ import type { Observer } from '../observability/index.ts';
 import type { WorkflowRunOutcome } from '../runtime/bindings/protocol.ts';
 import type { WorkflowHost } from '../runtime/bindings/types.ts';
 import { DEFAULT_ACCOUNT, OutpostError, type QueueSink, queueId, type Runtime } from '../runtime/index.ts';
+import { allOrClose } from './all-or-close.ts';
 
 /** A served project as background work sees it. */
 export interface BackgroundProject {
@@ -60,19 +62,18 @@ export class Background {
   #consumerKey = '';
 
   static async open(options: BackgroundOptions): Promise<Background> {
-    const queues: QueueStore = options.nats
-      ? await NatsQueueStore.connect({
-          servers: options.nats,
-          ...(options.natsReplicas ? { replicas: options.natsReplicas } : {}),
-        })
-      : new SqliteQueueStore({ file: join(options.rootDir, '.outpost', 'queues', 'queues.sqlite') });
-    let claims: NatsCronClaims | null = null;
-    try {
-      claims = options.nats ? await NatsCronClaims.connect(options.nats, options.natsReplicas ?? 1) : null;
-    } catch (err) {
-      await queues.close();
-      throw err;
-    }
+    // With NATS, the queue store and the cron claims connect at once.
+    const [queues, claims] = await allOrClose([
+      options.nats
+        ? NatsQueueStore.connect({
+            servers: options.nats,
+            ...(options.natsReplicas ? { replicas: options.natsReplicas } : {}),
+          })
+        : (new SqliteQueueStore({
+            file: join(options.rootDir, '.outpost', 'queues', 'queues.sqlite'),
+          }) as QueueStore),
+      options.nats ? NatsCronClaims.connect(options.nats, options.natsReplicas ?? 1) : null,
+    ]);
     const bg = new Background(options, queues, claims);
     if (options.nats) {
       // Workflow state in a JetStream journal; one process of the network leads and runs them.

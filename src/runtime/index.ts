@@ -32,6 +32,7 @@ export {
   MAX_SERVICE_INVOCATIONS,
   type RequestChain,
 } from './loops.ts';
+export { prepareIsolates } from './pool.ts';
 export { Runtime, type RuntimeOptions } from './runtime.ts';
 export { stickyRoll } from './split.ts';
 export type {
