@@ -7,10 +7,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { parsePurge, publishPurge } from '../cache/index.ts';
 import { adminTokenFromEnv, loadProxyConfig, PROXY_CONFIG_FILES } from '../config/index.ts';
 import { Membership } from '../network/index.ts';
+import { undici } from '../network/undici.ts';
 import type { CliIo, Command } from './commands.ts';
 
 export class CliError extends Error {
@@ -63,9 +64,9 @@ export async function adminPost<T>(
   path: string,
   body: unknown,
 ): Promise<{ status: number; answer: T; text: string }> {
-  let res: Awaited<ReturnType<typeof request>>;
+  let res: Dispatcher.ResponseData;
   try {
-    res = await request(new URL(path, target.url), {
+    res = await undici().request(new URL(path, target.url), {
       method: 'POST',
       headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),

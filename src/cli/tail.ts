@@ -4,7 +4,8 @@
  * It subscribes to the PoP's `/__outpost/tail` (Server-Sent Events; src/pop/admin.ts), which
  * applies the filters; the PoP and token are found as `outpost cache purge` finds them.
  */
-import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../network/undici.ts';
 import { prettyTail, type TailItem } from '../observability/index.ts';
 import { adminTarget, CliError } from './cache.ts';
 import type { Command } from './commands.ts';
@@ -53,9 +54,12 @@ export const tailCommand: Command = {
     if (v['sampling-rate'] !== undefined) q.set('sampling', String(v['sampling-rate']));
     const target = adminTarget(String(v.dir), v.server, v.token);
     const url = new URL(`/__outpost/tail?${q}`, target.url);
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { headers: { authorization: `Bearer ${target.token}` }, bodyTimeout: 0 });
+      res = await undici().request(url, {
+        headers: { authorization: `Bearer ${target.token}` },
+        bodyTimeout: 0,
+      });
     } catch (err) {
       throw new CliError(`cannot reach ${target.url}: ${(err as Error).message} (is outpost dev running?)`);
     }

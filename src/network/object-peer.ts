@@ -24,7 +24,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
-import { Agent, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   type DurableObjects,
@@ -39,6 +39,7 @@ import { NamedError } from '../runtime/bridge/named-error.ts';
 import type { WorkerResponse } from '../runtime/index.ts';
 import { secretMatches } from './shield.ts';
 import { bridge } from './socket-bridge.ts';
+import { undici } from './undici.ts';
 
 export const PEER_OBJECT_PATH = '/__outpost/peer/object';
 const SECRET = 'outpost-peer-secret';
@@ -55,21 +56,23 @@ export function objectPeers(o: {
   timeoutMs?: number;
 }): ObjectPeers & { close(): Promise<void> } {
   // Response headers travel in one header (a large set of them grows past undici's 16 KiB default).
-  const agent = new Agent({
-    connections: 64,
-    keepAliveTimeout: 4000,
-    connectTimeout: 2000,
-    maxHeaderSize: 1024 * 1024,
-  });
+  let made: Agent | null = null;
+  const agent = (): Agent =>
+    (made ??= new (undici().Agent)({
+      connections: 64,
+      keepAliveTimeout: 4000,
+      connectTimeout: 2000,
+      maxHeaderSize: 1024 * 1024,
+    }));
   return {
     async call(owner: OwnerEntry, call: PeerObjectCall, signal?: AbortSignal): Promise<unknown> {
       if (call.op.kind === 'fetch' && isUpgrade(call.op.headers))
         return upgradeCall(owner, call, o.secret, signal);
-      let res: Awaited<ReturnType<typeof request>>;
+      let res: Dispatcher.ResponseData;
       try {
-        res = await request(new URL(PEER_OBJECT_PATH, owner.url), {
+        res = await undici().request(new URL(PEER_OBJECT_PATH, owner.url), {
           method: 'POST',
-          dispatcher: agent,
+          dispatcher: agent(),
           headers: { [SECRET]: o.secret, 'content-type': 'application/octet-stream' },
           body: serialize(call),
           ...(signal ? { signal } : {}),
@@ -110,7 +113,9 @@ export function objectPeers(o: {
       if ('error' in out) throw new NamedError(out.error.message, out.error.name);
       return out.value;
     },
-    close: () => agent.close(),
+    close: async () => {
+      await made?.close();
+    },
   };
 }
 

@@ -6,9 +6,9 @@
  * (A worker's own fetch() goes through the runtime's egress policy instead: runtime/bridge/fetch.ts.)
  */
 import { Readable } from 'node:stream';
-import { request } from 'undici';
 import type { CacheRequest, Origin } from '../cache/index.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
+import { undici } from './undici.ts';
 import { originUrl } from './urls.ts';
 
 /**
@@ -24,7 +24,7 @@ export function httpOrigin(base: string): Origin {
     for (let i = 0; i < sendable.length; i += 2)
       if (sendable[i] !== 'host') headers.push(sendable[i], sendable[i + 1]);
     const onInterim = req.onInterim;
-    const r = await request(target, {
+    const r = await undici().request(target, {
       method: req.method as 'GET',
       headers,
       body: req.body ? (req.body instanceof Readable ? req.body : Readable.from(req.body)) : undefined,

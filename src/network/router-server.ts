@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
-import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
@@ -24,6 +24,7 @@ import { relay } from './relay.ts';
 import { Router } from './router.ts';
 import { clientLocation } from './select.ts';
 import type { Pop, Topology } from './topology/types.ts';
+import { undici } from './undici.ts';
 
 export interface RouterServerOptions {
   members: { members(): Member[]; leaveMs: number; onChange: () => void };
@@ -84,7 +85,7 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
   const router = new Router(o.topology);
   const from: ClientLocation = o.from ?? { ...o.topology.pops[0], source: 'the first PoP' };
   const timeout = o.upstreamTimeoutMs ?? 10_000;
-  const agent = new Agent({
+  const agent = new (undici().Agent)({
     headersTimeout: timeout,
     bodyTimeout: 0,
     connectTimeout: Math.min(timeout, 5000),
@@ -152,9 +153,9 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
       }
       const { pop, member } = chosen;
       tried.add(member.id);
-      let r: Awaited<ReturnType<typeof request>>;
+      let r: Dispatcher.ResponseData;
       try {
-        r = await request(new URL(req.url ?? '/', member.url), {
+        r = await undici().request(new URL(req.url ?? '/', member.url), {
           method: req.method as 'GET',
           headers: forwardedHeaders(req),
           body: body ? req : null,

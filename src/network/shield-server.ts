@@ -10,7 +10,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { request } from 'undici';
 import {
   type CachePolicy,
   type CacheRequest,
@@ -37,6 +36,7 @@ import {
   TIER_URL,
 } from './shield.ts';
 import type { Topology } from './topology/types.ts';
+import { undici } from './undici.ts';
 
 export interface ShieldServerOptions {
   nats: string;
@@ -171,7 +171,11 @@ export async function startShieldServer(o: ShieldServerOptions): Promise<ShieldS
       for (let i = 0; i < r.headers.length; i += 2)
         if (r.headers[i] !== 'host' && !isTierField(r.headers[i]))
           headers.push(r.headers[i], r.headers[i + 1]);
-      const res = await request(r.url, { method: r.method as 'GET', headers, dispatcher: egress.dispatcher });
+      const res = await undici().request(r.url, {
+        method: r.method as 'GET',
+        headers,
+        dispatcher: egress.dispatcher,
+      });
       const flat: string[] = [];
       // An origin cannot speak for the shield: the tier protocol's fields it sends are dropped.
       for (const [k, v] of Object.entries(res.headers))
@@ -302,7 +306,7 @@ export async function startShieldServer(o: ShieldServerOptions): Promise<ShieldS
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
-      await egress.dispatcher.destroy().catch(() => {});
+      await egress.close().catch(() => {});
     },
   };
 }

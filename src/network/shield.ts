@@ -19,13 +19,14 @@
  * itself (its answer is then what it would be without tiering) and says so once in its log.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { CachePolicy, CacheRequest, Origin } from '../cache/index.ts';
 import { type HopRecorder, SpanKind } from '../observability/index.ts';
 import type { EgressPolicy, RecordedOrigin, Tier, TierFill } from '../runtime/index.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
 import type { Member } from './membership.ts';
 import type { Pop } from './topology/types.ts';
+import { undici } from './undici.ts';
 
 export const TIER_URL = 'outpost-tier-url';
 export const TIER_POLICY = 'outpost-tier-policy';
@@ -123,9 +124,9 @@ export function shieldTier(o: ShieldTierOptions): Tier {
         'server.address': shield.url,
       });
       const started = performance.now();
-      let res: Awaited<ReturnType<typeof request>>;
+      let res: Dispatcher.ResponseData;
       try {
-        res = await request(new URL('/', shield.url), {
+        res = await undici().request(new URL('/', shield.url), {
           method: r.method as 'GET',
           headers: tierHeaders(r, policy, o, at?.traceparent ?? undefined, at?.tracestate ?? undefined),
           headersTimeout: o.timeoutMs ?? 120_000,

@@ -11,11 +11,12 @@
  * were for the zone's name, so `http://127.0.0.1:8787/api/x` runs the route `example.com/api/*`.
  * Other hosts are matched as they are (send `Host: api.example.com` to reach a route there).
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { CachePolicy } from '../cache/index.ts';
 import { type CachePolicyConfig, type ExperimentConfig, policiesForPath } from '../config/index.ts';
 import { varyOnVariant } from '../frontend/variants/index.ts';
 import type { RouteMatcher, RouteUrl } from '../network/index.ts';
+import { undici } from '../network/undici.ts';
 import type { RecordedOrigin, SiteLink, SiteTarget } from '../runtime/index.ts';
 
 export interface SiteOptions {
@@ -46,7 +47,10 @@ export class Site implements SiteLink {
   readonly #self = new Set<string>();
   readonly #memo = new Map<string, CachePolicy | undefined>();
   /** The site's origin is the operator's: its connections are not a tenant's egress. */
-  readonly #dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 10_000 });
+  #made: Dispatcher | null = null;
+  get #dispatcher(): Dispatcher {
+    return (this.#made ??= new (undici().Agent)({ keepAliveTimeout: 10_000 }));
+  }
 
   constructor(options: SiteOptions) {
     this.origin = options.origin ? new URL(options.origin) : null;
@@ -172,7 +176,7 @@ export class Site implements SiteLink {
   }
 
   async close(): Promise<void> {
-    await this.#dispatcher.close();
+    await this.#made?.close();
   }
 }
 

@@ -19,8 +19,9 @@
  */
 import { lookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import type { Agent } from 'undici';
 import { type EgressClass, type EgressRule, ipBytes, parseEgressAllow } from '../config/index.ts';
+import { undici } from '../network/undici.ts';
 import { OutpostError } from './errors.ts';
 
 /** Why an address is outside the default policy: a class an allow entry may name, or another. */
@@ -120,7 +121,7 @@ export interface EgressOptions {
 /** The policy and the undici dispatcher that enforces it for one runtime's fetch() subrequests. */
 export class EgressPolicy {
   readonly rules: EgressRule[];
-  readonly dispatcher: Agent;
+  #dispatcher: Agent | null = null;
 
   constructor(options: EgressOptions = {}) {
     try {
@@ -128,15 +129,23 @@ export class EgressPolicy {
     } catch (err) {
       throw new OutpostError('INVALID_OPTION', `egress.allow: ${(err as Error).message}`);
     }
-    const connect = buildConnector({});
-    this.dispatcher = new Agent({
-      connect: (opts, callback) => {
-        this.resolve(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80)).then(
-          (address) => connect({ ...opts, hostname: address }, callback),
-          (err: Error) => callback(err, null),
-        );
-      },
-    });
+  }
+
+  /** The dispatcher that connects only where the policy allows (made on first use: undici.ts). */
+  get dispatcher(): Agent {
+    if (this.#dispatcher === null) {
+      const { Agent, buildConnector } = undici();
+      const connect = buildConnector({});
+      this.#dispatcher = new Agent({
+        connect: (opts, callback) => {
+          this.resolve(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80)).then(
+            (address) => connect({ ...opts, hostname: address }, callback),
+            (err: Error) => callback(err, null),
+          );
+        },
+      });
+    }
+    return this.#dispatcher;
   }
 
   /** Whether a host name entry covers `host:port`. */
@@ -212,7 +221,7 @@ export class EgressPolicy {
 
   /** Drop the policy's connections (the runtime is closing: nothing waits on them any more). */
   async close(): Promise<void> {
-    await this.dispatcher.destroy();
+    await this.#dispatcher?.destroy();
   }
 }
 

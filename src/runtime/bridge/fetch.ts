@@ -12,7 +12,7 @@
  * dispatcher checks the address each connection is made to, for every redirect hop and every
  * tier of the cache; there is no path to the network without it.
  */
-import { type Dispatcher, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   type CacheAnswer,
   type CachePolicy,
@@ -21,6 +21,7 @@ import {
   type Origin,
   parseTtlByStatus,
 } from '../../cache/index.ts';
+import { undici } from '../../network/undici.ts';
 import {
   type Attrs,
   type HopRecorder,
@@ -121,7 +122,7 @@ function pairsOf(flat: string[]): [string, string][] {
 /** The origin behind the cache: one hop, no redirects followed (the caller follows them). */
 function undiciOrigin(signal: AbortSignal, dispatcher: Dispatcher): Origin {
   return async (r) => {
-    const res = await undiciFetch(r.url, {
+    const res = await undici().fetch(r.url, {
       dispatcher,
       method: r.method,
       headers: pairsOf(r.headers),
@@ -443,10 +444,10 @@ async function directFetch(
 ): Promise<FetchResult> {
   const at = hops?.begin(args.method, SpanKind.CLIENT, clientAttrs(args.method, args.url));
   const started = performance.now();
-  let res: Awaited<ReturnType<typeof undiciFetch>>;
+  let res: Awaited<ReturnType<typeof import('undici').fetch>>;
   try {
     res = await counted(
-      undiciFetch(args.url, {
+      undici().fetch(args.url, {
         dispatcher,
         method: args.method,
         headers: pairsOf(
