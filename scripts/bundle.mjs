@@ -11,7 +11,8 @@
 // node_modules/.cache) is where it is for them. Kept out of it: native addons (isolated-vm,
 // better-sqlite3), esbuild (it finds its binary relative to its own package), and what the code
 // loads lazily by `createRequire` (the OpenTelemetry exporter).
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -51,8 +52,16 @@ export async function bundle(out = root) {
     outfile: join(dir, 'sql-host.js'),
     format: 'esm',
   });
+  // The loader names the bundle's code cache after its content (src/cli/bundle-loader.cjs).
+  const hash = createHash('sha256')
+    .update(readFileSync(join(dir, 'outpost.bundle.cjs')))
+    .digest('hex')
+    .slice(0, 16);
   const loader = join(dir, 'outpost.cjs');
-  copyFileSync(join(root, 'src', 'cli', 'bundle-loader.cjs'), loader);
+  const source = readFileSync(join(root, 'src', 'cli', 'bundle-loader.cjs'), 'utf8');
+  if (!source.includes("'__OUTPOST_BUNDLE_HASH__'"))
+    throw new Error('bundle-loader.cjs has no hash placeholder');
+  writeFileSync(loader, source.replace("'__OUTPOST_BUNDLE_HASH__'", `'${hash}'`));
   return loader;
 }
 

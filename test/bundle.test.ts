@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,15 +24,23 @@ export class Counter extends DurableObject {
   }
 }
 export default {
-  fetch(req, env) {
-    if (new URL(req.url).pathname === '/count') return env.COUNTER.get(env.COUNTER.idFromName('a')).fetch(req);
+  async fetch(req, env) {
+    const path = new URL(req.url).pathname;
+    if (path === '/count') return env.COUNTER.get(env.COUNTER.idFromName('a')).fetch(req);
+    if (path === '/sub') return new Response('origin said ' + (await (await fetch(env.ORIGIN)).text()));
+    if (path === '/rewrite')
+      return new HTMLRewriter()
+        .on('h1', { element(e) { e.setInnerContent('rewritten'); } })
+        .transform(new Response('<h1>original</h1>', { headers: { 'content-type': 'text/html' } }));
     return new Response('hello from the bundle ' + new Intl.NumberFormat('en-US').format(1234.5));
   },
 };
 `;
-const CONFIG = `name = "bundled"
+const CONFIG = (origin: string) => `name = "bundled"
 main = "w.js"
 compatibility_date = "2025-06-01"
+[vars]
+ORIGIN = "${origin}"
 [[durable_objects.bindings]]
 name = "COUNTER"
 class_name = "Counter"
@@ -39,12 +49,18 @@ tag = "v1"
 new_sqlite_classes = ["Counter"]
 `;
 
-/** `outpost dev` through the built loader; resolves with its URL once it is ready. */
-function startDev(built: BuiltCopy, dir: string): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * `outpost dev` through the built loader; resolves with its URL once it is ready, and with what
+ * the loader said of its code cache (OUTPOST_DEBUG_CODE_CACHE).
+ */
+function startDev(
+  built: BuiltCopy,
+  dir: string,
+): Promise<{ child: ChildProcess; url: string; codeCache: string }> {
   const child = spawn(
     process.execPath,
     ['--no-node-snapshot', '--expose-gc', built.loader, 'dev', dir, '--port', '0', '--no-watch'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OUTPOST_DEBUG_CODE_CACHE: '1' } },
   );
   let out = '';
   return new Promise((resolve, reject) => {
@@ -57,7 +73,7 @@ function startDev(built: BuiltCopy, dir: string): Promise<{ child: ChildProcess;
       const m = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1] });
+        resolve({ child, url: m[1], codeCache: /code cache \S+: (\w+)/.exec(out)?.[1] ?? 'not said' });
       }
     };
     child.stdout?.on('data', read);
@@ -79,12 +95,20 @@ async function stop(child: ChildProcess): Promise<void> {
 describe('the built CLI (one-file bundle through its loader)', () => {
   let built: BuiltCopy;
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bundled-'));
+  const origin = createServer((_req, res) => res.end('hi from the origin'));
   before(async () => {
     built = await builtCopy();
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     writeFileSync(join(dir, 'w.js'), WORKER);
-    writeFileSync(join(dir, 'wrangler.toml'), CONFIG);
+    writeFileSync(
+      join(dir, 'wrangler.toml'),
+      CONFIG(`http://127.0.0.1:${(origin.address() as AddressInfo).port}/`),
+    );
   });
-  after(() => built?.remove());
+  after(() => {
+    built?.remove();
+    origin.close();
+  });
 
   it('prints the version of the package.json beside it', () => {
     const out = execFileSync(
@@ -98,7 +122,7 @@ describe('the built CLI (one-file bundle through its loader)', () => {
     assert.equal(out.trim(), `outpost ${version}`);
   });
 
-  it('serves a worker and a Durable Object with SQL storage (the SQL host process found beside it), then starts again from its code cache', async () => {
+  it('serves a worker (a subrequest, HTMLRewriter, Intl) and a Durable Object with SQL storage (the SQL host process found beside it), then starts again from its code cache', async () => {
     const cacheDir = join(built.root, 'node_modules', '.cache', 'outpost');
     const caches = () => {
       try {
@@ -110,9 +134,12 @@ describe('the built CLI (one-file bundle through its loader)', () => {
     const before = new Set(caches());
     const first = await startDev(built, dir);
     try {
+      assert.equal(first.codeCache, 'none');
       const hello = await fetch(`${first.url}/`);
       assert.equal(await hello.text(), 'hello from the bundle 1,234.5');
       assert.equal(await (await fetch(`${first.url}/count`)).text(), '1');
+      assert.equal(await (await fetch(`${first.url}/sub`)).text(), 'origin said hi from the origin');
+      assert.equal(await (await fetch(`${first.url}/rewrite`)).text(), '<h1>rewritten</h1>');
       // The loader writes the cache once the process has run for two seconds.
       const deadline = Date.now() + 10_000;
       while (!caches().some((f) => !before.has(f)) && Date.now() < deadline)
@@ -127,7 +154,9 @@ describe('the built CLI (one-file bundle through its loader)', () => {
     // Started again, from the cache: the same answers, the object's storage kept.
     const second = await startDev(built, dir);
     try {
+      assert.equal(second.codeCache, 'used', 'V8 took the cache the first start wrote');
       assert.equal(await (await fetch(`${second.url}/`)).text(), 'hello from the bundle 1,234.5');
+      assert.equal(await (await fetch(`${second.url}/sub`)).text(), 'origin said hi from the origin');
       assert.equal(await (await fetch(`${second.url}/count`)).text(), '2');
     } finally {
       await stop(second.child);

@@ -56,14 +56,21 @@ export function objectPeers(o: {
   timeoutMs?: number;
 }): ObjectPeers & { close(): Promise<void> } {
   // Response headers travel in one header (a large set of them grows past undici's 16 KiB default).
+  // Made on first use (undici.ts); after close, one already closed (calls fail, as before).
   let made: Agent | null = null;
-  const agent = (): Agent =>
-    (made ??= new (undici().Agent)({
-      connections: 64,
-      keepAliveTimeout: 4000,
-      connectTimeout: 2000,
-      maxHeaderSize: 1024 * 1024,
-    }));
+  let closed = false;
+  const agent = (): Agent => {
+    if (made === null) {
+      made = new (undici().Agent)({
+        connections: 64,
+        keepAliveTimeout: 4000,
+        connectTimeout: 2000,
+        maxHeaderSize: 1024 * 1024,
+      });
+      if (closed) void made.close();
+    }
+    return made;
+  };
   return {
     async call(owner: OwnerEntry, call: PeerObjectCall, signal?: AbortSignal): Promise<unknown> {
       if (call.op.kind === 'fetch' && isUpgrade(call.op.headers))
@@ -114,6 +121,7 @@ export function objectPeers(o: {
       return out.value;
     },
     close: async () => {
+      closed = true;
       await made?.close();
     },
   };

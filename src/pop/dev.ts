@@ -326,7 +326,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const quotas = resolveQuotas(options.quotas, 'quotas');
   // With --nats, KV, the analytics log and the background work's stores each connect to NATS,
   // all at once (one after another they were a noticeable part of a node's start).
-  const [kvStore, analyticsLog, background] = await allOrClose([
+  const [kvStore, analyticsLog, opened] = await allOrClose([
     options.kv?.nats
       ? NatsKvStore.connect({
           servers: options.kv.nats,
@@ -352,7 +352,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           onError: (err) => observer.log({ level: 'warn', source: 'outpost', message: err.message }),
         })
       : null,
-    // Crons, queues and Workflows: once for the whole network (src/pop/background.ts).
+    // Crons, queues and Workflows: once for the whole network (src/pop/background.ts); if
+    // another part fails, stopped (its Workflows connections) and closed.
     Background.open({
       rootDir,
       ...(options.kv?.nats ? { nats: options.kv.nats } : {}),
@@ -361,8 +362,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       ...(options.cronClock ? { cronClock: options.cronClock } : {}),
       ...(options.workflowsFile !== undefined ? { workflowsFile: options.workflowsFile } : {}),
       ...(options.workflowLeaseMs !== undefined ? { workflowLeaseMs: options.workflowLeaseMs } : {}),
-    }),
+    }).then((bg) => ({
+      bg,
+      close: async () => {
+        await bg.stop();
+        await bg.close();
+      },
+    })),
   ]);
+  const background = opened.bg;
   const topology = options.topology && options.topology !== 'local' ? loadTopology(options.topology) : null;
   let network: DevNetwork | null = null;
   let runtime: Runtime | undefined;

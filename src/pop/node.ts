@@ -11,6 +11,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, wri
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges, type PurgeSelector } from '../cache/index.ts';
+
 import type { SecurityConfig } from '../config/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
 import { AUTO_MOVE_DEFAULTS, ObjectCluster, type PeerNode } from '../durable-objects/index.ts';
@@ -39,6 +40,9 @@ import {
 import { allOrClose } from './all-or-close.ts';
 import { type DevServer, startDev } from './dev.ts';
 import type { Project, ProjectSource } from './project.ts';
+
+/** A purge of everything held (what a node missed while it started). */
+const PURGE_EVERYTHING: PurgeSelector = { urls: [], prefixes: [], paths: [], tags: [], everything: true };
 
 export interface NodeOptions {
   /** NATS server(s), comma-separated. */
@@ -223,12 +227,18 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   const objectScope = o.secret === undefined && o.processes ? `node:${nodeIdentity(dir)}` : '';
   warnOfObjectsElsewhere(dir, objectScope !== '', o.secret !== undefined, log);
   const peers = objectSecret !== undefined ? objectPeers({ secret: objectSecret }) : null;
-  // Purges are followed before the node serves anything it could cache; until its runtime
-  // exists there is nothing to purge.
+  // Purges are followed from before the node serves anything it could cache. One that arrives
+  // while the runtime is being made (its caches may already be filling: the server listens
+  // before startDev returns) is answered for what existed, and everything is purged once the
+  // runtime is there.
   let devRef: DevServer | null = null;
+  let missedPurge = false;
   const purgeBus = {
-    purge: (sel: PurgeSelector) =>
-      devRef?.runtime.purges.purge(sel) ?? Promise.resolve({ purged: 0, caches: 0 }),
+    purge: (sel: PurgeSelector) => {
+      if (devRef) return devRef.runtime.purges.purge(sel);
+      missedPurge = true;
+      return Promise.resolve({ purged: 0, caches: 0 });
+    },
   };
   // Every part's NATS connection is set up at once rather than one after another (they were
   // ~35 ms of a start in sequence), and the isolates' host-side set-up runs in between.
@@ -434,6 +444,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     throw err;
   }
   devRef = dev;
+  if (missedPurge) await dev.runtime.purges.purge(PURGE_EVERYTHING);
   const url = o.advertise ?? dev.url;
   // Where other processes reach this one alone: its own port (plain HTTP), at the advertised host
   // when other nodes call too (the network secret), else at the address it listens on.

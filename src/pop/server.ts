@@ -41,14 +41,13 @@ import { headerValue, writeResponse } from './respond.ts';
 import type { Site } from './site.ts';
 import { answerFromSite } from './site-serve.ts';
 
-/** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
-
 /**
  * node:http2, loaded when a server needs it (TLS, h2c): ~12 ms of every start otherwise, most
  * of which serve plain HTTP/1.1 (measured, Node 20 without its startup snapshot).
  */
 const http2 = () => process.getBuiltinModule('node:http2');
 
+/** Which PoP serves a request (a network of several): its runtime, request.cf, headers it adds. */
 export interface PopSelection {
   runtime: Runtime;
   cf: Record<string, unknown>;

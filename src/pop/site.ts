@@ -48,8 +48,14 @@ export class Site implements SiteLink {
   readonly #memo = new Map<string, CachePolicy | undefined>();
   /** The site's origin is the operator's: its connections are not a tenant's egress. */
   #made: Dispatcher | null = null;
+  #closed = false;
+  /** Made on first use (undici.ts); after close, one already closed (fills fail, as before). */
   get #dispatcher(): Dispatcher {
-    return (this.#made ??= new (undici().Agent)({ keepAliveTimeout: 10_000 }));
+    if (this.#made === null) {
+      this.#made = new (undici().Agent)({ keepAliveTimeout: 10_000 });
+      if (this.#closed) void this.#made.close();
+    }
+    return this.#made;
   }
 
   constructor(options: SiteOptions) {
@@ -176,6 +182,7 @@ export class Site implements SiteLink {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#made?.close();
   }
 }

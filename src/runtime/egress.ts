@@ -122,6 +122,7 @@ export interface EgressOptions {
 export class EgressPolicy {
   readonly rules: EgressRule[];
   #dispatcher: Agent | null = null;
+  #closed = false;
 
   constructor(options: EgressOptions = {}) {
     try {
@@ -131,7 +132,10 @@ export class EgressPolicy {
     }
   }
 
-  /** The dispatcher that connects only where the policy allows (made on first use: undici.ts). */
+  /**
+   * The dispatcher that connects only where the policy allows (made on first use: undici.ts).
+   * Asked for after close, it is one already destroyed: requests fail, as they did on the old one.
+   */
   get dispatcher(): Agent {
     if (this.#dispatcher === null) {
       const { Agent, buildConnector } = undici();
@@ -144,6 +148,7 @@ export class EgressPolicy {
           );
         },
       });
+      if (this.#closed) void this.#dispatcher.destroy();
     }
     return this.#dispatcher;
   }
@@ -221,6 +226,7 @@ export class EgressPolicy {
 
   /** Drop the policy's connections (the runtime is closing: nothing waits on them any more). */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#dispatcher?.destroy();
   }
 }
