@@ -86,24 +86,7 @@ async function startToFirst(cmd: string[], port: number): Promise<number> {
 async function warmCodeCache(entry: string[], nats: string): Promise<void> {
   const nodeDir = mkdtempSync(join(tmpdir(), 'outpost-bench-node-'));
   const port = 19095;
-  const child = spawn(
-    process.execPath,
-    [
-      ...entry,
-      'node',
-      '--nats',
-      nats,
-      '--pop',
-      'FRA',
-      '--port',
-      String(port),
-      '--processes',
-      '1',
-      '--dir',
-      nodeDir,
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = spawn(process.execPath, nodeArgv(entry, nats, port, nodeDir), { stdio: 'ignore' });
   try {
     await answered(port, 'outpost node (built)');
     await new Promise((r) => setTimeout(r, 3000));
@@ -113,6 +96,24 @@ async function warmCodeCache(entry: string[], nats: string): Promise<void> {
     rmSync(nodeDir, { recursive: true, force: true });
   }
 }
+
+/** `outpost node` serving FRA on `port` from `nodeDir`, as one process, quiet. */
+const nodeArgv = (entry: string[], nats: string, port: number, nodeDir: string) => [
+  ...entry,
+  'node',
+  '--nats',
+  nats,
+  '--pop',
+  'FRA',
+  '--port',
+  String(port),
+  '--processes',
+  '1',
+  '--dir',
+  nodeDir,
+  '--log-level',
+  'error',
+];
 
 export async function nodesBench(o: {
   pops: number;
@@ -140,22 +141,6 @@ export async function nodesBench(o: {
     built = await builtCopy();
     const builtArgv = ['--no-node-snapshot', '--expose-gc', built.loader];
     await warmCodeCache(builtArgv, nats.url);
-    const nodeArgv = (entry: string[], port: number, nodeDir: string) => [
-      ...entry,
-      'node',
-      '--nats',
-      nats.url,
-      '--pop',
-      'FRA',
-      '--port',
-      String(port),
-      '--processes',
-      '1',
-      '--dir',
-      nodeDir,
-      '--log-level',
-      'error',
-    ];
     const starts = {
       http: [] as number[],
       node: [] as number[],
@@ -167,12 +152,12 @@ export async function nodesBench(o: {
       const port = 19100 + i * 5;
       starts.http.push(await startToFirst(['--no-node-snapshot', httpScript, String(port)], port));
       const nodeDir = mkdtempSync(join(tmpdir(), 'outpost-bench-node-'));
-      starts.node.push(await startToFirst(nodeArgv(builtArgv, port + 1, nodeDir), port + 1));
+      starts.node.push(await startToFirst(nodeArgv(builtArgv, nats.url, port + 1, nodeDir), port + 1));
       // Restarted: the artifact is in its --dir already.
-      starts.restart.push(await startToFirst(nodeArgv(builtArgv, port + 2, nodeDir), port + 2));
+      starts.restart.push(await startToFirst(nodeArgv(builtArgv, nats.url, port + 2, nodeDir), port + 2));
       rmSync(nodeDir, { recursive: true, force: true });
       const tsxDir = mkdtempSync(join(tmpdir(), 'outpost-bench-node-'));
-      starts.tsx.push(await startToFirst(nodeArgv(tsxArgv, port + 3, tsxDir), port + 3));
+      starts.tsx.push(await startToFirst(nodeArgv(tsxArgv, nats.url, port + 3, tsxDir), port + 3));
       rmSync(tsxDir, { recursive: true, force: true });
       starts.dev.push(await startToFirst(devArgv(dir, String(port + 4), builtArgv), port + 4));
     }
