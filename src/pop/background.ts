@@ -5,7 +5,6 @@
  * tick, a message is with one consumer invocation at a time, and an instance has one run.
  * With `--nats`, queues are JetStream streams; workflow state is SQLite beside the project.
  */
-
 import { join } from 'node:path';
 import {
   type BatchOutcome,
