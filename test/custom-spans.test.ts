@@ -100,6 +100,22 @@ describe('custom spans, traced', () => {
     const inner = one('inner');
     assert.equal(inner.parentSpanId, outer.spanId, 'nested across awaits');
     assert.ok(inner.startNs >= outer.startNs && inner.endNs <= outer.endNs);
+    // Platform calls nest under the custom span active where they were made, as in Workers.
+    const kvInside = spans.find((s) => s.name === 'kv_get' && s.parentSpanId === inner.spanId);
+    assert.ok(
+      kvInside,
+      `a kv_get under 'inner': ${spans.map((s) => `${s.name}<${s.parentSpanId}`).join(', ')}`,
+    );
+    assert.ok(
+      spans.some((s) => s.name === 'cache_match' && s.parentSpanId === inner.spanId),
+      "the Cache API's span under 'inner'",
+    );
+    const kvSpans = spans.filter((s) => s.name === 'kv_get');
+    assert.equal(kvSpans.length, 2);
+    assert.ok(
+      kvSpans.some((s) => s.parentSpanId === worker.spanId),
+      "the call made outside any custom span stays under the worker's span",
+    );
     assert.equal(one('sync').parentSpanId, worker.spanId);
     assert.equal(one('stream').status.code, 1, 'setStatus ok');
     const loose = one('load-profile');

@@ -339,7 +339,8 @@ export class WorkerInstance implements IsolateOwner {
     // not shown, the header being out; its span is still part of the trace).
     const a = typeof ctx === 'number' ? this.#live.get(ctx) : undefined;
     if (!a) return null;
-    return recordHops(a.hops, a.span.scope);
+    // Under the custom span the worker made the call in, if any (bridge/syscalls.ts).
+    return recordHops(a.hops, this.iso.slot.callScope?.(ctx) ?? a.span.scope);
   }
 
   invocationSpan(ctx: unknown): OpenSpan | null {

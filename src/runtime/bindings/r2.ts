@@ -65,6 +65,9 @@ export const r2Binding: HostBinding<'r2'> = {
       work: () => Promise<T> | T,
     ): Promise<T> => {
       o.requireLive(ctx);
+      // Taken before the work: where its span goes is decided as the call starts (under the
+      // custom span it was made in, bridge/syscalls.ts).
+      const hops = o.hops(ctx);
       const started = performance.now();
       try {
         return await work();
@@ -74,7 +77,7 @@ export const r2Binding: HostBinding<'r2'> = {
         throw err;
       } finally {
         const ms = performance.now() - started;
-        o.hops(ctx)?.hop(
+        hops?.hop(
           { name: 'r2', ms, desc: `${op} ${b.binding}` },
           {
             name: `r2_${op}`,

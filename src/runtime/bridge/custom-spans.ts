@@ -10,7 +10,7 @@
  * worker that never ends its spans cannot grow the host). Each trace is bounded in spans anyway
  * (MAX_SPANS_PER_TRACE in src/observability/trace.ts).
  */
-import { type Attrs, type OpenSpan, SpanKind } from '../../observability/index.ts';
+import { type Attrs, type OpenSpan, SpanKind, type TraceScope } from '../../observability/index.ts';
 import type { HopRecorder } from '../types.ts';
 
 const MAX_NAME_BYTES = 64;
@@ -105,6 +105,16 @@ export class CustomSpans {
   #next = 0;
 
   constructor(readonly owner: () => SpanOwner) {}
+
+  /**
+   * Where work of invocation `ctx` done inside its open custom span `id` records its spans (a
+   * platform call the worker made there: src/runtime/bridge/syscalls.ts); null when that span
+   * is not open, or not this invocation's.
+   */
+  scopeOf(ctx: unknown, id: number): TraceScope | null {
+    const o = this.#open.get(id);
+    return o && o.ctx === ctx ? o.span.scope : null;
+  }
 
   /** Starts a span under `parent` (a custom span's id, or 0: the worker's span); 0: not traced. */
   start(ctx: unknown, name: unknown, parent: unknown): number {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
-import type { OpenSpan, PopMetrics } from '../../observability/index.ts';
+import type { OpenSpan, PopMetrics, TraceScope } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import type { IsolateCalls } from '../calls.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
@@ -112,6 +112,12 @@ export interface Slot {
   release?: () => void;
   /** The isolate's hostDone entry: where posted calls are answered (set by the pool). */
   done?: ivm.Reference;
+  /**
+   * While a posted call is being started (its synchronous part), the trace scope of the custom
+   * span active where the worker made it, for invocation `ctx`; null outside one (set by
+   * createSyscalls, read by the owner's `hops`).
+   */
+  callScope?: (ctx: unknown) => TraceScope | null;
 }
 
 const URL_SETTABLE = new Set<string>(URL_PARTS.filter((p) => p !== 'origin'));
@@ -196,14 +202,21 @@ function postedCalls(
   slot: Slot,
   calls: IsolateCalls,
   posted: ((ctx: unknown, ...args: any[]) => unknown)[],
+  spans: CustomSpans,
 ): ivm.Callback {
+  // The custom span the isolate said was active where the call was made (isolate/bridge.ts):
+  // what the call records goes under it, as Workers nests platform spans in custom ones. Read
+  // by the owner's `hops(ctx)` while the call starts; a call that records after an await of its
+  // own stays under the worker's span.
+  let active: { ctx: unknown; span: number } | null = null;
+  slot.callScope = (ctx) => (active !== null && active.ctx === ctx ? spans.scopeOf(ctx, active.span) : null);
   // A result that cannot be copied into the isolate is answered with that error instead.
   const answer = (id: number, outcome: unknown) => {
     if (slot.done)
       calls.deliver(slot.done, [id, outcome], [id, { e: 'the result of the call could not be copied' }]);
   };
   return new ivm.Callback(
-    (id: unknown, ctx: unknown, which: unknown, args: unknown) => {
+    (id: unknown, ctx: unknown, which: unknown, args: unknown, span: unknown) => {
       if (typeof id !== 'number') return;
       let out: Promise<unknown>;
       try {
@@ -212,9 +225,12 @@ function postedCalls(
         // A copied array keeps its length: a sparse one must not be walked (bridge/lists.ts).
         if (!Array.isArray(args) || args.length > 64)
           throw isolateError('TypeError: invalid syscall arguments');
+        active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
         out = Promise.resolve(fn(ctx, ...args));
       } catch (err) {
         out = Promise.reject(err);
+      } finally {
+        active = null;
       }
       out.then(
         (v) => answer(id, { v }),
@@ -540,7 +556,7 @@ export function createSyscalls(
     new ivm.Callback(cancelBody, { ignored: true }),
     new ivm.Callback(abortFetch, { ignored: true }),
     // The order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC.
-    postedCalls(slot, calls, [timer, fetchCall, read, asys]),
+    postedCalls(slot, calls, [timer, fetchCall, read, asys], spans),
     new ivm.Callback(sys),
     calls.complete,
     new ivm.ExternalCopy(settings).copyInto(),

@@ -23,7 +23,7 @@ export interface HostBridge {
    * Start an asynchronous host call (ignored-mode callback: no promise, no stack captured):
    * `(call id, invocation, which, args)`; the host answers through hostDone.
    */
-  post(id: number, ctx: number, which: number, args: unknown[]): void;
+  post(id: number, ctx: number, which: number, args: unknown[], span: number): void;
   /** Synchronous syscalls by name (see createSyscalls' syncCalls). */
   sys(name: string, ...args: unknown[]): any;
   cancelBody(id: number): void;
@@ -81,6 +81,15 @@ const NativePromise = Promise;
 const isArray = Array.isArray;
 const hasOwn = Object.hasOwn;
 
+/**
+ * The host's id of the custom span active where a call is made (tracing.ts sets this): the
+ * host records what the call does under that span. 0: none (the worker's own span).
+ */
+let activeSpan: () => number = () => 0;
+export function setActiveSpanLookup(lookup: () => number): void {
+  activeSpan = lookup;
+}
+
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
 export function callHost(which: number, args: unknown[]): Promise<any> {
@@ -90,7 +99,7 @@ export function callHost(which: number, args: unknown[]): Promise<any> {
     checkDepth(args, 'A value passed to this call');
     waiting[id] = { resolve, reject };
     try {
-      host.post(id, currentId(), which, args);
+      host.post(id, currentId(), which, args, activeSpan());
     } catch (err) {
       // Arguments that cannot be copied: nothing was sent.
       delete waiting[id];

@@ -11,9 +11,11 @@
  * crossing once the invocation is known to be untraced. Callbacks run as Workers runs them:
  * their arguments, results and errors passed through. The active span follows async context: it
  * lives in the request-context frames (context.ts), as AsyncLocalStorage's stores do. The
- * platform's own spans (fetch, KV, Durable Objects, cache) stay children of the worker's span.
+ * platform's own spans (fetch, KV, R2, Durable Objects, service bindings, cache) of a call made
+ * inside a recorded custom span are its children: every posted host call says which is active
+ * (bridge.ts).
  */
-import { callSync } from './bridge.ts';
+import { callSync, setActiveSpanLookup } from './bridge.ts';
 import { currentFrame, currentId, enter, withStores } from './context.ts';
 
 /** The frames' store key of the active custom span. */
@@ -189,6 +191,13 @@ class InvocationSpan {
 }
 
 const ROOT = new InvocationSpan();
+
+// Platform calls (fetch, KV, Durable Objects, cache…) made inside a recorded custom span are
+// recorded under it on the host (src/runtime/bridge/syscalls.ts), as Workers nests them.
+setActiveSpanLookup(() => {
+  const active = currentFrame()?.stores?.get(ACTIVE) as AnySpan | undefined;
+  return active === undefined ? 0 : active.hostId;
+});
 
 type AnySpan = Span | InvocationSpan;
 
