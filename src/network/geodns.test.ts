@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import dnsPacket, { type Packet } from 'dns-packet';
@@ -84,6 +85,33 @@ describe('GeoDNS', () => {
       );
     });
     assert.deepEqual(data(reply), [addressOf('SFO')]);
+  });
+  it('a port whose TCP side is taken is refused with nothing left bound (its UDP side is free again)', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      await assert.rejects(
+        startGeoDns({
+          hostname: 'x.example',
+          router,
+          addresses,
+          locate: () => undefined,
+          fallback: parseLocation('San Francisco', world),
+          port,
+        }),
+        /EADDRINUSE/,
+      );
+      // The UDP socket it had bound was closed: the port binds again.
+      const udp = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, '127.0.0.1', () => resolve());
+      });
+      udp.close();
+    } finally {
+      taken.close();
+    }
   });
   it('a networks table with a bad entry is refused, naming it', () => {
     assert.throws(

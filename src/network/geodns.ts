@@ -128,7 +128,21 @@ export function answer(query: Packet, from: string, o: GeoDnsOptions): Packet {
   return { ...base, answers, additionals } as Packet;
 }
 
+/** DNS answers UDP and TCP on one port: a free UDP port whose TCP twin is taken is tried again. */
+const BIND_ATTEMPTS = 5;
+
 export async function startGeoDns(o: GeoDnsOptions): Promise<GeoDnsServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await listenGeoDns(o);
+    } catch (err) {
+      // Port 0 (a free one): the UDP port was free but its TCP twin was not; a fixed port fails.
+      if ((o.port ?? 5353) !== 0 || attempt >= BIND_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function listenGeoDns(o: GeoDnsOptions): Promise<GeoDnsServer> {
   const host = o.host ?? '127.0.0.1';
   const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => {
@@ -156,14 +170,26 @@ export async function startGeoDns(o: GeoDnsOptions): Promise<GeoDnsServer> {
       }
     });
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(o.port ?? 5353, host, () => resolve(udp.address().port));
-  });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, host, () => resolve());
-  });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(o.port ?? 5353, host, () => resolve(udp.address().port));
+    });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    // Neither socket is left open behind the error (a bound UDP socket kept the process alive).
+    try {
+      udp.close();
+    } catch {
+      // Never bound.
+    }
+    tcp.close();
+    throw err;
+  }
   return {
     port,
     close: () =>
