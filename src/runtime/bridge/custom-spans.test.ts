@@ -75,6 +75,16 @@ describe('custom spans: each belongs to its invocation', () => {
     assert.equal(spans.context(2, a), null);
   });
 
+  it("a call's scope is the open span of its own invocation only (not another's, not an ended one, not a forged id)", () => {
+    const { spans } = setup();
+    const a = spans.start(1, 'a', 0);
+    assert.ok(spans.scopeOf(1, a)?.recording, 'its own open span');
+    assert.equal(spans.scopeOf(2, a), null, "another invocation's span");
+    assert.equal(spans.scopeOf(1, a + 1000), null, 'an id never given');
+    spans.end(1, a, {}, null, null);
+    assert.equal(spans.scopeOf(1, a), null, 'ended: the call goes under the worker span');
+  });
+
   it('spans an invocation leaves open end with it, marked; at most 256 open per invocation', () => {
     const { spans, traces } = setup();
     const ids = Array.from({ length: 300 }, (_, i) => spans.start(1, `s${i}`, 0));

@@ -113,7 +113,8 @@ export class CustomSpans {
    */
   scopeOf(ctx: unknown, id: number): TraceScope | null {
     const o = this.#open.get(id);
-    return o && o.ctx === ctx ? o.span.scope : null;
+    // A span past the trace's bound records nothing: its calls go where they are counted.
+    return o && o.ctx === ctx && o.span.scope.recording ? o.span.scope : null;
   }
 
   /** Starts a span under `parent` (a custom span's id, or 0: the worker's span); 0: not traced. */

@@ -192,11 +192,12 @@ function failure(err: unknown): { e: string; n?: string } {
 
 /**
  * The isolate's asynchronous host calls (its half: src/runtime/isolate/bridge.ts, callHost). The
- * isolate posts `(call id, invocation, which, args)` through an ignored callback; the outcome,
+ * isolate posts `(call id, invocation, which, args, span)` through an ignored callback; the outcome,
  * `{ v }` or `{ e }`, goes back in a task of its own (IsolateCalls.deliver to the isolate's
  * hostDone), whose stray rejections are logged like a request's. A call never fails to answer:
- * whatever it throws, or a call the host does not know, is an `{ e }` outcome. The second
- * argument is the invocation the call is made for (src/runtime/isolate/context.ts).
+ * whatever it throws, or a call the host does not know, is an `{ e }` outcome. The arguments:
+ * the call's id, the invocation it is made for (src/runtime/isolate/context.ts), which call,
+ * its arguments, and the custom span active where the worker made it (0: none).
  */
 function postedCalls(
   slot: Slot,

@@ -5,7 +5,7 @@
  */
 import type { BindingKind, OpsOf } from '../bindings/protocol.ts';
 import { tick } from './clock.ts';
-import { currentId } from './context.ts';
+import { currentId, currentSpan } from './context.ts';
 import { checkDepth } from './depth.ts';
 import { DOMExceptionRef } from './encoding.ts';
 
@@ -21,7 +21,8 @@ export interface HostBridge {
   limit(name: string, detail: string): void;
   /**
    * Start an asynchronous host call (ignored-mode callback: no promise, no stack captured):
-   * `(call id, invocation, which, args)`; the host answers through hostDone.
+   * `(call id, invocation, which, args, custom span)`; the host answers through hostDone. The
+   * custom span (context.ts Frame.span) is where what the call records nests.
    */
   post(id: number, ctx: number, which: number, args: unknown[], span: number): void;
   /** Synchronous syscalls by name (see createSyscalls' syncCalls). */
@@ -81,15 +82,6 @@ const NativePromise = Promise;
 const isArray = Array.isArray;
 const hasOwn = Object.hasOwn;
 
-/**
- * The host's id of the custom span active where a call is made (tracing.ts sets this): the
- * host records what the call does under that span. 0: none (the worker's own span).
- */
-let activeSpan: () => number = () => 0;
-export function setActiveSpanLookup(lookup: () => number): void {
-  activeSpan = lookup;
-}
-
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
 export function callHost(which: number, args: unknown[]): Promise<any> {
@@ -99,7 +91,7 @@ export function callHost(which: number, args: unknown[]): Promise<any> {
     checkDepth(args, 'A value passed to this call');
     waiting[id] = { resolve, reject };
     try {
-      host.post(id, currentId(), which, args, activeSpan());
+      host.post(id, currentId(), which, args, currentSpan());
     } catch (err) {
       // Arguments that cannot be copied: nothing was sent.
       delete waiting[id];

@@ -25,6 +25,12 @@ export interface Frame {
   readonly id: number;
   /** AsyncLocalStorage stores (node:async_hooks), or null. */
   readonly stores: ReadonlyMap<unknown, unknown> | null;
+  /**
+   * The host's id of the recorded custom span active here (tracing.ts), which every posted
+   * host call carries so that what it records nests under it (bridge.ts); 0: none. Kept here,
+   * not read from the stores: a crossing reads nothing tenant code can replace.
+   */
+  readonly span: number;
 }
 
 let current: Frame | undefined;
@@ -39,13 +45,22 @@ export function currentId(): number {
   return current === undefined ? 0 : current.id;
 }
 
-export function frameFor(id: number): Frame {
-  return { id, stores: null };
+/** The custom span every posted host call carries (Frame.span). */
+export function currentSpan(): number {
+  return current === undefined ? 0 : current.span;
 }
 
-/** A frame like `base` with other AsyncLocalStorage stores. */
-export function withStores(base: Frame | undefined, stores: ReadonlyMap<unknown, unknown> | null): Frame {
-  return { id: base === undefined ? 0 : base.id, stores };
+export function frameFor(id: number): Frame {
+  return { id, stores: null, span: 0 };
+}
+
+/** A frame like `base` with other AsyncLocalStorage stores (and, given, another active custom span). */
+export function withStores(
+  base: Frame | undefined,
+  stores: ReadonlyMap<unknown, unknown> | null,
+  span: number = base === undefined ? 0 : base.span,
+): Frame {
+  return { id: base === undefined ? 0 : base.id, stores, span };
 }
 
 /** Run `fn` in `frame`, restoring the previous frame after (also when it throws). */

@@ -15,7 +15,7 @@
  * inside a recorded custom span are its children: every posted host call says which is active
  * (bridge.ts).
  */
-import { callSync, setActiveSpanLookup } from './bridge.ts';
+import { callSync } from './bridge.ts';
 import { currentFrame, currentId, enter, withStores } from './context.ts';
 
 /** The frames' store key of the active custom span. */
@@ -75,6 +75,10 @@ class Span {
   /** The host's id (0: not recorded), for children to start under. */
   get hostId(): number {
     return this.#id;
+  }
+  /** The host's id of `s`, read from the private field (a getter tenant code cannot redefine). */
+  static idOf(s: AnySpan): number {
+    return #id in s ? s.#id : 0;
   }
   /** Whether this span is recorded and exported with the request's trace. */
   get isTraced(): boolean {
@@ -192,13 +196,6 @@ class InvocationSpan {
 
 const ROOT = new InvocationSpan();
 
-// Platform calls (fetch, KV, Durable Objects, cache…) made inside a recorded custom span are
-// recorded under it on the host (src/runtime/bridge/syscalls.ts), as Workers nests them.
-setActiveSpanLookup(() => {
-  const active = currentFrame()?.stores?.get(ACTIVE) as AnySpan | undefined;
-  return active === undefined ? 0 : active.hostId;
-});
-
 type AnySpan = Span | InvocationSpan;
 
 /** A new span under the active one: recorded when the invocation is traced. */
@@ -227,7 +224,9 @@ function runActive<R>(span: AnySpan, fn: (...args: any[]) => R, args: unknown[])
   const frame = currentFrame();
   const stores = new Map(frame?.stores ?? []);
   stores.set(ACTIVE, span);
-  return enter(withStores(frame, stores), () => fn(span, ...args));
+  // The frame carries the span's host id too: platform calls made inside it are recorded under
+  // it on the host (src/runtime/bridge/syscalls.ts), as Workers nests them.
+  return enter(withStores(frame, stores, Span.idOf(span)), () => fn(span, ...args));
 }
 
 export const tracing = Object.freeze({

@@ -21,7 +21,11 @@ declare const outpost: {
   /** cloudflare:sockets' connect(). */
   connect(address: unknown, options: unknown): any;
 };
-type ContextFrame = { readonly id: number; readonly stores: ReadonlyMap<unknown, unknown> | null };
+type ContextFrame = {
+  readonly id: number;
+  readonly stores: ReadonlyMap<unknown, unknown> | null;
+  readonly span: number;
+};
 
 /** Globals the prelude defines before any extension runs (see ../index.ts). */
 declare const crypto: {

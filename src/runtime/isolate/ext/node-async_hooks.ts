@@ -7,7 +7,7 @@
  * `then`). `run(store, fn)` derives a frame holding one more store; the invocation id stays, so
  * the host still charges the work to the right request.
  */
-type Frame = { readonly id: number; readonly stores: ReadonlyMap<unknown, unknown> | null } | undefined;
+type Frame = ContextFrame | undefined;
 
 const ctx = outpost.context;
 
