@@ -49,6 +49,34 @@ it("another request cannot end, rename, annotate or read a request's span", asyn
   assert.ok(spans.every((s) => s.name !== 'hijacked'));
 });
 
+it("a request's platform calls never nest under another request's custom span", async () => {
+  const victimTrace = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa04';
+  const attackerTrace = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb05';
+  const victim = fetch(`${dev.url}/hold?ms=500`, { headers: tp(victimTrace) });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await (await fetch(`${dev.url}/nest`, { headers: tp(attackerTrace) })).text(), 'done');
+  await (await victim).text();
+  const theirs = await receiver.trace(
+    attackerTrace,
+    (s) => s.filter((x) => x.name === 'kv_get').length === 65 && s.some((x) => x.kind === 2),
+  );
+  const attacker = theirs.find((s) => s.name === 'attacker');
+  assert.ok(attacker);
+  const kv = theirs.filter((s) => s.name === 'kv_get');
+  assert.equal(kv.filter((s) => s.parentSpanId === attacker.spanId).length, 1);
+  const agains = new Set(theirs.filter((s) => s.name === 'again').map((s) => s.spanId));
+  assert.equal(
+    kv.filter((s) => agains.has(s.parentSpanId)).length,
+    64,
+    'each under its own request’s span, whatever span object was touched',
+  );
+  const ours = await receiver.trace(victimTrace, (s) => s.some((x) => x.name === 'victim'));
+  assert.ok(
+    ours.every((s) => s.name !== 'kv_get' && s.attributes.forged === undefined),
+    'nothing of the other request lands in the victim’s trace',
+  );
+});
+
 it('attributes, names and open spans far past the bounds: cut, the host up, the trace bounded', async () => {
   const trace = 'cccccccccccccccccccccccccccccc03';
   const res = await fetch(`${dev.url}/huge`, { headers: tp(trace) });
