@@ -32,7 +32,7 @@ export {
   refinePolicy,
   type StatusTtl,
 } from './policy.ts';
-export { type Purgeable, PurgeBus, PurgeError, parsePurge } from './purge.ts';
+export { PURGE_EVERYTHING, type Purgeable, PurgeBus, PurgeError, parsePurge } from './purge.ts';
 export * as semantics from './semantics/index.ts';
 export {
   type CacheStore,

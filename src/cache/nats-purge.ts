@@ -26,7 +26,7 @@ import {
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { jetStreamSetup, NATS_CREATE_TIMEOUT_MS, natsServers, streamExists } from '../config/index.ts';
 import type { PurgeSelector } from './http-cache.ts';
-import type { PurgeBus } from './purge.ts';
+import { PURGE_EVERYTHING, type PurgeBus } from './purge.ts';
 
 const STREAM = 'OUTPOST_PURGES';
 const SUBJECT = 'outpost.purges';
@@ -46,7 +46,6 @@ export interface PurgeAck {
   purged: number;
 }
 
-const EVERYTHING: PurgeSelector = { urls: [], prefixes: [], paths: [], tags: [], everything: true };
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const dec = <T>(b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as T;
 
@@ -196,7 +195,7 @@ export class NodePurges {
   }
 
   async #purgeAll(why: string): Promise<void> {
-    const r = await this.#o.bus.purge(EVERYTHING);
+    const r = await this.#o.bus.purge(PURGE_EVERYTHING);
     this.#o.log?.(`purged everything held here (${r.purged} entries): ${why}`);
   }
 

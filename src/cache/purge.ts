@@ -41,6 +41,15 @@ function httpUrl(s: string): string | null {
   }
 }
 
+/** A purge of everything a cache holds. */
+export const PURGE_EVERYTHING: PurgeSelector = Object.freeze({
+  urls: [],
+  prefixes: [],
+  paths: [],
+  tags: [],
+  everything: true,
+});
+
 /** Check a purge request body (JSON from the admin endpoint, the CLI or a worker). */
 export function parsePurge(body: unknown): PurgeSelector {
   if (typeof body !== 'object' || body === null || Array.isArray(body))

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NodePurges, type PurgeSelector } from '../cache/index.ts';
+import { NodePurges, PURGE_EVERYTHING, type PurgeSelector } from '../cache/index.ts';
 import type { SecurityConfig } from '../config/index.ts';
 import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
 import { AUTO_MOVE_DEFAULTS, ObjectCluster, type PeerNode } from '../durable-objects/index.ts';
@@ -39,9 +39,6 @@ import {
 import { allOrClose } from './all-or-close.ts';
 import { type DevServer, startDev } from './dev.ts';
 import type { Project, ProjectSource } from './project.ts';
-
-/** A purge of everything held (what a node missed while it started). */
-const PURGE_EVERYTHING: PurgeSelector = { urls: [], prefixes: [], paths: [], tags: [], everything: true };
 
 export interface NodeOptions {
   /** NATS server(s), comma-separated. */
