@@ -1,8 +1,8 @@
 /**
  * The built CLI (`npm run build` → scripts/bundle.mjs): the one-file bundle run through its
  * loader, as bin/outpost.mjs runs it after a build. What the bundle must still find relative to
- * itself (package.json, the isolate sources, the SQL host process) and the code cache the loader
- * writes and reads.
+ * itself (package.json, the isolate sources, the SQL host process, the tracing export thread) and
+ * the code cache the loader writes and reads.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -56,10 +56,11 @@ new_sqlite_classes = ["Counter"]
 function startDev(
   built: BuiltCopy,
   dir: string,
+  extra: string[] = [],
 ): Promise<{ child: ChildProcess; url: string; codeCache: string }> {
   const child = spawn(
     process.execPath,
-    ['--no-node-snapshot', '--expose-gc', built.loader, 'dev', dir, '--port', '0', '--no-watch'],
+    ['--no-node-snapshot', '--expose-gc', built.loader, 'dev', dir, '--port', '0', '--no-watch', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OUTPOST_DEBUG_CODE_CACHE: '1' } },
   );
   let out = '';
@@ -96,9 +97,20 @@ describe('the built CLI (one-file bundle through its loader)', () => {
   let built: BuiltCopy;
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bundled-'));
   const origin = createServer((_req, res) => res.end('hi from the origin'));
+  /** What an OTLP/HTTP collector received: each request's content type and body. */
+  const exports: { type: string; body: Buffer }[] = [];
+  const collector = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      exports.push({ type: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
   before(async () => {
     built = await builtCopy();
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     writeFileSync(join(dir, 'w.js'), WORKER);
     writeFileSync(
       join(dir, 'wrangler.toml'),
@@ -108,6 +120,7 @@ describe('the built CLI (one-file bundle through its loader)', () => {
   after(() => {
     built?.remove();
     origin.close();
+    collector.close();
   });
 
   it('prints the version of the package.json beside it', () => {
@@ -151,13 +164,20 @@ describe('the built CLI (one-file bundle through its loader)', () => {
     } finally {
       await stop(first.child);
     }
-    // Started again, from the cache: the same answers, the object's storage kept.
-    const second = await startDev(built, dir);
+    // Started again, from the cache: the same answers, the object's storage kept; traced this
+    // time, its spans exported from the export thread's file beside the bundle.
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const second = await startDev(built, dir, ['--trace-endpoint', endpoint, '--trace-sample', '1']);
     try {
       assert.equal(second.codeCache, 'used', 'V8 took the cache the first start wrote');
       assert.equal(await (await fetch(`${second.url}/`)).text(), 'hello from the bundle 1,234.5');
       assert.equal(await (await fetch(`${second.url}/sub`)).text(), 'origin said hi from the origin');
       assert.equal(await (await fetch(`${second.url}/count`)).text(), '2');
+      const deadline = Date.now() + 10_000;
+      while (exports.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(exports.length > 0, 'the collector received an export');
+      assert.equal(exports[0].type, 'application/x-protobuf');
+      assert.ok(exports[0].body.includes('bundled'), 'the export names the worker');
     } finally {
       await stop(second.child);
     }

@@ -1,7 +1,8 @@
 /**
  * The tracer of a PoP (or of a whole `outpost dev` network): starts each request's trace,
  * decides at the request's end whether it is kept, and exports kept spans over OTLP/HTTP
- * (protobuf, with @opentelemetry/exporter-trace-otlp-proto) in batches.
+ * (protobuf, with @opentelemetry/exporter-trace-otlp-proto) in batches, from a worker thread
+ * (span-export.ts, export-thread.ts): the request path's thread only queues plain records.
  *
  * Sampling: the head decision is the incoming `traceparent`'s sampled flag or, for a trace that
  * starts here, a ratio applied to the trace id (as OpenTelemetry's TraceIdRatioBased, so every
@@ -15,14 +16,10 @@
  * one warning is logged — memory stays bounded whatever the collector does.
  */
 
-import { createRequire } from 'node:module';
-import { type HrTime, type SpanContext, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
-import { ExportResultCode, TraceState } from '@opentelemetry/core';
-import type * as Otlp from '@opentelemetry/exporter-trace-otlp-proto';
-import type * as Resources from '@opentelemetry/resources';
-import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Observer } from './logger.ts';
+import type { SpanData } from './otlp-span.ts';
+import { DirectSink, type SpanSink, ThreadSink } from './span-export.ts';
 import {
   cleanTracestate,
   nowMs,
@@ -33,9 +30,6 @@ import {
   spanIdOf,
   traceTail,
 } from './trace.ts';
-
-/** CommonJS require for what loads only when tracing is on. */
-const lazy = createRequire(import.meta.url);
 
 export interface TracingOptions {
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces. */
@@ -56,7 +50,7 @@ export interface TracingOptions {
   headers?: Record<string, string>;
   /** `service.name` of the exported resource (default "outpost"). */
   serviceName?: string;
-  /** Export through this instead of OTLP/HTTP (tests). */
+  /** Export through this, in this thread, instead of OTLP/HTTP from the export thread (tests). */
   exporter?: SpanExporter;
 }
 
@@ -102,9 +96,8 @@ export class Tracer {
   readonly #slowMs: number;
   readonly #maxQueue: number;
   readonly #batch: number;
-  readonly #exporter: SpanExporter;
-  readonly #resource: Resource;
-  readonly #queue: ReadableSpan[] = [];
+  readonly #sink: SpanSink;
+  readonly #queue: SpanData[] = [];
   #inFlight = 0;
   #warned = false;
   readonly #timer: NodeJS.Timeout;
@@ -124,21 +117,17 @@ export class Tracer {
     this.#slowMs = options.slowMs ?? 1000;
     this.#maxQueue = options.maxQueue ?? 4096;
     this.#batch = options.batchSize ?? 512;
-    // The exporter and its protobuf code load only when tracing is on (~120 ms of a start otherwise).
-    const { OTLPTraceExporter } = lazy('@opentelemetry/exporter-trace-otlp-proto') as typeof Otlp;
-    const { resourceFromAttributes } = lazy('@opentelemetry/resources') as typeof Resources;
-    this.#exporter =
-      options.exporter ??
-      new OTLPTraceExporter({
-        url: options.endpoint,
-        timeoutMillis: options.timeoutMs ?? 10_000,
-        headers: options.headers ?? {},
-        concurrencyLimit: MAX_IN_FLIGHT,
-      });
-    this.#resource = resourceFromAttributes({
-      'service.name': options.serviceName ?? 'outpost',
-      'telemetry.sdk.name': 'outpost',
-    });
+    // The OTLP exporter runs in a worker thread started on the first export (span-export.ts).
+    const serviceName = options.serviceName ?? 'outpost';
+    this.#sink = options.exporter
+      ? new DirectSink(options.exporter, serviceName)
+      : new ThreadSink({
+          endpoint: options.endpoint,
+          timeoutMs: options.timeoutMs ?? 10_000,
+          headers: options.headers ?? {},
+          concurrencyLimit: MAX_IN_FLIGHT,
+          serviceName,
+        });
     this.#timer = setInterval(() => this.flush(), options.flushMs ?? 1000);
     this.#timer.unref();
   }
@@ -209,7 +198,7 @@ export class Tracer {
       this.#drop(1, 'the export queue is full');
       return;
     }
-    this.#queue.push(this.#readable(trace, s));
+    this.#queue.push(spanData(trace, s));
     if (this.#queue.length >= this.#batch) this.flush();
   }
 
@@ -230,12 +219,12 @@ export class Tracer {
     while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
       const batch = this.#queue.splice(0, this.#batch);
       this.#inFlight++;
-      this.#exporter.export(batch, (result) => {
+      this.#sink.export(batch, (ok, error) => {
         this.#inFlight--;
-        if (result.code === ExportResultCode.SUCCESS) {
+        if (ok) {
           this.stats.exported += batch.length;
           this.onCount?.('exported', batch.length);
-        } else this.#drop(batch.length, `export failed: ${result.error?.message ?? 'unknown error'}`);
+        } else this.#drop(batch.length, `export failed: ${error ?? 'unknown error'}`);
         if (this.#queue.length >= this.#batch) this.flush();
       });
     }
@@ -249,53 +238,25 @@ export class Tracer {
     // A slow or hung collector must not hold the shutdown: two seconds for what is in flight.
     const deadline = Date.now() + 2000;
     while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const left = Math.max(0, deadline - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.#exporter.shutdown().catch(() => {}),
-      new Promise<void>((r) => {
-        timer = setTimeout(r, left);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-
-  #readable(trace: RequestTrace, s: SpanRecord): ReadableSpan {
-    const flags = trace.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
-    const state = trace.tracestate ? { traceState: new TraceState(trace.tracestate) } : {};
-    const context: SpanContext = { traceId: trace.traceId, spanId: spanIdOf(s), traceFlags: flags, ...state };
-    const parentId = trace.parentIdOf(s);
-    const parent: SpanContext | undefined = parentId
-      ? { traceId: trace.traceId, spanId: parentId, traceFlags: flags, isRemote: s.parent === null }
-      : undefined;
-    return {
-      name: s.name,
-      kind: s.kind,
-      spanContext: () => context,
-      ...(parent ? { parentSpanContext: parent } : {}),
-      startTime: hr(s.startMs),
-      endTime: hr(s.endMs),
-      duration: hr(Math.max(0, s.endMs - s.startMs)),
-      status:
-        s.error !== null || s.failed
-          ? { code: SpanStatusCode.ERROR, message: (s.error ?? s.failed) as string }
-          : { code: s.ok ? SpanStatusCode.OK : SpanStatusCode.UNSET },
-      attributes: s.attrs,
-      links: [],
-      events: [],
-      ended: true,
-      resource: this.#resource,
-      instrumentationScope: { name: 'outpost' },
-      droppedAttributesCount: 0,
-      droppedEventsCount: 0,
-      droppedLinksCount: 0,
-    };
+    await this.#sink.shutdown(Math.max(0, deadline - Date.now()));
   }
 }
 
-/** Epoch (or duration) milliseconds as OpenTelemetry's [seconds, nanoseconds]. */
-function hr(ms: number): HrTime {
-  const s = Math.floor(ms / 1000);
-  return [s, Math.min(999_999_999, Math.round((ms - s * 1000) * 1e6))];
+/** A kept span as the export thread takes it (plain data: it crosses threads by structured clone). */
+function spanData(trace: RequestTrace, s: SpanRecord): SpanData {
+  return {
+    name: s.name,
+    kind: s.kind,
+    traceId: trace.traceId,
+    spanId: spanIdOf(s),
+    sampled: trace.sampled,
+    tracestate: trace.tracestate,
+    parentId: trace.parentIdOf(s),
+    parentRemote: s.parent === null,
+    startMs: s.startMs,
+    endMs: s.endMs,
+    error: s.error ?? (s.failed ? s.failed : null),
+    ok: s.ok === true,
+    attrs: s.attrs,
+  };
 }

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { startReceiver } from '../../test/otlp/receiver.ts';
+import type { ExportConfig, SpanData } from './otlp-span.ts';
+import { ThreadSink } from './span-export.ts';
+import { SpanKind } from './trace.ts';
+
+const config = (endpoint: string, timeoutMs = 10_000): ExportConfig => ({
+  endpoint,
+  timeoutMs,
+  headers: {},
+  concurrencyLimit: 2,
+  serviceName: 'span-export-test',
+});
+
+const span = (over: Partial<SpanData> = {}): SpanData => ({
+  name: 'GET',
+  kind: SpanKind.SERVER,
+  traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  spanId: '00f067aa0ba902b7',
+  sampled: true,
+  tracestate: 'vendor=x',
+  parentId: 'aaaaaaaaaaaaaaaa',
+  parentRemote: true,
+  startMs: 1_700_000_000_000.5,
+  endMs: 1_700_000_000_012.25,
+  error: null,
+  ok: false,
+  attrs: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'outpost.isolate.cold': true },
+  ...over,
+});
+
+const exported = (sink: ThreadSink, batch: SpanData[]) =>
+  new Promise<{ ok: boolean; error?: string }>((resolve) =>
+    sink.export(batch, (ok, error) => resolve({ ok, error })),
+  );
+
+describe('the export thread (ThreadSink)', () => {
+  it('sends batches as OTLP/HTTP protobuf: names, ids, parents, times, status and attributes as given', async () => {
+    const receiver = await startReceiver();
+    const sink = new ThreadSink(config(receiver.url));
+    try {
+      assert.deepEqual(
+        await exported(sink, [span(), span({ spanId: '1111111111111111', error: 'boom', name: 'kv' })]),
+        {
+          ok: true,
+          error: undefined,
+        },
+      );
+      assert.deepEqual(await exported(sink, [span({ spanId: '2222222222222222', ok: true })]), {
+        ok: true,
+        error: undefined,
+      });
+      const byId = new Map(receiver.spans.map((s) => [s.spanId, s]));
+      const root = byId.get('00f067aa0ba902b7');
+      assert.ok(root, 'the first span arrived');
+      assert.equal(root.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+      assert.equal(root.parentSpanId, 'aaaaaaaaaaaaaaaa');
+      assert.equal(root.kind, 2); // OTLP SERVER
+      assert.equal(root.startNs, 1_700_000_000_000_500_000n);
+      assert.equal(root.endNs, 1_700_000_000_012_250_000n);
+      assert.deepEqual(root.attributes, {
+        'http.request.method': 'GET',
+        'http.response.status_code': 200,
+        'outpost.isolate.cold': true,
+      });
+      assert.equal(root.resource['service.name'], 'span-export-test');
+      assert.deepEqual(byId.get('1111111111111111')?.status, { code: 2, message: 'boom' });
+      assert.equal(byId.get('2222222222222222')?.status.code, 1);
+      assert.equal(root.status.code, 0);
+    } finally {
+      await sink.shutdown(2000);
+      await receiver.close();
+    }
+  });
+
+  it('a collector that refuses connections fails the batch with the reason', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const sink = new ThreadSink(config(`http://127.0.0.1:${port}/v1/traces`, 2000));
+    try {
+      const r = await exported(sink, [span()]);
+      assert.equal(r.ok, false);
+      assert.match(r.error ?? '', /ECONNREFUSED|connect/i);
+    } finally {
+      await sink.shutdown(2000);
+    }
+  });
+
+  it('shutdown with a collector that never answers returns within its wait and stops the thread', async () => {
+    const hung: Server = createServer(() => {});
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const sink = new ThreadSink(config(`http://127.0.0.1:${(hung.address() as AddressInfo).port}/v1/traces`));
+    const pending = exported(sink, [span()]);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    await sink.shutdown(500);
+    const ms = performance.now() - started;
+    assert.ok(ms < 1500, `shutdown took ${ms.toFixed(0)} ms`);
+    // The batch the thread had is failed, not left hanging, once the thread is gone.
+    const r = await pending;
+    assert.equal(r.ok, false);
+    assert.deepEqual(await exported(sink, [span()]), { ok: false, error: 'the tracer is closed' });
+    hung.closeAllConnections();
+    await new Promise<void>((r) => hung.close(() => r()));
+  });
+});
