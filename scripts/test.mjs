@@ -101,7 +101,8 @@ function run({ files, concurrency, limit }) {
       resolve({
         code: timedOut ? 1 : (code ?? (signal ? 1 : 0)),
         pass: count('pass'),
-        fail: count('fail') + (timedOut ? 1 : 0),
+        // A cancelled test (its suite failed around it, or it never finished) did not pass.
+        fail: count('fail') + count('cancelled') + (timedOut ? 1 : 0),
       });
     });
   });

@@ -31,6 +31,8 @@ export interface SpanData {
   error: string | null;
   ok: boolean;
   attrs: Attrs;
+  /** Its estimated size (tracer.ts bounds its queue and batches by it). */
+  bytes: number;
 }
 
 /** Where the export thread's exporter sends, and what it says about itself. */

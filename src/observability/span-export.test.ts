@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { startReceiver } from '../../test/otlp/receiver.ts';
 import type { ExportConfig, SpanData } from './otlp-span.ts';
 import { ThreadSink } from './span-export.ts';
@@ -29,6 +32,7 @@ const span = (over: Partial<SpanData> = {}): SpanData => ({
   error: null,
   ok: false,
   attrs: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'outpost.isolate.cold': true },
+  bytes: 300,
   ...over,
 });
 
@@ -38,6 +42,14 @@ const exported = (sink: ThreadSink, batch: SpanData[]) =>
   );
 
 describe('the export thread (ThreadSink)', () => {
+  // The thread is unreferenced (it keeps no process alive): while a test waits for its answer
+  // something else must keep this one's event loop going.
+  let keepAlive: NodeJS.Timeout;
+  before(() => {
+    keepAlive = setInterval(() => {}, 1000);
+  });
+  after(() => clearInterval(keepAlive));
+
   it('sends batches as OTLP/HTTP protobuf: names, ids, parents, times, status and attributes as given', async () => {
     const receiver = await startReceiver();
     const sink = new ThreadSink(config(receiver.url));
@@ -94,18 +106,61 @@ describe('the export thread (ThreadSink)', () => {
   it('shutdown with a collector that never answers returns within its wait and stops the thread', async () => {
     const hung: Server = createServer(() => {});
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
-    const sink = new ThreadSink(config(`http://127.0.0.1:${(hung.address() as AddressInfo).port}/v1/traces`));
-    const pending = exported(sink, [span()]);
-    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const sink = new ThreadSink(
+        config(`http://127.0.0.1:${(hung.address() as AddressInfo).port}/v1/traces`),
+      );
+      const pending = exported(sink, [span()]);
+      await new Promise((r) => setTimeout(r, 300));
+      const started = performance.now();
+      await Promise.all([sink.shutdown(500), sink.shutdown(500)]);
+      const ms = performance.now() - started;
+      assert.ok(ms < 1500, `shutdown took ${ms.toFixed(0)} ms`);
+      // The batch the thread had is failed, not left hanging, once the thread is gone.
+      const r = await pending;
+      assert.equal(r.ok, false);
+      assert.deepEqual(await exported(sink, [span()]), { ok: false, error: 'the tracer is closed' });
+    } finally {
+      hung.closeAllConnections();
+      await new Promise<void>((r) => hung.close(() => r()));
+    }
+  });
+
+  it('a thread that dies fails its batches and is not started again at once', async () => {
+    let starts = 0;
+    const sink = new ThreadSink(config('http://127.0.0.1:1/v1/traces'), async () => {
+      starts++;
+      return { file: '', code: "throw new Error('broken at start')" };
+    });
+    try {
+      const first = await exported(sink, [span()]);
+      assert.equal(first.ok, false);
+      assert.match(first.error ?? '', /the export thread stopped \(broken at start\)/);
+      // Failed at once, without a new thread (it would die the same way).
+      let sync: { ok: boolean; error?: string } | null = null;
+      sink.export([span()], (ok, error) => {
+        sync = { ok, error };
+      });
+      assert.deepEqual(sync, first);
+      assert.equal(starts, 1);
+    } finally {
+      await sink.shutdown(500);
+    }
+  });
+
+  it('a tracer nobody closed does not keep its process alive', () => {
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const code = `import { ThreadSink } from ${JSON.stringify(join(here, 'span-export.ts'))};
+const sink = new ThreadSink({ endpoint: 'http://127.0.0.1:1/v1/traces', timeoutMs: 1000, headers: {}, concurrencyLimit: 2, serviceName: 't' });
+sink.export([], (ok) => console.log('answered', ok));
+setTimeout(() => {}, 2000); // the process's own work: once it is over, the thread must not hold it`;
     const started = performance.now();
-    await sink.shutdown(500);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.match(out, /answered (true|false)/);
     const ms = performance.now() - started;
-    assert.ok(ms < 1500, `shutdown took ${ms.toFixed(0)} ms`);
-    // The batch the thread had is failed, not left hanging, once the thread is gone.
-    const r = await pending;
-    assert.equal(r.ok, false);
-    assert.deepEqual(await exported(sink, [span()]), { ok: false, error: 'the tracer is closed' });
-    hung.closeAllConnections();
-    await new Promise<void>((r) => hung.close(() => r()));
+    assert.ok(ms < 20_000, `the process exited after ${ms.toFixed(0)} ms`);
   });
 });

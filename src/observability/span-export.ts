@@ -6,8 +6,9 @@
  * OpenTelemetry spans the thread would make.
  *
  * Memory stays bounded however the collector behaves: the tracer posts at most two batches at a
- * time (its in-flight limit) and the thread's heap is capped; a thread that dies fails its
- * batches (the tracer counts them as dropped) and the next batch starts another.
+ * time (its in-flight limit), each bounded in spans and in bytes, and the thread's old
+ * generation is capped; a thread that dies fails its batches (the tracer counts them as
+ * dropped), and batches fail at once for five seconds before another is started.
  */
 
 import { createRequire } from 'node:module';
@@ -29,67 +30,102 @@ export interface SpanSink {
 /** CommonJS require for what loads only when used. */
 const lazy = createRequire(import.meta.url);
 
-/** The export thread's heap at most, MB (it holds at most two batches and the exporter). */
+/**
+ * The export thread's old generation at most, MB. It holds at most two batches (the tracer's
+ * in-flight limit), each at most MAX_BATCH_BYTES of attributes (tracer.ts), and the exporter.
+ */
 const THREAD_HEAP_MB = 128;
-/** After the thread failed to start, batches fail at once for this long, ms (no start loop). */
+/** After the thread failed to start or died, batches fail at once for this long, ms (no start loop). */
 const RESTART_AFTER_MS = 5000;
+
+/** The thread's code: a file, or CommonJS source to evaluate (from the TypeScript sources). */
+export interface ThreadEntry {
+  file: string;
+  code?: string;
+}
 
 export class ThreadSink implements SpanSink {
   #worker: Worker | null = null;
   #starting: Promise<Worker> | null = null;
   #failedAt = -Infinity;
-  #startError = '';
+  #failure = '';
   #next = 1;
   readonly #pending = new Map<number, (ok: boolean, error?: string) => void>();
   #onShutdown: (() => void) | null = null;
-  #closed = false;
+  #shutdown: Promise<void> | null = null;
 
   /**
    * Starts the thread at once: its one-time start (loading the exporter, ~100 ms of CPU) happens
    * while the process starts rather than while it serves, and the first batch does not wait.
+   * `entry`: the thread's code (tests); default, export-thread.ts as this build has it.
    */
-  constructor(readonly config: ExportConfig) {
+  constructor(
+    readonly config: ExportConfig,
+    readonly entry: () => Promise<ThreadEntry> = threadEntry,
+  ) {
     this.#start().catch(() => {});
   }
 
   export(batch: SpanData[], done: (ok: boolean, error?: string) => void): void {
-    if (this.#closed) {
+    if (this.#shutdown) {
       done(false, 'the tracer is closed');
       return;
     }
+    // A thread that failed to start or died is not started again at once: every batch would
+    // start one (and a thread that dies on its first batch would spin).
     if (this.#worker === null && performance.now() - this.#failedAt < RESTART_AFTER_MS) {
-      done(false, this.#startError);
+      done(false, this.#failure);
       return;
     }
     const id = this.#next++;
     this.#pending.set(id, done);
     const worker = this.#worker;
-    if (worker) {
-      worker.postMessage({ id, spans: batch });
-      return;
-    }
-    this.#start().then(
-      (w) => w.postMessage({ id, spans: batch }),
-      (e: Error) => this.#settle(id, false, e.message),
-    );
+    if (worker) this.#post(worker, id, batch);
+    else
+      this.#start().then(
+        (w) => this.#post(w, id, batch),
+        (e: Error) => this.#settle(id, false, e.message),
+      );
   }
 
-  async shutdown(waitMs: number): Promise<void> {
-    this.#closed = true;
-    const worker = this.#worker ?? (await this.#starting?.catch(() => null)) ?? null;
-    if (!worker) return;
+  #post(worker: Worker, id: number, batch: SpanData[]): void {
+    try {
+      worker.postMessage({ id, spans: batch });
+    } catch (e) {
+      this.#settle(id, false, `the batch could not be sent to the export thread: ${(e as Error).message}`);
+    }
+  }
+
+  shutdown(waitMs: number): Promise<void> {
+    this.#shutdown ??= this.#stop(waitMs);
+    return this.#shutdown;
+  }
+
+  async #stop(waitMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.#onShutdown = resolve;
-      worker.postMessage({ shutdown: true });
-      timer = setTimeout(resolve, waitMs);
+    const deadline = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), waitMs);
     });
-    clearTimeout(timer);
-    await worker.terminate();
+    try {
+      const worker =
+        this.#worker ??
+        (this.#starting ? await Promise.race([this.#starting.catch(() => null), deadline]) : null);
+      if (!worker) return;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#onShutdown = resolve;
+          worker.postMessage({ shutdown: true });
+        }),
+        deadline,
+      ]);
+      await worker.terminate();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #start(): Promise<Worker> {
-    this.#starting ??= threadEntry()
+    this.#starting ??= this.entry()
       .then((entry) => {
         const worker = new Worker(entry.code ?? entry.file, {
           eval: entry.code !== undefined,
@@ -100,7 +136,6 @@ export class ThreadSink implements SpanSink {
           stdout: false,
           stderr: false,
         });
-        worker.unref();
         let crash = '';
         worker.on('message', (m: { id: number; ok: boolean; error?: string } | { shutdown: true }) => {
           if ('shutdown' in m) this.#onShutdown?.();
@@ -114,16 +149,23 @@ export class ThreadSink implements SpanSink {
           this.#starting = null;
           this.#onShutdown?.();
           const why = `the export thread stopped (${crash || `exit code ${code}`})`;
+          if (!this.#shutdown) {
+            this.#failedAt = performance.now();
+            this.#failure = why;
+          }
           for (const id of [...this.#pending.keys()]) this.#settle(id, false, why);
         });
+        // After the listeners: adding a 'message' listener refs the worker again. Unreferenced,
+        // a tracer nobody closed does not keep its process alive.
+        worker.unref();
         this.#worker = worker;
         return worker;
       })
       .catch((e: Error) => {
         this.#starting = null;
         this.#failedAt = performance.now();
-        this.#startError = `the export thread could not start: ${e.message}`;
-        throw new Error(this.#startError);
+        this.#failure = `the export thread could not start: ${e.message}`;
+        throw new Error(this.#failure);
       });
     return this.#starting;
   }
@@ -142,7 +184,7 @@ export class ThreadSink implements SpanSink {
  * from the TypeScript sources (dev, tests) one CommonJS script esbuild bundles once per process.
  */
 let sourceBuild: Promise<string> | null = null;
-async function threadEntry(): Promise<{ file: string; code?: string }> {
+async function threadEntry(): Promise<ThreadEntry> {
   const here = import.meta.url;
   if (here.endsWith('.cjs')) return { file: fileURLToPath(new URL('./export-thread.cjs', here)) };
   if (!here.endsWith('.ts')) return { file: fileURLToPath(new URL('./export-thread.js', here)) };

@@ -259,6 +259,31 @@ describe('spans', () => {
     const w = exporter.spans.find((s) => s.name === 'w');
     assert.deepEqual(w?.duration, [0, 2_500_000]);
   });
+  it('export batches and the queue are bounded in bytes as well as in spans', () => {
+    // A collector that never answers: at most two batches in flight, the rest queued.
+    const batches: ReadableSpan[][] = [];
+    const t = new Tracer(
+      {
+        endpoint: 'http://127.0.0.1:1/v1/traces',
+        sampleRatio: 1,
+        maxQueueBytes: 6 * 1024 * 1024,
+        exporter: { export: (b) => void batches.push(b), shutdown: async () => {} },
+      },
+      memoryObserver(),
+    );
+    const big = 'x'.repeat(512 * 1024); // 1 MiB as the bounds count it (UTF-16)
+    for (let i = 0; i < 20; i++) {
+      const trace = t.begin(undefined, undefined, 'GET');
+      trace.end({ big, i });
+      t.finish(trace, { status: 200 }, 1);
+    }
+    assert.equal(batches.length, 2, 'two batches in flight');
+    for (const b of batches) assert.ok(b.length >= 1 && b.length <= 3, `a batch of ${b.length} 1 MiB spans`);
+    const sent = batches.reduce((n, b) => n + b.length, 0);
+    assert.ok(t.queued <= 5, `${t.queued} spans of 1 MiB queued (at most 6 MiB)`);
+    assert.equal(t.stats.dropped, 20 - sent - t.queued);
+    assert.ok(t.stats.dropped >= 11);
+  });
   it('refuses a bad configuration, naming it', () => {
     assert.throws(() => tracer(1.5), /sample ratio must be a number from 0 to 1, received 1.5/);
     assert.throws(

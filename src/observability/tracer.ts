@@ -40,6 +40,8 @@ export interface TracingOptions {
   slowMs?: number;
   /** Spans waiting for export at most; past it new spans are dropped (default 4096). */
   maxQueue?: number;
+  /** Bytes of spans waiting for export at most (their estimated size; default 32 MiB). */
+  maxQueueBytes?: number;
   /** Spans per export request (default 512). */
   batchSize?: number;
   /** How often the queue is flushed, ms (default 1000). */
@@ -71,6 +73,11 @@ export interface TracerStats {
 }
 
 const MAX_IN_FLIGHT = 2;
+/**
+ * An export request's spans at most, in bytes (estimated): a batch of 512 spans of a worker's
+ * largest custom spans would be hundreds of MB, more than the export thread's heap.
+ */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 export function validateTracing(o: TracingOptions): string | null {
   try {
@@ -95,6 +102,8 @@ export class Tracer {
   readonly #bound: number;
   readonly #slowMs: number;
   readonly #maxQueue: number;
+  readonly #maxQueueBytes: number;
+  #queueBytes = 0;
   readonly #batch: number;
   readonly #sink: SpanSink;
   readonly #queue: SpanData[] = [];
@@ -116,8 +125,9 @@ export class Tracer {
       this.#ratio >= 1 ? 0xffffffff : this.#ratio <= 0 ? -1 : Math.floor(this.#ratio * 0xffffffff) - 1;
     this.#slowMs = options.slowMs ?? 1000;
     this.#maxQueue = options.maxQueue ?? 4096;
+    this.#maxQueueBytes = options.maxQueueBytes ?? 32 * 1024 * 1024;
     this.#batch = options.batchSize ?? 512;
-    // The OTLP exporter runs in a worker thread started on the first export (span-export.ts).
+    // The OTLP exporter runs in a worker thread, started now (span-export.ts).
     const serviceName = options.serviceName ?? 'outpost';
     this.#sink = options.exporter
       ? new DirectSink(options.exporter, serviceName)
@@ -194,12 +204,18 @@ export class Tracer {
 
   #push(trace: RequestTrace, s: SpanRecord): void {
     if (this.#closed) return;
-    if (this.#queue.length >= this.#maxQueue) {
+    const d = spanData(trace, s);
+    if (this.#queue.length >= this.#maxQueue || this.#queueBytes + d.bytes > this.#maxQueueBytes) {
       this.#drop(1, 'the export queue is full');
       return;
     }
-    this.#queue.push(spanData(trace, s));
-    if (this.#queue.length >= this.#batch) this.flush();
+    this.#queue.push(d);
+    this.#queueBytes += d.bytes;
+    if (this.#batchReady()) this.flush();
+  }
+
+  #batchReady(): boolean {
+    return this.#queue.length >= this.#batch || this.#queueBytes >= MAX_BATCH_BYTES;
   }
 
   #drop(n: number, why: string): void {
@@ -217,15 +233,25 @@ export class Tracer {
   /** Send what is queued, up to the in-flight limit. */
   flush(): void {
     while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
-      const batch = this.#queue.splice(0, this.#batch);
+      // Up to batchSize spans and MAX_BATCH_BYTES (at least one span).
+      let n = 0;
+      let bytes = 0;
+      while (
+        n < this.#queue.length &&
+        n < this.#batch &&
+        (n === 0 || bytes + this.#queue[n].bytes <= MAX_BATCH_BYTES)
+      )
+        bytes += this.#queue[n++].bytes;
+      const batch = this.#queue.splice(0, n);
+      this.#queueBytes -= bytes;
       this.#inFlight++;
       this.#sink.export(batch, (ok, error) => {
         this.#inFlight--;
         if (ok) {
-          this.stats.exported += batch.length;
-          this.onCount?.('exported', batch.length);
-        } else this.#drop(batch.length, `export failed: ${error ?? 'unknown error'}`);
-        if (this.#queue.length >= this.#batch) this.flush();
+          this.stats.exported += n;
+          this.onCount?.('exported', n);
+        } else this.#drop(n, `export failed: ${error ?? 'unknown error'}`);
+        if (this.#batchReady()) this.flush();
       });
     }
   }
@@ -258,5 +284,17 @@ function spanData(trace: RequestTrace, s: SpanRecord): SpanData {
     error: s.error ?? (s.failed ? s.failed : null),
     ok: s.ok === true,
     attrs: s.attrs,
+    bytes: sizeOf(s),
   };
+}
+
+/** A span's size as the tracer's bounds count it: UTF-16 strings, 8 bytes a number, ~200 besides. */
+function sizeOf(s: SpanRecord): number {
+  let n = 200 + s.name.length * 2 + (s.error?.length ?? 0) * 2 + (s.failed?.length ?? 0) * 2;
+  const attrs = s.attrs;
+  for (const k in attrs) {
+    const v = attrs[k];
+    n += k.length * 2 + (typeof v === 'string' ? v.length * 2 : 8);
+  }
+  return n;
 }

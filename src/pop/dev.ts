@@ -604,6 +604,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : null;
   } catch (err) {
     await sharedCounters?.close();
+    await tracer?.close();
     throw err;
   }
   const server: PopServer = await startPopServer({

@@ -181,9 +181,6 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   // What every request leaves once it is over (src/pop/request-end.ts), as in worker mode: its
   // metrics, its log line and its trace. There is no worker: the `worker` label is empty.
   const metrics = new EdgeMetrics();
-  const tracer = options.tracing ? new Tracer(options.tracing, options.observer) : null;
-  if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
-  const ending = { metrics, ...(tracer ? { tracer } : {}), observer: options.observer };
   const network = options.network ? new ProxyNetwork(options.network, purges, onError, metrics) : null;
   // A/B tests: each response for a request with a bucket varies on it (src/frontend/variants/).
   const origin = config.experiments.length
@@ -201,6 +198,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const policies = config.security
     ? new Policies(config.security, { observer: options.observer, metrics })
     : null;
+  // Made once the configuration is known to be good (it starts the export thread).
+  const tracer = options.tracing ? new Tracer(options.tracing, options.observer) : null;
+  if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
+  const ending = { metrics, ...(tracer ? { tracer } : {}), observer: options.observer };
   // Per PoP, made once: what it counts, and the origin as it reaches it (its requests' spans and
   // the traceparent they carry; its failures and 5xx counted), also as a plain Origin for an
   // untraced fill on one PoP.
