@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import type { CacheRequest, OriginResponse } from '../../src/cache/index.ts';
 import { loadConfig, resolveQuotas } from '../../src/config/index.ts';
 import { KvPop, SqliteKvStore } from '../../src/kv/index.ts';
 import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
-import { copyFixture } from '../helpers.ts';
+import { copyFixture, startFixture } from '../helpers.ts';
 
 const copies: ReturnType<typeof copyFixture>[] = [];
 function project(name: string): string {
@@ -152,6 +153,19 @@ describe('Durable Objects: a storage quota per object', () => {
     assert.deepEqual(await call('victim', `/do/put?key=x&size=${60 * KiB}`), { ok: true });
   });
 
+  it('a write whose commit failed (made by list(), which commits first) is not read back from the storage cache', async () => {
+    let i = 0;
+    for (; i < 30; i++) {
+      const r = await call('attacker', `/do/put?name=listed&key=k${i}&size=${60 * KiB}`);
+      if (r.error) break;
+    }
+    assert.ok(i < 30, 'the object reached its quota');
+    const r = await call('attacker', `/do/put-list?name=listed&key=phantom&size=${60 * KiB}`);
+    assert.match(String(r.listed), /database or disk is full: SQLITE_FULL/);
+    assert.equal(r.length, null, 'the refused write is not read back');
+    assert.deepEqual(await call('attacker', '/do/get?name=listed&key=phantom'), { length: null });
+  });
+
   it('SQL writes past the quota fail with SQLITE_FULL; the rows before stay readable and deletable', async () => {
     let refused: string | undefined;
     let i = 0;
@@ -166,6 +180,41 @@ describe('Durable Objects: a storage quota per object', () => {
     assert.deepEqual(await call('attacker', '/do/sql-delete?name=sql&key=r0'), { ok: true });
     assert.deepEqual(await call('attacker', '/do/sql-delete?name=sql&key=r1'), { ok: true });
     assert.equal((await call('attacker', `/do/sql?name=sql&key=after&size=${60 * KiB}`)).ok, true);
+  });
+});
+
+describe('Durable Objects: a commit that fails before a WebSocket message leaves', () => {
+  it('throws from send(), and the refused write is not read back from the storage cache', async () => {
+    const dev = await startFixture(project('ws-owner'), { quotas: { durableObjectBytes: 256 * KiB } });
+    let ws: WebSocket | undefined;
+    try {
+      let i = 0;
+      for (; i < 30; i++) {
+        const r = (await (await fetch(`${dev.url}/do/put?name=ws&key=k${i}&size=${60 * KiB}`)).json()) as {
+          error?: string;
+        };
+        if (r.error) break;
+      }
+      assert.ok(i < 30, 'the object reached its quota');
+      const socket = new WebSocket(`${dev.url.replace('http', 'ws')}/do/ws?name=ws`);
+      ws = socket;
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      const answer = new Promise<string>((resolve) =>
+        socket.on('message', (m) => {
+          if (String(m).startsWith('{')) resolve(String(m));
+        }),
+      );
+      socket.send(`phantom ${60 * KiB}`);
+      const r = JSON.parse(await answer) as { sent: string; length: number | null };
+      assert.match(r.sent, /database or disk is full: SQLITE_FULL/);
+      assert.equal(r.length, null, 'the refused write is not read back');
+    } finally {
+      ws?.close();
+      await dev.close();
+    }
   });
 });
 

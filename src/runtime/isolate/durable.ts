@@ -18,7 +18,7 @@ import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
 import { callBinding, callSync } from './bridge.ts';
 import type { Response } from './response.ts';
 import { MISS, StorageCache } from './storage-cache.ts';
-import { internals, WebSocket } from './websocket.ts';
+import { internals, onBeforeSend, WebSocket } from './websocket.ts';
 
 const kHex = Symbol('hex');
 
@@ -152,6 +152,9 @@ export function commitWrites(): void {
   }
 }
 
+// A message an object sends on a WebSocket leaves after its writes before it are committed.
+onBeforeSend(commitWrites);
+
 function staged(): void {
   if (commitQueued) return;
   commitQueued = true;
@@ -243,7 +246,13 @@ class KvOps {
     });
   }
   list(options?: unknown): Promise<Map<string, unknown>> {
-    return asPromise(() => new Map(storageCall('list', listOptions(options)) as [string, unknown][]));
+    return asPromise(() => {
+      const o = listOptions(options);
+      // The host lists the database, so staged writes commit first: here, so that a commit that
+      // fails also clears what the cache learnt from its writes (commitWrites).
+      commitWrites();
+      return new Map(storageCall('list', o) as [string, unknown][]);
+    });
   }
 }
 

@@ -194,6 +194,7 @@ export class WebSocket extends EventTarget {
         new MessageEvent('message', { data: typeof payload === 'string' ? payload : payload.slice(0) }),
       );
     else if (link.kind === 'host') {
+      beforeSend();
       if (this.#outbox) this.#outbox.push(payload);
       else callSync('wsSend', link.id, payload);
     }
@@ -222,6 +223,7 @@ export class WebSocket extends EventTarget {
     const out = this.#outbox;
     if (out && this.#link.kind === 'host') {
       this.#outbox = null;
+      if (out.length > 0) beforeSend();
       for (const payload of out) callSync('wsSend', this.#link.id, payload);
     }
     if (this.#state !== CONNECTING) return;
@@ -402,6 +404,17 @@ export class WebSocketPair {
 }
 
 export const internals = WebSocket[kInternal];
+
+/**
+ * Runs before a message goes to the host. In a Durable Object's isolate it commits the object's
+ * staged writes (durable.ts sets it: the output gate), so that a commit that fails throws from
+ * send() having cleared what the storage cache learnt from those writes, as every other commit
+ * the object makes does; the host would otherwise commit them itself, unseen by the cache.
+ */
+let beforeSend: () => void = () => {};
+export function onBeforeSend(f: () => void): void {
+  beforeSend = f;
+}
 
 /** The `wsEvent` entry: the host reports something that happened on socket `id`. */
 export function wsEvent(id: number, type: string, a: unknown, b: unknown): void {
