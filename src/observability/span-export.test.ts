@@ -61,10 +61,21 @@ describe('the export thread (ThreadSink)', () => {
           error: undefined,
         },
       );
-      assert.deepEqual(await exported(sink, [span({ spanId: '2222222222222222', ok: true })]), {
-        ok: true,
-        error: undefined,
-      });
+      assert.deepEqual(
+        await exported(sink, [
+          span({
+            spanId: '2222222222222222',
+            ok: true,
+            sampled: false,
+            tracestate: undefined,
+            parentRemote: false,
+          }),
+        ]),
+        {
+          ok: true,
+          error: undefined,
+        },
+      );
       const byId = new Map(receiver.spans.map((s) => [s.spanId, s]));
       const root = byId.get('00f067aa0ba902b7');
       assert.ok(root, 'the first span arrived');
@@ -79,8 +90,13 @@ describe('the export thread (ThreadSink)', () => {
         'outpost.isolate.cold': true,
       });
       assert.equal(root.resource['service.name'], 'span-export-test');
+      assert.equal(root.traceState, 'vendor=x');
+      // Sampled (bit 0), whether the parent is remote is known (bit 8), and it is (bit 9).
+      assert.equal(root.flags, 0x301);
       assert.deepEqual(byId.get('1111111111111111')?.status, { code: 2, message: 'boom' });
       assert.equal(byId.get('2222222222222222')?.status.code, 1);
+      assert.equal(byId.get('2222222222222222')?.traceState, '');
+      assert.equal(byId.get('2222222222222222')?.flags, 0x100, 'not sampled, a local parent');
       assert.equal(root.status.code, 0);
     } finally {
       await sink.shutdown(2000);

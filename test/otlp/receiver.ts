@@ -29,6 +29,10 @@ export interface ReceivedSpan {
   /** OTLP's status code: 0 unset, 1 ok, 2 error. */
   status: { code: number; message: string };
   resource: Record<string, AttrValue>;
+  /** The span's `tracestate` ('' when none). */
+  traceState: string;
+  /** OTLP's span flags: the W3C trace flags (bit 0: sampled), bit 8 "is remote known", bit 9 the parent is remote. */
+  flags: number;
 }
 
 export interface Receiver {
@@ -87,6 +91,8 @@ export async function startReceiver(
             attributes: attrs(s.attributes),
             status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
             resource,
+            traceState: s.traceState ?? '',
+            flags: s.flags ?? 0,
           });
     }
     res.writeHead(200, { 'content-type': 'application/x-protobuf' });
