@@ -166,6 +166,33 @@ describe('Durable Objects: a storage quota per object', () => {
     assert.deepEqual(await call('attacker', '/do/get?name=listed&key=phantom'), { length: null });
   });
 
+  it('a write staged before ctx.abort() whose commit failed is not read back by an event still in flight', async () => {
+    let i = 0;
+    for (; i < 30; i++) {
+      const r = await call('attacker', `/do/put?name=aborted&key=k${i}&size=${60 * KiB}`);
+      if (r.error) break;
+    }
+    assert.ok(i < 30, 'the object reached its quota');
+    // The reader waits (its timer does not hold the input gate), the reset happens meanwhile. The
+    // runtime's timers keep no process alive: this test's interval keeps it while they run.
+    const keepAlive = setInterval(() => {}, 100);
+    try {
+      const reader = call('attacker', '/do/wait-get?name=aborted&key=phantom&ms=400');
+      await new Promise((r) => setTimeout(r, 100));
+      const reset = await call('attacker', `/do/put-abort?name=aborted&key=phantom&size=${60 * KiB}`);
+      assert.match(String(reset.error), /Durable Object reset: reset by the test/);
+      const read = await reader;
+      assert.notEqual(
+        read.length,
+        60 * KiB,
+        `the reader saw a write that was never stored: ${JSON.stringify(read)}`,
+      );
+    } finally {
+      clearInterval(keepAlive);
+    }
+    assert.deepEqual(await call('attacker', '/do/get?name=aborted&key=phantom'), { length: null });
+  });
+
   it('SQL writes past the quota fail with SQLITE_FULL; the rows before stay readable and deletable', async () => {
     let refused: string | undefined;
     let i = 0;

@@ -421,6 +421,8 @@ export function createSyscalls(
       const send = (d: unknown) => (o.hibernation?.has(id) ? o.hibernation.send(id, d) : sockets.send(id, d));
       const durable = o.durable;
       if (!durable) return send(data);
+      // The isolate committed before sending (so that a failure reaches its storage cache):
+      // normally nothing is staged here; this keeps the rule for any path that did not.
       durable.commit();
       // A message that waits is a copy: the isolate's buffer is not kept past this call.
       const d = durable.outputWaits() && data instanceof ArrayBuffer ? data.slice(0) : data;

@@ -498,6 +498,12 @@ export function makeObject(
     /** Reset the object: this event fails, the next one gets a new instance (from storage). */
     abort(reason?: unknown): never {
       const message = `Durable Object reset: ${String(reason ?? 'abort() called')}`;
+      // Writes staged before it are kept (the host would commit them as it drops the instance):
+      // committed here, so that if that fails the storage cache forgets them before events still
+      // in flight read it. A failure does not stop the reset.
+      try {
+        commitWrites();
+      } catch {}
       callSync('doAbort', message);
       throw new Error(message);
     },
