@@ -132,6 +132,15 @@ describe('KV: a storage quota per namespace', () => {
   });
 });
 
+/** Puts 60 KiB values into the attacker's object `name` until its quota refuses one. */
+async function fillToQuota(name: string): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    const r = await call('attacker', `/do/put?name=${name}&key=k${i}&size=${60 * KiB}`);
+    if (r.error) return;
+  }
+  assert.fail(`object ${name} never reached its quota`);
+}
+
 describe('Durable Objects: a storage quota per object', () => {
   it('key-value writes past the quota fail with SQLITE_FULL; reads and deletes keep working; nothing partial is kept', async () => {
     let refused: string | undefined;
@@ -154,12 +163,7 @@ describe('Durable Objects: a storage quota per object', () => {
   });
 
   it('a write whose commit failed (made by list(), which commits first) is not read back from the storage cache', async () => {
-    let i = 0;
-    for (; i < 30; i++) {
-      const r = await call('attacker', `/do/put?name=listed&key=k${i}&size=${60 * KiB}`);
-      if (r.error) break;
-    }
-    assert.ok(i < 30, 'the object reached its quota');
+    await fillToQuota('listed');
     const r = await call('attacker', `/do/put-list?name=listed&key=phantom&size=${60 * KiB}`);
     assert.match(String(r.listed), /database or disk is full: SQLITE_FULL/);
     assert.equal(r.length, null, 'the refused write is not read back');
@@ -167,12 +171,7 @@ describe('Durable Objects: a storage quota per object', () => {
   });
 
   it('a write staged before ctx.abort() whose commit failed is not read back by an event still in flight', async () => {
-    let i = 0;
-    for (; i < 30; i++) {
-      const r = await call('attacker', `/do/put?name=aborted&key=k${i}&size=${60 * KiB}`);
-      if (r.error) break;
-    }
-    assert.ok(i < 30, 'the object reached its quota');
+    await fillToQuota('aborted');
     // The reader waits (its timer does not hold the input gate), the reset happens meanwhile. The
     // runtime's timers keep no process alive: this test's interval keeps it while they run.
     const keepAlive = setInterval(() => {}, 100);
