@@ -210,38 +210,42 @@ describe('Durable Objects: a storage quota per object', () => {
 });
 
 describe('Durable Objects: a commit that fails before a WebSocket message leaves', () => {
-  it('throws from send(), and the refused write is not read back from the storage cache', async () => {
-    const dev = await startFixture(project('ws-owner'), { quotas: { durableObjectBytes: 256 * KiB } });
-    let ws: WebSocket | undefined;
-    try {
-      let i = 0;
-      for (; i < 30; i++) {
-        const r = (await (await fetch(`${dev.url}/do/put?name=ws&key=k${i}&size=${60 * KiB}`)).json()) as {
-          error?: string;
-        };
-        if (r.error) break;
+  for (const [what, path] of [
+    ['a WebSocket the object accepted', 'ws'],
+    ['a hibernatable WebSocket (webSocketMessage)', 'ws-hibernating'],
+  ] as const)
+    it(`throws from send(), and the refused write is not read back from the storage cache: ${what}`, async () => {
+      const dev = await startFixture(project(`owner-${path}`), { quotas: { durableObjectBytes: 256 * KiB } });
+      let ws: WebSocket | undefined;
+      try {
+        let i = 0;
+        for (; i < 30; i++) {
+          const r = (await (
+            await fetch(`${dev.url}/do/put?name=${path}&key=k${i}&size=${60 * KiB}`)
+          ).json()) as { error?: string };
+          if (r.error) break;
+        }
+        assert.ok(i < 30, 'the object reached its quota');
+        const socket = new WebSocket(`${dev.url.replace('http', 'ws')}/do/${path}?name=${path}`);
+        ws = socket;
+        await new Promise((resolve, reject) => {
+          socket.once('open', resolve);
+          socket.once('error', reject);
+        });
+        const answer = new Promise<string>((resolve) =>
+          socket.on('message', (m) => {
+            if (String(m).startsWith('{')) resolve(String(m));
+          }),
+        );
+        socket.send(`phantom ${60 * KiB}`);
+        const r = JSON.parse(await answer) as { sent: string; length: number | null };
+        assert.match(r.sent, /database or disk is full: SQLITE_FULL/);
+        assert.equal(r.length, null, 'the refused write is not read back');
+      } finally {
+        ws?.close();
+        await dev.close();
       }
-      assert.ok(i < 30, 'the object reached its quota');
-      const socket = new WebSocket(`${dev.url.replace('http', 'ws')}/do/ws?name=ws`);
-      ws = socket;
-      await new Promise((resolve, reject) => {
-        socket.once('open', resolve);
-        socket.once('error', reject);
-      });
-      const answer = new Promise<string>((resolve) =>
-        socket.on('message', (m) => {
-          if (String(m).startsWith('{')) resolve(String(m));
-        }),
-      );
-      socket.send(`phantom ${60 * KiB}`);
-      const r = JSON.parse(await answer) as { sent: string; length: number | null };
-      assert.match(r.sent, /database or disk is full: SQLITE_FULL/);
-      assert.equal(r.length, null, 'the refused write is not read back');
-    } finally {
-      ws?.close();
-      await dev.close();
-    }
-  });
+    });
 });
 
 describe('quotas are the operator’s', () => {
