@@ -413,9 +413,21 @@ export class WorkerInstance implements IsolateOwner {
     return this.deathReason ?? err;
   }
 
-  /** The memory breach: isolated-vm disposed the isolate (heap past memoryLimit). */
-  heapBreach(where = ''): LimitExceededError {
-    return new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB${where}`);
+  /**
+   * The memory breach: isolated-vm disposed the isolate (heap past memoryLimit), said of the
+   * work running when it happened, whichever part noticed first (the watchdog, the idle sweep,
+   * or the failed call into the isolate that ran it, e.g. a timer's).
+   */
+  heapBreach(): LimitExceededError {
+    return new LimitExceededError('memory', `heap passed ${this.version.limits.memoryMb} MB${this.#when()}`);
+  }
+
+  /** What runs now, for a breach's message: a response in flight (''), work after one, or neither. */
+  #when(): string {
+    if (this.active.size > 0) return '';
+    return this.#live.size > 0
+      ? ' after the response (waitUntil, WebSocket or timer work)'
+      : ' outside any request';
   }
 
   /**
@@ -433,9 +445,9 @@ export class WorkerInstance implements IsolateOwner {
    */
   checkIdle(): void {
     const live = this.#live.size > 0;
-    const where = live ? ' after the response (waitUntil, WebSocket or timer work)' : ' outside any request';
+    const where = this.#when();
     if (this.iso.isolate.isDisposed) {
-      this.breach(this.heapBreach(where));
+      this.breach(this.heapBreach());
       return;
     }
     const idle = this.#meter.idle(live ? 0.9 : 0.5);
