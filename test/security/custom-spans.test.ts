@@ -108,3 +108,22 @@ it('attributes, names and open spans far past the bounds: cut, the host up, the 
   // And the host still serves.
   assert.equal((await fetch(`${dev.url}/nothing`)).status, 404);
 });
+
+it('traces of the largest spans a worker may make: the export queue stays bounded in bytes, the export thread keeps exporting', async () => {
+  const tracer = dev.tracer;
+  assert.ok(tracer);
+  const dropped = tracer.stats.dropped;
+  for (let i = 0; i < 3; i++) {
+    const trace = `dddddddddddddddddddddddddddddd${String(i).padStart(2, '0')}`;
+    const res = await fetch(`${dev.url}/widest`, { headers: tp(trace) });
+    assert.equal(await res.text(), 'exported?');
+  }
+  // ~420 MB of spans as the bounds count them: most were dropped (counted), not queued.
+  assert.ok(tracer.stats.dropped > dropped, 'spans past the queue bound were dropped');
+  assert.ok(tracer.queued <= (32 * 1024 * 1024) / (64 * 4352 * 2), `${tracer.queued} spans queued`);
+  // The export thread is still up: a later request's trace arrives.
+  const after = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeee01';
+  assert.equal((await fetch(`${dev.url}/nothing`, { headers: tp(after) })).status, 404);
+  const spans = await receiver.trace(after, (s) => s.some((x) => x.kind === 2), 15_000);
+  assert.ok(spans.length >= 1);
+});
