@@ -162,6 +162,29 @@ describe('Durable Objects', () => {
     assert.deepEqual((await rpc('txn', 'txn', true)).result, { error: 'rolled back', t1: null });
     assert.deepEqual((await rpc('txn', 'txn', false)).result, { t1: 'a', t2: 'b' });
   });
+  it('a transaction awaiting I/O owns only its own writes: code running meanwhile neither joins it nor sees it', async () => {
+    assert.deepEqual((await rpc('txn-iso', 'txnIsolation')).result, {
+      rolled: 'roll back',
+      // Inside: its own writes (by txn and by ctx.storage from its code), and what others wrote.
+      seenInside: ['a', 'c', 1, 'new'],
+      // Outside, while it was open: not its writes (not even through the storage cache).
+      otherSaw: [null, 'old'],
+      after: { 'iso/cached': 'old', 'iso/other-txn': 2, 'iso/outside': 1 },
+    });
+  });
+  it('an event arriving while a transaction runs waits for it (as blockConcurrencyWhile)', async () => {
+    const held = rpc('txn-hold', 'txnHold', 'v', 42, 300);
+    await new Promise((r) => setTimeout(r, 100));
+    const read = await rpc('txn-hold', 'kv', 'get', 'v');
+    assert.equal(read.result, 42, 'delivered after the transaction committed');
+    assert.equal((await held).result, 'committed');
+  });
+  it('transactions nest: an inner one rolls back alone, an outer one takes the inner ones with it', async () => {
+    assert.deepEqual((await rpc('txn-nested', 'txnNested')).result, {
+      stored: { 'n/async-kept': 8, 'n/async-outer': 6, 'n/inner2': 3, 'n/outer': 1 },
+      late: 'this transaction has ended: its txn object cannot be used after its closure returned',
+    });
+  });
   it('SQL API for new_sqlite_classes: cursors, bindings, rows written; internal tables refused', async () => {
     await rpc('sql', 'sql', 'CREATE TABLE IF NOT EXISTS docs (id INTEGER PRIMARY KEY, title TEXT)');
     const ins = await rpc('sql', 'sql', 'INSERT INTO docs (title) VALUES (?), (?)', 'one', 'two');

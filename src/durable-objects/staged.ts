@@ -2,9 +2,17 @@
  * A live object's view of its storage: writes are staged and committed as one atomic batch
  * when the object's synchronous run ends or before anything leaves the object (the isolate
  * decides when: src/runtime/isolate/durable.ts); reads see staged writes. Values are
- * serialized with V8's serializer (structured clone, as Cloudflare stores them). A
- * transaction stages into a layer of its own that joins the batch when the closure returns
- * and is dropped when it throws or calls rollback().
+ * serialized with V8's serializer (structured clone, as Cloudflare stores them).
+ *
+ * Transactions: each open transaction stages into a layer of its own, named by an id the isolate
+ * passes with every call made in it (the isolate knows which calls those are: the `txn` object's,
+ * and ctx.storage's from code running inside the closure). A layer may sit on another (a
+ * transaction opened inside one, as SQLite's savepoints nest); reads in a transaction see its
+ * layer, then the layers under it, then the staged writes, then the store. A layer joins the one
+ * under it (or the staged writes) when its closure returns, and is dropped with the layers on it
+ * when the closure throws or calls rollback(). Calls made outside a transaction never see an
+ * open layer, so another event running while a transaction awaits I/O neither reads its writes
+ * nor has its own writes rolled back with it.
  */
 import { deserialize, serialize } from 'node:v8';
 import { checkKeys, checkValue, type StorageBackend, StorageError } from './limits.ts';
@@ -12,10 +20,19 @@ import { sqlRunner } from './sql-runner.ts';
 import type { ListOptions, ObjectStorage, SqlResult } from './storage.ts';
 
 type Layer = Map<string, Uint8Array | null>;
+interface Txn {
+  layer: Layer;
+  /** The transaction it was opened in (0: none). */
+  parent: number;
+}
+
+/** Open transactions an object may hold at once (each a layer in memory). */
+export const MAX_OPEN_TRANSACTIONS = 1024;
 
 export class StagedStorage {
   #staged: Layer = new Map();
-  #txn: Layer | null = null;
+  readonly #txns = new Map<number, Txn>();
+  #nextTxn = 1;
 
   constructor(
     readonly store: ObjectStorage,
@@ -27,19 +44,38 @@ export class StagedStorage {
     if (backend === 'sqlite') sqlRunner.warm();
   }
 
-  #lookup(key: string): Uint8Array | null | undefined {
-    if (this.#txn?.has(key)) return this.#txn.get(key);
+  /** The open transaction `id` names (0: none); a clear error for one that ended. */
+  #txn(id: unknown): Txn | null {
+    if (id === undefined || id === 0) return null;
+    const t = typeof id === 'number' ? this.#txns.get(id) : undefined;
+    if (!t)
+      throw new StorageError(
+        'this transaction has already ended (committed or rolled back): its txn object and the code after it cannot use it',
+      );
+    return t;
+  }
+
+  /** The layers a call in transaction `t` sees, innermost first. */
+  #chain(t: Txn | null): Layer[] {
+    const out: Layer[] = [];
+    for (let c = t; c; c = c.parent ? (this.#txns.get(c.parent) ?? null) : null) out.push(c.layer);
+    return out;
+  }
+
+  #lookup(key: string, chain: Layer[]): Uint8Array | null | undefined {
+    for (const layer of chain) if (layer.has(key)) return layer.get(key);
     if (this.#staged.has(key)) return this.#staged.get(key);
     return undefined;
   }
 
   /** [key, value, its serialized bytes] of the keys found (the isolate's cache weighs values by it). */
-  get(keys: unknown): [string, unknown, number][] {
+  get(keys: unknown, txn?: unknown): [string, unknown, number][] {
     const list = checkKeys(keys);
+    const chain = this.#chain(this.#txn(txn));
     const out: [string, unknown, number][] = [];
     const missing: string[] = [];
     for (const k of list) {
-      const v = this.#lookup(k);
+      const v = this.#lookup(k, chain);
       if (v === undefined) missing.push(k);
       else if (v !== null) out.push([k, deserialize(v), v.length]);
     }
@@ -48,10 +84,10 @@ export class StagedStorage {
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  put(entries: unknown): void {
+  put(entries: unknown, txn?: unknown): void {
     if (!Array.isArray(entries)) throw new StorageError('put(): entries must be an object', 'TypeError');
     const keys = checkKeys(entries.map((e) => (Array.isArray(e) ? e[0] : undefined)));
-    const layer = this.#txn ?? this.#staged;
+    const layer = this.#txn(txn)?.layer ?? this.#staged;
     const bytes = entries.map(([k, v]: [string, unknown]) => {
       if (v === undefined) throw new StorageError(`put(): the value of "${k}" is undefined`, 'TypeError');
       const b = serialize(v);
@@ -62,25 +98,30 @@ export class StagedStorage {
   }
 
   /** How many of `keys` existed; they are deleted with the next commit. */
-  delete(keys: unknown): number {
+  delete(keys: unknown, txn?: unknown): number {
     const list = checkKeys(keys);
-    const layer = this.#txn ?? this.#staged;
-    const unknown = list.filter((k) => this.#lookup(k) === undefined);
+    const t = this.#txn(txn);
+    const chain = this.#chain(t);
+    const layer = t?.layer ?? this.#staged;
+    const unknown = list.filter((k) => this.#lookup(k, chain) === undefined);
     const inStore = new Set(this.store.get(unknown).map(([k]) => k));
     let n = 0;
     for (const k of list) {
-      const v = this.#lookup(k);
+      const v = this.#lookup(k, chain);
       if (v === undefined ? inStore.has(k) : v !== null) n++;
       layer.set(k, null);
     }
     return n;
   }
 
-  list(o: ListOptions): [string, unknown][] {
+  list(o: ListOptions, txn?: unknown): [string, unknown][] {
+    const chain = this.#chain(this.#txn(txn));
     this.commit();
-    const overlay = this.#txn;
-    if (!overlay || overlay.size === 0) return this.store.list(o).map(([k, v]) => [k, deserialize(v)]);
-    // In a transaction: the store's answer with the transaction's own writes laid over it.
+    // In a transaction: the store's answer with the transaction's writes (and those of the
+    // transactions it is inside) laid over it, the innermost last.
+    const overlay: Layer = new Map();
+    for (let i = chain.length - 1; i >= 0; i--) for (const [k, v] of chain[i]) overlay.set(k, v);
+    if (overlay.size === 0) return this.store.list(o).map(([k, v]) => [k, deserialize(v)]);
     const limit = o.limit;
     const merged = new Map(
       this.store.list({ ...o, limit: limit === undefined ? undefined : limit + overlay.size }),
@@ -105,20 +146,38 @@ export class StagedStorage {
     this.store.write(puts, deletes);
   }
 
-  begin(): void {
-    if (this.#txn) throw new StorageError('transaction(): transactions cannot be nested');
-    this.#txn = new Map();
+  /** Open a transaction inside `parent` (0: at the top); its id. */
+  begin(parent?: unknown): number {
+    this.#txn(parent);
+    if (this.#txns.size >= MAX_OPEN_TRANSACTIONS)
+      throw new StorageError(
+        `transaction(): at most ${MAX_OPEN_TRANSACTIONS} transactions may be open at once in one object`,
+      );
+    const id = this.#nextTxn++;
+    this.#txns.set(id, { layer: new Map(), parent: typeof parent === 'number' ? parent : 0 });
+    return id;
   }
 
-  end(): void {
-    const t = this.#txn;
-    this.#txn = null;
-    if (t) for (const [k, v] of t) this.#staged.set(k, v);
+  /** Transaction `id`'s closure returned: its writes join the layer under it (or the staged writes). */
+  end(id: unknown): void {
+    const t = this.#txn(id) as Txn;
+    // One still open inside it cannot join it any more: it fails when it ends.
+    this.#drop(id as number);
+    const under = t.parent ? (this.#txns.get(t.parent) as Txn).layer : this.#staged;
+    for (const [k, v] of t.layer) under.set(k, v);
   }
 
-  rollback(): void {
-    if (!this.#txn) throw new StorageError('rollback() called outside a transaction');
-    this.#txn = null;
+  /** Drop transaction `id`'s writes, and those of transactions opened inside it. */
+  rollback(id: unknown): void {
+    if (id === undefined || id === 0) throw new StorageError('rollback() called outside a transaction');
+    this.#txn(id);
+    this.#drop(id as number);
+  }
+
+  /** Forget transaction `id` and those opened inside it. */
+  #drop(id: number): void {
+    this.#txns.delete(id);
+    for (const [child, t] of this.#txns) if (t.parent === id) this.#drop(child);
   }
 
   deleteAll(): void {

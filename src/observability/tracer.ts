@@ -147,6 +147,11 @@ export class Tracer {
     return this.#queue.length;
   }
 
+  /** Their size as the queue's byte bound counts it. */
+  get queuedBytes(): number {
+    return this.#queueBytes;
+  }
+
   /**
    * A request's trace, continuing what its headers carry; it is its root span (`name`, `kind`,
    * started at `startedAt`, epoch ms), whose `start` starts the spans under it.

@@ -65,22 +65,23 @@ export function storageCall(s: StagedStorage | null, op: unknown, args: unknown[
   if (!s) throw new NamedError('storage is only available inside a Durable Object', 'Error');
   try {
     switch (op) {
+      // The last argument of key-value calls: the transaction they are made in (0: none).
       case 'get':
-        return s.get(args[0]);
+        return s.get(args[0], args[1]);
       case 'put':
-        return s.put(args[0]);
+        return s.put(args[0], args[1]);
       case 'delete':
-        return s.delete(args[0]);
+        return s.delete(args[0], args[1]);
       case 'list':
-        return s.list((args[0] ?? {}) as ListOptions);
+        return s.list((args[0] ?? {}) as ListOptions, args[1]);
       case 'commit':
         return s.commit();
       case 'begin':
-        return s.begin();
+        return s.begin(args[0]);
       case 'end':
-        return s.end();
+        return s.end(args[0]);
       case 'rollback':
-        return s.rollback();
+        return s.rollback(args[0]);
       case 'deleteAll':
         return s.deleteAll();
       case 'sql':

@@ -31,6 +31,11 @@ export interface Frame {
    * not read from the stores: a crossing reads nothing tenant code can replace.
    */
   readonly span: number;
+  /**
+   * The Durable Object storage transaction the code here runs inside (durable.ts): its
+   * `ctx.storage` calls are made in it; 0: none.
+   */
+  readonly txn: number;
 }
 
 let current: Frame | undefined;
@@ -51,7 +56,7 @@ export function currentSpan(): number {
 }
 
 export function frameFor(id: number): Frame {
-  return { id, stores: null, span: 0 };
+  return { id, stores: null, span: 0, txn: 0 };
 }
 
 /** A frame like `base` with other AsyncLocalStorage stores (and, given, another active custom span). */
@@ -60,7 +65,12 @@ export function withStores(
   stores: ReadonlyMap<unknown, unknown> | null,
   span: number = base === undefined ? 0 : base.span,
 ): Frame {
-  return { id: base === undefined ? 0 : base.id, stores, span };
+  return { id: base === undefined ? 0 : base.id, stores, span, txn: base === undefined ? 0 : base.txn };
+}
+
+/** A frame like `base` inside storage transaction `txn`. */
+export function withTxn(base: Frame | undefined, txn: number): Frame {
+  return base === undefined ? { id: 0, stores: null, span: 0, txn } : { ...base, txn };
 }
 
 /** Run `fn` in `frame`, restoring the previous frame after (also when it throws). */

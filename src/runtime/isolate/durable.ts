@@ -13,9 +13,17 @@
  * committed together at the end of the current task (coalesced into one atomic batch),
  * and at the latest before a response, an RPC result or a WebSocket message leaves the object —
  * the output gate: nothing is acknowledged before its writes are on disk.
+ *
+ * Transactions: `transaction(closure)` holds other events while it runs (as workerd runs it
+ * inside blockConcurrencyWhile) and runs the closure in a request-context frame that names the
+ * transaction (context.ts), so the `ctx.storage` calls of its code — also after awaits — are
+ * made in it, while other code running meanwhile (an event that was already awaiting I/O, a
+ * timer) stages outside it. Each transaction has a layer of its own on the host (staged.ts);
+ * transactions nest, as SQLite savepoints do.
  */
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
 import { callBinding, callSync } from './bridge.ts';
+import { currentFrame, enter, withTxn } from './context.ts';
 import type { Response } from './response.ts';
 import { MISS, StorageCache } from './storage-cache.ts';
 import { internals, onBeforeSend, WebSocket } from './websocket.ts';
@@ -204,20 +212,32 @@ function listOptions(o: unknown): Record<string, unknown> {
   return out;
 }
 
+/** The transaction the code running now is inside (its frame's, while it is open); 0: none. */
+function frameTxn(): number {
+  const t = currentFrame()?.txn ?? 0;
+  // Code scheduled inside a transaction (a timer) may run after it ended: outside any, then.
+  return t !== 0 && cache.open(t) ? t : 0;
+}
+
 /** The key-value operations, for the storage object and for a transaction's `txn`. */
 class KvOps {
+  /** The transaction these calls are made in (0: none). */
+  txnId(): number {
+    return frameTxn();
+  }
   get(keyOrKeys: unknown, _options?: unknown): Promise<unknown> {
     return asPromise(() => {
+      const txn = this.txnId();
       if (Array.isArray(keyOrKeys)) {
         const known = cache.many(keyOrKeys);
         if (known) return new Map(known);
-        const found = storageCall('get', keyOrKeys) as [string, unknown, number][];
+        const found = storageCall('get', keyOrKeys, txn) as [string, unknown, number][];
         cache.fill(keyOrKeys, found);
         return new Map(found.map(([k, v]) => [k, v]));
       }
       const known = cache.get(keyOrKeys);
       if (known !== MISS) return known;
-      const found = storageCall('get', [keyOrKeys]) as [string, unknown, number][];
+      const found = storageCall('get', [keyOrKeys], txn) as [string, unknown, number][];
       cache.fill([keyOrKeys], found);
       return found.length ? found[0][1] : undefined;
     });
@@ -230,18 +250,20 @@ class KvOps {
           : [[keyOrEntries, value]];
       if (typeof keyOrEntries !== 'object' && value === undefined)
         throw new TypeError('put(): a value is required (use delete() to remove a key)');
-      storageCall('put', entries);
-      for (const [k, v] of entries) cache.wrote(k as string, v);
-      staged();
+      const txn = this.txnId();
+      storageCall('put', entries, txn);
+      for (const [k, v] of entries) cache.wrote(k as string, v, txn);
+      if (txn === 0) staged();
     });
   }
   delete(keyOrKeys: unknown, _options?: unknown): Promise<unknown> {
     return asPromise(() => {
       const many = Array.isArray(keyOrKeys);
       const keys = (many ? keyOrKeys : [keyOrKeys]) as string[];
-      const n = storageCall('delete', keys) as number;
-      for (const k of keys) cache.deleted(k);
-      staged();
+      const txn = this.txnId();
+      const n = storageCall('delete', keys, txn) as number;
+      for (const k of keys) cache.deleted(k, txn);
+      if (txn === 0) staged();
       return many ? n : n > 0;
     });
   }
@@ -250,16 +272,38 @@ class KvOps {
       const o = listOptions(options);
       // The host lists the database, so staged writes commit first: here, so that a commit that
       // fails also clears what the cache learnt from its writes (commitWrites).
+      const txn = this.txnId();
       commitWrites();
-      return new Map(storageCall('list', o) as [string, unknown][]);
+      return new Map(storageCall('list', o, txn) as [string, unknown][]);
     });
   }
 }
 
+/** An async transaction's `txn`: its calls are made in it, wherever they run from. */
 class Transaction extends KvOps {
+  readonly #id: number;
+  #rolledBack = false;
+  constructor(id: number) {
+    super();
+    this.#id = id;
+  }
+  override txnId(): number {
+    if (!cache.open(this.#id))
+      throw new Error(
+        this.#rolledBack
+          ? 'this transaction was rolled back: its txn object cannot be used any more'
+          : 'this transaction has ended: its txn object cannot be used after its closure returned',
+      );
+    return this.#id;
+  }
   rollback(): void {
-    storageCall('rollback');
-    cache.end();
+    const id = this.txnId();
+    this.#rolledBack = true;
+    cache.end(id, false);
+    storageCall('rollback', id);
+  }
+  get rolledBack(): boolean {
+    return this.#rolledBack;
   }
 }
 
@@ -327,13 +371,52 @@ class SqlStorage {
   }
 }
 
-/** A transaction's closure returned: its writes join the batch, committed now. */
-function settled<T>(result: T): T {
-  storageCall('end');
-  cache.end();
-  commitQueued = true; // the layer just joined the staged writes
-  commitWrites();
+/** Open a transaction inside the one the code runs in (if any): [its id, the one it is inside]. */
+function begin(): [number, number] {
+  const parent = frameTxn();
+  const id = storageCall('begin', parent) as number;
+  cache.begin(id, parent);
+  return [id, parent];
+}
+
+/**
+ * A transaction's closure returned: its writes join the transaction it was opened in, or the
+ * batch, committed now. One that was opened inside another that ended first is gone.
+ */
+function settled<T>(id: number, parent: number, result: T): T {
+  if (!cache.open(id))
+    throw new Error(
+      'transaction(): the transaction it was opened in ended before it did, so its writes were dropped (await a nested transaction inside the one it belongs to)',
+    );
+  storageCall('end', id);
+  cache.end(id, true);
+  if (parent === 0) {
+    commitQueued = true; // the layer just joined the staged writes
+    commitWrites();
+  }
   return result;
+}
+
+/** The closure threw: its transaction's writes are dropped (unless already gone). */
+function abandon(id: number): void {
+  if (!cache.open(id)) return;
+  cache.end(id, false);
+  storageCall('rollback', id);
+}
+
+/** Blocks of blockConcurrencyWhile() (and async transactions) running now. */
+const blocks = new Set<Promise<void>>();
+
+/** Run `fn` holding every event that arrives meanwhile (dispatch.ts waits on gate()). */
+function blockWhile<T>(fn: () => Promise<T> | T): Promise<T> {
+  const run = (async () => fn())();
+  const hold = run.then(
+    () => {},
+    () => {},
+  );
+  blocks.add(hold);
+  hold.then(() => blocks.delete(hold));
+  return run;
 }
 
 export class DurableObjectStorage extends KvOps {
@@ -349,33 +432,33 @@ export class DurableObjectStorage extends KvOps {
       );
     return this.#sql;
   }
-  async transaction<T>(closure: (txn: Transaction) => Promise<T> | T): Promise<T> {
-    if (typeof closure !== 'function') throw new TypeError('transaction(): a function is required');
-    storageCall('begin');
-    cache.begin();
-    let result: T;
-    try {
-      result = await closure(new Transaction());
-    } catch (err) {
-      cache.end();
-      storageCall('rollback');
-      throw err;
-    }
-    return settled(result);
+  transaction<T>(closure: (txn: Transaction) => Promise<T> | T): Promise<T> {
+    if (typeof closure !== 'function')
+      return Promise.reject(new TypeError('transaction(): a function is required'));
+    return blockWhile(async () => {
+      const [id, parent] = begin();
+      const txn = new Transaction(id);
+      let result: T;
+      try {
+        result = await enter(withTxn(currentFrame(), id), () => closure(txn));
+      } catch (err) {
+        abandon(id);
+        throw err;
+      }
+      return txn.rolledBack ? result : settled(id, parent, result);
+    });
   }
   transactionSync<T>(closure: () => T): T {
     if (typeof closure !== 'function') throw new TypeError('transactionSync(): a function is required');
-    storageCall('begin');
-    cache.begin();
+    const [id, parent] = begin();
     let result: T;
     try {
-      result = closure();
+      result = enter(withTxn(currentFrame(), id), closure);
     } catch (err) {
-      cache.end();
-      storageCall('rollback');
+      abandon(id);
       throw err;
     }
-    return settled(result);
+    return settled(id, parent, result);
   }
   deleteAll(_options?: unknown): Promise<void> {
     return asPromise(() => {
@@ -475,7 +558,6 @@ export function makeObject(
 ): ObjectRuntime {
   // Woken from hibernation: its WebSockets are there before the constructor runs.
   for (const [id, tags, attachment] of sockets) internals.restore(id, tags, attachment);
-  let blocked: Promise<unknown> | null = null;
   const state = {
     id: new DurableObjectId(hex, name ?? undefined),
     storage: new DurableObjectStorage(backend),
@@ -484,16 +566,7 @@ export function makeObject(
     blockConcurrencyWhile<T>(fn: () => Promise<T> | T): Promise<T> {
       if (typeof fn !== 'function')
         return Promise.reject(new TypeError('blockConcurrencyWhile(): a function is required'));
-      const run = (async () => fn())();
-      const hold = run.then(
-        () => {},
-        () => {},
-      );
-      blocked = hold;
-      hold.then(() => {
-        if (blocked === hold) blocked = null;
-      });
-      return run;
+      return blockWhile(fn);
     },
     /** Reset the object: this event fails, the next one gets a new instance (from storage). */
     abort(reason?: unknown): never {
@@ -511,7 +584,7 @@ export function makeObject(
   const rt: ObjectRuntime = {
     state,
     instance: null,
-    gate: () => blocked,
+    gate: () => (blocks.size === 0 ? null : (blocks.values().next().value as Promise<void>)),
   };
   // Constructed once per life in memory (again after eviction, with storage where it was).
   rt.instance = new cls(state, env);

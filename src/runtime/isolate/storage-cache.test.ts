@@ -71,15 +71,38 @@ it('does not cache what a transaction writes, and forgets it when the transactio
   const c = new StorageCache();
   c.wrote('k', 1);
   c.wrote('other', 2);
-  c.begin();
-  c.wrote('k', 9);
-  assert.equal(c.get('k'), MISS, 'read through the transaction on the host');
+  c.begin(1, 0);
+  assert.ok(c.open(1));
+  c.wrote('k', 9, 1);
+  assert.equal(c.get('k'), MISS, 'read through the host, which knows who asks (in the transaction or not)');
   assert.equal(c.get('other'), 2, 'keys it did not touch are still known');
   c.fill(['k'], [['k', 9]]);
   assert.equal(c.get('k'), MISS, 'not even what was read of it inside');
-  c.end(); // rolled back or committed: the host knows which
+  c.end(1, true);
+  assert.ok(!c.open(1));
   assert.equal(c.get('k'), MISS);
   assert.equal(c.get('other'), 2);
+  c.fill(['k'], [['k', 9]]);
+  assert.equal(c.get('k'), 9, 'kept again once no open transaction wrote it');
+});
+
+it('nested transactions: a committed one hands its keys to the one it was in; ending that drops those inside', () => {
+  const c = new StorageCache();
+  c.begin(1, 0);
+  c.begin(2, 1);
+  c.wrote('inner', 1, 2);
+  c.end(2, true);
+  c.fill(['inner'], [['inner', 1]]);
+  assert.equal(c.get('inner'), MISS, 'still written by the open outer transaction');
+  c.begin(3, 1);
+  c.wrote('deeper', 1, 3);
+  c.end(1, true); // the outer ends while 3 is open: 3 is gone (the host dropped its layer)
+  assert.ok(!c.open(3));
+  c.fill(['inner', 'deeper'], [['inner', 1]]);
+  assert.equal(c.get('inner'), 1);
+  assert.equal(c.get('deeper'), undefined, 'known absent');
+  c.wrote('x', 5, 99);
+  assert.equal(c.get('x'), 5, 'a write in a transaction that is not open is a write outside any');
 });
 
 it('clear() forgets everything (deleteAll, a failed commit)', () => {

@@ -15,8 +15,10 @@
  *
  * It stays right because every write of this object's key-value storage passes through this
  * isolate: a put or delete updates it once the host accepted it; keys written inside a
- * transaction are not cached and are forgotten when it ends or rolls back (its layer may be
- * dropped); deleteAll() and a failed commit (the staged writes it held are gone) empty it.
+ * transaction are not cached while it is open (reads of them, in it or outside it, go to the
+ * host, which knows its layer) and are forgotten when it ends or rolls back (its layer may be
+ * dropped); deleteAll() and a failed commit (the staged writes it held are gone) empty it. It
+ * also keeps which transactions are open, and inside which (their ids come from the host).
  */
 import { host } from './bridge.ts';
 
@@ -79,13 +81,20 @@ const out = (v: unknown): unknown => (v instanceof Kept ? copyValue(v.value) : v
 export class StorageCache {
   readonly #map = new Map<string, unknown>();
   #units = 0;
-  /** Keys written in the open transaction (not cached; forgotten when it ends). */
-  #txn: Set<string> | null = null;
+  /** Open transactions: the one each was opened in (0: none) and the keys written in it. */
+  readonly #txns = new Map<number, { parent: number; keys: Set<string> }>();
   hits = 0;
+
+  /** Whether an open transaction wrote `key` (its value then depends on who asks). */
+  #written(key: string): boolean {
+    if (this.#txns.size === 0) return false;
+    for (const t of this.#txns.values()) if (t.keys.has(key)) return true;
+    return false;
+  }
 
   /** The kept value (undefined: known absent), or MISS. */
   get(key: unknown): unknown {
-    if (typeof key !== 'string' || this.#txn?.has(key)) return MISS;
+    if (typeof key !== 'string' || this.#written(key)) return MISS;
     const v = this.#map.get(key);
     if (v === undefined) return MISS;
     // Most recently used last.
@@ -100,7 +109,7 @@ export class StorageCache {
     if (keys.length > MAX_GET_KEYS) return null;
     const found: [string, unknown][] = [];
     for (const k of keys) {
-      if (typeof k !== 'string' || this.#txn?.has(k)) return null;
+      if (typeof k !== 'string' || this.#written(k)) return null;
       const v = this.#map.get(k);
       if (v === undefined) return null;
       if (v !== ABSENT) found.push([k, v]);
@@ -130,31 +139,59 @@ export class StorageCache {
   }
 
   /**
-   * `key` was written (put) with `value`, or deleted (ABSENT). An object or array put is not kept:
-   * keeping it would take a copy of it here (the caller may change it after the put), and that
-   * copy made every put of an object ~2x slower (+40 µs, bench/durable.ts); it is kept once read.
+   * `key` was written (put) with `value`, or deleted (ABSENT), in transaction `txn` (0: none). An
+   * object or array put is not kept: keeping it would take a copy of it here (the caller may
+   * change it after the put), and that copy made every put of an object ~2x slower (+40 µs,
+   * bench/durable.ts); it is kept once read.
    */
-  wrote(key: string, value: unknown): void {
-    if (this.#txn) {
-      this.#txn.add(key);
+  wrote(key: string, value: unknown, txn = 0): void {
+    const t = txn === 0 ? undefined : this.#txns.get(txn);
+    if (t) {
+      t.keys.add(key);
       this.#forget(key);
     } else if (value === ABSENT || immutable(value)) this.#keep(key, value);
     else this.#forget(key);
   }
 
-  deleted(key: string): void {
-    this.wrote(key, ABSENT);
+  deleted(key: string, txn = 0): void {
+    this.wrote(key, ABSENT, txn);
   }
 
-  begin(): void {
-    this.#txn = new Set();
+  /** The host opened transaction `id` inside `parent` (0: none). */
+  begin(id: number, parent: number): void {
+    this.#txns.set(id, { parent, keys: new Set() });
   }
 
-  /** The transaction ended (committed to the batch or rolled back): what it wrote is read afresh. */
-  end(): void {
-    const t = this.#txn;
-    this.#txn = null;
-    if (t) for (const k of t) this.#forget(k);
+  /** Whether transaction `id` is open (0 never is). */
+  open(id: number): boolean {
+    return this.#txns.has(id);
+  }
+
+  /**
+   * Transaction `id` ended: committed (its writes join the transaction it was opened in, whose
+   * keys they become) or rolled back. Either way what it wrote is read afresh, and transactions
+   * still open inside it are gone (the host dropped them).
+   */
+  end(id: number, committed: boolean): void {
+    const t = this.#txns.get(id);
+    if (!t) return;
+    this.#drop(id);
+    const under = committed && t.parent !== 0 ? this.#txns.get(t.parent) : undefined;
+    for (const k of t.keys) {
+      under?.keys.add(k);
+      this.#forget(k);
+    }
+  }
+
+  #drop(id: number): void {
+    const t = this.#txns.get(id);
+    if (!t) return;
+    this.#txns.delete(id);
+    for (const [child, c] of this.#txns)
+      if (c.parent === id) {
+        for (const k of c.keys) this.#forget(k);
+        this.#drop(child);
+      }
   }
 
   clear(): void {
@@ -176,7 +213,7 @@ export class StorageCache {
 
   /** Keep `value`: ABSENT, an immutable value or a Kept copy. */
   #keep(key: string, value: unknown): void {
-    if (this.#txn?.has(key)) return;
+    if (this.#written(key)) return;
     this.#forget(key);
     this.#map.set(key, value);
     this.#units += unitsOf(key, value);

@@ -25,6 +25,7 @@ type ContextFrame = {
   readonly id: number;
   readonly stores: ReadonlyMap<unknown, unknown> | null;
   readonly span: number;
+  readonly txn: number;
 };
 
 /** Globals the prelude defines before any extension runs (see ../index.ts). */
