@@ -172,6 +172,11 @@ describe('Durable Objects', () => {
       after: { 'iso/cached': 'old', 'iso/other-txn': 2, 'iso/outside': 1 },
     });
   });
+  it('blockConcurrencyWhile inside another holds events until the outer one ends', async () => {
+    assert.equal((await rpc('nested-block', 'nestedBlock', 300)).result, 'blocking');
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal((await rpc('nested-block', 'kv', 'get', 'nb')).result, 'outer done');
+  });
   it('an event arriving while a transaction runs waits for it (as blockConcurrencyWhile)', async () => {
     const held = rpc('txn-hold', 'txnHold', 'v', 42, 300);
     await new Promise((r) => setTimeout(r, 100));
