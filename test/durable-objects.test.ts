@@ -177,6 +177,23 @@ describe('Durable Objects', () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal((await rpc('nested-block', 'kv', 'get', 'nb')).result, 'outer done');
   });
+  it('transaction edges: deleteAll refused, rollback twice, code running on after its transaction ended', async () => {
+    assert.deepEqual((await rpc('txn-edges', 'txnEdges')).result, {
+      deleteAllInside: 'Cannot call deleteAll() within a transaction',
+      txnDeleteAll: 'Cannot call deleteAll() within a transaction',
+      twice: 'rolled back twice',
+      nested:
+        'this transaction was dropped: the transaction it was opened in ended before it (await a nested transaction inside the one it belongs to)',
+      lateWrite:
+        'this transaction was rolled back (its closure threw): code running in it cannot use storage any more',
+      afterCommit: 'ok',
+      alarm: true,
+      stored: { 'e/after-commit': 1, 'e/keep': 1 },
+    });
+    // As Cloudflare: transactionSync() is for SQLite-backed objects only.
+    const legacy = await fetch(`${dev.url}/legacy?name=sync&path=/sync-txn`);
+    assert.equal(await legacy.text(), 'Durable Object is not backed by SQL.');
+  });
   it('an event arriving while a transaction runs waits for it (as blockConcurrencyWhile)', async () => {
     const held = rpc('txn-hold', 'txnHold', 'v', 42, 300);
     await new Promise((r) => setTimeout(r, 100));

@@ -82,6 +82,20 @@ it('a nested transaction that ends joins the one it was in, not the staged write
   s.close();
 });
 
+it('bounds the bytes open transactions hold on the host', () => {
+  const s = staged();
+  const t = s.begin(0);
+  const big = 'x'.repeat(120 * 1024); // under the key-value backend's 128 KiB per value
+  assert.throws(() => {
+    for (let i = 0; i < 1200; i++) s.put([[`k${i}`, big]], t);
+  }, /more than 128 MiB of uncommitted writes/);
+  s.rollback(t);
+  const again = s.begin(0);
+  s.put([['k', big]], again); // dropped ones no longer count
+  assert.throws(() => s.end(0), /end\(\) called outside a transaction/);
+  s.close();
+});
+
 it('bounds the transactions open at once', () => {
   const s = staged();
   const ids: number[] = [];

@@ -24,15 +24,23 @@ interface Txn {
   layer: Layer;
   /** The transaction it was opened in (0: none). */
   parent: number;
+  /** What its layer holds (and those of committed transactions opened in it), counted as below. */
+  bytes: number;
 }
 
 /** Open transactions an object may hold at once (each a layer in memory). */
 export const MAX_OPEN_TRANSACTIONS = 1024;
+/**
+ * Bytes all open transactions of an object may hold in memory on the host (values, and keys at
+ * two bytes a character), until they commit: the storage quota is checked only at commit.
+ */
+export const MAX_TRANSACTION_BYTES = 128 * 1024 * 1024;
 
 export class StagedStorage {
   #staged: Layer = new Map();
   readonly #txns = new Map<number, Txn>();
   #nextTxn = 1;
+  #txnBytes = 0;
 
   constructor(
     readonly store: ObjectStorage,
@@ -87,13 +95,24 @@ export class StagedStorage {
   put(entries: unknown, txn?: unknown): void {
     if (!Array.isArray(entries)) throw new StorageError('put(): entries must be an object', 'TypeError');
     const keys = checkKeys(entries.map((e) => (Array.isArray(e) ? e[0] : undefined)));
-    const layer = this.#txn(txn)?.layer ?? this.#staged;
+    const t = this.#txn(txn);
+    const layer = t?.layer ?? this.#staged;
+    let size = 0;
     const bytes = entries.map(([k, v]: [string, unknown]) => {
       if (v === undefined) throw new StorageError(`put(): the value of "${k}" is undefined`, 'TypeError');
       const b = serialize(v);
       checkValue(this.backend, k, b);
+      size += b.length + k.length * 2;
       return b;
     });
+    if (t) {
+      if (this.#txnBytes + size > MAX_TRANSACTION_BYTES)
+        throw new StorageError(
+          `put(): open transactions of this object would hold more than ${MAX_TRANSACTION_BYTES / 1024 / 1024} MiB of uncommitted writes; commit in smaller transactions`,
+        );
+      t.bytes += size;
+      this.#txnBytes += size;
+    }
     for (let i = 0; i < keys.length; i++) layer.set(keys[i], bytes[i]);
   }
 
@@ -154,17 +173,23 @@ export class StagedStorage {
         `transaction(): at most ${MAX_OPEN_TRANSACTIONS} transactions may be open at once in one object`,
       );
     const id = this.#nextTxn++;
-    this.#txns.set(id, { layer: new Map(), parent: typeof parent === 'number' ? parent : 0 });
+    this.#txns.set(id, { layer: new Map(), parent: typeof parent === 'number' ? parent : 0, bytes: 0 });
     return id;
   }
 
   /** Transaction `id`'s closure returned: its writes join the layer under it (or the staged writes). */
   end(id: unknown): void {
-    const t = this.#txn(id) as Txn;
+    const t = this.#txn(id);
+    if (!t) throw new StorageError('end() called outside a transaction');
     // One still open inside it cannot join it any more: it fails when it ends.
     this.#drop(id as number);
-    const under = t.parent ? (this.#txns.get(t.parent) as Txn).layer : this.#staged;
-    for (const [k, v] of t.layer) under.set(k, v);
+    const parent = t.parent ? (this.#txns.get(t.parent) as Txn) : null;
+    for (const [k, v] of t.layer) (parent?.layer ?? this.#staged).set(k, v);
+    // Its bytes are the parent's now (or staged: no longer a transaction's).
+    if (parent) {
+      parent.bytes += t.bytes;
+      this.#txnBytes += t.bytes;
+    }
   }
 
   /** Drop transaction `id`'s writes, and those of transactions opened inside it. */
@@ -176,8 +201,11 @@ export class StagedStorage {
 
   /** Forget transaction `id` and those opened inside it. */
   #drop(id: number): void {
+    const t = this.#txns.get(id);
+    if (!t) return;
     this.#txns.delete(id);
-    for (const [child, t] of this.#txns) if (t.parent === id) this.#drop(child);
+    this.#txnBytes -= t.bytes;
+    for (const [child, c] of this.#txns) if (c.parent === id) this.#drop(child);
   }
 
   deleteAll(): void {

@@ -215,8 +215,13 @@ function listOptions(o: unknown): Record<string, unknown> {
 /** The transaction the code running now is inside (its frame's, while it is open); 0: none. */
 function frameTxn(): number {
   const t = currentFrame()?.txn ?? 0;
-  // Code scheduled inside a transaction (a timer) may run after it ended: outside any, then.
-  return t !== 0 && cache.open(t) ? t : 0;
+  if (t === 0 || cache.open(t)) return t;
+  // Its code runs on after it was rolled back (or dropped with the one it was opened in): what
+  // it writes now must not commit outside it.
+  const why = cache.gone(t);
+  if (why) throw new Error(why);
+  // Code scheduled inside a transaction that committed (a timer) runs outside any.
+  return 0;
 }
 
 /** The key-value operations, for the storage object and for a transaction's `txn`. */
@@ -297,10 +302,24 @@ class Transaction extends KvOps {
     return this.#id;
   }
   rollback(): void {
+    if (this.#rolledBack) return; // as Cloudflare: rollback() may be called again
     const id = this.txnId();
     this.#rolledBack = true;
-    cache.end(id, false);
+    cache.end(id, false, 'this transaction was rolled back: code running in it cannot use storage any more');
     storageCall('rollback', id);
+  }
+  deleteAll(): Promise<never> {
+    return Promise.reject(new Error('Cannot call deleteAll() within a transaction'));
+  }
+  // Alarms are not part of a transaction (they are set or deleted at once, and stay if it rolls back).
+  getAlarm(options?: unknown): Promise<number | null> {
+    return storage().getAlarm(options);
+  }
+  setAlarm(when: unknown, options?: unknown): Promise<void> {
+    return storage().setAlarm(when, options);
+  }
+  deleteAlarm(options?: unknown): Promise<void> {
+    return storage().deleteAlarm(options);
   }
   get rolledBack(): boolean {
     return this.#rolledBack;
@@ -386,7 +405,8 @@ function begin(): [number, number] {
 function settled<T>(id: number, parent: number, result: T): T {
   if (!cache.open(id))
     throw new Error(
-      'transaction(): the transaction it was opened in ended before it did, so its writes were dropped (await a nested transaction inside the one it belongs to)',
+      cache.gone(id) ??
+        'this transaction was dropped: the transaction it was opened in ended before it (await a nested transaction inside the one it belongs to)',
     );
   storageCall('end', id);
   cache.end(id, true);
@@ -400,8 +420,19 @@ function settled<T>(id: number, parent: number, result: T): T {
 /** The closure threw: its transaction's writes are dropped (unless already gone). */
 function abandon(id: number): void {
   if (!cache.open(id)) return;
-  cache.end(id, false);
+  cache.end(
+    id,
+    false,
+    'this transaction was rolled back (its closure threw): code running in it cannot use storage any more',
+  );
   storageCall('rollback', id);
+}
+
+/** This isolate's object's storage (one object per isolate). */
+let objectStorage: DurableObjectStorage | null = null;
+function storage(): DurableObjectStorage {
+  if (!objectStorage) throw new Error('storage is only available inside a Durable Object');
+  return objectStorage;
 }
 
 /** Blocks of blockConcurrencyWhile() (and async transactions) running now. */
@@ -449,6 +480,8 @@ export class DurableObjectStorage extends KvOps {
     });
   }
   transactionSync<T>(closure: () => T): T {
+    // As Cloudflare: only SQLite-backed objects have it.
+    if (!this.#sql) throw new Error('Durable Object is not backed by SQL.');
     if (typeof closure !== 'function') throw new TypeError('transactionSync(): a function is required');
     const [id, parent] = begin();
     let result: T;
@@ -462,6 +495,7 @@ export class DurableObjectStorage extends KvOps {
   }
   deleteAll(_options?: unknown): Promise<void> {
     return asPromise(() => {
+      if (frameTxn() !== 0) throw new Error('Cannot call deleteAll() within a transaction');
       commitWrites();
       storageCall('deleteAll');
       cache.clear();
@@ -560,7 +594,7 @@ export function makeObject(
   for (const [id, tags, attachment] of sockets) internals.restore(id, tags, attachment);
   const state = {
     id: new DurableObjectId(hex, name ?? undefined),
-    storage: new DurableObjectStorage(backend),
+    storage: (objectStorage = new DurableObjectStorage(backend)),
     waitUntil,
     ...hibernation,
     blockConcurrencyWhile<T>(fn: () => Promise<T> | T): Promise<T> {

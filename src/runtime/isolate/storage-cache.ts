@@ -26,6 +26,8 @@ export const MISS: unique symbol = Symbol('miss');
 const ABSENT: unique symbol = Symbol('absent');
 
 const MAX_KEYS = 4096;
+/** Rolled-back transactions remembered (their code, still running, is refused storage). */
+const MAX_GONE = 1024;
 /** Characters of strings plus bytes of copies (and key lengths) kept at most. */
 const MAX_UNITS = 8 * 1024 * 1024;
 const MAX_STRING = 64 * 1024;
@@ -83,6 +85,8 @@ export class StorageCache {
   #units = 0;
   /** Open transactions: the one each was opened in (0: none) and the keys written in it. */
   readonly #txns = new Map<number, { parent: number; keys: Set<string> }>();
+  /** Transactions rolled back or dropped, recently: why code still running in one cannot write. */
+  readonly #gone = new Map<number, string>();
   hits = 0;
 
   /** Whether an open transaction wrote `key` (its value then depends on who asks). */
@@ -167,15 +171,22 @@ export class StorageCache {
     return this.#txns.has(id);
   }
 
+  /** Why code of transaction `id` may not use storage any more (rolled back, dropped), or undefined. */
+  gone(id: number): string | undefined {
+    return this.#gone.get(id);
+  }
+
   /**
    * Transaction `id` ended: committed (its writes join the transaction it was opened in, whose
-   * keys they become) or rolled back. Either way what it wrote is read afresh, and transactions
-   * still open inside it are gone (the host dropped them).
+   * keys they become) or rolled back (`rolledBack` says why its code may not write any more).
+   * Either way what it wrote is read afresh, and transactions still open inside it are gone
+   * (the host dropped them).
    */
-  end(id: number, committed: boolean): void {
+  end(id: number, committed: boolean, rolledBack?: string): void {
     const t = this.#txns.get(id);
     if (!t) return;
     this.#drop(id);
+    if (!committed) this.#markGone(id, rolledBack ?? 'this transaction was rolled back');
     const under = committed && t.parent !== 0 ? this.#txns.get(t.parent) : undefined;
     for (const k of t.keys) {
       under?.keys.add(k);
@@ -190,8 +201,18 @@ export class StorageCache {
     for (const [child, c] of this.#txns)
       if (c.parent === id) {
         for (const k of c.keys) this.#forget(k);
+        this.#markGone(
+          child,
+          'this transaction was dropped: the transaction it was opened in ended before it (await a nested transaction inside the one it belongs to)',
+        );
         this.#drop(child);
       }
+  }
+
+  #markGone(id: number, why: string): void {
+    this.#gone.set(id, why);
+    // Remembered for the most recent ones only (code running on in an old one then writes outside).
+    if (this.#gone.size > MAX_GONE) this.#gone.delete(this.#gone.keys().next().value as number);
   }
 
   clear(): void {
