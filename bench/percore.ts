@@ -110,7 +110,12 @@ export const PER_CORE: PerCore[] = [
     label: 'a worker answering with a KV value',
     path: '/',
     bytes: 12,
-    targets: async () => [await outpost('kv'), await outpost('hello', 'constant worker')],
+    targets: async () => [
+      await outpost('kv'),
+      await outpost('hello', 'constant worker'),
+      // One await of a settled promise: the least a read answered in the isolate can cost.
+      await outpost('await', 'awaiting a constant'),
+    ],
     goals: { 'constant worker': 0.9 },
   },
   durableObject('dorpc', 'RPC', '/rpc'),

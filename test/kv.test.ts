@@ -86,7 +86,7 @@ describe('KV binding', () => {
     assert.equal(r.headers.get('outpost-pop'), 'DEV');
     assert.match(
       r.headers.get('server-timing') ?? '',
-      /^worker;dur=[\d.]+;desc="kv", kv;dur=[\d.]+;desc="GET STORE (PoP cache|central store)"$/,
+      /^worker;dur=[\d.]+;desc="kv", kv;dur=[\d.]+;desc="GET STORE (PoP cache(, in isolate)?|central store)"$/,
     );
   });
   it('delete removes a key; bindings are separate namespaces', async () => {
@@ -179,5 +179,76 @@ describe('KV binding', () => {
     await dev.close();
     dev = await startFixture(project.dir);
     assert.deepEqual(await call('get', { key: 'durable' }), { result: 'still here' });
+  });
+});
+
+describe('KV reads answered from the isolate’s copy of the PoP cache', () => {
+  const timing = async (path: string) => {
+    const r = await fetch(`${dev.url}${path}`);
+    return { body: (await r.json()) as { result?: unknown }, timing: r.headers.get('server-timing') ?? '' };
+  };
+  const kvEntries = (t: string) => [...t.matchAll(/kv;dur=[\d.]+;desc="([^"]+)"/g)].map((m) => m[1]);
+  it('a hot key is read once from the PoP, then from the copy: each read still in Server-Timing, values fresh copies', async () => {
+    await call('put', { key: 'hot', value: '{"n":1}' });
+    const first = await timing('/read-twice?key=hot');
+    assert.deepEqual(first.body.result, {
+      b: '{"n":1}',
+      text: '{"n":1}',
+      json: { n: 1 },
+      stream: '{"n":1}',
+      meta: { value: '{"n":1}', metadata: null, cacheStatus: null },
+    });
+    const entries = kvEntries(first.timing);
+    assert.equal(entries.length, 6, first.timing);
+    assert.match(entries[0], /^GET STORE (PoP cache|central store)$/);
+    for (const e of entries.slice(1)) assert.equal(e, 'GET STORE PoP cache, in isolate');
+    const again = await timing('/read-twice?key=hot');
+    assert.deepEqual(kvEntries(again.timing), Array(6).fill('GET STORE PoP cache, in isolate'));
+  });
+  it('JSON that does not parse fails each read, from the PoP or from the copy', async () => {
+    await call('put', { key: 'bad-json', value: '{nope' });
+    assert.deepEqual((await call('json-twice', { key: 'bad-json' })).result, ['SyntaxError', 'SyntaxError']);
+    await call('put', { key: 'good-json', value: '{"a":1}' });
+    assert.deepEqual((await call('json-twice', { key: 'good-json' })).result, [{ a: 1 }, { a: 1 }]);
+  });
+  it('read-your-writes: a put or delete drops the copy at once', async () => {
+    assert.deepEqual((await call('put-then-read', { key: 'ryw', value: 'new' })).result, ['new', null]);
+    assert.deepEqual((await call('get', { key: 'ryw' })).result, null);
+    await call('put', { key: 'ryw', value: 'again' });
+    assert.deepEqual((await call('get', { key: 'ryw' })).result, 'again');
+  });
+  it('a cacheTtl the PoP refuses is refused even when a copy would answer', async () => {
+    await call('put', { key: 'ttl', value: 'v' });
+    await call('get', { key: 'ttl' });
+    assert.deepEqual(await call('get', { key: 'ttl', opts: { cacheTtl: 5 } }), {
+      error: 'Error: KV GET failed: 400 Invalid cache_ttl of 5. Cache TTL must be at least 30.',
+    });
+  });
+  it('counted as answered in the isolate; reads after the response go to the PoP', async () => {
+    const scrape = async () => {
+      const text = await (
+        await fetch(`${dev.url}/__outpost/metrics`, {
+          headers: { authorization: `Bearer ${dev.adminToken}` },
+        })
+      ).text();
+      const count = (by: string) =>
+        [
+          ...text.matchAll(
+            new RegExp(
+              `^outpost_kv_operations_total\\{[^}]*op="get"[^}]*answered_by="${by}"[^}]*\\} (\\d+)`,
+              'gm',
+            ),
+          ),
+        ].reduce((n, m) => n + Number(m[1]), 0);
+      return { isolate: count('isolate'), pop: count('pop') };
+    };
+    await call('put', { key: 'late', value: 'v' });
+    await call('get', { key: 'late' });
+    const before = await scrape();
+    assert.deepEqual((await call('read-after-response', { key: 'late' })).result, 'v');
+    await new Promise((r) => setTimeout(r, 200)); // the waitUntil read
+    const after = await scrape();
+    assert.equal(after.isolate - before.isolate, 1, 'the read before the response');
+    assert.equal(after.pop - before.pop, 1, 'the read in waitUntil, after it');
   });
 });

@@ -54,7 +54,7 @@ export interface PopMetrics {
   /** A lookup in a cache tier (`pop`, `shield`, `upper`, `api` for the Cache API) and how it answered. */
   cache(tier: string, status: string): void;
   /** A KV operation (`get`, `put`, …) and where it was answered (`pop` cache or `central` store). */
-  kv(op: string, answeredBy: 'pop' | 'central'): void;
+  kv(op: string, answeredBy: 'pop' | 'central' | 'isolate'): void;
   /** A worker's isolate made and its code loaded for a request: how long it took. */
   coldStart(worker: string, seconds: number): void;
   /** An origin request that failed (`network`) or answered 5xx (`5xx`). */

@@ -14,6 +14,8 @@ export type DispatchTuple = [
   waitUntil: number,
   /** A 101's WebSocket: the id of this isolate's end, or the token of an end passed to it; else null. */
   webSocket: number | string | null,
+  /** KV reads answered in the isolate before the response (src/runtime/bridge/kv.ts kvHits), or null. */
+  kvHits: string | null,
 ];
 /** 'text': a body given as a string, sent as one (the host encodes it to UTF-8). */
 export type BodyKind = 'none' | 'text' | 'bytes' | 'host' | 'stream';
@@ -21,6 +23,7 @@ export interface DispatchError {
   error: { name: string; message: string; stack: string };
   passThrough?: boolean;
   waitUntil: number;
+  kvHits?: string | null;
 }
 
 export interface DispatchResult {
@@ -33,12 +36,14 @@ export interface DispatchResult {
   webSocket?: number | string | null;
   error?: DispatchError['error'];
   passThrough?: boolean;
+  /** KV reads the isolate answered from its copies (src/runtime/bridge/kv.ts kvHits). */
+  kvHits?: string | null;
 }
 
 export function toResult(raw: unknown): DispatchResult {
   if (Array.isArray(raw)) {
-    const [status, statusText, headers, kind, body, waitUntil, webSocket] = raw as DispatchTuple;
-    return { status, statusText, headers, kind, body, waitUntil, webSocket };
+    const [status, statusText, headers, kind, body, waitUntil, webSocket, kvHits] = raw as DispatchTuple;
+    return { status, statusText, headers, kind, body, waitUntil, webSocket, kvHits };
   }
   const e = raw as DispatchError;
   return {
@@ -50,6 +55,7 @@ export function toResult(raw: unknown): DispatchResult {
     waitUntil: e.waitUntil ?? 0,
     error: e.error,
     passThrough: e.passThrough,
+    kvHits: e.kvHits,
   };
 }
 

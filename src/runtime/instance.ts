@@ -38,6 +38,7 @@ import type { ConnectedBinding } from './bindings/types.ts';
 import { BodyRegistry, toArrayBuffer } from './bridge/bodies.ts';
 import type { CacheAccess } from './bridge/cache.ts';
 import type { ObjectLinks } from './bridge/durable.ts';
+import { kvHits } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
@@ -333,6 +334,8 @@ export class WorkerInstance implements IsolateOwner {
     }
     throw new NamedError('Too many subrequests.', 'Error');
   }
+
+  readonly #isKv = (name: string): boolean => this.bindings?.get(name)?.type === 'kv';
 
   hops(ctx: unknown): HopRecorder | null {
     // Bound now: the call may finish after its request has answered (what it records then is
@@ -645,6 +648,7 @@ export class WorkerInstance implements IsolateOwner {
   /** The isolate's answer to request `a`, checked, as the response the PoP writes. */
   #answer(a: Active, result: DispatchResult): WorkerResponse {
     a.body = null;
+    if (result.kvHits) kvHits(this.#isKv, result.kvHits, this.hops(a.id), this.metrics);
     a.responded = true;
     if (result.waitUntil > 0) this.#settle(a);
     if (a.breach) {

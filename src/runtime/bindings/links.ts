@@ -13,7 +13,7 @@ import { doCall } from '../bridge/durable.ts';
 import { kvCall } from '../bridge/kv.ts';
 import { serviceCall } from '../bridge/service.ts';
 import type { IsolateOwner } from '../bridge/syscalls.ts';
-import type { CrossingResponse, KvValue } from './protocol.ts';
+import type { CrossingResponse, KvRead, KvValue } from './protocol.ts';
 import type { HostBinding } from './types.ts';
 
 export const serviceBinding: HostBinding<'service'> = {
@@ -43,7 +43,7 @@ export const kvBinding: HostBinding<'kv'> = {
         return kvCall(access, b.binding, name, args, o.hops(ctx), o.metrics) as Promise<R>;
       };
     return {
-      get: call<KvValue | null>('get'),
+      get: call<KvRead>('get'),
       getMany: call<[string, KvValue | null][]>('getMany'),
       put: call<void>('put'),
       delete: call<void>('delete'),

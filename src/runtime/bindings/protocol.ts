@@ -145,6 +145,19 @@ export interface KvValue {
   metadata: string | null;
 }
 
+/**
+ * A single-key read: the value (null: none) and what lets the isolate keep it — until when the
+ * PoP's entry holds, the key's expiration, and the key's slot with the value it had (src/kv/pop.ts).
+ */
+export type KvRead = [
+  value: KvValue | null,
+  until: number,
+  expiration: number | null,
+  slots: SharedArrayBuffer | null,
+  slot: number,
+  epoch: number,
+];
+
 /** One statement as it crosses: SQL, bound values, how rows come back. */
 export type D1Statement = [sql: string, params: unknown[], rows: 'objects' | 'raw' | 'raw+columns'];
 
@@ -216,7 +229,7 @@ export interface BindingProtocol {
   kv: {
     descriptor: Record<never, never>;
     ops: {
-      get(key: string, cacheTtl: number | undefined): KvValue | null;
+      get(key: string, cacheTtl: number | undefined): KvRead;
       getMany(keys: string[], cacheTtl: number | undefined): [string, KvValue | null][];
       put(
         key: string,

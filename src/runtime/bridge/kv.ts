@@ -11,6 +11,7 @@ import {
   NO_METRICS,
   type PopMetrics,
 } from '../../observability/index.ts';
+import type { KvRead } from '../bindings/protocol.ts';
 import { isStringList } from './lists.ts';
 import { NamedError } from './named-error.ts';
 
@@ -18,6 +19,8 @@ export interface KvAccess {
   pop: KvPop;
   /** binding name → namespace id */
   namespaces: ReadonlyMap<string, string>;
+  /** This isolate's slots for the binding (KvPop.slotsFor), made on its first read. */
+  slots?: Int32Array;
 }
 
 const OPS: Record<string, string> = {
@@ -63,7 +66,7 @@ export async function kvCall(
   const trace: KvTrace = { centralTrips: 0 };
   const started = performance.now();
   try {
-    const out = await run(access.pop, ns, op, args, trace);
+    const out = await run(access, ns, op, args, trace);
     metrics.kv(op, trace.centralTrips > 0 ? 'central' : 'pop');
     if (hops) {
       const hop = kvHop(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started);
@@ -78,6 +81,54 @@ export async function kvCall(
     if (err instanceof KvError)
       throw new NamedError(`KV ${OPS[op]} failed: ${err.status} ${err.message}`, 'Error');
     throw err;
+  }
+}
+
+/** Reads one response may report as answered in the isolate (the isolate notes at most as many). */
+const MAX_HITS_NOTED = 1024;
+
+/**
+ * Reads a worker's isolate answered itself from its copies of this PoP's answers
+ * (src/runtime/isolate/kv-cache.ts), reported with its response: counted and recorded like a
+ * read the PoP answered (Server-Timing, span), marked as answered in the isolate. `notes` is
+ * "binding\u001fms\u001e" per read (ms: the isolate's clock when it read); names that are not
+ * KV bindings of the worker are skipped.
+ */
+export function kvHits(
+  kvBindings: (name: string) => boolean,
+  notes: unknown,
+  hops: HopRecorder | null,
+  metrics: PopMetrics,
+): void {
+  if (typeof notes !== 'string') return;
+  const wall = Date.now();
+  const mono = performance.now();
+  let start = 0;
+  for (let i = 0; i < MAX_HITS_NOTED && start < notes.length; i++) {
+    const end = notes.indexOf('\u001e', start);
+    if (end < 0) break;
+    const sep = notes.indexOf('\u001f', start);
+    const binding = sep > start && sep < end ? notes.slice(start, sep) : '';
+    const at = Number(notes.slice(sep + 1, end));
+    start = end + 1;
+    if (!binding || !Number.isFinite(at) || !kvBindings(binding)) continue;
+    metrics.kv('get', 'isolate');
+    if (!hops) continue;
+    const started = mono - Math.max(0, Math.min(wall - at, 60_000));
+    hops.hop(
+      { name: 'kv', ms: 0, desc: `GET ${binding} PoP cache, in isolate` },
+      {
+        name: 'kv_get',
+        started,
+        attrs: {
+          'db.system.name': 'cloudflare-kv',
+          'db.operation.name': 'get',
+          'cloudflare.binding.type': 'KV',
+          'cloudflare.binding.name': binding,
+          'outpost.kv.answered_by': 'isolate',
+        },
+      },
+    );
   }
 }
 
@@ -109,10 +160,26 @@ function kvHop(pop: KvPop, what: string, trace: KvTrace, ms: number): Hop {
   return { name: 'kv', ms: ms + modelled, desc: `${what} ${where}`, simulated: modelled > 0 };
 }
 
-async function run(pop: KvPop, ns: string, op: string, args: unknown[], trace: KvTrace): Promise<unknown> {
+async function run(
+  access: KvAccess,
+  ns: string,
+  op: string,
+  args: unknown[],
+  trace: KvTrace,
+): Promise<unknown> {
+  const pop = access.pop;
   if (op === 'get') {
-    const v = await pop.get(ns, str(args[0], 'key'), optionalNumber(args[1], 'cacheTtl'), trace);
-    return v && { value: bytes(v.value), metadata: v.metadata };
+    access.slots ??= pop.slotsFor(ns);
+    const r = await pop.read(
+      ns,
+      str(args[0], 'key'),
+      optionalNumber(args[1], 'cacheTtl'),
+      trace,
+      access.slots,
+    );
+    const v = r.value && { value: bytes(r.value.value), metadata: r.value.metadata };
+    const k = r.keep;
+    return [v, k.until, k.expiration, k.slots, k.slot, k.epoch] satisfies KvRead;
   }
   if (op === 'getMany') {
     const keys = args[0];

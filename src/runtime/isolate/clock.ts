@@ -16,11 +16,21 @@ const RealDate = Date;
 const realNow = Date.now;
 
 let frozen = realNow();
+let entries = 0;
 
 /** The isolate was entered (an event, or I/O completed): the clock catches up with real time. */
 export function tick(): void {
+  entries++;
   const n = realNow();
   if (n > frozen) frozen = n;
+}
+
+/**
+ * How many times the isolate was entered: what the prelude learns from shared memory it checks
+ * once per entry (kv-cache.ts), so that nothing it answers moves while code runs either.
+ */
+export function entryCount(): number {
+  return entries;
 }
 
 /** The frozen time, ms since the epoch. */

@@ -23,6 +23,7 @@ import { commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
 import { concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
+import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
@@ -318,6 +319,8 @@ async function runRequest(
 ): Promise<object> {
   // Taken now: after this function's native awaits no frame is current.
   const frame = currentFrame();
+  // KV reads may answer from the isolate's copies until the response goes (kv-cache.ts).
+  openKvNotes(id);
   const body =
     rawBody === null ? null : typeof rawBody === 'number' ? new HostBody(rawBody) : new Uint8Array(rawBody);
   const request = makeRequest({
@@ -355,10 +358,10 @@ async function runRequest(
     }
     if (response.type === 'error') throw new TypeError('The worker returned Response.error().');
     if (waits.length === 0) waitUntils.delete(id); // late waitUntil() calls still run, unawaited
-    return serializeResponse(response, waits.length, frame);
+    return serializeResponse(response, waits.length, frame, id);
   } catch (err) {
     if (waits.length === 0) waitUntils.delete(id);
-    return { error: serializeError(err), passThrough, waitUntil: waits.length };
+    return { error: serializeError(err), passThrough, waitUntil: waits.length, kvHits: takeKvNotes(id) };
   }
 }
 
@@ -368,7 +371,7 @@ async function runRequest(
  */
 const TEXT_MAX = 64 * 1024;
 
-function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefined): unknown[] {
+function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefined, id: number): unknown[] {
   const state = r[kBody];
   if (isUsed(state)) throw new TypeError('The response body has already been used and cannot be sent.');
   const src = state.source;
@@ -402,7 +405,7 @@ function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefi
   if (fixed !== undefined && !r.headers.has('content-length')) headers.push('content-length', String(fixed));
   // A tuple, not an object: an object's key names would be serialized on every response.
   // Order: see DispatchResult in src/runtime/instance.ts.
-  return [r.status, r.statusText, headers, kind, body, waitUntil, ws];
+  return [r.status, r.statusText, headers, kind, body, waitUntil, ws, takeKvNotes(id)];
 }
 
 /**

@@ -2,14 +2,19 @@
  * KV namespace bindings (https://developers.cloudflare.com/kv/api/): the typed API here, the
  * storage on the host (src/runtime/bridge/kv.ts → src/kv/). Values cross as bytes; this side
  * turns them into text, JSON, ArrayBuffers or streams, and turns put() values into bytes.
+ * Single-key reads keep what the PoP answered in the isolate (kv-cache.ts).
  */
 import { bodyStream, newState, readAll } from './body.ts';
 import { callBinding } from './bridge.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
+import { copyMayAnswer, type KeptRead, KvCopies, liveValue } from './kv-cache.ts';
 import { isReadableStream } from './streams.ts';
 
 type ValueType = 'text' | 'json' | 'arrayBuffer' | 'stream';
 const TYPES = new Set<string>(['text', 'json', 'arrayBuffer', 'stream']);
+const NativePromise = Promise;
+const resolved = (v: unknown): Promise<unknown> => NativePromise.resolve(v);
+const rejected = (e: unknown): Promise<never> => NativePromise.reject(e);
 
 interface HostValue {
   value: ArrayBuffer;
@@ -31,10 +36,19 @@ function readType(options: unknown): { type: ValueType; cacheTtl?: number } {
   return { type: type as ValueType, cacheTtl: cacheTtl as number | undefined };
 }
 
-function decode(v: ArrayBuffer, type: ValueType): unknown {
-  if (type === 'arrayBuffer') return v;
-  if (type === 'stream') return bodyStream(newState(new Uint8Array(v)));
-  const text = utf8Decode(new Uint8Array(v), false);
+/** A read kept in the isolate, and the copies that keep it. */
+interface Kept {
+  copies: KvCopies;
+  e: KeptRead;
+}
+
+/** A value as `type`; one `kept` in the isolate is handed out as a copy (its text decoded once). */
+function decode(v: ArrayBuffer, type: ValueType, kept?: Kept): unknown {
+  if (type === 'arrayBuffer') return kept ? v.slice(0) : v;
+  if (type === 'stream') return bodyStream(newState(new Uint8Array(kept ? v.slice(0) : v)));
+  const text = kept
+    ? kept.copies.text(kept.e, () => utf8Decode(new Uint8Array(v), false))
+    : utf8Decode(new Uint8Array(v), false);
   return type === 'json' ? JSON.parse(text) : text;
 }
 
@@ -55,6 +69,7 @@ function metadataOf(v: HostValue): unknown {
 
 export class KVNamespace {
   readonly #binding: string;
+  readonly #copies = new KvCopies();
   constructor(binding: string) {
     this.#binding = binding;
   }
@@ -63,7 +78,7 @@ export class KVNamespace {
   async #read(
     key: unknown,
     options: unknown,
-    shape: (v: HostValue | null, type: ValueType) => unknown,
+    shape: (v: HostValue | null, type: ValueType, kept?: Kept) => unknown,
   ): Promise<unknown> {
     const { type, cacheTtl } = readType(options);
     if (Array.isArray(key)) {
@@ -72,18 +87,43 @@ export class KVNamespace {
       const pairs = await callBinding('kv', this.#binding, 'getMany', key.map(String), cacheTtl);
       return new Map(pairs.map(([k, v]) => [k, shape(v, type)]));
     }
-    return shape(await callBinding('kv', this.#binding, 'get', String(key), cacheTtl), type);
+    const k = String(key);
+    const copies = this.#copies;
+    if (copyMayAnswer(cacheTtl)) {
+      const e = copies.answer(this.#binding, k);
+      if (e) return shape(liveValue(e), type, { copies, e });
+    }
+    const r = await callBinding('kv', this.#binding, 'get', k, cacheTtl);
+    const e = copies.keep(k, r);
+    return e ? shape(liveValue(e), type, { copies, e }) : shape(r[0], type);
   }
 
   get(key: unknown, options?: unknown): Promise<unknown> {
-    return this.#read(key, options, (v, type) => v && decode(v.value, type));
+    // The hot path — a key given as a string, read as text or JSON, answered by a copy — without
+    // the async machinery of #read (a lowered async function is a generator per call).
+    if (typeof key === 'string' && (options === undefined || options === 'text' || options === 'json')) {
+      const e = copyMayAnswer(undefined) ? this.#copies.answer(this.#binding, key) : null;
+      if (e) {
+        const v = liveValue(e);
+        try {
+          return resolved(v && decode(v.value, options ?? 'text', { copies: this.#copies, e }));
+        } catch (err) {
+          return rejected(err); // JSON that does not parse
+        }
+      }
+    }
+    return this.#read(key, options, (v, type, kept) => v && decode(v.value, type, kept));
   }
 
   async getWithMetadata(key: unknown, options?: unknown): Promise<unknown> {
     const one = !Array.isArray(key);
-    return this.#read(key, options, (v, type) =>
+    return this.#read(key, options, (v, type, kept) =>
       v
-        ? { value: decode(v.value, type), metadata: metadataOf(v), ...(one ? { cacheStatus: null } : {}) }
+        ? {
+            value: decode(v.value, type, kept),
+            metadata: metadataOf(v),
+            ...(one ? { cacheStatus: null } : {}),
+          }
         : one
           ? { value: null, metadata: null, cacheStatus: null }
           : null,
@@ -91,6 +131,8 @@ export class KVNamespace {
   }
 
   async put(key: unknown, value: unknown, options?: unknown): Promise<void> {
+    // This isolate's copy goes now: a read after this put must not answer from it.
+    this.#copies.drop(String(key));
     const bytes = await toBytes(value);
     const o = (options ?? {}) as { expiration?: unknown; expirationTtl?: unknown; metadata?: unknown };
     if (typeof o !== 'object') throw new TypeError('KV put() options must be an object');
@@ -108,6 +150,7 @@ export class KVNamespace {
   }
 
   async delete(key: unknown): Promise<void> {
+    this.#copies.drop(String(key));
     await callBinding('kv', this.#binding, 'delete', String(key));
   }
 
