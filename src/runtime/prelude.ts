@@ -57,6 +57,76 @@ export function adoptReturnedThenables(code: string): string {
  */
 const NATIVE_ASYNC = new Set(['dispatch.ts']);
 
+/**
+ * esbuild's `__async` helper as `esbuild.transform` writes it (version pinned), its local names
+ * captured: esbuild renames them where a file's own names collide (`rejected2`).
+ */
+const I = '([A-Za-z_$][\\w$]*)';
+const ESBUILD_ASYNC = new RegExp(
+  [
+    `var __async = \\(${I}, ${I}, ${I}\\) => \\{`,
+    `  return new Promise\\(\\(${I}, ${I}\\) => \\{`,
+    `    var ${I} = \\(${I}\\) => \\{`,
+    `      try \\{`,
+    `        ${I}\\(\\3\\.next\\(\\7\\)\\);`,
+    `      \\} catch \\(${I}\\) \\{`,
+    `        \\5\\(\\9\\);`,
+    `      \\}`,
+    `    \\};`,
+    `    var ${I} = \\(\\7\\) => \\{`,
+    `      try \\{`,
+    `        \\8\\(\\3\\.throw\\(\\7\\)\\);`,
+    `      \\} catch \\(\\9\\) \\{`,
+    `        \\5\\(\\9\\);`,
+    `      \\}`,
+    `    \\};`,
+    `    var \\8 = \\(${I}\\) => \\11\\.done \\? \\4\\(\\11\\.value\\) : Promise\\.resolve\\(\\11\\.value\\)\\.then\\(\\6, \\10\\);`,
+    `    \\8\\(\\(\\3 = \\3\\.apply\\(\\1, \\2\\)\\)\\.next\\(\\)\\);`,
+    `  \\}\\);`,
+    `\\};`,
+  ].join('\\n'),
+);
+
+/**
+ * The same helper with its three closures held in an array literal (own slots: no setter on
+ * Array.prototype sees them) instead of bound to names. The prelude is bundled with keepNames,
+ * which wraps every function bound to a name in a call giving it its name
+ * (`Object.defineProperty(fn, "name", …)`): three per call of every lowered async function,
+ * each turning an accessor into a data property on a new closure (perf: ~6 µs of a request that
+ * awaits one KV read). Unnamed, they are left alone. `$n` are the names captured above.
+ */
+const PRELUDE_ASYNC = [
+  'var __async = ($1, $2, $3) => {',
+  '  return new Promise(($4, $5) => {',
+  '    var $8 = [null, null, null];',
+  '    $8[0] = ($7) => {',
+  '      try {',
+  '        $8[2]($3.next($7));',
+  '      } catch ($9) {',
+  '        $5($9);',
+  '      }',
+  '    };',
+  '    $8[1] = ($7) => {',
+  '      try {',
+  '        $8[2]($3.throw($7));',
+  '      } catch ($9) {',
+  '        $5($9);',
+  '      }',
+  '    };',
+  '    $8[2] = ($11) => $11.done ? $4($11.value) : Promise.resolve($11.value).then($8[0], $8[1]);',
+  '    $8[2](($3 = $3.apply($1, $2)).next());',
+  '  });',
+  '};',
+].join('\n');
+
+/** A prelude file's lowered code with PRELUDE_ASYNC for esbuild's helper (which must be the one known). */
+export function unnamedAsyncHelper(code: string, file: string): string {
+  if (!code.includes('var __async = ')) return code;
+  if (!ESBUILD_ASYNC.test(code))
+    throw new Error(`esbuild's __async helper changed (in ${file}): update src/runtime/prelude.ts`);
+  return code.replace(ESBUILD_ASYNC, PRELUDE_ASYNC);
+}
+
 /** Lowers async functions file by file (esbuild's `supported` applies to a whole build). */
 const lowerAsync: esbuild.Plugin = {
   name: 'outpost-lower-async',
@@ -72,7 +142,7 @@ const lowerAsync: esbuild.Plugin = {
         supported: ISOLATE_SUPPORTED,
         sourcefile: args.path,
       });
-      return { contents: out.code, loader: 'js' };
+      return { contents: unnamedAsyncHelper(out.code, args.path), loader: 'js' };
     });
   },
 };

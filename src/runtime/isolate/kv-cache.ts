@@ -18,7 +18,8 @@
  *
  * Copies answer only while a request is being answered (before its response): those reads are
  * reported with the response (dispatch.ts), so Server-Timing, metrics and traces still show each
- * one. Elsewhere (after the response, RPC calls, alarms, a queue batch…) reads go to the host.
+ * one. Elsewhere (after the response, RPC calls, alarms, a queue batch, inside a custom span
+ * that a sampled trace records) reads go to the host.
  *
  * Tenant code shares this isolate: nothing here may pass the shared memory or the notes through
  * anything it can replace (Map.prototype, Array.prototype, iterators, instanceof). Maps are used
@@ -26,7 +27,7 @@
  */
 import type { KvRead, KvValue } from '../bindings/protocol.ts';
 import { entryCount, now } from './clock.ts';
-import { currentId } from './context.ts';
+import { currentId, currentSpan } from './context.ts';
 
 // Captured before tenant code runs (this module is part of the prelude).
 const atomicsLoad = Atomics.load;
@@ -87,9 +88,11 @@ export function takeKvNotes(id: number): string | null {
 /** Whether a read with this cacheTtl may be answered by a copy now (else it goes to the host). */
 export function copyMayAnswer(cacheTtl: unknown): boolean {
   const n = noted[currentId()];
-  // A cacheTtl the PoP would refuse goes there, which says so.
+  // A cacheTtl the PoP would refuse goes there, which says so. A read inside a recorded custom
+  // span goes there too: its span belongs under that one, which may end before the response.
   return (
     n !== undefined &&
+    currentSpan() === 0 &&
     n < MAX_NOTED &&
     (cacheTtl === undefined || (typeof cacheTtl === 'number' && cacheTtl >= 30))
   );

@@ -1,0 +1,45 @@
+// The prelude's lowering of async functions: esbuild's helper replaced by one whose closures are
+// not named on every call (keepNames), with the same behaviour.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import * as esbuild from 'esbuild';
+import { ISOLATE_SUPPORTED, preludeSource, unnamedAsyncHelper } from './prelude.ts';
+
+const lowered = (src: string) =>
+  esbuild.transformSync(src, { loader: 'js', target: 'es2022', supported: ISOLATE_SUPPORTED }).code;
+
+it('replaces the helper, and lowered functions still resolve, reject and await in order', async () => {
+  const code = unnamedAsyncHelper(
+    lowered(`
+      globalThis.__t = {
+        async ok(a) { const b = await a; const c = await Promise.resolve(b + 1); return c * 2; },
+        async fails() { await null; throw new TypeError('nope'); },
+        async caught() { try { await Promise.reject(new Error('inner')); } catch (e) { return 'caught ' + e.message; } },
+      };`),
+    'test.js',
+  );
+  assert.match(code, /var step = \[null, null, null\]/);
+  assert.doesNotMatch(code, /var fulfilled =/);
+  new Function(code)();
+  const t = (globalThis as any).__t;
+  assert.equal(await t.ok(Promise.resolve(1)), 4);
+  await assert.rejects(t.fails(), { name: 'TypeError', message: 'nope' });
+  assert.equal(await t.caught(), 'caught inner');
+  delete (globalThis as any).__t;
+});
+
+it('refuses a helper it does not know (an esbuild upgrade must be looked at)', () => {
+  assert.throws(
+    () => unnamedAsyncHelper('var __async = (a, b, g) => g;', 'x.js'),
+    /esbuild's __async helper changed \(in x\.js\)/,
+  );
+  assert.equal(unnamedAsyncHelper('const x = 1;', 'x.js'), 'const x = 1;');
+});
+
+it('the built prelude names no closure of the helper per call', async () => {
+  const src = await preludeSource();
+  const helpers = (src.match(/"__async"\)/g) ?? []).length;
+  assert.ok(helpers > 0);
+  assert.equal((src.match(/var [\w$]+=\[null,null,null\];/g) ?? []).length, helpers, 'every helper replaced');
+  assert.doesNotMatch(src, /"step"\)/);
+});
