@@ -67,16 +67,16 @@ export async function kvCall(
   const started = performance.now();
   try {
     const out = await run(access, ns, op, args, trace);
-    metrics.kv(op, trace.centralTrips > 0 ? 'central' : 'pop');
+    metrics.kv(op, answeredBy(trace));
     if (hops) {
       const hop = kvHop(access.pop, `${OPS[op]} ${binding}`, trace, performance.now() - started);
-      hops.hop(hop, kvSpan(op, binding, started, trace));
+      hops.hop(hop, kvSpan(op, binding, started, answeredBy(trace)));
     }
     return out;
   } catch (err) {
     hops?.hop(
       { name: 'kv', ms: performance.now() - started, desc: `${OPS[op]} ${binding} failed` },
-      kvSpan(op, binding, started, trace, (err as Error).message),
+      kvSpan(op, binding, started, answeredBy(trace), (err as Error).message),
     );
     if (err instanceof KvError)
       throw new NamedError(`KV ${OPS[op]} failed: ${err.status} ${err.message}`, 'Error');
@@ -117,23 +117,17 @@ export function kvHits(
     const started = mono - Math.max(0, Math.min(wall - at, 60_000));
     hops.hop(
       { name: 'kv', ms: 0, desc: `GET ${binding} PoP cache, in isolate` },
-      {
-        name: 'kv_get',
-        started,
-        attrs: {
-          'db.system.name': 'cloudflare-kv',
-          'db.operation.name': 'get',
-          'cloudflare.binding.type': 'KV',
-          'cloudflare.binding.name': binding,
-          'outpost.kv.answered_by': 'isolate',
-        },
-      },
+      kvSpan('get', binding, started, 'isolate'),
     );
   }
 }
 
+/** Where a KV operation was answered: this PoP's cache, the central store, or the worker's isolate. */
+type AnsweredBy = 'pop' | 'central' | 'isolate';
+const answeredBy = (trace: KvTrace): AnsweredBy => (trace.centralTrips > 0 ? 'central' : 'pop');
+
 /** The span of one KV operation, named as Workers' automatic tracing names it (`kv_get`…). */
-function kvSpan(op: string, binding: string, started: number, trace: KvTrace, error?: string): HopSpan {
+function kvSpan(op: string, binding: string, started: number, by: AnsweredBy, error?: string): HopSpan {
   return {
     name: `kv_${op === 'getMany' ? 'get' : op}`,
     started,
@@ -142,7 +136,7 @@ function kvSpan(op: string, binding: string, started: number, trace: KvTrace, er
       'db.operation.name': op,
       'cloudflare.binding.type': 'KV',
       'cloudflare.binding.name': binding,
-      'outpost.kv.answered_by': trace.centralTrips > 0 ? 'central' : 'pop',
+      'outpost.kv.answered_by': by,
     },
     ...(error !== undefined ? { error } : {}),
   };
