@@ -190,7 +190,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const { jetstreamManager } = await import('@nats-io/jetstream');
   const nc = await connect({ servers: ports.map((p) => `nats://127.0.0.1:${p}`) });
   try {
-    const jsm = await jetstreamManager(nc);
+    // checkAPI off: the account-info probe is one request with the client's default timeout,
+    // which a forming cluster can miss; the loop below retries until the deadline instead.
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 5_000 });
     for (;;) {
       try {
         await jsm.streams.add({
