@@ -6,6 +6,7 @@
  * Nothing here may hand tenant code a host object: syscalls stay in bridge.ts's closure.
  */
 import { AbortController, AbortSignal } from './abort.ts';
+import { installArrayGuard } from './array-guard.ts';
 import { Blob, File } from './blob.ts';
 import { type HostBridge, host, hostDone, installBridge } from './bridge.ts';
 import { Cache, CacheStorage, caches } from './cache.ts';
@@ -353,6 +354,7 @@ const globals: Record<string, unknown> = {
 // Before any tenant code: promises carry the invocation they were made for (context.ts).
 installContextPropagation();
 installClock(g);
+installArrayGuard(g);
 installCodegenGuard(g);
 for (const [name, value] of Object.entries(globals)) define(name, value);
 installLazyStreams(g);

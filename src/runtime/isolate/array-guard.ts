@@ -1,0 +1,214 @@
+/**
+ * Array methods the CPU limit can always stop (see array-generic.ts for why V8's cannot be).
+ *
+ * Each method V8 runs as an uninterruptible loop over `length` is replaced by a function of the
+ * same name and length that picks, per call:
+ *  - V8's builtin, when the cost of its loop is bounded: the receiver is an ordinary array (not a
+ *    Proxy), whose prototype chain is Array.prototype → Object.prototype → null as the platform
+ *    made it, with at most DIRECT_MAX elements. An array's `length` is its own data property,
+ *    so reading it here and again in the builtin shows nothing to tenant code. Nearly every call
+ *    a worker makes takes this path.
+ *  - the specification's algorithm in JavaScript (array-generic.ts) for anything else: array-like
+ *    objects, Proxies, arrays longer than that, arrays whose prototype chain was changed (a long
+ *    chain makes each lookup slow), and `flat`/`flatMap` always (they walk nested arrays the
+ *    length of the outer one does not bound).
+ *
+ * Proxies cannot be told from their targets by JavaScript, so the prelude replaces `Proxy` before
+ * any tenant code runs with a stand-in that records each proxy it makes in a WeakSet; the
+ * stand-in is itself a proxy of the real constructor, so `new Proxy`, `Proxy.revocable`, its
+ * name, length, missing `prototype` and errors are V8's own.
+ *
+ * Known difference: `Function.prototype.toString` of these methods shows their source rather
+ * than `[native code]`.
+ */
+import * as generic from './array-generic.ts';
+
+const { apply, construct, defineProperty, get: reflectGet, getOwnPropertyDescriptor } = Reflect;
+const { ArrayPrototype, ObjectPrototype, getPrototypeOf, isArray } = generic.intrinsics;
+const RealProxy = Proxy;
+const realRevocable = Proxy.revocable;
+const objectKeys = Object.keys;
+const iteratorSymbol = Symbol.iterator;
+const RealWeakSet = WeakSet;
+const weakSetAdd = WeakSet.prototype.add;
+const weakSetHas = WeakSet.prototype.has;
+
+/**
+ * The largest array V8's builtin is given. Its loop may then run this many steps without a check
+ * for interrupts: each a hash lookup in a sparse array at worst (tens of nanoseconds), so well
+ * under a tenth of a second past the CPU limit.
+ */
+export const DIRECT_MAX = 2 ** 21;
+
+const proxies = new RealWeakSet<object>();
+let proxyCount = 0;
+
+function track<T extends object>(p: T): T {
+  proxyCount++;
+  apply(weakSetAdd, proxies, [p]);
+  return p;
+}
+
+/** Whether V8's builtin may run on this receiver (see the top of the file). */
+function direct(o: unknown): boolean {
+  return (
+    isArray(o) &&
+    (proxyCount === 0 || !apply(weakSetHas, proxies, [o])) &&
+    getPrototypeOf(o as object) === ArrayPrototype &&
+    getPrototypeOf(ArrayPrototype) === ObjectPrototype &&
+    (o as unknown[]).length <= DIRECT_MAX
+  );
+}
+
+type Generic = (self: unknown, args: unknown[]) => unknown;
+
+/** The methods V8 cannot be interrupted in (measured: each ran on after TerminateExecution). */
+const GUARDED: Record<string, Generic> = {
+  copyWithin: generic.copyWithin,
+  every: generic.every,
+  fill: generic.fill,
+  filter: generic.filter,
+  forEach: generic.forEach,
+  includes: generic.includes,
+  indexOf: generic.indexOf,
+  join: generic.join,
+  lastIndexOf: generic.lastIndexOf,
+  map: generic.map,
+  reduce: generic.reduce,
+  reduceRight: generic.reduceRight,
+  reverse: generic.reverse,
+  shift: generic.shift,
+  slice: generic.slice,
+  some: generic.some,
+  sort: generic.sort,
+  splice: generic.splice,
+  toLocaleString: generic.toLocaleString,
+  toReversed: generic.toReversed,
+  toSorted: generic.toSorted,
+  toSpliced: generic.toSpliced,
+  unshift: generic.unshift,
+  with: generic.with,
+};
+/**
+ * Whether Array.from() may go to V8: a plain array (as above), a string, or an object that is
+ * not a Proxy and has a method for Symbol.iterator as a data property (found without running
+ * a getter): V8 then iterates, which it can be interrupted in. An array-like without one goes
+ * through array-generic.ts, whose loop over its `length` can.
+ */
+function directFrom(items: unknown): boolean {
+  if (typeof items === 'string' || items === null || items === undefined) return true;
+  if (typeof items !== 'object' && typeof items !== 'function') return true;
+  if (direct(items)) return true;
+  for (let o: object | null = items as object; o !== null; o = getPrototypeOf(o)) {
+    if (proxyCount > 0 && apply(weakSetHas, proxies, [o])) return false;
+    const d = getOwnPropertyDescriptor(o, iteratorSymbol);
+    if (d) return 'value' in d && typeof d.value === 'function';
+  }
+  return false;
+}
+
+/** Always in JavaScript: the nested arrays they walk are not bounded by the receiver's length. */
+const ALWAYS_GENERIC: Record<string, Generic> = { flat: generic.flat, flatMap: generic.flatMap };
+/** Its own test of what V8 may get (directConcat). */
+const CONCAT: Record<string, Generic> = { concat: generic.concat };
+
+/**
+ * concat() loops over each argument it spreads as well: V8 gets the call only when every one is
+ * a primitive or a plain array, and all of them together are no longer than DIRECT_MAX.
+ */
+function directConcat(self: unknown, args: unknown[]): boolean {
+  if (!direct(self)) return false;
+  let total = (self as unknown[]).length;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === null || (typeof a !== 'object' && typeof a !== 'function')) {
+      total++;
+      continue;
+    }
+    if (!direct(a)) return false;
+    total += (a as unknown[]).length;
+    if (total > DIRECT_MAX) return false;
+  }
+  return true;
+}
+
+const nativeSlice = ArrayPrototype.slice;
+const never = () => false;
+/** Inside a join() in JavaScript, nested ones stay there: its cycle check is its own stack. */
+const directJoin = (self: unknown) => direct(self) && !generic.joinInProgress();
+
+/**
+ * The method that stands in for `native`. The builtin gets exactly the arguments the caller gave
+ * (lastIndexOf(x) and lastIndexOf(x, undefined) differ).
+ */
+function guarded(
+  name: string,
+  native: Function,
+  slow: Generic,
+  mayGoDirect: (self: unknown) => boolean,
+): Function {
+  if (name === 'concat')
+    return {
+      concat(this: unknown, ...args: unknown[]) {
+        return directConcat(this, args) ? apply(native, this, args) : slow(this, args);
+      },
+    }.concat;
+  return {
+    [name](this: unknown) {
+      // Reflect.apply with `arguments` is forwarded by V8 without making an array.
+      // biome-ignore lint/complexity/noArguments: forwarded as is, the count included
+      if (mayGoDirect(this)) return apply(native, this, arguments);
+      // biome-ignore lint/complexity/noArguments: as above
+      return slow(this, apply(nativeSlice, arguments, []) as unknown[]);
+    },
+  }[name];
+}
+
+/** Replace Proxy and the Array methods (before any tenant code runs). */
+export function installArrayGuard(g: Record<string, unknown>): void {
+  const revocable = (target: object, handler: ProxyHandler<object>) => {
+    const r = realRevocable(target, handler);
+    track(r.proxy);
+    return r;
+  };
+  defineProperty(revocable, 'name', { value: 'revocable', configurable: true });
+  // A handler with no prototype: a trap a tenant adds to Object.prototype is never looked up.
+  const ProxyStandIn = new RealProxy(RealProxy, {
+    __proto__: null,
+    construct(target, args) {
+      return track(construct(target, args));
+    },
+    get(target, key, receiver) {
+      return key === 'revocable' ? revocable : reflectGet(target, key, receiver);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const d = getOwnPropertyDescriptor(target, key);
+      if (key === 'revocable' && d) d.value = revocable;
+      return d;
+    },
+  } as ProxyHandler<ProxyConstructor>);
+  defineProperty(g, 'Proxy', { value: ProxyStandIn, writable: true, configurable: true, enumerable: false });
+  const nativeFrom = Array.from;
+  const from = {
+    from(this: unknown, items?: unknown) {
+      const args = apply(nativeSlice, arguments, []) as unknown[];
+      return directFrom(items) ? apply(nativeFrom, this, args) : generic.from(this, args);
+    },
+  }.from;
+  defineProperty(from, 'length', { value: nativeFrom.length, configurable: true });
+  defineProperty(Array, 'from', { value: from, writable: true, configurable: true, enumerable: false });
+  for (const [table, always] of [
+    [GUARDED, false],
+    [ALWAYS_GENERIC, true],
+    [CONCAT, false],
+  ] as const) {
+    for (const name of objectKeys(table)) {
+      const d = getOwnPropertyDescriptor(ArrayPrototype, name);
+      if (!d || typeof d.value !== 'function') continue;
+      const test = always ? never : name === 'join' || name === 'toLocaleString' ? directJoin : direct;
+      const fn = guarded(name, d.value, table[name], test);
+      defineProperty(fn, 'length', { value: d.value.length, configurable: true });
+      defineProperty(ArrayPrototype, name, { ...d, value: fn });
+    }
+  }
+}
