@@ -66,6 +66,8 @@ class Span {
   /** The host's id of the span; 0: not recorded. */
   readonly #id: number;
   #attrs: Record<string, unknown> | null = null;
+  /** How many keys #attrs has (at most MAX_ATTRS). */
+  #count = 0;
   #status: [string, string] | null = null;
   #name: string | null = null;
   #ended = false;
@@ -87,10 +89,14 @@ class Span {
   setAttribute(key: string, value: Attr | undefined): this {
     checkAttr(key, value);
     if (this.#id === 0 || this.#ended || value === undefined) return this;
+    const attrs = (this.#attrs ??= { __proto__: null } as Record<string, unknown>);
+    const name = key.slice(0, 256);
+    // Full: a new key is dropped before its value is cut (setAttributes may bring 100,000).
+    if (!(name in attrs) && this.#count >= MAX_ATTRS) return this;
     const v = bounded(value);
-    const attrs = (this.#attrs ??= {});
-    if (v !== undefined && (key in attrs || Object.keys(attrs).length < MAX_ATTRS))
-      attrs[key.slice(0, 256)] = v;
+    if (v === undefined) return this;
+    if (!(name in attrs)) this.#count++;
+    attrs[name] = v;
     return this;
   }
   setAttributes(attributes: Record<string, Attr | undefined>): this {
