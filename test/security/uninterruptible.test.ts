@@ -48,6 +48,10 @@ const ATTACKS = [
   // A Proxy over an array that tells the guard one length and V8 another.
   'proxyArray/fill?a=1',
   'spreadable/concat',
+  'concatGetter/concat',
+  'arrayLike/from',
+  'iteratorGetter/from',
+  'arrayIteratorGetter/from',
   // An array whose prototype chain is 10,000 objects long: each lookup walks it.
   'longChain/indexOf?a=1',
 ];

@@ -614,7 +614,10 @@ function closeIterator(iterator: any): void {
 
 /** §23.1.2.1 Array.from, `this` the constructor it was called on. */
 export function from(self: unknown, args: unknown[]): unknown {
-  const [items, mapfn, thisArg] = args;
+  // By index: destructuring would go through Array.prototype[Symbol.iterator].
+  const items = args[0];
+  const mapfn = args[1];
+  const thisArg = args[2];
   const mapping = mapfn !== undefined;
   if (mapping) callable(mapfn);
   const usingIterator = items === null || items === undefined ? undefined : (items as any)[iteratorSymbol];

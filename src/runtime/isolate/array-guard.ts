@@ -5,13 +5,18 @@
  * same name and length that picks, per call:
  *  - V8's builtin, when the cost of its loop is bounded: the receiver is an ordinary array (not a
  *    Proxy), whose prototype chain is Array.prototype → Object.prototype → null as the platform
- *    made it, with at most DIRECT_MAX elements. An array's `length` is its own data property,
- *    so reading it here and again in the builtin shows nothing to tenant code. Nearly every call
- *    a worker makes takes this path.
- *  - the specification's algorithm in JavaScript (array-generic.ts) for anything else: array-like
- *    objects, Proxies, arrays longer than that, arrays whose prototype chain was changed (a long
- *    chain makes each lookup slow), and `flat`/`flatMap` always (they walk nested arrays the
- *    length of the outer one does not bound).
+ *    made it, with at most DIRECT_MAX elements, or a plain object with Object.prototype as its
+ *    prototype and its own `length` a number no larger (`arguments`, `{ length: 3 }`). That
+ *    `length` is a data property, so reading it here and again in the builtin shows nothing to
+ *    tenant code. Nearly every call a worker makes takes this path.
+ *  - the specification's algorithm in JavaScript (array-generic.ts) for anything else: other
+ *    array-likes (strings, typed arrays, class instances), Proxies, longer ones, arrays whose
+ *    prototype chain was changed (a long chain makes each lookup slow), and `flat`/`flatMap`
+ *    always (they walk nested arrays the length of the outer one does not bound).
+ *
+ * Every builtin reads `length` once, first, except concat() (each argument's, after looking up
+ * its Symbol.isConcatSpreadable, which a getter could answer after lengthening it) and
+ * Array.from() (after Symbol.iterator): those two have tests of their own.
  *
  * Proxies cannot be told from their targets by JavaScript, so the prelude replaces `Proxy` before
  * any tenant code runs with a stand-in that records each proxy it makes in a WeakSet; the
@@ -51,13 +56,27 @@ function track<T extends object>(p: T): T {
 
 /** Whether V8's builtin may run on this receiver (see the top of the file). */
 function direct(o: unknown): boolean {
-  return (
-    isArray(o) &&
-    (proxyCount === 0 || !apply(weakSetHas, proxies, [o])) &&
-    getPrototypeOf(o as object) === ArrayPrototype &&
-    getPrototypeOf(ArrayPrototype) === ObjectPrototype &&
-    (o as unknown[]).length <= DIRECT_MAX
-  );
+  if (isArray(o))
+    return (
+      (proxyCount === 0 || !apply(weakSetHas, proxies, [o])) &&
+      getPrototypeOf(o as object) === ArrayPrototype &&
+      getPrototypeOf(ArrayPrototype) === ObjectPrototype &&
+      (o as unknown[]).length <= DIRECT_MAX
+    );
+  return plainArrayLike(o);
+}
+
+/**
+ * An object whose prototype is Object.prototype (whose own is always null), not a Proxy, with
+ * its own `length` a number of at most DIRECT_MAX: `arguments`, `{ length: n, 0: a }`. Reading
+ * the descriptor runs no code, and V8 reads the same value.
+ */
+function plainArrayLike(o: unknown): boolean {
+  if (o === null || typeof o !== 'object') return false;
+  if (proxyCount > 0 && apply(weakSetHas, proxies, [o])) return false;
+  if (getPrototypeOf(o) !== ObjectPrototype) return false;
+  const d = getOwnPropertyDescriptor(o, 'length');
+  return d !== undefined && 'value' in d && typeof d.value === 'number' && d.value <= DIRECT_MAX;
 }
 
 type Generic = (self: unknown, args: unknown[]) => unknown;
@@ -90,21 +109,30 @@ const GUARDED: Record<string, Generic> = {
   with: generic.with,
 };
 /**
- * Whether Array.from() may go to V8: a plain array (as above), a string, or an object that is
- * not a Proxy and has a method for Symbol.iterator as a data property (found without running
- * a getter): V8 then iterates, which it can be interrupted in. An array-like without one goes
- * through array-generic.ts, whose loop over its `length` can.
+ * Whether Array.from() may go to V8. It may when V8 will iterate (it can be interrupted there):
+ * a string, or an object (an array included), not a Proxy, with a method for
+ * Symbol.iterator as a data property (found without running a getter). With no such method V8
+ * loops over `length`, which it may do only for a plain object (`{ length: n }`, the common
+ * `Array.from({ length: n }, fn)`) with its own `length` a number of at most DIRECT_MAX, read
+ * here and by V8 with no code between. Anything else goes through array-generic.ts.
  */
 function directFrom(items: unknown): boolean {
   if (typeof items === 'string' || items === null || items === undefined) return true;
   if (typeof items !== 'object' && typeof items !== 'function') return true;
-  if (direct(items)) return true;
+  // Arrays too: V8 reads Symbol.iterator before `length`, so a getter there could lengthen one.
   for (let o: object | null = items as object; o !== null; o = getPrototypeOf(o)) {
     if (proxyCount > 0 && apply(weakSetHas, proxies, [o])) return false;
     const d = getOwnPropertyDescriptor(o, iteratorSymbol);
     if (d) return 'value' in d && typeof d.value === 'function';
   }
-  return false;
+  if (getPrototypeOf(items as object) !== ObjectPrototype) return false;
+  const length = getOwnPropertyDescriptor(items as object, 'length');
+  return (
+    length !== undefined &&
+    'value' in length &&
+    typeof length.value === 'number' &&
+    length.value <= DIRECT_MAX
+  );
 }
 
 /** Always in JavaScript: the nested arrays they walk are not bounded by the receiver's length. */
@@ -112,12 +140,26 @@ const ALWAYS_GENERIC: Record<string, Generic> = { flat: generic.flat, flatMap: g
 /** Its own test of what V8 may get (directConcat). */
 const CONCAT: Record<string, Generic> = { concat: generic.concat };
 
+const spreadableSymbol = Symbol.isConcatSpreadable;
+
+/** A plain array (direct) whose Symbol.isConcatSpreadable no code can answer. */
+function concatSafe(o: unknown): boolean {
+  return isArray(o) && direct(o) && getOwnPropertyDescriptor(o as object, spreadableSymbol) === undefined;
+}
+
 /**
- * concat() loops over each argument it spreads as well: V8 gets the call only when every one is
- * a primitive or a plain array, and all of them together are no longer than DIRECT_MAX.
+ * concat() loops over each argument it spreads as well, reading its `length` after its
+ * Symbol.isConcatSpreadable: V8 gets the call only when the receiver and every argument are
+ * primitives or plain arrays, nothing on the way defines Symbol.isConcatSpreadable, and all of
+ * them together are no longer than DIRECT_MAX.
  */
 function directConcat(self: unknown, args: unknown[]): boolean {
-  if (!direct(self)) return false;
+  if (
+    getOwnPropertyDescriptor(ArrayPrototype, spreadableSymbol) !== undefined ||
+    getOwnPropertyDescriptor(ObjectPrototype, spreadableSymbol) !== undefined ||
+    !concatSafe(self)
+  )
+    return false;
   let total = (self as unknown[]).length;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -125,7 +167,7 @@ function directConcat(self: unknown, args: unknown[]): boolean {
       total++;
       continue;
     }
-    if (!direct(a)) return false;
+    if (!concatSafe(a)) return false;
     total += (a as unknown[]).length;
     if (total > DIRECT_MAX) return false;
   }
@@ -133,6 +175,14 @@ function directConcat(self: unknown, args: unknown[]): boolean {
 }
 
 const nativeSlice = ArrayPrototype.slice;
+const setPrototypeOf = Reflect.setPrototypeOf;
+
+/** A call's arguments as a list with no prototype: a missing one is not looked up on Array.prototype. */
+function argList(args: IArguments): unknown[] {
+  const list = apply(nativeSlice, args, []) as unknown[];
+  setPrototypeOf(list, null);
+  return list;
+}
 const never = () => false;
 /** Inside a join() in JavaScript, nested ones stay there: its cycle check is its own stack. */
 const directJoin = (self: unknown) => direct(self) && !generic.joinInProgress();
@@ -159,7 +209,7 @@ function guarded(
       // biome-ignore lint/complexity/noArguments: forwarded as is, the count included
       if (mayGoDirect(this)) return apply(native, this, arguments);
       // biome-ignore lint/complexity/noArguments: as above
-      return slow(this, apply(nativeSlice, arguments, []) as unknown[]);
+      return slow(this, argList(arguments));
     },
   }[name];
 }
@@ -191,8 +241,8 @@ export function installArrayGuard(g: Record<string, unknown>): void {
   const nativeFrom = Array.from;
   const from = {
     from(this: unknown, items?: unknown) {
-      const args = apply(nativeSlice, arguments, []) as unknown[];
-      return directFrom(items) ? apply(nativeFrom, this, args) : generic.from(this, args);
+      // biome-ignore lint/complexity/noArguments: forwarded as is, the count included
+      return directFrom(items) ? apply(nativeFrom, this, arguments) : generic.from(this, argList(arguments));
     },
   }.from;
   defineProperty(from, 'length', { value: nativeFrom.length, configurable: true });
