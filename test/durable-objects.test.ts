@@ -172,6 +172,19 @@ describe('Durable Objects', () => {
       after: { 'iso/cached': 'old', 'iso/other-txn': 2, 'iso/outside': 1 },
     });
   });
+  it('a blockConcurrencyWhile() that never settles resets the object after 30 s: held calls fail, the next gets a new instance', async () => {
+    await rpc('stuck', 'add', 5);
+    const blocked = Date.now();
+    assert.equal((await rpc('stuck', 'stuckBlock')).result, 'stuck');
+    // Arriving 2 s later, the held call meets the block's limit well before its own wall limit.
+    await new Promise((r) => setTimeout(r, 2000));
+    const held = await rpc('stuck', 'memory');
+    const waited = Date.now() - blocked;
+    assert.match(held.error, /Durable Object reset: blockConcurrencyWhile\(\) did not complete within 30 seconds/);
+    assert.ok(waited >= 29_000 && waited < 31_900, `reset ${waited} ms after the block began`);
+    assert.equal((await rpc('stuck', 'memory')).result, 1, 'a new instance');
+    assert.equal((await rpc('stuck', 'add', 1)).result, 6, 'its storage is where it was');
+  });
   it('blockConcurrencyWhile inside another holds events until the outer one ends', async () => {
     assert.equal((await rpc('nested-block', 'nestedBlock', 300)).result, 'blocking');
     await new Promise((r) => setTimeout(r, 60));

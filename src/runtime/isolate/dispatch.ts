@@ -15,11 +15,12 @@ import { makeBindings } from './bindings/index.ts';
 import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
+import { now } from './clock.ts';
 import { cache, hooks, isEntrypointClass, isWorkflowClass, setWorkerEnv, tracing } from './cloudflare.ts';
 import { allowCodegen } from './codegen.ts';
 import { format } from './console.ts';
 import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
-import { commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
+import { BLOCK_LIMIT_MS, commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
 import { concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
@@ -27,6 +28,7 @@ import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
+import { setTimeout as preludeSetTimeout } from './timers.ts';
 import { declaredLength } from './transforms.ts';
 import { URL } from './url.ts';
 import { internals, WebSocket } from './websocket.ts';
@@ -120,7 +122,11 @@ let object: ObjectRuntime | null = null;
 async function objectEvent<T>(run: (o: ObjectRuntime) => Promise<T> | T): Promise<T> {
   const o = object as ObjectRuntime;
   const frame = currentFrame();
-  if (o.gate() || held.length > 0) await heldUntilOpen(o);
+  if (o.gate() || held.length > 0) {
+    const stuck = resetIfStuck(o);
+    if (stuck) throw stuck;
+    await heldUntilOpen(o);
+  }
   // Resumed by a native await: the event's frame is put back by hand.
   const out = await enter(frame, () => run(o));
   commitWrites();
@@ -128,16 +134,19 @@ async function objectEvent<T>(run: (o: ObjectRuntime) => Promise<T> | T): Promis
 }
 
 /** Events that arrived while blockConcurrencyWhile() ran, oldest first. */
-const held: (() => void)[] = [];
+const held: { resolve(): void; reject(err: Error): void }[] = [];
 
 /**
  * Wait for the gate to open, then start in arrival order, one event per task: released in one
  * microtask run, the held events would interleave across their storage awaits.
  */
 function heldUntilOpen(o: ObjectRuntime): Promise<void> {
-  return new Promise<void>((resolve) => {
-    held.push(resolve);
-    if (held.length === 1) void releaseHeld(o);
+  return new Promise<void>((resolve, reject) => {
+    held.push({ resolve, reject });
+    if (held.length === 1) {
+      void releaseHeld(o);
+      watchBlock(o);
+    }
   });
 }
 
@@ -147,8 +156,44 @@ async function releaseHeld(o: ObjectRuntime): Promise<void> {
     // A new task (a host timer): the previous event's microtasks have all run.
     await new Promise((r) => setTimeout(r, 0));
     if (o.gate()) continue;
-    held.shift()?.();
+    held.shift()?.resolve();
   }
+}
+
+/**
+ * A block that holds events past BLOCK_LIMIT_MS resets the object, as on Cloudflare: the next
+ * event gets a new instance (its storage kept), the events it held fail. Checked when an event
+ * finds the gate closed, and by a timer while events are held.
+ */
+function resetIfStuck(o: ObjectRuntime): Error | null {
+  const since = o.blockedSince();
+  if (since === null || now() - since < BLOCK_LIMIT_MS) return null;
+  const err = new Error(
+    `Durable Object reset: blockConcurrencyWhile() did not complete within ${BLOCK_LIMIT_MS / 1000} seconds`,
+  );
+  if (!resetAsked) {
+    resetAsked = true;
+    try {
+      host.sys('doAbort', err.message);
+    } catch {}
+  }
+  for (const h of held.splice(0)) h.reject(err);
+  return err;
+}
+
+/** This instance asked to be reset (an event still delivered to it fails at once). */
+let resetAsked = false;
+
+function watchBlock(o: ObjectRuntime): void {
+  const since = o.blockedSince();
+  if (since === null) return;
+  // The prelude's own timer (timers.ts), not the global a tenant may have replaced.
+  preludeSetTimeout(
+    () => {
+      if (held.length > 0 && !resetIfStuck(o)) watchBlock(o);
+    },
+    Math.max(0, since + BLOCK_LIMIT_MS - now()),
+  );
 }
 
 function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Record<string, any>): void {

@@ -23,6 +23,7 @@
  */
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
 import { callBinding, callSync } from './bridge.ts';
+import { now as clockNow } from './clock.ts';
 import { currentFrame, enter, withTxn } from './context.ts';
 import type { Response } from './response.ts';
 import { MISS, StorageCache } from './storage-cache.ts';
@@ -435,8 +436,15 @@ function storage(): DurableObjectStorage {
   return objectStorage;
 }
 
-/** Blocks of blockConcurrencyWhile() (and async transactions) running now. */
-const blocks = new Set<Promise<void>>();
+/** Blocks of blockConcurrencyWhile() (and async transactions) running now, with when each began. */
+const blocks = new Map<Promise<void>, number>();
+
+/**
+ * How long a block may hold the object's events: past it the object is reset (as Cloudflare
+ * resets an object whose blockConcurrencyWhile() runs longer than 30 s), and the events it held
+ * fail (dispatch.ts).
+ */
+export const BLOCK_LIMIT_MS = 30_000;
 
 /** Run `fn` holding every event that arrives meanwhile (dispatch.ts waits on gate()). */
 function blockWhile<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -445,7 +453,7 @@ function blockWhile<T>(fn: () => Promise<T> | T): Promise<T> {
     () => {},
     () => {},
   );
-  blocks.add(hold);
+  blocks.set(hold, clockNow());
   hold.then(() => blocks.delete(hold));
   return run;
 }
@@ -579,6 +587,8 @@ export interface ObjectRuntime {
   instance: any;
   /** Resolves when no blockConcurrencyWhile() is running. */
   gate(): Promise<unknown> | null;
+  /** When the oldest block running now began (the frozen clock, ms), or null. */
+  blockedSince(): number | null;
 }
 
 export function makeObject(
@@ -618,7 +628,8 @@ export function makeObject(
   const rt: ObjectRuntime = {
     state,
     instance: null,
-    gate: () => (blocks.size === 0 ? null : (blocks.values().next().value as Promise<void>)),
+    gate: () => (blocks.size === 0 ? null : (blocks.keys().next().value as Promise<void>)),
+    blockedSince: () => (blocks.size === 0 ? null : (blocks.values().next().value as number)),
   };
   // Constructed once per life in memory (again after eviction, with storage where it was).
   rt.instance = new cls(state, env);
