@@ -180,7 +180,10 @@ describe('Durable Objects', () => {
     await new Promise((r) => setTimeout(r, 2000));
     const held = await rpc('stuck', 'memory');
     const waited = Date.now() - blocked;
-    assert.match(held.error, /Durable Object reset: blockConcurrencyWhile\(\) did not complete within 30 seconds/);
+    assert.match(
+      held.error,
+      /Durable Object reset: blockConcurrencyWhile\(\) did not complete within 30 seconds/,
+    );
     assert.ok(waited >= 29_000 && waited < 31_900, `reset ${waited} ms after the block began`);
     assert.equal((await rpc('stuck', 'memory')).result, 1, 'a new instance');
     assert.equal((await rpc('stuck', 'add', 1)).result, 6, 'its storage is where it was');
