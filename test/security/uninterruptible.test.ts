@@ -33,6 +33,11 @@ const ATTACKS = [
   'obj/forEach?a=fn',
   'obj/reduce?a=fn&a=0',
   'obj/reverse',
+  // A callback that is itself a builtin: no JavaScript runs per element.
+  'obj/find?a=builtin&a={}',
+  'obj/findLastIndex?a=builtin&a={}',
+  'valueGetter/indexOf?a=1',
+  'valueGetter/from',
   'obj/sort',
   'obj/unshift?a=1',
   'obj/join?a=""',

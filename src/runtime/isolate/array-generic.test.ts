@@ -73,6 +73,10 @@ const cases: Record<string, unknown[][]> = {
   map: fnArgs,
   filter: fnArgs,
   some: fnArgs,
+  find: fnArgs,
+  findIndex: fnArgs,
+  findLast: fnArgs,
+  findLastIndex: fnArgs,
   every: fnArgs,
   flatMap: [[(v: unknown, i: number) => [v, [i]]], ...fnArgs],
   reduce: [

@@ -219,6 +219,26 @@ export function filter(self: unknown, args: unknown[]): unknown {
   return a;
 }
 
+/** find, findIndex (from the start) and findLast, findLastIndex (from the end): holes are read. */
+function finder(method: string, fromEnd: boolean, wantIndex: boolean) {
+  return (self: unknown, args: unknown[]): unknown => {
+    const o = toObject(self, method);
+    const len = lengthOf(o);
+    const fn = args[0] as Function;
+    callable(fn);
+    for (let i = 0; i < len; i++) {
+      const k = fromEnd ? len - 1 - i : i;
+      const v = o[k];
+      if (apply(fn, args[1], [v, k, o])) return wantIndex ? k : v;
+    }
+    return wantIndex ? -1 : undefined;
+  };
+}
+export const find = finder('find', false, false);
+export const findIndex = finder('findIndex', false, true);
+export const findLast = finder('findLast', true, false);
+export const findLastIndex = finder('findLastIndex', true, true);
+
 export function some(self: unknown, args: unknown[]): boolean {
   const o = toObject(self, 'some');
   const len = lengthOf(o);
@@ -532,8 +552,12 @@ export function toReversed(self: unknown): unknown {
   return a;
 }
 
-/** Receivers join() and toLocaleString() are in now: a cycle gives '' (as in every engine). */
+/**
+ * Receivers join() and toLocaleString() are in now: a cycle gives '' (as in every engine). No
+ * prototype: a setter a tenant puts on Array.prototype must not see this list.
+ */
 const joining: unknown[] = [];
+setPrototypeOf(joining, null);
 
 /** §23.1.3.18 join's loop (and toLocaleString's), `each` turning an element into text. */
 function joinLoop(o: any, len: number, separator: string, each: (e: any) => string): string {

@@ -34,6 +34,16 @@ const RealProxy = Proxy;
 const realRevocable = Proxy.revocable;
 const objectKeys = Object.keys;
 const iteratorSymbol = Symbol.iterator;
+const hasOwn = Object.hasOwn;
+const ArrayCtor = Array;
+
+/**
+ * A data property's value, or undefined for an accessor. Asked of the descriptor's own keys:
+ * `'value' in d` would find a `value` a tenant put on Object.prototype.
+ */
+function dataValue(d: PropertyDescriptor | undefined): unknown {
+  return d !== undefined && hasOwn(d, 'value') ? d.value : undefined;
+}
 const RealWeakSet = WeakSet;
 const weakSetAdd = WeakSet.prototype.add;
 const weakSetHas = WeakSet.prototype.has;
@@ -75,8 +85,8 @@ function plainArrayLike(o: unknown): boolean {
   if (o === null || typeof o !== 'object') return false;
   if (proxyCount > 0 && apply(weakSetHas, proxies, [o])) return false;
   if (getPrototypeOf(o) !== ObjectPrototype) return false;
-  const d = getOwnPropertyDescriptor(o, 'length');
-  return d !== undefined && 'value' in d && typeof d.value === 'number' && d.value <= DIRECT_MAX;
+  const length = dataValue(getOwnPropertyDescriptor(o, 'length'));
+  return typeof length === 'number' && length <= DIRECT_MAX;
 }
 
 type Generic = (self: unknown, args: unknown[]) => unknown;
@@ -87,6 +97,10 @@ const GUARDED: Record<string, Generic> = {
   every: generic.every,
   fill: generic.fill,
   filter: generic.filter,
+  find: generic.find,
+  findIndex: generic.findIndex,
+  findLast: generic.findLast,
+  findLastIndex: generic.findLastIndex,
   forEach: generic.forEach,
   includes: generic.includes,
   indexOf: generic.indexOf,
@@ -123,16 +137,9 @@ function directFrom(items: unknown): boolean {
   for (let o: object | null = items as object; o !== null; o = getPrototypeOf(o)) {
     if (proxyCount > 0 && apply(weakSetHas, proxies, [o])) return false;
     const d = getOwnPropertyDescriptor(o, iteratorSymbol);
-    if (d) return 'value' in d && typeof d.value === 'function';
+    if (d) return typeof dataValue(d) === 'function';
   }
-  if (getPrototypeOf(items as object) !== ObjectPrototype) return false;
-  const length = getOwnPropertyDescriptor(items as object, 'length');
-  return (
-    length !== undefined &&
-    'value' in length &&
-    typeof length.value === 'number' &&
-    length.value <= DIRECT_MAX
-  );
+  return plainArrayLike(items);
 }
 
 /** Always in JavaScript: the nested arrays they walk are not bounded by the receiver's length. */
@@ -242,7 +249,10 @@ export function installArrayGuard(g: Record<string, unknown>): void {
   const from = {
     from(this: unknown, items?: unknown) {
       // biome-ignore lint/complexity/noArguments: forwarded as is, the count included
-      return directFrom(items) ? apply(nativeFrom, this, arguments) : generic.from(this, argList(arguments));
+      // Another `this` is a constructor V8 calls between the check and its loop.
+      return this === ArrayCtor && directFrom(items)
+        ? apply(nativeFrom, this, arguments)
+        : generic.from(this, argList(arguments));
     },
   }.from;
   defineProperty(from, 'length', { value: nativeFrom.length, configurable: true });
