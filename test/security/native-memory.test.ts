@@ -52,3 +52,38 @@ describe('native memory behind Intl', () => {
     });
   }
 });
+
+describe('resizable buffers', () => {
+  it('work as in V8 (resize, grow, subclasses, isView, constructor)', async () => {
+    const res = await net.fetchAs('hog', '/buffers');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), {
+      fixed: 4,
+      resized: [true, 8, 8],
+      grown: [true, 16],
+      sub: true,
+      isView: true,
+      ctor: true,
+      name: ['ArrayBuffer', 1],
+      callWithoutNew: 'TypeError',
+    });
+  });
+
+  it('made and dropped across turns: collected, no breach', async () => {
+    const res = await net.fetchAs('hog', '/churn-resizable');
+    assert.equal(res.status, 200, await res.clone().text());
+  });
+
+  it('up to their maximum, they count against the memory limit: 4 × 256 MiB is a breach, host memory stays bounded', async () => {
+    // Before, isolated-vm counted only their initial length: 1 GiB held by a 128 MB isolate.
+    const rss0 = process.memoryUsage().rss;
+    const res = await net.fetchAs('hog', '/keep-resizable?n=4&mb=256');
+    const body = await res.text();
+    const grew = (process.memoryUsage().rss - rss0) / 1e6;
+    assert.equal(res.status, 503, body);
+    assert.match(body, /resizable buffer of up to 268435456 bytes/);
+    assert.ok(grew < 250, `host RSS grew ${grew.toFixed(0)} MB`);
+    assert.equal((await net.fetchAs('neighbour', '/status?s=204')).status, 204);
+    assert.equal((await net.fetchAs('hog', '/buffers')).status, 200);
+  });
+});

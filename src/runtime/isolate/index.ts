@@ -9,6 +9,7 @@ import { AbortController, AbortSignal } from './abort.ts';
 import { installArrayGuard } from './array-guard.ts';
 import { Blob, File } from './blob.ts';
 import { type HostBridge, host, hostDone, installBridge } from './bridge.ts';
+import { installBufferLimits } from './buffers.ts';
 import { Cache, CacheStorage, caches } from './cache.ts';
 import { installClock, now, tick } from './clock.ts';
 import { installCodegenGuard } from './codegen.ts';
@@ -281,6 +282,7 @@ function init(
     settings,
   });
   installWasmLimits(settings.memoryLimitMb);
+  installBufferLimits(g, settings.memoryLimitMb);
   installIntlLimits(settings.memoryLimitMb);
   return {
     load: (...args: Parameters<typeof load>) => {
