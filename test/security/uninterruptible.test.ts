@@ -59,6 +59,16 @@ const ATTACKS = [
   'arrayIteratorGetter/from',
   // An array whose prototype chain is 10,000 objects long: each lookup walks it.
   'longChain/indexOf?a=1',
+  // Lists outside Array.prototype: Intl's locale lists, JSON.stringify's replacer array.
+  'list/canonical',
+  'list/numberFormat',
+  'list/dateTimeFormat',
+  'list/supported',
+  'list/toLocaleString',
+  'list/localeCompare',
+  'list/dateString',
+  'list/typedArray',
+  'list/replacer',
 ];
 
 describe('loops V8 cannot interrupt', () => {
@@ -125,6 +135,26 @@ describe('loops V8 cannot interrupt', () => {
       enumerable: [],
       results: [[1, 2, 3], [1, 2, 3], [0, 2, 4], [1, 2], ['A', 'B'], [1, 2, 3, 4], '1-2-', 2],
       notConstructor: 'TypeError',
+    });
+  });
+
+  it('locale lists and replacer arrays keep their meaning', async () => {
+    const res = await net.fetchAs('neighbour', '/lists');
+    assert.deepEqual(await res.json(), {
+      replacer: '{"b":2,"a":1,"1":3}',
+      replacerLength: 3,
+      canonical: ['en-US', 'de'],
+      single: ['en-GB'],
+      string: ['fr'],
+      format: '1.234,5',
+      callable: '1',
+      number: '1.234,5',
+      compare: -1,
+      supported: ['en', 'de'],
+      badTag: 'RangeError',
+      badType: 'TypeError',
+      // Outpost's bound: V8 canonicalizes each in ICU, where it cannot be stopped.
+      tooMany: 'RangeError',
     });
   });
 });

@@ -47,6 +47,7 @@ import { fetch } from './fetch.ts';
 import { FormData } from './formdata.ts';
 import { Headers } from './headers.ts';
 import { installIntlLimits } from './intl.ts';
+import { installListGuards } from './lists.ts';
 import { lazyGlobal, loadExtension, requireModule } from './modules.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
@@ -284,6 +285,7 @@ function init(
   installWasmLimits(settings.memoryLimitMb);
   installBufferLimits(g, settings.memoryLimitMb);
   installIntlLimits(settings.memoryLimitMb);
+  installListGuards();
   return {
     load: (...args: Parameters<typeof load>) => {
       tick();

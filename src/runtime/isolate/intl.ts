@@ -11,6 +11,8 @@
  * DateTimeFormat 26 KB, a word Segmenter 7 KB, a Collator 1.6 KB, a word segment() 2 KB, the
  * rest under 300 bytes.
  */
+
+import { localeList } from './lists.ts';
 import { NativeBudget } from './native-memory.ts';
 import { standIn } from './stand-in.ts';
 
@@ -59,7 +61,10 @@ export function installIntlLimits(memoryLimitMb: number): void {
     const bytes = ESTIMATE[name] ?? OTHER;
     const what = `an Intl.${name}`;
     // Some (DateTimeFormat, NumberFormat, Collator) may be called without `new`.
+    const takesList = name !== 'Locale';
     const Wrapper = function (this: unknown, ...args: unknown[]) {
+      // A locale list is read in JavaScript first (lists.ts): V8's own walk cannot be stopped.
+      if (takesList && args.length > 0) args[0] = localeList(args[0]);
       const made = new.target
         ? Reflect.construct(Original, args, new.target)
         : Reflect.apply(Original, this, args);
