@@ -218,10 +218,14 @@ describe('Array.prototype in JavaScript (array-generic.ts) behaves as V8 does', 
       [Symbol.iterator]() {
         let i = 0;
         return {
-          next: () => (
-            log.push(`next ${i}`), i < 3 ? { value: i++, done: false } : { value: undefined, done: true }
-          ),
-          return: () => (log.push('return'), {}),
+          next: () => {
+            log.push(`next ${i}`);
+            return i < 3 ? { value: i++, done: false } : { value: undefined, done: true };
+          },
+          return: () => {
+            log.push('return');
+            return {};
+          },
         };
       },
     });

@@ -212,10 +212,9 @@ function guarded(
     }.concat;
   return {
     [name](this: unknown) {
-      // Reflect.apply with `arguments` is forwarded by V8 without making an array.
-      // biome-ignore lint/complexity/noArguments: forwarded as is, the count included
+      // Reflect.apply with `arguments` is forwarded by V8 without making an array (the count
+      // included, which a rest parameter would also give, at the cost of an array).
       if (mayGoDirect(this)) return apply(native, this, arguments);
-      // biome-ignore lint/complexity/noArguments: as above
       return slow(this, argList(arguments));
     },
   }[name];
@@ -248,8 +247,7 @@ export function installArrayGuard(g: Record<string, unknown>): void {
   const nativeFrom = Array.from;
   const from = {
     from(this: unknown, items?: unknown) {
-      // biome-ignore lint/complexity/noArguments: forwarded as is, the count included
-      // Another `this` is a constructor V8 calls between the check and its loop.
+      // `arguments` is forwarded as is, the count included. Another `this` is a constructor V8 calls between the check and its loop.
       return this === ArrayCtor && directFrom(items)
         ? apply(nativeFrom, this, arguments)
         : generic.from(this, argList(arguments));

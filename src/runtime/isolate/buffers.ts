@@ -36,7 +36,7 @@ export function installBufferLimits(g: Record<string, unknown>, memoryLimitMb: n
     if (!isFlexible || !maxOf) continue;
     const Wrapper = function (this: unknown) {
       if (new.target === undefined) throw new TypeError(`Constructor ${name} requires 'new'`);
-      // biome-ignore lint/complexity/noArguments: V8 reads the arguments itself, in its order
+      // `arguments` as is: V8 reads the arguments itself, in its order.
       const buffer = construct(Original, arguments, new.target === Wrapper ? Original : new.target);
       if (apply(isFlexible, buffer, [])) reserveFor(buffer, apply(maxOf, buffer, []) as number);
       return buffer;
