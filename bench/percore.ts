@@ -120,6 +120,17 @@ export const PER_CORE: PerCore[] = [
   },
   durableObject('dorpc', 'RPC', '/rpc'),
   durableObject('dofetch', 'stub.fetch()', '/fetch'),
+  {
+    // Every answer waits for its write to be on the disk: the cost of the output gate's fsyncs
+    // (shared by concurrent calls: src/durable-objects/wal-sync.ts). workerd is left out: its
+    // Durable Objects here keep storage in memory.
+    key: 'dowrite',
+    label: 'one Durable Object by RPC, writing one key per call',
+    path: '/write',
+    bytes: 1,
+    targets: async () => [await outpost('durable'), await outpost('hello', 'constant worker')],
+    goals: {},
+  },
   cacheHits('cache1k', '1 KB', 1024),
   cacheHits('cache100k', '100 KB', 100 * 1024),
 ];

@@ -18,11 +18,11 @@ import {
   type ObjectHost,
   type ObjectOp,
   type ObjectPeers,
-  type ObjectResponse,
   type PeerNode,
   type PeerObjectCall,
 } from './host.ts';
 import type { Live } from './live.ts';
+import { gated } from './output-gate.ts';
 
 export interface NetworkOptions {
   objects: ObjectCluster;
@@ -237,17 +237,7 @@ export class NodeCalls {
     counted();
     try {
       const event: ObjectEvent = op.kind === 'fetch' ? op : { ...op, chain: call.chain };
-      let out: unknown;
-      try {
-        out = await this.site.hostFor(l.pop).runObject(l.instance, event);
-      } catch (err) {
-        // An exception is an answer too: it leaves once the writes before it are confirmed.
-        await gate(l);
-        throw err;
-      }
-      await gate(l);
-      if (op.kind === 'fetch') return gatedResponse(out as ObjectResponse, () => gate(l));
-      return out;
+      return await gated(l, op.kind === 'fetch', () => this.site.hostFor(l.pop).runObject(l.instance, event));
     } finally {
       l.lastUsed = Date.now();
       const n = (this.#running.get(key) ?? 1) - 1;
@@ -370,18 +360,6 @@ export class NodeCalls {
   }
 }
 
-/** The output gate across nodes: what the object wrote is replicated and its lease holds. */
-async function gate(l: Live): Promise<void> {
-  if (!l.replicated) return;
-  try {
-    await l.replicated.gate();
-  } catch (err) {
-    throw new ObjectError(
-      `Durable Object storage could not be confirmed, so its answer was withheld: ${(err as Error).message}`,
-    );
-  }
-}
-
 /** What is sent to the owning node: the request's body read whole (streamed bodies: a known gap). */
 async function peerCallOf(
   t: ObjectClass,
@@ -409,21 +387,4 @@ async function peerCallOf(
     body = Buffer.concat(chunks);
   }
   return { ...base, op: { kind: 'fetch', method: r.method, url: r.url, headers: r.headers, cf: r.cf, body } };
-}
-
-/** A response whose body chunks each wait for the output gate (writes made while streaming). */
-function gatedResponse(res: ObjectResponse, wait: () => Promise<void>): ObjectResponse {
-  const body = res.body;
-  if (!body || body instanceof Uint8Array) return res;
-  return {
-    ...res,
-    body: {
-      async next() {
-        const chunk = await body.next();
-        await wait();
-        return chunk;
-      },
-      cancel: (reason) => body.cancel(reason),
-    },
-  };
 }

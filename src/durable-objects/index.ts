@@ -30,6 +30,7 @@ export type {
 export { idFromName, invalidId, newUniqueId } from './ids.ts';
 export { checkKey, checkKeys, checkValue, DO_LIMITS, type StorageBackend, StorageError } from './limits.ts';
 export { DurableObjects, type DurableObjectsOptions } from './objects.ts';
+export { withheld } from './output-gate.ts';
 export { AsyncSqlHost } from './sql-async.ts';
 export { TRANSACTION_REFUSED, tokenize } from './sql-gate.ts';
 export type { BatchResult } from './sql-host.ts';

@@ -31,6 +31,7 @@ import {
 } from './host.ts';
 import { invalidId } from './ids.ts';
 import type { Live } from './live.ts';
+import { gated } from './output-gate.ts';
 import { StagedStorage } from './staged.ts';
 import type { ObjectStorage } from './storage.ts';
 
@@ -228,7 +229,10 @@ export class DurableObjects {
   async #run(live: Live, event: ObjectEvent): Promise<unknown> {
     live.lastUsed = Date.now();
     try {
-      return await this.options.runtimeFor(live.pop).runObject(live.instance, event);
+      // Its outcome leaves through the output gate.
+      return await gated(live, event.kind === 'fetch', () =>
+        this.options.runtimeFor(live.pop).runObject(live.instance, event),
+      );
     } finally {
       live.lastUsed = Date.now();
     }
@@ -299,6 +303,14 @@ export class DurableObjects {
         prevDeath?.();
         this.#drop(l);
       };
+      // The disk failed an fsync: what it kept is unknown, so this instance's outputs are
+      // withheld (wal-sync.ts) and it is reset; the next event opens the storage again.
+      store.walSync?.onFailure((err) => {
+        this.#log(`Durable Object ${t.namespace} ${id} reset: ${err.message}`);
+        if (this.#live.get(key) !== l) return;
+        this.#drop(l);
+        l.instance.dispose();
+      });
       this.#live.set(key, l);
       return l;
     } catch (err) {

@@ -244,6 +244,7 @@ export class StagedStorage {
     this.onAlarm(at as number | null);
   }
 
+  /** The last output waiting to leave (settled, never rejected), or null. */
   #outputs: Promise<void> | null = null;
 
   /** Whether an output now would have to wait (a copy of its data is then kept). */
@@ -252,25 +253,42 @@ export class StagedStorage {
   }
 
   /**
-   * Let an output of the object (a WebSocket message) leave once what was committed before it is
-   * confirmed, after the outputs before it: at once when nothing is pending. When confirmation
-   * fails the message is dropped: the object is being dropped (its storage could not be confirmed).
+   * The output gate for what leaves the object besides its answer (output-gate.ts): null when
+   * it may leave now; else a promise that resolves once what was committed before it is
+   * confirmed and the outputs before it have left, and rejects when confirmation failed.
+   */
+  confirmed(): Promise<void> | null {
+    return this.outputWaits() ? this.#after(() => undefined) : null;
+  }
+
+  /**
+   * Let an output of the object (a WebSocket message or close) leave once what was committed
+   * before it is confirmed, after the outputs before it: at once when nothing is pending. When
+   * confirmation fails it is dropped: the object is being dropped (its storage could not be
+   * confirmed).
    */
   output(send: () => void): void {
     if (!this.outputWaits()) {
       send();
       return;
     }
+    this.#after(send).catch(() => {});
+  }
+
+  /** `then` once the outputs before it have left and the commits before it are confirmed. */
+  #after(then: () => void): Promise<void> {
     const wait = this.store.outputWaits() ? this.store.confirmOutput() : null;
-    wait?.catch(() => {}); // observed here too: a failure only drops the message
-    const tail = (this.#outputs ?? Promise.resolve())
-      .then(() => wait)
-      .then(send)
-      .catch(() => {});
+    wait?.catch(() => {}); // observed here too: a failure is the caller's to see
+    const out = (this.#outputs ?? Promise.resolve()).then(() => wait).then(then);
+    const tail = out.then(
+      () => {},
+      () => {},
+    );
     this.#outputs = tail;
     void tail.then(() => {
       if (this.#outputs === tail) this.#outputs = null;
     });
+    return out;
   }
 
   close(): void {

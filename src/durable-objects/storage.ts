@@ -2,15 +2,17 @@
  * One Durable Object's storage: a SQLite database file of its own (embedded mode). The
  * key-value API lives in the hidden table `__cf_kv` (as on Cloudflare's SQLite backend), the
  * alarm in `__cf_meta`; objects of `new_sqlite_classes` also run their own SQL here. WAL with
- * synchronous=FULL: a write is on disk when its transaction returns, which is what the output
- * gate waits for (src/runtime/isolate/durable.ts) — an acknowledged write survives kill -9.
- * Values arrive already serialized (the bridge uses V8's serializer, i.e. structured clone).
+ * synchronous=NORMAL: a write survives kill -9 when its transaction returns; before anything the
+ * object says leaves, the output gate (output-gate.ts) also waits for it to be on the disk, one
+ * fsync shared by the commits before it, off the main thread (wal-sync.ts). Values arrive
+ * already serialized (the bridge uses V8's serializer, i.e. structured clone).
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DO_LIMITS, StorageError } from './limits.ts';
 import { sqlRunner } from './sql-runner.ts';
+import { WalSync } from './wal-sync.ts';
 
 export interface ListOptions {
   start?: string;
@@ -34,6 +36,8 @@ export class ObjectStorage {
   readonly #put: Database.Statement;
   readonly #del: Database.Statement;
   readonly #write: (puts: [string, Uint8Array][], deletes: string[]) => number;
+  /** The output gate's wait for the disk (null: in memory, or replicated: the journal is). */
+  readonly walSync: WalSync | null;
 
   constructor(
     readonly file: string,
@@ -46,9 +50,9 @@ export class ObjectStorage {
      */
     readonly maxBytes: number = DO_LIMITS.MAX_DATABASE_BYTES,
     /**
-     * Whether a commit waits for the disk (synchronous=FULL). A replicated object's commits are
-     * made durable by its journal (cluster/replicated.ts), so its file needs no fsync per commit:
-     * after a crash it is rebuilt from the journal, never read.
+     * Whether outputs wait for commits to be on the disk (wal-sync.ts). A replicated object's
+     * commits are made durable by its journal (cluster/replicated.ts), so its file needs no
+     * fsync: after a crash it is rebuilt from the journal, never read.
      */
     fsync = true,
   ) {
@@ -57,7 +61,8 @@ export class ObjectStorage {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(fsync ? 'synchronous = FULL' : 'synchronous = NORMAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.walSync = fsync && file !== ':memory:' ? new WalSync(file) : null;
     // max_page_count is per connection: the SQL host sets the same cap on its own.
     const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
     this.#db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
@@ -89,7 +94,9 @@ export class ObjectStorage {
   /** Apply puts then deletes atomically; answers how many of the deleted keys existed. */
   write(puts: [string, Uint8Array][], deletes: string[]): number {
     if (puts.length === 0 && deletes.length === 0) return 0;
-    return full(() => this.#write(puts, deletes));
+    const n = full(() => this.#write(puts, deletes));
+    this.walSync?.committed();
+    return n;
   }
 
   list(o: ListOptions): [string, Uint8Array][] {
@@ -124,6 +131,7 @@ export class ObjectStorage {
         .all() as string[];
       for (const t of tables) this.#db.exec(`DROP TABLE "${t.replaceAll('"', '""')}"`);
     })();
+    this.walSync?.committed();
   }
 
   /**
@@ -179,6 +187,7 @@ export class ObjectStorage {
       full(() =>
         this.#db.prepare("INSERT OR REPLACE INTO __cf_meta (key, value) VALUES ('alarm', ?)").run(at),
       );
+    this.walSync?.committed();
   }
 
   /**
@@ -190,17 +199,18 @@ export class ObjectStorage {
   }
 
   /**
-   * What an output of the object (a WebSocket message) must wait for before it leaves, beyond the
-   * commit that came before it: nothing here (the commit was on disk when it returned);
-   * replicated storage answers its replication (cluster/replicated.ts).
+   * Whether an output of the object (output-gate.ts) must wait before it leaves: here for the
+   * commits before it to be on the disk (wal-sync.ts); replicated storage answers its
+   * replication (cluster/replicated.ts). The object's own SQL needs no wait: the SQL host commits
+   * it with synchronous=FULL, in its own process.
    */
   outputWaits(): boolean {
-    return false;
+    return this.walSync?.pending ?? false;
   }
 
   /** Resolves when an output may leave (outputWaits() said it must wait). */
   confirmOutput(): Promise<void> {
-    return Promise.resolve();
+    return this.walSync?.confirm() ?? Promise.resolve();
   }
 
   /** The SQL of the database's schema (tables, indexes, triggers, views). */
@@ -226,6 +236,7 @@ export class ObjectStorage {
   }
 
   close(): void {
+    this.walSync?.close();
     if (this.#db.open) this.#db.close();
     if (this.file !== ':memory:') sqlRunner.close(this.file);
   }

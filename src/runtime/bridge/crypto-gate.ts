@@ -21,11 +21,9 @@
  * completion. Running the sync variants on the main thread instead would measure CPU exactly
  * but stall every tenant for the whole operation (an RSA-4096 keygen takes about a second).
  */
+import { CRYPTO_SLOTS } from '../../config/thread-pool.ts';
 import { NamedError } from './named-error.ts';
 
-const POOL = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-/** Crypto operations in flight in the whole process. */
-export const CRYPTO_SLOTS = Math.max(1, Math.floor(POOL / 2));
 const QUEUE_MAX = 256;
 const QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 

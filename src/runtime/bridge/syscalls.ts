@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
-import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
+import { type HibernationSet, type StagedStorage, withheld } from '../../durable-objects/index.ts';
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
 import type { OpenSpan, PopMetrics, TraceScope } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
@@ -199,12 +199,28 @@ function failure(err: unknown): { e: string; n?: string } {
  * the call's id, the invocation it is made for (src/runtime/isolate/context.ts), which call,
  * its arguments, and the custom span active where the worker made it (0: none).
  */
+/** Posted calls that may leave an isolate (src/runtime/isolate/bridge.ts: TIMER 0, FETCH 1, READ 2, ASYNC 3). */
+const FETCH = 1;
+const ASYNC = 3;
+
 function postedCalls(
   slot: Slot,
   calls: IsolateCalls,
   posted: ((ctx: unknown, ...args: any[]) => unknown)[],
   spans: CustomSpans,
 ): ivm.Callback {
+  // A Durable Object's calls that leave it start once its writes before them are confirmed
+  // (src/durable-objects/output-gate.ts); the isolate committed them before posting the call.
+  const outputGate = (which: number, args: unknown[]): Promise<void> | null => {
+    const durable = slot.owner?.durable;
+    if (!durable || !(which === FETCH || (which === ASYNC && args[0] !== 'subtle'))) return null;
+    durable.commit(); // normally nothing is staged here: this keeps the rule for any path that did not
+    const ready = durable.confirmed();
+    if (ready === null) return null;
+    return ready.catch((err: unknown) => {
+      throw withheld(err, 'the call was not made');
+    });
+  };
   // The custom span the isolate said was active where the call was made (isolate/bridge.ts):
   // what the call records goes under it, as Workers nests platform spans in custom ones. Read
   // by the owner's `hops(ctx)` while the call starts; a call that records after an await of its
@@ -220,18 +236,24 @@ function postedCalls(
     (id: unknown, ctx: unknown, which: unknown, args: unknown, span: unknown) => {
       if (typeof id !== 'number') return;
       let out: Promise<unknown>;
+      const start = (fn: (ctx: unknown, ...args: any[]) => unknown, list: unknown[]) => {
+        active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
+        try {
+          return fn(ctx, ...list);
+        } finally {
+          active = null;
+        }
+      };
       try {
         const fn = typeof which === 'number' ? posted[which] : undefined;
         if (!fn) throw isolateError('TypeError: unknown syscall');
         // A copied array keeps its length: a sparse one must not be walked (bridge/lists.ts).
         if (!Array.isArray(args) || args.length > 64)
           throw isolateError('TypeError: invalid syscall arguments');
-        active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
-        out = Promise.resolve(fn(ctx, ...args));
+        const ready = outputGate(which as number, args);
+        out = ready === null ? Promise.resolve(start(fn, args)) : ready.then(() => start(fn, args));
       } catch (err) {
         out = Promise.reject(err);
-      } finally {
-        active = null;
       }
       out.then(
         (v) => answer(id, { v }),
@@ -441,9 +463,14 @@ export function createSyscalls(
       o.retire();
     },
     wsClose: (id, code, reason) => {
-      const h = owner().hibernation;
-      if (h?.has(id)) return h.close(id, code, reason);
-      return sockets.close(id, code, reason);
+      const o = owner();
+      const close = () =>
+        o.hibernation?.has(id) ? o.hibernation.close(id, code, reason) : sockets.close(id, code, reason);
+      const durable = o.durable;
+      if (!durable) return close();
+      // The output gate: a close leaves after the messages and writes before it (as wsSend).
+      durable.commit();
+      durable.output(close);
     },
     ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
     extBegin: (name) => {
@@ -538,6 +565,12 @@ export function createSyscalls(
       o.beginSubrequest(ctx);
       if (!o.egress) throw isolateError('Error: connect() failed: this worker has no network access');
       return tcp.connect(hostname, port, secure, o.egress, o.bodies);
+    },
+    // `ctx.storage.sync()`: resolves once the object's writes before it are confirmed, which the
+    // output gate (postedCalls) waited for before this call started.
+    doSync: () => {
+      if (!owner().durable)
+        throw new NamedError('storage is only available inside a Durable Object', 'Error');
     },
     tcpWrite: (_ctx, id, data) => tcp.write(id, data),
     tcpClose: (_ctx, id, half) => tcp.close(id, half),

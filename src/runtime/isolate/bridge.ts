@@ -82,6 +82,18 @@ const NativePromise = Promise;
 const isArray = Array.isArray;
 const hasOwn = Object.hasOwn;
 
+/**
+ * Runs before a call that leaves the isolate (a subrequest, a binding's call, the Cache API…;
+ * not crypto, timers or body reads). In a Durable Object's isolate it commits the object's
+ * staged writes (durable.ts sets it): the host's output gate then holds the call until they are
+ * confirmed, and a commit that fails rejects the call, nothing sent, having cleared what the
+ * storage cache learnt from those writes.
+ */
+let beforeLeaving: (() => void) | null = null;
+export function onBeforeLeaving(f: () => void): void {
+  beforeLeaving = f;
+}
+
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
 export function callHost(which: number, args: unknown[]): Promise<any> {
@@ -89,6 +101,9 @@ export function callHost(which: number, args: unknown[]): Promise<any> {
   return new NativePromise((resolve, reject) => {
     // A value the host cannot take apart would be dropped on the way, unanswered (depth.ts).
     checkDepth(args, 'A value passed to this call');
+    // A call that leaves the isolate: a Durable Object's staged writes commit first.
+    if (beforeLeaving !== null && (which === FETCH || (which === ASYNC && args[0] !== 'subtle')))
+      beforeLeaving();
     waiting[id] = { resolve, reject };
     try {
       host.post(id, currentId(), which, args, currentSpan());

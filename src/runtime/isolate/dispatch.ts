@@ -128,7 +128,15 @@ async function objectEvent<T>(run: (o: ObjectRuntime) => Promise<T> | T): Promis
     await heldUntilOpen(o);
   }
   // Resumed by a native await: the event's frame is put back by hand.
-  const out = await enter(frame, () => run(o));
+  let out: T;
+  try {
+    out = await enter(frame, () => run(o));
+  } catch (err) {
+    // An exception is an answer too: the writes before it commit before it leaves (and the
+    // host's output gate holds it until they are confirmed).
+    commitWrites();
+    throw err;
+  }
   commitWrites();
   return out;
 }

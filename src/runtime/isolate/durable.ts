@@ -22,7 +22,7 @@
  * transactions nest, as SQLite savepoints do.
  */
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
-import { callBinding, callSync } from './bridge.ts';
+import { callAsync, callBinding, callSync, onBeforeLeaving } from './bridge.ts';
 import { now as clockNow } from './clock.ts';
 import { currentFrame, enter, withTxn } from './context.ts';
 import type { Response } from './response.ts';
@@ -161,8 +161,11 @@ export function commitWrites(): void {
   }
 }
 
-// A message an object sends on a WebSocket leaves after its writes before it are committed.
+// A message an object sends on a WebSocket, and any call it makes that leaves the isolate,
+// leave after its writes before them are committed (the host's output gate then holds them
+// until those are confirmed).
 onBeforeSend(commitWrites);
+onBeforeLeaving(commitWrites);
 
 function staged(): void {
   if (commitQueued) return;
@@ -510,7 +513,9 @@ export class DurableObjectStorage extends KvOps {
     });
   }
   sync(): Promise<void> {
-    return asPromise(() => commitWrites());
+    // Resolves once the writes before it are confirmed (on the disk, or replicated): the host
+    // holds the call at the output gate (callHost commits them first).
+    return callAsync('doSync');
   }
   getAlarm(_options?: unknown): Promise<number | null> {
     return asPromise(() => storageCall('getAlarm') as number | null);

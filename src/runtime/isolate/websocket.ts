@@ -216,7 +216,10 @@ export class WebSocket extends EventTarget {
     if (link.kind === 'peer') {
       link.peer.#deliver(new CloseEvent('close', { code: c, reason: r, wasClean: true }));
       this.#closed(c, r);
-    } else if (link.kind === 'host') callSync('wsClose', link.id, c, r);
+    } else if (link.kind === 'host') {
+      beforeSend(); // a close leaves after the writes before it, as a message does
+      callSync('wsClose', link.id, c, r);
+    }
   }
 
   #open(): void {
@@ -406,7 +409,7 @@ export class WebSocketPair {
 export const internals = WebSocket[kInternal];
 
 /**
- * Runs before a message goes to the host. In a Durable Object's isolate it commits the object's
+ * Runs before a message or a close goes to the host. In a Durable Object's isolate it commits the object's
  * staged writes (durable.ts sets it: the output gate), so that a commit that fails throws from
  * send() having cleared what the storage cache learnt from those writes, as every other commit
  * the object makes does; the host would otherwise commit them itself, unseen by the cache.

@@ -1,0 +1,120 @@
+// Group commit of an object's local database: outputs wait for the disk, one fsync covers the
+// commits before it, failures withhold every later output, close syncs what is left, and the
+// process never has more than FSYNC_SLOTS fsyncs on libuv's pool.
+import assert from 'node:assert/strict';
+import { fsync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { FSYNC_SLOTS } from '../config/thread-pool.ts';
+import { ObjectStorage } from './storage.ts';
+import { disk, WalSync } from './wal-sync.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'outpost-walsync-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+it('an output after a commit waits for the disk; one fsync covers every commit before it', async () => {
+  const s = new ObjectStorage(join(dir, 'a.sqlite'));
+  const sync = s.walSync as WalSync;
+  assert.equal(s.outputWaits(), false, 'nothing written: nothing to wait for');
+  s.write([['k', bytes('1')]], []);
+  assert.equal(s.outputWaits(), true);
+  await s.confirmOutput();
+  assert.equal(s.outputWaits(), false);
+  assert.equal(sync.syncs, 1);
+  // Forty concurrent events, each committing and then answering: far fewer fsyncs than commits.
+  const answers: Promise<void>[] = [];
+  for (let i = 0; i < 40; i++) {
+    s.write([[`k${i}`, bytes(String(i))]], []);
+    answers.push(s.confirmOutput());
+  }
+  await Promise.all(answers);
+  assert.ok(sync.syncs - 1 <= 2, `40 commits, ${sync.syncs - 1} fsyncs`);
+  // An alarm and deleteAll() are commits too.
+  s.setAlarm(Date.now() + 60_000);
+  assert.equal(s.outputWaits(), true);
+  await s.confirmOutput();
+  s.deleteAll();
+  assert.equal(s.outputWaits(), true);
+  await s.confirmOutput();
+  s.close();
+});
+
+it('close() syncs what is still waiting, once', async () => {
+  const s = new ObjectStorage(join(dir, 'b.sqlite'));
+  const sync = s.walSync as WalSync;
+  s.write([['k', bytes('v')]], []);
+  const waiting = s.confirmOutput();
+  s.close();
+  await waiting;
+  assert.equal(sync.pending, false);
+  const reopened = new ObjectStorage(join(dir, 'b.sqlite'));
+  assert.deepEqual(
+    reopened.get(['k']).map(([k, v]) => [k, new TextDecoder().decode(v)]),
+    [['k', 'v']],
+  );
+  reopened.close();
+});
+
+it('a failed fsync withholds that output and every later one', async () => {
+  const sync = new WalSync(join(dir, 'no-such-folder', 'c.sqlite'));
+  sync.committed();
+  await assert.rejects(sync.confirm(), /could not be written to disk/);
+  assert.equal(sync.pending, true);
+  await assert.rejects(sync.confirm(), /could not be written to disk/);
+});
+
+it('storage that needs no fsync (in memory, or replicated) never waits', () => {
+  const m = new ObjectStorage(':memory:');
+  m.write([['k', bytes('v')]], []);
+  assert.equal(m.outputWaits(), false);
+  m.close();
+  const r = new ObjectStorage(join(dir, 'd.sqlite'), 'ns', 1e9, false);
+  r.write([['k', bytes('v')]], []);
+  assert.equal(r.outputWaits(), false);
+  r.close();
+});
+
+it('the process runs at most FSYNC_SLOTS fsyncs at once; a queued turn covers every commit made while it waited', async () => {
+  const real = disk.fsync;
+  const inFlight: (() => void)[] = [];
+  let most = 0;
+  disk.fsync = (fd, done) => {
+    inFlight.push(() => fsync(fd, done));
+    most = Math.max(most, inFlight.length);
+  };
+  try {
+    const stores = Array.from(
+      { length: FSYNC_SLOTS + 3 },
+      (_, i) => new ObjectStorage(join(dir, `slots${i}.sqlite`)),
+    );
+    const waits: Promise<void>[] = [];
+    for (const s of stores) {
+      s.write([['k', bytes('1')]], []);
+      waits.push(s.confirmOutput());
+    }
+    // More commits while the first turns are in flight or queued: no extra fsyncs for them.
+    for (const s of stores) {
+      s.write([['k', bytes('2')]], []);
+      waits.push(s.confirmOutput());
+    }
+    for (let rounds = 0; inFlight.length > 0 && rounds < 100; rounds++) {
+      assert.ok(inFlight.length <= FSYNC_SLOTS, `${inFlight.length} fsyncs in flight`);
+      inFlight.shift()?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(waits);
+    assert.ok(most <= FSYNC_SLOTS, `at most ${FSYNC_SLOTS} at once, saw ${most}`);
+    // Each store: its first sync also syncs the folder (two fsync calls); the turns queued behind
+    // the slots covered both commits.
+    const syncs = stores.map((s) => (s.walSync as WalSync).syncs);
+    assert.ok(
+      syncs.slice(FSYNC_SLOTS).every((n) => n === 1),
+      `stores that waited for a turn synced once: ${syncs}`,
+    );
+    for (const s of stores) s.close();
+  } finally {
+    disk.fsync = real;
+  }
+});

@@ -1,0 +1,173 @@
+// The output gate with group commit (src/durable-objects/output-gate.ts, wal-sync.ts): while the
+// fsync that covers an object's write is held, nothing the object says after the write leaves —
+// not its response, an exception, a subrequest, a call to another object, a WebSocket message
+// or close, nor the resolution of storage.sync() — and all of it leaves, in order, once the
+// fsync completes. The dev server runs in this process, so the test holds fsyncs itself.
+import assert from 'node:assert/strict';
+import { fsync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { disk } from '../src/durable-objects/wal-sync.ts';
+import { startFixture, type TestDev, waitFor } from './helpers.ts';
+
+let dev: TestDev;
+let origin: Server;
+let originUrl = '';
+let originHits = 0;
+const realFsync = disk.fsync;
+
+/** fsyncs asked for while held, started when let go; the next one fails when asked. */
+let holding = false;
+let failNext = false;
+const held: (() => void)[] = [];
+function hold(): void {
+  holding = true;
+}
+function letGo(): void {
+  holding = false;
+  for (const start of held.splice(0)) start();
+}
+
+before(async () => {
+  disk.fsync = (fd, done) => {
+    if (failNext) {
+      failNext = false;
+      const err = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      setImmediate(() => done(err));
+    } else if (holding) held.push(() => fsync(fd, done));
+    else fsync(fd, done);
+  };
+  origin = createServer((_req, res) => {
+    originHits++;
+    res.end('ok');
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  dev = await startFixture('output-gate');
+});
+after(async () => {
+  letGo();
+  disk.fsync = realFsync;
+  await dev?.close();
+  origin?.close();
+});
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a request and reports whether it has answered yet. */
+function track(url: string) {
+  let answered = false;
+  const response = fetch(url).then(async (r) => {
+    const body = { status: r.status, text: await r.text() };
+    answered = true;
+    return body;
+  });
+  return { response, answered: () => answered };
+}
+
+describe('the output gate waits for the disk (group commit)', () => {
+  it('a subrequest made after a write starts only once the write is on the disk', async () => {
+    await (await fetch(`${dev.url}/read?name=f`)).text(); // the object is made, no write pending
+    hold();
+    const before = originHits;
+    const r = track(`${dev.url}/put-fetch?name=f&origin=${encodeURIComponent(originUrl)}`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.equal(originHits, before, 'the subrequest left before the write was on the disk');
+    assert.equal(r.answered(), false);
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'fetched' });
+    assert.equal(originHits, before + 1);
+  });
+
+  it('a call to another object made after a write waits too', async () => {
+    assert.equal(await (await fetch(`${dev.url}/hits`)).text(), '0');
+    hold();
+    const r = track(`${dev.url}/put-call?name=c`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    // The other object wrote nothing: it answers at once, and has not been called.
+    assert.equal(await (await fetch(`${dev.url}/hits`)).text(), '0');
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'called' });
+    assert.equal(await (await fetch(`${dev.url}/hits`)).text(), '1');
+  });
+
+  it('storage.sync() resolves only once the write is on the disk', async () => {
+    hold();
+    const r = track(`${dev.url}/put-sync?name=s`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.ok(!dev.logs.some((e) => e.message === 'synced'), 'sync() resolved before the fsync');
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'synced' });
+    await waitFor(() => dev.logs.some((e) => e.message === 'synced'), 5000, 'the log line');
+  });
+
+  it('an exception thrown after a write leaves after the write, which is kept', async () => {
+    hold();
+    const r = track(`${dev.url}/put-throw?name=t`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.equal(r.answered(), false, 'the exception left before its write was on the disk');
+    letGo();
+    assert.equal((await r.response).status, 500);
+    assert.equal(await (await fetch(`${dev.url}/read?name=t`)).text(), '1');
+  });
+
+  it('a WebSocket message and the close after it leave in order, after the write', async () => {
+    const ws = new WebSocket(`${dev.url.replace('http', 'ws')}/socket?name=w`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const seen: string[] = [];
+    ws.on('message', (d) => seen.push(`message ${d}`));
+    const closed = new Promise<void>((resolve) =>
+      ws.once('close', (code, reason) => {
+        seen.push(`close ${code} ${reason}`);
+        resolve();
+      }),
+    );
+    hold();
+    ws.send('hello');
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.deepEqual(seen, [], 'something left before the write was on the disk');
+    letGo();
+    await closed;
+    assert.deepEqual(seen, ['message stored hello', 'close 4000 done']);
+  });
+
+  it('an object that wrote nothing is not held by another object’s pending fsync', async () => {
+    await (await fetch(`${dev.url}/read?name=idle`)).text();
+    hold();
+    const r = track(`${dev.url}/put-fetch?name=busy&origin=${encodeURIComponent(originUrl)}`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    assert.equal(await (await fetch(`${dev.url}/read?name=idle`)).text(), 'none');
+    letGo();
+    assert.equal((await r.response).status, 200);
+  });
+
+  it('a failed fsync withholds what waited for it and resets the object; the next event opens its storage again', async () => {
+    const url = `${dev.url}/put-fetch?name=e&origin=${encodeURIComponent(originUrl)}`;
+    assert.equal((await fetch(url)).status, 200);
+    const before = originHits;
+    failNext = true;
+    const r = await fetch(url);
+    assert.equal(r.status, 500);
+    assert.equal(originHits, before, 'the subrequest left although its write was not on the disk');
+    await waitFor(
+      () =>
+        dev.logs.some((e) =>
+          / reset: the object's storage could not be written to disk: EIO/.test(e.message),
+        ),
+      5000,
+      'the reset to be logged',
+    );
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(originHits, before + 1);
+  });
+});
