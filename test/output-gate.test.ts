@@ -151,7 +151,67 @@ describe('the output gate waits for the disk (group commit)', () => {
     assert.equal((await r.response).status, 200);
   });
 
-  it('a failed fsync withholds what waited for it and resets the object; the next event opens its storage again', async () => {
+  it('a streamed body: a chunk made after a write leaves after the write is on the disk', async () => {
+    await (await fetch(`${dev.url}/read?name=st`)).text();
+    hold();
+    const res = await fetch(`${dev.url}/stream?name=st`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const first = await reader.read();
+    text += decoder.decode(first.value);
+    assert.equal(text, 'first;');
+    let more = false;
+    const rest = (async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        more = true;
+        text += decoder.decode(r.value);
+      }
+    })();
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.equal(more, false, 'a chunk left before the write made for it was on the disk');
+    letGo();
+    await rest;
+    assert.equal(text, 'first;wrote');
+  });
+
+  it('an RPC result after a write waits for the write', async () => {
+    hold();
+    const r = track(`${dev.url}/rpc?v=x`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.equal(r.answered(), false);
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'stored x' });
+  });
+
+  it('a fetch aborted while it waits at the gate never starts', async () => {
+    await (await fetch(`${dev.url}/read?name=ab`)).text();
+    const before = originHits;
+    hold();
+    const r = track(`${dev.url}/abort?name=ab&origin=${encodeURIComponent(originUrl)}`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(200); // the worker aborts its fetch meanwhile
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'AbortError' });
+    await settle(200);
+    assert.equal(originHits, before, 'the aborted fetch was made');
+  });
+
+  it('calls waiting at the gate are bounded: past 1,000 a call fails at once', async () => {
+    await (await fetch(`${dev.url}/read?name=fl`)).text();
+    hold();
+    const r = track(`${dev.url}/flood?name=fl`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(200);
+    letGo();
+    const out = JSON.parse((await r.response).text);
+    assert.equal(out.refused, 1);
+    assert.match(out.message, /at most 1000 calls and 16 MiB/);
+  });
+
+  it('a failed fsync withholds what waited for it and takes the object out of service until restart; others go on', async () => {
     const url = `${dev.url}/put-fetch?name=e&origin=${encodeURIComponent(originUrl)}`;
     assert.equal((await fetch(url)).status, 200);
     const before = originHits;
@@ -160,14 +220,25 @@ describe('the output gate waits for the disk (group commit)', () => {
     assert.equal(r.status, 500);
     assert.equal(originHits, before, 'the subrequest left although its write was not on the disk');
     await waitFor(
-      () =>
-        dev.logs.some((e) =>
-          / reset: the object's storage could not be written to disk: EIO/.test(e.message),
-        ),
+      () => dev.logs.some((e) => /out of service until restart: an fsync failed: EIO/.test(e.message)),
       5000,
-      'the reset to be logged',
+      'the failure to be logged',
     );
-    assert.equal((await fetch(url)).status, 200);
-    assert.equal(originHits, before + 1);
+    const again = await fetch(url);
+    assert.equal(again.status, 500);
+    assert.ok(
+      dev.logs.some((e) =>
+        /could not be written to disk \(EIO\): the object is out of service until Outpost restarts/.test(
+          String(e.fields?.error ?? ''),
+        ),
+      ),
+      'the next call is refused, naming why',
+    );
+    assert.equal(originHits, before);
+    // Another object is not affected.
+    assert.equal(
+      (await fetch(`${dev.url}/put-fetch?name=e2&origin=${encodeURIComponent(originUrl)}`)).status,
+      200,
+    );
   });
 });

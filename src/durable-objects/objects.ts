@@ -63,6 +63,8 @@ export class DurableObjects {
   readonly #hibernation = new Map<string, HibernationSet>();
   /** WebSocket sets of objects that went to another node (their events are dropped). */
   readonly #dead = new WeakSet<HibernationSet>();
+  /** Objects whose disk failed an fsync, refused until the process restarts: why, by key. */
+  readonly #broken = new Map<string, string>();
   /** Ids already checked (namespace and id): the check is a SHA-256 per call on a hot object. */
   #checkedIds = new Set<string>();
   readonly #alarms: ObjectAlarms;
@@ -229,10 +231,10 @@ export class DurableObjects {
   async #run(live: Live, event: ObjectEvent): Promise<unknown> {
     live.lastUsed = Date.now();
     try {
-      // Its outcome leaves through the output gate.
-      return await gated(live, event.kind === 'fetch', () =>
-        this.options.runtimeFor(live.pop).runObject(live.instance, event),
-      );
+      const run = () => this.options.runtimeFor(live.pop).runObject(live.instance, event);
+      // Its outcome leaves through the output gate; a WebSocket event's goes nowhere (what its
+      // handler sends is gated as it is sent), so the socket's next message need not wait.
+      return await (event.kind === 'ws' ? run() : gated(live, event.kind === 'fetch', run));
     } finally {
       live.lastUsed = Date.now();
     }
@@ -268,10 +270,30 @@ export class DurableObjects {
 
   async #make(t: ObjectClass, id: string, name: string | null, pop: string, key: string): Promise<Live> {
     if (this.#closed) throw new ObjectError('Durable Objects are shutting down');
+    const broken = this.#broken.get(key);
+    if (broken) throw new ObjectError(broken);
     const c = this.options.cluster?.objects;
     const store: ObjectStorage = c
       ? await c.open(t.namespace, id, name, this.directory.folder(t.namespace), this.directory.objectMaxBytes)
       : this.directory.open(t.namespace, id);
+    // The disk failed an fsync. What it kept is unknown, and Linux reports such an error once:
+    // a new descriptor, or a new instance reading the same pages, would not learn of it. So what
+    // waited is withheld (wal-sync.ts) and the object is out of service until the process
+    // restarts, when SQLite opens what the disk really holds (as PostgreSQL stops on one).
+    let made: Live | null = null;
+    store.walSync?.onFailure((err) => {
+      const code = (err as NodeJS.ErrnoException).code ?? 'I/O error';
+      this.#broken.set(
+        key,
+        `Durable Object storage could not be written to disk (${code}): the object is out of service until Outpost restarts`,
+      );
+      this.#log(
+        `Durable Object ${t.namespace} ${id} out of service until restart: an fsync failed: ${err.message}`,
+      );
+      if (made === null || this.#live.get(key) !== made) return;
+      this.#drop(made);
+      made.instance.dispose();
+    });
     const replicated = store instanceof ReplicatedStorage ? store : null;
     const storage = new StagedStorage(store, t.backend, (at) => this.#alarms.changed(t.namespace, id, at));
     if (replicated) {
@@ -303,14 +325,13 @@ export class DurableObjects {
         prevDeath?.();
         this.#drop(l);
       };
-      // The disk failed an fsync: what it kept is unknown, so this instance's outputs are
-      // withheld (wal-sync.ts) and it is reset; the next event opens the storage again.
-      store.walSync?.onFailure((err) => {
-        this.#log(`Durable Object ${t.namespace} ${id} reset: ${err.message}`);
-        if (this.#live.get(key) !== l) return;
-        this.#drop(l);
-        l.instance.dispose();
-      });
+      // Its storage failed while the constructor ran.
+      const failed = this.#broken.get(key);
+      if (failed) {
+        instance.dispose();
+        throw new ObjectError(failed);
+      }
+      made = l;
       this.#live.set(key, l);
       return l;
     } catch (err) {

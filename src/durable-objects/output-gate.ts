@@ -55,7 +55,14 @@ export async function gated<T>(l: Live, fetch: boolean, run: () => Promise<T>): 
   }
   const g = answerGate(l);
   if (g !== null) await g;
-  return fetch ? (gatedResponse(out as ObjectResponse, () => gate(l)) as T) : out;
+  // Each chunk of a streamed body: what the object wrote while making it is committed (the
+  // isolate commits before handing a chunk over; this keeps the rule for any path that did not)
+  // and confirmed before the chunk leaves.
+  const chunkGate = () => {
+    l.storage.commit();
+    return gate(l);
+  };
+  return fetch ? (gatedResponse(out as ObjectResponse, chunkGate) as T) : out;
 }
 
 /** A response whose body chunks each wait for the output gate (writes made while streaming). */

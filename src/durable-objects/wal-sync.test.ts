@@ -45,10 +45,25 @@ it('close() syncs what is still waiting, once', async () => {
   const s = new ObjectStorage(join(dir, 'b.sqlite'));
   const sync = s.walSync as WalSync;
   s.write([['k', bytes('v')]], []);
-  const waiting = s.confirmOutput();
-  s.close();
+  const real = disk.fsync;
+  // The fsync the wait asked for is held until after close(), which syncs by itself.
+  let heldSync: (() => void) | null = null;
+  disk.fsync = (fd, done) => {
+    heldSync = () => fsync(fd, done);
+  };
+  let waiting: Promise<void>;
+  try {
+    waiting = s.confirmOutput();
+    await new Promise((r) => setTimeout(r, 10));
+    s.close();
+  } finally {
+    disk.fsync = real;
+  }
   await waiting;
+  assert.ok(heldSync, 'an fsync was asked for');
+  (heldSync as () => void)();
   assert.equal(sync.pending, false);
+  assert.equal(sync.syncs, 2, 'the one asked for (never done), and the one close() made');
   const reopened = new ObjectStorage(join(dir, 'b.sqlite'));
   assert.deepEqual(
     reopened.get(['k']).map(([k, v]) => [k, new TextDecoder().decode(v)]),
@@ -57,7 +72,37 @@ it('close() syncs what is still waiting, once', async () => {
   reopened.close();
 });
 
-it('a failed fsync withholds that output and every later one', async () => {
+it('a failed fsync withholds what waited and every later output; the failure is reported once, without host paths', async () => {
+  const s = new ObjectStorage(join(dir, 'eio.sqlite'));
+  const sync = s.walSync as WalSync;
+  const seen: Error[] = [];
+  sync.onFailure((e) => seen.push(e));
+  const real = disk.fsync;
+  disk.fsync = (_fd, done) =>
+    setImmediate(() => done(Object.assign(new Error(`EIO: i/o error, fsync '${dir}'`), { code: 'EIO' })));
+  try {
+    s.write([['k', bytes('1')]], []);
+    const a = s.confirmOutput();
+    const b = s.confirmOutput();
+    await assert.rejects(a, /^Error: the object's storage could not be written to disk \(EIO\)$/);
+    await assert.rejects(b, /\(EIO\)/);
+    s.write([['k', bytes('2')]], []);
+    await assert.rejects(s.confirmOutput(), /\(EIO\)/);
+    assert.equal(seen.length, 1);
+    assert.match(seen[0].message, /EIO: i\/o error/);
+    // Told at once to a listener that comes after the failure.
+    let late: Error | null = null;
+    sync.onFailure((e) => {
+      late = e;
+    });
+    assert.equal(late, seen[0]);
+  } finally {
+    disk.fsync = real;
+    s.close();
+  }
+});
+
+it('a failed open of the WAL withholds that output and every later one', async () => {
   const sync = new WalSync(join(dir, 'no-such-folder', 'c.sqlite'));
   sync.committed();
   await assert.rejects(sync.confirm(), /could not be written to disk/);
@@ -114,6 +159,42 @@ it('the process runs at most FSYNC_SLOTS fsyncs at once; a queued turn covers ev
       `stores that waited for a turn synced once: ${syncs}`,
     );
     for (const s of stores) s.close();
+  } finally {
+    disk.fsync = real;
+  }
+});
+
+it('a long queue of turns whose objects closed meanwhile passes the slot on without growing the stack', async () => {
+  const real = disk.fsync;
+  let release: (() => void) | null = null;
+  disk.fsync = (fd, done) => {
+    disk.fsync = real;
+    release = () => fsync(fd, done);
+  };
+  try {
+    const first = new ObjectStorage(join(dir, 'queue-first.sqlite'));
+    first.write([['k', bytes('1')]], []);
+    const firstDone = first.confirmOutput();
+    // 20,000 objects wait for a turn, then close (their files never existed: nothing to sync).
+    const queued = Array.from({ length: 20_000 }, (_, i) => new WalSync(join(dir, `gone${i}.sqlite`)));
+    const outcomes = queued.map((q) => {
+      q.committed();
+      return q.confirm().then(
+        () => 'ok',
+        () => 'failed',
+      );
+    });
+    for (const q of queued) q.close();
+    assert.ok(release, 'the first fsync is in flight');
+    (release as () => void)();
+    await firstDone;
+    assert.ok((await Promise.all(outcomes)).every((o) => o === 'failed'));
+    // The slot is free again.
+    const after = new ObjectStorage(join(dir, 'queue-after.sqlite'));
+    after.write([['k', bytes('1')]], []);
+    await after.confirmOutput();
+    first.close();
+    after.close();
   } finally {
     disk.fsync = real;
   }

@@ -49,7 +49,9 @@ function turn(start: () => void): void {
 
 function done(): void {
   const next = turns.shift();
-  if (next) next();
+  // The slot passes to the next turn in a microtask: a turn that ends at once (its object closed
+  // while it waited) calls done() again, which must not grow the stack with the queue.
+  if (next) queueMicrotask(next);
   else running--;
 }
 
@@ -131,7 +133,7 @@ export class WalSync {
     } catch (err) {
       this.#busy = false;
       done();
-      this.#fail(err as Error);
+      this.#fail(err as NodeJS.ErrnoException);
       return;
     }
     this.syncs++;
@@ -164,17 +166,26 @@ export class WalSync {
     for (const w of ready) w.resolve();
   }
 
-  #fail(err: Error): void {
-    const first = this.#failed === null;
-    this.#failed ??= new Error(`the object's storage could not be written to disk: ${err.message}`);
+  #fail(err: NodeJS.ErrnoException): void {
+    if (this.#failed) return;
+    // What reaches tenant code names the error, not the host's paths; the log has it all.
+    this.#failed = new Error(
+      `the object's storage could not be written to disk (${err.code ?? 'I/O error'})`,
+    );
+    this.#cause = err;
     for (const w of this.#waiters.splice(0)) w.reject(this.#failed);
-    if (first) this.#onFailure?.(this.#failed);
+    this.#onFailure?.(err);
   }
 
+  #cause: Error | null = null;
   #onFailure: ((err: Error) => void) | null = null;
-  /** Called once, when the first fsync fails (the object is then reset: objects.ts). */
+  /**
+   * `f` is called once with the first failure (at once if it already happened): objects.ts
+   * then takes the object out of service.
+   */
   onFailure(f: (err: Error) => void): void {
     this.#onFailure = f;
+    if (this.#cause) f(this.#cause);
   }
 
   /** After close, the descriptor goes once no fsync holds it. */
@@ -197,7 +208,7 @@ export class WalSync {
         this.syncs++;
         this.#covered(this.#written);
       } catch (err) {
-        this.#fail(err as Error);
+        this.#fail(err as NodeJS.ErrnoException);
       }
     this.#closed = true;
     this.#release();

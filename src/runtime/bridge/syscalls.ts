@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
-import { type HibernationSet, type StagedStorage, withheld } from '../../durable-objects/index.ts';
+import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
 import type { OpenSpan, PopMetrics, TraceScope } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
@@ -26,6 +26,7 @@ import { type FetchArgs, performFetch } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { crossingName, NamedError } from './named-error.ts';
 import { CipherTable, NODE_CRYPTO_CALLS, nodeCryptoCalls } from './node-crypto.ts';
+import { FetchAborts, outputGate } from './output-gate.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
 import { TcpTable } from './tcp.ts';
@@ -199,28 +200,14 @@ function failure(err: unknown): { e: string; n?: string } {
  * the call's id, the invocation it is made for (src/runtime/isolate/context.ts), which call,
  * its arguments, and the custom span active where the worker made it (0: none).
  */
-/** Posted calls that may leave an isolate (src/runtime/isolate/bridge.ts: TIMER 0, FETCH 1, READ 2, ASYNC 3). */
-const FETCH = 1;
-const ASYNC = 3;
-
 function postedCalls(
   slot: Slot,
   calls: IsolateCalls,
   posted: ((ctx: unknown, ...args: any[]) => unknown)[],
   spans: CustomSpans,
+  /** null when the call may start now, else when it may (./output-gate.ts). */
+  outputGate: (which: number, args: unknown[]) => Promise<void> | null,
 ): ivm.Callback {
-  // A Durable Object's calls that leave it start once its writes before them are confirmed
-  // (src/durable-objects/output-gate.ts); the isolate committed them before posting the call.
-  const outputGate = (which: number, args: unknown[]): Promise<void> | null => {
-    const durable = slot.owner?.durable;
-    if (!durable || !(which === FETCH || (which === ASYNC && args[0] !== 'subtle'))) return null;
-    durable.commit(); // normally nothing is staged here: this keeps the rule for any path that did not
-    const ready = durable.confirmed();
-    if (ready === null) return null;
-    return ready.catch((err: unknown) => {
-      throw withheld(err, 'the call was not made');
-    });
-  };
   // The custom span the isolate said was active where the call was made (isolate/bridge.ts):
   // what the call records goes under it, as Workers nests platform spans in custom ones. Read
   // by the owner's `hops(ctx)` while the call starts; a call that records after an await of its
@@ -271,7 +258,7 @@ export function createSyscalls(
   calls: IsolateCalls,
   extension: ExtensionSource,
 ): unknown[] {
-  const aborts = new Map<number, AbortController>();
+  const aborts = new FetchAborts();
   /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
   const timers = new Map<number, { t: NodeJS.Timeout; resolve: () => void }>();
   const hashes = new HashTable();
@@ -312,7 +299,10 @@ export function createSyscalls(
     if (typeof id === 'number') slot.owner?.bodies.cancel(id, 'cancelled by the worker');
   };
   const abortFetch = (id: unknown) => {
-    if (typeof id === 'number') aborts.get(id)?.abort();
+    if (typeof id !== 'number') return;
+    const a = aborts.get(id);
+    if (a) a.abort();
+    else aborts.early(id); // still waiting at the output gate: it will not start
   };
 
   const timer = (_ctx: unknown, ms: unknown, id: unknown): Promise<void> => {
@@ -592,7 +582,7 @@ export function createSyscalls(
     new ivm.Callback(cancelBody, { ignored: true }),
     new ivm.Callback(abortFetch, { ignored: true }),
     // The order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC.
-    postedCalls(slot, calls, [timer, fetchCall, read, asys], spans),
+    postedCalls(slot, calls, [timer, fetchCall, read, asys], spans, outputGate(slot, aborts)),
     new ivm.Callback(sys),
     calls.complete,
     new ivm.ExternalCopy(settings).copyInto(),

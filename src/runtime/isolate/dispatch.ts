@@ -519,6 +519,9 @@ export function pull(id: number): Promise<ArrayBuffer | null> {
 async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | null> {
   const first = await (entry.pending ?? entry.reader.read());
   entry.pending = null;
+  // A Durable Object's writes made while producing the body commit before its bytes (or its
+  // end) leave: the host's output gate then holds them until the writes are confirmed.
+  commitWrites();
   if (first.done) {
     outStreams.delete(id);
     return null;
@@ -541,6 +544,7 @@ async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | nul
     parts.push(c);
     total += c.byteLength;
   }
+  commitWrites();
   return bytesToBuffer(concat(parts));
 }
 
