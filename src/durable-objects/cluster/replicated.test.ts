@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
+import { StagedStorage } from '../staged.ts';
 import { ObjectStorage } from '../storage.ts';
 import type { JournalWriter } from './journal.ts';
 import type { JournalOp } from './records.ts';
@@ -124,4 +125,48 @@ it('journals the key-value API, alarms and deleteAll', () => {
   assert.deepEqual(r.restored, r.owner);
   assert.deepEqual(r.restored, [[[1]], ['b'], null]);
   assert.deepEqual(r.ops, ['kv', 'alarm', 'deleteAll', 'kv', 'sql', 'sql']);
+});
+
+it('the output gate of a replicated object: what leaves waits for the journal, in order, and for a lease that still holds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-replicated-'));
+  dirs.push(dir);
+  const s = new ReplicatedStorage(join(dir, 'gate.sqlite'), 'ns', 1e9);
+  let unacknowledged = 0;
+  const barriers: (() => void)[] = [];
+  const acknowledge = () => {
+    unacknowledged = 0;
+    for (const resolve of barriers.splice(0)) resolve();
+  };
+  s.journal = {
+    push: () => {
+      unacknowledged++;
+    },
+    get unacknowledged() {
+      return unacknowledged;
+    },
+    broken: null,
+    barrier: () => new Promise<void>((resolve) => barriers.push(resolve)),
+  } as unknown as JournalWriter;
+  s.leaseUntil = Date.now() + 60_000;
+  const staged = new StagedStorage(s, 'kv', () => {});
+  assert.equal(staged.confirmed(), null, 'nothing written: a call leaves at once');
+  staged.put([['k', 1]]);
+  staged.commit();
+  const order: string[] = [];
+  staged.output(() => order.push('message'));
+  const call = staged.confirmed()?.then(() => order.push('call'));
+  assert.ok(call, 'a call after a write waits');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(order, [], 'something left before the journal acknowledged the write');
+  acknowledge();
+  await call;
+  assert.deepEqual(order, ['message', 'call']);
+  // The lease ran out: what waits is refused.
+  s.leaseUntil = Date.now() - 1;
+  staged.put([['k', 2]]);
+  staged.commit();
+  const refused = staged.confirmed();
+  acknowledge();
+  await assert.rejects(refused as Promise<void>, /lease on the Durable Object ran out/);
+  staged.close();
 });
