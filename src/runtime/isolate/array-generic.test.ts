@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as generic from './array-generic.ts';
+import { logged } from './test-helpers.ts';
 
 type Generic = (self: unknown, args: unknown[]) => unknown;
 
@@ -104,37 +105,6 @@ const cases: Record<string, unknown[][]> = {
     [99, 'w'],
   ],
 };
-
-/** A Proxy that logs the traps the algorithm calls on its target. */
-function logged(target: object, log: string[]): object {
-  const k = (key: PropertyKey) => (typeof key === 'symbol' ? key.toString() : key);
-  return new Proxy(target, {
-    get(t, key, r) {
-      log.push(`get ${k(key)}`);
-      return Reflect.get(t, key, r);
-    },
-    has(t, key) {
-      log.push(`has ${k(key)}`);
-      return Reflect.has(t, key);
-    },
-    set(t, key, v, r) {
-      log.push(`set ${k(key)}`);
-      return Reflect.set(t, key, v, r);
-    },
-    deleteProperty(t, key) {
-      log.push(`delete ${k(key)}`);
-      return Reflect.deleteProperty(t, key);
-    },
-    defineProperty(t, key, d) {
-      log.push(`define ${k(key)}`);
-      return Reflect.defineProperty(t, key, d);
-    },
-    getOwnPropertyDescriptor(t, key) {
-      log.push(`own ${k(key)}`);
-      return Reflect.getOwnPropertyDescriptor(t, key);
-    },
-  });
-}
 
 /** What a value is, holes and all. */
 function snapshot(v: unknown): unknown {

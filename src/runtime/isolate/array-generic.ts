@@ -51,7 +51,7 @@ function toIntegerOrInfinity(value: unknown): number {
 }
 
 /** §7.3.18 LengthOfArrayLike. */
-function lengthOf(o: any): number {
+export function lengthOf(o: any): number {
   const len = toIntegerOrInfinity(o.length);
   return len <= 0 ? 0 : min(len, MAX_SAFE);
 }

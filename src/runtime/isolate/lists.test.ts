@@ -3,27 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { localeList, MAX_LOCALES, replacerList } from './lists.ts';
-
-function logged<T extends object>(target: T, log: string[]): T {
-  return new Proxy(target, {
-    get(t, k, r) {
-      log.push(`get ${String(k)}`);
-      return Reflect.get(t, k, r);
-    },
-    has(t, k) {
-      log.push(`has ${String(k)}`);
-      return Reflect.has(t, k);
-    },
-  });
-}
-
-function outcome(f: () => unknown): unknown {
-  try {
-    return f();
-  } catch (err) {
-    return (err as Error).constructor.name;
-  }
-}
+import { logged, outcome } from './test-helpers.ts';
 
 describe('lists read before V8 walks them', () => {
   it('a replacer array gives the same JSON, reading each entry once in order', () => {

@@ -14,10 +14,11 @@
  * RangeError (V8 canonicalizes each in ICU, uninterruptibly; no real list comes near).
  */
 
+import { lengthOf } from './array-generic.ts';
+
 const { apply, defineProperty, getOwnPropertyDescriptor, setPrototypeOf } = Reflect;
 const isArray = Array.isArray;
 const ArrayPrototype = Array.prototype;
-const { min, trunc } = Math;
 const ObjectCtor = Object;
 const TypeErrorCtor = TypeError;
 const RangeErrorCtor = RangeError;
@@ -34,12 +35,6 @@ function hasSlot(probe: Function, v: object): boolean {
   } catch {
     return false;
   }
-}
-
-function lengthOf(o: any): number {
-  const n = +o.length;
-  if (!(n > 0)) return 0;
-  return min(trunc(n), 2 ** 53 - 1);
 }
 
 /** What JSON.stringify gets for a replacer array: its PropertyList, as a plain array. */
