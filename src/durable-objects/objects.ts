@@ -279,8 +279,7 @@ export class DurableObjects {
     // The disk failed an fsync. What it kept is unknown, and Linux reports such an error once:
     // a new descriptor, or a new instance reading the same pages, would not learn of it. So what
     // waited is withheld (wal-sync.ts) and the object is out of service until the process
-    // restarts, when SQLite opens what the disk really holds (as PostgreSQL stops on one).
-    let made: Live | null = null;
+    // restarts, for an operator to look at the disk (PostgreSQL stops on a failed fsync too).
     store.walSync?.onFailure((err) => {
       const code = (err as NodeJS.ErrnoException).code ?? 'I/O error';
       this.#broken.set(
@@ -290,9 +289,9 @@ export class DurableObjects {
       this.#log(
         `Durable Object ${t.namespace} ${id} out of service until restart: an fsync failed: ${err.message}`,
       );
-      if (made === null || this.#live.get(key) !== made) return;
-      this.#drop(made);
-      made.instance.dispose();
+      // Its instance goes, and its hibernated WebSockets are closed (each message would only
+      // fail to wake it).
+      void this.#leave(key, 'the Durable Object is out of service: its storage could not be written to disk');
     });
     const replicated = store instanceof ReplicatedStorage ? store : null;
     const storage = new StagedStorage(store, t.backend, (at) => this.#alarms.changed(t.namespace, id, at));
@@ -331,7 +330,6 @@ export class DurableObjects {
         instance.dispose();
         throw new ObjectError(failed);
       }
-      made = l;
       this.#live.set(key, l);
       return l;
     } catch (err) {

@@ -55,13 +55,12 @@ export async function gated<T>(l: Live, fetch: boolean, run: () => Promise<T>): 
   }
   const g = answerGate(l);
   if (g !== null) await g;
-  // Each chunk of a streamed body: what the object wrote while making it is committed (the
-  // isolate commits before handing a chunk over; this keeps the rule for any path that did not)
-  // and confirmed before the chunk leaves.
-  const chunkGate = () => {
-    l.storage.commit();
-    return gate(l);
-  };
+  // Each chunk of a streamed body leaves once what the object wrote while making it (committed
+  // by the isolate as it hands the chunk over: src/runtime/isolate/dispatch.ts) is confirmed.
+  // The host does not commit here: writes made after the chunk was handed over are the next
+  // chunk's, and a commit the isolate does not make would leave its storage cache unaware of
+  // a failure.
+  const chunkGate = () => gate(l);
   return fetch ? (gatedResponse(out as ObjectResponse, chunkGate) as T) : out;
 }
 

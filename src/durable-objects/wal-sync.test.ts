@@ -2,7 +2,7 @@
 // commits before it, failures withhold every later output, close syncs what is left, and the
 // process never has more than FSYNC_SLOTS fsyncs on libuv's pool.
 import assert from 'node:assert/strict';
-import { fsync, mkdtempSync, rmSync } from 'node:fs';
+import { fsync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -102,12 +102,21 @@ it('a failed fsync withholds what waited and every later output; the failure is 
   }
 });
 
-it('a failed open of the WAL withholds that output and every later one', async () => {
-  const sync = new WalSync(join(dir, 'no-such-folder', 'c.sqlite'));
+it('a failed open (too many open files…) withholds what waited, and the next output tries again', async () => {
+  const folder = join(dir, 'later');
+  const sync = new WalSync(join(folder, 'c.sqlite'));
+  let failures = 0;
+  sync.onFailure(() => failures++);
   sync.committed();
-  await assert.rejects(sync.confirm(), /could not be written to disk/);
+  await assert.rejects(sync.confirm(), /could not be written to disk \(ENOENT\)/);
   assert.equal(sync.pending, true);
-  await assert.rejects(sync.confirm(), /could not be written to disk/);
+  // The file can be opened now: the next wait syncs it.
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'c.sqlite'), '');
+  await sync.confirm();
+  assert.equal(sync.pending, false);
+  assert.equal(failures, 0, 'an open that failed is not a failed fsync');
+  sync.close();
 });
 
 it('storage that needs no fsync (in memory, or replicated) never waits', () => {

@@ -22,7 +22,8 @@
  * The first sync also syncs the folder, so that a WAL file created since is found after a power
  * loss (what SQLite's FULL mode does for a new journal). A failed fsync fails that wait and every
  * later one: the object's outputs are withheld, as when a replicated object's journal fails
- * (cluster/replicated.ts), since what the disk kept after an fsync error is unknown.
+ * (cluster/replicated.ts), since what the disk kept after an fsync error is unknown. Failing to
+ * open the file (too many open files) withholds only what waited: the next output tries again.
  */
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -131,9 +132,11 @@ export class WalSync {
       fd = this.#descriptor();
       if (!this.#folderSynced) folder = openSync(dirname(this.file), 'r');
     } catch (err) {
+      // Opening the file failed (too many open files…): what waited is withheld, but nothing
+      // is known to be lost, so the next output tries again (only a failed fsync sticks).
       this.#busy = false;
       done();
-      this.#fail(err as NodeJS.ErrnoException);
+      this.#withhold(err as NodeJS.ErrnoException);
       return;
     }
     this.syncs++;
@@ -166,6 +169,13 @@ export class WalSync {
     for (const w of ready) w.resolve();
   }
 
+  /** What waits now is withheld with `err`; later outputs try again. */
+  #withhold(err: NodeJS.ErrnoException): void {
+    const e = new Error(`the object's storage could not be written to disk (${err.code ?? 'I/O error'})`);
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+  }
+
+  /** An fsync failed: this and every later output are withheld, and the owner is told once. */
   #fail(err: NodeJS.ErrnoException): void {
     if (this.#failed) return;
     // What reaches tenant code names the error, not the host's paths; the log has it all.
@@ -202,14 +212,22 @@ export class WalSync {
    */
   close(): void {
     if (this.#closed) return;
-    if (!this.#failed && (this.#waiters.length > 0 || this.#synced < this.#written))
+    if (!this.#failed && (this.#waiters.length > 0 || this.#synced < this.#written)) {
+      let fd: number | null = null;
       try {
-        fsyncSync(this.#descriptor());
-        this.syncs++;
-        this.#covered(this.#written);
+        fd = this.#descriptor();
       } catch (err) {
-        this.#fail(err as NodeJS.ErrnoException);
+        this.#withhold(err as NodeJS.ErrnoException);
       }
+      if (fd !== null)
+        try {
+          fsyncSync(fd);
+          this.syncs++;
+          this.#covered(this.#written);
+        } catch (err) {
+          this.#fail(err as NodeJS.ErrnoException);
+        }
+    }
     this.#closed = true;
     this.#release();
   }

@@ -168,5 +168,15 @@ it('the output gate of a replicated object: what leaves waits for the journal, i
   const refused = staged.confirmed();
   acknowledge();
   await assert.rejects(refused as Promise<void>, /lease on the Durable Object ran out/);
+  // Nothing waits for the journal now, and still nothing leaves.
+  const late = staged.confirmed();
+  assert.ok(late, 'a call waits when the lease ran out, written or not');
+  await assert.rejects(late as Promise<void>, /lease on the Durable Object ran out/);
+  let sent = false;
+  staged.output(() => {
+    sent = true;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sent, false, 'a message left after the lease ran out');
   staged.close();
 });

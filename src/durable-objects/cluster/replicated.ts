@@ -83,7 +83,13 @@ export class ReplicatedStorage extends ObjectStorage {
   }
 
   override outputWaits(): boolean {
-    return !this.journal || this.journal.unacknowledged > 0 || !!this.journal.broken;
+    // A lease that ran out stops every output, written or not (gate() refuses it).
+    return (
+      !this.journal ||
+      this.journal.unacknowledged > 0 ||
+      !!this.journal.broken ||
+      Date.now() >= this.leaseUntil - this.marginMs
+    );
   }
 
   override confirmOutput(): Promise<void> {

@@ -11,7 +11,6 @@
  * once. A fetch aborted while it waits never starts.
  */
 import { type StagedStorage, withheld } from '../../durable-objects/index.ts';
-import { argumentBytes } from './crypto-gate.ts';
 import { NamedError } from './named-error.ts';
 
 /** Posted calls that may leave an isolate (src/runtime/isolate/bridge.ts: TIMER 0, FETCH 1, READ 2, ASYNC 3). */
@@ -45,6 +44,31 @@ export class FetchAborts extends Map<number, AbortController> {
   }
 }
 
+/**
+ * About how many bytes the host holds for a call's arguments while it waits: strings (two bytes
+ * a character, V8's worst case) and buffers, at any depth. The walk is bounded: past
+ * WALK_MAX values the arguments count as too large to hold.
+ */
+const WALK_MAX = 1_000_000;
+export function heldBytes(args: unknown[]): number {
+  let bytes = 0;
+  let seen = 0;
+  const stack: unknown[] = [args];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++seen > WALK_MAX) return Number.POSITIVE_INFINITY;
+    if (typeof v === 'string') bytes += v.length * 2;
+    else if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) bytes += v.byteLength;
+    else if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+    else if (v !== null && typeof v === 'object') {
+      if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+      else if (v instanceof Set) for (const x of v) stack.push(x);
+      else for (const x of Object.values(v)) stack.push(x);
+    }
+  }
+  return bytes;
+}
+
 /** The gate for one isolate's posted calls: null when a call may start now, else when it may. */
 export function outputGate(
   slot: { owner: { durable: StagedStorage | null } | null },
@@ -55,11 +79,12 @@ export function outputGate(
   return (which, args) => {
     const durable = slot.owner?.durable;
     if (!durable || !(which === FETCH || (which === ASYNC && args[0] !== 'subtle'))) return null;
-    durable.commit(); // normally nothing is staged here: this keeps the rule for any path that did not
+    // No commit here: the isolate committed before posting the call (onBeforeLeaving), and it
+    // has run on since; what it staged after the call is not the call's to commit.
     const ready = durable.confirmed();
     if (ready === null) return null;
     ready.catch(() => {}); // observed below; a call refused here must not leave it unhandled
-    const size = argumentBytes(args);
+    const size = heldBytes(args);
     if (calls >= MAX_GATED_CALLS || bytes + size > MAX_GATED_BYTES)
       throw new NamedError(
         `Too many calls are waiting for this Durable Object's writes to be confirmed (at most ${MAX_GATED_CALLS} calls and ${MAX_GATED_BYTES / 1024 / 1024} MiB of their arguments at once): await some of them first`,

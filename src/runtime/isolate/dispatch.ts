@@ -521,7 +521,7 @@ async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | nul
   entry.pending = null;
   // A Durable Object's writes made while producing the body commit before its bytes (or its
   // end) leave: the host's output gate then holds them until the writes are confirmed.
-  commitWrites();
+  commitForBody();
   if (first.done) {
     outStreams.delete(id);
     return null;
@@ -544,8 +544,18 @@ async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | nul
     parts.push(c);
     total += c.byteLength;
   }
-  commitWrites();
+  commitForBody();
   return bytesToBuffer(concat(parts));
+}
+
+/** A commit that fails ends the body (its bytes must not leave) and is reported, as at a task's end. */
+function commitForBody(): void {
+  try {
+    commitWrites();
+  } catch (err) {
+    (globalThis as any).reportError(err);
+    throw err;
+  }
 }
 
 /** The client went away: cancel the body stream (the producer sees its cancel()). */

@@ -34,6 +34,8 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
   signal.throwIfAborted();
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return connectWebSocket(request);
   const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
+  // Aborted while the body was read: the listener below would never hear of it.
+  signal.throwIfAborted();
   const id = nextFetchId++;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
