@@ -7,13 +7,14 @@
  *
  * What it holds, and where:
  *  - its answer: a response (and each chunk of a streamed body), an RPC result, an exception —
- *    answerGate(), in objects.ts and across-nodes.ts;
+ *    gated(), in objects.ts and across-nodes.ts;
  *  - WebSocket messages and closes, in order — StagedStorage.output(), from the bridge;
  *  - subrequests, calls to bindings (KV, queues, other objects, services…), the Cache API,
  *    outgoing WebSockets and TCP writes, `storage.sync()` — StagedStorage.confirmed(), awaited
  *    by the bridge before the call starts (src/runtime/bridge/syscalls.ts).
  * The isolate commits its staged writes before each of these (src/runtime/isolate/durable.ts),
- * so "before" means every write its code made before it.
+ * so "before" means every write its code made before it. (A transaction's writes commit when
+ * its closure returns.)
  */
 import { ObjectError } from './errors.ts';
 import type { ObjectResponse } from './host.ts';
@@ -27,17 +28,13 @@ export function withheld(err: unknown, what: string): ObjectError {
 }
 
 /** null when the object's answer may leave now; else a promise that settles when it may. */
-export function answerGate(l: Live): Promise<void> | null {
+function answerGate(l: Live): Promise<void> | null {
   // Replicated: the lease is checked on every answer, written or not.
   const ready = l.replicated ? l.replicated.gate() : l.storage.confirmed();
   if (ready === null) return null;
   return ready.catch((err: unknown) => {
     throw withheld(err, 'its answer was withheld');
   });
-}
-
-export async function gate(l: Live): Promise<void> {
-  await answerGate(l);
 }
 
 /**
@@ -60,12 +57,11 @@ export async function gated<T>(l: Live, fetch: boolean, run: () => Promise<T>): 
   // The host does not commit here: writes made after the chunk was handed over are the next
   // chunk's, and a commit the isolate does not make would leave its storage cache unaware of
   // a failure.
-  const chunkGate = () => gate(l);
-  return fetch ? (gatedResponse(out as ObjectResponse, chunkGate) as T) : out;
+  return fetch ? (gatedResponse(out as ObjectResponse, () => answerGate(l)) as T) : out;
 }
 
 /** A response whose body chunks each wait for the output gate (writes made while streaming). */
-function gatedResponse(res: ObjectResponse, wait: () => Promise<void>): ObjectResponse {
+function gatedResponse(res: ObjectResponse, wait: () => Promise<void> | null): ObjectResponse {
   const body = res.body;
   if (!body || body instanceof Uint8Array) return res;
   return {
@@ -73,7 +69,8 @@ function gatedResponse(res: ObjectResponse, wait: () => Promise<void>): ObjectRe
     body: {
       async next() {
         const chunk = await body.next();
-        await wait();
+        const ready = wait();
+        if (ready !== null) await ready;
         return chunk;
       },
       cancel: (reason) => body.cancel(reason),

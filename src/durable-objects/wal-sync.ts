@@ -13,8 +13,8 @@
  *
  * The pool is shared with crypto, DNS and file reads, and a started fsync cannot be cancelled,
  * so the process runs at most FSYNC_SLOTS fsyncs at once (src/config/thread-pool.ts), objects
- * taking turns in order; each turn covers every commit its
- * object made until then, so a queue of turns coalesces more, not less.
+ * taking turns in order; each turn covers every commit its object made until then, so a queue
+ * of turns coalesces more, not less.
  *
  * fsync on any descriptor of a file flushes the file (Linux, POSIX), so a descriptor of our own
  * on the WAL file does. SQLite keeps the WAL file (same inode) while a connection is open; a
@@ -32,9 +32,6 @@ import { FSYNC_SLOTS } from '../config/thread-pool.ts';
 /** How a descriptor is synced (tests put a slow or failing one in its place). */
 export const disk = {
   fsync: fsync as (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void,
-  /** fsyncs started in the process, and the most ever in flight at once (tests, stats). */
-  started: 0,
-  peak: 0,
 };
 
 let running = 0;
@@ -43,7 +40,6 @@ const turns: (() => void)[] = [];
 function turn(start: () => void): void {
   if (running < FSYNC_SLOTS) {
     running++;
-    if (running > disk.peak) disk.peak = running;
     start();
   } else turns.push(start);
 }
@@ -140,7 +136,6 @@ export class WalSync {
       return;
     }
     this.syncs++;
-    disk.started++;
     const finish = (err: NodeJS.ErrnoException | null) => {
       this.#busy = false;
       done();
