@@ -40,12 +40,17 @@ describe('node:crypto host work is bounded', () => {
     it(`${path}: allowed host KDF calls in a loop meet the 50 ms CPU limit; a neighbour keeps answering`, async () => {
       const n = cpuBreaches();
       const t0 = performance.now();
-      const answer = net.fetchAs('attacker', path);
-      // Unbounded, the loop holds the main thread ~20 s. 2.5 s leaves room for the other test file
-      // the suite runs beside this one on two cores (1 s failed there now and then, before and after).
+      let answeredAt = 0;
+      const answer = net.fetchAs('attacker', path).then((r) => {
+        answeredAt = performance.now();
+        return r;
+      });
+      // Unbounded, the loop holds the main thread ~20 s; alone this takes ~250 ms. 5 s leaves
+      // room for the test file the suite runs beside this one on two cores: 1 s failed there now
+      // and then, and 2.5 s once (2,626 ms beside the six-node Durable Objects test, 2026-12-06).
       for (let i = 0; i < 3; i++) {
         const ms = await neighbourAnswers();
-        assert.ok(ms < 2500, `the neighbour answered after ${ms.toFixed(0)} ms`);
+        assert.ok(ms < 5000, `the neighbour answered after ${ms.toFixed(0)} ms`);
       }
       const res = await answer;
       const body = await res.text();
@@ -53,8 +58,8 @@ describe('node:crypto host work is bounded', () => {
       assert.match(body, /exceeded CPU time limit/);
       await waitFor(() => cpuBreaches() > n || undefined, 10_000, 'the CPU breach log line');
       // 500 scrypts are ~20 s of host CPU, 500 PBKDF2s of 200,000 block-iterations ~20 s: the
-      // request is stopped after the first few.
-      assert.ok(performance.now() - t0 < 3000, `took ${performance.now() - t0} ms`);
+      // request is stopped after the first few (the same room for a loaded machine as above).
+      assert.ok(answeredAt - t0 < 5000, `the attacker was answered after ${(answeredAt - t0).toFixed(0)} ms`);
       // The tenant serves again from a fresh isolate.
       assert.equal((await net.fetchAs('attacker', '/random')).status, 200);
     });
