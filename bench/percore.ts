@@ -131,6 +131,15 @@ export const PER_CORE: PerCore[] = [
     targets: async () => [await outpost('durable'), await outpost('hello', 'constant worker')],
     goals: {},
   },
+  {
+    // The same with the row written by SQL: the SQL host process commits, the main thread waits.
+    key: 'dosqlwrite',
+    label: 'one Durable Object by RPC, writing one row by SQL per call',
+    path: '/sqlwrite',
+    bytes: 1,
+    targets: async () => [await outpost('durable'), await outpost('hello', 'constant worker')],
+    goals: {},
+  },
   cacheHits('cache1k', '1 KB', 1024),
   cacheHits('cache100k', '100 KB', 100 * 1024),
 ];

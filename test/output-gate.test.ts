@@ -10,9 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { disk } from '../src/durable-objects/wal-sync.ts';
-import { startFixture, type TestDev, waitFor } from './helpers.ts';
+import { copyFixture, startFixture, type TestDev, waitFor } from './helpers.ts';
 
 let dev: TestDev;
+// A copy: each run starts with empty object storage.
+const project = copyFixture('output-gate');
 let origin: Server;
 let originUrl = '';
 let originHits = 0;
@@ -45,12 +47,13 @@ before(async () => {
   });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  dev = await startFixture('output-gate');
+  dev = await startFixture(project.dir);
 });
 after(async () => {
   letGo();
   disk.fsync = realFsync;
   await dev?.close();
+  project.cleanup();
   origin?.close();
 });
 
@@ -93,6 +96,23 @@ describe('the output gate waits for the disk (group commit)', () => {
     letGo();
     assert.deepEqual(await r.response, { status: 200, text: 'called' });
     assert.equal(await (await fetch(`${dev.url}/hits`)).text(), '1');
+  });
+
+  it('SQL: a subrequest after an INSERT waits for the disk too (the SQL host commits to the WAL only)', async () => {
+    assert.equal(await (await fetch(`${dev.url}/sql-read`)).text(), '0');
+    hold();
+    const before = originHits;
+    const r = track(`${dev.url}/sql-insert?origin=${encodeURIComponent(originUrl)}`);
+    await waitFor(() => held.length > 0, 5000, 'the fsync to be asked for');
+    await settle(300);
+    assert.equal(originHits, before, 'the subrequest left before the INSERT was on the disk');
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'inserted' });
+    assert.equal(originHits, before + 1);
+    // A statement that changed nothing is no commit: the next answer does not wait.
+    hold();
+    assert.equal(await (await fetch(`${dev.url}/sql-read`)).text(), '1');
+    letGo();
   });
 
   it('storage.sync() resolves only once the write is on the disk', async () => {

@@ -75,6 +75,7 @@ export class AsyncSqlHost {
   #spawn(): void {
     const { execPath, args } = hostCommand();
     const env: Record<string, string | undefined> = { ...process.env, OUTPOST_SQL_HOST: '1' };
+    delete env.OUTPOST_SQL_SYNCHRONOUS; // D1 commits with synchronous=FULL (sql-host.ts)
     delete env.NODE_TEST_CONTEXT;
     const dataKb = Math.floor(DO_LIMITS.SQL_HOST_DATA_BYTES / 1024);
     const proc = spawn('/bin/sh', ['-c', `ulimit -d ${dataKb} && exec "$0" "$@"`, execPath, ...args], {

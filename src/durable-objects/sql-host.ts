@@ -72,7 +72,10 @@ function open(file: string, maxBytes: number): Conn {
   }
   // The host made the file; never create one here.
   const db = new Database(file, { fileMustExist: true, timeout: 100 });
-  db.pragma('synchronous = FULL'); // per connection: an acknowledged SQL write is on disk
+  // Per connection. Durable Objects' SQL commits to the WAL only (NORMAL): the object's output
+  // gate fsyncs it, shared by its commits, off the main thread (wal-sync.ts). D1's host (another
+  // process) keeps FULL: an acknowledged D1 write is on disk when the statement returns.
+  db.pragma(process.env.OUTPOST_SQL_SYNCHRONOUS === 'NORMAL' ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('temp_store = MEMORY'); // sorts and temp tables make no files on the host
   db.pragma('cell_size_check = ON');
   // randomblob/zeroblob allocate what they are asked for; Cloudflare caps a string, blob or

@@ -164,7 +164,12 @@ export class SqlRunner {
     if (this.#worker) return;
     const { port1, port2 } = new MessageChannel();
     this.#flag = new Int32Array(new SharedArrayBuffer(16));
-    const env: Record<string, string | undefined> = { ...process.env, OUTPOST_SQL_HOST: '1' };
+    // NORMAL: the object's output gate makes its commits durable (sql-host.ts, wal-sync.ts).
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      OUTPOST_SQL_HOST: '1',
+      OUTPOST_SQL_SYNCHRONOUS: 'NORMAL',
+    };
     delete env.NODE_TEST_CONTEXT;
     const worker = new Worker(RELAY, {
       eval: true,

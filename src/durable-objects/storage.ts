@@ -149,6 +149,9 @@ export class ObjectStorage {
     const args = sqlBindings(bindings);
     const budget = takeBudget(this.namespace);
     let penalty = 0;
+    // The SQL host commits with synchronous=NORMAL for objects (sql-runner.ts): a statement that
+    // changed the database is a commit the output gate must see on the disk (wal-sync.ts).
+    const before = this.walSync ? this.dataVersion() : 0;
     try {
       const r = sqlRunner.run(this.file, query, args, Math.min(DO_LIMITS.MAX_SQL_MS, budget), this.maxBytes);
       // BLOBs reach the object as ArrayBuffers, as on Cloudflare.
@@ -167,6 +170,7 @@ export class ObjectStorage {
     } finally {
       // The statement's own time: not the wait for an SQL host to start.
       chargeBudget(this.namespace, sqlRunner.lastMs + penalty);
+      if (this.walSync && this.#db.open && this.dataVersion() !== before) this.walSync.committed();
     }
   }
 
@@ -201,8 +205,8 @@ export class ObjectStorage {
   /**
    * Whether an output of the object (output-gate.ts) must wait before it leaves: here for the
    * commits before it to be on the disk (wal-sync.ts); replicated storage answers its
-   * replication (cluster/replicated.ts). The object's own SQL needs no wait: the SQL host commits
-   * it with synchronous=FULL, in its own process.
+   * replication (cluster/replicated.ts). The object's own SQL, committed by the SQL host, counts
+   * as a commit here when it changed the database (sql()).
    */
   outputWaits(): boolean {
     return this.walSync?.pending ?? false;

@@ -7,22 +7,25 @@ import assert from 'node:assert/strict';
 import { fsync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import { disk } from '../../src/durable-objects/wal-sync.ts';
-import { startFixture, type TestDev, waitFor } from '../helpers.ts';
+import { copyFixture, startFixture, type TestDev, waitFor } from '../helpers.ts';
 
 let dev: TestDev;
+// A copy: each run starts with empty object storage.
+const project = copyFixture('output-gate');
 const realFsync = disk.fsync;
 let holding = false;
 const held: (() => void)[] = [];
 
 before(async () => {
   disk.fsync = (fd, done) => (holding ? held.push(() => fsync(fd, done)) : fsync(fd, done));
-  dev = await startFixture('output-gate');
+  dev = await startFixture(project.dir);
 });
 after(async () => {
   holding = false;
   for (const start of held.splice(0)) start();
   disk.fsync = realFsync;
   await dev?.close();
+  project.cleanup();
 });
 
 it('calls carrying 80 MiB of strings behind a held fsync: refused past 16 MiB, the rest made after it', async () => {
