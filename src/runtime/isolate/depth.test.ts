@@ -28,6 +28,13 @@ it('refuses arrays, objects, Maps, Sets and error causes nested past the limit, 
     'map key': (v) => new Map([[v, 1]]),
     set: (v) => new Set([v]),
     cause: (v) => new Error('e', { cause: v }),
+    // Named properties of an array are copied with it.
+    'array property': (v) => Object.assign([], { x: v }),
+    'array property, elements too': (v) => Object.assign([1, new ArrayBuffer(4)], { x: v }),
+    // Bytes are a leaf; what sits beside them is not.
+    'beside bytes': (v) => [new ArrayBuffer(8), v],
+    // A Map is walked whatever its prototype says it is.
+    'map posing as bytes': (v) => Object.setPrototypeOf(new Map([['k', v]]), ArrayBuffer.prototype),
   };
   for (const [name, wrap] of Object.entries(wraps)) {
     assert.equal(refused(nested(MAX_DEPTH, wrap)), false, `${name} at the limit`);
@@ -151,4 +158,36 @@ it('keeps working when tenant code replaces the intrinsics it would use', () => 
     Map.prototype.forEach = saved.forEach;
     Array.isArray = saved.isArray;
   }
+});
+
+it('tests for Map and Set slots without stack traces, and leaves Error.stackTraceLimit as it found it', () => {
+  const value = [{ a: new Uint8Array(2).buffer }, new (class Point {})(), new Map([[1, [2]]])];
+  const before = Error.stackTraceLimit;
+  Error.stackTraceLimit = 37;
+  try {
+    checkDepth(value, 'v');
+    assert.equal(Error.stackTraceLimit, 37);
+  } finally {
+    Error.stackTraceLimit = before;
+  }
+  // A stackTraceLimit made an accessor by tenant code is never called (it could run mid-walk).
+  const own = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit') as PropertyDescriptor;
+  let calls = 0;
+  Object.defineProperty(Error, 'stackTraceLimit', {
+    configurable: true,
+    get: () => {
+      calls++;
+      return 10;
+    },
+    set: () => {
+      calls++;
+    },
+  });
+  try {
+    checkDepth(value, 'v');
+    assert.equal(refused(nested(MAX_DEPTH + 1, (v) => new Map([['k', v]]))), true);
+  } finally {
+    Object.defineProperty(Error, 'stackTraceLimit', own);
+  }
+  assert.equal(calls, 0);
 });

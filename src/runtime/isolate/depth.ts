@@ -10,8 +10,8 @@
  * caller sees at once. 1,000 leaves room for the host's own frames; values from real apps come
  * nowhere near it (JSON parsers in common use stop at a few hundred).
  *
- * The walk follows what V8's serializer copies: own enumerable string-keyed data properties, own
- * array elements, the entries of anything with a Map's or a Set's internal slots (subclasses
+ * The walk follows what V8's serializer copies: own enumerable string-keyed data properties (an
+ * array's named ones too), own array elements, the entries of anything with a Map's or a Set's internal slots (subclasses
  * too), an Error's cause. It calls no getter of an object: the serializer will, and a getter
  * that returns a deeper value to the copy than to this check still loses what travels with it
  * (its call's arguments; or the results its isolate sends in the same batch). A Proxy, or
@@ -36,8 +36,10 @@ const apply = Reflect.apply;
 const mapForEach = Map.prototype.forEach;
 const setForEach = Set.prototype.forEach;
 const getPrototypeOf = Object.getPrototypeOf;
+const NativeError = Error;
 const ErrorProto = Error.prototype;
 const ObjectProto = Object.prototype;
+const ArrayBufferProto = ArrayBuffer.prototype;
 const NativeRangeError = RangeError;
 
 const isArray = Array.isArray;
@@ -59,14 +61,19 @@ let visits = 0;
 function quick(v: object, depth: number): void {
   if (++visits > QUICK_VISITS || depth > QUICK_DEPTH) throw GIVE_UP;
   if (isArray(v) && v.length <= QUICK_VISITS) {
+    let own = 0;
     for (let i = 0; i < v.length; i++) {
       if (!hasOwn(v, i)) continue; // a hole: nothing the copy takes
+      own++;
       const e = v[i];
       if (typeof e === 'object' && e !== null && !isView(e)) quick(e, depth + 1);
     }
+    // Named properties of an array are copied too: the full walk reads them.
+    if (objectKeys(v).length !== own) throw GIVE_UP;
     return;
   }
   const proto = getPrototypeOf(v);
+  if (proto === ArrayBufferProto && hasSlots(bufferLength, v)) return; // bytes: see isBuffer
   if (proto !== ObjectProto) throw GIVE_UP; // Maps, Sets, errors, class instances: the full walk
   const keys = objectKeys(v);
   for (let i = 0; i < keys.length; i++) {
@@ -77,17 +84,41 @@ function quick(v: object, depth: number): void {
   }
 }
 
-/** Whether `v` has a Map's (or a Set's) internal slots: subclasses and odd prototypes included. */
-const mapSize = (Object.getOwnPropertyDescriptor(Map.prototype, 'size') as PropertyDescriptor)
-  .get as () => number;
-const setSize = (Object.getOwnPropertyDescriptor(Set.prototype, 'size') as PropertyDescriptor)
-  .get as () => number;
-function hasSlots(size: () => number, v: object): boolean {
+/**
+ * Whether `v` has the internal slots `getter` reads (a Map's, a Set's, an ArrayBuffer's):
+ * subclasses and odd prototypes included. JavaScript has no other exact test than calling it,
+ * and a miss throws a TypeError whose stack trace V8 builds from the frames above — from
+ * optimized code 10–15 µs each (perf: TranslatedState), ~50 µs of every Durable Object
+ * stub.fetch() answer. So the intrinsic Error's stackTraceLimit is 0 meanwhile (~2.5 µs), when it
+ * is a plain writable data property: setting anything else could run tenant code mid-walk.
+ */
+const mapSize = describe(Map.prototype, 'size')?.get as () => number;
+const setSize = describe(Set.prototype, 'size')?.get as () => number;
+const bufferLength = describe(ArrayBuffer.prototype, 'byteLength')?.get as () => number;
+function hasSlots(getter: () => number, v: object): boolean {
+  const limit = describe(NativeError, 'stackTraceLimit');
+  const quiet = limit !== undefined && hasOwn(limit, 'value') && limit.writable === true;
+  if (quiet) (NativeError as { stackTraceLimit: unknown }).stackTraceLimit = 0;
   try {
-    apply(size, v, []);
+    apply(getter, v, []);
     return true;
   } catch {
     return false;
+  } finally {
+    if (quiet) (NativeError as { stackTraceLimit: unknown }).stackTraceLimit = limit.value;
+  }
+}
+
+/**
+ * A body's bytes, a leaf like a typed array: an ArrayBuffer (its slots, so it has no Map's or
+ * Set's) that looks like one, the common case checked without a throw. One with another
+ * prototype is walked as an object (its depth counted: a refusal errs on the safe side).
+ */
+function isBuffer(v: object): boolean {
+  try {
+    return getPrototypeOf(v) === ArrayBufferProto && hasSlots(bufferLength, v);
+  } catch {
+    return false; // a Proxy's trap: left to the copy
   }
 }
 
@@ -99,10 +130,15 @@ const INDEXED = 1 << 20;
  * revoked Proxy) ends only that object's part of the walk; the copy will judge it.
  */
 function walk(v: unknown, depth: number, seen: WeakSet<object>): void {
-  if (typeof v !== 'object' || v === null || isView(v) || apply(weakHas, seen, [v])) return;
+  if (typeof v !== 'object' || v === null || isView(v) || apply(weakHas, seen, [v]) || isBuffer(v)) return;
   if (depth >= MAX_DEPTH) throw TOO_DEEP; // the (MAX_DEPTH + 1)th container on one path
   apply(weakAdd, seen, [v]);
   try {
+    // An array has no Map's or Set's slots.
+    if (isArray(v)) {
+      walkElements(v, depth, seen);
+      return;
+    }
     if (hasSlots(mapSize, v)) {
       apply(mapForEach, v, [
         (value: unknown, key: unknown) => {
@@ -116,22 +152,35 @@ function walk(v: unknown, depth: number, seen: WeakSet<object>): void {
       const cause = describe(v, 'cause');
       if (cause !== undefined && hasOwn(cause, 'value')) walk(cause.value, depth + 1, seen);
     }
-    if (isArray(v) && v.length <= INDEXED) {
-      // Own elements only, as the copy takes them; no key list for a big dense array.
-      for (let i = 0; i < v.length; i++) {
-        if (!hasOwn(v, i)) continue; // a hole: read through the prototype, never copied
-        const e = v[i];
-        if (typeof e === 'object' && e !== null) walk(e, depth + 1, seen);
-      }
-      return;
-    }
-    const keys = objectKeys(v);
-    for (let i = 0; i < keys.length; i++) {
-      const d = describe(v, keys[i]);
-      if (d !== undefined && hasOwn(d, 'value')) walk(d.value, depth + 1, seen);
-    }
+    walkKeys(v, depth, seen);
   } catch (err) {
     if (err === TOO_DEEP) throw err;
+  }
+}
+
+function walkElements(v: unknown[], depth: number, seen: WeakSet<object>): void {
+  if (v.length > INDEXED) {
+    walkKeys(v, depth, seen);
+    return;
+  }
+  // Own elements, as the copy takes them, by index: a key list only if there is more to copy.
+  let own = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (!hasOwn(v, i)) continue; // a hole: read through the prototype, never copied
+    own++;
+    const e = v[i];
+    if (typeof e === 'object' && e !== null) walk(e, depth + 1, seen);
+  }
+  // Named properties (`a.x = …`): the copy takes them as well.
+  if (objectKeys(v).length !== own) walkKeys(v, depth, seen);
+}
+
+/** Own enumerable data properties (a sparse or huge array's elements among them). */
+function walkKeys(v: object, depth: number, seen: WeakSet<object>): void {
+  const keys = objectKeys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const d = describe(v, keys[i]);
+    if (d !== undefined && hasOwn(d, 'value')) walk(d.value, depth + 1, seen);
   }
 }
 
