@@ -9,12 +9,18 @@
  * only a signal (a stray rejection to log, or a dead isolate).
  *
  * Batching: each crossing costs ~10–25 µs of CPU on each side (measured), more than the rest of
- * a hello-world request. Requests that arrive in one turn of the event loop go into the isolate
- * in one apply (flushed from setImmediate, i.e. later in the same loop iteration), and
- * the isolate sends completions that settle together back in one callback. Under load this
- * divides the crossing cost by the batch size; alone, a request waits for no one.
+ * a hello-world request. Two kinds, both flushed from setImmediate (later in the same loop
+ * iteration), so what arrives in one turn of the event loop crosses in one apply:
+ *  - `queue`: calls that may share a task (a stateless worker's requests): the isolate runs
+ *    the batch in one task.
+ *  - the task ring (`call`, `deliver`, `send`): calls that must each be a task of their own (a
+ *    Durable Object's events, answers to the isolate's host calls, WebSocket events). The
+ *    isolate schedules one task on itself per item (src/runtime/isolate/ring.ts), in order.
+ * The isolate sends completions that settle together back in one callback. Under load this
+ * divides the crossing cost by the batch size; alone, a call waits for no one.
  */
 import ivm from 'isolated-vm';
+import { RING_ENTRIES, type RingEntry } from './ring-entries.ts';
 
 const RESOLVED = Promise.resolve();
 const COPY = { arguments: { copy: true } } as const;
@@ -31,7 +37,12 @@ function applySoon(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
   return RESOLVED.then(ref.apply.bind(ref, undefined, args, COPY));
 }
 
+const uncopyable = (err: unknown) => /could not be cloned/.test(String((err as Error)?.message));
+
 type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
+
+/** What a ring item stands for if it cannot be copied: its call's id, another item, or nothing. */
+type Instead = number | unknown[] | null;
 
 export class IsolateCalls {
   #pending = new Map<number, Pending>();
@@ -39,6 +50,11 @@ export class IsolateCalls {
   #failed: Error | null = null;
   #queue = new Map<ivm.Reference, unknown[]>();
   #flushScheduled = false;
+  /** The ring's next batch: flat [code, item, ...], and each item's fallback. */
+  #tasks: unknown[] = [];
+  #instead: Instead[] = [];
+  #ring: ivm.Reference | null = null;
+  #codes = new Map<ivm.Reference, number>();
 
   constructor(
     /** Called with an apply's error: a stray rejection to log, or a dead isolate. */
@@ -61,20 +77,48 @@ export class IsolateCalls {
     { ignored: true },
   );
 
+  /** The callback the ring calls with the stack of a rejection one of its tasks left unhandled. */
+  readonly stray = new ivm.Callback(
+    (stack: unknown) => {
+      const text = String(stack);
+      this.onApplyError(Object.assign(new Error(text), { stack: text }));
+    },
+    { ignored: true },
+  );
+
   /**
-   * Call an entry function alone (a task of its own in the isolate); its apply's failure is
-   * reported to onApplyError. Applied from a promise job (applySoon).
+   * Start the ring: `ring` is the isolate's ring entry, `entries` its entries by name. Until
+   * then (while the pool makes the isolate) each call is an apply of its own.
+   */
+  startRing(ring: ivm.Reference, entries: Record<RingEntry, ivm.Reference>): void {
+    this.#ring = ring;
+    this.#codes = new Map(RING_ENTRIES.map((name, code) => [entries[name], code]));
+  }
+
+  readonly #applyFailed = (err: Error): void => this.onApplyError(err);
+
+  /**
+   * Call an entry function alone: a task of its own in the isolate (through the ring), in
+   * order with every other ring item.
    */
   call(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
+    const code = this.#codes.get(ref);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      applySoon(ref, [[[id, ...args]]]).catch(this.#applyFailed);
+      if (code !== undefined) this.#push(code, [id, ...args], id);
+      else applySoon(ref, [[[id, ...args]]]).catch(this.#applyFailed);
     });
   }
 
-  readonly #applyFailed = (err: Error): void => this.onApplyError(err);
+  /** An entry call that answers nothing (cancel a stream, forget a request), through the ring. */
+  send(ref: ivm.Reference, args: unknown[]): void {
+    if (this.#failed) return;
+    const code = this.#codes.get(ref);
+    if (code !== undefined) this.#push(code, args, null);
+    else applySoon(ref, args).catch(() => {});
+  }
 
   /**
    * An outcome the isolate will report without an entry call: the caller hands `id` to the
@@ -106,20 +150,28 @@ export class IsolateCalls {
 
   /**
    * Answer one of the isolate's own host calls (bridge/syscalls.ts) through `ref`, an entry
-   * taking a list of answers, from a promise job (applySoon). Each answer is a task of its own in
-   * the isolate, never batched with another: the continuation of one I/O must run with its
-   * microtasks to the end before the next starts (a Durable Object's input gate relies on it,
-   * and Workers, Node and browsers run microtasks between timer callbacks). If `item` cannot be
-   * copied (copying happens before the task runs) the call is answered with `instead`, not left
-   * hanging.
+   * taking a list of answers, in a task of its own (the ring): the continuation of one I/O must
+   * run with its microtasks to the end before the next starts (a Durable Object's input gate
+   * relies on it, and Workers, Node and browsers run microtasks between timer callbacks). If
+   * `item` cannot be copied the call is answered with `instead`, not left hanging.
    */
   deliver(ref: ivm.Reference, item: unknown[], instead?: unknown[]): void {
     if (this.#failed) return;
+    const code = this.#codes.get(ref);
+    if (code !== undefined) {
+      this.#push(code, item, instead ?? null);
+      return;
+    }
     applySoon(ref, [[item]]).catch((err: Error) => {
-      if (instead && !this.#failed && /could not be cloned/.test(String(err?.message)))
-        this.deliver(ref, instead);
+      if (instead && !this.#failed && uncopyable(err)) this.deliver(ref, instead);
       else this.onApplyError(err);
     });
+  }
+
+  #push(code: number, item: unknown[], instead: Instead): void {
+    this.#tasks.push(code, item);
+    this.#instead.push(instead);
+    this.#schedule();
   }
 
   #schedule(): void {
@@ -129,24 +181,51 @@ export class IsolateCalls {
     }
   }
 
-  /** Batches sent and calls in them (for stats and the bench). */
+  /** Batches sent and calls in them, for the queue and the ring (for stats and the bench). */
   batches = 0;
   batched = 0;
+  ringBatches = 0;
+  ringItems = 0;
 
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#tasks.length > 0 && this.#ring) {
+      this.ringBatches++;
+      this.ringItems += this.#instead.length;
+      this.#sendRing(this.#ring, this.#tasks, this.#instead);
+      this.#tasks = [];
+      this.#instead = [];
+    }
     const queued = this.#queue;
     this.#queue = new Map();
     for (const [ref, batch] of queued) {
       this.batches++;
       this.batched += batch.length;
-      // apply, not applyIgnored: its promise reports a stray rejection from the batch's first
-      // task (logged as "Uncaught (in promise)") or a dead isolate. It costs ~14 µs more than
-      // applyIgnored, but once per batch, not per request.
-      ref
-        .apply(undefined, [batch], { arguments: { copy: true } })
-        .catch((err: Error) => this.onApplyError(err));
+      // Its promise reports a stray rejection from the batch's task (logged as "Uncaught (in
+      // promise)") or a dead isolate: once per batch, not per request.
+      applySoon(ref, [batch]).catch(this.#applyFailed);
     }
+  }
+
+  /** One apply for the ring's batch; if some item cannot be copied (then nothing was sent), each again alone, in order. */
+  #sendRing(ring: ivm.Reference, tasks: unknown[], instead: Instead[]): void {
+    applySoon(ring, [tasks]).catch((err: Error) => {
+      if (this.#failed) return;
+      if (!uncopyable(err)) return this.onApplyError(err);
+      for (let i = 0; i < instead.length; i++) {
+        const code = tasks[2 * i];
+        const alt = instead[i];
+        applySoon(ring, [[code, tasks[2 * i + 1]]]).catch((e: Error) => {
+          if (this.#failed) return;
+          if (!uncopyable(e)) return this.onApplyError(e);
+          if (typeof alt === 'number') {
+            const p = this.#pending.get(alt);
+            this.#pending.delete(alt);
+            p?.reject(e);
+          } else if (alt) applySoon(ring, [[code, alt]]).catch(this.#applyFailed);
+        });
+      }
+    });
   }
 
   /** The isolate is gone: every call still waiting fails with `err`. */
@@ -155,6 +234,8 @@ export class IsolateCalls {
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
     this.#queue.clear();
+    this.#tasks = [];
+    this.#instead = [];
   }
 
   get pending(): number {

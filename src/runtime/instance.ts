@@ -127,21 +127,19 @@ export class WorkerInstance implements IsolateOwner {
   wsEvent(id: number, type: string, a?: unknown, b?: unknown): Promise<void> | undefined {
     if (type === 'close') this.#releaseSocket(id);
     if (this.iso.isolate.isDisposed) return undefined;
-    const delivered = this.iso.api.wsEvent
-      .apply(undefined, [id, type, a, b], { arguments: { copy: true } })
-      .then(
-        () => {
-          // Each message handled is an event with the CPU limit of its own: its invocation is
-          // given one limit back once the isolate has run it (not when it arrives, which a
-          // client could time to refill a loop's budget while it runs).
-          const holder = type === 'message' ? this.#socketHolds.get(id) : undefined;
-          if (!holder) return;
-          this.#account();
-          const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
-          holder.cpuUsed = holder.cpuUsed > limit ? holder.cpuUsed - limit : 0n;
-        },
-        (err) => this.onApplyError(err as Error),
-      );
+    const delivered = this.iso.calls.call(this.iso.api.wsEvent, [id, type, a, b]).then(
+      () => {
+        // Each message handled is an event with the CPU limit of its own: its invocation is
+        // given one limit back once the isolate has run it (not when it arrives, which a
+        // client could time to refill a loop's budget while it runs).
+        const holder = type === 'message' ? this.#socketHolds.get(id) : undefined;
+        if (!holder) return;
+        this.#account();
+        const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
+        holder.cpuUsed = holder.cpuUsed > limit ? holder.cpuUsed - limit : 0n;
+      },
+      (err) => this.onApplyError(err as Error),
+    );
     // A closed socket may be what kept a retiring isolate alive.
     if (type === 'close' && this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
     return delivered;
@@ -711,7 +709,7 @@ export class WorkerInstance implements IsolateOwner {
 
   #cancelStream(id: number, reason: string) {
     if (this.iso.isolate.isDisposed) return;
-    this.iso.api.cancel.apply(undefined, [id, reason], { arguments: { copy: true } }).catch(() => {});
+    this.iso.calls.send(this.iso.api.cancel, [id, reason]);
   }
 
   /** What invocation `a`'s response body needs of this instance (response-body.ts). */
@@ -737,8 +735,7 @@ export class WorkerInstance implements IsolateOwner {
           'warn',
           `ctx.waitUntil() work did not finish within ${this.version.limits.waitUntilMs} ms after the response; no longer awaited`,
         );
-        if (!this.iso.isolate.isDisposed)
-          this.iso.api.forget.apply(undefined, [id], { arguments: { copy: true } }).catch(() => {});
+        if (!this.iso.isolate.isDisposed) this.iso.calls.send(this.iso.api.forget, [id]);
         resolve();
       }, this.version.limits.waitUntilMs);
     });

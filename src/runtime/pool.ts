@@ -32,6 +32,7 @@ export interface IsolateApi {
   /** A handler event (tail) for the worker: src/runtime/isolate/dispatch.ts `event`. */
   event: ivm.Reference;
   wsEvent: ivm.Reference;
+  ring: ivm.Reference;
   forget: ivm.Reference;
   warmup: ivm.Reference;
   /** Answers to the isolate's posted host calls, a batch at a time (bridge/syscalls.ts). */
@@ -153,7 +154,9 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       forget: await get('forget'),
       warmup: await get('warmup'),
       hostDone: await get('hostDone'),
+      ring: await get('ring'),
     };
+    calls.startRing(api.ring, api);
     slot.done = api.hostDone;
     const runtime = await linkRuntime(isolate, context, await get('linkRuntime'));
     apiRef.release();

@@ -729,12 +729,18 @@ export class Runtime implements ObjectHost {
     isolateCpuMs: number;
     /** Mean number of requests per host→isolate crossing (see calls.ts). */
     meanBatch: number;
+    /** Mean number of tasks (object events, answers to host calls…) per crossing of the task ring. */
+    meanRing: number;
   } {
     let batches = 0;
     let batched = 0;
+    let rings = 0;
+    let ringed = 0;
     for (const inst of this.#lru.keys()) {
       batches += inst.iso.calls.batches;
       batched += inst.iso.calls.batched;
+      rings += inst.iso.calls.ringBatches;
+      ringed += inst.iso.calls.ringItems;
     }
     let heap = 0;
     let cpu = 0n;
@@ -752,6 +758,7 @@ export class Runtime implements ObjectHost {
       evictions: this.#evictions,
       isolateCpuMs: Number(cpu) / 1e6,
       meanBatch: batches === 0 ? 0 : batched / batches,
+      meanRing: rings === 0 ? 0 : ringed / rings,
     };
   }
 

@@ -585,6 +585,7 @@ export function createSyscalls(
     postedCalls(slot, calls, [timer, fetchCall, read, asys], spans, outputGate(slot, aborts)),
     new ivm.Callback(sys),
     calls.complete,
+    calls.stray,
     new ivm.ExternalCopy(settings).copyInto(),
   ];
 }

@@ -5,6 +5,7 @@
  *
  * Nothing here may hand tenant code a host object: syscalls stay in bridge.ts's closure.
  */
+import { RING_ENTRIES, type RingEntry } from '../ring-entries.ts';
 import { AbortController, AbortSignal } from './abort.ts';
 import { installArrayGuard } from './array-guard.ts';
 import { Blob, File } from './blob.ts';
@@ -51,6 +52,7 @@ import { installListGuards } from './lists.ts';
 import { lazyGlobal, loadExtension, requireModule } from './modules.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
+import { installRing, ring } from './ring.ts';
 import { installLazyStreams } from './streams.ts';
 import { CryptoKey, SubtleCrypto } from './subtle.ts';
 import { clearInterval, clearTimeout, queueMicrotask, scheduler, setInterval, setTimeout } from './timers.ts';
@@ -265,6 +267,7 @@ function init(
   post: any,
   sys: any,
   completeCb: Complete,
+  strayCb: (stack: string) => void,
   settings: HostBridge['settings'],
 ) {
   delete g.__outpost_init;
@@ -286,7 +289,7 @@ function init(
   installBufferLimits(g, settings.memoryLimitMb);
   installIntlLimits(settings.memoryLimitMb);
   installListGuards();
-  return {
+  const api = {
     load: (...args: Parameters<typeof load>) => {
       tick();
       return load(...args);
@@ -299,14 +302,27 @@ function init(
     settle: entry(settle),
     rpc: entry(rpc),
     event: entry(event),
-    wsEvent: (id: number, type: string, a: unknown, b: unknown) => {
-      tick();
-      wsEvent(id, type, a, b);
-    },
+    wsEvent: entry(wsEvent),
     forget,
     warmup: entry(warmup),
     hostDone,
+    ring,
   };
+  // Fire-and-forget entries take their arguments as the item itself.
+  const plain = (fn: (...args: any[]) => void) => (batch: unknown[][]) =>
+    applyIntrinsic(fn, undefined, batch[0]);
+  const byName: Record<RingEntry, (batch: unknown[][]) => void> = {
+    ...api,
+    hostDone: hostDone as (batch: unknown[][]) => void,
+    cancel: plain(cancel),
+    forget: plain(forget),
+  };
+  installRing(
+    (ivm as { Reference: any }).Reference,
+    RING_ENTRIES.map((name) => byName[name]),
+    strayCb,
+  );
+  return api;
 }
 
 const globals: Record<string, unknown> = {

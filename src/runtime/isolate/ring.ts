@@ -1,0 +1,70 @@
+/**
+ * The task ring, isolate side (the host side is src/runtime/calls.ts).
+ *
+ * Some host → isolate work must each run as a task of its own: an object's events (its input
+ * gate: an event's microtasks run to the end before the next event starts), answers to host
+ * calls (one I/O's continuation before the next's, as Workers, Node and browsers run them), and
+ * WebSocket events. The host used to make one apply per such task, ~15 µs of CPU across both
+ * threads each. Now it sends all it has for an isolate in one turn of its event loop in one
+ * batch, flat `[code, item, ...]`, and the isolate schedules each item as a task on itself: an
+ * async apply of a Reference to `runTask`, which isolated-vm queues behind the tasks already
+ * queued, ~2.5 µs each (measured), with no thread switch.
+ *
+ * Order: self-scheduled tasks run after every task queued before them, so anything the host
+ * needs kept in order with these goes through the ring too (src/runtime/calls.ts).
+ *
+ * A task that leaves a rejected promise unhandled: isolated-vm rejects the apply's promise with
+ * it (its task epilogue), and `stray` tells the host, which logs "Uncaught (in promise)".
+ */
+import { thenIntrinsic } from './context.ts';
+
+type Entry = (batch: unknown[][]) => void;
+type SelfRef = { apply(receiver: undefined, args: unknown[]): Promise<unknown> };
+
+let entries: readonly Entry[] = [];
+let self: SelfRef | null = null;
+let stray: (stack: string) => void = () => {};
+// Items waiting for their task: [code, item, ...] from `head` on. No prototype: what a tenant
+// puts on Array.prototype (an index setter, a replaced push) never sees or breaks it.
+const queue: unknown[] = Object.setPrototypeOf([], null);
+let head = 0;
+
+const ignore = () => {};
+function reportStray(err: unknown): void {
+  try {
+    stray(String((err as Error)?.stack ?? (err as Error)?.message ?? err));
+  } catch {
+    // A value that cannot be described: nothing to log.
+  }
+}
+
+function runTask(): void {
+  const code = queue[head] as number;
+  const item = queue[head + 1] as unknown[];
+  queue[head] = queue[head + 1] = undefined;
+  head += 2;
+  if (head === queue.length) queue.length = head = 0;
+  const entry = entries[code];
+  if (entry !== undefined) entry([item]);
+}
+
+/** Set up once, before tenant code runs. */
+export function installRing(
+  ReferenceClass: new (fn: () => void) => SelfRef,
+  byCode: readonly Entry[],
+  onStray: (stack: string) => void,
+): void {
+  entries = byCode;
+  stray = onStray;
+  self = new ReferenceClass(runTask);
+}
+
+/** The host's batch: each item queued, and a task of its own scheduled for it. */
+export function ring(list: unknown): void {
+  if (self === null || !Array.isArray(list)) return;
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    queue[queue.length] = list[i];
+    queue[queue.length] = list[i + 1];
+    thenIntrinsic(self.apply(undefined, []), ignore, reportStray);
+  }
+}

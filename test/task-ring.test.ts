@@ -1,0 +1,116 @@
+// The task ring (src/runtime/calls.ts, src/runtime/isolate/ring.ts): work that must each run as
+// a task of its own in the isolate (answers to host calls, a Durable Object's events, WebSocket
+// events) crosses from the host in one apply per turn, and the isolate makes the tasks itself.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/index.ts';
+import { memoryObserver } from '../src/observability/index.ts';
+import { devCf, type PopServer, startPopServer } from '../src/pop/index.ts';
+import { bundleWorker, Runtime } from '../src/runtime/index.ts';
+import { createIsolate } from '../src/runtime/pool.ts';
+import { waitFor } from './helpers.ts';
+
+const WORKER = `
+const sleep = () => new Promise((r) => setTimeout(r, 0));
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/order') {
+      // 20 timers of the same delay: the host answers them in one turn. Each continuation runs
+      // with its microtasks to the end before the next starts: a0 b0 a1 b1…, never a0 a1… b0 b1….
+      const order = [];
+      await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        await sleep();
+        order.push('a' + i);
+        await null;
+        await null;
+        order.push('b' + i);
+      }));
+      return Response.json(order);
+    }
+    if (url.pathname === '/stray') {
+      await sleep();
+      Promise.reject(new Error('stray after a timer'));
+      await sleep();
+      return new Response('answered');
+    }
+    return new Response('ok');
+  },
+};
+`;
+
+describe('the task ring', () => {
+  let dir: string;
+  let rt: Runtime;
+  let server: PopServer;
+  const observer = memoryObserver();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'outpost-ring-'));
+    writeFileSync(
+      join(dir, 'wrangler.toml'),
+      'name = "ring"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+    );
+    writeFileSync(join(dir, 'index.js'), WORKER);
+    rt = new Runtime({ observer, poolSize: 1 });
+    const config = loadConfig(dir, { warn: () => {} });
+    rt.deploy('ring', await bundleWorker(config), config);
+    server = await startPopServer({
+      runtime: rt,
+      route: () => 'ring',
+      port: 0,
+      dev: true,
+      cf: devCf,
+      observer,
+    });
+  });
+  after(async () => {
+    await server.close();
+    await rt.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers that arrive together cross in one apply, each still a task of its own', async () => {
+    const res = await fetch(`${server.url}/order`);
+    const order = (await res.json()) as string[];
+    const paired = Array.from({ length: 20 }, (_, i) => [`a${i}`, `b${i}`]).flat();
+    assert.deepEqual(order, paired);
+    // The 20 answers did not take 20 crossings.
+    assert.ok(rt.stats().meanRing > 2, `mean tasks per crossing: ${rt.stats().meanRing}`);
+  });
+
+  it('a rejection a task leaves unhandled is logged as Workers logs it, and the request still answers', async () => {
+    const res = await fetch(`${server.url}/stray`);
+    assert.equal(await res.text(), 'answered');
+    const line = await waitFor(
+      () => observer.entries.find((e) => /Uncaught \(in promise\).*stray after a timer/s.test(e.message)),
+      5000,
+      'the stray rejection logged',
+    );
+    assert.equal(line.level, 'error');
+  });
+});
+
+describe('the task ring: bad input', () => {
+  it('an item that cannot be copied fails only its own call; the rest of its batch runs, in order', async () => {
+    const iso = await createIsolate(64, memoryObserver());
+    try {
+      const { calls, api } = iso;
+      // One turn: three calls, the middle one with an argument no structured clone can take.
+      const a = calls.call(api.warmup, [1]);
+      const b = calls.call(api.warmup, [() => {}]);
+      const c = calls.call(api.warmup, [3]);
+      const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
+      assert.equal(ra.status, 'fulfilled');
+      assert.equal(rb.status, 'rejected');
+      assert.match(String((rb as PromiseRejectedResult).reason?.message), /could not be cloned/);
+      assert.equal(rc.status, 'fulfilled');
+      assert.equal(calls.pending, 0);
+    } finally {
+      iso.isolate.dispose();
+    }
+  });
+});
