@@ -33,11 +33,23 @@ const COPY = { arguments: { copy: true } } as const;
  * from one small frame still ~2% of a hot Durable Object's main thread (perf). Copy failures
  * reject the returned promise, as they do the apply's.
  */
-function applySoon(ref: ivm.Reference, args: unknown[]): Promise<unknown> {
-  return RESOLVED.then(ref.apply.bind(ref, undefined, args, COPY));
+function applySoon(ref: ivm.Reference, args: unknown[], options: object = COPY): Promise<unknown> {
+  return RESOLVED.then(ref.apply.bind(ref, undefined, args, options));
 }
 
 const uncopyable = (err: unknown) => /could not be cloned/.test(String((err as Error)?.message));
+
+/** Arguments already copied (`copied`): handed over as they are. */
+const TRANSFER = {} as const;
+
+/** `value` copied out of the host's heap, ready to go into an isolate, or why it could not be. */
+function copied(value: unknown): ivm.Copy<unknown> | Error {
+  try {
+    return new ivm.ExternalCopy(value).copyInto({ release: true });
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
 
 type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
 
@@ -207,25 +219,36 @@ export class IsolateCalls {
     }
   }
 
-  /** One apply for the ring's batch; if some item cannot be copied (then nothing was sent), each again alone, in order. */
+  /**
+   * One apply for the ring's batch. The batch is copied here, synchronously, so a copy that
+   * fails (a value no structured clone takes, a throwing getter, a stack overflow) is known
+   * to have sent nothing: then each item is sent alone, in order, and one that cannot be copied
+   * fails only its own call (or is answered with its `instead`). What fails later is the
+   * isolate's: a stray rejection to log, or its death.
+   */
   #sendRing(ring: ivm.Reference, tasks: unknown[], instead: Instead[]): void {
-    applySoon(ring, [tasks]).catch((err: Error) => {
-      if (this.#failed) return;
-      if (!uncopyable(err)) return this.onApplyError(err);
-      for (let i = 0; i < instead.length; i++) {
-        const code = tasks[2 * i];
-        const alt = instead[i];
-        applySoon(ring, [[code, tasks[2 * i + 1]]]).catch((e: Error) => {
-          if (this.#failed) return;
-          if (!uncopyable(e)) return this.onApplyError(e);
-          if (typeof alt === 'number') {
-            const p = this.#pending.get(alt);
-            this.#pending.delete(alt);
-            p?.reject(e);
-          } else if (alt) applySoon(ring, [[code, alt]]).catch(this.#applyFailed);
-        });
+    const batch = copied(tasks);
+    if (!(batch instanceof Error)) {
+      applySoon(ring, [batch], TRANSFER).catch(this.#applyFailed);
+      return;
+    }
+    for (let i = 0; i < instead.length; i++) {
+      const code = tasks[2 * i];
+      const one = copied([code, tasks[2 * i + 1]]);
+      if (!(one instanceof Error)) {
+        applySoon(ring, [one], TRANSFER).catch(this.#applyFailed);
+        continue;
       }
-    });
+      const alt = instead[i];
+      if (typeof alt === 'number') {
+        const p = this.#pending.get(alt);
+        this.#pending.delete(alt);
+        p?.reject(one);
+        continue;
+      }
+      const answer = alt ? copied([code, alt]) : null;
+      if (answer && !(answer instanceof Error)) applySoon(ring, [answer], TRANSFER).catch(this.#applyFailed);
+    }
   }
 
   /** The isolate is gone: every call still waiting fails with `err`. */

@@ -138,7 +138,10 @@ export class WorkerInstance implements IsolateOwner {
         const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
         holder.cpuUsed = holder.cpuUsed > limit ? holder.cpuUsed - limit : 0n;
       },
-      (err) => this.onApplyError(err as Error),
+      // After a breach every call fails with it: that is no stray rejection of the worker's.
+      (err) => {
+        if (this.state !== 'dead') this.onApplyError(err as Error);
+      },
     );
     // A closed socket may be what kept a retiring isolate alive.
     if (type === 'close' && this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());

@@ -156,11 +156,14 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
       hostDone: await get('hostDone'),
       ring: await get('ring'),
     };
-    calls.startRing(api.ring, api);
     slot.done = api.hostDone;
     const runtime = await linkRuntime(isolate, context, await get('linkRuntime'));
     apiRef.release();
     await calls.call(api.warmup, []);
+    // From here on, calls that must each be a task of their own go through the ring. Not before:
+    // an isolate that dies in a ring task is noticed by its owner's watchdog, and the pool's
+    // own calls have no owner.
+    calls.startRing(api.ring, api);
     return { isolate, context, api, slot, calls, memoryMb, runtime };
   } catch (err) {
     isolate.dispose();

@@ -31,6 +31,12 @@ it('refuses arrays, objects, Maps, Sets and error causes nested past the limit, 
     // Named properties of an array are copied with it.
     'array property': (v) => Object.assign([], { x: v }),
     'array property, elements too': (v) => Object.assign([1, new ArrayBuffer(4)], { x: v }),
+    // A non-enumerable element must not hide a named property from the check.
+    'array property beside a hidden element': (v) => {
+      const a: unknown[] = [1];
+      Object.defineProperty(a, 0, { value: 1, enumerable: false });
+      return Object.assign(a, { x: v });
+    },
     // Bytes are a leaf; what sits beside them is not.
     'beside bytes': (v) => [new ArrayBuffer(8), v],
     // A Map is walked whatever its prototype says it is.

@@ -43,6 +43,7 @@ const ArrayBufferProto = ArrayBuffer.prototype;
 const NativeRangeError = RangeError;
 
 const isArray = Array.isArray;
+const floor = Math.floor;
 
 class TooDeep {}
 const TOO_DEEP = new TooDeep();
@@ -61,15 +62,13 @@ let visits = 0;
 function quick(v: object, depth: number): void {
   if (++visits > QUICK_VISITS || depth > QUICK_DEPTH) throw GIVE_UP;
   if (isArray(v) && v.length <= QUICK_VISITS) {
-    let own = 0;
     for (let i = 0; i < v.length; i++) {
       if (!hasOwn(v, i)) continue; // a hole: nothing the copy takes
-      own++;
       const e = v[i];
       if (typeof e === 'object' && e !== null && !isView(e)) quick(e, depth + 1);
     }
     // Named properties of an array are copied too: the full walk reads them.
-    if (objectKeys(v).length !== own) throw GIVE_UP;
+    if (hasNamedKeys(v)) throw GIVE_UP;
     return;
   }
   const proto = getPrototypeOf(v);
@@ -164,15 +163,29 @@ function walkElements(v: unknown[], depth: number, seen: WeakSet<object>): void 
     return;
   }
   // Own elements, as the copy takes them, by index: a key list only if there is more to copy.
-  let own = 0;
   for (let i = 0; i < v.length; i++) {
     if (!hasOwn(v, i)) continue; // a hole: read through the prototype, never copied
-    own++;
     const e = v[i];
     if (typeof e === 'object' && e !== null) walk(e, depth + 1, seen);
   }
   // Named properties (`a.x = …`): the copy takes them as well.
-  if (objectKeys(v).length !== own) walkKeys(v, depth, seen);
+  if (hasNamedKeys(v)) walkKeys(v, depth, seen);
+}
+
+/**
+ * Whether array `v` has own enumerable properties that are not elements. V8 lists an array's
+ * element indices first, then its other keys: the last key tells. (Counting keys against
+ * elements would not: a non-enumerable element hides one named key from the count.)
+ */
+function hasNamedKeys(v: unknown[]): boolean {
+  const keys = objectKeys(v);
+  return keys.length > 0 && !isIndex(keys[keys.length - 1]);
+}
+
+/** An array index: the canonical form of an integer from 0 to 2³² − 2. */
+function isIndex(key: string): boolean {
+  const n = +key;
+  return n >= 0 && n <= 4294967294 && floor(n) === n && `${n}` === key;
 }
 
 /** Own enumerable data properties (a sparse or huge array's elements among them). */

@@ -21,13 +21,21 @@ import { thenIntrinsic } from './context.ts';
 type Entry = (batch: unknown[][]) => void;
 type SelfRef = { apply(receiver: undefined, args: unknown[]): Promise<unknown> };
 
+// Intrinsics, captured before tenant code runs: a replaced global must not see the host's batch
+// (call ids, arguments, answers) or change it.
+const isArray = Array.isArray;
+const applyIntrinsic = Reflect.apply;
+
 let entries: readonly Entry[] = [];
 let self: SelfRef | null = null;
+let selfApply: SelfRef['apply'] | null = null;
 let stray: (stack: string) => void = () => {};
 // Items waiting for their task: [code, item, ...] from `head` on. No prototype: what a tenant
 // puts on Array.prototype (an index setter, a replaced push) never sees or breaks it.
 const queue: unknown[] = Object.setPrototypeOf([], null);
 let head = 0;
+/** Past this many items run, the queue is compacted even if more keep coming (a busy object). */
+const COMPACT_AT = 2048;
 
 const ignore = () => {};
 function reportStray(err: unknown): void {
@@ -44,8 +52,17 @@ function runTask(): void {
   queue[head] = queue[head + 1] = undefined;
   head += 2;
   if (head === queue.length) queue.length = head = 0;
+  else if (head >= COMPACT_AT && head * 2 >= queue.length) compact();
   const entry = entries[code];
   if (entry !== undefined) entry([item]);
+}
+
+/** Drop the items already run from the front, so a queue that never drains stays its live size. */
+function compact(): void {
+  const live = queue.length - head;
+  for (let i = 0; i < live; i++) queue[i] = queue[head + i];
+  queue.length = live;
+  head = 0;
 }
 
 /** Set up once, before tenant code runs. */
@@ -57,14 +74,15 @@ export function installRing(
   entries = byCode;
   stray = onStray;
   self = new ReferenceClass(runTask);
+  selfApply = self.apply;
 }
 
 /** The host's batch: each item queued, and a task of its own scheduled for it. */
 export function ring(list: unknown): void {
-  if (self === null || !Array.isArray(list)) return;
+  if (self === null || selfApply === null || !isArray(list)) return;
   for (let i = 0; i + 1 < list.length; i += 2) {
     queue[queue.length] = list[i];
     queue[queue.length] = list[i + 1];
-    thenIntrinsic(self.apply(undefined, []), ignore, reportStray);
+    thenIntrinsic(applyIntrinsic(selfApply, self, [undefined, []]) as Promise<unknown>, ignore, reportStray);
   }
 }
