@@ -97,14 +97,14 @@ const bufferLength = describe(ArrayBuffer.prototype, 'byteLength')?.get as () =>
 function hasSlots(getter: () => number, v: object): boolean {
   const limit = describe(NativeError, 'stackTraceLimit');
   const quiet = limit !== undefined && hasOwn(limit, 'value') && limit.writable === true;
-  if (quiet) (NativeError as { stackTraceLimit: unknown }).stackTraceLimit = 0;
+  if (quiet) (NativeError as unknown as { stackTraceLimit: unknown }).stackTraceLimit = 0;
   try {
     apply(getter, v, []);
     return true;
   } catch {
     return false;
   } finally {
-    if (quiet) (NativeError as { stackTraceLimit: unknown }).stackTraceLimit = limit.value;
+    if (quiet) (NativeError as unknown as { stackTraceLimit: unknown }).stackTraceLimit = limit.value;
   }
 }
 
