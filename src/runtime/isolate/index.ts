@@ -111,7 +111,10 @@ const performance = {
  */
 type Complete = (list: unknown[]) => void;
 let complete: Complete = () => {};
-const outbox: unknown[] = [];
+// No prototype: a tenant's Array.prototype index setters or replaced push must not see or change
+// the outcomes ([id, ok, value, ...]) on their way out.
+const setPrototypeOf = Object.setPrototypeOf;
+let outbox: unknown[] = setPrototypeOf([], null);
 let flushQueued = false;
 
 function errorValue(err: unknown): { name: string; message: string; stack: string } {
@@ -131,7 +134,8 @@ const unsent = (message: string) =>
 
 function flush() {
   flushQueued = false;
-  const batch = outbox.splice(0);
+  const batch = outbox;
+  outbox = setPrototypeOf([], null);
   // Checked here, just before the copy: a value made deeper after report() is caught too.
   for (let i = 0; i + 2 < batch.length; i += 3) {
     if (batch[i + 1] !== true) continue;
@@ -158,7 +162,10 @@ function flush() {
 }
 
 function report(id: unknown, ok: boolean, value: unknown) {
-  outbox.push(id, ok, ok ? value : errorValue(value));
+  const at = outbox.length;
+  outbox[at] = id;
+  outbox[at + 1] = ok;
+  outbox[at + 2] = ok ? value : errorValue(value);
   if (!flushQueued) {
     flushQueued = true;
     thenIntrinsic(resolvedIntrinsic(), flush);
