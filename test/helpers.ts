@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -220,6 +220,39 @@ export async function startTenants(
     close: async () => {
       await server.close();
       await rt.close();
+    },
+  };
+}
+
+/** One worker from its source (a temporary project of one module), served by one PoP. */
+export async function startWorkerSource(code: string, runtime: RuntimeOptions = {}): Promise<TestNetwork> {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-source-'));
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    'name = "source"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+  );
+  writeFileSync(join(dir, 'index.js'), code);
+  const observer = memoryObserver();
+  const rt = new Runtime({ observer, poolSize: 1, ...runtime });
+  const config = loadConfig(dir, { warn: () => {} });
+  rt.deploy('source', await bundleWorker(config), config);
+  const server = await startPopServer({
+    runtime: rt,
+    route: () => 'source',
+    port: 0,
+    dev: true,
+    cf: devCf,
+    observer,
+  });
+  return {
+    url: server.url,
+    runtime: rt,
+    logs: observer.entries,
+    fetchAs: (_tenant, path, init = {}) => fetch(`${server.url}${path}`, init),
+    close: async () => {
+      await server.close();
+      await rt.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -2,16 +2,10 @@
 // a task of its own in the isolate (answers to host calls, a Durable Object's events, WebSocket
 // events) crosses from the host in one apply per turn, and the isolate makes the tasks itself.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config/index.ts';
 import { memoryObserver } from '../src/observability/index.ts';
-import { devCf, type PopServer, startPopServer } from '../src/pop/index.ts';
-import { bundleWorker, Runtime } from '../src/runtime/index.ts';
 import { createIsolate } from '../src/runtime/pool.ts';
-import { waitFor } from './helpers.ts';
+import { startWorkerSource, type TestNetwork, waitFor } from './helpers.ts';
 
 const WORKER = `
 const sleep = () => new Promise((r) => setTimeout(r, 0));
@@ -43,50 +37,26 @@ export default {
 `;
 
 describe('the task ring', () => {
-  let dir: string;
-  let rt: Runtime;
-  let server: PopServer;
-  const observer = memoryObserver();
-
+  let net: TestNetwork;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'outpost-ring-'));
-    writeFileSync(
-      join(dir, 'wrangler.toml'),
-      'name = "ring"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
-    );
-    writeFileSync(join(dir, 'index.js'), WORKER);
-    rt = new Runtime({ observer, poolSize: 1 });
-    const config = loadConfig(dir, { warn: () => {} });
-    rt.deploy('ring', await bundleWorker(config), config);
-    server = await startPopServer({
-      runtime: rt,
-      route: () => 'ring',
-      port: 0,
-      dev: true,
-      cf: devCf,
-      observer,
-    });
+    net = await startWorkerSource(WORKER);
   });
-  after(async () => {
-    await server.close();
-    await rt.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => net.close());
 
   it('answers that arrive together cross in one apply, each still a task of its own', async () => {
-    const res = await fetch(`${server.url}/order`);
+    const res = await fetch(`${net.url}/order`);
     const order = (await res.json()) as string[];
     const paired = Array.from({ length: 20 }, (_, i) => [`a${i}`, `b${i}`]).flat();
     assert.deepEqual(order, paired);
     // The 20 answers did not take 20 crossings.
-    assert.ok(rt.stats().meanRing > 2, `mean tasks per crossing: ${rt.stats().meanRing}`);
+    assert.ok(net.runtime.stats().meanRing > 2, `mean tasks per crossing: ${net.runtime.stats().meanRing}`);
   });
 
   it('a rejection a task leaves unhandled is logged as Workers logs it, and the request still answers', async () => {
-    const res = await fetch(`${server.url}/stray`);
+    const res = await fetch(`${net.url}/stray`);
     assert.equal(await res.text(), 'answered');
     const line = await waitFor(
-      () => observer.entries.find((e) => /Uncaught \(in promise\).*stray after a timer/s.test(e.message)),
+      () => net.logs.find((e) => /Uncaught \(in promise\).*stray after a timer/s.test(e.message)),
       5000,
       'the stray rejection logged',
     );

@@ -4,15 +4,8 @@
 // whatever it replaces or hooks must not let it see a batch (call ids, arguments, answers),
 // change it, drop it, or get an item run twice.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.ts';
-import { memoryObserver } from '../../src/observability/index.ts';
-import { devCf, type PopServer, startPopServer } from '../../src/pop/index.ts';
-import { bundleWorker, Runtime } from '../../src/runtime/index.ts';
-import { waitFor } from '../helpers.ts';
+import { startWorkerSource, type TestNetwork, waitFor } from '../helpers.ts';
 
 const WORKER = `
 // Recorded without arrays (their setters and push are hooked below).
@@ -72,51 +65,27 @@ export default {
 `;
 
 describe('the task ring under tenant tampering', () => {
-  let dir: string;
-  let rt: Runtime;
-  let server: PopServer;
-  const observer = memoryObserver();
-
+  let net: TestNetwork;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'outpost-ring-attack-'));
-    writeFileSync(
-      join(dir, 'wrangler.toml'),
-      'name = "ring"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
-    );
-    writeFileSync(join(dir, 'index.js'), WORKER);
-    rt = new Runtime({ observer, poolSize: 1 });
-    const config = loadConfig(dir, { warn: () => {} });
-    rt.deploy('ring', await bundleWorker(config), config);
-    server = await startPopServer({
-      runtime: rt,
-      route: () => 'ring',
-      port: 0,
-      dev: true,
-      cf: devCf,
-      observer,
-    });
+    net = await startWorkerSource(WORKER);
   });
-  after(async () => {
-    await server.close();
-    await rt.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => net.close());
 
   it('replaced globals and Array.prototype setters never see a batch; each answer runs once', async () => {
-    const res = await fetch(`${server.url}/`);
+    const res = await fetch(`${net.url}/`);
     assert.equal(res.status, 200, await res.clone().text());
     const { seen, runs } = (await res.json()) as { seen: string; runs: number };
     assert.equal(seen, '');
     assert.equal(runs, 20);
-    assert.ok(rt.stats().meanRing > 1, 'the answers crossed in batches');
+    assert.ok(net.runtime.stats().meanRing > 1, 'the answers crossed in batches');
   });
 
   it('a rejection worded as a copy failure is logged, and nothing is sent twice', async () => {
-    const res = await fetch(`${server.url}/forge`);
+    const res = await fetch(`${net.url}/forge`);
     const { runs } = (await res.json()) as { runs: number };
     assert.equal(runs, 20);
     await waitFor(
-      () => observer.entries.find((e) => /Uncaught \(in promise\).*could not be cloned/s.test(e.message)),
+      () => net.logs.find((e) => /Uncaught \(in promise\).*could not be cloned/s.test(e.message)),
       5000,
       'the forged rejection logged as a stray one',
     );
