@@ -224,12 +224,19 @@ export async function startTenants(
   };
 }
 
-/** One worker from its source (a temporary project of one module), served by one PoP. */
-export async function startWorkerSource(code: string, runtime: RuntimeOptions = {}): Promise<TestNetwork> {
+/**
+ * One worker from its source (a temporary project of one module), served by one PoP; `toml` is
+ * appended to its wrangler.toml (bindings).
+ */
+export async function startWorkerSource(
+  code: string,
+  runtime: RuntimeOptions = {},
+  toml = '',
+): Promise<TestNetwork> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-source-'));
   writeFileSync(
     join(dir, 'wrangler.toml'),
-    'name = "source"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+    `name = "source"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n${toml}`,
   );
   writeFileSync(join(dir, 'index.js'), code);
   const observer = memoryObserver();

@@ -6,9 +6,14 @@
  * flight (chargeHost). isolated-vm's cpuTime is time its tasks ran by the clock, not thread CPU,
  * so each slice is weighed by how contended the cores are when it is taken (contention.ts).
  *
- * Overlapping invocations share the clock, and which of them ran cannot be measured from the
- * host: each is charged an equal share of what was used while it was in flight. (Measured from
- * each request's start instead, a long request was charged with its neighbours' CPU.)
+ * Overlapping invocations share the clock. The isolate writes which invocation runs now, and a
+ * count of switches between invocations, to memory shared with the host (`running`, see
+ * isolate/context.ts). An interval between two readings that saw the same invocation running
+ * and no switch is that invocation's alone: all of it is charged to it, so a loop spinning in
+ * one request meets its limit however many others wait beside it. Any other interval is shared
+ * equally among the invocations in flight: which of them ran cannot be told from the host.
+ * (Measured from each request's start instead, a long request was charged with its
+ * neighbours' CPU.)
  */
 import { weighCpu } from './contention.ts';
 
@@ -29,7 +34,14 @@ export class CpuMeter {
   /** CPU used with no response in flight beyond its allowance, summed across checks, ns. */
   #idleExcess = 0n;
 
-  constructor(private readonly isolate: { readonly cpuTime: bigint; readonly isDisposed: boolean }) {}
+  /** What `running` said at the last share(): the invocation running and the switch count. */
+  #lastId = 0;
+  #lastSwitches = 0;
+
+  constructor(
+    private readonly isolate: { readonly cpuTime: bigint; readonly isDisposed: boolean },
+    private readonly running: Int32Array | undefined = undefined,
+  ) {}
 
   /** The isolate's CPU clock: its own CPU time plus host work done for it outside a response. */
   clock(): bigint {
@@ -52,9 +64,20 @@ export class CpuMeter {
     this.#idleCpu = -1n;
   }
 
-  /** Share the clock since the last call among `to`, equally. */
-  share(to: ReadonlyMap<unknown, Charged>): void {
+  /**
+   * Charge the clock since the last call: all of it to the invocation that ran alone meanwhile
+   * (see the top), else equally among `to` (keyed by invocation id).
+   */
+  share(to: ReadonlyMap<number, Charged>): void {
     if (this.isolate.isDisposed) return;
+    let alone = 0;
+    if (this.running !== undefined) {
+      const id = this.running[0];
+      const switches = this.running[1];
+      if (id !== 0 && id === this.#lastId && switches === this.#lastSwitches) alone = id;
+      this.#lastId = id;
+      this.#lastSwitches = switches;
+    }
     const now = this.clock();
     let charge = now - this.#seen - this.#credit;
     this.#seen = now;
@@ -64,6 +87,11 @@ export class CpuMeter {
     } else this.#credit = 0n;
     if (charge === 0n || to.size === 0) return;
     charge = weighCpu(charge);
+    const only = alone === 0 ? undefined : to.get(alone);
+    if (only !== undefined) {
+      only.cpuUsed += charge;
+      return;
+    }
     const each = charge / BigInt(to.size);
     for (const a of to.values()) a.cpuUsed += each;
   }

@@ -78,7 +78,7 @@ export class WorkerInstance implements IsolateOwner {
     private readonly observer: Observer,
   ) {
     iso.slot.owner = this;
-    this.#meter = new CpuMeter(iso.isolate);
+    this.#meter = new CpuMeter(iso.isolate, iso.slot.running);
   }
 
   /** Two tenants may share a config name; their caches must not (the fetch() cache's namespace). */

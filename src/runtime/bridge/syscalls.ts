@@ -111,6 +111,12 @@ export interface Slot {
   endSpans?: (ctx: number) => void;
   /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
   release?: () => void;
+  /**
+   * Shared with the isolate: [0] the invocation id its code runs for now (0: none), [1] a count
+   * of switches between invocations (isolate/context.ts; read by the CPU watchdog, cpu-meter.ts).
+   * Set by createSyscalls.
+   */
+  running?: Int32Array;
   /** The isolate's hostDone entry: where posted calls are answered (set by the pool). */
   done?: ivm.Reference;
   /**
@@ -267,6 +273,8 @@ export function createSyscalls(
   const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
   const tcp = new TcpTable();
   slot.sockets = sockets;
+  const running = new SharedArrayBuffer(8);
+  slot.running = new Int32Array(running);
   slot.release = () => {
     sockets.closeAll('worker isolate disposed');
     tcp.closeAll();
@@ -587,5 +595,6 @@ export function createSyscalls(
     calls.complete,
     calls.stray,
     new ivm.ExternalCopy(settings).copyInto(),
+    new ivm.ExternalCopy(running).copyInto(),
   ];
 }

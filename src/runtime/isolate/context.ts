@@ -16,7 +16,12 @@
  * charges the call to that invocation and refuses I/O for one that has ended. node:async_hooks'
  * AsyncLocalStorage keeps its stores in the same frames (ext/node-async_hooks.ts).
  *
- * Cost: one closure per callback passed to `then` while a frame is current (none outside one).
+ * Which invocation runs now is also written where the host's CPU watchdog reads it (`running`,
+ * a SharedArrayBuffer: cpu-meter.ts): an interval in which only one invocation ran is charged
+ * to it alone, so a loop that spins while other invocations wait meets its own CPU limit.
+ *
+ * Cost: one closure per callback passed to `then` while a frame is current (none outside one),
+ * and two stores to shared memory per frame switch.
  */
 
 /** One invocation's context; frames are immutable (AsyncLocalStorage.run derives a new one). */
@@ -39,6 +44,30 @@ export interface Frame {
 }
 
 let current: Frame | undefined;
+
+/**
+ * Shared with the host (set once by the prelude's init): [0] the invocation id running now (0:
+ * none), [1] a count of switches to a different invocation. Tenant code never sees it.
+ */
+let running: Int32Array | null = null;
+let lastRunning = 0;
+
+/** Share with the host's watchdog which invocation runs (see the top). */
+export function shareRunning(view: Int32Array): void {
+  running = view;
+}
+
+/** Make `frame` current: every assignment of `current` goes through here. */
+function use(frame: Frame | undefined): void {
+  current = frame;
+  if (running === null) return;
+  const id = frame === undefined ? 0 : frame.id;
+  running[0] = id;
+  if (id !== 0 && id !== lastRunning) {
+    lastRunning = id;
+    running[1] = (running[1] + 1) | 0;
+  }
+}
 
 /** The frame code runs in now (undefined outside any invocation). */
 export function currentFrame(): Frame | undefined {
@@ -76,17 +105,17 @@ export function withTxn(base: Frame | undefined, txn: number): Frame {
 /** Run `fn` in `frame`, restoring the previous frame after (also when it throws). */
 export function enter<T>(frame: Frame | undefined, fn: () => T): T {
   const prev = current;
-  current = frame;
+  use(frame);
   try {
     return fn();
   } finally {
-    current = prev;
+    use(prev);
   }
 }
 
 /** Switch to `frame` until the callback running now returns (AsyncLocalStorage.enterWith). */
 export function replace(frame: Frame | undefined): void {
-  current = frame;
+  use(frame);
 }
 
 /** `fn` bound to `frame` (default: the current one): it runs in that frame whenever called. */
@@ -94,11 +123,11 @@ export function bind<F extends (...args: any[]) => any>(fn: F, frame: Frame | un
   if (typeof fn !== 'function' || frame === undefined) return fn;
   return function (this: unknown, ...args: any[]) {
     const prev = current;
-    current = frame;
+    use(frame);
     try {
       return fn.apply(this, args);
     } finally {
-      current = prev;
+      use(prev);
     }
   } as F;
 }
@@ -107,12 +136,12 @@ export function bind<F extends (...args: any[]) => any>(fn: F, frame: Frame | un
 function reaction(fn: (value: unknown) => unknown, frame: Frame): (value: unknown) => unknown {
   return (value) => {
     const prev = current;
-    current = frame;
+    use(frame);
     try {
       // A thenable returned here would have its `then` called by V8 from a job in no frame.
       return adopt(fn(value), frame);
     } finally {
-      current = prev;
+      use(prev);
     }
   };
 }
@@ -141,13 +170,13 @@ function adopt(value: unknown, frame: Frame): unknown {
   return new NativePromise((resolve, reject) => {
     nativeThen.call(nativeResolve.call(NativePromise, undefined), () => {
       const prev = current;
-      current = frame;
+      use(frame);
       try {
         then.call(value, resolve, reject);
       } catch (err) {
         reject(err);
       } finally {
-        current = prev;
+        use(prev);
       }
     });
   });

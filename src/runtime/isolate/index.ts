@@ -19,6 +19,7 @@ import {
   installContextPropagation,
   isIntrinsicPromise,
   resolvedIntrinsic,
+  shareRunning,
   thenIntrinsic,
 } from './context.ts';
 import { checkDepth } from './depth.ts';
@@ -276,9 +277,11 @@ function init(
   completeCb: Complete,
   strayCb: (stack: string) => void,
   settings: HostBridge['settings'],
+  runningBuffer: SharedArrayBuffer,
 ) {
   delete g.__outpost_init;
   complete = completeCb;
+  shareRunning(new Int32Array(runningBuffer));
   installBridge({
     ivm,
     log,

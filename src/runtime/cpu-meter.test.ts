@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setLoadSource } from './contention.ts';
+import { type Charged, CpuMeter } from './cpu-meter.ts';
+
+/** An isolate whose CPU clock the test moves, and the memory it shares (`running`). */
+function fixture() {
+  const isolate = { cpuTime: 0n, isDisposed: false };
+  const running = new Int32Array(2);
+  const meter = new CpuMeter(isolate, running);
+  const to = new Map<number, Charged>([
+    [1, { cpuUsed: 0n }],
+    [2, { cpuUsed: 0n }],
+  ]);
+  /** The isolate ran `ns` more, and says invocation `id` runs now after `switches` switches. */
+  const step = (ns: bigint, id: number, switches: number) => {
+    isolate.cpuTime += ns;
+    running[0] = id;
+    running[1] = switches;
+    meter.share(to);
+  };
+  const used = () => [...to.values()].map((c) => c.cpuUsed);
+  return { step, used, to };
+}
+
+describe('the CPU meter: who is charged for an interval', () => {
+  // Uncontended: readings are charged as they are (contention.test.ts covers the weighing).
+  before(() => setLoadSource(() => '0.00 0.00 0.00 1/100 1'));
+  after(() => setLoadSource(null));
+
+  it('charges an interval to the one invocation that ran alone through it', () => {
+    const { step, used } = fixture();
+    step(10n, 1, 5); // the first reading: nothing is known of before it
+    assert.deepEqual(used(), [5n, 5n]);
+    step(100n, 1, 5); // 1 at both ends, no switch between: 1's alone
+    step(100n, 1, 5);
+    assert.deepEqual(used(), [205n, 5n]);
+  });
+
+  it('shares an interval equally when another invocation ran in it', () => {
+    const { step, used } = fixture();
+    step(0n, 1, 5);
+    step(100n, 1, 7); // 1 at both ends, but 2 ran between (two switches)
+    assert.deepEqual(used(), [50n, 50n]);
+  });
+
+  it('shares an interval that began or ended outside any invocation', () => {
+    const { step, used } = fixture();
+    step(0n, 0, 0);
+    step(100n, 1, 1);
+    step(100n, 0, 1);
+    step(100n, 0, 1);
+    assert.deepEqual(used(), [150n, 150n]);
+  });
+
+  it('shares an interval whose invocation is not among those charged', () => {
+    const { step, used } = fixture();
+    step(0n, 3, 1);
+    step(100n, 3, 1);
+    assert.deepEqual(used(), [50n, 50n]);
+  });
+
+  it('without shared memory, shares every interval (the meter as it was)', () => {
+    const isolate = { cpuTime: 0n, isDisposed: false };
+    const meter = new CpuMeter(isolate);
+    const to = new Map<number, Charged>([
+      [1, { cpuUsed: 0n }],
+      [2, { cpuUsed: 0n }],
+    ]);
+    for (let i = 0; i < 3; i++) {
+      isolate.cpuTime += 100n;
+      meter.share(to);
+    }
+    assert.deepEqual(
+      [...to.values()].map((c) => c.cpuUsed),
+      [150n, 150n],
+    );
+  });
+});
