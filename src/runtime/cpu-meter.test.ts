@@ -6,7 +6,7 @@ import { type Charged, CpuMeter } from './cpu-meter.ts';
 /** An isolate whose CPU clock the test moves, and the memory it shares (`running`). */
 function fixture() {
   const isolate = { cpuTime: 0n, isDisposed: false };
-  const running = new Int32Array(2);
+  const running = { id: new Float64Array(1), switches: new Int32Array(1) };
   const meter = new CpuMeter(isolate, running);
   const to = new Map<number, Charged>([
     [1, { cpuUsed: 0n }],
@@ -15,12 +15,12 @@ function fixture() {
   /** The isolate ran `ns` more, and says invocation `id` runs now after `switches` switches. */
   const step = (ns: bigint, id: number, switches: number) => {
     isolate.cpuTime += ns;
-    running[0] = id;
-    running[1] = switches;
+    running.id[0] = id;
+    running.switches[0] = switches;
     meter.share(to);
   };
   const used = () => [...to.values()].map((c) => c.cpuUsed);
-  return { step, used, to };
+  return { step, used, to, meter };
 }
 
 describe('the CPU meter: who is charged for an interval', () => {
@@ -58,6 +58,33 @@ describe('the CPU meter: who is charged for an interval', () => {
     step(0n, 3, 1);
     step(100n, 3, 1);
     assert.deepEqual(used(), [50n, 50n]);
+  });
+
+  it('shares host work charged to the clock, even in an interval one invocation ran alone', () => {
+    const { step, used, meter } = fixture();
+    step(0n, 1, 1);
+    meter.chargeOutside(80n); // e.g. a waitUntil's crypto, done on a host thread
+    step(20n, 1, 1);
+    assert.deepEqual(used(), [60n, 40n]);
+  });
+
+  it('knows invocations by ids past 2 ** 31 (a long-lived process)', () => {
+    const isolate = { cpuTime: 0n, isDisposed: false };
+    const running = { id: new Float64Array(1), switches: new Int32Array(1) };
+    const meter = new CpuMeter(isolate, running);
+    const big = 2 ** 32 + 7;
+    const to = new Map<number, Charged>([
+      [big, { cpuUsed: 0n }],
+      [2, { cpuUsed: 0n }],
+    ]);
+    running.id[0] = big;
+    meter.share(to);
+    isolate.cpuTime += 100n;
+    meter.share(to);
+    assert.deepEqual(
+      [...to.values()].map((c) => c.cpuUsed),
+      [100n, 0n],
+    );
   });
 
   it('without shared memory, shares every interval (the meter as it was)', () => {

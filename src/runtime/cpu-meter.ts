@@ -7,15 +7,22 @@
  * so each slice is weighed by how contended the cores are when it is taken (contention.ts).
  *
  * Overlapping invocations share the clock. The isolate writes which invocation runs now, and a
- * count of switches between invocations, to memory shared with the host (`running`, see
- * isolate/context.ts). An interval between two readings that saw the same invocation running
- * and no switch is that invocation's alone: all of it is charged to it, so a loop spinning in
- * one request meets its limit however many others wait beside it. Any other interval is shared
- * equally among the invocations in flight: which of them ran cannot be told from the host.
- * (Measured from each request's start instead, a long request was charged with its
- * neighbours' CPU.)
+ * count of changes of it (time in no invocation included), to memory shared with the host
+ * (`Running`, see isolate/context.ts). The isolate's own CPU in an interval between two
+ * readings that saw the same invocation and no change is that invocation's alone: all of it is
+ * charged to it, so a loop spinning in one request meets its limit however many others wait
+ * beside it. Any other interval, and host work charged to the clock (chargeOutside: it was done
+ * for no one in particular), is shared equally among the invocations in flight: which of them
+ * ran cannot be told from the host. (Measured from each request's start instead, a long request
+ * was charged with its neighbours' CPU.)
  */
 import { weighCpu } from './contention.ts';
+
+/** Shared with the isolate (isolate/context.ts): the invocation running now, and changes of it. */
+export interface Running {
+  id: Float64Array;
+  switches: Int32Array;
+}
 
 /** What is charged: an invocation's CPU used so far, ns. */
 export interface Charged {
@@ -34,13 +41,15 @@ export class CpuMeter {
   /** CPU used with no response in flight beyond its allowance, summed across checks, ns. */
   #idleExcess = 0n;
 
-  /** What `running` said at the last share(): the invocation running and the switch count. */
+  /** What `running` said at the last share(): the invocation running and the count of changes. */
   #lastId = 0;
   #lastSwitches = 0;
+  /** #host when share() last ran. */
+  #seenHost = 0n;
 
   constructor(
     private readonly isolate: { readonly cpuTime: bigint; readonly isDisposed: boolean },
-    private readonly running: Int32Array | undefined = undefined,
+    private readonly running: Running | undefined = undefined,
   ) {}
 
   /** The isolate's CPU clock: its own CPU time plus host work done for it outside a response. */
@@ -65,20 +74,22 @@ export class CpuMeter {
   }
 
   /**
-   * Charge the clock since the last call: all of it to the invocation that ran alone meanwhile
-   * (see the top), else equally among `to` (keyed by invocation id).
+   * Charge the clock since the last call: the isolate's own CPU to the invocation that ran
+   * alone meanwhile (see the top), else everything equally among `to` (keyed by invocation id).
    */
   share(to: ReadonlyMap<number, Charged>): void {
     if (this.isolate.isDisposed) return;
     let alone = 0;
     if (this.running !== undefined) {
-      const id = this.running[0];
-      const switches = this.running[1];
+      const id = this.running.id[0];
+      const switches = this.running.switches[0];
       if (id !== 0 && id === this.#lastId && switches === this.#lastSwitches) alone = id;
       this.#lastId = id;
       this.#lastSwitches = switches;
     }
     const now = this.clock();
+    const host = this.#host - this.#seenHost;
+    this.#seenHost = this.#host;
     let charge = now - this.#seen - this.#credit;
     this.#seen = now;
     if (charge < 0n) {
@@ -86,13 +97,16 @@ export class CpuMeter {
       charge = 0n;
     } else this.#credit = 0n;
     if (charge === 0n || to.size === 0) return;
-    charge = weighCpu(charge);
+    const weighed = weighCpu(charge);
+    let shared = weighed;
     const only = alone === 0 ? undefined : to.get(alone);
     if (only !== undefined) {
-      only.cpuUsed += charge;
-      return;
+      // Host work in the interval is nobody's in particular: shared below, in proportion.
+      shared = host <= 0n ? 0n : host >= charge ? weighed : (weighed * host) / charge;
+      only.cpuUsed += weighed - shared;
+      if (shared === 0n) return;
     }
-    const each = charge / BigInt(to.size);
+    const each = shared / BigInt(to.size);
     for (const a of to.values()) a.cpuUsed += each;
   }
 

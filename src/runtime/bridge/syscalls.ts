@@ -12,6 +12,7 @@ import { withoutHopByHop } from '../../network/hop-by-hop.ts';
 import type { OpenSpan, PopMetrics, TraceScope } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import type { IsolateCalls } from '../calls.ts';
+import type { Running } from '../cpu-meter.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
 import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
@@ -112,11 +113,11 @@ export interface Slot {
   /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
   release?: () => void;
   /**
-   * Shared with the isolate: [0] the invocation id its code runs for now (0: none), [1] a count
-   * of switches between invocations (isolate/context.ts; read by the CPU watchdog, cpu-meter.ts).
-   * Set by createSyscalls.
+   * Shared with the isolate: the invocation id its code runs for now (0: none) and a count of
+   * changes of it (isolate/context.ts; read by the CPU watchdog, cpu-meter.ts). Set by
+   * createSyscalls.
    */
-  running?: Int32Array;
+  running?: Running;
   /** The isolate's hostDone entry: where posted calls are answered (set by the pool). */
   done?: ivm.Reference;
   /**
@@ -273,8 +274,8 @@ export function createSyscalls(
   const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
   const tcp = new TcpTable();
   slot.sockets = sockets;
-  const running = new SharedArrayBuffer(8);
-  slot.running = new Int32Array(running);
+  const running = new SharedArrayBuffer(16);
+  slot.running = { id: new Float64Array(running, 0, 1), switches: new Int32Array(running, 8, 1) };
   slot.release = () => {
     sockets.closeAll('worker isolate disposed');
     tcp.closeAll();

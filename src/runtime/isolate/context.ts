@@ -16,12 +16,12 @@
  * charges the call to that invocation and refuses I/O for one that has ended. node:async_hooks'
  * AsyncLocalStorage keeps its stores in the same frames (ext/node-async_hooks.ts).
  *
- * Which invocation runs now is also written where the host's CPU watchdog reads it (`running`,
- * a SharedArrayBuffer: cpu-meter.ts): an interval in which only one invocation ran is charged
- * to it alone, so a loop that spins while other invocations wait meets its own CPU limit.
+ * Which invocation runs now is also written where the host's CPU watchdog reads it (a
+ * SharedArrayBuffer: cpu-meter.ts): an interval in which only one invocation ran is charged to
+ * it alone, so a loop that spins while other invocations wait meets its own CPU limit.
  *
- * Cost: one closure per callback passed to `then` while a frame is current (none outside one),
- * and two stores to shared memory per frame switch.
+ * Cost: one closure per callback passed to `then` while a frame is current (none outside one);
+ * two stores to shared memory when the invocation changes.
  */
 
 /** One invocation's context; frames are immutable (AsyncLocalStorage.run derives a new one). */
@@ -46,26 +46,30 @@ export interface Frame {
 let current: Frame | undefined;
 
 /**
- * Shared with the host (set once by the prelude's init): [0] the invocation id running now (0:
- * none), [1] a count of switches to a different invocation. Tenant code never sees it.
+ * Shared with the host (set once by the prelude's init; tenant code never sees them): the
+ * invocation id running now (0: none; a float, as ids pass 2 ** 31 in a long-lived process),
+ * and a count of changes of the id, 0 included: time in no invocation between two stretches of
+ * one may be another's work (a response serialized after its handler's native await).
  */
-let running: Int32Array | null = null;
-let lastRunning = 0;
+let runningId: Float64Array | null = null;
+let switches: Int32Array | null = null;
+let lastId = 0;
 
-/** Share with the host's watchdog which invocation runs (see the top). */
-export function shareRunning(view: Int32Array): void {
-  running = view;
+/** Share with the host's watchdog which invocation runs (see the top): 16 bytes, id then count. */
+export function shareRunning(buffer: SharedArrayBuffer): void {
+  runningId = new Float64Array(buffer, 0, 1);
+  switches = new Int32Array(buffer, 8, 1);
 }
 
 /** Make `frame` current: every assignment of `current` goes through here. */
 function use(frame: Frame | undefined): void {
   current = frame;
-  if (running === null) return;
+  if (runningId === null || switches === null) return;
   const id = frame === undefined ? 0 : frame.id;
-  running[0] = id;
-  if (id !== 0 && id !== lastRunning) {
-    lastRunning = id;
-    running[1] = (running[1] + 1) | 0;
+  if (id !== lastId) {
+    lastId = id;
+    runningId[0] = id;
+    switches[0] = (switches[0] + 1) | 0;
   }
 }
 

@@ -281,7 +281,7 @@ function init(
 ) {
   delete g.__outpost_init;
   complete = completeCb;
-  shareRunning(new Int32Array(runningBuffer));
+  shareRunning(runningBuffer);
   installBridge({
     ivm,
     log,
