@@ -3,8 +3,9 @@
  * front of the project's `main`, and for the modules the runtime provides (`cloudflare:*`,
  * `node:*`, and the bare Node names under `nodejs_compat`).
  *
- * The bundle is an ES module (src/runtime/load.ts compiles it with `compileModule`) whose
- * only import is `outpost:runtime`, a module each pooled isolate holds (src/runtime/pool.ts):
+ * The bundle is an ES module whose only import is `outpost:runtime`, a module each pooled
+ * isolate holds (src/runtime/pool.ts); src/runtime/load.ts runs it as a function of that
+ * module's namespace (module-script.ts), or compiles it with `compileModule` when it cannot:
  *
  *  - `require(id)`: the prelude's module loader (src/runtime/isolate/modules.ts). Every import
  *    of a runtime module becomes a small CommonJS module `module.exports = require(id)`, so

@@ -36,9 +36,9 @@ export interface Bundle {
   /** sha256 of code: the key of the V8 code cache. */
   hash: string;
   /**
-   * 'modules': `code` is an ES module (compiled with compileModule); 'service-worker': the entry has
-   * no ES module syntax and `code` is CommonJS run as a script. Modules that export nothing fall
-   * back to service-worker behaviour at load.
+   * 'modules': `code` is an ES module (run as a script when it can be: module-script.ts);
+   * 'service-worker': the entry has no ES module syntax and `code` is CommonJS run as a script.
+   * Modules that export nothing fall back to service-worker behaviour at load.
    */
   format: 'modules' | 'service-worker';
   /** Absolute paths of the project's files that went in (node_modules excluded), for watching. */

@@ -192,7 +192,7 @@ export class Runtime implements ObjectHost {
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
   readonly #busy = new Set<WorkerInstance>();
-  readonly #codeCache: CodeCache = { entries: new Map(), hits: 0 };
+  readonly #codeCache: CodeCache = { entries: new Map(), compiledOnce: new Set(), hits: 0 };
   readonly #memoryBudget: number;
   readonly #maxIsolates: number;
   #watchdog: NodeJS.Timeout;

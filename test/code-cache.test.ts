@@ -1,0 +1,108 @@
+// Module workers and V8's code cache (src/runtime/module-script.ts): isolated-vm 5.0.4 compiles
+// an ES module without the cache it is given, so a module bundle runs as a script. A third
+// isolate on the same code is a cache hit (the second made it); the worker sees a module's
+// semantics (strict, no top-level `this`); stack traces keep their lines; a bundle that cannot
+// be a script (it uses `import.meta`) still loads, as a module.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/index.ts';
+import { noopObserver } from '../src/observability/index.ts';
+import { bundleWorker, Runtime } from '../src/runtime/index.ts';
+
+const request = (path = '/') => ({
+  method: 'GET',
+  url: `http://test.example${path}`,
+  headers: [],
+  cf: {},
+  body: null,
+});
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function bundleOf(code: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-code-cache-'));
+  dirs.push(dir);
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    'name = "cc"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+  );
+  writeFileSync(join(dir, 'index.js'), code);
+  const config = loadConfig(dir, { warn: () => {} });
+  return { config, bundle: await bundleWorker(config) };
+}
+
+const WORKER = `const topThis = this;
+export default {
+  fetch(request) {
+    if (new URL(request.url).pathname === '/throw') {
+      throw new Error('thrown on line 5');
+    }
+    let sloppy;
+    try { undeclared = 1; sloppy = true; } catch { sloppy = false; }
+    return Response.json({ topThis: typeof topThis, sloppy });
+  },
+};
+`;
+
+describe('module workers and the code cache', () => {
+  it('a third isolate on the same module code is a code cache hit (the second made it), with the module semantics', async () => {
+    const { config, bundle } = await bundleOf(WORKER);
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      for (const t of ['a', 'b', 'c']) rt.deploy(t, bundle, config);
+      const hits = rt.stats().codeCacheHits;
+      // The first compile makes no cache (code loaded once, as most tenants' code, would never
+      // use it); the second makes it; the third uses it.
+      const first = await rt.handle('a', request() as any);
+      const second = await rt.handle('b', request() as any);
+      assert.equal(rt.stats().codeCacheHits, hits);
+      const third = await rt.handle('c', request() as any);
+      assert.equal(rt.stats().codeCacheHits, hits + 1, 'the third load used the cache the second made');
+      for (const r of [first, second, third]) {
+        assert.equal(r.status, 200);
+        // Strict, as a module is: no top-level `this`, no implicit globals.
+        assert.deepEqual(JSON.parse(Buffer.from(r.body as Uint8Array).toString()), {
+          topThis: 'undefined',
+          sloppy: false,
+        });
+      }
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('stack traces keep the bundle’s lines (the source map still maps them)', async () => {
+    const { config, bundle } = await bundleOf(WORKER);
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      rt.deploy('a', bundle, config);
+      const err = (await rt.handle('a', request('/throw') as any).catch((e) => e)) as {
+        mappedStack?: string;
+      };
+      assert.match(String(err.mappedStack), /thrown on line 5\n\s+at .*index\.js:5:13/);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('a bundle that cannot run as a script (import.meta) loads as a module', async () => {
+    const { config, bundle } = await bundleOf(
+      'const meta = typeof import.meta;\nexport default { fetch() { return new Response(meta); } };\n',
+    );
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      rt.deploy('a', bundle, config);
+      const r = await rt.handle('a', request() as any);
+      assert.equal(r.status, 200);
+      assert.equal(Buffer.from(r.body as Uint8Array).toString(), 'object');
+    } finally {
+      await rt.close();
+    }
+  });
+});
