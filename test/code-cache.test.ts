@@ -25,12 +25,12 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function bundleOf(code: string) {
+async function bundleOf(code: string, toml = '') {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-code-cache-'));
   dirs.push(dir);
   writeFileSync(
     join(dir, 'wrangler.toml'),
-    'name = "cc"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n',
+    `name = "cc"\nmain = "index.js"\ncompatibility_date = "2025-01-01"\n${toml}`,
   );
   writeFileSync(join(dir, 'index.js'), code);
   const config = loadConfig(dir, { warn: () => {} });
@@ -86,6 +86,39 @@ describe('module workers and the code cache', () => {
         mappedStack?: string;
       };
       assert.match(String(err.mappedStack), /thrown on line 5\n\s+at .*index\.js:5:13/);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('a minified bundle keeps its columns: stack traces still map (imports blanked in place)', async () => {
+    const { config, bundle } = await bundleOf(
+      "import { Buffer } from 'node:buffer';\nexport default {\n  fetch() {\n    throw new Error('at 4:11 ' + Buffer.byteLength('x'));\n  },\n};\n",
+      'minify = true\ncompatibility_flags = ["nodejs_compat"]\n',
+    );
+    assert.equal(bundle.code.trim().split('\n').length, 1, 'minified onto one line');
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      rt.deploy('a', bundle, config);
+      const err = (await rt.handle('a', request() as any).catch((e) => e)) as { mappedStack?: string };
+      assert.match(String(err.mappedStack), /at 4:11 1\n\s+at .*index\.js:4:11/);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('a string of the worker’s own that reads like a runtime import is left as written', async () => {
+    const { config, bundle } = await bundleOf(
+      'const s = \'import { require as q } from "outpost:runtime";\';\nexport default { fetch() { return Response.json([s, typeof q]); } };\n',
+    );
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      rt.deploy('a', bundle, config);
+      const r = await rt.handle('a', request() as any);
+      assert.deepEqual(JSON.parse(Buffer.from(r.body as Uint8Array).toString()), [
+        'import { require as q } from "outpost:runtime";',
+        'undefined',
+      ]);
     } finally {
       await rt.close();
     }

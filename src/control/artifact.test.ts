@@ -69,11 +69,13 @@ describe('deploy artifacts', () => {
     const { id } = encodeArtifact(artifact);
     const out = mkdtempSync(join(tmpdir(), 'outpost-versions-'));
     try {
-      const { config, bundle } = materialize(id, artifact, out);
+      const { config, bundle } = materialize(id, decodeArtifact(id, encodeArtifact(artifact).bytes), out);
       assert.equal(config.rootDir, join(out, id));
       assert.equal(config.assets?.directory, join(out, id, 'assets'));
       assert.deepEqual([...readFileSync(join(out, id, 'assets', 'img', 'b.bin'))], [0, 1, 2, 255]);
       assert.equal(bundle.code, artifact.bundle.code);
+      // A module bundle's count of runtime imports travels (src/runtime/module-script.ts).
+      assert.equal(bundle.runtimeImports, 1);
       assert.deepEqual(bundle.inputs, []);
     } finally {
       rmSync(out, { recursive: true, force: true });

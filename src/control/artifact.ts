@@ -24,7 +24,7 @@ export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 export interface Artifact {
   format: typeof ARTIFACT_FORMAT;
   worker: string;
-  bundle: Pick<Bundle, 'code' | 'map' | 'hash' | 'format' | 'filename'>;
+  bundle: Pick<Bundle, 'code' | 'map' | 'hash' | 'format' | 'filename' | 'runtimeImports'>;
   /** The config, paths relative to the project's folder (`main`, `assets.directory`). */
   config: WorkerConfig;
   /** The assets folder's files (those served and its rule files), path → base64 content. */
@@ -77,12 +77,19 @@ export function makeArtifact(
     vars,
     secretNames: [],
   };
-  const { code, map, hash, format, filename } = bundle;
+  const { code, map, hash, format, filename, runtimeImports } = bundle;
   return {
     artifact: {
       format: ARTIFACT_FORMAT,
       worker: config.name,
-      bundle: { code, map, hash, format, filename },
+      bundle: {
+        code,
+        map,
+        hash,
+        format,
+        filename,
+        ...(runtimeImports === undefined ? {} : { runtimeImports }),
+      },
       config: portable,
       assets,
     },

@@ -45,6 +45,12 @@ export interface Bundle {
   inputs: string[];
   /** File name stack frames use for this bundle. */
   filename: string;
+  /**
+   * 'modules': how many import statements of `outpost:runtime` esbuild wrote (its metafile),
+   * checked before the bundle runs as a script (module-script.ts). Absent in bundles made
+   * before it was counted: those load as modules.
+   */
+  runtimeImports?: number;
 }
 
 /** What a build may read beyond the defaults. */
@@ -254,6 +260,7 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
   if (!js || !map) throw new BundleError('esbuild produced no output');
   // Drop the sourceMappingURL comment: the host maps stacks itself.
   const code = adoptReturnedThenables(js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'));
+  const written = Object.entries(output.metafile.outputs).find(([path]) => path.endsWith('.js'))?.[1];
   return {
     code,
     map: map.text,
@@ -263,6 +270,13 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
       .filter((p) => !p.includes('node_modules') && !p.includes(':'))
       .map((p) => `${config.rootDir}/${p}`),
     filename,
+    ...(format === 'modules'
+      ? {
+          runtimeImports: (written?.imports ?? []).filter(
+            (i) => i.path === RUNTIME_SPECIFIER && i.kind === 'import-statement',
+          ).length,
+        }
+      : {}),
   };
 }
 

@@ -96,7 +96,8 @@ async function loadModule(
 ): Promise<void> {
   const { bundle } = version;
   let script = scripts.get(bundle);
-  if (script === undefined) scripts.set(bundle, (script = moduleAsScript(bundle.code)));
+  if (script === undefined)
+    scripts.set(bundle, (script = moduleAsScript(bundle.code, bundle.runtimeImports)));
   if (script !== null) {
     let compiled: ivm.Script;
     try {
@@ -108,8 +109,10 @@ async function loadModule(
           produceCachedData,
         }),
       );
-    } catch {
-      // Not a script after all (see module-script.ts): from now on, as a module.
+    } catch (err) {
+      // Not a script after all (see module-script.ts): from now on, as a module. Any other
+      // failure (the isolate went) is the load's.
+      if ((err as Error)?.name !== 'SyntaxError') throw err;
       scripts.set(bundle, null);
       return loadModuleAsModule(iso, version, durableObject);
     }

@@ -24,29 +24,40 @@ function runAsScript(script: string): unknown {
 }
 
 describe('a module bundle as a script', () => {
-  it('hoists the runtime imports, as esbuild prints them, into constants of the function', () => {
-    const script = moduleAsScript(
-      [
-        'var a = provide("node:buffer");',
-        'import { require as provide } from "outpost:runtime";',
-        'import{loaded as l,loading}from"outpost:runtime";l({ b: 1, a: 2 });',
-      ].join('\n'),
-    );
+  it('hoists the runtime imports, as esbuild prints them, into constants; every other character keeps its place', () => {
+    const code = [
+      'var a = provide("node:buffer");',
+      'import { require as provide } from "outpost:runtime";',
+      'var b = 1;import{loaded as l,loading}from"outpost:runtime";l({ b: 1, a: 2 });',
+    ].join('\n');
+    const script = moduleAsScript(code, 2);
     assert.ok(script);
     assert.match(
       script,
-      /^\(function \(\w+\) \{ "use strict"; const \{ require: provide, loaded: l, loading \} = \w+;\n/,
+      /^\(function \(\) \{ "use strict"; const \{ require: provide, loaded: l, loading \} = arguments\[0\];\n/,
     );
-    // The bundle keeps its lines: each import left an empty place, nothing moved.
-    assert.equal(script.split('\n').length, 3 + 2);
+    // Each import blanked in place: lines and columns as esbuild wrote them (the source map).
+    const body = script.slice(script.indexOf('\n') + 1, script.lastIndexOf('\n'));
+    assert.equal(body.length, code.length);
+    const lines = body.split('\n');
+    assert.equal(lines.length, 3);
+    assert.equal(lines[2].indexOf('l({'), code.split('\n')[2].indexOf('l({'));
     assert.equal(runAsScript(script), 'a,b');
   });
 
-  it('declines a bundle that mentions the runtime module other than in its imports', () => {
-    const code = 'import { loaded } from "outpost:runtime";\nconst s = \'"outpost:runtime"\';\nloaded({});';
-    assert.equal(moduleAsScript(code), null);
-    assert.equal(moduleAsScript('export default 1;'), null, 'no runtime import: not one of ours');
-    assert.equal(moduleAsScript('import { a as b as c } from "outpost:runtime";'), null);
+  it('declines a bundle whose import statements are not the ones the bundler counted', () => {
+    // A string of the worker's own that reads like one: converted, it would be emptied.
+    const code =
+      'import { loaded } from "outpost:runtime";\nconst s = \'import { require as q } from "outpost:runtime";\';\nloaded({});';
+    assert.equal(moduleAsScript(code, 1), null);
+    assert.ok(moduleAsScript(code, 2), 'had the bundler written two, it would be converted');
+    assert.equal(
+      moduleAsScript('import { loaded } from "outpost:runtime";', undefined),
+      null,
+      'an older bundle',
+    );
+    assert.equal(moduleAsScript('export default 1;', 0), null, 'no runtime import: not one of ours');
+    assert.equal(moduleAsScript('import { a as b as c } from "outpost:runtime";', 1), null);
   });
 
   for (const fixture of ['module-interop', 'top-level-await', 'tla-rejects', 'do-network']) {
@@ -54,7 +65,8 @@ describe('a module bundle as a script', () => {
       const config = loadConfig(join(FIXTURES, fixture), { warn: () => {} });
       const bundle = await bundleWorker(config);
       assert.equal(bundle.format, 'modules');
-      const script = moduleAsScript(bundle.code);
+      assert.ok((bundle.runtimeImports ?? 0) >= 1, 'the bundler counted its imports');
+      const script = moduleAsScript(bundle.code, bundle.runtimeImports);
       assert.ok(script, 'converted');
       const isolate = new ivm.Isolate({ memoryLimit: 32 });
       try {

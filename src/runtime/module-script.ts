@@ -11,25 +11,32 @@
  *
  * A bundle made by bundle-modules.ts has one kind of module syntax: named imports of
  * `outpost:runtime` (ES import bindings are hoisted, so where esbuild printed them does not
- * matter). It runs as a strict function of the runtime module's namespace, the imports turned
- * into constants at its start, on a line of its own before the bundle's first line (compiled
- * with lineOffset -1, so stack traces keep the bundle's lines and the source map holds).
- * Anything else — another import or export, `import.meta`, a name that clashes — fails to
- * convert or to compile as a script, and the bundle is loaded as a module, as before.
+ * matter). It runs as a strict function, applied to the runtime module's namespace, whose
+ * first line (compiled with lineOffset -1) turns the imports into constants; each import
+ * statement is blanked in place, to spaces of its length, so every other character keeps its
+ * line and column, and stack traces their source map. The bundler counted the import
+ * statements it wrote (Bundle.runtimeImports): text that only looks like one (in a string of
+ * the worker's own) makes the count differ, and the bundle is not converted. Anything else —
+ * another import or export, `import.meta` — fails to compile as a script, and the bundle is
+ * loaded as a module, as before. One difference shows: `arguments` at the top level is the
+ * function's (a module has none; a worker reading it there would fail on Workers).
  */
-
-/** The parameter the runtime module's namespace arrives in. */
-const PARAM = '__outpost_runtime_ns';
 
 /** `import { a, b as c } from "outpost:runtime";` as esbuild prints it (also minified). */
 const IMPORT = /import\s*\{([^}]*)\}\s*from\s*"outpost:runtime"\s*;?/g;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-/** The code of `bundle` as a script evaluating to a function of the runtime namespace, or null. */
-export function moduleAsScript(code: string): string | null {
+/**
+ * The code of a module bundle as a script evaluating to a function of the runtime namespace, or
+ * null. `imports`: how many import statements of the runtime module the bundler wrote.
+ */
+export function moduleAsScript(code: string, imports: number | undefined): string | null {
+  if (typeof imports !== 'number' || !Number.isInteger(imports) || imports < 1) return null;
   const bindings: string[] = [];
+  let found = 0;
   let failed = false;
-  const body = code.replace(IMPORT, (_match, clause: string) => {
+  const body = code.replace(IMPORT, (match: string, clause: string) => {
+    found++;
     for (const part of clause.split(',')) {
       const spec = part.trim();
       if (spec === '') continue;
@@ -37,20 +44,8 @@ export function moduleAsScript(code: string): string | null {
       if (rest.length > 0 || !IDENT.test(imported) || !IDENT.test(local)) failed = true;
       bindings.push(imported === local ? imported : `${imported}: ${local}`);
     }
-    return '';
+    return match.replace(/[^\n]/g, ' ');
   });
-  if (failed || bindings.length === 0) return null;
-  // Every mention of the specifier must have been one of those imports (not, say, a string of
-  // the worker's own that looks like one: it would have been cut out of the string).
-  if (
-    countOf(code, '"outpost:runtime"') !== countOf(code.match(IMPORT)?.join('\n') ?? '', '"outpost:runtime"')
-  )
-    return null;
-  return `(function (${PARAM}) { "use strict"; const { ${bindings.join(', ')} } = ${PARAM};\n${body}\n})`;
-}
-
-function countOf(text: string, needle: string): number {
-  let n = 0;
-  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) n++;
-  return n;
+  if (failed || found !== imports || bindings.length === 0) return null;
+  return `(function () { "use strict"; const { ${bindings.join(', ')} } = arguments[0];\n${body}\n})`;
 }
