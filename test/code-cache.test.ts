@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
 import { noopObserver } from '../src/observability/index.ts';
 import { bundleWorker, Runtime } from '../src/runtime/index.ts';
+import { waitFor } from './helpers.ts';
 
 const request = (path = '/') => ({
   method: 'GET',
@@ -58,10 +59,12 @@ describe('module workers and the code cache', () => {
       for (const t of ['a', 'b', 'c']) rt.deploy(t, bundle, config);
       const hits = rt.stats().codeCacheHits;
       // The first compile makes no cache (code loaded once, as most tenants' code, would never
-      // use it); the second makes it; the third uses it.
+      // use it); the second makes it, after its first request; the third uses it.
       const first = await rt.handle('a', request() as any);
+      assert.equal(rt.stats().codeCaches, 0);
       const second = await rt.handle('b', request() as any);
       assert.equal(rt.stats().codeCacheHits, hits);
+      await waitFor(() => rt.stats().codeCaches === 1, 5000, 'the cache made after the second load ran');
       const third = await rt.handle('c', request() as any);
       assert.equal(rt.stats().codeCacheHits, hits + 1, 'the third load used the cache the second made');
       for (const r of [first, second, third]) {

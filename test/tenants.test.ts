@@ -51,9 +51,9 @@ describe('many tenants', () => {
       const s = rt.stats();
       assert.equal(s.tenants, N);
       assert.equal(s.isolates, N);
-      // One bundle: compiled twice (the second compile makes the cache), then served from the
-      // V8 code cache (src/runtime/load.ts).
-      assert.ok(s.codeCacheHits >= N - 2, `code cache hits ${s.codeCacheHits}`);
+      // One bundle: compiled without a cache until the second load has served its first
+      // request and made it (a few loads meanwhile), then from V8's code cache (code-cache.ts).
+      assert.ok(s.codeCacheHits >= N - 10, `code cache hits ${s.codeCacheHits}`);
       // Every tenant still answers after all were loaded (no cross-talk).
       for (const i of [0, 499, 999])
         assert.equal(text(await rt.handle(`t${i}`, request('/again'))), `tenant ${i} GET /again`);

@@ -42,12 +42,13 @@ import { kvHits } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
+import type { CodeCache } from './code-cache.ts';
 import { CpuMeter } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, responseProblem, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
 import { type Active, newInvocation, TAIL_LEVELS, tailOutcome } from './invocation.ts';
-import { type CodeCache, loadBundle } from './load.ts';
+import { loadBundle } from './load.ts';
 import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
 import type { PooledIsolate } from './pool.ts';
 import { type BodyHost, discardBody, responseBody, wholeBody } from './response-body.ts';
@@ -69,6 +70,8 @@ export class WorkerInstance implements IsolateOwner {
   heapBytes = 0;
   requests = 0;
   onIdle: (() => void) | null = null;
+  /** This isolate's turn to make its bundle's code cache (code-cache.ts), after its first invocation. */
+  #afterFirstRun: (() => void) | null = null;
   onDeath: (() => void) | null = null;
   #lastCf: Record<string, unknown> | null = null;
 
@@ -168,7 +171,7 @@ export class WorkerInstance implements IsolateOwner {
     prepare?.(inst);
     const { limits } = version;
     try {
-      await loadBundle(iso, version, codeCache, durableObject);
+      inst.#afterFirstRun = await loadBundle(iso, version, codeCache, durableObject);
     } catch (err) {
       inst.dispose();
       const e = err as Error;
@@ -507,11 +510,14 @@ export class WorkerInstance implements IsolateOwner {
 
   dispose(): void {
     if (this.state !== 'dead') this.state = 'dead';
+    const make = this.#afterFirstRun;
+    this.#afterFirstRun = null;
     this.iso.slot.owner = null;
     this.iso.slot.release?.();
     this.iso.calls.failAll(this.deathReason ?? new Error('worker isolate disposed'));
     this.bodies.cancelAll('worker isolate disposed');
     if (!this.iso.isolate.isDisposed) this.iso.isolate.dispose();
+    make?.(); // gone before its first invocation ended: gives the turn back
     this.onDeath?.();
     this.onDeath = null;
   }
@@ -552,6 +558,12 @@ export class WorkerInstance implements IsolateOwner {
   #release(a: Active): void {
     if (--a.holds > 0) return;
     this.#live.delete(a.id);
+    const make = this.#afterFirstRun;
+    if (make) {
+      // This isolate's turn to make the bundle's code cache, from what its first invocation ran.
+      this.#afterFirstRun = null;
+      setImmediate(make);
+    }
     // Custom spans the invocation left open end with it (src/runtime/bridge/custom-spans.ts).
     this.iso.slot.endSpans?.(a.id);
     if (a.tail) this.tail?.emit(a.tail.item, a.chain);

@@ -22,17 +22,10 @@ import ivm from 'isolated-vm';
 import type { ObjectLoad } from '../durable-objects/index.ts';
 import { describeBindings } from './bindings/index.ts';
 import { RUNTIME_SPECIFIER } from './bundle-modules.ts';
+import type { CodeCache } from './code-cache.ts';
 import { moduleAsScript } from './module-script.ts';
 import type { PooledIsolate } from './pool.ts';
 import type { WorkerVersion } from './types.ts';
-
-/** V8 code cache for tenant bundles, keyed by bundle hash. */
-export interface CodeCache {
-  entries: Map<string, ivm.ExternalCopy<ArrayBuffer>>;
-  /** Bundles compiled once without making a cache (see withCodeCache). */
-  compiledOnce: Set<string>;
-  hits: number;
-}
 
 /** What the prelude's load needs besides `env` (src/runtime/isolate/dispatch.ts, LoadOptions). */
 function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {
@@ -44,45 +37,29 @@ function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {
   };
 }
 
-interface Compiled {
-  cachedData?: ivm.ExternalCopy<ArrayBuffer>;
-  cachedDataRejected?: boolean;
-}
-
 /**
- * Compile with the code cache of `hash` (one compile per version, not per tenant). Making the
- * cache costs a fifth of the compile (0.5 of 3.0 ms for a 65 KB bundle), wasted on code that is
- * never loaded again (a tenant with code of its own): the first compile makes none, the second
- * does, and the ones after use it.
+ * Load `version` into `iso`. What it returns, when not null, is this isolate's turn to make the
+ * bundle's code cache (code-cache.ts): to be called once it has served its first invocation.
  */
-function withCodeCache<T>(
-  codeCache: CodeCache,
-  hash: string,
-  compile: (cached: ivm.ExternalCopy<ArrayBuffer> | undefined, produce: boolean) => T,
-): T {
-  const cached = codeCache.entries.get(hash);
-  const once = codeCache.compiledOnce;
-  const produce = !cached && once.has(hash);
-  const result = compile(cached, produce);
-  if (!cached && !produce) once.add(hash);
-  const compiled = result as unknown as Compiled;
-  if (!cached && compiled.cachedData) {
-    codeCache.entries.set(hash, compiled.cachedData);
-    once.delete(hash);
-  }
-  if (cached && compiled.cachedDataRejected !== true) codeCache.hits++;
-  else if (cached) codeCache.entries.delete(hash); // V8 refused it (flags changed): make a new one
-  return result;
-}
-
 export async function loadBundle(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
-): Promise<void> {
+): Promise<(() => void) | null> {
   if (version.bundle.format === 'modules') return loadModule(iso, version, codeCache, durableObject);
   return loadScript(iso, version, codeCache, durableObject);
+}
+
+/** Run `load`; if it fails, give back the turn to make the cache (`afterRun` on a failed load). */
+async function giveBackOnFailure(afterRun: (() => void) | null, load: () => Promise<void>) {
+  try {
+    await load();
+  } catch (err) {
+    afterRun?.();
+    throw err;
+  }
+  return afterRun;
 }
 
 /** Each module bundle as a script (module-script.ts), or null when it cannot be one. */
@@ -93,32 +70,32 @@ async function loadModule(
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
-): Promise<void> {
+): Promise<(() => void) | null> {
   const { bundle } = version;
-  let script = scripts.get(bundle);
-  if (script === undefined)
-    scripts.set(bundle, (script = moduleAsScript(bundle.code, bundle.runtimeImports)));
-  if (script !== null) {
-    let compiled: ivm.Script;
-    try {
-      compiled = withCodeCache(codeCache, bundle.hash, (cachedData, produceCachedData) =>
-        iso.isolate.compileScriptSync(script, {
-          filename: bundle.filename,
-          lineOffset: -1,
-          cachedData,
-          produceCachedData,
-        }),
-      );
-    } catch (err) {
-      // Not a script after all (see module-script.ts): from now on, as a module. Any other
-      // failure (the isolate went) is the load's.
-      if ((err as Error)?.name !== 'SyntaxError') throw err;
-      scripts.set(bundle, null);
-      return loadModuleAsModule(iso, version, durableObject);
-    }
-    return loadModuleAsScript(iso, version, compiled, durableObject);
+  let source = scripts.get(bundle);
+  if (source === undefined)
+    scripts.set(bundle, (source = moduleAsScript(bundle.code, bundle.runtimeImports)));
+  if (source === null) {
+    await loadModuleAsModule(iso, version, durableObject);
+    return null;
   }
-  return loadModuleAsModule(iso, version, durableObject);
+  let compiled: ReturnType<CodeCache['compile']>;
+  try {
+    compiled = codeCache.compile(iso.isolate, source, bundle.hash, {
+      filename: bundle.filename,
+      lineOffset: -1,
+    });
+  } catch (err) {
+    // Not a script after all (see module-script.ts): from now on, as a module. Any other
+    // failure (the isolate went) is the load's.
+    if ((err as Error)?.name !== 'SyntaxError') throw err;
+    scripts.set(bundle, null);
+    await loadModuleAsModule(iso, version, durableObject);
+    return null;
+  }
+  return giveBackOnFailure(compiled.afterRun, () =>
+    loadModuleAsScript(iso, version, compiled.script, durableObject),
+  );
 }
 
 /** Hand the prelude what a load needs (beginModule), then run the top level under the startup limit. */
@@ -239,36 +216,34 @@ async function loadScript(
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
-): Promise<void> {
+): Promise<(() => void) | null> {
   const { bundle, limits } = version;
   // The bundle runs inside a function: its exports come back through `module`. Compiling it
   // and evaluating the wrapper run no tenant code, so they are done synchronously (no thread
   // hops); the tenant's top level runs in load(), asynchronously, under the startup limit.
   const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
-  const script = withCodeCache(codeCache, bundle.hash, (cachedData, produceCachedData) =>
-    iso.isolate.compileScriptSync(code, {
-      filename: bundle.filename,
-      cachedData,
-      produceCachedData,
-    }),
-  );
-  const factory = script.runSync(iso.context, {
-    reference: true,
-    timeout: limits.startupMs,
-  }) as ivm.Reference;
-  script.release();
-  // A service-worker script's top level runs synchronously: the timeout covers all of it.
-  await iso.api.load.apply(
-    undefined,
-    [
-      factory.derefInto({ release: true }),
-      new ivm.ExternalCopy(version.vars).copyInto({ release: true }),
-      bundle.format,
-      new ivm.ExternalCopy(loadOptions(version, durableObject)).copyInto({ release: true }),
-    ],
-    {
+  const { script, afterRun } = codeCache.compile(iso.isolate, code, bundle.hash, {
+    filename: bundle.filename,
+  });
+  return giveBackOnFailure(afterRun, async () => {
+    const factory = script.runSync(iso.context, {
+      reference: true,
       timeout: limits.startupMs,
-      result: { copy: true },
-    },
-  );
+    }) as ivm.Reference;
+    script.release();
+    // A service-worker script's top level runs synchronously: the timeout covers all of it.
+    await iso.api.load.apply(
+      undefined,
+      [
+        factory.derefInto({ release: true }),
+        new ivm.ExternalCopy(version.vars).copyInto({ release: true }),
+        bundle.format,
+        new ivm.ExternalCopy(loadOptions(version, durableObject)).copyInto({ release: true }),
+      ],
+      {
+        timeout: limits.startupMs,
+        result: { copy: true },
+      },
+    );
+  });
 }

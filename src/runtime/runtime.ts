@@ -41,11 +41,11 @@ import { Inflow } from './bridge/inflow.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
+import { CodeCache } from './code-cache.ts';
 import { type EgressOptions, EgressPolicy } from './egress.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
 import { WorkerInstance } from './instance.ts';
 import { type Limits, resolveLimits } from './limits.ts';
-import type { CodeCache } from './load.ts';
 import type { RequestChain } from './loops.ts';
 import { objectClassOf, objectLinks } from './object-links.ts';
 import { IsolatePool } from './pool.ts';
@@ -192,7 +192,7 @@ export class Runtime implements ObjectHost {
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
   readonly #busy = new Set<WorkerInstance>();
-  readonly #codeCache: CodeCache = { entries: new Map(), compiledOnce: new Set(), hits: 0 };
+  readonly #codeCache = new CodeCache();
   readonly #memoryBudget: number;
   readonly #maxIsolates: number;
   #watchdog: NodeJS.Timeout;
@@ -724,6 +724,8 @@ export class Runtime implements ObjectHost {
     pooled: number;
     heapBytes: number;
     codeCacheHits: number;
+    /** Bundles with a V8 code cache (src/runtime/code-cache.ts). */
+    codeCaches: number;
     evictions: number;
     /** CPU time spent inside the live isolates since they were created, ms. */
     isolateCpuMs: number;
@@ -755,6 +757,7 @@ export class Runtime implements ObjectHost {
       pooled: this.pool.readyCount,
       heapBytes: heap,
       codeCacheHits: this.#codeCache.hits,
+      codeCaches: this.#codeCache.size,
       evictions: this.#evictions,
       isolateCpuMs: Number(cpu) / 1e6,
       meanBatch: batches === 0 ? 0 : batched / batches,
