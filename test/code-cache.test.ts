@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
-import { noopObserver } from '../src/observability/index.ts';
+import { memoryObserver, noopObserver } from '../src/observability/index.ts';
 import { bundleWorker, Runtime } from '../src/runtime/index.ts';
 import { waitFor } from './helpers.ts';
 
@@ -122,6 +122,36 @@ describe('module workers and the code cache', () => {
         'import { require as q } from "outpost:runtime";',
         'undefined',
       ]);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('making the cache never costs a tenant its isolate (a large bundle whose top level ran much)', async () => {
+    // 40,000 functions, all called by the top level (under the startup limit, not the CPU
+    // limit): serializing them all takes longer than the CPU limit allows idle work (a review
+    // saw the isolate recycled for it).
+    let code = 'const fns = [];\n';
+    for (let i = 0; i < 40_000; i++)
+      code += `fns.push(function f${i}(x) { const o = { a: x, b: [x, ${i}] }; for (let k = 0; k < 3; k++) { if (o.a > k) o.b.push(k * ${i}); else o.b.pop(); } return o.b.length; });\n`;
+    code +=
+      'let t = 0;\nfor (const f of fns) t += f(3);\nexport default { fetch() { return new Response(String(t)); } };\n';
+    const { config, bundle } = await bundleOf(code);
+    const observer = memoryObserver();
+    const rt = new Runtime({ observer, poolSize: 1, limits: { startupMs: 10_000 } });
+    try {
+      for (const t of ['a', 'b']) {
+        rt.deploy(t, bundle, config);
+        assert.equal((await rt.handle(t, request() as any)).status, 200);
+      }
+      // Past a few of the idle sweeps (every 100 ms).
+      await new Promise((r) => setTimeout(r, 400));
+      const breaches = observer.entries.filter((e) => /exceeded CPU/.test(e.message));
+      assert.deepEqual(
+        breaches.map((e) => e.message),
+        [],
+      );
+      assert.equal(rt.stats().isolates, 2, 'both isolates still there');
     } finally {
       await rt.close();
     }

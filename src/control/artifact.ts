@@ -161,5 +161,7 @@ export function materialize(id: string, a: Artifact, dir: string): { bundle: Bun
     main: a.config.main === undefined ? undefined : join(home, a.config.main),
     assets: a.config.assets && assetsDir ? { ...a.config.assets, directory: assetsDir } : undefined,
   };
-  return { bundle: { ...a.bundle, inputs: [] }, config };
+  // The hash is the bundle's own, not the artifact's word for it (it names the version).
+  const hash = createHash('sha256').update(a.bundle.code).digest('hex');
+  return { bundle: { ...a.bundle, hash, inputs: [] }, config };
 }

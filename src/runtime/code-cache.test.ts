@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ivm from 'isolated-vm';
-import { CodeCache } from './code-cache.ts';
+import { CodeCache, cacheKey } from './code-cache.ts';
 
 /** A script whose 200 functions run only when `go()` is called. */
 const SOURCE = (() => {
@@ -11,16 +11,19 @@ const SOURCE = (() => {
   return `${src}globalThis.go = function () { let t = 0; for (const f of fns) t += f(3); return t; }; })()`;
 })();
 
+/** CPU handed back by makes (ns). */
+const credited: bigint[] = [];
+
 /** Load SOURCE in a fresh isolate through `cache`; run go() when `run`; then its turn, if any. */
 async function load(cache: CodeCache, run: boolean): Promise<boolean> {
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
   try {
     const context = isolate.createContextSync();
-    const { script, afterRun } = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' });
+    const { script, turn } = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' });
     script.runSync(context);
     if (run) context.evalSync('go()');
-    if (!afterRun) return false;
-    afterRun();
+    if (!turn) return false;
+    turn.make((ns) => credited.push(ns));
     // Made on the isolate's thread: wait until it is there (or given up).
     for (let i = 0; i < 200 && cache.size === 0; i++) await new Promise((r) => setTimeout(r, 5));
     return true;
@@ -38,6 +41,21 @@ describe('the code cache of a bundle', () => {
     assert.equal(cache.size, 1);
     assert.equal(await load(cache, true), false, 'made: no more turns');
     assert.equal(cache.hits, 1);
+    assert.ok(credited.length > 0 && credited.every((ns) => ns > 0n), 'the make’s CPU is handed back');
+  });
+
+  it('keys a cache by what is compiled, never by a name a deploy gives it', () => {
+    const a = cacheKey('one', { filename: 'a.js' });
+    assert.notEqual(a, cacheKey('two', { filename: 'a.js' }), 'another source');
+    assert.notEqual(a, cacheKey('one', { filename: 'b.js' }), 'another file name (V8 keeps it in the cache)');
+    assert.notEqual(a, cacheKey('one', { filename: 'a.js', lineOffset: -1 }));
+    assert.equal(a, cacheKey('one', { filename: 'a.js' }));
+  });
+
+  it('drops the least recently used caches past its byte budget', async () => {
+    const cache = new CodeCache(1); // a budget every cache is over
+    for (let i = 0; i < 2; i++) await load(cache, true);
+    assert.equal(cache.size, 0, 'a cache larger than the budget is not kept');
   });
 
   it('holds the functions the first run compiled (made after the run, not at compile)', async () => {
@@ -53,14 +71,20 @@ describe('the code cache of a bundle', () => {
     assert.ok(ran.bytes > idle.bytes * 2, `made after a run ${ran.bytes} B, without ${idle.bytes} B`);
   });
 
-  it('an isolate that goes before its turn gives the turn back', async () => {
+  it('an isolate that goes before its turn, or gives it back, lets the next compile take it', async () => {
     const cache = new CodeCache();
     await load(cache, false);
     const isolate = new ivm.Isolate({ memoryLimit: 32 });
-    const { afterRun } = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' });
-    assert.ok(afterRun);
+    const { turn } = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' });
+    assert.ok(turn);
+    assert.equal(cache.compile(isolate, SOURCE, 'h', { filename: 's.js' }).turn, null, 'one turn at a time');
     isolate.dispose();
-    afterRun();
+    turn.make(() => {});
+    const other = new ivm.Isolate({ memoryLimit: 32 });
+    const again = cache.compile(other, SOURCE, 'h', { filename: 's.js' }).turn;
+    assert.ok(again, 'given back by the isolate that went');
+    again.giveBack();
+    other.dispose();
     assert.equal(await load(cache, true), true, 'the next compile takes the turn');
     assert.equal(cache.size, 1);
   });

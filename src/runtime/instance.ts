@@ -42,7 +42,7 @@ import { kvHits } from './bridge/kv.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
-import type { CodeCache } from './code-cache.ts';
+import type { CodeCache, Turn } from './code-cache.ts';
 import { CpuMeter } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, responseProblem, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
@@ -70,8 +70,11 @@ export class WorkerInstance implements IsolateOwner {
   heapBytes = 0;
   requests = 0;
   onIdle: (() => void) | null = null;
-  /** This isolate's turn to make its bundle's code cache (code-cache.ts), after its first invocation. */
-  #afterFirstRun: (() => void) | null = null;
+  /**
+   * This isolate's turn to make its bundle's code cache (code-cache.ts): taken once its first
+   * invocation has answered and none is in flight.
+   */
+  #cacheTurn: Turn | null = null;
   onDeath: (() => void) | null = null;
   #lastCf: Record<string, unknown> | null = null;
 
@@ -171,7 +174,7 @@ export class WorkerInstance implements IsolateOwner {
     prepare?.(inst);
     const { limits } = version;
     try {
-      inst.#afterFirstRun = await loadBundle(iso, version, codeCache, durableObject);
+      inst.#cacheTurn = await loadBundle(iso, version, codeCache, durableObject);
     } catch (err) {
       inst.dispose();
       const e = err as Error;
@@ -510,14 +513,14 @@ export class WorkerInstance implements IsolateOwner {
 
   dispose(): void {
     if (this.state !== 'dead') this.state = 'dead';
-    const make = this.#afterFirstRun;
-    this.#afterFirstRun = null;
+    const turn = this.#cacheTurn;
+    this.#cacheTurn = null;
     this.iso.slot.owner = null;
     this.iso.slot.release?.();
     this.iso.calls.failAll(this.deathReason ?? new Error('worker isolate disposed'));
     this.bodies.cancelAll('worker isolate disposed');
     if (!this.iso.isolate.isDisposed) this.iso.isolate.dispose();
-    make?.(); // gone before its first invocation ended: gives the turn back
+    turn?.giveBack(); // gone before it took its turn
     this.onDeath?.();
     this.onDeath = null;
   }
@@ -548,6 +551,16 @@ export class WorkerInstance implements IsolateOwner {
     if (!this.active.has(a.id)) return;
     this.#account();
     this.active.delete(a.id);
+    const turn = this.#cacheTurn;
+    if (turn && this.active.size === 0 && this.state !== 'dead') {
+      // Make the bundle's code cache from what ran (code-cache.ts). Its CPU is credited back
+      // once done; until then a request arriving meanwhile shares it, so only when it is small
+      // beside the CPU limit (measured ~26 ns per byte of bundle; 40 assumed).
+      this.#cacheTurn = null;
+      const estimateMs = this.version.bundle.code.length * 40e-6;
+      if (estimateMs > this.version.limits.cpuMs / 4) turn.giveBack();
+      else setImmediate(() => turn.make((ns) => this.#meter.credit(ns)));
+    }
     a.endSpan(error ?? (a.breach ? a.breach.message : undefined));
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
@@ -558,12 +571,7 @@ export class WorkerInstance implements IsolateOwner {
   #release(a: Active): void {
     if (--a.holds > 0) return;
     this.#live.delete(a.id);
-    const make = this.#afterFirstRun;
-    if (make) {
-      // This isolate's turn to make the bundle's code cache, from what its first invocation ran.
-      this.#afterFirstRun = null;
-      setImmediate(make);
-    }
+
     // Custom spans the invocation left open end with it (src/runtime/bridge/custom-spans.ts).
     this.iso.slot.endSpans?.(a.id);
     if (a.tail) this.tail?.emit(a.tail.item, a.chain);

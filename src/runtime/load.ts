@@ -22,7 +22,7 @@ import ivm from 'isolated-vm';
 import type { ObjectLoad } from '../durable-objects/index.ts';
 import { describeBindings } from './bindings/index.ts';
 import { RUNTIME_SPECIFIER } from './bundle-modules.ts';
-import type { CodeCache } from './code-cache.ts';
+import { type CodeCache, type CompileOptions, cacheKey, type Turn } from './code-cache.ts';
 import { moduleAsScript } from './module-script.ts';
 import type { PooledIsolate } from './pool.ts';
 import type { WorkerVersion } from './types.ts';
@@ -39,27 +39,42 @@ function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {
 
 /**
  * Load `version` into `iso`. What it returns, when not null, is this isolate's turn to make the
- * bundle's code cache (code-cache.ts): to be called once it has served its first invocation.
+ * bundle's code cache (code-cache.ts), once it has served its first invocation.
  */
 export async function loadBundle(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
-): Promise<(() => void) | null> {
+): Promise<Turn | null> {
   if (version.bundle.format === 'modules') return loadModule(iso, version, codeCache, durableObject);
   return loadScript(iso, version, codeCache, durableObject);
 }
 
-/** Run `load`; if it fails, give back the turn to make the cache (`afterRun` on a failed load). */
-async function giveBackOnFailure(afterRun: (() => void) | null, load: () => Promise<void>) {
+/** Each bundle's cache key, computed once from what is compiled (code-cache.ts). */
+const keys = new WeakMap<WorkerVersion['bundle'], string>();
+
+function compile(
+  iso: PooledIsolate,
+  codeCache: CodeCache,
+  bundle: WorkerVersion['bundle'],
+  source: string,
+  options: CompileOptions,
+) {
+  let key = keys.get(bundle);
+  if (key === undefined) keys.set(bundle, (key = cacheKey(source, options)));
+  return codeCache.compile(iso.isolate, source, key, options);
+}
+
+/** Run `load`; if it fails, this isolate will not make the cache: the turn goes back. */
+async function giveBackOnFailure(turn: Turn | null, load: () => Promise<void>): Promise<Turn | null> {
   try {
     await load();
   } catch (err) {
-    afterRun?.();
+    turn?.giveBack();
     throw err;
   }
-  return afterRun;
+  return turn;
 }
 
 /** Each module bundle as a script (module-script.ts), or null when it cannot be one. */
@@ -70,7 +85,7 @@ async function loadModule(
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
-): Promise<(() => void) | null> {
+): Promise<Turn | null> {
   const { bundle } = version;
   let source = scripts.get(bundle);
   if (source === undefined)
@@ -81,10 +96,7 @@ async function loadModule(
   }
   let compiled: ReturnType<CodeCache['compile']>;
   try {
-    compiled = codeCache.compile(iso.isolate, source, bundle.hash, {
-      filename: bundle.filename,
-      lineOffset: -1,
-    });
+    compiled = compile(iso, codeCache, bundle, source, { filename: bundle.filename, lineOffset: -1 });
   } catch (err) {
     // Not a script after all (see module-script.ts): from now on, as a module. Any other
     // failure (the isolate went) is the load's.
@@ -93,7 +105,7 @@ async function loadModule(
     await loadModuleAsModule(iso, version, durableObject);
     return null;
   }
-  return giveBackOnFailure(compiled.afterRun, () =>
+  return giveBackOnFailure(compiled.turn, () =>
     loadModuleAsScript(iso, version, compiled.script, durableObject),
   );
 }
@@ -216,16 +228,14 @@ async function loadScript(
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
-): Promise<(() => void) | null> {
+): Promise<Turn | null> {
   const { bundle, limits } = version;
   // The bundle runs inside a function: its exports come back through `module`. Compiling it
   // and evaluating the wrapper run no tenant code, so they are done synchronously (no thread
   // hops); the tenant's top level runs in load(), asynchronously, under the startup limit.
   const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
-  const { script, afterRun } = codeCache.compile(iso.isolate, code, bundle.hash, {
-    filename: bundle.filename,
-  });
-  return giveBackOnFailure(afterRun, async () => {
+  const { script, turn } = compile(iso, codeCache, bundle, code, { filename: bundle.filename });
+  return giveBackOnFailure(turn, async () => {
     const factory = script.runSync(iso.context, {
       reference: true,
       timeout: limits.startupMs,
