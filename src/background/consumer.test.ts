@@ -83,4 +83,38 @@ describe('QueueConsumerLoop', () => {
     assert.equal((await store.depth('q')).ready, 0);
     await store.close();
   });
+
+  it('delivers a delayed message that falls due as the loop wakes, though the store’s clock reads behind', async () => {
+    // The store reads its clock inside depth(), before the loop reads its own: a message due
+    // between the two reads was not ready to the store but due to the loop, which then slept a
+    // minute (nothing else wakes it). A store clock 50 ms behind makes that window certain.
+    const store = new SqliteQueueStore({ file: ':memory:', now: () => Date.now() - 50 });
+    await store.send('q', [
+      { body: new TextEncoder().encode('"late"'), contentType: 'json', delaySeconds: 1 },
+    ]);
+    const t0 = Date.now();
+    let at = -1;
+    const loop = new QueueConsumerLoop({
+      store,
+      queue: 'q',
+      config: {
+        queue: 'q',
+        maxBatchSize: 10,
+        maxBatchTimeout: 0,
+        maxRetries: 2,
+        retryDelay: 0,
+        maxConcurrency: 1,
+      },
+      deliver: async (batch) => {
+        at = Date.now() - t0;
+        return { acks: batch.map((m) => m.id), retries: [] };
+      },
+      log: () => {},
+    });
+    loop.start();
+    for (let i = 0; i < 300 && at < 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await loop.close();
+    await store.close();
+    assert.ok(at >= 0 && at < 2500, `delivered after ${at} ms (-1: not within 3 s)`);
+  });
 });

@@ -58,6 +58,9 @@ export interface ConsumerOptions {
   now?: () => number;
 }
 
+/** How soon a consumer looks again at a message due by its clock that the store did not count yet, ms. */
+const DUE_RECHECK_MS = 10;
+
 /** Cloudflare's default message retention period: 4 days. */
 export const RETENTION_MS = 4 * 86_400_000;
 
@@ -126,6 +129,10 @@ export class QueueConsumerLoop {
       let until = Number.POSITIVE_INFINITY;
       if (this.#firstReadyAt !== null) until = this.#firstReadyAt + config.maxBatchTimeout * 1000;
       if (next !== null && next > now) until = Math.min(until, next);
+      // Due by now, yet not counted ready: the store read its clock before this loop did (or its
+      // clock is behind). Look again shortly; sleeping until a send could be a minute (found by
+      // a CI run: a delayed message due just as the consumer woke waited out the sleep).
+      else if (next !== null && depth.ready === 0) until = Math.min(until, now + DUE_RECHECK_MS);
       await this.#sleep(Number.isFinite(until) ? Math.max(1, until - Date.now()) : 60_000);
     }
   }
