@@ -200,9 +200,19 @@ export async function startTenants(
     rt.deploy(tenant, await bundleWorker(config), config, limits);
     await rt.warm(tenant);
   }
+  return serve(rt, observer, (req) => String(req.headers['outpost-tenant'] ?? ''));
+}
+
+/** `rt` served by one PoP on an ephemeral port; `cleanup` runs after both have closed. */
+async function serve(
+  rt: Runtime,
+  observer: ReturnType<typeof memoryObserver>,
+  route: (req: { headers: Record<string, string | string[] | undefined> }) => string,
+  cleanup: () => void = () => {},
+): Promise<TestNetwork> {
   const server: PopServer = await startPopServer({
     runtime: rt,
-    route: (req) => String(req.headers['outpost-tenant'] ?? ''),
+    route,
     port: 0,
     dev: true,
     cf: devCf,
@@ -220,6 +230,7 @@ export async function startTenants(
     close: async () => {
       await server.close();
       await rt.close();
+      cleanup();
     },
   };
 }
@@ -243,23 +254,10 @@ export async function startWorkerSource(
   const rt = new Runtime({ observer, poolSize: 1, ...runtime });
   const config = loadConfig(dir, { warn: () => {} });
   rt.deploy('source', await bundleWorker(config), config);
-  const server = await startPopServer({
-    runtime: rt,
-    route: () => 'source',
-    port: 0,
-    dev: true,
-    cf: devCf,
+  return serve(
+    rt,
     observer,
-  });
-  return {
-    url: server.url,
-    runtime: rt,
-    logs: observer.entries,
-    fetchAs: (_tenant, path, init = {}) => fetch(`${server.url}${path}`, init),
-    close: async () => {
-      await server.close();
-      await rt.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    () => 'source',
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
 }

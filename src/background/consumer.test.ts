@@ -6,6 +6,16 @@ import { describe, it } from 'node:test';
 import { QueueConsumerLoop } from './consumer.ts';
 import { SqliteQueueStore } from './queues/index.ts';
 
+/** The consumer settings every case here uses: batches at once, two retries, one at a time. */
+const CONFIG = {
+  queue: 'q',
+  maxBatchSize: 10,
+  maxBatchTimeout: 0,
+  maxRetries: 2,
+  retryDelay: 0,
+  maxConcurrency: 1,
+};
+
 describe('QueueConsumerLoop', () => {
   it('dead-letters a message whose leases expired max_retries + 1 times instead of delivering it again', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
@@ -22,14 +32,7 @@ describe('QueueConsumerLoop', () => {
       store,
       queue: 'q',
       deadLetterQueue: 'dlq',
-      config: {
-        queue: 'q',
-        maxBatchSize: 10,
-        maxBatchTimeout: 0,
-        maxRetries: 2,
-        retryDelay: 0,
-        maxConcurrency: 1,
-      },
+      config: CONFIG,
       deliver: async (batch) => {
         delivered.push(...batch.map((m) => m.attempts));
         return { acks: batch.map((m) => m.id), retries: [] };
@@ -61,14 +64,7 @@ describe('QueueConsumerLoop', () => {
     const loop = new QueueConsumerLoop({
       store,
       queue: 'q',
-      config: {
-        queue: 'q',
-        maxBatchSize: 10,
-        maxBatchTimeout: 0,
-        maxRetries: 2,
-        retryDelay: 0,
-        maxConcurrency: 1,
-      },
+      config: CONFIG,
       deliver: async (batch) => {
         delivered.push(...batch.map((m) => new TextDecoder().decode(m.body)));
         return { acks: batch.map((m) => m.id), retries: [] };
@@ -97,14 +93,7 @@ describe('QueueConsumerLoop', () => {
     const loop = new QueueConsumerLoop({
       store,
       queue: 'q',
-      config: {
-        queue: 'q',
-        maxBatchSize: 10,
-        maxBatchTimeout: 0,
-        maxRetries: 2,
-        retryDelay: 0,
-        maxConcurrency: 1,
-      },
+      config: CONFIG,
       deliver: async (batch) => {
         at = Date.now() - t0;
         return { acks: batch.map((m) => m.id), retries: [] };
