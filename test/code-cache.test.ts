@@ -80,6 +80,34 @@ describe('module workers and the code cache', () => {
     }
   });
 
+  it('a deploy that loads its version first (stage, warm) makes the cache then, and again after the first request', async () => {
+    const { config, bundle } = await bundleOf(WORKER);
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      await rt.stage('a', bundle, config);
+      await waitFor(() => rt.stats().codeCaches === 1, 5000, 'the cache made when the deploy loaded');
+      const topLevel = rt.stats().codeCacheBytes;
+      // A first load elsewhere (another isolate of the version, an object, the tenant back
+      // after eviction) uses it.
+      rt.deploy('b', bundle, config);
+      const hits = rt.stats().codeCacheHits;
+      assert.equal((await rt.handle('b', request() as any)).status, 200);
+      assert.equal(rt.stats().codeCacheHits, hits + 1, 'the first load after the deploy used its cache');
+      // The deployed isolate's first request ran the handler: the cache is made again with it.
+      assert.equal((await rt.handle('a', request() as any)).status, 200);
+      await waitFor(
+        () => rt.stats().codeCacheBytes > topLevel,
+        5000,
+        `the cache made again after a request (top level alone: ${topLevel} B)`,
+      );
+      rt.deploy('c', bundle, config);
+      assert.equal((await rt.handle('c', request() as any)).status, 200);
+      assert.equal(rt.stats().codeCacheHits, hits + 2);
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('stack traces keep the bundle’s lines (the source map still maps them)', async () => {
     const { config, bundle } = await bundleOf(WORKER);
     const rt = new Runtime({ observer: noopObserver, poolSize: 1 });

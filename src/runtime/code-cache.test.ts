@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ivm from 'isolated-vm';
-import { CodeCache, cacheKey } from './code-cache.ts';
+import { CodeCache, cacheKey, type Turn } from './code-cache.ts';
 
 /** A script whose 200 functions run only when `go()` is called. */
 const SOURCE = (() => {
@@ -14,21 +14,29 @@ const SOURCE = (() => {
 /** CPU handed back by makes (ns). */
 const credited: bigint[] = [];
 
-/** Load SOURCE in a fresh isolate through `cache`; run go() when `run`; then its turn, if any. */
-async function load(cache: CodeCache, run: boolean): Promise<boolean> {
+/**
+ * Load SOURCE in a fresh isolate through `cache` (`eager`: as a deploy does); run go() when
+ * `run`; then its turn, if any.
+ */
+async function load(cache: CodeCache, run: boolean, eager = false): Promise<boolean> {
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  let turn: Turn | null = null;
   try {
     const context = isolate.createContextSync();
-    const { script, turn } = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' });
+    const compiled = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' }, eager);
+    const { script } = compiled;
+    turn = compiled.turn;
     script.runSync(context);
     if (run) context.evalSync('go()');
     if (!turn) return false;
-    turn.make((ns) => credited.push(ns));
+    const before = cache.bytes;
+    turn.make((ns) => credited.push(ns), run);
     // Made on the isolate's thread: wait until it is there (or given up).
-    for (let i = 0; i < 200 && cache.size === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && cache.bytes === before; i++) await new Promise((r) => setTimeout(r, 5));
     return true;
   } finally {
     isolate.dispose();
+    turn?.giveBack(); // as a disposed instance does
   }
 }
 
@@ -42,6 +50,54 @@ describe('the code cache of a bundle', () => {
     assert.equal(await load(cache, true), false, 'made: no more turns');
     assert.equal(cache.hits, 1);
     assert.ok(credited.length > 0 && credited.every((ns) => ns > 0n), 'the make’s CPU is handed back');
+  });
+
+  it('an eager compile (a deploy) makes it at once; the next, from a run, makes it again, once', async () => {
+    const cache = new CodeCache();
+    assert.equal(await load(cache, false, true), true, 'the first compile has the turn when eager');
+    assert.equal(cache.size, 1);
+    const topLevel = cache.bytes;
+    assert.equal(await load(cache, true), true, 'the next uses it and makes it again after its run');
+    assert.equal(cache.hits, 1);
+    assert.ok(cache.bytes > topLevel * 2, `after a run ${cache.bytes} B, the top level's ${topLevel} B`);
+    assert.equal(await load(cache, true), false, 'made from a run: no more turns');
+    assert.equal(await load(cache, true, true), false, 'not even for an eager compile');
+    assert.equal(cache.hits, 3);
+    assert.equal(cache.size, 1);
+  });
+
+  it('the isolate that made it from the top level makes it again after its first run', async () => {
+    const cache = new CodeCache();
+    const isolate = new ivm.Isolate({ memoryLimit: 32 });
+    try {
+      const context = isolate.createContextSync();
+      const { script, turn } = cache.compile(isolate, SOURCE, 'h', { filename: 's.js' }, true);
+      assert.ok(turn);
+      script.runSync(context);
+      const settled = async (before: number) => {
+        for (let i = 0; i < 200 && cache.bytes === before; i++) await new Promise((r) => setTimeout(r, 5));
+      };
+      turn.make(() => {}, false);
+      await settled(0);
+      const topLevel = cache.bytes;
+      assert.ok(topLevel > 0);
+      turn.make(() => {}, false); // a second top-level make is nothing
+      const other = new ivm.Isolate({ memoryLimit: 32 });
+      assert.equal(
+        cache.compile(other, SOURCE, 'h', { filename: 's.js' }).turn,
+        null,
+        'still this isolate’s turn',
+      );
+      other.dispose();
+      context.evalSync('go()');
+      turn.make(() => {}, true);
+      await settled(topLevel);
+      assert.ok(cache.bytes > topLevel * 2, `after the run ${cache.bytes} B, the top level's ${topLevel} B`);
+      turn.giveBack(); // done already: changes nothing
+      assert.equal(await load(cache, true), false, 'made from a run: no more turns');
+    } finally {
+      isolate.dispose();
+    }
   });
 
   it('keys a cache by what is compiled, never by a name a deploy gives it', () => {
@@ -79,7 +135,7 @@ describe('the code cache of a bundle', () => {
     assert.ok(turn);
     assert.equal(cache.compile(isolate, SOURCE, 'h', { filename: 's.js' }).turn, null, 'one turn at a time');
     isolate.dispose();
-    turn.make(() => {});
+    turn.make(() => {}, false);
     const other = new ivm.Isolate({ memoryLimit: 32 });
     const again = cache.compile(other, SOURCE, 'h', { filename: 's.js' }).turn;
     assert.ok(again, 'given back by the isolate that went');

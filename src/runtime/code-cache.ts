@@ -20,6 +20,12 @@
  *    8.9 ms, made after a run 1.9 ms. isolated-vm 5 offers no way to serialize a script after
  *    it ran; compiling it again is that way. The work runs on the isolate's thread, and its CPU
  *    is credited back to the isolate's clock (it is not the tenant's).
+ *  - A compile the caller marks `eager` (a deploy loading its version before any request: it
+ *    will be loaded again, after an eviction, in a second isolate, for each Durable Object)
+ *    takes the turn at its first compile, and makes the cache as soon as the top level has
+ *    run: it then holds what the top level ran, not yet what a request runs. The same isolate
+ *    makes it again after its first invocation; if it goes first, the next compile that uses
+ *    such a cache has that turn, once.
  *  - Every compile after that uses it. One V8 refuses (flags changed) is dropped and made again.
  * Caches past `maxBytes` in all are dropped, least recently used first.
  */
@@ -38,8 +44,11 @@ export interface CompileOptions {
 
 /** An isolate's turn to make a source's cache. */
 export interface Turn {
-  /** Make it now; `credit` is handed the CPU that took on the isolate's clock (ns). */
-  make(credit: (ns: bigint) => void): void;
+  /**
+   * Make it now; `credit` is handed the CPU that took on the isolate's clock (ns). `ran`: an
+   * invocation has run in the isolate (else only the top level: the cache is made again later).
+   */
+  make(credit: (ns: bigint) => void, ran: boolean): void;
   /** Not going to: the next compile of the source takes the turn. */
   giveBack(): void;
 }
@@ -55,12 +64,19 @@ export function cacheKey(source: string, options: CompileOptions): string {
 /** Sources compiled once without a cache that are remembered (beyond, the oldest are forgotten). */
 const MAX_ONCE = 100_000;
 
+interface Entry {
+  data: ivm.ExternalCopy<ArrayBuffer>;
+  bytes: number;
+  /** Made after an invocation ran (else after the top level alone: made again once). */
+  ran: boolean;
+}
+
 export class CodeCache {
-  readonly #entries = new Map<string, { data: ivm.ExternalCopy<ArrayBuffer>; bytes: number }>();
+  readonly #entries = new Map<string, Entry>();
   /** Sources compiled once, with no cache made. */
   readonly #once = new Set<string>();
-  /** Sources whose cache an isolate has the turn to make. */
-  readonly #making = new Set<string>();
+  /** Sources whose cache an isolate has the turn to make, each with that turn's token. */
+  readonly #making = new Map<string, object>();
   /** Compiles that used a cache. */
   hits = 0;
   /** Bytes the caches hold. */
@@ -76,13 +92,14 @@ export class CodeCache {
   /**
    * Compile `source` in `isolate` with its cache when there is one (`key`: cacheKey(source,
    * options), computed by the caller once per bundle). `turn`, when not null, is this isolate's
-   * turn to make the cache.
+   * turn to make the cache. `eager`: take the turn at the first compile (see the top).
    */
   compile(
     isolate: ivm.Isolate,
     source: string,
     key: string,
     options: CompileOptions,
+    eager = false,
   ): { script: ivm.Script; turn: Turn | null } {
     const entry = this.#entries.get(key);
     const script = isolate.compileScriptSync(source, { ...options, cachedData: entry?.data });
@@ -94,27 +111,32 @@ export class CodeCache {
         this.#entries.set(key, entry);
       } else this.#drop(key); // V8 refused it (flags changed): made again below
     }
-    if (this.#entries.has(key) || this.#making.has(key)) return { script, turn: null };
-    if (!this.#once.has(key)) {
+    const made = this.#entries.get(key);
+    if (made?.ran || this.#making.has(key)) return { script, turn: null };
+    if (!made && !eager && !this.#once.has(key)) {
       this.#once.add(key);
       if (this.#once.size > MAX_ONCE) this.#once.delete(this.#once.values().next().value as string);
       return { script, turn: null };
     }
-    this.#making.add(key);
-    let taken = false;
-    const take = () => {
-      const first = !taken;
-      taken = true;
-      return first;
+    const token = {};
+    this.#making.set(key, token);
+    const release = () => {
+      if (this.#making.get(key) === token) this.#making.delete(key);
     };
+    // 'top': made from the top level alone; this isolate may make it again after a run.
+    let state: 'open' | 'top' | 'done' = 'open';
     return {
       script,
       turn: {
-        make: (credit) => {
-          if (take()) this.#make(isolate, source, key, options, credit);
+        make: (credit, ran) => {
+          if (state === 'done' || (state === 'top' && !ran)) return;
+          state = ran ? 'done' : 'top';
+          this.#make(isolate, source, key, options, credit, ran, release);
         },
         giveBack: () => {
-          if (take()) this.#making.delete(key);
+          if (state === 'done') return;
+          state = 'done';
+          release();
         },
       },
     };
@@ -133,9 +155,11 @@ export class CodeCache {
     key: string,
     options: CompileOptions,
     credit: (ns: bigint) => void,
+    ran: boolean,
+    release: () => void,
   ): void {
     if (isolate.isDisposed) {
-      this.#making.delete(key);
+      release();
       return;
     }
     const before = isolate.cpuTime;
@@ -148,7 +172,7 @@ export class CodeCache {
         if (!data) return;
         this.#drop(key);
         const bytes = data.copy().byteLength;
-        this.#entries.set(key, { data, bytes });
+        this.#entries.set(key, { data, bytes, ran });
         this.bytes += bytes;
         this.#once.delete(key);
         for (const [k] of this.#entries) {
@@ -157,6 +181,10 @@ export class CodeCache {
         }
       })
       .catch(() => {}) // the isolate went meanwhile: the next compile takes the turn
-      .finally(() => this.#making.delete(key));
+      // After a top-level make the turn stays with the isolate (made again after a run, or
+      // given back when it goes).
+      .finally(() => {
+        if (ran) release();
+      });
   }
 }

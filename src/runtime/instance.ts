@@ -167,6 +167,8 @@ export class WorkerInstance implements IsolateOwner {
     durableObject?: ObjectLoad,
     /** Wire the instance's bindings before any tenant code runs (a constructor may use them). */
     prepare?: (inst: WorkerInstance) => void,
+    /** A deploy's load, before any request: make the code cache now (code-cache.ts). */
+    eager = false,
   ): Promise<WorkerInstance> {
     const inst = new WorkerInstance(version, iso, observer);
     if (durableObject)
@@ -174,7 +176,8 @@ export class WorkerInstance implements IsolateOwner {
     prepare?.(inst);
     const { limits } = version;
     try {
-      inst.#cacheTurn = await loadBundle(iso, version, codeCache, durableObject);
+      inst.#cacheTurn = await loadBundle(iso, version, codeCache, durableObject, eager);
+      if (eager) inst.#makeCache(false);
     } catch (err) {
       inst.dispose();
       const e = err as Error;
@@ -547,20 +550,28 @@ export class WorkerInstance implements IsolateOwner {
     );
   }
 
+  /**
+   * Make the bundle's code cache from what ran (code-cache.ts), if this isolate has the turn.
+   * Its CPU is credited back once done; until then a request arriving meanwhile shares it, so
+   * only when it is small beside the CPU limit (measured ~26 ns per byte of bundle; 40 assumed).
+   */
+  #makeCache(ran: boolean): void {
+    const turn = this.#cacheTurn;
+    if (!turn || this.state === 'dead') return;
+    // From the top level alone (a deploy's load), the turn stays: made again after a run.
+    if (ran) this.#cacheTurn = null;
+    const estimateMs = this.version.bundle.code.length * 40e-6;
+    if (estimateMs > this.version.limits.cpuMs / 4) {
+      this.#cacheTurn = null;
+      turn.giveBack();
+    } else setImmediate(() => turn.make((ns) => this.#meter.credit(ns), ran));
+  }
+
   #finish(a: Active, error?: string): void {
     if (!this.active.has(a.id)) return;
     this.#account();
     this.active.delete(a.id);
-    const turn = this.#cacheTurn;
-    if (turn && this.active.size === 0 && this.state !== 'dead') {
-      // Make the bundle's code cache from what ran (code-cache.ts). Its CPU is credited back
-      // once done; until then a request arriving meanwhile shares it, so only when it is small
-      // beside the CPU limit (measured ~26 ns per byte of bundle; 40 assumed).
-      this.#cacheTurn = null;
-      const estimateMs = this.version.bundle.code.length * 40e-6;
-      if (estimateMs > this.version.limits.cpuMs / 4) turn.giveBack();
-      else setImmediate(() => turn.make((ns) => this.#meter.credit(ns)));
-    }
+    if (this.active.size === 0) this.#makeCache(true);
     a.endSpan(error ?? (a.breach ? a.breach.message : undefined));
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');

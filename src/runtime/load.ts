@@ -39,16 +39,18 @@ function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {
 
 /**
  * Load `version` into `iso`. What it returns, when not null, is this isolate's turn to make the
- * bundle's code cache (code-cache.ts), once it has served its first invocation.
+ * bundle's code cache (code-cache.ts), once it has served its first invocation, or at once for
+ * an `eager` load (a deploy's, before any request).
  */
 export async function loadBundle(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
   durableObject?: ObjectLoad,
+  eager = false,
 ): Promise<Turn | null> {
-  if (version.bundle.format === 'modules') return loadModule(iso, version, codeCache, durableObject);
-  return loadScript(iso, version, codeCache, durableObject);
+  if (version.bundle.format === 'modules') return loadModule(iso, version, codeCache, durableObject, eager);
+  return loadScript(iso, version, codeCache, durableObject, eager);
 }
 
 /** Each bundle's cache key, computed once from what is compiled (code-cache.ts). */
@@ -60,10 +62,11 @@ function compile(
   bundle: WorkerVersion['bundle'],
   source: string,
   options: CompileOptions,
+  eager: boolean,
 ) {
   let key = keys.get(bundle);
   if (key === undefined) keys.set(bundle, (key = cacheKey(source, options)));
-  return codeCache.compile(iso.isolate, source, key, options);
+  return codeCache.compile(iso.isolate, source, key, options, eager);
 }
 
 /** Run `load`; if it fails, this isolate will not make the cache: the turn goes back. */
@@ -84,7 +87,8 @@ async function loadModule(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
-  durableObject?: ObjectLoad,
+  durableObject: ObjectLoad | undefined,
+  eager: boolean,
 ): Promise<Turn | null> {
   const { bundle } = version;
   let source = scripts.get(bundle);
@@ -96,7 +100,7 @@ async function loadModule(
   }
   let compiled: ReturnType<CodeCache['compile']>;
   try {
-    compiled = compile(iso, codeCache, bundle, source, { filename: bundle.filename, lineOffset: -1 });
+    compiled = compile(iso, codeCache, bundle, source, { filename: bundle.filename, lineOffset: -1 }, eager);
   } catch (err) {
     // Not a script after all (see module-script.ts): from now on, as a module. Any other
     // failure (the isolate went) is the load's.
@@ -227,14 +231,15 @@ async function loadScript(
   iso: PooledIsolate,
   version: WorkerVersion,
   codeCache: CodeCache,
-  durableObject?: ObjectLoad,
+  durableObject: ObjectLoad | undefined,
+  eager: boolean,
 ): Promise<Turn | null> {
   const { bundle, limits } = version;
   // The bundle runs inside a function: its exports come back through `module`. Compiling it
   // and evaluating the wrapper run no tenant code, so they are done synchronously (no thread
   // hops); the tenant's top level runs in load(), asynchronously, under the startup limit.
   const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
-  const { script, turn } = compile(iso, codeCache, bundle, code, { filename: bundle.filename });
+  const { script, turn } = compile(iso, codeCache, bundle, code, { filename: bundle.filename }, eager);
   return giveBackOnFailure(turn, async () => {
     const factory = script.runSync(iso.context, {
       reference: true,

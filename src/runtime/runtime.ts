@@ -301,7 +301,7 @@ export class Runtime implements ObjectHost {
     const started = this.#tenants.get(tenant);
     this.#staged.add(staged);
     try {
-      staged.loading = this.#load(staged);
+      staged.loading = this.#load(staged, true);
       await staged.loading;
     } finally {
       this.#staged.delete(staged);
@@ -365,7 +365,7 @@ export class Runtime implements ObjectHost {
 
   /** Load the tenant's isolate now (surfaces load errors before the first request). */
   async warm(tenant: string): Promise<void> {
-    await this.#instance(tenant);
+    await this.#instance(tenant, true);
   }
 
   handle(tenant: string, request: WorkerRequest): Promise<WorkerResponse> {
@@ -425,7 +425,7 @@ export class Runtime implements ObjectHost {
     };
     this.#staged.add(t);
     try {
-      t.loading = this.#load(t);
+      t.loading = this.#load(t, true);
       await t.loading;
     } finally {
       this.#staged.delete(t);
@@ -463,13 +463,14 @@ export class Runtime implements ObjectHost {
     return instance.handle(request);
   }
 
-  #instance(tenant: string): Promise<WorkerInstance> {
+  /** `eager`: a deploy's load, before any request (it makes the code cache at once, code-cache.ts). */
+  #instance(tenant: string, eager = false): Promise<WorkerInstance> {
     const t = this.#tenants.get(tenant);
     if (!t) return Promise.reject(new OutpostError('NO_SUCH_WORKER', `No worker is deployed as "${tenant}"`));
-    return this.#instanceOf(t);
+    return this.#instanceOf(t, eager);
   }
 
-  async #instanceOf(t: Tenant): Promise<WorkerInstance> {
+  async #instanceOf(t: Tenant, eager = false): Promise<WorkerInstance> {
     if (t.instance && t.instance.state === 'ready') {
       if (!t.instance.iso.isolate.isDisposed) return t.instance;
       // isolated-vm disposed it while no request was running (e.g. a timer ran out of memory
@@ -477,16 +478,24 @@ export class Runtime implements ObjectHost {
       t.instance.checkIdle();
     }
     if (t.loadError) throw t.loadError;
-    t.loading ??= this.#load(t);
+    t.loading ??= this.#load(t, eager);
     return t.loading;
   }
 
-  async #load(t: Tenant): Promise<WorkerInstance> {
+  async #load(t: Tenant, eager = false): Promise<WorkerInstance> {
     const version = t.version;
     try {
       const started = performance.now();
       const iso = await this.pool.take(version.limits.memoryMb);
-      const inst = await WorkerInstance.load(version, iso, this.observer, this.#codeCache);
+      const inst = await WorkerInstance.load(
+        version,
+        iso,
+        this.observer,
+        this.#codeCache,
+        undefined,
+        undefined,
+        eager,
+      );
       this.metrics.coldStart(version.name, (performance.now() - started) / 1000);
       this.#wire(inst, version);
       inst.onIdle = () => this.#busy.delete(inst);
@@ -724,8 +733,9 @@ export class Runtime implements ObjectHost {
     pooled: number;
     heapBytes: number;
     codeCacheHits: number;
-    /** Bundles with a V8 code cache (src/runtime/code-cache.ts). */
+    /** Bundles with a V8 code cache (src/runtime/code-cache.ts), and the bytes they hold. */
     codeCaches: number;
+    codeCacheBytes: number;
     evictions: number;
     /** CPU time spent inside the live isolates since they were created, ms. */
     isolateCpuMs: number;
@@ -758,6 +768,7 @@ export class Runtime implements ObjectHost {
       heapBytes: heap,
       codeCacheHits: this.#codeCache.hits,
       codeCaches: this.#codeCache.size,
+      codeCacheBytes: this.#codeCache.bytes,
       evictions: this.#evictions,
       isolateCpuMs: Number(cpu) / 1e6,
       meanBatch: batches === 0 ? 0 : batched / batches,
