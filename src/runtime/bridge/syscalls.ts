@@ -136,6 +136,38 @@ function parts(u: URL): string[] {
   return URL_PARTS.map((k) => u[k]);
 }
 
+/**
+ * A synchronous syscall as the isolate gets it: what it throws crosses as a string (`Name:
+ * message`, the form isolateError's messages already have), never as an object. isolated-vm
+ * gives an object thrown across into an isolate a native `stack` accessor that crashes the
+ * whole process when it is read through another receiver (`Object.create(err).stack`:
+ * SIGSEGV in its ErrorStackGetter, found by the bridge fuzz); a thrown string is copied as a
+ * string, and carries no host stack either. The prelude makes it an error again
+ * (isolate/bridge.ts), and would do the same with an object.
+ */
+function crossing<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch (err) {
+      throw thrownText(err);
+    }
+  };
+}
+
+/** `Name: message` of whatever a syscall threw. */
+function thrownText(err: unknown): string {
+  try {
+    if (!(err instanceof Error)) return `Error: ${String(err)}`;
+    const name = crossingName(err);
+    if (name !== null) return `${name}: ${err.message}`;
+    // isolateError's message is already `Name: message`.
+    return /^\w+: /.test(err.message) ? err.message : `Error: ${err.message}`;
+  } catch {
+    return 'Error: the host call failed';
+  }
+}
+
 /** An Error that crosses into the isolate with its message and no host stack. */
 function isolateError(message: string): Error {
   const e = new Error(message);
@@ -584,15 +616,15 @@ export function createSyscalls(
   return [
     ivm,
     new ivm.Callback(log, { ignored: true }),
-    new ivm.Callback(urlParse),
-    new ivm.Callback(urlSet),
-    new ivm.Callback(random),
+    new ivm.Callback(crossing(urlParse)),
+    new ivm.Callback(crossing(urlSet)),
+    new ivm.Callback(crossing(random)),
     new ivm.Callback(limit, { ignored: true }),
     new ivm.Callback(cancelBody, { ignored: true }),
     new ivm.Callback(abortFetch, { ignored: true }),
     // The order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC.
     postedCalls(slot, calls, [timer, fetchCall, read, asys], spans, outputGate(slot, aborts)),
-    new ivm.Callback(sys),
+    new ivm.Callback(crossing(sys)),
     calls.complete,
     calls.stray,
     new ivm.ExternalCopy(settings).copyInto(),

@@ -49,7 +49,12 @@ export function installBridge(
   },
 ): void {
   Object.assign(host, b);
-  const { log, sys } = b;
+  // Whatever a synchronous host call throws is made again here (see fromHost).
+  host.urlParse = guarded(b.urlParse);
+  host.urlSet = guarded(b.urlSet);
+  host.random = guarded(b.random);
+  const { log } = b;
+  const sys = guarded(b.sys);
   // Cut here, not on the host: the whole string would be copied across first (a 300 MB line).
   host.log = (level, text) =>
     log(
@@ -155,12 +160,36 @@ export function callBinding<T extends BindingKind, K extends keyof OpsOf<T> & st
 
 /** A synchronous syscall by name; the host's `Name: message` errors come back typed. */
 export function callSync(name: string, ...args: unknown[]): any {
+  return host.sys(name, ...args);
+}
+
+/** `f`, whose throws become errors made in this isolate (fromHost). */
+function guarded<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return f(...args);
+    } catch (err) {
+      throw fromHost(err);
+    }
+  };
+}
+
+/**
+ * What a synchronous host call threw, as an error made here: typed by its `Name: message`
+ * text. Never the thrown value itself: the host throws strings (bridge/syscalls.ts), but an
+ * object thrown across the boundary carries isolated-vm's native `stack` accessor, which
+ * crashes the whole process when read through another receiver (`Object.create(err).stack`),
+ * and the host's stack.
+ */
+function fromHost(err: unknown): Error {
+  let text: string;
   try {
-    return host.sys(name, ...args);
-  } catch (err) {
-    const m = /^(\w+): ([\s\S]*)$/.exec(String((err as Error)?.message ?? err));
-    throw m ? namedError(m[1], m[2]) : err;
+    text = typeof err === 'string' ? err : String((err as Error)?.message ?? err);
+  } catch {
+    text = 'Error: the host call failed';
   }
+  const m = /^(\w+): ([\s\S]*)$/.exec(text);
+  return m ? namedError(m[1], m[2]) : new Error(text);
 }
 
 const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError, Error };
