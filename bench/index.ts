@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|coldstart|memory|prelude.
+// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|dashboard|coldstart|memory|prelude.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -16,6 +16,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 
 import { coldstart } from './coldstart.ts';
 import { cronBench } from './cron.ts';
+import { dashboardBench } from './dashboard.ts';
 import { durableBench } from './durable.ts';
 import { durableNodesBench } from './durable-nodes.ts';
 import { esiBench } from './esi.ts';
@@ -134,6 +135,11 @@ if (want('workflows')) {
   const r = await workflowsBench({ instances: 10, steps: quick ? 100 : 500, rounds: quick ? 2 : 3 });
   console.log(r.table.join('\n'), '\n');
   results.workflows = r;
+}
+if (want('dashboard')) {
+  const r = await dashboardBench({ rounds: quick ? 2 : 5, seconds: quick ? 3 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results.dashboard = r;
 }
 if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });

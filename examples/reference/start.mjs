@@ -76,5 +76,6 @@ console.log(`
   ${site}/api/products          the origin's API, cached 60 s at the edge (cf-cache-status)
   curl -i -H 'Outpost-Client-Location: Mumbai' ${site}/      the same page from another continent
   curl -i ${site}/api/me/flags                            401: the edge checks JWTs (token: ${origin.url}/auth/token?user=alice)
+  ${site}/__outpost/             the dashboard: live requests, the PoPs, cache purge, KV versions per PoP
   ${site}/__outpost/metrics     Prometheus metrics (admin token in examples/reference/.outpost/admin.json)
 `);

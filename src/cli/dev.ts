@@ -192,7 +192,7 @@ export const devCommand: Command = {
         ? `, ${config.policies.length} cache polic${config.policies.length === 1 ? 'y' : 'ies'}`
         : '';
       io.out(
-        `\n  Outpost dev: CDN proxy mode for ${plan.proxy.origin} on ${proxy.url} (${config.store} cache${policies}${topology ? `, ${topology.pops.length} PoPs of ${topology.name}` : ''})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Press Ctrl+C to stop.\n\n`,
+        `\n  Outpost dev: CDN proxy mode for ${plan.proxy.origin} on ${proxy.url} (${config.store} cache${policies}${topology ? `, ${topology.pops.length} PoPs of ${topology.name}` : ''})\n  Every response carries cf-cache-status. Purge with \`outpost cache purge\` (admin token in ${shortPath(admin)}).\n  Dashboard: ${proxy.url}/__outpost/\n  Press Ctrl+C to stop.\n\n`,
       );
       await waitForSignal();
       await proxy.close();
@@ -204,7 +204,7 @@ export const devCommand: Command = {
         dev.network
           ? `  Topology ${dev.network.topology.name}: ${dev.network.topology.pops.length} PoPs; clients at ${dev.network.from.city ?? `${dev.network.from.latitude},${dev.network.from.longitude}`} by default (header Outpost-Client-Location: <city>, or Outpost-Pop: <code> for one PoP).\n`
           : ''
-      }${dev.h2cUrl ? `  HTTP/2 in the clear (h2c, prior knowledge): ${dev.h2cUrl}\n` : ''}  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Press Ctrl+C to stop.\n\n`,
+      }${dev.h2cUrl ? `  HTTP/2 in the clear (h2c, prior knowledge): ${dev.h2cUrl}\n` : ''}  Open ${dev.url}/ in a browser, or: curl ${dev.url}/\n  Dashboard: ${dev.url}/__outpost/\n  Press Ctrl+C to stop.\n\n`,
     );
     await waitForSignal();
     await dev.close();

@@ -47,3 +47,21 @@ describe('tail events', () => {
     assert.ok(seen.every((s) => s === seen[0]));
   });
 });
+
+describe('a tail session at its rate cap', () => {
+  it('asks invocations for no event while full, and again once it takes events', () => {
+    const hub = new TailHub();
+    let full = true;
+    const forget = hub.subscribe(
+      {},
+      () => {},
+      () => {},
+      () => full,
+    );
+    assert.equal(hub.wants('w'), false, 'no event collected for a full session');
+    full = false;
+    assert.equal(hub.wants('w'), true);
+    forget();
+    assert.equal(hub.wants('w'), false);
+  });
+});

@@ -190,6 +190,8 @@ interface Session {
   /** `json()`: the event as JSON, made once however many sessions send it. */
   send(e: TailItem, json: () => string): void;
   end(): void;
+  /** Takes no events now (a session at its rate cap): invocations need not collect one for it. */
+  full?: () => boolean;
 }
 
 /** Text from a worker made safe for a terminal: control characters (escape sequences) shown, not obeyed. */
@@ -212,7 +214,7 @@ export class TailHub {
   wants(worker: string): boolean {
     if (this.#consumers.has(worker)) return true;
     for (const s of this.#sessions)
-      if (s.filter.worker === undefined || s.filter.worker === worker) return true;
+      if ((s.filter.worker === undefined || s.filter.worker === worker) && !s.full?.()) return true;
     return false;
   }
 
@@ -231,13 +233,17 @@ export class TailHub {
     for (const deliver of this.#consumers.get(e.scriptName) ?? []) deliver([e], chain);
   }
 
-  /** A tail session; the returned function forgets it. `end` is called when the hub closes. */
+  /**
+   * A tail session; the returned function forgets it. `end` is called when the hub closes;
+   * `full`, when given, says the session takes no events now (see Session).
+   */
   subscribe(
     filter: TailFilter,
     send: (e: TailItem, json: () => string) => void,
     end: () => void = () => {},
+    full?: () => boolean,
   ): () => void {
-    const s: Session = { filter, send, end };
+    const s: Session = { filter, send, end, ...(full ? { full } : {}) };
     this.#sessions.add(s);
     return () => this.#sessions.delete(s);
   }

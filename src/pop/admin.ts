@@ -2,7 +2,8 @@
  * The PoP's admin endpoints, under `/__outpost/` on the PoP's own port. Every call needs
  * `Authorization: Bearer <token>` (OUTPOST_ADMIN_TOKEN, else `[admin] token` in outpost.toml,
  * else one `outpost dev` makes per run; the token in use is written to `.outpost/admin.json`
- * for the CLI, which looks for it in the same order).
+ * for the CLI, which looks for it in the same order), or a session of the dashboard served at
+ * `/__outpost/` itself (reads, and actions with its CSRF token: src/dashboard/).
  *
  *   POST /__outpost/cache/purge  {"files"|"prefixes"|"tags": [...], "purge_everything": true, "worker": "name"}
  *        → 200 {"success": true, "purged": N, "caches": M}
@@ -12,18 +13,20 @@
  *   POST /__outpost/analytics/sql[?account=ID]   body: SQL text
  *        → 200 the answer in the query's FORMAT (JSON: {"meta", "data", "rows", "rows_before_limit_at_least"}),
  *        as Cloudflare's Analytics Engine SQL API; 400 naming what is wrong with the query
- *   GET  /__outpost/tail?worker=&status=ok,error,canceled&method=&search=&sampling=
- *        → text/event-stream: each finished invocation as `data: <TailItem JSON>` (outpost tail)
+ *   GET  /__outpost/tail?worker=&status=ok,error,canceled&method=&search=&sampling=&max_rate=
+ *        → text/event-stream: each finished invocation as `data: <TailItem JSON>` (outpost tail),
+ *        at most max_rate a second when given (the rest counted in a `: dropped N` comment)
  *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
  *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type AnalyticsEngine, AnalyticsSqlError } from '../analytics/index.ts';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
+import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { type EdgeMetrics, parseTailFilter, type TailHub } from '../observability/index.ts';
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
@@ -32,6 +35,8 @@ export const ADMIN_PREFIX = '/__outpost/';
 const MAX_BODY = 256 * 1024;
 
 export interface AdminOptions {
+  /** This server's PoP, shown by the dashboard. */
+  pop?: string;
   /** The edge metrics, served as Prometheus text at /__outpost/metrics. */
   metrics?: EdgeMetrics;
   token: string;
@@ -72,11 +77,34 @@ const MAX_TAIL_BACKLOG = 1024 * 1024;
  * `: dropped N` comment), never the server's memory.
  */
 function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): void {
-  const filter = parseTailFilter(new URL(req.url ?? '/', 'http://admin').searchParams);
+  const q = new URL(req.url ?? '/', 'http://admin').searchParams;
+  const filter = parseTailFilter(q);
   if (typeof filter === 'string') {
     json(res, 400, { success: false, errors: [{ message: filter }] });
     return;
   }
+  // `max_rate`: events a second at most (the dashboard's, which cannot show thousands a second
+  // and must not cost the workers it watches); the rest are counted as dropped, never serialized.
+  const rate = q.get('max_rate');
+  const maxRate = rate === null ? Number.POSITIVE_INFINITY : Number(rate);
+  if (rate !== null && !(Number.isInteger(maxRate) && maxRate >= 1 && maxRate <= 100_000)) {
+    json(res, 400, {
+      success: false,
+      errors: [{ message: `max_rate must be an integer from 1 to 100000, received "${rate}"` }],
+    });
+    return;
+  }
+  let second = 0;
+  let sent = 0;
+  /** At the cap this second (a new second starts the count again). */
+  const full = () => {
+    const now = Math.floor(performance.now() / 1000);
+    if (now !== second) {
+      second = now;
+      sent = 0;
+    }
+    return sent >= maxRate;
+  };
   if (hub.sessions >= MAX_TAIL_SESSIONS) {
     json(res, 429, {
       success: false,
@@ -96,10 +124,11 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
   const forget = hub.subscribe(
     filter,
     (_e, json) => {
-      if (res.writableLength > MAX_TAIL_BACKLOG) {
+      if (res.writableLength > MAX_TAIL_BACKLOG || full()) {
         dropped++;
         return;
       }
+      sent++;
       if (dropped > 0) {
         res.write(`: dropped ${dropped}\n\n`);
         dropped = 0;
@@ -107,6 +136,8 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
       res.write(`data: ${json()}\n\n`);
     },
     () => res.end(),
+    // Past its cap, invocations need not collect an event for this session at all.
+    rate === null ? undefined : full,
   );
   res.once('close', () => {
     clearInterval(ping);
@@ -117,14 +148,6 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
   res.end(`${JSON.stringify(body)}\n`);
-}
-
-function authorized(req: IncomingMessage, token: string): boolean {
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 async function readText(req: IncomingMessage): Promise<string> {
@@ -155,14 +178,31 @@ export async function handleAdmin(
 ): Promise<boolean> {
   const path = (req.url ?? '/').split('?')[0];
   if (!path.startsWith(ADMIN_PREFIX)) return false;
-  if (!authorized(req, options.token)) {
+  if (isDashboardPath(path)) {
+    await handleDashboard(req, res, path, {
+      token: options.token,
+      features: {
+        pop: options.pop ?? '',
+        network: !!options.network,
+        kv: !!options.kv,
+        objects: !!options.objects,
+        tail: !!options.tail,
+        metrics: !!options.metrics,
+      },
+    });
+    return true;
+  }
+  // The token, or a dashboard session (reads; actions with its CSRF token): src/dashboard/auth.ts.
+  const { access, refused } = apiAccess(req, options.token);
+  if (!access) {
     json(
       res,
-      401,
-      { success: false, errors: [{ message: 'missing or wrong admin token (Authorization: Bearer …)' }] },
+      refused ? 403 : 401,
       {
-        'www-authenticate': 'Bearer realm="outpost-admin"',
+        success: false,
+        errors: [{ message: refused ?? 'missing or wrong admin token (Authorization: Bearer …)' }],
       },
+      refused ? {} : { 'www-authenticate': 'Bearer realm="outpost-admin"' },
     );
     return true;
   }

@@ -303,6 +303,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       res.setHeader('cf-ray', newRay(defaultPop));
       const kvPops = options.admin ? options.admin.kvPops() : options.runtime.kv ? [options.runtime.kv] : [];
       await handleAdmin(req, res, {
+        pop: defaultPop,
         token: options.adminToken,
         purges: options.admin?.purges ?? options.runtime.purges,
         ...(options.admin?.network ? { network: options.admin.network } : {}),

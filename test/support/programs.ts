@@ -27,6 +27,13 @@ export const NATS_SERVER: OutsideProgram = {
   install: 'Debian: apt-get install -y nats-server',
 };
 
+export const CHROMIUM: OutsideProgram = {
+  name: 'chromium',
+  command: 'chromium',
+  versionArgs: ['--version'],
+  install: 'Debian: apt-get install -y chromium',
+};
+
 function installed(p: OutsideProgram): boolean {
   const r = spawnSync(p.command, p.versionArgs, { stdio: 'ignore', timeout: 10_000 });
   return !r.error && r.status === 0;

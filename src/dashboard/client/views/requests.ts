@@ -1,0 +1,164 @@
+/**
+ * Requests: the live tail (`GET /__outpost/tail`, Server-Sent Events) with the filters the
+ * server applies (worker, status, method, search) and two it cannot (PoP, path), newest first.
+ * One request opens with its console lines, exceptions and request headers. EventSource
+ * reconnects by itself after a dropped connection; the state shows it.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ADMIN } from '../api.ts';
+import { html } from '../html.ts';
+
+interface TailItem {
+  scriptName: string;
+  outcome: string;
+  eventTimestamp: number;
+  event: {
+    request: { url: string; method: string; headers: Record<string, string> };
+    response?: { status: number };
+  } | null;
+  logs: { level: string; message: unknown[]; timestamp: number }[];
+  exceptions: { name: string; message: string; timestamp: number }[];
+  truncated: boolean;
+  executionModel: string;
+  ray?: string;
+  pop?: string;
+}
+
+/** Requests kept on the page (the oldest go first). */
+const KEEP = 500;
+/** Requests a second the stream brings at most. */
+const RATE = 50;
+
+export function Requests() {
+  const [items, setItems] = useState<TailItem[]>([]);
+  const [state, setState] = useState('connecting');
+  const [worker, setWorker] = useState('');
+  const [status, setStatus] = useState('');
+  const [search, setSearch] = useState('');
+  const [pop, setPop] = useState('');
+  const [path, setPath] = useState('');
+  const [open, setOpen] = useState<TailItem | null>(null);
+
+  useEffect(() => {
+    // At most RATE a second: the page cannot show more, and the stream must not slow the
+    // workers it watches (the server counts the rest as dropped).
+    const q = new URLSearchParams({ max_rate: String(RATE) });
+    if (worker) q.set('worker', worker);
+    if (status) q.set('status', status);
+    if (search) q.set('search', search);
+    const source = new EventSource(`${ADMIN}tail?${q}`);
+    setState('connecting');
+    source.onopen = () => setState('live');
+    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+    source.onmessage = (e) => {
+      const item = JSON.parse(e.data) as TailItem;
+      setItems((list) => [item, ...list].slice(0, KEEP));
+    };
+    return () => source.close();
+  }, [worker, status, search]);
+
+  const shown = useMemo(
+    () =>
+      items.filter((i) => (!pop || i.pop === pop) && (!path || (i.event?.request.url ?? '').includes(path))),
+    [items, pop, path],
+  );
+
+  return html`
+    <section aria-labelledby="requests-title">
+      <h2 id="requests-title">Requests <span class=${`state ${state}`} role="status">${state}</span></h2>
+      <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
+        <label>Worker <input value=${worker} onChange=${(e: any) => setWorker(e.currentTarget.value)} /></label>
+        <label
+          >Status
+          <select value=${status} onChange=${(e: any) => setStatus(e.currentTarget.value)}>
+            <option value="">any</option>
+            <option value="ok">ok</option>
+            <option value="error">error</option>
+            <option value="canceled">canceled</option>
+          </select>
+        </label>
+        <label>Search <input value=${search} onChange=${(e: any) => setSearch(e.currentTarget.value)} /></label>
+        <label>PoP <input value=${pop} onInput=${(e: any) => setPop(e.currentTarget.value.toUpperCase())} /></label>
+        <label>Path <input value=${path} onInput=${(e: any) => setPath(e.currentTarget.value)} /></label>
+        <button type="button" onClick=${() => setItems([])}>Clear</button>
+      </form>
+      <div class="split">
+        <table class="requests">
+          <caption class="sr-only">Requests, newest first</caption>
+          <thead>
+            <tr><th scope="col">Time</th><th scope="col">PoP</th><th scope="col">Worker</th><th scope="col">Method</th><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Outcome</th></tr>
+          </thead>
+          <tbody>
+            ${shown.map(
+              (i) => html`
+                <tr key=${`${i.ray}-${i.eventTimestamp}`} class=${open === i ? 'selected' : ''}>
+                  <td>${new Date(i.eventTimestamp).toLocaleTimeString()}</td>
+                  <td>${popOf(i)}</td>
+                  <td>${i.scriptName}</td>
+                  <td>${i.event?.request.method ?? ''}</td>
+                  <td class="url">
+                    <button class="link" onClick=${() => setOpen(i)} aria-label=${`Open ${i.event?.request.url ?? 'event'}`}>
+                      ${i.event?.request.url ?? `(${i.executionModel} event)`}
+                    </button>
+                  </td>
+                  <td>${i.event?.response?.status ?? ''}</td>
+                  <td class=${i.outcome === 'ok' ? 'ok' : 'bad'}>${i.outcome}</td>
+                </tr>
+              `,
+            )}
+          </tbody>
+        </table>
+        ${open ? html`<${Detail} item=${open} close=${() => setOpen(null)} />` : null}
+      </div>
+      ${shown.length === 0 ? html`<p class="empty">No requests yet: send one to a worker and it shows here.</p>` : null}
+      <p class="note">At most ${RATE} requests a second are shown; <code>outpost tail</code> shows them all.</p>
+    </section>
+  `;
+}
+
+function Detail({ item, close }: { item: TailItem; close: () => void }) {
+  const request = item.event?.request;
+  return html`
+    <aside class="detail" aria-label="Request detail">
+      <button class="close" onClick=${close} aria-label="Close the detail">×</button>
+      <h3>${request ? `${request.method} ${request.url}` : item.executionModel}</h3>
+      <dl>
+        <dt>Worker</dt><dd>${item.scriptName}</dd>
+        <dt>Status</dt><dd>${item.event?.response?.status ?? '—'} (${item.outcome})</dd>
+        <dt>PoP</dt><dd>${popOf(item) || '—'}</dd>
+        <dt>Ray</dt><dd><code>${item.ray ?? '—'}</code></dd>
+        <dt>Time</dt><dd>${new Date(item.eventTimestamp).toISOString()}</dd>
+      </dl>
+      <h4>Console (${item.logs.length})</h4>
+      <ol class="logs">
+        ${item.logs.map((l) => html`<li class=${`log ${l.level}`}><span class="level">${l.level}</span> ${l.message.map(text).join(' ')}</li>`)}
+      </ol>
+      ${item.truncated ? html`<p>Some lines were left out (past the tail's size limit).</p>` : null}
+      ${
+        item.exceptions.length
+          ? html`<h4>Exceptions</h4>
+            <ol class="logs">${item.exceptions.map((x) => html`<li class="log error">${x.name}: ${x.message}</li>`)}</ol>`
+          : null
+      }
+      ${
+        request
+          ? html`<h4>Request headers</h4>
+            <table class="headers">
+              <tbody>
+                ${Object.entries(request.headers).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}
+              </tbody>
+            </table>`
+          : null
+      }
+    </aside>
+  `;
+}
+
+/** The PoP that served it: its own field, else the suffix of its ray id (`<hex>-<PoP>`). */
+function popOf(i: TailItem): string {
+  return i.pop ?? /-([A-Z0-9]+)$/.exec(i.ray ?? '')?.[1] ?? '';
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

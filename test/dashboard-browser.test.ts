@@ -1,0 +1,127 @@
+// The dashboard in a real browser (Debian's chromium driven by playwright-core; nothing
+// downloads a browser): each view renders against a network running in the test, a request
+// arrives live and opens with its detail, a purge from the page reaches the PoPs' caches, the KV
+// view shows a version spreading from the PoP that wrote it. Screenshots of every view go to
+// OUTPOST_SCREENSHOTS (else a temporary folder).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { CHROMIUM, describeNeeding } from './support/programs.ts';
+
+describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
+  let dev: TestDev;
+  let project: ReturnType<typeof copyFixture>;
+  let browser: Browser;
+  let page: Page;
+  const shots = process.env.OUTPOST_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'outpost-dashboard-'));
+  const shot = async (name: string) => {
+    mkdirSync(shots, { recursive: true });
+    const path = join(shots, `dashboard-${name}.png`);
+    await page.screenshot({ path });
+    assert.ok(existsSync(path));
+  };
+
+  before(async () => {
+    project = copyFixture('kv');
+    dev = await startFixture(project.dir, { topology: 'world', kv: { propagationMs: 3000 } });
+    const { chromium } = await import('playwright-core');
+    // The system's chromium, found on PATH (describeNeeding checked it runs).
+    const executablePath = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await dev?.close();
+    project?.cleanup();
+    if (!process.env.OUTPOST_SCREENSHOTS) rmSync(shots, { recursive: true, force: true });
+  });
+
+  it('requests arrive live, and one opens with its status, PoP and console', async () => {
+    await page.goto(`${dev.url}/__outpost/#requests`);
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    const r = await fetch(`${dev.url}/get?key=dash-live`, { headers: { 'outpost-pop': 'CDG' } });
+    assert.equal(r.status, 200);
+    const link = page.getByRole('button', { name: /Open .*\/get\?key=dash-live/ });
+    await link.waitFor({ timeout: 10_000 });
+    await link.click();
+    const detail = page.getByRole('complementary', { name: 'Request detail' });
+    await detail.waitFor();
+    const text = await detail.innerText();
+    assert.match(text, /Status\s+200/);
+    assert.match(text, /PoP\s+CDG/);
+    await shot('requests');
+  });
+
+  it('the network view lists the PoPs with their health', async () => {
+    await page.goto(`${dev.url}/__outpost/#network`);
+    await page.getByRole('rowheader', { name: 'LHR' }).waitFor({ timeout: 10_000 });
+    const rows = await page.locator('table.pops tbody tr').count();
+    assert.ok(rows > 10, `${rows} PoPs`);
+    await shot('network');
+  });
+
+  it('a purge from the page reaches the caches, acknowledged', async () => {
+    await page.goto(`${dev.url}/__outpost/#cache`);
+    await page.getByLabel('everything').check();
+    await page.getByRole('button', { name: 'Purge' }).click();
+    const result = page.locator('p.result.ok');
+    await result.waitFor({ timeout: 10_000 });
+    assert.match(await result.innerText(), /^Purged \d+ entr(y|ies); \d+ caches? acknowledged\.$/);
+    await shot('cache');
+  });
+
+  it('the KV view shows a version written at one PoP spreading to the others', async () => {
+    // Other PoPs have served: their columns are there before the write.
+    for (const pop of ['IAD', 'SFO'])
+      assert.equal(
+        (await fetch(`${dev.url}/get?key=other`, { headers: { 'outpost-pop': pop } })).status,
+        200,
+      );
+    await page.goto(`${dev.url}/__outpost/#kv`);
+    await page.getByLabel('Binding or namespace id').fill('STORE');
+    await page.getByLabel('Key prefix').fill('dash-');
+    await page.getByRole('button', { name: 'Watch' }).click();
+    await page.getByText('No keys with that prefix.').waitFor({ timeout: 10_000 });
+    const w = await fetch(`${dev.url}/put?key=dash-kv&value=one`, { headers: { 'outpost-pop': 'LHR' } });
+    assert.equal(w.status, 200);
+    const row = page.locator('table.kv tbody tr', { hasText: 'dash-kv' });
+    await row.waitFor({ timeout: 10_000 });
+    assert.match(await row.innerText(), /v1.*from LHR/s);
+    // Seen at LHR at once; the PoPs that did not write it are behind until it propagates (3 s).
+    assert.ok((await row.locator('td.behind').count()) > 0, 'other PoPs behind at first');
+    await shot('kv-spreading');
+    const behind = page.locator('table.kv tbody tr td.behind');
+    for (let i = 0; i < 150 && (await behind.count()) > 0; i++) await page.waitForTimeout(100);
+    assert.equal(await behind.count(), 0, 'every PoP caught up');
+    await shot('kv');
+  });
+
+  it('the Durable Objects view renders (no objects in this project)', async () => {
+    await page.goto(`${dev.url}/__outpost/#objects`);
+    await page.getByText('No objects yet.').waitFor({ timeout: 10_000 });
+    await shot('objects');
+  });
+
+  it('at phone width the views still fit (no horizontal scroll)', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${dev.url}/__outpost/#requests`);
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    // Runs in the page (this file is type-checked without the DOM's types).
+    const overflow = await page.evaluate(() => {
+      const w = globalThis as unknown as {
+        document: { documentElement: { scrollWidth: number } };
+        innerWidth: number;
+      };
+      return w.document.documentElement.scrollWidth - w.innerWidth;
+    });
+    assert.ok(overflow <= 0, `${overflow} px wider than the screen`);
+    await shot('phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+});
