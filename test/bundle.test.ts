@@ -153,6 +153,13 @@ describe('the built CLI (one-file bundle through its loader)', () => {
       assert.equal(await (await fetch(`${first.url}/count`)).text(), '1');
       assert.equal(await (await fetch(`${first.url}/sub`)).text(), 'origin said hi from the origin');
       assert.equal(await (await fetch(`${first.url}/rewrite`)).text(), '<h1>rewritten</h1>');
+      // The dashboard's client, bundled from src/dashboard/client/ (found from dist/cli/).
+      const page = await fetch(`${first.url}/__outpost/`);
+      assert.equal(page.status, 200);
+      const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0];
+      const client = await fetch(`${first.url}/__outpost/ui/app.js`, { headers: { cookie } });
+      assert.equal(client.status, 200, await client.clone().text());
+      assert.ok((await client.text()).length > 1000, 'the client bundle');
       // The loader writes the cache once the process has run for two seconds.
       const deadline = Date.now() + 10_000;
       while (!caches().some((f) => !before.has(f)) && Date.now() < deadline)

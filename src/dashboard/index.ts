@@ -13,9 +13,10 @@
  * endpoints this server has. It never holds the admin token or a secret of a worker.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import {
   apiAccess,
@@ -26,24 +27,20 @@ import {
   sessionCookie,
   sessionsFor,
 } from './auth.ts';
+import type { DashboardFeatures } from './features.ts';
 
 export { apiAccess, CSRF_HEADER } from './auth.ts';
+export type { DashboardFeatures } from './features.ts';
 
 const PREFIX = '/__outpost/';
-const CLIENT = join(import.meta.dirname, 'client');
+const here = dirname(fileURLToPath(import.meta.url));
+// From src/ the client sits beside this file; from dist/ (compiled, or the one-file CLI bundle in
+// dist/cli/) it is read from src/, as the prelude's sources are (src/runtime/prelude.ts).
+const CLIENT = existsSync(join(here, 'client', 'app.ts'))
+  ? join(here, 'client')
+  : join(here, '..', '..', 'src', 'dashboard', 'client');
 /** The login form's body, at most (a token is 64 characters). */
 const MAX_LOGIN_BODY = 4096;
-
-/** The admin endpoints this server has, which the page's views use. */
-export interface DashboardFeatures {
-  /** This server's PoP (or the network's first). */
-  pop: string;
-  network: boolean;
-  kv: boolean;
-  objects: boolean;
-  tail: boolean;
-  metrics: boolean;
-}
 
 export interface DashboardOptions {
   token: string;
@@ -160,39 +157,41 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function appPage(csrf: string, features: DashboardFeatures, jsHash: string, cssHash: string): string {
-  // Inside <script type="application/json">: `<` escaped so no `</script>` can end it.
-  const config = JSON.stringify({ csrf, features }).replace(/</g, '\\u003c');
+/** A whole page: the head every page has, then `body`. */
+function page(title: string, head: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>Outpost dashboard</title>
-<link rel="stylesheet" href="${PREFIX}ui/app.css?v=${cssHash}">
-<script type="module" src="${PREFIX}ui/app.js?v=${jsHash}"></script>
+<title>${title}</title>
+${head}
 </head>
 <body>
-<div id="app"><noscript>The dashboard needs JavaScript.</noscript></div>
-<script type="application/json" id="outpost-config">${config}</script>
+${body}
 </body>
 </html>
 `;
 }
 
+function appPage(csrf: string, features: DashboardFeatures, jsHash: string, cssHash: string): string {
+  // Inside <script type="application/json">: `<` escaped so no `</script>` can end it.
+  const config = JSON.stringify({ csrf, features }).replace(/</g, '\\u003c');
+  return page(
+    'Outpost dashboard',
+    `<link rel="stylesheet" href="${PREFIX}ui/app.css?v=${cssHash}">
+<script type="module" src="${PREFIX}ui/app.js?v=${jsHash}"></script>`,
+    `<div id="app"><noscript>The dashboard needs JavaScript.</noscript></div>
+<script type="application/json" id="outpost-config">${config}</script>`,
+  );
+}
+
 function loginPage(error: string | null): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Outpost dashboard: log in</title>
-<link rel="stylesheet" href="${PREFIX}ui/app.css">
-</head>
-<body>
-<main class="login">
+  return page(
+    'Outpost dashboard: log in',
+    `<link rel="stylesheet" href="${PREFIX}ui/app.css">`,
+    `<main class="login">
 <h1>Outpost</h1>
 <p>This dashboard is not on this machine's loopback: log in with the admin token
 (<code>OUTPOST_ADMIN_TOKEN</code>, <code>[admin] token</code> in outpost.toml, or the one
@@ -203,10 +202,8 @@ function loginPage(error: string | null): string {
 <button type="submit">Log in</button>
 </form>
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
-</main>
-</body>
-</html>
-`;
+</main>`,
+  );
 }
 
 interface Asset {

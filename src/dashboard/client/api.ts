@@ -4,18 +4,11 @@
  * goes along by itself (same origin).
  */
 
-export interface Features {
-  pop: string;
-  network: boolean;
-  kv: boolean;
-  objects: boolean;
-  tail: boolean;
-  metrics: boolean;
-}
+import type { DashboardFeatures } from '../features.ts';
 
 interface Config {
   csrf: string;
-  features: Features;
+  features: DashboardFeatures;
 }
 
 const element = document.getElementById('outpost-config');

@@ -3,9 +3,9 @@
  * of each key and the version each PoP sees and caches, read every second while shown
  * (`GET /__outpost/kv/keys`): write from one PoP and watch it spread.
  */
-import { useEffect, useState } from 'preact/hooks';
-import { getJson } from '../api.ts';
+import { useState } from 'preact/hooks';
 import { html } from '../html.ts';
+import { usePoll } from '../poll.ts';
 
 interface KeyState {
   key: string;
@@ -20,31 +20,10 @@ export function Kv() {
   const [binding, setBinding] = useState('');
   const [prefix, setPrefix] = useState('');
   const [watching, setWatching] = useState<{ binding: string; prefix: string } | null>(null);
-  const [data, setData] = useState<{ namespace: string; pops: string[]; keys: KeyState[] } | null>(null);
-  const [error, setError] = useState('');
-
-  useEffect(() => {
-    if (!watching) return;
-    let stopped = false;
-    const read = async () => {
-      try {
-        const q = new URLSearchParams({ binding: watching.binding, prefix: watching.prefix });
-        const r = await getJson<{ namespace: string; pops: string[]; keys: KeyState[] }>(`kv/keys?${q}`);
-        if (!stopped) {
-          setData(r);
-          setError('');
-        }
-      } catch (err) {
-        if (!stopped) setError((err as Error).message);
-      }
-    };
-    read();
-    const timer = setInterval(read, EVERY_MS);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [watching]);
+  const { data, error } = usePoll<{ namespace: string; pops: string[]; keys: KeyState[] }>(
+    watching ? `kv/keys?${new URLSearchParams(watching)}` : null,
+    EVERY_MS,
+  );
 
   return html`
     <section aria-labelledby="kv-title">

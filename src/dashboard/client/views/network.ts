@@ -3,9 +3,10 @@
  * (`GET /__outpost/network`), and a button to take one down or bring it back (a simulated
  * outage, `POST /__outpost/network/pops/ID`). A server of one PoP shows that PoP alone.
  */
-import { useEffect, useState } from 'preact/hooks';
-import { getJson, postJson } from '../api.ts';
+import { useState } from 'preact/hooks';
+import { postJson } from '../api.ts';
 import { html } from '../html.ts';
+import { usePoll } from '../poll.ts';
 
 interface PopState {
   id: string;
@@ -18,46 +19,25 @@ interface PopState {
 }
 
 export function Network({ available, pop }: { available: boolean; pop: string }) {
-  const [data, setData] = useState<{ topology: string; pops: PopState[] } | null>(null);
-  const [error, setError] = useState('');
-  const read = () =>
-    getJson<{ topology: string; pops: PopState[] }>('network').then((r) => {
-      setData(r);
-      setError('');
-    });
-
-  useEffect(() => {
-    if (!available) return;
-    let stopped = false;
-    const poll = () =>
-      getJson<{ topology: string; pops: PopState[] }>('network').then(
-        (r) => {
-          if (stopped) return;
-          setData(r);
-          setError('');
-        },
-        (err) => {
-          if (!stopped) setError((err as Error).message);
-        },
-      );
-    poll();
-    const timer = setInterval(poll, 2000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [available]);
+  const {
+    data,
+    error: readError,
+    refresh,
+  } = usePoll<{ topology: string; pops: PopState[] }>(available ? 'network' : null, 2000);
+  const [actionError, setError] = useState('');
+  const error = actionError || readError;
 
   if (!available)
     return html`<section aria-labelledby="network-title">
       <h2 id="network-title">Network</h2>
-      <p>This server is one PoP${pop ? html`, <strong>${pop}</strong>` : ''}: start <code>outpost dev --network</code> for a network of PoPs.</p>
+      <p>This server is one PoP${pop ? html`, <strong>${pop}</strong>` : ''}: start <code>outpost dev --topology world</code> for a network of PoPs.</p>
     </section>`;
 
   const toggle = async (p: PopState) => {
     try {
       await postJson(`network/pops/${encodeURIComponent(p.id)}`, { down: !p.out });
-      await read();
+      setError('');
+      await refresh();
     } catch (err) {
       setError((err as Error).message);
     }

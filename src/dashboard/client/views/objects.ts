@@ -2,9 +2,8 @@
  * Durable Objects: every object the directory knows, by namespace, with where it lives and
  * whether it is in memory, read every 2 s (`GET /__outpost/do/objects`).
  */
-import { useEffect, useState } from 'preact/hooks';
-import { getJson } from '../api.ts';
 import { html } from '../html.ts';
+import { usePoll } from '../poll.ts';
 
 interface ObjectState {
   namespace: string;
@@ -16,28 +15,7 @@ interface ObjectState {
 }
 
 export function Objects() {
-  const [data, setData] = useState<{ idleMs: number; objects: ObjectState[] } | null>(null);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    let stopped = false;
-    const read = () =>
-      getJson<{ idleMs: number; objects: ObjectState[] }>('do/objects').then(
-        (r) => {
-          if (stopped) return;
-          setData(r);
-          setError('');
-        },
-        (err) => {
-          if (!stopped) setError((err as Error).message);
-        },
-      );
-    read();
-    const timer = setInterval(read, 2000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, []);
+  const { data, error } = usePoll<{ idleMs: number; objects: ObjectState[] }>('do/objects', 2000);
   return html`
     <section aria-labelledby="objects-title">
       <h2 id="objects-title">Durable Objects</h2>
