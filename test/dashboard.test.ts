@@ -3,7 +3,8 @@
 // token), and that the page never carries the admin token or a worker's secret. The views
 // themselves, in a browser: test/dashboard-browser.test.ts.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,6 +38,29 @@ function send(
   });
 }
 
+/**
+ * `send` from another process: the server runs in this one, and a connection this process
+ * made is a worker's subrequest to the dashboard, never given a session (src/dashboard/auth.ts).
+ */
+async function sendApart(url: string, path: string, headers: Record<string, string>): Promise<Answer> {
+  const script = `
+const u = new URL(${JSON.stringify(url)});
+const req = require('node:http').request({ host: u.hostname, port: u.port, path: ${JSON.stringify(path)}, headers: ${JSON.stringify(headers)} }, (res) => {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (d) => (body += d));
+  res.on('end', () => process.stdout.write(JSON.stringify({ status: res.statusCode, headers: res.headers, body })));
+});
+req.end();`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['-e', script], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  return JSON.parse(out) as Answer;
+}
+
+/** What a browser sends when it opens a URL itself (typed, bookmarked, from the terminal). */
+const NAVIGATION = { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+
 const sessionOf = (a: Answer) => {
   const set = [a.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('outpost_session='));
   return set ? set.split(';')[0] : null;
@@ -52,6 +76,25 @@ describe('the dashboard', () => {
   before(async () => {
     project = copyFixture('kv');
     writeFileSync(join(project.dir, '.dev.vars'), `API_KEY=${SECRET}\n`);
+    // The kv fixture, and /self?u=URL: the worker fetches URL as a browser's navigation would
+    // (the headers a worker may send as it likes), saying what it got.
+    writeFileSync(
+      join(project.dir, 'src', 'dash.ts'),
+      `import kv from './index.ts';
+export default {
+  async fetch(request: Request, env: unknown, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname !== '/self') return kv.fetch(request, env as never, ctx);
+    const r = await fetch(url.searchParams.get('u') ?? '', {
+      headers: { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+    });
+    return Response.json({ status: r.status, cookie: r.headers.get('set-cookie') });
+  },
+};
+`,
+    );
+    const toml = join(project.dir, 'wrangler.toml');
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace('main = "src/index.ts"', 'main = "src/dash.ts"'));
     dev = await startFixture(project.dir);
   });
   after(async () => {
@@ -60,7 +103,7 @@ describe('the dashboard', () => {
   });
 
   it('a loopback visitor gets the page and a session; the page holds no admin token or secret', async () => {
-    const r = await send(dev.url, '/__outpost/', { headers: { host: new URL(dev.url).host } });
+    const r = await sendApart(dev.url, '/__outpost/', { host: new URL(dev.url).host, ...NAVIGATION });
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /text\/html/);
     assert.match(String(r.headers['content-security-policy']), /script-src 'self'/);
@@ -78,13 +121,44 @@ describe('the dashboard', () => {
     }
   });
 
+  it('no session without the token for what is not a browser’s own navigation, or comes through a proxy', async () => {
+    const host = new URL(dev.url).host;
+    for (const [what, headers] of [
+      ['a plain client (curl)', { host }],
+      ['a page’s script (fetch, window.open)', { host, ...NAVIGATION, 'sec-fetch-site': 'same-origin' }],
+      ['through a proxy on this machine', { host, ...NAVIGATION, 'x-forwarded-for': '203.0.113.7' }],
+      ['through a proxy (Via)', { host, ...NAVIGATION, via: '1.1 proxy' }],
+    ] as const) {
+      const r = await sendApart(dev.url, '/__outpost/', { ...headers });
+      assert.equal(r.status, 401, what);
+      assert.equal(sessionOf(r), null, what);
+    }
+  });
+
+  it('a connection this process made gets no session, whatever it sends (a worker’s subrequest is one)', async () => {
+    const r = await send(dev.url, '/__outpost/', { headers: { host: new URL(dev.url).host, ...NAVIGATION } });
+    assert.equal(r.status, 401);
+    assert.equal(sessionOf(r), null);
+  });
+
+  it('a worker’s own fetch() to the dashboard gets no session (it can send any header)', async () => {
+    const r = await fetch(`${dev.url}/self?u=${encodeURIComponent(`${dev.url}/__outpost/`)}`);
+    const body = (await r.json()) as { status: number; cookie: string | null };
+    assert.equal(body.status, 401);
+    assert.equal(body.cookie, null);
+  });
+
   it('a page reached under another name (DNS rebinding) gets the login form, 401', async () => {
     const port = new URL(dev.url).port;
-    const r = await send(dev.url, '/__outpost/', { headers: { host: `rebind.example:${port}` } });
+    const r = await send(dev.url, '/__outpost/', {
+      headers: { host: `rebind.example:${port}`, ...NAVIGATION },
+    });
     assert.equal(r.status, 401);
     assert.match(r.body, /name="token"/);
     assert.equal(sessionOf(r), null);
-    const api = await send(dev.url, '/__outpost/do/objects', { headers: { host: `rebind.example:${port}` } });
+    const api = await send(dev.url, '/__outpost/do/objects', {
+      headers: { host: `rebind.example:${port}`, ...NAVIGATION },
+    });
     assert.equal(api.status, 401);
     const js = await send(dev.url, '/__outpost/ui/app.js', { headers: { host: `rebind.example:${port}` } });
     assert.equal(js.status, 401);
@@ -112,7 +186,7 @@ describe('the dashboard', () => {
   });
 
   it('a session reads the admin API; its actions need its CSRF token', async () => {
-    const page = await send(dev.url, '/__outpost/', { headers: { host: new URL(dev.url).host } });
+    const page = await sendApart(dev.url, '/__outpost/', { host: new URL(dev.url).host, ...NAVIGATION });
     const cookie = sessionOf(page) ?? '';
     const csrf = csrfOf(page.body);
     const read = await send(dev.url, '/__outpost/do/objects', { headers: { cookie } });

@@ -2,19 +2,30 @@
  * Who may use the dashboard, and the admin API through it.
  *
  *  - A request with the admin token (`Authorization: Bearer …`): the CLI's way, unchanged.
- *  - A browser session. Loading the dashboard makes one when the page comes from loopback (the
- *    peer is 127.0.0.0/8 or ::1 *and* the Host header names loopback: a DNS-rebinding page
- *    reaches loopback under its own domain's name, so its Host gives it away), or after the
- *    login form took the admin token. The session id travels in a cookie (HttpOnly,
- *    SameSite=Strict, Path=/__outpost/) and is worth reads; every action (any method but GET
- *    and HEAD) must also carry the session's CSRF token in `x-outpost-csrf`, which only the
- *    page the server rendered holds. Both are compared in constant time.
+ *  - A browser session, made after the login form took the admin token, or, on `outpost dev`
+ *    only (never a node, never behind a trusted proxy), for a browser on this machine that
+ *    opens the dashboard itself. That last one is the risky door, so all of these must hold
+ *    (mayMint): the peer is 127.0.0.0/8 or ::1 and the Host names loopback (a DNS-rebinding
+ *    page's Host names its own domain); the request is a browser's own top-level navigation
+ *    (`Sec-Fetch-Site: none`, `Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`: typed,
+ *    bookmarked or opened from the terminal, which no page's script can send, so the worker's
+ *    own pages on the same origin cannot take a session); no proxy header (`Forwarded`,
+ *    `X-Forwarded-*`, `Via`, `X-Real-IP`): a proxy on this machine makes every client look
+ *    local; the connection is not one this process made (a worker's fetch() or connect() to
+ *    loopback, which can send any header: checked in /proc on Linux, refused elsewhere); and at
+ *    most MINTS_PER_MINUTE a minute. Such a session is honoured only from loopback.
+ *  - The session id travels in a cookie (HttpOnly, SameSite=Strict, Path=/__outpost/). It may
+ *    read what the views read and act as they act (SESSION_READS, SESSION_ACTIONS), not the
+ *    rest of the admin API; every action must also carry the session's CSRF token in
+ *    `x-outpost-csrf`, which only the page the server rendered holds. Both are compared in
+ *    constant time.
  *
  * Sessions live in the server's memory (a restart logs everyone out), per admin token (a new
  * token ends the old sessions), at most MAX_SESSIONS, each for SESSION_MS after its last use.
  * The admin token itself is never sent to a browser.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 
@@ -28,6 +39,8 @@ export interface Session {
   csrf: string;
   /** When it lapses unless used (Date.now() ms). */
   expires: number;
+  /** Made for a loopback visitor: honoured only from loopback. */
+  loopback: boolean;
 }
 
 /** Equal strings, compared in time independent of where they differ. */
@@ -61,9 +74,77 @@ export function loopbackHost(host: string | undefined): boolean {
   return loopbackAddress(name);
 }
 
-/** The request comes from this machine, to a loopback name (see the top). */
+/** The request comes from this machine, to a loopback name (HTTP/2: its :authority). */
 export function fromLoopback(req: IncomingMessage): boolean {
-  return loopbackAddress(req.socket.remoteAddress) && loopbackHost(req.headers.host);
+  const host = req.headers.host ?? (req.headers[':authority'] as string | undefined);
+  return loopbackAddress(req.socket.remoteAddress) && loopbackHost(host);
+}
+
+/** Headers a proxy adds: their presence means the peer address is the proxy's. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via'];
+const MINTS_PER_MINUTE = 30;
+let mintWindow = 0;
+let mints = 0;
+
+/** Whether a session may be made for this visitor without the token (see the top). */
+export function mayMint(req: IncomingMessage, now = Date.now()): boolean {
+  const h = req.headers;
+  if (!fromLoopback(req)) return false;
+  if (
+    h['sec-fetch-site'] !== 'none' ||
+    h['sec-fetch-mode'] !== 'navigate' ||
+    h['sec-fetch-dest'] !== 'document'
+  )
+    return false;
+  if (PROXY_HEADERS.some((name) => h[name] !== undefined)) return false;
+  if (ownConnection(req.socket.remotePort, req.socket.localPort) !== false) return false;
+  if (now - mintWindow > 60_000) {
+    mintWindow = now;
+    mints = 0;
+  }
+  return ++mints <= MINTS_PER_MINUTE;
+}
+
+/**
+ * Whether the TCP connection whose peer port is `peer` (to our port `local`) was opened by this
+ * process — a worker's subrequest to loopback — from /proc: the connecting socket's inode among
+ * this process's file descriptors. Null when that cannot be told (not Linux, /proc unreadable).
+ */
+export function ownConnection(peer: number | undefined, local: number | undefined): boolean | null {
+  if (peer === undefined || local === undefined) return null;
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  let inode: string | null = null;
+  try {
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        const f = line.trim().split(/\s+/);
+        // The client's socket: its local port is the peer's, its remote port ours.
+        if (f.length > 9 && f[1].endsWith(`:${hex(peer)}`) && f[2].endsWith(`:${hex(local)}`)) {
+          inode = f[9];
+          break;
+        }
+      }
+      if (inode !== null) break;
+    }
+    if (inode === null) return false; // not this machine's socket table: another namespace
+    const want = `socket:[${inode}]`;
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        if (readlinkSync(`/proc/self/fd/${fd}`) === want) return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return false;
+  } catch {
+    return null;
+  }
 }
 
 /** A cookie's value from the request's Cookie header, or null. */
@@ -78,12 +159,13 @@ export function cookie(req: IncomingMessage, name: string): string | null {
 export class Sessions {
   readonly #byId = new Map<string, Session>();
 
-  /** A new session (the oldest goes past MAX_SESSIONS). */
-  create(now = Date.now()): Session {
+  /** A new session (the oldest goes past MAX_SESSIONS); `loopback`: made without the token. */
+  create(loopback: boolean, now = Date.now()): Session {
     const s: Session = {
       id: randomBytes(24).toString('base64url'),
       csrf: randomBytes(24).toString('base64url'),
       expires: now + SESSION_MS,
+      loopback,
     };
     this.#byId.set(s.id, s);
     if (this.#byId.size > MAX_SESSIONS) this.#byId.delete(this.#byId.keys().next().value as string);
@@ -98,6 +180,7 @@ export class Sessions {
     // JavaScript, and an id is 192 random bits.
     const s = this.#byId.get(id);
     if (!s) return null;
+    if (s.loopback && !loopbackAddress(req.socket.remoteAddress)) return null;
     if (s.expires <= now) {
       this.#byId.delete(id);
       return null;
@@ -132,16 +215,32 @@ export function sessionCookie(s: Session | null, secure: boolean): string {
 
 export type Access = 'token' | 'session' | null;
 
+/** Admin paths (after /__outpost/) a session may read: what the views read. */
+const SESSION_READS = /^(tail|network|kv\/keys|do\/objects|metrics)$/;
+/** And act on (with its CSRF token): a purge, a simulated outage. */
+const SESSION_ACTIONS = /^(cache\/purge|network\/pops\/[A-Za-z0-9_-]+)$/;
+
 /**
- * What an admin API request may do: everything with the token; with a session, reads, and
- * actions that carry its CSRF token; else nothing. `refused` says why an action was refused.
+ * What an admin API request for `path` (after /__outpost/) may do: everything with the token;
+ * with a session, the views' reads, and their actions when they carry its CSRF token; else
+ * nothing. `refused` says why a session was refused.
  */
-export function apiAccess(req: IncomingMessage, token: string): { access: Access; refused?: string } {
+export function apiAccess(
+  req: IncomingMessage,
+  token: string,
+  path: string,
+): { access: Access; refused?: string } {
   if (bearerAuthorized(req, token)) return { access: 'token' };
   const s = sessionsFor(token).of(req);
   if (!s) return { access: null };
   const method = req.method ?? 'GET';
-  if (method === 'GET' || method === 'HEAD') return { access: 'session' };
+  const read = method === 'GET';
+  if (!(read ? SESSION_READS : SESSION_ACTIONS).test(path))
+    return {
+      access: null,
+      refused: `${method} /__outpost/${path} needs the admin token, not a dashboard session`,
+    };
+  if (read) return { access: 'session' };
   const given = req.headers[CSRF_HEADER];
   if (typeof given === 'string' && sameSecret(given, s.csrf)) return { access: 'session' };
   return { access: null, refused: `missing or wrong CSRF token (${CSRF_HEADER})` };

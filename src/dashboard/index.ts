@@ -2,8 +2,8 @@
  * The dashboard: a web page served at `/__outpost/` on the admin side of every PoP server (an
  * `outpost dev`, a node, a proxy), which reads and acts through the admin API beside it.
  *
- *   GET  /__outpost/              the page (a session is made for a loopback visitor, see
- *                                 auth.ts), or the login form (401) for anyone else
+ *   GET  /__outpost/              the page (on `outpost dev`, a browser on this machine gets a
+ *                                 session without the token: auth.ts), or the login form (401)
  *   POST /__outpost/login         form field `token` (the admin token) → a session, 303 to the page
  *   POST /__outpost/logout        ends the session (needs its CSRF token)
  *   GET  /__outpost/ui/app.js     the client (src/dashboard/client/, Preact + htm), bundled by
@@ -19,9 +19,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import {
-  apiAccess,
   bearerAuthorized,
-  fromLoopback,
+  CSRF_HEADER,
+  mayMint,
   type Session,
   sameSecret,
   sessionCookie,
@@ -44,6 +44,11 @@ const MAX_LOGIN_BODY = 4096;
 
 export interface DashboardOptions {
   token: string;
+  /**
+   * A browser on this machine may open it without the token (auth.ts: `outpost dev` only,
+   * never a node or a server behind a trusted proxy).
+   */
+  loopback: boolean;
   features: DashboardFeatures;
 }
 
@@ -83,7 +88,7 @@ export async function handleDashboard(
     const token = new URLSearchParams(await readBody(req, MAX_LOGIN_BODY)).get('token') ?? '';
     if (!sameSecret(token, options.token))
       return send(res, 401, HTML, loginPage('That is not the admin token.'));
-    const s = sessions.create();
+    const s = sessions.create(false);
     return send(res, 303, 'text/plain; charset=utf-8', 'logged in\n', {
       location: PREFIX,
       'set-cookie': sessionCookie(s, secure),
@@ -97,8 +102,8 @@ export async function handleDashboard(
   // Everything else needs a session, the token, or a loopback visitor (who gets a session).
   let session: Session | null = sessions.of(req);
   const token = bearerAuthorized(req, options.token);
-  if (!session && !token && fromLoopback(req) && method === 'GET' && path === PREFIX)
-    session = sessions.create();
+  if (!session && !token && options.loopback && method === 'GET' && path === PREFIX && mayMint(req))
+    session = sessions.create(true);
   if (!session && !token) {
     if (path === PREFIX && method === 'GET') return send(res, 401, HTML, loginPage(null));
     return send(res, 401, 'text/plain; charset=utf-8', 'log in at /__outpost/ first\n');
@@ -106,8 +111,9 @@ export async function handleDashboard(
   if (path === `${PREFIX}logout`) {
     if (method !== 'POST')
       return send(res, 405, 'text/plain; charset=utf-8', 'use POST\n', { allow: 'POST' });
-    const { access, refused } = apiAccess(req, options.token);
-    if (!access) return send(res, 403, 'text/plain; charset=utf-8', `${refused ?? 'not logged in'}\n`);
+    const given = req.headers[CSRF_HEADER];
+    if (session && !(typeof given === 'string' && sameSecret(given, session.csrf)))
+      return send(res, 403, 'text/plain; charset=utf-8', `missing or wrong CSRF token (${CSRF_HEADER})\n`);
     if (session) sessions.end(session);
     return send(res, 303, 'text/plain; charset=utf-8', 'logged out\n', {
       location: PREFIX,

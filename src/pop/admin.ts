@@ -37,6 +37,8 @@ const MAX_BODY = 256 * 1024;
 export interface AdminOptions {
   /** This server's PoP, shown by the dashboard. */
   pop?: string;
+  /** A browser on this machine may open the dashboard without the token (`outpost dev` only). */
+  dashboardLoopback?: boolean;
   /** The edge metrics, served as Prometheus text at /__outpost/metrics. */
   metrics?: EdgeMetrics;
   token: string;
@@ -181,6 +183,7 @@ export async function handleAdmin(
   if (isDashboardPath(path)) {
     await handleDashboard(req, res, path, {
       token: options.token,
+      loopback: options.dashboardLoopback === true,
       features: {
         pop: options.pop ?? '',
         network: !!options.network,
@@ -193,7 +196,7 @@ export async function handleAdmin(
     return true;
   }
   // The token, or a dashboard session (reads; actions with its CSRF token): src/dashboard/auth.ts.
-  const { access, refused } = apiAccess(req, options.token);
+  const { access, refused } = apiAccess(req, options.token, path.slice(ADMIN_PREFIX.length));
   if (!access) {
     json(
       res,
@@ -322,6 +325,10 @@ export async function handleAdmin(
     return true;
   }
   if (options.tail && path === `${ADMIN_PREFIX}tail`) {
+    if (req.method !== 'GET') {
+      json(res, 405, { success: false, errors: [{ message: 'use GET' }] }, { allow: 'GET' });
+      return true;
+    }
     tailSession(req, res, options.tail);
     return true;
   }

@@ -610,6 +610,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const server: PopServer = await startPopServer({
     runtime: rt,
     metrics,
+    // A browser on the developer's machine opens the dashboard without the token; a node never.
+    dashboardLoopback: !options.pop,
     ...(policies ? { policies } : {}),
     ...(tracer ? { tracer } : {}),
     tail,

@@ -133,6 +133,11 @@ export interface PopServerOptions {
    * runtime.purges); none: no admin endpoints.
    */
   adminToken?: string;
+  /**
+   * The dashboard opens without the token for a browser on this machine (src/dashboard/auth.ts):
+   * `outpost dev` only, never a node or a server behind a trusted proxy.
+   */
+  dashboardLoopback?: boolean;
   /** KV namespaces the admin KV view may show (binding name or id → id). */
   kvNamespace?: (bindingOrId: string) => string | undefined;
   /** The purge bus and KV views of every PoP, for a network (default: `runtime`'s). */
@@ -299,11 +304,18 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
   ): Promise<void> {
     if (options.peer && (req.url ?? '').startsWith(ADMIN_PREFIX) && (await options.peer(req, res, upgrade)))
       return;
+    if (upgrade && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
+      // No admin path upgrades; a worker must not get one (the browser sends the dashboard's
+      // session cookie with it).
+      upgrade.socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     if (!upgrade && options.adminToken && (req.url ?? '').startsWith(ADMIN_PREFIX)) {
       res.setHeader('cf-ray', newRay(defaultPop));
       const kvPops = options.admin ? options.admin.kvPops() : options.runtime.kv ? [options.runtime.kv] : [];
       await handleAdmin(req, res, {
         pop: defaultPop,
+        dashboardLoopback: options.dashboardLoopback === true && !options.trustedProxyHeader,
         token: options.adminToken,
         purges: options.admin?.purges ?? options.runtime.purges,
         ...(options.admin?.network ? { network: options.admin.network } : {}),
