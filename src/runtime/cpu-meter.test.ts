@@ -37,6 +37,24 @@ describe('the CPU meter: who is charged for an interval', () => {
     assert.deepEqual(used(), [205n, 5n]);
   });
 
+  it('a credit that arrives after a share took part of its time credits only the rest', () => {
+    const isolate = { cpuTime: 0n, isDisposed: false };
+    const meter = new CpuMeter(isolate);
+    const a = { cpuUsed: 0n };
+    const to = new Map([[1, a]]);
+    meter.share(to);
+    const since = meter.clock(); // a cache begins to be made
+    isolate.cpuTime += 100n;
+    meter.share(to); // a share reads 100 of it (charged: it cannot tell)
+    isolate.cpuTime += 30n; // 30 more of it, not read yet
+    meter.credit(130n, since); // it took 130 in all: 100 were dealt with at that share
+    meter.share(to);
+    assert.equal(a.cpuUsed, 100n, 'the 30 not yet read are given back, no more');
+    isolate.cpuTime += 50n;
+    meter.share(to);
+    assert.equal(a.cpuUsed, 150n, 'later work is charged in full');
+  });
+
   it('shares an interval equally when another invocation ran in it', () => {
     const { step, used } = fixture();
     step(0n, 1, 5);

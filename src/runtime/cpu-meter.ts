@@ -62,8 +62,15 @@ export class CpuMeter {
     this.#host += ns;
   }
 
-  /** Time the clock counted that is nobody's (e.g. waiting on the host): taken off the next shares. */
-  credit(ns: bigint): void {
+  /**
+   * Time the clock counted that is nobody's (e.g. waiting on the host): taken off the next shares.
+   * `since`: the clock when that time began, when known. The part of it before the last share()
+   * was dealt with there (charged to who was in flight, or to no one), so only the rest is
+   * credited: a credit that arrives late must not become CPU for requests begun since.
+   */
+  credit(ns: bigint, since?: bigint): void {
+    if (since !== undefined && this.#seen > since) ns -= this.#seen - since;
+    if (ns <= 0n) return;
     this.#credit += ns;
     if (this.#idleCpu >= 0n) this.#idleCpu += ns;
   }

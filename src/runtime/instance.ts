@@ -564,7 +564,11 @@ export class WorkerInstance implements IsolateOwner {
     if (estimateMs > this.version.limits.cpuMs / 4) {
       this.#cacheTurn = null;
       turn.giveBack();
-    } else setImmediate(() => turn.make((ns) => this.#meter.credit(ns), ran));
+    } else
+      setImmediate(() => {
+        const since = this.#meter.clock();
+        turn.make((ns) => this.#meter.credit(ns, since), ran);
+      });
   }
 
   #finish(a: Active, error?: string): void {
