@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { copyFixture, startFixture, type TestDev } from '../helpers.ts';
 
 interface Answer {
   status: number;
