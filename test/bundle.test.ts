@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,9 +154,20 @@ describe('the built CLI (one-file bundle through its loader)', () => {
       assert.equal(await (await fetch(`${first.url}/sub`)).text(), 'origin said hi from the origin');
       assert.equal(await (await fetch(`${first.url}/rewrite`)).text(), '<h1>rewritten</h1>');
       // The dashboard's client, bundled from src/dashboard/client/ (found from dist/cli/).
-      const page = await fetch(`${first.url}/__outpost/`);
-      assert.equal(page.status, 200);
-      const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0];
+      // As a browser opens it itself (src/dashboard/auth.ts): a session without the token.
+      // node:http, not fetch(), which sends its own Sec-Fetch-Mode.
+      const page = await new Promise<IncomingMessage>((resolve, reject) =>
+        httpGet(
+          `${first.url}/__outpost/`,
+          {
+            headers: { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+          },
+          resolve,
+        ).on('error', reject),
+      );
+      page.resume();
+      assert.equal(page.statusCode, 200);
+      const cookie = String(page.headers['set-cookie'] ?? '').split(';')[0];
       const client = await fetch(`${first.url}/__outpost/ui/app.js`, { headers: { cookie } });
       assert.equal(client.status, 200, await client.clone().text());
       assert.ok((await client.text()).length > 1000, 'the client bundle');

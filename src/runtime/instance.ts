@@ -566,6 +566,8 @@ export class WorkerInstance implements IsolateOwner {
       turn.giveBack();
     } else
       setImmediate(() => {
+        // Gone meanwhile (a failed start disposes it): its clock cannot be read any more.
+        if (this.iso.isolate.isDisposed) return turn.giveBack();
         const since = this.#meter.clock();
         turn.make((ns) => this.#meter.credit(ns, since), ran);
       });
