@@ -88,12 +88,17 @@ export class PartJoiner {
 }
 
 /**
- * SQL functions whose result depends on the moment or on chance: a statement calling one is
- * journalled as the database image it produced, not as text. (`changes()` and
- * `last_insert_rowid()` replay the same: the journal replays every write, in order, on one
- * connection.)
+ * SQL functions whose result depends on the moment, on chance or on the connection: a statement
+ * calling one is journalled as the database image it produced, not as text. `changes()`,
+ * `total_changes()` and `last_insert_rowid()` belong here: the owner's statements run on an SQL
+ * host connection that can be closed between two of them (the host keeps a bounded number open,
+ * sql-host.ts, and a host killed for time starts afresh), while a restore replays the whole
+ * journal on one connection — so the same text can read different counters.
  */
 const UNREPEATABLE = new Set([
+  'changes',
+  'total_changes',
+  'last_insert_rowid',
   'random',
   'randomblob',
   'date',
