@@ -28,7 +28,7 @@ function openStream(url: string, cookie: string): Promise<{ close(): void; event
   return new Promise((resolve, reject) => {
     let events = 0;
     const req = request(
-      `${url}/__outpost/tail?max_rate=50`,
+      `${url}/__outpost/tail?max_rate=50&traces=1`,
       { headers: { cookie, accept: 'text/event-stream' } },
       (res) => {
         if (res.statusCode !== 200) reject(new Error(`tail answered ${res.statusCode}`));

@@ -1,6 +1,6 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core; nothing
 // downloads a browser): each view renders against a network running in the test, a request
-// arrives live and opens with its detail, a purge from the page reaches the PoPs' caches, the KV
+// arrives live and opens with its detail and the waterfall of its spans, a purge from the page reaches the PoPs' caches, the KV
 // view shows a version spreading from the PoP that wrote it. Screenshots of every view go to
 // OUTPOST_SCREENSHOTS (else a temporary folder).
 import assert from 'node:assert/strict';
@@ -55,6 +55,16 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     const text = await detail.innerText();
     assert.match(text, /Status\s+200/);
     assert.match(text, /PoP\s+CDG/);
+    // Its waterfall: the PoP's span, the route from the client, the worker and its KV read.
+    const waterfall = detail.getByRole('table', { name: 'Spans of this request' });
+    await waterfall.waitFor({ timeout: 10_000 });
+    const rows = await waterfall.locator('tbody th[scope="row"]').allInnerTexts();
+    assert.match(rows[0], /^GET/);
+    for (const hop of [/outpost\.route\s+client to CDG/, /outpost\.worker/, /kv_get\s+GET STORE/])
+      assert.ok(
+        rows.some((r) => hop.test(r)),
+        `${hop} in ${JSON.stringify(rows)}`,
+      );
     await shot('requests');
   });
 

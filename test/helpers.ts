@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { memoryObserver } from '../src/observability/index.ts';
 import { type DevOptions, type DevServer, startDev } from '../src/pop/index.ts';
 
@@ -130,7 +130,11 @@ export function startDevProcess(
 /** Copy a fixture into a temp folder (for tests that edit files). */
 export function copyFixture(name: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), `outpost-${name}-`));
-  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  // Not the state a test serving the fixture in place left behind (.outpost/): a copy starts fresh.
+  cpSync(join(FIXTURES, name), dir, {
+    recursive: true,
+    filter: (src) => !src.split(sep).includes('.outpost'),
+  });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

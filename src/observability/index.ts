@@ -27,6 +27,7 @@ export {
   type PopMetrics,
   type RequestRecord,
 } from './metrics.ts';
+export { type RecentSpan, type RecentTrace, RecentTraces, type TraceMeta } from './recent-traces.ts';
 export {
   matchesTail,
   parseTailFilter,

@@ -250,7 +250,7 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
     return this.trace.state;
   }
   traceparent(span: OpenSpan): string | null {
-    return span instanceof Span ? this.trace.parentHeader(span) : null;
+    return span instanceof Span && !this.trace.local ? this.trace.parentHeader(span) : null;
   }
   set(attrs: Attrs): void {
     Object.assign(this.attrs, attrs);
@@ -315,6 +315,8 @@ export class RequestTrace extends Span {
   /** Set by the tracer once the trace was decided: later spans follow the decision. */
   late: ((s: SpanRecord) => void) | null = null;
   closed = false;
+  /** Kept in this process only (the dashboard's): requests sent from it carry no `traceparent`. */
+  local = false;
   /** A span deferred to it (one at most; others are made at once). */
   #deferred: DeferredSpan | null = null;
 

@@ -14,11 +14,15 @@
  * when a batch is full, with at most two exports in flight. When the collector is slow or down
  * the queue fills and further spans are dropped and counted (`dropped`, and the metrics), and
  * one warning is logged — memory stays bounded whatever the collector does.
+ *
+ * Without an endpoint (`options` null) a tracer exports nothing: it traces only what its
+ * RecentTraces store wants (a dashboard looking, recent-traces.ts), as local traces.
  */
 
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Observer } from './logger.ts';
 import type { SpanData } from './otlp-span.ts';
+import type { RecentTraces, TraceMeta } from './recent-traces.ts';
 import { DirectSink, type SpanSink, ThreadSink } from './span-export.ts';
 import {
   cleanTracestate,
@@ -105,19 +109,31 @@ export class Tracer {
   readonly #maxQueueBytes: number;
   #queueBytes = 0;
   readonly #batch: number;
-  readonly #sink: SpanSink;
+  readonly #sink: SpanSink | null;
   readonly #queue: SpanData[] = [];
   #inFlight = 0;
   #warned = false;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout | null;
   #closed = false;
   /** Told of each drop and export (the metrics). */
   onCount: ((what: 'exported' | 'dropped', n: number) => void) | null = null;
 
   constructor(
-    readonly options: TracingOptions,
+    /** Where and how kept traces are exported; null: nowhere (only `recent` keeps them). */
+    readonly options: TracingOptions | null,
     readonly observer: Observer,
+    /** Keeps the last kept traces for the dashboard, and asks for traces while it is watched. */
+    readonly recent: RecentTraces | null = null,
   ) {
+    if (options === null) {
+      this.#ratio = 1;
+      this.#bound = 0xffffffff;
+      this.#slowMs = Number.POSITIVE_INFINITY;
+      this.#maxQueue = this.#maxQueueBytes = this.#batch = 0;
+      this.#sink = null;
+      this.#timer = null;
+      return;
+    }
     const problem = validateTracing(options);
     if (problem) throw new TypeError(`tracing: ${problem}`);
     this.#ratio = options.sampleRatio ?? 1;
@@ -140,6 +156,14 @@ export class Tracer {
         });
     this.#timer = setInterval(() => this.flush(), options.flushMs ?? 1000);
     this.#timer.unref();
+  }
+
+  /**
+   * Whether a request starting now is traced: always when exporting (the sampling decides what
+   * is kept), else when the recent store asks (someone looks, within its rate).
+   */
+  wants(): boolean {
+    return this.#sink !== null || (this.recent?.wanted() ?? false);
   }
 
   /** Spans waiting for export. */
@@ -165,7 +189,10 @@ export class Tracer {
   ): RequestTrace {
     const incoming = traceparent === undefined ? null : parseTraceparent(traceparent);
     const state = incoming ? cleanTracestate(tracestate) : undefined;
-    return new RequestTrace(incoming, state, this.#bound, name, kind, startedAt);
+    const trace = new RequestTrace(incoming, state, this.#bound, name, kind, startedAt);
+    // Made only for the recent store: nothing outside this process hears of it.
+    if (this.#sink === null) trace.local = true;
+    return trace;
   }
 
   /** The head decision for a trace that starts here, with this id. */
@@ -177,10 +204,16 @@ export class Tracer {
    * The request is over: keep its trace or forget it. `kept` runs first for a kept trace (the
    * place to end its root span with the attributes only a kept trace needs).
    */
-  finish(trace: RequestTrace, outcome: TraceOutcome, ms: number, kept?: () => void): boolean {
+  finish(
+    trace: RequestTrace,
+    outcome: TraceOutcome,
+    ms: number,
+    kept?: () => void,
+    meta?: TraceMeta,
+  ): boolean {
     if (!this.keeps(trace, outcome.status, outcome.error, ms)) return false;
     kept?.();
-    this.keep(trace);
+    this.keep(trace, meta);
     return true;
   }
 
@@ -195,20 +228,29 @@ export class Tracer {
     return false;
   }
 
-  /** Exports a trace `keeps` kept: its ended spans now, the others as they end. */
-  keep(trace: RequestTrace): void {
+  /**
+   * Exports a trace `keeps` kept: its ended spans now, the others as they end; the recent store
+   * keeps it too, with `meta` (the request's ray id, PoP, worker and status).
+   */
+  keep(trace: RequestTrace, meta: TraceMeta = {}): void {
     if (trace.closed) return;
     trace.settle();
     trace.closed = true;
     this.stats.kept++;
     const spans = trace.spans;
     if (trace.dropped > 0 && spans[0]) spans[0].attrs['outpost.trace.dropped_spans'] = trace.dropped;
-    trace.late = (s) => this.#push(trace, s);
+    const recent = this.recent?.add(trace, meta, sizeOf) ?? null;
+    trace.late = recent
+      ? (s) => {
+          recent(s);
+          this.#push(trace, s);
+        }
+      : (s) => this.#push(trace, s);
     for (const s of spans) if (s.endMs !== 0) this.#push(trace, s);
   }
 
   #push(trace: RequestTrace, s: SpanRecord): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#sink === null) return;
     const d = spanData(trace, s);
     if (this.#queue.length >= this.#maxQueue || this.#queueBytes + d.bytes > this.#maxQueueBytes) {
       this.#drop(1, 'the export queue is full');
@@ -231,12 +273,14 @@ export class Tracer {
     this.observer.log({
       level: 'warn',
       source: 'outpost',
-      message: `tracing: spans are being dropped (${why}; collector ${this.options.endpoint}); counted in outpost_trace_spans_total{outcome="dropped"}; warned once`,
+      message: `tracing: spans are being dropped (${why}; collector ${this.options?.endpoint}); counted in outpost_trace_spans_total{outcome="dropped"}; warned once`,
     });
   }
 
   /** Send what is queued, up to the in-flight limit. */
   flush(): void {
+    const sink = this.#sink;
+    if (sink === null) return;
     while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT) {
       // Up to batchSize spans and MAX_BATCH_BYTES (at least one span).
       let n = 0;
@@ -250,7 +294,7 @@ export class Tracer {
       const batch = this.#queue.splice(0, n);
       this.#queueBytes -= bytes;
       this.#inFlight++;
-      this.#sink.export(batch, (ok, error) => {
+      sink.export(batch, (ok, error) => {
         this.#inFlight--;
         if (ok) {
           this.stats.exported += n;
@@ -263,9 +307,10 @@ export class Tracer {
 
   /** Export what is left and stop. */
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    if (this.#timer) clearInterval(this.#timer);
     this.flush();
     this.#closed = true;
+    if (this.#sink === null) return;
     // A slow or hung collector must not hold the shutdown: two seconds for what is in flight.
     const deadline = Date.now() + 2000;
     while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

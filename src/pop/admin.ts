@@ -13,9 +13,12 @@
  *   POST /__outpost/analytics/sql[?account=ID]   body: SQL text
  *        → 200 the answer in the query's FORMAT (JSON: {"meta", "data", "rows", "rows_before_limit_at_least"}),
  *        as Cloudflare's Analytics Engine SQL API; 400 naming what is wrong with the query
- *   GET  /__outpost/tail?worker=&status=ok,error,canceled&method=&search=&sampling=&max_rate=
+ *   GET  /__outpost/tail?worker=&status=ok,error,canceled&method=&search=&sampling=&max_rate=&traces=1
  *        → text/event-stream: each finished invocation as `data: <TailItem JSON>` (outpost tail),
- *        at most max_rate a second when given (the rest counted in a `: dropped N` comment)
+ *        at most max_rate a second when given (the rest counted in a `: dropped N` comment);
+ *        traces=1: requests are traced for /traces while the stream is open
+ *   GET  /__outpost/traces             → the last kept traces, newest first (no spans)
+ *   GET  /__outpost/traces?ray=R | ?trace=ID → one trace with its spans (the dashboard's waterfall)
  *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
  *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
@@ -28,7 +31,12 @@ import { type AnalyticsEngine, AnalyticsSqlError } from '../analytics/index.ts';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
 import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import { type EdgeMetrics, parseTailFilter, type TailHub } from '../observability/index.ts';
+import {
+  type EdgeMetrics,
+  parseTailFilter,
+  type RecentTraces,
+  type TailHub,
+} from '../observability/index.ts';
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
@@ -53,6 +61,8 @@ export interface AdminOptions {
   analytics?: () => AnalyticsEngine;
   /** Live tail: finished invocations, streamed to `outpost tail`. */
   tail?: TailHub;
+  /** The last requests' traces (the dashboard's waterfalls), traced while a tail asks for them. */
+  traces?: RecentTraces;
   /** Cron Triggers: the jobs (GET), and firing a worker's scheduled() now (POST, `outpost trigger scheduled`). */
   scheduled?: {
     list(): unknown;
@@ -78,7 +88,12 @@ const MAX_TAIL_BACKLOG = 1024 * 1024;
  * from closing it. A client that reads slower than events come loses events (counted in a
  * `: dropped N` comment), never the server's memory.
  */
-function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): void {
+function tailSession(
+  req: IncomingMessage,
+  res: ServerResponse,
+  hub: TailHub,
+  traces: RecentTraces | undefined,
+): void {
   const q = new URL(req.url ?? '/', 'http://admin').searchParams;
   const filter = parseTailFilter(q);
   if (typeof filter === 'string') {
@@ -120,6 +135,8 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
     'x-accel-buffering': 'no',
   });
   res.write(': tailing\n\n');
+  // The dashboard's Requests view: its requests are traced while it looks, for their waterfalls.
+  const unwatch = q.get('traces') === '1' && traces ? traces.watch() : null;
   let dropped = 0;
   const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
   ping.unref();
@@ -144,7 +161,53 @@ function tailSession(req: IncomingMessage, res: ServerResponse, hub: TailHub): v
   res.once('close', () => {
     clearInterval(ping);
     forget();
+    unwatch?.();
   });
+}
+
+/** `GET /traces`: the last kept traces, or one (`?ray=` / `?trace=`) with its spans. */
+function traceRead(req: IncomingMessage, res: ServerResponse, traces: RecentTraces): void {
+  if (req.method !== 'GET') {
+    json(res, 405, { success: false, errors: [{ message: 'use GET' }] }, { allow: 'GET' });
+    return;
+  }
+  const q = new URL(req.url ?? '/', 'http://admin').searchParams;
+  const ray = q.get('ray');
+  const trace = q.get('trace');
+  if (ray === null && trace === null) {
+    json(res, 200, { success: true, traces: traces.list() });
+    return;
+  }
+  if (trace !== null && !/^[0-9a-f]{32}$/.test(trace)) {
+    json(res, 400, {
+      success: false,
+      errors: [
+        { message: `trace must be a trace id (32 lowercase hex digits), received "${trace.slice(0, 80)}"` },
+      ],
+    });
+    return;
+  }
+  if (ray !== null && !/^[0-9A-Za-z-]{1,64}$/.test(ray)) {
+    json(res, 400, {
+      success: false,
+      errors: [{ message: `ray must be a ray id, received "${ray.slice(0, 80)}"` }],
+    });
+    return;
+  }
+  const found = traces.find(trace !== null ? { trace } : { ray: ray as string });
+  if (!found) {
+    const what = trace !== null ? `trace ${trace}` : `ray ${ray}`;
+    json(res, 404, {
+      success: false,
+      errors: [
+        {
+          message: `no trace kept for ${what}: requests are traced while the dashboard's Requests view is open (at most ${traces.maxRate} a second, the last ${traces.maxTraces} kept), or with --trace-endpoint`,
+        },
+      ],
+    });
+    return;
+  }
+  json(res, 200, { success: true, trace: found });
 }
 
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -329,7 +392,11 @@ export async function handleAdmin(
       json(res, 405, { success: false, errors: [{ message: 'use GET' }] }, { allow: 'GET' });
       return true;
     }
-    tailSession(req, res, options.tail);
+    tailSession(req, res, options.tail, options.traces);
+    return true;
+  }
+  if (options.traces && path === `${ADMIN_PREFIX}traces`) {
+    traceRead(req, res, options.traces);
     return true;
   }
   if (options.objects && path === `${ADMIN_PREFIX}do/objects`) {

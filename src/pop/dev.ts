@@ -35,7 +35,14 @@ import {
   localCf,
   parseLocation,
 } from '../network/index.ts';
-import { EdgeMetrics, type Observer, TailHub, Tracer, type TracingOptions } from '../observability/index.ts';
+import {
+  EdgeMetrics,
+  type Observer,
+  RecentTraces,
+  TailHub,
+  Tracer,
+  type TracingOptions,
+} from '../observability/index.ts';
 import { R2Buckets } from '../r2/index.ts';
 import {
   calleeChain,
@@ -208,8 +215,8 @@ export interface DevServer {
   h2cUrl?: string;
   /** The port of this process alone, when ownPort was given. */
   ownPort?: number;
-  /** The tracer, when tracing is on. */
-  tracer: Tracer | null;
+  /** The tracer: it exports when tracing is on, and keeps recent traces for the dashboard. */
+  tracer: Tracer;
   /** Rebuild and redeploy now; resolves with the error if the rebuild failed. */
   reload(): Promise<Error | null>;
   close(): Promise<void>;
@@ -583,8 +590,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       ? await devCertificate(rootDir)
       : tlsFromFiles(options.tls.cert, options.tls.key)
     : undefined;
-  const tracer = options.tracing ? new Tracer(options.tracing, observer) : null;
-  if (tracer) tracer.onCount = (what, n) => metrics.traceSpans(what, n);
+  // Always a tracer: without --trace-endpoint it traces only while the dashboard's Requests
+  // view looks, for its waterfalls (src/observability/recent-traces.ts).
+  const tracer = new Tracer(options.tracing ?? null, observer, new RecentTraces());
+  tracer.onCount = (what, n) => metrics.traceSpans(what, n);
   const kvNamespace = (name: string) => {
     const all = projects.flatMap((p) => bindingsOf(p.config.bindings, 'kv'));
     return all.find((k) => k.binding === name)?.id ?? all.find((k) => k.id === name)?.id;
@@ -604,7 +613,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : null;
   } catch (err) {
     await sharedCounters?.close();
-    await tracer?.close();
+    await tracer.close();
     throw err;
   }
   const server: PopServer = await startPopServer({
@@ -613,7 +622,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     // A browser on the developer's machine opens the dashboard without the token; a node never.
     dashboardLoopback: !options.pop,
     ...(policies ? { policies } : {}),
-    ...(tracer ? { tracer } : {}),
+    tracer,
     tail,
     ...(network
       ? {
@@ -696,7 +705,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await background.stop();
       await server.close();
       await site.close();
-      await tracer?.close();
+      await tracer.close();
       await sharedCounters?.close();
       await objects.close();
       await (network ? network.close() : rt.close());

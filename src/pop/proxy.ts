@@ -228,7 +228,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         if (await handleAdmin(req, res, { token: adminToken, purges, metrics })) return;
         res.removeHeader('cf-ray');
       }
-      const root = tracer ? startTrace(tracer, req, seen) : null;
+      const root = tracer?.wants() ? startTrace(tracer, req, seen) : null;
       // `ended` only marks it as not yet recorded: no upgrade ends a request here before close.
       seen.ended = NOT_ENDED;
       endsOnClose(ending, req, res, seen);

@@ -94,7 +94,12 @@ export function requestEnded(
     tracer.keeps(seen.trace, status, seen.error, performance.now() - seen.started)
   ) {
     endRoot(req, res, seen, status);
-    tracer.keep(seen.trace);
+    tracer.keep(seen.trace, {
+      ...(seen.ray ? { ray: seen.ray } : {}),
+      pop: seen.pop,
+      worker: seen.worker,
+      status,
+    });
   }
   logRequest(options.observer, req, res, seen);
 }

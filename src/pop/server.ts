@@ -323,6 +323,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         analytics: () => options.runtime.analytics,
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.tail ? { tail: options.tail } : {}),
+        ...(options.tracer?.recent ? { traces: options.tracer.recent } : {}),
         ...(options.scheduled ? { scheduled: options.scheduled } : {}),
         ...(options.workflows ? { workflows: options.workflows } : {}),
         ...(kvPops.length && options.kvNamespace
@@ -333,7 +334,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     }
     // What the metrics, the request's line and its trace record once it is over: one listener.
     const seen: Seen = newSeen(defaultPop);
-    const root = options.tracer ? startTrace(options.tracer, req, seen) : null;
+    const root = options.tracer?.wants() ? startTrace(options.tracer, req, seen) : null;
     const ended = () => requestEnded(options, req, res, seen);
     seen.ended = ended;
     res.once('close', ended);

@@ -1,12 +1,14 @@
 /**
  * Requests: the live tail (`GET /__outpost/tail`, Server-Sent Events) with the filters the
  * server applies (worker, status, method, search) and two it cannot (PoP, path), newest first.
- * One request opens with its console lines, exceptions and request headers. EventSource
+ * One request opens with the waterfall of its spans (waterfall.ts: the stream asks the server to
+ * trace requests while it is open), its console lines, exceptions and request headers. EventSource
  * reconnects by itself after a dropped connection; the state shows it.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ADMIN } from '../api.ts';
 import { html } from '../html.ts';
+import { Waterfall } from './waterfall.ts';
 
 interface TailItem {
   scriptName: string;
@@ -42,7 +44,7 @@ export function Requests() {
   useEffect(() => {
     // At most RATE a second: the page cannot show more, and the stream must not slow the
     // workers it watches (the server counts the rest as dropped).
-    const q = new URLSearchParams({ max_rate: String(RATE) });
+    const q = new URLSearchParams({ max_rate: String(RATE), traces: '1' });
     if (worker) q.set('worker', worker);
     if (status) q.set('status', status);
     if (search) q.set('search', search);
@@ -129,6 +131,8 @@ function Detail({ item, close }: { item: TailItem; close: () => void }) {
         <dt>Ray</dt><dd><code>${item.ray ?? '—'}</code></dd>
         <dt>Time</dt><dd>${new Date(item.eventTimestamp).toISOString()}</dd>
       </dl>
+      <h4>Waterfall</h4>
+      <${Waterfall} ray=${item.ray} />
       <h4>Console (${item.logs.length})</h4>
       <ol class="logs">
         ${item.logs.map((l) => html`<li class=${`log ${l.level}`}><span class="level">${l.level}</span> ${l.message.map(text).join(' ')}</li>`)}
