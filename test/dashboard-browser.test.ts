@@ -68,11 +68,40 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await shot('requests');
   });
 
-  it('the network view lists the PoPs with their health', async () => {
+  it('the network view maps the PoPs with their health and live traffic; a client placed in Tokyo is served nearby', async () => {
     await page.goto(`${dev.url}/__outpost/#network`);
     await page.getByRole('rowheader', { name: 'LHR' }).waitFor({ timeout: 10_000 });
     const rows = await page.locator('table.pops tbody tr').count();
     assert.ok(rows > 10, `${rows} PoPs`);
+    // Every PoP on the map, over the land outline.
+    assert.equal(await page.locator('figure.map circle.pop').count(), rows);
+    await page.locator('figure.map path.land').waitFor({ timeout: 10_000 });
+    // Traffic at FRA shows in its row within the next reads (every 2 s).
+    for (let i = 0; i < 20; i++)
+      assert.equal(
+        (await fetch(`${dev.url}/get?key=map`, { headers: { 'outpost-pop': 'FRA' } })).status,
+        200,
+      );
+    const fra = page.locator('#pop-FRA');
+    for (let i = 0; i < 60 && (await fra.locator('td.num').first().innerText()) === '0.0'; i++)
+      await page.waitForTimeout(100);
+    const cells = await fra.locator('td.num').allInnerTexts();
+    assert.ok(Number(cells[0]) > 0, `FRA req/s ${cells[0]}`);
+    assert.match(cells[3], /^\d+\.\d$/, `FRA p50 ${cells[3]}`);
+    // A PoP clicked on the map is selected in the table.
+    await page.locator('figure.map circle.pop[data-pop="FRA"]').click();
+    await page.locator('#pop-FRA.selected').waitFor();
+    // A client placed in Tokyo: its test request is served by NRT.
+    await page.getByLabel('Client latitude').fill('35.68');
+    await page.getByLabel('Client longitude').fill('139.69');
+    await page.getByLabel('Path').last().fill('/get?key=probe');
+    await page.getByRole('button', { name: 'Send a test request' }).click();
+    await page.getByRole('status').filter({ hasText: 'served by' }).waitFor({ timeout: 10_000 });
+    assert.match(await page.locator('p.result').innerText(), /served by NRT \(Tokyo\), 200/);
+    assert.equal(await page.locator('figure.map line.probe-line').count(), 1);
+    await page.evaluate(() =>
+      (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
+    );
     await shot('network');
   });
 
@@ -116,6 +145,37 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await page.goto(`${dev.url}/__outpost/#objects`);
     await page.getByText('No objects yet.').waitFor({ timeout: 10_000 });
     await shot('objects');
+  });
+
+  it('a network of 360 PoPs: the map draws them all and stays responsive', async () => {
+    const big = copyFixture('kv');
+    const large = await startFixture(big.dir, { topology: 'world-large' });
+    try {
+      const started = performance.now();
+      await page.goto(`${large.url}/__outpost/#network`);
+      await page.getByRole('rowheader', { name: 'NRT' }).waitFor({ timeout: 20_000 });
+      assert.equal(await page.locator('figure.map circle.pop').count(), 360);
+      const drawn = performance.now() - started;
+      // A click on a PoP selects its row; the page answers while the data refreshes every 2 s.
+      const clicks: number[] = [];
+      for (const id of ['SYD', 'GRU', 'LHR']) {
+        const t = performance.now();
+        await page.locator(`figure.map circle.pop[data-pop="${id}"]`).click();
+        await page.locator(`#pop-${id}.selected`).waitFor({ timeout: 5000 });
+        clicks.push(performance.now() - t);
+      }
+      console.log(
+        `# 360 PoPs: drawn in ${drawn.toFixed(0)} ms, selections in ${clicks.map((c) => c.toFixed(0)).join(', ')} ms`,
+      );
+      assert.ok(Math.max(...clicks) < 1000, `selections took ${clicks.join(', ')} ms`);
+      await page.evaluate(() =>
+        (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
+      );
+      await shot('network-360');
+    } finally {
+      await large.close();
+      big.cleanup();
+    }
   });
 
   it('at phone width the views still fit (no horizontal scroll)', async () => {

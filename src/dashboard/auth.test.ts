@@ -46,7 +46,8 @@ describe('dashboard access', () => {
     const token = 'dashboard-test-token';
     const s = sessionsFor(token).create(false);
     const cookie = `${SESSION_COOKIE}=${s.id}`;
-    assert.equal(apiAccess(request({ cookie }), token, 'do/objects').access, 'session');
+    for (const read of ['do/objects', 'traces', 'network/stats'])
+      assert.equal(apiAccess(request({ cookie }), token, read).access, 'session', read);
     assert.deepEqual(apiAccess(request({ cookie }, 'POST'), token, 'cache/purge'), {
       access: null,
       refused: `missing or wrong CSRF token (${CSRF_HEADER})`,

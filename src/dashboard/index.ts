@@ -8,6 +8,7 @@
  *   POST /__outpost/logout        ends the session (needs its CSRF token)
  *   GET  /__outpost/ui/app.js     the client (src/dashboard/client/, Preact + htm), bundled by
  *        /__outpost/ui/app.css    esbuild when first asked for and kept in memory; no CDN
+ *        /__outpost/ui/land.json  the map's land outline (world-atlas, read when the map is shown)
  *
  * What the page may show is described to it in a JSON block (`features`): which admin
  * endpoints this server has. It never holds the admin token or a secret of a worker.
@@ -15,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -126,6 +128,11 @@ export async function handleDashboard(
       'cache-control': 'private, max-age=3600',
     });
   }
+  if (path === `${PREFIX}ui/land.json`) {
+    // The map's land outline: world-atlas's 1:110m TopoJSON (Natural Earth, public domain).
+    land ??= readFileSync(createRequire(import.meta.url).resolve('world-atlas/land-110m.json'), 'utf8');
+    return send(res, 200, 'application/json', land, { 'cache-control': 'private, max-age=86400' });
+  }
   if (path !== PREFIX) return send(res, 404, 'text/plain; charset=utf-8', 'no such dashboard file\n');
   if (method !== 'GET' && method !== 'HEAD')
     return send(res, 405, 'text/plain; charset=utf-8', 'use GET\n', { allow: 'GET, HEAD' });
@@ -211,6 +218,9 @@ ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 </main>`,
   );
 }
+
+/** The map's land outline, read once. */
+let land: string | null = null;
 
 interface Asset {
   text: string;

@@ -6,6 +6,7 @@
  * (10 ms … 10 s), in seconds.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PopWindow } from './pop-window.ts';
 import { FastCounter, FastHistogram } from './series.ts';
 
 export const DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -97,8 +98,12 @@ export class EdgeMetrics {
   readonly #cold: Histogram<'pop' | 'worker'>;
   readonly #origin: Counter<'pop' | 'kind'>;
 
+  /** Each PoP's traffic over the last seconds, recorded while the dashboard's map reads it. */
+  readonly window = new PopWindow();
+
   constructor(
-    isolates: () => IsolateStats[] = () => [],
+    /** Each PoP's isolates now. */
+    readonly isolates: () => IsolateStats[] = () => [],
     /** Live Durable Objects (in memory), and NATS connections by role (1 connected, 0 not). */
     more: { liveObjects?: () => number; nats?: () => { role: string; connected: boolean }[] } = {},
   ) {
@@ -212,6 +217,7 @@ export class EdgeMetrics {
 
   request(r: RequestRecord): void {
     this.onRequest?.(r);
+    this.window.record(r);
     const key = `${r.pop}${SEP}${r.worker}${SEP}${Math.floor(r.status / 100)}xx${SEP}${r.cacheStatus}`;
     let row = this.#rows.get(key);
     if (!row) {

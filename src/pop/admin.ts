@@ -19,7 +19,9 @@
  *        traces=1: requests are traced for /traces while the stream is open
  *   GET  /__outpost/traces             → the last kept traces, newest first (no spans)
  *   GET  /__outpost/traces?ray=R | ?trace=ID → one trace with its spans (the dashboard's waterfall)
- *   GET  /__outpost/network            → the topology's PoPs with their health (a network only)
+ *   GET  /__outpost/network            → the topology's PoPs with their health and places (a network only)
+ *   GET  /__outpost/network/stats      → each PoP's requests/s, errors, hit ratio, p50/p99 over the
+ *        last 10 s, and its live isolates (recorded while this is read: the dashboard's map)
  *   POST /__outpost/network/pops/ID    {"down": true|false} → simulate a PoP's outage or recovery
  */
 
@@ -210,6 +212,9 @@ function traceRead(req: IncomingMessage, res: ServerResponse, traces: RecentTrac
   json(res, 200, { success: true, trace: found });
 }
 
+/** A PoP with no request in the window. */
+const EMPTY_FIGURES = { requests: 0, rps: 0, errors: 0, hitRatio: null, p50: null, p99: null };
+
 function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
   res.end(`${JSON.stringify(body)}\n`);
@@ -397,6 +402,15 @@ export async function handleAdmin(
   }
   if (options.traces && path === `${ADMIN_PREFIX}traces`) {
     traceRead(req, res, options.traces);
+    return true;
+  }
+  if (options.metrics && path === `${ADMIN_PREFIX}network/stats`) {
+    const figures = options.metrics.window.read();
+    const pops: Record<string, unknown> = {};
+    for (const [pop, f] of Object.entries(figures)) pops[pop] = { ...f, isolates: null };
+    for (const st of options.metrics.isolates())
+      pops[st.pop] = { ...(figures[st.pop] ?? EMPTY_FIGURES), isolates: st.isolates };
+    json(res, 200, { success: true, windowSeconds: options.metrics.window.seconds, pops });
     return true;
   }
   if (options.objects && path === `${ADMIN_PREFIX}do/objects`) {

@@ -138,10 +138,19 @@ export class DevNetwork {
         id: p.id,
         city: p.city,
         country: p.country,
+        latitude: p.latitude,
+        longitude: p.longitude,
         shield: p.shield,
         healthy: this.router.healthy(p.id),
         out: this.#out.has(p.id),
         active: this.#nodes.has(p.id),
+      })),
+      shields: this.topology.shields.map((p) => ({
+        id: p.id,
+        city: p.city,
+        country: p.country,
+        latitude: p.latitude,
+        longitude: p.longitude,
       })),
     };
   }

@@ -1,12 +1,13 @@
-// The traces behind the dashboard's waterfalls (GET /__outpost/traces): with no --trace-endpoint,
-// requests are traced only while a tail asks for it (the Requests view's `traces=1`), and one
-// is found by its ray id with the hops it took — the client's trip to its PoP, the worker, its
-// KV read. Bad or unknown references are named.
+// The admin endpoints the dashboard added, over HTTP. The traces behind its waterfalls
+// (GET /__outpost/traces): with no --trace-endpoint, requests are traced only while a tail asks
+// for it (the Requests view's `traces=1`), and one is found by its ray id with the hops it took —
+// the client's trip to its PoP, the worker, its KV read; bad or unknown references are named.
+// The map's figures (GET /__outpost/network/stats) and its land outline.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
 
-describe('traces for the dashboard', () => {
+describe('the dashboard’s admin endpoints', () => {
   let dev: TestDev;
   let project: ReturnType<typeof copyFixture>;
   let auth: Record<string, string>;
@@ -77,6 +78,35 @@ describe('traces for the dashboard', () => {
     await new Promise((res) => setTimeout(res, 100));
     const ray = await get();
     assert.equal((await traces(`?ray=${ray}`)).status, 404);
+  });
+
+  it('network/stats: each PoP’s traffic over the last seconds, once someone reads it; the places of PoPs and shields', async () => {
+    const stats = async () => {
+      const r = await fetch(`${dev.url}/__outpost/network/stats`, { headers: auth });
+      assert.equal(r.status, 200);
+      return (await r.json()) as any;
+    };
+    const first = await stats();
+    assert.equal(first.windowSeconds, 10);
+    for (let i = 0; i < 10; i++) await get();
+    // Counted once its second is over.
+    let cdg: any;
+    for (let i = 0; i < 40 && !(cdg?.requests >= 10); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      cdg = (await stats()).pops.CDG;
+    }
+    assert.equal(cdg.requests, 10);
+    assert.equal(cdg.errors, 0);
+    assert.ok(cdg.p50 > 0 && cdg.p99 >= cdg.p50, JSON.stringify(cdg));
+    assert.ok(cdg.isolates >= 1, 'CDG has served: it has an isolate');
+    const net = (await (await fetch(`${dev.url}/__outpost/network`, { headers: auth })).json()) as any;
+    const lhr = net.pops.find((p: any) => p.id === 'LHR');
+    assert.ok(Math.abs(lhr.latitude - 51.5) < 1 && Math.abs(lhr.longitude) < 1, JSON.stringify(lhr));
+    assert.ok(net.shields.some((s: any) => s.id === 'eu-west' && typeof s.latitude === 'number'));
+    const land = await fetch(`${dev.url}/__outpost/ui/land.json`, { headers: auth });
+    assert.equal(land.status, 200);
+    assert.equal(((await land.json()) as any).type, 'Topology');
+    assert.equal((await fetch(`${dev.url}/__outpost/ui/land.json`)).status, 401);
   });
 
   it('a bad trace id or ray is named; the token is required', async () => {
