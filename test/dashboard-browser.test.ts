@@ -68,6 +68,21 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await shot('requests');
   });
 
+  it('a live stream the server ended reconnects by itself, and requests arrive again', async () => {
+    await page.goto(`${dev.url}/__outpost/#requests`);
+    const state = page.locator('#requests-title .state');
+    await state.filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    dev.tail.close(); // every tail session ended, as a server going away does
+    await state.filter({ hasText: 'reconnecting' }).waitFor({ timeout: 5000 });
+    await state.filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    assert.equal(dev.tail.sessions, 1, 'the page subscribed again');
+    const r = await fetch(`${dev.url}/get?key=after-reconnect`, { headers: { 'outpost-pop': 'CDG' } });
+    assert.equal(r.status, 200);
+    await page
+      .getByRole('button', { name: /Open .*\/get\?key=after-reconnect/ })
+      .waitFor({ timeout: 10_000 });
+  });
+
   it('the network view maps the PoPs with their health and live traffic; a client placed in Tokyo is served nearby', async () => {
     await page.goto(`${dev.url}/__outpost/#network`);
     await page.getByRole('rowheader', { name: 'LHR' }).waitFor({ timeout: 10_000 });

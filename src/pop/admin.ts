@@ -136,7 +136,8 @@ function tailSession(
     'cache-control': 'no-store',
     'x-accel-buffering': 'no',
   });
-  res.write(': tailing\n\n');
+  // A client that lost the stream (the server ended it) tries again after a second.
+  res.write(': tailing\n\nretry: 1000\n\n');
   // The dashboard's Requests view: its requests are traced while it looks, for their waterfalls.
   const unwatch = q.get('traces') === '1' && traces ? traces.watch() : null;
   let dropped = 0;

@@ -202,6 +202,8 @@ export interface DevServer {
   runtime: Runtime;
   /** The session's metrics (/__outpost/metrics). */
   metrics: EdgeMetrics;
+  /** Where finished invocations go: `outpost tail` sessions, the dashboard, Tail Workers. */
+  tail: TailHub;
   /** The Cron Triggers of every project, fired once per network. */
   scheduler: CronScheduler;
   /** The Workflows engine of the session. */
@@ -688,6 +690,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(server.ownPort !== undefined ? { ownPort: server.ownPort } : {}),
     runtime: rt,
     metrics,
+    tail,
     scheduler,
     workflows: background.workflows,
     network,

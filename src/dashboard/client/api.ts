@@ -29,7 +29,11 @@ export class ApiError extends Error {
 async function answer<T>(r: Response): Promise<T> {
   const body = await r.json().catch(() => null);
   if (!r.ok) {
-    const message = body?.errors?.[0]?.message ?? `${r.status} ${r.statusText}`;
+    // Sessions live in the server's memory: a restart (or a new admin token) ends them.
+    const message =
+      r.status === 401
+        ? 'the session ended (the server restarted, or its token changed): reload the page'
+        : (body?.errors?.[0]?.message ?? `${r.status} ${r.statusText}`);
     throw new ApiError(message, r.status);
   }
   return body as T;

@@ -51,7 +51,10 @@ export function Requests() {
     const source = new EventSource(`${ADMIN}tail?${q}`);
     setState('connecting');
     source.onopen = () => setState('live');
-    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+    // EventSource tries again by itself after a dropped stream; it gives up on an answer that is
+    // not a stream (a 401 once the server restarted and forgot the session).
+    source.onerror = () =>
+      setState(source.readyState === EventSource.CLOSED ? 'closed: reload the page' : 'reconnecting');
     source.onmessage = (e) => {
       const item = JSON.parse(e.data) as TailItem;
       setItems((list) => [item, ...list].slice(0, KEEP));
@@ -67,7 +70,7 @@ export function Requests() {
 
   return html`
     <section aria-labelledby="requests-title">
-      <h2 id="requests-title">Requests <span class=${`state ${state}`} role="status">${state}</span></h2>
+      <h2 id="requests-title">Requests <span class=${`state ${state.split(':')[0]}`} role="status">${state}</span></h2>
       <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
         <label>Worker <input value=${worker} onChange=${(e: any) => setWorker(e.currentTarget.value)} /></label>
         <label
