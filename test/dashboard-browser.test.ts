@@ -83,6 +83,42 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
       .waitFor({ timeout: 10_000 });
   });
 
+  it('the Logs view shows console lines as they happen, with the tail’s filters and a level filter', async () => {
+    await page.goto(`${dev.url}/__outpost/#logs`);
+    const state = page.locator('#logs-title .state');
+    await state.filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+    const log = (text: string, levels: string) =>
+      fetch(`${dev.url}/log?text=${text}&levels=${levels}`, { headers: { 'outpost-pop': 'AMS' } }).then((r) =>
+        r.text(),
+      );
+    await log('first-line', 'log,warn');
+    const lines = page.locator('ol.tail-lines li');
+    await lines.filter({ hasText: 'warn: first-line' }).waitFor({ timeout: 10_000 });
+    assert.match(
+      await lines.filter({ hasText: 'log: first-line' }).innerText(),
+      /log\s+kv@AMS\s+log: first-line/,
+    );
+    // The level filter keeps warnings only; the search filter (the server's) reopens the stream.
+    await page.getByLabel('Level').selectOption('warn');
+    assert.equal(await lines.filter({ hasText: 'log: first-line' }).count(), 0);
+    assert.equal(await lines.filter({ hasText: 'warn: first-line' }).count(), 1);
+    await page.getByLabel('Level').selectOption('');
+    await page.getByLabel('Search').fill('needle');
+    await page.getByLabel('Search').press('Tab');
+    // Until the new stream is open: lines matching the search arrive.
+    const needle = lines.filter({ hasText: 'info: needle' }).first();
+    for (let i = 0; i < 30 && !(await needle.isVisible()); i++) {
+      await log('needle', 'info');
+      await page.waitForTimeout(200);
+    }
+    await needle.waitFor({ timeout: 5000 });
+    await log('hay', 'log');
+    await log('needle-two', 'info');
+    await lines.filter({ hasText: 'info: needle-two' }).waitFor({ timeout: 10_000 });
+    assert.equal(await lines.filter({ hasText: 'hay' }).count(), 0, 'filtered out by the server');
+    await shot('logs');
+  });
+
   it('the network view maps the PoPs with their health and live traffic; a client placed in Tokyo is served nearby', async () => {
     await page.goto(`${dev.url}/__outpost/#network`);
     await page.getByRole('rowheader', { name: 'LHR' }).waitFor({ timeout: 10_000 });

@@ -9,6 +9,7 @@ import { config } from './api.ts';
 import { html } from './html.ts';
 import { Cache } from './views/cache.ts';
 import { Kv } from './views/kv.ts';
+import { Logs } from './views/logs.ts';
 import { Network } from './views/network.ts';
 import { Objects } from './views/objects.ts';
 import { Requests } from './views/requests.ts';
@@ -16,6 +17,7 @@ import { Requests } from './views/requests.ts';
 const f = config.features;
 const VIEWS = [
   { id: 'requests', label: 'Requests', on: f.tail },
+  { id: 'logs', label: 'Logs', on: f.tail },
   { id: 'network', label: 'Network', on: true },
   { id: 'cache', label: 'Cache', on: true },
   { id: 'kv', label: 'KV', on: f.kv },
@@ -56,6 +58,7 @@ function App() {
     </header>
     <main id="view">
       ${view === 'requests' ? html`<${Requests} />` : null}
+      ${view === 'logs' ? html`<${Logs} />` : null}
       ${view === 'network' ? html`<${Network} available=${f.network} pop=${f.pop} />` : null}
       ${view === 'cache' ? html`<${Cache} />` : null}
       ${view === 'kv' ? html`<${Kv} />` : null}

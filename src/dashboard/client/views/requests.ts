@@ -5,62 +5,23 @@
  * trace requests while it is open), its console lines, exceptions and request headers. EventSource
  * reconnects by itself after a dropped connection; the state shows it.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ADMIN } from '../api.ts';
+import { useMemo, useState } from 'preact/hooks';
 import { html } from '../html.ts';
+import { popOf, stateClass, TAIL_RATE, type TailItem, text, useTail } from '../tail.ts';
 import { Waterfall } from './waterfall.ts';
-
-interface TailItem {
-  scriptName: string;
-  outcome: string;
-  eventTimestamp: number;
-  event: {
-    request: { url: string; method: string; headers: Record<string, string> };
-    response?: { status: number };
-  } | null;
-  logs: { level: string; message: unknown[]; timestamp: number }[];
-  exceptions: { name: string; message: string; timestamp: number }[];
-  truncated: boolean;
-  executionModel: string;
-  ray?: string;
-  pop?: string;
-}
 
 /** Requests kept on the page (the oldest go first). */
 const KEEP = 500;
-/** Requests a second the stream brings at most. */
-const RATE = 50;
 
 export function Requests() {
-  const [items, setItems] = useState<TailItem[]>([]);
-  const [state, setState] = useState('connecting');
   const [worker, setWorker] = useState('');
   const [status, setStatus] = useState('');
   const [search, setSearch] = useState('');
   const [pop, setPop] = useState('');
   const [path, setPath] = useState('');
   const [open, setOpen] = useState<TailItem | null>(null);
-
-  useEffect(() => {
-    // At most RATE a second: the page cannot show more, and the stream must not slow the
-    // workers it watches (the server counts the rest as dropped).
-    const q = new URLSearchParams({ max_rate: String(RATE), traces: '1' });
-    if (worker) q.set('worker', worker);
-    if (status) q.set('status', status);
-    if (search) q.set('search', search);
-    const source = new EventSource(`${ADMIN}tail?${q}`);
-    setState('connecting');
-    source.onopen = () => setState('live');
-    // EventSource tries again by itself after a dropped stream; it gives up on an answer that is
-    // not a stream (a 401 once the server restarted and forgot the session).
-    source.onerror = () =>
-      setState(source.readyState === EventSource.CLOSED ? 'closed: reload the page' : 'reconnecting');
-    source.onmessage = (e) => {
-      const item = JSON.parse(e.data) as TailItem;
-      setItems((list) => [item, ...list].slice(0, KEEP));
-    };
-    return () => source.close();
-  }, [worker, status, search]);
+  // Traced while the view is open, for the waterfalls (at most TAIL_RATE a second).
+  const { items, state, clear } = useTail({ worker, status, search, traces: '1' }, KEEP);
 
   const shown = useMemo(
     () =>
@@ -70,7 +31,7 @@ export function Requests() {
 
   return html`
     <section aria-labelledby="requests-title">
-      <h2 id="requests-title">Requests <span class=${`state ${state.split(':')[0]}`} role="status">${state}</span></h2>
+      <h2 id="requests-title">Requests <span class=${stateClass(state)} role="status">${state}</span></h2>
       <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
         <label>Worker <input value=${worker} onChange=${(e: any) => setWorker(e.currentTarget.value)} /></label>
         <label
@@ -85,7 +46,7 @@ export function Requests() {
         <label>Search <input value=${search} onChange=${(e: any) => setSearch(e.currentTarget.value)} /></label>
         <label>PoP <input value=${pop} onInput=${(e: any) => setPop(e.currentTarget.value.toUpperCase())} /></label>
         <label>Path <input value=${path} onInput=${(e: any) => setPath(e.currentTarget.value)} /></label>
-        <button type="button" onClick=${() => setItems([])}>Clear</button>
+        <button type="button" onClick=${clear}>Clear</button>
       </form>
       <div class="split">
         <table class="requests">
@@ -116,7 +77,7 @@ export function Requests() {
         ${open ? html`<${Detail} item=${open} close=${() => setOpen(null)} />` : null}
       </div>
       ${shown.length === 0 ? html`<p class="empty">No requests yet: send one to a worker and it shows here.</p>` : null}
-      <p class="note">At most ${RATE} requests a second are shown; <code>outpost tail</code> shows them all.</p>
+      <p class="note">At most ${TAIL_RATE} requests a second are shown; <code>outpost tail</code> shows them all.</p>
     </section>
   `;
 }
@@ -159,13 +120,4 @@ function Detail({ item, close }: { item: TailItem; close: () => void }) {
       }
     </aside>
   `;
-}
-
-/** The PoP that served it: its own field, else the suffix of its ray id (`<hex>-<PoP>`). */
-function popOf(i: TailItem): string {
-  return i.pop ?? /-([A-Z0-9]+)$/.exec(i.ray ?? '')?.[1] ?? '';
-}
-
-function text(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
 }
