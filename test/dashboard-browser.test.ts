@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { copyFixture, startFixture, type TestDev } from './helpers.ts';
 import { CHROMIUM, describeNeeding } from './support/programs.ts';
 
@@ -195,7 +196,44 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
   it('the Durable Objects view renders (no objects in this project)', async () => {
     await page.goto(`${dev.url}/__outpost/#objects`);
     await page.getByText('No objects yet.').waitFor({ timeout: 10_000 });
-    await shot('objects');
+  });
+
+  it('Durable Objects: state, WebSockets, storage and alarm per object; their placement on the map', async () => {
+    const durable = copyFixture('durable');
+    const d = await startFixture(durable.dir, { topology: 'world', durableObjects: { idleMs: 300 } });
+    const ws = new WebSocket(`${d.url.replace('http', 'ws')}/chat?name=lobby&user=ann`, {
+      headers: { 'outpost-pop': 'SIN' },
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      const q = new URLSearchParams({ name: 'dash-counter', method: 'armAlarm', args: '[3600000]' });
+      const r = await fetch(`${d.url}/rpc?${q}`, { headers: { 'outpost-pop': 'FRA' } });
+      assert.equal(r.status, 200);
+      await page.goto(`${d.url}/__outpost/#objects`);
+      const chat = page.locator('table.objects tbody tr', { hasText: 'lobby' });
+      // Idle past 300 ms with its socket open: hibernating.
+      await chat.locator('td.do-hibernating').waitFor({ timeout: 10_000 });
+      const chatCells = await chat.locator('td').allInnerTexts();
+      assert.equal(chatCells[2], 'SIN');
+      assert.equal(chatCells[4], '1', 'one hibernatable WebSocket');
+      const counter = page.locator('table.objects tbody tr', { hasText: 'dash-counter' });
+      const cells = await counter.locator('td').allInnerTexts();
+      assert.equal(cells[2], 'FRA');
+      assert.match(cells[5], /^\d+(\.\d)? (B|KB)$/, `storage ${cells[5]}`);
+      assert.notEqual(cells[6], '—', 'its alarm');
+      assert.match(await page.locator('table.namespaces').innerText(), /durable\/Chat\s+0\s+1\s+0/);
+      await shot('objects');
+      await page.goto(`${d.url}/__outpost/#network`);
+      await page.locator('figure.map g.objects[data-pop="FRA"]').waitFor({ timeout: 10_000 });
+      await page.locator('figure.map g.objects[data-pop="SIN"]').waitFor({ timeout: 10_000 });
+    } finally {
+      ws.close();
+      await d.close();
+      durable.cleanup();
+    }
   });
 
   it('a network of 360 PoPs: the map draws them all and stays responsive', async () => {

@@ -38,12 +38,19 @@ function client(user: string) {
   return { ws, next, open };
 }
 
-async function live(): Promise<boolean | undefined> {
+/** The lobby as the admin API (the dashboard's Durable Objects view) shows it. */
+async function lobby(): Promise<
+  { live: boolean; state: string; websockets: number; storageBytes: number } | undefined
+> {
   const r = await fetch(`${dev.url}/__outpost/do/objects`, {
     headers: { authorization: `Bearer ${dev.adminToken}` },
   });
   const j = (await r.json()) as { objects: { namespace: string; name: string; live: boolean }[] };
-  return j.objects.find((o) => o.namespace === 'durable/Chat' && o.name === 'lobby')?.live;
+  return j.objects.find((o) => o.namespace === 'durable/Chat' && o.name === 'lobby') as never;
+}
+
+async function live(): Promise<boolean | undefined> {
+  return (await lobby())?.live;
 }
 
 describe('WebSocket hibernation', () => {
@@ -64,6 +71,10 @@ describe('WebSocket hibernation', () => {
     const deadline = Date.now() + 5000;
     while ((await live()) !== false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await live(), false, 'evicted while its WebSockets are open');
+    const seen = await lobby();
+    assert.equal(seen?.state, 'hibernating');
+    assert.equal(seen?.websockets, 2, 'ann and bob');
+    assert.equal(typeof seen?.storageBytes, 'number');
     assert.equal(ann.ws.readyState, WebSocket.OPEN);
 
     // The auto-response does not wake it.

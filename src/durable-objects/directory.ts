@@ -106,7 +106,12 @@ export class ObjectDirectory {
    * (sql-runner.ts), which opens the same database by its path.
    */
   open(namespace: string, id: string): ObjectStorage {
-    return new ObjectStorage(join(this.folder(namespace), `${id}.sqlite`), namespace, this.objectMaxBytes);
+    return new ObjectStorage(this.file(namespace, id), namespace, this.objectMaxBytes);
+  }
+
+  /** The path of the object's database. */
+  file(namespace: string, id: string): string {
+    return join(this.folder(namespace), `${id}.sqlite`);
   }
 
   /** The folder of a namespace's databases (made on first write). */

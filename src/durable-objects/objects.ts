@@ -11,6 +11,7 @@
  * never imports it.
  */
 
+import { statSync } from 'node:fs';
 import { type Hop, type Observer, SpanKind } from '../observability/index.ts';
 import { type NetworkOptions, NodeCalls } from './across-nodes.ts';
 import { ObjectAlarms } from './alarms.ts';
@@ -415,20 +416,51 @@ export class DurableObjects {
     return this.#live.size;
   }
 
-  /** The admin view: every object the directory knows, whether it is in memory, and where. */
+  /**
+   * The admin view: every object the directory knows, where it lives and its state — active (in
+   * memory), hibernating (evicted while its hibernatable WebSockets stay open, held here) or
+   * evicted — with those WebSockets, its database's size on this node's disk, and its alarm.
+   */
   status(): unknown {
-    const live = new Set(this.#live.keys());
+    const alarms = new Map(this.directory.alarms().map((a) => [keyOf(a.namespace, a.id), a.at]));
     return {
       idleMs: this.idleMs,
-      objects: this.directory.list().map((o) => ({
-        namespace: o.namespace,
-        id: o.id,
-        name: o.name,
-        location: o.pop,
-        createdAt: new Date(o.createdAt).toISOString(),
-        live: live.has(keyOf(o.namespace, o.id)),
-      })),
+      objects: this.directory.list().map((o) => {
+        const key = keyOf(o.namespace, o.id);
+        const live = this.#live.has(key);
+        const websockets = this.#hibernation.get(key)?.size ?? 0;
+        const alarm = alarms.get(key);
+        return {
+          namespace: o.namespace,
+          id: o.id,
+          name: o.name,
+          location: o.pop,
+          createdAt: new Date(o.createdAt).toISOString(),
+          live,
+          state: live ? 'active' : websockets > 0 ? 'hibernating' : 'evicted',
+          websockets,
+          storageBytes: this.#storageBytes(key, o.namespace, o.id),
+          alarm: alarm === undefined ? null : new Date(alarm).toISOString(),
+        };
+      }),
     };
+  }
+
+  /**
+   * The object's database on this node's disk, with its write-ahead log (0: never written here).
+   * Across nodes the database is the journal's copy of the node that holds the object: null
+   * while it is not in memory here.
+   */
+  #storageBytes(key: string, namespace: string, id: string): number | null {
+    const l = this.#live.get(key);
+    if (this.options.cluster && !l?.replicated) return null;
+    const file = l?.replicated ? l.replicated.file : this.directory.file(namespace, id);
+    let n = 0;
+    for (const f of [file, `${file}-wal`])
+      try {
+        n += statSync(f).size;
+      } catch {}
+    return n;
   }
 
   async close(): Promise<void> {

@@ -59,7 +59,7 @@ function App() {
     <main id="view">
       ${view === 'requests' ? html`<${Requests} />` : null}
       ${view === 'logs' ? html`<${Logs} />` : null}
-      ${view === 'network' ? html`<${Network} available=${f.network} pop=${f.pop} />` : null}
+      ${view === 'network' ? html`<${Network} available=${f.network} pop=${f.pop} objects=${f.objects} />` : null}
       ${view === 'cache' ? html`<${Cache} />` : null}
       ${view === 'kv' ? html`<${Kv} />` : null}
       ${view === 'objects' ? html`<${Objects} />` : null}

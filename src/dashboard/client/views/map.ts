@@ -2,7 +2,8 @@
  * The network on a world map (d3-geo, Natural Earth projection; the land outline is world-atlas's
  * 1:110m TopoJSON, served by the dashboard at /__outpost/ui/land.json and read when the map is
  * first shown): each PoP at its city, coloured by health and sized by its requests a second,
- * lines to the shield it fills from; shields as squares. A click on the map picks a client
+ * lines to the shield it fills from; shields as squares; how many Durable Objects live at each
+ * PoP beside it. A click on the map picks a client
  * location: a test request sent from there (`Outpost-Client-Location`) shows which PoP served it.
  *
  * One SVG of a few hundred circles: a network of 360 PoPs redraws in a few milliseconds. The
@@ -59,12 +60,15 @@ export function WorldMap({
   pops,
   shields,
   stats,
+  objects,
   selected,
   select,
 }: {
   pops: MapPop[];
   shields: MapShield[];
   stats: Record<string, PopStats>;
+  /** Durable Objects per PoP. */
+  objects: Record<string, number>;
   selected: string;
   select(id: string): void;
 }) {
@@ -161,6 +165,16 @@ export function WorldMap({
             }}
           ><title>${`${p.id} ${p.city}: ${state}, ${(st?.rps ?? 0).toFixed(1)} req/s`}</title></circle>`;
         })}
+        ${pops.map((p) => {
+          const n = objects[p.id];
+          if (!n) return null;
+          const [x, y] = xy(p.latitude, p.longitude);
+          return html`<g class="objects" data-pop=${p.id} transform=${`translate(${x + 6} ${y - 12})`}>
+            <rect x="-1" y="-7" width=${8 + String(n).length * 6} height="10" rx="2" />
+            <text x="1" y="1">${n}</text>
+            <title>${`${n} Durable Object${n === 1 ? '' : 's'} at ${p.id}`}</title>
+          </g>`;
+        })}
         ${
           probe
             ? (
@@ -177,7 +191,7 @@ export function WorldMap({
         }
       </svg>
       <figcaption>
-        <span class="key"><i class="dot healthy"></i> healthy <i class="dot errors"></i> 5xx in the last 10 s <i class="dot unhealthy"></i> down <i class="sq"></i> shield</span>
+        <span class="key"><i class="dot healthy"></i> healthy <i class="dot errors"></i> 5xx in the last 10 s <i class="dot unhealthy"></i> down <i class="sq"></i> shield <i class="sq do"></i> Durable Objects</span>
         <span>Circle size: requests a second. Click the map to place a client.</span>
       </figcaption>
     </figure>

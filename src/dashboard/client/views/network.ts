@@ -51,7 +51,7 @@ function cells(f: Figures | undefined) {
 }
 const FIGURE_HEADS = html`<th scope="col">req/s</th><th scope="col">5xx</th><th scope="col">Hit ratio</th><th scope="col">p50 ms</th><th scope="col">p99 ms</th><th scope="col">Isolates</th>`;
 
-export function Network({ available, pop }: { available: boolean; pop: string }) {
+export function Network({ available, pop, objects }: { available: boolean; pop: string; objects: boolean }) {
   const {
     data,
     error: readError,
@@ -61,6 +61,13 @@ export function Network({ available, pop }: { available: boolean; pop: string })
     2000,
   );
   const { data: stats } = usePoll<Stats>('network/stats', 2000);
+  // Where the Durable Objects live, on the map.
+  const { data: placed } = usePoll<{ objects: { location: string }[] }>(
+    available && objects ? 'do/objects' : null,
+    5000,
+  );
+  const objectsAt: Record<string, number> = {};
+  for (const o of placed?.objects ?? []) objectsAt[o.location] = (objectsAt[o.location] ?? 0) + 1;
   const [actionError, setError] = useState('');
   const [selected, setSelected] = useState('');
   const error = actionError || readError;
@@ -98,6 +105,7 @@ export function Network({ available, pop }: { available: boolean; pop: string })
               pops=${data.pops}
               shields=${data.shields ?? []}
               stats=${stats?.pops ?? {}}
+              objects=${objectsAt}
               selected=${selected}
               select=${(id: string) => {
                 setSelected(id);
