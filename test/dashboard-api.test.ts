@@ -2,10 +2,11 @@
 // (GET /__outpost/traces): with no --trace-endpoint, requests are traced only while a tail asks
 // for it (the Requests view's `traces=1`), and one is found by its ray id with the hops it took —
 // the client's trip to its PoP, the worker, its KV read; bad or unknown references are named.
-// The map's figures (GET /__outpost/network/stats) and its land outline.
+// The map's figures (GET /__outpost/network/stats) and its land outline; the caches' figures
+// (GET /__outpost/cache/stats).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, startFixture, type TestDev } from './helpers.ts';
+import { copyFixture, startFixture, startUpstream, type TestDev } from './helpers.ts';
 
 describe('the dashboard’s admin endpoints', () => {
   let dev: TestDev;
@@ -107,6 +108,54 @@ describe('the dashboard’s admin endpoints', () => {
     assert.equal(land.status, 200);
     assert.equal(((await land.json()) as any).type, 'Topology');
     assert.equal((await fetch(`${dev.url}/__outpost/ui/land.json`)).status, 401);
+  });
+
+  it('cache/stats: each cache with its entries, lookups and hit ratio, the URLs asked most, its tags', async () => {
+    const project2 = copyFixture('fetch-cache');
+    const d = await startFixture(project2.dir, { topology: 'world', egressAllow: ['127.0.0.1'] });
+    const up = await startUpstream();
+    up.routes.set('/tagged', (_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=300', 'cache-tag': 'product,sale' });
+      res.end('tagged');
+    });
+    try {
+      const a = { authorization: `Bearer ${d.adminToken}` };
+      const stats = async (q = '') => {
+        const r = await fetch(`${d.url}/__outpost/cache/stats${q}`, { headers: a });
+        return { status: r.status, body: (await r.json()) as any };
+      };
+      await stats(); // the URLs asked most are counted from the first read
+      const q = new URLSearchParams({ u: `${up.url}/tagged`, cf: JSON.stringify({ cacheEverything: true }) });
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`${d.url}/fetch?${q}`, { headers: { 'outpost-pop': 'LHR' } });
+        assert.equal(r.status, 200, await r.text());
+      }
+      const { body } = await stats();
+      const lhr = body.caches.find((c: any) => c.tier === 'pop' && c.id === 'LHR');
+      assert.equal(lhr.entries, 1);
+      assert.ok(lhr.bytes > 0);
+      assert.deepEqual(lhr.lookups, { MISS: 1, HIT: 2 });
+      assert.equal(lhr.hitRatio, 2 / 3);
+      assert.deepEqual(lhr.topKeys, [[`${up.url}/tagged`, 3]]);
+      // Each tag once, with the worker whose response carried it.
+      assert.deepEqual(lhr.tags, [
+        ['fetch-cache · product', 1],
+        ['fetch-cache · sale', 1],
+      ]);
+      // The miss went on to LHR's shield: it holds the entry too.
+      const shield = body.caches.find((c: any) => c.tier === 'shield' && c.id === 'eu-west');
+      assert.equal(
+        shield?.entries,
+        1,
+        JSON.stringify(body.caches.map((c: any) => [c.tier, c.id, c.entries])),
+      );
+      assert.ok(body.caches.some((c: any) => c.tier === 'api' && c.id === 'LHR'));
+      assert.equal((await stats('?limit=0')).status, 400);
+    } finally {
+      await up.close();
+      await d.close();
+      project2.cleanup();
+    }
   });
 
   it('a bad trace id or ray is named; the token is required', async () => {

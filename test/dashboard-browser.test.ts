@@ -159,6 +159,10 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
 
   it('a purge from the page reaches the caches, acknowledged', async () => {
     await page.goto(`${dev.url}/__outpost/#cache`);
+    // The caches' table: every PoP that served has its HTTP cache and Cache API store, and the tiers.
+    const caption = page.locator('table.caches caption');
+    await caption.waitFor({ timeout: 10_000 });
+    assert.match(await caption.innerText(), /^\d+ of \d+ caches in use/);
     await page.getByLabel('everything').check();
     await page.getByRole('button', { name: 'Purge' }).click();
     const result = page.locator('p.result.ok');

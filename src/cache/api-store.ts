@@ -10,6 +10,8 @@
  * Deliberately not here: revalidation, stale serving, Vary, Range and disk storage — the
  * Cache API stores what a worker put, as Cloudflare's per-data-center cache does.
  */
+
+import { type CacheFigures, LookupCounts } from './lookup-counts.ts';
 import { parseCacheControl } from './semantics/index.ts';
 
 export interface StoredResponse {
@@ -85,6 +87,8 @@ export function tenantOf(namespace: string): string {
 
 export class ApiCacheStore {
   readonly #tenants = new Map<string, Partition>();
+  /** How `match` answered (the dashboard's Cache view). */
+  readonly lookups = new LookupCounts();
   #bytes = 0;
   #count = 0;
   readonly tenantMaxBytes: number;
@@ -141,11 +145,16 @@ export class ApiCacheStore {
     const tenant = tenantOf(namespace);
     const p = this.#tenants.get(tenant);
     const e = p?.entries.get(key);
-    if (!p || !e) return undefined;
-    if (e.expiresAt <= this.#now()) {
-      this.#remove(tenant, key);
+    if (!p || !e) {
+      this.lookups.record(url, 'MISS');
       return undefined;
     }
+    if (e.expiresAt <= this.#now()) {
+      this.#remove(tenant, key);
+      this.lookups.record(url, 'EXPIRED');
+      return undefined;
+    }
+    this.lookups.record(url, 'HIT');
     // Most recently used last (Map keeps insertion order).
     p.entries.delete(key);
     p.entries.set(key, e);
@@ -188,6 +197,22 @@ export class ApiCacheStore {
       }
     }
     return n;
+  }
+
+  /** What it holds and how `match` answered (the dashboard's Cache view). */
+  async cacheStats(limit = 10): Promise<CacheFigures> {
+    const tags = new Map<string, number>();
+    for (const p of this.#tenants.values())
+      for (const e of p.entries.values())
+        for (const t of new Set(e.tags)) tags.set(t, (tags.get(t) ?? 0) + 1);
+    return {
+      entries: this.#count,
+      bytes: this.#bytes,
+      lookups: { ...this.lookups.byStatus },
+      hitRatio: this.lookups.hitRatio,
+      topKeys: this.lookups.top(limit),
+      tags: [...tags].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit),
+    };
   }
 
   /** Bytes held by every tenant together. */

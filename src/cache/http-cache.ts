@@ -19,6 +19,7 @@
  * no HTTP server.
  */
 import { Coalescer, type Produced } from './coalesce.ts';
+import { type CacheFigures, LookupCounts } from './lookup-counts.ts';
 import {
   browserCacheControl,
   type CachePolicy,
@@ -235,6 +236,8 @@ export class HttpCache {
   readonly #fills = new Coalescer<Flight, string[]>();
   readonly #revalidating = new Set<string>();
   readonly #writes = new Set<Promise<unknown>>();
+  /** How its lookups were answered (the dashboard's Cache view). */
+  readonly lookups = new LookupCounts();
 
   constructor(options: HttpCacheOptions) {
     this.store = options.store;
@@ -274,6 +277,7 @@ export class HttpCache {
     const entry = (await this.#lookup(key)).find((e) => varyMatches(e.vary, req.headers));
     if (!entry) {
       if (reqCc.onlyIfCached) return this.#gatewayTimeout();
+      this.lookups.record(req.url, 'MISS');
       return this.#fill(req, origin, 'MISS', undefined, policy);
     }
     const now = this.#now();
@@ -289,19 +293,20 @@ export class HttpCache {
       return this.#serve(req, entry, 'UPDATING', age, policy);
     }
     try {
+      this.lookups.record(req.url, 'EXPIRED');
       return await this.#fill(req, origin, 'EXPIRED', entry, policy);
     } catch (err) {
       // RFC 5861 §4: within stale-if-error, an error (5xx or no answer) serves the stale copy.
       if (use.withinStaleIfError) {
         if (err instanceof OriginError) discard(err.response.body);
-        return this.#serve(req, entry, 'STALE', age, policy);
+        return this.#serve(req, entry, 'STALE', age, policy, false);
       }
       if (err instanceof OriginError) return this.#passed(err.response, 'EXPIRED', policy);
       // No answer at all (refused, reset, closed before a response): a disconnected cache may
       // serve stale unless a directive forbids it (§4.2.4), as Cloudflare answers STALE.
       if (use.staleIfDisconnected) {
         this.#onError(err as Error);
-        return this.#serve(req, entry, 'STALE', age, policy);
+        return this.#serve(req, entry, 'STALE', age, policy, false);
       }
       throw err;
     }
@@ -310,6 +315,19 @@ export class HttpCache {
   /** Resolves when every store write started so far has finished (before closing the store). */
   async idle(): Promise<void> {
     while (this.#writes.size) await Promise.all([...this.#writes]);
+  }
+
+  /** What it holds and how it answered (the dashboard's Cache view): the top `limit` URLs and tags. */
+  async cacheStats(limit = 10): Promise<CacheFigures> {
+    const [{ entries, bytes }, tags] = await Promise.all([this.store.stats(), this.store.topTags(limit)]);
+    return {
+      entries,
+      bytes,
+      lookups: { ...this.lookups.byStatus },
+      hitRatio: this.lookups.hitRatio,
+      topKeys: this.lookups.top(limit),
+      tags,
+    };
   }
 
   /** Remove what a purge names; returns how many entries went. */
@@ -356,7 +374,10 @@ export class HttpCache {
     status: CacheStatus,
     age: number,
     byPath: CachePolicy | undefined,
+    /** False when the lookup was counted already (a failed refresh serving the stale copy). */
+    count = true,
   ): CacheAnswer {
+    if (count) this.lookups.record(req.url, status);
     const policy = refinePolicy(byPath, e.headers);
     if (clientNotModified(req.headers, e.headers))
       return {

@@ -16,6 +16,7 @@ export {
   type PurgeSelector,
   storedUrl,
 } from './http-cache.ts';
+export { type CacheFigures, HIT_STATUSES, LookupCounts } from './lookup-counts.ts';
 export {
   NodePurges,
   type NodePurgesOptions,
@@ -32,7 +33,14 @@ export {
   refinePolicy,
   type StatusTtl,
 } from './policy.ts';
-export { PURGE_EVERYTHING, type Purgeable, PurgeBus, PurgeError, parsePurge } from './purge.ts';
+export {
+  type CacheLabel,
+  PURGE_EVERYTHING,
+  type Purgeable,
+  PurgeBus,
+  PurgeError,
+  parsePurge,
+} from './purge.ts';
 export * as semantics from './semantics/index.ts';
 export {
   type CacheStore,

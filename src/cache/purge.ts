@@ -9,6 +9,7 @@
  * `host/path` form (which covers http and https), or a path ("/blog/", on any host).
  */
 import type { PurgeSelector } from './http-cache.ts';
+import type { CacheFigures } from './lookup-counts.ts';
 
 /** A purge request that cannot be done, naming the field. */
 export class PurgeError extends Error {
@@ -80,20 +81,37 @@ export function parsePurge(body: unknown): PurgeSelector {
 /** Anything a purge must reach: a PoP's HttpCache, its Cache API store. */
 export interface Purgeable {
   purge(sel: PurgeSelector): Promise<number> | number;
+  /** What it holds and how it answered, for the dashboard (HttpCache, ApiCacheStore). */
+  cacheStats?(limit?: number): Promise<CacheFigures>;
+}
+
+/** Which cache it is: a PoP's (`pop`: its HTTP cache, `api`: its Cache API store), a shield's, the upper tier's. */
+export interface CacheLabel {
+  tier: 'pop' | 'api' | 'shield' | 'upper';
+  /** The PoP or shield id ('' for the upper tier). */
+  id: string;
 }
 
 export class PurgeBus {
-  readonly #caches = new Set<Purgeable>();
+  readonly #caches = new Map<Purgeable, CacheLabel | null>();
 
   /** A PoP's cache starts hearing purges; the returned function stops it. */
-  join(cache: Purgeable): () => void {
-    this.#caches.add(cache);
+  join(cache: Purgeable, label: CacheLabel | null = null): () => void {
+    this.#caches.set(cache, label);
     return () => this.#caches.delete(cache);
+  }
+
+  /** Each labelled cache's figures (the dashboard's Cache view), in the order they joined. */
+  async stats(limit = 10): Promise<(CacheLabel & CacheFigures)[]> {
+    const out: Promise<CacheLabel & CacheFigures>[] = [];
+    for (const [cache, label] of this.#caches)
+      if (label && cache.cacheStats) out.push(cache.cacheStats(limit).then((f) => ({ ...label, ...f })));
+    return Promise.all(out);
   }
 
   /** Purge on every joined cache; resolves when all have done it. */
   async purge(sel: PurgeSelector): Promise<{ purged: number; caches: number }> {
-    const counts = await Promise.all([...this.#caches].map(async (c) => c.purge(sel)));
+    const counts = await Promise.all([...this.#caches.keys()].map(async (c) => c.purge(sel)));
     return { purged: counts.reduce((a, b) => a + b, 0), caches: counts.length };
   }
 }

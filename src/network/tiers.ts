@@ -4,7 +4,14 @@
  * of its own that coalesces what the tier below misses. Between node processes the shield is a
  * process of its own instead (shield.ts, shield-server.ts).
  */
-import { type CachePolicy, HttpCache, MemoryStore, type Origin, type PurgeBus } from '../cache/index.ts';
+import {
+  type CacheLabel,
+  type CachePolicy,
+  HttpCache,
+  MemoryStore,
+  type Origin,
+  type PurgeBus,
+} from '../cache/index.ts';
 import { type Hop, type HopRecorder, NO_METRICS, type PopMetrics, SpanKind } from '../observability/index.ts';
 import type { RecordedOrigin } from '../runtime/index.ts';
 import { rttMs } from './latency.ts';
@@ -29,20 +36,20 @@ export class CacheTiers {
     this.upper = this.cache();
   }
 
-  /** A new in-memory HTTP cache that hears purges. */
-  cache(): HttpCache {
+  /** A new in-memory HTTP cache that hears purges (`label`: which tier it is, for the dashboard). */
+  cache(label: CacheLabel = { tier: 'upper', id: '' }): HttpCache {
     const c = new HttpCache({
       store: new MemoryStore({ namespaceMaxBytes: this.namespaceMaxBytes }),
       onError: this.onError,
     });
-    this.purges.join(c);
+    this.purges.join(c, label);
     return c;
   }
 
   /** A regional shield's cache, made on first use. */
   shield(id: string): HttpCache {
     let c = this.#shields.get(id);
-    if (!c) this.#shields.set(id, (c = this.cache()));
+    if (!c) this.#shields.set(id, (c = this.cache({ tier: 'shield', id })));
     return c;
   }
 

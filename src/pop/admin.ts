@@ -7,6 +7,9 @@
  *
  *   POST /__outpost/cache/purge  {"files"|"prefixes"|"tags": [...], "purge_everything": true, "worker": "name"}
  *        → 200 {"success": true, "purged": N, "caches": M}
+ *   GET  /__outpost/cache/stats[?limit=N] → each cache (a PoP's HTTP cache and Cache API store, each
+ *        shield's, the upper tier's): entries, bytes, lookups by status, hit ratio, the URLs asked
+ *        most (counted while this is read) and the tags with most entries (N of each, default 10)
  *   GET  /__outpost/kv/keys?binding=NAME (or namespace=ID)&prefix=P
  *        → 200 {"namespace", "pops", "keys": [{ key, latest, seen: {POP: version}, cached: {POP: version} }]}
  *        which version of each key every PoP sees, and what its cache holds (eventual consistency, visible)
@@ -213,6 +216,20 @@ function traceRead(req: IncomingMessage, res: ServerResponse, traces: RecentTrac
   json(res, 200, { success: true, trace: found });
 }
 
+/**
+ * A worker's cached response carries each tag twice, as `<worker>\u001f<tag>` (its own purges)
+ * and bare (a zone-wide purge by tag): shown once, as `worker · tag`.
+ */
+function workerTags(tags: [string, number][], limit: number): [string, number][] {
+  const scoped = new Set(
+    tags.filter(([t]) => t.includes('\u001f')).map(([t]) => t.slice(t.indexOf('\u001f') + 1)),
+  );
+  return tags
+    .filter(([t]) => t.includes('\u001f') || !scoped.has(t))
+    .map(([t, n]): [string, number] => [t.replace('\u001f', ' · '), n])
+    .slice(0, limit);
+}
+
 /** A PoP with no request in the window. */
 const EMPTY_FIGURES = { requests: 0, rps: 0, errors: 0, hitRatio: null, p50: null, p99: null };
 
@@ -291,6 +308,27 @@ export async function handleAdmin(
       if (!(err instanceof PurgeError)) throw err;
       json(res, 400, { success: false, errors: [{ message: err.message }] });
     }
+    return true;
+  }
+  if (path === `${ADMIN_PREFIX}cache/stats`) {
+    const raw = new URL(req.url ?? '/', 'http://admin').searchParams.get('limit');
+    const limit = raw === null ? 10 : Number(raw);
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 100)) {
+      json(res, 400, {
+        success: false,
+        errors: [
+          { message: `limit must be an integer from 1 to 100, received "${String(raw).slice(0, 40)}"` },
+        ],
+      });
+      return true;
+    }
+    // Twice as many: a worker's tags come in pairs, shown once (workerTags).
+    const caches = await options.purges.stats(limit * 2);
+    for (const c of caches) {
+      c.topKeys = c.topKeys.slice(0, limit);
+      c.tags = workerTags(c.tags, limit);
+    }
+    json(res, 200, { success: true, caches });
     return true;
   }
   if (path === `${ADMIN_PREFIX}kv/keys` && options.kv) {

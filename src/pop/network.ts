@@ -197,8 +197,8 @@ export class DevNetwork {
       ...(this.#options.objects ? { objects: this.#options.objects } : {}),
       ...(this.#options.tieredCache === false ? {} : { tier: this.#tier(pop) }),
     });
-    this.purges.join(runtime.httpCache);
-    this.purges.join(runtime.cacheStore);
+    this.purges.join(runtime.httpCache, { tier: 'pop', id: pop.id });
+    this.purges.join(runtime.cacheStore, { tier: 'api', id: pop.id });
     for (const [tenant, d] of this.#deploys) runtime.deploy(tenant, d.bundle, d.config, d.limits);
     n = { pop, runtime, kv };
     this.#nodes.set(popId, n);

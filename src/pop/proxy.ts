@@ -169,7 +169,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       : new MemoryStore({ maxBytes: Math.floor(config.maxSizeMb * 1048576) }));
   const cache = new HttpCache({ store, onError, maxEntryBytes: Math.floor(config.maxEntryMb * 1048576) });
   const purges = options.purges ?? new PurgeBus();
-  const leave = purges.join(cache);
+  const leave = purges.join(cache, { tier: 'pop', id: '' });
   const adminToken = config.adminToken ?? newAdminToken();
   const trusted = (options.trustedProxyHeader ?? config.trustedProxyHeader)?.toLowerCase();
   const problem = trusted === undefined ? null : trustedProxyHeaderProblem(trusted);

@@ -232,8 +232,8 @@ export class Runtime implements ObjectHost {
     this.#ownAnalytics = !options.analytics;
     this.#ownObjects = !options.objects;
     if (!options.purges) {
-      this.purges.join(this.httpCache);
-      this.purges.join(this.cacheStore);
+      this.purges.join(this.httpCache, { tier: 'pop', id: options.popId ?? '' });
+      this.purges.join(this.cacheStore, { tier: 'api', id: options.popId ?? '' });
     }
     const poolSize = options.poolSize ?? 4;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {

@@ -137,6 +137,27 @@ export function storeConformance(name: string, make: (maxBytes?: number) => Prom
       }),
     );
     it(
+      'counts entries per tag, most first, and forgets the tags of purged and replaced entries',
+      withStore(undefined, async (s) => {
+        assert.deepEqual(await s.topTags(5), []);
+        await s.put(meta('https://a.example/1', { tags: ['blog', 'post-1', 'blog'] }), bytes('1'));
+        await s.put(meta('https://a.example/2', { tags: ['blog'] }), bytes('2'));
+        await s.put(meta('https://a.example/3', { tags: ['shop'] }), bytes('3'));
+        assert.deepEqual(await s.topTags(5), [
+          ['blog', 2],
+          ['post-1', 1],
+          ['shop', 1],
+        ]);
+        assert.deepEqual(await s.topTags(1), [['blog', 2]]);
+        await s.purgeTag('post-1');
+        await s.put(meta('https://a.example/3', { tags: ['sale'] }), bytes('3'));
+        assert.deepEqual(await s.topTags(5), [
+          ['blog', 1],
+          ['sale', 1],
+        ]);
+      }),
+    );
+    it(
       'evicts least recently used entries past its byte budget and refuses an entry larger than it',
       withStore(2500, async (s) => {
         const body = bytes('x'.repeat(400));

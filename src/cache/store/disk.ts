@@ -211,6 +211,13 @@ export class DiskStore implements CacheStore {
     return { bytes: r.bytes, entries: r.entries };
   }
 
+  async topTags(limit: number): Promise<[string, number][]> {
+    const rows = this.#db
+      .prepare('SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag LIMIT ?')
+      .all(limit) as { tag: string; n: number }[];
+    return rows.map((r) => [r.tag, r.n]);
+  }
+
   async close(): Promise<void> {
     this.#db.close();
   }

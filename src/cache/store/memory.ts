@@ -161,6 +161,15 @@ export class MemoryStore implements CacheStore {
     return { bytes: this.#bytes, entries: this.#count };
   }
 
+  async topTags(limit: number): Promise<[string, number][]> {
+    const counts = new Map<string, number>();
+    for (const p of this.#parts.values())
+      for (const variants of p.entries.values())
+        for (const e of variants.values())
+          for (const t of new Set(e.tags)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit);
+  }
+
   /** Bytes held under one namespace ('' for the entries without one). */
   bytesOf(namespace: string): number {
     return this.#parts.get(namespace)?.bytes ?? 0;

@@ -58,6 +58,8 @@ export interface CacheStore {
   clear(): Promise<number>;
   /** Bytes held (bodies and headers) and entry count. */
   stats(): Promise<{ bytes: number; entries: number }>;
+  /** The `limit` tags with the most entries, with their counts (most first). */
+  topTags(limit: number): Promise<[string, number][]>;
   close(): Promise<void>;
 }
 

@@ -1,10 +1,72 @@
 /**
- * Cache: purge by URL, prefix, tag or everything (`POST /__outpost/cache/purge`, with the
- * session's CSRF token), and what the purge reached: entries dropped, caches that acknowledged.
+ * Cache: each cache of the network — every PoP's HTTP cache and Cache API store, each shield's,
+ * the upper tier's — with its entries, bytes, lookups and hit ratio, the URLs asked most and the
+ * tags with most entries, read every 2 s (`GET /__outpost/cache/stats`); and purge by URL,
+ * prefix, tag or everything (`POST /__outpost/cache/purge`, with the session's CSRF token), with
+ * what the purge reached: entries dropped, caches that acknowledged.
  */
 import { useState } from 'preact/hooks';
 import { postJson } from '../api.ts';
 import { html } from '../html.ts';
+import { usePoll } from '../poll.ts';
+
+interface CacheRow {
+  tier: 'pop' | 'api' | 'shield' | 'upper';
+  id: string;
+  entries: number;
+  bytes: number;
+  lookups: Record<string, number>;
+  hitRatio: number | null;
+  topKeys: [string, number][];
+  tags: [string, number][];
+}
+
+const TIER: Record<CacheRow['tier'], string> = {
+  pop: 'PoP',
+  api: 'Cache API',
+  shield: 'shield',
+  upper: 'upper tier',
+};
+
+function size(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Caches that have looked something up or hold something; the rest are counted. */
+function Caches({ rows }: { rows: CacheRow[] }) {
+  const used = rows.filter((r) => r.entries > 0 || Object.keys(r.lookups).length > 0);
+  const lookups = (r: CacheRow) => Object.values(r.lookups).reduce((a, b) => a + b, 0);
+  return html`
+    <div class="table-scroll">
+      <table class="caches">
+        <caption>
+          ${used.length} of ${rows.length} caches in use (the others hold nothing and were never asked)
+        </caption>
+        <thead>
+          <tr><th scope="col">Cache</th><th scope="col">Entries</th><th scope="col">Size</th><th scope="col">Lookups</th><th scope="col">Hit ratio</th><th scope="col">Asked most</th><th scope="col">Tags</th></tr>
+        </thead>
+        <tbody>
+          ${used.map(
+            (r) => html`<tr key=${`${r.tier}-${r.id}`}>
+              <th scope="row">${r.id || 'this server'} <small>${TIER[r.tier]}</small></th>
+              <td class="num">${r.entries}</td>
+              <td class="num">${size(r.bytes)}</td>
+              <td class="num" title=${Object.entries(r.lookups)
+                .map(([s, n]) => `${s} ${n}`)
+                .join(', ')}>${lookups(r)}</td>
+              <td class="num">${r.hitRatio === null ? '—' : `${Math.round(r.hitRatio * 100)}%`}</td>
+              <td class="keys">${r.topKeys.slice(0, 3).map(([k, n]) => html`<div><code>${k}</code> ${n}</div>`)}</td>
+              <td class="keys">${r.tags.slice(0, 3).map(([t, n]) => html`<div><code>${t}</code> ${n}</div>`)}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+    <p class="note">Lookups and hit ratio since the server started (hover for them by status); the URLs asked most are counted while this view is open.</p>
+  `;
+}
 
 type Kind = 'files' | 'prefixes' | 'tags' | 'everything';
 
@@ -14,6 +76,7 @@ export function Cache() {
   const [worker, setWorker] = useState('');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const { data, error, refresh } = usePoll<{ caches: CacheRow[] }>('cache/stats', 2000);
 
   const purge = async (e: Event) => {
     e.preventDefault();
@@ -38,6 +101,7 @@ export function Cache() {
         ok: true,
         text: `Purged ${r.purged} entr${r.purged === 1 ? 'y' : 'ies'}; ${r.caches} cache${r.caches === 1 ? '' : 's'} acknowledged.`,
       });
+      await refresh();
     } catch (err) {
       setResult({ ok: false, text: (err as Error).message });
     } finally {
@@ -48,6 +112,8 @@ export function Cache() {
   return html`
     <section aria-labelledby="cache-title">
       <h2 id="cache-title">Cache</h2>
+      ${error ? html`<p class="result bad" role="alert">${error}</p>` : null}
+      ${data ? html`<${Caches} rows=${data.caches} />` : html`<p>Reading…</p>`}
       <form class="purge" onSubmit=${purge}>
         <fieldset>
           <legend>Purge</legend>
