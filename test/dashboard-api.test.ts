@@ -3,7 +3,7 @@
 // for it (the Requests view's `traces=1`), and one is found by its ray id with the hops it took —
 // the client's trip to its PoP, the worker, its KV read; bad or unknown references are named.
 // The map's figures (GET /__outpost/network/stats) and its land outline; the caches' figures
-// (GET /__outpost/cache/stats).
+// (GET /__outpost/cache/stats); the workers' (GET /__outpost/workers).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { copyFixture, startFixture, startUpstream, type TestDev } from './helpers.ts';
@@ -156,6 +156,23 @@ describe('the dashboard’s admin endpoints', () => {
       await d.close();
       project2.cleanup();
     }
+  });
+
+  it('workers: each deployed worker with its version and its figures since start', async () => {
+    for (let i = 0; i < 3; i++) await get();
+    const r = await fetch(`${dev.url}/__outpost/workers`, { headers: auth });
+    assert.equal(r.status, 200);
+    const [w] = ((await r.json()) as any).workers;
+    assert.equal(w.name, 'kv');
+    assert.match(w.version, /^kv@[0-9a-f]{12}$/);
+    assert.equal(w.compatibilityDate, '2025-06-01');
+    assert.ok(w.requests >= 3 && w.byClass['2xx'] >= 3, JSON.stringify(w));
+    assert.ok(w.invocations >= 3);
+    assert.ok(w.cpuMsPerInvocation > 0 && w.cpuMsPerInvocation < 1000, `${w.cpuMsPerInvocation} ms`);
+    assert.ok(w.coldStarts >= 1);
+    assert.deepEqual(w.limitKills, {});
+    assert.ok(w.pops.includes('CDG'));
+    assert.equal(w.worker, undefined);
   });
 
   it('a bad trace id or ray is named; the token is required', async () => {

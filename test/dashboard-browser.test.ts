@@ -120,6 +120,17 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await shot('logs');
   });
 
+  it('the Workers view lists the deployed worker with its version and figures', async () => {
+    await page.goto(`${dev.url}/__outpost/#workers`);
+    const row = page.locator('table.workers tbody tr', { hasText: 'kv' });
+    await row.waitFor({ timeout: 10_000 });
+    const cells = await row.locator('td').allInnerTexts();
+    assert.match(cells[0], /^kv@[0-9a-f]{12}\s+compat 2025-06-01$/);
+    assert.ok(Number(cells[1]) > 0, `requests ${cells[1]}`);
+    assert.match(cells[5], /^\d+\.\d\d ms$/);
+    await shot('workers');
+  });
+
   it('the network view maps the PoPs with their health and live traffic; a client placed in Tokyo is served nearby', async () => {
     await page.goto(`${dev.url}/__outpost/#network`);
     await page.getByRole('rowheader', { name: 'LHR' }).waitFor({ timeout: 10_000 });

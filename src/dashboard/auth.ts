@@ -216,7 +216,8 @@ export function sessionCookie(s: Session | null, secure: boolean): string {
 export type Access = 'token' | 'session' | null;
 
 /** Admin paths (after /__outpost/) a session may read: what the views read. */
-const SESSION_READS = /^(tail|traces|network|network\/stats|cache\/stats|kv\/keys|do\/objects|metrics)$/;
+const SESSION_READS =
+  /^(tail|traces|network|network\/stats|cache\/stats|workers|kv\/keys|do\/objects|metrics)$/;
 /** And act on (with its CSRF token): a purge, a simulated outage. */
 const SESSION_ACTIONS = /^(cache\/purge|network\/pops\/[A-Za-z0-9_-]+)$/;
 

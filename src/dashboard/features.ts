@@ -9,5 +9,7 @@ export interface DashboardFeatures {
   kv: boolean;
   objects: boolean;
   tail: boolean;
+  /** Deployed workers with their figures. */
+  workers: boolean;
   metrics: boolean;
 }

@@ -58,11 +58,35 @@ export interface PopMetrics {
   kv(op: string, answeredBy: 'pop' | 'central' | 'isolate'): void;
   /** A worker's isolate made and its code loaded for a request: how long it took. */
   coldStart(worker: string, seconds: number): void;
+  /** An invocation of `worker` ended, having used `cpuMs` of CPU (so far: waitUntil may add more). */
+  invocation(worker: string, cpuMs: number): void;
   /** An origin request that failed (`network`) or answered 5xx (`5xx`). */
   originError(kind: 'network' | '5xx'): void;
 }
 
-export const NO_METRICS: PopMetrics = { cache() {}, kv() {}, coldStart() {}, originError() {} };
+export const NO_METRICS: PopMetrics = {
+  cache() {},
+  kv() {},
+  coldStart() {},
+  originError() {},
+  invocation() {},
+};
+
+/** A worker's figures since start, summed over the PoPs (the dashboard's Workers view). */
+export interface WorkerFigures {
+  worker: string;
+  requests: number;
+  /** Requests by status class: 2xx, 3xx, 4xx, 5xx. */
+  byClass: Record<string, number>;
+  /** Requests answered 503 for a limit, by limit (cpu, memory, wall, subrequests…). */
+  limitKills: Record<string, number>;
+  invocations: number;
+  /** CPU per invocation, ms (at its end; waitUntil work after it is not in it). */
+  cpuMsPerInvocation: number | null;
+  coldStarts: number;
+  /** The PoPs it served at. */
+  pops: string[];
+}
 
 /** What a runtime tells the isolate gauges, per PoP. */
 export interface IsolateStats {
@@ -97,6 +121,8 @@ export class EdgeMetrics {
   readonly #kv: FastCounter<'pop' | 'op' | 'answered_by'>;
   readonly #cold: Histogram<'pop' | 'worker'>;
   readonly #origin: Counter<'pop' | 'kind'>;
+  readonly #cpu: FastCounter<'pop' | 'worker'>;
+  readonly #invocations: FastCounter<'pop' | 'worker'>;
 
   /** Each PoP's traffic over the last seconds, recorded while the dashboard's map reads it. */
   readonly window = new PopWindow();
@@ -166,6 +192,16 @@ export class EdgeMetrics {
       labelNames: ['pop', 'kind'],
       registers,
     });
+    this.#invocations = new FastCounter(
+      'outpost_worker_invocations_total',
+      'Worker invocations ended (requests, events, Durable Object calls), by PoP and worker',
+      registry,
+    );
+    this.#cpu = new FastCounter(
+      'outpost_worker_cpu_seconds_total',
+      "CPU time of workers' invocations, counted at each invocation's end",
+      registry,
+    );
     if (more.liveObjects) {
       const live = more.liveObjects;
       new Gauge({
@@ -256,11 +292,69 @@ export class EdgeMetrics {
       kv: (op, answeredBy) => this.#kv.inc(`${pop}${SEP}${op}${SEP}${answeredBy}`, KV),
       coldStart: (worker, seconds) => this.#cold.observe({ pop, worker }, seconds),
       originError: (kind) => this.#origin.inc({ pop, kind }),
+      invocation: (worker, cpuMs) => {
+        const key = `${pop}${SEP}${worker}`;
+        this.#invocations.inc(key, POP_WORKER);
+        this.#cpu.inc(key, POP_WORKER, cpuMs / 1000);
+      },
     };
   }
 
   traceSpans(outcome: 'exported' | 'dropped', n: number): void {
     this.#spans.inc({ outcome }, n);
+  }
+
+  /** Each worker's figures since start, summed over the PoPs (from the counters above). */
+  async workers(): Promise<WorkerFigures[]> {
+    const out = new Map<string, WorkerFigures & { cpuSeconds: number }>();
+    const at = (worker: string) => {
+      let w = out.get(worker);
+      if (!w)
+        out.set(
+          worker,
+          (w = {
+            worker,
+            requests: 0,
+            byClass: {},
+            limitKills: {},
+            invocations: 0,
+            cpuMsPerInvocation: null,
+            coldStarts: 0,
+            pops: [],
+            cpuSeconds: 0,
+          }),
+        );
+      return w;
+    };
+    const popOf = (w: WorkerFigures, pop: unknown) => {
+      if (typeof pop === 'string' && pop && !w.pops.includes(pop)) w.pops.push(pop);
+    };
+    for (const v of (await this.#requests.get()).values) {
+      const w = at(String(v.labels.worker));
+      if (!w.worker) continue;
+      w.requests += v.value;
+      const c = String(v.labels.status_class);
+      w.byClass[c] = (w.byClass[c] ?? 0) + v.value;
+      popOf(w, v.labels.pop);
+    }
+    for (const v of (await this.#limits.get()).values) {
+      const w = at(String(v.labels.worker));
+      const l = String(v.labels.limit);
+      w.limitKills[l] = (w.limitKills[l] ?? 0) + v.value;
+    }
+    for (const v of (await this.#invocations.get()).values)
+      at(String(v.labels.worker)).invocations += v.value;
+    for (const v of (await this.#cpu.get()).values) at(String(v.labels.worker)).cpuSeconds += v.value;
+    for (const v of (await this.#cold.get()).values)
+      if (v.metricName === 'outpost_cold_start_duration_seconds_count')
+        at(String(v.labels.worker)).coldStarts += v.value;
+    return [...out.values()]
+      .filter((w) => w.worker !== '')
+      .map(({ cpuSeconds, ...w }) => ({
+        ...w,
+        cpuMsPerInvocation: w.invocations ? (cpuSeconds * 1000) / w.invocations : null,
+      }))
+      .sort((a, b) => (a.worker < b.worker ? -1 : 1));
   }
 
   get contentType(): string {

@@ -10,6 +10,8 @@
  *   GET  /__outpost/cache/stats[?limit=N] → each cache (a PoP's HTTP cache and Cache API store, each
  *        shield's, the upper tier's): entries, bytes, lookups by status, hit ratio, the URLs asked
  *        most (counted while this is read) and the tags with most entries (N of each, default 10)
+ *   GET  /__outpost/workers           → each deployed worker with its version, and since start its
+ *        requests by status class, limit kills by limit, invocations, CPU per invocation, cold starts
  *   GET  /__outpost/kv/keys?binding=NAME (or namespace=ID)&prefix=P
  *        → 200 {"namespace", "pops", "keys": [{ key, latest, seen: {POP: version}, cached: {POP: version} }]}
  *        which version of each key every PoP sees, and what its cache holds (eventual consistency, visible)
@@ -45,6 +47,13 @@ import {
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
+
+/** A worker as deployed here: its name, version (`<name>@<bundle hash>`) and compatibility date. */
+export interface DeployedWorker {
+  name: string;
+  version: string;
+  compatibilityDate: string | null;
+}
 const MAX_BODY = 256 * 1024;
 
 export interface AdminOptions {
@@ -68,6 +77,8 @@ export interface AdminOptions {
   tail?: TailHub;
   /** The last requests' traces (the dashboard's waterfalls), traced while a tail asks for them. */
   traces?: RecentTraces;
+  /** The workers deployed here, with their versions (the dashboard's Workers view). */
+  workers?: () => DeployedWorker[];
   /** Cron Triggers: the jobs (GET), and firing a worker's scheduled() now (POST, `outpost trigger scheduled`). */
   scheduled?: {
     list(): unknown;
@@ -230,6 +241,17 @@ function workerTags(tags: [string, number][], limit: number): [string, number][]
     .slice(0, limit);
 }
 
+/** A worker that has served nothing yet. */
+const EMPTY_WORKER = {
+  requests: 0,
+  byClass: {},
+  limitKills: {},
+  invocations: 0,
+  cpuMsPerInvocation: null,
+  coldStarts: 0,
+  pops: [],
+};
+
 /** A PoP with no request in the window. */
 const EMPTY_FIGURES = { requests: 0, rps: 0, errors: 0, hitRatio: null, p50: null, p99: null };
 
@@ -276,6 +298,7 @@ export async function handleAdmin(
         kv: !!options.kv,
         objects: !!options.objects,
         tail: !!options.tail,
+        workers: !!options.workers && !!options.metrics,
         metrics: !!options.metrics,
       },
     });
@@ -329,6 +352,20 @@ export async function handleAdmin(
       c.tags = workerTags(c.tags, limit);
     }
     json(res, 200, { success: true, caches });
+    return true;
+  }
+  if (options.workers && options.metrics && path === `${ADMIN_PREFIX}workers`) {
+    const figures = new Map((await options.metrics.workers()).map((f) => [f.worker, f]));
+    const deployed = options.workers();
+    const names = new Set([...deployed.map((d) => d.name), ...figures.keys()]);
+    json(res, 200, {
+      success: true,
+      workers: [...names].sort().map((name) => ({
+        ...(deployed.find((d) => d.name === name) ?? { name, version: null, compatibilityDate: null }),
+        ...(figures.get(name) ?? EMPTY_WORKER),
+        worker: undefined,
+      })),
+    });
     return true;
   }
   if (path === `${ADMIN_PREFIX}kv/keys` && options.kv) {

@@ -633,6 +633,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
             purges: network.purges,
             kvPops: () => (network as DevNetwork).nodes.map((n) => n.kv),
             network: network as DevNetwork,
+            workers: () => (network as DevNetwork).deployed(),
           },
         }
       : {}),

@@ -38,6 +38,7 @@ import {
   type RuntimeOptions,
   type Tier,
 } from '../runtime/index.ts';
+import type { DeployedWorker } from './admin.ts';
 import type { PopSelection } from './server.ts';
 
 export interface NetworkOptions {
@@ -227,6 +228,15 @@ export class DevNetwork {
   }
 
   /** Deploy a worker to every PoP (those made later get it too). */
+  /** The workers deployed to the network (the dashboard's Workers view). */
+  deployed(): DeployedWorker[] {
+    return [...this.#deploys].map(([tenant, d]) => ({
+      name: tenant,
+      version: `${tenant}@${d.bundle.hash.slice(0, 12)}`,
+      compatibilityDate: d.config.compatibilityDate ?? null,
+    }));
+  }
+
   deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): void {
     this.#deploys.set(tenant, { bundle, config, limits });
     for (const n of this.#nodes.values()) n.runtime.deploy(tenant, bundle, config, limits);

@@ -155,7 +155,12 @@ export interface PopServerOptions {
     res: ServerResponse,
     upgrade?: { socket: Duplex; head: Buffer },
   ) => Promise<boolean>;
-  admin?: { purges: PurgeBus; kvPops: () => KvPop[]; network?: AdminOptions['network'] };
+  admin?: {
+    purges: PurgeBus;
+    kvPops: () => KvPop[];
+    network?: AdminOptions['network'];
+    workers?: AdminOptions['workers'];
+  };
   /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
   tail?: TailHub;
   observer: Observer;
@@ -324,6 +329,14 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.tail ? { tail: options.tail } : {}),
         ...(options.tracer?.recent ? { traces: options.tracer.recent } : {}),
+        workers:
+          options.admin?.workers ??
+          (() =>
+            options.runtime.versions().map((v) => ({
+              name: v.tenant,
+              version: v.id,
+              compatibilityDate: v.compatibilityDate ?? null,
+            }))),
         ...(options.scheduled ? { scheduled: options.scheduled } : {}),
         ...(options.workflows ? { workflows: options.workflows } : {}),
         ...(kvPops.length && options.kvNamespace

@@ -579,6 +579,7 @@ export class WorkerInstance implements IsolateOwner {
     this.active.delete(a.id);
     if (this.active.size === 0) this.#makeCache(true);
     a.endSpan(error ?? (a.breach ? a.breach.message : undefined));
+    this.metrics.invocation(a.worker, Number(a.cpuUsed) / 1e6);
     // The response may stream the request body (e.g. piped through a TransformStream): only now is it unneeded.
     if (a.bodyId !== null) this.bodies.cancel(a.bodyId, 'request finished');
     this.#release(a);

@@ -363,6 +363,11 @@ export class Runtime implements ObjectHost {
     return this.#tenants.get(tenant)?.version;
   }
 
+  /** Every tenant's current version. */
+  versions(): WorkerVersion[] {
+    return [...this.#tenants.values()].map((t) => t.version);
+  }
+
   /** Load the tenant's isolate now (surfaces load errors before the first request). */
   async warm(tenant: string): Promise<void> {
     await this.#instance(tenant, true);

@@ -13,11 +13,13 @@ import { Logs } from './views/logs.ts';
 import { Network } from './views/network.ts';
 import { Objects } from './views/objects.ts';
 import { Requests } from './views/requests.ts';
+import { Workers } from './views/workers.ts';
 
 const f = config.features;
 const VIEWS = [
   { id: 'requests', label: 'Requests', on: f.tail },
   { id: 'logs', label: 'Logs', on: f.tail },
+  { id: 'workers', label: 'Workers', on: f.workers },
   { id: 'network', label: 'Network', on: true },
   { id: 'cache', label: 'Cache', on: true },
   { id: 'kv', label: 'KV', on: f.kv },
@@ -59,6 +61,7 @@ function App() {
     <main id="view">
       ${view === 'requests' ? html`<${Requests} />` : null}
       ${view === 'logs' ? html`<${Logs} />` : null}
+      ${view === 'workers' ? html`<${Workers} />` : null}
       ${view === 'network' ? html`<${Network} available=${f.network} pop=${f.pop} objects=${f.objects} />` : null}
       ${view === 'cache' ? html`<${Cache} />` : null}
       ${view === 'kv' ? html`<${Kv} />` : null}
