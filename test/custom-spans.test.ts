@@ -49,6 +49,35 @@ describe('custom spans, tracing off', () => {
     ]);
     assert.equal(out.rejected, 'RangeError: inside');
   });
+
+  it('while the dashboard traces requests (a tail with traces=1), the worker still sees itself untraced', async () => {
+    const ac = new AbortController();
+    const tail = await fetch(`${dev.url}/__outpost/tail?traces=1`, {
+      headers: { authorization: `Bearer ${dev.adminToken}` },
+      signal: ac.signal,
+    });
+    assert.equal(tail.status, 200);
+    try {
+      const res = await fetch(`${dev.url}/some/path`);
+      const out = (await res.json()) as { sync: boolean; context: unknown };
+      assert.equal(out.sync, false, 'its spans say they are not traced');
+      assert.deepEqual(out.context, { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 });
+      // Yet the request was traced, for the dashboard.
+      const ray = res.headers.get('cf-ray');
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (
+          await fetch(`${dev.url}/__outpost/traces?ray=${ray}`, {
+            headers: { authorization: `Bearer ${dev.adminToken}` },
+          })
+        ).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(status, 200);
+    } finally {
+      ac.abort();
+    }
+  });
 });
 
 describe('custom spans, traced', () => {

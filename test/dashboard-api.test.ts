@@ -114,10 +114,19 @@ describe('the dashboard’s admin endpoints', () => {
     const project2 = copyFixture('fetch-cache');
     const d = await startFixture(project2.dir, { topology: 'world', egressAllow: ['127.0.0.1'] });
     const up = await startUpstream();
-    up.routes.set('/tagged', (_req, res) => {
+    const traceparents: (string | undefined)[] = [];
+    up.routes.set('/tagged', (req, res) => {
+      traceparents.push(req.headers.traceparent as string | undefined);
       res.writeHead(200, { 'cache-control': 'max-age=300', 'cache-tag': 'product,sale' });
       res.end('tagged');
     });
+    // The dashboard's Requests view is open: requests are traced, locally.
+    const ac = new AbortController();
+    const tail = await fetch(`${d.url}/__outpost/tail?traces=1`, {
+      headers: { authorization: `Bearer ${d.adminToken}` },
+      signal: ac.signal,
+    });
+    assert.equal(tail.status, 200);
     try {
       const a = { authorization: `Bearer ${d.adminToken}` };
       const stats = async (q = '') => {
@@ -151,7 +160,10 @@ describe('the dashboard’s admin endpoints', () => {
       );
       assert.ok(body.caches.some((c: any) => c.tier === 'api' && c.id === 'LHR'));
       assert.equal((await stats('?limit=0')).status, 400);
+      // The origin heard of no trace: a local trace is not sent on.
+      assert.deepEqual(traceparents, [undefined]);
     } finally {
+      ac.abort();
       await up.close();
       await d.close();
       project2.cleanup();

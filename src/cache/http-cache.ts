@@ -277,8 +277,7 @@ export class HttpCache {
     const entry = (await this.#lookup(key)).find((e) => varyMatches(e.vary, req.headers));
     if (!entry) {
       if (reqCc.onlyIfCached) return this.#gatewayTimeout();
-      this.lookups.record(req.url, 'MISS');
-      return this.#fill(req, origin, 'MISS', undefined, policy);
+      return this.#counted(req, this.#fill(req, origin, 'MISS', undefined, policy));
     }
     const now = this.#now();
     const { d, lifetime } = factsOf(entry);
@@ -293,20 +292,19 @@ export class HttpCache {
       return this.#serve(req, entry, 'UPDATING', age, policy);
     }
     try {
-      this.lookups.record(req.url, 'EXPIRED');
-      return await this.#fill(req, origin, 'EXPIRED', entry, policy);
+      return await this.#counted(req, this.#fill(req, origin, 'EXPIRED', entry, policy));
     } catch (err) {
       // RFC 5861 §4: within stale-if-error, an error (5xx or no answer) serves the stale copy.
       if (use.withinStaleIfError) {
         if (err instanceof OriginError) discard(err.response.body);
-        return this.#serve(req, entry, 'STALE', age, policy, false);
+        return this.#serve(req, entry, 'STALE', age, policy);
       }
       if (err instanceof OriginError) return this.#passed(err.response, 'EXPIRED', policy);
       // No answer at all (refused, reset, closed before a response): a disconnected cache may
       // serve stale unless a directive forbids it (§4.2.4), as Cloudflare answers STALE.
       if (use.staleIfDisconnected) {
         this.#onError(err as Error);
-        return this.#serve(req, entry, 'STALE', age, policy, false);
+        return this.#serve(req, entry, 'STALE', age, policy);
       }
       throw err;
     }
@@ -344,6 +342,13 @@ export class HttpCache {
     return n;
   }
 
+  /** A fill's answer, counted with the status it ended with (MISS, EXPIRED, REVALIDATED, BYPASS). */
+  async #counted(req: CacheRequest, fill: Promise<CacheAnswer>): Promise<CacheAnswer> {
+    const a = await fill;
+    this.lookups.record(req.url, a.cacheStatus);
+    return a;
+  }
+
   /** Stored variants of a key; a store that fails to read is treated as a miss (and reported). */
   #lookup(key: string): Promise<StoredEntry[]> {
     return this.store.get(key).catch((err) => {
@@ -374,10 +379,8 @@ export class HttpCache {
     status: CacheStatus,
     age: number,
     byPath: CachePolicy | undefined,
-    /** False when the lookup was counted already (a failed refresh serving the stale copy). */
-    count = true,
   ): CacheAnswer {
-    if (count) this.lookups.record(req.url, status);
+    this.lookups.record(req.url, status);
     const policy = refinePolicy(byPath, e.headers);
     if (clientNotModified(req.headers, e.headers))
       return {

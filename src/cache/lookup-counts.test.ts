@@ -23,10 +23,17 @@ describe('lookup counts (the dashboard’s Cache view)', () => {
       ['https://hot/', 5],
       ['https://cold/', 1],
     ]);
-    // A long tail of one-off URLs does not push out a hot one, nor grow past the bound.
-    for (let i = 0; i < 5000; i++) b.record(`https://tail/${i}`, 'MISS');
-    const top = b.top(2000);
-    assert.ok(top.length <= 1001, `${top.length} URLs kept`);
+    // A long tail of URLs asked twice does not push out a hot one, nor grow past the bound…
+    for (let i = 0; i < 5000; i++) for (let j = 0; j < 2; j++) b.record(`https://tail/${i}`, 'MISS');
+    let top = b.top(2000);
+    assert.ok(top.length <= 1000, `${top.length} URLs kept`);
     assert.deepEqual(top[0], ['https://hot/', 5]);
+    // …and a new URL asked often afterwards gets in and up.
+    for (let i = 0; i < 50; i++) b.record('https://new/', 'HIT');
+    top = b.top(3);
+    assert.deepEqual(top[0], ['https://new/', 50]);
+    // A very long URL is counted by its start.
+    b.record(`https://long/${'x'.repeat(5000)}`, 'MISS');
+    assert.ok(b.top(2000).every(([u]) => u.length <= 513));
   });
 });

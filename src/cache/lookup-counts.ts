@@ -3,8 +3,10 @@
  * and — only while someone reads them — the URLs asked most. Counting a lookup is one property
  * increment; the URL counts cost a Map update per lookup for WATCH_MS after a read, then stop.
  *
- * The URL counts are approximate past MAX_KEYS distinct URLs: when full, the URLs seen once
- * are forgotten (a URL asked often keeps its count; a long tail of one-offs does not fill memory).
+ * The URL counts are approximate past MAX_KEYS distinct URLs: when full, the least asked are
+ * forgotten down to KEEP_KEYS (a URL asked often keeps its count; a long tail of one-offs does not
+ * fill memory, and a new URL always gets in). Counting starts afresh each time someone starts
+ * reading after nobody did for WATCH_MS.
  */
 
 /** Statuses of an answer served from the cache (Cloudflare counts these as hits). */
@@ -12,6 +14,9 @@ export const HIT_STATUSES = new Set(['HIT', 'STALE', 'UPDATING', 'REVALIDATED'])
 
 const WATCH_MS = 30_000;
 const MAX_KEYS = 1000;
+const KEEP_KEYS = 750;
+/** A URL is counted by its first this many characters (a bound on the map's memory). */
+const MAX_URL = 512;
 
 /**
  * Until when the URLs asked are counted (performance.now(); 0: not now). One clock for every
@@ -19,6 +24,8 @@ const MAX_KEYS = 1000;
  * made with its first request).
  */
 let watchedUntil = 0;
+/** Which reading period counts are for: a cache's counts from an earlier one are dropped. */
+let period = 0;
 
 export interface CacheFigures {
   entries: number;
@@ -36,6 +43,7 @@ export interface CacheFigures {
 export class LookupCounts {
   readonly byStatus: Record<string, number> = {};
   #top: Map<string, number> | null = null;
+  #period = -1;
 
   record(url: string, status: string): void {
     this.byStatus[status] = (this.byStatus[status] ?? 0) + 1;
@@ -44,12 +52,20 @@ export class LookupCounts {
       watchedUntil = 0;
       return;
     }
-    this.#top ??= new Map();
+    if (this.#period !== period || this.#top === null) {
+      this.#top = new Map();
+      this.#period = period;
+    }
     const top = this.#top;
-    top.set(url, (top.get(url) ?? 0) + 1);
-    if (top.size > MAX_KEYS) for (const [k, n] of top) if (n <= 1) top.delete(k);
-    // Every URL asked more than once: halve the counts, so the newest can come in.
-    if (top.size > MAX_KEYS) for (const [k, n] of top) n <= 2 ? top.delete(k) : top.set(k, n >> 1);
+    const key = url.length > MAX_URL ? `${url.slice(0, MAX_URL)}…` : url;
+    const n = (top.get(key) ?? 0) + 1;
+    if (n === 1 && top.size >= MAX_KEYS) {
+      // Full: the least asked go (the newest URL then comes in).
+      const kept = [...top].sort((a, b) => b[1] - a[1]).slice(0, KEEP_KEYS);
+      top.clear();
+      for (const [k, c] of kept) top.set(k, c);
+    }
+    top.set(key, n);
   }
 
   /**
@@ -57,7 +73,10 @@ export class LookupCounts {
    * keeps every cache counting for WATCH_MS.
    */
   top(limit: number): [string, number][] {
-    watchedUntil = performance.now() + WATCH_MS;
+    const now = performance.now();
+    if (watchedUntil === 0 || now > watchedUntil) period++; // nobody was reading: start afresh
+    watchedUntil = now + WATCH_MS;
+    if (this.#period !== period) return [];
     return [...(this.#top ?? [])].sort((a, b) => b[1] - a[1]).slice(0, limit);
   }
 

@@ -76,6 +76,40 @@ describe('recent traces (the dashboard’s waterfalls)', () => {
     assert.ok(small.find({ ray: 's19-LHR' }), 'the newest is kept');
   });
 
+  it('counts what spans carry when they end after the response, and keeps each trace within its bound', () => {
+    const recent = new RecentTraces(200, 1e6, 50, 100_000);
+    const tracer = new Tracer(null, noopObserver, recent);
+    const big = { blob: 'x'.repeat(4000) }; // 8 KB as the tracer counts (UTF-16)
+    const traces = Array.from({ length: 10 }, (_, t) => {
+      const trace = tracer.begin(undefined, undefined, 'GET');
+      // Opened during the request, ended (with their attributes) after it: waitUntil work.
+      const open = Array.from({ length: 100 }, (_, i) => trace.start(`late-${i}`, SpanKind.INTERNAL));
+      trace.end();
+      assert.ok(tracer.keeps(trace, 200, undefined, 1));
+      tracer.keep(trace, { ray: `big${t}-LHR` });
+      for (const s of open) s.end(big);
+      return trace;
+    });
+    for (const t of traces) {
+      const kept = recent.find({ trace: t.traceId });
+      if (!kept) continue;
+      const bytes = JSON.stringify(kept.spans).length;
+      assert.ok(bytes < 120_000, `a trace holds ${bytes} bytes of JSON`);
+      assert.ok(kept.dropped > 50, `${kept.dropped} spans dropped past the bound`);
+    }
+    assert.ok(recent.find({ ray: 'big9-LHR' }), 'the newest is kept');
+  });
+
+  it('a local trace ignores an incoming traceparent: kept whatever its flag, under an id of its own', () => {
+    const recent = new RecentTraces();
+    const tracer = new Tracer(null, noopObserver, recent);
+    const incoming = '00-c0ffee00c0ffee00c0ffee00c0ffee00-00f067aa0ba902b7-00';
+    const trace = tracer.begin(incoming, undefined);
+    assert.notEqual(trace.traceId, 'c0ffee00c0ffee00c0ffee00c0ffee00');
+    trace.end();
+    assert.equal(tracer.keeps(trace, 200, undefined, 1), true);
+  });
+
   it('a trace made only for the dashboard is local: requests it sends carry no traceparent', () => {
     const tracer = new Tracer(null, noopObserver, new RecentTraces());
     const trace = tracer.begin(undefined, undefined);

@@ -10,7 +10,9 @@
  * local (trace.ts): it never adds a `traceparent` to the requests a worker sends.
  *
  * Memory: at most `maxTraces` traces and `maxBytes` of spans (as the tracer counts a span's
- * size); the oldest go first.
+ * size, attributes included), each trace at most `maxTraceBytes`: a span that would take a
+ * trace past it is not kept (counted as dropped), and a span's size is counted again when it
+ * ends after the request (its attributes come with its end). The oldest traces go first.
  */
 import { type RequestTrace, type SpanRecord, spanIdOf } from './trace.ts';
 
@@ -47,7 +49,11 @@ interface Entry {
   trace: RequestTrace;
   meta: TraceMeta;
   spans: SpanRecord[];
+  /** Each kept span's size as last counted. */
+  sizes: Map<SpanRecord, number>;
   bytes: number;
+  /** Spans not kept here, past maxTraceBytes. */
+  dropped: number;
 }
 
 export class RecentTraces {
@@ -62,6 +68,7 @@ export class RecentTraces {
     readonly maxTraces = 200,
     readonly maxBytes = 16 * 1024 * 1024,
     readonly maxRate = 50,
+    readonly maxTraceBytes = Math.max(64 * 1024, Math.floor(maxBytes / 8)),
   ) {}
 
   /** Someone looks (a dashboard's Requests view): requests are traced until the returned function runs. */
@@ -98,24 +105,45 @@ export class RecentTraces {
     const old = this.#entries.get(id);
     // A trace id seen again (a request continuing a trace): the newer request's spans replace it.
     if (old) this.#forget(id, old);
-    const spans = trace.spans;
-    let bytes = 0;
-    for (const s of spans) bytes += size(s);
-    const entry: Entry = { trace, meta, spans, bytes };
+    const entry: Entry = { trace, meta, spans: [], sizes: new Map(), bytes: 0, dropped: 0 };
+    for (const s of trace.spans) this.#count(entry, s, size(s));
     this.#entries.set(id, entry);
     if (meta.ray) this.#byRay.set(meta.ray, id);
-    this.#bytes += bytes;
+    this.#evict();
+    // A span ending after the keep: new to the trace, or one it holds, grown with its end's attributes.
+    return (s) => {
+      if (this.#entries.get(id) !== entry) return;
+      this.#count(entry, s, size(s));
+      this.#evict();
+    };
+  }
+
+  /** Counts `s` (at `n` bytes) in `entry`, or drops it when the trace would pass its bound. */
+  #count(entry: Entry, s: SpanRecord, n: number): void {
+    const before = entry.sizes.get(s);
+    const grown = n - (before ?? 0);
+    if (entry.bytes + grown > this.maxTraceBytes && entry.spans.length > 0 && entry.spans[0] !== s) {
+      // The root (first) stays whatever its size; another span past the bound goes.
+      if (before !== undefined) {
+        entry.spans.splice(entry.spans.indexOf(s), 1);
+        entry.sizes.delete(s);
+        entry.bytes -= before;
+        this.#bytes -= before;
+      }
+      entry.dropped++;
+      return;
+    }
+    if (before === undefined) entry.spans.push(s);
+    entry.sizes.set(s, n);
+    entry.bytes += grown;
+    this.#bytes += grown;
+  }
+
+  #evict(): void {
     while (this.#entries.size > this.maxTraces || (this.#bytes > this.maxBytes && this.#entries.size > 1)) {
       const [oldest, e] = this.#entries.entries().next().value as [string, Entry];
       this.#forget(oldest, e);
     }
-    return (s) => {
-      if (this.#entries.get(id) !== entry || entry.spans.includes(s)) return;
-      entry.spans.push(s);
-      const n = size(s);
-      entry.bytes += n;
-      this.#bytes += n;
-    };
   }
 
   #forget(id: string, e: Entry): void {
@@ -135,7 +163,7 @@ export class RecentTraces {
     return e && id ? view(id, e) : undefined;
   }
 
-  /** The kept traces, newest first: what each was, without its spans. */
+  /** The kept traces, newest first (`limit` of them): what each was, without its spans. */
   list(limit = 50): (TraceMeta & { traceId: string; start: number; ms: number | null; spans: number })[] {
     const out = [];
     const all = [...this.#entries];
@@ -169,5 +197,5 @@ function view(traceId: string, e: Entry): RecentTrace {
       }),
     )
     .sort((a, b) => a.start - b.start);
-  return { traceId, ...e.meta, start: e.spans[0].startMs, spans, dropped: e.trace.dropped };
+  return { traceId, ...e.meta, start: e.spans[0].startMs, spans, dropped: e.trace.dropped + e.dropped };
 }

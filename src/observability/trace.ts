@@ -72,6 +72,11 @@ export interface DeferredSpan {
 export interface TraceScope {
   /** False for NO_TRACE: callers may skip building attributes. */
   readonly recording: boolean;
+  /**
+   * Recorded for this process alone (the dashboard's, while someone looks): a worker must not be
+   * able to tell, so its own spans are not recorded and nothing it sends carries the trace.
+   */
+  readonly local?: boolean;
   /** The `traceparent` a request sent from here carries, naming `span` as its parent. */
   traceparent(span: OpenSpan): string | null;
   /** The trace's `tracestate`, passed on beside the traceparent (W3C Trace Context §3.3). */
@@ -246,6 +251,9 @@ class Span implements SpanRecord, OpenSpan, TraceScope {
   get scope(): TraceScope {
     return this;
   }
+  get local(): boolean {
+    return this.trace.localOnly;
+  }
   get tracestate(): string | undefined {
     return this.trace.state;
   }
@@ -316,7 +324,7 @@ export class RequestTrace extends Span {
   late: ((s: SpanRecord) => void) | null = null;
   closed = false;
   /** Kept in this process only (the dashboard's): requests sent from it carry no `traceparent`. */
-  local = false;
+  localOnly = false;
   /** A span deferred to it (one at most; others are made at once). */
   #deferred: DeferredSpan | null = null;
 

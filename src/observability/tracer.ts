@@ -187,11 +187,13 @@ export class Tracer {
     kind: SpanKind = SpanKind.SERVER,
     startedAt = nowMs(),
   ): RequestTrace {
-    const incoming = traceparent === undefined ? null : parseTraceparent(traceparent);
+    // A local trace (no export) starts its own id: a client's traceparent neither decides
+    // whether it is kept nor names an entry of the recent store.
+    const incoming = traceparent === undefined || this.#sink === null ? null : parseTraceparent(traceparent);
     const state = incoming ? cleanTracestate(tracestate) : undefined;
     const trace = new RequestTrace(incoming, state, this.#bound, name, kind, startedAt);
     // Made only for the recent store: nothing outside this process hears of it.
-    if (this.#sink === null) trace.local = true;
+    if (this.#sink === null) trace.localOnly = true;
     return trace;
   }
 

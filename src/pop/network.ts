@@ -227,7 +227,6 @@ export class DevNetwork {
     };
   }
 
-  /** Deploy a worker to every PoP (those made later get it too). */
   /** The workers deployed to the network (the dashboard's Workers view). */
   deployed(): DeployedWorker[] {
     return [...this.#deploys].map(([tenant, d]) => ({
@@ -237,6 +236,7 @@ export class DevNetwork {
     }));
   }
 
+  /** Deploy a worker to every PoP (those made later get it too). */
   deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): void {
     this.#deploys.set(tenant, { bundle, config, limits });
     for (const n of this.#nodes.values()) n.runtime.deploy(tenant, bundle, config, limits);

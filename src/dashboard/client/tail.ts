@@ -21,7 +21,11 @@ export interface TailItem {
   executionModel: string;
   ray?: string;
   pop?: string;
+  /** Its place in the page's stream (a key: events without a ray id can share a millisecond). */
+  seq: number;
 }
+
+let received = 0;
 
 /** Events a second the stream brings at most (the page cannot show more). */
 export const TAIL_RATE = 50;
@@ -53,6 +57,7 @@ export function useTail(
     source.onmessage = (e) => {
       if (pausedNow.current) return;
       const item = JSON.parse(e.data) as TailItem;
+      item.seq = ++received;
       setItems((list) => [item, ...list].slice(0, keep));
     };
     return () => source.close();

@@ -122,7 +122,8 @@ export class CustomSpans {
     const under = typeof parent === 'number' && parent > 0 ? this.#open.get(parent) : undefined;
     if (under && under.ctx !== ctx) return 0;
     const scope = under ? under.span.scope : this.owner().hops(ctx)?.trace;
-    if (!scope?.recording) return 0;
+    // A local trace (the dashboard looking) is not the worker's to see: untraced, as with none.
+    if (!scope?.recording || scope.local) return 0;
     let mine = this.#byInvocation.get(ctx);
     if (mine && mine.size >= MAX_OPEN_PER_INVOCATION) return 0;
     if (this.#open.size >= MAX_OPEN) {
@@ -175,7 +176,7 @@ export class CustomSpans {
    */
   root(ctx: unknown, attrs: unknown, status: unknown, newName: unknown): boolean {
     const span = this.owner().invocationSpan(ctx);
-    if (!span || !span.scope.recording) return false;
+    if (!span || !span.scope.recording || span.scope.local) return false;
     if ((span as OpenSpan & { endMs?: number }).endMs) return true;
     const a = cleanAttrs(attrs);
     let added = this.#rootAttrs.get(span) ?? 0;

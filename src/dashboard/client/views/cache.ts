@@ -1,7 +1,7 @@
 /**
  * Cache: each cache of the network — every PoP's HTTP cache and Cache API store, each shield's,
  * the upper tier's — with its entries, bytes, lookups and hit ratio, the URLs asked most and the
- * tags with most entries, read every 2 s (`GET /__outpost/cache/stats`); and purge by URL,
+ * tags with most entries, read every 5 s (`GET /__outpost/cache/stats`); and purge by URL,
  * prefix, tag or everything (`POST /__outpost/cache/purge`, with the session's CSRF token), with
  * what the purge reached: entries dropped, caches that acknowledged.
  */
@@ -50,7 +50,7 @@ function Caches({ rows }: { rows: CacheRow[] }) {
         <tbody>
           ${used.map(
             (r) => html`<tr key=${`${r.tier}-${r.id}`}>
-              <th scope="row">${r.id || 'this server'} <small>${TIER[r.tier]}</small></th>
+              <th scope="row">${r.id || (r.tier === 'upper' ? 'upper tier' : 'this server')} <small>${r.id || r.tier !== 'upper' ? TIER[r.tier] : ''}</small></th>
               <td class="num">${r.entries}</td>
               <td class="num">${size(r.bytes)}</td>
               <td class="num" title=${Object.entries(r.lookups)
@@ -76,7 +76,8 @@ export function Cache() {
   const [worker, setWorker] = useState('');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const { data, error, refresh } = usePoll<{ caches: CacheRow[] }>('cache/stats', 2000);
+  // Every 5 s: a read counts each cache's tags over its entries.
+  const { data, error, refresh } = usePoll<{ caches: CacheRow[] }>('cache/stats', 5000);
 
   const purge = async (e: Event) => {
     e.preventDefault();

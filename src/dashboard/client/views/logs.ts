@@ -31,14 +31,14 @@ function lines(items: TailItem[], level: string): Line[] {
     const own: Line[] = [
       ...i.logs.map((l, n) => ({
         ...base,
-        key: `${i.ray}-${i.eventTimestamp}-l${n}`,
+        key: `${i.seq}-l${n}`,
         at: l.timestamp,
         level: l.level,
         text: l.message.map(text).join(' '),
       })),
       ...i.exceptions.map((x, n) => ({
         ...base,
-        key: `${i.ray}-${i.eventTimestamp}-x${n}`,
+        key: `${i.seq}-x${n}`,
         at: x.timestamp,
         level: 'exception',
         text: `${x.name}: ${x.message}`,

@@ -57,7 +57,7 @@ export function Requests() {
           <tbody>
             ${shown.map(
               (i) => html`
-                <tr key=${`${i.ray}-${i.eventTimestamp}`} class=${open === i ? 'selected' : ''}>
+                <tr key=${i.seq} class=${open === i ? 'selected' : ''}>
                   <td>${new Date(i.eventTimestamp).toLocaleTimeString()}</td>
                   <td>${popOf(i)}</td>
                   <td>${i.scriptName}</td>
