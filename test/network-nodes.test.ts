@@ -4,7 +4,8 @@
  * rollback under traffic that fails no request.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -13,7 +14,7 @@ import { loadTopology, Membership, type RouterServer, startRouterServer } from '
 import { memoryObserver } from '../src/observability/index.ts';
 import { waitFor } from './helpers.ts';
 import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
-import { describeNeeding, NATS_SERVER } from './support/programs.ts';
+import { CHROMIUM, describeNeeding, NATS_SERVER, skipWithout } from './support/programs.ts';
 
 const POPS = ['FRA', 'LHR', 'IAD', 'SFO', 'SYD', 'NRT'];
 const topology = loadTopology('world');
@@ -394,5 +395,89 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
       'SYD dropped what it could not prove fresh',
     );
     assert.notEqual(await at('FRA'), fraBefore, 'the purge reached FRA');
+  });
+
+  /** A node's admin token, as it wrote it for the CLI. */
+  const tokenOf = (n: NodeProcess): string => {
+    const file = readdirSync(n.dir, { recursive: true, encoding: 'utf8' }).find((f) =>
+      f.endsWith('admin.json'),
+    );
+    assert.ok(file, 'the node wrote its admin token');
+    return (JSON.parse(readFileSync(join(n.dir, file), 'utf8')) as { token: string }).token;
+  };
+
+  it(
+    'a node’s dashboard shows its deployments with their waves (in a browser)',
+    { skip: skipWithout(CHROMIUM) },
+    async () => {
+      const fra = nodes.get('FRA') as NodeProcess;
+      const { chromium } = await import('playwright-core');
+      const executablePath = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+      const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        await page.goto(`${fra.url}/__outpost/`);
+        await page.getByLabel('Admin token').fill(tokenOf(fra));
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('link', { name: 'Workers' }).click();
+        const article = page.getByRole('article', { name: 'Deployment of net-hello' });
+        await article.waitFor({ timeout: 10_000 });
+        const text = await article.innerText();
+        assert.match(text, /Serves\s+[0-9a-f]{8} \d+%/);
+        assert.equal(await article.locator('table.nodes tbody tr').count(), POPS.length);
+        assert.equal(await article.getByRole('button', { name: 'Roll back' }).isEnabled(), true);
+        if (process.env.OUTPOST_SCREENSHOTS)
+          await page.screenshot({ path: join(process.env.OUTPOST_SCREENSHOTS, 'dashboard-deployments.png') });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
+
+  it('the dashboard’s deployments: each node’s version, the waves, and a rollback from the page', async () => {
+    const fra = nodes.get('FRA') as NodeProcess;
+    const token = tokenOf(fra);
+    const auth = { authorization: `Bearer ${token}` };
+    const view = async () => {
+      const r = await fetch(`${fra.url}/__outpost/deployments`, { headers: auth });
+      assert.equal(r.status, 200);
+      return ((await r.json()) as { workers: any[] }).workers.find((w) => w.worker === 'net-hello');
+    };
+    const now = await view();
+    assert.ok(now.deployment.previous.length > 0, 'an earlier deployment to go back to');
+    assert.equal(now.nodes.length, POPS.length);
+    // (The deployment before this test split traffic between two versions.)
+    const serving = now.deployment.versions.map((v: { version: string }) => v.version);
+    for (const n of now.nodes) assert.ok(serving.includes(n.version), `${n.pop} serves ${n.version}`);
+    // A rollback, as the page's button sends it (the token here; a session adds its CSRF token).
+    const r = await fetch(`${fra.url}/__outpost/deployments/net-hello/rollback`, {
+      method: 'POST',
+      headers: auth,
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    const { deployment } = (await r.json()) as { deployment: any };
+    assert.equal(deployment.message, 'rollback (dashboard)');
+    // The version that served most before the current deployment, now everywhere.
+    const back = [...now.deployment.previous].sort((a, b) => b.percentage - a.percentage)[0].version;
+    assert.deepEqual(deployment.versions, [{ version: back, percentage: 100 }]);
+    await waitFor(
+      async () =>
+        (await view()).nodes.every((n: any) => n.version === deployment.versions[0].version)
+          ? true
+          : undefined,
+      20_000,
+      'every node on the rolled-back version',
+    );
+    const unknown = await fetch(`${fra.url}/__outpost/deployments/no-such-worker/rollback`, {
+      method: 'POST',
+      headers: auth,
+    });
+    assert.equal(unknown.status, 404);
+    assert.match(
+      ((await unknown.json()) as any).errors[0].message,
+      /"no-such-worker" has never been deployed/,
+    );
+    const anonymous = await fetch(`${fra.url}/__outpost/deployments/net-hello/rollback`, { method: 'POST' });
+    assert.equal(anonymous.status, 401);
   });
 });

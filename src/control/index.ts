@@ -25,4 +25,5 @@ export {
 export { HealthBook, type VersionHealth } from './health.ts';
 export { type ControlStoreOptions, NatsControlStore } from './nats-store.ts';
 export { type RolloutOptions, rollout } from './rollout.ts';
+export { deploymentsView, rollbackWorker, type WorkerDeployments } from './status.ts';
 export { DEFAULT_WAVES, type GateOptions, judge, planWaves, type Verdict } from './waves.ts';

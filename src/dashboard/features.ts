@@ -11,5 +11,7 @@ export interface DashboardFeatures {
   tail: boolean;
   /** Deployed workers with their figures. */
   workers: boolean;
+  /** A network of nodes' deployments (waves, rollback). */
+  deployments: boolean;
   metrics: boolean;
 }

@@ -12,6 +12,10 @@
  *        most (counted while this is read) and the tags with most entries (N of each, default 10)
  *   GET  /__outpost/workers           → each deployed worker with its version, and since start its
  *        requests by status class, limit kills by limit, invocations, CPU per invocation, cold starts
+ *   GET  /__outpost/deployments       → (a node) each worker's current deployment with its waves and
+ *        status, and the version each node serves
+ *   POST /__outpost/deployments/<worker>/rollback  {"version"?: "<hex prefix>"} → the new deployment
+ *        (default: the version that served before the current one), as `outpost rollback`
  *   GET  /__outpost/kv/keys?binding=NAME (or namespace=ID)&prefix=P
  *        → 200 {"namespace", "pops", "keys": [{ key, latest, seen: {POP: version}, cached: {POP: version} }]}
  *        which version of each key every PoP sees, and what its cache holds (eventual consistency, visible)
@@ -36,6 +40,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type AnalyticsEngine, AnalyticsSqlError } from '../analytics/index.ts';
 import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
+import { DeployError } from '../control/deployment.ts';
 import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import {
@@ -77,6 +82,11 @@ export interface AdminOptions {
   tail?: TailHub;
   /** The last requests' traces (the dashboard's waterfalls), traced while a tail asks for them. */
   traces?: RecentTraces;
+  /** A network of nodes: its deployments, and a rollback (the dashboard's Workers view). */
+  deployments?: {
+    list(): Promise<unknown>;
+    rollback(worker: string, version: string | undefined): Promise<unknown>;
+  };
   /** The workers deployed here, with their versions (the dashboard's Workers view). */
   workers?: () => DeployedWorker[];
   /** Cron Triggers: the jobs (GET), and firing a worker's scheduled() now (POST, `outpost trigger scheduled`). */
@@ -299,6 +309,7 @@ export async function handleAdmin(
         objects: !!options.objects,
         tail: !!options.tail,
         workers: !!options.workers && !!options.metrics,
+        deployments: !!options.deployments,
         metrics: !!options.metrics,
       },
     });
@@ -366,6 +377,30 @@ export async function handleAdmin(
         worker: undefined,
       })),
     });
+    return true;
+  }
+  if (options.deployments && path === `${ADMIN_PREFIX}deployments`) {
+    json(res, 200, { success: true, workers: await options.deployments.list() });
+    return true;
+  }
+  const rollback = /^\/__outpost\/deployments\/([^/]+)\/rollback$/.exec(path);
+  if (options.deployments && rollback) {
+    if (req.method !== 'POST') {
+      json(res, 405, { success: false, errors: [{ message: 'use POST' }] }, { allow: 'POST' });
+      return true;
+    }
+    try {
+      const text = await readText(req);
+      const body = text.trim() ? (JSON.parse(text) as { version?: unknown }) : {};
+      if (body.version !== undefined && typeof body.version !== 'string')
+        throw new DeployError('INVALID_VERSION', 'version must be a string (a version id or its hex prefix)');
+      const deployment = await options.deployments.rollback(decodeURIComponent(rollback[1]), body.version);
+      json(res, 200, { success: true, deployment });
+    } catch (err) {
+      if (!(err instanceof DeployError || err instanceof SyntaxError || err instanceof PurgeError)) throw err;
+      const status = err instanceof DeployError && err.code === 'NOT_DEPLOYED' ? 404 : 400;
+      json(res, status, { success: false, errors: [{ message: err.message }] });
+    }
     return true;
   }
   if (path === `${ADMIN_PREFIX}kv/keys` && options.kv) {

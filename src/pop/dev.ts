@@ -54,7 +54,7 @@ import {
   type RuntimeOptions,
 } from '../runtime/index.ts';
 import { NatsCounterStore, RateLimiter } from '../security/ratelimit/index.ts';
-import { newAdminToken, writeAdminFile } from './admin.ts';
+import { type AdminOptions, newAdminToken, writeAdminFile } from './admin.ts';
 import { allOrClose } from './all-or-close.ts';
 import { Background } from './background.ts';
 import { DevNetwork } from './network.ts';
@@ -163,6 +163,8 @@ export interface DevOptions {
   quotas?: Partial<StorageQuotas>;
   /** Tracing: export each request's trace over OTLP/HTTP (src/observability/tracer.ts); none: off. */
   tracing?: TracingOptions;
+  /** A node of a network: its deployments and rollback, for the dashboard (src/control/status.ts). */
+  deployments?: AdminOptions['deployments'];
   /** `GET /__scheduled?cron=…` runs the worker's scheduled() (wrangler dev --test-scheduled). */
   testScheduled?: boolean;
   /** The cron scheduler's clock (tests, the jitter bench); default the real one. */
@@ -626,6 +628,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(policies ? { policies } : {}),
     tracer,
     tail,
+    ...(options.deployments ? { deployments: options.deployments } : {}),
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),

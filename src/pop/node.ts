@@ -12,7 +12,14 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NodePurges, PURGE_EVERYTHING, type PurgeSelector } from '../cache/index.ts';
 import type { SecurityConfig } from '../config/index.ts';
-import { DeployAgent, HealthBook, NatsControlStore, type Served } from '../control/index.ts';
+import {
+  DeployAgent,
+  deploymentsView,
+  HealthBook,
+  NatsControlStore,
+  rollbackWorker,
+  type Served,
+} from '../control/index.ts';
 import { AUTO_MOVE_DEFAULTS, ObjectCluster, type PeerNode } from '../durable-objects/index.ts';
 import {
   distanceKm,
@@ -358,6 +365,12 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       log,
     });
   }
+  // The other nodes, for the dashboard's deployments (watched already when the node has a secret).
+  let watching: Promise<void> | null = o.secret !== undefined ? Promise.resolve() : null;
+  const watched = () => {
+    watching ??= membership.watch();
+    return watching;
+  };
   const secret = objectSecret ?? '';
   /**
    * Where an object nobody holds goes (src/durable-objects/across-nodes.ts): the PoP it lived in, else the PoP
@@ -429,6 +442,14 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
           }
         : {}),
       prewarm: false,
+      deployments: {
+        list: async () => {
+          await watched();
+          return deploymentsView(store, () => popNodes(membership.members()));
+        },
+        rollback: (worker, version) =>
+          rollbackWorker(store, () => popNodes(membership.members()), worker, version),
+      },
       beforeRequest: () => purges.checkAway(),
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),
       ...(o.trustedProxyHeader ? { trustedProxyHeader: o.trustedProxyHeader } : {}),

@@ -163,6 +163,8 @@ export interface PopServerOptions {
   };
   /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
   tail?: TailHub;
+  /** A network of nodes: its deployments and rollback (`outpost node`). */
+  deployments?: AdminOptions['deployments'];
   observer: Observer;
 }
 
@@ -329,6 +331,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.tail ? { tail: options.tail } : {}),
         ...(options.tracer?.recent ? { traces: options.tracer.recent } : {}),
+        ...(options.deployments ? { deployments: options.deployments } : {}),
         workers:
           options.admin?.workers ??
           (() =>

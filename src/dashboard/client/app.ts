@@ -61,7 +61,7 @@ function App() {
     <main id="view">
       ${view === 'requests' ? html`<${Requests} />` : null}
       ${view === 'logs' ? html`<${Logs} />` : null}
-      ${view === 'workers' ? html`<${Workers} />` : null}
+      ${view === 'workers' ? html`<${Workers} deployments=${f.deployments} />` : null}
       ${view === 'network' ? html`<${Network} available=${f.network} pop=${f.pop} objects=${f.objects} />` : null}
       ${view === 'cache' ? html`<${Cache} />` : null}
       ${view === 'kv' ? html`<${Kv} />` : null}

@@ -2,10 +2,11 @@
  * Workers: each deployed worker with its version and compatibility date, and since the server
  * started its requests by status class, requests stopped for a limit (by limit), invocations,
  * CPU per invocation and cold starts, summed over the PoPs; read every 2 s
- * (`GET /__outpost/workers`).
+ * (`GET /__outpost/workers`). On a node of a network, its deployments follow (deployments.ts).
  */
 import { html } from '../html.ts';
 import { usePoll } from '../poll.ts';
+import { Deployments } from './deployments.ts';
 
 interface WorkerRow {
   name: string;
@@ -20,7 +21,7 @@ interface WorkerRow {
   pops: string[];
 }
 
-export function Workers() {
+export function Workers({ deployments }: { deployments: boolean }) {
   const { data, error } = usePoll<{ workers: WorkerRow[] }>('workers', 2000);
   const kills = (w: WorkerRow) => Object.entries(w.limitKills).filter(([, n]) => n > 0);
   return html`
@@ -61,7 +62,12 @@ export function Workers() {
           </table></div>`
           : null
       }
-      <p class="note">Deploy waves, their gates and rollback live in a network of nodes (<code>outpost deployments</code>); this view does not show them yet.</p>
+      ${
+        deployments
+          ? null
+          : html`<p class="note">Deploy waves, their gates and rollback belong to a network of nodes (<code>outpost node</code>, <code>outpost deploy</code>): its dashboard shows them here.</p>`
+      }
     </section>
+    ${deployments ? html`<${Deployments} />` : null}
   `;
 }
