@@ -6,7 +6,7 @@
 // (GET /__outpost/cache/stats); the workers' (GET /__outpost/workers).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, startFixture, startUpstream, type TestDev } from './helpers.ts';
+import { copyFixture, startFixture, startUpstream, type TestDev, waitFor } from './helpers.ts';
 
 describe('the dashboard’s admin endpoints', () => {
   let dev: TestDev;
@@ -185,6 +185,47 @@ describe('the dashboard’s admin endpoints', () => {
     assert.deepEqual(w.limitKills, {});
     assert.ok(w.pops.includes('CDG'));
     assert.equal(w.worker, undefined);
+  });
+
+  it('requests: every request as it ends, filtered by cache status, at most max_rate a second', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${dev.url}/__outpost/requests?cache=none&max_rate=2`, {
+      headers: auth,
+      signal: ac.signal,
+    });
+    assert.equal(r.status, 200);
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const got: any[] = [];
+    let text = '';
+    const read = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+        for (const m of text.matchAll(/^data: (.*)$/gm)) got.push(JSON.parse(m[1]));
+        text = text.slice(text.lastIndexOf('\n') + 1);
+      }
+    })().catch(() => {});
+    try {
+      await new Promise((res) => setTimeout(res, 50));
+      for (let i = 0; i < 5; i++) await get();
+      await waitFor(() => (got.length >= 2 ? true : undefined), 5000, 'two records');
+      await new Promise((res) => setTimeout(res, 100));
+      // Two a second: five requests within a second or across two, never all five.
+      assert.ok(got.length >= 2 && got.length <= 4, `${got.length} records of 5 requests at 2 a second`);
+      assert.equal(got[0].worker, 'kv');
+      assert.equal(got[0].pop, 'CDG');
+      assert.equal(got[0].path, '/get');
+      assert.equal(got[0].cache, 'none');
+      assert.equal(got[0].status, 200);
+      assert.match(got[0].ray, /-CDG$/);
+    } finally {
+      ac.abort();
+      await read;
+    }
+    const bad = await fetch(`${dev.url}/__outpost/requests?cache=SOMETIMES`, { headers: auth });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as any).errors[0].message, /cache must be one of HIT, MISS/);
   });
 
   it('a bad trace id or ray is named; the token is required', async () => {

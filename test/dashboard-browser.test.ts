@@ -69,6 +69,23 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await shot('requests');
   });
 
+  it('picking a cache status lists every request answered with it, and opens its waterfall', async () => {
+    await page.goto(`${dev.url}/__outpost/#requests`);
+    await page.getByRole('status').filter({ hasText: 'live' }).first().waitFor({ timeout: 10_000 });
+    await page.getByRole('combobox', { name: 'Cache' }).selectOption('none');
+    await page.getByText('Every request answered with cache status').waitFor({ timeout: 10_000 });
+    await page.locator('p .state.live').waitFor({ timeout: 10_000 });
+    const r = await fetch(`${dev.url}/get?key=by-cache`, { headers: { 'outpost-pop': 'LHR' } });
+    assert.equal(r.status, 200);
+    const row = page.locator('table.answered tbody tr', { hasText: '/get' }).first();
+    await row.waitFor({ timeout: 10_000 });
+    const cells = await row.locator('td').allInnerTexts();
+    assert.deepEqual([cells[1], cells[2], cells[5], cells[6]], ['LHR', 'kv', '200', 'none']);
+    await row.getByRole('button', { name: 'Open /get' }).click();
+    await page.getByRole('table', { name: 'Spans of this request' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('combobox', { name: 'Cache' }).selectOption('');
+  });
+
   it('a live stream the server ended reconnects by itself, and requests arrive again', async () => {
     await page.goto(`${dev.url}/__outpost/#requests`);
     const state = page.locator('#requests-title .state');

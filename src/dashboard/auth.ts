@@ -217,7 +217,7 @@ export type Access = 'token' | 'session' | null;
 
 /** Admin paths (after /__outpost/) a session may read: what the views read. */
 const SESSION_READS =
-  /^(tail|traces|network|network\/stats|cache\/stats|workers|deployments|kv\/keys|do\/objects|metrics)$/;
+  /^(tail|requests|traces|network|network\/stats|cache\/stats|workers|deployments|kv\/keys|do\/objects|metrics)$/;
 /** And act on (with its CSRF token): a purge, a simulated outage. */
 const SESSION_ACTIONS =
   /^(cache\/purge|network\/pops\/[A-Za-z0-9_-]+|deployments\/[A-Za-z0-9_-]+\/rollback)$/;

@@ -29,6 +29,12 @@ export {
 } from './metrics.ts';
 export { type RecentSpan, type RecentTrace, RecentTraces, type TraceMeta } from './recent-traces.ts';
 export {
+  parseRequestFilter,
+  type RequestFilter,
+  type RequestRecord as AnsweredRequest,
+  RequestStream,
+} from './request-stream.ts';
+export {
   matchesTail,
   parseTailFilter,
   prettyTail,

@@ -26,6 +26,9 @@
  *        → text/event-stream: each finished invocation as `data: <TailItem JSON>` (outpost tail),
  *        at most max_rate a second when given (the rest counted in a `: dropped N` comment);
  *        traces=1: requests are traced for /traces while the stream is open
+ *   GET  /__outpost/requests?cache=HIT,MISS&worker=&max_rate=&traces=1 → text/event-stream: every
+ *        request as it ends (worker or not) as `data: <JSON>` — ray, pop, worker, method, path,
+ *        status, cache, ms, bytes — matching the filters, at most max_rate a second
  *   GET  /__outpost/traces             → the last kept traces, newest first (no spans)
  *   GET  /__outpost/traces?ray=R | ?trace=ID → one trace with its spans (the dashboard's waterfall)
  *   GET  /__outpost/network            → the topology's PoPs with their health and places (a network only)
@@ -45,8 +48,10 @@ import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.
 import type { KvPop } from '../kv/index.ts';
 import {
   type EdgeMetrics,
+  parseRequestFilter,
   parseTailFilter,
   type RecentTraces,
+  type RequestStream,
   type TailHub,
 } from '../observability/index.ts';
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
@@ -80,6 +85,8 @@ export interface AdminOptions {
   analytics?: () => AnalyticsEngine;
   /** Live tail: finished invocations, streamed to `outpost tail`. */
   tail?: TailHub;
+  /** Every request as it ends (the dashboard's Requests view, by cache status). */
+  requests?: RequestStream;
   /** The last requests' traces (the dashboard's waterfalls), traced while a tail asks for them. */
   traces?: RecentTraces;
   /** A network of nodes: its deployments, and a rollback (the dashboard's Workers view). */
@@ -185,6 +192,71 @@ function tailSession(
     // Past its cap, invocations need not collect an event for this session at all.
     rate === null ? undefined : full,
   );
+  res.once('close', () => {
+    clearInterval(ping);
+    forget();
+    unwatch?.();
+  });
+}
+
+/**
+ * `GET /requests`: every request as it ends, as Server-Sent Events, at most `max_rate` a second
+ * (default 50); bounded as a tail session is (MAX_TAIL_SESSIONS, MAX_TAIL_BACKLOG).
+ */
+function requestSession(
+  req: IncomingMessage,
+  res: ServerResponse,
+  stream: RequestStream,
+  traces: RecentTraces | undefined,
+): void {
+  const q = new URL(req.url ?? '/', 'http://admin').searchParams;
+  const filter = parseRequestFilter(q);
+  const rate = q.get('max_rate') ?? '50';
+  const maxRate = Number(rate);
+  if (typeof filter === 'string' || !(Number.isInteger(maxRate) && maxRate >= 1 && maxRate <= 100_000)) {
+    const message =
+      typeof filter === 'string'
+        ? filter
+        : `max_rate must be an integer from 1 to 100000, received "${rate.slice(0, 40)}"`;
+    json(res, 400, { success: false, errors: [{ message }] });
+    return;
+  }
+  if (stream.size >= MAX_TAIL_SESSIONS) {
+    json(res, 429, {
+      success: false,
+      errors: [{ message: `at most ${MAX_TAIL_SESSIONS} request streams at once` }],
+    });
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
+  res.write(': requests\n\nretry: 1000\n\n');
+  const unwatch = q.get('traces') === '1' && traces ? traces.watch() : null;
+  let second = 0;
+  let sent = 0;
+  let dropped = 0;
+  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+  ping.unref();
+  const forget = stream.listen(filter, (r) => {
+    const now = Math.floor(performance.now() / 1000);
+    if (now !== second) {
+      second = now;
+      sent = 0;
+    }
+    if (sent >= maxRate || res.writableLength > MAX_TAIL_BACKLOG) {
+      dropped++;
+      return;
+    }
+    sent++;
+    if (dropped > 0) {
+      res.write(`: dropped ${dropped}\n\n`);
+      dropped = 0;
+    }
+    res.write(`data: ${JSON.stringify(r)}\n\n`);
+  });
   res.once('close', () => {
     clearInterval(ping);
     forget();
@@ -509,6 +581,14 @@ export async function handleAdmin(
       return true;
     }
     tailSession(req, res, options.tail, options.traces);
+    return true;
+  }
+  if (options.requests && path === `${ADMIN_PREFIX}requests`) {
+    if (req.method !== 'GET') {
+      json(res, 405, { success: false, errors: [{ message: 'use GET' }] }, { allow: 'GET' });
+      return true;
+    }
+    requestSession(req, res, options.requests, options.traces);
     return true;
   }
   if (options.traces && path === `${ADMIN_PREFIX}traces`) {

@@ -39,6 +39,7 @@ import {
   EdgeMetrics,
   type Observer,
   RecentTraces,
+  RequestStream,
   TailHub,
   Tracer,
   type TracingOptions,
@@ -628,6 +629,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(policies ? { policies } : {}),
     tracer,
     tail,
+    requests: new RequestStream(),
     ...(options.deployments ? { deployments: options.deployments } : {}),
     ...(network
       ? {

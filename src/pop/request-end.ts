@@ -10,6 +10,7 @@ import {
   type Observer,
   type OpenSpan,
   parseTraceparent,
+  type RequestStream,
   type RequestTrace,
   SpanKind,
   type Tracer,
@@ -67,7 +68,7 @@ export function statusOf(res: ServerResponse, seen: Seen): number {
 
 /** The request is over: count it, hand its trace to the tracer, write its line. */
 export function requestEnded(
-  options: { metrics?: EdgeMetrics; tracer?: Tracer; observer: Observer },
+  options: { metrics?: EdgeMetrics; tracer?: Tracer; observer: Observer; requests?: RequestStream },
   req: IncomingMessage,
   res: ServerResponse,
   seen: Seen,
@@ -84,6 +85,20 @@ export function requestEnded(
       status,
       cacheStatus: out?.cacheStatus ?? 'none',
       seconds: (performance.now() - seen.started) / 1000,
+      bytes: out?.bytes ?? 0,
+    });
+  // The dashboard's stream of every request (made only while someone listens).
+  if (options.requests?.listening)
+    options.requests.emit({
+      at: Date.now(),
+      ray: seen.ray ?? '',
+      pop: seen.pop,
+      worker: seen.worker,
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0].slice(0, 200),
+      status,
+      cache: out?.cacheStatus ?? 'none',
+      ms: Math.round((performance.now() - seen.started) * 10) / 10,
       bytes: out?.bytes ?? 0,
     });
   const tracer = options.tracer;

@@ -18,6 +18,7 @@ import {
   type EdgeMetrics,
   type Hop,
   type Observer,
+  type RequestStream,
   SpanKind,
   serverTiming,
   type TailHub,
@@ -163,6 +164,8 @@ export interface PopServerOptions {
   };
   /** Live tail (`/__outpost/tail`, `outpost tail`); none: no tail endpoint. */
   tail?: TailHub;
+  /** Every request as it ends, while someone listens (`/__outpost/requests`, the dashboard). */
+  requests?: RequestStream;
   /** A network of nodes: its deployments and rollback (`outpost node`). */
   deployments?: AdminOptions['deployments'];
   observer: Observer;
@@ -332,6 +335,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ...(options.tail ? { tail: options.tail } : {}),
         ...(options.tracer?.recent ? { traces: options.tracer.recent } : {}),
         ...(options.deployments ? { deployments: options.deployments } : {}),
+        ...(options.requests ? { requests: options.requests } : {}),
         workers:
           options.admin?.workers ??
           (() =>

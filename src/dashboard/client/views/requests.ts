@@ -1,6 +1,7 @@
 /**
  * Requests: the live tail (`GET /__outpost/tail`, Server-Sent Events) with the filters the
- * server applies (worker, status, method, search) and two it cannot (PoP, path), newest first.
+ * server applies (worker, status, method, search) and two it cannot (PoP, path), newest first;
+ * with a cache status picked, every request answered with it instead (answered.ts).
  * One request opens with the waterfall of its spans (waterfall.ts: the stream asks the server to
  * trace requests while it is open), its console lines, exceptions and request headers. EventSource
  * reconnects by itself after a dropped connection; the state shows it.
@@ -8,10 +9,13 @@
 import { useMemo, useState } from 'preact/hooks';
 import { html } from '../html.ts';
 import { popOf, stateClass, TAIL_RATE, type TailItem, text, useTail } from '../tail.ts';
+import { AnsweredRequests } from './answered.ts';
 import { Waterfall } from './waterfall.ts';
 
 /** Requests kept on the page (the oldest go first). */
 const KEEP = 500;
+/** Cache statuses a request can end with (`none`: no cache looked). */
+const CACHE = ['HIT', 'MISS', 'EXPIRED', 'STALE', 'UPDATING', 'REVALIDATED', 'BYPASS', 'DYNAMIC', 'none'];
 
 export function Requests() {
   const [worker, setWorker] = useState('');
@@ -19,6 +23,7 @@ export function Requests() {
   const [search, setSearch] = useState('');
   const [pop, setPop] = useState('');
   const [path, setPath] = useState('');
+  const [cache, setCache] = useState('');
   const [open, setOpen] = useState<TailItem | null>(null);
   // Traced while the view is open, for the waterfalls (at most TAIL_RATE a second).
   const { items, state, clear } = useTail({ worker, status, search, traces: '1' }, KEEP);
@@ -43,12 +48,20 @@ export function Requests() {
             <option value="canceled">canceled</option>
           </select>
         </label>
+        <label
+          >Cache
+          <select value=${cache} onChange=${(e: any) => setCache(e.currentTarget.value)}>
+            <option value="">any (worker invocations)</option>
+            ${CACHE.map((c) => html`<option value=${c}>${c}</option>`)}
+          </select>
+        </label>
         <label>Search <input value=${search} onChange=${(e: any) => setSearch(e.currentTarget.value)} /></label>
         <label>PoP <input value=${pop} onInput=${(e: any) => setPop(e.currentTarget.value.toUpperCase())} /></label>
         <label>Path <input value=${path} onInput=${(e: any) => setPath(e.currentTarget.value)} /></label>
         <button type="button" onClick=${clear}>Clear</button>
       </form>
-      <div class="split">
+      ${cache ? html`<${AnsweredRequests} cache=${cache} worker=${worker} />` : null}
+      <div class="split" hidden=${!!cache}>
         <table class="requests">
           <caption class="sr-only">Requests, newest first</caption>
           <thead>
@@ -76,7 +89,7 @@ export function Requests() {
         </table>
         ${open ? html`<${Detail} item=${open} close=${() => setOpen(null)} />` : null}
       </div>
-      ${shown.length === 0 ? html`<p class="empty">No requests yet: send one to a worker and it shows here.</p>` : null}
+      ${shown.length === 0 && !cache ? html`<p class="empty">No requests yet: send one to a worker and it shows here.</p>` : null}
       <p class="note">At most ${TAIL_RATE} requests a second are shown; <code>outpost tail</code> shows them all.</p>
     </section>
   `;
