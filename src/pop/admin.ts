@@ -46,15 +46,9 @@ import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
 import { DeployError } from '../control/deployment.ts';
 import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import {
-  type EdgeMetrics,
-  parseRequestFilter,
-  parseTailFilter,
-  type RecentTraces,
-  type RequestStream,
-  type TailHub,
-} from '../observability/index.ts';
+import type { EdgeMetrics, RecentTraces, RequestStream, TailHub } from '../observability/index.ts';
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
+import { json, requestSession, tailSession, traceRead } from './admin-streams.ts';
 
 export const ADMIN_PREFIX = '/__outpost/';
 
@@ -110,205 +104,6 @@ export interface AdminOptions {
   };
 }
 
-/** Tail sessions one server serves at once. */
-const MAX_TAIL_SESSIONS = 32;
-/** Bytes a tail client may fall behind by before events are dropped for it. */
-const MAX_TAIL_BACKLOG = 1024 * 1024;
-
-/**
- * A live-tail session as Server-Sent Events: a comment when it starts (the client knows it is
- * subscribed), each matching event as one `data:` line, a comment every 15 s to keep proxies
- * from closing it. A client that reads slower than events come loses events (counted in a
- * `: dropped N` comment), never the server's memory.
- */
-function tailSession(
-  req: IncomingMessage,
-  res: ServerResponse,
-  hub: TailHub,
-  traces: RecentTraces | undefined,
-): void {
-  const q = new URL(req.url ?? '/', 'http://admin').searchParams;
-  const filter = parseTailFilter(q);
-  if (typeof filter === 'string') {
-    json(res, 400, { success: false, errors: [{ message: filter }] });
-    return;
-  }
-  // `max_rate`: events a second at most (the dashboard's, which cannot show thousands a second
-  // and must not cost the workers it watches); the rest are counted as dropped, never serialized.
-  const rate = q.get('max_rate');
-  const maxRate = rate === null ? Number.POSITIVE_INFINITY : Number(rate);
-  if (rate !== null && !(Number.isInteger(maxRate) && maxRate >= 1 && maxRate <= 100_000)) {
-    json(res, 400, {
-      success: false,
-      errors: [{ message: `max_rate must be an integer from 1 to 100000, received "${rate}"` }],
-    });
-    return;
-  }
-  let second = 0;
-  let sent = 0;
-  /** At the cap this second (a new second starts the count again). */
-  const full = () => {
-    const now = Math.floor(performance.now() / 1000);
-    if (now !== second) {
-      second = now;
-      sent = 0;
-    }
-    return sent >= maxRate;
-  };
-  if (hub.sessions >= MAX_TAIL_SESSIONS) {
-    json(res, 429, {
-      success: false,
-      errors: [{ message: `at most ${MAX_TAIL_SESSIONS} tail sessions at once` }],
-    });
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-store',
-    'x-accel-buffering': 'no',
-  });
-  // A client that lost the stream (the server ended it) tries again after a second.
-  res.write(': tailing\n\nretry: 1000\n\n');
-  // The dashboard's Requests view: its requests are traced while it looks, for their waterfalls.
-  const unwatch = q.get('traces') === '1' && traces ? traces.watch() : null;
-  let dropped = 0;
-  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-  ping.unref();
-  const forget = hub.subscribe(
-    filter,
-    (_e, json) => {
-      if (res.writableLength > MAX_TAIL_BACKLOG || full()) {
-        dropped++;
-        return;
-      }
-      sent++;
-      if (dropped > 0) {
-        res.write(`: dropped ${dropped}\n\n`);
-        dropped = 0;
-      }
-      res.write(`data: ${json()}\n\n`);
-    },
-    () => res.end(),
-    // Past its cap, invocations need not collect an event for this session at all.
-    rate === null ? undefined : full,
-  );
-  res.once('close', () => {
-    clearInterval(ping);
-    forget();
-    unwatch?.();
-  });
-}
-
-/**
- * `GET /requests`: every request as it ends, as Server-Sent Events, at most `max_rate` a second
- * (default 50); bounded as a tail session is (MAX_TAIL_SESSIONS, MAX_TAIL_BACKLOG).
- */
-function requestSession(
-  req: IncomingMessage,
-  res: ServerResponse,
-  stream: RequestStream,
-  traces: RecentTraces | undefined,
-): void {
-  const q = new URL(req.url ?? '/', 'http://admin').searchParams;
-  const filter = parseRequestFilter(q);
-  const rate = q.get('max_rate') ?? '50';
-  const maxRate = Number(rate);
-  if (typeof filter === 'string' || !(Number.isInteger(maxRate) && maxRate >= 1 && maxRate <= 100_000)) {
-    const message =
-      typeof filter === 'string'
-        ? filter
-        : `max_rate must be an integer from 1 to 100000, received "${rate.slice(0, 40)}"`;
-    json(res, 400, { success: false, errors: [{ message }] });
-    return;
-  }
-  if (stream.size >= MAX_TAIL_SESSIONS) {
-    json(res, 429, {
-      success: false,
-      errors: [{ message: `at most ${MAX_TAIL_SESSIONS} request streams at once` }],
-    });
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-store',
-    'x-accel-buffering': 'no',
-  });
-  res.write(': requests\n\nretry: 1000\n\n');
-  const unwatch = q.get('traces') === '1' && traces ? traces.watch() : null;
-  let second = 0;
-  let sent = 0;
-  let dropped = 0;
-  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-  ping.unref();
-  const forget = stream.listen(filter, (r) => {
-    const now = Math.floor(performance.now() / 1000);
-    if (now !== second) {
-      second = now;
-      sent = 0;
-    }
-    if (sent >= maxRate || res.writableLength > MAX_TAIL_BACKLOG) {
-      dropped++;
-      return;
-    }
-    sent++;
-    if (dropped > 0) {
-      res.write(`: dropped ${dropped}\n\n`);
-      dropped = 0;
-    }
-    res.write(`data: ${JSON.stringify(r)}\n\n`);
-  });
-  res.once('close', () => {
-    clearInterval(ping);
-    forget();
-    unwatch?.();
-  });
-}
-
-/** `GET /traces`: the last kept traces, or one (`?ray=` / `?trace=`) with its spans. */
-function traceRead(req: IncomingMessage, res: ServerResponse, traces: RecentTraces): void {
-  if (req.method !== 'GET') {
-    json(res, 405, { success: false, errors: [{ message: 'use GET' }] }, { allow: 'GET' });
-    return;
-  }
-  const q = new URL(req.url ?? '/', 'http://admin').searchParams;
-  const ray = q.get('ray');
-  const trace = q.get('trace');
-  if (ray === null && trace === null) {
-    json(res, 200, { success: true, traces: traces.list() });
-    return;
-  }
-  if (trace !== null && !/^[0-9a-f]{32}$/.test(trace)) {
-    json(res, 400, {
-      success: false,
-      errors: [
-        { message: `trace must be a trace id (32 lowercase hex digits), received "${trace.slice(0, 80)}"` },
-      ],
-    });
-    return;
-  }
-  if (ray !== null && !/^[0-9A-Za-z-]{1,64}$/.test(ray)) {
-    json(res, 400, {
-      success: false,
-      errors: [{ message: `ray must be a ray id, received "${ray.slice(0, 80)}"` }],
-    });
-    return;
-  }
-  const found = traces.find(trace !== null ? { trace } : { ray: ray as string });
-  if (!found) {
-    const what = trace !== null ? `trace ${trace}` : `ray ${ray}`;
-    json(res, 404, {
-      success: false,
-      errors: [
-        {
-          message: `no trace kept for ${what}: requests are traced while the dashboard's Requests view is open (at most ${traces.maxRate} a second, the last ${traces.maxTraces} kept), or with --trace-endpoint`,
-        },
-      ],
-    });
-    return;
-  }
-  json(res, 200, { success: true, trace: found });
-}
-
 /**
  * A worker's cached response carries each tag twice, as `<worker>\u001f<tag>` (its own purges)
  * and bare (a zone-wide purge by tag): shown once, as `worker · tag`.
@@ -336,11 +131,6 @@ const EMPTY_WORKER = {
 
 /** A PoP with no request in the window. */
 const EMPTY_FIGURES = { requests: 0, rps: 0, errors: 0, hitRatio: null, p50: null, p99: null };
-
-function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra });
-  res.end(`${JSON.stringify(body)}\n`);
-}
 
 async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
