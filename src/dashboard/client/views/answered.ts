@@ -6,24 +6,14 @@
  * its waterfall.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { RequestRecord } from '../../../observability/request-stream.ts';
 import { ADMIN } from '../api.ts';
 import { html } from '../html.ts';
 import { stateClass } from '../tail.ts';
 import { Waterfall } from './waterfall.ts';
 
-interface Answered {
-  at: number;
-  ray: string;
-  pop: string;
-  worker: string;
-  method: string;
-  path: string;
-  status: number;
-  cache: string;
-  ms: number;
-  bytes: number;
-  seq: number;
-}
+/** A request as the stream sends it, numbered as it arrived (a key). */
+type Answered = RequestRecord & { seq: number };
 
 const KEEP = 500;
 let received = 0;

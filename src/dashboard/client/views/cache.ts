@@ -6,20 +6,13 @@
  * what the purge reached: entries dropped, caches that acknowledged.
  */
 import { useState } from 'preact/hooks';
+import type { CacheFigures } from '../../../cache/lookup-counts.ts';
 import { postJson } from '../api.ts';
 import { html } from '../html.ts';
 import { usePoll } from '../poll.ts';
 
-interface CacheRow {
-  tier: 'pop' | 'api' | 'shield' | 'upper';
-  id: string;
-  entries: number;
-  bytes: number;
-  lookups: Record<string, number>;
-  hitRatio: number | null;
-  topKeys: [string, number][];
-  tags: [string, number][];
-}
+/** A cache as `GET /cache/stats` gives it: which it is, and its figures. */
+type CacheRow = CacheFigures & { tier: 'pop' | 'api' | 'shield' | 'upper'; id: string };
 
 const TIER: Record<CacheRow['tier'], string> = {
   pop: 'PoP',
