@@ -208,6 +208,55 @@ export default {
     assert.equal((await send(dev.url, '/__outpost/do/objects')).status, 401);
   });
 
+  it('the endpoints the views added answer a session or the token only; a session’s rollback needs its CSRF token', async () => {
+    for (const p of [
+      'traces',
+      'traces?ray=x-LHR',
+      'requests',
+      'network/stats',
+      'cache/stats',
+      'workers',
+      'ui/land.json',
+    ])
+      assert.equal((await send(dev.url, `/__outpost/${p}`)).status, 401, p);
+    const page = await sendApart(dev.url, '/__outpost/', { host: new URL(dev.url).host, ...NAVIGATION });
+    const cookie = sessionOf(page) ?? '';
+    for (const p of ['traces', 'network/stats', 'cache/stats', 'workers', 'ui/land.json'])
+      assert.equal((await send(dev.url, `/__outpost/${p}`, { headers: { cookie } })).status, 200, p);
+    const rollback = await send(dev.url, '/__outpost/deployments/hello/rollback', {
+      method: 'POST',
+      headers: { cookie },
+    });
+    assert.equal(rollback.status, 403);
+    assert.match(rollback.body, /CSRF/);
+  });
+
+  it('a traced request’s credentials stay out of its trace', async () => {
+    const auth = { authorization: `Bearer ${dev.adminToken}` };
+    const controller = new AbortController();
+    const tail = await fetch(`${dev.url}/__outpost/tail?traces=1`, {
+      headers: auth,
+      signal: controller.signal,
+    });
+    assert.equal(tail.status, 200);
+    try {
+      const r = await fetch(`${dev.url}/?token=query-secret`, {
+        headers: { authorization: 'Bearer header-secret', cookie: 'session=cookie-secret' },
+      });
+      await r.text();
+      const ray = r.headers.get('cf-ray');
+      let body = '';
+      for (let i = 0; i < 50 && !body.includes('"spans"'); i++) {
+        body = (await send(dev.url, `/__outpost/traces?ray=${ray}`, { headers: auth })).body;
+        if (!body.includes('"spans"')) await new Promise((res) => setTimeout(res, 20));
+      }
+      assert.match(body, /"spans"/);
+      assert.ok(!body.includes('header-secret') && !body.includes('cookie-secret'), body);
+    } finally {
+      controller.abort();
+    }
+  });
+
   it('the live stream the Requests view opens takes at most max_rate events a second', async () => {
     const auth = { authorization: `Bearer ${dev.adminToken}` };
     assert.equal((await send(dev.url, '/__outpost/tail?max_rate=0', { headers: auth })).status, 400);
