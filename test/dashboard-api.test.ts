@@ -228,6 +228,19 @@ describe('the dashboard’s admin endpoints', () => {
     assert.match(((await bad.json()) as any).errors[0].message, /cache must be one of HIT, MISS/);
   });
 
+  it('bad input the views can send is named: an unknown PoP, an unknown KV binding', async () => {
+    const pop = await fetch(`${dev.url}/__outpost/network/pops/XXX`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ down: true }),
+    });
+    assert.equal(pop.status, 404);
+    assert.match(((await pop.json()) as any).errors[0].message, /No PoP "XXX" in topology world/);
+    const kv = await fetch(`${dev.url}/__outpost/kv/keys?binding=NOPE`, { headers: auth });
+    assert.equal(kv.status, 400);
+    assert.match(((await kv.json()) as any).errors[0].message, /received NOPE/);
+  });
+
   it('a bad trace id or ray is named; the token is required', async () => {
     const bad = await traces('?trace=nothex');
     assert.equal(bad.status, 400);

@@ -61,6 +61,10 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await waterfall.waitFor({ timeout: 10_000 });
     const rows = await waterfall.locator('tbody th[scope="row"]').allInnerTexts();
     assert.match(rows[0], /^GET/);
+    // …and the response's headers as sent.
+    const sent = await detail.locator('table.response-headers').innerText();
+    assert.match(sent, /content-type\s+application\/json/);
+    assert.match(sent, /cf-ray\s+[0-9a-f]+-CDG/);
     for (const hop of [/outpost\.route\s+client to CDG/, /outpost\.worker/, /kv_get\s+GET STORE/])
       assert.ok(
         rows.some((r) => hop.test(r)),
@@ -185,7 +189,20 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     await shot('network');
   });
 
-  it('a purge from the page reaches the caches, acknowledged', async () => {
+  it('a purge from the page empties the PoPs’ caches, each acknowledging', async () => {
+    // An entry in LHR's Cache API store, seen by the admin API.
+    assert.equal(
+      (await fetch(`${dev.url}/cache-put?key=purge-me`, { headers: { 'outpost-pop': 'LHR' } })).status,
+      200,
+    );
+    const lhrEntries = async () => {
+      const r = await fetch(`${dev.url}/__outpost/cache/stats`, {
+        headers: { authorization: `Bearer ${dev.adminToken}` },
+      });
+      const caches = ((await r.json()) as { caches: { tier: string; id: string; entries: number }[] }).caches;
+      return caches.find((c) => c.tier === 'api' && c.id === 'LHR')?.entries;
+    };
+    assert.equal(await lhrEntries(), 1);
     await page.goto(`${dev.url}/__outpost/#cache`);
     // The caches' table: every PoP that served has its HTTP cache and Cache API store, and the tiers.
     const caption = page.locator('table.caches caption');
@@ -196,6 +213,9 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
     const result = page.locator('p.result.ok');
     await result.waitFor({ timeout: 10_000 });
     assert.match(await result.innerText(), /^Purged \d+ entr(y|ies); \d+ caches? acknowledged\.$/);
+    // Each cache's acknowledgement, LHR's Cache API store among them; it is empty now.
+    assert.match(await page.getByRole('list', { name: 'Acknowledged by' }).innerText(), /LHR\s+Cache API: 1/);
+    assert.equal(await lhrEntries(), 0);
     await shot('cache');
   });
 
@@ -207,6 +227,10 @@ describeNeeding(CHROMIUM, 'the dashboard in a browser', () => {
         200,
       );
     await page.goto(`${dev.url}/__outpost/#kv`);
+    // An unknown binding is named, not a blank view.
+    await page.getByLabel('Binding or namespace id').fill('NOPE');
+    await page.getByRole('button', { name: 'Watch' }).click();
+    await page.getByRole('alert').filter({ hasText: 'received NOPE' }).waitFor({ timeout: 10_000 });
     await page.getByLabel('Binding or namespace id').fill('STORE');
     await page.getByLabel('Key prefix').fill('dash-');
     await page.getByRole('button', { name: 'Watch' }).click();

@@ -479,5 +479,21 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
     );
     const anonymous = await fetch(`${fra.url}/__outpost/deployments/net-hello/rollback`, { method: 'POST' });
     assert.equal(anonymous.status, 401);
+    // The dashboard's purge on a node reaches every node, each acknowledging.
+    const purge = await fetch(`${fra.url}/__outpost/cache/purge`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ purge_everything: true }),
+    });
+    assert.equal(purge.status, 200);
+    const acked = (await purge.json()) as { byCache: { tier: string; id: string }[]; missing: unknown[] };
+    assert.deepEqual(acked.missing, []);
+    assert.deepEqual(
+      acked.byCache
+        .filter((c) => c.tier === 'pop')
+        .map((c) => c.id)
+        .sort(),
+      [...POPS].sort(),
+    );
   });
 });

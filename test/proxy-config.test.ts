@@ -138,7 +138,12 @@ describe('CDN proxy mode with outpost.toml', () => {
       const nothing = await purge({});
       assert.match(((await nothing.json()) as Answer).errors[0].message, /nothing to purge/);
       const ok = await purge({ tags: ['static'] });
-      assert.deepEqual(await ok.json(), { success: true, purged: 1, caches: 1 });
+      assert.deepEqual(await ok.json(), {
+        success: true,
+        purged: 1,
+        caches: 1,
+        byCache: [{ tier: 'pop', id: '', purged: 1 }],
+      });
       assert.equal((await fetch(`${proxy.url}/static/disk.css`)).headers.get('cf-cache-status'), 'MISS');
       await proxy.close();
     } finally {

@@ -43,7 +43,7 @@ describe('purge selectors', () => {
     for (const [body, re] of cases)
       assert.throws(() => parsePurge(body), re, JSON.stringify(body)?.slice(0, 80));
   });
-  it('the bus reaches every cache that joined, and stops when one leaves', async () => {
+  it('the bus reaches every cache that joined, and stops when one leaves; labelled ones acknowledge by name', async () => {
     const bus = new PurgeBus();
     const seen: string[] = [];
     const leave = bus.join({
@@ -52,15 +52,26 @@ describe('purge selectors', () => {
         return 2;
       },
     });
-    bus.join({
-      purge: async () => {
-        seen.push('b');
-        return 3;
+    bus.join(
+      {
+        purge: async () => {
+          seen.push('b');
+          return 3;
+        },
       },
+      { tier: 'shield', id: 'eu-west' },
+    );
+    assert.deepEqual(await bus.purge({ everything: true }), {
+      purged: 5,
+      caches: 2,
+      byCache: [{ tier: 'shield', id: 'eu-west', purged: 3 }],
     });
-    assert.deepEqual(await bus.purge({ everything: true }), { purged: 5, caches: 2 });
     leave();
-    assert.deepEqual(await bus.purge({ everything: true }), { purged: 3, caches: 1 });
+    assert.deepEqual(await bus.purge({ everything: true }), {
+      purged: 3,
+      caches: 1,
+      byCache: [{ tier: 'shield', id: 'eu-west', purged: 3 }],
+    });
     assert.deepEqual(seen, ['a', 'b', 'b']);
   });
 });

@@ -109,9 +109,19 @@ export class PurgeBus {
     return Promise.all(out);
   }
 
-  /** Purge on every joined cache; resolves when all have done it. */
-  async purge(sel: PurgeSelector): Promise<{ purged: number; caches: number }> {
-    const counts = await Promise.all([...this.#caches.keys()].map(async (c) => c.purge(sel)));
-    return { purged: counts.reduce((a, b) => a + b, 0), caches: counts.length };
+  /**
+   * Purge on every joined cache; resolves when all have done it, with what each labelled cache
+   * dropped (the dashboard shows each PoP's and tier's acknowledgement).
+   */
+  async purge(
+    sel: PurgeSelector,
+  ): Promise<{ purged: number; caches: number; byCache: (CacheLabel & { purged: number })[] }> {
+    const all = [...this.#caches];
+    const counts = await Promise.all(all.map(async ([c]) => c.purge(sel)));
+    return {
+      purged: counts.reduce((a, b) => a + b, 0),
+      caches: counts.length,
+      byCache: all.flatMap(([, label], i) => (label ? [{ ...label, purged: counts[i] }] : [])),
+    };
   }
 }

@@ -22,6 +22,8 @@ export interface TraceMeta {
   pop?: string;
   worker?: string;
   status?: number;
+  /** The response's headers as sent (cookies it set hidden), when someone was looking. */
+  responseHeaders?: Record<string, string>;
 }
 
 /** One span as the admin API gives it: times in epoch ms, ids as in OTLP. */

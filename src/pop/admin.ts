@@ -42,7 +42,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type AnalyticsEngine, AnalyticsSqlError } from '../analytics/index.ts';
-import { type PurgeBus, PurgeError, parsePurge } from '../cache/index.ts';
+import { type PurgeBus, PurgeError, type PurgeSelector, parsePurge } from '../cache/index.ts';
 import { DeployError } from '../control/deployment.ts';
 import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.ts';
 import type { KvPop } from '../kv/index.ts';
@@ -83,6 +83,16 @@ export interface AdminOptions {
   requests?: RequestStream;
   /** The last requests' traces (the dashboard's waterfalls), traced while a tail asks for them. */
   traces?: RecentTraces;
+  /**
+   * A network of nodes: a purge sent to every node (as `outpost cache purge --nats`), answered
+   * with each node's acknowledgement and those that gave none; unset: `purges`, this server's.
+   */
+  networkPurge?: (sel: PurgeSelector) => Promise<{
+    purged: number;
+    caches: number;
+    byCache: { tier: 'pop' | 'shield'; id: string; node: string; purged: number }[];
+    missing: { node: string; pop: string }[];
+  }>;
   /** A network of nodes: its deployments, and a rollback (the dashboard's Workers view). */
   deployments?: {
     list(): Promise<unknown>;
@@ -198,7 +208,7 @@ export async function handleAdmin(
     }
     try {
       const sel = parsePurge(await readJson(req));
-      const r = await options.purges.purge(sel);
+      const r = options.networkPurge ? await options.networkPurge(sel) : await options.purges.purge(sel);
       json(res, 200, { success: true, ...r });
     } catch (err) {
       if (!(err instanceof PurgeError)) throw err;

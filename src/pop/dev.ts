@@ -166,6 +166,8 @@ export interface DevOptions {
   tracing?: TracingOptions;
   /** A node of a network: its deployments and rollback, for the dashboard (src/control/status.ts). */
   deployments?: AdminOptions['deployments'];
+  /** A node of a network: the admin purge (the dashboard's) reaches every node. */
+  networkPurge?: AdminOptions['networkPurge'];
   /** `GET /__scheduled?cron=…` runs the worker's scheduled() (wrangler dev --test-scheduled). */
   testScheduled?: boolean;
   /** The cron scheduler's clock (tests, the jitter bench); default the real one. */
@@ -631,6 +633,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     tail,
     requests: new RequestStream(),
     ...(options.deployments ? { deployments: options.deployments } : {}),
+    ...(options.networkPurge ? { networkPurge: options.networkPurge } : {}),
     ...(network
       ? {
           select: (req: IncomingMessage) => (network as DevNetwork).select(req),

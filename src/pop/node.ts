@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NodePurges, PURGE_EVERYTHING, type PurgeSelector } from '../cache/index.ts';
+import { NodePurges, PURGE_EVERYTHING, type PurgeSelector, publishPurge } from '../cache/index.ts';
 import type { SecurityConfig } from '../config/index.ts';
 import {
   DeployAgent,
@@ -240,7 +240,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
     purge: (sel: PurgeSelector) => {
       if (devRef) return devRef.runtime.purges.purge(sel);
       missedPurge = true;
-      return Promise.resolve({ purged: 0, caches: 0 });
+      return Promise.resolve({ purged: 0, caches: 0, byCache: [] });
     },
   };
   // Every part's NATS connection is set up at once rather than one after another (measured with
@@ -449,6 +449,25 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
         },
         rollback: (worker, version) =>
           rollbackWorker(store, () => popNodes(membership.members()), worker, version),
+      },
+      // The dashboard's purge reaches every node, as `outpost cache purge --nats` does.
+      networkPurge: async (sel) => {
+        await watched();
+        const expected = () =>
+          membership
+            .members()
+            .map((m) => ({ node: m.id, pop: m.role === 'shield' ? `shield:${m.pop}` : m.pop }));
+        const r = await publishPurge(o.nats, sel, expected, 5000, o.replicas ?? 1);
+        return {
+          purged: r.acks.reduce((n, a) => n + a.purged, 0),
+          caches: r.acks.length,
+          byCache: r.acks.map((a) =>
+            a.pop.startsWith('shield:')
+              ? { tier: 'shield' as const, id: a.pop.slice(7), node: a.node, purged: a.purged }
+              : { tier: 'pop' as const, id: a.pop, node: a.node, purged: a.purged },
+          ),
+          missing: r.missing,
+        };
       },
       beforeRequest: () => purges.checkAway(),
       ...(o.adminToken ? { adminToken: o.adminToken } : {}),

@@ -114,9 +114,39 @@ export function requestEnded(
       pop: seen.pop,
       worker: seen.worker,
       status,
+      // For the dashboard's request detail, while someone looks.
+      ...(tracer.recent && tracer.recent.watchers > 0 ? { responseHeaders: responseHeadersOf(res) } : {}),
     });
   }
   logRequest(options.observer, req, res, seen);
+}
+
+/** Response headers whose values a trace kept for the dashboard does not show. */
+const HIDDEN_RESPONSE_HEADERS = new Set(['set-cookie', 'authorization', 'proxy-authorization']);
+
+/**
+ * A response's headers as sent, for the dashboard (cookies it sets hidden). The response path
+ * writes them as a flat array (respond.ts), which `getHeaders()` does not see: they are read
+ * from the header block Node wrote (`_header`), else from `getHeaders()` (HTTP/2).
+ */
+function responseHeadersOf(res: ServerResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!res.headersSent) return out;
+  const add = (name: string, value: string) => {
+    const n = name.toLowerCase();
+    const v = HIDDEN_RESPONSE_HEADERS.has(n) ? 'REDACTED' : value;
+    out[n] = out[n] === undefined ? v : `${out[n]}, ${v}`;
+  };
+  const block = (res as unknown as { _header?: unknown })._header;
+  if (typeof block === 'string')
+    for (const line of block.split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) add(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+  else
+    for (const [name, value] of Object.entries(res.getHeaders()))
+      if (value !== undefined) add(name, Array.isArray(value) ? value.join(', ') : String(value));
+  return out;
 }
 
 /**

@@ -168,6 +168,8 @@ export interface PopServerOptions {
   requests?: RequestStream;
   /** A network of nodes: its deployments and rollback (`outpost node`). */
   deployments?: AdminOptions['deployments'];
+  /** A network of nodes: the admin purge reaches every node (`outpost node`). */
+  networkPurge?: AdminOptions['networkPurge'];
   observer: Observer;
 }
 
@@ -335,6 +337,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         ...(options.tail ? { tail: options.tail } : {}),
         ...(options.tracer?.recent ? { traces: options.tracer.recent } : {}),
         ...(options.deployments ? { deployments: options.deployments } : {}),
+        ...(options.networkPurge ? { networkPurge: options.networkPurge } : {}),
         ...(options.requests ? { requests: options.requests } : {}),
         workers:
           options.admin?.workers ??

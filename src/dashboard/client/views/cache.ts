@@ -13,6 +13,8 @@ import { usePoll } from '../poll.ts';
 
 /** A cache as `GET /cache/stats` gives it: which it is, and its figures. */
 type CacheRow = CacheFigures & { tier: 'pop' | 'api' | 'shield' | 'upper'; id: string };
+/** A cache's acknowledgement of a purge: which it is, and how many entries it dropped. */
+type Ack = { tier: CacheRow['tier']; id: string; purged: number; node?: string };
 
 const TIER: Record<CacheRow['tier'], string> = {
   pop: 'PoP',
@@ -68,7 +70,12 @@ export function Cache() {
   const [values, setValues] = useState('');
   const [worker, setWorker] = useState('');
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [result, setResult] = useState<{
+    ok: boolean;
+    text: string;
+    acks?: Ack[];
+    missing?: string[];
+  } | null>(null);
   // Every 5 s: a read counts each cache's tags over its entries.
   const { data, error, refresh } = usePoll<{ caches: CacheRow[] }>('cache/stats', 5000);
 
@@ -90,10 +97,17 @@ export function Cache() {
     if (worker) body.worker = worker;
     setBusy(true);
     try {
-      const r = await postJson<{ purged: number; caches: number }>('cache/purge', body);
+      const r = await postJson<{
+        purged: number;
+        caches: number;
+        byCache?: Ack[];
+        missing?: { node: string; pop: string }[];
+      }>('cache/purge', body);
+      const missing = (r.missing ?? []).map((m) => `${m.pop} (${m.node})`);
       setResult({
-        ok: true,
-        text: `Purged ${r.purged} entr${r.purged === 1 ? 'y' : 'ies'}; ${r.caches} cache${r.caches === 1 ? '' : 's'} acknowledged.`,
+        ok: missing.length === 0,
+        text: `Purged ${r.purged} entr${r.purged === 1 ? 'y' : 'ies'}; ${r.caches} cache${r.caches === 1 ? '' : 's'} acknowledged.${missing.length ? ` No acknowledgement from ${missing.join(', ')}.` : ''}`,
+        ...(r.byCache ? { acks: r.byCache } : {}),
       });
       await refresh();
     } catch (err) {
@@ -130,6 +144,16 @@ export function Cache() {
         <button type="submit" disabled=${busy}>${busy ? 'Purging…' : 'Purge'}</button>
       </form>
       ${result ? html`<p class=${result.ok ? 'result ok' : 'result bad'} role="status">${result.text}</p>` : null}
+      ${
+        result?.acks?.length
+          ? html`<ul class="acks" aria-label="Acknowledged by">
+              ${result.acks.map(
+                (a) =>
+                  html`<li>${a.id || (a.tier === 'upper' ? 'upper tier' : 'this server')} <small>${a.id || a.tier !== 'upper' ? TIER[a.tier] : ''}</small>: ${a.purged}</li>`,
+              )}
+            </ul>`
+          : null
+      }
     </section>
   `;
 }

@@ -1,6 +1,6 @@
 /**
  * A request's spans as a waterfall (`GET /__outpost/traces?ray=`): one row per span, under its
- * parent, its bar placed on the request's timeline. A hop with a modelled network trip (the
+ * parent, its bar placed on the request's timeline, then the response's headers as sent. A hop with a modelled network trip (the
  * client's trip to its PoP, a KV read from the central store) also shows the trip's modelled
  * length, hatched: waited when latency is simulated, only reported when it is not. The spans exist while the Requests view is open (the server traces then,
  * at most 50 requests a second), or with tracing on.
@@ -24,6 +24,7 @@ interface Trace {
   start: number;
   spans: Span[];
   dropped: number;
+  responseHeaders?: Record<string, string>;
 }
 
 /** Depth-first, each span under its parent, siblings in the order they started. */
@@ -125,5 +126,15 @@ export function Waterfall({ ray }: { ray: string | undefined }) {
     </table>
     ${trace.dropped > 0 ? html`<p class="note">${trace.dropped} more spans were not recorded (a trace keeps 256).</p>` : null}
     <p class="note">Trace <code>${trace.traceId}</code></p>
+    ${
+      trace.responseHeaders
+        ? html`<h4>Response headers</h4>
+          <table class="headers response-headers">
+            <tbody>
+              ${Object.entries(trace.responseHeaders).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}
+            </tbody>
+          </table>`
+        : null
+    }
   `;
 }
