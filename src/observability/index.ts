@@ -24,6 +24,7 @@ export {
   EdgeMetrics,
   type IsolateStats,
   NO_METRICS,
+  noWorkerFigures,
   type PopMetrics,
   type RequestRecord,
 } from './metrics.ts';

@@ -72,6 +72,20 @@ export const NO_METRICS: PopMetrics = {
   invocation() {},
 };
 
+/** The figures of a worker that has served nothing yet. */
+export function noWorkerFigures(worker: string): WorkerFigures {
+  return {
+    worker,
+    requests: 0,
+    byClass: {},
+    limitKills: {},
+    invocations: 0,
+    cpuMsPerInvocation: null,
+    coldStarts: 0,
+    pops: [],
+  };
+}
+
 /** A worker's figures since start, summed over the PoPs (the dashboard's Workers view). */
 export interface WorkerFigures {
   worker: string;
@@ -309,21 +323,7 @@ export class EdgeMetrics {
     const out = new Map<string, WorkerFigures & { cpuSeconds: number }>();
     const at = (worker: string) => {
       let w = out.get(worker);
-      if (!w)
-        out.set(
-          worker,
-          (w = {
-            worker,
-            requests: 0,
-            byClass: {},
-            limitKills: {},
-            invocations: 0,
-            cpuMsPerInvocation: null,
-            coldStarts: 0,
-            pops: [],
-            cpuSeconds: 0,
-          }),
-        );
+      if (!w) out.set(worker, (w = { ...noWorkerFigures(worker), cpuSeconds: 0 }));
       return w;
     };
     const popOf = (w: WorkerFigures, pop: unknown) => {

@@ -46,7 +46,13 @@ import { type PurgeBus, PurgeError, type PurgeSelector, parsePurge } from '../ca
 import { DeployError } from '../control/deployment.ts';
 import { apiAccess, handleDashboard, isDashboardPath } from '../dashboard/index.ts';
 import type { KvPop } from '../kv/index.ts';
-import type { EdgeMetrics, RecentTraces, RequestStream, TailHub } from '../observability/index.ts';
+import {
+  type EdgeMetrics,
+  noWorkerFigures,
+  type RecentTraces,
+  type RequestStream,
+  type TailHub,
+} from '../observability/index.ts';
 import { DEFAULT_ACCOUNT } from '../runtime/index.ts';
 import { json, requestSession, tailSession, traceRead } from './admin-streams.ts';
 
@@ -127,17 +133,6 @@ function workerTags(tags: [string, number][], limit: number): [string, number][]
     .map(([t, n]): [string, number] => [t.replace('\u001f', ' · '), n])
     .slice(0, limit);
 }
-
-/** A worker that has served nothing yet. */
-const EMPTY_WORKER = {
-  requests: 0,
-  byClass: {},
-  limitKills: {},
-  invocations: 0,
-  cpuMsPerInvocation: null,
-  coldStarts: 0,
-  pops: [],
-};
 
 /** A PoP with no request in the window. */
 const EMPTY_FIGURES = { requests: 0, rps: 0, errors: 0, hitRatio: null, p50: null, p99: null };
@@ -245,7 +240,7 @@ export async function handleAdmin(
       success: true,
       workers: [...names].sort().map((name) => ({
         ...(deployed.find((d) => d.name === name) ?? { name, version: null, compatibilityDate: null }),
-        ...(figures.get(name) ?? EMPTY_WORKER),
+        ...(figures.get(name) ?? noWorkerFigures(name)),
         worker: undefined,
       })),
     });

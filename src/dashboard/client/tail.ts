@@ -6,6 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ADMIN } from './api.ts';
+import { html } from './html.ts';
 
 export interface TailItem {
   scriptName: string;
@@ -78,4 +79,17 @@ export function text(v: unknown): string {
 /** The stream's state, announced (role status). */
 export function stateClass(state: string): string {
   return `state ${state.split(':')[0]}`;
+}
+
+/** The tail's status filter (the server's): any, ok, error (an exception or a limit), canceled. */
+export function StatusSelect({ value, set }: { value: string; set(v: string): void }) {
+  return html`<label
+    >Status
+    <select value=${value} onChange=${(e: Event) => set((e.currentTarget as HTMLSelectElement).value)}>
+      <option value="">any</option>
+      <option value="ok">ok</option>
+      <option value="error">error</option>
+      <option value="canceled">canceled</option>
+    </select>
+  </label>`;
 }

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import { html } from '../html.ts';
-import { popOf, stateClass, TAIL_RATE, type TailItem, text, useTail } from '../tail.ts';
+import { popOf, StatusSelect, stateClass, TAIL_RATE, type TailItem, text, useTail } from '../tail.ts';
 
 /** Invocations kept on the page (their lines are shown; the oldest go first). */
 const KEEP = 1000;
@@ -70,15 +70,7 @@ export function Logs() {
       <h2 id="logs-title">Logs <span class=${stateClass(paused ? 'paused' : state)} role="status">${paused ? 'paused' : state}</span></h2>
       <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
         <label>Worker <input value=${worker} onChange=${onText(setWorker)} /></label>
-        <label
-          >Status
-          <select value=${status} onChange=${(e: any) => setStatus(e.currentTarget.value)}>
-            <option value="">any</option>
-            <option value="ok">ok</option>
-            <option value="error">error</option>
-            <option value="canceled">canceled</option>
-          </select>
-        </label>
+        <${StatusSelect} value=${status} set=${setStatus} />
         <label>Method <input value=${method} placeholder="GET,POST" onChange=${onText(setMethod)} /></label>
         <label>Search <input value=${search} onChange=${onText(setSearch)} /></label>
         <label>Sampling <input type="number" min="0" max="1" step="0.05" placeholder="1" value=${sampling} onChange=${onText(setSampling)} /></label>

@@ -8,7 +8,7 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import { html } from '../html.ts';
-import { popOf, stateClass, TAIL_RATE, type TailItem, text, useTail } from '../tail.ts';
+import { popOf, StatusSelect, stateClass, TAIL_RATE, type TailItem, text, useTail } from '../tail.ts';
 import { AnsweredRequests } from './answered.ts';
 import { Waterfall } from './waterfall.ts';
 
@@ -39,15 +39,7 @@ export function Requests() {
       <h2 id="requests-title">Requests <span class=${stateClass(state)} role="status">${state}</span></h2>
       <form class="filters" onSubmit=${(e: Event) => e.preventDefault()}>
         <label>Worker <input value=${worker} onChange=${(e: any) => setWorker(e.currentTarget.value)} /></label>
-        <label
-          >Status
-          <select value=${status} onChange=${(e: any) => setStatus(e.currentTarget.value)}>
-            <option value="">any</option>
-            <option value="ok">ok</option>
-            <option value="error">error</option>
-            <option value="canceled">canceled</option>
-          </select>
-        </label>
+        <${StatusSelect} value=${status} set=${setStatus} />
         <label
           >Cache
           <select value=${cache} onChange=${(e: any) => setCache(e.currentTarget.value)}>
