@@ -70,12 +70,14 @@ export interface RequestHops {
 
 /** A Server-Timing description: a quoted-string, its quotes and backslashes dropped. */
 function quoted(desc: string): string {
-  return `"${desc.replace(/["\\]/g, '')}"`;
+  // Most have neither: no regular expression run for them (this is on every response).
+  return desc.includes('"') || desc.includes('\\') ? `"${desc.replace(/["\\]/g, '')}"` : `"${desc}"`;
 }
 
 /** One Server-Timing entry. */
 export function timingEntry(h: Hop): string {
-  return `${h.name};dur=${h.ms.toFixed(1)};desc=${quoted(h.simulated ? `${h.desc}, simulated` : h.desc)}`;
+  const dur = h.ms === 0 ? '0.0' : h.ms.toFixed(1);
+  return `${h.name};dur=${dur};desc=${quoted(h.simulated ? `${h.desc}, simulated` : h.desc)}`;
 }
 
 /** The Server-Timing header value of hops, in order. */

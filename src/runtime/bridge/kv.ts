@@ -114,11 +114,11 @@ export function kvHits(
     if (!binding || !Number.isFinite(at) || !kvBindings(binding)) continue;
     metrics.kv('get', 'isolate');
     if (!hops) continue;
-    const started = mono - Math.max(0, Math.min(wall - at, 60_000));
-    hops.hop(
-      { name: 'kv', ms: 0, desc: `GET ${binding} PoP cache, in isolate` },
-      kvSpan('get', binding, started, 'isolate'),
-    );
+    // The span only when the trace records it (most requests are not sampled).
+    const span = hops.trace.recording
+      ? kvSpan('get', binding, mono - Math.max(0, Math.min(wall - at, 60_000)), 'isolate')
+      : false;
+    hops.hop({ name: 'kv', ms: 0, desc: `GET ${binding} PoP cache, in isolate` }, span);
   }
 }
 

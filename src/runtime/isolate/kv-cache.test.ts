@@ -133,6 +133,50 @@ it('bounded: at most 512 keys, the least recently used out', async () => {
   assert.ok(copies.answer('STORE', 'k599'));
 });
 
+it('reads count as use: a key read again (at once or after others) stays, the least recently read goes', async () => {
+  const p = pop();
+  const copies = new KvCopies();
+  // Every entry filled at the PoP first: a read that fills one moves its slot, which 256 slots
+  // share among these keys, and would drop other copies (not what this test is about).
+  for (let i = 0; i < 514; i++) await p.put('ns', `k${i}`, enc('v'));
+  for (let i = 0; i < 514; i++) await read(p, `k${i}`, new KvCopies());
+  for (let i = 0; i < 512; i++) copies.keep(`k${i}`, await read(p, `k${i}`, copies));
+  // k0 read twice in a row (the second finds it most recent already), then k1, then k0 again.
+  assert.ok(copies.answer('STORE', 'k0'));
+  assert.ok(copies.answer('STORE', 'k0'));
+  assert.ok(copies.answer('STORE', 'k1'));
+  assert.ok(copies.answer('STORE', 'k0'));
+  // The most recent key dropped and kept again is most recent once more.
+  copies.drop('k0');
+  copies.keep('k0', await read(p, 'k0', copies));
+  copies.keep('k512', await read(p, 'k512', copies));
+  copies.keep('k513', await read(p, 'k513', copies));
+  assert.equal(copies.answer('STORE', 'k2'), null, 'least recently used: out first');
+  assert.equal(copies.answer('STORE', 'k3'), null, 'then the next');
+  assert.ok(copies.answer('STORE', 'k4'));
+  assert.ok(copies.answer('STORE', 'k1'), 'read after the others were kept: stays');
+  assert.ok(copies.answer('STORE', 'k0'), 'read (and kept again) last: stays');
+});
+
+it('each read is noted with the frozen time of the entry it ran in', async () => {
+  const p = pop();
+  const copies = new KvCopies();
+  await p.put('ns', 'k', enc('v'));
+  copies.keep('k', await read(p, 'k', copies));
+  openKvNotes(0);
+  assert.ok(copies.answer('STORE', 'k'));
+  assert.ok(copies.answer('STORE', 'k'));
+  const first = (takeKvNotes(0) ?? '').split('\u001e');
+  assert.equal(first.length, 3, 'two reads, two notes');
+  assert.equal(first[0], first[1], 'one entry: one time');
+  await new Promise((r) => setTimeout(r, 5));
+  tick();
+  openKvNotes(0);
+  assert.ok(copies.answer('STORE', 'k'));
+  const second = (takeKvNotes(0) ?? '').split('\u001e')[0].split('\u001f');
+  assert.ok(Number(second[1]) > Number(first[0].split('\u001f')[1]), 'a later entry: a later time');
+});
+
 it('copies answer only while a request is being answered, and those reads are noted for its response', async () => {
   assert.equal(copyMayAnswer(undefined), false, 'no request open (invocation 0 here)');
   openKvNotes(0);

@@ -100,9 +100,23 @@ export function copyMayAnswer(cacheTtl: unknown): boolean {
 
 let totalBytes = 0;
 
+/** The frozen time as text, made once per entry into the isolate (many reads note the same). */
+let textAt = -1;
+let text = '';
+function nowText(): string {
+  const at = entryCount();
+  if (at !== textAt) {
+    textAt = at;
+    text = `${now()}`;
+  }
+  return text;
+}
+
 export class KvCopies {
   readonly #map: Map<string, KeptRead> = new MapC();
   #bytes = 0;
+  /** The key set or moved last in #map (undefined: not known). */
+  #last: string | undefined = undefined;
 
   /** The copy of `key` that holds (noted as answered here), or null. */
   answer(binding: string, key: string): KeptRead | null {
@@ -117,12 +131,16 @@ export class KvCopies {
       this.drop(key);
       return null;
     }
-    // Most recently used last.
-    apply(mapDelete, this.#map, [key]);
-    apply(mapSet, this.#map, [key, e]);
+    // Most recently used last; a key read again at once (a hot key) is last already: moving it
+    // would grow the map's table with a deleted entry per read, and rebuild it every so often.
+    if (this.#last !== key) {
+      apply(mapDelete, this.#map, [key]);
+      apply(mapSet, this.#map, [key, e]);
+      this.#last = key;
+    }
     const id = currentId();
     if (notes[id] !== undefined) {
-      notes[id] += `${binding}\u001f${now()}\u001e`;
+      notes[id] += `${binding}\u001f${nowText()}\u001e`;
       noted[id]++;
     }
     return e;
@@ -163,6 +181,7 @@ export class KvCopies {
       holds: now() < until,
     };
     apply(mapSet, this.#map, [key, e]);
+    this.#last = key;
     this.#count(bytes);
     while (apply(mapSize, this.#map, []) > MAX_KEYS || (totalBytes > MAX_BYTES && this.#bytes > 0)) {
       const oldest = apply(iterNext, apply(mapKeys, this.#map, []), []).value as string;
@@ -184,6 +203,7 @@ export class KvCopies {
     const e: KeptRead | undefined = apply(mapGet, this.#map, [key]);
     if (e === undefined) return;
     apply(mapDelete, this.#map, [key]);
+    if (this.#last === key) this.#last = undefined;
     this.#count(
       -((e.value === null ? 0 : e.value.value.byteLength) + (e.text === undefined ? 0 : e.text.length * 2)),
     );
