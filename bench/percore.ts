@@ -4,12 +4,14 @@
 // other core. Each path is measured on Outpost, plain node:http doing the same work and workerd
 // (Cloudflare's runtime, from the `workerd` npm package) on the same worker code; cache hits
 // against nginx serving the same bytes as a static file. Rounds rotate the order of the servers;
-// figures are medians. Without wrk this table is not measured (autocannon, in Node, would be the
+// figures are medians. Each row also gives CPU per request (each server's threads and child
+// processes, read from /proc around each round): steadier than requests/s when other work on
+// the machine takes the server's core now and then. Without wrk this table is not measured (autocannon, in Node, would be the
 // bottleneck); without taskset it says so.
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasWrk, load, pin, startNginx, startNode, type Target } from './platform.ts';
+import { cpuMicros, hasWrk, load, loadCounted, pin, startNginx, startNode, type Target } from './platform.ts';
 import { fmt, median } from './util.ts';
 import { startWorkerd } from './workerd.ts';
 
@@ -164,6 +166,8 @@ export async function perCoreBench(opts: { rounds: number; seconds: number; only
     try {
       for (const t of targets) await load(t.port, s.path, 1, s.bytes, s.headers).catch(() => 0); // warm
       const rps = new Map<Target, number[]>(targets.map((t) => [t, []]));
+      // CPU per request, µs, of each server (its threads and children), read from /proc.
+      const cpu = new Map<Target, number[]>(targets.map((t) => [t, []]));
       const failures: string[] = [];
       for (let i = 0; i < opts.rounds; i++) {
         // Rotate, and reverse every other round: whatever favours a position hits all alike.
@@ -171,7 +175,12 @@ export async function perCoreBench(opts: { rounds: number; seconds: number; only
         if (i % 2) order.reverse();
         for (const t of order)
           try {
-            rps.get(t)?.push(await load(t.port, s.path, opts.seconds, s.bytes, s.headers));
+            const before = t.pid === undefined ? null : cpuMicros(t.pid);
+            const r = await loadCounted(t.port, s.path, opts.seconds, s.bytes, s.headers);
+            const after = t.pid === undefined ? null : cpuMicros(t.pid);
+            rps.get(t)?.push(r.rps);
+            if (before !== null && after !== null && r.requests > 0)
+              cpu.get(t)?.push((after - before) / r.requests);
           } catch (err) {
             // A round with errors (e.g. requests past wrk's 2 s timeout) is reported, not counted.
             const first = /Socket errors:[^\n]*|Non-2xx[^\n]*/.exec(String((err as Error).message))?.[0];
@@ -191,6 +200,18 @@ export async function perCoreBench(opts: { rounds: number; seconds: number; only
         );
       }
       table.push(`  ${s.label.padEnd(36)} ${parts.join('   ')}`);
+      // The same comparison as CPU per request: peer's over Outpost's (above 1: Outpost spends less).
+      const mineCpu = median(cpu.get(mine) ?? []);
+      if (Number.isFinite(mineCpu) && mineCpu > 0) {
+        const cpuParts = [`${mine.label} ${fmt(mineCpu, 1)} µs`];
+        for (const p of peers) {
+          const theirs = median(cpu.get(p) ?? []);
+          if (!Number.isFinite(theirs) || theirs <= 0) continue;
+          ratios[s.key][`${p.label} (CPU)`] = theirs / mineCpu;
+          cpuParts.push(`${p.label} ${fmt(theirs, 1)} µs (${fmt(theirs / mineCpu)}x)`);
+        }
+        table.push(`  ${'  CPU per request'.padEnd(36)} ${cpuParts.join('   ')}`);
+      }
       for (const why of missing) table.push(`    not measured against a peer: ${why}`);
       for (const f of failures) table.push(`    errors, round not counted: ${f}`);
     } finally {

@@ -8,7 +8,7 @@
 //           to a local receiver (on core 1, beside the load generator)
 // Run: npm run bench -- --only assets | d1 | tracing. nginx must be installed (apt-get install -y nginx).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,45 @@ export interface Target {
   label: string;
   port: number;
   stop(): void;
+  /** Its process, whose CPU time (its children's included) is read from /proc (cpuMicros). */
+  pid?: number;
+}
+
+const TICK_US = (() => {
+  try {
+    return 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  } catch {
+    return 1e4;
+  }
+})();
+
+/** utime + stime of /proc/<pid>/stat, in clock ticks, and its parent (null: gone or no /proc). */
+function statOf(pid: string): { ppid: number; ticks: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name (in parentheses, which may hold spaces): state, ppid, … utime, stime.
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time used so far by process `pid` and its live children (every thread), µs; null without
+ * /proc. What a server spends per request whatever the load generator or the machine's other
+ * tenants do: steadier on a noisy machine than requests/s (docs/runtime.md, per core).
+ */
+export function cpuMicros(pid: number): number | null {
+  const own = statOf(String(pid));
+  if (!own) return null;
+  let ticks = own.ticks;
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+    const st = statOf(entry);
+    if (st && st.ppid === pid) ticks += st.ticks;
+  }
+  return ticks * TICK_US;
 }
 
 export const hasWrk = (() => {
@@ -72,7 +111,13 @@ export function latencyP50(
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
 }
 
-export async function load(
+/** Requests/s answered on `path` over `seconds` (wrk on core 1, or autocannon), errors thrown. */
+export async function load(...args: Parameters<typeof loadCounted>): Promise<number> {
+  return (await loadCounted(...args)).rps;
+}
+
+/** `load`, with how many requests were answered. */
+export async function loadCounted(
   port: number,
   path: string,
   seconds: number,
@@ -80,7 +125,7 @@ export async function load(
   headers: string[] = [],
   /** A wrk Lua script making each request (wrk only). */
   script?: string,
-): Promise<number> {
+): Promise<{ rps: number; requests: number }> {
   if (hasWrk) {
     const out = execFileSync('taskset', [
       '-c',
@@ -100,7 +145,7 @@ export async function load(
     if (!m || !rps) throw new Error(`could not read wrk's output:\n${out}`);
     if ((Number(m[2]) * UNITS[m[3]]) / Number(m[1]) < bytes * 0.9)
       throw new Error(`responses on ${path} carried fewer than ${bytes} bytes`);
-    return Number(rps[1]);
+    return { rps: Number(rps[1]), requests: Number(m[1]) };
   }
   const r = await autocannon({
     url: `http://127.0.0.1:${port}${path}`,
@@ -114,7 +159,7 @@ export async function load(
     throw new Error(`saw ${r.non2xx} non-2xx and ${r.errors} errors on ${path}`);
   if (r.throughput.total / Math.max(1, r.requests.total) < bytes * 0.9)
     throw new Error(`responses on ${path} carried fewer than ${bytes} bytes`);
-  return r.requests.average;
+  return { rps: r.requests.average, requests: r.requests.total };
 }
 
 export async function freePort(): Promise<number> {
@@ -163,13 +208,13 @@ http {
     .trim()
     .split('\n'))
     if (pid) pin(Number(pid), 0);
-  return { label: 'nginx', port, stop: () => child.kill('SIGTERM') };
+  return { label: 'nginx', port, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
 export async function startNode(name: string, args: string[], label: string): Promise<Target> {
   const { port, child } = await startServer(name, args);
   pin(child.pid as number, 0);
-  return { label, port, stop: () => (child as ChildProcess).kill() };
+  return { label, port, pid: child.pid, stop: () => (child as ChildProcess).kill() };
 }
 
 async function compare(

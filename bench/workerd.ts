@@ -87,5 +87,5 @@ const worker :Workerd.Worker = (
     }
   }
   pin(child.pid as number, 0);
-  return { label: 'workerd', port, stop: () => child.kill('SIGTERM') };
+  return { label: 'workerd', port, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
