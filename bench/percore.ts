@@ -179,8 +179,9 @@ export async function perCoreBench(opts: { rounds: number; seconds: number; only
             const r = await loadCounted(t.port, s.path, opts.seconds, s.bytes, s.headers);
             const after = t.pid === undefined ? null : cpuMicros(t.pid);
             rps.get(t)?.push(r.rps);
-            if (before !== null && after !== null && r.requests > 0)
-              cpu.get(t)?.push((after - before) / r.requests);
+            const used =
+              before !== null && after !== null && r.requests > 0 ? (after - before) / r.requests : NaN;
+            if (Number.isFinite(used)) cpu.get(t)?.push(used);
           } catch (err) {
             // A round with errors (e.g. requests past wrk's 2 s timeout) is reported, not counted.
             const first = /Socket errors:[^\n]*|Non-2xx[^\n]*/.exec(String((err as Error).message))?.[0];

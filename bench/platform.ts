@@ -34,19 +34,28 @@ export interface Target {
 
 const TICK_US = (() => {
   try {
-    return 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+    const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+    return hz > 0 ? 1e6 / hz : 1e4;
   } catch {
     return 1e4;
   }
 })();
 
-/** utime + stime of /proc/<pid>/stat, in clock ticks, and its parent (null: gone or no /proc). */
-function statOf(pid: string): { ppid: number; ticks: number } | null {
+/**
+ * From /proc/<pid>/stat, in clock ticks: its own utime + stime, and cutime + cstime (children
+ * it has reaped); its parent. Null: gone, or no /proc.
+ */
+function statOf(pid: string): { ppid: number; ticks: number; reaped: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After the command name (in parentheses, which may hold spaces): state, ppid, … utime, stime.
+    // After the command name (in parentheses, which may hold spaces): state, ppid, … utime, stime,
+    // cutime, cstime.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+    return {
+      ppid: Number(f[1]),
+      ticks: Number(f[11]) + Number(f[12]),
+      reaped: Number(f[13]) + Number(f[14]),
+    };
   } catch {
     return null;
   }
@@ -60,7 +69,8 @@ function statOf(pid: string): { ppid: number; ticks: number } | null {
 export function cpuMicros(pid: number): number | null {
   const own = statOf(String(pid));
   if (!own) return null;
-  let ticks = own.ticks;
+  // A child that ended during a round leaves the live list, and its time moves to `reaped`.
+  let ticks = own.ticks + own.reaped;
   for (const entry of readdirSync('/proc')) {
     if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
     const st = statOf(entry);

@@ -114,7 +114,7 @@ export function kvHits(
     if (!binding || !Number.isFinite(at) || !kvBindings(binding)) continue;
     metrics.kv('get', 'isolate');
     if (!hops) continue;
-    // The span only when the trace records it (most requests are not sampled).
+    // The span only when the request's trace records (never with tracing off).
     const span = hops.trace.recording
       ? kvSpan('get', binding, mono - Math.max(0, Math.min(wall - at, 60_000)), 'isolate')
       : false;

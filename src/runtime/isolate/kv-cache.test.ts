@@ -158,6 +158,22 @@ it('reads count as use: a key read again (at once or after others) stays, the le
   assert.ok(copies.answer('STORE', 'k0'), 'read (and kept again) last: stays');
 });
 
+it('the key read last, once another is kept after it, moves again when it is read', async () => {
+  const p = pop();
+  const copies = new KvCopies();
+  for (let i = 0; i < 1024; i++) await p.put('ns', `k${i}`, enc('v'));
+  for (let i = 0; i < 1024; i++) await read(p, `k${i}`, new KvCopies());
+  for (let i = 0; i < 512; i++) copies.keep(`k${i}`, await read(p, `k${i}`, copies));
+  assert.ok(copies.answer('STORE', 'k0')); // k0 most recent
+  copies.drop('k5');
+  copies.keep('k5', await read(p, 'k5', copies)); // now k5 is
+  assert.ok(copies.answer('STORE', 'k0')); // and k0 again, after it
+  // 510 new keys push out every other old key; the next one, the older of k5 and k0.
+  for (let i = 512; i < 1023; i++) copies.keep(`k${i}`, await read(p, `k${i}`, copies));
+  assert.equal(copies.answer('STORE', 'k5'), null, 'k5 was used before k0: out first');
+  assert.ok(copies.answer('STORE', 'k0'));
+});
+
 it('each read is noted with the frozen time of the entry it ran in', async () => {
   const p = pop();
   const copies = new KvCopies();

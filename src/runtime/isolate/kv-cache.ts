@@ -106,8 +106,8 @@ let text = '';
 function nowText(): string {
   const at = entryCount();
   if (at !== textAt) {
-    textAt = at;
     text = `${now()}`;
+    textAt = at;
   }
   return text;
 }
@@ -124,8 +124,11 @@ export class KvCopies {
     if (e === undefined) return null;
     const at = entryCount();
     if (e.checkedAt !== at) {
-      e.checkedAt = at;
+      // The verdict first: were it to throw (a stack overflow the tenant provoked), the entry
+      // must not stay marked as checked with an old verdict.
+      e.holds = false;
       e.holds = atomicsLoad(e.slots, e.slot) === e.epoch && now() < e.until;
+      e.checkedAt = at;
     }
     if (!e.holds) {
       this.drop(key);
