@@ -126,8 +126,8 @@ export class KvCopies {
     if (e.checkedAt !== at) {
       // The verdict first: were it to throw (a stack overflow the tenant provoked), the entry
       // must not stay marked as checked with an old verdict.
-      e.holds = false;
-      e.holds = atomicsLoad(e.slots, e.slot) === e.epoch && now() < e.until;
+      const holds = atomicsLoad(e.slots, e.slot) === e.epoch && now() < e.until;
+      e.holds = holds;
       e.checkedAt = at;
     }
     if (!e.holds) {
