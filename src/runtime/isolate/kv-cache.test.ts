@@ -133,14 +133,22 @@ it('bounded: at most 512 keys, the least recently used out', async () => {
   assert.ok(copies.answer('STORE', 'k599'));
 });
 
-it('reads count as use: a key read again (at once or after others) stays, the least recently read goes', async () => {
+/**
+ * A PoP holding k0…k(n-1), every entry filled there first (a read that fills one moves its slot,
+ * which 256 slots share among these keys, and would drop other copies), and copies of k0…k511:
+ * the copies' bound reached.
+ */
+async function fullCopies(n: number): Promise<{ p: KvPop; copies: KvCopies }> {
   const p = pop();
   const copies = new KvCopies();
-  // Every entry filled at the PoP first: a read that fills one moves its slot, which 256 slots
-  // share among these keys, and would drop other copies (not what this test is about).
-  for (let i = 0; i < 514; i++) await p.put('ns', `k${i}`, enc('v'));
-  for (let i = 0; i < 514; i++) await read(p, `k${i}`, new KvCopies());
+  for (let i = 0; i < n; i++) await p.put('ns', `k${i}`, enc('v'));
+  for (let i = 0; i < n; i++) await read(p, `k${i}`, new KvCopies());
   for (let i = 0; i < 512; i++) copies.keep(`k${i}`, await read(p, `k${i}`, copies));
+  return { p, copies };
+}
+
+it('reads count as use: a key read again (at once or after others) stays, the least recently read goes', async () => {
+  const { p, copies } = await fullCopies(514);
   // k0 read twice in a row (the second finds it most recent already), then k1, then k0 again.
   assert.ok(copies.answer('STORE', 'k0'));
   assert.ok(copies.answer('STORE', 'k0'));
@@ -159,11 +167,7 @@ it('reads count as use: a key read again (at once or after others) stays, the le
 });
 
 it('the key read last, once another is kept after it, moves again when it is read', async () => {
-  const p = pop();
-  const copies = new KvCopies();
-  for (let i = 0; i < 1024; i++) await p.put('ns', `k${i}`, enc('v'));
-  for (let i = 0; i < 1024; i++) await read(p, `k${i}`, new KvCopies());
-  for (let i = 0; i < 512; i++) copies.keep(`k${i}`, await read(p, `k${i}`, copies));
+  const { p, copies } = await fullCopies(1024);
   assert.ok(copies.answer('STORE', 'k0')); // k0 most recent
   copies.drop('k5');
   copies.keep('k5', await read(p, 'k5', copies)); // now k5 is
