@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as esbuild from 'esbuild';
-import { ISOLATE_SUPPORTED, preludeSource, unnamedAsyncHelper } from './prelude.ts';
+import {
+  ISOLATE_SUPPORTED,
+  keptNamesOnlyWhereRenamed,
+  preludeSource,
+  unnamedAsyncHelper,
+} from './prelude.ts';
 
 const lowered = (src: string) =>
   esbuild.transformSync(src, { loader: 'js', target: 'es2022', supported: ISOLATE_SUPPORTED }).code;
@@ -42,4 +47,66 @@ it('the built prelude names no closure of the helper per call', async () => {
   assert.ok(helpers > 0);
   assert.equal((src.match(/var [\w$]+=\[null,null,null\];/g) ?? []).length, helpers, 'every helper replaced');
   assert.doesNotMatch(src, /"step"\)/);
+});
+
+it('keepNames: the calls for names esbuild kept go, renamed functions are still named', async () => {
+  // Two files: one declares setTimeout, the other calls the global one, so esbuild renames the
+  // declaration in the bundle.
+  const files: Record<string, string> = {
+    main: `
+      import { fetch, setTimeout, toText, Headers } from 'api';
+      import { later } from 'clock';
+      globalThis.__n = { fetch, setTimeout, toText, Headers, later };`,
+    api: `
+      export function fetch() {}
+      export function setTimeout() {}
+      export const toText = (v) => String(v);
+      export class Headers { static make() { return new Headers(); } }`,
+    clock: 'export const later = (f) => setTimeout(f, 1);',
+  };
+  const built = (
+    await esbuild.build({
+      entryPoints: ['main'],
+      plugins: [
+        {
+          name: 'files',
+          setup(b) {
+            b.onResolve({ filter: /.*/ }, (a) => ({ path: a.path, namespace: 'files' }));
+            b.onLoad({ filter: /.*/, namespace: 'files' }, (a) => ({
+              contents: files[a.path],
+              loader: 'js',
+            }));
+          },
+        },
+      ],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      target: 'es2022',
+      minifySyntax: true,
+      minifyWhitespace: true,
+      keepNames: true,
+    })
+  ).outputFiles[0].text;
+  // esbuild renamed the declaration that shadows a global the code reads.
+  assert.match(built, /function setTimeout2\(/);
+  const code = keptNamesOnlyWhereRenamed(built);
+  assert.doesNotMatch(code, /__name\(fetch,"fetch"\)/);
+  assert.match(code, /__name\(setTimeout2,"setTimeout"\)/);
+  new Function(code)();
+  const n = (globalThis as any).__n;
+  delete (globalThis as any).__n;
+  assert.deepEqual(
+    [n.fetch.name, n.setTimeout.name, n.toText.name, n.Headers.name, n.Headers.make().constructor.name],
+    ['fetch', 'setTimeout', 'toText', 'Headers', 'Headers'],
+  );
+});
+
+it('refuses a keepNames helper it does not know (an esbuild upgrade must be looked at)', () => {
+  assert.throws(() => keptNamesOnlyWhereRenamed('var __name=(t,v)=>t;'), /esbuild's __name helper changed/);
+});
+
+it('the built prelude keeps no call naming a function the name it has', async () => {
+  const src = await preludeSource();
+  assert.doesNotMatch(src, /(?<=[;{}])__name\(([A-Za-z_$][\w$]*),"\1"\)/);
 });

@@ -17,6 +17,32 @@ describe('web globals', () => {
       return [p.test('https://x/books/12'), p.exec('https://x/books/12').pathname.groups.id, p.test('https://x/books/abc')];`);
     assert.deepEqual(out, [true, '12', false]);
   });
+  it('every global function and class has the name it is reached by, as on Workers', async () => {
+    // The prelude is bundled from many files: a function esbuild renamed (a collision between
+    // files, or with a global another file calls) must still carry its own name.
+    const out = await h.run(`
+      const wrong = [];
+      for (const key of Object.getOwnPropertyNames(globalThis)) {
+        const v = globalThis[key];
+        if (typeof v === 'function' && v.name !== key) wrong.push(key + ' is named ' + JSON.stringify(v.name));
+      }
+      const made = [new Headers(), new Response('x'), new Request('https://x/'), new AbortController().signal,
+        new ReadableStream().getReader(), new TransformStream().writable.getWriter(), new Blob([]), new FormData()];
+      return [wrong, made.map((o) => o.constructor.name)];`);
+    assert.deepEqual(out, [
+      [],
+      [
+        'Headers',
+        'Response',
+        'Request',
+        'AbortSignal',
+        'ReadableStreamDefaultReader',
+        'WritableStreamDefaultWriter',
+        'Blob',
+        'FormData',
+      ],
+    ]);
+  });
   it('navigator.userAgent and performance.now', async () => {
     const out = await h.run(`
       const a = performance.now(); await scheduler.wait(20); const b = performance.now();

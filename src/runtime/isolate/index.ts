@@ -412,13 +412,19 @@ Object.defineProperty(Atomics, 'wait', {
 
 // The global scope is an EventTarget for service-worker syntax ('fetch' listeners).
 const globalTarget = new EventTarget();
-define('addEventListener', (type: string, listener: unknown, options?: unknown) => {
+// Declared functions, so each has its name (`addEventListener.name`), as on Workers.
+function addEventListener(type: string, listener: unknown, options?: unknown): void {
   if (!registerGlobalListener(String(type), listener))
     globalTarget.addEventListener(type, listener as any, options as any);
-});
-define('removeEventListener', (type: string, listener: unknown) =>
-  globalTarget.removeEventListener(type, listener as any),
-);
-define('dispatchEvent', (e: Event) => globalTarget.dispatchEvent(e));
+}
+function removeEventListener(type: string, listener: unknown): void {
+  globalTarget.removeEventListener(type, listener as any);
+}
+function dispatchEvent(e: Event): boolean {
+  return globalTarget.dispatchEvent(e);
+}
+define('addEventListener', addEventListener);
+define('removeEventListener', removeEventListener);
+define('dispatchEvent', dispatchEvent);
 
 define('__outpost_init', init);

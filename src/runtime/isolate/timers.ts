@@ -72,7 +72,10 @@ export function clearTimeout(id: unknown): void {
   // The host's timer goes too (it counted against the isolate's timer limit until it fired).
   if (active.delete(n)) callSync('clearTimer', n);
 }
-export const clearInterval = clearTimeout;
+/** A function of its own, as on Workers (`clearInterval.name`); timeouts and intervals share ids. */
+export function clearInterval(id: unknown): void {
+  clearTimeout(id);
+}
 
 function run(fn: (...a: unknown[]) => void, args: unknown[]) {
   try {
