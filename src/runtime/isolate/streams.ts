@@ -1,24 +1,15 @@
 /**
- * Web Streams come from web-streams-polyfill, evaluated lazily: esbuild wraps the required
- * CommonJS module in a factory that runs on first `require`, so an isolate whose worker never
- * touches a stream never pays for initialising it.
+ * Web Streams come from web-streams-polyfill, loaded as an extension (ext/streams.ts) the first
+ * time a worker touches a stream: an isolate whose worker never streams holds neither the
+ * polyfill's objects nor its source (~63 KB minified, which every isolate would otherwise copy
+ * with the prelude's). Loading it is the runtime's work, not the worker's: not charged (see
+ * extBegin in src/runtime/bridge/syscalls.ts).
  */
-import { callSync } from './bridge.ts';
-
-declare const require: (id: string) => any;
+import { loadExtension } from './modules.ts';
 
 let mod: any = null;
 export function streams(): any {
-  if (mod === null) {
-    // Initialising the polyfill is the runtime's work, not the worker's: not charged (see
-    // extBegin in src/runtime/bridge/syscalls.ts).
-    callSync('extBegin');
-    try {
-      mod = require('web-streams-polyfill');
-    } finally {
-      callSync('extEnd');
-    }
-  }
+  if (mod === null) mod = loadExtension('streams');
   return mod;
 }
 
