@@ -4,11 +4,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { cachedBuild } from './build-cache.ts';
+import { keptNamesOnlyWhereRenamed } from './prelude-names.ts';
 
 /**
  * Builds the in-isolate prelude (src/runtime/isolate/) into one script with esbuild, once per
  * process. Whitespace and syntax are minified (the source string lives in every isolate), names
- * are not: see keptNamesOnlyWhereRenamed.
+ * are not: see prelude-names.ts.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 // From src/ the isolate sources sit beside this file; from dist/ they are read from src/.
@@ -147,35 +148,6 @@ const lowerAsync: esbuild.Plugin = {
     });
   },
 };
-
-/** esbuild's keepNames helper as it writes it unminified (version pinned). */
-const ESBUILD_NAME_HELPER = 'var __name=(target,value)=>__defProp(target,"name",{value,configurable:!0});';
-/** The same, leaving alone a function that already has the name. */
-const PRELUDE_NAME_HELPER =
-  'var __name=(target,value)=>target.name===value?target:__defProp(target,"name",{value,configurable:!0});';
-/** keepNames' call after a function declaration whose name was kept: `__name(fetch,"fetch");`. */
-const KEPT_NAME = /(?<=[;{}])__name\(([A-Za-z_$][\w$]*),"\1"\);/g;
-
-/**
- * The prelude's functions and classes keep the names they are written with: tenants see them
- * (`setTimeout.name`, `new Headers().constructor.name`, stack traces). Minifying identifiers and
- * restoring the names with esbuild's keepNames, as the prelude was built until 2026-12-06, cost
- * each isolate ~180 KB of RSS: a `__name` call per function defines `name` as a data property,
- * which leaves ~600 functions with a dictionary of their own (a heap snapshot of a pooled
- * isolate: 179 KB of property dictionaries, 50 KB without). Unminified, esbuild renames only a
- * symbol that collides with another or with a global one file uses (`setTimeout` becomes
- * `setTimeout2`, as the streams polyfill calls the global), but keepNames still writes a call
- * for every function. So the calls for names esbuild kept are removed, and the helper gives a
- * name only where it differs (renamed symbols, functions in expressions). Measured (300 pooled
- * isolates): 2,476 → ~2,300 KB of RSS each; the source grows from 230 to ~275 KB.
- */
-export function keptNamesOnlyWhereRenamed(code: string): string {
-  if (!code.includes(ESBUILD_NAME_HELPER))
-    throw new Error(
-      "esbuild's __name helper changed: update src/runtime/prelude.ts (keptNamesOnlyWhereRenamed)",
-    );
-  return code.replace(ESBUILD_NAME_HELPER, PRELUDE_NAME_HELPER).replace(KEPT_NAME, '');
-}
 
 /** The prelude, built once per machine (build-cache.ts), then once per process at most. */
 export function preludeSource(): Promise<string> {

@@ -1,0 +1,158 @@
+/**
+ * The prelude's functions and classes keep the names they are written with: tenants see them
+ * (`setTimeout.name`, `new Headers().constructor.name`, `console.log.name`, stack traces).
+ *
+ * Why not esbuild's keepNames alone: it wraps every named function in a call to its `__name`
+ * helper, which defines `name` as a data property, and V8 then keeps that function's properties
+ * in a dictionary of its own. Over minified identifiers (the prelude until 2026-12-06) that was
+ * every function: a heap snapshot of a pooled isolate held 179 KB of property dictionaries, 50 KB
+ * without. Unminified, the bundle's names are the source's, except where esbuild renames a
+ * symbol: two files' top-level names collide, or a file declares a name another file uses as a
+ * global (`setTimeout` becomes `setTimeout2`), or a class refers to itself inside its body
+ * (`var Headers = class _Headers`). keepNames still writes a call for every function.
+ *
+ * So the bundle is parsed (acorn) and each call is kept only where the function would not
+ * already have the name by the language's own rules:
+ * - `__name(f, "f")` after a function declaration named `f`: removed;
+ * - `static { __name(this, "C") }` in a class whose own name, or the name it is assigned to, is
+ *   `C`: removed;
+ * - `__name(() => …, "x")` where the function is anonymous and the call is what `x` is
+ *   initialized with, assigned, or a property or field `x` is defined with: replaced by the
+ *   parenthesized function, which the language names `x` (NamedEvaluation, ECMA-262 §8.4.5);
+ *   so is esbuild's per-file async helper (`var __async2 = …`), whose name no one sees.
+ * What is left (renamed symbols, names that differ) goes through the helper, rewritten to
+ * define a name only when it differs.
+ */
+import { parse } from 'acorn';
+
+/** esbuild's keepNames helper as it writes it unminified (version pinned). */
+const ESBUILD_NAME_HELPER = 'var __name=(target,value)=>__defProp(target,"name",{value,configurable:!0});';
+/** The same, leaving alone a function that already has the name. */
+const PRELUDE_NAME_HELPER =
+  'var __name=(target,value)=>target.name===value?target:__defProp(target,"name",{value,configurable:!0});';
+
+type Node = { type: string; start: number; end: number; [key: string]: any };
+type Edit = [start: number, end: number, text: string];
+
+export function keptNamesOnlyWhereRenamed(code: string): string {
+  if (!code.includes(ESBUILD_NAME_HELPER))
+    throw new Error(
+      "esbuild's __name helper changed: update src/runtime/prelude-names.ts (keptNamesOnlyWhereRenamed)",
+    );
+  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node;
+  const edits: Edit[] = [];
+  walk(ast, [], (node, parents) => {
+    const name = nameCall(node);
+    if (name === null) return;
+    const parent = parents[parents.length - 1];
+    const target = node.arguments[0] as Node;
+    if (target.type === 'Identifier') {
+      // After a function declaration: `function f() {} __name(f, "f");` (or in a sequence).
+      if (target.name === name && declaresFunction(parents, target.name)) removeCall(node, parent, edits);
+    } else if (target.type === 'ThisExpression') {
+      // `static { __name(this, "C") }`, the block's only statement.
+      const block = parents[parents.length - 2];
+      const cls = parents[parents.length - 4];
+      if (parent.type !== 'ExpressionStatement' || block?.type !== 'StaticBlock' || block.body.length !== 1)
+        return;
+      if (classNameOf(cls, parents[parents.length - 5]) === name) edits.push([block.start, block.end, '']);
+    } else if (isAnonymousFunction(target)) {
+      const given = namedBy(node, parent);
+      // esbuild's async helper, one per file (`__async2`…): no one sees its name.
+      if (given === name || (name === '__async' && given?.startsWith('__async')))
+        edits.push([node.start, target.start, '('], [target.end, node.end, ')']);
+    }
+  });
+  edits.sort((a, b) => b[0] - a[0]);
+  let out = code;
+  let limit = Number.POSITIVE_INFINITY;
+  for (const [start, end, text] of edits) {
+    if (end > limit) throw new Error('keptNamesOnlyWhereRenamed: overlapping edits (an esbuild change?)');
+    out = out.slice(0, start) + text + out.slice(end);
+    limit = start;
+  }
+  return out.replace(ESBUILD_NAME_HELPER, PRELUDE_NAME_HELPER);
+}
+
+/** The name in `__name(target, "name")`, or null when `node` is not such a call. */
+function nameCall(node: Node): string | null {
+  if (node.type !== 'CallExpression' || node.callee.type !== 'Identifier' || node.callee.name !== '__name')
+    return null;
+  const name = node.arguments[1] as Node | undefined;
+  return node.arguments.length === 2 && name?.type === 'Literal' && typeof name.value === 'string'
+    ? name.value
+    : null;
+}
+
+/** Whether the statement list holding the call (or its sequence) declares function `name`. */
+function declaresFunction(parents: Node[], name: string): boolean {
+  for (let i = parents.length - 1; i >= 0; i--) {
+    const body = parents[i].body;
+    if (Array.isArray(body))
+      return body.some((s: Node) => s.type === 'FunctionDeclaration' && s.id?.name === name);
+  }
+  return false;
+}
+
+/** Remove a statement-like call: the whole statement, or its place in a comma sequence. */
+function removeCall(call: Node, parent: Node, edits: Edit[]): void {
+  if (parent.type === 'ExpressionStatement') {
+    edits.push([parent.start, parent.end, '']);
+    return;
+  }
+  if (parent.type !== 'SequenceExpression') return;
+  const list = parent.expressions as Node[];
+  const i = list.indexOf(call);
+  if (i < list.length - 1) edits.push([call.start, list[i + 1].start, '']);
+  else edits.push([list[i - 1].end, call.end, '']);
+}
+
+/** The name a class gets: its own, or (anonymous) the variable it initializes. */
+function classNameOf(cls: Node | undefined, holder: Node | undefined): string | null {
+  if (!cls || (cls.type !== 'ClassDeclaration' && cls.type !== 'ClassExpression')) return null;
+  if (cls.id) return cls.id.name;
+  return holder ? namedBy(cls, holder) : null;
+}
+
+function isAnonymousFunction(node: Node): boolean {
+  return (
+    (node.type === 'ArrowFunctionExpression' ||
+      node.type === 'FunctionExpression' ||
+      node.type === 'ClassExpression') &&
+    !node.id
+  );
+}
+
+/** The name NamedEvaluation gives an anonymous function at `node`'s place in `parent`. */
+function namedBy(node: Node, parent: Node): string | null {
+  switch (parent.type) {
+    case 'VariableDeclarator':
+      return parent.init === node && parent.id.type === 'Identifier' ? parent.id.name : null;
+    case 'AssignmentExpression':
+      return parent.right === node && parent.operator === '=' && parent.left.type === 'Identifier'
+        ? parent.left.name
+        : null;
+    case 'Property':
+    case 'PropertyDefinition':
+      if (parent.value !== node || parent.computed || parent.kind === 'get' || parent.kind === 'set')
+        return null;
+      if (parent.key.type === 'Identifier') return parent.key.name;
+      if (parent.key.type === 'PrivateIdentifier') return `#${parent.key.name}`;
+      return parent.key.type === 'Literal' && typeof parent.key.value === 'string' ? parent.key.value : null;
+    default:
+      return null;
+  }
+}
+
+/** Depth-first over every node, with the chain of its parents. */
+function walk(node: Node, parents: Node[], visit: (node: Node, parents: Node[]) => void): void {
+  visit(node, parents);
+  parents.push(node);
+  for (const key in node) {
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const child of value) if (child && typeof child.type === 'string') walk(child, parents, visit);
+    } else if (value && typeof value.type === 'string' && key !== 'type') walk(value, parents, visit);
+  }
+  parents.pop();
+}
