@@ -133,7 +133,11 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
   });
   const code = result.outputFiles[0].text;
   return {
-    code: `(function(outpost,require){var module={exports:{}},exports=module.exports;${code}\nreturn module.exports;})`,
+    // Strict from the factory's first statement: a sloppy factory's `arguments` (the prelude's
+    // capability object) would be readable by tenant code that finds the function on the stack
+    // while the extension loads (CallSite.getFunction, `.caller`). Its sourceURL names it in
+    // stack traces instead of "eval at loadExtension".
+    code: `(function(outpost,require){"use strict";var module={exports:{}},exports=module.exports;${code}\nreturn module.exports;})\n//# sourceURL=outpost:ext/${extensionName(file)}.js`,
     inputs: Object.keys(result.metafile.inputs)
       .filter((rel) => !rel.includes(':'))
       .map((rel) => resolve(rel)),

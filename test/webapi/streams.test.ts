@@ -29,6 +29,13 @@ describe('ReadableStream / WritableStream / TransformStream', () => {
       return [got, first.value];`);
     assert.deepEqual(out, [['x', 'y', 'z'], 'x']);
   });
+  it("the polyfill's stack frames name its file (an extension, loaded on first use)", async () => {
+    const out = await h.run(`
+      try { ReadableStream.prototype.getReader.call({}); } catch (e) { return [e.name, e.stack]; }`);
+    assert.equal(out[0], 'TypeError');
+    assert.match(out[1], /outpost:ext\/streams\.js:\d+:\d+/);
+    assert.doesNotMatch(out[1], /eval at loadExtension/);
+  });
   it('byte streams serve BYOB readers', async () => {
     const out = await h.run(`
       const rs = new ReadableStream({ type: 'bytes', pull(c) { c.enqueue(new Uint8Array([1, 2, 3, 4])); c.close(); } });

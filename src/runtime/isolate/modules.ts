@@ -21,8 +21,10 @@ const NODE = new Set<string>(NODE_MODULES);
 // tenant can replace.
 // biome-ignore lint/security/noGlobalEval: extensions are Outpost's own code, evaluated inside the isolate
 const indirectEval = globalThis.eval;
-const loaded = new Map<string, unknown>();
-const builtins = new Map<string, () => unknown>();
+// Records without a prototype rather than Maps: tenant code can replace Map.prototype.get, and
+// would then hand the prelude its own module (its ReadableStream for every body).
+const loaded: Record<string, unknown> = Object.create(null);
+const builtins: Record<string, () => unknown> = Object.create(null);
 let nodeCompat = false;
 /** What each compatibility date or flag turns on (https://developers.cloudflare.com/workers/configuration/compatibility-flags/). */
 const features = { processEnv: false, fs: false, http: false, httpServer: false };
@@ -130,12 +132,12 @@ const capability = Object.freeze({
 
 /** Register a module the prelude itself implements (e.g. cloudflare:workers). */
 export function registerBuiltin(name: string, factory: () => unknown): void {
-  builtins.set(name, factory);
+  builtins[name] = factory;
 }
 
 /** Evaluate an extension once per isolate and return its exports. */
 export function loadExtension(name: string): any {
-  const hit = loaded.get(name);
+  const hit = loaded[name];
   if (hit !== undefined) return hit;
   const source = callSync('ext', name);
   if (typeof source !== 'string') throw new Error(`No such module "${name}".`);
@@ -144,7 +146,7 @@ export function loadExtension(name: string): any {
   try {
     const factory = indirectEval(source) as (outpost: unknown, require: (id: string) => unknown) => unknown;
     const exports = factory(capability, internalRequire);
-    loaded.set(name, exports);
+    loaded[name] = exports;
     return exports;
   } finally {
     callSync('extEnd');
@@ -158,10 +160,10 @@ function internalRequire(id: string): unknown {
 
 /** The `require` handed to the tenant bundle. */
 export function requireModule(id: string): unknown {
-  const builtin = builtins.get(id);
+  const builtin = builtins[id];
   if (builtin) {
-    if (!loaded.has(id)) loaded.set(id, builtin());
-    return loaded.get(id);
+    if (!(id in loaded)) loaded[id] = builtin();
+    return loaded[id];
   }
   const bare = id.startsWith('node:') ? id.slice(5) : id;
   if (id.startsWith('node:') || NODE.has(bare) || Object.hasOwn(SUBPATHS, bare)) {

@@ -1,0 +1,30 @@
+// Runtime extensions (Web Streams, URLPattern, the compression codecs) are evaluated inside the
+// tenant's isolate the first time its worker uses them, handed the prelude's private capability
+// object (raw syscalls, the request context). A sloppy tenant script that finds the extension's
+// factory on the stack while it loads must not read that object, and a replaced
+// Map.prototype.get must not hand the prelude the tenant's module instead of the extension.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTenants, type TestNetwork } from '../helpers.ts';
+
+let net: TestNetwork;
+
+before(async () => {
+  net = await startTenants({ leak: 'capability-leak', swap: 'capability-leak' });
+});
+after(() => net.close());
+
+describe('extension loads and the prelude capability', () => {
+  for (const path of ['/streams', '/urlpattern', '/compression']) {
+    it(`${path}: the factory's arguments are out of reach while it loads`, async () => {
+      const res = await net.fetchAs('leak', path);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json(), { escaped: false, hooked: true });
+    });
+  }
+  it('a replaced Map.prototype.get does not swap the streams module', async () => {
+    const res = await net.fetchAs('swap', '/map-swap');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { escaped: false });
+  });
+});
