@@ -28,7 +28,10 @@ describe('web globals', () => {
       }
       const made = [new Headers(), new Response('x'), new Request('https://x/'), new AbortController().signal,
         new ReadableStream().getReader(), new TransformStream().writable.getWriter(), new Blob([]), new FormData()];
-      return [wrong, made.map((o) => o.constructor.name)];`);
+      const constructible = ['addEventListener', 'removeEventListener', 'dispatchEvent', 'clearInterval'].filter((n) => {
+        try { new globalThis[n](); return true; } catch { return false; }
+      });
+      return [wrong, made.map((o) => o.constructor.name), constructible];`);
     assert.deepEqual(out, [
       [],
       [
@@ -41,6 +44,7 @@ describe('web globals', () => {
         'Blob',
         'FormData',
       ],
+      [],
     ]);
   });
   it('navigator.userAgent and performance.now', async () => {

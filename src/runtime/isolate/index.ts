@@ -412,19 +412,21 @@ Object.defineProperty(Atomics, 'wait', {
 
 // The global scope is an EventTarget for service-worker syntax ('fetch' listeners).
 const globalTarget = new EventTarget();
-// Declared functions, so each has its name (`addEventListener.name`), as on Workers.
-function addEventListener(type: string, listener: unknown, options?: unknown): void {
-  if (!registerGlobalListener(String(type), listener))
-    globalTarget.addEventListener(type, listener as any, options as any);
-}
-function removeEventListener(type: string, listener: unknown): void {
-  globalTarget.removeEventListener(type, listener as any);
-}
-function dispatchEvent(e: Event): boolean {
-  return globalTarget.dispatchEvent(e);
-}
-define('addEventListener', addEventListener);
-define('removeEventListener', removeEventListener);
-define('dispatchEvent', dispatchEvent);
+// Methods: each has its name (`addEventListener.name`) and, as on Workers, is no constructor.
+const globalEvents = {
+  addEventListener(type: string, listener: unknown, options?: unknown): void {
+    if (!registerGlobalListener(String(type), listener))
+      globalTarget.addEventListener(type, listener as any, options as any);
+  },
+  removeEventListener(type: string, listener: unknown): void {
+    globalTarget.removeEventListener(type, listener as any);
+  },
+  dispatchEvent(e: Event): boolean {
+    return globalTarget.dispatchEvent(e);
+  },
+};
+define('addEventListener', globalEvents.addEventListener);
+define('removeEventListener', globalEvents.removeEventListener);
+define('dispatchEvent', globalEvents.dispatchEvent);
 
 define('__outpost_init', init);

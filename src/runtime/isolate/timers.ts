@@ -73,9 +73,11 @@ export function clearTimeout(id: unknown): void {
   if (active.delete(n)) callSync('clearTimer', n);
 }
 /** A function of its own, as on Workers (`clearInterval.name`); timeouts and intervals share ids. */
-export function clearInterval(id: unknown): void {
-  clearTimeout(id);
-}
+export const { clearInterval } = {
+  clearInterval(id: unknown): void {
+    clearTimeout(id);
+  },
+};
 
 function run(fn: (...a: unknown[]) => void, args: unknown[]) {
   try {
