@@ -124,6 +124,10 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const context = await isolate.createContext();
     const cachedData = preludeCache;
     const script = await isolate.compileScript(source, { filename: PRELUDE_FILENAME, cachedData });
+    // A cache V8 refuses (its version or flags changed) is made again by this isolate.
+    const refused =
+      cachedData !== undefined && (script as { cachedDataRejected?: boolean }).cachedDataRejected === true;
+    if (refused && preludeCache === cachedData) preludeCache = undefined;
     await script.run(context);
     script.release();
     const slot: Slot = { owner: null };
@@ -160,7 +164,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const runtime = await linkRuntime(isolate, context, await get('linkRuntime'));
     apiRef.release();
     await calls.call(api.warmup, []);
-    if (!preludeCache && !cachedData) preludeCache = await cacheAfterSetup(isolate, source);
+    if (!preludeCache && (!cachedData || refused)) preludeCache = await cacheAfterSetup(isolate, source);
     // From here on, calls that must each be a task of their own go through the ring. Not before:
     // an isolate that dies in a ring task is noticed by its owner's watchdog, and the pool's
     // own calls have no owner.
@@ -186,11 +190,19 @@ async function cacheAfterSetup(
   isolate: ivm.Isolate,
   source: string,
 ): Promise<ivm.ExternalCopy<ArrayBuffer> | undefined> {
-  const again = await isolate.compileScript(source, { filename: PRELUDE_FILENAME, produceCachedData: true });
-  const made = (again as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-  again.release();
-  // None made (V8 may decline): the next isolate tries again.
-  return made;
+  // None made (V8 may decline, the isolate may be out of memory): the next isolate tries again;
+  // this one is set up all the same.
+  try {
+    const again = await isolate.compileScript(source, {
+      filename: PRELUDE_FILENAME,
+      produceCachedData: true,
+    });
+    const made = (again as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+    again.release();
+    return made;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
