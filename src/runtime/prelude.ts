@@ -129,10 +129,37 @@ export function unnamedAsyncHelper(code: string, file: string): string {
   return code.replace(ESBUILD_ASYNC, PRELUDE_ASYNC);
 }
 
+/** The module every lowered prelude source file imports its async helper from. */
+const ASYNC_HELPER_MODULE = 'outpost:async-helper';
+
+/**
+ * One copy of the helper for the whole prelude: esbuild writes one into each file it lowers (20
+ * of them), each a closure of its own compiled, and given feedback, in every isolate. The
+ * module is the helper esbuild writes, with PRELUDE_ASYNC's closures.
+ */
+function asyncHelperModule(): string {
+  const out = esbuild.transformSync('export async function f() {}', {
+    target: 'es2022',
+    supported: ISOLATE_SUPPORTED,
+  });
+  const helper = unnamedAsyncHelper(out.code, ASYNC_HELPER_MODULE).match(/var __async = [\s\S]*?\n\};\n/);
+  if (!helper)
+    throw new Error("esbuild's __async helper changed: update src/runtime/prelude.ts (asyncHelperModule)");
+  return `${helper[0]}export { __async };\n`;
+}
+
 /** Lowers async functions file by file (esbuild's `supported` applies to a whole build). */
 const lowerAsync: esbuild.Plugin = {
   name: 'outpost-lower-async',
   setup(build) {
+    build.onResolve({ filter: /^outpost:async-helper$/ }, (args) => ({
+      path: args.path,
+      namespace: 'outpost',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'outpost' }, () => ({
+      contents: asyncHelperModule(),
+      loader: 'js',
+    }));
     build.onLoad({ filter: /\.(ts|js|mjs|cjs)$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
       const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
@@ -144,6 +171,17 @@ const lowerAsync: esbuild.Plugin = {
         supported: ISOLATE_SUPPORTED,
         sourcefile: args.path,
       });
+      // A TypeScript file (an ES module) imports the one helper; others keep their own.
+      if (loader === 'ts' && out.code.includes('var __async = ')) {
+        if (!ESBUILD_ASYNC.test(out.code))
+          throw new Error(
+            `esbuild's __async helper changed (in ${args.path}): update src/runtime/prelude.ts`,
+          );
+        return {
+          contents: out.code.replace(ESBUILD_ASYNC, `import { __async } from '${ASYNC_HELPER_MODULE}';`),
+          loader: 'js',
+        };
+      }
       return { contents: unnamedAsyncHelper(out.code, args.path), loader: 'js' };
     });
   },
