@@ -74,6 +74,49 @@ export function extensionWasm(name: string): ArrayBuffer | undefined {
 let cached: Promise<Map<string, string>> | null = null;
 let ready: Map<string, string> | null = null;
 
+/** The builtins esbuild's helpers capture, each provided by the prelude (isolate/modules.ts). */
+const HELPER_BUILTINS = new Set([
+  'Object.create',
+  'Object.defineProperty',
+  'Object.getOwnPropertyDescriptor',
+  'Object.getOwnPropertyNames',
+  'Object.getPrototypeOf',
+  'Object.prototype.hasOwnProperty',
+]);
+/** The run of `var x=Object.defineProperty;` (or comma-joined) esbuild writes first. */
+const HELPER_CAPTURES = /^("use strict";)?((?:var [\w$]+=Object\.[\w.]+(?:,[\w$]+=Object\.[\w.]+)*;)+)/;
+/** esbuild's __name and __export helpers, minified: their property descriptors. */
+const NAME_HELPER =
+  /((?:var |,)[\w$]+=\(([\w$]+),([\w$]+)\)=>[\w$]+\(\2,"name",\{)(value:\3,configurable:!0\}\))/g;
+const EXPORT_HELPER =
+  /((?:var |,)[\w$]+=\(([\w$]+),([\w$]+)\)=>\{for\(var ([\w$]+) in \3\)[\w$]+\(\2,\4,\{)(get:\3\[\4\],enumerable:!0\}\)\})/g;
+
+/**
+ * An extension is evaluated after tenant code has run, and esbuild's helpers at its top are
+ * handed its own functions (`__name(sys, "sys")` passes node:crypto's syscall wrapper to
+ * `Object.defineProperty`). So the helpers take the builtins the prelude captured before any
+ * tenant code (`outpost.intrinsics`), and their property descriptors have no prototype (reading
+ * a descriptor looks up `get`, `set`, `enumerable`… along its prototype chain, where tenant code
+ * may have put getters). A bundle whose helpers read otherwise fails the build.
+ */
+export function isolateHelpers(code: string, file: string): string {
+  const fail = (what: string) => {
+    throw new Error(`esbuild's helpers changed (${what}, in ${file}): update src/runtime/extensions.ts`);
+  };
+  const out = code.replace(HELPER_CAPTURES, (_all, strict: string | undefined, vars: string) => {
+    const rewritten = vars.replace(/=(Object\.[\w.]+)/g, (_m, path: string) => {
+      if (!HELPER_BUILTINS.has(path)) fail(path);
+      return `=outpost.intrinsics["${path}"]`;
+    });
+    return (strict ?? '') + rewritten;
+  });
+  if (/\bObject\.defineProperty\b/.test(out.slice(0, 400)) && !out.includes('outpost.intrinsics'))
+    fail('captures');
+  const named = out.replace(NAME_HELPER, '$1__proto__:null,$4').replace(EXPORT_HELPER, '$1__proto__:null,$5');
+  if (named.includes(',"name",{value:') && !named.includes(',"name",{__proto__:null,value:')) fail('__name');
+  return named;
+}
+
 async function buildOne(file: string): Promise<{ code: string; inputs: string[] }> {
   const entry = join(extDir, file);
   const result = await esbuild.build({
@@ -131,7 +174,7 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
       },
     ],
   });
-  const code = result.outputFiles[0].text;
+  const code = isolateHelpers(result.outputFiles[0].text, file);
   return {
     // Strict from the factory's first statement: a sloppy factory's `arguments` (the prelude's
     // capability object) would be readable by tenant code that finds the function on the stack

@@ -2,7 +2,9 @@
 // tenant's isolate the first time its worker uses them, handed the prelude's private capability
 // object (raw syscalls, the request context). A sloppy tenant script that finds the extension's
 // factory on the stack while it loads must not read that object, and a replaced
-// Map.prototype.get must not hand the prelude the tenant's module instead of the extension.
+// Map.prototype.get must not hand the prelude the tenant's module instead of the extension. The
+// helpers esbuild writes at the top of each extension run after tenant code too: they must not
+// pass the extension's functions (node:crypto's syscall wrapper) to builtins the tenant replaced.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTenants, type TestNetwork } from '../helpers.ts';
@@ -10,7 +12,7 @@ import { startTenants, type TestNetwork } from '../helpers.ts';
 let net: TestNetwork;
 
 before(async () => {
-  net = await startTenants({ leak: 'capability-leak', swap: 'capability-leak' });
+  net = await startTenants({ leak: 'capability-leak', swap: 'capability-leak', helpers: 'capability-leak' });
 });
 after(() => net.close());
 
@@ -22,6 +24,11 @@ describe('extension loads and the prelude capability', () => {
       assert.deepEqual(await res.json(), { escaped: false, hooked: true });
     });
   }
+  it("esbuild's helpers in an extension hand none of its functions to a tenant's builtins", async () => {
+    const res = await net.fetchAs('helpers', '/helpers');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { escaped: false, seen: true });
+  });
   it('a replaced Map.prototype.get does not swap the streams module', async () => {
     const res = await net.fetchAs('swap', '/map-swap');
     assert.equal(res.status, 200, await res.clone().text());

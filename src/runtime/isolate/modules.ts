@@ -106,7 +106,24 @@ const SUBPATHS: Record<string, [string, string]> = {
   'util/types': ['util', 'types'],
 };
 
+/**
+ * The builtins esbuild's helpers at the top of each extension capture (`var __defProp =
+ * Object.defineProperty`, …), as they were before tenant code ran: an extension is evaluated
+ * later, and its helpers are handed its own functions (`__name(sys, "sys")`), so a tenant's
+ * replacement would receive them. extensions.ts rewrites the helpers to take these.
+ */
+const intrinsics = Object.freeze({
+  __proto__: null,
+  'Object.create': Object.create,
+  'Object.defineProperty': Object.defineProperty,
+  'Object.getOwnPropertyDescriptor': Object.getOwnPropertyDescriptor,
+  'Object.getOwnPropertyNames': Object.getOwnPropertyNames,
+  'Object.getPrototypeOf': Object.getPrototypeOf,
+  'Object.prototype.hasOwnProperty': Object.prototype.hasOwnProperty,
+});
+
 const capability = Object.freeze({
+  intrinsics,
   sys: callSync,
   format,
   context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),
