@@ -202,7 +202,9 @@ async function cacheAfterSetup(
     const made = (again as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
     again.release();
     return made;
-  } catch {
+  } catch (err) {
+    // An isolate that died making it (out of memory) is not handed out.
+    if (isolate.isDisposed) throw err;
     return undefined;
   }
 }

@@ -27,9 +27,12 @@ import { parse } from 'acorn';
 
 /** esbuild's keepNames helper as it writes it unminified (version pinned). */
 const ESBUILD_NAME_HELPER = 'var __name=(target,value)=>__defProp(target,"name",{value,configurable:!0});';
-/** The same, leaving alone a function that already has the name. */
+/**
+ * The same, leaving alone a function that already has the name; its descriptor has no
+ * prototype (a getter tenant code put on Object.prototype.get would be called with it).
+ */
 const PRELUDE_NAME_HELPER =
-  'var __name=(target,value)=>target.name===value?target:__defProp(target,"name",{value,configurable:!0});';
+  'var __name=(target,value)=>target.name===value?target:__defProp(target,"name",{__proto__:null,value,configurable:!0});';
 
 type Node = { type: string; start: number; end: number; [key: string]: any };
 type Edit = [start: number, end: number, text: string];
@@ -84,14 +87,18 @@ function nameCall(node: Node): string | null {
     : null;
 }
 
-/** Whether the statement list holding the call (or its sequence) declares function `name`. */
+/**
+ * Whether the call is a statement of its own (or an element of one's comma sequence) directly in
+ * a statement list that declares function `name` (never the body of an `if` without braces).
+ */
 function declaresFunction(parents: Node[], name: string): boolean {
-  for (let i = parents.length - 1; i >= 0; i--) {
-    const body = parents[i].body;
-    if (Array.isArray(body))
-      return body.some((s: Node) => s.type === 'FunctionDeclaration' && s.id?.name === name);
-  }
-  return false;
+  let i = parents.length - 1;
+  if (parents[i]?.type === 'SequenceExpression') i--;
+  const statement = parents[i];
+  const body = parents[i - 1]?.body;
+  if (statement?.type !== 'ExpressionStatement' || !Array.isArray(body) || !body.includes(statement))
+    return false;
+  return body.some((s: Node) => s.type === 'FunctionDeclaration' && s.id?.name === name);
 }
 
 /** Remove a statement-like call: the whole statement, or its place in a comma sequence. */
