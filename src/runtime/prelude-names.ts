@@ -18,8 +18,7 @@
  *   `C`: removed;
  * - `__name(() => …, "x")` where the function is anonymous and the call is what `x` is
  *   initialized with, assigned, or a property or field `x` is defined with: replaced by the
- *   parenthesized function, which the language names `x` (NamedEvaluation, ECMA-262 §8.4.5);
- *   so is esbuild's per-file async helper (`var __async2 = …`), whose name no one sees.
+ *   parenthesized function, which the language names `x` (NamedEvaluation, ECMA-262 §8.4.5).
  * What is left (renamed symbols, names that differ) goes through the helper, rewritten to
  * define a name only when it differs.
  */
@@ -59,22 +58,20 @@ export function keptNamesOnlyWhereRenamed(code: string): string {
       if (parent.type !== 'ExpressionStatement' || block?.type !== 'StaticBlock' || block.body.length !== 1)
         return;
       if (classNameOf(cls, parents[parents.length - 5]) === name) edits.push([block.start, block.end, '']);
-    } else if (isAnonymousFunction(target)) {
-      const given = namedBy(node, parent);
-      // esbuild's async helper, one per file (`__async2`…): no one sees its name.
-      if (given === name || (name === '__async' && given?.startsWith('__async')))
-        edits.push([node.start, target.start, '('], [target.end, node.end, ')']);
+    } else if (isAnonymousFunction(target) && namedBy(node, parent) === name) {
+      edits.push([node.start, target.start, '('], [target.end, node.end, ')']);
     }
   });
-  edits.sort((a, b) => b[0] - a[0]);
-  let out = code;
-  let limit = Number.POSITIVE_INFINITY;
+  edits.sort((a, b) => a[0] - b[0]);
+  const parts: string[] = [];
+  let at = 0;
   for (const [start, end, text] of edits) {
-    if (end > limit) throw new Error('keptNamesOnlyWhereRenamed: overlapping edits (an esbuild change?)');
-    out = out.slice(0, start) + text + out.slice(end);
-    limit = start;
+    if (start < at) throw new Error('keptNamesOnlyWhereRenamed: overlapping edits (an esbuild change?)');
+    parts.push(code.slice(at, start), text);
+    at = end;
   }
-  return out.replace(ESBUILD_NAME_HELPER, PRELUDE_NAME_HELPER);
+  parts.push(code.slice(at));
+  return parts.join('').replace(ESBUILD_NAME_HELPER, PRELUDE_NAME_HELPER);
 }
 
 /** The name in `__name(target, "name")`, or null when `node` is not such a call. */
