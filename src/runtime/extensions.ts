@@ -92,6 +92,23 @@ const EXPORT_HELPER =
   /((?:var |,)[\w$]+=\(([\w$]+),([\w$]+)\)=>\{for\(var ([\w$]+) in \3\)[\w$]+\(\2,\4,\{)(get:\3\[\4\],enumerable:!0\}\)\})/g;
 
 /**
+ * esbuild's `__async` helper, minified (its names vary): it reads `Promise`, `.then`, the
+ * generator's methods and `Function.prototype.apply` from globals each time it runs, long after
+ * tenant code may have replaced them. Replaced by the prelude's (isolate/async.ts).
+ */
+const N = '([\\w$]+)';
+const ASYNC_HELPER = new RegExp(
+  `${N}=\\(${N},${N},${N}\\)=>new Promise\\(\\(${N},${N}\\)=>\\{` +
+    `var ${N}=${N}=>\\{try\\{${N}\\(\\4\\.next\\(\\8\\)\\)\\}catch\\(${N}\\)\\{\\6\\(\\10\\)\\}\\},` +
+    `${N}=\\8=>\\{try\\{\\9\\(\\4\\.throw\\(\\8\\)\\)\\}catch\\(\\10\\)\\{\\6\\(\\10\\)\\}\\},` +
+    `\\9=\\8=>\\8\\.done\\?\\5\\(\\8\\.value\\):Promise\\.resolve\\(\\8\\.value\\)\\.then\\(\\7,\\11\\);` +
+    `\\9\\(\\(\\4=\\4\\.apply\\(\\2,\\3\\)\\)\\.next\\(\\)\\)\\}\\)`,
+  'g',
+);
+/** What is left of any helper of that shape the pattern above did not match. */
+const ASYNC_HELPER_LEFT = /\.done\?[\w$]+\([\w$]+\.value\):Promise\.resolve\([\w$]+\.value\)\.then\(/;
+
+/**
  * An extension is evaluated after tenant code has run, and esbuild's helpers at its top are
  * handed its own functions (`__name(sys, "sys")` passes node:crypto's syscall wrapper to
  * `Object.defineProperty`). So the helpers take the builtins the prelude captured before any
@@ -114,7 +131,9 @@ export function isolateHelpers(code: string, file: string): string {
     fail('captures');
   const named = out.replace(NAME_HELPER, '$1__proto__:null,$4').replace(EXPORT_HELPER, '$1__proto__:null,$5');
   if (named.includes(',"name",{value:') && !named.includes(',"name",{__proto__:null,value:')) fail('__name');
-  return named;
+  const awaited = named.replace(ASYNC_HELPER, '$1=outpost.asyncHelper');
+  if (ASYNC_HELPER_LEFT.test(awaited)) fail('__async');
+  return awaited;
 }
 
 async function buildOne(file: string): Promise<{ code: string; inputs: string[] }> {

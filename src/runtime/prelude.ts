@@ -90,76 +90,30 @@ const ESBUILD_ASYNC = new RegExp(
 );
 
 /**
- * The same helper with its three closures held in an array literal (own slots: no setter on
- * Array.prototype sees them) instead of bound to names. The prelude is bundled with keepNames,
- * which wraps every function bound to a name in a call giving it its name
- * (`Object.defineProperty(fn, "name", …)`): three per call of every lowered async function,
- * each turning an accessor into a data property on a new closure (perf: ~6 µs of a request that
- * awaits one KV read). Unnamed, they are left alone. `$n` are the names captured above.
+ * The module every lowered prelude file imports its async helper from: isolate/async.ts, which
+ * uses intrinsics captured before tenant code instead of the globals esbuild's helper reads
+ * (see there). One copy for the whole prelude, too (esbuild writes one into each file it lowers).
  */
-const PRELUDE_ASYNC = [
-  'var __async = ($1, $2, $3) => {',
-  '  return new Promise(($4, $5) => {',
-  '    var $8 = [null, null, null];',
-  '    $8[0] = ($7) => {',
-  '      try {',
-  '        $8[2]($3.next($7));',
-  '      } catch ($9) {',
-  '        $5($9);',
-  '      }',
-  '    };',
-  '    $8[1] = ($7) => {',
-  '      try {',
-  '        $8[2]($3.throw($7));',
-  '      } catch ($9) {',
-  '        $5($9);',
-  '      }',
-  '    };',
-  '    $8[2] = ($11) => $11.done ? $4($11.value) : Promise.resolve($11.value).then($8[0], $8[1]);',
-  '    $8[2](($3 = $3.apply($1, $2)).next());',
-  '  });',
-  '};',
-].join('\n');
+const ASYNC_HELPER_MODULE = 'outpost:async-helper';
 
-/** A prelude file's lowered code with PRELUDE_ASYNC for esbuild's helper (which must be the one known). */
-export function unnamedAsyncHelper(code: string, file: string): string {
+/** A prelude file's lowered code importing the shared helper instead of defining esbuild's. */
+export function sharedAsyncHelper(code: string, file: string, loader: 'ts' | 'js'): string {
   if (!code.includes('var __async = ')) return code;
   if (!ESBUILD_ASYNC.test(code))
     throw new Error(`esbuild's __async helper changed (in ${file}): update src/runtime/prelude.ts`);
-  return code.replace(ESBUILD_ASYNC, PRELUDE_ASYNC);
-}
-
-/** The module every lowered prelude source file imports its async helper from. */
-const ASYNC_HELPER_MODULE = 'outpost:async-helper';
-
-/**
- * One copy of the helper for the whole prelude: esbuild writes one into each file it lowers (20
- * of them), each a closure of its own compiled, and given feedback, in every isolate. The
- * module is the helper esbuild writes, with PRELUDE_ASYNC's closures.
- */
-function asyncHelperModule(): string {
-  const out = esbuild.transformSync('export async function f() {}', {
-    target: 'es2022',
-    supported: ISOLATE_SUPPORTED,
-  });
-  const helper = unnamedAsyncHelper(out.code, ASYNC_HELPER_MODULE).match(/var __async = [\s\S]*?\n\};\n/);
-  if (!helper)
-    throw new Error("esbuild's __async helper changed: update src/runtime/prelude.ts (asyncHelperModule)");
-  return `${helper[0]}export { __async };\n`;
+  // An import makes a CommonJS file an ES module: the prelude has none that lowers an async function.
+  if (loader !== 'ts')
+    throw new Error(
+      `${file}: a JavaScript file in the prelude lowers async functions; make it TypeScript (ESM)`,
+    );
+  return code.replace(ESBUILD_ASYNC, `import { __async } from '${ASYNC_HELPER_MODULE}';`);
 }
 
 /** Lowers async functions file by file (esbuild's `supported` applies to a whole build). */
 const lowerAsync: esbuild.Plugin = {
   name: 'outpost-lower-async',
   setup(build) {
-    build.onResolve({ filter: /^outpost:async-helper$/ }, (args) => ({
-      path: args.path,
-      namespace: 'outpost',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'outpost' }, () => ({
-      contents: asyncHelperModule(),
-      loader: 'js',
-    }));
+    build.onResolve({ filter: /^outpost:async-helper$/ }, () => ({ path: join(isolateDir, 'async.ts') }));
     build.onLoad({ filter: /\.(ts|js|mjs|cjs)$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
       const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
@@ -171,18 +125,7 @@ const lowerAsync: esbuild.Plugin = {
         supported: ISOLATE_SUPPORTED,
         sourcefile: args.path,
       });
-      // A TypeScript file (an ES module) imports the one helper; others keep their own.
-      if (loader === 'ts' && out.code.includes('var __async = ')) {
-        if (!ESBUILD_ASYNC.test(out.code))
-          throw new Error(
-            `esbuild's __async helper changed (in ${args.path}): update src/runtime/prelude.ts`,
-          );
-        return {
-          contents: out.code.replace(ESBUILD_ASYNC, `import { __async } from '${ASYNC_HELPER_MODULE}';`),
-          loader: 'js',
-        };
-      }
-      return { contents: unnamedAsyncHelper(out.code, args.path), loader: 'js' };
+      return { contents: sharedAsyncHelper(out.code, args.path, loader), loader: 'js' };
     });
   },
 };
@@ -199,6 +142,7 @@ export function preludeSource(): Promise<string> {
       target: 'es2022',
       minifySyntax: true,
       minifyWhitespace: true,
+      inject: [join(isolateDir, 'intrinsic-globals.ts')],
       plugins: [lowerAsync],
       keepNames: true,
       mainFields: ['main'],

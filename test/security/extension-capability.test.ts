@@ -29,6 +29,11 @@ describe('extension loads and the prelude capability', () => {
     assert.equal(res.status, 200, await res.clone().text());
     assert.deepEqual(await res.json(), { escaped: false, seen: true });
   });
+  it("the prelude's awaits, timers and body reads hand nothing to a tenant's promise plumbing", async () => {
+    const res = await net.fetchAs('helpers', '/promise-hooks');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { seen: [], ran: 5 });
+  });
   it('a replaced Map.prototype.get does not swap the streams module', async () => {
     const res = await net.fetchAs('swap', '/map-swap');
     assert.equal(res.status, 200, await res.clone().text());

@@ -681,12 +681,14 @@ describe('Workflows across accounts and from tenant code (real isolates)', () =>
     }
   });
 
-  it('a run that replaces Promise.race to report "suspended" with nothing waiting is not re-run in a loop', async () => {
+  it('a run that forges "suspended" with nothing waiting (a then on Object.prototype) is not re-run in a loop', async () => {
     const before = (await get('owner', '/spins')).body.spins as number;
     await get('owner', '/create?wf=SPIN&id=spin-1');
     try {
       await sleep(1500);
       const spins = (await get('owner', '/spins')).body.spins - before;
+      // The forged outcome reached the engine (else the run completes and this proves nothing).
+      assert.notEqual(statusOf(A('spin', 'spin-1')), 'complete');
       assert.ok(
         spins <= 5,
         `${spins} runs of one instance in 1.5 s (status ${statusOf(A('spin', 'spin-1'))})`,
@@ -698,7 +700,7 @@ describe('Workflows across accounts and from tenant code (real isolates)', () =>
     }
   });
 
-  it('a run that replaces Promise.race to report no outcome does not leave its instance "running" forever', async () => {
+  it('a run that forges no outcome (a then on Object.prototype) does not leave its instance "running" forever', async () => {
     await get('owner', '/create?wf=GARBLE&id=garble-1');
     try {
       await waitFor(
@@ -707,6 +709,8 @@ describe('Workflows across accounts and from tenant code (real isolates)', () =>
       );
       await sleep(1000);
       assert.notEqual(statusOf(A('garble', 'garble-1')), 'running');
+      // Not complete either: the forged outcome reached the engine (else this proves nothing).
+      assert.notEqual(statusOf(A('garble', 'garble-1')), 'complete');
     } finally {
       try {
         engine.terminate(A('garble', 'garble-1'));

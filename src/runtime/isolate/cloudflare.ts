@@ -2,6 +2,8 @@
  * The `cloudflare:workers` module (https://developers.cloudflare.com/workers/runtime-apis/context/
  * and .../bindings/service-bindings/rpc/): entrypoint base classes, `env`, `waitUntil` and `cache`.
  */
+
+import { rejectedIntrinsic } from './async.ts';
 import { callAsync } from './bridge.ts';
 import { registerBuiltin } from './modules.ts';
 import { tracing } from './tracing.ts';
@@ -14,7 +16,7 @@ export function setWorkerEnv(e: Record<string, unknown>): void {
 }
 
 /** Set by dispatch.ts: attach a promise to the request in flight (see waitUntil below). */
-export const hooks = { waitUntil: (_p: Promise<unknown>) => {} };
+export const hooks = { waitUntil: (_p: unknown) => {} };
 
 /** What every entrypoint class gets from the runtime: `this.ctx` and `this.env`. */
 class Entrypoint {
@@ -43,11 +45,11 @@ export function isEntrypointClass(v: unknown): v is new (ctx: unknown, env: unkn
 
 /**
  * `waitUntil` imported from the module: Workers ties it to the current request through async
- * context. Outpost ties it to the most recent request in flight in this isolate (exact when
- * requests do not overlap); with none in flight, the promise still runs but nothing waits for it.
+ * context, and so does Outpost (the invocation the calling code runs for: context.ts); called
+ * outside any invocation, the promise still runs but nothing waits for it.
  */
 export function waitUntil(p: unknown): void {
-  hooks.waitUntil(Promise.resolve(p));
+  hooks.waitUntil(p);
 }
 
 function list(v: unknown): unknown {
@@ -63,7 +65,8 @@ function list(v: unknown): unknown {
 export const cache = Object.freeze({
   purge(options: { tags?: unknown; pathPrefixes?: unknown; purgeEverything?: unknown }): Promise<unknown> {
     const o = options ?? {};
-    if (typeof o !== 'object') return Promise.reject(new TypeError('cache.purge: options must be an object'));
+    if (typeof o !== 'object')
+      return rejectedIntrinsic(new TypeError('cache.purge: options must be an object'));
     return callAsync('purge', {
       tags: list(o.tags),
       pathPrefixes: list(o.pathPrefixes),
@@ -71,7 +74,9 @@ export const cache = Object.freeze({
     });
   },
   invalidate(_options: unknown): Promise<unknown> {
-    return Promise.reject(new Error('cache.invalidate() is not supported by Outpost yet: use cache.purge()'));
+    return rejectedIntrinsic(
+      new Error('cache.invalidate() is not supported by Outpost yet: use cache.purge()'),
+    );
   },
 });
 

@@ -12,6 +12,12 @@
  * extensions and every tenant bundle are compiled with async functions lowered to generators
  * (esbuild's `supported: { 'async-await': false }`), whose awaits go through `then`.
  *
+ * Tenant code may replace `Promise.prototype.then` and everything else a promise's plumbing
+ * reads. The prelude's own awaits and thens therefore never read them: they go through
+ * thenInFrame / resolveInFrame / awaitIntrinsic below, which reach the intrinsics captured
+ * when this module loaded (before any tenant code) with `Reflect.apply`, not `.call`; the
+ * prelude's and its extensions' lowered async functions run on async.ts's helper, built on them.
+ *
  * Every crossing into the host carries the current frame's invocation id (bridge.ts); the host
  * charges the call to that invocation and refuses I/O for one that has ended. node:async_hooks'
  * AsyncLocalStorage keeps its stores in the same frames (ext/node-async_hooks.ts).
@@ -129,7 +135,7 @@ export function bind<F extends (...args: any[]) => any>(fn: F, frame: Frame | un
     const prev = current;
     use(frame);
     try {
-      return fn.apply(this, args);
+      return applyIntrinsic(fn, this, args);
     } finally {
       use(prev);
     }
@@ -150,9 +156,15 @@ function reaction(fn: (value: unknown) => unknown, frame: Frame): (value: unknow
   };
 }
 
+// Captured when the prelude loads, before any tenant code: what tenant code can replace later
+// (`Promise.prototype.then`, `Function.prototype.call`, `Symbol.hasInstance` on `Promise`) is
+// never read again on the prelude's own paths.
 const NativePromise = Promise;
+const PromisePrototype = Promise.prototype;
 const nativeResolve = Promise.resolve;
-let nativeThen: typeof Promise.prototype.then = Promise.prototype.then;
+const nativeThen = Promise.prototype.then;
+const applyIntrinsic = Reflect.apply;
+const getPrototypeOfIntrinsic = Reflect.getPrototypeOf;
 
 /**
  * A thenable that is not a native promise (a query builder whose `then` does the I/O) is
@@ -161,28 +173,32 @@ let nativeThen: typeof Promise.prototype.then = Promise.prototype.then;
  */
 function adopt(value: unknown, frame: Frame): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
-  if (value instanceof NativePromise) return value;
+  if (isIntrinsicPromise(value)) return value;
   let then: unknown;
   try {
     then = (value as { then?: unknown }).then;
   } catch (err) {
-    return nativeResolve.call(NativePromise, undefined).then(() => {
-      throw err;
-    });
+    return applyIntrinsic(nativeThen, resolvedIntrinsic(), [
+      () => {
+        throw err;
+      },
+    ]);
   }
   if (typeof then !== 'function') return value;
   return new NativePromise((resolve, reject) => {
-    nativeThen.call(nativeResolve.call(NativePromise, undefined), () => {
-      const prev = current;
-      use(frame);
-      try {
-        then.call(value, resolve, reject);
-      } catch (err) {
-        reject(err);
-      } finally {
-        use(prev);
-      }
-    });
+    applyIntrinsic(nativeThen, resolvedIntrinsic(), [
+      () => {
+        const prev = current;
+        use(frame);
+        try {
+          applyIntrinsic(then, value, [resolve, reject]);
+        } catch (err) {
+          reject(err);
+        } finally {
+          use(prev);
+        }
+      },
+    ]);
   });
 }
 
@@ -196,39 +212,84 @@ export function thenIntrinsic<T>(
   onFulfilled?: (value: T) => unknown,
   onRejected?: (reason: unknown) => unknown,
 ): Promise<unknown> {
-  return nativeThen.call(p, onFulfilled, onRejected) as Promise<unknown>;
+  return applyIntrinsic(nativeThen, p, [onFulfilled, onRejected]) as Promise<unknown>;
 }
-/** Whether `v` is a promise of the intrinsic Promise (not a subclass or a thenable). */
+/**
+ * Whether `v` is a promise of the intrinsic Promise (not a subclass or a thenable). Not
+ * `instanceof`: that reads `Promise[Symbol.hasInstance]`, which tenant code can define. A proxy
+ * that claims the prototype passes here and is refused by the intrinsic `then` (a TypeError).
+ */
 export function isIntrinsicPromise(v: unknown): v is Promise<unknown> {
-  return v instanceof NativePromise && Object.getPrototypeOf(v) === NativePromise.prototype;
+  return typeof v === 'object' && v !== null && getPrototypeOfIntrinsic(v) === PromisePrototype;
 }
 export function resolvedIntrinsic<T>(value?: T): Promise<T> {
-  return nativeResolve.call(NativePromise, value) as Promise<T>;
+  return applyIntrinsic(nativeResolve, NativePromise, [value]) as Promise<T>;
+}
+
+/**
+ * `await value` for the prelude's lowered async functions (async.ts): `onFulfilled` or
+ * `onRejected` runs in the frame current now, as the patched `then` would run them, but
+ * through intrinsics only. An intrinsic promise is chained directly (resolving it again would
+ * read its `then`, which tenant code may have replaced); anything else is resolved as
+ * `Promise.resolve` would, a thenable's own `then` called in this frame (adopt).
+ */
+export function awaitIntrinsic(
+  value: unknown,
+  onFulfilled: (value: unknown) => unknown,
+  onRejected: (reason: unknown) => unknown,
+): void {
+  thenInFrame(isIntrinsicPromise(value) ? value : resolveInFrame(value), onFulfilled, onRejected);
+}
+
+/**
+ * `p.then(onFulfilled, onRejected)` as the patched `then` does it (each callback runs in the
+ * frame current now), through intrinsics only: the prelude's own `then`s call this, since
+ * tenant code may have replaced `Promise.prototype.then` (it receives their callbacks).
+ */
+export function thenInFrame<T>(
+  p: Promise<T>,
+  onFulfilled?: ((value: T) => unknown) | null,
+  onRejected?: ((reason: any) => unknown) | null,
+): Promise<any> {
+  const frame = current;
+  if (frame === undefined)
+    return applyIntrinsic(nativeThen, p, [onFulfilled, onRejected]) as Promise<unknown>;
+  return applyIntrinsic(nativeThen, p, [
+    typeof onFulfilled === 'function' ? reaction(onFulfilled as (v: unknown) => unknown, frame) : onFulfilled,
+    typeof onRejected === 'function' ? reaction(onRejected, frame) : onRejected,
+  ]) as Promise<unknown>;
+}
+
+/** `Promise.resolve(p).catch(onRejected)` through intrinsics (as thenInFrame): `p` may be any value. */
+export function catchInFrame(p: unknown, onRejected: (reason: any) => unknown): Promise<unknown> {
+  return thenInFrame(isIntrinsicPromise(p) ? p : resolveInFrame(p), undefined, onRejected);
+}
+
+/** `Promise.resolve(value)` as the patched one does it (a thenable's `then` called in this frame), through intrinsics. */
+export function resolveInFrame<T>(value?: T): Promise<Awaited<T>> {
+  const frame = current;
+  return applyIntrinsic(nativeResolve, NativePromise, [
+    frame === undefined ? value : adopt(value, frame),
+  ]) as Promise<Awaited<T>>;
 }
 
 let installed = false;
 
 /**
- * Make `then` carry the frame. Installed once by the prelude, before any tenant code runs; the
- * original `then` is captured here, so a tenant that replaces `Promise.prototype.then` only
- * loses propagation for its own callbacks (the host then refuses I/O it cannot attribute).
+ * Make `then` (and `Promise.resolve`) carry the frame, for tenant code. Installed once by the
+ * prelude, before any tenant code runs. The originals were captured when this module loaded, and
+ * the prelude calls thenInFrame and resolveInFrame directly, so a tenant that replaces
+ * `Promise.prototype.then` only loses propagation for its own callbacks (the host then refuses
+ * I/O it cannot attribute) and is handed none of the prelude's.
  */
 export function installContextPropagation(): void {
   if (installed) return;
   installed = true;
-  const then = Promise.prototype.then;
-  nativeThen = then;
   // A method, so it is named `then` and is not a constructor, like the original.
   const patched = {
     // biome-ignore lint/suspicious/noThenProperty: this is Promise.prototype.then itself, replaced
     then(this: Promise<unknown>, onFulfilled?: any, onRejected?: any) {
-      const frame = current;
-      if (frame === undefined) return then.call(this, onFulfilled, onRejected);
-      return then.call(
-        this,
-        typeof onFulfilled === 'function' ? reaction(onFulfilled, frame) : onFulfilled,
-        typeof onRejected === 'function' ? reaction(onRejected, frame) : onRejected,
-      );
+      return thenInFrame(this, onFulfilled, onRejected);
     },
   }.then;
   Object.defineProperty(Promise.prototype, 'then', {
@@ -241,9 +302,8 @@ export function installContextPropagation(): void {
   // adopted returns go through.
   const resolveMethod = {
     resolve(this: PromiseConstructor, value?: unknown) {
-      const frame = current;
-      if (frame === undefined || this !== NativePromise) return nativeResolve.call(this, value);
-      return nativeResolve.call(this, adopt(value, frame));
+      if (this !== NativePromise) return applyIntrinsic(nativeResolve, this, [value]);
+      return resolveInFrame(value);
     },
   }.resolve;
   Object.defineProperty(Promise, 'resolve', {

@@ -11,6 +11,7 @@
  */
 
 import type { AnyDescriptor, WorkflowRunArgs } from '../bindings/protocol.ts';
+import { allSettledInFrame, raceInFrame } from './async.ts';
 import { makeBindings } from './bindings/index.ts';
 import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
@@ -19,7 +20,16 @@ import { now } from './clock.ts';
 import { cache, hooks, isEntrypointClass, isWorkflowClass, setWorkerEnv, tracing } from './cloudflare.ts';
 import { allowCodegen } from './codegen.ts';
 import { format } from './console.ts';
-import { currentFrame, currentId, enter, type Frame, frameFor } from './context.ts';
+import {
+  catchInFrame,
+  currentFrame,
+  currentId,
+  enter,
+  type Frame,
+  frameFor,
+  resolvedIntrinsic,
+  resolveInFrame,
+} from './context.ts';
 import { BLOCK_LIMIT_MS, commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
 import { concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
@@ -85,7 +95,7 @@ class FetchEvent extends Event {
   respondWith(r: unknown) {
     if (this.response)
       throw new DOMException('FetchEvent.respondWith() has already been called.', 'InvalidStateError');
-    this.response = Promise.resolve(r);
+    this.response = resolveInFrame(r);
   }
   waitUntil(p: unknown) {
     this.#ctx.waitUntil(p);
@@ -210,15 +220,7 @@ function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Reco
     throw new TypeError(
       `The Durable Object class "${d.className}" is not exported by this worker (its exports: ${Object.keys(exported).join(', ') || 'none'}).`,
     );
-  object = makeObject(
-    cls,
-    env,
-    d.id,
-    d.name,
-    d.backend,
-    (p) => hooks.waitUntil(Promise.resolve(p)),
-    d.sockets,
-  );
+  object = makeObject(cls, env, d.id, d.name, d.backend, (p) => hooks.waitUntil(p), d.sockets);
   moduleHandler = {
     self: {},
     fetch: (request) =>
@@ -387,7 +389,7 @@ async function runRequest(
   let passThrough = false;
   const ctx = {
     waitUntil(p: unknown) {
-      waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
+      waits.push(catchInFrame(p, (err) => (globalThis as any).reportError(err)));
     },
     passThroughOnException() {
       passThrough = true;
@@ -493,7 +495,7 @@ const PULL_GATHER_MAX = 256 * 1024;
 function chunkCopy(entry: OutStream, id: number, value: unknown): Uint8Array {
   if (!(value instanceof ArrayBuffer || ArrayBuffer.isView(value))) {
     outStreams.delete(id);
-    entry.reader.cancel().catch(() => {});
+    catchInFrame(entry.reader.cancel(), () => {});
     throw new TypeError('This ReadableStream did not return bytes.');
   }
   // Copy now: the outcome is serialized at the next flush, and by then the stream's next pull()
@@ -510,7 +512,7 @@ export function pull(id: number): Promise<ArrayBuffer | null> {
   const entry = outStreams.get(id);
   if (!entry || entry.done) {
     outStreams.delete(id);
-    return Promise.resolve(null);
+    return resolvedIntrinsic(null);
   }
   // The producer's callbacks (a TransformStream's writer, a pull() source) run for its request.
   return enter(entry.frame, () => pullFrom(entry, id));
@@ -531,7 +533,7 @@ async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | nul
   while (total < PULL_GATHER_MAX) {
     // After a native await: the producer's callbacks run for its request again.
     const next = enter(entry.frame, () => entry.reader.read());
-    const r = await Promise.race([next, Promise.resolve(NOT_YET)]);
+    const r = await raceInFrame<{ done: boolean; value: unknown } | typeof NOT_YET>([next, NOT_YET]);
     if (r === NOT_YET) {
       entry.pending = next;
       break;
@@ -562,7 +564,7 @@ function commitForBody(): void {
 export function cancel(id: number, reason: string): void {
   const entry = outStreams.get(id);
   outStreams.delete(id);
-  if (entry) enter(entry.frame, () => entry.reader.cancel(reason).catch(() => {}));
+  if (entry) enter(entry.frame, () => catchInFrame(entry.reader.cancel(reason), () => {}));
 }
 
 /** The ctx.waitUntil() list of invocation `id`. */
@@ -574,7 +576,7 @@ function trackWaits(id: number): Promise<unknown>[] {
 // waitUntil from cloudflare:workers: extends the invocation the calling code runs for.
 hooks.waitUntil = (p) => {
   const waits = waitUntils.get(currentId());
-  const tracked = p.catch((err) => (globalThis as any).reportError(err));
+  const tracked = catchInFrame(p, (err) => (globalThis as any).reportError(err));
   waits?.push(tracked);
 };
 
@@ -619,7 +621,7 @@ async function workerRpc(
 function executionContext(waits: Promise<unknown>[]) {
   return {
     waitUntil(p: unknown) {
-      waits.push(Promise.resolve(p).catch((err) => (globalThis as any).reportError(err)));
+      waits.push(catchInFrame(p, (err) => (globalThis as any).reportError(err)));
     },
     passThroughOnException() {},
     props: {},
@@ -753,7 +755,7 @@ export async function settle(id: number): Promise<void> {
   let done = 0;
   while (done < waits.length) {
     const upTo = waits.length;
-    await Promise.allSettled(waits.slice(done, upTo));
+    await allSettledInFrame(waits, done, upTo);
     done = upTo;
   }
   waitUntils.delete(id);

@@ -21,10 +21,12 @@
  * timer) stages outside it. Each transaction has a layer of its own on the host (staged.ts);
  * transactions nest, as SQLite savepoints do.
  */
+
+import { rejectedIntrinsic } from './async.ts';
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
 import { callAsync, callBinding, callSync, onBeforeLeaving } from './bridge.ts';
 import { now as clockNow } from './clock.ts';
-import { currentFrame, enter, withTxn } from './context.ts';
+import { currentFrame, enter, resolveInFrame, thenInFrame, withTxn } from './context.ts';
 import type { Response } from './response.ts';
 import { MISS, StorageCache } from './storage-cache.ts';
 import { internals, onBeforeSend, WebSocket } from './websocket.ts';
@@ -187,9 +189,9 @@ function storageCall(op: string, ...args: unknown[]): unknown {
 
 function asPromise<T>(fn: () => T): Promise<T> {
   try {
-    return Promise.resolve(fn());
+    return resolveInFrame(fn());
   } catch (err) {
-    return Promise.reject(err);
+    return rejectedIntrinsic(err);
   }
 }
 
@@ -313,7 +315,7 @@ class Transaction extends KvOps {
     storageCall('rollback', id);
   }
   deleteAll(): Promise<never> {
-    return Promise.reject(new Error('Cannot call deleteAll() within a transaction'));
+    return rejectedIntrinsic(new Error('Cannot call deleteAll() within a transaction'));
   }
   // Alarms are not part of a transaction (they are set or deleted at once, and stay if it rolls back).
   getAlarm(options?: unknown): Promise<number | null> {
@@ -452,12 +454,13 @@ export const BLOCK_LIMIT_MS = 30_000;
 /** Run `fn` holding every event that arrives meanwhile (dispatch.ts waits on gate()). */
 function blockWhile<T>(fn: () => Promise<T> | T): Promise<T> {
   const run = (async () => fn())();
-  const hold = run.then(
+  const hold = thenInFrame(
+    run,
     () => {},
     () => {},
   );
   blocks.set(hold, clockNow());
-  hold.then(() => blocks.delete(hold));
+  thenInFrame(hold, () => blocks.delete(hold));
   return run;
 }
 
@@ -476,7 +479,7 @@ export class DurableObjectStorage extends KvOps {
   }
   transaction<T>(closure: (txn: Transaction) => Promise<T> | T): Promise<T> {
     if (typeof closure !== 'function')
-      return Promise.reject(new TypeError('transaction(): a function is required'));
+      return rejectedIntrinsic(new TypeError('transaction(): a function is required'));
     return blockWhile(async () => {
       const [id, parent] = begin();
       const txn = new Transaction(id);
@@ -614,7 +617,7 @@ export function makeObject(
     ...hibernation,
     blockConcurrencyWhile<T>(fn: () => Promise<T> | T): Promise<T> {
       if (typeof fn !== 'function')
-        return Promise.reject(new TypeError('blockConcurrencyWhile(): a function is required'));
+        return rejectedIntrinsic(new TypeError('blockConcurrencyWhile(): a function is required'));
       return blockWhile(fn);
     },
     /** Reset the object: this event fails, the next one gets a new instance (from storage). */

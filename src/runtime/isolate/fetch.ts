@@ -4,6 +4,7 @@
  * Limits (subrequests per request) are enforced by the host, which sees every call.
  */
 
+import { raceInFrame } from './async.ts';
 import { HostBody, kBody, newState, readAll } from './body.ts';
 import { ASYNC, callHost, FETCH, host } from './bridge.ts';
 import { DOMException } from './events.ts';
@@ -55,7 +56,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
       body,
       cacheOptions(request.cf),
     ]);
-    const meta: HostResponse = await Promise.race([call, aborted]);
+    const meta: HostResponse = await raceInFrame<HostResponse>([call, aborted]);
     return responseFromHost(meta);
   } catch (err) {
     throw rethrow(err);

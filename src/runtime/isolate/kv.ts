@@ -4,17 +4,19 @@
  * turns them into text, JSON, ArrayBuffers or streams, and turns put() values into bytes.
  * Single-key reads keep what the PoP answered in the isolate (kv-cache.ts).
  */
+
+import { rejectedIntrinsic } from './async.ts';
 import { bodyStream, newState, readAll } from './body.ts';
 import { callBinding } from './bridge.ts';
+import { resolveInFrame } from './context.ts';
 import { utf8Decode, utf8Encode } from './encoding.ts';
 import { copyMayAnswer, type KeptRead, KvCopies, liveValue } from './kv-cache.ts';
 import { isReadableStream } from './streams.ts';
 
 type ValueType = 'text' | 'json' | 'arrayBuffer' | 'stream';
 const TYPES = new Set<string>(['text', 'json', 'arrayBuffer', 'stream']);
-const NativePromise = Promise;
-const resolved = (v: unknown): Promise<unknown> => NativePromise.resolve(v);
-const rejected = (e: unknown): Promise<never> => NativePromise.reject(e);
+const resolved = (v: unknown): Promise<unknown> => resolveInFrame(v);
+const rejected = (e: unknown): Promise<never> => rejectedIntrinsic(e);
 
 interface HostValue {
   value: ArrayBuffer;

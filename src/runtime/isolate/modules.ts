@@ -11,6 +11,7 @@
  */
 
 import { NODE_MODULES } from '../node-modules.ts';
+import { __async } from './async.ts';
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
 import { bind, currentFrame, enter, replace, withStores } from './context.ts';
@@ -124,6 +125,8 @@ const intrinsics = Object.freeze({
 
 const capability = Object.freeze({
   intrinsics,
+  /** The async-function helper every extension's lowered async functions run on (extensions.ts). */
+  asyncHelper: __async,
   sys: callSync,
   format,
   context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),

@@ -8,6 +8,7 @@
  */
 import { bodyStream, HostBody, newState } from './body.ts';
 import { callAsync } from './bridge.ts';
+import { catchInFrame, thenInFrame } from './context.ts';
 import { utf8Encode } from './encoding.ts';
 import { registerBuiltin } from './modules.ts';
 import { streams } from './streams.ts';
@@ -54,16 +55,20 @@ class Socket {
       resolveClosed = res;
       rejectClosed = rej;
     });
-    this.closed.catch(() => {});
+    catchInFrame(this.closed, () => {});
     const open = callAsync('tcpConnect', address.hostname, address.port, secure) as Promise<{
       id: number;
       body: number;
       remoteAddress: string;
       localAddress: string;
     }>;
-    this.opened = open.then((o) => ({ remoteAddress: o.remoteAddress, localAddress: o.localAddress }));
-    this.opened.catch(() => {});
-    open.then(
+    this.opened = thenInFrame(open, (o) => ({
+      remoteAddress: o.remoteAddress,
+      localAddress: o.localAddress,
+    }));
+    catchInFrame(this.opened, () => {});
+    thenInFrame(
+      open,
       (o) => {
         this.#id = o.id;
       },
@@ -101,8 +106,8 @@ class Socket {
       abort: () => this.close(),
     });
     this.#close = () => {
-      if (this.#id !== null) void callAsync('tcpClose', this.#id, false).catch(() => {});
-      innerReader?.cancel().catch(() => {});
+      if (this.#id !== null) catchInFrame(callAsync('tcpClose', this.#id, false), () => {});
+      if (innerReader) catchInFrame(innerReader.cancel(), () => {});
       resolveClosed();
     };
   }

@@ -3,7 +3,10 @@
  * (src/runtime/bridge/subtle.ts). A CryptoKey holds its key material in a private field the
  * worker cannot read; the host imports it again (cached) for each operation.
  */
+
+import { rejectedIntrinsic } from './async.ts';
 import { callAsync, callSync } from './bridge.ts';
+import { catchInFrame } from './context.ts';
 import { DOMException } from './events.ts';
 
 const KEY_MARK = '__outpostKey';
@@ -242,7 +245,7 @@ function run<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return fn();
   } catch (err) {
-    return Promise.reject(err);
+    return rejectedIntrinsic(err);
   }
 }
 
@@ -304,7 +307,7 @@ export function makeDigestStream(): any {
           reject(reason);
         },
       });
-      digest.catch(() => {});
+      catchInFrame(digest, () => {});
       this.digest = digest;
     }
   };

@@ -3,6 +3,7 @@
  * promise that resolves after the delay. Timer callbacks that throw are reported, not fatal.
  */
 import { callHost, callSync, host, TIMER } from './bridge.ts';
+import { resolvedIntrinsic, thenInFrame } from './context.ts';
 
 const active = new Set<number>();
 let nextId = 1;
@@ -10,7 +11,8 @@ let nextId = 1;
 let refusalLogged = false;
 
 function arm(id: number, ms: number, fn: () => void) {
-  callHost(TIMER, [ms, id]).then(
+  thenInFrame(
+    callHost(TIMER, [ms, id]),
     () => {
       if (active.has(id)) fn();
     },
@@ -90,11 +92,11 @@ function run(fn: (...a: unknown[]) => void, args: unknown[]) {
 export function queueMicrotask(fn: unknown): void {
   if (typeof fn !== 'function')
     throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
-  Promise.resolve().then(() => run(fn as () => void, []));
+  thenInFrame(resolvedIntrinsic(), () => run(fn as () => void, []));
 }
 
 export const scheduler = {
   wait(ms: number): Promise<void> {
-    return callHost(TIMER, [delay(ms), nextId++]).then(() => undefined);
+    return thenInFrame(callHost(TIMER, [delay(ms), nextId++]), () => undefined);
   },
 };

@@ -16,7 +16,7 @@
  * (bridge.ts).
  */
 import { callSync } from './bridge.ts';
-import { currentFrame, currentId, enter, withStores } from './context.ts';
+import { currentFrame, currentId, enter, resolveInFrame, thenInFrame, withStores } from './context.ts';
 
 /** The frames' store key of the active custom span. */
 const ACTIVE = Symbol('active span');
@@ -257,7 +257,8 @@ export const tracing = Object.freeze({
       throw err;
     }
     if (thenable)
-      return Promise.resolve(result).then(
+      return thenInFrame(
+        resolveInFrame(result),
         (v) => {
           span.end();
           return v;

@@ -11,7 +11,7 @@
  * sends or receives; events that arrive earlier wait in a queue.
  */
 import { callAsync, callSync } from './bridge.ts';
-import { currentFrame, enter, type Frame } from './context.ts';
+import { currentFrame, enter, type Frame, thenInFrame } from './context.ts';
 import { toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event, EventTarget } from './events.ts';
 import { URL } from './url.ts';
@@ -121,7 +121,8 @@ export class WebSocket extends EventTarget {
     // A client created with `new WebSocket()` is accepted implicitly (browser semantics).
     this.#accepted = true;
     this.#frame = currentFrame();
-    callAsync('wsConnect', id, u.href.replace(/^ws/, 'http'), list, []).then(
+    thenInFrame(
+      callAsync('wsConnect', id, u.href.replace(/^ws/, 'http'), list, []),
       (r: { protocol: string }) => {
         this.#protocol = r.protocol;
         this.#open();

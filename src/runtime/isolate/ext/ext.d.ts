@@ -1,5 +1,7 @@
 /** Free variables of an extension's wrapper function (see src/runtime/extensions.ts). */
 declare const outpost: {
+  /** The prelude's async-function helper (isolate/async.ts); extensions.ts points esbuild's at it. */
+  asyncHelper: unknown;
   /** A synchronous syscall by name (errors rebuilt with their types). */
   sys(name: string, ...args: unknown[]): any;
   /** console.log's formatting (util.format / util.inspect). */

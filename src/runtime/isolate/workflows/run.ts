@@ -19,7 +19,9 @@ import {
   type WorkflowStepCall,
   type WorkflowStepReply,
 } from '../../bindings/protocol.ts';
+import { raceInFrame } from '../async.ts';
 import { callBinding } from '../bridge.ts';
+import { resolvedIntrinsic, thenInFrame } from '../context.ts';
 import { clearTimeout, setTimeout } from '../timers.ts';
 import { durationMs, MAX_DURATION_MS } from './durations.ts';
 import { NonRetryableError, stepError } from './errors.ts';
@@ -243,7 +245,7 @@ export async function runWorkflow(
         let value: unknown;
         try {
           value = await deadlines.race(
-            Promise.resolve().then(() => callback(stepCtx)),
+            thenInFrame(resolvedIntrinsic(), () => callback(stepCtx)),
             config.data.timeoutMs,
             name,
           );
@@ -293,11 +295,11 @@ export async function runWorkflow(
   const step = Object.freeze({
     do: doStep,
     sleep: (name: unknown, duration: unknown) =>
-      Promise.resolve().then(() =>
+      thenInFrame(resolvedIntrinsic(), () =>
         sleepUntil(name, Date.now() + durationMs(duration, 'step.sleep: the duration')),
       ),
     sleepUntil: (name: unknown, when: unknown) =>
-      Promise.resolve().then(() => {
+      thenInFrame(resolvedIntrinsic(), () => {
         const t = when instanceof Date ? when.getTime() : when;
         if (typeof t !== 'number' || !Number.isFinite(t))
           throw new TypeError('step.sleepUntil: the time must be a Date or milliseconds since the epoch');
@@ -345,5 +347,5 @@ export async function runWorkflow(
       deadlines.stop();
     }
   })();
-  return Promise.race([ran, suspended]);
+  return raceInFrame([ran, suspended]);
 }
