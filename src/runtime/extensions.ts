@@ -136,6 +136,16 @@ export function isolateHelpers(code: string, file: string): string {
   return awaited;
 }
 
+/** Globals an extension's factory takes as parameters, in this order (isolate/modules.ts). */
+export const EXTENSION_GLOBALS = [
+  'Promise',
+  'queueMicrotask',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+] as const;
+
 async function buildOne(file: string): Promise<{ code: string; inputs: string[] }> {
   const entry = join(extDir, file);
   const result = await esbuild.build({
@@ -199,7 +209,9 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
     // capability object) would be readable by tenant code that finds the function on the stack
     // while the extension loads (CallSite.getFunction, `.caller`). Its sourceURL names it in
     // stack traces instead of "eval at loadExtension".
-    code: `(function(outpost,require){"use strict";var module={exports:{}},exports=module.exports;${code}\nreturn module.exports;})\n//# sourceURL=outpost:ext/${extensionName(file)}.js`,
+    // Free uses of Promise and the timers are the prelude's (isolate/modules.ts passes them):
+    // an extension runs after tenant code, which may have replaced the globals.
+    code: `(function(outpost,require,${EXTENSION_GLOBALS.join(',')}){"use strict";var module={exports:{}},exports=module.exports;${code}\nreturn module.exports;})\n//# sourceURL=outpost:ext/${extensionName(file)}.js`,
     inputs: Object.keys(result.metafile.inputs)
       .filter((rel) => !rel.includes(':'))
       .map((rel) => resolve(rel)),

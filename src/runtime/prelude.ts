@@ -142,7 +142,7 @@ export function preludeSource(): Promise<string> {
       target: 'es2022',
       minifySyntax: true,
       minifyWhitespace: true,
-      inject: [join(isolateDir, 'intrinsic-globals.ts')],
+      inject: [join(isolateDir, 'intrinsic-globals.ts'), join(isolateDir, 'prelude-timers.ts')],
       plugins: [lowerAsync],
       keepNames: true,
       mainFields: ['main'],

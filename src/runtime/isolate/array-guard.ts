@@ -58,6 +58,11 @@ export const DIRECT_MAX = 2 ** 21;
 const proxies = new RealWeakSet<object>();
 let proxyCount = 0;
 
+/** Whether `o` is a proxy tenant code made (no trap runs): the prelude's promise plumbing asks. */
+export function isTenantProxy(o: object): boolean {
+  return proxyCount > 0 && apply(weakSetHas, proxies, [o]) === true;
+}
+
 function track<T extends object>(p: T): T {
   proxyCount++;
   apply(weakSetAdd, proxies, [p]);

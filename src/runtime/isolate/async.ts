@@ -28,7 +28,9 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /**
  * Run `body` (a generator function lowered from an async function's body, called on `self` with
- * `args`) to completion: each `yield` is an `await`. Same contract as esbuild's helper.
+ * `args`) to completion: each `yield` is an `await`. Same contract as esbuild's helper, but for
+ * one tick: a body that returns an intrinsic promise settles one microtask sooner (chained, not
+ * resolved with it).
  */
 export function __async<T>(
   self: unknown,
@@ -69,6 +71,19 @@ const nativeReject = Promise.reject;
 /** `Promise.reject(reason)` without reading `Promise.reject` (tenant code may have replaced it). */
 export function rejectedIntrinsic(reason: unknown): Promise<never> {
   return applyIntrinsic(nativeReject, NativePromise, [reason]) as Promise<never>;
+}
+
+/**
+ * `Promise.resolve(value).then(onFulfilled, onRejected)` through intrinsics, each callback in
+ * the current frame: for the extensions (`outpost.promises.then`), whose promises may come from
+ * anywhere.
+ */
+export function thenAnyInFrame(
+  value: unknown,
+  onFulfilled?: ((v: any) => unknown) | null,
+  onRejected?: ((e: any) => unknown) | null,
+): Promise<unknown> {
+  return thenInFrame(asIntrinsic(value), onFulfilled, onRejected);
 }
 
 /** Each value as an intrinsic promise (a thenable adopted in the current frame). */

@@ -81,7 +81,8 @@ export const ASYNC = 3;
  */
 // Intrinsics only (captured before tenant code runs): a tenant that replaces Map.prototype.set,
 // Promise or Object.prototype.e must not see, forge or hang other invocations' calls.
-const waiting: Record<number, { resolve(v: unknown): void; reject(e: unknown): void }> = Object.create(null);
+const waiting: Record<number, { resolve(v: unknown): void; reject(e: unknown): void; boxed: boolean }> =
+  Object.create(null);
 let nextCall = 1;
 const NativePromise = Promise;
 const isArray = Array.isArray;
@@ -101,7 +102,7 @@ export function onBeforeLeaving(f: () => void): void {
 
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
-export function callHost(which: number, args: unknown[]): Promise<any> {
+export function callHost(which: number, args: unknown[], boxed = false): Promise<any> {
   const id = nextCall++;
   return new NativePromise((resolve, reject) => {
     // A value the host cannot take apart would be dropped on the way, unanswered (depth.ts).
@@ -109,7 +110,7 @@ export function callHost(which: number, args: unknown[]): Promise<any> {
     // A call that leaves the isolate: a Durable Object's staged writes commit first.
     if (beforeLeaving !== null && (which === FETCH || (which === ASYNC && args[0] !== 'subtle')))
       beforeLeaving();
-    waiting[id] = { resolve, reject };
+    waiting[id] = { resolve, reject, boxed };
     try {
       host.post(id, currentId(), which, args, currentSpan());
     } catch (err) {
@@ -132,13 +133,23 @@ export function hostDone(list: unknown): void {
     const r = item[1];
     if (r && typeof r === 'object' && hasOwn(r, 'e'))
       w.reject(typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e)));
-    else w.resolve(r?.v);
+    // Resolving with an object reads its `then` (a getter tenant code put on Object.prototype
+    // would be handed it): what tenant code must not read (a key's material) comes boxed.
+    else w.resolve(w.boxed ? { __proto__: null, v: r?.v } : r?.v);
   }
 }
 
 /** An async syscall by name. */
 export function callAsync(name: string, ...args: unknown[]): Promise<any> {
   return callHost(ASYNC, [name, ...args]);
+}
+
+/**
+ * An async syscall whose answer tenant code must not see (crypto.subtle's key descriptors hold
+ * non-extractable material): it resolves to `{ v }` with no prototype, read after the await.
+ */
+export function callAsyncBoxed(name: string, ...args: unknown[]): Promise<{ readonly v: any }> {
+  return callHost(ASYNC, [name, ...args], true);
 }
 
 type Op<T extends BindingKind, K extends keyof OpsOf<T>> = OpsOf<T>[K] extends (...args: infer A) => infer R

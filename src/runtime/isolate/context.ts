@@ -30,6 +30,8 @@
  * two stores to shared memory when the invocation changes.
  */
 
+import { isTenantProxy } from './array-guard.ts';
+
 /** One invocation's context; frames are immutable (AsyncLocalStorage.run derives a new one). */
 export interface Frame {
   /** The invocation id the host gave the entry call (0: none, e.g. module top level). */
@@ -217,10 +219,16 @@ export function thenIntrinsic<T>(
 /**
  * Whether `v` is a promise of the intrinsic Promise (not a subclass or a thenable). Not
  * `instanceof`: that reads `Promise[Symbol.hasInstance]`, which tenant code can define. A proxy
- * that claims the prototype passes here and is refused by the intrinsic `then` (a TypeError).
+ * (the array guard's record of the proxies tenant code made: their traps do not run here) is
+ * not one, and is resolved like any thenable.
  */
 export function isIntrinsicPromise(v: unknown): v is Promise<unknown> {
-  return typeof v === 'object' && v !== null && getPrototypeOfIntrinsic(v) === PromisePrototype;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !isTenantProxy(v) &&
+    getPrototypeOfIntrinsic(v) === PromisePrototype
+  );
 }
 export function resolvedIntrinsic<T>(value?: T): Promise<T> {
   return applyIntrinsic(nativeResolve, NativePromise, [value]) as Promise<T>;
@@ -285,6 +293,12 @@ let installed = false;
 export function installContextPropagation(): void {
   if (installed) return;
   installed = true;
+  // The intrinsic `then` looks up `p.constructor` and its Symbol.species on the promise it is
+  // called on, and native `await` the constructor: a getter put there would be handed the
+  // prelude's own promises (and could read what they resolve to: a host answer, a key's
+  // material) or build the promises `then` returns. Both stay as they are (non-configurable).
+  Object.defineProperty(PromisePrototype, 'constructor', { writable: false, configurable: false });
+  Object.defineProperty(NativePromise, Symbol.species, { configurable: false });
   // A method, so it is named `then` and is not a constructor, like the original.
   const patched = {
     // biome-ignore lint/suspicious/noThenProperty: this is Promise.prototype.then itself, replaced

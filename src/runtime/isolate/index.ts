@@ -5,6 +5,7 @@
  *
  * Nothing here may hand tenant code a host object: syscalls stay in bridge.ts's closure.
  */
+
 import { RING_ENTRIES, type RingEntry } from '../ring-entries.ts';
 import { AbortController, AbortSignal } from './abort.ts';
 import { installArrayGuard } from './array-guard.ts';
@@ -23,6 +24,7 @@ import {
   thenIntrinsic,
 } from './context.ts';
 import { checkDepth } from './depth.ts';
+import { recordPristine } from './pristine.ts';
 import './cloudflare.ts';
 import './sockets.ts';
 import { Crypto, crypto } from './crypto.ts';
@@ -383,6 +385,7 @@ const globals: Record<string, unknown> = {
 };
 // Before any tenant code: promises carry the invocation they were made for (context.ts).
 installContextPropagation();
+recordPristine();
 installClock(g);
 installArrayGuard(g);
 installCodegenGuard(g);

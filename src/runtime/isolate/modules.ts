@@ -11,10 +11,12 @@
  */
 
 import { NODE_MODULES } from '../node-modules.ts';
-import { __async } from './async.ts';
+import { __async, thenAnyInFrame } from './async.ts';
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
-import { bind, currentFrame, enter, replace, withStores } from './context.ts';
+import { bind, catchInFrame, currentFrame, enter, replace, withStores } from './context.ts';
+import { withPristinePromise } from './pristine.ts';
+import { clearInterval, clearTimeout, queueMicrotask, setInterval, setTimeout } from './timers.ts';
 
 const NODE = new Set<string>(NODE_MODULES);
 
@@ -127,6 +129,8 @@ const capability = Object.freeze({
   intrinsics,
   /** The async-function helper every extension's lowered async functions run on (extensions.ts). */
   asyncHelper: __async,
+  /** `then` and `catch` of any promise through intrinsics, in the current frame (context.ts). Not named `then`: this is no thenable. */
+  promises: Object.freeze({ thenOf: thenAnyInFrame, catchOf: catchInFrame }),
   sys: callSync,
   format,
   context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),
@@ -164,8 +168,24 @@ export function loadExtension(name: string): any {
   // The host does not charge the CPU of this load to the worker (see syscalls.ts, extBegin).
   callSync('extBegin', name);
   try {
-    const factory = indirectEval(source) as (outpost: unknown, require: (id: string) => unknown) => unknown;
-    const exports = factory(capability, internalRequire);
+    const factory = indirectEval(source) as (
+      outpost: unknown,
+      require: unknown,
+      ...globals: unknown[]
+    ) => unknown;
+    // Its parameters after `require`: src/runtime/extensions.ts, EXTENSION_GLOBALS.
+    const exports = withPristinePromise(name, () =>
+      factory(
+        capability,
+        internalRequire,
+        Promise,
+        queueMicrotask,
+        setTimeout,
+        clearTimeout,
+        setInterval,
+        clearInterval,
+      ),
+    );
     loaded[name] = exports;
     return exports;
   } finally {

@@ -5,7 +5,7 @@
  */
 
 import { rejectedIntrinsic } from './async.ts';
-import { callAsync, callSync } from './bridge.ts';
+import { callAsyncBoxed, callSync } from './bridge.ts';
 import { catchInFrame } from './context.ts';
 import { DOMException } from './events.ts';
 
@@ -58,19 +58,37 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-function wrapKey(d: Descriptor): CryptoKey {
+const hasOwn = Object.hasOwn;
+/**
+ * `o[k]` if `o` has it as its own: a host descriptor holds a key's material, and a property it
+ * lacks would be looked up on Object.prototype, where tenant code may have put a getter (handed
+ * the descriptor as `this`).
+ */
+function own(o: any, k: string): any {
+  return o !== null && typeof o === 'object' && hasOwn(o, k) ? o[k] : undefined;
+}
+
+function wrapKey(d: any): CryptoKey {
   constructing = true;
   try {
-    return new CryptoKey(d);
+    return new CryptoKey({
+      [KEY_MARK]: own(d, KEY_MARK),
+      type: own(d, 'type'),
+      extractable: own(d, 'extractable'),
+      algorithm: own(d, 'algorithm'),
+      usages: own(d, 'usages'),
+    });
   } finally {
     constructing = false;
   }
 }
 
 function fromHost(r: any): any {
-  if (r && typeof r === 'object' && KEY_MARK in r) return wrapKey(r);
-  if (r && typeof r === 'object' && r.publicKey && r.privateKey && KEY_MARK in r.publicKey)
-    return { publicKey: wrapKey(r.publicKey), privateKey: wrapKey(r.privateKey) };
+  if (own(r, KEY_MARK) !== undefined) return wrapKey(r);
+  const publicKey = own(r, 'publicKey');
+  const privateKey = own(r, 'privateKey');
+  if (own(publicKey, KEY_MARK) !== undefined && own(privateKey, KEY_MARK) !== undefined)
+    return { publicKey: wrapKey(publicKey), privateKey: wrapKey(privateKey) };
   return r;
 }
 
@@ -125,7 +143,8 @@ function keyData(format: string, data: unknown, what: string): unknown {
 }
 
 async function call(op: string, args: unknown[]): Promise<any> {
-  return fromHost(await callAsync('subtle', op, args));
+  // Boxed: a key's material never is a value a promise resolves to (bridge.ts).
+  return fromHost((await callAsyncBoxed('subtle', op, args)).v);
 }
 
 export class SubtleCrypto {

@@ -98,10 +98,10 @@ export function makeEventSource(): any {
         .trim()
         .toLowerCase();
       if (res.status !== 200 || type !== 'text/event-stream' || !res.body) {
-        res.body?.cancel().catch(() => {});
+        if (res.body) outpost.promises.catchOf(res.body.cancel(), () => {});
         return this.#fail(); // the spec's "fail the connection": no reconnect
       }
-      if (this.#state === CLOSED) return void res.body.cancel().catch(() => {});
+      if (this.#state === CLOSED) return void outpost.promises.catchOf(res.body.cancel(), () => {});
       this.#state = OPEN;
       this.#emit(new g.Event('open'));
       try {

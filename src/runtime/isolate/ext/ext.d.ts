@@ -2,6 +2,15 @@
 declare const outpost: {
   /** The prelude's async-function helper (isolate/async.ts); extensions.ts points esbuild's at it. */
   asyncHelper: unknown;
+  /** `p.then(f, r)` / `p.catch(r)` through the prelude's intrinsics (any value as `p`; no method named `then`: not a thenable). */
+  promises: {
+    thenOf(
+      p: unknown,
+      onFulfilled?: ((v: any) => unknown) | null,
+      onRejected?: ((e: any) => unknown) | null,
+    ): Promise<any>;
+    catchOf(p: unknown, onRejected: (e: any) => unknown): Promise<any>;
+  };
   /** A synchronous syscall by name (errors rebuilt with their types). */
   sys(name: string, ...args: unknown[]): any;
   /** console.log's formatting (util.format / util.inspect). */

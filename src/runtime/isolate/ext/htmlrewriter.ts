@@ -80,7 +80,7 @@ export class HTMLRewriter {
         }
       },
     });
-    res.body.pipeTo(writable).catch(() => free());
+    outpost.promises.catchOf(res.body.pipeTo(writable), () => free());
     const out = new g.Response(readable, res);
     out.headers.delete('content-length');
     return out;

@@ -390,7 +390,7 @@ export class ServerResponse extends Writable {
     this.#head();
     const bytes =
       typeof chunk === 'string' ? Buffer.from(chunk, encoding as BufferEncoding) : Buffer.from(chunk);
-    this.#write(bytes).then(() => cb(), cb);
+    outpost.promises.thenOf(this.#write(bytes), () => cb(), cb);
   }
 }
 
@@ -489,10 +489,10 @@ export async function handleAsNodeRequest(port: number, request: any): Promise<a
             headers: head.headers,
           }),
         );
-        if (nullBody) void writer.close().catch(() => {});
+        if (nullBody) outpost.promises.catchOf(writer.close(), () => {});
       },
       (chunk) => writer.write(chunk),
-      () => void writer.close().catch(() => {}),
+      () => void outpost.promises.catchOf(writer.close(), () => {}),
     );
     res.on('error', (err: Error) => (started ? writer.abort(err) : reject(err)));
     try {

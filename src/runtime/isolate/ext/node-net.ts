@@ -73,7 +73,8 @@ export class Socket extends Duplex {
     this.#socket = socket;
     this.#writer = socket.writable.getWriter();
     this.#reader = socket.readable.getReader();
-    socket.opened.then(
+    outpost.promises.thenOf(
+      socket.opened,
       (info: { remoteAddress: string; localAddress: string }) => {
         this.connecting = false;
         const split = (a: string) => {
@@ -123,7 +124,7 @@ export class Socket extends Duplex {
       cb(new Error('This socket is not connected'));
       return;
     }
-    this.#writer.write(bytes).then(() => cb(), cb);
+    outpost.promises.thenOf(this.#writer.write(bytes), () => cb(), cb);
   }
 
   _final(cb: (err?: Error | null) => void): void {
@@ -131,11 +132,11 @@ export class Socket extends Duplex {
       cb();
       return;
     }
-    this.#writer.close().then(() => cb(), cb);
+    outpost.promises.thenOf(this.#writer.close(), () => cb(), cb);
   }
 
   _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.#socket?.close().catch(() => {});
+    if (this.#socket) outpost.promises.catchOf(this.#socket.close(), () => {});
     cb(err);
   }
 

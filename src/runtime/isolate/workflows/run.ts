@@ -112,7 +112,8 @@ class Deadlines {
         fail: () => reject(new WorkflowTimeoutError(`step.do("${name}") timed out after ${ms} ms`)),
       });
       this.#arm();
-      p.then(
+      thenInFrame(
+        p,
         (v) => {
           this.#pending.delete(id);
           resolve(v);
@@ -292,14 +293,21 @@ export async function runWorkflow(
       return park();
     });
 
+  /**
+   * `fn()` a microtask later, its throw a rejection. An async function, not a reaction: a
+   * reaction returning sleepUntil's promise would have V8 read that promise's `then`, which
+   * tenant code may have replaced (async.ts chains it through the intrinsic one).
+   */
+  const later = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+    await undefined;
+    return fn();
+  };
   const step = Object.freeze({
     do: doStep,
     sleep: (name: unknown, duration: unknown) =>
-      thenInFrame(resolvedIntrinsic(), () =>
-        sleepUntil(name, Date.now() + durationMs(duration, 'step.sleep: the duration')),
-      ),
+      later(() => sleepUntil(name, Date.now() + durationMs(duration, 'step.sleep: the duration'))),
     sleepUntil: (name: unknown, when: unknown) =>
-      thenInFrame(resolvedIntrinsic(), () => {
+      later(() => {
         const t = when instanceof Date ? when.getTime() : when;
         if (typeof t !== 'number' || !Number.isFinite(t))
           throw new TypeError('step.sleepUntil: the time must be a Date or milliseconds since the epoch');
