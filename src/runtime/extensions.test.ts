@@ -2,7 +2,7 @@
 // property descriptors have no prototype (test/security/extension-capability.test.ts attacks it).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { extensionSources, isolateHelpers } from './extensions.ts';
+import { extensionSources, isolateHelpers, polyfillPromises } from './extensions.ts';
 
 it('rewrites the captured builtins and the descriptors of __name and __export', () => {
   const code = isolateHelpers(
@@ -40,6 +40,26 @@ it("points esbuild's __async at the prelude's, and refuses one it does not know"
   );
 });
 
+it("rewrites the Web Streams polyfill's capture of Promise's methods, and refuses a capture it does not know", () => {
+  const captured =
+    'var Lr=Promise,zo=Promise.resolve.bind(Lr),Bo=Promise.prototype.then,Fo=Promise.reject.bind(Lr),Io=zo;' +
+    'function J(e,r,t){return Bo.call(e,r,t)}';
+  assert.equal(
+    polyfillPromises(captured, 'x.ts'),
+    'var Lr=Promise,zo=outpost.promises.resolve,Bo=null,Fo=outpost.promises.reject,Io=zo;' +
+      'function J(e,r,t){return outpost.promises.thenOfPromise(e,r,t)}',
+  );
+  assert.throws(
+    () => polyfillPromises(`${captured}var q=Bo;`, 'x.ts'),
+    /uses its Promise\.prototype\.then otherwise/,
+  );
+  assert.throws(
+    () => polyfillPromises('var T=Promise.prototype.then;', 'x.ts'),
+    /a capture of Promise\.prototype\.then changed/,
+  );
+  assert.equal(polyfillPromises('var a=1;', 'x.ts'), 'var a=1;');
+});
+
 it('every built extension takes its helpers from the intrinsics', async () => {
   let lowered = 0;
   for (const [name, source] of await extensionSources()) {
@@ -48,6 +68,7 @@ it('every built extension takes its helpers from the intrinsics', async () => {
     assert.doesNotMatch(source, /,"name",\{value:[\w$]+,configurable:!0\}\)\}?;?var /, name);
     assert.doesNotMatch(source, /Promise\.resolve\([\w$]+\.value\)\.then\([\w$]+,[\w$]+\);/, name);
     if (source.includes('=outpost.asyncHelper')) lowered++;
+    assert.doesNotMatch(source, /Promise\.prototype\.then[,;]/, name);
   }
   // node:crypto, node:fs, node:stream, HTMLRewriter… lower async functions.
   assert.ok(lowered >= 5, `${lowered} extensions use the prelude's async helper`);

@@ -109,6 +109,40 @@ const ASYNC_HELPER = new RegExp(
 const ASYNC_HELPER_LEFT = /\.done\?[\w$]+\([\w$]+\.value\):Promise\.resolve\([\w$]+\.value\)\.then\(/;
 
 /**
+ * The Web Streams polyfill keeps `Promise`, `Promise.resolve`, `Promise.prototype.then` and
+ * `Promise.reject` when it loads, after tenant code (which may have replaced them, or run a
+ * getter meanwhile), and calls the `then` it kept with `.call`. Its capture is rewritten to the
+ * prelude's intrinsics (`outpost.promises`: the frame-carrying `then` and `resolve` of
+ * context.ts), and its calls of that `then` to a call of the prelude's.
+ */
+const POLYFILL_CAPTURE =
+  /var ([\w$]+)=Promise,([\w$]+)=Promise\.resolve\.bind\(\1\),([\w$]+)=Promise\.prototype\.then,([\w$]+)=Promise\.reject\.bind\(\1\)/;
+
+export function polyfillPromises(code: string, file: string): string {
+  const capture = code.match(POLYFILL_CAPTURE);
+  if (!capture) {
+    if (/Promise\.prototype\.then[,;]/.test(code))
+      throw new Error(
+        `a capture of Promise.prototype.then changed (in ${file}): update src/runtime/extensions.ts`,
+      );
+    return code;
+  }
+  const [all, , resolveName, thenName, rejectName] = capture;
+  let out = code.replace(
+    all,
+    `var ${capture[1]}=Promise,${resolveName}=outpost.promises.resolve,${thenName}=null,${rejectName}=outpost.promises.reject`,
+  );
+  const escaped = thenName.replace(/\$/g, '\\$');
+  out = out.replace(new RegExp(`(?<![\\w$.])${escaped}\\.call\\(`, 'g'), 'outpost.promises.thenOfPromise(');
+  // Nothing else may read the captured `then` (it is null now).
+  if (new RegExp(`(?<![\\w$.])${escaped}(?![\\w$])`).test(out.replace(`${thenName}=null`, '')))
+    throw new Error(
+      `the polyfill uses its Promise.prototype.then otherwise (in ${file}): update src/runtime/extensions.ts`,
+    );
+  return out;
+}
+
+/**
  * An extension is evaluated after tenant code has run, and esbuild's helpers at its top are
  * handed its own functions (`__name(sys, "sys")` passes node:crypto's syscall wrapper to
  * `Object.defineProperty`). So the helpers take the builtins the prelude captured before any
@@ -203,7 +237,7 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
       },
     ],
   });
-  const code = isolateHelpers(result.outputFiles[0].text, file);
+  const code = polyfillPromises(isolateHelpers(result.outputFiles[0].text, file), file);
   return {
     // Strict from the factory's first statement: a sloppy factory's `arguments` (the prelude's
     // capability object) would be readable by tenant code that finds the function on the stack

@@ -81,12 +81,13 @@ export const ASYNC = 3;
  */
 // Intrinsics only (captured before tenant code runs): a tenant that replaces Map.prototype.set,
 // Promise or Object.prototype.e must not see, forge or hang other invocations' calls.
-const waiting: Record<number, { resolve(v: unknown): void; reject(e: unknown): void; boxed: boolean }> =
+const waiting: Record<number, { resolve(v: unknown): void; reject(e: unknown): void; sealed: boolean }> =
   Object.create(null);
 let nextCall = 1;
 const NativePromise = Promise;
 const isArray = Array.isArray;
 const hasOwn = Object.hasOwn;
+const setPrototypeOf = Object.setPrototypeOf;
 
 /**
  * Runs before a call that leaves the isolate (a subrequest, a binding's call, the Cache API…;
@@ -102,7 +103,7 @@ export function onBeforeLeaving(f: () => void): void {
 
 /** Call an async host syscall; arguments and result are copied across. The host answers
  * `{ v }` or `{ e }`; errors are rethrown here as their type when it is named. */
-export function callHost(which: number, args: unknown[], boxed = false): Promise<any> {
+export function callHost(which: number, args: unknown[], sealed = false): Promise<any> {
   const id = nextCall++;
   return new NativePromise((resolve, reject) => {
     // A value the host cannot take apart would be dropped on the way, unanswered (depth.ts).
@@ -110,7 +111,7 @@ export function callHost(which: number, args: unknown[], boxed = false): Promise
     // A call that leaves the isolate: a Durable Object's staged writes commit first.
     if (beforeLeaving !== null && (which === FETCH || (which === ASYNC && args[0] !== 'subtle')))
       beforeLeaving();
-    waiting[id] = { resolve, reject, boxed };
+    waiting[id] = { resolve, reject, sealed };
     try {
       host.post(id, currentId(), which, args, currentSpan());
     } catch (err) {
@@ -134,22 +135,57 @@ export function hostDone(list: unknown): void {
     if (r && typeof r === 'object' && hasOwn(r, 'e'))
       w.reject(typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e)));
     // Resolving with an object reads its `then` (a getter tenant code put on Object.prototype
-    // would be handed it): what tenant code must not read (a key's material) comes boxed.
-    else w.resolve(w.boxed ? { __proto__: null, v: r?.v } : r?.v);
+    // would be handed it), and a tenant that gets hold of the promise (a getter on
+    // Promise.prototype.constructor, which `then` consults) can read what it resolves to: what
+    // tenant code must not read (a key's material) comes sealed.
+    else w.resolve(w.sealed ? new Sealed(r?.v) : r?.v);
   }
+}
+
+/**
+ * `[name, ...args]` without the array iterator (tenant code may have replaced
+ * %ArrayIteratorPrototype%.next, which a spread calls with the arguments in reach) or index
+ * setters on Array.prototype (the array has no prototype; isolated-vm copies it as an array).
+ */
+function named(name: string, args: unknown[]): unknown[] {
+  const list = setPrototypeOf([name], null) as unknown[];
+  for (let i = 0; i < args.length; i++) list[i + 1] = args[i];
+  return list;
 }
 
 /** An async syscall by name. */
 export function callAsync(name: string, ...args: unknown[]): Promise<any> {
-  return callHost(ASYNC, [name, ...args]);
+  return callHost(ASYNC, named(name, args));
+}
+
+/**
+ * A value only the prelude can read: a private field, and no prototype chain to look `then` up
+ * on (resolving a promise with it runs no tenant getter).
+ */
+let openSealed: (s: Sealed) => unknown;
+class Sealed {
+  #v: unknown;
+  constructor(v: unknown) {
+    this.#v = v;
+  }
+  static {
+    // Module-private, as CryptoKey's material (subtle.ts).
+    openSealed = (s) => s.#v;
+  }
+}
+setPrototypeOf(Sealed.prototype, null);
+
+/** What a sealed answer holds (a TypeError for anything else). */
+export function unseal(s: unknown): any {
+  return openSealed(s as Sealed);
 }
 
 /**
  * An async syscall whose answer tenant code must not see (crypto.subtle's key descriptors hold
- * non-extractable material): it resolves to `{ v }` with no prototype, read after the await.
+ * non-extractable material): it resolves to a Sealed value, opened after the await.
  */
-export function callAsyncBoxed(name: string, ...args: unknown[]): Promise<{ readonly v: any }> {
-  return callHost(ASYNC, [name, ...args], true);
+export function callAsyncSealed(name: string, ...args: unknown[]): Promise<Sealed> {
+  return callHost(ASYNC, named(name, args), true);
 }
 
 type Op<T extends BindingKind, K extends keyof OpsOf<T>> = OpsOf<T>[K] extends (...args: infer A) => infer R

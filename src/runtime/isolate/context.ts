@@ -293,12 +293,6 @@ let installed = false;
 export function installContextPropagation(): void {
   if (installed) return;
   installed = true;
-  // The intrinsic `then` looks up `p.constructor` and its Symbol.species on the promise it is
-  // called on, and native `await` the constructor: a getter put there would be handed the
-  // prelude's own promises (and could read what they resolve to: a host answer, a key's
-  // material) or build the promises `then` returns. Both stay as they are (non-configurable).
-  Object.defineProperty(PromisePrototype, 'constructor', { writable: false, configurable: false });
-  Object.defineProperty(NativePromise, Symbol.species, { configurable: false });
   // A method, so it is named `then` and is not a constructor, like the original.
   const patched = {
     // biome-ignore lint/suspicious/noThenProperty: this is Promise.prototype.then itself, replaced

@@ -24,7 +24,6 @@ import {
   thenIntrinsic,
 } from './context.ts';
 import { checkDepth } from './depth.ts';
-import { recordPristine } from './pristine.ts';
 import './cloudflare.ts';
 import './sockets.ts';
 import { Crypto, crypto } from './crypto.ts';
@@ -385,7 +384,6 @@ const globals: Record<string, unknown> = {
 };
 // Before any tenant code: promises carry the invocation they were made for (context.ts).
 installContextPropagation();
-recordPristine();
 installClock(g);
 installArrayGuard(g);
 installCodegenGuard(g);

@@ -11,11 +11,19 @@
  */
 
 import { NODE_MODULES } from '../node-modules.ts';
-import { __async, thenAnyInFrame } from './async.ts';
+import { __async, rejectedIntrinsic, thenAnyInFrame } from './async.ts';
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
-import { bind, catchInFrame, currentFrame, enter, replace, withStores } from './context.ts';
-import { withPristinePromise } from './pristine.ts';
+import {
+  bind,
+  catchInFrame,
+  currentFrame,
+  enter,
+  replace,
+  resolveInFrame,
+  thenInFrame,
+  withStores,
+} from './context.ts';
 import { clearInterval, clearTimeout, queueMicrotask, setInterval, setTimeout } from './timers.ts';
 
 const NODE = new Set<string>(NODE_MODULES);
@@ -130,7 +138,14 @@ const capability = Object.freeze({
   /** The async-function helper every extension's lowered async functions run on (extensions.ts). */
   asyncHelper: __async,
   /** `then` and `catch` of any promise through intrinsics, in the current frame (context.ts). Not named `then`: this is no thenable. */
-  promises: Object.freeze({ thenOf: thenAnyInFrame, catchOf: catchInFrame }),
+  promises: Object.freeze({
+    thenOf: thenAnyInFrame,
+    catchOf: catchInFrame,
+    // What the Web Streams polyfill captures when it loads (extensions.ts rewrites its capture).
+    thenOfPromise: thenInFrame,
+    resolve: resolveInFrame,
+    reject: rejectedIntrinsic,
+  }),
   sys: callSync,
   format,
   context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),
@@ -174,17 +189,15 @@ export function loadExtension(name: string): any {
       ...globals: unknown[]
     ) => unknown;
     // Its parameters after `require`: src/runtime/extensions.ts, EXTENSION_GLOBALS.
-    const exports = withPristinePromise(name, () =>
-      factory(
-        capability,
-        internalRequire,
-        Promise,
-        queueMicrotask,
-        setTimeout,
-        clearTimeout,
-        setInterval,
-        clearInterval,
-      ),
+    const exports = factory(
+      capability,
+      internalRequire,
+      Promise,
+      queueMicrotask,
+      setTimeout,
+      clearTimeout,
+      setInterval,
+      clearInterval,
     );
     loaded[name] = exports;
     return exports;

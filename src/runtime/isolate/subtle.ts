@@ -5,7 +5,7 @@
  */
 
 import { rejectedIntrinsic } from './async.ts';
-import { callAsyncBoxed, callSync } from './bridge.ts';
+import { callAsyncSealed, callSync, unseal } from './bridge.ts';
 import { catchInFrame } from './context.ts';
 import { DOMException } from './events.ts';
 
@@ -113,7 +113,9 @@ function algorithm(a: unknown, what: string): unknown {
   if (typeof a === 'string') return a;
   if (!a || typeof a !== 'object')
     throw new TypeError(`Failed to execute '${what}' on 'SubtleCrypto': Algorithm: name is missing.`);
-  const out: Record<string, unknown> = {};
+  // No prototype: an assignment to a key the worker chose must not reach a setter it put on
+  // Object.prototype (a key reference holds the key's material).
+  const out: Record<string, unknown> = { __proto__: null } as unknown as Record<string, unknown>;
   for (const [k, v] of Object.entries(a)) {
     if (v instanceof CryptoKey) out[k] = keyRef(v, what);
     else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) out[k] = bufferSource(v, what);
@@ -143,8 +145,9 @@ function keyData(format: string, data: unknown, what: string): unknown {
 }
 
 async function call(op: string, args: unknown[]): Promise<any> {
-  // Boxed: a key's material never is a value a promise resolves to (bridge.ts).
-  return fromHost((await callAsyncBoxed('subtle', op, args)).v);
+  // Sealed: what the host answers (a key's material) is never readable from a value a promise
+  // resolves to (bridge.ts).
+  return fromHost(unseal(await callAsyncSealed('subtle', op, args)));
 }
 
 export class SubtleCrypto {

@@ -10,6 +10,10 @@ declare const outpost: {
       onRejected?: ((e: any) => unknown) | null,
     ): Promise<any>;
     catchOf(p: unknown, onRejected: (e: any) => unknown): Promise<any>;
+    /** The Web Streams polyfill's captures, rewritten (src/runtime/extensions.ts, polyfillPromises). */
+    thenOfPromise(p: Promise<unknown>, onFulfilled?: unknown, onRejected?: unknown): Promise<any>;
+    resolve(v: unknown): Promise<any>;
+    reject(e: unknown): Promise<never>;
   };
   /** A synchronous syscall by name (errors rebuilt with their types). */
   sys(name: string, ...args: unknown[]): any;
