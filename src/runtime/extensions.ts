@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { cachedBuild } from './build-cache.ts';
+import { replaceGeneratorHelpers } from './helper-shapes.ts';
 import { NODE_MODULES } from './node-modules.ts';
 import { ISOLATE_SUPPORTED } from './prelude.ts';
 import { capMemories } from './wasm-cap.ts';
@@ -143,6 +144,30 @@ export function polyfillPromises(code: string, file: string): string {
 }
 
 /**
+ * readable-stream (node:stream) reaches promises through its own "primordials", which call
+ * `self.then(…)`, `self.catch(…)`, `Promise.resolve`/`reject` and `fn.call(…)` as they run,
+ * after tenant code may have replaced them: pointed at the prelude's intrinsics instead. The
+ * build fails if the package's text changes.
+ */
+const PRIMORDIALS: [string, string][] = [
+  ['return fn.call(thisArgs, ...args)', 'return outpost.intrinsics["Reflect.apply"](fn, thisArgs, args)'],
+  ['return self.catch(fn)', 'return outpost.promises.catchOf(self, fn)'],
+  ['return self.then(thenFn, catchFn)', 'return outpost.promises.thenOf(self, thenFn, catchFn)'],
+  ['return Promise.reject(err)', 'return outpost.promises.reject(err)'],
+  ['return Promise.resolve(val)', 'return outpost.promises.resolve(val)'],
+];
+
+export function streamPrimordials(source: string): string {
+  let out = source;
+  for (const [from, to] of PRIMORDIALS) {
+    if (!out.includes(from))
+      throw new Error(`readable-stream's primordials changed (${from}): update src/runtime/extensions.ts`);
+    out = out.replace(from, to);
+  }
+  return out;
+}
+
+/**
  * An extension is evaluated after tenant code has run, and esbuild's helpers at its top are
  * handed its own functions (`__name(sys, "sys")` passes node:crypto's syscall wrapper to
  * `Object.defineProperty`). So the helpers take the builtins the prelude captured before any
@@ -220,6 +245,11 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
             contents: SHIMS[args.path],
             loader: 'js',
           }));
+          build.onLoad({ filter: /readable-stream[\\/]lib[\\/]ours[\\/]primordials\.js$/ }, async (args) => ({
+            contents: streamPrimordials(await readFile(args.path, 'utf8')),
+            loader: 'js',
+            resolveDir: dirname(args.path),
+          }));
           build.onLoad({ filter: /html-rewriter-wasm[\\/]dist[\\/]html_rewriter\.js$/ }, async (args) => ({
             // Its requires are written as String.raw templates, which esbuild cannot follow.
             // Its module's bytes come from the host (see extensionWasm) instead of the disk.
@@ -237,7 +267,11 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
       },
     ],
   });
-  const code = polyfillPromises(isolateHelpers(result.outputFiles[0].text, file), file);
+  const code = replaceGeneratorHelpers(
+    polyfillPromises(isolateHelpers(result.outputFiles[0].text, file), file),
+    file,
+    { target: 'es2022', supported: ISOLATE_SUPPORTED, keepNames: true, format: 'cjs', platform: 'browser' },
+  );
   return {
     // Strict from the factory's first statement: a sloppy factory's `arguments` (the prelude's
     // capability object) would be readable by tenant code that finds the function on the stack

@@ -21,10 +21,15 @@ it("a lowered file imports the shared helper instead of defining esbuild's", () 
   assert.equal(sharedAsyncHelper('const x = 1;', 'x.ts', 'ts'), 'const x = 1;');
 });
 
-it('refuses a helper it does not know, and a JavaScript file that lowers one', () => {
+it('refuses a helper it does not know, async generators, and a JavaScript file that lowers one', () => {
   assert.throws(
     () => sharedAsyncHelper('var __async = (a, b, g) => g;', 'x.ts', 'ts'),
     /esbuild's __async helper changed \(in x\.js\)|esbuild's __async helper changed \(in x\.ts\)/,
+  );
+  assert.throws(
+    () =>
+      sharedAsyncHelper(lowered('export async function f(s) { for await (const x of s); }'), 'x.ts', 'ts'),
+    /x\.ts: an async generator or `for await` in the prelude/,
   );
   assert.throws(
     () => sharedAsyncHelper(lowered('export async function f() {}'), 'x.js', 'js'),

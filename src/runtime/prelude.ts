@@ -98,6 +98,12 @@ const ASYNC_HELPER_MODULE = 'outpost:async-helper';
 
 /** A prelude file's lowered code importing the shared helper instead of defining esbuild's. */
 export function sharedAsyncHelper(code: string, file: string, loader: 'ts' | 'js'): string {
+  // esbuild's async-generator helpers read replaceable globals as they run (helper-shapes.ts
+  // replaces them in extensions); the prelude has none: keep it so.
+  if (/var __(asyncGenerator|forAwait|yieldStar) = /.test(code))
+    throw new Error(
+      `${file}: an async generator or \`for await\` in the prelude (esbuild's helpers for them read replaceable globals): use a loop over a reader`,
+    );
   if (!code.includes('var __async = ')) return code;
   if (!ESBUILD_ASYNC.test(code))
     throw new Error(`esbuild's __async helper changed (in ${file}): update src/runtime/prelude.ts`);

@@ -87,7 +87,7 @@ export function thenAnyInFrame(
 }
 
 /** Each value as an intrinsic promise (a thenable adopted in the current frame). */
-function asIntrinsic(value: unknown): Promise<unknown> {
+export function asIntrinsic(value: unknown): Promise<unknown> {
   return isIntrinsicPromise(value) ? value : resolveInFrame(value);
 }
 

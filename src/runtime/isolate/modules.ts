@@ -12,6 +12,7 @@
 
 import { NODE_MODULES } from '../node-modules.ts';
 import { __async, rejectedIntrinsic, thenAnyInFrame } from './async.ts';
+import { Await, asyncGenerator, forAwait, yieldStar } from './async-generators.ts';
 import { callSync } from './bridge.ts';
 import { format } from './console.ts';
 import {
@@ -131,6 +132,7 @@ const intrinsics = Object.freeze({
   'Object.getOwnPropertyNames': Object.getOwnPropertyNames,
   'Object.getPrototypeOf': Object.getPrototypeOf,
   'Object.prototype.hasOwnProperty': Object.prototype.hasOwnProperty,
+  'Reflect.apply': Reflect.apply,
 });
 
 const capability = Object.freeze({
@@ -146,6 +148,8 @@ const capability = Object.freeze({
     resolve: resolveInFrame,
     reject: rejectedIntrinsic,
   }),
+  /** esbuild's async-generator helpers on intrinsics (src/runtime/helper-shapes.ts points extensions at them). */
+  asyncGenerators: Object.freeze({ Await, generator: asyncGenerator, yieldStar, forAwait }),
   sys: callSync,
   format,
   context: Object.freeze({ currentFrame, withStores, enter, bind, replace }),

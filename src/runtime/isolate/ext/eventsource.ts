@@ -152,8 +152,17 @@ export function makeEventSource(): any {
         else if (field === 'id' && !value.includes('\0')) id = value;
         else if (field === 'retry' && /^\d+$/.test(value)) this.#retryMs = Number(value);
       };
-      for await (const chunk of body) {
-        if (this.#state === CLOSED) return;
+      // A reader, not `for await`: esbuild lowers that to a helper that reads `Promise.resolve`
+      // and `then` as it runs, which tenant code may have replaced by then.
+      const reader = body.getReader();
+      for (;;) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
+        if (this.#state === CLOSED) {
+          // What leaving a `for await` does: the stream is cancelled.
+          outpost.promises.catchOf(reader.cancel(), () => {});
+          return;
+        }
         buffer += decoder.decode(chunk, { stream: true });
         if (first && buffer.length > 0) {
           if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);

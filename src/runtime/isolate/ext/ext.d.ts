@@ -15,6 +15,8 @@ declare const outpost: {
     resolve(v: unknown): Promise<any>;
     reject(e: unknown): Promise<never>;
   };
+  /** esbuild's async-generator helpers on intrinsics (src/runtime/helper-shapes.ts). */
+  asyncGenerators: unknown;
   /** A synchronous syscall by name (errors rebuilt with their types). */
   sys(name: string, ...args: unknown[]): any;
   /** console.log's formatting (util.format / util.inspect). */
