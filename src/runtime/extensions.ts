@@ -195,6 +195,15 @@ export function isolateHelpers(code: string, file: string): string {
   return awaited;
 }
 
+/** The extension build's options that decide how esbuild writes its helpers (helper-shapes.ts). */
+export const HELPER_OPTIONS: esbuild.TransformOptions = {
+  target: 'es2022',
+  supported: ISOLATE_SUPPORTED,
+  keepNames: true,
+  format: 'cjs',
+  platform: 'browser',
+};
+
 /** Globals an extension's factory takes as parameters, in this order (isolate/modules.ts). */
 export const EXTENSION_GLOBALS = [
   'Promise',
@@ -270,7 +279,7 @@ async function buildOne(file: string): Promise<{ code: string; inputs: string[] 
   const code = replaceGeneratorHelpers(
     polyfillPromises(isolateHelpers(result.outputFiles[0].text, file), file),
     file,
-    { target: 'es2022', supported: ISOLATE_SUPPORTED, keepNames: true, format: 'cjs', platform: 'browser' },
+    HELPER_OPTIONS,
   );
   return {
     // Strict from the factory's first statement: a sloppy factory's `arguments` (the prelude's

@@ -3,17 +3,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as esbuild from 'esbuild';
+import { HELPER_OPTIONS as OPTIONS } from './extensions.ts';
 import { replaceGeneratorHelpers, shapeOf } from './helper-shapes.ts';
 import { Await, asyncGenerator, forAwait, yieldStar } from './isolate/async-generators.ts';
-import { ISOLATE_SUPPORTED } from './prelude.ts';
-
-const OPTIONS: esbuild.TransformOptions = {
-  target: 'es2022',
-  supported: ISOLATE_SUPPORTED,
-  keepNames: true,
-  format: 'cjs',
-  platform: 'browser',
-};
 
 // Async generators, yield*, for await, return() and throw() through them.
 const PROGRAM = `
@@ -69,7 +61,19 @@ it('refuses a helper whose shape it does not know, and leaves a bundle without o
   assert.notEqual(changed, minified);
   assert.throws(
     () => replaceGeneratorHelpers(changed, 'x.js', OPTIONS),
-    /async-generator helper changed \(in x\.js\)/,
+    /async-generator helpers changed \(in x\.js\)/,
+  );
+  // A changed __yieldStar (it has no Promise.resolve to look for).
+  const star = minified.replace(/if\(([\w$]+)\)\{if\(\1=!1,/, 'if($1){if($1=!1,0,');
+  assert.notEqual(star, minified);
+  assert.throws(
+    () => replaceGeneratorHelpers(star, 'x.js', OPTIONS),
+    /async-generator helpers changed \(in x\.js\)/,
+  );
+  // Helpers not at the bundle's top level.
+  assert.throws(
+    () => replaceGeneratorHelpers(`(function(){${minified}})();`, 'x.js', OPTIONS),
+    /async-generator helpers changed \(in x\.js\)/,
   );
   assert.equal(replaceGeneratorHelpers('var a=1;', 'x.js', OPTIONS), 'var a=1;');
 });

@@ -77,7 +77,12 @@ function referenceShapes(options: esbuild.TransformOptions): Map<string, string>
   const map = new Map<string, string>();
   for (let i = 0; i < named.length; i++) {
     const to = REPLACED[named[i].name];
-    if (to) map.set(shapeOf(minified.slice(short[i].init.start, short[i].init.end)), to);
+    if (!to) continue;
+    const text = minified.slice(short[i].init.start, short[i].init.end);
+    // Paired by position: check the pairing where it shows (__await is the one of its kind).
+    if ((named[i].name === '__await') !== /^function\([\w$]+,[\w$]+\)\{this\[0\]=/.test(text))
+      throw new Error("esbuild's helpers changed (their order): update src/runtime/helper-shapes.ts");
+    map.set(shapeOf(text), to);
   }
   if (map.size !== Object.keys(REPLACED).length)
     throw new Error("esbuild's async-generator helpers changed: update src/runtime/helper-shapes.ts");
@@ -99,19 +104,23 @@ export function replaceGeneratorHelpers(
   const edits: { start: number; end: number; text: string }[] = [];
   for (const d of topDeclarators(code)) {
     const text = code.slice(d.init.start, d.init.end);
-    if (text.length > 2000) continue;
+    if (text.length > 5000) continue;
     const to = shapes.get(shapeOf(text));
     if (to) edits.push({ start: d.init.start, end: d.init.end, text: to });
-    else if (
-      (/\("asyncIterator"\)\]/.test(text) && /Promise\.resolve\(/.test(text)) ||
-      /^function\([\w$]+,[\w$]+\)\{this\[0\]=[\w$]+,this\[1\]=[\w$]+\}$/.test(text)
-    )
-      throw new Error(
-        `esbuild's async-generator helper changed (in ${file}): update src/runtime/helper-shapes.ts`,
-      );
   }
+  // __await alone is an ordinary-looking function: replaced only beside the helpers that use it.
+  const kept = edits.some((e) => e.text !== REPLACED.__await) ? edits : [];
   let out = code;
-  for (let i = edits.length - 1; i >= 0; i--)
-    out = out.slice(0, edits[i].start) + edits[i].text + out.slice(edits[i].end);
+  for (let i = kept.length - 1; i >= 0; i--)
+    out = out.slice(0, kept[i].start) + kept[i].text + out.slice(kept[i].end);
+  // What is left that reads Symbol.asyncIterator through esbuild's __knownSymbol, anywhere in
+  // the bundle (not only at its top), is a helper this did not recognise.
+  if (
+    /[\w$]+\("asyncIterator"\)\]/.test(out) ||
+    /function\([\w$]+,[\w$]+\)\{this\[0\]=[\w$]+,this\[1\]=[\w$]+\}/.test(out)
+  )
+    throw new Error(
+      `esbuild's async-generator helpers changed (in ${file}): update src/runtime/helper-shapes.ts`,
+    );
   return out;
 }

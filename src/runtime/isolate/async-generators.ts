@@ -8,7 +8,7 @@
  * Object.prototype would see what they hold. Same contract as esbuild's (version pinned: the
  * build compares their shapes), written against it.
  */
-import { asIntrinsic } from './async.ts';
+import { asIntrinsic, rejectedIntrinsic } from './async.ts';
 import { thenInFrame } from './context.ts';
 
 const NativePromise = Promise;
@@ -48,6 +48,7 @@ export function Await(this: { 0: unknown; 1: unknown }, promise: unknown, fromYi
   this[1] = fromYieldStar;
 }
 Reflect.setPrototypeOf(Await.prototype, null);
+Object.freeze(Await.prototype);
 
 function isAwait(v: unknown): v is { 0: unknown; 1: unknown } {
   return typeof v === 'object' && v !== null && getPrototypeOfIntrinsic(v) === Await.prototype;
@@ -66,12 +67,15 @@ export function asyncGenerator(
       const value = x.value;
       const awaiting = isAwait(value);
       const done = x.done;
+      // `.then(step).catch(fail)`, as esbuild's: what the step throws (a getter of the
+      // delegate's result) is thrown into the generator too, and in the same ticks.
       thenInFrame(
-        asIntrinsic(awaiting ? value[0] : value),
-        (y: any) =>
+        thenInFrame(asIntrinsic(awaiting ? value[0] : value), (y: any) =>
           awaiting
             ? resume(k === 'return' ? k : 'next', value[1] ? { done: y.done, value: y.value } : y, yes, no)
             : yes({ value: y, done }),
+        ),
+        undefined,
         (e: unknown) => resume('throw', e, yes, no),
       );
     } catch (e) {
@@ -86,6 +90,22 @@ export function asyncGenerator(
   method('throw');
   method('return');
   return it;
+}
+
+/**
+ * What the delegate's `k(v)` gives, as a promise the prelude made: not resolved with it (V8
+ * would read its `then`, which tenant code may have replaced) but chained, or adopted in the
+ * current frame when it is not a promise of the intrinsic Promise.
+ */
+function delegated(obj: any, k: string, v: unknown): Promise<unknown> {
+  try {
+    const x = obj[k](v);
+    if (typeof x !== 'function' && (typeof x !== 'object' || x === null))
+      return rejectedIntrinsic(new NativeTypeError('Object expected'));
+    return asIntrinsic(x);
+  } catch (e) {
+    return rejectedIntrinsic(e);
+  }
 }
 
 /** esbuild's `__yieldStar`: `yield*` of an (async) iterable inside a lowered async generator. */
@@ -107,18 +127,7 @@ export function yieldStar(value: any) {
           return v;
         }
         awaiting = true;
-        return {
-          done: false,
-          value: new (Await as any)(
-            new NativePromise((resolve) => {
-              const x = obj[k](v);
-              if (typeof x !== 'function' && (typeof x !== 'object' || x === null))
-                throw new NativeTypeError('Object expected');
-              resolve(x);
-            }),
-            1,
-          ),
-        };
+        return { done: false, value: new (Await as any)(delegated(obj, k, v), 1) };
       });
   }
   put(it, iteratorSymbol, () => it);

@@ -62,7 +62,7 @@ export function installBridge(
       level,
       text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}… (truncated)` : text,
     );
-  host.sys = (name, ...args) => sys(currentId(), name, ...args);
+  host.sys = (name, ...args) => apply(sys, undefined, listOf([currentId(), name], args));
 }
 
 /** What an asynchronous host call starts (src/runtime/bridge/syscalls.ts, POSTED, same order). */
@@ -144,15 +144,16 @@ export function hostDone(list: unknown): void {
 }
 
 /**
- * `[name, ...args]` without the array iterator (tenant code may have replaced
+ * `[...head, ...args]` (`head` a literal the caller made) without the array iterator (tenant code may have replaced
  * %ArrayIteratorPrototype%.next, which a spread calls with the arguments in reach) or index
  * setters on Array.prototype (defined, not assigned). An array with no prototype would do too,
  * but measured ~20 KB more RSS per idle isolate (`npm run bench -- --only memory`, noisy).
  */
-function named(name: string, args: unknown[]): unknown[] {
-  const list: unknown[] = [name];
+function listOf(head: unknown[], args: unknown[]): unknown[] {
+  const list: unknown[] = head;
+  const at = head.length;
   for (let i = 0; i < args.length; i++)
-    defineProperty(list, i + 1, {
+    defineProperty(list, at + i, {
       __proto__: null,
       value: args[i],
       writable: true,
@@ -164,7 +165,7 @@ function named(name: string, args: unknown[]): unknown[] {
 
 /** An async syscall by name. */
 export function callAsync(name: string, ...args: unknown[]): Promise<any> {
-  return callHost(ASYNC, named(name, args));
+  return callHost(ASYNC, listOf([name], args));
 }
 
 /**
@@ -194,7 +195,7 @@ export function unseal(s: Sealed): any {
  * non-extractable material): it resolves to a Sealed value, opened after the await.
  */
 export function callAsyncSealed(name: string, ...args: unknown[]): Promise<Sealed> {
-  return callHost(ASYNC, named(name, args), true);
+  return callHost(ASYNC, listOf([name], args), true);
 }
 
 type Op<T extends BindingKind, K extends keyof OpsOf<T>> = OpsOf<T>[K] extends (...args: infer A) => infer R
@@ -211,19 +212,19 @@ export function callBinding<T extends BindingKind, K extends keyof OpsOf<T> & st
   op: K,
   ...args: Op<T, K>['args']
 ): Promise<Op<T, K>['result']> {
-  return callHost(ASYNC, ['binding', name, op, ...args]);
+  return callHost(ASYNC, listOf(['binding', name, op], args));
 }
 
 /** A synchronous syscall by name; the host's `Name: message` errors come back typed. */
 export function callSync(name: string, ...args: unknown[]): any {
-  return host.sys(name, ...args);
+  return apply(host.sys, undefined, listOf([name], args));
 }
 
 /** `f`, whose throws become errors made in this isolate (fromHost). */
 function guarded<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {
   return (...args) => {
     try {
-      return f(...args);
+      return apply(f, undefined, args);
     } catch (err) {
       throw fromHost(err);
     }

@@ -155,27 +155,33 @@ export function makeEventSource(): any {
       // A reader, not `for await`: esbuild lowers that to a helper that reads `Promise.resolve`
       // and `then` as it runs, which tenant code may have replaced by then.
       const reader = body.getReader();
+      // What leaving a `for await` early does (a return, a throw): the stream is cancelled.
+      const cancel = () => outpost.promises.catchOf(reader.cancel(), () => {});
       for (;;) {
-        const { done, value: chunk } = await reader.read();
-        if (done) break;
+        const next: { done: boolean; value?: Uint8Array } = await reader.read();
+        if (next.done) break;
         if (this.#state === CLOSED) {
-          // What leaving a `for await` does: the stream is cancelled.
-          outpost.promises.catchOf(reader.cancel(), () => {});
+          cancel();
           return;
         }
-        buffer += decoder.decode(chunk, { stream: true });
-        if (first && buffer.length > 0) {
-          if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
-          first = false;
+        try {
+          buffer += decoder.decode(next.value, { stream: true });
+          if (first && buffer.length > 0) {
+            if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
+            first = false;
+          }
+          let m: RegExpExecArray | null;
+          const re = /\r\n|\n|\r(?!$)/g;
+          let start = 0;
+          while ((m = re.exec(buffer))) {
+            line(buffer.slice(start, m.index));
+            start = m.index + m[0].length;
+          }
+          buffer = buffer.slice(start);
+        } catch (err) {
+          cancel();
+          throw err;
         }
-        let m: RegExpExecArray | null;
-        const re = /\r\n|\n|\r(?!$)/g;
-        let start = 0;
-        while ((m = re.exec(buffer))) {
-          line(buffer.slice(start, m.index));
-          start = m.index + m[0].length;
-        }
-        buffer = buffer.slice(start);
       }
       // A final line without a newline is discarded, as is an event without its blank line.
     }
