@@ -153,12 +153,20 @@ it('the process runs at most FSYNC_SLOTS fsyncs at once; a queued turn covers ev
       s.write([['k', bytes('2')]], []);
       waits.push(s.confirmOutput());
     }
-    for (let rounds = 0; inFlight.length > 0 && rounds < 100; rounds++) {
+    // Until every commit is confirmed, not until none is in flight: an fsync released a moment
+    // ago may still be running, and the turn queued behind it starts only when it ends (on a
+    // loaded machine, later than one 5 ms round).
+    let confirmed = false;
+    const all = Promise.all(waits).then(() => {
+      confirmed = true;
+    });
+    for (let rounds = 0; !confirmed && rounds < 1000; rounds++) {
       assert.ok(inFlight.length <= FSYNC_SLOTS, `${inFlight.length} fsyncs in flight`);
       inFlight.shift()?.();
       await new Promise((r) => setTimeout(r, 5));
     }
-    await Promise.all(waits);
+    assert.ok(confirmed, `commits still unconfirmed after 5 s (${inFlight.length} fsyncs held)`);
+    await all;
     assert.ok(most <= FSYNC_SLOTS, `at most ${FSYNC_SLOTS} at once, saw ${most}`);
     // Each store: its first sync also syncs the folder (two fsync calls); the turns queued behind
     // the slots covered both commits.
