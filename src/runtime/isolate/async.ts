@@ -75,7 +75,7 @@ export function rejectedIntrinsic(reason: unknown): Promise<never> {
 
 /**
  * `Promise.resolve(value).then(onFulfilled, onRejected)` through intrinsics, each callback in
- * the current frame: for the extensions (`outpost.promises.then`), whose promises may come from
+ * the current frame: for the extensions (`outpost.promises.thenOf`), whose promises may come from
  * anywhere.
  */
 export function thenAnyInFrame(
