@@ -15,7 +15,7 @@
  * every call by a keepNames `__name` (a property define per closure; perf: ~6 µs of a request
  * that awaits one KV read). src/runtime/prelude.test.ts checks the built helper has none.
  */
-import { awaitIntrinsic, isIntrinsicPromise, resolveInFrame, thenInFrame, thenIntrinsic } from './context.ts';
+import { isIntrinsicPromise, resolveInFrame, thenInFrame, thenIntrinsic } from './context.ts';
 
 const NativePromise = Promise;
 const applyIntrinsic = Reflect.apply;
@@ -41,7 +41,9 @@ export function __async<T>(
     let gen: Generator<unknown, T, unknown>;
     const step = (result: IteratorResult<unknown, T>) => {
       const value = result.value;
-      if (!result.done) return awaitIntrinsic(value, resumeNext, resumeThrow);
+      // `await value`: an intrinsic promise chained (resolving it again would read its `then`),
+      // anything else adopted in this frame, as Promise.resolve would.
+      if (!result.done) return void thenAnyInFrame(value, resumeNext, resumeThrow);
       // Resolving with an intrinsic promise would read its `then` (tenant code may have
       // replaced it): chain it with the intrinsic one instead.
       if (isIntrinsicPromise(value)) thenIntrinsic(value as Promise<T>, resolve, reject);

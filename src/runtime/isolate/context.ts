@@ -14,7 +14,7 @@
  *
  * Tenant code may replace `Promise.prototype.then` and everything else a promise's plumbing
  * reads. The prelude's own awaits and thens therefore never read them: they go through
- * thenInFrame / resolveInFrame / awaitIntrinsic below, which reach the intrinsics captured
+ * thenInFrame / resolveInFrame below, which reach the intrinsics captured
  * when this module loaded (before any tenant code) with `Reflect.apply`, not `.call`; the
  * prelude's and its extensions' lowered async functions run on async.ts's helper, built on them.
  *
@@ -232,21 +232,6 @@ export function isIntrinsicPromise(v: unknown): v is Promise<unknown> {
 }
 export function resolvedIntrinsic<T>(value?: T): Promise<T> {
   return applyIntrinsic(nativeResolve, NativePromise, [value]) as Promise<T>;
-}
-
-/**
- * `await value` for the prelude's lowered async functions (async.ts): `onFulfilled` or
- * `onRejected` runs in the frame current now, as the patched `then` would run them, but
- * through intrinsics only. An intrinsic promise is chained directly (resolving it again would
- * read its `then`, which tenant code may have replaced); anything else is resolved as
- * `Promise.resolve` would, a thenable's own `then` called in this frame (adopt).
- */
-export function awaitIntrinsic(
-  value: unknown,
-  onFulfilled: (value: unknown) => unknown,
-  onRejected: (reason: unknown) => unknown,
-): void {
-  thenInFrame(isIntrinsicPromise(value) ? value : resolveInFrame(value), onFulfilled, onRejected);
 }
 
 /**
