@@ -118,6 +118,22 @@ describe('per-request attribution under concurrency', () => {
     assert.ok(!upstream.records.includes('late'));
   });
 
+  it('I/O after a rejected await (catch, finally), in a `for await` and an async arrow is charged to its request', async () => {
+    const tags = Array.from({ length: 24 }, (_, i) => `rj${i}`);
+    const results = await Promise.all(
+      tags.map(async (tag, i) => {
+        const res = await fetch(`${dev.url}/rejected?tag=${tag}&delay=${i % 5}&upstream=${up()}`);
+        return { tag, body: await res.text(), timing: res.headers.get('server-timing') ?? '' };
+      }),
+    );
+    for (const r of results) {
+      assert.equal(r.body, '404,404,404,404,404', `${r.tag}: ${r.body}`);
+      const hops = r.timing.split(', ').filter((e) => e.includes('/r/'));
+      assert.equal(hops.length, 10, `${r.tag}: ${r.timing}`);
+      for (const h of hops) assert.ok(h.includes(`/r/${r.tag}/`), `${r.tag} got another's hop: ${h}`);
+    }
+  });
+
   it('a thenable whose then() does the I/O is awaited, gathered, returned and chained in its request', async () => {
     const res = await fetch(`${dev.url}/thenable?upstream=${up()}`);
     assert.deepEqual(await res.json(), { awaited: 404, all: 404, returned: 404, chained: 404 });

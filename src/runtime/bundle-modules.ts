@@ -28,9 +28,11 @@ export const RUNTIME_MODULE_SOURCE = [
   'export function require(id) { return r(id); }',
   'export function loaded(exports) { return l(exports); }',
   'export function loading(promise) { return p(promise); }',
+  // What async functions rewritten by bundle-awaits.ts call first (isolate/await-frames.ts).
+  'export let __outpostFrames;',
   // Called once by the prelude (isolate/index.ts, linkRuntime). Only Outpost's generated code
-  // imports this module, and it imports require, loaded and loading.
-  'export function __init(a, b, c) { if (r) throw new TypeError("outpost:runtime is linked"); r = a; l = b; p = c; }',
+  // imports this module, and it imports require, loaded, loading and __outpostFrames.
+  'export function __init(a, b, c, d) { if (r) throw new TypeError("outpost:runtime is linked"); r = a; l = b; p = c; __outpostFrames = d; }',
 ].join('\n');
 
 /** The bundle's entry point, resolved by entryPlugin. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { WorkerConfig } from '../config/index.ts';
+import { carryFramesThroughAwaits, TENANT_SUPPORTED } from './bundle-awaits.ts';
 import {
   type BuildRoot,
   buildRoot,
@@ -14,7 +15,6 @@ import { dataModulesPlugin, rulesPlugin } from './bundle-data.ts';
 import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
-import { adoptReturnedThenables, ISOLATE_SUPPORTED } from './prelude.ts';
 
 /**
  * Bundles a project's `main` with esbuild the way wrangler does: npm dependencies resolved
@@ -116,12 +116,13 @@ export async function bundleWorker(config: WorkerConfig, options: BundleOptions 
 }
 
 /**
- * A module worker with top-level await. esbuild refuses to lower async functions (which the
- * isolate needs, see ISOLATE_SUPPORTED) in a module that keeps a syntactic top-level await, so
- * the project is bundled twice: first with `main` imported through `import()`, which makes its
- * top level the body of an async function (bundle-modules.ts, entryPlugin), then that output
- * again with async functions lowered. The second pass reads the first one's inline source map,
- * so stacks still map to the project's files.
+ * A module worker with top-level await. Awaits at a module's top level belong to no function,
+ * so nothing would carry the request context through them (bundle-awaits.ts rewrites async
+ * functions), and a module bundle runs as a script (module-script.ts). So the project is bundled
+ * twice: first with `main` imported through `import()`, which makes its top level the body of
+ * an async function (bundle-modules.ts, entryPlugin), then that output again with async
+ * generators and `for await` lowered (TENANT_SUPPORTED). The second pass reads the first one's
+ * inline source map, so stacks still map to the project's files.
  */
 async function bundleTopLevelAwait(
   config: WorkerConfig,
@@ -144,7 +145,7 @@ async function bundleTopLevelAwait(
       external: [RUNTIME_SPECIFIER],
       // Its one input is the first pass's output: it imports the runtime module, reads no file.
       plugins: [sealedPlugin(RUNTIME_SPECIFIER)],
-      supported: ISOLATE_SUPPORTED,
+      supported: TENANT_SUPPORTED,
     });
     return finish(config, second, first, 'modules');
   } catch (err) {
@@ -204,16 +205,16 @@ function build(
     // Runtime-provided modules: in a module bundle, imports of `outpost:runtime`
     // (bundle-modules.ts); in a script, left to the isolate's require shim.
     external: module ? [] : ['node:*', 'cloudflare:*', ...(nodeCompat ? NODE_MODULES : [])],
-    // Async functions lowered to generators: the request context travels through their
-    // awaits (src/runtime/isolate/context.ts). A top-level await is refused here on purpose, with
-    // or without lowering: such a worker is bundled by bundleTopLevelAwait. Its first pass lowers
-    // nothing; the second lowers everything.
+    // Async functions native, rewritten after bundling to carry the request context through
+    // their awaits (bundle-awaits.ts); async generators and `for await` lowered. A top-level
+    // await is refused here on purpose: such a worker is bundled by bundleTopLevelAwait. Its
+    // first pass lowers nothing; the second lowers the rest.
     supported:
       kind === 'top-level-await'
         ? {}
         : module
-          ? { ...ISOLATE_SUPPORTED, 'top-level-await': false }
-          : ISOLATE_SUPPORTED,
+          ? { ...TENANT_SUPPORTED, 'top-level-await': false }
+          : TENANT_SUPPORTED,
     loader: {
       '.txt': 'text',
       '.html': 'text',
@@ -259,11 +260,21 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
   const map = output.outputFiles.find((f) => f.path.endsWith('.js.map'));
   if (!js || !map) throw new BundleError('esbuild produced no output');
   // Drop the sourceMappingURL comment: the host maps stacks itself.
-  const code = adoptReturnedThenables(js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'));
+  let rewritten: { code: string; map: string; imported: boolean };
+  try {
+    rewritten = carryFramesThroughAwaits(
+      js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'),
+      map.text,
+      format === 'modules' ? 'module' : 'script',
+    );
+  } catch (err) {
+    throw new BundleError(`${filename}: ${(err as Error).message}`);
+  }
+  const code = rewritten.code;
   const written = Object.entries(output.metafile.outputs).find(([path]) => path.endsWith('.js'))?.[1];
   return {
     code,
-    map: map.text,
+    map: rewritten.map,
     hash: createHash('sha256').update(code).digest('hex'),
     format,
     inputs: Object.keys(inputs.metafile.inputs)
@@ -272,9 +283,10 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
     filename,
     ...(format === 'modules'
       ? {
-          runtimeImports: (written?.imports ?? []).filter(
-            (i) => i.path === RUNTIME_SPECIFIER && i.kind === 'import-statement',
-          ).length,
+          runtimeImports:
+            (written?.imports ?? []).filter(
+              (i) => i.path === RUNTIME_SPECIFIER && i.kind === 'import-statement',
+            ).length + (rewritten.imported ? 1 : 0),
         }
       : {}),
   };

@@ -238,7 +238,8 @@ async function loadScript(
   // The bundle runs inside a function: its exports come back through `module`. Compiling it
   // and evaluating the wrapper run no tenant code, so they are done synchronously (no thread
   // hops); the tenant's top level runs in load(), asynchronously, under the startup limit.
-  const code = `(function (module, exports, require) {\n${bundle.code}\n})`;
+  // `__outpostFrames`: what its async functions call first (bundle-awaits.ts).
+  const code = `(function (module, exports, require, __outpostFrames) {\n${bundle.code}\n})`;
   const { script, turn } = compile(iso, codeCache, bundle, code, { filename: bundle.filename }, eager);
   return giveBackOnFailure(turn, async () => {
     const factory = script.runSync(iso.context, {

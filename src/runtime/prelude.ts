@@ -19,37 +19,16 @@ const isolateDir = existsSync(join(here, 'isolate', 'index.ts'))
 let cached: Promise<string> | null = null;
 
 /**
- * esbuild's `supported` for all code that runs in an isolate (prelude, extensions, tenant
- * bundles): async functions lowered to generators, so every await goes through
- * `Promise.prototype.then` and carries the request context (src/runtime/isolate/context.ts).
+ * esbuild's `supported` for the prelude and its extensions: async functions lowered to
+ * generators, so every await goes through the frame-carrying `then` and carries the request
+ * context (src/runtime/isolate/context.ts). Tenant bundles keep theirs native and are rewritten
+ * instead (bundle-awaits.ts, TENANT_SUPPORTED).
  */
 export const ISOLATE_SUPPORTED: Record<string, boolean> = {
   'async-await': false,
   'async-generator': false,
   'for-await': false,
 };
-
-/** What esbuild's `__async` helper does when a lowered async function returns. */
-const ASYNC_RETURN = 'x.done ? resolve(x.value) :';
-/** The same, handing a returned thenable to Promise.resolve while the function's frame is current. */
-const ASYNC_RETURN_ADOPTING =
-  'x.done ? resolve(x.value !== null && (typeof x.value === "object" || typeof x.value === "function") && typeof x.value.then === "function" ? Promise.resolve(x.value) : x.value) :';
-
-/**
- * A lowered async function that returns a thenable (a query builder whose `then` does the I/O)
- * resolves its promise with it, and V8 calls the thenable's `then` from a job that runs in no
- * frame. Routed through Promise.resolve instead, whose patched version calls it in the frame
- * (src/runtime/isolate/context.ts). The helper's text is esbuild's (version pinned): a bundle
- * that has the helper but not this text fails loudly instead of losing the context.
- */
-export function adoptReturnedThenables(code: string): string {
-  if (!code.includes('var __async = ')) return code;
-  if (!code.includes(ASYNC_RETURN))
-    throw new Error(
-      "esbuild's __async helper changed: src/runtime/prelude.ts cannot carry the request context",
-    );
-  return code.replace(ASYNC_RETURN, ASYNC_RETURN_ADOPTING);
-}
 
 /**
  * Prelude files whose async functions stay native, each resuming its invocation's frame by hand

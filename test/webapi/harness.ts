@@ -26,9 +26,11 @@ function decode(v: any): any {
 }
 
 /**
- * A snippet as the body of an async function, compiled as Outpost compiles bundles (async
- * lowered, so the request context follows its awaits: src/runtime/isolate/context.ts), into a
- * script body that returns the function.
+ * A snippet as the body of an async function, into a script body that returns the function.
+ * Its async functions are lowered to generators, as the prelude's are (src/runtime/prelude.ts):
+ * the request context follows their awaits through `then`. A worker's bundle keeps them native
+ * and has them rewritten instead (src/runtime/bundle-awaits.ts), which needs the loader's
+ * `__outpostFrames`; code made from a string at run time (this snippet) has none.
  */
 export function compileSnippet(code: string): string {
   const out = transformSync(`export default async function (input, env, ctx, request) {\n${code}\n}`, {

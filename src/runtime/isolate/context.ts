@@ -8,9 +8,11 @@
  * callbacks (as zone.js does): `Promise.prototype.then` captures the frame current when a
  * callback is registered and restores it while the callback runs; timers, queueMicrotask, stream
  * callbacks and event listeners are all built on `then` or re-entered explicitly (WebSocket
- * events, response body pulls). A native `await` does not call `then`, so the prelude, its
- * extensions and every tenant bundle are compiled with async functions lowered to generators
- * (esbuild's `supported: { 'async-await': false }`), whose awaits go through `then`.
+ * events, response body pulls). A native `await` does not call `then`, so the prelude and its
+ * extensions are compiled with async functions lowered to generators (esbuild's
+ * `supported: { 'async-await': false }`), whose awaits go through `then`; a tenant bundle keeps
+ * its async functions native, each rewritten to carry its frame across its awaits
+ * (src/runtime/bundle-awaits.ts, await-frames.ts).
  *
  * Tenant code may replace `Promise.prototype.then` and everything else a promise's plumbing
  * reads. The prelude's own awaits and thens therefore never read them: they go through
@@ -256,6 +258,15 @@ export function thenInFrame<T>(
 /** `Promise.resolve(p).catch(onRejected)` through intrinsics (as thenInFrame): `p` may be any value. */
 export function catchInFrame(p: unknown, onRejected: (reason: any) => unknown): Promise<unknown> {
   return thenInFrame(isIntrinsicPromise(p) ? p : resolveInFrame(p), undefined, onRejected);
+}
+
+/**
+ * `value` as an `await` or a `return` in a native async function should see it
+ * (await-frames.ts): a thenable that is not a native promise becomes a native promise whose
+ * adoption calls its `then` in the current frame; anything else is returned as is.
+ */
+export function adoptInFrame(value: unknown): unknown {
+  return current === undefined ? value : adopt(value, current);
 }
 
 /** `Promise.resolve(value)` as the patched one does it (a thenable's `then` called in this frame), through intrinsics. */

@@ -12,6 +12,7 @@
 
 import type { AnyDescriptor, WorkflowRunArgs } from '../bindings/protocol.ts';
 import { allSettledInFrame, raceInFrame } from './async.ts';
+import { __outpostFrames } from './await-frames.ts';
 import { makeBindings } from './bindings/index.ts';
 import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
@@ -325,14 +326,19 @@ export function finishLoad(exported: Record<string, any>): string {
 
 /** Load a service-worker script: CommonJS wrapped in a function (src/runtime/instance.ts). */
 export function load(
-  factory: (module: object, exports: object, require: (id: string) => unknown) => void,
+  factory: (
+    module: object,
+    exports: object,
+    require: (id: string) => unknown,
+    frames: typeof __outpostFrames,
+  ) => void,
   envData: Record<string, unknown>,
   hint: string,
   options: LoadOptions = { compatibilityFlags: [], bindings: {} },
 ): string {
   beginLoad(envData, hint, options);
   const module = { exports: {} as Record<string, any> };
-  factory.call(undefined, module, module.exports, requireModule);
+  factory.call(undefined, module, module.exports, requireModule, __outpostFrames);
   return finishLoad(module.exports);
 }
 

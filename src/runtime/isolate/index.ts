@@ -9,6 +9,7 @@
 import { RING_ENTRIES, type RingEntry } from '../ring-entries.ts';
 import { AbortController, AbortSignal } from './abort.ts';
 import { installArrayGuard } from './array-guard.ts';
+import { __outpostFrames } from './await-frames.ts';
 import { Blob, File } from './blob.ts';
 import { type HostBridge, host, hostDone, installBridge } from './bridge.ts';
 import { installBufferLimits } from './buffers.ts';
@@ -257,7 +258,7 @@ function moduleLoading(pending: Promise<Record<string, any>>): void {
 
 /** Give the isolate's `outpost:runtime` module (made by the pool) the functions it forwards to. */
 function linkRuntime(namespace: { __init(...fns: unknown[]): void }): void {
-  namespace.__init(requireModule, moduleLoaded, moduleLoading);
+  namespace.__init(requireModule, moduleLoaded, moduleLoading, __outpostFrames);
   // Run the load path once here, in the pool: V8 compiles its functions lazily, which cost ~0.1 ms
   // of the tenant's cold start (measured). The tenant's load sets all of this state again.
   beginLoad({}, 'modules', { compatibilityFlags: [], bindings: {} });

@@ -1,0 +1,201 @@
+/**
+ * Rewrites a tenant bundle's native async functions to carry the request context across their
+ * awaits (the isolate's half, and why: src/runtime/isolate/await-frames.ts).
+ *
+ * esbuild bundles with async functions kept native and async generators and `for await`
+ * lowered (TENANT_SUPPORTED: the lowered `for await` is plain `await`s, which this then
+ * rewrites). Each async function that is not a generator gets, by inserting text only:
+ * - its body wrapped: `{ const $ = __outpostFrames(); try { … } finally { $.x() } }` (after the
+ *   directive prologue; an arrow's expression body becomes a block returning it);
+ * - each `await e` of its own (not of a nested function): `$.r(await $.s(e))`;
+ * - each `return e` of its own: `return $.t(e)` (`return $.t((a, b))` for `return a, b`);
+ * - each `catch` and `finally` block of its own: `$.c();` first.
+ *
+ * `__outpostFrames` is bound by the loader: a script's wrapper passes it (src/runtime/load.ts),
+ * and a module bundle imports it from `outpost:runtime` on its first line (this adds the import,
+ * which the bundle's count of runtime imports then includes: module-script.ts).
+ *
+ * Only text is inserted and no line breaks, so the source map is kept by moving each mapped
+ * column of a line right by what was inserted before it on that line. Parentheses are kept as
+ * nodes (acorn's `preserveParens`), so `await (a, b)` or `() => ({})` are rewritten around
+ * their parentheses, never inside them.
+ */
+import { decode, encode, type SourceMapMappings } from '@jridgewell/sourcemap-codec';
+import { type Node, parse } from 'acorn';
+
+/**
+ * esbuild's `supported` for tenant bundles: async functions native (rewritten here), async
+ * generators and `for await` lowered (their helpers' awaits go through the frame-carrying `then`).
+ */
+export const TENANT_SUPPORTED: Record<string, boolean> = {
+  'async-generator': false,
+  'for-await': false,
+};
+
+/** The per-activation variable: a name no bundle has (checked). */
+const TOKEN = '__outpostF';
+const FACTORY = '__outpostFrames';
+const IMPORT = `import { ${FACTORY} } from "outpost:runtime";`;
+
+interface Insert {
+  at: number;
+  text: string;
+  /** Closing text goes before opening text at one offset; deeper closes first, outer opens first. */
+  close: boolean;
+  depth: number;
+}
+
+type AnyNode = Node & Record<string, any>;
+
+const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
+
+/** Whether `code` has an async function to rewrite (a cheap test before parsing). */
+function mayHaveAsync(code: string): boolean {
+  return /\basync\b/.test(code);
+}
+
+/**
+ * `code` (a bundle's script or module text) and its source map (JSON), rewritten as above. A
+ * bundle that cannot be parsed is an error: esbuild wrote it, so that is a bug here.
+ */
+export function carryFramesThroughAwaits<M extends string | null>(
+  code: string,
+  map: M,
+  sourceType: 'module' | 'script',
+): { code: string; map: M; imported: boolean } {
+  if (!mayHaveAsync(code)) return { code, map, imported: false };
+  const taken = /\b(__outpostF|__outpostFrames)\b/.exec(code);
+  if (taken)
+    throw new Error(
+      `the name ${taken[1]} is Outpost's (it carries the request context through awaits): rename it`,
+    );
+  const ast = parse(code, {
+    ecmaVersion: 'latest',
+    sourceType,
+    preserveParens: true,
+    allowHashBang: true,
+  }) as AnyNode;
+  const inserts: Insert[] = [];
+  const add = (at: number, text: string, close: boolean, depth: number) =>
+    inserts.push({ at, text, close, depth });
+
+  /** Walk `node`; `inAsync` is whether the nearest enclosing function is a rewritten one. */
+  const walk = (node: AnyNode, inAsync: boolean, depth: number): void => {
+    if (FUNCTIONS.has(node.type)) {
+      const rewrite = node.async === true && node.generator !== true;
+      for (const p of node.params as AnyNode[]) walk(p, false, depth + 1);
+      const body = node.body as AnyNode;
+      if (rewrite) wrapBody(node, body, depth);
+      walk(body, rewrite, depth + 1);
+      return;
+    }
+    if (inAsync) {
+      if (node.type === 'AwaitExpression') {
+        add(node.start, `${TOKEN}.r(`, false, depth);
+        add(node.argument.start, ` ${TOKEN}.s(`, false, depth);
+        add(node.end, '))', true, depth);
+      } else if (node.type === 'ReturnStatement' && node.argument) {
+        // `return a, b` (minifiers write it) is one argument: kept one inside parentheses.
+        const seq = node.argument.type === 'SequenceExpression';
+        add(node.argument.start, ` ${TOKEN}.t(${seq ? '(' : ''}`, false, depth);
+        add(node.argument.end, seq ? '))' : ')', true, depth);
+      } else if (node.type === 'CatchClause') {
+        add(node.body.start + 1, `${TOKEN}.c();`, false, depth);
+      } else if (node.type === 'TryStatement' && node.finalizer) {
+        add(node.finalizer.start + 1, `${TOKEN}.c();`, false, depth);
+      }
+    }
+    for (const key in node) {
+      if (key === 'type' || key === 'start' || key === 'end') continue;
+      const v = node[key];
+      if (Array.isArray(v)) {
+        for (const child of v) if (child && typeof child.type === 'string') walk(child, inAsync, depth + 1);
+      } else if (v && typeof v === 'object' && typeof v.type === 'string') walk(v, inAsync, depth + 1);
+    }
+  };
+
+  const wrapBody = (fn: AnyNode, body: AnyNode, depth: number) => {
+    const open = `const ${TOKEN}=${FACTORY}();try{`;
+    const close = `}finally{${TOKEN}.x()}`;
+    if (fn.expression === true || body.type !== 'BlockStatement') {
+      // An arrow's expression body: `=> {…return $.t(<body>)…}` (the return's own rewrite).
+      add(body.start, `{${open}return ${TOKEN}.t(`, false, depth);
+      add(body.end, `)${close}}`, true, depth);
+      return;
+    }
+    // After the directive prologue ("use strict" must stay the body's first statement).
+    let at = body.start + 1;
+    let prefix = '';
+    for (const st of body.body as AnyNode[]) {
+      if (st.type !== 'ExpressionStatement' || typeof st.directive !== 'string') break;
+      at = st.end;
+      // A directive without its semicolon, then `const` on its line: not one statement.
+      prefix = ';';
+    }
+    add(at, prefix + open, false, depth);
+    add(body.end - 1, close, true, depth);
+  };
+
+  walk(ast, false, 0);
+  if (inserts.length === 0) return { code, map, imported: false };
+  const imported = sourceType === 'module';
+  // First, on the first line (after a hashbang's): no line moves.
+  if (imported) add(code.startsWith('#!') ? code.indexOf('\n') + 1 : 0, IMPORT, false, -1);
+  inserts.sort((a, b) =>
+    a.at !== b.at
+      ? a.at - b.at
+      : a.close !== b.close
+        ? a.close
+          ? -1
+          : 1
+        : a.close
+          ? b.depth - a.depth
+          : a.depth - b.depth,
+  );
+  let out = '';
+  let from = 0;
+  for (const ins of inserts) {
+    out += code.slice(from, ins.at) + ins.text;
+    from = ins.at;
+  }
+  out += code.slice(from);
+  return { code: out, map: (map === null ? null : shiftMap(code, map, inserts)) as M, imported };
+}
+
+/** The source map with each generated column moved right by the text inserted before it on its line. */
+function shiftMap(code: string, map: string, inserts: Insert[]): string {
+  const parsed = JSON.parse(map) as { mappings: string };
+  const lines: SourceMapMappings = decode(parsed.mappings);
+  // Inserts are sorted by offset: walk lines and inserts together.
+  let line = 0;
+  let lineStart = 0;
+  let next = code.indexOf('\n');
+  let i = 0;
+  while (i < inserts.length) {
+    while (next !== -1 && inserts[i].at > next) {
+      line++;
+      lineStart = next + 1;
+      next = code.indexOf('\n', lineStart);
+    }
+    // The inserts on this line, as (column, cumulative length).
+    const cols: number[] = [];
+    const sums: number[] = [];
+    let sum = 0;
+    while (i < inserts.length && (next === -1 || inserts[i].at <= next)) {
+      sum += inserts[i].text.length;
+      cols.push(inserts[i].at - lineStart);
+      sums.push(sum);
+      i++;
+    }
+    const segments = lines[line];
+    if (!segments) continue;
+    let k = -1;
+    for (const seg of segments) {
+      // Text inserted at a segment's own column goes before it.
+      while (k + 1 < cols.length && cols[k + 1] <= seg[0]) k++;
+      if (k >= 0) seg[0] += sums[k];
+    }
+  }
+  parsed.mappings = encode(lines);
+  return JSON.stringify(parsed);
+}
