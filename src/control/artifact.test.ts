@@ -61,7 +61,12 @@ describe('deploy artifacts', () => {
     const other = Buffer.from(JSON.stringify({ ...artifact, format: 99 }));
     const { createHash } = await import('node:crypto');
     const otherId = createHash('sha256').update(other).digest('hex');
-    assert.throws(() => decodeArtifact(otherId, gzipSync(other)), /format 99/);
+    assert.throws(() => decodeArtifact(otherId, gzipSync(other)), /format 99, this Outpost reads 1 and 2/);
+    // Format 1 (async functions lowered, no __outpostFrames) is still read; this code writes 2.
+    assert.equal(artifact.format, 2);
+    const old = Buffer.from(JSON.stringify({ ...artifact, format: 1 }));
+    const oldId = createHash('sha256').update(old).digest('hex');
+    assert.equal(decodeArtifact(oldId, gzipSync(old)).format, 1);
   });
 
   it('materializes assets as files and points the config at them', async () => {

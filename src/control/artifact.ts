@@ -16,13 +16,19 @@ import { readManifest, readRuleFile } from '../assets/index.ts';
 import type { WorkerConfig } from '../config/index.ts';
 import type { Bundle } from '../runtime/index.ts';
 
-/** The artifact format this code writes and reads; another number is refused by name. */
-export const ARTIFACT_FORMAT = 1;
+/**
+ * The artifact format this code writes; another number than these it reads is refused by name.
+ * 2: a bundle's async functions call the loader's `__outpostFrames` (runtime/bundle-awaits.ts),
+ * which an Outpost reading only 1 does not provide: it refuses them by name instead of failing
+ * every call. Format 1 bundles (async functions lowered) still run here.
+ */
+export const ARTIFACT_FORMAT = 2;
+const READABLE_FORMATS: readonly number[] = [1, 2];
 /** Largest artifact (compressed) a deploy stores: Cloudflare's paid-plan worker limit is 10 MB, plus assets. */
 export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 
 export interface Artifact {
-  format: typeof ARTIFACT_FORMAT;
+  format: number;
   worker: string;
   bundle: Pick<Bundle, 'code' | 'map' | 'hash' | 'format' | 'filename' | 'runtimeImports'>;
   /** The config, paths relative to the project's folder (`main`, `assets.directory`). */
@@ -120,9 +126,9 @@ export function decodeArtifact(id: string, bytes: Uint8Array): Artifact {
   if (actual !== id)
     throw new ArtifactError(`artifact ${id.slice(0, 12)}: content hash is ${actual.slice(0, 12)}`);
   const a = JSON.parse(json.toString('utf8'), reviver) as Artifact;
-  if (a.format !== ARTIFACT_FORMAT)
+  if (!READABLE_FORMATS.includes(a.format))
     throw new ArtifactError(
-      `artifact ${id.slice(0, 12)}: format ${String(a.format)}, this Outpost reads ${ARTIFACT_FORMAT}`,
+      `artifact ${id.slice(0, 12)}: format ${String(a.format)}, this Outpost reads ${READABLE_FORMATS.join(' and ')}`,
     );
   return a;
 }

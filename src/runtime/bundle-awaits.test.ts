@@ -157,6 +157,34 @@ describe('bundle-awaits: native awaits carry the frame', () => {
     }
   });
 
+  it('parses what it writes: empty and directive-only bodies, clashing declarations, a script that returns', async () => {
+    // Minified: `{}` and `{"use strict"}` bodies (open and close at one offset).
+    const min = esbuild.transformSync(
+      'export const noop = async () => {}; export async function i() { "use strict" }; export const one = async () => { return 1 };',
+      { minify: true, target: 'es2022', format: 'esm', supported: TENANT_SUPPORTED },
+    ).code;
+    const out = carryFramesThroughAwaits(min, null, 'module').code;
+    parse(out, { ecmaVersion: 'latest', sourceType: 'module' });
+    // A body-level function sharing its name with a `var` (legal in a body, not in a block), and
+    // two body-level functions of one name: not wrapped in `try`, still run, still resume in frame.
+    const { state, fn, at } = await run(
+      `async function clash() { var k = 1; function k() {} await null; at('clash'); return k; }
+       async function twice() { function g() { return 1; } function g() { return 2; } await null; at('twice'); return g(); }`,
+      '[clash, twice]',
+    );
+    state.current = 4;
+    const p = [fn[0](), fn[1]()];
+    state.current = 0;
+    assert.deepEqual(await Promise.all(p), [1, 2]);
+    assert.deepEqual(state.log, ['clash@4', 'twice@4']);
+    // CommonJS may `return` at its top level (the loader's function).
+    const script = 'if (globalThis.x) return; async function f() { await 1; }';
+    parse(carryFramesThroughAwaits(script, null, 'script').code, {
+      ecmaVersion: 'latest',
+      allowReturnOutsideFunction: true,
+    });
+  });
+
   it('refuses a bundle that already uses its name, and leaves code without async alone', () => {
     assert.throws(
       () => carryFramesThroughAwaits('async function f() { const __outpostF = 1; }', null, 'script'),
@@ -166,6 +194,8 @@ describe('bundle-awaits: native awaits carry the frame', () => {
       () => carryFramesThroughAwaits('var __outpostFrames; async function f() {}', null, 'module'),
       /__outpostFrames is Outpost's/,
     );
+    // With no async function too: the loader binds the name in every bundle.
+    assert.throws(() => carryFramesThroughAwaits('__outpostFrames()', null, 'script'), /Outpost's/);
     const plain = 'function f() { return 1; }';
     assert.equal(carryFramesThroughAwaits(plain, '{"mappings":""}', 'script').code, plain);
   });

@@ -63,18 +63,13 @@ export function carryFramesThroughAwaits<M extends string | null>(
   map: M,
   sourceType: 'module' | 'script',
 ): { code: string; map: M; imported: boolean } {
-  if (!mayHaveAsync(code)) return { code, map, imported: false };
   const taken = /\b(__outpostF|__outpostFrames)\b/.exec(code);
   if (taken)
     throw new Error(
       `the name ${taken[1]} is Outpost's (it carries the request context through awaits): rename it`,
     );
-  const ast = parse(code, {
-    ecmaVersion: 'latest',
-    sourceType,
-    preserveParens: true,
-    allowHashBang: true,
-  }) as AnyNode;
+  if (!mayHaveAsync(code)) return { code, map, imported: false };
+  const ast = parseBundle(code, sourceType, 'parse the bundle');
   const inserts: Insert[] = [];
   const add = (at: number, text: string, close: boolean, depth: number) =>
     inserts.push({ at, text, close, depth });
@@ -132,11 +127,26 @@ export function carryFramesThroughAwaits<M extends string | null>(
       // A directive without its semicolon, then `const` on its line: not one statement.
       prefix = ';';
     }
-    add(at, prefix + open, false, depth);
-    add(body.end - 1, close, true, depth);
+    if (!blockSafe(body)) {
+      // Inside `try {}` its declarations would clash: no `finally`, so a frame it resumed in
+      // stays current after it ends, until the next job or entry sets one (docs/runtime.md).
+      add(at, `${prefix}const ${TOKEN}=${FACTORY}();`, false, depth);
+      return;
+    }
+    // An empty body (`{}`, minified): open and close at one offset, in that order.
+    if (at === body.end - 1) add(at, prefix + open + close, false, depth);
+    else {
+      add(at, prefix + open, false, depth);
+      add(body.end - 1, close, true, depth);
+    }
   };
 
-  walk(ast, false, 0);
+  try {
+    walk(ast, false, 0);
+  } catch (err) {
+    if (err instanceof RangeError) throw tooDeep(err);
+    throw err;
+  }
   if (inserts.length === 0) return { code, map, imported: false };
   const imported = sourceType === 'module';
   // First, on the first line (after a hashbang's): no line moves.
@@ -159,7 +169,75 @@ export function carryFramesThroughAwaits<M extends string | null>(
     from = ins.at;
   }
   out += code.slice(from);
+  // What is inserted is checked, not trusted: a construct this misses fails the bundle here,
+  // naming it, not the worker's load.
+  parseBundle(out, sourceType, 'check its rewrite');
   return { code: out, map: (map === null ? null : shiftMap(code, map, inserts)) as M, imported };
+}
+
+/** The bundle parsed as acorn parses it here; a failure is an Error saying what failed. */
+function parseBundle(code: string, sourceType: 'module' | 'script', what: string): AnyNode {
+  try {
+    return parse(code, {
+      ecmaVersion: 'latest',
+      sourceType,
+      preserveParens: true,
+      allowHashBang: true,
+      // A service-worker script runs inside the loader's function: CommonJS may `return`.
+      allowReturnOutsideFunction: sourceType === 'script',
+    }) as AnyNode;
+  } catch (err) {
+    if (err instanceof RangeError || /stack space/i.test(String((err as Error)?.message)))
+      throw tooDeep(err as Error);
+    throw new Error(
+      `Outpost could not ${what} to carry the request context through its awaits (a bug in Outpost; please report it): ${(err as Error).message}`,
+    );
+  }
+}
+
+function tooDeep(err: Error): Error {
+  return new Error(
+    `the bundle nests expressions too deeply for Outpost to rewrite its awaits (${err.message}); split the deepest expression`,
+  );
+}
+
+/**
+ * Whether a function body's declarations mean the same inside a block: a function declared at
+ * its top level is lexical in a block, so one that shares its name with a `var` of the function
+ * or with another top-level function declaration (legal in a function body) would not parse.
+ */
+function blockSafe(body: AnyNode): boolean {
+  const fns = new Set<string>();
+  for (const st of body.body as AnyNode[]) {
+    if (st.type !== 'FunctionDeclaration' || !st.id) continue;
+    if (fns.has(st.id.name)) return false;
+    fns.add(st.id.name);
+  }
+  if (fns.size === 0) return true;
+  let safe = true;
+  const names = (p: AnyNode | null): void => {
+    if (!p || !safe) return;
+    if (p.type === 'Identifier') {
+      if (fns.has(p.name)) safe = false;
+    } else if (p.type === 'ObjectPattern')
+      for (const q of p.properties) names(q.type === 'RestElement' ? q : q.value);
+    else if (p.type === 'ArrayPattern') for (const q of p.elements) names(q);
+    else if (p.type === 'AssignmentPattern') names(p.left);
+    else if (p.type === 'RestElement') names(p.argument);
+  };
+  const visit = (node: AnyNode): void => {
+    if (!safe || FUNCTIONS.has(node.type)) return;
+    if (node.type === 'VariableDeclaration' && node.kind === 'var')
+      for (const d of node.declarations) names(d.id);
+    for (const key in node) {
+      const v = node[key];
+      if (Array.isArray(v)) {
+        for (const child of v) if (child && typeof child.type === 'string') visit(child);
+      } else if (v && typeof v === 'object' && typeof v.type === 'string') visit(v);
+    }
+  };
+  for (const st of body.body as AnyNode[]) if (st.type !== 'FunctionDeclaration') visit(st);
+  return safe;
 }
 
 /** The source map with each generated column moved right by the text inserted before it on its line. */

@@ -41,9 +41,10 @@ export const ENTRY_POINT = 'outpost:entry';
 /**
  * The bundle's entry: imports `main` and hands its namespace to the runtime. `topLevelAwait`:
  * `main` is imported with `import()`, which esbuild turns into a lazily initialised module whose
- * top level is an async function; that lets the bundle be compiled with async functions lowered
- * (esbuild refuses to lower them in a module that keeps a syntactic top-level await), and gives
- * the prelude a promise that settles, or rejects with the error, when the top level finishes.
+ * top level is an async function, whose awaits the bundle's rewrite then carries the request
+ * context through (bundle-awaits.ts; an await at a module's top level belongs to no function),
+ * and gives the prelude a promise that settles, or rejects with the error, when the top level
+ * finishes.
  */
 export function entryPlugin(main: string, topLevelAwait: boolean): esbuild.Plugin {
   const spec = JSON.stringify(main);

@@ -33,9 +33,11 @@
  * call: ~1–2 µs per call of an async function, against ~50 ns for this (bench: a worker
  * awaiting one promise, per core).
  *
- * What tenant code can do with one: `r` and `c` make current the frame that was current at its
- * last `s` — the same as running code through `AsyncLocalStorage.snapshot()`, which it already
- * can. The fields are private: no frame is ever handed out.
+ * What tenant code can do with one (it can reach the factory: see docs/runtime.md): `r` and `c`
+ * make current the frame that was current at its last `s`, a frame its own code ran in, and
+ * leave it current until the next `s` or `x` — so it can attribute its I/O to another of its own
+ * invocations still running, as a `then` callback or `AsyncLocalStorage.snapshot()` registered
+ * in that invocation already can. The fields are private: no frame is ever handed out.
  */
 import { adoptInFrame, currentFrame, type Frame, replace } from './context.ts';
 

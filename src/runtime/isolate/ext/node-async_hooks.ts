@@ -2,9 +2,8 @@
  * node:async_hooks' AsyncLocalStorage (nodejs_compat), without engine support.
  *
  * The stores live in the prelude's request-context frames (src/runtime/isolate/context.ts),
- * which already travel with every promise callback, timer and event listener of the invocation
- * (every bundle is compiled with async functions lowered to generators, whose awaits go through
- * `then`). `run(store, fn)` derives a frame holding one more store; the invocation id stays, so
+ * which already travel with every promise callback, timer and event listener of the invocation,
+ * and across every await of a worker's bundle (src/runtime/bundle-awaits.ts rewrites them). `run(store, fn)` derives a frame holding one more store; the invocation id stays, so
  * the host still charges the work to the right request.
  */
 type Frame = ContextFrame | undefined;
