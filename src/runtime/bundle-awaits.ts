@@ -20,8 +20,8 @@
  * nodes (acorn's `preserveParens`), so `await (a, b)` or `() => ({})` are rewritten around
  * their parentheses, never inside them.
  */
-import { decode, encode, type SourceMapMappings } from '@jridgewell/sourcemap-codec';
 import { type Node, parse } from 'acorn';
+import { applyInserts, type Insert } from './bundle-inserts.ts';
 
 /**
  * esbuild's `supported` for tenant bundles: async functions native (rewritten here), async
@@ -36,14 +36,6 @@ export const TENANT_SUPPORTED: Record<string, boolean> = {
 const TOKEN = '__outpostF';
 const FACTORY = '__outpostFrames';
 const IMPORT = `import { ${FACTORY} } from "outpost:runtime";`;
-
-interface Insert {
-  at: number;
-  text: string;
-  /** Closing text goes before opening text at one offset; deeper closes first, outer opens first. */
-  close: boolean;
-  depth: number;
-}
 
 type AnyNode = Node & Record<string, any>;
 
@@ -151,28 +143,11 @@ export function carryFramesThroughAwaits<M extends string | null>(
   const imported = sourceType === 'module';
   // First, on the first line (after a hashbang's): no line moves.
   if (imported) add(code.startsWith('#!') ? code.indexOf('\n') + 1 : 0, IMPORT, false, -1);
-  inserts.sort((a, b) =>
-    a.at !== b.at
-      ? a.at - b.at
-      : a.close !== b.close
-        ? a.close
-          ? -1
-          : 1
-        : a.close
-          ? b.depth - a.depth
-          : a.depth - b.depth,
-  );
-  let out = '';
-  let from = 0;
-  for (const ins of inserts) {
-    out += code.slice(from, ins.at) + ins.text;
-    from = ins.at;
-  }
-  out += code.slice(from);
+  const out = applyInserts(code, map, inserts);
   // What is inserted is checked, not trusted: a construct this misses fails the bundle here,
   // naming it, not the worker's load.
-  parseBundle(out, sourceType, 'check its rewrite');
-  return { code: out, map: (map === null ? null : shiftMap(code, map, inserts)) as M, imported };
+  parseBundle(out.code, sourceType, 'check its rewrite');
+  return { ...out, imported };
 }
 
 /** The bundle parsed as acorn parses it here; a failure is an Error saying what failed. */
@@ -238,42 +213,4 @@ function blockSafe(body: AnyNode): boolean {
   };
   for (const st of body.body as AnyNode[]) if (st.type !== 'FunctionDeclaration') visit(st);
   return safe;
-}
-
-/** The source map with each generated column moved right by the text inserted before it on its line. */
-function shiftMap(code: string, map: string, inserts: Insert[]): string {
-  const parsed = JSON.parse(map) as { mappings: string };
-  const lines: SourceMapMappings = decode(parsed.mappings);
-  // Inserts are sorted by offset: walk lines and inserts together.
-  let line = 0;
-  let lineStart = 0;
-  let next = code.indexOf('\n');
-  let i = 0;
-  while (i < inserts.length) {
-    while (next !== -1 && inserts[i].at > next) {
-      line++;
-      lineStart = next + 1;
-      next = code.indexOf('\n', lineStart);
-    }
-    // The inserts on this line, as (column, cumulative length).
-    const cols: number[] = [];
-    const sums: number[] = [];
-    let sum = 0;
-    while (i < inserts.length && (next === -1 || inserts[i].at <= next)) {
-      sum += inserts[i].text.length;
-      cols.push(inserts[i].at - lineStart);
-      sums.push(sum);
-      i++;
-    }
-    const segments = lines[line];
-    if (!segments) continue;
-    let k = -1;
-    for (const seg of segments) {
-      // Text inserted at a segment's own column goes before it.
-      while (k + 1 < cols.length && cols[k + 1] <= seg[0]) k++;
-      if (k >= 0) seg[0] += sums[k];
-    }
-  }
-  parsed.mappings = encode(lines);
-  return JSON.stringify(parsed);
 }

@@ -13,6 +13,7 @@ import {
 } from './bundle-confine.ts';
 import { dataModulesPlugin, rulesPlugin } from './bundle-data.ts';
 import { ENTRY_POINT, entryPlugin, RUNTIME_SPECIFIER, runtimeModulesPlugin } from './bundle-modules.ts';
+import { cheaperKeptNames } from './bundle-names.ts';
 import { BundleError } from './errors.ts';
 import { NODE_MODULES } from './node-modules.ts';
 
@@ -262,11 +263,8 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
   // Drop the sourceMappingURL comment: the host maps stacks itself.
   let rewritten: { code: string; map: string; imported: boolean };
   try {
-    rewritten = carryFramesThroughAwaits(
-      js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'),
-      map.text,
-      format === 'modules' ? 'module' : 'script',
-    );
+    const named = cheaperKeptNames(js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'), map.text);
+    rewritten = carryFramesThroughAwaits(named.code, named.map, format === 'modules' ? 'module' : 'script');
   } catch (err) {
     throw new BundleError(`${filename}: ${(err as Error).message}`);
   }
