@@ -263,8 +263,13 @@ function finish(config: WorkerConfig, output: Output, inputs: Output, format: Bu
   // Drop the sourceMappingURL comment: the host maps stacks itself.
   let rewritten: { code: string; map: string; imported: boolean };
   try {
-    const named = cheaperKeptNames(js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'), map.text);
-    rewritten = carryFramesThroughAwaits(named.code, named.map, format === 'modules' ? 'module' : 'script');
+    const sourceType = format === 'modules' ? 'module' : 'script';
+    const named = cheaperKeptNames(
+      js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'),
+      map.text,
+      sourceType,
+    );
+    rewritten = carryFramesThroughAwaits(named.code, named.map, sourceType);
   } catch (err) {
     throw new BundleError(`${filename}: ${(err as Error).message}`);
   }

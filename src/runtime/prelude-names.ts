@@ -42,9 +42,58 @@ export function keptNamesOnlyWhereRenamed(code: string): string {
       "esbuild's __name helper changed: update src/runtime/prelude-names.ts (keptNamesOnlyWhereRenamed)",
     );
   const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as unknown as Node;
+  const edits = redundantNameCalls(ast, '__name');
+  edits.sort((a, b) => a[0] - b[0]);
+  const parts: string[] = [];
+  let at = 0;
+  for (const [start, end, text] of edits) {
+    if (start < at) throw new Error('keptNamesOnlyWhereRenamed: overlapping edits (an esbuild change?)');
+    parts.push(code.slice(at, start), text);
+    at = end;
+  }
+  parts.push(code.slice(at));
+  return parts.join('').replace(ESBUILD_NAME_HELPER, PRELUDE_NAME_HELPER);
+}
+
+/**
+ * The same for a worker's bundle, whose source map must keep pointing at the same characters:
+ * every character a removed call took is blanked (a space; line breaks kept), so nothing
+ * moves. `helper` is the helper's name in the bundle (minified: one letter).
+ */
+export function blankRedundantNameCalls(
+  code: string,
+  helper: string,
+  sourceType: 'module' | 'script',
+): string {
+  const ast = parse(code, {
+    ecmaVersion: 'latest',
+    sourceType,
+    allowHashBang: true,
+    allowReturnOutsideFunction: sourceType === 'script',
+  }) as unknown as Node;
+  const edits = redundantNameCalls(ast, helper);
+  if (edits.length === 0) return code;
+  edits.sort((a, b) => a[0] - b[0]);
+  const parts: string[] = [];
+  let at = 0;
+  for (const [start, end, text] of edits) {
+    if (start < at) throw new Error('blankRedundantNameCalls: overlapping edits (an esbuild change?)');
+    parts.push(
+      code.slice(at, start),
+      text,
+      code.slice(start + text.length, end).replace(/[^\n\r\u2028\u2029]/g, ' '),
+    );
+    at = end;
+  }
+  parts.push(code.slice(at));
+  return parts.join('');
+}
+
+/** The edits that drop every keepNames call the language's own naming makes redundant. */
+function redundantNameCalls(ast: Node, helper: string): Edit[] {
   const edits: Edit[] = [];
   walk(ast, [], (node, parents) => {
-    const name = nameCall(node);
+    const name = nameCall(node, helper);
     if (name === null) return;
     const parent = parents[parents.length - 1];
     const target = node.arguments[0] as Node;
@@ -62,21 +111,12 @@ export function keptNamesOnlyWhereRenamed(code: string): string {
       edits.push([node.start, target.start, '('], [target.end, node.end, ')']);
     }
   });
-  edits.sort((a, b) => a[0] - b[0]);
-  const parts: string[] = [];
-  let at = 0;
-  for (const [start, end, text] of edits) {
-    if (start < at) throw new Error('keptNamesOnlyWhereRenamed: overlapping edits (an esbuild change?)');
-    parts.push(code.slice(at, start), text);
-    at = end;
-  }
-  parts.push(code.slice(at));
-  return parts.join('').replace(ESBUILD_NAME_HELPER, PRELUDE_NAME_HELPER);
+  return edits;
 }
 
 /** The name in `__name(target, "name")`, or null when `node` is not such a call. */
-function nameCall(node: Node): string | null {
-  if (node.type !== 'CallExpression' || node.callee.type !== 'Identifier' || node.callee.name !== '__name')
+function nameCall(node: Node, helper: string): string | null {
+  if (node.type !== 'CallExpression' || node.callee.type !== 'Identifier' || node.callee.name !== helper)
     return null;
   const name = node.arguments[1] as Node | undefined;
   return node.arguments.length === 2 && name?.type === 'Literal' && typeof name.value === 'string'
