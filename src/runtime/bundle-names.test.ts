@@ -4,7 +4,9 @@ import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import * as esbuild from 'esbuild';
 import { cheaperKeptNames } from './bundle-names.ts';
 
-const SOURCE = `export class Context { json = (o) => JSON.stringify(o); static make() { return new Context(); } }
+const SOURCE = `export const proto = { __proto__: function () {} };
+export const page = ${JSON.stringify('<script>var __name = (target, value) => __defProp(target, "name", { value, configurable: true });</script>')};
+export class Context { json = (o) => JSON.stringify(o); static make() { return new Context(); } }
 export const inner = function inner() {};
 function helper() {}
 export const helped = helper;
@@ -32,6 +34,18 @@ for (const minify of [false, true]) {
     assert.notEqual(out.code, js, 'the helper was found');
     const mod = await import(`data:text/javascript,${encodeURIComponent(out.code)}`);
     const [json, inner, helper, descriptor] = mod.check();
+    // `{ __proto__: f }` is named by esbuild's call, not by the language: the call stays.
+    assert.equal(Object.getPrototypeOf(mod.proto).name, '__proto__');
+    // A helper's text inside a string is left alone, and is not taken for the bundle's own.
+    const plain = esbuild.buildSync({
+      stdin: { contents: SOURCE, sourcefile: 'app.js', loader: 'js' },
+      bundle: true,
+      format: 'esm',
+      minify,
+      write: false,
+    }).outputFiles[0].text;
+    assert.equal(cheaperKeptNames(plain, null, 'module').code, plain);
+    assert.ok(mod.page.includes('=> __defProp(target'));
     assert.equal(json, 'json');
     assert.equal(inner, 'inner');
     // Minified, \`helper\` is renamed: its name is redefined.

@@ -56,21 +56,12 @@ export function keptNamesOnlyWhereRenamed(code: string): string {
 }
 
 /**
- * The same for a worker's bundle, whose source map must keep pointing at the same characters:
- * every character a removed call took is blanked (a space; line breaks kept), so nothing
- * moves. `helper` is the helper's name in the bundle (minified: one letter).
+ * The same for a worker's bundle (parsed as `ast`), whose source map must keep pointing at the
+ * same characters: every character a removed call took is blanked (a space; line breaks kept),
+ * so nothing moves. `helper` is the helper's name in the bundle (minified: one letter). Throws
+ * on overlapping edits (the caller then keeps the bundle as it was).
  */
-export function blankRedundantNameCalls(
-  code: string,
-  helper: string,
-  sourceType: 'module' | 'script',
-): string {
-  const ast = parse(code, {
-    ecmaVersion: 'latest',
-    sourceType,
-    allowHashBang: true,
-    allowReturnOutsideFunction: sourceType === 'script',
-  }) as unknown as Node;
+export function blankRedundantNameCalls(code: string, ast: Node, helper: string): string {
   const edits = redundantNameCalls(ast, helper);
   if (edits.length === 0) return code;
   edits.sort((a, b) => a[0] - b[0]);
@@ -180,12 +171,22 @@ function namedBy(node: Node, parent: Node): string | null {
     case 'PropertyDefinition':
       if (parent.value !== node || parent.computed || parent.kind === 'get' || parent.kind === 'set')
         return null;
+      // `{ __proto__: f }` in an object literal sets the prototype: the language names nothing.
+      if (parent.type === 'Property' && !parent.shorthand && !parent.method && protoKey(parent.key))
+        return null;
       if (parent.key.type === 'Identifier') return parent.key.name;
       if (parent.key.type === 'PrivateIdentifier') return `#${parent.key.name}`;
       return parent.key.type === 'Literal' && typeof parent.key.value === 'string' ? parent.key.value : null;
     default:
       return null;
   }
+}
+
+function protoKey(key: Node): boolean {
+  return (
+    (key.type === 'Identifier' && key.name === '__proto__') ||
+    (key.type === 'Literal' && key.value === '__proto__')
+  );
 }
 
 /** Depth-first over every node, with the chain of its parents. */
