@@ -62,6 +62,22 @@ describe('request context attacks', () => {
     assert.ok(!upstream.records.some((r) => r.startsWith('late')));
   });
 
+  it("the await rewrite's token shows no frame, and switching to a finished request's frame gets no I/O out", async () => {
+    const seen = (await (await attack('frames-inspect')).json()) as Record<string, unknown>;
+    assert.deepEqual(seen, {
+      reached: true,
+      own: [],
+      proto: ['constructor', 's', 'r', 'c', 'x', 't'],
+      frozen: true,
+      tampered: false,
+      values: [42, 7, 'x'],
+    });
+    assert.equal(await (await attack('frames-stash')).text(), 'stashed');
+    const { outcome } = (await (await attack('frames-replay')).json()) as { outcome: string };
+    assert.match(outcome, /^refused: .*request that has finished/);
+    assert.equal(made('frames'), 0);
+  });
+
   it('the neighbour tenant is unaffected', async () => {
     const res = await net.fetchAs('victim', `/ok?upstream=${encodeURIComponent(upstream.url)}`);
     assert.equal(await res.text(), 'ok 404');
