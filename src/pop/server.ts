@@ -32,7 +32,7 @@ import {
   type WorkerResponse,
 } from '../runtime/index.ts';
 import { ADMIN_PREFIX, type AdminOptions, handleAdmin } from './admin.ts';
-import { incomingBody, PeekableBody } from './body.ts';
+import { incomingBody, PeekableBody, receivedWhole, WHOLE_BODY_MAX } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 import type { Pages } from './pages.ts';
@@ -554,13 +554,18 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
       );
     let response: WorkerResponse;
     const started = performance.now();
+    // A small body already here crosses with the request (no WAF reads ahead of the worker).
+    const whole =
+      source !== null && body === source
+        ? await receivedWhole(req, declared, Math.min(WHOLE_BODY_MAX, maxBody))
+        : null;
     try {
       response = await sel.runtime.handle(worker, {
         method: fetchMethod(req.method),
         url,
         headers,
         cf: sel.cf,
-        body,
+        body: whole ?? body,
         trace: root?.scope,
       });
     } catch (err) {
