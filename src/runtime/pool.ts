@@ -11,7 +11,7 @@ import { createSyscalls, type Slot } from './bridge/syscalls.ts';
 import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
-import { PRELUDE_FILENAME, preludeSource } from './prelude.ts';
+import { PRELUDE_FILENAME, preludePartSource, preludeSource } from './prelude.ts';
 
 // Every context V8 makes from now on gets a `gc` global: the prelude takes it before tenant code
 // runs (isolate/native-memory.ts) to collect dropped objects holding native memory (Intl, wasm)
@@ -138,7 +138,12 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const init = context.global.getSync('__outpost_init', { reference: true }) as ivm.Reference;
     const apiRef = (await init.apply(
       undefined,
-      createSyscalls(slot, { memoryLimitMb: memoryMb, workerName: '' }, calls, extensionSource),
+      createSyscalls(
+        slot,
+        { memoryLimitMb: memoryMb, workerName: '' },
+        calls,
+        (name) => preludePartSource(name) ?? extensionSource(name),
+      ),
       {
         result: { reference: true },
       },

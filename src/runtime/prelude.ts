@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { cachedBuild } from './build-cache.ts';
 import { keptNamesOnlyWhereRenamed } from './prelude-names.ts';
+import { buildParts, partModulesSource } from './prelude-parts.ts';
 
 /**
  * Builds the in-isolate prelude (src/runtime/isolate/) into one script with esbuild, once per
@@ -16,7 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const isolateDir = existsSync(join(here, 'isolate', 'index.ts'))
   ? join(here, 'isolate')
   : join(here, '..', '..', 'src', 'runtime', 'isolate');
-let cached: Promise<string> | null = null;
+let cached: Promise<Built> | null = null;
 
 /**
  * esbuild's `supported` for the prelude and its extensions: async functions lowered to
@@ -115,36 +116,97 @@ const lowerAsync: esbuild.Plugin = {
   },
 };
 
-/** The prelude, built once per machine (build-cache.ts), then once per process at most. */
-export function preludeSource(): Promise<string> {
-  cached ??= cachedBuild('prelude', async () => {
-    const r = await esbuild.build({
-      entryPoints: [join(isolateDir, 'index.ts')],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'neutral',
-      target: 'es2022',
-      minifySyntax: true,
-      minifyWhitespace: true,
-      inject: [join(isolateDir, 'intrinsic-globals.ts'), join(isolateDir, 'prelude-timers.ts')],
-      plugins: [lowerAsync],
-      keepNames: true,
-      mainFields: ['main'],
-      logLevel: 'silent',
-      metafile: true,
-    });
+/** The prelude's build options (its parts are built with the same: prelude-parts.ts). */
+const BUILD_OPTIONS: esbuild.BuildOptions = {
+  bundle: true,
+  write: false,
+  format: 'iife',
+  platform: 'neutral',
+  target: 'es2022',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  inject: [join(isolateDir, 'intrinsic-globals.ts'), join(isolateDir, 'prelude-timers.ts')],
+  plugins: [lowerAsync],
+  keepNames: true,
+  mainFields: ['main'],
+  logLevel: 'silent',
+  metafile: true,
+};
+
+/** The prelude with `outpost:part-modules` (isolate/parts.ts) made of `source`. */
+function buildPrelude(partModules: string) {
+  const modules: esbuild.Plugin = {
+    name: 'outpost-part-modules',
+    setup(build) {
+      build.onResolve({ filter: /^outpost:part-modules$/ }, () => ({
+        path: 'part-modules',
+        namespace: 'outpost',
+      }));
+      build.onLoad({ filter: /^part-modules$/, namespace: 'outpost' }, () => ({
+        contents: partModules,
+        loader: 'js',
+        resolveDir: isolateDir,
+      }));
+    },
+  };
+  return esbuild.build({
+    ...BUILD_OPTIONS,
+    entryPoints: [join(isolateDir, 'index.ts')],
+    plugins: [modules, lowerAsync],
+  }) as Promise<esbuild.BuildResult & { metafile: esbuild.Metafile; outputFiles: esbuild.OutputFile[] }>;
+}
+
+const filesOf = (m: esbuild.Metafile) =>
+  Object.keys(m.inputs)
+    .filter((rel) => !rel.includes(':'))
+    .map((rel) => resolve(rel));
+
+interface Built {
+  prelude: string;
+  parts: Record<string, string>;
+}
+let built: Built | null = null;
+
+/**
+ * The prelude and its parts (prelude-parts.ts), built once per machine (build-cache.ts), then
+ * once per process at most. First the prelude alone, for the files it holds; then the parts,
+ * which read those from it; then the prelude again with the namespaces the parts read.
+ */
+function buildAll(): Promise<Built> {
+  cached ??= cachedBuild('prelude-2', async () => {
+    const alone = await buildPrelude('export function partModules() {\n  return { __proto__: null };\n}\n');
+    const parts = await buildParts(isolateDir, new Set(filesOf(alone.metafile)), BUILD_OPTIONS, (code) =>
+      code.includes('var __name=') ? keptNamesOnlyWhereRenamed(code) : code,
+    );
+    const r = await buildPrelude(partModulesSource(isolateDir, parts.shared));
     return {
-      value: keptNamesOnlyWhereRenamed(r.outputFiles[0].text),
+      value: { prelude: keptNamesOnlyWhereRenamed(r.outputFiles[0].text), parts: parts.sources },
       inputs: [
-        ...Object.keys(r.metafile.inputs)
-          .filter((rel) => !rel.includes(':'))
-          .map((rel) => resolve(rel)),
+        ...filesOf(r.metafile),
+        ...parts.inputs,
         fileURLToPath(import.meta.url),
+        join(here, 'prelude-parts.ts'),
       ],
     };
+  }).then((b) => {
+    built = b;
+    return b;
   });
   return cached;
+}
+
+export async function preludeSource(): Promise<string> {
+  return (await buildAll()).prelude;
+}
+
+/**
+ * A part's source for the `ext` syscall (`part:durable`), once the prelude is built (the pool
+ * builds it before any isolate exists); undefined for any other name.
+ */
+export function preludePartSource(name: string): string | undefined {
+  if (!built || !name.startsWith('part:')) return undefined;
+  const key = name.slice(5);
+  return Object.hasOwn(built.parts, key) ? built.parts[key] : undefined;
 }
 
 export const PRELUDE_FILENAME = 'outpost:prelude.js';

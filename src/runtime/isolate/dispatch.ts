@@ -31,12 +31,13 @@ import {
   resolvedIntrinsic,
   resolveInFrame,
 } from './context.ts';
-import { BLOCK_LIMIT_MS, commitWrites, makeObject, type ObjectRuntime } from './durable.ts';
+import type { ObjectRuntime } from './durable.ts';
 import { concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
+import { closeParts, loadedPart, part } from './parts.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
 import { setTimeout as preludeSetTimeout } from './timers.ts';
@@ -123,6 +124,13 @@ export interface LoadOptions {
   };
 }
 
+/**
+ * How long a block may hold the object's events: past it the object is reset (as Cloudflare
+ * resets an object whose blockConcurrencyWhile() runs longer than 30 s), and the events it held
+ * fail.
+ */
+const BLOCK_LIMIT_MS = 30_000;
+
 /** This isolate's Durable Object, when it holds one. */
 let object: ObjectRuntime | null = null;
 
@@ -145,10 +153,10 @@ async function objectEvent<T>(run: (o: ObjectRuntime) => Promise<T> | T): Promis
   } catch (err) {
     // An exception is an answer too: the writes before it commit before it leaves (and the
     // host's output gate holds it until they are confirmed).
-    commitWrites();
+    loadedPart('durable')?.commitWrites();
     throw err;
   }
-  commitWrites();
+  loadedPart('durable')?.commitWrites();
   return out;
 }
 
@@ -221,7 +229,15 @@ function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Reco
     throw new TypeError(
       `The Durable Object class "${d.className}" is not exported by this worker (its exports: ${Object.keys(exported).join(', ') || 'none'}).`,
     );
-  object = makeObject(cls, env, d.id, d.name, d.backend, (p) => hooks.waitUntil(p), d.sockets);
+  object = part('durable').makeObject(
+    cls,
+    env,
+    d.id,
+    d.name,
+    d.backend,
+    (p) => hooks.waitUntil(p),
+    d.sockets,
+  );
   moduleHandler = {
     self: {},
     fetch: (request) =>
@@ -251,10 +267,15 @@ export function beginLoad(
   envData: Record<string, unknown>,
   hint: string,
   options: LoadOptions = { compatibilityFlags: [], bindings: {} },
+  /** False for the pool's rehearsal of the load path (index.ts, linkRuntime): no tenant code follows. */
+  tenant = true,
 ): void {
   allowCodegen(true); // the top level may evaluate strings (codegen.ts)
   setCompatibilityFlags(options.compatibilityFlags, options.compatibilityDate ?? null, envData);
   env = { ...envData, ...makeBindings(options.bindings) };
+  // The parts this isolate needs load now or never (parts.ts): the worker's code runs next.
+  if (options.durableObject) part('durable');
+  if (tenant) closeParts();
   setWorkerEnv(env);
   loadOptions = options;
   loadHint = hint;
@@ -559,7 +580,7 @@ async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | nul
 /** A commit that fails ends the body (its bytes must not leave) and is reported, as at a task's end. */
 function commitForBody(): void {
   try {
-    commitWrites();
+    loadedPart('durable')?.commitWrites();
   } catch (err) {
     (globalThis as any).reportError(err);
     throw err;

@@ -29,7 +29,7 @@ import { now as clockNow } from './clock.ts';
 import { currentFrame, enter, resolveInFrame, thenInFrame, withTxn } from './context.ts';
 import type { Response } from './response.ts';
 import { MISS, StorageCache } from './storage-cache.ts';
-import { internals, onBeforeSend, WebSocket } from './websocket.ts';
+import { internals, onBeforeSend, WebSocket, WebSocketRequestResponsePair } from './websocket.ts';
 
 const kHex = Symbol('hex');
 
@@ -444,13 +444,6 @@ function storage(): DurableObjectStorage {
 /** Blocks of blockConcurrencyWhile() (and async transactions) running now, with when each began. */
 const blocks = new Map<Promise<void>, number>();
 
-/**
- * How long a block may hold the object's events: past it the object is reset (as Cloudflare
- * resets an object whose blockConcurrencyWhile() runs longer than 30 s), and the events it held
- * fail (dispatch.ts).
- */
-export const BLOCK_LIMIT_MS = 30_000;
-
 /** Run `fn` holding every event that arrives meanwhile (dispatch.ts waits on gate()). */
 function blockWhile<T>(fn: () => Promise<T> | T): Promise<T> {
   const run = (async () => fn())();
@@ -535,18 +528,6 @@ export class DurableObjectStorage extends KvOps {
     return asPromise(() => {
       storageCall('setAlarm', null);
     });
-  }
-}
-
-/** `new WebSocketRequestResponsePair(request, response)`: the auto-response of hibernatable sockets. */
-export class WebSocketRequestResponsePair {
-  readonly request: string;
-  readonly response: string;
-  constructor(request: unknown, response: unknown) {
-    if (typeof request !== 'string' || typeof response !== 'string')
-      throw new TypeError('WebSocketRequestResponsePair: request and response must be strings');
-    this.request = request;
-    this.response = response;
   }
 }
 

@@ -44,7 +44,6 @@ import {
   settle,
   warmup,
 } from './dispatch.ts';
-import { WebSocketRequestResponsePair } from './durable.ts';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.ts';
 import { CustomEvent, DOMException, Event, EventTarget } from './events.ts';
 import { fetch } from './fetch.ts';
@@ -67,7 +66,15 @@ import {
 } from './transforms.ts';
 import { URL, URLSearchParams } from './url.ts';
 import { installWasmLimits } from './wasm.ts';
-import { CloseEvent, ErrorEvent, MessageEvent, WebSocket, WebSocketPair, wsEvent } from './websocket.ts';
+import {
+  CloseEvent,
+  ErrorEvent,
+  MessageEvent,
+  WebSocket,
+  WebSocketPair,
+  WebSocketRequestResponsePair,
+  wsEvent,
+} from './websocket.ts';
 
 const g = globalThis as any;
 
@@ -261,7 +268,7 @@ function linkRuntime(namespace: { __init(...fns: unknown[]): void }): void {
   namespace.__init(requireModule, moduleLoaded, moduleLoading, __outpostFrames);
   // Run the load path once here, in the pool: V8 compiles its functions lazily, which cost ~0.1 ms
   // of the tenant's cold start (measured). The tenant's load sets all of this state again.
-  beginLoad({}, 'modules', { compatibilityFlags: [], bindings: {} });
+  beginLoad({}, 'modules', { compatibilityFlags: [], bindings: {} }, false);
   finishLoad({ default: { fetch() {} } });
 }
 

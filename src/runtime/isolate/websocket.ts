@@ -425,3 +425,15 @@ export function wsEvent(id: number, type: string, a: unknown, b: unknown): void 
   const ws = hostEnds.get(id);
   if (ws) internals.hostEvent(ws, type, a, b);
 }
+
+/** `new WebSocketRequestResponsePair(request, response)`: the auto-response of hibernatable sockets. */
+export class WebSocketRequestResponsePair {
+  readonly request: string;
+  readonly response: string;
+  constructor(request: unknown, response: unknown) {
+    if (typeof request !== 'string' || typeof response !== 'string')
+      throw new TypeError('WebSocketRequestResponsePair: request and response must be strings');
+    this.request = request;
+    this.response = response;
+  }
+}

@@ -1,0 +1,7 @@
+/** The Analytics Engine part (../parts.ts). */
+import { AnalyticsEngineDataset } from '../bindings/analytics.ts';
+import { registerPart } from '../parts.ts';
+
+export { AnalyticsEngineDataset };
+
+registerPart('analytics', { AnalyticsEngineDataset });

@@ -1,0 +1,7 @@
+/** The D1 part (../parts.ts). */
+import { D1Database } from '../bindings/d1.ts';
+import { registerPart } from '../parts.ts';
+
+export { D1Database };
+
+registerPart('d1', { D1Database });

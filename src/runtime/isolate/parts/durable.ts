@@ -1,0 +1,8 @@
+/** The Durable Objects part (../parts.ts): namespaces and stubs, and an object's own runtime. */
+import { commitWrites, DurableObjectNamespace, makeObject } from '../durable.ts';
+import { registerPart } from '../parts.ts';
+
+export type { ObjectRuntime } from '../durable.ts';
+export { commitWrites, DurableObjectNamespace, makeObject };
+
+registerPart('durable', { commitWrites, DurableObjectNamespace, makeObject });

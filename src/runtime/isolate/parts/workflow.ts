@@ -1,0 +1,7 @@
+/** The Workflow binding's part (../parts.ts); a Workflow's runs stay in the prelude (workflows/run.ts). */
+import { Workflow } from '../bindings/workflow.ts';
+import { registerPart } from '../parts.ts';
+
+export { Workflow };
+
+registerPart('workflow', { Workflow });

@@ -1,0 +1,58 @@
+// The prelude's parts (prelude-parts.ts): what every isolate holds leaves them out, each part
+// holds its binding's code and reads the rest from the prelude, and a variable the prelude may
+// reassign is never copied into a part.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { preludePartSource, preludeSource } from './prelude.ts';
+import { mutableExports, PART_NAMES, partModulesSource } from './prelude-parts.ts';
+
+const CLASSES: Record<string, string[]> = {
+  durable: ['DurableObjectNamespace', 'DurableObjectId', 'DurableObjectStorage', 'StorageCache'],
+  r2: ['R2Bucket', 'R2Object', 'R2MultipartUpload'],
+  d1: ['D1Database', 'D1PreparedStatement'],
+  analytics: ['AnalyticsEngineDataset'],
+  workflow: ['Workflow', 'WorkflowInstance'],
+};
+
+it('the prelude every isolate holds has none of the parts’ classes; each part has its own', async () => {
+  const prelude = await preludeSource();
+  for (const name of PART_NAMES) {
+    const source = preludePartSource(`part:${name}`);
+    assert.ok(source, `part ${name} is built`);
+    assert.ok(source.startsWith('(function(__outpostModules){"use strict";'), `part ${name}: its factory`);
+    assert.ok(source.includes(`registerPart("${name}",`), `part ${name} registers`);
+    assert.ok(source.endsWith(`//# sourceURL=outpost:part/${name}.js`), `part ${name}: its name`);
+    for (const cls of CLASSES[name]) {
+      const defined = new RegExp(`[ ,]${cls}=class[ {]`);
+      assert.ok(defined.test(source), `${cls} in part ${name}`);
+      assert.ok(!defined.test(prelude), `${cls} not in the prelude`);
+    }
+    // What it shares (the bridge, the request context) comes from the prelude, not a copy.
+    assert.ok(!/function callSync\(|function currentFrame\(/.test(source), `part ${name} copies the bridge`);
+  }
+  assert.equal(preludePartSource('part:nope'), undefined);
+  assert.equal(preludePartSource('durable'), undefined, 'only part: names');
+  // The record of shared modules is made on demand, not when the prelude runs.
+  assert.ok(/function partModules\(\)\{return\{__proto__:null,"/.test(prelude), 'partModules is a function');
+});
+
+it('exports a module may reassign are found (a part cannot take a copy of them)', () => {
+  const code = [
+    'export let a = 1;',
+    'let b = 2;',
+    'const c = 3;',
+    'var d = 4;',
+    'export { b, c, d as e };',
+    'export const f = 5;',
+    'export function g() {}',
+    'export class H {}',
+  ].join('\n');
+  assert.deepEqual([...mutableExports(code)].sort(), ['a', 'b', 'e']);
+});
+
+it('the shared modules’ record names each export once, under its file', () => {
+  const src = partModulesSource('/x/isolate', new Map([['/x/isolate/bridge.ts', ['callSync', 'host']]]));
+  assert.match(src, /import \{ callSync as m0_callSync, host as m0_host \} from "\/x\/isolate\/bridge\.ts";/);
+  assert.match(src, /export function partModules\(\) \{/);
+  assert.match(src, /"bridge\.ts": \{ __proto__: null, callSync: m0_callSync, host: m0_host \}/);
+});
