@@ -200,3 +200,45 @@ describe('module workers and the code cache', () => {
     }
   });
 });
+
+describe('the prelude’s parts and the code cache', () => {
+  it('a worker’s binding part (R2 here) is compiled from the code cache once two loads made it; a worker without one loads none', async () => {
+    const { config, bundle } = await bundleOf(
+      `export default {
+  async fetch(request, env) {
+    if (!env.B) return new Response('no bucket');
+    await env.B.put('k', 'v');
+    const keys = Array.from({ length: 1001 }, (_, i) => String(i));
+    const stack = await env.B.delete(keys).then(() => 'no error', (e) => String(e.stack));
+    return Response.json({ kind: env.B.constructor.name, value: await (await env.B.get('k')).text(), stack });
+  },
+};
+`,
+      '[[r2_buckets]]\nbinding = "B"\nbucket_name = "b"\n',
+    );
+    const { config: plainConfig, bundle: plain } = await bundleOf(
+      "export default { fetch() { return new Response('plain'); } };",
+    );
+    const rt = new Runtime({ observer: noopObserver, poolSize: 1 });
+    try {
+      for (const t of ['a', 'b', 'c']) rt.deploy(t, bundle, config);
+      rt.deploy('p', plain, plainConfig);
+      assert.equal(await (await rt.handle('p', request() as any)).status, 200);
+      assert.equal(rt.stats().codeCaches, 0, 'a worker without bindings compiles no part');
+      const read = async (t: string) =>
+        JSON.parse(Buffer.from((await rt.handle(t, request() as any)).body as Uint8Array).toString());
+      const first = await read('a');
+      assert.equal(first.kind, 'R2Bucket');
+      assert.equal(first.value, 'v');
+      assert.match(first.stack, /outpost:part\/r2\.js/, `the bucket’s code is the part’s: ${first.stack}`);
+      await read('b');
+      // The bundle's cache and the part's, both made by the second load once it ran.
+      await waitFor(() => rt.stats().codeCaches === 2, 5000, 'the bundle’s and the part’s caches');
+      const hits = rt.stats().codeCacheHits;
+      assert.equal((await read('c')).value, 'v');
+      assert.equal(rt.stats().codeCacheHits, hits + 2, 'the third load used both');
+    } finally {
+      await rt.close();
+    }
+  });
+});

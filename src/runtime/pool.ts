@@ -24,6 +24,8 @@ export interface IsolateApi {
   load: ivm.Reference;
   /** Before a module bundle is evaluated: env, flags, the call its outcome completes. */
   beginModule: ivm.Reference;
+  /** A part of the prelude the host compiled in the isolate (load.ts): src/runtime/isolate/parts.ts. */
+  installPart: ivm.Reference;
   dispatch: ivm.Reference;
   pull: ivm.Reference;
   cancel: ivm.Reference;
@@ -155,6 +157,7 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     const api: IsolateApi = {
       load: get('load'),
       beginModule: get('beginModule'),
+      installPart: get('installPart'),
       dispatch: get('dispatch'),
       pull: get('pull'),
       cancel: get('cancel'),

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { preludePartSource, preludeSource } from './prelude.ts';
-import { mutableExports, PART_NAMES, partModulesSource } from './prelude-parts.ts';
+import { mutableExports, namesRead, PART_NAMES, partModulesSource } from './prelude-parts.ts';
 
 const CLASSES: Record<string, string[]> = {
   durable: ['DurableObjectNamespace', 'DurableObjectId', 'DurableObjectStorage', 'StorageCache'],
@@ -46,8 +46,30 @@ it('exports a module may reassign are found (a part cannot take a copy of them)'
     'export const f = 5;',
     'export function g() {}',
     'export class H {}',
+    'export let { i, j: [k] } = { i: 1, j: [2] };',
+    'export function l() {}',
+    'function setL() { l = () => 1; }',
+    'export const m = 1, n = 2;',
+    "export { o, p as q } from './other.ts';",
+    "export * from './star.ts';",
   ].join('\n');
-  assert.deepEqual([...mutableExports(code)].sort(), ['a', 'b', 'e']);
+  const other = new Set(['o']);
+  const star = new Set(['s']);
+  const from = (source: string) => (source === './other.ts' ? other : source === './star.ts' ? star : null);
+  assert.deepEqual([...mutableExports(code, from)].sort(), ['a', 'b', 'e', 'i', 'k', 'l', 'o', 's']);
+  // A re-export from a module it cannot read counts as changing; `export *` from one fails.
+  assert.deepEqual([...mutableExports("export { x } from 'pkg';", () => null)], ['x']);
+  assert.throws(() => mutableExports("export * from 'pkg';", () => null), /cannot tell what it exports/);
+});
+
+it('a part’s record of prelude names holds only those its code uses', () => {
+  const code =
+    'var m=__outpostModules["bridge.ts"],{callSync,host,installBridge}=m;' +
+    'var m2=__outpostModules["intrinsic-globals.ts"],{Promise:Promise2}=m2;' +
+    'function f(){return callSync("x")}var o={host};';
+  const read = namesRead(code);
+  assert.deepEqual([...(read.get('bridge.ts') ?? [])].sort(), ['callSync', 'host']);
+  assert.deepEqual([...(read.get('intrinsic-globals.ts') ?? ['missing'])], [], 'present, empty');
 });
 
 it('the shared modules’ record names each export once, under its file', () => {

@@ -52,6 +52,7 @@ import { Headers } from './headers.ts';
 import { installIntlLimits } from './intl.ts';
 import { installListGuards } from './lists.ts';
 import { lazyGlobal, loadExtension, requireModule } from './modules.ts';
+import { installPart } from './parts.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
 import { installRing, ring } from './ring.ts';
@@ -314,6 +315,7 @@ function init(
       return load(...args);
     },
     beginModule,
+    installPart,
     linkRuntime,
     dispatch: entry(dispatch),
     pull: entry(pull),

@@ -1,14 +1,19 @@
 /**
  * Parts of the prelude (src/runtime/prelude-parts.ts): the code of bindings most workers do not
- * have, evaluated in this isolate only when its worker has one of them or it holds a Durable
- * Object. They load while the worker loads, before any of its code runs (dispatch.ts, beginLoad),
- * as the prelude did: what a part captures when it loads, tenant code has not touched yet. A part
- * asked for after that is refused.
+ * have, which an isolate gets only when its worker has one of them or it holds a Durable Object.
+ * They load while the worker loads, before any of its code runs (dispatch.ts, beginLoad): the
+ * host compiles and runs each with V8's code cache and hands it over (`installPart`,
+ * src/runtime/load.ts), or, failing that, it is evaluated here from its source (`part`). A part
+ * asked for once the worker's code has run is refused.
  *
- * A part is a function taking what it reads from the prelude's modules (`partModules()`); when
- * evaluated it hands its exports to `registerPart`. Both stay in this module's closure.
+ * A part loads after the prelude installed its guards (the clock, the codegen guard on `eval`
+ * and `Function`, the array and Proxy guards): what it reads from globals as it loads is what
+ * the prelude's own code reads as it runs, not the intrinsics the prelude's modules captured
+ * when they loaded. So a part must not capture `eval` or `Function` at its top level (the guard
+ * refuses them once the worker has started); what it needs captured comes from the prelude's
+ * modules, which are handed to its factory (`partModules()`, only the names the parts use) and
+ * stay, with `registerPart`, in this module's closure.
  */
-
 import { partModules } from 'outpost:part-modules';
 import { callSync } from './bridge.ts';
 import type * as Analytics from './parts/analytics.ts';
@@ -40,7 +45,38 @@ export function registerPart<K extends PartName>(name: K, exports: Parts[K]): vo
   parts[name] = exports;
 }
 
-/** A part, evaluated now if it was not yet (only while the worker's code has not run). */
+/** Run a part's factory: it registers its exports. */
+function run<K extends PartName>(name: K, factory: (modules: unknown) => void): Parts[K] {
+  loading = name;
+  try {
+    modules ??= partModules();
+    factory(modules);
+  } finally {
+    loading = null;
+  }
+  const loaded = parts[name];
+  if (!loaded) throw new Error(`internal error: the prelude part "${name}" did not register`);
+  return loaded as Parts[K];
+}
+
+const NAMES = new Set<string>(['durable', 'r2', 'd1', 'analytics', 'workflow'] satisfies PartName[]);
+
+/**
+ * The host hands over a part it compiled and ran in this isolate (src/runtime/load.ts: with V8's
+ * code cache, which an evaluation from source cannot use), before the worker loads.
+ */
+export function installPart(name: unknown, factory: unknown): void {
+  if (!open) throw new Error("internal error: a prelude part arrived after the worker's code ran");
+  if (typeof name !== 'string' || !NAMES.has(name) || typeof factory !== 'function')
+    throw new TypeError('installPart: a part name and its factory');
+  if (parts[name as PartName]) return;
+  run(name as PartName, factory as (modules: unknown) => void);
+}
+
+/**
+ * A part, evaluated now from its source if the host did not hand it over (only while the
+ * worker's code has not run).
+ */
 export function part<K extends PartName>(name: K): Parts[K] {
   const hit = parts[name];
   if (hit) return hit as Parts[K];
@@ -50,17 +86,11 @@ export function part<K extends PartName>(name: K): Parts[K] {
   if (typeof source !== 'string') throw new Error(`internal error: no prelude part "${name}"`);
   // Like an extension's, the CPU of its first load is not the worker's (syscalls.ts, extBegin).
   callSync('extBegin', `part:${name}`);
-  loading = name;
   try {
-    modules ??= partModules();
-    (indirectEval(source) as (modules: unknown) => void)(modules);
+    return run(name, indirectEval(source) as (modules: unknown) => void);
   } finally {
-    loading = null;
     callSync('extEnd');
   }
-  const loaded = parts[name];
-  if (!loaded) throw new Error(`internal error: the prelude part "${name}" did not register`);
-  return loaded as Parts[K];
 }
 
 /** A part if this isolate loaded it, else undefined (never loads). */
