@@ -53,15 +53,25 @@ function patternNames(p: Node | null, out: string[] = []): string[] {
   return out;
 }
 
+/** Call `fn` on every node of an acorn tree, parents first. */
+function walk(node: unknown, fn: (n: Node) => void): void {
+  if (Array.isArray(node)) {
+    for (const x of node) walk(x, fn);
+    return;
+  }
+  if (!node || typeof node !== 'object' || typeof (node as Node).type !== 'string') return;
+  const n = node as Node;
+  fn(n);
+  for (const k of Object.keys(n)) if (k !== 'type') walk(n[k], fn);
+}
+
 /** Every name assigned anywhere in the module (whatever its scope: an overestimate is safe). */
-function assignedNames(node: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(node)) for (const n of node) assignedNames(n, out);
-  else if (node && typeof node === 'object' && typeof (node as Node).type === 'string') {
-    const n = node as Node;
+function assignedNames(node: unknown): Set<string> {
+  const out = new Set<string>();
+  walk(node, (n) => {
     if (n.type === 'AssignmentExpression') for (const name of patternNames(n.left)) out.add(name);
     if (n.type === 'UpdateExpression' && n.argument.type === 'Identifier') out.add(n.argument.name);
-    for (const k of Object.keys(n)) if (k !== 'type') assignedNames(n[k], out);
-  }
+  });
   return out;
 }
 
@@ -177,45 +187,28 @@ export function namesRead(code: string): Map<string, Set<string>> {
   const stubOf = new Map<string, string>(); // local record name -> module key
   const locals: [key: string, exported: string, local: Node][] = [];
   const patternKeys = new Set<Node>();
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const x of node) visit(x);
-      return;
-    }
-    if (!node || typeof node !== 'object' || typeof (node as Node).type !== 'string') return;
-    const n = node as Node;
-    if (n.type === 'VariableDeclarator') {
-      const init = n.init;
-      if (
-        n.id.type === 'Identifier' &&
-        init?.type === 'MemberExpression' &&
-        init.object.type === 'Identifier' &&
-        init.object.name === '__outpostModules'
-      )
-        stubOf.set(n.id.name, init.property.value);
-      else if (n.id.type === 'ObjectPattern' && init?.type === 'Identifier' && stubOf.has(init.name))
-        for (const prop of n.id.properties) {
-          locals.push([stubOf.get(init.name)!, prop.key.name ?? prop.key.value, prop.value]);
-          patternKeys.add(prop.key);
-        }
-    }
-    for (const k of Object.keys(n)) if (k !== 'type') visit(n[k]);
-  };
-  visit(ast);
+  walk(ast, (n) => {
+    if (n.type !== 'VariableDeclarator') return;
+    const init = n.init;
+    if (
+      n.id.type === 'Identifier' &&
+      init?.type === 'MemberExpression' &&
+      init.object.type === 'Identifier' &&
+      init.object.name === '__outpostModules'
+    )
+      stubOf.set(n.id.name, init.property.value);
+    else if (n.id.type === 'ObjectPattern' && init?.type === 'Identifier' && stubOf.has(init.name))
+      for (const prop of n.id.properties) {
+        locals.push([stubOf.get(init.name)!, prop.key.name ?? prop.key.value, prop.value]);
+        patternKeys.add(prop.key);
+      }
+  });
   const declared = new Set(locals.map(([, , local]) => local));
   const counts = new Map<string, number>();
-  const count = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const x of node) count(x);
-      return;
-    }
-    if (!node || typeof node !== 'object' || typeof (node as Node).type !== 'string') return;
-    const n = node as Node;
+  walk(ast, (n) => {
     if (n.type === 'Identifier' && !declared.has(n) && !patternKeys.has(n))
       counts.set(n.name, (counts.get(n.name) ?? 0) + 1);
-    for (const k of Object.keys(n)) if (k !== 'type') count(n[k]);
-  };
-  count(ast);
+  });
   const read = new Map<string, Set<string>>();
   for (const [key, exported, local] of locals) {
     // Every stub's record is there (its pattern reads from it), with the names it uses.
