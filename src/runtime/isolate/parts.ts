@@ -15,19 +15,20 @@
  * stay, with `registerPart`, in this module's closure.
  */
 import { partModules } from 'outpost:part-modules';
+import type * as Analytics from './bindings/analytics.ts';
+import type * as D1 from './bindings/d1.ts';
+import type * as R2 from './bindings/r2.ts';
+import type * as Workflow from './bindings/workflow.ts';
 import { callSync } from './bridge.ts';
-import type * as Analytics from './parts/analytics.ts';
-import type * as D1 from './parts/d1.ts';
-import type * as Durable from './parts/durable.ts';
-import type * as R2 from './parts/r2.ts';
-import type * as Workflow from './parts/workflow.ts';
+import type * as Durable from './durable.ts';
 
+/** What each part registers (its entry: ./parts/<name>.ts). */
 export interface Parts {
-  durable: typeof Durable;
-  r2: typeof R2;
-  d1: typeof D1;
-  analytics: typeof Analytics;
-  workflow: typeof Workflow;
+  durable: Pick<typeof Durable, 'commitWrites' | 'DurableObjectNamespace' | 'makeObject'>;
+  r2: Pick<typeof R2, 'R2Bucket'>;
+  d1: Pick<typeof D1, 'D1Database'>;
+  analytics: Pick<typeof Analytics, 'AnalyticsEngineDataset'>;
+  workflow: Pick<typeof Workflow, 'Workflow'>;
 }
 export type PartName = keyof Parts;
 

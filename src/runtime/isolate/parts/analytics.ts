@@ -2,6 +2,4 @@
 import { AnalyticsEngineDataset } from '../bindings/analytics.ts';
 import { registerPart } from '../parts.ts';
 
-export { AnalyticsEngineDataset };
-
 registerPart('analytics', { AnalyticsEngineDataset });

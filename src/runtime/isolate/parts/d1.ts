@@ -2,6 +2,4 @@
 import { D1Database } from '../bindings/d1.ts';
 import { registerPart } from '../parts.ts';
 
-export { D1Database };
-
 registerPart('d1', { D1Database });

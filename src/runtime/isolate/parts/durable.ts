@@ -2,7 +2,4 @@
 import { commitWrites, DurableObjectNamespace, makeObject } from '../durable.ts';
 import { registerPart } from '../parts.ts';
 
-export type { ObjectRuntime } from '../durable.ts';
-export { commitWrites, DurableObjectNamespace, makeObject };
-
 registerPart('durable', { commitWrites, DurableObjectNamespace, makeObject });

@@ -2,6 +2,4 @@
 import { R2Bucket } from '../bindings/r2.ts';
 import { registerPart } from '../parts.ts';
 
-export { R2Bucket };
-
 registerPart('r2', { R2Bucket });

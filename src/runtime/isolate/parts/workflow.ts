@@ -2,6 +2,4 @@
 import { Workflow } from '../bindings/workflow.ts';
 import { registerPart } from '../parts.ts';
 
-export { Workflow };
-
 registerPart('workflow', { Workflow });
