@@ -331,6 +331,8 @@ describeNeeding(NATS_SERVER, 'a network of node processes', () => {
       '20000',
     ]);
     assert.equal(s.code, 0, s.out + s.err);
+    // The wait is for the split itself: every node serves both versions before deploy returns.
+    assert.match(s.out, /(\d+) of \1 node\(s\) serve \S+ and \S+ for 30%/, s.out);
     // 400 clients, each from its own loopback address (the router vouches for the address it saw).
     const { request } = await import('node:http');
     /** A GET from its own loopback address (node:http's localAddress), the body's first word. */

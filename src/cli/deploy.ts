@@ -78,9 +78,13 @@ async function nodesPresent(nats: string, replicas: number): Promise<Member[]> {
   }
 }
 
+type Worker = Member['workers'][number];
+
 /**
  * Wait until every node present serves `version` of `worker` (or reports it failed), up to
- * `timeoutMs`; print who does and who does not.
+ * `timeoutMs`; print who does and who does not. With `split` (a gradual deployment), a node
+ * counts once it serves that split too: before, it still served `version` alone (or an earlier
+ * split), and the wait ended before any node had switched.
  */
 async function awaitRollout(
   io: CliIo,
@@ -88,15 +92,25 @@ async function awaitRollout(
   worker: string,
   version: string,
   timeoutMs: number,
+  split?: { version: string; percentage: number; sticky: boolean },
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  const serving = (w: Worker | undefined) =>
+    w?.version === version &&
+    (!split ||
+      (w.split?.version === split.version &&
+        w.split.percentage === split.percentage &&
+        !!w.sticky === split.sticky));
+  const failing = (w: Worker | undefined) =>
+    w?.failed?.version === version || (!!split && w?.failed?.version === split.version);
   for (;;) {
     const nodes = popNodes(m.members());
     const state = (n: Member) => n.workers.find((w) => w.worker === worker);
-    const done = nodes.filter((n) => state(n)?.version === version);
-    const failed = nodes.filter((n) => state(n)?.failed?.version === version);
+    const done = nodes.filter((n) => serving(state(n)));
+    const failed = nodes.filter((n) => !serving(state(n)) && failing(state(n)));
     if (done.length + failed.length === nodes.length || Date.now() > deadline) {
-      io.out(`  ${done.length} of ${nodes.length} node(s) serve ${short(version)}\n`);
+      const what = split ? ` and ${short(split.version)} for ${split.percentage}%` : '';
+      io.out(`  ${done.length} of ${nodes.length} node(s) serve ${short(version)}${what}\n`);
       for (const n of failed) io.out(`  ${n.id} (${n.pop}) failed to load it: ${state(n)?.failed?.error}\n`);
       for (const n of nodes.filter((x) => !done.includes(x) && !failed.includes(x)))
         io.out(`  ${n.id} (${n.pop}) has not switched within ${timeoutMs} ms\n`);
@@ -160,8 +174,9 @@ async function deployVersions(
     if (!v.wait) return 0;
     if (popNodes(members.members()).length === 0)
       io.out('  no node is running: nodes serve the deployment as they start (outpost node)\n');
-    const target = [...versions].sort((a, b) => b.percentage - a.percentage)[0].version;
-    return (await awaitRollout(io, members, worker, target, Number(v.wait))) ? 0 : 1;
+    const [target, second] = [...versions].sort((a, b) => b.percentage - a.percentage);
+    const split = second ? { ...second, sticky: v.sticky === true } : undefined;
+    return (await awaitRollout(io, members, worker, target.version, Number(v.wait), split)) ? 0 : 1;
   } finally {
     await members.close();
   }

@@ -36,7 +36,14 @@ export interface Member {
   /** The Outpost release it runs. */
   outpost: string;
   /** Workers and the version each serves here (and the last that failed to load). */
-  workers: { worker: string; version: string | null; failed?: { version: string; error: string } }[];
+  workers: {
+    worker: string;
+    version: string | null;
+    /** A gradual deployment's second version and its share, and whether clients keep theirs. */
+    split?: { version: string; percentage: number };
+    sticky?: boolean;
+    failed?: { version: string; error: string };
+  }[];
   /** Requests in flight and live isolates. */
   load: { inflight: number; isolates: number };
   /** Per version: requests, 5xx answers, CPU-limit kills and p99 since the node started. */
