@@ -31,6 +31,7 @@
  */
 import { createHash } from 'node:crypto';
 import type ivm from 'isolated-vm';
+import { cpuTimeOf } from './cpu-meter.ts';
 
 interface Compiled {
   cachedData?: ivm.ExternalCopy<ArrayBuffer>;
@@ -158,15 +159,16 @@ export class CodeCache {
     ran: boolean,
     release: () => void,
   ): void {
-    if (isolate.isDisposed) {
+    const before = cpuTimeOf(isolate);
+    if (before === undefined) {
       release();
       return;
     }
-    const before = isolate.cpuTime;
     isolate
       .compileScript(source, { ...options, produceCachedData: true })
       .then((script) => {
-        if (!isolate.isDisposed) credit(isolate.cpuTime - before);
+        const after = cpuTimeOf(isolate);
+        if (after !== undefined) credit(after - before);
         const data = (script as unknown as Compiled).cachedData;
         script.release();
         if (!data) return;

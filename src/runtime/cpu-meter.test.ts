@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setLoadSource } from './contention.ts';
-import { type Charged, CpuMeter } from './cpu-meter.ts';
+import { type Charged, CpuMeter, cpuTimeOf } from './cpu-meter.ts';
 
 /** An isolate whose CPU clock the test moves, and the memory it shares (`running`). */
 function fixture() {
@@ -120,5 +120,37 @@ describe('the CPU meter: who is charged for an interval', () => {
       [...to.values()].map((c) => c.cpuUsed),
       [150n, 150n],
     );
+  });
+});
+
+describe('reading the clock of an isolate that is going', () => {
+  // isolated-vm disposes an isolate past its memory limit from the isolate's own thread, so
+  // isDisposed can still say false when cpuTime already throws.
+  const going = (reads: bigint[]) => {
+    let n = 0;
+    return {
+      isDisposed: false,
+      get cpuTime(): bigint {
+        if (n < reads.length) return reads[n++] as bigint;
+        throw new Error('Isolate is disposed');
+      },
+    };
+  };
+
+  it('cpuTimeOf answers undefined instead of throwing', () => {
+    assert.equal(cpuTimeOf(going([])), undefined);
+    assert.equal(cpuTimeOf({ isDisposed: true, cpuTime: 5n }), undefined);
+    assert.equal(cpuTimeOf({ isDisposed: false, cpuTime: 5n }), 5n);
+  });
+
+  it("the meter's clock stops at the last reading; sharing and idle checks go on without throwing", () => {
+    const meter = new CpuMeter(going([100n]));
+    assert.equal(meter.clock(), 100n);
+    meter.chargeOutside(7n);
+    assert.equal(meter.clock(), 107n);
+    const to = new Map<number, Charged>([[1, { cpuUsed: 0n }]]);
+    meter.share(to);
+    meter.idle(0.5);
+    assert.equal(meter.idle(0.5)?.used, 0n);
   });
 });

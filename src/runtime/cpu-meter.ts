@@ -29,7 +29,26 @@ export interface Charged {
   cpuUsed: bigint;
 }
 
+/**
+ * An isolate's CPU time, or undefined once it is gone. isolated-vm disposes an isolate that
+ * passed its memory limit from the isolate's own thread, so `isDisposed` read just before can
+ * be stale and `cpuTime` then throws ("Isolate is disposed"): every read goes through here.
+ */
+export function cpuTimeOf(isolate: {
+  readonly cpuTime: bigint;
+  readonly isDisposed: boolean;
+}): bigint | undefined {
+  if (isolate.isDisposed) return undefined;
+  try {
+    return isolate.cpuTime;
+  } catch {
+    return undefined;
+  }
+}
+
 export class CpuMeter {
+  /** The isolate's CPU time at the last reading: a gone isolate's clock stops there. */
+  #cpu = 0n;
   /** The clock when share() last ran, and credit not yet taken off (ns). */
   #seen = 0n;
   #credit = 0n;
@@ -54,7 +73,8 @@ export class CpuMeter {
 
   /** The isolate's CPU clock: its own CPU time plus host work done for it outside a response. */
   clock(): bigint {
-    return this.isolate.cpuTime + this.#host;
+    this.#cpu = cpuTimeOf(this.isolate) ?? this.#cpu;
+    return this.#cpu + this.#host;
   }
 
   /** Host work for no response in flight: on the clock like the isolate's own CPU. */

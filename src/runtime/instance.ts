@@ -43,7 +43,7 @@ import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { IsolateOwner } from './bridge/syscalls.ts';
 import type { CodeCache, Turn } from './code-cache.ts';
-import { CpuMeter } from './cpu-meter.ts';
+import { CpuMeter, cpuTimeOf } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, responseProblem, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
@@ -100,7 +100,7 @@ export class WorkerInstance implements IsolateOwner {
   }
 
   cpuNow(): bigint {
-    return this.iso.isolate.isDisposed ? 0n : this.iso.isolate.cpuTime;
+    return cpuTimeOf(this.iso.isolate) ?? 0n;
   }
 
   /**

@@ -23,6 +23,7 @@ import type { ObjectLoad } from '../durable-objects/index.ts';
 import { describeBindings } from './bindings/index.ts';
 import { RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { type CodeCache, type CompileOptions, cacheKey, type Turn } from './code-cache.ts';
+import { cpuTimeOf } from './cpu-meter.ts';
 import { moduleAsScript } from './module-script.ts';
 import type { PooledIsolate } from './pool.ts';
 import { preludePartSource } from './prelude.ts';
@@ -270,13 +271,14 @@ function asError(value: unknown): Error {
  * cover (see the header). When it passes, the isolate is disposed, which stops anything running.
  */
 function startupDeadline(iso: PooledIsolate, ms: number) {
-  const cpuStart = iso.isolate.cpuTime;
+  const cpuStart = cpuTimeOf(iso.isolate) ?? 0n;
   let error: Error | null = null;
   let timer: NodeJS.Timeout | undefined;
   const passed = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      if (iso.isolate.isDisposed) return;
-      const cpuMs = Number(iso.isolate.cpuTime - cpuStart) / 1e6;
+      const cpuNow = cpuTimeOf(iso.isolate);
+      if (cpuNow === undefined) return;
+      const cpuMs = Number(cpuNow - cpuStart) / 1e6;
       error = new Error(
         cpuMs >= ms / 2
           ? `the script's top level ran longer than ${ms} ms`

@@ -42,6 +42,7 @@ import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
 import { CodeCache } from './code-cache.ts';
+import { cpuTimeOf } from './cpu-meter.ts';
 import { type EgressOptions, EgressPolicy } from './egress.ts';
 import { OutpostError, ScriptLoadError } from './errors.ts';
 import { WorkerInstance } from './instance.ts';
@@ -763,7 +764,7 @@ export class Runtime implements ObjectHost {
     let cpu = 0n;
     for (const inst of this.#lru.keys()) {
       heap += inst.heapBytes;
-      if (!inst.iso.isolate.isDisposed) cpu += inst.iso.isolate.cpuTime;
+      cpu += cpuTimeOf(inst.iso.isolate) ?? 0n;
     }
     return {
       tenants: this.#tenants.size,
