@@ -30,12 +30,20 @@ import { preludePartSource } from './prelude.ts';
 import { PART_OF_BINDING, type PartName } from './prelude-parts.ts';
 import type { WorkerVersion } from './types.ts';
 
+/** Each version's bindings as the isolate sees them: made once, read by every load of it. */
+const described = new WeakMap<WorkerVersion, ReturnType<typeof describeBindings>>();
+function describedBindings(version: WorkerVersion) {
+  let d = described.get(version);
+  if (d === undefined) described.set(version, (d = describeBindings(version.bindings)));
+  return d;
+}
+
 /** What the prelude's load needs besides `env` (src/runtime/isolate/dispatch.ts, LoadOptions). */
 function loadOptions(version: WorkerVersion, durableObject?: ObjectLoad) {
   return {
     compatibilityFlags: version.compatibilityFlags,
     compatibilityDate: version.compatibilityDate ?? null,
-    bindings: describeBindings(version.bindings),
+    bindings: describedBindings(version),
     ...(durableObject ? { durableObject } : {}),
   };
 }
@@ -95,7 +103,7 @@ function loadParts(
 ): Turn[] {
   const names = new Set<PartName>();
   if (durableObject) names.add('durable');
-  for (const b of Object.values(describeBindings(version.bindings))) {
+  for (const b of Object.values(describedBindings(version))) {
     const name = PART_OF_BINDING[b.type];
     if (name) names.add(name);
   }

@@ -133,7 +133,7 @@ const BUILD_OPTIONS: esbuild.BuildOptions = {
   metafile: true,
 };
 
-/** The prelude with `outpost:part-modules` (isolate/parts.ts) made of `source`. */
+/** The prelude with `outpost:part-modules` (isolate/parts.ts) made of `partModules`. */
 function buildPrelude(partModules: string) {
   const modules: esbuild.Plugin = {
     name: 'outpost-part-modules',
