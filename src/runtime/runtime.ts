@@ -41,6 +41,7 @@ import { Inflow } from './bridge/inflow.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
+import { capacityOf } from './capacity.ts';
 import { CodeCache } from './code-cache.ts';
 import { cpuTimeOf } from './cpu-meter.ts';
 import { type EgressOptions, EgressPolicy } from './egress.ts';
@@ -236,23 +237,8 @@ export class Runtime implements ObjectHost {
       this.purges.join(this.httpCache, { tier: 'pop', id: options.popId ?? '' });
       this.purges.join(this.cacheStore, { tier: 'api', id: options.popId ?? '' });
     }
-    const poolSize = options.poolSize ?? 4;
-    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000) {
-      throw new OutpostError(
-        'INVALID_OPTION',
-        `poolSize must be an integer from 0 to 1000, received ${poolSize}`,
-      );
-    }
-    const budget = options.memoryBudgetMb ?? 4096;
-    if (!(budget >= 16))
-      throw new OutpostError('INVALID_OPTION', `memoryBudgetMb must be at least 16, received ${budget}`);
-    this.#memoryBudget = budget * 1024 * 1024;
-    const maxIsolates = options.maxIsolates ?? 5000;
-    if (!Number.isInteger(maxIsolates) || maxIsolates < 1)
-      throw new OutpostError(
-        'INVALID_OPTION',
-        `maxIsolates must be a positive integer, received ${maxIsolates}`,
-      );
+    const { poolSize, memoryBudgetBytes, maxIsolates } = capacityOf(options, this.observer);
+    this.#memoryBudget = memoryBudgetBytes;
     this.#maxIsolates = maxIsolates;
     this.pool = new IsolatePool({ size: poolSize, observer: this.observer });
     this.#watchdog = setInterval(() => this.#check(), options.watchdogMs ?? 5);
@@ -295,7 +281,7 @@ export class Runtime implements ObjectHost {
     bundle: Bundle,
     config: DeployConfig,
     limitOverrides: Partial<Limits> = {},
-    options: { account?: string } = {},
+    options: { account?: string; keep?: boolean } = {},
   ): Promise<WorkerVersion> {
     const version = this.#version(tenant, bundle, config, limitOverrides, options);
     const staged: Tenant = { version, instance: null, loading: null, loadError: null };
@@ -313,6 +299,9 @@ export class Runtime implements ObjectHost {
     }
     this.#tenants.set(tenant, staged);
     started?.instance?.retire();
+    // Checked, not kept: its first request starts it again (another process of the node serves
+    // its hosts, network/affinity.ts). Its code cache, made by this load, stays.
+    if (options.keep === false) staged.instance?.retire();
     return version;
   }
 

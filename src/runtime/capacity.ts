@@ -1,0 +1,66 @@
+/**
+ * How many isolates a runtime keeps: its warm pool, the heap budget and the count past which idle
+ * ones are evicted, checked.
+ *
+ * How many isolates one process can map. Every V8 isolate maps its heap's pages, code range and
+ * stacks separately: a hello-world tenant's isolate adds ~13.1 mappings (measured, 500 tenants),
+ * more for a larger heap. Linux refuses a process more than vm.max_map_count of them (65,530 by
+ * default), and V8 then stops the whole process ("Fatal process OOM ... Failed to reserve
+ * virtual memory"), every tenant with it. So the runtime's cap on live isolates must stay below
+ * what the count allows: idle isolates are evicted before that, not the process killed.
+ */
+import { readFileSync } from 'node:fs';
+import type { Observer } from '../observability/index.ts';
+import { OutpostError } from './errors.ts';
+
+/** Mappings budgeted per isolate (the measured 13.1, and room for a larger heap). */
+const PER_ISOLATE = 14;
+/** Mappings left for the process itself (Node, libraries, the host heap, thread stacks). */
+const RESERVE = 4096;
+
+/** The isolates this process can map, or undefined where the limit is not known (not Linux). */
+export function isolatesThatFit(
+  path = '/proc/sys/vm/max_map_count',
+): { fit: number; maxMapCount: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const maxMapCount = Number(text.trim());
+  if (!Number.isInteger(maxMapCount) || maxMapCount <= 0) return undefined;
+  return { fit: Math.max(1, Math.floor((maxMapCount - RESERVE) / PER_ISOLATE)), maxMapCount };
+}
+
+/** The runtime's pool size, heap budget and isolate cap from its options, checked. */
+export function capacityOf(
+  options: { poolSize?: number; memoryBudgetMb?: number; maxIsolates?: number },
+  observer: Observer,
+  maxMapCountPath?: string,
+): { poolSize: number; memoryBudgetBytes: number; maxIsolates: number } {
+  const poolSize = options.poolSize ?? 4;
+  if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `poolSize must be an integer from 0 to 1000, received ${poolSize}`,
+    );
+  const budget = options.memoryBudgetMb ?? 4096;
+  if (!(budget >= 16))
+    throw new OutpostError('INVALID_OPTION', `memoryBudgetMb must be at least 16, received ${budget}`);
+  const asked = options.maxIsolates ?? 5000;
+  if (!Number.isInteger(asked) || asked < 1)
+    throw new OutpostError('INVALID_OPTION', `maxIsolates must be a positive integer, received ${asked}`);
+  const mappable = isolatesThatFit(maxMapCountPath);
+  if (mappable && options.maxIsolates !== undefined && asked > mappable.fit)
+    observer.log({
+      level: 'warn',
+      source: 'outpost',
+      message: `maxIsolates ${asked} is more than one process can map: vm.max_map_count ${mappable.maxMapCount} allows about ${mappable.fit} isolates, so idle ones are evicted past ${mappable.fit}. Raise vm.max_map_count (sysctl) or run more processes (outpost node --processes).`,
+    });
+  return {
+    poolSize,
+    memoryBudgetBytes: budget * 1024 * 1024,
+    maxIsolates: mappable ? Math.min(asked, mappable.fit) : asked,
+  };
+}
