@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|dashboard|coldstart|memory|prelude.
+// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|dashboard|coldstart|memory|prelude|density (density only when asked).
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -17,6 +17,7 @@ if (Object.keys(MALLOC_ENV).some((k) => process.env[k] === undefined)) {
 import { coldstart } from './coldstart.ts';
 import { cronBench } from './cron.ts';
 import { dashboardBench } from './dashboard.ts';
+import { density } from './density.ts';
 import { durableBench } from './durable.ts';
 import { durableNodesBench } from './durable-nodes.ts';
 import { esiBench } from './esi.ts';
@@ -160,5 +161,11 @@ if (want('memory')) {
   const r = await memory({ tenants: quick ? 200 : 1000 });
   console.log(r.table.join('\n'), '\n');
   results.memory = r;
+}
+// Not in the default run (it needs ~21 GiB of RAM and ~3 minutes at 10,000 tenants): asked for.
+if (values.only === 'density') {
+  const r = await density({ tenants: quick ? 1000 : 10_000, processes: 3 });
+  console.log(r.table.join('\n'), '\n');
+  results.density = r;
 }
 process.exit(0);

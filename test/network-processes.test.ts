@@ -1,24 +1,26 @@
 /**
- * `outpost node --processes 2`: Node's cluster forks two whole nodes sharing one port; each
- * joins the membership, both serve, and stopping the primary stops and unregisters both.
+ * `outpost node --processes 2`: Node's cluster forks two whole nodes behind one port, held by the
+ * primary, which hands each connection to the process of its host; each joins the membership,
+ * both serve, and stopping the primary stops and unregisters both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { Agent, get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
-import { Membership } from '../src/network/index.ts';
+import { loadTopology, Membership, startRouterServer } from '../src/network/index.ts';
+import { memoryObserver } from '../src/observability/index.ts';
 import { waitFor } from './helpers.ts';
 import { cli, type NodeProcess, startNodeProcess, stopNodeProcesses } from './support/nodes.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
-/** GET on a connection of its own (so the cluster spreads them over its processes): status 200's text. */
-function getFresh(url: string): Promise<string> {
+/** GET on a connection of its own, for `host` (the primary hands it to that host's process): status 200's text. */
+function getFresh(url: string, host: string, agent: Agent | false = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    get(url, { agent: false }, (res) => {
+    get(url, { agent, headers: { host, 'outpost-pop': 'FRA' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
@@ -39,6 +41,8 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+const topology = loadTopology('world');
 
 describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => {
   let nats: NatsServer;
@@ -155,10 +159,43 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
       const r = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(`${r.status} ${await r.text()}`, '200 hi FRA');
     }
+    assert.deepEqual(
+      members.members().map((m) => m.processes),
+      [2, 2],
+      'each says how many processes serve the node (routers keep a pool per slot)',
+    );
+    // 8 hosts, 3 connections each: every connection for a host goes to the same process.
     const seen: string[] = [];
-    for (let i = 0; i < 24; i++) seen.push(await getFresh(`http://127.0.0.1:${port}/count`));
+    const callerOf = new Map<string, Set<string>>();
+    for (let i = 0; i < 24; i++) {
+      const host = `h${i % 8}.example`;
+      const text = await getFresh(`http://127.0.0.1:${port}/count`, host);
+      seen.push(text);
+      callerOf.set(host, (callerOf.get(host) ?? new Set()).add(text.split(' ')[2] as string));
+    }
+    for (const [host, callers] of callerOf)
+      assert.equal(
+        callers.size,
+        1,
+        `every connection for ${host} went to one process: ${[...callers].join(', ')}`,
+      );
     const callers = new Set(seen.map((s) => s.split(' ')[2]));
-    assert.ok(callers.size >= 2, 'the calls came through isolates of both processes');
+    assert.equal(callers.size, 2, 'the hosts are spread over both processes');
+    // Through `outpost router`, whose connections are kept-alive and shared: each host still
+    // reaches the process it reached directly (the router keeps a pool per slot).
+    const router = await startRouterServer({ members, topology, port: 0, observer: memoryObserver() });
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 2 });
+    try {
+      for (let round = 0; round < 3; round++)
+        for (const [host, direct] of callerOf) {
+          const text = await getFresh(`${router.url}/count`, host, keepAlive);
+          seen.push(text);
+          assert.equal(text.split(' ')[2], [...direct][0], `through the router, ${host} reaches its process`);
+        }
+    } finally {
+      keepAlive.destroy();
+      await router.close();
+    }
     const instances = new Set(seen.map((s) => s.split(' ')[0]));
     assert.equal(instances.size, 1, `one live instance of the object, saw ${[...instances].join(', ')}`);
     assert.deepEqual(
@@ -174,7 +211,7 @@ describeNeeding(NATS_SERVER, 'a node of several processes (--processes)', () => 
     await twoProcesses([]);
     // Started again on its folder, the node finds its objects where they were.
     const dir = node?.dir as string;
-    await twoProcesses([], dir, 24);
+    await twoProcesses([], dir, 48);
     // As one process it keeps objects on local SQLite instead, and says it does not serve these.
     node = await startNodeProcess(nats.url, 'FRA', { port, dir });
     assert.match(node.output(), /kept in NATS while it ran as several processes/);

@@ -135,4 +135,16 @@ describe('pre-warm, then switch (Runtime.stage)', () => {
     rt.clearSplit('pw');
     for (let i = 0; i < 20; i++) assert.equal(await (await fetch(server.url)).text(), 'A');
   });
+
+  it('keep: false checks that a version loads, switches to it and lets its isolate go', async () => {
+    const k = await build('export default { fetch: () => new Response("kept cold") };\n');
+    await rt.stage('pw', k.bundle, k.config, {}, { keep: false });
+    await new Promise((r) => setImmediate(r)); // a retired isolate is disposed on the next turn
+    const isolates = rt.stats().isolates;
+    assert.equal(await (await fetch(server.url)).text(), 'kept cold');
+    assert.equal(rt.stats().isolates, isolates + 1, 'its first request started it again');
+    const bad = await build('throw new Error("boom unkept");\n');
+    await assert.rejects(rt.stage('pw', bad.bundle, bad.config, {}, { keep: false }), /boom unkept/);
+    assert.equal(await (await fetch(server.url)).text(), 'kept cold');
+  });
 });

@@ -36,3 +36,19 @@ export const processIo: CliIo = {
   out: (chunk) => void process.stdout.write(chunk),
   err: (text) => void process.stderr.write(text),
 };
+
+/** How many idle isolates a runtime process keeps (Runtime's memoryBudgetMb, maxIsolates). */
+export const ISOLATE_BUDGET: OptionSpec[] = [
+  {
+    name: 'memory-budget-mb',
+    type: 'number',
+    default: 4096,
+    help: 'evict idle isolates, least recently used first, past this much heap',
+  },
+  {
+    name: 'max-isolates',
+    type: 'number',
+    default: 5000,
+    help: 'evict idle isolates past this many (held below what one process can map)',
+  },
+];

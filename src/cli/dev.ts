@@ -22,7 +22,7 @@ import {
 } from '../observability/index.ts';
 import { type DevOptions, type ProxyOptions, startDev, startProxy, writeAdminFile } from '../pop/index.ts';
 import { CliError } from './cache.ts';
-import type { Command } from './commands.ts';
+import { type Command, ISOLATE_BUDGET } from './commands.ts';
 
 type OptionValues = Parameters<Command['run']>[1];
 
@@ -64,13 +64,7 @@ export const devCommand: Command = {
     { name: 'memory-mb', type: 'number', default: 128, help: 'heap + WebAssembly memory limit per isolate' },
     { name: 'wall-ms', type: 'number', default: 30000, help: 'wall-clock limit until response headers' },
     { name: 'subrequests', type: 'number', default: 50, help: 'subrequests allowed per request' },
-    {
-      name: 'memory-budget-mb',
-      type: 'number',
-      default: 4096,
-      help: 'evict idle isolates, least recently used first, past this much heap',
-    },
-    { name: 'max-isolates', type: 'number', default: 5000, help: 'evict idle isolates past this many' },
+    ...ISOLATE_BUDGET,
     { name: 'log-level', type: 'string', default: 'info', help: 'debug | info | warn | error' },
     {
       name: 'log-format',

@@ -13,18 +13,23 @@ import {
   Membership,
   MIN_SECRET_LENGTH,
   parseLocation,
+  READY_MESSAGE,
+  type Slot,
+  shareByHost,
   startRouterServer,
   startShieldServer,
 } from '../network/index.ts';
 import { consoleObserver, type LogLevel } from '../observability/index.ts';
 import { OUTPOST_VERSION, startNode } from '../pop/index.ts';
 import { CliError } from './cache.ts';
-import type { Command, OptionSpec } from './commands.ts';
+import { type Command, ISOLATE_BUDGET, type OptionSpec } from './commands.ts';
 import { egressFlags } from './dev.ts';
 import { NATS_OPTION as NATS, natsOf } from './nats.ts';
 
 /** What the primary of `outpost node --processes N` hands its processes (src/pop/node.ts). */
 const PROCESS_SECRET_ENV = 'OUTPOST_NODE_PROCESS_SECRET';
+/** Set by the primary in each process it forks: the slot of hosts whose connections it hands it (affinity.ts). */
+const SLOT_ENV = 'OUTPOST_NODE_SLOT';
 /** Where the network secret may come from instead of a file. */
 const SECRET_ENV = 'OUTPOST_NETWORK_SECRET';
 
@@ -115,8 +120,9 @@ export const nodeCommand: Command = {
     {
       name: 'processes',
       type: 'number',
-      help: `processes sharing the port (Node's cluster; default one per core, ${availableParallelism()} here); each also listens on a port of its own for calls to the Durable Objects it owns`,
+      help: `processes behind the port, each connection handed to the process of its host (default one per core, ${availableParallelism()} here); each also listens on a port of its own for calls to the Durable Objects it owns`,
     },
+    ...ISOLATE_BUDGET,
     {
       name: 'peer-port',
       type: 'number',
@@ -200,16 +206,49 @@ export const nodeCommand: Command = {
       // the network secret they share Durable Objects among themselves only, with a secret of
       // their own (src/pop/node.ts).
       const env = { [PROCESS_SECRET_ENV]: randomBytes(32).toString('hex') };
-      for (let i = 0; i < processes; i++) cluster.fork(env);
-      io.out(`\n  Outpost node: PoP ${v.pop}, ${processes} processes on ${v.ip}:${v.port}\n\n`);
+      // This process holds the port and hands each connection to the process of the host its
+      // first request names, so each tenant is warm in one process (src/network/affinity.ts).
+      const slots: Slot[] = [];
+      let share: Awaited<ReturnType<typeof shareByHost>> | null = null;
+      for (let i = 0; i < processes; i++) {
+        const w = cluster.fork({ ...env, [SLOT_ENV]: String(i) });
+        const slot: Slot = { ready: false, send: (m, socket) => void w.send(m, socket) };
+        w.on('message', (m: { type?: string } | null) => {
+          if (m?.type !== READY_MESSAGE.type) return;
+          slot.ready = true;
+          share?.flush();
+        });
+        w.on('exit', () => {
+          slot.ready = false;
+        });
+        slots.push(slot);
+      }
+      const stopAll = async () => {
+        const workers = Object.values(cluster.workers ?? {});
+        const exited = workers.map((w) => new Promise<void>((resolve) => w?.once('exit', () => resolve())));
+        for (const w of workers) w?.kill('SIGTERM');
+        await Promise.all(exited);
+      };
+      try {
+        share = await shareByHost({ host: String(v.ip), port: Number(v.port), slots });
+      } catch (err) {
+        await stopAll();
+        throw new CliError(`cannot listen on ${v.ip}:${v.port}: ${(err as Error).message}`);
+      }
+      share.flush();
+      io.out(
+        `\n  Outpost node: PoP ${v.pop}, ${processes} processes on ${v.ip}:${v.port} (each connection to the process of its host)\n\n`,
+      );
       await waitForSignal();
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-      await new Promise<void>((resolve) => cluster.once('exit', () => resolve()));
+      await share.close();
+      await stopAll();
       return 0;
     }
     // Read once and out of the environment: nothing this process starts needs it.
     const processSecret = process.env[PROCESS_SECRET_ENV];
+    const slot = process.env[SLOT_ENV];
     delete process.env[PROCESS_SECRET_ENV];
+    delete process.env[SLOT_ENV];
     const observer = consoleObserver(logLevelOf(v));
     const egressAllow = egressFlags(v['egress-allow']);
     const secret = secretOf(v);
@@ -230,6 +269,7 @@ export const nodeCommand: Command = {
       ...(egressAllow.length ? { egressAllow } : {}),
       ...(security ? { security } : {}),
       ...(secret ? { secret } : {}),
+      runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,
       ...(autoMove > 0 ? { objectAutoMove: autoMove } : {}),
@@ -238,6 +278,8 @@ export const nodeCommand: Command = {
         ? {
             processes: {
               index: cluster.worker.id,
+              of: processes,
+              ...(slot !== undefined ? { slot: Number(slot) } : {}),
               ...(processSecret ? { secret: processSecret } : {}),
             },
           }

@@ -1,3 +1,4 @@
+export { acceptHanded, READY_MESSAGE, reachesSlot, type Slot, shareByHost, slotOf } from './affinity.ts';
 export { type CfInput, httpProtocol, localCf, nodeCf, requestCf } from './cf.ts';
 export {
   answer,

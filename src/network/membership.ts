@@ -33,6 +33,12 @@ export interface Member {
    * calls for the Durable Objects it owns, and moves to it.
    */
   peer?: string;
+  /**
+   * How many processes serve `url` when its primary hands each connection to the process of its
+   * first request's host (`--processes N`, affinity.ts): routers keep the hosts of one slot on
+   * connections of their own.
+   */
+  processes?: number;
   /** The Outpost release it runs. */
   outpost: string;
   /** Workers and the version each serves here (and the last that failed to load). */

@@ -11,12 +11,15 @@
  *   Anything else answers 502 naming the node.
  * Responses pass through with their hop-by-hop fields dropped (hop-by-hop.ts), plus
  * `Outpost-Pop` and `Outpost-Node`. WebSocket upgrades are piped to the chosen node.
+ * To a node of several processes, the hosts of each slot go on connections of their own
+ * (affinity.ts: the node hands a connection to one process, by its first request's host).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
+import { hostName, slotOf } from './affinity.ts';
 import { withoutHopByHop } from './hop-by-hop.ts';
 import type { ClientLocation } from './location.ts';
 import { type Member, popNodes } from './membership.ts';
@@ -85,11 +88,22 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
   const router = new Router(o.topology);
   const from: ClientLocation = o.from ?? { ...o.topology.pops[0], source: 'the first PoP' };
   const timeout = o.upstreamTimeoutMs ?? 10_000;
-  const agent = new (undici().Agent)({
-    headersTimeout: timeout,
-    bodyTimeout: 0,
-    connectTimeout: Math.min(timeout, 5000),
-  });
+  const agentOptions = { headersTimeout: timeout, bodyTimeout: 0, connectTimeout: Math.min(timeout, 5000) };
+  const agent = new (undici().Agent)(agentOptions);
+  /**
+   * A node of several processes hands each connection to the process of its first request's
+   * host, for good (affinity.ts): the hosts of one slot get connections of their own, so each
+   * tenant stays warm in one process of the node.
+   */
+  const slotAgents = new Map<string, Dispatcher>();
+  const dispatcherFor = (member: Member, req: IncomingMessage): Dispatcher => {
+    const n = member.processes ?? 1;
+    if (n <= 1) return agent;
+    const key = `${n}/${slotOf(hostName(req.headers.host ?? '').toLowerCase(), n)}`;
+    let slotAgent = slotAgents.get(key);
+    if (!slotAgent) slotAgents.set(key, (slotAgent = new (undici().Agent)(agentOptions)));
+    return slotAgent;
+  };
   /** Nodes this router saw fail, skipped until the time noted (monotonic ms). */
   const suspect = new Map<string, number>();
   let byPop = new Map<string, Member[]>();
@@ -159,7 +173,7 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
           method: req.method as 'GET',
           headers: forwardedHeaders(req),
           body: body ? req : null,
-          dispatcher: agent,
+          dispatcher: dispatcherFor(member, req),
         });
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
@@ -241,7 +255,7 @@ export async function startRouterServer(o: RouterServerOptions): Promise<RouterS
       clearInterval(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await agent.close();
+      await Promise.all([agent, ...slotAgents.values()].map((a) => a.close()));
     },
   };
 }

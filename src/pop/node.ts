@@ -32,6 +32,8 @@ import {
   objectPeers,
   popById,
   popNodes,
+  READY_MESSAGE,
+  reachesSlot,
   servePeerObject,
   shieldTier,
 } from '../network/index.ts';
@@ -97,9 +99,12 @@ export interface NodeOptions {
    * Node's cluster): its index (1..N), and for a node without the network secret the secret its
    * processes share Durable Objects with (made by the primary). Each process then also listens
    * on a port of its own (other processes and nodes send calls for the objects it owns there),
-   * and keeps its copies of objects in a folder of its own.
+   * and keeps its copies of objects in a folder of its own. `of`: how many processes there are;
+   * `slot`: the primary hands this process the connections of the hosts in that slot
+   * (network/affinity.ts) rather than Node's cluster spreading them round-robin, and it keeps
+   * warm only the workers such hosts reach.
    */
-  processes?: { index: number; secret?: string };
+  processes?: { index: number; of?: number; secret?: string; slot?: number };
   /**
    * With `processes`: the own port of process 1 (process i listens on peerPort + i - 1), for a
    * firewall to open; 0 or unset: a free port each.
@@ -319,7 +324,11 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
           // The primary is staged again only when it changed (a split may come and go around it).
           const key = `${primary.version}#${primary.secretsRevision ?? 0}`;
           if (live.get(worker) !== key) {
-            await stage.call(deployer, worker, bundle, config, o.limits);
+            // Every process checks that a version loads; only those whose slot its hosts are in
+            // keep it warm (the others' first request for it would be a cold start).
+            const { slot, of } = o.processes ?? {};
+            const keep = slot === undefined || of === undefined || reachesSlot(config.routes, slot, of);
+            await stage.call(deployer, worker, bundle, config, o.limits, { keep });
             live.set(worker, key);
           }
           if (split) {
@@ -415,6 +424,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 8787,
       ...(o.processes ? { ownPort: o.peerPort ? o.peerPort + o.processes.index - 1 : 0 } : {}),
+      ...(o.processes?.slot !== undefined ? { handed: true } : {}),
       durableObjects: {
         // The copies a process keeps of the objects it owns are its own (another process taking
         // an object restores it from the journal into its own folder).
@@ -507,6 +517,7 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       pop: pop.id,
       url,
       ...(peerUrl ? { peer: peerUrl } : {}),
+      ...(o.processes?.slot !== undefined && o.processes.of ? { processes: o.processes.of } : {}),
       outpost: OUTPOST_VERSION,
       workers: (agent as DeployAgent | null)?.served() ?? [],
       load: { inflight: st.busy, isolates: st.isolates },
@@ -516,6 +527,8 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
   };
   await membership.join(describe);
   membershipRef = membership;
+  // Connections for this process's hosts may come now (they waited in the primary meanwhile).
+  if (o.processes?.slot !== undefined) process.send?.(READY_MESSAGE);
   // The warm pool fills now that the deployed versions serve (their isolates came first).
   void dev.runtime.prewarm().catch(() => {});
   return {

@@ -24,8 +24,17 @@ export interface Project {
 /** What a project needs of where it is deployed: one runtime, or every PoP of a network. */
 export interface Deployer {
   deploy(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): unknown;
-  /** Pre-warm, then switch (Runtime.stage); a single PoP's runtime has it, a dev network not. */
-  stage?(tenant: string, bundle: Bundle, config: WorkerConfig, limits?: Partial<Limits>): Promise<unknown>;
+  /**
+   * Pre-warm, then switch (Runtime.stage); a single PoP's runtime has it, a dev network not.
+   * `keep: false`: load it to check that it loads, then let the isolate go.
+   */
+  stage?(
+    tenant: string,
+    bundle: Bundle,
+    config: WorkerConfig,
+    limits?: Partial<Limits>,
+    options?: { keep?: boolean },
+  ): Promise<unknown>;
   /** A gradual deployment's second version (Runtime.stageSplit), and its end. */
   stageSplit?(
     tenant: string,

@@ -13,7 +13,13 @@ import { trustedProxyHeaderProblem } from '../config/index.ts';
 import { applyVariants } from '../frontend/variants/index.ts';
 import type { KvPop } from '../kv/index.ts';
 import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
-import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
+import {
+  acceptHanded,
+  newRay,
+  PLATFORM_REQUEST_HEADERS,
+  requestUrl,
+  visitorHeaders,
+} from '../network/index.ts';
 import {
   type EdgeMetrics,
   type Hop,
@@ -123,6 +129,12 @@ export interface PopServerOptions {
    * it owns).
    */
   ownPort?: number;
+  /**
+   * Connections come from the node's primary process, handed over by the host of their first
+   * request (src/network/affinity.ts), instead of being accepted on `port` (which the primary
+   * holds). Plain HTTP only: the primary reads the request head.
+   */
+  handed?: boolean;
   /**
    * The header a proxy the operator runs in front sets to the client's address (lower case,
    * e.g. `x-forwarded-for`). Unset (the default): the client's address is the socket's peer,
@@ -642,7 +654,10 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         resolve((srv.address() as AddressInfo).port),
       );
     });
-  const port = await listen(server, options.port ?? 8787);
+  if (options.handed && (options.tls || h2c))
+    throw new Error('a server handed connections by the primary speaks plain HTTP/1 (no TLS, no h2c)');
+  const stopHanded = options.handed ? acceptHanded(server) : null;
+  const port = options.handed ? (options.port ?? 8787) : await listen(server, options.port ?? 8787);
   const h2cPort = h2c ? await listen(h2c, options.h2cPort ?? 0) : undefined;
   // exclusive: in a cluster worker, a port of its own rather than one the primary shares out.
   let ownPort: number | undefined;
@@ -650,6 +665,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     try {
       ownPort = await listen(own, options.ownPort ?? 0, true);
     } catch (err) {
+      stopHanded?.();
       server.close();
       h2c?.close();
       throw err;
@@ -667,6 +683,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // cut what is left after drainMs.
     close: () =>
       new Promise<void>((resolve) => {
+        stopHanded?.();
         for (const client of wss.clients) client.terminate();
         wss.close();
         const cut = setTimeout(() => {
