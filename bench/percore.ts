@@ -144,6 +144,21 @@ export const PER_CORE: PerCore[] = [
   },
   cacheHits('cache1k', '1 KB', 1024),
   cacheHits('cache100k', '100 KB', 100 * 1024),
+  {
+    // What handing connections by host costs (src/network/affinity.ts): a connection per request
+    // to two processes behind one port, against Node's cluster (round-robin). Nothing per request
+    // after a connection's first.
+    key: 'handoff',
+    label: 'a connection per request, 2 processes',
+    path: '/',
+    bytes: 12,
+    headers: ['Connection: close', 'Host: t1.example'],
+    targets: async () => [
+      await startNode('handoff', ['affinity'], 'handed by host'),
+      await startNode('handoff', ['cluster'], "Node's cluster"),
+    ],
+    goals: {},
+  },
 ];
 
 export async function perCoreBench(opts: { rounds: number; seconds: number; only?: string }) {
