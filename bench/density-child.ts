@@ -27,7 +27,7 @@ const server = await startPopServer({
     }
     return tenant;
   },
-  handed: true,
+  handed: { slot: Number(process.env.DENSITY_SLOT), of: Number(process.env.DENSITY_OF) },
   port: 0,
   cf: devCf,
   observer: noopObserver,

@@ -10,7 +10,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { hostEnv } from '../bin/env.mjs';
-import { READY_MESSAGE, type Slot, shareByHost } from '../src/network/index.ts';
+import { processSlot, type Slot, shareByHost } from '../src/network/index.ts';
 import { fmt, median, percentile } from './util.ts';
 
 interface Figures {
@@ -39,29 +39,27 @@ function get(port: number, host: string): Promise<number> {
 
 export async function density(opts: { tenants: number; processes: number; concurrency?: number }) {
   const children: ChildProcess[] = [];
-  const slots: (Slot & { child: ChildProcess })[] = [];
+  const slots: Slot[] = [];
   let share: Awaited<ReturnType<typeof shareByHost>> | null = null;
   const ready: Promise<void>[] = [];
   for (let i = 0; i < opts.processes; i++) {
     const child = fork(join(import.meta.dirname, 'density-child.ts'), [], {
       execArgv: ['--no-node-snapshot', '--import', 'tsx', '--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: hostEnv(),
+      env: { ...hostEnv(), DENSITY_SLOT: String(i), DENSITY_OF: String(opts.processes) },
     });
-    const slot = { ready: false, child, send: (m: never, s: never) => void child.send(m, s) };
     ready.push(
       new Promise((resolve, reject) => {
-        child.on('message', (m: { type?: string }) => {
-          if (m?.type !== READY_MESSAGE.type) return;
-          slot.ready = true;
-          share?.flush();
-          resolve();
-        });
+        slots.push(
+          processSlot(child, () => {
+            share?.flush();
+            resolve();
+          }),
+        );
         child.once('exit', (code) => reject(new Error(`density process ${i} exited with ${code}`)));
       }),
     );
     children.push(child);
-    slots.push(slot);
   }
   const figures = () =>
     Promise.all(

@@ -7,7 +7,7 @@ import { execFileSync, fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { acceptHanded, READY_MESSAGE, type Slot, shareByHost } from '../../src/network/index.ts';
+import { acceptHanded, processSlot, READY_MESSAGE, type Slot, shareByHost } from '../../src/network/index.ts';
 
 const mode = process.argv[2];
 const pinToCore0 = (pid: number) => {
@@ -26,9 +26,7 @@ if (mode === 'child') {
   for (let i = 0; i < 2; i++) {
     const c = fork(import.meta.filename, ['child'], { execArgv: process.execArgv });
     pinToCore0(c.pid as number);
-    const slot: Slot = { ready: false, send: (m, s) => void c.send(m, s) };
-    ready.push(new Promise((resolve) => c.once('message', () => resolve(void (slot.ready = true)))));
-    slots.push(slot);
+    ready.push(new Promise((resolve) => slots.push(processSlot(c, resolve))));
   }
   await Promise.all(ready);
   const share = await shareByHost({ host: '127.0.0.1', port: 0, slots });

@@ -13,7 +13,7 @@ import {
   Membership,
   MIN_SECRET_LENGTH,
   parseLocation,
-  READY_MESSAGE,
+  processSlot,
   type Slot,
   shareByHost,
   startRouterServer,
@@ -212,16 +212,7 @@ export const nodeCommand: Command = {
       let share: Awaited<ReturnType<typeof shareByHost>> | null = null;
       for (let i = 0; i < processes; i++) {
         const w = cluster.fork({ ...env, [SLOT_ENV]: String(i) });
-        const slot: Slot = { ready: false, send: (m, socket) => void w.send(m, socket) };
-        w.on('message', (m: { type?: string } | null) => {
-          if (m?.type !== READY_MESSAGE.type) return;
-          slot.ready = true;
-          share?.flush();
-        });
-        w.on('exit', () => {
-          slot.ready = false;
-        });
-        slots.push(slot);
+        slots.push(processSlot(w, () => share?.flush()));
       }
       const stopAll = async () => {
         const workers = Object.values(cluster.workers ?? {});

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, fork } from 'node:child_process';
-import { connect } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RouteConfig } from '../config/index.ts';
-import { type ConnectionShare, hostOfHead, reachesSlot, type Slot, shareByHost, slotOf } from './affinity.ts';
+import {
+  type ConnectionShare,
+  type HandedProcess,
+  hostOfHead,
+  MAX_IN_FLIGHT,
+  processSlot,
+  reachesSlot,
+  type Slot,
+  shareByHost,
+  slotOf,
+} from './affinity.ts';
 
 describe('reading the host of a first request head', () => {
   const head = (s: string) => hostOfHead(Buffer.from(s, 'latin1'));
@@ -13,9 +24,14 @@ describe('reading the host of a first request head', () => {
     assert.equal(head('GET / HTTP/1.1\r\nx: 1\r\nhost:[::1]:80\r\n\r\nbody'), '[::1]');
     assert.equal(head('GET / HTTP/1.0\nHost: b.example\n\n'), 'b.example');
   });
-  it('waits for the whole head; an absolute-form target names the host when Host is absent', () => {
+  it('waits for the whole head; an absolute-form target names the host, whatever Host says', () => {
     assert.equal(head('GET / HTTP/1.1\r\nHost: a.exa'), undefined);
     assert.equal(head('GET http://c.example:81/x HTTP/1.1\r\n\r\n'), 'c.example');
+    assert.equal(
+      head('GET http://c.example/ HTTP/1.1\r\nHost: other.example\r\n\r\n'),
+      'c.example',
+      'RFC 9112 §3.2.2',
+    );
   });
   it('no host, or not HTTP/1: null (round-robin)', () => {
     assert.equal(head('GET / HTTP/1.1\r\n\r\n'), null);
@@ -92,23 +108,16 @@ describe('handing connections to the process of their host', () => {
   let share: ConnectionShare;
 
   /** Fork process `i` (slot i); it says it is ready after `readyAfterMs`. */
-  const start = (i: number, readyAfterMs = 0) => {
+  const start = (i: number, readyAfterMs = 0, env: Record<string, string> = {}) => {
     const child = fork(join(import.meta.dirname, 'affinity.fixture.ts'), {
-      env: { ...process.env, SLOT: String(i), READY_AFTER_MS: String(readyAfterMs) },
+      env: { ...process.env, SLOT: String(i), OF: '3', READY_AFTER_MS: String(readyAfterMs), ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const slot = { ready: false, child, send: (m: never, s: never) => void child.send(m, s) };
-    child.on('message', (m: { type?: string }) => {
-      if (m?.type === 'outpost:ready') {
-        slot.ready = true;
-        share?.flush();
-      }
-    });
-    child.on('exit', () => {
-      slot.ready = false;
-    });
     children.push(child);
-    slots[i] = slot;
+    slots[i] = Object.assign(
+      processSlot(child, () => share?.flush()),
+      { child },
+    );
   };
   const allReady = async () => {
     while (!slots.every((s) => s.ready)) await new Promise((r) => setTimeout(r, 20));
@@ -159,6 +168,16 @@ describe('handing connections to the process of their host', () => {
     assert.equal(bodyOf(two), `${slotOf(host, 3)} ${other} `);
   });
 
+  it('an upgrade keeps the bytes that come before its handler takes the socket, and after', async () => {
+    const raw = await exchange(
+      share.port,
+      ['GET / HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n', 'EARLY', 'LATE'],
+      150,
+      /EARLYLATE$/,
+    );
+    assert.match(raw, /^HTTP\/1\.1 101 [\s\S]*\r\n\r\nEARLYLATE$/);
+  });
+
   it('a head that is not HTTP/1 goes to some process, whose server answers 400', async () => {
     const raw = await exchange(share.port, ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n']);
     assert.match(raw, /^HTTP\/1\.1 400/);
@@ -191,5 +210,94 @@ describe('handing connections to the process of their host', () => {
     share.flush();
     assert.equal(bodyOf(await waiting), `0 ${host} `);
     for (const s of slots) s.ready = true;
+  });
+
+  it("a connection that fell back is closed after its answer, so the host's own process gets the next", async () => {
+    const host = Array.from({ length: 50 }, (_, i) => `k${i}.example`).find(
+      (h) => slotOf(h, 3) === 1,
+    ) as string;
+    const keepAlive = `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    (slots[1] as Slot).ready = false;
+    const fell = await exchange(share.port, [keepAlive]);
+    assert.equal(bodyOf(fell), `2 ${host} `);
+    assert.match(fell, /\r\nConnection: close\r\n/i, 'served away from its slot: not kept alive');
+    (slots[1] as Slot).ready = true;
+    const home = await exchange(share.port, [keepAlive], 0, /\r\n\r\n\d [^ ]+ $/);
+    assert.equal(bodyOf(home), `1 ${host} `);
+    assert.match(home, /\r\nConnection: keep-alive\r\n/i, 'at home: kept alive');
+  });
+
+  it('a process that stops taking connections off its channel is passed over after MAX_IN_FLIGHT', async () => {
+    const host = Array.from({ length: 50 }, (_, i) => `s${i}.example`).find(
+      (h) => slotOf(h, 3) === 0,
+    ) as string;
+    (slots[0] as Slot & { child: ChildProcess }).child.kill();
+    await new Promise((r) => setTimeout(r, 100));
+    start(0, 0, { BLOCK_AFTER_READY_MS: '3000' });
+    await allReady();
+    await new Promise((r) => setTimeout(r, 100)); // blocked now
+    // One connection is written to its channel (then awaits the process's ack), MAX_IN_FLIGHT
+    // more queue behind it; the next go to slot 1 meanwhile.
+    const stuck = Array.from({ length: MAX_IN_FLIGHT + 1 }, () => exchange(share.port, [get(host)]));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((slots[0] as Slot).inFlight, MAX_IN_FLIGHT);
+    assert.equal(bodyOf(await exchange(share.port, [get(host)])), `1 ${host} `);
+    for (const r of await Promise.all(stuck))
+      assert.equal(bodyOf(r), `0 ${host} `, 'served once it took them');
+    assert.equal((slots[0] as Slot).inFlight, 0);
+  });
+});
+
+describe('a slot of a process whose channel fails', () => {
+  /** A process that answers each send as `answer` says, and is an event emitter like one. */
+  const fake = (answer: 'ok' | 'error' | 'throw' | 'never') => {
+    const child = new EventEmitter() as EventEmitter & HandedProcess;
+    child.send = (_m, _s, _o, done) => {
+      if (answer === 'throw') throw new Error('channel closed');
+      if (answer === 'error') process.nextTick(done, new Error('ERR_IPC_CHANNEL_CLOSED'));
+      if (answer === 'ok') process.nextTick(done, null);
+      return true;
+    };
+    return child;
+  };
+  const socketPair = async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<Socket>((r) => server.once('connection', r));
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const socket = await accepted;
+    const closed = new Promise<void>((r) => client.once('close', () => r()));
+    client.on('error', () => {});
+    return { socket, closed, done: () => server.close() };
+  };
+  const message = { type: 'outpost:connection', head: '' } as const;
+
+  it('a send that fails or throws closes its connection; nothing is thrown into the primary', async () => {
+    for (const answer of ['error', 'throw'] as const) {
+      const slot = processSlot(fake(answer), () => {});
+      const { socket, closed, done } = await socketPair();
+      slot.send(message, socket);
+      await closed;
+      assert.equal(slot.inFlight, 0);
+      done();
+    }
+  });
+
+  it('its channel closing: not ready any more, and connections still queued for it are closed', async () => {
+    const child = fake('never');
+    let readied = 0;
+    const slot = processSlot(child, () => readied++);
+    child.emit('message', { type: 'outpost:ready' });
+    assert.equal(slot.ready, true);
+    assert.equal(readied, 1);
+    const { socket, closed, done } = await socketPair();
+    slot.send(message, socket);
+    assert.equal(slot.inFlight, 1);
+    child.emit('error', new Error('ERR_IPC_CHANNEL_CLOSED')); // no listener would have crashed it
+    child.emit('disconnect');
+    assert.equal(slot.ready, false);
+    await closed;
+    assert.equal(slot.inFlight, 0);
+    done();
   });
 });

@@ -3,8 +3,9 @@
  *
  * Each process of a node is a whole node with its own isolates. Spread round-robin (Node's
  * cluster), every process would warm an isolate for every tenant that comes, so a machine
- * would hold N copies of each and one process's limit on isolates (~7,300 here, where V8's
- * mappings meet vm.max_map_count) would also be the machine's. Instead the node's primary
+ * would hold N copies of each and one process's limit on isolates (~4,900 hello-world tenants
+ * here, where V8's mappings meet vm.max_map_count: src/runtime/capacity.ts) would also be the
+ * machine's. Instead the node's primary
  * process accepts each connection itself, reads the head of its first request, and hands the
  * connection (its socket, with the bytes read) to the process of that request's host: slot
  * `slotOf(host, N)`. A tenant's hosts are thus warm in one process each, and N processes hold N
@@ -15,11 +16,17 @@
  * slot for that reason (router-server.ts); a proxy that mixes hosts on one connection to a node
  * only spreads tenants wider, never serves anything wrong.
  *
- * - A process not ready (starting, or gone) hands its slot to the next ready one in order, so
- *   the fallback of a slot is stable too; with none ready, connections wait (bounded).
+ * - A process not ready (starting, its channel closed, gone) or with MAX_IN_FLIGHT connections
+ *   not yet taken off the channel (stuck) hands its slot to the next one in order, so the
+ *   fallback of a slot is stable too; with none ready, connections wait (bounded in number and
+ *   time). A process that serves a host of another slot closes the connection after the answer
+ *   (acceptHanded's `slot`), so a connection that fell back while that slot's process started
+ *   comes back to it.
  * - A head that is not HTTP/1 with a Host (HTTP/2 prior knowledge, garbage) or that does not
  *   arrive within HOLD_MS goes round-robin, with what was read: the process's HTTP server then
- *   answers (or times out) exactly as it would have.
+ *   answers it (its own header timeout counting from then).
+ * - Sends go through Node's IPC with the socket as the handle: one at a time per process, each
+ *   acknowledged by it; a send that fails closes the connection (the client retries).
  */
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -41,6 +48,10 @@ const MAX_HEAD = 32 * 1024;
 const HOLD_MS = 10_000;
 /** Connections held while no process is ready; past this they are refused. */
 const MAX_WAITING = 4096;
+/** How long a connection waits for a ready process before it is closed. */
+const WAIT_MS = 30_000;
+/** Connections handed to one process and not yet off the channel: past this, it is passed over. */
+export const MAX_IN_FLIGHT = 64;
 
 /** The slot (0 … n − 1) of `host` among n: FNV-1a of the host, lower case, without its port. */
 export function slotOf(host: string, n: number): number {
@@ -65,8 +76,8 @@ export function hostName(value: string): string {
 }
 
 /**
- * The host a request head names (its Host field, RFC 9112 §3.2; else an absolute-form target's
- * authority). undefined: the head is not complete yet; null: complete (or too long) without a
+ * The host a request head names (an absolute-form target's authority, else its Host field,
+ * RFC 9112 §3.2). undefined: the head is not complete yet; null: complete (or too long) without a
  * host, or not HTTP/1.
  */
 export function hostOfHead(head: Buffer): string | null | undefined {
@@ -77,13 +88,16 @@ export function hostOfHead(head: Buffer): string | null | undefined {
   const lines = text.split(/\r?\n/);
   const start = /^[A-Z]+ (\S+) HTTP\/1\.[01]$/.exec(lines[0] ?? '');
   if (!start) return null;
+  // An absolute-form target's authority wins over Host (RFC 9112 §3.2.2), as for the URL the
+  // worker sees (network/urls.ts).
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)/i.exec(start[1] as string);
+  if (absolute) return hostName(absolute[1] as string).toLowerCase();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     if (line.length > 5 && line.charCodeAt(4) === 58 /* : */ && line.slice(0, 4).toLowerCase() === 'host')
       return hostName(line.slice(5)).toLowerCase() || null;
   }
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)/i.exec(start[1] as string);
-  return absolute ? hostName(absolute[1] as string).toLowerCase() : null;
+  return null;
 }
 
 /**
@@ -104,16 +118,75 @@ export function reachesSlot(routes: readonly RouteConfig[], slot: number, n: num
 
 /** One process of the node as the primary sees it. */
 export interface Slot {
-  /** It said it serves (READY_MESSAGE) and has not exited since. */
+  /** It said it serves (READY_MESSAGE), and its channel is open. */
   ready: boolean;
+  /** Connections handed to it that have not left the channel yet (processSlot keeps it). */
+  readonly inFlight?: number;
   send(message: HandedConnection, socket: Socket): void;
+}
+
+/** What processSlot needs of a forked process: a ChildProcess or a cluster Worker. */
+export interface HandedProcess {
+  send(
+    message: unknown,
+    socket: Socket,
+    options: { keepOpen: boolean },
+    done: (err: Error | null) => void,
+  ): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'disconnect' | 'exit', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * The slot of a forked process: ready once it sends READY_MESSAGE (then `onReady`), not from the
+ * moment its channel closes. A send that fails, or that is still queued when the channel closes,
+ * closes its connection; a failing channel never throws into the primary.
+ */
+export function processSlot(child: HandedProcess, onReady: () => void): Slot {
+  const queued = new Set<Socket>();
+  const slot = {
+    ready: false,
+    get inFlight() {
+      return queued.size;
+    },
+    send(message: HandedConnection, socket: Socket) {
+      queued.add(socket);
+      const failed = () => {
+        queued.delete(socket);
+        socket.destroy();
+      };
+      try {
+        child.send(message, socket, { keepOpen: false }, (err) => {
+          if (err) failed();
+          else queued.delete(socket);
+        });
+      } catch {
+        failed();
+      }
+    },
+  };
+  const gone = () => {
+    slot.ready = false;
+    for (const s of queued) s.destroy(); // still in Node's queue, never sent: the handle is here
+    queued.clear();
+  };
+  child.on('message', (m) => {
+    if ((m as { type?: string } | null)?.type !== READY_MESSAGE.type) return;
+    slot.ready = true;
+    onReady();
+  });
+  child.on('disconnect', gone);
+  child.on('exit', gone);
+  child.on('error', gone); // a send on a closing channel; the process's exit follows
+  return slot;
 }
 
 export interface ConnectionShare {
   port: number;
   /** A slot became ready: connections waiting for one go now. */
   flush(): void;
-  /** Stop accepting; connections not yet handed over are closed. */
+  /** Stop accepting; connections not yet handed over are closed (those handed over are the processes'). */
   close(): Promise<void>;
   /** Connections handed to each slot so far (by host, and round-robin). */
   readonly handed: number[];
@@ -132,7 +205,7 @@ export function shareByHost(o: {
 }): Promise<ConnectionShare> {
   const { slots } = o;
   const handed = slots.map(() => 0);
-  const waiting: { socket: Socket; head: Buffer; host: string | null }[] = [];
+  const waiting = new Set<{ socket: Socket; head: Buffer; host: string | null; timer: NodeJS.Timeout }>();
   const reading = new Set<Socket>();
   let turn = 0;
 
@@ -142,7 +215,8 @@ export function shareByHost(o: {
     const from = host === null ? turn++ % n : slotOf(host, n);
     for (let i = 0; i < n; i++) {
       const s = (from + i) % n;
-      if (slots[s]?.ready) return s;
+      const slot = slots[s];
+      if (slot?.ready && (slot.inFlight ?? 0) < MAX_IN_FLIGHT) return s;
     }
     return -1;
   };
@@ -151,15 +225,25 @@ export function shareByHost(o: {
     if (socket.destroyed) return;
     const s = choose(host);
     if (s < 0) {
-      if (waiting.length >= MAX_WAITING) return void socket.destroy();
-      waiting.push({ socket, head, host });
+      if (waiting.size >= MAX_WAITING) return void socket.destroy();
+      const w = {
+        socket,
+        head,
+        host,
+        timer: setTimeout(() => (waiting.delete(w), socket.destroy()), WAIT_MS),
+      };
+      waiting.add(w);
       return;
     }
     handed[s] = (handed[s] ?? 0) + 1;
-    try {
-      (slots[s] as Slot).send({ type: 'outpost:connection', head: head.toString('latin1') }, socket);
-    } catch {
-      socket.destroy(); // the process went between its exit and our noticing: the client retries
+    (slots[s] as Slot).send({ type: 'outpost:connection', head: head.toString('latin1') }, socket);
+  };
+  const flush = () => {
+    for (const w of [...waiting]) {
+      if (choose(w.host) < 0) return;
+      clearTimeout(w.timer);
+      waiting.delete(w);
+      handOver(w.socket, w.head, w.host);
     }
   };
 
@@ -202,43 +286,83 @@ export function shareByHost(o: {
       resolve({
         port: (server.address() as { port: number }).port,
         handed,
-        flush: () => {
-          for (const w of waiting.splice(0)) handOver(w.socket, w.head, w.host);
+        flush,
+        // Not waiting for server.close's callback: it waits for every connection handed on to
+        // end in its process, which the processes' own drain decides.
+        close: async () => {
+          server.close();
+          for (const s of reading) s.destroy();
+          for (const w of waiting) {
+            clearTimeout(w.timer);
+            w.socket.destroy();
+          }
+          waiting.clear();
         },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of reading) s.destroy();
-            for (const w of waiting.splice(0)) w.socket.destroy();
-            server.close(() => done());
-          }),
       });
     });
   });
 }
 
+/** A process's side of the handover (acceptHanded). */
+export interface Handed {
+  /** Close connections handed over from now on (the process is closing). */
+  stop(): void;
+  /** Settles once every connection handed to this process has closed. */
+  drained(): Promise<void>;
+}
+
 /**
  * In a process of the node: serve with `server` the connections the primary hands over. The
  * server does not listen itself; its connection tracking (request and header timeouts,
- * closeAllConnections) starts as it would on listening.
+ * closeAllConnections) starts as it would on listening. With `slot`, a request for a host of
+ * another slot gets its answer with `Connection: close` (see the top).
  */
-export function acceptHanded(server: HttpServer): () => void {
-  // http.Server starts tracking connections on 'listening' (the listener its constructor adds).
-  for (const track of server.listeners('listening'))
-    if (track.name === 'setupConnectionsTracking') (track as () => void).call(server);
-  let open = true;
+export function acceptHanded(server: HttpServer, slot?: { slot: number; of: number }): Handed {
+  // http.Server starts tracking connections on 'listening', with a listener its constructor adds.
+  const track = server.listeners('listening').find((f) => f.name === 'setupConnectionsTracking');
+  if (!track)
+    throw new Error(
+      "this Node's http.Server does not track connections the way Outpost expects: connections handed over would have no header or request timeout",
+    );
+  (track as () => void).call(server);
+  if (slot && slot.of > 1)
+    server.prependListener('request', (req, res) => {
+      const target =
+        req.url?.startsWith('/') === false
+          ? /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)/i.exec(req.url)?.[1]
+          : req.headers.host;
+      if (target !== undefined && slotOf(hostName(target).toLowerCase(), slot.of) !== slot.slot)
+        res.shouldKeepAlive = false;
+    });
+  const open = new Set<Socket>();
+  let stopped = false;
+  const waiters: (() => void)[] = [];
   const onMessage = (message: unknown, socket: unknown) => {
     const m = message as Partial<HandedConnection> | null;
     if (m?.type !== 'outpost:connection' || !socket) return;
     const s = socket as Socket;
-    if (!open) return void s.destroy();
+    if (stopped) return void s.destroy();
+    open.add(s);
+    s.once('close', () => {
+      open.delete(s);
+      if (open.size === 0) for (const w of waiters.splice(0)) w();
+    });
     server.emit('connection', s);
-    // The bytes the primary read, first: the parser sees the stream whole.
+    // The bytes the primary read, first: the parser sees the stream whole. The server resumes
+    // the socket itself (resuming here would undo its pause for an upgrade or back-pressure).
     if (m.head) s.emit('data', Buffer.from(m.head, 'latin1'));
-    s.resume();
   };
   process.on('message', onMessage);
-  return () => {
-    open = false;
-    process.off('message', onMessage);
+  return {
+    // Still listening: a connection handed over from now on is closed, not left open unserved.
+    stop: () => {
+      stopped = true;
+    },
+    drained: () =>
+      open.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            waiters.push(resolve);
+          }),
   };
 }

@@ -1,4 +1,12 @@
-export { acceptHanded, READY_MESSAGE, reachesSlot, type Slot, shareByHost, slotOf } from './affinity.ts';
+export {
+  acceptHanded,
+  processSlot,
+  READY_MESSAGE,
+  reachesSlot,
+  type Slot,
+  shareByHost,
+  slotOf,
+} from './affinity.ts';
 export { type CfInput, httpProtocol, localCf, nodeCf, requestCf } from './cf.ts';
 export {
   answer,

@@ -132,7 +132,7 @@ export interface DevOptions {
   /** Also listen on a port of this process alone (PopServerOptions.ownPort; 0: a free one). */
   ownPort?: number;
   /** Connections are handed over by the node's primary process (PopServerOptions.handed). */
-  handed?: boolean;
+  handed?: { slot: number; of: number };
   /**
    * The header a proxy you run in front sets to the client's address (e.g. `X-Forwarded-For`);
    * workers then see that address in CF-Connecting-IP. Default: the socket's peer.
@@ -672,7 +672,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ...(tls ? { tls } : {}),
     ...(options.h2cPort !== undefined ? { h2cPort: options.h2cPort } : {}),
     ...(options.ownPort !== undefined ? { ownPort: options.ownPort } : {}),
-    ...(options.handed ? { handed: true } : {}),
+    ...(options.handed ? { handed: options.handed } : {}),
     ...(options.trustedProxyHeader ? { trustedProxyHeader: options.trustedProxyHeader } : {}),
     popId,
     host: options.host ?? '127.0.0.1',

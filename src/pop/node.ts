@@ -424,7 +424,9 @@ export async function startNode(o: NodeOptions): Promise<NodeServer> {
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 8787,
       ...(o.processes ? { ownPort: o.peerPort ? o.peerPort + o.processes.index - 1 : 0 } : {}),
-      ...(o.processes?.slot !== undefined ? { handed: true } : {}),
+      ...(o.processes?.slot !== undefined
+        ? { handed: { slot: o.processes.slot, of: o.processes.of ?? 1 } }
+        : {}),
       durableObjects: {
         // The copies a process keeps of the objects it owns are its own (another process taking
         // an object restores it from the journal into its own folder).

@@ -132,9 +132,10 @@ export interface PopServerOptions {
   /**
    * Connections come from the node's primary process, handed over by the host of their first
    * request (src/network/affinity.ts), instead of being accepted on `port` (which the primary
-   * holds). Plain HTTP only: the primary reads the request head.
+   * holds), this process serving the hosts of slot `slot` of `of`. Plain HTTP only: the
+   * primary reads the request head.
    */
-  handed?: boolean;
+  handed?: { slot: number; of: number };
   /**
    * The header a proxy the operator runs in front sets to the client's address (lower case,
    * e.g. `x-forwarded-for`). Unset (the default): the client's address is the socket's peer,
@@ -656,7 +657,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     });
   if (options.handed && (options.tls || h2c))
     throw new Error('a server handed connections by the primary speaks plain HTTP/1 (no TLS, no h2c)');
-  const stopHanded = options.handed ? acceptHanded(server) : null;
+  const handed = options.handed ? acceptHanded(server, options.handed) : null;
   const port = options.handed ? (options.port ?? 8787) : await listen(server, options.port ?? 8787);
   const h2cPort = h2c ? await listen(h2c, options.h2cPort ?? 0) : undefined;
   // exclusive: in a cluster worker, a port of its own rather than one the primary shares out.
@@ -665,7 +666,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     try {
       ownPort = await listen(own, options.ownPort ?? 0, true);
     } catch (err) {
-      stopHanded?.();
+      handed?.stop();
       server.close();
       h2c?.close();
       throw err;
@@ -683,7 +684,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
     // cut what is left after drainMs.
     close: () =>
       new Promise<void>((resolve) => {
-        stopHanded?.();
+        handed?.stop();
         for (const client of wss.clients) client.terminate();
         wss.close();
         const cut = setTimeout(() => {
@@ -700,7 +701,12 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         };
         own?.close(closed);
         own?.closeIdleConnections();
-        server.close(closed);
+        // Handed connections: the server never listened, so its close() answers at once; the
+        // drain is over when the last connection handed to it has closed.
+        if (handed) {
+          server.close();
+          void handed.drained().then(closed);
+        } else server.close(closed);
         (server as Partial<Pick<Server, 'closeIdleConnections'>>).closeIdleConnections?.();
         for (const s of h2sessions) s.close();
       }),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { memoryObserver } from '../observability/index.ts';
-import { capacityOf, isolatesThatFit } from './capacity.ts';
+import { capacityOf, isolatesThatFit, mappingsOf } from './capacity.ts';
 
 describe("a runtime's capacity", () => {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-capacity-'));
@@ -16,8 +16,12 @@ describe("a runtime's capacity", () => {
   };
 
   it('fits isolates in vm.max_map_count at 14 mappings each, after a reserve for the process', () => {
-    assert.deepEqual(isolatesThatFit(mapCount('65530\n')), { fit: 4388, maxMapCount: 65530 });
-    assert.deepEqual(isolatesThatFit(mapCount('262144\n')), { fit: 18432, maxMapCount: 262144 });
+    assert.deepEqual(isolatesThatFit(mapCount('65530\n')), { fit: 4388, maxMapCount: 65530, budget: 61434 });
+    assert.deepEqual(isolatesThatFit(mapCount('262144\n')), {
+      fit: 18432,
+      maxMapCount: 262144,
+      budget: 258048,
+    });
     assert.equal(isolatesThatFit(join(dir, 'none')), undefined, 'unknown where there is no such file');
     assert.equal(isolatesThatFit(mapCount('lots')), undefined);
   });
@@ -34,6 +38,19 @@ describe("a runtime's capacity", () => {
     assert.equal(capacityOf({}, quiet, limited).maxIsolates, 4388, 'the default too, silently');
     assert.equal(capacityOf({ maxIsolates: 100 }, quiet, limited).maxIsolates, 100);
     assert.equal(quiet.entries.length, 0);
+  });
+
+  it("counts an isolate's mappings from its heap, at or above what was measured", () => {
+    const mb = 1024 * 1024;
+    // Measured: 7 mappings at 1.8 MB of heap, 13.1 at 2.67 MB, 21 at 4.4 MB, 45 at 11.4 MB.
+    for (const [heap, measured] of [
+      [1.8, 7],
+      [2.67, 13.1],
+      [4.4, 21],
+      [11.4, 45],
+    ] as const)
+      assert.ok(mappingsOf(heap * mb) >= measured, `${heap} MB: ${mappingsOf(heap * mb)} >= ${measured}`);
+    assert.equal(mappingsOf(0), mappingsOf(2.75 * mb), 'not measured yet: as a hello-world tenant');
   });
 
   it('refuses options out of range, naming them', () => {

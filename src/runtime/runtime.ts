@@ -1,7 +1,7 @@
 /**
  * The runtime: many tenants in one process, one isolate per (tenant, version), made on demand
  * from the warm pool and evicted least-recently-used when the isolates' memory passes a budget
- * or their count passes a cap (one process can hold ~7,300 isolates before vm.max_map_count).
+ * or their count or their memory mappings pass what one process can hold (capacity.ts).
  */
 
 import { AnalyticsEngine } from '../analytics/index.ts';
@@ -41,7 +41,7 @@ import { Inflow } from './bridge/inflow.ts';
 import { NamedError } from './bridge/named-error.ts';
 import type { ServiceLinks } from './bridge/service.ts';
 import type { Bundle } from './bundle.ts';
-import { capacityOf } from './capacity.ts';
+import { capacityOf, mappingsOf } from './capacity.ts';
 import { CodeCache } from './code-cache.ts';
 import { cpuTimeOf } from './cpu-meter.ts';
 import { type EgressOptions, EgressPolicy } from './egress.ts';
@@ -197,6 +197,8 @@ export class Runtime implements ObjectHost {
   readonly #codeCache = new CodeCache();
   readonly #memoryBudget: number;
   readonly #maxIsolates: number;
+  /** The memory mappings live isolates may hold (capacity.ts, mappingsOf). */
+  readonly #mapBudget: number;
   #watchdog: NodeJS.Timeout;
   #sweeper: NodeJS.Timeout;
   #closed = false;
@@ -237,9 +239,10 @@ export class Runtime implements ObjectHost {
       this.purges.join(this.httpCache, { tier: 'pop', id: options.popId ?? '' });
       this.purges.join(this.cacheStore, { tier: 'api', id: options.popId ?? '' });
     }
-    const { poolSize, memoryBudgetBytes, maxIsolates } = capacityOf(options, this.observer);
+    const { poolSize, memoryBudgetBytes, maxIsolates, mapBudget } = capacityOf(options, this.observer);
     this.#memoryBudget = memoryBudgetBytes;
     this.#maxIsolates = maxIsolates;
+    this.#mapBudget = mapBudget;
     this.pool = new IsolatePool({ size: poolSize, observer: this.observer });
     this.#watchdog = setInterval(() => this.#check(), options.watchdogMs ?? 5);
     this.#watchdog.unref();
@@ -706,15 +709,23 @@ export class Runtime implements ObjectHost {
     }
   }
 
-  /** Evict least-recently-used idle isolates while over the memory budget or the count cap. */
+  /**
+   * Evict least-recently-used idle isolates while over the memory budget, the count cap or the
+   * memory mappings the process may hold (capacity.ts).
+   */
   #evict(): void {
     let total = 0;
-    for (const inst of this.#lru.keys()) total += inst.heapBytes;
+    let maps = 0;
+    for (const inst of this.#lru.keys()) {
+      total += inst.heapBytes;
+      maps += mappingsOf(inst.heapBytes);
+    }
     let count = this.#lru.size;
     for (const inst of [...this.#lru.keys()]) {
-      if (total <= this.#memoryBudget && count <= this.#maxIsolates) break;
+      if (total <= this.#memoryBudget && count <= this.#maxIsolates && maps <= this.#mapBudget) break;
       if (inst.busy) continue;
       total -= inst.heapBytes;
+      maps -= mappingsOf(inst.heapBytes);
       count--;
       this.#evictions++;
       inst.dispose();
