@@ -45,10 +45,11 @@ export const ISOLATE_BUDGET: OptionSpec[] = [
     default: 4096,
     help: 'evict idle isolates, least recently used first, past this much heap',
   },
+  // No default here: asking for more than a process can map is warned about (runtime/capacity.ts),
+  // and only a number the user gave should be.
   {
     name: 'max-isolates',
     type: 'number',
-    default: 5000,
-    help: 'evict idle isolates past this many (held below what one process can map)',
+    help: 'evict idle isolates past this many (default 5000, held below what one process can map)',
   },
 ];

@@ -376,7 +376,10 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
         jitterMs: v['kv-jitter-ms'] as number,
         seed: v['kv-seed'] as number,
       },
-      runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
+      runtime: {
+        memoryBudgetMb: v['memory-budget-mb'] as number,
+        ...(v['max-isolates'] !== undefined ? { maxIsolates: v['max-isolates'] as number } : {}),
+      },
       quotas: quotaFlags(v),
       // Flags win over the project's config.
       limits: {

@@ -260,7 +260,10 @@ export const nodeCommand: Command = {
       ...(egressAllow.length ? { egressAllow } : {}),
       ...(security ? { security } : {}),
       ...(secret ? { secret } : {}),
-      runtime: { memoryBudgetMb: v['memory-budget-mb'] as number, maxIsolates: v['max-isolates'] as number },
+      runtime: {
+        memoryBudgetMb: v['memory-budget-mb'] as number,
+        ...(v['max-isolates'] !== undefined ? { maxIsolates: v['max-isolates'] as number } : {}),
+      },
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,
       ...(autoMove > 0 ? { objectAutoMove: autoMove } : {}),
