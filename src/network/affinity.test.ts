@@ -248,6 +248,35 @@ describe('handing connections to the process of their host', () => {
   });
 });
 
+describe('connections waiting while every process is busy', () => {
+  it('go as soon as one has room, whether or not anyone calls flush()', async () => {
+    const sent: string[] = [];
+    const slot = {
+      ready: true,
+      inFlight: MAX_IN_FLIGHT,
+      send: (m: { head: string }, s: Socket) => {
+        sent.push(m.head);
+        s.destroy();
+      },
+    };
+    const share = await shareByHost({ host: '127.0.0.1', port: 0, slots: [slot as unknown as Slot] });
+    try {
+      const client = connect(share.port, '127.0.0.1');
+      client.on('error', () => {});
+      client.write('GET / HTTP/1.1\r\nHost: busy.example\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 150));
+      assert.deepEqual(sent, [], 'waits while the only process has MAX_IN_FLIGHT queued');
+      slot.inFlight = 0; // room again, and nobody says so
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(sent.length, 1);
+      assert.match(sent[0] as string, /busy\.example/);
+      client.destroy();
+    } finally {
+      await share.close();
+    }
+  });
+});
+
 describe('a slot of a process whose channel fails', () => {
   /** A process that answers each send as `answer` says, and is an event emitter like one. */
   const fake = (answer: 'ok' | 'error' | 'throw' | 'never') => {

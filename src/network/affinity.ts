@@ -50,6 +50,8 @@ const HOLD_MS = 10_000;
 const MAX_WAITING = 4096;
 /** How long a connection waits for a ready process before it is closed. */
 const WAIT_MS = 30_000;
+/** How often connections waiting for a process are tried again. */
+const RETRY_MS = 20;
 /** Connections handed to one process and not yet off the channel: past this, it is passed over. */
 export const MAX_IN_FLIGHT = 64;
 
@@ -139,11 +141,13 @@ export interface HandedProcess {
 }
 
 /**
- * The slot of a forked process: ready once it sends READY_MESSAGE (then `onReady`), not from the
- * moment its channel closes. A send that fails, or that is still queued when the channel closes,
- * closes its connection; a failing channel never throws into the primary.
+ * The slot of a forked process: ready once it sends READY_MESSAGE, not from the moment its
+ * channel closes. A send that fails, or that is still queued when the channel closes, closes its
+ * connection; a failing channel never throws into the primary. `onChange` is called when it
+ * becomes ready and whenever a connection leaves its queue: connections waiting for a process
+ * (none ready, or all with MAX_IN_FLIGHT queued) may go now (ConnectionShare.flush).
  */
-export function processSlot(child: HandedProcess, onReady: () => void): Slot {
+export function processSlot(child: HandedProcess, onChange: () => void): Slot {
   const queued = new Set<Socket>();
   const slot = {
     ready: false,
@@ -160,6 +164,7 @@ export function processSlot(child: HandedProcess, onReady: () => void): Slot {
         child.send(message, socket, { keepOpen: false }, (err) => {
           if (err) failed();
           else queued.delete(socket);
+          onChange();
         });
       } catch {
         failed();
@@ -174,7 +179,7 @@ export function processSlot(child: HandedProcess, onReady: () => void): Slot {
   child.on('message', (m) => {
     if ((m as { type?: string } | null)?.type !== READY_MESSAGE.type) return;
     slot.ready = true;
-    onReady();
+    onChange();
   });
   child.on('disconnect', gone);
   child.on('exit', gone);
@@ -233,18 +238,34 @@ export function shareByHost(o: {
         timer: setTimeout(() => (waiting.delete(w), socket.destroy()), WAIT_MS),
       };
       waiting.add(w);
+      retryWhileWaiting();
       return;
     }
     handed[s] = (handed[s] ?? 0) + 1;
     (slots[s] as Slot).send({ type: 'outpost:connection', head: head.toString('latin1') }, socket);
   };
   const flush = () => {
+    if (waiting.size === 0) return;
     for (const w of [...waiting]) {
       if (choose(w.host) < 0) return;
       clearTimeout(w.timer);
       waiting.delete(w);
       handOver(w.socket, w.head, w.host);
     }
+  };
+  // Besides flush() on news from a slot, connections waiting are tried again every RETRY_MS
+  // while there are any, so none waits on a slot that freed up without saying so.
+  let retry: NodeJS.Timeout | null = null;
+  const retryWhileWaiting = () => {
+    if (retry || waiting.size === 0) return;
+    retry = setInterval(() => {
+      flush();
+      if (waiting.size === 0 && retry) {
+        clearInterval(retry);
+        retry = null;
+      }
+    }, RETRY_MS);
+    retry.unref();
   };
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
@@ -291,6 +312,7 @@ export function shareByHost(o: {
         // end in its process, which the processes' own drain decides.
         close: async () => {
           server.close();
+          if (retry) clearInterval(retry);
           for (const s of reading) s.destroy();
           for (const w of waiting) {
             clearTimeout(w.timer);
