@@ -77,6 +77,18 @@ export function hostName(value: string): string {
   return colon < 0 ? v : v.slice(0, colon);
 }
 
+/** An absolute-form request target's authority (RFC 9112 §3.2.2). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)/i;
+
+/**
+ * The host a request names, lower case, without its port: an absolute-form target's authority
+ * wins over Host (RFC 9112 §3.2.2), as for the URL the worker sees (network/urls.ts).
+ */
+function requestHost(target: string, host: string | undefined): string | null {
+  const authority = ABSOLUTE_FORM.exec(target)?.[1] ?? host;
+  return authority === undefined ? null : hostName(authority).toLowerCase() || null;
+}
+
 /**
  * The host a request head names (an absolute-form target's authority, else its Host field,
  * RFC 9112 §3.2). undefined: the head is not complete yet; null: complete (or too long) without a
@@ -90,16 +102,13 @@ export function hostOfHead(head: Buffer): string | null | undefined {
   const lines = text.split(/\r?\n/);
   const start = /^[A-Z]+ (\S+) HTTP\/1\.[01]$/.exec(lines[0] ?? '');
   if (!start) return null;
-  // An absolute-form target's authority wins over Host (RFC 9112 §3.2.2), as for the URL the
-  // worker sees (network/urls.ts).
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)/i.exec(start[1] as string);
-  if (absolute) return hostName(absolute[1] as string).toLowerCase();
-  for (let i = 1; i < lines.length; i++) {
+  let host: string | undefined;
+  for (let i = 1; i < lines.length && host === undefined; i++) {
     const line = lines[i] as string;
     if (line.length > 5 && line.charCodeAt(4) === 58 /* : */ && line.slice(0, 4).toLowerCase() === 'host')
-      return hostName(line.slice(5)).toLowerCase() || null;
+      host = line.slice(5);
   }
-  return null;
+  return requestHost(start[1] as string, host);
 }
 
 /**
@@ -349,12 +358,8 @@ export function acceptHanded(server: HttpServer, slot?: { slot: number; of: numb
   (track as () => void).call(server);
   if (slot && slot.of > 1)
     server.prependListener('request', (req, res) => {
-      const target =
-        req.url?.startsWith('/') === false
-          ? /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)/i.exec(req.url)?.[1]
-          : req.headers.host;
-      if (target !== undefined && slotOf(hostName(target).toLowerCase(), slot.of) !== slot.slot)
-        res.shouldKeepAlive = false;
+      const host = requestHost(req.url ?? '/', req.headers.host);
+      if (host !== null && slotOf(host, slot.of) !== slot.slot) res.shouldKeepAlive = false;
     });
   const open = new Set<Socket>();
   let stopped = false;
