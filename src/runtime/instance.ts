@@ -345,7 +345,8 @@ export class WorkerInstance implements IsolateOwner {
     throw new NamedError('Too many subrequests.', 'Error');
   }
 
-  readonly #isKv = (name: string): boolean => this.bindings?.get(name)?.type === 'kv';
+  /** Whether binding `name` is a KV namespace (made on first use: most workers have no KV). */
+  #isKv: ((name: string) => boolean) | undefined;
 
   hops(ctx: unknown): HopRecorder | null {
     // Bound now: the call may finish after its request has answered (what it records then is
@@ -687,7 +688,13 @@ export class WorkerInstance implements IsolateOwner {
   /** The isolate's answer to request `a`, checked, as the response the PoP writes. */
   #answer(a: Active, result: DispatchResult): WorkerResponse {
     a.body = null;
-    if (result.kvHits) kvHits(this.#isKv, result.kvHits, this.hops(a.id), this.metrics);
+    if (result.kvHits)
+      kvHits(
+        (this.#isKv ??= (name) => this.bindings?.get(name)?.type === 'kv'),
+        result.kvHits,
+        this.hops(a.id),
+        this.metrics,
+      );
     a.responded = true;
     if (result.waitUntil > 0) this.#settle(a);
     if (a.breach) {
@@ -744,7 +751,7 @@ export class WorkerInstance implements IsolateOwner {
       release: (socket) => this.#releaseSocket(socket),
       event: (socket, type, x, y) => void this.wsEvent(socket, type, x, y),
       hibernation: this.hibernation,
-      sockets: () => (this.state === 'dead' ? null : (this.iso.slot.sockets ?? null)),
+      sockets: () => (this.state === 'dead' ? null : (this.iso.slot.socketTable?.() ?? null)),
     });
   }
 

@@ -18,3 +18,10 @@ export function crossingName(err: unknown): string | null {
   if (err instanceof ObjectError) return err.kind;
   return null;
 }
+
+/** An Error that crosses into the isolate with its message (`Name: message`) and no host stack. */
+export function isolateError(message: string): Error {
+  const e = new Error(message);
+  e.stack = message;
+  return e;
+}

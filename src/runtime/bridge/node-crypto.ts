@@ -462,91 +462,91 @@ export class CipherTable {
   }
 }
 
+type CryptoCall = (ciphers: CipherTable, ...args: any[]) => unknown;
+
 /**
- * node:crypto's synchronous syscalls for one isolate. All are charged to the request as CPU
- * (syscalls.ts adds their names to CHARGED).
+ * node:crypto's synchronous syscalls, each given the calling isolate's cipher table first. All
+ * are charged to the request as CPU (syscalls.ts adds their names to CHARGED).
  */
-export function nodeCryptoCalls(ciphers: CipherTable): Record<string, (...args: unknown[]) => unknown> {
-  return {
-    ncPbkdf2: guarded((password, salt, iterations, keylen, digest) => {
-      const name = digestOf(digest);
-      const it = uint(iterations, 'iterations');
-      const len = uint(keylen, 'keylen');
-      if (it < 1)
-        throw nodeError(
-          'ERR_OUT_OF_RANGE',
-          `The value of "iterations" is out of range. It must be >= 1 && <= 2147483647. Received ${it}`,
-        );
-      checkNodePbkdf2(it, len, nc.createHash(name).digest().byteLength || 32);
-      return out(nc.pbkdf2Sync(bytes(password, 'password'), bytes(salt, 'salt'), it, len, name));
-    }),
-    ncScrypt: guarded((password, salt, keylen, N, r, p, maxmem) => {
-      const len = uint(keylen, 'keylen');
-      const [n, rr, pp] = [uint(N, 'N', 2 ** 32 - 1), uint(r, 'r', 2 ** 32 - 1), uint(p, 'p', 2 ** 32 - 1)];
-      const mem = typeof maxmem === 'number' && maxmem > 0 ? maxmem : 32 * 1024 * 1024;
-      checkScrypt(n, rr, pp, mem, len);
-      return out(
-        nc.scryptSync(bytes(password, 'password'), bytes(salt, 'salt'), len, {
-          N: n,
-          r: rr,
-          p: pp,
-          maxmem: Math.max(mem, 128 * rr * (n + pp + 2)),
-        }),
+export const NODE_CRYPTO: Record<string, CryptoCall> = {
+  ncPbkdf2: guarded((_ciphers, password, salt, iterations, keylen, digest) => {
+    const name = digestOf(digest);
+    const it = uint(iterations, 'iterations');
+    const len = uint(keylen, 'keylen');
+    if (it < 1)
+      throw nodeError(
+        'ERR_OUT_OF_RANGE',
+        `The value of "iterations" is out of range. It must be >= 1 && <= 2147483647. Received ${it}`,
       );
-    }),
-    ncHkdf: guarded((digest, ikm, salt, info, keylen) =>
-      out(
-        Buffer.from(
-          nc.hkdfSync(
-            digestOf(digest),
-            bytes(ikm, 'ikm'),
-            bytes(salt, 'salt'),
-            bytes(info, 'info'),
-            uint(keylen, 'keylen'),
-          ),
+    checkNodePbkdf2(it, len, nc.createHash(name).digest().byteLength || 32);
+    return out(nc.pbkdf2Sync(bytes(password, 'password'), bytes(salt, 'salt'), it, len, name));
+  }),
+  ncScrypt: guarded((_ciphers, password, salt, keylen, N, r, p, maxmem) => {
+    const len = uint(keylen, 'keylen');
+    const [n, rr, pp] = [uint(N, 'N', 2 ** 32 - 1), uint(r, 'r', 2 ** 32 - 1), uint(p, 'p', 2 ** 32 - 1)];
+    const mem = typeof maxmem === 'number' && maxmem > 0 ? maxmem : 32 * 1024 * 1024;
+    checkScrypt(n, rr, pp, mem, len);
+    return out(
+      nc.scryptSync(bytes(password, 'password'), bytes(salt, 'salt'), len, {
+        N: n,
+        r: rr,
+        p: pp,
+        maxmem: Math.max(mem, 128 * rr * (n + pp + 2)),
+      }),
+    );
+  }),
+  ncHkdf: guarded((_ciphers, digest, ikm, salt, info, keylen) =>
+    out(
+      Buffer.from(
+        nc.hkdfSync(
+          digestOf(digest),
+          bytes(ikm, 'ikm'),
+          bytes(salt, 'salt'),
+          bytes(info, 'info'),
+          uint(keylen, 'keylen'),
         ),
       ),
     ),
-    ncCipherNew: guarded((decipher, alg, key, iv, tagLength) =>
-      ciphers.create(decipher, alg, key, iv, tagLength),
-    ),
-    ncCipherUpdate: guarded((id, data) => ciphers.update(id, data)),
-    ncCipherFinal: guarded((id) => ciphers.final(id)),
-    ncCipherSet: guarded((id, what, value, plaintextLength) => ciphers.set(id, what, value, plaintextLength)),
-    ncCipherDrop: (id) => ciphers.drop(id),
-    ncKeyImport: guarded((kind, from, held) => keyImport(kind, from, held)),
-    ncKeyExport: guarded((held, options) => keyExport(held, options)),
-    ncKeyPair: guarded((type, options) => generatePair(type, options)),
-    ncSign: guarded((alg, data, held, options) => {
-      const key = keyOf(held);
-      return out(nc.sign(algorithmOf(alg), bytes(data, 'data'), signOptions(key, options) as never));
-    }),
-    ncVerify: guarded((alg, data, held, options, signature) => {
-      const key = keyOf(held);
-      return nc.verify(
-        algorithmOf(alg),
-        bytes(data, 'data'),
-        signOptions(key, options) as never,
-        bytes(signature, 'signature'),
-      );
-    }),
-    ncRsa: guarded((op, held, options, data) => {
-      if (typeof op !== 'string' || !RSA_OPS.has(op)) throw new NamedError('invalid operation', 'TypeError');
-      const o = (options ?? {}) as Record<string, unknown>;
-      const input: Record<string, unknown> = { key: keyOf(held) };
-      if (o.padding !== undefined) input.padding = o.padding;
-      if (o.oaepHash !== undefined) input.oaepHash = digestOf(o.oaepHash);
-      if (o.oaepLabel !== undefined) input.oaepLabel = bytes(o.oaepLabel, 'oaepLabel');
-      const fn = (nc as unknown as Record<string, (k: unknown, d: Buffer) => Buffer>)[op];
-      return out(fn(input, bytes(data, 'buffer')));
-    }),
-    ncDiffieHellman: guarded((privateHeld, publicHeld) =>
-      out(nc.diffieHellman({ privateKey: keyOf(privateHeld), publicKey: keyOf(publicHeld) })),
-    ),
-  };
-}
+  ),
+  ncCipherNew: guarded((ciphers, decipher, alg, key, iv, tagLength) =>
+    ciphers.create(decipher, alg, key, iv, tagLength),
+  ),
+  ncCipherUpdate: guarded((ciphers, id, data) => ciphers.update(id, data)),
+  ncCipherFinal: guarded((ciphers, id) => ciphers.final(id)),
+  ncCipherSet: guarded((ciphers, id, what, value, plaintextLength) =>
+    ciphers.set(id, what, value, plaintextLength),
+  ),
+  ncCipherDrop: (ciphers, id) => ciphers.drop(id),
+  ncKeyImport: guarded((_ciphers, kind, from, held) => keyImport(kind, from, held)),
+  ncKeyExport: guarded((_ciphers, held, options) => keyExport(held, options)),
+  ncKeyPair: guarded((_ciphers, type, options) => generatePair(type, options)),
+  ncSign: guarded((_ciphers, alg, data, held, options) => {
+    const key = keyOf(held);
+    return out(nc.sign(algorithmOf(alg), bytes(data, 'data'), signOptions(key, options) as never));
+  }),
+  ncVerify: guarded((_ciphers, alg, data, held, options, signature) => {
+    const key = keyOf(held);
+    return nc.verify(
+      algorithmOf(alg),
+      bytes(data, 'data'),
+      signOptions(key, options) as never,
+      bytes(signature, 'signature'),
+    );
+  }),
+  ncRsa: guarded((_ciphers, op, held, options, data) => {
+    if (typeof op !== 'string' || !RSA_OPS.has(op)) throw new NamedError('invalid operation', 'TypeError');
+    const o = (options ?? {}) as Record<string, unknown>;
+    const input: Record<string, unknown> = { key: keyOf(held) };
+    if (o.padding !== undefined) input.padding = o.padding;
+    if (o.oaepHash !== undefined) input.oaepHash = digestOf(o.oaepHash);
+    if (o.oaepLabel !== undefined) input.oaepLabel = bytes(o.oaepLabel, 'oaepLabel');
+    const fn = (nc as unknown as Record<string, (k: unknown, d: Buffer) => Buffer>)[op];
+    return out(fn(input, bytes(data, 'buffer')));
+  }),
+  ncDiffieHellman: guarded((_ciphers, privateHeld, publicHeld) =>
+    out(nc.diffieHellman({ privateKey: keyOf(privateHeld), publicKey: keyOf(publicHeld) })),
+  ),
+};
 
 /** Names of node:crypto's syscalls: all charged as CPU. */
-export const NODE_CRYPTO_CALLS: ReadonlySet<string> = new Set(
-  Object.keys(nodeCryptoCalls(new CipherTable())),
-);
+export const NODE_CRYPTO_CALLS: ReadonlySet<string> = new Set(Object.keys(NODE_CRYPTO));

@@ -72,7 +72,8 @@ export function heldBytes(args: unknown[]): number {
 /** The gate for one isolate's posted calls: null when a call may start now, else when it may. */
 export function outputGate(
   slot: { owner: { durable: StagedStorage | null } | null },
-  aborts: FetchAborts,
+  /** Holds the isolate's fetches in flight (made on first use). */
+  fetches: { readonly aborts: FetchAborts },
 ): (which: number, args: unknown[]) => Promise<void> | null {
   let calls = 0;
   let bytes = 0;
@@ -93,6 +94,7 @@ export function outputGate(
     calls++;
     bytes += size;
     const id = which === FETCH && typeof args[0] === 'number' ? args[0] : null;
+    const aborts = fetches.aborts;
     if (id !== null) aborts.waiting.add(id);
     return ready.then(
       () => {

@@ -5,7 +5,6 @@
  * the isolate carry a message only, never a host stack.
  */
 
-import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
 import { withoutHopByHop } from '../../network/hop-by-hop.ts';
@@ -17,7 +16,6 @@ import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
 import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
 import type { HopRecorder } from '../types.ts';
-import { URL_PARTS } from '../url-parts.ts';
 import type { BodyRegistry } from './bodies.ts';
 import { type CacheAccess, cacheCall, purgeCall } from './cache.ts';
 import { argumentBytes, CryptoQueue } from './crypto-gate.ts';
@@ -25,12 +23,13 @@ import { CustomSpans } from './custom-spans.ts';
 import { doIdCall, type ObjectLinks, storageCall } from './durable.ts';
 import { type FetchArgs, performFetch } from './fetch.ts';
 import { isStringList, MAX_HEADER_LIST } from './lists.ts';
-import { crossingName, NamedError } from './named-error.ts';
-import { CipherTable, NODE_CRYPTO_CALLS, nodeCryptoCalls } from './node-crypto.ts';
+import { crossingName, isolateError, NamedError } from './named-error.ts';
+import { CipherTable, NODE_CRYPTO, NODE_CRYPTO_CALLS } from './node-crypto.ts';
 import { FetchAborts, outputGate } from './output-gate.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
 import { TcpTable } from './tcp.ts';
+import { random, urlParse, urlSet } from './url-calls.ts';
 import { SocketTable } from './websockets.ts';
 
 /** What an isolate's syscalls act on: set when a pooled isolate is leased to a worker. */
@@ -106,8 +105,10 @@ export type ExtensionSource = (name: string) => string | undefined;
 
 export interface Slot {
   owner: IsolateOwner | null;
-  /** The isolate's WebSockets; set by createSyscalls. */
+  /** The isolate's WebSockets, once it has had one (made on first use by socketTable). */
   sockets?: SocketTable;
+  /** The isolate's WebSockets, made now if it had none; set by createSyscalls. */
+  socketTable?: () => SocketTable;
   /** Ends the custom spans invocation `ctx` left open (it is over); set by createSyscalls. */
   endSpans?: (ctx: number) => void;
   /** Clears host resources held for the isolate (its timers); set by createSyscalls. */
@@ -128,13 +129,7 @@ export interface Slot {
   callScope?: (ctx: unknown) => TraceScope | null;
 }
 
-const URL_SETTABLE = new Set<string>(URL_PARTS.filter((p) => p !== 'origin'));
-const MAX_URL = 64 * 1024;
 const REDIRECTS = new Set(['follow', 'manual', 'error']);
-
-function parts(u: URL): string[] {
-  return URL_PARTS.map((k) => u[k]);
-}
 
 /**
  * A synchronous syscall as the isolate gets it: what it throws crosses as a string (`Name:
@@ -168,51 +163,6 @@ function thrownText(err: unknown): string {
   }
 }
 
-/** An Error that crosses into the isolate with its message and no host stack. */
-function isolateError(message: string): Error {
-  const e = new Error(message);
-  e.stack = message;
-  return e;
-}
-
-function urlParse(input: unknown, base: unknown): string[] | null {
-  if (typeof input !== 'string' || input.length > MAX_URL) return null;
-  if (base !== undefined && (typeof base !== 'string' || base.length > MAX_URL)) return null;
-  try {
-    return parts(new URL(input, base as string | undefined));
-  } catch {
-    return null;
-  }
-}
-
-function urlSet(href: unknown, prop: unknown, value: unknown): string[] {
-  if (
-    typeof href !== 'string' ||
-    typeof prop !== 'string' ||
-    typeof value !== 'string' ||
-    !URL_SETTABLE.has(prop)
-  ) {
-    throw isolateError('TypeError: invalid URL update');
-  }
-  const u = new URL(href);
-  if (prop === 'href') {
-    try {
-      return parts(new URL(value));
-    } catch {
-      throw isolateError(`TypeError: Invalid URL: ${value.slice(0, 200)}`);
-    }
-  }
-  (u as unknown as Record<string, string>)[prop] = value;
-  return parts(u);
-}
-
-function random(n: unknown): ArrayBuffer {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65536)
-    throw isolateError('RangeError: invalid byte count');
-  const b = randomBytes(n);
-  return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
-}
-
 /**
  * How an async syscall's failure travels: `{ e: message }`, with the error's name when it has
  * one the prelude can rebuild. Total: whatever was thrown (even a value with no string form),
@@ -240,60 +190,61 @@ function failure(err: unknown): { e: string; n?: string } {
  * its arguments, and the custom span active where the worker made it (0: none).
  */
 function postedCalls(
-  slot: Slot,
-  calls: IsolateCalls,
-  posted: ((ctx: unknown, ...args: any[]) => unknown)[],
-  spans: CustomSpans,
+  h: IsolateHost,
   /** null when the call may start now, else when it may (./output-gate.ts). */
   outputGate: (which: number, args: unknown[]) => Promise<void> | null,
 ): ivm.Callback {
-  // The custom span the isolate said was active where the call was made (isolate/bridge.ts):
-  // what the call records goes under it, as Workers nests platform spans in custom ones. Read
-  // by the owner's `hops(ctx)` while the call starts; a call that records after an await of its
-  // own stays under the worker's span.
-  let active: { ctx: unknown; span: number } | null = null;
-  slot.callScope = (ctx) => (active !== null && active.ctx === ctx ? spans.scopeOf(ctx, active.span) : null);
-  // A result that cannot be copied into the isolate is answered with that error instead.
-  const answer = (id: number, outcome: unknown) => {
-    if (slot.done)
-      calls.deliver(slot.done, [id, outcome], [id, { e: 'the result of the call could not be copied' }]);
-  };
   return new ivm.Callback(
     (id: unknown, ctx: unknown, which: unknown, args: unknown, span: unknown) => {
       if (typeof id !== 'number') return;
       let out: Promise<unknown>;
-      const start = (fn: (ctx: unknown, ...args: any[]) => unknown, list: unknown[]) => {
-        active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
-        try {
-          return fn(ctx, ...list);
-        } finally {
-          active = null;
-        }
-      };
       try {
-        const fn = typeof which === 'number' ? posted[which] : undefined;
+        const fn = typeof which === 'number' ? POSTED[which] : undefined;
         if (!fn) throw isolateError('TypeError: unknown syscall');
         // A copied array keeps its length: a sparse one must not be walked (bridge/lists.ts).
         if (!Array.isArray(args) || args.length > 64)
           throw isolateError('TypeError: invalid syscall arguments');
         const ready = outputGate(which as number, args);
-        out = ready === null ? Promise.resolve(start(fn, args)) : ready.then(() => start(fn, args));
+        out =
+          ready === null
+            ? Promise.resolve(startPosted(h, fn, ctx, args, span))
+            : ready.then(() => startPosted(h, fn, ctx, args, span));
       } catch (err) {
         out = Promise.reject(err);
       }
       out.then(
-        (v) => answer(id, { v }),
-        (err) => answer(id, failure(err)),
+        (v) => answerPosted(h, id, { v }),
+        (err) => answerPosted(h, id, failure(err)),
       );
     },
     { ignored: true },
   );
 }
 
-/** Build the argument list for the prelude's `__outpost_init`. */
+/** A result that cannot be copied into the isolate is answered with that error instead. */
+function answerPosted(h: IsolateHost, id: number, outcome: unknown): void {
+  if (h.slot.done)
+    h.calls.deliver(h.slot.done, [id, outcome], [id, { e: 'the result of the call could not be copied' }]);
+}
+
+/**
+ * Start a posted call. The custom span the isolate said was active where the call was made
+ * (isolate/bridge.ts) is the isolate host's `active` while it starts: what the call records
+ * goes under it (Slot.callScope, read by the owner's `hops(ctx)`), as Workers nests platform
+ * spans in custom ones. A call that records after an await of its own stays under the
+ * worker's span.
+ */
+function startPosted(h: IsolateHost, fn: PostedCall, ctx: unknown, args: unknown[], span: unknown): unknown {
+  h.active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
+  try {
+    return fn(h, ctx, ...args);
+  } finally {
+    h.active = null;
+  }
+}
+
 // Hashing and node:crypto run on the main thread while the isolate waits, and isolate.cpuTime
-// stops while a callback runs on the host (measured): their time is charged as CPU. (Module
-// constants: one per isolate was ~0.8 KB of host heap per tenant.)
+// stops while a callback runs on the host (measured): their time is charged as CPU.
 const CHARGED = new Set([
   'hashNew',
   'hashUpdate',
@@ -305,329 +256,420 @@ const CHARGED = new Set([
   'spanContext',
   ...NODE_CRYPTO_CALLS,
 ]);
-/** The calls that get the invocation first (custom spans name theirs). */
-const CTX_CALLS = new Set(['spanStart', 'spanEnd', 'spanRoot', 'spanContext']);
 
+// Loading an extension (the runtime's own code, e.g. compiling HTMLRewriter's wasm) is
+// bracketed so its CPU is not charged to the worker, as Workers' built-ins are native code.
+// The tenant can make a load slow (a replaced global the extension calls) or fail and retry
+// it, so the credit is bounded where the tenant cannot reach: once per extension name per
+// isolate, whatever the outcome, at most EXT_CREDIT_MAX_NS each and EXT_CREDIT_TOTAL_NS in all.
+const EXT_CREDIT_MAX_NS = 30_000_000n;
+const EXT_CREDIT_TOTAL_NS = 150_000_000n;
+
+/**
+ * One isolate's side of the syscalls: the state they act on. The calls themselves are shared
+ * by every isolate (SYNC_CALLS, POSTED, ASYNC_CALLS below, each taking the isolate's host
+ * first): a table of closures made per isolate was ~15 KB of host heap per tenant, mostly
+ * because tsx (how the host runs from source) names each arrow function with a call that
+ * puts the function's properties in a dictionary of its own. The tables only some workers use
+ * are made on first use (an empty Map is ~200 bytes, and a tenant holds them while idle).
+ */
+class IsolateHost {
+  #aborts: FetchAborts | undefined;
+  /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
+  #timers: Map<number, { t: NodeJS.Timeout; resolve: () => void }> | undefined;
+  #hashes: HashTable | undefined;
+  #ciphers: CipherTable | undefined;
+  #cryptoQueue: CryptoQueue | undefined;
+  #sockets: SocketTable | undefined;
+  #tcp: TcpTable | undefined;
+  #spans: CustomSpans | undefined;
+  // Extension loads (EXT_CREDIT_*): nesting, the outer load's start and name, what was credited.
+  extDepth = 0;
+  extStart = 0n;
+  extName = '';
+  extCredited = 0n;
+  #extSeen: Set<string> | undefined;
+  /** The custom span the isolate said was active where the call now starting was made. */
+  active: { ctx: unknown; span: number } | null = null;
+
+  constructor(
+    readonly slot: Slot,
+    readonly calls: IsolateCalls,
+    readonly extension: ExtensionSource,
+  ) {}
+
+  owner(): IsolateOwner {
+    if (!this.slot.owner) throw isolateError('Error: this isolate is not serving a worker');
+    return this.slot.owner;
+  }
+
+  get aborts(): FetchAborts {
+    return (this.#aborts ??= new FetchAborts());
+  }
+  get timers(): Map<number, { t: NodeJS.Timeout; resolve: () => void }> {
+    return (this.#timers ??= new Map());
+  }
+  get hashes(): HashTable {
+    return (this.#hashes ??= new HashTable());
+  }
+  get ciphers(): CipherTable {
+    return (this.#ciphers ??= new CipherTable());
+  }
+  get cryptoQueue(): CryptoQueue {
+    return (this.#cryptoQueue ??= new CryptoQueue((ctx, ns) => this.slot.owner?.chargeHost(ctx, ns)));
+  }
+  get sockets(): SocketTable {
+    if (this.#sockets === undefined) {
+      this.#sockets = new SocketTable((id, type, a, b) => this.slot.owner?.wsEvent(id, type, a, b));
+      this.slot.sockets = this.#sockets;
+    }
+    return this.#sockets;
+  }
+  get tcp(): TcpTable {
+    return (this.#tcp ??= new TcpTable());
+  }
+  get spans(): CustomSpans {
+    return (this.#spans ??= new CustomSpans(() => this.owner()));
+  }
+  get extSeen(): Set<string> {
+    return (this.#extSeen ??= new Set());
+  }
+
+  /** Where a posted call of invocation `ctx` records, while it starts (Slot.callScope). */
+  callScope(ctx: unknown): TraceScope | null {
+    const a = this.active;
+    return a !== null && a.ctx === ctx && this.#spans ? this.#spans.scopeOf(ctx, a.span) : null;
+  }
+
+  endSpans(ctx: number): void {
+    this.#spans?.release(ctx);
+  }
+
+  /** The isolate is gone: every host resource held for it goes too. */
+  release(): void {
+    this.#sockets?.closeAll('worker isolate disposed');
+    this.#tcp?.closeAll();
+    this.#hashes?.clear();
+    this.#ciphers?.clear();
+    this.#cryptoQueue?.close();
+    if (this.#timers) for (const { t } of this.#timers.values()) clearTimeout(t);
+    this.#timers?.clear();
+    if (this.#aborts) for (const a of this.#aborts.values()) a.abort();
+    this.#aborts?.clear();
+  }
+}
+
+function log(h: IsolateHost, ctx: unknown, level: unknown, text: unknown): void {
+  if (typeof text !== 'string') return;
+  h.slot.owner?.log(
+    typeof level === 'string' ? level : 'info',
+    text.length > 16384 ? `${text.slice(0, 16384)}… (truncated)` : text,
+    ctx,
+  );
+}
+
+function limit(h: IsolateHost, name: unknown, detail: unknown): void {
+  if (name === 'memory' && typeof detail === 'string')
+    h.slot.owner?.reportLimit('memory', detail.slice(0, 500));
+}
+
+function cancelBody(h: IsolateHost, id: unknown): void {
+  if (typeof id === 'number') h.slot.owner?.bodies.cancel(id, 'cancelled by the worker');
+}
+
+function abortFetch(h: IsolateHost, id: unknown): void {
+  if (typeof id !== 'number') return;
+  const a = h.aborts.get(id);
+  if (a) a.abort();
+  else h.aborts.early(id); // still waiting at the output gate: it will not start
+}
+
+/** clearTimeout/clearInterval: the host timer goes now, not when it would have fired. */
+function clearTimer(h: IsolateHost, id: unknown): void {
+  const live = typeof id === 'number' ? h.timers.get(id) : undefined;
+  if (!live) return;
+  clearTimeout(live.t);
+  h.timers.delete(id as number);
+  live.resolve(); // the isolate's side sees the timer cleared and does nothing
+}
+
+type SyncCall = (h: IsolateHost, ctx: unknown, ...args: any[]) => unknown;
+
+/** node:crypto's calls (./node-crypto.ts), each given the isolate's cipher table. */
+const NODE_CRYPTO_SYNC: Record<string, SyncCall> = Object.fromEntries(
+  Object.entries(NODE_CRYPTO).map(([name, fn]) => [
+    name,
+    (h: IsolateHost, _ctx: unknown, ...args: unknown[]) => fn(h.ciphers, ...args),
+  ]),
+);
+
+/** Synchronous calls by name: cheap host work the isolate waits for. */
+const SYNC_CALLS: Record<string, SyncCall> = {
+  clearTimer: (h, _ctx, id) => clearTimer(h, id),
+  // Worker code's custom spans (./custom-spans.ts).
+  spanStart: (h, ctx, name, parent) => h.spans.start(ctx, name, parent),
+  spanEnd: (h, ctx, id, attrs, status, name) => h.spans.end(ctx, id, attrs, status, name),
+  spanRoot: (h, ctx, attrs, status, name) => h.spans.root(ctx, attrs, status, name),
+  spanContext: (h, ctx, id) => h.spans.context(ctx, id),
+  hashNew: (h, _ctx, alg, key) => h.hashes.create(alg, key),
+  hashUpdate: (h, _ctx, id, data) => h.hashes.update(id, data),
+  hashDigest: (h, _ctx, id) => h.hashes.digest(id),
+  hashDrop: (h, _ctx, id) => h.hashes.drop(id),
+  hashCopy: (h, _ctx, id) => h.hashes.copy(id),
+  ...NODE_CRYPTO_SYNC,
+  wsSend: (h, _ctx, id, data) => {
+    const o = h.owner();
+    // The output gate: an object's message leaves after the writes made before it (and, for an
+    // object replicated across nodes, once they are replicated: a copy of the data waits).
+    const send = (d: unknown) => (o.hibernation?.has(id) ? o.hibernation.send(id, d) : h.sockets.send(id, d));
+    const durable = o.durable;
+    if (!durable) return send(data);
+    // The isolate committed before sending (so that a failure reaches its storage cache):
+    // normally nothing is staged here; this keeps the rule for any path that did not.
+    durable.commit();
+    // A message that waits is a copy: the isolate's buffer is not kept past this call.
+    const d = durable.outputWaits() && data instanceof ArrayBuffer ? data.slice(0) : data;
+    durable.output(() => send(d));
+  },
+  wsHibernate: (h, _ctx, id, tags, attachment) => hibernationOf(h.owner()).reserve(id, tags, attachment),
+  wsAttachment: (h, _ctx, id, value) => hibernationOf(h.owner()).setAttachment(id, value),
+  wsAutoResponse: (h, _ctx, request, response) => hibernationOf(h.owner()).setAutoResponse(request, response),
+  wsAutoResponseAt: (h, _ctx, id) => hibernationOf(h.owner()).autoResponseAt(id),
+  doId: (h, _ctx, binding, kind, arg) => doIdCall(h.owner().objects, binding, kind, arg),
+  doStorage: (h, _ctx, op, ...args) => storageCall(h.owner().durable, op, args),
+  doAbort: (h) => {
+    const o = h.owner();
+    if (!o.durable) throw new NamedError('abort() is only available in a Durable Object', 'Error');
+    // What is in flight finishes (and fails); the next event makes a new instance.
+    o.retire();
+  },
+  wsClose: (h, _ctx, id, code, reason) => {
+    const o = h.owner();
+    const close = () =>
+      o.hibernation?.has(id) ? o.hibernation.close(id, code, reason) : h.sockets.close(id, code, reason);
+    const durable = o.durable;
+    if (!durable) return close();
+    // The output gate: a close leaves after the messages and writes before it (as wsSend).
+    durable.commit();
+    durable.output(close);
+  },
+  ext: (h, _ctx, name) => (typeof name === 'string' ? h.extension(name) : undefined),
+  extBegin: (h, _ctx, name) => {
+    if (h.extDepth++ !== 0) return;
+    h.extStart = h.owner().cpuNow();
+    h.extName = typeof name === 'string' ? name : '';
+  },
+  extEnd: (h) => {
+    if (h.extDepth === 0) return;
+    if (--h.extDepth !== 0) return;
+    // Only the first load of a known extension is credited; a retry pays for itself.
+    if (h.extName === '' || h.extSeen.has(h.extName) || h.extension(h.extName) === undefined) return;
+    h.extSeen.add(h.extName);
+    let used = h.owner().cpuNow() - h.extStart;
+    if (used > EXT_CREDIT_MAX_NS) used = EXT_CREDIT_MAX_NS;
+    if (h.extCredited + used > EXT_CREDIT_TOTAL_NS) used = EXT_CREDIT_TOTAL_NS - h.extCredited;
+    if (used <= 0n) return;
+    h.extCredited += used;
+    h.owner().creditCpu(used);
+  },
+  wasmBytes: (_h, _ctx, name) => (typeof name === 'string' ? extensionWasm(name) : undefined),
+};
+
+function sys(h: IsolateHost, ctx: unknown, name: unknown, ...args: unknown[]): unknown {
+  const fn = typeof name === 'string' && Object.hasOwn(SYNC_CALLS, name) ? SYNC_CALLS[name] : undefined;
+  if (!fn) throw isolateError('TypeError: unknown syscall');
+  const start = CHARGED.has(name as string) ? process.hrtime.bigint() : 0n;
+  try {
+    return fn(h, ctx, ...args);
+  } catch (err) {
+    const e = err as Error;
+    throw isolateError(`${crossingName(e) ?? 'Error'}: ${e.message}`);
+  } finally {
+    if (start !== 0n) h.slot.owner?.chargeHost(ctx, process.hrtime.bigint() - start);
+  }
+}
+
+type PostedCall = (h: IsolateHost, ctx: unknown, ...args: any[]) => unknown;
+
+function timer(h: IsolateHost, _ctx: unknown, ms: unknown, id: unknown): Promise<void> {
+  const o = h.owner();
+  if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
+  const timers = h.timers;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || timers.has(id))
+    throw isolateError('TypeError: invalid timer id');
+  if (timers.size >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      timers.delete(id);
+      resolve();
+    }, ms);
+    t.unref(); // a worker's timer never keeps the process alive on its own
+    timers.set(id, { t, resolve });
+  });
+}
+
+function read(h: IsolateHost, _ctx: unknown, id: unknown): Promise<ArrayBuffer | null> {
+  if (typeof id !== 'number') throw isolateError('TypeError: invalid body id');
+  return h.owner().bodies.read(id);
+}
+
+async function fetchCall(
+  h: IsolateHost,
+  ctx: unknown,
+  id: unknown,
+  method: unknown,
+  url: unknown,
+  headers: unknown,
+  redirect: unknown,
+  body: unknown,
+  cf: unknown,
+) {
+  const o = h.owner();
+  if (
+    typeof id !== 'number' ||
+    typeof method !== 'string' ||
+    typeof url !== 'string' ||
+    !isStringList(headers, MAX_HEADER_LIST, true)
+  ) {
+    throw isolateError('TypeError: invalid fetch arguments');
+  }
+  if (typeof redirect !== 'string' || !REDIRECTS.has(redirect))
+    throw isolateError('TypeError: invalid redirect mode');
+  if (body !== null && !(body instanceof ArrayBuffer)) throw isolateError('TypeError: invalid request body');
+  o.beginSubrequest(ctx);
+  const egress = o.egress;
+  if (!egress) throw isolateError('TypeError: fetch failed: this worker has no network access');
+  // Hop-by-hop fields (and those the worker's Connection names) and Host are the platform's.
+  const kept: string[] = [];
+  const sendable = withoutHopByHop(headers as string[]);
+  for (let i = 0; i < sendable.length; i += 2)
+    if (sendable[i] !== 'host' && sendable[i] !== LOOP_HEADER) kept.push(sendable[i], sendable[i + 1]);
+  // The loop count is the platform's, whatever the worker wrote (src/runtime/loops.ts).
+  kept.push(LOOP_HEADER, outgoingHops(o.chain(ctx)));
+  const controller = new AbortController();
+  const aborts = h.aborts;
+  aborts.set(id, controller);
+  try {
+    return await performFetch(
+      { method, url, headers: kept, redirect: redirect as FetchArgs['redirect'], body, cf },
+      o.cache?.http ?? null,
+      o.cache?.tier ?? null,
+      o.tenant,
+      o.bodies,
+      controller,
+      o.hops(ctx),
+      egress.dispatcher,
+      o.metrics,
+      o.cache?.site?.resolve(url) ?? null,
+    );
+  } catch (err) {
+    const e = err as Error & { cause?: Error };
+    if (e instanceof NamedError) throw e;
+    // Refused by the egress policy: the worker sees the policy's own words.
+    const refused = e instanceof EgressRefusedError ? e : e.cause;
+    if (refused instanceof EgressRefusedError) throw new NamedError(refused.message, 'TypeError');
+    if (e.name === 'AbortError') throw isolateError('AbortError: The operation was aborted.');
+    throw isolateError(`TypeError: fetch failed: ${e.cause?.message ?? e.message}`);
+  } finally {
+    aborts.delete(id);
+  }
+}
+
+/** Asynchronous calls by name; `ctx` is the invocation the call is made for. */
+const ASYNC_CALLS: Record<string, PostedCall> = {
+  subtle: (h, ctx, op, args) => h.cryptoQueue.run(ctx, argumentBytes(args), () => subtleCall(op, args)),
+  cache: (h, ctx, op, ...rest) => {
+    const o = h.owner();
+    o.requireLive(ctx);
+    return cacheCall(o.cache, op, rest, o.hops(ctx), o.metrics);
+  },
+  purge: (h, ctx, options) => {
+    const o = h.owner();
+    o.requireLive(ctx);
+    return purgeCall(o.cache, options);
+  },
+  // Every binding's calls (src/runtime/bindings/protocol.ts): found by name among the
+  // calling worker's own, so a tenant reaches only what its config binds.
+  binding: (h, ctx, name, op, ...args) => {
+    const o = h.owner();
+    const b = typeof name === 'string' ? o.bindings?.get(name) : undefined;
+    if (!b)
+      throw new NamedError(`env.${String(name).slice(0, 100)} is not a binding of this worker`, 'TypeError');
+    const fn = typeof op === 'string' && Object.hasOwn(b.ops, op) ? b.ops[op] : undefined;
+    if (!fn)
+      throw new NamedError(
+        `env.${name} (${b.type}) has no operation ${String(op).slice(0, 100)}`,
+        'TypeError',
+      );
+    return fn(o, ctx, args);
+  },
+  wsConnect: (h, ctx, id, url, protocols, headers) => {
+    const o = h.owner();
+    o.beginSubrequest(ctx);
+    if (!o.egress)
+      throw isolateError('Error: WebSocket connection failed: this worker has no network access');
+    return h.sockets.connect(id, url, protocols, headers, o.egress, outgoingHops(o.chain(ctx)));
+  },
+  // connect() from cloudflare:sockets (src/runtime/bridge/tcp.ts): a subrequest through the
+  // egress policy; its bytes arrive as a body the isolate pulls.
+  tcpConnect: (h, ctx, hostname, port, secure) => {
+    const o = h.owner();
+    o.beginSubrequest(ctx);
+    if (!o.egress) throw isolateError('Error: connect() failed: this worker has no network access');
+    return h.tcp.connect(hostname, port, secure, o.egress, o.bodies);
+  },
+  // `ctx.storage.sync()`: resolves once the object's writes before it are confirmed, which the
+  // output gate (postedCalls) waited for before this call started.
+  doSync: (h) => {
+    if (!h.owner().durable)
+      throw new NamedError('storage is only available inside a Durable Object', 'Error');
+  },
+  tcpWrite: (h, _ctx, id, data) => h.tcp.write(id, data),
+  tcpClose: (h, _ctx, id, half) => h.tcp.close(id, half),
+};
+
+function asys(h: IsolateHost, ctx: unknown, name: unknown, ...args: unknown[]): unknown {
+  const fn = typeof name === 'string' && Object.hasOwn(ASYNC_CALLS, name) ? ASYNC_CALLS[name] : undefined;
+  if (!fn) throw isolateError('TypeError: unknown syscall');
+  h.owner();
+  return fn(h, ctx, ...args);
+}
+
+/** The posted calls, in the order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC. */
+const POSTED: readonly PostedCall[] = [timer, fetchCall, read, asys];
+
+const URL_PARSE = crossing(urlParse);
+const URL_SET = crossing(urlSet);
+const RANDOM = crossing(random);
+const SYS = crossing(sys);
+
+/** Build the argument list for the prelude's `__outpost_init`. */
 export function createSyscalls(
   slot: Slot,
   settings: { memoryLimitMb: number; workerName: string },
   calls: IsolateCalls,
   extension: ExtensionSource,
 ): unknown[] {
-  const aborts = new FetchAborts();
-  /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
-  const timers = new Map<number, { t: NodeJS.Timeout; resolve: () => void }>();
-  const hashes = new HashTable();
-  const ciphers = new CipherTable();
-  const cryptoQueue = new CryptoQueue((ctx, ns) => slot.owner?.chargeHost(ctx, ns));
-  const sockets = new SocketTable((id, type, a, b) => slot.owner?.wsEvent(id, type, a, b));
-  const tcp = new TcpTable();
-  slot.sockets = sockets;
+  const h = new IsolateHost(slot, calls, extension);
   const running = new SharedArrayBuffer(16);
   slot.running = { id: new Float64Array(running, 0, 1), switches: new Int32Array(running, 8, 1) };
-  slot.release = () => {
-    sockets.closeAll('worker isolate disposed');
-    tcp.closeAll();
-    hashes.clear();
-    ciphers.clear();
-    cryptoQueue.close();
-    for (const { t } of timers.values()) clearTimeout(t);
-    timers.clear();
-    for (const a of aborts.values()) a.abort();
-    aborts.clear();
-  };
-  const owner = (): IsolateOwner => {
-    if (!slot.owner) throw isolateError('Error: this isolate is not serving a worker');
-    return slot.owner;
-  };
-
-  const log = (ctx: unknown, level: unknown, text: unknown) => {
-    if (typeof text !== 'string') return;
-    slot.owner?.log(
-      typeof level === 'string' ? level : 'info',
-      text.length > 16384 ? `${text.slice(0, 16384)}… (truncated)` : text,
-      ctx,
-    );
-  };
-  const limit = (name: unknown, detail: unknown) => {
-    if (name === 'memory' && typeof detail === 'string')
-      slot.owner?.reportLimit('memory', detail.slice(0, 500));
-  };
-  const cancelBody = (id: unknown) => {
-    if (typeof id === 'number') slot.owner?.bodies.cancel(id, 'cancelled by the worker');
-  };
-  const abortFetch = (id: unknown) => {
-    if (typeof id !== 'number') return;
-    const a = aborts.get(id);
-    if (a) a.abort();
-    else aborts.early(id); // still waiting at the output gate: it will not start
-  };
-
-  const timer = (_ctx: unknown, ms: unknown, id: unknown): Promise<void> => {
-    const o = owner();
-    if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || timers.has(id))
-      throw isolateError('TypeError: invalid timer id');
-    if (timers.size >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(id);
-        resolve();
-      }, ms);
-      t.unref(); // a worker's timer never keeps the process alive on its own
-      timers.set(id, { t, resolve });
-    });
-  };
-  /** clearTimeout/clearInterval: the host timer goes now, not when it would have fired. */
-  const clearTimer = (id: unknown): void => {
-    const live = typeof id === 'number' ? timers.get(id) : undefined;
-    if (!live) return;
-    clearTimeout(live.t);
-    timers.delete(id as number);
-    live.resolve(); // the isolate's side sees the timer cleared and does nothing
-  };
-
-  const read = (_ctx: unknown, id: unknown): Promise<ArrayBuffer | null> => {
-    if (typeof id !== 'number') throw isolateError('TypeError: invalid body id');
-    return owner().bodies.read(id);
-  };
-
-  const fetchCall = async (
-    ctx: unknown,
-    id: unknown,
-    method: unknown,
-    url: unknown,
-    headers: unknown,
-    redirect: unknown,
-    body: unknown,
-    cf: unknown,
-  ) => {
-    const o = owner();
-    if (
-      typeof id !== 'number' ||
-      typeof method !== 'string' ||
-      typeof url !== 'string' ||
-      !isStringList(headers, MAX_HEADER_LIST, true)
-    ) {
-      throw isolateError('TypeError: invalid fetch arguments');
-    }
-    if (typeof redirect !== 'string' || !REDIRECTS.has(redirect))
-      throw isolateError('TypeError: invalid redirect mode');
-    if (body !== null && !(body instanceof ArrayBuffer))
-      throw isolateError('TypeError: invalid request body');
-    o.beginSubrequest(ctx);
-    const egress = o.egress;
-    if (!egress) throw isolateError('TypeError: fetch failed: this worker has no network access');
-    // Hop-by-hop fields (and those the worker's Connection names) and Host are the platform's.
-    const kept: string[] = [];
-    const sendable = withoutHopByHop(headers as string[]);
-    for (let i = 0; i < sendable.length; i += 2)
-      if (sendable[i] !== 'host' && sendable[i] !== LOOP_HEADER) kept.push(sendable[i], sendable[i + 1]);
-    // The loop count is the platform's, whatever the worker wrote (src/runtime/loops.ts).
-    kept.push(LOOP_HEADER, outgoingHops(o.chain(ctx)));
-    const controller = new AbortController();
-    aborts.set(id, controller);
-    try {
-      return await performFetch(
-        { method, url, headers: kept, redirect: redirect as FetchArgs['redirect'], body, cf },
-        o.cache?.http ?? null,
-        o.cache?.tier ?? null,
-        o.tenant,
-        o.bodies,
-        controller,
-        o.hops(ctx),
-        egress.dispatcher,
-        o.metrics,
-        o.cache?.site?.resolve(url) ?? null,
-      );
-    } catch (err) {
-      const e = err as Error & { cause?: Error };
-      if (e instanceof NamedError) throw e;
-      // Refused by the egress policy: the worker sees the policy's own words.
-      const refused = e instanceof EgressRefusedError ? e : e.cause;
-      if (refused instanceof EgressRefusedError) throw new NamedError(refused.message, 'TypeError');
-      if (e.name === 'AbortError') throw isolateError('AbortError: The operation was aborted.');
-      throw isolateError(`TypeError: fetch failed: ${e.cause?.message ?? e.message}`);
-    } finally {
-      aborts.delete(id);
-    }
-  };
-
-  // Loading an extension (the runtime's own code, e.g. compiling HTMLRewriter's wasm) is
-  // bracketed so its CPU is not charged to the worker, as Workers' built-ins are native code.
-  // The tenant can make a load slow (a replaced global the extension calls) or fail and retry
-  // it, so the credit is bounded where the tenant cannot reach: once per extension name per
-  // isolate, whatever the outcome, at most EXT_CREDIT_MAX_NS each and EXT_CREDIT_TOTAL_NS in all.
-  let extDepth = 0;
-  let extStart = 0n;
-  let extName = '';
-  let extCredited = 0n;
-  const extSeen = new Set<string>();
-  const EXT_CREDIT_MAX_NS = 30_000_000n;
-  const EXT_CREDIT_TOTAL_NS = 150_000_000n;
-
-  // Worker code's custom spans (./custom-spans.ts): the calls that name their invocation get
-  // it first (CTX_CALLS).
-  const spans = new CustomSpans(owner);
-  slot.endSpans = (ctx) => spans.release(ctx);
-  /** Synchronous calls by name: cheap host work the isolate waits for. */
-  const syncCalls: Record<string, (...args: unknown[]) => unknown> = {
-    clearTimer,
-    spanStart: (ctx, name, parent) => spans.start(ctx, name, parent),
-    spanEnd: (ctx, id, attrs, status, name) => spans.end(ctx, id, attrs, status, name),
-    spanRoot: (ctx, attrs, status, name) => spans.root(ctx, attrs, status, name),
-    spanContext: (ctx, id) => spans.context(ctx, id),
-    hashNew: (alg, key) => hashes.create(alg, key),
-    hashUpdate: (id, data) => hashes.update(id, data),
-    hashDigest: (id) => hashes.digest(id),
-    hashDrop: (id) => hashes.drop(id),
-    hashCopy: (id) => hashes.copy(id),
-    // node:crypto's key derivation, ciphers, keys and signatures (./node-crypto.ts).
-    ...nodeCryptoCalls(ciphers),
-    wsSend: (id, data) => {
-      const o = owner();
-      // The output gate: an object's message leaves after the writes made before it (and, for an
-      // object replicated across nodes, once they are replicated: a copy of the data waits).
-      const send = (d: unknown) => (o.hibernation?.has(id) ? o.hibernation.send(id, d) : sockets.send(id, d));
-      const durable = o.durable;
-      if (!durable) return send(data);
-      // The isolate committed before sending (so that a failure reaches its storage cache):
-      // normally nothing is staged here; this keeps the rule for any path that did not.
-      durable.commit();
-      // A message that waits is a copy: the isolate's buffer is not kept past this call.
-      const d = durable.outputWaits() && data instanceof ArrayBuffer ? data.slice(0) : data;
-      durable.output(() => send(d));
-    },
-    wsHibernate: (id, tags, attachment) => hibernationOf(owner()).reserve(id, tags, attachment),
-    wsAttachment: (id, value) => hibernationOf(owner()).setAttachment(id, value),
-    wsAutoResponse: (request, response) => hibernationOf(owner()).setAutoResponse(request, response),
-    wsAutoResponseAt: (id) => hibernationOf(owner()).autoResponseAt(id),
-    doId: (binding, kind, arg) => doIdCall(owner().objects, binding, kind, arg),
-    doStorage: (op, ...args) => storageCall(owner().durable, op, args),
-    doAbort: () => {
-      const o = owner();
-      if (!o.durable) throw new NamedError('abort() is only available in a Durable Object', 'Error');
-      // What is in flight finishes (and fails); the next event makes a new instance.
-      o.retire();
-    },
-    wsClose: (id, code, reason) => {
-      const o = owner();
-      const close = () =>
-        o.hibernation?.has(id) ? o.hibernation.close(id, code, reason) : sockets.close(id, code, reason);
-      const durable = o.durable;
-      if (!durable) return close();
-      // The output gate: a close leaves after the messages and writes before it (as wsSend).
-      durable.commit();
-      durable.output(close);
-    },
-    ext: (name) => (typeof name === 'string' ? extension(name) : undefined),
-    extBegin: (name) => {
-      if (extDepth++ !== 0) return;
-      extStart = owner().cpuNow();
-      extName = typeof name === 'string' ? name : '';
-    },
-    extEnd: () => {
-      if (extDepth === 0) return;
-      if (--extDepth !== 0) return;
-      // Only the first load of a known extension is credited; a retry pays for itself.
-      if (extName === '' || extSeen.has(extName) || extension(extName) === undefined) return;
-      extSeen.add(extName);
-      let used = owner().cpuNow() - extStart;
-      if (used > EXT_CREDIT_MAX_NS) used = EXT_CREDIT_MAX_NS;
-      if (extCredited + used > EXT_CREDIT_TOTAL_NS) used = EXT_CREDIT_TOTAL_NS - extCredited;
-      if (used <= 0n) return;
-      extCredited += used;
-      owner().creditCpu(used);
-    },
-    wasmBytes: (name) => (typeof name === 'string' ? extensionWasm(name) : undefined),
-  };
-  const sys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
-    const fn = typeof name === 'string' && Object.hasOwn(syncCalls, name) ? syncCalls[name] : undefined;
-    if (!fn) throw isolateError('TypeError: unknown syscall');
-    const start = CHARGED.has(name as string) ? process.hrtime.bigint() : 0n;
-    try {
-      return CTX_CALLS.has(name as string) ? fn(ctx, ...args) : fn(...args);
-    } catch (err) {
-      const e = err as Error;
-      throw isolateError(`${crossingName(e) ?? 'Error'}: ${e.message}`);
-    } finally {
-      if (start !== 0n) slot.owner?.chargeHost(ctx, process.hrtime.bigint() - start);
-    }
-  };
-  /** Asynchronous calls by name; `ctx` is the invocation the call is made for. */
-  const asyncCalls: Record<string, (ctx: unknown, ...args: unknown[]) => unknown> = {
-    subtle: (ctx, op, args) => cryptoQueue.run(ctx, argumentBytes(args), () => subtleCall(op, args)),
-    cache: (ctx, op, ...rest) => {
-      const o = owner();
-      o.requireLive(ctx);
-      return cacheCall(o.cache, op, rest, o.hops(ctx), o.metrics);
-    },
-    purge: (ctx, options) => {
-      const o = owner();
-      o.requireLive(ctx);
-      return purgeCall(o.cache, options);
-    },
-    // Every binding's calls (src/runtime/bindings/protocol.ts): found by name among the
-    // calling worker's own, so a tenant reaches only what its config binds.
-    binding: (ctx, name, op, ...args) => {
-      const o = owner();
-      const b = typeof name === 'string' ? o.bindings?.get(name) : undefined;
-      if (!b)
-        throw new NamedError(
-          `env.${String(name).slice(0, 100)} is not a binding of this worker`,
-          'TypeError',
-        );
-      const fn = typeof op === 'string' && Object.hasOwn(b.ops, op) ? b.ops[op] : undefined;
-      if (!fn)
-        throw new NamedError(
-          `env.${name} (${b.type}) has no operation ${String(op).slice(0, 100)}`,
-          'TypeError',
-        );
-      return fn(o, ctx, args);
-    },
-    wsConnect: (ctx, id, url, protocols, headers) => {
-      const o = owner();
-      o.beginSubrequest(ctx);
-      if (!o.egress)
-        throw isolateError('Error: WebSocket connection failed: this worker has no network access');
-      return sockets.connect(id, url, protocols, headers, o.egress, outgoingHops(o.chain(ctx)));
-    },
-    // connect() from cloudflare:sockets (src/runtime/bridge/tcp.ts): a subrequest through the
-    // egress policy; its bytes arrive as a body the isolate pulls.
-    tcpConnect: (ctx, hostname, port, secure) => {
-      const o = owner();
-      o.beginSubrequest(ctx);
-      if (!o.egress) throw isolateError('Error: connect() failed: this worker has no network access');
-      return tcp.connect(hostname, port, secure, o.egress, o.bodies);
-    },
-    // `ctx.storage.sync()`: resolves once the object's writes before it are confirmed, which the
-    // output gate (postedCalls) waited for before this call started.
-    doSync: () => {
-      if (!owner().durable)
-        throw new NamedError('storage is only available inside a Durable Object', 'Error');
-    },
-    tcpWrite: (_ctx, id, data) => tcp.write(id, data),
-    tcpClose: (_ctx, id, half) => tcp.close(id, half),
-  };
-  const asys = (ctx: unknown, name: unknown, ...args: unknown[]) => {
-    const fn = typeof name === 'string' && Object.hasOwn(asyncCalls, name) ? asyncCalls[name] : undefined;
-    if (!fn) throw isolateError('TypeError: unknown syscall');
-    owner();
-    return fn(ctx, ...args);
-  };
-
+  slot.release = h.release.bind(h);
+  slot.endSpans = h.endSpans.bind(h);
+  slot.callScope = h.callScope.bind(h);
+  slot.socketTable = () => h.sockets;
   return [
     ivm,
-    new ivm.Callback(log, { ignored: true }),
-    new ivm.Callback(crossing(urlParse)),
-    new ivm.Callback(crossing(urlSet)),
-    new ivm.Callback(crossing(random)),
-    new ivm.Callback(limit, { ignored: true }),
-    new ivm.Callback(cancelBody, { ignored: true }),
-    new ivm.Callback(abortFetch, { ignored: true }),
-    // The order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC.
-    postedCalls(slot, calls, [timer, fetchCall, read, asys], spans, outputGate(slot, aborts)),
-    new ivm.Callback(crossing(sys)),
+    new ivm.Callback((ctx: unknown, level: unknown, text: unknown) => log(h, ctx, level, text), {
+      ignored: true,
+    }),
+    new ivm.Callback(URL_PARSE),
+    new ivm.Callback(URL_SET),
+    new ivm.Callback(RANDOM),
+    new ivm.Callback((name: unknown, detail: unknown) => limit(h, name, detail), { ignored: true }),
+    new ivm.Callback((id: unknown) => cancelBody(h, id), { ignored: true }),
+    new ivm.Callback((id: unknown) => abortFetch(h, id), { ignored: true }),
+    postedCalls(h, outputGate(slot, h)),
+    new ivm.Callback((ctx: unknown, name: unknown, ...args: unknown[]) => SYS(h, ctx, name, ...args)),
     calls.complete,
     calls.stray,
     new ivm.ExternalCopy(settings).copyInto(),

@@ -44,7 +44,6 @@ import { setTimeout as preludeSetTimeout } from './timers.ts';
 import { declaredLength } from './transforms.ts';
 import { URL } from './url.ts';
 import { internals, WebSocket } from './websocket.ts';
-import { runWorkflow } from './workflows/run.ts';
 
 type FetchHandler = (request: Request, env: object, ctx: object) => unknown;
 
@@ -689,7 +688,13 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
       if (handler === 'workflow') {
         // A Workflow instance's run (workflows/run.ts): its outcome goes back to the engine.
         if (format_ !== 'modules') throw new TypeError('Workflows need an ES module worker.');
-        const value = await runWorkflow(exportsObject, env, ctx, args[0] as WorkflowRunArgs);
+        // Its code is the Workflows part, which a worker with a [[workflows]] binding loaded.
+        const run = loadedPart('workflow')?.runWorkflow;
+        if (!run)
+          throw new TypeError(
+            'This worker has no [[workflows]] binding: a Workflow runs in the worker whose config defines it.',
+          );
+        const value = await run(exportsObject, env, ctx, args[0] as WorkflowRunArgs);
         return { value, waitUntil: waits.length };
       }
       if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);

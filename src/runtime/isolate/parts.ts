@@ -21,6 +21,7 @@ import type * as R2 from './bindings/r2.ts';
 import type * as Workflow from './bindings/workflow.ts';
 import { callSync } from './bridge.ts';
 import type * as Durable from './durable.ts';
+import type * as WorkflowRun from './workflows/run.ts';
 
 /** What each part registers (its entry: ./parts/<name>.ts). */
 export interface Parts {
@@ -28,7 +29,7 @@ export interface Parts {
   r2: Pick<typeof R2, 'R2Bucket'>;
   d1: Pick<typeof D1, 'D1Database'>;
   analytics: Pick<typeof Analytics, 'AnalyticsEngineDataset'>;
-  workflow: Pick<typeof Workflow, 'Workflow'>;
+  workflow: Pick<typeof Workflow, 'Workflow'> & Pick<typeof WorkflowRun, 'runWorkflow'>;
 }
 export type PartName = keyof Parts;
 
