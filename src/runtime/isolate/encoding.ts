@@ -4,6 +4,15 @@
  */
 
 export function utf8Encode(s: string): Uint8Array {
+  // ASCII (most of what a request carries): one array of the right size, no copy after.
+  const n = s.length;
+  let i = 0;
+  while (i < n && s.charCodeAt(i) < 0x80) i++;
+  if (i === n) {
+    const ascii = new Uint8Array(n);
+    for (let k = 0; k < n; k++) ascii[k] = s.charCodeAt(k);
+    return ascii;
+  }
   const out = new Uint8Array(s.length * 3);
   let p = 0;
   for (let i = 0; i < s.length; i++) {
@@ -47,52 +56,104 @@ function incompleteTail(b: Uint8Array, end: number): number {
   return 0;
 }
 
-export function utf8Decode(b: Uint8Array, fatal: boolean): string {
+// Captured when the prelude loads: tenant code may replace String.fromCharCode or Reflect.apply.
+const fromCharCode = String.fromCharCode;
+const { apply } = Reflect;
+/** Code units one String.fromCharCode call takes (its arguments). */
+const CHUNK = 8192;
+/** An ASCII run at least this long is taken from the bytes at once, not unit by unit. */
+const RUN = 32;
+
+/** The ASCII bytes b[from, to) as a string. */
+function asciiOf(b: Uint8Array, from: number, to: number): string {
+  if (from === 0 && to === b.length && to <= CHUNK) return apply(fromCharCode, null, b) as string;
   let out = '';
-  let chunk: number[] = [];
-  const flush = () => {
-    out += String.fromCharCode.apply(null, chunk);
-    chunk = [];
-  };
-  const bad = () => {
-    if (fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
-    chunk.push(0xfffd);
-  };
-  for (let i = 0; i < b.length; ) {
+  for (let at = from; at < to; at += CHUNK)
+    out += apply(fromCharCode, null, b.subarray(at, Math.min(to, at + CHUNK))) as string;
+  return out;
+}
+
+/** U+FFFD for an ill-formed sequence, or a TypeError when decoding is fatal. */
+function replacement(units: number[], fatal: boolean): void {
+  if (fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
+  units.push(0xfffd);
+}
+
+/**
+ * UTF-8 to a string (WHATWG Encoding, "UTF-8 decode" without BOM handling): ill-formed sequences
+ * become U+FFFD (each maximal subpart once), or throw when `fatal`. ASCII runs, most of what a
+ * request carries, go from the bytes to the string in one call; the rest is gathered as code
+ * units. No closures: this runs on every body and URL decoded, and allocating as little as it
+ * can keeps each request's garbage (and an idle isolate's touched heap) small.
+ */
+export function utf8Decode(b: Uint8Array, fatal: boolean): string {
+  const n = b.length;
+  let out = '';
+  const units: number[] = [];
+  for (let i = 0; i < n; ) {
     const c = b[i];
     if (c < 0x80) {
-      chunk.push(c);
-      i++;
+      let j = i + 1;
+      while (j < n && b[j] < 0x80) j++;
+      if (units.length === 0 || j - i >= RUN) {
+        if (units.length > 0) {
+          out += apply(fromCharCode, null, units) as string;
+          units.length = 0;
+        }
+        out += asciiOf(b, i, j);
+      } else for (let k = i; k < j; k++) units.push(b[k]);
+      i = j;
     } else {
-      const need = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : -1;
-      if (need < 0) {
-        bad();
-        i++;
+      // WHATWG's UTF-8 decoder: the lead byte bounds the next byte (no overlong forms, no
+      // surrogates, nothing past U+10FFFF); a byte out of bounds ends the sequence as one
+      // U+FFFD and is read again on its own.
+      let need: number;
+      let cp: number;
+      let lower = 0x80;
+      let upper = 0xbf;
+      if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+        cp = c & 0x1f;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        if (c === 0xe0) lower = 0xa0;
+        else if (c === 0xed) upper = 0x9f;
+        need = 2;
+        cp = c & 0x0f;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        if (c === 0xf0) lower = 0x90;
+        else if (c === 0xf4) upper = 0x8f;
+        need = 3;
+        cp = c & 0x07;
       } else {
-        let cp = c & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
-        let j = 1;
-        for (; j <= need; j++) {
-          const n = b[i + j];
-          if (n === undefined || (n & 0xc0) !== 0x80) break;
-          cp = (cp << 6) | (n & 63);
-        }
-        const overlong = (need === 2 && cp < 0x800) || (need === 3 && (cp < 0x10000 || cp > 0x10ffff));
-        if (j <= need || overlong || (cp >= 0xd800 && cp <= 0xdfff)) {
-          bad();
-          i += j <= need ? Math.max(1, j) : need + 1;
-        } else {
-          if (cp >= 0x10000) {
-            cp -= 0x10000;
-            chunk.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-          } else chunk.push(cp);
-          i += need + 1;
-        }
+        replacement(units, fatal);
+        i++;
+        continue;
+      }
+      let j = 1;
+      for (; j <= need; j++) {
+        const next = b[i + j];
+        if (next === undefined || next < lower || next > upper) break;
+        lower = 0x80;
+        upper = 0xbf;
+        cp = (cp << 6) | (next & 0x3f);
+      }
+      if (j <= need) {
+        replacement(units, fatal);
+        i += j;
+      } else {
+        if (cp >= 0x10000) {
+          cp -= 0x10000;
+          units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+        } else units.push(cp);
+        i += need + 1;
       }
     }
-    if (chunk.length > 8190) flush();
+    if (units.length > CHUNK) {
+      out += apply(fromCharCode, null, units) as string;
+      units.length = 0;
+    }
   }
-  flush();
-  return out;
+  return units.length > 0 ? out + (apply(fromCharCode, null, units) as string) : out;
 }
 
 export function toBytes(input: unknown, what: string): Uint8Array {

@@ -22,13 +22,19 @@ export type Guard = 'none' | 'immutable';
 
 const byName = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
+/**
+ * The fields are one flat list, name then value (`[name, value, name, value, ...]`), the form
+ * the host sends and takes: a request's headers become a Headers with one copy, and every
+ * operation is a plain loop over it, with no array per field, no destructuring iterator and no
+ * callback, so a request's header work leaves little garbage in the isolate.
+ */
 export class Headers {
-  [kList]: [string, string][] = [];
+  [kList]: string[] = [];
   [kGuard]: Guard = 'none';
   constructor(init?: unknown) {
     if (init === undefined || init === null) return;
     if (init instanceof Headers) {
-      this[kList] = init[kList].map(([k, v]) => [k, v]);
+      this[kList] = init[kList].slice();
     } else if (typeof init === 'object' && typeof (init as any)[Symbol.iterator] === 'function') {
       for (const pair of init as Iterable<unknown>) {
         const p = typeof pair === 'string' ? [pair] : [...(pair as Iterable<unknown>)];
@@ -39,7 +45,8 @@ export class Headers {
         this.append(String(p[0]), p[1] as string);
       }
     } else if (typeof init === 'object') {
-      for (const k of Object.keys(init)) this.append(k, (init as any)[k]);
+      const keys = Object.keys(init);
+      for (let i = 0; i < keys.length; i++) this.append(keys[i], (init as any)[keys[i]]);
     } else
       throw new TypeError(
         "Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.",
@@ -48,7 +55,7 @@ export class Headers {
   /** Trusted fast path for headers the host already validated: a flat [name, value, ...] list. */
   static fromFlat(flat: string[], guard: Guard = 'none'): Headers {
     const h = new Headers();
-    for (let i = 0; i < flat.length; i += 2) h[kList].push([flat[i], flat[i + 1]]);
+    h[kList] = flat.slice();
     h[kGuard] = guard;
     return h;
   }
@@ -57,17 +64,26 @@ export class Headers {
   }
   append(name: string, value: string) {
     this.#mutable();
-    this[kList].push([checkName(String(name)), normalizeValue(value)]);
+    this[kList].push(checkName(String(name)), normalizeValue(value));
   }
   delete(name: string) {
     this.#mutable();
     const n = checkName(String(name));
-    this[kList] = this[kList].filter(([k]) => k !== n);
+    const list = this[kList];
+    let to = 0;
+    for (let i = 0; i < list.length; i += 2)
+      if (list[i] !== n) {
+        list[to++] = list[i];
+        list[to++] = list[i + 1];
+      }
+    list.length = to;
   }
   get(name: string): string | null {
     const n = checkName(String(name));
+    const list = this[kList];
     let out: string | null = null;
-    for (const [k, v] of this[kList]) if (k === n) out = out === null ? v : `${out}, ${v}`;
+    for (let i = 0; i < list.length; i += 2)
+      if (list[i] === n) out = out === null ? list[i + 1] : `${out}, ${list[i + 1]}`;
     return out;
   }
   getAll(name: string): string[] {
@@ -77,32 +93,49 @@ export class Headers {
     return this.getSetCookie();
   }
   getSetCookie(): string[] {
-    return this[kList].filter(([k]) => k === 'set-cookie').map(([, v]) => v);
+    const list = this[kList];
+    const out: string[] = [];
+    for (let i = 0; i < list.length; i += 2) if (list[i] === 'set-cookie') out.push(list[i + 1]);
+    return out;
   }
   has(name: string): boolean {
     const n = checkName(String(name));
-    return this[kList].some(([k]) => k === n);
+    const list = this[kList];
+    for (let i = 0; i < list.length; i += 2) if (list[i] === n) return true;
+    return false;
   }
   set(name: string, value: string) {
     this.#mutable();
     const n = checkName(String(name));
     const v = normalizeValue(value);
-    const i = this[kList].findIndex(([k]) => k === n);
-    if (i < 0) this[kList].push([n, v]);
-    else {
-      this[kList][i] = [n, v];
-      this[kList] = this[kList].filter(([k], j) => k !== n || j <= i);
+    const list = this[kList];
+    let first = -1;
+    let to = 0;
+    // The first field of that name takes the value where it stands; later ones go.
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === n) {
+        if (first >= 0) continue;
+        first = to;
+      }
+      list[to++] = list[i];
+      list[to++] = list[i + 1];
     }
+    list.length = to;
+    if (first < 0) list.push(n, v);
+    else list[first + 1] = v;
   }
   /** Sorted by name (a stable sort keeps each name's values in order), repeats combined. */
   #sorted(): [string, string][] {
-    const list = this[kList].slice().sort(byName);
+    const flat = this[kList];
+    const list: [string, string][] = [];
+    for (let i = 0; i < flat.length; i += 2) list.push([flat[i], flat[i + 1]]);
+    list.sort(byName);
     const out: [string, string][] = [];
     for (let i = 0; i < list.length; i++) {
-      const [k, v] = list[i];
+      const k = list[i][0];
       const last = out.length > 0 ? out[out.length - 1] : null;
-      if (last !== null && last[0] === k && k !== 'set-cookie') last[1] = `${last[1]}, ${v}`;
-      else out.push([k, v]);
+      if (last !== null && last[0] === k && k !== 'set-cookie') last[1] = `${last[1]}, ${list[i][1]}`;
+      else out.push(list[i]);
     }
     return out;
   }
@@ -130,9 +163,7 @@ export class Headers {
   }
 }
 
-/** Flatten for the host: [name, value, name, value, ...] in insertion order. */
+/** Flatten for the host: [name, value, name, value, ...] in insertion order (a copy). */
 export function flattenHeaders(h: Headers): string[] {
-  const out: string[] = [];
-  for (const [k, v] of h[kList]) out.push(k, v);
-  return out;
+  return h[kList].slice();
 }

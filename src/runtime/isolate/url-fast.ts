@@ -66,12 +66,15 @@ function simpleHost(h: string): boolean {
   if (last.length > 0 && last.charCodeAt(0) >= 0x30 && last.charCodeAt(0) <= 0x39) {
     // The IPv4 parser applies: only a canonical dotted quad comes out as written.
     if (labels.length !== 4) return false;
-    for (const l of labels) {
+    for (let k = 0; k < 4; k++) {
+      const l = labels[k];
       if (!/^(0|[1-9][0-9]{0,2})$/.test(l) || Number(l) > 255) return false;
     }
     return true;
   }
-  for (const l of labels) {
+  // Index loops, not for-of: every request's URL comes through here, and an iterator is garbage.
+  for (let k = 0; k < labels.length; k++) {
+    const l = labels[k];
     if (l.length === 0 || l.startsWith('xn--')) return false;
     for (let i = 0; i < l.length; i++) {
       const c = l.charCodeAt(i);
@@ -92,10 +95,17 @@ function splitRest(rest: string): [path: string, query: string | null, fragment:
   const path = rest.slice(0, queryAt === -1 ? hashAt : queryAt);
   if (path.length > 0 && path.charCodeAt(0) !== 0x2f) return null;
   for (let i = 0; i < path.length; i++) if (!plain(path.charCodeAt(i))) return null;
-  // Dot segments are removed by the parser, %2e counting as a dot.
-  for (const seg of path.split('/')) {
-    const s = seg.toLowerCase().replaceAll('%2e', '.');
-    if (s === '.' || s === '..') return null;
+  // Dot segments are removed by the parser, %2e counting as a dot: only a segment of at most
+  // six characters starting with `.` or `%` can be one.
+  for (let start = 0; start <= path.length; ) {
+    let end = path.indexOf('/', start);
+    if (end === -1) end = path.length;
+    const c = path.charCodeAt(start);
+    if (end - start <= 6 && (c === 0x2e || c === 0x25)) {
+      const s = path.slice(start, end).toLowerCase().replaceAll('%2e', '.');
+      if (s === '.' || s === '..') return null;
+    }
+    start = end + 1;
   }
   if (query !== null) {
     for (let i = 0; i < query.length; i++) {
@@ -118,7 +128,9 @@ function build(
 ): UrlParts | undefined {
   const r = splitRest(rest);
   if (!r) return undefined;
-  const [path, query, fragment] = r;
+  const path = r[0];
+  const query = r[1];
+  const fragment = r[2];
   const origin = `${protocol}//${host}`;
   const href = `${origin}${path}${query === null ? '' : `?${query}`}${fragment === null ? '' : `#${fragment}`}`;
   return [

@@ -138,17 +138,51 @@ export class URL {
 const kOwner = Symbol('owner');
 const kList = Symbol('list');
 
+/** A hex digit's value, or -1 (also for a byte past the end). */
+function hexValue(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/**
+ * application/x-www-form-urlencoded's percent-decoding of a name or value, `+` as a space. A
+ * string with no `%`, `+` or surrogate (most of them) is its own decoding and is returned as it
+ * is; otherwise its UTF-8 bytes are decoded.
+ */
 function formDecode(s: string): string {
-  const bytes = utf8Encode(s.replace(/\+/g, ' '));
-  const out: number[] = [];
-  for (let i = 0; i < bytes.length; i++) {
-    const hex = String.fromCharCode(bytes[i + 1] ?? 0, bytes[i + 2] ?? 0);
-    if (bytes[i] === 0x25 && /^[0-9a-fA-F]{2}$/.test(hex)) {
-      out.push(Number.parseInt(hex, 16));
-      i += 2;
-    } else out.push(bytes[i]);
+  let plain = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x25 || c === 0x2b || (c >= 0xd800 && c <= 0xdfff)) {
+      plain = false;
+      break;
+    }
   }
-  return utf8Decode(new Uint8Array(out), false);
+  if (plain) return s;
+  const bytes = utf8Encode(s);
+  const out = new Uint8Array(bytes.length);
+  let p = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x2b) {
+      out[p++] = 0x20;
+      continue;
+    }
+    if (b === 0x25) {
+      const hi = hexValue(bytes[i + 1]);
+      const lo = hexValue(bytes[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out[p++] = hi * 16 + lo;
+        i += 2;
+        continue;
+      }
+    }
+    out[p++] = b;
+  }
+  return utf8Decode(out.subarray(0, p), false);
 }
 
 function formEncode(s: string): string {
@@ -215,14 +249,28 @@ export class URLSearchParams {
     );
     this.#changed();
   }
+  // Loops, not callbacks with destructured pairs: each destructuring is an iterator, and a
+  // request that reads its query goes through here.
   get(name: string) {
-    return this[kList].find(([k]) => k === String(name))?.[1] ?? null;
+    const n = String(name);
+    const list = this[kList];
+    for (let i = 0; i < list.length; i++) if (list[i][0] === n) return list[i][1];
+    return null;
   }
   getAll(name: string) {
-    return this[kList].filter(([k]) => k === String(name)).map(([, v]) => v);
+    const n = String(name);
+    const list = this[kList];
+    const out: string[] = [];
+    for (let i = 0; i < list.length; i++) if (list[i][0] === n) out.push(list[i][1]);
+    return out;
   }
   has(name: string, value?: string) {
-    return this[kList].some(([k, v]) => k === String(name) && (value === undefined || v === String(value)));
+    const n = String(name);
+    const v = value === undefined ? undefined : String(value);
+    const list = this[kList];
+    for (let i = 0; i < list.length; i++)
+      if (list[i][0] === n && (v === undefined || list[i][1] === v)) return true;
+    return false;
   }
   set(name: string, value: string) {
     const n = String(name);
