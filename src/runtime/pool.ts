@@ -173,8 +173,10 @@ export async function createIsolate(memoryMb: number, observer: Observer): Promi
     slot.done = api.hostDone;
     const runtime = await linkRuntime(isolate, context, get('linkRuntime'));
     apiRef.release();
-    await calls.call(api.warmup, []);
-    if (!preludeCache && (!cachedData || refused)) preludeCache = await cacheAfterSetup(isolate, source);
+    // The isolate that makes the prelude's code cache warms more of it (dispatch.ts, warmup).
+    const makesCache = !preludeCache && (!cachedData || refused);
+    await calls.call(api.warmup, [makesCache]);
+    if (makesCache) preludeCache = await cacheAfterSetup(isolate, source);
     // From here on, calls that must each be a task of their own go through the ring. Not before:
     // an isolate that dies in a ring task is noticed by its owner's watchdog, and the pool's
     // own calls have no owner.
