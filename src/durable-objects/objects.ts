@@ -232,10 +232,13 @@ export class DurableObjects {
   async #run(live: Live, event: ObjectEvent): Promise<unknown> {
     live.lastUsed = Date.now();
     try {
-      const run = () => this.options.runtimeFor(live.pop).runObject(live.instance, event);
       // Its outcome leaves through the output gate; a WebSocket event's goes nowhere (what its
       // handler sends is gated as it is sent), so the socket's next message need not wait.
-      return await (event.kind === 'ws' ? run() : gated(live, event.kind === 'fetch', run));
+      if (event.kind === 'ws') return await this.options.runtimeFor(live.pop).runObject(live.instance, event);
+      // An arrow argument, not a named one (under tsx naming one costs ~0.2 µs a call).
+      return await gated(live, event.kind === 'fetch', () =>
+        this.options.runtimeFor(live.pop).runObject(live.instance, event),
+      );
     } finally {
       live.lastUsed = Date.now();
     }

@@ -468,15 +468,19 @@ export class WorkerInstance implements IsolateOwner {
     if (!idle) return;
     const { used, excess } = idle;
     const limit = BigInt(Math.round(this.version.limits.cpuMs * 1e6));
-    const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(1);
-    const cpuBreach = (what: string) =>
-      this.breach(new LimitExceededError('cpu', `${what}${where}, limit ${this.version.limits.cpuMs} ms`));
+    const cpuMs = this.version.limits.cpuMs;
     if (!live && used > limit) {
-      cpuBreach(`${ms(used)} ms used`);
+      this.breach(new LimitExceededError('cpu', `${msOf(used)} ms used${where}, limit ${cpuMs} ms`));
       return;
     }
     if (excess > limit) {
-      cpuBreach(`${ms(excess)} ms used beyond ${live ? '90%' : 'half'} of a core`);
+      const share = live ? '90%' : 'half';
+      this.breach(
+        new LimitExceededError(
+          'cpu',
+          `${msOf(excess)} ms used beyond ${share} of a core${where}, limit ${cpuMs} ms`,
+        ),
+      );
       return;
     }
     if (!live) return;
@@ -486,7 +490,7 @@ export class WorkerInstance implements IsolateOwner {
       this.breach(
         new LimitExceededError(
           'cpu',
-          `${ms(over.cpuUsed)} ms used by a request with its work after the response (waitUntil, WebSocket messages), limit ${this.version.limits.cpuMs} ms`,
+          `${msOf(over.cpuUsed)} ms used by a request with its work after the response (waitUntil, WebSocket messages), limit ${this.version.limits.cpuMs} ms`,
         ),
       );
   }
@@ -796,4 +800,8 @@ export class WorkerInstance implements IsolateOwner {
       this.#release(a);
     });
   }
+}
+/** Nanoseconds as milliseconds with one decimal, for limit messages. */
+function msOf(ns: bigint): string {
+  return (Number(ns) / 1e6).toFixed(1);
 }
