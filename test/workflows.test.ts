@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type NatsServer, startNatsServer } from '../src/kv/nats-harness.ts';
-import { copyFixture, startDevProcess, startFixture, type TestDev } from './helpers.ts';
+import { copyFixture, startDevProcess, startFixture, startWorkerSource, type TestDev } from './helpers.ts';
 import { describeNeeding, NATS_SERVER } from './support/programs.ts';
 
 type Status = { status: string; output?: any; error?: { name: string; message: string } };
@@ -261,6 +261,26 @@ describe('a worker that exports only a Workflow', () => {
       assert.match(await res.text(), /no fetch\(\) handler: it exports only Workflow classes/);
     } finally {
       await alone.close();
+    }
+  });
+});
+
+describe('cloudflare:workflows without a Workflow', () => {
+  it('a worker with no [[workflows]] binding imports NonRetryableError (the run’s code is a part; this is not)', async () => {
+    const net = await startWorkerSource(`import { NonRetryableError } from 'cloudflare:workflows';
+export default {
+  fetch() {
+    const e = new NonRetryableError('stop', 'Custom');
+    return Response.json({ type: typeof NonRetryableError, error: e instanceof Error, message: e.message });
+  },
+};
+`);
+    try {
+      const res = await fetch(`${net.url}/`);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json(), { type: 'function', error: true, message: 'stop' });
+    } finally {
+      await net.close();
     }
   });
 });

@@ -89,6 +89,32 @@ describe('web globals', () => {
     );
     assert.deepEqual(out, ['AbortError', 20, 'm', true]);
   });
+  it('text decoding and query parsing use the intrinsics, not what the worker put in their place', async () => {
+    const out = await h.run(`
+      const text = 'a'.repeat(40) + 'é' + 'b'.repeat(40) + ' ' + 'c'.repeat(20000);
+      const bytes = new TextEncoder().encode(text);
+      const head = bytes.slice(0, 41);
+      const rest = bytes.slice(41);
+      const TA = Object.getPrototypeOf(Uint8Array.prototype);
+      const saved = [String.fromCharCode, Reflect.apply, TA.subarray, TA.slice, TA.set];
+      String.fromCharCode = () => 'X';
+      Reflect.apply = () => 'X';
+      TA.subarray = function () { return new Uint8Array(0); };
+      TA.slice = function () { return new Uint8Array(0); };
+      TA.set = function () {};
+      try {
+        const encoded = new TextEncoder().encode(text);
+        const same = encoded.length === bytes.length && encoded.every((b, i) => b === bytes[i]);
+        const whole = new TextDecoder().decode(bytes) === text;
+        const d = new TextDecoder();
+        const streamed = d.decode(head, { stream: true }) + d.decode(rest);
+        const q = new URLSearchParams('q=caf%C3%A9+au+lait&r=plain').get('q');
+        return [same, whole, streamed === text, q];
+      } finally {
+        [String.fromCharCode, Reflect.apply, TA.subarray, TA.slice, TA.set] = saved;
+      }`);
+    assert.deepEqual(out, [true, true, true, 'café au lait']);
+  });
   it('Intl formats as V8 provides', async () => {
     const out = await h.run(
       `return [new Intl.NumberFormat('en-US').format(1234.5), new Intl.DateTimeFormat('en-US', { timeZone: 'UTC' }).format(new Date(0))];`,

@@ -462,14 +462,16 @@ export class CipherTable {
   }
 }
 
-type CryptoCall = (ciphers: CipherTable, ...args: any[]) => unknown;
+/** What a call gets first: the calling isolate's cipher table (made on first use). */
+type CryptoHost = { readonly ciphers: CipherTable };
+type CryptoCall = (host: CryptoHost, ...args: any[]) => unknown;
 
 /**
- * node:crypto's synchronous syscalls, each given the calling isolate's cipher table first. All
+ * node:crypto's synchronous syscalls, each given the calling isolate's host first. All
  * are charged to the request as CPU (syscalls.ts adds their names to CHARGED).
  */
 export const NODE_CRYPTO: Record<string, CryptoCall> = {
-  ncPbkdf2: guarded((_ciphers, password, salt, iterations, keylen, digest) => {
+  ncPbkdf2: guarded((_host, password, salt, iterations, keylen, digest) => {
     const name = digestOf(digest);
     const it = uint(iterations, 'iterations');
     const len = uint(keylen, 'keylen');
@@ -481,7 +483,7 @@ export const NODE_CRYPTO: Record<string, CryptoCall> = {
     checkNodePbkdf2(it, len, nc.createHash(name).digest().byteLength || 32);
     return out(nc.pbkdf2Sync(bytes(password, 'password'), bytes(salt, 'salt'), it, len, name));
   }),
-  ncScrypt: guarded((_ciphers, password, salt, keylen, N, r, p, maxmem) => {
+  ncScrypt: guarded((_host, password, salt, keylen, N, r, p, maxmem) => {
     const len = uint(keylen, 'keylen');
     const [n, rr, pp] = [uint(N, 'N', 2 ** 32 - 1), uint(r, 'r', 2 ** 32 - 1), uint(p, 'p', 2 ** 32 - 1)];
     const mem = typeof maxmem === 'number' && maxmem > 0 ? maxmem : 32 * 1024 * 1024;
@@ -495,7 +497,7 @@ export const NODE_CRYPTO: Record<string, CryptoCall> = {
       }),
     );
   }),
-  ncHkdf: guarded((_ciphers, digest, ikm, salt, info, keylen) =>
+  ncHkdf: guarded((_host, digest, ikm, salt, info, keylen) =>
     out(
       Buffer.from(
         nc.hkdfSync(
@@ -508,23 +510,23 @@ export const NODE_CRYPTO: Record<string, CryptoCall> = {
       ),
     ),
   ),
-  ncCipherNew: guarded((ciphers, decipher, alg, key, iv, tagLength) =>
-    ciphers.create(decipher, alg, key, iv, tagLength),
+  ncCipherNew: guarded((h, decipher, alg, key, iv, tagLength) =>
+    h.ciphers.create(decipher, alg, key, iv, tagLength),
   ),
-  ncCipherUpdate: guarded((ciphers, id, data) => ciphers.update(id, data)),
-  ncCipherFinal: guarded((ciphers, id) => ciphers.final(id)),
-  ncCipherSet: guarded((ciphers, id, what, value, plaintextLength) =>
-    ciphers.set(id, what, value, plaintextLength),
+  ncCipherUpdate: guarded((h, id, data) => h.ciphers.update(id, data)),
+  ncCipherFinal: guarded((h, id) => h.ciphers.final(id)),
+  ncCipherSet: guarded((h, id, what, value, plaintextLength) =>
+    h.ciphers.set(id, what, value, plaintextLength),
   ),
-  ncCipherDrop: (ciphers, id) => ciphers.drop(id),
-  ncKeyImport: guarded((_ciphers, kind, from, held) => keyImport(kind, from, held)),
-  ncKeyExport: guarded((_ciphers, held, options) => keyExport(held, options)),
-  ncKeyPair: guarded((_ciphers, type, options) => generatePair(type, options)),
-  ncSign: guarded((_ciphers, alg, data, held, options) => {
+  ncCipherDrop: (h, id) => h.ciphers.drop(id),
+  ncKeyImport: guarded((_host, kind, from, held) => keyImport(kind, from, held)),
+  ncKeyExport: guarded((_host, held, options) => keyExport(held, options)),
+  ncKeyPair: guarded((_host, type, options) => generatePair(type, options)),
+  ncSign: guarded((_host, alg, data, held, options) => {
     const key = keyOf(held);
     return out(nc.sign(algorithmOf(alg), bytes(data, 'data'), signOptions(key, options) as never));
   }),
-  ncVerify: guarded((_ciphers, alg, data, held, options, signature) => {
+  ncVerify: guarded((_host, alg, data, held, options, signature) => {
     const key = keyOf(held);
     return nc.verify(
       algorithmOf(alg),
@@ -533,7 +535,7 @@ export const NODE_CRYPTO: Record<string, CryptoCall> = {
       bytes(signature, 'signature'),
     );
   }),
-  ncRsa: guarded((_ciphers, op, held, options, data) => {
+  ncRsa: guarded((_host, op, held, options, data) => {
     if (typeof op !== 'string' || !RSA_OPS.has(op)) throw new NamedError('invalid operation', 'TypeError');
     const o = (options ?? {}) as Record<string, unknown>;
     const input: Record<string, unknown> = { key: keyOf(held) };
@@ -543,7 +545,7 @@ export const NODE_CRYPTO: Record<string, CryptoCall> = {
     const fn = (nc as unknown as Record<string, (k: unknown, d: Buffer) => Buffer>)[op];
     return out(fn(input, bytes(data, 'buffer')));
   }),
-  ncDiffieHellman: guarded((_ciphers, privateHeld, publicHeld) =>
+  ncDiffieHellman: guarded((_host, privateHeld, publicHeld) =>
     out(nc.diffieHellman({ privateKey: keyOf(privateHeld), publicKey: keyOf(publicHeld) })),
   ),
 };

@@ -395,11 +395,11 @@ function clearTimer(h: IsolateHost, id: unknown): void {
 
 type SyncCall = (h: IsolateHost, ctx: unknown, ...args: any[]) => unknown;
 
-/** node:crypto's calls (./node-crypto.ts), each given the isolate's cipher table. */
+/** node:crypto's calls (./node-crypto.ts), each given the isolate's host (its cipher table). */
 const NODE_CRYPTO_SYNC: Record<string, SyncCall> = Object.fromEntries(
   Object.entries(NODE_CRYPTO).map(([name, fn]) => [
     name,
-    (h: IsolateHost, _ctx: unknown, ...args: unknown[]) => fn(h.ciphers, ...args),
+    (h: IsolateHost, _ctx: unknown, ...args: unknown[]) => fn(h, ...args),
   ]),
 );
 

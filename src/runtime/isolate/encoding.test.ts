@@ -87,3 +87,50 @@ describe('utf8Decode', () => {
     agrees(whole.subarray(50, 51)); // half of é
   });
 });
+
+describe('TextDecoder, streaming', () => {
+  /** Every chunk's output, or where it threw: ours and Node's, chunk by chunk. */
+  function chunks(
+    make: () => { decode(b?: Uint8Array, o?: { stream?: boolean }): string },
+    parts: Uint8Array[],
+  ) {
+    const d = make();
+    const out: string[] = [];
+    for (let i = 0; i <= parts.length; i++) {
+      try {
+        out.push(i < parts.length ? d.decode(parts[i], { stream: true }) : d.decode());
+      } catch {
+        out.push(`threw at ${i}`);
+        break;
+      }
+    }
+    return out;
+  }
+
+  it('decodes and refuses chunk by chunk where WHATWG’s decoder does (fatal and not)', async () => {
+    const { TextDecoder: Ours } = await import('./encoding.ts');
+    const next = rng(11);
+    const cases: Uint8Array[][] = [[Uint8Array.from([0x41, 0xe0, 0x80]), Uint8Array.from([0x42])]];
+    for (let round = 0; round < 3000; round++) {
+      const bytes: number[] = [];
+      const n = 1 + Math.floor(next() * 5);
+      for (let k = 0; k < n; k++) {
+        if (next() < 0.5) bytes.push(...PIECES[Math.floor(next() * PIECES.length)]);
+        else bytes.push(next() < 0.5 ? 0x41 : Math.floor(next() * 256));
+      }
+      const cut = Math.floor(next() * (bytes.length + 1));
+      cases.push([Uint8Array.from(bytes.slice(0, cut)), Uint8Array.from(bytes.slice(cut))]);
+    }
+    for (const parts of cases) {
+      for (const fatal of [false, true]) {
+        const ours = chunks(() => new Ours('utf-8', { fatal }), parts);
+        const node = chunks(() => new globalThis.TextDecoder('utf-8', { fatal }), parts);
+        assert.deepEqual(
+          ours,
+          node,
+          `fatal ${fatal}: ${parts.map((p) => Buffer.from(p).toString('hex')).join(' | ')}`,
+        );
+      }
+    }
+  });
+});

@@ -42,16 +42,38 @@ export function utf8Encode(s: string): Uint8Array {
       out[p++] = 0x80 | (c & 63);
     }
   }
-  return p === out.length ? out : out.slice(0, p);
+  return p === out.length ? out : (apply(sliceBytes, out, [0, p]) as Uint8Array);
 }
 
-/** Length of the incomplete UTF-8 sequence at the end of `b` (0 if it ends cleanly). */
+/**
+ * Length of the incomplete UTF-8 sequence at the end of `b`, which a streaming decode keeps for
+ * the next chunk (0 if it ends cleanly, or if what is there is ill-formed already: a lead byte
+ * that leads nothing, or a second byte out of its lead's bounds, decoded, or refused, now as
+ * WHATWG's decoder does).
+ */
 function incompleteTail(b: Uint8Array, end: number): number {
   for (let back = 1; back <= 3 && end - back >= 0; back++) {
     const c = b[end - back];
     if ((c & 0xc0) === 0x80) continue;
-    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    return need > back ? back : 0;
+    let need = 0;
+    let lower = 0x80;
+    let upper = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 3;
+      if (c === 0xe0) lower = 0xa0;
+      else if (c === 0xed) upper = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 4;
+      if (c === 0xf0) lower = 0x90;
+      else if (c === 0xf4) upper = 0x8f;
+    } else return 0;
+    if (need <= back) return 0;
+    if (back >= 2) {
+      const second = b[end - back + 1];
+      if (second < lower || second > upper) return 0;
+    }
+    return back;
   }
   return 0;
 }
@@ -59,6 +81,10 @@ function incompleteTail(b: Uint8Array, end: number): number {
 // Captured when the prelude loads: tenant code may replace String.fromCharCode or Reflect.apply.
 const fromCharCode = String.fromCharCode;
 const { apply } = Reflect;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const subarray = typedArrayPrototype.subarray as Uint8Array['subarray'];
+const sliceBytes = typedArrayPrototype.slice as Uint8Array['slice'];
+const setBytes = typedArrayPrototype.set as Uint8Array['set'];
 /** Code units one String.fromCharCode call takes (its arguments). */
 const CHUNK = 8192;
 /** An ASCII run at least this long is taken from the bytes at once, not unit by unit. */
@@ -69,7 +95,7 @@ function asciiOf(b: Uint8Array, from: number, to: number): string {
   if (from === 0 && to === b.length && to <= CHUNK) return apply(fromCharCode, null, b) as string;
   let out = '';
   for (let at = from; at < to; at += CHUNK)
-    out += apply(fromCharCode, null, b.subarray(at, Math.min(to, at + CHUNK))) as string;
+    out += apply(fromCharCode, null, apply(subarray, b, [at, Math.min(to, at + CHUNK)])) as string;
   return out;
 }
 
@@ -219,16 +245,16 @@ export class TextDecoder {
       input === undefined || input === null ? new Uint8Array(0) : toBytes(input, 'TextDecoder.decode');
     if (this.#pending) {
       const joined = new Uint8Array(this.#pending.length + bytes.length);
-      joined.set(this.#pending);
-      joined.set(bytes, this.#pending.length);
+      apply(setBytes, joined, [this.#pending]);
+      apply(setBytes, joined, [bytes, this.#pending.length]);
       bytes = joined;
       this.#pending = null;
     }
     if (options.stream) {
       const tail = incompleteTail(bytes, bytes.length);
       if (tail > 0) {
-        this.#pending = bytes.slice(bytes.length - tail);
-        bytes = bytes.subarray(0, bytes.length - tail);
+        this.#pending = apply(sliceBytes, bytes, [bytes.length - tail]);
+        bytes = apply(subarray, bytes, [0, bytes.length - tail]);
       }
     }
     if (!this.#seenStart && bytes.length > 0) {

@@ -26,6 +26,8 @@ import {
 } from './context.ts';
 import { checkDepth } from './depth.ts';
 import './cloudflare.ts';
+// `cloudflare:workflows` (NonRetryableError) for every worker; a Workflow's run is a part.
+import './workflows/errors.ts';
 import './sockets.ts';
 import { Crypto, crypto } from './crypto.ts';
 import {

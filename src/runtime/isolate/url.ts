@@ -138,6 +138,10 @@ export class URL {
 const kOwner = Symbol('owner');
 const kList = Symbol('list');
 
+// Captured when the prelude loads: tenant code may replace a typed array's subarray.
+const { apply } = Reflect;
+const subarray = Object.getPrototypeOf(Uint8Array.prototype).subarray as Uint8Array['subarray'];
+
 /** A hex digit's value, or -1 (also for a byte past the end). */
 function hexValue(c: number | undefined): number {
   if (c === undefined) return -1;
@@ -182,7 +186,7 @@ function formDecode(s: string): string {
     }
     out[p++] = b;
   }
-  return utf8Decode(out.subarray(0, p), false);
+  return utf8Decode(p === out.length ? out : apply(subarray, out, [0, p]), false);
 }
 
 function formEncode(s: string): string {
