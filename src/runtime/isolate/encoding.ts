@@ -219,20 +219,36 @@ export class TextEncoder {
   }
 }
 
+/** A decoder for another encoding than UTF-8 (ext/encodings.ts, loaded on first use). */
+interface LegacyDecoder {
+  decode(bytes: Uint8Array, stream: boolean): string;
+}
+
 export class TextDecoder {
   #fatal: boolean;
   #ignoreBOM: boolean;
   #pending: Uint8Array | null = null;
   #seenStart = false;
+  #encoding = 'utf-8';
+  #legacy: LegacyDecoder | null = null;
   constructor(label = 'utf-8', options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
-    if (!UTF8_LABELS.has(String(label).trim().toLowerCase())) {
-      throw new RangeError(`TextDecoder: encoding "${label}" is not supported (only utf-8)`);
-    }
     this.#fatal = !!options.fatal;
     this.#ignoreBOM = !!options.ignoreBOM;
+    // Labels match with ASCII whitespace trimmed, case-insensitively (WHATWG "get an encoding").
+    const name = String(label)
+      .replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '')
+      .toLowerCase();
+    if (UTF8_LABELS.has(name)) return;
+    const legacy = ExtensionsRef.load('encodings').legacyDecoder(name, this.#fatal, this.#ignoreBOM);
+    if (!legacy)
+      throw new RangeError(
+        `TextDecoder: encoding "${label}" is not supported (Outpost decodes utf-8, utf-16le, utf-16be and windows-1252)`,
+      );
+    this.#encoding = legacy.encoding;
+    this.#legacy = legacy.decoder;
   }
   get encoding() {
-    return 'utf-8';
+    return this.#encoding;
   }
   get fatal() {
     return this.#fatal;
@@ -243,6 +259,7 @@ export class TextDecoder {
   decode(input?: unknown, options: { stream?: boolean } = {}): string {
     let bytes =
       input === undefined || input === null ? new Uint8Array(0) : toBytes(input, 'TextDecoder.decode');
+    if (this.#legacy !== null) return this.#legacy.decode(bytes, !!options?.stream);
     if (this.#pending) {
       const joined = new Uint8Array(this.#pending.length + bytes.length);
       apply(setBytes, joined, [this.#pending]);
@@ -334,3 +351,13 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 export const DOMExceptionRef: { ctor: any } = { ctor: Error };
+
+/**
+ * Loads an extension by name: modules.ts's loadExtension, set there (this file cannot import
+ * modules.ts, which imports bridge.ts, which imports this file).
+ */
+export const ExtensionsRef: { load: (name: string) => any } = {
+  load: (name) => {
+    throw new Error(`internal error: extension "${name}" asked for before modules.ts loaded`);
+  },
+};

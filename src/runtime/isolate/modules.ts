@@ -25,6 +25,7 @@ import {
   thenInFrame,
   withStores,
 } from './context.ts';
+import { ExtensionsRef } from './encoding.ts';
 import { clearInterval, clearTimeout, queueMicrotask, setInterval, setTimeout } from './timers.ts';
 
 const NODE = new Set<string>(NODE_MODULES);
@@ -209,6 +210,7 @@ export function loadExtension(name: string): any {
     callSync('extEnd');
   }
 }
+ExtensionsRef.load = loadExtension;
 
 /** Extensions require each other by `node:x`, whatever the tenant's flags. */
 function internalRequire(id: string): unknown {
