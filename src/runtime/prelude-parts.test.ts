@@ -12,6 +12,7 @@ const CLASSES: Record<string, string[]> = {
   d1: ['D1Database', 'D1PreparedStatement'],
   analytics: ['AnalyticsEngineDataset'],
   workflow: ['Workflow', 'WorkflowInstance'],
+  queue: ['Queue'],
 };
 
 it('the prelude every isolate holds has none of the parts’ classes; each part has its own', async () => {

@@ -1,6 +1,6 @@
 /**
  * Parts of the prelude: the in-isolate code of bindings most workers do not have (Durable
- * Objects, R2, D1, Workflows, Analytics Engine). Each is built apart from the prelude and
+ * Objects, R2, D1, Workflows, Analytics Engine, a Queues producer). Each is built apart from the prelude and
  * evaluated in an isolate only when its worker has such a binding (or the isolate holds a Durable
  * Object), while the worker loads and before any of its code runs (isolate/parts.ts). Every
  * pooled isolate holds the prelude whatever its tenant turns out to be, and in the prelude this
@@ -21,7 +21,7 @@ import * as esbuild from 'esbuild';
 import type { BindingKind } from './bindings/protocol.ts';
 
 /** The parts (each an entry in src/runtime/isolate/parts/). */
-export const PART_NAMES = ['durable', 'r2', 'd1', 'analytics', 'workflow'] as const;
+export const PART_NAMES = ['durable', 'r2', 'd1', 'analytics', 'workflow', 'queue'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 /** The part each binding type needs (the isolate's side: isolate/bindings/index.ts). */
@@ -31,6 +31,7 @@ export const PART_OF_BINDING: Partial<Record<BindingKind, PartName>> = {
   d1: 'd1',
   analytics_engine: 'analytics',
   workflow: 'workflow',
+  queue: 'queue',
 };
 
 /** The key a prelude file is known by in `__outpostModules`: its path from the isolate folder. */

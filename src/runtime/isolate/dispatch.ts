@@ -14,7 +14,7 @@ import type { AnyDescriptor, WorkflowRunArgs } from '../bindings/protocol.ts';
 import { allSettledInFrame, raceInFrame } from './async.ts';
 import { __outpostFrames } from './await-frames.ts';
 import { makeBindings } from './bindings/index.ts';
-import { type DeliveredMessage, messageBatch } from './bindings/queue.ts';
+import { type DeliveredMessage, messageBatch } from './bindings/queue-batch.ts';
 import { HostBody, isUsed, kBody, newState } from './body.ts';
 import { host } from './bridge.ts';
 import { now } from './clock.ts';

@@ -17,6 +17,7 @@
 import { partModules } from 'outpost:part-modules';
 import type * as Analytics from './bindings/analytics.ts';
 import type * as D1 from './bindings/d1.ts';
+import type * as Queue from './bindings/queue.ts';
 import type * as R2 from './bindings/r2.ts';
 import type * as Workflow from './bindings/workflow.ts';
 import { callSync } from './bridge.ts';
@@ -30,6 +31,7 @@ export interface Parts {
   d1: Pick<typeof D1, 'D1Database'>;
   analytics: Pick<typeof Analytics, 'AnalyticsEngineDataset'>;
   workflow: Pick<typeof Workflow, 'Workflow'> & Pick<typeof WorkflowRun, 'runWorkflow'>;
+  queue: Pick<typeof Queue, 'Queue'>;
 }
 export type PartName = keyof Parts;
 
@@ -61,7 +63,7 @@ function run<K extends PartName>(name: K, factory: (modules: unknown) => void): 
   return loaded as Parts[K];
 }
 
-const NAMES = new Set<string>(['durable', 'r2', 'd1', 'analytics', 'workflow'] satisfies PartName[]);
+const NAMES = new Set<string>(['durable', 'r2', 'd1', 'analytics', 'workflow', 'queue'] satisfies PartName[]);
 
 /**
  * The host hands over a part it compiled and ran in this isolate (src/runtime/load.ts: with V8's

@@ -8,7 +8,6 @@ import type { AnyDescriptor, BindingKind, DescriptorOf } from '../../bindings/pr
 import { KVNamespace } from '../kv.ts';
 import { part } from '../parts.ts';
 import { assetsBinding } from './assets.ts';
-import { Queue } from './queue.ts';
 import { RateLimit } from './ratelimit.ts';
 import { serviceBinding } from './service.ts';
 import { unsafeEval } from './unsafe-eval.ts';
@@ -24,7 +23,7 @@ const MAKE: { [T in BindingKind]: (name: string, d: DescriptorOf<T>) => unknown 
   assets: (name) => assetsBinding(name),
   analytics_engine: (name) => new (part('analytics').AnalyticsEngineDataset)(name),
   ratelimit: (name) => new RateLimit(name),
-  queue: (name) => new Queue(name),
+  queue: (name) => new (part('queue').Queue)(name),
   workflow: (name) => new (part('workflow').Workflow)(name),
   unsupported: (name, d) => unsupportedBinding(name, d.key, d.what),
 };

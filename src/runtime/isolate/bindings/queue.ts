@@ -1,29 +1,21 @@
 /**
  * Cloudflare Queues (https://developers.cloudflare.com/queues/configuration/javascript-apis/),
- * in the isolate: the producer's `send(body, { contentType, delaySeconds })` and
+ * in the isolate, the producer: `send(body, { contentType, delaySeconds })` and
  * `sendBatch(messages, { delaySeconds })`, bodies serialized by content type here and stored
- * on the host (../../bindings/queue.ts); and the consumer's MessageBatch, its messages'
- * `ack()`/`retry()` and the batch's `ackAll()`/`retryAll()`, whose decisions go back to the host
- * when `queue()` returns.
+ * on the host (../../bindings/queue.ts). A part of the prelude (../parts/queue.ts), loaded by a
+ * worker with a queue binding; the consumer's MessageBatch is ./queue-batch.ts.
  *
  * Content types: "json" (the default), "text", "bytes". "v8" (structured clone) is refused with
  * an error saying so: Outpost does not serialize it yet.
  */
 import { callBinding } from '../bridge.ts';
-import { TextDecoder, TextEncoder } from '../encoding.ts';
+import { TextEncoder } from '../encoding.ts';
+import { delayOf } from './queue-batch.ts';
 
 /** As src/runtime/bindings/queue.ts (checked again on the host). */
 const MAX_MESSAGE = 128_000;
 const MAX_BATCH = 100;
-const MAX_DELAY = 86_400;
 const TYPES = ['json', 'text', 'bytes', 'v8'];
-
-function delayOf(v: unknown, where: string): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_DELAY)
-    throw new TypeError(`${where}: delaySeconds must be a whole number of seconds from 0 to ${MAX_DELAY}`);
-  return v;
-}
 
 function serialize(body: unknown, contentType: unknown): { body: ArrayBuffer; contentType: string } {
   const type = contentType ?? 'json';
@@ -91,78 +83,4 @@ export class Queue {
   get [Symbol.toStringTag](): string {
     return 'Queue';
   }
-}
-
-/** A delivered message as the host hands it over. */
-export interface DeliveredMessage {
-  id: string;
-  timestamp: number;
-  body: ArrayBuffer;
-  contentType: string;
-  attempts: number;
-}
-
-/** What the consumer decided for each message (the first decision for a message wins). */
-export interface BatchDecisions {
-  acks: string[];
-  retries: { id: string; delaySeconds: number | undefined }[];
-}
-
-function deserialize(m: DeliveredMessage): unknown {
-  if (m.contentType === 'bytes') return m.body;
-  const text = new TextDecoder().decode(m.body);
-  return m.contentType === 'text' ? text : JSON.parse(text);
-}
-
-/**
- * The MessageBatch a `queue(batch, env, ctx)` handler gets, and `settle(failed)`: the decisions
- * once it has returned — messages nobody decided are acknowledged when it succeeded and retried
- * when it threw (https://developers.cloudflare.com/queues/configuration/batching-retries/).
- */
-export function messageBatch(queue: string, delivered: DeliveredMessage[]) {
-  const decided = new Map<string, { ack: true } | { ack: false; delaySeconds: number | undefined }>();
-  const decide = (id: string, d: { ack: true } | { ack: false; delaySeconds: number | undefined }) => {
-    if (!decided.has(id)) decided.set(id, d);
-  };
-  const retryDelay = (o: unknown) =>
-    delayOf((o as { delaySeconds?: unknown } | undefined)?.delaySeconds, 'retry');
-  const messages = Object.freeze(
-    delivered.map((m) =>
-      Object.freeze({
-        id: m.id,
-        timestamp: new Date(m.timestamp),
-        body: deserialize(m),
-        attempts: m.attempts,
-        ack: () => decide(m.id, { ack: true }),
-        retry: (o?: { delaySeconds?: number }) =>
-          decide(m.id, {
-            ack: false,
-            delaySeconds: o?.delaySeconds === undefined ? undefined : retryDelay(o),
-          }),
-      }),
-    ),
-  );
-  const batch = Object.freeze({
-    queue,
-    messages,
-    ackAll: () => {
-      for (const m of delivered) decide(m.id, { ack: true });
-    },
-    retryAll: (o?: { delaySeconds?: number }) => {
-      const delaySeconds = o?.delaySeconds === undefined ? undefined : retryDelay(o);
-      for (const m of delivered) decide(m.id, { ack: false, delaySeconds });
-    },
-  });
-  const settle = (failed: boolean): BatchDecisions => {
-    const out: BatchDecisions = { acks: [], retries: [] };
-    for (const m of delivered) {
-      const d =
-        decided.get(m.id) ??
-        (failed ? { ack: false as const, delaySeconds: undefined } : { ack: true as const });
-      if (d.ack) out.acks.push(m.id);
-      else out.retries.push({ id: m.id, delaySeconds: d.delaySeconds });
-    }
-    return out;
-  };
-  return { batch, settle };
 }
