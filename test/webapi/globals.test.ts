@@ -109,11 +109,12 @@ describe('web globals', () => {
         const d = new TextDecoder();
         const streamed = d.decode(head, { stream: true }) + d.decode(rest);
         const q = new URLSearchParams('q=caf%C3%A9+au+lait&r=plain').get('q');
-        return [same, whole, streamed === text, q];
+        const bom = new TextDecoder().decode(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41));
+        return [same, whole, streamed === text, q, bom];
       } finally {
         [String.fromCharCode, Reflect.apply, TA.subarray, TA.slice, TA.set] = saved;
       }`);
-    assert.deepEqual(out, [true, true, true, 'café au lait']);
+    assert.deepEqual(out, [true, true, true, 'café au lait', 'A']);
   });
   it('Intl formats as V8 provides', async () => {
     const out = await h.run(

@@ -85,6 +85,11 @@ const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
 const subarray = typedArrayPrototype.subarray as Uint8Array['subarray'];
 const sliceBytes = typedArrayPrototype.slice as Uint8Array['slice'];
 const setBytes = typedArrayPrototype.set as Uint8Array['set'];
+
+/** `b.subarray(from, to)` with the intrinsic method (tenant code may replace a typed array's). */
+export function bytesView(b: Uint8Array, from: number, to = b.length): Uint8Array {
+  return apply(subarray, b, [from, to]) as Uint8Array;
+}
 /** Code units one String.fromCharCode call takes (its arguments). */
 const CHUNK = 8192;
 /** An ASCII run at least this long is taken from the bytes at once, not unit by unit. */
@@ -95,7 +100,7 @@ function asciiOf(b: Uint8Array, from: number, to: number): string {
   if (from === 0 && to === b.length && to <= CHUNK) return apply(fromCharCode, null, b) as string;
   let out = '';
   for (let at = from; at < to; at += CHUNK)
-    out += apply(fromCharCode, null, apply(subarray, b, [at, Math.min(to, at + CHUNK)])) as string;
+    out += apply(fromCharCode, null, bytesView(b, at, Math.min(to, at + CHUNK))) as string;
   return out;
 }
 
@@ -271,13 +276,13 @@ export class TextDecoder {
       const tail = incompleteTail(bytes, bytes.length);
       if (tail > 0) {
         this.#pending = apply(sliceBytes, bytes, [bytes.length - tail]);
-        bytes = apply(subarray, bytes, [0, bytes.length - tail]);
+        bytes = bytesView(bytes, 0, bytes.length - tail);
       }
     }
     if (!this.#seenStart && bytes.length > 0) {
       this.#seenStart = true;
       if (!this.#ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
-        bytes = bytes.subarray(3);
+        bytes = bytesView(bytes, 3);
     }
     const text = utf8Decode(bytes, this.#fatal);
     if (!options.stream) this.#seenStart = false;

@@ -6,7 +6,7 @@
  * small, but it stops this thread until the host's main thread takes it up.
  */
 import { host } from './bridge.ts';
-import { utf8Decode, utf8Encode } from './encoding.ts';
+import { bytesView, utf8Decode, utf8Encode } from './encoding.ts';
 import { fastParse } from './url-fast.ts';
 
 /** Parsed components, or null for an invalid URL. */
@@ -138,10 +138,6 @@ export class URL {
 const kOwner = Symbol('owner');
 const kList = Symbol('list');
 
-// Captured when the prelude loads: tenant code may replace a typed array's subarray.
-const { apply } = Reflect;
-const subarray = Object.getPrototypeOf(Uint8Array.prototype).subarray as Uint8Array['subarray'];
-
 /** A hex digit's value, or -1 (also for a byte past the end). */
 function hexValue(c: number | undefined): number {
   if (c === undefined) return -1;
@@ -186,7 +182,7 @@ function formDecode(s: string): string {
     }
     out[p++] = b;
   }
-  return utf8Decode(p === out.length ? out : apply(subarray, out, [0, p]), false);
+  return utf8Decode(p === out.length ? out : bytesView(out, 0, p), false);
 }
 
 function formEncode(s: string): string {
