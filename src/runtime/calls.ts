@@ -81,13 +81,29 @@ export class IsolateCalls {
   readonly complete = new ivm.Callback(
     (list: unknown) => {
       if (!Array.isArray(list)) return;
+      this.outcomeBatches++;
+      this.outcomes += Math.floor(list.length / 3);
       for (let i = 0; i + 2 < list.length; i += 3) {
         const id = list[i];
         const p = typeof id === 'number' ? this.#pending.get(id) : undefined;
+        let value = list[i + 2];
+        // An outcome that waited for the rest of its ring batch, copied when it was reported
+        // (isolate/outbox.ts): taken out here, and the copy freed either way.
+        if (value instanceof ivm.ExternalCopy) {
+          const held = value;
+          try {
+            value = p ? held.copy() : undefined;
+          } catch (err) {
+            value = err;
+            list[i + 1] = false;
+          } finally {
+            held.release();
+          }
+        }
         if (!p) continue;
         this.#pending.delete(id as number);
-        if (list[i + 1] === true) p.resolve(list[i + 2]);
-        else p.reject(list[i + 2]);
+        if (list[i + 1] === true) p.resolve(value);
+        else p.reject(value);
       }
     },
     { ignored: true },
@@ -202,6 +218,9 @@ export class IsolateCalls {
   batched = 0;
   ringBatches = 0;
   ringItems = 0;
+  /** Crossings back with outcomes, and the outcomes in them (isolate/outbox.ts). */
+  outcomeBatches = 0;
+  outcomes = 0;
 
   #flush(): void {
     this.#flushScheduled = false;

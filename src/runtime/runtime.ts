@@ -749,16 +749,22 @@ export class Runtime implements ObjectHost {
     meanBatch: number;
     /** Mean number of tasks (object events, answers to host calls…) per crossing of the task ring. */
     meanRing: number;
+    /** Mean number of outcomes (answers, RPC results…) per crossing back to the host. */
+    meanOutcomes: number;
   } {
     let batches = 0;
     let batched = 0;
     let rings = 0;
     let ringed = 0;
+    let backs = 0;
+    let outcomes = 0;
     for (const inst of this.#lru.keys()) {
       batches += inst.iso.calls.batches;
       batched += inst.iso.calls.batched;
       rings += inst.iso.calls.ringBatches;
       ringed += inst.iso.calls.ringItems;
+      backs += inst.iso.calls.outcomeBatches;
+      outcomes += inst.iso.calls.outcomes;
     }
     let heap = 0;
     let cpu = 0n;
@@ -779,6 +785,7 @@ export class Runtime implements ObjectHost {
       isolateCpuMs: Number(cpu) / 1e6,
       meanBatch: batches === 0 ? 0 : batched / batches,
       meanRing: rings === 0 ? 0 : ringed / rings,
+      meanOutcomes: backs === 0 ? 0 : outcomes / backs,
     };
   }
 

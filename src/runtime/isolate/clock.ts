@@ -33,6 +33,11 @@ export function entryCount(): number {
   return entries;
 }
 
+/** The real time, ms since the epoch: for the prelude alone (outbox.ts), never tenant code. */
+export function realTime(): number {
+  return realNow();
+}
+
 /** The frozen time, ms since the epoch. */
 export function now(): number {
   return frozen;

@@ -54,6 +54,7 @@ import { Headers } from './headers.ts';
 import { installIntlLimits } from './intl.ts';
 import { installListGuards } from './lists.ts';
 import { lazyGlobal, loadExtension, requireModule } from './modules.ts';
+import { afterRingTask, type Complete, report, setComplete } from './outbox.ts';
 import { installPart } from './parts.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
@@ -118,73 +119,6 @@ const performance = {
   toJSON: () => ({ timeOrigin }),
 };
 
-/**
- * Outcomes of entry calls go back to the host in batches: every outcome that settles before the
- * flush microtask runs travels in one `complete([id, ok, value, ...])` (see src/runtime/calls.ts).
- */
-type Complete = (list: unknown[]) => void;
-let complete: Complete = () => {};
-// No prototype: a tenant's Array.prototype index setters or replaced push must not see or change
-// the outcomes ([id, ok, value, ...]) on their way out.
-const setPrototypeOf = Object.setPrototypeOf;
-let outbox: unknown[] = setPrototypeOf([], null);
-let flushQueued = false;
-
-function errorValue(err: unknown): { name: string; message: string; stack: string } {
-  try {
-    return err instanceof Error
-      ? { name: String(err.name), message: String(err.message), stack: String(err.stack) }
-      : { name: 'Error', message: String(err), stack: String(err) };
-  } catch {
-    return { name: 'Error', message: 'an error whose properties could not be read', stack: '' };
-  }
-}
-
-/** The intrinsic, captured before tenant code runs: the errors made here must not throw. */
-const NativeTypeError = TypeError;
-const unsent = (message: string) =>
-  errorValue(new NativeTypeError(`The worker's result could not be sent: ${message}`));
-
-function flush() {
-  flushQueued = false;
-  const batch = outbox;
-  outbox = setPrototypeOf([], null);
-  // Checked here, just before the copy: a value made deeper after report() is caught too.
-  for (let i = 0; i + 2 < batch.length; i += 3) {
-    if (batch[i + 1] !== true) continue;
-    try {
-      checkDepth(batch[i + 2], 'The value returned');
-    } catch (err) {
-      batch[i + 1] = false;
-      batch[i + 2] = unsent((err as Error).message);
-    }
-  }
-  try {
-    complete(batch);
-  } catch {
-    // Some value could not be copied to the host (e.g. tampered internals holding functions):
-    // send the outcomes one by one so only the bad one fails.
-    for (let i = 0; i < batch.length; i += 3) {
-      try {
-        complete([batch[i], batch[i + 1], batch[i + 2]]);
-      } catch (err) {
-        complete([batch[i], false, unsent(String((err as Error)?.message))]);
-      }
-    }
-  }
-}
-
-function report(id: unknown, ok: boolean, value: unknown) {
-  const at = outbox.length;
-  outbox[at] = id;
-  outbox[at + 1] = ok;
-  outbox[at + 2] = ok ? value : errorValue(value);
-  if (!flushQueued) {
-    flushQueued = true;
-    thenIntrinsic(resolvedIntrinsic(), flush);
-  }
-}
-
 // Captured before tenant code runs: the entry loop must not go through anything it can replace
 // (a replaced Array.prototype[Symbol.iterator] would otherwise see every call's arguments).
 const applyIntrinsic = Reflect.apply;
@@ -192,10 +126,11 @@ const sliceIntrinsic = Array.prototype.slice;
 
 /**
  * Wrap an entry function: called with a batch [[callId, ...args], ...], each outcome reported.
+ * `tenantValue`: its outcome is `{ value, … }` holding a value of the tenant's (outbox.ts).
  * Each call runs at once, in the batch's task (a microtask per call cost ~0.6 µs a request);
  * what it awaits runs after, as the events of one task do.
  */
-function entry(fn: (...args: any[]) => unknown) {
+function entry(fn: (...args: any[]) => unknown, tenantValue = false) {
   return (batch: unknown[][]) => {
     tick();
     for (let i = 0; i < batch.length; i++) {
@@ -213,10 +148,10 @@ function entry(fn: (...args: any[]) => unknown) {
       if (isIntrinsicPromise(out))
         thenIntrinsic(
           out,
-          (value) => report(callId, true, value),
+          (value) => report(callId, true, value, tenantValue),
           (err) => report(callId, false, err),
         );
-      else report(callId, true, out);
+      else report(callId, true, out, tenantValue);
     }
   };
 }
@@ -292,7 +227,7 @@ function init(
   runningBuffer: SharedArrayBuffer,
 ) {
   delete g.__outpost_init;
-  complete = completeCb;
+  setComplete(completeCb);
   shareRunning(runningBuffer);
   installBridge({
     ivm,
@@ -323,8 +258,8 @@ function init(
     pull: entry(pull),
     cancel,
     settle: entry(settle),
-    rpc: entry(rpc),
-    event: entry(event),
+    rpc: entry(rpc, true),
+    event: entry(event, true),
     wsEvent: entry(wsEvent),
     forget,
     warmup: entry(warmup),
@@ -344,6 +279,7 @@ function init(
     (ivm as { Reference: any }).Reference,
     RING_ENTRIES.map((name) => byName[name]),
     strayCb,
+    afterRingTask,
   );
   return api;
 }

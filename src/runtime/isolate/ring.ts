@@ -30,6 +30,8 @@ let entries: readonly Entry[] = [];
 let self: SelfRef | null = null;
 let selfApply: SelfRef['apply'] | null = null;
 let stray: (stack: string) => void = () => {};
+/** Called after each task, `last` when no item waits after it (the outcomes held go then). */
+let afterTask: (last: boolean) => void = () => {};
 // Items waiting for their task: [code, item, ...] from `head` on. No prototype: what a tenant
 // puts on Array.prototype (an index setter, a replaced push) never sees or breaks it.
 const queue: unknown[] = Object.setPrototypeOf([], null);
@@ -55,6 +57,12 @@ function runTask(): void {
   else if (head >= COMPACT_AT && head * 2 >= queue.length) compact();
   const entry = entries[code];
   if (entry !== undefined) entry([item]);
+  afterTask(head === queue.length);
+}
+
+/** Items still wait for their task (an outcome reported now may wait for them: outbox.ts). */
+export function ringWaiting(): boolean {
+  return head < queue.length;
 }
 
 /** Drop the items already run from the front, so a queue that never drains stays its live size. */
@@ -70,9 +78,11 @@ export function installRing(
   ReferenceClass: new (fn: () => void) => SelfRef,
   byCode: readonly Entry[],
   onStray: (stack: string) => void,
+  onTaskDone: (last: boolean) => void,
 ): void {
   entries = byCode;
   stray = onStray;
+  afterTask = onTaskDone;
   self = new ReferenceClass(runTask);
   selfApply = self.apply;
 }
