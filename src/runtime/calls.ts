@@ -221,6 +221,9 @@ export class IsolateCalls {
   /** Crossings back with outcomes, and the outcomes in them (isolate/outbox.ts). */
   outcomeBatches = 0;
   outcomes = 0;
+  /** Crossings with the isolate's own host calls, and the calls in them (bridge/posted.ts). */
+  postBatches = 0;
+  posted = 0;
 
   #flush(): void {
     this.#flushScheduled = false;

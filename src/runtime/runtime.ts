@@ -751,6 +751,8 @@ export class Runtime implements ObjectHost {
     meanRing: number;
     /** Mean number of outcomes (answers, RPC results…) per crossing back to the host. */
     meanOutcomes: number;
+    /** Mean number of the isolates' own host calls (fetch, KV, timers…) per crossing. */
+    meanPosted: number;
   } {
     let batches = 0;
     let batched = 0;
@@ -758,6 +760,8 @@ export class Runtime implements ObjectHost {
     let ringed = 0;
     let backs = 0;
     let outcomes = 0;
+    let posts = 0;
+    let posted = 0;
     for (const inst of this.#lru.keys()) {
       batches += inst.iso.calls.batches;
       batched += inst.iso.calls.batched;
@@ -765,6 +769,8 @@ export class Runtime implements ObjectHost {
       ringed += inst.iso.calls.ringItems;
       backs += inst.iso.calls.outcomeBatches;
       outcomes += inst.iso.calls.outcomes;
+      posts += inst.iso.calls.postBatches;
+      posted += inst.iso.calls.posted;
     }
     let heap = 0;
     let cpu = 0n;
@@ -786,6 +792,7 @@ export class Runtime implements ObjectHost {
       meanBatch: batches === 0 ? 0 : batched / batches,
       meanRing: rings === 0 ? 0 : ringed / rings,
       meanOutcomes: backs === 0 ? 0 : outcomes / backs,
+      meanPosted: posts === 0 ? 0 : posted / posts,
     };
   }
 

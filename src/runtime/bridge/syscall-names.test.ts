@@ -50,9 +50,9 @@ describe('syscall names', () => {
     for (const owner of [null, {} as Slot['owner']]) {
       slot.owner = owner;
       for (const name of NAMES) {
-        // posted: (call id, invocation, which, args, span); ASYNC (3) takes the name first.
+        // posted: [call id, invocation, which, args, span, ...]; ASYNC (3) takes the name first.
         const out = await context.eval(
-          `(() => { try { post(1, 1, 3, [${JSON.stringify(name)}], 0); return 'posted'; } catch (e) { return String(e); } })()`,
+          `(() => { try { post([1, 1, 3, [${JSON.stringify(name)}], 0]); return 'posted'; } catch (e) { return String(e); } })()`,
         );
         assert.equal(out, 'posted', `post(${JSON.stringify(name)})`);
       }

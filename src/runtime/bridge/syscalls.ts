@@ -26,6 +26,7 @@ import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { crossingName, isolateError, NamedError } from './named-error.ts';
 import { CipherTable, NODE_CRYPTO, NODE_CRYPTO_CALLS } from './node-crypto.ts';
 import { FetchAborts, outputGate } from './output-gate.ts';
+import { type PostedCall, postedCalls } from './posted.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
 import { TcpTable } from './tcp.ts';
@@ -163,86 +164,6 @@ function thrownText(err: unknown): string {
   }
 }
 
-/**
- * How an async syscall's failure travels: `{ e: message }`, with the error's name when it has
- * one the prelude can rebuild. Total: whatever was thrown (even a value with no string form),
- * an outcome comes back, so the call is always answered.
- */
-function failure(err: unknown): { e: string; n?: string } {
-  try {
-    const e = err as Error;
-    // The name travels when it is a standard one the prelude can rebuild (DOMException
-    // names from WebCrypto, TypeError…); isolateError()s carry theirs in the message.
-    const n = crossingName(e);
-    return n !== null ? { e: String(e.message), n } : { e: String(e?.message ?? err) };
-  } catch {
-    return { e: 'internal error' };
-  }
-}
-
-/**
- * The isolate's asynchronous host calls (its half: src/runtime/isolate/bridge.ts, callHost). The
- * isolate posts `(call id, invocation, which, args, span)` through an ignored callback; the outcome,
- * `{ v }` or `{ e }`, goes back in a task of its own (IsolateCalls.deliver to the isolate's
- * hostDone), whose stray rejections are logged like a request's. A call never fails to answer:
- * whatever it throws, or a call the host does not know, is an `{ e }` outcome. The arguments:
- * the call's id, the invocation it is made for (src/runtime/isolate/context.ts), which call,
- * its arguments, and the custom span active where the worker made it (0: none).
- */
-function postedCalls(
-  h: IsolateHost,
-  /** null when the call may start now, else when it may (./output-gate.ts). */
-  outputGate: (which: number, args: unknown[]) => Promise<void> | null,
-): ivm.Callback {
-  return new ivm.Callback(
-    (id: unknown, ctx: unknown, which: unknown, args: unknown, span: unknown) => {
-      if (typeof id !== 'number') return;
-      let out: Promise<unknown>;
-      try {
-        const fn = typeof which === 'number' ? POSTED[which] : undefined;
-        if (!fn) throw isolateError('TypeError: unknown syscall');
-        // A copied array keeps its length: a sparse one must not be walked (bridge/lists.ts).
-        if (!Array.isArray(args) || args.length > 64)
-          throw isolateError('TypeError: invalid syscall arguments');
-        const ready = outputGate(which as number, args);
-        out =
-          ready === null
-            ? Promise.resolve(startPosted(h, fn, ctx, args, span))
-            : ready.then(() => startPosted(h, fn, ctx, args, span));
-      } catch (err) {
-        out = Promise.reject(err);
-      }
-      out.then(
-        (v) => answerPosted(h, id, { v }),
-        (err) => answerPosted(h, id, failure(err)),
-      );
-    },
-    { ignored: true },
-  );
-}
-
-/** A result that cannot be copied into the isolate is answered with that error instead. */
-function answerPosted(h: IsolateHost, id: number, outcome: unknown): void {
-  if (h.slot.done)
-    h.calls.deliver(h.slot.done, [id, outcome], [id, { e: 'the result of the call could not be copied' }]);
-}
-
-/**
- * Start a posted call. The custom span the isolate said was active where the call was made
- * (isolate/bridge.ts) is the isolate host's `active` while it starts: what the call records
- * goes under it (Slot.callScope, read by the owner's `hops(ctx)`), as Workers nests platform
- * spans in custom ones. A call that records after an await of its own stays under the
- * worker's span.
- */
-function startPosted(h: IsolateHost, fn: PostedCall, ctx: unknown, args: unknown[], span: unknown): unknown {
-  h.active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
-  try {
-    return fn(h, ctx, ...args);
-  } finally {
-    h.active = null;
-  }
-}
-
 // Hashing and node:crypto run on the main thread while the isolate waits, and isolate.cpuTime
 // stops while a callback runs on the host (measured): their time is charged as CPU.
 const CHARGED = new Set([
@@ -273,7 +194,7 @@ const EXT_CREDIT_TOTAL_NS = 150_000_000n;
  * puts the function's properties in a dictionary of its own. The tables only some workers use
  * are made on first use (an empty Map is ~200 bytes, and a tenant holds them while idle).
  */
-class IsolateHost {
+export class IsolateHost {
   #aborts: FetchAborts | undefined;
   /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
   #timers: Map<number, { t: NodeJS.Timeout; resolve: () => void }> | undefined;
@@ -489,8 +410,6 @@ function sys(h: IsolateHost, ctx: unknown, name: unknown, ...args: unknown[]): u
   }
 }
 
-type PostedCall = (h: IsolateHost, ctx: unknown, ...args: any[]) => unknown;
-
 function timer(h: IsolateHost, _ctx: unknown, ms: unknown, id: unknown): Promise<void> {
   const o = h.owner();
   if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
@@ -668,7 +587,7 @@ export function createSyscalls(
     new ivm.Callback((name: unknown, detail: unknown) => limit(h, name, detail), { ignored: true }),
     new ivm.Callback((id: unknown) => cancelBody(h, id), { ignored: true }),
     new ivm.Callback((id: unknown) => abortFetch(h, id), { ignored: true }),
-    postedCalls(h, outputGate(slot, h)),
+    postedCalls(h, outputGate(slot, h), POSTED),
     new ivm.Callback((ctx: unknown, name: unknown, ...args: unknown[]) => SYS(h, ctx, name, ...args)),
     calls.complete,
     calls.stray,

@@ -5,7 +5,7 @@
  */
 import type { BindingKind, OpsOf } from '../bindings/protocol.ts';
 import { tick } from './clock.ts';
-import { currentId, currentSpan } from './context.ts';
+import { currentId, currentSpan, resolvedIntrinsic, thenIntrinsic } from './context.ts';
 import { checkDepth } from './depth.ts';
 import { DOMExceptionRef } from './encoding.ts';
 
@@ -20,11 +20,11 @@ export interface HostBridge {
   /** Report a limit breach the isolate detected itself (e.g. WebAssembly memory). */
   limit(name: string, detail: string): void;
   /**
-   * Start an asynchronous host call (ignored-mode callback: no promise, no stack captured):
-   * `(call id, invocation, which, args, custom span)`; the host answers through hostDone. The
-   * custom span (context.ts Frame.span) is where what the call records nests.
+   * Start asynchronous host calls (ignored-mode callback: no promise, no stack captured): a flat
+   * list of `call id, invocation, which, args, custom span` (callHost); the host answers each
+   * through hostDone. The custom span (context.ts Frame.span) is where what the call records nests.
    */
-  post(id: number, ctx: number, which: number, args: unknown[], span: number): void;
+  post(calls: unknown[]): void;
   /** Synchronous syscalls by name (see createSyscalls' syncCalls). */
   sys(name: string, ...args: unknown[]): any;
   cancelBody(id: number): void;
@@ -56,13 +56,32 @@ export function installBridge(
   const { log } = b;
   const sys = guarded(b.sys);
   // Cut here, not on the host: the whole string would be copied across first (a 300 MB line).
-  host.log = (level, text) =>
+  host.log = (level, text) => {
+    if (outgoing.length !== 0) sendPosted();
     log(
       currentId(),
       level,
       text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}… (truncated)` : text,
     );
-  host.sys = (name, ...args) => apply(sys, undefined, listOf([currentId(), name], args));
+  };
+  host.sys = (name, ...args) => {
+    if (outgoing.length !== 0) sendPosted();
+    return apply(sys, undefined, listOf([currentId(), name], args));
+  };
+  // What refers to a posted call (a fetch's abort, a body's cancel) must not overtake it.
+  const { cancelBody, abortFetch, limit } = b;
+  host.cancelBody = (id) => {
+    if (outgoing.length !== 0) sendPosted();
+    cancelBody(id);
+  };
+  host.abortFetch = (id) => {
+    if (outgoing.length !== 0) sendPosted();
+    abortFetch(id);
+  };
+  host.limit = (name, detail) => {
+    if (outgoing.length !== 0) sendPosted();
+    limit(name, detail);
+  };
 }
 
 /** What an asynchronous host call starts (src/runtime/bridge/syscalls.ts, POSTED, same order). */
@@ -89,6 +108,8 @@ const isArray = Array.isArray;
 const hasOwn = Object.hasOwn;
 const defineProperty = Reflect.defineProperty;
 const apply = Reflect.apply;
+const setPrototypeOf = Object.setPrototypeOf;
+const sliceIntrinsic = Array.prototype.slice;
 
 /**
  * Runs before a call that leaves the isolate (a subrequest, a binding's call, the Cache API…;
@@ -112,15 +133,115 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
     // A call that leaves the isolate: a Durable Object's staged writes commit first.
     if (beforeLeaving !== null && (which === FETCH || (which === ASYNC && args[0] !== 'subtle')))
       beforeLeaving();
+    // Arguments that cannot be copied throw here: nothing is sent.
+    let sent: unknown = args;
+    if (needsCopy(args)) {
+      const copy = new host.ivm.ExternalCopy(args, NO_OPTIONS);
+      copies[copies.length] = copy;
+      sent = copy;
+    }
     waiting[id] = { resolve, reject, sealed };
-    try {
-      host.post(id, currentId(), which, args, currentSpan());
-    } catch (err) {
-      // Arguments that cannot be copied: nothing was sent.
-      delete waiting[id];
-      throw err;
+    const at = outgoing.length;
+    outgoing[at] = id;
+    outgoing[at + 1] = currentId();
+    outgoing[at + 2] = which;
+    outgoing[at + 3] = sent;
+    outgoing[at + 4] = currentSpan();
+    if (!postQueued) {
+      postQueued = true;
+      thenIntrinsic(resolvedIntrinsic(), sendPosted);
     }
   });
+}
+
+/**
+ * Host calls made close together leave together (a crossing per call was a thread switch per
+ * call on one core): flat [id, invocation, which, args, span, ...], sent by a microtask queued
+ * with the first of them, so the calls made by the microtasks before it go too. Anything
+ * else that crosses to the host first sends what is waiting here (`sendPosted` below), so the
+ * host sees the isolate's calls in the order it made them: a fetch before its abort, a call
+ * before the span it was made in ends, before the outcome of the request that made it.
+ */
+let outgoing: unknown[] = setPrototypeOf([], null);
+/** The copies in `outgoing`, released once sent. */
+let copies: { release(): void }[] = setPrototypeOf([], null);
+let postQueued = false;
+
+/** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
+const NO_OPTIONS = Object.freeze({ __proto__: null });
+
+/** Objects the prelude made for one host call, which no tenant code can reach (`unshared`). */
+const unsharedValues = new WeakSet<object>();
+const weakSetAdd = WeakSet.prototype.add;
+const weakSetHas = WeakSet.prototype.has;
+
+/**
+ * `v`, made by the prelude for one host call and never handed to tenant code (a fresh header
+ * list, a copy of a body, the list of an RPC call's primitive arguments): sent as it is.
+ */
+export function unshared<T>(v: T): T {
+  if (v !== null && typeof v === 'object') apply(weakSetAdd, unsharedValues, [v]);
+  return v;
+}
+
+/**
+ * Whether a call's arguments must be copied now, not when they leave: tenant code running
+ * before then could change an object among them (a primitive, or an unshared value, cannot).
+ */
+function needsCopy(args: unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i];
+    if (v === null || v === undefined) continue;
+    const t = typeof v;
+    if (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint') continue;
+    if (t === 'object' && apply(weakSetHas, unsharedValues, [v])) continue;
+    return true;
+  }
+  return false;
+}
+
+/** Whether every element of `list` is a primitive that crosses as it is. */
+export function allPrimitive(list: unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (v === null || v === undefined) continue;
+    const t = typeof v;
+    if (t !== 'string' && t !== 'number' && t !== 'boolean' && t !== 'bigint') return false;
+  }
+  return true;
+}
+
+/** Calls one crossing carries at most (a task may make any number). */
+const POST_BATCH = 4096;
+
+/** Send the calls waiting to leave (see `outgoing`). */
+export function sendPosted(): void {
+  postQueued = false;
+  if (outgoing.length === 0) return;
+  const all = outgoing;
+  const made = copies;
+  outgoing = setPrototypeOf([], null);
+  copies = setPrototypeOf([], null);
+  for (let from = 0; from < all.length; from += POST_BATCH * 5) {
+    const batch =
+      from === 0 && all.length <= POST_BATCH * 5
+        ? all
+        : apply(sliceIntrinsic, all, [from, from + POST_BATCH * 5]);
+    try {
+      host.post(batch);
+    } catch (err) {
+      // Only primitives, unshared values and copies are in the list: the isolate is going away,
+      // or a value was not what it was taken for. Fail those calls, never leave them waiting.
+      for (let i = 0; i < batch.length; i += 5) {
+        const w = waiting[batch[i] as number];
+        if (!w) continue;
+        delete waiting[batch[i] as number];
+        w.reject(err);
+      }
+    }
+  }
+  // The host holds its own handle on each copy now (the callback copied its arguments).
+  for (let i = 0; i < made.length; i++) made[i].release();
 }
 
 /** The host's answers to posted calls: [[id, { v } | { e, n? }], ...] (one per task today). */

@@ -24,7 +24,7 @@
 
 import { rejectedIntrinsic } from './async.ts';
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
-import { callAsync, callBinding, callSync, onBeforeLeaving } from './bridge.ts';
+import { allPrimitive, callAsync, callBinding, callSync, onBeforeLeaving, unshared } from './bridge.ts';
 import { now as clockNow } from './clock.ts';
 import { currentFrame, enter, resolveInFrame, thenInFrame, withTxn } from './context.ts';
 import type { Response } from './response.ts';
@@ -58,6 +58,8 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
     id,
     name: id.name,
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
+      // By index, not spread: a spread runs the array iterator, which tenant code may replace.
+      const r = await crossingRequest(input, init);
       const meta = await callBinding(
         'do',
         binding,
@@ -65,7 +67,10 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
         id[kHex],
         id.name ?? null,
         hint,
-        ...(await crossingRequest(input, init)),
+        r[0],
+        r[1],
+        r[2],
+        r[3],
       );
       return responseFromCrossing(meta);
     },
@@ -74,8 +79,18 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
     get(t, prop) {
       if (prop === 'fetch' || prop === 'id' || prop === 'name') return t[prop];
       if (typeof prop !== 'string' || NOT_RPC.has(prop)) return undefined;
+      // The rest list is the prelude's: sent as it is when it holds primitives alone.
       return (...args: unknown[]) =>
-        callBinding('do', binding, 'rpc', id[kHex], id.name ?? null, hint, prop, args);
+        callBinding(
+          'do',
+          binding,
+          'rpc',
+          id[kHex],
+          id.name ?? null,
+          hint,
+          prop,
+          allPrimitive(args) ? unshared(args) : args,
+        );
     },
   });
 }

@@ -86,6 +86,15 @@ const subarray = typedArrayPrototype.subarray as Uint8Array['subarray'];
 const sliceBytes = typedArrayPrototype.slice as Uint8Array['slice'];
 const setBytes = typedArrayPrototype.set as Uint8Array['set'];
 
+const bufferOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'buffer')?.get as (
+  this: Uint8Array,
+) => ArrayBuffer;
+
+/** A copy of `b`'s bytes in an ArrayBuffer of its own, made with the intrinsics only. */
+export function bytesCopy(b: Uint8Array): ArrayBuffer {
+  return apply(bufferOf, apply(sliceBytes, b, []), []) as ArrayBuffer;
+}
+
 /** `b.subarray(from, to)` with the intrinsic method (tenant code may replace a typed array's). */
 export function bytesView(b: Uint8Array, from: number, to = b.length): Uint8Array {
   return apply(subarray, b, [from, to]) as Uint8Array;

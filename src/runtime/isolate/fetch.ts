@@ -6,7 +6,8 @@
 
 import { raceInFrame } from './async.ts';
 import { HostBody, kBody, newState, readAll } from './body.ts';
-import { ASYNC, callHost, FETCH, host } from './bridge.ts';
+import { ASYNC, callHost, FETCH, host, unshared } from './bridge.ts';
+import { bytesCopy } from './encoding.ts';
 import { DOMException } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { Request } from './request.ts';
@@ -34,7 +35,8 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
   const signal = request.signal;
   signal.throwIfAborted();
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return connectWebSocket(request);
-  const body = request[kBody].source === null ? null : (await readAll(request[kBody])).slice().buffer;
+  // A copy no tenant code reaches: sent as it is (bridge.ts, unshared), as the header list below.
+  const body = request[kBody].source === null ? null : unshared(bytesCopy(await readAll(request[kBody])));
   // Aborted while the body was read: the listener below would never hear of it.
   signal.throwIfAborted();
   const id = nextFetchId++;
@@ -51,7 +53,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
       id,
       request.method,
       url,
-      flattenHeaders(request.headers),
+      unshared(flattenHeaders(request.headers)),
       request.redirect,
       body,
       cacheOptions(request.cf),

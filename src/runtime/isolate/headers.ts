@@ -163,7 +163,12 @@ export class Headers {
   }
 }
 
+// Captured when the prelude loads: the copy below may be sent as it is (bridge.ts, unshared),
+// so a slice the tenant replaced must not see it.
+const sliceList = Array.prototype.slice;
+const applyIntrinsic = Reflect.apply;
+
 /** Flatten for the host: [name, value, name, value, ...] in insertion order (a copy). */
 export function flattenHeaders(h: Headers): string[] {
-  return h[kList].slice();
+  return applyIntrinsic(sliceList, h[kList], []) as string[];
 }

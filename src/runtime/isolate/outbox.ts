@@ -16,7 +16,7 @@
  * is held (an ExternalCopy, which the host unwraps); a primitive, an error (made into strings
  * here) and the prelude's own tuples (a response, a body chunk: copies already) need none.
  */
-import { host } from './bridge.ts';
+import { host, sendPosted } from './bridge.ts';
 import { realTime } from './clock.ts';
 import { resolvedIntrinsic, thenIntrinsic } from './context.ts';
 import { checkDepth } from './depth.ts';
@@ -35,11 +35,18 @@ let complete: Complete = () => {};
 const setPrototypeOf = Object.setPrototypeOf;
 let outbox: unknown[] = setPrototypeOf([], null);
 let flushQueued = false;
+/** Whether outcomes may wait for the rest of their ring batch (not in a Durable Object's isolate). */
+let holding = true;
 /** When the oldest outcome now held was reported (real time, ms). */
 let heldSince = 0;
 
 /** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
 const NO_OPTIONS = Object.freeze({ __proto__: null });
+
+/** Whether outcomes may be held (dispatch.ts turns it off for a Durable Object's isolate). */
+export function holdOutcomes(on: boolean): void {
+  holding = on;
+}
 
 /** Set once, by the isolate's init, before tenant code runs. */
 export function setComplete(c: Complete): void {
@@ -75,6 +82,8 @@ function flush() {
       batch[i + 2] = unsent((err as Error).message);
     }
   }
+  // The calls the isolate made before these outcomes reach the host first.
+  sendPosted();
   try {
     complete(batch);
   } catch {
@@ -123,7 +132,7 @@ export function report(id: unknown, ok: boolean, value: unknown, tenantValue = f
   outbox[at + 1] = ok;
   outbox[at + 2] = ok ? value : errorValue(value);
   if (flushQueued) return;
-  if (ringWaiting() && at < HOLD_MAX * 3) {
+  if (holding && ringWaiting() && at < HOLD_MAX * 3) {
     if (at === 0) heldSince = realTime();
     if (ok && tenantValue) keepAsIs(at);
     return;

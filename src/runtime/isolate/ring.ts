@@ -56,8 +56,12 @@ function runTask(): void {
   if (head === queue.length) queue.length = head = 0;
   else if (head >= COMPACT_AT && head * 2 >= queue.length) compact();
   const entry = entries[code];
-  if (entry !== undefined) entry([item]);
-  afterTask(head === queue.length);
+  try {
+    if (entry !== undefined) entry([item]);
+  } finally {
+    // Even when the entry threw (a tenant's stream cancel can): what is held must not wait on.
+    afterTask(head === queue.length);
+  }
 }
 
 /** Items still wait for their task (an outcome reported now may wait for them: outbox.ts). */

@@ -10,9 +10,9 @@ import { crossingRequest, responseFromCrossing } from './crossing.ts';
 export function assetsBinding(name: string): object {
   return Object.freeze({
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
-      return responseFromCrossing(
-        await callBinding('assets', name, 'fetch', ...(await crossingRequest(input, init))),
-      );
+      // By index, not spread: a spread runs the array iterator, which tenant code may replace.
+      const r = await crossingRequest(input, init);
+      return responseFromCrossing(await callBinding('assets', name, 'fetch', r[0], r[1], r[2], r[3]));
     },
   });
 }

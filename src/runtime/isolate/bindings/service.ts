@@ -15,7 +15,9 @@ const NOT_RPC = new Set(['then', 'constructor', 'toJSON', 'connect', 'dup']);
 export function serviceBinding(name: string): object {
   const fetcher = {
     async fetch(input: unknown, init?: Record<string, unknown>): Promise<Response> {
-      const meta = await callBinding('service', name, 'fetch', ...(await crossingRequest(input, init)));
+      // By index, not spread: a spread runs the array iterator, which tenant code may replace.
+      const r = await crossingRequest(input, init);
+      const meta = await callBinding('service', name, 'fetch', r[0], r[1], r[2], r[3]);
       return responseFromCrossing(meta);
     },
   };
