@@ -1,21 +1,28 @@
 /**
  * The isolate's asynchronous host calls, host side (the isolate's half: src/runtime/isolate/
- * bridge.ts, callHost). The calls a task makes cross together, through one ignored callback, as
- * a flat list `[call id, invocation, which, args, span, ...]`: a crossing per call was a
- * thread switch per call on one core. `args` is the call's argument list, or an ExternalCopy of
- * it made when the call was made (the isolate copies arguments that tenant code could change
- * before the list leaves). The outcome, `{ v }` or `{ e }`, goes back in a task of its own
- * (IsolateCalls.deliver to the isolate's hostDone), whose stray rejections are logged like a
- * request's. A call never fails to answer: whatever it throws, or a call the host does not
- * know, is an `{ e }` outcome. The arguments: the call's id, the invocation it is made for
- * (src/runtime/isolate/context.ts), which call, its arguments, and the custom span active where
- * the worker made it (0: none).
+ * bridge.ts, callHost). Calls made close together cross together, through one ignored callback,
+ * as a flat list `[call id, invocation, which, args, span, ...]`: a crossing per call was a
+ * thread switch per call on one core. (A call whose arguments hold an object tenant code could
+ * change crosses alone, at once, in a list of its own.) The outcome, `{ v }` or `{ e }`, goes
+ * back in a task of its own (IsolateCalls.deliver to the isolate's hostDone), whose stray
+ * rejections are logged like a request's. A call never fails to answer: whatever it throws, or
+ * a call the host does not know, is an `{ e }` outcome. The arguments: the call's id, the
+ * invocation it is made for (src/runtime/isolate/context.ts), which call, its arguments, and
+ * the custom span active where the worker made it (0: none).
  */
 import ivm from 'isolated-vm';
+import type { IsolateCalls } from '../calls.ts';
 import { crossingName, isolateError } from './named-error.ts';
-import type { IsolateHost } from './syscalls.ts';
 
-export type PostedCall = (h: IsolateHost, ctx: unknown, ...args: any[]) => unknown;
+/** What of an isolate's host (syscalls.ts, IsolateHost) its posted calls use here. */
+export interface PostedHost {
+  /** The custom span the call starting now records under (see startPosted). */
+  active: { ctx: unknown; span: number } | null;
+  slot: { done?: ivm.Reference };
+  calls: IsolateCalls;
+}
+
+type PostedCall<H> = (h: H, ctx: unknown, ...args: any[]) => unknown;
 
 /** null when the call may start now, else when it may (./output-gate.ts). */
 type Gate = (which: number, args: unknown[]) => Promise<void> | null;
@@ -23,7 +30,11 @@ type Gate = (which: number, args: unknown[]) => Promise<void> | null;
 /** Calls one list carries at most (isolate/bridge.ts, POST_BATCH). */
 const MAX_CALLS = 4096;
 
-export function postedCalls(h: IsolateHost, gate: Gate, table: readonly PostedCall[]): ivm.Callback {
+export function postedCalls<H extends PostedHost>(
+  h: H,
+  gate: Gate,
+  table: readonly PostedCall<H>[],
+): ivm.Callback {
   return new ivm.Callback(
     (list: unknown) => {
       // The prelude sends at most MAX_CALLS calls in one list; a longer one (a tampered prelude:
@@ -38,30 +49,19 @@ export function postedCalls(h: IsolateHost, gate: Gate, table: readonly PostedCa
   );
 }
 
-function startOne(
-  h: IsolateHost,
+function startOne<H extends PostedHost>(
+  h: H,
   gate: Gate,
-  table: readonly PostedCall[],
+  table: readonly PostedCall<H>[],
   id: unknown,
   ctx: unknown,
   which: unknown,
-  given: unknown,
+  args: unknown,
   span: unknown,
 ): void {
-  if (typeof id !== 'number') {
-    if (given instanceof ivm.ExternalCopy) given.release();
-    return;
-  }
+  if (typeof id !== 'number') return;
   let out: Promise<unknown>;
   try {
-    let args = given;
-    if (given instanceof ivm.ExternalCopy) {
-      try {
-        args = given.copy();
-      } finally {
-        given.release();
-      }
-    }
     const fn = typeof which === 'number' ? table[which] : undefined;
     if (!fn) throw isolateError('TypeError: unknown syscall');
     // A copied array keeps its length: a sparse one must not be walked (bridge/lists.ts).
@@ -98,7 +98,7 @@ function failure(err: unknown): { e: string; n?: string } {
 }
 
 /** A result that cannot be copied into the isolate is answered with that error instead. */
-function answerPosted(h: IsolateHost, id: number, outcome: unknown): void {
+function answerPosted(h: PostedHost, id: number, outcome: unknown): void {
   if (h.slot.done)
     h.calls.deliver(h.slot.done, [id, outcome], [id, { e: 'the result of the call could not be copied' }]);
 }
@@ -110,7 +110,13 @@ function answerPosted(h: IsolateHost, id: number, outcome: unknown): void {
  * spans in custom ones. A call that records after an await of its own stays under the
  * worker's span.
  */
-function startPosted(h: IsolateHost, fn: PostedCall, ctx: unknown, args: unknown[], span: unknown): unknown {
+function startPosted<H extends PostedHost>(
+  h: H,
+  fn: PostedCall<H>,
+  ctx: unknown,
+  args: unknown[],
+  span: unknown,
+): unknown {
   h.active = typeof span === 'number' && span > 0 ? { ctx, span } : null;
   try {
     return fn(h, ctx, ...args);

@@ -26,7 +26,7 @@ import { isStringList, MAX_HEADER_LIST } from './lists.ts';
 import { crossingName, isolateError, NamedError } from './named-error.ts';
 import { CipherTable, NODE_CRYPTO, NODE_CRYPTO_CALLS } from './node-crypto.ts';
 import { FetchAborts, outputGate } from './output-gate.ts';
-import { type PostedCall, postedCalls } from './posted.ts';
+import { postedCalls } from './posted.ts';
 import type { ServiceLinks } from './service.ts';
 import { HashTable, subtleCall } from './subtle.ts';
 import { TcpTable } from './tcp.ts';
@@ -194,7 +194,7 @@ const EXT_CREDIT_TOTAL_NS = 150_000_000n;
  * puts the function's properties in a dictionary of its own. The tables only some workers use
  * are made on first use (an empty Map is ~200 bytes, and a tenant holds them while idle).
  */
-export class IsolateHost {
+class IsolateHost {
   #aborts: FetchAborts | undefined;
   /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
   #timers: Map<number, { t: NodeJS.Timeout; resolve: () => void }> | undefined;
@@ -553,6 +553,8 @@ function asys(h: IsolateHost, ctx: unknown, name: unknown, ...args: unknown[]): 
   h.owner();
   return fn(h, ctx, ...args);
 }
+
+type PostedCall = (h: IsolateHost, ctx: unknown, ...args: any[]) => unknown;
 
 /** The posted calls, in the order of src/runtime/isolate/bridge.ts: TIMER, FETCH, READ, ASYNC. */
 const POSTED: readonly PostedCall[] = [timer, fetchCall, read, asys];

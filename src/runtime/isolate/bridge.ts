@@ -133,19 +133,26 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
     // A call that leaves the isolate: a Durable Object's staged writes commit first.
     if (beforeLeaving !== null && (which === FETCH || (which === ASYNC && args[0] !== 'subtle')))
       beforeLeaving();
-    // Arguments that cannot be copied throw here: nothing is sent.
-    let sent: unknown = args;
     if (needsCopy(args)) {
-      const copy = new host.ivm.ExternalCopy(args, NO_OPTIONS);
-      copies[copies.length] = copy;
-      sent = copy;
+      // An object tenant code could change before the list leaves: sent now, alone, its
+      // arguments copied by the crossing itself (after the calls waiting, to keep their order).
+      // Arguments that cannot be copied throw here: nothing is sent.
+      if (outgoing.length !== 0) sendPosted();
+      waiting[id] = { resolve, reject, sealed };
+      try {
+        host.post([id, currentId(), which, args, currentSpan()]);
+      } catch (err) {
+        delete waiting[id];
+        throw err;
+      }
+      return;
     }
     waiting[id] = { resolve, reject, sealed };
     const at = outgoing.length;
     outgoing[at] = id;
     outgoing[at + 1] = currentId();
     outgoing[at + 2] = which;
-    outgoing[at + 3] = sent;
+    outgoing[at + 3] = args;
     outgoing[at + 4] = currentSpan();
     if (!postQueued) {
       postQueued = true;
@@ -163,52 +170,43 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
  * before the span it was made in ends, before the outcome of the request that made it.
  */
 let outgoing: unknown[] = setPrototypeOf([], null);
-/** The copies in `outgoing`, released once sent. */
-let copies: { release(): void }[] = setPrototypeOf([], null);
 let postQueued = false;
 
-/** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
-const NO_OPTIONS = Object.freeze({ __proto__: null });
-
-/** Objects the prelude made for one host call, which no tenant code can reach (`unshared`). */
+/** Lists the prelude made for one host call, which no tenant code can reach (`unshared`). */
 const unsharedValues = new WeakSet<object>();
 const weakSetAdd = WeakSet.prototype.add;
 const weakSetHas = WeakSet.prototype.has;
 
 /**
- * `v`, made by the prelude for one host call and never handed to tenant code (a fresh header
- * list, a copy of a body, the list of an RPC call's primitive arguments): sent as it is.
+ * `list`, made by the prelude for one host call and never reachable by tenant code (an RPC
+ * call's rest arguments), when it holds primitives alone: then it may wait in `outgoing` as it
+ * is. Anything else (values made by methods tenant code may have replaced, or reached through
+ * a promise it may hook) is not marked: its call leaves at once, copied by the crossing.
  */
-export function unshared<T>(v: T): T {
-  if (v !== null && typeof v === 'object') apply(weakSetAdd, unsharedValues, [v]);
-  return v;
+export function unsharedPrimitives(list: unknown[]): unknown[] {
+  for (let i = 0; i < list.length; i++) if (!primitive(list[i])) return list;
+  apply(weakSetAdd, unsharedValues, [list]);
+  return list;
+}
+
+function primitive(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  const t = typeof v;
+  return t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint';
 }
 
 /**
  * Whether a call's arguments must be copied now, not when they leave: tenant code running
- * before then could change an object among them (a primitive, or an unshared value, cannot).
+ * before then could change an object among them (a primitive, or an unshared list, cannot).
  */
 function needsCopy(args: unknown[]): boolean {
   for (let i = 0; i < args.length; i++) {
     const v = args[i];
-    if (v === null || v === undefined) continue;
-    const t = typeof v;
-    if (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint') continue;
-    if (t === 'object' && apply(weakSetHas, unsharedValues, [v])) continue;
+    if (primitive(v)) continue;
+    if (typeof v === 'object' && apply(weakSetHas, unsharedValues, [v])) continue;
     return true;
   }
   return false;
-}
-
-/** Whether every element of `list` is a primitive that crosses as it is. */
-export function allPrimitive(list: unknown[]): boolean {
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    if (v === null || v === undefined) continue;
-    const t = typeof v;
-    if (t !== 'string' && t !== 'number' && t !== 'boolean' && t !== 'bigint') return false;
-  }
-  return true;
 }
 
 /** Calls one crossing carries at most (a task may make any number). */
@@ -219,9 +217,7 @@ export function sendPosted(): void {
   postQueued = false;
   if (outgoing.length === 0) return;
   const all = outgoing;
-  const made = copies;
   outgoing = setPrototypeOf([], null);
-  copies = setPrototypeOf([], null);
   for (let from = 0; from < all.length; from += POST_BATCH * 5) {
     const batch =
       from === 0 && all.length <= POST_BATCH * 5
@@ -230,8 +226,8 @@ export function sendPosted(): void {
     try {
       host.post(batch);
     } catch (err) {
-      // Only primitives, unshared values and copies are in the list: the isolate is going away,
-      // or a value was not what it was taken for. Fail those calls, never leave them waiting.
+      // Only primitives and unshared lists of them are in the list: the isolate is going away.
+      // Fail those calls, never leave them waiting.
       for (let i = 0; i < batch.length; i += 5) {
         const w = waiting[batch[i] as number];
         if (!w) continue;
@@ -240,8 +236,6 @@ export function sendPosted(): void {
       }
     }
   }
-  // The host holds its own handle on each copy now (the callback copied its arguments).
-  for (let i = 0; i < made.length; i++) made[i].release();
 }
 
 /** The host's answers to posted calls: [[id, { v } | { e, n? }], ...] (one per task today). */

@@ -24,7 +24,7 @@
 
 import { rejectedIntrinsic } from './async.ts';
 import { crossingRequest, responseFromCrossing } from './bindings/crossing.ts';
-import { allPrimitive, callAsync, callBinding, callSync, onBeforeLeaving, unshared } from './bridge.ts';
+import { callAsync, callBinding, callSync, onBeforeLeaving, unsharedPrimitives } from './bridge.ts';
 import { now as clockNow } from './clock.ts';
 import { currentFrame, enter, resolveInFrame, thenInFrame, withTxn } from './context.ts';
 import type { Response } from './response.ts';
@@ -81,16 +81,7 @@ function stub(binding: string, id: DurableObjectId, hint: string | null): object
       if (typeof prop !== 'string' || NOT_RPC.has(prop)) return undefined;
       // The rest list is the prelude's: sent as it is when it holds primitives alone.
       return (...args: unknown[]) =>
-        callBinding(
-          'do',
-          binding,
-          'rpc',
-          id[kHex],
-          id.name ?? null,
-          hint,
-          prop,
-          allPrimitive(args) ? unshared(args) : args,
-        );
+        callBinding('do', binding, 'rpc', id[kHex], id.name ?? null, hint, prop, unsharedPrimitives(args));
     },
   });
 }

@@ -6,7 +6,7 @@
 
 import { raceInFrame } from './async.ts';
 import { HostBody, kBody, newState, readAll } from './body.ts';
-import { ASYNC, callHost, FETCH, host, unshared } from './bridge.ts';
+import { ASYNC, callHost, FETCH, host } from './bridge.ts';
 import { bytesCopy } from './encoding.ts';
 import { DOMException } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
@@ -35,8 +35,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
   const signal = request.signal;
   signal.throwIfAborted();
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return connectWebSocket(request);
-  // A copy no tenant code reaches: sent as it is (bridge.ts, unshared), as the header list below.
-  const body = request[kBody].source === null ? null : unshared(bytesCopy(await readAll(request[kBody])));
+  const body = request[kBody].source === null ? null : bytesCopy(await readAll(request[kBody]));
   // Aborted while the body was read: the listener below would never hear of it.
   signal.throwIfAborted();
   const id = nextFetchId++;
@@ -53,7 +52,7 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
       id,
       request.method,
       url,
-      unshared(flattenHeaders(request.headers)),
+      flattenHeaders(request.headers),
       request.redirect,
       body,
       cacheOptions(request.cf),

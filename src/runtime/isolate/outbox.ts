@@ -34,6 +34,8 @@ let complete: Complete = () => {};
 // the outcomes ([id, ok, value, ...]) on their way out.
 const setPrototypeOf = Object.setPrototypeOf;
 let outbox: unknown[] = setPrototypeOf([], null);
+/** The copies made of held results (keepAsIs), released once the host has its own. */
+let copies: { release(): void }[] = setPrototypeOf([], null);
 let flushQueued = false;
 /** Whether outcomes may wait for the rest of their ring batch (not in a Durable Object's isolate). */
 let holding = true;
@@ -71,7 +73,18 @@ const unsent = (message: string) =>
 function flush() {
   flushQueued = false;
   const batch = outbox;
+  const made = copies;
   outbox = setPrototypeOf([], null);
+  copies = setPrototypeOf([], null);
+  try {
+    send(batch);
+  } finally {
+    // The callback copied its arguments: the host holds its own handle on each copy.
+    for (let i = 0; i < made.length; i++) made[i].release();
+  }
+}
+
+function send(batch: unknown[]) {
   // Checked here, just before the copy: a value made deeper after report() is caught too.
   for (let i = 0; i + 2 < batch.length; i += 3) {
     if (batch[i + 1] !== true) continue;
@@ -115,7 +128,9 @@ function keepAsIs(at: number): void {
   if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return;
   try {
     checkDepth(r, 'The value returned');
-    outbox[at + 2] = new host.ivm.ExternalCopy(r, NO_OPTIONS);
+    const copy = new host.ivm.ExternalCopy(r, NO_OPTIONS);
+    copies[copies.length] = copy;
+    outbox[at + 2] = copy;
   } catch (err) {
     outbox[at + 1] = false;
     outbox[at + 2] = unsent(String((err as Error)?.message));

@@ -1,7 +1,6 @@
 /** Requests and responses as they cross to the host for a binding (../../bindings/protocol.ts). */
 import type { CrossingRequest, CrossingResponse } from '../../bindings/protocol.ts';
 import { kBody, readAll } from '../body.ts';
-import { unshared } from '../bridge.ts';
 import { bytesCopy } from '../encoding.ts';
 import { responseFromHost } from '../fetch.ts';
 import { flattenHeaders, Headers } from '../headers.ts';
@@ -15,9 +14,8 @@ export async function crossingRequest(
   init?: Record<string, unknown>,
 ): Promise<CrossingRequest> {
   const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-  // Copies made here, which no tenant code reaches: sent as they are (bridge.ts).
-  const body = request[kBody].source === null ? null : unshared(bytesCopy(await readAll(request[kBody])));
-  return [request.method, request.url, unshared(flattenHeaders(request.headers)), body as ArrayBuffer | null];
+  const body = request[kBody].source === null ? null : bytesCopy(await readAll(request[kBody]));
+  return [request.method, request.url, flattenHeaders(request.headers), body as ArrayBuffer | null];
 }
 
 /**
