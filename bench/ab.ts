@@ -6,6 +6,7 @@
 //
 //   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
 //   node --no-node-snapshot --import tsx bench/ab.ts hello / /tmp/before . [rounds=5] [seconds=5]
+//   (fixture `proxy:1024`: CDN proxy mode's cache hits of 1,024 bytes, path /asset)
 //
 // Fixtures that bundle npm packages (hono) need the package inside each tree's build root:
 // copy node_modules/hono into the worktree's node_modules instead of linking it.
@@ -28,7 +29,11 @@ pin(process.pid, 1);
 
 async function start(dir: string): Promise<{ child: ChildProcess; port: number }> {
   const root = resolve(dir);
-  const child = fork(resolve(root, 'bench/servers/outpost.ts'), [fixture], {
+  // `proxy:<bytes>`: CDN proxy mode serving cache hits of that size (bench/servers/proxy.ts).
+  const [server, args] = fixture.startsWith('proxy:')
+    ? ['bench/servers/proxy.ts', [fixture.slice('proxy:'.length)]]
+    : ['bench/servers/outpost.ts', [fixture]];
+  const child = fork(resolve(root, server), args, {
     cwd: root,
     execArgv: ['--no-node-snapshot', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

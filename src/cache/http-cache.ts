@@ -30,10 +30,11 @@ import {
   responseTags,
 } from './policy.ts';
 import {
+  ageHeader,
   all,
   clientNotModified,
   conditionalHeaders,
-  currentAge,
+  currentAgeOf,
   type Directives,
   EDGE_ONLY_HEADERS,
   edgeDirectives,
@@ -45,6 +46,7 @@ import {
   notModifiedMatches,
   parseCacheControl,
   requestAcceptsStale,
+  responseDate,
   sharedDespiteAuthorization,
   storable,
   usability,
@@ -199,6 +201,9 @@ function downstream(
 interface EntryFacts {
   d: Directives;
   lifetime: number;
+  /** Its Date, ms (when received if none), and its Age field: what its current age starts from. */
+  date: number;
+  age: number;
   responseTime: number;
   edge: StoredEntry['edge'];
   /** Downstream headers of a whole 200-class answer, before Age and the status (no browser TTL). */
@@ -211,7 +216,14 @@ function factsOf(e: StoredEntry): EntryFacts {
   if (!f || f.responseTime !== e.responseTime || f.edge !== e.edge) {
     const d = entryDirectives(e);
     const lifetime = e.edge?.ttl ?? freshnessLifetime(e.status, e.headers, d, e.responseTime).seconds;
-    f = { d, lifetime, responseTime: e.responseTime, edge: e.edge };
+    f = {
+      d,
+      lifetime,
+      date: responseDate(e.headers, e.responseTime),
+      age: ageHeader(e.headers),
+      responseTime: e.responseTime,
+      edge: e.edge,
+    };
     FACTS.set(e.headers, f);
   }
   return f;
@@ -280,8 +292,8 @@ export class HttpCache {
       return this.#counted(req, this.#fill(req, origin, 'MISS', undefined, policy));
     }
     const now = this.#now();
-    const { d, lifetime } = factsOf(entry);
-    const age = currentAge(entry.headers, entry.requestTime, entry.responseTime, now);
+    const { d, lifetime, date, age: ageField } = factsOf(entry);
+    const age = currentAgeOf(date, ageField, entry.requestTime, entry.responseTime, now);
     const use = usability(lifetime, age, d, reqCc);
     if (use.fresh && !reqCc.noCache) return this.#serve(req, entry, 'HIT', age, policy);
     if (!use.fresh && !reqCc.noCache && requestAcceptsStale(use.staleness, d, reqCc))

@@ -46,8 +46,31 @@ export function freshnessLifetime(
  * the request and received the response; `now` is the time of the lookup (all ms).
  */
 export function currentAge(headers: Flat, requestTime: number, responseTime: number, now: number): number {
-  const date = httpDate(first(headers, 'date')) ?? responseTime;
-  const age = ageHeader(headers);
+  return currentAgeOf(
+    responseDate(headers, responseTime),
+    ageHeader(headers),
+    requestTime,
+    responseTime,
+    now,
+  );
+}
+
+/** The response's Date (§5.6.7) in ms, or when it was received when it has no valid one. */
+export function responseDate(headers: Flat, responseTime: number): number {
+  return httpDate(first(headers, 'date')) ?? responseTime;
+}
+
+/**
+ * currentAge from what a stored response says once: its Date (`responseDate`) and its Age
+ * field (`ageHeader`), so a cache hit parses neither again.
+ */
+export function currentAgeOf(
+  date: number,
+  age: number,
+  requestTime: number,
+  responseTime: number,
+  now: number,
+): number {
   const apparentAge = Math.max(0, responseTime - date) / 1000;
   const responseDelay = (responseTime - requestTime) / 1000;
   const correctedAgeValue = age + responseDelay;

@@ -1,11 +1,14 @@
 /** RFC 9111 cache semantics as pure functions: no storage, no I/O, no clock of their own. */
 export { type Directives, EDGE_ONLY_HEADERS, edgeDirectives, parseCacheControl } from './cache-control.ts';
 export {
+  ageHeader,
   currentAge,
+  currentAgeOf,
   freshnessLifetime,
   HEURISTIC_STATUSES,
   neverStale,
   requestAcceptsStale,
+  responseDate,
   type Usability,
   usability,
 } from './freshness.ts';
