@@ -164,15 +164,17 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
 /**
  * Host calls made close together leave together (a crossing per call was a thread switch per
  * call on one core): flat [id, invocation, which, args, span, ...], sent by a microtask queued
- * with the first of them, so the calls made by the microtasks before it go too. Anything
- * else that crosses to the host first sends what is waiting here (`sendPosted` below), so the
- * host sees the isolate's calls in the order it made them: a fetch before its abort, a call
- * before the span it was made in ends, before the outcome of the request that made it.
+ * with the first of them, so the calls made by the microtasks before it go too. Only calls
+ * whose arguments are primitives (or an unshared list of them) wait here; any other crosses at
+ * once (callHost). Anything else that crosses to the host first sends what is waiting here
+ * (`sendPosted` below), so the host sees the isolate's calls in the order it made them: a body
+ * read before its cancel, a timer before its clear, a call before the span it was made in
+ * ends, before the outcome of the request that made it.
  */
 let outgoing: unknown[] = setPrototypeOf([], null);
 let postQueued = false;
 
-/** Lists the prelude made for one host call, which no tenant code can reach (`unshared`). */
+/** Lists the prelude made for one host call, which no tenant code can reach (`unsharedPrimitives`). */
 const unsharedValues = new WeakSet<object>();
 const weakSetAdd = WeakSet.prototype.add;
 const weakSetHas = WeakSet.prototype.has;

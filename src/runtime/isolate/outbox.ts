@@ -161,5 +161,7 @@ export function report(id: unknown, ok: boolean, value: unknown, tenantValue = f
  */
 export function afterRingTask(last: boolean): void {
   if (flushQueued || outbox.length === 0) return;
-  if (last || realTime() - heldSince >= HOLD_MS) queueFlush();
+  // A clock that stepped back ends the wait too.
+  const waited = realTime() - heldSince;
+  if (last || waited >= HOLD_MS || waited < 0) queueFlush();
 }
