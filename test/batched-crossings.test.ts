@@ -1,8 +1,9 @@
 // What crosses from an isolate to the host in batches, and stays what it was when made:
 // - outcomes held for the rest of their ring batch (src/runtime/isolate/outbox.ts): a stateless
 //   worker's answers that settle in the tasks of one batch cross back together, each still what
-//   it was when it settled (an RPC result the worker changes later is copied when held); a
-//   Durable Object's answers leave as each event ends;
+//   it was when it settled (an RPC result the worker changes later is copied when held); so do
+//   a Durable Object's, which leave before anything the object does later crosses (the output
+//   gate's side of that: test/output-gate.test.ts);
 // - the isolate's own host calls of one task (src/runtime/isolate/bridge.ts, callHost; host side
 //   src/runtime/bridge/posted.ts) cross together, each with its arguments as they were when the
 //   call was made, and in order with what refers to them (a fetch's abort).
@@ -38,6 +39,11 @@ export default {
       // Called in one turn: the object's events arrive in one batch of its task ring.
       const calls = [];
       for (let i = 0; i < 15; i++) calls.push(stub.snap(), stub.nested(), stub.bump());
+      return Response.json(await Promise.all(calls));
+    }
+    if (url.pathname === '/bumps') {
+      const calls = [];
+      for (let i = 0; i < 30; i++) calls.push(stub.bump());
       return Response.json(await Promise.all(calls));
     }
     if (url.pathname === '/uncopyable') {
@@ -100,6 +106,18 @@ describe('batched crossings from an isolate to the host', () => {
     assert.equal(await res.text(), 'done');
     const { meanPosted } = net.runtime.stats();
     assert.ok(meanPosted > 2, `mean calls per crossing: ${meanPosted}`);
+  });
+
+  it("an object's answers to events that arrived together cross back together", async () => {
+    // Second in this file: 30 answers of the object and this request's response, against one
+    // crossing each without holding (the mean would stay 1, as after the first test).
+    const res = await fetch(`${net.url}/bumps?name=bumps`);
+    assert.deepEqual(
+      await res.json(),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    const { meanOutcomes } = net.runtime.stats();
+    assert.ok(meanOutcomes > 2, `mean outcomes per crossing back: ${meanOutcomes}`);
   });
 
   it("an object's answers to events that arrived together are each what it returned then", async () => {

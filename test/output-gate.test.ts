@@ -206,6 +206,21 @@ describe('the output gate waits for the disk (group commit)', () => {
     assert.deepEqual(await r.response, { status: 200, text: 'stored x' });
   });
 
+  it("an answer made before another event's write does not wait for that write", async () => {
+    // The object's answers are held in its isolate for the rest of their batch of events
+    // (src/runtime/isolate/outbox.ts); one held past a later event's commit would wait for it.
+    assert.equal(await (await fetch(`${dev.url}/answer-then-write?v=a`)).text(), 'first 1');
+    // Its answer passes the gate once that write is on the disk: nothing of it is pending after.
+    assert.equal(await (await fetch(`${dev.url}/read?name=pair`)).text(), 'none');
+    hold();
+    const r = track(`${dev.url}/answer-then-write?v=b`);
+    await waitFor(() => held.length > 0, 5000, 'the second event’s fsync to be asked for');
+    await settle(300);
+    assert.equal(r.answered(), true, 'the first answer waited for the second event’s write');
+    letGo();
+    assert.deepEqual(await r.response, { status: 200, text: 'first 2' });
+  });
+
   it('a fetch aborted while it waits at the gate never starts', async () => {
     await (await fetch(`${dev.url}/read?name=ab`)).text();
     const before = originHits;

@@ -65,21 +65,21 @@ export function installBridge(
     );
   };
   host.sys = (name, ...args) => {
-    if (outgoing.length !== 0) sendPosted();
+    beforeCrossing();
     return apply(sys, undefined, listOf([currentId(), name], args));
   };
   // What refers to a posted call (a fetch's abort, a body's cancel) must not overtake it.
   const { cancelBody, abortFetch, limit } = b;
   host.cancelBody = (id) => {
-    if (outgoing.length !== 0) sendPosted();
+    beforeCrossing();
     cancelBody(id);
   };
   host.abortFetch = (id) => {
-    if (outgoing.length !== 0) sendPosted();
+    beforeCrossing();
     abortFetch(id);
   };
   host.limit = (name, detail) => {
-    if (outgoing.length !== 0) sendPosted();
+    beforeCrossing();
     limit(name, detail);
   };
 }
@@ -137,7 +137,7 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
       // An object tenant code could change before the list leaves: sent now, alone, its
       // arguments copied by the crossing itself (after the calls waiting, to keep their order).
       // Arguments that cannot be copied throw here: nothing is sent.
-      if (outgoing.length !== 0) sendPosted();
+      beforeCrossing();
       waiting[id] = { resolve, reject, sealed };
       try {
         host.post([id, currentId(), which, args, currentSpan()]);
@@ -211,6 +211,23 @@ function needsCopy(args: unknown[]): boolean {
   return false;
 }
 
+/**
+ * In a Durable Object's isolate, what must reach the host before anything else the isolate
+ * sends from now on: the outcomes it holds (outbox.ts), so that the host sees an answer before
+ * any commit made after it (a held answer would otherwise wait at the output gate for a later
+ * event's writes, and be withheld if they failed). Null elsewhere.
+ */
+let heldFirst: (() => void) | null = null;
+export function onBeforeCrossing(f: () => void): void {
+  heldFirst = f;
+}
+
+/** Before a crossing of its own: what is held, then the calls waiting, leave first. */
+function beforeCrossing(): void {
+  if (heldFirst !== null) heldFirst();
+  if (outgoing.length !== 0) sendPosted();
+}
+
 /** Calls one crossing carries at most (a task may make any number). */
 const POST_BATCH = 4096;
 
@@ -218,6 +235,7 @@ const POST_BATCH = 4096;
 export function sendPosted(): void {
   postQueued = false;
   if (outgoing.length === 0) return;
+  if (heldFirst !== null) heldFirst();
   const all = outgoing;
   outgoing = setPrototypeOf([], null);
   for (let from = 0; from < all.length; from += POST_BATCH * 5) {

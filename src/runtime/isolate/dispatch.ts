@@ -37,7 +37,7 @@ import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
-import { holdOutcomes } from './outbox.ts';
+import { keepCrossingOrder } from './outbox.ts';
 import { closeParts, loadedPart, part } from './parts.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
@@ -229,9 +229,9 @@ function loadObject(d: NonNullable<LoadOptions['durableObject']>, exported: Reco
     throw new TypeError(
       `The Durable Object class "${d.className}" is not exported by this worker (its exports: ${Object.keys(exported).join(', ') || 'none'}).`,
     );
-  // An object's answers leave as each event ends: held for later events, an answer would wait
-  // for their writes' confirmation at the output gate and their CPU (outbox.ts).
-  holdOutcomes(false);
+  // An object's answers held for the rest of their ring batch leave before anything later
+  // crosses: the output gate then holds each for the writes before it alone (outbox.ts).
+  keepCrossingOrder();
   object = part('durable').makeObject(
     cls,
     env,

@@ -16,7 +16,7 @@
  * is held (an ExternalCopy, which the host unwraps); a primitive, an error (made into strings
  * here) and the prelude's own tuples (a response, a body chunk: copies already) need none.
  */
-import { host, sendPosted } from './bridge.ts';
+import { host, onBeforeCrossing, sendPosted } from './bridge.ts';
 import { realTime } from './clock.ts';
 import { resolvedIntrinsic, thenIntrinsic } from './context.ts';
 import { checkDepth } from './depth.ts';
@@ -37,17 +37,29 @@ let outbox: unknown[] = setPrototypeOf([], null);
 /** The copies made of held results (keepAsIs), released once the host has its own. */
 let copies: { release(): void }[] = setPrototypeOf([], null);
 let flushQueued = false;
-/** Whether outcomes may wait for the rest of their ring batch (not in a Durable Object's isolate). */
-let holding = true;
+/**
+ * In a Durable Object's isolate the isolate's crossings keep the order it made them in: held
+ * outcomes leave before any later crossing (bridge.ts `onBeforeCrossing`), and calls made
+ * before an outcome leave before it is held. The host's output gate holds an answer for the
+ * commits it has seen when the answer arrives (src/durable-objects/output-gate.ts): so a held
+ * answer waits for its own event's writes and those before, never for a later event's.
+ */
+let inOrder = false;
 /** When the oldest outcome now held was reported (real time, ms). */
 let heldSince = 0;
 
 /** Options with no prototype: isolated-vm must not read a tenant's Object.prototype properties. */
 const NO_OPTIONS = Object.freeze({ __proto__: null });
 
-/** Whether outcomes may be held (dispatch.ts turns it off for a Durable Object's isolate). */
-export function holdOutcomes(on: boolean): void {
-  holding = on;
+/** A Durable Object's isolate (dispatch.ts): crossings leave in the order they were made. */
+export function keepCrossingOrder(): void {
+  inOrder = true;
+  onBeforeCrossing(sendHeld);
+}
+
+/** What is held leaves now, ahead of a crossing about to be made. */
+function sendHeld(): void {
+  if (outbox.length !== 0) flush();
 }
 
 /** Set once, by the isolate's init, before tenant code runs. */
@@ -72,6 +84,8 @@ const unsent = (message: string) =>
 
 function flush() {
   flushQueued = false;
+  // Sent already, ahead of a crossing (sendHeld).
+  if (outbox.length === 0) return;
   const batch = outbox;
   const made = copies;
   outbox = setPrototypeOf([], null);
@@ -95,8 +109,9 @@ function send(batch: unknown[]) {
       batch[i + 2] = unsent((err as Error).message);
     }
   }
-  // The calls the isolate made before these outcomes reach the host first.
-  sendPosted();
+  // The calls the isolate made before these outcomes reach the host first (in order, those
+  // waiting were all made after them: report() sent the earlier ones).
+  if (!inOrder) sendPosted();
   try {
     complete(batch);
   } catch {
@@ -142,12 +157,14 @@ function keepAsIs(at: number): void {
  * value of the tenant's (copied if it must wait).
  */
 export function report(id: unknown, ok: boolean, value: unknown, tenantValue = false): void {
+  // In order: the calls made before this outcome leave now, after the outcomes before them.
+  if (inOrder) sendPosted();
   const at = outbox.length;
   outbox[at] = id;
   outbox[at + 1] = ok;
   outbox[at + 2] = ok ? value : errorValue(value);
   if (flushQueued) return;
-  if (holding && ringWaiting() && at < HOLD_MAX * 3) {
+  if (ringWaiting() && at < HOLD_MAX * 3) {
     if (at === 0) heldSince = realTime();
     if (ok && tenantValue) keepAsIs(at);
     return;
