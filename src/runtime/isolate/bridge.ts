@@ -185,7 +185,7 @@ const weakSetHas = WeakSet.prototype.has;
  * is. Anything else (values made by methods tenant code may have replaced, or reached through
  * a promise it may hook) is not marked: its call leaves at once, copied by the crossing.
  */
-export function unsharedPrimitives(list: unknown[]): unknown[] {
+export function unsharedPrimitives<T extends unknown[]>(list: T): T {
   for (let i = 0; i < list.length; i++) if (!primitive(list[i])) return list;
   apply(weakSetAdd, unsharedValues, [list]);
   return list;

@@ -32,12 +32,12 @@ import {
   resolveInFrame,
 } from './context.ts';
 import type { ObjectRuntime } from './durable.ts';
-import { concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
+import { bytesBuffer, concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
-import { keepCrossingOrder } from './outbox.ts';
+import { keepCrossingOrder, plainOutcome, valueOutcome } from './outbox.ts';
 import { closeParts, loadedPart, part } from './parts.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
@@ -379,12 +379,6 @@ function serializeError(err: unknown): { name: string; message: string; stack: s
   return { name: 'Error', message: text, stack: text };
 }
 
-function bytesToBuffer(b: Uint8Array): ArrayBuffer {
-  return (
-    b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer
-  ) as ArrayBuffer;
-}
-
 /**
  * Run one request, in a context of its own (context.ts): `id` is the invocation id the host
  * charges its work to. `cf` is null when it is the same as the previous request's (the host
@@ -469,14 +463,14 @@ function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefi
   } else if (typeof src === 'string') {
     // A large text is encoded here, on the tenant's CPU, not on the host's main thread.
     kind = 'bytes';
-    body = bytesToBuffer(utf8Encode(src));
+    body = bytesBuffer(utf8Encode(src));
   } else if (src instanceof Uint8Array) {
     kind = 'bytes';
-    body = bytesToBuffer(src);
+    body = bytesBuffer(src);
   } else if (src instanceof HostBody) {
     // A subrequest's body returned as is: the host pipes it without crossing into the isolate.
     kind = 'host';
-    body = src.id;
+    body = Number(src.id);
   } else if (src !== null) {
     kind = 'stream';
     body = nextStreamId++;
@@ -487,10 +481,30 @@ function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefi
   // A 101 with a WebSocket: the PoP upgrades the connection and bridges it to this end's peer.
   const ws = r.status === 101 && r.webSocket instanceof WebSocket ? internals.handOff(r.webSocket) : null;
   const fixed = kind === 'stream' ? declaredLength.get(src) : undefined;
-  if (fixed !== undefined && !r.headers.has('content-length')) headers.push('content-length', String(fixed));
+  // A list with no prototype (flattenHeaders): added to by index.
+  if (fixed !== undefined && !r.headers.has('content-length')) {
+    headers[headers.length] = 'content-length';
+    headers[headers.length] = String(fixed);
+  }
   // A tuple, not an object: an object's key names would be serialized on every response.
-  // Order: see DispatchResult in src/runtime/instance.ts.
-  return [r.status, r.statusText, headers, kind, body, waitUntil, ws, takeKvNotes(id)];
+  // Order: see DispatchResult in src/runtime/instance.ts. Every part is a primitive, the list
+  // of strings made above or a real ArrayBuffer (whatever getters tenant code put on Response or
+  // typed arrays): copying it to the host runs no tenant code, so it may be held as it is.
+  const status = r.status;
+  const text = r.statusText;
+  return plainOutcome(
+    [
+      typeof status === 'number' ? status : Number(status),
+      typeof text === 'string' ? text : String(text),
+      headers,
+      kind,
+      body,
+      waitUntil,
+      ws,
+      takeKvNotes(id),
+    ],
+    headers,
+  );
 }
 
 /**
@@ -582,7 +596,7 @@ async function pullFrom(entry: OutStream, id: number): Promise<ArrayBuffer | nul
     total += c.byteLength;
   }
   commitForBody();
-  return bytesToBuffer(concat(parts));
+  return bytesBuffer(concat(parts));
 }
 
 /** A commit that fails ends the body (its bytes must not leave) and is reported, as at a task's end. */
@@ -646,7 +660,7 @@ async function workerRpc(
     if (typeof fn !== 'function' || Object.hasOwn(Object.prototype, method))
       throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
     const value = await fn.apply(instance, args);
-    return { value, waitUntil: waits.length };
+    return valueOutcome(value, waits.length);
   } finally {
     if (waits.length === 0) waitUntils.delete(id);
   }
@@ -704,7 +718,7 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
             'This worker has no [[workflows]] binding: a Workflow runs in the worker whose config defines it.',
           );
         const value = await run(exportsObject, env, ctx, args[0] as WorkflowRunArgs);
-        return { value, waitUntil: waits.length };
+        return valueOutcome(value, waits.length);
       }
       if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);
       if (format_ === 'service-worker' && handler === 'scheduled') {
@@ -714,7 +728,7 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
           throw new TypeError('The worker registered no addEventListener("scheduled", ...) listener.');
         const event = Object.freeze({ ...scheduledController(args[0]), waitUntil: ctx.waitUntil });
         for (const l of swScheduled) l(event);
-        return { value: undefined, waitUntil: waits.length };
+        return valueOutcome(undefined, waits.length);
       }
       const def = exportsObject.default;
       const self = isEntrypointClass(def) ? new (def as any)(ctx, env) : def;
@@ -734,16 +748,16 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
           await (isEntrypointClass(def) ? fn.call(self, batch) : fn.call(self, batch, env, ctx));
         } catch (err) {
           const e = err as Error;
-          return {
-            value: { ...settle(true), error: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` },
-            waitUntil: waits.length,
-          };
+          return valueOutcome(
+            { ...settle(true), error: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` },
+            waits.length,
+          );
         }
-        return { value: settle(false), waitUntil: waits.length };
+        return valueOutcome(settle(false), waits.length);
       }
       const given = handler === 'scheduled' ? [scheduledController(args[0])] : args;
       await (isEntrypointClass(def) ? fn.apply(self, given) : fn.call(self, ...given, env, ctx));
-      return { value: undefined, waitUntil: waits.length };
+      return valueOutcome(undefined, waits.length);
     } finally {
       if (waits.length === 0) waitUntils.delete(id);
     }
@@ -783,7 +797,7 @@ async function objectRpc(id: number, kind: string | null, method: string, args: 
         throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
       return fn.apply(inst, args);
     });
-    return { value, waitUntil: waits.length };
+    return valueOutcome(value, waits.length);
   } finally {
     if (waits.length === 0) waitUntils.delete(id);
   }

@@ -90,9 +90,38 @@ const bufferOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'buffer')?
   this: Uint8Array,
 ) => ArrayBuffer;
 
-/** A copy of `b`'s bytes in an ArrayBuffer of its own, made with the intrinsics only. */
+const NativeUint8Array = Uint8Array;
+const byteOffsetOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'byteOffset')?.get as (
+  this: Uint8Array,
+) => number;
+const byteLengthOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'byteLength')?.get as (
+  this: Uint8Array,
+) => number;
+const bufferLengthOf = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get as (
+  this: ArrayBuffer,
+) => number;
+
+/**
+ * `b`'s bytes as an ArrayBuffer: its own buffer when `b` covers all of it, else a copy; read
+ * with the intrinsics only, so what it returns is a real ArrayBuffer whatever tenant code
+ * replaced on typed arrays.
+ */
+export function bytesBuffer(b: Uint8Array): ArrayBuffer {
+  const buffer = apply(bufferOf, b, []) as ArrayBuffer;
+  return apply(byteOffsetOf, b, []) === 0 && apply(byteLengthOf, b, []) === apply(bufferLengthOf, buffer, [])
+    ? buffer
+    : bytesCopy(b);
+}
+
+/**
+ * A copy of `b`'s bytes in an ArrayBuffer of its own, made with the intrinsics only: a new
+ * array of the captured constructor filled by the intrinsic `set` (`slice` would ask `b` for
+ * its species constructor, which tenant code may replace).
+ */
 export function bytesCopy(b: Uint8Array): ArrayBuffer {
-  return apply(bufferOf, apply(sliceBytes, b, []), []) as ArrayBuffer;
+  const out = new NativeUint8Array(apply(byteLengthOf, b, []) as number);
+  apply(setBytes, out, [b]);
+  return apply(bufferOf, out, []) as ArrayBuffer;
 }
 
 /** `b.subarray(from, to)` with the intrinsic method (tenant code may replace a typed array's). */

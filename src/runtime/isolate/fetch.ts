@@ -6,7 +6,7 @@
 
 import { raceInFrame } from './async.ts';
 import { HostBody, kBody, newState, readAll } from './body.ts';
-import { ASYNC, callHost, FETCH, host } from './bridge.ts';
+import { ASYNC, callHost, FETCH, host, unsharedPrimitives } from './bridge.ts';
 import { bytesCopy } from './encoding.ts';
 import { DOMException } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
@@ -48,11 +48,13 @@ export async function fetch(input: unknown, init?: Record<string, any>): Promise
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
+    // The fields: a list made here for this call alone, so a request with no body or cache
+    // options may wait to cross with the task's other calls (bridge.ts).
     const call = callHost(FETCH, [
       id,
       request.method,
       url,
-      flattenHeaders(request.headers),
+      unsharedPrimitives(flattenHeaders(request.headers)),
       request.redirect,
       body,
       cacheOptions(request.cf),

@@ -163,12 +163,22 @@ export class Headers {
   }
 }
 
-// Captured when the prelude loads: the copy below may be sent as it is (bridge.ts, unshared),
-// so a slice the tenant replaced must not see it.
-const sliceList = Array.prototype.slice;
-const applyIntrinsic = Reflect.apply;
+const setPrototypeOf = Object.setPrototypeOf;
 
-/** Flatten for the host: [name, value, name, value, ...] in insertion order (a copy). */
+/**
+ * Flatten for the host: [name, value, name, value, ...] in insertion order, a copy no tenant
+ * code can reach or change once made: no prototype (so no species constructor, index setter
+ * or `then` of the tenant's sees it), filled by index, strings only. Such a list may wait to cross with
+ * other calls (bridge.ts, `unsharedPrimitives`).
+ */
 export function flattenHeaders(h: Headers): string[] {
-  return applyIntrinsic(sliceList, h[kList], []) as string[];
+  const list = h[kList];
+  const n = list.length;
+  const out: string[] = setPrototypeOf([], null);
+  for (let i = 0; i < n; i++) {
+    // Strings already, unless tenant code forged the list: then made strings here, once.
+    const v = list[i];
+    out[i] = typeof v === 'string' ? v : String(v);
+  }
+  return out;
 }

@@ -7,14 +7,18 @@
  * there each outcome used to flush alone: a hot Durable Object's every event, and each answer
  * its caller's continuation produced, was a crossing to the host's main thread of its own — on
  * one core a thread switch each. Outcomes reported while more ring items wait for their task
- * are therefore held until the batch's last task has run, and sent together then; never longer
- * than HOLD_MS (a batch of slow events must not hold a finished one's answer for its whole
- * length), nor more than HOLD_MAX of them.
+ * are therefore held until the batch's last task has run, and sent together then; no more than
+ * HOLD_MAX of them, and none past the first task boundary after HOLD_MS (a batch of slow events
+ * must not hold a finished one's answer for its whole length). What it costs: one task that
+ * runs long holds the answers before it for its whole length, and if it breaks a limit they go
+ * with the isolate, as the answers still running do (docs/runtime.md, "Batching").
  *
  * An outcome held past its task must leave as it was when reported: an RPC result or handler
  * value is the tenant's object, which a later task could change. Such a value is copied when it
  * is held (an ExternalCopy, which the host unwraps); a primitive, an error (made into strings
  * here) and the prelude's own tuples (a response, a body chunk: copies already) need none.
+ * In a Durable Object's isolate what is held is sent ahead of any crossing (below): there every
+ * object outcome is copied when reported, so that sending runs no tenant code.
  */
 import { host, onBeforeCrossing, sendPosted } from './bridge.ts';
 import { realTime } from './clock.ts';
@@ -34,7 +38,7 @@ let complete: Complete = () => {};
 // the outcomes ([id, ok, value, ...]) on their way out.
 const setPrototypeOf = Object.setPrototypeOf;
 let outbox: unknown[] = setPrototypeOf([], null);
-/** The copies made of held results (keepAsIs), released once the host has its own. */
+/** The copies made of held results (copyNow), released once the host has its own. */
 let copies: { release(): void }[] = setPrototypeOf([], null);
 let flushQueued = false;
 /**
@@ -77,6 +81,15 @@ function errorValue(err: unknown): { name: string; message: string; stack: strin
   }
 }
 
+/** `err`'s message as text; never throws (a tenant's error may throw from its getters). */
+function messageOf(err: unknown): string {
+  try {
+    return String((err as Error)?.message);
+  } catch {
+    return 'an error whose message could not be read';
+  }
+}
+
 /** The intrinsic, captured before tenant code runs: the errors made here must not throw. */
 const NativeTypeError = TypeError;
 const unsent = (message: string) =>
@@ -101,12 +114,15 @@ function flush() {
 function send(batch: unknown[]) {
   // Checked here, just before the copy: a value made deeper after report() is caught too.
   for (let i = 0; i + 2 < batch.length; i += 3) {
+    // A copy made when reported was checked then, and cannot change.
     if (batch[i + 1] !== true) continue;
+    const v = batch[i + 2];
+    if (v !== null && typeof v === 'object' && applyIntrinsic(weakSetHas, madeCopies, [v])) continue;
     try {
-      checkDepth(batch[i + 2], 'The value returned');
+      checkDepth(v, 'The value returned');
     } catch (err) {
       batch[i + 1] = false;
-      batch[i + 2] = unsent((err as Error).message);
+      batch[i + 2] = unsent(messageOf(err));
     }
   }
   // The calls the isolate made before these outcomes reach the host first (in order, those
@@ -121,7 +137,7 @@ function send(batch: unknown[]) {
       try {
         complete([batch[i], batch[i + 1], batch[i + 2]]);
       } catch (err) {
-        complete([batch[i], false, unsent(String((err as Error)?.message))]);
+        complete([batch[i], false, unsent(messageOf(err))]);
       }
     }
   }
@@ -133,40 +149,109 @@ function queueFlush(): void {
 }
 
 /**
- * Outcome `at` is held: a tenant value in it (`{ value, … }`, an RPC result or a handler's
- * value) is copied now. One that cannot be copied fails its call now, as it would have at once.
+ * A handler's or RPC method's outcome, `{ value, waitUntil }`: frozen, with no prototype, so
+ * that tenant code reaching it (a `then` or Promise constructor hook sees what the prelude's
+ * promises resolve to) cannot add to it or turn `value` into a getter before it is sent.
  */
-function keepAsIs(at: number): void {
-  const r = outbox[at + 2] as { value?: unknown } | null;
-  if (r === null || typeof r !== 'object') return;
-  const v = r.value;
-  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return;
+export function valueOutcome(value: unknown, waitUntil: number): { value: unknown; waitUntil: number } {
+  // Elsewhere it is sent by a microtask of its own, not inside other crossings: as before.
+  if (!inOrder) return { value, waitUntil };
+  return freeze({ __proto__: null, value, waitUntil } as unknown as { value: unknown; waitUntil: number });
+}
+const freeze = Object.freeze;
+
+/** Outcome values made so that copying them runs no tenant code (plainOutcome). */
+const plain = new WeakSet<object>();
+const weakSetAdd = WeakSet.prototype.add;
+const weakSetHas = WeakSet.prototype.has;
+const applyIntrinsic = Reflect.apply;
+
+/**
+ * `v`, an outcome value the prelude made of primitives, `list` (a list of strings it made
+ * itself) and real ArrayBuffers only (a response tuple, dispatch.ts), both frozen here in an
+ * object's isolate: copying it
+ * runs no tenant code and tenant code that reaches it cannot change it, so it need not be
+ * copied when reported in an object's isolate.
+ */
+export function plainOutcome<T extends object>(v: T, list: object): T {
+  // Only an object's isolate sends outcomes inside other crossings (elsewhere a tenant that
+  // reaches its own response can only change its own response, as before).
+  if (!inOrder) return v;
+  freeze(list);
+  freeze(v);
+  applyIntrinsic(weakSetAdd, plain, [v]);
+  return v;
+}
+
+/**
+ * Whether outcome value `v` must be copied now: in an object's isolate (`all`) any object not
+ * made plain (plainOutcome), else a tenant's value (`{ value, … }`, an RPC result or a
+ * handler's value) that is an object.
+ */
+function needsCopy(v: unknown, all: boolean, tenantValue: boolean): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (all && !tenantValue) return !applyIntrinsic(weakSetHas, plain, [v]);
+  const inner = (v as { value?: unknown }).value;
+  return inner !== null && (typeof inner === 'object' || typeof inner === 'function');
+}
+
+/** Set by copyNow when the value could not be copied: the message its call fails with. */
+let copyFailed: string | null = null;
+/** The copies copyNow made (checked when made: send() skips them). */
+const madeCopies = new WeakSet<object>();
+
+/**
+ * `v` copied now (an ExternalCopy the host unwraps), or null with `copyFailed` set. The caller
+ * lists the copy in `copies` once it is placed: a flush before that would release it unsent.
+ */
+function copyNow(v: unknown): { release(): void } | null {
   try {
-    checkDepth(r, 'The value returned');
-    const copy = new host.ivm.ExternalCopy(r, NO_OPTIONS);
-    copies[copies.length] = copy;
-    outbox[at + 2] = copy;
+    checkDepth(v, 'The value returned');
+    const copy = new host.ivm.ExternalCopy(v, NO_OPTIONS);
+    applyIntrinsic(weakSetAdd, madeCopies, [copy]);
+    return copy;
   } catch (err) {
-    outbox[at + 1] = false;
-    outbox[at + 2] = unsent(String((err as Error)?.message));
+    copyFailed = messageOf(err);
+    return null;
   }
 }
 
 /**
  * Report call `id`'s outcome. `tenantValue`: a successful outcome is `{ value, … }` holding a
  * value of the tenant's (copied if it must wait).
+ *
+ * Tenant code may run while an outcome is made ready (an error's getters when it is described,
+ * a value's while it is copied), and may cross to the host (a call, which in an object's
+ * isolate first sends what is held): so the outcome is made ready first and takes its place
+ * in the outbox after, whole. In an object's isolate every object outcome is copied here, held
+ * or not, so that sending what is held, ahead of any crossing, never runs tenant code.
  */
 export function report(id: unknown, ok: boolean, value: unknown, tenantValue = false): void {
+  let good = ok;
+  let v = ok ? value : errorValue(value);
+  let copy: { release(): void } | null = null;
+  const hold = !flushQueued && ringWaiting() && outbox.length < HOLD_MAX * 3;
+  if (good && (inOrder || (hold && tenantValue)) && needsCopy(v, inOrder, tenantValue)) {
+    copy = copyNow(v);
+    v = copy;
+    if (copyFailed !== null) {
+      good = false;
+      v = unsent(copyFailed);
+      copyFailed = null;
+    }
+  }
   // In order: the calls made before this outcome leave now, after the outcomes before them.
   if (inOrder) sendPosted();
+  if (copy !== null) copies[copies.length] = copy;
   const at = outbox.length;
   outbox[at] = id;
-  outbox[at + 1] = ok;
-  outbox[at + 2] = ok ? value : errorValue(value);
+  outbox[at + 1] = good;
+  outbox[at + 2] = v;
   if (flushQueued) return;
-  if (ringWaiting() && at < HOLD_MAX * 3) {
+  // Held only if it was to be held when it was copied (the tenant code above may have sent
+  // what was held, or queued a flush, since).
+  if (hold && ringWaiting() && at < HOLD_MAX * 3) {
     if (at === 0) heldSince = realTime();
-    if (ok && tenantValue) keepAsIs(at);
     return;
   }
   queueFlush();
