@@ -37,7 +37,7 @@ import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
 import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
-import { keepCrossingOrder, plainOutcome, valueOutcome } from './outbox.ts';
+import { keepCrossingOrder } from './outbox.ts';
 import { closeParts, loadedPart, part } from './parts.ts';
 import { makeRequest, type Request } from './request.ts';
 import { Response } from './response.ts';
@@ -487,24 +487,9 @@ function serializeResponse(r: Response, waitUntil: number, frame: Frame | undefi
     headers[headers.length] = String(fixed);
   }
   // A tuple, not an object: an object's key names would be serialized on every response.
-  // Order: see DispatchResult in src/runtime/instance.ts. Every part is a primitive, the list
-  // of strings made above or a real ArrayBuffer (whatever getters tenant code put on Response or
-  // typed arrays): copying it to the host runs no tenant code, so it may be held as it is.
-  const status = r.status;
-  const text = r.statusText;
-  return plainOutcome(
-    [
-      typeof status === 'number' ? status : Number(status),
-      typeof text === 'string' ? text : String(text),
-      headers,
-      kind,
-      body,
-      waitUntil,
-      ws,
-      takeKvNotes(id),
-    ],
-    headers,
-  );
+  // Order: see DispatchResult in src/runtime/instance.ts. In an object's isolate the outbox
+  // makes a fresh copy of it when it is reported (outbox.ts, `own`).
+  return [r.status, r.statusText, headers, kind, body, waitUntil, ws, takeKvNotes(id)];
 }
 
 /**
@@ -660,7 +645,7 @@ async function workerRpc(
     if (typeof fn !== 'function' || Object.hasOwn(Object.prototype, method))
       throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
     const value = await fn.apply(instance, args);
-    return valueOutcome(value, waits.length);
+    return { value, waitUntil: waits.length };
   } finally {
     if (waits.length === 0) waitUntils.delete(id);
   }
@@ -718,7 +703,7 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
             'This worker has no [[workflows]] binding: a Workflow runs in the worker whose config defines it.',
           );
         const value = await run(exportsObject, env, ctx, args[0] as WorkflowRunArgs);
-        return valueOutcome(value, waits.length);
+        return { value, waitUntil: waits.length };
       }
       if (!EVENT_HANDLERS.includes(handler)) throw new TypeError(`Unknown handler event "${handler}".`);
       if (format_ === 'service-worker' && handler === 'scheduled') {
@@ -728,7 +713,7 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
           throw new TypeError('The worker registered no addEventListener("scheduled", ...) listener.');
         const event = Object.freeze({ ...scheduledController(args[0]), waitUntil: ctx.waitUntil });
         for (const l of swScheduled) l(event);
-        return valueOutcome(undefined, waits.length);
+        return { value: undefined, waitUntil: waits.length };
       }
       const def = exportsObject.default;
       const self = isEntrypointClass(def) ? new (def as any)(ctx, env) : def;
@@ -748,16 +733,16 @@ export function event(id: number, handler: string, args: unknown[]): Promise<obj
           await (isEntrypointClass(def) ? fn.call(self, batch) : fn.call(self, batch, env, ctx));
         } catch (err) {
           const e = err as Error;
-          return valueOutcome(
-            { ...settle(true), error: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` },
-            waits.length,
-          );
+          return {
+            value: { ...settle(true), error: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` },
+            waitUntil: waits.length,
+          };
         }
-        return valueOutcome(settle(false), waits.length);
+        return { value: settle(false), waitUntil: waits.length };
       }
       const given = handler === 'scheduled' ? [scheduledController(args[0])] : args;
       await (isEntrypointClass(def) ? fn.apply(self, given) : fn.call(self, ...given, env, ctx));
-      return valueOutcome(undefined, waits.length);
+      return { value: undefined, waitUntil: waits.length };
     } finally {
       if (waits.length === 0) waitUntils.delete(id);
     }
@@ -797,7 +782,7 @@ async function objectRpc(id: number, kind: string | null, method: string, args: 
         throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
       return fn.apply(inst, args);
     });
-    return valueOutcome(value, waits.length);
+    return { value, waitUntil: waits.length };
   } finally {
     if (waits.length === 0) waitUntils.delete(id);
   }

@@ -54,7 +54,16 @@ import { Headers } from './headers.ts';
 import { installIntlLimits } from './intl.ts';
 import { installListGuards } from './lists.ts';
 import { lazyGlobal, loadExtension, requireModule } from './modules.ts';
-import { afterRingTask, type Complete, report, setComplete } from './outbox.ts';
+import {
+  afterRingTask,
+  type Complete,
+  type OutcomeKind,
+  PRELUDE_VALUE,
+  RESPONSE,
+  report,
+  setComplete,
+  TENANT_VALUE,
+} from './outbox.ts';
 import { installPart } from './parts.ts';
 import { Request } from './request.ts';
 import { Response } from './response.ts';
@@ -126,11 +135,12 @@ const sliceIntrinsic = Array.prototype.slice;
 
 /**
  * Wrap an entry function: called with a batch [[callId, ...args], ...], each outcome reported.
- * `tenantValue`: its outcome is `{ value, … }` holding a value of the tenant's (outbox.ts).
+ * `kind`: what its outcome is (outbox.ts: a response tuple, `{ value, … }` holding a value of
+ * the tenant's, or the prelude's own value).
  * Each call runs at once, in the batch's task (a microtask per call cost ~0.6 µs a request);
  * what it awaits runs after, as the events of one task do.
  */
-function entry(fn: (...args: any[]) => unknown, tenantValue = false) {
+function entry(fn: (...args: any[]) => unknown, kind: OutcomeKind = PRELUDE_VALUE) {
   return (batch: unknown[][]) => {
     tick();
     for (let i = 0; i < batch.length; i++) {
@@ -148,10 +158,10 @@ function entry(fn: (...args: any[]) => unknown, tenantValue = false) {
       if (isIntrinsicPromise(out))
         thenIntrinsic(
           out,
-          (value) => report(callId, true, value, tenantValue),
+          (value) => report(callId, true, value, kind),
           (err) => report(callId, false, err),
         );
-      else report(callId, true, out, tenantValue);
+      else report(callId, true, out, kind);
     }
   };
 }
@@ -254,12 +264,12 @@ function init(
     beginModule,
     installPart,
     linkRuntime,
-    dispatch: entry(dispatch),
+    dispatch: entry(dispatch, RESPONSE),
     pull: entry(pull),
     cancel,
     settle: entry(settle),
-    rpc: entry(rpc, true),
-    event: entry(event, true),
+    rpc: entry(rpc, TENANT_VALUE),
+    event: entry(event, TENANT_VALUE),
     wsEvent: entry(wsEvent),
     forget,
     warmup: entry(warmup),

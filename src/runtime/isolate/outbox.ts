@@ -148,52 +148,21 @@ function queueFlush(): void {
   thenIntrinsic(resolvedIntrinsic(), flush);
 }
 
-/**
- * A handler's or RPC method's outcome, `{ value, waitUntil }`: frozen, with no prototype, so
- * that tenant code reaching it (a `then` or Promise constructor hook sees what the prelude's
- * promises resolve to) cannot add to it or turn `value` into a getter before it is sent.
- */
-export function valueOutcome(value: unknown, waitUntil: number): { value: unknown; waitUntil: number } {
-  // Elsewhere it is sent by a microtask of its own, not inside other crossings: as before.
-  if (!inOrder) return { value, waitUntil };
-  return freeze({ __proto__: null, value, waitUntil } as unknown as { value: unknown; waitUntil: number });
-}
-const freeze = Object.freeze;
-
-/** Outcome values made so that copying them runs no tenant code (plainOutcome). */
-const plain = new WeakSet<object>();
+const applyIntrinsic = Reflect.apply;
 const weakSetAdd = WeakSet.prototype.add;
 const weakSetHas = WeakSet.prototype.has;
-const applyIntrinsic = Reflect.apply;
+const isArray = Array.isArray;
+const bufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get as (
+  this: ArrayBuffer,
+) => number;
 
-/**
- * `v`, an outcome value the prelude made of primitives, `list` (a list of strings it made
- * itself) and real ArrayBuffers only (a response tuple, dispatch.ts), both frozen here in an
- * object's isolate: copying it
- * runs no tenant code and tenant code that reaches it cannot change it, so it need not be
- * copied when reported in an object's isolate.
- */
-export function plainOutcome<T extends object>(v: T, list: object): T {
-  // Only an object's isolate sends outcomes inside other crossings (elsewhere a tenant that
-  // reaches its own response can only change its own response, as before).
-  if (!inOrder) return v;
-  freeze(list);
-  freeze(v);
-  applyIntrinsic(weakSetAdd, plain, [v]);
-  return v;
-}
-
-/**
- * Whether outcome value `v` must be copied now: in an object's isolate (`all`) any object not
- * made plain (plainOutcome), else a tenant's value (`{ value, … }`, an RPC result or a
- * handler's value) that is an object.
- */
-function needsCopy(v: unknown, all: boolean, tenantValue: boolean): boolean {
-  if (v === null || typeof v !== 'object') return false;
-  if (all && !tenantValue) return !applyIntrinsic(weakSetHas, plain, [v]);
-  const inner = (v as { value?: unknown }).value;
-  return inner !== null && (typeof inner === 'object' || typeof inner === 'function');
-}
+/** What an entry's successful outcome is (index.ts `entry`), which says how it is made ready. */
+export const PRELUDE_VALUE = 0;
+/** `{ value, waitUntil }` holding a value of the tenant's (an RPC result, a handler's value). */
+export const TENANT_VALUE = 1;
+/** A response tuple (dispatch.ts serializeResponse), or `{ error, … }` when the handler threw. */
+export const RESPONSE = 2;
+export type OutcomeKind = typeof PRELUDE_VALUE | typeof TENANT_VALUE | typeof RESPONSE;
 
 /** Set by copyNow when the value could not be copied: the message its call fails with. */
 let copyFailed: string | null = null;
@@ -216,29 +185,92 @@ function copyNow(v: unknown): { release(): void } | null {
   }
 }
 
+/** A tenant's value that a crossing would have to copy (an object or function). */
+function isObject(v: unknown): boolean {
+  return v !== null && (typeof v === 'object' || typeof v === 'function');
+}
+
 /**
- * Report call `id`'s outcome. `tenantValue`: a successful outcome is `{ value, … }` holding a
- * value of the tenant's (copied if it must wait).
+ * In an object's isolate, outcome `v` (of kind `kind`) made into values only this module
+ * holds: what was held is sent inside other crossings (onBeforeCrossing), where no tenant code
+ * may run, and tenant code that reached an outcome (a `then` getter sees what the prelude's
+ * promises resolve to) must not change it once reported. Reading it may run tenant code: now,
+ * at report, where that is harmless. A response tuple is read into a fresh one of primitives,
+ * a fresh list of strings and a real ArrayBuffer; `{ value, waitUntil }` into a fresh one,
+ * copied when its value is an object; anything else that is an object is copied. Throws (the
+ * call fails) when a response's body is not a real ArrayBuffer.
+ */
+function own(v: unknown, kind: OutcomeKind): { value: unknown; copy: { release(): void } | null } {
+  if (!isObject(v)) return { value: v, copy: null };
+  if (kind === TENANT_VALUE) {
+    const w = v as { value: unknown; waitUntil: unknown };
+    const fresh = { value: w.value, waitUntil: Number(w.waitUntil) };
+    if (!isObject(fresh.value)) return { value: fresh, copy: null };
+    const copy = copyNow(fresh);
+    return { value: copy, copy };
+  }
+  if (kind === RESPONSE && isArray(v)) {
+    const t = v as unknown[];
+    const list = t[2] as unknown[];
+    const n = list.length;
+    const fields: string[] = setPrototypeOf([], null);
+    for (let i = 0; i < n; i++) {
+      const f = list[i];
+      fields[i] = typeof f === 'string' ? f : String(f);
+    }
+    let body = t[4];
+    if (isObject(body)) {
+      // The intrinsic getter throws unless it is a real (not shared) ArrayBuffer.
+      applyIntrinsic(bufferLength, body, []);
+    } else if (body !== null && typeof body !== 'string' && typeof body !== 'number') body = null;
+    const ws = t[6];
+    const notes = t[7];
+    const fresh = [
+      Number(t[0]),
+      String(t[1]),
+      fields,
+      String(t[3]),
+      body,
+      Number(t[5]),
+      typeof ws === 'number' || typeof ws === 'string' ? ws : null,
+      typeof notes === 'string' ? notes : null,
+    ];
+    return { value: fresh, copy: null };
+  }
+  const copy = copyNow(v);
+  return { value: copy, copy };
+}
+
+/**
+ * Report call `id`'s outcome, of kind `kind` when it succeeded.
  *
  * Tenant code may run while an outcome is made ready (an error's getters when it is described,
  * a value's while it is copied), and may cross to the host (a call, which in an object's
  * isolate first sends what is held): so the outcome is made ready first and takes its place
- * in the outbox after, whole. In an object's isolate every object outcome is copied here, held
- * or not, so that sending what is held, ahead of any crossing, never runs tenant code.
+ * in the outbox after, whole. Elsewhere a tenant's value is copied only if it is held.
  */
-export function report(id: unknown, ok: boolean, value: unknown, tenantValue = false): void {
+export function report(id: unknown, ok: boolean, value: unknown, kind: OutcomeKind = PRELUDE_VALUE): void {
   let good = ok;
   let v = ok ? value : errorValue(value);
   let copy: { release(): void } | null = null;
   const hold = !flushQueued && ringWaiting() && outbox.length < HOLD_MAX * 3;
-  if (good && (inOrder || (hold && tenantValue)) && needsCopy(v, inOrder, tenantValue)) {
+  if (good && inOrder) {
+    try {
+      const made = own(v, kind);
+      v = made.value;
+      copy = made.copy;
+    } catch (err) {
+      copyFailed = messageOf(err);
+    }
+  } else if (good && hold && kind === TENANT_VALUE && isObject((v as { value?: unknown })?.value)) {
     copy = copyNow(v);
     v = copy;
-    if (copyFailed !== null) {
-      good = false;
-      v = unsent(copyFailed);
-      copyFailed = null;
-    }
+  }
+  if (copyFailed !== null) {
+    good = false;
+    v = unsent(copyFailed);
+    copyFailed = null;
+    copy = null;
   }
   // In order: the calls made before this outcome leave now, after the outcomes before them.
   if (inOrder) sendPosted();
@@ -248,7 +280,7 @@ export function report(id: unknown, ok: boolean, value: unknown, tenantValue = f
   outbox[at + 1] = good;
   outbox[at + 2] = v;
   if (flushQueued) return;
-  // Held only if it was to be held when it was copied (the tenant code above may have sent
+  // Held only if it was to be held when it was made ready (the tenant code above may have sent
   // what was held, or queued a flush, since).
   if (hold && ringWaiting() && at < HOLD_MAX * 3) {
     if (at === 0) heldSince = realTime();
