@@ -114,9 +114,9 @@ function flush() {
 function send(batch: unknown[]) {
   // Checked here, just before the copy: a value made deeper after report() is caught too.
   for (let i = 0; i + 2 < batch.length; i += 3) {
-    // A copy made when reported was checked then, and cannot change.
     if (batch[i + 1] !== true) continue;
     const v = batch[i + 2];
+    // A copy made when reported was checked then, and cannot change.
     if (v !== null && typeof v === 'object' && applyIntrinsic(weakSetHas, madeCopies, [v])) continue;
     try {
       checkDepth(v, 'The value returned');
