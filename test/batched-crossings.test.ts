@@ -9,16 +9,10 @@
 //   call was made, and in order with what refers to them (a fetch's abort). Requests without a
 //   body, and tenants that try to change what waits or is held: test/security/batched-crossings.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DurableObjects, ObjectDirectory } from '../src/durable-objects/index.ts';
-import { noopObserver } from '../src/observability/index.ts';
-import type { Runtime } from '../src/runtime/index.ts';
-import { startWorkerSource, type TestNetwork } from './helpers.ts';
+import { startWorkerSource, startWorkerWithObjects, type TestNetwork } from './helpers.ts';
 
 const WORKER = `
 import { DurableObject } from 'cloudflare:workers';
@@ -109,25 +103,14 @@ export default {
 
 describe('batched crossings from an isolate to the host', () => {
   let net: TestNetwork;
-  let objects: DurableObjects;
   before(async () => {
-    let runtime: Runtime | undefined;
-    objects = new DurableObjects({
-      directory: new ObjectDirectory(mkdtempSync(join(tmpdir(), 'outpost-outcomes-'))),
-      observer: noopObserver,
-      runtimeFor: () => runtime as Runtime,
-    });
-    net = await startWorkerSource(
+    net = await startWorkerWithObjects(
       WORKER,
-      { objects, egress: { allow: ['loopback'] } },
+      { egress: { allow: ['loopback'] } },
       '[[durable_objects.bindings]]\nname = "BOX"\nclass_name = "Box"\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Box"]\n',
     );
-    runtime = net.runtime;
   });
-  after(async () => {
-    await net.close();
-    await objects.close();
-  });
+  after(() => net.close());
 
   it('the host calls of one task cross together', async () => {
     // First in this file: the mean is this request's (a call per crossing would make it 1).

@@ -177,6 +177,8 @@ export async function waitFor<T>(
 }
 
 import { loadConfig } from '../src/config/index.ts';
+import { DurableObjects, ObjectDirectory } from '../src/durable-objects/index.ts';
+import { noopObserver } from '../src/observability/index.ts';
 import { devCf, type PopServer, startPopServer } from '../src/pop/index.ts';
 import { bundleWorker, type Limits, Runtime, type RuntimeOptions } from '../src/runtime/index.ts';
 
@@ -264,4 +266,30 @@ export async function startWorkerSource(
     () => 'source',
     () => rmSync(dir, { recursive: true, force: true }),
   );
+}
+
+/**
+ * startWorkerSource with Durable Objects kept in a temporary directory (`toml` declares their
+ * bindings and migrations); closing the network closes them too.
+ */
+export async function startWorkerWithObjects(
+  code: string,
+  runtime: RuntimeOptions,
+  toml: string,
+): Promise<TestNetwork> {
+  let rt: Runtime | undefined;
+  const objects = new DurableObjects({
+    directory: new ObjectDirectory(mkdtempSync(join(tmpdir(), 'outpost-objects-'))),
+    observer: noopObserver,
+    runtimeFor: () => rt as Runtime,
+  });
+  const net = await startWorkerSource(code, { objects, ...runtime }, toml);
+  rt = net.runtime;
+  return {
+    ...net,
+    close: async () => {
+      await net.close();
+      await objects.close();
+    },
+  };
 }

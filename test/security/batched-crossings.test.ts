@@ -1,16 +1,10 @@
 // Attacks on what waits to cross to the host, and on an object's held answers
 // (src/runtime/isolate/bridge.ts, outbox.ts; the batching itself: test/batched-crossings.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DurableObjects, ObjectDirectory } from '../../src/durable-objects/index.ts';
-import { noopObserver } from '../../src/observability/index.ts';
-import type { Runtime } from '../../src/runtime/index.ts';
-import { startWorkerSource, type TestNetwork } from '../helpers.ts';
+import { startWorkerWithObjects, type TestNetwork } from '../helpers.ts';
 
 // Requests with no body that a worker sends to an object, a service or an origin: their header
 // lists are made for the call alone (src/runtime/isolate/headers.ts flattenHeaders, bindings/
@@ -163,33 +157,24 @@ export default {
 
 describe('batched crossings: requests without a body', () => {
   let net: TestNetwork;
-  let objects: DurableObjects;
   let origin: ReturnType<typeof createServer>;
   let at = '';
   before(async () => {
     origin = createServer((req, res) => res.end(`${req.headers['x-n']}:${req.headers['x-tag']}`));
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     at = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
-    let runtime: Runtime | undefined;
-    objects = new DurableObjects({
-      directory: new ObjectDirectory(mkdtempSync(join(tmpdir(), 'outpost-fetches-'))),
-      observer: noopObserver,
-      runtimeFor: () => runtime as Runtime,
-    });
-    net = await startWorkerSource(
+    net = await startWorkerWithObjects(
       FETCHES,
-      { objects, egress: { allow: ['loopback'] } },
+      { egress: { allow: ['loopback'] } },
       'services = [{ binding = "SELF", service = "source" }]\n' +
         '[[durable_objects.bindings]]\nname = "ECHO"\nclass_name = "Echo"\n' +
         '[[durable_objects.bindings]]\nname = "TRICKY"\nclass_name = "Tricky"\n' +
         '[[durable_objects.bindings]]\nname = "HOOK"\nclass_name = "Hooker"\n' +
         '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Echo", "Tricky", "Hooker"]\n',
     );
-    runtime = net.runtime;
   });
   after(async () => {
     await net.close();
-    await objects.close();
     origin.closeAllConnections();
     await new Promise((r) => origin.close(r));
   });
