@@ -34,15 +34,14 @@ export default {
     }
     if (url.pathname === '/spin') for (;;) {}
     if (url.pathname === '/chunks') {
-      // About 60 ms of work in slices of ~2 ms, yielding between them: overlapping requests
+      // A fixed count of slices of ~0.5 ms of work each (the clock stands still while code
+      // runs, so the work is counted, not timed), yielding between them: overlapping requests
       // interleave, and none may be charged another's slices.
-      const until = Number(url.searchParams.get('ms') ?? 60);
-      let spent = 0;
-      while (spent < until) {
-        const t = performance.now();
+      const slices = Number(url.searchParams.get('slices') ?? 40);
+      for (let s = 0; s < slices; s++) {
         let x = 0;
         for (let i = 0; i < 200000; i++) x += Math.sqrt(i);
-        spent += Math.max(performance.now() - t, 0.5);
+        if (x < 0) throw new Error('unreachable');
         await sleep(0);
       }
       return new Response('done');
@@ -116,10 +115,12 @@ describe('CPU time of one invocation among many in flight', () => {
   });
 
   it('requests that interleave their work are each charged their own (no false breach)', async () => {
-    // 8 requests of ~60 ms each on a 100 ms limit, all at once: each must answer.
+    // 12 requests of 40 slices each (~20 ms of CPU here, measured by the process's clock), all at
+    // once on a 100 ms limit: together they run ~240 ms, interleaved, so a request charged the
+    // slices that ran while it was in flight would breach; each must answer.
     const all = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        fetch(`${net.url}/chunks?ms=60`).then(async (r) => [r.status, await r.text()]),
+      Array.from({ length: 12 }, () =>
+        fetch(`${net.url}/chunks?slices=40`).then(async (r) => [r.status, await r.text()]),
       ),
     );
     for (const [status, body] of all) assert.equal(status, 200, String(body));
