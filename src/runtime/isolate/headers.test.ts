@@ -55,6 +55,33 @@ describe('Headers (a flat list)', () => {
     ]);
   });
 
+  it('iteration sorts and combines short lists and long ones alike (two ways of sorting)', () => {
+    // A seeded shuffle of names with repeats (set-cookie among them), at lengths on both sides
+    // of the in-place sort's bound: entries, keys, values and forEach as undici has them.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    // Not `cookie`: undici joins its values with "; ", the standard (and Workers) with ", ".
+    const names = ['x-b', 'a', 'set-cookie', 'accept', 'x-a', 'b', 'x-b-c', 'z', 'A-Z', 'a-b'];
+    for (const fields of [0, 1, 2, 5, 17, 31, 32, 33, 40, 120]) {
+      const ours = new Headers();
+      const theirs = new globalThis.Headers();
+      for (let i = 0; i < fields; i++) {
+        const name = names[next() % names.length];
+        ours.append(name, `v${i}`);
+        theirs.append(name, `v${i}`);
+      }
+      assert.deepEqual([...ours], [...theirs], `${fields} fields`);
+      assert.deepEqual([...ours.keys()], [...theirs.keys()]);
+      assert.deepEqual([...ours.values()], [...theirs.values()]);
+      const seen: string[] = [];
+      ours.forEach((v, k) => seen.push(`${k}=${v}`));
+      assert.deepEqual(seen, [...theirs].map(([k, v]) => `${k}=${v}`));
+    }
+  });
+
   it('fromFlat and flattenHeaders copy: the host’s list and the Headers do not share changes', () => {
     const flat = ['content-type', 'text/plain', 'x-a', '1'];
     const h = Headers.fromFlat(flat);
