@@ -77,8 +77,13 @@ describe('Headers (a flat list)', () => {
       assert.deepEqual([...ours.keys()], [...theirs.keys()]);
       assert.deepEqual([...ours.values()], [...theirs.values()]);
       const seen: string[] = [];
-      ours.forEach((v, k) => seen.push(`${k}=${v}`));
-      assert.deepEqual(seen, [...theirs].map(([k, v]) => `${k}=${v}`));
+      ours.forEach((v, k) => {
+        seen.push(`${k}=${v}`);
+      });
+      assert.deepEqual(
+        seen,
+        [...theirs].map(([k, v]) => `${k}=${v}`),
+      );
     }
   });
 
