@@ -20,6 +20,7 @@
  * divides the crossing cost by the batch size; alone, a call waits for no one.
  */
 import ivm from 'isolated-vm';
+import { IdTable } from './id-table.ts';
 import { RING_ENTRIES, type RingEntry } from './ring-entries.ts';
 
 const RESOLVED = Promise.resolve();
@@ -57,7 +58,8 @@ type Pending = { resolve(v: unknown): void; reject(e: unknown): void };
 type Instead = number | unknown[] | null;
 
 export class IsolateCalls {
-  #pending = new Map<number, Pending>();
+  /** Calls awaiting their outcome, by id: not a Map (id-table.ts). */
+  #pending = new IdTable<Pending>();
   #next = 1;
   #failed: Error | null = null;
   #queue = new Map<ivm.Reference, unknown[]>();

@@ -29,6 +29,13 @@ export interface Charged {
   cpuUsed: bigint;
 }
 
+/** The invocations in flight by id (an IdTable, id-table.ts, or a Map). */
+export interface InFlight {
+  readonly size: number;
+  get(id: number): Charged | undefined;
+  values(): Iterable<Charged>;
+}
+
 /**
  * An isolate's CPU time, or undefined once it is gone. isolated-vm disposes an isolate that
  * passed its memory limit from the isolate's own thread, so `isDisposed` read just before can
@@ -104,7 +111,7 @@ export class CpuMeter {
    * Charge the clock since the last call: the isolate's own CPU to the invocation that ran
    * alone meanwhile (see the top), else everything equally among `to` (keyed by invocation id).
    */
-  share(to: ReadonlyMap<number, Charged>): void {
+  share(to: InFlight): void {
     if (this.isolate.isDisposed) return;
     let alone = 0;
     if (this.running !== undefined) {

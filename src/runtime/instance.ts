@@ -47,6 +47,7 @@ import { CpuMeter, cpuTimeOf } from './cpu-meter.ts';
 import { type DispatchResult, rayOf, responseProblem, toResult } from './dispatch-result.ts';
 import type { EgressPolicy } from './egress.ts';
 import { LimitExceededError, ScriptLoadError, WorkerException } from './errors.ts';
+import { IdTable } from './id-table.ts';
 import { type Active, newInvocation, TAIL_LEVELS, tailOutcome } from './invocation.ts';
 import { loadBundle } from './load.ts';
 import { chainFromHeaders, checkEntry, freshChain, type RequestChain } from './loops.ts';
@@ -59,10 +60,10 @@ export class WorkerInstance implements IsolateOwner {
   state: 'ready' | 'retiring' | 'dead' = 'ready';
   deathReason: LimitExceededError | null = null;
   readonly bodies = new BodyRegistry();
-  /** Invocations whose response is still in flight (wall time, CPU, busy). */
-  readonly active = new Map<number, Active>();
+  /** Invocations whose response is still in flight (wall time, CPU, busy). Not Maps: id-table.ts. */
+  readonly active = new IdTable<Active>();
   /** Invocations that may still do I/O: answering, settling waitUntil work, or holding a WebSocket. */
-  readonly #live = new Map<number, Active>();
+  readonly #live = new IdTable<Active>();
   /** Worker-side WebSocket ends answered in a 101: the invocation each keeps live until it closes. */
   readonly #socketHolds = new Map<number, Active>();
   lastUsed = Date.now();

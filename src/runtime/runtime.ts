@@ -193,6 +193,8 @@ export class Runtime implements ObjectHost {
   readonly #splits = new Map<string, Split>();
   /** Live instances, least recently used first. */
   readonly #lru = new Map<WorkerInstance, true>();
+  /** The isolate #lru has last: using it again leaves the order as it is (#used). */
+  #last: WorkerInstance | null = null;
   readonly #busy = new Set<WorkerInstance>();
   readonly #codeCache = new CodeCache();
   readonly #memoryBudget: number;
@@ -448,16 +450,12 @@ export class Runtime implements ObjectHost {
     chain?: RequestChain,
   ): Promise<unknown> {
     const instance = await this.#instance(tenant);
-    this.#lru.delete(instance);
-    this.#lru.set(instance, true);
-    this.#busy.add(instance);
+    this.#used(instance);
     return instance.event(handler, args, chain);
   }
 
   #run(instance: WorkerInstance, request: WorkerRequest): Promise<WorkerResponse> {
-    this.#lru.delete(instance);
-    this.#lru.set(instance, true);
-    this.#busy.add(instance);
+    this.#used(instance);
     return instance.handle(request);
   }
 
@@ -496,17 +494,15 @@ export class Runtime implements ObjectHost {
       );
       this.metrics.coldStart(version.name, (performance.now() - started) / 1000);
       this.#wire(inst, version);
-      inst.onIdle = () => this.#busy.delete(inst);
       inst.onDeath = () => {
-        this.#lru.delete(inst);
-        this.#busy.delete(inst);
+        this.#removed(inst);
         if (t.instance === inst) t.instance = null;
       };
       if (this.#live(t)) {
         t.instance = inst;
         t.loading = null;
       } else inst.retire(); // redeployed while loading
-      this.#lru.set(inst, true);
+      this.#added(inst);
       // Measure after the first request has gone through (the sample queues on the isolate's thread).
       setTimeout(() => inst.sampleHeap().then(() => this.#evict()), 20);
       return inst;
@@ -636,12 +632,8 @@ export class Runtime implements ObjectHost {
         );
       throw err;
     }
-    inst.onIdle = () => this.#busy.delete(inst);
-    inst.onDeath = () => {
-      this.#lru.delete(inst);
-      this.#busy.delete(inst);
-    };
-    this.#lru.set(inst, true);
+    inst.onDeath = () => this.#removed(inst);
+    this.#added(inst);
     return inst;
   }
 
@@ -649,9 +641,7 @@ export class Runtime implements ObjectHost {
   runObject(o: ObjectInstance, event: ObjectEvent): Promise<unknown> {
     if (!(o instanceof WorkerInstance)) throw new TypeError('not an instance of this runtime');
     const inst = o;
-    this.#lru.delete(inst);
-    this.#lru.set(inst, true);
-    this.#busy.add(inst);
+    this.#used(inst);
     switch (event.kind) {
       case 'fetch':
         return inst.handle(event.request as WorkerRequest);
@@ -681,9 +671,7 @@ export class Runtime implements ObjectHost {
       rpc: async (binding, method, args, chain) => {
         const b = target(binding);
         const inst = await this.#instance(b.service);
-        this.#lru.delete(inst);
-        this.#lru.set(inst, true);
-        this.#busy.add(inst);
+        this.#used(inst);
         return inst.rpc(b.entrypoint ?? null, method, args, chain);
       },
     };
@@ -701,10 +689,44 @@ export class Runtime implements ObjectHost {
     }
   }
 
+  /**
+   * `inst` serves an event now: last in the LRU order, and watched by the watchdog. Neither set
+   * is touched when nothing would change: deleting and adding again a Map's or a Set's entry at
+   * every request makes it copy its table every few requests, and V8 links each old table to
+   * the next, which kept requests' objects from dying young (id-table.ts). So the isolate used
+   * last stays where it is, and an isolate leaves #busy at the watchdog's next check.
+   */
+  #used(inst: WorkerInstance): void {
+    if (this.#last !== inst) {
+      this.#lru.delete(inst);
+      this.#lru.set(inst, true);
+      this.#last = inst;
+    }
+    this.#busy.add(inst);
+  }
+
+  #added(inst: WorkerInstance): void {
+    this.#lru.set(inst, true);
+    this.#last = inst;
+  }
+
+  #removed(inst: WorkerInstance): void {
+    this.#lru.delete(inst);
+    this.#busy.delete(inst);
+    if (this.#last === inst) this.#last = null;
+  }
+
+  #busyCount(): number {
+    let n = 0;
+    for (const inst of this.#busy) if (inst.state !== 'dead' && inst.busy) n++;
+    return n;
+  }
+
   #check(): void {
     const now = performance.now();
     for (const inst of this.#busy) {
-      if (inst.state === 'dead') this.#busy.delete(inst);
+      // An isolate leaves the set here once idle, not when it goes idle (see #used).
+      if (inst.state === 'dead' || !inst.busy) this.#busy.delete(inst);
       else inst.checkLimits(now);
     }
   }
@@ -781,7 +803,7 @@ export class Runtime implements ObjectHost {
     return {
       tenants: this.#tenants.size,
       isolates: this.#lru.size,
-      busy: this.#busy.size,
+      busy: this.#busyCount(),
       pooled: this.pool.readyCount,
       heapBytes: heap,
       codeCacheHits: this.#codeCache.hits,
