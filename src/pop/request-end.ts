@@ -67,8 +67,10 @@ export function statusOf(res: ServerResponse, seen: Seen): number {
 }
 
 /** The request is over: count it, hand its trace to the tracer, write its line. */
+type EndOptions = { metrics?: EdgeMetrics; tracer?: Tracer; observer: Observer; requests?: RequestStream };
+
 export function requestEnded(
-  options: { metrics?: EdgeMetrics; tracer?: Tracer; observer: Observer; requests?: RequestStream },
+  options: EndOptions,
   req: IncomingMessage,
   res: ServerResponse,
   seen: Seen,
@@ -119,6 +121,39 @@ export function requestEnded(
     });
   }
   logRequest(options.observer, req, res, seen);
+}
+
+/** What the response's `close` listener needs, kept on the response (see endsOnClose). */
+const ENDING = Symbol('outpost.ending');
+type Ending = ServerResponse & {
+  [ENDING]?: { options: EndOptions; req: IncomingMessage; seen: Seen };
+};
+/** `seen.ended` until the request is recorded: requestEnded() records it once. */
+const NOT_ENDED = () => {};
+
+function onResponseClose(this: Ending): void {
+  const e = this[ENDING];
+  if (e) requestEnded(e.options, e.req, this, e.seen);
+}
+
+/**
+ * The PoP's request record is written once its response closes, by one listener function for
+ * all requests, what it needs kept on the response. A closure per request kept requests alive
+ * past the young generation: made in the request handler it captured the handler's whole
+ * context, and even made in a helper, capturing four values, ~72 KB was still promoted by each
+ * scavenge on hello world, against nothing with this (docs/runtime.md, "Costs worth knowing").
+ * The CDN proxy keeps its closure (proxy.ts endsOnClose): there this promoted more (~780 KB a
+ * scavenge against ~200 KB), for a reason not found yet.
+ */
+export function endsOnClose(
+  options: EndOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  seen: Seen,
+): void {
+  seen.ended = NOT_ENDED;
+  (res as Ending)[ENDING] = { options, req, seen };
+  res.once('close', onResponseClose);
 }
 
 /** Response headers whose values a trace kept for the dashboard does not show. */

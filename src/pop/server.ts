@@ -31,7 +31,7 @@ import { incomingBody, PeekableBody, receivedWhole, WHOLE_BODY_MAX } from './bod
 import { errorResponse } from './errors.ts';
 import { proxyToOrigin } from './origin.ts';
 import type { PolicyRequest } from './policies.ts';
-import { newSeen, requestEnded, type Seen, startTrace } from './request-end.ts';
+import { endsOnClose, newSeen, requestEnded, type Seen, startTrace } from './request-end.ts';
 import { headerValue, writeResponse } from './respond.ts';
 import type { PopServer, PopServerOptions } from './server-options.ts';
 import { answerFromSite } from './site-serve.ts';
@@ -44,22 +44,6 @@ const http2 = () => process.getBuiltinModule('node:http2');
 
 export { drained, HOP_BY_HOP } from './respond.ts';
 export type { PopSelection, PopServer, PopServerOptions } from './server-options.ts';
-
-/**
- * The request's record is written once its response closes. The listener is made here, not in
- * the request handler: a closure made there captures the handler's whole context, and one
- * such listener per request kept requests alive past the young generation (see
- * src/runtime/id-table.ts for the measurement). Not `const ended = () => …`: under tsx a
- * named arrow gets a call that defines its name (~0.2 µs and a property dictionary each).
- */
-function endsOnClose(
-  options: Parameters<typeof requestEnded>[0],
-  req: IncomingMessage,
-  res: ServerResponse,
-  seen: Seen,
-): void {
-  res.once('close', (seen.ended = () => requestEnded(options, req, res, seen)));
-}
 
 export async function startPopServer(options: PopServerOptions): Promise<PopServer> {
   const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
@@ -469,7 +453,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         // The response is the 101: its request line, trace and metrics end here (the detached
         // response will never close).
         seen.status = 101;
-        seen.ended?.();
+        requestEnded(options, req, res, seen);
       });
       return;
     }
