@@ -100,6 +100,18 @@ function endsOnClose(
   res.on('close', () => requestEnded(ending, req, res, seen));
 }
 
+/** What passes an origin's 102 and 103 on to the client (made here: see endsOnClose). */
+function interimTo(res: ServerResponse): (status: number, headers: string[]) => void {
+  return (status, headers) => {
+    if (res.headersSent) return;
+    if (status === 102) return void res.writeProcessing();
+    if (status !== 103) return;
+    const hints: Record<string, string[]> = {};
+    for (let i = 0; i < headers.length; i += 2) (hints[headers[i]] ??= []).push(headers[i + 1]);
+    res.writeEarlyHints(hints);
+  };
+}
+
 function recordingInto(origin: RecordedOrigin, hops: HopRecorder): Origin {
   return (q) => origin(q, hops, false);
 }
@@ -299,14 +311,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       if (config.experiments.length)
         for (const c of applyVariants(r.headers, config.experiments, new URL(r.url).pathname, false))
           policyHeaders.push('set-cookie', c);
-      r.onInterim = (status, headers) => {
-        if (res.headersSent) return;
-        if (status === 102) return void res.writeProcessing();
-        if (status !== 103) return;
-        const hints: Record<string, string[]> = {};
-        for (let i = 0; i < headers.length; i += 2) (hints[headers[i]] ??= []).push(headers[i + 1]);
-        res.writeEarlyHints(hints);
-      };
+      r.onInterim = interimTo(res);
       const policy = config.policies.length ? site.policyFor(new URL(r.url).pathname) : undefined;
       if (route && !('pop' in route)) {
         seen.error = route.message;
