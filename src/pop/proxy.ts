@@ -42,7 +42,7 @@ import { PeekableBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { Policies, type PolicyRequest } from './policies.ts';
 import { ProxyNetwork, type ProxyNetworkOptions } from './proxy-network.ts';
-import { newSeen, requestEnded, type Seen, startTrace } from './request-end.ts';
+import { endsOnClose, newSeen, startTrace } from './request-end.ts';
 import { drained } from './respond.ts';
 import { Site } from './site.ts';
 
@@ -88,17 +88,7 @@ function withRay(flat: string[], ray: string): string[] {
   return out;
 }
 
-const NOT_ENDED = () => {};
-
 // Closures made outside the request handler, capturing only what they use.
-function endsOnClose(
-  ending: Parameters<typeof requestEnded>[0],
-  req: IncomingMessage,
-  res: ServerResponse,
-  seen: Seen,
-): void {
-  res.on('close', () => requestEnded(ending, req, res, seen));
-}
 
 /** What passes an origin's 102 and 103 on to the client (made here: see endsOnClose). */
 function interimTo(res: ServerResponse): (status: number, headers: string[]) => void {
@@ -241,8 +231,6 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         res.removeHeader('cf-ray');
       }
       const root = tracer?.wants() ? startTrace(tracer, req, seen) : null;
-      // `ended` only marks it as not yet recorded: no upgrade ends a request here before close.
-      seen.ended = NOT_ENDED;
       endsOnClose(ending, req, res, seen);
       const route = network?.route(req, root?.scope);
       if (route && 'pop' in route) {

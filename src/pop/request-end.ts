@@ -137,13 +137,12 @@ function onResponseClose(this: Ending): void {
 }
 
 /**
- * The PoP's request record is written once its response closes, by one listener function for
- * all requests, what it needs kept on the response. A closure per request kept requests alive
- * past the young generation: made in the request handler it captured the handler's whole
- * context, and even made in a helper, capturing four values, ~72 KB was still promoted by each
- * scavenge on hello world, against nothing with this (docs/runtime.md, "Costs worth knowing").
- * The CDN proxy keeps its closure (proxy.ts endsOnClose): there this promoted more (~780 KB a
- * scavenge against ~200 KB), for a reason not found yet.
+ * A request's record (the PoP's, the CDN proxy's) is written once its response closes, by one
+ * listener function for all requests, what it needs kept on the response. A closure per
+ * request kept requests alive past the young generation: made in the request handler it
+ * captured the handler's whole context, and even made in a helper, capturing four values, ~72
+ * KB was still promoted by each scavenge on hello world, against nothing with this
+ * (docs/runtime.md, "Costs worth knowing").
  */
 export function endsOnClose(
   options: EndOptions,
