@@ -3,6 +3,8 @@
  * response bodies. Pull-based, so back-pressure is the isolate's reading pace. A body whose
  * id is never read again is cancelled when its owner (the worker instance) goes away.
  */
+import { IdTable } from '../id-table.ts';
+
 export interface ChunkSource {
   /** The next chunk, or null at the end. */
   next(): Promise<Uint8Array | null>;
@@ -69,7 +71,8 @@ export function toArrayBuffer(chunk: Uint8Array): ArrayBuffer {
 export const MAX_OPEN_BODIES = 4096;
 
 export class BodyRegistry {
-  #bodies = new Map<number, ChunkSource>();
+  /** Not a Map: entries come and go per request body (../id-table.ts). */
+  #bodies = new IdTable<ChunkSource>();
   #next = 1;
 
   add(source: ChunkSource): number {
@@ -108,7 +111,8 @@ export class BodyRegistry {
   }
 
   cancelAll(reason: string): void {
-    for (const s of this.#bodies.values()) s.cancel(reason);
+    // A copy: a cancel may come back here.
+    for (const s of [...this.#bodies.values()]) s.cancel(reason);
     this.#bodies.clear();
   }
 

@@ -14,6 +14,7 @@ import type { IsolateCalls } from '../calls.ts';
 import type { Running } from '../cpu-meter.ts';
 import { type EgressPolicy, EgressRefusedError } from '../egress.ts';
 import { extensionWasm } from '../extensions.ts';
+import { IdTable } from '../id-table.ts';
 import { LOOP_HEADER, outgoingHops, type RequestChain } from '../loops.ts';
 import type { HopRecorder } from '../types.ts';
 import type { BodyRegistry } from './bodies.ts';
@@ -197,7 +198,8 @@ const EXT_CREDIT_TOTAL_NS = 150_000_000n;
 class IsolateHost {
   #aborts: FetchAborts | undefined;
   /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
-  #timers: Map<number, { t: NodeJS.Timeout; resolve: () => void }> | undefined;
+  /** Not a Map: entries come and go per timer (../id-table.ts). */
+  #timers: IdTable<{ t: NodeJS.Timeout; resolve: () => void }> | undefined;
   #hashes: HashTable | undefined;
   #ciphers: CipherTable | undefined;
   #cryptoQueue: CryptoQueue | undefined;
@@ -227,8 +229,8 @@ class IsolateHost {
   get aborts(): FetchAborts {
     return (this.#aborts ??= new FetchAborts());
   }
-  get timers(): Map<number, { t: NodeJS.Timeout; resolve: () => void }> {
-    return (this.#timers ??= new Map());
+  get timers(): IdTable<{ t: NodeJS.Timeout; resolve: () => void }> {
+    return (this.#timers ??= new IdTable());
   }
   get hashes(): HashTable {
     return (this.#hashes ??= new HashTable());
