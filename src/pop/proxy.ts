@@ -89,7 +89,6 @@ function withRay(flat: string[], ray: string): string[] {
 }
 
 // Closures made outside the request handler, capturing only what they use.
-
 /** What passes an origin's 102 and 103 on to the client (made here: see endsOnClose). */
 function interimTo(res: ServerResponse): (status: number, headers: string[]) => void {
   return (status, headers) => {

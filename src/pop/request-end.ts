@@ -66,9 +66,9 @@ export function statusOf(res: ServerResponse, seen: Seen): number {
   return seen.status ?? (res.headersSent ? res.statusCode : 499);
 }
 
-/** The request is over: count it, hand its trace to the tracer, write its line. */
 type EndOptions = { metrics?: EdgeMetrics; tracer?: Tracer; observer: Observer; requests?: RequestStream };
 
+/** The request is over: count it, hand its trace to the tracer, write its line. */
 export function requestEnded(
   options: EndOptions,
   req: IncomingMessage,

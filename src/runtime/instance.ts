@@ -70,7 +70,6 @@ export class WorkerInstance implements IsolateOwner {
   /** Heap bytes (committed heap + external), sampled after load and now and then. */
   heapBytes = 0;
   requests = 0;
-  onIdle: (() => void) | null = null;
   /**
    * This isolate's turn to make its bundle's code cache (code-cache.ts): taken once its first
    * invocation has answered and none is in flight.
@@ -600,7 +599,6 @@ export class WorkerInstance implements IsolateOwner {
     this.iso.slot.endSpans?.(a.id);
     if (a.tail) this.tail?.emit(a.tail.item, a.chain);
     if (this.state === 'retiring' && !this.busy) setImmediate(() => this.dispose());
-    if (!this.busy) this.onIdle?.();
   }
 
   #releaseSocket(id: number): void {

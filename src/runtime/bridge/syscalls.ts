@@ -197,8 +197,10 @@ const EXT_CREDIT_TOTAL_NS = 150_000_000n;
  */
 class IsolateHost {
   #aborts: FetchAborts | undefined;
-  /** The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer). */
-  /** Not a Map: entries come and go per timer (../id-table.ts). */
+  /**
+   * The isolate's live timers by its timer id; a cleared one is settled at once (clearTimer).
+   * Not a Map: entries come and go per timer (../id-table.ts).
+   */
   #timers: IdTable<{ t: NodeJS.Timeout; resolve: () => void }> | undefined;
   #hashes: HashTable | undefined;
   #ciphers: CipherTable | undefined;
