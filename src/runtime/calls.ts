@@ -282,7 +282,8 @@ export class IsolateCalls {
   /** The isolate is gone: every call still waiting fails with `err`. */
   failAll(err: Error): void {
     this.#failed = err;
-    for (const p of this.#pending.values()) p.reject(err);
+    // In the order the calls were made (the table keeps none: id-table.ts).
+    for (const id of this.#pending.keys().sort((a, b) => a - b)) this.#pending.get(id)?.reject(err);
     this.#pending.clear();
     this.#queue.clear();
     this.#tasks = [];

@@ -393,18 +393,23 @@ export class WorkerInstance implements IsolateOwner {
       return;
     }
     this.#account();
+    // The oldest invocation over a limit names the breach (the table keeps no order: id-table.ts).
+    let first: Active | null = null;
+    let err: LimitExceededError | null = null;
     for (const a of this.active.values()) {
-      const cpu = this.#cpuBreach(a);
-      if (cpu) {
-        this.breach(cpu);
-        return;
-      }
+      if (first !== null && a.id > first.id) continue;
       const wallMs = a.wallMs ?? this.version.limits.wallMs;
-      if (!a.responded && now - a.startedAt > wallMs) {
-        this.breach(new LimitExceededError('wall', `no response within ${wallMs} ms`));
-        return;
+      const over =
+        this.#cpuBreach(a) ??
+        (!a.responded && now - a.startedAt > wallMs
+          ? new LimitExceededError('wall', `no response within ${wallMs} ms`)
+          : null);
+      if (over) {
+        first = a;
+        err = over;
       }
     }
+    if (err) this.breach(err);
   }
 
   #cpuBreach(a: Active): LimitExceededError | null {
@@ -485,7 +490,9 @@ export class WorkerInstance implements IsolateOwner {
     }
     if (!live) return;
     this.#account();
-    const over = [...this.#live.values()].find((a) => a.cpuUsed > limit);
+    // The oldest over the limit (the table keeps no order: id-table.ts).
+    let over: Active | null = null;
+    for (const a of this.#live.values()) if (a.cpuUsed > limit && (over === null || a.id < over.id)) over = a;
     if (over)
       this.breach(
         new LimitExceededError(
