@@ -418,7 +418,7 @@ function timer(h: IsolateHost, _ctx: unknown, ms: unknown, id: unknown): Promise
   const o = h.owner();
   if (typeof ms !== 'number' || !(ms >= 0)) throw isolateError('TypeError: invalid delay');
   const timers = h.timers;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || timers.has(id))
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0 || timers.has(id))
     throw isolateError('TypeError: invalid timer id');
   if (timers.size >= o.maxTimers) throw isolateError(`Error: too many timers (limit ${o.maxTimers})`);
   return new Promise((resolve) => {
