@@ -12,7 +12,7 @@
  */
 
 import { statSync } from 'node:fs';
-import { type Hop, type Observer, SpanKind } from '../observability/index.ts';
+import { type Hop, type Observer, type OpenHop, SpanKind } from '../observability/index.ts';
 import { type NetworkOptions, NodeCalls } from './across-nodes.ts';
 import { ObjectAlarms } from './alarms.ts';
 import { ReplicatedStorage } from './cluster/index.ts';
@@ -121,14 +121,18 @@ export class DurableObjects {
     return id as string;
   }
 
-  /** Throws the reason `id` is not an id of `namespace` (ids come from the isolate); ids that passed are kept. */
-  #checkId(namespace: string, id: unknown): void {
+  /**
+   * Throws the reason `id` is not an id of `namespace` (ids come from the isolate); ids that
+   * passed are kept. Returns the object's key (keyOf).
+   */
+  #checkId(namespace: string, id: unknown): string {
     const key = typeof id === 'string' ? keyOf(namespace, id) : null;
-    if (key !== null && this.#checkedIds.has(key)) return;
+    if (key !== null && this.#checkedIds.has(key)) return key;
     const why = invalidId(namespace, id);
-    if (why) throw new ObjectError(why, 'TypeError');
+    if (why || key === null) throw new ObjectError(why ?? 'invalid Durable Object id', 'TypeError');
     if (this.#checkedIds.size >= CHECKED_IDS_MAX) this.#checkedIds = new Set();
-    if (key !== null) this.#checkedIds.add(key);
+    this.#checkedIds.add(key);
+    return key;
   }
 
   /** A call through a stub of class `t`, made in PoP `from`. */
@@ -160,7 +164,11 @@ export class DurableObjects {
     return this.#call(pop, t, call, { kind: 'fetch', request }, false, origin);
   }
 
-  async #call(
+  /**
+   * A call's span and `do` Server-Timing entry around `run`, which says where the object lives
+   * as soon as it knows (`at`) and sets `trip` when it modelled one.
+   */
+  #call(
     from: string,
     t: ObjectClass,
     call: ObjectCall,
@@ -168,57 +176,55 @@ export class DurableObjects {
     forward: boolean,
     origin = from,
   ): Promise<unknown> {
-    this.#checkId(t.namespace, call.id);
+    const key = this.#checkId(t.namespace, call.id);
     const started = performance.now();
     // The call's span: the object's invocation records under it (its chain carries it).
-    const at = call.hops?.begin('durable_object_subrequest', SpanKind.CLIENT, {
-      'cloudflare.binding.type': 'DurableObject',
-      'cloudflare.binding.name': call.binding,
-      'cloudflare.durable_object.id': call.id,
-    });
+    const recording = call.hops?.trace.recording === true;
+    const at = call.hops?.begin(
+      'durable_object_subrequest',
+      SpanKind.CLIENT,
+      recording
+        ? {
+            'cloudflare.binding.type': 'DurableObject',
+            'cloudflare.binding.name': call.binding,
+            'cloudflare.durable_object.id': call.id,
+          }
+        : undefined,
+    );
     if (at?.recorder.trace.recording) call.chain.trace = at.recorder.trace;
-    let where = '';
-    let trip = { ms: 0, wait: false };
-    try {
-      let out: unknown;
-      if (this.#nodes)
-        out = await this.#nodes.call(
-          from,
-          t,
-          call,
-          op,
-          forward,
-          (w) => {
-            where = w;
-            call.hops?.object(w);
-          },
-          origin,
-        );
-      else {
-        const placed = this.#place(from, t, call);
-        where = placed.pop;
-        call.hops?.object(placed.pop);
-        const placement = this.options.placement;
-        if (placement && placed.pop !== from) trip = placement.trip(from, placed.pop);
-        if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
-        const event: ObjectEvent = op.kind === 'fetch' ? op : { ...op, chain: call.chain };
-        out = await this.#run(await this.#get(t, call.id, call.name, placed.pop), event);
-      }
-      at?.end(this.#hop(call, from, where, started, trip), { 'outpost.do.location': where });
-      return out;
-    } catch (err) {
-      at?.end(
-        where ? this.#hop(call, from, where, started, trip) : null,
-        where ? { 'outpost.do.location': where } : undefined,
-        (err as Error).message,
-      );
-      throw err;
+    const done = new CallDone(call, from, started, at);
+    const out = this.#nodes
+      ? this.#nodes.call(from, t, call, op, forward, (w) => done.at(w), origin)
+      : this.#callHere(from, t, call, op, key, done);
+    return out.then(
+      (v) => done.end(v),
+      (err) => done.fail(err),
+    );
+  }
+
+  /** A call to an object in this process (no network of nodes). */
+  async #callHere(
+    from: string,
+    t: ObjectClass,
+    call: ObjectCall,
+    op: ObjectOp,
+    key: string,
+    done: CallDone,
+  ): Promise<unknown> {
+    const placed = this.#place(from, t, call, key);
+    done.at(placed.pop);
+    const placement = this.options.placement;
+    if (placement && placed.pop !== from) {
+      const trip = placement.trip(from, placed.pop);
+      done.trip = trip;
+      if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
     }
+    const event: ObjectEvent = op.kind === 'fetch' ? op : { ...op, chain: call.chain };
+    return this.#run(await this.#get(t, call.id, call.name, placed.pop, key), event);
   }
 
   /** Where an object lives in this process: in memory once known (the directory is read or written on first use only). */
-  #place(from: string, t: ObjectClass, call: ObjectCall): PlacedObject {
-    const key = keyOf(t.namespace, call.id);
+  #place(from: string, t: ObjectClass, call: ObjectCall, key: string): PlacedObject {
     let placed = this.#placed.get(key);
     if (!placed || (call.name !== null && placed.name === null)) {
       const pop = this.options.placement?.place(from, call.hint) ?? from;
@@ -244,25 +250,14 @@ export class DurableObjects {
     }
   }
 
-  /** The `do` Server-Timing entry of a call: where the object lives, and the trip there. */
-  #hop(
-    call: ObjectCall,
-    from: string,
-    pop: string,
-    started: number,
-    trip: { ms: number; wait: boolean },
-  ): Hop {
-    return {
-      name: 'do',
-      ms: performance.now() - started + (trip.wait ? 0 : trip.ms),
-      desc: `${call.binding} at ${pop === from ? pop : `${pop} from ${from}`}`,
-      simulated: !trip.wait && trip.ms > 0,
-    };
-  }
-
   /** The live object, made (constructor run, storage opened) when it is not in memory. */
-  #get(t: ObjectClass, id: string, name: string | null, pop: string): Promise<Live> {
-    const key = keyOf(t.namespace, id);
+  #get(
+    t: ObjectClass,
+    id: string,
+    name: string | null,
+    pop: string,
+    key = keyOf(t.namespace, id),
+  ): Promise<Live> {
     const live = this.#live.get(key);
     if (live && live.instance.state === 'ready') return Promise.resolve(live);
     let loading = this.#loading.get(key);
@@ -477,5 +472,56 @@ export class DurableObjects {
       l.instance.dispose();
     }
     this.directory.close();
+  }
+}
+
+/** No trip modelled between the caller's PoP and the object's. */
+const NO_TRIP = { ms: 0, wait: false };
+
+/**
+ * The end of a call through a stub: its span, its `do` Server-Timing entry (where the object
+ * lives, the trip there) and `Outpost-Do-Location`. An object, not closures: a closure made per
+ * call keeps the call's whole context (src/pop/request-end.ts says why that matters).
+ */
+class CallDone {
+  /** The object's PoP, once known ('' until then). */
+  where = '';
+  trip: { ms: number; wait: boolean } = NO_TRIP;
+
+  constructor(
+    readonly call: ObjectCall,
+    readonly from: string,
+    readonly started: number,
+    readonly span: OpenHop | undefined,
+  ) {}
+
+  at(pop: string): void {
+    this.where = pop;
+    this.call.hops?.object(pop);
+  }
+
+  end(value: unknown): unknown {
+    this.span?.end(this.#hop(), this.#attrs());
+    return value;
+  }
+
+  fail(err: unknown): never {
+    const known = this.where !== '';
+    this.span?.end(known ? this.#hop() : null, known ? this.#attrs() : undefined, (err as Error)?.message);
+    throw err;
+  }
+
+  #hop(): Hop {
+    const { trip, where, from } = this;
+    return {
+      name: 'do',
+      ms: performance.now() - this.started + (trip.wait ? 0 : trip.ms),
+      desc: `${this.call.binding} at ${where === from ? where : `${where} from ${from}`}`,
+      simulated: !trip.wait && trip.ms > 0,
+    };
+  }
+
+  #attrs(): Record<string, string> | undefined {
+    return this.call.hops?.trace.recording ? { 'outpost.do.location': this.where } : undefined;
   }
 }
