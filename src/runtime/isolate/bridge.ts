@@ -8,6 +8,7 @@ import { tick } from './clock.ts';
 import { currentId, currentSpan, resolvedIntrinsic, thenIntrinsic } from './context.ts';
 import { checkDepth } from './depth.ts';
 import { DOMExceptionRef } from './encoding.ts';
+import { IdSlots } from './id-slots.ts';
 
 export interface HostBridge {
   ivm: any;
@@ -99,9 +100,9 @@ export const ASYNC = 3;
  * (hostDone), so one I/O's continuation runs with its microtasks to the end before the next's.
  */
 // Intrinsics only (captured before tenant code runs): a tenant that replaces Map.prototype.set,
-// Promise or Object.prototype.e must not see, forge or hang other invocations' calls.
-const waiting: Record<number, { resolve(v: unknown): void; reject(e: unknown): void; sealed: boolean }> =
-  Object.create(null);
+// Promise or Object.prototype.e must not see, forge or hang other invocations' calls. Not a
+// Map, nor an object keyed by id (id-slots.ts).
+const waiting = new IdSlots<{ resolve(v: unknown): void; reject(e: unknown): void; sealed: boolean }>();
 let nextCall = 1;
 const NativePromise = Promise;
 const isArray = Array.isArray;
@@ -138,16 +139,16 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
       // arguments copied by the crossing itself (after the calls waiting, to keep their order).
       // Arguments that cannot be copied throw here: nothing is sent.
       beforeCrossing();
-      waiting[id] = { resolve, reject, sealed };
+      waiting.set(id, { resolve, reject, sealed });
       try {
         host.post([id, currentId(), which, args, currentSpan()]);
       } catch (err) {
-        delete waiting[id];
+        waiting.delete(id);
         throw err;
       }
       return;
     }
-    waiting[id] = { resolve, reject, sealed };
+    waiting.set(id, { resolve, reject, sealed });
     const at = outgoing.length;
     outgoing[at] = id;
     outgoing[at + 1] = currentId();
@@ -249,9 +250,9 @@ export function sendPosted(): void {
       // Only primitives and unshared lists of them are in the list: the isolate is going away.
       // Fail those calls, never leave them waiting.
       for (let i = 0; i < batch.length; i += 5) {
-        const w = waiting[batch[i] as number];
+        const w = waiting.get(batch[i] as number);
         if (!w) continue;
-        delete waiting[batch[i] as number];
+        waiting.delete(batch[i] as number);
         w.reject(err);
       }
     }
@@ -264,9 +265,9 @@ export function hostDone(list: unknown): void {
   if (!isArray(list)) return;
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
-    const w = waiting[item[0]];
+    const w = waiting.get(item[0]);
     if (!w) continue;
-    delete waiting[item[0]];
+    waiting.delete(item[0]);
     const r = item[1];
     if (r && typeof r === 'object' && hasOwn(r, 'e'))
       w.reject(typeof r.n === 'string' ? namedError(r.n, String(r.e)) : new Error(String(r.e)));

@@ -35,6 +35,7 @@ import type { ObjectRuntime } from './durable.ts';
 import { bytesBuffer, concat, TextDecoder, TextEncoder, toBytes, utf8Encode } from './encoding.ts';
 import { DOMException, Event } from './events.ts';
 import { flattenHeaders, Headers } from './headers.ts';
+import { IdSlots } from './id-slots.ts';
 import { openKvNotes, takeKvNotes } from './kv-cache.ts';
 import { requireModule, setCompatibilityFlags } from './modules.ts';
 import { keepCrossingOrder } from './outbox.ts';
@@ -55,7 +56,8 @@ let exportsObject: Record<string, any> = {};
 const swListeners: ((e: FetchEvent) => void)[] = [];
 /** Service-worker syntax: `addEventListener('scheduled', ...)`. */
 const swScheduled: ((e: object) => void)[] = [];
-const waitUntils = new Map<number, Promise<unknown>[]>();
+/** Each invocation's waitUntil list, by its id (not a Map: id-slots.ts). */
+const waitUntils = new IdSlots<Promise<unknown>[]>();
 interface OutStream {
   reader: any;
   /** The invocation whose response this is: the stream's callbacks run in it. */
@@ -64,7 +66,7 @@ interface OutStream {
   pending: Promise<{ done: boolean; value: unknown }> | null;
   done: boolean;
 }
-const outStreams = new Map<number, OutStream>();
+const outStreams = new IdSlots<OutStream>();
 let nextStreamId = 1;
 
 /** Service-worker syntax: `addEventListener('fetch', ...)` on the global scope. */
