@@ -40,5 +40,5 @@ export { CacheTiers } from './tiers.ts';
 export { BUILTIN_TOPOLOGIES, builtinTopology } from './topology/builtin.ts';
 export { loadTopology, validateTopology } from './topology/load.ts';
 export type { Origin, Place, Pop, Shield, Topology } from './topology/types.ts';
-export { originUrl, requestUrl } from './urls.ts';
+export { originUrl, requestHref, requestUrl } from './urls.ts';
 export { clientAddress, newRay, PLATFORM_REQUEST_HEADERS, type Visitor, visitorHeaders } from './visitor.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { originUrl, requestUrl } from './urls.ts';
+import { originUrl, requestHref, requestUrl } from './urls.ts';
 
 describe("a request's URL", () => {
   it('is the Host with the origin-form target as its path (RFC 9112 §3.2.1)', () => {
@@ -48,5 +48,93 @@ describe('the URL of a request at the origin', () => {
       originUrl('http://127.0.0.1:3000', 'http://user:pw@evil.example:81/p#frag').href,
       'http://127.0.0.1:3000/p',
     );
+  });
+});
+
+describe("a request's URL without the parser (requestHref)", () => {
+  it('is what requestUrl makes of it, for plain and tricky targets and hosts alike', () => {
+    const hosts = [
+      'edge.example',
+      'edge.example:8787',
+      'EDGE.example',
+      'edge.example:80',
+      'edge.example:080',
+      'edge.example:0',
+      'edge.example:65535',
+      'edge.example:65536',
+      'edge.example:99999',
+      '127.0.0.1',
+      '127.0.0.1:3000',
+      '127.1',
+      '0x7f.0.0.1',
+      '1.2.3',
+      '256.1.1.1',
+      '01.2.3.4',
+      'a.b.2',
+      'a.b.0x',
+      'a.0xg',
+      'xn--nxasmq6b.example',
+      'xn--',
+      'a..b',
+      'a.',
+      '-a-.b',
+      'localhost',
+      'localhost:8080',
+      '[::1]:80',
+      'a b',
+      'a/b',
+      '',
+    ];
+    const pieces = [
+      'a',
+      'Z',
+      '0',
+      '/',
+      '.',
+      '..',
+      '%2e',
+      '%41',
+      '%',
+      '?',
+      "'",
+      '#',
+      ' ',
+      '\\',
+      'é',
+      '~',
+      '-',
+      '=',
+      '&',
+      '@',
+      ':',
+      '[',
+      '|',
+      '{',
+    ];
+    let seed = 5;
+    const targets = ['/', '/?', '//x', '/./a', '/a/../b', '/a/.', '/a?b/../c', "/a'b?c'd", '/%2e%2e/x'];
+    for (let i = 0; i < 3000; i++) {
+      let t = '/';
+      const n = 1 + (i % 9);
+      for (let j = 0; j < n; j++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        t += pieces[Math.floor(seed / 2 ** 16) % pieces.length];
+      }
+      targets.push(t);
+    }
+    const outcome = (f: () => string) => {
+      try {
+        return f();
+      } catch (err) {
+        return `throws ${(err as Error).name}`;
+      }
+    };
+    for (const host of hosts)
+      for (const target of targets)
+        assert.equal(
+          outcome(() => requestHref(target, host)),
+          outcome(() => requestUrl(target, host).href),
+          `${target} on ${host}`,
+        );
   });
 });

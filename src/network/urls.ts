@@ -24,6 +24,38 @@ export function requestUrl(target: string, host: string): URL {
   return target.startsWith('/') ? new URL(`http://${host}${target}`) : new URL(target, `http://${host}`);
 }
 
+/** An origin-form target that URL parsing leaves as it is (no %, no `'` in the query, no `//` start). */
+const PLAIN_TARGET = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*)?$/;
+/** A lower-case host name (and a port without a leading zero) that URL parsing leaves as it is. */
+const PLAIN_HOST = /^[a-z0-9-]+(\.[a-z0-9-]+)*(:[1-9][0-9]{0,4})?$/;
+/** A last label that makes the host an IPv4 address to parse (WHATWG URL "ends in a number"). */
+const NUMERIC_LABEL = /(^|\.)([0-9]+|0x[0-9a-f]*)(:[0-9]+)?$/;
+/** An IPv4 address as URL parsing writes it. */
+const DOTTED_QUAD =
+  /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(:[0-9]+)?$/;
+
+/**
+ * requestUrl(target, host).href, without parsing a URL when the result is known to be
+ * `http://host/target` as sent (a plain path and query on a plain lower-case host or IPv4
+ * address, no default port): the WHATWG parser cost ~0.4 µs of every request. Anything else
+ * (dot segments, percent-escapes in the path, upper case, `xn--` labels, other IPv4 forms,
+ * port 80 or past 65535) goes through requestUrl.
+ */
+export function requestHref(target: string, host: string): string {
+  if (
+    PLAIN_TARGET.test(target) &&
+    !target.includes('/.') &&
+    PLAIN_HOST.test(host) &&
+    !host.includes('xn--') &&
+    (!NUMERIC_LABEL.test(host) || DOTTED_QUAD.test(host))
+  ) {
+    const colon = host.indexOf(':');
+    const port = colon === -1 ? 0 : Number(host.slice(colon + 1));
+    if (port !== 80 && port <= 65535) return `http://${host}${target}`;
+  }
+  return requestUrl(target, host).href;
+}
+
 /**
  * Where a request goes at the origin: `origin` with the request's path and query. Nothing of the
  * request changes the scheme, host or port (the pathname setter parses its input as a path

@@ -23,7 +23,7 @@ import {
 import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
 import { applyVariants, varyOnVariant } from '../frontend/variants/index.ts';
 import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
-import { newRay, PLATFORM_REQUEST_HEADERS, requestUrl, visitorHeaders } from '../network/index.ts';
+import { newRay, PLATFORM_REQUEST_HEADERS, requestHref, visitorHeaders } from '../network/index.ts';
 import { httpOrigin } from '../network/origin.ts';
 import {
   EdgeMetrics,
@@ -105,16 +105,6 @@ function recordingInto(origin: RecordedOrigin, hops: HopRecorder): Origin {
   return (q) => origin(q, hops, false);
 }
 
-const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
-const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
-
-/** The request's absolute URL (the cache key's base); the WHATWG parser only when the target needs normalizing. */
-function absoluteUrl(target: string, host: string): string {
-  if (PLAIN_PATH.test(target) && PLAIN_HOST.test(host) && !target.includes('/.') && !target.includes('%'))
-    return `http://${host.toLowerCase().replace(/:80$/, '')}${target}`;
-  return requestUrl(target, host).href;
-}
-
 /**
  * The request the cache (and the origin) gets: hop-by-hop fields removed, and the client's
  * address, ray id, scheme and country set by the platform as Cloudflare sends them to an origin
@@ -153,7 +143,7 @@ function requestOf(
   const method = req.method ?? 'GET';
   return {
     method,
-    url: absoluteUrl(req.url ?? '/', req.headers.host ?? host),
+    url: requestHref(req.url ?? '/', req.headers.host ?? host),
     headers,
     body: method === 'GET' || method === 'HEAD' ? null : req,
   };

