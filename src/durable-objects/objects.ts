@@ -220,7 +220,7 @@ export class DurableObjects {
       if (trip.wait && trip.ms > 0) await new Promise((r) => setTimeout(r, trip.ms));
     }
     const event: ObjectEvent = op.kind === 'fetch' ? op : { ...op, chain: call.chain };
-    return this.#run(await this.#get(t, call.id, call.name, placed.pop, key), event);
+    return await this.#run(await this.#get(t, call.id, call.name, placed.pop, key), event);
   }
 
   /** Where an object lives in this process: in memory once known (the directory is read or written on first use only). */

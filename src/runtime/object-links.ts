@@ -43,14 +43,23 @@ export function objectLinks(
   pop: string,
   version: WorkerVersion,
 ): ObjectLinks {
+  // Each binding's class, kept while the worker it is in has the version it was found in: a
+  // redeploy of that worker finds it again. (Found on every call, it was a filter, two finds and
+  // a namespace string made anew per call on a hot object.)
+  const found = new Map<string, { tenant: string; in: WorkerVersion | undefined; cls: ObjectClass }>();
   const target = (binding: string): ObjectClass => {
+    const hit = found.get(binding);
+    if (hit !== undefined && runtime.current(hit.tenant) === hit.in) return hit.cls;
     const b = bindingsOf(version.bindings, 'do').find((d) => d.binding === binding);
     if (!b) throw new NamedError(`"${binding}" is not a Durable Object binding of this worker`, 'TypeError');
     const what = `Durable Object binding "${binding}"`;
+    const tenant = b.scriptName ?? version.tenant;
+    const current = runtime.current(tenant);
     // A class of another worker: only one of this worker's account (src/runtime/accounts.ts).
-    if (b.scriptName !== undefined)
-      sameAccountTarget(version, runtime.current(b.scriptName), what, b.scriptName);
-    return objectClassOf(runtime, b.scriptName ?? version.tenant, b.className, what);
+    if (b.scriptName !== undefined) sameAccountTarget(version, current, what, b.scriptName);
+    const cls = objectClassOf(runtime, tenant, b.className, what);
+    found.set(binding, { tenant, in: current, cls });
+    return cls;
   };
   return {
     id: (binding, kind, arg) => {

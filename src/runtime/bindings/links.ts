@@ -55,9 +55,8 @@ export const kvBinding: HostBinding<'kv'> = {
 export const doBinding: HostBinding<'do'> = {
   describe: () => ({ type: 'do' }),
   connect: (b) => ({
-    // The isolate sends (id, name, hint, ...); the bridge reads (binding, id, name, hint, kind, ...).
-    fetch: (o, ctx, [id, name, hint, ...request]) =>
-      doCall(o, ctx, [b.binding, id, name, hint, 'fetch', ...request]) as Promise<CrossingResponse>,
-    rpc: (o, ctx, [id, name, hint, ...rest]) => doCall(o, ctx, [b.binding, id, name, hint, 'rpc', ...rest]),
+    // The isolate sends (id, name, hint, ...), read by the bridge as they are.
+    fetch: (o, ctx, args) => doCall(o, ctx, b.binding, 'fetch', args) as Promise<CrossingResponse>,
+    rpc: (o, ctx, args) => doCall(o, ctx, b.binding, 'rpc', args),
   }),
 };

@@ -37,11 +37,23 @@ export function doIdCall(links: ObjectLinks | null, binding: unknown, kind: unkn
   return links.id(binding, kind, arg);
 }
 
-export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Promise<unknown> {
-  const [binding, id, name, hint, kind, ...args] = rest;
+/**
+ * A call through a stub of `binding`: `args` as the isolate sent them, (id, name, hint, ...)
+ * then (method, [args]) for RPC or the request's parts for fetch.
+ */
+export async function doCall(
+  o: IsolateOwner,
+  ctx: unknown,
+  binding: string,
+  kind: 'fetch' | 'rpc',
+  args: unknown[],
+): Promise<unknown> {
   const links = o.objects;
   if (!links) throw new NamedError('Durable Objects are not available here', 'Error');
-  if (typeof binding !== 'string' || typeof id !== 'string') throw invalid('stub');
+  const id = args[0];
+  const name = args[1];
+  const hint = args[2];
+  if (typeof id !== 'string') throw invalid('stub');
   if (name !== null && typeof name !== 'string') throw invalid('name');
   if (hint !== null && typeof hint !== 'string') throw invalid('locationHint');
   o.beginSubrequest(ctx);
@@ -49,12 +61,12 @@ export async function doCall(o: IsolateOwner, ctx: unknown, rest: unknown[]): Pr
   const chain = calleeChain(o.chain(ctx), 'calling a Durable Object', false);
   const call: ObjectCall = { binding, id, name, hint, hops: o.hops(ctx), chain };
   if (kind === 'rpc') {
-    const [method, list] = args;
+    const method = args[3];
+    const list = args[4];
     if (typeof method !== 'string' || !Array.isArray(list)) throw invalid('method');
     return links.rpc(call, method, list);
   }
-  if (kind !== 'fetch') throw invalid('kind');
-  const request = { ...requestFromIsolate(args, invalid), chain };
+  const request = { ...requestFromIsolate(args.slice(3), invalid), chain };
   // The object's invocation is parented by the call's span (objects.ts sets chain.trace).
   const res = await links.fetch(call, request);
   return passedUpgrade(res, request.url, o) ?? responseToIsolate(o, res, request.url);
