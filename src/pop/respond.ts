@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
 import { drained } from '../network/relay.ts';
 import type { WorkerResponse } from '../runtime/index.ts';
-import { written } from './request-end.ts';
+import { recordWritten } from './request-end.ts';
 
 export { HOP_BY_HOP } from '../network/hop-by-hop.ts';
 
@@ -61,7 +61,7 @@ export async function writeResponse(
   }
   const noBody = req.method === 'HEAD' || NO_BODY_STATUS.has(response.status);
   const out = { bytes: 0, cacheStatus: headerValue(response.headers, 'cf-cache-status') ?? 'none' };
-  written.set(res, out);
+  recordWritten(res, out);
   if (body instanceof Uint8Array) {
     // A whole body is sent with its real length, whatever the worker said.
     if (!noBody) headers.push('content-length', String(body.byteLength));

@@ -175,10 +175,28 @@ export function callHost(which: number, args: unknown[], sealed = false): Promis
 let outgoing: unknown[] = setPrototypeOf([], null);
 let postQueued = false;
 
-/** Lists the prelude made for one host call, which no tenant code can reach (`unsharedPrimitives`). */
-const unsharedValues = new WeakSet<object>();
-const weakSetAdd = WeakSet.prototype.add;
-const weakSetHas = WeakSet.prototype.has;
+/**
+ * Lists the prelude made for one host call, which no tenant code can reach
+ * (`unsharedPrimitives`), are stamped with a private field: a base class whose constructor
+ * returns the list makes the subclass's field go on the list itself. (A WeakSet did it before:
+ * an ephemeron table entry per call, its write barrier and rehashes on every Durable Object
+ * call.) Only this class can add or test the field; tenant code cannot see it.
+ */
+class ReturnsIt {
+  constructor(o: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: the stamp goes on `o` itself (see above)
+    return o;
+  }
+}
+class Unshared extends ReturnsIt {
+  #unshared = true;
+  static mark(o: object): void {
+    if (!(#unshared in o)) new Unshared(o);
+  }
+  static has(o: object): boolean {
+    return #unshared in o;
+  }
+}
 
 /**
  * `list`, made by the prelude for one host call and never reachable by tenant code (an RPC
@@ -188,7 +206,7 @@ const weakSetHas = WeakSet.prototype.has;
  */
 export function unsharedPrimitives<T extends unknown[]>(list: T): T {
   for (let i = 0; i < list.length; i++) if (!primitive(list[i])) return list;
-  apply(weakSetAdd, unsharedValues, [list]);
+  Unshared.mark(list);
   return list;
 }
 
@@ -206,7 +224,7 @@ function needsCopy(args: unknown[]): boolean {
   for (let i = 0; i < args.length; i++) {
     const v = args[i];
     if (primitive(v)) continue;
-    if (typeof v === 'object' && apply(weakSetHas, unsharedValues, [v])) continue;
+    if (typeof v === 'object' && Unshared.has(v as object)) continue;
     return true;
   }
   return false;

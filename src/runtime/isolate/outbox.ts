@@ -104,20 +104,26 @@ function flush() {
   outbox = setPrototypeOf([], null);
   copies = setPrototypeOf([], null);
   try {
-    send(batch);
+    send(batch, made);
   } finally {
     // The callback copied its arguments: the host holds its own handle on each copy.
     for (let i = 0; i < made.length; i++) made[i].release();
   }
 }
 
-function send(batch: unknown[]) {
+/** `v` is one of `made`: a copy made when reported (copyNow). A list, not a WeakSet (ephemerons per outcome). */
+function madeNow(v: unknown, made: readonly unknown[]): boolean {
+  for (let i = 0; i < made.length; i++) if (made[i] === v) return true;
+  return false;
+}
+
+function send(batch: unknown[], made: readonly unknown[]) {
   // Checked here, just before the copy: a value made deeper after report() is caught too.
   for (let i = 0; i + 2 < batch.length; i += 3) {
     if (batch[i + 1] !== true) continue;
     const v = batch[i + 2];
     // A copy made when reported was checked then, and cannot change.
-    if (v !== null && typeof v === 'object' && applyIntrinsic(weakSetHas, madeCopies, [v])) continue;
+    if (v !== null && typeof v === 'object' && madeNow(v, made)) continue;
     try {
       checkDepth(v, 'The value returned');
     } catch (err) {
@@ -149,8 +155,6 @@ function queueFlush(): void {
 }
 
 const applyIntrinsic = Reflect.apply;
-const weakSetAdd = WeakSet.prototype.add;
-const weakSetHas = WeakSet.prototype.has;
 const isArray = Array.isArray;
 const bufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')?.get as (
   this: ArrayBuffer,
@@ -166,8 +170,6 @@ export type OutcomeKind = typeof PRELUDE_VALUE | typeof TENANT_VALUE | typeof RE
 
 /** Set by copyNow when the value could not be copied: the message its call fails with. */
 let copyFailed: string | null = null;
-/** The copies copyNow made (checked when made: send() skips them). */
-const madeCopies = new WeakSet<object>();
 
 /**
  * `v` copied now (an ExternalCopy the host unwraps), or null with `copyFailed` set. The caller
@@ -177,7 +179,6 @@ function copyNow(v: unknown): { release(): void } | null {
   try {
     checkDepth(v, 'The value returned');
     const copy = new host.ivm.ExternalCopy(v, NO_OPTIONS);
-    applyIntrinsic(weakSetAdd, madeCopies, [copy]);
     return copy;
   } catch (err) {
     copyFailed = messageOf(err);
