@@ -176,7 +176,12 @@ export class DurableObjects {
     forward: boolean,
     origin = from,
   ): Promise<unknown> {
-    const key = this.#checkId(t.namespace, call.id);
+    let key: string;
+    try {
+      key = this.#checkId(t.namespace, call.id);
+    } catch (err) {
+      return Promise.reject(err); // a call's failure is its promise's, never a throw
+    }
     const started = performance.now();
     // The call's span: the object's invocation records under it (its chain carries it).
     const recording = call.hops?.trace.recording === true;

@@ -67,10 +67,10 @@ describe('IdTable', () => {
     assert.equal(t.get(255), undefined);
   });
 
-  it('refuses ids that are not positive numbers, and finds nothing for them', () => {
+  it('refuses ids that are not positive safe integers, and finds nothing for them', () => {
     const t = new IdTable<number>();
     t.set(1, 1);
-    for (const bad of [0, -3, Number.NaN]) {
+    for (const bad of [0, -3, Number.NaN, 1.5, 2 ** 53, '5' as unknown as number]) {
       assert.throws(() => t.set(bad, 2), RangeError);
       assert.equal(t.get(bad), undefined);
       assert.equal(t.has(bad), false);

@@ -9,12 +9,13 @@ import { startWorkerWithObjects, type TestNetwork } from '../helpers.ts';
 // Requests with no body that a worker sends to an object, a service or an origin: their header
 // lists are made for the call alone (src/runtime/isolate/headers.ts flattenHeaders, bindings/
 // crossing.ts), so the calls of one task cross together; a tenant that hooks what it can
-// (Array.prototype's `then` and index setters, Symbol.species, Promise's constructor and `then`)
+// (Array.prototype's `then`, index setters and iterator, Symbol.species, Promise's constructor and `then`)
 // never gets one of those lists, so cannot change one between the call and its crossing.
 const FETCHES = `
 import { DurableObject } from 'cloudflare:workers';
 export class Echo extends DurableObject {
   fetch(request) { return new Response(request.headers.get('x-n') + ':' + request.headers.get('x-tag')); }
+  args(...a) { return a.join(':'); }
 }
 /** Its responses' status text comes from a getter whose value writes when made a string. */
 export class Tricky extends DurableObject {
@@ -55,6 +56,7 @@ function hook(seen) {
     species: Object.getOwnPropertyDescriptor(Array, Symbol.species),
     ctor: Object.getOwnPropertyDescriptor(Promise.prototype, 'constructor'),
     pthen: Promise.prototype.then,
+    iterator: Array.prototype[Symbol.iterator],
   };
   let busy = false;
   const grab = (v) => {
@@ -66,6 +68,14 @@ function hook(seen) {
   Object.defineProperty(Array.prototype, 'then', { configurable: true, get() { grab(this); return undefined; } });
   Object.defineProperty(Array.prototype, '0', { configurable: true, set(v) { grab(this); Object.defineProperty(this, '0', { value: v, writable: true, enumerable: true, configurable: true }); } });
   Object.defineProperty(Array, Symbol.species, { configurable: true, get() { return function (n) { const a = new Array(n); grab(a); return a; }; } });
+  // Spreading a list (a rest argument passed on with ...args) walks it with this: the list and
+  // what it holds would be seen.
+  const iterator = saved.iterator;
+  Array.prototype[Symbol.iterator] = function () {
+    grab(this);
+    for (let i = 0; i < this.length; i++) grab(this[i]);
+    return iterator.call(this);
+  };
   class Other extends Promise {}
   Object.defineProperty(Promise.prototype, 'constructor', { configurable: true, writable: true, value: Other });
   const then = saved.pthen;
@@ -78,6 +88,7 @@ function hook(seen) {
     Object.defineProperty(Array, Symbol.species, saved.species);
     Object.defineProperty(Promise.prototype, 'constructor', saved.ctor);
     Promise.prototype.then = then;
+    Array.prototype[Symbol.iterator] = iterator;
   };
 }
 /** Every list the hooks saw, changed: each string in it (at any depth) replaced. */
@@ -134,9 +145,11 @@ export default {
           (i) => env.ECHO.getByName('t').fetch('https://do/', { headers: { 'x-n': String(i), 'x-tag': 'kept' } }),
           (i) => env.SELF.fetch('https://self/echo', { headers: { 'x-n': String(i), 'x-tag': 'kept' } }),
           (i) => fetch(origin, { headers: { 'x-n': String(i), 'x-tag': 'kept' } }),
+          // An RPC call of primitives: its argument list waits to cross as it is.
+          (i) => env.ECHO.getByName('t').args(String(i), 'kept').then((s) => new Response(s)),
         ];
         for (let i = 0; i < 12; i++) {
-          calls.push(make[i % 3](i));
+          calls.push(make[i % 4](i));
           spoil(seen);
         }
         // And in the microtasks after each call is made, before the task's calls leave.
@@ -208,7 +221,7 @@ describe('batched crossings: requests without a body', () => {
     assert.deepEqual(await res.json(), [ok, 'v', 'spoiled', ok, 'v']);
   });
 
-  it('a tenant that hooks Array and Promise cannot change a waiting call’s headers', async () => {
+  it('a tenant that hooks Array and Promise cannot change a waiting call’s headers or arguments', async () => {
     const res = await fetch(`${net.url}/tampered?origin=${encodeURIComponent(at)}`);
     assert.equal(res.status, 200, await res.clone().text());
     assert.deepEqual(await res.json(), expected(12));

@@ -190,6 +190,13 @@ class ReturnsIt {
 }
 class Unshared extends ReturnsIt {
   #unshared = true;
+  // Written out: the implicit one, `constructor(...args) { super(...args) }`, spreads its
+  // arguments through Array.prototype[Symbol.iterator], which tenant code can replace (it
+  // would be handed the list, and could hand back one of its own to be stamped).
+  // biome-ignore lint/complexity/noUselessConstructor: see above
+  constructor(o: object) {
+    super(o);
+  }
   static mark(o: object): void {
     if (!(#unshared in o)) new Unshared(o);
   }

@@ -50,10 +50,10 @@ describe('IdSlots', () => {
     assert.equal(t.size, 0);
   });
 
-  it('refuses ids below 0 or NaN, and finds nothing for values that are not ids', () => {
+  it('refuses what is not a safe integer from 0 up, and finds nothing for it', () => {
     const t = new IdSlots<number>();
     t.set(1, 1);
-    for (const bad of [-1, Number.NaN]) {
+    for (const bad of [-1, Number.NaN, 1.5, 2 ** 53, '5' as unknown as number]) {
       assert.throws(() => t.set(bad, 2), RangeError);
       assert.equal(t.get(bad), undefined);
       assert.equal(t.delete(bad), false);

@@ -1,5 +1,5 @@
 /**
- * Values by integer id (0 and up), for the prelude's entries that come and go with every
+ * Values by integer id (0 and up, safe integers), for the prelude's entries that come and go with every
  * invocation or host call: the calls awaiting the host's answer, each invocation's waitUntil
  * list, the response bodies streaming out.
  *
@@ -16,6 +16,7 @@ const MIN_SLOTS = 16;
 /** Tables this size or larger shrink when nearly empty (smaller ones follow every batch otherwise). */
 const SHRINK_FROM = 1024;
 const setPrototypeOf = Object.setPrototypeOf;
+const isSafeInteger = Number.isSafeInteger;
 
 function zeros(n: number): number[] {
   const list: number[] = setPrototypeOf([], null);
@@ -57,14 +58,15 @@ export class IdSlots<V> {
     return this.#slot(id) >= 0;
   }
 
-  /** Ids are numbers from 0 up: anything else throws a RangeError. */
+  /** Ids are safe integers from 0 up: anything else throws a RangeError. */
   set(id: number, value: V): void {
     const s = this.#slot(id);
     if (s >= 0) {
       this.#values[this.#slotAt[s] as number] = value;
       return;
     }
-    if (!(id >= 0)) throw new RangeError(`ids are numbers from 0 up, not ${id}`);
+    if (typeof id !== 'number' || !isSafeInteger(id) || id < 0)
+      throw new RangeError(`ids are safe integers from 0 up, not ${typeof id === 'number' ? id : typeof id}`);
     const n = this.#values.length;
     if ((n + 1) * 2 > this.#mask + 1) this.#rebuild((this.#mask + 1) * 2);
     this.#place(id + 1, n);
