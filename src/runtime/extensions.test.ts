@@ -15,10 +15,30 @@ it('rewrites the captured builtins and the descriptors of __name and __export', 
     code,
     '"use strict";var a=outpost.intrinsics["Object.defineProperty"];var b=outpost.intrinsics["Object.getPrototypeOf"],' +
       'c=outpost.intrinsics["Object.prototype.hasOwnProperty"];' +
-      'var o=(e,t)=>a(e,"name",{__proto__:null,value:t,configurable:!0}),x=(e,t)=>{for(var r in t)a(e,r,{__proto__:null,get:t[r],enumerable:!0})};' +
+      // A class's name is deleted before it is defined (extensions.ts, namedHelper).
+      'var o=(e,t)=>(outpost.intrinsics["Object.getOwnPropertyDescriptor"](e,"prototype")?.writable===!1&&delete e.name,a(e,"name",{__proto__:null,value:t,configurable:!0})),' +
+      'x=(e,t)=>{for(var r in t)a(e,r,{__proto__:null,get:t[r],enumerable:!0})};' +
       // Code after the helpers is the extension's own: left as written.
       'Object.defineProperty(globalThis,"y",{value:1});',
   );
+});
+
+it('names classes and functions as the language would, a class through a deleted name', () => {
+  const code = isolateHelpers(
+    '"use strict";var a=Object.defineProperty;var o=(e,t)=>a(e,"name",{value:t,configurable:!0});' +
+      'class t{static{o(this,"Element")}}var f=o(function(){},"handler");return [t,f];',
+    'x.ts',
+  );
+  const outpost = {
+    intrinsics: {
+      'Object.defineProperty': Object.defineProperty,
+      'Object.getOwnPropertyDescriptor': Object.getOwnPropertyDescriptor,
+    },
+  };
+  const [cls, fn] = new Function('outpost', code)(outpost) as [Function, Function];
+  const plain = { writable: false, enumerable: false, configurable: true };
+  assert.deepEqual(Object.getOwnPropertyDescriptor(cls, 'name'), { value: 'Element', ...plain });
+  assert.deepEqual(Object.getOwnPropertyDescriptor(fn, 'name'), { value: 'handler', ...plain });
 });
 
 it('refuses a capture the prelude does not provide (an esbuild upgrade must be looked at)', () => {

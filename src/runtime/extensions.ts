@@ -88,7 +88,23 @@ const HELPER_BUILTINS = new Set([
 const HELPER_CAPTURES = /^("use strict";)?((?:var [\w$]+=Object\.[\w.]+(?:,[\w$]+=Object\.[\w.]+)*;)+)/;
 /** esbuild's __name and __export helpers, minified: their property descriptors. */
 const NAME_HELPER =
-  /((?:var |,)[\w$]+=\(([\w$]+),([\w$]+)\)=>[\w$]+\(\2,"name",\{)(value:\3,configurable:!0\}\))/g;
+  /((?:var |,)[\w$]+=\(([\w$]+),([\w$]+)\)=>)([\w$]+\(\2,"name",\{)(value:\3,configurable:!0\}\))/g;
+/**
+ * __name as rewritten: a class (its prototype not writable) has its `name` deleted before it is
+ * defined. Redefined in place, a class's name left it with a map V8 took for stable and was
+ * not, and every optimization of its constructor, or of a subclass's, was given up and started
+ * again without end (src/runtime/prelude-names.ts). Every class of a minified extension is
+ * named this way (`class t{static{o(this,"Element")}…}`: HTMLRewriter's, node:crypto's…).
+ */
+const namedHelper = (
+  _all: string,
+  head: string,
+  target: string,
+  _value: string,
+  call: string,
+  rest: string,
+) =>
+  `${head}(outpost.intrinsics["Object.getOwnPropertyDescriptor"](${target},"prototype")?.writable===!1&&delete ${target}.name,${call}__proto__:null,${rest})`;
 const EXPORT_HELPER =
   /((?:var |,)[\w$]+=\(([\w$]+),([\w$]+)\)=>\{for\(var ([\w$]+) in \3\)[\w$]+\(\2,\4,\{)(get:\3\[\4\],enumerable:!0\}\)\})/g;
 
@@ -188,7 +204,7 @@ export function isolateHelpers(code: string, file: string): string {
   });
   if (/\bObject\.defineProperty\b/.test(out.slice(0, 400)) && !out.includes('outpost.intrinsics'))
     fail('captures');
-  const named = out.replace(NAME_HELPER, '$1__proto__:null,$4').replace(EXPORT_HELPER, '$1__proto__:null,$5');
+  const named = out.replace(NAME_HELPER, namedHelper).replace(EXPORT_HELPER, '$1__proto__:null,$5');
   if (named.includes(',"name",{value:') && !named.includes(',"name",{__proto__:null,value:')) fail('__name');
   const awaited = named.replace(ASYNC_HELPER, '$1=outpost.asyncHelper');
   if (ASYNC_HELPER_LEFT.test(awaited)) fail('__async');

@@ -186,6 +186,8 @@ function buildAll(): Promise<Built> {
         ...parts.inputs,
         fileURLToPath(import.meta.url),
         join(here, 'prelude-parts.ts'),
+        // It rewrites the bundle (its name helper): a change to it is a change to the prelude.
+        join(here, 'prelude-names.ts'),
       ],
     };
   }).then((b) => {
