@@ -37,10 +37,14 @@ const ESBUILD_NAME_HELPER = 'var __name=(target,value)=>__defProp(target,"name",
  * dependency change", a StableMapDependency), and made again, without end (4–35 attempts in 5 s
  * under load, 2–9 ms of a V8 worker thread each). Deleted first, the class keeps its properties
  * in a dictionary, which V8 does not take for stable. (A small reproduction in plain Node 20:
- * ~1,900 abandoned compiles in 3 s, none with the delete.)
+ * ~1,900 abandoned compiles in 3 s, none with the delete.) The price: such a class's `name`
+ * comes after `prototype` and its static methods in `Reflect.ownKeys` (native classes list it
+ * second). Redefining it in place and then forcing a dictionary with other properties did not
+ * stop the loop. `Object.getOwnPropertyDescriptor` is captured when the prelude loads: some
+ * calls run later (`setInterval`'s, lazily made globals), after tenant code could replace it.
  */
 const PRELUDE_NAME_HELPER =
-  'var __name=(target,value)=>target.name===value?target:(Object.getOwnPropertyDescriptor(target,"prototype")?.writable===!1&&delete target.name,__defProp(target,"name",{__proto__:null,value,configurable:!0}));';
+  'var __nameDesc=Object.getOwnPropertyDescriptor,__name=(target,value)=>target.name===value?target:(__nameDesc(target,"prototype")?.writable===!1&&delete target.name,__defProp(target,"name",{__proto__:null,value,configurable:!0}));';
 
 type Node = { type: string; start: number; end: number; [key: string]: any };
 type Edit = [start: number, end: number, text: string];
