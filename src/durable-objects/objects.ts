@@ -165,8 +165,9 @@ export class DurableObjects {
   }
 
   /**
-   * A call's span and `do` Server-Timing entry around `run`, which says where the object lives
-   * as soon as it knows (`at`) and sets `trip` when it modelled one.
+   * A call through a stub, with its span and `do` Server-Timing entry (CallDone): run here
+   * (#callHere) or through the network of nodes, either of which tells `done` where the object
+   * lives as soon as it knows, and the trip when one was modelled.
    */
   #call(
     from: string,
