@@ -12,7 +12,7 @@ import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
 import { PRELUDE_FILENAME, preludePartSource, preludeSource } from './prelude.ts';
-import { youngGeneration } from './young-generation.ts';
+import { withYoungGeneration } from './young-generation.ts';
 
 // Every context V8 makes from now on gets a `gc` global: the prelude takes it before tenant code
 // runs (isolate/native-memory.ts) to collect dropped objects holding native memory (Intl, wasm)
@@ -116,25 +116,19 @@ export function prepareIsolates(): Promise<void> {
 
 /** An isolate with a memory limit of `memoryMb` and a young generation sized for it (young-generation.ts). */
 function newIsolate(memoryMb: number, observer: Observer): ivm.Isolate {
-  const young = youngGeneration(memoryMb);
-  const make = () =>
-    new ivm.Isolate({
-      memoryLimit: young.memoryLimit,
-      onCatastrophicError: (message: string) =>
-        observer.log({
-          level: 'error',
-          source: 'outpost',
-          message: `isolate catastrophic error: ${message}`,
-        }),
-    });
-  if (young.semiSpaceMb === young.own) return make();
-  // Read by V8 as the isolate is made (synchronously), then back to V8's default (0: unset).
-  setFlagsFromString(`--max-semi-space-size=${young.semiSpaceMb}`);
-  try {
-    return make();
-  } finally {
-    setFlagsFromString('--max-semi-space-size=0');
-  }
+  return withYoungGeneration(
+    memoryMb,
+    () =>
+      new ivm.Isolate({
+        memoryLimit: memoryMb,
+        onCatastrophicError: (message: string) =>
+          observer.log({
+            level: 'error',
+            source: 'outpost',
+            message: `isolate catastrophic error: ${message}`,
+          }),
+      }),
+  );
 }
 
 export async function createIsolate(memoryMb: number, observer: Observer): Promise<PooledIsolate> {
