@@ -1,6 +1,6 @@
 // `npm run bench`: every figure is measured in this run, next to a baseline from the same run.
 // Not part of `npm test`. Options: --quick (shorter rounds),
-// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|dashboard|coldstart|memory|prelude|density (density only when asked).
+// --only percore|percore:<path>|nodes|do-nodes|throughput|hono|stream|cache1k|cache100k|kvread|kv|network|durable|assets|d1|tracing|policies|esi|cron|queues|workflows|streaming|scrape|dashboard|coldstart|memory|prelude|inprocess|density (density only when asked).
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { hostEnv, MALLOC_ENV } from '../bin/env.mjs';
@@ -21,6 +21,7 @@ import { density } from './density.ts';
 import { durableBench } from './durable.ts';
 import { durableNodesBench } from './durable-nodes.ts';
 import { esiBench } from './esi.ts';
+import { inProcessBench } from './inprocess.ts';
 import { kvBench } from './kv.ts';
 import { memory } from './memory.ts';
 import { networkBench } from './network.ts';
@@ -146,6 +147,11 @@ if (want('scrape')) {
   const r = await scrapeBench({ workers: quick ? 200 : 1000, scrapes: quick ? 10 : 30 });
   console.log(r.table.join('\n'), '\n');
   results.scrape = r;
+}
+if (want('inprocess')) {
+  const r = await inProcessBench({ rounds: quick ? 2 : 3, seconds: quick ? 3 : 5 });
+  console.log(r.table.join('\n'), '\n');
+  results.inprocess = r;
 }
 if (want('prelude')) {
   const r = await prelude({ samples: quick ? 20 : 60 });

@@ -32,7 +32,7 @@ export interface Target {
   pid?: number;
 }
 
-const TICK_US = (() => {
+export const TICK_US = (() => {
   try {
     const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
     return hz > 0 ? 1e6 / hz : 1e4;
