@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import ivm from 'isolated-vm';
 import { noopObserver } from '../observability/index.ts';
 import { createIsolate } from './pool.ts';
-import { ownSemiSpaceMb, youngGeneration } from './young-generation.ts';
+import { flagValue, ownSemiSpaceMb, youngGeneration } from './young-generation.ts';
 
 const MB = 1024 * 1024;
 const heapLimit = async (i: ivm.Isolate) => (await i.getHeapStatistics()).heap_size_limit;
@@ -84,4 +84,17 @@ it("keeps a semi-space flag given to Node from loosening a tenant's limit", asyn
   } finally {
     setFlagsFromString('--max-semi-space-size=0');
   }
+});
+
+it('reads what Node was given for a size flag, as Node applies it', () => {
+  assert.equal(flagValue([], 'max-semi-space-size'), 0);
+  assert.equal(flagValue(['--max-semi-space-size=64'], 'max-semi-space-size'), 64);
+  assert.equal(flagValue(['--max_semi_space_size', '32'], 'max-semi-space-size'), 32);
+  // The last counts (the command line comes after NODE_OPTIONS).
+  assert.equal(
+    flagValue(['--max-old-space-size=512', '--max-old-space-size=4096'], 'max-old-space-size'),
+    4096,
+  );
+  assert.equal(flagValue(['--max-semi-space-size=64'], 'max-old-space-size'), 0);
+  assert.equal(flagValue(['--max-semi-space-size', '--inspect'], 'max-semi-space-size'), 0);
 });

@@ -55,21 +55,29 @@ export function youngGeneration(memoryMb: number): YoungGeneration {
   return { semiSpaceMb, oldSpaceMb: mb - 3 * (semiSpaceMb - own) };
 }
 
-/** What the operator gave Node for a V8 size flag (command line or NODE_OPTIONS), else 0 (V8's default). */
-function operatorValue(flag: string): number {
-  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  const spelled = new RegExp(`^--${flag.replace(/-/g, '[-_]')}=(\\d+)$`);
+/**
+ * The value (MB) `args` give a V8 size flag, as `--flag=N` or `--flag N`, dashes or
+ * underscores; the last one counts. 0 when none does (V8's default).
+ */
+export function flagValue(args: readonly string[], flag: string): number {
+  const name = new RegExp(`^--${flag.replace(/-/g, '[-_]')}(?:=(\\d+))?$`);
   let value = 0;
-  for (const a of args) {
-    const m = spelled.exec(a);
-    if (m) value = Number(m[1]);
+  for (let i = 0; i < args.length; i++) {
+    const m = name.exec(args[i]);
+    if (!m) continue;
+    const v = m[1] ?? args[i + 1];
+    if (v !== undefined && /^\d+$/.test(v)) value = Number(v);
   }
   return value;
 }
 
+/** Node's arguments as it applied them: NODE_OPTIONS first, the command line over it. */
+const nodeArgs = [...(process.env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean), ...process.execArgv];
+
+/** What the flags are put back to: what the operator gave Node, else V8's default. */
 const restore = {
-  semi: operatorValue('max-semi-space-size'),
-  old: operatorValue('max-old-space-size'),
+  semi: flagValue(nodeArgs, 'max-semi-space-size'),
+  old: flagValue(nodeArgs, 'max-old-space-size'),
 };
 
 /** Make an isolate (`make`, synchronous) with the young generation youngGeneration() gives `memoryMb`. */
