@@ -12,13 +12,19 @@ import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
 import { PRELUDE_FILENAME, preludePartSource, preludeSource } from './prelude.ts';
-import { withYoungGeneration } from './young-generation.ts';
 
 // Every context V8 makes from now on gets a `gc` global: the prelude takes it before tenant code
 // runs (isolate/native-memory.ts) to collect dropped objects holding native memory (Intl, wasm)
 // before it calls a reservation that does not fit a breach. V8 cannot see that memory, so it
 // would not collect them for it. Node's own context, made before, has no `gc`.
 setFlagsFromString('--expose-gc');
+// V8 takes its semi-space flag over the young generation isolated-vm asks for, and isolated-vm
+// lets a heap reach its memoryLimit plus V8's reserve for three semi-spaces before it stops
+// the isolate: Node started with `max-semi-space-size` at 64 MB would let a 128 MB tenant hold
+// 320 MB. Put back to V8's default for the isolates made from now on (Node's own heap, made
+// before, keeps what it was given). Set once, here: changed later, V8's flag hash, which its
+// code caches carry, would change under isolates compiling from a cache (docs/runtime.md).
+setFlagsFromString('--max-semi-space-size=0');
 
 export interface IsolateApi {
   /** Load a service-worker script (CommonJS in a function). */
@@ -114,28 +120,15 @@ export function prepareIsolates(): Promise<void> {
   return prepared;
 }
 
-/** An isolate with a memory limit of `memoryMb` and a young generation sized for it (young-generation.ts). */
-function newIsolate(memoryMb: number, observer: Observer): ivm.Isolate {
-  return withYoungGeneration(
-    memoryMb,
-    () =>
-      new ivm.Isolate({
-        memoryLimit: memoryMb,
-        onCatastrophicError: (message: string) =>
-          observer.log({
-            level: 'error',
-            source: 'outpost',
-            message: `isolate catastrophic error: ${message}`,
-          }),
-      }),
-  );
-}
-
 export async function createIsolate(memoryMb: number, observer: Observer): Promise<PooledIsolate> {
   warmIcu();
   const source = await preludeSource();
   await extensionSources(); // built once; the ext syscall reads them synchronously
-  const isolate = newIsolate(memoryMb, observer);
+  const isolate = new ivm.Isolate({
+    memoryLimit: memoryMb,
+    onCatastrophicError: (message: string) =>
+      observer.log({ level: 'error', source: 'outpost', message: `isolate catastrophic error: ${message}` }),
+  });
   try {
     const context = await isolate.createContext();
     const cachedData = preludeCache;
