@@ -187,6 +187,7 @@ describe('outpost dev: each option changes what is started', () => {
     subrequests: [['--subrequests', '7'], (p) => w(p).limits?.subrequests, 7],
     'memory-budget-mb': [['--memory-budget-mb', '512'], (p) => w(p).runtime?.memoryBudgetMb, 512],
     'max-isolates': [['--max-isolates', '9'], (p) => w(p).runtime?.maxIsolates, 9],
+    'warm-pool-max': [['--warm-pool-max', '12'], (p) => w(p).runtime?.poolMax, 12],
     'log-level': [['--log-level', 'debug'], (p) => p.logLevel, 'debug'],
     'log-format': [['--log-format', 'json'], (p) => p.logFormat, 'json'],
     'trace-endpoint': [['--trace-endpoint', OTLP], (p) => w(p).tracing?.endpoint, OTLP],

@@ -88,7 +88,9 @@ export async function startFixture(nameOrDir: string, options: Partial<DevOption
     port: 0,
     watch: false,
     observer,
-    runtime: { poolSize: 1 },
+    // A pool that does not grow after bursts of tenants (src/runtime/pool-demand.ts): tests
+    // measuring CPU or memory must not meet its background work.
+    runtime: { poolSize: 1, poolMax: 0 },
     ...options,
     limits,
   });
@@ -199,7 +201,7 @@ export async function startTenants(
   const observer = memoryObserver();
   // Workers here fetch origins the tests start on 127.0.0.1: this PoP opts in to loopback egress,
   // as `outpost dev` does (the default refuses it; test/security/egress.test.ts passes its own).
-  const rt = new Runtime({ observer, poolSize: 2, egress: { allow: ['loopback'] }, ...runtime });
+  const rt = new Runtime({ observer, poolSize: 2, poolMax: 0, egress: { allow: ['loopback'] }, ...runtime });
   for (const [tenant, spec] of Object.entries(tenants)) {
     const { fixture, limits } = typeof spec === 'string' ? { fixture: spec, limits: {} } : spec;
     const config = loadConfig(join(FIXTURES, fixture), { warn: () => {} });
@@ -257,7 +259,7 @@ export async function startWorkerSource(
   );
   writeFileSync(join(dir, 'index.js'), code);
   const observer = memoryObserver();
-  const rt = new Runtime({ observer, poolSize: 1, ...runtime });
+  const rt = new Runtime({ observer, poolSize: 1, poolMax: 0, ...runtime });
   const config = loadConfig(dir, { warn: () => {} });
   rt.deploy('source', await bundleWorker(config), config);
   return serve(

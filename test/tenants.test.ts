@@ -39,7 +39,7 @@ describe('many tenants', () => {
     const { config, bundle } = await tenantBundle();
     // Counts and isolation, not CPU limits: with 1,000 isolates' GC on two cores, a first request
     // was once measured at 62 ms of isolated-vm cpuTime (it runs on while descheduled).
-    const rt = new Runtime({ poolSize: 8, limits: { cpuMs: 1000 } });
+    const rt = new Runtime({ poolSize: 8, poolMax: 0, limits: { cpuMs: 1000 } });
     try {
       const N = 1000;
       for (let i = 0; i < N; i++)
@@ -64,7 +64,7 @@ describe('many tenants', () => {
 
   it('evicts least-recently-used idle isolates past the cap, and reloads them on demand', async () => {
     const { config, bundle } = await tenantBundle();
-    const rt = new Runtime({ poolSize: 2, maxIsolates: 10, limits: { cpuMs: 1000 } });
+    const rt = new Runtime({ poolSize: 2, poolMax: 0, maxIsolates: 10, limits: { cpuMs: 1000 } });
     try {
       await loadTenants(rt, 'e', 30, bundle, config);
       // Eviction runs as heap samples land (asynchronously, after each load).
@@ -83,7 +83,7 @@ describe('many tenants', () => {
 
   it('evicts under a memory budget', async () => {
     const { config, bundle } = await tenantBundle();
-    const rt = new Runtime({ poolSize: 1, memoryBudgetMb: 16, limits: { cpuMs: 1000 } });
+    const rt = new Runtime({ poolSize: 1, poolMax: 0, memoryBudgetMb: 16, limits: { cpuMs: 1000 } });
     try {
       await loadTenants(rt, 'm', 30, bundle, config);
       const s = await waitFor(

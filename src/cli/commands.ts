@@ -37,7 +37,7 @@ export const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
 };
 
-/** How many idle isolates a runtime process keeps (Runtime's memoryBudgetMb, maxIsolates). */
+/** How many idle isolates a runtime process keeps (Runtime's memoryBudgetMb, maxIsolates, poolMax). */
 export const ISOLATE_BUDGET: OptionSpec[] = [
   {
     name: 'memory-budget-mb',
@@ -51,5 +51,10 @@ export const ISOLATE_BUDGET: OptionSpec[] = [
     name: 'max-isolates',
     type: 'number',
     help: 'evict idle isolates past this many (default 5000, held below what one process can map)',
+  },
+  {
+    name: 'warm-pool-max',
+    type: 'number',
+    help: 'most isolates kept ready for new tenants after a burst of cold starts (default 64, ~2 MB each, given back as the burst ages; 0: the pool keeps its base size)',
   },
 ];

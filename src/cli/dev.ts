@@ -229,6 +229,7 @@ const WORKER_ONLY = [
   'subrequests',
   'memory-budget-mb',
   'max-isolates',
+  'warm-pool-max',
   'tls',
   'h2c-port',
   'cert',
@@ -379,6 +380,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
       runtime: {
         memoryBudgetMb: v['memory-budget-mb'] as number,
         ...(v['max-isolates'] !== undefined ? { maxIsolates: v['max-isolates'] as number } : {}),
+        ...(v['warm-pool-max'] !== undefined ? { poolMax: v['warm-pool-max'] as number } : {}),
       },
       quotas: quotaFlags(v),
       // Flags win over the project's config.

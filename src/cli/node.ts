@@ -263,6 +263,7 @@ export const nodeCommand: Command = {
       runtime: {
         memoryBudgetMb: v['memory-budget-mb'] as number,
         ...(v['max-isolates'] !== undefined ? { maxIsolates: v['max-isolates'] as number } : {}),
+        ...(v['warm-pool-max'] !== undefined ? { poolMax: v['warm-pool-max'] as number } : {}),
       },
       objectLeaseMs: leaseMs,
       objectSnapshotEvery: snapshotEvery,

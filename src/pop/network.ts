@@ -189,7 +189,9 @@ export class DevNetwork {
     });
     const runtime = new Runtime({
       observer: this.#options.observer,
+      // Every PoP keeps a pool of its own: small ones, in one process.
       poolSize: 1,
+      poolMax: 8,
       ...this.#options.runtime,
       kv,
       purges: this.purges,

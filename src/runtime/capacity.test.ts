@@ -29,13 +29,23 @@ describe("a runtime's capacity", () => {
   it('holds maxIsolates below what the process can map, and says so when asked for more', () => {
     const observer = memoryObserver();
     const limited = mapCount('65530');
-    assert.equal(capacityOf({ maxIsolates: 10_000 }, observer, limited).maxIsolates, 4388);
+    // 4388 fit; the warm pool may hold 64 of them after bursts (poolMax's default).
+    assert.equal(capacityOf({ maxIsolates: 10_000 }, observer, limited).maxIsolates, 4324);
     assert.match(
       observer.entries.map((l) => l.message).join('\n'),
-      /maxIsolates 10000 is more than one process can map: vm\.max_map_count 65530 allows about 4388 isolates.*Raise vm\.max_map_count/,
+      /maxIsolates 10000 is more than one process can map: vm\.max_map_count 65530 allows about 4324 isolates.*Raise vm\.max_map_count/,
     );
     const quiet = memoryObserver();
-    assert.equal(capacityOf({}, quiet, limited).maxIsolates, 4388, 'the default too, silently');
+    assert.equal(capacityOf({}, quiet, limited).maxIsolates, 4324, 'the default too, silently');
+    const small = capacityOf({ poolMax: 4 }, quiet, limited);
+    assert.equal(small.maxIsolates, 4384, 'a smaller pool leaves more');
+    assert.equal(small.mapBudget, 65530 - 4096 - 4 * 14, "the pool's mappings come off the budget");
+    assert.equal(
+      capacityOf({ poolSize: 8, poolMax: 0 }, quiet, limited).poolMax,
+      8,
+      'below poolSize: no growth',
+    );
+    assert.equal(capacityOf({ poolSize: 0 }, quiet, limited).poolMax, 0, 'no pool: none grows');
     assert.equal(capacityOf({ maxIsolates: 100 }, quiet, limited).maxIsolates, 100);
     assert.equal(quiet.entries.length, 0);
   });
@@ -58,6 +68,14 @@ describe("a runtime's capacity", () => {
     assert.throws(
       () => capacityOf({ poolSize: -1 }, o),
       /poolSize must be an integer from 0 to 1000, received -1/,
+    );
+    assert.throws(
+      () => capacityOf({ poolMax: 2.5 }, o),
+      /poolMax must be an integer from 0 to 1000, received 2.5/,
+    );
+    assert.throws(
+      () => capacityOf({ poolMax: -1 }, o),
+      /poolMax must be an integer from 0 to 1000, received -1/,
     );
     assert.throws(
       () => capacityOf({ memoryBudgetMb: 8 }, o),

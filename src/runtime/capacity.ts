@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError } from './errors.ts';
+import { DEFAULT_POOL_MAX } from './pool-demand.ts';
 
 /** Mappings budgeted per isolate (the measured 13.1, and room for a larger heap). */
 const PER_ISOLATE = 14;
@@ -44,25 +45,48 @@ export function isolatesThatFit(
   return { fit: Math.max(1, Math.floor(budget / PER_ISOLATE)), maxMapCount, budget };
 }
 
-/** The runtime's pool size, heap budget and isolate cap from its options, checked. */
+/**
+ * The runtime's pool sizes, heap budget and isolate cap from its options, checked. The warm
+ * pool's isolates are mapped too: the most it may hold after bursts (poolMax) comes off the
+ * isolates that fit.
+ */
 export function capacityOf(
-  options: { poolSize?: number; memoryBudgetMb?: number; maxIsolates?: number },
+  options: { poolSize?: number; poolMax?: number; memoryBudgetMb?: number; maxIsolates?: number },
   observer: Observer,
   maxMapCountPath?: string,
-): { poolSize: number; memoryBudgetBytes: number; maxIsolates: number; mapBudget: number } {
+): {
+  poolSize: number;
+  poolMax: number;
+  memoryBudgetBytes: number;
+  maxIsolates: number;
+  mapBudget: number;
+} {
   const poolSize = options.poolSize ?? 4;
   if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 1000)
     throw new OutpostError(
       'INVALID_OPTION',
       `poolSize must be an integer from 0 to 1000, received ${poolSize}`,
     );
+  // At or below poolSize (0 included), the pool does not grow; with no pool, none grows.
+  const askedMax = options.poolMax ?? DEFAULT_POOL_MAX;
+  if (!Number.isInteger(askedMax) || askedMax < 0 || askedMax > 1000)
+    throw new OutpostError(
+      'INVALID_OPTION',
+      `poolMax must be an integer from 0 to 1000, received ${askedMax}`,
+    );
+  const poolMax = poolSize === 0 ? 0 : Math.max(askedMax, poolSize);
   const budget = options.memoryBudgetMb ?? 4096;
   if (!(budget >= 16))
     throw new OutpostError('INVALID_OPTION', `memoryBudgetMb must be at least 16, received ${budget}`);
   const asked = options.maxIsolates ?? 5000;
   if (!Number.isInteger(asked) || asked < 1)
     throw new OutpostError('INVALID_OPTION', `maxIsolates must be a positive integer, received ${asked}`);
-  const mappable = isolatesThatFit(maxMapCountPath);
+  const fits = isolatesThatFit(maxMapCountPath);
+  const mappable = fits && {
+    ...fits,
+    fit: Math.max(1, fits.fit - poolMax),
+    budget: Math.max(PER_ISOLATE, fits.budget - poolMax * PER_ISOLATE),
+  };
   if (mappable && options.maxIsolates !== undefined && asked > mappable.fit)
     observer.log({
       level: 'warn',
@@ -71,6 +95,7 @@ export function capacityOf(
     });
   return {
     poolSize,
+    poolMax,
     memoryBudgetBytes: budget * 1024 * 1024,
     maxIsolates: mappable ? Math.min(asked, mappable.fit) : asked,
     mapBudget: mappable ? mappable.budget : Number.POSITIVE_INFINITY,

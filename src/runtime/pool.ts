@@ -11,6 +11,7 @@ import { createSyscalls, type Slot } from './bridge/syscalls.ts';
 import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
+import { DEFAULT_POOL_MAX, PoolDemand } from './pool-demand.ts';
 import { PRELUDE_FILENAME, preludePartSource, preludeSource } from './prelude.ts';
 
 // Every context V8 makes from now on gets a `gc` global: the prelude takes it before tenant code
@@ -248,30 +249,45 @@ async function linkRuntime(
 /** Quiet time after the last take before refilling, and the pause between creations, ms. */
 const REFILL_DELAY_MS = 10;
 const REFILL_GAP_MS = 2;
+/** The pause between creations past the base size (~8 ms of CPU each: at most ~40% of a core). */
+const GROW_GAP_MS = 20;
 
 export interface PoolOptions {
-  /** Isolates kept ready per memory size (default 4). */
+  /** Isolates kept ready per memory size whatever the demand (default 4). */
   size: number;
+  /** Most isolates kept ready after bursts of cold starts, all memory sizes together (pool-demand.ts). */
+  max?: number;
+  /** How long a burst's pool size holds before it is halved, ms (pool-demand.ts). */
+  holdMs?: number;
   observer: Observer;
 }
 
 export class IsolatePool {
   #ready = new Map<number, PooledIsolate[]>();
+  #demand = new Map<number, PoolDemand>();
   #filling = new Set<number>();
   #timers = new Map<number, NodeJS.Timeout>();
+  #trims = new Map<number, NodeJS.Timeout>();
   #closed = false;
   constructor(private readonly options: PoolOptions) {}
 
   /** Fill the pool for a memory size now (e.g. at startup). */
   async prefill(memoryMb: number): Promise<void> {
     const list = this.#list(memoryMb);
-    while (!this.#closed && list.length < this.options.size)
-      list.push(await createIsolate(memoryMb, this.options.observer));
+    while (!this.#closed && list.length < this.options.size) {
+      const iso = await createIsolate(memoryMb, this.options.observer);
+      if (this.#closed) iso.isolate.dispose();
+      else list.push(iso);
+    }
   }
 
-  /** A ready isolate: from the pool when one is there, else created now. */
-  async take(memoryMb: number): Promise<PooledIsolate> {
+  /**
+   * A ready isolate: from the pool when one is there, else created now. `demand`: a new tenant
+   * (or object) arriving, which the pool's size follows; a load ahead of requests is not.
+   */
+  async take(memoryMb: number, demand = true): Promise<PooledIsolate> {
     const list = this.#list(memoryMb);
+    if (demand) this.#demandOf(memoryMb).arrived(performance.now());
     const ready = list.shift();
     this.#refill(memoryMb);
     return ready ?? createIsolate(memoryMb, this.options.observer);
@@ -283,10 +299,24 @@ export class IsolatePool {
     return n;
   }
 
+  /** Isolates the pool keeps ready now for a memory size: the base size, or more after bursts. */
+  target(memoryMb: number): number {
+    return this.#demandOf(memoryMb).target(performance.now());
+  }
+
   #list(memoryMb: number): PooledIsolate[] {
     let l = this.#ready.get(memoryMb);
     if (!l) this.#ready.set(memoryMb, (l = []));
     return l;
+  }
+
+  #demandOf(memoryMb: number): PoolDemand {
+    let d = this.#demand.get(memoryMb);
+    if (!d) {
+      d = new PoolDemand(this.options.size, this.#max(), this.options.holdMs);
+      this.#demand.set(memoryMb, d);
+    }
+    return d;
   }
 
   /**
@@ -309,14 +339,21 @@ export class IsolatePool {
   #step(memoryMb: number) {
     if (this.#filling.has(memoryMb) || this.#closed || this.#timers.has(memoryMb)) return;
     const list = this.#list(memoryMb);
-    if (list.length >= this.options.size) return;
+    const base = list.length < this.options.size;
+    // Past the base size, the most the pool holds counts every memory size's ready isolates.
+    if (!base && (list.length >= this.target(memoryMb) || this.readyCount >= this.#max())) {
+      this.#trim(memoryMb);
+      return;
+    }
     this.#filling.add(memoryMb);
     createIsolate(memoryMb, this.options.observer).then(
       (iso) => {
         this.#filling.delete(memoryMb);
         if (this.#closed) iso.isolate.dispose();
         else list.push(iso);
-        const next = setTimeout(() => this.#step(memoryMb), REFILL_GAP_MS);
+        // Growing after a burst is paced: it must not take the core from the requests of the
+        // tenants that just arrived.
+        const next = setTimeout(() => this.#step(memoryMb), base ? REFILL_GAP_MS : GROW_GAP_MS);
         next.unref();
       },
       (err) => {
@@ -326,13 +363,40 @@ export class IsolatePool {
           source: 'outpost',
           message: `warm pool refill failed: ${(err as Error).message}`,
         });
+        this.#trim(memoryMb);
       },
     );
+  }
+
+  #max(): number {
+    return this.options.size === 0 ? 0 : Math.max(this.options.size, this.options.max ?? DEFAULT_POOL_MAX);
+  }
+
+  /**
+   * Isolates past what the demand keeps (a burst's pool, aged) are disposed; while the pool is
+   * above its base size it is looked at again as the demand ages.
+   */
+  #trim(memoryMb: number) {
+    const list = this.#list(memoryMb);
+    const keep = this.target(memoryMb);
+    while (list.length > keep) list.pop()?.isolate.dispose();
+    if (this.#closed || list.length <= this.options.size || this.#trims.has(memoryMb)) return;
+    const timer = setTimeout(
+      () => {
+        this.#trims.delete(memoryMb);
+        // A refill under way, or waiting for cold starts to pause, trims when it is done.
+        if (!this.#filling.has(memoryMb) && !this.#timers.has(memoryMb)) this.#trim(memoryMb);
+      },
+      Math.max(REFILL_DELAY_MS, this.#demandOf(memoryMb).holdMs / 4),
+    );
+    timer.unref();
+    this.#trims.set(memoryMb, timer);
   }
 
   close(): void {
     this.#closed = true;
     for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#trims.values()) clearTimeout(t);
     for (const list of this.#ready.values())
       for (const p of list) if (!p.isolate.isDisposed) p.isolate.dispose();
     this.#ready.clear();

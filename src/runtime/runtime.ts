@@ -58,8 +58,10 @@ import type { WorkerRequest, WorkerResponse, WorkerVersion } from './types.ts';
 export interface RuntimeOptions {
   /** Defaults for every worker; a worker's own config (limits.cpu_ms) overrides cpuMs. */
   limits?: Partial<Limits>;
-  /** Isolates kept warm (default 4). */
+  /** Isolates kept warm (default 4; 0: no pool, every isolate made when asked for). */
   poolSize?: number;
+  /** Most isolates kept warm after bursts of cold starts (default 64; at or below poolSize, no growth: src/runtime/pool-demand.ts). */
+  poolMax?: number;
   /** Evict idle isolates LRU when their heaps pass this many MB (default 4096). */
   memoryBudgetMb?: number;
   /** Evict idle isolates LRU past this many (default 5000). */
@@ -241,11 +243,14 @@ export class Runtime implements ObjectHost {
       this.purges.join(this.httpCache, { tier: 'pop', id: options.popId ?? '' });
       this.purges.join(this.cacheStore, { tier: 'api', id: options.popId ?? '' });
     }
-    const { poolSize, memoryBudgetBytes, maxIsolates, mapBudget } = capacityOf(options, this.observer);
+    const { poolSize, poolMax, memoryBudgetBytes, maxIsolates, mapBudget } = capacityOf(
+      options,
+      this.observer,
+    );
     this.#memoryBudget = memoryBudgetBytes;
     this.#maxIsolates = maxIsolates;
     this.#mapBudget = mapBudget;
-    this.pool = new IsolatePool({ size: poolSize, observer: this.observer });
+    this.pool = new IsolatePool({ size: poolSize, max: poolMax, observer: this.observer });
     this.#watchdog = setInterval(() => this.#check(), options.watchdogMs ?? 5);
     this.#watchdog.unref();
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
@@ -482,7 +487,9 @@ export class Runtime implements ObjectHost {
     const version = t.version;
     try {
       const started = performance.now();
-      const iso = await this.pool.take(version.limits.memoryMb);
+      // A load ahead of requests (a deploy's, a warm-up) is no new tenant arriving: the pool's
+      // growth (pool-demand.ts) counts those alone.
+      const iso = await this.pool.take(version.limits.memoryMb, !eager);
       const inst = await WorkerInstance.load(
         version,
         iso,
