@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { parsePurge, publishPurge } from '../cache/index.ts';
 import { adminTokenFromEnv, loadProxyConfig, PROXY_CONFIG_FILES } from '../config/index.ts';
+import { undici } from '../http/undici.ts';
 import { Membership } from '../network/index.ts';
-import { undici } from '../network/undici.ts';
 import type { CliIo, Command } from './commands.ts';
 
 export class CliError extends Error {

@@ -5,7 +5,7 @@
  * applies the filters; the PoP and token are found as `outpost cache purge` finds them.
  */
 import type { Dispatcher } from 'undici';
-import { undici } from '../network/undici.ts';
+import { undici } from '../http/undici.ts';
 import { prettyTail, type TailItem } from '../observability/index.ts';
 import { adminTarget, CliError } from './cache.ts';
 import type { Command } from './commands.ts';

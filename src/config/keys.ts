@@ -49,7 +49,7 @@ export const IGNORED_KEYS: Record<string, string> = {
   usage_model: 'no effect',
   send_metrics: 'no effect',
   keep_vars: 'no effect',
-  dev: 'not read; use outpost dev --port and --host',
+  dev: 'not read; use outpost dev --port and --ip',
   zone_id: 'no effect',
   legacy_env: 'no effect (environments are named <name>-<env>)',
   first_party_worker: 'no effect',

@@ -17,7 +17,6 @@ export {
   startGeoDns,
   tableLocator,
 } from './geodns.ts';
-export { connectionListed, HOP_BY_HOP, withoutHopByHop } from './hop-by-hop.ts';
 export { DEFAULT_LATENCY, distanceKm, type LatencyModel, oneWayMs, rttMs } from './latency.ts';
 export { type ClientLocation, HINT_PLACES, LocationError, parseLocation, popById } from './location.ts';
 export { type Member, Membership, type MembershipOptions, popNodes } from './membership.ts';

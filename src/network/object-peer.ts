@@ -34,12 +34,12 @@ import {
   OwnerUnreachable,
   type PeerObjectCall,
 } from '../durable-objects/index.ts';
+import { undici } from '../http/undici.ts';
 import { fromAsyncIterable } from '../runtime/bridge/bodies.ts';
 import { NamedError } from '../runtime/bridge/named-error.ts';
 import type { WorkerResponse } from '../runtime/index.ts';
 import { secretMatches } from './shield.ts';
 import { bridge } from './socket-bridge.ts';
-import { undici } from './undici.ts';
 
 export const PEER_OBJECT_PATH = '/__outpost/peer/object';
 const SECRET = 'outpost-peer-secret';

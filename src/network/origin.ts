@@ -7,8 +7,8 @@
  */
 import { Readable } from 'node:stream';
 import type { CacheRequest, Origin } from '../cache/index.ts';
-import { withoutHopByHop } from './hop-by-hop.ts';
-import { undici } from './undici.ts';
+import { withoutHopByHop } from '../http/hop-by-hop.ts';
+import { undici } from '../http/undici.ts';
 import { originUrl } from './urls.ts';
 
 /**

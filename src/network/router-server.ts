@@ -17,17 +17,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { withoutHopByHop } from '../http/hop-by-hop.ts';
+import { undici } from '../http/undici.ts';
 import type { Observer } from '../observability/index.ts';
 import { OutpostError } from '../runtime/index.ts';
 import { hostName, slotOf } from './affinity.ts';
-import { withoutHopByHop } from './hop-by-hop.ts';
 import type { ClientLocation } from './location.ts';
 import { type Member, popNodes } from './membership.ts';
 import { relay } from './relay.ts';
 import { Router } from './router.ts';
 import { clientLocation } from './select.ts';
 import type { Pop, Topology } from './topology/types.ts';
-import { undici } from './undici.ts';
 
 export interface RouterServerOptions {
   members: { members(): Member[]; leaveMs: number; onChange: () => void };

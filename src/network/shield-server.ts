@@ -20,8 +20,9 @@ import {
   PurgeBus,
 } from '../cache/index.ts';
 import { resolveQuotas } from '../config/index.ts';
+import { withoutHopByHop } from '../http/hop-by-hop.ts';
+import { undici } from '../http/undici.ts';
 import { EgressPolicy, OutpostError } from '../runtime/index.ts';
-import { withoutHopByHop } from './hop-by-hop.ts';
 import { type Member, Membership } from './membership.ts';
 import { relay } from './relay.ts';
 import {
@@ -36,7 +37,6 @@ import {
   TIER_URL,
 } from './shield.ts';
 import type { Topology } from './topology/types.ts';
-import { undici } from './undici.ts';
 
 export interface ShieldServerOptions {
   nats: string;

@@ -21,12 +21,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { CachePolicy, CacheRequest, Origin } from '../cache/index.ts';
+import { withoutHopByHop } from '../http/hop-by-hop.ts';
+import { undici } from '../http/undici.ts';
 import { type HopRecorder, SpanKind } from '../observability/index.ts';
 import type { EgressPolicy, RecordedOrigin, Tier, TierFill } from '../runtime/index.ts';
-import { withoutHopByHop } from './hop-by-hop.ts';
 import type { Member } from './membership.ts';
 import type { Pop } from './topology/types.ts';
-import { undici } from './undici.ts';
 
 export const TIER_URL = 'outpost-tier-url';
 export const TIER_POLICY = 'outpost-tier-policy';

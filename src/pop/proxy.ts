@@ -22,7 +22,7 @@ import {
 } from '../cache/index.ts';
 import { type ProxyConfig, trustedProxyHeaderProblem, validateProxyConfig } from '../config/index.ts';
 import { applyVariants, varyOnVariant } from '../frontend/variants/index.ts';
-import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
+import { connectionListed, HOP_BY_HOP } from '../http/hop-by-hop.ts';
 import { newRay, PLATFORM_REQUEST_HEADERS, requestHref, visitorHeaders } from '../network/index.ts';
 import { httpOrigin } from '../network/origin.ts';
 import {

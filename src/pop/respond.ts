@@ -3,12 +3,12 @@
  * (src/pop/site-serve.ts). What was written is told to the request's end (request-end.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
+import { connectionListed, HOP_BY_HOP } from '../http/hop-by-hop.ts';
 import { drained } from '../network/relay.ts';
 import type { WorkerResponse } from '../runtime/index.ts';
 import { recordWritten } from './request-end.ts';
 
-export { HOP_BY_HOP } from '../network/hop-by-hop.ts';
+export { HOP_BY_HOP } from '../http/hop-by-hop.ts';
 
 const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 

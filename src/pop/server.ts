@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { trustedProxyHeaderProblem } from '../config/index.ts';
 import { applyVariants } from '../frontend/variants/index.ts';
-import { connectionListed, HOP_BY_HOP } from '../network/hop-by-hop.ts';
+import { connectionListed, HOP_BY_HOP } from '../http/hop-by-hop.ts';
 import {
   acceptHanded,
   newRay,

@@ -15,8 +15,8 @@ import type { Dispatcher } from 'undici';
 import type { CachePolicy } from '../cache/index.ts';
 import { type CachePolicyConfig, type ExperimentConfig, policiesForPath } from '../config/index.ts';
 import { varyOnVariant } from '../frontend/variants/index.ts';
+import { undici } from '../http/undici.ts';
 import type { RouteMatcher, RouteUrl } from '../network/index.ts';
-import { undici } from '../network/undici.ts';
 import type { RecordedOrigin, SiteLink, SiteTarget } from '../runtime/index.ts';
 
 export interface SiteOptions {

@@ -21,7 +21,7 @@ import { lookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Agent } from 'undici';
 import { type EgressClass, type EgressRule, ipBytes, parseEgressAllow } from '../config/index.ts';
-import { undici } from '../network/undici.ts';
+import { undici } from '../http/undici.ts';
 import { OutpostError } from './errors.ts';
 
 /** Why an address is outside the default policy: a class an allow entry may name, or another. */

@@ -21,7 +21,7 @@ import {
   type Origin,
   parseTtlByStatus,
 } from '../../cache/index.ts';
-import { undici } from '../../network/undici.ts';
+import { undici } from '../../http/undici.ts';
 import {
   type Attrs,
   type HopRecorder,

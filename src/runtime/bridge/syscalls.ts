@@ -7,7 +7,7 @@
 
 import ivm from 'isolated-vm';
 import type { HibernationSet, StagedStorage } from '../../durable-objects/index.ts';
-import { withoutHopByHop } from '../../network/hop-by-hop.ts';
+import { withoutHopByHop } from '../../http/hop-by-hop.ts';
 import type { OpenSpan, PopMetrics, TraceScope } from '../../observability/index.ts';
 import type { ConnectedBinding } from '../bindings/types.ts';
 import type { IsolateCalls } from '../calls.ts';
