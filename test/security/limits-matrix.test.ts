@@ -9,7 +9,7 @@
 // (arrays grown until the isolate's limit); subrequests = 60 fetches at once to a loopback
 // origin the test starts; wall = an await that never settles.
 //
-// Queues and scheduled (cron) handlers do not exist in Outpost yet: no column for them.
+// Cron scheduled() and queue() handlers: test/security/background-limits.test.ts.
 // Cells marked * are covered one-for-one elsewhere and not repeated here:
 //   [L] test/limits.test.ts                      [C] test/security/cpu-after-response.test.ts
 //   [R] test/security/request-context.test.ts    [A] test/attribution.test.ts
