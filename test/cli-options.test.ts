@@ -330,7 +330,8 @@ describe('outpost dev: each option changes what is started', () => {
     ])
       assert.throws(
         () => plan(empty, ['--origin', 'http://127.0.0.1:1/', ...args]),
-        new RegExp(`${args[0].replace('no-', '')} is for a Workers project; .* CDN proxy mode`),
+        // Named as typed (--no-watch, not --watch).
+        new RegExp(`^Error: ${args[0]} is for a Workers project; .* CDN proxy mode`),
       );
   });
   it('bad values are refused, naming the option', () => {

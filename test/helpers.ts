@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -175,6 +176,39 @@ export async function waitFor<T>(
     if (v !== undefined && v !== false) return v as T;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Run `attack` while tenant `neighbour` of `net` is asked `path` (answering 204), one request
+ * after another: the neighbour answers every time, at a sane median latency (generous: 2
+ * shared cores, and a heap bomb's GC holds one of them).
+ */
+export async function neighbourAnswers<T>(
+  net: { fetchAs(tenant: string, path: string): Promise<Response> },
+  attack: () => Promise<T>,
+  neighbour = 'neighbour',
+  path = '/status?s=204',
+): Promise<T> {
+  let done = false;
+  const latencies: number[] = [];
+  const probe = (async () => {
+    while (!done || latencies.length < 5) {
+      const t0 = performance.now();
+      const res = await net.fetchAs(neighbour, path);
+      assert.equal(res.status, 204, 'the neighbour answered');
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    return await attack();
+  } finally {
+    done = true;
+    await probe;
+    latencies.sort((a, b) => a - b);
+    const p50 = latencies[Math.floor(latencies.length / 2)];
+    assert.ok(p50 < 250, `neighbour p50 ${p50.toFixed(1)} ms over ${latencies.length} requests`);
   }
 }
 

@@ -270,7 +270,7 @@ export function devPlan(positionals: string[], v: OptionValues): DevPlan {
     for (const name of WORKER_ONLY)
       if (Array.isArray(v[name]) ? (v[name] as string[]).length > 0 : v[name] !== defaults.get(name))
         throw new CliError(
-          `--${name} is for a Workers project; ${resolve(dir)} has no wrangler config, so this is CDN proxy mode, which does not use it`,
+          `--${v[name] === false ? `no-${name}` : name} is for a Workers project; ${resolve(dir)} has no wrangler config, so this is CDN proxy mode, which does not use it`,
         );
     const config = loadProxyConfig(dir);
     const originArg = typeof v.origin === 'string' ? v.origin : config.origin;

@@ -70,7 +70,7 @@ export class D1Databases {
   readonly #runner = new AsyncSqlHost();
   readonly #made = new Set<string>();
 
-  /** `dir` null: a temporary folder (in-memory use: tests, `--no-persist`). */
+  /** `dir` null: a temporary folder (in-memory use: tests). */
   constructor(
     dir: string | null,
     readonly maxBytes: number = D1_LIMITS.MAX_DATABASE_BYTES,

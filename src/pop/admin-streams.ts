@@ -195,7 +195,7 @@ export function traceRead(req: IncomingMessage, res: ServerResponse, traces: Rec
       success: false,
       errors: [
         {
-          message: `no trace kept for ${what}: requests are traced while the dashboard's Requests view is open (at most ${traces.maxRate} a second, the last ${traces.maxTraces} kept), or with --trace-endpoint`,
+          message: `no trace kept for ${what}: requests are traced while the dashboard's Requests view is open (at most ${traces.maxRate} a second, the last ${traces.maxTraces} kept), or with outpost dev --trace-endpoint`,
         },
       ],
     });

@@ -103,7 +103,7 @@ export async function fileProblem(
   if (!inside(where.root, real))
     return inside(where.root, resolve(written))
       ? `it is a symbolic link to a file outside the build root ${where.root}`
-      : `the file is outside the build root ${where.root} (the project's folder unless --build-root names a monorepo's root)`;
+      : `the file is outside the build root ${where.root} (the project's folder unless outpost dev --build-root names a monorepo's root)`;
   return reserved(where.root, real);
 }
 

@@ -6,7 +6,14 @@
 // and the invocation fails with the limit. Attacks in test/fixtures/background-limits/worker.js.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTenants, startUpstream, type TestNetwork, type Upstream, waitFor } from '../helpers.ts';
+import {
+  neighbourAnswers,
+  startTenants,
+  startUpstream,
+  type TestNetwork,
+  type Upstream,
+  waitFor,
+} from '../helpers.ts';
 
 let net: TestNetwork;
 let upstream: Upstream;
@@ -76,25 +83,8 @@ const recycled = (from: number, limit: string) =>
     `the ${limit} breach`,
   );
 
-/** A neighbour tenant keeps answering while `attack` runs. */
-async function meanwhile<T>(attack: () => Promise<T>): Promise<T> {
-  let done = false;
-  let answered = 0;
-  const probe = (async () => {
-    while (!done || answered < 3) {
-      const res = await net.fetchAs('neighbour', '/status?s=204');
-      assert.equal(res.status, 204, 'the neighbour answered');
-      answered++;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  try {
-    return await attack();
-  } finally {
-    done = true;
-    await probe;
-  }
-}
+/** Run `attack` while the neighbour tenant keeps answering (helpers.ts). */
+const meanwhile = <T>(attack: () => Promise<T>) => neighbourAnswers(net, attack);
 
 async function answersAgain(tenant: string) {
   assert.equal(await (await net.fetchAs(tenant, '/')).text(), 'ok');

@@ -39,7 +39,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { startTenants, startUpstream, type TestNetwork, type Upstream, waitFor } from '../helpers.ts';
+import {
+  neighbourAnswers,
+  startTenants,
+  startUpstream,
+  type TestNetwork,
+  type Upstream,
+  waitFor,
+} from '../helpers.ts';
 
 let net: TestNetwork;
 let upstream: Upstream;
@@ -93,33 +100,8 @@ const recycled = (from: number, limit: Limit) =>
 
 const q = (params: Record<string, string>) => new URLSearchParams({ ...params, up: upstream.url }).toString();
 
-/**
- * Run `attack` while a neighbour tenant is asked, one request after another: the neighbour
- * answers every time, at a sane median latency (generous: 2 shared cores, and a heap bomb's GC
- * holds one of them).
- */
-async function meanwhile<T>(attack: () => Promise<T>): Promise<T> {
-  let done = false;
-  const latencies: number[] = [];
-  const probe = (async () => {
-    while (!done || latencies.length < 5) {
-      const t0 = performance.now();
-      const res = await net.fetchAs('neighbour', '/status?s=204');
-      assert.equal(res.status, 204, 'the neighbour answered');
-      latencies.push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  try {
-    return await attack();
-  } finally {
-    done = true;
-    await probe;
-    latencies.sort((a, b) => a - b);
-    const p50 = latencies[Math.floor(latencies.length / 2)];
-    assert.ok(p50 < 250, `neighbour p50 ${p50.toFixed(1)} ms over ${latencies.length} requests`);
-  }
-}
+/** Run `attack` while the neighbour tenant keeps answering (helpers.ts). */
+const meanwhile = <T>(attack: () => Promise<T>) => neighbourAnswers(net, attack);
 
 /** The attacking tenant's worker answers again (a fresh isolate when its own was recycled). */
 async function answersAgain(tenant: string, object?: string) {
