@@ -11,7 +11,7 @@ import { createSyscalls, type Slot } from './bridge/syscalls.ts';
 import { RUNTIME_MODULE_SOURCE, RUNTIME_SPECIFIER } from './bundle-modules.ts';
 import { IsolateCalls } from './calls.ts';
 import { extensionSource, extensionSources } from './extensions.ts';
-import { DEFAULT_POOL_MAX, PoolDemand } from './pool-demand.ts';
+import { PoolDemand } from './pool-demand.ts';
 import { PRELUDE_FILENAME, preludePartSource, preludeSource } from './prelude.ts';
 
 // Every context V8 makes from now on gets a `gc` global: the prelude takes it before tenant code
@@ -255,8 +255,11 @@ const GROW_GAP_MS = 20;
 export interface PoolOptions {
   /** Isolates kept ready per memory size whatever the demand (default 4). */
   size: number;
-  /** Most isolates kept ready after bursts of cold starts, all memory sizes together (pool-demand.ts). */
-  max?: number;
+  /**
+   * Most isolates kept ready after bursts of cold starts, all memory sizes together
+   * (pool-demand.ts); the runtime's poolMax, as capacityOf settles it (0 with no pool).
+   */
+  max: number;
   /** How long a burst's pool size holds before it is halved, ms (pool-demand.ts). */
   holdMs?: number;
   observer: Observer;
@@ -313,7 +316,7 @@ export class IsolatePool {
   #demandOf(memoryMb: number): PoolDemand {
     let d = this.#demand.get(memoryMb);
     if (!d) {
-      d = new PoolDemand(this.options.size, this.#max(), this.options.holdMs);
+      d = new PoolDemand(this.options.size, this.options.max, this.options.holdMs);
       this.#demand.set(memoryMb, d);
     }
     return d;
@@ -341,7 +344,7 @@ export class IsolatePool {
     const list = this.#list(memoryMb);
     const base = list.length < this.options.size;
     // Past the base size, the most the pool holds counts every memory size's ready isolates.
-    if (!base && (list.length >= this.target(memoryMb) || this.readyCount >= this.#max())) {
+    if (!base && (list.length >= this.target(memoryMb) || this.readyCount >= this.options.max)) {
       this.#trim(memoryMb);
       return;
     }
@@ -366,10 +369,6 @@ export class IsolatePool {
         this.#trim(memoryMb);
       },
     );
-  }
-
-  #max(): number {
-    return this.options.size === 0 ? 0 : Math.max(this.options.size, this.options.max ?? DEFAULT_POOL_MAX);
   }
 
   /**
